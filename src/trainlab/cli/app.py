@@ -1,0 +1,68 @@
+"""The typer application and the error policy shared by every command."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from ..errors import UserError
+
+__all__ = ["app", "main", "console", "err_console", "parse_seeds"]
+
+app = typer.Typer(
+    name="trainlab",
+    help="Study how neural networks train: populations of many seeds, diagnostics, studies.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    """``"0-9"`` -> [0..9]; ``"1,3,5"`` -> [1, 3, 5]; ``"4"`` -> [0, 1, 2, 3] (a count)."""
+    if text is None:
+        return None
+    text = text.strip()
+    try:
+        if "-" in text:
+            lo, hi = (int(t) for t in text.split("-", 1))
+            if hi < lo:
+                raise ValueError
+            return list(range(lo, hi + 1))
+        if "," in text:
+            return [int(t) for t in text.split(",") if t.strip()]
+        return list(range(int(text)))
+    except ValueError:
+        raise UserError(
+            f"--seeds '{text}' is not understood; write a range '0-9', a list '1,3,5' or a count '4'"
+        ) from None
+
+
+def main() -> None:
+    """Entry point: run the app; a UserError becomes one line on stderr and exit status 2."""
+    try:
+        app(standalone_mode=False)
+    except UserError as err:
+        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except FileNotFoundError as err:
+        err_console.print(f"[bold red]error:[/] file not found: {err.filename}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted; `trainlab resume DIR` continues a run from its checkpoint")
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        sys.exit(1)
+    except Exception as exc:  # click usage errors (bad option) come as ClickException
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(2)
+        raise

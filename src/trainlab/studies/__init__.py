@@ -1,0 +1,57 @@
+"""Studies: each experiment of the notes as one command that writes a run directory with tables,
+figures and ``report.html``, stating the expected result from the literature next to what it
+measured.
+
+Each study is a module ``trainlab.studies.<module>`` with ``DESCRIPTION: str`` and
+``run(out: Path, *, quick: bool = False, seeds: int | None = None, device: str = "auto") -> Path``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+from ..errors import unknown_name
+
+__all__ = ["list_studies", "run_study"]
+
+#: study name -> module name in this package
+_STUDIES = {
+    "activations": "activations",
+    "init": "init_study",
+    "optimizers-2d": "optimizers_2d",
+    "optimizers": "optimizers",
+    "preprocessing": "preprocessing",
+    "clipping": "clipping",
+    "pretraining": "pretraining",
+}
+
+
+def _available() -> dict[str, str]:
+    return {n: m for n, m in _STUDIES.items() if importlib.util.find_spec(f"{__name__}.{m}")}
+
+
+def list_studies() -> list[tuple[str, str]]:
+    """``(name, description)`` of every study that is installed."""
+    out = []
+    for name, mod in _available().items():
+        out.append((name, importlib.import_module(f"{__name__}.{mod}").DESCRIPTION))
+    return out
+
+
+def run_study(
+    name: str,
+    out: str | Path | None = None,
+    *,
+    quick: bool = False,
+    seeds: int | None = None,
+    device: str = "auto",
+) -> Path:
+    """Run study ``name``; writes ``out`` (default ``runs/study-<name>``) and returns it."""
+    studies = _available()
+    if name not in studies:
+        raise unknown_name("study", name, studies)
+    module = importlib.import_module(f"{__name__}.{studies[name]}")
+    out = Path(out) if out is not None else Path("runs") / f"study-{name}{'-quick' if quick else ''}"
+    return module.run(out, quick=quick, seeds=seeds, device=device)
