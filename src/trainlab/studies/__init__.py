@@ -53,5 +53,7 @@ def run_study(
     if name not in studies:
         raise unknown_name("study", name, studies)
     module = importlib.import_module(f"{__name__}.{studies[name]}")
-    out = Path(out) if out is not None else Path("runs") / f"study-{name}{'-quick' if quick else ''}"
+    out = (
+        Path(out) if out is not None else Path("runs") / f"study-{name}{'-quick' if quick else ''}"
+    )
     return module.run(out, quick=quick, seeds=seeds, device=device)

@@ -1,0 +1,290 @@
+"""Run configuration: pydantic models loaded from YAML, with ``--set a.b=value`` overrides.
+
+Unknown keys are rejected with a "did you mean" hint. Sections that pass keyword arguments on
+to a factory (``model``, ``init``, ``optim``, ``schedule``, ``data.options``) accept extra keys
+and are checked against that factory's signature when a run is built.
+
+A population is ``seeds × variants × grid``: every combination of one seed, one entry of
+``population.variants`` (a dict of overrides) and one point of ``population.grid`` (a dict of
+lists, expanded as a product). Override keys name a config field: ``optim.lr``,
+``optim.weight_decay``, ``optim.momentum``, ``optim.betas``, any other ``optim.*`` number,
+``init.scheme`` and ``init.*``, ``model.dropout``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .errors import ConfigError, did_you_mean
+
+__all__ = [
+    "Config",
+    "DataConfig",
+    "ModelConfig",
+    "InitConfig",
+    "OptimConfig",
+    "ScheduleConfig",
+    "TrainConfig",
+    "PopulationConfig",
+    "Member",
+    "load_config",
+    "parse_config",
+    "dump_config",
+    "apply_sets",
+    "members",
+    "OVERRIDABLE",
+]
+
+#: config sections whose fields may vary per model inside one population
+OVERRIDABLE = ("optim.", "init.", "model.dropout")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class _Open(BaseModel):
+    """A section whose extra keys are keyword arguments of a registered factory."""
+
+    model_config = ConfigDict(extra="allow", validate_assignment=True)
+
+    def kwargs(self, *exclude: str) -> dict[str, Any]:
+        """Every field and extra key, minus ``exclude`` (e.g. the factory's name)."""
+        return {k: v for k, v in self.model_dump().items() if k not in exclude}
+
+
+class DataConfig(_Strict):
+    """Which data set, how it is split and preprocessed (see ``trainlab datasets``)."""
+
+    name: str = "digits"
+    seed: int = 0
+    val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
+    test_fraction: float = Field(0.2, ge=0.0, lt=1.0)
+    preprocess: str = "none"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class ModelConfig(_Open):
+    """``name`` from ``trainlab.models``; other keys are that model's keyword arguments."""
+
+    name: str = "mlp"
+
+
+class InitConfig(_Open):
+    """``scheme`` from ``trainlab.init``; ``bias`` fills biases; other keys go to the scheme."""
+
+    scheme: str = "default"
+    bias: float = 0.0
+
+
+class OptimConfig(_Open):
+    """``name`` from ``trainlab.optim``; ``lr`` (per step), ``weight_decay``; other keys go on."""
+
+    name: str = "adam"
+    lr: float = Field(1e-3, gt=0.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+
+
+class ScheduleConfig(_Open):
+    """``name`` from ``trainlab.optim`` schedules; other keys are its parameters."""
+
+    name: str = "none"
+
+
+class TrainConfig(_Strict):
+    """The training loop."""
+
+    epochs: int = Field(15, ge=1)
+    batch_size: int = Field(100, ge=1)
+    early_stopping_patience: int | None = Field(None, ge=1)
+    early_stopping_metric: Literal["val_loss", "val_acc"] = "val_loss"
+    clip_norm: float | None = Field(None, gt=0.0)
+    clip_value: float | None = Field(None, gt=0.0)
+    checkpoint_every: int = Field(1, ge=1)
+    diagnose_every: int | None = Field(None, ge=1)
+    eval_batch_size: int = Field(4096, ge=1)
+
+
+class PopulationConfig(_Strict):
+    """``seeds × variants × grid`` models trained as one population."""
+
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    variants: list[dict[str, Any]] = Field(default_factory=lambda: [{}])
+    grid: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v: list[int]) -> list[int]:
+        if not v:
+            raise ValueError("needs at least one seed")
+        if len(set(v)) != len(v):
+            raise ValueError(f"seeds must be distinct, got {v}")
+        return v
+
+    @field_validator("variants")
+    @classmethod
+    def _variants(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        for d in v:
+            _check_override_keys(d)
+        return v or [{}]
+
+    @field_validator("grid")
+    @classmethod
+    def _grid(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+        _check_override_keys(v)
+        for key, values in v.items():
+            if not values:
+                raise ValueError(f"grid axis '{key}' has no values")
+        return v
+
+
+class Config(_Strict):
+    """A whole run. Every default is written out to the run directory's ``config.yaml``."""
+
+    name: str = "run"
+    data: DataConfig = Field(default_factory=DataConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    init: InitConfig = Field(default_factory=InitConfig)
+    optim: OptimConfig = Field(default_factory=OptimConfig)
+    schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
+    train: TrainConfig = Field(default_factory=TrainConfig)
+    population: PopulationConfig = Field(default_factory=PopulationConfig)
+
+
+def _check_override_keys(d: dict[str, Any]) -> None:
+    for key in d:
+        if not key.startswith(OVERRIDABLE):
+            raise ValueError(
+                f"'{key}' cannot vary per model; "
+                "overridable keys are optim.*, init.*, model.dropout"
+            )
+
+
+class Member(BaseModel):
+    """One model of a population: its index, seed and per-model overrides."""
+
+    index: int
+    seed: int
+    overrides: dict[str, Any]
+
+    @property
+    def group(self) -> str:
+        """Models that differ only by seed share a group (``"init.scheme=he_normal"``)."""
+        return ", ".join(f"{k}={v}" for k, v in self.overrides.items()) or "default"
+
+
+def members(config: Config) -> list[Member]:
+    """Expand ``seeds × variants × grid`` into the population's members (seeds innermost)."""
+    pop = config.population
+    axes = list(pop.grid)
+    points = [
+        dict(zip(axes, combo, strict=True)) for combo in itertools.product(*pop.grid.values())
+    ]
+    out: list[Member] = []
+    for variant in pop.variants:
+        for point in points:
+            for seed in pop.seeds:
+                out.append(Member(index=len(out), seed=seed, overrides={**variant, **point}))
+    return out
+
+
+def resolve(config: Config, overrides: dict[str, Any]) -> Config:
+    """The config of one member: ``config`` with its overrides applied."""
+    raw = config.model_dump()
+    for key, value in overrides.items():
+        _set_path(raw, key.split("."), value)
+    return parse_config(raw)
+
+
+def _format_error(err: ValidationError, source: str) -> ConfigError:
+    msgs = []
+    for e in err.errors()[:3]:
+        loc = ".".join(str(p) for p in e["loc"])
+        if e["type"] == "extra_forbidden":
+            parent, _, key = loc.rpartition(".")
+            fields = _fields_at(parent)
+            msgs.append(f"unknown key '{loc}'{did_you_mean(key, fields)}")
+        else:
+            msgs.append(f"{loc}: {e['msg']} (got {e.get('input')!r})")
+    more = f" (+{len(err.errors()) - 3} more)" if len(err.errors()) > 3 else ""
+    return ConfigError(f"{source}: " + "; ".join(msgs) + more)
+
+
+def _fields_at(path: str) -> list[str]:
+    model: type[BaseModel] = Config
+    for part in filter(None, path.split(".")):
+        ann = model.model_fields.get(part)
+        if ann is None or not (
+            isinstance(ann.annotation, type) and issubclass(ann.annotation, BaseModel)
+        ):
+            return []
+        model = ann.annotation
+    return list(model.model_fields)
+
+
+def parse_config(raw: dict[str, Any] | None, source: str = "config") -> Config:
+    """Validate a plain dict; errors become one-line :class:`ConfigError`."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    try:
+        return Config.model_validate(raw)
+    except ValidationError as err:
+        raise _format_error(err, source) from None
+
+
+def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> None:
+    node = raw
+    for part in parts[:-1]:
+        nxt = node.setdefault(part, {})
+        if not isinstance(nxt, dict):
+            raise ConfigError(f"cannot set '{'.'.join(parts)}': '{part}' is not a section")
+        node = nxt
+    node[parts[-1]] = value
+
+
+def apply_sets(raw: dict[str, Any], sets: list[str]) -> dict[str, Any]:
+    """Apply ``--set a.b=value`` strings; values are parsed as YAML (``1e-3``, ``[1, 2]``)."""
+    for item in sets:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set '{item}' needs the form key=value, e.g. optim.lr=0.01")
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError:
+            value = text
+        _set_path(raw, key.strip().split("."), value)
+    return raw
+
+
+def load_config(path: str | Path | None = None, sets: list[str] | None = None) -> Config:
+    """Load a YAML config (or the defaults if ``path`` is None) and apply ``--set`` overrides."""
+    raw: Any = {}
+    source = "config"
+    if path is not None:
+        path = Path(path)
+        source = str(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path} (pass the path to a YAML file)")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as err:
+            mark = getattr(err, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError(
+                f"{path}: not valid YAML{where}; check indentation and colons"
+            ) from None
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping of sections (data:, model:, …)")
+    return parse_config(apply_sets(raw, list(sets or [])), source)
+
+
+def dump_config(config: Config) -> str:
+    """The fully resolved config as YAML (every default written out)."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,191 @@
+"""Run directories: resolved config, population, metrics, checkpoints, summary (DESIGN.md).
+
+Everything that must survive a ``kill -9`` is written atomically: to a temporary file in the
+same folder, flushed and fsynced, then renamed over the target (rename is atomic on POSIX), and
+the folder is fsynced. ``metrics.jsonl`` is append-only; on resume it is cut back to the epochs
+the checkpoint holds, so a half-written last line never survives.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .errors import UserError
+
+__all__ = ["RunDir", "atomic_write_bytes", "atomic_write_text", "to_jsonable"]
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - platforms without directory fds
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the new one, never half."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode())
+
+
+def to_jsonable(x: Any) -> Any:
+    """Plain JSON values: NaN/Inf become None, tensors and numpy scalars become numbers."""
+    if isinstance(x, dict):
+        return {str(k): to_jsonable(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [to_jsonable(v) for v in x]
+    if isinstance(x, torch.Tensor):
+        return to_jsonable(x.tolist())
+    if hasattr(x, "item") and not isinstance(x, str):  # numpy scalar
+        x = x.item()
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    return x
+
+
+class RunDir:
+    """The folder of one run: ``config.yaml``, ``population.json``, ``metrics.jsonl``,
+    ``diagnostics.jsonl``, ``checkpoints/last.pt``, ``summary.json``, ``report.html``."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    # -- creation -------------------------------------------------------------------------------
+    def create(self) -> RunDir:
+        """Make the folder; an existing non-empty folder is never overwritten."""
+        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            raise UserError(
+                f"run directory {self.path} already exists; pass a new --out, or "
+                f"`trainlab resume {self.path}` to continue it"
+            )
+        (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
+        return self
+
+    def require(self) -> RunDir:
+        """Check that this is a run directory (for resume and report)."""
+        if not (self.path / "config.yaml").is_file():
+            raise UserError(f"not a run directory: {self.path} (no config.yaml)")
+        return self
+
+    # -- files ----------------------------------------------------------------------------------
+    @property
+    def config_path(self) -> Path:
+        return self.path / "config.yaml"
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.path / "checkpoints" / "last.pt"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
+
+    @property
+    def diagnostics_path(self) -> Path:
+        return self.path / "diagnostics.jsonl"
+
+    def write_text(self, name: str, text: str) -> None:
+        atomic_write_text(self.path / name, text)
+
+    def write_json(self, name: str, obj: Any) -> None:
+        atomic_write_text(self.path / name, json.dumps(to_jsonable(obj), indent=2) + "\n")
+
+    def read_json(self, name: str) -> Any:
+        path = self.path / name
+        try:
+            return json.loads(path.read_text())
+        except FileNotFoundError:
+            raise UserError(
+                f"{path} is missing; is {self.path} a complete run directory?"
+            ) from None
+        except json.JSONDecodeError as err:
+            raise UserError(f"{path} is corrupt ({err.msg} at line {err.lineno})") from None
+
+    def append_jsonl(self, path: Path, rows: list[dict[str, Any]]) -> None:
+        """Append rows and fsync: a kill leaves at most one partial last line."""
+        if not rows:
+            return
+        text = "".join(json.dumps(to_jsonable(r)) + "\n" for r in rows)
+        with open(path, "a") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+
+    def append_metrics(self, rows: list[dict[str, Any]]) -> None:
+        self.append_jsonl(self.metrics_path, rows)
+
+    def read_metrics(self) -> list[dict[str, Any]]:
+        """Complete lines of ``metrics.jsonl`` (a partial last line from a kill is dropped)."""
+        return _read_jsonl(self.metrics_path)
+
+    def truncate_jsonl(self, path: Path, keep) -> None:
+        """Rewrite a JSONL file atomically with the rows for which ``keep(row)`` holds."""
+        if path.exists():
+            rows = [r for r in _read_jsonl(path) if keep(r)]
+            atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+
+    # -- checkpoints ----------------------------------------------------------------------------
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        """Atomically write ``checkpoints/last.pt`` (tensors, numbers, strings, lists, dicts)."""
+        import io
+
+        buf = io.BytesIO()
+        torch.save(state, buf)
+        self.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(self.checkpoint_path, buf.getvalue())
+
+    def load_checkpoint(self, map_location: str | torch.device = "cpu") -> dict[str, Any] | None:
+        """The last checkpoint, loaded with ``weights_only=True``; None if there is none."""
+        if not self.checkpoint_path.exists():
+            return None
+        try:
+            return torch.load(self.checkpoint_path, map_location=map_location, weights_only=True)
+        except Exception as err:  # truncated or foreign file
+            raise UserError(
+                f"checkpoint {self.checkpoint_path} cannot be read ({type(err).__name__}); "
+                "it may be corrupt: delete it to restart the run from scratch"
+            ) from None
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    rows = []
+    lines = path.read_text().splitlines(keepends=True)
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            if i == len(lines) - 1 and not line.endswith("\n"):
+                break  # the partial last line of a killed run
+            raise UserError(
+                f"{path} line {i + 1} is corrupt; the run's metrics are damaged"
+            ) from None
+    return rows
