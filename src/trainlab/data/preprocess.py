@@ -1,0 +1,343 @@
+"""Input preprocessing fitted on the training split only (CS231n lecture 7, "data preprocessing").
+
+Each transform is a small estimator in scikit-learn's style: ``fit(x) -> self`` learns its
+state from the *training* inputs (attributes ending in ``_``), ``transform(x)`` applies it to
+any split. Inputs are ``(N, *shape)`` tensors (or arrays); every transform works on the
+flattened features ``(N, D)``, ``D = prod(shape)``, and gives back ``(N, *output_shape)``.
+Statistics are fitted in float64; ``transform`` returns the input's float dtype.
+
+| name          | formula (``X`` the centred training matrix ``(N, D)``, ``Σ = XᵀX / N = U Λ Uᵀ``) |
+|---------------|------------------------------------------------------------------------|
+| ``none``        | ``x``                                                                 |
+| ``mean``        | ``x − μ``                                                             |
+| ``standardize`` | ``(x − μ) / σ`` per feature (σ = 1 where a feature is constant)       |
+| ``pca``         | ``(x − μ) U_k`` — the top ``k`` principal components, shape ``(k,)``  |
+| ``pca_whiten``  | ``(x − μ) U_k diag(1/√(λ_k + ε))`` — unit variance along each, ``(k,)`` |
+| ``zca``         | ``(x − μ) W``, ``W = U diag(1/√(λ + ε)) Uᵀ`` — whitened, shape kept    |
+
+ZCA ("zero-phase") whitening is the PCA whitening rotated back into the input space, so
+whitened images still look like images (Bell & Sejnowski 1997; Krizhevsky 2009, "Learning
+multiple layers of features from tiny images", appendix).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+from ..errors import UserError, unknown_name
+
+__all__ = [
+    "Transform",
+    "Identity",
+    "MeanSubtraction",
+    "Standardize",
+    "PCA",
+    "ZCA",
+    "PREPROCESSORS",
+    "PREPROCESS_OPTIONS",
+    "list_preprocessors",
+    "make_preprocessor",
+]
+
+#: a feature whose training standard deviation is below this is treated as constant
+_STD_FLOOR = 1e-8
+
+
+def _as_tensor(x: torch.Tensor | np.ndarray) -> torch.Tensor:
+    t = torch.as_tensor(x)
+    if not t.is_floating_point():
+        t = t.to(torch.float32)
+    return t
+
+
+def _flat(x: torch.Tensor) -> torch.Tensor:
+    return x.reshape(x.shape[0], math.prod(x.shape[1:]))  # (N, D); also for N = 0
+
+
+class Transform:
+    """Base class: ``fit`` on the training inputs, ``transform`` any split.
+
+    Subclasses implement ``_fit(x64)`` on the flattened float64 training matrix ``(N, D)``
+    and ``_apply(x)`` on a flattened ``(N, D)`` matrix of the input's dtype.
+    """
+
+    #: True where the output has the input's shape (else it is ``(k,)``)
+    keeps_shape = True
+
+    def __init__(self) -> None:
+        self.input_shape_: tuple[int, ...] | None = None
+
+    def fit(self, x: torch.Tensor | np.ndarray) -> Transform:
+        """Learn the statistics from the training inputs ``x`` of shape ``(N, *shape)``."""
+        t = _as_tensor(x)
+        if t.ndim < 2 or t.shape[0] < 2:
+            raise UserError(
+                f"{type(self).__name__}.fit needs at least 2 samples of shape (N, ...); "
+                f"got {tuple(t.shape)}"
+            )
+        self.input_shape_ = tuple(t.shape[1:])
+        self._fit(_flat(t).to(torch.float64))
+        return self
+
+    def transform(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+        """Apply the fitted transform to ``x`` of shape ``(N, *input_shape_)``."""
+        if self.input_shape_ is None:
+            raise UserError(f"{type(self).__name__} is not fitted; call fit(x_train) first")
+        t = _as_tensor(x)
+        if tuple(t.shape[1:]) != self.input_shape_:
+            raise UserError(
+                f"{type(self).__name__} was fitted on inputs of shape {self.input_shape_}, "
+                f"got {tuple(t.shape[1:])}"
+            )
+        out = self._apply(_flat(t))  # (N, D) or (N, k)
+        return out.reshape(t.shape[0], *self.output_shape(self.input_shape_))
+
+    def fit_transform(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
+        return self.fit(x).transform(x)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The per-sample shape that ``transform`` produces."""
+        return tuple(input_shape)
+
+    def _fit(self, x: torch.Tensor) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _apply(self, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def _state(self, t: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+        return t.to(device=like.device, dtype=like.dtype)
+
+    def __repr__(self) -> str:
+        params = {k: v for k, v in vars(self).items() if not k.endswith("_")}
+        inner = ", ".join(f"{k}={v!r}" for k, v in params.items())
+        return f"{type(self).__name__}({inner})"
+
+
+class Identity(Transform):
+    """``x ↦ x`` (no preprocessing)."""
+
+    def _fit(self, x: torch.Tensor) -> None:
+        pass
+
+    def _apply(self, x: torch.Tensor) -> torch.Tensor:
+        return x
+
+
+class MeanSubtraction(Transform):
+    """``x ↦ x − μ`` with ``μ`` the per-feature mean of the training inputs.
+
+    Fitted state: ``mean_`` ``(D,)``.
+    """
+
+    def _fit(self, x: torch.Tensor) -> None:
+        self.mean_ = x.mean(0)  # (D,)
+
+    def _apply(self, x: torch.Tensor) -> torch.Tensor:
+        return x - self._state(self.mean_, x)
+
+
+class Standardize(Transform):
+    """``x ↦ (x − μ) / σ`` per feature, ``σ`` the (biased) training standard deviation.
+
+    A feature that is constant on the training split (``σ < 1e-8``, e.g. the always-blank
+    corner pixels of ``digits``) gets ``σ = 1``: it is centred, not blown up.
+    Fitted state: ``mean_`` ``(D,)``, ``std_`` ``(D,)``.
+    """
+
+    def _fit(self, x: torch.Tensor) -> None:
+        self.mean_ = x.mean(0)  # (D,)
+        std = x.std(0, correction=0)  # (D,)
+        self.std_ = torch.where(std < _STD_FLOOR, torch.ones_like(std), std)
+
+    def _apply(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self._state(self.mean_, x)) / self._state(self.std_, x)
+
+
+def _eigh_desc(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Mean ``(D,)``, eigenvalues ``(D,)`` (descending, ≥ 0) and eigenvectors ``(D, D)`` (columns)
+    of the biased covariance ``Σ = XᵀX / N`` of the centred float64 matrix ``x`` ``(N, D)``.
+
+    Signs are fixed so that each eigenvector's largest-magnitude entry is positive
+    (scikit-learn's ``svd_flip``), which makes the result deterministic.
+    """
+    mean = x.mean(0)  # (D,)
+    xc = x - mean  # (N, D)
+    cov = xc.T @ xc / x.shape[0]  # (D, D)
+    lam, u = torch.linalg.eigh(cov)  # ascending
+    lam, u = lam.flip(0).clamp_min(0.0), u.flip(1)
+    idx = u.abs().argmax(0)  # (D,)
+    signs = torch.sign(u[idx, torch.arange(u.shape[1])])
+    signs[signs == 0] = 1.0
+    return mean, lam, u * signs
+
+
+def _check_epsilon(epsilon: float, lam: torch.Tensor, who: str) -> None:
+    if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon >= 0):
+        raise UserError(f"{who}: epsilon must be a number >= 0, got {epsilon!r}")
+    if float((lam + epsilon).min()) <= 0.0:
+        raise UserError(
+            f"{who}: the training covariance is singular (some directions have zero variance) "
+            "and epsilon=0; pass epsilon>0 (e.g. epsilon=1e-2)"
+        )
+
+
+class PCA(Transform):
+    """Project onto the top ``k`` principal components of the training inputs (optionally whiten).
+
+    ``x ↦ (x − μ) U_k``, or with ``whiten=True`` ``x ↦ (x − μ) U_k diag(1/√(λ_k + ε))``, where
+    ``Σ = U Λ Uᵀ`` is the eigendecomposition of the training covariance ``Σ = XᵀX / N``
+    (Pearson 1901; Hotelling 1933). Whitened outputs have covariance ``diag(λ/(λ+ε))`` ≈ ``I``
+    on the training split.
+
+    Parameters
+    ----------
+    n_components:
+        ``None`` (default) keeps all ``D`` components (a rotation); an int ``k`` in ``[1, D]``
+        keeps ``k``; a float in ``(0, 1)`` keeps the fewest components whose explained variance
+        reaches that fraction.
+    whiten:
+        Divide each component by ``√(λ + ε)``.
+    epsilon:
+        Added to the eigenvalues before the square root when whitening (units of the input's
+        variance); guards near-zero directions.
+
+    Fitted state: ``mean_`` ``(D,)``, ``components_`` ``(k, D)``, ``eigenvalues_`` ``(k,)``,
+    ``explained_variance_ratio_`` ``(k,)``, ``n_components_``.
+    """
+
+    keeps_shape = False
+
+    def __init__(
+        self,
+        n_components: int | float | None = None,
+        *,
+        whiten: bool = False,
+        epsilon: float = 1e-5,
+    ) -> None:
+        super().__init__()
+        self.n_components = n_components
+        self.whiten = whiten
+        self.epsilon = epsilon
+
+    def _k(self, lam: torch.Tensor) -> int:
+        d, nc = lam.shape[0], self.n_components
+        if nc is None:
+            return d
+        if isinstance(nc, bool) or not isinstance(nc, int | float):
+            raise UserError(f"pca_components must be an int or a fraction, got {nc!r}")
+        if isinstance(nc, float) and not nc.is_integer():
+            if not 0.0 < nc < 1.0:
+                raise UserError(f"pca_components={nc} must be an int in [1, {d}] or in (0, 1)")
+            ratio = torch.cumsum(lam, 0) / lam.sum().clamp_min(1e-300)
+            return min(int(torch.searchsorted(ratio, torch.tensor(nc, dtype=ratio.dtype))) + 1, d)
+        k = int(nc)
+        if not 1 <= k <= d:
+            raise UserError(
+                f"pca_components={k} is out of range; the inputs have {d} features, pass 1..{d}"
+            )
+        return k
+
+    def _fit(self, x: torch.Tensor) -> None:
+        mean, lam, u = _eigh_desc(x)
+        k = self._k(lam)
+        self.mean_ = mean  # (D,)
+        self.eigenvalues_ = lam[:k]  # (k,)
+        self.components_ = u[:, :k].T.contiguous()  # (k, D)
+        self.explained_variance_ratio_ = lam[:k] / lam.sum().clamp_min(1e-300)  # (k,)
+        self.n_components_ = k
+        proj = self.components_.T  # (D, k)
+        if self.whiten:
+            _check_epsilon(self.epsilon, self.eigenvalues_, "pca_whiten")
+            proj = proj / torch.sqrt(self.eigenvalues_ + self.epsilon)
+        self.projection_ = proj  # (D, k)
+
+    def _apply(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self._state(self.mean_, x)) @ self._state(self.projection_, x)  # (N, k)
+
+    def output_shape(self, input_shape: tuple[int, ...]) -> tuple[int, ...]:
+        return (self.n_components_,)
+
+
+class ZCA(Transform):
+    """ZCA whitening: ``x ↦ (x − μ) W`` with ``W = U diag(1/√(λ + ε)) Uᵀ``.
+
+    ``Σ = U Λ Uᵀ`` is the training covariance (``XᵀX / N``). ``W`` is symmetric, so the whitened
+    training inputs have covariance ``U diag(λ/(λ+ε)) Uᵀ`` ≈ ``I``, and among all whitening
+    matrices ZCA's output stays closest to the input (Bell & Sejnowski 1997): the shape and
+    the look of images are kept.
+
+    Parameters
+    ----------
+    epsilon:
+        Regulariser added to every eigenvalue (units of the input's variance). Small ``ε``
+        amplifies noise in low-variance directions; ``1e-2`` is usual for inputs in ``[0, 1]``
+        (Coates & Ng 2011 use 0.01–0.1 on normalised patches).
+
+    Fitted state: ``mean_`` ``(D,)``, ``eigenvalues_`` ``(D,)``, ``whitening_`` ``(D, D)``.
+    """
+
+    def __init__(self, epsilon: float = 1e-2) -> None:
+        super().__init__()
+        self.epsilon = epsilon
+
+    def _fit(self, x: torch.Tensor) -> None:
+        mean, lam, u = _eigh_desc(x)
+        _check_epsilon(self.epsilon, lam, "zca")
+        self.mean_ = mean  # (D,)
+        self.eigenvalues_ = lam  # (D,)
+        self.whitening_ = (u / torch.sqrt(lam + self.epsilon)) @ u.T  # (D, D)
+
+    def _apply(self, x: torch.Tensor) -> torch.Tensor:
+        return (x - self._state(self.mean_, x)) @ self._state(self.whitening_, x)
+
+
+#: preprocessing name -> one-line description
+PREPROCESSORS: dict[str, str] = {
+    "none": "no preprocessing",
+    "mean": "subtract the per-feature training mean",
+    "standardize": "per-feature (x - mean) / std of the training split (std 0 -> 1)",
+    "pca": "project onto the top pca_components principal components; shape (k,)",
+    "pca_whiten": "PCA projection scaled to unit variance per component; shape (k,)",
+    "zca": "ZCA whitening W = U diag(1/sqrt(lambda+epsilon)) U^T; shape kept",
+}
+
+#: the options each preprocessing accepts (passed through ``trainlab.data.load``)
+PREPROCESS_OPTIONS: dict[str, tuple[str, ...]] = {
+    "none": (),
+    "mean": (),
+    "standardize": (),
+    "pca": ("pca_components",),
+    "pca_whiten": ("pca_components", "epsilon"),
+    "zca": ("epsilon",),
+}
+
+
+def list_preprocessors() -> list[tuple[str, str]]:
+    """``(name, description)`` of every preprocessing."""
+    return list(PREPROCESSORS.items())
+
+
+def make_preprocessor(
+    name: str, *, pca_components: int | float | None = None, epsilon: float | None = None
+) -> Transform:
+    """An unfitted transform by name (see the module table); unknown names raise a UserError.
+
+    ``epsilon`` defaults to ``1e-5`` for ``pca_whiten`` and ``1e-2`` for ``zca``.
+    """
+    if name == "none":
+        return Identity()
+    if name == "mean":
+        return MeanSubtraction()
+    if name == "standardize":
+        return Standardize()
+    if name == "pca":
+        return PCA(pca_components)
+    if name == "pca_whiten":
+        return PCA(pca_components, whiten=True, epsilon=1e-5 if epsilon is None else epsilon)
+    if name == "zca":
+        return ZCA(1e-2 if epsilon is None else epsilon)
+    raise unknown_name("preprocessing", name, PREPROCESSORS)
