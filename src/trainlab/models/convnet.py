@@ -1,0 +1,121 @@
+"""A plain convolutional network for 1-D signals ``(C, L)`` and 2-D images ``(C, H, W)``.
+
+Blocks ``conv -> [BN] -> act -> pool`` (LeCun et al. 1998's pattern; BN as Ioffe & Szegedy
+2015), then ``flatten -> [dropout] -> Linear``. The dimension follows ``input_shape``: two
+numbers mean 1-D (``Conv1d``), three mean 2-D (``Conv2d``).
+
+Defaults: ``channels=None`` picks one block per halving that leaves at least 2 positions, at
+most 3 blocks, with 32, 64, 128 channels: mnist1d ``(1, 40)`` -> 3 blocks (40 -> 20 -> 10 -> 5);
+digits ``(1, 8, 8)`` -> 2 blocks (8 -> 4 -> 2); 32x32 images -> 3 blocks (32 -> 4).
+Greydanus (2020) reports ~94% test accuracy on mnist1d for a 3-layer CNN of this size.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Sequence
+
+from torch import nn
+
+from ..errors import UserError, unknown_name
+from .mlp import _positive_ints, check_dropout, make_activation
+
+__all__ = ["ConvNet", "conv_dims", "default_stages"]
+
+_POOLS = ("max", "avg", "none")
+
+
+def conv_dims(input_shape: tuple[int, ...], model: str) -> int:
+    """1 for ``(C, L)``, 2 for ``(C, H, W)``; anything else is a UserError."""
+    if len(input_shape) == 2:
+        return 1
+    if len(input_shape) == 3:
+        return 2
+    raise UserError(
+        f"{model} needs input_shape (C, L) for 1-D or (C, H, W) for 2-D data, got "
+        f"{tuple(input_shape)}; use model 'mlp' for flat vectors or reshape the data"
+    )
+
+
+def default_stages(input_shape: tuple[int, ...], most: int = 3) -> int:
+    """Number of halvings that keep at least 2 positions along the smallest spatial axis."""
+    smallest = min(input_shape[1:])
+    return max(1, min(most, int(math.floor(math.log2(max(smallest, 1)))) - 1))
+
+
+class ConvNet(nn.Sequential):
+    """``[conv{i} -> (bn{i}) -> act{i} -> (pool{i})] x L -> flatten -> (drop) -> out``.
+
+    Args:
+        input_shape: ``(C, L)`` (1-D) or ``(C, H, W)`` (2-D), without the batch axis.
+        num_classes: number of outputs.
+        channels: output channels of each conv block; ``None`` picks the defaults above.
+        kernel_size: odd kernel size; padding ``kernel_size // 2`` keeps the length ("same").
+        activation: see :data:`trainlab.models.ACTIVATIONS`.
+        batch_norm: ``BatchNorm1d/2d`` after each conv, before the activation.
+        dropout: drop probability before the final Linear (0: no dropout module).
+        pool: ``"max"`` or ``"avg"`` pooling with window and stride 2 after each block (skipped
+            when fewer than 2 positions remain), or ``"none"``.
+        bias: give conv and Linear layers a bias (convs followed by BN never need one).
+    """
+
+    population_safe = True
+
+    def __init__(
+        self,
+        input_shape: tuple[int, ...],
+        num_classes: int,
+        *,
+        channels: Sequence[int] | None = None,
+        kernel_size: int = 3,
+        activation: str = "relu",
+        batch_norm: bool = False,
+        dropout: float = 0.0,
+        pool: str = "max",
+        bias: bool = True,
+    ) -> None:
+        dims = conv_dims(input_shape, "convnet")
+        if channels is None:
+            channels = (32, 64, 128)[: default_stages(input_shape)]
+        chans = _positive_ints("channels", channels)
+        if not chans:
+            raise UserError("convnet needs at least one conv block: channels=(32, 64)")
+        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
+            raise UserError(f"kernel_size must be a positive odd int, got {kernel_size!r}")
+        if kernel_size % 2 == 0:
+            raise UserError(f"kernel_size must be odd (for 'same' padding), got {kernel_size}")
+        if pool not in _POOLS:
+            raise unknown_name("pool", pool, _POOLS)
+        p = check_dropout(dropout)
+        make_activation(activation)
+
+        conv = nn.Conv1d if dims == 1 else nn.Conv2d
+        bn = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
+        pooling = {
+            ("max", 1): nn.MaxPool1d,
+            ("max", 2): nn.MaxPool2d,
+            ("avg", 1): nn.AvgPool1d,
+            ("avg", 2): nn.AvgPool2d,
+        }.get((pool, dims))
+
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        c, spatial = input_shape[0], list(input_shape[1:])
+        for i, out_c in enumerate(chans, start=1):
+            # (B, c, *spatial) -> (B, out_c, *spatial)
+            layers[f"conv{i}"] = conv(c, out_c, kernel_size, padding=kernel_size // 2, bias=bias)
+            if batch_norm:
+                layers[f"bn{i}"] = bn(out_c)
+            layers[f"act{i}"] = make_activation(activation)
+            if pooling is not None and min(spatial) >= 2:
+                layers[f"pool{i}"] = pooling(2)  # halves every spatial axis (floor)
+                spatial = [s // 2 for s in spatial]
+            c = out_c
+        layers["flatten"] = nn.Flatten()  # (B, c, *spatial) -> (B, c * prod(spatial))
+        if p > 0:
+            layers["drop"] = nn.Dropout(p)
+        layers["out"] = nn.Linear(c * math.prod(spatial), num_classes, bias=bias)
+        super().__init__(layers)
+        self.input_shape = tuple(input_shape)
+        self.num_classes = num_classes
+        self.channels = chans

@@ -1,0 +1,133 @@
+"""The multilayer perceptron, and the activation functions every trainlab model shares.
+
+``MLP`` is an ``nn.Sequential`` with stable child names, so that other parts of trainlab can
+address its layers (pre-training copies RBM weights into ``fc{i}``, diagnostics report them):
+
+    flatten, fc1, [bn1], act1, [drop1], fc2, ..., fcL, [bnL], actL, [dropL], out
+
+Batch norm (Ioffe & Szegedy 2015) sits between the linear layer and the activation, as in the
+paper; dropout (Srivastava et al. 2014; inverted: scaled by 1/(1-p) at train time) follows the
+activation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+
+from torch import nn
+
+from ..errors import UserError, unknown_name
+
+__all__ = ["MLP", "ACTIVATIONS", "make_activation", "check_dropout"]
+
+#: activation name -> factory of a parameter-free elementwise module
+ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
+    "relu": nn.ReLU,
+    "leaky_relu": lambda: nn.LeakyReLU(0.01),  # torch's default slope; trainlab.init.gain agrees
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "linear": nn.Identity,
+    "identity": nn.Identity,
+}
+
+
+def make_activation(name: str) -> nn.Module:
+    """A fresh activation module for ``name`` (one of :data:`ACTIVATIONS`)."""
+    try:
+        return ACTIVATIONS[name]()
+    except (KeyError, TypeError):
+        raise unknown_name("activation", str(name), ACTIVATIONS) from None
+
+
+def check_dropout(p: float) -> float:
+    """Validate a dropout probability (the fraction of units zeroed): ``0 <= p < 1``."""
+    try:
+        p = float(p)
+    except (TypeError, ValueError):
+        raise UserError(f"dropout must be a number in [0, 1), got {p!r}") from None
+    if not 0.0 <= p < 1.0:
+        raise UserError(f"dropout must be in [0, 1) (the fraction of units dropped), got {p}")
+    return p
+
+
+def _positive_ints(name: str, values: Sequence[int] | int) -> tuple[int, ...]:
+    if isinstance(values, int):
+        values = (values,)
+    try:
+        out = tuple(int(v) for v in values)
+    except (TypeError, ValueError):
+        raise UserError(f"{name} must be a list of positive ints, got {values!r}") from None
+    if any(v <= 0 for v in out):
+        raise UserError(f"{name} must hold positive ints, got {list(out)}")
+    return out
+
+
+class MLP(nn.Sequential):
+    """Fully connected network: ``flatten -> [Linear -> (BN) -> act -> (dropout)] x L -> Linear``.
+
+    Args:
+        input_shape: shape of one input without the batch axis; it is flattened, so any shape
+            works (``(64,)`` for digits as vectors, ``(1, 8, 8)`` for digits as images).
+        num_classes: number of outputs (logits).
+        hidden: widths of the hidden layers, e.g. ``(256, 256)``; ``()`` gives logistic
+            regression.
+        depth, width: shortcut for ``hidden = (width,) * depth`` (``depth`` hidden layers;
+            width defaults to 256). Give either ``hidden`` or ``depth``.
+        activation: ``relu``, ``leaky_relu`` (slope 0.01), ``elu``, ``gelu``, ``tanh``,
+            ``sigmoid``, ``linear``/``identity``.
+        batch_norm: add ``BatchNorm1d`` after each hidden Linear (before the activation).
+        dropout: drop probability p of the ``Dropout`` after each hidden activation;
+            ``0`` adds no dropout modules.
+        bias: give the Linear layers a bias.
+    """
+
+    population_safe = True
+
+    def __init__(
+        self,
+        input_shape: tuple[int, ...],
+        num_classes: int,
+        *,
+        hidden: Sequence[int] | int | None = None,
+        depth: int | None = None,
+        width: int | None = None,
+        activation: str = "relu",
+        batch_norm: bool = False,
+        dropout: float = 0.0,
+        bias: bool = True,
+    ) -> None:
+        if depth is not None:
+            if hidden is not None:
+                raise UserError("give either hidden=(...) or depth=/width=, not both")
+            if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+                raise UserError(f"depth (number of hidden layers) must be an int >= 0, got {depth}")
+            hidden = (256 if width is None else width,) * depth
+        elif width is not None:
+            raise UserError("width= needs depth= (the number of hidden layers of that width)")
+        elif hidden is None:
+            hidden = (256, 256)
+        widths = _positive_ints("hidden", hidden) if hidden != () else ()
+        p = check_dropout(dropout)
+        make_activation(activation)  # validate the name before building anything
+
+        layers: OrderedDict[str, nn.Module] = OrderedDict()
+        layers["flatten"] = nn.Flatten()  # (B, *input_shape) -> (B, D)
+        d = math.prod(input_shape)
+        for i, w in enumerate(widths, start=1):
+            layers[f"fc{i}"] = nn.Linear(d, w, bias=bias)
+            if batch_norm:
+                layers[f"bn{i}"] = nn.BatchNorm1d(w)
+            layers[f"act{i}"] = make_activation(activation)
+            if p > 0:
+                layers[f"drop{i}"] = nn.Dropout(p)
+            d = w
+        layers["out"] = nn.Linear(d, num_classes, bias=bias)
+        super().__init__(layers)
+        self.input_shape = tuple(input_shape)
+        self.num_classes = num_classes
+        self.hidden = widths
+        self.activation = activation
