@@ -138,13 +138,17 @@ class _StackedBatchNorm(nn.Module):
             self.register_buffer("num_batches_tracked", _repeat(m.num_batches_tracked, k))  # (K,)
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
+        self.frozen: torch.Tensor | None = None  # (K,) bool: models whose statistics stay put
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k, b = x.shape[:2]
         xf = x.transpose(0, 1).reshape(b, -1, *x.shape[3:])  # (B, K*C, *S)
         use_batch = self.training or not self.track
+        keep = None
         if self.training and self.track:
-            self.num_batches_tracked.add_(1)
+            if self.frozen is not None:  # stopped models: restore their running statistics
+                keep = [t.clone() for t in (self.running_mean, self.running_var)]
+            self.num_batches_tracked.add_((~self.frozen).long() if self.frozen is not None else 1)
         y = F.batch_norm(
             xf,
             self.running_mean.view(-1) if self.track else None,  # views: updated in place
@@ -155,6 +159,10 @@ class _StackedBatchNorm(nn.Module):
             self.momentum,
             self.eps,
         )
+        if keep is not None:
+            f = self.frozen[:, None]
+            self.running_mean.copy_(torch.where(f, keep[0], self.running_mean))
+            self.running_var.copy_(torch.where(f, keep[1], self.running_var))
         return y.reshape(b, k, *x.shape[2:]).transpose(0, 1)  # (K, B, C, *S)
 
 
@@ -375,6 +383,14 @@ class Population(nn.Module):
         for m in self.net.modules():
             if isinstance(m, SeededDropout):
                 m.p.copy_(p.to(m.p.device))
+
+    def set_frozen(self, frozen: torch.Tensor | None) -> None:
+        """``(K,)`` bool: models that no longer train keep their batch-norm statistics."""
+        if frozen is not None and not bool(frozen.any()):
+            frozen = None
+        for m in self.net.modules():
+            if isinstance(m, _StackedBatchNorm):
+                m.frozen = None if frozen is None else frozen.to(self.seeds.device)
 
     def _dropouts(self) -> list[SeededDropout]:
         """Dropout layers of the stacked net and of the template (used under vmap)."""

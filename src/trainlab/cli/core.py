@@ -1,0 +1,156 @@
+"""Core commands: train, resume, datasets, models, report, study, demo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .app import app, console, parse_seeds
+
+__all__ = ["train_cmd", "resume_cmd", "datasets_cmd", "report_cmd", "study_cmd", "demo_cmd"]
+
+Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda")]
+
+
+@app.command("train")
+def train_cmd(
+    config: Annotated[Path, typer.Argument(help="YAML config (see examples/)")],
+    seeds: Annotated[str | None, typer.Option(help="'0-9', '1,3,5' or a count '4'")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override: key=value")] = None,
+    device: Device = "auto",
+    out: Annotated[Path | None, typer.Option(help="run directory (must be new)")] = None,
+    diagnose: Annotated[bool, typer.Option(help="record per-layer diagnostics")] = False,
+    report: Annotated[bool, typer.Option(help="write report.html at the end")] = True,
+) -> None:
+    """Train a config's population of models and write a run directory."""
+    from ..config import load_config
+    from ..train import train
+
+    sets = list(set_ or [])
+    if seeds is not None:
+        sets.append(f"population.seeds={parse_seeds(seeds)}")
+    if diagnose:
+        sets.append("train.diagnose_every=50")
+    cfg = load_config(config, sets)
+    result = train(cfg, out=out, device=device)
+    _finish(result.run_dir, result.summary, report)
+
+
+@app.command("resume")
+def resume_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory")],
+    device: Device = "auto",
+    report: Annotated[bool, typer.Option(help="write report.html at the end")] = True,
+) -> None:
+    """Continue a killed or stopped run from its last checkpoint."""
+    from ..train import resume
+
+    result = resume(run_dir, device=device)
+    _finish(result.run_dir, result.summary, report)
+
+
+def _finish(run_dir: Path | None, summary: dict, report: bool) -> None:
+    from ..report import build_report
+
+    console.print(summary_table(summary))
+    for m in summary.get("nan_models", []):
+        console.print(
+            f"[red]model {m['index']} (seed {m['seed']}, {m['group']}) stopped: "
+            f"loss became NaN/Inf at step {m['step']}[/]"
+        )
+    if run_dir is not None:
+        if report:
+            console.print(f"report: {build_report(run_dir)}")
+        console.print(f"run directory: {run_dir}")
+
+
+def summary_table(summary: dict) -> Table:
+    """Final test accuracy and loss per override group: mean ± std (n, 95% CI)."""
+    table = Table(title=f"{summary['name']}: {summary['k']} models, {summary['epochs']} epochs")
+    for col in ("group", "n", "test_acc", "test_loss", "val_acc"):
+        table.add_column(col, justify="left" if col == "group" else "right")
+    for g in summary["groups"]:
+        a = g["aggregates"]
+        table.add_row(
+            g["group"], str(g["n"]), *(_pm(a[m]) for m in ("test_acc", "test_loss", "val_acc"))
+        )
+    return table
+
+
+def _pm(a: dict) -> str:
+    if not a or a.get("mean") is None:
+        return "—"
+    std = a.get("std") or 0.0
+    return f"{a['mean']:.4f} ± {std:.4f}"
+
+
+@app.command("datasets")
+def datasets_cmd() -> None:
+    """List the data sets (all offline)."""
+    from ..data import list_datasets
+
+    table = Table(title="data sets")
+    table.add_column("name")
+    table.add_column("description")
+    for name, desc in list_datasets():
+        table.add_row(name, desc)
+    console.print(table)
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """List the models."""
+    from ..models import list_models
+
+    table = Table(title="models")
+    table.add_column("name")
+    table.add_column("description")
+    for name, desc in list_models():
+        table.add_row(name, desc)
+    console.print(table)
+
+
+@app.command("report")
+def report_cmd(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
+    """(Re)build report.html and figures/ of a run directory."""
+    from ..report import build_report
+
+    console.print(f"report: {build_report(run_dir)}")
+
+
+@app.command("study")
+def study_cmd(
+    name: Annotated[str | None, typer.Argument(help="study name; omit to list them")] = None,
+    quick: Annotated[bool, typer.Option(help="small, fast version (CI)")] = False,
+    seeds: Annotated[int | None, typer.Option(help="seeds per cell")] = None,
+    device: Device = "auto",
+    out: Annotated[Path | None, typer.Option(help="run directory")] = None,
+) -> None:
+    """Run one of the notes' experiments with many seeds; writes tables, figures, report."""
+    from ..studies import list_studies, run_study
+
+    if name is None:
+        table = Table(title="studies")
+        table.add_column("name")
+        table.add_column("description")
+        for n, desc in list_studies():
+            table.add_row(n, desc)
+        console.print(table)
+        return
+    path = run_study(name, out, quick=quick, seeds=seeds, device=device)
+    console.print(f"study {name}: {path}")
+
+
+@app.command("demo")
+def demo_cmd(
+    out: Annotated[Path | None, typer.Option(help="run directory")] = None,
+    device: Device = "auto",
+) -> None:
+    """The notes' MNIST recipe on digits: seeds × init schemes as one population, with a report."""
+    from ..demo import run_demo
+
+    result = run_demo(out=out, device=device)
+    _finish(result.run_dir, result.summary, True)

@@ -1,0 +1,626 @@
+"""The trainer: the one training loop of trainlab. A single run is a population of one.
+
+Per step, for every model k of the population at once (no host syncs)::
+
+    idx_k = perm_k[s·B : (s+1)·B]            # the model's own data order (trainlab.rng)
+    loss_k = CE(f_k(X[idx_k]), Y[idx_k])      # (K,)
+    g = ∇ Σ_k loss_k                          # each slice of g is model k's own gradient
+    finite_k = isfinite(loss_k) ∧ isfinite(‖g_k‖)   # a NaN/Inf model stops, the others go on
+    lr_k = schedule_k(step) · base_lr_k · running_k
+    θ ← optimizer(θ, g, lr)
+
+Metrics stay on the device and are read once per epoch, after evaluating every model on the
+validation and test splits. Checkpoints are written atomically every ``checkpoint_every``
+epochs; :func:`resume` continues a killed run to the same final weights (bitwise on CPU).
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import rng
+from .config import Config, Member, dump_config, load_config, members, resolve
+from .errors import UserError
+from .population import Population
+from .runs import RunDir
+
+__all__ = ["Trainer", "RunResult", "train", "resume", "resolve_device", "default_run_dir"]
+
+_METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``auto`` picks CUDA when present, else the CPU; asking for an absent CUDA is an error."""
+    name = str(device)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise UserError("--device cuda was asked for, but no CUDA device is available; use cpu")
+    try:
+        return torch.device(name)
+    except RuntimeError:
+        raise UserError(f"unknown device '{name}'; use auto, cpu or cuda") from None
+
+
+def default_run_dir(name: str, root: str | Path = "runs") -> Path:
+    """``runs/<name>``, or ``runs/<name>-2``, ``-3``, … if taken: never an existing folder."""
+    base = Path(root) / name
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+@dataclass
+class RunResult:
+    """What :func:`train` returns: the run directory, its summary and the trained population."""
+
+    run_dir: Path | None
+    summary: dict[str, Any]
+    members: list[Member]
+    population: Population = field(repr=False)
+
+    def model(self, i: int) -> nn.Module:
+        """Model ``i`` as a plain ``nn.Module``."""
+        return self.population.unstack(i)
+
+
+class Trainer:
+    """Train ``config``'s population (``seeds × variants × grid`` models) in lockstep.
+
+    Args:
+        config: the run's :class:`~trainlab.config.Config`.
+        device: ``auto``, ``cpu``, ``cuda`` or a ``torch.device``.
+        model: a plain ``nn.Module`` to train instead of ``config.model`` (its weights are kept
+            when ``config.init.scheme == "keep"``).
+        dataset: a :class:`trainlab.data.Dataset` instead of ``config.data``.
+    """
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        device: str | torch.device = "auto",
+        model: nn.Module | None = None,
+        dataset: Any = None,
+    ) -> None:
+        from . import data as data_mod
+        from . import optim
+
+        self.config = config
+        self.device = resolve_device(device)
+        self.members = members(config)
+        self.k = k = len(self.members)
+        self.custom_model = model is not None
+        cfgs = [resolve(config, m.overrides) for m in self.members]
+
+        d = config.data
+        if dataset is None:
+            dataset = data_mod.load(
+                d.name,
+                seed=d.seed,
+                val_fraction=d.val_fraction,
+                test_fraction=d.test_fraction,
+                preprocess=d.preprocess,
+                **d.options,
+            )
+        self.data = dataset.to(self.device)
+
+        dropouts = [float(getattr(c.model, "dropout", 0.0) or 0.0) for c in cfgs]
+        template = model if model is not None else self._build_model(max(dropouts))
+        self._check_fits(template)
+        self.pop = Population(template, k, [m.seed for m in self.members])
+        self._init_members(template, cfgs)
+        self.pop.to(self.device)
+        if any(dropouts) or any("model.dropout" in m.overrides for m in self.members):
+            self.pop.set_dropout_p(torch.tensor(dropouts))
+
+        self.params = [p for p in self.pop.parameters() if p.requires_grad]
+        hp = _per_model({k_: v for c in cfgs for k_, v in c.optim.kwargs("name").items()}, cfgs)
+        self.base_lr = torch.tensor([c.optim.lr for c in cfgs], device=self.device)
+        hp["lr"] = self.base_lr
+        self.optimizer = optim.create_optimizer(config.optim.name, self.params, **_on(hp, self))
+        n = self.data.x_train.shape[0]
+        self.batch_size = min(config.train.batch_size, n)
+        self.steps_per_epoch = math.ceil(n / self.batch_size)
+        self.schedule = optim.create_schedule(
+            config.schedule.name,
+            self.base_lr,
+            total_steps=config.train.epochs * self.steps_per_epoch,
+            steps_per_epoch=self.steps_per_epoch,
+            **config.schedule.kwargs("name"),
+        )
+        self.step = 0
+        self.epoch = 0
+        dev = self.device
+        self.alive = torch.ones(k, dtype=torch.bool, device=dev)  # no NaN/Inf so far
+        self.active = torch.ones(k, dtype=torch.bool, device=dev)  # not early-stopped
+        self.nan_step = torch.full((k,), -1, dtype=torch.int64, device=dev)
+        self.best = [math.inf] * k
+        self.bad_epochs = [0] * k
+        self.stopped_step: list[int | None] = [None] * k
+        self.last: list[dict[str, float]] = [{} for _ in range(k)]
+        self.lr_override: torch.Tensor | None = None
+        self._reset_accumulators()
+
+    # -- construction -----------------------------------------------------------------------------
+    def _build_model(self, dropout: float) -> nn.Module:
+        from . import models
+
+        kw = self.config.model.kwargs("name")
+        if dropout and "dropout" in kw:
+            kw["dropout"] = dropout  # layers must exist; each model's rate is set afterwards
+        return models.create(
+            self.config.model.name,
+            input_shape=tuple(self.data.input_shape),
+            num_classes=self.data.num_classes,
+            **kw,
+        )
+
+    def _check_fits(self, model: nn.Module) -> None:
+        """Run two training samples through a copy on the CPU: a clear error on a mismatch."""
+        x = self.data.x_train[:2].cpu()
+        probe = copy.deepcopy(model).cpu().eval()
+        try:
+            with torch.no_grad():
+                y = probe(x)
+        except RuntimeError as err:
+            first = str(err).strip().splitlines()[0]
+            raise UserError(
+                f"shape mismatch: the model does not accept data '{self.data.name}' of shape "
+                f"{tuple(x.shape[1:])} ({first}); check the model's settings"
+            ) from None
+        if tuple(y.shape) != (2, self.data.num_classes):
+            raise UserError(
+                f"shape mismatch: the model gives outputs {tuple(y.shape[1:])} per sample, but "
+                f"data '{self.data.name}' has {self.data.num_classes} classes"
+            )
+
+    def _init_members(self, template: nn.Module, cfgs: list[Config]) -> None:
+        """Initialize each model from its own seed and init config (trainlab.init)."""
+        from . import init as init_mod
+
+        work = copy.deepcopy(template).cpu()
+        batch = None
+        for member, cfg in zip(self.members, cfgs, strict=True):
+            scheme = cfg.init.scheme
+            if scheme != "keep":
+                if scheme == "lsuv" and batch is None:
+                    batch = self.data.x_train[:256].cpu()
+                gen = torch.Generator().manual_seed(rng.seed_key("init", member.seed))
+                init_mod.apply(
+                    work,
+                    scheme,
+                    generator=gen,
+                    data=batch if scheme == "lsuv" else None,
+                    **cfg.init.kwargs("scheme"),
+                )
+            self.pop.load_member(member.index, work.state_dict())
+
+    # -- one step ----------------------------------------------------------------------------------
+    def _reset_accumulators(self) -> None:
+        z = torch.zeros(self.k, device=self.device)
+        self._sum_loss, self._sum_acc, self._sum_gnorm = z.clone(), z.clone(), z.clone()
+        self._steps_in_epoch = 0
+
+    @property
+    def running(self) -> torch.Tensor:
+        """``(K,)`` bool: the models that still train (finite so far, not early-stopped)."""
+        return self.alive & self.active
+
+    def current_lr(self) -> torch.Tensor:
+        """``(K,)`` learning rates for this step (schedule × base, or the override)."""
+        lr = self.lr_override if self.lr_override is not None else self.schedule(self.step)
+        return lr * self.running
+
+    def step_on(self, idx: torch.Tensor) -> torch.Tensor:
+        """One optimizer step of every model on its batch ``idx`` ``(K, b)``; returns loss ``(K,)``.
+
+        No host sync: everything returned stays on the device.
+        """
+        cfg = self.config.train
+        x = self.data.x_train[idx]  # (K, b, ...)
+        y = self.data.y_train[idx]  # (K, b)
+        self.pop.train()
+        self.pop.set_step(self.step)
+        logits = self.pop(x)  # (K, b, C)
+        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
+        loss = loss.view(self.k, -1).mean(1)  # (K,)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.sum().backward()
+        if cfg.clip_norm is not None:
+            from .optim import clip_grad_norm_
+
+            gnorm, _ = clip_grad_norm_(self.params, cfg.clip_norm, k=self.k)
+        else:
+            gnorm = _grad_norms(self.params, self.k)
+        if cfg.clip_value is not None:
+            from .optim import clip_grad_value_
+
+            clip_grad_value_(self.params, cfg.clip_value)
+        finite = torch.isfinite(loss.detach()) & torch.isfinite(gnorm)
+        self.nan_step = torch.where(self.alive & ~finite, self.step, self.nan_step)
+        self.alive &= finite
+        running = self.running
+        for p in self.params:  # a stopped model gets no update at all, not even from NaN grads
+            if p.grad is not None:
+                p.grad.masked_fill_(~running.view(-1, *([1] * (p.dim() - 1))), 0.0)
+        lr = self.current_lr()
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+        self.optimizer.step()
+        with torch.no_grad():
+            loss = loss.detach()
+            self._sum_loss += loss
+            self._sum_acc += (logits.detach().argmax(-1) == y).float().mean(1)
+            self._sum_gnorm += gnorm
+        self._steps_in_epoch += 1
+        self.step += 1
+        return loss
+
+    # -- evaluation --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def evaluate(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean loss and accuracy ``(K,)`` of every model on ``split`` (``val`` or ``test``)."""
+        x, y = getattr(self.data, f"x_{split}"), getattr(self.data, f"y_{split}")
+        n = x.shape[0]
+        if n == 0:
+            nan = torch.full((self.k,), math.nan, device=self.device)
+            return nan, nan
+        self.pop.eval()
+        chunk = max(32, self.config.train.eval_batch_size // max(1, self.k // 16))
+        loss_sum = torch.zeros(self.k, device=self.device)
+        correct = torch.zeros(self.k, device=self.device)
+        for s in range(0, n, chunk):
+            xb, yb = x[s : s + chunk], y[s : s + chunk]
+            logits = self.pop(xb.expand(self.k, *xb.shape))  # (K, b, C)
+            ce = F.cross_entropy(logits.flatten(0, 1), yb.repeat(self.k), reduction="none")
+            loss_sum += ce.view(self.k, -1).sum(1)
+            correct += (logits.argmax(-1) == yb).sum(1)
+        self.pop.train()
+        return loss_sum / n, correct / n
+
+    # -- epochs ------------------------------------------------------------------------------------
+    def train_epoch(self, progress: Any = None, task: Any = None) -> list[dict[str, Any]]:
+        """One epoch for every model, then evaluation; returns one metrics row per model."""
+        t0 = time.perf_counter()
+        n = self.data.x_train.shape[0]
+        perm = rng.permutations(self.pop.seeds, self.epoch, n)  # (K, N)
+        self._reset_accumulators()
+        tick = max(1, self.steps_per_epoch // 50)
+        for s in range(self.steps_per_epoch):
+            self.step_on(perm[:, s * self.batch_size : (s + 1) * self.batch_size])
+            if progress is not None and (s + 1) % tick == 0:
+                progress.advance(task, tick)
+        if progress is not None:
+            progress.advance(task, self.steps_per_epoch % tick)
+        val = self.evaluate("val")
+        test = self.evaluate("test")
+        steps = max(1, self._steps_in_epoch)
+        cols = [self._sum_loss / steps, self._sum_acc / steps, *val, *test]
+        cols += [self.current_lr() if self.lr_override is None else self.lr_override]
+        cols += [self._sum_gnorm / steps, self.alive.float(), self.nan_step.float()]
+        host = torch.stack([c.float() for c in cols]).cpu().tolist()  # the epoch's one sync
+        self.epoch += 1
+        elapsed = time.perf_counter() - t0
+        rows = []
+        for i in range(self.k):
+            row = {"model": i, "epoch": self.epoch, "step": self.step}
+            row.update({m: host[j][i] for j, m in enumerate(_METRICS)})
+            row.update(lr=host[6][i], grad_norm=host[7][i], time=elapsed)
+            rows.append(row)
+            if self.stopped_step[i] is None and host[8][i] > 0:
+                self.last[i] = {m: row[m] for m in _METRICS}
+        self._early_stopping(rows)
+        return rows
+
+    def _early_stopping(self, rows: list[dict[str, Any]]) -> None:
+        cfg = self.config.train
+        if cfg.early_stopping_patience is None:
+            return
+        sign = 1.0 if cfg.early_stopping_metric == "val_loss" else -1.0
+        changed = False
+        for i, row in enumerate(rows):
+            if self.stopped_step[i] is not None:
+                continue
+            value = sign * row[cfg.early_stopping_metric]
+            if value < self.best[i]:
+                self.best[i], self.bad_epochs[i] = value, 0
+            else:
+                self.bad_epochs[i] += 1
+                if self.bad_epochs[i] >= cfg.early_stopping_patience:
+                    self.stopped_step[i] = self.step
+                    changed = True
+        if changed:
+            stopped = [s is not None for s in self.stopped_step]
+            self.active = ~torch.tensor(stopped, device=self.device)
+            self.pop.set_frozen(~self.active)
+
+    def done(self) -> bool:
+        """All epochs run, or no model left training (reads the alive mask: call per epoch)."""
+        if self.epoch >= self.config.train.epochs:
+            return True
+        return not bool(self.running.any())
+
+    # -- state -------------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "population": self.pop.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "epoch": self.epoch,
+            "step": self.step,
+            "alive": self.alive,
+            "active": self.active,
+            "nan_step": self.nan_step,
+            "best": self.best,
+            "bad_epochs": self.bad_epochs,
+            "stopped_step": self.stopped_step,
+            "last": self.last,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.pop.load_state_dict(state["population"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.alive = state["alive"].to(self.device)
+        self.active = state["active"].to(self.device)
+        self.nan_step = state["nan_step"].to(self.device)
+        self.best, self.bad_epochs = list(state["best"]), list(state["bad_epochs"])
+        self.stopped_step, self.last = list(state["stopped_step"]), list(state["last"])
+        if not bool(self.active.all()):
+            self.pop.set_frozen(~self.active)
+
+    # -- the whole run -----------------------------------------------------------------------------
+    def fit(self, run: RunDir | None = None, *, progress: bool = True) -> dict[str, Any]:
+        """Train until the last epoch (or every model stopped); returns the summary."""
+        from .report.stats import aggregate  # noqa: F401  (fail early if missing)
+
+        cfg = self.config.train
+        bar = _progress(progress)
+        watch = self._watch(run)
+        total = cfg.epochs * self.steps_per_epoch
+        with bar or nullcontext(), watch or nullcontext() as w:
+            task = bar.add_task(self.config.name, total=total, completed=self.step) if bar else None
+            while not self.done():
+                rows = self.train_epoch(bar, task)
+                if run is not None:
+                    run.append_metrics(rows)
+                    if w is not None:
+                        run.append_jsonl(run.diagnostics_path, w.pop_records())
+                    if self.epoch % cfg.checkpoint_every == 0 or self.epoch >= cfg.epochs:
+                        run.save_checkpoint(self.state_dict())
+                if bar is not None:
+                    accs = [r["val_acc"] for r in rows if r["val_acc"] == r["val_acc"]]
+                    mean = sum(accs) / len(accs) if accs else math.nan
+                    bar.update(task, description=f"{self.config.name} val_acc {mean:.3f}")
+        summary = self.summary()
+        if run is not None:
+            run.save_checkpoint(self.state_dict())
+            run.write_json("summary.json", summary)
+        return summary
+
+    def _watch(self, run: RunDir | None):
+        every = self.config.train.diagnose_every
+        if every is None:
+            return None
+        from .diagnostics import watch
+
+        return watch(self.pop, every=every)
+
+    def summary(self) -> dict[str, Any]:
+        """Final metrics per model and aggregates over all models and per override group."""
+        from .report.stats import aggregate
+
+        nan_step = self.nan_step.cpu().tolist()
+        models = []
+        for m in self.members:
+            i = m.index
+            status = "ok"
+            if nan_step[i] >= 0:
+                status = "nan"
+            elif self.stopped_step[i] is not None:
+                status = "early_stopped"
+            stopped = nan_step[i] if status == "nan" else self.stopped_step[i]
+            final = {k: self.last[i].get(k, math.nan) for k in _METRICS}
+            models.append(
+                {
+                    "index": i,
+                    "seed": m.seed,
+                    "overrides": m.overrides,
+                    "group": m.group,
+                    "status": status,
+                    "stopped_step": stopped,
+                    "final": final,
+                }
+            )
+
+        def agg(rows: list[dict[str, Any]]) -> dict[str, Any]:
+            out = {}
+            for k in _METRICS:
+                vals = [r["final"][k] for r in rows if r["status"] != "nan"]
+                out[k] = aggregate([v for v in vals if v == v])
+            return out
+
+        groups: dict[str, list[dict[str, Any]]] = {}
+        for row in models:
+            groups.setdefault(row["group"], []).append(row)
+        return {
+            "name": self.config.name,
+            "k": self.k,
+            "epochs": self.epoch,
+            "steps": self.step,
+            "device": str(self.device),
+            "dataset": self.data.name,
+            "models": models,
+            "aggregates": agg(models),
+            "groups": [
+                {
+                    "group": g,
+                    "overrides": rows[0]["overrides"],
+                    "n": len(rows),
+                    "aggregates": agg(rows),
+                }
+                for g, rows in groups.items()
+            ],
+            "nan_models": [
+                {
+                    "index": r["index"],
+                    "seed": r["seed"],
+                    "group": r["group"],
+                    "step": r["stopped_step"],
+                }
+                for r in models
+                if r["status"] == "nan"
+            ],
+        }
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _grad_norms(params: list[torch.Tensor], k: int) -> torch.Tensor:
+    """Global gradient norm of each model: ``‖g_k‖ = sqrt(Σ_params ‖g_k,p‖²)`` → ``(K,)``."""
+    sq = [p.grad.reshape(k, -1).pow(2).sum(1) for p in params if p.grad is not None]
+    return torch.stack(sq).sum(0).sqrt() if sq else torch.zeros(k, device=params[0].device)
+
+
+def _per_model(keys: dict[str, Any], cfgs: list[Config]) -> dict[str, Any]:
+    """Each optimizer hyperparameter: one value if all models agree, else a ``(K,)`` list."""
+    out: dict[str, Any] = {}
+    for key in keys:
+        if key == "lr":
+            continue
+        values = [c.optim.kwargs("name").get(key) for c in cfgs]
+        first = values[0]
+        if all(v == first for v in values):
+            out[key] = first
+        elif key == "betas":
+            out[key] = tuple([v[j] for v in values] for j in range(2))
+        else:
+            out[key] = values
+    return out
+
+
+def _on(hp: dict[str, Any], trainer: Trainer) -> dict[str, Any]:
+    """Per-model lists become ``(K,)`` tensors on the trainer's device."""
+
+    def conv(v: Any) -> Any:
+        if isinstance(v, list) and not isinstance(v[0], bool):
+            return torch.tensor(v, dtype=torch.float32, device=trainer.device)
+        if isinstance(v, tuple):
+            return tuple(conv(x) for x in v)
+        return v
+
+    return {k: conv(v) for k, v in hp.items()}
+
+
+def _progress(enabled: bool):
+    if not enabled:
+        return None
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("steps"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+
+
+def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunDir:
+    run = RunDir(out if out is not None else default_run_dir(config.name)).create()
+    run.write_text("config.yaml", dump_config(config))
+    run.write_json(
+        "population.json",
+        {
+            "k": trainer.k,
+            "custom_model": trainer.custom_model,
+            "models": [
+                {"index": m.index, "seed": m.seed, "overrides": m.overrides, "group": m.group}
+                for m in trainer.members
+            ],
+        },
+    )
+    return run
+
+
+def train(
+    config: Config | str | Path,
+    *,
+    out: str | Path | None = None,
+    device: str | torch.device = "auto",
+    model: nn.Module | None = None,
+    dataset: Any = None,
+    progress: bool = True,
+    write: bool = True,
+) -> RunResult:
+    """Train a config's population and write its run directory.
+
+    Args:
+        config: a :class:`Config` or the path of a YAML config.
+        out: the run directory (must not exist or be empty); default ``runs/<name>[-N]``.
+        device: ``auto``, ``cpu`` or ``cuda``.
+        model: a plain ``nn.Module`` to train instead of ``config.model`` (e.g. an unrolled
+            DBN, with ``init.scheme: keep``).
+        dataset: a :class:`trainlab.data.Dataset` instead of ``config.data``.
+        progress: show a progress bar with ETA.
+        write: write the run directory (``False``: train in memory only).
+    """
+    if not isinstance(config, Config):
+        config = load_config(config)
+    trainer = Trainer(config, device=device, model=model, dataset=dataset)
+    run = _start_run(config, out, trainer) if write else None
+    summary = trainer.fit(run, progress=progress)
+    return RunResult(run.path if run else None, summary, trainer.members, trainer.pop)
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    device: str | torch.device = "auto",
+    model: nn.Module | None = None,
+    dataset: Any = None,
+    progress: bool = True,
+) -> RunResult:
+    """Continue a killed run from its last checkpoint to the end of its schedule.
+
+    The resumed run reaches the same final weights as an uninterrupted one (bitwise on CPU):
+    all randomness is a function of ``(seed, step)``, and the checkpoint holds the weights,
+    the optimizer state and the position.
+    """
+    run = RunDir(run_dir).require()
+    config = load_config(run.config_path)
+    info = run.read_json("population.json")
+    if info.get("custom_model") and model is None:
+        raise UserError(
+            f"{run.path} trained a user-provided module; resume it from Python: "
+            "trainlab.train.resume(dir, model=the_same_module)"
+        )
+    trainer = Trainer(config, device=device, model=model, dataset=dataset)
+    state = run.load_checkpoint(map_location=trainer.device)
+    if state is not None:
+        trainer.load_state_dict(state)
+    done_epoch, done_step = trainer.epoch, trainer.step
+    run.truncate_jsonl(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
+    run.truncate_jsonl(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)
+    summary = trainer.fit(run, progress=progress)
+    return RunResult(run.path, summary, trainer.members, trainer.pop)
