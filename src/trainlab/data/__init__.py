@@ -22,6 +22,7 @@ from .datasets import (
     split_indices,
 )
 from .preprocess import list_preprocessors, make_preprocessor
+from .readers import read_cifar10, read_cifar100, read_idx, read_npz
 
 __all__ = [
     "DATASETS",
@@ -32,5 +33,9 @@ __all__ = [
     "list_preprocessors",
     "load",
     "make_preprocessor",
+    "read_cifar10",
+    "read_cifar100",
+    "read_idx",
+    "read_npz",
     "split_indices",
 ]

@@ -33,6 +33,7 @@ import torch
 from ..errors import DataError, UserError, did_you_mean, unknown_name
 from ..registry import Registry
 from . import preprocess as _pp
+from . import readers as _readers
 
 __all__ = [
     "Dataset",
@@ -483,3 +484,125 @@ def _nonneg_float(dname: str, key: str, value: Any) -> float:
     if not math.isfinite(value):
         raise UserError(f"{dname}: {key} must be finite, got {value!r}")
     return float(value)
+
+
+# --------------------------------------------------------------------------- files a user has
+
+
+def _images_to_float(x: np.ndarray) -> np.ndarray:
+    """uint8 images -> float32 in [0, 1]; other dtypes -> float32 as they are."""
+    if x.dtype == np.uint8:
+        return x.astype(np.float32) / np.float32(255.0)
+    return x.astype(np.float32)
+
+
+def _num_classes_option(dname: str, num_classes: Any) -> int | None:
+    if num_classes is None:
+        return None
+    return _positive_int(dname, "num_classes", num_classes, 1)
+
+
+@DATASETS.register(
+    "mnist",
+    "MNIST / Fashion-MNIST IDX files (path=folder with the 4 files, raw or .gz): "
+    "60000/10000 images, shape (1, 28, 28) in [0, 1], 10 classes",
+)
+def _mnist(*, path: str | Path | None = None, num_classes: int | None = None) -> RawData:
+    """The four IDX files in folder ``path``; uint8 pixels scaled to [0, 1], a channel axis added.
+
+    ``num_classes`` defaults to ``max label + 1`` (10 for MNIST and Fashion-MNIST); pass it to
+    check the labels against a known count.
+    """
+    k = _num_classes_option("mnist", num_classes)
+    files = _readers.find_mnist_files(path)  # raises DataError with the fix
+    xs, ys, xt, yt = (_readers.read_idx(f) for f in files)
+    for f, x in ((files[0], xs), (files[2], xt)):
+        if x.ndim != 3:
+            raise DataError(f"{f}: expected images of shape (N, H, W), found {x.shape}")
+    for f, x, y, fy in ((files[0], xs, ys, files[1]), (files[2], xt, yt, files[3])):
+        if y.ndim != 1 or y.shape[0] != x.shape[0]:
+            raise DataError(
+                f"{fy}: {y.shape[0] if y.ndim else 0} labels for {x.shape[0]} images in "
+                f"{f.name}; the counts must match"
+            )
+    return RawData(
+        x=_images_to_float(xs)[:, None],  # (N, 1, H, W)
+        y=ys,
+        x_test=_images_to_float(xt)[:, None],
+        y_test=yt,
+        num_classes=k,
+        source=str(Path(files[0]).parent),
+    )
+
+
+@DATASETS.register(
+    "cifar10",
+    "CIFAR-10 python batches (path=folder with data_batch_1..5, test_batch): "
+    "50000/10000 images, shape (3, 32, 32) in [0, 1], 10 classes",
+)
+def _cifar10(*, path: str | Path | None = None) -> RawData:
+    """CIFAR-10 (Krizhevsky 2009) from the python batches the user has; pixels scaled to [0, 1]."""
+    x, y, xt, yt = _readers.read_cifar10(path)
+    return RawData(
+        x=_images_to_float(x),
+        y=y,
+        x_test=_images_to_float(xt),
+        y_test=yt,
+        num_classes=10,
+        source=str(path),
+    )
+
+
+@DATASETS.register(
+    "cifar100",
+    "CIFAR-100 python files (path=folder with train, test; label_mode=fine|coarse): "
+    "50000/10000 images, shape (3, 32, 32) in [0, 1], 100 or 20 classes",
+)
+def _cifar100(*, path: str | Path | None = None, label_mode: str = "fine") -> RawData:
+    """CIFAR-100 (Krizhevsky 2009) fine (100) or coarse (20) labels; pixels scaled to [0, 1]."""
+    x, y, xt, yt = _readers.read_cifar100(path, label_mode)
+    return RawData(
+        x=_images_to_float(x),
+        y=y,
+        x_test=_images_to_float(xt),
+        y_test=yt,
+        num_classes=100 if label_mode == "fine" else 20,
+        source=str(path),
+    )
+
+
+@DATASETS.register(
+    "npz",
+    "arrays from a .npz file (path=file with x_train, y_train, x_test, y_test; optional "
+    "x_val, y_val); shape as stored",
+)
+def _npz(
+    *, path: str | Path | None = None, num_classes: int | None = None, scale: float = 1.0
+) -> RawData:
+    """Arrays saved with ``numpy.savez``; inputs are multiplied by ``scale`` (e.g. 1/255).
+
+    ``num_classes`` defaults to ``max label + 1``; pass it to check the labels against it.
+    """
+    if path is None:
+        raise DataError(
+            "npz: no path given; pass path=... to a .npz file with x_train, y_train, x_test, y_test"
+        )
+    k = _num_classes_option("npz", num_classes)
+    s = _nonneg_float("npz", "scale", scale)
+    arrays = _readers.read_npz(path)
+
+    def fx(a: np.ndarray) -> np.ndarray:
+        if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
+            raise DataError(f"{path}: inputs must be numeric, found dtype {a.dtype}")
+        return a.astype(np.float32) * np.float32(s) if s != 1.0 else a
+
+    return RawData(
+        x=fx(arrays["x_train"]),
+        y=arrays["y_train"],
+        x_test=fx(arrays["x_test"]),
+        y_test=arrays["y_test"],
+        x_val=fx(arrays["x_val"]) if "x_val" in arrays else None,
+        y_val=arrays.get("y_val"),
+        num_classes=k,
+        source=str(path),
+    )

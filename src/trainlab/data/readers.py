@@ -1,0 +1,338 @@
+"""Readers for dataset files a user already has: MNIST IDX, CIFAR-10/100 python batches, ``.npz``.
+
+Every reader checks the file before trusting it and raises :class:`~trainlab.errors.DataError`
+with one line naming the file, what was expected and what was found (a truncated IDX file, a
+corrupt pickle, a missing array). Nothing here downloads: a missing file is an error that says
+which ``path=`` to pass.
+
+Formats
+-------
+- **IDX** (LeCun et al., MNIST; also Fashion-MNIST, KMNIST, EMNIST): a 4-byte magic number
+  ``0x00 0x00 <type> <ndim>``, then ``ndim`` big-endian uint32 sizes, then the values in
+  big-endian C order. Types: ``0x08`` uint8, ``0x09`` int8, ``0x0B`` int16, ``0x0C`` int32,
+  ``0x0D`` float32, ``0x0E`` float64. Files may be gzip-compressed (detected by content).
+- **CIFAR-10/100 python batches** (Krizhevsky 2009): pickled dicts with ``data``
+  ``(n, 3072)`` uint8 (1024 red, 1024 green, 1024 blue values, row-major 32×32) and
+  ``labels`` (CIFAR-100: ``fine_labels``/``coarse_labels``). The unpickler accepts only the
+  numpy types such a batch holds, so a hostile pickle cannot run code.
+- **npz**: ``numpy.savez`` arrays ``x_train, y_train, x_test, y_test`` and optionally
+  ``x_val, y_val``; loaded with ``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import gzip
+import importlib
+import pickle
+import zipfile
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..errors import DataError
+
+__all__ = [
+    "read_idx",
+    "read_cifar10",
+    "read_cifar100",
+    "read_npz",
+    "find_mnist_files",
+    "MNIST_FILES",
+    "NPZ_KEYS",
+]
+
+_IDX_TYPES: dict[int, np.dtype] = {
+    0x08: np.dtype(np.uint8),
+    0x09: np.dtype(np.int8),
+    0x0B: np.dtype(">i2"),
+    0x0C: np.dtype(">i4"),
+    0x0D: np.dtype(">f4"),
+    0x0E: np.dtype(">f8"),
+}
+
+#: the four standard MNIST file stems (train images, train labels, test images, test labels)
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+#: arrays an ``.npz`` dataset must have, and the optional validation pair
+NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
+_NPZ_OPTIONAL = ("x_val", "y_val")
+
+
+def _require_file(path: str | Path, what: str = "file") -> Path:
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DataError(f"file not found: {p} (pass path=... to an existing {what})")
+    if not p.is_file():
+        raise DataError(f"{p} is not a file (pass path=... to a {what})")
+    return p
+
+
+def _require_folder(path: str | Path | None, dataset: str, what: str) -> Path:
+    if path is None:
+        raise DataError(
+            f"{dataset}: no path given; pass path=... to a folder with {what} "
+            "(trainlab never downloads)"
+        )
+    p = Path(path).expanduser()
+    if not p.exists():
+        raise DataError(f"file not found: {p} (pass path=... to a folder with {what})")
+    if not p.is_dir():
+        raise DataError(f"{p} is not a folder (pass path=... to a folder with {what})")
+    return p
+
+
+# --------------------------------------------------------------------------- IDX
+
+
+def _read_bytes(p: Path) -> bytes:
+    raw = p.read_bytes()
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    try:
+        return gzip.decompress(raw)
+    except (EOFError, OSError, zlib.error) as err:
+        raise DataError(
+            f"{p}: corrupt or truncated gzip file ({err}); re-copy or re-compress it"
+        ) from None
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """Read an IDX file (raw or gzip) into a native-endian numpy array of its stored shape.
+
+    Checks the magic number (two zero bytes, a known type code, ``ndim >= 1``) and that the
+    data size equals ``prod(dims) * itemsize``; a truncated file raises a DataError naming the
+    file with the expected and the actual number of bytes.
+    """
+    p = _require_file(path, "IDX file")
+    buf = _read_bytes(p)
+    if len(buf) < 4:
+        raise DataError(f"{p}: not an IDX file: {len(buf)} bytes, too short for the header")
+    magic = int.from_bytes(buf[:4], "big")
+    code, ndim = buf[2], buf[3]
+    if buf[0] != 0 or buf[1] != 0 or code not in _IDX_TYPES or ndim == 0:
+        raise DataError(
+            f"{p}: not an IDX file: bad magic number 0x{magic:08X} (expected 0x0000TTNN with "
+            f"type TT in {{08,09,0B,0C,0D,0E}} and NN >= 1 dimensions, e.g. 0x00000803)"
+        )
+    header = 4 + 4 * ndim
+    if len(buf) < header:
+        raise DataError(
+            f"{p}: truncated IDX header: expected {header} bytes for {ndim} dimensions, "
+            f"found {len(buf)}"
+        )
+    dims = tuple(int.from_bytes(buf[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    dtype = _IDX_TYPES[code]
+    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    actual = len(buf) - header
+    if actual < expected:
+        raise DataError(
+            f"{p}: truncated IDX file: expected {expected} bytes of data for shape {dims} "
+            f"({dtype.name}), found {actual}"
+        )
+    if actual > expected:
+        raise DataError(
+            f"{p}: corrupt IDX file: expected {expected} bytes of data for shape {dims} "
+            f"({dtype.name}), found {actual} ({actual - expected} extra)"
+        )
+    arr = np.frombuffer(buf, dtype=dtype, count=expected // dtype.itemsize, offset=header)
+    return arr.reshape(dims).astype(dtype.newbyteorder("="))
+
+
+def find_mnist_files(folder: str | Path) -> tuple[Path, Path, Path, Path]:
+    """The four MNIST IDX files in ``folder`` (``name``, ``name.gz``, or ``-idx`` written ``.idx``).
+
+    Order: train images, train labels, test images, test labels. Missing files raise a
+    DataError listing the names looked for and what the folder holds.
+    """
+    p = _require_folder(folder, "mnist", "the 4 MNIST IDX files")
+    found = []
+    for stem in MNIST_FILES:
+        names = [stem, stem.replace("-idx", ".idx")]
+        cands = [p / (n + ext) for n in names for ext in ("", ".gz")]
+        hit = next((c for c in cands if c.is_file()), None)
+        if hit is None:
+            have = sorted(c.name for c in p.iterdir())[:12]
+            raise DataError(
+                f"file not found: {p / stem}[.gz] (pass path=... to a folder with the 4 MNIST IDX "
+                f"files {', '.join(MNIST_FILES)}); the folder has: {', '.join(have) or 'nothing'}"
+            )
+        found.append(hit)
+    return tuple(found)  # type: ignore[return-value]
+
+
+# --------------------------------------------------------------------------- CIFAR
+
+
+def _np_core(name: str) -> Any:
+    """``numpy._core.<name>`` (numpy 2) or ``numpy.core.<name>`` (numpy 1)."""
+    try:
+        return importlib.import_module(f"numpy._core.{name}")
+    except ImportError:  # pragma: no cover - numpy 1.x
+        return importlib.import_module(f"numpy.core.{name}")
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles only what a CIFAR batch holds: dicts, lists, str/bytes, ints, numpy arrays."""
+
+    _ALLOWED = {
+        ("numpy", "ndarray"): lambda: np.ndarray,
+        ("numpy", "dtype"): lambda: np.dtype,
+        ("_codecs", "encode"): lambda: __import__("codecs").encode,
+        **{
+            (f"numpy.{core}.multiarray", fn): (lambda fn=fn: getattr(_np_core("multiarray"), fn))
+            for core in ("core", "_core")
+            for fn in ("_reconstruct", "scalar")
+        },
+        **{
+            (f"numpy.{core}.numeric", "_frombuffer"): (lambda: _np_core("numeric")._frombuffer)
+            for core in ("core", "_core")
+        },
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        make = self._ALLOWED.get((module, name))
+        if make is None:
+            raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a data batch")
+        return make()
+
+
+def _load_batch(p: Path) -> dict[str, Any]:
+    try:
+        with p.open("rb") as fh:
+            obj = _BatchUnpickler(fh, encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as err:
+        raise DataError(
+            f"{p}: corrupt CIFAR batch: cannot unpickle it ({type(err).__name__}: {err})"
+        ) from None
+    if not isinstance(obj, dict):
+        raise DataError(f"{p}: corrupt CIFAR batch: expected a dict, found {type(obj).__name__}")
+    return {(k.decode("latin1") if isinstance(k, bytes) else str(k)): v for k, v in obj.items()}
+
+
+def _batch_arrays(p: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
+    d = _load_batch(p)
+    if "data" not in d or label_key not in d:
+        raise DataError(
+            f"{p}: corrupt CIFAR batch: expected keys 'data' and '{label_key}', found "
+            f"{', '.join(sorted(d)) or 'none'}"
+        )
+    data = np.asarray(d["data"])
+    labels = np.asarray(d[label_key])
+    if data.ndim != 2 or data.shape[1] != 3072 or data.dtype != np.uint8:
+        raise DataError(
+            f"{p}: corrupt CIFAR batch: 'data' must be uint8 of shape (n, 3072), found "
+            f"{data.dtype} {data.shape}"
+        )
+    if labels.ndim != 1 or labels.shape[0] != data.shape[0]:
+        raise DataError(
+            f"{p}: corrupt CIFAR batch: {data.shape[0]} images but {labels.shape[0]} labels"
+        )
+    return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)  # (n, 3, 32, 32)
+
+
+def _cifar_folder(folder: str | Path | None, dataset: str, marker: str, sub: str) -> Path:
+    p = _require_folder(folder, dataset, f"the {dataset} python batches")
+    if not (p / marker).exists() and (p / sub / marker).exists():
+        p = p / sub
+    return p
+
+
+def read_cifar10(
+    folder: str | Path | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read the CIFAR-10 python batches: ``data_batch_1..5`` and ``test_batch`` in ``folder``.
+
+    ``folder`` may also be the parent of ``cifar-10-batches-py``. Returns
+    ``(x_train, y_train, x_test, y_test)``: uint8 ``(50000, 3, 32, 32)``, int64 ``(50000,)``,
+    uint8 ``(10000, 3, 32, 32)``, int64 ``(10000,)`` (sizes as found).
+    """
+    p = _cifar_folder(folder, "cifar10", "test_batch", "cifar-10-batches-py")
+    names = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]
+    for n in names:
+        if not (p / n).is_file():
+            raise DataError(
+                f"file not found: {p / n} (pass path=... to a folder with the CIFAR-10 python "
+                f"batches {', '.join(names)})"
+            )
+    train = [_batch_arrays(p / n, "labels") for n in names[:5]]
+    x_test, y_test = _batch_arrays(p / "test_batch", "labels")
+    x_train = np.concatenate([b[0] for b in train])  # (50000, 3, 32, 32)
+    y_train = np.concatenate([b[1] for b in train])  # (50000,)
+    return x_train, y_train, x_test, y_test
+
+
+def read_cifar100(
+    folder: str | Path | None, label_mode: str = "fine"
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Read the CIFAR-100 python files ``train`` and ``test`` in ``folder``.
+
+    ``label_mode``: ``"fine"`` (100 classes) or ``"coarse"`` (20 superclasses). ``folder`` may
+    also be the parent of ``cifar-100-python``. Returns ``(x_train, y_train, x_test, y_test)``.
+    """
+    if label_mode not in ("fine", "coarse"):
+        raise DataError(f"cifar100: label_mode must be 'fine' or 'coarse', got {label_mode!r}")
+    p = _cifar_folder(folder, "cifar100", "test", "cifar-100-python")
+    for n in ("train", "test"):
+        if not (p / n).is_file():
+            raise DataError(
+                f"file not found: {p / n} (pass path=... to a folder with the CIFAR-100 python "
+                "files train and test)"
+            )
+    x_train, y_train = _batch_arrays(p / "train", f"{label_mode}_labels")
+    x_test, y_test = _batch_arrays(p / "test", f"{label_mode}_labels")
+    return x_train, y_train, x_test, y_test
+
+
+# --------------------------------------------------------------------------- npz
+
+
+def read_npz(path: str | Path) -> dict[str, np.ndarray]:
+    """Read an ``.npz`` dataset: ``x_train, y_train, x_test, y_test`` (+ optional ``x_val, y_val``).
+
+    Loaded with ``allow_pickle=False``. Missing arrays, a lone ``x_val``/``y_val``, or inputs
+    and labels of different lengths raise a DataError that lists what the file holds.
+    """
+    p = _require_file(path, ".npz file")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            keys = sorted(z.files)
+            missing = [k for k in NPZ_KEYS if k not in z.files]
+            if missing:
+                raise DataError(
+                    f"{p}: missing array(s) {', '.join(missing)}; an npz dataset needs "
+                    f"{', '.join(NPZ_KEYS)} (optional x_val, y_val); the file has: "
+                    f"{', '.join(keys) or 'nothing'}"
+                )
+            present = [k for k in _NPZ_OPTIONAL if k in z.files]
+            if len(present) == 1:
+                raise DataError(
+                    f"{p}: has {present[0]} without its partner; give both x_val and y_val or "
+                    f"neither (the file has: {', '.join(keys)})"
+                )
+            out = {k: z[k] for k in (*NPZ_KEYS, *present)}
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+        raise DataError(
+            f"{p}: not a readable .npz file ({type(err).__name__}: {err}); write it with "
+            "numpy.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"
+        ) from None
+    for split in ("train", "val", "test"):
+        if f"x_{split}" not in out:
+            continue
+        x, y = out[f"x_{split}"], out[f"y_{split}"]
+        if x.ndim < 1 or y.ndim != 1 or x.shape[0] != y.shape[0]:
+            raise DataError(
+                f"{p}: x_{split} has shape {x.shape} but y_{split} {y.shape}; they need the same "
+                "length N, with y 1-D (the file has: "
+                + ", ".join(f"{k} {v.shape}" for k, v in out.items())
+                + ")"
+            )
+    return out
