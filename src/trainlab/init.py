@@ -1,0 +1,484 @@
+"""Weight initialization schemes, the fan-in/fan-out helper, gains, and LSUV.
+
+``apply(model, "he_normal", generator=g)`` re-initializes every ``Linear`` and ``Conv`` weight of
+a plain ``nn.Module``, sets every bias to the constant ``bias`` (0 by default; 0.01 is the
+CS231n option for ReLU nets) and batch-norm layers to weight 1, bias 0. Each scheme draws from
+the ``torch.Generator`` it is given, in ``model.modules()`` order, on the generator's device
+(CPU by default), so a seed gives the same weights on every device and the draws equal
+``torch.nn.init``'s own functions called with the same generator.
+
+For a layer with weight ``(out, in, *kernel)`` (see :func:`fans`):
+``fan_in = in * prod(kernel)``, ``fan_out = out * prod(kernel)``.
+
+| scheme | distribution | paper |
+|---|---|---|
+| ``default`` | U(±1/√fan_in), PyTorch's Linear/Conv default ``kaiming_uniform_(a=√5)`` | — |
+| ``zeros`` | W = 0 (symmetry is never broken) | — |
+| ``constant`` | W = value (symmetry is never broken) | — |
+| ``normal`` | N(mean, std²); CS231n uses std 0.01 | — |
+| ``uniform`` | U(−bound, bound) | — |
+| ``xavier_normal`` | N(0, σ²), σ = gain·√(2/(fan_in+fan_out)) | Glorot & Bengio 2010 |
+| ``xavier_uniform`` | U(±gain·√(6/(fan_in+fan_out))) (same variance) | Glorot & Bengio 2010 |
+| ``he_normal`` | N(0, σ²), σ = gain/√fan, gain = √2 for ReLU: Var = 2/fan_in | He et al. 2015 |
+| ``he_uniform`` | U(±gain·√(3/fan)) = U(±√(6/fan_in)) for ReLU | He et al. 2015 |
+| ``orthogonal`` | gain · a random (semi-)orthogonal matrix (QR of a Gaussian) | Saxe et al. 2014 |
+| ``lsuv`` | orthogonal, then unit output variance per layer on a batch | Mishkin & Matas 2016 |
+| ``keep`` | nothing is changed (for pre-trained modules) | — |
+
+(Note: some lecture notes write Xavier's variance as √(2/(n_in+n_out)) and *divide* He's by
+√(2/n_in); both are wrong. The correct variances are 2/(fan_in+fan_out) and 2/fan_in.)
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from .errors import UserError, did_you_mean, unknown_name
+from .registry import Registry
+
+__all__ = [
+    "apply",
+    "list_schemes",
+    "scheme_options",
+    "init_tensor",
+    "expected_std",
+    "fans",
+    "gain",
+    "lsuv_",
+    "is_weight_layer",
+    "NONLINEARITIES",
+]
+
+_SCHEMES: Registry = Registry("init scheme")
+
+#: nonlinearity -> gain, as torch.nn.init.calculate_gain (leaky_relu takes its slope)
+NONLINEARITIES = (
+    "linear",
+    "identity",
+    "conv1d",
+    "conv2d",
+    "conv3d",
+    "sigmoid",
+    "tanh",
+    "relu",
+    "leaky_relu",
+    "selu",
+)
+
+
+def is_weight_layer(module: nn.Module) -> bool:
+    """True for the layers that :func:`apply` initializes: ``nn.Linear`` and every ``Conv``."""
+    return isinstance(module, nn.Linear | nn.modules.conv._ConvNd)
+
+
+def fans(tensor: Tensor | nn.Module) -> tuple[int, int]:
+    """``(fan_in, fan_out)`` of a weight ``(out, in, *kernel)`` (or of a layer's ``.weight``).
+
+    ``fan_in = in * prod(kernel)`` (inputs that feed one output unit), ``fan_out = out *
+    prod(kernel)``. Linear ``(out, in)``: ``(in, out)``; Conv2d ``(o, i, kh, kw)``:
+    ``(i*kh*kw, o*kh*kw)``. Same convention as ``torch.nn.init``.
+    """
+    if isinstance(tensor, nn.Module):
+        weight = getattr(tensor, "weight", None)
+        if not isinstance(weight, Tensor):
+            raise UserError(f"{type(tensor).__name__} has no weight tensor to compute fans of")
+        tensor = weight
+    if tensor.dim() < 2:
+        raise UserError(
+            f"fans need a weight with at least 2 dims (out, in, *kernel), got shape "
+            f"{tuple(tensor.shape)}"
+        )
+    receptive = math.prod(tensor.shape[2:])
+    return tensor.shape[1] * receptive, tensor.shape[0] * receptive
+
+
+def gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for a nonlinearity (``torch.nn.init.calculate_gain``).
+
+    linear/identity/conv/sigmoid: 1; tanh: 5/3; relu: √2; leaky_relu with slope a (``param``,
+    default 0.01): √(2/(1+a²)); selu: 3/4. He et al. (2015): a ReLU halves the second moment,
+    so Var(W) = gain²/fan = 2/fan keeps it constant through the layers.
+    """
+    if nonlinearity == "identity":
+        nonlinearity = "linear"
+    if nonlinearity not in NONLINEARITIES:
+        raise unknown_name("nonlinearity", str(nonlinearity), NONLINEARITIES)
+    if param is not None and nonlinearity != "leaky_relu":
+        raise UserError(f"nonlinearity '{nonlinearity}' takes no parameter (only leaky_relu does)")
+    if nonlinearity == "leaky_relu" and param is not None:
+        param = float(param)
+    return float(torch.nn.init.calculate_gain(nonlinearity, param))  # type: ignore[arg-type]
+
+
+def _he_gain(nonlinearity: str, negative_slope: float) -> float:
+    return gain(nonlinearity, negative_slope if nonlinearity == "leaky_relu" else None)
+
+
+# ---------------------------------------------------------------------------------------------
+# the schemes: each fills ``weight`` in place from ``generator`` (torch.nn.init's own functions)
+
+
+@_SCHEMES.register("default", "PyTorch's Linear/Conv default: U(±1/√fan_in)")
+def _default(weight: Tensor, *, generator: torch.Generator | None) -> None:
+    """PyTorch's ``reset_parameters``: ``kaiming_uniform_(a=√5)``, i.e. gain √(2/(1+5)) = √(1/3)
+    and bound gain·√(3/fan_in) = 1/√fan_in: W ~ U(−1/√fan_in, 1/√fan_in), Var = 1/(3·fan_in)."""
+    torch.nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+
+
+@_SCHEMES.register("zeros", "W = 0: every hidden unit stays identical (symmetry)")
+def _zeros(weight: Tensor, *, generator: torch.Generator | None) -> None:
+    """W = 0. All units of a layer compute the same function and get the same gradient, so
+    they stay identical forever (and with ReLU, W = 0 also gives zero gradients)."""
+    torch.nn.init.zeros_(weight)
+
+
+@_SCHEMES.register("constant", "W = value: symmetry never breaks")
+def _constant(weight: Tensor, *, generator: torch.Generator | None, value: float = 0.1) -> None:
+    """W = ``value`` everywhere; like zeros, the hidden units of a layer stay identical."""
+    torch.nn.init.constant_(weight, float(value))
+
+
+@_SCHEMES.register("normal", "W ~ N(mean, std²); CS231n's small random numbers use std 0.01")
+def _normal(
+    weight: Tensor, *, generator: torch.Generator | None, std: float = 0.01, mean: float = 0.0
+) -> None:
+    """W ~ N(mean, std²), the same std for every layer whatever its size. CS231n (lecture 7):
+    std 0.01 makes the activations of a deep tanh net collapse to 0; std 0.05 (or 1) saturates
+    them."""
+    if std < 0:
+        raise UserError(f"normal init needs std >= 0, got {std}")
+    torch.nn.init.normal_(weight, mean=float(mean), std=float(std), generator=generator)
+
+
+@_SCHEMES.register("uniform", "W ~ U(-bound, bound)")
+def _uniform(weight: Tensor, *, generator: torch.Generator | None, bound: float = 0.01) -> None:
+    """W ~ U(−bound, bound): std = bound/√3."""
+    if bound < 0:
+        raise UserError(f"uniform init needs bound >= 0, got {bound}")
+    torch.nn.init.uniform_(weight, -float(bound), float(bound), generator=generator)
+
+
+@_SCHEMES.register("xavier_normal", "Glorot & Bengio 2010: N(0, gain²·2/(fan_in+fan_out))")
+def _xavier_normal(weight: Tensor, *, generator: torch.Generator | None, gain: float = 1.0) -> None:
+    """Glorot & Bengio (2010), "Understanding the difficulty of training deep feedforward
+    neural networks": W ~ N(0, σ²) with σ = gain·√(2/(fan_in+fan_out)), i.e.
+    Var(W) = gain²·2/(fan_in+fan_out), the compromise between keeping forward (1/fan_in) and
+    backward (1/fan_out) variances constant for a linear/tanh unit."""
+    torch.nn.init.xavier_normal_(weight, gain=float(gain), generator=generator)
+
+
+@_SCHEMES.register("xavier_uniform", "Glorot & Bengio 2010: U(±gain·√(6/(fan_in+fan_out)))")
+def _xavier_uniform(
+    weight: Tensor, *, generator: torch.Generator | None, gain: float = 1.0
+) -> None:
+    """Glorot & Bengio (2010): W ~ U(−a, a) with a = gain·√(6/(fan_in+fan_out)), so
+    Var(W) = a²/3 = gain²·2/(fan_in+fan_out). The notes' MNIST recipe uses this."""
+    torch.nn.init.xavier_uniform_(weight, gain=float(gain), generator=generator)
+
+
+@_SCHEMES.register("he_normal", "He et al. 2015: N(0, gain²/fan), = 2/fan_in for ReLU")
+def _he_normal(
+    weight: Tensor,
+    *,
+    generator: torch.Generator | None,
+    mode: str = "fan_in",
+    nonlinearity: str = "relu",
+    negative_slope: float = 0.01,
+) -> None:
+    """He, Zhang, Ren & Sun (2015), "Delving deep into rectifiers": W ~ N(0, σ²) with
+    σ = gain/√fan; for ReLU gain = √2, so Var(W) = 2/fan_in (``mode="fan_in"`` keeps the
+    forward variance, ``"fan_out"`` the backward one). leaky_relu with slope a:
+    gain = √(2/(1+a²))."""
+    torch.nn.init.kaiming_normal_(
+        weight,
+        a=float(negative_slope) if nonlinearity == "leaky_relu" else 0.0,
+        mode=_check_mode(mode),
+        nonlinearity=_check_nonlinearity(nonlinearity),
+        generator=generator,
+    )
+
+
+@_SCHEMES.register("he_uniform", "He et al. 2015: U(±gain·√(3/fan)), = ±√(6/fan_in) for ReLU")
+def _he_uniform(
+    weight: Tensor,
+    *,
+    generator: torch.Generator | None,
+    mode: str = "fan_in",
+    nonlinearity: str = "relu",
+    negative_slope: float = 0.01,
+) -> None:
+    """He et al. (2015): W ~ U(−b, b) with b = gain·√(3/fan), so Var(W) = gain²/fan; for ReLU
+    b = √(6/fan_in) and Var(W) = 2/fan_in."""
+    torch.nn.init.kaiming_uniform_(
+        weight,
+        a=float(negative_slope) if nonlinearity == "leaky_relu" else 0.0,
+        mode=_check_mode(mode),
+        nonlinearity=_check_nonlinearity(nonlinearity),
+        generator=generator,
+    )
+
+
+@_SCHEMES.register("orthogonal", "Saxe et al. 2014: gain × random (semi-)orthogonal matrix")
+def _orthogonal(weight: Tensor, *, generator: torch.Generator | None, gain: float = 1.0) -> None:
+    """Saxe, McClelland & Ganguli (2014), "Exact solutions to the nonlinear dynamics of learning
+    in deep linear neural networks": W = gain·Q with Q from the QR decomposition of a Gaussian
+    matrix (rows or columns orthonormal; conv weights are flattened to (out, in·k))."""
+    torch.nn.init.orthogonal_(weight, gain=float(gain), generator=generator)
+
+
+@_SCHEMES.register(
+    "lsuv", "Mishkin & Matas 2016: orthogonal, then unit output variance per layer on a batch"
+)
+def _lsuv_pre(weight: Tensor, *, generator: torch.Generator | None) -> None:
+    """LSUV's first step: orthogonal weights (gain 1). :func:`apply` then rescales each layer."""
+    torch.nn.init.orthogonal_(weight, gain=1.0, generator=generator)
+
+
+@_SCHEMES.register("keep", "leave the weights and biases as they are (pre-trained modules)")
+def _keep(weight: Tensor, *, generator: torch.Generator | None) -> None:
+    """No change."""
+
+
+#: options of a scheme that :func:`apply` uses itself, not the per-tensor function
+_MODEL_LEVEL_OPTIONS = {"lsuv": {"tol": 0.1, "max_iter": 10}}
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in ("fan_in", "fan_out"):
+        raise unknown_name("fan mode", str(mode), ("fan_in", "fan_out"))
+    return mode
+
+
+def _check_nonlinearity(nonlinearity: str) -> str:
+    gain(nonlinearity, None)  # validates the name
+    return "linear" if nonlinearity == "identity" else nonlinearity
+
+
+def list_schemes() -> list[tuple[str, str]]:
+    """``(name, description)`` of every init scheme, sorted by name."""
+    return _SCHEMES.items()
+
+
+def scheme_options(scheme: str) -> dict[str, Any]:
+    """The keyword options of ``scheme`` with their defaults, e.g. ``{"gain": 1.0}``."""
+    fn = _SCHEMES.get(scheme)
+    params = inspect.signature(fn).parameters.values()
+    opts = {p.name: p.default for p in params if p.name not in ("weight", "generator")}
+    opts.update(_MODEL_LEVEL_OPTIONS.get(scheme, {}))
+    return opts
+
+
+def _check_options(scheme: str, kwargs: dict[str, Any]) -> None:
+    options = scheme_options(scheme)
+    for key in kwargs:
+        if key not in options:
+            raise UserError(
+                f"init scheme '{scheme}' has no option '{key}'{did_you_mean(key, options)}; "
+                f"its options are: {', '.join(options) or '(none)'}"
+            )
+
+
+def _gen_device(generator: torch.Generator | None) -> torch.device:
+    return generator.device if generator is not None else torch.device("cpu")
+
+
+def init_tensor(
+    weight: Tensor, scheme: str, *, generator: torch.Generator | None = None, **kwargs: Any
+) -> Tensor:
+    """Fill one weight tensor in place with ``scheme`` (any but ``lsuv``'s rescaling step) and
+    return it. Values are drawn on the generator's device (CPU when ``generator`` is None, from
+    torch's global generator) and copied into ``weight``."""
+    fn: Callable[..., None] = _SCHEMES.get(scheme)
+    _check_options(scheme, kwargs)
+    if scheme == "keep":
+        return weight
+    kwargs = {k: v for k, v in kwargs.items() if k not in _MODEL_LEVEL_OPTIONS.get(scheme, {})}
+    with torch.no_grad():
+        tmp = torch.empty(weight.shape, dtype=weight.dtype, device=_gen_device(generator))
+        fn(tmp, generator=generator, **kwargs)
+        weight.copy_(tmp)
+    return weight
+
+
+def expected_std(scheme: str, weight: Tensor | nn.Module, **kwargs: Any) -> float | None:
+    """The standard deviation that ``scheme`` gives the entries of ``weight`` (a tensor or a
+    layer), from the formula; None where it is not one number (orthogonal, lsuv: data
+    dependent, keep).
+
+    E.g. ``expected_std("he_normal", nn.Linear(512, 256))`` = √(2/512) = 0.0625.
+    """
+    _SCHEMES.get(scheme)
+    _check_options(scheme, kwargs)
+    o = scheme_options(scheme) | kwargs
+    w = weight.weight if isinstance(weight, nn.Module) else weight
+    fan_in, fan_out = fans(w)
+    if scheme == "default":
+        return 1.0 / math.sqrt(3.0 * fan_in)
+    if scheme in ("zeros", "constant"):
+        return 0.0
+    if scheme == "normal":
+        return float(o["std"])
+    if scheme == "uniform":
+        return float(o["bound"]) / math.sqrt(3.0)
+    if scheme in ("xavier_normal", "xavier_uniform"):
+        return float(o["gain"]) * math.sqrt(2.0 / (fan_in + fan_out))
+    if scheme in ("he_normal", "he_uniform"):
+        fan = fan_in if _check_mode(o["mode"]) == "fan_in" else fan_out
+        return _he_gain(o["nonlinearity"], o["negative_slope"]) / math.sqrt(fan)
+    return None
+
+
+class _Stop(Exception):
+    """Raised by a hook to end a forward pass once the layer of interest has run."""
+
+    def __init__(self, output: Tensor) -> None:
+        super().__init__()
+        self.output = output
+
+
+def lsuv_(
+    model: nn.Module,
+    data: Tensor,
+    *,
+    tol: float = 0.1,
+    max_iter: int = 10,
+    layers: list[nn.Module] | None = None,
+) -> list[float]:
+    """Layer-sequential unit-variance rescaling (Mishkin & Matas 2016, "All you need is a good
+    init", Alg. 1), without the orthogonal pre-init (see :func:`apply`).
+
+    For each Linear/Conv layer in the order the forward pass calls it: run the batch ``data``,
+    measure the variance v of the layer's output (all elements), and divide its weight by √v,
+    until |v − 1| < ``tol`` or ``max_iter`` rescalings (the paper uses tol 0.1, T_max 10).
+    Runs in eval mode (dropout off) without gradients; restores each module's mode. Returns the
+    output variance measured last for each layer.
+    """
+    if not isinstance(data, Tensor) or data.dim() < 2 or data.shape[0] < 2:
+        raise UserError(
+            "lsuv needs a data batch: pass data= a tensor (B, *input_shape) with B >= 2"
+        )
+    if tol <= 0 or max_iter < 1:
+        raise UserError(f"lsuv needs tol > 0 and max_iter >= 1, got tol={tol}, max_iter={max_iter}")
+    params = list(model.parameters())
+    if params:
+        data = data.to(device=params[0].device, dtype=params[0].dtype)
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    try:
+        if layers is None:
+            order: list[nn.Module] = []
+            hooks = [
+                m.register_forward_hook(lambda mod, _i, _o: order.append(mod))
+                for m in model.modules()
+                if is_weight_layer(m)
+            ]
+            try:
+                with torch.no_grad():
+                    model(data)
+            finally:
+                for h in hooks:
+                    h.remove()
+            layers = list(dict.fromkeys(order))  # first call order, unique
+
+        def output_of(layer: nn.Module) -> Tensor:
+            def stop(_m: nn.Module, _i: Any, out: Tensor) -> None:
+                raise _Stop(out)
+
+            handle = layer.register_forward_hook(stop)
+            try:
+                with torch.no_grad():
+                    model(data)
+            except _Stop as s:
+                return s.output
+            finally:
+                handle.remove()
+            raise RuntimeError("lsuv: the layer was not called by the forward pass")
+
+        variances = []
+        for layer in layers:
+            v = float("nan")
+            for _ in range(max_iter + 1):
+                v = float(output_of(layer).float().var())
+                if not math.isfinite(v) or v <= 1e-20:
+                    warnings.warn(
+                        f"lsuv: output variance of {type(layer).__name__} is {v}; "
+                        "cannot rescale it",
+                        stacklevel=2,
+                    )
+                    break
+                if abs(v - 1.0) < tol:
+                    break
+                with torch.no_grad():
+                    layer.weight.div_(math.sqrt(v))
+            variances.append(v)
+        return variances
+    finally:
+        for m, training in modes:
+            m.train(training)
+
+
+def apply(
+    model: nn.Module,
+    scheme: str,
+    *,
+    bias: float = 0.0,
+    generator: torch.Generator | None = None,
+    data: Tensor | None = None,
+    **kwargs: Any,
+) -> nn.Module:
+    """Initialize ``model`` in place with ``scheme`` and return it.
+
+    Every ``nn.Linear``/``Conv`` weight is drawn by ``scheme`` (options in ``kwargs``, see
+    :func:`scheme_options`), every such bias is set to ``bias``, and batch norm/layer norm
+    affine parameters to weight 1, bias 0 (running statistics reset). Draws come from
+    ``generator`` in ``model.modules()`` order (None: torch's global generator, as
+    ``torch.nn.init``). ``lsuv`` also needs ``data``, a batch of inputs (options ``tol``,
+    ``max_iter``). ``keep`` changes nothing.
+    """
+    if not isinstance(model, nn.Module):
+        raise UserError(f"init.apply needs an nn.Module, got {type(model).__name__}")
+    _SCHEMES.get(scheme)
+    _check_options(scheme, kwargs)
+    if scheme == "keep":
+        return model
+    try:
+        bias = float(bias)
+    except (TypeError, ValueError):
+        raise UserError(f"bias init must be a number, got {bias!r}") from None
+    if scheme == "lsuv" and data is None:
+        raise UserError("init scheme 'lsuv' needs a data batch: pass data= (B, *input_shape)")
+    layers = [m for m in model.modules() if is_weight_layer(m)]
+    if not layers:
+        raise UserError(
+            f"{type(model).__name__} has no Linear or Conv layer for init scheme '{scheme}'"
+        )
+    tensor_kwargs = {
+        k: v for k, v in kwargs.items() if k not in _MODEL_LEVEL_OPTIONS.get(scheme, {})
+    }
+    with torch.no_grad():
+        for m in model.modules():
+            if is_weight_layer(m):
+                init_tensor(m.weight, scheme, generator=generator, **tensor_kwargs)
+                if m.bias is not None:
+                    m.bias.fill_(bias)
+            elif isinstance(m, nn.modules.batchnorm._NormBase | nn.LayerNorm | nn.GroupNorm):
+                if getattr(m, "weight", None) is not None:
+                    m.weight.fill_(1.0)
+                if getattr(m, "bias", None) is not None:
+                    m.bias.fill_(0.0)
+                if isinstance(m, nn.modules.batchnorm._NormBase):
+                    m.reset_running_stats()
+    if scheme == "lsuv":
+        assert data is not None
+        opts = _MODEL_LEVEL_OPTIONS["lsuv"] | {
+            k: v for k, v in kwargs.items() if k in ("tol", "max_iter")
+        }
+        lsuv_(model, data, tol=float(opts["tol"]), max_iter=int(opts["max_iter"]))
+    return model

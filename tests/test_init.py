@@ -1,0 +1,238 @@
+"""trainlab.init: formulas, exact agreement with torch.nn.init, fans, gains, LSUV, errors."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from trainlab import init
+from trainlab.errors import UserError
+from trainlab.models import create
+
+
+def gen(seed: int = 0) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+def test_list_schemes() -> None:
+    names = {n for n, _ in init.list_schemes()}
+    assert names == {
+        "default", "zeros", "constant", "normal", "uniform", "xavier_normal", "xavier_uniform",
+        "he_normal", "he_uniform", "orthogonal", "lsuv", "keep",
+    }  # fmt: skip
+
+
+def test_fans_linear_conv1d_conv2d() -> None:
+    assert init.fans(nn.Linear(7, 3)) == (7, 3)
+    assert init.fans(nn.Conv1d(4, 6, 5)) == (4 * 5, 6 * 5)
+    assert init.fans(nn.Conv2d(3, 8, (3, 5))) == (3 * 15, 8 * 15)
+    assert init.fans(torch.empty(10, 20)) == (20, 10)
+    with pytest.raises(UserError, match="at least 2 dims"):
+        init.fans(torch.empty(5))
+
+
+def test_gain() -> None:
+    assert init.gain("relu") == pytest.approx(math.sqrt(2))
+    assert init.gain("tanh") == pytest.approx(5 / 3)
+    assert init.gain("linear") == init.gain("identity") == init.gain("sigmoid") == 1
+    assert init.gain("leaky_relu") == pytest.approx(math.sqrt(2 / (1 + 0.01**2)))
+    assert init.gain("leaky_relu", 0.2) == pytest.approx(math.sqrt(2 / 1.04))
+    with pytest.raises(UserError, match=r"unknown nonlinearity 'rellu' \(did you mean 'relu'"):
+        init.gain("rellu")
+
+
+# (our scheme, our kwargs, the torch.nn.init call that must give the identical tensor)
+TORCH_EQUIV = [
+    ("default", {}, lambda w, g: nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=g)),
+    ("normal", {"std": 0.3, "mean": 0.1}, lambda w, g: nn.init.normal_(w, 0.1, 0.3, generator=g)),
+    ("uniform", {"bound": 0.2}, lambda w, g: nn.init.uniform_(w, -0.2, 0.2, generator=g)),
+    ("xavier_uniform", {}, lambda w, g: nn.init.xavier_uniform_(w, generator=g)),
+    ("xavier_normal", {"gain": 2.0}, lambda w, g: nn.init.xavier_normal_(w, 2.0, generator=g)),
+    (
+        "he_normal",
+        {},
+        lambda w, g: nn.init.kaiming_normal_(w, mode="fan_in", nonlinearity="relu", generator=g),
+    ),
+    (
+        "he_uniform",
+        {"mode": "fan_out"},
+        lambda w, g: nn.init.kaiming_uniform_(w, mode="fan_out", nonlinearity="relu", generator=g),
+    ),
+    (
+        "he_normal",
+        {"nonlinearity": "leaky_relu", "negative_slope": 0.2},
+        lambda w, g: nn.init.kaiming_normal_(w, a=0.2, nonlinearity="leaky_relu", generator=g),
+    ),
+    (
+        "he_uniform",
+        {"nonlinearity": "tanh"},
+        lambda w, g: nn.init.kaiming_uniform_(w, nonlinearity="tanh", generator=g),
+    ),
+    ("orthogonal", {"gain": 1.5}, lambda w, g: nn.init.orthogonal_(w, 1.5, generator=g)),
+]
+
+
+@pytest.mark.parametrize(("scheme", "kwargs", "reference"), TORCH_EQUIV)
+@pytest.mark.parametrize("shape", [(30, 20), (8, 3, 5), (6, 4, 3, 3)])
+def test_identical_to_torch_nn_init(scheme, kwargs, reference, shape) -> None:
+    ours = init.init_tensor(torch.empty(shape), scheme, generator=gen(7), **kwargs)
+    theirs = reference(torch.empty(shape), gen(7))
+    assert torch.equal(ours, theirs)
+
+
+def test_default_matches_pytorch_layer_default_with_global_seed() -> None:
+    torch.manual_seed(11)
+    layer = nn.Linear(50, 20)
+    fresh = nn.Linear(50, 20)
+    torch.manual_seed(11)
+    init.apply(fresh, "default")  # generator=None: torch's global RNG
+    # nn.Linear draws its weight first, so the weights agree; our bias is the constant 0
+    assert torch.equal(layer.weight, fresh.weight)
+    assert torch.equal(fresh.bias, torch.zeros(20))
+
+
+LARGE = (1000, 2000)  # fan_in 2000, fan_out 1000: 2e6 entries, std estimate to ~0.1%
+
+
+@pytest.mark.parametrize(
+    ("scheme", "kwargs", "std", "bound"),
+    [
+        ("default", {}, 1 / math.sqrt(3 * 2000), 1 / math.sqrt(2000)),
+        ("normal", {"std": 0.01}, 0.01, None),
+        ("normal", {"std": 1.0}, 1.0, None),
+        ("uniform", {"bound": 0.5}, 0.5 / math.sqrt(3), 0.5),
+        ("xavier_normal", {}, math.sqrt(2 / 3000), None),
+        ("xavier_uniform", {}, math.sqrt(2 / 3000), math.sqrt(6 / 3000)),
+        ("he_normal", {}, math.sqrt(2 / 2000), None),
+        ("he_normal", {"mode": "fan_out"}, math.sqrt(2 / 1000), None),
+        ("he_uniform", {}, math.sqrt(2 / 2000), math.sqrt(6 / 2000)),
+        (
+            "he_uniform",
+            {"nonlinearity": "leaky_relu", "negative_slope": 0.3},
+            math.sqrt(2 / 1.09 / 2000),
+            math.sqrt(3 * 2 / 1.09 / 2000),
+        ),
+        ("he_normal", {"nonlinearity": "tanh"}, (5 / 3) / math.sqrt(2000), None),
+    ],
+)
+def test_empirical_moments_match_formula(scheme, kwargs, std, bound) -> None:
+    w = init.init_tensor(torch.empty(LARGE), scheme, generator=gen(1), **kwargs)
+    assert init.expected_std(scheme, w, **kwargs) == pytest.approx(std, rel=1e-12)
+    assert abs(float(w.mean())) < 4 * std / math.sqrt(w.numel())
+    assert float(w.std()) == pytest.approx(std, rel=0.005)
+    if bound is not None:
+        assert float(w.abs().max()) <= bound
+        assert float(w.abs().max()) > 0.999 * bound
+    else:  # Gaussian: a 2e6 sample reaches past 4.5 sigma
+        assert float(w.abs().max()) > 4.5 * std
+
+
+def test_zeros_constant_and_orthogonal() -> None:
+    assert torch.equal(init.init_tensor(torch.ones(5, 4), "zeros"), torch.zeros(5, 4))
+    assert torch.equal(
+        init.init_tensor(torch.ones(5, 4), "constant", value=0.3), torch.full((5, 4), 0.3)
+    )
+    q = init.init_tensor(torch.empty(64, 128), "orthogonal", generator=gen(2), gain=2.0)
+    torch.testing.assert_close(q @ q.T, 4.0 * torch.eye(64), atol=1e-4, rtol=0)
+    c = init.init_tensor(torch.empty(16, 4, 3, 3), "orthogonal", generator=gen(2))
+    flat = c.reshape(16, -1)
+    torch.testing.assert_close(flat @ flat.T, torch.eye(16), atol=1e-4, rtol=0)
+
+
+def test_apply_covers_every_layer_sets_biases_and_resets_batch_norm() -> None:
+    m = create("convnet", input_shape=(1, 8, 8), num_classes=10, channels=(4, 6), batch_norm=True)
+    with torch.no_grad():
+        m.bn1.weight.fill_(3.0)
+        m.bn1.bias.fill_(2.0)
+        m.bn1.running_mean.fill_(5.0)
+    out = init.apply(m, "he_normal", bias=0.01, generator=gen(0))
+    assert out is m
+    for layer in (m.conv1, m.conv2, m.out):
+        assert torch.equal(layer.bias, torch.full_like(layer.bias, 0.01))
+    assert torch.equal(m.bn1.weight, torch.ones(4)) and torch.equal(m.bn1.bias, torch.zeros(4))
+    assert torch.equal(m.bn1.running_mean, torch.zeros(4))
+    # draws in modules() order from the one generator
+    g = gen(0)
+    expected = [init.init_tensor(torch.empty_like(x.weight), "he_normal", generator=g)
+                for x in (m.conv1, m.conv2, m.out)]  # fmt: skip
+    for layer, w in zip((m.conv1, m.conv2, m.out), expected, strict=True):
+        assert torch.equal(layer.weight, w)
+
+
+def test_same_seed_same_weights_different_seed_different() -> None:
+    def weights(seed: int) -> list[torch.Tensor]:
+        m = create("mlp", input_shape=(10,), num_classes=3, hidden=(8, 8))
+        init.apply(m, "xavier_uniform", generator=gen(seed))
+        return [p.detach().clone() for p in m.parameters()]
+
+    a, b, c = weights(5), weights(5), weights(6)
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not torch.equal(a[0], c[0])
+
+
+def test_keep_changes_nothing() -> None:
+    m = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
+    before = [p.detach().clone() for p in m.parameters()]
+    init.apply(m, "keep", bias=0.5)
+    assert all(torch.equal(x, y) for x, y in zip(before, m.parameters(), strict=True))
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_lsuv_gives_unit_variance_per_layer(activation: str) -> None:
+    torch.manual_seed(0)
+    data = torch.randn(256, 1, 8, 8) * 3.0 + 1.0
+    m = create(
+        "mlp", input_shape=(1, 8, 8), num_classes=10, depth=6, width=64, activation=activation
+    )
+    init.apply(m, "lsuv", generator=gen(3), data=data, tol=0.02, bias=0.01)
+    outputs: list[torch.Tensor] = []
+    hooks = [l.register_forward_hook(lambda _m, _i, o: outputs.append(o)) for l in m.modules()
+             if isinstance(l, nn.Linear)]  # fmt: skip
+    with torch.no_grad():
+        m(data)
+    for h in hooks:
+        h.remove()
+    assert len(outputs) == 7
+    for out in outputs:
+        assert abs(float(out.var()) - 1.0) < 0.02
+    # without LSUV's rescaling (plain orthogonal) the first layer's variance is far from 1
+    plain = init.apply(
+        create("mlp", input_shape=(1, 8, 8), num_classes=10, depth=6, width=64),
+        "orthogonal",
+        generator=gen(3),
+    )
+    with torch.no_grad():
+        assert abs(float(plain.fc1(plain.flatten(data)).var()) - 1.0) > 0.5
+
+
+def test_lsuv_on_conv_net_and_mode_restored() -> None:
+    torch.manual_seed(0)
+    data = torch.randn(64, 1, 40) * 5
+    m = create("convnet", input_shape=(1, 40), num_classes=10, channels=(8, 8), dropout=0.5)
+    m.train()
+    variances = init.lsuv_(init.apply(m, "orthogonal", generator=gen(0)), data, tol=0.05)
+    assert len(variances) == 3 and all(abs(v - 1) < 0.05 for v in variances)
+    assert m.training and m.drop.training
+
+
+def test_errors_name_the_fix() -> None:
+    m = nn.Linear(3, 2)
+    with pytest.raises(UserError, match=r"unknown init scheme 'xavier' \(did you mean 'xavier_"):
+        init.apply(m, "xavier")
+    with pytest.raises(UserError, match=r"no option 'gian' \(did you mean 'gain'\?\)"):
+        init.apply(m, "xavier_uniform", gian=2.0)
+    with pytest.raises(UserError, match="its options are: std, mean"):
+        init.apply(m, "normal", sd=1.0)
+    with pytest.raises(UserError, match="needs a data batch"):
+        init.apply(m, "lsuv")
+    with pytest.raises(UserError, match=r"unknown fan mode 'fanin'"):
+        init.apply(m, "he_normal", mode="fanin")
+    with pytest.raises(UserError, match=r"unknown nonlinearity"):
+        init.apply(m, "he_uniform", nonlinearity="swish")
+    with pytest.raises(UserError, match="no Linear or Conv layer"):
+        init.apply(nn.Sequential(nn.ReLU()), "zeros")
+    with pytest.raises(UserError, match="std >= 0"):
+        init.apply(m, "normal", std=-1.0)
