@@ -1,0 +1,145 @@
+"""Preprocessing: fitted on the training split only; the formulas; whitening gives identity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from trainlab.data import load, make_preprocessor
+from trainlab.data.preprocess import PCA, ZCA, MeanSubtraction, Standardize
+from trainlab.errors import UserError
+
+
+def cov(x: torch.Tensor) -> torch.Tensor:
+    x = x.reshape(len(x), -1).double()
+    xc = x - x.mean(0)
+    return xc.T @ xc / len(x)
+
+
+@pytest.fixture(scope="module")
+def raw():
+    return load("digits", seed=5)
+
+
+def test_mean_fitted_on_train_only(raw):
+    ds = load("digits", seed=5, preprocess="mean")
+    mu = raw.x_train.mean(0)
+    assert torch.allclose(ds.x_train.mean(0), torch.zeros(1, 8, 8), atol=1e-6)
+    assert torch.allclose(ds.x_test, raw.x_test - mu, atol=1e-6)
+    assert torch.allclose(ds.x_val, raw.x_val - mu, atol=1e-6)
+    assert ds.x_test.mean(0).abs().max() > 1e-3  # test statistics differ from train's
+
+
+def test_standardize_guards_constant_features(raw):
+    ds = load("digits", seed=5, preprocess="standardize")
+    assert ds.input_shape == (1, 8, 8) and torch.isfinite(ds.x_train).all()
+    std = raw.x_train.std(0, correction=0)
+    live = std > 1e-6
+    assert (~live).any()  # digits has always-blank pixels: the guard is exercised
+    assert torch.allclose(
+        ds.x_train.std(0, correction=0)[live], torch.ones(int(live.sum())), atol=1e-4
+    )
+    assert torch.all(ds.x_train[:, ~live] == 0)
+    expect = (raw.x_test - raw.x_train.mean(0)) / torch.where(live, std, torch.ones_like(std))
+    assert torch.allclose(ds.x_test, expect, atol=1e-5)
+    assert ds.x_test.mean(0)[live].abs().max() > 1e-2
+
+
+def test_pca_projection_shape_and_sklearn_agreement(raw):
+    from sklearn.decomposition import PCA as SkPCA
+
+    ds = load("digits", seed=5, preprocess="pca", pca_components=10)
+    assert ds.input_shape == (10,) and ds.x_train.shape == (len(raw.y_train), 10)
+    assert ds.x_test.shape == (len(raw.y_test), 10)
+    sk = SkPCA(10).fit(raw.x_train.reshape(len(raw.x_train), -1).double().numpy())
+    ours = ds.transform
+    ours_c, sk_c = ours.components_.numpy(), sk.components_
+    signs = np.sign((ours_c * sk_c).sum(1))  # each component agrees up to its sign
+    np.testing.assert_allclose(ours_c, sk_c * signs[:, None], atol=1e-6)
+    n = len(raw.x_train)
+    np.testing.assert_allclose(ours.eigenvalues_.numpy(), sk.explained_variance_ * (n - 1) / n)
+    # projected training data: uncorrelated, variances = eigenvalues (descending)
+    c = cov(ds.x_train)
+    assert torch.allclose(c, torch.diag(ours.eigenvalues_), atol=1e-5)
+    assert torch.all(ours.eigenvalues_[:-1] >= ours.eigenvalues_[1:])
+
+
+def test_pca_full_rank_is_a_rotation():
+    x = torch.randn(200, 6, generator=torch.Generator().manual_seed(0)) @ torch.randn(
+        6, 6, generator=torch.Generator().manual_seed(1)
+    )
+    t = PCA().fit(x)
+    z = t.transform(x)
+    assert z.shape == (200, 6)
+    d_in, d_out = torch.cdist(x[:20], x[:20]), torch.cdist(z[:20], z[:20])
+    assert torch.allclose(d_in, d_out, atol=1e-4)
+    u = t.components_
+    assert torch.allclose(u @ u.T, torch.eye(6, dtype=u.dtype), atol=1e-10)
+
+
+def test_pca_fraction_of_variance(raw):
+    t = PCA(0.9).fit(raw.x_train)
+    assert t.explained_variance_ratio_.sum() >= 0.9
+    assert t.explained_variance_ratio_[:-1].sum() < 0.9  # the fewest that reach it
+    with pytest.raises(UserError, match=r"pca_components=65 is out of range.*1\.\.64"):
+        load("digits", preprocess="pca", pca_components=65)
+    with pytest.raises(UserError, match="pca_components=1.5"):
+        load("digits", preprocess="pca", pca_components=1.5)
+
+
+def test_pca_whiten_identity_covariance_on_train(raw):
+    ds = load("digits", seed=5, preprocess="pca_whiten", pca_components=20, epsilon=1e-8)
+    assert ds.input_shape == (20,)
+    assert torch.allclose(cov(ds.x_train), torch.eye(20, dtype=torch.float64), atol=1e-4)
+    # fitted on train only: test covariance is not the identity
+    assert (cov(ds.x_test) - torch.eye(20, dtype=torch.float64)).abs().max() > 0.05
+
+
+def test_zca_identity_covariance_and_formula():
+    ds = load("blobs", n_samples=600, dim=6, classes=3, preprocess="zca", epsilon=1e-9)
+    assert ds.input_shape == (6,)
+    assert torch.allclose(cov(ds.x_train), torch.eye(6, dtype=torch.float64), atol=1e-4)
+    t = ds.transform
+    assert isinstance(t, ZCA)
+    w = t.whitening_
+    assert torch.allclose(w, w.T, atol=1e-12)  # W = U diag(1/sqrt(λ+ε)) Uᵀ is symmetric
+    # with a larger epsilon the covariance is U diag(λ/(λ+ε)) Uᵀ, not I
+    raw = load("blobs", n_samples=600, dim=6, classes=3)
+    eps = 0.5
+    z = ZCA(eps).fit(raw.x_train)
+    lam = z.eigenvalues_
+    c_in = cov(raw.x_train)
+    _, u = torch.linalg.eigh(c_in)
+    u = u.flip(1)
+    expect = u @ torch.diag(lam / (lam + eps)) @ u.T
+    assert torch.allclose(cov(z.transform(raw.x_train)), expect, atol=1e-4)
+
+
+def test_zca_keeps_image_shape_and_equals_rotated_pca_whitening(raw):
+    ds = load("digits", seed=5, preprocess="zca", epsilon=0.1)
+    assert ds.input_shape == (1, 8, 8) and ds.x_test.shape[1:] == (1, 8, 8)
+    p = PCA(None, whiten=True, epsilon=0.1).fit(raw.x_train)
+    via_pca = p.transform(raw.x_test).double() @ p.components_  # (N, D): rotate back
+    assert torch.allclose(ds.x_test.reshape(len(ds.x_test), -1).double(), via_pca, atol=1e-4)
+
+
+def test_zca_singular_without_epsilon_is_a_clear_error(raw):
+    with pytest.raises(UserError, match="singular.*pass epsilon>0"):
+        ZCA(0.0).fit(raw.x_train)  # digits has zero-variance pixels
+    with pytest.raises(UserError, match="epsilon must be a number >= 0"):
+        ZCA(-1.0).fit(raw.x_train)
+
+
+def test_transform_checks_shape_and_fit():
+    with pytest.raises(UserError, match="not fitted"):
+        MeanSubtraction().transform(torch.zeros(3, 4))
+    t = Standardize().fit(torch.randn(10, 4))
+    with pytest.raises(UserError, match=r"fitted on inputs of shape \(4,\), got \(5,\)"):
+        t.transform(torch.zeros(3, 5))
+    with pytest.raises(UserError, match="at least 2 samples"):
+        Standardize().fit(torch.zeros(1, 4))
+    out = t.transform(np.ones((2, 4), dtype=np.float32))  # numpy works too
+    assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
+    with pytest.raises(UserError, match=r"unknown preprocessing 'pcaa'"):
+        make_preprocessor("pcaa")
