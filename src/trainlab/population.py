@@ -292,7 +292,7 @@ class Population(nn.Module):
         k: number of models.
         seeds: one integer seed per model (dropout streams); default ``0..K-1``.
 
-    Forward: ``(K, B, ...) -> (K, B, C)``; a ``(B, ...)`` input is shared by all models.
+    Forward: ``(K, B, ...) -> (K, B, C)``; share one batch with ``pop(x.expand(K, *x.shape))``.
     """
 
     def __init__(

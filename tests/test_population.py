@@ -1,0 +1,163 @@
+"""The population engine: a model's result depends only on its own weights and seed."""
+
+import copy
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainlab import rng
+from trainlab.errors import UserError
+from trainlab.models import create
+from trainlab.population import Population, SeededDropout, is_stackable
+
+
+class Custom(nn.Module):
+    """A user module whose forward reshapes: trained through the vmap path."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(64, 16)
+        self.drop = nn.Dropout(0.25)
+        self.b = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.drop(torch.tanh(self.a(x.view(x.size(0), -1)))))
+
+
+def _mlp() -> nn.Module:
+    return create("mlp", input_shape=(1, 8, 8), num_classes=10, hidden=(16, 16),
+                  batch_norm=True, dropout=0.2)
+
+
+def _conv() -> nn.Module:
+    return create("convnet", input_shape=(1, 8, 8), num_classes=10)
+
+
+def _resnet1d() -> nn.Module:
+    return create("resnet", input_shape=(1, 40), num_classes=10)
+
+
+FACTORIES = [_mlp, _conv, _resnet1d, Custom]
+
+
+def _models(factory, k):
+    torch.manual_seed(0)
+    return [factory() for _ in range(k)]
+
+
+@pytest.mark.parametrize("factory", FACTORIES)
+def test_member_alone_equals_member_in_population(factory):
+    """Model 2 of a population of 5 equals the same model alone: train and eval forward,
+    gradients, batch-norm statistics after a step."""
+    models = _models(factory, 5)
+    seeds = [10, 11, 12, 13, 14]
+    big = Population.from_models(models, seeds)
+    alone = Population.from_models([copy.deepcopy(models[2])], [12])
+    shape = (8,) + ((1, 40) if factory is _resnet1d else (1, 8, 8))
+    x = torch.randn(5, *shape)
+    for pop in (big, alone):
+        pop.train()
+        pop.set_step(7)
+    y_big, y_alone = big(x), alone(x[2:3])
+    torch.testing.assert_close(y_big[2], y_alone[0], rtol=1e-5, atol=1e-5)
+    y_big.square().sum().backward()
+    y_alone.square().sum().backward()
+    for (n, p), (_, q) in zip(big.net.named_parameters(), alone.net.named_parameters()):
+        torch.testing.assert_close(p.grad[2], q.grad[0], rtol=1e-4, atol=1e-5, msg=n)
+    for n, t in big.member_state(2).items():
+        torch.testing.assert_close(t, alone.member_state(0)[n], msg=n)
+    big.eval(), alone.eval()
+    torch.testing.assert_close(big(x)[2], alone(x[2:3])[0], rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("factory", FACTORIES)
+def test_unstack_gives_back_the_plain_model(factory):
+    models = _models(factory, 3)
+    pop = Population.from_models(models)
+    shape = (4,) + ((1, 40) if factory is _resnet1d else (1, 8, 8))
+    x = torch.randn(*shape)
+    pop.eval()
+    for i, m in enumerate(models):
+        m.eval()
+        torch.testing.assert_close(pop(x.expand(3, *x.shape))[i], m(x), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(pop.unstack(i).eval()(x), m(x), rtol=1e-5, atol=1e-5)
+
+
+def test_paths():
+    assert is_stackable(_mlp()) and is_stackable(_conv()) and is_stackable(_resnet1d())
+    assert not is_stackable(Custom())
+    assert Population(_mlp(), 2).mode == "stacked"
+    assert Population(Custom(), 2).mode == "vmap"
+    pop = Population(_mlp(), 3)
+    assert {n: tuple(t.shape) for n, t in pop.member_state(0).items()} == {
+        n: tuple(t.shape) for n, t in _mlp().state_dict().items()
+    }
+
+
+def test_dropout_masks_come_from_the_models_own_stream():
+    """Inverted dropout: kept units scaled by 1/(1-p); masks differ by seed and step, repeat
+    for the same (seed, step), and a model's mask does not depend on its neighbours."""
+    drop = SeededDropout(0.5, site=rng.seed_key("d"), k=3)
+    drop.seed.copy_(torch.tensor([1, 2, 3]))
+    drop.step = 4
+    x = torch.ones(3, 1000)
+    y = drop(x)
+    assert set(y.unique().tolist()) == {0.0, 2.0}
+    assert abs((y == 0).float().mean().item() - 0.5) < 0.05
+    assert not torch.equal(y[0], y[1])
+    torch.testing.assert_close(drop(x), y)
+    drop.step = 5
+    assert not torch.equal(drop(x), y)
+    one = SeededDropout(0.5, site=rng.seed_key("d"), k=1)
+    one.seed.fill_(2)
+    one.step = 4
+    torch.testing.assert_close(one(x[:1])[0], y[1])
+    drop.eval()
+    assert torch.equal(drop(x), x)
+
+
+def test_per_model_dropout_rate():
+    pop = Population(_mlp(), 3)
+    pop.set_dropout_p(torch.tensor([0.0, 0.5, 0.9]))
+    pop.train()
+    pop.set_step(1)
+    with pytest.raises(UserError, match="dropout probability"):
+        pop.set_dropout_p(torch.tensor([0.0, 1.0, 0.2]))
+
+
+def test_nan_in_one_model_leaves_the_others_untouched():
+    models = _models(_mlp, 4)
+    pop = Population.from_models(models)
+    with torch.no_grad():
+        pop.net.fc1.weight[1].fill_(float("nan"))
+    x = torch.randn(4, 6, 1, 8, 8)
+    pop.train()
+    out = pop(x)
+    assert torch.isnan(out[1]).all()
+    assert torch.isfinite(out[[0, 2, 3]]).all()
+    F.cross_entropy(out.flatten(0, 1), torch.zeros(24, dtype=torch.long)).backward()
+    assert torch.isfinite(pop.net.fc1.weight.grad[[0, 2, 3]]).all()
+
+
+def test_frozen_models_keep_batchnorm_statistics():
+    pop = Population(_mlp(), 2)
+    before = pop.net.bn1.running_mean.clone()
+    pop.set_frozen(torch.tensor([True, False]))
+    pop.train()
+    pop(torch.randn(2, 16, 1, 8, 8) + 3)
+    assert torch.equal(pop.net.bn1.running_mean[0], before[0])
+    assert not torch.equal(pop.net.bn1.running_mean[1], before[1])
+
+
+def test_bad_inputs():
+    with pytest.raises(UserError, match="at least one model"):
+        Population(_mlp(), 0)
+    with pytest.raises(UserError, match="seeds"):
+        Population(_mlp(), 2, seeds=[1, 2, 3])
+    pop = Population(_mlp(), 2)
+    bad = _mlp().state_dict()
+    bad["fc1.weight"] = torch.zeros(3, 3)
+    with pytest.raises(UserError, match="shape mismatch"):
+        pop.load_member(0, bad)
