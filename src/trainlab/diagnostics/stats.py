@@ -1,0 +1,171 @@
+"""Per-model statistics of activations, gradients and weights, with a leading model axis.
+
+Every function takes tensors whose first axis is the model axis ``K``: a population's leaf
+outputs are ``(K, B, ...)`` and its parameters ``(K, ...)``; a plain module is a population of
+one (``y.unsqueeze(0)``: ``(1, B, ...)``). Statistics reduce over every axis except the first
+and return ``(K,)`` device tensors; nothing here reads a value to the host, so these functions
+are safe inside forward and gradient hooks (no ``.item()``, no ``.cpu()``, no data-dependent
+shapes).
+
+Definitions (the thresholds are module constants, stated here):
+
+- **activation mean / std**: over every element of one model's output (batch and features),
+  population std (``correction=0``).
+- **dead fraction** (ReLU family): the fraction of units whose output is ``<= 0`` for *every*
+  sample of the batch (for ReLU: exactly zero, so no gradient flows through them). A unit is a
+  feature of a ``(K, B, D)`` output and a channel of a ``(K, B, C, *spatial)`` one (it must be
+  ``<= 0`` at every sample and every position). CS231n lecture 7: "dead ReLU will never activate".
+- **saturated fraction**: fraction of elements near the limits of a squashing nonlinearity,
+  where its derivative is almost zero: tanh (and softsign) ``|y| > 0.99`` (tanh'(x) < 0.02);
+  sigmoid ``y < 0.01 or y > 0.99`` (sigmoid'(x) < 0.0099); hardtanh ``y <= min_val or
+  y >= max_val``; hardsigmoid ``y <= 0 or y >= 1``.
+- **histogram**: counts in fixed bins ``edges`` plus an underflow and an overflow count.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = [
+    "TANH_LIMIT",
+    "SIGMOID_LOW",
+    "SIGMOID_HIGH",
+    "RELU_FAMILY",
+    "SQUASHING",
+    "activation_kind",
+    "flat",
+    "moments",
+    "histogram",
+    "dead_fraction",
+    "saturated_fraction",
+    "nonfinite",
+    "sq_norm",
+]
+
+#: tanh / softsign count as saturated where ``|y| > TANH_LIMIT``
+TANH_LIMIT = 0.99
+#: sigmoid counts as saturated where ``y < SIGMOID_LOW`` or ``y > SIGMOID_HIGH``
+SIGMOID_LOW, SIGMOID_HIGH = 0.01, 0.99
+
+#: activations whose units can die (output <= 0 on every sample)
+RELU_FAMILY: tuple[type[nn.Module], ...] = (
+    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU,
+    nn.SiLU, nn.Mish, nn.Hardswish,
+)  # fmt: skip
+#: squashing activations whose outputs can saturate
+SQUASHING: tuple[type[nn.Module], ...] = (
+    nn.Tanh,
+    nn.Sigmoid,
+    nn.Hardtanh,
+    nn.Hardsigmoid,
+    nn.Softsign,
+)
+_OTHER_ACTIVATIONS: tuple[type[nn.Module], ...] = (
+    nn.Softplus,
+    nn.Tanhshrink,
+    nn.Softmax,
+    nn.LogSoftmax,
+)
+
+
+def activation_kind(m: nn.Module) -> str | None:
+    """``"relu"`` (can die), ``"tanh"``/``"sigmoid"``/``"hardtanh"``/``"hardsigmoid"``
+    (can saturate), ``"activation"`` (another nonlinearity), or None (not an activation)."""
+    if isinstance(m, RELU_FAMILY):  # ReLU6 subclasses Hardtanh: test the ReLU family first
+        return "relu"
+    if isinstance(m, nn.Tanh | nn.Softsign):
+        return "tanh"
+    if isinstance(m, nn.Sigmoid):
+        return "sigmoid"
+    if isinstance(m, nn.Hardtanh):
+        return "hardtanh"
+    if isinstance(m, nn.Hardsigmoid):
+        return "hardsigmoid"
+    if isinstance(m, _OTHER_ACTIVATIONS):
+        return "activation"
+    return None
+
+
+def flat(y: torch.Tensor) -> torch.Tensor:
+    """``(K, ...) -> (K, N)`` in float32 (float64 stays float64)."""
+    y = y.detach()
+    if y.dtype not in (torch.float32, torch.float64):
+        y = y.float()
+    return y.reshape(y.shape[0], -1)
+
+
+def moments(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and population std per model: ``(K, ...) -> (K,), (K,)``."""
+    std, mean = torch.std_mean(flat(y), dim=1, correction=0)
+    return mean, std
+
+
+def histogram(y: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
+    """Counts per model in the bins ``[e_i, e_{i+1})``: ``(K, ...) -> (K, len(edges) + 1)``.
+
+    Column 0 counts values below ``edges[0]``, the last column values ``>= edges[-1]`` (and
+    NaN); columns ``1..len(edges)-1`` are the bins. No host sync (``scatter_add_``, not
+    ``bincount``, whose output size depends on the data).
+    """
+    y2 = flat(y)  # (K, N)
+    idx = torch.bucketize(y2, edges.to(y2.device, y2.dtype), right=True)  # (K, N) in 0..E
+    counts = torch.zeros(y2.shape[0], edges.numel() + 1, dtype=torch.int64, device=y2.device)
+    return counts.scatter_add_(1, idx, torch.ones_like(idx))
+
+
+def dead_fraction(y: torch.Tensor) -> torch.Tensor:
+    """Fraction of units that are ``<= 0`` on every sample: ``(K, B, U, *S) -> (K,)``.
+
+    The unit axis is axis 2 (features of a Linear, channels of a convolution); a ``(K, B)``
+    output is one unit.
+    """
+    y = y.detach()
+    if y.dim() < 2:
+        raise ValueError(f"dead_fraction needs a (K, B, ...) tensor, got shape {tuple(y.shape)}")
+    if y.dim() == 2:
+        y = y.unsqueeze(-1)  # (K, B, 1)
+    k, b, u = y.shape[:3]
+    off = (y <= 0).transpose(1, 2).reshape(k, u, -1)  # (K, U, B*S)
+    return off.all(dim=2).float().mean(dim=1)  # (K,)
+
+
+def saturated_fraction(y: torch.Tensor, kind: str, module: nn.Module | None = None) -> torch.Tensor:
+    """Fraction of elements at the limits of a squashing nonlinearity: ``(K, ...) -> (K,)``.
+
+    ``kind`` is one of ``"tanh"`` (``|y| > 0.99``), ``"sigmoid"`` (``y < 0.01 or y > 0.99``),
+    ``"hardtanh"`` (``y <= min_val or y >= max_val`` of ``module``), ``"hardsigmoid"``
+    (``y <= 0 or y >= 1``).
+    """
+    y2 = flat(y)  # (K, N)
+    if kind == "tanh":
+        sat = y2.abs() > TANH_LIMIT
+    elif kind == "sigmoid":
+        sat = (y2 < SIGMOID_LOW) | (y2 > SIGMOID_HIGH)
+    elif kind == "hardtanh":
+        lo = getattr(module, "min_val", -1.0)
+        hi = getattr(module, "max_val", 1.0)
+        sat = (y2 <= lo) | (y2 >= hi)
+    elif kind == "hardsigmoid":
+        sat = (y2 <= 0) | (y2 >= 1)
+    else:
+        raise ValueError(
+            f"saturated_fraction: unknown kind '{kind}'; use tanh, sigmoid, hardtanh, hardsigmoid"
+        )
+    return sat.float().mean(dim=1)
+
+
+def nonfinite(y: torch.Tensor) -> torch.Tensor:
+    """True for each model whose tensor holds a NaN or ±Inf: ``(K, ...) -> (K,)`` bool."""
+    return ~torch.isfinite(flat(y)).all(dim=1)
+
+
+def sq_norm(t: torch.Tensor, k: int) -> torch.Tensor:
+    """Squared Euclidean norm per model of a ``(K, ...)`` tensor, in float32: ``(K,)``.
+
+    For a plain module pass ``k=1``: the whole tensor is one model's.
+    """
+    t2 = t.detach().reshape(k, -1)
+    if t2.dtype not in (torch.float32, torch.float64):
+        t2 = t2.float()
+    return (t2 * t2).sum(dim=1)

@@ -1,0 +1,320 @@
+"""Health verdicts from :func:`trainlab.diagnostics.watch` records, with stated thresholds.
+
+Each check looks at one model's latest sampled step that has the statistic it needs (the
+NaN/Inf check looks at every step) and gives a :class:`Finding` with status ``ok``, ``warn``
+or ``fail``. The thresholds (:class:`Thresholds`, all overridable):
+
+==================  ==========================================================================
+check               fires when (default thresholds)
+==================  ==========================================================================
+``gradients``       vanishing: ``g_first / g_last < 1e-2``; exploding: ``> 1e2``. ``g`` is the
+                    norm of the back-propagated gradient ‖∂L/∂y‖ at the output of the first
+                    and the last layer with parameters (forward order); where it was not
+                    recorded, the parameter-gradient norm ‖∂L/∂θ‖. (With small weights the
+                    parameter gradients of all layers shrink together — ∂L/∂W_l = δ_l a_{l-1}
+                    with both factors small — so their ratio can look healthy while δ
+                    vanishes; hence ‖∂L/∂y‖ first.)
+``activations``     collapsing: some layer's ``act_std / act_std(first layer) < 1e-2``;
+                    exploding: ``> 1e2``. Activation modules are compared with the first
+                    activation module, other layers with the first other layer (CS231n
+                    lecture 7: with W ~ 0.01·N(0,1) tanh activations shrink toward zero
+                    layer by layer).
+``saturation``      a tanh/sigmoid layer has ``saturated_fraction > 0.2`` (tanh ``|y| > 0.99``,
+                    sigmoid ``y < 0.01 or > 0.99``): its local gradient is almost zero there.
+``dead_relu``       a ReLU-family layer has ``dead_fraction > 0.25`` (units ``<= 0`` on every
+                    sample of the batch).
+``update_ratio``    a layer that receives gradients has ‖Δθ‖/‖θ‖ ``< 1e-5`` (learning too
+                    slowly) or ``> 1e-1`` (too fast); CS231n's rule of thumb is about 1e-3.
+``nonfinite``       (``fail``) an output held NaN/Inf; the origin is the first layer in forward
+                    order that was non-finite at the earliest such step.
+==================  ==========================================================================
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Thresholds", "Finding", "verdict", "verdict_table", "CHECKS"]
+
+#: the checks, in the order they are reported
+CHECKS = ("nonfinite", "gradients", "activations", "saturation", "dead_relu", "update_ratio")
+_ACTIVATION_KINDS = ("relu", "tanh", "sigmoid", "hardtanh", "hardsigmoid", "activation")
+_STATUS_RANK = {"ok": 0, "warn": 1, "fail": 2}
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Where each check fires (see the module docstring for the definitions)."""
+
+    grad_ratio_low: float = 1e-2
+    grad_ratio_high: float = 1e2
+    act_ratio_low: float = 1e-2
+    act_ratio_high: float = 1e2
+    saturated: float = 0.2
+    dead: float = 0.25
+    update_low: float = 1e-5
+    update_high: float = 1e-1
+
+
+@dataclass
+class Finding:
+    """The result of one check for one model.
+
+    ``value`` is the measured quantity (a ratio or fraction), ``layer`` the worst (or origin)
+    layer, ``layers`` every layer that crossed the threshold.
+    """
+
+    check: str
+    status: str  # "ok" | "warn" | "fail"
+    model: int
+    message: str
+    step: int | None = None
+    layer: str | None = None
+    value: float | None = None
+    layers: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+def _finite(v: Any) -> bool:
+    return isinstance(v, int | float) and math.isfinite(v)
+
+
+def _by_model(records: Iterable[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    out: dict[int, list[dict[str, Any]]] = {}
+    for r in records:
+        out.setdefault(int(r.get("model", 0)), []).append(r)
+    return out
+
+
+def _latest(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """The rows of the latest step at which some layer has a finite ``key``, in forward order."""
+    steps = [r["step"] for r in rows if _finite(r.get(key))]
+    if not steps:
+        return []
+    last = max(steps)
+    sel = [r for r in rows if r["step"] == last]
+    return sorted(sel, key=lambda r: (r.get("order") is None, r.get("order") or 0))
+
+
+def _has_params(r: dict[str, Any]) -> bool:
+    return r.get("weight_norm") is not None
+
+
+def verdict(
+    records: Iterable[dict[str, Any]], thresholds: Thresholds | None = None
+) -> list[Finding]:
+    """Health findings, one per (model, check), from ``watch`` records (or diagnostics.jsonl).
+
+    Returns findings ordered by model, then by :data:`CHECKS`; checks without data for a model
+    (e.g. no tanh layer for ``saturation``) give no finding.
+    """
+    t = thresholds or Thresholds()
+    findings: list[Finding] = []
+    for model, rows in sorted(_by_model(records).items()):
+        for check in (
+            _check_nonfinite,
+            _check_gradients,
+            _check_activations,
+            _check_saturation,
+            _check_dead,
+            _check_updates,
+        ):
+            f = check(model, rows, t)
+            if f is not None:
+                findings.append(f)
+    return findings
+
+
+def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Finding | None:
+    seen = [r for r in rows if r.get("nonfinite") is not None]
+    if not seen:
+        return None
+    bad = [r for r in seen if r["nonfinite"]]
+    if not bad:
+        return Finding("nonfinite", "ok", model, "all outputs finite")
+    first_step = min(r["step"] for r in bad)
+    at = [r for r in bad if r["step"] == first_step]
+    origin = min(at, key=lambda r: (r.get("order") is None, r.get("order") or 0))
+    return Finding(
+        "nonfinite",
+        "fail",
+        model,
+        f"NaN/Inf first appears at step {first_step} in layer '{origin['layer']}' "
+        "(first in forward order)",
+        step=first_step,
+        layer=origin["layer"],
+        layers=[r["layer"] for r in at],
+    )
+
+
+def _check_gradients(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Finding | None:
+    names = {"out_grad_norm": "‖∂L/∂y‖", "grad_norm": "‖∂L/∂θ‖"}
+    key, sel = "", []
+    for key in names:
+        sel = [r for r in _latest(rows, key) if _has_params(r) and _finite(r.get(key))]
+        if len(sel) >= 2:
+            break
+    if len(sel) < 2:
+        return None
+    what = names[key]
+    first, last = sel[0], sel[-1]
+    g0, g1 = first[key], last[key]
+    ratio = g0 / g1 if g1 > 0 else (math.inf if g0 > 0 else 1.0)
+    step = first["step"]
+    span = f"'{first['layer']}' / '{last['layer']}'"
+    if ratio < t.grad_ratio_low:
+        return Finding(
+            "gradients",
+            "warn",
+            model,
+            f"vanishing gradients: {what} first/last layer = {ratio:.2e} < {t.grad_ratio_low:g}",
+            step,
+            first["layer"],
+            ratio,
+            [first["layer"]],
+        )
+    if ratio > t.grad_ratio_high:
+        return Finding(
+            "gradients",
+            "warn",
+            model,
+            f"exploding gradients: {what} first/last layer = {ratio:.2e} > {t.grad_ratio_high:g}",
+            step,
+            first["layer"],
+            ratio,
+            [first["layer"]],
+        )
+    return Finding(
+        "gradients", "ok", model, f"{what} first/last ({span}) = {ratio:.2g}", step, None, ratio
+    )
+
+
+def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Finding | None:
+    sel = [r for r in _latest(rows, "act_std") if _finite(r.get("act_std"))]
+    if len(sel) < 2:
+        return None
+    worst: tuple[float, dict[str, Any]] | None = None
+    flagged: list[str] = []
+    for group in (
+        [r for r in sel if r.get("kind") in _ACTIVATION_KINDS],
+        [r for r in sel if r.get("kind") not in _ACTIVATION_KINDS],
+    ):
+        if len(group) < 2 or group[0]["act_std"] <= 0:
+            continue
+        base = group[0]["act_std"]
+        for r in group[1:]:
+            ratio = r["act_std"] / base
+            if not t.act_ratio_low <= ratio <= t.act_ratio_high:
+                flagged.append(r["layer"])
+            if worst is None or abs(math.log10(max(ratio, 1e-300))) > abs(
+                math.log10(max(worst[0], 1e-300))
+            ):
+                worst = (ratio, r)
+    if worst is None:
+        return None
+    ratio, r = worst
+    step = r["step"]
+    if ratio < t.act_ratio_low:
+        msg = f"collapsing activations: std of '{r['layer']}' is {ratio:.2e}× the first layer's"
+        return Finding("activations", "warn", model, msg, step, r["layer"], ratio, flagged)
+    if ratio > t.act_ratio_high:
+        msg = f"exploding activations: std of '{r['layer']}' is {ratio:.2e}× the first layer's"
+        return Finding("activations", "warn", model, msg, step, r["layer"], ratio, flagged)
+    msg = f"largest std change vs the first layer: {ratio:.2g}× ('{r['layer']}')"
+    return Finding("activations", "ok", model, msg, step, None, ratio)
+
+
+def _fraction_check(
+    name: str, key: str, limit: float, what: str, model: int, rows: list[dict[str, Any]]
+) -> Finding | None:
+    sel = [r for r in _latest(rows, key) if _finite(r.get(key))]
+    if not sel:
+        return None
+    worst = max(sel, key=lambda r: r[key])
+    flagged = [r["layer"] for r in sel if r[key] > limit]
+    v = worst[key]
+    if flagged:
+        msg = f"{what}: {v:.0%} in '{worst['layer']}' > {limit:.0%}"
+        return Finding(name, "warn", model, msg, worst["step"], worst["layer"], v, flagged)
+    return Finding(name, "ok", model, f"at most {v:.0%} ({what})", worst["step"], None, v)
+
+
+def _check_saturation(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Finding | None:
+    return _fraction_check(
+        "saturation", "saturated_fraction", t.saturated, "saturated tanh/sigmoid", model, rows
+    )
+
+
+def _check_dead(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Finding | None:
+    return _fraction_check("dead_relu", "dead_fraction", t.dead, "dead ReLU units", model, rows)
+
+
+def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Finding | None:
+    sel = [
+        r
+        for r in _latest(rows, "update_ratio")
+        if _finite(r.get("update_ratio")) and r.get("grad_norm") is not None
+    ]
+    if not sel:
+        return None
+
+    def dist(r: dict[str, Any]) -> float:  # decades away from 1e-3
+        return abs(math.log10(max(r["update_ratio"], 1e-300)) + 3.0)
+
+    worst = max(sel, key=dist)
+    v = worst["update_ratio"]
+    low = [r["layer"] for r in sel if r["update_ratio"] < t.update_low]
+    high = [r["layer"] for r in sel if r["update_ratio"] > t.update_high]
+    if low or high:
+        direction = "too small" if v < t.update_low else "too large"
+        bound = t.update_low if v < t.update_low else t.update_high
+        if not (v < t.update_low or v > t.update_high):  # the worst is fine; report a flagged one
+            lay = (low or high)[0]
+            worst = next(r for r in sel if r["layer"] == lay)
+            v = worst["update_ratio"]
+            direction, bound = ("too small", t.update_low) if low else ("too large", t.update_high)
+        msg = f"update/weight ratio {direction}: {v:.1e} in '{worst['layer']}' (bound {bound:g})"
+        return Finding(
+            "update_ratio", "warn", model, msg, worst["step"], worst["layer"], v, low + high
+        )
+    return Finding(
+        "update_ratio", "ok", model, f"‖Δθ‖/‖θ‖ within [{t.update_low:g}, {t.update_high:g}]",
+        worst["step"], None, v,
+    )  # fmt: skip
+
+
+def verdict_table(findings: Sequence[Finding], title: str = "training health") -> Any:
+    """A one-screen rich ``Table``: one row per check, aggregated over the models.
+
+    Columns: check, status (worst over models), how many models it fired for, the most common
+    flagged layer, and the message of the first model where it fired (or of model 0).
+    """
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in ("check", "status", "models", "layer", "detail"):
+        table.add_column(col, overflow="fold")
+    styles = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+    for check in CHECKS:
+        fs = [f for f in findings if f.check == check]
+        if not fs:
+            continue
+        status = max((f.status for f in fs), key=_STATUS_RANK.__getitem__)
+        fired = [f for f in fs if not f.ok]
+        shown = fired[0] if fired else fs[0]
+        layers = [f.layer for f in fired if f.layer]
+        layer = max(set(layers), key=layers.count) if layers else ""
+        table.add_row(
+            check,
+            f"[{styles[status]}]{status}[/]",
+            f"{len(fired)}/{len(fs)}" if fired else f"0/{len(fs)}",
+            layer,
+            (f"model {shown.model}: " if len(fs) > 1 else "") + shown.message,
+        )
+    return table
