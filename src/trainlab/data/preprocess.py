@@ -38,6 +38,7 @@ __all__ = [
     "ZCA",
     "PREPROCESSORS",
     "PREPROCESS_OPTIONS",
+    "DEFAULT_EPSILON",
     "list_preprocessors",
     "make_preprocessor",
 ]
@@ -274,8 +275,9 @@ class ZCA(Transform):
     ----------
     epsilon:
         Regulariser added to every eigenvalue (units of the input's variance). Small ``ε``
-        amplifies noise in low-variance directions; ``1e-2`` is usual for inputs in ``[0, 1]``
-        (Coates & Ng 2011 use 0.01–0.1 on normalised patches).
+        amplifies noise in low-variance directions; ``1e-2`` (the default, see
+        ``DEFAULT_EPSILON`` for the measurement) suits inputs in ``[0, 1]`` (Coates & Ng 2011
+        use 0.01–0.1 on normalised patches).
 
     Fitted state: ``mean_`` ``(D,)``, ``eigenvalues_`` ``(D,)``, ``whitening_`` ``(D, D)``.
     """
@@ -321,12 +323,21 @@ def list_preprocessors() -> list[tuple[str, str]]:
     return list(PREPROCESSORS.items())
 
 
+#: default whitening regulariser ε (units of the input's variance). Measured on digits
+#: (inputs in [0, 1]; sklearn LogisticRegression(max_iter=3000), mean val accuracy over
+#: split seeds 0-2): ZCA ε=1e-5: 94.9%, 1e-3: 95.1%, 1e-2: 95.1%, 1e-1: 96.1%; PCA-whitening the
+#: same. Largest |x_test| after ZCA: 19.3 at 1e-5, 6.8 at 1e-2, 2.6 at 1e-1. 1e-2 tames the
+#: noise directions while still whitening the informative ones (λ ≫ ε). (For scale: no
+#: preprocessing 97.0%, standardize 97.2% — whitening does not help a linear model on digits.)
+DEFAULT_EPSILON = 1e-2
+
+
 def make_preprocessor(
     name: str, *, pca_components: int | float | None = None, epsilon: float | None = None
 ) -> Transform:
     """An unfitted transform by name (see the module table); unknown names raise a UserError.
 
-    ``epsilon`` defaults to ``1e-5`` for ``pca_whiten`` and ``1e-2`` for ``zca``.
+    ``epsilon`` (``pca_whiten``, ``zca``) defaults to :data:`DEFAULT_EPSILON` = ``1e-2``.
     """
     if name == "none":
         return Identity()
@@ -337,7 +348,8 @@ def make_preprocessor(
     if name == "pca":
         return PCA(pca_components)
     if name == "pca_whiten":
-        return PCA(pca_components, whiten=True, epsilon=1e-5 if epsilon is None else epsilon)
+        eps = DEFAULT_EPSILON if epsilon is None else epsilon
+        return PCA(pca_components, whiten=True, epsilon=eps)
     if name == "zca":
-        return ZCA(1e-2 if epsilon is None else epsilon)
+        return ZCA(DEFAULT_EPSILON if epsilon is None else epsilon)
     raise unknown_name("preprocessing", name, PREPROCESSORS)
