@@ -3,7 +3,7 @@
 >>> from trainlab import data
 >>> ds = data.load("digits", seed=0, preprocess="standardize")
 >>> ds.x_train.shape, ds.input_shape, ds.num_classes
-(torch.Size([1293, 1, 8, 8]), (1, 8, 8), 10)
+(torch.Size([1294, 1, 8, 8]), (1, 8, 8), 10)
 
 Importing this package is light: scikit-learn and ``mnist1d`` are imported only when a set
 that needs them is loaded.
