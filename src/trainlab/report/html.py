@@ -1,0 +1,544 @@
+"""The self-contained HTML report and the :class:`Report` builder that studies extend.
+
+``report.html`` has no external assets: CSS is inline, every figure is a PNG embedded as a
+``data:image/png;base64`` URI, and nothing needs JavaScript (the config and long tables fold
+with ``<details>``). The same PNGs are also written to ``figures/``.
+
+Study sections (figures, tables, text) are persisted in ``report_sections.json`` — figures by
+file name in ``figures/`` — so that :func:`build_report` (and ``trainlab report DIR``) rebuilds
+the same report later, with the standard sections refreshed from the run's files.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+import os
+import re
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from . import plots, tables
+from .rundata import RunData, read_run
+
+__all__ = ["Report", "build_report", "render_text", "SECTIONS_FILE", "REPORT_FILE"]
+
+SECTIONS_FILE = "report_sections.json"
+REPORT_FILE = "report.html"
+FIGURES_DIR = "figures"
+#: a table with more rows than this is folded in a <details> block.
+FOLD_ROWS = 30
+_SECTIONS_VERSION = 1
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+_RESERVED = {"curves_loss", "curves_accuracy"} | {
+    f"diagnostics_{s}" for s in plots.DIAGNOSTIC_STATS
+}
+
+_CSS = """
+body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,sans-serif;
+max-width:1250px;margin:2em auto;padding:0 1.2em;color:#1d232a;line-height:1.45}
+h1{margin-bottom:.2em}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2em;margin-top:1.8em}
+.meta{color:#57606a;font-size:.9em}
+.kv td{padding:.15em 1.2em .15em 0}.kv td:first-child{color:#57606a}
+table.data{border-collapse:collapse;font-size:.86em;margin:.6em 0}
+table.data th,table.data td{border:1px solid #d0d7de;padding:.25em .6em;text-align:left}
+table.data th{background:#f6f8fa}table.data td.num{text-align:right;
+font-variant-numeric:tabular-nums}
+table.data tr:nth-child(even) td{background:#fbfcfd}
+figure{margin:1em 0}figure img{max-width:100%;height:auto;border:1px solid #eaeef2}
+figcaption,.caption{color:#57606a;font-size:.88em;margin-top:.3em}
+pre{background:#f6f8fa;padding:.8em;overflow:auto;font-size:.82em}
+code{background:#f6f8fa;padding:0 .25em;border-radius:3px}
+details>summary{cursor:pointer;color:#0969da;margin:.4em 0}
+.banner{padding:.6em 1em;border-radius:6px;margin:1em 0}
+.warn{background:#fff8c5;border:1px solid #d4a72c}.bad{background:#ffebe9;border:1px solid #cf222e}
+.ok{background:#dafbe1;border:1px solid #2da44e}
+"""
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write to a temp file in the same folder, then rename (readers never see half a file).
+
+    (``trainlab.runs`` has the fsyncing version; this one keeps torch out of the report.)
+    """
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+# -- text ------------------------------------------------------------------------------------------
+def _inline(text: str) -> str:
+    """Escape HTML, then `code`, **bold** and *italic* (code spans are left alone)."""
+    parts = re.split(r"(`[^`]+`)", text)
+    out = []
+    for part in parts:
+        if len(part) > 2 and part.startswith("`") and part.endswith("`"):
+            out.append(f"<code>{html.escape(part[1:-1])}</code>")
+            continue
+        s = html.escape(part)
+        s = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", s)
+        s = re.sub(r"(?<![\w*])\*(?![\s*])(.+?)(?<![\s*])\*(?![\w*])", r"<em>\1</em>", s)
+        out.append(s)
+    return "".join(out)
+
+
+def render_text(text: str) -> str:
+    """Render simple markdown (or plain text) to HTML, escaping everything else.
+
+    Supported: ``#``/``##``/``###`` headings (shown one level below the report's own headings),
+    paragraphs separated by blank lines, ``-``/``*`` bullets and ``1.`` numbered lists (indented
+    lines continue an item), ``**bold**``, ``*italic*`` and ```code```.
+    """
+    out: list[str] = []
+    para: list[str] = []
+    lst: str | None = None
+    items: list[str] = []
+
+    def flush_para() -> None:
+        if para:
+            out.append(f"<p>{_inline(' '.join(para))}</p>")
+            para.clear()
+
+    def close_list() -> None:
+        nonlocal lst
+        if lst:
+            out.append(f"<{lst}>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + f"</{lst}>")
+            items.clear()
+            lst = None
+
+    for line in str(text).splitlines():
+        s = line.strip()
+        if not s:
+            flush_para()
+            close_list()
+            continue
+        if m := re.match(r"^(#{1,4})\s+(.*)$", s):
+            flush_para()
+            close_list()
+            level = min(len(m.group(1)) + 1, 6)
+            out.append(f"<h{level}>{_inline(m.group(2))}</h{level}>")
+            continue
+        bullet = re.match(r"^[-*+]\s+(.*)$", s)
+        numbered = re.match(r"^\d+[.)]\s+(.*)$", s)
+        if bullet or numbered:
+            kind = "ul" if bullet else "ol"
+            flush_para()
+            if lst != kind:
+                close_list()
+                lst = kind
+            items.append((bullet or numbered).group(1))
+            continue
+        if lst and line[:1].isspace():  # continuation of a list item
+            items[-1] += " " + s
+            continue
+        close_list()
+        para.append(s)
+    flush_para()
+    close_list()
+    return "\n".join(out)
+
+
+# -- cells and tables ------------------------------------------------------------------------------
+def _cell(x: Any) -> Any:
+    """A JSON-safe table cell: numbers stay numbers (NaN/Inf as strings), the rest as text."""
+    if hasattr(x, "item") and not isinstance(x, str | bytes):
+        try:
+            x = x.item()  # numpy / torch scalars
+        except (ValueError, RuntimeError):
+            return str(x)
+    if x is None or isinstance(x, bool | int | str):
+        return x
+    if isinstance(x, float):
+        return x if math.isfinite(x) else tables.fmt(x)
+    return str(x)
+
+
+def _table_html(
+    columns: Sequence[str] | None, rows: Sequence[Sequence[Any]], *, fold: bool = True
+) -> str:
+    head = ""
+    if columns:
+        head = (
+            "<thead><tr>"
+            + "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+            + "</tr></thead>"
+        )
+    body = []
+    for row in rows:
+        cells = []
+        for x in row:
+            is_num = isinstance(x, int | float) and not isinstance(x, bool)
+            text = tables.fmt(x) if is_num or x is None else str(x)
+            cls = ' class="num"' if is_num or _looks_numeric(text) else ""
+            cells.append(f"<td{cls}>{html.escape(text)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    table = f'<table class="data">{head}<tbody>{"".join(body)}</tbody></table>'
+    if fold and len(rows) > FOLD_ROWS:
+        return f"<details><summary>show all {len(rows)} rows</summary>{table}</details>"
+    return table
+
+
+def _looks_numeric(text: str) -> bool:
+    return bool(re.match(r"^[-+]?(\d|\.\d)[\d.eE+\-]*( ± [\d.eE+\-]+)?$", text))
+
+
+def _figure_html(path: Path, caption: str = "") -> str:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise UserError(
+            f"the report needs {path}, which is missing; re-run the study that made it, or "
+            f"remove its entry from {SECTIONS_FILE}"
+        ) from None
+    uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+    alt = html.escape(caption or path.stem, quote=True)
+    cap = f"<figcaption>{_inline(caption)}</figcaption>" if caption else ""
+    return f'<figure><img src="{uri}" alt="{alt}">{cap}</figure>'
+
+
+# -- the Report builder ----------------------------------------------------------------------------
+class Report:
+    """A run's report with sections added by a study, rendered to ``report.html``.
+
+    ``Report(run_dir)`` starts with no study sections (use :meth:`load` to continue the sections
+    a previous ``write()`` persisted). Each ``add_*`` appends a section in order;
+    :meth:`write` persists them to ``report_sections.json`` and renders the report: header,
+    these sections, then (``include_standard=True``) the standard sections built from the run's
+    files — curves, tables, NaN flags, diagnostics — wherever those files exist.
+
+    Example::
+
+        rep = Report(out, title="Initialization study")
+        rep.add_text("## Expected\\nHe init trains a 30-layer ReLU net; Xavier stalls.")
+        rep.add_figure("final_acc", fig, caption="final test accuracy per scheme")
+        rep.add_table("Final accuracy", rows=[{"scheme": "he", "acc": 0.91}])
+        rep.write()
+    """
+
+    def __init__(self, run_dir: str | Path, *, title: str | None = None) -> None:
+        self.run_dir = Path(run_dir)
+        if self.run_dir.exists() and not self.run_dir.is_dir():
+            raise UserError(f"{self.run_dir} is a file, not a run directory; pass a folder")
+        self.title = title
+        self.sections: list[dict[str, Any]] = []
+
+    @classmethod
+    def load(cls, run_dir: str | Path) -> Report:
+        """A Report holding the sections persisted in ``run_dir/report_sections.json`` (if any)."""
+        rep = cls(run_dir)
+        path = rep.run_dir / SECTIONS_FILE
+        if path.exists():
+            data = read_run(rep.run_dir).sections or {}
+            rep.title = data.get("title")
+            rep.sections = list(data.get("sections", []))
+        return rep
+
+    @property
+    def figures_dir(self) -> Path:
+        return self.run_dir / FIGURES_DIR
+
+    # -- sections -------------------------------------------------------------------------------
+    def add_figure(self, name: str, fig: Any, caption: str = "") -> Path:
+        """Save ``fig`` (a matplotlib Figure, pyplot-made or not) as ``figures/<name>.png``,
+        close it, and add it to the report; returns the PNG path."""
+        name = str(name).removesuffix(".png")
+        if not _NAME_RE.match(name):
+            raise ValueError(
+                f"figure name {name!r} must be letters, digits, '_', '-', '.' (e.g. 'final_acc')"
+            )
+        if name in _RESERVED:
+            raise ValueError(f"figure name {name!r} is used by the standard report; choose another")
+        if any(s.get("kind") == "figure" and s.get("file") == f"{name}.png" for s in self.sections):
+            raise ValueError(f"figure name {name!r} was already added to this report")
+        if not hasattr(fig, "savefig"):
+            raise TypeError(f"add_figure needs a matplotlib Figure, got {type(fig).__name__}")
+        path = plots.save_figure(fig, self.figures_dir / f"{name}.png")
+        self.sections.append({"kind": "figure", "file": path.name, "caption": str(caption)})
+        return path
+
+    def add_table(
+        self,
+        title: str,
+        rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
+        columns: Sequence[str] | None = None,
+        caption: str = "",
+    ) -> None:
+        """Add a table. ``rows`` are dicts (``columns`` default to their keys in first-seen order;
+        a missing key is an empty cell) or lists (then ``columns``, if given, must match their
+        length). Floats are shown to 4 significant digits."""
+        rows = list(rows)
+        if rows and all(isinstance(r, Mapping) for r in rows):
+            cols = (
+                list(columns)
+                if columns is not None
+                else list(dict.fromkeys(k for r in rows for k in r))
+            )
+            body = [[_cell(r.get(c)) for c in cols] for r in rows]
+        elif all(isinstance(r, Sequence) and not isinstance(r, str | bytes) for r in rows):
+            cols = list(columns) if columns is not None else None
+            body = [[_cell(x) for x in r] for r in rows]
+            if cols is not None:
+                for i, r in enumerate(body):
+                    if len(r) != len(cols):
+                        raise ValueError(
+                            f"table {title!r}: row {i} has {len(r)} cells but there are "
+                            f"{len(cols)} columns"
+                        )
+        else:
+            raise TypeError(f"table {title!r}: rows must be all dicts or all lists")
+        self.sections.append(
+            {
+                "kind": "table",
+                "title": str(title),
+                "columns": [str(c) for c in cols] if cols is not None else None,
+                "rows": body,
+                "caption": str(caption),
+            }
+        )
+
+    def add_text(self, text: str) -> None:
+        """Add text: plain, or simple markdown (headings, paragraphs, bullets, **bold**);
+        HTML in it is escaped, never interpreted."""
+        self.sections.append({"kind": "text", "text": str(text)})
+
+    def add_metrics(
+        self, metrics: Mapping[str, Any], title: str = "Metrics", caption: str = ""
+    ) -> None:
+        """Add a two-column table ``name | value``; an :func:`~trainlab.report.aggregate` dict as
+        value is shown as ``mean ± std`` with its 95% CI and n."""
+        rows = []
+        for k, v in metrics.items():
+            if isinstance(v, Mapping) and {"mean", "n"} <= set(v):
+                ci = v.get("ci95")
+                text = tables.fmt_mean_std(dict(v))
+                if ci is not None:
+                    text += f" (95% CI ± {tables.fmt(ci)})"
+                rows.append([str(k), f"{text}, n={v['n']}"])
+            else:
+                rows.append([str(k), _cell(v)])
+        self.add_table(title, rows, columns=["metric", "value"], caption=caption)
+
+    # -- output ---------------------------------------------------------------------------------
+    def save_sections(self, include_standard: bool = True) -> Path:
+        """Write ``report_sections.json`` atomically (what ``build_report`` rebuilds from)."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        path = self.run_dir / SECTIONS_FILE
+        data = {
+            "version": _SECTIONS_VERSION,
+            "title": self.title,
+            "include_standard": bool(include_standard),
+            "sections": self.sections,
+        }
+        atomic_write_text(path, json.dumps(data, indent=1, allow_nan=False) + "\n")
+        return path
+
+    def write(self, include_standard: bool = True) -> Path:
+        """Persist the sections and write ``report.html`` (+ figures); returns the HTML path.
+
+        With ``include_standard=False`` only the header and these sections are rendered (for
+        studies with no population training); the choice is persisted, so a rebuild keeps it.
+        """
+        self.save_sections(include_standard)
+        return build_report(self.run_dir)
+
+
+# -- rendering -------------------------------------------------------------------------------------
+def _header(run: RunData, title: str | None) -> list[str]:
+    out = [f"<h1>{html.escape(title or run.name)}</h1>"]
+    out.append(f'<p class="meta">trainlab report · {html.escape(str(run.path))}</p>')
+    kv: list[tuple[str, str]] = []
+    if title and title != run.name:
+        kv.append(("run", run.name))
+    if run.has_population:
+        k = run.population.get("k", len(run.models))
+        kv.append(("models (K)", str(k)))
+        kv.append(("groups", str(len(run.groups()))))
+    if run.device:
+        kv.append(("device", run.device))
+    cfg = run.config or {}
+    for sect in ("data", "model", "init", "optim"):
+        d = cfg.get(sect)
+        if isinstance(d, dict) and d:
+            items = [str(d.get("name") or d.get("scheme") or "")] + [
+                f"{k}={v}"
+                for k, v in d.items()
+                if k not in ("name", "scheme") and not isinstance(v, dict | list)
+            ][:6]
+            kv.append((sect, ", ".join(i for i in items if i)))
+    if run.has_population:
+        curves = run.curves()
+        done = max((len(v) for v in curves.values()), default=0)
+        planned = run.planned_epochs
+        kv.append(
+            (
+                "epochs",
+                f"{done} of {planned}" if planned and not run.complete else str(planned or done),
+            )
+        )
+    if kv:
+        out.append(
+            '<table class="kv">'
+            + "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td></tr>" for a, b in kv)
+            + "</table>"
+        )
+    if run.config_text is not None:
+        out.append(
+            "<details><summary>config.yaml (resolved)</summary>"
+            f"<pre>{html.escape(run.config_text)}</pre></details>"
+        )
+    return out
+
+
+def _status_banner(run: RunData) -> str:
+    if not run.has_population:
+        return ""
+    if run.complete:
+        n_nan = sum(r["status"] == "nan" for r in run.model_results())
+        if n_nan:
+            return (
+                f'<div class="banner warn">Run complete; {n_nan} model(s) stopped because the '
+                "loss became NaN/Inf (see below).</div>"
+            )
+        return '<div class="banner ok">Run complete.</div>'
+    done = max((len(v) for v in run.curves().values()), default=0)
+    planned = run.planned_epochs
+    of = f" of {planned}" if planned else ""
+    return (
+        '<div class="banner bad"><strong>Incomplete run:</strong> summary.json is missing, so the '
+        f"run was stopped (or is still running) after {done}{of} epochs. Curves and tables show "
+        "what metrics.jsonl holds; \u201cfinal\u201d values are the last epoch reached. "
+        f"<code>trainlab resume {html.escape(str(run.path))}</code> continues it.</div>"
+    )
+
+
+def _study_sections(run: RunData) -> list[str]:
+    out = []
+    fig_dir = run.path / FIGURES_DIR
+    for i, sec in enumerate((run.sections or {}).get("sections", [])):
+        kind = sec.get("kind") if isinstance(sec, dict) else None
+        if kind == "text":
+            out.append(render_text(str(sec.get("text", ""))))
+        elif kind == "figure":
+            file = str(sec.get("file", ""))
+            if not _NAME_RE.match(file) or "/" in file:
+                raise UserError(
+                    f"{run.path / SECTIONS_FILE}: section {i} names a bad figure file {file!r}; "
+                    "fix or delete that entry"
+                )
+            out.append(_figure_html(fig_dir / file, str(sec.get("caption", ""))))
+        elif kind == "table":
+            title = sec.get("title")
+            if title:
+                out.append(f"<h3>{html.escape(str(title))}</h3>")
+            out.append(_table_html(sec.get("columns"), sec.get("rows") or []))
+            if sec.get("caption"):
+                out.append(f'<p class="caption">{_inline(str(sec["caption"]))}</p>')
+        else:
+            raise UserError(
+                f"{run.path / SECTIONS_FILE}: section {i} has unknown kind {kind!r} "
+                "(expected text, figure or table); fix or delete that entry"
+            )
+    return out
+
+
+def _standard_sections(run: RunData) -> list[str]:
+    out: list[str] = []
+    if not run.has_population:
+        return out
+    fig_dir = run.path / FIGURES_DIR
+    flags = tables.nan_flags(run)
+    if flags:
+        out.append("<h2>Models stopped for NaN/Inf</h2><ul>")
+        out += [f"<li>{html.escape(f)}</li>" for f in flags]
+        out.append("</ul>")
+    out.append("<h2>Training curves</h2>")
+    if not run.metrics:
+        out.append(
+            "<p>No metrics yet: metrics.jsonl is empty or missing (the run stopped "
+            "before its first epoch ended).</p>"
+        )
+    else:
+        caption = (
+            "One color per override group: thick line = mean over seeds, band = mean ± std "
+            f"(ddof=1), thin lines = individual seeds (at most {plots.MAX_SEED_LINES} per group)"
+            "; × = model stopped for NaN/Inf."
+        )
+        for metric, name in (("loss", "curves_loss"), ("acc", "curves_accuracy")):
+            fig = plots.curve_figure(run, metric)
+            if fig is not None:
+                path = plots.save_figure(fig, fig_dir / f"{name}.png")
+                out.append(_figure_html(path, caption if metric == "loss" else ""))
+    out.append("<h2>Summary by group</h2>")
+    cols, rows = tables.group_table(run)
+    out.append(_table_html(cols, rows))
+    out.append(
+        '<p class="caption">Final metrics over the seeds of each group: mean ± sample std '
+        "(ddof=1); 95% CI ± is the half-width t<sub>0.975, n−1</sub>·std/√n (blank for n = 1); "
+        "n counts models with a finite final value (NaN/Inf-stopped models are left out)."
+        + (
+            ""
+            if run.complete
+            else " The run is incomplete: values are from the last epoch reached."
+        )
+        + "</p>"
+    )
+    out.append("<h2>Models</h2>")
+    cols, rows = tables.model_table(run)
+    out.append(_table_html(cols, rows))
+    if run.diagnostics:
+        out.append("<h2>Diagnostics</h2>")
+        out.append(
+            '<p class="caption">Per-layer statistics from diagnostics.jsonl vs training step, '
+            "one panel per group, each line a layer (dark = first, light = last), mean over the "
+            "group's seeds. Healthy nets keep activation std roughly constant across layers, few "
+            "dead units, gradient norms within ~10× between first and last layer, and update / "
+            "weight ratios near 1e-3.</p>"
+        )
+        for stat in plots.DIAGNOSTIC_STATS:
+            fig = plots.diagnostics_figure(run, stat)
+            if fig is not None:
+                path = plots.save_figure(fig, fig_dir / f"diagnostics_{stat}.png")
+                out.append(_figure_html(path))
+    return out
+
+
+def build_report(run_dir: str | Path) -> Path:
+    """Build ``run_dir/report.html`` (and ``figures/*.png``) from the run's files; returns its path.
+
+    Reads ``config.yaml`` (if present), ``population.json``, ``metrics.jsonl``, ``summary.json``,
+    ``diagnostics.jsonl`` (optional) and ``report_sections.json`` (optional, the sections a study
+    added with :class:`Report`). A run killed midway (no ``summary.json``, partial metrics) is
+    reported with what is there and marked incomplete. Raises
+    :class:`~trainlab.errors.UserError` naming the file and the fix when the folder is not a
+    run directory or a file in it is corrupt (a truncated *last* line of a JSONL file, which a
+    kill leaves, is skipped silently; a corrupt line elsewhere is an error).
+    """
+    run = read_run(run_dir)
+    sections = run.sections or {}
+    include_standard = bool(sections.get("include_standard", True))
+    body = _header(run, sections.get("title"))
+    if include_standard:
+        body.append(_status_banner(run))
+    body += _study_sections(run)
+    if include_standard:
+        body += _standard_sections(run)
+    title = html.escape(sections.get("title") or run.name)
+    doc = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>trainlab · {title}</title><style>{_CSS}</style></head>\n<body>\n"
+        + "\n".join(b for b in body if b)
+        + "\n</body></html>\n"
+    )
+    path = run.path / REPORT_FILE
+    atomic_write_text(path, doc)
+    return path

@@ -1,0 +1,297 @@
+"""Read a run directory for the report, without torch: config, population, metrics, summary.
+
+File formats are fixed in ``docs/ARCHITECTURE.md`` ("The run directory"). Every problem with a
+file becomes a :class:`~trainlab.errors.UserError` that names the file and the fix, with one
+exception chosen on purpose: a *truncated last line* of a JSONL file (what ``kill -9`` leaves in
+the middle of an append) is dropped silently, because it is the normal state of a killed run. A
+corrupt line anywhere else is an error.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+
+__all__ = ["RunData", "read_run", "read_jsonl", "read_json", "group_label", "model_label"]
+
+#: The group label of a model with no per-model overrides.
+DEFAULT_GROUP = "(defaults)"
+
+
+def read_json(path: Path, *, what: str = "") -> Any:
+    """Parse a JSON file; a missing or corrupt file is a UserError naming it."""
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise UserError(f"{path} is missing{what}") from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path} cannot be read ({err}); check the file") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise UserError(
+            f"{path} is corrupt ({err.msg} at line {err.lineno}); "
+            "restore it or re-run to write it again"
+        ) from None
+
+
+def read_jsonl(path: Path, *, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+    """Rows of a JSONL file (``[]`` if it does not exist).
+
+    A last line without its newline that does not parse is the half-written append of a killed
+    run and is skipped silently; any other line that does not parse, or that is not an object
+    with the ``required`` keys, raises a UserError naming the file and line.
+    """
+    if not path.exists():
+        return []
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise UserError(f"{path} cannot be read ({err}); check the file") from None
+    lines = text.splitlines(keepends=True)
+    rows: list[dict[str, Any]] = []
+    for i, line in enumerate(lines):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError:
+            if i == len(lines) - 1 and not line.endswith("\n"):
+                break  # the partial last line of a killed run
+            raise UserError(
+                f"{path} line {i + 1} is corrupt (not JSON); delete that line or re-run the run"
+            ) from None
+        if not isinstance(row, dict):
+            raise UserError(f"{path} line {i + 1} is not a JSON object; delete that line")
+        missing = [k for k in required if k not in row]
+        if missing:
+            raise UserError(
+                f"{path} line {i + 1} lacks {', '.join(missing)}; is this a trainlab run file?"
+            )
+        rows.append(row)
+    return rows
+
+
+def num(x: Any) -> float | None:
+    """A finite float, or None (JSON null, NaN, Inf, strings)."""
+    if x is None or isinstance(x, bool):
+        return None
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def format_overrides(overrides: dict[str, Any] | None) -> str:
+    """``{"optim.lr": 0.1, "init.scheme": "he"}`` -> ``"optim.lr=0.1, init.scheme=he"``."""
+    if not overrides:
+        return ""
+    return ", ".join(f"{k}={v}" for k, v in overrides.items())
+
+
+def group_label(model: dict[str, Any]) -> str:
+    """The model's override group (``population.json`` ``group``), or :data:`DEFAULT_GROUP`."""
+    g = model.get("group")
+    if g is None:
+        g = format_overrides(model.get("overrides"))
+    return str(g) if g else DEFAULT_GROUP
+
+
+def model_label(model: dict[str, Any]) -> str:
+    """``"model 3 (seed 3, optim.lr=10)"``."""
+    parts = [f"seed {model.get('seed', '?')}"]
+    ov = format_overrides(model.get("overrides"))
+    if ov:
+        parts.append(ov)
+    return f"model {model.get('index', '?')} ({', '.join(parts)})"
+
+
+@dataclass
+class RunData:
+    """Everything the report reads from a run directory (absent files are None / empty)."""
+
+    path: Path
+    config_text: str | None = None
+    config: dict[str, Any] | None = None
+    population: dict[str, Any] | None = None
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] | None = None
+    diagnostics: list[dict[str, Any]] = field(default_factory=list)
+    sections: dict[str, Any] | None = None
+
+    # -- derived --------------------------------------------------------------------------------
+    @property
+    def has_population(self) -> bool:
+        return self.population is not None
+
+    @property
+    def complete(self) -> bool:
+        """A population run is complete when ``summary.json`` was written."""
+        return self.summary is not None
+
+    @property
+    def models(self) -> list[dict[str, Any]]:
+        """Per-model records (index, seed, overrides, group), from population.json."""
+        if self.population is None:
+            return []
+        return list(self.population.get("models", []))
+
+    @property
+    def name(self) -> str:
+        for src in (self.summary, self.config):
+            if src and src.get("name"):
+                return str(src["name"])
+        return self.path.resolve().name
+
+    @property
+    def planned_epochs(self) -> int | None:
+        if self.summary and self.summary.get("epochs") is not None:
+            return int(self.summary["epochs"])
+        train = (self.config or {}).get("train") or {}
+        e = train.get("epochs") if isinstance(train, dict) else None
+        return int(e) if isinstance(e, int | float) else None
+
+    @property
+    def device(self) -> str | None:
+        if self.summary and self.summary.get("device"):
+            return str(self.summary["device"])
+        return None
+
+    def groups(self) -> dict[str, list[dict[str, Any]]]:
+        """Group label -> models, in order of first appearance in population.json."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for m in self.models:
+            out.setdefault(group_label(m), []).append(m)
+        return out
+
+    def curves(self) -> dict[int, list[dict[str, Any]]]:
+        """Model index -> its metrics rows sorted by epoch (duplicates from a resume: last wins)."""
+        by_model: dict[int, dict[Any, dict[str, Any]]] = {}
+        for row in self.metrics:
+            by_model.setdefault(int(row["model"]), {})[row["epoch"]] = row
+        return {k: [v[e] for e in sorted(v)] for k, v in by_model.items()}
+
+    def model_results(self) -> list[dict[str, Any]]:
+        """Per model: index, seed, overrides, group, status, stopped_step, final (metrics dict).
+
+        From ``summary.json`` when the run finished; otherwise from the last epoch in
+        ``metrics.jsonl`` with status ``"incomplete"`` (``"nan"`` if its loss is already NaN/Inf,
+        ``"not started"`` if it has no metrics yet).
+        """
+        summ = {int(m["index"]): m for m in (self.summary or {}).get("models", []) if "index" in m}
+        curves = self.curves()
+        out = []
+        models = self.models or [
+            {"index": i, "seed": None, "overrides": {}, "group": ""} for i in sorted(curves)
+        ]
+        for m in models:
+            idx = int(m.get("index", len(out)))
+            rec = {
+                "index": idx,
+                "seed": m.get("seed"),
+                "overrides": m.get("overrides") or {},
+                "group": group_label(m),
+            }
+            if idx in summ:
+                s = summ[idx]
+                rec["status"] = s.get("status", "ok")
+                rec["stopped_step"] = s.get("stopped_step")
+                rec["final"] = dict(s.get("final") or {})
+            else:
+                rows = curves.get(idx, [])
+                last = rows[-1] if rows else {}
+                bad = next((r for r in rows if num(r.get("train_loss")) is None), None)
+                if not rows:
+                    rec["status"] = "not started"
+                elif bad is not None:
+                    rec["status"] = "nan"
+                else:
+                    rec["status"] = "incomplete"
+                rec["stopped_step"] = bad.get("step") if bad is not None else None
+                rec["final"] = {
+                    k: last.get(k)
+                    for k in (
+                        "train_loss",
+                        "train_acc",
+                        "val_loss",
+                        "val_acc",
+                        "test_loss",
+                        "test_acc",
+                    )
+                }
+                rec["epochs_done"] = len(rows)
+            out.append(rec)
+        return out
+
+
+def read_run(run_dir: str | Path) -> RunData:
+    """Read a run directory; raise a UserError if it is not one or a file in it is damaged.
+
+    A directory is reportable when it holds ``population.json`` (a training run, finished or
+    not) or ``report_sections.json`` (a study that wrote its own sections).
+    """
+    path = Path(run_dir)
+    if not path.is_dir():
+        raise UserError(f"not a run directory: {path} (no such directory); pass a run's folder")
+    pop_path = path / "population.json"
+    sec_path = path / "report_sections.json"
+    if not pop_path.exists() and not sec_path.exists():
+        raise UserError(
+            f"not a run directory: {path} (no population.json); pass the folder that "
+            "`trainlab train` or `trainlab study` wrote"
+        )
+    data = RunData(path=path)
+
+    cfg_path = path / "config.yaml"
+    if cfg_path.exists():
+        import yaml
+
+        try:
+            data.config_text = cfg_path.read_text()
+            cfg = yaml.safe_load(data.config_text)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
+            raise UserError(
+                f"{cfg_path} is corrupt ({type(err).__name__}); restore it from your source config"
+            ) from None
+        data.config = cfg if isinstance(cfg, dict) else None
+
+    if pop_path.exists():
+        pop = read_json(pop_path)
+        if not isinstance(pop, dict) or not isinstance(pop.get("models"), list):
+            raise UserError(
+                f"{pop_path} is not a population file (needs {{'k': K, 'models': [...]}}); "
+                "restore it or re-run the training"
+            )
+        for i, m in enumerate(pop["models"]):
+            if not isinstance(m, dict) or "index" not in m:
+                raise UserError(f"{pop_path}: models[{i}] lacks 'index'; restore the file")
+        data.population = pop
+
+    data.metrics = read_jsonl(path / "metrics.jsonl", required=("model", "epoch"))
+
+    summ_path = path / "summary.json"
+    if summ_path.exists():
+        summ = read_json(summ_path)
+        if not isinstance(summ, dict):
+            raise UserError(
+                f"{summ_path} is not a JSON object; delete it to report the run as incomplete"
+            )
+        data.summary = summ
+
+    data.diagnostics = read_jsonl(path / "diagnostics.jsonl", required=("layer", "step"))
+
+    if sec_path.exists():
+        sec = read_json(sec_path)
+        if not isinstance(sec, dict) or not isinstance(sec.get("sections"), list):
+            raise UserError(
+                f"{sec_path} is not a report-sections file (needs {{'sections': [...]}}); "
+                "delete it or re-run the study"
+            )
+        data.sections = sec
+    return data

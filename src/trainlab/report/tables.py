@@ -1,0 +1,118 @@
+"""Tables of a run: a summary per override group and one row per model, plus NaN flags."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .rundata import RunData, format_overrides, model_label, num
+from .stats import aggregate
+
+__all__ = [
+    "GROUP_METRICS",
+    "MODEL_METRICS",
+    "fmt",
+    "fmt_mean_std",
+    "group_table",
+    "model_table",
+    "nan_flags",
+]
+
+#: final metrics summarized per group (mean ± std and 95% CI over seeds).
+GROUP_METRICS = ("test_acc", "test_loss", "val_acc")
+#: final metrics listed per model.
+MODEL_METRICS = ("train_loss", "val_loss", "val_acc", "test_loss", "test_acc")
+
+
+def fmt(x: Any, digits: int = 4) -> str:
+    """A table cell: floats to ``digits`` significant digits, None/NaN as ``—``."""
+    if x is None:
+        return "—"
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, float | int) or hasattr(x, "item"):
+        try:
+            f = float(x)
+        except (TypeError, ValueError):
+            return str(x)
+        if isinstance(x, int) and not isinstance(x, bool):
+            return str(x)
+        if math.isnan(f):
+            return "nan"
+        if math.isinf(f):
+            return "inf" if f > 0 else "-inf"
+        if f != 0 and (abs(f) >= 1e5 or abs(f) < 1e-3):
+            return f"{f:.{digits - 1}e}"
+        return f"{f:.{digits}g}"
+    return str(x)
+
+
+def fmt_mean_std(a: dict[str, Any], digits: int = 4) -> str:
+    """``"0.9123 ± 0.0101"`` from an :func:`aggregate` dict (``—`` when n = 0)."""
+    if not a or a.get("n", 0) == 0 or a.get("mean") is None:
+        return "—"
+    if a["n"] == 1:
+        return fmt(a["mean"], digits)
+    return f"{fmt(a['mean'], digits)} ± {fmt(a['std'], digits)}"
+
+
+def group_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
+    """Columns and rows: per group, n (finished models counted in the statistics), and for each
+    of :data:`GROUP_METRICS` the mean ± std (ddof=1) and the 95% CI half-width
+    (t₀.₉₇₅,ₙ₋₁·std/√n) of the final value over the group's seeds. Models stopped for NaN have
+    no finite final metrics and are left out of the statistics (the ``stopped`` column counts
+    them)."""
+    results = run.model_results()
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in results:
+        groups.setdefault(r["group"], []).append(r)
+    columns = ["group", "models", "stopped (NaN/Inf)"]
+    for m in GROUP_METRICS:
+        columns += [f"{m} mean ± std", f"{m} 95% CI ±", f"{m} n"]
+    rows = []
+    for g, rs in groups.items():
+        row: list[Any] = [g, len(rs), sum(r["status"] == "nan" for r in rs)]
+        for m in GROUP_METRICS:
+            a = aggregate(num(r["final"].get(m)) for r in rs)
+            row += [fmt_mean_std(a), fmt(a["ci95"]), a["n"]]
+        rows.append(row)
+    return columns, rows
+
+
+def model_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
+    """Columns and rows: one row per model with seed, overrides, status and final metrics."""
+    results = run.model_results()
+    columns = ["model", "seed", "overrides", "status", *MODEL_METRICS]
+    rows = []
+    for r in results:
+        status = str(r["status"])
+        if r.get("stopped_step") is not None:
+            status += f" (step {r['stopped_step']})"
+        if r["status"] == "incomplete" and "epochs_done" in r:
+            status += f" ({r['epochs_done']} epochs)"
+        rows.append(
+            [
+                r["index"],
+                r["seed"],
+                format_overrides(r["overrides"]) or "—",
+                status,
+                *(fmt(num(r["final"].get(m))) for m in MODEL_METRICS),
+            ]
+        )
+    return columns, rows
+
+
+def nan_flags(run: RunData) -> list[str]:
+    """One line per model stopped because its loss became NaN/Inf, e.g.
+    ``"model 3 (seed 3, optim.lr=10): loss became NaN/Inf at step 412"`` (the summary's status
+    ``"nan"`` covers both)."""
+    out = []
+    for r in run.model_results():
+        if r["status"] != "nan":
+            continue
+        step = r.get("stopped_step")
+        where = f"at step {step}" if step is not None else "(step unknown)"
+        if run.summary is None and step is not None:
+            where = f"by step {step}"  # only the epoch's last step is known before the summary
+        out.append(f"{model_label(r)}: loss became NaN/Inf {where}")
+    return out
