@@ -16,6 +16,8 @@ from scipy import stats
 from trainlab.errors import UserError
 from trainlab.report import Report, aggregate, build_report
 from trainlab.report.html import render_text
+from trainlab.report.rundata import read_run
+from trainlab.report.tables import group_table
 
 
 def test_aggregate_matches_scipy_t_interval():
@@ -100,7 +102,7 @@ def make_run(
                             "weight_norm": 3.0, "update_ratio": 1e-3 * (d + 1),
                         }
                     )  # fmt: skip
-        last = [r for r in rows if r["model"] == i][-1]
+        last = [r for r in rows if r["model"] == i and r["train_loss"] is not None][-1]
         finals[i] = {
             k: last[k] for k in ("train_loss", "val_loss", "val_acc", "test_loss", "test_acc")
         }
@@ -162,6 +164,17 @@ def test_full_report_is_self_contained_with_tables_and_nan_flag(tmp_path):
     # model table: per-model final metric and status
     assert f"{info['finals'][1]['test_acc']:.4g}" in text
     assert "nan (step 412)" in text
+
+
+def test_nan_model_left_out_and_curves_cut(tmp_path):
+    run, info = make_run(tmp_path / "run", diagnostics=False)
+    data = read_run(run)
+    # like the trainer, the NaN model's "final" is its last good epoch: finite, yet not counted
+    assert info["finals"][3]["test_acc"] is not None
+    cols, rows = group_table(data)
+    assert rows[1][cols.index("test_acc n")] == 2 and rows[1][cols.index("stopped (NaN/Inf)")] == 1
+    assert [r["epoch"] for r in data.plot_curves()[3]] == [1, 2, 3, 4]  # step 400 < 412
+    assert len(data.plot_curves()[4]) == 5
 
 
 def test_incomplete_run_with_truncated_last_line(tmp_path):

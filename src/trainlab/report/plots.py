@@ -106,7 +106,7 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
     :data:`MAX_SEED_LINES` individual seeds; an ``x`` marks where a model stopped for NaN/Inf.
     Returns None when no split has values.
     """
-    curves = run.curves()
+    curves = run.plot_curves()
     results = {r["index"]: r for r in run.model_results()}
     groups: dict[str, list[int]] = {}
     for idx, res in results.items():

@@ -177,6 +177,21 @@ class RunData:
             by_model.setdefault(int(row["model"]), {})[row["epoch"]] = row
         return {k: [v[e] for e in sorted(v)] for k, v in by_model.items()}
 
+    def plot_curves(self) -> dict[int, list[dict[str, Any]]]:
+        """:meth:`curves` cut where each model stopped: a NaN/Inf model keeps the epochs that
+        ended before ``stopped_step``, an early-stopped one those up to ``stopped_step`` (rows
+        after a stop hold a frozen model's numbers, not training)."""
+        curves = self.curves()
+        for r in self.model_results():
+            step, rows = r.get("stopped_step"), curves.get(r["index"])
+            if step is None or not rows:
+                continue
+            if r["status"] == "nan":
+                curves[r["index"]] = [x for x in rows if (num(x.get("step")) or 0) < step]
+            elif r["status"] == "early_stopped":
+                curves[r["index"]] = [x for x in rows if (num(x.get("step")) or 0) <= step]
+        return curves
+
     def model_results(self) -> list[dict[str, Any]]:
         """Per model: index, seed, overrides, group, status, stopped_step, final (metrics dict).
 
@@ -205,8 +220,9 @@ class RunData:
                 rec["final"] = dict(s.get("final") or {})
             else:
                 rows = curves.get(idx, [])
-                last = rows[-1] if rows else {}
                 bad = next((r for r in rows if num(r.get("train_loss")) is None), None)
+                good = rows[: rows.index(bad)] if bad is not None else rows
+                last = good[-1] if good else {}  # like the trainer: the last epoch before NaN
                 if not rows:
                     rec["status"] = "not started"
                 elif bad is not None:

@@ -59,9 +59,9 @@ def fmt_mean_std(a: dict[str, Any], digits: int = 4) -> str:
 def group_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
     """Columns and rows: per group, n (finished models counted in the statistics), and for each
     of :data:`GROUP_METRICS` the mean ± std (ddof=1) and the 95% CI half-width
-    (t₀.₉₇₅,ₙ₋₁·std/√n) of the final value over the group's seeds. Models stopped for NaN have
-    no finite final metrics and are left out of the statistics (the ``stopped`` column counts
-    them)."""
+    (t₀.₉₇₅,ₙ₋₁·std/√n) of the final value over the group's seeds. Models stopped for NaN/Inf
+    are left out of the statistics (their "final" metrics are from before the blow-up; the
+    ``stopped`` column counts them), as in the trainer's ``summary.json`` aggregates."""
     results = run.model_results()
     groups: dict[str, list[dict[str, Any]]] = {}
     for r in results:
@@ -73,7 +73,7 @@ def group_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
     for g, rs in groups.items():
         row: list[Any] = [g, len(rs), sum(r["status"] == "nan" for r in rs)]
         for m in GROUP_METRICS:
-            a = aggregate(num(r["final"].get(m)) for r in rs)
+            a = aggregate(num(r["final"].get(m)) for r in rs if r["status"] != "nan")
             row += [fmt_mean_std(a), fmt(a["ci95"]), a["n"]]
         rows.append(row)
     return columns, rows
