@@ -1,0 +1,354 @@
+"""Tests of trainlab.diagnostics: watch() on plain modules and populations, stats, verdicts."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from trainlab.diagnostics import Thresholds, stats, verdict, verdict_table, watch
+from trainlab.errors import UserError
+
+
+def _data(n: int = 64, d: int = 8, c: int = 4, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, d, generator=g), torch.randint(0, c, (n,), generator=g)
+
+
+def _sgd_steps(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int, lr: float = 0.1):
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    for s in range(steps):
+        xb, yb = x[(s * 16) % len(x) :][:16], y[(s * 16) % len(x) :][:16]
+        loss = nn.functional.cross_entropy(model(xb), yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+
+def _all_hooks(model: nn.Module) -> int:
+    n = 0
+    for m in model.modules():
+        n += len(m._forward_hooks) + len(m._forward_pre_hooks) + len(m._backward_hooks)
+    for p in model.parameters():
+        n += len(getattr(p, "_post_accumulate_grad_hooks", None) or {})
+    return n
+
+
+# -- plain modules ------------------------------------------------------------------------------
+def test_watch_plain_sequential_records_every_n_training_steps():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+    x, y = _data()
+    w0 = model[0].weight.detach().clone()
+    b0 = model[0].bias.detach().clone()
+    with watch(model, every=2) as w:
+        model.eval()
+        model(x)  # evaluation forwards are not steps
+        model.train()
+        _sgd_steps(model, x, y, steps=6)
+    recs = w.records()
+    assert sorted({r["step"] for r in recs}) == [0, 2, 4]
+    assert [r["layer"] for r in recs if r["step"] == 0] == ["0", "1", "2"]
+    assert {r["model"] for r in recs} == {0}
+    first = next(r for r in recs if r["step"] == 0 and r["layer"] == "0")
+    h = x[:16] @ w0.T + b0  # the first layer's output at step 0
+    assert first["act_mean"] == pytest.approx(h.mean().item(), rel=1e-5)
+    assert first["act_std"] == pytest.approx(h.std(correction=0).item(), rel=1e-5)
+    assert sum(first["hist"]) + first["hist_under"] + first["hist_over"] == h.numel()
+    assert len(first["hist"]) == len(first["hist_edges"]) - 1 == 60
+    relu = next(r for r in recs if r["step"] == 0 and r["layer"] == "1")
+    assert relu["grad_norm"] is None and relu["weight_norm"] is None
+    assert relu["dead_fraction"] is not None and relu["saturated_fraction"] is None
+    assert first["dead_fraction"] is None
+    for r in recs:
+        if r["layer"] != "1":
+            assert r["grad_norm"] > 0 and r["weight_norm"] > 0 and r["update_ratio"] > 0
+    assert _all_hooks(model) == 0
+
+
+def test_hooks_removed_after_exception_inside_block():
+    model = nn.Sequential(nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 2))
+    x, _ = _data()
+    before = _all_hooks(model)
+    with pytest.raises(RuntimeError, match="boom"), watch(model, every=1):
+        model(x).sum().backward()
+        assert _all_hooks(model) > before  # gradient hooks wait for the next step
+        raise RuntimeError("boom")
+    assert _all_hooks(model) == before == 0
+
+
+def test_hooks_removed_after_exception_inside_forward():
+    class Boom(nn.Module):
+        def forward(self, x):
+            raise RuntimeError("inside forward")
+
+    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(), Boom())
+    x, _ = _data()
+    with pytest.raises(RuntimeError, match="inside forward"), watch(model, every=1):
+        model(x)
+    assert _all_hooks(model) == 0
+
+
+def test_dead_fraction_exactly_three_of_eight_relu_units():
+    lin = nn.Linear(4, 8)
+    with torch.no_grad():
+        lin.weight.zero_()
+        lin.bias.zero_()
+        lin.weight[:, 0] = 1.0
+        lin.bias[:3] = -100.0  # units 0..2 never fire on inputs in [-1, 1]
+    model = nn.Sequential(lin, nn.ReLU())
+    x = torch.linspace(-1, 1, 32).unsqueeze(1).repeat(1, 4)  # (32, 4): half positive
+    with watch(model) as w:
+        model(x)
+    relu = next(r for r in w.records() if r["layer"] == "1")
+    assert relu["dead_fraction"] == pytest.approx(3 / 8)
+    # one sample where unit 3 fires keeps it alive
+    y = torch.zeros(1, 5, 8)  # (K, B, U)
+    y[0, 2, 3] = 0.5
+    assert stats.dead_fraction(y).tolist() == [7 / 8]
+
+
+def test_dead_fraction_counts_conv_channels_and_models():
+    y = torch.rand(2, 4, 3, 5, 5) + 0.1  # (K, B, C, H, W), all active
+    y[0, :, 1] = 0.0  # model 0: channel 1 dead
+    y[1, :, :2] = 0.0  # model 1: channels 0, 1 dead ...
+    y[1, 3, 0, 2, 2] = 1.0  # ... but channel 0 fires at one position of one sample
+    assert stats.dead_fraction(y).tolist() == pytest.approx([1 / 3, 1 / 3])
+
+
+def test_saturated_fraction_tanh_and_sigmoid_known_answers():
+    pre = torch.tensor([-5.0, -4.0, -3.0, 0.0, 0.1, 1.6, 2.5, 3.0, 10.0, 0.5, -0.2]).unsqueeze(1)
+    # tanh: |tanh(x)| > 0.99 for |x| >= 3 (tanh(2.5) = 0.987 and tanh(1.6) = 0.922 are not)
+    # sigmoid: sigmoid(-5) = 0.0067 < 0.01 and sigmoid(10) > 0.99; sigmoid(-4) = 0.018 is not
+    for act, expected in ((nn.Tanh(), 5 / 11), (nn.Sigmoid(), 2 / 11)):
+        lin = nn.Linear(1, 1)
+        with torch.no_grad():
+            lin.weight.fill_(1.0)
+            lin.bias.zero_()
+        model = nn.Sequential(lin, act)
+        with watch(model) as w:
+            model(pre)
+        rec = next(r for r in w.records() if r["layer"] == "1")
+        assert rec["saturated_fraction"] == pytest.approx(expected)
+        assert rec["dead_fraction"] is None
+
+
+def test_update_ratio_grad_norm_weight_norm_by_hand_after_one_sgd_step():
+    torch.manual_seed(1)
+    model = nn.Sequential(nn.Linear(5, 3), nn.Tanh(), nn.Linear(3, 2))
+    x, y = _data(n=16, d=5, c=2)
+    before = {n: p.detach().clone() for n, p in model.named_parameters()}
+    opt = torch.optim.SGD(model.parameters(), lr=0.5)
+    with watch(model) as w:
+        loss = nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        grads = {n: p.grad.detach().clone() for n, p in model.named_parameters()}
+        opt.step()
+    recs = {r["layer"]: r for r in w.records()}
+    for layer in ("0", "2"):
+        names = [f"{layer}.weight", f"{layer}.bias"]
+        w_norm = torch.cat([before[n].reshape(-1) for n in names]).norm().item()
+        g_norm = torch.cat([grads[n].reshape(-1) for n in names]).norm().item()
+        after = dict(model.named_parameters())
+        d_norm = torch.cat([(after[n] - before[n]).reshape(-1) for n in names]).norm().item()
+        assert recs[layer]["weight_norm"] == pytest.approx(w_norm, rel=1e-5)
+        assert recs[layer]["grad_norm"] == pytest.approx(g_norm, rel=1e-5)
+        assert recs[layer]["update_ratio"] == pytest.approx(d_norm / w_norm, rel=1e-4)
+        assert recs[layer]["update_ratio"] == pytest.approx(0.5 * g_norm / w_norm, rel=1e-4)
+
+
+def test_update_ratio_is_none_before_any_optimizer_step():
+    model = nn.Sequential(nn.Linear(5, 3))
+    with watch(model) as w:
+        model(torch.randn(4, 5)).sum().backward()
+    assert w.records()[0]["update_ratio"] is None
+
+
+def test_nan_origin_is_the_first_nonfinite_layer_in_forward_order():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 8), nn.ReLU(), nn.Linear(8, 8), nn.Tanh(),
+        nn.Linear(8, 3),
+    )  # fmt: skip
+    x, y = _data(n=32, d=4, c=3)
+    with watch(model, every=1) as w:
+        _sgd_steps(model, x, y, steps=2, lr=0.01)
+        with torch.no_grad():
+            model[4].weight[0, 0] = float("inf")  # layer '4' is where it starts
+        _sgd_steps(model, x, y, steps=2, lr=0.01)
+    recs = w.records()
+    assert not any(r["nonfinite"] for r in recs if r["step"] < 2)
+    bad = [f for f in verdict(recs) if f.check == "nonfinite"]
+    assert len(bad) == 1 and bad[0].status == "fail"
+    assert bad[0].layer == "4" and bad[0].step == 2
+
+
+def _tanh_net(std: float | None, depth: int = 7, width: int = 64) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    d = 16
+    for _ in range(depth):
+        lin = nn.Linear(d, width)
+        if std is None:
+            nn.init.xavier_normal_(lin.weight)
+        else:
+            nn.init.normal_(lin.weight, 0.0, std)
+        nn.init.zeros_(lin.bias)
+        layers += [lin, nn.Tanh()]
+        d = width
+    layers.append(nn.Linear(d, 10))
+    return nn.Sequential(*layers)
+
+
+def _train_and_judge(model: nn.Module) -> dict[str, str]:
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(256, 16, generator=g), torch.randint(0, 10, (256,), generator=g)
+    with watch(model, every=5) as w:
+        _sgd_steps(model, x, y, steps=11, lr=0.05)
+    return {f.check: f.status for f in verdict(w.records())}
+
+
+def test_verdicts_fire_on_vanishing_tanh_net_and_not_on_a_healthy_one():
+    torch.manual_seed(0)
+    bad = _train_and_judge(_tanh_net(0.01))
+    assert bad["gradients"] == "warn"
+    assert bad["activations"] == "warn"
+    assert bad["update_ratio"] == "warn"
+    torch.manual_seed(0)
+    good = _train_and_judge(_tanh_net(None))
+    assert set(good) >= {"gradients", "activations", "saturation", "update_ratio", "nonfinite"}
+    assert all(s == "ok" for s in good.values()), good
+
+
+def test_verdicts_saturation_and_dead_relu_fire():
+    torch.manual_seed(0)
+    sat = _train_and_judge(_tanh_net(1.0))
+    assert sat["saturation"] == "warn"
+    torch.manual_seed(0)
+    relu = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 10))
+    with torch.no_grad():
+        relu[0].bias[:16] = -50.0  # half the units can never fire
+    status = _train_and_judge(relu)
+    assert status["dead_relu"] == "warn"
+    strict = verdict(
+        [{"model": 0, "layer": "1", "step": 0, "dead_fraction": 0.5}], Thresholds(dead=0.6)
+    )
+    assert strict[0].status == "ok"
+
+
+def test_verdict_table_renders_one_row_per_check():
+    from rich.console import Console
+
+    torch.manual_seed(0)
+    model = _tanh_net(0.01, depth=3)
+    x, y = _data(d=16, c=10)
+    with watch(model) as w:
+        _sgd_steps(model, x, y, steps=2)
+    console = Console(width=120, record=True)
+    console.print(verdict_table(verdict(w.records())))
+    text = console.export_text()
+    for check in ("gradients", "activations", "saturation", "update_ratio"):
+        assert check in text
+
+
+def test_inplace_relu_and_bad_inputs():
+    model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(inplace=True), nn.Linear(8, 2))
+    x, y = _data(c=2)
+    with watch(model) as w:
+        _sgd_steps(model, x, y, steps=2)
+    assert all(r["grad_norm"] is None or math.isfinite(r["grad_norm"]) for r in w.records())
+    with pytest.raises(UserError, match="every"):
+        watch(model, every=0)
+    with pytest.raises(UserError, match="did you mean '2'"):
+        watch(model, layers=["22"])
+    with pytest.raises(UserError, match="nn.Module"):
+        watch(lambda x: x)  # type: ignore[arg-type]
+
+
+def test_memory_flat_summaries_do_not_grow_with_batch_or_steps(tmp_path):
+    def held(batch: int) -> int:
+        model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(), nn.Linear(32, 2))
+        with watch(model, every=1) as w:
+            for _ in range(3):
+                model(torch.randn(batch, 8)).sum().backward()
+            n = sum(
+                t.numel()
+                for s in w._samples
+                for layer in s.layers.values()
+                for t in [*layer.act.values(), layer.hist]
+                if t is not None
+            )
+            w.pop_records()
+            assert w._samples == []
+        return n
+
+    assert held(4) == held(256)
+    model = nn.Sequential(nn.Linear(8, 4), nn.Sigmoid())
+    with watch(model, every=1) as w:
+        model(torch.randn(5, 8))
+    path = w.write_jsonl(tmp_path / "d.jsonl")
+    lines = [json.loads(s) for s in path.read_text().splitlines()]
+    assert [r["layer"] for r in lines] == ["0", "1"]
+
+
+# -- populations --------------------------------------------------------------------------------
+class _Custom(nn.Module):
+    """Not an nn.Sequential and not population-safe: a Population takes the vmap path."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc1, self.act, self.fc2 = nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 3)
+
+    def forward(self, x):
+        return self.fc2(self.act(self.fc1(x)))
+
+
+@pytest.mark.parametrize("kind", ["stacked", "vmap"])
+def test_population_statistics_are_per_model_and_match_plain_models(kind):
+    from trainlab.population import Population
+
+    torch.manual_seed(0)
+    if kind == "stacked":
+        make = lambda: nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))  # noqa: E731
+    else:
+        make = _Custom
+    plains = [make() for _ in range(3)]
+    pop = Population.from_models(plains)
+    assert pop.mode == kind
+    g = torch.Generator().manual_seed(1)
+    x, y = torch.randn(3, 16, 8, generator=g), torch.randint(0, 3, (3, 16), generator=g)
+
+    def step(model, xb, yb):
+        out = model(xb)
+        loss = nn.functional.cross_entropy(out.reshape(-1, 3), yb.reshape(-1), reduction="sum")
+        loss.backward()
+        with torch.no_grad():
+            for p in model.parameters():
+                p -= 0.01 * p.grad
+                p.grad = None
+
+    with watch(pop) as w:
+        step(pop, x, y)
+    recs = w.records()
+    assert {r["model"] for r in recs} == {0, 1, 2}
+    for i, plain in enumerate(plains):
+        with watch(plain) as wp:
+            step(plain, x[i], y[i])
+        mine = {r["layer"]: r for r in recs if r["model"] == i}
+        ref = {r["layer"]: r for r in wp.records()}
+        assert mine.keys() == ref.keys()
+        for layer, r in ref.items():
+            keys = ["act_mean", "act_std", "dead_fraction", "saturated_fraction", "hist"]
+            keys += ["grad_norm", "weight_norm", "update_ratio"]
+            if kind == "stacked":
+                keys.append("out_grad_norm")
+            for key in keys:
+                if r[key] is None:
+                    assert mine[layer][key] is None, (layer, key)
+                elif key == "hist":
+                    assert mine[layer][key] == r[key]
+                else:
+                    assert mine[layer][key] == pytest.approx(r[key], rel=1e-4, abs=1e-7)
