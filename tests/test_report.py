@@ -159,10 +159,10 @@ def test_full_report_is_self_contained_with_tables_and_nan_flag(tmp_path):
     g2 = aggregate([info["finals"][i]["test_acc"] for i in (4, 5)])
     assert g2["n"] == 2
     for a in (g1, g2):
-        assert f"{a['mean']:.4g} ± {a['std']:.4g}" in text
-        assert f"{a['ci95']:.4g}" in text
+        assert f"{a['mean']:.4f} ± {a['std']:.4f}" in text
+        assert f"{a['ci95']:.4f}" in text
     # model table: per-model final metric and status
-    assert f"{info['finals'][1]['test_acc']:.4g}" in text
+    assert f"{info['finals'][1]['test_acc']:.4f}" in text
     assert "nan (step 412)" in text
 
 
@@ -191,7 +191,7 @@ def test_incomplete_run_with_truncated_last_line(tmp_path):
     assert "incomplete (2 epochs)" in html
     assert "trainlab resume" in html
     # final values are the last epoch reached
-    assert f"{_acc(1, 0.01, 2):.4g}" in html
+    assert f"{_acc(1, 0.01, 2):.4f}" in html
 
 
 def test_incomplete_run_detects_nan_from_metrics(tmp_path):
@@ -271,7 +271,7 @@ def test_study_sections_survive_rebuild(tmp_path):
     assert "He init <strong>trains</strong>; Xavier stalls." in text2
     assert "<li>one &lt;b&gt;two&lt;/b&gt;</li>" in text2 and "<b>two</b>" not in text2
     assert "0.9123" in text2 and "xavier" in text2 and "nan" in text2
-    assert "0.92 ± 0.02 (95% CI ± 0.04968), n=3" in text2
+    assert "0.9200 ± 0.0200 (95% CI ± 0.0497), n=3" in text2
     assert "final accuracy per scheme" in text2
     assert "Training curves" in text2  # the standard sections come after
     assert text2.index("Init study") < text2.index("Expected") < text2.index("Training curves")

@@ -322,7 +322,7 @@ class Report:
                 ci = v.get("ci95")
                 text = tables.fmt_mean_std(dict(v))
                 if ci is not None:
-                    text += f" (95% CI ± {tables.fmt(ci)})"
+                    text += f" (95% CI ± {tables.fmt_fixed(ci)})"
                 rows.append([str(k), f"{text}, n={v['n']}"])
             else:
                 rows.append([str(k), _cell(v)])

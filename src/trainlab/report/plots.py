@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from .rundata import RunData, group_label, num
 
@@ -128,6 +129,7 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
     fig = Figure(figsize=(4.4 * len(splits) + 2.2, 3.6), layout="constrained")
     axes = fig.subplots(1, len(splits), squeeze=False)[0]
     label = "loss" if metric == "loss" else "accuracy"
+    lo, hi = math.inf, -math.inf
     for ax, split in zip(axes, splits, strict=True):
         key = f"{split}_{metric}"
         all_vals = []
@@ -162,13 +164,16 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
                         ax.plot([epochs[j]], [row[j]], marker="x", color=color, ms=7, mew=2)
         if all_vals:
             v = np.concatenate(all_vals)
-            if metric == "loss" and v.min() > 0 and v.max() / v.min() > 30:
-                ax.set_yscale("log")
+            lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
         ax.autoscale_view()
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"{split} {label}")
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(label)
+    if metric == "loss" and lo > 0 and hi / lo > 30:  # one scale for all splits
+        for ax in axes:
+            ax.set_yscale("log")
     handles, labels = axes[0].get_legend_handles_labels()
     if len(groups) > 1 or (labels and labels[0] != "(defaults)"):
         shown = 20

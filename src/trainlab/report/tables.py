@@ -12,6 +12,7 @@ __all__ = [
     "GROUP_METRICS",
     "MODEL_METRICS",
     "fmt",
+    "fmt_fixed",
     "fmt_mean_std",
     "group_table",
     "model_table",
@@ -47,13 +48,24 @@ def fmt(x: Any, digits: int = 4) -> str:
     return str(x)
 
 
-def fmt_mean_std(a: dict[str, Any], digits: int = 4) -> str:
+def fmt_fixed(x: Any, decimals: int = 4) -> str:
+    """A metric cell with a fixed number of decimals (``0.9120``), so that columns line up;
+    scientific notation outside [1e-3, 1e5); None/NaN as ``—``/``nan``."""
+    f = num(x)
+    if f is None:
+        return fmt(x)
+    if f != 0 and not 1e-3 <= abs(f) < 1e5:
+        return f"{f:.{decimals - 1}e}"
+    return f"{f:.{decimals}f}"
+
+
+def fmt_mean_std(a: dict[str, Any], decimals: int = 4) -> str:
     """``"0.9123 ± 0.0101"`` from an :func:`aggregate` dict (``—`` when n = 0)."""
     if not a or a.get("n", 0) == 0 or a.get("mean") is None:
         return "—"
     if a["n"] == 1:
-        return fmt(a["mean"], digits)
-    return f"{fmt(a['mean'], digits)} ± {fmt(a['std'], digits)}"
+        return fmt_fixed(a["mean"], decimals)
+    return f"{fmt_fixed(a['mean'], decimals)} ± {fmt_fixed(a['std'], decimals)}"
 
 
 def group_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
@@ -74,7 +86,7 @@ def group_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
         row: list[Any] = [g, len(rs), sum(r["status"] == "nan" for r in rs)]
         for m in GROUP_METRICS:
             a = aggregate(num(r["final"].get(m)) for r in rs if r["status"] != "nan")
-            row += [fmt_mean_std(a), fmt(a["ci95"]), a["n"]]
+            row += [fmt_mean_std(a), fmt_fixed(a["ci95"]), a["n"]]
         rows.append(row)
     return columns, rows
 
@@ -96,7 +108,7 @@ def model_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
                 r["seed"],
                 format_overrides(r["overrides"]) or "—",
                 status,
-                *(fmt(num(r["final"].get(m))) for m in MODEL_METRICS),
+                *(fmt_fixed(r["final"].get(m)) for m in MODEL_METRICS),
             ]
         )
     return columns, rows
