@@ -9,9 +9,11 @@ after an exception), with the memory and speed lessons of its users built in:
   growing lists). Summaries stay on the device and are read to the host lazily, in one transfer,
   by :meth:`Watch.records` — there is no ``.item()`` / ``.cpu()`` in any hook.
 - **Sampled, training mode only.** A *step* is one training-mode forward of the root module.
-  Steps ``start_step, start_step + every, ...`` are sampled: only then are the per-layer hooks
+  Steps ``0, every, 2·every, ...`` are sampled: only then are the per-layer hooks
   registered (and removed again after the forward), so an unsampled step costs two Python calls
-  on the root module and nothing else. Evaluation-mode forwards are ignored.
+  on the root module and nothing else. Evaluation-mode forwards are ignored. Steps are counted
+  from ``start_step`` (a resumed run passes its step) and those divisible by ``every`` are
+  sampled, so a resumed run samples the same steps as an uninterrupted one.
 
 Per sampled step ``s`` and layer (leaf modules with parameters, and activation modules; names
 from ``named_modules()``) it records, for every model ``i`` of a population (``model=0`` for a
@@ -204,7 +206,7 @@ class Watch:
         self._remove(self._grad_handles)  # the previous sampled step's backward is over
         self._finish_update()
         self._step += 1
-        if (self._step - self.start_step) % self.every:
+        if self._step % self.every:  # absolute: a resumed run samples the same steps
             return
         sample = _Sample(self._step, {})
         for name, m in self.layers.items():

@@ -1,0 +1,45 @@
+"""``trainlab diagnose CONFIG``: a short training with diagnostics and a one-screen verdict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .app import app, console, parse_seeds
+
+__all__ = ["diagnose_cmd"]
+
+
+@app.command("diagnose")
+def diagnose_cmd(
+    config: Annotated[Path, typer.Argument(help="YAML config (see examples/)")],
+    every: Annotated[int, typer.Option(help="sample one training step in N")] = 10,
+    epochs: Annotated[int, typer.Option(help="epochs of the short training")] = 3,
+    seeds: Annotated[str | None, typer.Option(help="'0-9', '1,3,5' or a count '4'")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="override: key=value")] = None,
+    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda")] = "auto",
+    out: Annotated[Path | None, typer.Option(help="run directory (must be new)")] = None,
+    report: Annotated[bool, typer.Option(help="write report.html with the figures")] = True,
+) -> None:
+    """Train CONFIG briefly with per-layer diagnostics and print a health verdict.
+
+    Checks (thresholds in trainlab.diagnostics.verdict): vanishing/exploding gradients,
+    collapsing/exploding activations, saturated tanh/sigmoid, dying ReLU, update/weight ratio,
+    NaN/Inf origin. Writes a run directory with diagnostics.jsonl, verdict.json and figures.
+    """
+    from ..diagnostics import verdict_table
+    from ..diagnostics.run import diagnose
+
+    sets = list(set_ or [])
+    if seeds is not None:
+        sets.append(f"population.seeds={parse_seeds(seeds)}")
+    result = diagnose(
+        config, out=out, every=every, epochs=epochs, sets=sets, device=device, report=report
+    )
+    console.print(verdict_table(result.findings, title=f"training health: {result.run_dir.name}"))
+    console.print(f"diagnostics: {result.run_dir / 'diagnostics.jsonl'}")
+    if result.report is not None:
+        console.print(f"report: {result.report}")
+    console.print(f"run directory: {result.run_dir}")

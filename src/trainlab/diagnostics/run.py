@@ -1,0 +1,127 @@
+"""``diagnose(config)``: a short training with diagnostics, a verdict, figures and a report.
+
+What ``trainlab diagnose CONFIG`` runs. The training is the ordinary trainer
+(:func:`trainlab.train.train`) with ``train.diagnose_every`` set, so it writes a normal run
+directory whose ``diagnostics.jsonl`` holds the records of :func:`trainlab.diagnostics.watch`;
+this adds the verdict (``verdict.json`` and a report table) and two figures (per-layer
+activation histograms, per-layer profile) to the run's ``report.html``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..errors import UserError
+from .verdict import Finding, verdict
+
+__all__ = ["DiagnoseResult", "diagnose", "read_records"]
+
+
+@dataclass
+class DiagnoseResult:
+    """Where the run went, what was recorded and what the checks found."""
+
+    run_dir: Path
+    findings: list[Finding]
+    records: list[dict[str, Any]]
+    report: Path | None
+
+
+def read_records(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The records of ``run_dir/diagnostics.jsonl`` (a torn last line from a kill is skipped)."""
+    from ..report.rundata import read_jsonl
+
+    path = Path(run_dir) / "diagnostics.jsonl"
+    if not path.exists():
+        raise UserError(
+            f"{path} does not exist; train with `trainlab train CONFIG --diagnose` "
+            "or `trainlab diagnose CONFIG`"
+        )
+    return read_jsonl(path, required=("layer", "step"))
+
+
+def diagnose(
+    config: Any,
+    *,
+    out: str | Path | None = None,
+    every: int = 10,
+    epochs: int | None = 3,
+    sets: list[str] | None = None,
+    device: str = "auto",
+    progress: bool = True,
+    report: bool = True,
+) -> DiagnoseResult:
+    """Train ``config`` briefly with diagnostics every ``every`` steps and judge its health.
+
+    Args:
+        config: a YAML path or a :class:`trainlab.config.Config`.
+        out: run directory (default ``runs/<name>-diagnose``, numbered if taken).
+        every: sample one training step in ``every``.
+        epochs: train this many epochs (None: the config's own).
+        sets: ``key=value`` overrides, as ``--set`` on the command line.
+        report: write ``report.html`` with the verdict and figures.
+    """
+    from ..config import Config, apply_sets, load_config, parse_config
+    from ..train import default_run_dir, train
+
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise UserError(f"--every must be a positive int (sample one step in N), got {every!r}")
+    if epochs is not None and epochs < 1:
+        raise UserError(f"--epochs must be at least 1, got {epochs}")
+    if isinstance(config, Config):
+        cfg = parse_config(apply_sets(config.model_dump(), list(sets or [])))
+    else:
+        cfg = load_config(config, list(sets or []))
+    cfg.train.diagnose_every = every
+    if epochs is not None:
+        cfg.train.epochs = epochs
+    out = Path(out) if out is not None else default_run_dir(f"{cfg.name}-diagnose")
+    result = train(cfg, out=out, device=device, progress=progress)
+    run_dir = Path(result.run_dir)
+    records = read_records(run_dir)
+    findings = verdict(records)
+    (run_dir / "verdict.json").write_text(
+        json.dumps([f.__dict__ for f in findings], indent=1) + "\n"
+    )
+    path = _write_report(run_dir, records, findings) if report else None
+    return DiagnoseResult(run_dir, findings, records, path)
+
+
+def _write_report(run_dir: Path, records: list[dict[str, Any]], findings: list[Finding]) -> Path:
+    from ..report import Report
+    from .figures import histogram_grid, layer_profile
+
+    rep = Report(run_dir, title=f"diagnostics: {run_dir.name}")
+    rep.add_text(
+        "Per-layer statistics recorded with `trainlab.diagnostics.watch` during a short training; "
+        "the checks and their thresholds are in `trainlab.diagnostics.verdict`."
+    )
+    rep.add_table(
+        "Health verdict",
+        rows=[
+            {
+                "model": f.model,
+                "check": f.check,
+                "status": f.status,
+                "layer": f.layer or "",
+                "detail": f.message,
+            }
+            for f in findings
+        ],
+    )
+    if any(r.get("hist") is not None for r in records):
+        rep.add_figure(
+            "diag_histograms",
+            histogram_grid(records),
+            caption="activation histograms per layer at the first and last sampled step (model 0)",
+        )
+    rep.add_figure(
+        "diag_profile",
+        layer_profile(records),
+        caption="activation std, gradient norm and update/weight ratio per layer (model 0; "
+        "dashed: the 1e-3 rule of thumb)",
+    )
+    return rep.write()
