@@ -342,3 +342,18 @@ def test_hundred_models_report_fast(tmp_path):
     dt = time.perf_counter() - t0
     assert "show all 100 rows" in html
     assert dt < 15.0, f"report of 100 models x 15 epochs took {dt:.1f}s"
+
+
+def test_build_report_leaves_pyplot_and_torch_alone(tmp_path):
+    import subprocess
+    import sys
+
+    run, _ = make_run(tmp_path / "run", diagnostics=False)
+    code = (
+        "import sys; from trainlab.report import build_report; "
+        f"build_report({str(run)!r}); "
+        "print('pyplot' if 'matplotlib.pyplot' in sys.modules else 'no-pyplot', "
+        "'torch' if 'torch' in sys.modules else 'no-torch')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["no-pyplot", "no-torch"]

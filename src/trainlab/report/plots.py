@@ -130,6 +130,7 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
     axes = fig.subplots(1, len(splits), squeeze=False)[0]
     label = "loss" if metric == "loss" else "accuracy"
     lo, hi = math.inf, -math.inf
+    all_epochs = {float(r["epoch"]) for rows in curves.values() for r in rows}
     for ax, split in zip(axes, splits, strict=True):
         key = f"{split}_{metric}"
         all_vals = []
@@ -150,7 +151,8 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
                 )
             mean, std, n = _mean_std(vals)
             ok = n > 0
-            ax.plot(epochs[ok], mean[ok], color=color, lw=2.0, label=g)
+            few = ok.sum() < 3  # a killed run may have one epoch: show points, not nothing
+            ax.plot(epochs[ok], mean[ok], color=color, lw=2.0, label=g, marker="o" if few else None)
             band = n > 1
             if band.any():
                 ax.fill_between(
@@ -166,7 +168,11 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
             v = np.concatenate(all_vals)
             lo, hi = min(lo, float(v.min())), max(hi, float(v.max()))
         ax.autoscale_view()
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(all_epochs) <= 3:  # e.g. a run killed after its first epoch
+            ax.set_xticks(sorted(all_epochs))
+            ax.set_xlim(min(all_epochs) - 0.5, max(all_epochs) + 0.5)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"{split} {label}")
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)

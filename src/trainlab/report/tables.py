@@ -101,7 +101,7 @@ def model_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
         if r.get("stopped_step") is not None:
             status += f" (step {r['stopped_step']})"
         if r["status"] == "incomplete" and "epochs_done" in r:
-            status += f" ({r['epochs_done']} epochs)"
+            status += f" ({r['epochs_done']} epoch{'' if r['epochs_done'] == 1 else 's'})"
         rows.append(
             [
                 r["index"],
