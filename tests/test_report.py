@@ -164,6 +164,12 @@ def test_full_report_is_self_contained_with_tables_and_nan_flag(tmp_path):
     # model table: per-model final metric and status
     assert f"{info['finals'][1]['test_acc']:.4f}" in text
     assert "nan (step 412)" in text
+    # diagnostics table: last step, mean over seeds; all-None statistics get no column
+    i = text.index("Per-layer statistics at the last recorded step")
+    table = text[i : text.index("</table>", i)]
+    assert "<th>update_ratio</th>" in table and "<th>saturated_fraction</th>" not in table
+    row = '<tr><td>optim.lr=0.01</td><td>net.4</td><td class="num">500</td>'
+    assert row + '<td class="num">3</td><td class="num">0</td><td class="num">0.125</td>' in table
 
 
 def test_nan_model_left_out_and_curves_cut(tmp_path):

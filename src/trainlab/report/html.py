@@ -509,6 +509,13 @@ def _standard_sections(run: RunData) -> list[str]:
             if fig is not None:
                 path = plots.save_figure(fig, fig_dir / f"diagnostics_{stat}.png")
                 out.append(_figure_html(path))
+        cols, rows = tables.diagnostics_table(run)
+        out.append("<h3>Per-layer statistics at the last recorded step</h3>")
+        out.append(_table_html(cols, rows))
+        out.append(
+            '<p class="caption">Mean over the group\'s seeds; — where a statistic is not '
+            "defined for the layer (e.g. dead fraction of a tanh layer).</p>"
+        )
     return out
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "group_table",
     "model_table",
     "nan_flags",
+    "diagnostics_table",
 ]
 
 #: final metrics summarized per group (mean ± std and 95% CI over seeds).
@@ -128,3 +129,47 @@ def nan_flags(run: RunData) -> list[str]:
             where = f"by step {step}"  # only the epoch's last step is known before the summary
         out.append(f"{model_label(r)}: loss became NaN/Inf {where}")
     return out
+
+
+#: per-layer statistics listed in the diagnostics table (columns with no values are dropped).
+DIAGNOSTIC_COLUMNS = (
+    "act_mean",
+    "act_std",
+    "dead_fraction",
+    "saturated_fraction",
+    "grad_norm",
+    "update_ratio",
+)
+
+
+def diagnostics_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
+    """Columns and rows: per group and layer, each statistic at the last step diagnostics
+    recorded, averaged over the group's seeds (finite values only; ``—`` where undefined, e.g.
+    ``dead_fraction`` of a tanh layer)."""
+    groups = {r["index"]: r for r in run.model_results()}
+    last: dict[tuple[int, str], dict[str, Any]] = {}
+    layer_order: dict[str, int] = {}
+    for rec in run.diagnostics:
+        key = (int(rec.get("model", 0) or 0), str(rec["layer"]))
+        layer_order.setdefault(key[1], len(layer_order))
+        old = last.get(key)
+        if old is None or (num(rec["step"]) or 0) >= (num(old["step"]) or 0):
+            last[key] = rec
+    cells: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for (m, layer), rec in last.items():
+        g = groups[m]["group"] if m in groups else f"model {m}"
+        cells.setdefault((g, layer), []).append(rec)
+    stats = [c for c in DIAGNOSTIC_COLUMNS if any(num(r.get(c)) is not None for r in last.values())]
+    columns = ["group", "layer", "step", "models", *stats]
+    group_order = {g: i for i, g in enumerate(dict.fromkeys(g for g, _ in cells))}
+    rows = []
+    for (g, layer), recs in sorted(
+        cells.items(), key=lambda kv: (group_order[kv[0][0]], layer_order[kv[0][1]])
+    ):
+        steps = {r["step"] for r in recs}
+        row: list[Any] = [g, layer, max(steps), len(recs)]
+        for c in stats:
+            a = aggregate(num(r.get(c)) for r in recs)
+            row.append(fmt(a["mean"]))
+        rows.append(row)
+    return columns, rows
