@@ -1,0 +1,35 @@
+"""Population optimizers, learning-rate schedules, gradient clipping (and, later, the LR finder).
+
+Every optimizer steps a stacked population (parameters ``(K, ...)``) with hyperparameters that are
+plain numbers or ``(K,)`` tensors of per-model values, and matches ``torch.optim`` step for step.
+
+- :func:`create_optimizer` / :func:`list_optimizers`: ``sgd``, ``adam``, ``adamw``, …
+- :func:`create_schedule` / :func:`list_schedules`: ``none``, ``step``, ``cosine``, ``sgdr``, …
+- :func:`clip_grad_norm_`, :func:`clip_grad_value_`: per-model clipping.
+"""
+
+from __future__ import annotations
+
+from . import adam, sgd  # noqa: F401  (register the optimizers)
+from .adam import Adam, AdamW
+from .base import OPTIMIZERS, PopulationOptimizer, create_optimizer, list_optimizers
+from .clip import clip_grad_norm_, clip_grad_value_, grad_norms
+from .schedules import SCHEDULES, Schedule, create_schedule, list_schedules
+from .sgd import SGD
+
+__all__ = [
+    "SGD",
+    "Adam",
+    "AdamW",
+    "PopulationOptimizer",
+    "OPTIMIZERS",
+    "create_optimizer",
+    "list_optimizers",
+    "SCHEDULES",
+    "Schedule",
+    "create_schedule",
+    "list_schedules",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "grad_norms",
+]

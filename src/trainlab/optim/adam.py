@@ -1,0 +1,190 @@
+"""Adam and AdamW (Kingma & Ba 2015; Loshchilov & Hutter 2019) with per-model hyperparameters.
+
+The update is ``torch.optim.Adam`` / ``AdamW``'s, step for step (t counts steps from 1)::
+
+    g ← ∇L(θ) + λ θ                       (Adam: L2 weight decay λ, enters the moments)
+    θ ← θ (1 − η λ)                        (AdamW: decoupled decay, scaled by the lr η)
+    m ← β₁ m + (1 − β₁) g                  (first moment)
+    v ← β₂ v + (1 − β₂) g²                 (second moment; amsgrad: v̂max ← max(v̂max, v))
+    θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+
+Where the notes (CS231n) differ: they write ``m̂ = m/(1−β₁ᵗ)``, ``v̂ = v/(1−β₂ᵗ)``,
+``θ −= η m̂ / (√v̂ + ε)`` — the same except for where ε sits: ``√v̂ + ε = √v/√(1−β₂ᵗ) + ε``,
+which is what torch computes (ε added *after* the bias correction of √v). The paper's
+"efficient version" (Algorithm 1's last lines) instead adds ε̂ to √v before the correction,
+``η √(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε̂)``; that is torch's formula only with ε̂ = ε √(1−β₂ᵗ).
+The difference matters only early, while √v is as small as ε.
+
+A model with η = 0 does not move: its step and its decoupled decay are both multiplied by η.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..errors import ConfigError
+from .base import OPTIMIZERS, Hyper, PopulationOptimizer, axpy, bcast, cpow, is_zero
+
+__all__ = ["Adam", "AdamW"]
+
+
+def _betas(betas: Any) -> tuple[Any, Any]:
+    """``(β₁, β₂)`` from a pair, a ``(2,)`` tensor or a ``(2, K)`` tensor."""
+    if isinstance(betas, Tensor):
+        if betas.dim() >= 1 and betas.shape[0] == 2:
+            return betas[0], betas[1]
+        raise ConfigError(f"betas must be a pair (beta1, beta2), got shape {tuple(betas.shape)}")
+    try:
+        b1, b2 = betas
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"betas must be a pair (beta1, beta2), e.g. [0.9, 0.999]; got {betas!r}"
+        ) from None
+    return b1, b2
+
+
+@OPTIMIZERS.register("adam", "Adam with bias correction, L2 weight decay, amsgrad option")
+class Adam(PopulationOptimizer):
+    """Population Adam: every hyperparameter is a number or a ``(K,)`` tensor of per-model values.
+
+    Args:
+        lr: learning rate η ≥ 0 (units of θ per step, roughly: Adam's step is ≈ η per coordinate).
+        betas: (β₁, β₂), each in [0, 1); each may be a ``(K,)`` tensor.
+        eps: ε > 0, added to the bias-corrected √v.
+        weight_decay: λ ≥ 0 (Adam: L2 added to the gradient; AdamW: decoupled, ``θ ← θ(1−ηλ)``).
+        amsgrad: use the running maximum of v (Reddi et al. 2018); shared.
+        maximize: ascend instead of descend; shared.
+    """
+
+    _hypers = {
+        "lr": (0.0, None, False, False),
+        "beta1": (0.0, 1.0, False, True),
+        "beta2": (0.0, 1.0, False, True),
+        "eps": (0.0, None, True, False),
+        "weight_decay": (0.0, None, False, False),
+    }
+    _decoupled = False
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: Hyper = 1e-3,
+        betas: Any = (0.9, 0.999),
+        eps: Hyper = 1e-8,
+        weight_decay: Hyper = 0.0,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        b1, b2 = _betas(betas)
+        defaults = dict(
+            lr=lr,
+            beta1=b1,
+            beta2=b2,
+            eps=eps,
+            weight_decay=weight_decay,
+            amsgrad=bool(amsgrad),
+            maximize=bool(maximize),
+        )
+        super().__init__(params, defaults)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        if "betas" in param_group:
+            group = dict(param_group)
+            group["beta1"], group["beta2"] = _betas(group.pop("betas"))
+            param_group = group
+        super().add_param_group(param_group)
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        """One Adam(W) step of every model; returns the closure's loss if a closure is given."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            params, grads = self._grads(group)
+            if not params:
+                continue
+            self._step_group(group, params, grads)
+        return loss
+
+    def _step_group(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
+        amsgrad = group["amsgrad"]
+        exp_avgs, exp_avg_sqs, max_sqs = [], [], []
+        step = 0
+        for p in params:
+            state = self.state[p]
+            if len(state) == 0:
+                state["step"] = 0
+                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = torch.zeros_like(p)
+            state["step"] = step = int(state["step"]) + 1  # host counter: no device read
+            exp_avgs.append(state["exp_avg"])
+            exp_avg_sqs.append(state["exp_avg_sq"])
+            if amsgrad:
+                max_sqs.append(state["max_exp_avg_sq"])
+
+        lr, b1, b2 = group["lr"], group["beta1"], group["beta2"]
+        eps, wd = group["eps"], group["weight_decay"]
+        if group["maximize"]:
+            grads = torch._foreach_neg(grads)
+        if not is_zero(wd):
+            if self._decoupled:
+                torch._foreach_mul_(params, bcast(1.0 - lr * wd, params))  # θ ← θ(1 − ηλ)
+            else:
+                grads = axpy(grads, params, bcast(wd, params))  # g + λθ
+
+        # m ← β₁ m + (1 − β₁) g   (torch: lerp)
+        torch._foreach_lerp_(exp_avgs, grads, bcast(1.0 - b1, params))
+        # v ← β₂ v + (1 − β₂) g²
+        torch._foreach_mul_(exp_avg_sqs, bcast(b2, params))
+        if isinstance(b2, Tensor):
+            # torch: v + ((1 − β₂)·g)·g — the same rounding order
+            scaled = torch._foreach_mul(grads, bcast(1.0 - b2, params))
+            torch._foreach_addcmul_(exp_avg_sqs, scaled, grads)
+        else:
+            torch._foreach_addcmul_(exp_avg_sqs, grads, grads, 1.0 - b2)
+
+        bc1 = 1.0 - cpow(b1, step)  # float, or (K,) for per-model β₁
+        bc2_sqrt = cpow(1.0 - cpow(b2, step), 0.5)
+        if amsgrad:
+            torch._foreach_maximum_(max_sqs, exp_avg_sqs)
+            denom = torch._foreach_sqrt(max_sqs)
+        else:
+            denom = torch._foreach_sqrt(exp_avg_sqs)
+        torch._foreach_div_(denom, bcast(bc2_sqrt, params))  # √v / √(1 − β₂ᵗ)
+        torch._foreach_add_(denom, bcast(eps, params))  # + ε
+        step_size = lr / bc1
+        if isinstance(step_size, Tensor):
+            # torch's addcdiv computes θ + (value·m)/denom: scale m first to round the same way
+            scaled = torch._foreach_mul(exp_avgs, bcast(-step_size, params))
+            torch._foreach_addcdiv_(params, scaled, denom)
+        else:
+            torch._foreach_addcdiv_(params, exp_avgs, denom, -step_size)
+
+
+@OPTIMIZERS.register("adamw", "AdamW: Adam with decoupled weight decay θ ← θ(1 − ηλ)")
+class AdamW(Adam):
+    """Population AdamW (Loshchilov & Hutter 2019): like :class:`Adam` with decoupled decay.
+
+    ``weight_decay`` defaults to 1e-2, as in ``torch.optim.AdamW``.
+    """
+
+    _decoupled = True
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: Hyper = 1e-3,
+        betas: Any = (0.9, 0.999),
+        eps: Hyper = 1e-8,
+        weight_decay: Hyper = 1e-2,
+        amsgrad: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)

@@ -1,0 +1,286 @@
+"""The base of trainlab's population optimizers: per-model hyperparameters on stacked parameters.
+
+A population of K models stores every parameter stacked, with the population axis first:
+``(K, ...)``. Every hyperparameter of a population optimizer is either a plain number (shared by
+all K models; the fast path, scalar ``torch._foreach_*`` ops exactly as ``torch.optim`` does) or a
+1-D tensor of length K (one value per model), viewed as ``(K, 1, 1, ...)`` against each parameter.
+
+The trainer sets ``group["lr"] = lr_k`` (a ``(K,)`` tensor on the device) before every step; a
+model whose lr is 0 does not move at all. Steps do no host sync: no ``.item()``, no Python branch
+on a tensor's value; the per-model arithmetic is broadcasting, never a Python loop over models.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..errors import ConfigError
+from ..registry import Registry
+
+__all__ = [
+    "Hyper",
+    "PopulationOptimizer",
+    "OPTIMIZERS",
+    "create_optimizer",
+    "list_optimizers",
+    "population_size",
+    "bcast",
+    "cpow",
+]
+
+#: a hyperparameter: one number for all models, or a ``(K,)`` tensor (one value per model)
+Hyper = float | Tensor
+
+OPTIMIZERS: Registry[Any] = Registry("optimizer")
+
+
+def population_size(params: list[Tensor]) -> int:
+    """K, the first dimension shared by every stacked parameter; a clear error otherwise."""
+    if not params:
+        raise ConfigError("the optimizer got no parameters; pass the population's parameters")
+    ks = {int(p.shape[0]) if p.dim() > 0 else -1 for p in params}
+    if -1 in ks:
+        raise ConfigError(
+            "a population parameter is 0-d; stack every parameter with the population axis first "
+            "as (K, ...)"
+        )
+    if len(ks) != 1:
+        raise ConfigError(
+            f"population parameters disagree on K (first dims {sorted(ks)}); every parameter must "
+            "be stacked as (K, ...) for the same K"
+        )
+    return ks.pop()
+
+
+def _check_range(
+    name: str,
+    value: Tensor | float,
+    lo: float | None,
+    hi: float | None,
+    lo_open: bool,
+    hi_open: bool,
+) -> None:
+    t = torch.as_tensor(value, dtype=torch.float64)
+    if not bool(torch.isfinite(t).all()):  # construction only: a host read is fine here
+        raise ConfigError(f"{name} must be finite, got {_show(value)}")
+    bad = torch.zeros_like(t, dtype=torch.bool)
+    if lo is not None:
+        bad |= (t <= lo) if lo_open else (t < lo)
+    if hi is not None:
+        bad |= (t >= hi) if hi_open else (t > hi)
+    if bool(bad.any()):
+        lb = "(" if lo_open else "["
+        rb = ")" if hi_open else "]"
+        rng = f"{lb}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{rb}"
+        raise ConfigError(f"{name} must lie in {rng}, got {_show(value)}; fix the config value")
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Tensor):
+        return str(value.detach().cpu().tolist())
+    return repr(value)
+
+
+def hyper(
+    name: str,
+    value: Any,
+    k: int,
+    *,
+    device: torch.device,
+    dtype: torch.dtype,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    hi_open: bool = False,
+) -> Hyper:
+    """Validate one hyperparameter and normalize it: a float, or a ``(K,)`` tensor on the device.
+
+    Accepts a number, a 0-d tensor (becomes a float), a 1-D tensor / list / tuple of length K.
+    """
+    if isinstance(value, bool):
+        raise ConfigError(f"{name} must be a number or a list of K={k} numbers, got {value!r}")
+    if isinstance(value, list | tuple):
+        try:
+            value = torch.tensor([float(v) for v in value], dtype=torch.float64)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a list of numbers, got {value!r}") from None
+    if isinstance(value, Tensor):
+        if value.dim() == 0:
+            value = float(value)
+        elif value.dim() != 1 or value.shape[0] != k:
+            raise ConfigError(
+                f"{name} has shape {tuple(value.shape)} but the population has K={k} models; "
+                f"give one number or a 1-D tensor of length {k}"
+            )
+        elif not (value.is_floating_point() or value.dtype in (torch.int32, torch.int64)):
+            raise ConfigError(f"{name} must hold numbers, got dtype {value.dtype}")
+    if not isinstance(value, Tensor):
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"{name} must be a number, got {value!r}") from None
+    _check_range(name, value, lo, hi, lo_open, hi_open)
+    if isinstance(value, Tensor):
+        return value.detach().to(device=device, dtype=dtype).clone()
+    return value
+
+
+def bcast(value: Hyper, params: list[Tensor]) -> float | list[Tensor]:
+    """A hyperparameter against each parameter: a float, or ``(K, 1, ..., 1)`` views of it.
+
+    No host sync: shapes are metadata; a dtype or device conversion is a device-side copy.
+    """
+    if not isinstance(value, Tensor):
+        return float(value)
+    out = []
+    for p in params:
+        v = value
+        if v.dtype != p.dtype or v.device != p.device:
+            v = v.to(device=p.device, dtype=p.dtype)
+        out.append(v.view((-1,) + (1,) * (p.dim() - 1)))  # (K, 1, ..., 1)
+    return out
+
+
+def is_zero(value: Hyper) -> bool:
+    """True only for the plain number 0 (a per-model tensor always takes the general path)."""
+    return not isinstance(value, Tensor) and value == 0.0
+
+
+def axpy(ys: list[Tensor], xs: list[Tensor], a: float | list[Tensor]) -> list[Tensor]:
+    """New tensors ``y + a·x`` (``a`` a float or per-parameter ``(K, 1, …)`` views)."""
+    if isinstance(a, list):
+        return torch._foreach_addcmul(ys, xs, a)
+    return torch._foreach_add(ys, xs, alpha=a)
+
+
+def axpy_(ys: list[Tensor], xs: list[Tensor], a: float | list[Tensor]) -> None:
+    """In place ``y += a·x``."""
+    if isinstance(a, list):
+        torch._foreach_addcmul_(ys, xs, a)
+    else:
+        torch._foreach_add_(ys, xs, alpha=a)
+
+
+def cpow(x: Hyper, e: float) -> Hyper:
+    """``x ** e`` rounded as Python's float power (C ``pow``) for a number or a tensor.
+
+    Tensor ``pow`` by a scalar special-cases some exponents (3 → ``x·x·x``, 0.5 → ``sqrt``) and
+    so can differ from ``torch.optim``'s host-side bias corrections in the last bit; a tensor
+    exponent takes the elementwise ``pow`` path, which rounds like the host.
+    """
+    if isinstance(x, Tensor):
+        return torch.pow(x, torch.full_like(x, float(e)))
+    return x**e
+
+
+class PopulationOptimizer(torch.optim.Optimizer):
+    """A ``torch.optim.Optimizer`` over stacked ``(K, ...)`` parameters with per-model values.
+
+    Subclasses declare ``_hypers``: ``{name: (lo, hi, lo_open, hi_open)}`` validated at
+    construction and in :meth:`add_param_group`; booleans (``nesterov``, ``amsgrad``, …) are
+    shared by the whole population.
+    """
+
+    _hypers: dict[str, tuple[float | None, float | None, bool, bool]] = {}
+
+    def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
+        self.k: int | None = None
+        super().__init__(params, defaults)
+
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        params = param_group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        k = population_size(params)
+        if self.k is None:
+            self.k = k
+        elif k != self.k:
+            raise ConfigError(f"param group has K={k} models but the optimizer has K={self.k}")
+        dev, dt = params[0].device, params[0].dtype
+        if not dt.is_floating_point:
+            raise ConfigError(f"optimizer parameters must be floating point, got {dt}")
+        group = dict(param_group)
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        for key, (lo, hi, lo_open, hi_open) in self._hypers.items():
+            group[key] = hyper(
+                key,
+                group[key],
+                k,
+                device=dev,
+                dtype=dt,
+                lo=lo,
+                hi=hi,
+                lo_open=lo_open,
+                hi_open=hi_open,
+            )
+        self._check_group(group)
+        group["params"] = params
+        super().add_param_group(group)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        """Cross-field checks of one group (e.g. Nesterov needs momentum); override."""
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore state; per-model hyperparameter tensors go back to their parameters' device."""
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            p0 = group["params"][0]
+            for key, value in list(group.items()):
+                if key != "params" and isinstance(value, Tensor):
+                    group[key] = value.to(device=p0.device, dtype=p0.dtype)
+
+    @staticmethod
+    def _grads(group: dict[str, Any]) -> tuple[list[Tensor], list[Tensor]]:
+        """Parameters that have a gradient, and their gradients (sparse gradients rejected)."""
+        params, grads = [], []
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            if p.grad.is_sparse:
+                raise ConfigError("population optimizers do not support sparse gradients")
+            params.append(p)
+            grads.append(p.grad)
+        return params, grads
+
+    def _closure_loss(self, closure: Any) -> Any:
+        if closure is None:
+            return None
+        with torch.enable_grad():
+            return closure()
+
+
+def create_optimizer(name: str, params: Iterable[Any], **hparams: Any) -> torch.optim.Optimizer:
+    """Build the population optimizer registered as ``name`` (``sgd``, ``adam``, ``adamw``, …).
+
+    ``params``: stacked parameters ``(K, ...)`` (or param-group dicts). Each hyperparameter may be
+    a number or a ``(K,)`` tensor of per-model values. Unknown hyperparameters raise a
+    :class:`~trainlab.errors.ConfigError` naming the valid ones.
+    """
+    import inspect
+
+    cls = OPTIMIZERS.get(name)
+    sig = inspect.signature(cls.__init__)
+    valid = [n for n in sig.parameters if n not in ("self", "params")]
+    for key in hparams:
+        if key not in valid:
+            from ..errors import did_you_mean
+
+            raise ConfigError(
+                f"optimizer '{name}' has no hyperparameter '{key}'{did_you_mean(key, valid)}; "
+                f"valid: {', '.join(valid)}"
+            )
+    return cls(params, **hparams)
+
+
+def list_optimizers() -> list[tuple[str, str]]:
+    """``(name, description)`` of every registered population optimizer."""
+    return OPTIMIZERS.items()
+
+
+def _sqrt(x: Hyper) -> Hyper:
+    return x.sqrt() if isinstance(x, Tensor) else math.sqrt(x)

@@ -1,0 +1,390 @@
+"""Learning-rate schedules as pure functions of the global step, with per-model parameters.
+
+A :class:`Schedule` is called as ``sched(step) -> (K,)`` tensor: the learning rate of every model
+at optimizer step ``step`` (counted from 0). ``step`` may be a Python int or a 0-d int64 tensor on
+the device: the result is computed with tensor ops, so no host sync is needed, and it depends on
+the step alone (resuming a run needs no scheduler state). Every numeric parameter may be a number
+or a ``(K,)`` tensor of per-model values.
+
+Units: ``total_steps`` and ``steps_per_epoch`` count optimizer steps. Parameters ending in the
+schedule's own natural unit are documented per schedule: ``step``/``multistep``/``exponential``
+decay once per *epoch* (as ``torch.optim.lr_scheduler`` stepped once per epoch, unless
+``interval="step"``); ``cosine``, ``linear``, ``cyclic`` and ``one_cycle`` move every step (as
+torch's schedulers stepped once per batch); ``sgdr`` follows Loshchilov & Hutter (2017) with the
+epoch counted fractionally (``step / steps_per_epoch``), as ``CosineAnnealingWarmRestarts`` is
+when stepped with ``epoch + i / iters``.
+
+Any schedule accepts ``warmup_steps`` W (and ``warmup_start_factor`` s, default 0): for
+``step < W`` the lr ramps linearly, ``lr = lr₀ · (s + (1 − s) · step / W)``, where ``lr₀`` is the
+inner schedule's first value; afterwards the inner schedule runs on ``step − W`` over
+``total_steps − W`` steps (as ``torch.optim.lr_scheduler.SequentialLR`` of ``LinearLR`` and it).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..errors import ConfigError
+from ..registry import Registry
+
+__all__ = ["Schedule", "SCHEDULES", "create_schedule", "list_schedules"]
+
+SCHEDULES: Registry[Any] = Registry("schedule")
+
+F64 = torch.float64
+
+
+class Schedule:
+    """``sched(step) -> (K,)`` learning rates; a pure function of the step.
+
+    Built by :func:`create_schedule`. ``fn(t, base)`` receives the step as a 0-d float64 tensor
+    and the base lr ``(K,)`` float64, and returns ``(K,)`` float64.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        base_lr: Tensor,
+        fn: Callable[[Tensor, Tensor], Tensor],
+        *,
+        total_steps: int,
+        steps_per_epoch: int,
+        params: dict[str, Any],
+    ) -> None:
+        self.name = name
+        self.base_lr = base_lr
+        self._base64 = base_lr.to(F64) if base_lr.device.type != "mps" else base_lr
+        self._fn = fn
+        self.total_steps = total_steps
+        self.steps_per_epoch = steps_per_epoch
+        self.params = params
+
+    @property
+    def k(self) -> int:
+        return int(self.base_lr.shape[0])
+
+    def __call__(self, step: int | Tensor) -> Tensor:
+        """The ``(K,)`` learning rates at global step ``step`` (int or 0-d int64 tensor)."""
+        dev = self.base_lr.device
+        if isinstance(step, Tensor):
+            t = step.to(device=dev, dtype=self._base64.dtype)
+        else:
+            t = torch.tensor(float(step), dtype=self._base64.dtype, device=dev)
+        return self._fn(t, self._base64).to(self.base_lr.dtype)
+
+    def curve(self, steps: int | None = None) -> Tensor:
+        """The lr of every model at steps ``0 … steps−1``: ``(steps, K)`` (for plots)."""
+        n = self.total_steps if steps is None else steps
+        t = torch.arange(n, dtype=self._base64.dtype, device=self.base_lr.device)[:, None]  # (n, 1)
+        out = self._fn(t, self._base64)  # (n, K): every formula broadcasts over the step axis
+        return out.expand(n, self.k).to(self.base_lr.dtype)
+
+    def __repr__(self) -> str:
+        return f"Schedule({self.name!r}, k={self.k}, params={self.params})"
+
+
+# -- parameter helpers ---------------------------------------------------------------------------
+
+
+class _Params:
+    """Validate and convert a schedule's parameters to float64 numbers or ``(K,)`` tensors."""
+
+    def __init__(self, name: str, given: dict[str, Any], k: int, device: torch.device) -> None:
+        self.name, self.given, self.k, self.device = name, dict(given), k, device
+        self.used: set[str] = set()
+
+    def num(
+        self,
+        key: str,
+        default: Any,
+        *,
+        lo: float | None = None,
+        hi: float | None = None,
+        lo_open: bool = False,
+        hi_open: bool = False,
+    ) -> float | Tensor:
+        self.used.add(key)
+        value = self.given.get(key, default)
+        if value is None:
+            raise ConfigError(f"schedule '{self.name}' needs parameter '{key}'")
+        if isinstance(value, list | tuple):
+            value = torch.tensor([float(v) for v in value], dtype=F64)
+        if isinstance(value, Tensor):
+            if value.dim() == 0:
+                value = float(value)
+            elif value.shape != (self.k,):
+                raise ConfigError(
+                    f"schedule '{self.name}': {key} has shape {tuple(value.shape)}; give a number "
+                    f"or {self.k} values (one per model)"
+                )
+        if isinstance(value, bool) or not isinstance(value, int | float | Tensor):
+            raise ConfigError(f"schedule '{self.name}': {key} must be a number, got {value!r}")
+        t = torch.as_tensor(value, dtype=F64)
+        bad = ~torch.isfinite(t)
+        if lo is not None:
+            bad |= (t <= lo) if lo_open else (t < lo)
+        if hi is not None:
+            bad |= (t >= hi) if hi_open else (t > hi)
+        if bool(bad.any()):  # construction time: reading the host is fine
+            lb, rb = ("(" if lo_open else "["), (")" if hi_open else "]")
+            raise ConfigError(
+                f"schedule '{self.name}': {key} must lie in {lb}{lo}, {hi}{rb}, got {value!r}"
+            )
+        if isinstance(value, Tensor):
+            return value.detach().to(device=self.device, dtype=F64)
+        return float(value)
+
+    def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
+        self.used.add(key)
+        value = str(self.given.get(key, default))
+        if value not in choices:
+            raise ConfigError(
+                f"schedule '{self.name}': {key} must be one of {', '.join(choices)}, got {value!r}"
+            )
+        return value
+
+    def ints(self, key: str) -> list[int]:
+        self.used.add(key)
+        value = self.given.get(key)
+        if value is None:
+            raise ConfigError(f"schedule '{self.name}' needs parameter '{key}' (a list of epochs)")
+        try:
+            out = sorted(int(v) for v in value)
+        except (TypeError, ValueError):
+            raise ConfigError(f"schedule '{self.name}': {key} must be a list of ints") from None
+        if any(v < 0 for v in out):
+            raise ConfigError(f"schedule '{self.name}': {key} must be ≥ 0, got {value!r}")
+        return out
+
+    def check_unused(self) -> None:
+        extra = sorted(set(self.given) - self.used)
+        if extra:
+            from ..errors import did_you_mean
+
+            raise ConfigError(
+                f"schedule '{self.name}' has no parameter '{extra[0]}'"
+                f"{did_you_mean(extra[0], self.used)}; valid: {', '.join(sorted(self.used))}"
+            )
+
+
+def _unit(t: Tensor, interval: str, steps_per_epoch: int) -> Tensor:
+    """Whole epochs (``floor(step / steps_per_epoch)``) or steps, as float64."""
+    return torch.floor(t / steps_per_epoch) if interval == "epoch" else t
+
+
+# -- the schedules ---------------------------------------------------------------------------------
+# Each builder takes (P: _Params, total_steps, steps_per_epoch) and returns fn(t, base) -> (K,).
+
+
+@SCHEDULES.register("none", "constant lr (the base lr of each model)")
+def _none(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], Tensor]:
+    return lambda t, base: base + 0.0 * t
+
+
+SCHEDULES.register("constant", "constant lr (same as none)")(_none)
+
+
+@SCHEDULES.register("step", "lr · γ^floor(epoch / step_size)  (torch StepLR)")
+def _step(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], Tensor]:
+    """``lr = base · γ^⌊e / step_size⌋`` with e the epoch (or step with ``interval="step"``)."""
+    size = p.num("step_size", None, lo=0.0, lo_open=True)
+    gamma = p.num("gamma", 0.1, lo=0.0)
+    interval = p.choice("interval", "epoch", ("epoch", "step"))
+    return lambda t, base: base * gamma ** torch.floor(_unit(t, interval, spe) / size)
+
+
+@SCHEDULES.register("multistep", "lr · γ^(number of milestones passed)  (torch MultiStepLR)")
+def _multistep(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], Tensor]:
+    """``lr = base · γ^#{m ∈ milestones : m ≤ e}``; milestones in epochs (or steps)."""
+    milestones = p.ints("milestones")
+    gamma = p.num("gamma", 0.1, lo=0.0)
+    interval = p.choice("interval", "epoch", ("epoch", "step"))
+
+    def fn(t: Tensor, base: Tensor) -> Tensor:
+        e = _unit(t, interval, spe)
+        ms = torch.tensor(milestones, dtype=F64, device=t.device)
+        passed = (ms <= e.unsqueeze(-1)).sum(-1).to(F64)
+        return base * gamma**passed
+
+    return fn
+
+
+@SCHEDULES.register("exponential", "lr · γ^epoch  (torch ExponentialLR)")
+def _exponential(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], Tensor]:
+    """``lr = base · γ^e``, e the epoch (or the step with ``interval="step"``)."""
+    gamma = p.num("gamma", None, lo=0.0)
+    interval = p.choice("interval", "epoch", ("epoch", "step"))
+    return lambda t, base: base * gamma ** _unit(t, interval, spe)
+
+
+@SCHEDULES.register("linear", "linear decay from lr to end_factor·lr over the run (torch LinearLR)")
+def _linear(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], Tensor]:
+    """``lr = base · (1 + (end_factor − 1) · min(t, T) / T)``, T = total_steps."""
+    end = p.num("end_factor", 0.0, lo=0.0)
+    n = max(total, 1)
+    return lambda t, base: base * (1.0 + (end - 1.0) * torch.clamp(t, max=n) / n)
+
+
+@SCHEDULES.register("cosine", "cosine annealing to eta_min over the run (torch CosineAnnealingLR)")
+def _cosine(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], Tensor]:
+    """``lr = η_min + (base − η_min)(1 + cos(π t / T))/2`` for t ≤ T (T = ``t_max``, default the
+    run's total steps), then η_min (Loshchilov & Hutter 2017, without restarts)."""
+    eta_min = p.num("eta_min", 0.0, lo=0.0)
+    t_max = p.num("t_max", float(max(total, 1)), lo=0.0, lo_open=True)
+
+    def fn(t: Tensor, base: Tensor) -> Tensor:
+        frac = torch.clamp(t / t_max, max=1.0)
+        return eta_min + (base - eta_min) * (1.0 + torch.cos(math.pi * frac)) / 2.0
+
+    return fn
+
+
+@SCHEDULES.register("sgdr", "cosine with warm restarts, T_0 epochs, ×T_mult per cycle (SGDR)")
+def _sgdr(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], Tensor]:
+    """SGDR (Loshchilov & Hutter 2017): cycle i lasts ``T_i = T_0 · T_multⁱ`` epochs;
+    ``lr = η_min + (base − η_min)(1 + cos(π T_cur / T_i))/2``, epochs counted fractionally."""
+    t0 = p.num("t_0", None, lo=0.0, lo_open=True)
+    t_mult = p.num("t_mult", 1.0, lo=1.0)
+    eta_min = p.num("eta_min", 0.0, lo=0.0)
+
+    def fn(t: Tensor, base: Tensor) -> Tensor:
+        e = t / spe  # fractional epoch
+        tm = torch.as_tensor(t_mult, dtype=F64, device=t.device)
+        t0_ = torch.as_tensor(t0, dtype=F64, device=t.device)
+        # T_mult = 1: T_cur = e mod T_0.  T_mult > 1: n = floor(log_{T_mult}(e/T_0 (T_mult−1) + 1))
+        multi = tm > 1.0
+        tm_safe = torch.where(multi, tm, torch.full_like(tm, 2.0))
+        n = torch.floor(torch.log(e / t0_ * (tm_safe - 1.0) + 1.0) / torch.log(tm_safe))
+        cur_m = e - t0_ * (tm_safe**n - 1.0) / (tm_safe - 1.0)
+        ti_m = t0_ * tm_safe**n
+        cur = torch.where(multi, cur_m, torch.remainder(e, t0_))
+        ti = torch.where(multi, ti_m, t0_)
+        return eta_min + (base - eta_min) * (1.0 + torch.cos(math.pi * cur / ti)) / 2.0
+
+    return fn
+
+
+SCHEDULES.register("cosine_restarts", "alias of sgdr")(_sgdr)
+
+
+@SCHEDULES.register("cyclic", "triangular cyclic lr between lr and max_lr (Smith 2017; CyclicLR)")
+def _cyclic(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], Tensor]:
+    """Cyclical learning rates (Smith 2017), ``torch.optim.lr_scheduler.CyclicLR`` per step:
+    a cycle of ``step_size_up + step_size_down`` steps rises linearly from the base lr to
+    ``max_lr`` and falls back; ``mode="triangular2"`` halves the amplitude each cycle."""
+    max_lr = p.num("max_lr", None, lo=0.0)
+    up = p.num("step_size_up", 2000.0, lo=0.0, lo_open=True)
+    down = p.num("step_size_down", up, lo=0.0, lo_open=True)
+    mode = p.choice("mode", "triangular", ("triangular", "triangular2"))
+
+    def fn(t: Tensor, base: Tensor) -> Tensor:
+        size = up + down
+        ratio = up / size
+        cycle = torch.floor(1.0 + t / size)
+        x = 1.0 + t / size - cycle
+        scale = torch.where(x <= ratio, x / ratio, (x - 1.0) / (ratio - 1.0))
+        if mode == "triangular2":
+            scale = scale / 2.0 ** (cycle - 1.0)
+        return base + (max_lr - base) * scale
+
+    return fn
+
+
+@SCHEDULES.register("one_cycle", "one-cycle: warm up to lr, anneal to lr/(div·final_div) (Smith)")
+def _one_cycle(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], Tensor]:
+    """One-cycle policy (Smith & Topin 2019), ``torch.optim.lr_scheduler.OneCycleLR`` with
+    ``anneal_strategy="cos"``: the model's base lr is the *peak* (torch's ``max_lr``); the run
+    starts at ``lr/div_factor``, rises over ``pct_start`` of the steps, and ends at
+    ``lr/(div_factor·final_div_factor)``."""
+    pct = p.num("pct_start", 0.3, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
+    div = p.num("div_factor", 25.0, lo=0.0, lo_open=True)
+    final_div = p.num("final_div_factor", 1e4, lo=0.0, lo_open=True)
+    strategy = p.choice("anneal_strategy", "cos", ("cos", "linear"))
+    n = float(total)
+
+    def anneal(start: Tensor, end: Tensor, frac: Tensor) -> Tensor:
+        if strategy == "cos":
+            return end + (start - end) / 2.0 * (torch.cos(math.pi * frac) + 1.0)
+        return (end - start) * frac + start
+
+    def fn(t: Tensor, base: Tensor) -> Tensor:
+        initial = base / div
+        final = initial / final_div
+        up_end = pct * n - 1.0  # torch: float(pct_start * total_steps) - 1
+        down_end = n - 1.0
+        up = anneal(initial, base, torch.clamp(t / up_end, max=1.0))
+        frac_down = torch.clamp((t - up_end) / (down_end - up_end), min=0.0, max=1.0)
+        down = anneal(base, final, frac_down)
+        return torch.where(t <= up_end, up, down)
+
+    return fn
+
+
+def _with_warmup(
+    inner: Callable[[Tensor, Tensor], Tensor], warmup: int, start: float | Tensor
+) -> Callable[[Tensor, Tensor], Tensor]:
+    def fn(t: Tensor, base: Tensor) -> Tensor:
+        after = inner(torch.clamp(t - warmup, min=0.0), base)
+        factor = start + (1.0 - start) * torch.clamp(t / warmup, max=1.0)
+        return torch.where(t < warmup, after * factor, after)
+
+    return fn
+
+
+SCHEDULES.register("warmup", "linear warmup over warmup_steps, then constant")(_none)
+
+
+def create_schedule(
+    name: str,
+    base_lr: Tensor | float,
+    *,
+    total_steps: int,
+    steps_per_epoch: int,
+    **params: Any,
+) -> Schedule:
+    """Build schedule ``name`` for base learning rates ``base_lr`` ``(K,)``.
+
+    ``params`` are the schedule's own (see :func:`list_schedules`), each a number or a ``(K,)``
+    tensor, plus ``warmup_steps`` / ``warmup_start_factor`` for any schedule.
+    """
+    builder = SCHEDULES.get(name)
+    if not isinstance(base_lr, Tensor):
+        base_lr = torch.tensor([float(base_lr)])
+    if base_lr.dim() != 1:
+        raise ConfigError(f"base_lr must be a (K,) tensor, got shape {tuple(base_lr.shape)}")
+    if total_steps < 1 or steps_per_epoch < 1:
+        raise ConfigError(
+            f"total_steps ({total_steps}) and steps_per_epoch ({steps_per_epoch}) must be ≥ 1"
+        )
+    k = int(base_lr.shape[0])
+    p = _Params(name, params, k, base_lr.device)
+    warmup = int(p.num("warmup_steps", 0, lo=0.0))
+    start = p.num("warmup_start_factor", 0.0, lo=0.0, hi=1.0)
+    if name == "warmup" and warmup == 0:
+        raise ConfigError("schedule 'warmup' needs warmup_steps ≥ 1 (e.g. warmup_steps: 100)")
+    if warmup >= total_steps:
+        raise ConfigError(
+            f"warmup_steps ({warmup}) must be smaller than the run's total steps ({total_steps})"
+        )
+    fn = builder(p, total_steps - warmup, steps_per_epoch)
+    p.check_unused()
+    if warmup:
+        fn = _with_warmup(fn, warmup, start)
+    return Schedule(
+        name,
+        base_lr,
+        fn,
+        total_steps=total_steps,
+        steps_per_epoch=steps_per_epoch,
+        params=dict(params),
+    )
+
+
+def list_schedules() -> list[tuple[str, str]]:
+    """``(name, description)`` of every schedule."""
+    return SCHEDULES.items()

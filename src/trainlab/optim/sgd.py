@@ -1,0 +1,136 @@
+"""Stochastic gradient descent with momentum and Nesterov momentum, per-model hyperparameters.
+
+The update is ``torch.optim.SGD``'s, step for step (Sutskever et al. 2013 for momentum as
+written here)::
+
+    g ← ∇L(θ) + λ θ                               (weight_decay λ: L2, multiplied by lr below)
+    b ← g                                          (first step)
+    b ← μ b + (1 − τ) g                            (later steps; momentum μ, dampening τ)
+    d ← g + μ b   (nesterov)    or    d ← b   (classical momentum)
+    θ ← θ − η d                                   (lr η)
+
+Where the notes (CS231n) differ: they write momentum as ``v = μ v − η g; θ += v`` — the lr inside
+the velocity. With a constant lr that is the same trajectory (``v = −η b``); when the lr changes
+(a schedule) the two differ, and torch (and trainlab) scale the *current* step by the current
+lr. CS231n's Nesterov is ``v_prev = v; v = μ v − η g; θ += −μ v_prev + (1 + μ) v`` (the
+"look-ahead" rewritten in terms of the look-ahead point); torch's form ``d = g + μ b`` is the
+same update (Bengio et al. 2012; Sutskever 2013) expressed on the plain parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..errors import ConfigError
+from .base import OPTIMIZERS, Hyper, PopulationOptimizer, axpy, axpy_, bcast, is_zero
+
+__all__ = ["SGD"]
+
+
+@OPTIMIZERS.register("sgd", "SGD with momentum, dampening, Nesterov and L2 weight decay")
+class SGD(PopulationOptimizer):
+    """Population SGD: every hyperparameter is a number or a ``(K,)`` tensor of per-model values.
+
+    Args:
+        lr: learning rate η (units of θ per unit gradient), ≥ 0; 0 freezes a model.
+        momentum: μ ∈ [0, 1]; 0 disables momentum (as in torch).
+        dampening: τ ∈ [0, 1]; scales the new gradient in the momentum buffer by ``1 − τ``.
+        weight_decay: λ ≥ 0, L2 penalty added to the gradient (so it is multiplied by lr).
+        nesterov: Nesterov momentum (shared); needs μ > 0 and τ = 0 for every model.
+        maximize: ascend instead of descend (shared).
+    """
+
+    _hypers = {
+        "lr": (0.0, None, False, False),
+        "momentum": (0.0, 1.0, False, False),
+        "dampening": (0.0, 1.0, False, False),
+        "weight_decay": (0.0, None, False, False),
+    }
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: Hyper = 1e-3,
+        momentum: Hyper = 0.0,
+        dampening: Hyper = 0.0,
+        weight_decay: Hyper = 0.0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            momentum=momentum,
+            dampening=dampening,
+            weight_decay=weight_decay,
+            nesterov=bool(nesterov),
+            maximize=bool(maximize),
+        )
+        super().__init__(params, defaults)
+
+    def _check_group(self, group: dict[str, Any]) -> None:
+        if group["nesterov"]:
+            mom, damp = group["momentum"], group["dampening"]
+            no_mom = bool((torch.as_tensor(mom) <= 0).any())
+            damped = bool((torch.as_tensor(damp) != 0).any())
+            if no_mom or damped:
+                raise ConfigError(
+                    "nesterov needs momentum > 0 and dampening = 0 for every model; "
+                    "set optim.momentum (e.g. 0.9) or nesterov: false"
+                )
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        """One SGD step of every model; returns the closure's loss if a closure is given."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            params, grads = self._grads(group)
+            if not params:
+                continue
+            if group["maximize"]:
+                grads = torch._foreach_neg(grads)
+            wd = group["weight_decay"]
+            if not is_zero(wd):
+                grads = axpy(grads, params, bcast(wd, params))  # g + λθ (new tensors)
+            mom = group["momentum"]
+            if not is_zero(mom):
+                grads = self._momentum(group, params, grads, mom)
+            lr = group["lr"]
+            axpy_(params, grads, bcast(-lr, params))  # θ ← θ − η d
+        return loss
+
+    def _momentum(
+        self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor], mom: Hyper
+    ) -> list[Tensor]:
+        damp = group["dampening"]
+        if isinstance(damp, Tensor) or isinstance(mom, Tensor):
+            # a model with μ = 0 keeps no buffer in torch: its step is the plain gradient, so its
+            # "1 − τ" must be 1 (b = 0·b + 1·g = g)
+            one_minus = 1.0 - torch.as_tensor(damp, device=params[0].device, dtype=params[0].dtype)
+            if isinstance(mom, Tensor):
+                one_minus = torch.where(mom == 0, torch.ones_like(one_minus), one_minus)
+            one_minus_damp: Hyper = one_minus if one_minus.dim() else float(1.0 - damp)
+        else:
+            one_minus_damp = 1.0 - damp
+        fresh_p, fresh_g, bufs, old_g = [], [], [], []
+        for p, g in zip(params, grads, strict=True):
+            state = self.state[p]
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                state["momentum_buffer"] = g.detach().clone()  # b ← g on the first step
+                fresh_p.append(p)
+                fresh_g.append(g)
+            else:
+                bufs.append(buf)
+                old_g.append(g)
+        if bufs:
+            torch._foreach_mul_(bufs, bcast(mom, bufs))  # b ← μ b
+            axpy_(bufs, old_g, bcast(one_minus_damp, bufs))  # b ← b + (1 − τ) g
+        all_bufs = [self.state[p]["momentum_buffer"] for p in params]
+        if group["nesterov"]:
+            return axpy(grads, all_bufs, bcast(mom, params))  # d ← g + μ b
+        return all_bufs

@@ -1,0 +1,260 @@
+"""Population optimizers equal K separate ``torch.optim`` runs, step for step."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from trainlab.errors import ConfigError, UserError
+from trainlab.optim import create_optimizer, list_optimizers
+
+K, D, H, C = 4, 5, 6, 3
+STEPS = 200
+SHAPES = [(H, D), (H,), (C, H)]  # one model's parameters (a small MLP's weights and bias)
+
+
+def _init() -> list[torch.Tensor]:
+    g = torch.Generator().manual_seed(1)
+    return [torch.randn(K, *s, generator=g, dtype=torch.float64) * 0.5 for s in SHAPES]
+
+
+def _landscape() -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """Per-coordinate curvatures (ill-conditioned, 0.1 … 10) and a noise term per step."""
+    g = torch.Generator().manual_seed(0)
+    curv = [10.0 ** (2 * torch.rand(K, *s, generator=g, dtype=torch.float64) - 1) for s in SHAPES]
+    noise = [torch.randn(STEPS, K, *s, generator=g, dtype=torch.float64) * 0.3 for s in SHAPES]
+    return curv, noise
+
+
+def _grad(theta: torch.Tensor, curv: torch.Tensor, noise: torch.Tensor) -> torch.Tensor:
+    """Gradient of a non-convex, noisy loss ``Σ a θ²/2 − cos(3θ)/3 + ξ θ`` (elementwise, so a
+    model's gradient is the same bits alone or inside the stack)."""
+    return curv * theta + torch.sin(3.0 * theta) + noise
+
+
+def _lr_at(base: list[float], step: int) -> list[float]:
+    """A per-step lr, as a schedule sets it (cosine factor), for both runs."""
+    f = 0.5 + 0.5 * math.cos(math.pi * step / STEPS)
+    return [b * f for b in base]
+
+
+def _run_population(name, hp, lr_base):
+    params = [p.clone() for p in _init()]
+    curv, noise = _landscape()
+    opt = create_optimizer(name, params, **hp)
+    for s in range(STEPS):
+        for p, a, xi in zip(params, curv, noise, strict=True):
+            p.grad = _grad(p, a, xi[s])
+        for g in opt.param_groups:
+            g["lr"] = torch.tensor(_lr_at(lr_base, s), dtype=torch.float64)  # (K,) per step
+        opt.step()
+    return params
+
+
+def _run_torch(torch_cls, hps: list[dict], lr_base):
+    init = _init()
+    curv, noise = _landscape()
+    out = [torch.empty_like(p) for p in init]
+    for k in range(K):
+        params = [p[k].clone() for p in init]
+        opt = torch_cls(params, **hps[k])
+        for s in range(STEPS):
+            for p, a, xi in zip(params, curv, noise, strict=True):
+                p.grad = _grad(p, a[k], xi[s, k])
+            for g in opt.param_groups:
+                g["lr"] = _lr_at(lr_base, s)[k]
+            opt.step()
+        for i, p in enumerate(params):
+            out[i][k] = p
+    return out
+
+
+def _per_model(hp: dict) -> list[dict]:
+    """Split a dict of (K,) lists / shared values into K torch.optim kwarg dicts."""
+    out = []
+    for k in range(K):
+        d = {}
+        for key, v in hp.items():
+            if key == "betas":
+                d[key] = tuple(b[k] if isinstance(b, list) else b for b in v)
+            else:
+                d[key] = v[k] if isinstance(v, list) else v
+        out.append(d)
+    return out
+
+
+def _as_tensors(hp: dict) -> dict:
+    def conv(v):
+        if isinstance(v, list):
+            return torch.tensor(v, dtype=torch.float64)
+        if isinstance(v, tuple):
+            return tuple(conv(b) for b in v)
+        return v
+
+    return {key: conv(v) for key, v in hp.items()}
+
+
+LR = [0.1, 0.05, 0.2, 0.0]  # the last model is frozen (lr 0): it must not move at all
+CASES = [
+    (
+        "sgd",
+        torch.optim.SGD,
+        {
+            "momentum": [0.0, 0.9, 0.5, 0.99],
+            "dampening": [0.5, 0.0, 0.1, 0.0],
+            "weight_decay": [0.0, 1e-2, 1e-3, 0.1],
+        },
+    ),
+    (
+        "sgd",
+        torch.optim.SGD,
+        {
+            "momentum": [0.9, 0.5, 0.8, 0.95],
+            "nesterov": True,
+            "weight_decay": [1e-3, 0.0, 1e-2, 0.1],
+        },
+    ),
+    ("sgd", torch.optim.SGD, {"momentum": 0.9, "weight_decay": 1e-3}),  # shared values
+    (
+        "adam",
+        torch.optim.Adam,
+        {
+            "betas": ([0.9, 0.8, 0.0, 0.95], [0.999, 0.99, 0.9, 0.9999]),
+            "eps": [1e-8, 1e-6, 1e-3, 1e-8],
+            "weight_decay": [0.0, 1e-2, 1e-3, 0.1],
+        },
+    ),
+    (
+        "adam",
+        torch.optim.Adam,
+        {
+            "betas": ([0.9, 0.8, 0.5, 0.95], 0.99),
+            "amsgrad": True,
+            "weight_decay": [0.0, 1e-2, 0.0, 0.1],
+        },
+    ),
+    ("adam", torch.optim.Adam, {}),  # torch defaults, shared
+    (
+        "adamw",
+        torch.optim.AdamW,
+        {
+            "betas": ([0.9, 0.8, 0.0, 0.95], [0.999, 0.99, 0.9, 0.9999]),
+            "eps": [1e-8, 1e-6, 1e-3, 1e-8],
+            "weight_decay": [0.0, 1e-2, 0.5, 0.1],
+        },
+    ),
+    ("adamw", torch.optim.AdamW, {"amsgrad": True, "weight_decay": [0.3, 1e-2, 0.0, 0.1]}),
+]
+
+
+def _assert_rel(ours: list[torch.Tensor], ref: list[torch.Tensor], tol: float = 1e-10) -> None:
+    for a, b in zip(ours, ref, strict=True):
+        rel = ((a - b).abs() / b.abs().clamp_min(1e-3)).max().item()
+        assert rel <= tol, f"relative difference {rel:.3e} > {tol}"
+
+
+@pytest.mark.parametrize("name,torch_cls,hp", CASES, ids=lambda v: str(v)[:40])
+def test_matches_torch_per_model(name, torch_cls, hp):
+    ours = _run_population(name, _as_tensors(hp), LR)
+    ref = _run_torch(torch_cls, _per_model(hp), LR)
+    _assert_rel(ours, ref)
+    # the lr-0 model did not move, and the others did
+    init = _init()
+    for a, b in zip(ours, init, strict=True):
+        assert torch.equal(a[3], b[3])
+        assert not torch.allclose(a[0], b[0])
+
+
+def test_detects_a_wrong_update():
+    """The comparison can fail: a different hyperparameter in one model is caught."""
+    hp = {"momentum": [0.9, 0.5, 0.8, 0.95]}
+    ours = _run_population("sgd", _as_tensors(hp), LR)
+    wrong = dict(hp, momentum=[0.9, 0.5, 0.79, 0.95])
+    ref = _run_torch(torch.optim.SGD, _per_model(wrong), LR)
+    with pytest.raises(AssertionError):
+        _assert_rel(ours, ref)
+
+
+def test_shared_float_lr_fast_path_equals_tensor_lr():
+    init = _init()
+    grads = [torch.randn_like(p) for p in init]
+    for name in ("sgd", "adam", "adamw"):
+        a = [p.clone() for p in init]
+        b = [p.clone() for p in init]
+        oa = create_optimizer(name, a, lr=0.01, weight_decay=0.1)
+        ob = create_optimizer(
+            name, b, lr=torch.full((K,), 0.01, dtype=torch.float64), weight_decay=0.1
+        )
+        for _ in range(3):
+            for p, g in zip(a, grads, strict=True):
+                p.grad = g.clone()
+            for p, g in zip(b, grads, strict=True):
+                p.grad = g.clone()
+            oa.step()
+            ob.step()
+        _assert_rel(a, b, 1e-13)
+
+
+@pytest.mark.parametrize(
+    "name,hp,msg",
+    [
+        ("sgd", {"lr": -0.1}, "lr must lie in"),
+        ("sgd", {"lr": torch.tensor([0.1, -0.1, 0.1, 0.1])}, "lr must lie in"),
+        ("sgd", {"lr": torch.tensor([0.1, 0.1])}, "K=4"),
+        ("sgd", {"momentum": 0.0, "nesterov": True}, "nesterov needs momentum"),
+        ("adam", {"betas": (1.0, 0.999)}, "beta1 must lie in [0.0, 1.0)"),
+        ("adam", {"betas": (0.9, -0.1)}, "beta2 must lie in"),
+        ("adam", {"betas": 0.9}, "betas must be a pair"),
+        ("adam", {"eps": 0.0}, "eps must lie in (0.0"),
+        ("adamw", {"weight_decay": float("nan")}, "must be finite"),
+        ("adam", {"momentum": 0.9}, "has no hyperparameter 'momentum'"),
+    ],
+)
+def test_bad_hyperparameters_are_clear_errors(name, hp, msg):
+    params = _init()
+    with pytest.raises(ConfigError) as err:
+        create_optimizer(name, params, **hp)
+    assert msg in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_unknown_optimizer_suggests():
+    with pytest.raises(UserError, match="did you mean 'adam'"):
+        create_optimizer("adma", _init())
+    names = [n for n, _ in list_optimizers()]
+    assert {"sgd", "adam", "adamw"} <= set(names)
+
+
+def test_params_must_share_k():
+    with pytest.raises(ConfigError, match="disagree on K"):
+        create_optimizer("sgd", [torch.zeros(3, 2), torch.zeros(4, 2)])
+
+
+def test_state_dict_roundtrip_continues_identically():
+    init = _init()
+    g = torch.Generator().manual_seed(3)
+    grads = [[torch.randn(p.shape, generator=g, dtype=p.dtype) for p in init] for _ in range(6)]
+    hp = {
+        "lr": torch.tensor([0.1, 0.01, 0.02, 0.0], dtype=torch.float64),
+        "betas": (torch.tensor([0.9, 0.8, 0.7, 0.6], dtype=torch.float64), 0.99),
+    }
+
+    def run(split: bool):
+        ps = [p.clone() for p in init]
+        opt = create_optimizer("adam", ps, **hp)
+        for i, gs in enumerate(grads):
+            if split and i == 3:
+                sd = opt.state_dict()
+                ps = [p.clone() for p in ps]
+                opt = create_optimizer("adam", ps, **hp)
+                opt.load_state_dict(sd)
+            for p, gg in zip(ps, gs, strict=True):
+                p.grad = gg.clone()
+            opt.step()
+        return ps
+
+    a, b = run(False), run(True)
+    for x, y in zip(a, b, strict=True):
+        assert torch.equal(x, y)

@@ -1,0 +1,238 @@
+"""Schedules against ``torch.optim.lr_scheduler`` and closed forms; per-model parameters."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+from torch.optim import lr_scheduler as tls
+
+from trainlab.errors import ConfigError, UserError
+from trainlab.optim import create_schedule, list_schedules
+
+SPE = 3  # steps per epoch
+EPOCHS = 12
+TOTAL = SPE * EPOCHS
+
+
+def _torch_curve(make, base: float, n: int, *, per: str = "step", epoch_arg: bool = False):
+    """The lr torch's scheduler gives at each optimizer step 0..n-1."""
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=base)
+    sched = make(opt)
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for s in range(n):
+            if epoch_arg:
+                sched.step(s / SPE)
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            if not epoch_arg and (per == "step" or (s + 1) % SPE == 0):
+                sched.step()
+    return torch.tensor(out, dtype=torch.float64)
+
+
+def _ours(name: str, base: float, **params) -> torch.Tensor:
+    sched = create_schedule(
+        name,
+        torch.tensor([base], dtype=torch.float64),
+        total_steps=TOTAL,
+        steps_per_epoch=SPE,
+        **params,
+    )
+    return torch.stack([sched(s)[0] for s in range(TOTAL)])
+
+
+CASES = [
+    ("none", {}, lambda o: tls.ConstantLR(o, factor=1.0), "step", False),
+    ("step", {"step_size": 3, "gamma": 0.5}, lambda o: tls.StepLR(o, 3, 0.5), "epoch", False),
+    (
+        "multistep",
+        {"milestones": [2, 5, 9], "gamma": 0.3},
+        lambda o: tls.MultiStepLR(o, [2, 5, 9], 0.3),
+        "epoch",
+        False,
+    ),
+    ("exponential", {"gamma": 0.8}, lambda o: tls.ExponentialLR(o, 0.8), "epoch", False),
+    (
+        "step",
+        {"step_size": 5, "gamma": 0.5, "interval": "step"},
+        lambda o: tls.StepLR(o, 5, 0.5),
+        "step",
+        False,
+    ),
+    ("linear", {"end_factor": 0.1}, lambda o: tls.LinearLR(o, 1.0, 0.1, TOTAL), "step", False),
+    (
+        "cosine",
+        {"eta_min": 0.01},
+        lambda o: tls.CosineAnnealingLR(o, TOTAL, eta_min=0.01),
+        "step",
+        False,
+    ),
+    (
+        "sgdr",
+        {"t_0": 2, "eta_min": 0.001},
+        lambda o: tls.CosineAnnealingWarmRestarts(o, 2, 1, eta_min=0.001),
+        "step",
+        True,
+    ),
+    (
+        "sgdr",
+        {"t_0": 1, "t_mult": 2},
+        lambda o: tls.CosineAnnealingWarmRestarts(o, 1, 2),
+        "step",
+        True,
+    ),
+    (
+        "cyclic",
+        {"max_lr": 1.0, "step_size_up": 4, "step_size_down": 6},
+        lambda o: tls.CyclicLR(o, 0.1, 1.0, 4, 6, cycle_momentum=False),
+        "step",
+        False,
+    ),
+    (
+        "cyclic",
+        {"max_lr": 1.0, "step_size_up": 5, "mode": "triangular2"},
+        lambda o: tls.CyclicLR(o, 0.1, 1.0, 5, mode="triangular2", cycle_momentum=False),
+        "step",
+        False,
+    ),
+    (
+        "one_cycle",
+        {"pct_start": 0.25, "div_factor": 10.0, "final_div_factor": 100.0},
+        lambda o: tls.OneCycleLR(
+            o,
+            0.1,
+            total_steps=TOTAL,
+            pct_start=0.25,
+            div_factor=10.0,
+            final_div_factor=100.0,
+            cycle_momentum=False,
+        ),
+        "step",
+        False,
+    ),
+    (
+        "one_cycle",
+        {"anneal_strategy": "linear"},
+        lambda o: tls.OneCycleLR(
+            o, 0.1, total_steps=TOTAL, anneal_strategy="linear", cycle_momentum=False
+        ),
+        "step",
+        False,
+    ),
+    (
+        "cosine",
+        {"warmup_steps": 6, "warmup_start_factor": 0.1},
+        lambda o: tls.SequentialLR(
+            o,
+            [tls.LinearLR(o, 0.1, 1.0, 6), tls.CosineAnnealingLR(o, TOTAL - 6)],
+            milestones=[6],
+        ),
+        "step",
+        False,
+    ),
+]
+
+
+@pytest.mark.parametrize("name,params,make,per,epoch_arg", CASES, ids=lambda v: str(v)[:30])
+def test_matches_torch_lr_scheduler(name, params, make, per, epoch_arg):
+    base = 0.1
+    ours = _ours(name, base, **params)
+    ref = _torch_curve(make, base, TOTAL, per=per, epoch_arg=epoch_arg)
+    torch.testing.assert_close(ours, ref, rtol=1e-9, atol=1e-12)
+
+
+def test_cosine_closed_form_and_comparison_can_fail():
+    ours = _ours("cosine", 0.2)
+    t = torch.arange(TOTAL, dtype=torch.float64)
+    torch.testing.assert_close(ours, 0.1 * (1 + torch.cos(math.pi * t / TOTAL)))
+    with pytest.raises(AssertionError):
+        torch.testing.assert_close(ours, _ours("cosine", 0.2, eta_min=1e-3))
+
+
+def test_per_model_parameters_equal_separate_schedules():
+    base = torch.tensor([0.1, 0.3, 0.05], dtype=torch.float64)
+    gamma = torch.tensor([0.5, 0.9, 0.1], dtype=torch.float64)
+    t0 = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64)
+    pop = create_schedule(
+        "step", base, total_steps=TOTAL, steps_per_epoch=SPE, step_size=2, gamma=gamma
+    )
+    pop2 = create_schedule("sgdr", base, total_steps=TOTAL, steps_per_epoch=SPE, t_0=t0, t_mult=2.0)
+    for k in range(3):
+        one = create_schedule(
+            "step",
+            base[k : k + 1],
+            total_steps=TOTAL,
+            steps_per_epoch=SPE,
+            step_size=2,
+            gamma=float(gamma[k]),
+        )
+        one2 = create_schedule(
+            "sgdr",
+            base[k : k + 1],
+            total_steps=TOTAL,
+            steps_per_epoch=SPE,
+            t_0=float(t0[k]),
+            t_mult=2.0,
+        )
+        for s in range(TOTAL):
+            assert pop(s)[k] == one(s)[0]
+            assert pop2(s)[k] == one2(s)[0]
+
+
+def test_tensor_step_equals_int_step_and_curve():
+    base = torch.tensor([0.1, 0.2])
+    for name, params in [
+        ("one_cycle", {}),
+        ("multistep", {"milestones": [1, 4]}),
+        ("sgdr", {"t_0": 2, "t_mult": 2}),
+        ("cyclic", {"max_lr": 1.0, "step_size_up": 3}),
+    ]:
+        sched = create_schedule(name, base, total_steps=TOTAL, steps_per_epoch=SPE, **params)
+        curve = sched.curve()  # (TOTAL, K)
+        assert curve.shape == (TOTAL, 2)
+        for s in range(TOTAL):
+            a = sched(s)
+            b = sched(torch.tensor(s, dtype=torch.int64))
+            assert a.dtype == base.dtype
+            torch.testing.assert_close(a, b, rtol=0, atol=0)
+            torch.testing.assert_close(curve[s], a, rtol=1e-6, atol=0)
+
+
+@pytest.mark.parametrize(
+    "name,params,msg",
+    [
+        ("step", {}, "needs parameter 'step_size'"),
+        ("step", {"step_size": 2, "gama": 0.5}, "did you mean 'gamma'"),
+        ("exponential", {"gamma": -1.0}, "gamma must lie in"),
+        ("cosine", {"warmup_steps": TOTAL}, "warmup_steps"),
+        ("step", {"step_size": 1, "interval": "batch"}, "interval must be one of"),
+        ("step", {"step_size": 1, "gamma": torch.tensor([0.1, 0.2, 0.3])}, "one per model"),
+    ],
+)
+def test_bad_parameters_are_clear_errors(name, params, msg):
+    with pytest.raises(ConfigError) as err:
+        create_schedule(name, torch.tensor([0.1]), total_steps=TOTAL, steps_per_epoch=SPE, **params)
+    assert msg in str(err.value)
+
+
+def test_unknown_schedule_suggests():
+    with pytest.raises(UserError, match="did you mean 'cosine'"):
+        create_schedule("cosin", torch.tensor([0.1]), total_steps=10, steps_per_epoch=1)
+    names = {n for n, _ in list_schedules()}
+    assert {
+        "none",
+        "constant",
+        "step",
+        "multistep",
+        "exponential",
+        "cosine",
+        "sgdr",
+        "cyclic",
+        "warmup",
+        "one_cycle",
+    } <= names
