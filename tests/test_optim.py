@@ -146,6 +146,29 @@ CASES = [
         },
     ),
     ("adamw", torch.optim.AdamW, {"amsgrad": True, "weight_decay": [0.3, 1e-2, 0.0, 0.1]}),
+    (
+        "adagrad",
+        torch.optim.Adagrad,
+        {
+            "lr_decay": [0.0, 1e-2, 0.1, 0.0],
+            "weight_decay": [0.0, 1e-2, 1e-3, 0.1],
+            "initial_accumulator_value": [0.0, 0.1, 1.0, 0.5],
+            "eps": [1e-10, 1e-6, 1e-3, 1e-10],
+        },
+    ),
+    ("adagrad", torch.optim.Adagrad, {}),
+    (
+        "rmsprop",
+        torch.optim.RMSprop,
+        {
+            "alpha": [0.99, 0.9, 0.5, 0.999],
+            "eps": [1e-8, 1e-6, 1e-3, 1e-8],
+            "weight_decay": [0.0, 1e-2, 1e-3, 0.1],
+            "momentum": [0.0, 0.9, 0.5, 0.99],
+        },
+    ),
+    ("rmsprop", torch.optim.RMSprop, {"alpha": [0.99, 0.9, 0.5, 0.999], "centered": True}),
+    ("rmsprop", torch.optim.RMSprop, {"momentum": 0.9, "centered": True}),
 ]
 
 
@@ -180,7 +203,7 @@ def test_detects_a_wrong_update():
 def test_shared_float_lr_fast_path_equals_tensor_lr():
     init = _init()
     grads = [torch.randn_like(p) for p in init]
-    for name in ("sgd", "adam", "adamw"):
+    for name in ("sgd", "adam", "adamw", "adagrad", "rmsprop"):
         a = [p.clone() for p in init]
         b = [p.clone() for p in init]
         oa = create_optimizer(name, a, lr=0.01, weight_decay=0.1)
@@ -224,7 +247,7 @@ def test_unknown_optimizer_suggests():
     with pytest.raises(UserError, match="did you mean 'adam'"):
         create_optimizer("adma", _init())
     names = [n for n, _ in list_optimizers()]
-    assert {"sgd", "adam", "adamw"} <= set(names)
+    assert {"sgd", "adam", "adamw", "adagrad", "rmsprop"} <= set(names)
 
 
 def test_params_must_share_k():

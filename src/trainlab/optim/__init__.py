@@ -10,10 +10,12 @@ plain numbers or ``(K,)`` tensors of per-model values, and matches ``torch.optim
 
 from __future__ import annotations
 
-from . import adam, sgd  # noqa: F401  (register the optimizers)
+from . import adagrad, adam, rmsprop, sgd  # noqa: F401  (register the optimizers)
+from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .base import OPTIMIZERS, PopulationOptimizer, create_optimizer, list_optimizers
 from .clip import clip_grad_norm_, clip_grad_value_, grad_norms
+from .rmsprop import RMSprop
 from .schedules import SCHEDULES, Schedule, create_schedule, list_schedules
 from .sgd import SGD
 
@@ -21,6 +23,8 @@ __all__ = [
     "SGD",
     "Adam",
     "AdamW",
+    "Adagrad",
+    "RMSprop",
     "PopulationOptimizer",
     "OPTIMIZERS",
     "create_optimizer",

@@ -1,0 +1,103 @@
+"""AdaGrad (Duchi, Hazan & Singer 2011) with per-model hyperparameters.
+
+The update is ``torch.optim.Adagrad``'s, step for step (t counts steps from 1)::
+
+    g ← ∇L(θ) + λ θ                          (weight_decay λ: L2)
+    η_t ← η / (1 + (t − 1) · lr_decay)
+    G ← G + g²                               (G starts at initial_accumulator_value)
+    θ ← θ − η_t · g / (√G + ε)
+
+The notes (CS231n) write ``cache += dx**2; x += −lr·dx / (sqrt(cache) + eps)`` — the same rule
+(torch adds the lr decay and the initial accumulator). Its weakness, which the notes point
+out: G only grows, so the effective step shrinks to zero in long runs (RMSProp fixes that).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+
+from .base import OPTIMIZERS, Hyper, PopulationOptimizer, axpy, bcast, is_zero
+
+__all__ = ["Adagrad"]
+
+
+@OPTIMIZERS.register("adagrad", "AdaGrad: per-coordinate steps scaled by the summed squared grads")
+class Adagrad(PopulationOptimizer):
+    """Population AdaGrad; every hyperparameter a number or a ``(K,)`` tensor.
+
+    Args:
+        lr: learning rate η ≥ 0.
+        lr_decay: ≥ 0; η_t = η / (1 + (t−1)·lr_decay).
+        weight_decay: L2 penalty λ ≥ 0 added to the gradient.
+        initial_accumulator_value: G₀ ≥ 0.
+        eps: ε > 0 added to √G.
+        maximize: ascend instead (shared).
+    """
+
+    _hypers = {
+        "lr": (0.0, None, False, False),
+        "lr_decay": (0.0, None, False, False),
+        "weight_decay": (0.0, None, False, False),
+        "initial_accumulator_value": (0.0, None, False, False),
+        "eps": (0.0, None, True, False),
+    }
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: Hyper = 1e-2,
+        lr_decay: Hyper = 0.0,
+        weight_decay: Hyper = 0.0,
+        initial_accumulator_value: Hyper = 0.0,
+        eps: Hyper = 1e-10,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            lr_decay=lr_decay,
+            weight_decay=weight_decay,
+            initial_accumulator_value=initial_accumulator_value,
+            eps=eps,
+            maximize=bool(maximize),
+        )
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        """One AdaGrad step of every model; returns the closure's loss if given."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            params, grads = self._grads(group)
+            if not params:
+                continue
+            sums = []
+            step = 0
+            for p in params:
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = 0
+                    init = group["initial_accumulator_value"]
+                    if isinstance(init, torch.Tensor):
+                        view = bcast(init, [p])[0]
+                        state["sum"] = view.expand_as(p).clone(memory_format=torch.preserve_format)
+                    else:
+                        state["sum"] = torch.full_like(p, init, memory_format=torch.preserve_format)
+                state["step"] = step = int(state["step"]) + 1
+                sums.append(state["sum"])
+            if group["maximize"]:
+                grads = torch._foreach_neg(grads)
+            wd = group["weight_decay"]
+            if not is_zero(wd):
+                grads = axpy(grads, params, bcast(wd, params))  # g + λθ
+            lr, decay = group["lr"], group["lr_decay"]
+            minus_clr = -lr / (1.0 + (step - 1) * decay)  # −η_t: float or (K,)
+            torch._foreach_addcmul_(sums, grads, grads, 1.0)  # G ← G + g²
+            std = torch._foreach_sqrt(sums)
+            torch._foreach_add_(std, bcast(group["eps"], params))  # √G + ε
+            numer = torch._foreach_mul(grads, bcast(minus_clr, params))  # −η_t g
+            torch._foreach_addcdiv_(params, numer, std)  # θ ← θ + (−η_t g)/(√G + ε)
+        return loss

@@ -1,0 +1,130 @@
+"""RMSProp (Tieleman & Hinton 2012, lecture 6.5) with momentum and the centered variant.
+
+The update is ``torch.optim.RMSprop``'s, step for step::
+
+    g ← ∇L(θ) + λ θ                                  (weight_decay λ: L2)
+    s ← α s + (1 − α) g²                             (squared-gradient average; decay rate α)
+    c ← α c + (1 − α) g ;  a ← √(s − c²) + ε         (centered: Graves 2013)   else a ← √s + ε
+    b ← μ b + g / a ;  θ ← θ − η b                   (momentum μ; μ = 0: θ ← θ − η g / a)
+
+The notes (CS231n) write ``cache = decay·cache + (1 − decay)·dx²; x += −lr·dx/(√cache + eps)``:
+the same rule with α = decay (torch's default α = 0.99; the notes suggest 0.9, 0.99 or 0.999).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from .base import OPTIMIZERS, Hyper, PopulationOptimizer, axpy, bcast, is_zero
+
+__all__ = ["RMSprop"]
+
+
+@OPTIMIZERS.register("rmsprop", "RMSProp: steps scaled by a running RMS of the gradient")
+class RMSprop(PopulationOptimizer):
+    """Population RMSProp; every hyperparameter a number or a ``(K,)`` tensor.
+
+    Args:
+        lr: learning rate η ≥ 0.
+        alpha: decay rate α ∈ [0, 1] of the squared-gradient average.
+        eps: ε > 0 added to the RMS.
+        weight_decay: L2 penalty λ ≥ 0 added to the gradient.
+        momentum: μ ∈ [0, 1]; per-model 0 equals torch without momentum.
+        centered: subtract the squared mean gradient (shared).
+        maximize: ascend instead (shared).
+    """
+
+    _hypers = {
+        "lr": (0.0, None, False, False),
+        "alpha": (0.0, 1.0, False, False),
+        "eps": (0.0, None, True, False),
+        "weight_decay": (0.0, None, False, False),
+        "momentum": (0.0, 1.0, False, False),
+    }
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: Hyper = 1e-2,
+        alpha: Hyper = 0.99,
+        eps: Hyper = 1e-8,
+        weight_decay: Hyper = 0.0,
+        momentum: Hyper = 0.0,
+        centered: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
+        defaults = dict(
+            lr=lr,
+            alpha=alpha,
+            eps=eps,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            centered=bool(centered),
+            maximize=bool(maximize),
+        )
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure: Any = None) -> Any:
+        """One RMSProp step of every model; returns the closure's loss if given."""
+        loss = self._closure_loss(closure)
+        for group in self.param_groups:
+            params, grads = self._grads(group)
+            if not params:
+                continue
+            mom = group["momentum"]
+            use_mom = not is_zero(mom)
+            sq, gavg, bufs = [], [], []
+            for p in params:
+                state = self.state[p]
+                if len(state) == 0:
+                    state["step"] = 0
+                    state["square_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                    if use_mom:
+                        state["momentum_buffer"] = torch.zeros_like(p)
+                    if group["centered"]:
+                        state["grad_avg"] = torch.zeros_like(p)
+                state["step"] = int(state["step"]) + 1
+                sq.append(state["square_avg"])
+                if use_mom:
+                    bufs.append(state["momentum_buffer"])
+                if group["centered"]:
+                    gavg.append(state["grad_avg"])
+            if group["maximize"]:
+                grads = torch._foreach_neg(grads)
+            wd = group["weight_decay"]
+            if not is_zero(wd):
+                grads = axpy(grads, params, bcast(wd, params))  # g + λθ
+            alpha = group["alpha"]
+            torch._foreach_mul_(sq, bcast(alpha, params))  # s ← α s
+            if isinstance(alpha, Tensor):
+                scaled = torch._foreach_mul(grads, bcast(1.0 - alpha, params))
+                torch._foreach_addcmul_(sq, scaled, grads)  # + ((1 − α) g) g, torch's order
+            else:
+                torch._foreach_addcmul_(sq, grads, grads, 1.0 - alpha)
+            if group["centered"]:
+                torch._foreach_lerp_(gavg, grads, bcast(1.0 - alpha, params))  # c ← α c + (1−α) g
+                avg = torch._foreach_addcmul(sq, gavg, gavg, -1.0)  # s − c²
+                torch._foreach_sqrt_(avg)
+            else:
+                avg = torch._foreach_sqrt(sq)
+            torch._foreach_add_(avg, bcast(group["eps"], params))
+            lr = group["lr"]
+            if use_mom:
+                torch._foreach_mul_(bufs, bcast(mom, params))  # b ← μ b
+                torch._foreach_addcdiv_(bufs, grads, avg)  # + g / a
+                if isinstance(lr, Tensor):
+                    torch._foreach_addcmul_(params, bufs, bcast(-lr, params))  # θ − η b
+                else:
+                    torch._foreach_add_(params, bufs, alpha=-lr)
+            elif isinstance(lr, Tensor):
+                numer = torch._foreach_mul(grads, bcast(-lr, params))  # torch: θ + (−η g)/a
+                torch._foreach_addcdiv_(params, numer, avg)
+            else:
+                torch._foreach_addcdiv_(params, grads, avg, -lr)
+        return loss
