@@ -27,8 +27,9 @@ class Custom(nn.Module):
 
 
 def _mlp() -> nn.Module:
-    return create("mlp", input_shape=(1, 8, 8), num_classes=10, hidden=(16, 16),
-                  batch_norm=True, dropout=0.2)
+    return create(
+        "mlp", input_shape=(1, 8, 8), num_classes=10, hidden=(16, 16), batch_norm=True, dropout=0.2
+    )
 
 
 def _conv() -> nn.Module:

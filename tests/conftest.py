@@ -1,0 +1,31 @@
+"""Shared test fixtures: small, fast configs."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from trainlab.config import parse_config
+
+
+def small_config(**sections):
+    """A digits MLP small enough that a few epochs take well under a second."""
+    raw = {
+        "name": "t",
+        "model": {"name": "mlp", "hidden": [16]},
+        "init": {"scheme": "xavier_uniform"},
+        "optim": {"name": "adam", "lr": 0.01},
+        "train": {"epochs": 2, "batch_size": 64},
+        "population": {"seeds": [0]},
+    }
+    for key, value in sections.items():
+        raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
+    return parse_config(raw)
+
+
+@pytest.fixture
+def cfg():
+    return small_config
+
+
+requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

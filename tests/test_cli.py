@@ -1,0 +1,123 @@
+"""Every CLI error path prints one clear line and exits 2, without a traceback, and never
+touches an existing run directory."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from trainlab.cli import main
+from trainlab.cli.app import parse_seeds
+from trainlab.errors import UserError
+
+SMALL = """
+name: cli
+model: {name: mlp, hidden: [8]}
+train: {epochs: 1, batch_size: 128}
+population: {seeds: [0]}
+"""
+
+
+def run(monkeypatch, capsys, *args):
+    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def _assert_user_error(code, err, needle):
+    assert code == 2
+    assert "Traceback" not in err
+    assert needle in err
+    assert len(err.strip().splitlines()) <= 2, err  # one line (rich may wrap a long one)
+
+
+@pytest.fixture
+def small(tmp_path):
+    path = tmp_path / "small.yaml"
+    path.write_text(SMALL)
+    return path
+
+
+def test_missing_config(monkeypatch, capsys, tmp_path):
+    code, _, err = run(monkeypatch, capsys, "train", tmp_path / "nope.yaml")
+    _assert_user_error(code, err, "config file not found")
+
+
+def test_bad_yaml(monkeypatch, capsys, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("model: {name: mlp\n  hidden: [\n")
+    code, _, err = run(monkeypatch, capsys, "train", bad)
+    _assert_user_error(code, err, "not valid YAML")
+
+
+@pytest.mark.parametrize(
+    ("setting", "needle"),
+    [
+        ("train.epoch=3", "did you mean 'epochs'"),
+        ("data.name=digitz", "unknown dataset 'digitz'"),
+        ("model.name=mlpp", "unknown model 'mlpp'"),
+        ("optim.name=adamm", "did you mean 'adam'"),
+        ("init.scheme=xavier", "unknown init scheme"),
+        ("model.hiden=[4]", "hiden"),
+        ("data.preprocess=pca --set model.name=convnet", "convnet"),
+    ],
+)
+def test_bad_settings(monkeypatch, capsys, small, tmp_path, setting, needle):
+    args = []
+    for part in setting.split(" --set "):
+        args += ["--set", part]
+    code, _, err = run(
+        monkeypatch, capsys, "train", small, *args, "--out", tmp_path / "r", "--device", "cpu"
+    )
+    _assert_user_error(code, err, needle)
+
+
+def test_bad_seeds_and_device(monkeypatch, capsys, small):
+    code, _, err = run(monkeypatch, capsys, "train", small, "--seeds", "a-b")
+    _assert_user_error(code, err, "--seeds")
+    code, _, err = run(monkeypatch, capsys, "train", small, "--device", "tpu")
+    _assert_user_error(code, err, "device")
+    assert parse_seeds("0-3") == [0, 1, 2, 3] and parse_seeds("1,5") == [1, 5]
+    assert parse_seeds("3") == [0, 1, 2]
+    with pytest.raises(UserError):
+        parse_seeds("5-1")
+
+
+def test_train_resume_report_and_no_overwrite(monkeypatch, capsys, small, tmp_path):
+    out = tmp_path / "run"
+    code, stdout, _ = run(
+        monkeypatch, capsys, "train", small, "--seeds", "0-1", "--out", out, "--device", "cpu"
+    )
+    assert code == 0
+    assert (out / "report.html").is_file() and "run directory" in stdout
+    before = (out / "summary.json").read_text()
+    code, _, err = run(monkeypatch, capsys, "train", small, "--out", out, "--device", "cpu")
+    _assert_user_error(code, err, "already exists")
+    assert (out / "summary.json").read_text() == before
+    assert json.loads(before)["k"] == 2
+    code, _, _ = run(monkeypatch, capsys, "resume", out, "--device", "cpu")
+    assert code == 0
+    code, stdout, _ = run(monkeypatch, capsys, "report", out)
+    assert code == 0 and "report.html" in stdout
+    code, _, err = run(monkeypatch, capsys, "resume", tmp_path)
+    _assert_user_error(code, err, "not a run directory")
+
+
+def test_listings(monkeypatch, capsys):
+    code, out, _ = run(monkeypatch, capsys, "datasets")
+    assert code == 0 and "digits" in out and "mnist1d" in out
+    code, out, _ = run(monkeypatch, capsys, "models")
+    assert "mlp" in out and "resnet" in out
+
+
+def test_module_entry_point():
+    proc = subprocess.run(
+        [sys.executable, "-m", "trainlab", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0 and "train" in proc.stdout

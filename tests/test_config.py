@@ -1,0 +1,70 @@
+import pytest
+
+from trainlab.config import apply_sets, dump_config, load_config, members, parse_config, resolve
+from trainlab.errors import ConfigError
+
+
+def test_defaults_are_written_out():
+    text = dump_config(parse_config({}))
+    for key in ("data:", "model:", "init:", "optim:", "schedule:", "train:", "population:"):
+        assert key in text
+    assert load_config(None).train.epochs == 15
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"train": {"epoch": 3}}, "unknown key 'train.epoch' (did you mean 'epochs'?)"),
+        ({"trian": {}}, "unknown key 'trian' (did you mean 'train'?)"),
+        ({"train": {"epochs": 0}}, "train.epochs"),
+        ({"optim": {"lr": -1}}, "optim.lr"),
+        ({"population": {"seeds": []}}, "at least one seed"),
+        ({"population": {"seeds": [1, 1]}}, "distinct"),
+        ({"population": {"variants": [{"train.epochs": 3}]}}, "cannot vary per model"),
+        ({"population": {"grid": {"optim.lr": []}}}, "has no values"),
+        (["not", "a", "mapping"], "expected a mapping"),
+    ],
+)
+def test_bad_configs_give_one_clear_line(raw, message):
+    with pytest.raises(ConfigError) as err:
+        parse_config(raw)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_files(tmp_path):
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_config(tmp_path / "nope.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train:\n  epochs: 3\n bad: [\n")
+    with pytest.raises(ConfigError, match="not valid YAML at line"):
+        load_config(bad)
+    good = tmp_path / "good.yaml"
+    good.write_text("train:\n  epochs: 3\nmodel:\n  hidden: [8]\n")
+    cfg = load_config(good, ["optim.lr=3e-3", "population.seeds=[1, 2]", "model.activation=tanh"])
+    assert cfg.train.epochs == 3 and cfg.optim.lr == 3e-3
+    assert cfg.population.seeds == [1, 2] and cfg.model.activation == "tanh"
+    with pytest.raises(ConfigError, match="key=value"):
+        apply_sets({}, ["optim.lr"])
+    with pytest.raises(ConfigError, match="did you mean 'epochs'"):
+        load_config(good, ["train.epochz=2"])
+
+
+def test_members_expand_seeds_variants_grid():
+    cfg = parse_config(
+        {
+            "population": {
+                "seeds": [0, 1],
+                "variants": [{"init.scheme": "zeros"}, {"init.scheme": "he_normal"}],
+                "grid": {"optim.lr": [0.1, 0.01]},
+            }
+        }
+    )
+    ms = members(cfg)
+    assert len(ms) == 8
+    assert [m.index for m in ms] == list(range(8))
+    assert ms[0].overrides == {"init.scheme": "zeros", "optim.lr": 0.1}
+    assert ms[0].group == "init.scheme=zeros, optim.lr=0.1"
+    assert {m.seed for m in ms} == {0, 1}
+    one = resolve(cfg, ms[3].overrides)
+    assert one.init.scheme == "zeros" and one.optim.lr == 0.01

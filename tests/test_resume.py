@@ -1,0 +1,119 @@
+"""`trainlab resume` after a SIGKILL reaches the same final weights as an uninterrupted run,
+bitwise on the CPU."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
+import yaml
+from conftest import small_config
+
+from trainlab.config import dump_config
+from trainlab.runs import RunDir
+from trainlab.train import resume, train
+
+EPOCHS = 5
+
+
+def _config():
+    return small_config(
+        model={"dropout": 0.1, "batch_norm": True},
+        optim={"name": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True},
+        schedule={"name": "cosine"},
+        train={"epochs": EPOCHS, "batch_size": 16},
+        population={"seeds": [0, 1], "grid": {"optim.lr": [0.05, 0.02]}},
+    )
+
+
+def _final_state(run_dir):
+    return torch.load(run_dir / "checkpoints" / "last.pt", weights_only=True)
+
+
+def _start(tmp_path, name):
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(dump_config(_config()))
+    out = tmp_path / name
+    cmd = [
+        sys.executable,
+        "-m",
+        "trainlab",
+        "train",
+        str(path),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--no-report",
+    ]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out
+
+
+def _epochs_done(out):
+    try:
+        return sum(1 for line in (out / "metrics.jsonl").read_text().splitlines()) // 4
+    except FileNotFoundError:
+        return 0
+
+
+@pytest.mark.parametrize("kill_after_epochs", [0, 2])
+def test_resume_after_sigkill_is_bitwise_identical(tmp_path, kill_after_epochs):
+    reference = train(_config(), out=tmp_path / "ref", progress=False, device="cpu")
+    proc, out = _start(tmp_path, "killed")
+    deadline = time.time() + 120
+    while _epochs_done(out) < kill_after_epochs and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    if kill_after_epochs == 0:
+        while not (out / "population.json").exists() and time.time() < deadline:
+            time.sleep(0.005)
+    assert proc.poll() is None, "the run finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert RunDir(out).read_json("population.json")["k"] == 4
+
+    result = resume(out, progress=False, device="cpu")
+    ref_state, state = _final_state(reference.run_dir), _final_state(out)
+    assert state["epoch"] == ref_state["epoch"] == EPOCHS
+    for name, t in ref_state["population"].items():
+        assert torch.equal(state["population"][name], t), name
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert sorted((r["model"], r["epoch"]) for r in rows) == [
+        (m, e) for m in range(4) for e in range(1, EPOCHS + 1)
+    ]
+    assert result.summary["models"] == reference.summary["models"]
+
+
+def test_resume_skips_a_half_written_metrics_line(tmp_path):
+    out = tmp_path / "run"
+    cfg = _config().model_copy(update={"train": _config().train.model_copy(update={"epochs": 2})})
+    train(cfg, out=out, progress=False, device="cpu")
+    state = _final_state(out)
+    state["epoch"] = 1  # pretend the kill came after epoch 1's checkpoint …
+    RunDir(out).save_checkpoint(state)
+    with open(out / "metrics.jsonl", "a") as f:
+        f.write('{"model": 0, "epoch": 3, "train_lo')  # … and in the middle of a line
+    rows = RunDir(out).read_metrics()
+    assert all(r["epoch"] <= 2 for r in rows)
+    assert yaml.safe_load((out / "config.yaml").read_text())["train"]["epochs"] == 2
+    # resuming cuts metrics back to the checkpoint's epoch (no partial line, no duplicates)
+    resume(out, progress=False, device="cpu")
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert sorted((r["model"], r["epoch"]) for r in rows) == [
+        (m, e) for m in range(4) for e in (1, 2)
+    ]
+
+
+def test_resume_errors(tmp_path):
+    from trainlab.errors import UserError
+
+    with pytest.raises(UserError, match="not a run directory"):
+        resume(tmp_path, progress=False)
+    out = tmp_path / "run"
+    train(small_config(), out=out, progress=False, device="cpu")
+    (out / "checkpoints" / "last.pt").write_bytes(b"garbage")
+    with pytest.raises(UserError, match="corrupt"):
+        resume(out, progress=False, device="cpu")

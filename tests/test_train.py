@@ -1,0 +1,177 @@
+"""The trainer: K=1 equals a hand-written loop; results do not depend on K; NaN isolation;
+run directories; early stopping."""
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+from conftest import small_config
+from torch import nn
+
+from trainlab import init, rng
+from trainlab.errors import UserError
+from trainlab.models import create
+from trainlab.train import Trainer, train
+
+
+def _weights(result, i):
+    return result.population.member_state(i)
+
+
+def test_k1_equals_a_hand_written_loop():
+    """One trainlab model = the PyTorch tutorial loop over the same batch indices."""
+    cfg = small_config(train={"epochs": 3, "batch_size": 50}, population={"seeds": [7]})
+    result = train(cfg, write=False, progress=False, device="cpu")
+
+    data = Trainer(cfg, device="cpu").data
+    model = create("mlp", input_shape=data.input_shape, num_classes=10, hidden=[16])
+    gen = torch.Generator().manual_seed(rng.seed_key("init", 7))
+    init.apply(model, "xavier_uniform", generator=gen, bias=0.0)
+    opt = torch.optim.Adam(model.parameters(), lr=0.01)
+    n = data.x_train.shape[0]
+    for epoch in range(3):
+        perm = rng.permutations(torch.tensor([7]), epoch, n)[0]
+        for s in range(0, n, 50):
+            idx = perm[s : s + 50]
+            loss = F.cross_entropy(model(data.x_train[idx]), data.y_train[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    for name, t in model.state_dict().items():
+        torch.testing.assert_close(_weights(result, 0)[name], t, rtol=1e-4, atol=1e-5, msg=name)
+
+
+def test_a_model_does_not_depend_on_its_neighbours():
+    """Seed 2 with lr 0.03 trained alone equals the same member of a population of 6 with other
+    seeds, learning rates and init schemes around it (the grid puts it in slot 4)."""
+    alone = train(
+        small_config(optim={"lr": 0.03}, model={"dropout": 0.2}, population={"seeds": [2]}),
+        write=False,
+        progress=False,
+        device="cpu",
+    )
+    cfg = small_config(
+        model={"dropout": 0.2},
+        population={
+            "seeds": [1, 2],
+            "variants": [{"init.scheme": "he_normal", "model.dropout": 0.5}, {}],
+            "grid": {"optim.lr": [0.01, 0.03]},
+        },
+    )
+    pop = train(cfg, write=False, progress=False, device="cpu")
+    slot = [
+        m.index
+        for m in pop.members
+        if m.seed == 2 and m.overrides.get("optim.lr") == 0.03 and "init.scheme" not in m.overrides
+    ]
+    assert len(slot) == 1
+    for name, t in _weights(alone, 0).items():
+        torch.testing.assert_close(_weights(pop, slot[0])[name], t, rtol=1e-4, atol=1e-6, msg=name)
+    assert alone.summary["models"][0]["final"]["test_acc"] == pytest.approx(
+        pop.summary["models"][slot[0]]["final"]["test_acc"], abs=1e-6
+    )
+
+
+def test_nan_in_one_model_leaves_the_others_identical():
+    base = dict(optim={"name": "sgd", "lr": 0.1, "momentum": 0.9}, train={"epochs": 2})
+    sane = train(
+        small_config(**base, population={"seeds": [0, 1]}),
+        write=False,
+        progress=False,
+        device="cpu",
+    )
+    mixed = train(
+        small_config(**base, population={"seeds": [0, 1], "grid": {"optim.lr": [0.1, 1e30]}}),
+        write=False,
+        progress=False,
+        device="cpu",
+    )
+    models = mixed.summary["models"]
+    assert [m["status"] for m in models] == ["ok", "ok", "nan", "nan"]
+    assert all(m["stopped_step"] >= 1 for m in models[2:])
+    assert [m["index"] for m in mixed.summary["nan_models"]] == [2, 3]
+    for i in (0, 1):
+        for name, t in _weights(sane, i).items():
+            torch.testing.assert_close(_weights(mixed, i)[name], t, msg=name)
+    # a stopped model is frozen: its weights stay finite, the summary's aggregates skip it
+    assert all(torch.isfinite(t).all() for t in _weights(mixed, 2).values())
+    assert mixed.summary["aggregates"]["test_acc"]["n"] == 2
+
+
+def test_run_directory(tmp_path):
+    out = tmp_path / "run"
+    cfg = small_config(population={"seeds": [0, 1], "variants": [{}, {"optim.lr": 0.001}]})
+    result = train(cfg, out=out, progress=False, device="cpu")
+    assert result.run_dir == out
+    for name in ("config.yaml", "population.json", "metrics.jsonl", "summary.json"):
+        assert (out / name).is_file(), name
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert len(rows) == 4 * 2
+    assert {
+        "model",
+        "epoch",
+        "step",
+        "train_loss",
+        "val_acc",
+        "test_acc",
+        "lr",
+        "grad_norm",
+    } <= set(rows[0])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["k"] == 4 and len(summary["models"]) == 4
+    model = summary["models"][3]
+    assert model["seed"] == 1 and model["overrides"] == {"optim.lr": 0.001}
+    assert set(model["final"]) >= {"train_loss", "val_loss", "val_acc", "test_loss", "test_acc"}
+    assert set(summary["aggregates"]["test_acc"]) == {"mean", "std", "ci95", "n"}
+    assert {g["group"] for g in summary["groups"]} == {"default", "optim.lr=0.001"}
+    state = torch.load(out / "checkpoints" / "last.pt", weights_only=True)
+    assert state["epoch"] == 2 and "optimizer" in state and "population" in state
+    # never overwrite an existing run directory
+    with pytest.raises(UserError, match="already exists"):
+        train(cfg, out=out, progress=False, device="cpu")
+
+
+def test_early_stopping_freezes_the_model():
+    cfg = small_config(
+        optim={"lr": 0.5},
+        train={"epochs": 6, "early_stopping_patience": 1, "early_stopping_metric": "val_acc"},
+        population={"seeds": [0, 1, 2]},
+    )
+    result = train(cfg, write=False, progress=False, device="cpu")
+    stopped = [m for m in result.summary["models"] if m["status"] == "early_stopped"]
+    assert stopped, "lr 0.5 should plateau within 6 epochs"
+    assert all(m["stopped_step"] is not None for m in stopped)
+
+
+def test_user_module_is_trainable():
+    class Net(nn.Module):  # a forward that reshapes: trained through the vmap path
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(64, 10)
+
+        def forward(self, x):
+            return self.fc(x.view(x.size(0), -1))
+
+    result = train(
+        small_config(train={"epochs": 3}), model=Net(), write=False, progress=False, device="cpu"
+    )
+    assert result.population.mode == "vmap"
+    assert result.summary["models"][0]["final"]["test_acc"] > 0.6
+    with pytest.raises(UserError, match="shape mismatch"):
+        train(small_config(), model=nn.Linear(10, 10), write=False, progress=False, device="cpu")
+    with pytest.raises(UserError, match="shape mismatch"):
+        train(
+            small_config(),
+            model=nn.Sequential(nn.Flatten(), nn.Linear(64, 3)),
+            write=False,
+            progress=False,
+            device="cpu",
+        )
+
+
+def test_unknown_names_are_clear():
+    with pytest.raises(UserError, match="did you mean 'digits'"):
+        train(small_config(data={"name": "digit"}), write=False, progress=False)
+    with pytest.raises(UserError, match="did you mean 'mlp'"):
+        train(small_config(model={"name": "mpl"}), write=False, progress=False)
