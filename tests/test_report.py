@@ -233,6 +233,7 @@ def test_corrupt_middle_line_is_an_error(tmp_path):
         (lambda r: (r / "config.yaml").write_text("a: [\n"), r"config\.yaml is corrupt"),
         (lambda r: (r / "metrics.jsonl").write_text('{"epoch": 1}\n'), r"line 1 lacks model"),
         (lambda r: (r / "report_sections.json").write_text("{}"), r"not a report-sections file"),
+        (lambda r: (r / "metrics.jsonl").write_text('{"model": "a", "epoch": 1}\n'), "a number"),
     ],
 )  # fmt: skip
 def test_bad_files_raise_user_error_naming_the_file(tmp_path, breakit, pattern):
@@ -314,6 +315,10 @@ def test_add_figure_and_table_validation(tmp_path):
         rep.add_figure("b", object())
     with pytest.raises(ValueError, match="row 1 has 1 cells but there are 2 columns"):
         rep.add_table("t", [[1, 2], [3]], columns=["x", "y"])
+    rep.add_table("arr", np.array([[1.5, 2.0], [3.0, 4.0]]), columns=["x", "y"])
+    assert rep.sections[-1]["rows"] == [[1.5, 2.0], [3.0, 4.0]]
+    rep.add_table("np scalars", [{"a": np.float32(0.5), "b": np.int64(3)}])
+    assert rep.sections[-1]["rows"] == [[0.5, 3]]
     with pytest.raises(TypeError, match="all dicts or all lists"):
         rep.add_table("t", [{"a": 1}, [1]])
 

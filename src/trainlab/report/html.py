@@ -275,7 +275,12 @@ class Report:
     ) -> None:
         """Add a table. ``rows`` are dicts (``columns`` default to their keys in first-seen order;
         a missing key is an empty cell) or lists (then ``columns``, if given, must match their
-        length). Floats are shown to 4 significant digits."""
+        length). A pandas DataFrame or a 2-D numpy array also works. Floats are shown to 4
+        significant digits."""
+        if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # a pandas DataFrame
+            rows = rows.to_dict("records")
+        elif hasattr(rows, "tolist"):  # a numpy array
+            rows = rows.tolist()
         rows = list(rows)
         if rows and all(isinstance(r, Mapping) for r in rows):
             cols = (

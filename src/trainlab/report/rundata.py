@@ -246,6 +246,17 @@ class RunData:
         return out
 
 
+def _check_numbers(path: Path, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
+    for i, row in enumerate(rows):
+        for k in keys:
+            v = row[k]
+            if isinstance(v, bool) or not isinstance(v, int | float) or num(v) is None:
+                raise UserError(
+                    f"{path} record {i + 1} has {k}={v!r}, not a number; "
+                    "is this a trainlab run file?"
+                )
+
+
 def read_run(run_dir: str | Path) -> RunData:
     """Read a run directory; raise a UserError if it is not one or a file in it is damaged.
 
@@ -290,6 +301,7 @@ def read_run(run_dir: str | Path) -> RunData:
         data.population = pop
 
     data.metrics = read_jsonl(path / "metrics.jsonl", required=("model", "epoch"))
+    _check_numbers(path / "metrics.jsonl", data.metrics, ("model", "epoch"))
 
     summ_path = path / "summary.json"
     if summ_path.exists():
@@ -301,6 +313,7 @@ def read_run(run_dir: str | Path) -> RunData:
         data.summary = summ
 
     data.diagnostics = read_jsonl(path / "diagnostics.jsonl", required=("layer", "step"))
+    _check_numbers(path / "diagnostics.jsonl", data.diagnostics, ("step",))
 
     if sec_path.exists():
         sec = read_json(sec_path)
