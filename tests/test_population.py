@@ -65,7 +65,9 @@ def test_member_alone_equals_member_in_population(factory):
     torch.testing.assert_close(y_big[2], y_alone[0], rtol=1e-5, atol=1e-5)
     y_big.square().sum().backward()
     y_alone.square().sum().backward()
-    for (n, p), (_, q) in zip(big.net.named_parameters(), alone.net.named_parameters()):
+    for (n, p), (_, q) in zip(
+        big.net.named_parameters(), alone.net.named_parameters(), strict=True
+    ):
         torch.testing.assert_close(p.grad[2], q.grad[0], rtol=1e-4, atol=1e-5, msg=n)
     for n, t in big.member_state(2).items():
         torch.testing.assert_close(t, alone.member_state(0)[n], msg=n)

@@ -11,8 +11,8 @@ import time
 import pytest
 import torch
 import yaml
-from conftest import small_config
 
+from conftest import small_config
 from trainlab.config import dump_config
 from trainlab.runs import RunDir
 from trainlab.train import resume, train

@@ -6,9 +6,9 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
-from conftest import small_config
 from torch import nn
 
+from conftest import small_config
 from trainlab import init, rng
 from trainlab.errors import UserError
 from trainlab.models import create
