@@ -142,7 +142,7 @@ def test_full_report_is_self_contained_with_tables_and_nan_flag(tmp_path):
     assert out == run / "report.html"
     text = out.read_text()
     _check_self_contained(text)
-    names = ["curves_loss", "curves_accuracy"]
+    names = ["curves_loss", "curves_accuracy", "curves_dynamics"]
     names += [f"diagnostics_{s}" for s in ("act_std", "dead_fraction", "grad_norm", "update_ratio")]
     for name in names:
         png = run / "figures" / f"{name}.png"

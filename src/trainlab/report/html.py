@@ -35,7 +35,7 @@ FIGURES_DIR = "figures"
 FOLD_ROWS = 30
 _SECTIONS_VERSION = 1
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
-_RESERVED = {"curves_loss", "curves_accuracy"} | {
+_RESERVED = {"curves_loss", "curves_accuracy", "curves_dynamics"} | {
     f"diagnostics_{s}" for s in plots.DIAGNOSTIC_STATS
 }
 
@@ -483,6 +483,16 @@ def _standard_sections(run: RunData) -> list[str]:
             if fig is not None:
                 path = plots.save_figure(fig, fig_dir / f"{name}.png")
                 out.append(_figure_html(path, caption if metric == "loss" else ""))
+        fig = plots.dynamics_figure(run)
+        if fig is not None:
+            path = plots.save_figure(fig, fig_dir / "curves_dynamics.png")
+            out.append(
+                _figure_html(
+                    path,
+                    "Learning rate at the end of each epoch and the epoch's mean gradient norm "
+                    "(before clipping), mean over seeds (band: ± std).",
+                )
+            )
     out.append("<h2>Summary by group</h2>")
     cols, rows = tables.group_table(run)
     out.append(_table_html(cols, rows))

@@ -27,6 +27,7 @@ __all__ = [
     "DIAGNOSTIC_STATS",
     "group_colors",
     "curve_figure",
+    "dynamics_figure",
     "diagnostics_figure",
     "save_figure",
 ]
@@ -99,6 +100,77 @@ def _mean_std(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return mean, np.sqrt(var), n
 
 
+def _curve_groups(
+    curves: dict[int, list[dict[str, Any]]], results: dict[int, dict[str, Any]]
+) -> dict[str, list[int]]:
+    """Group label -> indices of the models with metrics, in population order."""
+    groups: dict[str, list[int]] = {}
+    for idx, res in results.items():
+        if idx in curves:
+            groups.setdefault(res["group"], []).append(idx)
+    for idx in curves:  # metrics of models population.json does not list
+        if idx not in results:
+            groups.setdefault(f"model {idx}", []).append(idx)
+    return groups
+
+
+def dynamics_figure(run: RunData) -> Figure | None:
+    """Learning rate (at each epoch's end) and mean gradient norm per epoch vs epoch, by group:
+    mean over seeds, band = ± std for the gradient norm. Log scale where values span >30×.
+    Returns None when metrics hold neither ``lr`` nor ``grad_norm``."""
+    curves = run.plot_curves()
+    results = {r["index"]: r for r in run.model_results()}
+    groups = _curve_groups(curves, results)
+    keys = [
+        (k, t)
+        for k, t in (("lr", "learning rate"), ("grad_norm", "gradient norm (epoch mean)"))
+        if any(num(r.get(k)) is not None for rows in curves.values() for r in rows)
+    ]
+    if not keys:
+        return None
+    colors = group_colors(list(groups))
+    fig = Figure(figsize=(4.4 * len(keys) + 2.2, 3.2), layout="constrained")
+    axes = fig.subplots(1, len(keys), squeeze=False)[0]
+    all_epochs = {float(r["epoch"]) for rows in curves.values() for r in rows}
+    for ax, (key, title) in zip(axes, keys, strict=True):
+        vals_all = []
+        for g, idxs in groups.items():
+            epochs, vals = _matrix([curves[i] for i in idxs], key)  # (E,), (M, E)
+            mean, std, n = _mean_std(vals)
+            ok = n > 0
+            if not ok.any():
+                continue
+            vals_all.append(vals[np.isfinite(vals)])
+            few = ok.sum() < 3
+            ax.plot(
+                epochs[ok], mean[ok], color=colors[g], lw=1.8, label=g, marker="o" if few else None
+            )
+            if key == "grad_norm" and (n > 1).any():
+                ax.fill_between(
+                    epochs, mean - std, mean + std, where=n > 1, color=colors[g], alpha=0.18, lw=0
+                )
+        if vals_all:
+            v = np.concatenate(vals_all)
+            if v.min() > 0 and v.max() / v.min() > 30:
+                ax.set_yscale("log")
+        if len(all_epochs) <= 3:
+            ax.set_xticks(sorted(all_epochs))
+            ax.set_xlim(min(all_epochs) - 0.5, max(all_epochs) + 0.5)
+        else:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_title(title)
+        ax.set_xlabel("epoch")
+        ax.grid(alpha=0.3)
+    handles, labels = axes[0].get_legend_handles_labels()
+    if len(groups) > 1:
+        if len(handles) > 20:
+            extra = len(handles) - 20
+            handles, labels = handles[:20], labels[:20] + [f"… {extra} more groups"]
+            handles.append(Line2D([], [], color="none"))
+        fig.legend(handles, labels, loc="outside right center", fontsize=8, frameon=False)
+    return fig
+
+
 def curve_figure(run: RunData, metric: str) -> Figure | None:
     """Train / val / test curves of ``metric`` (``"loss"`` or ``"acc"``) vs epoch, by group.
 
@@ -109,13 +181,7 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
     """
     curves = run.plot_curves()
     results = {r["index"]: r for r in run.model_results()}
-    groups: dict[str, list[int]] = {}
-    for idx, res in results.items():
-        if idx in curves:
-            groups.setdefault(res["group"], []).append(idx)
-    for idx in curves:  # metrics of models population.json does not list
-        if idx not in results:
-            groups.setdefault(f"model {idx}", []).append(idx)
+    groups = _curve_groups(curves, results)
     splits = [
         s
         for s in ("train", "val", "test")
