@@ -1,0 +1,127 @@
+"""The ``activations`` and ``init`` studies in quick mode: outputs exist, claims are measured."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from trainlab.errors import UserError
+from trainlab.models import create
+from trainlab.studies import list_studies, run_study
+from trainlab.studies.init_study import SYMMETRIC, unit_symmetry
+
+
+@pytest.fixture(scope="module")
+def activations_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return run_study("activations", tmp_path_factory.mktemp("s") / "act", quick=True, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def init_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, int, int]:
+    threads = torch.get_num_threads()
+    out = run_study("init", tmp_path_factory.mktemp("s") / "init", quick=True, device="cpu")
+    return out, threads, torch.get_num_threads()
+
+
+def test_both_studies_are_listed() -> None:
+    names = dict(list_studies())
+    assert names.get("activations") and names.get("init")
+
+
+def test_activations_outputs_and_literature_checks(activations_run: Path) -> None:
+    out = activations_run
+    assert (out / "report.html").stat().st_size > 10_000  # figures are embedded
+    for fig in ("activation_histograms", "activation_std_per_layer"):
+        assert (out / "figures" / f"{fig}.png").is_file()
+    res = json.loads((out / "results.json").read_text())
+    assert res["width"] == 512 and res["depth"] == 7 and len(res["seeds"]) == 5
+    rows = {(r["activation"], r["init"]): r for r in res["results"]}
+    assert len(rows) == 8
+    for r in rows.values():
+        assert len(r["stats"]["std"]) == 7 and len(r["hist_seed0"]) == 7
+        assert all(a["n"] == 5 for a in r["stats"]["std"])
+    # ReLU: per-layer variance ratio n·σ²/2 — Xavier halves, He keeps (He et al. 2015)
+    he = [a["mean"] for a in rows[("relu", "He")]["stats"]["std"]]
+    xavier = [a["mean"] for a in rows[("relu", "Xavier")]["stats"]["std"]]
+    assert he[-1] / he[0] == pytest.approx(1.0, abs=0.1)
+    assert (xavier[-1] / xavier[0]) ** (2 / 6) == pytest.approx(0.5, abs=0.05)
+    # tanh: small weights collapse, 0.05 saturates (CS231n)
+    assert rows[("tanh", "N(0, 0.01²)")]["stats"]["std"][-1]["mean"] < 0.05
+    assert rows[("tanh", "N(0, 0.05²)")]["stats"]["saturated"][-1]["mean"] > 0.5
+    assert all(r["agrees"] for r in rows.values()), [r["measured"] for r in rows.values()]
+    assert "Expected (literature) vs measured" in (out / "report.html").read_text()
+
+
+def test_init_outputs_exist(init_run: tuple[Path, int, int]) -> None:
+    out, before, after = init_run
+    assert before == after  # the quick mode's one-thread setting is undone
+    assert (out / "report.html").is_file() and (out / "results.json").is_file()
+    assert (out / "figures" / "final_test_acc.png").is_file()
+    res = json.loads((out / "results.json").read_text())
+    for cell in res["cells"]:
+        run_dir = Path(cell["run_dir"])
+        assert (run_dir / "summary.json").is_file() and (run_dir / "report.html").is_file()
+        assert (out / "figures" / f"curves_{cell['name']}_loss.png").is_file()
+        assert len(cell["models"]) == len(cell["schemes"]) * len(res["seeds"])
+    assert {c["depth"] for c in res["cells"]} == {4, 30}
+    html = (out / "report.html").read_text()
+    assert "Claims: literature vs measured" in html and "He et al. 2015" in html
+
+
+def test_init_symmetry_claim_holds(init_run: tuple[Path, int, int]) -> None:
+    res = json.loads((init_run[0] / "results.json").read_text())
+    models = [m for c in res["cells"] for m in c["models"]]
+    symmetric = [m for m in models if m["scheme"] in SYMMETRIC]
+    random = [m for m in models if m["scheme"] not in SYMMETRIC]
+    assert len(symmetric) == 2 * len(res["seeds"]) and random
+    for m in symmetric:  # hidden units identical after training, in weights and outputs
+        assert m["symmetry"]["weight_diff"] == 0.0 and m["symmetry"]["output_diff"] == 0.0
+    constant = [m for m in symmetric if m["scheme"] != "zeros"]
+    assert all(m["symmetry"]["weight_scale"] > 0 for m in constant)  # it did train
+    for m in random:
+        assert m["symmetry"]["weight_diff"] > 1e-3
+    claim = next(c for c in res["claims"] if c["claim"].startswith("(a)"))
+    assert claim["holds"] and claim["max_symmetric_diff"] == 0.0
+    assert {c["claim"][:3] for c in res["claims"]} == {"(a)", "(b)", "(c)"}
+
+
+def test_init_depth30_numbers_are_reported(init_run: tuple[Path, int, int]) -> None:
+    res = json.loads((init_run[0] / "results.json").read_text())
+    deep = next(c for c in res["cells"] if c["depth"] == 30)
+    xavier = [m["final"]["train_loss"] for m in deep["models"] if m["scheme"] == "Xavier"]
+    # Xavier at depth 30 with ReLU: the output is ~2^-15 of the input, the loss sits at ln 10
+    assert all(abs(v - math.log(10)) < 0.05 for v in xavier)
+    for claim in res["claims"][1:]:
+        assert "train loss" in claim["measured"] and "test acc" in claim["measured"]
+
+
+def test_unit_symmetry_measures_differences() -> None:
+    m = create("mlp", input_shape=(5,), num_classes=3, hidden=(4, 4))
+    with torch.no_grad():
+        for layer in (m.fc1, m.fc2):
+            layer.weight.copy_(torch.randn(1, layer.in_features).expand_as(layer.weight))
+            layer.bias.fill_(0.3)
+    x = torch.randn(16, 5)
+    same = unit_symmetry(m, x)
+    assert same["weight_diff"] == 0.0 and same["output_diff"] == 0.0 and same["weight_scale"] > 0
+    with torch.no_grad():
+        m.fc2.weight[2, 1] += 0.25
+    diff = unit_symmetry(m, x)
+    assert diff["weight_diff"] == pytest.approx(0.25)
+    assert diff["output_diff"] > 0
+
+
+def test_existing_output_folder_is_not_overwritten(tmp_path: Path) -> None:
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "keep.txt").write_text("x")
+    for name in ("activations", "init"):
+        with pytest.raises(UserError, match="already exists"):
+            run_study(name, tmp_path / "taken", quick=True, device="cpu")
+    with pytest.raises(UserError, match="seeds must be at least 1"):
+        run_study("activations", tmp_path / "new", quick=True, seeds=0, device="cpu")
+    assert isinstance(create("mlp", input_shape=(2,), num_classes=2), nn.Module)
