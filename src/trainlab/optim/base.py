@@ -82,7 +82,10 @@ def _check_range(
 
 def _show(value: Any) -> str:
     if isinstance(value, Tensor):
-        return str(value.detach().cpu().tolist())
+        v = value.detach().cpu().double()
+        if v.numel() > 6:
+            return f"{v.numel()} values in [{v.min().item():.4g}, {v.max().item():.4g}]"
+        return str(v.tolist())
     return repr(value)
 
 
