@@ -1,0 +1,230 @@
+"""Population engine benchmark: K models trained (a) one after another as the PyTorch tutorials
+do it (DataLoader over a TensorDataset, torch.optim.Adam), (b) one after another by a hand loop
+with the data in memory on the device, (c) as one trainlab population.
+
+Prints a table of model-epochs per second and peak memory, and writes JSON. Every method runs
+in its own subprocess (so peak RSS is its own), the methods interleaved and repeated; the best
+of the repeats is reported. Same process settings for all methods (threads, flush-denormal).
+
+    python benchmarks/population.py                      # CPU: digits MLP 64-256-256-10, K=16, 64
+    python benchmarks/population.py --preset gpu         # CUDA: 784-256-256-10 on 60k samples
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+PRESETS = {
+    "cpu": {"device": "cpu", "data": {"name": "digits"}, "ks": [16, 64], "epochs": 3},
+    "gpu": {
+        "device": "cuda",
+        "data": {
+            "name": "teacher",
+            "options": {"n_samples": 60000, "dim": 784, "hidden": 256},
+            "val_fraction": 0.0,
+            "test_fraction": 0.0,
+        },
+        "ks": [1, 100, 1000],
+        "epochs": 2,
+    },
+}
+HIDDEN = [256, 256]
+BATCH = 100
+LR = 1e-3
+
+
+def _config(preset: dict, k: int):
+    from trainlab.config import parse_config
+
+    return parse_config(
+        {
+            "name": "bench",
+            "data": preset["data"],
+            "model": {"name": "mlp", "hidden": HIDDEN},
+            "init": {"scheme": "default"},
+            "optim": {"name": "adam", "lr": LR},
+            "train": {"epochs": preset["epochs"] + 1, "batch_size": BATCH},
+            "population": {"seeds": list(range(k))},
+        }
+    )
+
+
+def _plain(d_in: int, classes: int) -> nn.Module:
+    layers, prev = [], d_in
+    for h in HIDDEN:
+        layers += [nn.Linear(prev, h), nn.ReLU()]
+        prev = h
+    return nn.Sequential(*layers, nn.Linear(prev, classes))
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def _sequential(method: str, preset: dict, k: int) -> tuple[float, int]:
+    """(a) tutorial or (b) hand loop: time E epochs of min(k, 3) models, one after another."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from trainlab.train import Trainer
+
+    device = torch.device(preset["device"])
+    data = Trainer(_config(preset, 1), device="cpu").data
+    x, y = data.x_train.flatten(1), data.y_train
+    models = min(k, 3)
+    epochs = preset["epochs"]
+    elapsed = 0.0
+    for m in range(models):
+        torch.manual_seed(m)
+        model = _plain(x.shape[1], data.num_classes).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=LR)
+        if method == "tutorial":
+            loader = DataLoader(TensorDataset(x, y), batch_size=BATCH, shuffle=True)
+
+            def epoch(loader=loader, model=model, opt=opt) -> None:
+                for xb, yb in loader:
+                    xb, yb = xb.to(device), yb.to(device)
+                    loss = F.cross_entropy(model(xb), yb)
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+        else:
+            xd, yd = x.to(device), y.to(device)
+            gen = torch.Generator(device=device).manual_seed(m)
+
+            def epoch(model=model, opt=opt, xd=xd, yd=yd, gen=gen) -> None:
+                perm = torch.randperm(xd.shape[0], device=device, generator=gen)
+                for s in range(0, xd.shape[0], BATCH):
+                    idx = perm[s : s + BATCH]
+                    loss = F.cross_entropy(model(xd[idx]), yd[idx])
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+
+        epoch()  # warm-up
+        _sync(device)
+        t0 = time.perf_counter()
+        for _ in range(epochs):
+            epoch()
+        _sync(device)
+        elapsed += time.perf_counter() - t0
+    return models * epochs / elapsed, models
+
+
+def _population(preset: dict, k: int, with_eval: bool) -> tuple[float, int]:
+    """(c) trainlab: one population of k models; train steps only, or whole epochs with eval."""
+    from trainlab import rng
+    from trainlab.train import Trainer
+
+    trainer = Trainer(_config(preset, k), device=preset["device"])
+    device = trainer.device
+    n = trainer.data.x_train.shape[0]
+
+    def epoch(e: int) -> None:
+        if with_eval:
+            trainer.train_epoch()
+            return
+        perm = rng.permutations(trainer.pop.seeds, e, n)
+        for s in range(trainer.steps_per_epoch):
+            trainer.step_on(perm[:, s * trainer.batch_size : (s + 1) * trainer.batch_size])
+
+    epoch(0)
+    _sync(device)
+    t0 = time.perf_counter()
+    for e in range(preset["epochs"]):
+        epoch(e + 1)
+    _sync(device)
+    return k * preset["epochs"] / (time.perf_counter() - t0), k
+
+
+def child(method: str, preset_name: str, k: int, flush: bool) -> dict:
+    preset = PRESETS[preset_name]
+    torch.set_flush_denormal(flush)
+    if preset["device"] == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+    if method in ("tutorial", "hand"):
+        rate, trained = _sequential(method, preset, k)
+    else:
+        rate, trained = _population(preset, k, with_eval=method == "trainlab+eval")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux: KiB)
+    gpu = torch.cuda.max_memory_allocated() / 2**20 if preset["device"] == "cuda" else None
+    return {"method": method, "k": k, "model_epochs_per_s": rate, "models_timed": trained,
+            "peak_rss_mib": peak, "peak_gpu_mib": gpu}  # fmt: skip
+
+
+METHODS = ["tutorial", "hand", "trainlab", "trainlab+eval"]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
+    ap.add_argument("--k", type=int, nargs="*", help="population sizes (default: the preset's)")
+    ap.add_argument("--repeats", type=int, default=2)
+    ap.add_argument("--no-flush-denormal", action="store_true")
+    ap.add_argument("--out", default="benchmarks/results/population.json")
+    ap.add_argument("--child", nargs=3, metavar=("METHOD", "PRESET", "K"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    flush = not args.no_flush_denormal
+    if args.child:
+        method, preset, k = args.child
+        print(json.dumps(child(method, preset, int(k), flush)))
+        return
+    preset = PRESETS[args.preset]
+    if preset["device"] == "cuda" and not torch.cuda.is_available():
+        sys.exit("the gpu preset needs a CUDA device")
+    ks = args.k or preset["ks"]
+    best: dict[tuple[str, int], dict] = {}
+    for rep in range(args.repeats):
+        for k in ks:
+            for method in METHODS:
+                cmd = [sys.executable, __file__, "--child", method, args.preset, str(k)]
+                cmd += ["--no-flush-denormal"] if not flush else []
+                res = json.loads(subprocess.run(cmd, check=True, capture_output=True,
+                                                text=True).stdout.strip().splitlines()[-1])
+                key = (method, k)
+                if key not in best or res["model_epochs_per_s"] > best[key]["model_epochs_per_s"]:
+                    best[key] = res
+                print(f"  rep {rep} K={k:<5} {method:<14} {res['model_epochs_per_s']:8.1f}",
+                      file=sys.stderr)
+    rows = []
+    for k in ks:
+        base = best[("tutorial", k)]["model_epochs_per_s"]
+        hand = best[("hand", k)]["model_epochs_per_s"]
+        for method in METHODS:
+            r = dict(best[(method, k)])
+            r["vs_tutorial"] = r["model_epochs_per_s"] / base
+            r["vs_hand"] = r["model_epochs_per_s"] / hand
+            rows.append(r)
+    header = f"{'K':>5} {'method':<14} {'model-epochs/s':>15} {'× tutorial':>11} {'× hand':>8} " \
+             f"{'peak RSS MiB':>13} {'peak GPU MiB':>13}"  # fmt: skip
+    print(f"preset {args.preset}, threads {torch.get_num_threads()}, flush-denormal {flush}")
+    print(header)
+    for r in rows:
+        gpu = "—" if r["peak_gpu_mib"] is None else f"{r['peak_gpu_mib']:.0f}"
+        print(f"{r['k']:>5} {r['method']:<14} {r['model_epochs_per_s']:>15.1f} "
+              f"{r['vs_tutorial']:>10.2f}× {r['vs_hand']:>7.2f}× {r['peak_rss_mib']:>13.0f} {gpu:>13}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"preset": args.preset, "threads": torch.get_num_threads(), "flush_denormal": flush,
+            "torch": torch.__version__, "device": torch.cuda.get_device_name() if
+            preset["device"] == "cuda" else "cpu", "repeats": args.repeats,
+            "unit": "model-epochs per second (best of repeats)"}  # fmt: skip
+    out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
+    print(f"wrote {out}")
+    if any(math.isnan(r["model_epochs_per_s"]) for r in rows):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
