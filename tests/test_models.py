@@ -242,3 +242,35 @@ def test_unknown_names_and_options_are_user_errors() -> None:
         create("convnet", input_shape=(1, 8, 8), num_classes=2, pool="mx")
     with pytest.raises(UserError, match="one per stage"):
         create("resnet", input_shape=(1, 8, 8), num_classes=2, widths=(4, 8), blocks=(1, 1, 1))
+
+
+@pytest.mark.parametrize(
+    ("name", "shape", "kwargs"),
+    [
+        ("mlp", (1, 8, 8), {"batch_norm": True, "hidden": (16, 16)}),
+        ("convnet", (1, 40), {"batch_norm": True, "channels": (4, 4)}),
+        ("convnet", (1, 8, 8), {"channels": (4, 4), "pool": "avg"}),
+        ("resnet", (1, 8, 8), {"widths": (4, 8)}),
+        ("resnet", (1, 40), {"widths": (4, 8), "batch_norm": False}),
+    ],
+)
+def test_models_run_on_the_population_stacked_path(name, shape, kwargs) -> None:
+    """Population-safe forward code: K stacked copies give each plain model's output."""
+    from trainlab import init
+    from trainlab.population import Population, is_stackable
+
+    plain = []
+    for i in range(3):
+        m = create(name, input_shape=shape, num_classes=5, **kwargs)
+        plain.append(init.apply(m, "he_normal", generator=torch.Generator().manual_seed(i)))
+    assert is_stackable(plain[0])
+    pop = Population(plain[0], 3, [0, 1, 2])
+    for i, m in enumerate(plain):
+        pop.load_member(i, m.state_dict())
+    x = torch.randn(3, 6, *shape)  # (K, B, ...)
+    for train in (False, True):  # BN: running stats / batch stats per model
+        pop.train(train)
+        with torch.no_grad():
+            y = pop(x)  # (K, B, C)
+            for i, m in enumerate(plain):
+                torch.testing.assert_close(y[i], m.train(train)(x[i]), atol=1e-5, rtol=1e-4)

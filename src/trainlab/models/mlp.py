@@ -110,7 +110,7 @@ class MLP(nn.Sequential):
             raise UserError("width= needs depth= (the number of hidden layers of that width)")
         elif hidden is None:
             hidden = (256, 256)
-        widths = _positive_ints("hidden", hidden) if hidden != () else ()
+        widths = _positive_ints("hidden", hidden)
         p = check_dropout(dropout)
         make_activation(activation)  # validate the name before building anything
 
