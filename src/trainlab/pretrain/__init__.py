@@ -1,0 +1,14 @@
+"""Unsupervised pre-training: RBMs (CD-k, PCD), log-partition estimates, DBNs, stacked DAEs.
+
+- :class:`BernoulliRBM`, :class:`GaussianBernoulliRBM`: scikit-learn estimators.
+- :func:`exact_log_partition`, :func:`ais_log_partition`: log Z by enumeration / AIS.
+- :class:`RBMPopulation`: K RBMs of one shape trained in one pass (stacked weights).
+- :class:`DBN`, :class:`StackedDenoisingAutoencoder`: greedy layer-wise pre-training,
+  unrolled into a trainlab MLP with ``to_module()``.
+"""
+
+from __future__ import annotations
+
+from .rbm import BernoulliRBM, GaussianBernoulliRBM
+
+__all__ = ["BernoulliRBM", "GaussianBernoulliRBM"]
