@@ -4,6 +4,7 @@ import copy
 
 import pytest
 import torch
+from conftest import requires_cuda
 import torch.nn.functional as F
 from torch import nn
 
@@ -152,6 +153,18 @@ def test_frozen_models_keep_batchnorm_statistics():
     pop(torch.randn(2, 16, 1, 8, 8) + 3)
     assert torch.equal(pop.net.bn1.running_mean[0], before[0])
     assert not torch.equal(pop.net.bn1.running_mean[1], before[1])
+
+
+@requires_cuda
+def test_cuda_matches_cpu():
+    models = _models(_mlp, 3)
+    cpu = Population.from_models(models)
+    gpu = Population.from_models(models).cuda()
+    x = torch.randn(3, 5, 1, 8, 8)
+    for pop in (cpu, gpu):
+        pop.train()
+        pop.set_step(2)
+    torch.testing.assert_close(gpu(x.cuda()).cpu(), cpu(x), rtol=1e-4, atol=1e-4)
 
 
 def test_bad_inputs():

@@ -359,6 +359,10 @@ class Trainer:
         return {
             "population": self.pop.state_dict(),
             "optimizer": self.optimizer.state_dict(),
+            # the schedule is a pure function of the step, and every random draw a function of
+            # (seed, step, site): the position below is their whole state
+            "schedule": {"name": self.config.schedule.name, "step": self.step},
+            "rng": {"kind": "counter (trainlab.rng)", "seeds": self.pop.seeds.cpu()},
             "epoch": self.epoch,
             "step": self.step,
             "alive": self.alive,

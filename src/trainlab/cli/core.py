@@ -71,7 +71,7 @@ def summary_table(summary: dict) -> Table:
     """Final test accuracy and loss per override group: mean ± std (n, 95% CI)."""
     table = Table(title=f"{summary['name']}: {summary['k']} models, {summary['epochs']} epochs")
     for col in ("group", "n", "test_acc", "test_loss", "val_acc"):
-        table.add_column(col, justify="left" if col == "group" else "right")
+        table.add_column(col, justify="left" if col == "group" else "right", overflow="fold")
     for g in summary["groups"]:
         a = g["aggregates"]
         table.add_row(
