@@ -7,7 +7,10 @@ numbers mean 1-D (``Conv1d``), three mean 2-D (``Conv2d``).
 Defaults: ``channels=None`` picks one block per halving that leaves at least 2 positions, at
 most 3 blocks, with 32, 64, 128 channels: mnist1d ``(1, 40)`` -> 3 blocks (40 -> 20 -> 10 -> 5);
 digits ``(1, 8, 8)`` -> 2 blocks (8 -> 4 -> 2); 32x32 images -> 3 blocks (32 -> 4).
-Greydanus (2020) reports ~94% test accuracy on mnist1d for a 3-layer CNN of this size.
+Greydanus (2020) reports ~94% test accuracy on mnist1d for a 3-layer CNN. Measured with these
+defaults (plain Adam loop, lr 3e-3, batch 100, 30 epochs, seed 0, 1 CPU thread): mnist1d
+95.5% test accuracy (kernel_size 5: 94.9%), digits (standardized) 98.6%; ``resnet`` with its
+defaults on the same runs: 98.6% and 99.2%.
 """
 
 from __future__ import annotations
