@@ -4,10 +4,10 @@ import copy
 
 import pytest
 import torch
-from conftest import requires_cuda
 import torch.nn.functional as F
 from torch import nn
 
+from conftest import requires_cuda
 from trainlab import rng
 from trainlab.errors import UserError
 from trainlab.models import create
