@@ -6,17 +6,19 @@ plain numbers or ``(K,)`` tensors of per-model values, and matches ``torch.optim
 - :func:`create_optimizer` / :func:`list_optimizers`: ``sgd``, ``adam``, ``adamw``, …
 - :func:`create_schedule` / :func:`list_schedules`: ``none``, ``step``, ``cosine``, ``sgdr``, …
 - :func:`clip_grad_norm_`, :func:`clip_grad_value_`: per-model clipping.
+- :class:`LBFGS`, :class:`Newton`: full-batch second-order methods, per model.
 """
 
 from __future__ import annotations
 
-from . import adagrad, adam, rmsprop, sgd  # noqa: F401  (register the optimizers)
+from . import adagrad, adam, rmsprop, second_order, sgd  # noqa: F401  (register them)
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .base import OPTIMIZERS, PopulationOptimizer, create_optimizer, list_optimizers
 from .clip import clip_grad_norm_, clip_grad_value_, grad_norms
 from .rmsprop import RMSprop
 from .schedules import SCHEDULES, Schedule, create_schedule, list_schedules
+from .second_order import LBFGS, Newton, flat_hessian
 from .sgd import SGD
 
 __all__ = [
@@ -25,6 +27,9 @@ __all__ = [
     "AdamW",
     "Adagrad",
     "RMSprop",
+    "LBFGS",
+    "Newton",
+    "flat_hessian",
     "PopulationOptimizer",
     "OPTIMIZERS",
     "create_optimizer",

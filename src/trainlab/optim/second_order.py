@@ -1,0 +1,302 @@
+"""Second-order methods for full-batch problems: per-model L-BFGS and exact Newton.
+
+The notes (CS231n lecture 7) introduce second-order optimization with the Taylor expansion
+``L(θ) ≈ L(θ₀) + ∇Lᵀ(θ − θ₀) + ½ (θ − θ₀)ᵀ H (θ − θ₀)``, whose minimizer is the Newton step
+``θ ← θ₀ − H⁻¹ ∇L`` — no learning rate, and one step to the minimum of a quadratic. Forming and
+inverting the n×n Hessian costs O(n²) memory and O(n³) time, so for real networks the notes point
+to quasi-Newton methods: L-BFGS (Liu & Nocedal 1989) keeps the last m pairs
+``s = Δθ, y = Δ∇L`` and applies an approximate inverse Hessian with the two-loop recursion.
+L-BFGS "works very well in full batch, deterministic mode" but does not transfer to mini-batches:
+the curvature pairs from different batches disagree (the study ``optimizers`` and the tests show
+it).
+
+- :class:`LBFGS`: ``torch.optim.LBFGS``'s algorithm (no line search) run for every model of a
+  stacked population at once, each with its own history, step size and stopping tests.
+- :class:`Newton`: exact (optionally damped) Newton steps for small problems, per model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from ..errors import ConfigError
+from .base import OPTIMIZERS, Hyper, PopulationOptimizer
+
+__all__ = ["LBFGS", "Newton", "flat_hessian"]
+
+
+def _flat(tensors: list[Tensor], k: int) -> Tensor:
+    return torch.cat([t.reshape(k, -1) for t in tensors], dim=1)  # (K, n)
+
+
+def _per_model_loss(loss: Any, k: int) -> Tensor:
+    if not isinstance(loss, Tensor) or loss.shape != (k,):
+        shape = tuple(loss.shape) if isinstance(loss, Tensor) else type(loss).__name__
+        raise ConfigError(
+            f"the closure must return the per-model losses, a ({k},) tensor; got {shape}"
+        )
+    return loss
+
+
+@OPTIMIZERS.register("lbfgs", "L-BFGS (full batch; closure returns per-model losses)")
+class LBFGS(PopulationOptimizer):
+    """Population L-BFGS: ``torch.optim.LBFGS`` (``line_search_fn=None``) for each model.
+
+    ``step(closure)``: the closure zeroes the gradients, computes the per-model losses ``(K,)``,
+    calls ``loss.sum().backward()`` and returns the losses. Each model keeps its own curvature
+    history, step size and stopping tests (``tolerance_grad`` on ``max|g|``, ``tolerance_change``
+    on the step and the loss change); a model that has stopped is frozen for the rest of the call.
+
+    Differences from K separate ``torch.optim.LBFGS``: a curvature pair that a model rejects
+    (``yᵀs ≤ 1e-10``), or a model that stopped early in an earlier call, still takes a (no-op)
+    slot of the shared history ring, so the results can differ once a history of
+    ``history_size`` pairs overflows. The loop reads one flag per iteration from the device
+    (whether any model is still running) — fine for a full-batch method, not for a hot loop.
+
+    Args:
+        lr: step size (torch's default 1; the first iteration uses ``min(1, 1/‖g‖₁)·lr``).
+        max_iter: iterations per ``step`` call. max_eval: closure evaluations (default 1.25×).
+        tolerance_grad, tolerance_change: stopping tests. history_size: m.
+    """
+
+    _hypers = {"lr": (0.0, None, False, False)}
+
+    def __init__(
+        self,
+        params: Iterable[Any],
+        lr: Hyper = 1.0,
+        max_iter: int = 20,
+        max_eval: int | None = None,
+        tolerance_grad: float = 1e-7,
+        tolerance_change: float = 1e-9,
+        history_size: int = 100,
+        line_search_fn: str | None = None,
+    ) -> None:
+        if line_search_fn is not None:
+            raise ConfigError(
+                "population L-BFGS has no line search; set line_search_fn: null "
+                "(each model uses torch's fixed-step rule)"
+            )
+        if max_iter < 1 or history_size < 1:
+            raise ConfigError("max_iter and history_size must be ≥ 1")
+        if max_eval is None:
+            max_eval = max_iter * 5 // 4
+        defaults = dict(
+            lr=lr,
+            max_iter=int(max_iter),
+            max_eval=int(max_eval),
+            tolerance_grad=float(tolerance_grad),
+            tolerance_change=float(tolerance_change),
+            history_size=int(history_size),
+        )
+        super().__init__(params, defaults)
+        if len(self.param_groups) != 1:
+            raise ConfigError("L-BFGS supports one parameter group; pass the parameters directly")
+        self._params = self.param_groups[0]["params"]
+
+    def _gather_grad(self) -> Tensor:
+        k = self.k
+        views = [
+            torch.zeros_like(p).reshape(k, -1) if p.grad is None else p.grad.reshape(k, -1)
+            for p in self._params
+        ]
+        return torch.cat(views, dim=1)  # (K, n)
+
+    def _add(self, t: Tensor, d: Tensor) -> None:
+        """θ_k ← θ_k + t_k d_k for every model."""
+        off = 0
+        for p in self._params:
+            n = p[0].numel() if p.dim() > 1 else 1
+            upd = (d[:, off : off + n] * t[:, None]).view_as(p)  # (K, ...)
+            p.add_(upd)
+            off += n
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], Tensor]) -> Tensor:  # type: ignore[override]
+        """Up to ``max_iter`` L-BFGS iterations of every model; returns the first losses (K,)."""
+        if closure is None:
+            raise ConfigError("L-BFGS needs a closure that recomputes the per-model losses")
+        group = self.param_groups[0]
+        k = self.k
+        lr = group["lr"]
+        max_iter, max_eval = group["max_iter"], group["max_eval"]
+        tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
+        history_size = group["history_size"]
+        state = self.state[self._params[0]]
+        state.setdefault("func_evals", 0)
+        state.setdefault("n_iter", 0)
+
+        with torch.enable_grad():
+            orig_loss = _per_model_loss(closure(), k)
+        loss = orig_loss.detach().clone()  # (K,)
+        current_evals = 1
+        state["func_evals"] += 1
+        flat_grad = self._gather_grad()  # (K, n)
+        dev, dt = flat_grad.device, flat_grad.dtype
+        active = flat_grad.abs().amax(1) > tol_grad  # (K,)
+        if not bool(active.any()):
+            return orig_loss
+
+        d = state.get("d")
+        t = state.get("t", torch.zeros(k, device=dev, dtype=dt))
+        old_dirs: list[Tensor] = state.get("old_dirs", [])
+        old_stps: list[Tensor] = state.get("old_stps", [])
+        ro: list[Tensor] = state.get("ro", [])
+        h_diag = state.get("H_diag", torch.ones(k, device=dev, dtype=dt))
+        prev_flat_grad = state.get("prev_flat_grad")
+        prev_loss = state.get("prev_loss")
+        lr_t = torch.as_tensor(lr, device=dev, dtype=dt).expand(k)  # (K,)
+        a = active[:, None]
+
+        n_iter = 0
+        while n_iter < max_iter:
+            n_iter += 1
+            state["n_iter"] += 1
+            if state["n_iter"] == 1:
+                d = -flat_grad
+                old_dirs, old_stps, ro = [], [], []
+                h_diag = torch.ones(k, device=dev, dtype=dt)
+            else:
+                y = flat_grad - prev_flat_grad  # (K, n)
+                s = d * t[:, None]  # (K, n)
+                ys = (y * s).sum(1)  # (K,)
+                accept = (ys > 1e-10) & active
+                if bool(accept.any()):
+                    if len(old_dirs) == history_size:
+                        old_dirs.pop(0), old_stps.pop(0), ro.pop(0)
+                    m = accept[:, None]
+                    old_dirs.append(torch.where(m, y, 0.0))
+                    old_stps.append(torch.where(m, s, 0.0))
+                    ro.append(torch.where(accept, 1.0 / torch.where(accept, ys, 1.0), 0.0))
+                    yy = (y * y).sum(1)
+                    h_diag = torch.where(accept, ys / torch.where(accept, yy, 1.0), h_diag)
+                # two-loop recursion: d = −H⁻¹ g for every model at once
+                q = -flat_grad
+                al = [torch.zeros(k, device=dev, dtype=dt)] * len(old_dirs)
+                for i in range(len(old_dirs) - 1, -1, -1):
+                    al[i] = (old_stps[i] * q).sum(1) * ro[i]  # (K,)
+                    q = q - al[i][:, None] * old_dirs[i]
+                r = q * h_diag[:, None]
+                for i in range(len(old_dirs)):
+                    be = (old_dirs[i] * r).sum(1) * ro[i]
+                    r = r + old_stps[i] * (al[i] - be)[:, None]
+                d = torch.where(a, r, d)
+
+            prev_flat_grad = (
+                flat_grad.clone() if prev_flat_grad is None
+                else torch.where(a, flat_grad, prev_flat_grad)
+            )  # fmt: skip
+            prev_loss = loss.clone() if prev_loss is None else torch.where(active, loss, prev_loss)
+            if state["n_iter"] == 1:
+                t_new = torch.clamp(1.0 / flat_grad.abs().sum(1), max=1.0) * lr_t
+            else:
+                t_new = lr_t
+            t = torch.where(active, t_new, t)
+            gtd = (flat_grad * d).sum(1)
+            active = active & ~(gtd > -tol_change)  # not a descent direction: stop this model
+            a = active[:, None]
+
+            self._add(torch.where(active, t, 0.0), d)
+            ls_evals = 0
+            opt_cond = torch.zeros(k, dtype=torch.bool, device=dev)
+            if n_iter != max_iter:
+                with torch.enable_grad():
+                    new_loss = _per_model_loss(closure(), k).detach()
+                new_grad = self._gather_grad()
+                loss = torch.where(active, new_loss, loss)
+                flat_grad = torch.where(a, new_grad, flat_grad)
+                opt_cond = flat_grad.abs().amax(1) <= tol_grad
+                ls_evals = 1
+            current_evals += ls_evals
+            state["func_evals"] += ls_evals
+            if n_iter == max_iter or current_evals >= max_eval:
+                break
+            stop = (
+                opt_cond
+                | ((d * t[:, None]).abs().amax(1) <= tol_change)
+                | ((loss - prev_loss).abs() < tol_change)
+            )
+            active = active & ~stop
+            a = active[:, None]
+            if not bool(active.any()):
+                break
+
+        state.update(
+            d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=h_diag,
+            prev_flat_grad=prev_flat_grad, prev_loss=prev_loss,
+        )  # fmt: skip
+        return orig_loss
+
+
+def flat_hessian(loss: Tensor, params: list[Tensor], k: int) -> tuple[Tensor, Tensor]:
+    """Per-model gradient ``(K, n)`` and Hessian ``(K, n, n)`` of per-model losses ``(K,)``.
+
+    The models are independent, so the Hessian of ``Σ_k L_k`` is block diagonal; row j of every
+    model's block comes from one backward pass of ``Σ_k g_k,j`` (n passes in all).
+    """
+    grads = torch.autograd.grad(loss.sum(), params, create_graph=True)
+    g = _flat(list(grads), k)  # (K, n)
+    n = g.shape[1]
+    rows = []
+    for j in range(n):
+        gj = torch.autograd.grad(g[:, j].sum(), params, retain_graph=True, allow_unused=True)
+        gj = [torch.zeros_like(p) if x is None else x for x, p in zip(gj, params, strict=True)]
+        rows.append(_flat(gj, k))  # (K, n): ∂g_k,j / ∂θ_k
+    return g.detach(), torch.stack(rows, dim=1)  # (K, n), (K, n, n)
+
+
+@OPTIMIZERS.register("newton", "exact (damped) Newton steps, per model (small problems)")
+class Newton(PopulationOptimizer):
+    """Exact Newton's method per model: ``θ ← θ − η (H + λI)⁻¹ ∇L``.
+
+    ``step(closure)``: the closure returns the per-model losses ``(K,)`` *without* calling
+    backward (Newton differentiates them twice itself). With η = 1 and λ = 0, one step solves a
+    quadratic exactly. The Hessian has n² entries per model: meant for small problems (the
+    ``optimizers-2d`` study, logistic regression), limited to ``max_params`` per model.
+
+    Args:
+        lr: η, the fraction of the Newton step (1 = the full step), ≥ 0.
+        damping: λ ≥ 0 (Levenberg–Marquardt); makes H + λI positive definite near saddles.
+        max_params: refuse models with more parameters than this.
+    """
+
+    _hypers = {"lr": (0.0, None, False, False), "damping": (0.0, None, False, False)}
+
+    def __init__(
+        self, params: Iterable[Any], lr: Hyper = 1.0, damping: Hyper = 0.0, max_params: int = 2048
+    ) -> None:
+        super().__init__(params, dict(lr=lr, damping=damping, max_params=int(max_params)))
+
+    def step(self, closure: Callable[[], Tensor]) -> Tensor:  # type: ignore[override]
+        """One Newton step of every model; returns the losses ``(K,)`` before it."""
+        if closure is None:
+            raise ConfigError("Newton needs a closure that returns the per-model losses")
+        k = self.k
+        for group in self.param_groups:
+            params = group["params"]
+            n = sum(p[0].numel() if p.dim() > 1 else 1 for p in params)
+            if n > group["max_params"]:
+                raise ConfigError(
+                    f"Newton needs the {n}×{n} Hessian of each model; that is too large "
+                    f"(max_params={group['max_params']}); use lbfgs instead"
+                )
+        with torch.enable_grad():
+            loss = _per_model_loss(closure(), k)
+            all_params = [p for g in self.param_groups for p in g["params"]]
+            g, h = flat_hessian(loss, all_params, k)
+        group = self.param_groups[0]
+        eye = torch.eye(h.shape[1], device=h.device, dtype=h.dtype)
+        damp = torch.as_tensor(group["damping"], device=h.device, dtype=h.dtype).expand(k)
+        delta = torch.linalg.solve(h + damp[:, None, None] * eye, g.unsqueeze(-1)).squeeze(-1)
+        lr = torch.as_tensor(group["lr"], device=h.device, dtype=h.dtype).expand(k)
+        with torch.no_grad():
+            off = 0
+            for p in all_params:
+                m = p[0].numel() if p.dim() > 1 else 1
+                p.sub_((delta[:, off : off + m] * lr[:, None]).view_as(p))  # θ − η Δ
+                off += m
+        return loss.detach()
