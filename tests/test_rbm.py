@@ -317,3 +317,69 @@ def test_pipeline_gridsearch_and_clone():
     est = BernoulliRBM(n_components=7, k=2, method="cd", momentum=0.5, weight_decay=1e-4)
     twin = clone(est)
     assert twin.get_params() == est.get_params() and twin is not est
+
+
+# ---------------------------------------------------------------------------- log Z
+def _fitted(v: int, h: int, seed: int = 0, scale: float = 1.0) -> BernoulliRBM:
+    rng = np.random.default_rng(seed)
+    rbm = BernoulliRBM(n_components=h, n_iter=0).fit(np.zeros((2, v)))
+    rbm.components_ = rng.normal(0, scale, (h, v))
+    rbm.intercept_visible_ = rng.normal(0, 0.5, v)
+    rbm.intercept_hidden_ = rng.normal(0, 0.5, h)
+    return rbm
+
+
+def _brute_log_z(rbm) -> float:
+    w, b, c = rbm.components_.T, rbm.intercept_visible_, rbm.intercept_hidden_
+    vs = np.array(list(itertools.product([0, 1], repeat=len(b))), dtype=float)
+    hs = np.array(list(itertools.product([0, 1], repeat=len(c))), dtype=float)
+    neg_e = (vs @ b)[:, None] + (hs @ c)[None, :] + vs @ w @ hs.T
+    m = neg_e.max()
+    return float(m + np.log(np.exp(neg_e - m).sum()))
+
+
+@pytest.mark.parametrize("v, h", [(6, 4), (4, 7)])  # enumerate h, then enumerate v
+def test_exact_log_partition_matches_brute_force(v, h):
+    from trainlab.pretrain import exact_log_partition
+
+    rbm = _fitted(v, h, seed=v)
+    assert exact_log_partition(rbm, chunk=5) == pytest.approx(_brute_log_z(rbm), abs=1e-9)
+
+
+def test_exact_log_partition_refuses_large_models():
+    from trainlab.pretrain import exact_log_partition
+
+    with pytest.raises(ValueError, match="ais_log_partition"):
+        exact_log_partition(_fitted(30, 25))
+
+
+def test_gaussian_exact_log_partition_matches_numeric_integral():
+    from trainlab.pretrain import exact_log_partition
+
+    rbm = GaussianBernoulliRBM(n_components=3, n_iter=0).fit(np.zeros((2, 1)))
+    rbm.components_ = np.array([[0.7], [-0.4], [1.1]])
+    rbm.intercept_visible_ = np.array([0.3])
+    rbm.intercept_hidden_ = np.array([0.2, -0.5, 0.1])
+    rbm.log_variance_ = np.array([np.log(0.6)])
+    grid = np.linspace(-15, 15, 60001)[:, None]
+    neg_f = -rbm.free_energy(grid)
+    log_z = np.log(np.trapezoid(np.exp(neg_f), grid[:, 0]))
+    assert exact_log_partition(rbm) == pytest.approx(log_z, abs=1e-6)
+
+
+def test_ais_agrees_with_exact_log_partition():
+    from trainlab.pretrain import ais_log_partition, exact_log_partition
+
+    X, _ = load_digits(return_X_y=True)
+    X = (X[:400, ::4] / 16.0 > 0.4).astype(float)  # 16 binary pixels
+    rbm = BernoulliRBM(n_components=10, learning_rate=0.1, n_iter=10, random_state=0).fit(X)
+    exact = exact_log_partition(rbm)
+    res = ais_log_partition(rbm, n_betas=1500, n_runs=64, base_rate=X.mean(0), random_state=0)
+    assert abs(res.log_z - exact) < 0.1, (res.log_z, exact)
+    assert res.log_z_low <= exact + 0.1 and exact - 0.1 <= res.log_z_high
+    # and the log-likelihood it implies beats the untrained model's
+    from trainlab.pretrain import log_likelihood
+
+    ll = log_likelihood(rbm, X, exact).mean()
+    base = _fitted(16, 10, scale=0.0)
+    assert ll > log_likelihood(base, X, exact_log_partition(base)).mean()

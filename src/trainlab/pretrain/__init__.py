@@ -9,6 +9,14 @@
 
 from __future__ import annotations
 
+from .partition import AISResult, ais_log_partition, exact_log_partition, log_likelihood
 from .rbm import BernoulliRBM, GaussianBernoulliRBM
 
-__all__ = ["BernoulliRBM", "GaussianBernoulliRBM"]
+__all__ = [
+    "BernoulliRBM",
+    "GaussianBernoulliRBM",
+    "exact_log_partition",
+    "ais_log_partition",
+    "AISResult",
+    "log_likelihood",
+]
