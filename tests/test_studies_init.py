@@ -101,19 +101,25 @@ def test_init_depth30_numbers_are_reported(init_run: tuple[Path, int, int]) -> N
 
 
 def test_unit_symmetry_measures_differences() -> None:
+    g = torch.Generator().manual_seed(0)
     m = create("mlp", input_shape=(5,), num_classes=3, hidden=(4, 4))
-    with torch.no_grad():
+    with torch.no_grad():  # positive weights and inputs: every ReLU unit is active
         for layer in (m.fc1, m.fc2):
-            layer.weight.copy_(torch.randn(1, layer.in_features).expand_as(layer.weight))
+            row = torch.rand(1, layer.in_features, generator=g) + 0.1
+            layer.weight.copy_(row.expand_as(layer.weight))
             layer.bias.fill_(0.3)
-    x = torch.randn(16, 5)
+    x = torch.rand(16, 5, generator=g) + 0.1
     same = unit_symmetry(m, x)
     assert same["weight_diff"] == 0.0 and same["output_diff"] == 0.0 and same["weight_scale"] > 0
     with torch.no_grad():
         m.fc2.weight[2, 1] += 0.25
     diff = unit_symmetry(m, x)
     assert diff["weight_diff"] == pytest.approx(0.25)
-    assert diff["output_diff"] > 0
+    assert diff["output_diff"] > 0 and diff["finite"]
+    with torch.no_grad():  # an overflowed model: inf outputs are left out, and flagged
+        m.fc1.bias[0] = math.inf
+    over = unit_symmetry(m, x)
+    assert not over["finite"] and math.isfinite(over["output_diff"])
 
 
 def test_existing_output_folder_is_not_overwritten(tmp_path: Path) -> None:
