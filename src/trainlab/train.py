@@ -235,8 +235,8 @@ class Trainer:
         y = self.data.y_train[idx]  # (K, b)
         self.pop.train()
         self.pop.set_step(self.step)
-        logits = self.pop(x)  # (K, b, C)
-        loss = F.cross_entropy(logits.flatten(0, 1), y.flatten(), reduction="none")
+        flat = self.pop(x).flatten(0, 1)  # (K*b, C), contiguous
+        loss = F.cross_entropy(flat, y.flatten(), reduction="none")
         loss = loss.view(self.k, -1).mean(1)  # (K,)
         self.optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()
@@ -264,7 +264,7 @@ class Trainer:
         with torch.no_grad():
             loss = loss.detach()
             self._sum_loss += loss
-            self._sum_acc += (logits.detach().argmax(-1) == y).float().mean(1)
+            self._sum_acc += (flat.detach().argmax(-1).view_as(y) == y).float().mean(1)
             self._sum_gnorm += gnorm
         self._steps_in_epoch += 1
         self.step += 1
@@ -494,8 +494,12 @@ class Trainer:
 # -- helpers ---------------------------------------------------------------------------------------
 def _grad_norms(params: list[torch.Tensor], k: int) -> torch.Tensor:
     """Global gradient norm of each model: ``‖g_k‖ = sqrt(Σ_params ‖g_k,p‖²)`` → ``(K,)``."""
-    sq = [p.grad.reshape(k, -1).pow(2).sum(1) for p in params if p.grad is not None]
-    return torch.stack(sq).sum(0).sqrt() if sq else torch.zeros(k, device=params[0].device)
+    norms = [
+        torch.linalg.vector_norm(p.grad.reshape(k, -1), dim=1) for p in params if p.grad is not None
+    ]
+    if not norms:
+        return torch.zeros(k, device=params[0].device)
+    return torch.linalg.vector_norm(torch.stack(norms), dim=0)
 
 
 def _per_model(keys: dict[str, Any], cfgs: list[Config]) -> dict[str, Any]:
