@@ -1,0 +1,186 @@
+"""RBM features for digit classification: scikit-learn vs trainlab, side by side in one run.
+
+The protocol of scikit-learn's example "Restricted Boltzmann Machine features for digit
+classification": the 1797 digits nudged by one pixel in 4 directions (8,985 images), min-max
+scaled to [0, 1], 80/20 split with ``random_state=0``; ``BernoulliRBM(n_components=100,
+learning_rate=0.06, n_iter=10, random_state=0)`` then ``LogisticRegression(C=6000)`` on the
+hidden probabilities (default tol; the example's ``tol=1`` stops lbfgs early in recent
+scikit-learn); raw-pixel baseline ``LogisticRegression(C=100)``.
+
+Fit times are the median of ``--repeats`` runs, interleaved (sklearn, trainlab, ...) so that
+load from other processes hits both alike. scikit-learn is also timed with BLAS limited to one
+thread, because on a busy 2-core machine multithreaded BLAS at these tiny sizes thrashes.
+
+Then a DBN (64-256-256, CD-1 pre-training, unrolled into a sigmoid MLP and fine-tuned with
+backprop) on the same split.
+
+    python benchmarks/rbm.py [--repeats 3] [--no-dbn]
+
+Prints a table and writes ``benchmarks/results/rbm.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from scipy.ndimage import convolve
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import BernoulliRBM as SkRBM
+from threadpoolctl import threadpool_limits
+
+from trainlab.pretrain import BernoulliRBM
+
+RESULTS = Path(__file__).parent / "results" / "rbm.json"
+
+
+def nudged_digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """scikit-learn's example data: 5 x 1797 images, min-max scaled, split 80/20 (seed 0)."""
+    X, y = load_digits(return_X_y=True)
+    shifts = [
+        [[0, 1, 0], [0, 0, 0], [0, 0, 0]],
+        [[0, 0, 0], [1, 0, 0], [0, 0, 0]],
+        [[0, 0, 0], [0, 0, 1], [0, 0, 0]],
+        [[0, 0, 0], [0, 0, 0], [0, 1, 0]],
+    ]
+
+    def shift(x: np.ndarray, w: list) -> np.ndarray:
+        return convolve(x.reshape((8, 8)), mode="constant", weights=np.array(w)).ravel()
+
+    X = np.concatenate([X] + [np.apply_along_axis(shift, 1, X, w) for w in shifts])
+    y = np.concatenate([y] * 5)
+    X = (X - X.min(0)) / (X.max(0) + 1e-4)  # the example's minmax_scale
+    return train_test_split(X, y, test_size=0.2, random_state=0)
+
+
+def _logistic_accuracy(rbm, Xtr, ytr, Xte, yte) -> float:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # lbfgs max_iter=100 warns, as in the example
+        clf = LogisticRegression(C=6000).fit(rbm.transform(Xtr), ytr)
+    return float(clf.score(rbm.transform(Xte), yte))
+
+
+def _fit(make, X, blas_one: bool = False) -> tuple[object, float]:
+    rbm = make()
+    t0 = time.perf_counter()
+    if blas_one:
+        with threadpool_limits(1, "blas"):
+            rbm.fit(X)
+    else:
+        rbm.fit(X)
+    return rbm, time.perf_counter() - t0
+
+
+def rbm_table(repeats: int) -> list[dict]:
+    Xtr, Xte, ytr, yte = nudged_digits()
+    common = dict(n_components=100, learning_rate=0.06, n_iter=10, random_state=0)
+    rows = []
+    for bs in (10, 100):
+        makers = {
+            "scikit-learn": (lambda bs=bs: SkRBM(batch_size=bs, **common), False),
+            "scikit-learn (1 BLAS thread)": (lambda bs=bs: SkRBM(batch_size=bs, **common), True),
+            "trainlab": (lambda bs=bs: BernoulliRBM(batch_size=bs, **common), False),
+        }
+        times: dict[str, list[float]] = {k: [] for k in makers}
+        models: dict[str, object] = {}
+        for _ in range(repeats):
+            for name, (make, one) in makers.items():
+                models[name], t = _fit(make, Xtr, one)
+                times[name].append(t)
+        for name in makers:
+            rows.append(
+                {
+                    "library": name,
+                    "batch_size": bs,
+                    "fit_s_median": statistics.median(times[name]),
+                    "fit_s_all": times[name],
+                    "test_acc": _logistic_accuracy(models[name], Xtr, ytr, Xte, yte),
+                }
+            )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        raw = LogisticRegression(C=100.0).fit(Xtr, ytr).score(Xte, yte)
+    rows.append(
+        {"library": "raw pixels", "batch_size": None, "fit_s_median": None, "test_acc": raw}
+    )
+    return rows
+
+
+def dbn_row(seed: int = 0) -> dict:
+    """DBN 64-256-256 pre-trained with CD-1, unrolled to a sigmoid MLP, fine-tuned (Adam)."""
+    from trainlab.pretrain.dbn import DBN, fine_tune
+
+    Xtr, Xte, ytr, yte = nudged_digits()
+    t0 = time.perf_counter()
+    dbn = DBN(layers=[256, 256], learning_rate=0.05, n_iter=15, batch_size=10, random_state=seed)
+    dbn.fit(Xtr)
+    t_pre = time.perf_counter() - t0
+    module = dbn.to_module(n_classes=10)
+    t0 = time.perf_counter()
+    acc = fine_tune(module, Xtr, ytr, Xte, yte, epochs=30, lr=1e-3, batch_size=64, seed=seed)
+    return {
+        "model": "DBN 64-256-256-10 (sigmoid)",
+        "pretrain_s": t_pre,
+        "finetune_s": time.perf_counter() - t0,
+        "test_acc": acc,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--no-dbn", action="store_true")
+    args = ap.parse_args()
+    rows = rbm_table(args.repeats)
+    print(f"{'library':30s} {'batch':>5s} {'fit s (median)':>15s} {'test acc':>9s}")
+    for r in rows:
+        fit = f"{r['fit_s_median']:.3f}" if r["fit_s_median"] is not None else "-"
+        bs = str(r["batch_size"]) if r["batch_size"] else "-"
+        print(f"{r['library']:30s} {bs:>5s} {fit:>15s} {r['test_acc']:9.4f}")
+    speed = {}
+    for bs in (10, 100):
+        by = {r["library"]: r for r in rows if r["batch_size"] == bs}
+        speed[bs] = {
+            "speedup_vs_sklearn": by["scikit-learn"]["fit_s_median"]
+            / by["trainlab"]["fit_s_median"],
+            "speedup_vs_sklearn_1_blas_thread": by["scikit-learn (1 BLAS thread)"]["fit_s_median"]
+            / by["trainlab"]["fit_s_median"],
+        }
+        print(
+            f"batch {bs}: trainlab is {speed[bs]['speedup_vs_sklearn']:.2f}x scikit-learn's "
+            f"speed ({speed[bs]['speedup_vs_sklearn_1_blas_thread']:.2f}x vs 1 BLAS thread)"
+        )
+    out = {
+        "protocol": "sklearn plot_rbm_logistic_classification (8,985 nudged digits, 80/20)",
+        "machine": {
+            "platform": platform.platform(),
+            "cpu_count": torch.get_num_threads(),
+            "torch": torch.__version__,
+        },
+        "rbm": rows,
+        "speed": speed,
+        "gpu_population": "unmeasured (no GPU in the session that wrote this benchmark)",
+    }
+    if not args.no_dbn:
+        dbn = dbn_row()
+        out["dbn"] = dbn
+        print(
+            f"{dbn['model']}: test acc {dbn['test_acc']:.4f} "
+            f"(pre-train {dbn['pretrain_s']:.1f} s, fine-tune {dbn['finetune_s']:.1f} s)"
+        )
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(out, indent=2))
+    print(f"wrote {RESULTS}")
+
+
+if __name__ == "__main__":
+    main()
