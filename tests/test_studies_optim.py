@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import pytest
 import torch
@@ -48,3 +49,73 @@ def test_quick_study_writes_report(tmp_path, monkeypatch):
     assert newton_quad[0]["steps"] == 1
     with pytest.raises(Exception, match="already exists"):
         o2d.run(out, quick=True)
+
+
+# -- LR finder ------------------------------------------------------------------------------------
+def _digits_config(**over):
+    from trainlab.config import parse_config
+
+    raw = {
+        "optim": {"name": "sgd", "lr": 0.1, "momentum": 0.9},
+        "model": {"name": "mlp", "hidden": [32]},
+        "train": {"epochs": 1, "batch_size": 64},
+    }
+    raw.update(over)
+    return parse_config(raw)
+
+
+def test_smooth_is_debiased_and_suggest_finds_the_steepest_drop():
+    from trainlab.optim.lr_find import smooth, suggest
+
+    assert smooth([2.0] * 5) == pytest.approx([2.0] * 5)
+    lrs = [10 ** (-5 + 5 * i / 99) for i in range(100)]
+    # loss falls fastest (in log10 lr) at 1e-2, then blows up after 1e-1
+    loss = [2 - torch.sigmoid(torch.tensor(3.0 * (math.log10(x) + 2))).item()
+            + (max(0.0, math.log10(x) + 1) ** 2) * 10 for x in lrs]  # fmt: skip
+    sug = suggest(lrs, loss)
+    assert abs(math.log10(sug["steep"]) + 2) < 0.1
+    i_min = min(range(100), key=lambda i: loss[i])
+    assert sug["min/10"] == pytest.approx(lrs[i_min] / 10)
+
+
+def test_lr_find_on_digits_stops_when_loss_explodes(tmp_path):
+    from trainlab.optim.lr_find import lr_find
+
+    cfg = _digits_config()
+    before = cfg.model_dump()
+    res = lr_find(cfg, start_lr=1e-4, end_lr=100.0, num_steps=40, check_every=5, device="cpu")
+    assert cfg.model_dump() == before  # the config is untouched
+    assert len(res.lrs) == 40 and len(res.losses) == 1
+    assert len(res.losses[0]) < 40  # stopped before the end: the loss exploded
+    assert "best" in res.stop_reasons[0] or "NaN" in res.stop_reasons[0]
+    assert 1e-3 < res.suggestion < 10
+    res.plot().savefig(tmp_path / "lr.png")
+    assert (tmp_path / "lr.png").stat().st_size > 1000
+
+
+def test_lr_sweep_population_variant():
+    from trainlab.optim.lr_find import lr_sweep
+
+    res = lr_sweep(_digits_config(), [1e-4, 0.03, 30.0], epochs=1, device="cpu")
+    assert len(res.val_loss) == 3
+    assert res.best_lr == 0.03  # a tiny LR barely moves; a huge one diverges
+
+
+def test_cli_schedule_and_lr_find(tmp_path):
+    from typer.testing import CliRunner
+
+    from trainlab.cli import app
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "optim: {name: sgd, lr: 0.1}\nschedule: {name: step, step_size: 1, gamma: 0.5}\n"
+        "train: {epochs: 3}\npopulation: {variants: [{optim.lr: 0.1}, {optim.lr: 0.2}]}\n"
+    )
+    runner = CliRunner()
+    png = tmp_path / "s.png"
+    r = runner.invoke(app, ["schedule", str(cfg), "--plot", "--out", str(png)])
+    assert r.exit_code == 0, r.output
+    assert png.is_file() and "0.05" in r.output and "0.025" in r.output
+    r = runner.invoke(app, ["lr-find", str(cfg), "--start-lr", "1", "--end-lr", "0.1"])
+    assert r.exit_code != 0
+    assert "start_lr < end_lr" in str(r.exception) + r.output

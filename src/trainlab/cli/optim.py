@@ -1,0 +1,144 @@
+"""Optimizer commands: ``trainlab schedule CONFIG`` and ``trainlab lr-find CONFIG``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from .app import app, console
+
+__all__ = ["schedule_cmd", "lr_find_cmd", "schedule_curves"]
+
+Sets = Annotated[list[str] | None, typer.Option("--set", help="override: key=value")]
+
+
+def schedule_curves(config) -> tuple[list[str], list[float], "object", int]:  # noqa: UP037
+    """Every model's LR at every step of ``config``: ``(groups, base_lrs, curve (S, K), spe)``.
+
+    Loads the data only to count the training samples (steps per epoch).
+    """
+    import torch
+
+    from .. import data as data_mod
+    from ..config import members, resolve
+    from ..optim import create_schedule
+
+    d = config.data
+    ds = data_mod.load(
+        d.name,
+        seed=d.seed,
+        val_fraction=d.val_fraction,
+        test_fraction=d.test_fraction,
+        preprocess=d.preprocess,
+        **d.options,
+    )
+    n = ds.x_train.shape[0]
+    spe = math.ceil(n / min(config.train.batch_size, n))
+    mems = members(config)
+    base = [resolve(config, m.overrides).optim.lr for m in mems]
+    sched = create_schedule(
+        config.schedule.name,
+        torch.tensor(base, dtype=torch.float64),
+        total_steps=config.train.epochs * spe,
+        steps_per_epoch=spe,
+        **config.schedule.kwargs("name"),
+    )
+    groups = [f"{m.group} (seed {m.seed})" for m in mems]
+    return groups, base, sched.curve(), spe
+
+
+@app.command("schedule")
+def schedule_cmd(
+    config: Annotated[Path, typer.Argument(help="YAML config")],
+    set_: Sets = None,
+    plot: Annotated[bool, typer.Option("--plot", help="draw the LR of every model")] = False,
+    out: Annotated[Path, typer.Option(help="where --plot writes the PNG")] = Path("schedule.png"),
+) -> None:
+    """Show the learning rate of every model over the run (per epoch; --plot draws it)."""
+    from ..config import load_config
+
+    cfg = load_config(config, list(set_ or []))
+    groups, _, curve, spe = schedule_curves(cfg)
+    steps = curve.shape[0]
+    table = Table(title=f"schedule '{cfg.schedule.name}': lr at the start of each epoch")
+    table.add_column("epoch", justify="right")
+    shown = list(range(min(len(groups), 6)))
+    for i in shown:
+        table.add_column(groups[i], justify="right", overflow="fold")
+    for e in range(cfg.train.epochs):
+        s = min(e * spe, steps - 1)
+        table.add_row(str(e), *(f"{float(curve[s, i]):.4g}" for i in shown))
+    console.print(table)
+    if len(groups) > len(shown):
+        console.print(f"({len(groups) - len(shown)} more models not shown; --plot draws all)")
+    if plot:
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(7, 4.5))
+        ax = fig.subplots()
+        x = [s / spe for s in range(steps)]
+        for i, g in enumerate(groups):
+            ax.plot(x, curve[:, i].tolist(), lw=1.2, label=g)
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("learning rate")
+        ax.set_title(f"schedule '{cfg.schedule.name}' ({len(groups)} models)")
+        if len(groups) <= 12:
+            ax.legend(fontsize=7)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(out, dpi=110, bbox_inches="tight")
+        console.print(f"plot: {out}")
+
+
+@app.command("lr-find")
+def lr_find_cmd(
+    config: Annotated[Path, typer.Argument(help="YAML config")],
+    set_: Sets = None,
+    start_lr: Annotated[float, typer.Option(help="first LR")] = 1e-7,
+    end_lr: Annotated[float, typer.Option(help="last LR")] = 10.0,
+    steps: Annotated[int, typer.Option(help="number of steps (one batch each)")] = 100,
+    population: Annotated[
+        int, typer.Option(help="instead: train N models at N log-spaced fixed LRs")
+    ] = 0,
+    epochs: Annotated[int, typer.Option(help="epochs of the --population variant")] = 1,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
+    out: Annotated[Path, typer.Option(help="PNG of the curve")] = Path("lr_find.png"),
+) -> None:
+    """LR range test (Smith 2017): loss against an exponentially growing LR; suggests an LR."""
+    from ..config import load_config
+    from ..optim.lr_find import lr_find, lr_sweep
+
+    cfg = load_config(config, list(set_ or []))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if population:
+        if population < 2:
+            raise typer.BadParameter("--population needs at least 2 models")
+        ratio = (end_lr / start_lr) ** (1 / (population - 1))
+        lrs = [start_lr * ratio**i for i in range(population)]
+        res = lr_sweep(cfg, lrs, epochs=epochs, device=device)
+        table = Table(title=f"{population} models at fixed LRs, {epochs} epoch(s)")
+        for c in ("lr", "train_loss", "val_loss"):
+            table.add_column(c, justify="right")
+        for lr, tl, vl in zip(res.lrs, res.train_loss, res.val_loss, strict=True):
+            table.add_row(f"{lr:.3g}", f"{tl:.4g}", f"{vl:.4g}")
+        console.print(table)
+        console.print(f"best validation loss at lr {res.best_lr:.3g}")
+        res.plot().savefig(out, dpi=110, bbox_inches="tight")
+    else:
+        res = lr_find(cfg, start_lr=start_lr, end_lr=end_lr, num_steps=steps, device=device)
+        table = Table(title="LR range test")
+        for c in ("model", "steep", "min/10", "stopped"):
+            table.add_column(c, justify="left" if c in ("model", "stopped") else "right")
+        for g, sug, why in zip(res.groups, res.suggestions, res.stop_reasons, strict=True):
+            table.add_row(g, _fmt(sug["steep"]), _fmt(sug["min/10"]), why)
+        console.print(table)
+        console.print(f"suggested lr (steepest smoothed descent): {_fmt(res.suggestion)}")
+        res.plot().savefig(out, dpi=110, bbox_inches="tight")
+    console.print(f"plot: {out}")
+
+
+def _fmt(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3g}"
