@@ -9,7 +9,10 @@
 
 from __future__ import annotations
 
+from .autoencoder import StackedDenoisingAutoencoder
+from .dbn import DBN, arrays_dataset, fine_tune, unroll
 from .partition import AISResult, ais_log_partition, exact_log_partition, log_likelihood
+from .population import PopulationMember, RBMPopulation
 from .rbm import BernoulliRBM, GaussianBernoulliRBM
 
 __all__ = [
@@ -19,4 +22,11 @@ __all__ = [
     "ais_log_partition",
     "AISResult",
     "log_likelihood",
+    "RBMPopulation",
+    "PopulationMember",
+    "DBN",
+    "StackedDenoisingAutoencoder",
+    "unroll",
+    "fine_tune",
+    "arrays_dataset",
 ]

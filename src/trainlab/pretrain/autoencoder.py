@@ -1,0 +1,149 @@
+"""Stacked denoising autoencoders (Vincent, Larochelle, Bengio & Manzagol 2008).
+
+Each layer is an autoencoder with tied weights trained to reconstruct its clean input ``x``
+from a corrupted copy ``x~`` (masking noise: each input zeroed with probability
+``corruption``): ``h = sigmoid(W x~ + c)``, ``x^ = sigmoid(W^T h + b)``, loss the
+cross-entropy ``-sum_i [x_i log x^_i + (1 - x_i) log(1 - x^_i)]`` (inputs in [0, 1]).
+Layer ``i+1`` trains on layer ``i``'s clean codes ``sigmoid(W x + c)``. Like
+:class:`~trainlab.pretrain.DBN`, the encoders unroll into a trainlab MLP (``to_module``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+from torch import nn
+from torch.nn import functional as F
+
+from ..errors import DataError, UserError
+from ..rng import seed_key
+from .dbn import unroll
+from .rbm import resolve_device
+
+__all__ = ["StackedDenoisingAutoencoder"]
+
+
+class StackedDenoisingAutoencoder(TransformerMixin, BaseEstimator):
+    """Greedy layer-wise denoising-autoencoder pre-training (tied weights, masking noise).
+
+    Parameters
+    ----------
+    layers : list of int, default=(256, 256)
+        Code widths, bottom to top.
+    corruption : float in [0, 1), default=0.25
+        Probability of zeroing each input of a layer (Vincent et al. 2008 used 10-40%).
+    learning_rate : float, default=1e-3
+        Adam step size (Kingma & Ba 2015) per minibatch; the paper used plain SGD.
+    batch_size : int, default=32
+    n_iter : int, default=20
+        Passes over the data per layer.
+    random_state : int or None
+        Seeds W ~ U(+-sqrt(6 / (fan_in + fan_out))) * 4 (Glorot's bound for sigmoid, as in
+        the paper's code), data order and corruption masks.
+    device : str, default="cpu"
+
+    Attributes
+    ----------
+    layers_ : list of ``(weight (H, D), hidden_bias (H,), visible_bias (D,))`` numpy arrays.
+    history_ : dict with ``loss`` per layer and pass (mean reconstruction cross-entropy).
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[int] = (256, 256),
+        *,
+        corruption: float = 0.25,
+        learning_rate: float = 1e-3,
+        batch_size: int = 32,
+        n_iter: int = 20,
+        random_state=None,
+        device: str = "cpu",
+    ) -> None:
+        self.layers = layers
+        self.corruption = corruption
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.random_state = random_state
+        self.device = device
+
+    def _train_layer(
+        self, x: torch.Tensor, width: int, seed: int
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[float]]:
+        n, d = x.shape
+        gen = torch.Generator(device=x.device).manual_seed(seed_key("sdae", seed))
+        bound = 4.0 * float(np.sqrt(6.0 / (d + width)))
+        w = (
+            (torch.rand(width, d, generator=gen, device=x.device) * 2 - 1) * bound
+        ).requires_grad_()
+        c = torch.zeros(width, device=x.device, requires_grad=True)
+        b = torch.zeros(d, device=x.device, requires_grad=True)
+        opt = torch.optim.Adam([w, c, b], lr=self.learning_rate)
+        losses = []
+        for _ in range(self.n_iter):
+            perm = torch.randperm(n, generator=gen, device=x.device)
+            total = torch.zeros((), device=x.device)
+            for s in range(0, n, self.batch_size):
+                xb = x[perm[s : s + self.batch_size]]  # (B, D)
+                keep = torch.rand(xb.shape, generator=gen, device=x.device) >= self.corruption
+                h = torch.sigmoid(F.linear(xb * keep, w, c))  # (B, H)
+                logits = F.linear(h, w.t(), b)  # (B, D)
+                loss = F.binary_cross_entropy_with_logits(logits, xb, reduction="sum") / len(xb)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+                total += loss.detach() * len(xb)
+            losses.append(total / n)  # device scalar; read after the layer is done
+        return w.detach(), c.detach(), b.detach(), [float(v) for v in losses]
+
+    def fit(self, X, y=None) -> StackedDenoisingAutoencoder:
+        """Train each layer's denoising autoencoder on the codes of the layer below."""
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
+        if X.min() < 0 or X.max() > 1:
+            raise DataError(
+                f"StackedDenoisingAutoencoder needs inputs in [0, 1] (cross-entropy loss) but got "
+                f"[{X.min():.4g}, {X.max():.4g}]; scale them, e.g. with MinMaxScaler"
+            )
+        if not 0.0 <= float(self.corruption) < 1.0:
+            raise UserError(f"corruption must be in [0, 1), got {self.corruption}")
+        widths = [int(w) for w in self.layers]
+        if not widths or any(w <= 0 for w in widths):
+            raise UserError(f"layers must be a non-empty list of positive widths, got {widths}")
+        rng = check_random_state(self.random_state)
+        device = resolve_device(self.device)
+        x = torch.as_tensor(X, dtype=torch.float32, device=device)
+        self.layers_, self.history_ = [], {"loss": []}
+        for width in widths:
+            w, c, b, losses = self._train_layer(x, width, int(rng.randint(2**31 - 1)))
+            self.layers_.append(tuple(t.cpu().numpy().astype(X.dtype) for t in (w, c, b)))
+            self.history_["loss"].append(losses)
+            with torch.no_grad():
+                x = torch.sigmoid(F.linear(x, w, c))
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """The top layer's codes ``sigmoid(W x + c)`` applied layer by layer."""
+        check_is_fitted(self)
+        h = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        for w, c, _ in self.layers_:
+            h = 1.0 / (1.0 + np.exp(-(h @ w.T + c)))
+        return h
+
+    def reconstruct(self, X) -> np.ndarray:
+        """Encode through every layer and decode back down (tied weights)."""
+        h = self.transform(X)
+        for w, _, b in reversed(self.layers_):
+            h = 1.0 / (1.0 + np.exp(-(h @ w + b)))
+        return h
+
+    def to_module(self, n_classes: int, activation: str = "sigmoid") -> nn.Module:
+        """Unroll the encoders into a trainlab MLP (``fc{i}`` = encoder ``i``)."""
+        check_is_fitted(self)
+        return unroll(
+            [(w, c) for w, c, _ in self.layers_], self.n_features_in_, n_classes, activation
+        )

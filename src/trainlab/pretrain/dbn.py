@@ -1,0 +1,250 @@
+"""Deep belief network: greedy layer-wise RBM pre-training, unrolled into an MLP.
+
+Hinton, Osindero & Teh (2006) and Bengio et al. (2007): train an RBM on the data, then another
+RBM on the first one's hidden probabilities ``P(h | v)``, and so on; the stack's recognition
+weights initialize a feed-forward sigmoid network whose layer ``i`` computes
+``sigmoid(W_i^T x + c_i)`` -- exactly ``rbms_[i].transform`` -- and which is then fine-tuned with
+backprop on the labels (:func:`fine_tune`, through trainlab's normal trainer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
+from torch import nn
+
+from ..errors import UserError
+from .rbm import BernoulliRBM, GaussianBernoulliRBM
+
+__all__ = ["DBN", "unroll", "fine_tune", "arrays_dataset"]
+
+
+def unroll(
+    layers: Sequence[tuple[np.ndarray, np.ndarray]],
+    n_visible: int,
+    n_classes: int,
+    activation: str = "sigmoid",
+) -> nn.Module:
+    """A trainlab MLP whose ``fc{i}`` holds ``(weight (H_i, D_i), bias (H_i,))`` of ``layers``.
+
+    The network is ``trainlab.models.create("mlp", input_shape=(n_visible,), num_classes=...,
+    hidden=[H_1, ...], activation=...)``; its output layer keeps PyTorch's default init.
+    """
+    from .. import models
+
+    hidden = [int(w.shape[0]) for w, _ in layers]
+    module = models.create(
+        "mlp",
+        input_shape=(n_visible,),
+        num_classes=n_classes,
+        hidden=hidden,
+        activation=activation,
+    )
+    with torch.no_grad():
+        for i, (w, b) in enumerate(layers, start=1):
+            fc = getattr(module, f"fc{i}")
+            fc.weight.copy_(torch.as_tensor(np.asarray(w), dtype=fc.weight.dtype))
+            fc.bias.copy_(torch.as_tensor(np.asarray(b), dtype=fc.bias.dtype))
+    return module
+
+
+class DBN(TransformerMixin, BaseEstimator):
+    """Greedy layer-wise pre-training of a stack of RBMs (a deep belief network).
+
+    Parameters
+    ----------
+    layers : list of int, default=(256, 256)
+        Hidden widths, bottom to top.
+    learning_rate, batch_size, n_iter, k, method, momentum, weight_decay :
+        As :class:`BernoulliRBM`, shared by every layer. Default CD-1 (``method="cd"``), as
+        Hinton et al. 2006.
+    visible : {"bernoulli", "gaussian"}, default="bernoulli"
+        The first layer's visible units: Bernoulli for data in [0, 1], Gaussian (unit
+        variance) for standardized real data; upper layers are always Bernoulli.
+    random_state : int or None
+        Layer ``i`` uses a seed drawn from it.
+    device : str, default="cpu"
+
+    Attributes
+    ----------
+    rbms_ : list of fitted RBM estimators, bottom to top.
+    n_features_in_ : int
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[int] = (256, 256),
+        *,
+        learning_rate: float = 0.05,
+        batch_size: int = 10,
+        n_iter: int = 10,
+        k: int = 1,
+        method: str = "cd",
+        momentum: float = 0.0,
+        weight_decay: float = 0.0,
+        visible: str = "bernoulli",
+        random_state=None,
+        verbose: bool = False,
+        device: str = "cpu",
+    ) -> None:
+        self.layers = layers
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.k = k
+        self.method = method
+        self.momentum = momentum
+        self.weight_decay = weight_decay
+        self.visible = visible
+        self.random_state = random_state
+        self.verbose = verbose
+        self.device = device
+
+    def _layer(self, i: int, width: int, seed: int):
+        cls = GaussianBernoulliRBM if (i == 0 and self.visible == "gaussian") else BernoulliRBM
+        return cls(
+            width,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            n_iter=self.n_iter,
+            k=self.k,
+            method=self.method,
+            momentum=self.momentum,
+            weight_decay=self.weight_decay,
+            random_state=seed,
+            verbose=self.verbose,
+            device=self.device,
+        )
+
+    def fit(self, X, y=None) -> DBN:
+        """Train layer 1 on ``X``, layer ``i+1`` on layer ``i``'s hidden probabilities."""
+        if self.visible not in ("bernoulli", "gaussian"):
+            raise UserError(f"visible must be 'bernoulli' or 'gaussian', got '{self.visible}'")
+        widths = [int(w) for w in self.layers]
+        if not widths or any(w <= 0 for w in widths):
+            raise UserError(f"layers must be a non-empty list of positive widths, got {widths}")
+        rng = check_random_state(self.random_state)
+        self.rbms_ = []
+        h = X
+        for i, width in enumerate(widths):
+            rbm = self._layer(i, width, int(rng.randint(np.iinfo(np.int32).max)))
+            h = rbm.fit(h).transform(h)
+            self.rbms_.append(rbm)
+        self.n_features_in_ = self.rbms_[0].n_features_in_
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """The top layer's hidden probabilities (each layer fed the one below's)."""
+        check_is_fitted(self)
+        h = X
+        for rbm in self.rbms_:
+            h = rbm.transform(h)
+        return h
+
+    def hidden_activations(self, X) -> list[np.ndarray]:
+        """Every layer's ``P(h | input)``, bottom to top."""
+        check_is_fitted(self)
+        out, h = [], X
+        for rbm in self.rbms_:
+            h = rbm.transform(h)
+            out.append(h)
+        return out
+
+    def layer_weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(weight (H, D), bias (H,))`` per layer as the recognition (bottom-up) pass uses them.
+
+        A Gaussian first layer folds its ``1 / s^2`` into the weight.
+        """
+        check_is_fitted(self)
+        out = []
+        for rbm in self.rbms_:
+            w = rbm.components_
+            if isinstance(rbm, GaussianBernoulliRBM):
+                w = w * np.exp(-rbm.log_variance_)[None, :]
+            out.append((w, rbm.intercept_hidden_))
+        return out
+
+    def to_module(self, n_classes: int, activation: str = "sigmoid") -> nn.Module:
+        """Unroll into ``trainlab.models.create("mlp", ..., hidden=layers, activation=...)``
+        with ``fc{i}`` initialized from RBM ``i``; fine-tune it with :func:`fine_tune`."""
+        return unroll(self.layer_weights(), self.n_features_in_, n_classes, activation)
+
+
+def arrays_dataset(
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_test: np.ndarray,
+    y_test: np.ndarray,
+    *,
+    val_fraction: float = 0.1,
+    num_classes: int | None = None,
+    name: str = "arrays",
+) -> Any:
+    """A :class:`trainlab.data.Dataset` from arrays; the last ``val_fraction`` of the training
+    rows become the validation split."""
+    from ..data import Dataset
+
+    n_val = int(round(len(x_train) * val_fraction))
+    n_tr = len(x_train) - n_val
+    f = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
+    i = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.int64)  # noqa: E731
+    k = int(num_classes if num_classes is not None else max(y_train.max(), y_test.max()) + 1)
+    return Dataset(
+        name=name,
+        x_train=f(x_train[:n_tr]),
+        y_train=i(y_train[:n_tr]),
+        x_val=f(x_train[n_tr:]),
+        y_val=i(y_train[n_tr:]),
+        x_test=f(x_test),
+        y_test=i(y_test),
+        input_shape=tuple(x_train.shape[1:]),
+        num_classes=k,
+    )
+
+
+def fine_tune(
+    modules: nn.Module | Sequence[nn.Module],
+    dataset: Any,
+    *,
+    seeds: Sequence[int] | None = None,
+    epochs: int = 30,
+    lr: float = 1e-3,
+    optimizer: str = "adam",
+    batch_size: int = 64,
+    device: str = "cpu",
+    out: str | None = None,
+    name: str = "fine-tune",
+) -> dict[str, Any]:
+    """Fine-tune pre-trained modules (one per seed) as one population with trainlab's trainer.
+
+    Every module must have the same architecture; model ``i`` starts from ``modules[i]``'s
+    weights (``init.scheme: keep``) and draws its data order from ``seeds[i]``. Returns the
+    trainer's summary (``summary["models"][i]["final"]["test_acc"]``, ``aggregates``).
+    """
+    from ..config import Config
+    from ..train import Trainer, _start_run
+
+    mods = [modules] if isinstance(modules, nn.Module) else list(modules)
+    seeds = list(range(len(mods))) if seeds is None else [int(s) for s in seeds]
+    if len(seeds) != len(mods):
+        raise UserError(f"need one seed per module: {len(seeds)} seeds for {len(mods)} modules")
+    config = Config.model_validate(
+        {
+            "name": name,
+            "init": {"scheme": "keep"},
+            "optim": {"name": optimizer, "lr": lr},
+            "train": {"epochs": epochs, "batch_size": batch_size},
+            "population": {"seeds": seeds},
+        }
+    )
+    trainer = Trainer(config, device=device, model=mods[0], dataset=dataset)
+    for i, m in enumerate(mods):
+        trainer.pop.load_member(i, {k: v.detach().cpu() for k, v in m.state_dict().items()})
+    run = _start_run(config, out, trainer) if out is not None else None
+    return trainer.fit(run, progress=False)

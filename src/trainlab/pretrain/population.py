@@ -1,0 +1,197 @@
+"""K RBMs of one shape (different seeds, learning rates, momenta) trained in one pass.
+
+All K models live in one stacked tensor ``(K, V+1, H+1)`` and every CD step is a handful of
+``bmm`` calls over the population axis (:class:`~trainlab.pretrain._engine.CDEngine`). Each
+member draws its data order and sampling noise from its own generators, keyed by its seed, and
+its weights start exactly where ``BernoulliRBM(random_state=seed).fit`` would start them, so
+member ``i`` reproduces that solo fit (to float rounding) whatever K is (DESIGN.md principle 2).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..errors import UserError
+from ._engine import CDEngine, augment, pseudo_likelihood, small_cpu_threads
+from .rbm import BernoulliRBM, GaussianBernoulliRBM, make_generators, resolve_device
+
+__all__ = ["RBMPopulation", "PopulationMember"]
+
+
+@dataclass
+class PopulationMember:
+    """One model of the population: its seed and hyperparameters."""
+
+    index: int
+    seed: int
+    learning_rate: float
+    momentum: float
+    weight_decay: float
+    overrides: dict = field(default_factory=dict)
+
+    @property
+    def group(self) -> str:
+        return ",".join(f"{k}={v}" for k, v in self.overrides.items()) or "default"
+
+
+def _as_list(name: str, x: float | Sequence[float]) -> list[float]:
+    values = [x] if isinstance(x, (int, float)) else list(x)
+    if not values:
+        raise UserError(f"{name} needs at least one value")
+    return [float(v) for v in values]
+
+
+class RBMPopulation:
+    """Train ``seeds x learning_rate x momentum x weight_decay`` RBMs of one shape at once.
+
+    Args:
+        n_components: hidden units H (shared: one shape).
+        seeds: one model per seed (and per grid point); each seeds init, order and noise.
+        learning_rate, momentum, weight_decay: a value or a list (a grid axis).
+        batch_size, n_iter, k, method: as :class:`~trainlab.pretrain.BernoulliRBM`.
+        visible: ``"bernoulli"`` (inputs in [0, 1]) or ``"gaussian"`` (standardized inputs,
+            unit variance).
+        device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
+        monitor: number of training samples on which reconstruction error and
+            pseudo-likelihood are tracked after every pass (0: none).
+
+    After ``fit(X)``: ``members_``, ``estimators_`` (one fitted scikit-learn estimator per
+    member), ``history_`` (``reconstruction_error`` and, for Bernoulli units,
+    ``pseudo_likelihood``: ``(K, n_iter)`` arrays), ``fit_time_`` (seconds).
+    """
+
+    def __init__(
+        self,
+        n_components: int = 256,
+        *,
+        seeds: Sequence[int] = (0,),
+        learning_rate: float | Sequence[float] = 0.1,
+        momentum: float | Sequence[float] = 0.0,
+        weight_decay: float | Sequence[float] = 0.0,
+        batch_size: int = 10,
+        n_iter: int = 10,
+        k: int = 1,
+        method: str = "pcd",
+        visible: str = "bernoulli",
+        device: str = "cpu",
+        monitor: int = 1000,
+    ) -> None:
+        if visible not in ("bernoulli", "gaussian"):
+            raise UserError(f"visible must be 'bernoulli' or 'gaussian', got '{visible}'")
+        if method not in ("pcd", "cd"):
+            raise UserError(f"method must be 'pcd' or 'cd', got '{method}'")
+        if not seeds:
+            raise UserError("seeds needs at least one seed")
+        self.n_components = int(n_components)
+        self.seeds = [int(s) for s in seeds]
+        self.learning_rate = _as_list("learning_rate", learning_rate)
+        self.momentum = _as_list("momentum", momentum)
+        self.weight_decay = _as_list("weight_decay", weight_decay)
+        self.batch_size, self.n_iter, self.k = int(batch_size), int(n_iter), int(k)
+        self.method, self.visible, self.device = method, visible, device
+        self.monitor = int(monitor)
+
+    def _members(self) -> list[PopulationMember]:
+        axes = {
+            "learning_rate": self.learning_rate,
+            "momentum": self.momentum,
+            "weight_decay": self.weight_decay,
+        }
+        varying = [a for a, v in axes.items() if len(v) > 1]
+        out = []
+        for lr, mom, wd in itertools.product(*axes.values()):
+            point = {"learning_rate": lr, "momentum": mom, "weight_decay": wd}
+            for seed in self.seeds:
+                over = {a: point[a] for a in varying}
+                out.append(PopulationMember(len(out), seed, lr, mom, wd, over))
+        return out
+
+    def _estimator(self, m: PopulationMember):
+        cls = GaussianBernoulliRBM if self.visible == "gaussian" else BernoulliRBM
+        return cls(
+            self.n_components,
+            learning_rate=m.learning_rate,
+            batch_size=self.batch_size,
+            n_iter=self.n_iter,
+            k=self.k,
+            method=self.method,
+            momentum=m.momentum,
+            weight_decay=m.weight_decay,
+            random_state=m.seed,
+            device=self.device,
+        )
+
+    def fit(self, X) -> RBMPopulation:
+        """Train every member on ``X`` ``(n_samples, n_features)``; returns ``self``."""
+        self.members_ = self._members()
+        ests = [self._estimator(m) for m in self.members_]
+        X = ests[0]._check_input(X, reset=True)  # validation and the [0, 1] check
+        device = resolve_device(self.device)
+        dtype = torch.float32
+        seeds = []
+        for est in ests:  # each member starts exactly as its solo fit would
+            est._check_input(X[:1], reset=True)
+            est._init_params(X, np.random.RandomState(est.random_state))
+            if self.visible == "gaussian":
+                est.log_variance_ = np.zeros(X.shape[1], dtype=X.dtype)
+            seeds.append(est._seed)
+        K = len(ests)
+        t = lambda a: torch.as_tensor(np.stack(a), dtype=dtype, device=device)  # noqa: E731
+        wa = augment(
+            t([e.components_.T for e in ests]),
+            t([e.intercept_visible_ for e in ests]),
+            t([e.intercept_hidden_ for e in ests]),
+        )  # (K, V+1, H+1)
+        lr = torch.tensor([m.learning_rate for m in self.members_], dtype=dtype, device=device)
+        mom = torch.tensor([m.momentum for m in self.members_], dtype=dtype, device=device)
+        wd = torch.tensor([m.weight_decay for m in self.members_], dtype=dtype, device=device)
+        small = device.type == "cpu" and X.shape[1] * self.n_components * self.batch_size < 2**22
+        t0 = time.perf_counter()
+        with torch.inference_mode(), small_cpu_threads(small):
+            eng = CDEngine(
+                wa,
+                lr=lr,
+                momentum=mom,
+                weight_decay=wd,
+                k=self.k,
+                method=self.method,
+                chain_size=self.batch_size,
+                generators=[make_generators(s, device) for s in seeds],
+                visible=self.visible,
+            )
+            x = torch.as_tensor(X, dtype=dtype, device=device)
+            mon = x[: self.monitor][None].expand(K, -1, -1) if self.monitor else None
+            flip = None
+            if mon is not None:
+                g = torch.Generator(device=device).manual_seed(0)
+                flip = torch.randint(0, x.shape[1], (mon.shape[1],), generator=g, device=device)
+            rec, pl = [], []
+            for _ in range(self.n_iter):
+                eng.epoch(x, self.batch_size, shuffle=True)
+                if mon is not None:  # device tensors; read once at the end
+                    rec.append(eng.reconstruction_error(mon))
+                    if self.visible == "bernoulli":
+                        pl.append(pseudo_likelihood(eng.wa, mon, flip).mean(1))
+            self.fit_time_ = time.perf_counter() - t0
+            self.history_ = {
+                "epoch": list(range(1, self.n_iter + 1)) if mon is not None else [],
+                "reconstruction_error": torch.stack(rec, 1).cpu().numpy() if rec else None,
+                "pseudo_likelihood": torch.stack(pl, 1).cpu().numpy() if pl else None,
+            }
+            for i, est in enumerate(ests):
+                sub = CDEngine.__new__(CDEngine)  # a view of member i for _store
+                sub.wa, sub.H = eng.wa[i : i + 1], eng.H
+                sub.chains = eng.chains[i : i + 1] if eng.chains is not None else None
+                sub.velocity = eng.velocity[i : i + 1] if eng.velocity is not None else None
+                sub.log_var = eng.log_var[i : i + 1] if eng.log_var is not None else None
+                est._store(sub, X.dtype)
+                est._n_updates = self.n_iter
+                est.history_ = {"epoch": [], "reconstruction_error": []}
+        self.estimators_ = ests
+        return self
