@@ -19,7 +19,7 @@ Definitions (the thresholds are module constants, stated here):
   where its derivative is almost zero: tanh (and softsign) ``|y| > 0.99`` (tanh'(x) < 0.02);
   sigmoid ``y < 0.01 or y > 0.99`` (sigmoid'(x) < 0.0099); hardtanh ``y <= min_val or
   y >= max_val``; hardsigmoid ``y <= 0 or y >= 1``.
-- **histogram**: counts in fixed bins ``edges`` plus an underflow and an overflow count.
+- **histogram**: counts in fixed bins plus an underflow and an overflow count.
 """
 
 from __future__ import annotations
@@ -36,11 +36,14 @@ __all__ = [
     "activation_kind",
     "flat",
     "moments",
+    "moment_sums",
     "histogram",
+    "uniform_histogram",
     "dead_fraction",
     "saturated_fraction",
     "nonfinite",
     "sq_norm",
+    "norms",
 ]
 
 #: tanh / softsign count as saturated where ``|y| > TANH_LIMIT``
@@ -96,9 +99,26 @@ def flat(y: torch.Tensor) -> torch.Tensor:
 
 
 def moments(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and population std per model: ``(K, ...) -> (K,), (K,)``."""
-    std, mean = torch.std_mean(flat(y), dim=1, correction=0)
-    return mean, std
+    """Mean and population std per model: ``(K, ...) -> (K,), (K,)`` (from :func:`moment_sums`)."""
+    shift, s1, norm = moment_sums(y)
+    n = flat(y).shape[1]
+    m = s1 / n
+    return shift + m, (norm.square() / n - m.square()).clamp_min(0).sqrt()
+
+
+def moment_sums(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Shifted sums per model: ``c`` (each model's first value), ``Σ(y − c)`` and ``‖y − c‖``.
+
+    With ``n`` values, ``mean = c + Σ(y−c)/n`` and ``var = ‖y−c‖²/n − (Σ(y−c)/n)²`` (the
+    shifted-data algorithm: shifting by a sample value avoids the cancellation of
+    ``E[y²] − E[y]²`` when ``|mean| ≫ std``). Three kernels instead of ``torch.std_mean``'s
+    Welford pass, which measured ~20× slower on CPU (115 µs vs 6 µs on (1, 25600), 1 thread).
+    A NaN/Inf anywhere in ``y`` makes ``Σ(y − c)`` non-finite.
+    """
+    y2 = flat(y)  # (K, N)
+    shift = y2[:, 0]  # (K,)
+    d = y2 - shift[:, None]
+    return shift, d.sum(dim=1), torch.linalg.vector_norm(d, dim=1)
 
 
 def histogram(y: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
@@ -106,7 +126,8 @@ def histogram(y: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
 
     Column 0 counts values below ``edges[0]``, the last column values ``>= edges[-1]`` (and
     NaN); columns ``1..len(edges)-1`` are the bins. No host sync (``scatter_add_``, not
-    ``bincount``, whose output size depends on the data).
+    ``bincount``, whose output size depends on the data). For evenly spaced bins
+    :func:`uniform_histogram` is ~10× faster on CPU (``bucketize`` is slow there).
     """
     y2 = flat(y)  # (K, N)
     idx = torch.bucketize(y2, edges.to(y2.device, y2.dtype), right=True)  # (K, N) in 0..E
@@ -114,45 +135,70 @@ def histogram(y: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
     return counts.scatter_add_(1, idx, torch.ones_like(idx))
 
 
+def uniform_histogram(
+    y: torch.Tensor, low: float, high: float, bins: int, max_values: int | None = None
+) -> torch.Tensor:
+    """Counts per model in ``bins`` equal bins over ``[low, high)`` plus under/overflow.
+
+    Returns ``(K, bins + 2)`` float32 counts: column 0 = values below ``low``, the last column
+    = values ``>= high`` (and NaN), bin ``j`` = ``floor((y − low)/width) = j``. With
+    ``max_values``, only every ``ceil(N / max_values)``-th value of each model is counted (an
+    evenly strided sample; all values when ``N <= max_values``).
+    """
+    y2 = flat(y)  # (K, N)
+    if max_values is not None and y2.shape[1] > max_values:
+        y2 = y2[:, :: -(-y2.shape[1] // max_values)]
+    scale = bins / (high - low)
+    pos = (y2 * scale).sub_(low * scale - 1.0)  # (y − low)/width + 1
+    # clamp to [0, bins + 1] then truncate: equals floor for these non-negative values;
+    # NaN -> overflow (nan_to_num_ after the clamp, which passes NaN through)
+    idx = pos.clamp_(0, bins + 1).nan_to_num_(nan=bins + 1).long()  # (K, n) in 0..bins+1
+    counts = torch.zeros(y2.shape[0], bins + 2, dtype=torch.float32, device=y2.device)
+    ones = torch.ones((), dtype=torch.float32, device=y2.device).expand(idx.shape)
+    return counts.scatter_add_(1, idx, ones)
+
+
 def dead_fraction(y: torch.Tensor) -> torch.Tensor:
     """Fraction of units that are ``<= 0`` on every sample: ``(K, B, U, *S) -> (K,)``.
 
     The unit axis is axis 2 (features of a Linear, channels of a convolution); a ``(K, B)``
-    output is one unit.
+    output is one unit. A unit is dead when its maximum over the batch (and positions) is
+    ``<= 0``.
     """
     y = y.detach()
     if y.dim() < 2:
         raise ValueError(f"dead_fraction needs a (K, B, ...) tensor, got shape {tuple(y.shape)}")
     if y.dim() == 2:
         y = y.unsqueeze(-1)  # (K, B, 1)
-    k, b, u = y.shape[:3]
-    off = (y <= 0).transpose(1, 2).reshape(k, u, -1)  # (K, U, B*S)
-    return off.all(dim=2).float().mean(dim=1)  # (K,)
+    dims = (1, *range(3, y.dim()))
+    peak = y.amax(dim=dims)  # (K, U)
+    return (peak <= 0).float().mean(dim=1)  # (K,)
 
 
 def saturated_fraction(y: torch.Tensor, kind: str, module: nn.Module | None = None) -> torch.Tensor:
     """Fraction of elements at the limits of a squashing nonlinearity: ``(K, ...) -> (K,)``.
 
-    ``kind`` is one of ``"tanh"`` (``|y| > 0.99``), ``"sigmoid"`` (``y < 0.01 or y > 0.99``),
-    ``"hardtanh"`` (``y <= min_val or y >= max_val`` of ``module``), ``"hardsigmoid"``
-    (``y <= 0 or y >= 1``).
+    ``kind`` is one of ``"tanh"`` (``|y| > 0.99``), ``"sigmoid"`` (``y < 0.01 or y > 0.99``,
+    i.e. ``|y − 0.5| > 0.49``), ``"hardtanh"`` (``y <= min_val or y >= max_val`` of
+    ``module``), ``"hardsigmoid"`` (``y <= 0 or y >= 1``).
     """
     y2 = flat(y)  # (K, N)
+    # float 0/1 masks from in-place comparisons: ~3x faster on CPU than bool masks + sum
     if kind == "tanh":
-        sat = y2.abs() > TANH_LIMIT
+        sat = y2.abs().gt_(TANH_LIMIT)
     elif kind == "sigmoid":
-        sat = (y2 < SIGMOID_LOW) | (y2 > SIGMOID_HIGH)
+        sat = (y2 - 0.5).abs_().gt_(0.5 - SIGMOID_LOW)
     elif kind == "hardtanh":
         lo = getattr(module, "min_val", -1.0)
         hi = getattr(module, "max_val", 1.0)
-        sat = (y2 <= lo) | (y2 >= hi)
+        sat = ((y2 <= lo) | (y2 >= hi)).float()
     elif kind == "hardsigmoid":
-        sat = (y2 <= 0) | (y2 >= 1)
+        sat = (y2 - 0.5).abs_().ge_(0.5)
     else:
         raise ValueError(
             f"saturated_fraction: unknown kind '{kind}'; use tanh, sigmoid, hardtanh, hardsigmoid"
         )
-    return sat.float().mean(dim=1)
+    return sat.mean(dim=1)
 
 
 def nonfinite(y: torch.Tensor) -> torch.Tensor:
@@ -169,3 +215,15 @@ def sq_norm(t: torch.Tensor, k: int) -> torch.Tensor:
     if t2.dtype not in (torch.float32, torch.float64):
         t2 = t2.float()
     return (t2 * t2).sum(dim=1)
+
+
+def norms(tensors: list[torch.Tensor], k: int) -> list[torch.Tensor]:
+    """Euclidean norm per model of each ``(K, ...)`` tensor: a list of ``(K,)`` tensors.
+
+    ``k=1`` (a plain module) uses one ``torch._foreach_norm`` call for the whole list.
+    """
+    if not tensors:
+        return []
+    if k == 1:
+        return [n.reshape(1) for n in torch._foreach_norm([t.detach() for t in tensors])]
+    return [torch.linalg.vector_norm(t.detach().reshape(k, -1), dim=1) for t in tensors]

@@ -23,7 +23,8 @@ plain module), reducing over every axis but the model axis:
   and ``hist_over``) of the layer's output;
 - ``dead_fraction`` (ReLU family) and ``saturated_fraction`` (tanh/sigmoid family), see
   :mod:`trainlab.diagnostics.stats` for the definitions and thresholds; None for other layers;
-- ``nonfinite``: the output held a NaN or ±Inf; ``order``: the layer's position in forward order;
+- ``nonfinite``: the output held a NaN or ±Inf (read from its sums, so a float overflow of the
+  sum counts too); ``order``: the layer's position in forward order;
 - ``grad_norm`` = ‖∂L/∂θ‖ over the layer's own parameters after the backward of step ``s``
   (``register_post_accumulate_grad_hook``); ``out_grad_norm`` = ‖∂L/∂y‖ of its output;
 - ``weight_norm`` = ‖θ_s‖ at the start of step ``s``;
@@ -49,6 +50,7 @@ the plain template (so ``out_grad_norm`` is None there).
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -61,7 +63,9 @@ from torch import nn
 from ..errors import UserError, did_you_mean
 from . import stats
 
-__all__ = ["Watch", "watch", "RECORD_FIELDS"]
+__all__ = ["Watch", "watch", "write_jsonl", "RECORD_FIELDS"]
+
+nan = float("nan")
 
 #: the fields of every record, in the order they are written
 RECORD_FIELDS = (
@@ -78,12 +82,13 @@ class _Layer:
     kind: str
     order: int | None = None
     calls: int = 0
-    act: dict[str, torch.Tensor] = field(default_factory=dict)
+    n: int = 0  # values per model in the output
+    act: dict[str, torch.Tensor] = field(default_factory=dict)  # moment sums, fractions
     hist: torch.Tensor | None = None  # (K, bins + 2): under, bins..., over
-    grad_sq: dict[str, torch.Tensor] = field(default_factory=dict)  # per parameter name
-    out_grad_sq: torch.Tensor | None = None
-    weight_sq: torch.Tensor | None = None
-    update_sq: torch.Tensor | None = None
+    grad_norms: dict[str, torch.Tensor] = field(default_factory=dict)  # per parameter name
+    out_grad_norm: torch.Tensor | None = None
+    weight_norms: list[torch.Tensor] | None = None  # per parameter
+    update_norms: list[torch.Tensor] | None = None  # per parameter
 
 
 @dataclass
@@ -93,6 +98,7 @@ class _Sample:
     step: int
     layers: dict[str, _Layer]
     next_order: int = 0
+    outputs: list[tuple[_Layer, torch.Tensor, int]] = field(default_factory=list)
     # (layer, parameter, copy at the step's start, version counter at the copy)
     snapshot: list[tuple[str, torch.Tensor, torch.Tensor, int]] | None = None
 
@@ -130,6 +136,8 @@ class Watch:
         every: sample one training step in ``every`` (``1`` = each step).
         bins: number of histogram bins over ``hist_range``, or the bin edges themselves.
         hist_range: ``(low, high)`` of the histogram bins when ``bins`` is a count.
+        hist_values: count at most this many values per model and layer in the histogram (an
+            evenly strided sample; None: all). Moments and fractions always use every value.
         layers: names (from ``named_modules()``) to watch; default: every leaf module with
             parameters and every activation module.
         start_step: the number of the first training step (a resumed run passes its step).
@@ -143,6 +151,7 @@ class Watch:
         every: int = 1,
         bins: int | Sequence[float] = 60,
         hist_range: tuple[float, float] = (-3.0, 3.0),
+        hist_values: int | None = 4096,
         layers: Iterable[str] | None = None,
         start_step: int = 0,
         update_ratio: bool = True,
@@ -156,6 +165,13 @@ class Watch:
         self.start_step = int(start_step)
         self.measure_updates = update_ratio
         self.edges = _edges(bins, hist_range)  # (E,) on the CPU; moved to the data's device
+        # evenly spaced bins take the fast path (stats.uniform_histogram)
+        self._uniform = (
+            (float(hist_range[0]), float(hist_range[1]), bins) if isinstance(bins, int) else None
+        )
+        if hist_values is not None and hist_values < 1:
+            raise UserError(f"hist_values must be a positive int or None, got {hist_values}")
+        self.hist_values = hist_values
         pop = _population_parts(model)
         self.k, self.tree, self._vmap_template = (1, model, None) if pop is None else pop
         self.is_population = pop is not None
@@ -209,25 +225,33 @@ class Watch:
         if self._step % self.every:  # absolute: a resumed run samples the same steps
             return
         sample = _Sample(self._step, {})
+        owners: list[tuple[str, _Layer, str]] = []
+        flat_params: list[torch.Tensor] = []
         for name, m in self.layers.items():
             layer = sample.layers[name] = _Layer(self._kinds[name])
-            params = [(pn, p) for pn, p in m.named_parameters(recurse=False)]
-            if not params:
-                continue
-            with torch.no_grad():
-                layer.weight_sq = _sum([stats.sq_norm(p, self.k) for _, p in params])
-            for pn, p in params:
-                if p.requires_grad:
-                    hook = self._grad_hook(layer, pn)
-                    self._grad_handles.append(p.register_post_accumulate_grad_hook(hook))
-        if self.measure_updates:
-            with torch.no_grad():
+            for pn, p in m.named_parameters(recurse=False):
+                owners.append((name, layer, pn))
+                flat_params.append(p)
+        with torch.no_grad():
+            for (_, layer, _), norm in zip(owners, stats.norms(flat_params, self.k), strict=True):
+                if layer.weight_norms is None:
+                    layer.weight_norms = []
+                layer.weight_norms.append(norm)
+            if self.measure_updates and flat_params:
+                # one foreach call copies every parameter (x * 1.0 == x exactly)
+                copies = torch._foreach_mul([p.detach() for p in flat_params], 1.0)
                 sample.snapshot = [
-                    (name, p, p.detach().clone(), p._version)
-                    for name, m in self.layers.items()
-                    for p in m.parameters(recurse=False)
+                    (name, p, c, p._version)
+                    for (name, _, _), p, c in zip(owners, flat_params, copies, strict=True)
                 ]
-            self._pending = sample  # an older pending sample never got an update: drop it
+                self._pending = sample  # an older pending sample never got an update: drop it
+        trained = [(o, p) for o, p in zip(owners, flat_params, strict=True) if p.requires_grad]
+        if trained:  # one hook for all parameter gradients of this step's backward
+            hook = self._params_grad_hook([o for o, _ in trained])
+            handle = torch.autograd.graph.register_multi_grad_hook(
+                [p for _, p in trained], hook, mode="all"
+            )
+            self._grad_handles.append(handle)
         self._samples.append(sample)
         if self._vmap_template is None:
             for name, m in self.layers.items():
@@ -239,8 +263,19 @@ class Watch:
             return
         self._remove(self._layer_handles)
         sample = self._samples[-1] if self._samples else None
-        if self._vmap_template is not None and sample is not None and sample.step == self._step:
+        if sample is None or sample.step != self._step:
+            return
+        if self._vmap_template is not None:
             self._rerun_vmap(sample, args)
+        # an output modified in place later in the forward (ReLU(inplace=True)) is skipped
+        outs = [(layer, y) for layer, y, v in sample.outputs if y._version == v]
+        sample.outputs = []
+        if outs and torch.is_grad_enabled():  # one hook for ‖∂L/∂y‖ of every layer output
+            hook = self._outputs_grad_hook([layer for layer, _ in outs])
+            handle = torch.autograd.graph.register_multi_grad_hook(
+                [y for _, y in outs], hook, mode="all"
+            )
+            self._grad_handles.append(handle)
 
     def _forward_hook(self, sample: _Sample, name: str, stacked: bool, record_grad: bool):
         layer = sample.layers[name]
@@ -258,42 +293,61 @@ class Watch:
             yk = y if stacked else y.unsqueeze(0)  # (K, B, ...)
             if yk.dim() == 1:
                 yk = yk.unsqueeze(1)
+            layer.n = yk[0].numel()
             layer.act, layer.hist = self._measure(layer.kind, module, yk)
             if record_grad and y.requires_grad and torch.is_grad_enabled():
-                k = self.k
-
-                def grad_hook(g: torch.Tensor) -> None:
-                    gk = g if stacked else g.unsqueeze(0)
-                    layer.out_grad_sq = stats.sq_norm(gk, k)
-
-                self._grad_handles.append(y.register_hook(grad_hook))
+                sample.outputs.append((layer, y, y._version))  # until this forward ends
 
         return hook
 
-    def _grad_hook(self, layer: _Layer, pname: str):
+    def _params_grad_hook(self, owners: list[tuple[str, _Layer, str]]):
         k = self.k
 
-        def hook(p: torch.Tensor) -> None:
-            if p.grad is not None:
-                layer.grad_sq[pname] = stats.sq_norm(p.grad, k)
+        def hook(grads: Sequence[torch.Tensor | None]) -> None:
+            got = [(o, g) for o, g in zip(owners, grads, strict=True) if g is not None]
+            with torch.no_grad():
+                norms = stats.norms([g for _, g in got], k)
+                for ((_, layer, pn), _), n in zip(got, norms, strict=True):
+                    layer.grad_norms[pn] = n
 
         return hook
 
-    @torch.no_grad()
+    def _outputs_grad_hook(self, layers: list[_Layer]):
+        k = self.k
+
+        def hook(grads: Sequence[torch.Tensor | None]) -> None:
+            got = [(layer, g) for layer, g in zip(layers, grads, strict=True) if g is not None]
+            with torch.no_grad():
+                for (layer, _), n in zip(got, stats.norms([g for _, g in got], k), strict=True):
+                    layer.out_grad_norm = n
+
+        return hook
+
     def _measure(
         self, kind: str, module: nn.Module, y: torch.Tensor
     ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """Summaries of one output ``y`` ``(K, B, ...)``: dict of ``(K,)`` and hist ``(K, E+1)``."""
-        mean, std = stats.moments(y)
-        out = {"act_mean": mean, "act_std": std, "nonfinite": stats.nonfinite(y)}
+        """Summaries of one output ``y`` ``(K, B, ...)``: dict of ``(K,)`` and hist ``(K, E+1)``.
+
+        Moments are kept as shifted sums (mean, std and the finiteness flag are formed on the
+        host at read time): about a dozen small kernels per layer, no host sync. Every input
+        is detached (``stats.flat``), so no autograd graph is built here.
+        """
+        shift, s1, norm = stats.moment_sums(y)
+        out = {"shift": shift, "s1": s1, "norm": norm}
         if kind == "relu":
             out["dead_fraction"] = stats.dead_fraction(y)
         elif kind in ("tanh", "sigmoid", "hardtanh", "hardsigmoid"):
             out["saturated_fraction"] = stats.saturated_fraction(y, kind, module)
+        if self._uniform is not None:
+            lo, hi, bins = self._uniform
+            return out, stats.uniform_histogram(y, lo, hi, bins, self.hist_values)
         edges = self._edges_dev.get(y.device)
         if edges is None:
             edges = self._edges_dev[y.device] = self.edges.to(y.device)
-        return out, stats.histogram(y, edges)
+        yh = stats.flat(y)
+        if self.hist_values is not None and yh.shape[1] > self.hist_values:
+            yh = yh[:, :: -(-yh.shape[1] // self.hist_values)]
+        return out, stats.histogram(yh, edges)
 
     @torch.no_grad()
     def _rerun_vmap(self, sample: _Sample, args: tuple) -> None:
@@ -333,6 +387,7 @@ class Watch:
                         if i == 0:
                             sample.layers[n].order = layer.order
                             sample.layers[n].calls = layer.calls
+                            sample.layers[n].n = layer.n
         finally:
             tpl.train(was_training)
         for n, per_model in parts.items():
@@ -350,11 +405,15 @@ class Watch:
         if not any(p._version != v for _, p, _, v in sample.snapshot):
             return  # no in-place update of any parameter yet
         with torch.no_grad():
-            per_layer: dict[str, list[torch.Tensor]] = {}
-            for name, p, old, _ in sample.snapshot:
-                per_layer.setdefault(name, []).append(stats.sq_norm(p.detach() - old, self.k))
-            for name, sq in per_layer.items():
-                sample.layers[name].update_sq = _sum(sq)
+            now = [p.detach() for _, p, _, _ in sample.snapshot]
+            diffs = torch._foreach_sub(now, [old for _, _, old, _ in sample.snapshot])
+            for (name, _, _, _), norm in zip(
+                sample.snapshot, stats.norms(diffs, self.k), strict=True
+            ):
+                layer = sample.layers[name]
+                if layer.update_norms is None:
+                    layer.update_norms = []
+                layer.update_norms.append(norm)
         sample.snapshot = None
         self._pending = None
 
@@ -390,6 +449,7 @@ def watch(
     every: int = 1,
     bins: int | Sequence[float] = 60,
     hist_range: tuple[float, float] = (-3.0, 3.0),
+    hist_values: int | None = 4096,
     layers: Iterable[str] | None = None,
     start_step: int = 0,
     update_ratio: bool = True,
@@ -405,6 +465,7 @@ def watch(
         every=every,
         bins=bins,
         hist_range=hist_range,
+        hist_values=hist_values,
         layers=layers,
         start_step=start_step,
         update_ratio=update_ratio,
@@ -471,37 +532,36 @@ def _select_layers(tree: nn.Module, names: Iterable[str] | None) -> dict[str, nn
 
 def _to_records(samples: list[_Sample], k: int, edges: torch.Tensor) -> list[dict[str, Any]]:
     """Read every summary to the host in one transfer and lay them out as records."""
-    keys = ("act_mean", "act_std", "dead_fraction", "saturated_fraction", "nonfinite")
     tensors: list[torch.Tensor] = []
-    slots: list[tuple[_Sample, str, _Layer, dict[str, int]]] = []
     device = None
 
     def put(t: torch.Tensor) -> int:
         nonlocal device
         device = device or t.device
-        tensors.append(t.detach().reshape(-1).to(device=device, dtype=torch.float64))
+        t = t.detach().reshape(-1)
+        tensors.append(t if t.device == device else t.to(device))
         return len(tensors) - 1
 
+    slots: list[tuple[_Sample, str, _Layer, dict[str, Any]]] = []
     for s in samples:
         for name, layer in s.layers.items():
-            idx: dict[str, int] = {}
-            for key in keys:
-                if key in layer.act:
-                    idx[key] = put(layer.act[key])
+            idx: dict[str, Any] = {key: put(t) for key, t in layer.act.items()}
             if layer.hist is not None:
                 idx["hist"] = put(layer.hist)
-            if layer.grad_sq:
-                idx["grad_sq"] = put(_sum(list(layer.grad_sq.values())))
-            for key in ("out_grad_sq", "weight_sq", "update_sq"):
-                t = getattr(layer, key)
-                if t is not None:
-                    idx[key] = put(t)
+            if layer.grad_norms:
+                idx["grad"] = [put(t) for t in layer.grad_norms.values()]
+            if layer.out_grad_norm is not None:
+                idx["out_grad"] = [put(layer.out_grad_norm)]
+            if layer.weight_norms is not None:
+                idx["weight"] = [put(t) for t in layer.weight_norms]
+            if layer.update_norms is not None:
+                idx["update"] = [put(t) for t in layer.update_norms]
             if idx:
                 slots.append((s, name, layer, idx))
     if not tensors:
         return []
     sizes = [t.numel() for t in tensors]
-    values = torch.cat(tensors).cpu().tolist()  # the one host read
+    values = torch.cat(tensors).double().cpu().tolist()  # the one host read
     parts, pos = [], 0
     for n in sizes:
         parts.append(values[pos : pos + n])
@@ -515,20 +575,27 @@ def _to_records(samples: list[_Sample], k: int, edges: torch.Tensor) -> list[dic
     for s, name, layer, idx in slots:
         for i in range(k):
 
-            def get(key: str, idx: dict[str, int] = idx, i: int = i) -> float | None:
+            def get(key: str, idx: dict[str, Any] = idx, i: int = i) -> float | None:
                 return parts[idx[key]][i] if key in idx else None
 
+            def norm(key: str, idx: dict[str, Any] = idx, i: int = i) -> float | None:
+                if key not in idx:
+                    return None
+                return math.sqrt(sum(parts[j][i] ** 2 for j in idx[key]))
+
+            mean = std = None
+            nonfinite = None
+            if "s1" in idx and layer.n:
+                shift, s1, nrm = get("shift"), get("s1"), get("norm")
+                m = s1 / layer.n
+                nonfinite = not (math.isfinite(s1) and math.isfinite(nrm) and math.isfinite(shift))
+                mean = shift + m
+                std = math.sqrt(max(nrm * nrm / layer.n - m * m, 0.0)) if not nonfinite else nan
             hist = parts[idx["hist"]][i * nb : (i + 1) * nb] if "hist" in idx else None
-            w_sq, u_sq, g_sq, og_sq = (
-                get("weight_sq"),
-                get("update_sq"),
-                get("grad_sq"),
-                get("out_grad_sq"),
-            )
+            w, u = norm("weight"), norm("update")
             ratio = None
-            if w_sq is not None and u_sq is not None:
-                ratio = (u_sq**0.5) / (w_sq**0.5) if w_sq > 0 else (0.0 if u_sq == 0 else None)
-            nf = get("nonfinite")
+            if w is not None and u is not None:
+                ratio = u / w if w > 0 else (0.0 if u == 0 else None)
             out.append(
                 {
                     "model": i,
@@ -537,14 +604,14 @@ def _to_records(samples: list[_Sample], k: int, edges: torch.Tensor) -> list[dic
                     "kind": layer.kind,
                     "order": layer.order,
                     "calls": layer.calls,
-                    "act_mean": get("act_mean"),
-                    "act_std": get("act_std"),
+                    "act_mean": mean,
+                    "act_std": std,
                     "dead_fraction": get("dead_fraction"),
                     "saturated_fraction": get("saturated_fraction"),
-                    "nonfinite": None if nf is None else bool(nf),
-                    "grad_norm": None if g_sq is None else g_sq**0.5,
-                    "out_grad_norm": None if og_sq is None else og_sq**0.5,
-                    "weight_norm": None if w_sq is None else w_sq**0.5,
+                    "nonfinite": nonfinite,
+                    "grad_norm": norm("grad"),
+                    "out_grad_norm": norm("out_grad"),
+                    "weight_norm": w,
                     "update_ratio": ratio,
                     "hist": None if hist is None else [int(c) for c in hist[1:-1]],
                     "hist_under": None if hist is None else int(hist[0]),

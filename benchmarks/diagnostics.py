@@ -1,0 +1,169 @@
+"""Overhead of ``trainlab.diagnostics.watch`` on training time.
+
+Trains the same model side by side (interleaved rounds, so machine load hits every variant
+alike) without diagnostics, with ``watch(every=50)`` and with ``watch(every=1)``, reading the
+records once per epoch as the trainer does (``pop_records``), and reports the median time per
+step and the overhead against the plain loop. Goals (issue 4): every 50 steps <= 5%, every step
+<= 25%. Anchors: composer's activation monitor ~5%; wandb ``log="all"`` 2-2.6x slower.
+
+Models: a plain MLP 64-256-256-10 (ReLU) on digits-sized data (1797 x 64, 10 classes, batch
+100, Adam), and the same MLP as a stacked population of K models (``--k``; 0 skips it).
+
+    python benchmarks/diagnostics.py [--steps 400] [--rounds 5] [--k 16] [--device cpu]
+
+Prints a table and writes ``benchmarks/results/diagnostics.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import time
+from collections.abc import Callable
+from contextlib import nullcontext
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from trainlab.diagnostics import watch
+
+STEPS_PER_EPOCH = 13  # digits: 1257 training samples / batch 100
+
+
+def _mlp() -> nn.Module:
+    return nn.Sequential(
+        nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)
+    )  # fmt: skip
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def make_runner(k: int, device: torch.device) -> tuple[nn.Module, Callable[[int], None]]:
+    """A model and ``step(s)``: one Adam step on batch ``s`` (k=0: a plain module)."""
+    g = torch.Generator().manual_seed(0)
+    n = 1797
+    x = torch.randn(n, 64, generator=g).to(device)
+    y = torch.randint(0, 10, (n,), generator=g).to(device)
+    torch.manual_seed(0)
+    if k == 0:
+        model: nn.Module = _mlp().to(device)
+    else:
+        from trainlab.population import Population
+
+        model = Population.from_models([_mlp() for _ in range(k)]).to(device)
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    idx_all = torch.randint(0, n, (4096, 100), generator=g).to(device)
+
+    def step(s: int) -> None:
+        idx = idx_all[s % idx_all.shape[0]]
+        xb, yb = x[idx], y[idx]  # (B, 64), (B,)
+        if k:
+            xb = xb.expand(k, *xb.shape)  # (K, B, 64): the same batch for every model
+            out = model(xb)  # (K, B, 10)
+            loss = F.cross_entropy(out.flatten(0, 1), yb.repeat(k))
+        else:
+            loss = F.cross_entropy(model(xb), yb)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    return model, step
+
+
+def time_variant(
+    model: nn.Module, step: Callable[[int], None], every: int | None, steps: int, dev
+) -> float:
+    """Seconds per step of ``steps`` steps with ``watch(every=every)`` (None: no watch)."""
+    ctx = watch(model, every=every) if every else nullcontext()
+    n_records = 0
+    _sync(dev)
+    t0 = time.perf_counter()
+    with ctx as w:
+        for s in range(steps):
+            step(s)
+            if w is not None and (s + 1) % STEPS_PER_EPOCH == 0:
+                n_records += len(w.pop_records())  # the trainer's once-per-epoch read
+        if w is not None:
+            n_records += len(w.pop_records())
+    _sync(dev)
+    return (time.perf_counter() - t0) / steps
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--steps", type=int, default=400, help="steps per timed run")
+    ap.add_argument("--rounds", type=int, default=5, help="interleaved repetitions")
+    ap.add_argument("--k", type=int, default=16, help="population size (0: plain model only)")
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "diagnostics.json"))
+    args = ap.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dev = torch.device(args.device)
+    variants: list[tuple[str, int | None]] = [("none", None), ("every 50", 50), ("every 1", 1)]
+    setups = [("MLP 64-256-256-10", 0)] + ([(f"population K={args.k}", args.k)] if args.k else [])
+    results = []
+    for label, k in setups:
+        model, step = make_runner(k, dev)
+        for s in range(30):  # warm-up
+            step(s)
+        times: dict[str, list[float]] = {name: [] for name, _ in variants}
+        for _ in range(args.rounds):
+            for name, every in variants:
+                times[name].append(time_variant(model, step, every, args.steps, dev))
+        base = statistics.median(times["none"])
+        for name, every in variants:
+            med = statistics.median(times[name])
+            results.append(
+                {
+                    "setup": label,
+                    "k": k,
+                    "variant": name,
+                    "every": every,
+                    "ms_per_step": 1e3 * med,
+                    "overhead": med / base - 1.0,
+                    "ms_per_step_all_rounds": [1e3 * t for t in times[name]],
+                }
+            )
+    print(
+        f"diagnostics overhead ({args.device}, {torch.get_num_threads()} threads, "
+        f"{args.steps} steps x {args.rounds} interleaved rounds, median)"
+    )
+    print(f"{'setup':<24}{'variant':<10}{'ms/step':>10}{'overhead':>10}  goal")
+    goals = {"every 50": 0.05, "every 1": 0.25}
+    for r in results:
+        goal = goals.get(r["variant"])
+        mark = (
+            "" if goal is None else ("ok" if r["overhead"] <= goal else "MISSED") + f" <={goal:.0%}"
+        )
+        print(
+            f"{r['setup']:<24}{r['variant']:<10}{r['ms_per_step']:>10.3f}"
+            f"{100 * r['overhead']:>9.1f}%  {mark}"
+        )
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {
+        "benchmark": "diagnostics overhead",
+        "device": args.device,
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "steps": args.steps,
+        "rounds": args.rounds,
+        "results": results,
+    }
+    out.write_text(json.dumps(meta, indent=1) + "\n")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
