@@ -119,3 +119,30 @@ def test_cli_schedule_and_lr_find(tmp_path):
     r = runner.invoke(app, ["lr-find", str(cfg), "--start-lr", "1", "--end-lr", "0.1"])
     assert r.exit_code != 0
     assert "start_lr < end_lr" in str(r.exception) + r.output
+
+
+# -- the trainer-based studies, shrunk to one or two epochs -------------------------------------
+@pytest.mark.parametrize("name", ["optimizers", "preprocessing", "clipping"])
+def test_quick_studies_write_reports(name, tmp_path, monkeypatch):
+    import importlib
+
+    mod = importlib.import_module(f"trainlab.studies.{name}")
+    monkeypatch.setattr(mod, "QUICK_EPOCHS", 2)
+    out = mod.run(tmp_path / name, quick=True, seeds=2, device="cpu")
+    assert (out / "report.html").is_file()
+    sections = json.loads((out / "report_sections.json").read_text())["sections"]
+    claims = [s for s in sections if s["kind"] == "table" and "Expected" in s["title"]]
+    assert claims and claims[0]["rows"], "each study states expected vs measured"
+    assert any(s["kind"] == "figure" for s in sections)
+
+
+def test_clipping_prevents_divergence(tmp_path, monkeypatch):
+    from trainlab.studies import clipping
+
+    monkeypatch.setattr(clipping, "QUICK_EPOCHS", 1)
+    monkeypatch.setattr(clipping, "LRS", [0.1])
+    clipping.run(tmp_path / "c", quick=True, seeds=2, device="cpu")
+    rows = json.loads((tmp_path / "c" / "results.json").read_text())
+    by = {r["clipping"]: r for r in rows}
+    assert by["no clipping"]["NaN models"] == "2/2"  # lr 0.1, large init: diverges
+    assert by["clip norm 1"]["NaN models"] == "0/2"  # clipped per model: trains

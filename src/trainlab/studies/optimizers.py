@@ -55,6 +55,7 @@ QUICK_OPTIMIZERS = {  # the quick mode's subset and its 3-point grids
     "momentum 0.9": [3e-3, 0.01, 0.03],
     "Adam": [3e-4, 1e-3, 3e-3],
 }
+QUICK_EPOCHS = 8
 MODELS = {
     "MLP": {"name": "mlp", "hidden": [100, 100]},
     "CNN": {"name": "convnet"},
@@ -164,7 +165,7 @@ def run(
 
     root = RunDir(out).create().path
     n_seeds = seeds or (2 if quick else 5)
-    epochs = 8 if quick else 15
+    epochs = QUICK_EPOCHS if quick else 15
     models = {"MLP": MODELS["MLP"]} if quick else MODELS
     optims = (
         {k: (OPTIMIZERS[k][0], v) for k, v in QUICK_OPTIMIZERS.items()} if quick else OPTIMIZERS

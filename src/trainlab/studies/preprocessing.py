@@ -54,6 +54,7 @@ OPTIMS = {
     "Adam": ({"name": "adam"}, [1e-4, 3e-4, 1e-3, 3e-3, 0.01]),
 }
 MODELS = {"linear": {"name": "mlp", "hidden": []}, "MLP": {"name": "mlp", "hidden": [100]}}
+QUICK_EPOCHS = 6
 TARGET = 0.3  # training loss that counts as "converged" for the speed table
 
 
@@ -76,7 +77,7 @@ def run(
 
     root = RunDir(out).create().path
     n_seeds = seeds or (2 if quick else 5)
-    epochs = 6 if quick else 20
+    epochs = QUICK_EPOCHS if quick else 20
     preps = (
         {k: PREPROCESSING[k] for k in ("raw (all ≥ 0)", "mean-subtracted", "standardized")}
         if quick
@@ -107,7 +108,7 @@ def run(
     stats: dict[tuple[str, str, str], tuple[float, float, int]] = {}
     for mname in models:
         fig = Figure(figsize=(11, 4.2))
-        axes = fig.subplots(1, len(optims), sharey=True)
+        axes = fig.subplots(1, len(optims), sharey=True, squeeze=False)[0]
         for ax, oname in zip(axes, optims, strict=True):
             for pname in preps:
                 r = cells[(mname, pname, oname)]
