@@ -281,3 +281,41 @@ def test_state_dict_roundtrip_continues_identically():
     a, b = run(False), run(True)
     for x, y in zip(a, b, strict=True):
         assert torch.equal(x, y)
+
+
+def test_step_schedule_and_clip_read_nothing_from_the_device(monkeypatch):
+    """The hot loop's pieces never convert a tensor to a Python value (no host sync)."""
+    from trainlab.optim import clip_grad_norm_, clip_grad_value_, create_schedule
+
+    params = _init()
+    per_model = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64)
+    opts = [
+        create_optimizer("sgd", params, momentum=per_model, nesterov=True, weight_decay=per_model),
+        create_optimizer("adamw", params, betas=(per_model, 0.99), amsgrad=True),
+        create_optimizer("adam", params, eps=per_model, weight_decay=0.1),
+        create_optimizer("adagrad", params, lr_decay=per_model),
+        create_optimizer("rmsprop", params, momentum=per_model, centered=True),
+    ]
+    scheds = [
+        create_schedule(n, per_model, total_steps=50, steps_per_epoch=5, **kw)
+        for n, kw in [("cosine", {"warmup_steps": 3}), ("sgdr", {"t_0": 1, "t_mult": 2}),
+                      ("multistep", {"milestones": [2, 4]}), ("one_cycle", {}),
+                      ("cyclic", {"max_lr": 1.0, "step_size_up": 4})]
+    ]  # fmt: skip
+
+    def forbidden(*a, **k):
+        raise AssertionError("host read of a tensor in the hot loop")
+
+    for name in ("item", "tolist", "cpu", "numpy", "__bool__", "__float__", "__int__"):
+        monkeypatch.setattr(torch.Tensor, name, forbidden)
+    for step in range(3):
+        for p in params:
+            p.grad = torch.ones_like(p)
+        clip_grad_norm_(params, per_model, k=K)
+        clip_grad_value_(params, 0.5)
+        for opt in opts:
+            for g in opt.param_groups:
+                g["lr"] = scheds[step % len(scheds)](step)
+            opt.step()
+    monkeypatch.undo()
+    assert all(torch.isfinite(p).all() for p in params)

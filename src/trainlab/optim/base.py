@@ -12,7 +12,6 @@ on a tensor's value; the per-model arithmetic is broadcasting, never a Python lo
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable
 from typing import Any
 
@@ -283,7 +282,3 @@ def create_optimizer(name: str, params: Iterable[Any], **hparams: Any) -> torch.
 def list_optimizers() -> list[tuple[str, str]]:
     """``(name, description)`` of every registered population optimizer."""
     return OPTIMIZERS.items()
-
-
-def _sqrt(x: Hyper) -> Hyper:
-    return x.sqrt() if isinstance(x, Tensor) else math.sqrt(x)

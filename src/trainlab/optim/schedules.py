@@ -73,8 +73,8 @@ class Schedule:
         dev = self.base_lr.device
         if isinstance(step, Tensor):
             t = step.to(device=dev, dtype=self._base64.dtype)
-        else:
-            t = torch.tensor(float(step), dtype=self._base64.dtype, device=dev)
+        else:  # a fill kernel, not a host-to-device copy: no sync on CUDA
+            t = torch.full((), float(step), dtype=self._base64.dtype, device=dev)
         return self._fn(t, self._base64).to(self.base_lr.dtype)
 
     def curve(self, steps: int | None = None) -> Tensor:
@@ -205,9 +205,10 @@ def _multistep(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], T
     gamma = p.num("gamma", 0.1, lo=0.0)
     interval = p.choice("interval", "epoch", ("epoch", "step"))
 
+    ms = torch.tensor(milestones, dtype=F64).to(p.device)  # once, at construction
+
     def fn(t: Tensor, base: Tensor) -> Tensor:
         e = _unit(t, interval, spe)
-        ms = torch.tensor(milestones, dtype=F64, device=t.device)
         passed = (ms <= e.unsqueeze(-1)).sum(-1).to(F64)
         return base * gamma**passed
 
@@ -252,10 +253,13 @@ def _sgdr(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], Tensor
     t_mult = p.num("t_mult", 1.0, lo=1.0)
     eta_min = p.num("eta_min", 0.0, lo=0.0)
 
+    tm = (
+        t_mult if isinstance(t_mult, Tensor) else torch.full((), t_mult, dtype=F64, device=p.device)
+    )
+    t0_ = t0 if isinstance(t0, Tensor) else torch.full((), t0, dtype=F64, device=p.device)
+
     def fn(t: Tensor, base: Tensor) -> Tensor:
         e = t / spe  # fractional epoch
-        tm = torch.as_tensor(t_mult, dtype=F64, device=t.device)
-        t0_ = torch.as_tensor(t0, dtype=F64, device=t.device)
         # T_mult = 1: T_cur = e mod T_0.  T_mult > 1: n = floor(log_{T_mult}(e/T_0 (T_mult−1) + 1))
         multi = tm > 1.0
         tm_safe = torch.where(multi, tm, torch.full_like(tm, 2.0))
