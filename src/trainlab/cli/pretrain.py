@@ -1,0 +1,31 @@
+"""``trainlab pretrain CONFIG``: RBMs (a population over seeds x grid), DBN or stacked DAE."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .app import app, console
+
+__all__ = ["pretrain_cmd"]
+
+
+@app.command("pretrain")
+def pretrain_cmd(
+    config: Annotated[
+        Path | None, typer.Argument(help="YAML pre-training config (default: RBM on digits)")
+    ] = None,
+    grid: Annotated[
+        list[str] | None,
+        typer.Option("--grid", help="population axis, e.g. learning_rate=0.01,0.06 (repeatable)"),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="run directory (must be new)")] = None,
+    device: Annotated[str | None, typer.Option(help="auto, cpu or cuda")] = None,
+) -> None:
+    """Pre-train RBMs / a DBN / a stacked denoising autoencoder and write a report."""
+    from ..pretrain.run import parse_grid, run_pretrain
+
+    path = run_pretrain(config, out=out, grid=parse_grid(grid), device=device)
+    console.print(f"run directory: {path}  (report: {path / 'report.html'})")

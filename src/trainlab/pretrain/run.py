@@ -1,0 +1,382 @@
+"""``trainlab pretrain CONFIG``: pre-train RBMs (a population), a DBN or a stacked DAE from a
+YAML config and write a run directory with a report (filters, reconstructions, curves).
+
+Example config (every key optional)::
+
+    name: rbm-digits
+    data: {name: digits, seed: 0, scale: minmax}   # minmax: [0, 1] (Bernoulli units)
+    model: {kind: rbm, n_components: 100, visible: bernoulli}   # kind: rbm, dbn, sdae
+    train: {learning_rate: 0.06, batch_size: 10, n_iter: 10, method: pcd, k: 1}
+    seeds: [0, 1, 2]
+    grid: {learning_rate: [0.01, 0.06]}          # rbm: one population over seeds x grid
+    device: auto
+
+Run directory: ``config.yaml`` (resolved), ``metrics.jsonl`` (one line per model and pass:
+``reconstruction_error``, ``pseudo_likelihood``), ``summary.json``, ``model.npz`` (weights of
+every model), ``report.html`` with ``figures/``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import ConfigError, did_you_mean
+
+__all__ = ["PretrainConfig", "load_pretrain_config", "run_pretrain", "parse_grid"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class PretrainData(_Strict):
+    name: str = "digits"
+    seed: int = 0
+    scale: Literal["minmax", "standardize", "none"] = "minmax"
+    options: dict[str, Any] = Field(default_factory=dict)
+
+
+class PretrainModel(_Strict):
+    kind: Literal["rbm", "dbn", "sdae"] = "rbm"
+    n_components: int = Field(100, ge=1)
+    layers: list[int] = Field(default_factory=lambda: [256, 256])
+    visible: Literal["bernoulli", "gaussian"] = "bernoulli"
+    corruption: float = Field(0.25, ge=0.0, lt=1.0)
+
+
+class PretrainTrain(_Strict):
+    learning_rate: float = Field(0.06, gt=0.0)
+    batch_size: int = Field(10, ge=1)
+    n_iter: int = Field(10, ge=1)
+    k: int = Field(1, ge=1)
+    method: Literal["pcd", "cd"] = "pcd"
+    momentum: float = Field(0.0, ge=0.0, lt=1.0)
+    weight_decay: float = Field(0.0, ge=0.0)
+
+
+class PretrainConfig(_Strict):
+    """A pre-training run (see the module docstring)."""
+
+    name: str = "pretrain"
+    data: PretrainData = Field(default_factory=PretrainData)
+    model: PretrainModel = Field(default_factory=PretrainModel)
+    train: PretrainTrain = Field(default_factory=PretrainTrain)
+    seeds: list[int] = Field(default_factory=lambda: [0])
+    grid: dict[Literal["learning_rate", "momentum", "weight_decay"], list[float]] = Field(
+        default_factory=dict
+    )
+    device: str = "auto"
+
+
+def _validate(raw: dict[str, Any], source: str) -> PretrainConfig:
+    try:
+        return PretrainConfig.model_validate(raw)
+    except ValidationError as err:
+        e = err.errors()[0]
+        loc = ".".join(str(p) for p in e["loc"])
+        hint = ""
+        if e["type"] == "extra_forbidden":
+            parent: Any = PretrainConfig
+            for part in e["loc"][:-1]:
+                parent = parent.model_fields[str(part)].annotation
+            hint = did_you_mean(str(e["loc"][-1]), getattr(parent, "model_fields", {}))
+        raise ConfigError(f"{source}: {loc}: {e['msg']}{hint}") from None
+
+
+def load_pretrain_config(path: str | Path | None) -> PretrainConfig:
+    """Read a YAML pre-training config (``None``: the defaults)."""
+    if path is None:
+        return PretrainConfig()
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path} (pass the path to a YAML file)")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError:
+        raise ConfigError(f"{path}: not valid YAML; check indentation and colons") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping (name:, data:, model:, train:, ...)")
+    return _validate(raw, str(path))
+
+
+def parse_grid(items: list[str] | None) -> dict[str, list[float]]:
+    """``["learning_rate=0.01,0.1", "momentum=0,0.5"]`` -> ``{"learning_rate": [0.01, 0.1],
+    "momentum": [0.0, 0.5]}``."""
+    out: dict[str, list[float]] = {}
+    for item in items or []:
+        key, sep, values = item.partition("=")
+        if not sep or not values.strip():
+            raise ConfigError(f"--grid '{item}' is not understood; write key=v1,v2")
+        try:
+            out[key.strip()] = [float(v) for v in values.split(",") if v.strip()]
+        except ValueError:
+            raise ConfigError(f"--grid '{item}': values must be numbers") from None
+    return out
+
+
+def _data(cfg: PretrainConfig) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+    from .. import data as data_mod
+
+    d = data_mod.load(cfg.data.name, seed=cfg.data.seed, **cfg.data.options)
+    xtr = d.x_train.reshape(len(d.x_train), -1).numpy().astype(np.float64)
+    xte = d.x_test.reshape(len(d.x_test), -1).numpy().astype(np.float64)
+    if cfg.data.scale == "minmax":  # fitted on the training split; test clipped into [0, 1]
+        lo, hi = xtr.min(0), xtr.max(0)
+        span = np.where(hi > lo, hi - lo, 1.0)
+        xtr, xte = (xtr - lo) / span, np.clip((xte - lo) / span, 0.0, 1.0)
+    elif cfg.data.scale == "standardize":
+        mu, sd = xtr.mean(0), xtr.std(0)
+        sd = np.where(sd > 0, sd, 1.0)
+        xtr, xte = (xtr - mu) / sd, (xte - mu) / sd
+    return xtr, xte, tuple(d.input_shape)
+
+
+# ------------------------------------------------------------------------------ figures
+def _image_shape(input_shape: tuple[int, ...], v: int) -> tuple[int, int] | None:
+    dims = [s for s in input_shape if s > 1]
+    if len(dims) == 2:
+        return dims[0], dims[1]
+    r = int(math.isqrt(v))
+    return (r, r) if r * r == v and len(dims) != 1 else None
+
+
+def filters_figure(components: np.ndarray, input_shape: tuple[int, ...], n: int = 64):
+    """The first ``n`` rows of ``components`` (H, V) as an image grid (or as curves)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    comps = components[:n]
+    shape = _image_shape(input_shape, comps.shape[1])
+    cols = int(math.ceil(math.sqrt(len(comps))))
+    rows = int(math.ceil(len(comps) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9), squeeze=False)
+    for ax, w in zip(axes.flat, comps, strict=False):
+        if shape is not None:
+            ax.imshow(w.reshape(shape), cmap="gray", interpolation="nearest")
+        else:
+            ax.plot(w, lw=0.8)
+    for ax in axes.flat:
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.tight_layout(pad=0.1)
+    return fig
+
+
+def reconstructions_figure(x: np.ndarray, x_rec: np.ndarray, input_shape: tuple[int, ...]):
+    """Top row: inputs; bottom row: their reconstructions."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = len(x)
+    shape = _image_shape(input_shape, x.shape[1])
+    fig, axes = plt.subplots(2, n, figsize=(n * 0.9, 2.0), squeeze=False)
+    for i in range(n):
+        for r, arr in enumerate((x, x_rec)):
+            ax = axes[r, i]
+            if shape is not None:
+                ax.imshow(arr[i].reshape(shape), cmap="gray", vmin=0, vmax=1)
+            else:
+                ax.plot(arr[i], lw=0.8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    axes[0, 0].set_ylabel("input", fontsize=7)
+    axes[1, 0].set_ylabel("recon.", fontsize=7)
+    fig.tight_layout(pad=0.1)
+    return fig
+
+
+def curves_figure(history: dict[str, Any], labels: list[str]):
+    """Reconstruction error and pseudo-likelihood per pass, one line per model."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in ("reconstruction_error", "pseudo_likelihood") if history.get(k) is not None]
+    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.2), squeeze=False)
+    epochs = history["epoch"]
+    for ax, key in zip(axes[0], keys, strict=True):
+        for row, label in zip(np.asarray(history[key]), labels, strict=True):
+            ax.plot(epochs, row, label=label, lw=1)
+        ax.set_xlabel("pass over the data")
+        ax.set_title(key.replace("_", " "))
+    if len(labels) <= 10:
+        axes[0, 0].legend(fontsize=7)
+    fig.tight_layout()
+    return fig
+
+
+# ------------------------------------------------------------------------------ the run
+def _rbm_reconstruct(est, x: np.ndarray) -> np.ndarray:
+    """Mean-field reconstruction ``E[v | E[h | v]]``."""
+    h = est.transform(x)
+    mean = h @ est.components_ + est.intercept_visible_
+    return 1 / (1 + np.exp(-mean)) if est._visible == "bernoulli" else mean
+
+
+def run_pretrain(
+    config: PretrainConfig | str | Path | None,
+    *,
+    out: str | Path | None = None,
+    grid: dict[str, list[float]] | None = None,
+    device: str | None = None,
+) -> Path:
+    """Pre-train what ``config`` says, write the run directory and its report; returns it."""
+    from ..report import Report
+    from ..runs import RunDir
+    from ..train import default_run_dir
+    from .autoencoder import StackedDenoisingAutoencoder
+    from .dbn import DBN
+    from .population import RBMPopulation
+
+    cfg = config if isinstance(config, PretrainConfig) else load_pretrain_config(config)
+    if grid or device:
+        raw = cfg.model_dump()
+        raw["grid"] = {**raw["grid"], **(grid or {})}
+        if device:
+            raw["device"] = device
+        cfg = _validate(raw, "--grid/--device")
+    if cfg.model.kind != "rbm" and cfg.grid:
+        raise ConfigError(
+            f"grid works with model.kind 'rbm' (a population); got '{cfg.model.kind}'"
+        )
+    xtr, xte, in_shape = _data(cfg)
+    run = RunDir(out if out is not None else default_run_dir(cfg.name)).create()
+    run.write_text("config.yaml", yaml.safe_dump(cfg.model_dump(), sort_keys=False))
+    t, m = cfg.train, cfg.model
+    rep = Report(run.path, title=f"Pre-training: {cfg.name}")
+    t0 = time.perf_counter()
+    models: list[dict[str, Any]] = []
+    if m.kind == "rbm":
+        pop = RBMPopulation(
+            m.n_components,
+            seeds=cfg.seeds,
+            learning_rate=cfg.grid.get("learning_rate", t.learning_rate),
+            momentum=cfg.grid.get("momentum", t.momentum),
+            weight_decay=cfg.grid.get("weight_decay", t.weight_decay),
+            batch_size=t.batch_size,
+            n_iter=t.n_iter,
+            k=t.k,
+            method=t.method,
+            visible=m.visible,
+            device=cfg.device,
+        ).fit(xtr)
+        hist = pop.history_
+        rows = []
+        for i, (mem, est) in enumerate(zip(pop.members_, pop.estimators_, strict=True)):
+            test_rec = float(((_rbm_reconstruct(est, xte) - xte) ** 2).mean())
+            row = {
+                "index": i,
+                "seed": mem.seed,
+                "group": mem.group,
+                "learning_rate": mem.learning_rate,
+                "momentum": mem.momentum,
+                "weight_decay": mem.weight_decay,
+                "train_reconstruction_error": float(hist["reconstruction_error"][i, -1]),
+                "test_reconstruction_error": test_rec,
+            }
+            if hist["pseudo_likelihood"] is not None:
+                row["train_pseudo_likelihood"] = float(hist["pseudo_likelihood"][i, -1])
+                row["test_pseudo_likelihood"] = float(est.score_samples(xte).mean())
+            rows.append(row)
+            for e, ep in enumerate(hist["epoch"]):
+                line = {"model": i, "epoch": ep}
+                for key in ("reconstruction_error", "pseudo_likelihood"):
+                    if hist[key] is not None:
+                        line[key] = float(hist[key][i, e])
+                run.append_metrics([line])
+        models = rows
+        first = pop.estimators_[0]
+        np.savez(
+            run.path / "model.npz",
+            **{f"components_{i}": e.components_ for i, e in enumerate(pop.estimators_)},
+            **{f"intercept_hidden_{i}": e.intercept_hidden_ for i, e in enumerate(pop.estimators_)},
+            **{
+                f"intercept_visible_{i}": e.intercept_visible_
+                for i, e in enumerate(pop.estimators_)
+            },
+        )
+        rep.add_table("Models (final pass)", rows)
+        labels = [f"{r['group']} seed {r['seed']}" for r in rows]
+        rep.add_figure(
+            "curves",
+            curves_figure(hist, labels),
+            "reconstruction error (mean squared, mean-field) and pseudo-log-likelihood of the "
+            "first 1000 training samples after each pass",
+        )
+        rep.add_figure("filters", filters_figure(first.components_, in_shape), "model 0 filters")
+        recon = _rbm_reconstruct(first, xte[:10])
+    else:
+        if m.kind == "dbn":
+            est = DBN(
+                m.layers,
+                learning_rate=t.learning_rate,
+                batch_size=t.batch_size,
+                n_iter=t.n_iter,
+                k=t.k,
+                method=t.method,
+                momentum=t.momentum,
+                weight_decay=t.weight_decay,
+                visible=m.visible,
+                random_state=cfg.seeds[0],
+                device=cfg.device,
+            ).fit(xtr)
+            comps = est.rbms_[0].components_
+            h = est.transform(xte[:10])
+            for rbm in reversed(est.rbms_):  # mean-field down pass
+                h = h @ rbm.components_ + rbm.intercept_visible_
+                if rbm._visible == "bernoulli":
+                    h = 1 / (1 + np.exp(-h))
+            recon = h
+            weights = {f"components_{i}": r.components_ for i, r in enumerate(est.rbms_)}
+        else:
+            est = StackedDenoisingAutoencoder(
+                m.layers,
+                corruption=m.corruption,
+                batch_size=t.batch_size,
+                n_iter=t.n_iter,
+                random_state=cfg.seeds[0],
+                device=cfg.device,
+            ).fit(xtr)
+            comps = est.layers_[0][0]
+            recon = est.reconstruct(xte[:10])
+            weights = {f"weight_{i}": w for i, (w, _, _) in enumerate(est.layers_)}
+            loss = est.history_["loss"]
+            for li, losses in enumerate(loss):
+                run.append_metrics(
+                    [
+                        {"model": 0, "layer": li + 1, "epoch": e + 1, "reconstruction_loss": v}
+                        for e, v in enumerate(losses)
+                    ]
+                )
+        np.savez(run.path / "model.npz", **weights)
+        models = [{"index": 0, "seed": cfg.seeds[0], "layers": m.layers}]
+        rep.add_figure("filters", filters_figure(comps, in_shape), "first-layer filters")
+    rep.add_figure(
+        "reconstructions",
+        reconstructions_figure(xte[:10], np.clip(recon, 0, 1), in_shape),
+        "test inputs (top) and their reconstructions (bottom)",
+    )
+    run.write_json(
+        "summary.json",
+        {
+            "name": cfg.name,
+            "kind": m.kind,
+            "k": len(models),
+            "fit_seconds": time.perf_counter() - t0,
+            "models": models,
+        },
+    )
+    rep.write(include_standard=False)
+    return run.path
