@@ -352,3 +352,50 @@ def test_population_statistics_are_per_model_and_match_plain_models(kind):
                     assert mine[layer][key] == r[key]
                 else:
                     assert mine[layer][key] == pytest.approx(r[key], rel=1e-4, abs=1e-7)
+
+
+# -- the diagnose command and figures ------------------------------------------------------------
+def test_diagnose_command_writes_jsonl_and_verdict(tmp_path):
+    from typer.testing import CliRunner
+
+    from trainlab.cli import app
+
+    cfg = tmp_path / "tiny.yaml"
+    cfg.write_text(
+        "name: tiny\ndata: {name: digits}\nmodel: {name: mlp, hidden: [16, 16], activation: tanh}\n"
+        "init: {scheme: normal, std: 0.01}\noptim: {name: sgd, lr: 0.01}\n"
+        "train: {epochs: 1, batch_size: 200}\n"
+    )
+    out = tmp_path / "run"
+    res = CliRunner().invoke(
+        app,
+        [
+            "diagnose", str(cfg), "--every", "2", "--epochs", "1", "--seeds", "2",
+            "--out", str(out), "--no-report",
+        ],
+    )  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert "training health" in res.output and "activations" in res.output
+    lines = [json.loads(s) for s in (out / "diagnostics.jsonl").read_text().splitlines()]
+    assert {r["model"] for r in lines} == {0, 1}
+    steps = json.loads((out / "summary.json").read_text())["steps"]
+    assert steps >= 4 and {r["step"] for r in lines} == set(range(0, steps, 2))
+    found = json.loads((out / "verdict.json").read_text())
+    # N(0, 0.01²) weights in a tanh net: activations collapse layer by layer
+    assert any(f["check"] == "activations" and f["status"] == "warn" for f in found)
+
+
+def test_figures_render_from_records():
+    from trainlab.diagnostics.figures import histogram_grid, layer_profile
+
+    torch.manual_seed(0)
+    model = _tanh_net(0.01, depth=3)
+    x, y = _data(d=16, c=10)
+    with watch(model, every=2) as w:
+        _sgd_steps(model, x, y, steps=3)
+    recs = w.records()
+    fig = histogram_grid(recs)
+    assert len([a for a in fig.axes if a.axison]) == 2 * 3  # steps 0, 2 x three tanh layers
+    assert layer_profile(recs).axes
+    with pytest.raises(ValueError, match="model 5"):
+        histogram_grid(recs, model=5)
