@@ -25,8 +25,11 @@ plain module), reducing over every axis but the model axis:
   :mod:`trainlab.diagnostics.stats` for the definitions and thresholds; None for other layers;
 - ``nonfinite``: the output held a NaN or ±Inf (read from its sums, so a float overflow of the
   sum counts too); ``order``: the layer's position in forward order;
-- ``grad_norm`` = ‖∂L/∂θ‖ over the layer's own parameters after the backward of step ``s``
-  (``register_post_accumulate_grad_hook``); ``out_grad_norm`` = ‖∂L/∂y‖ of its output;
+- ``grad_norm`` = ‖∂L/∂θ‖ over the layer's own parameters, the gradient computed by the
+  backward of step ``s`` (before clipping; with gradient accumulation, the last backward's
+  contribution), and ``out_grad_norm`` = ‖∂L/∂y‖ of its output (None for an output that a
+  later in-place op overwrote, e.g. ``ReLU(inplace=True)``). Both come from one
+  ``torch.autograd.graph.register_multi_grad_hook`` each, registered only on sampled steps;
 - ``weight_norm`` = ‖θ_s‖ at the start of step ``s``;
 - ``update_ratio`` = ‖θ_{s+1} − θ_s‖ / ‖θ_s‖, the relative size of the optimizer update made
   with the gradient of step ``s`` (CS231n lecture 7: aim for about 1e-3). The optimizer step is
