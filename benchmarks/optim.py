@@ -12,7 +12,7 @@ models (stacked parameters ``(K, ...)`` of an MLP), times one step of:
 
 Goals (issue 5): trainlab shared ≤ 1.2× torch foreach; trainlab per-model ≥ 10× faster than
 the torch loop at K = 100. Rounds are interleaved so that machine load hits every variant
-alike; the table shows the median time per step.
+alike; the table shows the best (minimum) time per step over the rounds.
 
     python benchmarks/optim.py [--k 100] [--model linear,small,digits] [--rounds 7] [--device cpu]
 
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import platform
-import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -114,7 +113,7 @@ def make_variants(
 def time_variants(
     variants: dict[str, Callable[[], None]], device: torch.device, rounds: int, reps: int
 ) -> dict[str, float]:
-    """Median seconds per step of each variant over interleaved rounds."""
+    """Fastest seconds per step of each variant over interleaved rounds."""
     times: dict[str, list[float]] = {v: [] for v in variants}
     for fn in variants.values():  # warm up (allocates state)
         fn()
@@ -127,7 +126,8 @@ def time_variants(
                 fn()
             _sync(device)
             times[v].append((time.perf_counter() - t0) / reps)
-    return {v: statistics.median(ts) for v, ts in times.items()}
+    # the minimum over rounds: on a shared machine, noise only ever adds time (timeit's advice)
+    return {v: min(ts) for v, ts in times.items()}
 
 
 def main() -> None:
@@ -152,7 +152,7 @@ def main() -> None:
     threads = torch.get_num_threads()
     print(
         f"K={args.k}, device {device}, torch {torch.__version__}, {threads} threads; "
-        f"ms per step (median of {args.rounds} rounds)"
+        f"ms per step (best of {args.rounds} rounds)"
     )
     rows = []
     for model in args.model.split(","):
