@@ -107,13 +107,13 @@ class SGD(PopulationOptimizer):
         self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor], mom: Hyper
     ) -> list[Tensor]:
         damp = group["dampening"]
-        if isinstance(damp, Tensor) or isinstance(mom, Tensor):
+        one_minus_damp: Hyper
+        if is_zero(damp):
+            one_minus_damp = 1.0
+        elif isinstance(mom, Tensor):
             # a model with μ = 0 keeps no buffer in torch: its step is the plain gradient, so its
-            # "1 − τ" must be 1 (b = 0·b + 1·g = g)
-            one_minus = 1.0 - torch.as_tensor(damp, device=params[0].device, dtype=params[0].dtype)
-            if isinstance(mom, Tensor):
-                one_minus = torch.where(mom == 0, torch.ones_like(one_minus), one_minus)
-            one_minus_damp: Hyper = one_minus if one_minus.dim() else float(1.0 - damp)
+            # "1 − τ" must be 1 (b = 0·b + 1·g = g). Scalars in where(): no host-to-device copy.
+            one_minus_damp = torch.where(mom == 0, 1.0, 1.0 - damp)
         else:
             one_minus_damp = 1.0 - damp
         fresh_p, fresh_g, bufs, old_g = [], [], [], []
