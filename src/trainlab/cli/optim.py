@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from .app import app, console
 
+if TYPE_CHECKING:
+    import torch
+
+    from ..config import Config
+
 __all__ = ["schedule_cmd", "lr_find_cmd", "schedule_curves"]
 
 Sets = Annotated[list[str] | None, typer.Option("--set", help="override: key=value")]
 
 
-def schedule_curves(config) -> tuple[list[str], list[float], "object", int]:  # noqa: UP037
+def schedule_curves(config: Config) -> tuple[list[str], list[float], torch.Tensor, int]:
     """Every model's LR at every step of ``config``: ``(groups, base_lrs, curve (S, K), spe)``.
 
     Loads the data only to count the training samples (steps per epoch).

@@ -13,7 +13,7 @@ Set-up: ``digits`` (pixel intensities in [0, 1], all ≥ 0), a linear softmax cl
 MLP 64-100-10 (ReLU), SGD (no momentum) and Adam, each preprocessing a separate population of
 (LR grid × seeds); each method at its best LR (lowest mean final training loss). All
 preprocessing is fitted on the training split only (``trainlab.data``). Measured: the training
-loss per epoch (mean ± std over seeds), the epochs needed to reach a training loss of 0.3,
+loss per epoch (mean ± std over seeds), the epochs needed to reach a training loss of 0.1,
 and the final test accuracy.
 """
 
@@ -50,12 +50,14 @@ PREPROCESSING = {
     "ZCA-whitened": "zca",
 }
 OPTIMS = {
-    "SGD": ({"name": "sgd"}, [0.01, 0.03, 0.1, 0.3, 1.0]),
-    "Adam": ({"name": "adam"}, [1e-4, 3e-4, 1e-3, 3e-3, 0.01]),
+    # grids reach past the best LR of every input (a 20-epoch run with the grids 0.01-1 and
+    # 1e-4-1e-2 picked the largest LR everywhere)
+    "SGD": ({"name": "sgd"}, [0.03, 0.1, 0.3, 1.0, 3.0]),
+    "Adam": ({"name": "adam"}, [3e-4, 1e-3, 3e-3, 0.01, 0.03]),
 }
 MODELS = {"linear": {"name": "mlp", "hidden": []}, "MLP": {"name": "mlp", "hidden": [100]}}
 QUICK_EPOCHS = 6
-TARGET = 0.3  # training loss that counts as "converged" for the speed table
+TARGET = 0.1  # training loss that counts as "converged" for the speed table
 
 
 def epochs_to_reach(epochs: list[int], losses: list[float], target: float) -> int | None:
@@ -77,7 +79,7 @@ def run(
 
     root = RunDir(out).create().path
     n_seeds = seeds or (2 if quick else 5)
-    epochs = QUICK_EPOCHS if quick else 20
+    epochs = QUICK_EPOCHS if quick else 10  # short: at 20 epochs every input ends near 0
     preps = (
         {k: PREPROCESSING[k] for k in ("raw (all ≥ 0)", "mean-subtracted", "standardized")}
         if quick
