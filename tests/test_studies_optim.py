@@ -36,7 +36,8 @@ def test_steps_to_tolerance_counts_the_first_lasting_entry():
     quad = o2d.FUNCTIONS["quadratic"]
     path = torch.tensor([[[-8.0, 1.0]], [[0.0, 0.0]], [[1.0, 1.0]], [[0.0, 0.0]]],
                         dtype=torch.float64)  # fmt: skip
-    assert o2d.steps_to_tolerance(quad, path, 1e-3) == [3]
+    assert o2d.steps_to_tolerance(quad, path, 1e-3, lasting=True) == [3]
+    assert o2d.steps_to_tolerance(quad, path, 1e-3) == [1]  # first hit
 
 
 def test_quick_study_writes_report(tmp_path, monkeypatch):
