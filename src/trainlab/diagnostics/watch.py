@@ -247,7 +247,9 @@ class Watch:
                     (name, p, c, p._version)
                     for (name, _, _), p, c in zip(owners, flat_params, copies, strict=True)
                 ]
-                self._pending = sample  # an older pending sample never got an update: drop it
+                if self._pending is not None:  # it never saw an optimizer step: no ratio
+                    self._pending.snapshot = None
+                self._pending = sample
         trained = [(o, p) for o, p in zip(owners, flat_params, strict=True) if p.requires_grad]
         if trained:  # one hook for all parameter gradients of this step's backward
             hook = self._params_grad_hook([o for o, _ in trained])
