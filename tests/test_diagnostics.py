@@ -69,6 +69,25 @@ def test_watch_plain_sequential_records_every_n_training_steps():
     assert _all_hooks(model) == 0
 
 
+def test_start_step_numbers_steps_and_sampling_is_absolute():
+    model = nn.Sequential(nn.Linear(8, 2))
+    x, y = _data(c=2)
+    with watch(model, every=5, start_step=7) as w:  # a run resumed at step 7
+        _sgd_steps(model, x, y, steps=10)  # steps 7..16
+    assert sorted({r["step"] for r in w.records()}) == [10, 15]
+    assert w.step == 16
+
+
+def test_update_ratio_verdict_ignores_models_with_no_update():
+    rows = [
+        {"model": 0, "layer": n, "step": 0, "update_ratio": 0.0, "grad_norm": 1.0}
+        for n in ("a", "b")
+    ]
+    assert verdict(rows)[0].status == "ok"
+    rows[0]["update_ratio"], rows[1]["update_ratio"] = 1e-7, 1e-3
+    assert verdict(rows)[0].status == "warn" and verdict(rows)[0].layer == "a"
+
+
 def test_hooks_removed_after_exception_inside_block():
     model = nn.Sequential(nn.Linear(8, 8), nn.Tanh(), nn.Linear(8, 2))
     x, _ = _data()

@@ -25,6 +25,8 @@ check               fires when (default thresholds)
                     sample of the batch).
 ``update_ratio``    a layer that receives gradients has ‖Δθ‖/‖θ‖ ``< 1e-5`` (learning too
                     slowly) or ``> 1e-1`` (too fast); CS231n's rule of thumb is about 1e-3.
+                    A model with no update at all (learning rate 0: stopped by the trainer
+                    after NaN or early stopping, or frozen) is not flagged.
 ``nonfinite``       (``fail``) an output held NaN/Inf; the origin is the first layer in forward
                     order that was non-finite at the earliest such step.
 ==================  ==========================================================================
@@ -263,6 +265,10 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
     ]
     if not sel:
         return None
+    if all(r["update_ratio"] == 0 for r in sel):  # lr 0: a stopped (NaN, early) or frozen model
+        return Finding(
+            "update_ratio", "ok", model, "no update (model stopped or frozen)", sel[0]["step"]
+        )
 
     def dist(r: dict[str, Any]) -> float:  # decades away from 1e-3
         return abs(math.log10(max(r["update_ratio"], 1e-300)) + 3.0)
