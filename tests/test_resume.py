@@ -17,7 +17,7 @@ from trainlab.config import dump_config
 from trainlab.runs import RunDir
 from trainlab.train import resume, train
 
-EPOCHS = 5
+EPOCHS = 4
 
 
 def _config():
@@ -25,7 +25,7 @@ def _config():
         model={"dropout": 0.1, "batch_norm": True},
         optim={"name": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True},
         schedule={"name": "cosine"},
-        train={"epochs": EPOCHS, "batch_size": 16},
+        train={"epochs": EPOCHS, "batch_size": 24},
         population={"seeds": [0, 1], "grid": {"optim.lr": [0.05, 0.02]}},
     )
 
@@ -60,9 +60,15 @@ def _epochs_done(out):
         return 0
 
 
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted run, shared by the kill tests."""
+    out = tmp_path_factory.mktemp("ref") / "run"
+    return train(_config(), out=out, progress=False, device="cpu")
+
+
 @pytest.mark.parametrize("kill_after_epochs", [0, 2])
-def test_resume_after_sigkill_is_bitwise_identical(tmp_path, kill_after_epochs):
-    reference = train(_config(), out=tmp_path / "ref", progress=False, device="cpu")
+def test_resume_after_sigkill_is_bitwise_identical(tmp_path, reference, kill_after_epochs):
     proc, out = _start(tmp_path, "killed")
     deadline = time.time() + 120
     while _epochs_done(out) < kill_after_epochs and proc.poll() is None and time.time() < deadline:
@@ -89,7 +95,7 @@ def test_resume_after_sigkill_is_bitwise_identical(tmp_path, kill_after_epochs):
 
 def test_resume_skips_a_half_written_metrics_line(tmp_path):
     out = tmp_path / "run"
-    cfg = _config().model_copy(update={"train": _config().train.model_copy(update={"epochs": 2})})
+    cfg = small_config(train={"epochs": 2}, population={"seeds": [0, 1, 2, 3]})
     train(cfg, out=out, progress=False, device="cpu")
     state = _final_state(out)
     state["epoch"] = 1  # pretend the kill came after epoch 1's checkpoint …
