@@ -129,6 +129,8 @@ def test_quick_studies_write_reports(name, tmp_path, monkeypatch):
 
     mod = importlib.import_module(f"trainlab.studies.{name}")
     monkeypatch.setattr(mod, "QUICK_EPOCHS", 2)
+    if hasattr(mod, "QUICK_DEMO_STEPS"):
+        monkeypatch.setattr(mod, "QUICK_DEMO_STEPS", 10)
     out = mod.run(tmp_path / name, quick=True, seeds=2, device="cpu")
     assert (out / "report.html").is_file()
     sections = json.loads((out / "report_sections.json").read_text())["sections"]

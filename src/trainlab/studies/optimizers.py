@@ -56,6 +56,7 @@ QUICK_OPTIMIZERS = {  # the quick mode's subset and its 3-point grids
     "Adam": [3e-4, 1e-3, 3e-3],
 }
 QUICK_EPOCHS = 8
+QUICK_DEMO_STEPS = 60  # L-BFGS full vs mini-batch demonstration
 MODELS = {
     "MLP": {"name": "mlp", "hidden": [100, 100]},
     "CNN": {"name": "convnet"},
@@ -327,7 +328,7 @@ def run(
     ax3.legend()
     rep.add_figure("schedules", fig3, caption="constant vs step decay vs cosine annealing")
     rep.add_table(f"Schedules (SGD+momentum, lr {best_mom:g})", srows)
-    demo = lbfgs_batch_demo(n_seeds, 60 if quick else 200)
+    demo = lbfgs_batch_demo(n_seeds, QUICK_DEMO_STEPS if quick else 200)
     fig4 = Figure(figsize=(7, 4.5))
     ax4 = fig4.subplots()
     drows = []
