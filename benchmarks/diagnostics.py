@@ -34,9 +34,9 @@ from trainlab.diagnostics import watch
 STEPS_PER_EPOCH = 13  # digits: 1257 training samples / batch 100
 
 
-def _mlp() -> nn.Module:
+def _mlp(width: int = 256) -> nn.Module:
     return nn.Sequential(
-        nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, 10)
+        nn.Linear(64, width), nn.ReLU(), nn.Linear(width, width), nn.ReLU(), nn.Linear(width, 10)
     )  # fmt: skip
 
 
@@ -45,7 +45,9 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def make_runner(k: int, device: torch.device) -> tuple[nn.Module, Callable[[int], None]]:
+def make_runner(
+    k: int, device: torch.device, width: int = 256
+) -> tuple[nn.Module, Callable[[int], None]]:
     """A model and ``step(s)``: one Adam step on batch ``s`` (k=0: a plain module)."""
     g = torch.Generator().manual_seed(0)
     n = 1797
@@ -53,11 +55,11 @@ def make_runner(k: int, device: torch.device) -> tuple[nn.Module, Callable[[int]
     y = torch.randint(0, 10, (n,), generator=g).to(device)
     torch.manual_seed(0)
     if k == 0:
-        model: nn.Module = _mlp().to(device)
+        model: nn.Module = _mlp(width).to(device)
     else:
         from trainlab.population import Population
 
-        model = Population.from_models([_mlp() for _ in range(k)]).to(device)
+        model = Population.from_models([_mlp(width) for _ in range(k)]).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     idx_all = torch.randint(0, n, (4096, 100), generator=g).to(device)
 
@@ -106,6 +108,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=400, help="steps per timed run")
     ap.add_argument("--rounds", type=int, default=5, help="interleaved repetitions")
     ap.add_argument("--k", type=int, default=16, help="population size (0: plain model only)")
+    ap.add_argument("--width", type=int, default=256, help="hidden width of the MLP")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (0: torch default)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "diagnostics.json"))
@@ -114,10 +117,11 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
     variants: list[tuple[str, int | None]] = [("none", None), ("every 50", 50), ("every 1", 1)]
-    setups = [("MLP 64-256-256-10", 0)] + ([(f"population K={args.k}", args.k)] if args.k else [])
+    mlp = f"MLP 64-{args.width}-{args.width}-10"
+    setups = [(mlp, 0)] + ([(f"{mlp} K={args.k}", args.k)] if args.k else [])
     results = []
     for label, k in setups:
-        model, step = make_runner(k, dev)
+        model, step = make_runner(k, dev, args.width)
         for s in range(30):  # warm-up
             step(s)
         wall: dict[str, list[float]] = {name: [] for name, _ in variants}
@@ -171,6 +175,7 @@ def main() -> None:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "steps": args.steps,
+        "width": args.width,
         "rounds": args.rounds,
         "results": results,
     }
