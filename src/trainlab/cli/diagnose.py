@@ -25,10 +25,10 @@ def diagnose_cmd(
 ) -> None:
     """Train CONFIG briefly with per-layer diagnostics and print a health verdict.
 
-    Checks (thresholds in trainlab.diagnostics.verdict): vanishing/exploding gradients,
-    collapsing/exploding activations, saturated tanh/sigmoid, dying ReLU, update/weight ratio,
-    NaN/Inf origin. Writes a run directory with diagnostics.jsonl, verdict.json and figures.
-    """
+    Checks: vanishing/exploding gradients, collapsing/exploding activations, saturated tanh/sigmoid, dying ReLU, update/weight ratio, NaN/Inf origin (thresholds: trainlab.diagnostics.verdict).
+
+    Writes a run directory with diagnostics.jsonl, verdict.json and figures in report.html.
+    """  # noqa: E501  (typer rewraps the help text; one line per paragraph)
     from ..diagnostics import verdict_table
     from ..diagnostics.run import diagnose
 
