@@ -225,5 +225,11 @@ def norms(tensors: list[torch.Tensor], k: int) -> list[torch.Tensor]:
     if not tensors:
         return []
     if k == 1:
-        return [n.reshape(1) for n in torch._foreach_norm([t.detach() for t in tensors])]
-    return [torch.linalg.vector_norm(t.detach().reshape(k, -1), dim=1) for t in tensors]
+        out = torch._foreach_norm([t.detach() for t in tensors])
+        return [n.reshape(1).float() for n in out]  # float() is free for float32
+    return [
+        torch.linalg.vector_norm(t.detach().reshape(k, -1), dim=1, dtype=torch.float32)
+        if t.dtype in (torch.float16, torch.bfloat16)
+        else torch.linalg.vector_norm(t.detach().reshape(k, -1), dim=1)
+        for t in tensors
+    ]
