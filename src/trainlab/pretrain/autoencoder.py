@@ -141,9 +141,14 @@ class StackedDenoisingAutoencoder(TransformerMixin, BaseEstimator):
             h = 1.0 / (1.0 + np.exp(-(h @ w + b)))
         return h
 
-    def to_module(self, n_classes: int, activation: str = "sigmoid") -> nn.Module:
-        """Unroll the encoders into a trainlab MLP (``fc{i}`` = encoder ``i``)."""
+    def to_module(
+        self,
+        n_classes: int,
+        activation: str = "sigmoid",
+        generator: torch.Generator | None = None,
+    ) -> nn.Module:
+        """Unroll the encoders into a trainlab MLP (``fc{i}`` = encoder ``i``); ``generator``
+        draws the output layer (see :func:`~trainlab.pretrain.unroll`)."""
         check_is_fitted(self)
-        return unroll(
-            [(w, c) for w, c, _ in self.layers_], self.n_features_in_, n_classes, activation
-        )
+        encoders = [(w, c) for w, c, _ in self.layers_]
+        return unroll(encoders, self.n_features_in_, n_classes, activation, generator)

@@ -30,11 +30,13 @@ def unroll(
     n_visible: int,
     n_classes: int,
     activation: str = "sigmoid",
+    generator: torch.Generator | None = None,
 ) -> nn.Module:
     """A trainlab MLP whose ``fc{i}`` holds ``(weight (H_i, D_i), bias (H_i,))`` of ``layers``.
 
     The network is ``trainlab.models.create("mlp", input_shape=(n_visible,), num_classes=...,
-    hidden=[H_1, ...], activation=...)``; its output layer keeps PyTorch's default init.
+    hidden=[H_1, ...], activation=...)``. With a ``generator`` the output layer is drawn
+    Xavier-uniform from it (bias 0); without, it keeps PyTorch's default init (global RNG).
     """
     from .. import models
 
@@ -51,6 +53,9 @@ def unroll(
             fc = getattr(module, f"fc{i}")
             fc.weight.copy_(torch.as_tensor(np.asarray(w), dtype=fc.weight.dtype))
             fc.bias.copy_(torch.as_tensor(np.asarray(b), dtype=fc.bias.dtype))
+        if generator is not None:
+            nn.init.xavier_uniform_(module.out.weight, generator=generator)
+            module.out.bias.zero_()
     return module
 
 
@@ -170,10 +175,17 @@ class DBN(TransformerMixin, BaseEstimator):
             out.append((w, rbm.intercept_hidden_))
         return out
 
-    def to_module(self, n_classes: int, activation: str = "sigmoid") -> nn.Module:
+    def to_module(
+        self,
+        n_classes: int,
+        activation: str = "sigmoid",
+        generator: torch.Generator | None = None,
+    ) -> nn.Module:
         """Unroll into ``trainlab.models.create("mlp", ..., hidden=layers, activation=...)``
-        with ``fc{i}`` initialized from RBM ``i``; fine-tune it with :func:`fine_tune`."""
-        return unroll(self.layer_weights(), self.n_features_in_, n_classes, activation)
+        with ``fc{i}`` initialized from RBM ``i``; fine-tune it with :func:`fine_tune`.
+        ``generator`` draws the output layer (see :func:`unroll`)."""
+        w = self.layer_weights()
+        return unroll(w, self.n_features_in_, n_classes, activation, generator)
 
 
 def arrays_dataset(
@@ -220,11 +232,13 @@ def fine_tune(
     device: str = "cpu",
     out: str | None = None,
     name: str = "fine-tune",
+    **optim_options: Any,
 ) -> dict[str, Any]:
     """Fine-tune pre-trained modules (one per seed) as one population with trainlab's trainer.
 
     Every module must have the same architecture; model ``i`` starts from ``modules[i]``'s
-    weights (``init.scheme: keep``) and draws its data order from ``seeds[i]``. Returns the
+    weights (``init.scheme: keep``) and draws its data order from ``seeds[i]``;
+    ``optim_options`` go to the optimizer (e.g. ``momentum=0.9`` for SGD). Returns the
     trainer's summary (``summary["models"][i]["final"]["test_acc"]``, ``aggregates``).
     """
     from ..config import Config
@@ -238,7 +252,7 @@ def fine_tune(
         {
             "name": name,
             "init": {"scheme": "keep"},
-            "optim": {"name": optimizer, "lr": lr},
+            "optim": {"name": optimizer, "lr": lr, **optim_options},
             "train": {"epochs": epochs, "batch_size": batch_size},
             "population": {"seeds": seeds},
         }
