@@ -421,7 +421,7 @@ class Trainer:
             return None
         from .diagnostics import watch
 
-        return watch(self.pop, every=every)
+        return watch(self.pop, every=every, start_step=self.step)
 
     def summary(self) -> dict[str, Any]:
         """Final metrics per model and aggregates over all models and per override group."""
