@@ -70,13 +70,11 @@ def _finish(run_dir: Path | None, summary: dict, report: bool) -> None:
 def summary_table(summary: dict) -> Table:
     """Final test accuracy and loss per override group: mean ± std (n, 95% CI)."""
     table = Table(title=f"{summary['name']}: {summary['k']} models, {summary['epochs']} epochs")
-    for col in ("group", "n", "test_acc", "test_loss", "val_acc"):
+    for col in ("group", "n", "test_acc", "test_loss"):
         table.add_column(col, justify="left" if col == "group" else "right", overflow="fold")
     for g in summary["groups"]:
         a = g["aggregates"]
-        table.add_row(
-            g["group"], str(g["n"]), *(_pm(a[m]) for m in ("test_acc", "test_loss", "val_acc"))
-        )
+        table.add_row(g["group"], str(g["n"]), *(_pm(a[m]) for m in ("test_acc", "test_loss")))
     return table
 
 
