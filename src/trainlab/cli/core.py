@@ -85,17 +85,22 @@ def _pm(a: dict) -> str:
     return f"{a['mean']:.4f} ± {std:.4f}"
 
 
+def print_listing(title: str, rows: list[tuple[str, str]]) -> None:
+    """A two-column table of registry entries: name and description."""
+    table = Table(title=title)
+    table.add_column("name", no_wrap=True)
+    table.add_column("description")
+    for name, desc in rows:
+        table.add_row(name, desc)
+    console.print(table)
+
+
 @app.command("datasets")
 def datasets_cmd() -> None:
     """List the data sets (all offline)."""
     from ..data import list_datasets
 
-    table = Table(title="data sets")
-    table.add_column("name")
-    table.add_column("description")
-    for name, desc in list_datasets():
-        table.add_row(name, desc)
-    console.print(table)
+    print_listing("data sets", list_datasets())
 
 
 @app.command("models")
@@ -103,12 +108,7 @@ def models_cmd() -> None:
     """List the models."""
     from ..models import list_models
 
-    table = Table(title="models")
-    table.add_column("name")
-    table.add_column("description")
-    for name, desc in list_models():
-        table.add_row(name, desc)
-    console.print(table)
+    print_listing("models", list_models())
 
 
 @app.command("report")
@@ -131,12 +131,7 @@ def study_cmd(
     from ..studies import list_studies, run_study
 
     if name is None:
-        table = Table(title="studies")
-        table.add_column("name")
-        table.add_column("description")
-        for n, desc in list_studies():
-            table.add_row(n, desc)
-        console.print(table)
+        print_listing("studies", list_studies())
         return
     path = run_study(name, out, quick=quick, seeds=seeds, device=device)
     console.print(f"study {name}: {path}")
