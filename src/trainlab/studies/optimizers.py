@@ -2,7 +2,8 @@
 
 For each model (an MLP 40-100-100-10 and the default 1-D CNN) and each optimizer (SGD, SGD with
 momentum 0.9, Nesterov, AdaGrad, RMSProp, Adam, AdamW), one population trains every LR of the
-optimizer's grid × every seed in lockstep (per-model ``optim.lr``). The report gives
+optimizer's grid × every seed in lockstep (per-model ``optim.lr``); on the CPU the CNN runs
+SGD, momentum and Adam only (its cost). The report gives
 
 - **LR sensitivity**: final validation loss against LR per optimizer (mean ± std over seeds);
 - **training curves** at each optimizer's best LR (lowest mean final validation loss), with a
