@@ -383,3 +383,30 @@ def test_ais_agrees_with_exact_log_partition():
     ll = log_likelihood(rbm, X, exact).mean()
     base = _fitted(16, 10, scale=0.0)
     assert ll > log_likelihood(base, X, exact_log_partition(base)).mean()
+
+
+@pytest.mark.parametrize("learn_variance", [False, True])
+def test_gaussian_rbm_learns_standardized_digits(learn_variance):
+    X, _ = load_digits(return_X_y=True)
+    X = X[:500]
+    X = (X - X.mean(0)) / (X.std(0) + 1e-3)
+
+    def rec(m):
+        mean = m.transform(X) @ m.components_ + m.intercept_visible_
+        return ((mean - X) ** 2).mean()
+
+    kw = dict(n_components=32, learning_rate=0.01, learn_variance=learn_variance, random_state=0)
+    before = GaussianBernoulliRBM(n_iter=0, **kw).fit(X)
+    after = GaussianBernoulliRBM(n_iter=15, **kw).fit(X)
+    assert rec(after) < 0.7 * rec(before)
+    assert np.isfinite(after.free_energy(X)).all()
+    assert (np.abs(after.log_variance_) > 0).any() == learn_variance
+    v = after.gibbs(X[:4])
+    assert v.shape == (4, 64) and v.dtype == np.float64
+
+
+def test_device_errors_are_clear():
+    if torch.cuda.is_available():
+        pytest.skip("CUDA present")
+    with pytest.raises(ValueError, match="CUDA is not available"):
+        BernoulliRBM(n_components=2, n_iter=1, device="cuda").fit(np.zeros((3, 4)))
