@@ -175,3 +175,15 @@ def test_unknown_names_are_clear():
         train(small_config(data={"name": "digit"}), write=False, progress=False)
     with pytest.raises(UserError, match="did you mean 'mlp'"):
         train(small_config(model={"name": "mpl"}), write=False, progress=False)
+
+
+def test_public_api():
+    import trainlab
+
+    assert callable(trainlab.train) and trainlab.train.Trainer is Trainer
+    result = trainlab.train(small_config(train={"epochs": 1}), write=False, progress=False)
+    assert result.summary["k"] == 1
+    assert trainlab.Population.__name__ == "Population"
+    assert trainlab.load_config(None).train.epochs == 15
+    with pytest.raises(AttributeError):
+        trainlab.nope  # noqa: B018

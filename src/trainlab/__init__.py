@@ -1,1 +1,47 @@
-"""trainlab."""
+"""trainlab: study and master how neural networks train.
+
+The public surface, imported lazily (``import trainlab`` stays fast)::
+
+    trainlab.train(config, out=...)      # train a population, write a run directory
+                                         # (the module trainlab.train is callable)
+    trainlab.resume(run_dir)             # continue a killed run
+    trainlab.load_config(path, sets)     # YAML config with --set overrides
+    trainlab.Population(template, k)     # K models stacked into one module
+    trainlab.data, trainlab.models, trainlab.init, trainlab.optim, trainlab.diagnostics,
+    trainlab.pretrain, trainlab.report, trainlab.studies
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_ATTRS = {
+    "resume": ("trainlab.train", "resume"),
+    "Trainer": ("trainlab.train", "Trainer"),
+    "RunResult": ("trainlab.train", "RunResult"),
+    "Population": ("trainlab.population", "Population"),
+    "Config": ("trainlab.config", "Config"),
+    "load_config": ("trainlab.config", "load_config"),
+    "parse_config": ("trainlab.config", "parse_config"),
+    "build_report": ("trainlab.report", "build_report"),
+    "run_study": ("trainlab.studies", "run_study"),
+    "UserError": ("trainlab.errors", "UserError"),
+}
+_MODULES = (
+    "train", "data", "models", "init", "optim", "diagnostics", "pretrain", "report", "studies",
+    "rng", "config", "population", "runs", "errors",
+)  # fmt: skip
+
+__all__ = ["__version__", *_ATTRS, *_MODULES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _ATTRS:
+        module, attr = _ATTRS[name]
+        return getattr(importlib.import_module(module), attr)
+    if name in _MODULES:
+        return importlib.import_module(f"trainlab.{name}")
+    raise AttributeError(f"module 'trainlab' has no attribute '{name}'")

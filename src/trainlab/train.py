@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import copy
 import math
+import sys
 import time
+import types
 from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -650,3 +652,14 @@ def resume(
     run.truncate_jsonl(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)
     summary = trainer.fit(run, progress=progress)
     return RunResult(run.path, summary, trainer.members, trainer.pop)
+
+
+class _CallableModule(types.ModuleType):
+    """``trainlab.train`` is this module *and* the function: ``trainlab.train(config)`` works
+    whether or not the submodule was imported first (which rebinds the package attribute)."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> RunResult:
+        return train(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
