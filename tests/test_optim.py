@@ -319,3 +319,57 @@ def test_step_schedule_and_clip_read_nothing_from_the_device(monkeypatch):
             opt.step()
     monkeypatch.undo()
     assert all(torch.isfinite(p).all() for p in params)
+
+
+def _cs231n_run(rule: str, lrs: list[float], mu: float = 0.9):
+    """The notes' (CS231n) update rules, written as in the notes, on the test landscape."""
+    x = _init()[0][0].clone()  # one model's first parameter
+    curv, noise = _landscape()
+    v = torch.zeros_like(x)
+    m, cache = torch.zeros_like(x), torch.zeros_like(x)
+    for t, lr in enumerate(lrs, start=1):
+        dx = _grad(x, curv[0][0], noise[0][t - 1, 0])
+        if rule == "momentum":
+            v = mu * v - lr * dx
+            x = x + v
+        elif rule == "nesterov":
+            v_prev = v
+            v = mu * v - lr * dx
+            x = x - mu * v_prev + (1 + mu) * v
+        elif rule == "adam":
+            b1, b2, eps = 0.9, 0.999, 1e-8
+            m = b1 * m + (1 - b1) * dx
+            cache = b2 * cache + (1 - b2) * dx**2
+            mt, vt = m / (1 - b1**t), cache / (1 - b2**t)
+            x = x - lr * mt / (vt.sqrt() + eps)
+    return x
+
+
+def _ours_run(name: str, lrs: list[float], **hp):
+    x = _init()[0][:1].clone()  # (1, H, D): a population of one
+    curv, noise = _landscape()
+    opt = create_optimizer(name, [x], lr=lrs[0], **hp)
+    for t, lr in enumerate(lrs):
+        x.grad = _grad(x, curv[0][:1], noise[0][t, :1])
+        opt.param_groups[0]["lr"] = lr
+        opt.step()
+    return x[0]
+
+
+@pytest.mark.parametrize(
+    "rule,name,hp",
+    [
+        ("momentum", "sgd", {"momentum": 0.9}),
+        ("nesterov", "sgd", {"momentum": 0.9, "nesterov": True}),
+        ("adam", "adam", {}),
+    ],
+)
+def test_cs231n_forms_equal_torch_at_constant_lr_and_differ_under_a_schedule(rule, name, hp):
+    """Documented in sgd.py/adam.py: the notes' formulas are torch's for a constant lr; the
+    momentum forms (lr inside the velocity) differ once the lr changes."""
+    const = [0.01] * 50
+    torch.testing.assert_close(_cs231n_run(rule, const), _ours_run(name, const, **hp),
+                               rtol=1e-9, atol=1e-12)  # fmt: skip
+    decay = [0.01 * 0.9**t for t in range(50)]
+    same = torch.allclose(_cs231n_run(rule, decay), _ours_run(name, decay, **hp), rtol=1e-9)
+    assert same == (rule == "adam")  # Adam has no velocity: a changing lr acts alike

@@ -10,11 +10,12 @@ written here)::
     θ ← θ − η d                                   (lr η)
 
 Where the notes (CS231n) differ: they write momentum as ``v = μ v − η g; θ += v`` — the lr inside
-the velocity. With a constant lr that is the same trajectory (``v = −η b``); when the lr changes
-(a schedule) the two differ, and torch (and trainlab) scale the *current* step by the current
-lr. CS231n's Nesterov is ``v_prev = v; v = μ v − η g; θ += −μ v_prev + (1 + μ) v`` (the
-"look-ahead" rewritten in terms of the look-ahead point); torch's form ``d = g + μ b`` is the
-same update (Bengio et al. 2012; Sutskever 2013) expressed on the plain parameters.
+the velocity. With a constant lr that is the same trajectory (substitute ``v = −η b``); when the
+lr changes (a schedule) the two differ: torch (and trainlab) scale the whole accumulated step by
+the *current* lr. The notes' Nesterov is ``v_prev = v; v = μ v − η g; θ += −μ v_prev + (1 + μ) v``,
+with g evaluated at the stored θ (the "look-ahead" point of Sutskever et al. 2013, rewritten by
+Bengio et al. 2012). Substituting ``v = −η b`` gives ``θ −= η (g + μ b)`` with ``b = μ b + g``:
+torch's form, again identical for a constant lr.
 """
 
 from __future__ import annotations
