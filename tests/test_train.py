@@ -170,6 +170,15 @@ def test_user_module_is_trainable():
         )
 
 
+def test_only_numbers_vary_per_model():
+    cfg = small_config(
+        optim={"name": "sgd", "momentum": 0.9},
+        population={"seeds": [0], "grid": {"optim.nesterov": [True, False]}},
+    )
+    with pytest.raises(UserError, match="only numbers can vary"):
+        train(cfg, write=False, progress=False)
+
+
 def test_unknown_names_are_clear():
     with pytest.raises(UserError, match="did you mean 'digits'"):
         train(small_config(data={"name": "digit"}), write=False, progress=False)

@@ -201,9 +201,6 @@ class _Fold(nn.Module):
         y = self.inner(x.reshape(-1, *x.shape[2:]))
         return y.reshape(x.shape[0], x.shape[1], *y.shape[1:])
 
-    def _save_to_state_dict(self, *args, **kwargs) -> None:  # no state of its own
-        return None
-
 
 def _repeat(t: torch.Tensor, k: int) -> torch.Tensor:
     """``(K, *t.shape)`` copies of a plain tensor."""

@@ -33,7 +33,7 @@ from torch import nn
 
 from . import rng
 from .config import Config, Member, dump_config, load_config, members, resolve
-from .errors import UserError
+from .errors import ConfigError, UserError
 from .population import Population
 from .runs import RunDir
 
@@ -516,8 +516,13 @@ def _per_model(keys: dict[str, Any], cfgs: list[Config]) -> dict[str, Any]:
             out[key] = first
         elif key == "betas":
             out[key] = tuple([v[j] for v in values] for j in range(2))
-        else:
+        elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
             out[key] = values
+        else:
+            raise ConfigError(
+                f"optim.{key} differs between models ({sorted(set(map(str, values)))}), but only "
+                "numbers can vary inside one population; train separate runs instead"
+            )
     return out
 
 
