@@ -20,6 +20,11 @@ themselves. The verdict checks are fixed before measuring: "collapses" = layer-7
 0.1 × layer-1 std; "saturates" = more than half of layer 7 with |a| > 0.9; "spread" = layer-7
 std above 0.1 and under 10% of layer 7 with |a| > 0.9; ReLU: the per-layer variance ratio
 (geometric mean over layers 1→7) within 15% of n·σ²/2.
+
+Measured (full mode, width 4096, 10 seeds, CPU, 100 s): all 8 checks agree. ReLU variance
+ratio per layer: N(0, 0.01²) 0.204 (expected 0.205), N(0, 0.05²) 5.10 (5.12), Xavier 0.498
+(0.5), He 0.997 (1); tanh: 0.01 std 0.49 → 0.029, 0.05 saturates (59% with |a| > 0.9),
+Xavier 0.63 → 0.27. Quick mode (width 512, 5 seeds) gives the same numbers to 2 digits, ~8 s.
 """
 
 from __future__ import annotations

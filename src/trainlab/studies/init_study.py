@@ -20,6 +20,13 @@ It tests three claims from the literature and states each next to its measuremen
 
 Quick mode (CI): ``digits`` and ReLU only; depth 4 with every scheme (claim a) and depth 30
 with Xavier, He and LSUV (claims b, c), 3 seeds, width 64.
+
+Measured (full mode, width 128, 5 seeds, 20 epochs, CPU with 1 thread, 22 min on a loaded
+2-core machine): (a) all 80 zeros/constant models end with hidden units identical to the bit
+(difference 0; random inits ≥ 0.055); (b) mnist1d depth 30 ReLU: Xavier train loss 2.303,
+test acc 0.089 (chance); He 0.912 / 0.443 ± 0.032; digits: Xavier 2.303 / 0.102, He
+0.174 / 0.902 ± 0.045; (c) LSUV mnist1d 0.816 / 0.476 ± 0.017, digits 0.117 / 0.945 ± 0.020.
+Quick mode: 20 s, He 0.845 ± 0.027, LSUV 0.830 ± 0.087, Xavier 0.101 test accuracy.
 """
 
 from __future__ import annotations
