@@ -52,8 +52,8 @@ PREPROCESSING = {
 OPTIMS = {
     # grids reach past the best LR of every input (a 20-epoch run with the grids 0.01-1 and
     # 1e-4-1e-2 picked the largest LR everywhere)
-    "SGD": ({"name": "sgd"}, [0.03, 0.1, 0.3, 1.0, 3.0]),
-    "Adam": ({"name": "adam"}, [3e-4, 1e-3, 3e-3, 0.01, 0.03]),
+    "SGD": ({"name": "sgd"}, [0.03, 0.1, 0.3, 1.0, 3.0, 10.0]),
+    "Adam": ({"name": "adam"}, [3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1]),
 }
 MODELS = {"linear": {"name": "mlp", "hidden": []}, "MLP": {"name": "mlp", "hidden": [100]}}
 QUICK_EPOCHS = 6
