@@ -16,7 +16,7 @@ each optimizer's trajectory at its best LR on a contour plot.
 
 Functions: Rosenbrock (1960) ``(1−x)² + 100(y−x²)²`` from (−1.2, 1); Beale (1958) from (1, 1.5);
 the ill-conditioned quadratic ``½(x²/10 + 10y²)`` (condition number 100) from (−8, 1); and a
-saddle ``x² + y⁴/4 − y²/2`` (saddle at 0, minima at (0, ±1)) from (1, 10⁻⁶), just off the
+saddle ``x² + y⁴/4 − y²/2`` (saddle at 0, minima at (0, ±1)) from (0.7, 10⁻⁶), just off the
 saddle's attracting direction.
 """
 
@@ -82,7 +82,7 @@ FUNCTIONS: dict[str, TestFunction] = {
         "quadratic", _quadratic, 0.0, ((0.0, 0.0),), (-8.0, 1.0), (-9, 9, -2, 2)
     ),
     "saddle": TestFunction(
-        "saddle", _saddle, -0.25, ((0.0, 1.0), (0.0, -1.0)), (1.0, 1e-6), (-1.5, 1.5, -1.5, 1.5)
+        "saddle", _saddle, -0.25, ((0.0, 1.0), (0.0, -1.0)), (0.7, 1e-6), (-1.5, 1.5, -1.5, 1.5)
     ),
 }
 
