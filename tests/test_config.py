@@ -22,6 +22,7 @@ def test_defaults_are_written_out():
         ({"population": {"seeds": [1, 1]}}, "distinct"),
         ({"population": {"variants": [{"train.epochs": 3}]}}, "cannot vary per model"),
         ({"population": {"grid": {"optim.lr": []}}}, "has no values"),
+        ({"population": {"variants": [{"optim.name": "sgd"}]}}, "one optimizer per population"),
         (["not", "a", "mapping"], "expected a mapping"),
     ],
 )

@@ -170,6 +170,15 @@ def test_user_module_is_trainable():
         )
 
 
+def test_clip_fraction_is_recorded(tmp_path):
+    cfg = small_config(train={"epochs": 2, "clip_norm": 1e-3}, population={"seeds": [0, 1]})
+    train(cfg, out=tmp_path / "r", progress=False, device="cpu")
+    rows = [json.loads(x) for x in (tmp_path / "r" / "metrics.jsonl").read_text().splitlines()]
+    assert all(r["clip_frac"] == 1.0 for r in rows)  # a norm of 1e-3 clips every step
+    with pytest.raises(UserError, match="closures"):
+        train(small_config(optim={"name": "lbfgs"}), write=False, progress=False)
+
+
 def test_only_numbers_vary_per_model():
     cfg = small_config(
         optim={"name": "sgd", "momentum": 0.9},

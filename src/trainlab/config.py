@@ -158,6 +158,11 @@ class Config(_Strict):
 
 def _check_override_keys(d: dict[str, Any]) -> None:
     for key in d:
+        if key == "optim.name":
+            raise ValueError(
+                "'optim.name' cannot vary per model (one optimizer per population); "
+                "train one run per optimizer"
+            )
         if not key.startswith(OVERRIDABLE):
             raise ValueError(
                 f"'{key}' cannot vary per model; "

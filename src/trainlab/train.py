@@ -133,6 +133,11 @@ class Trainer:
         hp = _per_model({k_: v for c in cfgs for k_, v in c.optim.kwargs("name").items()}, cfgs)
         self.base_lr = torch.tensor([c.optim.lr for c in cfgs], device=self.device)
         hp["lr"] = self.base_lr
+        if config.optim.name in ("lbfgs", "newton"):
+            raise ConfigError(
+                f"optim.name '{config.optim.name}' needs full-batch closures; use it from Python "
+                "(trainlab.optim) or the optimizers-2d study, and adam/sgd/… in a trainer config"
+            )
         self.optimizer = optim.create_optimizer(config.optim.name, self.params, **_on(hp, self))
         n = self.data.x_train.shape[0]
         self.batch_size = min(config.train.batch_size, n)
@@ -215,6 +220,7 @@ class Trainer:
     def _reset_accumulators(self) -> None:
         z = torch.zeros(self.k, device=self.device)
         self._sum_loss, self._sum_acc, self._sum_gnorm = z.clone(), z.clone(), z.clone()
+        self._sum_clipped = z.clone()  # steps whose gradient norm was clipped
         self._steps_in_epoch = 0
 
     @property
@@ -245,7 +251,8 @@ class Trainer:
         if cfg.clip_norm is not None:
             from .optim import clip_grad_norm_
 
-            gnorm, _ = clip_grad_norm_(self.params, cfg.clip_norm, k=self.k)
+            gnorm, clipped = clip_grad_norm_(self.params, cfg.clip_norm, k=self.k)
+            self._sum_clipped += clipped.float()
         else:
             gnorm = _grad_norms(self.params, self.k)
         if cfg.clip_value is not None:
@@ -314,6 +321,7 @@ class Trainer:
         cols = [self._sum_loss / steps, self._sum_acc / steps, *val, *test]
         cols += [self.current_lr() if self.lr_override is None else self.lr_override]
         cols += [self._sum_gnorm / steps, self.alive.float(), self.nan_step.float()]
+        cols += [self._sum_clipped / steps]
         host = torch.stack([c.float() for c in cols]).cpu().tolist()  # the epoch's one sync
         self.epoch += 1
         elapsed = time.perf_counter() - t0
@@ -322,6 +330,8 @@ class Trainer:
             row = {"model": i, "epoch": self.epoch, "step": self.step}
             row.update({m: host[j][i] for j, m in enumerate(_METRICS)})
             row.update(lr=host[6][i], grad_norm=host[7][i], time=elapsed)
+            if self.config.train.clip_norm is not None:
+                row["clip_frac"] = host[10][i]  # fraction of this epoch's steps clipped
             rows.append(row)
             if self.stopped_step[i] is None and host[8][i] > 0:
                 self.last[i] = {m: row[m] for m in _METRICS}
@@ -513,7 +523,7 @@ def _per_model(keys: dict[str, Any], cfgs: list[Config]) -> dict[str, Any]:
         values = [c.optim.kwargs("name").get(key) for c in cfgs]
         first = values[0]
         if all(v == first for v in values):
-            out[key] = first
+            out[key] = tuple(first) if isinstance(first, list) else first
         elif key == "betas":
             out[key] = tuple([v[j] for v in values] for j in range(2))
         elif all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
