@@ -418,3 +418,48 @@ def test_figures_render_from_records():
     assert layer_profile(recs).axes
     with pytest.raises(ValueError, match="model 5"):
         histogram_grid(recs, model=5)
+
+
+@pytest.mark.parametrize("opt_name", ["adam", "sgd"])
+def test_update_ratio_estimate_on_strided_subset_is_within_2_percent(opt_name):
+    """Large parameters: ‖Δθ‖ from the fixed strided subset matches the exact ratio."""
+    from sklearn.datasets import load_digits
+
+    from trainlab.diagnostics.watch import UPDATE_SAMPLE
+
+    digits = load_digits()  # bundled with scikit-learn; constant-zero pixels give zero columns
+    x = torch.tensor(digits.data[:128], dtype=torch.float32) / 16.0
+    y = torch.tensor(digits.target[:128])
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Linear(64, 1024), nn.ReLU(), nn.Linear(1024, 1024), nn.ReLU(), nn.Linear(1024, 10)
+    )  # fmt: skip
+    if opt_name == "adam":
+        opt: torch.optim.Optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    else:
+        opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    exact: dict[tuple[int, str], float] = {}
+    with watch(model, every=1) as w:
+        assert max(w._strides) > 1  # the 1024 x 1024 weight is measured on a subset
+        small = [
+            s for (_, p), s in zip(w._params, w._strides, strict=True) if p.numel() <= UPDATE_SAMPLE
+        ]
+        assert small and all(s == 1 for s in small)  # small parameters are exact
+        for step in range(4):
+            before = {n: p.detach().clone() for n, p in model.named_parameters()}
+            loss = nn.functional.cross_entropy(model(x), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            for layer in ("0", "2", "4"):
+                names = [f"{layer}.weight", f"{layer}.bias"]
+                after = dict(model.named_parameters())
+                d = torch.cat([(after[n] - before[n]).reshape(-1) for n in names]).norm()
+                b = torch.cat([before[n].reshape(-1) for n in names]).norm()
+                exact[(step, layer)] = (d / b).item()
+    recs = {
+        (r["step"], r["layer"]): r["update_ratio"] for r in w.records() if r["kind"] == "linear"
+    }
+    assert recs.keys() == exact.keys()
+    for key, ratio in exact.items():
+        assert recs[key] == pytest.approx(ratio, rel=0.02), key

@@ -39,6 +39,8 @@ __all__ = [
     "moment_sums",
     "histogram",
     "uniform_histogram",
+    "uniform_bin_positions",
+    "unit_peaks",
     "dead_fraction",
     "saturated_fraction",
     "nonfinite",
@@ -148,14 +150,23 @@ def uniform_histogram(
     y2 = flat(y)  # (K, N)
     if max_values is not None and y2.shape[1] > max_values:
         y2 = y2[:, :: -(-y2.shape[1] // max_values)]
-    scale = bins / (high - low)
-    pos = (y2 * scale).sub_(low * scale - 1.0)  # (y − low)/width + 1
+    pos = uniform_bin_positions(y2, low, high, bins)
     # clamp to [0, bins + 1] then truncate: equals floor for these non-negative values;
     # NaN -> overflow (nan_to_num_ after the clamp, which passes NaN through)
     idx = pos.clamp_(0, bins + 1).nan_to_num_(nan=bins + 1).long()  # (K, n) in 0..bins+1
     counts = torch.zeros(y2.shape[0], bins + 2, dtype=torch.float32, device=y2.device)
     ones = torch.ones((), dtype=torch.float32, device=y2.device).expand(idx.shape)
     return counts.scatter_add_(1, idx, ones)
+
+
+def uniform_bin_positions(y: torch.Tensor, low: float, high: float, bins: int) -> torch.Tensor:
+    """``(y − low)/width + 1`` as a fresh tensor, ``width = (high − low)/bins``: ``(K, N)``.
+
+    ``floor`` of it clamped to ``[0, bins + 1]`` is the column of :func:`uniform_histogram`
+    (0 = underflow, ``bins + 1`` = overflow).
+    """
+    scale = bins / (high - low)
+    return (y * scale).sub_(low * scale - 1.0)
 
 
 def dead_fraction(y: torch.Tensor) -> torch.Tensor:
@@ -165,14 +176,21 @@ def dead_fraction(y: torch.Tensor) -> torch.Tensor:
     output is one unit. A unit is dead when its maximum over the batch (and positions) is
     ``<= 0``.
     """
+    return (unit_peaks(y) <= 0).float().mean(dim=1)  # (K,)
+
+
+def unit_peaks(y: torch.Tensor) -> torch.Tensor:
+    """Each unit's maximum over the batch (and positions): ``(K, B, U, *S) -> (K, U)``.
+
+    A ``(K, B)`` output is one unit. :func:`dead_fraction` is the fraction of peaks ``<= 0``.
+    """
     y = y.detach()
     if y.dim() < 2:
         raise ValueError(f"dead_fraction needs a (K, B, ...) tensor, got shape {tuple(y.shape)}")
     if y.dim() == 2:
         y = y.unsqueeze(-1)  # (K, B, 1)
     dims = (1, *range(3, y.dim()))
-    peak = y.amax(dim=dims)  # (K, U)
-    return (peak <= 0).float().mean(dim=1)  # (K,)
+    return y.amax(dim=dims)  # (K, U)
 
 
 def saturated_fraction(y: torch.Tensor, kind: str, module: nn.Module | None = None) -> torch.Tensor:

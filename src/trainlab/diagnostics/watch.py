@@ -9,9 +9,11 @@ after an exception), with the memory and speed lessons of its users built in:
   growing lists). Summaries stay on the device and are read to the host lazily, in one transfer,
   by :meth:`Watch.records` — there is no ``.item()`` / ``.cpu()`` in any hook.
 - **Sampled, training mode only.** A *step* is one training-mode forward of the root module.
-  Steps ``0, every, 2·every, ...`` are sampled: only then are the per-layer hooks
-  registered (and removed again after the forward), so an unsampled step costs two Python calls
-  on the root module and nothing else. Evaluation-mode forwards are ignored. Steps are counted
+  Steps ``0, every, 2·every, ...`` are sampled. For ``every > 8`` the per-layer hooks are
+  registered only then (and removed again after the forward), so an unsampled step costs two
+  Python calls on the root module and nothing else; for ``every <= 8`` they stay registered for
+  the whole block (registering them each step costs more than an idle call). Evaluation-mode
+  forwards are ignored. Steps are counted
   from ``start_step`` (a resumed run passes its step) and those divisible by ``every`` are
   sampled, so a resumed run samples the same steps as an uninterrupted one.
 
@@ -28,15 +30,21 @@ plain module), reducing over every axis but the model axis:
 - ``grad_norm`` = ‖∂L/∂θ‖ over the layer's own parameters, the gradient computed by the
   backward of step ``s`` (before clipping; with gradient accumulation, the last backward's
   contribution), and ``out_grad_norm`` = ‖∂L/∂y‖ of its output (None for an output that a
-  later in-place op overwrote, e.g. ``ReLU(inplace=True)``). Both come from one
-  ``torch.autograd.graph.register_multi_grad_hook`` each, registered only on sampled steps;
+  later in-place op overwrote, e.g. ``ReLU(inplace=True)``). Tensor hooks keep the gradients
+  of a sampled step's backward and one callback queued on the autograd engine reduces them all
+  at the backward's end (one ``torch._foreach_norm`` for a plain module);
 - ``weight_norm`` = ‖θ_s‖ at the start of step ``s``;
 - ``update_ratio`` = ‖θ_{s+1} − θ_s‖ / ‖θ_s‖, the relative size of the optimizer update made
   with the gradient of step ``s`` (CS231n lecture 7: aim for about 1e-3). The optimizer step is
   detected from the parameters' in-place version counters (any in-place update under
   ``torch.no_grad()``, as every ``torch.optim`` optimizer does; not ``p.data = ...``) at the
-  next forward or at :meth:`Watch.records`. It costs one copy of the parameters while a step
-  waits for its update.
+  next forward or at :meth:`Watch.records`. **An estimate for large parameters:** ‖Δθ_p‖ of a
+  parameter with ``n > UPDATE_SAMPLE`` (16384) entries per model is ``sqrt(n/m)·‖Δθ_p‖`` over a
+  fixed strided subset of ``m ≈ 16384`` of its entries (the stride is a prime that divides no
+  trailing dimension, so the subset visits every column and input channel); smaller parameters
+  (biases, small layers) are exact. Measured on an MLP 64-1024-1024-10 (Adam and SGD) the
+  estimate is within 0.4% of the exact ratio (the test asserts 2%). It costs a copy of
+  the subsets, not of the parameters, while a step waits for its update.
 
 ``θ`` is the concatenation of all of the layer's own parameters (weight and bias). Norms and
 ratios are None where a layer has no parameters (or no gradient, or no optimizer step yet).
@@ -57,6 +65,7 @@ import math
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +78,7 @@ from . import stats
 __all__ = ["Watch", "watch", "write_jsonl", "RECORD_FIELDS"]
 
 nan = float("nan")
+_ENGINE = torch.autograd.Variable._execution_engine  # queue_callback: run at a backward's end
 
 #: the fields of every record, in the order they are written
 RECORD_FIELDS = (
@@ -78,32 +88,75 @@ RECORD_FIELDS = (
 )  # fmt: skip
 
 
+#: per parameter and model, the update ratio reads at most this many entries (see Watch)
+UPDATE_SAMPLE = 16384
+
+
 @dataclass
 class _Layer:
-    """Device-side summaries of one layer at one sampled step (every tensor is ``(K,)``)."""
+    """Summaries of one layer at one sampled step, on the device (every statistic is ``(K,)``).
+
+    The activation summaries are columns of the step's stacked tensors (:class:`_Sample`);
+    ``act`` and ``hist`` are views of them.
+    """
 
     kind: str
+    sample: _Sample | None = None
     order: int | None = None
     calls: int = 0
     n: int = 0  # values per model in the output
-    act: dict[str, torch.Tensor] = field(default_factory=dict)  # moment sums, fractions
-    hist: torch.Tensor | None = None  # (K, bins + 2): under, bins..., over
-    grad_norms: dict[str, torch.Tensor] = field(default_factory=dict)  # per parameter name
-    out_grad_norm: torch.Tensor | None = None
-    weight_norms: list[torch.Tensor] | None = None  # per parameter
-    update_norms: list[torch.Tensor] | None = None  # per parameter
+    col: int | None = None  # column in sample.moments / sample.hist (None: not measured)
+    frac: tuple[str, int] | None = None  # (key, column in sample.fractions)
+
+    @property
+    def act(self) -> dict[str, torch.Tensor]:
+        """``shift``, ``s1``, ``norm`` (:func:`stats.moment_sums`) and the fraction: ``(K,)``."""
+        s = self.sample
+        if s is None or self.col is None or s.moments is None:
+            return {}
+        m = s.moments[:, self.col]  # (K, 3)
+        out = {"shift": m[:, 0], "s1": m[:, 1], "norm": m[:, 2]}
+        if self.frac is not None and s.fractions is not None:
+            out[self.frac[0]] = s.fractions[:, self.frac[1]]
+        return out
+
+    @property
+    def hist(self) -> torch.Tensor | None:
+        """``(K, E + 1)`` counts: under, bins..., over."""
+        s = self.sample
+        if s is None or self.col is None or s.hist is None:
+            return None
+        return s.hist[:, self.col]
 
 
 @dataclass
 class _Sample:
-    """One sampled step: its layers, and the parameter snapshot awaiting the optimizer step."""
+    """One sampled step: its layers, stacked summaries, and the snapshot awaiting the update."""
 
     step: int
     layers: dict[str, _Layer]
     next_order: int = 0
+    # hook-time pieces until the forward ends: (layer, (K, 3) moments, fraction or None,
+    # dead-unit peaks (K, U) or None, histogram positions/indices (K, m))
+    pending: list[tuple[_Layer, torch.Tensor, torch.Tensor | None, torch.Tensor | None,
+                        torch.Tensor]] = field(default_factory=list)  # fmt: skip
     outputs: list[tuple[_Layer, torch.Tensor, int]] = field(default_factory=list)
-    # (layer, parameter, copy at the step's start, version counter at the copy)
-    snapshot: list[tuple[str, torch.Tensor, torch.Tensor, int]] | None = None
+    moments: torch.Tensor | None = None  # (K, L, 3): shift, Σ(y − shift), ‖y − shift‖
+    fractions: torch.Tensor | None = None  # (K, F): dead / saturated fractions
+    hist: torch.Tensor | None = None  # (K, L, E + 1) float32 counts
+    weight: torch.Tensor | None = None  # (K, P): ‖θ_p‖ per parameter
+    grad: torch.Tensor | None = None  # (K, P') ‖∂L/∂θ_p‖ for the parameters in grad_ids
+    grad_ids: list[int] = field(default_factory=list)
+    out_grad: torch.Tensor | None = None  # (K, L') ‖∂L/∂y‖ for the layers in out_grad_layers
+    out_grad_layers: list[_Layer] = field(default_factory=list)
+    update: torch.Tensor | None = None  # (K, P): estimated ‖θ_{s+1} − θ_s‖ per parameter
+    # gradients collected by the tensor hooks during a backward, reduced at its end
+    param_grads: dict[int, torch.Tensor] = field(default_factory=dict)
+    out_grads: dict[int, torch.Tensor] = field(default_factory=dict)  # index in out_layers
+    out_layers: list[_Layer] = field(default_factory=list)
+    queued: bool = False
+    # strided parameter views, their copies at the step's start, version counters
+    snapshot: tuple[list[torch.Tensor], list[torch.Tensor], list[int]] | None = None
 
 
 def _has_own_params(m: nn.Module) -> bool:
@@ -128,6 +181,33 @@ def _population_parts(model: nn.Module) -> tuple[int, nn.Module, nn.Module | Non
     return model.k, model.net, template
 
 
+def _update_stride(shape: Sequence[int], n: int, sample: int) -> int:
+    """Stride of the update-ratio subset of a parameter with ``n`` entries per model.
+
+    1 (every entry) when ``n <= sample``; else the smallest prime ``>= ceil(n / sample)`` that
+    divides none of the trailing products of ``shape`` (the per-model shape), so that the strided
+    entries cycle through every column (and every input channel) instead of hitting one.
+    """
+    if n <= sample:
+        return 1
+    suffix, prod = [], 1
+    for d in reversed(list(shape)):
+        prod *= int(d)
+        suffix.append(prod)
+    s = max(2, -(-n // sample))
+    while True:
+        if all(s % q for q in range(2, math.isqrt(s) + 1)) and all(m % s for m in suffix):
+            return s
+        s += 1
+
+
+def _norms(tensors: list[torch.Tensor], k: int) -> torch.Tensor:
+    """``(K, P)`` float32 Euclidean norms per model of ``P`` tensors ``(K, ...)`` (few kernels)."""
+    if k == 1:
+        return torch.stack(torch._foreach_norm(tensors)).reshape(1, len(tensors)).float()
+    return torch.stack(stats.norms(tensors, k), dim=1)
+
+
 class Watch:
     """Hooks that record per-layer statistics every ``every`` training steps; see the module doc.
 
@@ -144,8 +224,12 @@ class Watch:
         layers: names (from ``named_modules()``) to watch; default: every leaf module with
             parameters and every activation module.
         start_step: the number of the first training step (a resumed run passes its step).
-        update_ratio: measure ‖Δθ‖/‖θ‖ (keeps one copy of the parameters per pending step).
+        update_ratio: measure ‖Δθ‖/‖θ‖ (keeps a copy of a fixed strided subset of at most
+            ``UPDATE_SAMPLE`` entries per parameter and model per pending step).
     """
+
+    #: with ``every`` at most this, the layer hooks stay registered for the whole block
+    PERMANENT_HOOKS_EVERY = 8
 
     def __init__(
         self,
@@ -168,7 +252,7 @@ class Watch:
         self.start_step = int(start_step)
         self.measure_updates = update_ratio
         self.edges = _edges(bins, hist_range)  # (E,) on the CPU; moved to the data's device
-        # evenly spaced bins take the fast path (stats.uniform_histogram)
+        # evenly spaced bins take the fast path (stats.uniform_histogram's binning)
         self._uniform = (
             (float(hist_range[0]), float(hist_range[1]), bins) if isinstance(bins, int) else None
         )
@@ -180,13 +264,33 @@ class Watch:
         self.is_population = pop is not None
         self.layers = _select_layers(self.tree, layers)  # name -> module (tree's)
         self._kinds = {n: _kind(m) for n, m in self.layers.items()}
+        # the watched parameters in a fixed order, with their layer and update-subset stride
+        self._params: list[tuple[str, nn.Parameter]] = [
+            (name, p) for name, m in self.layers.items() for p in m.parameters(recurse=False)
+        ]
+        self._layer_params: dict[str, list[int]] = {n: [] for n in self.layers}
+        self._strides: list[int] = []
+        scale = []
+        for i, (name, p) in enumerate(self._params):
+            self._layer_params[name].append(i)
+            n = p.numel() // self.k
+            shape = p.shape[1:] if self.is_population else p.shape
+            s = _update_stride(shape, n, UPDATE_SAMPLE)
+            self._strides.append(s)
+            scale.append(n / len(range(0, n, s)))  # ‖Δθ‖² ≈ (n / m)·‖Δθ_subset‖²
+        self._update_scale = torch.tensor(scale, dtype=torch.float32).sqrt()  # (P,)
         self._root_handles: list[Any] = []
-        self._layer_handles: list[Any] = []  # this step's forward hooks
+        self._layer_handles: list[Any] = []  # this step's forward hooks (or permanent ones)
         self._grad_handles: list[Any] = []  # the sampled step's gradient hooks
         self._samples: list[_Sample] = []
+        self._current: _Sample | None = None  # the sampled step whose forward is running
+        self._grad_sample: _Sample | None = None  # the sampled step whose backward may run
+        self._param_handles: list[Any] = []  # permanent parameter gradient hooks
+        self._views: tuple[tuple[int, ...], list[torch.Tensor]] | None = None
         self._pending: _Sample | None = None  # waits for the optimizer step (update ratio)
         self._step = self.start_step - 1
-        self._edges_dev: dict[torch.device, torch.Tensor] = {}
+        self._permanent = self.every <= self.PERMANENT_HOOKS_EVERY and self._vmap_template is None
+        self._cache: dict[Any, torch.Tensor] = {}  # device constants (edges, offsets, ...)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def attach(self) -> Watch:
@@ -197,14 +301,23 @@ class Watch:
             self.model.register_forward_pre_hook(self._pre_forward),
             self.model.register_forward_hook(self._post_forward),
         ]
+        if self._permanent:
+            self._register_layer_hooks()
+            self._param_handles = self._register_param_hooks()
         return self
 
     def detach(self) -> None:
         """Remove every hook (root, layer, gradient); safe to call twice."""
-        for handles in (self._root_handles, self._layer_handles, self._grad_handles):
+        for handles in (
+            self._root_handles,
+            self._layer_handles,
+            self._grad_handles,
+            self._param_handles,
+        ):
             for h in handles:
                 h.remove()
             handles.clear()
+        self._current = self._grad_sample = None
 
     def __enter__(self) -> Watch:
         return self.attach()
@@ -218,141 +331,250 @@ class Watch:
         return self._step
 
     # -- hooks ----------------------------------------------------------------------------------
+    def _register_layer_hooks(self) -> None:
+        for name, m in self.layers.items():
+            hook = self._forward_hook(None, name, self.is_population, record_grad=True)
+            self._layer_handles.append(m.register_forward_hook(hook))
+
     def _pre_forward(self, module: nn.Module, args: tuple) -> None:
+        self._current = None  # left over if the last forward raised
         if not module.training:
             return
-        self._remove(self._layer_handles)  # left over if the last forward raised
+        if not self._permanent:
+            self._remove(self._layer_handles)  # left over if the last forward raised
         self._remove(self._grad_handles)  # the previous sampled step's backward is over
+        self._grad_sample = None
         self._finish_update()
         self._step += 1
         if self._step % self.every:  # absolute: a resumed run samples the same steps
             return
-        sample = _Sample(self._step, {})
-        owners: list[tuple[str, _Layer, str]] = []
-        flat_params: list[torch.Tensor] = []
-        for name, m in self.layers.items():
-            layer = sample.layers[name] = _Layer(self._kinds[name])
-            for pn, p in m.named_parameters(recurse=False):
-                owners.append((name, layer, pn))
-                flat_params.append(p)
-        with torch.no_grad():
-            for (_, layer, _), norm in zip(owners, stats.norms(flat_params, self.k), strict=True):
-                if layer.weight_norms is None:
-                    layer.weight_norms = []
-                layer.weight_norms.append(norm)
-            if self.measure_updates and flat_params:
-                # one foreach call copies every parameter (x * 1.0 == x exactly)
-                copies = torch._foreach_mul([p.detach() for p in flat_params], 1.0)
-                sample.snapshot = [
-                    (name, p, c, p._version)
-                    for (name, _, _), p, c in zip(owners, flat_params, copies, strict=True)
-                ]
-                if self._pending is not None:  # it never saw an optimizer step: no ratio
-                    self._pending.snapshot = None
-                self._pending = sample
-        trained = [(o, p) for o, p in zip(owners, flat_params, strict=True) if p.requires_grad]
-        if trained:  # one hook for all parameter gradients of this step's backward
-            hook = self._params_grad_hook([o for o, _ in trained])
-            handle = torch.autograd.graph.register_multi_grad_hook(
-                [p for _, p in trained], hook, mode="all"
-            )
-            self._grad_handles.append(handle)
+        sample = _Sample(self._step, {n: _Layer(kind) for n, kind in self._kinds.items()})
+        params = [p for _, p in self._params]
+        if params:
+            with torch.no_grad():
+                sample.weight = _norms(params, self.k)  # (K, P)
+                if self.measure_updates:
+                    views = self._subset_views()
+                    # one foreach call copies the subsets (x * 1.0 == x exactly)
+                    copies = list(torch._foreach_mul(views, 1.0))
+                    sample.snapshot = (views, copies, [p._version for p in params])
+                    if self._pending is not None:  # it never saw an optimizer step: no ratio
+                        self._pending.snapshot = None
+                    self._pending = sample
+        if not self._permanent:
+            self._grad_handles += self._register_param_hooks()
+        self._grad_sample = sample
         self._samples.append(sample)
-        if self._vmap_template is None:
-            for name, m in self.layers.items():
-                hook = self._forward_hook(sample, name, self.is_population, record_grad=True)
-                self._layer_handles.append(m.register_forward_hook(hook))
+        self._current = sample
+        if self._vmap_template is None and not self._permanent:
+            self._register_layer_hooks()
+
+    def _subset_views(self) -> list[torch.Tensor]:
+        """The fixed strided subset of every watched parameter, as views ``(K, m)``."""
+        key = tuple(p.data_ptr() for _, p in self._params)  # p.data = ... makes new views
+        if self._views is None or self._views[0] != key:
+            k = self.k
+            views = [
+                p.detach().reshape(k, -1)[:, ::s] if s > 1 else p.detach()
+                for (_, p), s in zip(self._params, self._strides, strict=True)
+            ]
+            self._views = (key, views)
+        return self._views[1]
 
     def _post_forward(self, module: nn.Module, args: tuple, output: Any) -> None:
+        sample, self._current = self._current, None
         if not module.training:
             return
-        self._remove(self._layer_handles)
-        sample = self._samples[-1] if self._samples else None
+        if not self._permanent:
+            self._remove(self._layer_handles)
         if sample is None or sample.step != self._step:
             return
         if self._vmap_template is not None:
             self._rerun_vmap(sample, args)
+        else:
+            self._finalize(sample)
         # an output modified in place later in the forward (ReLU(inplace=True)) is skipped
         outs = [(layer, y) for layer, y, v in sample.outputs if y._version == v]
         sample.outputs = []
-        if outs and torch.is_grad_enabled():  # one hook for ‖∂L/∂y‖ of every layer output
-            hook = self._outputs_grad_hook([layer for layer, _ in outs])
-            handle = torch.autograd.graph.register_multi_grad_hook(
-                [y for _, y in outs], hook, mode="all"
-            )
-            self._grad_handles.append(handle)
+        if outs and torch.is_grad_enabled():  # a hook keeps ∂L/∂y of every layer output
+            sample.out_layers = [layer for layer, _ in outs]
+            self._grad_handles += [
+                y.register_hook(partial(self._store_out_grad, sample, j))
+                for j, (_, y) in enumerate(outs)
+            ]
 
-    def _forward_hook(self, sample: _Sample, name: str, stacked: bool, record_grad: bool):
-        layer = sample.layers[name]
+    def _forward_hook(self, fixed: _Sample | None, name: str, stacked: bool, record_grad: bool):
+        """The layer's forward hook: a handful of kernels, results kept until the forward ends.
+
+        ``fixed``: the sample to fill (the vmap re-run); None: the watch's current sample.
+        """
         module = self.layers[name]
+        kind = self._kinds[name]
 
         def hook(mod: nn.Module, args: tuple, output: Any) -> None:
+            sample = self._current if fixed is None else fixed
+            if sample is None:
+                return
             y = output[0] if isinstance(output, tuple | list) and output else output
             if not isinstance(y, torch.Tensor) or not y.is_floating_point():
                 return
+            layer = sample.layers[name]
             layer.calls += 1
             if layer.calls > 1:
                 return
             layer.order = sample.next_order
             sample.next_order += 1
-            yk = y if stacked else y.unsqueeze(0)  # (K, B, ...)
+            yk = y.detach() if stacked else y.detach().unsqueeze(0)  # (K, B, ...)
             if yk.dim() == 1:
                 yk = yk.unsqueeze(1)
             layer.n = yk[0].numel()
-            layer.act, layer.hist = self._measure(layer.kind, module, yk)
+            sample.pending.append((layer, *self._measure(kind, module, yk)))
             if record_grad and y.requires_grad and torch.is_grad_enabled():
                 sample.outputs.append((layer, y, y._version))  # until this forward ends
 
         return hook
 
-    def _params_grad_hook(self, owners: list[tuple[str, _Layer, str]]):
-        k = self.k
+    def _register_param_hooks(self) -> list[Any]:
+        """A tensor hook on every trained parameter; it keeps the gradient of each backward."""
+        return [
+            p.register_hook(partial(self._store_param_grad, j))
+            for j, (_, p) in enumerate(self._params)
+            if p.requires_grad
+        ]
 
-        def hook(grads: Sequence[torch.Tensor | None]) -> None:
-            got = [(o, g) for o, g in zip(owners, grads, strict=True) if g is not None]
-            with torch.no_grad():
-                norms = stats.norms([g for _, g in got], k)
-                for ((_, layer, pn), _), n in zip(got, norms, strict=True):
-                    layer.grad_norms[pn] = n
+    def _store_param_grad(self, j: int, grad: torch.Tensor) -> None:
+        sample = self._grad_sample
+        if sample is not None:
+            sample.param_grads[j] = grad
+            self._queue(sample)
 
-        return hook
+    def _store_out_grad(self, sample: _Sample, j: int, grad: torch.Tensor) -> None:
+        if sample is self._grad_sample:
+            sample.out_grads[j] = grad
+            self._queue(sample)
 
-    def _outputs_grad_hook(self, layers: list[_Layer]):
-        k = self.k
+    def _queue(self, sample: _Sample) -> None:
+        """Reduce the kept gradients once, when this backward ends (no host sync)."""
+        if not sample.queued:
+            sample.queued = True
+            _ENGINE.queue_callback(partial(self._grads_done, sample))
 
-        def hook(grads: Sequence[torch.Tensor | None]) -> None:
-            got = [(layer, g) for layer, g in zip(layers, grads, strict=True) if g is not None]
-            with torch.no_grad():
-                for (layer, _), n in zip(got, stats.norms([g for _, g in got], k), strict=True):
-                    layer.out_grad_norm = n
-
-        return hook
+    def _grads_done(self, sample: _Sample) -> None:
+        """End of a backward: ‖∂L/∂θ_p‖ and ‖∂L/∂y‖ of what it computed, in one foreach call."""
+        sample.queued = False
+        pg, og = sample.param_grads, sample.out_grads
+        sample.param_grads, sample.out_grads = {}, {}
+        pids, oids = list(pg), list(og)
+        if not pids and not oids:
+            return
+        with torch.no_grad():
+            norms = _norms([g for g in pg.values()] + [g for g in og.values()], self.k)
+        if pids:
+            sample.grad, sample.grad_ids = norms[:, : len(pids)], pids
+        if oids:
+            sample.out_grad = norms[:, len(pids) :]
+            sample.out_grad_layers = [sample.out_layers[j] for j in oids]
 
     def _measure(
         self, kind: str, module: nn.Module, y: torch.Tensor
-    ) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
-        """Summaries of one output ``y`` ``(K, B, ...)``: dict of ``(K,)`` and hist ``(K, E+1)``.
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
+        """Hook-time pieces of one output ``y`` ``(K, B, ...)``, all fresh tensors (an in-place
+        op later in the forward cannot change them), reduced further in :meth:`_finalize`:
 
-        Moments are kept as shifted sums (mean, std and the finiteness flag are formed on the
-        host at read time): about a dozen small kernels per layer, no host sync. Every input
-        is detached (``stats.flat``), so no autograd graph is built here.
+        ``(K, 3)`` moment sums (:func:`stats.moment_sums`), the saturated fraction ``(K,)``
+        (squashing layers), the per-unit peaks ``(K, U)`` (ReLU family: a unit is dead when its
+        peak is ``<= 0``) and the histogram bin positions of an evenly strided sample ``(K, m)``.
+        About six kernels, no host sync, no autograd graph (inputs are detached).
         """
-        shift, s1, norm = stats.moment_sums(y)
-        out = {"shift": shift, "s1": s1, "norm": norm}
+        if y.dtype not in (torch.float32, torch.float64):
+            y = y.float()
+        y2 = y.reshape(y.shape[0], -1)  # (K, N)
+        # stats.moment_sums inlined; the stack copies the shift out of y
+        shift = y2[:, 0]  # (K,)
+        d = y2 - shift[:, None]
+        moments = torch.stack((shift, d.sum(dim=1), torch.linalg.vector_norm(d, dim=1)), dim=1)
+        frac = peak = None
         if kind == "relu":
-            out["dead_fraction"] = stats.dead_fraction(y)
+            peak = stats.unit_peaks(y) if y.dim() != 3 else y.amax(dim=1)  # (K, U)
         elif kind in ("tanh", "sigmoid", "hardtanh", "hardsigmoid"):
-            out["saturated_fraction"] = stats.saturated_fraction(y, kind, module)
-        if self._uniform is not None:
-            lo, hi, bins = self._uniform
-            return out, stats.uniform_histogram(y, lo, hi, bins, self.hist_values)
-        edges = self._edges_dev.get(y.device)
-        if edges is None:
-            edges = self._edges_dev[y.device] = self.edges.to(y.device)
-        yh = stats.flat(y)
-        if self.hist_values is not None and yh.shape[1] > self.hist_values:
-            yh = yh[:, :: -(-yh.shape[1] // self.hist_values)]
-        return out, stats.histogram(yh, edges)
+            frac = stats.saturated_fraction(y2, kind, module)
+        hv = self.hist_values
+        if hv is not None and y2.shape[1] > hv:
+            y2 = y2[:, :: -(-y2.shape[1] // hv)]
+        if self._uniform is not None:  # the rest of stats.uniform_bin_positions in _finalize
+            pos = y2 * (self._uniform[2] / (self._uniform[1] - self._uniform[0]))  # (K, m)
+        else:
+            pos = torch.bucketize(y2, self._const("edges", y2.device, y2.dtype), right=True)
+        return moments, frac, peak, pos
+
+    def _const(self, key: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+        t = self._cache.get((key, device, dtype))
+        if t is None:
+            if key == "edges":
+                t = self.edges.to(device, dtype)
+            else:  # ("offsets", sizes, width), ("dead", unit counts) or ("scale",)
+                if key[0] == "scale":
+                    t = self._update_scale
+                elif key[0] == "offsets":
+                    sizes, width = key[1], key[2]
+                    t = torch.repeat_interleave(
+                        torch.arange(len(sizes)) * width, torch.tensor(sizes)
+                    )  # (M,)
+                else:  # (U_total, L_relu): column l averages layer l's units
+                    units = key[1]
+                    t = torch.zeros(sum(units), len(units))
+                    pos = 0
+                    for j, u in enumerate(units):
+                        t[pos : pos + u, j] = 1.0 / u
+                        pos += u
+                t = t.to(device, dtype)
+            self._cache[(key, device, dtype)] = t
+        return t
+
+    def _finalize(self, sample: _Sample) -> None:
+        """Reduce the hook-time pieces of every measured layer with a few stacked kernels."""
+        pending, sample.pending = sample.pending, []
+        if not pending:
+            return
+        with torch.no_grad():
+            sample.moments = torch.stack([m for _, m, _, _, _ in pending], dim=1)  # (K, L, 3)
+            dev = sample.moments.device
+            fracs: list[torch.Tensor] = []
+            fkeys: list[tuple[_Layer, str]] = []
+            sats = [(layer, f) for layer, _, f, _, _ in pending if f is not None]
+            peaks = [(layer, p) for layer, _, _, p, _ in pending if p is not None]
+            if peaks:
+                units = tuple(p.shape[1] for _, p in peaks)
+                alive = torch.cat([p for _, p in peaks], dim=1).le_(0)  # (K, ΣU) 1.0 = dead
+                avg = self._const(("dead", units), dev, alive.dtype)  # (ΣU, L_relu)
+                fracs.append(alive.float() @ avg.float())  # (K, L_relu)
+                fkeys += [(layer, "dead_fraction") for layer, _ in peaks]
+            if sats:
+                fracs.append(torch.stack([f.float() for _, f in sats], dim=1))  # (K, L_sat)
+                fkeys += [(layer, "saturated_fraction") for layer, _ in sats]
+            if fracs:
+                sample.fractions = torch.cat(fracs, dim=1) if len(fracs) > 1 else fracs[0]
+                for j, (layer, key) in enumerate(fkeys):
+                    layer.frac = (key, j)
+            poss = [pos for _, _, _, _, pos in pending]
+            sizes = tuple(p.shape[1] for p in poss)
+            nb = self.edges.numel() + 1  # under, bins..., over
+            if self._uniform is not None:
+                lo, hi, bins = self._uniform
+                allpos = torch.cat(poss, dim=1) if len(poss) > 1 else poss[0]  # (K, M)
+                allpos.sub_(lo * bins / (hi - lo) - 1.0)  # (y − low)/width + 1
+                # clamp then truncate == floor for these non-negative values; NaN -> overflow
+                idx = allpos.clamp_(0, bins + 1).nan_to_num_(nan=bins + 1).long()
+            else:
+                idx = torch.cat(poss, dim=1) if len(poss) > 1 else poss[0]  # (K, M) in 0..E
+            idx += self._const(("offsets", sizes, nb), dev, torch.int64)  # layer l: l * nb + bin
+            k = idx.shape[0]
+            counts = torch.zeros(k, len(pending) * nb, dtype=torch.float32, device=dev)
+            ones = torch.ones((), dtype=torch.float32, device=dev).expand(idx.shape)
+            sample.hist = counts.scatter_add_(1, idx, ones).reshape(k, len(pending), nb)
+        for j, (layer, *_rest) in enumerate(pending):
+            layer.col = j
+            layer.sample = sample
 
     @torch.no_grad()
     def _rerun_vmap(self, sample: _Sample, args: tuple) -> None:
@@ -362,10 +584,10 @@ class Watch:
         x = args[0]  # (K, B, ...)
         params = dict(self.tree.named_parameters())
         buffers = {n: b.clone() for n, b in self.tree.named_buffers()}  # no double BN update
-        parts: dict[str, list[tuple[dict[str, torch.Tensor], torch.Tensor]]] = {}
         tpl_modules = dict(tpl.named_modules())
         was_training = tpl.training
         tpl.train(True)
+        ones: list[_Sample] = []
         try:
             for i in range(self.k):
                 one = _Sample(sample.step, {n: _Layer(self._kinds[n]) for n in self.layers})
@@ -386,39 +608,43 @@ class Watch:
                 finally:
                     for h in handles:
                         h.remove()
-                for n, layer in one.layers.items():
-                    if layer.hist is not None:
-                        parts.setdefault(n, []).append((layer.act, layer.hist))
-                        if i == 0:
-                            sample.layers[n].order = layer.order
-                            sample.layers[n].calls = layer.calls
-                            sample.layers[n].n = layer.n
+                self._finalize(one)
+                ones.append(one)
         finally:
             tpl.train(was_training)
-        for n, per_model in parts.items():
-            if len(per_model) != self.k:
-                continue
-            acts = [a for a, _ in per_model]
-            sample.layers[n].act = {key: torch.cat([a[key] for a in acts]) for key in acts[0]}
-            sample.layers[n].hist = torch.cat([h for _, h in per_model])
+        first = ones[0]
+        if first.moments is None or any(
+            o.moments is None or o.moments.shape != first.moments.shape for o in ones
+        ):
+            return
+        sample.moments = torch.cat([o.moments for o in ones])  # (K, L, 3)
+        sample.hist = torch.cat([o.hist for o in ones])  # type: ignore[misc]
+        if first.fractions is not None:
+            sample.fractions = torch.cat([o.fractions for o in ones])  # type: ignore[misc]
+        for n, layer in first.layers.items():
+            mine = sample.layers[n]
+            mine.order, mine.calls, mine.n = layer.order, layer.calls, layer.n
+            mine.col, mine.frac, mine.sample = layer.col, layer.frac, sample
 
     def _finish_update(self) -> None:
-        """If the optimizer has stepped since the pending snapshot, measure ‖Δθ‖ per layer."""
+        """If the optimizer has stepped since the pending snapshot, measure ‖Δθ‖ per parameter.
+
+        ‖Δθ_p‖ is estimated from the fixed strided subset: ``sqrt(n_p / m_p)·‖Δθ_p,subset‖``
+        (exact for parameters with at most ``UPDATE_SAMPLE`` entries per model).
+        """
         sample = self._pending
         if sample is None or not sample.snapshot:
             return
-        if not any(p._version != v for _, p, _, v in sample.snapshot):
+        views, copies, versions = sample.snapshot
+        params = [p for _, p in self._params]
+        if not any(p._version != v for p, v in zip(params, versions, strict=True)):
             return  # no in-place update of any parameter yet
         with torch.no_grad():
-            now = [p.detach() for _, p, _, _ in sample.snapshot]
-            diffs = torch._foreach_sub(now, [old for _, _, old, _ in sample.snapshot])
-            for (name, _, _, _), norm in zip(
-                sample.snapshot, stats.norms(diffs, self.k), strict=True
-            ):
-                layer = sample.layers[name]
-                if layer.update_norms is None:
-                    layer.update_norms = []
-                layer.update_norms.append(norm)
+            now = self._subset_views()
+            diffs = torch._foreach_sub(now, copies)
+            norms = _norms(list(diffs), self.k)  # (K, P)
+            scale = self._const(("scale",), norms.device, norms.dtype)
+            sample.update = norms * scale
         sample.snapshot = None
         self._pending = None
 
@@ -435,7 +661,7 @@ class Watch:
         Call it after ``optimizer.step()`` so that the last sampled step has its update ratio.
         """
         self._finish_update()
-        return _to_records(self._samples, self.k, self.edges)
+        return _to_records(self._samples, self.k, self.edges, self._layer_params)
 
     def pop_records(self) -> list[dict[str, Any]]:
         """:meth:`records`, then forget them (the trainer appends them once per epoch)."""
@@ -490,13 +716,6 @@ def write_jsonl(
 
 
 # -- helpers ------------------------------------------------------------------------------------
-def _sum(ts: list[torch.Tensor]) -> torch.Tensor:
-    out = ts[0]
-    for t in ts[1:]:
-        out = out + t.to(out.device)
-    return out
-
-
 def _edges(bins: int | Sequence[float], hist_range: tuple[float, float]) -> torch.Tensor:
     if isinstance(bins, int) and not isinstance(bins, bool):
         lo, hi = (float(v) for v in hist_range)
@@ -535,93 +754,118 @@ def _select_layers(tree: nn.Module, names: Iterable[str] | None) -> dict[str, nn
     return out
 
 
-def _to_records(samples: list[_Sample], k: int, edges: torch.Tensor) -> list[dict[str, Any]]:
+def _to_records(
+    samples: list[_Sample], k: int, edges: torch.Tensor, layer_params: dict[str, list[int]]
+) -> list[dict[str, Any]]:
     """Read every summary to the host in one transfer and lay them out as records."""
     tensors: list[torch.Tensor] = []
     device = None
 
-    def put(t: torch.Tensor) -> int:
+    def put(t: torch.Tensor | None) -> int | None:
         nonlocal device
+        if t is None:
+            return None
         device = device or t.device
-        t = t.detach().reshape(-1)
+        t = t.detach().reshape(-1).double()
         tensors.append(t if t.device == device else t.to(device))
         return len(tensors) - 1
 
-    slots: list[tuple[_Sample, str, _Layer, dict[str, Any]]] = []
+    slots = []
     for s in samples:
-        for name, layer in s.layers.items():
-            idx: dict[str, Any] = {key: put(t) for key, t in layer.act.items()}
-            if layer.hist is not None:
-                idx["hist"] = put(layer.hist)
-            if layer.grad_norms:
-                idx["grad"] = [put(t) for t in layer.grad_norms.values()]
-            if layer.out_grad_norm is not None:
-                idx["out_grad"] = [put(layer.out_grad_norm)]
-            if layer.weight_norms is not None:
-                idx["weight"] = [put(t) for t in layer.weight_norms]
-            if layer.update_norms is not None:
-                idx["update"] = [put(t) for t in layer.update_norms]
-            if idx:
-                slots.append((s, name, layer, idx))
+        ids = {
+            key: put(getattr(s, key))
+            for key in ("moments", "fractions", "hist", "weight", "grad", "out_grad", "update")
+        }
+        slots.append((s, ids))
     if not tensors:
         return []
     sizes = [t.numel() for t in tensors]
-    values = torch.cat(tensors).double().cpu().tolist()  # the one host read
+    values = torch.cat(tensors).cpu().tolist()  # the one host read
     parts, pos = [], 0
     for n in sizes:
         parts.append(values[pos : pos + n])
         pos += n
     edge_list = [round(e, 6) for e in edges.tolist()]
     nb = len(edge_list) + 1
-    # forward order inside each step; layers that never ran go last in registration order
     big = 1 << 30
-    slots.sort(key=lambda t: (t[0].step, t[2].order if t[2].order is not None else big))
     out = []
-    for s, name, layer, idx in slots:
-        for i in range(k):
+    for s, ids in slots:
 
-            def get(key: str, idx: dict[str, Any] = idx, i: int = i) -> float | None:
-                return parts[idx[key]][i] if key in idx else None
+        def part(key: str, ids: dict[str, int | None] = ids) -> list[float] | None:
+            j = ids[key]
+            return None if j is None else parts[j]
 
-            def norm(key: str, idx: dict[str, Any] = idx, i: int = i) -> float | None:
-                if key not in idx:
-                    return None
-                return math.sqrt(sum(parts[j][i] ** 2 for j in idx[key]))
-
-            mean = std = None
-            nonfinite = None
-            if "s1" in idx and layer.n:
-                shift, s1, nrm = get("shift"), get("s1"), get("norm")
-                m = s1 / layer.n
-                nonfinite = not (math.isfinite(s1) and math.isfinite(nrm) and math.isfinite(shift))
-                mean = shift + m
-                std = math.sqrt(max(nrm * nrm / layer.n - m * m, 0.0)) if not nonfinite else nan
-            hist = parts[idx["hist"]][i * nb : (i + 1) * nb] if "hist" in idx else None
-            w, u = norm("weight"), norm("update")
-            ratio = None
-            if w is not None and u is not None:
-                ratio = u / w if w > 0 else (0.0 if u == 0 else None)
-            out.append(
-                {
-                    "model": i,
-                    "layer": name,
-                    "step": s.step,
-                    "kind": layer.kind,
-                    "order": layer.order,
-                    "calls": layer.calls,
-                    "act_mean": mean,
-                    "act_std": std,
-                    "dead_fraction": get("dead_fraction"),
-                    "saturated_fraction": get("saturated_fraction"),
-                    "nonfinite": nonfinite,
-                    "grad_norm": norm("grad"),
-                    "out_grad_norm": norm("out_grad"),
-                    "weight_norm": w,
-                    "update_ratio": ratio,
-                    "hist": None if hist is None else [int(c) for c in hist[1:-1]],
-                    "hist_under": None if hist is None else int(hist[0]),
-                    "hist_over": None if hist is None else int(hist[-1]),
-                    "hist_edges": edge_list,
-                }
-            )
+        mom, frac, hist, weight = part("moments"), part("fractions"), part("hist"), part("weight")
+        grad, out_grad, update = part("grad"), part("out_grad"), part("update")
+        n_layers = 0 if s.moments is None else s.moments.shape[1]
+        n_frac = 0 if s.fractions is None else s.fractions.shape[1]
+        n_params = 0 if s.weight is None else s.weight.shape[1]
+        grad_col = {p: j for j, p in enumerate(s.grad_ids)}
+        n_grad = len(s.grad_ids)
+        og_col = {id(layer): j for j, layer in enumerate(s.out_grad_layers)}
+        n_og = len(s.out_grad_layers)
+        # forward order inside each step; layers that never ran go last in registration order
+        chosen = [
+            (name, layer)
+            for name, layer in s.layers.items()
+            if layer.col is not None or layer_params[name]
+        ]
+        chosen.sort(key=lambda t: t[1].order if t[1].order is not None else big)
+        for name, layer in chosen:
+            pids = layer_params[name]
+            gids = [grad_col[p] for p in pids if p in grad_col]
+            og = og_col.get(id(layer))
+            for i in range(k):
+                mean = std = nonfinite = None
+                counts = None
+                if layer.col is not None and mom is not None and layer.n:
+                    b = (i * n_layers + layer.col) * 3
+                    shift, s1, nrm = mom[b], mom[b + 1], mom[b + 2]
+                    m = s1 / layer.n
+                    nonfinite = not (
+                        math.isfinite(s1) and math.isfinite(nrm) and math.isfinite(shift)
+                    )
+                    mean = shift + m
+                    std = math.sqrt(max(nrm * nrm / layer.n - m * m, 0.0)) if not nonfinite else nan
+                    if hist is not None:
+                        hb = (i * n_layers + layer.col) * nb
+                        counts = list(map(int, hist[hb : hb + nb]))
+                fracs: dict[str, float] = {}
+                if layer.frac is not None and frac is not None:
+                    fracs[layer.frac[0]] = frac[i * n_frac + layer.frac[1]]
+                w = u = g = None
+                if pids and weight is not None:
+                    w = math.sqrt(sum(weight[i * n_params + p] ** 2 for p in pids))
+                    if update is not None:
+                        u = math.sqrt(sum(update[i * n_params + p] ** 2 for p in pids))
+                if gids and grad is not None:
+                    g = math.sqrt(sum(grad[i * n_grad + j] ** 2 for j in gids))
+                ratio = None
+                if w is not None and u is not None:
+                    ratio = u / w if w > 0 else (0.0 if u == 0 else None)
+                out.append(
+                    {
+                        "model": i,
+                        "layer": name,
+                        "step": s.step,
+                        "kind": layer.kind,
+                        "order": layer.order,
+                        "calls": layer.calls,
+                        "act_mean": mean,
+                        "act_std": std,
+                        "dead_fraction": fracs.get("dead_fraction"),
+                        "saturated_fraction": fracs.get("saturated_fraction"),
+                        "nonfinite": nonfinite,
+                        "grad_norm": g,
+                        "out_grad_norm": None
+                        if og is None or out_grad is None
+                        else abs(out_grad[i * n_og + og]),
+                        "weight_norm": w,
+                        "update_ratio": ratio,
+                        "hist": None if counts is None else counts[1:-1],
+                        "hist_under": None if counts is None else counts[0],
+                        "hist_over": None if counts is None else counts[-1],
+                        "hist_edges": edge_list,
+                    }
+                )
     return out
