@@ -10,6 +10,11 @@ Models: a plain MLP 64-256-256-10 (ReLU) on digits-sized data (1797 x 64, 10 cla
 100, Adam), and the same MLP as a stacked population of K models (``--k``; 0 skips it).
 
     python benchmarks/diagnostics.py [--steps 400] [--rounds 5] [--k 16] [--device cpu]
+        [--width 256] [--baseline GIT_REV]
+
+``--baseline REV`` also times ``watch`` as it was at git revision ``REV`` (its ``watch.py`` and
+``stats.py`` loaded from ``git show``), interleaved in the same rounds: a before/after table
+from one run on the same machine load.
 
 Prints a table and writes ``benchmarks/results/diagnostics.json``.
 """
@@ -20,6 +25,9 @@ import argparse
 import json
 import platform
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Callable
 from contextlib import nullcontext
@@ -79,8 +87,34 @@ def make_runner(
     return model, step
 
 
+def load_baseline_watch(rev: str) -> Callable[..., object]:
+    """``watch`` from ``src/trainlab/diagnostics/{watch,stats}.py`` at git revision ``rev``."""
+    root = Path(__file__).resolve().parent.parent
+    pkg = Path(tempfile.mkdtemp()) / "trainlab_diagnostics_baseline"
+    pkg.mkdir()
+    for name in ("watch.py", "stats.py"):
+        text = subprocess.run(
+            ["git", "show", f"{rev}:src/trainlab/diagnostics/{name}"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        (pkg / name).write_text(text.replace("from ..", "from trainlab."))
+    (pkg / "__init__.py").write_text("")
+    sys.path.insert(0, str(pkg.parent))
+    from trainlab_diagnostics_baseline.watch import watch as baseline_watch  # type: ignore
+
+    return baseline_watch
+
+
 def time_variant(
-    model: nn.Module, step: Callable[[int], None], every: int | None, steps: int, dev
+    model: nn.Module,
+    step: Callable[[int], None],
+    every: int | None,
+    steps: int,
+    dev,
+    watch_fn: Callable[..., object] = watch,
 ) -> tuple[float, float]:
     """Wall and CPU seconds per step of ``steps`` steps with ``watch(every=every)`` (None: none).
 
@@ -88,7 +122,7 @@ def time_variant(
     other jobs it is far less noisy than wall time (with one torch thread the two agree on an
     idle machine).
     """
-    ctx = watch(model, every=every) if every else nullcontext()
+    ctx = watch_fn(model, every=every) if every else nullcontext()
     n_records = 0
     _sync(dev)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -111,12 +145,20 @@ def main() -> None:
     ap.add_argument("--width", type=int, default=256, help="hidden width of the MLP")
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (0: torch default)")
+    ap.add_argument("--baseline", default=None, help="also time watch() at this git revision")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "diagnostics.json"))
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
     dev = torch.device(args.device)
-    variants: list[tuple[str, int | None]] = [("none", None), ("every 50", 50), ("every 1", 1)]
+    variants: list[tuple[str, int | None, Callable[..., object]]] = [
+        ("none", None, watch),
+        ("every 50", 50, watch),
+        ("every 1", 1, watch),
+    ]
+    if args.baseline:
+        old = load_baseline_watch(args.baseline)
+        variants += [("before 50", 50, old), ("before 1", 1, old)]
     mlp = f"MLP 64-{args.width}-{args.width}-10"
     setups = [(mlp, 0)] + ([(f"{mlp} K={args.k}", args.k)] if args.k else [])
     results = []
@@ -124,15 +166,15 @@ def main() -> None:
         model, step = make_runner(k, dev, args.width)
         for s in range(30):  # warm-up
             step(s)
-        wall: dict[str, list[float]] = {name: [] for name, _ in variants}
-        cpu: dict[str, list[float]] = {name: [] for name, _ in variants}
+        wall: dict[str, list[float]] = {name: [] for name, _, _ in variants}
+        cpu: dict[str, list[float]] = {name: [] for name, _, _ in variants}
         for _ in range(args.rounds):
-            for name, every in variants:
-                w, c = time_variant(model, step, every, args.steps, dev)
+            for name, every, fn in variants:
+                w, c = time_variant(model, step, every, args.steps, dev, fn)
                 wall[name].append(w)
                 cpu[name].append(c)
         base_w, base_c = statistics.median(wall["none"]), statistics.median(cpu["none"])
-        for name, every in variants:
+        for name, every, _ in variants:
             med_w, med_c = statistics.median(wall[name]), statistics.median(cpu[name])
             results.append(
                 {
@@ -151,6 +193,7 @@ def main() -> None:
     print(
         f"diagnostics overhead ({args.device}, {torch.get_num_threads()} threads, "
         f"{args.steps} steps x {args.rounds} interleaved rounds, median)"
+        + (f"; 'before' = watch at git {args.baseline}" if args.baseline else "")
     )
     head = f"{'setup':<24}{'variant':<10}{'wall ms':>9}{'overhead':>10}{'cpu ms':>9}"
     print(head + f"{'overhead':>10}  goal (on CPU time)")
@@ -177,6 +220,7 @@ def main() -> None:
         "steps": args.steps,
         "width": args.width,
         "rounds": args.rounds,
+        "baseline": args.baseline,
         "results": results,
     }
     out.write_text(json.dumps(meta, indent=1) + "\n")

@@ -90,6 +90,7 @@ RECORD_FIELDS = (
 
 #: per parameter and model, the update ratio reads at most this many entries (see Watch)
 UPDATE_SAMPLE = 16384
+_HIST_COPIES = 8  # histogram counts are scattered into this many copies, then summed
 
 
 @dataclass
@@ -156,7 +157,7 @@ class _Sample:
     out_layers: list[_Layer] = field(default_factory=list)
     queued: bool = False
     # strided parameter views, their copies at the step's start, version counters
-    snapshot: tuple[list[torch.Tensor], list[torch.Tensor], list[int]] | None = None
+    snapshot: tuple[torch.Tensor, list[int]] | None = None  # (K, M) subsets, versions
 
 
 def _has_own_params(m: nn.Module) -> bool:
@@ -279,6 +280,10 @@ class Watch:
             self._strides.append(s)
             scale.append(n / len(range(0, n, s)))  # ‖Δθ‖² ≈ (n / m)·‖Δθ_subset‖²
         self._update_scale = torch.tensor(scale, dtype=torch.float32).sqrt()  # (P,)
+        self._subset_sizes = [
+            len(range(0, p.numel() // self.k, st))
+            for (_, p), st in zip(self._params, self._strides, strict=True)
+        ]  # m_p
         self._root_handles: list[Any] = []
         self._layer_handles: list[Any] = []  # this step's forward hooks (or permanent ones)
         self._grad_handles: list[Any] = []  # the sampled step's gradient hooks
@@ -354,10 +359,9 @@ class Watch:
             with torch.no_grad():
                 sample.weight = _norms(params, self.k)  # (K, P)
                 if self.measure_updates:
-                    views = self._subset_views()
-                    # one foreach call copies the subsets (x * 1.0 == x exactly)
-                    copies = list(torch._foreach_mul(views, 1.0))
-                    sample.snapshot = (views, copies, [p._version for p in params])
+                    # one cat copies every parameter's subset: (K, M)
+                    copy = torch.cat(self._subset_views(), dim=1)
+                    sample.snapshot = (copy, [p._version for p in params])
                     if self._pending is not None:  # it never saw an optimizer step: no ratio
                         self._pending.snapshot = None
                     self._pending = sample
@@ -375,7 +379,7 @@ class Watch:
         if self._views is None or self._views[0] != key:
             k = self.k
             views = [
-                p.detach().reshape(k, -1)[:, ::s] if s > 1 else p.detach()
+                p.detach().reshape(k, -1)[:, ::s]  # (K, m_p)
                 for (_, p), s in zip(self._params, self._strides, strict=True)
             ]
             self._views = (key, views)
@@ -516,10 +520,13 @@ class Watch:
                 if key[0] == "scale":
                     t = self._update_scale
                 elif key[0] == "offsets":
+                    # value m of layer l goes to column (m mod R)·L·nb + l·nb + bin: R copies of
+                    # the counts, so that runs of equal bins (ReLU zeros) do not serialize
                     sizes, width = key[1], key[2]
                     t = torch.repeat_interleave(
                         torch.arange(len(sizes)) * width, torch.tensor(sizes)
                     )  # (M,)
+                    t += (torch.arange(t.numel()) % _HIST_COPIES) * (len(sizes) * width)
                 else:  # (U_total, L_relu): column l averages layer l's units
                     units = key[1]
                     t = torch.zeros(sum(units), len(units))
@@ -568,10 +575,11 @@ class Watch:
             else:
                 idx = torch.cat(poss, dim=1) if len(poss) > 1 else poss[0]  # (K, M) in 0..E
             idx += self._const(("offsets", sizes, nb), dev, torch.int64)  # layer l: l * nb + bin
-            k = idx.shape[0]
-            counts = torch.zeros(k, len(pending) * nb, dtype=torch.float32, device=dev)
+            k, width = idx.shape[0], len(pending) * nb
+            counts = torch.zeros(k, _HIST_COPIES * width, dtype=torch.float32, device=dev)
             ones = torch.ones((), dtype=torch.float32, device=dev).expand(idx.shape)
-            sample.hist = counts.scatter_add_(1, idx, ones).reshape(k, len(pending), nb)
+            counts.scatter_add_(1, idx, ones)  # (K, R·L·nb); exact integers below 2^24
+            sample.hist = counts.view(k, _HIST_COPIES, width).sum(dim=1).view(k, len(pending), nb)
         for j, (layer, *_rest) in enumerate(pending):
             layer.col = j
             layer.sample = sample
@@ -635,16 +643,15 @@ class Watch:
         sample = self._pending
         if sample is None or not sample.snapshot:
             return
-        views, copies, versions = sample.snapshot
+        copy, versions = sample.snapshot
         params = [p for _, p in self._params]
         if not any(p._version != v for p, v in zip(params, versions, strict=True)):
             return  # no in-place update of any parameter yet
         with torch.no_grad():
-            now = self._subset_views()
-            diffs = torch._foreach_sub(now, copies)
-            norms = _norms(list(diffs), self.k)  # (K, P)
-            scale = self._const(("scale",), norms.device, norms.dtype)
-            sample.update = norms * scale
+            diff = torch.cat(self._subset_views(), dim=1).sub_(copy)  # (K, M)
+            norms = _norms(list(diff.split(self._subset_sizes, dim=1)), self.k)  # (K, P)
+            scale = self._const(("scale",), norms.device, norms.dtype)  # (P,) sqrt(n_p / m_p)
+            sample.update = norms.mul_(scale)
         sample.snapshot = None
         self._pending = None
 
