@@ -22,6 +22,7 @@ from torch.nn import functional as F
 
 from ..errors import DataError, UserError
 from ..rng import seed_key
+from ._engine import small_cpu_threads
 from .dbn import unroll
 from .rbm import resolve_device
 
@@ -118,8 +119,10 @@ class StackedDenoisingAutoencoder(TransformerMixin, BaseEstimator):
         device = resolve_device(self.device)
         x = torch.as_tensor(X, dtype=torch.float32, device=device)
         self.layers_, self.history_ = [], {"loss": []}
+        small = device.type == "cpu" and X.shape[1] * max(widths) * self.batch_size < 2**22
         for width in widths:
-            w, c, b, losses = self._train_layer(x, width, int(rng.randint(2**31 - 1)))
+            with small_cpu_threads(small):  # tiny ops: 1 intra-op thread (see small_cpu_threads)
+                w, c, b, losses = self._train_layer(x, width, int(rng.randint(2**31 - 1)))
             self.layers_.append(tuple(t.cpu().numpy().astype(X.dtype) for t in (w, c, b)))
             self.history_["loss"].append(losses)
             with torch.no_grad():
