@@ -463,3 +463,36 @@ def test_update_ratio_estimate_on_strided_subset_is_within_2_percent(opt_name):
     assert recs.keys() == exact.keys()
     for key, ratio in exact.items():
         assert recs[key] == pytest.approx(ratio, rel=0.02), key
+
+
+def test_inplace_relu_does_not_change_the_previous_layer_statistics():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(inplace=True), nn.Linear(32, 2))
+    x = torch.randn(64, 8)
+    with torch.no_grad():
+        pre = model[0](x)  # the Linear output before the in-place ReLU overwrites it
+    with watch(model) as w:
+        model(x).sum().backward()
+    recs = {r["layer"]: r for r in w.records()}
+    assert recs["0"]["act_mean"] == pytest.approx(pre.mean().item(), rel=1e-5, abs=1e-7)
+    assert recs["0"]["act_std"] == pytest.approx(pre.std(correction=0).item(), rel=1e-5)
+    assert recs["0"]["hist_under"] + sum(recs["0"]["hist"]) + recs["0"]["hist_over"] == 64 * 32
+    assert recs["1"]["act_mean"] == pytest.approx(pre.clamp_min(0).mean().item(), rel=1e-5)
+
+
+def test_every_step_and_sparse_sampling_record_the_same_values():
+    """Permanent layer hooks (every <= 8) and per-step hooks (every > 8) measure alike."""
+
+    def run(every: int) -> dict[tuple[int, str], dict]:
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(),
+                              nn.Linear(16, 3))  # fmt: skip
+        x, y = _data(n=32, d=8, c=3)
+        with watch(model, every=every) as w:
+            _sgd_steps(model, x, y, steps=10)
+        return {(r["step"], r["layer"]): r for r in w.records() if r["step"] in (0, 9)}
+
+    dense, sparse = run(1), run(9)
+    assert sparse.keys() == dense.keys() and len(dense) == 10
+    for key, r in sparse.items():
+        assert r == dense[key], key

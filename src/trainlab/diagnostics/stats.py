@@ -200,7 +200,11 @@ def saturated_fraction(y: torch.Tensor, kind: str, module: nn.Module | None = No
     i.e. ``|y − 0.5| > 0.49``), ``"hardtanh"`` (``y <= min_val or y >= max_val`` of
     ``module``), ``"hardsigmoid"`` (``y <= 0 or y >= 1``).
     """
-    y2 = flat(y)  # (K, N)
+    y2 = y.detach()  # (K, ...): no flattening, which would copy a non-contiguous output
+    if y2.dim() < 2:
+        y2 = y2.reshape(y2.shape[0], -1)
+    if y2.dtype not in (torch.float32, torch.float64):
+        y2 = y2.float()
     # float 0/1 masks from in-place comparisons: ~3x faster on CPU than bool masks + sum
     if kind == "tanh":
         sat = y2.abs().gt_(TANH_LIMIT)
@@ -216,7 +220,7 @@ def saturated_fraction(y: torch.Tensor, kind: str, module: nn.Module | None = No
         raise ValueError(
             f"saturated_fraction: unknown kind '{kind}'; use tanh, sigmoid, hardtanh, hardsigmoid"
         )
-    return sat.mean(dim=1)
+    return sat.mean(dim=tuple(range(1, sat.dim())))
 
 
 def nonfinite(y: torch.Tensor) -> torch.Tensor:
@@ -245,9 +249,13 @@ def norms(tensors: list[torch.Tensor], k: int) -> list[torch.Tensor]:
     if k == 1:
         out = torch._foreach_norm([t.detach() for t in tensors])
         return [n.reshape(1).float() for n in out]  # float() is free for float32
-    return [
-        torch.linalg.vector_norm(t.detach().reshape(k, -1), dim=1, dtype=torch.float32)
-        if t.dtype in (torch.float16, torch.bfloat16)
-        else torch.linalg.vector_norm(t.detach().reshape(k, -1), dim=1)
-        for t in tensors
-    ]
+    out = []
+    for t in tensors:
+        t = t.detach()
+        if t.dim() == 1:
+            t = t.unsqueeze(1)  # (K, 1)
+        # reduce over the trailing axes: t.reshape(k, -1) would copy a non-contiguous tensor
+        dims = tuple(range(1, t.dim()))
+        low = t.dtype in (torch.float16, torch.bfloat16)
+        out.append(torch.linalg.vector_norm(t, dim=dims, dtype=torch.float32 if low else None))
+    return out

@@ -3,11 +3,18 @@
 Hooks in the style of fastai's ``Hooks`` (a context manager that always removes them, also
 after an exception), with the memory and speed lessons of its users built in:
 
-- **Summaries only.** A sampled layer output is reduced at once to per-model moments, a
-  fixed-bin histogram, dead/saturated fractions and a finiteness flag; the raw activation is
+- **Summaries only.** A sampled layer output is reduced in its hook to a few small fresh
+  tensors (moment sums, per-unit peaks, the bin positions of the histogram's strided sample;
+  an in-place op later in the forward cannot change them), and at the end of the forward those
+  of all layers are reduced together, with a few stacked kernels, to per-model moments, a
+  fixed-bin histogram, dead/saturated fractions and a finiteness flag. The raw activation is
   never kept, so memory stays flat however long the run (fastai's ``ActivationStats`` keeps
   growing lists). Summaries stay on the device and are read to the host lazily, in one transfer,
   by :meth:`Watch.records` — there is no ``.item()`` / ``.cpu()`` in any hook.
+- **Cost** (``benchmarks/diagnostics.py``, CPU, 1 thread): sampling every 50 steps costs a few
+  per cent of training time. Sampling every step costs a fixed ~0.3-0.6 ms per step (about a
+  hundred small kernels and the hooks' Python): ~+10-15% on a K=16 population or a
+  64-1024-1024-10 MLP, but ~+50-70% on a 64-256-256-10 MLP whose whole step takes ~0.9 ms.
 - **Sampled, training mode only.** A *step* is one training-mode forward of the root module.
   Steps ``0, every, 2·every, ...`` are sampled. For ``every > 8`` the per-layer hooks are
   registered only then (and removed again after the forward), so an unsampled step costs two
@@ -30,9 +37,10 @@ plain module), reducing over every axis but the model axis:
 - ``grad_norm`` = ‖∂L/∂θ‖ over the layer's own parameters, the gradient computed by the
   backward of step ``s`` (before clipping; with gradient accumulation, the last backward's
   contribution), and ``out_grad_norm`` = ‖∂L/∂y‖ of its output (None for an output that a
-  later in-place op overwrote, e.g. ``ReLU(inplace=True)``). Tensor hooks keep the gradients
-  of a sampled step's backward and one callback queued on the autograd engine reduces them all
-  at the backward's end (one ``torch._foreach_norm`` for a plain module);
+  later in-place op overwrote, e.g. ``ReLU(inplace=True)``). Tensor hooks take the norm of
+  each gradient of a sampled step's backward at once (holding the gradient would stop
+  ``AccumulateGrad`` from stealing it: it would copy it) and one callback queued on the autograd
+  engine stacks the norms at the backward's end;
 - ``weight_norm`` = ‖θ_s‖ at the start of step ``s``;
 - ``update_ratio`` = ‖θ_{s+1} − θ_s‖ / ‖θ_s‖, the relative size of the optimizer update made
   with the gradient of step ``s`` (CS231n lecture 7: aim for about 1e-3). The optimizer step is
@@ -374,16 +382,26 @@ class Watch:
             self._register_layer_hooks()
 
     def _subset_views(self) -> list[torch.Tensor]:
-        """The fixed strided subset of every watched parameter, as views ``(K, m)``."""
+        """The fixed strided subset of every watched parameter, ``(K, m)`` each.
+
+        Views of the parameters (cached while their storage stays the same); a non-contiguous
+        parameter, which has no such view, is gathered afresh at each call.
+        """
         key = tuple(p.data_ptr() for _, p in self._params)  # p.data = ... makes new views
         if self._views is None or self._views[0] != key:
             k = self.k
             views = [
-                p.detach().reshape(k, -1)[:, ::s]  # (K, m_p)
+                p.detach().view(k, -1)[:, ::s] if p.is_contiguous() else None  # (K, m_p)
                 for (_, p), s in zip(self._params, self._strides, strict=True)
             ]
-            self._views = (key, views)
-        return self._views[1]
+            self._views = (key, views)  # type: ignore[assignment]
+        views = self._views[1]
+        if all(v is not None for v in views):
+            return views
+        return [
+            v if v is not None else p.detach().reshape(self.k, -1)[:, ::s]  # a fresh copy
+            for v, (_, p), s in zip(views, self._params, self._strides, strict=True)
+        ]
 
     def _post_forward(self, module: nn.Module, args: tuple, output: Any) -> None:
         sample, self._current = self._current, None
@@ -431,7 +449,7 @@ class Watch:
             yk = y.detach() if stacked else y.detach().unsqueeze(0)  # (K, B, ...)
             if yk.dim() == 1:
                 yk = yk.unsqueeze(1)
-            layer.n = yk[0].numel()
+            layer.n = yk.numel() // yk.shape[0]
             sample.pending.append((layer, *self._measure(kind, module, yk)))
             if record_grad and y.requires_grad and torch.is_grad_enabled():
                 sample.outputs.append((layer, y, y._version))  # until this forward ends
@@ -449,30 +467,33 @@ class Watch:
     def _store_param_grad(self, j: int, grad: torch.Tensor) -> None:
         sample = self._grad_sample
         if sample is not None:
-            sample.param_grads[j] = grad
+            # reduced at once: holding the gradient would stop AccumulateGrad from stealing it
+            # (it would copy every gradient into .grad)
+            with torch.no_grad():
+                sample.param_grads[j] = stats.norms([grad], self.k)[0].float()  # (K,)
             self._queue(sample)
 
     def _store_out_grad(self, sample: _Sample, j: int, grad: torch.Tensor) -> None:
         if sample is self._grad_sample:
-            sample.out_grads[j] = grad
+            with torch.no_grad():
+                sample.out_grads[j] = stats.norms([grad], self.k)[0].float()  # (K,)
             self._queue(sample)
 
     def _queue(self, sample: _Sample) -> None:
-        """Reduce the kept gradients once, when this backward ends (no host sync)."""
+        """Stack the gradient norms once, when this backward ends (no host sync)."""
         if not sample.queued:
             sample.queued = True
             _ENGINE.queue_callback(partial(self._grads_done, sample))
 
     def _grads_done(self, sample: _Sample) -> None:
-        """End of a backward: ‖∂L/∂θ_p‖ and ‖∂L/∂y‖ of what it computed, in one foreach call."""
+        """End of a backward: ‖∂L/∂θ_p‖ and ‖∂L/∂y‖ of what it computed, as ``(K, P')``."""
         sample.queued = False
         pg, og = sample.param_grads, sample.out_grads
         sample.param_grads, sample.out_grads = {}, {}
         pids, oids = list(pg), list(og)
         if not pids and not oids:
             return
-        with torch.no_grad():
-            norms = _norms([g for g in pg.values()] + [g for g in og.values()], self.k)
+        norms = torch.stack([*pg.values(), *og.values()], dim=1)  # (K, P' + L')
         if pids:
             sample.grad, sample.grad_ids = norms[:, : len(pids)], pids
         if oids:
@@ -492,24 +513,52 @@ class Watch:
         """
         if y.dtype not in (torch.float32, torch.float64):
             y = y.float()
-        y2 = y.reshape(y.shape[0], -1)  # (K, N)
-        # stats.moment_sums inlined; the stack copies the shift out of y
-        shift = y2[:, 0]  # (K,)
-        d = y2 - shift[:, None]
-        moments = torch.stack((shift, d.sum(dim=1), torch.linalg.vector_norm(d, dim=1)), dim=1)
+        # reductions over the trailing axes, never y.reshape(K, -1): a population's outputs are
+        # non-contiguous (K, B, D) views, and flattening them would copy every activation
+        k, n = y.shape[0], y.numel() // y.shape[0]
+        dims = tuple(range(1, y.dim()))
+        # stats.moment_sums inlined; the cat copies the shift out of y
+        shift = y[(slice(None),) + (0,) * (y.dim() - 1)].reshape(k, 1)  # (K, 1)
+        d = y - shift.view((k,) + (1,) * (y.dim() - 1))
+        moments = torch.cat(
+            (
+                shift,
+                d.sum(dim=dims).reshape(k, 1),
+                torch.linalg.vector_norm(d, dim=dims).reshape(k, 1),
+            ),
+            dim=1,
+        )  # (K, 3)
         frac = peak = None
         if kind == "relu":
             peak = stats.unit_peaks(y) if y.dim() != 3 else y.amax(dim=1)  # (K, U)
         elif kind in ("tanh", "sigmoid", "hardtanh", "hardsigmoid"):
-            frac = stats.saturated_fraction(y2, kind, module)
+            frac = stats.saturated_fraction(y, kind, module)
         hv = self.hist_values
-        if hv is not None and y2.shape[1] > hv:
-            y2 = y2[:, :: -(-y2.shape[1] // hv)]
+        step = -(-n // hv) if hv is not None and n > hv else 1
+        if y.is_contiguous():
+            y2 = y.view(k, n)[:, ::step]  # (K, m)
+        else:  # the same values, gathered (no copy of the whole output)
+            y2 = y[(slice(None), *self._unravel(tuple(y.shape[1:]), step, y.device))]
         if self._uniform is not None:  # the rest of stats.uniform_bin_positions in _finalize
             pos = y2 * (self._uniform[2] / (self._uniform[1] - self._uniform[0]))  # (K, m)
         else:
             pos = torch.bucketize(y2, self._const("edges", y2.device, y2.dtype), right=True)
         return moments, frac, peak, pos
+
+    def _unravel(
+        self, shape: tuple[int, ...], step: int, device: torch.device
+    ) -> tuple[torch.Tensor, ...]:
+        """Per-axis indices of the flat positions ``0, step, 2·step, ...`` of ``shape``."""
+        key = ("unravel", shape, step, device)
+        got = self._cache.get(key)
+        if got is None:
+            flat_idx = torch.arange(0, math.prod(shape), step)
+            idx = []
+            for size in reversed(shape):
+                idx.append(flat_idx % size)
+                flat_idx = flat_idx // size
+            got = self._cache[key] = tuple(i.to(device) for i in reversed(idx))  # type: ignore[assignment]
+        return got  # type: ignore[return-value]
 
     def _const(self, key: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
         t = self._cache.get((key, device, dtype))
