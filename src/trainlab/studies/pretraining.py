@@ -299,6 +299,15 @@ def run(
                 f"{few * 100:+.1f} points with {fractions[0] * 100:g}% of the labels, "
                 f"{all_ * 100:+.1f} points with all labels"
             )
+    for act in RANDOM_INIT:
+        gains = [np.mean([gap(act, d, fractions[0], m) for m in ("dbn", "sdae")]) for d in depths]
+        by_depth = ", ".join(
+            f"depth {d}: {g * 100:+.1f}" for d, g in zip(depths, gains, strict=True)
+        )
+        findings.append(
+            f"mean pre-training gain (DBN, SDAE) over random, {act}, "
+            f"{fractions[0] * 100:g}% labels, by depth: {by_depth} points"
+        )
     sig = np.mean([gap("sigmoid", d_max, fractions[0], m) for m in ("dbn", "sdae")])
     relu = np.mean([gap("relu", d_max, fractions[0], m) for m in ("dbn", "sdae")])
     verdict = (
