@@ -179,6 +179,13 @@ def test_clip_fraction_is_recorded(tmp_path):
         train(small_config(optim={"name": "lbfgs"}), write=False, progress=False)
 
 
+def test_dropout_only_in_the_overrides_still_builds_dropout_layers():
+    cfg = small_config(population={"seeds": [0], "grid": {"model.dropout": [0.0, 0.5]}})
+    result = train(cfg, write=False, progress=False)
+    rates = [m.p.tolist() for m in result.population.net.modules() if hasattr(m, "site")]
+    assert rates == [[0.0, 0.5]]
+
+
 def test_only_numbers_vary_per_model():
     cfg = small_config(
         optim={"name": "sgd", "momentum": 0.9},

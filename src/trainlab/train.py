@@ -101,6 +101,11 @@ class Trainer:
         from . import data as data_mod
         from . import optim
 
+        if config.optim.name in ("lbfgs", "newton"):
+            raise ConfigError(
+                f"optim.name '{config.optim.name}' needs full-batch closures; use it from Python "
+                "(trainlab.optim) or the optimizers-2d study, and adam/sgd/… in a trainer config"
+            )
         self.config = config
         self.device = resolve_device(device)
         self.members = members(config)
@@ -133,11 +138,6 @@ class Trainer:
         hp = _per_model({k_: v for c in cfgs for k_, v in c.optim.kwargs("name").items()}, cfgs)
         self.base_lr = torch.tensor([c.optim.lr for c in cfgs], device=self.device)
         hp["lr"] = self.base_lr
-        if config.optim.name in ("lbfgs", "newton"):
-            raise ConfigError(
-                f"optim.name '{config.optim.name}' needs full-batch closures; use it from Python "
-                "(trainlab.optim) or the optimizers-2d study, and adam/sgd/… in a trainer config"
-            )
         self.optimizer = optim.create_optimizer(config.optim.name, self.params, **_on(hp, self))
         n = self.data.x_train.shape[0]
         self.batch_size = min(config.train.batch_size, n)
@@ -167,7 +167,7 @@ class Trainer:
         from . import models
 
         kw = self.config.model.kwargs("name")
-        if dropout and "dropout" in kw:
+        if dropout:
             kw["dropout"] = dropout  # layers must exist; each model's rate is set afterwards
         return models.create(
             self.config.model.name,
