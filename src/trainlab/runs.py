@@ -173,19 +173,7 @@ class RunDir:
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    lines = path.read_text().splitlines(keepends=True)
-    for i, line in enumerate(lines):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            if i == len(lines) - 1 and not line.endswith("\n"):
-                break  # the partial last line of a killed run
-            raise UserError(
-                f"{path} line {i + 1} is corrupt; the run's metrics are damaged"
-            ) from None
-    return rows
+    """Complete rows of a JSONL file; the partial last line of a killed run is skipped."""
+    from .report.rundata import read_jsonl
+
+    return read_jsonl(path)

@@ -37,7 +37,15 @@ from .errors import ConfigError, UserError
 from .population import Population
 from .runs import RunDir
 
-__all__ = ["Trainer", "RunResult", "train", "resume", "resolve_device", "default_run_dir"]
+__all__ = [
+    "Trainer",
+    "RunResult",
+    "train",
+    "resume",
+    "resolve_device",
+    "default_run_dir",
+    "load_dataset",
+]
 
 _METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")
 
@@ -63,6 +71,21 @@ def default_run_dir(name: str, root: str | Path = "runs") -> Path:
         n += 1
         path = base.with_name(f"{base.name}-{n}")
     return path
+
+
+def load_dataset(config: Config) -> Any:
+    """The :class:`trainlab.data.Dataset` that ``config.data`` names, split and preprocessed."""
+    from . import data
+
+    d = config.data
+    return data.load(
+        d.name,
+        seed=d.seed,
+        val_fraction=d.val_fraction,
+        test_fraction=d.test_fraction,
+        preprocess=d.preprocess,
+        **d.options,
+    )
 
 
 @dataclass
@@ -98,7 +121,6 @@ class Trainer:
         model: nn.Module | None = None,
         dataset: Any = None,
     ) -> None:
-        from . import data as data_mod
         from . import optim
 
         if config.optim.name in ("lbfgs", "newton"):
@@ -113,17 +135,7 @@ class Trainer:
         self.custom_model = model is not None
         cfgs = [resolve(config, m.overrides) for m in self.members]
 
-        d = config.data
-        if dataset is None:
-            dataset = data_mod.load(
-                d.name,
-                seed=d.seed,
-                val_fraction=d.val_fraction,
-                test_fraction=d.test_fraction,
-                preprocess=d.preprocess,
-                **d.options,
-            )
-        self.data = dataset.to(self.device)
+        self.data = (dataset if dataset is not None else load_dataset(config)).to(self.device)
 
         dropouts = [float(getattr(c.model, "dropout", 0.0) or 0.0) for c in cfgs]
         template = model if model is not None else self._build_model(max(dropouts))

@@ -28,19 +28,11 @@ def schedule_curves(config: Config) -> tuple[list[str], list[float], torch.Tenso
     """
     import torch
 
-    from .. import data as data_mod
     from ..config import members, resolve
     from ..optim import create_schedule
+    from ..train import load_dataset
 
-    d = config.data
-    ds = data_mod.load(
-        d.name,
-        seed=d.seed,
-        val_fraction=d.val_fraction,
-        test_fraction=d.test_fraction,
-        preprocess=d.preprocess,
-        **d.options,
-    )
+    ds = load_dataset(config)
     n = ds.x_train.shape[0]
     spe = math.ceil(n / min(config.train.batch_size, n))
     mems = members(config)
