@@ -469,15 +469,21 @@ class Watch:
         if sample is not None:
             # reduced at once: holding the gradient would stop AccumulateGrad from stealing it
             # (it would copy every gradient into .grad)
-            with torch.no_grad():
-                sample.param_grads[j] = stats.norms([grad], self.k)[0].float()  # (K,)
+            sample.param_grads[j] = self._grad_norm(grad)
             self._queue(sample)
 
     def _store_out_grad(self, sample: _Sample, j: int, grad: torch.Tensor) -> None:
         if sample is self._grad_sample:
-            with torch.no_grad():
-                sample.out_grads[j] = stats.norms([grad], self.k)[0].float()  # (K,)
+            sample.out_grads[j] = self._grad_norm(grad)
             self._queue(sample)
+
+    def _grad_norm(self, grad: torch.Tensor) -> torch.Tensor:
+        """‖grad‖ per model: ``(K,)``, or a 0-d tensor for a plain module (one kernel)."""
+        with torch.no_grad():
+            if self.k == 1:
+                low = grad.dtype in (torch.float16, torch.bfloat16)
+                return torch.linalg.vector_norm(grad, dtype=torch.float32 if low else None)
+            return stats.norms([grad], self.k)[0]
 
     def _queue(self, sample: _Sample) -> None:
         """Stack the gradient norms once, when this backward ends (no host sync)."""
@@ -493,7 +499,8 @@ class Watch:
         pids, oids = list(pg), list(og)
         if not pids and not oids:
             return
-        norms = torch.stack([*pg.values(), *og.values()], dim=1)  # (K, P' + L')
+        norms = torch.stack([*pg.values(), *og.values()], dim=-1)  # (K, P' + L') or (P' + L',)
+        norms = norms.reshape(self.k, -1).float()
         if pids:
             sample.grad, sample.grad_ids = norms[:, : len(pids)], pids
         if oids:
@@ -516,18 +523,20 @@ class Watch:
         # reductions over the trailing axes, never y.reshape(K, -1): a population's outputs are
         # non-contiguous (K, B, D) views, and flattening them would copy every activation
         k, n = y.shape[0], y.numel() // y.shape[0]
-        dims = tuple(range(1, y.dim()))
+        contiguous = y.is_contiguous()
         # stats.moment_sums inlined; the cat copies the shift out of y
-        shift = y[(slice(None),) + (0,) * (y.dim() - 1)].reshape(k, 1)  # (K, 1)
-        d = y - shift.view((k,) + (1,) * (y.dim() - 1))
-        moments = torch.cat(
-            (
-                shift,
-                d.sum(dim=dims).reshape(k, 1),
-                torch.linalg.vector_norm(d, dim=dims).reshape(k, 1),
-            ),
-            dim=1,
-        )  # (K, 3)
+        if contiguous:
+            y2 = y.view(k, n)  # (K, N)
+            shift = y2[:, :1]  # (K, 1)
+            d = y2 - shift
+            s1, nrm = d.sum(dim=1, keepdim=True), torch.linalg.vector_norm(d, dim=1, keepdim=True)
+        else:
+            dims = tuple(range(1, y.dim()))
+            shift = y[(slice(None),) + (0,) * (y.dim() - 1)].reshape(k, 1)  # (K, 1)
+            d = y - shift.view((k,) + (1,) * (y.dim() - 1))
+            s1 = d.sum(dim=dims).reshape(k, 1)
+            nrm = torch.linalg.vector_norm(d, dim=dims).reshape(k, 1)
+        moments = torch.cat((shift, s1, nrm), dim=1)  # (K, 3)
         frac = peak = None
         if kind == "relu":
             peak = stats.unit_peaks(y) if y.dim() != 3 else y.amax(dim=1)  # (K, U)
@@ -535,8 +544,8 @@ class Watch:
             frac = stats.saturated_fraction(y, kind, module)
         hv = self.hist_values
         step = -(-n // hv) if hv is not None and n > hv else 1
-        if y.is_contiguous():
-            y2 = y.view(k, n)[:, ::step]  # (K, m)
+        if contiguous:
+            y2 = y2[:, ::step]  # (K, m)
         else:  # the same values, gathered (no copy of the whole output)
             y2 = y[(slice(None), *self._unravel(tuple(y.shape[1:]), step, y.device))]
         if self._uniform is not None:  # the rest of stats.uniform_bin_positions in _finalize
