@@ -353,11 +353,13 @@ class Watch:
         self._current = None  # left over if the last forward raised
         if not module.training:
             return
-        if not self._permanent:
+        if self._layer_handles and not self._permanent:
             self._remove(self._layer_handles)  # left over if the last forward raised
-        self._remove(self._grad_handles)  # the previous sampled step's backward is over
+        if self._grad_handles:
+            self._remove(self._grad_handles)  # the previous sampled step's backward is over
         self._grad_sample = None
-        self._finish_update()
+        if self._pending is not None:
+            self._finish_update()
         self._step += 1
         if self._step % self.every:  # absolute: a resumed run samples the same steps
             return
@@ -405,7 +407,7 @@ class Watch:
 
     def _post_forward(self, module: nn.Module, args: tuple, output: Any) -> None:
         sample, self._current = self._current, None
-        if not module.training:
+        if sample is None or not module.training:
             return
         if not self._permanent:
             self._remove(self._layer_handles)
