@@ -496,3 +496,15 @@ def test_every_step_and_sparse_sampling_record_the_same_values():
     assert sparse.keys() == dense.keys() and len(dense) == 10
     for key, r in sparse.items():
         assert r == dense[key], key
+
+
+def test_histogram_sample_of_non_contiguous_outputs_matches_the_flat_strided_sample():
+    w = watch(nn.Sequential(nn.Linear(4, 4)))
+    base = torch.randn(3, 40, 25)
+    dense = base.transpose(1, 2)  # (3, 25, 40): a permuted, dense layout (index_select path)
+    sparse = torch.randn(3, 25, 80)[:, :, ::2]  # not dense (advanced-indexing path)
+    for y in (dense, sparse):
+        assert not y.is_contiguous()
+        for step in (1, 7, 13):
+            got = w._gather_strided(y, step)
+            assert torch.equal(got, y.reshape(3, -1)[:, ::step])

@@ -159,13 +159,13 @@ class _Sample:
     out_grad: torch.Tensor | None = None  # (K, L') ‖∂L/∂y‖ for the layers in out_grad_layers
     out_grad_layers: list[_Layer] = field(default_factory=list)
     update: torch.Tensor | None = None  # (K, P): estimated ‖θ_{s+1} − θ_s‖ per parameter
-    # gradients collected by the tensor hooks during a backward, reduced at its end
+    # gradient norms taken by the tensor hooks during a backward, stacked at its end
     param_grads: dict[int, torch.Tensor] = field(default_factory=dict)
     out_grads: dict[int, torch.Tensor] = field(default_factory=dict)  # index in out_layers
     out_layers: list[_Layer] = field(default_factory=list)
     queued: bool = False
-    # strided parameter views, their copies at the step's start, version counters
-    snapshot: tuple[torch.Tensor, list[int]] | None = None  # (K, M) subsets, versions
+    # a (K, M) copy of the parameters' strided subsets at the step's start, version counters
+    snapshot: tuple[torch.Tensor, list[int]] | None = None
 
 
 def _has_own_params(m: nn.Module) -> bool:
@@ -546,15 +546,32 @@ class Watch:
             frac = stats.saturated_fraction(y, kind, module)
         hv = self.hist_values
         step = -(-n // hv) if hv is not None and n > hv else 1
-        if contiguous:
-            y2 = y2[:, ::step]  # (K, m)
-        else:  # the same values, gathered (no copy of the whole output)
-            y2 = y[(slice(None), *self._unravel(tuple(y.shape[1:]), step, y.device))]
+        # (K, m); a non-contiguous output is gathered (no copy of the whole output)
+        y2 = y2[:, ::step] if contiguous else self._gather_strided(y, step)
         if self._uniform is not None:  # the rest of stats.uniform_bin_positions in _finalize
             pos = y2 * (self._uniform[2] / (self._uniform[1] - self._uniform[0]))  # (K, m)
         else:
             pos = torch.bucketize(y2, self._const("edges", y2.device, y2.dtype), right=True)
         return moments, frac, peak, pos
+
+    def _gather_strided(self, y: torch.Tensor, step: int) -> torch.Tensor:
+        """``y.reshape(K, -1)[:, ::step]`` of a non-contiguous ``y`` without copying all of it.
+
+        When each model's values fill a dense block of memory (a permuted layout, as a
+        population's transposed outputs), one ``index_select`` of their memory offsets;
+        otherwise advanced indexing.
+        """
+        k, n = y.shape[0], y.numel() // y.shape[0]
+        shape, strides = tuple(y.shape[1:]), tuple(y.stride()[1:])
+        idx = self._unravel(shape, step, y.device)
+        span = 1 + sum((d - 1) * st for d, st in zip(shape, strides, strict=True))
+        if all(st >= 1 for st in strides) and span == n:
+            key = ("offsets_mem", shape, strides, step, y.device)
+            off = self._cache.get(key)
+            if off is None:
+                off = self._cache[key] = sum(i * st for i, st in zip(idx, strides, strict=True))  # type: ignore[assignment]
+            return y.as_strided((k, n), (y.stride(0), 1)).index_select(1, off)  # (K, m)
+        return y[(slice(None), *idx)]  # (K, m)
 
     def _unravel(
         self, shape: tuple[int, ...], step: int, device: torch.device
