@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from trainlab.cli import app
@@ -22,13 +23,71 @@ def test_label_subset_is_stratified_and_seeded():
     assert not (pretraining.label_subset(y, 0.1, seed=1) == idx10).all()
 
 
+def test_quick_mode_is_digits_only_and_full_adds_mnist1d():
+    assert pretraining.SETTINGS["quick"]["datasets"] == ["digits"]
+    assert pretraining.SETTINGS["full"]["datasets"] == ["digits", "mnist1d"]
+
+
+def _toy_dataset(x_train, x_val, x_test):
+    from trainlab.data import Dataset
+
+    def y(x):
+        return torch.zeros(len(x), dtype=torch.int64)
+
+    return Dataset(
+        name="toy",
+        x_train=x_train,
+        y_train=y(x_train),
+        x_val=x_val,
+        y_val=y(x_val),
+        x_test=x_test,
+        y_test=y(x_test),
+        input_shape=tuple(x_train.shape[1:]),
+        num_classes=1,
+    )
+
+
+def test_scale_unit_uses_train_min_max_and_clips_val_test():
+    x_train = torch.tensor([[[-2.0, 5.0, 3.0]], [[2.0, 7.0, 3.0]]])  # (2, 1, 3)
+    x_val = torch.tensor([[[0.0, 9.0, 3.0]]])
+    x_test = torch.tensor([[[-4.0, 6.0, 1.0]]])
+    out = pretraining.scale_unit(_toy_dataset(x_train, x_val, x_test))
+    assert torch.allclose(out.x_train, torch.tensor([[[0.0, 0.0, 0.0]], [[1.0, 1.0, 0.0]]]))
+    assert torch.allclose(out.x_val, torch.tensor([[[0.5, 1.0, 0.0]]]))  # 9 -> 2.0, clipped
+    assert torch.allclose(out.x_test, torch.tensor([[[0.0, 0.5, 0.0]]]))  # -4 -> -0.5, clipped
+    assert out.y_train is not None and out.input_shape == (1, 3)
+    unit = _toy_dataset(out.x_train, out.x_val, out.x_test)
+    assert pretraining.scale_unit(unit) is unit  # already in [0, 1]: unchanged
+
+
+def test_scale_unit_brings_mnist1d_into_unit_interval():
+    from trainlab.data import load
+
+    ds = load("mnist1d", seed=0)
+    assert ds.x_train.min() < 0  # real-valued signals: the reason for scaling
+    out = pretraining.scale_unit(ds)
+    for x in (out.x_train, out.x_val, out.x_test):
+        assert x.min() >= 0 and x.max() <= 1
+    assert torch.allclose(out.x_train.amin(dim=0), torch.zeros(ds.input_shape))
+    assert torch.equal(out.y_test, ds.y_test)
+
+
 def test_study_runs_and_reports(tmp_path, monkeypatch):
-    tiny = {"depths": [2], "width": 8, "steps": 12, "seeds": 2, "dbn_iter": 1, "sdae_iter": 1}
+    tiny = {
+        "datasets": list(pretraining.SETTINGS["quick"]["datasets"]),
+        "depths": [2],
+        "width": 8,
+        "steps": 12,
+        "seeds": 2,
+        "dbn_iter": 1,
+        "sdae_iter": 1,
+    }
     monkeypatch.setitem(pretraining.SETTINGS, "quick", tiny)
     out = pretraining.run(tmp_path / "study", quick=True, device="cpu")
     summary = json.loads((out / "summary.json").read_text())
     cells = summary["cells"]
     assert len(cells) == 2 * 3 * 3  # activations x label fractions x methods
+    assert summary["datasets"] == ["digits"] and {c["data"] for c in cells} == {"digits"}
     assert {c["method"] for c in cells} == {"random", "dbn", "sdae"}
     assert all(c["n"] == 2 and 0.0 <= c["test_acc_mean"] <= 1.0 for c in cells)
     assert "Erhan" in summary["expectation"] and summary["verdict"].startswith("Measured")

@@ -3,8 +3,16 @@
 Random init vs DBN (RBMs, CD-1, layer by layer; Hinton et al. 2006) vs stacked denoising
 autoencoders (Vincent et al. 2008) as the starting point of supervised fine-tuning, for sigmoid
 and ReLU MLPs of depth 3-5 (hidden layers), with 1%, 10% and 100% of the training labels of
-``digits`` (the label subsets are stratified, at least one per class; pre-training always sees
-every training input, without labels).
+``digits`` and ``mnist1d`` (full mode; quick mode runs ``digits`` only). The label subsets are
+stratified, at least one per class; pre-training always sees every training input, without
+labels.
+
+Inputs must lie in [0, 1] for the Bernoulli RBMs of the DBN and the SDAE's cross-entropy
+reconstruction. ``digits`` already does (trainlab scales it to [0, 1]) and is used as loaded;
+``mnist1d`` signals are real-valued, so they are min-max scaled per feature with the training
+split's min and max, ``x' = (x - min_train) / (max_train - min_train)`` (a constant feature
+maps to 0), and val/test are clipped to [0, 1] afterwards (:func:`scale_unit`). The same scaled
+data feeds pre-training and fine-tuning.
 
 Literature (Erhan, Bengio, Courville, Manzagol, Vincent & Bengio 2010, "Why does unsupervised
 pre-training help deep learning?"): pre-training acts as a regularizer; it helps most for deep
@@ -37,11 +45,11 @@ import torch
 
 from ..errors import UserError
 
-__all__ = ["DESCRIPTION", "run", "label_subset", "EXPECTATION"]
+__all__ = ["DESCRIPTION", "run", "label_subset", "scale_unit", "EXPECTATION"]
 
 DESCRIPTION = (
     "random init vs DBN vs stacked-DAE pre-training, sigmoid/ReLU MLPs of depth 3-5, "
-    "1%/10%/100% of the digits labels (Erhan et al. 2010)"
+    "1%/10%/100% of the digits (and, in full mode, mnist1d) labels (Erhan et al. 2010)"
 )
 
 EXPECTATION = (
@@ -54,8 +62,17 @@ METHODS = ("random", "dbn", "sdae")
 
 #: sizes of the two modes (tests shrink "quick" further)
 SETTINGS: dict[str, dict[str, Any]] = {
-    "quick": {"depths": [3], "width": 64, "steps": 150, "seeds": 3, "dbn_iter": 20, "sdae_iter": 5},
+    "quick": {
+        "datasets": ["digits"],
+        "depths": [3],
+        "width": 64,
+        "steps": 150,
+        "seeds": 3,
+        "dbn_iter": 20,
+        "sdae_iter": 5,
+    },
     "full": {
+        "datasets": ["digits", "mnist1d"],
         "depths": [3, 4, 5],
         "width": 128,
         "steps": 600,
@@ -76,6 +93,31 @@ def label_subset(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
         n = max(1, int(round(fraction * len(members))))
         idx.append(rng.permutation(members)[:n])
     return np.sort(np.concatenate(idx))
+
+
+def scale_unit(ds: Any) -> Any:
+    """``ds`` with inputs in [0, 1]: per-feature min-max scaling fitted on the training split.
+
+    ``x' = (x - min_train) / (max_train - min_train)`` per feature (a feature constant on the
+    training split maps to 0); val and test are clipped to [0, 1] afterwards. A dataset whose
+    inputs already lie in [0, 1] on every split is returned unchanged.
+    """
+    import dataclasses
+
+    splits = (ds.x_train, ds.x_val, ds.x_test)
+    if all(x.numel() == 0 or (x.min() >= 0 and x.max() <= 1) for x in splits):
+        return ds
+    lo = ds.x_train.amin(dim=0, keepdim=True)  # (1, *input_shape)
+    span = ds.x_train.amax(dim=0, keepdim=True) - lo  # (1, *input_shape)
+    span = torch.where(span > 0, span, torch.ones_like(span))
+
+    def scale(x: torch.Tensor) -> torch.Tensor:
+        return ((x - lo) / span).clamp(0.0, 1.0)
+
+    meta = {**ds.meta, "pretraining_scaling": "min-max per feature, fitted on train"}
+    return dataclasses.replace(
+        ds, x_train=scale(ds.x_train), x_val=scale(ds.x_val), x_test=scale(ds.x_test), meta=meta
+    )
 
 
 def _subset(ds: Any, idx: np.ndarray, min_rows: int) -> Any:
@@ -154,24 +196,29 @@ def _modules(
     return mods, labels, member_seeds
 
 
-def _figure(rows: list[dict[str, Any]], fractions: list[float], depths: list[int]):
+def _figure(
+    rows: list[dict[str, Any]], fractions: list[float], depths: list[int], datasets: list[str]
+):
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    acts = list(RANDOM_INIT)
+    panels = [(data, act) for data in datasets for act in RANDOM_INIT]  # one row of axes each
     fig, axes = plt.subplots(
-        len(acts), len(depths), figsize=(3.6 * len(depths), 3.0 * len(acts)), squeeze=False
+        len(panels), len(depths), figsize=(3.6 * len(depths), 3.0 * len(panels)), squeeze=False
     )
-    for i, act in enumerate(acts):
+    for i, (data, act) in enumerate(panels):
         for j, depth in enumerate(depths):
             ax = axes[i, j]
             for method in METHODS:
                 sel = [
                     r
                     for r in rows
-                    if r["activation"] == act and r["depth"] == depth and r["method"] == method
+                    if r["data"] == data
+                    and r["activation"] == act
+                    and r["depth"] == depth
+                    and r["method"] == method
                 ]
                 sel.sort(key=lambda r: r["labels"])
                 if not sel:
@@ -183,7 +230,7 @@ def _figure(rows: list[dict[str, Any]], fractions: list[float], depths: list[int
             ax.set_xscale("log")
             ax.set_xticks([f * 100 for f in fractions])
             ax.set_xticklabels([f"{f * 100:g}%" for f in fractions])
-            ax.set_title(f"{act}, depth {depth}", fontsize=9)
+            ax.set_title(f"{data}, {act}, depth {depth}", fontsize=9)
             ax.set_xlabel("labels used")
             ax.set_ylabel("test accuracy")
     axes[0, 0].legend(fontsize=8)
@@ -191,41 +238,28 @@ def _figure(rows: list[dict[str, Any]], fractions: list[float], depths: list[int
     return fig
 
 
-def run(
-    out: Path,
-    *,
-    quick: bool = False,
-    seeds: int | list[int] | None = None,
-    device: str = "auto",
-) -> Path:
-    """Run the study and write ``out`` (summary.json, report.html with table and figure)."""
+def _run_dataset(
+    data: str,
+    cfg: dict[str, Any],
+    seed_list: list[int],
+    fractions: list[float],
+    batch: int,
+    device: str,
+    rows: list[dict[str, Any]],
+    per_model: list[dict[str, Any]],
+) -> None:
+    """Pre-train and fine-tune every (depth, activation, label fraction) cell of ``data``.
+
+    Appends one row per (cell, method) to ``rows`` and one per model to ``per_model``.
+    """
     from ..data import load
     from ..pretrain import fine_tune
-    from ..report import Report
-    from ..runs import RunDir
 
-    cfg = SETTINGS["quick" if quick else "full"]
-    if isinstance(seeds, int):
-        seed_list = list(range(seeds))
-    elif seeds is None:
-        seed_list = list(range(cfg["seeds"]))
-    else:
-        seed_list = [int(s) for s in seeds]
-    if not seed_list:
-        raise UserError("the pretraining study needs at least one seed")
     depths, width, steps = cfg["depths"], cfg["width"], cfg["steps"]
-    fractions = [0.01, 0.1, 1.0]
-    batch = 32
-    run_dir = RunDir(out).create()
-    t_start = time.perf_counter()
-
-    ds = load("digits", seed=0)
+    ds = scale_unit(load(data, seed=0))  # inputs in [0, 1] for the RBMs and the SDAE
     n_in = int(np.prod(ds.input_shape))
-    x_all = ds.x_train.reshape(len(ds.x_train), -1).numpy().astype(np.float64)
+    x_all = ds.x_train.reshape(len(ds.x_train), -1).numpy().astype(np.float64)  # (N, D)
     y_all = ds.y_train.numpy()
-
-    rows: list[dict[str, Any]] = []
-    per_model: list[dict[str, Any]] = []
     for depth in depths:
         t0 = time.perf_counter()
         stacks = {s: _pretrained(x_all, depth, width, s, cfg) for s in seed_list}
@@ -247,7 +281,7 @@ def run(
                     optimizer="adam",
                     batch_size=batch,
                     device=device,
-                    name=f"pretraining-{act}-d{depth}-{frac}",
+                    name=f"pretraining-{data}-{act}-d{depth}-{frac}",
                 )
                 accs: dict[str, list[float]] = {m: [] for m in METHODS}
                 for m, label, s in zip(summary["models"], labels, mseeds, strict=True):
@@ -255,6 +289,7 @@ def run(
                     accs[label].append(acc)
                     per_model.append(
                         {
+                            "data": data,
                             "activation": act,
                             "depth": depth,
                             "labels": frac,
@@ -268,6 +303,7 @@ def run(
                     a = np.array(accs[method])
                     rows.append(
                         {
+                            "data": data,
                             "activation": act,
                             "depth": depth,
                             "labels": frac,
@@ -280,48 +316,92 @@ def run(
                         }
                     )
 
-    # measured statements next to the expectation
-    def gap(act: str, depth: int, frac: float, method: str) -> float:
+
+def run(
+    out: Path,
+    *,
+    quick: bool = False,
+    seeds: int | list[int] | None = None,
+    device: str = "auto",
+) -> Path:
+    """Run the study and write ``out`` (summary.json, report.html with table and figure)."""
+    from ..report import Report
+    from ..runs import RunDir
+
+    cfg = SETTINGS["quick" if quick else "full"]
+    if isinstance(seeds, int):
+        seed_list = list(range(seeds))
+    elif seeds is None:
+        seed_list = list(range(cfg["seeds"]))
+    else:
+        seed_list = [int(s) for s in seeds]
+    if not seed_list:
+        raise UserError("the pretraining study needs at least one seed")
+    datasets, depths = list(cfg["datasets"]), cfg["depths"]
+    width, steps = cfg["width"], cfg["steps"]
+    fractions = [0.01, 0.1, 1.0]
+    batch = 32
+    run_dir = RunDir(out).create()
+    t_start = time.perf_counter()
+
+    rows: list[dict[str, Any]] = []
+    per_model: list[dict[str, Any]] = []
+    for data in datasets:
+        _run_dataset(data, cfg, seed_list, fractions, batch, device, rows, per_model)
+
+    # measured statements next to the expectation, per dataset
+    def gap(data: str, act: str, depth: int, frac: float, method: str) -> float:
         get = {
             r["method"]: r["test_acc_mean"]
             for r in rows
-            if r["activation"] == act and r["depth"] == depth and r["labels"] == frac
+            if r["data"] == data
+            and r["activation"] == act
+            and r["depth"] == depth
+            and r["labels"] == frac
         }
         return get[method] - get["random"]
 
     d_max = max(depths)
     findings = []
-    for act in RANDOM_INIT:
-        for method in ("dbn", "sdae"):
-            few, all_ = gap(act, d_max, fractions[0], method), gap(act, d_max, 1.0, method)
-            findings.append(
-                f"{method.upper()} - random, {act}, depth {d_max}: "
-                f"{few * 100:+.1f} points with {fractions[0] * 100:g}% of the labels, "
-                f"{all_ * 100:+.1f} points with all labels"
+    verdicts = []
+    for data in datasets:
+        for act in RANDOM_INIT:
+            for method in ("dbn", "sdae"):
+                few = gap(data, act, d_max, fractions[0], method)
+                all_ = gap(data, act, d_max, 1.0, method)
+                findings.append(
+                    f"{data}: {method.upper()} - random, {act}, depth {d_max}: "
+                    f"{few * 100:+.1f} points with {fractions[0] * 100:g}% of the labels, "
+                    f"{all_ * 100:+.1f} points with all labels"
+                )
+        for act in RANDOM_INIT:
+            gains = [
+                np.mean([gap(data, act, d, fractions[0], m) for m in ("dbn", "sdae")])
+                for d in depths
+            ]
+            by_depth = ", ".join(
+                f"depth {d}: {g * 100:+.1f}" for d, g in zip(depths, gains, strict=True)
             )
-    for act in RANDOM_INIT:
-        gains = [np.mean([gap(act, d, fractions[0], m) for m in ("dbn", "sdae")]) for d in depths]
-        by_depth = ", ".join(
-            f"depth {d}: {g * 100:+.1f}" for d, g in zip(depths, gains, strict=True)
+            findings.append(
+                f"{data}: mean pre-training gain (DBN, SDAE) over random, {act}, "
+                f"{fractions[0] * 100:g}% labels, by depth: {by_depth} points"
+            )
+        sig = np.mean([gap(data, "sigmoid", d_max, fractions[0], m) for m in ("dbn", "sdae")])
+        relu = np.mean([gap(data, "relu", d_max, fractions[0], m) for m in ("dbn", "sdae")])
+        verdicts.append(
+            f"on {data} pre-training helps the sigmoid nets more than the ReLU nets at the "
+            f"fewest labels (mean gain {sig * 100:+.1f} vs {relu * 100:+.1f} points)"
+            if sig > relu
+            else f"on {data} pre-training does not help the sigmoid nets more than the ReLU "
+            f"nets at the fewest labels (mean gain {sig * 100:+.1f} vs {relu * 100:+.1f} points)"
         )
-        findings.append(
-            f"mean pre-training gain (DBN, SDAE) over random, {act}, "
-            f"{fractions[0] * 100:g}% labels, by depth: {by_depth} points"
-        )
-    sig = np.mean([gap("sigmoid", d_max, fractions[0], m) for m in ("dbn", "sdae")])
-    relu = np.mean([gap("relu", d_max, fractions[0], m) for m in ("dbn", "sdae")])
-    verdict = (
-        "Measured: pre-training helps the sigmoid nets more than the ReLU nets at the fewest "
-        f"labels (mean gain {sig * 100:+.1f} vs {relu * 100:+.1f} points)"
-        if sig > relu
-        else "Measured: here pre-training does not help the sigmoid nets more than the ReLU "
-        f"nets at the fewest labels (mean gain {sig * 100:+.1f} vs {relu * 100:+.1f} points)"
-    )
+    verdict = "Measured: " + "; ".join(verdicts)
     run_dir.write_json(
         "summary.json",
         {
             "study": "pretraining",
             "quick": quick,
+            "datasets": datasets,
             "seeds": seed_list,
             "depths": depths,
             "width": width,
@@ -342,6 +422,7 @@ def run(
         "Test accuracy (mean ± std over seeds)",
         [
             {
+                "data": r["data"],
                 "activation": r["activation"],
                 "depth": r["depth"],
                 "labels": f"{r['labels'] * 100:g}% ({r['n_labels']})",
@@ -354,7 +435,7 @@ def run(
     )
     rep.add_figure(
         "accuracy_vs_labels",
-        _figure(rows, fractions, depths),
+        _figure(rows, fractions, depths, datasets),
         "test accuracy (mean ± std over seeds) against the fraction of labels used",
     )
     rep.write(include_standard=False)
