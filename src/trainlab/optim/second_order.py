@@ -143,9 +143,13 @@ class LBFGS(PopulationOptimizer):
 
         d = state.get("d")
         t = state.get("t", torch.zeros(k, device=dev, dtype=dt))
-        old_dirs: list[Tensor] = state.get("old_dirs", [])
-        old_stps: list[Tensor] = state.get("old_stps", [])
-        ro: list[Tensor] = state.get("ro", [])
+        # each model's own history, oldest first: (K, m, n) pairs, (K, m) 1/yᵀs, (K,) count;
+        # unused slots hold zeros (ρ = 0), which leave the two-loop recursion exactly unchanged
+        m_hist = history_size
+        old_dirs: Tensor | None = state.get("old_dirs")
+        old_stps: Tensor | None = state.get("old_stps")
+        ro: Tensor | None = state.get("ro")
+        count: Tensor | None = state.get("count")
         h_diag = state.get("H_diag", torch.ones(k, device=dev, dtype=dt))
         prev_flat_grad = state.get("prev_flat_grad")
         prev_loss = state.get("prev_loss")
@@ -158,32 +162,40 @@ class LBFGS(PopulationOptimizer):
             state["n_iter"] += 1
             if state["n_iter"] == 1:
                 d = -flat_grad
-                old_dirs, old_stps, ro = [], [], []
+                old_dirs = flat_grad.new_zeros(k, m_hist, flat_grad.shape[1])
+                old_stps = torch.zeros_like(old_dirs)
+                ro = flat_grad.new_zeros(k, m_hist)
+                count = torch.zeros(k, dtype=torch.long, device=dev)
                 h_diag = torch.ones(k, device=dev, dtype=dt)
             else:
                 y = flat_grad - prev_flat_grad  # (K, n)
                 s = d * t[:, None]  # (K, n)
                 ys = (y * s).sum(1)  # (K,)
                 accept = (ys > 1e-10) & active
-                if bool(accept.any()):
-                    if len(old_dirs) == history_size:
-                        old_dirs.pop(0), old_stps.pop(0), ro.pop(0)
-                    m = accept[:, None]
-                    old_dirs.append(torch.where(m, y, 0.0))
-                    old_stps.append(torch.where(m, s, 0.0))
-                    ro.append(torch.where(accept, 1.0 / torch.where(accept, ys, 1.0), 0.0))
-                    yy = (y * y).sum(1)
-                    h_diag = torch.where(accept, ys / torch.where(accept, yy, 1.0), h_diag)
+                # a model that accepts with a full history drops its own oldest pair
+                shift = (accept & (count == m_hist))[:, None, None]
+                old_dirs = torch.where(shift, old_dirs.roll(-1, dims=1), old_dirs)
+                old_stps = torch.where(shift, old_stps.roll(-1, dims=1), old_stps)
+                ro = torch.where(shift[:, :, 0], ro.roll(-1, dims=1), ro)
+                slot = torch.arange(m_hist, device=dev) == count.clamp(max=m_hist - 1)[:, None]
+                put = slot & accept[:, None]  # (K, m): where this pair goes
+                old_dirs = torch.where(put[:, :, None], y[:, None], old_dirs)
+                old_stps = torch.where(put[:, :, None], s[:, None], old_stps)
+                rho = 1.0 / torch.where(accept, ys, 1.0)
+                ro = torch.where(put, rho[:, None], ro)
+                count = torch.where(accept, (count + 1).clamp(max=m_hist), count)
+                yy = (y * y).sum(1)
+                h_diag = torch.where(accept, ys / torch.where(accept, yy, 1.0), h_diag)
                 # two-loop recursion: d = −H⁻¹ g for every model at once
                 q = -flat_grad
-                al = [torch.zeros(k, device=dev, dtype=dt)] * len(old_dirs)
-                for i in range(len(old_dirs) - 1, -1, -1):
-                    al[i] = (old_stps[i] * q).sum(1) * ro[i]  # (K,)
-                    q = q - al[i][:, None] * old_dirs[i]
+                al = [torch.zeros(k, device=dev, dtype=dt)] * m_hist
+                for i in range(m_hist - 1, -1, -1):
+                    al[i] = (old_stps[:, i] * q).sum(1) * ro[:, i]  # (K,)
+                    q = q - al[i][:, None] * old_dirs[:, i]
                 r = q * h_diag[:, None]
-                for i in range(len(old_dirs)):
-                    be = (old_dirs[i] * r).sum(1) * ro[i]
-                    r = r + old_stps[i] * (al[i] - be)[:, None]
+                for i in range(m_hist):
+                    be = (old_dirs[:, i] * r).sum(1) * ro[:, i]
+                    r = r + old_stps[:, i] * (al[i] - be)[:, None]
                 d = torch.where(a, r, d)
 
             prev_flat_grad = (
@@ -226,7 +238,7 @@ class LBFGS(PopulationOptimizer):
                 break
 
         state.update(
-            d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=h_diag,
+            d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, count=count, H_diag=h_diag,
             prev_flat_grad=prev_flat_grad, prev_loss=prev_loss,
         )  # fmt: skip
         return orig_loss
