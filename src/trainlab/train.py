@@ -413,8 +413,6 @@ class Trainer:
     # -- the whole run -----------------------------------------------------------------------------
     def fit(self, run: RunDir | None = None, *, progress: bool = True) -> dict[str, Any]:
         """Train until the last epoch (or every model stopped); returns the summary."""
-        from .report.stats import aggregate  # noqa: F401  (fail early if missing)
-
         cfg = self.config.train
         bar = _progress(progress)
         watch = self._watch(run)
@@ -427,8 +425,8 @@ class Trainer:
                     run.append_metrics(rows)
                     if w is not None:
                         run.append_jsonl(run.diagnostics_path, w.pop_records())
-                    if self.epoch % cfg.checkpoint_every == 0 or self.epoch >= cfg.epochs:
-                        run.save_checkpoint(self.state_dict())
+                    if self.epoch % cfg.checkpoint_every == 0 and not self.done():
+                        run.save_checkpoint(self.state_dict())  # the last one is saved below
                 if bar is not None:
                     accs = [r["val_acc"] for r in rows if r["val_acc"] == r["val_acc"]]
                     mean = sum(accs) / len(accs) if accs else math.nan
