@@ -190,13 +190,18 @@ def main() -> None:
             for method in METHODS:
                 cmd = [sys.executable, __file__, "--child", method, args.preset, str(k)]
                 cmd += ["--no-flush-denormal"] if not flush else []
-                res = json.loads(subprocess.run(cmd, check=True, capture_output=True,
-                                                text=True).stdout.strip().splitlines()[-1])
+                res = json.loads(
+                    subprocess.run(cmd, check=True, capture_output=True, text=True)
+                    .stdout.strip()
+                    .splitlines()[-1]
+                )
                 key = (method, k)
                 if key not in best or res["model_epochs_per_s"] > best[key]["model_epochs_per_s"]:
                     best[key] = res
-                print(f"  rep {rep} K={k:<5} {method:<14} {res['model_epochs_per_s']:8.1f}",
-                      file=sys.stderr)
+                print(
+                    f"  rep {rep} K={k:<5} {method:<14} {res['model_epochs_per_s']:8.1f}",
+                    file=sys.stderr,
+                )
     rows = []
     for k in ks:
         base = best[("tutorial", k)]["model_epochs_per_s"]
@@ -212,8 +217,10 @@ def main() -> None:
     print(header)
     for r in rows:
         gpu = "—" if r["peak_gpu_mib"] is None else f"{r['peak_gpu_mib']:.0f}"
-        print(f"{r['k']:>5} {r['method']:<14} {r['model_epochs_per_s']:>15.1f} "
-              f"{r['vs_tutorial']:>10.2f}× {r['vs_hand']:>7.2f}× {r['peak_rss_mib']:>13.0f} {gpu:>13}")
+        print(
+            f"{r['k']:>5} {r['method']:<14} {r['model_epochs_per_s']:>15.1f} "
+            f"{r['vs_tutorial']:>10.2f}× {r['vs_hand']:>7.2f}× {r['peak_rss_mib']:>13.0f} {gpu:>13}"
+        )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"preset": args.preset, "threads": torch.get_num_threads(), "flush_denormal": flush,

@@ -38,7 +38,8 @@ def parse_seeds(text: str | None) -> list[int] | None:
         return list(range(int(text)))
     except ValueError:
         raise UserError(
-            f"--seeds '{text}' is not understood; write a range '0-9', a list '1,3,5' or a count '4'"
+            f"--seeds '{text}' is not understood; "
+            "write a range '0-9', a list '1,3,5' or a count '4'"
         ) from None
 
 
