@@ -45,6 +45,8 @@ import numpy as np
 import torch
 from scipy.special import expit
 
+from ..threads import torch_threads
+
 __all__ = [
     "CDEngine",
     "augment",
@@ -72,13 +74,8 @@ def small_cpu_threads(active: bool = True) -> Iterator[None]:
         return
     from threadpoolctl import threadpool_limits
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with threadpool_limits(1, "blas"):
-            yield
-    finally:
-        torch.set_num_threads(before)
+    with torch_threads(1), threadpool_limits(1, "blas"):
+        yield
 
 
 def augment(

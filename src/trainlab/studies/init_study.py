@@ -31,9 +31,7 @@ Quick mode: 20 s, He 0.845 ± 0.027, LSUV 0.830 ± 0.087, Xavier 0.101 test accu
 
 from __future__ import annotations
 
-import contextlib
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +40,7 @@ from torch import nn
 
 from ..errors import UserError
 from ..runs import RunDir
+from ..threads import torch_threads
 
 __all__ = ["DESCRIPTION", "run", "unit_symmetry", "SCHEMES"]
 
@@ -85,20 +84,6 @@ LITERATURE: dict[str, str] = {
 LR = 0.003
 MOMENTUM = 0.9
 BATCH = 32
-
-
-@contextlib.contextmanager
-def _threads(n: int | None) -> Iterator[None]:
-    """Temporarily set torch's intra-op threads (restored after, also on errors)."""
-    if n is None:
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def _cells(quick: bool) -> list[dict[str, Any]]:
@@ -233,7 +218,7 @@ def run(
     threads = 1 if (quick and dev.type == "cpu") else None
 
     cells: list[dict[str, Any]] = []
-    with _threads(threads):
+    with torch_threads(threads):
         for cell in _cells(quick):
             name = _cell_name(cell)
             cfg = _config(cell, width, seed_list)

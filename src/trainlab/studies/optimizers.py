@@ -31,6 +31,8 @@ from typing import Any
 
 import torch
 
+from ..threads import torch_threads
+
 __all__ = ["DESCRIPTION", "run", "OPTIMIZERS", "train_cell", "cpu_threads", "expected_vs_measured"]
 
 DESCRIPTION = (
@@ -73,15 +75,9 @@ def cpu_threads(device: str, n: int = 1) -> Iterator[None]:
     epochs took 23.4 s with torch's default 2 threads and 4.2 s with 1 (the thread pool stalls
     when another process holds a core).
     """
-    if device not in ("cpu", "auto") or torch.cuda.is_available():
+    on_cpu = device in ("cpu", "auto") and not torch.cuda.is_available()
+    with torch_threads(n if on_cpu else None):
         yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
 
 
 def train_cell(raw: dict[str, Any], out: Path, device: str) -> dict[str, Any]:
