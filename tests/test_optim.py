@@ -40,10 +40,14 @@ def _lr_at(base: list[float], step: int) -> list[float]:
     return [b * f for b in base]
 
 
-def _run_population(name, hp, lr_base):
+#: optimizers with a fused CPU path (torch's ``_fused_*`` kernels); others take ``_foreach`` only
+FUSED = {"sgd", "adam", "adamw", "adagrad"}
+
+
+def _run_population(name, hp, lr_base, fused=None):
     params = [p.clone() for p in _init()]
     curv, noise = _landscape()
-    opt = create_optimizer(name, params, **hp)
+    opt = create_optimizer(name, params, **hp, **({} if fused is None else {"fused": fused}))
     for s in range(STEPS):
         for p, a, xi in zip(params, curv, noise, strict=True):
             p.grad = _grad(p, a, xi[s])
@@ -178,9 +182,14 @@ def _assert_rel(ours: list[torch.Tensor], ref: list[torch.Tensor], tol: float = 
         assert rel <= tol, f"relative difference {rel:.3e} > {tol}"
 
 
-@pytest.mark.parametrize("name,torch_cls,hp", CASES, ids=lambda v: str(v)[:40])
-def test_matches_torch_per_model(name, torch_cls, hp):
-    ours = _run_population(name, _as_tensors(hp), LR)
+@pytest.mark.parametrize(
+    "name,torch_cls,hp,fused",
+    [(*case, f) for case in CASES for f in ((False, True) if case[0] in FUSED else (None,))],
+    ids=lambda v: str(v)[:40],
+)
+def test_matches_torch_per_model(name, torch_cls, hp, fused):
+    """Both paths: ``_foreach`` broadcasting, and fused CPU kernels called per run of models."""
+    ours = _run_population(name, _as_tensors(hp), LR, fused)
     ref = _run_torch(torch_cls, _per_model(hp), LR)
     _assert_rel(ours, ref)
     # the lr-0 model did not move, and the others did
@@ -289,11 +298,15 @@ def test_step_schedule_and_clip_read_nothing_from_the_device(monkeypatch):
 
     params = _init()
     per_model = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64)
+    # fused=False: the path every device takes. (The fused CPU path reads CPU-resident values,
+    # a memory read and not a sync; it refuses non-CPU tensors.)
     opts = [
-        create_optimizer("sgd", params, momentum=per_model, nesterov=True, weight_decay=per_model),
-        create_optimizer("adamw", params, betas=(per_model, 0.99), amsgrad=True),
-        create_optimizer("adam", params, eps=per_model, weight_decay=0.1),
-        create_optimizer("adagrad", params, lr_decay=per_model),
+        create_optimizer(
+            "sgd", params, momentum=per_model, nesterov=True, weight_decay=per_model, fused=False
+        ),
+        create_optimizer("adamw", params, betas=(per_model, 0.99), amsgrad=True, fused=False),
+        create_optimizer("adam", params, eps=per_model, weight_decay=0.1, fused=False),
+        create_optimizer("adagrad", params, lr_decay=per_model, fused=False),
         create_optimizer("rmsprop", params, momentum=per_model, centered=True),
     ]
     scheds = [
@@ -373,3 +386,40 @@ def test_cs231n_forms_equal_torch_at_constant_lr_and_differ_under_a_schedule(rul
     decay = [0.01 * 0.9**t for t in range(50)]
     same = torch.allclose(_cs231n_run(rule, decay), _ours_run(name, decay, **hp), rtol=1e-9)
     assert same == (rule == "adam")  # Adam has no velocity: a changing lr acts alike
+
+
+def test_fused_auto_picks_the_cpu_kernel_by_runs_and_size(monkeypatch):
+    """auto: one fused call when all models agree; a call per run only for big models."""
+    from trainlab.optim import base
+
+    calls = []
+    real = torch._fused_adam_
+    monkeypatch.setattr(
+        torch, "_fused_adam_", lambda p, *a, **kw: calls.append(len(p)) or real(p, *a, **kw)
+    )
+
+    def step(k, numel, lr):
+        ps = [torch.zeros(k, numel, requires_grad=True)]
+        ps[0].grad = torch.ones(k, numel)
+        create_optimizer("adam", ps, lr=lr).step()
+        return ps[0]
+
+    calls.clear()
+    step(4, 10, torch.full((4,), 0.1))  # equal values: one call on the whole stack
+    assert calls == [1]
+    calls.clear()
+    small = step(4, 10, torch.tensor([0.1, 0.1, 0.2, 0.0]))  # 3 runs of tiny models: broadcast
+    assert calls == []
+    calls.clear()
+    big = step(4, base.FUSED_MIN_NUMEL, torch.tensor([0.1, 0.1, 0.2, 0.0]))
+    assert calls == [1, 1, 1]  # runs [0:2], [2:3], [3:4]
+    for out in (small[:, 0], big[:, 0]):
+        torch.testing.assert_close(out, torch.tensor([-0.1, -0.1, -0.2, 0.0]))
+
+
+def test_fused_true_refuses_non_cpu_tensors():
+    p = torch.zeros(2, 3, device="meta", requires_grad=True)
+    p.grad = torch.zeros(2, 3, device="meta")
+    opt = create_optimizer("adam", [p], fused=True)
+    with pytest.raises(ConfigError, match="fused=True needs contiguous CPU tensors"):
+        opt.step()

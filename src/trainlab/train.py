@@ -275,9 +275,12 @@ class Trainer:
         self.nan_step = torch.where(self.alive & ~finite, self.step, self.nan_step)
         self.alive &= finite
         running = self.running
-        for p in self.params:  # a stopped model gets no update at all, not even from NaN grads
-            if p.grad is not None:
-                p.grad.masked_fill_(~running.view(-1, *([1] * (p.dim() - 1))), 0.0)
+        # a stopped model gets no update at all, not even from NaN grads. On the CPU, reading the
+        # mask is a memory read (no sync), so the common all-running case skips the fills.
+        if self.device.type != "cpu" or not bool(running.all()):
+            for p in self.params:
+                if p.grad is not None:
+                    p.grad.masked_fill_(~running.view(-1, *([1] * (p.dim() - 1))), 0.0)
         lr = self.current_lr()
         for group in self.optimizer.param_groups:
             group["lr"] = lr

@@ -19,7 +19,16 @@ from typing import Any
 
 import torch
 
-from .base import OPTIMIZERS, Hyper, PopulationOptimizer, axpy, bcast, is_zero
+from .base import (
+    OPTIMIZERS,
+    Hyper,
+    PopulationOptimizer,
+    axpy,
+    bcast,
+    is_zero,
+    run_slice,
+    step_tensors,
+)
 
 __all__ = ["Adagrad"]
 
@@ -35,6 +44,8 @@ class Adagrad(PopulationOptimizer):
         initial_accumulator_value: G₀ ≥ 0.
         eps: ε > 0 added to √G.
         maximize: ascend instead (shared).
+        fused: None (default) takes torch's fused CPU kernel where it applies (CPU tensors; see
+            :mod:`trainlab.optim.base`), False always takes the ``_foreach`` path.
     """
 
     _hypers = {
@@ -55,6 +66,7 @@ class Adagrad(PopulationOptimizer):
         eps: Hyper = 1e-10,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = dict(
             lr=lr,
@@ -63,6 +75,7 @@ class Adagrad(PopulationOptimizer):
             initial_accumulator_value=initial_accumulator_value,
             eps=eps,
             maximize=bool(maximize),
+            fused=None if fused is None else bool(fused),
         )
         super().__init__(params, defaults)
 
@@ -88,6 +101,21 @@ class Adagrad(PopulationOptimizer):
                         state["sum"] = torch.full_like(p, init, memory_format=torch.preserve_format)
                 state["step"] = step = int(state["step"]) + 1
                 sums.append(state["sum"])
+            keys = ("lr", "lr_decay", "weight_decay", "eps")
+            runs = self._fused_runs(group, params, params + grads + sums, keys)
+            if runs is not None:
+                k = self.k or 1
+                for a, b, hp in runs:
+                    torch._fused_adagrad_(
+                        *(run_slice(ts, a, b, k) for ts in (params, grads, sums)),
+                        step_tensors(step, len(params)),
+                        lr=hp["lr"],
+                        lr_decay=hp["lr_decay"],
+                        weight_decay=hp["weight_decay"],
+                        eps=hp["eps"],
+                        maximize=group["maximize"],
+                    )
+                continue
             if group["maximize"]:
                 grads = torch._foreach_neg(grads)
             wd = group["weight_decay"]

@@ -27,7 +27,17 @@ import torch
 from torch import Tensor
 
 from ..errors import ConfigError
-from .base import OPTIMIZERS, Hyper, PopulationOptimizer, axpy, bcast, cpow, is_zero
+from .base import (
+    OPTIMIZERS,
+    Hyper,
+    PopulationOptimizer,
+    axpy,
+    bcast,
+    cpow,
+    is_zero,
+    run_slice,
+    step_tensors,
+)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -47,6 +57,9 @@ def _betas(betas: Any) -> tuple[Any, Any]:
     return b1, b2
 
 
+_FUSED_KEYS = ("lr", "beta1", "beta2", "eps", "weight_decay")
+
+
 @OPTIMIZERS.register("adam", "Adam with bias correction, L2 weight decay, amsgrad option")
 class Adam(PopulationOptimizer):
     """Population Adam: every hyperparameter is a number or a ``(K,)`` tensor of per-model values.
@@ -58,6 +71,8 @@ class Adam(PopulationOptimizer):
         weight_decay: λ ≥ 0 (Adam: L2 added to the gradient; AdamW: decoupled, ``θ ← θ(1−ηλ)``).
         amsgrad: use the running maximum of v (Reddi et al. 2018); shared.
         maximize: ascend instead of descend; shared.
+        fused: None (default) takes torch's fused CPU kernel where it applies (CPU tensors; see
+            :mod:`trainlab.optim.base`), False always takes the ``_foreach`` path.
     """
 
     _hypers = {
@@ -79,6 +94,7 @@ class Adam(PopulationOptimizer):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         b1, b2 = _betas(betas)
         defaults = dict(
@@ -89,6 +105,7 @@ class Adam(PopulationOptimizer):
             weight_decay=weight_decay,
             amsgrad=bool(amsgrad),
             maximize=bool(maximize),
+            fused=None if fused is None else bool(fused),
         )
         super().__init__(params, defaults)
 
@@ -127,6 +144,27 @@ class Adam(PopulationOptimizer):
             exp_avg_sqs.append(state["exp_avg_sq"])
             if amsgrad:
                 max_sqs.append(state["max_exp_avg_sq"])
+
+        states = exp_avgs + exp_avg_sqs + max_sqs
+        runs = self._fused_runs(group, params, params + grads + states, _FUSED_KEYS)
+        if runs is not None:
+            kernel = torch._fused_adamw_ if self._decoupled else torch._fused_adam_
+            steps = step_tensors(step, len(params))
+            for a, b, hp in runs:
+                kernel(
+                    *(run_slice(ts, a, b, self.k or 1) for ts in (params, grads, exp_avgs)),
+                    run_slice(exp_avg_sqs, a, b, self.k or 1),
+                    run_slice(max_sqs, a, b, self.k or 1),
+                    steps,
+                    lr=hp["lr"],
+                    beta1=hp["beta1"],
+                    beta2=hp["beta2"],
+                    weight_decay=hp["weight_decay"],
+                    eps=hp["eps"],
+                    amsgrad=amsgrad,
+                    maximize=group["maximize"],
+                )
+            return
 
         lr, b1, b2 = group["lr"], group["beta1"], group["beta2"]
         eps, wd = group["eps"], group["weight_decay"]
@@ -186,5 +224,8 @@ class AdamW(Adam):
         amsgrad: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize)
+        super().__init__(
+            params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, fused=fused
+        )

@@ -6,8 +6,15 @@ all K models; the fast path, scalar ``torch._foreach_*`` ops exactly as ``torch.
 1-D tensor of length K (one value per model), viewed as ``(K, 1, 1, ...)`` against each parameter.
 
 The trainer sets ``group["lr"] = lr_k`` (a ``(K,)`` tensor on the device) before every step; a
-model whose lr is 0 does not move at all. Steps do no host sync: no ``.item()``, no Python branch
-on a tensor's value; the per-model arithmetic is broadcasting, never a Python loop over models.
+model whose lr is 0 does not move at all. On an accelerator, steps do no host sync: no ``.item()``,
+no Python branch on a tensor's value; the per-model arithmetic is broadcasting, never a Python loop
+over models.
+
+On the CPU, where reading a tensor is a memory read and not a sync, Adam, AdamW, SGD and Adagrad
+take torch's fused CPU kernels (``torch._fused_adam_`` & co., one pass over memory instead of a
+dozen ``_foreach`` passes and their temporaries): the K models are split into runs of neighbours
+with equal hyperparameters (:func:`equal_runs`) and each run is one fused call on a slice of the
+stacked tensors. In the common case (shared values, every model running) that is one call.
 """
 
 from __future__ import annotations
@@ -30,7 +37,11 @@ __all__ = [
     "population_size",
     "bcast",
     "cpow",
+    "equal_runs",
 ]
+
+#: below this many elements per model, a run-per-call fused step loses to one broadcast step
+FUSED_MIN_NUMEL = 16384
 
 #: a hyperparameter: one number for all models, or a ``(K,)`` tensor (one value per model)
 Hyper = float | Tensor
@@ -180,6 +191,34 @@ def cpow(x: Hyper, e: float) -> Hyper:
     return x**e
 
 
+def equal_runs(k: int, values: dict[str, Hyper]) -> list[tuple[int, int, dict[str, float]]]:
+    """Split models ``0..K`` into maximal runs of neighbours whose hyperparameters are equal.
+
+    ``values``: each a number or a ``(K,)`` CPU tensor. Returns ``(start, stop, {name: float})``
+    per run; shared numbers and equal per-model values give one run ``(0, K, …)``.
+    """
+    cols = {n: v.tolist() if isinstance(v, Tensor) else [float(v)] * k for n, v in values.items()}
+    rows = [tuple(c[i] for c in cols.values()) for i in range(k)]
+    runs, start = [], 0
+    for i in range(1, k + 1):
+        if i == k or rows[i] != rows[start]:
+            runs.append((start, i, dict(zip(cols, rows[start], strict=True))))
+            start = i
+    return runs
+
+
+def run_slice(tensors: list[Tensor], start: int, stop: int, k: int) -> list[Tensor]:
+    """Models ``start:stop`` of each stacked tensor (the tensors themselves for the whole run)."""
+    if start == 0 and stop == k:
+        return tensors
+    return [t[start:stop] for t in tensors]
+
+
+def step_tensors(step: int, n: int) -> list[Tensor]:
+    """The fused kernels' ``state_steps``: ``n`` references to one 0-d float32 CPU tensor."""
+    return [torch.tensor(float(step))] * n
+
+
 class PopulationOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` over stacked ``(K, ...)`` parameters with per-model values.
 
@@ -248,6 +287,43 @@ class PopulationOptimizer(torch.optim.Optimizer):
             params.append(p)
             grads.append(p.grad)
         return params, grads
+
+    def _fused_runs(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        tensors: list[Tensor],
+        keys: tuple[str, ...],
+    ) -> list[tuple[int, int, dict[str, float]]] | None:
+        """The runs of :func:`equal_runs` if this step takes the fused CPU kernel, else None.
+
+        ``group["fused"]``: False never fuses; True always does (contiguous CPU tensors of one
+        floating dtype required); None (auto) fuses on such tensors when all models share their
+        values (one call) or each model is big enough (≥ ``FUSED_MIN_NUMEL`` parameters) that a
+        call per run of equal values costs less than one broadcast step over all models.
+        """
+        fused = group.get("fused")
+        if fused is False:
+            return None
+        t0 = tensors[0]
+        if any(
+            t.device.type != "cpu" or t.dtype != t0.dtype or not t.is_contiguous() for t in tensors
+        ):
+            if fused:
+                raise ConfigError(
+                    f"fused=True needs contiguous CPU tensors of one dtype, got {t0.device.type} "
+                    "tensors; leave fused unset (auto) on other devices"
+                )
+            return None
+        k = self.k or 1
+        runs = equal_runs(k, {key: group[key] for key in keys})
+        if (
+            fused is None
+            and len(runs) > 1
+            and sum(p.numel() for p in params) // k < FUSED_MIN_NUMEL
+        ):
+            return None
+        return runs
 
     def _closure_loss(self, closure: Any) -> Any:
         if closure is None:

@@ -27,7 +27,16 @@ import torch
 from torch import Tensor
 
 from ..errors import ConfigError
-from .base import OPTIMIZERS, Hyper, PopulationOptimizer, axpy, axpy_, bcast, is_zero
+from .base import (
+    OPTIMIZERS,
+    Hyper,
+    PopulationOptimizer,
+    axpy,
+    axpy_,
+    bcast,
+    is_zero,
+    run_slice,
+)
 
 __all__ = ["SGD"]
 
@@ -43,6 +52,8 @@ class SGD(PopulationOptimizer):
         weight_decay: λ ≥ 0, L2 penalty added to the gradient (so it is multiplied by lr).
         nesterov: Nesterov momentum (shared); needs μ > 0 and τ = 0 for every model.
         maximize: ascend instead of descend (shared).
+        fused: None (default) takes torch's fused CPU kernel where it applies (CPU tensors; see
+            :mod:`trainlab.optim.base`), False always takes the ``_foreach`` path.
     """
 
     _hypers = {
@@ -62,6 +73,7 @@ class SGD(PopulationOptimizer):
         nesterov: bool = False,
         *,
         maximize: bool = False,
+        fused: bool | None = None,
     ) -> None:
         defaults = dict(
             lr=lr,
@@ -70,6 +82,7 @@ class SGD(PopulationOptimizer):
             weight_decay=weight_decay,
             nesterov=bool(nesterov),
             maximize=bool(maximize),
+            fused=None if fused is None else bool(fused),
         )
         super().__init__(params, defaults)
 
@@ -92,6 +105,8 @@ class SGD(PopulationOptimizer):
             params, grads = self._grads(group)
             if not params:
                 continue
+            if self._fused_step(group, params, grads):
+                continue
             if group["maximize"]:
                 grads = torch._foreach_neg(grads)
             wd = group["weight_decay"]
@@ -103,6 +118,38 @@ class SGD(PopulationOptimizer):
             lr = group["lr"]
             axpy_(params, grads, bcast(-lr, params))  # θ ← θ − η d
         return loss
+
+    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> bool:
+        """``torch._fused_sgd_`` per run of equal values (CPU); False if this step cannot fuse."""
+        bufs = [self.state[p].get("momentum_buffer") for p in params]
+        first = any(b is None for b in bufs)
+        tensors = params + grads + ([] if first else bufs)
+        runs = self._fused_runs(
+            group, params, tensors, ("lr", "momentum", "dampening", "weight_decay")
+        )
+        if runs is None:
+            return False
+        if is_zero(group["momentum"]):
+            bufs = []
+        elif first:  # zeros, not empty: a μ = 0 model's buffer is later read as 0·b by _foreach
+            bufs = [
+                self.state[p].setdefault("momentum_buffer", torch.zeros_like(p)) for p in params
+            ]
+        k = self.k or 1
+        for a, b, hp in runs:
+            torch._fused_sgd_(
+                run_slice(params, a, b, k),
+                run_slice(grads, a, b, k),
+                run_slice(bufs, a, b, k) if hp["momentum"] != 0.0 else [],
+                weight_decay=hp["weight_decay"],
+                momentum=hp["momentum"],
+                lr=hp["lr"],
+                dampening=hp["dampening"],
+                nesterov=group["nesterov"],
+                maximize=group["maximize"],
+                is_first_step=first,
+            )
+        return True
 
     def _momentum(
         self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor], mom: Hyper
