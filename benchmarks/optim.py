@@ -4,6 +4,8 @@ For each optimizer (SGD with momentum, Adam, AdamW, Adagrad, RMSprop) and a popu
 models (stacked parameters ``(K, ...)`` of an MLP), times one step of:
 
 - ``torch foreach``: ``torch.optim.<X>(foreach=True)`` on the stacked tensors, shared values;
+- ``torch fused``: ``torch.optim.<X>(fused=True)`` likewise, where torch has a fused kernel for
+  the device (on the CPU: SGD, Adam, AdamW, Adagrad) — the floor trainlab's fused CPU path meets;
 - ``trainlab shared``: trainlab's optimizer on the same tensors, shared float values (fast path);
 - ``trainlab per-model``: trainlab with a ``(K,)`` lr tensor set before every step and per-model
   weight decay / betas — what the trainer does;
@@ -74,6 +76,11 @@ def make_variants(
     ps = _stacked(k, shapes, device)
     t_opt = cls(ps, foreach=True, **shared)
     out["torch foreach"] = t_opt.step
+    try:
+        ps = _stacked(k, shapes, device)
+        out["torch fused"] = cls(ps, fused=True, **shared).step
+    except (RuntimeError, TypeError, ValueError):  # no fused kernel for this optimizer/device
+        pass
 
     ps = _stacked(k, shapes, device)
     ours = create_optimizer(name, ps, **shared)
@@ -148,7 +155,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    cols = ["torch foreach", "trainlab shared", "trainlab per-model", "torch loop"]
+    cols = ["torch foreach", "torch fused", "trainlab shared", "trainlab per-model", "torch loop"]
     threads = torch.get_num_threads()
     print(
         f"K={args.k}, device {device}, torch {torch.__version__}, {threads} threads; "
@@ -175,7 +182,9 @@ def main() -> None:
                 "loop_speedup": med["torch loop"] / med["trainlab per-model"],
             }
             rows.append(r)
-            line = f"{name:<9}" + "".join(f"{r['ms'][c]:>20.3f}" for c in cols)
+            line = f"{name:<9}" + "".join(
+                f"{r['ms'][c]:>20.3f}" if c in r["ms"] else f"{'—':>20}" for c in cols
+            )
             line += f"{r['shared_vs_foreach']:>16.2f}{r['per_model_vs_foreach']:>19.2f}"
             line += f"{r['loop_speedup']:>15.1f}x"
             print(line, flush=True)

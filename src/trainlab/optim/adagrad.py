@@ -26,7 +26,7 @@ from .base import (
     axpy,
     bcast,
     is_zero,
-    run_slice,
+    split_runs,
     step_tensors,
 )
 
@@ -104,11 +104,12 @@ class Adagrad(PopulationOptimizer):
             keys = ("lr", "lr_decay", "weight_decay", "eps")
             runs = self._fused_runs(group, params, params + grads + sums, keys)
             if runs is not None:
-                k = self.k or 1
-                for a, b, hp in runs:
+                steps = step_tensors(step, len(params))
+                cuts = split_runs(runs, params, grads, sums)
+                for (_, _, hp), tensors in zip(runs, cuts, strict=True):
                     torch._fused_adagrad_(
-                        *(run_slice(ts, a, b, k) for ts in (params, grads, sums)),
-                        step_tensors(step, len(params)),
+                        *tensors,
+                        steps,
                         lr=hp["lr"],
                         lr_decay=hp["lr_decay"],
                         weight_decay=hp["weight_decay"],

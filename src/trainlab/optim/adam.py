@@ -35,7 +35,7 @@ from .base import (
     bcast,
     cpow,
     is_zero,
-    run_slice,
+    split_runs,
     step_tensors,
 )
 
@@ -150,11 +150,10 @@ class Adam(PopulationOptimizer):
         if runs is not None:
             kernel = torch._fused_adamw_ if self._decoupled else torch._fused_adam_
             steps = step_tensors(step, len(params))
-            for a, b, hp in runs:
+            cuts = split_runs(runs, params, grads, exp_avgs, exp_avg_sqs, max_sqs)
+            for (_, _, hp), tensors in zip(runs, cuts, strict=True):
                 kernel(
-                    *(run_slice(ts, a, b, self.k or 1) for ts in (params, grads, exp_avgs)),
-                    run_slice(exp_avg_sqs, a, b, self.k or 1),
-                    run_slice(max_sqs, a, b, self.k or 1),
+                    *tensors,
                     steps,
                     lr=hp["lr"],
                     beta1=hp["beta1"],

@@ -38,6 +38,7 @@ __all__ = [
     "bcast",
     "cpow",
     "equal_runs",
+    "split_runs",
 ]
 
 #: below this many elements per model, a run-per-call fused step loses to one broadcast step
@@ -191,27 +192,40 @@ def cpow(x: Hyper, e: float) -> Hyper:
     return x**e
 
 
-def equal_runs(k: int, values: dict[str, Hyper]) -> list[tuple[int, int, dict[str, float]]]:
+def equal_runs(
+    k: int, values: dict[str, Hyper], max_runs: int | None = None
+) -> list[tuple[int, int, dict[str, float]]] | None:
     """Split models ``0..K`` into maximal runs of neighbours whose hyperparameters are equal.
 
     ``values``: each a number or a ``(K,)`` CPU tensor. Returns ``(start, stop, {name: float})``
-    per run; shared numbers and equal per-model values give one run ``(0, K, …)``.
+    per run; shared numbers and equal per-model values give one run ``(0, K, …)``. None if there
+    are more than ``max_runs`` runs.
     """
-    cols = {n: v.tolist() if isinstance(v, Tensor) else [float(v)] * k for n, v in values.items()}
-    rows = [tuple(c[i] for c in cols.values()) for i in range(k)]
-    runs, start = [], 0
-    for i in range(1, k + 1):
-        if i == k or rows[i] != rows[start]:
-            runs.append((start, i, dict(zip(cols, rows[start], strict=True))))
-            start = i
-    return runs
+    shared = {n: float(v) for n, v in values.items() if not isinstance(v, Tensor)}
+    per_model = {n: v for n, v in values.items() if isinstance(v, Tensor)}
+    if not per_model:
+        return [(0, k, shared)]
+    cols = torch.stack([v.to(torch.float64) for v in per_model.values()])  # (names, K)
+    cuts = (cols[:, 1:] != cols[:, :-1]).any(0).nonzero().flatten().add(1).tolist()
+    if max_runs is not None and len(cuts) >= max_runs:
+        return None
+    starts, stops = [0, *cuts], [*cuts, k]
+    firsts = cols[:, starts].tolist()  # each name's value at each run's first model
+    return [
+        (a, b, {**shared, **{n: firsts[j][r] for j, n in enumerate(per_model)}})
+        for r, (a, b) in enumerate(zip(starts, stops, strict=True))
+    ]
 
 
-def run_slice(tensors: list[Tensor], start: int, stop: int, k: int) -> list[Tensor]:
-    """Models ``start:stop`` of each stacked tensor (the tensors themselves for the whole run)."""
-    if start == 0 and stop == k:
-        return tensors
-    return [t[start:stop] for t in tensors]
+def split_runs(
+    runs: list[tuple[int, int, dict[str, float]]], *lists: list[Tensor]
+) -> list[tuple[list[Tensor], ...]]:
+    """Per run, each list's stacked tensors cut to that run's models (one ``split`` per tensor)."""
+    if len(runs) == 1:
+        return [lists]
+    sizes = [b - a for a, b, _ in runs]
+    cut = [[t.split(sizes) for t in ts] for ts in lists]
+    return [tuple([parts[r] for parts in c] for c in cut) for r in range(len(runs))]
 
 
 def step_tensors(step: int, n: int) -> list[Tensor]:
@@ -316,14 +330,8 @@ class PopulationOptimizer(torch.optim.Optimizer):
                 )
             return None
         k = self.k or 1
-        runs = equal_runs(k, {key: group[key] for key in keys})
-        if (
-            fused is None
-            and len(runs) > 1
-            and sum(p.numel() for p in params) // k < FUSED_MIN_NUMEL
-        ):
-            return None
-        return runs
+        small = fused is None and sum(p.numel() for p in params) // k < FUSED_MIN_NUMEL
+        return equal_runs(k, {key: group[key] for key in keys}, max_runs=1 if small else None)
 
     def _closure_loss(self, closure: Any) -> Any:
         if closure is None:

@@ -35,7 +35,7 @@ from .base import (
     axpy_,
     bcast,
     is_zero,
-    run_slice,
+    split_runs,
 )
 
 __all__ = ["SGD"]
@@ -135,12 +135,13 @@ class SGD(PopulationOptimizer):
             bufs = [
                 self.state[p].setdefault("momentum_buffer", torch.zeros_like(p)) for p in params
             ]
-        k = self.k or 1
-        for a, b, hp in runs:
+        for (_, _, hp), (ps, gs, bs) in zip(
+            runs, split_runs(runs, params, grads, bufs), strict=True
+        ):
             torch._fused_sgd_(
-                run_slice(params, a, b, k),
-                run_slice(grads, a, b, k),
-                run_slice(bufs, a, b, k) if hp["momentum"] != 0.0 else [],
+                ps,
+                gs,
+                bs if hp["momentum"] != 0.0 else [],
                 weight_decay=hp["weight_decay"],
                 momentum=hp["momentum"],
                 lr=hp["lr"],
