@@ -395,9 +395,13 @@ class Population(nn.Module):
                 m.frozen = None if frozen is None else frozen.to(self.seeds.device)
 
     def _dropouts(self) -> list[SeededDropout]:
-        """Dropout layers of the stacked net and of the template (used under vmap)."""
-        mods = [*self.net.modules(), *self._template.modules()]
-        return [m for m in mods if isinstance(m, SeededDropout)]
+        """Dropout layers of the stacked net and of the template (used under vmap); found once."""
+        found = self.__dict__.get("_dropout_layers")
+        if found is None:
+            mods = [*self.net.modules(), *self._template.modules()]
+            found = [m for m in mods if isinstance(m, SeededDropout)]
+            self.__dict__["_dropout_layers"] = found  # a plain attribute: not a submodule list
+        return found
 
     # -- forward --------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -253,7 +253,8 @@ class Trainer:
         cfg = self.config.train
         x = self.data.x_train[idx]  # (K, b, ...)
         y = self.data.y_train[idx]  # (K, b)
-        self.pop.train()
+        if not self.pop.training:
+            self.pop.train()
         self.pop.set_step(self.step)
         flat = self.pop(x).flatten(0, 1)  # (K*b, C), contiguous
         loss = F.cross_entropy(flat, y.flatten(), reduction="none")

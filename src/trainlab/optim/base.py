@@ -205,6 +205,8 @@ def equal_runs(
     per_model = {n: v for n, v in values.items() if isinstance(v, Tensor)}
     if not per_model:
         return [(0, k, shared)]
+    if k == 1:
+        return [(0, 1, {**shared, **{n: v.tolist()[0] for n, v in per_model.items()}})]
     cols = torch.stack([v.to(torch.float64) for v in per_model.values()])  # (names, K)
     cuts = (cols[:, 1:] != cols[:, :-1]).any(0).nonzero().flatten().add(1).tolist()
     if max_runs is not None and len(cuts) >= max_runs:
