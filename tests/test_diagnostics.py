@@ -180,6 +180,35 @@ def test_update_ratio_grad_norm_weight_norm_by_hand_after_one_sgd_step():
         assert recs[layer]["update_ratio"] == pytest.approx(0.5 * g_norm / w_norm, rel=1e-4)
 
 
+def test_grad_norm_is_the_parameters_grad_when_the_backward_ends():
+    """grad_norm reads .grad at the end of the sampled step's backward: with accumulation
+    (no zero_grad between backwards) it is the norm of the sum so far."""
+    torch.manual_seed(2)
+    model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 2))
+    x, y = _data(n=16, d=5, c=2)
+    with watch(model, every=1) as w:
+        for s in range(2):  # two training forwards = steps 0 and 1, gradients accumulate
+            xb, yb = x[s * 8 : s * 8 + 8], y[s * 8 : s * 8 + 8]
+            nn.functional.cross_entropy(model(xb), yb).backward()
+            expected = torch.cat([model[2].weight.grad.reshape(-1), model[2].bias.grad]).norm()
+            rec = next(r for r in w.records() if r["layer"] == "2" and r["step"] == s)
+            assert rec["grad_norm"] == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_grad_norm_without_any_hooked_output_comes_from_the_model_output():
+    """Only the in-place ReLU is watched and its output is the one a later in-place op would
+    change; the layers' outputs carry no hook, yet the backward's end is seen."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(inplace=True), nn.Linear(4, 2))
+    x, y = _data(n=8, d=5, c=2)
+    with watch(model, layers=["0"]) as w:
+        nn.functional.cross_entropy(model(x), y).backward()
+    (rec,) = w.records()
+    assert rec["out_grad_norm"] is None  # ReLU(inplace=True) overwrote layer 0's output
+    g = torch.cat([model[0].weight.grad.reshape(-1), model[0].bias.grad]).norm().item()
+    assert rec["grad_norm"] == pytest.approx(g, rel=1e-5)
+
+
 def test_update_ratio_is_none_before_any_optimizer_step():
     model = nn.Sequential(nn.Linear(5, 3))
     with watch(model) as w:

@@ -40,13 +40,13 @@ plain module), reducing over every axis but the model axis:
   :mod:`trainlab.diagnostics.stats` for the definitions and thresholds; None for other layers;
 - ``nonfinite``: the output held a NaN or ±Inf (read from its sums, so a float overflow of the
   sum counts too); ``order``: the layer's position in forward order;
-- ``grad_norm`` = ‖∂L/∂θ‖ over the layer's own parameters, the gradient computed by the
-  backward of step ``s`` (before clipping; with gradient accumulation, the last backward's
-  contribution), and ``out_grad_norm`` = ‖∂L/∂y‖ of its output (None for an output that a
-  later in-place op overwrote, e.g. ``ReLU(inplace=True)``). Tensor hooks take the norm of
-  each gradient of a sampled step's backward at once (holding the gradient would stop
-  ``AccumulateGrad`` from stealing it: it would copy it) and one callback queued on the autograd
-  engine stacks the norms at the backward's end;
+- ``grad_norm`` = ‖θ.grad‖ over the layer's own parameters, read when the backward of step
+  ``s`` ends (before clipping; if gradients are accumulated without zeroing, the sum so far),
+  and ``out_grad_norm`` = ‖∂L/∂y‖ of its output (None for an output that a later in-place op
+  overwrote, e.g. ``ReLU(inplace=True)``). Tensor hooks on the sampled step's outputs take the
+  norm of each ``∂L/∂y`` as it passes; one callback queued on the autograd engine then reads
+  the parameters' ``.grad`` (no hook on the parameters, so ``AccumulateGrad`` keeps its fast
+  path) and stacks all the norms;
 - ``weight_norm`` = ‖θ_s‖ at the start of step ``s``;
 - ``update_ratio`` = ‖θ_{s+1} − θ_s‖ / ‖θ_s‖, the relative size of the optimizer update made
   with the gradient of step ``s`` (CS231n lecture 7: aim for about 1e-3). The optimizer step is
@@ -83,6 +83,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -165,8 +166,7 @@ class _Sample:
     out_grad: torch.Tensor | None = None  # (K, L') ‖∂L/∂y‖ for the layers in out_grad_layers
     out_grad_layers: list[_Layer] = field(default_factory=list)
     update: torch.Tensor | None = None  # (K, P): estimated ‖θ_{s+1} − θ_s‖ per parameter
-    # gradient norms taken by the tensor hooks during a backward, stacked at its end
-    param_grads: dict[int, torch.Tensor] = field(default_factory=dict)
+    # ‖∂L/∂y‖ taken by the output tensor hooks during a backward, stacked at its end
     out_grads: dict[int, torch.Tensor] = field(default_factory=dict)  # index in out_layers
     out_layers: list[_Layer] = field(default_factory=list)
     queued: bool = False
@@ -304,7 +304,6 @@ class Watch:
         self._samples: list[_Sample] = []
         self._current: _Sample | None = None  # the sampled step whose forward is running
         self._grad_sample: _Sample | None = None  # the sampled step whose backward may run
-        self._param_handles: list[Any] = []  # permanent parameter gradient hooks
         self._views: tuple[tuple[int, ...], list[torch.Tensor]] | None = None
         self._pending: _Sample | None = None  # waits for the optimizer step (update ratio)
         self._step = self.start_step - 1
@@ -322,7 +321,6 @@ class Watch:
         ]
         if self._permanent:
             self._register_layer_hooks()
-            self._param_handles = self._register_param_hooks()
         return self
 
     def detach(self) -> None:
@@ -331,7 +329,6 @@ class Watch:
             self._root_handles,
             self._layer_handles,
             self._grad_handles,
-            self._param_handles,
         ):
             for h in handles:
                 h.remove()
@@ -381,8 +378,6 @@ class Watch:
                     if self._pending is not None:  # it never saw an optimizer step: no ratio
                         self._pending.snapshot = None
                     self._pending = sample
-        if not self._permanent:
-            self._grad_handles += self._register_param_hooks()
         self._grad_sample = sample
         self._samples.append(sample)
         self._current = sample
@@ -426,12 +421,18 @@ class Watch:
         # an output modified in place later in the forward (ReLU(inplace=True)) is skipped
         outs = [(layer, y) for layer, y, v in sample.outputs if y._version == v]
         sample.outputs = []
-        if outs and torch.is_grad_enabled():  # a hook keeps ∂L/∂y of every layer output
+        if not torch.is_grad_enabled():
+            return
+        if outs:  # a hook keeps ∂L/∂y of every layer output (and queues _grads_done)
             sample.out_layers = [layer for layer, _ in outs]
             self._grad_handles += [
                 y.register_hook(partial(self._store_out_grad, sample, j))
                 for j, (_, y) in enumerate(outs)
             ]
+        else:  # nothing else queues _grads_done: a hook on the model's output does
+            root = _first_grad_tensor(output)
+            if root is not None:
+                self._grad_handles.append(root.register_hook(partial(self._on_backward, sample)))
 
     def _forward_hook(self, fixed: _Sample | None, name: str, stacked: bool, record_grad: bool):
         """The layer's forward hook: a handful of kernels, results kept until the forward ends.
@@ -464,20 +465,8 @@ class Watch:
 
         return hook
 
-    def _register_param_hooks(self) -> list[Any]:
-        """A tensor hook on every trained parameter; it keeps the gradient of each backward."""
-        return [
-            p.register_hook(partial(self._store_param_grad, j))
-            for j, (_, p) in enumerate(self._params)
-            if p.requires_grad
-        ]
-
-    def _store_param_grad(self, j: int, grad: torch.Tensor) -> None:
-        sample = self._grad_sample
-        if sample is not None:
-            # reduced at once: holding the gradient would stop AccumulateGrad from stealing it
-            # (it would copy every gradient into .grad)
-            sample.param_grads[j] = self._grad_norm(grad)
+    def _on_backward(self, sample: _Sample, grad: torch.Tensor) -> None:
+        if sample is self._grad_sample:
             self._queue(sample)
 
     def _store_out_grad(self, sample: _Sample, j: int, grad: torch.Tensor) -> None:
@@ -500,20 +489,19 @@ class Watch:
             _ENGINE.queue_callback(partial(self._grads_done, sample))
 
     def _grads_done(self, sample: _Sample) -> None:
-        """End of a backward: ‖∂L/∂θ_p‖ and ‖∂L/∂y‖ of what it computed, as ``(K, P')``."""
+        """End of a backward: ‖θ_p.grad‖ of every parameter that has a gradient (read once the
+        engine has accumulated them, no tensor hook on the parameters) and the ‖∂L/∂y‖ the
+        output hooks took, as ``(K, P')`` and ``(K, L')``."""
         sample.queued = False
-        pg, og = sample.param_grads, sample.out_grads
-        sample.param_grads, sample.out_grads = {}, {}
-        pids, oids = list(pg), list(og)
-        if not pids and not oids:
-            return
-        norms = torch.stack([*pg.values(), *og.values()], dim=-1)  # (K, P' + L') or (P' + L',)
-        norms = norms.reshape(self.k, -1).float()
-        if pids:
-            sample.grad, sample.grad_ids = norms[:, : len(pids)], pids
-        if oids:
-            sample.out_grad = norms[:, len(pids) :]
-            sample.out_grad_layers = [sample.out_layers[j] for j in oids]
+        og, sample.out_grads = sample.out_grads, {}
+        with torch.no_grad():
+            grads = [(j, p.grad) for j, (_, p) in enumerate(self._params) if p.grad is not None]
+            if grads:
+                sample.grad = _norms([g for _, g in grads], self.k)  # (K, P')
+                sample.grad_ids = [j for j, _ in grads]
+            if og:
+                sample.out_grad = torch.stack(list(og.values()), dim=-1).reshape(self.k, -1)
+                sample.out_grad_layers = [sample.out_layers[j] for j in og]
 
     def _measure(
         self, kind: str, module: nn.Module, y: torch.Tensor
@@ -820,6 +808,19 @@ def _edges(bins: int | Sequence[float], hist_range: tuple[float, float]) -> torc
     return edges
 
 
+def _first_grad_tensor(output: Any) -> torch.Tensor | None:
+    """The first tensor in a module's output (a tensor, or a tuple/list/dict of them) that
+    requires a gradient."""
+    if isinstance(output, torch.Tensor):
+        return output if output.requires_grad else None
+    items = output.values() if isinstance(output, dict) else output
+    if isinstance(items, Iterable) and not isinstance(items, str | bytes):
+        for item in items:
+            if isinstance(item, torch.Tensor) and item.requires_grad:
+                return item
+    return None
+
+
 def _select_layers(tree: nn.Module, names: Iterable[str] | None) -> dict[str, nn.Module]:
     modules = dict(tree.named_modules())
     if names is not None:
@@ -844,118 +845,187 @@ def _select_layers(tree: nn.Module, names: Iterable[str] | None) -> dict[str, nn
     return out
 
 
+_SUMMARIES = ("moments", "fractions", "hist", "weight", "grad", "out_grad", "update")
+
+
+def _layout(s: _Sample) -> tuple:
+    """What a sample's summaries look like: samples with equal layouts are read together."""
+    return (
+        tuple(None if (t := getattr(s, key)) is None else tuple(t.shape) for key in _SUMMARIES),
+        tuple((n, la.col, la.n, la.frac, la.order, la.calls) for n, la in s.layers.items()),
+        tuple(s.grad_ids),
+        tuple(la.order for la in s.out_grad_layers),
+    )
+
+
 def _to_records(
     samples: list[_Sample], k: int, edges: torch.Tensor, layer_params: dict[str, list[int]]
 ) -> list[dict[str, Any]]:
-    """Read every summary to the host in one transfer and lay them out as records."""
+    """Read every summary to the host in one transfer and lay them out as records.
+
+    Samples with equal layouts (usually all of them) are stacked, so the arithmetic (moments
+    to mean/std, per-layer norms from per-parameter ones) runs once on ``(S, K, ...)`` numpy
+    arrays; only the records themselves are built one by one in Python.
+    """
+    groups: list[list[_Sample]] = []
+    last = None
+    for smp in samples:
+        lay = _layout(smp)
+        if groups and lay == last:
+            groups[-1].append(smp)
+        else:
+            groups.append([smp])
+            last = lay
     tensors: list[torch.Tensor] = []
+    slots: list[dict[str, tuple[int, tuple[int, ...]] | None]] = []
     device = None
-
-    def put(t: torch.Tensor | None) -> int | None:
-        nonlocal device
-        if t is None:
-            return None
-        device = device or t.device
-        t = t.detach().reshape(-1).double()
-        tensors.append(t if t.device == device else t.to(device))
-        return len(tensors) - 1
-
-    slots = []
-    for s in samples:
-        ids = {
-            key: put(getattr(s, key))
-            for key in ("moments", "fractions", "hist", "weight", "grad", "out_grad", "update")
-        }
-        slots.append((s, ids))
+    for group in groups:
+        ids: dict[str, tuple[int, tuple[int, ...]] | None] = {}
+        for key in _SUMMARIES:
+            parts = [getattr(smp, key) for smp in group]
+            if parts[0] is None:
+                ids[key] = None
+                continue
+            device = device or parts[0].device
+            t = torch.stack([q.detach().to(device, torch.float64) for q in parts])  # (S, ...)
+            tensors.append(t.reshape(-1))
+            ids[key] = (len(tensors) - 1, tuple(t.shape))
+        slots.append(ids)
     if not tensors:
         return []
-    sizes = [t.numel() for t in tensors]
-    values = torch.cat(tensors).cpu().tolist()  # the one host read
-    parts, pos = [], 0
-    for n in sizes:
-        parts.append(values[pos : pos + n])
-        pos += n
+    values = torch.cat(tensors).cpu().numpy()  # the one host read
+    bounds = np.cumsum([0] + [t.numel() for t in tensors])
     edge_list = [round(e, 6) for e in edges.tolist()]
-    nb = len(edge_list) + 1
     big = 1 << 30
-    out = []
-    for s, ids in slots:
-
-        def part(key: str, ids: dict[str, int | None] = ids) -> list[float] | None:
-            j = ids[key]
-            return None if j is None else parts[j]
-
-        mom, frac, hist, weight = part("moments"), part("fractions"), part("hist"), part("weight")
-        grad, out_grad, update = part("grad"), part("out_grad"), part("update")
-        n_layers = 0 if s.moments is None else s.moments.shape[1]
-        n_frac = 0 if s.fractions is None else s.fractions.shape[1]
-        n_params = 0 if s.weight is None else s.weight.shape[1]
-        grad_col = {p: j for j, p in enumerate(s.grad_ids)}
-        n_grad = len(s.grad_ids)
-        og_col = {id(layer): j for j, layer in enumerate(s.out_grad_layers)}
-        n_og = len(s.out_grad_layers)
+    n_params = sum(len(v) for v in layer_params.values())
+    none_k = [None] * k
+    out: list[dict[str, Any]] = []
+    for group, ids in zip(groups, slots, strict=True):
+        arr: dict[str, np.ndarray | None] = {}
+        for key, slot in ids.items():
+            if slot is None:
+                arr[key] = None
+            else:
+                j, shape = slot
+                arr[key] = values[bounds[j] : bounds[j + 1]].reshape(shape)
+        first = group[0]
+        cols = _record_columns(first, arr, k, n_params)
         # forward order inside each step; layers that never ran go last in registration order
         chosen = [
             (name, layer)
-            for name, layer in s.layers.items()
+            for name, layer in first.layers.items()
             if layer.col is not None or layer_params[name]
         ]
         chosen.sort(key=lambda t: t[1].order if t[1].order is not None else big)
+        per_layer = []
         for name, layer in chosen:
+            S = len(group)
+            mean = std = nonfinite = counts = fvals = [none_k] * S
+            if layer.col is not None and cols["mean"] is not None and layer.n:
+                j = layer.col
+                mean, std, nonfinite = cols["mean"][j], cols["std"][j], cols["bad"][j]
+                if cols["hist"] is not None:
+                    counts = [[h[j] for h in hs] for hs in cols["hist"]]
+            fkey = None
+            if layer.frac is not None and cols["frac"] is not None:
+                fkey, fvals = layer.frac[0], cols["frac"][layer.frac[1]]
             pids = layer_params[name]
-            gids = [grad_col[p] for p in pids if p in grad_col]
-            og = og_col.get(id(layer))
-            for i in range(k):
-                mean = std = nonfinite = None
-                counts = None
-                if layer.col is not None and mom is not None and layer.n:
-                    b = (i * n_layers + layer.col) * 3
-                    shift, s1, nrm = mom[b], mom[b + 1], mom[b + 2]
-                    m = s1 / layer.n
-                    nonfinite = not (
-                        math.isfinite(s1) and math.isfinite(nrm) and math.isfinite(shift)
+            w = u = g = ratio = [none_k] * S
+            if pids:
+                a, b = pids[0], pids[-1] + 1  # a layer's parameters are consecutive
+                w = _layer_norms(cols["weight"], a, b, none_k, S)
+                u = _layer_norms(cols["update"], a, b, none_k, S)
+                if cols["grad"] is not None and cols["grad_have"][a:b].any():
+                    g = _layer_norms(cols["grad"], a, b, none_k, S)
+                if cols["update"] is not None and cols["weight"] is not None:
+                    ratio = [
+                        [
+                            x / y if y > 0 else (0.0 if x == 0 else None)
+                            for x, y in zip(us, ws, strict=True)
+                        ]
+                        for us, ws in zip(u, w, strict=True)
+                    ]
+            og = cols["out_grad"].get(layer.order, [none_k] * S)
+            pnt = (fkey, mean, std, nonfinite, counts, fvals, w, g, og, ratio)
+            per_layer.append((name, layer, *pnt))
+        for si, smp in enumerate(group):
+            step = smp.step
+            for name, layer, fkey, mean, std, bad, counts, fvals, w, g, og, ratio in per_layer:
+                kind, order, calls = layer.kind, layer.order, layer.calls
+                mean_s, std_s, bad_s, counts_s = mean[si], std[si], bad[si], counts[si]
+                f_s, w_s, g_s, og_s, r_s = fvals[si], w[si], g[si], og[si], ratio[si]
+                for i in range(k):
+                    c = counts_s[i]
+                    out.append(
+                        {
+                            "model": i,
+                            "layer": name,
+                            "step": step,
+                            "kind": kind,
+                            "order": order,
+                            "calls": calls,
+                            "act_mean": mean_s[i],
+                            "act_std": std_s[i],
+                            "dead_fraction": f_s[i] if fkey == "dead_fraction" else None,
+                            "saturated_fraction": f_s[i] if fkey == "saturated_fraction" else None,
+                            "nonfinite": bad_s[i],
+                            "grad_norm": g_s[i],
+                            "out_grad_norm": og_s[i],
+                            "weight_norm": w_s[i],
+                            "update_ratio": r_s[i],
+                            "hist": None if c is None else c[1:-1],
+                            "hist_under": None if c is None else c[0],
+                            "hist_over": None if c is None else c[-1],
+                            "hist_edges": edge_list,
+                        }
                     )
-                    mean = shift + m
-                    std = math.sqrt(max(nrm * nrm / layer.n - m * m, 0.0)) if not nonfinite else nan
-                    if hist is not None:
-                        hb = (i * n_layers + layer.col) * nb
-                        counts = list(map(int, hist[hb : hb + nb]))
-                fracs: dict[str, float] = {}
-                if layer.frac is not None and frac is not None:
-                    fracs[layer.frac[0]] = frac[i * n_frac + layer.frac[1]]
-                w = u = g = None
-                if pids and weight is not None:
-                    w = math.sqrt(sum(weight[i * n_params + p] ** 2 for p in pids))
-                    if update is not None:
-                        u = math.sqrt(sum(update[i * n_params + p] ** 2 for p in pids))
-                if gids and grad is not None:
-                    g = math.sqrt(sum(grad[i * n_grad + j] ** 2 for j in gids))
-                ratio = None
-                if w is not None and u is not None:
-                    ratio = u / w if w > 0 else (0.0 if u == 0 else None)
-                out.append(
-                    {
-                        "model": i,
-                        "layer": name,
-                        "step": s.step,
-                        "kind": layer.kind,
-                        "order": layer.order,
-                        "calls": layer.calls,
-                        "act_mean": mean,
-                        "act_std": std,
-                        "dead_fraction": fracs.get("dead_fraction"),
-                        "saturated_fraction": fracs.get("saturated_fraction"),
-                        "nonfinite": nonfinite,
-                        "grad_norm": g,
-                        "out_grad_norm": None
-                        if og is None or out_grad is None
-                        else abs(out_grad[i * n_og + og]),
-                        "weight_norm": w,
-                        "update_ratio": ratio,
-                        "hist": None if counts is None else counts[1:-1],
-                        "hist_under": None if counts is None else counts[0],
-                        "hist_over": None if counts is None else counts[-1],
-                        "hist_edges": edge_list,
-                    }
-                )
     return out
+
+
+def _record_columns(
+    s: _Sample, arr: dict[str, np.ndarray | None], k: int, n_params: int
+) -> dict[str, Any]:
+    """The statistics of ``S`` sampled steps of one layout, from ``(S, K, ...)`` arrays.
+
+    ``mean``/``std``/``bad``/``frac``: nested lists ``[column][sample][model]``; ``hist``:
+    ``[sample][model][layer][bin]``; ``weight``/``update``/``grad``: ``(S, K, P)`` squared
+    per-parameter norms (a parameter without a gradient counts 0; ``grad_have`` says which had
+    one); ``out_grad``: layer order -> ``[sample][model]``.
+    """
+    cols: dict[str, Any] = dict.fromkeys(("mean", "std", "bad", "hist", "frac"))
+    mom = arr["moments"]
+    if mom is not None:
+        n = np.ones(mom.shape[2])
+        for layer in s.layers.values():
+            if layer.col is not None and layer.n:
+                n[layer.col] = layer.n
+        shift, s1, nrm = mom[..., 0], mom[..., 1], mom[..., 2]  # (S, K, L)
+        m = s1 / n
+        bad = ~(np.isfinite(s1) & np.isfinite(nrm) & np.isfinite(shift))
+        with np.errstate(invalid="ignore", over="ignore"):
+            std = np.where(bad, nan, np.sqrt(np.maximum(nrm * nrm / n - m * m, 0.0)))
+            cols["mean"] = (shift + m).transpose(2, 0, 1).tolist()
+        cols["std"], cols["bad"] = std.transpose(2, 0, 1).tolist(), bad.transpose(2, 0, 1).tolist()
+    if arr["hist"] is not None:
+        cols["hist"] = arr["hist"].astype(np.int64).tolist()
+    if arr["fractions"] is not None:
+        cols["frac"] = arr["fractions"].transpose(2, 0, 1).tolist()
+    cols["weight"] = None if arr["weight"] is None else arr["weight"] ** 2
+    cols["update"] = None if arr["update"] is None else arr["update"] ** 2
+    cols["grad"] = cols["grad_have"] = None
+    if arr["grad"] is not None and s.grad_ids:
+        g, have = np.zeros(arr["grad"].shape[:2] + (n_params,)), np.zeros(n_params, dtype=bool)
+        g[..., s.grad_ids], have[s.grad_ids] = arr["grad"] ** 2, True
+        cols["grad"], cols["grad_have"] = g, have
+    cols["out_grad"] = {}
+    if arr["out_grad"] is not None:
+        og = np.abs(arr["out_grad"]).transpose(2, 0, 1).tolist()  # [layer][sample][model]
+        cols["out_grad"] = {layer.order: og[j] for j, layer in enumerate(s.out_grad_layers)}
+    return cols
+
+
+def _layer_norms(sq: np.ndarray | None, a: int, b: int, none_k: list[None], n_samples: int) -> list:
+    """``sqrt`` of the summed squared norms of parameters ``a..b-1``: ``[sample][model]``."""
+    if sq is None:
+        return [none_k] * n_samples
+    return np.sqrt(sq[..., a:b].sum(axis=-1)).tolist()
