@@ -917,10 +917,10 @@ def _to_records(
             if layer.col is not None or layer_params[name]
         ]
         chosen.sort(key=lambda t: t[1].order if t[1].order is not None else big)
+        n_s = len(group)
         per_layer = []
         for name, layer in chosen:
-            S = len(group)
-            mean = std = nonfinite = counts = fvals = [none_k] * S
+            mean = std = nonfinite = counts = fvals = [none_k] * n_s
             if layer.col is not None and cols["mean"] is not None and layer.n:
                 j = layer.col
                 mean, std, nonfinite = cols["mean"][j], cols["std"][j], cols["bad"][j]
@@ -930,13 +930,13 @@ def _to_records(
             if layer.frac is not None and cols["frac"] is not None:
                 fkey, fvals = layer.frac[0], cols["frac"][layer.frac[1]]
             pids = layer_params[name]
-            w = u = g = ratio = [none_k] * S
+            w = u = g = ratio = [none_k] * n_s
             if pids:
                 a, b = pids[0], pids[-1] + 1  # a layer's parameters are consecutive
-                w = _layer_norms(cols["weight"], a, b, none_k, S)
-                u = _layer_norms(cols["update"], a, b, none_k, S)
+                w = _layer_norms(cols["weight"], a, b, none_k, n_s)
+                u = _layer_norms(cols["update"], a, b, none_k, n_s)
                 if cols["grad"] is not None and cols["grad_have"][a:b].any():
-                    g = _layer_norms(cols["grad"], a, b, none_k, S)
+                    g = _layer_norms(cols["grad"], a, b, none_k, n_s)
                 if cols["update"] is not None and cols["weight"] is not None:
                     ratio = [
                         [
@@ -945,7 +945,7 @@ def _to_records(
                         ]
                         for us, ws in zip(u, w, strict=True)
                     ]
-            og = cols["out_grad"].get(layer.order, [none_k] * S)
+            og = cols["out_grad"].get(layer.order, [none_k] * n_s)
             pnt = (fkey, mean, std, nonfinite, counts, fvals, w, g, og, ratio)
             per_layer.append((name, layer, *pnt))
         for si, smp in enumerate(group):
