@@ -494,6 +494,38 @@ def test_update_ratio_estimate_on_strided_subset_is_within_2_percent(opt_name):
         assert recs[key] == pytest.approx(ratio, rel=0.02), key
 
 
+@pytest.mark.parametrize(
+    "move",
+    [
+        "double",
+        pytest.param(
+            "cuda",
+            marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU"),
+        ),
+    ],
+)
+def test_update_ratio_after_the_model_moves(move):
+    """model.double() / model.cuda() inside the block: the subset copy follows the parameters."""
+    torch.manual_seed(4)
+    model = nn.Sequential(nn.Linear(256, 256))  # 65,536 weights: measured on a subset
+    x = torch.randn(8, 256)
+    with watch(model) as w:
+        model(x).sum().backward()
+        model.to(torch.float64 if move == "double" else torch.device("cuda"))
+        x = x.to(model[0].weight)
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        before = [p.detach().clone() for p in model.parameters()]
+        opt.zero_grad()
+        model(x).sum().backward()
+        opt.step()
+    (rec,) = [r for r in w.records() if r["step"] == 1]
+    after = [p.detach() for p in model.parameters()]
+    delta = torch.cat([(a - b).reshape(-1) for a, b in zip(after, before, strict=True)]).norm()
+    norm = torch.cat([b.reshape(-1) for b in before]).norm()
+    assert max(w._strides) > 1
+    assert rec["update_ratio"] == pytest.approx((delta / norm).item(), rel=0.02)
+
+
 def test_inplace_relu_does_not_change_the_previous_layer_statistics():
     torch.manual_seed(0)
     model = nn.Sequential(nn.Linear(8, 32), nn.ReLU(inplace=True), nn.Linear(32, 2))

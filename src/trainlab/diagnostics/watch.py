@@ -386,8 +386,9 @@ class Watch:
                 if self.measure_updates:
                     views = self._subset_views()
                     if self._snapshot is None or any(
-                        b.shape != v.shape for b, v in zip(self._snapshot, views, strict=True)
-                    ):
+                        (b.shape, b.dtype, b.device) != (v.shape, v.dtype, v.device)
+                        for b, v in zip(self._snapshot, views, strict=True)
+                    ):  # first use, or the model moved (model.to(...)) since the last copy
                         self._snapshot = [
                             torch.empty_like(v, memory_format=torch.contiguous_format)
                             for v in views
