@@ -11,16 +11,16 @@ after an exception), with the memory and speed lessons of its users built in:
   never kept, so memory stays flat however long the run (fastai's ``ActivationStats`` keeps
   growing lists). Summaries stay on the device and are read to the host lazily, in one transfer,
   by :meth:`Watch.records` — there is no ``.item()`` / ``.cpu()`` in any hook.
-- **Cost** (``benchmarks/diagnostics.py``, CPU time, 1 thread, median of interleaved rounds
-  against the same loop without ``watch``, on a shared 2-core VM whose speed drifts: the same
-  variant differs by up to ±10% between runs). Every 50 steps: within that noise of 0% (-6% to
-  +5%) on a 64-256-256-10 MLP, on a K=16 population of it and on a 64-1024-1024-10 MLP.
-  Every step: +16-21% on the wide MLP, +34-37% on the K=16 population and +68-137% on the small
-  plain MLP (two runs each), whose whole step takes 1.3-1.8 ms: a sampled step there costs a
-  fixed 1.2-1.8 ms, about a hundred small kernels (moments, histogram, fractions, norms per
-  layer) of 2-5 µs each, the hooks' Python, and the records built once per epoch. Issue 4's
-  every-step goal (<= 25%) is met on the wide MLP only, which is why ``trainlab train
-  --diagnose`` samples every 50 steps.
+- **Cost** (``benchmarks/diagnostics.py``, CPU time, 1 thread, the median over interleaved
+  rounds of each round's ratio to the same loop without ``watch``, on a shared 2-core VM whose
+  speed drifts by ±10% between runs; two runs each). Every 50 steps: within that noise of 0%
+  on a 64-256-256-10 MLP, on a K=16 population of it and on a 64-1024-1024-10 MLP. Every
+  step: +7-21% on the wide MLP, +25-36% on the K=16 population and +86-98% on the small
+  plain MLP, whose whole step takes ~1.5 ms: a sampled step there costs a fixed ~1.4 ms,
+  about a hundred small kernels (moments, histogram, fractions, norms per layer) of 2-5 µs
+  each; a prototype with the same kernels and almost no Python around them measured +70%.
+  Issue 4's every-step goal (<= 25%) is met on the wide MLP only, which is why ``trainlab
+  train --diagnose`` samples every 50 steps.
 - **Sampled, training mode only.** A *step* is one training-mode forward of the root module.
   Steps ``0, every, 2·every, ...`` are sampled. For ``every > 8`` the per-layer hooks are
   registered only then (and removed again after the forward), so an unsampled step costs two
