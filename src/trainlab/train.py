@@ -34,6 +34,7 @@ from torch import nn
 from . import rng
 from .config import Config, Member, dump_config, load_config, members, resolve
 from .errors import ConfigError, UserError
+from .malloc import keep_freed_memory
 from .population import Population
 from .runs import RunDir
 
@@ -130,6 +131,8 @@ class Trainer:
             )
         self.config = config
         self.device = resolve_device(device)
+        if self.device.type == "cpu":
+            keep_freed_memory()  # a population's big per-step buffers: no page faults each step
         self.members = members(config)
         self.k = k = len(self.members)
         self.custom_model = model is not None

@@ -1,0 +1,57 @@
+"""Keep freed memory in the process while training on the CPU (Linux, glibc only).
+
+glibc's ``malloc`` serves a block above ``M_MMAP_THRESHOLD`` with a fresh ``mmap`` and gives
+freed memory at the top of the heap back to the OS once it exceeds ``M_TRIM_THRESHOLD``. A
+population's activations, gradients and optimizer temporaries are megabytes each and are freed
+and allocated again every step, so with the defaults every step touches fresh pages, one page
+fault per 4 KiB. Measured on this project's 2-core VM (digits MLP 64-256-256-10, K=16, Adam,
+``Trainer.step_on``, CPU time): 807 page faults and 20.3 ms per step with glibc's defaults,
+about 0 and 16.8 ms with the settings below.
+
+:func:`keep_freed_memory` raises both thresholds (``M_MMAP_THRESHOLD`` = 32 MiB, glibc's
+maximum; ``M_TRIM_THRESHOLD`` = 1 GiB; ``M_TOP_PAD`` = 64 MiB), once per process. The cost: the
+process keeps up to its peak heap after the peak has passed (as PyTorch's CUDA caching
+allocator does on the GPU). The settings stay for the rest of the process (glibc has no way
+to go back to its adaptive defaults). Set ``TRAINLAB_KEEP_FREED_MEMORY=0`` to leave malloc
+alone; other C libraries (musl, macOS, Windows) are left alone.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import sys
+
+__all__ = ["keep_freed_memory"]
+
+M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3  # glibc <malloc.h>
+MMAP_THRESHOLD = 32 << 20  # glibc's maximum (HEAP_MAX_SIZE / 2 on 64-bit)
+TRIM_THRESHOLD = 1 << 30
+TOP_PAD = 64 << 20
+
+_done: bool | None = None
+
+
+def keep_freed_memory() -> bool:
+    """Raise glibc's mmap and trim thresholds once per process; True if they are raised.
+
+    False (and nothing changed) off Linux/glibc or with ``TRAINLAB_KEEP_FREED_MEMORY=0``.
+    """
+    global _done
+    if _done is not None:
+        return _done
+    _done = False
+    if os.environ.get("TRAINLAB_KEEP_FREED_MEMORY", "1") == "0":
+        return False
+    if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes, mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+    settings = ((M_MMAP_THRESHOLD, MMAP_THRESHOLD), (M_TRIM_THRESHOLD, TRIM_THRESHOLD),
+                (M_TOP_PAD, TOP_PAD))  # fmt: skip
+    _done = all([mallopt(option, value) == 1 for option, value in settings])  # all three, always
+    return _done
