@@ -5,8 +5,9 @@ freed memory at the top of the heap back to the OS once it exceeds ``M_TRIM_THRE
 population's activations, gradients and optimizer temporaries are megabytes each and are freed
 and allocated again every step, so with the defaults every step touches fresh pages, one page
 fault per 4 KiB. Measured on this project's 2-core VM (digits MLP 64-256-256-10, K=16, Adam,
-``Trainer.step_on``, CPU time): 807 page faults and 20.3 ms per step with glibc's defaults,
-about 0 and 16.8 ms with the settings below.
+``Trainer.step_on``, CPU time, three alternating runs): 290-720 page faults and 20.3-23.5 ms
+per step with glibc's defaults, 0 and 17.2-20.5 ms with the settings below (in the population
+benchmark's wall-clock rates, +2-3%).
 
 :func:`keep_freed_memory` raises both thresholds (``M_MMAP_THRESHOLD`` = 32 MiB, glibc's
 maximum; ``M_TRIM_THRESHOLD`` = 1 GiB; ``M_TOP_PAD`` = 64 MiB), once per process. The cost: the
