@@ -16,8 +16,7 @@ glibc = pytest.mark.skipif(
 _STEPS = """
 import resource, sys, torch
 from trainlab.malloc import keep_freed_memory
-if sys.argv[1] == "1":
-    assert keep_freed_memory()
+assert keep_freed_memory()
 x = torch.ones(1 << 20)  # 4 MiB
 def step():
     bufs = [x * i for i in range(16)]  # 64 MiB of temporaries (16384 pages), freed together
@@ -31,9 +30,10 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0) // 10)
 """
 
 
-def _faults_per_step(tuned: bool) -> int:
+def _faults_per_step_kept() -> int:
+    """Page faults per step of ``_STEPS`` in a fresh process that keeps freed memory."""
     out = subprocess.run(
-        [sys.executable, "-c", _STEPS, "1" if tuned else "0"],
+        [sys.executable, "-c", _STEPS],
         capture_output=True,
         text=True,
         check=True,
@@ -46,7 +46,7 @@ def _faults_per_step(tuned: bool) -> int:
 def test_keep_freed_memory_keeps_big_temporaries_fault_free():
     # glibc's defaults give the 64 MiB back every step (16352 faults a step on this project's
     # machine); kept in the process, the pages are touched once (0-204 faults a step there)
-    assert _faults_per_step(tuned=True) < 16384 // 16
+    assert _faults_per_step_kept() < 16384 // 16
 
 
 def test_keep_freed_memory_can_be_switched_off(monkeypatch):

@@ -385,10 +385,8 @@ class Watch:
                 sample.weight = _norms(params, self.k)  # (K, P)
                 if self.measure_updates:
                     views = self._subset_views()
-                    if self._snapshot is None or any(
-                        (b.shape, b.dtype, b.device) != (v.shape, v.dtype, v.device)
-                        for b, v in zip(self._snapshot, views, strict=True)
-                    ):  # first use, or the model moved (model.to(...)) since the last copy
+                    if self._snapshot is None or not _fits(self._snapshot, views):
+                        # first use, or the model moved (model.to(...)) since the last copy
                         self._snapshot = [
                             torch.empty_like(v, memory_format=torch.contiguous_format)
                             for v in views
@@ -412,20 +410,20 @@ class Watch:
         parameter, which has no such view, is gathered afresh at each call.
         """
         key = tuple(p.data_ptr() for _, p in self._params)  # p.data = ... makes new views
-        parts = list(zip(self._params, self._chunks, self._strides, strict=True))
         if self._views is None or self._views[0] != key:
             k = self.k
             views = [
                 p.detach().view(k, -1, c)[:, ::s] if p.is_contiguous() else None
-                for (_, p), c, s in parts
+                for (_, p), c, s in zip(self._params, self._chunks, self._strides, strict=True)
             ]
             self._views = (key, views)  # type: ignore[assignment]
         views = self._views[1]
         if all(v is not None for v in views):
             return views
+        parts = zip(views, self._params, self._chunks, self._strides, strict=True)
         return [
             v if v is not None else p.detach().reshape(self.k, -1, c)[:, ::s]  # a fresh copy
-            for v, ((_, p), c, s) in zip(views, parts, strict=True)
+            for v, (_, p), c, s in parts
         ]
 
     def _post_forward(self, module: nn.Module, args: tuple, output: Any) -> None:
@@ -742,7 +740,10 @@ class Watch:
             return  # no in-place update of any parameter yet
         with torch.no_grad():
             diffs = self._snapshot  # becomes θ_s − θ_{s+1} in place; the next step re-copies it
-            torch._foreach_sub_(diffs, self._subset_views())
+            views = self._subset_views()
+            if not _fits(diffs, views):  # the model moved to another device or dtype since
+                views = [v.to(b.device, b.dtype) for b, v in zip(diffs, views, strict=True)]
+            torch._foreach_sub_(diffs, views)
             norms = _norms(diffs, self.k)  # (K, P)
             scale = self._const(("scale",), norms.device, norms.dtype)  # (P,) sqrt(n_p / m_p)
             sample.update = norms.mul_(scale)
@@ -829,6 +830,14 @@ def _edges(bins: int | Sequence[float], hist_range: tuple[float, float]) -> torc
     if edges.dim() != 1 or edges.numel() < 2 or not bool((edges[1:] > edges[:-1]).all()):
         raise UserError("bins must be a count or at least two increasing bin edges")
     return edges
+
+
+def _fits(buffers: list[torch.Tensor], views: list[torch.Tensor]) -> bool:
+    """Every buffer has its view's shape, dtype and device."""
+    return all(
+        (b.shape, b.dtype, b.device) == (v.shape, v.dtype, v.device)
+        for b, v in zip(buffers, views, strict=True)
+    )
 
 
 def _first_grad_tensor(output: Any) -> torch.Tensor | None:
