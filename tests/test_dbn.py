@@ -107,3 +107,44 @@ def test_population_training_lowers_reconstruction_error(digits):
     assert (rec[:, -1] < 0.5 * ((mean_v - X[:300]) ** 2).mean()).all(), rec
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         RBMPopulation(4, n_iter=1).fit(X[:20] * 2)
+
+
+@pytest.mark.parametrize(
+    "options, match",
+    [
+        ({"momentum": 1.5}, "'momentum' parameter"),
+        ({"k": 0}, "'k' parameter"),
+        ({"learning_rate": -1.0}, "'learning_rate' parameter"),
+        ({"batch_size": 0}, "'batch_size' parameter"),
+        ({"n_components": 0}, "'n_components' parameter"),
+        ({"monitor": -5}, "monitor must be"),
+        ({"seeds": [1.5]}, "seeds must be integers"),
+        ({"learning_rate": "fast"}, "learning_rate must be a number"),
+    ],
+)
+def test_population_rejects_bad_settings(options, match):
+    from trainlab.errors import UserError
+
+    with pytest.raises(UserError, match=match):
+        RBMPopulation(**{"n_components": 4, **options})
+
+
+def test_population_takes_numpy_seeds_and_values(digits):
+    X, _ = digits
+    pop = RBMPopulation(4, seeds=np.arange(2), learning_rate=np.float32(0.1), n_iter=1)
+    assert len(pop.fit(X[:50]).estimators_) == 2
+
+
+def test_stacks_take_one_width_and_name_their_features(digits):
+    from trainlab.errors import UserError
+
+    X, _ = digits
+    dbn = DBN(8, n_iter=1, random_state=0).fit(X[:100])
+    assert dbn.transform(X[:2]).shape == (2, 8)
+    assert list(dbn.get_feature_names_out()[:2]) == ["dbn0", "dbn1"]
+    sdae = StackedDenoisingAutoencoder([6, 3], n_iter=1, random_state=0).fit(X[:100])
+    assert len(sdae.get_feature_names_out()) == 3
+    with pytest.raises(UserError, match="positive width"):
+        DBN([8, 0]).fit(X[:100])
+    with pytest.raises(ValueError, match="'batch_size' parameter"):
+        StackedDenoisingAutoencoder(4, batch_size=0).fit(X[:100])

@@ -385,6 +385,17 @@ def test_ais_agrees_with_exact_log_partition():
     assert ll > log_likelihood(base, X, exact_log_partition(base)).mean()
 
 
+def test_ais_rejects_bad_settings():
+    from trainlab.errors import UserError
+    from trainlab.pretrain import ais_log_partition
+
+    rbm = _fitted(16, 4)
+    with pytest.raises(UserError, match="base_rate must be 16"):
+        ais_log_partition(rbm, base_rate=np.full(10, 0.5))
+    with pytest.raises(UserError, match="integers n_betas"):
+        ais_log_partition(rbm, n_betas=2.5)
+
+
 @pytest.mark.parametrize("learn_variance", [False, True])
 def test_gaussian_rbm_learns_standardized_digits(learn_variance):
     X, _ = load_digits(return_X_y=True)
@@ -410,3 +421,28 @@ def test_device_errors_are_clear():
         pytest.skip("CUDA present")
     with pytest.raises(ValueError, match="CUDA is not available"):
         BernoulliRBM(n_components=2, n_iter=1, device="cuda").fit(np.zeros((3, 4)))
+
+
+def test_sparse_input_fits_like_dense():
+    import scipy.sparse as sp
+
+    X = (np.random.default_rng(0).random((60, 6)) < 0.3).astype(float)
+    dense = BernoulliRBM(n_components=4, n_iter=2, random_state=0).fit(X)
+    sparse = BernoulliRBM(n_components=4, n_iter=2, random_state=0).fit(sp.csr_matrix(X))
+    np.testing.assert_array_equal(dense.components_, sparse.components_)
+    np.testing.assert_array_equal(dense.transform(X), sparse.transform(sp.csc_matrix(X)))
+    sparse.partial_fit(sp.csr_matrix(X[:10]))
+
+
+def test_set_params_after_fit_changes_the_next_fit_not_the_fitted_model():
+    X = (np.random.default_rng(0).random((40, 6)) < 0.5).astype(float)
+    rbm = BernoulliRBM(n_components=5, batch_size=8, n_iter=1, random_state=0).fit(X)
+    rbm.set_params(batch_size=20).partial_fit(X[:20])  # the chains keep their 8 particles
+    assert rbm.h_samples_.shape == (8, 5)
+    assert rbm.set_params(n_components=3).gibbs(X[:2]).shape == (2, 6)
+    assert rbm.fit(X).components_.shape == (3, 6)  # a new fit uses the new parameters
+    cd = BernoulliRBM(n_components=4, method="cd", n_iter=1, random_state=0).fit(X)
+    cd.set_params(method="pcd").partial_fit(X[:10])  # chains start from zeros
+    assert cd.h_samples_.shape == (10, 4)
+    with pytest.raises(ValueError, match="'k' parameter"):
+        cd.set_params(k=0).partial_fit(X[:10])

@@ -341,6 +341,10 @@ def test_render_text():
     assert "<p>para one still one</p>" in h
     assert "<ol><li>a</li><li>b more b</li></ol>" in h
     assert "<code>x&lt;y</code>" in h and "<em>it</em>" in h
+    # docstrings write code spans with double backticks
+    h = render_text("``max_norm`` (``trainlab.optim.clip_grad_norm_``) and `k`")
+    assert "<code>max_norm</code> (<code>trainlab.optim.clip_grad_norm_</code>)" in h
+    assert "<code>k</code>" in h and "`" not in h
 
 
 def test_hundred_models_report_fast(tmp_path):

@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import yaml
 from typer.testing import CliRunner
 
 from trainlab.cli import app
@@ -90,10 +91,41 @@ def test_study_runs_and_reports(tmp_path, monkeypatch):
     assert summary["datasets"] == ["digits"] and {c["data"] for c in cells} == {"digits"}
     assert {c["method"] for c in cells} == {"random", "dbn", "sdae"}
     assert all(c["n"] == 2 and 0.0 <= c["test_acc_mean"] <= 1.0 for c in cells)
-    assert "Erhan" in summary["expectation"] and summary["verdict"].startswith("Measured")
+    assert "Erhan" in summary["expectation"]
+    assert summary["verdict"].startswith("Measured, claim by claim")
     assert len(summary["models"]) == 2 * 3 * 3 * 2
     html = (out / "report.html").read_text()
     assert "Erhan" in html and (out / "figures" / "accuracy_vs_labels.png").exists()
+
+
+def _cells(acc: dict[tuple[str, float], dict[str, float]], std: float = 0.01) -> list[dict]:
+    """Study rows for one dataset and depth 3: ``acc[(activation, labels)][method]``."""
+    return [
+        {"data": "digits", "activation": act, "depth": 3, "labels": frac, "method": m,
+         "test_acc_mean": a, "test_acc_std": std, "n": 5}
+        for (act, frac), by_method in acc.items()
+        for m, a in by_method.items()
+    ]  # fmt: skip
+
+
+def test_study_judges_each_claim_on_its_own():
+    # sigmoid: pre-training +10 points with 1% labels, +1 with all; ReLU: it hurts by 20
+    acc = {
+        ("sigmoid", 0.01): {"random": 0.5, "dbn": 0.6, "sdae": 0.6},
+        ("sigmoid", 1.0): {"random": 0.9, "dbn": 0.91, "sdae": 0.91},
+        ("relu", 0.01): {"random": 0.6, "dbn": 0.4, "sdae": 0.4},
+        ("relu", 1.0): {"random": 0.9, "dbn": 0.9, "sdae": 0.9},
+    }
+    _, verdicts = pretraining._findings(_cells(acc), ["digits"], [3], [0.01, 0.1, 1.0])
+    helps, scarce, depth, narrows = verdicts
+    assert "helps deep sigmoid nets" in helps and helps.endswith("confirmed")
+    assert "scarce" in scarce and scarce.endswith("confirmed")
+    assert depth.endswith("not tested (one depth, 3)")
+    assert "contradicted: it reverses" in narrows
+    # the same gains with seed noise far larger than them: nothing is confirmed
+    _, noisy = pretraining._findings(_cells(acc, std=0.5), ["digits"], [3], [0.01, 0.1, 1.0])
+    assert all("confirmed" not in v and "contradicted" not in v for v in noisy[:2])
+    assert noisy[0].endswith("inconclusive (within seed noise)")
 
 
 def test_pretrain_command_writes_run_with_figures(tmp_path):
@@ -122,6 +154,51 @@ def test_pretrain_stacks_from_config(tmp_path, kind):
     )
     out = run_pretrain(cfg, out=tmp_path / kind, device="cpu")
     assert (out / "figures" / "filters.png").exists() and (out / "model.npz").exists()
+
+
+def test_pretrain_config_fills_kind_defaults_and_rejects_unused_keys(tmp_path):
+    from trainlab.errors import ConfigError
+    from trainlab.pretrain import DBN, StackedDenoisingAutoencoder
+    from trainlab.pretrain.run import KIND_DEFAULTS, PretrainConfig, load_pretrain_config
+
+    # the table's DBN and SDAE defaults are the estimators' own
+    for kind, est in (("dbn", DBN()), ("sdae", StackedDenoisingAutoencoder())):
+        params = est.get_params()
+        for section in ("model", "train"):
+            for key, value in KIND_DEFAULTS[kind][section].items():
+                assert list(np.atleast_1d(params[key])) == list(np.atleast_1d(value)), (kind, key)
+    sdae = PretrainConfig.model_validate({"model": {"kind": "sdae"}})
+    assert sdae.train.learning_rate == 1e-3 and sdae.train.momentum is None
+    assert sdae.model.layers == [256, 256] and sdae.model.n_components is None
+    for raw, match in [
+        ({"model": {"kind": "sdae"}, "train": {"momentum": 0.5}}, "train.momentum does not apply"),
+        ({"model": {"kind": "dbn", "n_components": 5}}, "model.n_components does not apply"),
+        ({"model": {"kind": "rbm", "layers": [4]}}, "model.layers does not apply"),
+        ({"model": {"kind": "dbn"}, "grid": {"momentum": [0.1]}}, "grid works with"),
+    ]:
+        path = tmp_path / "c.yaml"
+        path.write_text(yaml.safe_dump(raw))
+        with pytest.raises(ConfigError, match=match):
+            load_pretrain_config(path)
+
+
+def test_pretrain_stack_trains_one_model_per_seed_with_the_config_values(tmp_path):
+    from trainlab.pretrain.run import load_pretrain_config, run_pretrain
+
+    cfg = tmp_path / "sdae.yaml"
+    cfg.write_text(
+        "model: {kind: sdae, layers: [6, 3]}\ntrain: {n_iter: 1, learning_rate: 0.5}\n"
+        "seeds: [0, 1]\n"
+    )
+    out = run_pretrain(cfg, out=tmp_path / "run", device="cpu")
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["k"] == 2 and [m["seed"] for m in summary["models"]] == [0, 1]
+    weights = np.load(out / "model.npz")
+    assert {"weight_0", "weight_1", "weight_0_model1", "weight_1_model1"} <= set(weights.files)
+    assert not np.array_equal(weights["weight_0"], weights["weight_0_model1"])
+    resolved = load_pretrain_config(out / "config.yaml")  # the written config loads back
+    assert resolved.train.learning_rate == 0.5 and resolved.train.batch_size == 32
+    assert resolved.seeds == [0, 1] and resolved.model.corruption == 0.25
 
 
 def test_pretrain_config_errors(tmp_path):

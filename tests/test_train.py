@@ -128,8 +128,15 @@ def test_run_directory(tmp_path):
     state = torch.load(out / "checkpoints" / "last.pt", weights_only=True)
     assert state["epoch"] == 2 and "optimizer" in state and "population" in state
     # never overwrite an existing run directory
-    with pytest.raises(UserError, match="already exists"):
+    with pytest.raises(UserError, match=f"already exists.*trainlab resume {out}"):
         train(cfg, out=out, progress=False, device="cpu")
+    # a folder without a checkpoint is not offered to `trainlab resume`
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "notes.txt").write_text("mine")
+    with pytest.raises(UserError, match="already exists") as err:
+        train(cfg, out=other, progress=False, device="cpu")
+    assert "resume" not in str(err.value) and (other / "notes.txt").read_text() == "mine"
 
 
 def test_early_stopping_freezes_the_model():

@@ -79,10 +79,12 @@ class RunDir:
     def create(self) -> RunDir:
         """Make the folder; an existing non-empty folder is never overwritten."""
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
-            raise UserError(
-                f"run directory {self.path} already exists; pass a new --out, or "
-                f"`trainlab resume {self.path}` to continue it"
+            hint = (  # only a training run with a checkpoint can be resumed
+                f", or `trainlab resume {self.path}` to continue it"
+                if self.checkpoint_path.is_file()
+                else " (or move the old one away)"
             )
+            raise UserError(f"run directory {self.path} already exists; pass a new --out{hint}")
         (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
         return self
 

@@ -11,25 +11,27 @@ Layer ``i+1`` trains on layer ``i``'s clean codes ``sigmoid(W x + c)``. Like
 from __future__ import annotations
 
 from collections.abc import Sequence
+from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.nn import functional as F
 
-from ..errors import DataError, UserError
+from ..errors import DataError
 from ..rng import seed_key
 from ._engine import small_cpu_threads
-from .dbn import unroll
+from .dbn import layer_widths, unroll
 from .rbm import resolve_device
 
 __all__ = ["StackedDenoisingAutoencoder"]
 
 
-class StackedDenoisingAutoencoder(TransformerMixin, BaseEstimator):
+class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Greedy layer-wise denoising-autoencoder pre-training (tied weights, masking noise).
 
     Parameters
@@ -53,6 +55,16 @@ class StackedDenoisingAutoencoder(TransformerMixin, BaseEstimator):
     layers_ : list of ``(weight (H, D), hidden_bias (H,), visible_bias (D,))`` numpy arrays.
     history_ : dict with ``loss`` per layer and pass (mean reconstruction cross-entropy).
     """
+
+    _parameter_constraints: dict = {
+        "layers": [Interval(Integral, 1, None, closed="left"), list, tuple, np.ndarray],
+        "corruption": [Interval(Real, 0, 1, closed="left")],
+        "learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_iter": [Interval(Integral, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "device": [str, torch.device],
+    }
 
     def __init__(
         self,
@@ -110,11 +122,8 @@ class StackedDenoisingAutoencoder(TransformerMixin, BaseEstimator):
                 f"StackedDenoisingAutoencoder needs inputs in [0, 1] (cross-entropy loss) but got "
                 f"[{X.min():.4g}, {X.max():.4g}]; scale them, e.g. with MinMaxScaler"
             )
-        if not 0.0 <= float(self.corruption) < 1.0:
-            raise UserError(f"corruption must be in [0, 1), got {self.corruption}")
-        widths = [int(w) for w in self.layers]
-        if not widths or any(w <= 0 for w in widths):
-            raise UserError(f"layers must be a non-empty list of positive widths, got {widths}")
+        self._validate_params()
+        widths = layer_widths(self.layers)
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
         x = torch.as_tensor(X, dtype=torch.float32, device=device)
@@ -127,6 +136,7 @@ class StackedDenoisingAutoencoder(TransformerMixin, BaseEstimator):
             self.history_["loss"].append(losses)
             with torch.no_grad():
                 x = torch.sigmoid(F.linear(x, w, c))
+        self._n_features_out = widths[-1]  # get_feature_names_out
         return self
 
     def transform(self, X) -> np.ndarray:

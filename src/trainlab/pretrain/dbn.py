@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
@@ -23,7 +23,7 @@ from ..errors import UserError
 from ._engine import small_cpu_threads
 from .rbm import BernoulliRBM, GaussianBernoulliRBM
 
-__all__ = ["DBN", "unroll", "fine_tune", "arrays_dataset"]
+__all__ = ["DBN", "unroll", "fine_tune", "arrays_dataset", "layer_widths"]
 
 
 def unroll(
@@ -60,7 +60,20 @@ def unroll(
     return module
 
 
-class DBN(TransformerMixin, BaseEstimator):
+def layer_widths(layers: int | Sequence[int]) -> list[int]:
+    """``layers`` (one width or a sequence of widths) as a non-empty list of positive ints."""
+    raw = [layers] if isinstance(layers, (int, np.integer)) else layers
+    try:
+        widths = [int(w) for w in raw]
+        ok = widths and all(w > 0 and w == v for w, v in zip(widths, raw, strict=True))
+    except (TypeError, ValueError):
+        ok = False
+    if not ok:
+        raise UserError(f"layers must be a positive width or a list of them, got {layers!r}")
+    return widths
+
+
+class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Greedy layer-wise pre-training of a stack of RBMs (a deep belief network).
 
     Parameters
@@ -135,9 +148,7 @@ class DBN(TransformerMixin, BaseEstimator):
         """Train layer 1 on ``X``, layer ``i+1`` on layer ``i``'s hidden probabilities."""
         if self.visible not in ("bernoulli", "gaussian"):
             raise UserError(f"visible must be 'bernoulli' or 'gaussian', got '{self.visible}'")
-        widths = [int(w) for w in self.layers]
-        if not widths or any(w <= 0 for w in widths):
-            raise UserError(f"layers must be a non-empty list of positive widths, got {widths}")
+        widths = layer_widths(self.layers)
         rng = check_random_state(self.random_state)
         self.rbms_ = []
         h = X
@@ -146,6 +157,7 @@ class DBN(TransformerMixin, BaseEstimator):
             h = rbm.fit(h).transform(h)
             self.rbms_.append(rbm)
         self.n_features_in_ = self.rbms_[0].n_features_in_
+        self._n_features_out = widths[-1]  # get_feature_names_out: dbn0, dbn1, ...
         return self
 
     def transform(self, X) -> np.ndarray:

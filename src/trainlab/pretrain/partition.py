@@ -118,14 +118,21 @@ def ais_log_partition(
     """
     if not isinstance(rbm, BernoulliRBM):
         raise UserError("ais_log_partition supports BernoulliRBM; use exact_log_partition")
-    if n_betas < 2 or n_runs < 1:
-        raise UserError(f"need n_betas >= 2 and n_runs >= 1, got {n_betas} and {n_runs}")
+    counts = (n_betas, n_runs)
+    if not all(isinstance(n, (int, np.integer)) for n in counts) or n_betas < 2 or n_runs < 1:
+        raise UserError(f"need integers n_betas >= 2 and n_runs >= 1, got {n_betas} and {n_runs}")
     w, b, c = _params(rbm)
     V, H = w.shape
     if base_rate is None:
         b_a = torch.zeros(V, dtype=torch.float64)
     else:
-        p = torch.as_tensor(np.asarray(base_rate), dtype=torch.float64).clamp(1e-3, 1 - 1e-3)
+        rate = np.asarray(base_rate, dtype=np.float64)
+        if rate.shape != (V,) or not np.isfinite(rate).all():
+            raise UserError(
+                f"base_rate must be {V} finite pixel rates (one per visible unit, e.g. the "
+                f"training data's means), got shape {rate.shape}"
+            )
+        p = torch.as_tensor(rate).clamp(1e-3, 1 - 1e-3)
         b_a = torch.log(p) - torch.log1p(-p)
     n1, n2 = max(1, n_betas // 10), max(1, (4 * n_betas) // 10)
     betas = torch.cat(

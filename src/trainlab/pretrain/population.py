@@ -41,10 +41,14 @@ class PopulationMember:
 
 
 def _as_list(name: str, x: float | Sequence[float]) -> list[float]:
-    values = [x] if isinstance(x, (int, float)) else list(x)
+    """One value or a sequence (list, tuple, numpy array) as a list of floats."""
+    try:
+        values = [float(v) for v in np.ravel(np.asarray(x, dtype=float))]
+    except (TypeError, ValueError):
+        raise UserError(f"{name} must be a number or a list of numbers, got {x!r}") from None
     if not values:
         raise UserError(f"{name} needs at least one value")
-    return [float(v) for v in values]
+    return values
 
 
 class RBMPopulation:
@@ -86,16 +90,25 @@ class RBMPopulation:
             raise UserError(f"visible must be 'bernoulli' or 'gaussian', got '{visible}'")
         if method not in ("pcd", "cd"):
             raise UserError(f"method must be 'pcd' or 'cd', got '{method}'")
-        if not seeds:
-            raise UserError("seeds needs at least one seed")
-        self.n_components = int(n_components)
-        self.seeds = [int(s) for s in seeds]
+        seed_values = _as_list("seeds", seeds)
+        if not all(s.is_integer() for s in seed_values):
+            raise UserError(f"seeds must be integers, got {seeds!r}")
+        self.seeds = [int(s) for s in seed_values]
+        self.n_components = n_components
         self.learning_rate = _as_list("learning_rate", learning_rate)
         self.momentum = _as_list("momentum", momentum)
         self.weight_decay = _as_list("weight_decay", weight_decay)
-        self.batch_size, self.n_iter, self.k = int(batch_size), int(n_iter), int(k)
+        self.batch_size, self.n_iter, self.k = batch_size, n_iter, k
         self.method, self.visible, self.device = method, visible, device
+        if not isinstance(monitor, (int, np.integer)) or monitor < 0:
+            raise UserError(f"monitor must be a count of samples >= 0, got {monitor!r}")
         self.monitor = int(monitor)
+        for m in self._members():  # every grid point passes the estimator's own checks
+            est = self._estimator(m)
+            try:
+                est._validate_params()
+            except ValueError as err:  # sklearn's InvalidParameterError
+                raise UserError(f"RBMPopulation: {err}") from None
 
     def _members(self) -> list[PopulationMember]:
         axes = {

@@ -21,6 +21,7 @@ import time
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
@@ -82,7 +83,13 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
 
     # ---------------------------------------------------------------- validation
     def _check_input(self, X, *, reset: bool) -> np.ndarray:
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=reset)
+        """Validated dense ``X``; sparse input (as scikit-learn's RBM takes) is densified."""
+        X = validate_data(
+            self, X, accept_sparse=("csr", "csc", "coo"), dtype=(np.float64, np.float32),
+            reset=reset,
+        )  # fmt: skip
+        if sp.issparse(X):
+            X = X.toarray()
         self._check_values(X)
         return X
 
@@ -115,10 +122,18 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             as_t(self.intercept_visible_)[None],
             as_t(self.intercept_hidden_)[None],
         )  # (1, V+1, H+1)
+        # shapes come from the fitted state, not from the parameters: set_params after fit
+        # (scikit-learn allows it) changes what the next fit does, not the fitted model
+        n_hidden = self.components_.shape[0]
         chains = None
+        chain_size = self.batch_size
         if self.method == "pcd":
-            chains = wa.new_ones(1, self.batch_size, self.n_components + 1)
-            chains[0, :, : self.n_components] = as_t(self.h_samples_)
+            h_samples = getattr(self, "h_samples_", None)  # absent after a CD fit
+            if h_samples is None or h_samples.shape[1] != n_hidden:
+                h_samples = np.zeros((self.batch_size, n_hidden))
+            chain_size = h_samples.shape[0]
+            chains = wa.new_ones(1, chain_size, n_hidden + 1)
+            chains[0, :, :n_hidden] = as_t(h_samples)
         velocity = getattr(self, "_velocity", None)
         if velocity is not None:
             velocity = as_t(velocity)[None]
@@ -130,7 +145,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             weight_decay=float(self.weight_decay),
             k=self.k,
             method=self.method,
-            chain_size=self.batch_size,
+            chain_size=chain_size,
             generators=[make_generators(seed, device)],
             visible=self._visible,
             log_var=log_var,
@@ -193,8 +208,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def partial_fit(self, X, y=None):
         """One CD/PCD update with ``X`` as the minibatch (scikit-learn's semantics)."""
         first = not hasattr(self, "components_")
-        if first:
-            self._validate_params()
+        self._validate_params()
         X = self._check_input(X, reset=first)
         if first:
             self.random_state_ = check_random_state(self.random_state)
@@ -236,6 +250,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True  # densified by _check_input
         return tags
 
 
@@ -342,7 +357,7 @@ class BernoulliRBM(_BaseRBM):
         check_is_fitted(self)
         v = self._check_input(v, reset=False)
         rng = self._rng()
-        h = rng.uniform(size=(v.shape[0], self.n_components)) < self._mean_hiddens(v)
+        h = rng.uniform(size=(v.shape[0], self.components_.shape[0])) < self._mean_hiddens(v)
         p = expit(h @ self.components_ + self.intercept_visible_)
         return rng.uniform(size=p.shape) < p
 
@@ -436,7 +451,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         check_is_fitted(self)
         v = self._check_input(v, reset=False)
         rng = self._rng()
-        h = rng.uniform(size=(v.shape[0], self.n_components)) < self._mean_hiddens(v)
+        h = rng.uniform(size=(v.shape[0], self.components_.shape[0])) < self._mean_hiddens(v)
         mean = h @ self.components_ + self.intercept_visible_
         return mean + np.exp(0.5 * self.log_variance_) * rng.standard_normal(mean.shape)
 

@@ -11,6 +11,11 @@ Example config (every key optional)::
     grid: {learning_rate: [0.01, 0.06]}          # rbm: one population over seeds x grid
     device: auto
 
+Keys left out take ``model.kind``'s defaults (:data:`KIND_DEFAULTS`); a key that the kind does
+not use (``train.momentum`` for ``sdae``, ``model.layers`` for ``rbm``) is an error, never
+silently ignored. ``rbm`` trains one population over ``seeds`` x ``grid``; ``dbn`` and ``sdae``
+train one model per seed, one after another.
+
 Run directory: ``config.yaml`` (resolved), ``metrics.jsonl`` (one line per model and pass:
 ``reconstruction_error``, ``pseudo_likelihood``), ``summary.json``, ``model.npz`` (weights of
 every model), ``report.html`` with ``figures/``.
@@ -25,7 +30,7 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..errors import ConfigError, did_you_mean
 
@@ -44,35 +49,82 @@ class PretrainData(_Strict):
 
 
 class PretrainModel(_Strict):
+    """What to pre-train; a key left out takes ``kind``'s default (:data:`KIND_DEFAULTS`)."""
+
     kind: Literal["rbm", "dbn", "sdae"] = "rbm"
-    n_components: int = Field(100, ge=1)
-    layers: list[int] = Field(default_factory=lambda: [256, 256])
-    visible: Literal["bernoulli", "gaussian"] = "bernoulli"
-    corruption: float = Field(0.25, ge=0.0, lt=1.0)
+    n_components: int | None = Field(None, ge=1)  # rbm
+    layers: list[int] | None = Field(None, min_length=1)  # dbn, sdae
+    visible: Literal["bernoulli", "gaussian"] | None = None  # rbm, dbn
+    corruption: float | None = Field(None, ge=0.0, lt=1.0)  # sdae
 
 
 class PretrainTrain(_Strict):
-    learning_rate: float = Field(0.06, gt=0.0)
-    batch_size: int = Field(10, ge=1)
-    n_iter: int = Field(10, ge=1)
-    k: int = Field(1, ge=1)
-    method: Literal["pcd", "cd"] = "pcd"
-    momentum: float = Field(0.0, ge=0.0, lt=1.0)
-    weight_decay: float = Field(0.0, ge=0.0)
+    """How to train; a key left out takes ``model.kind``'s default (:data:`KIND_DEFAULTS`)."""
+
+    learning_rate: float | None = Field(None, gt=0.0)
+    batch_size: int | None = Field(None, ge=1)
+    n_iter: int | None = Field(None, ge=1)
+    k: int | None = Field(None, ge=1)  # rbm, dbn
+    method: Literal["pcd", "cd"] | None = None  # rbm, dbn
+    momentum: float | None = Field(None, ge=0.0, lt=1.0)  # rbm, dbn
+    weight_decay: float | None = Field(None, ge=0.0)  # rbm, dbn
+
+
+#: per ``model.kind``, the keys of ``model`` and ``train`` that apply, with their defaults: the
+#: RBM follows scikit-learn's digits example, the DBN and the stacked DAE take the defaults of
+#: :class:`~trainlab.pretrain.DBN` and :class:`~trainlab.pretrain.StackedDenoisingAutoencoder`
+KIND_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "rbm": {
+        "model": {"n_components": 100, "visible": "bernoulli"},
+        "train": {"learning_rate": 0.06, "batch_size": 10, "n_iter": 10, "k": 1,
+                  "method": "pcd", "momentum": 0.0, "weight_decay": 0.0},
+    },
+    "dbn": {
+        "model": {"layers": [256, 256], "visible": "bernoulli"},
+        "train": {"learning_rate": 0.1, "batch_size": 10, "n_iter": 30, "k": 1,
+                  "method": "cd", "momentum": 0.5, "weight_decay": 0.0},
+    },
+    "sdae": {
+        "model": {"layers": [256, 256], "corruption": 0.25},
+        "train": {"learning_rate": 1e-3, "batch_size": 32, "n_iter": 20},
+    },
+}  # fmt: skip
 
 
 class PretrainConfig(_Strict):
-    """A pre-training run (see the module docstring)."""
+    """A pre-training run (see the module docstring). Validation fills every key that
+    ``model.kind`` uses with its default and rejects keys that it does not use."""
 
     name: str = "pretrain"
     data: PretrainData = Field(default_factory=PretrainData)
     model: PretrainModel = Field(default_factory=PretrainModel)
     train: PretrainTrain = Field(default_factory=PretrainTrain)
-    seeds: list[int] = Field(default_factory=lambda: [0])
+    seeds: list[int] = Field(default_factory=lambda: [0], min_length=1)
     grid: dict[Literal["learning_rate", "momentum", "weight_decay"], list[float]] = Field(
         default_factory=dict
     )
     device: str = "auto"
+
+    @model_validator(mode="after")
+    def _resolve_kind(self) -> PretrainConfig:
+        kind = self.model.kind
+        for section in ("model", "train"):
+            part = getattr(self, section)
+            used = KIND_DEFAULTS[kind][section]
+            for key in type(part).model_fields:
+                value = getattr(part, key)
+                if key == "kind":
+                    continue
+                if key not in used and value is not None:
+                    raise ValueError(
+                        f"{section}.{key} does not apply to model.kind '{kind}'; remove it "
+                        f"(it uses {section}: {', '.join(used)})"
+                    )
+                if key in used and value is None:
+                    setattr(part, key, used[key])
+        if kind != "rbm" and self.grid:
+            raise ValueError(f"grid works with model.kind 'rbm' (a population); got '{kind}'")
+        return self
 
 
 def _validate(raw: dict[str, Any], source: str) -> PretrainConfig:
@@ -81,6 +133,9 @@ def _validate(raw: dict[str, Any], source: str) -> PretrainConfig:
     except ValidationError as err:
         e = err.errors()[0]
         loc = ".".join(str(p) for p in e["loc"])
+        if not loc:  # PretrainConfig._resolve_kind
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            raise ConfigError(f"{source}: {msg}") from None
         hint = ""
         if e["type"] == "extra_forbidden":
             parent: Any = PretrainConfig
@@ -172,7 +227,8 @@ def filters_figure(components: np.ndarray, input_shape: tuple[int, ...], n: int 
 
 
 def reconstructions_figure(x: np.ndarray, x_rec: np.ndarray, input_shape: tuple[int, ...]):
-    """Top row: inputs; bottom row: their reconstructions."""
+    """Top row: inputs; bottom row: their reconstructions, on one grey scale: [0, 1] for data in
+    [0, 1], else the inputs' own range (standardized data has negative values)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -180,12 +236,14 @@ def reconstructions_figure(x: np.ndarray, x_rec: np.ndarray, input_shape: tuple[
 
     n = len(x)
     shape = _image_shape(input_shape, x.shape[1])
+    lo, hi = float(x.min()), float(x.max())
+    vmin, vmax = (0.0, 1.0) if lo >= 0.0 and hi <= 1.0 else (lo, hi)
     fig, axes = plt.subplots(2, n, figsize=(n * 0.9, 2.0), squeeze=False)
     for i in range(n):
         for r, arr in enumerate((x, x_rec)):
             ax = axes[r, i]
             if shape is not None:
-                ax.imshow(arr[i].reshape(shape), cmap="gray", vmin=0, vmax=1)
+                ax.imshow(arr[i].reshape(shape), cmap="gray", vmin=vmin, vmax=vmax)
             else:
                 ax.plot(arr[i], lw=0.8)
             ax.set_xticks([])
@@ -225,6 +283,45 @@ def _rbm_reconstruct(est, x: np.ndarray) -> np.ndarray:
     return 1 / (1 + np.exp(-mean)) if est._visible == "bernoulli" else mean
 
 
+def _fit_stack(cfg: PretrainConfig, seed: int, xtr: np.ndarray, x_show: np.ndarray):
+    """Fit the DBN or stacked DAE of ``cfg`` with ``seed``; returns it and the mean-field
+    reconstructions of ``x_show`` (up through every layer, then back down)."""
+    from .autoencoder import StackedDenoisingAutoencoder
+    from .dbn import DBN
+
+    t, m = cfg.train, cfg.model
+    if m.kind == "sdae":
+        est = StackedDenoisingAutoencoder(
+            m.layers,
+            corruption=m.corruption,
+            learning_rate=t.learning_rate,
+            batch_size=t.batch_size,
+            n_iter=t.n_iter,
+            random_state=seed,
+            device=cfg.device,
+        ).fit(xtr)
+        return est, est.reconstruct(x_show)
+    est = DBN(
+        m.layers,
+        learning_rate=t.learning_rate,
+        batch_size=t.batch_size,
+        n_iter=t.n_iter,
+        k=t.k,
+        method=t.method,
+        momentum=t.momentum,
+        weight_decay=t.weight_decay,
+        visible=m.visible,
+        random_state=seed,
+        device=cfg.device,
+    ).fit(xtr)
+    h = est.transform(x_show)
+    for rbm in reversed(est.rbms_):  # mean-field down pass
+        h = h @ rbm.components_ + rbm.intercept_visible_
+        if rbm._visible == "bernoulli":
+            h = 1 / (1 + np.exp(-h))
+    return est, h
+
+
 def run_pretrain(
     config: PretrainConfig | str | Path | None,
     *,
@@ -236,24 +333,20 @@ def run_pretrain(
     from ..report import Report
     from ..runs import RunDir
     from ..train import default_run_dir
-    from .autoencoder import StackedDenoisingAutoencoder
-    from .dbn import DBN
     from .population import RBMPopulation
 
     cfg = config if isinstance(config, PretrainConfig) else load_pretrain_config(config)
     if grid or device:
-        raw = cfg.model_dump()
+        raw = cfg.model_dump(exclude_none=True)
         raw["grid"] = {**raw["grid"], **(grid or {})}
         if device:
             raw["device"] = device
         cfg = _validate(raw, "--grid/--device")
-    if cfg.model.kind != "rbm" and cfg.grid:
-        raise ConfigError(
-            f"grid works with model.kind 'rbm' (a population); got '{cfg.model.kind}'"
-        )
     xtr, xte, in_shape = _data(cfg)
     run = RunDir(out if out is not None else default_run_dir(cfg.name)).create()
-    run.write_text("config.yaml", yaml.safe_dump(cfg.model_dump(), sort_keys=False))
+    # the resolved config: every key the run used, none that it did not (loads back as is)
+    resolved = cfg.model_dump(exclude_none=True)
+    run.write_text("config.yaml", yaml.safe_dump(resolved, sort_keys=False))
     t, m = cfg.train, cfg.model
     rep = Report(run.path, title=f"Pre-training: {cfg.name}")
     t0 = time.perf_counter()
@@ -318,54 +411,33 @@ def run_pretrain(
         rep.add_figure("filters", filters_figure(first.components_, in_shape), "model 0 filters")
         recon = _rbm_reconstruct(first, xte[:10])
     else:
-        if m.kind == "dbn":
-            est = DBN(
-                m.layers,
-                learning_rate=t.learning_rate,
-                batch_size=t.batch_size,
-                n_iter=t.n_iter,
-                k=t.k,
-                method=t.method,
-                momentum=t.momentum,
-                weight_decay=t.weight_decay,
-                visible=m.visible,
-                random_state=cfg.seeds[0],
-                device=cfg.device,
-            ).fit(xtr)
-            comps = est.rbms_[0].components_
-            h = est.transform(xte[:10])
-            for rbm in reversed(est.rbms_):  # mean-field down pass
-                h = h @ rbm.components_ + rbm.intercept_visible_
-                if rbm._visible == "bernoulli":
-                    h = 1 / (1 + np.exp(-h))
-            recon = h
-            weights = {f"components_{i}": r.components_ for i, r in enumerate(est.rbms_)}
-        else:
-            est = StackedDenoisingAutoencoder(
-                m.layers,
-                corruption=m.corruption,
-                batch_size=t.batch_size,
-                n_iter=t.n_iter,
-                random_state=cfg.seeds[0],
-                device=cfg.device,
-            ).fit(xtr)
-            comps = est.layers_[0][0]
-            recon = est.reconstruct(xte[:10])
-            weights = {f"weight_{i}": w for i, (w, _, _) in enumerate(est.layers_)}
-            loss = est.history_["loss"]
-            for li, losses in enumerate(loss):
-                run.append_metrics(
-                    [
-                        {"model": 0, "layer": li + 1, "epoch": e + 1, "reconstruction_loss": v}
-                        for e, v in enumerate(losses)
-                    ]
-                )
+        weights: dict[str, np.ndarray] = {}
+        for i, seed in enumerate(cfg.seeds):  # one model per seed, trained one after another
+            est, recon_i = _fit_stack(cfg, seed, xtr, xte[:10])
+            if m.kind == "dbn":
+                comps_i = est.rbms_[0].components_
+                layers = {f"components_{j}": r.components_ for j, r in enumerate(est.rbms_)}
+            else:
+                comps_i = est.layers_[0][0]
+                layers = {f"weight_{j}": w for j, (w, _, _) in enumerate(est.layers_)}
+                for li, losses in enumerate(est.history_["loss"]):
+                    run.append_metrics(
+                        [
+                            {"model": i, "layer": li + 1, "epoch": e + 1, "reconstruction_loss": v}
+                            for e, v in enumerate(losses)
+                        ]
+                    )
+            # model 0 keeps the plain names; model i > 0 adds a "_model{i}" suffix
+            suffix = "" if i == 0 else f"_model{i}"
+            weights.update({f"{key}{suffix}": w for key, w in layers.items()})
+            models.append({"index": i, "seed": seed, "layers": m.layers})
+            if i == 0:
+                comps, recon = comps_i, recon_i
         np.savez(run.path / "model.npz", **weights)
-        models = [{"index": 0, "seed": cfg.seeds[0], "layers": m.layers}]
-        rep.add_figure("filters", filters_figure(comps, in_shape), "first-layer filters")
+        rep.add_figure("filters", filters_figure(comps, in_shape), "model 0: first-layer filters")
     rep.add_figure(
         "reconstructions",
-        reconstructions_figure(xte[:10], np.clip(recon, 0, 1), in_shape),
+        reconstructions_figure(xte[:10], recon, in_shape),
         "test inputs (top) and their reconstructions (bottom)",
     )
     run.write_json(

@@ -78,12 +78,14 @@ def atomic_write_text(path: Path, text: str) -> None:
 
 # -- text ------------------------------------------------------------------------------------------
 def _inline(text: str) -> str:
-    """Escape HTML, then `code`, **bold** and *italic* (code spans are left alone)."""
-    parts = re.split(r"(`[^`]+`)", text)
+    """Escape HTML, then `code` (or ``code``, as docstrings write it), **bold** and *italic*
+    (code spans are left alone)."""
+    parts = re.split(r"(``.+?``|`[^`]+`)", text)
     out = []
     for part in parts:
         if len(part) > 2 and part.startswith("`") and part.endswith("`"):
-            out.append(f"<code>{html.escape(part[1:-1])}</code>")
+            ticks = 2 if len(part) > 4 and part.startswith("``") and part.endswith("``") else 1
+            out.append(f"<code>{html.escape(part[ticks:-ticks])}</code>")
             continue
         s = html.escape(part)
         s = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", s)
