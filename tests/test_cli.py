@@ -121,3 +121,29 @@ def test_module_entry_point():
         [sys.executable, "-m", "trainlab", "--help"], capture_output=True, text=True, timeout=60
     )
     assert proc.returncode == 0 and "train" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["train", "--bogus"], "No such option: --bogus"),
+        (["train"], "Missing argument 'CONFIG'"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["train", "x.yaml", "--seeds"], "requires an argument"),
+    ],
+)
+def test_usage_errors_print_usage_and_exit_2(monkeypatch, capsys, args, needle):
+    code, _, err = run(monkeypatch, capsys, *args)
+    assert code == 2 and "Traceback" not in err
+    assert needle.lower() in err.lower()
+
+
+def test_ctrl_c_exits_130_with_the_resume_hint(monkeypatch, capsys):
+    import trainlab.data
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainlab.data, "list_datasets", interrupted)
+    code, _, err = run(monkeypatch, capsys, "datasets")
+    assert code == 130 and "trainlab resume" in err and "Traceback" not in err

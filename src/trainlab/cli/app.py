@@ -43,10 +43,17 @@ def parse_seeds(text: str | None) -> list[int] | None:
         ) from None
 
 
+#: click's ClickException (usage errors, bad options), wherever this typer takes click from:
+#: recent typer versions vendor it as ``typer._click``, older ones depend on ``click``
+_CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+_INTERRUPTED = "interrupted; `trainlab resume DIR` continues a run from its checkpoint"
+
+
 def main() -> None:
-    """Entry point: run the app; a UserError becomes one line on stderr and exit status 2."""
+    """Entry point: run the app; a UserError becomes one line on stderr and exit status 2,
+    a usage error click's usage message and 2, Ctrl-C a hint and 130."""
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
     except UserError as err:
         err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
         sys.exit(2)
@@ -54,16 +61,17 @@ def main() -> None:
         err_console.print(f"[bold red]error:[/] file not found: {err.filename}", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
-        err_console.print("interrupted; `trainlab resume DIR` continues a run from its checkpoint")
+        err_console.print(_INTERRUPTED)
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        sys.exit(1)
-    except Exception as exc:  # click usage errors (bad option) come as ClickException
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(2)
-        raise
+        err_console.print(_INTERRUPTED)
+        sys.exit(130)
+    except _CLICK_ERROR as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    if isinstance(code, int) and code:  # click returns Ctrl-C as 130 when not standalone
+        if code == 130:
+            err_console.print(_INTERRUPTED)
+        sys.exit(code)
