@@ -51,6 +51,22 @@ def test_files(tmp_path):
         load_config(good, ["train.epochz=2"])
 
 
+def test_exponent_numbers_are_numbers_in_files_and_sets(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(
+        "init: {scheme: normal, std: 1e-2}\n"
+        "population: {grid: {optim.lr: [1e-3, 3E-3, 0.01]}}\nname: '1e-3'\n"
+    )
+    cfg = load_config(path, ["optim.weight_decay=5e-4"])
+    assert cfg.init.model_dump()["std"] == 0.01 and cfg.optim.weight_decay == 5e-4
+    assert cfg.population.grid == {"optim.lr": [1e-3, 3e-3, 0.01]}
+    assert cfg.name == "1e-3"  # quoted: still a string
+    binary = tmp_path / "last.pt"
+    binary.write_bytes(b"\x80\x02\xff\xfe binary")
+    with pytest.raises(ConfigError, match="not a text YAML file"):
+        load_config(binary)
+
+
 def test_members_expand_seeds_variants_grid():
     cfg = parse_config(
         {

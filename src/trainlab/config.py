@@ -14,6 +14,7 @@ lists, expanded as a product). Override keys name a config field: ``optim.lr``,
 from __future__ import annotations
 
 import itertools
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -244,6 +245,42 @@ def parse_config(raw: dict[str, Any] | None, source: str = "config") -> Config:
         raise _format_error(err, source) from None
 
 
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, reading numbers as YAML 1.2 does: ``1e-3`` is a float.
+
+    PyYAML follows YAML 1.1, whose float pattern needs a dot in the mantissa, so ``1e-3`` (how
+    people write learning rates) would load as the string ``"1e-3"``.
+    """
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"),
+)
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML text with :class:`_Loader` (safe; ``1e-3`` is a number)."""
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 -- a SafeLoader subclass
+
+
+def read_yaml_file(path: Path) -> Any:
+    """The parsed YAML file ``path``; a missing, binary or malformed file is a ConfigError."""
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path} (pass the path to a YAML file)")
+    try:
+        return load_yaml(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(
+            f"{path}: not a text YAML file (is it a checkpoint or an image?)"
+        ) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{path}: not valid YAML{where}; check indentation and colons") from None
+
+
 def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> None:
     node = raw
     for part in parts[:-1]:
@@ -261,7 +298,7 @@ def apply_sets(raw: dict[str, Any], sets: list[str]) -> dict[str, Any]:
         if not sep or not key.strip():
             raise ConfigError(f"--set '{item}' needs the form key=value, e.g. optim.lr=0.01")
         try:
-            value = yaml.safe_load(text)
+            value = load_yaml(text)
         except yaml.YAMLError:
             value = text
         _set_path(raw, key.strip().split("."), value)
@@ -275,16 +312,7 @@ def load_config(path: str | Path | None = None, sets: list[str] | None = None) -
     if path is not None:
         path = Path(path)
         source = str(path)
-        if not path.is_file():
-            raise ConfigError(f"config file not found: {path} (pass the path to a YAML file)")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise ConfigError(
-                f"{path}: not valid YAML{where}; check indentation and colons"
-            ) from None
+        raw = read_yaml_file(path) or {}
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a mapping of sections (data:, model:, …)")
     return parse_config(apply_sets(raw, list(sets or [])), source)

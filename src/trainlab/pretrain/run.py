@@ -149,13 +149,10 @@ def load_pretrain_config(path: str | Path | None) -> PretrainConfig:
     """Read a YAML pre-training config (``None``: the defaults)."""
     if path is None:
         return PretrainConfig()
+    from ..config import read_yaml_file
+
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path} (pass the path to a YAML file)")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError:
-        raise ConfigError(f"{path}: not valid YAML; check indentation and colons") from None
+    raw = read_yaml_file(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping (name:, data:, model:, train:, ...)")
     return _validate(raw, str(path))

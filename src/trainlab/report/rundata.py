@@ -279,9 +279,11 @@ def read_run(run_dir: str | Path) -> RunData:
     if cfg_path.exists():
         import yaml
 
+        from ..config import load_yaml
+
         try:
             data.config_text = cfg_path.read_text()
-            cfg = yaml.safe_load(data.config_text)
+            cfg = load_yaml(data.config_text)
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
             raise UserError(
                 f"{cfg_path} is corrupt ({type(err).__name__}); restore it from your source config"
