@@ -147,3 +147,60 @@ def test_ctrl_c_exits_130_with_the_resume_hint(monkeypatch, capsys):
     monkeypatch.setattr(trainlab.data, "list_datasets", interrupted)
     code, _, err = run(monkeypatch, capsys, "datasets")
     assert code == 130 and "trainlab resume" in err and "Traceback" not in err
+
+
+def test_seed_counts_and_devices_are_checked(monkeypatch, capsys, small):
+    with pytest.raises(UserError, match="at least 1 model"):
+        parse_seeds("0")
+    with pytest.raises(UserError, match="more than 100000"):
+        parse_seeds("0-99999999999")
+    assert parse_seeds("2-4") == [2, 3, 4]
+    code, _, err = run(monkeypatch, capsys, "train", small, "--device", "mps")
+    _assert_user_error(code, err, "unknown device 'mps'")
+
+
+def test_run_files_follow_the_umask(monkeypatch, capsys, small, tmp_path):
+    import os
+
+    old = os.umask(0o022)
+    try:
+        out = tmp_path / "run"
+        code, _, _ = run(monkeypatch, capsys, "train", small, "--out", out, "--device", "cpu")
+    finally:
+        os.umask(old)
+    assert code == 0
+    for name in ("config.yaml", "summary.json", "report.html", "checkpoints/last.pt"):
+        assert (out / name).stat().st_mode & 0o777 == 0o644, name
+
+
+def test_diagnose_keeps_the_configs_interval_and_early_stopping_needs_val(
+    monkeypatch, capsys, small, tmp_path
+):
+    out = tmp_path / "d"
+    args = ["--set", "train.diagnose_every=3", "--diagnose", "--out", out, "--device", "cpu"]
+    code, _, _ = run(monkeypatch, capsys, "train", small, *args, "--no-report")
+    assert code == 0 and "diagnose_every: 3" in (out / "config.yaml").read_text()
+    sets = ["--set", "data.val_fraction=0", "--set", "train.early_stopping_patience=1"]
+    code, _, err = run(monkeypatch, capsys, "train", small, *sets, "--out", tmp_path / "e")
+    _assert_user_error(code, err, "needs a validation split")
+
+
+def test_resume_refuses_a_changed_config_or_a_foreign_run(monkeypatch, capsys, small, tmp_path):
+    out = tmp_path / "run"
+    code, _, _ = run(monkeypatch, capsys, "train", small, "--out", out, "--device", "cpu")
+    assert code == 0
+    text = (out / "config.yaml").read_text()
+    (out / "config.yaml").write_text(text.replace("- 8", "- 16"))  # hidden width
+    code, _, err = run(monkeypatch, capsys, "resume", out, "--device", "cpu")
+    _assert_user_error(code, err, "does not match")
+    (out / "config.yaml").write_text(text.replace("seeds:\n  - 0", "seeds:\n  - 7"))
+    code, _, err = run(monkeypatch, capsys, "resume", out, "--device", "cpu")
+    _assert_user_error(code, err, "no longer describes the models")
+    (out / "population.json").unlink()
+    code, _, err = run(monkeypatch, capsys, "resume", out, "--device", "cpu")
+    _assert_user_error(code, err, "not a `trainlab train` run")
+
+
+def test_schedule_plot_path_gets_its_png_suffix(monkeypatch, capsys, small, tmp_path):
+    code, out, _ = run(monkeypatch, capsys, "schedule", small, "--plot", "--out", tmp_path / "s")
+    assert code == 0 and (tmp_path / "s.png").is_file() and f"{tmp_path / 's.png'}" in out

@@ -24,6 +24,10 @@ def test_defaults_are_written_out():
         ({"population": {"grid": {"optim.lr": []}}}, "has no values"),
         ({"population": {"variants": [{"optim.name": "sgd"}]}}, "one optimizer per population"),
         (["not", "a", "mapping"], "expected a mapping"),
+        ({"name": ""}, "name: must be a plain folder name"),
+        ({"name": "../escape"}, "name: must be a plain folder name"),
+        ({"name": "a/b"}, "name: must be a plain folder name"),
+        ({"population": {"seeds": [2**64]}}, "seeds must fit in 64 bits"),
     ],
 )
 def test_bad_configs_give_one_clear_line(raw, message):

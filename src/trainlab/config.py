@@ -125,6 +125,9 @@ class PopulationConfig(_Strict):
             raise ValueError("needs at least one seed")
         if len(set(v)) != len(v):
             raise ValueError(f"seeds must be distinct, got {v}")
+        big = [s for s in v if not -(2**63) <= s < 2**63]
+        if big:
+            raise ValueError(f"seeds must fit in 64 bits (|seed| < 2**63), got {big[0]}")
         return v
 
     @field_validator("variants")
@@ -155,6 +158,21 @@ class Config(_Strict):
     schedule: ScheduleConfig = Field(default_factory=ScheduleConfig)
     train: TrainConfig = Field(default_factory=TrainConfig)
     population: PopulationConfig = Field(default_factory=PopulationConfig)
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_folder_name(cls, v: str) -> str:
+        return check_run_name(v)
+
+
+def check_run_name(name: str) -> str:
+    """``name`` names the run's folder under ``runs/``: one non-empty path component."""
+    if not name.strip() or name in (".", "..") or any(c in name for c in "/\\\0"):
+        raise ValueError(
+            "must be a plain folder name (not empty, no '/', not '..'): it names the run "
+            "directory under runs/"
+        )
+    return name
 
 
 def _check_override_keys(d: dict[str, Any]) -> None:
@@ -216,7 +234,8 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
             fields = _fields_at(parent)
             msgs.append(f"unknown key '{loc}'{did_you_mean(key, fields)}")
         else:
-            msgs.append(f"{loc}: {e['msg']} (got {e.get('input')!r})")
+            msg = str(e["msg"]).removeprefix("Value error, ")  # our own validators' messages
+            msgs.append(f"{loc}: {msg} (got {e.get('input')!r})")
     more = f" (+{len(err.errors()) - 3} more)" if len(err.errors()) > 3 else ""
     return ConfigError(f"{source}: " + "; ".join(msgs) + more)
 

@@ -17,6 +17,7 @@ epochs; :func:`resume` continues a killed run to the same final weights (bitwise
 from __future__ import annotations
 
 import copy
+import json
 import math
 import sys
 import time
@@ -36,7 +37,7 @@ from .config import Config, Member, dump_config, load_config, members, resolve
 from .errors import ConfigError, UserError
 from .malloc import keep_freed_memory
 from .population import Population
-from .runs import RunDir
+from .runs import RunDir, to_jsonable
 
 __all__ = [
     "Trainer",
@@ -59,9 +60,12 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise UserError("--device cuda was asked for, but no CUDA device is available; use cpu")
     try:
-        return torch.device(name)
+        dev = torch.device(name)
     except RuntimeError:
-        raise UserError(f"unknown device '{name}'; use auto, cpu or cuda") from None
+        dev = None
+    if dev is None or dev.type not in ("cpu", "cuda"):  # mps, meta, ...: not supported here
+        raise UserError(f"unknown device '{name}'; use auto, cpu or cuda")
+    return dev
 
 
 def default_run_dir(name: str, root: str | Path = "runs") -> Path:
@@ -139,6 +143,11 @@ class Trainer:
         cfgs = [resolve(config, m.overrides) for m in self.members]
 
         self.data = (dataset if dataset is not None else load_dataset(config)).to(self.device)
+        if config.train.early_stopping_patience is not None and len(self.data.x_val) == 0:
+            raise UserError(  # the validation metric would be NaN: every model would stop
+                "train.early_stopping_patience needs a validation split, but the data has none; "
+                "set data.val_fraction > 0 or remove early stopping"
+            )
 
         dropouts = [float(getattr(c.model, "dropout", 0.0) or 0.0) for c in cfgs]
         template = model if model is not None else self._build_model(max(dropouts))
@@ -668,6 +677,11 @@ def resume(
     the optimizer state and the position.
     """
     run = RunDir(run_dir).require()
+    if not (run.path / "population.json").is_file():
+        raise UserError(
+            f"{run.path} is not a `trainlab train` run (no population.json); only training "
+            "runs resume (a pretrain or study run is started again with a new --out)"
+        )
     config = load_config(run.config_path)
     info = run.read_json("population.json")
     if info.get("custom_model") and model is None:
@@ -676,9 +690,26 @@ def resume(
             "trainlab.train.resume(dir, model=the_same_module)"
         )
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
+    written = [[m.get("seed"), m.get("overrides")] for m in info.get("models", [])]
+    now = json.loads(json.dumps(to_jsonable([[m.seed, m.overrides] for m in trainer.members])))
+    if written != now:
+        raise UserError(
+            f"{run.config_path} no longer describes the models in {run.path / 'population.json'} "
+            "(seeds or overrides changed); restore the run's config.yaml"
+        )
     state = run.load_checkpoint(map_location=trainer.device)
     if state is not None:
-        trainer.load_state_dict(state)
+        try:
+            trainer.load_state_dict(state)
+        except (KeyError, RuntimeError, ValueError, TypeError) as err:
+            lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+            words = ("mismatch", "Missing", "Unexpected")
+            detail = next((x for x in lines if any(w in x for w in words)), None)
+            detail = detail or (f"no {err} entry" if isinstance(err, KeyError) else lines[0])
+            raise UserError(
+                f"{run.checkpoint_path} does not match {run.config_path} ({detail[:120]}); "
+                "restore the run's config.yaml, or start a new run"
+            ) from None
     done_epoch, done_step = trainer.epoch, trainer.step
     run.truncate_jsonl(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
     run.truncate_jsonl(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)

@@ -22,25 +22,36 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+#: --seeds never expands to more models than this (a typo like 0-1000000000 would not fit)
+MAX_SEEDS = 100_000
+
+
 def parse_seeds(text: str | None) -> list[int] | None:
     """``"0-9"`` -> [0..9]; ``"1,3,5"`` -> [1, 3, 5]; ``"4"`` -> [0, 1, 2, 3] (a count)."""
     if text is None:
         return None
     text = text.strip()
+    lo = 0
     try:
+        if "," in text:
+            return [int(t) for t in text.split(",") if t.strip()]
         if "-" in text:
             lo, hi = (int(t) for t in text.split("-", 1))
             if hi < lo:
                 raise ValueError
-            return list(range(lo, hi + 1))
-        if "," in text:
-            return [int(t) for t in text.split(",") if t.strip()]
-        return list(range(int(text)))
+            count = hi - lo + 1
+        else:
+            count = int(text)
     except ValueError:
         raise UserError(
             f"--seeds '{text}' is not understood; "
             "write a range '0-9', a list '1,3,5' or a count '4'"
         ) from None
+    if count < 1:
+        raise UserError(f"--seeds {text}: a count needs at least 1 model (seed 0 alone: '0-0')")
+    if count > MAX_SEEDS:
+        raise UserError(f"--seeds {text}: {count} models is more than {MAX_SEEDS}; ask for fewer")
+    return list(range(lo, lo + count))
 
 
 #: click's ClickException (usage errors, bad options), wherever this typer takes click from:

@@ -32,9 +32,9 @@ def train_cmd(
     sets = list(set_ or [])
     if seeds is not None:
         sets.append(f"population.seeds={parse_seeds(seeds)}")
-    if diagnose:
-        sets.append("train.diagnose_every=50")
     cfg = load_config(config, sets)
+    if diagnose and cfg.train.diagnose_every is None:  # a value the config sets is kept
+        cfg = load_config(config, [*sets, "train.diagnose_every=50"])
     result = train(cfg, out=out, device=device)
     _finish(result.run_dir, result.summary, report)
 

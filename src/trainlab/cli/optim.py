@@ -63,15 +63,17 @@ def schedule_cmd(
     steps = curve.shape[0]
     table = Table(title=f"schedule '{cfg.schedule.name}': lr at the start of each epoch")
     table.add_column("epoch", justify="right")
-    shown = list(range(min(len(groups), 6)))
+    labels = [g.rsplit(" (seed ", 1)[0] for g in groups]  # seeds never change the LR:
+    firsts = list(dict.fromkeys(labels))  # one column per override group
+    shown = [labels.index(g) for g in firsts[:6]]
     for i in shown:
-        table.add_column(groups[i], justify="right", overflow="fold")
+        table.add_column(labels[i], justify="right", overflow="fold")
     for e in range(cfg.train.epochs):
         s = min(e * spe, steps - 1)
         table.add_row(str(e), *(f"{float(curve[s, i]):.4g}" for i in shown))
     console.print(table)
-    if len(groups) > len(shown):
-        console.print(f"({len(groups) - len(shown)} more models not shown; --plot draws all)")
+    if len(firsts) > len(shown):
+        console.print(f"({len(firsts) - len(shown)} more groups not shown; --plot draws all)")
     if plot:
         from matplotlib.figure import Figure
 
@@ -85,6 +87,7 @@ def schedule_cmd(
         ax.set_title(f"schedule '{cfg.schedule.name}' ({len(groups)} models)")
         if len(groups) <= 12:
             ax.legend(fontsize=7)
+        out = _png(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, dpi=110, bbox_inches="tight")
         console.print(f"plot: {out}")
@@ -109,6 +112,7 @@ def lr_find_cmd(
     from ..optim.lr_find import lr_find, lr_sweep
 
     cfg = load_config(config, list(set_ or []))
+    out = _png(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     if population:
         if population < 2:
@@ -135,6 +139,11 @@ def lr_find_cmd(
         console.print(f"suggested lr (steepest smoothed descent): {_fmt(res.suggestion)}")
         res.plot().savefig(out, dpi=110, bbox_inches="tight")
     console.print(f"plot: {out}")
+
+
+def _png(out: Path) -> Path:
+    """``out``, with ``.png`` added when it has no suffix (as matplotlib's savefig does)."""
+    return out if out.suffix else out.with_name(out.name + ".png")
 
 
 def _fmt(x: float | None) -> str:

@@ -30,7 +30,14 @@ from typing import Any, Literal
 
 import numpy as np
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..errors import ConfigError, did_you_mean
 
@@ -104,6 +111,13 @@ class PretrainConfig(_Strict):
         default_factory=dict
     )
     device: str = "auto"
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_folder_name(cls, v: str) -> str:
+        from ..config import check_run_name
+
+        return check_run_name(v)
 
     @model_validator(mode="after")
     def _resolve_kind(self) -> PretrainConfig:

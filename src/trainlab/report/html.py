@@ -15,13 +15,12 @@ import base64
 import html
 import json
 import math
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_text
 from ..errors import UserError
 from . import plots, tables
 from .rundata import RunData, read_run
@@ -59,21 +58,6 @@ details>summary{cursor:pointer;color:#0969da;margin:.4em 0}
 .warn{background:#fff8c5;border:1px solid #d4a72c}.bad{background:#ffebe9;border:1px solid #cf222e}
 .ok{background:#dafbe1;border:1px solid #2da44e}
 """
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write to a temp file in the same folder, then rename (readers never see half a file).
-
-    (``trainlab.runs`` has the fsyncing version; this one keeps torch out of the report.)
-    """
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # -- text ------------------------------------------------------------------------------------------

@@ -53,7 +53,8 @@ def run_study(
     if name not in studies:
         raise unknown_name("study", name, studies)
     module = importlib.import_module(f"{__name__}.{studies[name]}")
-    out = (
-        Path(out) if out is not None else Path("runs") / f"study-{name}{'-quick' if quick else ''}"
-    )
+    if out is None:  # runs/study-<name>[-quick], or -2, -3, ... if taken (as train does)
+        from ..train import default_run_dir
+
+        out = default_run_dir(f"study-{name}{'-quick' if quick else ''}")
     return module.run(out, quick=quick, seeds=seeds, device=device)
