@@ -204,3 +204,39 @@ def test_teacher_any_size_and_balanced():
     assert ds.input_shape == (12,) and ds.num_classes == 3 and len(ds.y_test) == 50
     with pytest.raises(UserError, match="hidden must be"):
         load("teacher", hidden=[8, 0])
+
+
+# ----------------------------------------------------------------------------- options
+
+
+def test_loader_options_may_be_positional_or_keyword_or_kwargs():
+    from trainlab.data import DATASETS, RawData
+
+    @DATASETS.register("_test_plain", "a loader with a positional-or-keyword option")
+    def _plain(n=100):
+        return RawData(x=np.zeros((n, 2), np.float32), y=np.arange(n) % 2)
+
+    @DATASETS.register("_test_kw", "a loader with **kw")
+    def _kw(**kw):
+        n = kw.get("n", 20)
+        return RawData(x=np.zeros((n, 2), np.float32), y=np.arange(n) % 2)
+
+    try:
+        assert dataset_options("_test_plain") == {"n": 100}
+        ds = load("_test_plain", n=50, test_fraction=0.2, val_fraction=0.0)
+        assert len(ds.y_train) + len(ds.y_test) == 50
+        with pytest.raises(UserError, match=r"unknown option 'm' for dataset '_test_plain'"):
+            load("_test_plain", m=3)
+        ds = load("_test_kw", n=30, stratify=False, test_fraction=0.0, val_fraction=0.0)
+        assert len(ds.y_train) == 30  # n went to the loader, stratify to load()
+    finally:
+        DATASETS._entries.pop("_test_plain", None)
+        DATASETS._entries.pop("_test_kw", None)
+
+
+def test_option_types_are_checked():
+    with pytest.raises(UserError, match="stratify must be true or false, got 'no'"):
+        load("digits", stratify="no")
+    assert len(load("digits", stratify=np.bool_(False)).y_val) > 0
+    with pytest.raises(UserError, match=r"data_seed must be an integer in \[0, 2\*\*32\), got -1"):
+        load("mnist1d", data_seed=-1)

@@ -150,7 +150,11 @@ def test_apply_covers_every_layer_sets_biases_and_resets_batch_norm() -> None:
         m.bn1.running_mean.fill_(5.0)
     out = init.apply(m, "he_normal", bias=0.01, generator=gen(0))
     assert out is m
-    for layer in (m.conv1, m.conv2, m.out):
+    assert m.conv1.bias is None and m.conv2.bias is None  # BN follows: no bias
+    assert torch.equal(m.out.bias, torch.full_like(m.out.bias, 0.01))
+    plain = create("convnet", input_shape=(1, 8, 8), num_classes=10, channels=(4, 6))
+    init.apply(plain, "he_normal", bias=0.01, generator=gen(0))
+    for layer in (plain.conv1, plain.conv2, plain.out):
         assert torch.equal(layer.bias, torch.full_like(layer.bias, 0.01))
     assert torch.equal(m.bn1.weight, torch.ones(4)) and torch.equal(m.bn1.bias, torch.zeros(4))
     assert torch.equal(m.bn1.running_mean, torch.zeros(4))
@@ -236,3 +240,33 @@ def test_errors_name_the_fix() -> None:
         init.apply(nn.Sequential(nn.ReLU()), "zeros")
     with pytest.raises(UserError, match="std >= 0"):
         init.apply(m, "normal", std=-1.0)
+
+
+def test_numeric_options_must_be_numbers() -> None:
+    m = nn.Linear(3, 2)
+    with pytest.raises(
+        UserError, match=r"'gain' must be a number, got 'relu'.*init\.gain\('relu'\)"
+    ):
+        init.apply(m, "xavier_normal", gain="relu")
+    with pytest.raises(UserError, match="'std' must be a number, got True"):
+        init.apply(m, "normal", std=True)
+    init.apply(m, "normal", std="1e-2", generator=gen(0))  # YAML reads 1e-2 as a string
+    expected = init.init_tensor(torch.empty(2, 3), "normal", generator=gen(0), std=0.01)
+    assert torch.equal(m.weight, expected)
+
+
+def test_keep_member_starts_from_the_users_weights_whatever_its_slot() -> None:
+    """A 'keep' model after a re-initialized one gets the user's weights, as it does alone."""
+    from trainlab.config import parse_config
+    from trainlab.train import Trainer
+
+    torch.manual_seed(0)
+    user = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+    variants = [{"init.scheme": "he_normal"}, {"init.scheme": "keep"}]
+    both = parse_config({"population": {"seeds": [0], "variants": variants}})
+    pop = Trainer(both, device="cpu", model=user).pop
+    alone = Trainer(parse_config({"init": {"scheme": "keep"}}), device="cpu", model=user).pop
+    for n, t in user.state_dict().items():
+        assert torch.equal(alone.member_state(0)[n], t), n
+        assert torch.equal(pop.member_state(1)[n], t), n
+    assert not torch.equal(pop.member_state(0)["1.weight"], user.state_dict()["1.weight"])

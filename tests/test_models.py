@@ -274,3 +274,53 @@ def test_models_run_on_the_population_stacked_path(name, shape, kwargs) -> None:
             y = pop(x)  # (K, B, C)
             for i, m in enumerate(plain):
                 torch.testing.assert_close(y[i], m.train(train)(x[i]), atol=1e-5, rtol=1e-4)
+
+
+def test_registered_factories_with_kwargs_and_positional_parameters() -> None:
+    """``fn(input_shape, num_classes, **kw)`` (as register_model documents) gets its options."""
+    from trainlab.models import _MODELS, model_options, register_model
+
+    @register_model("_test_tiny", "factory with **kw")
+    def tiny(input_shape, num_classes, **kw):
+        return nn.Sequential(nn.Flatten(), nn.Linear(input_shape[0], kw.get("width", 8)),
+                             nn.ReLU(), nn.Linear(kw.get("width", 8), num_classes))  # fmt: skip
+
+    @register_model("_test_plain", "factory with a positional-or-keyword option")
+    def plain(input_shape, num_classes, width=8):
+        return nn.Linear(input_shape[0], num_classes if width else 1)
+
+    try:
+        assert create("_test_tiny", input_shape=(4,), num_classes=2, width=16)[1].out_features == 16
+        assert model_options("_test_tiny") == {}
+        assert model_options("_test_plain") == {"width": 8}
+        create("_test_plain", input_shape=(4,), num_classes=2, width=3)
+        with pytest.raises(UserError, match=r"no option 'depth'.*its options are: width"):
+            create("_test_plain", input_shape=(4,), num_classes=2, depth=3)
+    finally:
+        _MODELS._entries.pop("_test_tiny", None)
+        _MODELS._entries.pop("_test_plain", None)
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "value"),
+    [("mlp", "hidden", "256"), ("mlp", "hidden", True), ("mlp", "hidden", [64, 2.5]),
+     ("convnet", "channels", "32"), ("resnet", "widths", "16"), ("resnet", "blocks", False)],
+)  # fmt: skip
+def test_width_lists_must_be_ints(name: str, key: str, value: object) -> None:
+    with pytest.raises(UserError, match=rf"{key} must be a positive int or a list of positive"):
+        create(name, input_shape=(1, 8, 8), num_classes=10, **{key: value})
+
+
+def test_mlp_width_must_be_an_int() -> None:
+    with pytest.raises(UserError, match="width .* must be an int >= 1, got True"):
+        create("mlp", input_shape=(64,), num_classes=10, depth=2, width=True)
+    assert create("mlp", input_shape=(64,), num_classes=10, depth=2, width=5).hidden == (5, 5)
+
+
+def test_no_bias_before_batch_norm() -> None:
+    """BN cancels the bias of the layer before it, whose gradient is then round-off only."""
+    m = create("mlp", input_shape=(64,), num_classes=10, hidden=(8, 8), batch_norm=True)
+    assert m.fc1.bias is None and m.fc2.bias is None and m.out.bias is not None
+    c = create("convnet", input_shape=(1, 8, 8), num_classes=10, channels=(4,), batch_norm=True)
+    assert c.conv1.bias is None and c.out.bias is not None
+    assert create("mlp", input_shape=(64,), num_classes=10, hidden=(8,)).fc1.bias is not None

@@ -177,3 +177,151 @@ def test_bad_inputs():
     bad["fc1.weight"] = torch.zeros(3, 3)
     with pytest.raises(UserError, match="shape mismatch"):
         pop.load_member(0, bad)
+
+
+# ----------------------------------------------------------------------------- every dropout kind
+
+
+class _Channels(nn.Module):
+    """A non-Sequential module (vmap path) with channel-wise dropout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.drop = nn.Dropout2d(0.5)
+        self.out = nn.Linear(256, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.drop(torch.relu(self.conv(x))).flatten(1))
+
+
+DROPOUT_NETS = {
+    "dropout1d": lambda: nn.Sequential(
+        nn.Conv1d(1, 4, 3, padding=1), nn.Dropout1d(0.5), nn.Flatten(), nn.Linear(160, 10)
+    ),
+    "dropout2d": lambda: nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1), nn.Dropout2d(0.5), nn.Flatten(), nn.Linear(256, 10)
+    ),
+    "alpha": lambda: nn.Sequential(
+        nn.Flatten(), nn.Linear(64, 32), nn.SELU(), nn.AlphaDropout(0.3), nn.Linear(32, 10)
+    ),
+    "feature_alpha": lambda: nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.SELU(),
+        nn.FeatureAlphaDropout(0.3),
+        nn.Flatten(),
+        nn.Linear(256, 10),
+    ),
+    "vmap_dropout2d": _Channels,
+}
+
+
+@pytest.mark.parametrize("name", list(DROPOUT_NETS))
+def test_every_torch_dropout_module_is_seeded_per_model(name):
+    """Dropout1d/2d, AlphaDropout, FeatureAlphaDropout train in a population (also K=1): masks
+    come from the model's own stream, so slot 2 of 3 equals the model alone."""
+    models = _models(DROPOUT_NETS[name], 3)
+    shape = (6, 1, 40) if name == "dropout1d" else (6, 1, 8, 8)
+    x = torch.randn(3, *shape)
+    big = Population.from_models(models, [4, 5, 6])
+    alone = Population.from_models([copy.deepcopy(models[2])], [6])
+    assert big.mode == ("vmap" if name.startswith("vmap") else "stacked")
+    for pop in (big, alone):
+        pop.train()
+        pop.set_step(3)
+    y_big, y_alone = big(x), alone(x[2:3])
+    torch.testing.assert_close(y_big[2], y_alone[0], rtol=1e-5, atol=1e-6)
+    big.set_step(4)
+    assert not torch.equal(big(x)[2], y_big[2])  # a new mask each step
+    big.eval()
+    for i, m in enumerate(models):
+        torch.testing.assert_close(big(x)[i], m.eval()(x[i]), rtol=1e-5, atol=1e-6)
+
+
+def test_channel_dropout_drops_whole_channels_and_alpha_dropout_keeps_selu_statistics():
+    drop = SeededDropout(0.5, site=rng.seed_key("c"), k=2, kind="dropout2d")
+    drop.seed.copy_(torch.tensor([1, 2]))
+    y = drop(torch.ones(2, 64, 3, 5, 5))  # (K, B, C, H, W)
+    per_channel = y.flatten(3)
+    assert torch.equal(per_channel.amin(-1), per_channel.amax(-1))  # one value per channel
+    assert set(y.unique().tolist()) == {0.0, 2.0}
+    alpha = SeededDropout(0.2, site=rng.seed_key("a"), kind="alpha")
+    alpha.seed.fill_(3)
+    x = torch.randn(200_000)
+    out = alpha(x)
+    assert abs(float(out.mean())) < 0.02 and abs(float(out.var()) - 1.0) < 0.02
+    a = (1.0 / ((1.7580993408473766**2 * 0.2 + 1) * 0.8)) ** 0.5
+    dropped = out[(out - (-1.7580993408473766 * a * 0.8)).abs() < 1e-6]
+    assert abs(dropped.numel() / x.numel() - 0.2) < 0.01  # torch's alpha_dropout value a·α'(p-1)
+
+
+class _FunctionalDropout(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(64, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(F.dropout(x.flatten(1), 0.3, self.training))
+
+
+def test_functional_dropout_in_forward_is_a_clear_error():
+    pop = Population(_FunctionalDropout(), 1)
+    pop.train()
+    with pytest.raises(UserError, match=r"F\.dropout.*use dropout modules \(nn\.Dropout"):
+        pop(torch.randn(1, 4, 1, 8, 8))
+    pop.eval()
+    assert pop(torch.randn(1, 4, 1, 8, 8)).shape == (1, 4, 10)  # no random draws in eval
+
+
+def test_unstack_gives_a_plain_torch_module():
+    """Plain nn.Dropout at the member's rate (a new mask each call), plain state_dict keys that
+    load into a freshly built model."""
+    pop = Population(create("mlp", input_shape=(1, 8, 8), num_classes=10, hidden=(32,),
+                            dropout=0.5), 2)  # fmt: skip
+    pop.set_dropout_p(torch.tensor([0.5, 0.25]))
+    m = pop.unstack(1)
+    assert type(m.drop1) is nn.Dropout and m.drop1.p == 0.25
+    assert not any(isinstance(mod, SeededDropout) for mod in m.modules())
+    fresh = create("mlp", input_shape=(1, 8, 8), num_classes=10, hidden=(32,), dropout=0.5)
+    assert list(m.state_dict()) == list(fresh.state_dict())
+    fresh.load_state_dict(m.state_dict())
+    m.train()
+    x = torch.randn(16, 1, 8, 8)
+    assert not torch.equal(m(x), m(x))  # the mask changes from call to call
+    chans = Population(DROPOUT_NETS["dropout2d"](), 2).unstack(0)
+    assert type(chans[1]) is nn.Dropout2d and list(chans.state_dict()) == list(
+        DROPOUT_NETS["dropout2d"]().state_dict()
+    )
+
+
+def test_dropout_rate_for_a_model_without_dropout_is_an_error():
+    pop = Population(nn.Sequential(nn.Flatten(), nn.Linear(64, 10)), 2)
+    pop.set_dropout_p(0.0)  # nothing to set, nothing lost
+    with pytest.raises(UserError, match="no dropout layer; add nn.Dropout"):
+        pop.set_dropout_p(torch.tensor([0.0, 0.9]))
+
+
+def test_k_and_index_errors():
+    with pytest.raises(UserError, match=r"k \(the number of models\) must be an int"):
+        Population(_mlp(), 2.5)
+    pop = Population(_mlp(), 3)
+    state = _mlp().state_dict()
+    with pytest.raises(UserError, match=r"model index 5 is out of range .* of 3; use 0\.\.2"):
+        pop.load_member(5, state)
+    with pytest.raises(UserError, match="out of range"):
+        pop.member_state(-1)
+    with pytest.raises(UserError, match="out of range"):
+        pop.unstack(3)
+
+
+def test_trainer_refuses_a_dropout_grid_for_a_model_without_dropout():
+    from trainlab.config import parse_config
+    from trainlab.train import Trainer
+
+    cfg = parse_config({"population": {"seeds": [0], "grid": {"model.dropout": [0.0, 0.9]}}})
+    plain = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+    with pytest.raises(UserError, match="no dropout layer"):
+        Trainer(cfg, device="cpu", model=plain)
+    with_drop = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.Dropout(0.1), nn.Linear(16, 10))
+    pop = Trainer(cfg, device="cpu", model=with_drop).pop
+    assert pop.net[2].p.tolist() == pytest.approx([0.0, 0.9])

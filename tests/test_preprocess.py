@@ -143,3 +143,35 @@ def test_transform_checks_shape_and_fit():
     assert isinstance(out, torch.Tensor) and out.dtype == torch.float32
     with pytest.raises(UserError, match=r"unknown preprocessing 'pcaa'"):
         make_preprocessor("pcaa")
+
+
+@pytest.mark.parametrize("name", ["zca", "pca_whiten"])
+def test_whitening_catches_round_off_singular_covariance(name):
+    """Rank 3 of 8: the null eigenvalues come out as ±1e-17 round-off, not exactly 0; with
+    epsilon=0 they would blow the outputs up by 1e8, so they count as zero (relative tol)."""
+    g = np.random.default_rng(1)
+    a = g.random((200, 3)).astype(np.float32)
+    x = np.concatenate([a, a @ g.random((3, 5)).astype(np.float32)], 1)
+    with pytest.raises(UserError, match="singular.*pass epsilon>0"):
+        make_preprocessor(name, epsilon=0.0).fit(x)
+    t = make_preprocessor(name, epsilon=1e-2).fit(x)
+    assert float(t.transform(g.random((50, 8)).astype(np.float32)).abs().max()) < 1e3
+    full = g.random((200, 8))  # full rank: epsilon=0 is fine
+    assert torch.isfinite(make_preprocessor(name, epsilon=0.0).fit_transform(full)).all()
+
+
+def test_pca_components_follows_sklearn_int_or_fraction(raw):
+    with pytest.raises(
+        UserError, match=r"pca_components=1\.0 is a float.*\(0, 1\).*pca_components=1 "
+    ):
+        PCA(1.0).fit(raw.x_train)
+    with pytest.raises(UserError, match=r"pca_components=2\.0 is a float"):
+        PCA(2.0).fit(raw.x_train)
+    with pytest.raises(UserError, match="pca_components must be an int"):
+        PCA("10").fit(raw.x_train)
+    assert PCA(1).fit(raw.x_train).n_components_ == 1
+    assert PCA(np.int64(5)).fit(raw.x_train).n_components_ == 5
+    assert (
+        PCA(np.float64(0.9)).fit(raw.x_train).n_components_
+        == PCA(0.9).fit(raw.x_train).n_components_
+    )

@@ -321,3 +321,69 @@ def test_npz_nan_and_bad_labels(tmp_path):
     with pytest.raises(DataError, match="same sample shape"):
         load("npz", path=p)
     assert issubclass(DataError, UserError)
+
+
+# ----------------------------------------------------------------------------- clear errors
+
+
+def test_idx_dims_whose_product_overflows_int64_are_a_truncation_error(tmp_path):
+    p = tmp_path / "huge.idx"
+    dims = (3, 2**31, 2**31)  # 1.4e19 bytes: overflows int64
+    p.write_bytes(bytes([0, 0, 0x08, 3]) + b"".join(d.to_bytes(4, "big") for d in dims))
+    with pytest.raises(DataError, match=r"truncated IDX file: expected 13835058055282163712 "):
+        read_idx(p)
+
+
+def test_mnist_label_file_of_the_wrong_shape(tmp_path):
+    write_mnist(tmp_path, n_train=30)
+    write_idx(tmp_path / "train-labels-idx1-ubyte", np.zeros((30, 1), np.uint8))
+    with pytest.raises(DataError, match=r"expected labels of shape \(N,\), found \(30, 1\)"):
+        load("mnist", path=tmp_path)
+
+
+@pytest.mark.parametrize("labels", [[1.5, 2.0, 3.0, 4.0], ["a", "b", "c", "d"]])
+def test_cifar_labels_must_be_integers(tmp_path, labels):
+    write_cifar10(tmp_path)
+    with open(tmp_path / "test_batch", "wb") as fh:
+        pickle.dump({b"data": np.zeros((4, 3072), np.uint8), b"labels": labels}, fh)
+    with pytest.raises(DataError, match=r"test_batch: corrupt CIFAR batch: 'labels' must hold "):
+        read_cifar10(tmp_path)
+
+
+def test_cifar10_label_out_of_range_names_no_missing_option(tmp_path):
+    write_cifar10(tmp_path)
+    with open(tmp_path / "test_batch", "wb") as fh:
+        pickle.dump({b"data": np.zeros((4, 3072), np.uint8), b"labels": [0, 1, 10, 2]}, fh)
+    with pytest.raises(DataError, match=r"label 10 is out of range") as err:
+        load("cifar10", path=tmp_path)
+    assert "num_classes" not in str(err.value) and "check the data files" in str(err.value)
+
+
+def _npz_arrays(x_train: np.ndarray) -> dict[str, np.ndarray]:
+    n = len(x_train)
+    return {"x_train": x_train, "y_train": np.arange(n) % 2, "x_test": x_train[:4].real,
+            "y_test": np.arange(4) % 2}  # fmt: skip
+
+
+def test_npz_values_beyond_float32_and_complex_inputs(tmp_path):
+    p = tmp_path / "d.npz"
+    x = np.zeros((10, 3))
+    x[3, 1] = 1e300  # finite in float64, inf in float32
+    np.savez(p, **_npz_arrays(x))
+    for scale in (1.0, 0.5):
+        with pytest.raises(DataError, match=r"exceed the float32 range .* in 1 sample"):
+            load("npz", path=p, scale=scale)
+    np.savez(p, **_npz_arrays(np.ones((10, 3)) + 1j))
+    with pytest.raises(DataError, match=r"inputs are complex \(complex128\)"):
+        load("npz", path=p)
+    with pytest.raises(DataError, match=r"inputs are complex"):
+        load("npz", path=p, scale=2.0)
+    np.savez(p, **_npz_arrays(np.full((10, 3), 1e30)))
+    assert float(load("npz", path=p).x_train.max()) == pytest.approx(1e30)
+
+
+def test_npy_file_given_as_npz(tmp_path):
+    p = tmp_path / "a.npy"
+    np.save(p, np.zeros(3))
+    with pytest.raises(DataError, match=r"a\.npy: holds a single array .*numpy\.savez"):
+        read_npz(p)

@@ -275,14 +275,32 @@ def scheme_options(scheme: str) -> dict[str, Any]:
     return opts
 
 
-def _check_options(scheme: str, kwargs: dict[str, Any]) -> None:
+def _check_options(scheme: str, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``kwargs`` checked against the scheme's options; numeric options come back as numbers
+    (YAML reads ``1e-2`` as a string), anything that is not one is a UserError."""
     options = scheme_options(scheme)
-    for key in kwargs:
+    out = dict(kwargs)
+    for key, value in kwargs.items():
         if key not in options:
             raise UserError(
                 f"init scheme '{scheme}' has no option '{key}'{did_you_mean(key, options)}; "
                 f"its options are: {', '.join(options) or '(none)'}"
             )
+        default = options[key]
+        if isinstance(default, int | float) and not isinstance(default, bool):
+            try:
+                if isinstance(value, bool):
+                    raise TypeError
+                number = float(value)
+            except (TypeError, ValueError):
+                hint = ""
+                if key == "gain" and isinstance(value, str):
+                    hint = f" (for the gain of a nonlinearity pass gain=init.gain({value!r}))"
+                raise UserError(
+                    f"init scheme '{scheme}': option '{key}' must be a number, got {value!r}{hint}"
+                ) from None
+            out[key] = int(number) if isinstance(default, int) and number.is_integer() else number
+    return out
 
 
 def _gen_device(generator: torch.Generator | None) -> torch.device:
@@ -296,7 +314,7 @@ def init_tensor(
     return it. Values are drawn on the generator's device (CPU when ``generator`` is None, from
     torch's global generator) and copied into ``weight``."""
     fn: Callable[..., None] = _SCHEMES.get(scheme)
-    _check_options(scheme, kwargs)
+    kwargs = _check_options(scheme, kwargs)
     if scheme == "keep":
         return weight
     kwargs = {k: v for k, v in kwargs.items() if k not in _MODEL_LEVEL_OPTIONS.get(scheme, {})}
@@ -315,7 +333,7 @@ def expected_std(scheme: str, weight: Tensor | nn.Module, **kwargs: Any) -> floa
     E.g. ``expected_std("he_normal", nn.Linear(512, 256))`` = √(2/512) = 0.0625.
     """
     _SCHEMES.get(scheme)
-    _check_options(scheme, kwargs)
+    kwargs = _check_options(scheme, kwargs)
     o = scheme_options(scheme) | kwargs
     w = weight.weight if isinstance(weight, nn.Module) else weight
     fan_in, fan_out = fans(w)
@@ -445,7 +463,7 @@ def apply(
     if not isinstance(model, nn.Module):
         raise UserError(f"init.apply needs an nn.Module, got {type(model).__name__}")
     _SCHEMES.get(scheme)
-    _check_options(scheme, kwargs)
+    kwargs = _check_options(scheme, kwargs)
     if scheme == "keep":
         return model
     try:

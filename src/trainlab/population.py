@@ -16,6 +16,10 @@ Two paths, one interface (measured on 2 CPU cores, digits MLP 64-256-256-10, K=1
   ``population_safe = True`` (its forward only calls submodules and elementwise ops).
 - **vmap**: any other ``nn.Module``, through ``torch.func.functional_call`` under ``torch.vmap``.
 
+In both, every torch dropout module (``Dropout``, ``Dropout1d/2d/3d``, ``AlphaDropout``,
+``FeatureAlphaDropout``) becomes a :class:`SeededDropout`; a forward that draws random numbers
+itself (``F.dropout``) cannot be seeded per model and is refused with a UserError.
+
 In both, ``pop.net.state_dict()`` has the plain model's keys with a leading K axis, so
 ``pop.member_state(k)`` / ``pop.unstack(k)`` give model ``k`` back as a plain module.
 """
@@ -23,6 +27,7 @@ In both, ``pop.net.state_dict()`` has the plain model's keys with a leading K ax
 from __future__ import annotations
 
 import copy
+import numbers
 from collections.abc import Callable, Sequence
 
 import torch
@@ -30,7 +35,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import rng
-from .errors import UserError
+from .errors import UserError, unknown_name
 
 __all__ = ["Population", "SeededDropout", "is_stackable"]
 
@@ -48,32 +53,105 @@ _FOLDABLE = (
 )  # fmt: skip
 
 
-class SeededDropout(nn.Module):
-    """Inverted dropout (Srivastava et al. 2014) with a per-model probability and random stream.
+#: torch's dropout modules -> the kind of mask SeededDropout draws for them
+_DROPOUT_KINDS: tuple[tuple[type[nn.Module], str], ...] = (
+    (nn.Dropout, "dropout"),
+    (nn.Dropout1d, "dropout1d"),
+    (nn.Dropout2d, "dropout2d"),
+    (nn.Dropout3d, "dropout3d"),
+    (nn.AlphaDropout, "alpha"),
+    (nn.FeatureAlphaDropout, "feature_alpha"),
+)
+_DROPOUT_CLASSES: dict[str, type[nn.Module]] = {kind: cls for cls, kind in _DROPOUT_KINDS}
+#: channel-wise kinds -> the per-model input rank torch treats as unbatched (None: never)
+_CHANNEL_KINDS: dict[str, int | None] = {
+    "dropout1d": 2,  # (C, L) unbatched, (N, C, L) batched
+    "dropout2d": None,  # torch reads 3-D input as (N, C, L), 4-D as (N, C, H, W)
+    "dropout3d": 4,  # (C, D, H, W) unbatched, (N, C, D, H, W) batched
+    "feature_alpha": None,
+}
+#: SELU's saturation value -λα (Klambauer et al. 2017), as torch's alpha_dropout
+_SELU_ALPHA = 1.7580993408473766
 
-    Training: ``y = x · m / (1 − p)`` with ``m ~ Bernoulli(1 − p)`` drawn from
-    ``rng.uniform(seed, step, site)``; evaluation: ``y = x``. Buffers ``seed`` and ``p`` are
-    ``(K,)`` in a stacked population (input ``(K, B, ...)``), scalars per model under vmap.
+
+def _dropout_kind(m: nn.Module) -> str | None:
+    """The SeededDropout kind of a torch dropout module, None for anything else."""
+    return next((kind for cls, kind in _DROPOUT_KINDS if isinstance(m, cls)), None)
+
+
+class SeededDropout(nn.Module):
+    """Dropout with a per-model probability and random stream (a torch dropout module's twin).
+
+    ``kind`` follows the module it replaces: ``dropout`` (inverted dropout, Srivastava et al.
+    2014: ``y = x · m / (1 − p)``, ``m ~ Bernoulli(1 − p)`` per element), ``dropout1d/2d/3d``
+    (the same with one ``m`` per sample and channel, Tompson et al. 2015), ``alpha`` and
+    ``feature_alpha`` (alpha dropout for SELU nets, Klambauer et al. 2017:
+    ``y = a·(x·m + α'(1 − m)) + b``, keeping mean and variance; per element or per channel).
+    The uniforms come from ``rng.uniform(seed, step, site)``; evaluation: ``y = x``. Buffers
+    ``seed`` and ``p`` are ``(K,)`` in a stacked population (input ``(K, B, ...)``), scalars
+    per model under vmap.
     """
 
-    def __init__(self, p: float, site: int, k: int | None = None) -> None:
+    def __init__(
+        self,
+        p: float,
+        site: int,
+        k: int | None = None,
+        kind: str = "dropout",
+        plain: nn.Module | None = None,
+    ) -> None:
         super().__init__()
+        if kind not in _DROPOUT_CLASSES:
+            raise unknown_name("dropout kind", kind, _DROPOUT_CLASSES)
         self.site = site
+        self.kind = kind
         self.step = 0  # set by Population.set_step before each training forward
         shape = () if k is None else (k,)  # () for one plain model
         self.register_buffer("seed", torch.zeros(shape, dtype=torch.int64))
         self.register_buffer("p", torch.full(shape, float(p)))
+        # the torch module this one stands for (not a submodule): unstacking gives it back
+        self.__dict__["_plain"] = plain
+
+    def to_plain(self, p: float) -> nn.Module:
+        """The plain torch dropout module this layer replaces, with drop probability ``p``."""
+        plain = self.__dict__.get("_plain")
+        plain = _DROPOUT_CLASSES[self.kind](p) if plain is None else copy.deepcopy(plain)
+        plain.p = float(p)
+        return plain
+
+    def restacked(self, k: int) -> SeededDropout:
+        """A fresh copy of this layer for a population of ``k`` (rate from the first model)."""
+        p = float(self.p.reshape(-1)[0])
+        return SeededDropout(p, self.site, k, self.kind, self.__dict__.get("_plain"))
+
+    def _noise_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """The shape of one model's mask for a per-model input of ``shape``."""
+        if self.kind not in _CHANNEL_KINDS:
+            return shape
+        lead = 1 if len(shape) == _CHANNEL_KINDS[self.kind] else 2  # (C, ...) or (N, C, ...)
+        if len(shape) < lead:
+            raise UserError(
+                f"{self.kind} needs inputs with a channel axis (N, C, ...), got shape {shape}; "
+                "use nn.Dropout for flat features"
+            )
+        return shape[:lead] + (1,) * (len(shape) - lead)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return x
         if self.seed.dim() == 0:  # one plain model, or one model under vmap: x is (B, ...)
-            u = rng.uniform(self.seed.reshape(1), self.step, self.site, tuple(x.shape))[0]
+            shape = self._noise_shape(tuple(x.shape))
+            u = rng.uniform(self.seed.reshape(1), self.step, self.site, shape)[0]
             p = self.p
         else:  # stacked: x is (K, B, ...)
-            u = rng.uniform(self.seed, self.step, self.site, tuple(x.shape[1:]))  # (K, B, ...)
+            shape = self._noise_shape(tuple(x.shape[1:]))
+            u = rng.uniform(self.seed, self.step, self.site, shape)  # (K, *shape)
             p = self.p.view(-1, *([1] * (x.dim() - 1)))
-        keep = (u >= p).to(x.dtype)
+        keep = (u >= p).to(x.dtype)  # broadcasts over the spatial axes for channel kinds
+        if self.kind in ("alpha", "feature_alpha"):
+            # torch's alpha_dropout: a = 1/√((α'²p + 1)(1 − p)), dropped units -> a·α'·(p − 1)
+            a = torch.rsqrt(((_SELU_ALPHA**2) * p + 1.0) * (1.0 - p).clamp_min(1e-12))
+            return x * keep * a + _SELU_ALPHA * a * (keep - 1.0 + p)
         return x * keep / (1.0 - p).clamp_min(1e-12)
 
 
@@ -209,10 +287,11 @@ def _repeat(t: torch.Tensor, k: int) -> torch.Tensor:
 
 def _twin(m: nn.Module, k: int, name: str) -> nn.Module | None:
     """The stacked twin of a known leaf module, ``m`` itself for elementwise ones, else None."""
-    if isinstance(m, nn.Dropout):
-        return SeededDropout(m.p, rng.seed_key("dropout", name), k)
     if isinstance(m, SeededDropout):
-        return SeededDropout(float(m.p.reshape(-1)[0]), m.site, k)  # a plain one, re-stacked
+        return m.restacked(k)  # a plain one, re-stacked
+    kind = _dropout_kind(m)
+    if kind is not None:
+        return SeededDropout(m.p, rng.seed_key("dropout", name), k, kind, m)
     if isinstance(m, nn.Linear):
         return _StackedLinear(m, k)
     if isinstance(m, nn.Conv1d | nn.Conv2d) and m.padding_mode == "zeros":
@@ -251,19 +330,23 @@ def _stack(model: nn.Module, k: int) -> nn.Module:
     net = copy.deepcopy(model)
     for name, m in list(net.named_modules()):
         if name and not list(m.children()):
-            parent, _, attr = name.rpartition(".")
-            setattr(net.get_submodule(parent) if parent else net, attr, _twin(m, k, name))
+            _replace(net, name, _twin(m, k, name))
     return net
 
 
+def _replace(net: nn.Module, name: str, new: nn.Module) -> None:
+    parent, _, attr = name.rpartition(".")
+    setattr(net.get_submodule(parent) if parent else net, attr, new)
+
+
 def _seeded(model: nn.Module) -> nn.Module:
-    """A copy of ``model`` with every ``nn.Dropout`` replaced by a :class:`SeededDropout`."""
+    """A copy of ``model`` with every torch dropout module (``Dropout``, ``Dropout1d/2d/3d``,
+    ``AlphaDropout``, ``FeatureAlphaDropout``) replaced by a :class:`SeededDropout`."""
     net = copy.deepcopy(model)
     for name, m in list(net.named_modules()):
-        if isinstance(m, nn.Dropout):
-            parent, _, attr = name.rpartition(".")
-            drop = SeededDropout(m.p, rng.seed_key("dropout", name))
-            setattr(net.get_submodule(parent) if parent else net, attr, drop)
+        kind = _dropout_kind(m)
+        if kind is not None:
+            _replace(net, name, SeededDropout(m.p, rng.seed_key("dropout", name), None, kind, m))
     return net
 
 
@@ -296,8 +379,11 @@ class Population(nn.Module):
         self, template: nn.Module, k: int, seeds: Sequence[int] | torch.Tensor | None = None
     ) -> None:
         super().__init__()
+        if isinstance(k, bool) or not isinstance(k, numbers.Integral):
+            raise UserError(f"k (the number of models) must be an int >= 1, got {k!r}")
         if k < 1:
             raise UserError(f"a population needs at least one model, got k={k}")
+        k = int(k)
         self.k = k
         plain = _seeded(template)
         self.mode = "stacked" if is_stackable(plain) else "vmap"
@@ -336,8 +422,18 @@ class Population(nn.Module):
             for b in ("seed", "p")
         }
 
+    def _index(self, i: int) -> int:
+        """``i`` checked against the population size: a UserError naming the valid range."""
+        if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < self.k:
+            raise UserError(
+                f"model index {i!r} is out of range for a population of {self.k}; "
+                f"use 0..{self.k - 1}"
+            )
+        return int(i)
+
     def load_member(self, i: int, state: dict[str, torch.Tensor]) -> None:
         """Copy a plain model's ``state_dict`` into slot ``i``; keys and shapes must match."""
+        i = self._index(i)
         stacked = self._stacked_state()
         state = {n: t for n, t in state.items() if n not in self._dropout_keys()}
         missing = [n for n in stacked if n not in state]
@@ -358,17 +454,23 @@ class Population(nn.Module):
 
     def member_state(self, i: int) -> dict[str, torch.Tensor]:
         """Model ``i``'s plain ``state_dict`` (copies, on the population's device)."""
+        i = self._index(i)
         return {n: t[i].detach().clone() for n, t in self._stacked_state().items()}
 
     def unstack(self, i: int) -> nn.Module:
-        """Model ``i`` as a plain module; its dropout layers keep model i's seed and rate."""
+        """Model ``i`` as a plain module: the template's architecture with model i's weights.
+
+        Its dropout layers are the plain torch modules of the template (``nn.Dropout``, ...)
+        at model i's rate, drawing from torch's global generator like any plain module, and its
+        ``state_dict`` has the plain keys, so it loads into a freshly built model.
+        """
+        i = self._index(i)
         m = copy.deepcopy(self._template)
-        m.load_state_dict(self.member_state(i), strict=False)
         rates = {n: d.p[i] for n, d in self.net.named_modules() if isinstance(d, SeededDropout)}
-        for n, d in m.named_modules():
+        for n, d in list(m.named_modules()):
             if isinstance(d, SeededDropout):
-                d.seed.fill_(self.seeds[i])
-                d.p.copy_(rates.get(n, d.p))
+                _replace(m, n, d.to_plain(float(rates[n]) if n in rates else float(d.p)))
+        m.load_state_dict(self.member_state(i))
         return m
 
     # -- per-step controls ----------------------------------------------------------------------
@@ -382,9 +484,15 @@ class Population(nn.Module):
         p = torch.as_tensor(p, dtype=torch.float32).expand(self.k)
         if bool(((p < 0) | (p >= 1)).any()):
             raise UserError(f"dropout probability must be in [0, 1), got {p.tolist()}")
-        for m in self.net.modules():
-            if isinstance(m, SeededDropout):
-                m.p.copy_(p.to(m.p.device))
+        layers = [m for m in self.net.modules() if isinstance(m, SeededDropout)]
+        if not layers and bool((p > 0).any()):
+            rates = [round(v, 6) for v in p.tolist()]
+            raise UserError(
+                f"dropout {rates} has no effect: the model has no dropout layer; add nn.Dropout "
+                "modules to the model (or build it with dropout > 0), or remove model.dropout"
+            )
+        for m in layers:
+            m.p.copy_(p.to(m.p.device))
 
     def set_frozen(self, frozen: torch.Tensor | None) -> None:
         """``(K,)`` bool: models that no longer train keep their batch-norm statistics."""
@@ -419,7 +527,16 @@ class Population(nn.Module):
             return torch.func.functional_call(tpl, (p, b), (xi,))
 
         fn: Callable = torch.vmap(one, in_dims=(0, 0, 0), randomness="error")
-        return fn(params, buffers, x)
+        try:
+            return fn(params, buffers, x)
+        except RuntimeError as err:
+            if "randomness" not in str(err):
+                raise
+            raise UserError(
+                f"{type(tpl).__name__}.forward draws random numbers itself (e.g. F.dropout or "
+                "torch.rand), which a population cannot seed per model; use dropout modules "
+                "(nn.Dropout, nn.Dropout2d, nn.AlphaDropout, ...) as attributes instead"
+            ) from None
 
     def _apply(self, fn, recurse=True):  # keep the template on the population's device
         super()._apply(fn, recurse)

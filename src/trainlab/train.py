@@ -224,9 +224,11 @@ class Trainer:
         from . import init as init_mod
 
         work = copy.deepcopy(template).cpu()
+        start = copy.deepcopy(work.state_dict())  # every model starts from the user's weights
         batch = None
         for member, cfg in zip(self.members, cfgs, strict=True):
             scheme = cfg.init.scheme
+            work.load_state_dict(start)  # not from the model initialized before it (its slot)
             if scheme != "keep":
                 if scheme == "lsuv" and batch is None:
                     batch = self.data.x_train[:256].cpu()

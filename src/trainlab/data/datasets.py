@@ -137,14 +137,27 @@ DATASETS: Registry[Loader] = Registry("dataset")
 _COMMON_OPTIONS = ("stratify", "pca_components", "epsilon")
 
 
+_NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
 def dataset_options(name: str) -> dict[str, Any]:
-    """The options (keyword -> default) that dataset ``name`` accepts, besides the common ones."""
+    """The options (keyword -> default) that dataset ``name`` accepts, besides the common ones.
+
+    These are the loader's named parameters (keyword-only or positional-or-keyword); a loader
+    with ``**kw`` also takes any other option, which is passed on to it.
+    """
     loader = DATASETS.get(name)
     return {
         p.name: (None if p.default is inspect.Parameter.empty else p.default)
         for p in inspect.signature(loader).parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
+        if p.kind in _NAMED
     }
+
+
+def _takes_any_option(name: str) -> bool:
+    """True when dataset ``name``'s loader has a ``**kw`` parameter."""
+    params = inspect.signature(DATASETS.get(name)).parameters.values()
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def list_datasets() -> list[tuple[str, str]]:
@@ -222,11 +235,24 @@ def _check_split(dname: str, split: str, x: np.ndarray, y: np.ndarray) -> np.nda
         )
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
         raise DataError(f"{dname}: {split} inputs must be numeric, got dtype {x.dtype}")
+    if np.issubdtype(x.dtype, np.complexfloating):
+        raise DataError(
+            f"{dname}: {split} inputs are complex ({x.dtype}); pass real inputs, e.g. "
+            "np.abs(x) or the real and imaginary parts as separate features"
+        )
     if np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all():
         bad = int((~np.isfinite(x)).reshape(x.shape[0], -1).any(1).sum())
         raise DataError(
             f"{dname}: {split} inputs contain NaN or Inf in {bad} sample(s); clean the data first"
         )
+    if np.issubdtype(x.dtype, np.floating) and x.dtype.itemsize > 4 and x.size:
+        big = np.abs(x) > np.finfo(np.float32).max  # would become Inf as float32 tensors
+        if big.any():
+            bad = int(big.reshape(x.shape[0], -1).any(1).sum())
+            raise DataError(
+                f"{dname}: {split} inputs exceed the float32 range (|x| > 3.4e38) in {bad} "
+                "sample(s); rescale the data first"
+            )
     if np.issubdtype(y.dtype, np.floating):
         if not np.isfinite(y).all() or not np.all(y == np.round(y)):
             raise DataError(
@@ -237,14 +263,20 @@ def _check_split(dname: str, split: str, x: np.ndarray, y: np.ndarray) -> np.nda
     return y.astype(np.int64)
 
 
-def _check_labels(dname: str, num_classes: int, splits: dict[str, np.ndarray]) -> None:
+def _check_labels(
+    dname: str, num_classes: int, splits: dict[str, np.ndarray], *, option: bool = True
+) -> None:
+    """Labels in ``[0, num_classes)``; ``option``: the dataset takes ``num_classes=``."""
     for split, y in splits.items():
         if y.size and (y.min() < 0 or y.max() >= num_classes):
             bad = int(y.min()) if y.min() < 0 else int(y.max())
+            if bad >= 0 and option:
+                fix = " (pass num_classes=... if there are more classes)"
+            else:
+                fix = "; check the data files"
             raise DataError(
                 f"{dname}: {split} label {bad} is out of range [0, {num_classes}); labels must "
-                f"be class indices 0..{num_classes - 1}"
-                + (" (pass num_classes=... if there are more classes)" if bad >= 0 else "")
+                f"be class indices 0..{num_classes - 1}{fix}"
             )
 
 
@@ -255,8 +287,10 @@ def _split_options(name: str, options: dict[str, Any]) -> tuple[dict[str, Any], 
     """Separate loader options from common ones; unknown options raise with a hint."""
     own = dataset_options(name)
     valid = list(own) + list(_COMMON_OPTIONS)
+    if _takes_any_option(name):  # **kw: every option that load() does not take is the loader's
+        own = {k: None for k in options if k not in _COMMON_OPTIONS} | own
     for key in options:
-        if key not in valid:
+        if key not in valid and key not in own:
             raise UserError(
                 f"unknown option '{key}' for dataset '{name}'{did_you_mean(key, valid)}; "
                 f"valid options: {', '.join(valid)}"
@@ -302,6 +336,7 @@ def load(
     """
     loader = DATASETS.get(name)
     own, common = _split_options(name, options)
+    own_options = dataset_options(name)
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise UserError(f"seed must be an integer >= 0, got {seed!r}")
     val_fraction = _check_fraction("val_fraction", val_fraction)
@@ -315,7 +350,10 @@ def load(
                 f"option '{key}' has no effect with preprocess='{preprocess}'; "
                 f"it is for preprocess={' or '.join(users)}"
             )
-    stratify = bool(common.get("stratify", True))
+    stratify = common.get("stratify", True)
+    if not isinstance(stratify, bool | np.bool_):
+        raise UserError(f"stratify must be true or false, got {stratify!r}")
+    stratify = bool(stratify)
 
     raw = loader(**own)
 
@@ -339,7 +377,7 @@ def load(
         num_classes = int(max(int(v.max()) for v in labels.values() if v.size) + 1)
     else:
         num_classes = int(raw.num_classes)
-    _check_labels(name, num_classes, labels)
+    _check_labels(name, num_classes, labels, option="num_classes" in own_options)
 
     # --- splits: test from everything (if not given), then val from train (if not given)
     if "test" in given:
@@ -444,8 +482,14 @@ def _mnist1d(*, n_samples: int = 5000, data_seed: int = 42, shuffle_seq: bool = 
     Defaults reproduce the paper's set: 5000 samples, 80/20 train/test, generator seed 42.
     The package seeds numpy's and Python's global generators; their state is restored after.
     """
-    if not isinstance(n_samples, int) or n_samples < 10:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 10:
         raise UserError(f"mnist1d: n_samples must be an int >= 10, got {n_samples!r}")
+    if (
+        isinstance(data_seed, bool)
+        or not isinstance(data_seed, int | np.integer)
+        or not 0 <= data_seed < 2**32
+    ):
+        raise UserError(f"mnist1d: data_seed must be an integer in [0, 2**32), got {data_seed!r}")
 
     def make() -> RawData:
         import random
@@ -520,9 +564,14 @@ def _mnist(*, path: str | Path | None = None, num_classes: int | None = None) ->
         if x.ndim != 3:
             raise DataError(f"{f}: expected images of shape (N, H, W), found {x.shape}")
     for f, x, y, fy in ((files[0], xs, ys, files[1]), (files[2], xt, yt, files[3])):
-        if y.ndim != 1 or y.shape[0] != x.shape[0]:
+        if y.ndim != 1:
             raise DataError(
-                f"{fy}: {y.shape[0] if y.ndim else 0} labels for {x.shape[0]} images in "
+                f"{fy}: expected labels of shape (N,), found {y.shape}; pass path=... to a "
+                "folder whose label files are 1-D IDX files (e.g. t10k-labels-idx1-ubyte)"
+            )
+        if y.shape[0] != x.shape[0]:
+            raise DataError(
+                f"{fy}: {y.shape[0]} labels for {x.shape[0]} images in "
                 f"{f.name}; the counts must match"
             )
     return RawData(
@@ -594,7 +643,16 @@ def _npz(
     def fx(a: np.ndarray) -> np.ndarray:
         if not (np.issubdtype(a.dtype, np.number) or a.dtype == np.bool_):
             raise DataError(f"{path}: inputs must be numeric, found dtype {a.dtype}")
-        return a.astype(np.float32) * np.float32(s) if s != 1.0 else a
+        if np.issubdtype(a.dtype, np.complexfloating):
+            raise DataError(
+                f"{path}: inputs are complex ({a.dtype}); save real inputs, e.g. np.abs(x) or "
+                "the real and imaginary parts as separate features"
+            )
+        if s == 1.0:
+            return a
+        if np.issubdtype(a.dtype, np.floating) and a.dtype.itemsize > 4:
+            return a * s  # scaled in its own precision: load() checks the float32 range
+        return a.astype(np.float32) * np.float32(s)
 
     return RawData(
         x=fx(arrays["x_train"]),

@@ -23,6 +23,7 @@ multiple layers of features from tiny images", appendix).
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 import torch
@@ -176,13 +177,24 @@ def _eigh_desc(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     return mean, lam, u * signs
 
 
-def _check_epsilon(epsilon: float, lam: torch.Tensor, who: str) -> None:
-    if not (isinstance(epsilon, int | float) and math.isfinite(epsilon) and epsilon >= 0):
+def _check_epsilon(epsilon: float, lam: torch.Tensor, who: str, d: int) -> None:
+    """``epsilon`` must be a number >= 0 that keeps every ``λ + ε`` of ``lam`` (descending) off
+    zero. An eigenvalue below ``λ_max · D · eps(float64)`` is round-off, i.e. zero: the
+    eigensolver cannot tell it from 0, and dividing by its root would blow up the outputs."""
+    if not (
+        isinstance(epsilon, int | float)
+        and not isinstance(epsilon, bool)
+        and math.isfinite(epsilon)
+        and epsilon >= 0
+    ):
         raise UserError(f"{who}: epsilon must be a number >= 0, got {epsilon!r}")
-    if float((lam + epsilon).min()) <= 0.0:
+    lam_max = float(lam.max()) if lam.numel() else 0.0
+    tol = lam_max * d * float(torch.finfo(torch.float64).eps)
+    if float((lam + epsilon).min()) <= tol:
         raise UserError(
-            f"{who}: the training covariance is singular (some directions have zero variance) "
-            "and epsilon=0; pass epsilon>0 (e.g. epsilon=1e-2)"
+            f"{who}: the training covariance is singular (some directions have zero variance, "
+            f"up to round-off) and epsilon={epsilon}; pass epsilon>0 well above the round-off "
+            "(e.g. epsilon=1e-2)"
         )
 
 
@@ -199,7 +211,8 @@ class PCA(Transform):
     n_components:
         ``None`` (default) keeps all ``D`` components (a rotation); an int ``k`` in ``[1, D]``
         keeps ``k``; a float in ``(0, 1)`` keeps the fewest components whose explained variance
-        reaches that fraction.
+        reaches that fraction (scikit-learn's rule: any other float, ``1.0`` included, is an
+        error).
     whiten:
         Divide each component by ``√(λ + ε)``.
     epsilon:
@@ -225,22 +238,32 @@ class PCA(Transform):
         self.epsilon = epsilon
 
     def _k(self, lam: torch.Tensor) -> int:
+        """The number of components kept, by scikit-learn's rule: an int is a count, a float
+        a fraction of the variance in (0, 1) (so ``1.0`` is an error, not one component)."""
         d, nc = lam.shape[0], self.n_components
         if nc is None:
             return d
-        if isinstance(nc, bool) or not isinstance(nc, int | float):
-            raise UserError(f"pca_components must be an int or a fraction, got {nc!r}")
-        if isinstance(nc, float) and not nc.is_integer():
-            if not 0.0 < nc < 1.0:
-                raise UserError(f"pca_components={nc} must be an int in [1, {d}] or in (0, 1)")
-            ratio = torch.cumsum(lam, 0) / lam.sum().clamp_min(1e-300)
-            return min(int(torch.searchsorted(ratio, torch.tensor(nc, dtype=ratio.dtype))) + 1, d)
-        k = int(nc)
-        if not 1 <= k <= d:
+        if isinstance(nc, bool) or not isinstance(nc, numbers.Real):
             raise UserError(
-                f"pca_components={k} is out of range; the inputs have {d} features, pass 1..{d}"
+                f"pca_components must be an int (a number of components) or a float in (0, 1) "
+                f"(a fraction of the variance), got {nc!r}"
             )
-        return k
+        if isinstance(nc, numbers.Integral):
+            k = int(nc)
+            if not 1 <= k <= d:
+                raise UserError(
+                    f"pca_components={k} is out of range; the inputs have {d} features, pass 1..{d}"
+                )
+            return k
+        nc = float(nc)
+        if not 0.0 < nc < 1.0:
+            as_int = f"pca_components={int(nc)}" if nc.is_integer() else f"an int in 1..{d}"
+            raise UserError(
+                f"pca_components={nc} is a float, which means a fraction of the variance and "
+                f"must be in (0, 1); pass {as_int} for a number of components, or None for all"
+            )
+        ratio = torch.cumsum(lam, 0) / lam.sum().clamp_min(1e-300)
+        return min(int(torch.searchsorted(ratio, torch.tensor(nc, dtype=ratio.dtype))) + 1, d)
 
     def _fit(self, x: torch.Tensor) -> None:
         mean, lam, u = _eigh_desc(x)
@@ -252,7 +275,7 @@ class PCA(Transform):
         self.n_components_ = k
         proj = self.components_.T  # (D, k)
         if self.whiten:
-            _check_epsilon(self.epsilon, self.eigenvalues_, "pca_whiten")
+            _check_epsilon(self.epsilon, self.eigenvalues_, "pca_whiten", lam.shape[0])
             proj = proj / torch.sqrt(self.eigenvalues_ + self.epsilon)
         self.projection_ = proj  # (D, k)
 
@@ -288,7 +311,7 @@ class ZCA(Transform):
 
     def _fit(self, x: torch.Tensor) -> None:
         mean, lam, u = _eigh_desc(x)
-        _check_epsilon(self.epsilon, lam, "zca")
+        _check_epsilon(self.epsilon, lam, "zca", lam.shape[0])
         self.mean_ = mean  # (D,)
         self.eigenvalues_ = lam  # (D,)
         self.whitening_ = (u / torch.sqrt(lam + self.epsilon)) @ u.T  # (D, D)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import importlib
+import math
 import pickle
 import zipfile
 import zlib
@@ -129,7 +130,7 @@ def read_idx(path: str | Path) -> np.ndarray:
         )
     dims = tuple(int.from_bytes(buf[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = _IDX_TYPES[code]
-    expected = int(np.prod(dims, dtype=np.int64)) * dtype.itemsize
+    expected = math.prod(dims) * dtype.itemsize  # Python ints: no int64 overflow
     actual = len(buf) - header
     if actual < expected:
         raise DataError(
@@ -234,6 +235,11 @@ def _batch_arrays(p: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(
             f"{p}: corrupt CIFAR batch: {data.shape[0]} images but {labels.shape[0]} labels"
         )
+    if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
+        raise DataError(
+            f"{p}: corrupt CIFAR batch: '{label_key}' must hold integer class indices, found "
+            f"{labels.dtype} values such as {labels[:3].tolist()}; re-copy the batch files"
+        )
     return data.reshape(-1, 3, 32, 32), labels.astype(np.int64)  # (n, 3, 32, 32)
 
 
@@ -301,7 +307,14 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     """
     p = _require_file(path, ".npz file")
     try:
-        with np.load(p, allow_pickle=False) as z:
+        z = np.load(p, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):  # a .npy file: one array, no names
+            raise DataError(
+                f"{p}: holds a single array (a .npy file), not an .npz archive of named "
+                "arrays; write it with numpy.savez(path, x_train=..., y_train=..., x_test=..., "
+                "y_test=...)"
+            )
+        with z:
             keys = sorted(z.files)
             missing = [k for k in NPZ_KEYS if k not in z.files]
             if missing:

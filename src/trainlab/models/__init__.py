@@ -58,11 +58,24 @@ def list_models() -> list[tuple[str, str]]:
     return _MODELS.items()
 
 
+_NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+
+
 def model_options(name: str) -> dict[str, Any]:
     """The keyword options of model ``name`` with their defaults (``inspect.Parameter.empty``
-    for required ones)."""
+    for required ones). A factory's ``**kw`` is not listed: it takes any other option too."""
     sig = inspect.signature(_MODELS.get(name))
-    return {p.name: p.default for p in sig.parameters.values() if p.name not in _FIXED}
+    return {
+        p.name: p.default
+        for p in sig.parameters.values()
+        if p.kind in _NAMED and p.name not in _FIXED
+    }
+
+
+def _takes_any_option(name: str) -> bool:
+    """True when model ``name``'s factory has a ``**kw`` parameter."""
+    params = inspect.signature(_MODELS.get(name)).parameters.values()
+    return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
 def _check_shape(input_shape: Any, num_classes: Any) -> tuple[tuple[int, ...], int]:
@@ -96,7 +109,7 @@ def create(
     shape, num_classes = _check_shape(input_shape, num_classes)
     options = model_options(name)
     for key in kwargs:
-        if key not in options:
+        if key not in options and not _takes_any_option(name):
             raise UserError(
                 f"model '{name}' has no option '{key}'{did_you_mean(key, options)}; "
                 f"its options are: {', '.join(options) or '(none)'}"

@@ -60,7 +60,8 @@ class ConvNet(nn.Sequential):
         dropout: drop probability before the final Linear (0: no dropout module).
         pool: ``"max"`` or ``"avg"`` pooling with window and stride 2 after each block (skipped
             when fewer than 2 positions remain), or ``"none"``.
-        bias: give conv and Linear layers a bias (convs followed by BN never need one).
+        bias: give conv and Linear layers a bias; convs followed by BN never get one (BN's
+            shift makes it redundant, and its round-off-only gradient would make Adam drift).
     """
 
     population_safe = True
@@ -106,7 +107,9 @@ class ConvNet(nn.Sequential):
         c, spatial = input_shape[0], list(input_shape[1:])
         for i, out_c in enumerate(chans, start=1):
             # (B, c, *spatial) -> (B, out_c, *spatial)
-            layers[f"conv{i}"] = conv(c, out_c, kernel_size, padding=kernel_size // 2, bias=bias)
+            layers[f"conv{i}"] = conv(
+                c, out_c, kernel_size, padding=kernel_size // 2, bias=bias and not batch_norm
+            )
             if batch_norm:
                 layers[f"bn{i}"] = bn(out_c)
             layers[f"act{i}"] = make_activation(activation)

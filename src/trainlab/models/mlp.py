@@ -13,9 +13,11 @@ activation.
 from __future__ import annotations
 
 import math
+import numbers
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 
+import numpy as np
 from torch import nn
 
 from ..errors import UserError, unknown_name
@@ -54,13 +56,24 @@ def check_dropout(p: float) -> float:
     return p
 
 
+def _is_int(v: object) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
 def _positive_ints(name: str, values: Sequence[int] | int) -> tuple[int, ...]:
-    if isinstance(values, int):
-        values = (values,)
-    try:
-        out = tuple(int(v) for v in values)
-    except (TypeError, ValueError):
-        raise UserError(f"{name} must be a list of positive ints, got {values!r}") from None
+    """One positive int or a sequence of them (a string, a bool or a float is an error)."""
+    if _is_int(values):
+        values = (values,)  # type: ignore[assignment]
+    if (
+        isinstance(values, str | bytes)
+        or not isinstance(values, Sequence | np.ndarray)
+        or not all(_is_int(v) for v in values)
+    ):
+        raise UserError(
+            f"{name} must be a positive int or a list of positive ints like [256, 256], "
+            f"got {values!r}"
+        )
+    out = tuple(int(v) for v in values)
     if any(v <= 0 for v in out):
         raise UserError(f"{name} must hold positive ints, got {list(out)}")
     return out
@@ -82,7 +95,9 @@ class MLP(nn.Sequential):
         batch_norm: add ``BatchNorm1d`` after each hidden Linear (before the activation).
         dropout: drop probability p of the ``Dropout`` after each hidden activation;
             ``0`` adds no dropout modules.
-        bias: give the Linear layers a bias.
+        bias: give the Linear layers a bias. A Linear followed by batch norm never gets one:
+            BN subtracts the batch mean, so its gradient is round-off only (BN's own shift
+            plays its part), and Adam would turn that round-off into lr-sized steps.
     """
 
     population_safe = True
@@ -105,6 +120,8 @@ class MLP(nn.Sequential):
                 raise UserError("give either hidden=(...) or depth=/width=, not both")
             if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
                 raise UserError(f"depth (number of hidden layers) must be an int >= 0, got {depth}")
+            if width is not None and (not _is_int(width) or width < 1):
+                raise UserError(f"width (of each hidden layer) must be an int >= 1, got {width!r}")
             hidden = (256 if width is None else width,) * depth
         elif width is not None:
             raise UserError("width= needs depth= (the number of hidden layers of that width)")
@@ -118,7 +135,7 @@ class MLP(nn.Sequential):
         layers["flatten"] = nn.Flatten()  # (B, *input_shape) -> (B, D)
         d = math.prod(input_shape)
         for i, w in enumerate(widths, start=1):
-            layers[f"fc{i}"] = nn.Linear(d, w, bias=bias)
+            layers[f"fc{i}"] = nn.Linear(d, w, bias=bias and not batch_norm)
             if batch_norm:
                 layers[f"bn{i}"] = nn.BatchNorm1d(w)
             layers[f"act{i}"] = make_activation(activation)
