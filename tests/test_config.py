@@ -51,6 +51,8 @@ def test_files(tmp_path):
     assert cfg.population.seeds == [1, 2] and cfg.model.activation == "tanh"
     with pytest.raises(ConfigError, match="key=value"):
         apply_sets({}, ["optim.lr"])
+    grid = load_config(good, ["population.grid.optim.lr=[0.001, 0.01]"]).population.grid
+    assert grid == {"optim.lr": [0.001, 0.01]}
     with pytest.raises(ConfigError, match="did you mean 'epochs'"):
         load_config(good, ["train.epochz=2"])
 

@@ -311,7 +311,11 @@ def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> None:
 
 
 def apply_sets(raw: dict[str, Any], sets: list[str]) -> dict[str, Any]:
-    """Apply ``--set a.b=value`` strings; values are parsed as YAML (``1e-3``, ``[1, 2]``)."""
+    """Apply ``--set a.b=value`` strings; values are parsed as YAML (``1e-3``, ``[1, 2]``).
+
+    ``population.grid.<axis>=[...]`` sets one grid axis (``<axis>`` keeps its dots:
+    ``population.grid.optim.lr=[0.001, 0.01]``).
+    """
     for item in sets:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
@@ -320,7 +324,10 @@ def apply_sets(raw: dict[str, Any], sets: list[str]) -> dict[str, Any]:
             value = load_yaml(text)
         except yaml.YAMLError:
             value = text
-        _set_path(raw, key.strip().split("."), value)
+        parts = key.strip().split(".")
+        if parts[:2] == ["population", "grid"] and len(parts) > 2:  # an axis: grid.optim.lr
+            parts = [*parts[:2], ".".join(parts[2:])]
+        _set_path(raw, parts, value)
     return raw
 
 
