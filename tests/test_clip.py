@@ -80,3 +80,28 @@ def test_bad_thresholds():
         clip_grad_norm_(ps, 1.0, k=K + 1)
     with pytest.raises(ConfigError, match="clip value must be > 0"):
         clip_grad_value_(ps, -1.0)
+
+
+def test_grad_norms_of_a_generator_without_gradients_are_zeros():
+    from trainlab.optim import grad_norms
+
+    ps = [torch.zeros(K, 3, requires_grad=True)]
+    assert torch.equal(grad_norms((p for p in ps), k=K), torch.zeros(K))
+    assert torch.equal(grad_norms(iter([]), k=K), torch.zeros(K))
+    norms, clipped = clip_grad_norm_((p for p in ps), 1.0, k=K)
+    assert torch.equal(norms, torch.zeros(K)) and not clipped.any()
+
+
+def test_per_model_clip_values_must_be_positive():
+    ps = _params(torch.ones(K, dtype=torch.float64))
+    ref = [p.grad.clone() for p in ps]
+    bad = torch.tensor([1.0, -0.1, 0.2, 3.0, 0.5], dtype=torch.float64)
+    with pytest.raises(ConfigError, match="clip value must be finite and > 0 for every model"):
+        clip_grad_value_(ps, bad)
+    for p, r in zip(ps, ref, strict=True):
+        assert torch.equal(p.grad, r)  # nothing clamped
+    good = torch.full((K,), 0.5, dtype=torch.float64)
+    clip_grad_value_(ps, good)
+    good[2] = float("nan")  # changed in place after it was checked: checked again
+    with pytest.raises(ConfigError, match="finite and > 0"):
+        clip_grad_value_(ps, good)

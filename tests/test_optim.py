@@ -423,3 +423,292 @@ def test_fused_true_refuses_non_cpu_tensors():
     opt = create_optimizer("adam", [p], fused=True)
     with pytest.raises(ConfigError, match="fused=True needs contiguous CPU tensors"):
         opt.step()
+
+
+# -- per-parameter step counts, late gradients, dtypes, torch schedulers ------------------------
+def _late_run(name, torch_cls, hp, *, fused, torch_kw, steps=6, late=3):
+    """Params a, b; b has no gradient for the first ``late`` steps (unfreezing, a branch not
+    taken). Returns (ours, torch per model, optimizer), float32 so that a rounding shows.
+
+    The reference is one torch optimizer per model and parameter (torch's state is per
+    parameter anyway; and torch's own fused SGD mixes up buffers when only some exist)."""
+    g = torch.Generator().manual_seed(0)
+    k = 2
+    init = [torch.randn(k, 3, generator=g), torch.randn(k, 4, generator=g)]
+    ours = [p.clone() for p in init]
+    opt = create_optimizer(name, ours, **hp, fused=fused)
+    refs = [[p[m].clone() for p in init] for m in range(k)]
+    ropts = [torch_cls([r], **hp, **torch_kw) for rs in refs for r in rs]
+    for t in range(steps):
+        grads = [torch.randn(k, 3, generator=g), torch.randn(k, 4, generator=g)]
+        for i, p in enumerate(ours):
+            p.grad = grads[i].clone() if i == 0 or t >= late else None
+        for m in range(k):
+            for i, r in enumerate(refs[m]):
+                r.grad = grads[i][m].clone() if i == 0 or t >= late else None
+        opt.step()
+        for o in ropts:
+            o.step()
+    return ours, refs, opt
+
+
+LATE_CASES = [
+    ("adam", torch.optim.Adam, {"lr": 0.1}),
+    ("adamw", torch.optim.AdamW, {"lr": 0.1, "amsgrad": True}),
+    ("adagrad", torch.optim.Adagrad, {"lr": 0.1, "lr_decay": 0.5}),
+    ("sgd", torch.optim.SGD, {"lr": 0.1, "momentum": 0.9}),
+    ("sgd", torch.optim.SGD, {"lr": 0.1, "momentum": 0.9, "nesterov": True}),
+]
+
+
+@pytest.mark.parametrize("fused", [False, True], ids=["foreach", "fused"])
+@pytest.mark.parametrize("name,torch_cls,hp", LATE_CASES, ids=lambda v: str(v)[:30])
+def test_a_parameter_that_starts_late_matches_torch_exactly(name, torch_cls, hp, fused):
+    """torch keeps a step count (Adam/Adagrad) and a momentum buffer (SGD) per parameter: the
+    late parameter gets its own bias correction / first momentum step, the early one keeps its
+    own. Our fused path equals torch's fused kernels, our _foreach path torch's default (the
+    fused SGD kernel rounds a last bit differently on a (K, n) tensor than on n elements: a
+    ~1e-9 tolerance there; the defect this guards against was 0.5 off)."""
+    ours, refs, opt = _late_run(name, torch_cls, hp, fused=fused,
+                                torch_kw={"fused": True} if fused else {})  # fmt: skip
+    for m in range(2):
+        for p, r in zip(ours, refs[m], strict=True):
+            if name == "sgd" and fused:
+                torch.testing.assert_close(p[m], r, rtol=1e-7, atol=1e-8)
+            else:
+                assert torch.equal(p[m], r), (p[m] - r).abs().max()
+    if name != "sgd":
+        assert [opt.state[p]["step"] for p in ours] == [6, 3]  # torch's per-param layout
+
+
+def _saved(sd: dict) -> dict:
+    """``sd`` through ``torch.save``/``torch.load``, as a checkpoint (no tensors shared)."""
+    import io
+
+    buf = io.BytesIO()
+    torch.save(sd, buf)
+    buf.seek(0)
+    return torch.load(buf, weights_only=True)
+
+
+def test_per_parameter_steps_survive_a_state_dict_round_trip():
+    ours, _, opt = _late_run("adam", torch.optim.Adam, {"lr": 0.1}, fused=False, torch_kw={})
+    sd = _saved(opt.state_dict())
+    assert [int(sd["state"][i]["step"]) for i in (0, 1)] == [6, 3]
+    copy = [p.detach().clone() for p in ours]
+    opt2 = create_optimizer("adam", copy, lr=0.1, fused=False)
+    opt2.load_state_dict(sd)
+    for _ in range(2):
+        for p, q in zip(ours, copy, strict=True):
+            p.grad = torch.ones_like(p)
+            q.grad = torch.ones_like(q)
+        opt.step()
+        opt2.step()
+    for p, q in zip(ours, copy, strict=True):
+        assert torch.equal(p, q)
+    assert [opt2.state[p]["step"] for p in copy] == [8, 5]
+
+
+def test_a_torch_adam_state_dict_loads_with_its_tensor_steps_and_betas():
+    params = [p.clone() for p in _init()]
+    ref = torch.optim.Adam(params, lr=0.1, betas=(0.8, 0.99))
+    for p in params:
+        p.grad = torch.ones_like(p)
+    ref.step()
+    opt = create_optimizer("adam", [p.clone() for p in params], lr=0.1)
+    opt.load_state_dict(_saved(ref.state_dict()))
+    assert opt.param_groups[0]["betas"] == (0.8, 0.99)
+    assert [int(s["step"]) for s in opt.state.values()] == [1, 1, 1]
+
+
+def test_float32_params_with_float64_per_model_values_round_like_torch():
+    """Per-model values stay float64; derived values (η/(1−β₁ᵗ), 1−β₂, …) round once to float32,
+    as torch's Python-float arithmetic does: bit-identical to torch on the _foreach path."""
+    lrs, b1s, b2s = [0.1, 0.03, 0.007], [0.9, 0.8, 0.5], [0.999, 0.99, 0.9]
+    f64 = lambda v: torch.tensor(v, dtype=torch.float64)  # noqa: E731
+    g = torch.Generator().manual_seed(2)
+    init = [torch.randn(3, 5, 4, generator=g), torch.randn(3, 5, generator=g)]
+    for name, torch_cls, hp, per_model in [
+        ("adam", torch.optim.Adam, {"lr": f64(lrs), "betas": (f64(b1s), f64(b2s))},
+         lambda m: {"lr": lrs[m], "betas": (b1s[m], b2s[m])}),
+        ("adamw", torch.optim.AdamW, {"lr": f64(lrs), "weight_decay": f64(b1s)},
+         lambda m: {"lr": lrs[m], "weight_decay": b1s[m]}),
+        ("adagrad", torch.optim.Adagrad, {"lr": f64(lrs), "lr_decay": f64(b2s)},
+         lambda m: {"lr": lrs[m], "lr_decay": b2s[m]}),
+        ("sgd", torch.optim.SGD, {"lr": f64(lrs), "momentum": f64(b1s), "dampening": f64(b2s)},
+         lambda m: {"lr": lrs[m], "momentum": b1s[m], "dampening": b2s[m]}),
+    ]:  # fmt: skip
+        ours = [p.clone() for p in init]
+        opt = create_optimizer(name, ours, **hp, fused=False)
+        refs = [[p[m].clone() for p in init] for m in range(3)]
+        ropts = [torch_cls(refs[m], **per_model(m)) for m in range(3)]
+        for _ in range(4):
+            grads = [torch.randn(p.shape, generator=g) for p in init]
+            for p, gr in zip(ours, grads, strict=True):
+                p.grad = gr.clone()
+            for m in range(3):
+                for r, gr in zip(refs[m], grads, strict=True):
+                    r.grad = gr[m].clone()
+            opt.step()
+            for o in ropts:
+                o.step()
+        for m in range(3):
+            for p, r in zip(ours, refs[m], strict=True):
+                assert torch.equal(p[m], r), (name, (p[m] - r).abs().max())
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_16bit_params_keep_per_model_betas_in_full_precision(dtype):
+    """β₂ = 0.999 as a per-model tensor next to bfloat16 params must not round to 1.0 (v would
+    never grow, and the step divides by ~0: NaN). Same result as a float β₂ and as torch."""
+    init = torch.full((2, 4), 1.0, dtype=dtype)
+    runs = []
+    for b2 in (0.999, torch.tensor([0.999, 0.999])):
+        p = init.clone()
+        opt = create_optimizer("adam", [p], lr=1e-3, betas=(0.9, b2), fused=False)
+        for _ in range(5):
+            p.grad = torch.full_like(p, 0.01)
+            opt.step()
+        runs.append(p)
+    r = init[0].clone()
+    ref = torch.optim.Adam([r], lr=1e-3)
+    for _ in range(5):
+        r.grad = torch.full_like(r, 0.01)
+        ref.step()
+    assert torch.isfinite(runs[1]).all()
+    assert torch.equal(runs[0], runs[1])
+    assert torch.equal(runs[1][0], r)
+    # RMSprop's α too (it rounded to 0.9883 in bfloat16)
+    outs = []
+    for alpha in (0.99, torch.tensor([0.99, 0.99])):
+        p = init.clone()
+        opt = create_optimizer("rmsprop", [p], lr=1e-3, alpha=alpha)
+        for _ in range(5):
+            p.grad = torch.full_like(p, 0.01)
+            opt.step()
+        outs.append(p)
+    assert torch.equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam"])
+@pytest.mark.parametrize("fused", [None, False])
+def test_a_0d_tensor_lr_on_the_group_is_shared(name, fused):
+    init = _init()
+    a, b = [p.clone() for p in init], [p.clone() for p in init]
+    oa = create_optimizer(name, a, lr=0.1, fused=fused)
+    ob = create_optimizer(name, b, lr=0.1, fused=fused)
+    ob.param_groups[0]["lr"] = torch.tensor(0.05, dtype=torch.float64)
+    oa.param_groups[0]["lr"] = 0.05
+    for p, q in zip(a, b, strict=True):
+        p.grad = torch.ones_like(p)
+        q.grad = torch.ones_like(q)
+    oa.step()
+    ob.step()
+    for p, q in zip(a, b, strict=True):
+        assert torch.equal(p, q)
+
+
+def test_a_wrong_length_lr_set_on_the_group_is_a_clear_error():
+    params = _init()
+    opt = create_optimizer("sgd", params, lr=0.1)
+    opt.param_groups[0]["lr"] = torch.full((K + 1,), 0.1)
+    for p in params:
+        p.grad = torch.ones_like(p)
+    with pytest.raises(ConfigError, match=f"lr has shape \\({K + 1},\\) but the population"):
+        opt.step()
+
+
+def test_torch_schedulers_work_with_shared_lrs_and_refuse_per_model_ones():
+    from torch.optim import lr_scheduler as tls
+
+    for lr in (0.1, torch.tensor(0.1)):
+        p = torch.zeros(K, 2, requires_grad=True)
+        opt = create_optimizer("sgd", [p], lr=lr)
+        sched = tls.StepLR(opt, 1, 0.5)
+        for _ in range(3):
+            p.grad = torch.ones_like(p)
+            opt.step()
+            sched.step()
+        assert float(opt.param_groups[0]["lr"]) == pytest.approx(0.0125)
+    opt = create_optimizer(
+        "adam", [torch.zeros(K, 2, requires_grad=True)], lr=torch.full((K,), 0.1)
+    )
+    with pytest.raises(ConfigError, match="per-model lr tensor of K=4; use trainlab.optim.create"):
+        tls.CosineAnnealingLR(opt, 10)
+
+
+@pytest.mark.parametrize("per_model_beta2", [False, True])
+def test_one_cycle_lr_cycles_adams_beta1_like_torch(per_model_beta2):
+    """OneCycleLR/CyclicLR cycle momentum through ``group["betas"]``: β₁ is cycled, a per-model
+    β₂ is kept. Same trajectory as torch.optim.Adam with the same scheduler, per model."""
+    from torch.optim import lr_scheduler as tls
+
+    b2 = torch.full((K,), 0.99, dtype=torch.float64) if per_model_beta2 else 0.99
+    g = torch.Generator().manual_seed(0)
+    init = torch.randn(K, 3, generator=g)
+    p = init.clone().requires_grad_()
+    opt = create_optimizer("adam", [p], lr=0.1, betas=(0.9, b2), fused=False)
+    sched = tls.OneCycleLR(opt, max_lr=0.1, total_steps=8)
+    refs = [init[m].clone().requires_grad_() for m in range(K)]
+    ropts = [torch.optim.Adam([r], lr=0.1, betas=(0.9, 0.99)) for r in refs]
+    rscheds = [tls.OneCycleLR(o, max_lr=0.1, total_steps=8) for o in ropts]
+    for _ in range(7):
+        grad = torch.randn(K, 3, generator=g)
+        p.grad = grad.clone()
+        for m in range(K):
+            refs[m].grad = grad[m].clone()
+        opt.step()
+        sched.step()
+        for o, s in zip(ropts, rscheds, strict=True):
+            o.step()
+            s.step()
+    assert opt.param_groups[0]["betas"][0] == ropts[0].param_groups[0]["betas"][0] != 0.9
+    assert opt.param_groups[0]["betas"][1] is not None
+    for m in range(K):
+        assert torch.equal(p[m], refs[m])
+
+
+def test_checkpoints_with_beta1_beta2_keys_still_load():
+    """Before ``betas`` was one pair, Adam's groups held ``beta1``/``beta2``."""
+    init = _init()
+    a = [p.clone() for p in init]
+    oa = create_optimizer("adam", a, betas=(torch.full((K,), 0.8, dtype=torch.float64), 0.99))
+    for p in a:
+        p.grad = torch.ones_like(p)
+    oa.step()
+    sd = _saved(oa.state_dict())
+    group = sd["param_groups"][0]
+    group["beta1"], group["beta2"] = group.pop("betas")
+    b = [p.clone() for p in a]
+    ob = create_optimizer("adam", b)
+    ob.load_state_dict(sd)
+    assert "beta1" not in ob.param_groups[0]
+    assert torch.equal(ob.param_groups[0]["betas"][0], torch.full((K,), 0.8, dtype=torch.float64))
+    for p, q in zip(a, b, strict=True):
+        p.grad = torch.ones_like(p)
+        q.grad = torch.ones_like(q)
+    oa.step()
+    ob.step()
+    for p, q in zip(a, b, strict=True):
+        assert torch.equal(p, q)
+
+
+def test_fused_true_names_non_contiguous_params():
+    p = torch.zeros(3, K).t().requires_grad_()  # (K, 3), not contiguous
+    p.grad = torch.ones(K, 3)
+    opt = create_optimizer("adam", [p], fused=True)
+    with pytest.raises(ConfigError, match="got a non-contiguous tensor of shape \\(4, 3\\)"):
+        opt.step()
+
+
+def test_a_per_model_value_that_rounds_out_of_range_in_storage_is_a_clear_error(monkeypatch):
+    """Where hyperparameters are stored in float32 (MPS), β₂ = 0.999999999 rounds to 1.0: the
+    check runs again after the cast instead of letting v stop growing (NaN steps)."""
+    from trainlab.optim import base
+
+    monkeypatch.setattr(base, "hyper_dtype", lambda device: torch.float32)
+    b2 = torch.full((K,), 0.999999999, dtype=torch.float64)
+    with pytest.raises(ConfigError, match="beta2 .* rounds out of range in torch.float32 on cpu"):
+        create_optimizer("adam", _init(), betas=(0.9, b2))
+    opt = create_optimizer("adam", _init(), betas=(0.9, torch.full((K,), 0.999)))
+    assert opt.param_groups[0]["betas"][1].dtype == torch.float32

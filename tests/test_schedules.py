@@ -236,3 +236,43 @@ def test_unknown_schedule_suggests():
         "warmup",
         "one_cycle",
     } <= names
+
+
+@pytest.mark.parametrize("total,pct", [(10, 0.1), (20, 0.05), (100, 0.01)])
+def test_one_cycle_without_a_rise_starts_at_the_peak(total, pct):
+    """pct_start·total_steps = 1 puts the end of the rise at step 0 (torch divides 0 by 0 there).
+    Step 0 is the peak; later steps equal torch's with a rise just shorter than one step."""
+    sched = create_schedule("one_cycle", torch.tensor([0.1, 0.2], dtype=torch.float64),
+                            total_steps=total, steps_per_epoch=1, pct_start=pct)  # fmt: skip
+    curve = sched.curve()
+    assert torch.isfinite(curve).all()
+    torch.testing.assert_close(curve[0], torch.tensor([0.1, 0.2], dtype=torch.float64))
+    ref = _torch_curve(
+        lambda o: tls.OneCycleLR(o, 0.1, total_steps=total, pct_start=pct * (1 - 1e-12)), 0.1, total
+    )
+    torch.testing.assert_close(curve[:, 0], ref, rtol=1e-9, atol=0)
+
+
+@pytest.mark.parametrize(
+    "name,params,msg",
+    [
+        ("multistep", {"milestones": [1.5, 3]}, "milestones must be whole epochs"),
+        ("cosine", {"warmup_steps": 2.7}, "warmup_steps must be a whole number"),
+        ("cosine", {"warmup_steps": [1, 2]}, "warmup_steps must be one number shared"),
+        ("cosine", {"warmup_steps": torch.tensor([1, 2])}, "warmup_steps must be one number"),
+    ],
+)
+def test_fractional_or_per_model_counts_are_rejected(name, params, msg):
+    with pytest.raises(ConfigError) as err:
+        create_schedule(name, torch.tensor([0.1, 0.2]), total_steps=TOTAL, steps_per_epoch=SPE,
+                        **params)  # fmt: skip
+    assert msg in str(err.value)
+    assert "\n" not in str(err.value)
+
+
+def test_whole_float_counts_are_accepted():
+    a = create_schedule("multistep", torch.tensor([0.1]), total_steps=TOTAL, steps_per_epoch=SPE,
+                        milestones=[2.0, 5], warmup_steps=3.0)  # fmt: skip
+    b = create_schedule("multistep", torch.tensor([0.1]), total_steps=TOTAL, steps_per_epoch=SPE,
+                        milestones=[2, 5], warmup_steps=3)  # fmt: skip
+    assert torch.equal(a.curve(), b.curve())

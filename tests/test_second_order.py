@@ -156,3 +156,27 @@ def test_full_batch_lbfgs_works_and_mini_batch_does_not():
         gaps[mode] = (_loss(w, bias, x, y, L2).detach() - best).max().item()
     assert gaps["full"] < 1e-8
     assert gaps["mini"] > 1e-2, gaps
+
+
+def test_newton_honours_each_param_groups_lr_and_damping():
+    """Two groups: the joint Hessian, each group's λ on its own diagonal entries, each group's
+    η on its own part of the step; a group with η = 0 stays put."""
+    a, b = _quadratic(2)
+    x0 = torch.randn(K, D, dtype=torch.float64)
+    x1 = x0[:, :2].clone().requires_grad_()
+    x2 = x0[:, 2:].clone().requires_grad_()
+    opt = Newton([{"params": [x1], "lr": 0.5, "damping": 1.0},
+                  {"params": [x2], "lr": 0.0, "damping": 3.0}])  # fmt: skip
+
+    def closure():
+        x = torch.cat([x1, x2], dim=1)
+        return 0.5 * torch.einsum("ki,kij,kj->k", x, a, x) - (b * x).sum(1)
+
+    opt.step(closure)
+    grad = torch.einsum("kij,kj->ki", a, x0) - b
+    damp = torch.diag(torch.tensor([1.0, 1.0] + [3.0] * (D - 2), dtype=torch.float64))
+    for k in range(K):
+        step = torch.linalg.solve(a[k] + damp, grad[k])
+        torch.testing.assert_close(x1[k].detach(), x0[k, :2] - 0.5 * step[:2], rtol=1e-10,
+                                   atol=1e-12)  # fmt: skip
+    assert torch.equal(x2.detach(), x0[:, 2:])

@@ -7,6 +7,9 @@ The update is ``torch.optim.Adagrad``'s, step for step (t counts steps from 1)::
     G ← G + g²                               (G starts at initial_accumulator_value)
     θ ← θ − η_t · g / (√G + ε)
 
+t is each parameter's own step count (as in torch), so a parameter that starts getting gradients
+later starts its lr decay then.
+
 The notes (CS231n) write ``cache += dx**2; x += −lr·dx / (sqrt(cache) + eps)`` — the same rule
 (torch adds the lr decay and the initial accumulator). Its weakness, which the notes point
 out: G only grows, so the effective step shrinks to zero in long runs (RMSProp fixes that).
@@ -25,6 +28,7 @@ from .base import (
     PopulationOptimizer,
     axpy,
     bcast,
+    by_step,
     is_zero,
     split_runs,
     step_tensors,
@@ -88,45 +92,50 @@ class Adagrad(PopulationOptimizer):
             if not params:
                 continue
             sums = []
-            step = 0
+            steps: list[int] = []  # each parameter's own t (torch keeps one per parameter)
             for p in params:
                 state = self.state[p]
                 if len(state) == 0:
                     state["step"] = 0
                     init = group["initial_accumulator_value"]
                     if isinstance(init, torch.Tensor):
-                        view = bcast(init, [p])[0]
+                        view = bcast(init, [p])[0].to(p.dtype)
                         state["sum"] = view.expand_as(p).clone(memory_format=torch.preserve_format)
                     else:
                         state["sum"] = torch.full_like(p, init, memory_format=torch.preserve_format)
                 state["step"] = step = int(state["step"]) + 1
+                steps.append(step)
                 sums.append(state["sum"])
+            hp = self._values(group)
             keys = ("lr", "lr_decay", "weight_decay", "eps")
-            runs = self._fused_runs(group, params, params + grads + sums, keys)
+            runs = self._fused_runs(
+                group, params, params + grads + sums, {key: hp[key] for key in keys}
+            )
             if runs is not None:
-                steps = step_tensors(step, len(params))
+                state_steps = step_tensors(steps)  # the kernel reads each parameter's own t
                 cuts = split_runs(runs, params, grads, sums)
-                for (_, _, hp), tensors in zip(runs, cuts, strict=True):
+                for (_, _, run_hp), tensors in zip(runs, cuts, strict=True):
                     torch._fused_adagrad_(
                         *tensors,
-                        steps,
-                        lr=hp["lr"],
-                        lr_decay=hp["lr_decay"],
-                        weight_decay=hp["weight_decay"],
-                        eps=hp["eps"],
+                        state_steps,
+                        lr=run_hp["lr"],
+                        lr_decay=run_hp["lr_decay"],
+                        weight_decay=run_hp["weight_decay"],
+                        eps=run_hp["eps"],
                         maximize=group["maximize"],
                     )
                 continue
             if group["maximize"]:
                 grads = torch._foreach_neg(grads)
-            wd = group["weight_decay"]
+            wd = hp["weight_decay"]
             if not is_zero(wd):
                 grads = axpy(grads, params, bcast(wd, params))  # g + λθ
-            lr, decay = group["lr"], group["lr_decay"]
-            minus_clr = -lr / (1.0 + (step - 1) * decay)  # −η_t: float or (K,)
+            lr, decay = hp["lr"], hp["lr_decay"]
+            # −η_t for each parameter's t: float, list of floats, or (K,) views
+            minus_clr = by_step(steps, params, lambda t, lr=lr, d=decay: -lr / (1.0 + (t - 1) * d))
             torch._foreach_addcmul_(sums, grads, grads, 1.0)  # G ← G + g²
             std = torch._foreach_sqrt(sums)
-            torch._foreach_add_(std, bcast(group["eps"], params))  # √G + ε
-            numer = torch._foreach_mul(grads, bcast(minus_clr, params))  # −η_t g
+            torch._foreach_add_(std, bcast(hp["eps"], params))  # √G + ε
+            numer = torch._foreach_mul(grads, minus_clr)  # −η_t g
             torch._foreach_addcdiv_(params, numer, std)  # θ ← θ + (−η_t g)/(√G + ε)
         return loss

@@ -16,6 +16,13 @@ which is what torch computes (ε added *after* the bias correction of √v). The
 The difference matters only early, while √v is as small as ε.
 
 A model with η = 0 does not move: its step and its decoupled decay are both multiplied by η.
+
+t is each parameter's own step count (as in torch): a parameter that starts getting gradients
+later than the others starts its bias correction at t = 1 then.
+
+The pair is stored as ``group["betas"] = (β₁, β₂)``, each a number or a ``(K,)`` tensor, as torch
+stores it, so ``torch.optim.lr_scheduler.OneCycleLR`` / ``CyclicLR`` can cycle β₁ (they write a
+float β₁ for the whole group and keep β₂, per-model or not).
 """
 
 from __future__ import annotations
@@ -33,8 +40,12 @@ from .base import (
     PopulationOptimizer,
     axpy,
     bcast,
+    by_step,
     cpow,
+    hyper,
     is_zero,
+    lerp_,
+    population_size,
     split_runs,
     step_tensors,
 )
@@ -58,6 +69,7 @@ def _betas(betas: Any) -> tuple[Any, Any]:
 
 
 _FUSED_KEYS = ("lr", "beta1", "beta2", "eps", "weight_decay")
+_BETA_RANGE = {"lo": 0.0, "hi": 1.0, "hi_open": True}  # each β in [0, 1)
 
 
 @OPTIMIZERS.register("adam", "Adam with bias correction, L2 weight decay, amsgrad option")
@@ -77,11 +89,9 @@ class Adam(PopulationOptimizer):
 
     _hypers = {
         "lr": (0.0, None, False, False),
-        "beta1": (0.0, 1.0, False, True),
-        "beta2": (0.0, 1.0, False, True),
         "eps": (0.0, None, True, False),
         "weight_decay": (0.0, None, False, False),
-    }
+    }  # and betas: validated in add_param_group
     _decoupled = False
 
     def __init__(
@@ -96,11 +106,9 @@ class Adam(PopulationOptimizer):
         maximize: bool = False,
         fused: bool | None = None,
     ) -> None:
-        b1, b2 = _betas(betas)
         defaults = dict(
             lr=lr,
-            beta1=b1,
-            beta2=b2,
+            betas=_betas(betas),
             eps=eps,
             weight_decay=weight_decay,
             amsgrad=bool(amsgrad),
@@ -110,11 +118,34 @@ class Adam(PopulationOptimizer):
         super().__init__(params, defaults)
 
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        if "betas" in param_group:
-            group = dict(param_group)
-            group["beta1"], group["beta2"] = _betas(group.pop("betas"))
-            param_group = group
-        super().add_param_group(param_group)
+        group = dict(param_group)
+        if "beta1" in group or "beta2" in group:  # the layout before betas was one pair
+            b1, b2 = _betas(self.defaults["betas"])
+            group["betas"] = (group.pop("beta1", b1), group.pop("beta2", b2))
+        b1, b2 = _betas(group.get("betas", self.defaults["betas"]))
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        k, dev = population_size(params), params[0].device
+        group["betas"] = (
+            hyper("beta1", b1, k, device=dev, **_BETA_RANGE),
+            hyper("beta2", b2, k, device=dev, **_BETA_RANGE),
+        )
+        group["params"] = params
+        super().add_param_group(group)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore state; a checkpoint that stored ``beta1``/``beta2`` gets ``betas``."""
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:
+            if "beta1" in group or "beta2" in group:
+                b1, b2 = _betas(group.get("betas", self.defaults["betas"]))
+                group["betas"] = (group.pop("beta1", b1), group.pop("beta2", b2))
+
+    def _values(self, group: dict[str, Any]) -> dict[str, Any]:
+        values = {key: group[key] for key in self._hypers}
+        values["beta1"], values["beta2"] = _betas(group["betas"])
+        self._check_shapes(values)
+        return values
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> Any:
@@ -130,7 +161,7 @@ class Adam(PopulationOptimizer):
     def _step_group(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
         amsgrad = group["amsgrad"]
         exp_avgs, exp_avg_sqs, max_sqs = [], [], []
-        step = 0
+        steps: list[int] = []  # each parameter's own t (torch keeps one per parameter)
         for p in params:
             state = self.state[p]
             if len(state) == 0:
@@ -140,33 +171,37 @@ class Adam(PopulationOptimizer):
                 if amsgrad:
                     state["max_exp_avg_sq"] = torch.zeros_like(p)
             state["step"] = step = int(state["step"]) + 1  # host counter: no device read
+            steps.append(step)
             exp_avgs.append(state["exp_avg"])
             exp_avg_sqs.append(state["exp_avg_sq"])
             if amsgrad:
                 max_sqs.append(state["max_exp_avg_sq"])
 
+        hp = self._values(group)
         states = exp_avgs + exp_avg_sqs + max_sqs
-        runs = self._fused_runs(group, params, params + grads + states, _FUSED_KEYS)
+        runs = self._fused_runs(
+            group, params, params + grads + states, {key: hp[key] for key in _FUSED_KEYS}
+        )
         if runs is not None:
             kernel = torch._fused_adamw_ if self._decoupled else torch._fused_adam_
-            steps = step_tensors(step, len(params))
+            state_steps = step_tensors(steps)  # the kernel reads each parameter's own t
             cuts = split_runs(runs, params, grads, exp_avgs, exp_avg_sqs, max_sqs)
-            for (_, _, hp), tensors in zip(runs, cuts, strict=True):
+            for (_, _, run_hp), tensors in zip(runs, cuts, strict=True):
                 kernel(
                     *tensors,
-                    steps,
-                    lr=hp["lr"],
-                    beta1=hp["beta1"],
-                    beta2=hp["beta2"],
-                    weight_decay=hp["weight_decay"],
-                    eps=hp["eps"],
+                    state_steps,
+                    lr=run_hp["lr"],
+                    beta1=run_hp["beta1"],
+                    beta2=run_hp["beta2"],
+                    weight_decay=run_hp["weight_decay"],
+                    eps=run_hp["eps"],
                     amsgrad=amsgrad,
                     maximize=group["maximize"],
                 )
             return
 
-        lr, b1, b2 = group["lr"], group["beta1"], group["beta2"]
-        eps, wd = group["eps"], group["weight_decay"]
+        lr, b1, b2 = hp["lr"], hp["beta1"], hp["beta2"]
+        eps, wd = hp["eps"], hp["weight_decay"]
         if group["maximize"]:
             grads = torch._foreach_neg(grads)
         if not is_zero(wd):
@@ -176,7 +211,7 @@ class Adam(PopulationOptimizer):
                 grads = axpy(grads, params, bcast(wd, params))  # g + λθ
 
         # m ← β₁ m + (1 − β₁) g   (torch: lerp)
-        torch._foreach_lerp_(exp_avgs, grads, bcast(1.0 - b1, params))
+        lerp_(exp_avgs, grads, bcast(1.0 - b1, params))
         # v ← β₂ v + (1 − β₂) g²
         torch._foreach_mul_(exp_avg_sqs, bcast(b2, params))
         if isinstance(b2, Tensor):
@@ -186,22 +221,22 @@ class Adam(PopulationOptimizer):
         else:
             torch._foreach_addcmul_(exp_avg_sqs, grads, grads, 1.0 - b2)
 
-        bc1 = 1.0 - cpow(b1, step)  # float, or (K,) for per-model β₁
-        bc2_sqrt = cpow(1.0 - cpow(b2, step), 0.5)
         if amsgrad:
             torch._foreach_maximum_(max_sqs, exp_avg_sqs)
             denom = torch._foreach_sqrt(max_sqs)
         else:
             denom = torch._foreach_sqrt(exp_avg_sqs)
-        torch._foreach_div_(denom, bcast(bc2_sqrt, params))  # √v / √(1 − β₂ᵗ)
+        # √(1 − β₂ᵗ) and −η/(1 − β₁ᵗ) for each parameter's t: floats, or (K,) for per-model values
+        bc2_sqrt = by_step(steps, params, lambda t: cpow(1.0 - cpow(b2, t), 0.5))
+        torch._foreach_div_(denom, bc2_sqrt)  # √v / √(1 − β₂ᵗ)
         torch._foreach_add_(denom, bcast(eps, params))  # + ε
-        step_size = lr / bc1
-        if isinstance(step_size, Tensor):
+        neg_step = by_step(steps, params, lambda t: -(lr / (1.0 - cpow(b1, t))))
+        if isinstance(neg_step, list) and isinstance(neg_step[0], Tensor):
             # torch's addcdiv computes θ + (value·m)/denom: scale m first to round the same way
-            scaled = torch._foreach_mul(exp_avgs, bcast(-step_size, params))
+            scaled = torch._foreach_mul(exp_avgs, neg_step)
             torch._foreach_addcdiv_(params, scaled, denom)
         else:
-            torch._foreach_addcdiv_(params, exp_avgs, denom, -step_size)
+            torch._foreach_addcdiv_(params, exp_avgs, denom, neg_step)
 
 
 @OPTIMIZERS.register("adamw", "AdamW: Adam with decoupled weight decay θ ← θ(1 − ηλ)")

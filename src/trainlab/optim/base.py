@@ -10,6 +10,17 @@ model whose lr is 0 does not move at all. On an accelerator, steps do no host sy
 no Python branch on a tensor's value; the per-model arithmetic is broadcasting, never a Python loop
 over models.
 
+Per-model hyperparameter tensors are stored in float64 (float32 on MPS, which has no float64), as
+``torch.optim`` keeps its scalars in Python floats: derived values such as ``1 − β₂`` or
+``η / (1 − β₁ᵗ)`` are computed in that precision and rounded once, to the parameters' *compute*
+dtype (float32 for bfloat16/float16 parameters, torch's "opmath" type; else the parameters'
+dtype), when they meet the parameters (:func:`bcast`). So β₂ = 0.999 stays 0.999 next to bfloat16
+parameters instead of rounding to 1.0, and float32 runs round like ``torch.optim``.
+
+Each parameter keeps its own step count (``state["step"]``, as in ``torch.optim``): a parameter
+that gets its first gradient later than the others gets its own bias correction
+(:func:`by_step`). When all parameters step together (the common case) that is one value.
+
 On the CPU, where reading a tensor is a memory read and not a sync, Adam, AdamW, SGD and Adagrad
 take torch's fused CPU kernels (``torch._fused_adam_`` & co., one pass over memory instead of a
 dozen ``_foreach`` passes and their temporaries): the K models are split into runs of neighbours
@@ -19,7 +30,7 @@ stacked tensors. In the common case (shared values, every model running) that is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
@@ -39,6 +50,10 @@ __all__ = [
     "cpow",
     "equal_runs",
     "split_runs",
+    "by_step",
+    "compute_dtype",
+    "hyper_dtype",
+    "lerp_",
 ]
 
 #: below this many elements per model, a run-per-call fused step loses to one broadcast step
@@ -100,13 +115,22 @@ def _show(value: Any) -> str:
     return repr(value)
 
 
+def hyper_dtype(device: torch.device) -> torch.dtype:
+    """The dtype per-model hyperparameter tensors are kept in: float64, float32 on MPS."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
+def compute_dtype(dtype: torch.dtype) -> torch.dtype:
+    """The dtype torch computes a tensor-scalar op in ("opmath"): float32 for 16-bit floats."""
+    return torch.float32 if dtype in (torch.bfloat16, torch.float16) else dtype
+
+
 def hyper(
     name: str,
     value: Any,
     k: int,
     *,
     device: torch.device,
-    dtype: torch.dtype,
     lo: float | None = None,
     hi: float | None = None,
     lo_open: bool = False,
@@ -115,6 +139,8 @@ def hyper(
     """Validate one hyperparameter and normalize it: a float, or a ``(K,)`` tensor on the device.
 
     Accepts a number, a 0-d tensor (becomes a float), a 1-D tensor / list / tuple of length K.
+    A tensor is stored in :func:`hyper_dtype` (float64; float32 on MPS) whatever the parameters'
+    dtype, and checked again after that cast (a value that rounds out of range is an error).
     """
     if isinstance(value, bool):
         raise ConfigError(f"{name} must be a number or a list of K={k} numbers, got {value!r}")
@@ -139,25 +165,84 @@ def hyper(
         except (TypeError, ValueError):
             raise ConfigError(f"{name} must be a number, got {value!r}") from None
     _check_range(name, value, lo, hi, lo_open, hi_open)
-    if isinstance(value, Tensor):
-        return value.detach().to(device=device, dtype=dtype).clone()
-    return value
+    if not isinstance(value, Tensor):
+        return value
+    dt = hyper_dtype(device)
+    stored = value.detach().to(device=device, dtype=dt).clone()
+    if value.dtype != dt:  # construction only: reading the stored values is fine here
+        try:
+            _check_range(name, stored.cpu(), lo, hi, lo_open, hi_open)
+        except ConfigError:
+            raise ConfigError(
+                f"{name} {_show(value)} rounds out of range in {dt} on {device.type}; "
+                "give values further from the bound"
+            ) from None
+    return stored
 
 
 def bcast(value: Hyper, params: list[Tensor]) -> float | list[Tensor]:
     """A hyperparameter against each parameter: a float, or ``(K, 1, ..., 1)`` views of it.
 
+    A tensor is rounded once to each parameter's :func:`compute_dtype` (float32 for 16-bit
+    parameters, as torch computes ``p * 0.999`` in float32), one copy per distinct dtype and
+    device. A 0-d tensor gives ``(1, 1, ..., 1)`` views (broadcast to every model).
     No host sync: shapes are metadata; a dtype or device conversion is a device-side copy.
     """
     if not isinstance(value, Tensor):
         return float(value)
+    cast: dict[tuple[torch.dtype, torch.device], Tensor] = {}
     out = []
     for p in params:
-        v = value
-        if v.dtype != p.dtype or v.device != p.device:
-            v = v.to(device=p.device, dtype=p.dtype)
-        out.append(v.view((-1,) + (1,) * (p.dim() - 1)))  # (K, 1, ..., 1)
+        key = (compute_dtype(p.dtype), p.device)
+        v = cast.get(key)
+        if v is None:
+            v = value
+            if v.dtype != key[0] or v.device != p.device:
+                v = v.to(device=p.device, dtype=key[0])
+            cast[key] = v
+        out.append(v.reshape((-1,) + (1,) * (p.dim() - 1)))  # (K, 1, ..., 1)
     return out
+
+
+def by_step(
+    steps: list[int], params: list[Tensor], fn: Callable[[int], Hyper]
+) -> float | list[float] | list[Tensor]:
+    """``fn(t)`` for each parameter's own step count ``t``, against each parameter.
+
+    One distinct count (every parameter has stepped as often: the common case) gives what
+    :func:`bcast` gives for ``fn(t)``: a float, or ``(K, 1, …)`` views. Several counts (a
+    parameter that got gradients later) give a float per parameter (for the ``_foreach`` scalar
+    list overloads) or a view per parameter; ``fn`` runs once per distinct count.
+    """
+    distinct = set(steps)
+    if len(distinct) == 1:
+        return bcast(fn(steps[0]), params)
+    values = {t: fn(t) for t in distinct}
+    if not any(isinstance(v, Tensor) for v in values.values()):
+        return [float(values[t]) for t in steps]
+    return [bcast(values[t], [p])[0] for t, p in zip(steps, params, strict=True)]
+
+
+def lerp_(xs: list[Tensor], ys: list[Tensor], w: float | list[Tensor]) -> None:
+    """In place ``x ← x + w (y − x)`` (torch's ``lerp``) with a float or per-parameter views.
+
+    ``lerp`` with a tensor weight needs the weight in the tensor's dtype; for 16-bit tensors the
+    weight is float32 (:func:`bcast`), so those are lerped in float32 and rounded once, which is
+    what torch's lerp with a float weight computes.
+    """
+    if not isinstance(w, list):
+        torch._foreach_lerp_(xs, ys, w)
+        return
+    same = [i for i, (x, wi) in enumerate(zip(xs, w, strict=True)) if x.dtype == wi.dtype]
+    if len(same) == len(xs):
+        torch._foreach_lerp_(xs, ys, w)
+        return
+    if same:
+        torch._foreach_lerp_([xs[i] for i in same], [ys[i] for i in same], [w[i] for i in same])
+    for i in sorted(set(range(len(xs))) - set(same)):
+        wide = xs[i].to(w[i].dtype)
+        wide.lerp_(ys[i].to(w[i].dtype), w[i])
+        xs[i].copy_(wide)
 
 
 def is_zero(value: Hyper) -> bool:
@@ -166,8 +251,13 @@ def is_zero(value: Hyper) -> bool:
 
 
 def axpy(ys: list[Tensor], xs: list[Tensor], a: float | list[Tensor]) -> list[Tensor]:
-    """New tensors ``y + a·x`` (``a`` a float or per-parameter ``(K, 1, …)`` views)."""
+    """New tensors ``y + a·x`` in ``y``'s dtype (``a`` a float or per-parameter ``(K, 1, …)``
+    views; a float32 ``a`` against 16-bit tensors is applied in float32 and rounded once)."""
     if isinstance(a, list):
+        if any(y.dtype != ai.dtype for y, ai in zip(ys, a, strict=True)):
+            out = [y.clone() for y in ys]
+            torch._foreach_addcmul_(out, xs, a)
+            return out
         return torch._foreach_addcmul(ys, xs, a)
     return torch._foreach_add(ys, xs, alpha=a)
 
@@ -197,12 +287,12 @@ def equal_runs(
 ) -> list[tuple[int, int, dict[str, float]]] | None:
     """Split models ``0..K`` into maximal runs of neighbours whose hyperparameters are equal.
 
-    ``values``: each a number or a ``(K,)`` CPU tensor. Returns ``(start, stop, {name: float})``
-    per run; shared numbers and equal per-model values give one run ``(0, K, …)``. None if there
-    are more than ``max_runs`` runs.
+    ``values``: each a number, a 0-d tensor (shared) or a ``(K,)`` CPU tensor. Returns
+    ``(start, stop, {name: float})`` per run; shared numbers and equal per-model values give one
+    run ``(0, K, …)``. None if there are more than ``max_runs`` runs.
     """
-    shared = {n: float(v) for n, v in values.items() if not isinstance(v, Tensor)}
-    per_model = {n: v for n, v in values.items() if isinstance(v, Tensor)}
+    shared = {n: float(v) for n, v in values.items() if not isinstance(v, Tensor) or v.dim() == 0}
+    per_model = {n: v for n, v in values.items() if isinstance(v, Tensor) and v.dim() > 0}
     if not per_model:
         return [(0, k, shared)]
     if k == 1:
@@ -230,9 +320,27 @@ def split_runs(
     return [tuple([parts[r] for parts in c] for c in cut) for r in range(len(runs))]
 
 
-def step_tensors(step: int, n: int) -> list[Tensor]:
-    """The fused kernels' ``state_steps``: ``n`` references to one 0-d float32 CPU tensor."""
-    return [torch.tensor(float(step))] * n
+def step_tensors(steps: list[int]) -> list[Tensor]:
+    """The fused kernels' ``state_steps``: a 0-d float32 CPU tensor per parameter's step count,
+    one tensor per distinct count (all parameters share one in the common case)."""
+    made: dict[int, Tensor] = {}
+    for t in steps:
+        if t not in made:
+            made[t] = torch.tensor(float(t))
+    return [made[t] for t in steps]
+
+
+def _unfusable(tensors: list[Tensor]) -> str:
+    """What keeps ``tensors`` from the fused CPU kernels, for an error message."""
+    t0 = tensors[0]
+    for t in tensors:
+        if t.device.type != "cpu":
+            return f"got {t.device.type} tensors"
+        if t.dtype != t0.dtype:
+            return f"got {t0.dtype} and {t.dtype} tensors"
+        if not t.is_contiguous():
+            return f"got a non-contiguous tensor of shape {tuple(t.shape)}"
+    return "got tensors it cannot take"
 
 
 class PopulationOptimizer(torch.optim.Optimizer):
@@ -265,15 +373,7 @@ class PopulationOptimizer(torch.optim.Optimizer):
             group.setdefault(key, value)
         for key, (lo, hi, lo_open, hi_open) in self._hypers.items():
             group[key] = hyper(
-                key,
-                group[key],
-                k,
-                device=dev,
-                dtype=dt,
-                lo=lo,
-                hi=hi,
-                lo_open=lo_open,
-                hi_open=hi_open,
+                key, group[key], k, device=dev, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open
             )
         self._check_group(group)
         group["params"] = params
@@ -282,14 +382,59 @@ class PopulationOptimizer(torch.optim.Optimizer):
     def _check_group(self, group: dict[str, Any]) -> None:
         """Cross-field checks of one group (e.g. Nesterov needs momentum); override."""
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A torch.optim.lr_scheduler scheduler wraps ``optimizer.step`` when it attaches, before
+        # its first update. It writes one lr per group with ``group["lr"].fill_(value)``, which a
+        # (K,) tensor cannot take: say so here, instead of torch's "fill_ only supports
+        # 0-dimension value tensor" from inside the scheduler.
+        if name == "step" and getattr(value, "_wrapped_by_lr_sched", False):
+            for group in self.param_groups:
+                lr = group.get("lr")
+                if isinstance(lr, Tensor) and lr.numel() > 1:
+                    raise ConfigError(
+                        f"torch.optim.lr_scheduler sets one lr per param group, but this "
+                        f"optimizer has a per-model lr tensor of K={lr.numel()}; use "
+                        "trainlab.optim.create_schedule (per-model schedules; set "
+                        "group['lr'] = schedule(step) before each step) or a shared float lr"
+                    )
+        super().__setattr__(name, value)
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        """Restore state; per-model hyperparameter tensors go back to their parameters' device."""
+        """Restore state; per-model hyperparameter tensors go back to their parameters' device,
+        in :func:`hyper_dtype` (older checkpoints kept them in the parameters' dtype)."""
         super().load_state_dict(state_dict)
         for group in self.param_groups:
-            p0 = group["params"][0]
+            dev = group["params"][0].device
             for key, value in list(group.items()):
-                if key != "params" and isinstance(value, Tensor):
-                    group[key] = value.to(device=p0.device, dtype=p0.dtype)
+                if key == "params":
+                    continue
+                if isinstance(value, Tensor):
+                    group[key] = value.to(device=dev, dtype=hyper_dtype(dev))
+                elif isinstance(value, tuple) and any(isinstance(v, Tensor) for v in value):
+                    group[key] = tuple(
+                        v.to(device=dev, dtype=hyper_dtype(dev)) if isinstance(v, Tensor) else v
+                        for v in value
+                    )
+
+    def _values(self, group: dict[str, Any]) -> dict[str, Hyper]:
+        """This step's hyperparameters of ``group`` by name, their shapes checked.
+
+        Values set on the group after construction (a trainer's ``group["lr"] = lr_k``, a torch
+        scheduler) are not range-checked here (that would read the device); a 0-d tensor is
+        shared by all models, any other tensor must be ``(K,)``. Subclasses with values stored
+        otherwise (Adam's ``betas`` pair) override.
+        """
+        values = {key: group[key] for key in self._hypers}
+        self._check_shapes(values)
+        return values
+
+    def _check_shapes(self, values: dict[str, Any]) -> None:
+        for key, v in values.items():
+            if isinstance(v, Tensor) and v.dim() > 0 and v.shape != (self.k,):
+                raise ConfigError(
+                    f"{key} has shape {tuple(v.shape)} but the population has K={self.k} "
+                    f"models; set a number, a 0-d tensor or a ({self.k},) tensor"
+                )
 
     @staticmethod
     def _grads(group: dict[str, Any]) -> tuple[list[Tensor], list[Tensor]]:
@@ -309,9 +454,10 @@ class PopulationOptimizer(torch.optim.Optimizer):
         group: dict[str, Any],
         params: list[Tensor],
         tensors: list[Tensor],
-        keys: tuple[str, ...],
+        values: dict[str, Hyper],
     ) -> list[tuple[int, int, dict[str, float]]] | None:
-        """The runs of :func:`equal_runs` if this step takes the fused CPU kernel, else None.
+        """The runs of :func:`equal_runs` over ``values`` if this step takes the fused CPU kernel,
+        else None.
 
         ``group["fused"]``: False never fuses; True always does (contiguous CPU tensors of one
         floating dtype required); None (auto) fuses on such tensors when all models share their
@@ -327,13 +473,13 @@ class PopulationOptimizer(torch.optim.Optimizer):
         ):
             if fused:
                 raise ConfigError(
-                    f"fused=True needs contiguous CPU tensors of one dtype, got {t0.device.type} "
-                    "tensors; leave fused unset (auto) on other devices"
+                    f"fused=True needs contiguous CPU tensors of one dtype, {_unfusable(tensors)}"
+                    "; leave fused unset (auto) to take the _foreach path there"
                 )
             return None
         k = self.k or 1
         small = fused is None and sum(p.numel() for p in params) // k < FUSED_MIN_NUMEL
-        return equal_runs(k, {key: group[key] for key in keys}, max_runs=1 if small else None)
+        return equal_runs(k, values, max_runs=1 if small else None)
 
     def _closure_loss(self, closure: Any) -> Any:
         if closure is None:

@@ -7,7 +7,8 @@
 - :func:`clip_grad_value_`: each gradient element is clamped to ``[−value, value]``.
 
 Both run without a host sync; the returned ``clipped`` mask lets the trainer count the fraction
-of clipped steps per model on the device.
+of clipped steps per model on the device. (A per-model ``clip_grad_value_`` tensor is checked to
+be positive once, the first time that tensor is seen and again after it changes in place.)
 """
 
 from __future__ import annotations
@@ -17,9 +18,13 @@ from collections.abc import Iterable
 
 import torch
 from torch import Tensor
+from torch.utils.weak import WeakIdKeyDictionary
 
 from ..errors import ConfigError
 from .base import bcast
+
+#: per-model clip values already checked: tensor → its ``_version`` when checked
+_CHECKED: WeakIdKeyDictionary = WeakIdKeyDictionary()
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "grad_norms"]
 
@@ -42,6 +47,22 @@ def _threshold(name: str, value: float | Tensor, k: int) -> float | Tensor:
     return v
 
 
+def _check_positive_once(name: str, value: Tensor) -> None:
+    """Per-model thresholds must be finite and > 0 (a negative one would flip the gradients'
+    sign). Checked with one host read the first time a tensor is seen, and again after an
+    in-place change, so that a fixed tensor in the hot loop costs no sync after the first step."""
+    if _CHECKED.get(value) == value._version:
+        return
+    v = value.detach().double().cpu()
+    if not bool((torch.isfinite(v) & (v > 0)).all()):
+        bad = [x for x in v.tolist() if not (math.isfinite(x) and x > 0)]
+        raise ConfigError(
+            f"{name} must be finite and > 0 for every model, got {bad[0]!r}; fix the per-model "
+            "values (e.g. train.clip_value)"
+        )
+    _CHECKED[value] = value._version
+
+
 def _with_grads(params: Iterable[Tensor] | Tensor) -> list[Tensor]:
     if isinstance(params, Tensor):
         params = [params]
@@ -49,11 +70,16 @@ def _with_grads(params: Iterable[Tensor] | Tensor) -> list[Tensor]:
 
 
 def grad_norms(params: Iterable[Tensor] | Tensor, *, k: int, norm_type: float = 2.0) -> Tensor:
-    """Each model's global gradient norm over all of its parameters: ``(K,)``."""
+    """Each model's global gradient norm over all of its parameters: ``(K,)``.
+
+    ``params`` may be any iterable (a generator is read once); with no gradients at all the
+    norms are zeros (on the parameters' device, the CPU if there are no parameters), as
+    ``torch.nn.utils.clip_grad_norm_`` returns 0.
+    """
+    params = [params] if isinstance(params, Tensor) else list(params)
     ps = _with_grads(params)
     if not ps:
-        dev = next(iter(params)).device if not isinstance(params, Tensor) else params.device
-        return torch.zeros(k, device=dev)
+        return torch.zeros(k, device=params[0].device if params else torch.device("cpu"))
     for p in ps:
         if p.dim() == 0 or p.shape[0] != k:
             raise ConfigError(
@@ -98,13 +124,15 @@ def clip_grad_norm_(
 
 
 def clip_grad_value_(params: Iterable[Tensor] | Tensor, value: float | Tensor) -> None:
-    """Clamp every gradient element to ``[−value, value]`` (``value`` a number or ``(K,)``)."""
+    """Clamp every gradient element to ``[−value, value]`` (``value`` a number or ``(K,)``,
+    each > 0)."""
     ps = _with_grads(params)
     if not ps:
         return
     k = ps[0].shape[0] if ps[0].dim() else 1
     v = _threshold("clip value", value, k)
     if isinstance(v, Tensor):
+        _check_positive_once("clip value", v)
         for p, vv in zip(ps, bcast(v, ps), strict=True):
             torch.clamp_(p.grad, min=-vv, max=vv)
     else:

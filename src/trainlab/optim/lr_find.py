@@ -5,7 +5,8 @@ population variant.
 training loop) while the learning rate grows exponentially from ``start_lr`` to ``end_lr`` over
 ``num_steps`` steps, one mini-batch per step. It records the raw loss, a debiased exponential
 moving average ``s_i = (β a_{i−1} + (1−β) L_i) / (1 − β^{i+1})`` (fastai's smoothing), and stops a
-model when its smoothed loss exceeds ``diverge × best`` or turns NaN/Inf. Suggestions:
+model at the first step i where ``s_i > diverge · min_{j≤i} s_j`` (the best smoothed loss *so
+far*, as fastai and Smith 2017 do) or where ``s_i`` is NaN/Inf. Suggestions:
 
 - ``steep``: the LR where the smoothed loss falls fastest, ``argmin d s / d log10(lr)``, over the
   part of the curve before the minimum (the steepest *smoothed* descent);
@@ -30,7 +31,15 @@ import torch
 
 from ..errors import ConfigError
 
-__all__ = ["lr_find", "LRFindResult", "lr_sweep", "LRSweepResult", "smooth", "suggest"]
+__all__ = [
+    "lr_find",
+    "LRFindResult",
+    "lr_sweep",
+    "LRSweepResult",
+    "smooth",
+    "suggest",
+    "first_stop",
+]
 
 
 def smooth(losses: list[float], beta: float = 0.9) -> list[float]:
@@ -40,6 +49,23 @@ def smooth(losses: list[float], beta: float = 0.9) -> list[float]:
         avg = beta * avg + (1 - beta) * x
         out.append(avg / (1 - beta ** (i + 1)))
     return out
+
+
+def first_stop(smoothed: list[float], lrs: list[float], diverge: float) -> tuple[int, str] | None:
+    """The first step where the test stops, and why: ``(i, reason)``, or None to go on.
+
+    Step i stops when ``s_i`` is NaN/Inf or ``s_i > diverge · min_{j≤i} s_j`` — the best smoothed
+    loss up to step i, not over the whole curve (a later, lower loss must not make an early
+    point look diverged).
+    """
+    best = math.inf
+    for i, v in enumerate(smoothed):
+        if not math.isfinite(v):
+            return i, f"loss NaN/Inf at lr {lrs[i]:.3g}"
+        best = min(best, v)
+        if v > diverge * best:
+            return i, f"smoothed loss > {diverge:g}× best at lr {lrs[i]:.3g}"
+    return None
 
 
 def suggest(lrs: list[float], smoothed: list[float]) -> dict[str, float | None]:
@@ -134,7 +160,8 @@ def lr_find(
 
     Every model of the config's population takes the same LR sweep (so one call answers for
     each variant). Losses stay on the device and are read every ``check_every`` steps for the
-    stopping test. ``diverge``: stop a model when its smoothed loss exceeds this × its best.
+    stopping test. ``diverge``: stop a model when its smoothed loss exceeds this × its best so
+    far (:func:`first_stop`).
 
     ``beta`` defaults to 0.9, not fastai's 0.98: an average over ~1/(1−β) = 50 steps lags the
     raw loss by about half a decade of LR in a 100-step test (seen on digits, SGD: raw loss
@@ -179,16 +206,10 @@ def lr_find(
             for m in range(k):
                 if stopped[m]:
                     continue
-                sm = smooth(host[m], beta)
-                best = min((v for v in sm if math.isfinite(v)), default=math.inf)
-                for j, v in enumerate(sm):
-                    if not math.isfinite(v):
-                        stopped[m] = f"loss NaN/Inf at lr {lrs[j]:.3g}"
-                    elif v > diverge * best:
-                        stopped[m] = f"smoothed loss > {diverge:g}× best at lr {lrs[j]:.3g}"
-                    if stopped[m]:
-                        host[m] = host[m][: j + 1]
-                        break
+                stop = first_stop(smooth(host[m], beta), lrs, diverge)
+                if stop is not None:
+                    j, stopped[m] = stop
+                    host[m] = host[m][: j + 1]
             if all(stopped):
                 break
     smoothed = [smooth(h, beta) for h in host]

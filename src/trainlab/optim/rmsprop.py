@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .base import OPTIMIZERS, Hyper, PopulationOptimizer, axpy, bcast, is_zero
+from .base import OPTIMIZERS, Hyper, PopulationOptimizer, axpy, bcast, is_zero, lerp_
 
 __all__ = ["RMSprop"]
 
@@ -77,7 +77,8 @@ class RMSprop(PopulationOptimizer):
             params, grads = self._grads(group)
             if not params:
                 continue
-            mom = group["momentum"]
+            hp = self._values(group)
+            mom = hp["momentum"]
             use_mom = not is_zero(mom)
             sq, gavg, bufs = [], [], []
             for p in params:
@@ -97,10 +98,10 @@ class RMSprop(PopulationOptimizer):
                     gavg.append(state["grad_avg"])
             if group["maximize"]:
                 grads = torch._foreach_neg(grads)
-            wd = group["weight_decay"]
+            wd = hp["weight_decay"]
             if not is_zero(wd):
                 grads = axpy(grads, params, bcast(wd, params))  # g + λθ
-            alpha = group["alpha"]
+            alpha = hp["alpha"]
             torch._foreach_mul_(sq, bcast(alpha, params))  # s ← α s
             if isinstance(alpha, Tensor):
                 scaled = torch._foreach_mul(grads, bcast(1.0 - alpha, params))
@@ -108,13 +109,13 @@ class RMSprop(PopulationOptimizer):
             else:
                 torch._foreach_addcmul_(sq, grads, grads, 1.0 - alpha)
             if group["centered"]:
-                torch._foreach_lerp_(gavg, grads, bcast(1.0 - alpha, params))  # c ← α c + (1−α) g
+                lerp_(gavg, grads, bcast(1.0 - alpha, params))  # c ← α c + (1 − α) g
                 avg = torch._foreach_addcmul(sq, gavg, gavg, -1.0)  # s − c²
                 torch._foreach_sqrt_(avg)
             else:
                 avg = torch._foreach_sqrt(sq)
-            torch._foreach_add_(avg, bcast(group["eps"], params))
-            lr = group["lr"]
+            torch._foreach_add_(avg, bcast(hp["eps"], params))
+            lr = hp["lr"]
             if use_mom:
                 torch._foreach_mul_(bufs, bcast(mom, params))  # b ← μ b
                 torch._foreach_addcdiv_(bufs, grads, avg)  # + g / a

@@ -139,6 +139,19 @@ class _Params:
             return value.detach().to(device=self.device, dtype=F64)
         return float(value)
 
+    def count(self, key: str, default: int) -> int:
+        """A whole number ≥ 0 shared by all models (e.g. ``warmup_steps``)."""
+        value = self.given.get(key, default)
+        if isinstance(value, Tensor | list | tuple) and torch.as_tensor(value).dim() > 0:
+            raise ConfigError(
+                f"schedule '{self.name}': {key} must be one number shared by all models, got "
+                f"{len(value)} values; per-model values are not supported for {key}"
+            )
+        v = self.num(key, default, lo=0.0)
+        if not float(v).is_integer():
+            raise ConfigError(f"schedule '{self.name}': {key} must be a whole number, got {v!r}")
+        return int(v)
+
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
         self.used.add(key)
         value = str(self.given.get(key, default))
@@ -154,9 +167,14 @@ class _Params:
         if value is None:
             raise ConfigError(f"schedule '{self.name}' needs parameter '{key}' (a list of epochs)")
         try:
-            out = sorted(int(v) for v in value)
+            nums = [float(v) for v in value]
         except (TypeError, ValueError):
             raise ConfigError(f"schedule '{self.name}': {key} must be a list of ints") from None
+        if any(isinstance(v, bool) for v in value) or not all(x.is_integer() for x in nums):
+            raise ConfigError(
+                f"schedule '{self.name}': {key} must be whole epochs (or steps), got {value!r}"
+            )
+        out = sorted(int(x) for x in nums)
         if any(v < 0 for v in out):
             raise ConfigError(f"schedule '{self.name}': {key} must be ≥ 0, got {value!r}")
         return out
@@ -304,7 +322,11 @@ def _one_cycle(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], T
     """One-cycle policy (Smith & Topin 2019), ``torch.optim.lr_scheduler.OneCycleLR`` with
     ``anneal_strategy="cos"``: the model's base lr is the *peak* (torch's ``max_lr``); the run
     starts at ``lr/div_factor``, rises over ``pct_start`` of the steps, and ends at
-    ``lr/(div_factor·final_div_factor)``."""
+    ``lr/(div_factor·final_div_factor)``.
+
+    The rise ends at step ``u = pct_start·total_steps − 1`` (torch's). When ``u ≤ 0`` there is no
+    rise: the run starts at the peak and anneals from there, as torch does for ``u < 0``
+    (for ``u = 0`` exactly torch divides 0 by 0; this gives the peak at step 0)."""
     pct = p.num("pct_start", 0.3, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     div = p.num("div_factor", 25.0, lo=0.0, lo_open=True)
     final_div = p.num("final_div_factor", 1e4, lo=0.0, lo_open=True)
@@ -321,7 +343,8 @@ def _one_cycle(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], T
         final = initial / final_div
         up_end = pct * n - 1.0  # torch: float(pct_start * total_steps) - 1
         down_end = n - 1.0
-        up = anneal(initial, base, torch.clamp(t / up_end, max=1.0))
+        # t/u is 0/0 at t = u = 0 (no rise): that step is the peak, the end of a rise of length 0
+        up = anneal(initial, base, torch.clamp(torch.nan_to_num(t / up_end, nan=1.0), max=1.0))
         frac_down = torch.clamp((t - up_end) / (down_end - up_end), min=0.0, max=1.0)
         down = anneal(base, final, frac_down)
         return torch.where(t <= up_end, up, down)
@@ -367,7 +390,7 @@ def create_schedule(
         )
     k = int(base_lr.shape[0])
     p = _Params(name, params, k, base_lr.device)
-    warmup = int(p.num("warmup_steps", 0, lo=0.0))
+    warmup = p.count("warmup_steps", 0)
     start = p.num("warmup_start_factor", 0.0, lo=0.0, hi=1.0)
     if name == "warmup" and warmup == 0:
         raise ConfigError("schedule 'warmup' needs warmup_steps ≥ 1 (e.g. warmup_steps: 100)")

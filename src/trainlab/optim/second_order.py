@@ -270,10 +270,15 @@ class Newton(PopulationOptimizer):
     quadratic exactly. The Hessian has n² entries per model: meant for small problems (the
     ``optimizers-2d`` study, logistic regression), limited to ``max_params`` per model.
 
+    With several param groups the Hessian is still the joint one over all of a model's
+    parameters; each group's λ is added to the diagonal entries of its own parameters and each
+    group's η scales its own parameters' part of the step:
+    ``θ ← θ − diag(η) (H + diag(λ))⁻¹ ∇L`` (a group with η = 0 stays where it is).
+
     Args:
         lr: η, the fraction of the Newton step (1 = the full step), ≥ 0.
         damping: λ ≥ 0 (Levenberg–Marquardt); makes H + λI positive definite near saddles.
-        max_params: refuse models with more parameters than this.
+        max_params: refuse models with more parameters than this (the smallest over groups).
     """
 
     _hypers = {"lr": (0.0, None, False, False), "damping": (0.0, None, False, False)}
@@ -283,32 +288,41 @@ class Newton(PopulationOptimizer):
     ) -> None:
         super().__init__(params, dict(lr=lr, damping=damping, max_params=int(max_params)))
 
+    @staticmethod
+    def _per_model_numel(p: Tensor) -> int:
+        return p[0].numel() if p.dim() > 1 else 1
+
     def step(self, closure: Callable[[], Tensor]) -> Tensor:  # type: ignore[override]
         """One Newton step of every model; returns the losses ``(K,)`` before it."""
         if closure is None:
             raise ConfigError("Newton needs a closure that returns the per-model losses")
         k = self.k
-        for group in self.param_groups:
-            params = group["params"]
-            n = sum(p[0].numel() if p.dim() > 1 else 1 for p in params)
-            if n > group["max_params"]:
-                raise ConfigError(
-                    f"Newton needs the {n}×{n} Hessian of each model; that is too large "
-                    f"(max_params={group['max_params']}); use lbfgs instead"
-                )
+        all_params = [p for g in self.param_groups for p in g["params"]]
+        n = sum(self._per_model_numel(p) for p in all_params)
+        limit = min(g["max_params"] for g in self.param_groups)
+        if n > limit:
+            raise ConfigError(
+                f"Newton needs the {n}×{n} Hessian of each model; that is too large "
+                f"(max_params={limit}); use lbfgs instead"
+            )
         with torch.enable_grad():
             loss = _per_model_loss(closure(), k)
-            all_params = [p for g in self.param_groups for p in g["params"]]
             g, h = flat_hessian(loss, all_params, k)
-        group = self.param_groups[0]
-        eye = torch.eye(h.shape[1], device=h.device, dtype=h.dtype)
-        damp = torch.as_tensor(group["damping"], device=h.device, dtype=h.dtype).expand(k)
-        delta = torch.linalg.solve(h + damp[:, None, None] * eye, g.unsqueeze(-1)).squeeze(-1)
-        lr = torch.as_tensor(group["lr"], device=h.device, dtype=h.dtype).expand(k)
+        # each coordinate's η and λ, from its parameter's group: (K, n) each
+        lrs, damps = [], []
+        for group in self.param_groups:
+            hp = self._values(group)
+            for p in group["params"]:
+                m = self._per_model_numel(p)
+                for key, out in (("lr", lrs), ("damping", damps)):
+                    v = torch.as_tensor(hp[key], device=h.device, dtype=h.dtype)
+                    out.append(v.reshape(-1, 1).expand(k, m))
+        lr, damp = torch.cat(lrs, dim=1), torch.cat(damps, dim=1)
+        delta = torch.linalg.solve(h + torch.diag_embed(damp), g.unsqueeze(-1)).squeeze(-1)
         with torch.no_grad():
             off = 0
             for p in all_params:
-                m = p[0].numel() if p.dim() > 1 else 1
-                p.sub_((delta[:, off : off + m] * lr[:, None]).view_as(p))  # θ − η Δ
+                m = self._per_model_numel(p)
+                p.sub_((delta[:, off : off + m] * lr[:, off : off + m]).view_as(p))  # θ − η Δ
                 off += m
         return loss.detach()

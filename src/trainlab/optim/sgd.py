@@ -105,57 +105,76 @@ class SGD(PopulationOptimizer):
             params, grads = self._grads(group)
             if not params:
                 continue
-            if self._fused_step(group, params, grads):
+            hp = self._values(group)
+            if self._fused_step(group, hp, params, grads):
                 continue
             if group["maximize"]:
                 grads = torch._foreach_neg(grads)
-            wd = group["weight_decay"]
+            wd = hp["weight_decay"]
             if not is_zero(wd):
                 grads = axpy(grads, params, bcast(wd, params))  # g + λθ (new tensors)
-            mom = group["momentum"]
+            mom = hp["momentum"]
             if not is_zero(mom):
-                grads = self._momentum(group, params, grads, mom)
-            lr = group["lr"]
+                grads = self._momentum(group, hp, params, grads)
+            lr = hp["lr"]
             axpy_(params, grads, bcast(-lr, params))  # θ ← θ − η d
         return loss
 
-    def _fused_step(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> bool:
-        """``torch._fused_sgd_`` per run of equal values (CPU); False if this step cannot fuse."""
+    def _fused_step(
+        self,
+        group: dict[str, Any],
+        hp: dict[str, Hyper],
+        params: list[Tensor],
+        grads: list[Tensor],
+    ) -> bool:
+        """``torch._fused_sgd_`` per run of equal values (CPU); False if this step cannot fuse.
+
+        Parameters without a momentum buffer yet (first step, or first gradient after some steps
+        without one) take the kernel's first step (``b ← g``); the others continue their buffers.
+        In the common case all parameters are in one of the two sets: one call per run.
+        """
         bufs = [self.state[p].get("momentum_buffer") for p in params]
-        first = any(b is None for b in bufs)
-        tensors = params + grads + ([] if first else bufs)
-        runs = self._fused_runs(
-            group, params, tensors, ("lr", "momentum", "dampening", "weight_decay")
-        )
+        have = [b for b in bufs if b is not None]
+        runs = self._fused_runs(group, params, params + grads + have, hp)
         if runs is None:
             return False
-        if is_zero(group["momentum"]):
-            bufs = []
-        elif first:  # zeros, not empty: a μ = 0 model's buffer is later read as 0·b by _foreach
-            bufs = [
-                self.state[p].setdefault("momentum_buffer", torch.zeros_like(p)) for p in params
-            ]
-        for (_, _, hp), (ps, gs, bs) in zip(
-            runs, split_runs(runs, params, grads, bufs), strict=True
-        ):
-            torch._fused_sgd_(
-                ps,
-                gs,
-                bs if hp["momentum"] != 0.0 else [],
-                weight_decay=hp["weight_decay"],
-                momentum=hp["momentum"],
-                lr=hp["lr"],
-                dampening=hp["dampening"],
-                nesterov=group["nesterov"],
-                maximize=group["maximize"],
-                is_first_step=first,
-            )
+        parts: list[tuple[list[Tensor], list[Tensor], list[Tensor], bool]]
+        if is_zero(hp["momentum"]):
+            parts = [(params, grads, [], False)]
+        else:
+            fresh = [i for i, b in enumerate(bufs) if b is None]
+            for i in fresh:  # zeros, not empty: a μ = 0 model's buffer is later read as 0·b
+                bufs[i] = self.state[params[i]]["momentum_buffer"] = torch.zeros_like(params[i])
+            if len(fresh) in (0, len(params)):
+                parts = [(params, grads, bufs, bool(fresh))]
+            else:
+                old = sorted(set(range(len(params))) - set(fresh))
+                parts = [
+                    ([params[i] for i in ix], [grads[i] for i in ix], [bufs[i] for i in ix], first)
+                    for ix, first in ((fresh, True), (old, False))
+                ]
+        for ps, gs, bs, first in parts:
+            for (_, _, run_hp), (rp, rg, rb) in zip(
+                runs, split_runs(runs, ps, gs, bs), strict=True
+            ):
+                torch._fused_sgd_(
+                    rp,
+                    rg,
+                    rb if run_hp["momentum"] != 0.0 else [],
+                    weight_decay=run_hp["weight_decay"],
+                    momentum=run_hp["momentum"],
+                    lr=run_hp["lr"],
+                    dampening=run_hp["dampening"],
+                    nesterov=group["nesterov"],
+                    maximize=group["maximize"],
+                    is_first_step=first,
+                )
         return True
 
     def _momentum(
-        self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor], mom: Hyper
+        self, group: dict[str, Any], hp: dict[str, Hyper], params: list[Tensor], grads: list[Tensor]
     ) -> list[Tensor]:
-        damp = group["dampening"]
+        mom, damp = hp["momentum"], hp["dampening"]
         one_minus_damp: Hyper
         if is_zero(damp):
             one_minus_damp = 1.0
