@@ -6,6 +6,7 @@ import json
 import pytest
 import torch
 import torch.nn.functional as F
+import yaml
 from torch import nn
 
 from conftest import small_config
@@ -106,6 +107,9 @@ def test_run_directory(tmp_path):
     assert result.run_dir == out
     for name in ("config.yaml", "population.json", "metrics.jsonl", "summary.json"):
         assert (out / name).is_file(), name
+    written = yaml.safe_load((out / "config.yaml").read_text())  # factory defaults written out
+    assert written["optim"]["eps"] == 1e-8 and written["optim"]["betas"] == [0.9, 0.999]
+    assert written["model"]["activation"] == "relu" and written["model"]["dropout"] == 0.0
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert len(rows) == 4 * 2
     assert {

@@ -344,6 +344,38 @@ def load_config(path: str | Path | None = None, sets: list[str] | None = None) -
     return parse_config(apply_sets(raw, list(sets or [])), source)
 
 
+def _plain_default(value: Any) -> bool:
+    """True for a default that YAML writes and reads back as itself (tuples become lists)."""
+    if value is None or isinstance(value, bool | int | float | str):
+        return True
+    return isinstance(value, list | tuple) and all(_plain_default(v) for v in value)
+
+
+def with_factory_defaults(config: Config) -> Config:
+    """``config`` with every option of its model, init scheme and optimizer written out.
+
+    Those sections pass their extra keys to a factory, whose signature holds the defaults of
+    the keys a config leaves out; filled in, ``config.yaml`` records the whole run even if a
+    default changes later. Not filled: init options when a model overrides ``init.scheme``
+    (another scheme takes other options), and schedule parameters (some defaults derive from
+    the run's length, e.g. cosine's ``t_max``; ``trainlab schedule`` shows them).
+    """
+    from . import init, models
+    from .optim import optimizer_options
+
+    raw = config.model_dump()
+    keys = {k for m in config.population.variants for k in m} | set(config.population.grid)
+    sections = [("model", models.model_options(config.model.name))]
+    sections.append(("optim", optimizer_options(config.optim.name)))
+    if "init.scheme" not in keys:
+        sections.append(("init", init.scheme_options(config.init.scheme)))
+    for section, options in sections:
+        for key, default in options.items():
+            if key not in raw[section] and _plain_default(default):
+                raw[section][key] = list(default) if isinstance(default, tuple) else default
+    return parse_config(raw)
+
+
 def dump_config(config: Config) -> str:
     """The fully resolved config as YAML (every default written out)."""
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

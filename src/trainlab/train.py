@@ -33,7 +33,15 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import rng
-from .config import Config, Member, dump_config, load_config, members, resolve
+from .config import (
+    Config,
+    Member,
+    dump_config,
+    load_config,
+    members,
+    resolve,
+    with_factory_defaults,
+)
 from .errors import ConfigError, UserError
 from .malloc import keep_freed_memory
 from .population import Population
@@ -619,7 +627,7 @@ def _progress(enabled: bool):
 
 def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunDir:
     run = RunDir(out if out is not None else default_run_dir(config.name)).create()
-    run.write_text("config.yaml", dump_config(config))
+    run.write_text("config.yaml", dump_config(with_factory_defaults(config)))
     run.write_json(
         "population.json",
         {

@@ -15,7 +15,13 @@ from __future__ import annotations
 from . import adagrad, adam, rmsprop, second_order, sgd  # noqa: F401  (register them)
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
-from .base import OPTIMIZERS, PopulationOptimizer, create_optimizer, list_optimizers
+from .base import (
+    OPTIMIZERS,
+    PopulationOptimizer,
+    create_optimizer,
+    list_optimizers,
+    optimizer_options,
+)
 from .clip import clip_grad_norm_, clip_grad_value_, grad_norms
 from .lr_find import LRFindResult, LRSweepResult, lr_find, lr_sweep
 from .rmsprop import RMSprop
@@ -36,6 +42,7 @@ __all__ = [
     "OPTIMIZERS",
     "create_optimizer",
     "list_optimizers",
+    "optimizer_options",
     "SCHEDULES",
     "Schedule",
     "create_schedule",

@@ -511,6 +511,18 @@ def create_optimizer(name: str, params: Iterable[Any], **hparams: Any) -> torch.
     return cls(params, **hparams)
 
 
+def optimizer_options(name: str) -> dict[str, Any]:
+    """The hyperparameters of optimizer ``name`` with their defaults (from its signature)."""
+    import inspect
+
+    sig = inspect.signature(OPTIMIZERS.get(name).__init__)
+    return {
+        n: p.default
+        for n, p in sig.parameters.items()
+        if n not in ("self", "params") and p.default is not inspect.Parameter.empty
+    }
+
+
 def list_optimizers() -> list[tuple[str, str]]:
     """``(name, description)`` of every registered population optimizer."""
     return OPTIMIZERS.items()
