@@ -569,3 +569,226 @@ def test_histogram_sample_of_non_contiguous_outputs_matches_the_flat_strided_sam
         for step in (1, 7, 13):
             got = w._gather_strided(y, step)
             assert torch.equal(got, y.reshape(3, -1)[:, ::step])
+
+
+# -- dead units of channel-last outputs, repeated forwards, leaf models, .data updates ----------
+def _half_dead_linear(d: int = 8) -> nn.Linear:
+    lin = nn.Linear(d, d)
+    with torch.no_grad():
+        lin.bias[: d // 2] = -100.0  # features 0..d/2-1 never fire on N(0, 1) inputs
+    return lin
+
+
+@pytest.mark.parametrize("shape", [(32, 8), (32, 10, 8), (32, 10, 3, 8)])
+def test_dead_fraction_units_are_the_last_axis_after_a_linear(shape):
+    """A Linear on (B, T, D) / (B, ..., D) inputs: its units are the D features, not axis 1."""
+    torch.manual_seed(0)
+    model = nn.Sequential(_half_dead_linear(), nn.ReLU(), nn.Linear(8, 1))
+    x = torch.randn(*shape)
+    with watch(model) as w:
+        model(x).sum().backward()
+    assert next(r for r in w.records() if r["layer"] == "1")["dead_fraction"] == 0.5
+    with watch(model, layers=["1"]) as w:  # only the ReLU: the layout comes from the tree
+        model(x).sum().backward()
+    assert w.records()[0]["dead_fraction"] == 0.5
+    y = torch.relu(model[0](x)).detach().unsqueeze(0)  # (1, B, ..., 8)
+    assert stats.dead_fraction(y, "last").tolist() == [0.5]
+
+
+def test_dead_fraction_units_are_channels_after_a_conv():
+    torch.manual_seed(0)
+    conv = nn.Conv1d(3, 4, kernel_size=1)
+    with torch.no_grad():
+        conv.bias[:1] = -100.0  # channel 0 of 4 never fires
+    model = nn.Sequential(conv, nn.BatchNorm1d(4), nn.ReLU())
+    with torch.no_grad():
+        model[1].bias[:1] = -100.0  # after the norm too
+    x = torch.randn(16, 3, 6)  # (B, C, L): L != C, so the axes cannot be confused
+    with watch(model) as w:
+        model(x).sum().backward()
+    assert next(r for r in w.records() if r["layer"] == "2")["dead_fraction"] == 0.25
+
+
+def test_dead_fraction_of_a_population_on_sequences_is_per_model():
+    from trainlab.population import Population
+
+    torch.manual_seed(0)
+    plains = [nn.Sequential(_half_dead_linear(), nn.ReLU(), nn.Linear(8, 1)) for _ in range(2)]
+    with torch.no_grad():
+        plains[1][0].bias.fill_(1.0)  # model 1: every unit alive
+    pop = Population.from_models(plains)
+    x = torch.randn(2, 16, 5, 8)  # (K, B, T, D)
+    with watch(pop) as w:
+        pop(x).sum().backward()
+    dead = {r["model"]: r["dead_fraction"] for r in w.records() if r["layer"] == "1"}
+    assert dead == {0: 0.5, 1: 0.0}
+
+
+def _siamese_steps(model: nn.Module, steps: int, lr: float = 0.1) -> list[dict[str, torch.Tensor]]:
+    """Two forwards of the model per step, one backward; returns each step's gradients."""
+    g = torch.Generator().manual_seed(0)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    grads = []
+    for _ in range(steps):
+        x1, x2 = torch.randn(16, 4, generator=g), torch.randn(16, 4, generator=g)
+        opt.zero_grad()
+        (model(x1) - model(x2)).pow(2).mean().backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters()})
+        opt.step()
+    return grads
+
+
+@pytest.mark.parametrize("every", [1, 2, 50])
+def test_two_forwards_before_one_backward_are_one_step_with_gradients(every):
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    with watch(model, every=every) as w:
+        grads = _siamese_steps(model, steps=4)
+    recs = w.records()
+    assert w.step == 3
+    assert sorted({r["step"] for r in recs}) == list(range(0, 4, every))
+    for r in recs:
+        assert r["out_grad_norm"] is not None and r["calls"] == 1
+        if r["layer"] in ("0", "2"):
+            g = grads[r["step"]]
+            want = torch.cat([g[f"{r['layer']}.weight"].reshape(-1), g[f"{r['layer']}.bias"]])
+            assert r["grad_norm"] == pytest.approx(want.norm().item(), rel=1e-5)
+            step = 0.1 * want.norm().item()  # SGD: ‖Δθ‖ = lr·‖g‖
+            assert r["update_ratio"] == pytest.approx(step / r["weight_norm"], rel=1e-4)
+    assert {f.check for f in verdict(recs)} >= {"gradients", "update_ratio"}
+
+
+def test_a_forward_without_autograd_is_not_a_step():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(16, 4)
+    with watch(model, every=2, start_step=1) as w:  # resumed at step 1: samples 2 and 4
+        for _ in range(4):
+            with torch.no_grad():
+                model(x)  # e.g. logging the loss, model still in training mode
+            opt.zero_grad()
+            model(x).pow(2).mean().backward()
+            opt.step()
+            with torch.inference_mode():
+                model(x)
+    recs = w.records()
+    assert w.step == 4 and sorted({r["step"] for r in recs}) == [2, 4]
+    assert all(r["grad_norm"] is not None for r in recs if r["layer"] != "1")
+    assert all(r["update_ratio"] is not None for r in recs if r["layer"] != "1")
+
+
+def test_steps_end_with_a_backward_through_any_output():
+    """A model returning (a, b) trained on b only; a model whose output needs no gradient."""
+
+    class Two(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Linear(4, 2), nn.Linear(4, 2)
+
+        def forward(self, x):
+            return self.a(x), {"b": self.b(x)}
+
+    model = Two()
+    with watch(model, every=1) as w:
+        for _ in range(3):
+            model(torch.randn(5, 4))[1]["b"].sum().backward()
+    assert w.step == 2 and sorted({r["step"] for r in w.records()}) == [0, 1, 2]
+    frozen = nn.Sequential(nn.Linear(4, 2)).requires_grad_(False)
+    with watch(frozen, every=1) as w:
+        for _ in range(3):
+            frozen(torch.randn(5, 4))  # no backward can follow: each forward is a step
+    assert w.step == 2
+
+
+@pytest.mark.parametrize("every", [1, 20])
+def test_a_watched_leaf_model_records_its_own_activations(every):
+    torch.manual_seed(0)
+    model = nn.Linear(4, 3)
+    x = torch.randn(5, 4)
+    with watch(model, every=every) as w:
+        out = model(x)
+        out.sum().backward()
+    (rec,) = w.records()
+    assert rec["layer"] == "" and rec["order"] == 0
+    assert rec["act_mean"] == pytest.approx(out.mean().item(), rel=1e-5)
+    assert rec["act_std"] == pytest.approx(out.std(correction=0).item(), rel=1e-5)
+    assert rec["out_grad_norm"] == pytest.approx(math.sqrt(out.numel()), rel=1e-5)
+    assert rec["grad_norm"] is not None and not rec["nonfinite"]
+
+
+@pytest.mark.parametrize("style", ["sub_", "add_", "assign"])
+def test_update_ratio_of_manual_updates_through_data(style):
+    """p.data -= lr * p.grad (CS231n), p.data.add_(...) and p.data = ... move no version
+    counter; the update is found by comparing values."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1))
+    x = torch.randn(16, 4)
+    exact = {}
+    with watch(model, every=1) as w:
+        for step in range(3):
+            before = {n: p.detach().clone() for n, p in model.named_parameters()}
+            model.zero_grad()
+            model(x).pow(2).mean().backward()
+            for p in model.parameters():
+                if style == "sub_":
+                    p.data -= 0.1 * p.grad
+                elif style == "add_":
+                    p.data.add_(p.grad, alpha=-0.1)
+                else:
+                    p.data = p.data - 0.1 * p.grad
+            after = dict(model.named_parameters())
+            for layer in ("0", "2"):
+                names = [f"{layer}.weight", f"{layer}.bias"]
+                d = torch.cat([(after[n] - before[n]).reshape(-1) for n in names]).norm()
+                b = torch.cat([before[n].reshape(-1) for n in names]).norm()
+                exact[(step, layer)] = (d / b).item()
+        recs = w.records()
+    got = {(r["step"], r["layer"]): r["update_ratio"] for r in recs if r["layer"] != "1"}
+    assert got.keys() == exact.keys()
+    for key, ratio in exact.items():
+        assert got[key] == pytest.approx(ratio, rel=1e-4), key
+
+
+def test_update_ratio_waits_for_an_optimizer_step_after_accumulated_steps():
+    """Two forward/backward steps per optimizer step: the ratio of step 0 is the update made
+    after step 1 (a version counter moves then), not the zero change seen at step 1."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 3))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(8, 4)
+    w0 = torch.cat([p.detach().reshape(-1).clone() for p in model.parameters()])
+    with watch(model, every=2) as w:
+        for step in range(4):
+            model(x).sum().backward()
+            if step % 2:
+                opt.step()
+                opt.zero_grad()
+                if step == 1:
+                    w1 = torch.cat([p.detach().reshape(-1).clone() for p in model.parameters()])
+    ratios = {r["step"]: r["update_ratio"] for r in w.records()}
+    assert ratios[0] == pytest.approx(((w1 - w0).norm() / w0.norm()).item(), rel=1e-5)
+    assert ratios[2] is not None and ratios[2] > 0
+    with watch(model) as w:  # no update at all: None, not 0
+        model(x).sum().backward()
+        model.zero_grad()
+    assert w.records()[0]["update_ratio"] is None
+
+
+def test_activations_verdict_flags_a_layer_below_an_asymmetric_low_threshold():
+    def rows(*stds: float) -> list[dict]:
+        return [
+            {"model": 0, "layer": n, "step": 0, "kind": "linear", "order": i, "act_std": s}
+            for i, (n, s) in enumerate(zip("abc", stds, strict=False))
+        ]
+
+    # 50x is the largest change but within the high bound; 0.4x is below the low bound
+    (f,) = verdict(rows(1.0, 0.4, 50.0), Thresholds(act_ratio_low=0.5, act_ratio_high=1e3))
+    assert (f.status, f.layer, f.layers, f.value) == ("warn", "b", ["b"], 0.4)
+    assert "collapsing" in f.message
+    # mirrored: 0.01x is the largest change but within the low bound; 3x is above the high one
+    (f,) = verdict(rows(1.0, 0.01, 3.0), Thresholds(act_ratio_low=1e-3, act_ratio_high=2.0))
+    assert (f.status, f.layer, f.layers, f.value) == ("warn", "c", ["c"], 3.0)
+    assert "exploding" in f.message
+    (f,) = verdict(rows(1.0, 0.01, 3.0), Thresholds(act_ratio_low=1e-3, act_ratio_high=4.0))
+    assert f.status == "ok" and f.value == 0.01

@@ -13,8 +13,11 @@ Definitions (the thresholds are module constants, stated here):
   population std (``correction=0``).
 - **dead fraction** (ReLU family): the fraction of units whose output is ``<= 0`` for *every*
   sample of the batch (for ReLU: exactly zero, so no gradient flows through them). A unit is a
-  feature of a ``(K, B, D)`` output and a channel of a ``(K, B, C, *spatial)`` one (it must be
-  ``<= 0`` at every sample and every position). CS231n lecture 7: "dead ReLU will never activate".
+  feature of a ``(K, B, D)`` output; of a larger output it is, by ``unit_axis``, a channel
+  (``"channel"``: axis 2 of ``(K, B, C, *spatial)``, conv-style) or a feature (``"last"``: the
+  last axis of ``(K, B, ..., D)``, Linear-style, e.g. ``(K, B, T, D)`` sequences), and must be
+  ``<= 0`` at every sample and every position. CS231n lecture 7: "dead ReLU will never
+  activate".
 - **saturated fraction**: fraction of elements near the limits of a squashing nonlinearity,
   where its derivative is almost zero: tanh (and softsign) ``|y| > 0.99`` (tanh'(x) < 0.02);
   sigmoid ``y < 0.01 or y > 0.99`` (sigmoid'(x) < 0.0099); hardtanh ``y <= min_val or
@@ -169,27 +172,33 @@ def uniform_bin_positions(y: torch.Tensor, low: float, high: float, bins: int) -
     return (y * scale).sub_(low * scale - 1.0)
 
 
-def dead_fraction(y: torch.Tensor) -> torch.Tensor:
-    """Fraction of units that are ``<= 0`` on every sample: ``(K, B, U, *S) -> (K,)``.
+def dead_fraction(y: torch.Tensor, unit_axis: str = "channel") -> torch.Tensor:
+    """Fraction of units that are ``<= 0`` on every sample: ``(K, B, ...) -> (K,)``.
 
-    The unit axis is axis 2 (features of a Linear, channels of a convolution); a ``(K, B)``
-    output is one unit. A unit is dead when its maximum over the batch (and positions) is
-    ``<= 0``.
+    The units are those of :func:`unit_peaks` (``unit_axis="channel"``: axis 2, the channels of
+    a convolution; ``"last"``: the last axis, the features of a Linear); a ``(K, B)`` output is
+    one unit. A unit is dead when its maximum over the batch (and positions) is ``<= 0``.
     """
-    return (unit_peaks(y) <= 0).float().mean(dim=1)  # (K,)
+    return (unit_peaks(y, unit_axis) <= 0).float().mean(dim=1)  # (K,)
 
 
-def unit_peaks(y: torch.Tensor) -> torch.Tensor:
-    """Each unit's maximum over the batch (and positions): ``(K, B, U, *S) -> (K, U)``.
+def unit_peaks(y: torch.Tensor, unit_axis: str = "channel") -> torch.Tensor:
+    """Each unit's maximum over the batch and every other axis: ``(K, B, ...) -> (K, U)``.
 
-    A ``(K, B)`` output is one unit. :func:`dead_fraction` is the fraction of peaks ``<= 0``.
+    ``unit_axis="channel"``: ``(K, B, U, *S)``, units on axis 2 (conv-style ``(B, C, H, W)``
+    outputs); ``"last"``: ``(K, B, ..., U)``, units on the last axis (Linear-style outputs, e.g.
+    ``(B, T, D)`` sequences). Both agree on ``(K, B, U)``; a ``(K, B)`` output is one unit.
+    :func:`dead_fraction` is the fraction of peaks ``<= 0``.
     """
+    if unit_axis not in ("channel", "last"):
+        raise ValueError(f"unit_axis must be 'channel' or 'last', got {unit_axis!r}")
     y = y.detach()
     if y.dim() < 2:
         raise ValueError(f"dead_fraction needs a (K, B, ...) tensor, got shape {tuple(y.shape)}")
     if y.dim() == 2:
         y = y.unsqueeze(-1)  # (K, B, 1)
-    dims = (1, *range(3, y.dim()))
+    # "last": every axis but the model and the last; "channel": every axis but 0 and 2
+    dims = tuple(range(1, y.dim() - 1)) if unit_axis == "last" else (1, *range(3, y.dim()))
     return y.amax(dim=dims)  # (K, U)
 
 

@@ -201,8 +201,7 @@ def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) ->
     sel = [r for r in _latest(rows, "act_std") if _finite(r.get("act_std"))]
     if len(sel) < 2:
         return None
-    worst: tuple[float, dict[str, Any]] | None = None
-    flagged: list[str] = []
+    ratios: list[tuple[float, dict[str, Any]]] = []  # (std / base std, row), forward order
     for group in (
         [r for r in sel if r.get("kind") in _ACTIVATION_KINDS],
         [r for r in sel if r.get("kind") not in _ACTIVATION_KINDS],
@@ -210,26 +209,40 @@ def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) ->
         if len(group) < 2 or group[0]["act_std"] <= 0:
             continue
         base = group[0]["act_std"]
-        for r in group[1:]:
-            ratio = r["act_std"] / base
-            if not t.act_ratio_low <= ratio <= t.act_ratio_high:
-                flagged.append(r["layer"])
-            if worst is None or abs(math.log10(max(ratio, 1e-300))) > abs(
-                math.log10(max(worst[0], 1e-300))
-            ):
-                worst = (ratio, r)
-    if worst is None:
+        ratios += [(r["act_std"] / base, r) for r in group[1:]]
+    if not ratios:
         return None
-    ratio, r = worst
-    step = r["step"]
+
+    def decades(ratio: float) -> float:  # distance from 1 (no change), in decades
+        return abs(math.log10(max(ratio, 1e-300)))
+
+    def excess(ratio: float) -> float:  # decades beyond the crossed threshold (0: in range)
+        if ratio < t.act_ratio_low:
+            return math.log10(t.act_ratio_low / max(ratio, 1e-300))
+        if ratio > t.act_ratio_high:
+            return math.log10(ratio / t.act_ratio_high)
+        return 0.0
+
+    flagged = [q for q in ratios if not t.act_ratio_low <= q[0] <= t.act_ratio_high]
+    if not flagged:
+        ratio, r = max(ratios, key=lambda q: decades(q[0]))
+        msg = f"largest std change vs the first layer: {ratio:.2g}× ('{r['layer']}')"
+        return Finding("activations", "ok", model, msg, r["step"], None, ratio)
+    # the layer furthest beyond its threshold: with asymmetric thresholds the largest change
+    # overall (e.g. 50× with a high bound of 1e3) can be in range while another layer is not
+    ratio, r = max(flagged, key=lambda q: excess(q[0]))
+    layers = [q[1]["layer"] for q in flagged]
     if ratio < t.act_ratio_low:
-        msg = f"collapsing activations: std of '{r['layer']}' is {ratio:.2e}× the first layer's"
-        return Finding("activations", "warn", model, msg, step, r["layer"], ratio, flagged)
-    if ratio > t.act_ratio_high:
-        msg = f"exploding activations: std of '{r['layer']}' is {ratio:.2e}× the first layer's"
-        return Finding("activations", "warn", model, msg, step, r["layer"], ratio, flagged)
-    msg = f"largest std change vs the first layer: {ratio:.2g}× ('{r['layer']}')"
-    return Finding("activations", "ok", model, msg, step, None, ratio)
+        msg = (
+            f"collapsing activations: std of '{r['layer']}' is {ratio:.2e}× the first layer's"
+            f" (< {t.act_ratio_low:g})"
+        )
+    else:
+        msg = (
+            f"exploding activations: std of '{r['layer']}' is {ratio:.2e}× the first layer's"
+            f" (> {t.act_ratio_high:g})"
+        )
+    return Finding("activations", "warn", model, msg, r["step"], r["layer"], ratio, layers)
 
 
 def _fraction_check(

@@ -21,39 +21,68 @@ after an exception), with the memory and speed lessons of its users built in:
   each; a prototype with the same kernels and almost no Python around them measured +70%.
   Issue 4's every-step goal (<= 25%) is met on the wide MLP only, which is why ``trainlab
   train --diagnose`` samples every 50 steps.
-- **Sampled, training mode only.** A *step* is one training-mode forward of the root module.
-  Steps ``0, every, 2·every, ...`` are sampled. For ``every > 8`` the per-layer hooks are
+- **Sampled, training mode only.** A *step* is one training iteration of the root module: it
+  starts at a training-mode forward with autograd enabled, and every further such forward
+  belongs to it until a backward reaches the output of one of them (two views / siamese
+  losses ``(m(x1) - m(x2)).pow(2).mean()``, a second forward for a regulariser: one step).
+  Forwards in evaluation mode or without autograd (``torch.no_grad()``,
+  ``torch.inference_mode()``, e.g. logging the loss in training mode) are not steps and are
+  not measured. A forward whose output needs no gradient (a frozen model) is a step of its
+  own. Steps ``0, every, 2·every, ...`` are sampled. For ``every > 8`` the per-layer hooks are
   registered only then (and removed again after the forward), so an unsampled step costs two
-  Python calls on the root module and nothing else; for ``every <= 8`` they stay registered for
-  the whole block (registering them each step costs more than an idle call). Evaluation-mode
-  forwards are ignored. Steps are counted
-  from ``start_step`` (a resumed run passes its step) and those divisible by ``every`` are
-  sampled, so a resumed run samples the same steps as an uninterrupted one.
+  Python calls on the root module and one autograd pre-hook on its output's ``grad_fn``, which
+  tells that the step has ended (registered in the forward, called once in the backward), and
+  nothing else: on the 2-core VM, with a tiny MLP whose step takes 100 µs, the root calls add
+  ~7 µs and the hook ~11 µs; for ``every <= 8`` the layer hooks stay registered for the whole
+  block (registering them each step costs more than an idle call). Steps are counted from
+  ``start_step`` (a resumed run passes its step) and those divisible by ``every`` are
+  sampled, so a resumed run samples the same steps as an uninterrupted one. A sampled step's
+  activations come from its first forward; gradients from the backward that ends it.
 
 Per sampled step ``s`` and layer (leaf modules with parameters, and activation modules; names
-from ``named_modules()``) it records, for every model ``i`` of a population (``model=0`` for a
-plain module), reducing over every axis but the model axis:
+from ``named_modules()``; a watched model that is itself such a module, ``watch(nn.Linear(4,
+3))``, is the layer ``""``) it records, for every model ``i`` of a population (``model=0`` for
+a plain module), reducing over every axis but the model axis:
 
 - ``act_mean``, ``act_std``, ``hist`` (counts in the bins ``hist_edges``, plus ``hist_under``
   and ``hist_over``) of the layer's output;
 - ``dead_fraction`` (ReLU family) and ``saturated_fraction`` (tanh/sigmoid family), see
-  :mod:`trainlab.diagnostics.stats` for the definitions and thresholds; None for other layers;
+  :mod:`trainlab.diagnostics.stats` for the definitions and thresholds; None for other layers.
+  ``dead_fraction`` is the fraction of *units* that are ``<= 0`` on every sample and position
+  of the batch; where the units are depends on the layer that produced the activation's input
+  (the last watched layer that ran before it in the forward and has a known layout): after a
+  convolution, batch/instance/group norm or a per-channel PReLU they are the channels (axis
+  1 of ``(B, C, *spatial)``), after a Linear, LayerNorm/RMSNorm, embedding, recurrent layer or
+  attention the last axis (the features of ``(B, D)``, ``(B, T, D)``, ``(B, ..., D)``).
+  Activations and parameter-free modules (dropout, pooling) keep the layout of what ran before
+  them, another layer with parameters clears it; with none known (e.g. ``layers=`` picked the
+  activation only) the nearest such module before it in ``named_modules()`` order decides,
+  else the channels. (A custom ``forward`` that permutes axes between the two can mislead it.)
+  A population's outputs have the model axis in front; the rule is the same behind it;
 - ``nonfinite``: the output held a NaN or ±Inf (read from its sums, so a float overflow of the
   sum counts too); ``order``: the layer's position in forward order;
 - ``grad_norm`` = ‖θ.grad‖ over the layer's own parameters, read when the backward of step
-  ``s`` ends (before clipping; if gradients are accumulated without zeroing, the sum so far),
-  and ``out_grad_norm`` = ‖∂L/∂y‖ of its output (None for an output that a later in-place op
-  overwrote, e.g. ``ReLU(inplace=True)``). Tensor hooks on the sampled step's outputs take the
-  norm of each ``∂L/∂y`` as it passes; one callback queued on the autograd engine then reads
-  the parameters' ``.grad`` (no hook on the parameters, so ``AccumulateGrad`` keeps its fast
-  path) and stacks all the norms;
+  ``s`` ends (before clipping; if gradients are accumulated without zeroing, the sum so far;
+  with several forwards in the step, the gradient of all of them),
+  and ``out_grad_norm`` = ‖∂L/∂y‖ of its output in the step's first forward (None for an
+  output that a later in-place op overwrote, e.g. ``ReLU(inplace=True)``). Tensor hooks on the
+  sampled step's outputs take the norm of each ``∂L/∂y`` as it passes; one callback queued on
+  the autograd engine then reads the parameters' ``.grad`` (no hook on the parameters, so
+  ``AccumulateGrad`` keeps its fast path) and stacks all the norms;
 - ``weight_norm`` = ‖θ_s‖ at the start of step ``s``;
 - ``update_ratio`` = ‖θ_{s+1} − θ_s‖ / ‖θ_s‖, the relative size of the optimizer update made
   with the gradient of step ``s`` (CS231n lecture 7: aim for about 1e-3). The optimizer step is
   detected from the parameters' in-place version counters (any in-place update under
-  ``torch.no_grad()``, as every ``torch.optim`` optimizer does; not ``p.data = ...``) at the
-  next forward or at :meth:`Watch.records`. **An estimate for large parameters:** ‖Δθ_p‖ of a
-  parameter with ``n > UPDATE_SAMPLE`` (32768) entries per model is ``sqrt(n/m)·‖Δθ_p‖`` over a
+  ``torch.no_grad()``, as every ``torch.optim`` optimizer does) at the next step's first
+  forward or at :meth:`Watch.records`, whenever it comes (also after several accumulation
+  steps). Updates through ``.data`` (``p.data -= lr * p.grad``, ``p.data.add_(...)``,
+  ``p.data = ...``) move no version counter: when none has moved, the watched subset (below)
+  is compared with its copy from step ``s``, once, at the next step's first forward (or at
+  :meth:`Watch.records` before it), and a change found there is the update; no change gives
+  None. **Limitation:** a ``.data`` update made only after that forward (gradients
+  accumulated over several steps, then a manual ``.data`` update) is not seen (None).
+  **An estimate for large parameters:** ‖Δθ_p‖ of a parameter with ``n > UPDATE_SAMPLE``
+  (32768) entries per model is ``sqrt(n/m)·‖Δθ_p‖`` over a
   fixed subset of ``m <= n/2`` of its entries: every ``s``-th run of ``UPDATE_CHUNK`` (16)
   consecutive entries, one 64-byte cache line of float32, so that copying the subset reads a
   fraction ``1/s`` of the parameter's memory (single entries every ``s``, which it was before,
@@ -80,7 +109,7 @@ from __future__ import annotations
 import json
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -175,6 +204,12 @@ class _Sample:
     queued: bool = False
     # the parameters' version counters when the watch copied their subsets (Watch._snapshot)
     snapshot: list[int] | None = None
+    # ``update`` came from comparing values (no version counter moved: an update through
+    # ``.data``); all zeros then means no update was seen, read as None
+    update_by_value: bool = False
+    value_checked: bool = False  # that comparison was made at a training forward (final)
+    # the unit layout ("channel" / "last") of the last layer seen in this forward that sets it
+    units: str | None = None
 
 
 def _has_own_params(m: nn.Module) -> bool:
@@ -187,6 +222,56 @@ def _kind(m: nn.Module) -> str:
         return kind
     name = type(m).__name__.lstrip("_")
     return name.removeprefix("Stacked").lower()  # _StackedLinear -> linear, Conv2d -> conv2d
+
+
+#: layers whose units are channels (axis 1 of ``(B, C, *spatial)``): convolutions, batch and
+#: instance norm (``_NormBase``), group norm
+_CHANNEL_TYPES: tuple[type[nn.Module], ...] = (
+    nn.modules.conv._ConvNd, nn.modules.batchnorm._NormBase, nn.GroupNorm,
+)  # fmt: skip
+#: layers whose units are on the last axis of ``(B, ..., D)``: Linear-style layers
+_LAST_TYPES: tuple[type[nn.Module], ...] = (
+    nn.Linear, nn.Bilinear, nn.LayerNorm, nn.Embedding, nn.EmbeddingBag, nn.RNNBase,
+    nn.MultiheadAttention, *((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ()),
+)  # fmt: skip
+#: the same by kind (:func:`_kind`: the class name, lower case, ``Stacked`` dropped), for
+#: classes of other libraries and a population's stacked twins (``_StackedLinear``: "linear")
+_CHANNEL_KINDS = ("conv", "batchnorm", "instancenorm", "groupnorm")  # prefixes
+_LAST_KINDS = frozenset(("linear", "bilinear", "layernorm", "rmsnorm", "embedding"))
+
+
+def _unit_layout(m: nn.Module) -> str | None:
+    """Where the units of ``m``'s output are, for :func:`stats.unit_peaks`.
+
+    ``"channel"`` (axis 1 of ``(B, C, *spatial)``): convolutions and the layers that act per
+    channel (batch/instance/group norm, a PReLU with one slope per channel); ``"last"`` (the last
+    axis of ``(B, ..., D)``): Linear-style layers (Linear, Bilinear, LayerNorm, RMSNorm,
+    embeddings, recurrent layers, attention); None: anything else (elementwise or unknown).
+    """
+    if isinstance(m, nn.PReLU):
+        return "channel" if m.num_parameters > 1 else None
+    if isinstance(m, _CHANNEL_TYPES):
+        return "channel"
+    if isinstance(m, _LAST_TYPES):
+        return "last"
+    kind = _kind(m)
+    if kind.startswith(_CHANNEL_KINDS):
+        return "channel"
+    return "last" if kind in _LAST_KINDS else None
+
+
+def _unit_guesses(tree: nn.Module, layers: dict[str, nn.Module]) -> dict[str, str]:
+    """For each watched activation, the layout of the nearest module before it (in
+    ``named_modules()`` order) with a known layout, else ``"channel"``: used when no layer with
+    a known layout ran before it in the forward (e.g. ``layers=`` picked the activation only)."""
+    out: dict[str, str] = {}
+    known: str | None = None
+    for name, m in tree.named_modules():
+        layout = _unit_layout(m)
+        if name in layers and stats.activation_kind(m) is not None:
+            out[name] = layout or known or "channel"
+        known = layout or known
+    return out
 
 
 def _population_parts(model: nn.Module) -> tuple[int, nn.Module, nn.Module | None] | None:
@@ -291,6 +376,14 @@ class Watch:
         self.is_population = pop is not None
         self.layers = _select_layers(self.tree, layers)  # name -> module (tree's)
         self._kinds = {n: _kind(m) for n, m in self.layers.items()}
+        # dead_fraction's unit axis: each layer's own layout, and the fallback of activations
+        self._layouts = {n: _unit_layout(m) for n, m in self.layers.items()}
+        self._unit_guess = _unit_guesses(self.tree, self.layers)
+        self._forgets_units = {
+            n
+            for n, m in self.layers.items()
+            if self._layouts[n] is None and _has_own_params(m) and stats.activation_kind(m) is None
+        }
         # the watched parameters in a fixed order, with their layer and update-subset stride
         self._params: list[tuple[str, nn.Parameter]] = [
             (name, p) for name, m in self.layers.items() for p in m.parameters(recurse=False)
@@ -319,6 +412,11 @@ class Watch:
         self._views: tuple[tuple[int, ...], list[torch.Tensor]] | None = None
         self._pending: _Sample | None = None  # waits for the optimizer step (update ratio)
         self._step = self.start_step - 1
+        # a training forward of the current step has outputs that no backward has reached yet:
+        # the next training forward belongs to the same step (set in _post_forward, cleared by
+        # the autograd hook _closed)
+        self._open = False
+        self._closed_hook = self._closed  # one bound method, not one per forward
         self._permanent = self.every <= self.PERMANENT_HOOKS_EVERY and self._vmap_template is None
         self._cache: dict[Any, torch.Tensor] = {}  # device constants (edges, offsets, ...)
 
@@ -346,6 +444,7 @@ class Watch:
                 h.remove()
             handles.clear()
         self._current = self._grad_sample = None
+        self._open = False
 
     def __enter__(self) -> Watch:
         return self.attach()
@@ -362,19 +461,23 @@ class Watch:
     def _register_layer_hooks(self) -> None:
         for name, m in self.layers.items():
             hook = self._forward_hook(None, name, self.is_population, record_grad=True)
-            self._layer_handles.append(m.register_forward_hook(hook))
+            # the watched model may itself be a watched layer (watch(nn.Linear(4, 3))): its
+            # hook must run before the root's _post_forward, which ends the sample
+            self._layer_handles.append(m.register_forward_hook(hook, prepend=m is self.model))
 
     def _pre_forward(self, module: nn.Module, args: tuple) -> None:
         self._current = None  # left over if the last forward raised
-        if not module.training:
-            return
+        if not module.training or not torch.is_grad_enabled():
+            return  # evaluation, or no autograd (a logging forward under no_grad): not a step
         if self._layer_handles and not self._permanent:
             self._remove(self._layer_handles)  # left over if the last forward raised
+        if self._open:
+            return  # an earlier forward of this step awaits its backward: the same step
         if self._grad_handles:
             self._remove(self._grad_handles)  # the previous sampled step's backward is over
         self._grad_sample = None
         if self._pending is not None:
-            self._finish_update()
+            self._finish_update(at_step=True)
         self._step += 1
         if self._step % self.every:  # absolute: a resumed run samples the same steps
             return
@@ -428,11 +531,55 @@ class Watch:
 
     def _post_forward(self, module: nn.Module, args: tuple, output: Any) -> None:
         sample, self._current = self._current, None
-        if sample is None or not module.training:
+        if sample is not None:
+            self._end_sample(sample, args)
+        if not module.training or not torch.is_grad_enabled():
             return
+        # the step stays open until a backward reaches one of this forward's outputs: one
+        # autograd hook per training forward, on the output's grad_fn (cheaper than a tensor
+        # hook), or on the tensor itself for a leaf
+        if isinstance(output, torch.Tensor):
+            if output.requires_grad:
+                node = output.grad_fn
+                if node is not None:
+                    node.register_prehook(self._closed_hook)
+                else:
+                    output.register_hook(self._closed_hook)
+                self._open = True
+        elif self._hook_outputs(output):
+            self._open = True
+
+    def _hook_outputs(self, output: Any) -> bool:
+        """:meth:`_closed` on every distinct autograd node of the tensors (nested in tuples,
+        lists and dicts) of a module's output that require a gradient; False if there is none."""
+        nodes: dict[int, Any] = {}
+        leaves: list[torch.Tensor] = []
+        for t in _grad_tensors(output):
+            if t.grad_fn is None:
+                leaves.append(t)
+            else:
+                nodes.setdefault(id(t.grad_fn), t.grad_fn)
+        for node in nodes.values():
+            node.register_prehook(self._closed_hook)
+        for t in leaves:
+            t.register_hook(self._closed_hook)
+        return bool(nodes or leaves)
+
+    def _closed(self, _grads: Any) -> None:
+        """Autograd hook on a training forward's outputs: a backward has reached them, so the
+        step is over (the next training forward starts the next one); in a sampled step, queue
+        :meth:`_grads_done` for the end of this backward."""
+        self._open = False
+        sample = self._grad_sample
+        if sample is not None and not sample.queued:
+            self._queue(sample)
+
+    def _end_sample(self, sample: _Sample, args: tuple) -> None:
+        """The end of a sampled step's forward: reduce the layers' summaries and hook the layer
+        outputs for ‖∂L/∂y‖."""
         if not self._permanent:
             self._remove(self._layer_handles)
-        if sample is None or sample.step != self._step:
+        if sample.step != self._step:
             return
         if self._vmap_template is not None:
             self._rerun_vmap(sample, args)
@@ -441,18 +588,12 @@ class Watch:
         # an output modified in place later in the forward (ReLU(inplace=True)) is skipped
         outs = [(layer, y) for layer, y, v in sample.outputs if y._version == v]
         sample.outputs = []
-        if not torch.is_grad_enabled():
-            return
-        if outs:  # a hook keeps ∂L/∂y of every layer output (and queues _grads_done)
+        if outs and torch.is_grad_enabled():  # a hook keeps ∂L/∂y of every layer output
             sample.out_layers = [layer for layer, _ in outs]
             self._grad_handles += [
                 y.register_hook(partial(self._store_out_grad, sample, j))
                 for j, (_, y) in enumerate(outs)
             ]
-        else:  # nothing else queues _grads_done: a hook on the model's output does
-            root = _first_grad_tensor(output)
-            if root is not None:
-                self._grad_handles.append(root.register_hook(partial(self._on_backward, sample)))
 
     def _forward_hook(self, fixed: _Sample | None, name: str, stacked: bool, record_grad: bool):
         """The layer's forward hook: a handful of kernels, results kept until the forward ends.
@@ -461,11 +602,19 @@ class Watch:
         """
         module = self.layers[name]
         kind = self._kinds[name]
+        # dead_fraction's unit axis: a layer with a known layout sets it for the activations
+        # after it; another layer with parameters (unknown layout) forgets it; an activation
+        # without its own takes the last one set in this forward, else the static guess
+        layout = self._layouts[name]
+        forgets = name in self._forgets_units
+        guess = self._unit_guess.get(name, "channel")
 
         def hook(mod: nn.Module, args: tuple, output: Any) -> None:
             sample = self._current if fixed is None else fixed
             if sample is None:
                 return
+            if layout is not None or forgets:
+                sample.units = layout
             y = output[0] if isinstance(output, tuple | list) and output else output
             if not isinstance(y, torch.Tensor) or not y.is_floating_point():
                 return
@@ -479,15 +628,12 @@ class Watch:
             if yk.dim() == 1:
                 yk = yk.unsqueeze(1)
             layer.n = yk.numel() // yk.shape[0]
-            sample.pending.append((layer, *self._measure(kind, module, yk)))
+            units = layout or sample.units or guess
+            sample.pending.append((layer, *self._measure(kind, module, yk, units)))
             if record_grad and y.requires_grad and torch.is_grad_enabled():
                 sample.outputs.append((layer, y, y._version))  # until this forward ends
 
         return hook
-
-    def _on_backward(self, sample: _Sample, grad: torch.Tensor) -> None:
-        if sample is self._grad_sample:
-            self._queue(sample)
 
     def _store_out_grad(self, sample: _Sample, j: int, grad: torch.Tensor) -> None:
         if sample is self._grad_sample:
@@ -524,14 +670,15 @@ class Watch:
                 sample.out_grad_layers = [sample.out_layers[j] for j in og]
 
     def _measure(
-        self, kind: str, module: nn.Module, y: torch.Tensor
+        self, kind: str, module: nn.Module, y: torch.Tensor, units: str = "channel"
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor]:
         """Hook-time pieces of one output ``y`` ``(K, B, ...)``, all fresh tensors (an in-place
         op later in the forward cannot change them), reduced further in :meth:`_finalize`:
 
         ``(K, 3)`` moment sums (:func:`stats.moment_sums`), the saturated fraction ``(K,)``
         (squashing layers), the per-unit peaks ``(K, U)`` (ReLU family: a unit is dead when its
-        peak is ``<= 0``) and the histogram bin positions of an evenly strided sample ``(K, m)``.
+        peak is ``<= 0``; ``units`` is the unit axis, see :func:`stats.unit_peaks`) and the
+        histogram bin positions of an evenly strided sample ``(K, m)``.
         About six kernels, no host sync, no autograd graph (inputs are detached).
         """
         if y.dtype not in (torch.float32, torch.float64):
@@ -555,7 +702,7 @@ class Watch:
         moments = torch.cat((shift, s1, nrm), dim=1)  # (K, 3)
         frac = peak = None
         if kind == "relu":
-            peak = stats.unit_peaks(y) if y.dim() != 3 else y.amax(dim=1)  # (K, U)
+            peak = stats.unit_peaks(y, units) if y.dim() != 3 else y.amax(dim=1)  # (K, U)
         elif kind in ("tanh", "sigmoid", "hardtanh", "hardsigmoid"):
             frac = stats.saturated_fraction(y, kind, module)
         hv = self.hist_values
@@ -725,30 +872,49 @@ class Watch:
             mine.order, mine.calls, mine.n = layer.order, layer.calls, layer.n
             mine.col, mine.frac, mine.sample = layer.col, layer.frac, sample
 
-    def _finish_update(self) -> None:
-        """If the optimizer has stepped since the pending snapshot, measure ‖Δθ‖ per parameter.
+    def _finish_update(self, *, at_step: bool) -> None:
+        """Measure ‖Δθ‖ per parameter of the pending sampled step, if it was updated.
 
         ‖Δθ_p‖ is estimated from the fixed subset: ``sqrt(n_p / m_p)·‖Δθ_p,subset‖`` (exact for
         parameters with at most ``UPDATE_SAMPLE`` entries per model).
+
+        Once a parameter's version counter has moved (an in-place update, as every
+        ``torch.optim`` optimizer makes), the subset copy becomes ``θ_s − θ_{s+1}`` in place and
+        the step is done. Updates through ``.data`` (``p.data -= lr * p.grad``,
+        ``p.data.add_(...)``, ``p.data = ...``) move no counter: then the subset is compared
+        with the snapshot instead, without changing it, once, at the first training forward
+        after the sampled step (``at_step``), or at :meth:`records` before that forward; the
+        step stays pending, so that a counter moving later (gradients accumulated over several
+        steps) still gives the exact measurement. An all-zero comparison is read as no update.
         """
         sample = self._pending
         if sample is None or not sample.snapshot or self._snapshot is None:
             return
         versions = sample.snapshot
         params = [p for _, p in self._params]
-        if not any(p._version != v for p, v in zip(params, versions, strict=True)):
-            return  # no in-place update of any parameter yet
+        moved = any(p._version != v for p, v in zip(params, versions, strict=True))
+        if not moved and sample.value_checked:
+            return  # compared already: wait for an in-place update until the next sample
         with torch.no_grad():
-            diffs = self._snapshot  # becomes θ_s − θ_{s+1} in place; the next step re-copies it
             views = self._subset_views()
-            if not _fits(diffs, views):  # the model moved to another device or dtype since
-                views = [v.to(b.device, b.dtype) for b, v in zip(diffs, views, strict=True)]
-            torch._foreach_sub_(diffs, views)
+            if not _fits(self._snapshot, views):  # the model moved to another device or dtype
+                views = [
+                    v.to(b.device, b.dtype) for b, v in zip(self._snapshot, views, strict=True)
+                ]
+            if moved:  # θ_s − θ_{s+1} in place; the next sampled step re-copies the subsets
+                diffs = self._snapshot
+                torch._foreach_sub_(diffs, views)
+            else:
+                diffs = torch._foreach_sub(self._snapshot, views)
             norms = _norms(diffs, self.k)  # (K, P)
             scale = self._const(("scale",), norms.device, norms.dtype)  # (P,) sqrt(n_p / m_p)
             sample.update = norms.mul_(scale)
-        sample.snapshot = None
-        self._pending = None
+        sample.update_by_value = not moved
+        if moved:
+            sample.snapshot = None
+            self._pending = None
+        elif at_step:
+            sample.value_checked = True
 
     @staticmethod
     def _remove(handles: list[Any]) -> None:
@@ -762,7 +928,7 @@ class Watch:
 
         Call it after ``optimizer.step()`` so that the last sampled step has its update ratio.
         """
-        self._finish_update()
+        self._finish_update(at_step=False)
         return _to_records(self._samples, self.k, self.edges, self._layer_params)
 
     def pop_records(self) -> list[dict[str, Any]]:
@@ -840,17 +1006,22 @@ def _fits(buffers: list[torch.Tensor], views: list[torch.Tensor]) -> bool:
     )
 
 
-def _first_grad_tensor(output: Any) -> torch.Tensor | None:
-    """The first tensor in a module's output (a tensor, or a tuple/list/dict of them) that
-    requires a gradient."""
+def _grad_tensors(output: Any, depth: int = 4) -> Iterator[torch.Tensor]:
+    """The tensors in a module's output (a tensor, or tuples/lists/dicts of them, nested at most
+    ``depth`` deep, e.g. an LSTM's ``(out, (h, c))``) that require a gradient. Other containers
+    are not looked into (iterating a generator would consume it)."""
     if isinstance(output, torch.Tensor):
-        return output if output.requires_grad else None
-    items = output.values() if isinstance(output, dict) else output
-    if isinstance(items, Iterable) and not isinstance(items, str | bytes):
-        for item in items:
-            if isinstance(item, torch.Tensor) and item.requires_grad:
-                return item
-    return None
+        if output.requires_grad:
+            yield output
+        return
+    if depth == 0:
+        return
+    if isinstance(output, Mapping):
+        output = output.values()
+    elif not isinstance(output, tuple | list):
+        return
+    for item in output:
+        yield from _grad_tensors(item, depth - 1)
 
 
 def _select_layers(tree: nn.Module, names: Iterable[str] | None) -> dict[str, nn.Module]:
@@ -942,6 +1113,13 @@ def _to_records(
                 arr[key] = values[bounds[j] : bounds[j + 1]].reshape(shape)
         first = group[0]
         cols = _record_columns(first, arr, k, n_params)
+        # an update found by comparing values (no version counter moved) that is zero
+        # everywhere is no update seen at all: None, as when no comparison was made
+        upd = arr["update"]
+        unseen = [
+            upd is not None and smp.update_by_value and not upd[si].any()
+            for si, smp in enumerate(group)
+        ]
         # forward order inside each step; layers that never ran go last in registration order
         chosen = [
             (name, layer)
@@ -971,11 +1149,13 @@ def _to_records(
                     g = _layer_norms(cols["grad"], a, b, none_k, n_s)
                 if cols["update"] is not None and cols["weight"] is not None:
                     ratio = [
-                        [
+                        none_k
+                        if no_update
+                        else [
                             x / y if y > 0 else (0.0 if x == 0 else None)
                             for x, y in zip(us, ws, strict=True)
                         ]
-                        for us, ws in zip(u, w, strict=True)
+                        for us, ws, no_update in zip(u, w, unseen, strict=True)
                     ]
             og = cols["out_grad"].get(layer.order, [none_k] * n_s)
             pnt = (fkey, mean, std, nonfinite, counts, fvals, w, g, og, ratio)
