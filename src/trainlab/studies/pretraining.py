@@ -60,6 +60,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
+from . import evidence
 
 __all__ = ["DESCRIPTION", "run", "label_subset", "scale_unit", "EXPECTATION"]
 
@@ -334,35 +335,34 @@ def _run_dataset(
 
 
 def _gain(rows: list[dict[str, Any]], data: str, act: str, depth: int, frac: float):
-    """Mean gain of pre-training (DBN and SDAE) over random init in one cell, with its
-    standard error from the seeds: ``(gain, se)`` in accuracy units."""
+    """Mean gain of pre-training over random init in one cell, ``(DBN + SDAE)/2 − random``,
+    and its noise: ``(gain, cells)`` with ``cells`` the ``(weighted std, n)`` of each mean for
+    :func:`evidence.welch` (accuracy units)."""
     cell = {
         r["method"]: r
         for r in rows
         if (r["data"], r["activation"], r["depth"], r["labels"]) == (data, act, depth, frac)
     }
-    var = lambda r: r["test_acc_std"] ** 2 / max(1, r["n"])  # noqa: E731
-    rnd = cell["random"]
-    gains = [cell[m]["test_acc_mean"] - rnd["test_acc_mean"] for m in ("dbn", "sdae")]
-    se = math.sqrt(sum(var(cell[m]) + var(rnd) for m in ("dbn", "sdae"))) / 2
-    return float(np.mean(gains)), se
-
-
-def _judge(diff: float, se: float) -> str:
-    """``confirmed`` / ``contradicted`` when ``diff`` is more than two standard errors from 0."""
-    if diff > 2 * se:
-        return "confirmed"
-    if diff < -2 * se:
-        return "contradicted"
-    return "inconclusive (within seed noise)"
+    gain = (cell["dbn"]["test_acc_mean"] + cell["sdae"]["test_acc_mean"]) / 2
+    gain -= cell["random"]["test_acc_mean"]
+    weights = {"dbn": 0.5, "sdae": 0.5, "random": 1.0}
+    return float(gain), [(w * cell[m]["test_acc_std"], cell[m]["n"]) for m, w in weights.items()]
 
 
 def _findings(
     rows: list[dict[str, Any]], datasets: list[str], depths: list[int], fractions: list[float]
 ) -> tuple[list[str], list[str]]:
-    """Measured statements per dataset, and one verdict per claim of :data:`EXPECTATION`."""
+    """Measured statements per dataset, and one verdict per claim of :data:`EXPECTATION`
+    (each difference judged against seed noise by :func:`evidence.judge`)."""
     d_max, d_min, few = max(depths), min(depths), fractions[0]
-    pts = lambda g, se: f"{g * 100:+.1f} ± {se * 100:.1f} points"  # noqa: E731
+
+    def pts(gain: float, cells: list[tuple[float, int]]) -> str:
+        se, _ = evidence.welch(cells)
+        return f"{gain * 100:+.1f} ± {se * 100:.1f} points"
+
+    def judge(diff: float, *cells: list[tuple[float, int]]) -> str:
+        return evidence.judge(diff, *evidence.welch([c for cs in cells for c in cs]))
+
     findings, verdicts = [], []
     for data in datasets:
         for act in RANDOM_INIT:
@@ -372,34 +372,33 @@ def _findings(
                 )
                 findings.append(
                     f"{data}, {act}, {frac * 100:g}% of the labels: mean gain of pre-training "
-                    f"(DBN, SDAE) over random init, by depth: {by_depth}"
+                    f"(DBN, SDAE) over random init (± standard error over seeds), by depth: "
+                    f"{by_depth}"
                 )
-        sig, sig_se = _gain(rows, data, "sigmoid", d_max, few)
-        sig_all, sig_all_se = _gain(rows, data, "sigmoid", d_max, 1.0)
-        relu, relu_se = _gain(rows, data, "relu", d_max, few)
-        both = lambda a, b: math.hypot(a, b)  # noqa: E731
+        sig, sig_c = _gain(rows, data, "sigmoid", d_max, few)
+        sig_all, sig_all_c = _gain(rows, data, "sigmoid", d_max, 1.0)
+        relu, relu_c = _gain(rows, data, "relu", d_max, few)
         claims = [
-            f"pre-training helps deep sigmoid nets ({pts(sig, sig_se)} at depth {d_max}, "
-            f"{few * 100:g}% labels): {_judge(sig, sig_se)}",
-            f"it helps most when labels are scarce ({pts(sig, sig_se)} at {few * 100:g}% vs "
-            f"{pts(sig_all, sig_all_se)} with all labels, sigmoid, depth {d_max}): "
-            f"{_judge(sig - sig_all, both(sig_se, sig_all_se))}",
+            f"pre-training helps deep sigmoid nets ({pts(sig, sig_c)} at depth {d_max}, "
+            f"{few * 100:g}% labels): {judge(sig, sig_c)}",
+            f"it helps most when labels are scarce ({pts(sig, sig_c)} at {few * 100:g}% vs "
+            f"{pts(sig_all, sig_all_c)} with all labels, sigmoid, depth {d_max}): "
+            f"{judge(sig - sig_all, sig_c, sig_all_c)}",
         ]
         if len(depths) > 1:
-            shallow, shallow_se = _gain(rows, data, "sigmoid", d_min, few)
+            shallow, shallow_c = _gain(rows, data, "sigmoid", d_min, few)
             claims.append(
-                f"its benefit grows with depth ({pts(shallow, shallow_se)} at depth {d_min} vs "
-                f"{pts(sig, sig_se)} at depth {d_max}): "
-                f"{_judge(sig - shallow, both(sig_se, shallow_se))}"
+                f"its benefit grows with depth ({pts(shallow, shallow_c)} at depth {d_min} vs "
+                f"{pts(sig, sig_c)} at depth {d_max}): {judge(sig - shallow, sig_c, shallow_c)}"
             )
         else:
             claims.append(f"its benefit grows with depth: not tested (one depth, {d_max})")
-        narrows = _judge(sig - relu, both(sig_se, relu_se))
-        if narrows == "confirmed" and relu < -2 * relu_se:
+        narrows = judge(sig - relu, sig_c, relu_c)
+        if narrows == evidence.CONFIRMED and judge(relu, relu_c) == evidence.CONTRADICTED:
             narrows = "contradicted: it reverses (pre-training hurts the ReLU nets)"
         claims.append(
-            f"with ReLU and He init the gap narrows ({pts(relu, relu_se)} ReLU vs "
-            f"{pts(sig, sig_se)} sigmoid, depth {d_max}, {few * 100:g}% labels): {narrows}"
+            f"with ReLU and He init the gap narrows ({pts(relu, relu_c)} ReLU vs "
+            f"{pts(sig, sig_c)} sigmoid, depth {d_max}, {few * 100:g}% labels): {narrows}"
         )
         verdicts += [f"on {data}, {c}" for c in claims]
     return findings, verdicts

@@ -1,0 +1,56 @@
+"""How the studies judge a measured difference against seed noise.
+
+A study compares means over seeds (``n`` models per cell). A difference ``d`` with standard
+error ``se`` counts as real when ``|d| > t · se``, with ``t`` the two-sided 95% quantile of
+Student's t distribution with ``dof`` degrees of freedom (Welch 1947 for two cells with
+unequal variances). With few seeds ``t`` is large (``dof = 1``: 12.7; ``dof = 2``: 4.30;
+``dof = 4``: 2.78; ``dof = 30``: 2.04), which is the point: two or three seeds rarely support a
+claim. One seed per cell (``dof < 1``) has no noise estimate at all, and nothing is judged.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+__all__ = ["t_critical", "welch", "judge", "CONFIRMED", "CONTRADICTED"]
+
+CONFIRMED = "confirmed"
+CONTRADICTED = "contradicted"
+INCONCLUSIVE = "inconclusive (within seed noise)"
+UNTESTABLE = "not judged (one seed per cell: no noise estimate)"
+
+
+def t_critical(dof: float, level: float = 0.95) -> float:
+    """Two-sided ``level`` quantile of Student's t with ``dof`` degrees of freedom."""
+    from scipy.stats import t
+
+    return float(t.ppf(0.5 + level / 2, dof))
+
+
+def welch(cells: Sequence[tuple[float, int]]) -> tuple[float, float]:
+    """``(se, dof)`` of a sum or difference of cell means, each cell given as ``(std, n)``
+    (sample std over its ``n`` seeds): ``se = sqrt(sum s²/n)`` and the Welch-Satterthwaite
+    degrees of freedom ``se⁴ / sum (s²/n)² / (n - 1)``. ``dof`` is 0 when a cell has one seed.
+    """
+    if any(n < 2 for _, n in cells):
+        return 0.0, 0.0
+    parts = [s * s / n for s, n in cells]
+    var = sum(parts)
+    if var == 0.0:  # every seed agrees exactly: no noise to speak of
+        return 0.0, math.inf
+    den = sum(p * p / (n - 1) for p, (_, n) in zip(parts, cells, strict=True))
+    return math.sqrt(var), var * var / den
+
+
+def judge(diff: float, se: float, dof: float, level: float = 0.95) -> str:
+    """``confirmed`` when ``diff > t·se``, ``contradicted`` when ``diff < -t·se``, else
+    inconclusive; with ``dof < 1`` (a single seed) nothing is judged."""
+    if dof < 1:
+        return UNTESTABLE
+    bound = t_critical(dof, level) * se if math.isfinite(dof) else 0.0
+    if diff > bound:
+        return CONFIRMED
+    if diff < -bound:
+        return CONTRADICTED
+    return INCONCLUSIVE
