@@ -599,13 +599,7 @@ def test_a_0d_tensor_lr_on_the_group_is_shared(name, fused):
     ob = create_optimizer(name, b, lr=0.1, fused=fused)
     ob.param_groups[0]["lr"] = torch.tensor(0.05, dtype=torch.float64)
     oa.param_groups[0]["lr"] = 0.05
-    for p, q in zip(a, b, strict=True):
-        p.grad = torch.ones_like(p)
-        q.grad = torch.ones_like(q)
-    oa.step()
-    ob.step()
-    for p, q in zip(a, b, strict=True):
-        assert torch.equal(p, q)
+    _assert_same_step(oa, ob, a, b)
 
 
 def test_a_wrong_length_lr_set_on_the_group_is_a_clear_error():
@@ -684,13 +678,7 @@ def test_checkpoints_with_beta1_beta2_keys_still_load():
     ob.load_state_dict(sd)
     assert "beta1" not in ob.param_groups[0]
     assert torch.equal(ob.param_groups[0]["betas"][0], torch.full((K,), 0.8, dtype=torch.float64))
-    for p, q in zip(a, b, strict=True):
-        p.grad = torch.ones_like(p)
-        q.grad = torch.ones_like(q)
-    oa.step()
-    ob.step()
-    for p, q in zip(a, b, strict=True):
-        assert torch.equal(p, q)
+    _assert_same_step(oa, ob, a, b)
 
 
 def test_fused_true_names_non_contiguous_params():
@@ -712,3 +700,14 @@ def test_a_per_model_value_that_rounds_out_of_range_in_storage_is_a_clear_error(
         create_optimizer("adam", _init(), betas=(0.9, b2))
     opt = create_optimizer("adam", _init(), betas=(0.9, torch.full((K,), 0.999)))
     assert opt.param_groups[0]["betas"][1].dtype == torch.float32
+
+
+def _assert_same_step(oa, ob, a: list[torch.Tensor], b: list[torch.Tensor]) -> None:
+    """One step of both optimizers on gradients of ones leaves equal parameters."""
+    for p, q in zip(a, b, strict=True):
+        p.grad = torch.ones_like(p)
+        q.grad = torch.ones_like(q)
+    oa.step()
+    ob.step()
+    for p, q in zip(a, b, strict=True):
+        assert torch.equal(p, q)
