@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 
 import pytest
@@ -40,7 +41,7 @@ def test_activations_outputs_and_literature_checks(activations_run: Path) -> Non
         assert (out / "figures" / f"{fig}.png").is_file()
     res = json.loads((out / "results.json").read_text())
     assert res["width"] == 512 and res["depth"] == 7 and len(res["seeds"]) == 5
-    rows = {(r["activation"], r["init"]): r for r in res["results"]}
+    rows = {(r["activation"], r["init_config"]): r for r in res["results"]}
     assert len(rows) == 8
     for r in rows.values():
         assert len(r["stats"]["std"]) == 7 and len(r["hist_seed0"]) == 7
@@ -55,6 +56,59 @@ def test_activations_outputs_and_literature_checks(activations_run: Path) -> Non
     assert rows[("tanh", "N(0, 0.05²)")]["stats"]["saturated"][-1]["mean"] > 0.5
     assert all(r["agrees"] for r in rows.values()), [r["measured"] for r in rows.values()]
     assert "Expected (literature) vs measured" in (out / "report.html").read_text()
+
+
+def _tables(out: Path) -> dict[str, list[dict[str, object]]]:
+    """The report's tables as ``{title: [row dict]}``."""
+    sections = json.loads((out / "report_sections.json").read_text())["sections"]
+    return {
+        s["title"]: [dict(zip(s["columns"], row, strict=True)) for row in s["rows"]]
+        for s in sections
+        if s["kind"] == "table"
+    }
+
+
+def test_activations_labels_name_the_stds_used_in_quick_mode(activations_run: Path) -> None:
+    res = json.loads((activations_run / "results.json").read_text())
+    used = {r["init_config"]: r["init"] for r in res["results"]}
+    assert used["N(0, 0.01²)"] == "N(0, 0.0283²) = 0.01·√(4096/512)"
+    assert used["N(0, 0.05²)"] == "N(0, 0.141²) = 0.05·√(4096/512)"
+    for r in res["results"]:
+        if r["init_config"].startswith("N(0"):
+            assert r["init"].startswith(f"N(0, {r['kwargs']['std']:.3g}²)")
+    tables = _tables(activations_run)
+    assert len(tables) == 4
+    for title, rows in tables.items():  # every table names the scaled stds, none the nominal
+        inits = {row["init"] for row in rows}
+        assert inits == {used["N(0, 0.01²)"], used["N(0, 0.05²)"], "Xavier", "He"}, title
+
+
+def test_activation_histograms_share_one_range_per_row(activations_run: Path) -> None:
+    res = json.loads((activations_run / "results.json").read_text())
+    rows = {(r["activation"], r["init_config"]): r for r in res["results"]}
+    for r in rows.values():
+        assert len({(h["edges"][0], h["edges"][-1]) for h in r["hist_seed0"]}) == 1
+
+    def central(h: dict[str, list[float]]) -> float:  # share of counts in the middle 20%
+        lo, hi = h["edges"][0], h["edges"][-1]
+        mid = [c for c, e in zip(h["counts"], h["edges"], strict=False)
+               if abs(e - (lo + hi) / 2) < 0.1 * (hi - lo)]  # fmt: skip
+        return sum(mid) / sum(h["counts"])
+
+    collapse = rows[("tanh", "N(0, 0.01²)")]["hist_seed0"]  # std 0.49 -> 0.029: visible
+    assert central(collapse[0]) < 0.6 and central(collapse[-1]) > 0.95
+
+
+def test_saturation_column_is_empty_for_relu(activations_run: Path) -> None:
+    rows = _tables(activations_run)[
+        "Fraction saturated (|a| > 0.9, tanh) / zero (ReLU) at the last layer"
+    ]
+    for row in rows:
+        if row["activation"] == "relu":
+            assert row["saturated"] is None and isinstance(row["zero"], float)
+        else:
+            assert row["zero"] is None and isinstance(row["saturated"], float)
+    assert max(r["saturated"] or 0.0 for r in rows) > 0.5  # tanh N(0, 0.141²) saturates
 
 
 def test_init_outputs_exist(init_run: tuple[Path, int, int]) -> None:
@@ -98,6 +152,34 @@ def test_init_depth30_numbers_are_reported(init_run: tuple[Path, int, int]) -> N
     assert all(abs(v - math.log(10)) < 0.05 for v in xavier)
     for claim in res["claims"][1:]:
         assert "train loss" in claim["measured"] and "test acc" in claim["measured"]
+
+
+def test_init_quick_note_says_what_was_not_tested(init_run: tuple[Path, int, int]) -> None:
+    sections = json.loads((init_run[0] / "report_sections.json").read_text())["sections"]
+    setup = next(s["text"] for s in sections if s["kind"] == "text" and "Set-up" in s["text"])
+    note = setup.split("**Quick mode**")[1]
+    assert "mnist1d not tested" in note and "tanh not tested" in note
+    assert "tanh expectations below are not tested" in note
+    depth30 = note.split("at depth 30 only Xavier, He, LSUV ran (")[1].split("not tested")[0]
+    for scheme in ("zeros", "constant 0.1", "N(0, 0.01²)", "N(0, 1)", "orthogonal"):
+        assert scheme in depth30, scheme
+
+
+def test_init_docstring_quotes_the_quick_run(init_run: tuple[Path, int, int]) -> None:
+    """The docstring's quick-mode numbers are those of ``trainlab study init --quick``."""
+    from trainlab.studies import init_study
+
+    quick = init_study.__doc__.split("Quick mode (``trainlab study init --quick``")[1]
+    res = json.loads((init_run[0] / "results.json").read_text())
+    deep = next(c for c in res["cells"] if c["depth"] == 30)
+    for scheme in ("He", "LSUV", "Xavier"):
+        accs = [m["final"]["test_acc"] for m in deep["models"] if m["scheme"] == scheme]
+        quoted = re.search(rf"{scheme} (\d\.\d+) ± (\d\.\d+)", quick)
+        assert quoted, scheme
+        mean = sum(accs) / len(accs)
+        std = math.sqrt(sum((a - mean) ** 2 for a in accs) / (len(accs) - 1))
+        # a deterministic run; the slack covers CPUs whose kernels round differently
+        assert abs(float(quoted[1]) - mean) < 0.01 and abs(float(quoted[2]) - std) < 0.01, scheme
 
 
 def test_unit_symmetry_measures_differences() -> None:

@@ -94,13 +94,15 @@ def measure(
     not depend on the other seeds; the seeds run as one batched matmul (in chunks of at most
     ``max_bytes`` of weights). Returns per-layer ``(S,)`` lists ``mean``, ``std``,
     ``second_moment``, ``saturated`` (fraction |a| > 0.9), ``zero`` (fraction a == 0), and
-    ``hist`` for the first seed (``{"edges", "counts"}``, range = that layer's min..max).
+    ``hist``, per layer, for the first seed (``{"edges", "counts"}``). Every layer's histogram
+    spans the same range, the min..max over all layers of that seed, so that a collapse (or an
+    explosion) shows as a narrowing (or widening) from layer to layer.
     """
     act = _activation(activation)
     chunk = max(1, max_bytes // (4 * width * width))
     keys = ("mean", "std", "second_moment", "saturated", "zero")
     stats: dict[str, list[torch.Tensor]] = {k: [] for k in keys}  # per chunk: (depth, S_c)
-    hist: list[dict[str, list[float]]] = []
+    first_seed: list[torch.Tensor] = []  # seed 0's activations per layer, for the histograms
     for c0 in range(0, len(seeds), chunk):
         gens = [torch.Generator().manual_seed(s) for s in seeds[c0 : c0 + chunk]]
         x = torch.stack([torch.randn(batch, width, generator=g) for g in gens]).to(device)
@@ -121,21 +123,19 @@ def measure(
             rows["saturated"].append((flat.abs() > SATURATION).float().mean(1))
             rows["zero"].append((flat == 0).float().mean(1))
             if c0 == 0:
-                first = flat[0].float()
-                lo, hi = float(first.min()), float(first.max())
-                if not (math.isfinite(lo) and math.isfinite(hi)):
-                    lo, hi = 0.0, 0.0
-                hi = max(hi, lo + 1e-12)
-                hist.append(
-                    {
-                        "edges": torch.linspace(lo, hi, bins + 1).tolist(),
-                        "counts": torch.histc(first, bins=bins, min=lo, max=hi).tolist(),
-                    }
-                )
+                first_seed.append(flat[0].float().cpu())
         for k in keys:
             stats[k].append(torch.stack(rows[k]))
     out: dict[str, Any] = {k: torch.cat(v, dim=1).cpu().tolist() for k, v in stats.items()}
-    out["hist"] = hist
+    finite = [a[torch.isfinite(a)] for a in first_seed]
+    lo = min((float(a.min()) for a in finite if a.numel()), default=0.0)
+    hi = max((float(a.max()) for a in finite if a.numel()), default=0.0)
+    hi = max(hi, lo + 1e-12)
+    edges = torch.linspace(lo, hi, bins + 1).tolist()
+    out["hist"] = [
+        {"edges": edges, "counts": torch.histc(a, bins=bins, min=lo, max=hi).tolist()}
+        for a in finite
+    ]
     return out
 
 
@@ -168,6 +168,15 @@ def _verdict(
         f"variance ratio per layer {q:.3g}; {last}",
         abs(q - expect) <= 0.15 * expect,
     )
+
+
+def _label(label: str, kwargs: dict[str, float], scaled: bool, width: int) -> str:
+    """The init's label with the std actually used: quick mode's scaled fixed stds read
+    ``N(0, 0.0283²) = 0.01·√(4096/512)``, not the full run's ``N(0, 0.01²)``."""
+    if not scaled or width == FULL_WIDTH:
+        return label
+    nominal = label.removeprefix("N(0, ").removesuffix("²)")
+    return f"N(0, {kwargs['std']:.3g}²) = {nominal}·√({FULL_WIDTH}/{width})"
 
 
 def _sigma2n(scheme: str, kwargs: dict[str, float], width: int) -> float:
@@ -229,7 +238,8 @@ def run(
             results.append(
                 {
                     "activation": activation,
-                    "init": label,
+                    "init": _label(label, kwargs, scaled, width),  # the std actually used
+                    "init_config": label,  # the configuration's name (at width 4096)
                     "scheme": scheme,
                     "kwargs": kwargs,
                     "sigma_sqrt_n": math.sqrt(_sigma2n(scheme, kwargs, width)),
@@ -260,7 +270,9 @@ def run(
         f"x ~ N(0, 1), {n_seeds} seeds (seeds 0..{n_seeds - 1}), device {dev}. "
         + (
             f"Quick mode: the fixed stds 0.01 and 0.05 are scaled by √(4096/{width}) = "
-            f"{scale:.3g}, so that σ·√n, which decides the regime, equals the full run's. "
+            f"{scale:.3g} to {0.01 * scale:.3g} and {0.05 * scale:.3g}, so that σ·√n, which "
+            "decides the regime, equals the full run's (width 4096); tables and figures name "
+            "the stds used. "
             if quick
             else ""
         )
@@ -285,7 +297,9 @@ def run(
         "activation_histograms",
         _histogram_grid(plt, results),
         caption=f"Activation histograms per layer (columns) for each activation × init (rows), "
-        f"seed 0; titles give the layer's mean and std. Width {width}.",
+        f"seed 0; titles give the layer's mean and std (over seeds). The 7 panels of a row share "
+        f"one x range (the min..max over that row's layers), so a collapse narrows and an "
+        f"explosion widens from left to right. Width {width}.",
     )
     rep.add_figure(
         "activation_std_per_layer",
@@ -310,11 +324,14 @@ def run(
             {
                 "activation": r["activation"],
                 "init": r["init"],
-                "saturated": r["stats"]["saturated"][-1]["mean"],
-                "zero": r["stats"]["zero"][-1]["mean"],
+                "saturated": r["stats"]["saturated"][-1]["mean"]
+                if r["activation"] == "tanh"
+                else None,  # shown as —: |a| > 0.9 is no saturation for ReLU
+                "zero": r["stats"]["zero"][-1]["mean"] if r["activation"] == "relu" else None,
             }
             for r in results
         ],
+        caption="Mean over seeds; — where the column does not apply to the activation.",
     )
     rep.write(include_standard=False)
     return run_dir.path
@@ -337,7 +354,8 @@ def _histogram_grid(plt: Any, results: list[dict[str, Any]]) -> Any:
             ax.xaxis.set_major_locator(MaxNLocator(3))
             ax.set_yticks([])
             if layer == 0:
-                ax.set_ylabel(f"{r['activation']}\n{r['init']}", fontsize=7)
+                init_label = r["init"].replace(" = ", "\n= ")  # the scaled std's origin below
+                ax.set_ylabel(f"{r['activation']}\n{init_label}", fontsize=6)
     fig.subplots_adjust(left=0.07, right=0.99, bottom=0.03, top=0.97, wspace=0.15, hspace=0.9)
     return fig
 

@@ -12,7 +12,12 @@ Each optimizer runs as one population whose K models are K learning rates (per-m
 trainlab's population optimizers) from the same start; the table reports the fewest steps to
 reach ``f − f* ≤ tol`` over the LR grid (one gradient evaluation per step; L-BFGS runs one
 iteration per step without line search, Newton one exact step per step) and the figures show
-each optimizer's trajectory at its best LR on a contour plot.
+each optimizer's trajectory at its best LR on a contour plot. A best LR on the edge of its grid
+is flagged (the grid did not bracket it). Every expected claim (the report lists them) gets a
+verdict — confirmed, contradicted, not reached (the optimizer never got within tolerance) or
+inconclusive (the slower optimizer's best LR sits on its grid's edge) — and the results that
+are not as expected are listed. The zig-zag figure's caption states the measured oscillation
+across the steep axis (sign changes of y).
 
 Functions: Rosenbrock (1960) ``(1−x)² + 100(y−x²)²`` from (−1.2, 1); Beale (1958) from (1, 1.5);
 the ill-conditioned quadratic ``½(x²/10 + 10y²)`` (condition number 100) from (−8, 1); and a
@@ -32,8 +37,20 @@ import torch
 from torch import Tensor
 
 from ..optim import create_optimizer
+from .evidence import CONFIRMED, CONTRADICTED
+from .optimizers import grid_edge
 
-__all__ = ["DESCRIPTION", "run", "FUNCTIONS", "OPTIMIZERS", "trajectories", "steps_to_tolerance"]
+__all__ = [
+    "DESCRIPTION",
+    "run",
+    "FUNCTIONS",
+    "OPTIMIZERS",
+    "trajectories",
+    "steps_to_tolerance",
+    "measure",
+    "expected_vs_measured",
+    "zigzag_stats",
+]
 
 DESCRIPTION = (
     "SGD, momentum, Nesterov, AdaGrad, RMSProp, Adam, L-BFGS, Newton on Rosenbrock, Beale, an "
@@ -87,6 +104,7 @@ FUNCTIONS: dict[str, TestFunction] = {
 }
 
 QUICK_STEPS, FULL_STEPS = 600, 3000
+TOL = 1e-4  # "reached": f − f* ≤ TOL
 
 _SGD_LRS = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 0.9]
 #: label -> (registered optimizer, fixed hyperparameters, LR grid)
@@ -199,18 +217,54 @@ def _plot(fn: TestFunction, best: dict[str, tuple[Tensor, float | None]], title:
     return fig
 
 
-def _zigzag():
-    """SGD near its stability limit vs momentum, Adam and Newton on the quadratic, 80 steps."""
-    fn = FUNCTIONS["quadratic"]
-    runs = {
-        "SGD": ("sgd", {}, 0.18),
-        "momentum 0.9": ("sgd", {"momentum": 0.9}, 0.02),
-        "Adam": ("adam", {}, 0.3),
-        "Newton": ("newton", {}, 1.0),
+ZIGZAG_RUNS: dict[str, tuple[str, dict[str, Any], float]] = {
+    "SGD": ("sgd", {}, 0.18),
+    "momentum 0.9": ("sgd", {"momentum": 0.9}, 0.02),
+    "Adam": ("adam", {}, 0.3),
+    "Newton": ("newton", {}, 1.0),
+}
+ZIGZAG_STEPS = 80
+
+
+def zigzag_stats(path: Tensor) -> dict[str, float]:
+    """How a path ``(T, 2)`` on the quadratic oscillates across its steep axis ``y``: the number
+    of sign changes of ``y``, the largest ``|y|`` after step 10 and the final ``x``."""
+    y = path[:, 1]
+    s = torch.sign(y)
+    changes = int(((s[1:] * s[:-1]) < 0).sum())
+    return {
+        "sign_changes": changes,
+        "max_abs_y_after_10": float(y[10:].abs().max()) if len(y) > 10 else 0.0,
+        "final_x": float(path[-1, 0]),
     }
-    best = {label: (trajectories(fn, n, hp, [lr], 80)[:, 0], lr) for label, (n, hp, lr) in
-            runs.items()}  # fmt: skip
-    return _plot(fn, best, "quadratic (κ = 100), first 80 steps: SGD zig-zags")
+
+
+def _oscillation(sign_changes: int) -> str:
+    if sign_changes == 0:
+        return "never crosses y = 0"
+    if sign_changes >= ZIGZAG_STEPS:
+        return "flips the sign of y at every step (zig-zag)"
+    return f"oscillates across y ({sign_changes} sign changes of y)"
+
+
+def _zigzag() -> tuple[Any, dict[str, dict[str, float]], str]:
+    """SGD near its stability limit vs momentum, Adam and Newton on the quadratic: the figure,
+    the measured oscillation per optimizer and a caption that states it."""
+    fn = FUNCTIONS["quadratic"]
+    best = {label: (trajectories(fn, n, hp, [lr], ZIGZAG_STEPS)[:, 0], lr)
+            for label, (n, hp, lr) in ZIGZAG_RUNS.items()}  # fmt: skip
+    stats = {label: zigzag_stats(p) for label, (p, _) in best.items()}
+    fig = _plot(fn, best, f"quadratic (κ = 100), first {ZIGZAG_STEPS} steps: oscillation across y")
+    parts = [
+        f"{label} (lr {lr:g}) {_oscillation(s['sign_changes'])}, max |y| after step 10 "
+        f"{s['max_abs_y_after_10']:.2g}, x after {ZIGZAG_STEPS} steps {s['final_x']:.2g}"
+        for (label, (_, lr)), s in zip(best.items(), stats.values(), strict=True)
+    ]
+    caption = (
+        f"the taco shell, first {ZIGZAG_STEPS} steps from (−8, 1), measured across the steep "
+        "axis y (2/λ_max = 0.2 is SGD's stability limit): " + "; ".join(parts)
+    )
+    return fig, stats, caption
 
 
 def run(
@@ -219,98 +273,134 @@ def run(
     """Run the study into ``out``; returns the directory (report.html inside).
 
     ``seeds`` and ``device`` are accepted for the common study interface; the 2-D problems are
-    deterministic and run on the CPU in float64.
+    deterministic and run on the CPU in float64 (``seeds`` must still be at least 1).
     """
+    import json
+
+    from ..errors import UserError
     from ..report import Report
     from ..runs import RunDir
 
+    if seeds is not None and seeds < 1:
+        raise UserError(f"--seeds must be at least 1, got {seeds}")
     out = Path(out)
     RunDir(out).create()  # a new folder; an existing non-empty one is never overwritten
+    (out / "checkpoints").rmdir()  # made for training runs; nothing is trained here
     steps = QUICK_STEPS if quick else FULL_STEPS
-    tol = 1e-4
+    tol = TOL
     rows, results = [], {}
     for fname, fn in FUNCTIONS.items():
         best: dict[str, tuple[Tensor, float | None]] = {}
         for label, (name, hp, lrs) in OPTIMIZERS.items():
             path = trajectories(fn, name, hp, lrs, steps)  # (T, K, 2)
-            reach = steps_to_tolerance(fn, path, tol)
-            cand = [(s, i) for i, s in enumerate(reach) if s is not None]
-            if cand:
-                s_best, i_best = min(cand)
-            else:  # none reached: show the LR with the lowest final loss
-                with torch.no_grad():
-                    final = fn.f(path[-1])
-                i_best, s_best = int(torch.nan_to_num(final, nan=math.inf).argmin()), None
-            final_xy = path[-1, i_best].tolist()
-            with torch.no_grad():
-                final_gap = float(fn.f(path[-1, i_best : i_best + 1])[0]) - fn.f_min
-            stays = steps_to_tolerance(fn, path, tol, lasting=True)[i_best] is not None
-            results[(fname, label)] = {
-                "steps": s_best,
-                "stays": stays or s_best is None,
-                "lr": lrs[i_best],
-                "final_gap": final_gap,
-                "final_xy": final_xy,
-            }
-            end = (s_best + 1) if s_best is not None else path.shape[0]
-            best[label] = (path[: max(end, 2), i_best], lrs[i_best])
+            results[(fname, label)], best[label] = measure(fn, label, path, tol)
         results[(fname, "_plot")] = best
     for label in OPTIMIZERS:
         row: dict[str, Any] = {"optimizer": label}
         for fname in FUNCTIONS:
             r = results[(fname, label)]
+            edge = ", grid edge" if r["edge"] else ""
             row[fname] = (
-                f"{r['steps']} (lr {r['lr']:g}){'' if r['stays'] else ', leaves again'}"
+                f"{r['steps']} (lr {r['lr']:g}{edge}){'' if r['stays'] else ', leaves again'}"
                 if r["steps"] is not None
-                else f"> {steps} (gap {r['final_gap']:.2g})"
+                else f"> {steps} (gap {r['final_gap']:.2g}, lr {r['lr']:g}{edge})"
             )  # fmt: skip
         rows.append(row)
 
-    rep = Report(out, title="Optimizers on 2-D test functions")
-    rep.add_text(_intro(steps, tol))
+    rep = Report(out, title="Optimizers on 2-D test functions" + (" (quick mode)" if quick else ""))
+    rep.add_text(_intro(steps, tol, quick))
     rep.add_table(
         f"Steps to reach f − f* ≤ {tol:g} (best LR of the grid; '> {steps}': not reached, final "
-        "gap; 'leaves again': a constant LR keeps it hovering around the minimum)",
+        "gap at the LR with the lowest final loss; 'grid edge': the best LR is the smallest or "
+        "largest of its grid, so the grid did not bracket it; 'leaves again': a constant LR "
+        "keeps it hovering around the minimum)",
         rows,
     )
-    rep.add_text(_findings(results, steps))
+    claims = expected_vs_measured(results, steps, tol)
+    rep.add_text(_findings(results, steps, claims))
+    rep.add_table(
+        "Expected (literature) vs measured",
+        claims,
+        caption="the runs are deterministic (no seed noise): a claim that one optimizer is "
+        "faster is judged on the steps; it is inconclusive when the slower one's best LR sits "
+        "on the edge of its grid (another LR might change the order); 'not reached': the "
+        f"optimizer the claim is about never got within f − f* ≤ {tol:g} in {steps} steps",
+    )
     for fname, fn in FUNCTIONS.items():
         fig = _plot(fn, results[(fname, "_plot")])
         rep.add_figure(f"trajectories_{fname}", fig, caption=f"{fname}: start ●, minimum ★")
-    rep.add_figure(
-        "zigzag_quadratic",
-        _zigzag(),
-        caption="the taco shell at a large LR: SGD (lr 0.18, just under 2/λ_max = 0.2) zig-zags "
-        "across the steep axis and crawls along the shallow one; momentum (lr 0.02) and Adam "
-        "(lr 0.3) do not zig-zag the same way; Newton takes one step",
-    )
+    zig_fig, zig_stats, zig_caption = _zigzag()
+    rep.add_figure("zigzag_quadratic", zig_fig, caption=zig_caption)
     grid = [{"optimizer": k, "name": v[0], "hyperparameters": v[1], "lr grid": v[2]}
             for k, v in OPTIMIZERS.items()]  # fmt: skip
     rep.add_table("Optimizers and LR grids", grid)
     rep.write(include_standard=False)
-    import json
-
-    (out / "results.json").write_text(
-        json.dumps(
-            [
-                {"function": f, "optimizer": o, **{k: v for k, v in r.items()}}
-                for (f, o), r in results.items()
-                if o != "_plot"
-            ],
-            indent=1,
-        )
-        + "\n"
-    )
+    res = [{"function": f, "optimizer": o, **r} for (f, o), r in results.items() if o != "_plot"]
+    res += [{"function": "zigzag_quadratic", "optimizer": label, "lr": ZIGZAG_RUNS[label][2], **s}
+            for label, s in zig_stats.items()]  # fmt: skip
+    (out / "results.json").write_text(json.dumps(_finite(res), indent=1, allow_nan=False) + "\n")
     return out
 
 
-def _intro(steps: int, tol: float) -> str:
+def _finite(x: Any) -> Any:
+    """``x`` with every non-finite float replaced by None (strict JSON)."""
+    if isinstance(x, float):
+        return x if math.isfinite(x) else None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite(v) for v in x]
+    return x
+
+
+def measure(
+    fn: TestFunction, label: str, path: Tensor, tol: float
+) -> tuple[dict[str, Any], tuple[Tensor, float]]:
+    """One optimizer's population on ``fn``: the fewest steps to tolerance over its LR grid and
+    that LR (or, if none reached, the LR with the lowest final loss), whether that LR sits on the
+    grid's edge, the final point, gap and gradient norm, and the path's length relative to the
+    straight line from start to end. Returns that and ``(best path, lr)`` for the plot."""
+    name, _, lrs = OPTIMIZERS[label]
+    reach = steps_to_tolerance(fn, path, tol)
+    cand = [(s, i) for i, s in enumerate(reach) if s is not None]
+    if cand:
+        s_best, i_best = min(cand)
+    else:  # none reached: the LR with the lowest final loss
+        with torch.no_grad():
+            final = fn.f(path[-1])
+        i_best, s_best = int(torch.nan_to_num(final, nan=math.inf).argmin()), None
+    lr = lrs[i_best]
+    stays = steps_to_tolerance(fn, path, tol, lasting=True)[i_best] is not None
+    end = (s_best + 1) if s_best is not None else path.shape[0]
+    pts = path[: max(end, 2), i_best]  # (T', 2)
+    xy = pts[-1:].clone().requires_grad_(True)
+    f_end = fn.f(xy)
+    (grad,) = torch.autograd.grad(f_end.sum(), xy)
+    length = float((pts[1:] - pts[:-1]).norm(dim=1).sum())
+    disp = float((pts[-1] - pts[0]).norm())
+    # a full (quasi-)Newton step, lr 1, is the method's natural top, not a limit of its grid
+    natural = name in ("lbfgs", "newton") and lr == 1.0
+    return {
+        "steps": s_best,
+        "stays": stays or s_best is None,
+        "lr": lr,
+        "edge": "" if natural else grid_edge(lrs, lr),
+        "final_gap": float(f_end.detach()[0]) - fn.f_min,
+        "final_xy": pts[-1].tolist(),
+        "grad_norm": float(grad.norm()),
+        "path_ratio": length / disp if disp > 0 else math.inf,
+        "steps_by_lr": reach,
+    }, (pts, lr)
+
+
+def _intro(steps: int, tol: float, quick: bool) -> str:
     return (
         "## What the literature expects\n"
         "- **Ill-conditioned quadratic** (CS231n's taco shell): SGD must use an LR below "
-        "2/λ_max = 0.2 and then crawls along the shallow axis (λ_min = 0.1): ~ln(gap)/(lr·λ_min) "
-        "steps; momentum needs about √(condition number) fewer; AdaGrad/RMSProp/Adam rescale "
-        "each coordinate and go nearly straight; Newton lands on the minimum in **one** step.\n"
+        "2/λ_max = 0.2 and then crawls along the shallow axis (λ_min = 0.1): its gap there "
+        "shrinks by (1 − lr·λ_min)² per step, ≈ ln(gap/tol)/(2·lr·λ_min) steps; momentum needs "
+        "about √(condition number) = 10× fewer; AdaGrad/RMSProp/Adam rescale each coordinate "
+        "and go nearly straight; Newton lands on the minimum in **one** step.\n"
         "- **Saddle point**: the gradient vanishes near the saddle, so SGD is slow to escape; "
         "momentum and adaptive methods escape faster; Newton's method is *attracted* to the "
         "saddle (it seeks any stationary point; Dauphin et al. 2014) and never reaches the "
@@ -318,35 +408,210 @@ def _intro(steps: int, tol: float) -> str:
         "- **Rosenbrock / Beale**: curved valleys — plain SGD is slow, momentum and Adam faster, "
         "quasi-Newton (L-BFGS) and Newton fastest in steps.\n"
         f"\nEach optimizer is one population of K models (its LR grid, per-model `lr`), "
-        f"{steps} steps at most, tolerance f − f* ≤ {tol:g}."
+        f"{steps} steps at most, tolerance f − f* ≤ {tol:g}"
+        + (
+            f" (quick mode: {QUICK_STEPS} steps instead of {FULL_STEPS}; everything else is "
+            "the full study)."
+            if quick
+            else "."
+        )
     )
 
 
-def _findings(results: dict, steps: int) -> str:
+def _steps_text(r: dict[str, Any], steps: int) -> str:
+    edge = f", {r['edge']}" if r["edge"] else ""
+    if r["steps"] is None:
+        return f"> {steps} steps (not reached; gap {r['final_gap']:.2g} at lr {r['lr']:g}{edge})"
+    return f"{r['steps']} step{'s' if r['steps'] != 1 else ''} (lr {r['lr']:g}{edge})"
+
+
+def _faster(results: dict, f: str, a: str, b: str, steps: int) -> tuple[str, str]:
+    """Verdict on "``a`` reaches the tolerance on ``f`` in fewer steps than ``b``" and the
+    measured steps as text. Deterministic runs: no noise test; an order that a better LR of the
+    slower optimizer could change (its best LR on its grid's edge) is inconclusive."""
+    ra, rb = results[(f, a)], results[(f, b)]
+    text = f"{a} {_steps_text(ra, steps)}; {b} {_steps_text(rb, steps)}"
+    sa, sb = ra["steps"], rb["steps"]
+    if sa is None and sb is None:
+        verdict, slower = f"not reached (neither {a} nor {b})", a
+    elif sa is None:
+        verdict, slower = f"not reached ({a})", a
+    elif sb is None or sa < sb:
+        verdict, slower = CONFIRMED, b
+    elif sa > sb:
+        verdict, slower = CONTRADICTED, a
+    else:
+        return "inconclusive (equal steps)", text
+    if results[(f, slower)]["edge"]:
+        edge = results[(f, slower)]["edge"]
+        verdict = f"inconclusive (not tuned: {slower}'s best lr is the {edge}; measured: {verdict})"
+    return verdict, text
+
+
+def expected_vs_measured(results: dict, steps: int, tol: float) -> list[dict[str, str]]:
+    """One row per claim of the expectation (per optimizer where it names several): function,
+    claim, literature, measured, verdict (confirmed / contradicted / not reached / inconclusive)."""
+    rows: list[dict[str, str]] = []
+
+    def add(f: str, claim: str, lit: str, measured: str, verdict: str) -> None:
+        rows.append(
+            {"function": f, "claim": claim, "literature": lit, "measured": measured,
+             "verdict": verdict}
+        )  # fmt: skip
+
+    q = "quadratic"
+    r = results[(q, "SGD")]
+    lrs = OPTIMIZERS["SGD"][2]
+    reached = [lr for lr, s in zip(lrs, r["steps_by_lr"], strict=True) if s is not None]
+    if r["steps"] is None:
+        add(q, "SGD: lr < 2/λ_max = 0.2, crawls along the shallow axis", "CS231n",
+            _steps_text(r, steps), "not reached (SGD)")  # fmt: skip
+    else:
+        x0 = FUNCTIONS[q].start[0]
+        gap_x = 0.5 * x0**2 / 10  # the shallow axis' share of the start's gap
+        pred = math.ceil(math.log(gap_x / tol) / (-2 * math.log(1 - r["lr"] * 0.1)))
+        ok = max(reached) < 0.2 and abs(r["steps"] - pred) <= 0.1 * pred
+        add(
+            q,
+            "SGD: lr < 2/λ_max = 0.2, crawls along the shallow axis",
+            "only lr < 0.2 converges; ≈ ln(gap/tol)/(2·lr·λ_min) steps (CS231n)",
+            f"LRs that reached: {', '.join(f'{x:g}' for x in reached)}; best "
+            f"{_steps_text(r, steps)}, predicted {pred} for lr {r['lr']:g} (within 10%: "
+            f"{'yes' if abs(r['steps'] - pred) <= 0.1 * pred else 'no'})",
+            CONFIRMED if ok else CONTRADICTED,
+        )
+    for o in ("momentum 0.9", "Nesterov 0.9"):
+        v, text = _faster(results, q, o, "SGD", steps)
+        sa, sb = results[(q, o)]["steps"], results[(q, "SGD")]["steps"]
+        if sa and sb:
+            text += f"; {sb / sa:.1f}× fewer (expected ≈ √κ = 10×)"
+        add(q, f"{o} needs fewer steps than SGD", "about √κ = 10× fewer (CS231n)", text, v)
+    for o in ("AdaGrad", "RMSProp", "Adam"):
+        r = results[(q, o)]
+        claim = f"{o} goes nearly straight (path ≤ 1.1 × the straight line)"
+        lit = "rescales each coordinate, goes nearly straight (CS231n)"
+        if r["steps"] is None:
+            add(q, claim, lit, _steps_text(r, steps), f"not reached ({o})")
+            continue
+        add(q, claim, lit,
+            f"path length / straight distance {r['path_ratio']:.2f} ({_steps_text(r, steps)}; "
+            f"SGD {results[(q, 'SGD')]['path_ratio']:.2f})",
+            CONFIRMED if r["path_ratio"] <= 1.1 else CONTRADICTED)  # fmt: skip
+    r = results[(q, "Newton")]
+    newton = CONFIRMED if r["steps"] == 1 else CONTRADICTED
+    if r["steps"] is None:
+        newton = "not reached (Newton)"
+    add(q, "Newton reaches the minimum in one step", "one step (exact on a quadratic)",
+        _steps_text(r, steps), newton)  # fmt: skip
+
+    s = "saddle"
+    for o in ("momentum 0.9", "Nesterov 0.9", "AdaGrad", "RMSProp", "Adam"):
+        v, text = _faster(results, s, o, "SGD", steps)
+        add(s, f"{o} escapes faster than SGD",
+            "SGD slow near the saddle; momentum and adaptive methods escape faster (CS231n)",
+            text, v)  # fmt: skip
+    r = results[(s, "Newton")]
+    xy = r["final_xy"]
+    at_saddle = r["steps"] is None and abs(xy[0]) < 1e-3 and abs(xy[1]) < 1e-3
+    add(s, "Newton is attracted to the saddle, never reaches a minimum",
+        "converges to the saddle (Dauphin et al. 2014)",
+        f"ends at ({xy[0]:.2g}, {xy[1]:.2g}), |∇f| {r['grad_norm']:.2g}, f − f* "
+        f"{r['final_gap']:.3g}; {_steps_text(r, steps)}",
+        CONFIRMED if at_saddle else CONTRADICTED)  # fmt: skip
+
+    first_order = ("SGD", "momentum 0.9", "Nesterov 0.9", "AdaGrad", "RMSProp", "Adam")
+    for f in ("rosenbrock", "beale"):
+        for o in ("momentum 0.9", "Nesterov 0.9", "Adam"):
+            v, text = _faster(results, f, o, "SGD", steps)
+            add(f, f"{o} faster than plain SGD", "plain SGD slow, momentum and Adam faster "
+                "(CS231n)", text, v)  # fmt: skip
+        for x in ("L-BFGS", "Newton"):
+            r = results[(f, x)]
+            checks = {o: _faster(results, f, x, o, steps)[0] for o in first_order}
+            reached = [o for o in first_order if results[(f, o)]["steps"] is not None]
+            fastest = min(reached, key=lambda o: results[(f, o)]["steps"]) if reached else None
+            text = f"{x} {_steps_text(r, steps)}"
+            if r["steps"] is None:
+                xy = r["final_xy"]
+                text += (
+                    f", ends at ({xy[0]:.3g}, {xy[1]:.3g}) with |∇f| {r['grad_norm']:.2g}"
+                    + (" — a stationary point that is not the minimum"
+                       if r["grad_norm"] < 1e-6 else "")
+                )  # fmt: skip
+            text += (
+                f"; fastest first-order: {fastest} {_steps_text(results[(f, fastest)], steps)}"
+                if fastest
+                else "; no first-order method reached it"
+            )
+            if r["steps"] is None:
+                verdict = f"not reached ({x})"
+            elif CONTRADICTED in checks.values():
+                verdict = CONTRADICTED
+            elif all(v == CONFIRMED for v in checks.values()):
+                verdict = CONFIRMED
+            else:
+                verdict = (
+                    "inconclusive ("
+                    + "; ".join(
+                        f"vs {o}: {v.removeprefix('inconclusive (').removesuffix(')')}"
+                        for o, v in checks.items()
+                        if v != CONFIRMED
+                    )
+                    + ")"
+                )
+            claim = f"{x} fastest in steps (fewer than every first-order method)"
+            add(
+                f,
+                claim,
+                "quasi-Newton (L-BFGS) and Newton fastest in steps (CS231n)",
+                text,
+                verdict,
+            )
+    return rows
+
+
+def _findings(results: dict, steps: int, claims: list[dict[str, str]]) -> str:
     def s(f: str, o: str) -> str:
         r = results[(f, o)]
         return str(r["steps"]) if r["steps"] is not None else f"> {steps}"
 
-    newton_q = results[("quadratic", "Newton")]
-    newton_s = results[("saddle", "Newton")]
+    labels = list(OPTIMIZERS)
     lines = ["## What we measured"]
+    for f in FUNCTIONS:
+        line = f"- {f.capitalize()}: " + ", ".join(f"{o} {s(f, o)}" for o in labels) + " steps."
+        missed = [o for o in labels if results[(f, o)]["steps"] is None]
+        if missed:
+            line += (
+                " **Never reached the tolerance** (at any LR of the grid): "
+                + ", ".join(f"{o} (final gap {results[(f, o)]['final_gap']:.2g})" for o in missed)
+                + "."
+            )
+        edges = [o for o in labels if results[(f, o)]["edge"]]
+        if edges:
+            line += (
+                " **Best LR on the edge of its grid** (not bracketed): "
+                + ", ".join(
+                    f"{o} (lr {results[(f, o)]['lr']:g}, {results[(f, o)]['edge']})" for o in edges
+                )
+                + "."
+            )
+        lines.append(line)
+    verdicts = [c["verdict"] for c in claims]
+    counts = {
+        "confirmed": sum(v == CONFIRMED for v in verdicts),
+        "contradicted": sum(v == CONTRADICTED for v in verdicts),
+        "not reached": sum(v.startswith("not reached") for v in verdicts),
+        "inconclusive": sum(v.startswith("inconclusive") for v in verdicts),
+    }
     lines.append(
-        f"- Quadratic: SGD {s('quadratic', 'SGD')} steps, momentum "
-        f"{s('quadratic', 'momentum 0.9')}, Nesterov {s('quadratic', 'Nesterov 0.9')}, Adam "
-        f"{s('quadratic', 'Adam')}, Newton {s('quadratic', 'Newton')} "
-        f"({'one step, as expected' if newton_q['steps'] == 1 else 'NOT one step'})."
+        f"\nOf {len(claims)} expected results (table below): "
+        + ", ".join(f"{n} {k}" for k, n in counts.items())
+        + "."
     )
-    xy = newton_s["final_xy"]
-    at_saddle = abs(xy[0]) < 1e-3 and abs(xy[1]) < 1e-3
-    lines.append(
-        f"- Saddle: SGD {s('saddle', 'SGD')} steps, momentum {s('saddle', 'momentum 0.9')}, "
-        f"Adam {s('saddle', 'Adam')}; Newton ends at ({xy[0]:.2g}, {xy[1]:.2g}) with "
-        f"f − f* = {newton_s['final_gap']:.3g}"
-        + (" — stuck on the saddle, as expected." if at_saddle else ".")
-    )
-    lines.append(
-        f"- Rosenbrock: SGD {s('rosenbrock', 'SGD')}, momentum "
-        f"{s('rosenbrock', 'momentum 0.9')}, Adam {s('rosenbrock', 'Adam')}, L-BFGS "
-        f"{s('rosenbrock', 'L-BFGS')}, Newton {s('rosenbrock', 'Newton')} steps."
-    )
+    against = [c for c in claims if c["verdict"] == CONTRADICTED or
+               c["verdict"].startswith("not reached")]  # fmt: skip
+    if against:
+        lines.append("**Not as expected**:")
+        lines += [f"- {c['function']}: {c['claim']} — {c['verdict']}: {c['measured']}"
+                  for c in against]  # fmt: skip
     return "\n".join(lines)
