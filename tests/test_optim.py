@@ -499,13 +499,7 @@ def test_per_parameter_steps_survive_a_state_dict_round_trip():
     opt2 = create_optimizer("adam", copy, lr=0.1, fused=False)
     opt2.load_state_dict(sd)
     for _ in range(2):
-        for p, q in zip(ours, copy, strict=True):
-            p.grad = torch.ones_like(p)
-            q.grad = torch.ones_like(q)
-        opt.step()
-        opt2.step()
-    for p, q in zip(ours, copy, strict=True):
-        assert torch.equal(p, q)
+        _assert_same_step(opt, opt2, ours, copy)
     assert [opt2.state[p]["step"] for p in copy] == [8, 5]
 
 
