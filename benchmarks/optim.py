@@ -9,8 +9,14 @@ models (stacked parameters ``(K, ...)`` of an MLP), times one step of:
 - ``trainlab shared``: trainlab's optimizer on the same tensors, shared float values (fast path);
 - ``trainlab per-model``: trainlab with a ``(K,)`` lr tensor set before every step and per-model
   weight decay / betas — what the trainer does;
+- ``trainlab lr grid``: the same with only the lr per model (a grid of lrs, per-model schedules;
+  on the CPU, small models take one lr-scaled fused call, see :mod:`trainlab.optim.base`);
 - ``torch loop``: a Python loop over K ``torch.optim`` instances, one per model (the only way to
   give each model its own hyperparameters with ``torch.optim``).
+
+Every variant runs in one process with the trainer's malloc settings
+(:func:`trainlab.malloc.keep_freed_memory`: freed megabyte buffers are reused instead of
+page-faulted in afresh each step; ``TRAINLAB_KEEP_FREED_MEMORY=0`` leaves malloc alone).
 
 Goals (issue 5): trainlab shared ≤ 1.2× torch foreach; trainlab per-model ≥ 10× faster than
 the torch loop at K = 100. Rounds are interleaved so that machine load hits every variant
@@ -32,6 +38,7 @@ from pathlib import Path
 
 import torch
 
+from trainlab.malloc import keep_freed_memory
 from trainlab.optim import create_optimizer
 
 MODELS = {  # one model's parameter shapes (Linear weights and biases of an MLP)
@@ -101,6 +108,16 @@ def make_variants(
     out["trainlab per-model"] = step_pm
 
     ps = _stacked(k, shapes, device)
+    ours_grid = create_optimizer(name, ps, **shared)
+
+    def step_grid() -> None:
+        for group in ours_grid.param_groups:
+            group["lr"] = lr_k
+        ours_grid.step()
+
+    out["trainlab lr grid"] = step_grid
+
+    ps = _stacked(k, shapes, device)
     singles = []
     for i in range(k):
         mine = [p[i].clone() for p in ps]
@@ -154,11 +171,16 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    kept = keep_freed_memory()  # as the trainer does, for every variant alike
     device = torch.device(args.device)
-    cols = ["torch foreach", "torch fused", "trainlab shared", "trainlab per-model", "torch loop"]
+    cols = [
+        "torch foreach", "torch fused", "trainlab shared", "trainlab per-model", "trainlab lr grid",
+        "torch loop",
+    ]  # fmt: skip
     threads = torch.get_num_threads()
     print(
-        f"K={args.k}, device {device}, torch {torch.__version__}, {threads} threads; "
+        f"K={args.k}, device {device}, torch {torch.__version__}, {threads} threads, "
+        f"keep_freed_memory {kept}; "
         f"ms per step (best of {args.rounds} rounds)"
     )
     rows = []
@@ -168,6 +190,7 @@ def main() -> None:
         print(f"\nmodel '{model}': {n_params} parameters per model")
         head = f"{'optimizer':<9}" + "".join(f"{c:>20}" for c in cols)
         head += f"{'shared/foreach':>16}{'per-model/foreach':>19}{'loop/per-model':>16}"
+        head += f"{'loop/lr grid':>14}"
         print(head)
         for name in args.optims.split(","):
             variants = make_variants(name, args.k, shapes, device)
@@ -180,13 +203,14 @@ def main() -> None:
                 "shared_vs_foreach": med["trainlab shared"] / med["torch foreach"],
                 "per_model_vs_foreach": med["trainlab per-model"] / med["torch foreach"],
                 "loop_speedup": med["torch loop"] / med["trainlab per-model"],
+                "loop_speedup_lr_grid": med["torch loop"] / med["trainlab lr grid"],
             }
             rows.append(r)
             line = f"{name:<9}" + "".join(
                 f"{r['ms'][c]:>20.3f}" if c in r["ms"] else f"{'—':>20}" for c in cols
             )
             line += f"{r['shared_vs_foreach']:>16.2f}{r['per_model_vs_foreach']:>19.2f}"
-            line += f"{r['loop_speedup']:>15.1f}x"
+            line += f"{r['loop_speedup']:>15.1f}x{r['loop_speedup_lr_grid']:>13.1f}x"
             print(line, flush=True)
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -197,6 +221,7 @@ def main() -> None:
         "device": str(device),
         "torch": torch.__version__,
         "threads": torch.get_num_threads(),
+        "keep_freed_memory": kept,
         "platform": platform.platform(),
         "rounds": args.rounds,
         "reps": args.reps,

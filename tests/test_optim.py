@@ -184,11 +184,12 @@ def _assert_rel(ours: list[torch.Tensor], ref: list[torch.Tensor], tol: float = 
 
 @pytest.mark.parametrize(
     "name,torch_cls,hp,fused",
-    [(*case, f) for case in CASES for f in ((False, True) if case[0] in FUSED else (None,))],
+    [(*case, f) for case in CASES for f in ((False, True, None) if case[0] in FUSED else (None,))],
     ids=lambda v: str(v)[:40],
 )
 def test_matches_torch_per_model(name, torch_cls, hp, fused):
-    """Both paths: ``_foreach`` broadcasting, and fused CPU kernels called per run of models."""
+    """Every path: ``_foreach`` broadcasting, fused CPU kernels called per run of models, and
+    (auto, these small models) one lr-scaled fused call where only the lr differs by model."""
     ours = _run_population(name, _as_tensors(hp), LR, fused)
     ref = _run_torch(torch_cls, _per_model(hp), LR)
     _assert_rel(ours, ref)
@@ -408,13 +409,91 @@ def test_fused_auto_picks_the_cpu_kernel_by_runs_and_size(monkeypatch):
     step(4, 10, torch.full((4,), 0.1))  # equal values: one call on the whole stack
     assert calls == [1]
     calls.clear()
-    small = step(4, 10, torch.tensor([0.1, 0.1, 0.2, 0.0]))  # 3 runs of tiny models: broadcast
-    assert calls == []
+    small = step(4, 10, torch.tensor([0.1, 0.1, 0.2, 0.0]))  # tiny models, only lr differs
+    assert calls == [1]  # one lr-scaled call
     calls.clear()
     big = step(4, base.FUSED_MIN_NUMEL, torch.tensor([0.1, 0.1, 0.2, 0.0]))
     assert calls == [1, 1, 1]  # runs [0:2], [2:3], [3:4]
     for out in (small[:, 0], big[:, 0]):
         torch.testing.assert_close(out, torch.tensor([-0.1, -0.1, -0.2, 0.0]))
+    calls.clear()
+    ps = [torch.zeros(4, 10, requires_grad=True)]
+    ps[0].grad = torch.ones(4, 10)
+    eps = torch.tensor([1e-8, 1e-6] * 2)
+    create_optimizer("adam", ps, lr=torch.full((4,), 0.1), eps=eps).step()
+    assert calls == []  # tiny models with another per-model value: one broadcast step
+
+
+@pytest.mark.parametrize("name", sorted(FUSED))
+def test_lr_scaled_step_runs_one_kernel_call_with_lr_one(monkeypatch, name):
+    """Small models whose only per-model values are the lr and weight decay: one fused call
+    with lr = 1 and no decay on copies of the parameters (the decay applied outside the kernel:
+    L2 on the gradient, with ``maximize`` folded in; AdamW's on the weights), then each model
+    moves by its own lr; equal to torch per model, and the lr-0 model keeps its bits."""
+    kernel = {"sgd": "_fused_sgd_", "adam": "_fused_adam_", "adamw": "_fused_adamw_",
+              "adagrad": "_fused_adagrad_"}[name]  # fmt: skip
+    real, seen = getattr(torch, kernel), []
+
+    def spy(params, *args, **kw):
+        seen.append((len(params), kw["lr"], kw.get("weight_decay")))
+        return real(params, *args, **kw)
+
+    monkeypatch.setattr(torch, kernel, spy)
+    wd = [0.3, 0.1, 0.0, 0.2]
+    hp = {
+        "sgd": {"momentum": 0.9, "nesterov": True, "weight_decay": wd},
+        "adam": {"weight_decay": wd, "maximize": True},
+        "adamw": {"weight_decay": wd, "amsgrad": True},
+        "adagrad": {"weight_decay": wd, "lr_decay": 0.01},
+    }[name]
+    init = _init()
+    ours = _run_population(name, _as_tensors(hp), LR)
+    assert len(seen) == STEPS and {s[1:] for s in seen} == {(1.0, 0.0)}
+    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
+           "adagrad": torch.optim.Adagrad}[name]  # fmt: skip
+    _assert_rel(ours, _run_torch(cls, _per_model(hp), LR))
+    for a, b in zip(ours, init, strict=True):
+        assert torch.equal(a[3], b[3])
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "adagrad"])
+def test_lr_scaled_step_keeps_a_shared_l2_decay_in_the_kernel(monkeypatch, name):
+    """L2 decay ``g + λθ`` does not depend on the lr: a shared λ stays in the kernel (no extra
+    pass over the gradients), and the result still equals torch per model."""
+    kernel = f"_fused_{name}_"
+    real, seen = getattr(torch, kernel), []
+    monkeypatch.setattr(
+        torch, kernel, lambda p, *a, **kw: seen.append(kw["weight_decay"]) or real(p, *a, **kw)
+    )
+    hp = {"weight_decay": 0.05, "maximize": name == "adam"}
+    ours = _run_population(name, hp, LR)
+    assert seen == [0.05] * STEPS
+    cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adagrad": torch.optim.Adagrad}[name]
+    _assert_rel(ours, _run_torch(cls, _per_model(hp), LR))
+
+
+@pytest.mark.parametrize("name", sorted(FUSED))
+def test_lr_scaled_float32_stays_within_rounding_of_a_model_alone(name):
+    """float32: a model in an lr grid (lr-scaled step) against the same model alone (the plain
+    fused kernel with its lr), 100 steps: they differ by rounding only."""
+    lrs = [0.05, 0.01, 0.002]
+    g = torch.Generator().manual_seed(3)
+    init = torch.randn(3, 40, 7, generator=g)
+    grads = torch.randn(100, 3, 40, 7, generator=g)
+    pop = init.clone().requires_grad_()
+    opt = create_optimizer(name, [pop], lr=torch.tensor(lrs))
+    alone = [init[i : i + 1].clone().requires_grad_() for i in range(3)]
+    opts = [create_optimizer(name, [a], lr=lr) for a, lr in zip(alone, lrs, strict=True)]
+    for s in range(100):
+        pop.grad = grads[s] + pop.detach()  # a gradient that depends on the weights
+        opt.step()
+        for i, (a, o) in enumerate(zip(alone, opts, strict=True)):
+            a.grad = grads[s, i : i + 1] + a.detach()
+            o.step()
+    for i, a in enumerate(alone):
+        assert (a.detach() - init[i]).abs().max() > 0.01  # it trained
+        # a few float32 ulps (measured: at most 1e-6 on values up to 3)
+        torch.testing.assert_close(pop.detach()[i], a.detach()[0], rtol=2e-6, atol=1e-6)
 
 
 def test_fused_true_refuses_non_cpu_tensors():

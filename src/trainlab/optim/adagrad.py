@@ -29,7 +29,9 @@ from .base import (
     axpy,
     bcast,
     by_step,
+    decay_outside,
     is_zero,
+    lr_scaled,
     split_runs,
     step_tensors,
 )
@@ -108,22 +110,28 @@ class Adagrad(PopulationOptimizer):
                 sums.append(state["sum"])
             hp = self._values(group)
             keys = ("lr", "lr_decay", "weight_decay", "eps")
-            runs = self._fused_runs(
+            plan = self._fused_runs(
                 group, params, params + grads + sums, {key: hp[key] for key in keys}
             )
-            if runs is not None:
+            if plan is not None:
+                runs, lr_k = plan
+                grads, maximize = decay_outside(
+                    params, grads, hp["weight_decay"], lr_k,
+                    decoupled=False, maximize=group["maximize"],
+                )  # fmt: skip
                 state_steps = step_tensors(steps)  # the kernel reads each parameter's own t
-                cuts = split_runs(runs, params, grads, sums)
-                for (_, _, run_hp), tensors in zip(runs, cuts, strict=True):
-                    torch._fused_adagrad_(
-                        *tensors,
-                        state_steps,
-                        lr=run_hp["lr"],
-                        lr_decay=run_hp["lr_decay"],
-                        weight_decay=run_hp["weight_decay"],
-                        eps=run_hp["eps"],
-                        maximize=group["maximize"],
-                    )
+                with lr_scaled(params, lr_k) as stepped:  # η_t = η/(1 + (t − 1)·decay): scales
+                    cuts = split_runs(runs, stepped, grads, sums)
+                    for (_, _, run_hp), tensors in zip(runs, cuts, strict=True):
+                        torch._fused_adagrad_(
+                            *tensors,
+                            state_steps,
+                            lr=run_hp["lr"],
+                            lr_decay=run_hp["lr_decay"],
+                            weight_decay=run_hp["weight_decay"],
+                            eps=run_hp["eps"],
+                            maximize=maximize,
+                        )
                 continue
             if group["maximize"]:
                 grads = torch._foreach_neg(grads)

@@ -42,9 +42,11 @@ from .base import (
     bcast,
     by_step,
     cpow,
+    decay_outside,
     hyper,
     is_zero,
     lerp_,
+    lr_scaled,
     population_size,
     split_runs,
     step_tensors,
@@ -92,7 +94,6 @@ class Adam(PopulationOptimizer):
         "eps": (0.0, None, True, False),
         "weight_decay": (0.0, None, False, False),
     }  # and betas: validated in add_param_group
-    _decoupled = False
 
     def __init__(
         self,
@@ -179,25 +180,31 @@ class Adam(PopulationOptimizer):
 
         hp = self._values(group)
         states = exp_avgs + exp_avg_sqs + max_sqs
-        runs = self._fused_runs(
+        plan = self._fused_runs(
             group, params, params + grads + states, {key: hp[key] for key in _FUSED_KEYS}
         )
-        if runs is not None:
+        if plan is not None:
+            runs, lr_k = plan
+            grads, maximize = decay_outside(
+                params, grads, hp["weight_decay"], lr_k,
+                decoupled=self._decoupled, maximize=group["maximize"],
+            )  # fmt: skip
             kernel = torch._fused_adamw_ if self._decoupled else torch._fused_adam_
             state_steps = step_tensors(steps)  # the kernel reads each parameter's own t
-            cuts = split_runs(runs, params, grads, exp_avgs, exp_avg_sqs, max_sqs)
-            for (_, _, run_hp), tensors in zip(runs, cuts, strict=True):
-                kernel(
-                    *tensors,
-                    state_steps,
-                    lr=run_hp["lr"],
-                    beta1=run_hp["beta1"],
-                    beta2=run_hp["beta2"],
-                    weight_decay=run_hp["weight_decay"],
-                    eps=run_hp["eps"],
-                    amsgrad=amsgrad,
-                    maximize=group["maximize"],
-                )
+            with lr_scaled(params, lr_k) as stepped:
+                cuts = split_runs(runs, stepped, grads, exp_avgs, exp_avg_sqs, max_sqs)
+                for (_, _, run_hp), tensors in zip(runs, cuts, strict=True):
+                    kernel(
+                        *tensors,
+                        state_steps,
+                        lr=run_hp["lr"],
+                        beta1=run_hp["beta1"],
+                        beta2=run_hp["beta2"],
+                        weight_decay=run_hp["weight_decay"],
+                        eps=run_hp["eps"],
+                        amsgrad=amsgrad,
+                        maximize=maximize,
+                    )
             return
 
         lr, b1, b2 = hp["lr"], hp["beta1"], hp["beta2"]

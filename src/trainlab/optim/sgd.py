@@ -34,7 +34,9 @@ from .base import (
     axpy,
     axpy_,
     bcast,
+    decay_outside,
     is_zero,
+    lr_scaled,
     split_runs,
 )
 
@@ -135,40 +137,42 @@ class SGD(PopulationOptimizer):
         """
         bufs = [self.state[p].get("momentum_buffer") for p in params]
         have = [b for b in bufs if b is not None]
-        runs = self._fused_runs(group, params, params + grads + have, hp)
-        if runs is None:
+        plan = self._fused_runs(group, params, params + grads + have, hp)
+        if plan is None:
             return False
-        parts: list[tuple[list[Tensor], list[Tensor], list[Tensor], bool]]
-        if is_zero(hp["momentum"]):
-            parts = [(params, grads, [], False)]
-        else:
+        runs, lr_k = plan
+        grads, maximize = decay_outside(
+            params, grads, hp["weight_decay"], lr_k, decoupled=False, maximize=group["maximize"]
+        )
+        fresh: list[int] = []
+        if not is_zero(hp["momentum"]):
             fresh = [i for i, b in enumerate(bufs) if b is None]
             for i in fresh:  # zeros, not empty: a μ = 0 model's buffer is later read as 0·b
                 bufs[i] = self.state[params[i]]["momentum_buffer"] = torch.zeros_like(params[i])
-            if len(fresh) in (0, len(params)):
-                parts = [(params, grads, bufs, bool(fresh))]
-            else:
+        with lr_scaled(params, lr_k) as stepped:
+            # (indices, first step?): one part, or the fresh and the continuing buffers apart
+            parts = [(range(len(params)), bool(fresh))]
+            if 0 < len(fresh) < len(params):
                 old = sorted(set(range(len(params))) - set(fresh))
-                parts = [
-                    ([params[i] for i in ix], [grads[i] for i in ix], [bufs[i] for i in ix], first)
-                    for ix, first in ((fresh, True), (old, False))
-                ]
-        for ps, gs, bs, first in parts:
-            for (_, _, run_hp), (rp, rg, rb) in zip(
-                runs, split_runs(runs, ps, gs, bs), strict=True
-            ):
-                torch._fused_sgd_(
-                    rp,
-                    rg,
-                    rb if run_hp["momentum"] != 0.0 else [],
-                    weight_decay=run_hp["weight_decay"],
-                    momentum=run_hp["momentum"],
-                    lr=run_hp["lr"],
-                    dampening=run_hp["dampening"],
-                    nesterov=group["nesterov"],
-                    maximize=group["maximize"],
-                    is_first_step=first,
-                )
+                parts = [(fresh, True), (old, False)]
+            for ix, first in parts:
+                ps, gs = [stepped[i] for i in ix], [grads[i] for i in ix]
+                bs = [bufs[i] for i in ix] if not is_zero(hp["momentum"]) else []
+                for (_, _, run_hp), (rp, rg, rb) in zip(
+                    runs, split_runs(runs, ps, gs, bs), strict=True
+                ):
+                    torch._fused_sgd_(
+                        rp,
+                        rg,
+                        rb if run_hp["momentum"] != 0.0 else [],
+                        weight_decay=run_hp["weight_decay"],
+                        momentum=run_hp["momentum"],
+                        lr=run_hp["lr"],
+                        dampening=run_hp["dampening"],
+                        nesterov=group["nesterov"],
+                        maximize=maximize,
+                        is_first_step=first,
+                    )
         return True
 
     def _momentum(
