@@ -73,6 +73,17 @@ def _stacked(k: int, shapes: list[tuple[int, ...]], device: torch.device) -> lis
     return out
 
 
+def _stepping_at(opt: torch.optim.Optimizer, lr_k: torch.Tensor) -> Callable[[], None]:
+    """``step()``: set the ``(K,)`` lr on every group, as the trainer does, then step."""
+
+    def step() -> None:
+        for group in opt.param_groups:
+            group["lr"] = lr_k
+        opt.step()
+
+    return step
+
+
 def make_variants(
     name: str, k: int, shapes: list[tuple[int, ...]], device: torch.device
 ) -> dict[str, Callable[[], None]]:
@@ -93,29 +104,16 @@ def make_variants(
     ours = create_optimizer(name, ps, **shared)
     out["trainlab shared"] = ours.step
 
-    ps = _stacked(k, shapes, device)
     spread = torch.linspace(0.5, 1.0, k, device=device)  # (K,) per-model factors
+    lr_k = shared["lr"] * spread  # (K,) what the trainer sets before every step
     kw = {key: (torch.as_tensor(v, device=device) * spread if key in per_model else v)
           for key, v in shared.items()}  # fmt: skip
-    ours_pm = create_optimizer(name, ps, **kw)
-    lr_k = shared["lr"] * spread  # (K,) what the trainer sets before every step
-
-    def step_pm() -> None:
-        for group in ours_pm.param_groups:
-            group["lr"] = lr_k
-        ours_pm.step()
-
-    out["trainlab per-model"] = step_pm
-
-    ps = _stacked(k, shapes, device)
-    ours_grid = create_optimizer(name, ps, **shared)
-
-    def step_grid() -> None:
-        for group in ours_grid.param_groups:
-            group["lr"] = lr_k
-        ours_grid.step()
-
-    out["trainlab lr grid"] = step_grid
+    out["trainlab per-model"] = _stepping_at(
+        create_optimizer(name, _stacked(k, shapes, device), **kw), lr_k
+    )
+    out["trainlab lr grid"] = _stepping_at(
+        create_optimizer(name, _stacked(k, shapes, device), **shared), lr_k
+    )
 
     ps = _stacked(k, shapes, device)
     singles = []
