@@ -13,6 +13,13 @@ Models: a plain MLP 64-256-256-10 (ReLU) on digits-sized data (1797 x 64, 10 cla
     python benchmarks/diagnostics.py [--steps 400] [--rounds 5] [--k 16] [--device cpu]
         [--width 256] [--baseline GIT_REV]
 
+``--floor`` also times a lower bound for ``every=1``: :class:`FloorWatch`, hooks that launch only
+the smallest set of kernels the same statistics need (per layer output: a sum, a norm, a strided
+sample and, after a ReLU, per-unit peaks; per output gradient a norm; per step the weight,
+gradient and update norms with one snapshot copy) and keep their results, with no histogram
+binning, no reduction across layers and no records. What it costs is what any eager,
+hook-based per-step monitor of these statistics costs on the machine.
+
 ``--baseline REV`` also times ``watch`` as it was at git revision ``REV`` (its ``watch.py`` and
 ``stats.py`` loaded from ``git show``), interleaved in the same rounds: a before/after table
 from one run on the same machine load.
@@ -88,6 +95,65 @@ def make_runner(
     return model, step
 
 
+class FloorWatch:
+    """The lower bound of a per-step monitor (see the module doc): ``FloorWatch(model, every=1)``
+    as a context manager, with ``pop_records()`` dropping what it kept."""
+
+    def __init__(self, model: nn.Module, every: int = 1) -> None:
+        assert every == 1, "the floor is measured for every step only"
+        self.model = model
+        self.params = [p for p in model.parameters() if p.requires_grad]
+        self.kept: list[object] = []
+        self.handles: list[object] = []
+        self.snapshot = [p.detach().clone() for p in self.params]
+
+    def _layer(self, module: nn.Module, args: tuple, out: torch.Tensor) -> None:
+        y = out.detach()
+        k = y.shape[0] if y.dim() == 3 else 1  # a population's (K, B, D), else one model
+        flat = y.reshape(k, -1)
+        kept = [flat.sum(1), torch.linalg.vector_norm(flat, dim=1), flat[:, ::7] * 10.0]
+        if isinstance(module, nn.ReLU):
+            kept.append(y.amax(dim=-2))  # per-unit peaks over the batch
+        self.kept.append(kept)
+        if out.requires_grad:
+            out.register_hook(lambda g: self.kept.append(torch.linalg.vector_norm(g)))
+
+    def _root(self, module: nn.Module, args: tuple) -> None:
+        with torch.no_grad():
+            self.kept.append(torch._foreach_norm(self.params))  # ‖θ‖
+            torch._foreach_sub_(self.snapshot, self.params)  # θ_{s-1} − θ_s
+            self.kept.append(torch._foreach_norm(self.snapshot))  # ‖Δθ‖
+            torch._foreach_copy_(self.snapshot, self.params)
+        self.kept.append(None)
+
+    def _root_out(self, module: nn.Module, args: tuple, out: torch.Tensor) -> None:
+        if out.requires_grad:  # ‖∇θ‖ once the backward has accumulated the gradients
+            out.register_hook(lambda g: _ENGINE.queue_callback(self._grad_norms))
+
+    def _grad_norms(self) -> None:
+        grads = [p.grad for p in self.params if p.grad is not None]
+        if grads:
+            self.kept.append(torch._foreach_norm(grads))
+
+    def __enter__(self) -> FloorWatch:
+        leaves = [m for m in self.model.modules() if not list(m.children())]
+        self.handles = [m.register_forward_hook(self._layer) for m in leaves]
+        self.handles.append(self.model.register_forward_pre_hook(self._root))
+        self.handles.append(self.model.register_forward_hook(self._root_out))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for h in self.handles:
+            h.remove()  # type: ignore[attr-defined]
+
+    def pop_records(self) -> list[object]:
+        kept, self.kept = self.kept, []
+        return kept
+
+
+_ENGINE = torch.autograd.Variable._execution_engine
+
+
 def load_baseline_watch(rev: str) -> Callable[..., object]:
     """``watch`` from ``src/trainlab/diagnostics/{watch,stats}.py`` at git revision ``rev``."""
     root = Path(__file__).resolve().parent.parent
@@ -156,6 +222,7 @@ def main() -> None:
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (0: torch default)")
     ap.add_argument("--baseline", default=None, help="also time watch() at this git revision")
+    ap.add_argument("--floor", action="store_true", help="also time the every-step lower bound")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "diagnostics.json"))
     args = ap.parse_args()
     if args.threads:
@@ -166,6 +233,8 @@ def main() -> None:
         ("every 50", 50, watch),
         ("every 1", 1, watch),
     ]
+    if args.floor:
+        variants.append(("floor 1", 1, FloorWatch))
     if args.baseline:
         old = load_baseline_watch(args.baseline)
         variants += [("before 50", 50, old), ("before 1", 1, old)]
