@@ -105,3 +105,17 @@ def test_per_model_clip_values_must_be_positive():
     good[2] = float("nan")  # changed in place after it was checked: checked again
     with pytest.raises(ConfigError, match="finite and > 0"):
         clip_grad_value_(ps, good)
+
+
+def test_per_model_max_norms_must_be_positive():
+    """A negative per-model max_norm would flip that model's gradients: refused, nothing
+    scaled."""
+    ps = _params(torch.ones(K, dtype=torch.float64))
+    ref = [p.grad.clone() for p in ps]
+    bad = torch.tensor([1.0, 0.5, -0.2, 3.0, 0.5], dtype=torch.float64)
+    with pytest.raises(ConfigError, match="max_norm must be finite and > 0 for every model"):
+        clip_grad_norm_(ps, bad, k=K)
+    for p, r in zip(ps, ref, strict=True):
+        assert torch.equal(p.grad, r)
+    norms, clipped = clip_grad_norm_(ps, bad.abs(), k=K)
+    assert clipped.any()

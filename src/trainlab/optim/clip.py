@@ -7,8 +7,9 @@
 - :func:`clip_grad_value_`: each gradient element is clamped to ``[−value, value]``.
 
 Both run without a host sync; the returned ``clipped`` mask lets the trainer count the fraction
-of clipped steps per model on the device. (A per-model ``clip_grad_value_`` tensor is checked to
-be positive once, the first time that tensor is seen and again after it changes in place.)
+of clipped steps per model on the device. (A per-model ``max_norm`` or clip value tensor is
+checked to be positive once, the first time that tensor is seen and again after it changes in
+place.)
 """
 
 from __future__ import annotations
@@ -112,6 +113,8 @@ def clip_grad_norm_(
         raise ConfigError(f"norm_type must be > 0 (2 for the Euclidean norm), got {norm_type}")
     dev = ps[0].device if ps else torch.device("cpu")
     mx = _threshold("max_norm", max_norm, k)
+    if isinstance(mx, Tensor):
+        _check_positive_once("max_norm", mx)  # a negative one would flip the gradients
     norms = grad_norms(ps, k=k, norm_type=norm_type) if ps else torch.zeros(k, device=dev)
     if not ps:
         return norms, torch.zeros(k, dtype=torch.bool, device=dev)
