@@ -325,3 +325,173 @@ def test_trainer_refuses_a_dropout_grid_for_a_model_without_dropout():
     with_drop = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.Dropout(0.1), nn.Linear(16, 10))
     pop = Trainer(cfg, device="cpu", model=with_drop).pop
     assert pop.net[2].p.tolist() == pytest.approx([0.0, 0.9])
+
+
+# ------------------------------------------------------------ user modules: sharing, frozen, vmap
+
+
+class _TiedCustom(nn.Module):
+    """A user module (vmap path) whose second Linear shares the first one's weight."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(6, 6)
+        self.b = nn.Linear(6, 3)
+        self.c = nn.Linear(6, 6)
+        self.c.weight = self.a.weight  # weight tying
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(torch.tanh(self.c(torch.tanh(self.a(x)))))
+
+
+def _tied_sequential() -> nn.Module:
+    a, c = nn.Linear(6, 6), nn.Linear(6, 6)
+    c.weight = a.weight  # tied weight, separate biases
+    return nn.Sequential(a, nn.Tanh(), c, nn.Tanh(), nn.Linear(6, 3))
+
+
+def _shared_sequential() -> nn.Module:
+    a = nn.Linear(6, 6)
+    return nn.Sequential(a, nn.Tanh(), a, nn.Tanh(), nn.Linear(6, 3))  # one module used twice
+
+
+def _frozen_sequential() -> nn.Module:
+    m = nn.Sequential(nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 3))
+    m[0].requires_grad_(False)  # a frozen feature extractor
+    return m
+
+
+def _train_alone_and_together(factory, k: int = 3, steps: int = 3):
+    """Each model trained alone with torch.optim.SGD, and all of them as one population."""
+    models = _models(factory, k)
+    g = torch.Generator().manual_seed(1)
+    xs = [torch.randn(k, 5, 6, generator=g) for _ in range(steps)]
+    pop = Population.from_models(models)
+    opt = torch.optim.SGD([p for p in pop.parameters() if p.requires_grad], lr=0.1)
+    pop.train()
+    for x in xs:
+        opt.zero_grad()
+        pop(x).square().mean(dim=(1, 2)).sum().backward()  # each model's own mean loss
+        opt.step()
+    alone = []
+    for i, m in enumerate(models):
+        m = copy.deepcopy(m)
+        opt = torch.optim.SGD([p for p in m.parameters() if p.requires_grad], lr=0.1)
+        for x in xs:
+            opt.zero_grad()
+            m(x[i]).square().mean().backward()
+            opt.step()
+        alone.append(m)
+    return pop, alone
+
+
+@pytest.mark.parametrize(
+    "factory",
+    [_TiedCustom, _tied_sequential, _shared_sequential, _frozen_sequential],
+    ids=["tied-vmap", "tied-stacked", "shared-module-stacked", "frozen-stacked"],
+)
+def test_shared_and_frozen_parameters_train_as_alone(factory):
+    """Weight tying, a module used twice and requires_grad=False survive stacking: each member
+    trains exactly as the same model alone."""
+    pop, alone = _train_alone_and_together(factory)
+    for i, m in enumerate(alone):
+        got = pop.member_state(i)
+        assert list(got) == list(m.state_dict())
+        for n, t in m.state_dict().items():
+            torch.testing.assert_close(got[n], t, rtol=1e-5, atol=1e-6, msg=n)
+        back = pop.unstack(i)
+        torch.testing.assert_close(back(torch.ones(2, 6)), m(torch.ones(2, 6)))
+    frozen = {n for n, p in alone[0].named_parameters() if not p.requires_grad}
+    assert frozen == {n for n, p in pop.net.named_parameters() if not p.requires_grad}
+
+
+def test_tied_parameters_stay_one_tensor_in_the_population():
+    for pop in (Population(_TiedCustom(), 2), Population(_tied_sequential(), 2)):
+        state = pop.net.state_dict(keep_vars=True)
+        first, second = ("a.weight", "c.weight") if pop.mode == "vmap" else ("0.weight", "2.weight")
+        assert state[first] is state[second]
+    shared = Population(_shared_sequential(), 2)
+    assert shared.net[0] is shared.net[2]
+
+
+class _SharedDropout(nn.Module):
+    """A user module (vmap path) that applies one nn.Dropout module at two places."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.a = nn.Linear(6, 6)
+        self.drop = nn.Dropout(0.5)
+        self.b = nn.Linear(6, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.b(self.drop(torch.tanh(self.a(self.drop(x)))))
+
+
+def test_a_dropout_module_used_twice_is_seeded_per_model():
+    shared = nn.Dropout(0.5)
+    seq = nn.Sequential(nn.Linear(6, 6), shared, nn.Tanh(), shared, nn.Linear(6, 3))
+    for template in (_SharedDropout(), seq):
+        big = Population.from_models([copy.deepcopy(template) for _ in range(3)], [4, 5, 6])
+        alone = Population.from_models([copy.deepcopy(template)], [6])
+        x = torch.randn(3, 8, 6)
+        for pop in (big, alone):
+            pop.train()
+            pop.set_step(3)
+        torch.testing.assert_close(big(x)[2], alone(x[2:3])[0])
+        back = big.unstack(2)
+        drops = [d for _, d in back.named_modules(remove_duplicate=False) if d is not back]
+        drops = [d for d in drops if isinstance(d, nn.Dropout | SeededDropout)]
+        assert len({id(d) for d in drops}) == 1 and type(drops[0]) is nn.Dropout  # one module
+
+
+class _LSTMNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(4, 5, batch_first=True)
+        self.out = nn.Linear(5, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.rnn(x)[0][:, -1])
+
+
+class _ReadsItem(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x) * float(x.abs().max())
+
+
+def test_ops_vmap_cannot_run_are_one_clear_line():
+    with pytest.raises(UserError, match=r"_LSTMNet\.forward runs aten::lstm\.input, which torch"):
+        Population(_LSTMNet(), 2)(torch.randn(2, 3, 6, 4))
+    with pytest.raises(UserError, match=r"_ReadsItem\.forward reads a tensor's value in Python"):
+        Population(_ReadsItem(), 2)(torch.randn(2, 3, 4))
+    custom_bn = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4, momentum=None))
+    with pytest.raises(UserError, match="momentum"):
+        Population(custom_bn, 2)(torch.randn(2, 3, 4))
+
+
+class _SafeScaled(nn.Module):
+    """A population-safe block with a parameter of its own (a learned per-feature scale)."""
+
+    population_safe = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+        self.gamma = nn.Parameter(torch.linspace(0.5, 1.5, 6))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(x) * self.gamma
+
+
+def test_a_container_with_parameters_of_its_own_is_stacked_per_model():
+    """The block's own gamma is one per model (vmap path), not one shared by all."""
+    assert not is_stackable(nn.Sequential(_SafeScaled(), nn.Linear(6, 3)))
+    pop, alone = _train_alone_and_together(lambda: nn.Sequential(_SafeScaled(), nn.Linear(6, 3)))
+    assert pop.net.state_dict()["0.gamma"].shape == (3, 6)
+    for i, m in enumerate(alone):
+        for n, t in m.state_dict().items():
+            torch.testing.assert_close(pop.member_state(i)[n], t, rtol=1e-5, atol=1e-6, msg=n)

@@ -13,12 +13,17 @@ Two paths, one interface (measured on 2 CPU cores, digits MLP 64-256-256-10, K=1
   (``Linear -> baddbmm``, ``Conv1d/2d -> grouped conv``, ``BatchNorm -> batch_norm over K*C
   channels``, ``Dropout -> per-model counter-based masks``, pooling/``Flatten`` fold K into the
   batch). Used when every container is an ``nn.Sequential`` or declares
-  ``population_safe = True`` (its forward only calls submodules and elementwise ops).
+  ``population_safe = True`` (its forward only calls submodules and elementwise ops) and
+  holds no parameters or buffers of its own.
 - **vmap**: any other ``nn.Module``, through ``torch.func.functional_call`` under ``torch.vmap``.
 
 In both, every torch dropout module (``Dropout``, ``Dropout1d/2d/3d``, ``AlphaDropout``,
 ``FeatureAlphaDropout``) becomes a :class:`SeededDropout`; a forward that draws random numbers
 itself (``F.dropout``) cannot be seeded per model and is refused with a UserError.
+
+In both, sharing and freezing survive: a module used at several places, a parameter tied
+between modules and ``requires_grad=False`` are as in the plain model. Ops that ``torch.vmap``
+cannot batch (``nn.LSTM``, ``.item()``) are a UserError naming the op and the fix.
 
 In both, ``pop.net.state_dict()`` has the plain model's keys with a leading K axis, so
 ``pop.member_state(k)`` / ``pop.unstack(k)`` give model ``k`` back as a plain module.
@@ -28,6 +33,7 @@ from __future__ import annotations
 
 import copy
 import numbers
+import re
 from collections.abc import Callable, Sequence
 
 import torch
@@ -161,8 +167,8 @@ class _StackedLinear(nn.Module):
     def __init__(self, m: nn.Linear, k: int) -> None:
         super().__init__()
         self.in_features, self.out_features = m.in_features, m.out_features
-        self.weight = nn.Parameter(_repeat(m.weight, k))  # (K, out, in)
-        self.bias = nn.Parameter(_repeat(m.bias, k)) if m.bias is not None else None  # (K, out)
+        self.weight = _param(m.weight, k)  # (K, out, in)
+        self.bias = _param(m.bias, k) if m.bias is not None else None  # (K, out)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Computed feature-major, yᵀ = W xᵀ + b, so that the weight gradient g xᵀ comes out
@@ -186,8 +192,8 @@ class _StackedConv(nn.Module):
         self.conv = F.conv1d if isinstance(m, nn.Conv1d) else F.conv2d
         self.stride, self.padding, self.dilation = m.stride, m.padding, m.dilation
         self.groups, self.out_channels = m.groups, m.out_channels
-        self.weight = nn.Parameter(_repeat(m.weight, k))  # (K, O, C/g, *kernel)
-        self.bias = nn.Parameter(_repeat(m.bias, k)) if m.bias is not None else None  # (K, O)
+        self.weight = _param(m.weight, k)  # (K, O, C/g, *kernel)
+        self.bias = _param(m.bias, k) if m.bias is not None else None  # (K, O)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k, b = x.shape[:2]
@@ -213,8 +219,8 @@ class _StackedBatchNorm(nn.Module):
             )
         self.eps, self.momentum = m.eps, m.momentum
         self.track = m.track_running_stats
-        self.weight = nn.Parameter(_repeat(m.weight, k)) if m.affine else None  # (K, C)
-        self.bias = nn.Parameter(_repeat(m.bias, k)) if m.affine else None
+        self.weight = _param(m.weight, k) if m.affine else None  # (K, C)
+        self.bias = _param(m.bias, k) if m.affine else None
         if self.track:
             self.register_buffer("running_mean", _repeat(m.running_mean, k))  # (K, C)
             self.register_buffer("running_var", _repeat(m.running_var, k))
@@ -255,8 +261,8 @@ class _StackedLayerNorm(nn.Module):
     def __init__(self, m: nn.LayerNorm, k: int) -> None:
         super().__init__()
         self.shape, self.eps = tuple(m.normalized_shape), m.eps
-        self.weight = nn.Parameter(_repeat(m.weight, k)) if m.weight is not None else None
-        self.bias = nn.Parameter(_repeat(m.bias, k)) if m.bias is not None else None
+        self.weight = _param(m.weight, k) if m.weight is not None else None
+        self.bias = _param(m.bias, k) if m.bias is not None else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         y = F.layer_norm(x, self.shape, None, None, self.eps)
@@ -283,6 +289,12 @@ class _Fold(nn.Module):
 def _repeat(t: torch.Tensor, k: int) -> torch.Tensor:
     """``(K, *t.shape)`` copies of a plain tensor."""
     return t.detach().unsqueeze(0).repeat(k, *([1] * t.dim())).clone()
+
+
+def _param(p: torch.Tensor, k: int) -> nn.Parameter:
+    """``(K, *p.shape)`` copies of a plain parameter, frozen where it is
+    (``requires_grad=False`` stays so)."""
+    return nn.Parameter(_repeat(p, k), requires_grad=p.requires_grad)
 
 
 def _twin(m: nn.Module, k: int, name: str) -> nn.Module | None:
@@ -314,11 +326,17 @@ def _is_container(m: nn.Module) -> bool:
 
 
 def is_stackable(model: nn.Module) -> bool:
-    """True if every module is a population-safe container or a leaf with a stacked twin."""
+    """True if every module is a population-safe container or a leaf with a stacked twin.
+
+    A container with parameters or buffers of its own (a ``population_safe`` block with a
+    learned scale) is not: only leaves get stacked twins, so those would stay shared by all
+    models; the vmap path stacks them.
+    """
     for name, m in model.named_modules():
         children = list(m.children())
         if children:
-            if not _is_container(m):
+            own = [*m.parameters(recurse=False), *m.buffers(recurse=False)]
+            if not _is_container(m) or own:
                 return False
         elif _twin(m, 1, name) is None:
             return False
@@ -326,12 +344,36 @@ def is_stackable(model: nn.Module) -> bool:
 
 
 def _stack(model: nn.Module, k: int) -> nn.Module:
-    """A copy of ``model`` whose leaves are replaced by their K-stacked twins."""
+    """A copy of ``model`` whose leaves are replaced by their K-stacked twins.
+
+    Sharing survives: a module used at several places gets one twin, and a parameter or
+    buffer tied between modules (``b.weight = a.weight``) is one stacked tensor.
+    """
     net = copy.deepcopy(model)
-    for name, m in list(net.named_modules()):
+    twins: dict[int, nn.Module] = {}  # id of a plain leaf -> its twin
+    for name, m in list(net.named_modules(remove_duplicate=False)):
         if name and not list(m.children()):
-            _replace(net, name, _twin(m, k, name))
+            if id(m) not in twins:
+                twins[id(m)] = _twin(m, k, name)
+            _replace(net, name, twins[id(m)])
+    _tie_like(model, net)
     return net
+
+
+def _tie_like(plain: nn.Module, net: nn.Module) -> None:
+    """Make ``net``'s parameters and buffers shared where ``plain``'s are (same module names)."""
+    first: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id -> (plain tensor, net's)
+    for name, m in plain.named_modules(remove_duplicate=False):
+        twin = net.get_submodule(name)
+        for attr in ("_parameters", "_buffers"):
+            mine = getattr(twin, attr)
+            for n, t in getattr(m, attr).items():
+                if t is None or mine.get(n) is None:
+                    continue
+                if id(t) in first:
+                    mine[n] = first[id(t)][1]
+                else:
+                    first[id(t)] = (t, mine[n])
 
 
 def _replace(net: nn.Module, name: str, new: nn.Module) -> None:
@@ -343,24 +385,55 @@ def _seeded(model: nn.Module) -> nn.Module:
     """A copy of ``model`` with every torch dropout module (``Dropout``, ``Dropout1d/2d/3d``,
     ``AlphaDropout``, ``FeatureAlphaDropout``) replaced by a :class:`SeededDropout`."""
     net = copy.deepcopy(model)
-    for name, m in list(net.named_modules()):
+    seeded: dict[int, SeededDropout] = {}  # a dropout module used at several places: one twin
+    for name, m in list(net.named_modules(remove_duplicate=False)):
         kind = _dropout_kind(m)
         if kind is not None:
-            _replace(net, name, SeededDropout(m.p, rng.seed_key("dropout", name), None, kind, m))
+            if id(m) not in seeded:
+                seeded[id(m)] = SeededDropout(m.p, rng.seed_key("dropout", name), None, kind, m)
+            _replace(net, name, seeded[id(m)])
     return net
 
 
 def _stack_state(model: nn.Module, k: int) -> nn.Module:
-    """A copy of ``model`` whose parameters and buffers are replaced by ``(K, ...)`` stacks."""
+    """A copy of ``model`` whose parameters and buffers are replaced by ``(K, ...)`` stacks
+    (a tensor tied between modules stays one tensor, as ``functional_call`` expects)."""
     net = copy.deepcopy(model)
+    stacked: dict[int, tuple[torch.Tensor, torch.Tensor]] = {}  # id -> (plain, stacked)
     for m in net.modules():
-        for n, p in list(m._parameters.items()):
-            if p is not None:
-                m._parameters[n] = nn.Parameter(_repeat(p, k), requires_grad=p.requires_grad)
-        for n, b in list(m._buffers.items()):
-            if b is not None:
-                m._buffers[n] = _repeat(b, k)
+        for table, make in ((m._parameters, _param), (m._buffers, _repeat)):
+            for n, t in list(table.items()):
+                if t is not None:
+                    if id(t) not in stacked:
+                        stacked[id(t)] = (t, make(t, k))
+                    table[n] = stacked[id(t)][1]
     return net
+
+
+def _vmap_problem(name: str, message: str) -> str | None:
+    """One line naming what in ``name``'s forward ``torch.vmap`` refused, and the fix; None for
+    an error that is not vmap's (a shape mismatch, ...), which propagates as it is."""
+    if "randomness" in message:
+        return (
+            f"{name}.forward draws random numbers itself (e.g. F.dropout, torch.rand or "
+            "nn.MultiheadAttention with dropout > 0), which a population cannot seed per model; "
+            "use dropout modules (nn.Dropout, nn.Dropout2d, nn.AlphaDropout, ...) as attributes "
+            "instead"
+        )
+    op = re.search(r"Batching rule not implemented for (aten::\w+(?:\.\w+)?)", message)
+    if op is not None:
+        return (
+            f"{name}.forward runs {op.group(1)}, which torch.vmap cannot batch over the models "
+            "of a population (nn.LSTM, nn.GRU, nn.RNN and nn.LSTMCell do); build the model from "
+            "layers vmap supports (e.g. nn.GRUCell or nn.Linear in a loop over time)"
+        )
+    if ".item()" in message or "data-dependent control flow" in message:
+        return (
+            f"{name}.forward reads a tensor's value in Python (.item(), float(t), `if t:` or "
+            "BatchNorm with momentum=None), which a population cannot do per model; keep it in "
+            "tensor ops (torch.where, ...) and give BatchNorm a momentum"
+        )
+    return None
 
 
 class Population(nn.Module):
@@ -417,7 +490,7 @@ class Population(nn.Module):
     def _dropout_keys(self) -> set[str]:
         return {
             f"{name}.{b}"
-            for name, m in self.net.named_modules()
+            for name, m in self.net.named_modules(remove_duplicate=False)
             if isinstance(m, SeededDropout)
             for b in ("seed", "p")
         }
@@ -467,9 +540,12 @@ class Population(nn.Module):
         i = self._index(i)
         m = copy.deepcopy(self._template)
         rates = {n: d.p[i] for n, d in self.net.named_modules() if isinstance(d, SeededDropout)}
-        for n, d in list(m.named_modules()):
+        plain: dict[int, nn.Module] = {}  # a dropout module used at several places: one module
+        for n, d in list(m.named_modules(remove_duplicate=False)):
             if isinstance(d, SeededDropout):
-                _replace(m, n, d.to_plain(float(rates[n]) if n in rates else float(d.p)))
+                if id(d) not in plain:
+                    plain[id(d)] = d.to_plain(float(rates[n]) if n in rates else float(d.p))
+                _replace(m, n, plain[id(d)])
         m.load_state_dict(self.member_state(i))
         return m
 
@@ -530,13 +606,10 @@ class Population(nn.Module):
         try:
             return fn(params, buffers, x)
         except RuntimeError as err:
-            if "randomness" not in str(err):
+            problem = _vmap_problem(type(tpl).__name__, str(err))
+            if problem is None:
                 raise
-            raise UserError(
-                f"{type(tpl).__name__}.forward draws random numbers itself (e.g. F.dropout or "
-                "torch.rand), which a population cannot seed per model; use dropout modules "
-                "(nn.Dropout, nn.Dropout2d, nn.AlphaDropout, ...) as attributes instead"
-            ) from None
+            raise UserError(problem) from None
 
     def _apply(self, fn, recurse=True):  # keep the template on the population's device
         super()._apply(fn, recurse)
