@@ -792,3 +792,62 @@ def test_activations_verdict_flags_a_layer_below_an_asymmetric_low_threshold():
     assert "exploding" in f.message
     (f,) = verdict(rows(1.0, 0.01, 3.0), Thresholds(act_ratio_low=1e-3, act_ratio_high=4.0))
     assert f.status == "ok" and f.value == 0.01
+
+
+def test_checkpointing_the_whole_model_recomputes_the_step_not_a_new_one():
+    """Non-reentrant ``torch.utils.checkpoint`` of the watched model runs its forward again in
+    the backward: that recomputation belongs to the step, so steps, gradients and update
+    ratios are those of the same training without checkpointing."""
+    from torch.utils.checkpoint import checkpoint
+
+    x, y = _data()
+    runs = []
+    for use_checkpoint in (False, True):
+        torch.manual_seed(0)
+        model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        with watch(model, every=2) as w:
+            for s in range(5):
+                xb, yb = x[s * 8 :][:8], y[s * 8 :][:8]
+                out = checkpoint(model, xb, use_reentrant=False) if use_checkpoint else model(xb)
+                opt.zero_grad()
+                nn.functional.cross_entropy(out, yb).backward()
+                opt.step()
+        runs.append((w.step, w.records()))
+    (plain_step, plain), (ckpt_step, ckpt) = runs
+    assert ckpt_step == plain_step == 4
+    assert [(r["step"], r["layer"]) for r in ckpt] == [(r["step"], r["layer"]) for r in plain]
+    for a, b in zip(ckpt, plain, strict=True):
+        for key in ("act_std", "grad_norm", "out_grad_norm", "update_ratio"):
+            assert (a[key] is None) == (b[key] is None), (key, a, b)
+            if a[key] is not None:
+                assert a[key] == pytest.approx(b[key], rel=1e-5), (key, a["layer"], a["step"])
+
+
+@pytest.mark.parametrize("batch_first", [True, False])
+def test_attention_parameters_of_their_own_are_watched(batch_first):
+    """nn.MultiheadAttention holds in_proj_weight/in_proj_bias itself (beside its child
+    out_proj, which it never calls as a module): it is a layer, with the attention output's
+    statistics and the gradient and update of its own parameters."""
+    torch.manual_seed(0)
+    enc = nn.TransformerEncoderLayer(16, 2, 32, dropout=0.0, batch_first=batch_first)
+    x = torch.randn(3, 5, 16)
+    seen: list[torch.Tensor] = []
+    enc.self_attn.register_forward_hook(lambda m, a, out: seen.append(out[0].detach().clone()))
+    own = [enc.self_attn.in_proj_weight, enc.self_attn.in_proj_bias]
+    before = torch.cat([p.detach().flatten() for p in own])
+    opt = torch.optim.SGD(enc.parameters(), lr=0.1)
+    with watch(enc) as w:
+        loss = (enc(x) @ torch.linspace(-1, 1, 16)).square().mean()
+        opt.zero_grad()
+        loss.backward()
+        grad = torch.cat([p.grad.flatten() for p in own]).norm().item()
+        opt.step()
+    rec = next(r for r in w.records() if r["layer"] == "self_attn")
+    assert rec["kind"] == "multiheadattention" and rec["order"] == 0
+    assert rec["act_std"] == pytest.approx(seen[0].std(correction=0).item(), rel=1e-5)
+    assert rec["grad_norm"] == pytest.approx(grad, rel=1e-5)
+    assert rec["weight_norm"] == pytest.approx(before.norm().item(), rel=1e-5)
+    after = torch.cat([p.detach().flatten() for p in own])
+    ratio = ((after - before).norm() / before.norm()).item()
+    assert rec["update_ratio"] == pytest.approx(ratio, rel=1e-4)

@@ -28,8 +28,10 @@ after an exception), with the memory and speed lessons of its users built in:
   Forwards in evaluation mode or without autograd (``torch.no_grad()``,
   ``torch.inference_mode()``, e.g. logging the loss in training mode) are not steps and are
   not measured. A forward whose output needs no gradient (a frozen model) is a step of its
-  own. Steps ``0, every, 2·every, ...`` are sampled. For ``every > 8`` the per-layer hooks are
-  registered only then (and removed again after the forward), so an unsampled step costs two
+  own. A forward run inside the backward that ends a step (``torch.utils.checkpoint`` of the
+  whole model recomputing it) belongs to that step. Steps ``0, every, 2·every, ...`` are
+  sampled. For ``every > 8`` the per-layer hooks are registered only then (and removed
+  again after the forward), so an unsampled step costs two
   Python calls on the root module and one autograd pre-hook on its output's ``grad_fn``, which
   tells that the step has ended (registered in the forward, called once in the backward), and
   nothing else: on the 2-core VM, with a tiny MLP whose step takes 100 µs, the root calls add
@@ -39,10 +41,12 @@ after an exception), with the memory and speed lessons of its users built in:
   sampled, so a resumed run samples the same steps as an uninterrupted one. A sampled step's
   activations come from its first forward; gradients from the backward that ends it.
 
-Per sampled step ``s`` and layer (leaf modules with parameters, and activation modules; names
-from ``named_modules()``; a watched model that is itself such a module, ``watch(nn.Linear(4,
-3))``, is the layer ``""``) it records, for every model ``i`` of a population (``model=0`` for
-a plain module), reducing over every axis but the model axis:
+Per sampled step ``s`` and layer (modules with parameters of their own: the leaves, and
+modules such as ``nn.MultiheadAttention`` whose ``in_proj_weight`` is its own beside a child
+``out_proj``; and activation modules; names from ``named_modules()``; a watched model that is
+itself such a module, ``watch(nn.Linear(4, 3))``, is the layer ``""``) it records, for
+every model ``i`` of a population (``model=0`` for a plain module), reducing over every axis
+but the model axis:
 
 - ``act_mean``, ``act_std``, ``hist`` (counts in the bins ``hist_edges``, plus ``hist_under``
   and ``hist_over``) of the layer's output;
@@ -333,8 +337,8 @@ class Watch:
         hist_range: ``(low, high)`` of the histogram bins when ``bins`` is a count.
         hist_values: count at most this many values per model and layer in the histogram (an
             evenly strided sample; None: all). Moments and fractions always use every value.
-        layers: names (from ``named_modules()``) to watch; default: every leaf module with
-            parameters and every activation module.
+        layers: names (from ``named_modules()``) to watch; default: every module with
+            parameters of its own (leaf or not) and every activation module.
         start_step: the number of the first training step (a resumed run passes its step).
         update_ratio: measure ‖Δθ‖/‖θ‖ (keeps one preallocated copy of a fixed subset of at
             most about ``UPDATE_SAMPLE`` entries per parameter and model).
@@ -379,10 +383,14 @@ class Watch:
         # dead_fraction's unit axis: each layer's own layout, and the fallback of activations
         self._layouts = {n: _unit_layout(m) for n, m in self.layers.items()}
         self._unit_guess = _unit_guesses(self.tree, self.layers)
+        # (a leaf only: a module with children, whose hook runs after theirs, keeps their layout)
         self._forgets_units = {
             n
             for n, m in self.layers.items()
-            if self._layouts[n] is None and _has_own_params(m) and stats.activation_kind(m) is None
+            if self._layouts[n] is None
+            and _has_own_params(m)
+            and stats.activation_kind(m) is None
+            and not any(True for _ in m.children())
         }
         # the watched parameters in a fixed order, with their layer and update-subset stride
         self._params: list[tuple[str, nn.Parameter]] = [
@@ -416,6 +424,9 @@ class Watch:
         # the next training forward belongs to the same step (set in _post_forward, cleared by
         # the autograd hook _closed)
         self._open = False
+        # the autograd graph task (one backward) that ended the last step: a forward run inside
+        # it is activation checkpointing recomputing that step, not a new step
+        self._closed_task: int | None = None
         self._closed_hook = self._closed  # one bound method, not one per forward
         self._permanent = self.every <= self.PERMANENT_HOOKS_EVERY and self._vmap_template is None
         self._cache: dict[Any, torch.Tensor] = {}  # device constants (edges, offsets, ...)
@@ -469,6 +480,8 @@ class Watch:
         self._current = None  # left over if the last forward raised
         if not module.training or not torch.is_grad_enabled():
             return  # evaluation, or no autograd (a logging forward under no_grad): not a step
+        if self._recomputing():
+            return
         if self._layer_handles and not self._permanent:
             self._remove(self._layer_handles)  # left over if the last forward raised
         if self._open:
@@ -533,7 +546,7 @@ class Watch:
         sample, self._current = self._current, None
         if sample is not None:
             self._end_sample(sample, args)
-        if not module.training or not torch.is_grad_enabled():
+        if not module.training or not torch.is_grad_enabled() or self._recomputing():
             return
         # the step stays open until a backward reaches one of this forward's outputs: one
         # autograd hook per training forward, on the output's grad_fn (cheaper than a tensor
@@ -565,11 +578,18 @@ class Watch:
             t.register_hook(self._closed_hook)
         return bool(nodes or leaves)
 
+    def _recomputing(self) -> bool:
+        """True for a forward run inside the backward that ended the last step: non-reentrant
+        ``torch.utils.checkpoint`` of the watched model recomputing its forward (not a step)."""
+        task = self._closed_task
+        return task is not None and torch._C._current_graph_task_id() == task
+
     def _closed(self, _grads: Any) -> None:
         """Autograd hook on a training forward's outputs: a backward has reached them, so the
         step is over (the next training forward starts the next one); in a sampled step, queue
         :meth:`_grads_done` for the end of this backward."""
         self._open = False
+        self._closed_task = torch._C._current_graph_task_id()
         sample = self._grad_sample
         if sample is not None and not sample.queued:
             self._queue(sample)
@@ -1038,13 +1058,11 @@ def _select_layers(tree: nn.Module, names: Iterable[str] | None) -> dict[str, nn
         return chosen
     out = {}
     for name, m in modules.items():
-        leaf = not any(True for _ in m.children())
-        if (leaf and _has_own_params(m)) or stats.activation_kind(m) is not None:
+        # not only leaves: nn.MultiheadAttention holds in_proj_weight itself beside out_proj
+        if _has_own_params(m) or stats.activation_kind(m) is not None:
             out[name] = m
     if not out:
-        raise UserError(
-            "watch(): the model has no leaf module with parameters and no activation module"
-        )
+        raise UserError("watch(): the model has no module with parameters and no activation module")
     return out
 
 
