@@ -68,7 +68,7 @@ def test_optimizers_2d_faster_verdict_and_grid_edges():
     assert v.startswith("inconclusive (not tuned") and "measured: confirmed" in v
     # the faster one on the edge only gets faster with a better LR: the order stands
     assert o2d._faster(res, "f", "E", "C", 100)[0] == "confirmed"
-    from trainlab.studies.optimizers import grid_edge
+    from trainlab.studies.cells import grid_edge
 
     assert grid_edge(o2d.OPTIMIZERS["SGD"][2], 0.9) == "largest LR of the grid"
 

@@ -24,7 +24,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .optimizers import (
+from .cells import (
     by_override,
     cpu_threads,
     curves,

@@ -27,17 +27,24 @@ test accuracy (Greydanus 2020).
 
 from __future__ import annotations
 
-import contextlib
 import json
 import math
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..errors import UserError
-from ..threads import torch_threads
+from .cells import (
+    by_override,
+    cpu_threads,
+    curves,
+    final_values,
+    grid_edge,
+    mean_std,
+    pm,
+    train_cell,
+)
 from .evidence import CONFIRMED, CONTRADICTED, INCONCLUSIVE, UNTESTABLE, judge, t_critical, welch
 
 __all__ = [
@@ -45,10 +52,6 @@ __all__ = [
     "EXPECTED",
     "run",
     "OPTIMIZERS",
-    "train_cell",
-    "cpu_threads",
-    "expected_vs_measured",
-    "grid_edge",
 ]
 
 DESCRIPTION = (
@@ -101,92 +104,6 @@ MODELS = {
 MODEL_TEXT = {"MLP": "MLP 40-100-100-10", "CNN": "1-D CNN (the default convnet)"}
 PAPER_ACC = {"MLP": 0.68, "CNN": 0.94}  # Greydanus 2020, test accuracy
 ADAPTIVE, SGD_FAMILY = ("Adam", "RMSProp"), ("SGD", "momentum 0.9")
-
-
-@contextlib.contextmanager
-def cpu_threads(device: str, n: int = 1) -> Iterator[None]:
-    """On the CPU, train with ``n`` intra-op threads (restored afterwards, also on errors).
-
-    Measured here (2 cores shared with other jobs): a population of 12 MLPs on mnist1d for 2
-    epochs took 23.4 s with torch's default 2 threads and 4.2 s with 1 (the thread pool stalls
-    when another process holds a core).
-    """
-    on_cpu = device in ("cpu", "auto") and not torch.cuda.is_available()
-    with torch_threads(n if on_cpu else None):
-        yield
-
-
-def train_cell(raw: dict[str, Any], out: Path, device: str) -> dict[str, Any]:
-    """Train one population config (a plain dict) into ``out``; returns its summary, the
-    per-epoch metrics rows and the members' overrides."""
-    from ..config import parse_config
-    from ..train import train
-
-    cfg = parse_config(raw, source=str(out.name))
-    res = train(cfg, out=out, device=device, progress=False)
-    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line]
-    return {"summary": res.summary, "metrics": rows}
-
-
-def by_override(cell: dict[str, Any], key: str) -> dict[Any, list[dict[str, Any]]]:
-    """The cell's models grouped by the value of override ``key`` (e.g. ``optim.lr``)."""
-    out: dict[Any, list[dict[str, Any]]] = {}
-    for m in cell["summary"]["models"]:
-        out.setdefault(m["overrides"].get(key), []).append(m)
-    return out
-
-
-def final_values(models: list[dict[str, Any]], metric: str) -> list[float]:
-    """Final ``metric`` of each model; a model stopped for NaN counts as +inf loss / 0 acc."""
-    vals = []
-    for m in models:
-        v = (m.get("final") or {}).get(metric)
-        if m.get("status") == "nan" or v is None or not math.isfinite(v):
-            v = math.inf if "loss" in metric else 0.0
-        vals.append(float(v))
-    return vals
-
-
-def mean_std(vals: list[float]) -> tuple[float, float]:
-    finite = [v for v in vals if math.isfinite(v)]
-    if len(finite) < len(vals) or not finite:
-        return math.inf, 0.0
-    m = sum(finite) / len(finite)
-    sd = math.sqrt(sum((v - m) ** 2 for v in finite) / (len(finite) - 1)) if len(finite) > 1 else 0
-    return m, sd
-
-
-def curves(
-    cell: dict[str, Any], indices: list[int], metric: str = "train_loss"
-) -> tuple[list[int], list[float], list[float]]:
-    """Per-epoch mean and std of ``metric`` over the models ``indices``."""
-    per: dict[int, list[float]] = {}
-    for r in cell["metrics"]:
-        if r["model"] in indices and r.get(metric) is not None and math.isfinite(r[metric]):
-            per.setdefault(r["epoch"], []).append(r[metric])
-    epochs = sorted(per)
-    means = [sum(per[e]) / len(per[e]) for e in epochs]
-    stds = [
-        math.sqrt(sum((v - mu) ** 2 for v in per[e]) / max(len(per[e]) - 1, 1))
-        for e, mu in zip(epochs, means, strict=True)
-    ]
-    return epochs, means, stds
-
-
-def pm(vals: list[float], digits: int = 3) -> str:
-    """``mean ± std (n)`` with the 95% CI half-width, over the finite values."""
-    from ..report import aggregate
-
-    a = aggregate(vals)
-    if not a["n"]:
-        return "—"
-    ci = f", CI ± {a['ci95']:.{digits}f}" if a.get("ci95") is not None else ""
-    return f"{a['mean']:.{digits}f} ± {a['std']:.{digits}f} (n={a['n']}{ci})"
-
-
-def expected_vs_measured(rows: list[tuple[str, str, str]]) -> list[dict[str, str]]:
-    """Rows ``claim | literature expects | measured here`` for a report table."""
-    return [{"claim": c, "literature": e, "measured": m} for c, e, m in rows]
 
 
 def lbfgs_batch_demo(
@@ -455,18 +372,6 @@ def run(
 
 def _slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in "-_." else "_" for c in text)
-
-
-def grid_edge(lrs: Sequence[float], best: float) -> str:
-    """``""`` when ``best`` lies strictly inside the grid ``lrs``; else where it sits (then the
-    grid did not bracket the optimum and the optimizer is not tuned)."""
-    if len(lrs) < 2:
-        return "the only LR tried"
-    if best >= max(lrs):
-        return "largest LR of the grid"
-    if best <= min(lrs):
-        return "smallest LR of the grid"
-    return ""
 
 
 def summarize(cell: dict[str, Any], lrs: list[float]) -> dict[str, Any]:

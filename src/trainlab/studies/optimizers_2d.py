@@ -37,8 +37,8 @@ import torch
 from torch import Tensor
 
 from ..optim import create_optimizer
+from .cells import grid_edge
 from .evidence import CONFIRMED, CONTRADICTED
-from .optimizers import grid_edge
 
 __all__ = [
     "DESCRIPTION",

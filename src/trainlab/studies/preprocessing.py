@@ -39,8 +39,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .cells import by_override, cpu_threads, curves, final_values, mean_std, train_cell
 from .evidence import judge, t_critical, welch
-from .optimizers import by_override, cpu_threads, curves, final_values, mean_std, train_cell
 
 __all__ = [
     "DESCRIPTION",
