@@ -204,3 +204,69 @@ def test_resume_refuses_a_changed_config_or_a_foreign_run(monkeypatch, capsys, s
 def test_schedule_plot_path_gets_its_png_suffix(monkeypatch, capsys, small, tmp_path):
     code, out, _ = run(monkeypatch, capsys, "schedule", small, "--plot", "--out", tmp_path / "s")
     assert code == 0 and (tmp_path / "s.png").is_file() and f"{tmp_path / 's.png'}" in out
+
+
+def test_a_backwards_seed_range_says_so(monkeypatch, capsys, small):
+    with pytest.raises(UserError, match="runs backwards.*'1-3'"):
+        parse_seeds("3-1")
+    code, _, err = run(monkeypatch, capsys, "train", small, "--seeds", "3-1")
+    _assert_user_error(code, err, "'1-3'")
+
+
+def test_brackets_in_messages_and_listings_are_text_not_markup(monkeypatch, capsys, small):
+    code, _, err = run(monkeypatch, capsys, "train", small, "--seeds", "[x]")
+    _assert_user_error(code, err, "--seeds '[x]'")
+    code, out, _ = run(monkeypatch, capsys, "models")
+    assert code == 0 and "[conv-BN-act-pool]" in out
+
+
+def test_output_paths_under_a_file_or_of_an_unknown_format_are_user_errors(
+    monkeypatch, capsys, small, tmp_path
+):
+    import importlib
+
+    lr_find_module = importlib.import_module("trainlab.optim.lr_find")
+    afile = tmp_path / "afile"
+    afile.write_text("keep me")
+    for args in (
+        ["train", small, "--out", afile / "run"],
+        ["pretrain", "--out", afile / "run"],
+        ["schedule", small, "--plot", "--out", afile / "lr.png"],
+    ):
+        code, _, err = run(monkeypatch, capsys, *args)
+        _assert_user_error(code, err, f"{afile} is a file")
+    assert afile.read_text() == "keep me"
+
+    def never(*args, **kwargs):
+        raise AssertionError("lr-find ran before its --out was checked")
+
+    monkeypatch.setattr(lr_find_module, "lr_find", never)
+    code, _, err = run(monkeypatch, capsys, "lr-find", small, "--out", tmp_path / "curve.txt")
+    _assert_user_error(code, err, "cannot write '.txt' files")
+    code, _, err = run(
+        monkeypatch, capsys, "schedule", small, "--plot", "--out", tmp_path / "x.foo"
+    )
+    _assert_user_error(code, err, "cannot write '.foo' files")
+
+
+def test_an_empty_config_or_a_folder_is_refused_before_a_run_starts(monkeypatch, capsys, tmp_path):
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    out = tmp_path / "run"
+    code, _, err = run(monkeypatch, capsys, "train", empty, "--out", out)
+    _assert_user_error(code, err, "is empty")
+    assert not out.exists()
+    code, _, err = run(monkeypatch, capsys, "train", tmp_path, "--out", out)
+    _assert_user_error(code, err, "is a folder, not a config")
+    assert not out.exists()
+
+
+def test_an_os_error_on_a_named_path_is_one_line_and_exit_2(monkeypatch, capsys):
+    import trainlab.data
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", "/srv/[data]/x.npz")
+
+    monkeypatch.setattr(trainlab.data, "list_datasets", denied)
+    code, _, err = run(monkeypatch, capsys, "datasets")
+    _assert_user_error(code, err, "cannot use /srv/[data]/x.npz: Permission denied")

@@ -91,3 +91,47 @@ def test_members_expand_seeds_variants_grid():
     assert {m.seed for m in ms} == {0, 1}
     one = resolve(cfg, ms[3].overrides)
     assert one.init.scheme == "zeros" and one.optim.lr == 0.01
+
+
+def test_a_folder_or_an_empty_file_is_not_a_config(tmp_path):
+    (tmp_path / "a.yaml").write_text("train: {epochs: 2}\n")
+    with pytest.raises(ConfigError, match="is a folder, not a config.*a.yaml") as err:
+        load_config(tmp_path)
+    assert "not found" not in str(err.value)
+    for text in ("", "# only a comment\n"):
+        empty = tmp_path / "empty.yaml"
+        empty.write_text(text)
+        with pytest.raises(ConfigError, match="is empty"):
+            load_config(empty)
+    (tmp_path / "defaults.yaml").write_text("{}\n")  # an explicit empty mapping: the defaults
+    assert load_config(tmp_path / "defaults.yaml").train.epochs == 15
+
+
+def test_duplicate_seeds_name_the_seed_once():
+    with pytest.raises(ConfigError) as err:
+        parse_config({"population": {"seeds": [0, 3, 3]}})
+    assert "seed 3 appears 2 times" in str(err.value)
+    assert str(err.value).count("[0, 3, 3]") == 1
+
+
+def test_pretrain_config_errors_name_the_key_and_the_fix(tmp_path):
+    from trainlab.pretrain.run import load_pretrain_config, run_pretrain
+
+    train_cfg = tmp_path / "train.yaml"
+    train_cfg.write_text("model: {name: mlp, hidden: [8]}\noptim: {name: adam}\n")
+    with pytest.raises(ConfigError) as err:
+        load_pretrain_config(train_cfg)
+    msg = str(err.value)
+    assert "unknown key 'model.name'" in msg and "kind, n_components" in msg
+    assert "`trainlab train` config" in msg and "\n" not in msg
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("model: {kind: rbm, n_compnents: 10}\n")
+    with pytest.raises(ConfigError, match="did you mean 'n_components'"):
+        load_pretrain_config(typo)
+    with pytest.raises(ConfigError, match="grid key 'foo'"):
+        run_pretrain(None, out=tmp_path / "r", grid={"foo": [1.0]})
+    assert not (tmp_path / "r").exists()
+    empty = tmp_path / "empty.yaml"
+    empty.write_text("")
+    with pytest.raises(ConfigError, match="is empty"):
+        load_pretrain_config(empty)

@@ -124,7 +124,8 @@ class PopulationConfig(_Strict):
         if not v:
             raise ValueError("needs at least one seed")
         if len(set(v)) != len(v):
-            raise ValueError(f"seeds must be distinct, got {v}")
+            dup = next(s for s in v if v.count(s) > 1)
+            raise ValueError(f"seeds must be distinct; seed {dup} appears {v.count(dup)} times")
         big = [s for s in v if not -(2**63) <= s < 2**63]
         if big:
             raise ValueError(f"seeds must fit in 64 bits (|seed| < 2**63), got {big[0]}")
@@ -285,11 +286,16 @@ def load_yaml(text: str) -> Any:
 
 
 def read_yaml_file(path: Path) -> Any:
-    """The parsed YAML file ``path``; a missing, binary or malformed file is a ConfigError."""
+    """The parsed YAML file ``path``; a missing, empty, binary or malformed file, or a folder,
+    is a ConfigError (an empty file is a mistake: ``{}`` asks for every default)."""
+    if path.is_dir():
+        inside = sorted(str(p) for p in path.glob("*.y*ml"))[:3]
+        such = f", e.g. {', '.join(inside)}" if inside else ""
+        raise ConfigError(f"{path} is a folder, not a config; pass a YAML file{such}")
     if not path.is_file():
         raise ConfigError(f"config file not found: {path} (pass the path to a YAML file)")
     try:
-        return load_yaml(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise ConfigError(
             f"{path}: not a text YAML file (is it a checkpoint or an image?)"
@@ -298,6 +304,12 @@ def read_yaml_file(path: Path) -> Any:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{path}: not valid YAML{where}; check indentation and colons") from None
+    if raw is None:
+        raise ConfigError(
+            f"{path} is empty (or only comments); write the sections you need (see examples/), "
+            "or '{}' for every default"
+        )
+    return raw
 
 
 def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> None:

@@ -19,7 +19,23 @@ import torch
 from .atomic import atomic_write_bytes, atomic_write_text
 from .errors import UserError
 
-__all__ = ["RunDir", "atomic_write_bytes", "atomic_write_text", "to_jsonable"]
+__all__ = ["RunDir", "atomic_write_bytes", "atomic_write_text", "make_folder", "to_jsonable"]
+
+
+def make_folder(path: Path, option: str = "--out") -> None:
+    """``mkdir -p path``; a path that cannot be made (a part of it is a file, no permission,
+    a read-only disk) is a :class:`UserError` that names ``option`` as the fix."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        part = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), path)
+        raise UserError(
+            f"cannot create folder {path}: {part} is a file; pass another {option}"
+        ) from None
+    except OSError as err:
+        raise UserError(
+            f"cannot create folder {path}: {err.strerror}; pass another {option}"
+        ) from None
 
 
 def to_jsonable(x: Any) -> Any:
@@ -54,7 +70,7 @@ class RunDir:
                 else " (or move the old one away)"
             )
             raise UserError(f"run directory {self.path} already exists; pass a new --out{hint}")
-        (self.path / "checkpoints").mkdir(parents=True, exist_ok=True)
+        make_folder(self.path / "checkpoints")
         return self
 
     def require(self) -> RunDir:

@@ -6,10 +6,11 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import UserError
 
-__all__ = ["app", "main", "console", "err_console", "parse_seeds"]
+__all__ = ["app", "main", "console", "err_console", "parse_seeds", "escape"]
 
 app = typer.Typer(
     name="trainlab",
@@ -31,14 +32,12 @@ def parse_seeds(text: str | None) -> list[int] | None:
     if text is None:
         return None
     text = text.strip()
-    lo = 0
+    lo = hi = 0
     try:
         if "," in text:
             return [int(t) for t in text.split(",") if t.strip()]
         if "-" in text:
             lo, hi = (int(t) for t in text.split("-", 1))
-            if hi < lo:
-                raise ValueError
             count = hi - lo + 1
         else:
             count = int(text)
@@ -47,6 +46,8 @@ def parse_seeds(text: str | None) -> list[int] | None:
             f"--seeds '{text}' is not understood; "
             "write a range '0-9', a list '1,3,5' or a count '4'"
         ) from None
+    if "-" in text and hi < lo:
+        raise UserError(f"--seeds '{text}' runs backwards; write the range low-high: '{hi}-{lo}'")
     if count < 1:
         raise UserError(f"--seeds {text}: a count needs at least 1 model (seed 0 alone: '0-0')")
     if count > MAX_SEEDS:
@@ -65,11 +66,25 @@ def main() -> None:
     a usage error click's usage message and 2, Ctrl-C a hint and 130."""
     try:
         code = app(standalone_mode=False)
-    except UserError as err:
-        err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+    except UserError as err:  # escaped: '[key]' in a message is text, not rich markup
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)
     except FileNotFoundError as err:
-        err_console.print(f"[bold red]error:[/] file not found: {err.filename}", highlight=False)
+        err_console.print(
+            f"[bold red]error:[/] file not found: {escape(str(err.filename))}", highlight=False
+        )
+        sys.exit(2)
+    except OSError as err:  # a path the user gave cannot be written (a parent is a file, …)
+        if err.filename is None:
+            raise
+        err_console.print(
+            f"[bold red]error:[/] cannot use {escape(str(err.filename))}: {err.strerror}; "
+            "pass another path",
+            highlight=False,
+            soft_wrap=True,
+        )
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print(_INTERRUPTED)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .app import app, console, parse_seeds
+from .app import app, console, escape, parse_seeds
 
 __all__ = ["train_cmd", "resume_cmd", "datasets_cmd", "report_cmd", "study_cmd", "demo_cmd"]
 
@@ -58,23 +58,26 @@ def _finish(run_dir: Path | None, summary: dict, report: bool) -> None:
     console.print(summary_table(summary))
     for m in summary.get("nan_models", []):
         console.print(
-            f"[red]model {m['index']} (seed {m['seed']}, {m['group']}) stopped: "
+            f"[red]model {m['index']} (seed {m['seed']}, {escape(m['group'])}) stopped: "
             f"loss became NaN/Inf at step {m['step']}[/]"
         )
     if run_dir is not None:
         if report:
-            console.print(f"report: {build_report(run_dir)}")
-        console.print(f"run directory: {run_dir}")
+            console.print(f"report: {escape(str(build_report(run_dir)))}")
+        console.print(f"run directory: {escape(str(run_dir))}")
 
 
 def summary_table(summary: dict) -> Table:
     """Final test accuracy and loss per override group: mean ± std (n, 95% CI)."""
-    table = Table(title=f"{summary['name']}: {summary['k']} models, {summary['epochs']} epochs")
+    title = f"{summary['name']}: {summary['k']} models, {summary['epochs']} epochs"
+    table = Table(title=escape(title))
     for col in ("group", "n", "test_acc", "test_loss"):
         table.add_column(col, justify="left" if col == "group" else "right", overflow="fold")
     for g in summary["groups"]:
         a = g["aggregates"]
-        table.add_row(g["group"], str(g["n"]), *(_pm(a[m]) for m in ("test_acc", "test_loss")))
+        table.add_row(
+            escape(g["group"]), str(g["n"]), *(_pm(a[m]) for m in ("test_acc", "test_loss"))
+        )
     return table
 
 
@@ -86,12 +89,13 @@ def _pm(a: dict) -> str:
 
 
 def print_listing(title: str, rows: list[tuple[str, str]]) -> None:
-    """A two-column table of registry entries: name and description."""
+    """A two-column table of registry entries: name and description (shown as written:
+    ``[conv-BN-act-pool]`` is text, not rich markup)."""
     table = Table(title=title)
     table.add_column("name", no_wrap=True)
     table.add_column("description")
     for name, desc in rows:
-        table.add_row(name, desc)
+        table.add_row(escape(name), escape(desc))
     console.print(table)
 
 
@@ -116,7 +120,7 @@ def report_cmd(run_dir: Annotated[Path, typer.Argument(help="a run directory")])
     """(Re)build report.html and figures/ of a run directory."""
     from ..report import build_report
 
-    console.print(f"report: {build_report(run_dir)}")
+    console.print(f"report: {escape(str(build_report(run_dir)))}")
 
 
 @app.command("study")
@@ -134,7 +138,7 @@ def study_cmd(
         print_listing("studies", list_studies())
         return
     path = run_study(name, out, quick=quick, seeds=seeds, device=device)
-    console.print(f"study {name}: {path}")
+    console.print(f"study {name}: {escape(str(path))}")
 
 
 @app.command("demo")

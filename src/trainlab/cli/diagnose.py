@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .app import app, console, parse_seeds
+from .app import app, console, escape, parse_seeds
 
 __all__ = ["diagnose_cmd"]
 
@@ -38,8 +38,10 @@ def diagnose_cmd(
     result = diagnose(
         config, out=out, every=every, epochs=epochs, sets=sets, device=device, report=report
     )
-    console.print(verdict_table(result.findings, title=f"training health: {result.run_dir.name}"))
-    console.print(f"diagnostics: {result.run_dir / 'diagnostics.jsonl'}")
+    console.print(
+        verdict_table(result.findings, title=escape(f"training health: {result.run_dir.name}"))
+    )
+    console.print(f"diagnostics: {escape(str(result.run_dir / 'diagnostics.jsonl'))}")
     if result.report is not None:
-        console.print(f"report: {result.report}")
-    console.print(f"run directory: {result.run_dir}")
+        console.print(f"report: {escape(str(result.report))}")
+    console.print(f"run directory: {escape(str(result.run_dir))}")

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from .app import app, console
+from ..errors import UserError
+from .app import app, console, escape
 
 if TYPE_CHECKING:
     import torch
@@ -59,6 +60,8 @@ def schedule_cmd(
     from ..config import load_config
 
     cfg = load_config(config, list(set_ or []))
+    if plot:
+        out = _png(out)
     groups, _, curve, spe = schedule_curves(cfg)
     steps = curve.shape[0]
     table = Table(title=f"schedule '{cfg.schedule.name}': lr at the start of each epoch")
@@ -87,10 +90,8 @@ def schedule_cmd(
         ax.set_title(f"schedule '{cfg.schedule.name}' ({len(groups)} models)")
         if len(groups) <= 12:
             ax.legend(fontsize=7)
-        out = _png(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(out, dpi=110, bbox_inches="tight")
-        console.print(f"plot: {out}")
+        console.print(f"plot: {escape(str(out))}")
 
 
 @app.command("lr-find")
@@ -113,7 +114,6 @@ def lr_find_cmd(
 
     cfg = load_config(config, list(set_ or []))
     out = _png(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
     if population:
         if population < 2:
             raise typer.BadParameter("--population needs at least 2 models")
@@ -138,12 +138,26 @@ def lr_find_cmd(
         console.print(table)
         console.print(f"suggested lr (steepest smoothed descent): {_fmt(res.suggestion)}")
         res.plot().savefig(out, dpi=110, bbox_inches="tight")
-    console.print(f"plot: {out}")
+    console.print(f"plot: {escape(str(out))}")
 
 
 def _png(out: Path) -> Path:
-    """``out``, with ``.png`` added when it has no suffix (as matplotlib's savefig does)."""
-    return out if out.suffix else out.with_name(out.name + ".png")
+    """``out``, with ``.png`` added when it has no suffix (as matplotlib's savefig does), its
+    folder created; a format matplotlib cannot write or a folder that cannot be made is a
+    UserError, raised before any training."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    from ..runs import make_folder
+
+    out = out if out.suffix else out.with_name(out.name + ".png")
+    formats = FigureCanvasBase.get_supported_filetypes()
+    if out.suffix[1:].lower() not in formats:
+        raise UserError(
+            f"--out {out}: matplotlib cannot write '{out.suffix}' files; "
+            f"end the name with one of: {', '.join('.' + f for f in sorted(formats))}"
+        )
+    make_folder(out.parent)
+    return out
 
 
 def _fmt(x: float | None) -> str:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .app import app, console
+from .app import app, console, escape
 
 __all__ = ["pretrain_cmd"]
 
@@ -28,4 +28,6 @@ def pretrain_cmd(
     from ..pretrain.run import parse_grid, run_pretrain
 
     path = run_pretrain(config, out=out, grid=parse_grid(grid), device=device)
-    console.print(f"run directory: {path}  (report: {path / 'report.html'})")
+    console.print(
+        f"run directory: {escape(str(path))}  (report: {escape(str(path / 'report.html'))})"
+    )

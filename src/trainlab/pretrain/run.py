@@ -16,9 +16,10 @@ not use (``train.momentum`` for ``sdae``, ``model.layers`` for ``rbm``) is an er
 silently ignored. ``rbm`` trains one population over ``seeds`` x ``grid``; ``dbn`` and ``sdae``
 train one model per seed, one after another.
 
-Run directory: ``config.yaml`` (resolved), ``metrics.jsonl`` (one line per model and pass:
-``reconstruction_error``, ``pseudo_likelihood``), ``summary.json``, ``model.npz`` (weights of
-every model), ``report.html`` with ``figures/``.
+Run directory: ``config.yaml`` (resolved), ``metrics.jsonl`` (``rbm``: one line per model and
+pass with ``reconstruction_error``, ``pseudo_likelihood``, drawn as curves in the report;
+``sdae``: one line per model, layer and pass with ``reconstruction_loss``; ``dbn``: none),
+``summary.json``, ``model.npz`` (weights of every model), ``report.html`` with ``figures/``.
 """
 
 from __future__ import annotations
@@ -147,16 +148,33 @@ def _validate(raw: dict[str, Any], source: str) -> PretrainConfig:
     except ValidationError as err:
         e = err.errors()[0]
         loc = ".".join(str(p) for p in e["loc"])
+        if len(e["loc"]) >= 2 and e["loc"][-1] == "[key]":  # a dict key: grid.foo.[key]
+            loc = f"{'.'.join(str(p) for p in e['loc'][:-2])} key '{e['loc'][-2]}'"
         if not loc:  # PretrainConfig._resolve_kind
             msg = str(e["msg"]).removeprefix("Value error, ")
             raise ConfigError(f"{source}: {msg}") from None
-        hint = ""
         if e["type"] == "extra_forbidden":
             parent: Any = PretrainConfig
             for part in e["loc"][:-1]:
                 parent = parent.model_fields[str(part)].annotation
-            hint = did_you_mean(str(e["loc"][-1]), getattr(parent, "model_fields", {}))
-        raise ConfigError(f"{source}: {loc}: {e['msg']}{hint}") from None
+            fields = list(getattr(parent, "model_fields", {}))
+            hint = did_you_mean(str(e["loc"][-1]), fields)
+            msg = f"unknown key '{loc}'{hint}; valid keys here: {', '.join(fields)}"
+            if _looks_like_a_train_config(raw):
+                msg += (
+                    " (this looks like a `trainlab train` config; `trainlab pretrain` takes "
+                    "model.kind rbm, dbn or sdae, see examples/pretrain_rbm.yaml)"
+                )
+            raise ConfigError(f"{source}: {msg}") from None
+        raise ConfigError(f"{source}: {loc}: {e['msg']}") from None
+
+
+def _looks_like_a_train_config(raw: dict[str, Any]) -> bool:
+    """True for a ``trainlab train`` config passed to ``trainlab pretrain`` by mistake."""
+    model = raw.get("model")
+    return bool({"optim", "init", "schedule", "population"} & set(raw)) or (
+        isinstance(model, dict) and "name" in model
+    )
 
 
 def load_pretrain_config(path: str | Path | None) -> PretrainConfig:
