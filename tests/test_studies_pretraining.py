@@ -150,10 +150,43 @@ def test_pretrain_stacks_from_config(tmp_path, kind):
     from trainlab.pretrain.run import PretrainConfig, run_pretrain
 
     cfg = PretrainConfig.model_validate(
-        {"model": {"kind": kind, "layers": [8, 4]}, "train": {"n_iter": 1}}
+        {"model": {"kind": kind, "layers": [8, 4]}, "train": {"n_iter": 2}, "seeds": [0, 1]}
     )
     out = run_pretrain(cfg, out=tmp_path / kind, device="cpu")
-    assert (out / "figures" / "filters.png").exists() and (out / "model.npz").exists()
+    for fig in ("filters", "reconstructions", "curves"):
+        assert (out / "figures" / f"{fig}.png").exists()
+    assert (out / "model.npz").exists()
+    # training curves: one line per model, layer and pass
+    lines = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [(r["model"], r["layer"], r["epoch"]) for r in lines] == [
+        (i, layer, e) for i in (0, 1) for layer in (1, 2) for e in (1, 2)
+    ]
+    keys = {"dbn": {"reconstruction_error", "pseudo_likelihood"}, "sdae": {"reconstruction_loss"}}
+    assert all(set(r) - {"model", "layer", "epoch"} == keys[kind] for r in lines)
+    assert all(np.isfinite(r[k]) for r in lines for k in keys[kind])
+
+
+def test_rbm_monitor_records_curves_without_changing_the_fit():
+    """``monitor`` tracks reconstruction error and pseudo-likelihood per pass on the first
+    samples; training is bit for bit the same as without it. A DBN passes it to each layer."""
+    from sklearn.datasets import load_digits
+
+    from trainlab.pretrain import DBN, BernoulliRBM, GaussianBernoulliRBM
+
+    x = load_digits().data[:300] / 16.0
+    kw = {"n_components": 16, "n_iter": 3, "random_state": 0}
+    plain, watched = BernoulliRBM(**kw).fit(x), BernoulliRBM(**kw, monitor=100).fit(x)
+    assert np.array_equal(plain.components_, watched.components_)
+    assert plain.history_ == {"epoch": [], "reconstruction_error": [], "pseudo_likelihood": []}
+    hist = watched.history_
+    assert hist["epoch"] == [1, 2, 3] and len(hist["pseudo_likelihood"]) == 3
+    assert hist["reconstruction_error"][-1] < hist["reconstruction_error"][0]
+    gauss = GaussianBernoulliRBM(**kw, monitor=50).fit((x - x.mean(0)) / (x.std(0) + 1e-3))
+    assert (
+        len(gauss.history_["reconstruction_error"]) == 3 and not gauss.history_["pseudo_likelihood"]
+    )
+    dbn = DBN([16, 8], n_iter=2, random_state=0, monitor=100).fit(x)
+    assert [len(h["reconstruction_error"]) for h in dbn.history_] == [2, 2]
 
 
 def test_pretrain_config_fills_kind_defaults_and_rejects_unused_keys(tmp_path):

@@ -40,6 +40,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import torch
@@ -114,6 +115,46 @@ def free_energy(
     lin = torch.baddbmm(c[:, None, :], x * inv, w)
     quad = 0.5 * ((x - b[:, None, :]) ** 2 * inv).sum(-1)
     return quad - torch.nn.functional.softplus(lin).sum(-1)
+
+
+class PassMonitor:
+    """After each pass over the data: the reconstruction error (:meth:`CDEngine.
+    reconstruction_error`) and, for binary visible units, the pseudo-log-likelihood
+    (:func:`pseudo_likelihood`, one fixed coordinate flipped per sample) of the first ``n``
+    training samples, per model. Kept on the device and read once, by :meth:`history`.
+
+    Args:
+        x: the training data ``(N, V)`` on the engine's device.
+        k: models in the engine.
+        n: samples to track (0: none; then :meth:`after_pass` does nothing).
+        visible: ``"bernoulli"`` or ``"gaussian"`` (no pseudo-likelihood).
+    """
+
+    def __init__(self, x: torch.Tensor, k: int, n: int, visible: str) -> None:
+        self.data = x[:n][None].expand(k, -1, -1) if n else None  # (K, n, V)
+        self.flip: torch.Tensor | None = None
+        if self.data is not None and visible == "bernoulli":
+            g = torch.Generator(device=x.device).manual_seed(0)
+            n_mon = self.data.shape[1]
+            self.flip = torch.randint(0, x.shape[1], (n_mon,), generator=g, device=x.device)
+        self.rec: list[torch.Tensor] = []  # (K,) per pass
+        self.pl: list[torch.Tensor] = []
+
+    def after_pass(self, eng: CDEngine) -> None:
+        if self.data is None:
+            return
+        self.rec.append(eng.reconstruction_error(self.data))
+        if self.flip is not None:
+            self.pl.append(pseudo_likelihood(eng.wa, self.data, self.flip).mean(1))
+
+    def history(self) -> dict[str, Any]:
+        """``epoch`` (passes 1, 2, ...), ``reconstruction_error`` and ``pseudo_likelihood``:
+        ``(K, passes)`` arrays, None where not tracked (one host read)."""
+        return {
+            "epoch": list(range(1, len(self.rec) + 1)),
+            "reconstruction_error": torch.stack(self.rec, 1).cpu().numpy() if self.rec else None,
+            "pseudo_likelihood": torch.stack(self.pl, 1).cpu().numpy() if self.pl else None,
+        }
 
 
 def pseudo_likelihood(wa: torch.Tensor, x: torch.Tensor, flip: torch.Tensor) -> torch.Tensor:

@@ -91,11 +91,16 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         variance) for standardized real data; upper layers are always Bernoulli.
     random_state : int or None
         Layer ``i`` uses a seed drawn from it.
+    monitor : int, default=0
+        Each layer tracks its reconstruction error and pseudo-likelihood on the first
+        ``monitor`` samples of its input after each pass (see :class:`BernoulliRBM`).
     device : str, default="cpu"
 
     Attributes
     ----------
     rbms_ : list of fitted RBM estimators, bottom to top.
+    history_ : list of dict
+        Each layer's ``history_`` (empty lists unless ``monitor`` or ``verbose`` is set).
     n_features_in_ : int
     """
 
@@ -113,6 +118,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         visible: str = "bernoulli",
         random_state=None,
         verbose: bool = False,
+        monitor: int = 0,
         device: str = "cpu",
     ) -> None:
         self.layers = layers
@@ -126,6 +132,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.visible = visible
         self.random_state = random_state
         self.verbose = verbose
+        self.monitor = monitor
         self.device = device
 
     def _layer(self, i: int, width: int, seed: int):
@@ -141,6 +148,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             weight_decay=self.weight_decay,
             random_state=seed,
             verbose=self.verbose,
+            monitor=self.monitor,
             device=self.device,
         )
 
@@ -156,6 +164,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             rbm = self._layer(i, width, int(rng.randint(np.iinfo(np.int32).max)))
             h = rbm.fit(h).transform(h)
             self.rbms_.append(rbm)
+        self.history_ = [rbm.history_ for rbm in self.rbms_]
         self.n_features_in_ = self.rbms_[0].n_features_in_
         self._n_features_out = widths[-1]  # get_feature_names_out: dbn0, dbn1, ...
         return self

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
-from ._engine import CDEngine, augment, pseudo_likelihood, small_cpu_threads
+from ._engine import CDEngine, PassMonitor, augment, small_cpu_threads
 from .rbm import BernoulliRBM, GaussianBernoulliRBM, make_generators, resolve_device
 
 __all__ = ["RBMPopulation", "PopulationMember"]
@@ -179,24 +179,12 @@ class RBMPopulation:
                 visible=self.visible,
             )
             x = torch.as_tensor(X, dtype=dtype, device=device)
-            mon = x[: self.monitor][None].expand(K, -1, -1) if self.monitor else None
-            flip = None
-            if mon is not None:
-                g = torch.Generator(device=device).manual_seed(0)
-                flip = torch.randint(0, x.shape[1], (mon.shape[1],), generator=g, device=device)
-            rec, pl = [], []
+            monitor = PassMonitor(x, K, self.monitor, self.visible)
             for _ in range(self.n_iter):
                 eng.epoch(x, self.batch_size, shuffle=True)
-                if mon is not None:  # device tensors; read once at the end
-                    rec.append(eng.reconstruction_error(mon))
-                    if self.visible == "bernoulli":
-                        pl.append(pseudo_likelihood(eng.wa, mon, flip).mean(1))
+                monitor.after_pass(eng)  # device tensors; read once at the end
             self.fit_time_ = time.perf_counter() - t0
-            self.history_ = {
-                "epoch": list(range(1, self.n_iter + 1)) if mon is not None else [],
-                "reconstruction_error": torch.stack(rec, 1).cpu().numpy() if rec else None,
-                "pseudo_likelihood": torch.stack(pl, 1).cpu().numpy() if pl else None,
-            }
+            self.history_ = monitor.history()
             for i, est in enumerate(ests):
                 sub = CDEngine.__new__(CDEngine)  # a view of member i for _store
                 sub.wa, sub.H = eng.wa[i : i + 1], eng.H
@@ -205,6 +193,6 @@ class RBMPopulation:
                 sub.log_var = eng.log_var[i : i + 1] if eng.log_var is not None else None
                 est._store(sub, X.dtype)
                 est._n_updates = self.n_iter
-                est.history_ = {"epoch": [], "reconstruction_error": []}
+                est.history_ = {"epoch": [], "reconstruction_error": [], "pseudo_likelihood": []}
         self.estimators_ = ests
         return self

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..errors import DataError, UserError
 from ..rng import seed_key
-from ._engine import CDEngine, augment, small_cpu_threads, split_params
+from ._engine import CDEngine, PassMonitor, augment, small_cpu_threads, split_params
 
 __all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "resolve_device", "make_generators"]
 
@@ -63,6 +64,10 @@ def make_generators(
     return out[0], out[1], out[2]
 
 
+#: samples on which ``verbose`` tracks the reconstruction error when ``monitor`` is 0
+_VERBOSE_MONITOR = 2000
+
+
 class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery: validation, the torch engine round trip, fit / partial_fit loops."""
 
@@ -78,6 +83,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "monitor": [Interval(Integral, 0, None, closed="left")],
         "device": [str, torch.device],
     }
 
@@ -182,24 +188,31 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._velocity = None
         device = resolve_device(self.device)
         dtype = self._train_dtype(X, device)
-        self.history_: dict[str, list[float]] = {"epoch": [], "reconstruction_error": []}
         small = device.type == "cpu" and X.shape[1] * self.n_components * self.batch_size < 2**22
         with torch.inference_mode(), small_cpu_threads(small):
             eng = self._engine(device, dtype, self._seed)
             x = torch.as_tensor(X, dtype=dtype, device=device)
+            n_mon = self.monitor or (_VERBOSE_MONITOR if self.verbose else 0)
+            monitor = PassMonitor(x, 1, n_mon, self._visible)
             begin = time.perf_counter()
             for it in range(1, self.n_iter + 1):
                 eng.epoch(x, self.batch_size, shuffle=True)
-                if self.verbose:
-                    err = float(eng.reconstruction_error(x[None, :2000])[0])
-                    self.history_["epoch"].append(it)
-                    self.history_["reconstruction_error"].append(err)
+                monitor.after_pass(eng)
+                if self.verbose:  # one host read per pass, only when asked to print
                     now = time.perf_counter()
+                    pl = ""
+                    if monitor.pl:
+                        pl = f", pseudo-likelihood = {float(monitor.pl[-1][0]):.2f}"
                     print(
                         f"[{type(self).__name__}] Iteration {it}, reconstruction error = "
-                        f"{err:.4f}, time = {now - begin:.2f}s"
+                        f"{float(monitor.rec[-1][0]):.4f}{pl}, time = {now - begin:.2f}s"
                     )
                     begin = now
+            hist = monitor.history()
+            self.history_: dict[str, list[Any]] = {
+                key: (val if key == "epoch" else [] if val is None else val[0].tolist())
+                for key, val in hist.items()
+            }
             self._store(eng, X.dtype)
         self._n_updates = self.n_iter
         self.random_state_ = rng
@@ -287,7 +300,11 @@ class BernoulliRBM(_BaseRBM):
         Seeds the weight initialization and the training streams; also ``gibbs`` and the
         coordinate flips of ``score_samples``.
     verbose : bool or int, default=False
-        Print the reconstruction error after each pass (and record it in ``history_``).
+        Print the reconstruction error and pseudo-likelihood after each pass (tracked on the
+        first 2000 samples unless ``monitor`` says otherwise).
+    monitor : int, default=0
+        Track the reconstruction error and pseudo-likelihood of the first ``monitor`` training
+        samples after each pass, in ``history_`` (0: none; costs one mean-field pass over them).
     device : str, default="cpu"
         Torch device to train on (``"cpu"``, ``"cuda"``, ``"auto"``). Fitted attributes are
         always numpy arrays.
@@ -302,7 +319,8 @@ class BernoulliRBM(_BaseRBM):
         Hidden states of the persistent chains (PCD only).
     n_features_in_ : int
     history_ : dict
-        ``epoch`` and ``reconstruction_error`` per pass when ``verbose``; else empty lists.
+        ``epoch``, ``reconstruction_error`` and ``pseudo_likelihood``: lists with one value per
+        pass when ``monitor`` (or ``verbose``) is set; else empty lists.
 
     Inputs must lie in [0, 1] (probabilities or binary pixels): scale with ``MinMaxScaler``.
     """
@@ -320,6 +338,7 @@ class BernoulliRBM(_BaseRBM):
         weight_decay: float = 0.0,
         random_state=None,
         verbose: bool | int = False,
+        monitor: int = 0,
         device: str = "cpu",
     ) -> None:
         self.n_components = n_components
@@ -332,6 +351,7 @@ class BernoulliRBM(_BaseRBM):
         self.weight_decay = weight_decay
         self.random_state = random_state
         self.verbose = verbose
+        self.monitor = monitor
         self.device = device
 
     def _check_values(self, X: np.ndarray) -> None:
@@ -413,6 +433,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         learn_variance: bool = False,
         random_state=None,
         verbose: bool | int = False,
+        monitor: int = 0,
         device: str = "cpu",
     ) -> None:
         self.n_components = n_components
@@ -426,6 +447,7 @@ class GaussianBernoulliRBM(_BaseRBM):
         self.learn_variance = learn_variance
         self.random_state = random_state
         self.verbose = verbose
+        self.monitor = monitor
         self.device = device
 
     def _hidden_input(self, X: np.ndarray) -> np.ndarray:

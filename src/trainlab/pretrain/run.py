@@ -17,9 +17,10 @@ silently ignored. ``rbm`` trains one population over ``seeds`` x ``grid``; ``dbn
 train one model per seed, one after another.
 
 Run directory: ``config.yaml`` (resolved), ``metrics.jsonl`` (``rbm``: one line per model and
-pass with ``reconstruction_error``, ``pseudo_likelihood``, drawn as curves in the report;
-``sdae``: one line per model, layer and pass with ``reconstruction_loss``; ``dbn``: none),
-``summary.json``, ``model.npz`` (weights of every model), ``report.html`` with ``figures/``.
+pass with ``reconstruction_error``, ``pseudo_likelihood``; ``dbn``: the same per model, layer
+and pass, each layer's on its own input; ``sdae``: one line per model, layer and pass with
+``reconstruction_loss``; drawn as curves in the report), ``summary.json``, ``model.npz``
+(weights of every model), ``report.html`` with ``figures/``.
 """
 
 from __future__ import annotations
@@ -284,13 +285,14 @@ def reconstructions_figure(x: np.ndarray, x_rec: np.ndarray, input_shape: tuple[
 
 
 def curves_figure(history: dict[str, Any], labels: list[str]):
-    """Reconstruction error and pseudo-likelihood per pass, one line per model."""
+    """Each tracked quantity of ``history`` (``epoch`` and ``(rows, passes)`` arrays, e.g.
+    reconstruction error and pseudo-likelihood) per pass, one line per row (model or layer)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    keys = [k for k in ("reconstruction_error", "pseudo_likelihood") if history.get(k) is not None]
+    keys = [k for k, v in history.items() if k != "epoch" and v is not None]
     fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.2), squeeze=False)
     epochs = history["epoch"]
     for ax, key in zip(axes[0], keys, strict=True):
@@ -310,6 +312,10 @@ def _rbm_reconstruct(est, x: np.ndarray) -> np.ndarray:
     h = est.transform(x)
     mean = h @ est.components_ + est.intercept_visible_
     return 1 / (1 + np.exp(-mean)) if est._visible == "bernoulli" else mean
+
+
+#: samples of each layer's input on which a DBN's training curves are tracked
+MONITOR = 1000
 
 
 def _fit_stack(cfg: PretrainConfig, seed: int, xtr: np.ndarray, x_show: np.ndarray):
@@ -341,6 +347,7 @@ def _fit_stack(cfg: PretrainConfig, seed: int, xtr: np.ndarray, x_show: np.ndarr
         weight_decay=t.weight_decay,
         visible=m.visible,
         random_state=seed,
+        monitor=MONITOR,
         device=cfg.device,
     ).fit(xtr)
     h = est.transform(x_show)
@@ -446,16 +453,39 @@ def run_pretrain(
             if m.kind == "dbn":
                 comps_i = est.rbms_[0].components_
                 layers = {f"components_{j}": r.components_ for j, r in enumerate(est.rbms_)}
+                curves = {
+                    key: [h[key] if h[key] else [math.nan] * t.n_iter for h in est.history_]
+                    for key in ("reconstruction_error", "pseudo_likelihood")
+                }
             else:
                 comps_i = est.layers_[0][0]
                 layers = {f"weight_{j}": w for j, (w, _, _) in enumerate(est.layers_)}
-                for li, losses in enumerate(est.history_["loss"]):
-                    run.append_metrics(
-                        [
-                            {"model": i, "layer": li + 1, "epoch": e + 1, "reconstruction_loss": v}
-                            for e, v in enumerate(losses)
-                        ]
-                    )
+                curves = {"reconstruction_loss": est.history_["loss"]}
+            curves = {k: v for k, v in curves.items() if not np.isnan(v).all()}  # tracked only
+            run.append_metrics(
+                [
+                    {"model": i, "layer": li + 1, "epoch": e + 1,
+                     **{k: float(v[li][e]) for k, v in curves.items() if not math.isnan(v[li][e])}}
+                    for li in range(len(layers))
+                    for e in range(len(next(iter(curves.values()))[li]))
+                ]
+            )  # fmt: skip
+            if i == 0:
+                n_pass = len(next(iter(curves.values()))[0])
+                fig = curves_figure(
+                    {
+                        "epoch": list(range(1, n_pass + 1)),
+                        **{k: np.asarray(v) for k, v in curves.items()},
+                    },
+                    [f"layer {li + 1}" for li in range(len(layers))],
+                )
+                what = (
+                    "each layer's reconstruction error (mean squared, mean-field) and "
+                    f"pseudo-log-likelihood on the first {MONITOR} samples of its input"
+                    if m.kind == "dbn"
+                    else "each layer's reconstruction loss (cross-entropy on its corrupted input)"
+                )
+                rep.add_figure("curves", fig, f"model 0, after each pass: {what}")
             # model 0 keeps the plain names; model i > 0 adds a "_model{i}" suffix
             suffix = "" if i == 0 else f"_model{i}"
             weights.update({f"{key}{suffix}": w for key, w in layers.items()})
