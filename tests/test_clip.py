@@ -119,3 +119,14 @@ def test_per_model_max_norms_must_be_positive():
         assert torch.equal(p.grad, r)
     norms, clipped = clip_grad_norm_(ps, bad.abs(), k=K)
     assert clipped.any()
+
+
+def test_per_model_thresholds_follow_the_gradients_device():
+    """A ``(K,)`` max_norm / clip value on the CPU clips gradients on another device (``meta``
+    stands in for CUDA here): it is moved to the gradients, not mixed with them."""
+    p = torch.zeros(K, 3, device="meta")
+    p.grad = torch.zeros(K, 3, device="meta")
+    norms, clipped = clip_grad_norm_([p], torch.ones(K), k=K)
+    assert norms.device.type == clipped.device.type == "meta"
+    clip_grad_value_([p], torch.ones(K))
+    assert p.grad.device.type == "meta"

@@ -495,3 +495,17 @@ def test_a_container_with_parameters_of_its_own_is_stacked_per_model():
     for i, m in enumerate(alone):
         for n, t in m.state_dict().items():
             torch.testing.assert_close(pop.member_state(i)[n], t, rtol=1e-5, atol=1e-6, msg=n)
+
+
+@pytest.mark.parametrize("counter", [0, 7, 2**40 + 3, 2**63 - 1])
+def test_rng_counter_as_int_or_device_tensor_draws_the_same(counter):
+    """The step counter is a scalar kernel argument (no host-to-device copy) or a 0-d int64
+    tensor: the same streams either way, wrapping int64 arithmetic included."""
+    seeds = torch.tensor([0, 5, -3, 2**62])
+    site = rng.seed_key("dropout", "fc1")
+    as_int = rng.uniform(seeds, counter, site, (4, 3))
+    as_tensor = rng.uniform(seeds, torch.tensor(counter), site, (4, 3))
+    assert torch.equal(as_int, as_tensor)
+    assert torch.equal(
+        rng.permutations(seeds, counter, 9), rng.permutations(seeds, torch.tensor(counter), 9)
+    )

@@ -12,10 +12,10 @@ import pytest
 import torch
 import yaml
 
-from conftest import small_config
+from conftest import requires_cuda, small_config
 from trainlab.config import dump_config
 from trainlab.runs import RunDir
-from trainlab.train import resume, train
+from trainlab.train import Trainer, resume, train
 
 EPOCHS = 4
 
@@ -123,3 +123,25 @@ def test_resume_errors(tmp_path):
     (out / "checkpoints" / "last.pt").write_bytes(b"garbage")
     with pytest.raises(UserError, match="corrupt"):
         resume(out, progress=False, device="cpu")
+
+
+@requires_cuda
+def test_a_cuda_checkpoint_continues_on_the_cpu(tmp_path):
+    """A checkpoint written on CUDA (weights, optimizer state, per-model lr tensors, masks) loads
+    on the CPU (``map_location``, ``weights_only=True``) with everything on the CPU, and trains."""
+    run = RunDir(tmp_path / "r").create()
+    gpu = Trainer(_config(), device="cuda")
+    gpu.train_epoch()
+    run.save_checkpoint(gpu.state_dict())
+    cpu = Trainer(_config(), device="cpu")
+    cpu.load_state_dict(run.load_checkpoint(map_location=cpu.device))
+    assert (cpu.epoch, cpu.step) == (gpu.epoch, gpu.step)
+    for name, t in gpu.pop.state_dict().items():
+        assert torch.equal(cpu.pop.state_dict()[name], t.cpu()), name
+    tensors = [v for st in cpu.optimizer.state.values() for v in st.values()]
+    for group in cpu.optimizer.param_groups:
+        tensors += [v for k, v in group.items() if k != "params"]
+    assert all(t.device.type == "cpu" for t in tensors if isinstance(t, torch.Tensor))
+    assert all(t.device.type == "cpu" for t in (cpu.alive, cpu.active, cpu.nan_step))
+    cpu.train_epoch()
+    assert cpu.epoch == 2

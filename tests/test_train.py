@@ -9,7 +9,7 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
-from conftest import small_config
+from conftest import requires_cuda, small_config
 from trainlab import init, rng
 from trainlab.errors import UserError
 from trainlab.models import create
@@ -223,3 +223,66 @@ def test_public_api():
     assert trainlab.load_config(None).train.epochs == 15
     with pytest.raises(AttributeError):
         trainlab.nope  # noqa: B018
+
+
+def _hot_config():
+    """Every per-step feature on: dropout, batch norm, per-model lr, warmup + cosine, both clips;
+    the _foreach optimizer path (the one CUDA takes; the fused kernels are CPU-only)."""
+    return small_config(
+        model={"dropout": 0.2, "batch_norm": True},
+        optim={"name": "adam", "fused": False},
+        train={"clip_norm": 1.0, "clip_value": 0.5},
+        schedule={"name": "cosine", "warmup_steps": 2},
+        population={"seeds": [0, 1], "grid": {"optim.lr": [0.01, 0.02]}},
+    )
+
+
+def test_a_step_makes_no_tensor_from_host_data(monkeypatch):
+    """``torch.tensor`` / ``torch.as_tensor`` of host data onto a CUDA device is a copy that waits
+    for the GPU (a host sync), so ``step_on`` must make none (DESIGN.md principle 3). Checked on
+    the CPU by recording those calls during steps (the dropout counter was one, per layer)."""
+    trainer = Trainer(_hot_config(), device="cpu")
+    perm = rng.permutations(trainer.pop.seeds, 0, trainer.data.x_train.shape[0])
+    trainer.step_on(perm[:, :32])  # the optimizer makes its state on the first step
+    made = []
+    for name in ("tensor", "as_tensor", "from_numpy"):
+
+        def spy(*args, _real=getattr(torch, name), _name=name, **kwargs):
+            made.append(_name)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(torch, name, spy)
+    for s in range(1, 4):
+        trainer.step_on(perm[:, s * 32 : (s + 1) * 32])
+    monkeypatch.undo()
+    assert made == []
+
+
+@requires_cuda
+def test_cuda_steps_do_not_sync():
+    """On CUDA a training step queues kernels and never waits for them (no .item(), no
+    host-to-device copy): torch's sync debug mode turns any sync into an error."""
+    trainer = Trainer(_hot_config(), device="cuda")
+    perm = rng.permutations(trainer.pop.seeds, 0, trainer.data.x_train.shape[0])
+    for s in range(2):  # warm-up: optimizer state, library handles
+        trainer.step_on(perm[:, s * 32 : (s + 1) * 32])
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for s in range(2, 5):
+            trainer.step_on(perm[:, s * 32 : (s + 1) * 32])
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    assert bool(torch.isfinite(trainer._sum_loss).all())
+
+
+def test_per_model_optimizer_values_are_not_rounded_to_float32():
+    """Per-model values reach the optimizer in float64 (trainlab.optim.base): a per-model
+    β₂ = 0.999 stays 0.999, as a shared one does, not float32's 0.99900001."""
+    cfg = small_config(
+        optim={"name": "adam", "betas": [0.9, 0.999]},
+        population={"seeds": [0], "variants": [{}, {"optim.betas": [0.8, 0.99]}]},
+    )
+    b1, b2 = Trainer(cfg, device="cpu").optimizer.param_groups[0]["betas"]
+    assert b1.dtype == b2.dtype == torch.float64
+    assert b1.tolist() == [0.9, 0.8] and b2.tolist() == [0.999, 0.99]

@@ -44,7 +44,11 @@ def _keys(seeds: torch.Tensor, counter: int | torch.Tensor, site: int) -> torch.
     """One int64 key per model: hash of (seed, counter, site). ``seeds``: (K,) int64."""
     seeds = seeds.to(torch.int64)
     k = hash64(seeds ^ (site & 0x7FFFFFFFFFFFFFFF))
-    return hash64(k + torch.as_tensor(counter, dtype=torch.int64, device=seeds.device))
+    if isinstance(counter, torch.Tensor):
+        return hash64(k + counter.to(device=seeds.device, dtype=torch.int64))
+    # a Python int goes into the kernel as a scalar argument: ``torch.as_tensor(counter,
+    # device=...)`` would be a host-to-device copy, a sync on CUDA, per dropout layer per step
+    return hash64(k + int(counter))
 
 
 def uniform(

@@ -573,11 +573,14 @@ def _per_model(keys: dict[str, Any], cfgs: list[Config]) -> dict[str, Any]:
 
 
 def _on(hp: dict[str, Any], trainer: Trainer) -> dict[str, Any]:
-    """Per-model lists become ``(K,)`` tensors on the trainer's device."""
+    """Per-model lists become ``(K,)`` tensors on the trainer's device, in the dtype the
+    optimizer keeps them in (float64; float32 on MPS): a float32 detour would round β₂ = 0.999
+    to 0.99900001."""
+    from .optim.base import hyper_dtype
 
     def conv(v: Any) -> Any:
         if isinstance(v, list) and not isinstance(v[0], bool):
-            return torch.tensor(v, dtype=torch.float32, device=trainer.device)
+            return torch.tensor(v, dtype=hyper_dtype(trainer.device), device=trainer.device)
         if isinstance(v, tuple):
             return tuple(conv(x) for x in v)
         return v

@@ -115,6 +115,9 @@ def clip_grad_norm_(
     mx = _threshold("max_norm", max_norm, k)
     if isinstance(mx, Tensor):
         _check_positive_once("max_norm", mx)  # a negative one would flip the gradients
+        # a (K,) max_norm on another device than the gradients (a CPU tensor for a CUDA model):
+        # copied over here (keep it on the parameters' device to avoid that copy per call)
+        mx = mx.to(dev)
     norms = grad_norms(ps, k=k, norm_type=norm_type) if ps else torch.zeros(k, device=dev)
     if not ps:
         return norms, torch.zeros(k, dtype=torch.bool, device=dev)
