@@ -11,16 +11,16 @@ after an exception), with the memory and speed lessons of its users built in:
   never kept, so memory stays flat however long the run (fastai's ``ActivationStats`` keeps
   growing lists). Summaries stay on the device and are read to the host lazily, in one transfer,
   by :meth:`Watch.records` — there is no ``.item()`` / ``.cpu()`` in any hook.
-- **Cost** (``benchmarks/diagnostics.py``, CPU time, 1 thread, the median over interleaved
-  rounds of each round's ratio to the same loop without ``watch``, on a shared 2-core VM whose
-  speed drifts by ±10% between runs; two runs each). Every 50 steps: within that noise of 0%
-  on a 64-256-256-10 MLP, on a K=16 population of it and on a 64-1024-1024-10 MLP. Every
-  step: +7-21% on the wide MLP, +25-36% on the K=16 population and +86-98% on the small
-  plain MLP, whose whole step takes ~1.5 ms: a sampled step there costs a fixed ~1.4 ms,
-  about a hundred small kernels (moments, histogram, fractions, norms per layer) of 2-5 µs
-  each; a prototype with the same kernels and almost no Python around them measured +70%.
-  Issue 4's every-step goal (<= 25%) is met on the wide MLP only, which is why ``trainlab
-  train --diagnose`` samples every 50 steps.
+- **Cost** (``benchmarks/diagnostics.py``, CPU time, 1 thread, on a shared 2-core VM whose
+  speed drifts by ±10-20% between runs; README "Benchmarks" has the tables). Every 50 steps:
+  within that noise of the ≤5% goal on a 64-256-256-10 MLP and a K=16 population of it
+  (about 3% by its pieces: +24 µs of hooks per unsampled step, ~1.5 ms per sampled one).
+  Every step: +7-21% on a 64-1024-1024-10 MLP, +24-36% on the K=16 population and +86-114%
+  on the small plain MLP, whose whole step takes ~1.6 ms: a sampled step launches about a
+  hundred small kernels (moments, histogram, fractions, norms per layer) of 2-5 µs each. The
+  smallest kernel set these statistics need, with no binning and no records
+  (``--floor``), already costs +43-64% there, so issue 4's every-step goal (≤ 25%) is out of
+  reach of eager hooks on small models; ``trainlab train --diagnose`` samples every 50 steps.
 - **Sampled, training mode only.** A *step* is one training iteration of the root module: it
   starts at a training-mode forward with autograd enabled, and every further such forward
   belongs to it until a backward reaches the output of one of them (two views / siamese
