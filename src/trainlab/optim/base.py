@@ -27,8 +27,9 @@ dozen ``_foreach`` passes and their temporaries): the K models are split into ru
 with equal hyperparameters (:func:`equal_runs`) and each run is one fused call on a slice of the
 stacked tensors. In the common case (shared values, every model running) that is one call.
 Small models (fewer than ``FUSED_MIN_NUMEL`` parameters each), for which a call per model costs
-more than one broadcast step, take one fused call when the lr is their only per-model value
-(an lr grid, per-model schedules): the kernel steps a copy of the parameters with lr = 1,
+more than one broadcast step, take one fused call when the lr and weight decay are their only
+per-model values (an lr grid, per-model schedules; the decay is then applied outside the
+kernel, :func:`decay_outside`): the kernel steps a copy of the parameters with lr = 1,
 ``θ₁ = θ₀ − u``, and each model then moves by its own lr, ``θ ← lerp(θ₀, θ₁, η_k) = θ₀ − η_k u``
 (:func:`lr_scaled`; torch's lerp adds ``η_k (θ₁ − θ₀)`` for ``η_k < 0.5``, so the rounding
 differs from ``θ₀ − η_k u`` by at most ``η_k`` times half an ulp of ``max(|θ₀|, |u|)``).
@@ -340,7 +341,8 @@ def lr_scaled(params: list[Tensor], lr: Tensor | None) -> Iterator[list[Tensor]]
     ``lr`` is None, else fresh copies of them (``θ₀``, stepped to ``θ₁ = θ₀ − u``); at the end of
     the block each parameter becomes ``lerp(θ₀, θ₁, η_k) = θ₀ − η_k u`` (``lr``: ``(K,)``). An
     exception inside the block leaves the parameters as they were; a model with η = 0 keeps its
-    parameters bit for bit.
+    parameters bit for bit (as long as its step ``u`` is finite: the trainer zeroes a stopped
+    model's gradients).
     """
     if lr is None:
         yield params
