@@ -270,3 +270,20 @@ def test_an_os_error_on_a_named_path_is_one_line_and_exit_2(monkeypatch, capsys)
     monkeypatch.setattr(trainlab.data, "list_datasets", denied)
     code, _, err = run(monkeypatch, capsys, "datasets")
     _assert_user_error(code, err, "cannot use /srv/[data]/x.npz: Permission denied")
+
+
+def test_lr_find_range_errors_are_one_line_naming_the_options(monkeypatch, capsys, tmp_path, small):
+    """A bad LR range or epoch count, for the range test and its --population variant alike,
+    is one line naming the option (it was a ZeroDivisionError / TypeError traceback)."""
+    out = tmp_path / "lr.png"
+    cases = [
+        (["--population", "3", "--start-lr", "0"], "(--start-lr, --end-lr), got 0.0 and 10.0"),
+        (["--population", "3", "--start-lr", "-1"], "0 < start_lr < end_lr"),
+        (["--population", "3", "--epochs", "0"], "epochs (--epochs) ≥ 1, got 0"),
+        (["--steps", "3"], "num_steps (--steps) ≥ 5, got 3"),
+        (["--end-lr", "inf"], "0 < start_lr < end_lr"),
+    ]
+    for extra, message in cases:
+        code, _, err = run(monkeypatch, capsys, "lr-find", small, "--out", out, *extra)
+        _assert_user_error(code, err, message)
+    assert not out.exists()

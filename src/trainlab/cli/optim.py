@@ -110,16 +110,14 @@ def lr_find_cmd(
 ) -> None:
     """LR range test (Smith 2017): loss against an exponentially growing LR; suggests an LR."""
     from ..config import load_config
-    from ..optim.lr_find import lr_find, lr_sweep
+    from ..optim.lr_find import log_spaced, lr_find, lr_sweep
 
     cfg = load_config(config, list(set_ or []))
     out = _png(out)
     if population:
         if population < 2:
             raise typer.BadParameter("--population needs at least 2 models")
-        ratio = (end_lr / start_lr) ** (1 / (population - 1))
-        lrs = [start_lr * ratio**i for i in range(population)]
-        res = lr_sweep(cfg, lrs, epochs=epochs, device=device)
+        res = lr_sweep(cfg, log_spaced(start_lr, end_lr, population), epochs=epochs, device=device)
         table = Table(title=f"{population} models at fixed LRs, {epochs} epoch(s)")
         for c in ("lr", "train_loss", "val_loss"):
             table.add_column(c, justify="right")

@@ -173,16 +173,13 @@ def lr_find(
 
     if not isinstance(config, Config):
         config = load_config(config)
-    if not (0 < start_lr < end_lr):
-        raise ConfigError(f"lr_find needs 0 < start_lr < end_lr, got {start_lr} and {end_lr}")
     if num_steps < 5:
-        raise ConfigError(f"lr_find needs num_steps ≥ 5, got {num_steps}")
+        raise ConfigError(f"lr_find needs num_steps (--steps) ≥ 5, got {num_steps}")
+    lrs = log_spaced(start_lr, end_lr, num_steps)
     if not (0 <= beta < 1) or diverge <= 1:
         raise ConfigError("lr_find needs 0 ≤ beta < 1 and diverge > 1 (e.g. 4)")
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
     k, dev = trainer.k, trainer.device
-    ratio = (end_lr / start_lr) ** (1.0 / (num_steps - 1))
-    lrs = [start_lr * ratio**i for i in range(num_steps)]
     n = trainer.data.x_train.shape[0]
     b, spe = trainer.batch_size, trainer.steps_per_epoch
     losses = torch.full((num_steps, k), math.nan, device=dev)  # (S, K)
@@ -253,6 +250,20 @@ class LRSweepResult:
         return fig
 
 
+def log_spaced(start_lr: float, end_lr: float, n: int) -> list[float]:
+    """``n ≥ 2`` learning rates from ``start_lr`` to ``end_lr``, evenly spaced in log scale
+    (``start_lr · r^i``, ``r = (end_lr / start_lr)^(1/(n−1))``); ``0 < start_lr < end_lr``."""
+    if not (0 < start_lr < end_lr < math.inf):
+        raise ConfigError(
+            f"the LR range needs 0 < start_lr < end_lr (--start-lr, --end-lr), got {start_lr} "
+            f"and {end_lr}"
+        )
+    if n < 2:
+        raise ConfigError(f"the LR range needs at least 2 points, got {n}")
+    ratio = (end_lr / start_lr) ** (1.0 / (n - 1))
+    return [start_lr * ratio**i for i in range(n)]
+
+
 def lr_sweep(
     config: Any,
     lrs: list[float],
@@ -273,6 +284,8 @@ def lr_sweep(
         config = load_config(config)
     if not lrs or any(not (lr > 0) for lr in lrs):
         raise ConfigError("lr_sweep needs a list of positive learning rates")
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+        raise ConfigError(f"lr_sweep needs epochs (--epochs) ≥ 1, got {epochs!r}")
     raw = config.model_dump()
     raw["population"] = {"seeds": [config.population.seeds[0]], "variants": [{}],
                          "grid": {"optim.lr": [float(x) for x in lrs]}}  # fmt: skip
