@@ -302,6 +302,20 @@ def test_verdict_table_renders_one_row_per_check():
         assert check in text
 
 
+def test_verdict_table_shows_brackets_in_layer_names_and_messages_as_text():
+    """A layer named ``heads[cls]`` and a message with ``[...]`` print as written, not as rich
+    markup (which dropped ``[cls]`` and ``[relu]``)."""
+    from rich.console import Console
+
+    from trainlab.diagnostics.verdict import Finding
+
+    found = [Finding("activations", "warn", 0, "std 0.01 after [relu]", layer="heads[cls]")]
+    console = Console(width=160, record=True)
+    console.print(verdict_table(found))
+    text = console.export_text()
+    assert "std 0.01 after [relu]" in text and "│ heads[cls]" in text
+
+
 def test_inplace_relu_and_bad_inputs():
     model = nn.Sequential(nn.Linear(8, 8), nn.ReLU(inplace=True), nn.Linear(8, 2))
     x, y = _data(c=2)

@@ -444,7 +444,10 @@ class Trainer:
         watch = self._watch(run)
         total = cfg.epochs * self.steps_per_epoch
         with _flush_denormals(self.device), bar or nullcontext(), watch or nullcontext() as w:
-            task = bar.add_task(self.config.name, total=total, completed=self.step) if bar else None
+            from rich.markup import escape
+
+            name = escape(self.config.name)  # the run's name is text, not rich markup
+            task = bar.add_task(name, total=total, completed=self.step) if bar else None
             while not self.done():
                 rows = self.train_epoch(bar, task)
                 if run is not None:
@@ -456,7 +459,7 @@ class Trainer:
                 if bar is not None:
                     accs = [r["val_acc"] for r in rows if r["val_acc"] == r["val_acc"]]
                     mean = sum(accs) / len(accs) if accs else math.nan
-                    bar.update(task, description=f"{self.config.name} val_acc {mean:.3f}")
+                    bar.update(task, description=f"{name} val_acc {mean:.3f}")
         summary = self.summary()
         if run is not None:
             run.save_checkpoint(self.state_dict())

@@ -314,6 +314,7 @@ def verdict_table(findings: Sequence[Finding], title: str = "training health") -
     Columns: check, status (worst over models), how many models it fired for, the most common
     flagged layer, and the message of the first model where it fired (or of model 0).
     """
+    from rich.markup import escape
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
@@ -333,7 +334,7 @@ def verdict_table(findings: Sequence[Finding], title: str = "training health") -
             check,
             f"[{styles[status]}]{status}[/]",
             f"{len(fired)}/{len(fs)}" if fired else f"0/{len(fs)}",
-            layer,
-            (f"model {shown.model}: " if len(fs) > 1 else "") + shown.message,
+            escape(layer),  # layer names and messages are text: '[x]' is not rich markup
+            escape((f"model {shown.model}: " if len(fs) > 1 else "") + shown.message),
         )
     return table
