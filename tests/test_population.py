@@ -463,14 +463,95 @@ class _ReadsItem(nn.Module):
         return self.fc(x) * float(x.abs().max())
 
 
-def test_ops_vmap_cannot_run_are_one_clear_line():
-    with pytest.raises(UserError, match=r"_LSTMNet\.forward runs aten::lstm\.input, which torch"):
-        Population(_LSTMNet(), 2)(torch.randn(2, 3, 6, 4))
-    with pytest.raises(UserError, match=r"_ReadsItem\.forward reads a tensor's value in Python"):
-        Population(_ReadsItem(), 2)(torch.randn(2, 3, 4))
+class _GRUNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(4, 5, batch_first=True)
+        self.out = nn.Linear(5, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.rnn(x)[0][:, -1])
+
+
+class _NormThenItem(nn.Module):
+    """Batch norm (running statistics), then a Python read of a tensor's value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.bn = nn.BatchNorm1d(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.bn(self.fc(x))
+        return h * (2.0 if float(h.detach().abs().max()) > 0 else 1.0)
+
+
+def _sgd_alone_and_together(factory, x: torch.Tensor, steps: int = 3):
+    """K models trained as one population and each alone (SGD), on ``x`` ``(K, B, ...)``."""
+    k = x.shape[0]
+    models = _models(factory, k)
+    pop = Population.from_models(models)
+    opt = torch.optim.SGD(pop.parameters(), lr=0.1)
+    for _ in range(steps):
+        opt.zero_grad()
+        pop(x).square().mean(dim=(1, 2)).sum().backward()
+        opt.step()
+    alone = []
+    for i, m in enumerate(models):
+        m = copy.deepcopy(m)
+        opt = torch.optim.SGD(m.parameters(), lr=0.1)
+        for _ in range(steps):
+            opt.zero_grad()
+            m(x[i]).square().mean().backward()
+            opt.step()
+        alone.append(m)
+    return pop, alone
+
+
+@pytest.mark.parametrize("factory", [_LSTMNet, _GRUNet], ids=["lstm", "gru"])
+def test_recurrent_models_train_model_by_model(factory):
+    """torch.vmap cannot batch nn.LSTM / nn.GRU: such a population runs its models one after
+    another (loop mode), each exactly as it trains alone."""
+    x = torch.randn(3, 2, 6, 4, generator=torch.Generator().manual_seed(0))
+    pop, alone = _sgd_alone_and_together(factory, x)
+    assert pop.mode == "loop"
+    for i, m in enumerate(alone):
+        for n, t in m.state_dict().items():
+            torch.testing.assert_close(pop.member_state(i)[n], t, rtol=1e-6, atol=1e-7, msg=n)
+
+
+def test_a_forward_vmap_refuses_falls_back_to_the_loop_once_without_double_updates():
+    """A Python read of a tensor (.item(), float(t)) makes vmap fail mid-forward: the population
+    warns, restores the batch-norm statistics the failed attempt touched, and runs the models one
+    by one from then on; every member still equals the model trained alone."""
+    x = torch.randn(2, 8, 4, generator=torch.Generator().manual_seed(0))
+    with pytest.warns(UserWarning, match=r"torch.vmap cannot batch: this population runs its 2"):
+        pop, alone = _sgd_alone_and_together(_NormThenItem, x)
+    assert pop.mode == "loop"
+    for i, m in enumerate(alone):
+        for n, t in m.state_dict().items():  # incl. bn.running_mean and num_batches_tracked
+            torch.testing.assert_close(pop.member_state(i)[n], t, rtol=1e-6, atol=1e-7, msg=n)
+
+
+def test_errors_no_mode_can_fix_stay_one_clear_line():
+    """Random draws a population cannot seed per model: refused in every mode; so is a stacked
+    batch norm with a cumulative average (momentum=None)."""
     custom_bn = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4, momentum=None))
     with pytest.raises(UserError, match="momentum"):
         Population(custom_bn, 2)(torch.randn(2, 3, 4))
+    with pytest.raises(UserError, match=r"0 \(LSTM, dropout=0.2\) draws its own dropout"):
+        Population(nn.Sequential(nn.LSTM(4, 5, num_layers=2, dropout=0.2)), 2)
+
+    class _OwnDropout(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return F.dropout(self.fc(x), 0.5, training=self.training)
+
+    with pytest.raises(UserError, match="draws random numbers itself"):
+        Population(_OwnDropout(), 2).train()(torch.randn(2, 3, 4))
 
 
 class _SafeScaled(nn.Module):

@@ -286,3 +286,41 @@ def test_per_model_optimizer_values_are_not_rounded_to_float32():
     b1, b2 = Trainer(cfg, device="cpu").optimizer.param_groups[0]["betas"]
     assert b1.dtype == b2.dtype == torch.float64
     assert b1.tolist() == [0.9, 0.8] and b2.tolist() == [0.999, 0.99]
+
+
+class _RowLSTM(nn.Module):
+    """digits' 8x8 image read as a sequence of 8 rows by an LSTM."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(8, 16, batch_first=True)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.rnn(x.view(x.size(0), 8, 8))[0][:, -1])
+
+
+def test_a_recurrent_user_module_trains_and_is_watched():
+    """torch.vmap cannot batch nn.LSTM: the trainer still trains it (the population runs its
+    models one after another), each model as it trains alone, and watch() records it."""
+    from trainlab.diagnostics import watch
+
+    cfg = small_config(train={"epochs": 3}, population={"seeds": [0, 1]})
+    torch.manual_seed(0)  # the LSTM's weights come from the module given (init.apply: Linear)
+    both = train(cfg, model=_RowLSTM(), write=False, progress=False, device="cpu")
+    assert both.population.mode == "loop"
+    accs = [m["final"]["test_acc"] for m in both.summary["models"]]
+    assert min(accs) > 0.5
+    torch.manual_seed(0)
+    alone = train(
+        small_config(train={"epochs": 3}, population={"seeds": [1]}),
+        model=_RowLSTM(), write=False, progress=False, device="cpu",
+    )  # fmt: skip
+    for n, t in alone.population.member_state(0).items():
+        torch.testing.assert_close(both.population.member_state(1)[n], t, msg=n)
+    pop = both.population
+    with watch(pop) as w:
+        pop.train()
+        pop(torch.randn(2, 4, 64)).sum().backward()
+    layers = {(r["model"], r["layer"]) for r in w.records()}
+    assert {(0, "rnn"), (1, "rnn"), (0, "fc"), (1, "fc")} <= layers

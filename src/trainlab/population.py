@@ -16,16 +16,21 @@ Two paths, one interface (measured on 2 CPU cores, digits MLP 64-256-256-10, K=1
   ``population_safe = True`` (its forward only calls submodules and elementwise ops) and
   holds no parameters or buffers of its own.
 - **vmap**: any other ``nn.Module``, through ``torch.func.functional_call`` under ``torch.vmap``.
+- **loop**: a module whose forward ``torch.vmap`` cannot batch (recurrent layers: ``nn.LSTM``,
+  ``nn.GRU``, ``nn.RNN`` and the cells; any op without a batching rule; ``.item()`` or a
+  Python branch on a tensor): the same ``functional_call`` on each model's slice, one model
+  after another (K times the work of one model, no batching). Recurrent layers are sent here at
+  construction; any other module the first time vmap refuses it (its buffers are restored
+  first, so no statistic is updated twice), with a warning naming the op.
 
-In both, every torch dropout module (``Dropout``, ``Dropout1d/2d/3d``, ``AlphaDropout``,
+In every mode, every torch dropout module (``Dropout``, ``Dropout1d/2d/3d``, ``AlphaDropout``,
 ``FeatureAlphaDropout``) becomes a :class:`SeededDropout`; a forward that draws random numbers
 itself (``F.dropout``) cannot be seeded per model and is refused with a UserError.
 
-In both, sharing and freezing survive: a module used at several places, a parameter tied
-between modules and ``requires_grad=False`` are as in the plain model. Ops that ``torch.vmap``
-cannot batch (``nn.LSTM``, ``.item()``) are a UserError naming the op and the fix.
+In every mode, sharing and freezing survive: a module used at several places, a parameter tied
+between modules and ``requires_grad=False`` are as in the plain model.
 
-In both, ``pop.net.state_dict()`` has the plain model's keys with a leading K axis, so
+In every mode, ``pop.net.state_dict()`` has the plain model's keys with a leading K axis, so
 ``pop.member_state(k)`` / ``pop.unstack(k)`` give model ``k`` back as a plain module.
 """
 
@@ -34,6 +39,7 @@ from __future__ import annotations
 import copy
 import numbers
 import re
+import warnings
 from collections.abc import Callable, Sequence
 
 import torch
@@ -410,30 +416,32 @@ def _stack_state(model: nn.Module, k: int) -> nn.Module:
     return net
 
 
-def _vmap_problem(name: str, message: str) -> str | None:
-    """One line naming what in ``name``'s forward ``torch.vmap`` refused, and the fix; None for
-    an error that is not vmap's (a shape mismatch, ...), which propagates as it is."""
-    if "randomness" in message:
-        return (
-            f"{name}.forward draws random numbers itself (e.g. F.dropout, torch.rand or "
-            "nn.MultiheadAttention with dropout > 0), which a population cannot seed per model; "
-            "use dropout modules (nn.Dropout, nn.Dropout2d, nn.AlphaDropout, ...) as attributes "
-            "instead"
-        )
+def _randomness_problem(name: str, message: str) -> str | None:
+    """One line for a forward that draws random numbers itself (vmap's ``randomness`` error),
+    which no mode can seed per model; None for any other error."""
+    if "randomness" not in message:
+        return None
+    return (
+        f"{name}.forward draws random numbers itself (e.g. F.dropout, torch.rand or "
+        "nn.MultiheadAttention with dropout > 0), which a population cannot seed per model; "
+        "use dropout modules (nn.Dropout, nn.Dropout2d, nn.AlphaDropout, ...) as attributes "
+        "instead"
+    )
+
+
+def _unbatchable(message: str) -> str | None:
+    """What in a forward ``torch.vmap`` cannot batch (the loop mode runs it), from vmap's error;
+    None for an error that is not vmap's (a shape mismatch, ...), which propagates as it is."""
     op = re.search(r"Batching rule not implemented for (aten::\w+(?:\.\w+)?)", message)
     if op is not None:
-        return (
-            f"{name}.forward runs {op.group(1)}, which torch.vmap cannot batch over the models "
-            "of a population (nn.LSTM, nn.GRU, nn.RNN and nn.LSTMCell do); build the model from "
-            "layers vmap supports (e.g. nn.GRUCell or nn.Linear in a loop over time)"
-        )
+        return op.group(1)
     if ".item()" in message or "data-dependent control flow" in message:
-        return (
-            f"{name}.forward reads a tensor's value in Python (.item(), float(t), `if t:` or "
-            "BatchNorm with momentum=None), which a population cannot do per model; keep it in "
-            "tensor ops (torch.where, ...) and give BatchNorm a momentum"
-        )
+        return "a read of a tensor's value in Python (.item(), float(t), `if t:`)"
     return None
+
+
+#: layers torch.vmap cannot batch (no batching rule for their fused kernels): loop mode
+_LOOP_TYPES = (nn.RNNBase, nn.RNNCellBase)
 
 
 class Population(nn.Module):
@@ -459,8 +467,21 @@ class Population(nn.Module):
         k = int(k)
         self.k = k
         plain = _seeded(template)
-        self.mode = "stacked" if is_stackable(plain) else "vmap"
+        if is_stackable(plain):
+            self.mode = "stacked"
+        elif any(isinstance(m, _LOOP_TYPES) for m in plain.modules()):
+            self.mode = "loop"
+            for name, m in plain.named_modules():
+                if isinstance(m, nn.RNNBase) and m.dropout > 0:
+                    raise UserError(
+                        f"{name} ({type(m).__name__}, dropout={m.dropout}) draws its own dropout "
+                        "masks between layers, which a population cannot seed per model; give "
+                        "it dropout=0 and put nn.Dropout modules around it instead"
+                    )
+        else:
+            self.mode = "vmap"
         self.net = _stack(plain, k) if self.mode == "stacked" else _stack_state(plain, k)
+        self._vmap_tried = False  # vmap has run this template once (else: may fall back)
         # the plain template, kept out of the module tree (not a parameter holder)
         self.__dict__["_template"] = plain
         seeds = torch.as_tensor(range(k) if seeds is None else list(seeds), dtype=torch.int64)
@@ -591,6 +612,8 @@ class Population(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.mode == "stacked":
             return self.net(x)
+        if self.mode == "loop":
+            return self._loop_forward(x)
         return self._vmap_forward(x)
 
     def _vmap_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -603,13 +626,46 @@ class Population(nn.Module):
             return torch.func.functional_call(tpl, (p, b), (xi,))
 
         fn: Callable = torch.vmap(one, in_dims=(0, 0, 0), randomness="error")
+        first = not self._vmap_tried
+        saved = {n: b.clone() for n, b in buffers.items()} if first else {}
         try:
-            return fn(params, buffers, x)
+            out = fn(params, buffers, x)
         except RuntimeError as err:
-            problem = _vmap_problem(type(tpl).__name__, str(err))
-            if problem is None:
+            name = type(tpl).__name__
+            problem = _randomness_problem(name, str(err))
+            if problem is not None:
+                raise UserError(problem) from None
+            what = _unbatchable(str(err))
+            if what is None or not first:
                 raise
-            raise UserError(problem) from None
+            with torch.no_grad():  # undo what the failed forward did to the statistics
+                for n, b in buffers.items():
+                    b.copy_(saved[n])
+            warnings.warn(
+                f"{name}.forward runs {what}, which torch.vmap cannot batch: this population "
+                f"runs its {self.k} models one after another (K times one model's time)",
+                stacklevel=2,
+            )
+            self.mode = "loop"
+            return self._loop_forward(x)
+        self._vmap_tried = True
+        return out
+
+    def _loop_forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Model by model: ``functional_call`` of the template on slice ``i`` of every tensor."""
+        tpl = self._template
+        tpl.train(self.training)
+        params = dict(self.net.named_parameters())
+        buffers = dict(self.net.named_buffers())
+        outs = [
+            torch.func.functional_call(
+                tpl,
+                ({n: p[i] for n, p in params.items()}, {n: b[i] for n, b in buffers.items()}),
+                (x[i],),
+            )
+            for i in range(self.k)
+        ]
+        return torch.stack(outs)
 
     def _apply(self, fn, recurse=True):  # keep the template on the population's device
         super()._apply(fn, recurse)

@@ -104,8 +104,8 @@ to hooks; use modules to see them.
 
 Populations (:class:`trainlab.population.Population`): the statistics are per model. In the
 stacked mode the hooks sit on ``pop.net``'s leaves, whose outputs are ``(K, B, ...)``; in the
-vmap mode the sampled step's batch is run again, model by model and without gradients, through
-the plain template (so ``out_grad_norm`` is None there).
+vmap and loop modes the sampled step's batch is run again, model by model and without
+gradients, through the plain template (so ``out_grad_norm`` is None there).
 """
 
 from __future__ import annotations
@@ -284,7 +284,7 @@ def _population_parts(model: nn.Module) -> tuple[int, nn.Module, nn.Module | Non
 
     if not isinstance(model, Population):
         return None
-    template = model._template if model.mode == "vmap" else None
+    template = model._template if model.mode in ("vmap", "loop") else None
     return model.k, model.net, template
 
 
