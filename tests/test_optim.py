@@ -787,3 +787,44 @@ def _assert_same_step(oa, ob, a: list[torch.Tensor], b: list[torch.Tensor]) -> N
     ob.step()
     for p, q in zip(a, b, strict=True):
         assert torch.equal(p, q)
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("lr", [0.05, [0.05, 0.02, 0.01, 0.0]], ids=["shared-lr", "lr-grid"])
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_16bit_sgd_trains_like_torch_per_model(dtype, lr, momentum):
+    """16-bit SGD with the default ``fused`` (auto): every weight moves as torch.optim.SGD's
+    default (non-fused) path moves it, per model. torch 2.12-2.13's CPU ``_fused_sgd_`` left the
+    full SIMD blocks of a float16/bfloat16 tensor as they were (pytorch/pytorch#191763), so
+    models of 64 weights did not train at all, shared lr or lr grid (the lr-scaled path)."""
+    from trainlab.optim.sgd import fused_sgd_handles_16bit
+
+    g = torch.Generator().manual_seed(0)
+    init = torch.randn(K, 8, 8, generator=g).to(dtype)
+    grads = torch.randn(5, K, 8, 8, generator=g).to(dtype)
+    lrs = lr if isinstance(lr, list) else [lr] * K
+    pop = init.clone().requires_grad_()
+    opt = create_optimizer(
+        "sgd", [pop], lr=torch.tensor(lr, dtype=torch.float64) if isinstance(lr, list) else lr,
+        momentum=momentum,
+    )  # fmt: skip
+    for s in range(5):
+        pop.grad = grads[s].clone()
+        opt.step()
+    for i in range(K):
+        ref = init[i].clone().requires_grad_()
+        o = torch.optim.SGD([ref], lr=lrs[i], momentum=momentum)
+        for s in range(5):
+            ref.grad = grads[s, i].clone()
+            o.step()
+        moved = (ref.detach().float() - init[i].float()).abs()
+        assert lrs[i] == 0 or float((moved > 0).float().mean()) > 0.5  # the reference trains
+        ulp = 2**-7 if dtype == torch.bfloat16 else 2**-10
+        torch.testing.assert_close(
+            pop.detach()[i].float(), ref.detach().float(), rtol=4 * ulp, atol=4 * ulp
+        )
+    if not fused_sgd_handles_16bit():
+        ps = [torch.zeros(K, 64, dtype=dtype, requires_grad=True)]
+        with pytest.raises(ConfigError, match="191763"):
+            ps[0].grad = torch.ones_like(ps[0])
+            create_optimizer("sgd", ps, lr=0.1, fused=True).step()

@@ -23,9 +23,12 @@ that gets its first gradient later than the others gets its own bias correction
 
 On the CPU, where reading a tensor is a memory read and not a sync, Adam, AdamW, SGD and Adagrad
 take torch's fused CPU kernels (``torch._fused_adam_`` & co., one pass over memory instead of a
-dozen ``_foreach`` passes and their temporaries): the K models are split into runs of neighbours
-with equal hyperparameters (:func:`equal_runs`) and each run is one fused call on a slice of the
-stacked tensors. In the common case (shared values, every model running) that is one call.
+dozen ``_foreach`` passes and their temporaries; SGD not for float16/bfloat16 parameters in the
+torch versions whose kernel skips their updates,
+:func:`trainlab.optim.sgd.fused_sgd_handles_16bit`): the K models are split into runs of
+neighbours with equal hyperparameters (:func:`equal_runs`) and each run is one fused call on a
+slice of the stacked tensors. In the common case (shared values, every model running) that is
+one call.
 Small models (fewer than ``FUSED_MIN_NUMEL`` parameters each), for which a call per model costs
 more than one broadcast step, take one fused call when the lr and weight decay are their only
 per-model values (an lr grid, per-model schedules; the decay is then applied outside the
@@ -341,8 +344,9 @@ def lr_scaled(params: list[Tensor], lr: Tensor | None) -> Iterator[list[Tensor]]
     ``lr`` is None, else fresh copies of them (``θ₀``, stepped to ``θ₁ = θ₀ − u``); at the end of
     the block each parameter becomes ``lerp(θ₀, θ₁, η_k) = θ₀ − η_k u`` (``lr``: ``(K,)``). An
     exception inside the block leaves the parameters as they were; a model with η = 0 keeps its
-    parameters bit for bit (as long as its step ``u`` is finite: the trainer zeroes a stopped
-    model's gradients).
+    parameters bit for bit where they and its step ``u`` are finite (the trainer zeroes a
+    stopped model's gradients); an infinite weight becomes NaN there (``∞ + 0·(∞ − ∞)``), where
+    the plain kernel would keep it infinite.
     """
     if lr is None:
         yield params

@@ -20,6 +20,7 @@ torch's form, again identical for a constant lr.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -42,6 +43,34 @@ from .base import (
 
 __all__ = ["SGD"]
 
+_16BIT = (torch.float16, torch.bfloat16)
+
+
+@functools.cache
+def fused_sgd_handles_16bit() -> bool:
+    """Whether torch's CPU ``_fused_sgd_`` updates float16/bfloat16 tensors correctly.
+
+    In torch 2.12-2.13 it does not (pytorch/pytorch#191763): every full SIMD block of a 16-bit
+    parameter is left as it was (a tensor of 16, 32, 64, ... elements never moves) and momentum
+    buffers are written wrong. Probed once per process on a small tensor (two momentum steps,
+    bfloat16 and float16, checked against the update torch.optim's other paths make).
+    """
+    for dtype in _16BIT:
+        p = torch.zeros(67, dtype=dtype)  # several SIMD blocks and a remainder
+        g, buf = torch.ones_like(p), torch.zeros_like(p)
+        for first in (True, False):
+            torch._fused_sgd_(
+                [p], [g], [buf], weight_decay=0.0, momentum=0.9, lr=0.5, dampening=0.0,
+                nesterov=False, maximize=False, is_first_step=first,
+            )  # fmt: skip
+        # b = 1, then 0.9 + 1 = 1.9; θ = −0.5·1 − 0.5·1.9 = −1.45 (to 16-bit rounding)
+        if not (
+            bool(((p.float() + 1.45).abs() < 0.02).all())
+            and bool(((buf.float() - 1.9).abs() < 0.02).all())
+        ):
+            return False
+    return True
+
 
 @OPTIMIZERS.register("sgd", "SGD with momentum, dampening, Nesterov and L2 weight decay")
 class SGD(PopulationOptimizer):
@@ -55,7 +84,9 @@ class SGD(PopulationOptimizer):
         nesterov: Nesterov momentum (shared); needs μ > 0 and τ = 0 for every model.
         maximize: ascend instead of descend (shared).
         fused: None (default) takes torch's fused CPU kernel where it applies (CPU tensors; see
-            :mod:`trainlab.optim.base`), False always takes the ``_foreach`` path.
+            :mod:`trainlab.optim.base`; not float16/bfloat16 ones where torch's kernel skips
+            their updates, :func:`fused_sgd_handles_16bit`), False always takes the
+            ``_foreach`` path.
     """
 
     _hypers = {
@@ -134,7 +165,22 @@ class SGD(PopulationOptimizer):
         Parameters without a momentum buffer yet (first step, or first gradient after some steps
         without one) take the kernel's first step (``b ← g``); the others continue their buffers.
         In the common case all parameters are in one of the two sets: one call per run.
+        16-bit parameters never fuse where torch's kernel gets them wrong
+        (:func:`fused_sgd_handles_16bit`).
         """
+        if (
+            params[0].device.type == "cpu"
+            and any(p.dtype in _16BIT for p in params)
+            and group.get("fused") is not False
+            and not fused_sgd_handles_16bit()
+        ):
+            if group.get("fused"):
+                raise ConfigError(
+                    f"fused=True: this torch's ({torch.__version__}) fused CPU SGD kernel leaves "
+                    "most float16/bfloat16 weights unchanged (pytorch/pytorch#191763); leave "
+                    "fused unset (auto) to take the _foreach path for 16-bit parameters"
+                )
+            return False
         bufs = [self.state[p].get("momentum_buffer") for p in params]
         have = [b for b in bufs if b is not None]
         plan = self._fused_runs(group, params, params + grads + have, hp)
