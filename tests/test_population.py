@@ -1,6 +1,7 @@
 """The population engine: a model's result depends only on its own weights and seed."""
 
 import copy
+import warnings
 
 import pytest
 import torch
@@ -552,6 +553,126 @@ def test_errors_no_mode_can_fix_stay_one_clear_line():
 
     with pytest.raises(UserError, match="draws random numbers itself"):
         Population(_OwnDropout(), 2).train()(torch.randn(2, 3, 4))
+
+
+class _LSTMOwnDropout(nn.Module):
+    """Loop mode (an LSTM) with a forward that draws from torch's global generator."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(4, 5, batch_first=True)
+        self.out = nn.Linear(5, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.dropout(self.out(self.rnn(x)[0][:, -1]), 0.5, training=self.training)
+
+
+class _LSTMAttention(nn.Module):
+    """Loop mode with nn.MultiheadAttention(dropout > 0), which calls F.dropout inside."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(4, 4, batch_first=True)
+        self.att = nn.MultiheadAttention(4, 2, dropout=0.5, batch_first=True)
+        self.out = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.rnn(x)[0]
+        return self.out(self.att(h, h, h)[0][:, -1])
+
+
+class _ItemThenOwnDropout(nn.Module):
+    """vmap refuses its .item() (fallback to the loop), then it draws dropout masks itself."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.fc(x) * float(x.abs().max())
+        return F.dropout(h, 0.5, training=self.training)
+
+
+@pytest.mark.parametrize("factory", [_LSTMOwnDropout, _LSTMAttention, _ItemThenOwnDropout])
+def test_the_loop_mode_refuses_a_forward_that_draws_its_own_random_numbers(factory):
+    """Loop mode runs no vmap (randomness="error"), so a forward drawing from torch's global
+    generator went through silently: each model's masks depended on K and its slot (and on
+    whatever drew before), not on its seed. It is refused as under vmap; evaluation, which
+    draws nothing, still runs."""
+    x = torch.randn(2, 3, 6, 4) if factory is not _ItemThenOwnDropout else torch.randn(2, 3, 4)
+    pop = Population(factory(), 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the vmap -> loop fallback's warning
+        with pytest.raises(UserError, match="draws random numbers itself"):
+            pop.train()(x)
+        pop.eval()
+        with torch.no_grad():
+            assert pop(x).shape == (2, x.shape[1], 3)
+    assert pop.mode == "loop"
+
+
+class _GRUNorm(nn.Module):
+    """Loop mode with batch-norm statistics."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rnn = nn.GRU(4, 4, batch_first=True)
+        self.bn = nn.BatchNorm1d(4)
+        self.out = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out(self.bn(self.rnn(x)[0][:, -1]))
+
+
+class _NormCustom(nn.Module):
+    """vmap mode with batch-norm statistics."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 4)
+        self.bn = nn.BatchNorm1d(4)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.tanh(self.bn(self.fc(x)))
+
+
+@pytest.mark.parametrize(
+    "factory, shape, mode",
+    [
+        (lambda: nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4)), (3, 5, 4), "stacked"),
+        (_NormCustom, (3, 5, 4), "vmap"),
+        (_GRUNorm, (3, 5, 6, 4), "loop"),
+        (_NormThenItem, (3, 5, 4), "loop"),  # vmap, then the fallback
+    ],
+    ids=["stacked", "vmap", "loop", "vmap-to-loop"],
+)
+def test_frozen_models_keep_their_statistics_in_every_mode(factory, shape, mode):
+    """``set_frozen`` (the trainer's early-stopped models): a training forward leaves those
+    models' running statistics as they were and updates the others' as alone. The vmap and
+    loop modes ignored it: an early-stopped model's statistics kept moving with the batches the
+    others trained on, so it did not end as it would have alone."""
+    x = torch.randn(*shape, generator=torch.Generator().manual_seed(0))
+    models = _models(factory, 3)
+    pop = Population.from_models(models).train()
+    pop.set_frozen(torch.tensor([True, False, True]))
+    before = [pop.member_state(i) for i in range(3)]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the vmap -> loop fallback's warning
+        pop(x)
+    assert pop.mode == mode
+    for i in (0, 2):
+        for n, t in before[i].items():
+            assert torch.equal(pop.member_state(i)[n], t), (i, n)
+    alone = copy.deepcopy(models[1]).train()
+    alone(x[1])
+    for n, t in alone.state_dict().items():
+        torch.testing.assert_close(pop.member_state(1)[n], t, msg=n)
+    bn = "1." if mode == "stacked" else "bn."
+    assert not torch.equal(pop.member_state(1)[bn + "running_mean"], before[1][bn + "running_mean"])
+    pop.set_frozen(None)  # all train again
+    pop(x)
+    steps = bn + "num_batches_tracked"
+    assert [int(pop.member_state(i)[steps]) for i in range(3)] == [1, 2, 1]
 
 
 class _SafeScaled(nn.Module):

@@ -440,6 +440,14 @@ def _unbatchable(message: str) -> str | None:
     return None
 
 
+def _global_rng_states(device: torch.device) -> list[torch.Tensor]:
+    """The states of torch's global generators a forward on ``device`` may draw from."""
+    states = [torch.random.get_rng_state()]
+    if device.type == "cuda":
+        states.append(torch.cuda.get_rng_state(device))
+    return states
+
+
 #: layers torch.vmap cannot batch (no batching rule for their fused kernels): loop mode
 _LOOP_TYPES = (nn.RNNBase, nn.RNNCellBase)
 
@@ -482,6 +490,8 @@ class Population(nn.Module):
             self.mode = "vmap"
         self.net = _stack(plain, k) if self.mode == "stacked" else _stack_state(plain, k)
         self._vmap_tried = False  # vmap has run this template once (else: may fall back)
+        # set_frozen's models (vmap and loop modes): a (K,) device mask and its host copy
+        self.__dict__["_frozen"] = None
         # the plain template, kept out of the module tree (not a parameter holder)
         self.__dict__["_template"] = plain
         seeds = torch.as_tensor(range(k) if seeds is None else list(seeds), dtype=torch.int64)
@@ -592,9 +602,15 @@ class Population(nn.Module):
             m.p.copy_(p.to(m.p.device))
 
     def set_frozen(self, frozen: torch.Tensor | None) -> None:
-        """``(K,)`` bool: models that no longer train keep their batch-norm statistics."""
+        """``(K,)`` bool: models that no longer train keep their batch-norm statistics (every
+        buffer a training forward updates in place, in every mode)."""
         if frozen is not None and not bool(frozen.any()):
             frozen = None
+        self.__dict__["_frozen"] = (
+            None
+            if frozen is None
+            else (frozen.to(self.seeds.device, torch.bool), [bool(f) for f in frozen.tolist()])
+        )
         for m in self.net.modules():
             if isinstance(m, _StackedBatchNorm):
                 m.frozen = None if frozen is None else frozen.to(self.seeds.device)
@@ -627,7 +643,9 @@ class Population(nn.Module):
 
         fn: Callable = torch.vmap(one, in_dims=(0, 0, 0), randomness="error")
         first = not self._vmap_tried
-        saved = {n: b.clone() for n, b in buffers.items()} if first else {}
+        frozen = self.__dict__.get("_frozen") if self.training else None
+        keep = first or frozen is not None
+        saved = {n: b.clone() for n, b in buffers.items()} if keep else {}
         try:
             out = fn(params, buffers, x)
         except RuntimeError as err:
@@ -649,22 +667,43 @@ class Population(nn.Module):
             self.mode = "loop"
             return self._loop_forward(x)
         self._vmap_tried = True
+        if frozen is not None:  # stopped models keep their statistics (no host read)
+            with torch.no_grad():
+                for n, b in buffers.items():
+                    mask = frozen[0].to(b.device).view(-1, *([1] * (b.dim() - 1)))
+                    b.copy_(torch.where(mask, saved[n], b))
         return out
 
     def _loop_forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Model by model: ``functional_call`` of the template on slice ``i`` of every tensor."""
+        """Model by model: ``functional_call`` of the template on slice ``i`` of every tensor.
+
+        A forward that draws from torch's global generator (``F.dropout``, ``torch.rand``, an
+        ``nn.MultiheadAttention`` with dropout) is refused as under vmap: its numbers would
+        depend on K and the model's slot. Told by the generator's state before and after (a host
+        copy of a few kB on the CPU; on CUDA the seed and offset, kept on the host: no sync).
+        """
         tpl = self._template
         tpl.train(self.training)
         params = dict(self.net.named_parameters())
         buffers = dict(self.net.named_buffers())
+        frozen = self.__dict__.get("_frozen") if self.training else None
+        stopped = frozen[1] if frozen is not None else [False] * self.k
+        before = _global_rng_states(x.device)
         outs = [
             torch.func.functional_call(
                 tpl,
-                ({n: p[i] for n, p in params.items()}, {n: b[i] for n, b in buffers.items()}),
+                (
+                    {n: p[i] for n, p in params.items()},
+                    # a stopped model's statistics are updated in a copy, left behind
+                    {n: b[i].clone() if stopped[i] else b[i] for n, b in buffers.items()},
+                ),
                 (x[i],),
             )
             for i in range(self.k)
         ]
+        after = _global_rng_states(x.device)
+        if any(not torch.equal(a, b) for a, b in zip(before, after, strict=True)):
+            raise UserError(_randomness_problem(type(tpl).__name__, "randomness") or "")
         return torch.stack(outs)
 
     def _apply(self, fn, recurse=True):  # keep the template on the population's device
