@@ -711,3 +711,28 @@ def test_rng_counter_as_int_or_device_tensor_draws_the_same(counter):
     assert torch.equal(
         rng.permutations(seeds, counter, 9), rng.permutations(seeds, torch.tensor(counter), 9)
     )
+
+
+class _ItemWhenTraining(nn.Module):
+    """vmap runs it in evaluation; in training its forward reads a tensor's value."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.fc(x)
+        return h * float(h.detach().abs().max()) if self.training else h
+
+
+def test_the_fallback_to_the_loop_can_come_at_the_first_training_forward():
+    """An evaluation forward that vmap runs does not use up the fallback: the first training
+    forward that vmap refuses still falls back (with the warning), not a raw vmap error."""
+    pop = Population(_ItemWhenTraining(), 2)
+    x = torch.randn(2, 3, 4)
+    with torch.no_grad():
+        pop.eval()(x)
+    assert pop.mode == "vmap"
+    with pytest.warns(UserWarning, match="one after another"):
+        out = pop.train()(x)
+    assert pop.mode == "loop" and out.shape == (2, 3, 3)

@@ -489,7 +489,9 @@ class Population(nn.Module):
         else:
             self.mode = "vmap"
         self.net = _stack(plain, k) if self.mode == "stacked" else _stack_state(plain, k)
-        self._vmap_tried = False  # vmap has run this template once (else: may fall back)
+        # the modes (training or not) in which vmap has run this template; in another it may
+        # still fall back to the loop (a forward can take other ops in training)
+        self.__dict__["_vmap_ran"] = set()
         # set_frozen's models (vmap and loop modes): a (K,) device mask and its host copy
         self.__dict__["_frozen"] = None
         # the plain template, kept out of the module tree (not a parameter holder)
@@ -642,7 +644,7 @@ class Population(nn.Module):
             return torch.func.functional_call(tpl, (p, b), (xi,))
 
         fn: Callable = torch.vmap(one, in_dims=(0, 0, 0), randomness="error")
-        first = not self._vmap_tried
+        first = self.training not in self._vmap_ran
         frozen = self.__dict__.get("_frozen") if self.training else None
         keep = first or frozen is not None
         saved = {n: b.clone() for n, b in buffers.items()} if keep else {}
@@ -666,7 +668,7 @@ class Population(nn.Module):
             )
             self.mode = "loop"
             return self._loop_forward(x)
-        self._vmap_tried = True
+        self._vmap_ran.add(self.training)
         if frozen is not None:  # stopped models keep their statistics (no host read)
             with torch.no_grad():
                 for n, b in buffers.items():
