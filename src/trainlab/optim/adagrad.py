@@ -29,7 +29,6 @@ from .base import (
     axpy,
     bcast,
     by_step,
-    decay_outside,
     is_zero,
     lr_scaled,
     split_runs,
@@ -110,15 +109,11 @@ class Adagrad(PopulationOptimizer):
                 sums.append(state["sum"])
             hp = self._values(group)
             keys = ("lr", "lr_decay", "weight_decay", "eps")
-            plan = self._fused_runs(
-                group, params, params + grads + sums, {key: hp[key] for key in keys}
+            plan = self._fused_plan(
+                group, params, grads, params + grads + sums, {key: hp[key] for key in keys}
             )
             if plan is not None:
-                runs, lr_k = plan
-                grads, maximize = decay_outside(
-                    params, grads, hp["weight_decay"], lr_k,
-                    decoupled=False, maximize=group["maximize"],
-                )  # fmt: skip
+                runs, lr_k, grads, maximize = plan
                 state_steps = step_tensors(steps)  # the kernel reads each parameter's own t
                 with lr_scaled(params, lr_k) as stepped:  # η_t = η/(1 + (t − 1)·decay): scales
                     cuts = split_runs(runs, stepped, grads, sums)

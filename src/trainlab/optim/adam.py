@@ -42,7 +42,6 @@ from .base import (
     bcast,
     by_step,
     cpow,
-    decay_outside,
     hyper,
     is_zero,
     lerp_,
@@ -180,15 +179,11 @@ class Adam(PopulationOptimizer):
 
         hp = self._values(group)
         states = exp_avgs + exp_avg_sqs + max_sqs
-        plan = self._fused_runs(
-            group, params, params + grads + states, {key: hp[key] for key in _FUSED_KEYS}
+        plan = self._fused_plan(
+            group, params, grads, params + grads + states, {key: hp[key] for key in _FUSED_KEYS}
         )
         if plan is not None:
-            runs, lr_k = plan
-            grads, maximize = decay_outside(
-                params, grads, hp["weight_decay"], lr_k,
-                decoupled=self._decoupled, maximize=group["maximize"],
-            )  # fmt: skip
+            runs, lr_k, grads, maximize = plan
             kernel = torch._fused_adamw_ if self._decoupled else torch._fused_adam_
             state_steps = step_tensors(steps)  # the kernel reads each parameter's own t
             with lr_scaled(params, lr_k) as stepped:

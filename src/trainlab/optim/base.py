@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -413,6 +413,15 @@ def _unfusable(tensors: list[Tensor]) -> str:
     return "got tensors it cannot take"
 
 
+class FusedPlan(NamedTuple):
+    """How a step calls a fused CPU kernel (:meth:`PopulationOptimizer._fused_plan`)."""
+
+    runs: list[tuple[int, int, dict[str, float]]]  # one call per run of models (equal_runs)
+    lr: Tensor | None  # the (K,) lr of an lr-scaled step (call inside lr_scaled), else None
+    grads: list[Tensor]  # the gradients to pass (± and L2 decay folded in where outside)
+    maximize: bool  # the kernel's flag
+
+
 class PopulationOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` over stacked ``(K, ...)`` parameters with per-model values.
 
@@ -568,6 +577,27 @@ class PopulationOptimizer(torch.optim.Optimizer):
         if not isinstance(lr, Tensor) or lr.dim() != 1 or one is None:
             return None
         return [(0, k, {**one[0][2], **scaled})], lr
+
+    def _fused_plan(
+        self,
+        group: dict[str, Any],
+        params: list[Tensor],
+        grads: list[Tensor],
+        tensors: list[Tensor],
+        values: dict[str, Hyper],
+    ) -> FusedPlan | None:
+        """:meth:`_fused_runs`, then :func:`decay_outside` for an lr-scaled step: what a fused
+        step calls its kernel with (the gradients and ``maximize`` flag to pass; decoupled decay
+        already applied to the parameters), or None (take the ``_foreach`` path)."""
+        got = self._fused_runs(group, params, tensors, values)
+        if got is None:
+            return None
+        runs, lr = got
+        grads, maximize = decay_outside(
+            params, grads, values.get("weight_decay", 0.0), lr,
+            decoupled=self._decoupled, maximize=group["maximize"],
+        )  # fmt: skip
+        return FusedPlan(runs, lr, grads, maximize)
 
     def _closure_loss(self, closure: Any) -> Any:
         if closure is None:

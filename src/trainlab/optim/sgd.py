@@ -35,7 +35,6 @@ from .base import (
     axpy,
     axpy_,
     bcast,
-    decay_outside,
     is_zero,
     lr_scaled,
     split_runs,
@@ -183,13 +182,10 @@ class SGD(PopulationOptimizer):
             return False
         bufs = [self.state[p].get("momentum_buffer") for p in params]
         have = [b for b in bufs if b is not None]
-        plan = self._fused_runs(group, params, params + grads + have, hp)
+        plan = self._fused_plan(group, params, grads, params + grads + have, hp)
         if plan is None:
             return False
-        runs, lr_k = plan
-        grads, maximize = decay_outside(
-            params, grads, hp["weight_decay"], lr_k, decoupled=False, maximize=group["maximize"]
-        )
+        runs, lr_k, grads, maximize = plan
         fresh: list[int] = []
         if not is_zero(hp["momentum"]):
             fresh = [i for i, b in enumerate(bufs) if b is None]
