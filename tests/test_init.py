@@ -270,3 +270,28 @@ def test_keep_member_starts_from_the_users_weights_whatever_its_slot() -> None:
         assert torch.equal(alone.member_state(0)[n], t), n
         assert torch.equal(pop.member_state(1)[n], t), n
     assert not torch.equal(pop.member_state(0)["1.weight"], user.state_dict()["1.weight"])
+
+
+def test_lsuv_makes_at_most_max_iter_rescalings_and_returns_the_final_variance() -> None:
+    """``max_iter`` rescalings, not ``max_iter + 1``; the returned variance is the layer's."""
+    torch.manual_seed(0)
+    data = torch.randn(64, 10)
+    for max_iter in (1, 2, 3):
+        layer = nn.Linear(10, 10)
+        init.apply(layer, "orthogonal", generator=gen(0))
+        with torch.no_grad():
+            layer.weight.mul_(100.0)
+        rescalings = []
+        div = layer.weight.div_
+
+        def counting_div(*args, div=div, rescalings=rescalings, **kwargs):
+            rescalings.append(1)
+            return div(*args, **kwargs)
+
+        layer.weight.div_ = counting_div  # type: ignore[method-assign]
+        # tol too small to ever be met: every allowed rescaling is made
+        (v,) = init.lsuv_(layer, data, tol=1e-12, max_iter=max_iter)
+        del layer.weight.div_
+        assert len(rescalings) == max_iter
+        with torch.no_grad():
+            assert v == pytest.approx(float(layer(data).var()), rel=1e-6)

@@ -2,10 +2,11 @@
 
 ``apply(model, "he_normal", generator=g)`` re-initializes every ``Linear`` and ``Conv`` weight of
 a plain ``nn.Module``, sets every bias to the constant ``bias`` (0 by default; 0.01 is the
-CS231n option for ReLU nets) and batch-norm layers to weight 1, bias 0. Each scheme draws from
-the ``torch.Generator`` it is given, in ``model.modules()`` order, on the generator's device
-(CPU by default), so a seed gives the same weights on every device and the draws equal
-``torch.nn.init``'s own functions called with the same generator.
+CS231n option for ReLU nets) and batch/layer/group-norm layers to weight 1, bias 0 (batch-norm
+running statistics reset). Each scheme draws from the ``torch.Generator`` it is given, in
+``model.modules()`` order, on the generator's device (CPU by default), so a seed gives the same
+weights on every device and the draws equal ``torch.nn.init``'s own functions called with the
+same generator.
 
 For a layer with weight ``(out, in, *kernel)`` (see :func:`fans`):
 ``fan_in = in * prod(kernel)``, ``fan_out = out * prod(kernel)``.
@@ -373,10 +374,12 @@ def lsuv_(
     init", Alg. 1), without the orthogonal pre-init (see :func:`apply`).
 
     For each Linear/Conv layer in the order the forward pass calls it: run the batch ``data``,
-    measure the variance v of the layer's output (all elements), and divide its weight by √v,
-    until |v − 1| < ``tol`` or ``max_iter`` rescalings (the paper uses tol 0.1, T_max 10).
-    Runs in eval mode (dropout off) without gradients; restores each module's mode. Returns the
-    output variance measured last for each layer.
+    measure the variance v of the layer's output (all elements, unbiased), and divide its weight
+    by √v, until |v − 1| < ``tol`` or ``max_iter`` rescalings have been made (the paper uses
+    tol 0.1, T_max 10); the variance is measured again after every rescaling. Runs in eval mode
+    (dropout off, batch norm on its running statistics) without gradients; restores each
+    module's mode. Returns each layer's output variance as it is left (the last measurement,
+    taken after the last rescaling).
     """
     if not isinstance(data, Tensor) or data.dim() < 2 or data.shape[0] < 2:
         raise UserError(
@@ -422,7 +425,7 @@ def lsuv_(
         variances = []
         for layer in layers:
             v = float("nan")
-            for _ in range(max_iter + 1):
+            for i in range(max_iter + 1):  # max_iter rescalings, each measured afterwards
                 v = float(output_of(layer).float().var())
                 if not math.isfinite(v) or v <= 1e-20:
                     warnings.warn(
@@ -431,7 +434,7 @@ def lsuv_(
                         stacklevel=2,
                     )
                     break
-                if abs(v - 1.0) < tol:
+                if abs(v - 1.0) < tol or i == max_iter:
                     break
                 with torch.no_grad():
                     layer.weight.div_(math.sqrt(v))
