@@ -8,10 +8,10 @@ The update is ``torch.optim.Adam`` / ``AdamW``'s, step for step (t counts steps 
     v ← β₂ v + (1 − β₂) g²                 (second moment; amsgrad: v̂max ← max(v̂max, v))
     θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
 
-Where the notes (CS231n) differ: they write ``m̂ = m/(1−β₁ᵗ)``, ``v̂ = v/(1−β₂ᵗ)``,
-``θ −= η m̂ / (√v̂ + ε)`` — the same except for where ε sits: ``√v̂ + ε = √v/√(1−β₂ᵗ) + ε``,
-which is what torch computes (ε added *after* the bias correction of √v). The paper's
-"efficient version" (Algorithm 1's last lines) instead adds ε̂ to √v before the correction,
+The notes (CS231n) write ``m̂ = m/(1−β₁ᵗ)``, ``v̂ = v/(1−β₂ᵗ)``, ``θ −= η m̂ / (√v̂ + ε)``: the
+same update, since ``√v̂ + ε = √v/√(1−β₂ᵗ) + ε`` is what torch computes (ε added *after* the
+bias correction of √v). Where ε sits differs only from the paper's "efficient version"
+(Algorithm 1's last lines), which adds ε̂ to √v before the correction,
 ``η √(1−β₂ᵗ)/(1−β₁ᵗ) · m/(√v + ε̂)``; that is torch's formula only with ε̂ = ε √(1−β₂ᵗ).
 The difference matters only early, while √v is as small as ε.
 

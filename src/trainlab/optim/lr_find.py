@@ -3,13 +3,15 @@ population variant.
 
 :func:`lr_find` trains the config's models through the trainer (``Trainer.step_on``, the one
 training loop) while the learning rate grows exponentially from ``start_lr`` to ``end_lr`` over
-``num_steps`` steps, one mini-batch per step. It records the raw loss, a debiased exponential
-moving average ``s_i = (β a_{i−1} + (1−β) L_i) / (1 − β^{i+1})`` (fastai's smoothing), and stops a
+``num_steps`` steps, one mini-batch per step. It records the raw loss L_i, a debiased exponential
+moving average ``s_i = a_i / (1 − β^{i+1})`` with ``a_i = β a_{i−1} + (1−β) L_i``, ``a_{−1} = 0``
+(fastai's smoothing), and stops a
 model at the first step i where ``s_i > diverge · min_{j≤i} s_j`` (the best smoothed loss *so
 far*, as fastai and Smith 2017 do) or where ``s_i`` is NaN/Inf. Suggestions:
 
-- ``steep``: the LR where the smoothed loss falls fastest, ``argmin d s / d log10(lr)``, over the
-  part of the curve before the minimum (the steepest *smoothed* descent);
+- ``steep``: the LR where the smoothed loss falls fastest, ``argmin d s / d log10(lr)`` (central
+  differences), over the curve up to its minimum (at least its first three points; the steepest
+  *smoothed* descent);
 - ``min/10``: one tenth of the LR at the smoothed minimum (a common, more conservative rule).
 
 It returns the whole curve, not one number (``LRFindResult``), and plots it. Nothing of the

@@ -324,9 +324,13 @@ def _one_cycle(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], T
     starts at ``lr/div_factor``, rises over ``pct_start`` of the steps, and ends at
     ``lr/(div_factor·final_div_factor)``.
 
+    ``anneal_strategy="linear"`` interpolates linearly instead of along a half cosine.
+
     The rise ends at step ``u = pct_start·total_steps − 1`` (torch's). When ``u ≤ 0`` there is no
-    rise: the run starts at the peak and anneals from there, as torch does for ``u < 0``
-    (for ``u = 0`` exactly torch divides 0 by 0; this gives the peak at step 0)."""
+    rise: the annealing runs from the peak at step ``u`` to the end, so for ``u < 0`` step 0 is
+    already a little below the peak, as in torch (e.g. 3 steps with ``pct_start=0.1``: 0.84×
+    the peak at step 0); for ``u = 0`` exactly torch divides 0 by 0, and this gives the peak at
+    step 0."""
     pct = p.num("pct_start", 0.3, lo=0.0, hi=1.0, lo_open=True, hi_open=True)
     div = p.num("div_factor", 25.0, lo=0.0, lo_open=True)
     final_div = p.num("final_div_factor", 1e4, lo=0.0, lo_open=True)

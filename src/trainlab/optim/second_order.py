@@ -51,11 +51,15 @@ class LBFGS(PopulationOptimizer):
     history, step size and stopping tests (``tolerance_grad`` on ``max|g|``, ``tolerance_change``
     on the step and the loss change); a model that has stopped is frozen for the rest of the call.
 
-    Differences from K separate ``torch.optim.LBFGS``: a curvature pair that a model rejects
-    (``yᵀs ≤ 1e-10``), or a model that stopped early in an earlier call, still takes a (no-op)
-    slot of the shared history ring, so the results can differ once a history of
-    ``history_size`` pairs overflows. The loop reads one flag per iteration from the device
-    (whether any model is still running) — fine for a full-batch method, not for a hot loop.
+    Each model keeps its own history of up to ``history_size`` pairs: a pair the model rejects
+    (``yᵀs ≤ 1e-10``) takes no slot, a stopped model adds none, and a model with a full history
+    drops its own oldest pair; so the result equals K separate ``torch.optim.LBFGS`` runs up to
+    rounding, also across calls. Differences: ``state["n_iter"]`` and ``state["func_evals"]``
+    count for the population as a whole; and a model whose gradient already meets
+    ``tolerance_grad`` at the very first call is initialized with the others, so it later starts
+    with ``t = lr`` instead of torch's first-iteration ``min(1, 1/‖g‖₁)·lr``. The loop reads one
+    flag per iteration from the device (whether any model is still running) — fine for a
+    full-batch method, not for a hot loop.
 
     Args:
         lr: step size (torch's default 1; the first iteration uses ``min(1, 1/‖g‖₁)·lr``).
@@ -277,7 +281,8 @@ class Newton(PopulationOptimizer):
 
     Args:
         lr: η, the fraction of the Newton step (1 = the full step), ≥ 0.
-        damping: λ ≥ 0 (Levenberg–Marquardt); makes H + λI positive definite near saddles.
+        damping: λ ≥ 0 (Levenberg–Marquardt), added to H's diagonal; H + λI is positive
+            definite (a descent step near saddles) once λ exceeds −(H's smallest eigenvalue).
         max_params: refuse models with more parameters than this (the smallest over groups).
     """
 

@@ -429,7 +429,8 @@ class CDEngine:
             wa.addcmul_(g, scale)
 
     def _update_log_var(self, v, hp, vn, hn, bp: int, bc: int) -> None:
-        """Gradient ascent on z = log s^2 (Cho et al. 2011), same learning rate as W."""
+        """Gradient ascent on z = log s^2 (Cho et al. 2011), same learning rate as W, no
+        momentum or decay; s^2 is then clamped to [1e-4, 1e4]."""
         w, b, _ = split_params(self.wa)
 
         def stat(x: torch.Tensor, h: torch.Tensor) -> torch.Tensor:

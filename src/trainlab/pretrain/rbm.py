@@ -404,10 +404,13 @@ class GaussianBernoulliRBM(_BaseRBM):
     ``p(v_i | h) = N(b_i + (W h)_i, s_i^2)`` and ``p(h_j = 1 | v) = sigmoid(c_j + sum_i
     W_ij v_i / s_i^2)``. With ``learn_variance=False`` s = 1 (Hinton & Salakhutdinov 2006: the
     data must then be standardized to unit variance per feature); with ``True`` the
-    log-variances z are learned by gradient ascent with the same learning rate.
+    log-variances z are learned by gradient ascent with the same learning rate (no momentum or
+    weight decay on z), each s_i^2 kept within [1e-4, 1e4].
 
     Parameters as :class:`BernoulliRBM`, plus ``learn_variance``; the default learning rate is
-    smaller (0.01) and the default method CD-1, as Gaussian units are less stable.
+    smaller (0.01) and the default method CD-1, as Gaussian units are less stable. ``monitor``
+    and ``verbose`` track the reconstruction error only (no pseudo-likelihood for real inputs:
+    ``history_["pseudo_likelihood"]`` stays empty).
 
     Attributes: ``components_``, ``intercept_hidden_``, ``intercept_visible_``,
     ``log_variance_`` (n_features,), ``h_samples_`` (PCD), ``history_``.
