@@ -462,19 +462,18 @@ def run_pretrain(
                 layers = {f"weight_{j}": w for j, (w, _, _) in enumerate(est.layers_)}
                 curves = {"reconstruction_loss": est.history_["loss"]}
             curves = {k: v for k, v in curves.items() if not np.isnan(v).all()}  # tracked only
-            run.append_metrics(
+            run.append_metrics(  # every layer makes t.n_iter passes
                 [
                     {"model": i, "layer": li + 1, "epoch": e + 1,
                      **{k: float(v[li][e]) for k, v in curves.items() if not math.isnan(v[li][e])}}
                     for li in range(len(layers))
-                    for e in range(len(next(iter(curves.values()))[li]))
+                    for e in range(t.n_iter)
                 ]
             )  # fmt: skip
             if i == 0:
-                n_pass = len(next(iter(curves.values()))[0])
                 fig = curves_figure(
                     {
-                        "epoch": list(range(1, n_pass + 1)),
+                        "epoch": list(range(1, t.n_iter + 1)),
                         **{k: np.asarray(v) for k, v in curves.items()},
                     },
                     [f"layer {li + 1}" for li in range(len(layers))],
