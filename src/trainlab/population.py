@@ -608,14 +608,13 @@ class Population(nn.Module):
         buffer a training forward updates in place, in every mode)."""
         if frozen is not None and not bool(frozen.any()):
             frozen = None
-        self.__dict__["_frozen"] = (
-            None
-            if frozen is None
-            else (frozen.to(self.seeds.device, torch.bool), [bool(f) for f in frozen.tolist()])
-        )
+        mask = None
+        if frozen is not None:
+            mask = frozen.to(self.seeds.device, torch.bool)
+        self.__dict__["_frozen"] = None if frozen is None else (mask, frozen.tolist())
         for m in self.net.modules():
             if isinstance(m, _StackedBatchNorm):
-                m.frozen = None if frozen is None else frozen.to(self.seeds.device)
+                m.frozen = mask
 
     def _dropouts(self) -> list[SeededDropout]:
         """Dropout layers of the stacked net and of the template (used under vmap); found once."""
