@@ -736,3 +736,24 @@ def test_the_fallback_to_the_loop_can_come_at_the_first_training_forward():
     with pytest.warns(UserWarning, match="one after another"):
         out = pop.train()(x)
     assert pop.mode == "loop" and out.shape == (2, 3, 3)
+
+
+def test_the_fallback_warning_points_at_the_line_that_called_the_model():
+    """The vmap -> loop warning names the caller's file and line, not trainlab's or torch's."""
+    pop = Population(_ItemWhenTraining(), 2).train()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        pop(torch.randn(2, 3, 4))
+    (w,) = [w for w in caught if "one after another" in str(w.message)]
+    assert w.filename == __file__
+
+
+def test_a_one_layer_rnn_with_dropout_is_accepted_since_torch_applies_none():
+    """torch drops out between an RNN's layers only: with num_layers=1 ``dropout`` has no
+    effect (torch warns so), so a population takes it and trains it model by model."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # torch's own "expects num_layers > 1"
+        lstm = nn.LSTM(4, 5, num_layers=1, dropout=0.3, batch_first=True)
+    pop = Population(nn.Sequential(lstm), 2)
+    out, (h, c) = pop.train()(torch.randn(2, 3, 6, 4))  # a tuple output, stacked as by vmap
+    assert pop.mode == "loop" and out.shape == (2, 3, 6, 5) and h.shape == c.shape == (2, 1, 3, 5)

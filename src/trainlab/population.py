@@ -38,13 +38,16 @@ from __future__ import annotations
 
 import copy
 import numbers
+import os
 import re
+import sys
 import warnings
 from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.utils import _pytree as pytree
 
 from . import rng
 from .errors import UserError, unknown_name
@@ -416,6 +419,16 @@ def _stack_state(model: nn.Module, k: int) -> nn.Module:
     return net
 
 
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` that points a warning raised here at the first frame outside torch
+    and trainlab: the user's line that called the model (or the trainer)."""
+    internal = tuple(os.path.dirname(f) + os.sep for f in (torch.__file__, __file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_code.co_filename.startswith(internal):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def _randomness_problem(name: str, message: str) -> str | None:
     """One line for a forward that draws random numbers itself (vmap's ``randomness`` error),
     which no mode can seed per model; None for any other error."""
@@ -480,7 +493,8 @@ class Population(nn.Module):
         elif any(isinstance(m, _LOOP_TYPES) for m in plain.modules()):
             self.mode = "loop"
             for name, m in plain.named_modules():
-                if isinstance(m, nn.RNNBase) and m.dropout > 0:
+                # torch applies an RNN's dropout between its layers only: none with one layer
+                if isinstance(m, nn.RNNBase) and m.dropout > 0 and m.num_layers > 1:
                     raise UserError(
                         f"{name} ({type(m).__name__}, dropout={m.dropout}) draws its own dropout "
                         "masks between layers, which a population cannot seed per model; give "
@@ -663,7 +677,7 @@ class Population(nn.Module):
             warnings.warn(
                 f"{name}.forward runs {what}, which torch.vmap cannot batch: this population "
                 f"runs its {self.k} models one after another (K times one model's time)",
-                stacklevel=2,
+                stacklevel=_caller_stacklevel(),
             )
             self.mode = "loop"
             return self._loop_forward(x)
@@ -705,7 +719,8 @@ class Population(nn.Module):
         after = _global_rng_states(x.device)
         if any(not torch.equal(a, b) for a, b in zip(before, after, strict=True)):
             raise UserError(_randomness_problem(type(tpl).__name__, "randomness") or "")
-        return torch.stack(outs)
+        # a model's output may be a tuple/dict of tensors (nn.LSTM's (y, (h, c))), as under vmap
+        return pytree.tree_map(lambda *ts: torch.stack(ts), outs[0], *outs[1:])
 
     def _apply(self, fn, recurse=True):  # keep the template on the population's device
         super()._apply(fn, recurse)
