@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Every check that needs a GPU, as one prepared run for the device tool (about 6 minutes on an
+# H200; each step has its own time limit, and every log and JSON lands in $OUT):
+#   1. the CUDA-only tests (they skip on CPU machines, so CI never runs them);
+#   2. issue 3: benchmarks/population.py --preset gpu (K = 1, 100, 1000: tutorial loop, hand
+#      loop, trainlab population; goal >= 400 model-epochs/s at K >= 100, K=1 within 1.2x of
+#      the hand loop);
+#   3. issue 6: benchmarks/rbm.py --gpu-population 100 (100 RBMs on the GPU against
+#      scikit-learn's 10 fits on the machine's CPU).
+#
+# The device image has torch (CUDA), numpy, scipy, scikit-learn, matplotlib, rich, typer, PyYAML
+# but not pydantic or mnist1d. Here, once:  make gpu-wheels   (cp312 wheels into .whl/). Then:
+#   run(command="bash benchmarks/gpu_checks.sh", carry=[".whl"], timeout_s=540)
+set -uo pipefail
+OUT=${OUT:-/tmp/gpu_checks}
+mkdir -p "$OUT"
+python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
+  --target /tmp/site .whl/*.whl || { echo "could not install .whl/ (make them with 'make gpu-wheels')"; exit 2; }
+export PYTHONPATH="$PWD/src:/tmp/site" PYTHONUNBUFFERED=1
+python3 -c "import torch, trainlab; print('torch', torch.__version__, torch.cuda.get_device_name())" \
+  || exit 2
+nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
+status=0
+step() {  # step NAME SECONDS CMD...: run with a limit, keep its log, remember a failure
+  local name=$1 limit=$2
+  shift 2
+  echo "== $name (limit ${limit}s)"
+  local t0=$SECONDS
+  timeout "$limit" "$@" 2>&1 | tee "$OUT/$name.log"
+  local rc=${PIPESTATUS[0]}
+  echo "== $name: exit $rc after $((SECONDS - t0)) s"
+  [ "$rc" -eq 0 ] || status=1
+}
+step cuda_tests 120 python3 -m pytest -q -p no:cacheprovider -k "cuda or gpu" tests
+step population_gpu 240 python3 benchmarks/population.py --preset gpu --repeats 1 \
+  --out "$OUT/population_gpu.json"
+step rbm_gpu 150 python3 benchmarks/rbm.py --repeats 1 --no-dbn --gpu-population 100
+cp benchmarks/results/rbm.json "$OUT/rbm_gpu.json" 2>/dev/null
+exit $status
