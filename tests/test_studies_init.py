@@ -99,6 +99,29 @@ def test_activation_histograms_share_one_range_per_row(activations_run: Path) ->
     assert central(collapse[0]) < 0.6 and central(collapse[-1]) > 0.95
 
 
+def test_relu_histograms_leave_out_the_zero_spike(activations_run: Path) -> None:
+    """Half of a ReLU layer is exactly 0; that spike would flatten the positive part, where a
+    collapse or explosion shows, so the ReLU histograms count the nonzero units only."""
+    res = json.loads((activations_run / "results.json").read_text())
+    per_layer = res["batch"] * res["width"]
+    for r in res["results"]:
+        for layer, h in enumerate(r["hist_seed0"]):
+            total = sum(h["counts"])
+            if r["activation"] == "tanh":
+                assert total == per_layer
+            else:
+                assert h["edges"][0] > 0
+                assert 0.3 * per_layer < total < 0.7 * per_layer, (r["init"], layer, total)
+
+
+def test_tanh_he_verdict_requires_more_spread_than_xavier() -> None:
+    from trainlab.studies.activations import _verdict
+
+    he = [0.72, 0.56]  # spread and unsaturated
+    assert _verdict("tanh", "He", he, [0.0, 0.06], None, above=[0.63, 0.27])[2]
+    assert not _verdict("tanh", "He", he, [0.0, 0.06], None, above=[0.63, 0.60])[2]
+
+
 def test_saturation_column_is_empty_for_relu(activations_run: Path) -> None:
     rows = _tables(activations_run)[
         "Fraction saturated (|a| > 0.9, tanh) / zero (ReLU) at the last layer"

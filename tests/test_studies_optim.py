@@ -42,7 +42,17 @@ def test_steps_to_tolerance_counts_the_first_lasting_entry():
 
 def test_quick_study_writes_report(tmp_path, monkeypatch):
     monkeypatch.setattr(o2d, "QUICK_STEPS", 60)
+    threads, seen = torch.get_num_threads(), set()
+    original = o2d.trajectories
+
+    def traced(*args, **kwargs):
+        seen.add(torch.get_num_threads())
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(o2d, "trajectories", traced)
     out = o2d.run(tmp_path / "o2d", quick=True)
+    # tiny (K, 2) tensors run on one thread (10x faster on a shared CPU), restored afterwards
+    assert seen == {1} and torch.get_num_threads() == threads
     assert (out / "report.html").is_file()
     assert (out / "figures" / "trajectories_rosenbrock.png").is_file()
     res = json.loads((out / "results.json").read_text())
@@ -250,7 +260,7 @@ def test_optimizers_quick_report_says_what_ran_and_flags_grid_edges(tmp_path, mo
     assert {"mean", "std", "n"} <= set(res["lbfgs"][0]["final_loss"])
 
 
-@pytest.mark.parametrize("study", ["optimizers", "optimizers-2d"])
+@pytest.mark.parametrize("study", ["optimizers", "optimizers-2d", "clipping"])
 @pytest.mark.parametrize("seeds", [0, -1])
 def test_optimizer_studies_reject_nonpositive_seeds(study, seeds, tmp_path):
     from trainlab.errors import UserError
@@ -354,10 +364,67 @@ def test_clipping_prevents_divergence(tmp_path, monkeypatch):
     monkeypatch.setattr(clipping, "QUICK_EPOCHS", 1)
     monkeypatch.setattr(clipping, "LRS", [0.1])
     clipping.run(tmp_path / "c", quick=True, seeds=2, device="cpu")
-    rows = json.loads((tmp_path / "c" / "results.json").read_text())
-    by = {r["clipping"]: r for r in rows}
+    res = json.loads((tmp_path / "c" / "results.json").read_text())
+    by = {r["clipping"]: r for r in res["rows"]}
     assert by["no clipping"]["NaN models"] == "2/2"  # lr 0.1, large init: diverges
     assert by["clip norm 1"]["NaN models"] == "0/2"  # clipped per model: trains
+    verdicts = {c["claim"].split(":")[0]: c["verdict"] for c in res["claims"]}
+    assert verdicts["ReLU, large init, LR ≥ 0.01"] == "confirmed"
+    assert verdicts["…and clip norm 1 prevents it (ReLU, LR ≥ 0.01)"] == "confirmed"
+
+
+def test_clipping_intro_states_the_init_scale_it_uses():
+    """The text's ratio to He's σ and per-layer gain follow from the constants (it once said
+    2.7× He's σ for 0.3 vs √(2/64) = 0.177, which is 1.7×)."""
+    import re
+
+    from trainlab.studies import clipping
+
+    he = math.sqrt(2 / clipping.WIDTH)
+    for text in (clipping.intro_text(), clipping.__doc__):
+        ratio = float(re.search(r"— (\d+\.\d)× He's σ", text)[1])
+        assert ratio == pytest.approx(clipping.INIT_STD / he, abs=0.05)
+        gain = float(re.search(r"n·σ²/2 = (\d+\.\d)", text)[1])
+        assert gain == pytest.approx(clipping.WIDTH * clipping.INIT_STD**2 / 2, abs=0.05)
+
+
+def _clip_row(act, lr, clip, n_nan, accs):
+    return {"activation": act, "lr": lr, "clipping": clip, "n_nan": n_nan,
+            "n_models": n_nan + len(accs), "test_acc": accs}  # fmt: skip
+
+
+def test_clipping_verdicts_are_computed_from_the_measurements(monkeypatch):
+    from trainlab.studies import clipping
+
+    monkeypatch.setattr(clipping, "LRS", [1e-3, 0.1])
+    assert clipping.divergence_verdict(3, 3, expect_nan=True) == "confirmed"
+    assert clipping.divergence_verdict(0, 3, expect_nan=True) == "contradicted"
+    assert clipping.divergence_verdict(1, 3, expect_nan=True).startswith("partly")
+    assert clipping.divergence_verdict(0, 3, expect_nan=False) == "confirmed"
+    # nothing diverges, and clipping does *not* slow training: every claim against it
+    rows = [
+        _clip_row("relu", 1e-3, "no clipping", 0, [0.50, 0.52, 0.51]),
+        _clip_row("relu", 1e-3, "clip norm 1", 0, [0.90, 0.91, 0.92]),
+        _clip_row("relu", 0.1, "no clipping", 0, [0.8, 0.8, 0.8]),
+        _clip_row("relu", 0.1, "clip norm 1", 0, [0.8, 0.8, 0.8]),
+    ]
+    claims = clipping._claims(rows, ["relu"], ["no clipping", "clip norm 1"], quick=True)
+    by = {c["claim"]: c for c in claims}
+    assert by["ReLU, large init, LR ≥ 0.01: unclipped runs diverge"]["verdict"] == "contradicted"
+    assert (
+        "0 of 3 models NaN" in by["ReLU, large init, LR ≥ 0.01: unclipped runs diverge"]["measured"]
+    )
+    assert by["…and clip norm 1 prevents it (ReLU, LR ≥ 0.01)"]["verdict"].startswith("not tested")
+    slow = by["small LR (0.001): norm clipping slows training (ReLU)"]
+    assert slow["verdict"] == "contradicted" and "95% bound" in slow["measured"]
+    assert by["…and clip value 0.1 prevents it (ReLU, LR ≥ 0.01)"]["verdict"].startswith(
+        "not tested in quick mode"
+    )
+    # clipping slows training, but within seed noise with two noisy seeds: inconclusive
+    rows[0]["test_acc"], rows[1]["test_acc"] = [0.9, 0.5], [0.6, 0.5]
+    claims = clipping._claims(rows, ["relu"], ["no clipping", "clip norm 1"], quick=True)
+    slow = next(c for c in claims if c["claim"].startswith("small LR"))
+    assert slow["verdict"].startswith("inconclusive")
 
 
 # -- preprocessing study --------------------------------------------------------------------------
@@ -436,3 +503,28 @@ def test_preprocessing_flags_grid_edges_and_says_what_ran(tmp_path, monkeypatch)
     assert "grid edge" in zero["verdict"]
     std = claims["linear, SGD: standardizing helps further"]
     assert std["verdict"] == "not tested in this mode"
+
+
+def test_lbfgs_demo_seeds_are_independent_runs():
+    """Model s's curve depends only on seed s (its own init and mini-batches), not on K."""
+    from trainlab.studies import optimizers as opt
+
+    two, one = opt.lbfgs_batch_demo(2, 4), opt.lbfgs_batch_demo(1, 4)
+    for method, curves in one.items():
+        assert two[method][0] == pytest.approx(curves[0], rel=1e-9), method
+    full = two["L-BFGS, full batch"]
+    assert full[0][0] != full[1][0]  # different seeds, different initial weights
+
+
+def test_lbfgs_claim_is_judged_per_model_not_by_a_mean():
+    """Mini-batch L-BFGS fails erratically (one seed 0.3, another 40): a mean over two seeds
+    has no power, but no mini-batch run reached the optimum while every full-batch run did."""
+    from trainlab.studies import optimizers as opt
+
+    mini, full = "L-BFGS, batch 64", "L-BFGS, full batch"
+    claim = opt._lbfgs_claim({full: [[1.0, 0.1], [1.0, 0.1]], mini: [[1.0, 0.3], [1.0, 40.0]]})
+    assert claim[3] == "confirmed" and "full batch 2/2 models, batch 64 0/2" in claim[2]
+    claim = opt._lbfgs_claim({full: [[1.0, 0.1], [1.0, 0.1]], mini: [[0.2, 0.1], [1.0, 0.5]]})
+    assert claim[3].startswith("partly")
+    claim = opt._lbfgs_claim({full: [[1.0, 0.5], [1.0, 0.5]], mini: [[1.0, 0.1], [1.0, 0.1]]})
+    assert claim[3] == "contradicted"

@@ -96,6 +96,19 @@ def test_study_runs_and_reports(tmp_path, monkeypatch):
     assert len(summary["models"]) == 2 * 3 * 3 * 2
     html = (out / "report.html").read_text()
     assert "Erhan" in html and (out / "figures" / "accuracy_vs_labels.png").exists()
+    sections = json.loads((out / "report_sections.json").read_text())["sections"]
+    setup = next(s["text"] for s in sections if s["kind"] == "text" and "Set-up" in s["text"])
+    assert "width 8" in setup and "12 steps" in setup and "2 seeds" in setup
+
+
+def test_setup_text_says_what_ran_and_what_quick_mode_leaves_out():
+    quick = pretraining.setup_text(True, [0, 1, 2], [0.01, 0.1, 1.0])
+    ran, left = quick.split("**Quick mode leaves out**")
+    assert "digits" in ran and "mnist1d" not in ran and "width 64" in ran and "150 steps" in ran
+    assert "mnist1d (not run)" in left and "depth 4" in left and "depth 5" in left
+    assert "5 seeds (ran 3)" in left and "fine-tuning steps 600 (ran 150)" in left
+    full = pretraining.setup_text(False, list(range(5)), [0.01, 0.1, 1.0])
+    assert "Quick mode" not in full and "mnist1d" in full and "depth 3, 4, 5" in full
 
 
 def _cells(acc: dict[tuple[str, float], dict[str, float]], std: float = 0.01) -> list[dict]:

@@ -62,7 +62,7 @@ _EXPECTED = {
     ("tanh", "N(0, 0.01²)"): ("collapses", "activations shrink toward 0 layer by layer (CS231n)"),
     ("tanh", "N(0, 0.05²)"): ("saturates", "tanh saturates at ±1 (CS231n)"),
     ("tanh", "Xavier"): ("spread", "activations stay spread (Glorot & Bengio 2010)"),
-    ("tanh", "He"): ("spread", "spread, larger than Xavier (gain √2 > 1)"),
+    ("tanh", "He"): ("spread_above", "spread, larger than Xavier (σ·√n = √2 > 1)"),
     ("relu", "N(0, 0.01²)"): ("ratio", "variance × n·σ²/2 = 0.20 per layer: collapses"),
     ("relu", "N(0, 0.05²)"): ("ratio", "variance × n·σ²/2 = 5.12 per layer: explodes"),
     ("relu", "Xavier"): ("ratio", "variance halves each layer (He et al. 2015)"),
@@ -96,7 +96,9 @@ def measure(
     ``second_moment``, ``saturated`` (fraction |a| > 0.9), ``zero`` (fraction a == 0), and
     ``hist``, per layer, for the first seed (``{"edges", "counts"}``). Every layer's histogram
     spans the same range, the min..max over all layers of that seed, so that a collapse (or an
-    explosion) shows as a narrowing (or widening) from layer to layer.
+    explosion) shows as a narrowing (or widening) from layer to layer. For ReLU the histograms
+    leave out the exact zeros (about half the units, counted in ``zero``): their spike at 0
+    would flatten the positive part, where a collapse or explosion shows.
     """
     act = _activation(activation)
     chunk = max(1, max_bytes // (4 * width * width))
@@ -127,7 +129,8 @@ def measure(
         for k in keys:
             stats[k].append(torch.stack(rows[k]))
     out: dict[str, Any] = {k: torch.cat(v, dim=1).cpu().tolist() for k, v in stats.items()}
-    finite = [a[torch.isfinite(a)] for a in first_seed]
+    finite = [a[torch.isfinite(a) & ((a != 0) if activation == "relu" else True)]
+              for a in first_seed]  # fmt: skip
     lo = min((float(a.min()) for a in finite if a.numel()), default=0.0)
     hi = max((float(a.max()) for a in finite if a.numel()), default=0.0)
     hi = max(hi, lo + 1e-12)
@@ -147,9 +150,16 @@ def _ratio(stds: list[float]) -> float:
 
 
 def _verdict(
-    activation: str, label: str, std: list[float], sat: list[float], sigma2n: float | None
+    activation: str,
+    label: str,
+    std: list[float],
+    sat: list[float],
+    sigma2n: float | None,
+    above: list[float] | None = None,
 ) -> tuple[str, str, bool]:
-    """(expected, measured, agrees) for one configuration, from the seed-averaged statistics."""
+    """(expected, measured, agrees) for one configuration, from the seed-averaged statistics;
+    ``above``: the per-layer std a "spread, larger than …" configuration must exceed at the
+    last layer (tanh He against tanh Xavier)."""
     kind, text = _EXPECTED[(activation, label)]
     q = _ratio(std)
     last = f"std {std[0]:.3g} → {std[-1]:.3g}"
@@ -161,6 +171,13 @@ def _verdict(
         return text, last, sat[-1] > 0.5
     if kind == "spread":
         return text, last, std[-1] > 0.1 and sat[-1] < 0.1
+    if kind == "spread_above":
+        assert above is not None
+        return (
+            text,
+            f"{last}; Xavier's layer 7: {above[-1]:.3g}",
+            std[-1] > 0.1 and sat[-1] < 0.1 and std[-1] > above[-1],
+        )
     assert sigma2n is not None
     expect = sigma2n / 2
     return (
@@ -234,7 +251,12 @@ def run(
             std_mean = [a["mean"] for a in stats["std"]]
             sat_mean = [a["mean"] for a in stats["saturated"]]
             s2n = _sigma2n(scheme, kwargs, width) if activation == "relu" else None
-            expected, measured, agrees = _verdict(activation, label, std_mean, sat_mean, s2n)
+            above = None
+            if _EXPECTED[(activation, label)][0] == "spread_above":  # Xavier ran before He
+                xavier = next(r for r in results if (r["activation"], r["init_config"]) ==
+                              (activation, "Xavier"))  # fmt: skip
+                above = [a["mean"] for a in xavier["stats"]["std"]]
+            expected, measured, agrees = _verdict(activation, label, std_mean, sat_mean, s2n, above)
             results.append(
                 {
                     "activation": activation,
@@ -297,9 +319,11 @@ def run(
         "activation_histograms",
         _histogram_grid(plt, results),
         caption=f"Activation histograms per layer (columns) for each activation × init (rows), "
-        f"seed 0; titles give the layer's mean and std (over seeds). The 7 panels of a row share "
-        f"one x range (the min..max over that row's layers), so a collapse narrows and an "
-        f"explosion widens from left to right. Width {width}.",
+        f"seed 0; x: activation value, y: count (each panel scaled to its own peak); titles give "
+        f"the layer's mean and std (over seeds), and for ReLU the fraction of exact zeros, "
+        f"which the ReLU histograms leave out (their spike at 0 would hide the rest). The 7 "
+        f"panels of a row share one x range (the min..max over that row's layers), so a "
+        f"collapse narrows and an explosion widens from left to right. Width {width}.",
     )
     rep.add_figure(
         "activation_std_per_layer",
@@ -349,14 +373,18 @@ def _histogram_grid(plt: Any, results: list[dict[str, Any]]) -> Any:
             edges, counts = h["edges"], h["counts"]
             ax.stairs(counts, edges, fill=True, color="C0" if r["activation"] == "tanh" else "C1")
             m, s = r["stats"]["mean"][layer]["mean"], r["stats"]["std"][layer]["mean"]
-            ax.set_title(f"L{layer + 1} μ={m:.2g} σ={s:.2g}", fontsize=7)
+            title = f"L{layer + 1} μ={m:.2g} σ={s:.2g}"
+            if r["activation"] == "relu":
+                title += f" 0s: {100 * r['stats']['zero'][layer]['mean']:.0f}%"
+            ax.set_title(title, fontsize=7 if r["activation"] == "tanh" else 6)
             ax.tick_params(labelsize=5)
             ax.xaxis.set_major_locator(MaxNLocator(3))
             ax.set_yticks([])
             if layer == 0:
                 init_label = r["init"].replace(" = ", "\n= ")  # the scaled std's origin below
                 ax.set_ylabel(f"{r['activation']}\n{init_label}", fontsize=6)
-    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.03, top=0.97, wspace=0.15, hspace=0.9)
+    fig.supxlabel("activation value", fontsize=8)
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.05, top=0.97, wspace=0.15, hspace=0.9)
     return fig
 
 

@@ -1,20 +1,27 @@
 """Study ``clipping``: exploding gradients in a deep net with a large init, with and without
 gradient clipping (Pascanu, Mikolov & Bengio 2013).
 
-A deep MLP (8 hidden layers of 64) initialized with N(0, 0.3²) — 2.7× He's σ = √(2/64) — sends
-activations up layer by layer with ReLU (each layer multiplies their second moment by
-n·σ²/2 = 2.9) and saturates tanh. The gradients at the start are huge, and SGD with momentum
-at an ordinary LR takes a step that sends the loss to Inf/NaN. Clipping each model's global
-gradient norm to ``max_norm`` (``trainlab.optim.clip_grad_norm_``, per model) bounds the first
-steps, so the same LRs train; clipping by value (each element to ±c) does the same more
-crudely. Each (activation, clipping) cell is one population of LR grid × seeds; the trainer
-stops a model whose loss turns NaN and the others go on.
+A deep MLP (8 hidden layers of 64, on the 64 pixels of ``digits``) initialized with N(0, 0.3²)
+— 1.7× He's σ = √(2/64) = 0.177, i.e. 2.9× He's variance — sends activations up layer by layer
+with ReLU (each layer multiplies their second moment by n·σ²/2 = 2.9) and saturates tanh. The
+gradients at the start are huge, and SGD with momentum at an ordinary LR takes a step that
+sends the loss to Inf/NaN. Clipping each model's global gradient norm to ``max_norm``
+(``trainlab.optim.clip_grad_norm_``, per model) bounds the first steps, so the same LRs train;
+clipping by value (each element to ±c) does the same more crudely. Each (activation, clipping)
+cell is one population of LR grid × seeds; the trainer stops a model whose loss turns NaN and
+the others go on.
 
 What the literature expects: without clipping, large LRs diverge (Pascanu et al. 2013: the
 "cliffs" of the loss surface launch the parameters far away); with norm clipping, the runs that
 diverged train instead. At a small LR, clipping slows training (every step is cut to max_norm
 while the gradients are huge). With tanh, the large init saturates units (CS231n): gradients
 vanish rather than explode, so clipping matters less.
+
+Every claim's verdict is computed from the run: divergence claims from the counts of NaN
+models (confirmed when every model behaves as claimed, contradicted when none does, "partly"
+in between), the accuracy claim by Welch's t-test over seeds (:mod:`trainlab.studies.evidence`).
+Quick mode (CI): ReLU only, no clipping vs norm clipping, 2 seeds, 5 epochs; the report lists
+what it leaves out.
 """
 
 from __future__ import annotations
@@ -24,30 +31,81 @@ import math
 from pathlib import Path
 from typing import Any
 
-from .cells import (
-    by_override,
-    cpu_threads,
-    curves,
-    expected_vs_measured,
-    final_values,
-    pm,
-    train_cell,
-)
+from ..errors import UserError
+from .cells import by_override, cpu_threads, curves, final_values, pm, train_cell
+from .evidence import CONFIRMED, CONTRADICTED, judge, t_critical, welch
 
-__all__ = ["DESCRIPTION", "run", "CLIPPING"]
+__all__ = ["DESCRIPTION", "run", "CLIPPING", "intro_text", "divergence_verdict"]
 
 DESCRIPTION = (
     "exploding gradients in a deep ReLU/tanh MLP with a large init: divergence without "
     "clipping, training with per-model norm or value clipping"
 )
 
+DEPTH, WIDTH = 8, 64  # hidden layers, units per layer (digits has 64 inputs: fan_in 64 for all)
+INIT_STD = 0.3
 CLIPPING: dict[str, dict[str, Any]] = {
     "no clipping": {},
     "clip norm 1": {"clip_norm": 1.0},
     "clip value 0.1": {"clip_value": 0.1},
 }
+QUICK_CLIPPING = ("no clipping", "clip norm 1")
 LRS = [1e-3, 1e-2, 1e-1]
-QUICK_EPOCHS = 5
+BIG_LR = 1e-2  # LRs at or above this count as "large" for the divergence claims
+QUICK_EPOCHS, FULL_EPOCHS = 5, 20
+QUICK_SEEDS, FULL_SEEDS = 2, 5
+ACTIVATIONS, QUICK_ACTIVATIONS = ("relu", "tanh"), ("relu",)
+
+
+def intro_text() -> str:
+    """The study's set-up paragraph, its numbers computed from the constants above."""
+    he = math.sqrt(2 / WIDTH)
+    gain = WIDTH * INIT_STD**2 / 2
+    return (
+        f"A deep MLP ({DEPTH} hidden layers of {WIDTH}, on the 64 pixels of digits) initialized "
+        f"with N(0, {INIT_STD:g}²) — {INIT_STD / he:.1f}× He's σ = √(2/{WIDTH}) = {he:.3f}, i.e. "
+        f"{gain:.1f}× He's variance — sends activations up layer by layer with ReLU (each layer "
+        f"multiplies their second moment by n·σ²/2 = {gain:.1f}) and saturates tanh. The "
+        "gradients at the start are huge, and SGD with momentum 0.9 at an ordinary LR takes a "
+        "step that sends the loss to Inf/NaN. Clipping each model's global gradient norm to "
+        "max_norm (`trainlab.optim.clip_grad_norm_`, per model) bounds the first steps, so the "
+        "same LRs train; clipping by value (each element to ±c) does the same more crudely. "
+        "Each (activation, clipping) cell is one population of LR grid × seeds; the trainer "
+        "stops a model whose loss turns NaN and the others go on."
+    )
+
+
+def _setup_text(quick: bool, acts: list[str], clips: list[str], n_seeds: int, epochs: int) -> str:
+    """What ran, and in quick mode what the full study runs that this one did not."""
+    text = (
+        f"## Set-up (what ran)\nMode: **{'quick' if quick else 'full'}**. Activations "
+        f"{', '.join(acts)}; {', '.join(clips)}; LRs {', '.join(f'{x:g}' for x in LRS)}; "
+        f"{n_seeds} seed{'s' if n_seeds != 1 else ''} per LR, {epochs} epochs, batch 32, "
+        "digits (inputs in [0, 1])."
+    )
+    left = [f"{a} (not trained)" for a in ACTIVATIONS if a not in acts]
+    left += [f"{c} (not run)" for c in CLIPPING if c not in clips]
+    if n_seeds < FULL_SEEDS:
+        left.append(f"{FULL_SEEDS} seeds (ran {n_seeds})")
+    if epochs < FULL_EPOCHS:
+        left.append(f"{FULL_EPOCHS} epochs (ran {epochs})")
+    if quick and left:
+        text += " **Quick mode leaves out** " + "; ".join(left) + "; the claims about them "
+        text += "are marked as not tested."
+    return text
+
+
+def divergence_verdict(n_nan: int, n: int, *, expect_nan: bool) -> str:
+    """Verdict on "these ``n`` models diverge" (``expect_nan``) or "none of them does":
+    confirmed when all ``n`` behave as claimed, contradicted when none does, else partly."""
+    if n == 0:
+        return "not tested (no models)"
+    hits = n_nan if expect_nan else n - n_nan
+    if hits == n:
+        return CONFIRMED
+    if hits == 0:
+        return CONTRADICTED
+    return f"partly ({hits} of {n} as claimed)"
 
 
 def run(
@@ -59,11 +117,14 @@ def run(
     from ..report import Report
     from ..runs import RunDir
 
+    n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else FULL_SEEDS)
+    if n_seeds < 1:
+        raise UserError(f"--seeds must be at least 1, got {n_seeds}")
     root = RunDir(out).create().path
-    n_seeds = seeds or (2 if quick else 5)
-    epochs = QUICK_EPOCHS if quick else 20
-    acts = ["relu"] if quick else ["relu", "tanh"]
-    clips = {k: CLIPPING[k] for k in ("no clipping", "clip norm 1")} if quick else CLIPPING
+    (root / "checkpoints").rmdir()  # made for training runs; the populations live in cells/
+    epochs = QUICK_EPOCHS if quick else FULL_EPOCHS
+    acts = list(QUICK_ACTIVATIONS if quick else ACTIVATIONS)
+    clips = {k: CLIPPING[k] for k in (QUICK_CLIPPING if quick else CLIPPING)}
     cells: dict[tuple[str, str], dict[str, Any]] = {}
     with cpu_threads(device):
         for act in acts:
@@ -71,8 +132,8 @@ def run(
                 raw = {
                     "name": f"clip-{act}-{cname}",
                     "data": {"name": "digits"},
-                    "model": {"name": "mlp", "depth": 8, "width": 64, "activation": act},
-                    "init": {"scheme": "normal", "std": 0.3},
+                    "model": {"name": "mlp", "depth": DEPTH, "width": WIDTH, "activation": act},
+                    "init": {"scheme": "normal", "std": INIT_STD},
                     "optim": {"name": "sgd", "momentum": 0.9},
                     "train": {"epochs": epochs, "batch_size": 32, **ccfg},
                     "population": {"seeds": list(range(n_seeds)), "grid": {"optim.lr": LRS}},
@@ -81,7 +142,8 @@ def run(
                 cells[(act, cname)] = train_cell(raw, root / "cells" / slug, device)
 
     rep = Report(root, title="Gradient clipping and exploding gradients")
-    rep.add_text(__doc__.split("\n\n", 1)[1].split("What the literature expects")[0].strip())
+    rep.add_text(intro_text())
+    rep.add_text(_setup_text(quick, acts, list(clips), n_seeds, epochs))
     rows = []
     for act in acts:
         fig = Figure(figsize=(11, 4.2))
@@ -93,9 +155,13 @@ def run(
                 n_nan = sum(m.get("status") == "nan" for m in mods)
                 ok = [m for m in mods if m.get("status") != "nan"]
                 steps = [m.get("stopped_step") for m in mods if m.get("status") == "nan"]
-                ep, mu, _ = curves(cell, [m["index"] for m in mods if m.get("status") != "nan"])
-                ax.plot(ep, mu, label=f"{cname} ({n_nan}/{len(mods)} NaN)")
+                ep, mu, sd = curves(cell, [m["index"] for m in ok])
+                (line,) = ax.plot(ep, mu, label=f"{cname} ({n_nan}/{len(mods)} NaN)")
+                ax.fill_between(ep, [max(a - b, 1e-12) for a, b in zip(mu, sd, strict=True)],
+                                [a + b for a, b in zip(mu, sd, strict=True)],
+                                color=line.get_color(), alpha=0.2)  # fmt: skip
                 gn = curves(cell, [m["index"] for m in mods], "grad_norm")[1]
+                accs = final_values(ok, "test_acc")
                 rows.append(
                     {
                         "activation": act,
@@ -104,58 +170,124 @@ def run(
                         "NaN models": f"{n_nan}/{len(mods)}",
                         "NaN at step": ", ".join(str(s) for s in steps if s is not None) or "—",
                         "grad norm, epoch 1": f"{gn[0]:.3g}" if gn else "—",
-                        "test acc (finite models)": pm(final_values(ok, "test_acc")),
+                        "test acc (finite models)": pm(accs),
+                        "n_nan": n_nan,
+                        "n_models": len(mods),
+                        "test_acc": accs,
                     }
                 )
             ax.set_yscale("log")
             ax.set_xlabel("epoch")
             ax.set_title(f"{act}, lr {lr:g}")
             ax.legend(fontsize=7)
-        axes[0].set_ylabel("training loss (mean over finite seeds)")
-        rep.add_figure(f"clipping_{act}", fig,
-                       caption=f"{act}: training loss with and without clipping")  # fmt: skip
-    rep.add_table("Divergence and accuracy per LR and clipping", rows)
+        axes[0].set_ylabel("training loss (mean ± std over finite seeds)")
+        rep.add_figure(f"clipping_{act}", fig, caption=f"{act}: training loss with and without "
+                       "clipping; band: ±1 std over the seeds that stayed finite")  # fmt: skip
+    hidden = ("n_nan", "n_models", "test_acc")
+    rep.add_table(
+        "Divergence and accuracy per LR and clipping",
+        [{k: v for k, v in r.items() if k not in hidden} for r in rows],
+    )
     rep.add_text(
         "Note: the grad-norm column is the mean over the first epoch of each model's global "
         "gradient norm *before* clipping (what the trainer records)."
     )
-    rep.add_table("Expected (literature) vs measured", _claims(rows, acts, clips))
+    claims = _claims(rows, acts, list(clips), quick)
+    rep.add_table(
+        "Expected (literature) vs measured",
+        claims,
+        caption="divergence claims: confirmed when every model behaves as claimed, contradicted "
+        "when none does; the accuracy claim: Welch's t-test over seeds (95%)",
+    )
     rep.write(include_standard=False)
-    (root / "results.json").write_text(json.dumps(rows, indent=1))
+    (root / "results.json").write_text(
+        json.dumps({"rows": rows, "claims": claims}, indent=1, allow_nan=False)
+    )
     return root
 
 
-def _claims(rows: list[dict[str, Any]], acts: list[str], clips: dict) -> list[dict[str, str]]:
-    def nan(act: str, lr: float, c: str) -> int:
-        for r in rows:
-            if (r["activation"], r["lr"], r["clipping"]) == (act, lr, c):
-                return int(r["NaN models"].split("/")[0])
-        return -1
+def _claims(
+    rows: list[dict[str, Any]], acts: list[str], clips: list[str], quick: bool
+) -> list[dict[str, str]]:
+    """One row per claim: claim, literature, measured, verdict (computed from ``rows``)."""
+    untested = "not tested in quick mode" if quick else "not tested in this run"
+    out: list[dict[str, str]] = []
 
-    def acc(act: str, lr: float, c: str) -> float:
-        for r in rows:
-            if (r["activation"], r["lr"], r["clipping"]) == (act, lr, c):
-                text = r["test acc (finite models)"]
-                return float(text.split(" ")[0]) if text != "—" else math.nan
-        return math.nan
+    def add(claim: str, literature: str, measured: str, verdict: str) -> None:
+        out.append(
+            {"claim": claim, "literature": literature, "measured": measured, "verdict": verdict}
+        )
 
-    out = []
-    big = [lr for lr in LRS if lr >= 1e-2]
-    n_no = sum(nan("relu", lr, "no clipping") for lr in big)
-    n_cl = sum(nan("relu", lr, "clip norm 1") for lr in big)
-    out.append(("ReLU, large init, LR ≥ 0.01: unclipped runs diverge",
-                "NaN/Inf without clipping (Pascanu et al. 2013)",
-                f"{n_no} NaN models without clipping"))  # fmt: skip
-    out.append(("…and norm clipping prevents it", "no NaN with clipping",
-                f"{n_cl} NaN models with norm clipping"))  # fmt: skip
-    a0, a1 = acc("relu", LRS[0], "no clipping"), acc("relu", LRS[0], "clip norm 1")
-    out.append((f"small LR ({LRS[0]:g}): clipping slows training",
-                "lower accuracy after the same epochs (steps cut to max_norm)",
-                f"test acc {a0:.3f} unclipped vs {a1:.3f} clipped: "
-                + ("yes" if a1 < a0 else "no")))  # fmt: skip
-    if "tanh" in acts:
-        t_nan = sum(nan("tanh", lr, "no clipping") for lr in LRS)
-        out.append(("tanh, large init: saturation, not explosion",
-                    "few or no NaN without clipping (CS231n)",
-                    f"{t_nan} NaN models without clipping"))  # fmt: skip
-    return expected_vs_measured(out)
+    def sel(act: str, c: str, lrs: list[float]) -> list[dict[str, Any]]:
+        return [r for r in rows if (r["activation"], r["clipping"]) == (act, c) and r["lr"] in lrs]
+
+    def count(rs: list[dict[str, Any]]) -> tuple[int, int, str]:
+        n_nan, n = sum(r["n_nan"] for r in rs), sum(r["n_models"] for r in rs)
+        per = ", ".join(f"lr {r['lr']:g}: {r['n_nan']}/{r['n_models']}" for r in rs)
+        return n_nan, n, f"{n_nan} of {n} models NaN ({per})"
+
+    big = [lr for lr in LRS if lr >= BIG_LR]
+    no_nan, no_n, no_text = count(sel("relu", "no clipping", big))
+    add(f"ReLU, large init, LR ≥ {BIG_LR:g}: unclipped runs diverge",
+        "NaN/Inf without clipping (Pascanu et al. 2013)", f"no clipping: {no_text}",
+        divergence_verdict(no_nan, no_n, expect_nan=True))  # fmt: skip
+    for c in [c for c in CLIPPING if c != "no clipping"]:
+        claim = f"…and {c} prevents it (ReLU, LR ≥ {BIG_LR:g})"
+        lit = "no NaN with clipping (Pascanu et al. 2013)"
+        if c not in clips:
+            add(claim, lit, "not run", untested)
+            continue
+        n_nan, n, text = count(sel("relu", c, big))
+        verdict = divergence_verdict(n_nan, n, expect_nan=False)
+        if no_nan == 0:
+            verdict = "not tested (nothing diverged without clipping)"
+        add(claim, lit, f"{c}: {text}", verdict)
+
+    small = min(LRS)
+    claim = f"small LR ({small:g}): norm clipping slows training (ReLU)"
+    lit = "lower test accuracy after the same epochs (steps cut to max_norm)"
+    if small >= BIG_LR:
+        add(claim, lit, f"no LR below {BIG_LR:g} in the grid", untested)
+    else:
+        (plain,), (clipped,) = (
+            sel("relu", "no clipping", [small]),
+            sel("relu", "clip norm 1", [small]),
+        )
+        a0, a1 = plain["test_acc"], clipped["test_acc"]
+        if not a0 or not a1:
+            add(claim, lit, "no finite model in a cell", "not judged (no finite models)")
+        else:
+            diff = sum(a0) / len(a0) - sum(a1) / len(a1)
+            se, dof = welch([(_sd(a0), len(a0)), (_sd(a1), len(a1))])
+            add(claim, lit, f"test acc unclipped {pm(a0)} vs clipped {pm(a1)}; unclipped − "
+                f"clipped: {_noise_text(diff, se, dof)}", judge(diff, se, dof))  # fmt: skip
+
+    claim = "tanh, large init: saturation, not explosion"
+    lit = "fewer NaN than ReLU without clipping: gradients vanish rather than explode (CS231n)"
+    if "tanh" not in acts:
+        add(claim, lit, "not run", untested)
+    else:
+        t_nan, _, t_text = count(sel("tanh", "no clipping", LRS))
+        r_nan, _, r_text = count(sel("relu", "no clipping", LRS))
+        verdict = CONFIRMED if t_nan < r_nan else CONTRADICTED
+        if r_nan == 0:
+            verdict = "not tested (no ReLU model diverged either)"
+        add(claim, lit, f"no clipping: tanh {t_text}; ReLU {r_text}", verdict)
+    return out
+
+
+def _sd(xs: list[float]) -> float:
+    """Sample standard deviation (ddof 1); 0 for fewer than two values."""
+    if len(xs) < 2:
+        return 0.0
+    m = sum(xs) / len(xs)
+    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
+
+
+def _noise_text(diff: float, se: float, dof: float) -> str:
+    """``Δ`` and the 95% bound it must exceed to count (``t·se``, Welch's dof)."""
+    if dof < 1:
+        return f"Δ {diff:+.3f}; one seed: no noise estimate"
+    if not math.isfinite(dof):
+        return f"Δ {diff:+.3f} (every seed identical)"
+    return f"Δ {diff:+.3f}, 95% bound ±{t_critical(dof) * se:.3f} (Welch dof {dof:.1f})"

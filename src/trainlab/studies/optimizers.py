@@ -96,6 +96,10 @@ QUICK_SEEDS, FULL_SEEDS = 2, 5
 CNN_CPU_OPTIMIZERS = ("SGD", "momentum 0.9", "Adam")
 QUICK_DEMO_STEPS, FULL_DEMO_STEPS = 60, 200  # L-BFGS full vs mini-batch demonstration
 SCHEDULE_LR_FACTORS = (1 / 3, 1.0, 3.0, 10.0)  # schedule base LRs, × momentum's best LR
+# a model "reached the optimum" of the L-BFGS demonstration's convex objective when its final
+# loss is within 1% of the lowest loss any model reached (measured, 60 steps, 5 seeds: every
+# full-batch model ends within 1e-6 of it, mini-batch models 37% to 4000× above it)
+LBFGS_TOL = 0.01
 GOOD = 1.1  # an LR is "good" when its final validation loss is within 10% of the best
 MODELS = {
     "MLP": {"name": "mlp", "hidden": [100, 100]},
@@ -112,10 +116,14 @@ def lbfgs_batch_demo(
     """Softmax regression on standardized ``digits`` trained by full-batch L-BFGS, mini-batch
     L-BFGS and mini-batch SGD, ``n_seeds`` models each (stacked, per-model losses).
 
-    One gradient evaluation per step for each method (L-BFGS: one iteration, no line search).
-    Returns the full-batch training loss per step, ``{method: [[loss per step] per model]}``.
-    The trainer steps first-order optimizers only (L-BFGS needs a closure that re-evaluates
-    the loss), so this demonstration computes its own small objective.
+    Model ``s`` (seed ``s``) owns a generator seeded with ``s``: first its initial weights
+    ``0.01·N(0, 1)``, then its own mini-batch indices, one batch per step, so the seeds are
+    independent runs and each model's curve depends only on its seed (the same weights start
+    every method). One gradient evaluation per step for each method (L-BFGS: one iteration,
+    no line search). Returns the full-batch training loss per step,
+    ``{method: [[loss per step] per model]}``. The trainer steps first-order optimizers only
+    (L-BFGS needs a closure that re-evaluates the loss), so this demonstration computes its
+    own small objective.
     """
     import torch.nn.functional as F
 
@@ -123,22 +131,29 @@ def lbfgs_batch_demo(
     from ..optim import create_optimizer
 
     ds = data_mod.load("digits", preprocess="standardize")
-    x = ds.x_train.flatten(1).to(device, torch.float64)  # (N, 64)
-    y = ds.y_train.to(device)
+    x = ds.x_train.flatten(1).to(device, torch.float64)  # (N, D)
+    y = ds.y_train.to(device)  # (N,)
     n, d = x.shape
     c = ds.num_classes
 
     def losses(w: torch.Tensor, b: torch.Tensor, idx: torch.Tensor | None) -> torch.Tensor:
-        xb, yb = (x, y) if idx is None else (x[idx], y[idx])  # (B, D)
-        logits = torch.einsum("bd,kcd->kbc", xb, w) + b[:, None, :]  # (K, B, C)
-        ce = F.cross_entropy(logits.flatten(0, 1), yb.repeat(w.shape[0]), reduction="none")
+        if idx is None:  # every model on the full training set
+            logits = torch.einsum("nd,kcd->knc", x, w)  # (K, N, C)
+            yb = y.expand(w.shape[0], -1)  # (K, N)
+        else:  # model k on its own batch idx[k]
+            logits = torch.einsum("kbd,kcd->kbc", x[idx], w)  # (K, B, C)
+            yb = y[idx]  # (K, B)
+        logits = logits + b[:, None, :]
+        ce = F.cross_entropy(logits.flatten(0, 1), yb.flatten(), reduction="none")
         return ce.view(w.shape[0], -1).mean(1) + 1e-3 * (w**2).sum((1, 2))  # (K,)
 
     out: dict[str, list[list[float]]] = {}
     for method in ("L-BFGS, full batch", f"L-BFGS, batch {batch}", f"SGD, batch {batch}"):
-        gen = torch.Generator().manual_seed(0)
-        w = (torch.randn(n_seeds, c, d, generator=gen, dtype=torch.float64) * 0.01).to(device)
-        b = torch.zeros(n_seeds, c, dtype=torch.float64, device=device)
+        gens = [torch.Generator().manual_seed(s) for s in range(n_seeds)]
+        w = torch.stack(
+            [torch.randn(c, d, generator=g, dtype=torch.float64) * 0.01 for g in gens]
+        ).to(device)  # (K, C, D)
+        b = torch.zeros(n_seeds, c, dtype=torch.float64, device=device)  # (K, C)
         w.requires_grad_()
         b.requires_grad_()
         if method.startswith("SGD"):
@@ -147,9 +162,12 @@ def lbfgs_batch_demo(
             opt = create_optimizer("lbfgs", [w, b], max_iter=1, history_size=10)
         full = method.endswith("full batch")
 
-        def closure(opt=opt, w=w, b=b, gen=gen, full=full) -> torch.Tensor:
+        def closure(opt=opt, w=w, b=b, gens=gens, full=full) -> torch.Tensor:
             opt.zero_grad()
-            idx = None if full else torch.randint(0, n, (batch,), generator=gen).to(device)
+            idx = None
+            if not full:  # (K, B): each model's own batch from its own stream
+                idx = torch.stack([torch.randint(0, n, (batch,), generator=g) for g in gens])
+                idx = idx.to(device)
             loss = losses(w, b, idx)
             loss.sum().backward()
             return loss.detach()
@@ -291,7 +309,10 @@ def run(
     ax3 = fig3.subplots()
     for sname, s in sched.items():
         ep, mu, sd = curves(s["cell"], [m["index"] for m in s["mods"]])
-        ax3.plot(ep, mu, label=f"{sname} (lr {s['best']:g})")
+        (line,) = ax3.plot(ep, mu, label=f"{sname} (lr {s['best']:g})")
+        ax3.fill_between(ep, [a - b for a, b in zip(mu, sd, strict=True)],
+                         [a + b for a, b in zip(mu, sd, strict=True)],
+                         color=line.get_color(), alpha=0.2)  # fmt: skip
         srow = {
             "schedule": sname,
             "best base lr": s["best"],
@@ -309,10 +330,11 @@ def run(
         )
     ax3.set_yscale("log")
     ax3.set_xlabel("epoch")
-    ax3.set_ylabel("training loss (mean over seeds)")
+    ax3.set_ylabel("training loss (mean ± std over seeds)")
     ax3.set_title("MLP, SGD+momentum: LR schedules, each at its best base LR")
     ax3.legend()
-    rep.add_figure("schedules", fig3, caption="constant vs step decay vs cosine annealing")
+    rep.add_figure("schedules", fig3, caption="constant vs step decay vs cosine annealing; "
+                   "band: ±1 std over seeds")  # fmt: skip
     rep.add_table(f"Schedules (SGD+momentum; base LR grid {sched_lrs})", srows)
     demo = lbfgs_batch_demo(n_seeds, demo_steps)
     fig4 = Figure(figsize=(7, 4.5))
@@ -341,7 +363,8 @@ def run(
         caption="verdicts: a difference of means counts when it exceeds the two-sided 95% "
         "Student-t bound with Welch's degrees of freedom over the seeds (trainlab.studies."
         "evidence); a comparison that involves a best LR at the edge of its grid is not a tuned "
-        "comparison and is judged inconclusive",
+        f"comparison and is judged inconclusive; L-BFGS is judged model by model (a run reached "
+        f"the optimum when its final loss is within {LBFGS_TOL:.0%} of the lowest loss reached)",
     )
     rep.write(include_standard=False)
     settings = {
@@ -449,7 +472,7 @@ def _setup_text(
     )
     lines.append(
         f"- L-BFGS: softmax regression on standardized digits, {demo_steps} steps, {n_seeds} "
-        "models per method."
+        "models per method (seed s: its own initial weights and mini-batches)."
     )
     lines += ["", f"### Left out in {'quick mode' if quick else 'this run'}"]
     lines += [f"- {x}" for x in left_out] or ["Nothing: this is the full study."]
@@ -727,18 +750,47 @@ def _claims(
             _not_tuned(edge) if edge else v,
         )
 
-    full = [r[-1] for r in demo["L-BFGS, full batch"]]
+    add(*_lbfgs_claim(demo))
+    return rows
+
+
+def _lbfgs_claim(demo: dict[str, list[list[float]]]) -> tuple[str, str, str, str]:
+    """The claim "L-BFGS works full batch, not on mini-batches", judged model by model.
+
+    Convergence is a property of each run, so each model is judged on its own: it *reached
+    the optimum* when its final full-batch loss is within ``LBFGS_TOL`` (relative) of the
+    lowest full-batch loss any model of the demonstration reached (the objective is strictly
+    convex, so that is the best estimate of its minimum). Confirmed when every full-batch model
+    reached it and no mini-batch model did; contradicted when no full-batch model did or every
+    mini-batch model did; partly otherwise.
+    """
+    full = demo["L-BFGS, full batch"]
     mini_key = next(k for k in demo if k.startswith("L-BFGS, batch"))
-    mini = [r[-1] for r in demo[mini_key]]
-    v, noise = _compare(mini, full)
-    add(
+    mini = demo[mini_key]
+    best = min(v for runs in demo.values() for r in runs for v in r if math.isfinite(v))
+    cut = best * (1 + LBFGS_TOL)
+    f_ok = sum(math.isfinite(r[-1]) and r[-1] <= cut for r in full)
+    m_ok = sum(math.isfinite(r[-1]) and r[-1] <= cut for r in mini)
+    batch = mini_key.removeprefix("L-BFGS, ")
+    if f_ok == len(full) and m_ok == 0:
+        verdict = CONFIRMED
+    elif f_ok == 0 or m_ok == len(mini):
+        verdict = CONTRADICTED
+    else:
+        verdict = f"partly ({f_ok}/{len(full)} full-batch and {m_ok}/{len(mini)} {batch} models "
+        verdict += "reached the optimum)"
+    measured = (
+        f"final full-batch loss after {len(mini[0])} steps: full batch {_ms([r[-1] for r in full])}"
+        f", {batch} {_ms([r[-1] for r in mini])} (lowest along the way "
+        f"{_ms([min(r) for r in mini])}); within {LBFGS_TOL:.0%} of the lowest loss reached "
+        f"({best:.4f}): full batch {f_ok}/{len(full)} models, {batch} {m_ok}/{len(mini)}"
+    )
+    return (
         "L-BFGS works full batch, not on mini-batches",
         "full batch converges; mini-batch L-BFGS does not (CS231n)",
-        f"final full-batch loss after {len(demo[mini_key][0])} steps: full batch "
-        f"{_ms(full)}, {mini_key.removeprefix('L-BFGS, ')} {_ms(mini)}; mini − full: {noise}",
-        v,
+        measured,
+        verdict,
     )
-    return rows
 
 
 def _span(r: dict[str, Any]) -> float:

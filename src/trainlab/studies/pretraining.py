@@ -62,7 +62,7 @@ import torch
 from ..errors import UserError
 from . import evidence
 
-__all__ = ["DESCRIPTION", "run", "label_subset", "scale_unit", "EXPECTATION"]
+__all__ = ["DESCRIPTION", "run", "label_subset", "scale_unit", "setup_text", "EXPECTATION"]
 
 DESCRIPTION = (
     "random init vs DBN vs stacked-DAE pre-training, sigmoid/ReLU MLPs of depth 3-5, "
@@ -99,6 +99,54 @@ SETTINGS: dict[str, dict[str, Any]] = {
     },
 }
 RANDOM_INIT = {"sigmoid": "xavier_uniform", "relu": "he_normal"}
+
+
+FINE_TUNE: dict[str, Any] = {"optimizer": "adam", "lr": 3e-3, "batch": 32}
+# lr 0.1, momentum 0.5, 30 passes: on digits (1294 inputs) 10 passes at lr 0.05 left the upper
+# RBMs' weights below 0.05 and their units nearly constant (measured), which a deep sigmoid
+# net cannot fine-tune; with these settings every layer's units vary (std ~0.1)
+DBN_PARAMS: dict[str, Any] = {"learning_rate": 0.1, "momentum": 0.5, "batch_size": 10}
+SDAE_PARAMS: dict[str, Any] = {"corruption": 0.25, "learning_rate": 1e-3, "batch_size": 32}
+
+
+def setup_text(quick: bool, seed_list: list[int], fractions: list[float]) -> str:
+    """What ran, written from :data:`SETTINGS`; in quick mode also what the full study runs
+    that this one did not."""
+    cfg = SETTINGS["quick" if quick else "full"]
+    n = len(seed_list)
+    text = (
+        f"## Set-up (what ran)\nMode: **{'quick' if quick else 'full'}**. Data: "
+        f"{', '.join(cfg['datasets'])} (inputs in [0, 1]); MLPs of depth "
+        f"{', '.join(str(d) for d in cfg['depths'])} (hidden layers) × width {cfg['width']}, "
+        f"sigmoid and ReLU; {', '.join(f'{f * 100:g}%' for f in fractions)} of the training "
+        f"labels (stratified; pre-training sees every training input); {n} "
+        f"seed{'s' if n != 1 else ''} per cell, each pre-training its own stacks. Random init: "
+        f"{RANDOM_INIT['sigmoid']} (sigmoid), {RANDOM_INIT['relu']} (ReLU). DBN: CD-1, lr "
+        f"{DBN_PARAMS['learning_rate']:g}, momentum {DBN_PARAMS['momentum']:g}, batch "
+        f"{DBN_PARAMS['batch_size']}, {cfg['dbn_iter']} passes per layer; SDAE: "
+        f"{SDAE_PARAMS['corruption']:.0%} masking noise, Adam {SDAE_PARAMS['learning_rate']:g}, "
+        f"batch {SDAE_PARAMS['batch_size']}, {cfg['sdae_iter']} passes per layer. Fine-tuning: "
+        f"{FINE_TUNE['optimizer'].capitalize()} lr {FINE_TUNE['lr']:g}, batch "
+        f"{FINE_TUNE['batch']}, {cfg['steps']} steps whatever the label fraction."
+    )
+    if not quick:
+        return text
+    full = SETTINGS["full"]
+    left = [f"{d} (not run)" for d in full["datasets"] if d not in cfg["datasets"]]
+    left += [f"depth {d}" for d in full["depths"] if d not in cfg["depths"]]
+    for key, what in (
+        ("width", "width"),
+        ("steps", "fine-tuning steps"),
+        ("dbn_iter", "DBN passes per layer"),
+        ("sdae_iter", "SDAE passes per layer"),
+    ):
+        if cfg[key] != full[key]:
+            left.append(f"{what} {full[key]} (ran {cfg[key]})")  # fmt: skip
+    if n < full["seeds"]:
+        left.append(f"{full['seeds']} seeds (ran {n})")
+    if left:
+        text += " **Quick mode leaves out** " + "; ".join(left) + "."
+    return text
 
 
 def label_subset(y: np.ndarray, fraction: float, seed: int) -> np.ndarray:
@@ -152,25 +200,11 @@ def _pretrained(
     """Per method, the ``(weight, bias)`` stack of seed ``seed``'s pre-training."""
     from ..pretrain import DBN, StackedDenoisingAutoencoder
 
-    # lr 0.1, momentum 0.5, 30 passes: on digits (1294 inputs) 10 passes at lr 0.05 left the
-    # upper RBMs' weights below 0.05 and their units nearly constant (measured), which a deep
-    # sigmoid net cannot fine-tune; with these settings every layer's units vary (std ~0.1)
     dbn = DBN(
-        [width] * depth,
-        learning_rate=0.1,
-        momentum=0.5,
-        n_iter=cfg["dbn_iter"],
-        batch_size=10,
-        method="cd",
-        random_state=seed,
+        [width] * depth, n_iter=cfg["dbn_iter"], method="cd", random_state=seed, **DBN_PARAMS
     ).fit(x)
     sdae = StackedDenoisingAutoencoder(
-        [width] * depth,
-        corruption=0.25,
-        learning_rate=1e-3,
-        batch_size=32,
-        n_iter=cfg["sdae_iter"],
-        random_state=seed,
+        [width] * depth, n_iter=cfg["sdae_iter"], random_state=seed, **SDAE_PARAMS
     ).fit(x)
     return {
         "dbn": dbn.layer_weights(),
@@ -294,8 +328,8 @@ def _run_dataset(
                     sub,
                     seeds=list(range(len(mods))),
                     epochs=epochs,
-                    lr=3e-3,
-                    optimizer="adam",
+                    lr=FINE_TUNE["lr"],
+                    optimizer=FINE_TUNE["optimizer"],
                     batch_size=batch,
                     device=device,
                     name=f"pretraining-{data}-{act}-d{depth}-{frac}",
@@ -427,7 +461,7 @@ def run(
     datasets, depths = list(cfg["datasets"]), cfg["depths"]
     width, steps = cfg["width"], cfg["steps"]
     fractions = [0.01, 0.1, 1.0]
-    batch = 32
+    batch = FINE_TUNE["batch"]
     run_dir = RunDir(out).create()
     t_start = time.perf_counter()
 
@@ -458,6 +492,7 @@ def run(
         },
     )
     rep = Report(run_dir.path, title="Study: unsupervised pre-training")
+    rep.add_text(setup_text(quick, seed_list, fractions))
     rep.add_text(f"## Expected\n{EXPECTATION}")
     rep.add_text(
         "## Measured\n"
@@ -483,7 +518,8 @@ def run(
     rep.add_figure(
         "accuracy_vs_labels",
         _figure(rows, fractions, depths, datasets),
-        "test accuracy (mean ± std over seeds) against the fraction of labels used",
+        "test accuracy (mean ± std over seeds) against the fraction of labels used; random: "
+        f"{RANDOM_INIT['sigmoid']} for sigmoid, {RANDOM_INIT['relu']} for ReLU",
     )
     rep.write(include_standard=False)
     return run_dir.path
