@@ -503,6 +503,9 @@ def test_preprocessing_flags_grid_edges_and_says_what_ran(tmp_path, monkeypatch)
     assert "grid edge" in zero["verdict"]
     std = claims["linear, SGD: standardizing helps further"]
     assert std["verdict"] == "not tested in this mode"
+    signs = {r["inputs"]: r for r in res["gradient_signs"]}  # the mechanism, per input run
+    assert signs.keys() == {"raw (all ≥ 0)", "mean-subtracted"}
+    assert signs["raw (all ≥ 0)"]["per_example"] == 1.0 > signs["mean-subtracted"]["per_example"]
 
 
 def test_lbfgs_demo_seeds_are_independent_runs():
@@ -528,3 +531,15 @@ def test_lbfgs_claim_is_judged_per_model_not_by_a_mean():
     assert claim[3].startswith("partly")
     claim = opt._lbfgs_claim({full: [[1.0, 0.5], [1.0, 0.5]], mini: [[1.0, 0.1], [1.0, 0.1]]})
     assert claim[3] == "contradicted"
+
+
+def test_preprocessing_measures_the_one_sign_gradients_of_all_positive_inputs():
+    """The notes' zig-zag mechanism, measured: with raw digits (all inputs >= 0) every
+    single-example gradient row of a linear layer has one sign, and some batch rows too; after
+    mean subtraction none does."""
+    from trainlab.studies.preprocessing import gradient_sign_coherence
+
+    raw = gradient_sign_coherence("none", steps=50)
+    centered = gradient_sign_coherence("mean", steps=50)
+    assert raw["per_example"] == 1.0 and centered["per_example"] == 0.0
+    assert raw["per_batch"] > 0.0 == centered["per_batch"]
