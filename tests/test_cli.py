@@ -287,3 +287,39 @@ def test_lr_find_range_errors_are_one_line_naming_the_options(monkeypatch, capsy
         code, _, err = run(monkeypatch, capsys, "lr-find", small, "--out", out, *extra)
         _assert_user_error(code, err, message)
     assert not out.exists()
+
+
+def test_the_summary_table_counts_the_models_in_its_statistics_and_shows_the_ci():
+    """A group whose NaN models are left out says so in n; huge losses stay readable."""
+    from rich.console import Console
+
+    from trainlab.cli.core import summary_table
+    from trainlab.report import aggregate
+
+    accs, losses = [0.9, 0.92, 0.94], [0.3, 2.5e22, 0.2]
+    group = {
+        "group": "optim.lr=3.0",
+        "overrides": {"optim.lr": 3.0},
+        "n": 4,  # the fourth model stopped for NaN/Inf: not in the statistics
+        "aggregates": {"test_acc": aggregate(accs), "test_loss": aggregate(losses)},
+    }
+    summary = {"name": "s", "k": 4, "epochs": 2, "groups": [group]}
+    console = Console(width=200, record=True)
+    console.print(summary_table(summary))
+    text = console.export_text()
+    assert "3 of 4" in text
+    assert f"{aggregate(accs)['ci95']:.4f}" in text  # the 95% CI half-width of test_acc
+    assert "e+22" in text and "0000000" not in text
+
+
+def test_hundreds_of_nan_models_do_not_flood_the_terminal(capsys):
+    from trainlab.cli.core import MAX_NAN_LINES, _finish
+
+    nan = [{"index": i, "seed": i, "group": "optim.lr=10", "step": 3} for i in range(500)]
+    none = {"mean": None, "std": None, "ci95": None, "n": 0}
+    group = {"group": "optim.lr=10", "n": 500, "aggregates": {"test_acc": none, "test_loss": none}}
+    summary = {"name": "s", "k": 500, "epochs": 1, "groups": [group], "nan_models": nan}
+    _finish(None, summary, report=False)
+    out = capsys.readouterr().out
+    assert out.count("became NaN/Inf at step 3") == MAX_NAN_LINES
+    assert "and 490 more models stopped for NaN/Inf" in out

@@ -28,6 +28,17 @@ def test_defaults_are_written_out():
         ({"name": "../escape"}, "name: must be a plain folder name"),
         ({"name": "a/b"}, "name: must be a plain folder name"),
         ({"population": {"seeds": [2**64]}}, "seeds must fit in 64 bits"),
+        ({"population": {"grid": {"optim.lr": [1e-3, 0.001]}}}, "lists 0.001 twice"),
+        ({"population": {"grid": {"optim": {"lr": [0.1, 0.2]}}}}, "dotted, e.g. 'optim.lr'"),
+        ({"population": {"variants": [{"init": {"std": 0.1}}]}}, "dotted, e.g. 'init.std'"),
+        (
+            {"population": {"variants": [{"init.scheme": "zeros"}, {"init.scheme": "zeros"}]}},
+            "variant 1 repeats variant 0",
+        ),
+        (
+            {"population": {"variants": [{"optim.lr": 0.1}], "grid": {"optim.lr": [0.1, 0.2]}}},
+            "'optim.lr' is set by both population.variants and population.grid",
+        ),
     ],
 )
 def test_bad_configs_give_one_clear_line(raw, message):

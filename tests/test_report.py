@@ -183,6 +183,17 @@ def test_nan_model_left_out_and_curves_cut(tmp_path):
     assert len(data.plot_curves()[4]) == 5
 
 
+def test_the_header_names_the_layer_sizes_and_skips_unset_options(tmp_path):
+    run, _ = make_run(tmp_path / "run", diagnostics=False)
+    (run / "config.yaml").write_text(
+        "name: synthetic\nmodel:\n  name: mlp\n  hidden: [32, 16]\n  depth: null\n"
+        "  activation: relu\noptim:\n  name: adam\n  betas: [0.9, 0.999]\n"
+    )
+    text = build_report(run).read_text()
+    assert "<td>mlp, hidden=[32, 16], activation=relu</td>" in text
+    assert "<td>adam, betas=[0.9, 0.999]</td>" in text
+
+
 def test_incomplete_run_with_truncated_last_line(tmp_path):
     run, _ = make_run(tmp_path / "run", complete=False, nan_model=None, diagnostics=False)
     lines = (run / "metrics.jsonl").read_text().splitlines(keepends=True)

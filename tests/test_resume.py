@@ -125,6 +125,33 @@ def test_resume_errors(tmp_path):
         resume(out, progress=False, device="cpu")
 
 
+def test_resume_deletes_the_temporary_files_a_kill_left(tmp_path):
+    """A kill while a checkpoint was being written leaves its temporary file (as big as the
+    checkpoint); resuming removes it, and only it."""
+    out = tmp_path / "run"
+    train(small_config(train={"epochs": 1}), out=out, progress=False, device="cpu")
+    stale = [out / "checkpoints" / ".last.pt.k2x9.tmp", out / ".summary.json.a1b2.tmp"]
+    for path in stale:
+        path.write_bytes(b"half a checkpoint")
+    (out / "notes.tmp").write_text("mine")
+    resume(out, progress=False, device="cpu")
+    assert not any(path.exists() for path in stale)
+    assert (out / "notes.tmp").read_text() == "mine" and (out / "summary.json").is_file()
+
+
+def test_a_run_killed_before_its_first_checkpoint_is_offered_to_resume(tmp_path):
+    from trainlab.errors import UserError
+
+    out = tmp_path / "run"
+    cfg = small_config(train={"epochs": 1})
+    train(cfg, out=out, progress=False, device="cpu")
+    (out / "checkpoints" / "last.pt").unlink()  # killed during the first epoch
+    (out / "summary.json").unlink()
+    with pytest.raises(UserError, match=f"already exists.*trainlab resume {out}"):
+        train(cfg, out=out, progress=False, device="cpu")
+    assert resume(out, progress=False, device="cpu").summary["epochs"] == 1
+
+
 @requires_cuda
 def test_a_cuda_checkpoint_continues_on_the_cpu(tmp_path):
     """A checkpoint written on CUDA (weights, optimizer state, per-model lr tensors, masks) loads

@@ -100,6 +100,26 @@ def test_nan_in_one_model_leaves_the_others_identical():
     assert mixed.summary["aggregates"]["test_acc"]["n"] == 2
 
 
+def test_the_progress_mean_leaves_out_nan_models():
+    cfg = small_config(
+        optim={"name": "sgd", "lr": 0.1},
+        train={"epochs": 1},
+        population={"seeds": [0, 1], "grid": {"optim.lr": [0.1, 1e30]}},
+    )
+    trainer = Trainer(cfg, device="cpu")
+    rows = trainer.train_epoch()
+    assert trainer.alive.tolist() == [True, True, False, False]
+    mean = (rows[0]["val_acc"] + rows[1]["val_acc"]) / 2
+    assert trainer.progress_line(rows) == f"val_acc {mean:.3f}, 2/4 training"
+
+
+def test_progress_to_a_log_file_is_one_line_per_epoch(capsys):
+    """Without a terminal (nohup, a batch job) rich draws the bar only when it stops."""
+    train(small_config(train={"epochs": 2}), write=False, progress=True, device="cpu")
+    out = capsys.readouterr().out
+    assert "t epoch 1/2: val_acc " in out and "t epoch 2/2: val_acc " in out
+
+
 def test_run_directory(tmp_path):
     out = tmp_path / "run"
     cfg = small_config(population={"seeds": [0, 1], "variants": [{}, {"optim.lr": 0.001}]})

@@ -19,7 +19,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from .errors import ConfigError, did_you_mean
 
@@ -134,17 +141,38 @@ class PopulationConfig(_Strict):
     @field_validator("variants")
     @classmethod
     def _variants(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        for d in v:
+        for i, d in enumerate(v):
             _check_override_keys(d)
+            if d in v[:i]:  # the same models twice: their seeds would count twice in the stats
+                raise ValueError(
+                    f"variant {i} repeats variant {v.index(d)} ({d}); list each variant once"
+                )
         return v or [{}]
+
+    @field_validator("grid", mode="before")
+    @classmethod
+    def _grid_is_flat(cls, v: Any) -> Any:
+        if isinstance(v, dict):  # before the type check, which would only say "not a list"
+            for key, values in v.items():
+                _check_flat(key, values)
+        return v
 
     @field_validator("grid")
     @classmethod
-    def _grid(cls, v: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    def _grid(cls, v: dict[str, list[Any]], info: ValidationInfo) -> dict[str, list[Any]]:
         _check_override_keys(v)
         for key, values in v.items():
             if not values:
                 raise ValueError(f"grid axis '{key}' has no values")
+            _check_distinct(key, values)
+        for variant in info.data.get("variants") or []:
+            both = next((key for key in v if key in variant), None)
+            if both is not None:  # the grid's value would win: each variant's models repeated
+                raise ValueError(
+                    f"'{both}' is set by both population.variants and population.grid (the "
+                    "grid would override the variants' value and repeat their models); "
+                    "set it in one of them"
+                )
         return v
 
 
@@ -176,8 +204,26 @@ def check_run_name(name: str) -> str:
     return name
 
 
+def _check_distinct(key: str, values: list[Any]) -> None:
+    """A grid axis lists each value once (``[1e-3, 0.001]`` would train the same models twice,
+    and their seeds would count twice in the group's mean and confidence interval)."""
+    for i, value in enumerate(values):
+        if value in values[:i]:
+            raise ValueError(f"grid axis '{key}' lists {value!r} twice; list each value once")
+
+
+def _check_flat(key: str, value: Any) -> None:
+    """Per-model keys are dotted (``optim.lr``), not nested sections (``optim: {lr: …}``)."""
+    if isinstance(value, dict) and value:
+        inner = next(iter(value))
+        raise ValueError(
+            f"write per-model keys dotted, e.g. '{key}.{inner}', not as a nested '{key}:' section"
+        )
+
+
 def _check_override_keys(d: dict[str, Any]) -> None:
-    for key in d:
+    for key, value in d.items():
+        _check_flat(key, value)
         if key == "optim.name":
             raise ValueError(
                 "'optim.name' cannot vary per model (one optimizer per population); "

@@ -64,14 +64,29 @@ class RunDir:
     def create(self) -> RunDir:
         """Make the folder; an existing non-empty folder is never overwritten."""
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
-            hint = (  # only a training run with a checkpoint can be resumed
+            hint = (  # a training run resumes, from its checkpoint or (killed in its first
+                # epoch, before one was written) from the start
                 f", or `trainlab resume {self.path}` to continue it"
-                if self.checkpoint_path.is_file()
+                if self.resumable
                 else " (or move the old one away)"
             )
             raise UserError(f"run directory {self.path} already exists; pass a new --out{hint}")
         make_folder(self.path / "checkpoints")
         return self
+
+    @property
+    def resumable(self) -> bool:
+        """A training run (``config.yaml`` and ``population.json``), which ``resume`` continues."""
+        return self.config_path.is_file() and (self.path / "population.json").is_file()
+
+    def remove_partial_writes(self) -> list[Path]:
+        """Delete the temporary files of atomic writes that a kill interrupted (a checkpoint's
+        can be as big as the checkpoint itself); returns the paths removed. Call only while no
+        other process writes to this run."""
+        stale = [*self.path.glob(".*.tmp"), *self.checkpoint_path.parent.glob(".*.tmp")]
+        for path in stale:
+            path.unlink(missing_ok=True)
+        return stale
 
     def require(self) -> RunDir:
         """Check that this is a run directory (for resume and report)."""

@@ -457,14 +457,31 @@ class Trainer:
                     if self.epoch % cfg.checkpoint_every == 0 and not self.done():
                         run.save_checkpoint(self.state_dict())  # the last one is saved below
                 if bar is not None:
-                    accs = [r["val_acc"] for r in rows if r["val_acc"] == r["val_acc"]]
-                    mean = sum(accs) / len(accs) if accs else math.nan
-                    bar.update(task, description=f"{name} val_acc {mean:.3f}")
+                    line = self.progress_line(rows)
+                    bar.update(task, description=f"{name} {line}")
+                    if not _redraws(bar.console):  # a log file: one line per epoch instead
+                        took = rows[0]["time"]  # the epoch's seconds, the same in every row
+                        bar.console.print(
+                            f"{name} epoch {self.epoch}/{cfg.epochs}: {line} ({took:.1f} s)"
+                        )
         summary = self.summary()
         if run is not None:
             run.save_checkpoint(self.state_dict())
             run.write_json("summary.json", summary)
         return summary
+
+    def progress_line(self, rows: list[dict[str, Any]]) -> str:
+        """``"val_acc 0.912, 48/50 training"``: the epoch's mean validation accuracy over the
+        models whose loss is still finite (a NaN/Inf model's frozen accuracy would drag the
+        mean down) and, once some have stopped, how many still train. Reads the ``(K,)``
+        masks: call once per epoch, not per step."""
+        alive = self.alive.tolist()
+        accs = [r["val_acc"] for r, ok in zip(rows, alive, strict=True) if ok]
+        accs = [a for a in accs if a == a]  # NaN: no validation split
+        mean = sum(accs) / len(accs) if accs else math.nan
+        running = int(self.running.sum())
+        more = f", {running}/{self.k} training" if running < self.k else ""
+        return f"val_acc {mean:.3f}{more}"
 
     def _watch(self, run: RunDir | None):
         every = self.config.train.diagnose_every
@@ -608,6 +625,12 @@ def _flush_denormals(device: torch.device) -> Iterator[None]:
         torch.set_flush_denormal(False)
 
 
+def _redraws(console: Any) -> bool:
+    """Whether a rich console redraws a live progress bar (a terminal or a notebook); written
+    to a file or a pipe (``nohup``, a batch job's log) the bar appears only when it stops."""
+    return bool(console.is_jupyter or (console.is_terminal and not console.is_dumb_terminal))
+
+
 def _progress(enabled: bool):
     if not enabled:
         return None
@@ -727,6 +750,7 @@ def resume(
                 "restore the run's config.yaml, or start a new run"
             ) from None
     done_epoch, done_step = trainer.epoch, trainer.step
+    run.remove_partial_writes()
     run.truncate_jsonl(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
     run.truncate_jsonl(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)
     summary = trainer.fit(run, progress=progress)

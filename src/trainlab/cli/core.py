@@ -14,6 +14,10 @@ __all__ = ["train_cmd", "resume_cmd", "datasets_cmd", "report_cmd", "study_cmd",
 
 Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda")]
 
+#: NaN/Inf-stopped models named one per line after a run; a sweep of 1000 seeds can have
+#: hundreds, which would scroll the summary table away
+MAX_NAN_LINES = 10
+
 
 @app.command("train")
 def train_cmd(
@@ -56,10 +60,16 @@ def _finish(run_dir: Path | None, summary: dict, report: bool) -> None:
     from ..report import build_report
 
     console.print(summary_table(summary))
-    for m in summary.get("nan_models", []):
+    nan_models = summary.get("nan_models", [])
+    for m in nan_models[:MAX_NAN_LINES]:
         console.print(
             f"[red]model {m['index']} (seed {m['seed']}, {escape(m['group'])}) stopped: "
             f"loss became NaN/Inf at step {m['step']}[/]"
+        )
+    if len(nan_models) > MAX_NAN_LINES:
+        console.print(
+            f"[red]… and {len(nan_models) - MAX_NAN_LINES} more models stopped for NaN/Inf[/] "
+            "(all are listed in summary.json's nan_models and in the report)"
         )
     if run_dir is not None:
         if report:
@@ -68,24 +78,23 @@ def _finish(run_dir: Path | None, summary: dict, report: bool) -> None:
 
 
 def summary_table(summary: dict) -> Table:
-    """Final test accuracy and loss per override group: mean ± std (n, 95% CI)."""
+    """Final test accuracy and loss per override group: mean ± std, the 95% CI half-width of
+    the mean test accuracy, and n, the models in those statistics (``"9 of 10"`` when some
+    stopped for NaN/Inf and are left out)."""
+    from ..report.tables import fmt_fixed, fmt_mean_std
+
     title = f"{summary['name']}: {summary['k']} models, {summary['epochs']} epochs"
     table = Table(title=escape(title))
-    for col in ("group", "n", "test_acc", "test_loss"):
+    for col in ("group", "n", "test_acc", "95% CI ±", "test_loss"):
         table.add_column(col, justify="left" if col == "group" else "right", overflow="fold")
     for g in summary["groups"]:
-        a = g["aggregates"]
+        acc, loss = g["aggregates"]["test_acc"], g["aggregates"]["test_loss"]
+        used = acc.get("n", 0)
+        n = str(used) if used == g["n"] else f"{used} of {g['n']}"
         table.add_row(
-            escape(g["group"]), str(g["n"]), *(_pm(a[m]) for m in ("test_acc", "test_loss"))
+            escape(g["group"]), n, fmt_mean_std(acc), fmt_fixed(acc.get("ci95")), fmt_mean_std(loss)
         )
     return table
-
-
-def _pm(a: dict) -> str:
-    if not a or a.get("mean") is None:
-        return "—"
-    std = a.get("std") or 0.0
-    return f"{a['mean']:.4f} ± {std:.4f}"
 
 
 def print_listing(title: str, rows: list[tuple[str, str]]) -> None:

@@ -360,12 +360,7 @@ def _header(run: RunData, title: str | None) -> list[str]:
     for sect in ("data", "model", "init", "optim"):
         d = cfg.get(sect)
         if isinstance(d, dict) and d:
-            items = [str(d.get("name") or d.get("scheme") or "")] + [
-                f"{k}={v}"
-                for k, v in d.items()
-                if k not in ("name", "scheme") and not isinstance(v, dict | list)
-            ][:6]
-            kv.append((sect, ", ".join(i for i in items if i)))
+            kv.append((sect, _section_summary(d)))
     if run.has_population:
         curves = run.curves()
         done = max((len(v) for v in curves.values()), default=0)
@@ -388,6 +383,19 @@ def _header(run: RunData, title: str | None) -> list[str]:
             f"<pre>{html.escape(run.config_text)}</pre></details>"
         )
     return out
+
+
+def _section_summary(section: dict[str, Any]) -> str:
+    """``"mlp, hidden=[256, 256], activation=relu, …"``: a config section's name and its first
+    six options, lists included (an MLP's layer sizes); unset (``None``) options and nested
+    sections (``data.options``) are left out."""
+    name = str(section.get("name") or section.get("scheme") or "")
+    items = [
+        f"{k}={v}"
+        for k, v in section.items()
+        if k not in ("name", "scheme") and v is not None and not isinstance(v, dict)
+    ]
+    return ", ".join(i for i in [name, *items[:6]] if i)
 
 
 def _status_banner(run: RunData) -> str:
