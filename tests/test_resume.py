@@ -172,3 +172,21 @@ def test_a_cuda_checkpoint_continues_on_the_cpu(tmp_path):
     assert all(t.device.type == "cpu" for t in (cpu.alive, cpu.active, cpu.nan_step))
     cpu.train_epoch()
     assert cpu.epoch == 2
+
+
+def test_an_atomic_write_that_fails_midway_leaves_the_old_file_and_no_temp(tmp_path):
+    """``atomic_open`` (checkpoints stream through it): an error inside the block keeps the
+    previous file whole and deletes the partial temporary file."""
+    from trainlab.atomic import atomic_open
+
+    target = tmp_path / "last.pt"
+    target.write_bytes(b"old checkpoint")
+    with pytest.raises(RuntimeError, match="disk full"), atomic_open(target) as f:
+        f.write(b"half of a new one")
+        raise RuntimeError("disk full")
+    assert target.read_bytes() == b"old checkpoint"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+    with atomic_open(target) as f:
+        f.write(b"new")
+    assert target.read_bytes() == b"new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from .atomic import atomic_write_bytes, atomic_write_text
+from .atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from .errors import UserError
 
 __all__ = ["RunDir", "atomic_write_bytes", "atomic_write_text", "make_folder", "to_jsonable"]
@@ -153,13 +153,11 @@ class RunDir:
 
     # -- checkpoints ----------------------------------------------------------------------------
     def save_checkpoint(self, state: dict[str, Any]) -> None:
-        """Atomically write ``checkpoints/last.pt`` (tensors, numbers, strings, lists, dicts)."""
-        import io
-
-        buf = io.BytesIO()
-        torch.save(state, buf)
+        """Atomically write ``checkpoints/last.pt`` (tensors, numbers, strings, lists, dicts),
+        streamed to disk (no second copy of the checkpoint in memory)."""
         self.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(self.checkpoint_path, buf.getvalue())
+        with atomic_open(self.checkpoint_path) as f:
+            torch.save(state, f)
 
     def load_checkpoint(self, map_location: str | torch.device = "cpu") -> dict[str, Any] | None:
         """The last checkpoint, loaded with ``weights_only=True``; None if there is none."""
