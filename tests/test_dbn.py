@@ -148,3 +148,109 @@ def test_stacks_take_one_width_and_name_their_features(digits):
         DBN([8, 0]).fit(X[:100])
     with pytest.raises(ValueError, match="'batch_size' parameter"):
         StackedDenoisingAutoencoder(4, batch_size=0).fit(X[:100])
+
+
+def test_dbn_passes_sklearn_checks_that_do_not_feed_data_outside_the_unit_range():
+    """With a Gaussian first layer every generic check applies; the DBN accepts sparse input
+    (its first RBM densifies it), so its tags must say so."""
+    import warnings
+
+    from sklearn.utils.estimator_checks import check_estimator
+
+    est = DBN([4, 3], n_iter=2, visible="gaussian", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = check_estimator(est, on_fail=None)
+    bad = [(r["check_name"], str(r["exception"])[:200]) for r in results if r["status"] == "failed"]
+    assert not bad, bad
+
+
+# ------------------------------------------------------------------ trainlab pretrain CONFIG
+def _pretrain(tmp_path, monkeypatch, capsys, text: str, *args: str):
+    """Run ``trainlab pretrain`` as the shell does (``main()``: errors -> one line, exit 2)."""
+    import sys
+
+    from trainlab.cli import main
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    out = tmp_path / "run"
+    monkeypatch.setattr(sys, "argv", ["trainlab", "pretrain", str(cfg), "--out", str(out), *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    return code, " ".join(capsys.readouterr().err.split()), out
+
+
+@pytest.mark.parametrize(
+    "text, args, match",
+    [
+        ("model: {kind: rbm}\n", ["--grid", "learning_rate=0.1,-1"], r"grid.learning_rate .*> 0"),
+        ("grid: {momentum: [0.5, 1.0]}\n", [], r"grid.momentum .*< 1.0, got \[0.5, 1.0\]"),
+        ("grid: {learning_rate: []}\n", [], "grid.learning_rate needs one or more values"),
+        ("model: {kind: dbn, layers: [8, 0]}\n", [], "model.layers.1: .*greater than or equal"),
+        (
+            "data: {scale: standardize}\nmodel: {kind: rbm}\n",
+            [],
+            "data.scale 'standardize' .*use data.scale: minmax \\(or model.visible: gaussian\\)",
+        ),
+        ("data: {scale: standardize}\nmodel: {kind: sdae}\n", [], "model.kind 'sdae' cannot"),
+        ("device: cpu\n", ["--device", "cuda:7" if torch.cuda.is_available() else "cuda"], "cuda"),
+        ("seeds: [-1]\nmodel: {kind: dbn}\n", [], r"seeds: .*\[0, 2\*\*32 - 1\], got -1"),
+        ("seeds: [-1]\nmodel: {kind: sdae}\n", [], r"seeds: .*got -1"),
+        ("seeds: [3, 0, 3]\n", [], "seeds: .*distinct; seed 3 appears 2 times"),
+        (
+            "model: {kind: rbm}\n",
+            ["--grid", "learning_rate=0.1", "--grid", "learning_rate=0.2"],
+            "--grid learning_rate is given twice",
+        ),
+    ],
+)
+def test_pretrain_mistakes_are_one_line_errors_that_leave_no_run_behind(
+    tmp_path, monkeypatch, capsys, text, args, match
+):
+    import re
+
+    code, err, out = _pretrain(tmp_path, monkeypatch, capsys, text, *args)
+    assert code == 2 and "Traceback" not in err
+    assert re.search(match, err), err
+    assert not out.exists()  # checked before the run directory is made: --out stays free
+
+
+def test_pretrain_rejects_data_outside_the_unit_range_before_making_the_run(
+    tmp_path, monkeypatch, capsys
+):
+    """``data.scale: none`` keeps the data's own range, which Bernoulli units may not take."""
+    from trainlab.pretrain import run as run_mod
+
+    def raw_digits(cfg):
+        x = load_digits().data
+        return x[:200], x[200:260], (64,)
+
+    monkeypatch.setattr(run_mod, "_data", raw_digits)
+    text = "data: {scale: none}\nmodel: {kind: dbn, layers: [4]}\n"
+    code, err, out = _pretrain(tmp_path, monkeypatch, capsys, text)
+    assert code == 2, err
+    assert "has values in [0, 16], but model.visible 'bernoulli' needs them in [0, 1]" in err
+    assert not out.exists()
+
+
+def test_sdae_takes_sparse_input_like_the_rbms(digits):
+    import scipy.sparse as sp
+
+    X = digits[0][:120]
+    dense = StackedDenoisingAutoencoder([6], n_iter=1, random_state=0).fit(X)
+    sparse = StackedDenoisingAutoencoder([6], n_iter=1, random_state=0).fit(sp.csr_matrix(X))
+    np.testing.assert_array_equal(dense.layers_[0][0], sparse.layers_[0][0])
+    np.testing.assert_array_equal(dense.transform(X), sparse.transform(sp.csc_matrix(X)))
+
+
+def test_dbn_records_the_feature_names_it_was_fitted_on(digits):
+    pd = pytest.importorskip("pandas")
+    X = digits[0][:60]
+    df = pd.DataFrame(X, columns=[f"px{i}" for i in range(64)])
+    dbn = DBN([4], n_iter=1, random_state=0).fit(df)
+    assert list(dbn.feature_names_in_) == list(df.columns)
+    assert not hasattr(dbn.fit(X), "feature_names_in_")

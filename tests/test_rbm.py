@@ -446,3 +446,142 @@ def test_set_params_after_fit_changes_the_next_fit_not_the_fitted_model():
     assert cd.h_samples_.shape == (10, 4)
     with pytest.raises(ValueError, match="'k' parameter"):
         cd.set_params(k=0).partial_fit(X[:10])
+
+
+def test_small_cpu_threads_reuses_one_threadpool_controller(monkeypatch):
+    """``threadpool_limits`` rescans the loaded libraries on every call (~6 ms): that made a
+    batch-10 ``partial_fit`` on digits ~10x slower than scikit-learn's."""
+    import threadpoolctl
+
+    built = []
+    original = threadpoolctl.ThreadpoolController.__init__
+
+    def counting_init(self, *args, **kwargs):
+        built.append(1)
+        original(self, *args, **kwargs)
+
+    monkeypatch.setattr(threadpoolctl.ThreadpoolController, "__init__", counting_init)
+    X = (np.random.default_rng(0).random((40, 6)) < 0.5).astype(float)
+    rbm = BernoulliRBM(n_components=3, random_state=0)
+    for i in range(0, 40, 10):
+        rbm.partial_fit(X[i : i + 10])
+    rbm.set_params(n_iter=2).fit(X)
+    assert len(built) <= 1
+
+
+def test_minmax_pipeline_under_cross_validation_needs_clip_and_says_so():
+    """A scaler fitted on a training fold maps held-out values outside [0, 1]: the error must
+    name the fix (``MinMaxScaler(clip=True)``), with which the pipeline cross-validates."""
+    from sklearn.model_selection import cross_val_score
+    from sklearn.preprocessing import MinMaxScaler
+
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:200], y[:200]
+    rbm = BernoulliRBM(n_components=8, n_iter=2, random_state=0)
+    held_out = MinMaxScaler().fit(X[:100]).transform(X[100:])
+    assert held_out.max() > 1.0
+    with pytest.raises(ValueError, match=r"MinMaxScaler\(clip=True\).*held-out"):
+        rbm.fit(MinMaxScaler().fit_transform(X[:100])).transform(held_out)
+    pipe = Pipeline(
+        [("scale", MinMaxScaler(clip=True)), ("rbm", rbm), ("clf", LogisticRegression())]
+    )
+    scores = cross_val_score(pipe, X, y, cv=2, error_score="raise")  # not NaN + a warning
+    assert np.isfinite(scores).all()
+
+
+@pytest.mark.parametrize("cls", [BernoulliRBM, GaussianBernoulliRBM])
+def test_diverged_training_raises_instead_of_returning_nan_weights(cls):
+    X, _ = load_digits(return_X_y=True)
+    X = X[:300]
+    if cls is BernoulliRBM:  # Bernoulli units on [0, 1] data overflow only at absurd rates
+        X, lr, fix = X / 16.0, 1e300, "lower learning_rate$"
+    else:  # Gaussian units already diverge at 0.5 on standardized digits
+        X, lr, fix = (
+            (X - X.mean(0)) / (X.std(0) + 1e-3),
+            0.5,
+            "lower learning_rate and standardize.*Scaler",
+        )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy's overflow warnings
+        with pytest.raises(ValueError, match=rf"{cls.__name__} training diverged.*{fix}"):
+            cls(n_components=16, n_iter=3, learning_rate=lr, random_state=0).fit(X)
+        if cls is BernoulliRBM:
+            with pytest.raises(ValueError, match="training diverged"):
+                cls(n_components=16, learning_rate=lr, random_state=0).partial_fit(X)
+
+
+def test_cd_refit_drops_the_chains_of_an_earlier_pcd_fit():
+    X = (np.random.default_rng(0).random((40, 6)) < 0.5).astype(float)
+    rbm = BernoulliRBM(n_components=3, n_iter=1, random_state=0).fit(X)
+    assert rbm.h_samples_.shape == (10, 3)
+    rbm.set_params(method="cd").fit(X)
+    assert not hasattr(rbm, "h_samples_")  # "PCD only": no stale chains of another model
+    rbm.set_params(method="pcd").partial_fit(X[:5])  # PCD again starts fresh chains
+    assert rbm.h_samples_.shape == (10, 3)
+
+
+def test_read_only_input_fits_without_a_torch_warning():
+    """Read-only arrays (a read-only memmap; pandas DataFrames under copy-on-write) made
+    torch warn "The given NumPy array is not writable ... undefined behavior" in ``fit``.
+    torch warns once per process, hence the fresh interpreter."""
+    import subprocess
+    import sys
+
+    code = (
+        "import numpy as np\n"
+        "from trainlab.pretrain import BernoulliRBM, GaussianBernoulliRBM, RBMPopulation, "
+        "StackedDenoisingAutoencoder\n"
+        "for dt in (np.float64, np.float32):\n"
+        "    X = (np.random.default_rng(0).random((30, 4)) < 0.5).astype(dt)\n"
+        "    X.setflags(write=False)\n"
+        "    BernoulliRBM(n_components=2, n_iter=1).fit(X).partial_fit(X)\n"
+        "    GaussianBernoulliRBM(n_components=2, n_iter=1).fit(X)\n"
+        "    RBMPopulation(2, seeds=[0, 1], n_iter=1, monitor=0).fit(X)\n"
+        "    StackedDenoisingAutoencoder([2], n_iter=1).fit(X)\n"
+    )
+    res = subprocess.run(
+        [sys.executable, "-W", "error::UserWarning", "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert res.returncode == 0, res.stderr[-2000:]
+
+
+def test_ais_takes_a_random_state_like_the_estimators():
+    from trainlab.errors import UserError
+    from trainlab.pretrain import ais_log_partition
+
+    rbm = _fitted(8, 3)
+    kw = dict(n_betas=50, n_runs=4)
+    a = ais_log_partition(rbm, random_state=np.random.RandomState(1), **kw)
+    b = ais_log_partition(rbm, random_state=np.random.RandomState(1), **kw)
+    assert a.log_z == b.log_z and np.isfinite(ais_log_partition(rbm, random_state=None, **kw).log_z)
+    assert (
+        ais_log_partition(rbm, random_state=3, **kw).log_z
+        == ais_log_partition(rbm, random_state=np.int64(3), **kw).log_z
+    )
+    with pytest.raises(UserError, match="random_state must be"):
+        ais_log_partition(rbm, random_state="seed", **kw)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_minmax_scaled_data_with_rounding_above_one_is_accepted(dtype):
+    """``MinMaxScaler().fit_transform`` puts some values an ulp above 1 (here 1 + 2.2e-16 in
+    float64): the fit refused its own scaler's output with "needs inputs in [0, 1] but got
+    values in [0, 1]"."""
+    from sklearn.preprocessing import MinMaxScaler
+
+    from trainlab.pretrain import StackedDenoisingAutoencoder
+
+    raw = np.array([[0.01, 0.5], [1.08, 0.2], [0.5, 0.9]], dtype=dtype)
+    if dtype == np.float32:
+        raw = (100 + np.random.default_rng(0).normal(size=(2000, 20))).astype(dtype)
+    X = MinMaxScaler().fit_transform(raw)
+    assert X.max() > 1.0 and X.dtype == dtype
+    rbm = BernoulliRBM(n_components=2, n_iter=1, random_state=0).fit(X)
+    assert np.isfinite(rbm.transform(X)).all() and np.isfinite(rbm.score_samples(X)).all()
+    StackedDenoisingAutoencoder([2], n_iter=1).fit(X)
+    for bad in (1.0 + 1e-3, -1e-3):  # a real excursion still fails
+        with pytest.raises(ValueError, match=r"inputs in \[0, 1\]"):
+            rbm.transform(np.full((1, X.shape[1]), bad, dtype=dtype))

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
@@ -26,7 +27,7 @@ from ..errors import DataError
 from ..rng import seed_key
 from ._engine import small_cpu_threads
 from .dbn import layer_widths, unroll
-from .rbm import resolve_device
+from .rbm import data_tensor, outside_unit_interval, resolve_device
 
 __all__ = ["StackedDenoisingAutoencoder"]
 
@@ -85,6 +86,19 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
         self.random_state = random_state
         self.device = device
 
+    def _check_input(self, X, *, reset: bool) -> np.ndarray:
+        """Validated dense ``X``; sparse input (as the RBMs take it) is densified."""
+        X = validate_data(
+            self, X, accept_sparse=("csr", "csc", "coo"), dtype=(np.float64, np.float32),
+            reset=reset,
+        )  # fmt: skip
+        return X.toarray() if sp.issparse(X) else X
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # densified by _check_input
+        return tags
+
     def _train_layer(
         self, x: torch.Tensor, width: int, seed: int
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[float]]:
@@ -116,8 +130,8 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
 
     def fit(self, X, y=None) -> StackedDenoisingAutoencoder:
         """Train each layer's denoising autoencoder on the codes of the layer below."""
-        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=True)
-        if X.min() < 0 or X.max() > 1:
+        X = self._check_input(X, reset=True)
+        if outside_unit_interval(X):
             raise DataError(
                 f"StackedDenoisingAutoencoder needs inputs in [0, 1] (cross-entropy loss) but got "
                 f"[{X.min():.4g}, {X.max():.4g}]; scale them, e.g. with MinMaxScaler"
@@ -126,7 +140,7 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
         widths = layer_widths(self.layers)
         rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
-        x = torch.as_tensor(X, dtype=torch.float32, device=device)
+        x = data_tensor(X, torch.float32, device)
         self.layers_, self.history_ = [], {"loss": []}
         small = device.type == "cpu" and X.shape[1] * max(widths) * self.batch_size < 2**22
         for width in widths:
@@ -142,7 +156,7 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
     def transform(self, X) -> np.ndarray:
         """The top layer's codes ``sigmoid(W x + c)`` applied layer by layer."""
         check_is_fitted(self)
-        h = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        h = self._check_input(X, reset=False)
         for w, c, _ in self.layers_:
             h = 1.0 / (1.0 + np.exp(-(h @ w.T + c)))
         return h

@@ -102,6 +102,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     history_ : list of dict
         Each layer's ``history_`` (empty lists unless ``monitor`` or ``verbose`` is set).
     n_features_in_ : int
+    feature_names_in_ : ndarray of str (only when fitted on a DataFrame with string columns)
     """
 
     def __init__(
@@ -166,6 +167,11 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             self.rbms_.append(rbm)
         self.history_ = [rbm.history_ for rbm in self.rbms_]
         self.n_features_in_ = self.rbms_[0].n_features_in_
+        names = getattr(self.rbms_[0], "feature_names_in_", None)  # fitted on a DataFrame
+        if names is not None:
+            self.feature_names_in_ = names
+        elif hasattr(self, "feature_names_in_"):  # an earlier fit's
+            del self.feature_names_in_
         self._n_features_out = widths[-1]  # get_feature_names_out: dbn0, dbn1, ...
         return self
 
@@ -211,6 +217,11 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         ``generator`` draws the output layer (see :func:`unroll`)."""
         w = self.layer_weights()
         return unroll(w, self.n_features_in_, n_classes, activation, generator)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # the first RBM densifies it
+        return tags
 
 
 def arrays_dataset(

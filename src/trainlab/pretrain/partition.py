@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from sklearn.utils import check_random_state
 from torch.nn.functional import softplus
 
 from ..errors import UserError
@@ -101,7 +102,7 @@ def ais_log_partition(
     n_betas: int = 10000,
     n_runs: int = 100,
     base_rate: np.ndarray | None = None,
-    random_state: int = 0,
+    random_state: int | np.random.RandomState | None = 0,
 ) -> AISResult:
     """Annealed importance sampling estimate of ``log Z`` (Salakhutdinov & Murray 2008).
 
@@ -116,6 +117,8 @@ def ais_log_partition(
     ``log Z_B ~= log Z_A + log mean exp(log w)``. ``beta`` takes ``n_betas`` values (at
     least 4), evenly spaced within 0 -> 0.5 -> 0.9 -> 1 with 10%, 40%, 50% of them (the paper
     used 500, 4,000 and 10,000 of 14,500, about 3%, 28%, 69%: denser near beta = 1 than here).
+    ``random_state``: an int seeds the chains' ``torch.Generator`` directly; a
+    ``RandomState`` or ``None`` (scikit-learn's conventions) draws that seed from it.
     """
     if not isinstance(rbm, BernoulliRBM):
         raise UserError("ais_log_partition supports BernoulliRBM; use exact_log_partition")
@@ -143,7 +146,16 @@ def ais_log_partition(
             torch.linspace(0.9, 1.0, max(2, n_betas - n1 - n2), dtype=torch.float64),
         ]
     )
-    gen = torch.Generator().manual_seed(int(random_state))
+    if isinstance(random_state, (int, np.integer)):
+        seed = int(random_state)
+    else:
+        try:
+            seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
+        except ValueError:
+            raise UserError(
+                f"random_state must be an int, a numpy RandomState or None, got {random_state!r}"
+            ) from None
+    gen = torch.Generator().manual_seed(seed)
 
     def log_p(v: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:  # (R,)
         # sum_h exp(-beta E_B) = prod_j (1 + exp(beta (c_j + v.W_j))): at beta = 0 this is the

@@ -19,7 +19,14 @@ import torch
 
 from ..errors import UserError
 from ._engine import CDEngine, PassMonitor, augment, small_cpu_threads
-from .rbm import BernoulliRBM, GaussianBernoulliRBM, make_generators, resolve_device
+from .rbm import (
+    BernoulliRBM,
+    GaussianBernoulliRBM,
+    data_tensor,
+    make_generators,
+    resolve_device,
+    small_problem,
+)
 
 __all__ = ["RBMPopulation", "PopulationMember"]
 
@@ -164,7 +171,7 @@ class RBMPopulation:
         lr = torch.tensor([m.learning_rate for m in self.members_], dtype=dtype, device=device)
         mom = torch.tensor([m.momentum for m in self.members_], dtype=dtype, device=device)
         wd = torch.tensor([m.weight_decay for m in self.members_], dtype=dtype, device=device)
-        small = device.type == "cpu" and X.shape[1] * self.n_components * self.batch_size < 2**22
+        small = small_problem(device, X.shape[1], self.n_components, self.batch_size)
         t0 = time.perf_counter()
         with torch.inference_mode(), small_cpu_threads(small):
             eng = CDEngine(
@@ -178,7 +185,7 @@ class RBMPopulation:
                 generators=[make_generators(s, device) for s in seeds],
                 visible=self.visible,
             )
-            x = torch.as_tensor(X, dtype=dtype, device=device)
+            x = data_tensor(X, dtype, device)
             monitor = PassMonitor(x, K, self.monitor, self.visible)
             for _ in range(self.n_iter):
                 eng.epoch(x, self.batch_size, shuffle=True)

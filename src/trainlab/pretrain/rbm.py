@@ -34,7 +34,15 @@ from ..errors import DataError, UserError
 from ..rng import seed_key
 from ._engine import CDEngine, PassMonitor, augment, small_cpu_threads, split_params
 
-__all__ = ["BernoulliRBM", "GaussianBernoulliRBM", "resolve_device", "make_generators"]
+__all__ = [
+    "BernoulliRBM",
+    "GaussianBernoulliRBM",
+    "resolve_device",
+    "make_generators",
+    "data_tensor",
+    "outside_unit_interval",
+    "small_problem",
+]
 
 
 def resolve_device(device: str | torch.device) -> torch.device:
@@ -49,6 +57,12 @@ def resolve_device(device: str | torch.device) -> torch.device:
         ) from None
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"device '{device}' was asked for but CUDA is not available; use 'cpu'")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise UserError(
+            f"device '{device}' does not exist: this machine has "
+            f"{torch.cuda.device_count()} CUDA device(s), 'cuda:0' to "
+            f"'cuda:{torch.cuda.device_count() - 1}'"
+        )
     return dev
 
 
@@ -66,6 +80,37 @@ def make_generators(
 
 #: samples on which ``verbose`` tracks the reconstruction error when ``monitor`` is 0
 _VERBOSE_MONITOR = 2000
+
+
+def data_tensor(X: np.ndarray, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
+    """``X`` as a tensor; a read-only array is copied rather than wrapped.
+
+    ``torch.as_tensor`` on a read-only array (a read-only memmap, or a pandas DataFrame under
+    copy-on-write, whose ``to_numpy()`` is read-only) warns that writing to the tensor is
+    undefined behaviour; ``torch.tensor`` copies without the warning.
+    """
+    if X.flags.writeable:
+        return torch.as_tensor(X, dtype=dtype, device=device)
+    return torch.tensor(X, dtype=dtype, device=device)
+
+
+def outside_unit_interval(X: np.ndarray) -> bool:
+    """Whether ``X`` has values outside [0, 1] by more than rounding.
+
+    ``MinMaxScaler().fit_transform`` computes ``X * scale_ + min_`` and so puts values a few
+    ulps above 1 (measured: 2.2e-16 in float64 for about 1 column in 10 of random data, up to
+    9.5e-7 in float32): those are [0, 1] data and pass. The tolerance, 1000 ulps of 1 (2.2e-13
+    in float64, 1.2e-4 in float32), is far below anything an unscaled input shows.
+    """
+    if not X.size:
+        return False
+    tol = 1000 * np.finfo(X.dtype).eps if np.issubdtype(X.dtype, np.floating) else 0.0
+    return bool(X.min() < -tol or X.max() > 1.0 + tol)
+
+
+def small_problem(device: torch.device, n_features: int, n_components: int, batch: int) -> bool:
+    """Whether CD steps are tiny enough to run single-threaded (see ``small_cpu_threads``)."""
+    return device.type == "cpu" and n_features * n_components * batch < 2**22
 
 
 class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -118,6 +163,8 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._n_features_out = self.n_components
         if self.method == "pcd":
             self.h_samples_ = np.zeros((self.batch_size, self.n_components), dtype=X.dtype)
+        elif hasattr(self, "h_samples_"):  # a CD fit has no chains: drop an earlier PCD fit's
+            del self.h_samples_
         self._seed = int(rng.randint(np.iinfo(np.int32).max))
         self._n_updates = 0
 
@@ -188,10 +235,10 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._velocity = None
         device = resolve_device(self.device)
         dtype = self._train_dtype(X, device)
-        small = device.type == "cpu" and X.shape[1] * self.n_components * self.batch_size < 2**22
+        small = small_problem(device, X.shape[1], self.n_components, self.batch_size)
         with torch.inference_mode(), small_cpu_threads(small):
             eng = self._engine(device, dtype, self._seed)
-            x = torch.as_tensor(X, dtype=dtype, device=device)
+            x = data_tensor(X, dtype, device)
             n_mon = self.monitor or (_VERBOSE_MONITOR if self.verbose else 0)
             monitor = PassMonitor(x, 1, n_mon, self._visible)
             begin = time.perf_counter()
@@ -216,6 +263,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self._store(eng, X.dtype)
         self._n_updates = self.n_iter
         self.random_state_ = rng
+        self._check_finite()
         return self
 
     def partial_fit(self, X, y=None):
@@ -231,14 +279,37 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self._velocity = None
         device = resolve_device(self.device)
         dtype = self._train_dtype(X, device)
-        with torch.inference_mode(), small_cpu_threads(device.type == "cpu"):
+        small = small_problem(device, X.shape[1], self.components_.shape[0], X.shape[0])
+        with torch.inference_mode(), small_cpu_threads(small):
             # a fresh stream per call, keyed by (seed, call index): no generator state to pickle
             eng = self._engine(device, dtype, seed_key(self._seed, "partial", self._n_updates))
-            x = torch.as_tensor(X, dtype=dtype, device=device)
+            x = data_tensor(X, dtype, device)
             eng.epoch(x, x.shape[0], shuffle=False)
             self._store(eng, self.components_.dtype)
         self._n_updates += 1
+        self._check_finite()
         return self
+
+    def _check_finite(self) -> None:
+        """Raise if training diverged (inf or NaN parameters), as scikit-learn's MLP does,
+        rather than return a model whose ``transform`` is all NaN. One check per ``fit`` or
+        ``partial_fit`` call, on the numpy copies: no extra host read."""
+        params = [self.components_, self.intercept_hidden_, self.intercept_visible_]
+        if self._visible == "gaussian":
+            params.append(self.log_variance_)
+        if all(np.isfinite(p).all() for p in params):
+            return
+        hint = (
+            " and standardize the inputs (zero mean, unit variance per feature, e.g. with "
+            "sklearn.preprocessing.StandardScaler)"
+            if self._visible == "gaussian"
+            else ""
+        )
+        raise UserError(
+            f"{type(self).__name__} training diverged: its weights became inf or NaN "
+            f"(learning_rate={self.learning_rate}, momentum={self.momentum}); lower "
+            f"learning_rate{hint}"
+        )
 
     # ---------------------------------------------------------------- inference (numpy)
     def _hidden_input(self, X: np.ndarray) -> np.ndarray:
@@ -322,7 +393,11 @@ class BernoulliRBM(_BaseRBM):
         ``epoch``, ``reconstruction_error`` and ``pseudo_likelihood``: lists with one value per
         pass when ``monitor`` (or ``verbose``) is set; else empty lists.
 
-    Inputs must lie in [0, 1] (probabilities or binary pixels): scale with ``MinMaxScaler``.
+    Inputs must lie in [0, 1] (probabilities or binary pixels), at ``fit`` and at
+    ``transform``: scale with ``MinMaxScaler(clip=True)``. Without ``clip=True``, a scaler fitted
+    on a training fold maps some held-out values outside [0, 1], which this estimator rejects
+    (scikit-learn's silently accepts them), so in a ``Pipeline`` under ``GridSearchCV`` every
+    score would be NaN.
     """
 
     def __init__(
@@ -355,11 +430,12 @@ class BernoulliRBM(_BaseRBM):
         self.device = device
 
     def _check_values(self, X: np.ndarray) -> None:
-        if X.size and (X.min() < 0.0 or X.max() > 1.0):
+        if outside_unit_interval(X):
             raise DataError(
                 f"BernoulliRBM needs inputs in [0, 1] but got values in "
                 f"[{X.min():.4g}, {X.max():.4g}]; scale them first, e.g. with "
-                "sklearn.preprocessing.MinMaxScaler"
+                "sklearn.preprocessing.MinMaxScaler(clip=True) (clip=True also keeps held-out "
+                "data, such as a cross-validation test fold, within [0, 1])"
             )
 
     def free_energy(self, X) -> np.ndarray:

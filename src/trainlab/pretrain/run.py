@@ -14,7 +14,11 @@ Example config (every key optional)::
 Keys left out take ``model.kind``'s defaults (:data:`KIND_DEFAULTS`); a key that the kind does
 not use (``train.momentum`` for ``sdae``, ``model.layers`` for ``rbm``) is an error, never
 silently ignored. ``rbm`` trains one population over ``seeds`` x ``grid``; ``dbn`` and ``sdae``
-train one model per seed, one after another.
+train one model per seed, one after another. Seeds are distinct integers in [0, 2**32 - 1] (each
+becomes an estimator's ``random_state``); Bernoulli visible units and ``sdae`` need data in
+[0, 1], so ``data.scale: standardize`` with them is an error. The config, the grid, the device
+and the data's range are all checked before the run directory is made, so a mistake leaves no
+half-made run behind.
 
 Run directory: ``config.yaml`` (resolved), ``metrics.jsonl`` (``rbm``: one line per model and
 pass with ``reconstruction_error``, ``pseudo_likelihood``; ``dbn``: the same per model, layer
@@ -28,7 +32,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import yaml
@@ -62,7 +66,7 @@ class PretrainModel(_Strict):
 
     kind: Literal["rbm", "dbn", "sdae"] = "rbm"
     n_components: int | None = Field(None, ge=1)  # rbm
-    layers: list[int] | None = Field(None, min_length=1)  # dbn, sdae
+    layers: list[Annotated[int, Field(ge=1)]] | None = Field(None, min_length=1)  # dbn, sdae
     visible: Literal["bernoulli", "gaussian"] | None = None  # rbm, dbn
     corruption: float | None = Field(None, ge=0.0, lt=1.0)  # sdae
 
@@ -121,6 +125,18 @@ class PretrainConfig(_Strict):
 
         return check_run_name(v)
 
+    @field_validator("seeds")
+    @classmethod
+    def _seeds_are_distinct_estimator_seeds(cls, v: list[int]) -> list[int]:
+        # each seed becomes an estimator's random_state: scikit-learn takes [0, 2**32 - 1]
+        bad = [s for s in v if not 0 <= s < 2**32]
+        if bad:
+            raise ValueError(f"seeds must be integers in [0, 2**32 - 1], got {bad[0]}")
+        if len(set(v)) != len(v):
+            dup = next(s for s in v if v.count(s) > 1)
+            raise ValueError(f"seeds must be distinct; seed {dup} appears {v.count(dup)} times")
+        return v
+
     @model_validator(mode="after")
     def _resolve_kind(self) -> PretrainConfig:
         kind = self.model.kind
@@ -140,7 +156,32 @@ class PretrainConfig(_Strict):
                     setattr(part, key, used[key])
         if kind != "rbm" and self.grid:
             raise ValueError(f"grid works with model.kind 'rbm' (a population); got '{kind}'")
+        for key, values in self.grid.items():
+            low, high = _GRID_RANGES[key]
+            bad = [v for v in values if not (v > low if key == "learning_rate" else v >= low)]
+            bad += [v for v in values if high is not None and v >= high]
+            if not values or bad:
+                limits = f"> {low}" if key == "learning_rate" else f">= {low}"
+                limits += f" and < {high}" if high is not None else ""
+                raise ValueError(f"grid.{key} needs one or more values {limits}, got {values}")
+        unit = self.model.visible == "bernoulli" or kind == "sdae"
+        if unit and self.data.scale == "standardize":
+            what = "model.kind 'sdae'" if kind == "sdae" else "model.visible 'bernoulli'"
+            fix = "" if kind == "sdae" else " (or model.visible: gaussian)"
+            raise ValueError(
+                f"data.scale 'standardize' gives values outside [0, 1], which {what} cannot "
+                f"take; use data.scale: minmax{fix}"
+            )
         return self
+
+
+#: the values a ``grid`` axis may take: (low, high); learning_rate > low, the others >= low;
+#: every value < high when high is set (the estimators' own ranges)
+_GRID_RANGES: dict[str, tuple[float, float | None]] = {
+    "learning_rate": (0.0, None),
+    "momentum": (0.0, 1.0),
+    "weight_decay": (0.0, None),
+}
 
 
 def _validate(raw: dict[str, Any], source: str) -> PretrainConfig:
@@ -199,8 +240,13 @@ def parse_grid(items: list[str] | None) -> dict[str, list[float]]:
         key, sep, values = item.partition("=")
         if not sep or not values.strip():
             raise ConfigError(f"--grid '{item}' is not understood; write key=v1,v2")
+        key = key.strip()
+        if key in out:
+            raise ConfigError(
+                f"--grid {key} is given twice; list all its values once: {key}=v1,v2,..."
+            )
         try:
-            out[key.strip()] = [float(v) for v in values.split(",") if v.strip()]
+            out[key] = [float(v) for v in values.split(",") if v.strip()]
         except ValueError:
             raise ConfigError(f"--grid '{item}': values must be numbers") from None
     return out
@@ -358,6 +404,25 @@ def _fit_stack(cfg: PretrainConfig, seed: int, xtr: np.ndarray, x_show: np.ndarr
     return est, h
 
 
+def _check_before_run(cfg: PretrainConfig, xtr: np.ndarray) -> None:
+    """The device exists, and units that need inputs in [0, 1] get them (``data.scale: none``
+    keeps the data's own range)."""
+    from .rbm import outside_unit_interval, resolve_device
+
+    resolve_device(cfg.device)
+    m = cfg.model
+    if m.visible == "bernoulli" or m.kind == "sdae":
+        lo, hi = float(xtr.min()), float(xtr.max())
+        if outside_unit_interval(xtr):
+            what = "model.kind 'sdae'" if m.kind == "sdae" else "model.visible 'bernoulli'"
+            fix = "" if m.kind == "sdae" else " (or model.visible: gaussian)"
+            raise ConfigError(
+                f"data '{cfg.data.name}' with data.scale '{cfg.data.scale}' has values in "
+                f"[{lo:.4g}, {hi:.4g}], but {what} needs them in [0, 1]; use data.scale: "
+                f"minmax{fix}"
+            )
+
+
 def run_pretrain(
     config: PretrainConfig | str | Path | None,
     *,
@@ -379,16 +444,12 @@ def run_pretrain(
             raw["device"] = device
         cfg = _validate(raw, "--grid/--device")
     xtr, xte, in_shape = _data(cfg)
-    run = RunDir(out if out is not None else default_run_dir(cfg.name)).create()
-    # the resolved config: every key the run used, none that it did not (loads back as is)
-    resolved = cfg.model_dump(exclude_none=True)
-    run.write_text("config.yaml", yaml.safe_dump(resolved, sort_keys=False))
     t, m = cfg.train, cfg.model
-    rep = Report(run.path, title=f"Pre-training: {cfg.name}")
-    t0 = time.perf_counter()
-    models: list[dict[str, Any]] = []
+    # everything that can be checked is checked before the run directory exists, so that a
+    # mistake leaves no half-made run behind (a rerun with the same --out would be refused)
+    _check_before_run(cfg, xtr)
     if m.kind == "rbm":
-        pop = RBMPopulation(
+        pop = RBMPopulation(  # validates every grid point
             m.n_components,
             seeds=cfg.seeds,
             learning_rate=cfg.grid.get("learning_rate", t.learning_rate),
@@ -400,7 +461,16 @@ def run_pretrain(
             method=t.method,
             visible=m.visible,
             device=cfg.device,
-        ).fit(xtr)
+        )
+    run = RunDir(out if out is not None else default_run_dir(cfg.name)).create()
+    # the resolved config: every key the run used, none that it did not (loads back as is)
+    resolved = cfg.model_dump(exclude_none=True)
+    run.write_text("config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+    rep = Report(run.path, title=f"Pre-training: {cfg.name}")
+    t0 = time.perf_counter()
+    models: list[dict[str, Any]] = []
+    if m.kind == "rbm":
+        pop.fit(xtr)
         hist = pop.history_
         rows = []
         for i, (mem, est) in enumerate(zip(pop.members_, pop.estimators_, strict=True)):
