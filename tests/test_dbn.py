@@ -254,3 +254,28 @@ def test_dbn_records_the_feature_names_it_was_fitted_on(digits):
     dbn = DBN([4], n_iter=1, random_state=0).fit(df)
     assert list(dbn.feature_names_in_) == list(df.columns)
     assert not hasattr(dbn.fit(X), "feature_names_in_")
+
+
+def test_pretrain_names_the_population_members_that_diverged(tmp_path, monkeypatch, capsys):
+    """A learning rate that sends one RBM's weights to inf/NaN: the others are kept, the run
+    ends normally, and the CLI and summary.json name the diverged member."""
+    import json
+    import warnings
+
+    from trainlab.cli import main
+
+    cfg, out = tmp_path / "c.yaml", tmp_path / "run"
+    cfg.write_text(
+        "data: {scale: standardize}\nmodel: {kind: rbm, visible: gaussian, n_components: 8}\n"
+        "train: {n_iter: 2}\n"
+    )
+    argv = ["trainlab", "pretrain", str(cfg), "--out", str(out), "--grid", "learning_rate=1e-3,0.5"]
+    monkeypatch.setattr("sys.argv", argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # numpy overflow in the report's numbers
+        main()  # no SystemExit: the run itself succeeded
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["diverged"] == [1]
+    assert [m["diverged"] for m in summary["models"]] == [False, True]
+    said = " ".join(capsys.readouterr().out.split())
+    assert "1 model(s) diverged (inf/NaN weights): 1; lower their learning_rate" in said

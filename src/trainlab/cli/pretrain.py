@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -28,6 +29,13 @@ def pretrain_cmd(
     from ..pretrain.run import parse_grid, run_pretrain
 
     path = run_pretrain(config, out=out, grid=parse_grid(grid), device=device)
+    diverged = json.loads((path / "summary.json").read_text()).get("diverged", [])
+    if diverged:
+        shown = ", ".join(map(str, diverged[:10])) + (", …" if len(diverged) > 10 else "")
+        console.print(
+            f"[red]{len(diverged)} model(s) diverged (inf/NaN weights): {shown}[/]; lower their "
+            "learning_rate (summary.json lists them under 'diverged')"
+        )
     console.print(
         f"run directory: {escape(str(path))}  (report: {escape(str(path / 'report.html'))})"
     )

@@ -74,7 +74,8 @@ class RBMPopulation:
 
     After ``fit(X)``: ``members_``, ``estimators_`` (one fitted scikit-learn estimator per
     member), ``history_`` (``reconstruction_error`` and, for Bernoulli units,
-    ``pseudo_likelihood``: ``(K, n_iter)`` arrays), ``fit_time_`` (seconds).
+    ``pseudo_likelihood``: ``(K, n_iter)`` arrays), ``fit_time_`` (seconds of training, on CUDA
+    up to the last kernel's end).
     """
 
     def __init__(
@@ -190,6 +191,8 @@ class RBMPopulation:
             for _ in range(self.n_iter):
                 eng.epoch(x, self.batch_size, shuffle=True)
                 monitor.after_pass(eng)  # device tensors; read once at the end
+            if device.type == "cuda":  # the kernels queued so far, not only their launch
+                torch.cuda.synchronize(device)
             self.fit_time_ = time.perf_counter() - t0
             self.history_ = monitor.history()
             for i, est in enumerate(ests):

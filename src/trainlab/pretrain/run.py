@@ -482,6 +482,11 @@ def run_pretrain(
                 "learning_rate": mem.learning_rate,
                 "momentum": mem.momentum,
                 "weight_decay": mem.weight_decay,
+                # a member whose lr made it diverge (inf/NaN weights; its numbers are null)
+                "diverged": not all(
+                    np.isfinite(a).all()
+                    for a in (est.components_, est.intercept_hidden_, est.intercept_visible_)
+                ),
                 "train_reconstruction_error": float(hist["reconstruction_error"][i, -1]),
                 "test_reconstruction_error": test_rec,
             }
@@ -576,6 +581,7 @@ def run_pretrain(
             "k": len(models),
             "fit_seconds": time.perf_counter() - t0,
             "models": models,
+            "diverged": [r["index"] for r in models if r.get("diverged")],
         },
     )
     rep.write(include_standard=False)
