@@ -276,3 +276,21 @@ def test_whole_float_counts_are_accepted():
     b = create_schedule("multistep", torch.tensor([0.1]), total_steps=TOTAL, steps_per_epoch=SPE,
                         milestones=[2, 5], warmup_steps=3)  # fmt: skip
     assert torch.equal(a.curve(), b.curve())
+
+
+@pytest.mark.parametrize("t_0,t_mult", [(1, 10), (2, 10), (1, 3), (3, 3), (1, 2)])
+def test_sgdr_restarts_at_the_base_lr_when_the_log_rounds_down(t_0, t_mult):
+    """Each warm restart (epoch T_0 (T_multⁿ − 1)/(T_mult − 1)) starts at the base lr, as torch's
+    CosineAnnealingWarmRestarts stepped once per epoch does; log(1000)/log(10) rounding to
+    2.9999… put the restart at epoch 111 (T_0 = 1, T_mult = 10) at η_min = 0 instead."""
+    total = 1500
+    sched = create_schedule("sgdr", torch.tensor([0.1], dtype=torch.float64), total_steps=total,
+                            steps_per_epoch=1, t_0=t_0, t_mult=t_mult)  # fmt: skip
+    ref = _torch_curve(lambda o: tls.CosineAnnealingWarmRestarts(o, t_0, t_mult), 0.1, total)
+    ours = sched.curve()[:, 0]
+    restarts, start, length = [], 0, t_0
+    while start < total:
+        restarts.append(start)
+        start, length = start + length, length * t_mult
+    assert all(float(ours[r]) == pytest.approx(0.1, rel=1e-12) for r in restarts)
+    torch.testing.assert_close(ours, ref, rtol=1e-9, atol=1e-12)

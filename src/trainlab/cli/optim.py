@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
     from ..config import Config
 
-__all__ = ["schedule_cmd", "lr_find_cmd", "schedule_curves"]
+__all__ = ["schedule_cmd", "lr_find_cmd", "schedule_curves", "distinct_curves", "schedule_figure"]
 
 Sets = Annotated[list[str] | None, typer.Option("--set", help="override: key=value")]
 
@@ -64,11 +64,10 @@ def schedule_cmd(
         out = _png(out)
     groups, _, curve, spe = schedule_curves(cfg)
     steps = curve.shape[0]
+    firsts, labels, _ = distinct_curves(groups, curve)
     table = Table(title=f"schedule '{cfg.schedule.name}': lr at the start of each epoch")
     table.add_column("epoch", justify="right")
-    labels = [g.rsplit(" (seed ", 1)[0] for g in groups]  # seeds never change the LR:
-    firsts = list(dict.fromkeys(labels))  # one column per override group
-    shown = [labels.index(g) for g in firsts[:6]]
+    shown = firsts[:6]
     for i in shown:
         table.add_column(labels[i], justify="right", overflow="fold")
     for e in range(cfg.train.epochs):
@@ -76,22 +75,71 @@ def schedule_cmd(
         table.add_row(str(e), *(f"{float(curve[s, i]):.4g}" for i in shown))
     console.print(table)
     if len(firsts) > len(shown):
-        console.print(f"({len(firsts) - len(shown)} more groups not shown; --plot draws all)")
+        console.print(f"({len(firsts) - len(shown)} more curves not shown; --plot draws all)")
     if plot:
-        from matplotlib.figure import Figure
-
-        fig = Figure(figsize=(7, 4.5))
-        ax = fig.subplots()
-        x = [s / spe for s in range(steps)]
-        for i, g in enumerate(groups):
-            ax.plot(x, curve[:, i].tolist(), lw=1.2, label=g)
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("learning rate")
-        ax.set_title(f"schedule '{cfg.schedule.name}' ({len(groups)} models)")
-        if len(groups) <= 12:
-            ax.legend(fontsize=7)
+        fig = schedule_figure(cfg.schedule.name, groups, curve, spe)
         fig.savefig(out, dpi=110, bbox_inches="tight")
         console.print(f"plot: {escape(str(out))}")
+
+
+def distinct_curves(
+    groups: list[str], curve: torch.Tensor
+) -> tuple[list[int], dict[int, str], list[int]]:
+    """The models with distinct LR curves ``curve (S, K)``: ``(firsts, labels, owner)``.
+
+    ``firsts``: the first model of each distinct curve, in model order; ``owner[i]``: the first
+    model whose curve equals model i's; ``labels[f]``: the override group when all its models
+    share one curve (seeds never change the LR unless a schedule parameter is given per
+    model), else model f's own label (with its seed).
+    """
+    import torch
+
+    _, inverse = torch.unique(curve.T, dim=0, return_inverse=True)  # (K,) curve id per model
+    first_of: dict[int, int] = {}
+    owner = [first_of.setdefault(int(c), i) for i, c in enumerate(inverse.tolist())]
+    firsts = sorted(set(owner))
+    plain = [g.rsplit(" (seed ", 1)[0] for g in groups]
+    labels = {}
+    for f in firsts:
+        alike = all(owner[j] == f for j in range(len(groups)) if plain[j] == plain[f])
+        labels[f] = plain[f] if alike else groups[f]
+    return firsts, labels, owner
+
+
+def schedule_figure(name: str, groups: list[str], curve: torch.Tensor, spe: int) -> Any:
+    """The LR of every model against the epoch (step-wise, as the trainer applies it).
+
+    Models with the same curve share a colour and one legend entry (up to 12 entries); the LR
+    axis is logarithmic when the models' peak LRs span a decade or more (an LR grid), down to
+    1e-3 of the smallest peak."""
+    from matplotlib.figure import Figure
+
+    firsts, labels, owner = distinct_curves(groups, curve)
+    fig = Figure(figsize=(7, 4.5), layout="constrained")
+    ax = fig.subplots()
+    x = [s / spe for s in range(curve.shape[0] + 1)]  # a step's lr holds until the next step
+    colors = {f: f"C{n % 10}" for n, f in enumerate(firsts)}
+    for i in range(curve.shape[1]):
+        f = owner[i]
+        ax.stairs(curve[:, i].tolist(), x, lw=1.2, color=colors[f], baseline=None,
+                  label=labels[f] if i == f else None)  # fmt: skip
+    peaks = curve.max(0).values  # (K,) each model's largest lr
+    log = bool((peaks > 0).all()) and float(peaks.max() / peaks.min()) >= 10.0
+    if log:  # an lr grid: equal ratios as equal distances
+        ax.set_yscale("log")
+        positive = curve[curve > 0]
+        # a decay towards 0 would otherwise stretch the axis over many empty decades
+        ax.set_ylim(bottom=max(float(positive.min()), float(peaks.min()) * 1e-3) / 1.5)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("learning rate" + (" (log scale)" if log else ""))
+    k = curve.shape[1]
+    ax.set_title(
+        f"schedule '{name}' ({k} model{'s' if k != 1 else ''}, {len(firsts)} distinct "
+        f"curve{'s' if len(firsts) != 1 else ''})"
+    )
+    if len(firsts) <= 12:
+        ax.legend(fontsize=7)
+    return fig
 
 
 @app.command("lr-find")
@@ -124,7 +172,13 @@ def lr_find_cmd(
         for lr, tl, vl in zip(res.lrs, res.train_loss, res.val_loss, strict=True):
             table.add_row(f"{lr:.3g}", f"{tl:.4g}", f"{vl:.4g}")
         console.print(table)
-        console.print(f"best validation loss at lr {res.best_lr:.3g}")
+        if res.best_lr is None:
+            console.print("every model diverged (NaN/Inf): try lower LRs (--start-lr, --end-lr)")
+        else:
+            what = (
+                "validation" if res.best_metric == "val_loss" else "training (no validation split)"
+            )
+            console.print(f"best {what} loss at lr {res.best_lr:.3g}")
         res.plot().savefig(out, dpi=110, bbox_inches="tight")
     else:
         res = lr_find(cfg, start_lr=start_lr, end_lr=end_lr, num_steps=steps, device=device)
@@ -134,7 +188,17 @@ def lr_find_cmd(
         for g, sug, why in zip(res.groups, res.suggestions, res.stop_reasons, strict=True):
             table.add_row(g, _fmt(sug["steep"]), _fmt(sug["min/10"]), why)
         console.print(table)
-        console.print(f"suggested lr (steepest smoothed descent): {_fmt(res.suggestion)}")
+        if len(res.groups) == 1:
+            console.print(f"suggested lr (steepest smoothed descent): {_fmt(res.suggestion)}")
+        else:
+            console.print(
+                "suggested lr of each model: the 'steep' column (steepest smoothed descent)"
+            )
+        if any(sug["steep"] is None or sug["min/10"] is None for sug in res.suggestions):
+            console.print(
+                "(—: the smoothed loss never fell below its first value over the range, or too "
+                "few points before it stopped; start lower (--start-lr) or take more --steps)"
+            )
         res.plot().savefig(out, dpi=110, bbox_inches="tight")
     console.print(f"plot: {escape(str(out))}")
 
@@ -143,17 +207,31 @@ def _png(out: Path) -> Path:
     """``out``, with ``.png`` added when it has no suffix (as matplotlib's savefig does), its
     folder created; a format matplotlib cannot write or a folder that cannot be made is a
     UserError, raised before any training."""
+    import io
+
     from matplotlib.backend_bases import FigureCanvasBase
+    from matplotlib.figure import Figure
 
     from ..runs import make_folder
 
     out = out if out.suffix else out.with_name(out.name + ".png")
     formats = FigureCanvasBase.get_supported_filetypes()
-    if out.suffix[1:].lower() not in formats:
+    fmt = out.suffix[1:].lower()
+    if fmt not in formats:
         raise UserError(
             f"--out {out}: matplotlib cannot write '{out.suffix}' files; "
             f"end the name with one of: {', '.join('.' + f for f in sorted(formats))}"
         )
+    try:  # a listed format can still need a program this machine lacks (.pgf: a TeX install)
+        probe = Figure(figsize=(1, 1))
+        probe.text(0.5, 0.5, "lr 1e-3")  # text: .pgf only runs TeX when there is some
+        probe.savefig(io.BytesIO(), format=fmt)
+    except Exception as err:  # noqa: BLE001 - any backend failure means: cannot write it here
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        raise UserError(
+            f"--out {out}: '{out.suffix}' files cannot be written here ({first}); "
+            "use .png, .pdf or .svg"
+        ) from None
     make_folder(out.parent)
     return out
 

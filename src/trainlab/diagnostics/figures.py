@@ -63,21 +63,33 @@ def histogram_grid(
             total = sum(counts) + r.get("hist_under", 0) + r.get("hist_over", 0)
             frac = [c / total if total else 0.0 for c in counts]
             ax.stairs(frac, edges, fill=True, alpha=0.8)
+            if not sum(counts):  # nothing in the bins: say where the values went
+                ax.set_ylim(0, 1)
+                ax.text(0.5, 0.5, f"all {total:g} values outside\n[{edges[0]:g}, {edges[-1]:g}]"
+                        if total else "no finite values", transform=ax.transAxes,
+                        ha="center", va="center", fontsize=6)  # fmt: skip
             ax.set_title(
-                f"{r['layer']} ({r.get('kind', '')})\nμ={r['act_mean']:.2g} σ={r['act_std']:.2g}",
+                f"{r['layer']} ({r.get('kind', '')})\n"
+                f"μ={_num(r.get('act_mean'))} σ={_num(r.get('act_std'))}",
                 fontsize=7,
             )
             ax.tick_params(labelsize=6)
             if j == 0:
                 ax.set_ylabel(f"step {s}", fontsize=7)
     fig.suptitle(f"activation histograms per layer (model {model})", fontsize=9)
+    fig.supxlabel("activation value", fontsize=8)
+    fig.supylabel("fraction of values per bin", fontsize=8)
     return fig
 
 
 def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
     """Per-layer profile at the first and last sampled step: activation std, output-gradient
     norm ‖∂L/∂y‖ (or parameter-gradient norm) and update/weight ratio, on log scales, layers
-    in forward order — vanishing signals show as straight lines falling with depth."""
+    in forward order — vanishing signals show as straight lines falling with depth.
+
+    Each panel has one x position per layer that has the statistic at either step, the same
+    for both steps. A value that a log axis cannot show is marked at the bottom edge: ``v``
+    for 0 (e.g. a dead layer's std or gradient), ``x`` for NaN/Inf."""
     rows = [r for r in records if int(r.get("model", 0)) == model]
     if not rows:
         raise ValueError(f"no records for model {model}; record with watch() first")
@@ -88,24 +100,70 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
         ("out_grad_norm", "‖∂L/∂y‖"),
         ("update_ratio", "‖Δθ‖/‖θ‖"),
     )
-    fig = _figure(10, 3)
+    fig = _figure(10, 3.2)
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (key, label) in zip(axes, panels, strict=True):
         use = key
         if key == "out_grad_norm" and not any(_pos(r.get(key)) for r in rows):
             use, label = "grad_norm", "‖∂L/∂θ‖"
-        for s in steps:
-            sel = [r for r in _ordered([r for r in rows if r["step"] == s]) if _pos(r.get(use))]
-            if sel:
-                ax.plot(range(len(sel)), [r[use] for r in sel], marker="o", ms=3, label=f"step {s}")
-                ax.set_xticks(range(len(sel)), [r["layer"] for r in sel], rotation=90, fontsize=6)
+        # a layer is shown when it has the statistic at some step; at a step it is a value,
+        # or NaN/Inf where its output was non-finite (written as JSON null)
+        has = {r["layer"] for r in rows if isinstance(r.get(use), int | float)}
+        present = [r for r in rows if r["step"] in steps and _recorded(r, use, has)]
+        layers = list(dict.fromkeys(r["layer"] for r in _ordered(present)))
+        pos = {name: i for i, name in enumerate(layers)}
+        edge = ax.get_xaxis_transform()  # x in data, y in axes coordinates (0 = bottom edge)
+        zero_seen = bad_seen = False
+        for n, s in enumerate(steps):
+            at = {r["layer"]: r.get(use) for r in present if r["step"] == s}
+            xs = [pos[name] for name in layers if name in at]
+            ys = [at[name] if _pos(at[name]) else math.nan for name in layers if name in at]
+            color = f"C{n}"
+            if any(math.isfinite(y) for y in ys):
+                ax.plot(xs, ys, marker="o", ms=3, color=color, label=f"step {s}")
+            zeros = [pos[name] for name in layers if name in at and at[name] == 0]
+            bad = [pos[name] for name in layers if name in at and not _finite_or_zero(at[name])]
+            if zeros:
+                ax.plot(zeros, [0.0] * len(zeros), "v", color=color, ms=6, transform=edge,
+                        clip_on=False)  # fmt: skip
+                zero_seen = True
+            if bad:
+                ax.plot(bad, [0.0] * len(bad), "x", color=color, ms=7, mew=2, transform=edge,
+                        clip_on=False)  # fmt: skip
+                bad_seen = True
+        ax.set_xticks(range(len(layers)), layers, rotation=90, fontsize=6)
+        ax.set_xlim(-0.5, max(len(layers), 1) - 0.5)
         ax.set_yscale("log")
         ax.set_title(label, fontsize=9)
         if key == "update_ratio":
             ax.axhline(1e-3, color="gray", ls="--", lw=0.8)
-        ax.legend(fontsize=7)
+        notes = ["▼ = 0"] * zero_seen + ["× = NaN/Inf"] * bad_seen
+        if notes:
+            ax.set_xlabel("(at the bottom edge: " + ", ".join(notes) + ")", fontsize=6)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=7)
+    fig.supxlabel("layer (forward order)", fontsize=8)
     fig.suptitle(f"per-layer profile (model {model})", fontsize=9)
     return fig
+
+
+def _num(v: Any) -> str:
+    """A statistic for a panel title: ``%.2g``, or ``nan`` where it was not finite (None)."""
+    return f"{v:.2g}" if isinstance(v, int | float) else "nan"
+
+
+def _recorded(r: dict[str, Any], key: str, has: set[str]) -> bool:
+    """Whether ``r`` shows statistic ``key``: a number, or None on a non-finite output of a
+    layer in ``has`` (one that has the statistic at other steps; NaN/Inf are written as JSON
+    null, and a layer without the statistic has None at every step)."""
+    v = r.get(key)
+    if isinstance(v, int | float):
+        return True
+    return v is None and bool(r.get("nonfinite")) and r["layer"] in has
+
+
+def _finite_or_zero(v: Any) -> bool:
+    return isinstance(v, int | float) and math.isfinite(v)
 
 
 def _pos(v: Any) -> bool:

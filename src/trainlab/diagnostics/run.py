@@ -9,6 +9,7 @@ activation histograms, per-layer profile) to the run's ``report.html``.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Any
 from ..errors import UserError
 from .verdict import Finding, verdict
 
-__all__ = ["DiagnoseResult", "diagnose", "read_records"]
+__all__ = ["DiagnoseResult", "diagnose", "read_records", "with_trainer_stops"]
 
 
 @dataclass
@@ -82,12 +83,65 @@ def diagnose(
     result = train(cfg, out=out, device=device, progress=progress)
     run_dir = Path(result.run_dir)
     records = read_records(run_dir)
-    findings = verdict(records)
+    findings = with_trainer_stops(verdict(records), _nan_stops(run_dir))
     (run_dir / "verdict.json").write_text(
         json.dumps([f.__dict__ for f in findings], indent=1) + "\n"
     )
     path = _write_report(run_dir, records, findings) if report else None
     return DiagnoseResult(run_dir, findings, records, path)
+
+
+def _nan_stops(run_dir: Path) -> dict[int, int]:
+    """``{model: step}`` of the models the trainer stopped for a NaN/Inf loss or gradient."""
+    path = run_dir / "summary.json"
+    if not path.exists():
+        return {}
+    models = json.loads(path.read_text()).get("models", [])
+    return {
+        int(m["index"]): int(m["stopped_step"])
+        for m in models
+        if m.get("status") == "nan" and m.get("stopped_step") is not None
+    }
+
+
+def with_trainer_stops(findings: list[Finding], stops: dict[int, int]) -> list[Finding]:
+    """``findings`` with the trainer's NaN/Inf stops folded into the ``nonfinite`` check.
+
+    The verdict sees only sampled steps. A model the trainer stopped at step ``S`` (its loss or
+    gradient norm NaN/Inf, :class:`trainlab.train.Trainer`) may have had only finite sampled
+    outputs (``S`` between two samples, or a NaN that only the backward pass produced): its
+    ``nonfinite`` finding is then ``fail`` at step ``S`` with no layer, not "all outputs
+    finite". Where the records show a non-finite output first at a step after ``S``, the
+    message adds that ``S`` came first. Inputs are not modified. ``stops``: ``{model: S}``.
+    """
+    out = list(findings)
+    for model, stop in sorted(stops.items()):
+        idx = next(
+            (i for i, f in enumerate(out) if f.model == model and f.check == "nonfinite"), None
+        )
+        seen = out[idx] if idx is not None else None
+        if seen is not None and seen.status == "fail":
+            if seen.step is not None and seen.step > stop:
+                note = (
+                    f"; but the trainer stopped it at step {stop} (loss/gradient NaN/Inf), "
+                    "not sampled: --every 1 finds the origin"
+                )
+                out[idx] = dataclasses.replace(seen, message=seen.message + note)
+            continue
+        stopped = Finding(
+            "nonfinite",
+            "fail",
+            model,
+            f"stopped by the trainer at step {stop} (loss/gradient NaN/Inf); no sampled "
+            "output was non-finite: --every 1 finds the layer",
+            step=stop,
+        )
+        if idx is not None:
+            out[idx] = stopped
+        else:  # first among the model's findings, where verdict() puts nonfinite
+            at = next((i for i, f in enumerate(out) if f.model >= model), len(out))
+            out.insert(at, stopped)
+    return out
 
 
 def _write_report(run_dir: Path, records: list[dict[str, Any]], findings: list[Finding]) -> Path:

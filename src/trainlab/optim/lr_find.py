@@ -11,8 +11,9 @@ far*, as fastai and Smith 2017 do) or where ``s_i`` is NaN/Inf. Suggestions:
 
 - ``steep``: the LR where the smoothed loss falls fastest, ``argmin d s / d log10(lr)`` (central
   differences), over the curve up to its minimum (at least its first three points; the steepest
-  *smoothed* descent);
-- ``min/10``: one tenth of the LR at the smoothed minimum (a common, more conservative rule).
+  *smoothed* descent); None when the smoothed loss never falls;
+- ``min/10``: one tenth of the LR at the smoothed minimum (a common, more conservative rule);
+  None when the minimum is the first point (the range starts too high).
 
 It returns the whole curve, not one number (``LRFindResult``), and plots it. Nothing of the
 caller's is changed: the test builds its own trainer from the config (a ``model`` passed in is
@@ -71,20 +72,30 @@ def first_stop(smoothed: list[float], lrs: list[float], diverge: float) -> tuple
 
 
 def suggest(lrs: list[float], smoothed: list[float]) -> dict[str, float | None]:
-    """``steep``: LR of the steepest smoothed descent before the minimum; ``min/10``."""
+    """Suggested LRs from a smoothed range-test curve ``s_i`` at ``lrs[i]``.
+
+    - ``steep``: ``lrs[i*]`` with ``i* = argmin_i (s_{i+1} − s_{i−1}) / (log10 lr_{i+1} −
+      log10 lr_{i−1})`` over ``1 ≤ i < max(i_min, 2)`` (central differences up to the smoothed
+      minimum ``i_min``), provided that slope is negative: the steepest *descent*. None when
+      the smoothed loss never falls there (no negative slope).
+    - ``min/10``: ``lrs[i_min] / 10``. None when ``i_min = 0``: a loss lowest at the first LR
+      never decreased over the range, and a tenth of ``start_lr`` lies outside it (start lower).
+
+    NaN/Inf points count as +∞ (never the minimum); fewer than three points give no suggestion.
+    """
     vals = [v if math.isfinite(v) else math.inf for v in smoothed]
     if len(vals) < 3 or not any(math.isfinite(v) for v in vals):
         return {"steep": None, "min/10": None}
     i_min = min(range(len(vals)), key=lambda i: vals[i])
-    out: dict[str, float | None] = {"min/10": lrs[i_min] / 10}
+    out: dict[str, float | None] = {"min/10": lrs[i_min] / 10 if i_min > 0 else None}
     end = max(i_min, 2)
     logs = [math.log10(x) for x in lrs[: end + 1]]
     ys = vals[: end + 1]
     slopes = []
     for i in range(1, len(ys) - 1):  # central differences in log10(lr)
         slopes.append(((ys[i + 1] - ys[i - 1]) / (logs[i + 1] - logs[i - 1]), i))
-    finite = [(s, i) for s, i in slopes if math.isfinite(s)]
-    out["steep"] = lrs[min(finite)[1]] if finite else None
+    falling = [(s, i) for s, i in slopes if math.isfinite(s) and s < 0]
+    out["steep"] = lrs[min(falling)[1]] if falling else None
     return out
 
 
@@ -125,20 +136,28 @@ class LRFindResult:
             label = self.groups[i] if i < len(self.groups) else f"model {i}"
             (line,) = ax.plot(self.lrs[:n], sm, lw=1.5, label=label)
             ax.plot(self.lrs[:n], raw, lw=0.6, alpha=0.3, color=line.get_color())
+            if n and not math.isfinite(sm[-1]):  # stopped on NaN/Inf: × at the top edge
+                ax.plot([self.lrs[n - 1]], [1.0], "x", color=line.get_color(), ms=9, mew=2,
+                        transform=ax.get_xaxis_transform(), clip_on=False)  # fmt: skip
+                line.set_label(f"{label} (NaN/Inf at lr {self.lrs[n - 1]:.2g}: ×)")
             s = self.suggestions[i]["steep"]
             if s is not None:
                 j = min(range(n), key=lambda t: abs(math.log(self.lrs[t] / s)))
                 ax.plot([s], [sm[j]], "o", color=line.get_color(), ms=7)
         ax.set_xscale("log")
         finite = [v for sm in self.smoothed for v in sm if math.isfinite(v)]
-        if finite:
-            lo, first = min(finite), max(sm[0] for sm in self.smoothed if sm)
-            ax.set_ylim(lo - 0.05 * abs(lo), first * 1.5 + 1e-12)
+        starts = [sm[0] for sm in self.smoothed if sm and math.isfinite(sm[0])]
+        if finite:  # from the lowest point to 1.5× the highest finite start (a diverged tail
+            lo = min(finite)  # would squash the curve); a model NaN/Inf from its first step
+            hi = max(starts) * 1.5 if starts else max(finite)  # has no start to show
+            ax.set_ylim(lo - 0.05 * abs(lo), max(hi, lo + 1e-12) + 1e-12)
         ax.set_xlabel("learning rate (log scale)")
         ax.set_ylabel("training loss (smoothed; raw faint)")
-        steep = self.suggestion
+        steep = self.suggestion if len(self.losses) == 1 else None  # else: a dot per model
         ax.set_title(
-            "LR range test (Smith 2017)" + (f": steepest descent at {steep:.2g}" if steep else "")
+            "LR range test (Smith 2017)"
+            + (f": steepest descent at {steep:.2g}" if steep else "")
+            + ("; dots: steepest descent" if len(self.losses) > 1 else "")
         )
         if len(self.losses) <= 10:
             ax.legend(fontsize=7)
@@ -224,7 +243,12 @@ def lr_find(
 
 @dataclass
 class LRSweepResult:
-    """K models at K fixed LRs: the final training and validation loss per LR."""
+    """K models at K fixed LRs: the final training and validation loss per LR.
+
+    ``train_loss`` is the mean training loss of the last epoch and ``val_loss`` the validation
+    loss after it; a model stopped for NaN/Inf has ``inf`` in both, and ``val_loss`` is NaN
+    when the data has no validation split.
+    """
 
     lrs: list[float]
     train_loss: list[float]
@@ -232,23 +256,63 @@ class LRSweepResult:
     run_dir: Path | None
 
     @property
-    def best_lr(self) -> float:
-        vals = [v if math.isfinite(v) else math.inf for v in self.val_loss]
+    def best_metric(self) -> str | None:
+        """``"val_loss"`` when some model has a finite one, else ``"train_loss"`` when some
+        model has a finite one (no validation split), else None (every model diverged)."""
+        for name in ("val_loss", "train_loss"):
+            if any(math.isfinite(v) for v in getattr(self, name)):
+                return name
+        return None
+
+    @property
+    def best_lr(self) -> float | None:
+        """The LR with the lowest finite :attr:`best_metric`; None when every model diverged."""
+        metric = self.best_metric
+        if metric is None:
+            return None
+        vals = [v if math.isfinite(v) else math.inf for v in getattr(self, metric)]
         return self.lrs[min(range(len(vals)), key=lambda i: vals[i])]
 
+    @property
+    def diverged(self) -> list[float]:
+        """The LRs whose model was stopped for NaN/Inf (infinite training loss)."""
+        return [lr for lr, v in zip(self.lrs, self.train_loss, strict=True) if math.isinf(v)]
+
     def plot(self):
+        """A matplotlib Figure: final losses against LR (log-log); diverged LRs marked × at
+        the top edge."""
         from matplotlib.figure import Figure
 
-        fig = Figure(figsize=(7, 4.5))
+        fig = Figure(figsize=(7, 4.5), layout="constrained")
         ax = fig.subplots()
-        ax.plot(self.lrs, self.train_loss, "o-", label="final training loss")
-        ax.plot(self.lrs, self.val_loss, "s-", label="final validation loss")
+        for vals, style, label in (
+            (self.train_loss, "o-", "training loss (last-epoch mean)"),
+            (self.val_loss, "s-", "validation loss (after the last epoch)"),
+        ):
+            ys = [v if math.isfinite(v) and v > 0 else math.nan for v in vals]
+            if any(math.isfinite(v) for v in ys):
+                ax.plot(self.lrs, ys, style, label=label)
         ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.set_xlabel("learning rate")
-        ax.set_ylabel("loss")
-        ax.set_title(f"population LR sweep: best validation loss at lr {self.best_lr:.2g}")
-        ax.legend()
+        if any(math.isfinite(v) and v > 0 for v in self.train_loss + self.val_loss):
+            ax.set_yscale("log")
+            ax.set_ylabel("loss (log scale)")
+        else:
+            ax.set_ylabel("loss")
+            ax.set_yticks([])
+        if self.diverged:  # at the top edge: their loss is infinite
+            ax.plot(self.diverged, [1.0] * len(self.diverged), "x", color="red", ms=9, mew=2,
+                    transform=ax.get_xaxis_transform(), clip_on=False,
+                    label="diverged (NaN/Inf)")  # fmt: skip
+        ax.set_xlim(min(self.lrs) / 1.5, max(self.lrs) * 1.5)
+        ax.set_xlabel("learning rate (log scale)")
+        best, metric = self.best_lr, self.best_metric
+        what = "validation" if metric == "val_loss" else "training"
+        ax.set_title(
+            f"population LR sweep: best {what} loss at lr {best:.2g}"
+            if best is not None
+            else "population LR sweep: every model diverged"
+        )
+        ax.legend(fontsize=8)
         return fig
 
 
@@ -298,7 +362,15 @@ def lr_sweep(
     tl, vl = [], []
     for m in res.summary["models"]:
         final = m.get("final") or {}
-        ok = m.get("status") == "ok"
-        tl.append(float(final.get("train_loss", math.inf)) if ok else math.inf)
-        vl.append(float(final.get("val_loss", math.inf)) if ok else math.inf)
+        if m.get("status") == "nan":  # diverged; an early-stopped model's metrics are valid
+            tl.append(math.inf)
+            vl.append(math.inf)
+            continue
+        tl.append(_number(final.get("train_loss")))
+        vl.append(_number(final.get("val_loss")))
     return LRSweepResult(list(map(float, lrs)), tl, vl, res.run_dir)
+
+
+def _number(v: Any) -> float:
+    """A summary value as a float: None (a NaN written as JSON null, or no split) is NaN."""
+    return math.nan if v is None else float(v)

@@ -282,6 +282,12 @@ def _sgdr(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], Tensor
         multi = tm > 1.0
         tm_safe = torch.where(multi, tm, torch.full_like(tm, 2.0))
         n = torch.floor(torch.log(e / t0_ * (tm_safe - 1.0) + 1.0) / torch.log(tm_safe))
+        # the log rounds: at a restart e = T_0 (T_multⁿ − 1)/(T_mult − 1) it can give n − 1
+        # (log(1000)/log(10) = 2.9999999999999996), which would put the restart at η_min
+        # instead of the base lr; move n by one where T_cur falls outside [0, T_n)
+        start = t0_ * (tm_safe**n - 1.0) / (tm_safe - 1.0)  # first epoch of cycle n
+        n = torch.where(e >= start + t0_ * tm_safe**n, n + 1.0, n)
+        n = torch.where(e < t0_ * (tm_safe**n - 1.0) / (tm_safe - 1.0), n - 1.0, n)
         cur_m = e - t0_ * (tm_safe**n - 1.0) / (tm_safe - 1.0)
         ti_m = t0_ * tm_safe**n
         cur = torch.where(multi, cur_m, torch.remainder(e, t0_))
