@@ -130,6 +130,22 @@ def test_dead_fraction_exactly_three_of_eight_relu_units():
     assert stats.dead_fraction(y).tolist() == [7 / 8]
 
 
+@pytest.mark.parametrize("act", [nn.LeakyReLU(), nn.ELU(), nn.GELU(), nn.SiLU(), nn.PReLU()])
+def test_activations_with_a_gradient_below_zero_have_no_dead_fraction(act):
+    """Units of LeakyReLU, ELU, GELU, ... below 0 on every sample still pass gradient (that is
+    what these activations are for): no dead fraction, and no dying-ReLU verdict; ReLU6 can."""
+    lin = nn.Linear(4, 8)
+    with torch.no_grad():
+        lin.bias.fill_(-100.0)  # every unit below 0 on every sample
+    x = torch.rand(32, 4)
+    for model, dead in ((nn.Sequential(lin, act), None), (nn.Sequential(lin, nn.ReLU6()), 1.0)):
+        with watch(model) as w:
+            model(x).sum().backward()
+        rec = next(r for r in w.records() if r["layer"] == "1")
+        assert rec["dead_fraction"] == dead, type(model[1]).__name__
+        assert rec["act_std"] is not None  # still watched as an activation
+
+
 def test_dead_fraction_counts_conv_channels_and_models():
     y = torch.rand(2, 4, 3, 5, 5) + 0.1  # (K, B, C, H, W), all active
     y[0, :, 1] = 0.0  # model 0: channel 1 dead

@@ -100,6 +100,7 @@ def make_run(
                             "act_std": 0.5 ** (d + 1), "dead_fraction": 0.1 * d,
                             "saturated_fraction": None, "grad_norm": 0.1 * (d + 1),
                             "weight_norm": 3.0, "update_ratio": 1e-3 * (d + 1),
+                            "nonfinite": False,
                         }
                     )  # fmt: skip
         last = [r for r in rows if r["model"] == i and r["train_loss"] is not None][-1]
@@ -170,6 +171,13 @@ def test_full_report_is_self_contained_with_tables_and_nan_flag(tmp_path):
     assert "<th>update_ratio</th>" in table and "<th>saturated_fraction</th>" not in table
     row = '<tr><td>optim.lr=0.01</td><td>net.4</td><td class="num">500</td>'
     assert row + '<td class="num">3</td><td class="num">0</td><td class="num">0.125</td>' in table
+    # the health verdict of `trainlab diagnose`, over the models: net.4's dead fraction 0.2 is
+    # below the 0.25 bound; the trainer's NaN stop at step 412 fails the nonfinite check
+    i = text.index("<h3>Health verdict</h3>")
+    verdict = text[i : text.index("</table>", i)]
+    assert "<td>nonfinite</td><td>fail</td><td>1/6</td>" in verdict
+    assert "model 3: stopped by the trainer at step 412" in verdict
+    assert "<td>dead_relu</td><td>ok</td><td>0/6</td>" in verdict
 
 
 def test_nan_model_left_out_and_curves_cut(tmp_path):

@@ -18,7 +18,14 @@ from typing import Any
 from ..errors import UserError
 from .verdict import Finding, verdict
 
-__all__ = ["DiagnoseResult", "diagnose", "read_records", "with_trainer_stops"]
+__all__ = [
+    "DiagnoseResult",
+    "diagnose",
+    "read_records",
+    "run_findings",
+    "nan_stops",
+    "with_trainer_stops",
+]
 
 
 @dataclass
@@ -83,7 +90,8 @@ def diagnose(
     result = train(cfg, out=out, device=device, progress=progress)
     run_dir = Path(result.run_dir)
     records = read_records(run_dir)
-    findings = with_trainer_stops(verdict(records), _nan_stops(run_dir))
+    summary = run_dir / "summary.json"
+    findings = run_findings(records, json.loads(summary.read_text()) if summary.exists() else {})
     (run_dir / "verdict.json").write_text(
         json.dumps([f.__dict__ for f in findings], indent=1) + "\n"
     )
@@ -91,15 +99,19 @@ def diagnose(
     return DiagnoseResult(run_dir, findings, records, path)
 
 
-def _nan_stops(run_dir: Path) -> dict[int, int]:
-    """``{model: step}`` of the models the trainer stopped for a NaN/Inf loss or gradient."""
-    path = run_dir / "summary.json"
-    if not path.exists():
-        return {}
-    models = json.loads(path.read_text()).get("models", [])
+def run_findings(records: list[dict[str, Any]], summary: dict[str, Any]) -> list[Finding]:
+    """The verdict of a training run: :func:`~trainlab.diagnostics.verdict` of its
+    diagnostics ``records``, with the NaN/Inf stops of its ``summary`` (``summary.json``)
+    folded in (:func:`with_trainer_stops`)."""
+    return with_trainer_stops(verdict(records), nan_stops(summary))
+
+
+def nan_stops(summary: dict[str, Any]) -> dict[int, int]:
+    """``{model: step}`` of the models the trainer stopped for a NaN/Inf loss or gradient,
+    from a run's ``summary.json`` contents."""
     return {
         int(m["index"]): int(m["stopped_step"])
-        for m in models
+        for m in summary.get("models", [])
         if m.get("status") == "nan" and m.get("stopped_step") is not None
     }
 

@@ -11,8 +11,11 @@ Definitions (the thresholds are module constants, stated here):
 
 - **activation mean / std**: over every element of one model's output (batch and features),
   population std (``correction=0``).
-- **dead fraction** (ReLU family): the fraction of units whose output is ``<= 0`` for *every*
-  sample of the batch (for ReLU: exactly zero, so no gradient flows through them). A unit is a
+- **dead fraction** (ReLU and ReLU6, whose gradient is exactly zero for inputs below 0): the
+  fraction of units whose output is ``<= 0`` for *every* sample of the batch, so that no
+  gradient flows through them. Activations with a non-zero gradient for negative inputs
+  (LeakyReLU, PReLU, RReLU, ELU, SELU, CELU, GELU, SiLU, Mish, Hardswish) cannot die this way
+  and have no dead fraction (a leaky unit below 0 on every sample still learns). A unit is a
   feature of a ``(K, B, D)`` output; of a larger output it is, by ``unit_axis``, a channel
   (``"channel"``: axis 2 of ``(K, B, C, *spatial)``, conv-style) or a feature (``"last"``: the
   last axis of ``(K, B, ..., D)``, Linear-style, e.g. ``(K, B, T, D)`` sequences), and must be
@@ -56,11 +59,8 @@ TANH_LIMIT = 0.99
 #: sigmoid counts as saturated where ``y < SIGMOID_LOW`` or ``y > SIGMOID_HIGH``
 SIGMOID_LOW, SIGMOID_HIGH = 0.01, 0.99
 
-#: activations whose units can die (output <= 0 on every sample)
-RELU_FAMILY: tuple[type[nn.Module], ...] = (
-    nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ELU, nn.SELU, nn.CELU, nn.GELU,
-    nn.SiLU, nn.Mish, nn.Hardswish,
-)  # fmt: skip
+#: activations whose units can die: output <= 0 on every sample, and there zero gradient
+RELU_FAMILY: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6)
 #: squashing activations whose outputs can saturate
 SQUASHING: tuple[type[nn.Module], ...] = (
     nn.Tanh,
@@ -70,6 +70,16 @@ SQUASHING: tuple[type[nn.Module], ...] = (
     nn.Softsign,
 )
 _OTHER_ACTIVATIONS: tuple[type[nn.Module], ...] = (
+    nn.LeakyReLU,
+    nn.PReLU,
+    nn.RReLU,
+    nn.ELU,
+    nn.SELU,
+    nn.CELU,
+    nn.GELU,
+    nn.SiLU,
+    nn.Mish,
+    nn.Hardswish,
     nn.Softplus,
     nn.Tanhshrink,
     nn.Softmax,

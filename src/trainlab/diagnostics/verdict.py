@@ -21,7 +21,7 @@ check               fires when (default thresholds)
                     layer by layer).
 ``saturation``      a tanh/sigmoid layer has ``saturated_fraction > 0.2`` (tanh ``|y| > 0.99``,
                     sigmoid ``y < 0.01 or > 0.99``): its local gradient is almost zero there.
-``dead_relu``       a ReLU-family layer has ``dead_fraction > 0.25`` (units ``<= 0`` on every
+``dead_relu``       a ReLU or ReLU6 layer has ``dead_fraction > 0.25`` (units ``<= 0`` on every
                     sample of the batch).
 ``update_ratio``    a layer that receives gradients has ‖Δθ‖/‖θ‖ ``< 1e-5`` (learning too
                     slowly) or ``> 1e-1`` (too fast); CS231n's rule of thumb is about 1e-3.
@@ -308,19 +308,12 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
     )  # fmt: skip
 
 
-def verdict_table(findings: Sequence[Finding], title: str = "training health") -> Any:
-    """A one-screen rich ``Table``: one row per check, aggregated over the models.
-
-    Columns: check, status (worst over models), how many models it fired for, the most common
-    flagged layer, and the message of the first model where it fired (or of model 0).
-    """
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    for col in ("check", "status", "models", "layer", "detail"):
-        table.add_column(col, overflow="fold")
-    styles = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
+    """One row per check, aggregated over the models: ``check``, ``status`` (the worst over
+    models), ``models`` (for how many of them it fired, ``"2/16"``), ``layer`` (the most
+    common flagged layer) and ``detail`` (the message of the first model where it fired, or
+    of the first model)."""
+    rows = []
     for check in CHECKS:
         fs = [f for f in findings if f.check == check]
         if not fs:
@@ -329,12 +322,33 @@ def verdict_table(findings: Sequence[Finding], title: str = "training health") -
         fired = [f for f in fs if not f.ok]
         shown = fired[0] if fired else fs[0]
         layers = [f.layer for f in fired if f.layer]
-        layer = max(set(layers), key=layers.count) if layers else ""
+        rows.append(
+            {
+                "check": check,
+                "status": status,
+                "models": f"{len(fired)}/{len(fs)}",
+                "layer": max(set(layers), key=layers.count) if layers else "",
+                "detail": (f"model {shown.model}: " if len(fs) > 1 else "") + shown.message,
+            }
+        )
+    return rows
+
+
+def verdict_table(findings: Sequence[Finding], title: str = "training health") -> Any:
+    """:func:`verdict_rows` as a one-screen rich ``Table``, the status coloured."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in ("check", "status", "models", "layer", "detail"):
+        table.add_column(col, overflow="fold")
+    styles = {"ok": "green", "warn": "yellow", "fail": "bold red"}
+    for r in verdict_rows(findings):
         table.add_row(
-            check,
-            f"[{styles[status]}]{status}[/]",
-            f"{len(fired)}/{len(fs)}" if fired else f"0/{len(fs)}",
-            escape(layer),  # layer names and messages are text: '[x]' is not rich markup
-            escape((f"model {shown.model}: " if len(fs) > 1 else "") + shown.message),
+            r["check"],
+            f"[{styles[r['status']]}]{r['status']}[/]",
+            r["models"],
+            escape(r["layer"]),  # layer names and messages are text: '[x]' is not rich markup
+            escape(r["detail"]),
         )
     return table

@@ -50,7 +50,7 @@ but the model axis:
 
 - ``act_mean``, ``act_std``, ``hist`` (counts in the bins ``hist_edges``, plus ``hist_under``
   and ``hist_over``) of the layer's output;
-- ``dead_fraction`` (ReLU family) and ``saturated_fraction`` (tanh/sigmoid family), see
+- ``dead_fraction`` (ReLU, ReLU6) and ``saturated_fraction`` (tanh/sigmoid family), see
   :mod:`trainlab.diagnostics.stats` for the definitions and thresholds; None for other layers.
   ``dead_fraction`` is the fraction of *units* that are ``<= 0`` on every sample and position
   of the batch; where the units are depends on the layer that produced the activation's input

@@ -385,6 +385,16 @@ def _header(run: RunData, title: str | None) -> list[str]:
     return out
 
 
+def _verdict_columns(run: RunData) -> tuple[list[str], list[list[Any]]]:
+    """The health verdict of a run's diagnostics as (columns, rows) for :func:`_table_html`."""
+    from ..diagnostics.run import run_findings
+    from ..diagnostics.verdict import verdict_rows
+
+    rows = verdict_rows(run_findings(run.diagnostics, run.summary or {}))
+    cols = ["check", "status", "models", "layer", "detail"]
+    return cols, [[r[c] for c in cols] for r in rows]
+
+
 def _section_summary(section: dict[str, Any]) -> str:
     """``"mlp, hidden=[256, 256], activation=relu, …"``: a config section's name and its first
     six options, lists included (an MLP's layer sizes); unset (``None``) options and nested
@@ -510,8 +520,16 @@ def _standard_sections(run: RunData) -> list[str]:
             '<p class="caption">Per-layer statistics from diagnostics.jsonl vs training step, '
             "one panel per group, each line a layer (dark = first, light = last), mean over the "
             "group's seeds. Healthy nets keep activation std roughly constant across layers, few "
-            "dead units, gradient norms within ~10× between first and last layer, and update / "
-            "weight ratios near 1e-3.</p>"
+            "dead units, gradient norms of the first and last layer within a factor 100 of each "
+            "other, and update / weight ratios near 1e-3.</p>"
+        )
+        out.append("<h3>Health verdict</h3>")
+        out.append(_table_html(*_verdict_columns(run)))
+        out.append(
+            '<p class="caption">The checks of <code>trainlab diagnose</code> '
+            "(<code>trainlab.diagnostics.verdict</code>, thresholds in its documentation) on the "
+            "latest sampled step of each model; models: for how many the check fired; detail: "
+            "the first such model (or model 0).</p>"
         )
         for stat in plots.DIAGNOSTIC_STATS:
             fig = plots.diagnostics_figure(run, stat)
