@@ -102,6 +102,13 @@ def test_optimizers_2d_report_states_results_against_the_expectation(tmp_path, m
     assert beale["verdict"] == "not reached (Newton)"
     assert "(0, 1)" in beale["measured"] and "stationary point" in beale["measured"]
     assert rows[("quadratic", "Newton reaches the minimum in one step")]["verdict"] == "confirmed"
+    # straightness is judged at the straightest LR that arrives, not the fastest (which
+    # overshoots): RMSProp lr 0.1 (83 steps) 1.04, its fastest lr 0.3 (15 steps) 1.38
+    straight = next(v for k, v in rows.items() if k[1].startswith("RMSProp goes nearly straight"))
+    assert straight["verdict"] == "confirmed"
+    assert (
+        "1.04 at lr 0.1" in straight["measured"] and "1.38 at its fastest" in straight["measured"]
+    )
     text = "\n".join(s["text"] for s in sections if s["kind"] == "text")
     assert "**Not as expected**" in text and "saddle: momentum 0.9 escapes faster" in text
     rosen = next(line for line in text.splitlines() if line.startswith("- Rosenbrock"))
@@ -115,6 +122,13 @@ def test_optimizers_2d_report_states_results_against_the_expectation(tmp_path, m
     assert sgd_saddle["edge"] == "largest LR of the grid" and sgd_saddle["steps"] == 23
     zigzag = {r["optimizer"]: r for r in res if r["function"] == "zigzag_quadratic"}
     assert set(zigzag) == set(o2d.ZIGZAG_RUNS) and zigzag["SGD"]["sign_changes"] == 80
+
+
+def test_optimizers_2d_path_ratio():
+    """Path length over the straight distance: an L of legs 3 and 4 is 7/5; a loop is inf."""
+    ell = torch.tensor([[0.0, 0.0], [3.0, 0.0], [3.0, 4.0]], dtype=torch.float64)
+    assert o2d._path_ratio(ell) == pytest.approx(1.4)
+    assert o2d._path_ratio(torch.cat([ell, ell[:1]])) == math.inf
 
 
 def test_optimizers_2d_zigzag_caption_is_measured():
