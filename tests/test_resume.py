@@ -190,3 +190,31 @@ def test_an_atomic_write_that_fails_midway_leaves_the_old_file_and_no_temp(tmp_p
         f.write(b"new")
     assert target.read_bytes() == b"new"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["last.pt"]
+
+
+def test_resume_refuses_an_edited_config_but_lets_a_run_train_longer(tmp_path):
+    """The checkpoint keeps the config its weights were trained with: an edit that would make
+    the resumed run continue another one (here the lr) is refused by name; more epochs are
+    allowed, with a note that the cosine schedule now spans the new length."""
+    from trainlab.errors import UserError
+
+    cfg = small_config(schedule={"name": "cosine"}, train={"epochs": 1})
+    out = tmp_path / "run"
+    train(cfg, out=out, device="cpu", progress=False)
+    path = out / "config.yaml"
+    text = path.read_text()
+    edited = yaml.safe_load(text)
+    edited["optim"]["lr"] = 0.123
+    path.write_text(yaml.safe_dump(edited))
+    with pytest.raises(UserError, match=r"changed since the checkpoint \(optim.lr: .* -> 0.123\)"):
+        resume(out, device="cpu", progress=False)
+    edited = yaml.safe_load(text)
+    edited["train"]["epochs"] = 2
+    path.write_text(yaml.safe_dump(edited))
+    notes: list[str] = []
+    result = resume(out, device="cpu", progress=False, on_note=notes.append)
+    assert result.summary["epochs"] == 2 and len(notes) == 1
+    assert "train.epochs changed from 1 to 2" in notes[0] and "'cosine' schedule" in notes[0]
+    notes.clear()
+    resume(out, device="cpu", progress=False, on_note=notes.append)  # unchanged: no note
+    assert notes == []

@@ -17,12 +17,14 @@ epochs; :func:`resume` continues a killed run to the same final weights (bitwise
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import math
 import sys
 import time
 import types
-from collections.abc import Iterator
+import warnings
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -407,6 +409,9 @@ class Trainer:
     # -- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {
+            # the config the weights were trained with, as config.yaml has it (JSON text):
+            # resume compares it with config.yaml, which a user may have edited since
+            "config": self._config_json,
             "population": self.pop.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             # the schedule is a pure function of the step, and every random draw a function of
@@ -423,6 +428,13 @@ class Trainer:
             "stopped_step": self.stopped_step,
             "last": self.last,
         }
+
+    @functools.cached_property
+    def _config_json(self) -> str:
+        """The run's config with its factory defaults written out (what ``config.yaml``
+        holds), as JSON text."""
+        resolved = with_factory_defaults(self.config).model_dump(mode="json")
+        return json.dumps(resolved, sort_keys=True)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pop.load_state_dict(state["population"])
@@ -708,12 +720,17 @@ def resume(
     model: nn.Module | None = None,
     dataset: Any = None,
     progress: bool = True,
+    on_note: Callable[[str], None] | None = None,
 ) -> RunResult:
     """Continue a killed run from its last checkpoint to the end of its schedule.
 
     The resumed run reaches the same final weights as an uninterrupted one (bitwise on CPU):
     all randomness is a function of ``(seed, step)``, and the checkpoint holds the weights,
-    the optimizer state and the position.
+    the optimizer state, the position and the config they were trained with. ``config.yaml``
+    may have been edited since only in :data:`RESUME_MAY_CHANGE` (e.g. ``train.epochs``, to
+    train longer); any other change is refused. A changed ``train.epochs`` is reported through
+    ``on_note`` (default: ``warnings.warn``), as a schedule that depends on the run's length
+    (cosine, one-cycle, ...) takes other values from there on.
     """
     run = RunDir(run_dir).require()
     if not (run.path / "population.json").is_file():
@@ -749,12 +766,67 @@ def resume(
                 f"{run.checkpoint_path} does not match {run.config_path} ({detail[:120]}); "
                 "restore the run's config.yaml, or start a new run"
             ) from None
+        if "config" in state:  # (checkpoints of earlier versions hold no config)
+            note = _config_changes(json.loads(state["config"]), config, run)
+            if note:
+                (on_note or _warn)(note)
     done_epoch, done_step = trainer.epoch, trainer.step
     run.remove_partial_writes()
     run.truncate_jsonl(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
     run.truncate_jsonl(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)
     summary = trainer.fit(run, progress=progress)
     return RunResult(run.path, summary, trainer.members, trainer.pop)
+
+
+#: config keys that may change between a checkpoint and its resume: none of them changes the
+#: models' trajectory up to the checkpoint (``train.epochs`` only moves the end)
+RESUME_MAY_CHANGE = (
+    "name",
+    "train.epochs",
+    "train.checkpoint_every",
+    "train.diagnose_every",
+    "train.eval_batch_size",
+)
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"optim": {"lr": 0.1}}`` -> ``{"optim.lr": 0.1}`` (lists and scalars are leaves)."""
+    out: dict[str, Any] = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        out.update(_flat(v, f"{key}.") if isinstance(v, dict) and v else {key: v})
+    return out
+
+
+def _config_changes(trained: dict[str, Any], config: Config, run: RunDir) -> str | None:
+    """Refuse edits of ``config.yaml`` since the checkpoint outside :data:`RESUME_MAY_CHANGE`
+    (UserError naming them); return a note when ``train.epochs`` changed, else None."""
+    before, now = _flat(trained), _flat(with_factory_defaults(config).model_dump(mode="json"))
+    changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+    bad = [k for k in changed if k not in RESUME_MAY_CHANGE]
+    if bad:
+        shown = "; ".join(f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in bad[:3])
+        more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+        raise UserError(
+            f"{run.config_path} changed since the checkpoint ({shown}{more}); the resumed run "
+            "would not continue the one that was trained: restore these keys, or start a new run"
+        )
+    if "train.epochs" not in changed:
+        return None
+    note = (
+        f"train.epochs changed from {before.get('train.epochs')} to {now.get('train.epochs')} "
+        "since the checkpoint: training continues to the new end"
+    )
+    if config.schedule.name != "none":  # its values depend on the run's length
+        note += (
+            f"; the '{config.schedule.name}' schedule spans the new length, so its learning "
+            "rates from here on differ from those the run would have had"
+        )
+    return note
+
+
+def _warn(message: str) -> None:
+    warnings.warn(message, UserWarning, stacklevel=3)
 
 
 class _CallableModule(types.ModuleType):

@@ -52,7 +52,9 @@ def resume_cmd(
     """Continue a killed or stopped run from its last checkpoint."""
     from ..train import resume
 
-    result = resume(run_dir, device=device)
+    result = resume(
+        run_dir, device=device, on_note=lambda m: console.print(f"[yellow]{escape(m)}[/]")
+    )
     _finish(result.run_dir, result.summary, report)
 
 
