@@ -585,3 +585,24 @@ def test_minmax_scaled_data_with_rounding_above_one_is_accepted(dtype):
     for bad in (1.0 + 1e-3, -1e-3):  # a real excursion still fails
         with pytest.raises(ValueError, match=r"inputs in \[0, 1\]"):
             rbm.transform(np.full((1, X.shape[1]), bad, dtype=dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gaussian_gibbs_keeps_the_input_dtype(dtype):
+    """Like transform (and scikit-learn's estimators), a float32 input gives float32 samples."""
+    X = np.random.default_rng(0).standard_normal((40, 5)).astype(dtype)
+    rbm = GaussianBernoulliRBM(n_components=3, n_iter=1, random_state=0).fit(X)
+    assert rbm.gibbs(X).dtype == dtype and rbm.transform(X).dtype == dtype
+
+
+def test_every_population_member_records_the_feature_names_it_was_fitted_on():
+    pd = pytest.importorskip("pandas")
+    from trainlab.pretrain import RBMPopulation
+
+    X = (np.random.default_rng(0).random((30, 4)) < 0.5).astype(float)
+    frame = pd.DataFrame(X, columns=["px0", "px1", "px2", "px3"])
+    solo = BernoulliRBM(n_components=2, n_iter=1, random_state=0).fit(frame)
+    assert list(solo.feature_names_in_) == ["px0", "px1", "px2", "px3"]
+    pop = RBMPopulation(2, seeds=[0, 1, 2], n_iter=1).fit(frame)
+    for est in pop.estimators_:
+        assert list(est.feature_names_in_) == list(solo.feature_names_in_)

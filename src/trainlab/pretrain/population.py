@@ -153,11 +153,14 @@ class RBMPopulation:
         self.members_ = self._members()
         ests = [self._estimator(m) for m in self.members_]
         X = ests[0]._check_input(X, reset=True)  # validation and the [0, 1] check
+        names = getattr(ests[0], "feature_names_in_", None)  # a DataFrame's column names
         device = resolve_device(self.device)
         dtype = torch.float32
         seeds = []
         for est in ests:  # each member starts exactly as its solo fit would
             est._check_input(X[:1], reset=True)
+            if names is not None:  # as a solo fit on the DataFrame would record them
+                est.feature_names_in_ = names
             est._init_params(X, np.random.RandomState(est.random_state))
             if self.visible == "gaussian":
                 est.log_variance_ = np.zeros(X.shape[1], dtype=X.dtype)

@@ -548,13 +548,14 @@ class GaussianBernoulliRBM(_BaseRBM):
         return quad - np.logaddexp(0, lin).sum(axis=1)
 
     def gibbs(self, v) -> np.ndarray:
-        """One Gibbs step ``v -> h ~ P(h|v) -> v' ~ N(b + W h, s^2)``."""
+        """One Gibbs step ``v -> h ~ P(h|v) -> v' ~ N(b + W h, s^2)``, in ``v``'s float dtype."""
         check_is_fitted(self)
         v = self._check_input(v, reset=False)
         rng = self._rng()
         h = rng.uniform(size=(v.shape[0], self.components_.shape[0])) < self._mean_hiddens(v)
         mean = h @ self.components_ + self.intercept_visible_
-        return mean + np.exp(0.5 * self.log_variance_) * rng.standard_normal(mean.shape)
+        noise = np.exp(0.5 * self.log_variance_) * rng.standard_normal(mean.shape)
+        return (mean + noise).astype(v.dtype, copy=False)  # the draws are float64
 
     def score_samples(self, X) -> np.ndarray:
         """Unnormalized log-density ``-F(v)`` (= log p(v) + log Z): compare samples, not models."""
