@@ -279,3 +279,12 @@ def test_pretrain_names_the_population_members_that_diverged(tmp_path, monkeypat
     assert [m["diverged"] for m in summary["models"]] == [False, True]
     said = " ".join(capsys.readouterr().out.split())
     assert "1 model(s) diverged (inf/NaN weights): 1; lower their learning_rate" in said
+
+
+def test_dbn_errors_say_which_layer_of_the_dbn_they_come_from():
+    X = (np.random.default_rng(0).random((30, 6)) < 0.5).astype(float)
+    with pytest.raises(ValueError, match=r"^DBN layer 1 of 2: The 'learning_rate' parameter"):
+        DBN(layers=[4, 3], n_iter=1, learning_rate=-1.0).fit(X)
+    dbn = DBN(layers=[4, 3], n_iter=1, random_state=0).fit(X)
+    with pytest.raises(ValueError, match=r"^DBN layer 1 of 2: X has 5 features, but .* 6"):
+        dbn.transform(X[:, :5])

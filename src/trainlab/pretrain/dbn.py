@@ -9,7 +9,8 @@ backprop on the labels (:func:`fine_tune`, through trainlab's normal trainer).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -71,6 +72,16 @@ def layer_widths(layers: int | Sequence[int]) -> list[int]:
     if not ok:
         raise UserError(f"layers must be a positive width or a list of them, got {layers!r}")
     return widths
+
+
+@contextlib.contextmanager
+def _as_dbn_layer(i: int, n: int) -> Iterator[None]:
+    """Errors of layer ``i``'s RBM (scikit-learn's parameter and input checks, which name
+    ``BernoulliRBM``) say that they come from this DBN and which layer; same exception type."""
+    try:
+        yield
+    except ValueError as err:
+        raise type(err)(f"DBN layer {i + 1} of {n}: {err}") from None
 
 
 class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -163,7 +174,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         h = X
         for i, width in enumerate(widths):
             rbm = self._layer(i, width, int(rng.randint(np.iinfo(np.int32).max)))
-            h = rbm.fit(h).transform(h)
+            with _as_dbn_layer(i, len(widths)):
+                h = rbm.fit(h).transform(h)
             self.rbms_.append(rbm)
         self.history_ = [rbm.history_ for rbm in self.rbms_]
         self.n_features_in_ = self.rbms_[0].n_features_in_
@@ -177,18 +189,15 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         """The top layer's hidden probabilities (each layer fed the one below's)."""
-        check_is_fitted(self)
-        h = X
-        for rbm in self.rbms_:
-            h = rbm.transform(h)
-        return h
+        return self.hidden_activations(X)[-1]
 
     def hidden_activations(self, X) -> list[np.ndarray]:
         """Every layer's ``P(h | input)``, bottom to top."""
         check_is_fitted(self)
         out, h = [], X
-        for rbm in self.rbms_:
-            h = rbm.transform(h)
+        for i, rbm in enumerate(self.rbms_):
+            with _as_dbn_layer(i, len(self.rbms_)):
+                h = rbm.transform(h)
             out.append(h)
         return out
 
