@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -289,9 +290,178 @@ def test_lsuv_makes_at_most_max_iter_rescalings_and_returns_the_final_variance()
             return div(*args, **kwargs)
 
         layer.weight.div_ = counting_div  # type: ignore[method-assign]
-        # tol too small to ever be met: every allowed rescaling is made
-        (v,) = init.lsuv_(layer, data, tol=1e-12, max_iter=max_iter)
+        # tol too small to ever be met: every allowed rescaling is made (and a warning says so)
+        with pytest.warns(UserWarning, match="not within tol=1e-12"):
+            (v,) = init.lsuv_(layer, data, tol=1e-12, max_iter=max_iter)
         del layer.weight.div_
         assert len(rescalings) == max_iter
         with torch.no_grad():
             assert v == pytest.approx(float(layer(data).var()), rel=1e-6)
+
+
+class _Custom(nn.Module):
+    """A user's module: layers trainlab.init knows (Linear, LayerNorm) and ones it does not."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.emb = nn.Embedding(10, 8)
+        self.scale = nn.Parameter(torch.ones(8))
+        self.rnn = nn.GRU(8, 8)
+        self.ln = nn.LayerNorm(8)
+        self.fc = nn.Linear(8, 3)
+
+
+def test_apply_reports_the_parameters_it_leaves_unchanged() -> None:
+    m = _Custom()
+    expected = ["scale", "emb.weight", "rnn.weight_ih_l0", "rnn.weight_hh_l0", "rnn.bias_ih_l0",
+                "rnn.bias_hh_l0"]  # fmt: skip
+    assert init.skipped_parameters(m) == expected
+    before = {n: p.detach().clone() for n, p in m.named_parameters()}
+    with pytest.warns(UserWarning, match=r"left 6 parameters unchanged.*: scale, emb\.weight, rnn"):
+        init.apply(m, "he_normal", generator=gen(0))
+    for name in expected:
+        assert torch.equal(before[name], dict(m.named_parameters())[name]), name
+    # a model whose every parameter is covered: no warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mlp = create("mlp", input_shape=(4,), num_classes=3, hidden=(8,), batch_norm=True)
+        assert init.skipped_parameters(mlp) == []
+        init.apply(mlp, "xavier_uniform", generator=gen(0))
+        init.apply(create("resnet", input_shape=(1, 8, 8), num_classes=3), "he_normal")
+
+
+@pytest.mark.skipif(not hasattr(nn, "RMSNorm"), reason="torch without nn.RMSNorm")
+def test_apply_resets_every_norm_layer_like_layer_norm() -> None:
+    m = nn.Sequential(nn.Linear(4, 4), nn.RMSNorm(4), nn.GroupNorm(2, 4), nn.LayerNorm(4))
+    with torch.no_grad():
+        for p in m.parameters():
+            p.fill_(3.0)
+    init.apply(m, "he_normal", generator=gen(0))
+    assert torch.equal(m[1].weight, torch.ones(4))
+    assert torch.equal(m[2].weight, torch.ones(4)) and torch.equal(m[2].bias, torch.zeros(4))
+    assert torch.equal(m[3].weight, torch.ones(4)) and torch.equal(m[3].bias, torch.zeros(4))
+
+
+def test_apply_initializes_parametrized_weights() -> None:
+    """weight_norm/spectral_norm parametrizations: the scheme reaches the layer's weight."""
+    from torch.nn.utils import parametrizations
+
+    wn = parametrizations.weight_norm(nn.Linear(50, 40))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        init.apply(wn, "he_normal", bias=0.01, generator=gen(4))
+    expected = init.init_tensor(torch.empty(40, 50), "he_normal", generator=gen(4))
+    torch.testing.assert_close(wn.weight, expected, rtol=1e-5, atol=1e-6)
+    assert torch.equal(wn.bias, torch.full((40,), 0.01))
+    sn = parametrizations.spectral_norm(nn.Linear(50, 40))
+    before = sn.parametrizations.weight.original.detach().clone()
+    init.apply(sn, "he_normal", generator=gen(4))
+    torch.testing.assert_close(sn.parametrizations.weight.original, expected)
+    assert not torch.equal(before, sn.parametrizations.weight.original)
+    # weight norm of an all-zero weight is 0/0: refused, not a NaN model
+    with pytest.raises(UserError, match=r"'zeros' .*_WeightNorm.*NaN"):
+        init.apply(parametrizations.weight_norm(nn.Linear(5, 4)), "zeros")
+    # LSUV rescales a weight-normed layer too (through its parametrization)
+    data = torch.randn(64, 50) * 4
+    (v,) = init.lsuv_(parametrizations.weight_norm(nn.Linear(50, 40)), data, tol=0.01)
+    assert abs(v - 1.0) < 0.01
+
+
+def test_apply_leaves_hook_based_weight_norm_alone_and_says_so() -> None:
+    """Old hook-based ``weight_norm`` recomputes ``weight`` each forward: writing it is lost."""
+    with pytest.warns(FutureWarning):
+        layer = nn.utils.weight_norm(nn.Linear(6, 4))
+    g_before, v_before = layer.weight_g.detach().clone(), layer.weight_v.detach().clone()
+    with pytest.warns(UserWarning, match=r"left 2 parameters unchanged.*weight_g, weight_v"):
+        init.apply(layer, "zeros", bias=0.5)
+    assert torch.equal(layer.weight_g, g_before) and torch.equal(layer.weight_v, v_before)
+    assert torch.equal(layer.bias, torch.full((4,), 0.5))
+    with torch.no_grad():
+        assert torch.isfinite(layer(torch.randn(3, 6))).all()
+
+
+def test_lazy_modules_are_a_user_error_naming_the_fix() -> None:
+    with pytest.raises(UserError, match=r"uninitialized \(lazy\).*forward pass"):
+        init.apply(nn.Sequential(nn.LazyLinear(4)), "he_normal")
+
+
+@pytest.mark.parametrize(
+    ("scheme", "kwargs", "message"),
+    [
+        ("uniform", {"bound": float("nan")}, "'bound' must be a finite number"),
+        ("normal", {"std": float("inf")}, "'std' must be a finite number"),
+        ("normal", {"std": "inf"}, "'std' must be a finite number"),
+        ("constant", {"value": float("nan")}, "'value' must be a finite number"),
+        ("xavier_normal", {"gain": -1.0}, "gain >= 0"),
+        ("xavier_uniform", {"gain": -1.0}, "gain >= 0"),
+        ("lsuv", {"max_iter": 2.5, "data": torch.randn(8, 3)}, "'max_iter' must be a whole"),
+        ("zeros", {"bias": float("nan")}, "bias init must be a finite number"),
+        ("uniform", {"a": 0.1}, r"no option 'a'.*U\(-a, a\) is bound=a"),
+    ],
+)
+def test_bad_option_values_are_user_errors(scheme, kwargs, message) -> None:
+    with pytest.raises(UserError, match=message):
+        init.apply(nn.Linear(3, 2), scheme, generator=gen(0), **kwargs)
+
+
+def test_gain_rejects_a_bool_slope() -> None:
+    with pytest.raises(UserError, match="slope"):
+        init.gain("leaky_relu", True)
+
+
+def test_lsuv_data_of_the_wrong_shape_is_a_user_error() -> None:
+    m = create("convnet", input_shape=(1, 8, 8), num_classes=3, channels=(4,))
+    with pytest.raises(UserError, match=r"lsuv: the model does not accept .*\(8, 64\)"):
+        init.apply(m, "lsuv", generator=gen(0), data=torch.randn(8, 64))
+
+
+def test_lsuv_warns_naming_the_layer_that_did_not_reach_unit_variance() -> None:
+    torch.manual_seed(0)
+    m = create("mlp", input_shape=(10,), num_classes=3, hidden=(8,))
+    with pytest.warns(UserWarning, match=r"lsuv: layer 'fc1'.*after 1 rescaling"):
+        init.apply(m, "lsuv", generator=gen(0), data=torch.randn(32, 10) * 50, tol=1e-9,
+                   max_iter=1)  # fmt: skip
+    # a dead layer (zero output variance) is named too
+    m = create("mlp", input_shape=(4,), num_classes=3, hidden=(8, 8))
+    with pytest.warns(UserWarning, match=r"variance is 0") as record:
+        init.apply(m, "lsuv", generator=gen(0), data=torch.randn(16, 4), bias=-100.0)
+    assert [str(w.message).split()[2] for w in record] == ["'fc2'", "'out'"]
+
+
+def test_population_member_gets_the_weights_it_gets_alone() -> None:
+    """init.scheme / init.std as per-model overrides: model k's starting weights (and BN
+    buffers) equal those of the same config and seed trained alone, whatever its slot."""
+    from trainlab.config import parse_config
+    from trainlab.train import Trainer
+
+    def start(model: dict, init_cfg: dict, population: dict) -> tuple[Trainer, list[dict]]:
+        raw = {"model": model, "init": init_cfg, "train": {"epochs": 1}, "population": population}
+        t = Trainer(parse_config(raw), device="cpu")
+        return t, [t.pop.member_state(i) for i in range(t.k)]
+
+    cases = [
+        ({"name": "convnet", "channels": [4, 6], "batch_norm": True}, {"scheme": "xavier_uniform"},
+         {"init.scheme": ["lsuv", "he_normal", "orthogonal"]}),
+        ({"name": "mlp", "hidden": [8]}, {"scheme": "normal"}, {"init.std": [0.01, 1.0]}),
+    ]  # fmt: skip
+    for model, init_cfg, grid in cases:
+        t, pop = start(model, init_cfg, {"seeds": [0, 1], "grid": grid})
+        (key,) = grid
+        for i, member in enumerate(t.members):
+            alone_init = {**init_cfg, key.split(".")[1]: member.overrides[key]}
+            _, (alone,) = start(model, alone_init, {"seeds": [member.seed]})
+            for name, tensor in alone.items():
+                assert torch.equal(pop[i][name], tensor), (member.overrides, member.seed, name)
+
+
+def test_lsuv_leaves_batch_norm_running_statistics_alone() -> None:
+    torch.manual_seed(0)
+    m = create("resnet", input_shape=(1, 8, 8), num_classes=3, widths=(4, 8))
+    m.train()
+    m(torch.randn(32, 1, 8, 8) * 3 + 1)  # running statistics away from their reset values
+    buffers = {n: b.clone() for n, b in m.named_buffers()}
+    variances = init.lsuv_(m, torch.randn(64, 1, 8, 8), tol=0.05)
+    assert all(abs(v - 1) < 0.05 for v in variances)
+    for name, b in m.named_buffers():
+        assert torch.equal(b, buffers[name]), name
+    assert all(x.training for x in m.modules())

@@ -324,3 +324,34 @@ def test_no_bias_before_batch_norm() -> None:
     c = create("convnet", input_shape=(1, 8, 8), num_classes=10, channels=(4,), batch_norm=True)
     assert c.conv1.bias is None and c.out.bias is not None
     assert create("mlp", input_shape=(64,), num_classes=10, hidden=(8,)).fc1.bias is not None
+
+
+def test_shapes_and_counts_accept_numpy_ints_and_reject_strings_and_fractions() -> None:
+    """numpy integers (from array shapes) work; a string or 4.5 is never silently reinterpreted."""
+    import numpy as np
+
+    m = create("convnet", input_shape=np.array([1, 8, 8]), num_classes=np.int64(3), channels=(4,))
+    assert m(torch.randn(2, 1, 8, 8)).shape == (2, 3)
+    assert create("mlp", input_shape=(4,), num_classes=2, depth=np.int64(3)).hidden == (256,) * 3
+    with pytest.raises(UserError, match="input_shape must be .* got '64'"):
+        create("mlp", input_shape="64", num_classes=2)  # would be (6, 4)
+    with pytest.raises(UserError, match=r"input_shape must hold ints, got \(4.5,\)"):
+        create("mlp", input_shape=(4.5,), num_classes=2)
+    with pytest.raises(UserError, match="num_classes must be a positive int"):
+        create("mlp", input_shape=(4,), num_classes=2.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [("mlp", "batch_norm"), ("mlp", "bias"), ("convnet", "batch_norm"), ("convnet", "bias"),
+     ("resnet", "batch_norm")],
+)  # fmt: skip
+def test_switches_must_be_bools(name: str, key: str) -> None:
+    """``batch_norm="false"`` is truthy: it must not silently add batch norm."""
+    with pytest.raises(UserError, match=rf"{key} must be true or false, got 'false'"):
+        create(name, input_shape=(1, 8, 8), num_classes=10, **{key: "false"})
+
+
+def test_conv_models_on_flat_inputs_name_the_fix() -> None:
+    with pytest.raises(UserError, match=r"got \(30,\).*after PCA.*need model 'mlp'"):
+        create("resnet", input_shape=(30,), num_classes=2)

@@ -2,8 +2,14 @@
 
 ``apply(model, "he_normal", generator=g)`` re-initializes every ``Linear`` and ``Conv`` weight of
 a plain ``nn.Module``, sets every bias to the constant ``bias`` (0 by default; 0.01 is the
-CS231n option for ReLU nets) and batch/layer/group-norm layers to weight 1, bias 0 (batch-norm
-running statistics reset). Each scheme draws from the ``torch.Generator`` it is given, in
+CS231n option for ReLU nets) and normalization layers (BatchNorm, InstanceNorm, LayerNorm,
+GroupNorm, RMSNorm) to weight 1, bias 0 (running statistics reset). Any other parameter
+(``nn.Embedding``, RNN weights, a bare ``nn.Parameter`` of a custom layer, hook-based
+``weight_norm``) is left as it is, and :func:`apply` warns naming it
+(:func:`skipped_parameters` lists them). Weights under a ``torch.nn.utils.parametrize``
+parametrization (``parametrizations.weight_norm``/``spectral_norm``) are set through it, so the
+layer's effective weight is the drawn one (for spectral norm: divided by its top singular
+value, as that layer always does). Each scheme draws from the ``torch.Generator`` it is given, in
 ``model.modules()`` order, on the generator's device (CPU by default), so a seed gives the same
 weights on every device and the draws equal ``torch.nn.init``'s own functions called with the
 same generator.
@@ -40,6 +46,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils.parametrize import is_parametrized
 
 from .errors import UserError, did_you_mean, unknown_name
 from .registry import Registry
@@ -54,6 +61,7 @@ __all__ = [
     "gain",
     "lsuv_",
     "is_weight_layer",
+    "skipped_parameters",
     "NONLINEARITIES",
 ]
 
@@ -79,12 +87,71 @@ def is_weight_layer(module: nn.Module) -> bool:
     return isinstance(module, nn.Linear | nn.modules.conv._ConvNd)
 
 
+#: the normalization layers :func:`apply` resets to weight 1, bias 0
+NORM_LAYERS: tuple[type[nn.Module], ...] = (
+    nn.modules.batchnorm._NormBase,  # BatchNorm*d, InstanceNorm*d, SyncBatchNorm
+    nn.LayerNorm,
+    nn.GroupNorm,
+) + ((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ())
+
+
+def _settable(module: nn.Module, name: str) -> bool:
+    """True when writing ``module.<name>`` reaches the module's own parameter: a plain
+    ``nn.Parameter``, or a parametrized tensor whose parametrizations all have a
+    ``right_inverse`` (then assigning sets the original through them). False for a missing
+    tensor and for a plain tensor attribute recomputed each forward (hook-based weight norm)."""
+    if is_parametrized(module, name):
+        chain = module.parametrizations[name]  # type: ignore[index]
+        return all(hasattr(p, "right_inverse") for p in chain)
+    return isinstance(getattr(module, name, None), nn.Parameter)
+
+
+def _assign(module: nn.Module, name: str, value: Tensor) -> None:
+    """Set ``module.<name>`` to ``value`` in place (through its parametrization if it has one)."""
+    with torch.no_grad():
+        if is_parametrized(module, name):
+            setattr(module, name, value.to(getattr(module, name).dtype))
+        else:
+            getattr(module, name).copy_(value)
+
+
+def _covered(module: nn.Module) -> list[Tensor]:
+    """The parameters of ``module`` itself (not its children) that :func:`apply` sets."""
+    if not (is_weight_layer(module) or isinstance(module, NORM_LAYERS)):
+        return []
+    out: list[Tensor] = []
+    for name in ("weight", "bias"):
+        if getattr(module, name, None) is None or not _settable(module, name):
+            continue
+        chain = getattr(getattr(module, "parametrizations", None), name, None)
+        out.extend(chain.parameters() if chain is not None else [getattr(module, name)])
+    return out
+
+
+def skipped_parameters(model: nn.Module) -> list[str]:
+    """Names (as in ``named_parameters()``) of the parameters :func:`apply` leaves unchanged:
+    everything outside Linear/Conv weights and biases and normalization-layer affine
+    parameters, e.g. ``nn.Embedding``, ``nn.GRU``/``nn.LSTM`` weights, ``nn.Bilinear``,
+    ``nn.MultiheadAttention``'s ``in_proj_weight``, a custom layer's own ``nn.Parameter``, and the
+    ``weight_g``/``weight_v`` of hook-based ``nn.utils.weight_norm``."""
+    covered = {id(p) for m in model.modules() for p in _covered(m)}
+    return [name for name, p in model.named_parameters() if id(p) not in covered]
+
+
 def fans(tensor: Tensor | nn.Module) -> tuple[int, int]:
     """``(fan_in, fan_out)`` of a weight ``(out, in, *kernel)`` (or of a layer's ``.weight``).
 
     ``fan_in = in * prod(kernel)`` (inputs that feed one output unit), ``fan_out = out *
     prod(kernel)``. Linear ``(out, in)``: ``(in, out)``; Conv2d ``(o, i, kh, kw)``:
-    ``(i*kh*kw, o*kh*kw)``. Same convention as ``torch.nn.init``.
+    ``(i*kh*kw, o*kh*kw)``. Same convention as ``torch.nn.init`` (so every scheme draws
+    exactly what torch's functions draw), including its two shortcuts:
+
+    - grouped convs (``groups=g``) store ``(out, in/g, *kernel)``: fan_in ``in/g * prod(kernel)``
+      is exact, fan_out ``out * prod(kernel)`` counts all outputs, not the ``out/g`` of a group;
+    - transposed convs store ``(in, out/g, *kernel)``, so "fan_in" is ``out/g * prod(kernel)``
+      and "fan_out" ``in * prod(kernel)``: the roles are swapped relative to the data flow.
+      For He init of a ``ConvTranspose`` keeping the forward variance, ``mode="fan_out"`` is
+      the one that counts the layer's inputs.
     """
     if isinstance(tensor, nn.Module):
         weight = getattr(tensor, "weight", None)
@@ -114,6 +181,8 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     if param is not None and nonlinearity != "leaky_relu":
         raise UserError(f"nonlinearity '{nonlinearity}' takes no parameter (only leaky_relu does)")
     if nonlinearity == "leaky_relu" and param is not None:
+        if isinstance(param, bool) or not isinstance(param, int | float):
+            raise UserError(f"leaky_relu's gain needs a number (the negative slope), got {param!r}")
         param = float(param)
     return float(torch.nn.init.calculate_gain(nonlinearity, param))  # type: ignore[arg-type]
 
@@ -172,6 +241,7 @@ def _xavier_normal(weight: Tensor, *, generator: torch.Generator | None, gain: f
     neural networks": W ~ N(0, σ²) with σ = gain·√(2/(fan_in+fan_out)), i.e.
     Var(W) = gain²·2/(fan_in+fan_out), the compromise between keeping forward (1/fan_in) and
     backward (1/fan_out) variances constant for a linear/tanh unit."""
+    _check_gain(gain)
     torch.nn.init.xavier_normal_(weight, gain=float(gain), generator=generator)
 
 
@@ -181,6 +251,7 @@ def _xavier_uniform(
 ) -> None:
     """Glorot & Bengio (2010): W ~ U(−a, a) with a = gain·√(6/(fan_in+fan_out)), so
     Var(W) = a²/3 = gain²·2/(fan_in+fan_out). The notes' MNIST recipe uses this."""
+    _check_gain(gain)
     torch.nn.init.xavier_uniform_(weight, gain=float(gain), generator=generator)
 
 
@@ -251,6 +322,11 @@ def _keep(weight: Tensor, *, generator: torch.Generator | None) -> None:
 _MODEL_LEVEL_OPTIONS = {"lsuv": {"tol": 0.1, "max_iter": 10}}
 
 
+def _check_gain(gain: float) -> None:
+    if gain < 0:
+        raise UserError(f"xavier init needs gain >= 0 (a scale of the std), got {gain}")
+
+
 def _check_mode(mode: str) -> str:
     if mode not in ("fan_in", "fan_out"):
         raise unknown_name("fan mode", str(mode), ("fan_in", "fan_out"))
@@ -283,8 +359,11 @@ def _check_options(scheme: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     out = dict(kwargs)
     for key, value in kwargs.items():
         if key not in options:
+            hint = did_you_mean(key, options)
+            if scheme == "uniform" and key in ("a", "b"):
+                hint = " (U(-a, a) is bound=a)"
             raise UserError(
-                f"init scheme '{scheme}' has no option '{key}'{did_you_mean(key, options)}; "
+                f"init scheme '{scheme}' has no option '{key}'{hint}; "
                 f"its options are: {', '.join(options) or '(none)'}"
             )
         default = options[key]
@@ -300,7 +379,18 @@ def _check_options(scheme: str, kwargs: dict[str, Any]) -> dict[str, Any]:
                 raise UserError(
                     f"init scheme '{scheme}': option '{key}' must be a number, got {value!r}{hint}"
                 ) from None
-            out[key] = int(number) if isinstance(default, int) and number.is_integer() else number
+            if not math.isfinite(number):
+                raise UserError(
+                    f"init scheme '{scheme}': option '{key}' must be a finite number, got {value!r}"
+                )
+            if isinstance(default, int):
+                if not number.is_integer():
+                    raise UserError(
+                        f"init scheme '{scheme}': option '{key}' must be a whole number, "
+                        f"got {value!r}"
+                    )
+                number = int(number)
+            out[key] = number
     return out
 
 
@@ -314,16 +404,25 @@ def init_tensor(
     """Fill one weight tensor in place with ``scheme`` (any but ``lsuv``'s rescaling step) and
     return it. Values are drawn on the generator's device (CPU when ``generator`` is None, from
     torch's global generator) and copied into ``weight``."""
-    fn: Callable[..., None] = _SCHEMES.get(scheme)
     kwargs = _check_options(scheme, kwargs)
     if scheme == "keep":
         return weight
-    kwargs = {k: v for k, v in kwargs.items() if k not in _MODEL_LEVEL_OPTIONS.get(scheme, {})}
     with torch.no_grad():
-        tmp = torch.empty(weight.shape, dtype=weight.dtype, device=_gen_device(generator))
-        fn(tmp, generator=generator, **kwargs)
-        weight.copy_(tmp)
+        weight.copy_(_draw(weight, scheme, generator, kwargs))
     return weight
+
+
+def _draw(
+    like: Tensor, scheme: str, generator: torch.Generator | None, kwargs: dict[str, Any]
+) -> Tensor:
+    """A new tensor shaped like ``like`` drawn by ``scheme`` (checked options) on the
+    generator's device."""
+    fn: Callable[..., None] = _SCHEMES.get(scheme)
+    kwargs = {k: v for k, v in kwargs.items() if k not in _MODEL_LEVEL_OPTIONS.get(scheme, {})}
+    tmp = torch.empty(like.shape, dtype=like.dtype, device=_gen_device(generator))
+    with torch.no_grad():
+        fn(tmp, generator=generator, **kwargs)
+    return tmp
 
 
 def expected_std(scheme: str, weight: Tensor | nn.Module, **kwargs: Any) -> float | None:
@@ -377,9 +476,13 @@ def lsuv_(
     measure the variance v of the layer's output (all elements, unbiased), and divide its weight
     by √v, until |v − 1| < ``tol`` or ``max_iter`` rescalings have been made (the paper uses
     tol 0.1, T_max 10); the variance is measured again after every rescaling. Runs in eval mode
-    (dropout off, batch norm on its running statistics) without gradients; restores each
-    module's mode. Returns each layer's output variance as it is left (the last measurement,
-    taken after the last rescaling).
+    (dropout off, batch norm on its running statistics, which it does not update) without
+    gradients; restores each module's mode. Returns each layer's output variance as it is left
+    (the last measurement, taken after the last rescaling). A layer whose variance is 0 or not
+    finite (dead units), or still not within ``tol`` after ``max_iter`` rescalings, is left
+    as it is and named in a ``UserWarning``. A parametrized weight (``weight_norm``) is rescaled
+    through its parametrization; layers whose weight cannot be written (hook-based weight
+    norm) are not touched. Data the model does not accept is a UserError.
     """
     if not isinstance(data, Tensor) or data.dim() < 2 or data.shape[0] < 2:
         raise UserError(
@@ -390,6 +493,7 @@ def lsuv_(
     params = list(model.parameters())
     if params:
         data = data.to(device=params[0].device, dtype=params[0].dtype)
+    names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
@@ -398,11 +502,11 @@ def lsuv_(
             hooks = [
                 m.register_forward_hook(lambda mod, _i, _o: order.append(mod))
                 for m in model.modules()
-                if is_weight_layer(m)
+                if is_weight_layer(m) and _settable(m, "weight")
             ]
             try:
                 with torch.no_grad():
-                    model(data)
+                    _forward(model, data)
             finally:
                 for h in hooks:
                     h.remove()
@@ -415,7 +519,7 @@ def lsuv_(
             handle = layer.register_forward_hook(stop)
             try:
                 with torch.no_grad():
-                    model(data)
+                    _forward(model, data)
             except _Stop as s:
                 return s.output
             finally:
@@ -424,25 +528,51 @@ def lsuv_(
 
         variances = []
         for layer in layers:
+            name = names.get(id(layer), type(layer).__name__)
             v = float("nan")
             for i in range(max_iter + 1):  # max_iter rescalings, each measured afterwards
                 v = float(output_of(layer).float().var())
                 if not math.isfinite(v) or v <= 1e-20:
                     warnings.warn(
-                        f"lsuv: output variance of {type(layer).__name__} is {v}; "
-                        "cannot rescale it",
+                        f"lsuv: layer '{name}' ({type(layer).__name__}): output variance is {v} "
+                        "on the data batch; cannot rescale it (dead units or a constant input?)",
+                        UserWarning,
                         stacklevel=2,
                     )
                     break
-                if abs(v - 1.0) < tol or i == max_iter:
+                if abs(v - 1.0) < tol:
+                    break
+                if i == max_iter:
+                    warnings.warn(
+                        f"lsuv: layer '{name}' ({type(layer).__name__}): output variance {v:.4g} "
+                        f"after {max_iter} rescaling{'s' * (max_iter != 1)}, not within "
+                        f"tol={tol:g} of 1; raise max_iter or tol",
+                        UserWarning,
+                        stacklevel=2,
+                    )
                     break
                 with torch.no_grad():
-                    layer.weight.div_(math.sqrt(v))
+                    if is_parametrized(layer, "weight"):
+                        layer.weight = layer.weight / math.sqrt(v)
+                    else:
+                        layer.weight.div_(math.sqrt(v))
             variances.append(v)
         return variances
     finally:
         for m, training in modes:
             m.train(training)
+
+
+def _forward(model: nn.Module, data: Tensor) -> None:
+    """``model(data)``; a RuntimeError (a shape mismatch) becomes a one-line UserError."""
+    try:
+        model(data)
+    except RuntimeError as err:
+        first = (str(err).strip().splitlines() or [""])[0]
+        raise UserError(
+            f"lsuv: the model does not accept the data batch of shape {tuple(data.shape)} "
+            f"({first}); pass data= a batch (B, *input_shape) of the model's own inputs"
+        ) from None
 
 
 def apply(
@@ -457,11 +587,14 @@ def apply(
     """Initialize ``model`` in place with ``scheme`` and return it.
 
     Every ``nn.Linear``/``Conv`` weight is drawn by ``scheme`` (options in ``kwargs``, see
-    :func:`scheme_options`), every such bias is set to ``bias``, and batch norm/layer norm
+    :func:`scheme_options`), every such bias is set to ``bias``, and normalization layers'
     affine parameters to weight 1, bias 0 (running statistics reset). Draws come from
     ``generator`` in ``model.modules()`` order (None: torch's global generator, as
     ``torch.nn.init``). ``lsuv`` also needs ``data``, a batch of inputs (options ``tol``,
     ``max_iter``). ``keep`` changes nothing.
+
+    Parameters outside those layers (see :func:`skipped_parameters`) keep their values, and a
+    ``UserWarning`` names them. A model with lazy (uninitialized) parameters is a UserError.
     """
     if not isinstance(model, nn.Module):
         raise UserError(f"init.apply needs an nn.Module, got {type(model).__name__}")
@@ -470,32 +603,55 @@ def apply(
     if scheme == "keep":
         return model
     try:
+        if isinstance(bias, bool):
+            raise TypeError
         bias = float(bias)
     except (TypeError, ValueError):
         raise UserError(f"bias init must be a number, got {bias!r}") from None
+    if not math.isfinite(bias):
+        raise UserError(f"bias init must be a finite number, got {bias!r}")
     if scheme == "lsuv" and data is None:
         raise UserError("init scheme 'lsuv' needs a data batch: pass data= (B, *input_shape)")
+    if any(nn.parameter.is_lazy(p) for p in model.parameters()):
+        raise UserError(
+            f"{type(model).__name__} has uninitialized (lazy) parameters: run one forward pass "
+            "on a batch first (it fixes their shapes), then init.apply"
+        )
     layers = [m for m in model.modules() if is_weight_layer(m)]
     if not layers:
         raise UserError(
             f"{type(model).__name__} has no Linear or Conv layer for init scheme '{scheme}'"
         )
-    tensor_kwargs = {
-        k: v for k, v in kwargs.items() if k not in _MODEL_LEVEL_OPTIONS.get(scheme, {})
-    }
-    with torch.no_grad():
-        for m in model.modules():
-            if is_weight_layer(m):
-                init_tensor(m.weight, scheme, generator=generator, **tensor_kwargs)
-                if m.bias is not None:
-                    m.bias.fill_(bias)
-            elif isinstance(m, nn.modules.batchnorm._NormBase | nn.LayerNorm | nn.GroupNorm):
-                if getattr(m, "weight", None) is not None:
-                    m.weight.fill_(1.0)
-                if getattr(m, "bias", None) is not None:
-                    m.bias.fill_(0.0)
-                if isinstance(m, nn.modules.batchnorm._NormBase):
-                    m.reset_running_stats()
+    for m in model.modules():
+        if is_weight_layer(m):
+            if _settable(m, "weight"):
+                _assign(m, "weight", _draw(m.weight, scheme, generator, kwargs))
+                if is_parametrized(m, "weight") and not torch.isfinite(m.weight).all():
+                    raise UserError(
+                        f"init scheme '{scheme}' gives {type(m).__name__} a weight its "
+                        f"parametrization ({type(m.parametrizations.weight[0]).__name__}) "
+                        "turns into NaN/Inf (weight norm of an all-zero weight is 0/0); "
+                        "use a random scheme for this layer"
+                    )
+            if m.bias is not None and _settable(m, "bias"):
+                _assign(m, "bias", torch.full_like(m.bias, bias))
+        elif isinstance(m, NORM_LAYERS):
+            for name, value in (("weight", 1.0), ("bias", 0.0)):
+                tensor = getattr(m, name, None)
+                if tensor is not None and _settable(m, name):
+                    _assign(m, name, torch.full_like(tensor, value))
+            if isinstance(m, nn.modules.batchnorm._NormBase):
+                m.reset_running_stats()
+    skipped = skipped_parameters(model)
+    if skipped:
+        shown = ", ".join(skipped[:8]) + (f", ... ({len(skipped) - 8} more)" * (len(skipped) > 8))
+        warnings.warn(
+            f"init.apply('{scheme}') left {len(skipped)} parameter"
+            f"{'s' * (len(skipped) != 1)} unchanged (neither a Linear/Conv weight or bias nor "
+            f"a normalization layer's): {shown}; initialize them yourself",
+            UserWarning,
+            stacklevel=2,
+        )
     if scheme == "lsuv":
         assert data is not None
         opts = _MODEL_LEVEL_OPTIONS["lsuv"] | {

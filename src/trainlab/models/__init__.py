@@ -19,12 +19,13 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 from torch import nn
 
 from ..errors import UserError, did_you_mean
 from ..registry import Registry
 from .convnet import ConvNet
-from .mlp import ACTIVATIONS, MLP, make_activation
+from .mlp import ACTIVATIONS, MLP, _is_int, make_activation
 from .resnet import BasicBlock, ResNet
 
 __all__ = [
@@ -79,22 +80,30 @@ def _takes_any_option(name: str) -> bool:
 
 
 def _check_shape(input_shape: Any, num_classes: Any) -> tuple[tuple[int, ...], int]:
-    if isinstance(input_shape, int):
+    """``input_shape`` as a tuple of positive ints and ``num_classes`` as a positive int; numpy
+    integers and arrays are fine, strings, bools and fractions are UserErrors (``"64"`` is never
+    read as ``(6, 4)``, nor ``4.5`` as ``4``)."""
+    if _is_int(input_shape):
         input_shape = (input_shape,)
-    if not isinstance(input_shape, Sequence) or not input_shape:
+    if isinstance(input_shape, np.ndarray):
+        input_shape = input_shape.tolist()
+    if (
+        isinstance(input_shape, str | bytes)
+        or not isinstance(input_shape, Sequence)
+        or not input_shape
+    ):
         raise UserError(
             f"input_shape must be a non-empty tuple of positive ints like (1, 8, 8), "
             f"got {input_shape!r}"
         )
-    try:
-        shape = tuple(int(d) for d in input_shape)
-    except (TypeError, ValueError):
-        raise UserError(f"input_shape must hold ints, got {input_shape!r}") from None
+    if not all(_is_int(d) for d in input_shape):
+        raise UserError(f"input_shape must hold ints, got {tuple(input_shape)!r}")
+    shape = tuple(int(d) for d in input_shape)
     if any(d <= 0 for d in shape):
         raise UserError(f"input_shape must hold positive sizes, got {shape}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+    if not _is_int(num_classes) or num_classes < 1:
         raise UserError(f"num_classes must be a positive int, got {num_classes!r}")
-    return shape, num_classes
+    return shape, int(num_classes)
 
 
 def create(

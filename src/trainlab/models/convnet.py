@@ -22,7 +22,7 @@ from collections.abc import Sequence
 from torch import nn
 
 from ..errors import UserError, unknown_name
-from .mlp import _positive_ints, check_dropout, make_activation
+from .mlp import _is_int, _positive_ints, check_dropout, check_switch, make_activation
 
 __all__ = ["ConvNet", "conv_dims", "default_stages"]
 
@@ -37,7 +37,8 @@ def conv_dims(input_shape: tuple[int, ...], model: str) -> int:
         return 2
     raise UserError(
         f"{model} needs input_shape (C, L) for 1-D or (C, H, W) for 2-D data, got "
-        f"{tuple(input_shape)}; use model 'mlp' for flat vectors or reshape the data"
+        f"{tuple(input_shape)}; flat vectors (spirals, blobs, teacher, or any data after PCA "
+        f"preprocessing) need model 'mlp'"
     )
 
 
@@ -85,12 +86,14 @@ class ConvNet(nn.Sequential):
         chans = _positive_ints("channels", channels)
         if not chans:
             raise UserError("convnet needs at least one conv block: channels=(32, 64)")
-        if isinstance(kernel_size, bool) or not isinstance(kernel_size, int) or kernel_size < 1:
+        if not _is_int(kernel_size) or kernel_size < 1:
             raise UserError(f"kernel_size must be a positive odd int, got {kernel_size!r}")
         if kernel_size % 2 == 0:
             raise UserError(f"kernel_size must be odd (for 'same' padding), got {kernel_size}")
         if pool not in _POOLS:
             raise unknown_name("pool", pool, _POOLS)
+        kernel_size = int(kernel_size)
+        batch_norm, bias = check_switch("batch_norm", batch_norm), check_switch("bias", bias)
         p = check_dropout(dropout)
         make_activation(activation)
 

@@ -22,7 +22,7 @@ from torch import nn
 
 from ..errors import UserError, unknown_name
 
-__all__ = ["MLP", "ACTIVATIONS", "make_activation", "check_dropout"]
+__all__ = ["MLP", "ACTIVATIONS", "make_activation", "check_dropout", "check_switch"]
 
 #: activation name -> factory of a parameter-free elementwise module
 ACTIVATIONS: dict[str, Callable[[], nn.Module]] = {
@@ -56,8 +56,17 @@ def check_dropout(p: float) -> float:
     return p
 
 
+def check_switch(name: str, value: object) -> bool:
+    """An on/off option (``batch_norm``, ``bias``) must be a bool: ``"false"`` is truthy in Python
+    and would silently switch the option on."""
+    if not isinstance(value, bool | np.bool_):
+        raise UserError(f"{name} must be true or false, got {value!r}")
+    return bool(value)
+
+
 def _is_int(v: object) -> bool:
-    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+    """True for a Python or numpy integer, never for a bool (``True`` is not a width)."""
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool | np.bool_)
 
 
 def _positive_ints(name: str, values: Sequence[int] | int) -> tuple[int, ...]:
@@ -118,16 +127,17 @@ class MLP(nn.Sequential):
         if depth is not None:
             if hidden is not None:
                 raise UserError("give either hidden=(...) or depth=/width=, not both")
-            if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+            if not _is_int(depth) or depth < 0:
                 raise UserError(f"depth (number of hidden layers) must be an int >= 0, got {depth}")
             if width is not None and (not _is_int(width) or width < 1):
                 raise UserError(f"width (of each hidden layer) must be an int >= 1, got {width!r}")
-            hidden = (256 if width is None else width,) * depth
+            hidden = (256 if width is None else width,) * int(depth)
         elif width is not None:
             raise UserError("width= needs depth= (the number of hidden layers of that width)")
         elif hidden is None:
             hidden = (256, 256)
         widths = _positive_ints("hidden", hidden)
+        batch_norm, bias = check_switch("batch_norm", batch_norm), check_switch("bias", bias)
         p = check_dropout(dropout)
         make_activation(activation)  # validate the name before building anything
 

@@ -3,7 +3,8 @@
 
 Layout (CIFAR-style, Sec. 4.2 of the paper): a 3x3 stem conv, then stages of basic blocks
 ``conv-BN-act-conv-BN (+ shortcut) -> act``; every stage after the first halves the spatial size
-(stride 2) while at least 2 positions remain, and its first block's shortcut is a 1x1 conv +
+(stride 2) while the smallest axis still has at least 4 positions (8x8 -> 8, 4, 2; 40 -> 40,
+20, 10), and its first block's shortcut is a 1x1 conv +
 BN (option B of the paper) whenever the shape changes, ``nn.Identity`` otherwise. Head:
 ``AdaptiveAvgPool -> Flatten -> Linear``. 1-D or 2-D follows ``input_shape`` as for ``convnet``.
 
@@ -21,7 +22,7 @@ from torch import nn
 
 from ..errors import UserError
 from .convnet import conv_dims
-from .mlp import _positive_ints, check_dropout, make_activation
+from .mlp import _positive_ints, check_dropout, check_switch, make_activation
 
 __all__ = ["ResNet", "BasicBlock"]
 
@@ -117,6 +118,7 @@ class ResNet(nn.Sequential):
             raise UserError(
                 f"blocks must be one int or one per stage ({len(ws)} widths), got {list(nb)}"
             )
+        batch_norm = check_switch("batch_norm", batch_norm)
         p = check_dropout(dropout)
         make_activation(activation)
         conv = nn.Conv1d if dims == 1 else nn.Conv2d
