@@ -146,3 +146,24 @@ def test_pretrain_config_errors_name_the_key_and_the_fix(tmp_path):
     empty.write_text("")
     with pytest.raises(ConfigError, match="is empty"):
         load_pretrain_config(empty)
+
+
+def test_a_grid_over_init_scheme_drops_base_options_the_scheme_does_not_take():
+    """``init: {scheme: normal, std: 0.05}`` with a grid over ``init.scheme``: ``std`` stays
+    with ``normal`` and is not handed to ``he_normal`` (which has no such option); an option a
+    member sets itself is kept."""
+    from trainlab.config import members, resolve
+
+    cfg = parse_config(
+        {
+            "init": {"scheme": "normal", "std": 0.05},
+            "population": {"grid": {"init.scheme": ["normal", "he_normal"]}},
+        }
+    )
+    inits = [resolve(cfg, m.overrides).init.model_dump() for m in members(cfg)]
+    assert inits == [
+        {"scheme": "normal", "bias": 0.0, "std": 0.05},
+        {"scheme": "he_normal", "bias": 0.0},
+    ]
+    own = resolve(cfg, {"init.scheme": "uniform", "init.std": 1.0}).init.model_dump()
+    assert own["std"] == 1.0  # the member's own (unknown to uniform): init.apply refuses it

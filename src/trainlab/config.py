@@ -28,7 +28,7 @@ from pydantic import (
     field_validator,
 )
 
-from .errors import ConfigError, did_you_mean
+from .errors import ConfigError, UserError, did_you_mean
 
 __all__ = [
     "Config",
@@ -265,8 +265,26 @@ def members(config: Config) -> list[Member]:
 
 
 def resolve(config: Config, overrides: dict[str, Any]) -> Config:
-    """The config of one member: ``config`` with its overrides applied."""
+    """The config of one member: ``config`` with its overrides applied.
+
+    A member that overrides ``init.scheme`` drops the base config's init options that its
+    scheme does not take (``init: {scheme: normal, std: 0.05}`` with a grid over
+    ``init.scheme``: ``std`` belongs to ``normal``, not to ``he_normal``); options the member
+    sets itself are kept, and an unknown one is still an error."""
     raw = config.model_dump()
+    scheme = overrides.get("init.scheme")
+    if scheme is not None and scheme != config.init.scheme:
+        from . import init
+
+        try:
+            takes = init.scheme_options(scheme)
+        except UserError:  # an unknown scheme: parse_config below names it
+            takes = {}
+        raw["init"] = {
+            k: v
+            for k, v in raw["init"].items()
+            if k in ("scheme", "bias") or k in takes or f"init.{k}" in overrides
+        }
     for key, value in overrides.items():
         _set_path(raw, key.split("."), value)
     return parse_config(raw)
