@@ -240,3 +240,14 @@ def test_option_types_are_checked():
     assert len(load("digits", stratify=np.bool_(False)).y_val) > 0
     with pytest.raises(UserError, match=r"data_seed must be an integer in \[0, 2\*\*32\), got -1"):
         load("mnist1d", data_seed=-1)
+
+
+@pytest.mark.parametrize("stratify", [True, False])
+def test_a_positive_fraction_of_a_tiny_set_holds_out_at_least_one(stratify):
+    """round(0.1 * 4) = 0 would leave the asked-for validation split silently empty."""
+    y = np.array([0, 1, 0, 1])
+    keep, held = split_indices(y, 0.1, seed=0, stratify=stratify)
+    assert len(held) == 1 and len(keep) == 3
+    ds = load("spirals", n_samples=6, classes=2, stratify=stratify)  # test 1.2 -> 1, val 0.5 -> 1
+    assert (len(ds.y_train), len(ds.y_val), len(ds.y_test)) == (4, 1, 1)
+    assert split_indices(y, 0.0, seed=0)[1].size == 0  # 0 still means none

@@ -175,3 +175,15 @@ def test_pca_components_follows_sklearn_int_or_fraction(raw):
         PCA(np.float64(0.9)).fit(raw.x_train).n_components_
         == PCA(0.9).fit(raw.x_train).n_components_
     )
+
+
+def test_standardize_is_scale_invariant():
+    """Features in small units (σ = 1e-9) are standardized, not taken for constant ones."""
+    g = np.random.default_rng(0)
+    x = g.normal(size=(50, 3)) * 1e-9
+    out = Standardize().fit_transform(x)
+    assert torch.allclose(out.std(0, correction=0), torch.ones(3, dtype=out.dtype), atol=1e-9)
+    big = Standardize().fit_transform(x * 1e18)  # same data, other units: same outputs
+    assert torch.allclose(out, big, atol=1e-9)
+    const = np.tile(np.float32([0.1, 3e7, -2e-7]), (1000, 1))  # exactly constant columns
+    assert torch.all(Standardize().fit_transform(const) == 0)

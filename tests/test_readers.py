@@ -387,3 +387,138 @@ def test_npy_file_given_as_npz(tmp_path):
     np.save(p, np.zeros(3))
     with pytest.raises(DataError, match=r"a\.npy: holds a single array .*numpy\.savez"):
         read_npz(p)
+
+
+# ----------------------------------------------------------------------------- review: broken files
+
+
+def test_npz_with_a_corrupt_compressed_member_is_a_clear_error(tmp_path):
+    p = tmp_path / "d.npz"
+    np.savez_compressed(p, **_npz_arrays(np.random.default_rng(0).normal(size=(40, 5))))
+    raw = bytearray(p.read_bytes())
+    raw[100:140] = bytes(range(40))  # inside the first member's deflate stream
+    p.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match=r"d\.npz: not a readable \.npz file"):
+        load("npz", path=p)
+
+
+def test_npz_that_is_not_a_zip_archive_says_so(tmp_path):
+    p = tmp_path / "d.npz"
+    p.write_bytes(bytes(range(7, 250)))
+    with pytest.raises(DataError, match=r"d\.npz: not an \.npz file .*starts with") as err:
+        read_npz(p)
+    assert "allow_pickle" not in str(err.value)  # numpy's advice to unpickle is not repeated
+
+
+def test_npz_object_array_names_the_array(tmp_path):
+    p = tmp_path / "d.npz"
+    arrays = _npz_arrays(np.zeros((6, 2)))
+    arrays["y_train"] = np.array(["cat", 1, 2, 3, 4, 5], dtype=object)
+    np.savez(p, **arrays)
+    with pytest.raises(DataError, match=r"y_train is an array of Python objects.*numpy\.unique"):
+        read_npz(p)
+
+
+def test_npz_one_hot_and_string_labels_say_how_to_fix_them(tmp_path):
+    p = tmp_path / "d.npz"
+    arrays = _npz_arrays(np.zeros((6, 2)))
+    np.savez(p, **{**arrays, "y_train": np.eye(2)[arrays["y_train"]]})
+    with pytest.raises(DataError, match=r"y_train has shape \(6, 2\): one-hot.*argmax\(1\)"):
+        read_npz(p)
+    np.savez(p, **{**arrays, "y_train": np.array(["cat", "dog"] * 3)})
+    with pytest.raises(DataError, match=r"integer class indices, got dtype <U3; .*numpy\.unique"):
+        load("npz", path=p)
+
+
+def test_inputs_with_one_value_per_sample_are_a_data_error(tmp_path):
+    p = tmp_path / "d.npz"
+    np.savez(p, x_train=np.arange(8.0), y_train=np.arange(8) % 2, x_test=np.arange(4.0),
+             y_test=np.arange(4) % 2)  # fmt: skip
+    with pytest.raises(DataError, match=r"train inputs have shape \(8,\).*x\[:, None\]"):
+        load("npz", path=p)
+
+
+def test_single_class_is_a_data_error(tmp_path):
+    p = tmp_path / "d.npz"
+    z = np.random.default_rng(0).normal(size=(10, 3))
+    np.savez(p, x_train=z, y_train=np.zeros(10, int), x_test=z[:4], y_test=np.zeros(4, int))
+    with pytest.raises(DataError, match="every training label is 0; .*at least 2 classes"):
+        load("npz", path=p)
+    with pytest.raises(DataError, match="every training label is 0"):  # however many declared
+        load("npz", path=p, num_classes=3)
+
+
+def test_sparse_class_ids_are_not_taken_as_max_plus_one_classes(tmp_path):
+    """Labels {3, 7} would give a model 8 outputs (6 never trained); {0, 1e12} one that cannot
+    be allocated. Either is refused with the remap, unless num_classes is passed."""
+    p = tmp_path / "d.npz"
+    z = np.random.default_rng(0).normal(size=(10, 3))
+    y = np.where(np.arange(10) % 2, 3, 7)
+    np.savez(p, x_train=z, y_train=y, x_test=z[:4], y_test=y[:4])
+    with pytest.raises(DataError, match=r"only 2 of the 8 class indices 0\.\.7 \(3, 7\); remap"):
+        load("npz", path=p)
+    assert load("npz", path=p, num_classes=8).num_classes == 8
+    np.savez(p, x_train=z, y_train=y * 10**11, x_test=z[:4], y_test=y[:4])
+    with pytest.raises(DataError, match=r"only 4 of the 700000000001 class indices"):
+        load("npz", path=p)
+    write_mnist(tmp_path / "m", n_train=20)
+    write_idx(tmp_path / "m" / "train-labels-idx1-ubyte", (y.repeat(2)).astype(np.uint8))
+    write_idx(tmp_path / "m" / "t10k-labels-idx1-ubyte", y.astype(np.uint8))
+    with pytest.raises(DataError, match=r"mnist: the labels use only 2 of the 8 .*num_classes=8"):
+        load("mnist", path=tmp_path / "m")
+
+
+def test_data_without_any_sample_is_a_data_error(tmp_path):
+    p = tmp_path / "d.npz"
+    e = np.zeros((0, 3))
+    np.savez(p, x_train=e, y_train=np.zeros(0, int), x_test=e, y_test=np.zeros(0, int))
+    with pytest.raises(DataError, match="npz: the data has no samples"):
+        load("npz", path=p)
+
+
+def test_mnist_image_files_of_different_types_would_be_scaled_differently(tmp_path):
+    write_mnist(tmp_path, n_train=20)
+    write_idx(tmp_path / "train-images-idx3-ubyte", np.full((20, 28, 28), 200.0, np.float32))
+    with pytest.raises(DataError, match=r"t10k-images-idx3-ubyte: holds uint8 pixels but "
+                       r"train-images-idx3-ubyte float32"):  # fmt: skip
+        load("mnist", path=tmp_path)
+
+
+def test_cifar_labels_of_the_wrong_shape_and_an_empty_batch(tmp_path):
+    write_cifar10(tmp_path)
+    with open(tmp_path / "test_batch", "wb") as fh:
+        labels = np.zeros((4, 1), np.int64)
+        pickle.dump({b"data": np.zeros((4, 3072), np.uint8), b"labels": labels}, fh)
+    with pytest.raises(DataError, match=r"'labels' must be a list of class indices .*\(4, 1\)"):
+        read_cifar10(tmp_path)
+    with open(tmp_path / "data_batch_5", "wb") as fh:  # an empty batch is no error
+        pickle.dump({b"data": np.zeros((0, 3072), np.uint8), b"labels": []}, fh)
+    write_cifar_batch(tmp_path / "test_batch", 4, 9)
+    x, y, _, _ = read_cifar10(tmp_path)
+    assert x.shape == (16, 3, 32, 32) and y.dtype == np.int64
+
+
+def test_an_archive_given_as_the_folder_says_extract_it(tmp_path):
+    p = tmp_path / "cifar-10-python.tar.gz"
+    p.write_bytes(gzip.compress(b"not really a tar"))
+    with pytest.raises(DataError, match=r"is an archive; extract it \(e\.g\. tar xzf cifar-10"):
+        load("cifar10", path=p)
+    with pytest.raises(DataError, match="is not a folder"):  # a plain file: the old message
+        load("mnist", path=write_idx(tmp_path / "x-idx1-ubyte", np.zeros(3, np.uint8)))
+
+
+def test_mnist_files_in_folders_of_their_own_names(tmp_path):
+    """Some copies (e.g. Kaggle's) hold train-images-idx3-ubyte/train-images-idx3-ubyte."""
+    arrays = write_mnist(tmp_path / "flat")
+    for name in arrays:
+        (tmp_path / "m" / name).mkdir(parents=True)
+        (tmp_path / "flat" / name).rename(tmp_path / "m" / name / name)
+    ds = load("mnist", path=tmp_path / "m")
+    np.testing.assert_array_equal(ds.y_test.numpy(), arrays["t10k-labels-idx1-ubyte"])
+
+
+@pytest.mark.parametrize("sub", ["MNIST/raw", "FashionMNIST/raw", "raw"])
+def test_mnist_in_a_torchvision_root(tmp_path, sub):
+    arrays = write_mnist(tmp_path / sub, gz=True)
+    ds = load("mnist", path=tmp_path)
+    np.testing.assert_array_equal(ds.y_test.numpy(), arrays["t10k-labels-idx1-ubyte"])

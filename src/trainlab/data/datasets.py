@@ -4,10 +4,13 @@
 
 1. the registered loader returns raw numpy arrays (a train split, and a test/val split where
    the data comes with one);
-2. inputs are checked (finite values; integer labels in ``[0, num_classes)``);
+2. inputs are checked (shape ``(N, ...)``, finite values; integer labels in
+   ``[0, num_classes)``, at least 2 classes in the training labels, and where ``num_classes``
+   is inferred as ``max label + 1`` at least half of those indices in use);
 3. sets without a test split get one from ``seed`` (``test_fraction``), then the validation split
    is drawn from the training split (``val_fraction``): stratified by class by default, so each
-   class keeps its share; same seed -> identical split, another seed -> another split;
+   class keeps its share; ``round(fraction * N)`` samples, at least one for a fraction > 0;
+   same seed -> identical split, another seed -> another split;
 4. the preprocessing is fitted on the training split only and applied to every split;
 5. everything becomes float32 ``(N, *input_shape)`` / int64 ``(N,)`` tensors on the CPU;
    ``Dataset.to(device)`` moves them once, and the trainer gathers batches by index.
@@ -173,9 +176,17 @@ def _rng(seed: int, stage: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), 0x5B11, stage]))
 
 
-def _allocate(counts: np.ndarray, fraction: float) -> np.ndarray:
-    """Per-class held-out counts summing to ``round(fraction * N)`` (largest remainder)."""
-    total = int(round(fraction * int(counts.sum())))
+def _held_out_size(n: int, fraction: float) -> int:
+    """``round(fraction * n)``, but at least 1 when ``fraction > 0`` and ``n > 0``: a split that
+    was asked for is never silently empty (4 samples with ``val_fraction=0.1`` give 1)."""
+    if fraction <= 0.0 or n == 0:
+        return 0
+    return max(1, int(round(fraction * n)))
+
+
+def _allocate(counts: np.ndarray, fraction: float, total: int) -> np.ndarray:
+    """Per-class held-out counts summing to ``total`` (about ``fraction * N``), by largest
+    remainder of the ideal shares ``fraction * counts``."""
     ideal = fraction * counts.astype(np.float64)
     take = np.floor(ideal).astype(np.int64)
     rest = total - int(take.sum())
@@ -190,20 +201,21 @@ def split_indices(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Split ``range(len(y))`` into ``(keep, held_out)`` index arrays, both sorted.
 
-    ``held_out`` has ``round(fraction * N)`` indices. With ``stratify`` each class gives up its
-    share (largest-remainder rounding), so class proportions are kept; otherwise a plain random
-    subset. The draw depends only on ``(seed, stage)``: the same seed gives the same split.
+    ``held_out`` has ``round(fraction * N)`` indices, and at least one when ``fraction > 0``
+    (tiny data sets). With ``stratify`` each class gives up its share (largest-remainder
+    rounding), so class proportions are kept; otherwise a plain random subset. The draw
+    depends only on ``(seed, stage)``: the same seed gives the same split.
     """
     n = len(y)
     rng = _rng(seed, stage)
-    if fraction <= 0.0 or n == 0:
+    k = _held_out_size(n, fraction)
+    if k == 0:
         return np.arange(n), np.arange(0)
     if not stratify:
         perm = rng.permutation(n)
-        k = int(round(fraction * n))
         return np.sort(perm[k:]), np.sort(perm[:k])
     classes, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
-    take = _allocate(counts, fraction)
+    take = _allocate(counts, fraction, k)
     held = []
     for c in range(len(classes)):
         members = np.flatnonzero(inverse == c)
@@ -233,6 +245,11 @@ def _check_split(dname: str, split: str, x: np.ndarray, y: np.ndarray) -> np.nda
         raise DataError(
             f"{dname}: {split} labels must be a 1-D array of class indices, got shape {y.shape}"
         )
+    if x.ndim < 2:
+        raise DataError(
+            f"{dname}: {split} inputs have shape {x.shape}, one value per sample; inputs need "
+            "shape (N, features...): for one feature use x[:, None], shape (N, 1)"
+        )
     if not (np.issubdtype(x.dtype, np.number) or x.dtype == np.bool_):
         raise DataError(f"{dname}: {split} inputs must be numeric, got dtype {x.dtype}")
     if np.issubdtype(x.dtype, np.complexfloating):
@@ -259,7 +276,10 @@ def _check_split(dname: str, split: str, x: np.ndarray, y: np.ndarray) -> np.nda
                 f"{dname}: {split} labels must be integer class indices, got non-integer values"
             )
     elif not np.issubdtype(y.dtype, np.integer):
-        raise DataError(f"{dname}: {split} labels must be integers, got dtype {y.dtype}")
+        raise DataError(
+            f"{dname}: {split} labels must be integer class indices, got dtype {y.dtype}; map "
+            "names to indices with numpy.unique(y, return_inverse=True)[1]"
+        )
     return y.astype(np.int64)
 
 
@@ -278,6 +298,41 @@ def _check_labels(
                 f"{dname}: {split} label {bad} is out of range [0, {num_classes}); labels must "
                 f"be class indices 0..{num_classes - 1}{fix}"
             )
+
+
+def _check_classes(
+    dname: str,
+    num_classes: int,
+    splits: dict[str, np.ndarray],
+    *,
+    inferred: bool,
+    option: bool = True,
+) -> None:
+    """The training labels hold at least 2 classes; an inferred ``num_classes`` is used.
+
+    ``inferred``: ``num_classes`` was taken as ``max label + 1``. Then at least half of the
+    indices ``0..num_classes-1`` must occur in the labels: labels such as ``{3, 7}`` (or
+    ``{0, 10**9}``) are class *names*, not indices, and would give the model ``max + 1``
+    outputs, most of them never trained (or too many to allocate).
+    """
+    train = np.unique(splits["train"])
+    if train.size == 1:
+        raise DataError(
+            f"{dname}: every training label is {int(train[0])}; a classifier needs at least 2 "
+            "classes: check the label file(s)"
+        )
+    if not inferred:
+        return
+    present = np.unique(np.concatenate([v for v in splits.values() if v.size]))
+    if 2 * present.size >= num_classes:
+        return
+    shown = ", ".join(str(int(c)) for c in present[:8]) + (", ..." if present.size > 8 else "")
+    keep = f" or pass num_classes={num_classes} to keep them" if option else ""
+    raise DataError(
+        f"{dname}: the labels use only {present.size} of the {num_classes} class indices "
+        f"0..{num_classes - 1} ({shown}); remap them to 0..{present.size - 1} with "
+        f"numpy.unique(y, return_inverse=True)[1]{keep}"
+    )
 
 
 # --------------------------------------------------------------------------- load
@@ -373,11 +428,15 @@ def load(
             )
         given[split] = (xs, _check_split(name, split, xs, ys))
     labels = {"train": y, **{s: v[1] for s, v in given.items()}}
+    if not any(v.size for v in labels.values()):
+        raise DataError(f"{name}: the data has no samples; check the data files")
     if raw.num_classes is None:
         num_classes = int(max(int(v.max()) for v in labels.values() if v.size) + 1)
     else:
         num_classes = int(raw.num_classes)
-    _check_labels(name, num_classes, labels, option="num_classes" in own_options)
+    option = "num_classes" in own_options
+    _check_labels(name, num_classes, labels, option=option)
+    _check_classes(name, num_classes, labels, inferred=raw.num_classes is None, option=option)
 
     # --- splits: test from everything (if not given), then val from train (if not given)
     if "test" in given:
@@ -563,6 +622,12 @@ def _mnist(*, path: str | Path | None = None, num_classes: int | None = None) ->
     for f, x in ((files[0], xs), (files[2], xt)):
         if x.ndim != 3:
             raise DataError(f"{f}: expected images of shape (N, H, W), found {x.shape}")
+    if (xs.dtype == np.uint8) != (xt.dtype == np.uint8):  # uint8 is scaled by 1/255, others not
+        raise DataError(
+            f"{files[2]}: holds {xt.dtype.name} pixels but {files[0].name} {xs.dtype.name}; the "
+            "splits would be scaled differently (uint8 by 1/255): write both image files with "
+            "the same IDX type"
+        )
     for f, x, y, fy in ((files[0], xs, ys, files[1]), (files[2], xt, yt, files[3])):
         if y.ndim != 1:
             raise DataError(
@@ -630,7 +695,8 @@ def _npz(
 ) -> RawData:
     """Arrays saved with ``numpy.savez``; inputs are multiplied by ``scale`` (e.g. 1/255).
 
-    ``num_classes`` defaults to ``max label + 1``; pass it to check the labels against it.
+    ``num_classes`` defaults to ``max label + 1`` (labels must then use at least half of
+    ``0..max``: ``{3, 7}`` is refused with the remap); pass it to check the labels against it.
     """
     if path is None:
         raise DataError(

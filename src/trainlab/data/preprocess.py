@@ -44,9 +44,6 @@ __all__ = [
     "make_preprocessor",
 ]
 
-#: a feature whose training standard deviation is below this is treated as constant
-_STD_FLOOR = 1e-8
-
 
 def _as_tensor(x: torch.Tensor | np.ndarray) -> torch.Tensor:
     t = torch.as_tensor(x)
@@ -145,15 +142,21 @@ class MeanSubtraction(Transform):
 class Standardize(Transform):
     """``x ↦ (x − μ) / σ`` per feature, ``σ`` the (biased) training standard deviation.
 
-    A feature that is constant on the training split (``σ < 1e-8``, e.g. the always-blank
-    corner pixels of ``digits``) gets ``σ = 1``: it is centred, not blown up.
+    A feature that is constant on the training split (e.g. the always-blank corner pixels of
+    ``digits``) gets ``σ = 1``: it is centred, not blown up. Constant means
+    ``σ² ≤ (N · ε · |μ|)²`` (``ε`` the float64 machine epsilon): the variance is no more than
+    the round-off of the float64 mean of ``N`` equal values (scikit-learn's
+    ``_is_constant_feature``). The test is relative, so features in small units
+    (``σ = 1e-9``) are standardized like any other.
     Fitted state: ``mean_`` ``(D,)``, ``std_`` ``(D,)``.
     """
 
     def _fit(self, x: torch.Tensor) -> None:
+        n, eps = x.shape[0], torch.finfo(torch.float64).eps
         self.mean_ = x.mean(0)  # (D,)
-        std = x.std(0, correction=0)  # (D,)
-        self.std_ = torch.where(std < _STD_FLOOR, torch.ones_like(std), std)
+        var = x.var(0, correction=0)  # (D,)
+        constant = var <= (n * eps * self.mean_.abs()) ** 2  # (D,)
+        self.std_ = torch.where(constant, torch.ones_like(var), var.sqrt())
 
     def _apply(self, x: torch.Tensor) -> torch.Tensor:
         return (x - self._state(self.mean_, x)) / self._state(self.std_, x)

@@ -75,6 +75,10 @@ def _require_file(path: str | Path, what: str = "file") -> Path:
     return p
 
 
+#: names of archives the data sets come in (cifar-10-python.tar.gz, ...): extract them first
+_ARCHIVES = (".tar.gz", ".tgz", ".tar", ".zip", ".tar.bz2", ".tar.xz")
+
+
 def _require_folder(path: str | Path | None, dataset: str, what: str) -> Path:
     if path is None:
         raise DataError(
@@ -85,6 +89,11 @@ def _require_folder(path: str | Path | None, dataset: str, what: str) -> Path:
     if not p.exists():
         raise DataError(f"file not found: {p} (pass path=... to a folder with {what})")
     if not p.is_dir():
+        if p.name.endswith(_ARCHIVES):
+            raise DataError(
+                f"{p} is an archive; extract it (e.g. tar xzf {p.name}, or unzip) and pass "
+                f"path=... to the folder with {what}"
+            )
         raise DataError(f"{p} is not a folder (pass path=... to a folder with {what})")
     return p
 
@@ -149,14 +158,22 @@ def read_idx(path: str | Path) -> np.ndarray:
 def find_mnist_files(folder: str | Path) -> tuple[Path, Path, Path, Path]:
     """The four MNIST IDX files in ``folder`` (``name``, ``name.gz``, or ``-idx`` written ``.idx``).
 
+    A file may also sit in a folder of its own name (``train-images-idx3-ubyte/train-images-
+    idx3-ubyte``, as in some re-distributions), and ``folder`` may be the root that torchvision
+    used (``<folder>/MNIST/raw``, ``FashionMNIST/raw``, ``KMNIST/raw``, or ``<folder>/raw``).
     Order: train images, train labels, test images, test labels. Missing files raise a
     DataError listing the names looked for and what the folder holds.
     """
     p = _require_folder(folder, "mnist", "the 4 MNIST IDX files")
+    subs = [p / s / "raw" for s in ("MNIST", "FashionMNIST", "KMNIST")] + [p / "raw"]
+    first = MNIST_FILES[0]
+    if not any(p.glob(f"{first[:5]}*")):  # nothing here: a torchvision root?
+        p = next((s for s in subs if any(s.glob(f"{first[:5]}*"))), p)
     found = []
     for stem in MNIST_FILES:
         names = [stem, stem.replace("-idx", ".idx")]
-        cands = [p / (n + ext) for n in names for ext in ("", ".gz")]
+        files = [n + ext for n in names for ext in ("", ".gz")]
+        cands = [p / f for f in files] + [p / n / f for n in names for f in files]
         hit = next((c for c in cands if c.is_file()), None)
         if hit is None:
             have = sorted(c.name for c in p.iterdir())[:12]
@@ -231,10 +248,17 @@ def _batch_arrays(p: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
             f"{p}: corrupt CIFAR batch: 'data' must be uint8 of shape (n, 3072), found "
             f"{data.dtype} {data.shape}"
         )
-    if labels.ndim != 1 or labels.shape[0] != data.shape[0]:
+    if labels.ndim != 1:
+        raise DataError(
+            f"{p}: corrupt CIFAR batch: '{label_key}' must be a list of class indices (shape "
+            f"(n,)), found shape {labels.shape}; re-copy the batch files"
+        )
+    if labels.shape[0] != data.shape[0]:
         raise DataError(
             f"{p}: corrupt CIFAR batch: {data.shape[0]} images but {labels.shape[0]} labels"
         )
+    if labels.size == 0:  # an empty list reads as float64: no labels, nothing to check
+        labels = labels.astype(np.int64)
     if labels.dtype == np.bool_ or not np.issubdtype(labels.dtype, np.integer):
         raise DataError(
             f"{p}: corrupt CIFAR batch: '{label_key}' must hold integer class indices, found "
@@ -299,6 +323,20 @@ def read_cifar100(
 # --------------------------------------------------------------------------- npz
 
 
+def _npz_array(p: Path, z: Any, key: str) -> np.ndarray:
+    """Array ``key`` of the open archive ``z``; an object (pickled) array is a DataError."""
+    try:
+        return z[key]
+    except ValueError as err:
+        if "allow_pickle" not in str(err):
+            raise
+        raise DataError(
+            f"{p}: {key} is an array of Python objects (dtype=object; e.g. strings or lists), "
+            "which trainlab does not unpickle; save numbers: inputs as a numeric array, labels "
+            "as integer class indices (numpy.unique(y, return_inverse=True)[1])"
+        ) from None
+
+
 def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     """Read an ``.npz`` dataset: ``x_train, y_train, x_test, y_test`` (+ optional ``x_val, y_val``).
 
@@ -306,6 +344,14 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     and labels of different lengths raise a DataError that lists what the file holds.
     """
     p = _require_file(path, ".npz file")
+    with p.open("rb") as fh:
+        head = fh.read(6)
+    if head[:2] != b"PK" and head != b"\x93NUMPY":  # neither a zip archive nor a .npy file
+        raise DataError(
+            f"{p}: not an .npz file (a zip archive of .npy arrays; this one starts with bytes "
+            f"{head!r}); write it with numpy.savez(path, x_train=..., y_train=..., x_test=..., "
+            "y_test=...)"
+        )
     try:
         z = np.load(p, allow_pickle=False)
         if not isinstance(z, np.lib.npyio.NpzFile):  # a .npy file: one array, no names
@@ -329,10 +375,10 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
                     f"{p}: has {present[0]} without its partner; give both x_val and y_val or "
                     f"neither (the file has: {', '.join(keys)})"
                 )
-            out = {k: z[k] for k in (*NPZ_KEYS, *present)}
+            out = {k: _npz_array(p, z, k) for k in (*NPZ_KEYS, *present)}
     except DataError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError) as err:
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zlib.error) as err:
         raise DataError(
             f"{p}: not a readable .npz file ({type(err).__name__}: {err}); write it with "
             "numpy.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"
@@ -341,6 +387,11 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
         if f"x_{split}" not in out:
             continue
         x, y = out[f"x_{split}"], out[f"y_{split}"]
+        if y.ndim == 2 and x.ndim >= 1 and y.shape[0] == x.shape[0] and y.shape[1] > 1:
+            raise DataError(
+                f"{p}: y_{split} has shape {y.shape}: one-hot or score rows, not class indices; "
+                f"save y_{split}.argmax(1), shape ({y.shape[0]},)"
+            )
         if x.ndim < 1 or y.ndim != 1 or x.shape[0] != y.shape[0]:
             raise DataError(
                 f"{p}: x_{split} has shape {x.shape} but y_{split} {y.shape}; they need the same "
