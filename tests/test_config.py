@@ -16,6 +16,11 @@ def test_defaults_are_written_out():
     [
         ({"train": {"epoch": 3}}, "unknown key 'train.epoch' (did you mean 'epochs'?)"),
         ({"trian": {}}, "unknown key 'trian' (did you mean 'train'?)"),
+        (
+            {"data": {"name": "npz", "path": "a.npz"}},
+            "unknown key 'data.path'; a data set's own options go under data.options "
+            "(data.options.path)",
+        ),
         ({"train": {"epochs": 0}}, "train.epochs"),
         ({"optim": {"lr": -1}}, "optim.lr"),
         ({"population": {"seeds": []}}, "at least one seed"),

@@ -297,7 +297,10 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
         if e["type"] == "extra_forbidden":
             parent, _, key = loc.rpartition(".")
             fields = _fields_at(parent)
-            msgs.append(f"unknown key '{loc}'{did_you_mean(key, fields)}")
+            hint = did_you_mean(key, fields)
+            if parent == "data" and not hint:  # a data set's own option (path, n_samples, ...)
+                hint = f"; a data set's own options go under data.options (data.options.{key})"
+            msgs.append(f"unknown key '{loc}'{hint}")
         else:
             msg = str(e["msg"]).removeprefix("Value error, ")  # our own validators' messages
             msgs.append(f"{loc}: {msg} (got {e.get('input')!r})")
