@@ -522,3 +522,19 @@ def test_mnist_in_a_torchvision_root(tmp_path, sub):
     arrays = write_mnist(tmp_path / sub, gz=True)
     ds = load("mnist", path=tmp_path)
     np.testing.assert_array_equal(ds.y_test.numpy(), arrays["t10k-labels-idx1-ubyte"])
+
+
+def test_npz_images_with_their_channels_last_say_how_to_transpose(tmp_path):
+    """(N, 32, 32, 3) would make a convnet read 32 channels of 32x3 images: refused with the
+    transpose that gives torch's (N, C, H, W); (N, 3, 32, 32) loads."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 12)
+    nhwc = tmp_path / "nhwc.npz"
+    x = rng.random((12, 32, 32, 3), dtype=np.float32)
+    np.savez(nhwc, x_train=x, y_train=y, x_test=x[:4], y_test=y[:4])
+    with pytest.raises(DataError, match=r"channels last .*x_train.transpose\(0, 3, 1, 2\)"):
+        read_npz(nhwc)
+    nchw = tmp_path / "nchw.npz"
+    x = x.transpose(0, 3, 1, 2)
+    np.savez(nchw, x_train=x, y_train=y, x_test=x[:4], y_test=y[:4])
+    assert read_npz(nchw)["x_train"].shape == (12, 3, 32, 32)
