@@ -303,9 +303,10 @@ class Trainer:
         # a stopped model gets no update at all, not even from NaN grads. On the CPU, reading the
         # mask is a memory read (no sync), so the common all-running case skips the fills.
         if self.device.type != "cpu" or not bool(running.all()):
+            stopped = ~running  # one kernel, viewed per parameter
             for p in self.params:
                 if p.grad is not None:
-                    p.grad.masked_fill_(~running.view(-1, *([1] * (p.dim() - 1))), 0.0)
+                    p.grad.masked_fill_(stopped.view(-1, *([1] * (p.dim() - 1))), 0.0)
         lr = self.current_lr()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
