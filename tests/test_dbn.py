@@ -219,6 +219,26 @@ def test_pretrain_mistakes_are_one_line_errors_that_leave_no_run_behind(
     assert not out.exists()  # checked before the run directory is made: --out stays free
 
 
+def test_pretrain_checks_the_test_split_range_before_making_the_run(
+    tmp_path, monkeypatch, capsys
+):
+    """The report transforms the test split: a test value outside [0, 1] is refused up front,
+    not after training with a half-made run left behind."""
+    from trainlab.pretrain import run as run_mod
+
+    def test_out_of_range(cfg):
+        x = load_digits().data / 16.0
+        xte = x[200:260].copy()
+        xte[0, 5] = 1.5
+        return x[:200], xte, (64,)
+
+    monkeypatch.setattr(run_mod, "_data", test_out_of_range)
+    code, err, out = _pretrain(tmp_path, monkeypatch, capsys, "data: {scale: none}\n")
+    assert code == 2, err
+    assert "has values in [0, 1.5], but model.visible 'bernoulli' needs them in [0, 1]" in err
+    assert not out.exists()
+
+
 def test_pretrain_rejects_data_outside_the_unit_range_before_making_the_run(
     tmp_path, monkeypatch, capsys
 ):

@@ -80,8 +80,9 @@ def _as_dbn_layer(i: int, n: int) -> Iterator[None]:
     ``BernoulliRBM``) say that they come from this DBN and which layer; same exception type."""
     try:
         yield
-    except ValueError as err:
-        raise type(err)(f"DBN layer {i + 1} of {n}: {err}") from None
+    except ValueError as err:  # the same object, traceback kept: only its message is prefixed
+        err.args = (f"DBN layer {i + 1} of {n}: {err}", *err.args[1:])
+        raise
 
 
 class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -189,7 +190,12 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         """The top layer's hidden probabilities (each layer fed the one below's)."""
-        return self.hidden_activations(X)[-1]
+        check_is_fitted(self)
+        h = X
+        for i, rbm in enumerate(self.rbms_):  # only the current layer's output is kept
+            with _as_dbn_layer(i, len(self.rbms_)):
+                h = rbm.transform(h)
+        return h
 
     def hidden_activations(self, X) -> list[np.ndarray]:
         """Every layer's ``P(h | input)``, bottom to top."""

@@ -290,14 +290,19 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._check_finite()
         return self
 
+    def diverged(self) -> bool:
+        """Whether training sent a fitted parameter to inf or NaN."""
+        check_is_fitted(self)
+        params = [self.components_, self.intercept_hidden_, self.intercept_visible_]
+        if self._visible == "gaussian":
+            params.append(self.log_variance_)
+        return not all(np.isfinite(p).all() for p in params)
+
     def _check_finite(self) -> None:
         """Raise if training diverged (inf or NaN parameters), as scikit-learn's MLP does,
         rather than return a model whose ``transform`` is all NaN. One check per ``fit`` or
         ``partial_fit`` call, on the numpy copies: no extra host read."""
-        params = [self.components_, self.intercept_hidden_, self.intercept_visible_]
-        if self._visible == "gaussian":
-            params.append(self.log_variance_)
-        if all(np.isfinite(p).all() for p in params):
+        if not self.diverged():
             return
         hint = (
             " and standardize the inputs (zero mean, unit variance per feature, e.g. with "

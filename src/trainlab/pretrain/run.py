@@ -262,10 +262,11 @@ def _data(cfg: PretrainConfig) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]
         lo, hi = xtr.min(0), xtr.max(0)
         span = np.where(hi > lo, hi - lo, 1.0)
         xtr, xte = (xtr - lo) / span, np.clip((xte - lo) / span, 0.0, 1.0)
-    elif cfg.data.scale == "standardize":
-        mu, sd = xtr.mean(0), xtr.std(0)
-        sd = np.where(sd > 0, sd, 1.0)
-        xtr, xte = (xtr - mu) / sd, (xte - mu) / sd
+    elif cfg.data.scale == "standardize":  # the trainer's rule (constant features centred)
+        from ..data.preprocess import Standardize
+
+        z = Standardize().fit(xtr)
+        xtr, xte = (z.transform(x).numpy() for x in (xtr, xte))
     return xtr, xte, tuple(d.input_shape)
 
 
@@ -404,16 +405,17 @@ def _fit_stack(cfg: PretrainConfig, seed: int, xtr: np.ndarray, x_show: np.ndarr
     return est, h
 
 
-def _check_before_run(cfg: PretrainConfig, xtr: np.ndarray) -> None:
-    """The device exists, and units that need inputs in [0, 1] get them (``data.scale: none``
-    keeps the data's own range)."""
+def _check_before_run(cfg: PretrainConfig, xtr: np.ndarray, xte: np.ndarray) -> None:
+    """The device exists, and units that need inputs in [0, 1] get them on both splits (the
+    report transforms the test split; ``data.scale: none`` keeps the data's own range)."""
     from .rbm import outside_unit_interval, resolve_device
 
     resolve_device(cfg.device)
     m = cfg.model
     if m.visible == "bernoulli" or m.kind == "sdae":
-        lo, hi = float(xtr.min()), float(xtr.max())
-        if outside_unit_interval(xtr):
+        both = np.concatenate([xtr.ravel(), xte.ravel()])
+        lo, hi = float(both.min()), float(both.max())
+        if outside_unit_interval(xtr) or outside_unit_interval(xte):
             what = "model.kind 'sdae'" if m.kind == "sdae" else "model.visible 'bernoulli'"
             fix = "" if m.kind == "sdae" else " (or model.visible: gaussian)"
             raise ConfigError(
@@ -447,7 +449,7 @@ def run_pretrain(
     t, m = cfg.train, cfg.model
     # everything that can be checked is checked before the run directory exists, so that a
     # mistake leaves no half-made run behind (a rerun with the same --out would be refused)
-    _check_before_run(cfg, xtr)
+    _check_before_run(cfg, xtr, xte)
     if m.kind == "rbm":
         pop = RBMPopulation(  # validates every grid point
             m.n_components,
@@ -482,11 +484,7 @@ def run_pretrain(
                 "learning_rate": mem.learning_rate,
                 "momentum": mem.momentum,
                 "weight_decay": mem.weight_decay,
-                # a member whose lr made it diverge (inf/NaN weights; its numbers are null)
-                "diverged": not all(
-                    np.isfinite(a).all()
-                    for a in (est.components_, est.intercept_hidden_, est.intercept_visible_)
-                ),
+                "diverged": est.diverged(),  # inf/NaN weights; its numbers are null
                 "train_reconstruction_error": float(hist["reconstruction_error"][i, -1]),
                 "test_reconstruction_error": test_rec,
             }
