@@ -192,10 +192,10 @@ def test_resume_refuses_a_changed_config_or_a_foreign_run(monkeypatch, capsys, s
     text = (out / "config.yaml").read_text()
     (out / "config.yaml").write_text(text.replace("- 8", "- 16"))  # hidden width
     code, _, err = run(monkeypatch, capsys, "resume", out, "--device", "cpu")
-    _assert_user_error(code, err, "does not match")
+    _assert_user_error(code, err, "changed since the checkpoint (model.hidden: [8] -> [16])")
     (out / "config.yaml").write_text(text.replace("seeds:\n  - 0", "seeds:\n  - 7"))
     code, _, err = run(monkeypatch, capsys, "resume", out, "--device", "cpu")
-    _assert_user_error(code, err, "no longer describes the models")
+    _assert_user_error(code, err, "(population.seeds: [0] -> [7])")
     (out / "population.json").unlink()
     code, _, err = run(monkeypatch, capsys, "resume", out, "--device", "cpu")
     _assert_user_error(code, err, "not a `trainlab train` run")

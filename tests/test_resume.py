@@ -218,3 +218,7 @@ def test_resume_refuses_an_edited_config_but_lets_a_run_train_longer(tmp_path):
     notes.clear()
     resume(out, device="cpu", progress=False, on_note=notes.append)  # unchanged: no note
     assert notes == []
+    edited["train"]["epochs"] = 1  # below the 2 epochs trained: nothing could be undone
+    path.write_text(yaml.safe_dump(edited))
+    with pytest.raises(UserError, match=r"train.epochs to 1, but .* already trained 2 epochs"):
+        resume(out, device="cpu", progress=False)

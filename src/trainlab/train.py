@@ -746,6 +746,13 @@ def resume(
             f"{run.path} trained a user-provided module; resume it from Python: "
             "trainlab.train.resume(dir, model=the_same_module)"
         )
+    # the checkpoint (on the CPU; load_state_dict moves it) is compared with config.yaml before
+    # anything is built, so that an edited key is named rather than met as a shape mismatch
+    state = run.load_checkpoint(map_location="cpu")
+    if state is not None and "config" in state:  # (earlier versions' checkpoints hold none)
+        note = _config_changes(json.loads(state["config"]), config, run, int(state["epoch"]))
+        if note:
+            (on_note or _warn)(note)
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
     written = [[m.get("seed"), m.get("overrides")] for m in info.get("models", [])]
     now = json.loads(json.dumps(to_jsonable([[m.seed, m.overrides] for m in trainer.members])))
@@ -754,7 +761,6 @@ def resume(
             f"{run.config_path} no longer describes the models in {run.path / 'population.json'} "
             "(seeds or overrides changed); restore the run's config.yaml"
         )
-    state = run.load_checkpoint(map_location=trainer.device)
     if state is not None:
         try:
             trainer.load_state_dict(state)
@@ -767,10 +773,6 @@ def resume(
                 f"{run.checkpoint_path} does not match {run.config_path} ({detail[:120]}); "
                 "restore the run's config.yaml, or start a new run"
             ) from None
-        if "config" in state:  # (checkpoints of earlier versions hold no config)
-            note = _config_changes(json.loads(state["config"]), config, run)
-            if note:
-                (on_note or _warn)(note)
     done_epoch, done_step = trainer.epoch, trainer.step
     run.remove_partial_writes()
     run.truncate_jsonl(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
@@ -799,9 +801,10 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def _config_changes(trained: dict[str, Any], config: Config, run: RunDir) -> str | None:
+def _config_changes(trained: dict[str, Any], config: Config, run: RunDir, done: int) -> str | None:
     """Refuse edits of ``config.yaml`` since the checkpoint outside :data:`RESUME_MAY_CHANGE`
-    (UserError naming them); return a note when ``train.epochs`` changed, else None."""
+    (UserError naming them) and a ``train.epochs`` below the ``done`` epochs already trained;
+    return a note when ``train.epochs`` changed, else None."""
     before, now = _flat(trained), _flat(with_factory_defaults(config).model_dump(mode="json"))
     changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
     bad = [k for k in changed if k not in RESUME_MAY_CHANGE]
@@ -814,10 +817,14 @@ def _config_changes(trained: dict[str, Any], config: Config, run: RunDir) -> str
         )
     if "train.epochs" not in changed:
         return None
-    note = (
-        f"train.epochs changed from {before.get('train.epochs')} to {now.get('train.epochs')} "
-        "since the checkpoint: training continues to the new end"
-    )
+    old, new = before.get("train.epochs"), config.train.epochs
+    if new < done:
+        raise UserError(
+            f"{run.config_path} sets train.epochs to {new}, but the checkpoint has already "
+            f"trained {done} epochs (of {old}); set train.epochs to {done} or more"
+        )
+    note = f"train.epochs changed from {old} to {new} since the checkpoint: training "
+    note += "continues to the new end" if new > done else f"ends at epoch {new}, already reached"
     if config.schedule.name != "none":  # its values depend on the run's length
         note += (
             f"; the '{config.schedule.name}' schedule spans the new length, so its learning "
