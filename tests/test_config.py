@@ -21,6 +21,7 @@ def test_defaults_are_written_out():
             "unknown key 'data.path'; a data set's own options go under data.options "
             "(data.options.path)",
         ),
+        ({"data": {"scale": "minmax"}}, "data.scale is a `trainlab pretrain` key"),
         ({"train": {"epochs": 0}}, "train.epochs"),
         ({"optim": {"lr": -1}}, "optim.lr"),
         ({"population": {"seeds": []}}, "at least one seed"),

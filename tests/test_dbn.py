@@ -219,9 +219,7 @@ def test_pretrain_mistakes_are_one_line_errors_that_leave_no_run_behind(
     assert not out.exists()  # checked before the run directory is made: --out stays free
 
 
-def test_pretrain_checks_the_test_split_range_before_making_the_run(
-    tmp_path, monkeypatch, capsys
-):
+def test_pretrain_checks_the_test_split_range_before_making_the_run(tmp_path, monkeypatch, capsys):
     """The report transforms the test split: a test value outside [0, 1] is refused up front,
     not after training with a half-made run left behind."""
     from trainlab.pretrain import run as run_mod

@@ -465,3 +465,19 @@ def test_lsuv_leaves_batch_norm_running_statistics_alone() -> None:
     for name, b in m.named_buffers():
         assert torch.equal(b, buffers[name]), name
     assert all(x.training for x in m.modules())
+
+
+def test_lsuv_lets_an_error_that_is_not_about_shapes_through() -> None:
+    """Only shape mismatches become the "does not accept the data batch" UserError; a bug in
+    a user's forward keeps its own message and type."""
+
+    class Broken(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = nn.Linear(4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise RuntimeError("boom in the user's forward")
+
+    with pytest.raises(RuntimeError, match="^boom in the user's forward$"):
+        init.apply(Broken(), "lsuv", data=torch.randn(8, 4))

@@ -113,8 +113,10 @@ def test_the_progress_mean_leaves_out_nan_models():
     assert trainer.progress_line(rows) == f"val_acc {mean:.3f}, 2/4 training"
 
 
-def test_progress_to_a_log_file_is_one_line_per_epoch(capsys):
+def test_progress_to_a_log_file_is_one_line_per_epoch(capsys, monkeypatch):
     """Without a terminal (nohup, a batch job) rich draws the bar only when it stops."""
+    for var in ("FORCE_COLOR", "TTY_COMPATIBLE", "TTY_INTERACTIVE"):  # rich: "a terminal"
+        monkeypatch.delenv(var, raising=False)
     train(small_config(train={"epochs": 2}), write=False, progress=True, device="cpu")
     out = capsys.readouterr().out
     assert "t epoch 1/2: val_acc " in out and "t epoch 2/2: val_acc " in out

@@ -298,8 +298,10 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
             parent, _, key = loc.rpartition(".")
             fields = _fields_at(parent)
             hint = did_you_mean(key, fields)
-            if parent == "data" and not hint:  # a data set's own option (path, n_samples, ...)
+            if parent == "data" and not hint and key != "scale":  # a data set's own option
                 hint = f"; a data set's own options go under data.options (data.options.{key})"
+            elif parent == "data" and key == "scale":  # trainlab pretrain's key
+                hint = " (data.scale is a `trainlab pretrain` key; training uses data.preprocess)"
             msgs.append(f"unknown key '{loc}'{hint}")
         else:
             msg = str(e["msg"]).removeprefix("Value error, ")  # our own validators' messages

@@ -563,11 +563,21 @@ def lsuv_(
             m.train(training)
 
 
+#: words of torch's shape-mismatch errors (``mat1 and mat2 shapes cannot be multiplied``,
+#: ``Expected 3D (unbatched) or 4D (batched) input``, ``size of tensor a must match``)
+_SHAPE_WORDS = ("shape", "size", "Expected", "expected")
+
+
 def _forward(model: nn.Module, data: Tensor) -> None:
-    """``model(data)``; a RuntimeError (a shape mismatch) becomes a one-line UserError."""
+    """``model(data)``; a shape mismatch becomes a one-line UserError. Any other error (out of
+    memory, a bug in a user's ``forward``) is raised as it is."""
     try:
         model(data)
     except RuntimeError as err:
+        if isinstance(err, torch.cuda.OutOfMemoryError) or not any(
+            w in str(err) for w in _SHAPE_WORDS
+        ):
+            raise
         first = (str(err).strip().splitlines() or [""])[0]
         raise UserError(
             f"lsuv: the model does not accept the data batch of shape {tuple(data.shape)} "

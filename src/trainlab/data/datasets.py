@@ -454,8 +454,9 @@ def load(
         x_tr, y_tr = x[keep], y[keep]
     if len(y_tr) < 2:
         raise DataError(
-            f"{name}: the training split has {len(y_tr)} sample(s); use more data or smaller "
-            "val_fraction/test_fraction"
+            f"{name}: the training split has {len(y_tr)} sample(s); use more data (a fraction "
+            "above 0 holds out at least one sample, so for tiny data set val_fraction: 0 and/or "
+            "test_fraction: 0)"
         )
 
     # --- tensors (fancy indexing above copied, so cached arrays are never shared)

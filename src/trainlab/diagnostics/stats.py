@@ -14,8 +14,10 @@ Definitions (the thresholds are module constants, stated here):
 - **dead fraction** (ReLU and ReLU6, whose gradient is exactly zero for inputs below 0): the
   fraction of units whose output is ``<= 0`` for *every* sample of the batch, so that no
   gradient flows through them. Activations with a non-zero gradient for negative inputs
-  (LeakyReLU, PReLU, RReLU, ELU, SELU, CELU, GELU, SiLU, Mish, Hardswish) cannot die this way
-  and have no dead fraction (a leaky unit below 0 on every sample still learns). A unit is a
+  (LeakyReLU, PReLU, RReLU, ELU, SELU, CELU, GELU, SiLU, Mish) cannot die this way and have no
+  dead fraction (a leaky unit below 0 on every sample still learns). Hardswish is exactly 0,
+  with zero gradient, only below -3 (negative with a gradient on (-3, 0)): ``<= 0`` would
+  overcount it, so its dead units are not measured. A unit is a
   feature of a ``(K, B, D)`` output; of a larger output it is, by ``unit_axis``, a channel
   (``"channel"``: axis 2 of ``(K, B, C, *spatial)``, conv-style) or a feature (``"last"``: the
   last axis of ``(K, B, ..., D)``, Linear-style, e.g. ``(K, B, T, D)`` sequences), and must be

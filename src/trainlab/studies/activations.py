@@ -166,7 +166,8 @@ def _verdict(
     if activation == "tanh":
         last += f", |a|>0.9: {100 * sat[-1]:.0f}%"
     if kind == "collapses":
-        return text, f"{last} (layer 7/1 = {std[-1] / std[0]:.3f})", std[-1] < 0.1 * std[0]
+        ratio = f"layer {len(std)}/1 = {std[-1] / std[0]:.3f}"
+        return text, f"{last} ({ratio})", std[-1] < 0.1 * std[0]
     if kind == "saturates":
         return text, last, sat[-1] > 0.5
     if kind == "spread":
@@ -175,7 +176,7 @@ def _verdict(
         assert above is not None
         return (
             text,
-            f"{last}; Xavier's layer 7: {above[-1]:.3g}",
+            f"{last}; Xavier's layer {len(above)}: {above[-1]:.3g}",
             std[-1] > 0.1 and sat[-1] < 0.1 and std[-1] > above[-1],
         )
     assert sigma2n is not None
