@@ -187,3 +187,14 @@ def test_standardize_is_scale_invariant():
     assert torch.allclose(out, big, atol=1e-9)
     const = np.tile(np.float32([0.1, 3e7, -2e-7]), (1000, 1))  # exactly constant columns
     assert torch.all(Standardize().fit_transform(const) == 0)
+
+
+def test_pca_on_too_many_features_says_the_covariance_would_not_fit(monkeypatch):
+    """A D×D covariance of 224×224×3 images would be 168 GiB: refused up front, by name."""
+    from trainlab.data import preprocess
+
+    monkeypatch.setattr(preprocess, "MAX_EIG_FEATURES", 16)
+    x = torch.randn(40, 17, dtype=torch.float64)
+    for name in ("pca", "pca_whiten", "zca"):
+        with pytest.raises(UserError, match=r"PCA/ZCA on 17 features needs a 17×17 float64"):
+            preprocess.make_preprocessor(name).fit(x)

@@ -162,6 +162,11 @@ class Standardize(Transform):
         return (x - self._state(self.mean_, x)) / self._state(self.std_, x)
 
 
+#: the most features PCA/ZCA take: a 16384×16384 float64 covariance is 2 GiB, and its
+#: eigendecomposition O(D³) (CIFAR's 3072 features: 72 MiB, seconds)
+MAX_EIG_FEATURES = 16384
+
+
 def _eigh_desc(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Mean ``(D,)``, eigenvalues ``(D,)`` (descending, ≥ 0) and eigenvectors ``(D, D)`` (columns)
     of the biased covariance ``Σ = XᵀX / N`` of the centred float64 matrix ``x`` ``(N, D)``.
@@ -169,6 +174,13 @@ def _eigh_desc(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     Signs are fixed so that each eigenvector's largest-magnitude entry is positive
     (scikit-learn's ``svd_flip``), which makes the result deterministic.
     """
+    d = x.shape[1]
+    if d > MAX_EIG_FEATURES:
+        raise UserError(
+            f"PCA/ZCA on {d} features needs a {d}×{d} float64 covariance "
+            f"({d * d * 8 / 2**30:.1f} GiB) and its eigendecomposition; use it on at most "
+            f"{MAX_EIG_FEATURES} features (smaller images), or preprocess: mean / standardize"
+        )
     mean = x.mean(0)  # (D,)
     xc = x - mean  # (N, D)
     cov = xc.T @ xc / x.shape[0]  # (D, D)
