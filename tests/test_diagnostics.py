@@ -881,3 +881,29 @@ def test_attention_parameters_of_their_own_are_watched(batch_first):
     after = torch.cat([p.detach().flatten() for p in own])
     ratio = ((after - before).norm() / before.norm()).item()
     assert rec["update_ratio"] == pytest.approx(ratio, rel=1e-4)
+
+
+def test_update_ratio_says_when_a_stuck_model_had_too_large_a_step_before():
+    """lr 10: the first update is huge (ratio 0.4), then the model no longer moves; the verdict
+    tells the story with that earlier step instead of a plain "no update"/"too small"."""
+
+    def rec(step: int, layer: str, ratio: float) -> dict:
+        order = 0 if layer == "fc1" else 1
+        return {"model": 0, "layer": layer, "step": step, "update_ratio": ratio,
+                "grad_norm": 1.0, "weight_norm": 1.0, "order": order}  # fmt: skip
+
+    early = [rec(0, "fc1", 0.4), rec(0, "fc2", 0.05)]
+    (stuck,) = [f for f in verdict(early + [rec(50, "fc1", 0.0), rec(50, "fc2", 0.0)])
+                if f.check == "update_ratio"]  # fmt: skip
+    assert stuck.status == "warn" and stuck.layer == "fc1"
+    assert "no update" in stuck.message and "at step 0 it was too large: 4.0e-01" in stuck.message
+    (slow,) = [f for f in verdict(early + [rec(50, "fc1", 1e-7), rec(50, "fc2", 1e-3)])
+               if f.check == "update_ratio"]  # fmt: skip
+    assert slow.status == "warn" and "too small: 1.0e-07" in slow.message
+    assert "at step 0 it was too large" in slow.message
+    (healthy,) = [f for f in verdict([rec(50, "fc1", 1e-3), rec(50, "fc2", 2e-3)])
+                  if f.check == "update_ratio"]  # fmt: skip
+    assert healthy.status == "ok" and "too large" not in healthy.message
+    (stopped,) = [f for f in verdict([rec(50, "fc1", 0.0), rec(50, "fc2", 0.0)])
+                  if f.check == "update_ratio"]  # fmt: skip
+    assert stopped.status == "ok"  # a stopped model with no history of large steps

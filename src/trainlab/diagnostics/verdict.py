@@ -26,7 +26,10 @@ check               fires when (default thresholds)
 ``update_ratio``    a layer that receives gradients has ‖Δθ‖/‖θ‖ ``< 1e-5`` (learning too
                     slowly) or ``> 1e-1`` (too fast); CS231n's rule of thumb is about 1e-3.
                     A model with no update at all (learning rate 0: stopped by the trainer
-                    after NaN or early stopping, or frozen) is not flagged.
+                    after NaN or early stopping, or frozen) is not flagged, unless an earlier
+                    sampled step's update was too large (``> 1e-1``): a model that stopped
+                    moving, or moves too slowly, after too large a step is told so, with
+                    that step (the usual story of a too-high learning rate).
 ``nonfinite``       (``fail``) an output held NaN/Inf; the origin is the first layer in forward
                     order that was non-finite at the earliest such step.
 ==================  ==========================================================================
@@ -278,10 +281,30 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
     ]
     if not sel:
         return None
+    # an earlier step whose update was too large explains a model that no longer moves (a huge
+    # lr kills ReLU units or saturates them in a few steps): said next to the latest finding
+    early = next(
+        (
+            r
+            for r in sorted(rows, key=lambda r: r["step"])
+            if r["step"] < sel[0]["step"]
+            and _finite(r.get("update_ratio"))
+            and r["update_ratio"] > t.update_high
+        ),
+        None,
+    )
+    before = (
+        f"; at step {early['step']} it was too large: {early['update_ratio']:.1e} in "
+        f"'{early['layer']}' (bound {t.update_high:g}), which can kill or saturate units"
+        if early is not None
+        else ""
+    )
     if all(r["update_ratio"] == 0 for r in sel):  # lr 0: a stopped (NaN, early) or frozen model
+        status = "warn" if early is not None else "ok"
         return Finding(
-            "update_ratio", "ok", model, "no update (model stopped or frozen)", sel[0]["step"]
-        )
+            "update_ratio", status, model, "no update (model stopped or frozen)" + before,
+            sel[0]["step"], early["layer"] if early is not None else None,
+        )  # fmt: skip
 
     def dist(r: dict[str, Any]) -> float:  # decades away from 1e-3
         return abs(math.log10(max(r["update_ratio"], 1e-300)) + 3.0)
@@ -299,6 +322,7 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
             v = worst["update_ratio"]
             direction, bound = ("too small", t.update_low) if low else ("too large", t.update_high)
         msg = f"update/weight ratio {direction}: {v:.1e} in '{worst['layer']}' (bound {bound:g})"
+        msg += before if direction == "too small" else ""
         return Finding(
             "update_ratio", "warn", model, msg, worst["step"], worst["layer"], v, low + high
         )
