@@ -907,3 +907,23 @@ def test_update_ratio_says_when_a_stuck_model_had_too_large_a_step_before():
     (stopped,) = [f for f in verdict([rec(50, "fc1", 0.0), rec(50, "fc2", 0.0)])
                   if f.check == "update_ratio"]  # fmt: skip
     assert stopped.status == "ok"  # a stopped model with no history of large steps
+
+
+def test_large_activations_are_flagged_in_absolute_terms_also_in_the_first_layer():
+    """Raw 0..255 inputs into N(0, 1) weights: the first layer's std is already ~1e3, which the
+    relative check (each layer against the first) cannot see; the absolute bound (1e2) flags
+    it."""
+    g = torch.Generator().manual_seed(0)
+    model = nn.Sequential(nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    with torch.no_grad():
+        model[0].weight.normal_(0.0, 1.0, generator=g)
+    x = torch.randint(0, 256, (128, 64), generator=g).float()  # unscaled pixels
+    with watch(model) as w:
+        model(x).sum().backward()
+    (act,) = [f for f in verdict(w.records()) if f.check == "activations"]
+    assert act.status == "warn" and act.message.startswith("large activations: std ")
+    assert act.layer == "0" and "standardize" in act.message
+    with watch(model) as w:
+        model(x / 255.0).sum().backward()
+    (ok,) = [f for f in verdict(w.records()) if f.check == "activations"]
+    assert ok.status == "ok"

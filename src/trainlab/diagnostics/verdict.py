@@ -18,7 +18,9 @@ check               fires when (default thresholds)
                     exploding: ``> 1e2``. Activation modules are compared with the first
                     activation module, other layers with the first other layer (CS231n
                     lecture 7: with W ~ 0.01·N(0,1) tanh activations shrink toward zero
-                    layer by layer).
+                    layer by layer). Where no ratio is out of range: large, some layer's
+                    ``act_std > 1e2`` in absolute terms (the first layer too: unscaled
+                    inputs, or too large an init).
 ``saturation``      a tanh/sigmoid layer has ``saturated_fraction > 0.2`` (tanh ``|y| > 0.99``,
                     sigmoid ``y < 0.01 or > 0.99``): its local gradient is almost zero there.
 ``dead_relu``       a ReLU or ReLU6 layer has ``dead_fraction > 0.25`` (units ``<= 0`` on every
@@ -58,6 +60,7 @@ class Thresholds:
     grad_ratio_high: float = 1e2
     act_ratio_low: float = 1e-2
     act_ratio_high: float = 1e2
+    act_std_high: float = 1e2
     saturated: float = 0.2
     dead: float = 0.25
     update_low: float = 1e-5
@@ -203,7 +206,7 @@ def _check_gradients(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
 def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Finding | None:
     sel = [r for r in _latest(rows, "act_std") if _finite(r.get("act_std"))]
     if len(sel) < 2:
-        return None
+        return _large_activations(model, sel, t)
     ratios: list[tuple[float, dict[str, Any]]] = []  # (std / base std, row), forward order
     for group in (
         [r for r in sel if r.get("kind") in _ACTIVATION_KINDS],
@@ -214,7 +217,7 @@ def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) ->
         base = group[0]["act_std"]
         ratios += [(r["act_std"] / base, r) for r in group[1:]]
     if not ratios:
-        return None
+        return _large_activations(model, sel, t)
 
     def decades(ratio: float) -> float:  # distance from 1 (no change), in decades
         return abs(math.log10(max(ratio, 1e-300)))
@@ -227,6 +230,8 @@ def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) ->
         return 0.0
 
     flagged = [q for q in ratios if not t.act_ratio_low <= q[0] <= t.act_ratio_high]
+    if not flagged and (large := _large_activations(model, sel, t)) is not None:
+        return large
     if not flagged:
         ratio, r = max(ratios, key=lambda q: decades(q[0]))
         msg = f"largest std change vs the first layer: {ratio:.2g}× ('{r['layer']}')"
@@ -246,6 +251,23 @@ def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) ->
             f" (> {t.act_ratio_high:g})"
         )
     return Finding("activations", "warn", model, msg, r["step"], r["layer"], ratio, layers)
+
+
+def _large_activations(model: int, sel: list[dict[str, Any]], t: Thresholds) -> Finding | None:
+    """A warning when some layer's activation std exceeds ``act_std_high`` in absolute terms
+    (also the first layer, which the relative check takes as its base), else None."""
+    large = [r for r in sel if r["act_std"] > t.act_std_high]
+    if not large:
+        return None
+    r = max(large, key=lambda r: r["act_std"])
+    msg = (
+        f"large activations: std {r['act_std']:.3g} in '{r['layer']}' (> {t.act_std_high:g}): "
+        "unscaled inputs (standardize them) or too large an init"
+    )
+    return Finding(
+        "activations", "warn", model, msg, r["step"], r["layer"], r["act_std"],
+        [q["layer"] for q in large],
+    )  # fmt: skip
 
 
 def _fraction_check(
