@@ -252,9 +252,11 @@ class PCA(Transform):
         self.whiten = whiten
         self.epsilon = epsilon
 
-    def _k(self, lam: torch.Tensor) -> int:
-        """The number of components kept, by scikit-learn's rule: an int is a count, a float
-        a fraction of the variance in (0, 1) (so ``1.0`` is an error, not one component)."""
+    def _k(self, lam: torch.Tensor, n: int) -> int:
+        """The number of components kept, by scikit-learn's rule: an int is a count, at most
+        ``min(N, D)`` (``N`` training samples span no more directions; the rest would be
+        arbitrary), a float a fraction of the variance in (0, 1) (so ``1.0`` is an error, not
+        one component)."""
         d, nc = lam.shape[0], self.n_components
         if nc is None:
             return d
@@ -269,6 +271,11 @@ class PCA(Transform):
                 raise UserError(
                     f"pca_components={k} is out of range; the inputs have {d} features, pass 1..{d}"
                 )
+            if k > n:
+                raise UserError(
+                    f"pca_components={k} is more than the {n} training samples define (they span "
+                    f"at most {n} directions); pass 1..{min(n, d)}"
+                )
             return k
         nc = float(nc)
         if not 0.0 < nc < 1.0:
@@ -282,7 +289,7 @@ class PCA(Transform):
 
     def _fit(self, x: torch.Tensor) -> None:
         mean, lam, u = _eigh_desc(x)
-        k = self._k(lam)
+        k = self._k(lam, x.shape[0])
         self.mean_ = mean  # (D,)
         self.eigenvalues_ = lam[:k]  # (k,)
         self.components_ = u[:, :k].T.contiguous()  # (k, D)
