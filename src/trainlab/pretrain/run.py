@@ -164,10 +164,9 @@ class PretrainConfig(_Strict):
                 limits = f"> {low}" if key == "learning_rate" else f">= {low}"
                 limits += f" and < {high}" if high is not None else ""
                 raise ValueError(f"grid.{key} needs one or more values {limits}, got {values}")
-        unit = self.model.visible == "bernoulli" or kind == "sdae"
-        if unit and self.data.scale == "standardize":
-            what = "model.kind 'sdae'" if kind == "sdae" else "model.visible 'bernoulli'"
-            fix = "" if kind == "sdae" else " (or model.visible: gaussian)"
+        unit = _unit_inputs(self.model)
+        if unit is not None and self.data.scale == "standardize":
+            what, fix = unit
             raise ValueError(
                 f"data.scale 'standardize' gives values outside [0, 1], which {what} cannot "
                 f"take; use data.scale: minmax{fix}"
@@ -411,18 +410,25 @@ def _check_before_run(cfg: PretrainConfig, xtr: np.ndarray, xte: np.ndarray) -> 
     from .rbm import outside_unit_interval, resolve_device
 
     resolve_device(cfg.device)
-    m = cfg.model
-    if m.visible == "bernoulli" or m.kind == "sdae":
-        both = np.concatenate([xtr.ravel(), xte.ravel()])
+    unit = _unit_inputs(cfg.model)
+    if unit is not None and (outside_unit_interval(xtr) or outside_unit_interval(xte)):
+        what, fix = unit
+        both = np.concatenate([xtr.ravel(), xte.ravel()])  # (a split may be empty)
         lo, hi = float(both.min()), float(both.max())
-        if outside_unit_interval(xtr) or outside_unit_interval(xte):
-            what = "model.kind 'sdae'" if m.kind == "sdae" else "model.visible 'bernoulli'"
-            fix = "" if m.kind == "sdae" else " (or model.visible: gaussian)"
-            raise ConfigError(
-                f"data '{cfg.data.name}' with data.scale '{cfg.data.scale}' has values in "
-                f"[{lo:.4g}, {hi:.4g}], but {what} needs them in [0, 1]; use data.scale: "
-                f"minmax{fix}"
-            )
+        raise ConfigError(
+            f"data '{cfg.data.name}' with data.scale '{cfg.data.scale}' has values in "
+            f"[{lo:.4g}, {hi:.4g}], but {what} needs them in [0, 1]; use data.scale: minmax{fix}"
+        )
+
+
+def _unit_inputs(model: PretrainModel) -> tuple[str, str] | None:
+    """For a model whose visible units need inputs in [0, 1] (Bernoulli RBMs, the SDAE):
+    ``(what, fix)`` for an error message naming it and the other way out; else None."""
+    if model.kind == "sdae":
+        return "model.kind 'sdae'", ""
+    if model.visible == "bernoulli":
+        return "model.visible 'bernoulli'", " (or model.visible: gaussian)"
+    return None
 
 
 def run_pretrain(
