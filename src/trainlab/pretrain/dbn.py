@@ -9,6 +9,7 @@ backprop on the labels (:func:`fine_tune`, through trainlab's normal trainer).
 
 from __future__ import annotations
 
+import collections
 import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -190,22 +191,20 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 
     def transform(self, X) -> np.ndarray:
         """The top layer's hidden probabilities (each layer fed the one below's)."""
-        check_is_fitted(self)
-        h = X
-        for i, rbm in enumerate(self.rbms_):  # only the current layer's output is kept
-            with _as_dbn_layer(i, len(self.rbms_)):
-                h = rbm.transform(h)
-        return h
+        return collections.deque(self._upward(X), maxlen=1).pop()  # only the last one held
 
     def hidden_activations(self, X) -> list[np.ndarray]:
         """Every layer's ``P(h | input)``, bottom to top."""
+        return list(self._upward(X))
+
+    def _upward(self, X) -> Iterator[np.ndarray]:
+        """Each layer's ``P(h | input)`` in turn, bottom to top (the recognition pass)."""
         check_is_fitted(self)
-        out, h = [], X
+        h = X
         for i, rbm in enumerate(self.rbms_):
             with _as_dbn_layer(i, len(self.rbms_)):
                 h = rbm.transform(h)
-            out.append(h)
-        return out
+            yield h
 
     def layer_weights(self) -> list[tuple[np.ndarray, np.ndarray]]:
         """``(weight (H, D), bias (H,))`` per layer as the recognition (bottom-up) pass uses them.
