@@ -32,6 +32,10 @@ hook-based per-step monitor of these statistics costs on the machine.
 ``stats.py`` loaded from ``git show``), interleaved in the same rounds: a before/after table
 from one run on the same machine load.
 
+Every variant runs with the trainer's malloc settings (:func:`trainlab.malloc.keep_freed_memory`:
+freed megabyte buffers are reused instead of page-faulted in afresh; ``TRAINLAB_KEEP_FREED_MEMORY=0``
+leaves malloc alone), as ``trainlab train --diagnose`` does.
+
 Prints a table and writes ``benchmarks/results/diagnostics.json``.
 """
 
@@ -54,6 +58,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from trainlab.diagnostics import watch
+from trainlab.malloc import keep_freed_memory
 
 STEPS_PER_EPOCH = 13  # digits: 1257 training samples / batch 100
 
@@ -234,6 +239,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    keep_freed_memory()  # the trainer's malloc settings, for every variant (trainlab.malloc)
     dev = torch.device(args.device)
     variants: list[tuple[str, int | None, Callable[..., object]]] = [
         ("none", None, watch),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import math
 
@@ -927,3 +928,78 @@ def test_large_activations_are_flagged_in_absolute_terms_also_in_the_first_layer
         model(x / 255.0).sum().backward()
     (ok,) = [f for f in verdict(w.records()) if f.check == "activations"]
     assert ok.status == "ok"
+
+
+# -- deferred reductions (permanent hooks on small outputs) ----------------------------------------
+def _varied_batches_run(every: int, pop: bool = False) -> tuple[list[dict], object]:
+    """40 SGD steps with batches of 16 and, every 7th step, 5 (a shape change), reading the
+    records twice mid-way (partial flushes)."""
+    from trainlab.population import Population
+
+    torch.manual_seed(0)
+    make = lambda: nn.Sequential(nn.Linear(8, 16), nn.Tanh(), nn.Linear(16, 16), nn.ReLU(),  # noqa: E731
+                                 nn.Linear(16, 3))  # fmt: skip
+    model = Population.from_models([make() for _ in range(3)]) if pop else make()
+    x, y = _data(n=64, d=8, c=3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    recs: list[dict] = []
+    with watch(model, every=every) as w:
+        for s in range(40):
+            b = 5 if s % 7 == 3 else 16
+            xb, yb = x[(s * 16) % 48 :][:b], y[(s * 16) % 48 :][:b]
+            if pop:
+                out = model(xb.expand(3, *xb.shape))
+                loss = nn.functional.cross_entropy(out.flatten(0, 1), yb.repeat(3))
+            else:
+                loss = nn.functional.cross_entropy(model(xb), yb)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            if s in (11, 30):
+                recs += w.pop_records()
+        recs += w.pop_records()
+    return recs, w
+
+
+@pytest.mark.parametrize("pop", [False, True])
+def test_deferred_reductions_equal_immediate_ones(monkeypatch, pop):
+    """Steps reduced DEFER_STEPS at a time (with shape changes and partial flushes) record
+    what reducing each step at once records."""
+    watch_mod = importlib.import_module("trainlab.diagnostics.watch")  # the function shadows it
+
+    deferred, wd = _varied_batches_run(every=1, pop=pop)
+    assert wd._defer is True  # the outputs are small: reductions were deferred
+    monkeypatch.setattr(watch_mod, "DEFER_BYTES", 0)
+    immediate, wi = _varied_batches_run(every=1, pop=pop)
+    assert wi._defer is False
+    assert len(deferred) == len(immediate) == 40 * 5 * (3 if pop else 1)
+    for a, b in zip(deferred, immediate, strict=True):
+        assert a.keys() == b.keys()
+        for key in a:
+            if isinstance(a[key], float):  # float32 sums in another order: ~1e-7 of the scale
+                assert a[key] == pytest.approx(b[key], rel=1e-5, abs=1e-6), (a["step"], key)
+            else:
+                assert a[key] == b[key], (a["step"], a["layer"], key)
+
+
+def test_deferring_stops_when_the_outputs_grow(monkeypatch):
+    watch_mod = importlib.import_module("trainlab.diagnostics.watch")  # the function shadows it
+
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    per_row = (16 + 16 + 3) * 4  # bytes of the three outputs per sample, float32
+    monkeypatch.setattr(watch_mod, "DEFER_BYTES", 20 * per_row)
+    x, y = _data(n=64, d=8, c=3)
+    with watch(model, every=1) as w:
+        _sgd_steps(model, x, y, steps=3)  # batches of 16: deferred
+        assert w._defer is True and len(w._deferred) == 2  # the first step is reduced at once
+        opt = torch.optim.SGD(model.parameters(), lr=0.1)
+        loss = nn.functional.cross_entropy(model(x[:32]), y[:32])  # 32 rows: too large
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        recs = w.records()  # the flush sees the large step and stops deferring
+        assert w._defer is False and not w._deferred
+        _sgd_steps(model, x, y, steps=1)
+        assert not w._deferred
+    assert {r["step"] for r in w.records()} == {0, 1, 2, 3, 4}
+    assert all(r["act_std"] is not None for r in recs)

@@ -142,6 +142,10 @@ RECORD_FIELDS = (
 #: per parameter and model, the update ratio reads at most this many entries (see Watch)
 UPDATE_SAMPLE = 32768
 _HIST_COPIES = 8  # histogram counts are scattered into this many copies, then summed
+#: with the layer hooks permanent (``every <= 8``), sampled steps whose layer outputs hold at
+#: most this many bytes in all are copied and reduced ``DEFER_STEPS`` at a time (see Watch)
+DEFER_BYTES = 1 << 20
+DEFER_STEPS = 16
 
 
 @dataclass
@@ -192,6 +196,8 @@ class _Sample:
     # dead-unit peaks (K, U) or None, histogram positions/indices (K, m))
     pending: list[tuple[_Layer, torch.Tensor, torch.Tensor | None, torch.Tensor | None,
                         torch.Tensor]] = field(default_factory=list)  # fmt: skip
+    # deferred steps (Watch._defer): (name, kind, module, contiguous copy (K, B, ...), units)
+    raw: list[tuple[str, str, nn.Module, torch.Tensor, str]] = field(default_factory=list)
     outputs: list[tuple[_Layer, torch.Tensor, int]] = field(default_factory=list)
     moments: torch.Tensor | None = None  # (K, L, 3): shift, Σ(y − shift), ‖y − shift‖
     fractions: torch.Tensor | None = None  # (K, F): dead / saturated fractions
@@ -430,6 +436,12 @@ class Watch:
         self._closed_hook = self._closed  # one bound method, not one per forward
         self._permanent = self.every <= self.PERMANENT_HOOKS_EVERY and self._vmap_template is None
         self._cache: dict[Any, torch.Tensor] = {}  # device constants (edges, offsets, ...)
+        # permanent hooks on small outputs: copy each sampled step's outputs and reduce them
+        # DEFER_STEPS steps at a time (_flush_deferred); None until the first sampled step's
+        # size decides
+        self._defer: bool | None = None if self._permanent else False
+        self._deferred: list[_Sample] = []  # forwards done, reductions pending
+        self._defer_bufs: dict[str, torch.Tensor] = {}  # per layer (DEFER_STEPS, K, B, ...)
 
     # -- lifecycle ------------------------------------------------------------------------------
     def attach(self) -> Watch:
@@ -456,6 +468,7 @@ class Watch:
             handles.clear()
         self._current = self._grad_sample = None
         self._open = False
+        self._defer_bufs.clear()  # deferred steps keep their slots alive until records()
 
     def __enter__(self) -> Watch:
         return self.attach()
@@ -603,7 +616,14 @@ class Watch:
             return
         if self._vmap_template is not None:
             self._rerun_vmap(sample, args)
+        elif sample.raw:
+            self._deferred.append(sample)
+            if len(self._deferred) >= DEFER_STEPS:
+                self._flush_deferred()
         else:
+            if self._defer is None:  # the first sampled step: are its outputs small?
+                size = sum(layer.n for layer, *_ in sample.pending) * self.k * 4  # as float32
+                self._defer = size <= DEFER_BYTES
             self._finalize(sample)
         # an output modified in place later in the forward (ReLU(inplace=True)) is skipped
         outs = [(layer, y) for layer, y, v in sample.outputs if y._version == v]
@@ -649,7 +669,10 @@ class Watch:
                 yk = yk.unsqueeze(1)
             layer.n = yk.numel() // yk.shape[0]
             units = layout or sample.units or guess
-            sample.pending.append((layer, *self._measure(kind, module, yk, units)))
+            if self._defer and fixed is None:  # one copy now, the reductions batched later
+                sample.raw.append((name, kind, module, self._defer_copy(name, yk), units))
+            else:
+                sample.pending.append((layer, *self._measure(kind, module, yk, units)))
             if record_grad and y.requires_grad and torch.is_grad_enabled():
                 sample.outputs.append((layer, y, y._version))  # until this forward ends
 
@@ -842,6 +865,66 @@ class Watch:
             layer.col = j
             layer.sample = sample
 
+    def _defer_copy(self, name: str, y: torch.Tensor) -> torch.Tensor:
+        """Copy a deferred step's output ``(K, B, ...)`` into its slot of the layer's buffer
+        (slot ``i`` for the ``i``-th deferred step), so that a run of steps is one view there."""
+        buf = self._defer_bufs.get(name)
+        if (
+            buf is None
+            or buf.shape[1:] != y.shape
+            or buf.dtype != y.dtype
+            or buf.device != y.device
+        ):
+            # (earlier steps' slots stay alive in the old buffer through their views)
+            buf = self._defer_bufs[name] = y.new_empty((DEFER_STEPS, *y.shape))
+        out = buf[len(self._deferred)]
+        out.copy_(y)
+        return out
+
+    def _flush_deferred(self) -> None:
+        """Reduce the deferred steps' output copies: runs of steps with the same layers, shapes
+        and dtypes are stacked along the model axis, ``(S·K, B, ...)``, and reduced by one
+        :meth:`_measure` per layer and one :meth:`_finalize` for all of them (the kernels of
+        one step's reductions, launched once for ``S`` steps); each step's summaries are then
+        views of the stacked results. Stops deferring once a step's outputs exceed
+        ``DEFER_BYTES`` (a larger batch), where the kernels no longer cost mostly their launch."""
+        todo, self._deferred = self._deferred, []
+        start = 0
+        while start < len(todo):
+            sig = _raw_signature(todo[start])
+            end = start + 1
+            while end < len(todo) and _raw_signature(todo[end]) == sig:
+                end += 1
+            self._reduce_group(todo[start:end])
+            start = end
+        if todo and sum(y.nbytes for _, _, _, y, _ in todo[-1].raw) > DEFER_BYTES:
+            self._defer = False
+        for smp in todo:
+            smp.raw = []
+
+    @torch.no_grad()
+    def _reduce_group(self, group: list[_Sample]) -> None:
+        """:meth:`_flush_deferred` for steps whose outputs have equal shapes and dtypes."""
+        n, k = len(group), self.k
+        joint = _Sample(group[0].step, {})
+        for j, (_, kind, module, _, units) in enumerate(group[0].raw):
+            ys = _consecutive([smp.raw[j][3] for smp in group])  # (n, K, B, ...)
+            joint.pending.append(
+                (_Layer(kind), *self._measure(kind, module, ys.flatten(0, 1), units))
+            )
+        placeholders = [layer for layer, *_ in joint.pending]
+        self._finalize(joint)
+        per_step = {
+            key: None if (t := getattr(joint, key)) is None else t.view(n, k, *t.shape[1:])
+            for key in ("moments", "fractions", "hist")
+        }
+        for i, smp in enumerate(group):
+            for key, t in per_step.items():
+                setattr(smp, key, None if t is None else t[i])
+            for (name, *_), ph in zip(smp.raw, placeholders, strict=True):
+                layer = smp.layers[name]
+                layer.col, layer.frac, layer.sample = ph.col, ph.frac, smp
+
     @torch.no_grad()
     def _rerun_vmap(self, sample: _Sample, args: tuple) -> None:
         """vmap population: run the batch model by model through the plain template."""
@@ -949,6 +1032,7 @@ class Watch:
         Call it after ``optimizer.step()`` so that the last sampled step has its update ratio.
         """
         self._finish_update(at_step=False)
+        self._flush_deferred()
         return _to_records(self._samples, self.k, self.edges, self._layer_params)
 
     def pop_records(self) -> list[dict[str, Any]]:
@@ -1067,6 +1151,23 @@ def _select_layers(tree: nn.Module, names: Iterable[str] | None) -> dict[str, nn
 
 
 _SUMMARIES = ("moments", "fractions", "hist", "weight", "grad", "out_grad", "update")
+
+
+def _consecutive(ys: list[torch.Tensor]) -> torch.Tensor:
+    """``torch.stack(ys)``: a view where they are consecutive slots of one buffer, else a copy."""
+    buf, first = ys[0]._base, ys[0]
+    if buf is not None and all(
+        y._base is buf and y.data_ptr() == first.data_ptr() + i * first.nbytes
+        for i, y in enumerate(ys)
+    ):
+        start = (first.data_ptr() - buf.data_ptr()) // first.nbytes
+        return buf[start : start + len(ys)]
+    return torch.stack(ys)
+
+
+def _raw_signature(s: _Sample) -> tuple:
+    """Deferred steps with equal signatures are reduced together (:meth:`Watch._flush_deferred`)."""
+    return tuple((name, y.shape, y.dtype, units) for name, _, _, y, units in s.raw)
 
 
 def _layout(s: _Sample) -> tuple:
