@@ -32,9 +32,10 @@ hook-based per-step monitor of these statistics costs on the machine.
 ``stats.py`` loaded from ``git show``), interleaved in the same rounds: a before/after table
 from one run on the same machine load.
 
-Every variant runs with the trainer's malloc settings (:func:`trainlab.malloc.keep_freed_memory`:
-freed megabyte buffers are reused instead of page-faulted in afresh; ``TRAINLAB_KEEP_FREED_MEMORY=0``
-leaves malloc alone), as ``trainlab train --diagnose`` does.
+Every variant runs with the trainer's malloc settings
+(:func:`trainlab.malloc.keep_freed_memory`: freed megabyte buffers are reused instead of
+page-faulted in afresh; ``TRAINLAB_KEEP_FREED_MEMORY=0`` leaves malloc alone), as
+``trainlab train --diagnose`` does.
 
 Prints a table and writes ``benchmarks/results/diagnostics.json``.
 """

@@ -8,19 +8,29 @@ after an exception), with the memory and speed lessons of its users built in:
   an in-place op later in the forward cannot change them), and at the end of the forward those
   of all layers are reduced together, with a few stacked kernels, to per-model moments, a
   fixed-bin histogram, dead/saturated fractions and a finiteness flag. The raw activation is
-  never kept, so memory stays flat however long the run (fastai's ``ActivationStats`` keeps
+  not kept, so memory stays flat however long the run (fastai's ``ActivationStats`` keeps
   growing lists). Summaries stay on the device and are read to the host lazily, in one transfer,
   by :meth:`Watch.records` — there is no ``.item()`` / ``.cpu()`` in any hook.
+- **Deferred reductions for small outputs.** With ``every <= 8`` (the layer hooks stay
+  registered), when a sampled step's watched outputs hold at most ``DEFER_BYTES`` (1 MiB) in
+  all, each output is instead copied, in its hook, into its slot of a per-layer buffer of
+  ``DEFER_STEPS`` (16) steps, and the reductions run once for up to 16 steps (at the 16th, or
+  at :meth:`Watch.records`): the steps are stacked along the model axis and each kernel is
+  launched once instead of 16 times. On small models these kernels cost mostly their launch.
+  The results are those of reducing each step at once up to float32 summation order (a test
+  compares the two paths). Memory: at most 16 MiB of copies. The first sampled step decides;
+  a flush that finds a step above the limit (a larger batch) stops deferring.
 - **Cost** (``benchmarks/diagnostics.py``, CPU time, 1 thread, on a shared 2-core VM whose
   speed drifts by ±10-20% between runs; README "Benchmarks" has the tables). Every 50 steps:
   within that noise of the ≤5% goal on a 64-256-256-10 MLP and a K=16 population of it
   (about 3% by its pieces: +24 µs of hooks per unsampled step, ~1.5 ms per sampled one).
-  Every step: +7-21% on a 64-1024-1024-10 MLP, +24-36% on the K=16 population and +86-114%
-  on the small plain MLP, whose whole step takes ~1.6 ms: a sampled step launches about a
-  hundred small kernels (moments, histogram, fractions, norms per layer) of 2-5 µs each. The
-  smallest kernel set these statistics need, with no binning and no records
-  (``--floor``), already costs +43-64% there, so issue 4's every-step goal (≤ 25%) is out of
-  reach of eager hooks on small models; ``trainlab train --diagnose`` samples every 50 steps.
+  Every step: +7-21% on a 64-1024-1024-10 MLP, +32-34% on the K=16 population (bound by
+  memory traffic: the statistics read every activation, gradient and parameter a few times)
+  and +59-65% on the small plain MLP, whose whole step takes ~1.5 ms (+87-91% before the
+  deferred reductions, in the same runs). The smallest kernel set these statistics need per
+  step, with no binning and no records (``--floor``), costs +41% and +22% there, and the
+  hooks' Python calls and the per-parameter norms come on top, so issue 4's every-step goal
+  (≤ 25%) is not met on small models; ``trainlab train --diagnose`` samples every 50 steps.
 - **Sampled, training mode only.** A *step* is one training iteration of the root module: it
   starts at a training-mode forward with autograd enabled, and every further such forward
   belongs to it until a backward reaches the output of one of them (two views / siamese
