@@ -1003,3 +1003,23 @@ def test_deferring_stops_when_the_outputs_grow(monkeypatch):
         assert not w._deferred
     assert {r["step"] for r in w.records()} == {0, 1, 2, 3, 4}
     assert all(r["act_std"] is not None for r in recs)
+
+
+def test_deferred_buffers_are_kept_per_output_shape():
+    """An epoch's smaller last batch gets a buffer of its own; alternating shapes reuse them."""
+    model = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 3))
+    x, y = _data(n=64, d=8, c=3)
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    seen: list[set[int]] = []
+    with watch(model, every=1) as w:
+        for s in range(40):
+            b = 16 if s % 2 else 5
+            loss = nn.functional.cross_entropy(model(x[:b]), y[:b])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            seen.append({id(t) for t in w._defer_bufs.values()})
+        recs = w.records()
+    assert len(seen[-1]) == 2 * 3  # three watched layers, two batch shapes
+    assert seen[3] == seen[-1]  # no buffer made anew after the first steps of each shape
+    assert len(recs) == 40 * 3 and all(r["act_std"] is not None for r in recs)

@@ -18,8 +18,9 @@ after an exception), with the memory and speed lessons of its users built in:
   at :meth:`Watch.records`): the steps are stacked along the model axis and each kernel is
   launched once instead of 16 times. On small models these kernels cost mostly their launch.
   The results are those of reducing each step at once up to float32 summation order (a test
-  compares the two paths). Memory: at most 16 MiB of copies. The first sampled step decides;
-  a flush that finds a step above the limit (a larger batch) stops deferring.
+  compares the two paths). Memory: the buffers of at most two output shapes per layer (a full
+  and an epoch's last batch), 16 MiB each at most. The first sampled step decides; a flush
+  that finds a step above the limit (a larger batch) stops deferring.
 - **Cost** (``benchmarks/diagnostics.py``, CPU time, 1 thread, on a shared 2-core VM whose
   speed drifts by ±10-20% between runs; README "Benchmarks" has the tables). Every 50 steps:
   within that noise of the ≤5% goal on a 64-256-256-10 MLP and a K=16 population of it
@@ -156,6 +157,7 @@ _HIST_COPIES = 8  # histogram counts are scattered into this many copies, then s
 #: most this many bytes in all are copied and reduced ``DEFER_STEPS`` at a time (see Watch)
 DEFER_BYTES = 1 << 20
 DEFER_STEPS = 16
+DEFER_SHAPES = 2  # buffers kept per layer: one per output shape (full and last batch)
 
 
 @dataclass
@@ -451,7 +453,8 @@ class Watch:
         # size decides
         self._defer: bool | None = None if self._permanent else False
         self._deferred: list[_Sample] = []  # forwards done, reductions pending
-        self._defer_bufs: dict[str, torch.Tensor] = {}  # per layer (DEFER_STEPS, K, B, ...)
+        # per (layer, shape, dtype, device): (DEFER_STEPS, K, B, ...), oldest first
+        self._defer_bufs: dict[tuple, torch.Tensor] = {}
 
     # -- lifecycle ------------------------------------------------------------------------------
     def attach(self) -> Watch:
@@ -877,16 +880,16 @@ class Watch:
 
     def _defer_copy(self, name: str, y: torch.Tensor) -> torch.Tensor:
         """Copy a deferred step's output ``(K, B, ...)`` into its slot of the layer's buffer
-        (slot ``i`` for the ``i``-th deferred step), so that a run of steps is one view there."""
-        buf = self._defer_bufs.get(name)
-        if (
-            buf is None
-            or buf.shape[1:] != y.shape
-            or buf.dtype != y.dtype
-            or buf.device != y.device
-        ):
-            # (earlier steps' slots stay alive in the old buffer through their views)
-            buf = self._defer_bufs[name] = y.new_empty((DEFER_STEPS, *y.shape))
+        for that shape (slot ``i`` for the ``i``-th deferred step), so that a run of steps is
+        one view there. A buffer is kept per shape (an epoch's smaller last batch has its own,
+        so alternating shapes allocate nothing), the newest ``DEFER_SHAPES`` of them."""
+        key = (name, y.shape, y.dtype, y.device)
+        buf = self._defer_bufs.get(key)
+        if buf is None:
+            if len(self._defer_bufs) >= DEFER_SHAPES * len(self.layers):
+                # forget the oldest (steps still deferred keep their slots through their views)
+                del self._defer_bufs[next(iter(self._defer_bufs))]
+            buf = self._defer_bufs[key] = y.new_empty((DEFER_STEPS, *y.shape))
         out = buf[len(self._deferred)]
         out.copy_(y)
         return out
