@@ -34,8 +34,9 @@ from one run on the same machine load.
 
 Every variant runs with the trainer's malloc settings
 (:func:`trainlab.malloc.keep_freed_memory`: freed megabyte buffers are reused instead of
-page-faulted in afresh; ``TRAINLAB_KEEP_FREED_MEMORY=0`` leaves malloc alone), as
-``trainlab train --diagnose`` does.
+page-faulted in afresh; ``TRAINLAB_KEEP_FREED_MEMORY=0`` leaves malloc alone) and with
+denormals flushed to zero, as ``trainlab train --diagnose`` runs (Adam's second moments
+underflow into the denormal range, where x86 arithmetic is far slower).
 
 Prints a table and writes ``benchmarks/results/diagnostics.json``.
 """
@@ -241,6 +242,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     keep_freed_memory()  # the trainer's malloc settings, for every variant (trainlab.malloc)
+    torch.set_flush_denormal(True)  # as the trainer does while it trains on the CPU
     dev = torch.device(args.device)
     variants: list[tuple[str, int | None, Callable[..., object]]] = [
         ("none", None, watch),
