@@ -994,11 +994,12 @@ def test_deferring_stops_when_the_outputs_grow(monkeypatch):
         assert w._defer is True and len(w._deferred) == 2  # the first step is reduced at once
         opt = torch.optim.SGD(model.parameters(), lr=0.1)
         loss = nn.functional.cross_entropy(model(x[:32]), y[:32])  # 32 rows: too large
+        # the large step stops deferring in its forward: it and the deferred steps are reduced
+        assert w._defer is False and not w._deferred and not w._defer_bufs
         opt.zero_grad()
         loss.backward()
         opt.step()
-        recs = w.records()  # the flush sees the large step and stops deferring
-        assert w._defer is False and not w._deferred
+        recs = w.records()
         _sgd_steps(model, x, y, steps=1)
         assert not w._deferred
     assert {r["step"] for r in w.records()} == {0, 1, 2, 3, 4}

@@ -18,9 +18,11 @@ after an exception), with the memory and speed lessons of its users built in:
   at :meth:`Watch.records`): the steps are stacked along the model axis and each kernel is
   launched once instead of 16 times. On small models these kernels cost mostly their launch.
   The results are those of reducing each step at once up to float32 summation order (a test
-  compares the two paths). Memory: the buffers of at most two output shapes per layer (a full
-  and an epoch's last batch), 16 MiB each at most. The first sampled step decides; a flush
-  that finds a step above the limit (a larger batch) stops deferring.
+  compares the two paths). Memory: at most 16 MiB of buffers per output shape, for at most
+  two shapes per layer (a full and an epoch's last batch); a step whose first output has a
+  new shape first reduces the steps deferred before it. The first sampled step decides; a
+  step whose outputs exceed the limit (a larger batch) stops deferring in its forward: its
+  copies so far and the deferred steps are reduced at once, and the buffers let go.
 - **Cost** (``benchmarks/diagnostics.py``, CPU time, 1 thread, on a shared 2-core VM whose
   speed drifts by ±10-20% between runs; README "Benchmarks" has the tables). Every 50 steps:
   within that noise of the ≤5% goal on a 64-256-256-10 MLP and a K=16 population of it
@@ -110,8 +112,8 @@ but the model axis:
 ``θ`` is the concatenation of all of the layer's own parameters (weight and bias). Norms and
 ratios are None where a layer has no parameters (or no gradient, or no optimizer step yet).
 A module called several times in one forward is measured at its first call (``calls`` says how
-many). Activations applied as functions (``F.relu`` inside a custom ``forward``) are invisible
-to hooks; use modules to see them.
+many); an empty output (a batch of no samples) is not measured. Activations applied as functions
+(``F.relu`` inside a custom ``forward``) are invisible to hooks; use modules to see them.
 
 Populations (:class:`trainlab.population.Population`): the statistics are per model. In the
 stacked mode the hooks sit on ``pop.net``'s leaves, whose outputs are ``(K, B, ...)``; in the
@@ -157,6 +159,7 @@ _HIST_COPIES = 8  # histogram counts are scattered into this many copies, then s
 #: most this many bytes in all are copied and reduced ``DEFER_STEPS`` at a time (see Watch)
 DEFER_BYTES = 1 << 20
 DEFER_STEPS = 16
+_CACHE_ENTRIES = 64  # device constants kept (Watch._remember)
 DEFER_SHAPES = 2  # buffers kept per layer: one per output shape (full and last batch)
 
 
@@ -232,6 +235,9 @@ class _Sample:
     value_checked: bool = False  # that comparison was made at a training forward (final)
     # the unit layout ("channel" / "last") of the last layer seen in this forward that sets it
     units: str | None = None
+    # deferred steps: the slot of this step's copies in the layers' buffers, and their bytes
+    slot: int | None = None
+    raw_bytes: int = 0
 
 
 def _has_own_params(m: nn.Module) -> bool:
@@ -453,6 +459,7 @@ class Watch:
         # size decides
         self._defer: bool | None = None if self._permanent else False
         self._deferred: list[_Sample] = []  # forwards done, reductions pending
+        self._next_slot = 0  # the buffer slot of the next deferred step
         # per (layer, shape, dtype, device): (DEFER_STEPS, K, B, ...), oldest first
         self._defer_bufs: dict[tuple, torch.Tensor] = {}
 
@@ -503,7 +510,9 @@ class Watch:
             self._layer_handles.append(m.register_forward_hook(hook, prepend=m is self.model))
 
     def _pre_forward(self, module: nn.Module, args: tuple) -> None:
-        self._current = None  # left over if the last forward raised
+        left, self._current = self._current, None
+        if left is not None:  # the last forward raised: drop its outputs and copies
+            left.outputs, left.raw, left.pending = [], [], []
         if not module.training or not torch.is_grad_enabled():
             return  # evaluation, or no autograd (a logging forward under no_grad): not a step
         if self._recomputing():
@@ -630,8 +639,8 @@ class Watch:
         if self._vmap_template is not None:
             self._rerun_vmap(sample, args)
         elif sample.raw:
-            self._deferred.append(sample)
-            if len(self._deferred) >= DEFER_STEPS:
+            self._deferred.append(sample)  # reduced when the slots are full, or at records()
+            if self._next_slot >= DEFER_STEPS:
                 self._flush_deferred()
         else:
             if self._defer is None:  # the first sampled step: are its outputs small?
@@ -669,8 +678,8 @@ class Watch:
             if layout is not None or forgets:
                 sample.units = layout
             y = output[0] if isinstance(output, tuple | list) and output else output
-            if not isinstance(y, torch.Tensor) or not y.is_floating_point():
-                return
+            if not isinstance(y, torch.Tensor) or not y.is_floating_point() or not y.numel():
+                return  # (an empty batch has no statistics)
             layer = sample.layers[name]
             layer.calls += 1
             if layer.calls > 1:
@@ -682,8 +691,9 @@ class Watch:
                 yk = yk.unsqueeze(1)
             layer.n = yk.numel() // yk.shape[0]
             units = layout or sample.units or guess
-            if self._defer and fixed is None:  # one copy now, the reductions batched later
-                sample.raw.append((name, kind, module, self._defer_copy(name, yk), units))
+            copy = self._defer_copy(sample, name, yk) if self._defer and fixed is None else None
+            if copy is not None:  # one copy now, the reductions batched later
+                sample.raw.append((name, kind, module, copy, units))
             else:
                 sample.pending.append((layer, *self._measure(kind, module, yk, units)))
             if record_grad and y.requires_grad and torch.is_grad_enabled():
@@ -786,7 +796,7 @@ class Watch:
             key = ("offsets_mem", shape, strides, step, y.device)
             off = self._cache.get(key)
             if off is None:
-                off = self._cache[key] = sum(i * st for i, st in zip(idx, strides, strict=True))  # type: ignore[assignment]
+                off = self._remember(key, sum(i * st for i, st in zip(idx, strides, strict=True)))
             return y.as_strided((k, n), (y.stride(0), 1)).index_select(1, off)  # (K, m)
         return y[(slice(None), *idx)]  # (K, m)
 
@@ -802,7 +812,7 @@ class Watch:
             for size in reversed(shape):
                 idx.append(flat_idx % size)
                 flat_idx = flat_idx // size
-            got = self._cache[key] = tuple(i.to(device) for i in reversed(idx))  # type: ignore[assignment]
+            got = self._remember(key, tuple(i.to(device) for i in reversed(idx)))
         return got  # type: ignore[return-value]
 
     def _const(self, key: Any, device: torch.device, dtype: torch.dtype) -> torch.Tensor:
@@ -829,8 +839,16 @@ class Watch:
                         t[pos : pos + u, j] = 1.0 / u
                         pos += u
                 t = t.to(device, dtype)
-            self._cache[(key, device, dtype)] = t
+            self._remember((key, device, dtype), t)
         return t
+
+    def _remember(self, key: Any, value: Any) -> Any:
+        """Cache a device constant; the cache is emptied when it holds ``_CACHE_ENTRIES`` (batch
+        sizes that change every step would otherwise add constants without end)."""
+        if len(self._cache) >= _CACHE_ENTRIES:
+            self._cache.clear()
+        self._cache[key] = value
+        return value
 
     def _finalize(self, sample: _Sample) -> None:
         """Reduce the hook-time pieces of every measured layer with a few stacked kernels."""
@@ -878,11 +896,28 @@ class Watch:
             layer.col = j
             layer.sample = sample
 
-    def _defer_copy(self, name: str, y: torch.Tensor) -> torch.Tensor:
-        """Copy a deferred step's output ``(K, B, ...)`` into its slot of the layer's buffer
-        for that shape (slot ``i`` for the ``i``-th deferred step), so that a run of steps is
-        one view there. A buffer is kept per shape (an epoch's smaller last batch has its own,
-        so alternating shapes allocate nothing), the newest ``DEFER_SHAPES`` of them."""
+    def _defer_copy(self, sample: _Sample, name: str, y: torch.Tensor) -> torch.Tensor | None:
+        """Copy a deferred step's output ``(K, B, ...)`` into the step's slot of the layer's
+        buffer for that shape, so that a run of steps is one view there; None once the step's
+        copies would exceed ``DEFER_BYTES`` (deferring stops, see :meth:`_stop_deferring`).
+
+        A step takes the next free slot at its first copy; the deferred steps are reduced first
+        when the slots are full or when this step's first output differs in shape or dtype from
+        the last deferred step's (each buffer holds one shape). A buffer is kept per shape (an
+        epoch's smaller last batch has its own), the newest ``DEFER_SHAPES`` per layer.
+        """
+        if sample.raw_bytes + y.nbytes > DEFER_BYTES:
+            self._stop_deferring(sample)
+            return None
+        if sample.slot is None:  # the step's first copy
+            last = self._deferred[-1].raw[0] if self._deferred and self._deferred[-1].raw else None
+            if self._next_slot >= DEFER_STEPS or (
+                last is not None and (last[0], last[3].shape, last[3].dtype, last[3].device)
+                != (name, y.shape, y.dtype, y.device)
+            ):  # fmt: skip
+                self._flush_deferred()
+            sample.slot = self._next_slot
+            self._next_slot += 1
         key = (name, y.shape, y.dtype, y.device)
         buf = self._defer_bufs.get(key)
         if buf is None:
@@ -890,18 +925,33 @@ class Watch:
                 # forget the oldest (steps still deferred keep their slots through their views)
                 del self._defer_bufs[next(iter(self._defer_bufs))]
             buf = self._defer_bufs[key] = y.new_empty((DEFER_STEPS, *y.shape))
-        out = buf[len(self._deferred)]
+        out = buf[sample.slot]
         out.copy_(y)
+        sample.raw_bytes += y.nbytes
         return out
+
+    def _stop_deferring(self, sample: _Sample) -> None:
+        """A step's outputs exceed ``DEFER_BYTES`` (a larger batch): reduce every step at once
+        from now on. The step's copies so far are reduced now, in their order, the steps
+        deferred before it too, and the buffers are let go."""
+        self._defer = False
+        raw, sample.raw = sample.raw, []
+        with torch.no_grad():
+            for name, kind, module, y, units in raw:
+                sample.pending.append((sample.layers[name], *self._measure(kind, module, y, units)))
+        self._flush_deferred()
+        self._defer_bufs.clear()
 
     def _flush_deferred(self) -> None:
         """Reduce the deferred steps' output copies: runs of steps with the same layers, shapes
         and dtypes are stacked along the model axis, ``(S·K, B, ...)``, and reduced by one
         :meth:`_measure` per layer and one :meth:`_finalize` for all of them (the kernels of
         one step's reductions, launched once for ``S`` steps); each step's summaries are then
-        views of the stacked results. Stops deferring once a step's outputs exceed
-        ``DEFER_BYTES`` (a larger batch), where the kernels no longer cost mostly their launch."""
+        views of the stacked results."""
         todo, self._deferred = self._deferred, []
+        current = self._current
+        if current is None or current.slot is None:  # (a step copying now keeps its slot)
+            self._next_slot = 0
         start = 0
         while start < len(todo):
             sig = _raw_signature(todo[start])
@@ -910,8 +960,6 @@ class Watch:
                 end += 1
             self._reduce_group(todo[start:end])
             start = end
-        if todo and sum(y.nbytes for _, _, _, y, _ in todo[-1].raw) > DEFER_BYTES:
-            self._defer = False
         for smp in todo:
             smp.raw = []
 
