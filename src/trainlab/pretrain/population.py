@@ -161,7 +161,9 @@ class RBMPopulation:
             est._check_input(X[:1], reset=True)
             if names is not None:  # as a solo fit on the DataFrame would record them
                 est.feature_names_in_ = names
-            est._init_params(X, np.random.RandomState(est.random_state))
+            rng = np.random.RandomState(est.random_state)
+            est._init_params(X, rng)
+            est.random_state_ = rng  # what a solo fit keeps: gibbs() then samples alike
             if self.visible == "gaussian":
                 est.log_variance_ = np.zeros(X.shape[1], dtype=X.dtype)
             seeds.append(est._seed)

@@ -17,20 +17,27 @@ silently ignored. ``rbm`` trains one population over ``seeds`` x ``grid``; ``dbn
 train one model per seed, one after another. Seeds are distinct integers in [0, 2**32 - 1] (each
 becomes an estimator's ``random_state``); Bernoulli visible units and ``sdae`` need data in
 [0, 1], so ``data.scale: standardize`` with them is an error. The config, the grid, the device
-and the data's range are all checked before the run directory is made, so a mistake leaves no
+and the data's range are all checked before the run directory is made, and a failure that only
+training finds (a DBN layer that diverges) removes the run again, so a mistake leaves no
 half-made run behind.
 
 Run directory: ``config.yaml`` (resolved), ``metrics.jsonl`` (``rbm``: one line per model and
 pass with ``reconstruction_error``, ``pseudo_likelihood``; ``dbn``: the same per model, layer
 and pass, each layer's on its own input; ``sdae``: one line per model, layer and pass with
 ``reconstruction_loss``; drawn as curves in the report), ``summary.json``, ``model.npz``
-(weights of every model), ``report.html`` with ``figures/``.
+(every model's parameters: ``rbm``: ``components_i``, ``intercept_hidden_i``,
+``intercept_visible_i`` of model ``i``; ``dbn`` and ``sdae``: each layer ``j``'s parameters
+under the names of :func:`_stack_arrays`, model 0's as they are and model ``i > 0``'s with a
+``_model{i}`` suffix), ``report.html`` with ``figures/``.
 """
 
 from __future__ import annotations
 
 import math
+import shutil
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -45,7 +52,7 @@ from pydantic import (
     model_validator,
 )
 
-from ..errors import ConfigError, did_you_mean
+from ..errors import ConfigError, UserError, did_you_mean
 
 __all__ = ["PretrainConfig", "load_pretrain_config", "run_pretrain", "parse_grid"]
 
@@ -255,8 +262,8 @@ def _data(cfg: PretrainConfig) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]
     from .. import data as data_mod
 
     d = data_mod.load(cfg.data.name, seed=cfg.data.seed, **cfg.data.options)
-    xtr = d.x_train.reshape(len(d.x_train), -1).numpy().astype(np.float64)
-    xte = d.x_test.reshape(len(d.x_test), -1).numpy().astype(np.float64)
+    xtr = d.x_train.flatten(1).numpy().astype(np.float64)  # (a split may be empty)
+    xte = d.x_test.flatten(1).numpy().astype(np.float64)
     if cfg.data.scale == "minmax":  # fitted on the training split; test clipped into [0, 1]
         lo, hi = xtr.min(0), xtr.max(0)
         span = np.where(hi > lo, hi - lo, 1.0)
@@ -410,6 +417,11 @@ def _check_before_run(cfg: PretrainConfig, xtr: np.ndarray, xte: np.ndarray) -> 
     from .rbm import outside_unit_interval, resolve_device
 
     resolve_device(cfg.device)
+    if not len(xte):
+        raise ConfigError(
+            f"data '{cfg.data.name}' has an empty test split, but the pre-training report "
+            "shows test reconstructions; set data.options.test_fraction above 0"
+        )
     unit = _unit_inputs(cfg.model)
     if unit is not None and (outside_unit_interval(xtr) or outside_unit_interval(xte)):
         what, fix = unit
@@ -429,6 +441,96 @@ def _unit_inputs(model: PretrainModel) -> tuple[str, str] | None:
     if model.visible == "bernoulli":
         return "model.visible 'bernoulli'", " (or model.visible: gaussian)"
     return None
+
+
+def _stack_arrays(est: Any, kind: str) -> dict[str, np.ndarray]:
+    """Every layer's parameters, by name: a DBN's ``components_j``, ``intercept_hidden_j``,
+    ``intercept_visible_j`` (and ``log_variance_0`` of a Gaussian first layer); an SDAE's
+    ``weight_j``, ``hidden_bias_j``, ``visible_bias_j``."""
+    out: dict[str, np.ndarray] = {}
+    if kind == "dbn":
+        for j, r in enumerate(est.rbms_):
+            out[f"components_{j}"] = r.components_
+            out[f"intercept_hidden_{j}"] = r.intercept_hidden_
+            out[f"intercept_visible_{j}"] = r.intercept_visible_
+            if getattr(r, "log_variance_", None) is not None:
+                out[f"log_variance_{j}"] = r.log_variance_
+    else:
+        for j, (w, c, b) in enumerate(est.layers_):
+            out[f"weight_{j}"], out[f"hidden_bias_{j}"], out[f"visible_bias_{j}"] = w, c, b
+    return out
+
+
+def _stacks_into_run(
+    cfg: PretrainConfig, run: Any, rep: Any, xtr: np.ndarray, x_show: np.ndarray, in_shape
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """``dbn`` / ``sdae``: fit one stack per seed, one after another, writing each one's
+    metrics, model 0's curves and filters, and every stack's parameters to ``model.npz``
+    (model 0 under the plain names, model ``i > 0`` with a ``_model{i}`` suffix); returns the
+    summary rows and model 0's reconstructions of ``x_show``."""
+    t, m = cfg.train, cfg.model
+    arrays: dict[str, np.ndarray] = {}
+    models: list[dict[str, Any]] = []
+    for i, seed in enumerate(cfg.seeds):
+        est, recon_i = _fit_stack(cfg, seed, xtr, x_show)
+        n_layers = len(m.layers)
+        if m.kind == "dbn":
+            comps_i = est.rbms_[0].components_
+            curves = {
+                key: [h[key] if h[key] else [math.nan] * t.n_iter for h in est.history_]
+                for key in ("reconstruction_error", "pseudo_likelihood")
+            }
+        else:
+            comps_i = est.layers_[0][0]
+            curves = {"reconstruction_loss": est.history_["loss"]}
+        curves = {k: v for k, v in curves.items() if not np.isnan(v).all()}  # tracked only
+        run.append_metrics(  # every layer makes t.n_iter passes
+            [
+                {"model": i, "layer": li + 1, "epoch": e + 1,
+                 **{k: float(v[li][e]) for k, v in curves.items() if not math.isnan(v[li][e])}}
+                for li in range(n_layers)
+                for e in range(t.n_iter)
+            ]
+        )  # fmt: skip
+        if i == 0:
+            fig = curves_figure(
+                {
+                    "epoch": list(range(1, t.n_iter + 1)),
+                    **{k: np.asarray(v) for k, v in curves.items()},
+                },
+                [f"layer {li + 1}" for li in range(n_layers)],
+            )
+            what = (
+                "each layer's reconstruction error (mean squared, mean-field) and "
+                f"pseudo-log-likelihood on the first {MONITOR} samples of its input"
+                if m.kind == "dbn"
+                else "each layer's reconstruction loss (cross-entropy on its corrupted input)"
+            )
+            rep.add_figure("curves", fig, f"model 0, after each pass: {what}")
+            rep.add_figure(
+                "filters", filters_figure(comps_i, in_shape), "model 0: first-layer filters"
+            )
+            recon = recon_i
+        suffix = "" if i == 0 else f"_model{i}"
+        arrays.update({f"{k}{suffix}": v for k, v in _stack_arrays(est, m.kind).items()})
+        models.append({"index": i, "seed": seed, "layers": m.layers})
+    np.savez(run.path / "model.npz", **arrays)
+    return models, recon
+
+
+@contextmanager
+def _discarded_on_user_error(path: Path, *, keep_folder: bool) -> Iterator[None]:
+    """Remove what a run wrote when it fails on the user's settings (a :class:`UserError`),
+    so that the same ``--out`` can be used again; a folder that existed before (empty) stays."""
+    try:
+        yield
+    except UserError:
+        if keep_folder:
+            for child in path.iterdir():
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
+        else:
+            shutil.rmtree(path, ignore_errors=True)
+        raise
 
 
 def run_pretrain(
@@ -470,123 +572,87 @@ def run_pretrain(
             visible=m.visible,
             device=cfg.device,
         )
-    run = RunDir(out if out is not None else default_run_dir(cfg.name)).create()
-    # the resolved config: every key the run used, none that it did not (loads back as is)
-    resolved = cfg.model_dump(exclude_none=True)
-    run.write_text("config.yaml", yaml.safe_dump(resolved, sort_keys=False))
-    rep = Report(run.path, title=f"Pre-training: {cfg.name}")
-    t0 = time.perf_counter()
-    models: list[dict[str, Any]] = []
-    if m.kind == "rbm":
-        pop.fit(xtr)
-        hist = pop.history_
-        rows = []
-        for i, (mem, est) in enumerate(zip(pop.members_, pop.estimators_, strict=True)):
-            test_rec = float(((_rbm_reconstruct(est, xte) - xte) ** 2).mean())
-            row = {
-                "index": i,
-                "seed": mem.seed,
-                "group": mem.group,
-                "learning_rate": mem.learning_rate,
-                "momentum": mem.momentum,
-                "weight_decay": mem.weight_decay,
-                "diverged": est.diverged(),  # inf/NaN weights; its numbers are null
-                "train_reconstruction_error": float(hist["reconstruction_error"][i, -1]),
-                "test_reconstruction_error": test_rec,
-            }
-            if hist["pseudo_likelihood"] is not None:
-                row["train_pseudo_likelihood"] = float(hist["pseudo_likelihood"][i, -1])
-                row["test_pseudo_likelihood"] = float(est.score_samples(xte).mean())
-            rows.append(row)
-            for e, ep in enumerate(hist["epoch"]):
-                line = {"model": i, "epoch": ep}
-                for key in ("reconstruction_error", "pseudo_likelihood"):
-                    if hist[key] is not None:
-                        line[key] = float(hist[key][i, e])
-                run.append_metrics([line])
-        models = rows
-        first = pop.estimators_[0]
-        np.savez(
-            run.path / "model.npz",
-            **{f"components_{i}": e.components_ for i, e in enumerate(pop.estimators_)},
-            **{f"intercept_hidden_{i}": e.intercept_hidden_ for i, e in enumerate(pop.estimators_)},
-            **{
-                f"intercept_visible_{i}": e.intercept_visible_
-                for i, e in enumerate(pop.estimators_)
+    run_path = Path(out) if out is not None else default_run_dir(cfg.name)
+    existed = run_path.exists()  # (create() accepts only an empty folder)
+    run = RunDir(run_path).create()
+    # a failure that only training can find (a DBN layer that diverges) removes the run again
+    with _discarded_on_user_error(run.path, keep_folder=existed):
+        # the resolved config: every key the run used, none that it did not (loads back as is)
+        resolved = cfg.model_dump(exclude_none=True)
+        run.write_text("config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+        rep = Report(run.path, title=f"Pre-training: {cfg.name}")
+        t0 = time.perf_counter()
+        models: list[dict[str, Any]] = []
+        if m.kind == "rbm":
+            pop.fit(xtr)
+            hist = pop.history_
+            rows = []
+            for i, (mem, est) in enumerate(zip(pop.members_, pop.estimators_, strict=True)):
+                test_rec = float(((_rbm_reconstruct(est, xte) - xte) ** 2).mean())
+                row = {
+                    "index": i,
+                    "seed": mem.seed,
+                    "group": mem.group,
+                    "learning_rate": mem.learning_rate,
+                    "momentum": mem.momentum,
+                    "weight_decay": mem.weight_decay,
+                    "diverged": est.diverged(),  # inf/NaN weights; its numbers are null
+                    "train_reconstruction_error": float(hist["reconstruction_error"][i, -1]),
+                    "test_reconstruction_error": test_rec,
+                }
+                if hist["pseudo_likelihood"] is not None:
+                    row["train_pseudo_likelihood"] = float(hist["pseudo_likelihood"][i, -1])
+                    row["test_pseudo_likelihood"] = float(est.score_samples(xte).mean())
+                rows.append(row)
+                for e, ep in enumerate(hist["epoch"]):
+                    line = {"model": i, "epoch": ep}
+                    for key in ("reconstruction_error", "pseudo_likelihood"):
+                        if hist[key] is not None:
+                            line[key] = float(hist[key][i, e])
+                    run.append_metrics([line])
+            models = rows
+            first = pop.estimators_[0]
+            np.savez(
+                run.path / "model.npz",
+                **{f"components_{i}": e.components_ for i, e in enumerate(pop.estimators_)},
+                **{
+                    f"intercept_hidden_{i}": e.intercept_hidden_
+                    for i, e in enumerate(pop.estimators_)
+                },
+                **{
+                    f"intercept_visible_{i}": e.intercept_visible_
+                    for i, e in enumerate(pop.estimators_)
+                },
+            )
+            rep.add_table("Models (final pass)", rows)
+            labels = [f"{r['group']} seed {r['seed']}" for r in rows]
+            rep.add_figure(
+                "curves",
+                curves_figure(hist, labels),
+                "reconstruction error (mean squared, mean-field) and pseudo-log-likelihood of the "
+                "first 1000 training samples after each pass",
+            )
+            rep.add_figure(
+                "filters", filters_figure(first.components_, in_shape), "model 0 filters"
+            )
+            recon = _rbm_reconstruct(first, xte[:10])
+        else:
+            models, recon = _stacks_into_run(cfg, run, rep, xtr, xte[:10], in_shape)
+        rep.add_figure(
+            "reconstructions",
+            reconstructions_figure(xte[:10], recon, in_shape),
+            "test inputs (top) and their reconstructions (bottom)",
+        )
+        run.write_json(
+            "summary.json",
+            {
+                "name": cfg.name,
+                "kind": m.kind,
+                "k": len(models),
+                "fit_seconds": time.perf_counter() - t0,
+                "models": models,
+                "diverged": [r["index"] for r in models if r.get("diverged")],
             },
         )
-        rep.add_table("Models (final pass)", rows)
-        labels = [f"{r['group']} seed {r['seed']}" for r in rows]
-        rep.add_figure(
-            "curves",
-            curves_figure(hist, labels),
-            "reconstruction error (mean squared, mean-field) and pseudo-log-likelihood of the "
-            "first 1000 training samples after each pass",
-        )
-        rep.add_figure("filters", filters_figure(first.components_, in_shape), "model 0 filters")
-        recon = _rbm_reconstruct(first, xte[:10])
-    else:
-        weights: dict[str, np.ndarray] = {}
-        for i, seed in enumerate(cfg.seeds):  # one model per seed, trained one after another
-            est, recon_i = _fit_stack(cfg, seed, xtr, xte[:10])
-            if m.kind == "dbn":
-                comps_i = est.rbms_[0].components_
-                layers = {f"components_{j}": r.components_ for j, r in enumerate(est.rbms_)}
-                curves = {
-                    key: [h[key] if h[key] else [math.nan] * t.n_iter for h in est.history_]
-                    for key in ("reconstruction_error", "pseudo_likelihood")
-                }
-            else:
-                comps_i = est.layers_[0][0]
-                layers = {f"weight_{j}": w for j, (w, _, _) in enumerate(est.layers_)}
-                curves = {"reconstruction_loss": est.history_["loss"]}
-            curves = {k: v for k, v in curves.items() if not np.isnan(v).all()}  # tracked only
-            run.append_metrics(  # every layer makes t.n_iter passes
-                [
-                    {"model": i, "layer": li + 1, "epoch": e + 1,
-                     **{k: float(v[li][e]) for k, v in curves.items() if not math.isnan(v[li][e])}}
-                    for li in range(len(layers))
-                    for e in range(t.n_iter)
-                ]
-            )  # fmt: skip
-            if i == 0:
-                fig = curves_figure(
-                    {
-                        "epoch": list(range(1, t.n_iter + 1)),
-                        **{k: np.asarray(v) for k, v in curves.items()},
-                    },
-                    [f"layer {li + 1}" for li in range(len(layers))],
-                )
-                what = (
-                    "each layer's reconstruction error (mean squared, mean-field) and "
-                    f"pseudo-log-likelihood on the first {MONITOR} samples of its input"
-                    if m.kind == "dbn"
-                    else "each layer's reconstruction loss (cross-entropy on its corrupted input)"
-                )
-                rep.add_figure("curves", fig, f"model 0, after each pass: {what}")
-            # model 0 keeps the plain names; model i > 0 adds a "_model{i}" suffix
-            suffix = "" if i == 0 else f"_model{i}"
-            weights.update({f"{key}{suffix}": w for key, w in layers.items()})
-            models.append({"index": i, "seed": seed, "layers": m.layers})
-            if i == 0:
-                comps, recon = comps_i, recon_i
-        np.savez(run.path / "model.npz", **weights)
-        rep.add_figure("filters", filters_figure(comps, in_shape), "model 0: first-layer filters")
-    rep.add_figure(
-        "reconstructions",
-        reconstructions_figure(xte[:10], recon, in_shape),
-        "test inputs (top) and their reconstructions (bottom)",
-    )
-    run.write_json(
-        "summary.json",
-        {
-            "name": cfg.name,
-            "kind": m.kind,
-            "k": len(models),
-            "fit_seconds": time.perf_counter() - t0,
-            "models": models,
-            "diverged": [r["index"] for r in models if r.get("diverged")],
-        },
-    )
-    rep.write(include_standard=False)
+        rep.write(include_standard=False)
     return run.path
