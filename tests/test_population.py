@@ -102,8 +102,9 @@ def test_paths():
 
 
 def test_dropout_masks_come_from_the_models_own_stream():
-    """Inverted dropout: kept units scaled by 1/(1-p); masks differ by seed and step, repeat
-    for the same (seed, step), and a model's mask does not depend on its neighbours."""
+    """Inverted dropout: kept units scaled by 1/(1-p); masks differ by seed, step and call
+    since set_step, repeat for the same (seed, step, call), and a model's mask does not depend
+    on its neighbours."""
     drop = SeededDropout(0.5, site=rng.seed_key("d"), k=3)
     drop.seed.copy_(torch.tensor([1, 2, 3]))
     drop.step = 4
@@ -112,8 +113,12 @@ def test_dropout_masks_come_from_the_models_own_stream():
     assert set(y.unique().tolist()) == {0.0, 2.0}
     assert abs((y == 0).float().mean().item() - 0.5) < 0.05
     assert not torch.equal(y[0], y[1])
+    second = drop(x)  # a second call in the same step draws a fresh mask, as torch does
+    assert not torch.equal(second, y)
+    drop.calls = 0  # what set_step does
     torch.testing.assert_close(drop(x), y)
-    drop.step = 5
+    torch.testing.assert_close(drop(x), second)
+    drop.step, drop.calls = 5, 0
     assert not torch.equal(drop(x), y)
     one = SeededDropout(0.5, site=rng.seed_key("d"), k=1)
     one.seed.fill_(2)

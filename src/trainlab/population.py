@@ -121,6 +121,7 @@ class SeededDropout(nn.Module):
         self.site = site
         self.kind = kind
         self.step = 0  # set by Population.set_step before each training forward
+        self.calls = 0  # training calls since set_step: each call draws its own mask
         shape = () if k is None else (k,)  # () for one plain model
         self.register_buffer("seed", torch.zeros(shape, dtype=torch.int64))
         self.register_buffer("p", torch.full(shape, float(p)))
@@ -154,13 +155,21 @@ class SeededDropout(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training:
             return x
+        # the n-th call since set_step draws stream (site, n), as torch draws a fresh mask per
+        # call (a module used twice, or two forwards in one step). A forward run again inside
+        # the backward (activation checkpointing) is not counted and draws the first call's.
+        site = self.site
+        if torch._C._current_graph_task_id() == -1:
+            if self.calls:
+                site = rng.seed_key("call", self.site, self.calls)
+            self.calls += 1
         if self.seed.dim() == 0:  # one plain model, or one model under vmap: x is (B, ...)
             shape = self._noise_shape(tuple(x.shape))
-            u = rng.uniform(self.seed.reshape(1), self.step, self.site, shape)[0]
+            u = rng.uniform(self.seed.reshape(1), self.step, site, shape)[0]
             p = self.p
         else:  # stacked: x is (K, B, ...)
             shape = self._noise_shape(tuple(x.shape[1:]))
-            u = rng.uniform(self.seed, self.step, self.site, shape)  # (K, *shape)
+            u = rng.uniform(self.seed, self.step, site, shape)  # (K, *shape)
             p = self.p.view(-1, *([1] * (x.dim() - 1)))
         keep = (u >= p).to(x.dtype)  # broadcasts over the spatial axes for channel kinds
         if self.kind in ("alpha", "feature_alpha"):
@@ -242,25 +251,29 @@ class _StackedBatchNorm(nn.Module):
         k, b = x.shape[:2]
         xf = x.transpose(0, 1).reshape(b, -1, *x.shape[3:])  # (B, K*C, *S)
         use_batch = self.training or not self.track
-        keep = None
+        rm, rv = self.running_mean, self.running_var
+        frozen = self.frozen if self.training and self.track else None
+        if frozen is not None:
+            # stopped models keep their statistics: batch norm updates copies (which its
+            # backward saves), and only the running models' rows are copied back below
+            rm, rv = rm.clone(), rv.clone()
         if self.training and self.track:
-            if self.frozen is not None:  # stopped models: restore their running statistics
-                keep = [t.clone() for t in (self.running_mean, self.running_var)]
-            self.num_batches_tracked.add_((~self.frozen).long() if self.frozen is not None else 1)
+            self.num_batches_tracked.add_((~frozen).long() if frozen is not None else 1)
         y = F.batch_norm(
             xf,
-            self.running_mean.view(-1) if self.track else None,  # views: updated in place
-            self.running_var.view(-1) if self.track else None,
+            rm.view(-1) if self.track else None,  # views: updated in place
+            rv.view(-1) if self.track else None,
             self.weight.reshape(-1) if self.weight is not None else None,
             self.bias.reshape(-1) if self.bias is not None else None,
             use_batch,
             self.momentum,
             self.eps,
         )
-        if keep is not None:
-            f = self.frozen[:, None]
-            self.running_mean.copy_(torch.where(f, keep[0], self.running_mean))
-            self.running_var.copy_(torch.where(f, keep[1], self.running_var))
+        if frozen is not None:
+            with torch.no_grad():
+                f = frozen[:, None]
+                self.running_mean.copy_(torch.where(f, self.running_mean, rm))
+                self.running_var.copy_(torch.where(f, self.running_var, rv))
         return y.reshape(b, k, *x.shape[2:]).transpose(0, 1)  # (K, B, C, *S)
 
 
@@ -506,7 +519,7 @@ class Population(nn.Module):
         # the modes (training or not) in which vmap has run this template; in another it may
         # still fall back to the loop (a forward can take other ops in training)
         self.__dict__["_vmap_ran"] = set()
-        # set_frozen's models (vmap and loop modes): a (K,) device mask and its host copy
+        # set_frozen's models (vmap and loop modes): a (K,) bool device mask, or None
         self.__dict__["_frozen"] = None
         # the plain template, kept out of the module tree (not a parameter holder)
         self.__dict__["_template"] = plain
@@ -600,7 +613,7 @@ class Population(nn.Module):
     def set_step(self, step: int) -> None:
         """Counter of the random streams (dropout masks) for the next training forward."""
         for m in self._dropouts():
-            m.step = step
+            m.step, m.calls = step, 0
 
     def set_dropout_p(self, p: torch.Tensor | float) -> None:
         """Per-model dropout probability for every dropout layer: float or ``(K,)``."""
@@ -619,16 +632,20 @@ class Population(nn.Module):
 
     def set_frozen(self, frozen: torch.Tensor | None) -> None:
         """``(K,)`` bool: models that no longer train keep their batch-norm statistics (every
-        buffer a training forward updates in place, in every mode)."""
-        if frozen is not None and not bool(frozen.any()):
-            frozen = None
-        mask = None
-        if frozen is not None:
-            mask = frozen.to(self.seeds.device, torch.bool)
-        self.__dict__["_frozen"] = None if frozen is None else (mask, frozen.tolist())
-        for m in self.net.modules():
-            if isinstance(m, _StackedBatchNorm):
-                m.frozen = mask
+        buffer a training forward updates in place, in every mode). No host read: the trainer
+        passes its stopped models before every step (None: every model trains)."""
+        mask = None if frozen is None else frozen.to(self.seeds.device, torch.bool)
+        self.__dict__["_frozen"] = mask
+        for m in self._batch_norms():
+            m.frozen = mask
+
+    def _batch_norms(self) -> list[_StackedBatchNorm]:
+        """The stacked net's batch-norm layers; found once."""
+        found = self.__dict__.get("_bn_layers")
+        if found is None:
+            found = [m for m in self.net.modules() if isinstance(m, _StackedBatchNorm)]
+            self.__dict__["_bn_layers"] = found
+        return found
 
     def _dropouts(self) -> list[SeededDropout]:
         """Dropout layers of the stacked net and of the template (used under vmap); found once."""
@@ -659,10 +676,12 @@ class Population(nn.Module):
         fn: Callable = torch.vmap(one, in_dims=(0, 0, 0), randomness="error")
         first = self.training not in self._vmap_ran
         frozen = self.__dict__.get("_frozen") if self.training else None
-        keep = first or frozen is not None
-        saved = {n: b.clone() for n, b in buffers.items()} if keep else {}
+        # stopped models keep their statistics: the forward updates copies (which its backward
+        # saves) and the running models' rows are copied back after it
+        work = {n: b.clone() for n, b in buffers.items()} if frozen is not None else buffers
+        saved = {n: b.clone() for n, b in buffers.items()} if first and frozen is None else {}
         try:
-            out = fn(params, buffers, x)
+            out = fn(params, work, x)
         except RuntimeError as err:
             name = type(tpl).__name__
             problem = _randomness_problem(name, str(err))
@@ -672,8 +691,8 @@ class Population(nn.Module):
             if what is None or not first:
                 raise
             with torch.no_grad():  # undo what the failed forward did to the statistics
-                for n, b in buffers.items():
-                    b.copy_(saved[n])
+                for n, b in saved.items():
+                    buffers[n].copy_(b)
             warnings.warn(
                 f"{name}.forward runs {what}, which torch.vmap cannot batch: this population "
                 f"runs its {self.k} models one after another (K times one model's time)",
@@ -682,11 +701,11 @@ class Population(nn.Module):
             self.mode = "loop"
             return self._loop_forward(x)
         self._vmap_ran.add(self.training)
-        if frozen is not None:  # stopped models keep their statistics (no host read)
+        if frozen is not None:  # (no host read)
             with torch.no_grad():
                 for n, b in buffers.items():
-                    mask = frozen[0].to(b.device).view(-1, *([1] * (b.dim() - 1)))
-                    b.copy_(torch.where(mask, saved[n], b))
+                    mask = frozen.to(b.device).view(-1, *([1] * (b.dim() - 1)))
+                    b.copy_(torch.where(mask, b, work[n]))
         return out
 
     def _loop_forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -702,20 +721,26 @@ class Population(nn.Module):
         params = dict(self.net.named_parameters())
         buffers = dict(self.net.named_buffers())
         frozen = self.__dict__.get("_frozen") if self.training else None
-        stopped = frozen[1] if frozen is not None else [False] * self.k
+        # stopped models keep their statistics: every model updates copies (which its backward
+        # saves) and the running models' rows are copied back after the loop (no host read)
+        work = {n: b.clone() for n, b in buffers.items()} if frozen is not None else buffers
         before = _global_rng_states(x.device)
-        outs = [
-            torch.func.functional_call(
-                tpl,
-                (
-                    {n: p[i] for n, p in params.items()},
-                    # a stopped model's statistics are updated in a copy, left behind
-                    {n: b[i].clone() if stopped[i] else b[i] for n, b in buffers.items()},
-                ),
-                (x[i],),
+        outs = []
+        for i in range(self.k):
+            for m in self._dropouts():
+                m.calls = 0  # each model's forward draws the masks of its own first calls
+            outs.append(
+                torch.func.functional_call(
+                    tpl,
+                    ({n: p[i] for n, p in params.items()}, {n: b[i] for n, b in work.items()}),
+                    (x[i],),
+                )
             )
-            for i in range(self.k)
-        ]
+        if frozen is not None:
+            with torch.no_grad():
+                for n, b in buffers.items():
+                    mask = frozen.to(b.device).view(-1, *([1] * (b.dim() - 1)))
+                    b.copy_(torch.where(mask, b, work[n]))
         after = _global_rng_states(x.device)
         if any(not torch.equal(a, b) for a, b in zip(before, after, strict=True)):
             raise UserError(_randomness_problem(type(tpl).__name__, "randomness") or "")

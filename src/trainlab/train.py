@@ -264,10 +264,28 @@ class Trainer:
         """``(K,)`` bool: the models that still train (finite so far, not early-stopped)."""
         return self.alive & self.active
 
+    def _scheduled_lr(self) -> torch.Tensor:
+        """``(K,)`` learning rates of this step (schedule × base, or the override)."""
+        return self.lr_override if self.lr_override is not None else self.schedule(self.step)
+
+    @functools.cached_property
+    def _eval_uses_batch_stats(self) -> bool:
+        """A batch-norm layer without running statistics normalizes evaluation batches with
+        their own statistics."""
+        from torch.nn.modules.batchnorm import _BatchNorm
+
+        from .population import _StackedBatchNorm
+
+        mods = [*self.pop.net.modules(), *self.pop._template.modules()]
+        return any(
+            (isinstance(m, _BatchNorm) and not m.track_running_stats)
+            or (isinstance(m, _StackedBatchNorm) and not m.track)
+            for m in mods
+        )
+
     def current_lr(self) -> torch.Tensor:
-        """``(K,)`` learning rates for this step (schedule × base, or the override)."""
-        lr = self.lr_override if self.lr_override is not None else self.schedule(self.step)
-        return lr * self.running
+        """``(K,)`` learning rates for this step: the scheduled ones, 0 for stopped models."""
+        return self._scheduled_lr() * self.running
 
     def step_on(self, idx: torch.Tensor) -> torch.Tensor:
         """One optimizer step of every model on its batch ``idx`` ``(K, b)``; returns loss ``(K,)``.
@@ -280,6 +298,11 @@ class Trainer:
         if not self.pop.training:
             self.pop.train()
         self.pop.set_step(self.step)
+        # stopped models (NaN or early-stopped) keep their batch-norm statistics; on the CPU,
+        # reading the mask is a memory read (no sync), so the all-running case skips the copies
+        on_cpu = self.device.type == "cpu"
+        all_running = on_cpu and bool(self.running.all())
+        self.pop.set_frozen(None if all_running else ~self.running)
         flat = self.pop(x).flatten(0, 1)  # (K*b, C), contiguous
         loss = F.cross_entropy(flat, y.flatten(), reduction="none")
         loss = loss.view(self.k, -1).mean(1)  # (K,)
@@ -300,17 +323,27 @@ class Trainer:
         self.nan_step = torch.where(self.alive & ~finite, self.step, self.nan_step)
         self.alive &= finite
         running = self.running
-        # a stopped model gets no update at all, not even from NaN grads. On the CPU, reading the
-        # mask is a memory read (no sync), so the common all-running case skips the fills.
-        if self.device.type != "cpu" or not bool(running.all()):
+        # a stopped model gets no update at all, not even from NaN grads
+        kept: tuple[torch.Tensor, list[torch.Tensor]] | None = None
+        if not on_cpu or not bool(running.all()):
             stopped = ~running  # one kernel, viewed per parameter
             for p in self.params:
                 if p.grad is not None:
                     p.grad.masked_fill_(stopped.view(-1, *([1] * (p.dim() - 1))), 0.0)
-        lr = self.current_lr()
+            if on_cpu:  # its slices are put back after a step with the shared learning rates
+                idx = stopped.nonzero().flatten()
+                kept = idx, [p.detach().index_select(0, idx) for p in self.params]
+        # on the CPU every model steps with its scheduled lr (a stopped model's lr of 0 would
+        # make the models' lrs differ, and the optimizer take another kernel path, which
+        # rounds the other models' updates differently); elsewhere a stopped model's lr is 0
+        lr = self._scheduled_lr() if on_cpu else self.current_lr()
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.step()
+        if kept is not None:
+            with torch.no_grad():
+                for p, old in zip(self.params, kept[1], strict=True):
+                    p.index_copy_(0, kept[0], old)
         with torch.no_grad():
             loss = loss.detach()
             self._sum_loss += loss
@@ -330,7 +363,11 @@ class Trainer:
             nan = torch.full((self.k,), math.nan, device=self.device)
             return nan, nan
         self.pop.eval()
-        chunk = max(32, self.config.train.eval_batch_size // max(1, self.k // 16))
+        # memory: the chunk shrinks as K grows, unless a model normalizes with the statistics
+        # of its evaluation batch (BatchNorm without running statistics), whose results would
+        # then depend on K
+        size = self.config.train.eval_batch_size
+        chunk = size if self._eval_uses_batch_stats else max(32, size // max(1, self.k // 16))
         loss_sum = torch.zeros(self.k, device=self.device)
         correct = torch.zeros(self.k, device=self.device)
         for s in range(0, n, chunk):
@@ -399,7 +436,6 @@ class Trainer:
         if changed:
             stopped = [s is not None for s in self.stopped_step]
             self.active = ~torch.tensor(stopped, device=self.device)
-            self.pop.set_frozen(~self.active)
 
     def done(self) -> bool:
         """All epochs run, or no model left training (reads the alive mask: call per epoch)."""
@@ -446,8 +482,6 @@ class Trainer:
         self.nan_step = state["nan_step"].to(self.device)
         self.best, self.bad_epochs = list(state["best"]), list(state["bad_epochs"])
         self.stopped_step, self.last = list(state["stopped_step"]), list(state["last"])
-        if not bool(self.active.all()):
-            self.pop.set_frozen(~self.active)
 
     # -- the whole run -----------------------------------------------------------------------------
     def fit(self, run: RunDir | None = None, *, progress: bool = True) -> dict[str, Any]:
@@ -585,11 +619,15 @@ def _grad_norms(params: list[torch.Tensor], k: int) -> torch.Tensor:
 
 def _per_model(keys: dict[str, Any], cfgs: list[Config]) -> dict[str, Any]:
     """Each optimizer hyperparameter: one value if all models agree, else a ``(K,)`` list."""
+    from .optim import optimizer_options
+
+    defaults = optimizer_options(cfgs[0].optim.name)  # for a key only some models set
     out: dict[str, Any] = {}
     for key in keys:
         if key == "lr":
             continue
-        values = [c.optim.kwargs("name").get(key) for c in cfgs]
+        values = [c.optim.kwargs("name").get(key, defaults.get(key)) for c in cfgs]
+        values = [list(v) if isinstance(v, tuple) else v for v in values]  # betas
         first = values[0]
         if all(v == first for v in values):
             out[key] = tuple(first) if isinstance(first, list) else first

@@ -238,6 +238,9 @@ class _Sample:
     # deferred steps: the slot of this step's copies in the layers' buffers, and their bytes
     slot: int | None = None
     raw_bytes: int = 0
+    # vmap populations: the template's dropout call counters when the step's forward began,
+    # so that the re-run draws the masks that forward drew
+    dropout_calls: list[tuple[nn.Module, int]] = field(default_factory=list)
 
 
 def _has_own_params(m: nn.Module) -> bool:
@@ -530,6 +533,8 @@ class Watch:
         if self._step % self.every:  # absolute: a resumed run samples the same steps
             return
         sample = _Sample(self._step, {n: _Layer(kind) for n, kind in self._kinds.items()})
+        if self._vmap_template is not None:
+            sample.dropout_calls = _dropout_counters(self._vmap_template)
         params = [p for _, p in self._params]
         if params:
             with torch.no_grad():
@@ -998,8 +1003,11 @@ class Watch:
         was_training = tpl.training
         tpl.train(True)
         ones: list[_Sample] = []
+        counters = _dropout_counters(tpl)  # put back after the re-run
         try:
             for i in range(self.k):
+                for m, calls in sample.dropout_calls:  # each model draws the forward's masks
+                    m.calls = calls
                 one = _Sample(sample.step, {n: _Layer(self._kinds[n]) for n in self.layers})
                 handles = [
                     tpl_modules[n].register_forward_hook(self._forward_hook(one, n, False, False))
@@ -1022,6 +1030,8 @@ class Watch:
                 ones.append(one)
         finally:
             tpl.train(was_training)
+            for m, calls in counters:
+                m.calls = calls
         first = ones[0]
         if first.moments is None or any(
             o.moments is None or o.moments.shape != first.moments.shape for o in ones
@@ -1224,6 +1234,13 @@ def _consecutive(ys: list[torch.Tensor]) -> torch.Tensor:
         start = (first.data_ptr() - buf.data_ptr()) // first.nbytes
         return buf[start : start + len(ys)]
     return torch.stack(ys)
+
+
+def _dropout_counters(tree: nn.Module) -> list[tuple[nn.Module, int]]:
+    """``(module, calls)`` of every population dropout layer in ``tree``."""
+    from ..population import SeededDropout
+
+    return [(m, m.calls) for m in tree.modules() if isinstance(m, SeededDropout)]
 
 
 def _raw_signature(s: _Sample) -> tuple:

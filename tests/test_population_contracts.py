@@ -1,12 +1,8 @@
-"""Review of the population engine's promise (DESIGN.md principle 2: a model's result depends
-only on its own config and seed, never on K, its slot or its neighbours) and of the trainer's
-other contracts (early stopping, NaN isolation, per-model overrides, dropout streams).
-
-The first tests fail on the code as reviewed (each docstring says why); the last ones are
-passing checks that the existing suites do not make: bitwise independence from a neighbour in
-the same slot, float64 agreement of a stacked ResNet alone and in slot 3 of 5, and per-model
-overrides the existing tests leave out.
-"""
+"""The population engine's promise (DESIGN.md principle 2: a model's result depends only on its
+own config and seed, never on K, its slot or its neighbours) and the trainer's other contracts
+(early stopping and NaN stops with batch norm, per-model overrides, dropout streams, evaluation
+chunks): bitwise independence from a neighbour in the same slot, float64 agreement of a stacked
+ResNet alone and in slot 3 of 5, and per-model overrides the other suites leave out."""
 
 import copy
 
@@ -55,11 +51,9 @@ class _NormCustom(nn.Module):
     ids=["stacked", "vmap"],
 )
 def test_frozen_batchnorm_models_can_still_backpropagate(factory, mode):
-    """set_frozen (the trainer's early-stopped models) + a training forward + backward.
-
-    Fails: the frozen models' running statistics are restored with an in-place ``copy_`` on
-    buffers that ``F.batch_norm`` saved for backward, so ``backward()`` raises "one of the
-    variables needed for gradient computation has been modified by an inplace operation"."""
+    """set_frozen (the trainer's stopped models) + a training forward + backward: batch norm
+    updates copies of the statistics, so restoring the frozen models' rows does not modify a
+    tensor its backward saved."""
     pop = Population(factory(), 3).train()
     assert pop.mode == mode
     pop.set_frozen(torch.tensor([True, False, False]))
@@ -88,9 +82,8 @@ def test_early_stopping_a_batchnorm_model_does_not_crash_its_neighbours():
 
 
 def test_a_nan_model_keeps_its_batchnorm_statistics_after_it_stopped():
-    """Trainer.step_on: "a stopped model gets no update at all". Fails: the trainer freezes
-    only early-stopped models (``set_frozen(~self.active)``), so a NaN-stopped model's
-    running statistics and ``num_batches_tracked`` keep moving with every later batch."""
+    """Trainer.step_on: "a stopped model gets no update at all": a NaN-stopped model's running
+    statistics and ``num_batches_tracked`` stay put, as an early-stopped model's do."""
     cfg = small_config(
         model={"batch_norm": True},
         optim={"name": "sgd", "lr": 0.1},
@@ -124,10 +117,8 @@ def test_a_nan_model_keeps_its_batchnorm_statistics_after_it_stopped():
 def test_a_variant_may_override_an_optimizer_value_the_base_config_leaves_default(
     optim, variant, alone
 ):
-    """``variants: [{}, {optim.momentum: 0.9}]`` (README: any optim.* number varies per model).
-    Fails: ``_per_model`` reads the other members' value as None (the key is absent from their
-    config) and raises "only numbers can vary" (momentum, eps, alpha, ...) or a bare TypeError
-    (betas), instead of giving them the optimizer's default."""
+    """``variants: [{}, {optim.momentum: 0.9}]`` (README: any optim.* number varies per model):
+    the members that leave the key unset get the optimizer's default."""
     both = _run(
         small_config(
             optim=optim, train={"epochs": 1}, population={"seeds": [0], "variants": [{}, variant]}
@@ -162,9 +153,8 @@ def _twice_used_sequential() -> nn.Module:
 
 @pytest.mark.parametrize("mode", ["vmap", "stacked"])
 def test_a_dropout_module_called_twice_draws_two_masks(mode):
-    """torch draws a fresh mask at every call of a dropout module. Fails: SeededDropout keys its
-    stream by (seed, step, site) only, so a second call in the same forward (same shape) gets
-    the very same mask: the two dropouts are perfectly correlated."""
+    """torch draws a fresh mask at every call of a dropout module; so does SeededDropout (its
+    stream is keyed by seed, step, site and the call since set_step)."""
     pop = Population(_TwoCalls() if mode == "vmap" else _twice_used_sequential(), 2).train()
     assert pop.mode == mode
     pop.set_step(0)
@@ -181,10 +171,9 @@ def test_a_dropout_module_called_twice_draws_two_masks(mode):
 
 
 def test_evaluation_of_a_batch_statistics_model_does_not_depend_on_k():
-    """Trainer.evaluate runs chunks of ``eval_batch_size // (K // 16)`` samples, so a model
-    whose evaluation uses the batch (BatchNorm with track_running_stats=False) gets other
-    val/test metrics in a population of 32 than alone. Fails: test loss 2.4720 alone, 2.4822
-    as model 0 of 32 (same weights)."""
+    """A model whose evaluation uses the batch (BatchNorm with track_running_stats=False) gets
+    the same val/test metrics in a population of 32 as alone (the evaluation chunk does not
+    shrink with K for it)."""
 
     def net():
         torch.manual_seed(0)
@@ -213,11 +202,9 @@ def test_evaluation_of_a_batch_statistics_model_does_not_depend_on_k():
 
 def test_a_nan_neighbour_leaves_the_other_model_bitwise_unchanged():
     """README: a NaN/Inf model "is stopped ...; the others go on untouched". Same K, same slot,
-    only the neighbour's init differs (std 0.2 vs 1e30: NaN at step 0). Fails in the last bits
-    with the default (fused) CPU optimizer: the stopped model's lr becomes 0, the models no
-    longer share one lr, and a small model's step switches from one fused call with the shared
-    lr to the lr-scaled call (θ₀ + η(θ₁ − θ₀)), which rounds differently. Passes with
-    ``optim.fused: false``."""
+    only the neighbour's init differs (std 0.2 vs 1e30: NaN at step 0): the other model is
+    bitwise unchanged with the default (fused) CPU optimizer, whose kernel path a stopped
+    model's lr of 0 would change."""
     base = dict(
         optim={"name": "sgd", "lr": 0.1, "momentum": 0.9},
         init={"scheme": "normal", "std": 0.1},
