@@ -813,6 +813,8 @@ def resume(
             ) from None
     done_epoch, done_step = trainer.epoch, trainer.step
     run.remove_partial_writes()
+    if not trainer.done():  # a finished run trained longer: it is not finished until fit ends
+        (run.path / "summary.json").unlink(missing_ok=True)
     run.truncate_jsonl(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
     run.truncate_jsonl(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)
     summary = trainer.fit(run, progress=progress)

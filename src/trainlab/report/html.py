@@ -482,6 +482,11 @@ def _standard_sections(run: RunData) -> list[str]:
             f"(ddof=1), thin lines = individual seeds (at most {plots.MAX_SEED_LINES} per group)"
             "; × = model stopped for NaN/Inf."
         )
+        if not any(run.plot_curves().values()):
+            out.append(
+                "<p>No curves to plot: every model stopped for NaN/Inf before the end of its "
+                "first epoch.</p>"
+            )
         for metric, name in (("loss", "curves_loss"), ("acc", "curves_accuracy")):
             fig = plots.curve_figure(run, metric)
             if fig is not None:

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
-from .rundata import RunData, group_label, num
+from .rundata import DEFAULT_GROUP, RunData, group_label, num
 
 __all__ = [
     "MAX_SEED_LINES",
@@ -247,7 +247,7 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
         for ax in axes:
             ax.set_yscale("log")
     handles, labels = axes[0].get_legend_handles_labels()
-    if len(groups) > 1 or (labels and labels[0] != "(defaults)"):
+    if len(groups) > 1 or (labels and labels[0] != DEFAULT_GROUP):
         shown = 20
         if len(handles) > shown:
             extra = len(handles) - shown

@@ -20,7 +20,7 @@ from ..errors import UserError
 __all__ = ["RunData", "read_run", "read_jsonl", "read_json", "group_label", "model_label"]
 
 #: The group label of a model with no per-model overrides.
-DEFAULT_GROUP = "(defaults)"
+DEFAULT_GROUP = "default"  # the group of models without overrides (config.Member.group)
 
 
 def read_json(path: Path, *, what: str = "") -> Any:
@@ -178,18 +178,16 @@ class RunData:
         return {k: [v[e] for e in sorted(v)] for k, v in by_model.items()}
 
     def plot_curves(self) -> dict[int, list[dict[str, Any]]]:
-        """:meth:`curves` cut where each model stopped: a NaN/Inf model keeps the epochs that
-        ended before ``stopped_step``, an early-stopped one those up to ``stopped_step`` (rows
-        after a stop hold a frozen model's numbers, not training)."""
+        """:meth:`curves` cut where each model stopped: the epochs that ended by ``stopped_step``
+        (rows after a stop hold a frozen model's numbers, not training). A NaN/Inf model's
+        ``stopped_step`` is the failing step's number, the number of steps done before it; an
+        early-stopped model's is the step count at the end of its last epoch."""
         curves = self.curves()
         for r in self.model_results():
             step, rows = r.get("stopped_step"), curves.get(r["index"])
-            if step is None or not rows:
+            if step is None or not rows or r["status"] not in ("nan", "early_stopped"):
                 continue
-            if r["status"] == "nan":
-                curves[r["index"]] = [x for x in rows if (num(x.get("step")) or 0) < step]
-            elif r["status"] == "early_stopped":
-                curves[r["index"]] = [x for x in rows if (num(x.get("step")) or 0) <= step]
+            curves[r["index"]] = [x for x in rows if (num(x.get("step")) or 0) <= step]
         return curves
 
     def model_results(self) -> list[dict[str, Any]]:
