@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 import torch
 
@@ -29,3 +31,17 @@ def cfg():
 
 
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+
+
+def run_cli(monkeypatch, capsys, *args):
+    """``trainlab ARGS`` as the shell runs it (``main()``): (exit code, stdout, stderr)."""
+    from trainlab.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from trainlab.cli import main
+from conftest import run_cli
 from trainlab.cli.app import parse_seeds
 from trainlab.errors import UserError
 
@@ -19,15 +19,7 @@ population: {seeds: [0]}
 """
 
 
-def run(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
+run = run_cli
 
 
 def _assert_user_error(code, err, needle):

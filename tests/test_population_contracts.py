@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from conftest import small_config
+from test_population import _NormCustom
 from trainlab import rng
 from trainlab.config import parse_config
 from trainlab.population import Population
@@ -30,19 +31,7 @@ def _assert_same_weights(got: dict, want: dict, *, exact: bool = False, tol: flo
             torch.testing.assert_close(got[n], t, rtol=tol, atol=tol, msg=n)
 
 
-# ------------------------------------------------------------------------------ failing: bugs
-
-
-class _NormCustom(nn.Module):
-    """A user module (vmap path) with batch norm."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.fc = nn.Linear(4, 4)
-        self.bn = nn.BatchNorm1d(4)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.tanh(self.bn(self.fc(x)))
+# -- stopped models with batch norm, optimizer defaults, dropout calls, evaluation -------------
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,12 @@ from __future__ import annotations
 import base64
 import json
 import re
-import sys
 
 import pytest
 import yaml
 from scipy import stats
 
-from conftest import small_config
-from trainlab.cli import main
+from conftest import run_cli, small_config
 from trainlab.config import load_yaml
 from trainlab.report import aggregate, build_report
 from trainlab.report.plots import curve_figure
@@ -44,15 +42,7 @@ def _section(html: str, start: str, end: str) -> str:
     return html[i : html.index(end, i)]
 
 
-def _cli(monkeypatch, capsys, *args):
-    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    out = capsys.readouterr()
-    return code, out.out, out.err
+_cli = run_cli
 
 
 # -- stopped models, legends, extended runs -----------------------------------------------
