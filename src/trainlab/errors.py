@@ -25,8 +25,9 @@ class DataError(UserError):
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""`` if none is close."""
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.5)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    lower = {str(c).lower(): str(c) for c in choices}
+    close = difflib.get_close_matches(str(name).lower(), list(lower), n=1, cutoff=0.5)
+    return f" (did you mean '{lower[close[0]]}'?)" if close else ""
 
 
 def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UserError:

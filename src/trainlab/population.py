@@ -37,6 +37,7 @@ In every mode, ``pop.net.state_dict()`` has the plain model's keys with a leadin
 from __future__ import annotations
 
 import copy
+import itertools
 import numbers
 import os
 import re
@@ -44,6 +45,7 @@ import sys
 import warnings
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -131,8 +133,9 @@ class SeededDropout(nn.Module):
     def to_plain(self, p: float) -> nn.Module:
         """The plain torch dropout module this layer replaces, with drop probability ``p``."""
         plain = self.__dict__.get("_plain")
+        p = float(str(np.float32(p)))  # the rate as given (0.1, not float32's 0.1000000015)
         plain = _DROPOUT_CLASSES[self.kind](p) if plain is None else copy.deepcopy(plain)
-        plain.p = float(p)
+        plain.p = p
         return plain
 
     def restacked(self, k: int) -> SeededDropout:
@@ -326,17 +329,18 @@ def _twin(m: nn.Module, k: int, name: str) -> nn.Module | None:
     kind = _dropout_kind(m)
     if kind is not None:
         return SeededDropout(m.p, rng.seed_key("dropout", name), k, kind, m)
-    if isinstance(m, nn.Linear):
+    t = type(m)  # exact types: a subclass has its own forward or state
+    if t is nn.Linear:
         return _StackedLinear(m, k)
-    if isinstance(m, nn.Conv1d | nn.Conv2d) and m.padding_mode == "zeros":
+    if t in (nn.Conv1d, nn.Conv2d) and m.padding_mode == "zeros":
         return _StackedConv(m, k)
-    if isinstance(m, nn.BatchNorm1d | nn.BatchNorm2d):
+    if t in (nn.BatchNorm1d, nn.BatchNorm2d):
         return _StackedBatchNorm(m, k)
-    if isinstance(m, nn.LayerNorm):
+    if t is nn.LayerNorm:
         return _StackedLayerNorm(m, k)
-    if isinstance(m, _ELEMENTWISE) and not any(True for _ in m.parameters()):
+    if t in _ELEMENTWISE and not any(True for _ in m.parameters()):
         return m
-    if isinstance(m, _FOLDABLE):
+    if t in _FOLDABLE:
         return _Fold(m)
     return None
 
@@ -355,6 +359,8 @@ def is_stackable(model: nn.Module) -> bool:
     models; the vmap path stacks them.
     """
     for name, m in model.named_modules():
+        if m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks:
+            return False  # a twin would drop them (user hooks, nn.utils.spectral_norm)
         children = list(m.children())
         if children:
             own = [*m.parameters(recurse=False), *m.buffers(recurse=False)]
@@ -372,6 +378,8 @@ def _stack(model: nn.Module, k: int) -> nn.Module:
     buffer tied between modules (``b.weight = a.weight``) is one stacked tensor.
     """
     net = copy.deepcopy(model)
+    if not list(net.children()):  # the template is one layer (nn.Linear): its own twin
+        return _twin(net, k, "")
     twins: dict[int, nn.Module] = {}  # id of a plain leaf -> its twin
     for name, m in list(net.named_modules(remove_duplicate=False)):
         if name and not list(m.children()):
@@ -432,6 +440,20 @@ def _stack_state(model: nn.Module, k: int) -> nn.Module:
     return net
 
 
+def _architecture(model: nn.Module) -> list:
+    """What a state_dict does not hold: each module's name, type and settings (dropout rates,
+    per model in a population, left out)."""
+    return [
+        (n, type(m).__name__, "" if _dropout_kind(m) else m.extra_repr())
+        for n, m in model.named_modules(remove_duplicate=False)
+    ]
+
+
+def _described(entry: tuple | None) -> str:
+    """An :func:`_architecture` entry as ``Type(settings)``, or ``no module``."""
+    return "no module" if entry is None else f"{entry[1]}({entry[2]})"
+
+
 def _caller_stacklevel() -> int:
     """The ``stacklevel`` that points a warning raised here at the first frame outside torch
     and trainlab: the user's line that called the model (or the trainer)."""
@@ -478,6 +500,12 @@ def _global_rng_states(device: torch.device) -> list[torch.Tensor]:
 _LOOP_TYPES = (nn.RNNBase, nn.RNNCellBase)
 
 
+def _needs_loop(m: nn.Module) -> bool:
+    # vmap's embedding backward offsets each model's indices but not padding_idx: the padding
+    # rows of models 1..K-1 would get gradients
+    return isinstance(m, _LOOP_TYPES) or (isinstance(m, nn.Embedding) and m.padding_idx is not None)
+
+
 class Population(nn.Module):
     """K models with the architecture of ``template``, stacked along a leading axis.
 
@@ -503,7 +531,7 @@ class Population(nn.Module):
         plain = _seeded(template)
         if is_stackable(plain):
             self.mode = "stacked"
-        elif any(isinstance(m, _LOOP_TYPES) for m in plain.modules()):
+        elif any(_needs_loop(m) for m in plain.modules()):
             self.mode = "loop"
             for name, m in plain.named_modules():
                 # torch applies an RNN's dropout between its layers only: none with one layer
@@ -535,10 +563,34 @@ class Population(nn.Module):
     def from_models(
         cls, models: Sequence[nn.Module], seeds: Sequence[int] | None = None
     ) -> Population:
-        """Stack existing models (same architecture) into a population."""
+        """Stack existing models of one architecture into a population: each keeps its weights,
+        buffers (non-persistent ones too) and dropout rates; models that differ in anything
+        else (a layer's type or settings) are refused."""
+        if not models:
+            raise UserError("from_models needs at least one model")
+        first = _architecture(models[0])
+        for i, m in enumerate(models[1:], start=1):
+            arch = _architecture(m)
+            if arch != first:
+                a, b = next((x, y) for x, y in itertools.zip_longest(first, arch) if x != y)
+                where = (b or a)[0] or "the model itself"
+                raise UserError(
+                    f"model {i} differs from model 0 at '{where}' ({_described(b)} vs "
+                    f"{_described(a)}); from_models stacks models of one architecture, "
+                    "differing in their weights and dropout rates only"
+                )
         pop = cls(models[0], len(models), seeds)
+        buffers = dict(pop.net.named_buffers())  # (every mode: a dropout's rates are "name.p")
         for i, m in enumerate(models):
-            pop.load_member(i, m.state_dict())
+            state = m.state_dict()
+            pop.load_member(i, state)
+            with torch.no_grad():
+                for n, b in m.named_buffers():
+                    if n not in state and n in buffers:  # non-persistent buffers
+                        buffers[n][i].copy_(b)
+                for n, d in m.named_modules():
+                    if _dropout_kind(d) is not None and f"{n}.p" in buffers:
+                        buffers[f"{n}.p"][i] = float(d.p)  # each model's own rate
         return pop
 
     # -- members ------------------------------------------------------------------------------
@@ -606,7 +658,13 @@ class Population(nn.Module):
                 if id(d) not in plain:
                     plain[id(d)] = d.to_plain(float(rates[n]) if n in rates else float(d.p))
                 _replace(m, n, plain[id(d)])
-        m.load_state_dict(self.member_state(i))
+        state = self.member_state(i)
+        m.load_state_dict(state)
+        stacked = dict(self.net.named_buffers())
+        with torch.no_grad():
+            for n, b in m.named_buffers():
+                if n not in state and n in stacked:  # non-persistent buffers
+                    b.copy_(stacked[n][i])
         return m
 
     # -- per-step controls ----------------------------------------------------------------------
