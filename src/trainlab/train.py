@@ -308,17 +308,21 @@ class Trainer:
         loss = loss.view(self.k, -1).mean(1)  # (K,)
         self.optimizer.zero_grad(set_to_none=True)
         loss.sum().backward()
+        clipped = None  # (K,) bool: the models whose gradient was clipped (norm or value)
         if cfg.clip_norm is not None:
             from .optim import clip_grad_norm_
 
             gnorm, clipped = clip_grad_norm_(self.params, cfg.clip_norm, k=self.k)
-            self._sum_clipped += clipped.float()
         else:
             gnorm = _grad_norms(self.params, self.k)
         if cfg.clip_value is not None:
             from .optim import clip_grad_value_
 
-            clip_grad_value_(self.params, cfg.clip_value)
+            by_value = clip_grad_value_(self.params, cfg.clip_value)
+            if by_value is not None:
+                clipped = by_value if clipped is None else clipped | by_value
+        if clipped is not None:
+            self._sum_clipped += clipped.float()
         finite = torch.isfinite(loss.detach()) & torch.isfinite(gnorm)
         self.nan_step = torch.where(self.alive & ~finite, self.step, self.nan_step)
         self.alive &= finite
@@ -408,7 +412,7 @@ class Trainer:
             row = {"model": i, "epoch": self.epoch, "step": self.step}
             row.update({m: host[j][i] for j, m in enumerate(_METRICS)})
             row.update(lr=host[6][i], grad_norm=host[7][i], time=elapsed)
-            if self.config.train.clip_norm is not None:
+            if self.config.train.clip_norm is not None or self.config.train.clip_value is not None:
                 row["clip_frac"] = host[10][i]  # fraction of this epoch's steps clipped
             rows.append(row)
             if self.stopped_step[i] is None and host[8][i] > 0:

@@ -468,7 +468,9 @@ class PopulationOptimizer(torch.optim.Optimizer):
         # A torch.optim.lr_scheduler scheduler wraps ``optimizer.step`` when it attaches, before
         # its first update. It writes one lr per group with ``group["lr"].fill_(value)``, which a
         # (K,) tensor cannot take: say so here, instead of torch's "fill_ only supports
-        # 0-dimension value tensor" from inside the scheduler.
+        # 0-dimension value tensor" from inside the scheduler. (ReduceLROnPlateau wraps nothing
+        # and is not caught: with a per-model lr it fails at its first reduction, in torch's
+        # float(group["lr"]); use it with a float lr only.)
         if name == "step" and getattr(value, "_wrapped_by_lr_sched", False):
             for group in self.param_groups:
                 lr = group.get("lr")

@@ -129,21 +129,27 @@ def clip_grad_norm_(
     return norms, clipped
 
 
-def clip_grad_value_(params: Iterable[Tensor] | Tensor, value: float | Tensor) -> None:
+def clip_grad_value_(params: Iterable[Tensor] | Tensor, value: float | Tensor) -> Tensor | None:
     """Clamp every gradient element to ``[−value, value]`` (``value`` a number or ``(K,)``,
-    each > 0)."""
+    each > 0). Returns ``(K,)`` bool: the models that had an element beyond ``value`` (for
+    parameters that are not all ``(K, ...)``, one flag for all of them); None without
+    gradients."""
     ps = _with_grads(params)
     if not ps:
-        return
+        return None
     k = ps[0].shape[0] if ps[0].dim() else 1
     v = _threshold("clip value", value, k)
+    if all(p.dim() and p.shape[0] == k for p in ps):  # per model: max |g| over its parameters
+        peak = torch.stack([p.grad.reshape(k, -1).abs().amax(1) for p in ps]).amax(0)
+    else:
+        peak = torch.stack([p.grad.abs().max() for p in ps]).max().reshape(1)
+    clipped = peak > (v.to(peak.device) if isinstance(v, Tensor) else v)
     if isinstance(v, Tensor):
         _check_positive_once("clip value", v)
         for p, vv in zip(ps, bcast(v, ps), strict=True):
             torch.clamp_(p.grad, min=-vv, max=vv)
-    else:
-        if math.isinf(v):
-            return
+    elif not math.isinf(v):
         grads = [p.grad for p in ps]
         torch._foreach_clamp_min_(grads, -v)
         torch._foreach_clamp_max_(grads, v)
+    return clipped

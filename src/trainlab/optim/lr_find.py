@@ -215,7 +215,11 @@ def lr_find(
         trainer.lr_override = torch.full((k,), lr, device=dev)
         losses[i] = trainer.step_on(perm[:, s * b : (s + 1) * b]).detach()
         if (i + 1) % check_every == 0 or i == num_steps - 1:
-            block = losses[done : i + 1].cpu().tolist()  # one read per check_every steps
+            # one read per check_every steps: the losses, and the step at which the trainer
+            # stopped each model (a NaN/Inf loss or gradient: it is frozen from then on)
+            *block, nan_steps = torch.cat(
+                (losses[done : i + 1], trainer.nan_step[None].to(losses.dtype))
+            ).tolist()
             done = i + 1
             for row in block:
                 for m in range(k):
@@ -225,6 +229,9 @@ def lr_find(
                 if stopped[m]:
                     continue
                 stop = first_stop(smooth(host[m], beta), lrs, diverge)
+                j_nan = int(nan_steps[m])
+                if j_nan >= 0 and (stop is None or stop[0] > j_nan):  # a finite loss, but
+                    stop = j_nan, f"gradient NaN/Inf at lr {lrs[j_nan]:.3g}"  # NaN/Inf gradient
                 if stop is not None:
                     j, stopped[m] = stop
                     host[m] = host[m][: j + 1]

@@ -117,15 +117,35 @@ class RMSprop(PopulationOptimizer):
             torch._foreach_add_(avg, bcast(hp["eps"], params))
             lr = hp["lr"]
             if use_mom:
+                # a per-model μ of 0 steps as torch without momentum does (which rounds
+                # (η g)/a, not η (g/a)): that step is taken on copies and selected per model
+                plain = None
+                if isinstance(mom, Tensor):
+                    plain = [p.detach().clone() for p in params]
+                    _plain_step(plain, grads, avg, lr, params)
                 torch._foreach_mul_(bufs, bcast(mom, params))  # b ← μ b
                 torch._foreach_addcdiv_(bufs, grads, avg)  # + g / a
                 if isinstance(lr, Tensor):
                     torch._foreach_addcmul_(params, bufs, bcast(-lr, params))  # θ − η b
                 else:
                     torch._foreach_add_(params, bufs, alpha=-lr)
-            elif isinstance(lr, Tensor):
-                numer = torch._foreach_mul(grads, bcast(-lr, params))  # torch: θ + (−η g)/a
-                torch._foreach_addcdiv_(params, numer, avg)
+                if plain is not None:
+                    zero = mom == 0  # (K,)
+                    for p, q in zip(params, plain, strict=True):
+                        z = zero.to(p.device).view(-1, *([1] * (p.dim() - 1)))
+                        p.copy_(torch.where(z, q, p))
             else:
-                torch._foreach_addcdiv_(params, grads, avg, -lr)
+                _plain_step(params, grads, avg, lr, params)
         return loss
+
+
+def _plain_step(
+    out: list[Tensor], grads: list[Tensor], avg: list[Tensor], lr: Any, like: list[Tensor]
+) -> None:
+    """RMSprop's step without momentum, in torch's rounding: ``θ ← θ − η g / a`` in place on
+    ``out`` (the parameters, or copies of them shaped ``like``)."""
+    if isinstance(lr, Tensor):
+        numer = torch._foreach_mul(grads, bcast(-lr, like))  # torch: θ + (−η g)/a
+        torch._foreach_addcdiv_(out, numer, avg)
+    else:
+        torch._foreach_addcdiv_(out, grads, avg, -lr)

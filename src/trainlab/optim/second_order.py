@@ -254,8 +254,10 @@ def flat_hessian(loss: Tensor, params: list[Tensor], k: int) -> tuple[Tensor, Te
     The models are independent, so the Hessian of ``Σ_k L_k`` is block diagonal; row j of every
     model's block comes from one backward pass of ``Σ_k g_k,j`` (n passes in all).
     """
-    grads = torch.autograd.grad(loss.sum(), params, create_graph=True)
-    g = _flat(list(grads), k)  # (K, n)
+    grads = torch.autograd.grad(loss.sum(), params, create_graph=True, allow_unused=True)
+    # a parameter the loss does not use has a zero gradient (and zero Hessian rows: damping > 0)
+    grads = [torch.zeros_like(p) if x is None else x for x, p in zip(grads, params, strict=True)]
+    g = _flat(grads, k)  # (K, n)
     n = g.shape[1]
     rows = []
     for j in range(n):
@@ -302,7 +304,8 @@ class Newton(PopulationOptimizer):
         if closure is None:
             raise ConfigError("Newton needs a closure that returns the per-model losses")
         k = self.k
-        all_params = [p for g in self.param_groups for p in g["params"]]
+        # parameters that do not require grad are left alone, as torch.optim does
+        all_params = [p for g in self.param_groups for p in g["params"] if p.requires_grad]
         n = sum(self._per_model_numel(p) for p in all_params)
         limit = min(g["max_params"] for g in self.param_groups)
         if n > limit:
@@ -318,6 +321,8 @@ class Newton(PopulationOptimizer):
         for group in self.param_groups:
             hp = self._values(group)
             for p in group["params"]:
+                if not p.requires_grad:
+                    continue
                 m = self._per_model_numel(p)
                 for key, out in (("lr", lrs), ("damping", damps)):
                     v = torch.as_tensor(hp[key], device=h.device, dtype=h.dtype)
