@@ -301,8 +301,8 @@ class Trainer:
         # stopped models (NaN or early-stopped) keep their batch-norm statistics; on the CPU,
         # reading the mask is a memory read (no sync), so the all-running case skips the copies
         on_cpu = self.device.type == "cpu"
-        all_running = on_cpu and bool(self.running.all())
-        self.pop.set_frozen(None if all_running else ~self.running)
+        running = self.running
+        self.pop.set_frozen(None if on_cpu and bool(running.all()) else ~running)
         flat = self.pop(x).flatten(0, 1)  # (K*b, C), contiguous
         loss = F.cross_entropy(flat, y.flatten(), reduction="none")
         loss = loss.view(self.k, -1).mean(1)  # (K,)
