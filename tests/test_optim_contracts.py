@@ -8,7 +8,6 @@ gradients, per-model schedule parameters and one-cycle/warm-up boundaries agains
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import warnings
@@ -19,6 +18,7 @@ from torch import nn
 from torch.optim import lr_scheduler as tls
 
 from conftest import small_config
+from test_optim import _saved
 from trainlab.optim import Newton, clip_grad_norm_, create_optimizer, create_schedule
 
 F64 = torch.float64
@@ -119,13 +119,6 @@ def _assert_rel(ours, ref, tol=1e-10):
     for a, b in zip(ours, ref, strict=True):
         rel = ((a - b).abs() / b.abs().clamp_min(1e-3)).max().item()
         assert rel <= tol, f"relative difference {rel:.3e} > {tol}"
-
-
-def _saved(sd: dict) -> dict:
-    buf = io.BytesIO()
-    torch.save(sd, buf)
-    buf.seek(0)
-    return torch.load(buf, weights_only=True)
 
 
 # -- LR finder, Newton, RMSprop, value clipping -----------------------------------------------
