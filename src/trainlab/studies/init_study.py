@@ -35,6 +35,7 @@ accuracy He 0.845 ± 0.027, LSUV 0.811 ± 0.056, Xavier 0.101 ± 0.002.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -144,11 +145,12 @@ def unit_symmetry(model: nn.Module, x: torch.Tensor) -> dict[str, float]:
     """How different the hidden units of each layer are, for a trainlab ``MLP``.
 
     For every hidden layer ``fc{i}`` (weights ``(n, d)``, bias ``(n,)``) and its activation
-    output ``act{i}`` on inputs ``x``: ``weight_diff`` = max over layers and units j of
-    ``max |W[j] − W[0]|`` (bias included), ``output_diff`` = max of ``|h[:, j] − h[:, 0]|``,
-    and ``weight_scale`` = max |W| over the hidden layers (to read the diffs against).
-    Symmetric units give 0 for both diffs. Non-finite entries (a model that overflowed) are
-    left out of the maxima and ``finite`` is False.
+    output ``act{i}`` on inputs ``x``: ``weight_diff`` = max over layers and input columns of
+    the spread over the units, ``max_j W[j, c] − min_j W[j, c]`` (bias included),
+    ``output_diff`` = max over samples of ``max_j h[:, j] − min_j h[:, j]``, and
+    ``weight_scale`` = max |W| over the hidden layers (to read the diffs against). Symmetric
+    units give 0 for both diffs. Non-finite entries (a model that overflowed) are left out of
+    the spreads and ``finite`` is False; a diff with no two finite units to compare is NaN.
     """
     outputs: list[torch.Tensor] = []
     names = [n for n, m in model.named_children() if n.startswith("act")]
@@ -161,26 +163,38 @@ def unit_symmetry(model: nn.Module, x: torch.Tensor) -> dict[str, float]:
     finally:
         for h in hooks:
             h.remove()
-    w_diff, scale, o_diff, finite = 0.0, 0.0, 0.0, True
+    w_diff, scale, o_diff, finite = math.nan, 0.0, math.nan, True
 
-    def largest(d: torch.Tensor) -> float:
+    def spread(d: torch.Tensor, units: int) -> float:
+        """Max over the other axis of (max − min over axis ``units``) of the finite entries."""
         nonlocal finite
         ok = torch.isfinite(d)
         if not bool(ok.all()):
             finite = False  # an overflowed model: measure what is finite, and say so
-            d = d[ok]
-        return float(d.max()) if d.numel() else 0.0
+        hi = torch.where(ok, d, -math.inf).amax(units)
+        lo = torch.where(ok, d, math.inf).amin(units)
+        valid = ok.sum(units) >= 2  # at least two finite units to compare
+        return float((hi - lo)[valid].max()) if bool(valid.any()) else math.nan
+
+    def worse(a: float, b: float) -> float:  # max, where NaN (nothing compared) stays NaN
+        return b if math.isnan(a) else a if math.isnan(b) else max(a, b)
 
     for name, m in model.named_children():
         if name.startswith("fc") and isinstance(m, nn.Linear):
             w = m.weight.detach()  # (n, d)
             if m.bias is not None:
                 w = torch.cat([w, m.bias.detach()[:, None]], dim=1)
-            w_diff = max(w_diff, largest((w - w[:1]).abs()))
-            scale = max(scale, largest(w.abs()))
+            w_diff = worse(w_diff, spread(w, 0))
+            ok = torch.isfinite(w)
+            scale = max(scale, float(w.abs()[ok].max()) if bool(ok.any()) else 0.0)
     for h in outputs:  # (B, n)
-        o_diff = max(o_diff, largest((h - h[:, :1]).abs()))
+        o_diff = worse(o_diff, spread(h, 1))
     return {"weight_diff": w_diff, "output_diff": o_diff, "weight_scale": scale, "finite": finite}
+
+
+def _nanmax(values: Iterable[float]) -> float:
+    """The largest value that is not NaN (NaN: a difference with nothing to compare)."""
+    return max((v for v in values if not math.isnan(v)), default=math.nan)
 
 
 def _stat(values: list[float]) -> dict[str, Any]:
@@ -353,17 +367,20 @@ def _claims(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
     sym = [m for c in cells for m in c["models"] if m["scheme"] in SYMMETRIC]
     rnd = [m for c in cells for m in c["models"] if m["scheme"] not in SYMMETRIC]
     if sym:
-        worst = max(max(m["symmetry"]["weight_diff"], m["symmetry"]["output_diff"]) for m in sym)
-        least = min(m["symmetry"]["weight_diff"] for m in rnd) if rnd else math.nan
-        holds = worst <= 1e-6 and (not rnd or least > 1e-3)
-        overflow = sum(not m["symmetry"]["finite"] for m in sym)
+        # only models that stayed finite are evidence (an overflowed one compares nothing)
+        fin = [m["symmetry"] for m in sym if m["symmetry"]["finite"]]
+        worst = _nanmax(_nanmax((d["weight_diff"], d["output_diff"])) for d in fin)
+        rnd_fin = [m["symmetry"]["weight_diff"] for m in rnd if m["symmetry"]["finite"]]
+        least = min(rnd_fin, default=math.nan)
+        holds = bool(fin) and worst <= 1e-6 and (not rnd_fin or least > 1e-3)
+        overflow = len(sym) - len(fin)
         claims.append(
             {
                 "claim": "(a) zeros/constant never break symmetry",
                 "expected": "hidden units stay identical: difference 0",
-                "measured": f"max unit difference after training {worst:.3g} over {len(sym)} "
-                f"zeros/constant models; smallest for random inits {least:.3g}"
-                + (f" ({overflow} overflowed: finite entries compared)" if overflow else ""),
+                "measured": f"max unit difference after training {worst:.3g} over {len(fin)} "
+                f"finite zeros/constant models; smallest for random inits {least:.3g}"
+                + (f" ({overflow} overflowed: not counted)" if overflow else ""),
                 "holds": bool(holds),
                 "max_symmetric_diff": worst,
                 "min_random_diff": least,
@@ -380,13 +397,19 @@ def _claims(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "nan": len(_group(cell, scheme)) - len(ms),
             }
 
+        # a seed that diverged (NaN) neither trains nor stalls: either verdict needs all seeds
         def trains(s: dict[str, Any]) -> bool:
             tl, ta = s["train_loss"], s["test_acc"]
-            return bool(tl["n"]) and tl["mean"] < 0.8 * CHANCE_LOSS and ta["mean"] > 0.2
+            ok = bool(tl["n"]) and not s["nan"]
+            return ok and tl["mean"] < 0.8 * CHANCE_LOSS and ta["mean"] > 0.2
 
         def stalls(s: dict[str, Any]) -> bool:
             tl = s["train_loss"]
-            return bool(tl["n"]) and abs(tl["mean"] - CHANCE_LOSS) < 0.02 * CHANCE_LOSS
+            return (
+                bool(tl["n"])
+                and not s["nan"]
+                and abs(tl["mean"] - CHANCE_LOSS) < 0.02 * CHANCE_LOSS
+            )
 
         def show(s: str, stats: dict[str, Any] = stats) -> str:
             x = stats[s]
@@ -442,8 +465,8 @@ def _symmetry_rows(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 {
                     "cell": cell["name"],
                     "scheme": scheme,
-                    "weight Δ": max(m["symmetry"]["weight_diff"] for m in group),
-                    "output Δ": max(m["symmetry"]["output_diff"] for m in group),
+                    "weight Δ": _nanmax(m["symmetry"]["weight_diff"] for m in group),
+                    "output Δ": _nanmax(m["symmetry"]["output_diff"] for m in group),
                     "|W| max": max(m["symmetry"]["weight_scale"] for m in group),
                 }
             )
