@@ -25,6 +25,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -230,7 +231,7 @@ def split_indices(
 
 
 def _check_fraction(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
         raise UserError(f"{name} must be a number in [0, 1), got {value!r}")
     return float(value)
 
@@ -550,6 +551,8 @@ def _mnist1d(*, n_samples: int = 5000, data_seed: int = 42, shuffle_seq: bool = 
         or not 0 <= data_seed < 2**32
     ):
         raise UserError(f"mnist1d: data_seed must be an integer in [0, 2**32), got {data_seed!r}")
+    if not isinstance(shuffle_seq, bool | np.bool_):
+        raise UserError(f"mnist1d: shuffle_seq must be true or false, got {shuffle_seq!r}")
 
     def make() -> RawData:
         import random
@@ -583,7 +586,7 @@ def _positive_int(dname: str, key: str, value: Any, minimum: int = 1) -> int:
 
 
 def _nonneg_float(dname: str, key: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value >= 0:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value >= 0:
         raise UserError(f"{dname}: {key} must be a number >= 0, got {value!r}")
     if not math.isfinite(value):
         raise UserError(f"{dname}: {key} must be finite, got {value!r}")

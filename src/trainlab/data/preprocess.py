@@ -197,7 +197,7 @@ def _check_epsilon(epsilon: float, lam: torch.Tensor, who: str, d: int) -> None:
     zero. An eigenvalue below ``λ_max · D · eps(float64)`` is round-off, i.e. zero: the
     eigensolver cannot tell it from 0, and dividing by its root would blow up the outputs."""
     if not (
-        isinstance(epsilon, int | float)
+        isinstance(epsilon, numbers.Real)
         and not isinstance(epsilon, bool)
         and math.isfinite(epsilon)
         and epsilon >= 0

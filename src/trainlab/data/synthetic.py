@@ -104,6 +104,7 @@ def _spirals(
     k = _positive_int("spirals", "classes", classes, 2)
     s = _nonneg_float("spirals", "noise", noise)
     seed = _positive_int("spirals", "data_seed", data_seed, 0)
+    _every_class_sampled("spirals", n, k)
     x, y = make_spirals(n, k, s, seed)
     return RawData(x=x, y=y, num_classes=k, source="synthetic")
 
@@ -129,8 +130,26 @@ def _blobs(
         _nonneg_float("blobs", "center_box", center_box),
         _positive_int("blobs", "data_seed", data_seed, 0),
     )
+    _every_class_sampled("blobs", args[0], args[2])
+    if args[4] + 10 * args[3] > FLOAT32_SAFE:  # the inputs are float32
+        raise UserError(
+            f"blobs: center_box={center_box!r} and std={std!r} give inputs beyond float32's "
+            f"range; keep center_box + 10·std below {FLOAT32_SAFE:g}"
+        )
     x, y = make_blobs(*args)
     return RawData(x=x, y=y, num_classes=args[2], source="synthetic")
+
+
+#: synthetic inputs are float32: options that would put them near its limit are refused
+FLOAT32_SAFE = 1e30
+
+
+def _every_class_sampled(name: str, n: int, k: int) -> None:
+    if n < k:
+        raise UserError(
+            f"{name}: n_samples={n} is fewer than classes={k}, so some class has no sample; "
+            f"pass n_samples >= {k}"
+        )
 
 
 @DATASETS.register(

@@ -1,4 +1,5 @@
-"""Review of trainlab.data: option validation gaps (failing) and a few whitening checks."""
+"""trainlab.data: option checks (bools, classes without samples, float32 range, numpy
+numbers) and whitening of float32 and wide data, fitted on the training split."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ def _cov(z: torch.Tensor) -> torch.Tensor:
     return z.T @ z / len(z)
 
 
-# --------------------------------------------------------------------------- failing: bugs
+# --------------------------------------------------------------------------- options
 
 
 def test_mnist1d_shuffle_seq_rejects_a_non_bool():
@@ -55,7 +56,7 @@ def test_numpy_float32_epsilon_and_fraction_are_numbers():
     assert len(ds.y_val) > 0
 
 
-# --------------------------------------------------------------------------- passing checks
+# --------------------------------------------------------------------------- whitening
 
 
 @pytest.mark.parametrize("name", ["pca_whiten", "zca"])
