@@ -260,6 +260,15 @@ def sq_norm(t: torch.Tensor, k: int) -> torch.Tensor:
     return (t2 * t2).sum(dim=1)
 
 
+def foreach_norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
+    """Euclidean norm of each whole tensor, one ``torch._foreach_norm`` call; 16-bit tensors
+    are summed in float32 (as the per-model norms of :func:`norms` are)."""
+    low = (torch.float16, torch.bfloat16)
+    return torch._foreach_norm(
+        [t.detach().float() if t.dtype in low else t.detach() for t in tensors]
+    )
+
+
 def norms(tensors: list[torch.Tensor], k: int) -> list[torch.Tensor]:
     """Euclidean norm per model of each ``(K, ...)`` tensor: a list of ``(K,)`` tensors.
 
@@ -268,8 +277,7 @@ def norms(tensors: list[torch.Tensor], k: int) -> list[torch.Tensor]:
     if not tensors:
         return []
     if k == 1:
-        out = torch._foreach_norm([t.detach() for t in tensors])
-        return [n.reshape(1).float() for n in out]  # float() is free for float32
+        return [n.reshape(1).float() for n in foreach_norms(tensors)]  # (free for float32)
     out = []
     for t in tensors:
         t = t.detach()

@@ -347,7 +347,7 @@ def _update_subset(shape: Sequence[int], n: int, sample: int) -> tuple[int, int]
 def _norms(tensors: list[torch.Tensor], k: int) -> torch.Tensor:
     """``(K, P)`` float32 Euclidean norms per model of ``P`` tensors ``(K, ...)`` (few kernels)."""
     if k == 1:
-        return torch.stack(torch._foreach_norm(tensors)).reshape(1, len(tensors)).float()
+        return torch.stack(stats.foreach_norms(tensors)).reshape(1, len(tensors)).float()
     return torch.stack(stats.norms(tensors, k), dim=1)
 
 

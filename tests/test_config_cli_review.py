@@ -1,0 +1,124 @@
+"""Review of configs and the CLI: config files and ``--set`` values that are user errors are
+refused in one line (exit 2), the resolved config.yaml loads back, ``--seeds`` forms parse."""
+
+import pytest
+
+from conftest import run_cli
+from trainlab.cli.app import parse_seeds
+from trainlab.config import dump_config, load_config, load_yaml, parse_config
+from trainlab.errors import ConfigError
+
+SMALL = """
+name: review
+model: {name: mlp, hidden: [8]}
+train: {epochs: 1, batch_size: 128}
+population: {seeds: [0]}
+"""
+
+
+def _one_line_exit_2(code, err, needle):
+    assert code == 2, err
+    assert "Traceback" not in err
+    assert needle in err, err
+    assert len(err.strip().splitlines()) <= 2, err
+
+
+# -- problems ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["1e-3", "2E5"])
+def test_resolved_config_with_an_exponent_like_string_loads_back(name):
+    """dump_config writes the string '1e-3' unquoted (PyYAML's YAML 1.1 resolver sees no
+    float there), but trainlab's loader reads 1e-3 as a float: config.yaml does not load."""
+    cfg = parse_config({"name": name, "data": {"options": {"tag": "1e5"}}})
+    assert parse_config(load_yaml(dump_config(cfg))) == cfg
+
+
+def test_a_run_named_like_a_number_can_be_resumed(monkeypatch, capsys, tmp_path):
+    """`trainlab train` accepts name: '1e-3' (quoted), then `resume` refuses its own
+    config.yaml: 'name: Input should be a valid string (got 0.001)'."""
+    path = tmp_path / "c.yaml"
+    path.write_text(SMALL.replace("name: review", "name: '1e-3'"))
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        monkeypatch, capsys, "train", path, "--out", out, "--device", "cpu", "--no-report"
+    )
+    assert code in (0, None), err
+    code, _, err = run_cli(monkeypatch, capsys, "resume", out, "--device", "cpu", "--no-report")
+    assert code in (0, None), err
+
+
+def test_a_seed_range_and_a_list_combine():
+    """The contract's '0-2,5': the list branch runs int('0-2') and says 'not understood'."""
+    assert parse_seeds("0-2,5") == [0, 1, 2, 5]
+    assert parse_seeds("0-1,4-5") == [0, 1, 4, 5]
+
+
+@pytest.mark.parametrize("text", ["[]", "0", "false", "''"])
+def test_a_config_file_that_is_not_a_mapping_is_refused(tmp_path, text):
+    """`read_yaml_file(path) or {}` turns a falsy non-mapping document into {} and the run
+    silently trains every default."""
+    path = tmp_path / "c.yaml"
+    path.write_text(text + "\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(path)
+
+
+def test_a_duplicate_key_is_refused_not_silently_dropped(monkeypatch, capsys, tmp_path):
+    """PyYAML keeps the last of two equal keys: the first optim section (lr 0.1) vanishes."""
+    path = tmp_path / "c.yaml"
+    path.write_text(SMALL + "optim: {lr: 0.1}\noptim: {name: sgd}\n")
+    out = tmp_path / "run"
+    code, _, err = run_cli(monkeypatch, capsys, "train", path, "--out", out, "--device", "cpu")
+    _one_line_exit_2(code, err, "optim")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [pytest.param("optim.lr=.inf", id="lr-inf"), pytest.param("train.epochs=true", id="bool")],
+)
+def test_set_values_of_the_wrong_kind_are_refused(setting):
+    """lr=inf passes Field(gt=0); a YAML bool passes as int 1 (pydantic's lax mode)."""
+    with pytest.raises(ConfigError):
+        load_config(None, [setting])
+
+
+# -- passing checks kept ----------------------------------------------------------------------
+
+
+def test_set_value_keeps_an_equals_sign_and_yaml_types():
+    cfg = load_config(
+        None, ["data.options.note=a=b", "train.clip_norm=null", "optim.betas=[0.9, 0.99]"]
+    )
+    assert cfg.data.options == {"note": "a=b"} and cfg.train.clip_norm is None
+    assert cfg.optim.model_dump()["betas"] == [0.9, 0.99]
+
+
+@pytest.mark.parametrize("setting", ["name=a/b", "name=..", "name=x/../../y"])
+def test_a_run_name_that_is_a_path_is_refused_before_anything_is_written(
+    monkeypatch, capsys, tmp_path, setting
+):
+    path = tmp_path / "c.yaml"
+    path.write_text(SMALL)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(monkeypatch, capsys, "train", path, "--set", setting)
+    _one_line_exit_2(code, err, "plain folder name")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_cuda_on_a_cpu_machine_and_huge_seed_ranges_are_one_line(monkeypatch, capsys, tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text(SMALL)
+    out = tmp_path / "run"
+    args = ["train", path, "--out", out]
+    code, _, err = run_cli(monkeypatch, capsys, *args, "--seeds", "0-999999999")
+    _one_line_exit_2(code, err, "more than")
+    code, _, err = run_cli(monkeypatch, capsys, *args, "--seeds", "1e9")
+    _one_line_exit_2(code, err, "--seeds '1e9'")
+    import torch
+
+    if not torch.cuda.is_available():
+        code, _, err = run_cli(monkeypatch, capsys, *args, "--device", "cuda")
+        _one_line_exit_2(code, err, "no CUDA device")
+    assert not out.exists()
