@@ -52,14 +52,25 @@ __all__ = [
 OVERRIDABLE = ("optim.", "init.", "model.dropout")
 
 
+_NUMBERS = (int, float, int | None, float | None)
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads true as 1: `--set train.epochs=true` would train one epoch
+        if isinstance(value, bool) and cls.model_fields[info.field_name].annotation in _NUMBERS:
+            raise ValueError(f"expected a number, got {str(value).lower()}")
+        return value
 
 
 class _Open(BaseModel):
     """A section whose extra keys are keyword arguments of a registered factory."""
 
-    model_config = ConfigDict(extra="allow", validate_assignment=True)
+    model_config = ConfigDict(extra="allow", validate_assignment=True, allow_inf_nan=False)
 
     def kwargs(self, *exclude: str) -> dict[str, Any]:
         """Every field and extra key, minus ``exclude`` (e.g. the factory's name)."""
@@ -338,15 +349,37 @@ class _Loader(yaml.SafeLoader):
     """PyYAML's safe loader, reading numbers as YAML 1.2 does: ``1e-3`` is a float.
 
     PyYAML follows YAML 1.1, whose float pattern needs a dot in the mantissa, so ``1e-3`` (how
-    people write learning rates) would load as the string ``"1e-3"``.
+    people write learning rates) would load as the string ``"1e-3"``. A key given twice in one
+    mapping is an error (PyYAML keeps the last one silently).
     """
 
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            try:
+                twice = key in seen
+                seen.add(key)
+            except TypeError:  # an unhashable key: PyYAML's own error says so
+                break
+            if twice:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+        return super().construct_mapping(node, deep)
 
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
-    list("-+0123456789"),
-)
+
+class _Dumper(yaml.SafeDumper):
+    """PyYAML's safe dumper, knowing the same floats as :class:`_Loader`: a string that reads
+    as one (a run named ``1e-3``) is quoted, so that a dumped config loads back as it was."""
+
+
+for _cls in (_Loader, _Dumper):
+    _cls.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+        list("-+0123456789"),
+    )
 
 
 def load_yaml(text: str) -> Any:
@@ -372,6 +405,9 @@ def read_yaml_file(path: Path) -> Any:
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = str(getattr(err, "problem", "") or "")
+        if problem.startswith("duplicate key"):
+            raise ConfigError(f"{path}: {problem}{where}; give each key once") from None
         raise ConfigError(f"{path}: not valid YAML{where}; check indentation and colons") from None
     if raw is None:
         raise ConfigError(
@@ -419,7 +455,7 @@ def load_config(path: str | Path | None = None, sets: list[str] | None = None) -
     if path is not None:
         path = Path(path)
         source = str(path)
-        raw = read_yaml_file(path) or {}
+        raw = read_yaml_file(path)
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a mapping of sections (data:, model:, …)")
     return parse_config(apply_sets(raw, list(sets or [])), source)
@@ -459,4 +495,4 @@ def with_factory_defaults(config: Config) -> Config:
 
 def dump_config(config: Config) -> str:
     """The fully resolved config as YAML (every default written out)."""
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)
+    return yaml.dump(config.model_dump(mode="json"), Dumper=_Dumper, sort_keys=False)

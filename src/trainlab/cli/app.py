@@ -28,31 +28,54 @@ MAX_SEEDS = 100_000
 
 
 def parse_seeds(text: str | None) -> list[int] | None:
-    """``"0-9"`` -> [0..9]; ``"1,3,5"`` -> [1, 3, 5]; ``"4"`` -> [0, 1, 2, 3] (a count)."""
+    """``"0-9"`` -> [0..9]; ``"1,3,5"`` -> [1, 3, 5]; ``"0-2,5"`` -> [0, 1, 2, 5]; ``"4"`` ->
+    [0, 1, 2, 3] (a lone number is a count; inside a list it is a seed)."""
     if text is None:
         return None
     text = text.strip()
-    lo = hi = 0
-    try:
-        if "," in text:
-            return [int(t) for t in text.split(",") if t.strip()]
-        if "-" in text:
-            lo, hi = (int(t) for t in text.split("-", 1))
-            count = hi - lo + 1
+    parts = text.split(",")
+    if len(parts) == 1 and "-" not in text:  # a count
+        count = _seed_int(text, text)
+        if count < 1:
+            raise UserError(f"--seeds {text}: a count needs at least 1 model (seed 0 alone: '0-0')")
+        if count > MAX_SEEDS:
+            raise UserError(
+                f"--seeds {text}: {count} models is more than {MAX_SEEDS}; ask for fewer"
+            )
+        return list(range(count))
+    seeds: list[int] = []
+    for part in (p.strip() for p in parts):
+        if not part:
+            raise UserError(f"--seeds '{text}' has an empty item; write e.g. '1,3,5' or '0-2,5'")
+        if "-" in part:
+            lo_text, hi_text = part.split("-", 1)
+            lo, hi = _seed_int(lo_text, text), _seed_int(hi_text, text)
+            if hi < lo:
+                raise UserError(
+                    f"--seeds '{text}': '{part}' runs backwards; write the range low-high: "
+                    f"'{hi}-{lo}'"
+                )
+            if hi - lo + 1 + len(seeds) > MAX_SEEDS:
+                raise UserError(f"--seeds {text}: more than {MAX_SEEDS} models; ask for fewer")
+            seeds += range(lo, hi + 1)
         else:
-            count = int(text)
+            seeds.append(_seed_int(part, text))
+    seen: set[int] = set()
+    for seed in seeds:
+        if seed in seen:
+            raise UserError(f"--seeds '{text}' names seed {seed} twice; give each once")
+        seen.add(seed)
+    return seeds
+
+
+def _seed_int(part: str, text: str) -> int:
+    try:
+        return int(part)
     except ValueError:
         raise UserError(
             f"--seeds '{text}' is not understood; "
-            "write a range '0-9', a list '1,3,5' or a count '4'"
+            "write a range '0-9', a list '1,3,5' (or '0-2,5') or a count '4'"
         ) from None
-    if "-" in text and hi < lo:
-        raise UserError(f"--seeds '{text}' runs backwards; write the range low-high: '{hi}-{lo}'")
-    if count < 1:
-        raise UserError(f"--seeds {text}: a count needs at least 1 model (seed 0 alone: '0-0')")
-    if count > MAX_SEEDS:
-        raise UserError(f"--seeds {text}: {count} models is more than {MAX_SEEDS}; ask for fewer")
-    return list(range(lo, lo + count))
 
 
 #: click's ClickException (usage errors, bad options), wherever this typer takes click from:

@@ -1,4 +1,4 @@
-"""Review of configs and the CLI: config files and ``--set`` values that are user errors are
+"""Configs and the CLI: config files and ``--set`` values that are user errors are
 refused in one line (exit 2), the resolved config.yaml loads back, ``--seeds`` forms parse."""
 
 import pytest
@@ -23,20 +23,19 @@ def _one_line_exit_2(code, err, needle):
     assert len(err.strip().splitlines()) <= 2, err
 
 
-# -- problems ---------------------------------------------------------------------------------
+# -- config files, --set values, --seeds -----------------------------------------------------
 
 
 @pytest.mark.parametrize("name", ["1e-3", "2E5"])
 def test_resolved_config_with_an_exponent_like_string_loads_back(name):
-    """dump_config writes the string '1e-3' unquoted (PyYAML's YAML 1.1 resolver sees no
-    float there), but trainlab's loader reads 1e-3 as a float: config.yaml does not load."""
+    """dump_config quotes a string that trainlab's loader would read as a float ('1e-3'):
+    config.yaml loads back as it was."""
     cfg = parse_config({"name": name, "data": {"options": {"tag": "1e5"}}})
     assert parse_config(load_yaml(dump_config(cfg))) == cfg
 
 
 def test_a_run_named_like_a_number_can_be_resumed(monkeypatch, capsys, tmp_path):
-    """`trainlab train` accepts name: '1e-3' (quoted), then `resume` refuses its own
-    config.yaml: 'name: Input should be a valid string (got 0.001)'."""
+    """A run named '1e-3' (quoted) can be resumed: its own config.yaml loads."""
     path = tmp_path / "c.yaml"
     path.write_text(SMALL.replace("name: review", "name: '1e-3'"))
     out = tmp_path / "run"
@@ -49,15 +48,15 @@ def test_a_run_named_like_a_number_can_be_resumed(monkeypatch, capsys, tmp_path)
 
 
 def test_a_seed_range_and_a_list_combine():
-    """The contract's '0-2,5': the list branch runs int('0-2') and says 'not understood'."""
+    """The contract's '0-2,5': a list may hold ranges."""
     assert parse_seeds("0-2,5") == [0, 1, 2, 5]
     assert parse_seeds("0-1,4-5") == [0, 1, 4, 5]
 
 
 @pytest.mark.parametrize("text", ["[]", "0", "false", "''"])
 def test_a_config_file_that_is_not_a_mapping_is_refused(tmp_path, text):
-    """`read_yaml_file(path) or {}` turns a falsy non-mapping document into {} and the run
-    silently trains every default."""
+    """A falsy document that is not a mapping ([], 0, false, '') is refused, not read as
+    'every default'."""
     path = tmp_path / "c.yaml"
     path.write_text(text + "\n")
     with pytest.raises(ConfigError, match="mapping"):
@@ -65,7 +64,7 @@ def test_a_config_file_that_is_not_a_mapping_is_refused(tmp_path, text):
 
 
 def test_a_duplicate_key_is_refused_not_silently_dropped(monkeypatch, capsys, tmp_path):
-    """PyYAML keeps the last of two equal keys: the first optim section (lr 0.1) vanishes."""
+    """A key given twice is refused (PyYAML would keep the last one silently)."""
     path = tmp_path / "c.yaml"
     path.write_text(SMALL + "optim: {lr: 0.1}\noptim: {name: sgd}\n")
     out = tmp_path / "run"
@@ -79,12 +78,12 @@ def test_a_duplicate_key_is_refused_not_silently_dropped(monkeypatch, capsys, tm
     [pytest.param("optim.lr=.inf", id="lr-inf"), pytest.param("train.epochs=true", id="bool")],
 )
 def test_set_values_of_the_wrong_kind_are_refused(setting):
-    """lr=inf passes Field(gt=0); a YAML bool passes as int 1 (pydantic's lax mode)."""
+    """lr=inf is refused (no infinite or NaN numbers), and a YAML bool is not a number."""
     with pytest.raises(ConfigError):
         load_config(None, [setting])
 
 
-# -- passing checks kept ----------------------------------------------------------------------
+# -- values with '=', names with paths, huge ranges, no CUDA ------------------------------------
 
 
 def test_set_value_keeps_an_equals_sign_and_yaml_types():
