@@ -22,7 +22,9 @@ MAX_NAN_LINES = 10
 @app.command("train")
 def train_cmd(
     config: Annotated[Path, typer.Argument(help="YAML config (see examples/)")],
-    seeds: Annotated[str | None, typer.Option(help="'0-9', '1,3,5' or a count '4'")] = None,
+    seeds: Annotated[
+        str | None, typer.Option(help="'0-9', '1,3,5', '0-2,5' or a count '4'")
+    ] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="override: key=value")] = None,
     device: Device = "auto",
     out: Annotated[Path | None, typer.Option(help="run directory (must be new)")] = None,
