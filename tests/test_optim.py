@@ -75,18 +75,20 @@ def _run_torch(torch_cls, hps: list[dict], lr_base):
     return out
 
 
+def _model_kwargs(hp: dict, k: int) -> dict:
+    """Model ``k``'s torch.optim kwargs from a dict of (K,) lists / shared values."""
+    out = {}
+    for key, v in hp.items():
+        if key == "betas":
+            out[key] = tuple(b[k] if isinstance(b, list) else b for b in v)
+        else:
+            out[key] = v[k] if isinstance(v, list) else v
+    return out
+
+
 def _per_model(hp: dict) -> list[dict]:
     """Split a dict of (K,) lists / shared values into K torch.optim kwarg dicts."""
-    out = []
-    for k in range(K):
-        d = {}
-        for key, v in hp.items():
-            if key == "betas":
-                d[key] = tuple(b[k] if isinstance(b, list) else b for b in v)
-            else:
-                d[key] = v[k] if isinstance(v, list) else v
-        out.append(d)
-    return out
+    return [_model_kwargs(hp, k) for k in range(K)]
 
 
 def _as_tensors(hp: dict) -> dict:

@@ -18,7 +18,7 @@ from torch import nn
 from torch.optim import lr_scheduler as tls
 
 from conftest import small_config
-from test_optim import _saved
+from test_optim import _model_kwargs, _saved
 from trainlab.optim import Newton, clip_grad_norm_, create_optimizer, create_schedule
 
 F64 = torch.float64
@@ -58,16 +58,6 @@ def _lr_at(step: int, steps: int) -> list[float]:
     return [b * f for b in LR]
 
 
-def _per_model(hp: dict, k: int) -> dict:
-    out = {}
-    for key, v in hp.items():
-        if key == "betas":
-            out[key] = tuple(b[k] if isinstance(b, list) else b for b in v)
-        else:
-            out[key] = v[k] if isinstance(v, list) else v
-    return out
-
-
 def _as_tensors(hp: dict) -> dict:
     def conv(v):
         if isinstance(v, list):
@@ -103,7 +93,7 @@ def _run_torch(name, hp, *, steps=200, skip=_skip_none, dtype=F64):
     out = [torch.empty_like(p) for p in init]
     for k in range(K):
         params = [p[k].clone() for p in init]
-        opt = TORCH[name](params, **_per_model(hp, k))
+        opt = TORCH[name](params, **_model_kwargs(hp, k))
         for s in range(steps):
             for i, (p, a, xi) in enumerate(zip(params, curv, noise, strict=True)):
                 p.grad = None if skip(i, s) else _grad(p, a[k], xi[s, k])
