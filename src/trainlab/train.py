@@ -454,6 +454,9 @@ class Trainer:
             # resume compares it with config.yaml, which a user may have edited since
             "config": self._config_json,
             "population": self.pop.state_dict(),
+            # a vmap population that fell back to the loop (a forward vmap cannot batch, met
+            # at the first evaluation) trains on in the loop: a resumed run must as well
+            "mode": self.pop.mode,
             "optimizer": self.optimizer.state_dict(),
             # the schedule is a pure function of the step, and every random draw a function of
             # (seed, step, site): the position below is their whole state
@@ -479,6 +482,8 @@ class Trainer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.pop.load_state_dict(state["population"])
+        if self.pop.mode == "vmap" and state.get("mode") == "loop":  # (older checkpoints: none)
+            self.pop.mode = "loop"
         self.optimizer.load_state_dict(state["optimizer"])
         self.epoch, self.step = int(state["epoch"]), int(state["step"])
         self.alive = state["alive"].to(self.device)

@@ -296,10 +296,13 @@ def _check_dead(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Findin
 
 
 def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Finding | None:
+    # layers that receive gradients, at any step: a model stopped for NaN has null gradient
+    # norms at its latest steps, and its earlier too-large update must still be said
+    has_grad = {r["layer"] for r in rows if r.get("grad_norm") is not None}
     sel = [
         r
         for r in _latest(rows, "update_ratio")
-        if _finite(r.get("update_ratio")) and r.get("grad_norm") is not None
+        if _finite(r.get("update_ratio")) and r["layer"] in has_grad
     ]
     if not sel:
         return None
