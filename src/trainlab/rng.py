@@ -41,7 +41,14 @@ def hash64(x: torch.Tensor) -> torch.Tensor:
 
 
 def _keys(seeds: torch.Tensor, counter: int | torch.Tensor, site: int) -> torch.Tensor:
-    """One int64 key per model: hash of (seed, counter, site). ``seeds``: (K,) int64."""
+    """One int64 key per model: hash of (seed, counter, site). ``seeds``: (K,) int64.
+
+    **Known limitation:** seed and site are combined as ``seed ^ site`` before hashing, so
+    they are interchangeable: a seed chosen as ``site_a ^ site_b`` (a 63-bit number built from
+    two layers' site keys) draws at site b the stream another model's seed ``0`` draws at site
+    a. Seeds such as 0..K-1 never meet this. Hashing the seed first would remove it, but would
+    change every stream (data orders, dropout masks), and with them every measured number the
+    studies quote; left for a session that re-measures them."""
     seeds = seeds.to(torch.int64)
     k = hash64(seeds ^ (site & 0x7FFFFFFFFFFFFFFF))
     if isinstance(counter, torch.Tensor):
@@ -65,7 +72,7 @@ def uniform(
         n *= d
     idx = torch.arange(n, dtype=torch.int64, device=seeds.device)  # (n,)
     h = hash64(keys[:, None] ^ hash64(idx)[None, :])  # (K, n)
-    return (_shr(h, 40).to(torch.float32) * (1.0 / (1 << 24))).view(-1, *shape)
+    return (_shr(h, 40).to(torch.float32) * (1.0 / (1 << 24))).view(keys.shape[0], *shape)
 
 
 def permutations(seeds: torch.Tensor, epoch: int, n: int) -> torch.Tensor:
