@@ -527,7 +527,10 @@ def _discarded_on_user_error(path: Path, *, keep_folder: bool) -> Iterator[None]
     except UserError:
         if keep_folder:
             for child in path.iterdir():
-                shutil.rmtree(child) if child.is_dir() else child.unlink()
+                if child.is_dir():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
         else:
             shutil.rmtree(path, ignore_errors=True)
         raise

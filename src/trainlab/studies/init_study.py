@@ -176,19 +176,16 @@ def unit_symmetry(model: nn.Module, x: torch.Tensor) -> dict[str, float]:
         valid = ok.sum(units) >= 2  # at least two finite units to compare
         return float((hi - lo)[valid].max()) if bool(valid.any()) else math.nan
 
-    def worse(a: float, b: float) -> float:  # max, where NaN (nothing compared) stays NaN
-        return b if math.isnan(a) else a if math.isnan(b) else max(a, b)
-
     for name, m in model.named_children():
         if name.startswith("fc") and isinstance(m, nn.Linear):
             w = m.weight.detach()  # (n, d)
             if m.bias is not None:
                 w = torch.cat([w, m.bias.detach()[:, None]], dim=1)
-            w_diff = worse(w_diff, spread(w, 0))
+            w_diff = _nanmax((w_diff, spread(w, 0)))
             ok = torch.isfinite(w)
             scale = max(scale, float(w.abs()[ok].max()) if bool(ok.any()) else 0.0)
     for h in outputs:  # (B, n)
-        o_diff = worse(o_diff, spread(h, 1))
+        o_diff = _nanmax((o_diff, spread(h, 1)))
     return {"weight_diff": w_diff, "output_diff": o_diff, "weight_scale": scale, "finite": finite}
 
 
