@@ -52,6 +52,9 @@ def run_study(
     studies = _available()
     if name not in studies:
         raise unknown_name("study", name, studies)
+    from ..train import resolve_device
+
+    resolve_device(device)  # a bad --device is refused before any folder is made
     module = importlib.import_module(f"{__name__}.{studies[name]}")
     if out is None:  # runs/study-<name>[-quick], or -2, -3, ... if taken (as train does)
         from ..train import default_run_dir

@@ -108,6 +108,20 @@ def divergence_verdict(n_nan: int, n: int, *, expect_nan: bool) -> str:
     return f"partly ({hits} of {n} as claimed)"
 
 
+def _first_epoch_grad_norm(cell: dict[str, Any], indices: list[int]) -> str:
+    """Mean epoch-1 gradient norm of the models ``indices``, naming the non-finite ones (a model
+    that diverged in epoch 1 has an infinite or NaN mean norm: the case this study is about)."""
+    vals = [r["grad_norm"] for r in cell["metrics"] if r["epoch"] == 1 and r["model"] in indices]
+    finite = [v for v in vals if v is not None and math.isfinite(v)]
+    if not vals:
+        return "—"
+    bad = f"{len(vals) - len(finite)}/{len(vals)} non-finite"
+    if not finite:
+        return bad
+    mean = f"{sum(finite) / len(finite):.3g}"
+    return mean if len(finite) == len(vals) else f"{mean} ({bad})"
+
+
 def run(
     out: str | Path, *, quick: bool = False, seeds: int | None = None, device: str = "auto"
 ) -> Path:
@@ -160,7 +174,7 @@ def run(
                 ax.fill_between(ep, [max(a - b, 1e-12) for a, b in zip(mu, sd, strict=True)],
                                 [a + b for a, b in zip(mu, sd, strict=True)],
                                 color=line.get_color(), alpha=0.2)  # fmt: skip
-                gn = curves(cell, [m["index"] for m in mods], "grad_norm")[1]
+                gn = _first_epoch_grad_norm(cell, [m["index"] for m in mods])
                 accs = final_values(ok, "test_acc")
                 rows.append(
                     {
@@ -169,7 +183,7 @@ def run(
                         "clipping": cname,
                         "NaN models": f"{n_nan}/{len(mods)}",
                         "NaN at step": ", ".join(str(s) for s in steps if s is not None) or "—",
-                        "grad norm, epoch 1": f"{gn[0]:.3g}" if gn else "—",
+                        "grad norm, epoch 1": gn,
                         "test acc (finite models)": pm(accs),
                         "n_nan": n_nan,
                         "n_models": len(mods),

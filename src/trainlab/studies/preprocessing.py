@@ -282,6 +282,7 @@ def run(
 
     s = _settings(quick, seeds)
     root = RunDir(out).create().path
+    (root / "checkpoints").rmdir()  # made for training runs; the populations live in cells/<name>/
     models, preps, optims, epochs = s["models"], s["preps"], s["optims"], s["epochs"]
     cells: dict[tuple[str, str, str], dict[str, Any]] = {}
     with cpu_threads(device):

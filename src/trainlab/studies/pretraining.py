@@ -463,6 +463,7 @@ def run(
     fractions = [0.01, 0.1, 1.0]
     batch = FINE_TUNE["batch"]
     run_dir = RunDir(out).create()
+    (run_dir.path / "checkpoints").rmdir()  # made for training runs; nothing is checkpointed here
     t_start = time.perf_counter()
 
     rows: list[dict[str, Any]] = []
