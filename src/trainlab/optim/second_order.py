@@ -259,6 +259,8 @@ def flat_hessian(loss: Tensor, params: list[Tensor], k: int) -> tuple[Tensor, Te
     grads = [torch.zeros_like(p) if x is None else x for x, p in zip(grads, params, strict=True)]
     g = _flat(grads, k)  # (K, n)
     n = g.shape[1]
+    if not g.requires_grad:  # every loss is linear in its parameters: H = 0
+        return g.detach(), g.new_zeros(k, n, n)
     rows = []
     for j in range(n):
         gj = torch.autograd.grad(g[:, j].sum(), params, retain_graph=True, allow_unused=True)
@@ -286,6 +288,9 @@ class Newton(PopulationOptimizer):
         damping: λ ≥ 0 (Levenberg–Marquardt), added to H's diagonal; H + λI is positive
             definite (a descent step near saddles) once λ exceeds −(H's smallest eigenvalue).
         max_params: refuse models with more parameters than this (the smallest over groups).
+
+    A model whose ``H + λI`` is singular (λ = 0 and a direction the loss ignores, such as a
+    constant input feature) gets NaN parameters: it fails alone, the others step as usual.
     """
 
     _hypers = {"lr": (0.0, None, False, False), "damping": (0.0, None, False, False)}
@@ -315,6 +320,11 @@ class Newton(PopulationOptimizer):
             )
         with torch.enable_grad():
             loss = _per_model_loss(closure(), k)
+            if not loss.requires_grad:
+                raise ConfigError(
+                    "Newton's closure returned losses without a graph; return the per-model "
+                    "losses as computed (do not detach them or call backward)"
+                )
             g, h = flat_hessian(loss, all_params, k)
         # each coordinate's η and λ, from its parameter's group: (K, n) each
         lrs, damps = [], []
@@ -328,7 +338,10 @@ class Newton(PopulationOptimizer):
                     v = torch.as_tensor(hp[key], device=h.device, dtype=h.dtype)
                     out.append(v.reshape(-1, 1).expand(k, m))
         lr, damp = torch.cat(lrs, dim=1), torch.cat(damps, dim=1)
-        delta = torch.linalg.solve(h + torch.diag_embed(damp), g.unsqueeze(-1)).squeeze(-1)
+        # a model whose H + λI is singular fails alone (NaN parameters, as a NaN loss would);
+        # the others take their own steps
+        delta, info = torch.linalg.solve_ex(h + torch.diag_embed(damp), g.unsqueeze(-1))
+        delta = torch.where((info == 0)[:, None], delta.squeeze(-1), torch.nan)
         with torch.no_grad():
             off = 0
             for p in all_params:
