@@ -238,7 +238,7 @@ def test_wrong_feature_count_at_transform():
 class _UncheckedRangeRBM(BernoulliRBM):
     """The estimator with the [0, 1] input check off: runs every sklearn check on the fit code."""
 
-    def _check_values(self, X):
+    def _check_values(self, X, source_dtype=None):
         return None
 
 
@@ -419,7 +419,7 @@ def test_gaussian_rbm_learns_standardized_digits(learn_variance):
 def test_device_errors_are_clear():
     if torch.cuda.is_available():
         pytest.skip("CUDA present")
-    with pytest.raises(ValueError, match="CUDA is not available"):
+    with pytest.raises(ValueError, match="no CUDA device is available"):
         BernoulliRBM(n_components=2, n_iter=1, device="cuda").fit(np.zeros((3, 4)))
 
 

@@ -44,6 +44,7 @@ from .config import (
     resolve,
     with_factory_defaults,
 )
+from .devices import resolve_device
 from .errors import ConfigError, UserError
 from .malloc import keep_freed_memory
 from .population import Population
@@ -60,22 +61,6 @@ __all__ = [
 ]
 
 _METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")
-
-
-def resolve_device(device: str | torch.device = "auto") -> torch.device:
-    """``auto`` picks CUDA when present, else the CPU; asking for an absent CUDA is an error."""
-    name = str(device)
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise UserError("--device cuda was asked for, but no CUDA device is available; use cpu")
-    try:
-        dev = torch.device(name)
-    except RuntimeError:
-        dev = None
-    if dev is None or dev.type not in ("cpu", "cuda"):  # mps, meta, ...: not supported here
-        raise UserError(f"unknown device '{name}'; use auto, cpu or cuda")
-    return dev
 
 
 def default_run_dir(name: str, root: str | Path = "runs") -> Path:

@@ -98,7 +98,7 @@ class AISResult:
 
 
 def ais_log_partition(
-    rbm: BernoulliRBM,
+    rbm: BernoulliRBM | GaussianBernoulliRBM,
     *,
     n_betas: int = 10000,
     n_runs: int = 100,
@@ -107,13 +107,19 @@ def ais_log_partition(
 ) -> AISResult:
     """Annealed importance sampling estimate of ``log Z`` (Salakhutdinov & Murray 2008).
 
-    Base model A: W = 0, c = 0, visible biases ``b_A = logit(base_rate)`` (rates clamped to
-    [0.001, 0.999]; the training data's pixel means are a good choice; default 0.5), so
-    ``log Z_A = sum_i softplus(b_A,i) + H log 2``. Intermediate models scale energies:
-    ``E_beta(v, h) = (1 - beta) E_A(v) + beta E_B(v, h)``, whose unnormalized visible marginal
-    is ``log p*_beta(v) = (1 - beta) b_A.v + beta b.v + sum_j softplus(beta (c_j + v.W_j))``
-    (at beta = 0: ``b_A.v + H log 2``, the base model with H free hidden units). Each of
-    ``n_runs`` chains starts from ``p_A``; at each ``beta_k`` its log weight gains
+    Intermediate models scale energies: ``E_beta(v, h) = (1 - beta) E_A(v) + beta E_B(v, h)``,
+    from a base model A (W = 0, c = 0, H free hidden units) at beta = 0 to the RBM B at 1.
+
+    - Bernoulli RBM: A's visible biases are ``b_A = logit(base_rate)`` (rates clamped to
+      [0.001, 0.999]; the training data's pixel means are a good choice; default 0.5), so
+      ``log Z_A = sum_i softplus(b_A,i) + H log 2`` and ``log p*_beta(v) = (1 - beta) b_A.v +
+      beta b.v + sum_j softplus(beta (c_j + v.W_j))``.
+    - Gaussian-Bernoulli RBM: A is B's Gaussian part, ``N(b, s^2)``, so ``log Z_A = sum_i
+      log(2 pi s_i^2) / 2 + H log 2`` and ``log p*_beta(v) = -sum_i (v_i - b_i)^2 / (2 s_i^2) +
+      sum_j softplus(beta (c_j + sum_i W_ij v_i / s_i^2))``; at beta the Gibbs sweep draws
+      ``v ~ N(b + beta W h, s^2)``. ``base_rate`` does not apply.
+
+    Each of ``n_runs`` chains starts from ``p_A``; at each ``beta_k`` its log weight gains
     ``log p*_k(v) - log p*_{k-1}(v)``, then one Gibbs sweep at ``beta_k`` moves v. Then
     ``log Z_B ~= log Z_A + log mean exp(log w)``. ``beta`` takes ``n_betas`` values (at
     least 4), evenly spaced within 0 -> 0.5 -> 0.9 -> 1 with 10%, 40%, 50% of them (the paper
@@ -121,13 +127,22 @@ def ais_log_partition(
     ``random_state``: an int seeds the chains' ``torch.Generator`` directly; a
     ``RandomState`` or ``None`` (scikit-learn's conventions) draws that seed from it.
     """
-    if not isinstance(rbm, BernoulliRBM):
-        raise UserError("ais_log_partition supports BernoulliRBM; use exact_log_partition")
+    gaussian = isinstance(rbm, GaussianBernoulliRBM)
+    if not isinstance(rbm, (BernoulliRBM, GaussianBernoulliRBM)):
+        raise UserError(
+            f"ais_log_partition takes a BernoulliRBM or GaussianBernoulliRBM, got "
+            f"{type(rbm).__name__}"
+        )
     counts = (n_betas, n_runs)
     if not all(isinstance(n, (int, np.integer)) for n in counts) or n_betas < 2 or n_runs < 1:
         raise UserError(f"need integers n_betas >= 2 and n_runs >= 1, got {n_betas} and {n_runs}")
     w, b, c = _params(rbm)
     V, H = w.shape
+    if gaussian and base_rate is not None:
+        raise UserError(
+            "base_rate sets a Bernoulli base model; a GaussianBernoulliRBM's base model is its "
+            "own Gaussian part: leave base_rate out"
+        )
     if base_rate is None:
         b_a = torch.zeros(V, dtype=torch.float64)
     else:
@@ -157,24 +172,42 @@ def ais_log_partition(
                 f"random_state must be an int, a numpy RandomState or None, got {random_state!r}"
             ) from None
     gen = torch.Generator().manual_seed(seed)
+    draw = lambda p: (torch.rand(p.shape, generator=gen, dtype=torch.float64) < p).double()  # noqa: E731
 
-    def log_p(v: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:  # (R,)
-        # sum_h exp(-beta E_B) = prod_j (1 + exp(beta (c_j + v.W_j))): at beta = 0 this is the
-        # base model's 2^H, which log Z_A counts
-        return v @ ((1 - beta) * b_a + beta * b) + softplus(beta * (v @ w + c)).sum(1)
+    if gaussian:
+        s2 = torch.exp(torch.as_tensor(np.asarray(rbm.log_variance_), dtype=torch.float64))
+        w_in = w / s2[:, None]  # the hidden units see v / s^2
 
-    v = (torch.rand(n_runs, V, generator=gen, dtype=torch.float64) < torch.sigmoid(b_a)).double()
+        def log_p(v: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:  # (R,)
+            return -((v - b) ** 2 / (2 * s2)).sum(1) + softplus(beta * (v @ w_in + c)).sum(1)
+
+        def sweep(v: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+            h = draw(torch.sigmoid(beta * (v @ w_in + c)))
+            noise = torch.randn(v.shape, generator=gen, dtype=torch.float64)
+            return b + beta * (h @ w.T) + s2.sqrt() * noise
+
+        noise = torch.randn(n_runs, V, generator=gen, dtype=torch.float64)
+        v = b + s2.sqrt() * noise
+        log_z_a = 0.5 * torch.log(2 * math.pi * s2).sum().item() + H * math.log(2)
+    else:
+
+        def log_p(v: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:  # (R,)
+            # sum_h exp(-beta E_B) = prod_j (1 + exp(beta (c_j + v.W_j))): at beta = 0 this is
+            # the base model's 2^H, which log Z_A counts
+            return v @ ((1 - beta) * b_a + beta * b) + softplus(beta * (v @ w + c)).sum(1)
+
+        def sweep(v: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+            h = draw(torch.sigmoid(beta * (v @ w + c)))  # (R, H)
+            return draw(torch.sigmoid((1 - beta) * b_a + beta * (h @ w.T + b)))  # (R, V)
+
+        v = draw(torch.sigmoid(b_a).expand(n_runs, V))
+        log_z_a = softplus(b_a).sum().item() + H * math.log(2)
     log_w = torch.zeros(n_runs, dtype=torch.float64)
     # tiny ops: one intra-op thread (see small_cpu_threads; 2 threads were ~10x slower here)
     with torch.inference_mode(), small_cpu_threads(n_runs * (V + H) < 2**20):
         for k in range(1, len(betas)):
-            bk = betas[k]
-            log_w += log_p(v, bk) - log_p(v, betas[k - 1])
-            ph = torch.sigmoid(bk * (v @ w + c))  # (R, H)
-            h = (torch.rand(ph.shape, generator=gen, dtype=torch.float64) < ph).double()
-            pv = torch.sigmoid((1 - bk) * b_a + bk * (h @ w.T + b))  # (R, V)
-            v = (torch.rand(pv.shape, generator=gen, dtype=torch.float64) < pv).double()
-    log_z_a = softplus(b_a).sum().item() + H * math.log(2)
+            log_w += log_p(v, betas[k]) - log_p(v, betas[k - 1])
+            v = sweep(v, betas[k])
     lw = log_w.numpy().copy()
     m = lw.max()
     mean_w = np.exp(lw - m).mean()

@@ -30,6 +30,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from ..devices import resolve_device
 from ..errors import DataError, UserError
 from ..rng import seed_key
 from ._engine import CDEngine, PassMonitor, augment, small_cpu_threads, split_params
@@ -43,27 +44,6 @@ __all__ = [
     "outside_unit_interval",
     "small_problem",
 ]
-
-
-def resolve_device(device: str | torch.device) -> torch.device:
-    """``"auto"`` -> CUDA when available, else CPU; anything else as given (validated)."""
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError):
-        raise UserError(
-            f"device '{device}' is not understood; use 'cpu', 'cuda' or 'auto'"
-        ) from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise UserError(f"device '{device}' was asked for but CUDA is not available; use 'cpu'")
-    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
-        raise UserError(
-            f"device '{device}' does not exist: this machine has "
-            f"{torch.cuda.device_count()} CUDA device(s), 'cuda:0' to "
-            f"'cuda:{torch.cuda.device_count() - 1}'"
-        )
-    return dev
 
 
 def make_generators(
@@ -94,23 +74,35 @@ def data_tensor(X: np.ndarray, dtype: torch.dtype, device: torch.device) -> torc
     return torch.tensor(X, dtype=dtype, device=device)
 
 
-def outside_unit_interval(X: np.ndarray) -> bool:
+def outside_unit_interval(X: np.ndarray, source_dtype: Any = None) -> bool:
     """Whether ``X`` has values outside [0, 1] by more than rounding.
 
     ``MinMaxScaler().fit_transform`` computes ``X * scale_ + min_`` and so puts values a few
     ulps above 1 (measured: 2.2e-16 in float64 for about 1 column in 10 of random data, up to
-    9.5e-7 in float32): those are [0, 1] data and pass. The tolerance, 1000 ulps of 1 (2.2e-13
-    in float64, 1.2e-4 in float32), is far below anything an unscaled input shows.
+    9.5e-7 in float32, 7.8e-3 = 8 ulps in float16): those are [0, 1] data and pass. The
+    tolerance, 1000 ulps of 1 (2.2e-13 in float64, 1.2e-4 in float32; 16 ulps, 1.6e-2, in
+    float16, whose 1000 ulps would be 0.98), is far below anything an unscaled input shows.
+    ``source_dtype``: the dtype the user's data had before conversion; the coarser of it and
+    ``X.dtype`` sets the tolerance.
     """
     if not X.size:
         return False
-    tol = 1000 * np.finfo(X.dtype).eps if np.issubdtype(X.dtype, np.floating) else 0.0
+    dtype = np.dtype(X.dtype)
+    if source_dtype is not None and np.issubdtype(np.dtype(source_dtype), np.floating):
+        dtype = min(dtype, np.dtype(source_dtype), key=lambda d: d.itemsize)  # the coarser one
+    tol = 0.0
+    if np.issubdtype(dtype, np.floating):
+        tol = (16 if dtype.itemsize <= 2 else 1000) * float(np.finfo(dtype).eps)
     return bool(X.min() < -tol or X.max() > 1.0 + tol)
 
 
 def small_problem(device: torch.device, n_features: int, n_components: int, batch: int) -> bool:
     """Whether CD steps are tiny enough to run single-threaded (see ``small_cpu_threads``)."""
     return device.type == "cpu" and n_features * n_components * batch < 2**22
+
+
+#: what ``validate_data(reset=True)`` records about the training data
+_FEATURE_ATTRS = ("n_features_in_", "feature_names_in_")
 
 
 class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -135,16 +127,26 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     # ---------------------------------------------------------------- validation
     def _check_input(self, X, *, reset: bool) -> np.ndarray:
         """Validated dense ``X``; sparse input (as scikit-learn's RBM takes) is densified."""
-        X = validate_data(
-            self, X, accept_sparse=("csr", "csc", "coo"), dtype=(np.float64, np.float32),
-            reset=reset,
-        )  # fmt: skip
-        if sp.issparse(X):
-            X = X.toarray()
-        self._check_values(X)
+        source = getattr(X, "dtype", None)  # before the conversion to float32/64
+        kept = {a: getattr(self, a) for a in _FEATURE_ATTRS if hasattr(self, a)}
+        try:
+            X = validate_data(
+                self, X, accept_sparse=("csr", "csc", "coo"), dtype=(np.float64, np.float32),
+                reset=reset,
+            )  # fmt: skip
+            if sp.issparse(X):
+                X = X.toarray()
+            self._check_values(X, source)
+        except ValueError:  # a refused fit leaves the estimator as it was
+            for a in _FEATURE_ATTRS:
+                if a in kept:
+                    setattr(self, a, kept[a])
+                elif hasattr(self, a):
+                    delattr(self, a)
+            raise
         return X
 
-    def _check_values(self, X: np.ndarray) -> None:
+    def _check_values(self, X: np.ndarray, source_dtype: Any = None) -> None:
         """Subclasses restrict the range (Bernoulli: [0, 1])."""
 
     # ---------------------------------------------------------------- torch round trip
@@ -227,13 +229,13 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         given order) in batches of ``batch_size``; the last, smaller batch is kept.
         """
         self._validate_params()
+        device = resolve_device(self.device)  # every check before the fitted model is replaced
         X = self._check_input(X, reset=True)
         rng = check_random_state(self.random_state)
         self._init_params(X, rng)
         if self._visible == "gaussian":
             self.log_variance_ = np.zeros(X.shape[1], dtype=X.dtype)
         self._velocity = None
-        device = resolve_device(self.device)
         dtype = self._train_dtype(X, device)
         small = small_problem(device, X.shape[1], self.n_components, self.batch_size)
         with torch.inference_mode(), small_cpu_threads(small):
@@ -270,6 +272,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         """One CD/PCD update with ``X`` as the minibatch (scikit-learn's semantics)."""
         first = not hasattr(self, "components_")
         self._validate_params()
+        device = resolve_device(self.device)
         X = self._check_input(X, reset=first)
         if first:
             self.random_state_ = check_random_state(self.random_state)
@@ -277,7 +280,6 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if self._visible == "gaussian":
                 self.log_variance_ = np.zeros(X.shape[1], dtype=X.dtype)
             self._velocity = None
-        device = resolve_device(self.device)
         dtype = self._train_dtype(X, device)
         small = small_problem(device, X.shape[1], self.components_.shape[0], X.shape[0])
         with torch.inference_mode(), small_cpu_threads(small):
@@ -434,8 +436,8 @@ class BernoulliRBM(_BaseRBM):
         self.monitor = monitor
         self.device = device
 
-    def _check_values(self, X: np.ndarray) -> None:
-        if outside_unit_interval(X):
+    def _check_values(self, X: np.ndarray, source_dtype: Any = None) -> None:
+        if outside_unit_interval(X, source_dtype):
             raise DataError(
                 f"BernoulliRBM needs inputs in [0, 1] but got values in "
                 f"[{X.min():.4g}, {X.max():.4g}]; scale them first, e.g. with "
