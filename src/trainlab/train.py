@@ -740,6 +740,11 @@ def train(
     """
     if not isinstance(config, Config):
         config = load_config(config)
+    if "path" in config.data.options:  # config.yaml names the file wherever it is resumed from
+        from .data import with_absolute_path
+
+        config = config.model_copy(deep=True)
+        config.data.options = with_absolute_path(config.data.options)
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
     run = _start_run(config, out, trainer) if write else None
     summary = trainer.fit(run, progress=progress)

@@ -20,6 +20,7 @@ from .datasets import (
     list_datasets,
     load,
     split_indices,
+    with_absolute_path,
 )
 from .preprocess import list_preprocessors, make_preprocessor
 from .readers import read_cifar10, read_cifar100, read_idx, read_npz
@@ -38,4 +39,5 @@ __all__ = [
     "read_idx",
     "read_npz",
     "split_indices",
+    "with_absolute_path",
 ]

@@ -467,19 +467,25 @@ def load(
     def ty(a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(np.ascontiguousarray(a, dtype=np.int64))
 
-    xt, xv, xe = tx(x_tr), tx(x_val), tx(x_test)
-    input_shape = tuple(int(d) for d in xt.shape[1:])
+    input_shape = tuple(int(d) for d in x_tr.shape[1:])
 
-    # --- preprocessing, fitted on the training split only
+    # --- preprocessing, fitted on the training split only; float64 data is transformed in
+    # float64 and rounded after (a feature such as 5e6 ± 1 loses its spread in float32)
     transform: _pp.Transform | None = None
     if preprocess != "none":
+        wide = np.float64 if x_tr.dtype == np.float64 else np.float32
+        xt, xv, xe = (
+            torch.as_tensor(np.ascontiguousarray(a, dtype=wide)) for a in (x_tr, x_val, x_test)
+        )
         transform = _pp.make_preprocessor(
             preprocess,
             pca_components=common.get("pca_components"),
             epsilon=common.get("epsilon"),
         ).fit(xt)
-        xt, xv, xe = transform.transform(xt), transform.transform(xv), transform.transform(xe)
+        xt, xv, xe = (transform.transform(a).to(torch.float32) for a in (xt, xv, xe))
         input_shape = transform.output_shape(input_shape)
+    else:
+        xt, xv, xe = tx(x_tr), tx(x_val), tx(x_test)
 
     return Dataset(
         name=name,
@@ -501,6 +507,18 @@ def load(
             "source": raw.source,
         },
     )
+
+
+def with_absolute_path(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with a relative ``path`` made absolute (against the current folder), so a
+    run's ``config.yaml`` names the same file wherever the run is resumed or repeated from."""
+    out = dict(options)
+    path = out.get("path")
+    if isinstance(path, int) and not isinstance(path, bool):
+        path = str(path)  # YAML reads a folder named 2024 as a number
+    if isinstance(path, (str, Path)) and str(path):
+        out["path"] = str(Path(path).expanduser().absolute())
+    return out
 
 
 # --------------------------------------------------------------------------- built-in sets

@@ -77,6 +77,12 @@ class Transform:
                 f"{type(self).__name__}.fit needs at least 2 samples of shape (N, ...); "
                 f"got {tuple(t.shape)}"
             )
+        bad = ~torch.isfinite(_flat(t)).all(1)
+        if bool(bad.any()):
+            raise UserError(
+                f"{type(self).__name__}.fit: {int(bad.sum())} of {t.shape[0]} training samples "
+                "hold NaN or Inf; remove or impute them first"
+            )
         self.input_shape_ = tuple(t.shape[1:])
         self._fit(_flat(t).to(torch.float64))
         return self

@@ -66,8 +66,20 @@ NPZ_KEYS = ("x_train", "y_train", "x_test", "y_test")
 _NPZ_OPTIONAL = ("x_val", "y_val")
 
 
+def _as_path(path: Any, what: str) -> Path:
+    """``path`` as a Path; YAML reads a bare number (a folder named ``2024``) as an int."""
+    if isinstance(path, int) and not isinstance(path, bool):
+        path = str(path)
+    if not isinstance(path, (str, Path)):
+        raise DataError(
+            f"path must be a file or folder name, got {path!r}; pass path=... to a {what} "
+            "(quote it in YAML)"
+        )
+    return Path(path).expanduser()
+
+
 def _require_file(path: str | Path, what: str = "file") -> Path:
-    p = Path(path).expanduser()
+    p = _as_path(path, what)
     if not p.exists():
         raise DataError(f"file not found: {p} (pass path=... to an existing {what})")
     if not p.is_file():
@@ -85,7 +97,7 @@ def _require_folder(path: str | Path | None, dataset: str, what: str) -> Path:
             f"{dataset}: no path given; pass path=... to a folder with {what} "
             "(trainlab never downloads)"
         )
-    p = Path(path).expanduser()
+    p = _as_path(path, f"folder with {what}")
     if not p.exists():
         raise DataError(f"file not found: {p} (pass path=... to a folder with {what})")
     if not p.is_dir():
@@ -225,7 +237,9 @@ def _load_batch(p: Path) -> dict[str, Any]:
     try:
         with p.open("rb") as fh:
             obj = _BatchUnpickler(fh, encoding="bytes").load()
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as err:
+    except OSError as err:
+        raise DataError(f"{p}: cannot read it ({err})") from None
+    except Exception as err:  # any failure to unpickle a damaged file (LookupError, MemoryError..)
         raise DataError(
             f"{p}: corrupt CIFAR batch: cannot unpickle it ({type(err).__name__}: {err})"
         ) from None
@@ -378,7 +392,10 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
             out = {k: _npz_array(p, z, k) for k in (*NPZ_KEYS, *present)}
     except DataError:
         raise
-    except (zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zlib.error) as err:
+    except (
+        zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zlib.error,
+        RuntimeError,  # an encrypted member; NotImplementedError: an unknown compression method
+    ) as err:  # fmt: skip
         raise DataError(
             f"{p}: not a readable .npz file ({type(err).__name__}: {err}); write it with "
             "numpy.savez(path, x_train=..., y_train=..., x_test=..., y_test=...)"

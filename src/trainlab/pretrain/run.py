@@ -52,6 +52,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..data import with_absolute_path
 from ..errors import ConfigError, UserError, did_you_mean
 
 __all__ = ["PretrainConfig", "load_pretrain_config", "run_pretrain", "parse_grid"]
@@ -582,6 +583,7 @@ def run_pretrain(
     with _discarded_on_user_error(run.path, keep_folder=existed):
         # the resolved config: every key the run used, none that it did not (loads back as is)
         resolved = cfg.model_dump(exclude_none=True)
+        resolved["data"]["options"] = with_absolute_path(cfg.data.options)
         run.write_text("config.yaml", yaml.safe_dump(resolved, sort_keys=False))
         rep = Report(run.path, title=f"Pre-training: {cfg.name}")
         t0 = time.perf_counter()
