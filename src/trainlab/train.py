@@ -188,12 +188,17 @@ class Trainer:
         kw = self.config.model.kwargs("name")
         if dropout:
             kw["dropout"] = dropout  # layers must exist; each model's rate is set afterwards
-        return models.create(
-            self.config.model.name,
-            input_shape=tuple(self.data.input_shape),
-            num_classes=self.data.num_classes,
-            **kw,
-        )
+        # torch's default layer init draws from the global generator: build the template from
+        # a fixed seed and leave the caller's stream as it was (init.scheme 'keep' then starts
+        # from the same weights whatever the caller seeded)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(rng.seed_key("template"))
+            return models.create(
+                self.config.model.name,
+                input_shape=tuple(self.data.input_shape),
+                num_classes=self.data.num_classes,
+                **kw,
+            )
 
     def _check_fits(self, model: nn.Module) -> None:
         """Run two training samples through a copy on the CPU: a clear error on a mismatch."""
@@ -840,6 +845,25 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
+def _schedule_depends_on_length(config: Config, old_epochs: int, new_epochs: int) -> bool:
+    """Whether ``config``'s schedule gives other learning rates over the first ``old_epochs``
+    when the run is ``new_epochs`` long (cosine, one-cycle: yes; step, cyclic: no)."""
+    from .optim import create_schedule
+
+    spe = 1000  # steps per epoch: any count shows the dependence
+    try:
+        curves = [
+            create_schedule(
+                config.schedule.name, torch.ones(1, dtype=torch.float64),
+                total_steps=e * spe, steps_per_epoch=spe, **config.schedule.kwargs("name"),
+            ).curve(min(old_epochs, new_epochs) * spe)
+            for e in (old_epochs, new_epochs)
+        ]  # fmt: skip
+    except (ConfigError, ValueError, RuntimeError):  # per-model parameters: assume it does
+        return True
+    return not torch.equal(*curves)
+
+
 def _config_changes(trained: dict[str, Any], config: Config, run: RunDir, done: int) -> str | None:
     """Refuse edits of ``config.yaml`` since the checkpoint outside :data:`RESUME_MAY_CHANGE`
     (UserError naming them) and a ``train.epochs`` below the ``done`` epochs already trained;
@@ -864,7 +888,7 @@ def _config_changes(trained: dict[str, Any], config: Config, run: RunDir, done: 
         )
     note = f"train.epochs changed from {old} to {new} since the checkpoint: training "
     note += "continues to the new end" if new > done else f"ends at epoch {new}, already reached"
-    if config.schedule.name != "none":  # its values depend on the run's length
+    if _schedule_depends_on_length(config, int(old), new):
         note += (
             f"; the '{config.schedule.name}' schedule spans the new length, so its learning "
             "rates from here on differ from those the run would have had"

@@ -16,14 +16,22 @@ if TYPE_CHECKING:
     import torch
 
     from ..config import Config
+    from ..optim import Schedule
 
-__all__ = ["schedule_cmd", "lr_find_cmd", "schedule_curves", "distinct_curves", "schedule_figure"]
+__all__ = [
+    "schedule_cmd",
+    "lr_find_cmd",
+    "schedule_curves",
+    "schedule_parameters",
+    "distinct_curves",
+    "schedule_figure",
+]
 
 Sets = Annotated[list[str] | None, typer.Option("--set", help="override: key=value")]
 
 
-def schedule_curves(config: Config) -> tuple[list[str], list[float], torch.Tensor, int]:
-    """Every model's LR at every step of ``config``: ``(groups, base_lrs, curve (S, K), spe)``.
+def schedule_curves(config: Config) -> tuple[list[str], Schedule, torch.Tensor, int]:
+    """Every model's LR at every step of ``config``: ``(groups, schedule, curve (S, K), spe)``.
 
     Loads the data only to count the training samples (steps per epoch).
     """
@@ -46,7 +54,24 @@ def schedule_curves(config: Config) -> tuple[list[str], list[float], torch.Tenso
         **config.schedule.kwargs("name"),
     )
     groups = [f"{m.group} (seed {m.seed})" for m in mems]
-    return groups, base, sched.curve(), spe
+    return groups, sched, sched.curve(), spe
+
+
+def schedule_parameters(sched: Schedule, given: dict[str, Any]) -> str:
+    """``t_max=220 (default), eta_min=0 (default), ...``: every parameter the schedule used,
+    marking those the config leaves out (``config.yaml`` does not record them)."""
+
+    def fmt(v: Any) -> str:
+        if isinstance(v, list):
+            return "[" + ", ".join(fmt(x) for x in v) + "]"
+        return f"{v:g}" if isinstance(v, float) else str(v)
+
+    warm = sched.resolved.get("warmup_steps", 0) or "warmup_steps" in given
+    keys = [k for k in sched.resolved if not k.startswith("warmup_")]
+    keys += [k for k in sched.resolved if k.startswith("warmup_") and warm]
+    return ", ".join(
+        f"{k}={fmt(sched.resolved[k])}{'' if k in given else ' (default)'}" for k in keys
+    )
 
 
 @app.command("schedule")
@@ -62,7 +87,7 @@ def schedule_cmd(
     cfg = load_config(config, list(set_ or []))
     if plot:
         out = _png(out)
-    groups, _, curve, spe = schedule_curves(cfg)
+    groups, sched, curve, spe = schedule_curves(cfg)
     steps = curve.shape[0]
     firsts, labels, _ = distinct_curves(groups, curve)
     table = Table(title=f"schedule '{cfg.schedule.name}': lr at the start of each epoch")
@@ -74,6 +99,9 @@ def schedule_cmd(
         s = min(e * spe, steps - 1)
         table.add_row(str(e), *(f"{float(curve[s, i]):.4g}" for i in shown))
     console.print(table)
+    shown_params = schedule_parameters(sched, cfg.schedule.kwargs("name"))
+    if shown_params:
+        console.print(f"parameters: {escape(shown_params)}")
     if len(firsts) > len(shown):
         console.print(f"({len(firsts) - len(shown)} more curves not shown; --plot draws all)")
     if plot:

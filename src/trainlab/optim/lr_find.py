@@ -196,6 +196,8 @@ def lr_find(
         config = load_config(config)
     if num_steps < 5:
         raise ConfigError(f"lr_find needs num_steps (--steps) ≥ 5, got {num_steps}")
+    if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 1:
+        raise ConfigError(f"lr_find needs check_every ≥ 1, got {check_every!r}")
     lrs = log_spaced(start_lr, end_lr, num_steps)
     if not (0 <= beta < 1) or diverge <= 1:
         raise ConfigError("lr_find needs 0 ≤ beta < 1 and diverge > 1 (e.g. 4)")
@@ -355,13 +357,18 @@ def lr_sweep(
 
     if not isinstance(config, Config):
         config = load_config(config)
+    try:  # a list, a numpy or torch array (np.logspace(-4, 0, 9))
+        lrs = [float(x) for x in lrs]
+    except (TypeError, ValueError):
+        msg = f"lr_sweep needs a list of positive learning rates, got {lrs!r}"
+        raise ConfigError(msg) from None
     if not lrs or any(not (lr > 0) for lr in lrs):
         raise ConfigError("lr_sweep needs a list of positive learning rates")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"lr_sweep needs epochs (--epochs) ≥ 1, got {epochs!r}")
     raw = config.model_dump()
     raw["population"] = {"seeds": [config.population.seeds[0]], "variants": [{}],
-                         "grid": {"optim.lr": [float(x) for x in lrs]}}  # fmt: skip
+                         "grid": {"optim.lr": lrs}}  # fmt: skip
     raw["train"]["epochs"] = int(epochs)
     raw["schedule"] = {"name": "none"}
     cfg = Config.model_validate(raw)
@@ -375,7 +382,7 @@ def lr_sweep(
             continue
         tl.append(_number(final.get("train_loss")))
         vl.append(_number(final.get("val_loss")))
-    return LRSweepResult(list(map(float, lrs)), tl, vl, res.run_dir)
+    return LRSweepResult(lrs, tl, vl, res.run_dir)
 
 
 def _number(v: Any) -> float:

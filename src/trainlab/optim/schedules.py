@@ -23,6 +23,7 @@ inner schedule's first value; afterwards the inner schedule runs on ``step − W
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from typing import Any
 
@@ -55,6 +56,7 @@ class Schedule:
         total_steps: int,
         steps_per_epoch: int,
         params: dict[str, Any],
+        resolved: dict[str, Any] | None = None,
     ) -> None:
         self.name = name
         self.base_lr = base_lr
@@ -63,6 +65,8 @@ class Schedule:
         self.total_steps = total_steps
         self.steps_per_epoch = steps_per_epoch
         self.params = params
+        #: every parameter as used, defaults filled in (``t_max`` from the run's length, ...)
+        self.resolved = dict(resolved or {})
 
     @property
     def k(self) -> int:
@@ -97,6 +101,13 @@ class _Params:
     def __init__(self, name: str, given: dict[str, Any], k: int, device: torch.device) -> None:
         self.name, self.given, self.k, self.device = name, dict(given), k, device
         self.used: set[str] = set()
+        #: every parameter's value as used, in the order read (``trainlab schedule`` shows them)
+        self.resolved: dict[str, Any] = {}
+
+    def _record(self, key: str, value: Any) -> None:
+        if isinstance(value, Tensor):
+            value = value.tolist() if value.dim() else float(value)
+        self.resolved[key] = value
 
     def num(
         self,
@@ -112,7 +123,12 @@ class _Params:
         value = self.given.get(key, default)
         if value is None:
             raise ConfigError(f"schedule '{self.name}' needs parameter '{key}'")
-        if isinstance(value, list | tuple):
+        if isinstance(value, list | tuple):  # one value per model
+            if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
+                raise ConfigError(
+                    f"schedule '{self.name}': {key} must be a number or a list of numbers (one "
+                    f"per model), got {value!r}"
+                )
             value = torch.tensor([float(v) for v in value], dtype=F64)
         if isinstance(value, Tensor):
             if value.dim() == 0:
@@ -135,6 +151,7 @@ class _Params:
             raise ConfigError(
                 f"schedule '{self.name}': {key} must lie in {lb}{lo}, {hi}{rb}, got {value!r}"
             )
+        self._record(key, value)
         if isinstance(value, Tensor):
             return value.detach().to(device=self.device, dtype=F64)
         return float(value)
@@ -142,14 +159,15 @@ class _Params:
     def count(self, key: str, default: int) -> int:
         """A whole number ≥ 0 shared by all models (e.g. ``warmup_steps``)."""
         value = self.given.get(key, default)
-        if isinstance(value, Tensor | list | tuple) and torch.as_tensor(value).dim() > 0:
+        if isinstance(value, list | tuple) or (isinstance(value, Tensor) and value.dim() > 0):
             raise ConfigError(
                 f"schedule '{self.name}': {key} must be one number shared by all models, got "
-                f"{len(value)} values; per-model values are not supported for {key}"
+                f"{value!r}; per-model values are not supported for {key}"
             )
         v = self.num(key, default, lo=0.0)
         if not float(v).is_integer():
             raise ConfigError(f"schedule '{self.name}': {key} must be a whole number, got {v!r}")
+        self._record(key, int(v))
         return int(v)
 
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
@@ -159,6 +177,7 @@ class _Params:
             raise ConfigError(
                 f"schedule '{self.name}': {key} must be one of {', '.join(choices)}, got {value!r}"
             )
+        self._record(key, value)
         return value
 
     def ints(self, key: str) -> list[int]:
@@ -177,6 +196,7 @@ class _Params:
         out = sorted(int(x) for x in nums)
         if any(v < 0 for v in out):
             raise ConfigError(f"schedule '{self.name}': {key} must be ≥ 0, got {value!r}")
+        self._record(key, out)
         return out
 
     def check_unused(self) -> None:
@@ -419,6 +439,7 @@ def create_schedule(
         total_steps=total_steps,
         steps_per_epoch=steps_per_epoch,
         params=dict(params),
+        resolved=p.resolved,
     )
 
 
