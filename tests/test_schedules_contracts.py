@@ -167,3 +167,13 @@ def test_training_longer_warns_about_the_schedule_only_when_its_rates_change(tmp
         resume(out, device="cpu", progress=False, on_note=notes[name].append)
     assert "'cosine' schedule" in notes["cosine"][0]
     assert len(notes["step"]) == 1 and "schedule" not in notes["step"][0], notes["step"]
+
+
+def test_lr_find_labels_each_model_once_when_a_group_has_several_seeds():
+    """The range test's table and legend name each model; with two seeds per variant the
+    variant's label appeared twice, and the user could not tell the rows apart."""
+    from trainlab.optim.lr_find import lr_find
+
+    cfg = small_config(population={"seeds": [0, 1], "variants": [{"optim.lr": 0.01}, {}]})
+    res = lr_find(cfg, start_lr=1e-4, end_lr=1.0, num_steps=5, check_every=5, device="cpu")
+    assert len(set(res.groups)) == len(res.groups) == 4, res.groups

@@ -246,8 +246,22 @@ def lr_find(
         smoothed=smoothed,
         suggestions=[suggest(lrs[: len(sm)], sm) for sm in smoothed],
         stop_reasons=[r or "reached end_lr" for r in stopped],
-        groups=[m.group if m.group != "default" else f"seed {m.seed}" for m in trainer.members],
+        groups=_labels(trainer.members),
     )
+
+
+def _labels(members: list[Any]) -> list[str]:
+    """One distinct label per model: its override group, with its seed where the group has
+    several models (``seed 3`` for the default group)."""
+    count: dict[str, int] = {}
+    for m in members:
+        count[m.group] = count.get(m.group, 0) + 1
+    return [
+        f"seed {m.seed}" if m.group == "default"
+        else f"{m.group} (seed {m.seed})" if count[m.group] > 1
+        else m.group
+        for m in members
+    ]  # fmt: skip
 
 
 @dataclass
