@@ -177,27 +177,34 @@ class LBFGS(PopulationOptimizer):
                 ys = (y * s).sum(1)  # (K,)
                 accept = (ys > 1e-10) & active
                 # a model that accepts with a full history drops its own oldest pair
-                shift = (accept & (count == m_hist))[:, None, None]
-                old_dirs = torch.where(shift, old_dirs.roll(-1, dims=1), old_dirs)
-                old_stps = torch.where(shift, old_stps.roll(-1, dims=1), old_stps)
-                ro = torch.where(shift[:, :, 0], ro.roll(-1, dims=1), ro)
-                slot = torch.arange(m_hist, device=dev) == count.clamp(max=m_hist - 1)[:, None]
-                put = slot & accept[:, None]  # (K, m): where this pair goes
-                old_dirs = torch.where(put[:, :, None], y[:, None], old_dirs)
-                old_stps = torch.where(put[:, :, None], s[:, None], old_stps)
+                shift = accept & (count == m_hist)
+                if bool(shift.any()):  # (a host read, as the loop's flag is)
+                    sh = shift[:, None, None]
+                    old_dirs = torch.where(sh, old_dirs.roll(-1, dims=1), old_dirs)
+                    old_stps = torch.where(sh, old_stps.roll(-1, dims=1), old_stps)
+                    ro = torch.where(sh[:, :, 0], ro.roll(-1, dims=1), ro)
+                # each model's pair goes to its slot `count` (the last one once full): O(K n)
+                rows = torch.arange(k, device=dev)
+                slot = count.clamp(max=m_hist - 1)
+                acc = accept[:, None]
+                old_dirs[rows, slot] = torch.where(acc, y, old_dirs[rows, slot])
+                old_stps[rows, slot] = torch.where(acc, s, old_stps[rows, slot])
                 rho = 1.0 / torch.where(accept, ys, 1.0)
-                ro = torch.where(put, rho[:, None], ro)
+                ro[rows, slot] = torch.where(accept, rho, ro[rows, slot])
                 count = torch.where(accept, (count + 1).clamp(max=m_hist), count)
                 yy = (y * y).sum(1)
                 h_diag = torch.where(accept, ys / torch.where(accept, yy, 1.0), h_diag)
                 # two-loop recursion: d = −H⁻¹ g for every model at once
                 q = -flat_grad
+                # slots no model has filled yet hold ρ = 0 and change nothing: skip them (the
+                # loop's one host read; L-BFGS reads a flag every iteration anyway)
+                used = int(count.max())
                 al = [torch.zeros(k, device=dev, dtype=dt)] * m_hist
-                for i in range(m_hist - 1, -1, -1):
+                for i in range(used - 1, -1, -1):
                     al[i] = (old_stps[:, i] * q).sum(1) * ro[:, i]  # (K,)
                     q = q - al[i][:, None] * old_dirs[:, i]
                 r = q * h_diag[:, None]
-                for i in range(m_hist):
+                for i in range(used):
                     be = (old_dirs[:, i] * r).sum(1) * ro[:, i]
                     r = r + old_stps[:, i] * (al[i] - be)[:, None]
                 d = torch.where(a, r, d)
