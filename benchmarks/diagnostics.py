@@ -229,7 +229,7 @@ def _paired_overhead(times: list[float], base: list[float]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=50, help="steps per timed run")
+    ap.add_argument("--steps", type=int, default=50, help="steps per timed run (× 50)")
     ap.add_argument("--rounds", type=int, default=25, help="interleaved repetitions")
     ap.add_argument("--k", type=int, default=16, help="population size (0: plain model only)")
     ap.add_argument("--width", type=int, default=256, help="hidden width of the MLP")
@@ -239,6 +239,8 @@ def main() -> None:
     ap.add_argument("--floor", action="store_true", help="also time the every-step lower bound")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "diagnostics.json"))
     args = ap.parse_args()
+    if args.steps < 50 or args.steps % 50:  # each round must sample as many steps as the next
+        ap.error(f"--steps must be a multiple of 50 (every-50 sampling), got {args.steps}")
     if args.threads:
         torch.set_num_threads(args.threads)
     keep_freed_memory()  # the trainer's malloc settings, for every variant (trainlab.malloc)

@@ -167,6 +167,10 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (0: torch's default)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "optim.json"))
     args = ap.parse_args()
+    for flag, given, known in (("--model", args.model, MODELS), ("--optims", args.optims, OPTIMS)):
+        unknown = [n for n in given.split(",") if n not in known]
+        if unknown:
+            ap.error(f"{flag}: unknown {', '.join(unknown)}; choose from {', '.join(known)}")
     if args.threads:
         torch.set_num_threads(args.threads)
     kept = keep_freed_memory()  # as the trainer does, for every variant alike

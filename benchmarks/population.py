@@ -184,7 +184,7 @@ def main() -> None:
         return
     preset = PRESETS[args.preset]
     if preset["device"] == "cuda" and not torch.cuda.is_available():
-        sys.exit("the gpu preset needs a CUDA device")
+        ap.error("the gpu preset needs a CUDA device")
     ks = args.k or preset["ks"]
     best: dict[tuple[str, int], dict] = {}
     for rep in range(args.repeats):

@@ -1,0 +1,207 @@
+"""The benchmarks in ``benchmarks/`` back the README's claims: both sides of a comparison do the
+same work (the RBM protocol in float32, classifiers run to their tolerance), rounds sample
+equally, and a mistyped name is one line.
+
+Each test imports a benchmark module's functions and runs them at tiny sizes (never a full
+benchmark); every test states the contract it checks in its docstring.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+if str(BENCH) not in sys.path:
+    sys.path.insert(0, str(BENCH))
+
+
+# ----------------------------------------------------------------------------- rbm.py
+@pytest.fixture(scope="module")
+def rbm_run():
+    """``rbm.rbm_table(1)`` on a 600/300-image subset of the protocol's data, with spies on the
+    two RBM classes and on ``LogisticRegression`` (what each one was given and how it ended)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.neural_network import BernoulliRBM as SkRBM
+
+    import rbm as R
+    from trainlab.pretrain import BernoulliRBM
+
+    full = R.nudged_digits()
+    seen: dict[str, list] = {"sk_fit_dtype": [], "sk_components_dtype": [], "tl_train_dtype": []}
+    classifiers: list[LogisticRegression] = []
+
+    class SpySk(SkRBM):
+        def fit(self, X, y=None):
+            seen["sk_fit_dtype"].append(np.asarray(X).dtype)
+            out = super().fit(X, y)
+            seen["sk_components_dtype"].append(self.components_.dtype)
+            return out
+
+    class SpyTl(BernoulliRBM):
+        def _train_dtype(self, X, device):
+            dtype = super()._train_dtype(X, device)
+            seen["tl_train_dtype"].append(dtype)
+            return dtype
+
+    class SpyLR(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            out = super().fit(X, y, sample_weight)
+            classifiers.append(self)
+            return out
+
+    with pytest.MonkeyPatch.context() as mp:
+        Xtr, Xte, ytr, yte = full
+        mp.setattr(R, "nudged_digits", lambda: (Xtr[:600], Xte[:300], ytr[:600], yte[:300]))
+        mp.setattr(R, "SkRBM", SpySk)
+        mp.setattr(R, "BernoulliRBM", SpyTl)
+        mp.setattr(R, "LogisticRegression", SpyLR)
+        rows = R.rbm_table(1)
+    return {"rows": rows, "seen": seen, "classifiers": classifiers}
+
+
+def test_rbm_benchmark_sklearn_and_trainlab_fit_in_the_same_dtype(rbm_run):
+    """The RBM speed table compares one scikit-learn fit with one trainlab fit of "the same
+    settings", so both must do the same arithmetic. trainlab's ``BernoulliRBM`` always trains in
+    float32 (``_train_dtype``, whose comment says float32 is 1.6-2x faster than float64), while
+    ``rbm_table`` hands scikit-learn float64 data, and scikit-learn's ``BernoulliRBM`` computes in
+    its input's dtype, so scikit-learn runs in float64. scikit-learn's own example (the protocol
+    issue 6 cites) makes its data float32 first (``np.asarray(X, "float32")``). Measured on this
+    machine, scikit-learn at batch 100 fits ~1.6x faster in float32, i.e. most of the README's
+    "2.05x faster than scikit-learn at batch 100" is the dtype, not trainlab. Fix: build the data
+    in float32 in ``nudged_digits`` (as the example does), so both sides compute in float32."""
+    seen = rbm_run["seen"]
+    assert seen["tl_train_dtype"] and seen["sk_components_dtype"]
+    tl = {str(d).replace("torch.", "") for d in seen["tl_train_dtype"]}
+    sk = {str(np.dtype(d)) for d in seen["sk_components_dtype"]}
+    assert sk == tl, (
+        f"scikit-learn's RBM computed in {sorted(sk)} (it was given {seen['sk_fit_dtype'][0]} "
+        f"data) while trainlab's computed in {sorted(tl)}: the speed ratio compares different work"
+    )
+
+
+def test_rbm_benchmark_logistic_regression_runs_to_its_default_tolerance(rbm_run):
+    """Issue 6's protocol is ``LogisticRegression(C=6000)`` on the RBM features (and ``C=100``
+    on raw pixels) *with the default tol*, i.e. fitted to convergence; it expects scikit-learn
+    near 0.93. ``rbm.py`` uses the default lbfgs solver with its default ``max_iter=100`` and
+    silences the ConvergenceWarning ("as in the example" - the example uses newton-cg), so every
+    classifier stops at the iteration cap, not at the tolerance. On the full protocol data the
+    RBM-feature classifier stops at 100 iterations with 0.903 test accuracy (the number in
+    rbm.json and the README); run to convergence (769 lbfgs iterations, or newton-cg) it scores
+    0.937-0.942, as the issue says; the raw-pixel baseline likewise. The stored accuracies, and
+    the "within 0.5 points of scikit-learn" comparison, are therefore between unconverged
+    classifiers. Fix: ``LogisticRegression(C=..., max_iter=10_000)`` (or ``solver="newton-cg"``)
+    in ``_logistic_accuracy`` and for the raw-pixel row, and stop hiding the warning."""
+    clfs = rbm_run["classifiers"]
+    assert len(clfs) >= 3  # one per RBM row and the raw-pixel baseline
+    capped = [
+        (c.C, int(np.max(c.n_iter_)), c.max_iter) for c in clfs if np.max(c.n_iter_) >= c.max_iter
+    ]
+    assert not capped, (
+        f"{len(capped)} of {len(clfs)} logistic regressions stopped at max_iter, not at the "
+        f"default tol: (C, n_iter_, max_iter) = {capped}"
+    )
+
+
+# ----------------------------------------------------------------------------- diagnostics.py
+class _CostlyWatch:
+    """A stand-in for ``watch(model, every=N)`` with the same step counting (absolute: the count
+    goes on across attaches, so steps 0, N, 2N, ... of the watch's own life are sampled) whose
+    sampled steps cost a fixed, known amount of CPU time and the others nothing."""
+
+    COST_S = 0.03
+
+    def __init__(self, model, every=1):
+        self.model, self.every, self.step, self.handle = model, every, -1, None
+
+    def _pre(self, module, args):
+        self.step += 1
+        if self.step % self.every == 0:
+            t0 = time.process_time()
+            while time.process_time() - t0 < self.COST_S:
+                pass
+
+    def __enter__(self):
+        self.handle = self.model.register_forward_pre_hook(self._pre)
+        return self
+
+    def __exit__(self, *exc):
+        self.handle.remove()
+
+    def pop_records(self):
+        return []
+
+
+def test_diagnostics_every_50_overhead_is_right_when_steps_is_not_a_multiple_of_50(
+    monkeypatch, tmp_path
+):
+    """``benchmarks/diagnostics.py --steps S`` promises the overhead of sampling one step in 50,
+    as the median over rounds of each round's ratio to its own plain run. Each watch counts its
+    steps across rounds, so with ``--steps 20`` only rounds 0, 2, 5, 7, ... contain a sampled
+    step: 3 rounds in 5 contain none, the median picks one of those, and the reported every-50
+    overhead is the hooks' idle cost, blind to what sampling costs (with ``--steps 25`` it is
+    the other way: the median is a sampled round and the overhead is doubled). Here sampling
+    is made to cost 30 ms of CPU per sampled step (0.6 ms per step on average, several times a
+    step of the tiny MLP), which the benchmark must report as a large overhead. Fix: estimate
+    the overhead from totals over all rounds (sum of times / sum of plain times - 1), or make
+    each round a multiple of ``every`` steps (refuse other ``--steps``): done."""
+    import json
+
+    import diagnostics as D
+
+    monkeypatch.setattr(D, "watch", _CostlyWatch)
+    monkeypatch.setattr(D, "keep_freed_memory", lambda: False)
+    out = tmp_path / "diag.json"
+    argv = ["diagnostics.py", "--steps", "20", "--rounds", "5", "--k", "0", "--width", "8"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(out)])
+    with pytest.raises(SystemExit) as refused:  # rounds that sample unequal numbers of steps
+        D.main()
+    assert refused.value.code == 2 and not out.exists()
+    argv = ["diagnostics.py", "--steps", "50", "--rounds", "3", "--k", "0", "--width", "8"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(out)])
+    before = torch.get_num_threads()
+    try:
+        D.main()
+    finally:
+        torch.set_num_threads(before)
+        torch.set_flush_denormal(False)
+    rows = {r["variant"]: r for r in json.loads(out.read_text())["results"]}
+    plain_ms = rows["none"]["cpu_ms_per_step"]
+    true = (1e3 * _CostlyWatch.COST_S / 50) / plain_ms  # the every-50 overhead, per step
+    got = rows["every 50"]["cpu_overhead"]
+    assert got >= 0.5 * true, (
+        f"every-50 sampling costs {true:+.0%} of a {plain_ms:.2f} ms step on average, but the "
+        f"benchmark reports {got:+.1%}"
+    )
+
+
+# ----------------------------------------------------------------------------- optim.py
+@pytest.mark.parametrize("flag", ["--model", "--optims"])
+def test_optim_benchmark_unknown_name_is_one_line_exit_2(monkeypatch, capsys, tmp_path, flag):
+    """``benchmarks/optim.py --model linear,small,digits`` and ``--optims`` take comma lists of
+    names (the help lists the models). A mistyped name (``--model mlp``, ``--optims Adam``) is a
+    plain user error, but the script dies with a bare ``KeyError`` traceback from ``MODELS[...]``
+    / ``OPTIMS[...]`` after printing the table's header. A user error on a command line should
+    be one clear line naming the valid choices, with argparse's exit code 2, before any work.
+    Fix: validate both lists right after ``parse_args`` and call ``ap.error(...)``."""
+    import optim as O
+
+    bad = {"--model": "mlp", "--optims": "Adam"}[flag]
+    argv = ["optim.py", flag, bad, "--k", "2", "--rounds", "1", "--reps", "1"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(tmp_path / "o.json")])
+    monkeypatch.setattr(O, "keep_freed_memory", lambda: False)
+    before = torch.get_num_threads()
+    try:
+        with pytest.raises(SystemExit) as exc:
+            O.main()
+    except KeyError as err:
+        pytest.fail(f"{flag} {bad}: a KeyError traceback ({err!r}) instead of a one-line error")
+    finally:
+        torch.set_num_threads(before)
+    assert exc.value.code == 2
+    assert bad in capsys.readouterr().err
