@@ -329,7 +329,10 @@ def test_a_recurrent_user_module_trains_and_is_watched():
 
     cfg = small_config(train={"epochs": 3}, population={"seeds": [0, 1]})
     torch.manual_seed(0)  # the LSTM's weights come from the module given (init.apply: Linear)
-    with pytest.warns(UserWarning, match=r"left 4 parameters unchanged .*rnn.weight_ih_l0"):
+    with (
+        pytest.warns(UserWarning, match=r"left 4 parameters unchanged .*rnn.weight_ih_l0"),
+        pytest.warns(UserWarning, match="LSTM per model: this population runs its 2 models one"),
+    ):
         both = train(cfg, model=_RowLSTM(), write=False, progress=False, device="cpu")
     assert both.population.mode == "loop"
     accs = [m["final"]["test_acc"] for m in both.summary["models"]]

@@ -533,6 +533,13 @@ class Population(nn.Module):
             self.mode = "stacked"
         elif any(_needs_loop(m) for m in plain.modules()):
             self.mode = "loop"
+            if k > 1:
+                what = next(type(m).__name__ for m in plain.modules() if _needs_loop(m))
+                warnings.warn(
+                    f"torch.vmap cannot batch the model's {what} per model: this population "
+                    f"runs its {k} models one after another (K times one model's time)",
+                    stacklevel=_caller_stacklevel(),
+                )
             for name, m in plain.named_modules():
                 # torch applies an RNN's dropout between its layers only: none with one layer
                 if isinstance(m, nn.RNNBase) and m.dropout > 0 and m.num_layers > 1:

@@ -161,6 +161,8 @@ class Trainer:
         n = self.data.x_train.shape[0]
         self.batch_size = min(config.train.batch_size, n)
         self.steps_per_epoch = math.ceil(n / self.batch_size)
+        if self.batch_size == 1 or n % self.batch_size == 1:
+            self._check_one_sample_batch(template, n)
         self.schedule = optim.create_schedule(
             config.schedule.name,
             self.base_lr,
@@ -218,6 +220,25 @@ class Trainer:
                 f"shape mismatch: the model gives outputs {tuple(y.shape[1:])} per sample, but "
                 f"data '{self.data.name}' has {self.data.num_classes} classes"
             )
+
+    def _check_one_sample_batch(self, model: nn.Module, n: int) -> None:
+        """Some training batches hold one sample: refuse a model that cannot train on one
+        (batch norm over a single value per channel), in one line naming the fix."""
+        probe = copy.deepcopy(model).cpu().train()
+        try:
+            with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                probe(self.data.x_train[:1].cpu())
+        except ValueError as err:
+            first = str(err).strip().splitlines()[0]
+            where = (
+                "every batch holds one sample (train.batch_size 1)" if self.batch_size == 1
+                else f"the last batch of each epoch holds one sample ({n} training samples, "
+                f"train.batch_size {self.batch_size})"
+            )  # fmt: skip
+            raise UserError(
+                f"{where}, which the model cannot train on ({first}); choose another "
+                "train.batch_size"
+            ) from None
 
     def _init_members(self, template: nn.Module, cfgs: list[Config]) -> None:
         """Initialize each model from its own seed and init config (trainlab.init)."""
@@ -314,8 +335,10 @@ class Trainer:
         if clipped is not None:
             self._sum_clipped += clipped.float()
         finite = torch.isfinite(loss.detach()) & torch.isfinite(gnorm)
-        self.nan_step = torch.where(self.alive & ~finite, self.step, self.nan_step)
-        self.alive &= finite
+        # only a model still training can fail: an early-stopped one keeps its status
+        failed = self.running & ~finite
+        self.nan_step = torch.where(failed, self.step, self.nan_step)
+        self.alive &= ~failed
         running = self.running
         # a stopped model gets no update at all, not even from NaN grads
         kept: tuple[torch.Tensor, list[torch.Tensor]] | None = None
@@ -364,8 +387,11 @@ class Trainer:
         chunk = size if self._eval_uses_batch_stats else max(32, size // max(1, self.k // 16))
         loss_sum = torch.zeros(self.k, device=self.device)
         correct = torch.zeros(self.k, device=self.device)
-        for s in range(0, n, chunk):
-            xb, yb = x[s : s + chunk], y[s : s + chunk]
+        bounds = [*range(0, n, chunk), n]
+        if self._eval_uses_batch_stats and len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
+            del bounds[-2]  # a one-sample chunk has no batch statistics: the last chunk takes it
+        for s, e in zip(bounds[:-1], bounds[1:], strict=True):
+            xb, yb = x[s:e], y[s:e]
             logits = self.pop(xb.expand(self.k, *xb.shape))  # (K, b, C)
             ce = F.cross_entropy(logits.flatten(0, 1), yb.repeat(self.k), reduction="none")
             loss_sum += ce.view(self.k, -1).sum(1)
@@ -391,7 +417,9 @@ class Trainer:
         test = self.evaluate("test")
         steps = max(1, self._steps_in_epoch)
         cols = [self._sum_loss / steps, self._sum_acc / steps, *val, *test]
-        cols += [self.current_lr() if self.lr_override is None else self.lr_override]
+        # the rate of the epoch's last step (a per-epoch decay shows this epoch's rate)
+        last = self.lr_override if self.lr_override is not None else self.schedule(self.step - 1)
+        cols += [last * self.running]
         cols += [self._sum_gnorm / steps, self.alive.float(), self.nan_step.float()]
         cols += [self._sum_clipped / steps]
         host = torch.stack([c.float() for c in cols]).cpu().tolist()  # the epoch's one sync

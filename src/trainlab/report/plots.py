@@ -115,8 +115,8 @@ def _curve_groups(
 
 
 def dynamics_figure(run: RunData) -> Figure | None:
-    """Learning rate (at each epoch's end) and mean gradient norm per epoch vs epoch, by group:
-    mean over seeds, band = ± std for the gradient norm. Log scale where values span >30×.
+    """Learning rate (of each epoch's last step) and mean gradient norm per epoch vs epoch, by
+    group: mean over seeds, band = ± std for the gradient norm. Log scale where values span >30×.
     Returns None when metrics hold neither ``lr`` nor ``grad_norm``."""
     curves = run.plot_curves()
     results = {r["index"]: r for r in run.model_results()}
