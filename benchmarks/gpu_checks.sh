@@ -42,7 +42,7 @@ if [[ $steps == *" population "* ]]; then
     --out "$OUT/population_gpu.json"
 fi
 if [[ $steps == *" rbm "* ]]; then
-  step rbm_gpu 150 python3 benchmarks/rbm.py --repeats 1 --no-dbn --gpu-population 100 \
+  step rbm_gpu 150 python3 benchmarks/rbm.py --repeats 1 --no-dbn --acc-seeds 0 --gpu-population 100 \
     --out "$OUT/rbm_gpu.json"
 fi
 exit $status

@@ -16,7 +16,8 @@ Then 10 RBMs (seeds 0-9) as one population on the CPU, against 10 scikit-learn f
 another; and a DBN (64-256-256, CD-1 pre-training, unrolled into a sigmoid MLP and fine-tuned
 with Adam through trainlab's trainer) on the same split.
 
-    python benchmarks/rbm.py [--repeats 3] [--no-dbn] [--gpu-population 100] [--out FILE]
+    python benchmarks/rbm.py [--repeats 3] [--no-dbn] [--acc-seeds 5] [--gpu-population 100]
+                             [--out FILE]
 
 Population rows (CPU and ``--gpu-population K`` on CUDA) are timed around the whole
 ``RBMPopulation.fit`` call: input validation, the training and every member's weights back on the
@@ -125,6 +126,32 @@ def rbm_table(repeats: int) -> list[dict]:
     return rows
 
 
+def accuracy_over_seeds(n_seeds: int) -> list[dict]:
+    """Test accuracy of the protocol's classifier for seeds ``0..n_seeds-1``, both libraries,
+    batch 10 and 100 (one fit each: the accuracy goal compares means, not one seed's luck)."""
+    Xtr, Xte, ytr, yte = nudged_digits()
+    common = dict(n_components=100, learning_rate=0.06, n_iter=10)
+    rows = []
+    for bs in (10, 100):
+        for name, cls in (("scikit-learn", SkRBM), ("trainlab", BernoulliRBM)):
+            accs = [
+                _logistic_accuracy(
+                    cls(batch_size=bs, random_state=seed, **common).fit(Xtr), Xtr, ytr, Xte, yte
+                )
+                for seed in range(n_seeds)
+            ]
+            rows.append(
+                {
+                    "library": name,
+                    "batch_size": bs,
+                    "test_acc": accs,
+                    "mean": statistics.mean(accs),
+                    "std": statistics.stdev(accs) if len(accs) > 1 else 0.0,
+                }
+            )
+    return rows
+
+
 def population_row(k: int = 10, device: str = "cpu") -> dict:
     """K RBMs (seeds 0..K-1, the protocol's settings) as one population, on ``device``."""
     from trainlab.pretrain import RBMPopulation
@@ -198,6 +225,9 @@ def main() -> None:
     ap.add_argument("--no-dbn", action="store_true")
     ap.add_argument("--out", type=Path, default=RESULTS, help="the JSON to write")
     ap.add_argument(
+        "--acc-seeds", type=int, default=5, help="seeds for the accuracy table (0: skip it)"
+    )
+    ap.add_argument(
         "--gpu-population",
         type=int,
         default=0,
@@ -237,6 +267,14 @@ def main() -> None:
         "rbm": rows,
         "speed": speed,
     }
+    if args.acc_seeds:
+        acc = accuracy_over_seeds(args.acc_seeds)
+        out["accuracy_over_seeds"] = acc
+        for r in acc:
+            print(
+                f"test accuracy, {r['library']}, batch {r['batch_size']}, seeds 0-"
+                f"{args.acc_seeds - 1}: {r['mean']:.4f} ± {r['std']:.4f}"
+            )
     sk10 = next(
         r["fit_s_median"] for r in rows if r["library"] == "scikit-learn" and r["batch_size"] == 10
     )
