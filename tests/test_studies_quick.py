@@ -1,0 +1,34 @@
+"""Every study's real ``trainlab study NAME --quick``, unmodified, as a user runs it (issues 4-6:
+quick modes run in CI). The other study tests shorten the quick settings to test details fast;
+these runs catch what only the real quick settings show. ``activations`` and ``init`` run their
+real quick modes in tests/test_studies_init.py."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from conftest import run_cli
+
+
+@pytest.mark.parametrize(
+    "name", ["optimizers-2d", "optimizers", "preprocessing", "clipping", "pretraining"]
+)
+def test_the_real_quick_study_runs_and_reports(name, tmp_path, monkeypatch, capsys):
+    out = tmp_path / name
+    t0 = time.perf_counter()
+    code, stdout, err = run_cli(
+        monkeypatch, capsys, "study", name, "--quick", "--device", "cpu", "--out", out
+    )
+    seconds = time.perf_counter() - t0
+    assert code == 0, err[-2000:]
+    assert (out / "report.html").is_file()
+    results = [p for p in out.glob("*.json") if p.name in ("results.json", "summary.json")]
+    assert results, sorted(p.name for p in out.iterdir())
+    for path in results:
+        json.loads(path.read_text())  # valid JSON, also where runs diverged
+    html = (out / "report.html").read_text()
+    assert "literature" in html.lower() or "expected" in html.lower()
+    print(f"{name} --quick: {seconds:.1f} s")  # shown with pytest -s; no timed assertion
