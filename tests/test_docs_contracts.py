@@ -109,3 +109,15 @@ def test_the_benchmark_results_the_readme_quotes_are_part_of_the_repository():
         cwd=ROOT, capture_output=True, text=True, check=False,
     ).stdout.split()  # fmt: skip
     assert not ignored, f"git ignores the README's evidence: {ignored}"
+
+
+def test_a_population_called_with_one_plain_batch_says_how_to_expand_it():
+    """Watching a population means calling it as a user; a plain ``(B, ...)`` batch gave a raw
+    reshape error from inside a stacked layer instead of naming the shape it takes."""
+    from trainlab.errors import UserError
+    from trainlab.population import Population
+
+    pop = Population(nn.Sequential(nn.Flatten(), nn.Linear(64, 10)), 3)
+    with pytest.raises(UserError, match=r"\(K=3, B, \.\.\.\).*x\.expand\(3, \*x\.shape\)"):
+        pop(torch.randn(5, 1, 8, 8))
+    assert pop(torch.randn(5, 1, 8, 8).expand(3, 5, 1, 8, 8)).shape == (3, 5, 10)

@@ -50,6 +50,7 @@ TORCH_EQUIV = [
     ("default", {}, lambda w, g: nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=g)),
     ("normal", {"std": 0.3, "mean": 0.1}, lambda w, g: nn.init.normal_(w, 0.1, 0.3, generator=g)),
     ("uniform", {"bound": 0.2}, lambda w, g: nn.init.uniform_(w, -0.2, 0.2, generator=g)),
+    ("uniform", {"a": 0.2}, lambda w, g: nn.init.uniform_(w, -0.2, 0.2, generator=g)),
     ("xavier_uniform", {}, lambda w, g: nn.init.xavier_uniform_(w, generator=g)),
     ("xavier_normal", {"gain": 2.0}, lambda w, g: nn.init.xavier_normal_(w, 2.0, generator=g)),
     (
@@ -396,7 +397,8 @@ def test_lazy_modules_are_a_user_error_naming_the_fix() -> None:
         ("xavier_uniform", {"gain": -1.0}, "gain >= 0"),
         ("lsuv", {"max_iter": 2.5, "data": torch.randn(8, 3)}, "'max_iter' must be a whole"),
         ("zeros", {"bias": float("nan")}, "bias init must be a finite number"),
-        ("uniform", {"a": 0.1}, r"no option 'a'.*U\(-a, a\) is bound=a"),
+        ("uniform", {"b": 0.1}, r"no option 'b'.*U\(-a, a\): give a only"),
+        ("uniform", {"a": 0.1, "bound": 0.1}, "give a or bound"),
     ],
 )
 def test_bad_option_values_are_user_errors(scheme, kwargs, message) -> None:

@@ -723,6 +723,13 @@ class Population(nn.Module):
 
     # -- forward --------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x``: ``(K, B, ...)``, one batch per model; returns ``(K, B, C)``."""
+        if x.dim() < 2 or x.shape[0] != self.k:
+            raise UserError(
+                f"a population of {self.k} models takes inputs of shape (K={self.k}, B, ...), "
+                f"got {tuple(x.shape)}; to give every model the same batch x of shape (B, ...), "
+                f"call it on x.expand({self.k}, *x.shape)"
+            )
         if self.mode == "stacked":
             return self.net(x)
         if self.mode == "loop":
