@@ -44,7 +44,7 @@ def test_k1_equals_a_hand_written_loop():
 
 
 def test_a_model_does_not_depend_on_its_neighbours():
-    """Seed 2 with lr 0.03 trained alone equals the same member of a population of 6 with other
+    """Seed 2 with lr 0.03 trained alone equals the same member of a population of 8 with other
     seeds, learning rates and init schemes around it (the grid puts it in slot 4)."""
     alone = train(
         small_config(optim={"lr": 0.03}, model={"dropout": 0.2}, population={"seeds": [2]}),

@@ -119,3 +119,16 @@ def test_metrics_lr_rows_match_the_epochs_rates(tmp_path):
     lines = (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()
     got = [json.loads(x)["lr"] for x in lines if json.loads(x).get("model") == 0]
     assert got == pytest.approx([0.1, 0.01, 0.001], rel=1e-6)
+
+
+def test_a_run_directory_records_the_software_versions(tmp_path):
+    """DESIGN.md principle 5: a run is reproducible from its directory, versions included:
+    population.json names trainlab, torch, numpy, Python, the platform and the device."""
+    import json
+
+    import trainlab
+
+    train(small_config(train={"epochs": 1}), out=tmp_path / "r", progress=False, device="cpu")
+    v = json.loads((tmp_path / "r" / "population.json").read_text())["versions"]
+    assert v["trainlab"] == trainlab.__version__ and v["torch"] == torch.__version__
+    assert {"numpy", "python", "platform"} <= set(v) and v["device"] == "cpu"

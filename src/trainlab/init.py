@@ -363,7 +363,7 @@ def _check_options(scheme: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     out = dict(kwargs)
     for key, value in kwargs.items():
         if key not in options:
-            hint = did_you_mean(key, options)
+            hint = did_you_mean(key, [*options, "scheme", "bias"])  # (init: {schem: ...})
             if scheme == "uniform" and key == "b":
                 hint = " (the distribution is U(-a, a): give a only)"
             raise UserError(

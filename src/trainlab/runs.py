@@ -19,7 +19,38 @@ import torch
 from .atomic import atomic_open, atomic_write_bytes, atomic_write_text
 from .errors import UserError
 
-__all__ = ["RunDir", "atomic_write_bytes", "atomic_write_text", "make_folder", "to_jsonable"]
+__all__ = [
+    "RunDir",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "make_folder",
+    "to_jsonable",
+    "software_versions",
+]
+
+
+def software_versions(device: torch.device | str | None = None) -> dict[str, Any]:
+    """What a run was made with (DESIGN.md principle 5): trainlab, torch, numpy, Python, the
+    platform, and the device (its name on CUDA)."""
+    import platform
+
+    import numpy as np
+
+    from . import __version__
+
+    out: dict[str, Any] = {
+        "trainlab": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }
+    if device is not None:
+        dev = torch.device(device)
+        out["device"] = str(dev)
+        if dev.type == "cuda":
+            out["device_name"] = torch.cuda.get_device_name(dev)
+    return out
 
 
 def make_folder(path: Path, option: str = "--out") -> None:

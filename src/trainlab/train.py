@@ -48,7 +48,7 @@ from .devices import resolve_device
 from .errors import ConfigError, UserError
 from .malloc import keep_freed_memory
 from .population import Population
-from .runs import RunDir, to_jsonable
+from .runs import RunDir, software_versions, to_jsonable
 
 __all__ = [
     "Trainer",
@@ -744,6 +744,7 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
                 {"index": m.index, "seed": m.seed, "overrides": m.overrides, "group": m.group}
                 for m in trainer.members
             ],
+            "versions": software_versions(trainer.device),
         },
     )
     return run

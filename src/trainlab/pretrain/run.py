@@ -53,7 +53,9 @@ from pydantic import (
 )
 
 from ..data import with_absolute_path
+from ..devices import resolve_device
 from ..errors import ConfigError, UserError, did_you_mean
+from ..runs import software_versions
 
 __all__ = ["PretrainConfig", "load_pretrain_config", "run_pretrain", "parse_grid"]
 
@@ -579,6 +581,7 @@ def run_pretrain(
     run_path = Path(out) if out is not None else default_run_dir(cfg.name)
     existed = run_path.exists()  # (create() accepts only an empty folder)
     run = RunDir(run_path).create()
+    (run.path / "checkpoints").rmdir()  # made for training runs; the weights go to model.npz
     # a failure that only training can find (a DBN layer that diverges) removes the run again
     with _discarded_on_user_error(run.path, keep_folder=existed):
         # the resolved config: every key the run used, none that it did not (loads back as is)
@@ -657,6 +660,7 @@ def run_pretrain(
                 "fit_seconds": time.perf_counter() - t0,
                 "models": models,
                 "diverged": [r["index"] for r in models if r.get("diverged")],
+                "versions": software_versions(resolve_device(cfg.device)),
             },
         )
         rep.write(include_standard=False)
