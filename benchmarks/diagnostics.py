@@ -229,7 +229,7 @@ def _paired_overhead(times: list[float], base: list[float]) -> float:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--steps", type=int, default=50, help="steps per timed run (× 50)")
+    ap.add_argument("--steps", type=int, default=50, help="steps per timed run (a multiple of 50)")
     ap.add_argument("--rounds", type=int, default=25, help="interleaved repetitions")
     ap.add_argument("--k", type=int, default=16, help="population size (0: plain model only)")
     ap.add_argument("--width", type=int, default=256, help="hidden width of the MLP")

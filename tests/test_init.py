@@ -49,7 +49,6 @@ def test_gain() -> None:
 TORCH_EQUIV = [
     ("default", {}, lambda w, g: nn.init.kaiming_uniform_(w, a=math.sqrt(5), generator=g)),
     ("normal", {"std": 0.3, "mean": 0.1}, lambda w, g: nn.init.normal_(w, 0.1, 0.3, generator=g)),
-    ("uniform", {"bound": 0.2}, lambda w, g: nn.init.uniform_(w, -0.2, 0.2, generator=g)),
     ("uniform", {"a": 0.2}, lambda w, g: nn.init.uniform_(w, -0.2, 0.2, generator=g)),
     ("xavier_uniform", {}, lambda w, g: nn.init.xavier_uniform_(w, generator=g)),
     ("xavier_normal", {"gain": 2.0}, lambda w, g: nn.init.xavier_normal_(w, 2.0, generator=g)),
@@ -105,7 +104,7 @@ LARGE = (1000, 2000)  # fan_in 2000, fan_out 1000: 2e6 entries, std estimate to 
         ("default", {}, 1 / math.sqrt(3 * 2000), 1 / math.sqrt(2000)),
         ("normal", {"std": 0.01}, 0.01, None),
         ("normal", {"std": 1.0}, 1.0, None),
-        ("uniform", {"bound": 0.5}, 0.5 / math.sqrt(3), 0.5),
+        ("uniform", {"a": 0.5}, 0.5 / math.sqrt(3), 0.5),
         ("xavier_normal", {}, math.sqrt(2 / 3000), None),
         ("xavier_uniform", {}, math.sqrt(2 / 3000), math.sqrt(6 / 3000)),
         ("he_normal", {}, math.sqrt(2 / 2000), None),
@@ -389,7 +388,7 @@ def test_lazy_modules_are_a_user_error_naming_the_fix() -> None:
 @pytest.mark.parametrize(
     ("scheme", "kwargs", "message"),
     [
-        ("uniform", {"bound": float("nan")}, "'bound' must be a finite number"),
+        ("uniform", {"a": float("nan")}, "'a' must be a finite number"),
         ("normal", {"std": float("inf")}, "'std' must be a finite number"),
         ("normal", {"std": "inf"}, "'std' must be a finite number"),
         ("constant", {"value": float("nan")}, "'value' must be a finite number"),
@@ -397,8 +396,7 @@ def test_lazy_modules_are_a_user_error_naming_the_fix() -> None:
         ("xavier_uniform", {"gain": -1.0}, "gain >= 0"),
         ("lsuv", {"max_iter": 2.5, "data": torch.randn(8, 3)}, "'max_iter' must be a whole"),
         ("zeros", {"bias": float("nan")}, "bias init must be a finite number"),
-        ("uniform", {"b": 0.1}, r"no option 'b'.*U\(-a, a\): give a only"),
-        ("uniform", {"a": 0.1, "bound": 0.1}, "give a or bound"),
+        ("uniform", {"bound": 0.1}, r"no option 'bound'.*U\(-a, a\): give a"),
     ],
 )
 def test_bad_option_values_are_user_errors(scheme, kwargs, message) -> None:

@@ -83,3 +83,15 @@ def test_newton_refuses_a_closure_whose_losses_have_no_graph():
     x = torch.ones(2, 3, dtype=F64, requires_grad=True)
     with pytest.raises(ConfigError, match="without a graph"):
         Newton([x]).step(lambda: (x**2).sum(1).detach())
+
+
+def test_a_group_with_zero_lr_stays_put_even_when_the_hessian_is_singular():
+    """Newton's docstring: "a group with η = 0 stays where it is". A model whose H + λI is
+    singular gets a NaN step, and NaN·0 is NaN: the frozen group must still keep its values."""
+    x, y = _logistic_with_a_dead_feature(1)
+    w = torch.tensor([[0.3, 0.2, -0.1]], dtype=F64, requires_grad=True)
+    frozen = torch.tensor([[0.5]], dtype=F64, requires_grad=True)
+    opt = Newton([{"params": [w]}, {"params": [frozen], "lr": 0.0}], damping=0.0)
+    opt.step(lambda: _loss(w, x, y) + (frozen**2).sum(1))
+    assert torch.isnan(w.detach()).all()  # the singular model fails ...
+    assert frozen.item() == 0.5  # ... but its frozen group stays where it is

@@ -23,7 +23,7 @@ For a layer with weight ``(out, in, *kernel)`` (see :func:`fans`):
 | ``zeros`` | W = 0 (symmetry is never broken) | — |
 | ``constant`` | W = value (symmetry is never broken) | — |
 | ``normal`` | N(mean, std²); CS231n uses std 0.01 | — |
-| ``uniform`` | U(−a, a) (``bound`` is the same option) | — |
+| ``uniform`` | U(−a, a) | — |
 | ``xavier_normal`` | N(0, σ²), σ = gain·√(2/(fan_in+fan_out)) | Glorot & Bengio 2010 |
 | ``xavier_uniform`` | U(±gain·√(6/(fan_in+fan_out))) (same variance) | Glorot & Bengio 2010 |
 | ``he_normal`` | N(0, σ²), σ = gain/√fan, gain = √2 for ReLU: Var = 2/fan_in | He et al. 2015 |
@@ -229,7 +229,7 @@ def _normal(
 
 @_SCHEMES.register("uniform", "W ~ U(-a, a)")
 def _uniform(weight: Tensor, *, generator: torch.Generator | None, a: float = 0.01) -> None:
-    """W ~ U(−a, a): std = a/√3 (``bound=`` is accepted for ``a``)."""
+    """W ~ U(−a, a): std = a/√3."""
     if a < 0:
         raise UserError(f"uniform init needs a >= 0, got {a}")
     torch.nn.init.uniform_(weight, -float(a), float(a), generator=generator)
@@ -356,16 +356,12 @@ def _check_options(scheme: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     """``kwargs`` checked against the scheme's options; numeric options come back as numbers
     (YAML reads ``1e-2`` as a string), anything that is not one is a UserError."""
     options = scheme_options(scheme)
-    if scheme == "uniform":  # U(-a, a): 'bound' names the same option
-        if "a" in kwargs and "bound" in kwargs:
-            raise UserError("init scheme 'uniform': give a or bound (the same option), not both")
-        options = {**options, "bound": options["a"]}
     out = dict(kwargs)
     for key, value in kwargs.items():
         if key not in options:
             hint = did_you_mean(key, [*options, "scheme", "bias"])  # (init: {schem: ...})
-            if scheme == "uniform" and key == "b":
-                hint = " (the distribution is U(-a, a): give a only)"
+            if scheme == "uniform" and key in ("b", "bound", "low", "high"):
+                hint = " (the distribution is U(-a, a): give a)"
             raise UserError(
                 f"init scheme '{scheme}' has no option '{key}'{hint}; "
                 f"its options are: {', '.join(options) or '(none)'}"
@@ -395,8 +391,6 @@ def _check_options(scheme: str, kwargs: dict[str, Any]) -> dict[str, Any]:
                     )
                 number = int(number)
             out[key] = number
-    if "bound" in out and scheme == "uniform":
-        out["a"] = out.pop("bound")
     return out
 
 

@@ -193,8 +193,8 @@ class Trainer:
         # torch's default layer init draws from the global generator: build the template from
         # a fixed seed and leave the caller's stream as it was (init.scheme 'keep' then starts
         # from the same weights whatever the caller seeded)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(rng.seed_key("template"))
+        with torch.random.fork_rng(devices=[]):  # the CPU generator only (CUDA's untouched)
+            torch.default_generator.manual_seed(rng.seed_key("template"))
             return models.create(
                 self.config.model.name,
                 input_shape=tuple(self.data.input_shape),

@@ -353,6 +353,8 @@ class Newton(PopulationOptimizer):
             off = 0
             for p in all_params:
                 m = self._per_model_numel(p)
-                p.sub_((delta[:, off : off + m] * lr[:, off : off + m]).view_as(p))  # θ − η Δ
+                eta = lr[:, off : off + m]
+                step = torch.where(eta == 0, 0.0, delta[:, off : off + m] * eta)  # (NaN Δ too)
+                p.sub_(step.view_as(p))  # θ − η Δ
                 off += m
         return loss.detach()
