@@ -45,3 +45,13 @@ def run_cli(monkeypatch, capsys, *args):
         code = exc.code
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def assert_user_error(code: int, err: str, needle: str | None = None) -> None:
+    """A user error as the CLI must show it: exit 2, no traceback, one line (rich may wrap a
+    long one onto a second) that names ``needle``."""
+    assert "Traceback" not in err, err[-1500:]
+    assert code == 2, (code, err[-1500:])
+    if needle is not None:
+        assert needle in err, err
+    assert len(err.strip().splitlines()) <= 2, err

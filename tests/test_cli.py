@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import run_cli
+from conftest import assert_user_error, run_cli
 from trainlab.cli.app import parse_seeds
 from trainlab.errors import UserError
 
@@ -22,13 +22,6 @@ population: {seeds: [0]}
 run = run_cli
 
 
-def _assert_user_error(code, err, needle):
-    assert code == 2
-    assert "Traceback" not in err
-    assert needle in err
-    assert len(err.strip().splitlines()) <= 2, err  # one line (rich may wrap a long one)
-
-
 @pytest.fixture
 def small(tmp_path):
     path = tmp_path / "small.yaml"
@@ -38,14 +31,14 @@ def small(tmp_path):
 
 def test_missing_config(monkeypatch, capsys, tmp_path):
     code, _, err = run(monkeypatch, capsys, "train", tmp_path / "nope.yaml")
-    _assert_user_error(code, err, "config file not found")
+    assert_user_error(code, err, "config file not found")
 
 
 def test_bad_yaml(monkeypatch, capsys, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("model: {name: mlp\n  hidden: [\n")
     code, _, err = run(monkeypatch, capsys, "train", bad)
-    _assert_user_error(code, err, "not valid YAML")
+    assert_user_error(code, err, "not valid YAML")
 
 
 @pytest.mark.parametrize(
@@ -67,14 +60,14 @@ def test_bad_settings(monkeypatch, capsys, small, tmp_path, setting, needle):
     code, _, err = run(
         monkeypatch, capsys, "train", small, *args, "--out", tmp_path / "r", "--device", "cpu"
     )
-    _assert_user_error(code, err, needle)
+    assert_user_error(code, err, needle)
 
 
 def test_bad_seeds_and_device(monkeypatch, capsys, small):
     code, _, err = run(monkeypatch, capsys, "train", small, "--seeds", "a-b")
-    _assert_user_error(code, err, "--seeds")
+    assert_user_error(code, err, "--seeds")
     code, _, err = run(monkeypatch, capsys, "train", small, "--device", "tpu")
-    _assert_user_error(code, err, "device")
+    assert_user_error(code, err, "device")
     assert parse_seeds("0-3") == [0, 1, 2, 3] and parse_seeds("1,5") == [1, 5]
     assert parse_seeds("3") == [0, 1, 2]
     with pytest.raises(UserError):
@@ -90,7 +83,7 @@ def test_train_resume_report_and_no_overwrite(monkeypatch, capsys, small, tmp_pa
     assert (out / "report.html").is_file() and "run directory" in stdout
     before = (out / "summary.json").read_text()
     code, _, err = run(monkeypatch, capsys, "train", small, "--out", out, "--device", "cpu")
-    _assert_user_error(code, err, "already exists")
+    assert_user_error(code, err, "already exists")
     assert (out / "summary.json").read_text() == before
     assert json.loads(before)["k"] == 2
     code, _, _ = run(monkeypatch, capsys, "resume", out, "--device", "cpu")
@@ -98,7 +91,7 @@ def test_train_resume_report_and_no_overwrite(monkeypatch, capsys, small, tmp_pa
     code, stdout, _ = run(monkeypatch, capsys, "report", out)
     assert code == 0 and "report.html" in stdout
     code, _, err = run(monkeypatch, capsys, "resume", tmp_path)
-    _assert_user_error(code, err, "not a run directory")
+    assert_user_error(code, err, "not a run directory")
 
 
 def test_listings(monkeypatch, capsys):
@@ -148,7 +141,7 @@ def test_seed_counts_and_devices_are_checked(monkeypatch, capsys, small):
         parse_seeds("0-99999999999")
     assert parse_seeds("2-4") == [2, 3, 4]
     code, _, err = run(monkeypatch, capsys, "train", small, "--device", "mps")
-    _assert_user_error(code, err, "unknown device 'mps'")
+    assert_user_error(code, err, "unknown device 'mps'")
 
 
 def test_run_files_follow_the_umask(monkeypatch, capsys, small, tmp_path):
@@ -174,7 +167,7 @@ def test_diagnose_keeps_the_configs_interval_and_early_stopping_needs_val(
     assert code == 0 and "diagnose_every: 3" in (out / "config.yaml").read_text()
     sets = ["--set", "data.val_fraction=0", "--set", "train.early_stopping_patience=1"]
     code, _, err = run(monkeypatch, capsys, "train", small, *sets, "--out", tmp_path / "e")
-    _assert_user_error(code, err, "needs a validation split")
+    assert_user_error(code, err, "needs a validation split")
 
 
 def test_resume_refuses_a_changed_config_or_a_foreign_run(monkeypatch, capsys, small, tmp_path):
@@ -184,13 +177,13 @@ def test_resume_refuses_a_changed_config_or_a_foreign_run(monkeypatch, capsys, s
     text = (out / "config.yaml").read_text()
     (out / "config.yaml").write_text(text.replace("- 8", "- 16"))  # hidden width
     code, _, err = run(monkeypatch, capsys, "resume", out, "--device", "cpu")
-    _assert_user_error(code, err, "changed since the checkpoint (model.hidden: [8] -> [16])")
+    assert_user_error(code, err, "changed since the checkpoint (model.hidden: [8] -> [16])")
     (out / "config.yaml").write_text(text.replace("seeds:\n  - 0", "seeds:\n  - 7"))
     code, _, err = run(monkeypatch, capsys, "resume", out, "--device", "cpu")
-    _assert_user_error(code, err, "(population.seeds: [0] -> [7])")
+    assert_user_error(code, err, "(population.seeds: [0] -> [7])")
     (out / "population.json").unlink()
     code, _, err = run(monkeypatch, capsys, "resume", out, "--device", "cpu")
-    _assert_user_error(code, err, "not a `trainlab train` run")
+    assert_user_error(code, err, "not a `trainlab train` run")
 
 
 def test_schedule_plot_path_gets_its_png_suffix(monkeypatch, capsys, small, tmp_path):
@@ -202,12 +195,12 @@ def test_a_backwards_seed_range_says_so(monkeypatch, capsys, small):
     with pytest.raises(UserError, match="runs backwards.*'1-3'"):
         parse_seeds("3-1")
     code, _, err = run(monkeypatch, capsys, "train", small, "--seeds", "3-1")
-    _assert_user_error(code, err, "'1-3'")
+    assert_user_error(code, err, "'1-3'")
 
 
 def test_brackets_in_messages_and_listings_are_text_not_markup(monkeypatch, capsys, small):
     code, _, err = run(monkeypatch, capsys, "train", small, "--seeds", "[x]")
-    _assert_user_error(code, err, "--seeds '[x]'")
+    assert_user_error(code, err, "--seeds '[x]'")
     code, out, _ = run(monkeypatch, capsys, "models")
     assert code == 0 and "[conv-BN-act-pool]" in out
 
@@ -226,7 +219,7 @@ def test_output_paths_under_a_file_or_of_an_unknown_format_are_user_errors(
         ["schedule", small, "--plot", "--out", afile / "lr.png"],
     ):
         code, _, err = run(monkeypatch, capsys, *args)
-        _assert_user_error(code, err, f"{afile} is a file")
+        assert_user_error(code, err, f"{afile} is a file")
     assert afile.read_text() == "keep me"
 
     def never(*args, **kwargs):
@@ -234,11 +227,11 @@ def test_output_paths_under_a_file_or_of_an_unknown_format_are_user_errors(
 
     monkeypatch.setattr(lr_find_module, "lr_find", never)
     code, _, err = run(monkeypatch, capsys, "lr-find", small, "--out", tmp_path / "curve.txt")
-    _assert_user_error(code, err, "cannot write '.txt' files")
+    assert_user_error(code, err, "cannot write '.txt' files")
     code, _, err = run(
         monkeypatch, capsys, "schedule", small, "--plot", "--out", tmp_path / "x.foo"
     )
-    _assert_user_error(code, err, "cannot write '.foo' files")
+    assert_user_error(code, err, "cannot write '.foo' files")
 
 
 def test_an_empty_config_or_a_folder_is_refused_before_a_run_starts(monkeypatch, capsys, tmp_path):
@@ -246,10 +239,10 @@ def test_an_empty_config_or_a_folder_is_refused_before_a_run_starts(monkeypatch,
     empty.write_text("")
     out = tmp_path / "run"
     code, _, err = run(monkeypatch, capsys, "train", empty, "--out", out)
-    _assert_user_error(code, err, "is empty")
+    assert_user_error(code, err, "is empty")
     assert not out.exists()
     code, _, err = run(monkeypatch, capsys, "train", tmp_path, "--out", out)
-    _assert_user_error(code, err, "is a folder, not a config")
+    assert_user_error(code, err, "is a folder, not a config")
     assert not out.exists()
 
 
@@ -261,7 +254,7 @@ def test_an_os_error_on_a_named_path_is_one_line_and_exit_2(monkeypatch, capsys)
 
     monkeypatch.setattr(trainlab.data, "list_datasets", denied)
     code, _, err = run(monkeypatch, capsys, "datasets")
-    _assert_user_error(code, err, "cannot use /srv/[data]/x.npz: Permission denied")
+    assert_user_error(code, err, "cannot use /srv/[data]/x.npz: Permission denied")
 
 
 def test_lr_find_range_errors_are_one_line_naming_the_options(monkeypatch, capsys, tmp_path, small):
@@ -277,7 +270,7 @@ def test_lr_find_range_errors_are_one_line_naming_the_options(monkeypatch, capsy
     ]
     for extra, message in cases:
         code, _, err = run(monkeypatch, capsys, "lr-find", small, "--out", out, *extra)
-        _assert_user_error(code, err, message)
+        assert_user_error(code, err, message)
     assert not out.exists()
 
 

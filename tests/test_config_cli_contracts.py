@@ -3,7 +3,7 @@ refused in one line (exit 2), the resolved config.yaml loads back, ``--seeds`` f
 
 import pytest
 
-from conftest import run_cli
+from conftest import assert_user_error, run_cli
 from trainlab.cli.app import parse_seeds
 from trainlab.config import dump_config, load_config, load_yaml, parse_config
 from trainlab.errors import ConfigError
@@ -14,13 +14,6 @@ model: {name: mlp, hidden: [8]}
 train: {epochs: 1, batch_size: 128}
 population: {seeds: [0]}
 """
-
-
-def _one_line_exit_2(code, err, needle):
-    assert code == 2, err
-    assert "Traceback" not in err
-    assert needle in err, err
-    assert len(err.strip().splitlines()) <= 2, err
 
 
 # -- config files, --set values, --seeds -----------------------------------------------------
@@ -69,7 +62,7 @@ def test_a_duplicate_key_is_refused_not_silently_dropped(monkeypatch, capsys, tm
     path.write_text(SMALL + "optim: {lr: 0.1}\noptim: {name: sgd}\n")
     out = tmp_path / "run"
     code, _, err = run_cli(monkeypatch, capsys, "train", path, "--out", out, "--device", "cpu")
-    _one_line_exit_2(code, err, "optim")
+    assert_user_error(code, err, "optim")
     assert not out.exists()
 
 
@@ -102,7 +95,7 @@ def test_a_run_name_that_is_a_path_is_refused_before_anything_is_written(
     path.write_text(SMALL)
     monkeypatch.chdir(tmp_path)
     code, _, err = run_cli(monkeypatch, capsys, "train", path, "--set", setting)
-    _one_line_exit_2(code, err, "plain folder name")
+    assert_user_error(code, err, "plain folder name")
     assert not (tmp_path / "runs").exists()
 
 
@@ -112,12 +105,12 @@ def test_cuda_on_a_cpu_machine_and_huge_seed_ranges_are_one_line(monkeypatch, ca
     out = tmp_path / "run"
     args = ["train", path, "--out", out]
     code, _, err = run_cli(monkeypatch, capsys, *args, "--seeds", "0-999999999")
-    _one_line_exit_2(code, err, "more than")
+    assert_user_error(code, err, "more than")
     code, _, err = run_cli(monkeypatch, capsys, *args, "--seeds", "1e9")
-    _one_line_exit_2(code, err, "--seeds '1e9'")
+    assert_user_error(code, err, "--seeds '1e9'")
     import torch
 
     if not torch.cuda.is_available():
         code, _, err = run_cli(monkeypatch, capsys, *args, "--device", "cuda")
-        _one_line_exit_2(code, err, "no CUDA device")
+        assert_user_error(code, err, "no CUDA device")
     assert not out.exists()

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import run_cli
+from conftest import assert_user_error, run_cli
 from trainlab.data import load, read_cifar10, read_npz
 from trainlab.data.preprocess import PCA, ZCA, Standardize
 from trainlab.errors import DataError, UserError
@@ -24,14 +24,6 @@ model: {name: mlp, hidden: [8]}
 train: {epochs: 1, batch_size: 16}
 population: {seeds: [0]}
 """
-
-
-def _assert_user_error(code, err, needle=None):
-    assert "Traceback" not in err, err[-1500:]
-    assert code == 2, (code, err[-1500:])
-    if needle is not None:
-        assert needle in err, err
-    assert len(err.strip().splitlines()) <= 2, err
 
 
 # ----------------------------------------------------------------------------- CIFAR
@@ -151,7 +143,7 @@ def test_cli_train_on_an_encrypted_npz_is_one_line(monkeypatch, capsys, tmp_path
         monkeypatch, capsys, "train", cfg, "--set", "data.name=npz",
         "--set", f"data.options.path={path}", "--out", tmp_path / "run", "--device", "cpu",
     )  # fmt: skip
-    _assert_user_error(code, err, "data.npz")
+    assert_user_error(code, err, "data.npz")
     assert not (tmp_path / "run").exists()
 
 
@@ -171,7 +163,7 @@ def test_cli_train_with_a_numeric_data_path_is_one_line(monkeypatch, capsys, tmp
             monkeypatch, capsys, "train", cfg, "--set", f"data.name={dataset}",
             "--set", "data.options.path=2024", "--out", tmp_path / "run", "--device", "cpu",
         )  # fmt: skip
-        _assert_user_error(code, err, "2024")
+        assert_user_error(code, err, "2024")
     assert not (tmp_path / "run").exists()
 
 

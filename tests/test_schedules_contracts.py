@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import run_cli, small_config
+from conftest import assert_user_error, run_cli, small_config
 from trainlab.errors import ConfigError
 from trainlab.optim import create_schedule
 
@@ -24,13 +24,6 @@ def small(tmp_path):
     path = tmp_path / "small.yaml"
     path.write_text(SMALL)
     return path
-
-
-def _assert_user_error(code, err, needle):
-    assert code == 2, (code, err)
-    assert "Traceback" not in err, err
-    assert needle in err, err
-    assert len(err.strip().splitlines()) <= 2, err
 
 
 @pytest.mark.parametrize(
@@ -56,7 +49,7 @@ def test_a_non_number_in_a_per_model_schedule_list_is_a_one_line_error(
     for s in sets:
         args += ["--set", s]
     code, _, err = run_cli(monkeypatch, capsys, *args)
-    _assert_user_error(code, err, needle)
+    assert_user_error(code, err, needle)
 
 
 def test_booleans_in_a_per_model_schedule_list_are_rejected_like_a_boolean_scalar():
