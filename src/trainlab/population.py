@@ -126,9 +126,17 @@ class SeededDropout(nn.Module):
         self.calls = 0  # training calls since set_step: each call draws its own mask
         shape = () if k is None else (k,)  # () for one plain model
         self.register_buffer("seed", torch.zeros(shape, dtype=torch.int64))
-        self.register_buffer("p", torch.full(shape, float(p)))
+        # float64, and never cast with the model (a bfloat16 population keeps rate 0.1, not
+        # 0.10009765625): the mask compares with its float32 value, the scale uses x's dtype
+        self.register_buffer("p", torch.full(shape, float(p), dtype=torch.float64))
         # the torch module this one stands for (not a submodule): unstacking gives it back
         self.__dict__["_plain"] = plain
+
+    def _apply(self, fn, recurse=True):  # type: ignore[no-untyped-def]
+        rates = self.p
+        super()._apply(fn, recurse)
+        self.p = rates.to(self.p.device)  # moved with the model, never cast
+        return self
 
     def to_plain(self, p: float) -> nn.Module:
         """The plain torch dropout module this layer replaces, with drop probability ``p``."""
@@ -174,12 +182,17 @@ class SeededDropout(nn.Module):
             shape = self._noise_shape(tuple(x.shape[1:]))
             u = rng.uniform(self.seed, self.step, site, shape)  # (K, *shape)
             p = self.p.view(-1, *([1] * (x.dim() - 1)))
-        keep = (u >= p).to(x.dtype)  # broadcasts over the spatial axes for channel kinds
+        p32 = p.float()  # the rate as the float32 uniforms are compared with it
+        keep = (u >= p32).to(x.dtype)  # broadcasts over the spatial axes for channel kinds
+        q = p32 if x.dtype == torch.float32 else p  # the arithmetic: float32, else from float64
         if self.kind in ("alpha", "feature_alpha"):
             # torch's alpha_dropout: a = 1/√((α'²p + 1)(1 − p)), dropped units -> a·α'·(p − 1)
-            a = torch.rsqrt(((_SELU_ALPHA**2) * p + 1.0) * (1.0 - p).clamp_min(1e-12))
-            return x * keep * a + _SELU_ALPHA * a * (keep - 1.0 + p)
-        return x * keep / (1.0 - p).clamp_min(1e-12)
+            a = torch.rsqrt(((_SELU_ALPHA**2) * q + 1.0) * (1.0 - q).clamp_min(1e-12))
+            a, q = a.to(x.dtype), q.to(x.dtype)
+            return x * keep * a + _SELU_ALPHA * a * (keep - 1.0 + q)
+        if x.dtype in (torch.float32, torch.float64):
+            return x * keep / (1.0 - q).clamp_min(1e-12)
+        return x * keep * (1.0 / (1.0 - q).clamp_min(1e-12)).to(x.dtype)  # 16-bit: scale from f64
 
 
 class _StackedLinear(nn.Module):
@@ -234,11 +247,14 @@ class _StackedBatchNorm(nn.Module):
 
     def __init__(self, m: nn.modules.batchnorm._BatchNorm, k: int) -> None:
         super().__init__()
-        if m.momentum is None:
+        if m.momentum is None and m.track_running_stats:  # (is_stackable sends it to vmap)
             raise UserError(
-                "BatchNorm with momentum=None is not supported in a population; set a momentum"
+                "a stacked BatchNorm with momentum=None (a cumulative average) is not supported"
             )
-        self.eps, self.momentum = m.eps, m.momentum
+        self.eps, self.momentum = (
+            m.eps,
+            (0.0 if m.momentum is None else m.momentum),
+        )  # (unused untracked)
         self.track = m.track_running_stats
         self.weight = _param(m.weight, k) if m.affine else None  # (K, C)
         self.bias = _param(m.bias, k) if m.affine else None
@@ -334,8 +350,8 @@ def _twin(m: nn.Module, k: int, name: str) -> nn.Module | None:
         return _StackedLinear(m, k)
     if t in (nn.Conv1d, nn.Conv2d) and m.padding_mode == "zeros":
         return _StackedConv(m, k)
-    if t in (nn.BatchNorm1d, nn.BatchNorm2d):
-        return _StackedBatchNorm(m, k)
+    if t in (nn.BatchNorm1d, nn.BatchNorm2d) and not (m.momentum is None and m.track_running_stats):
+        return _StackedBatchNorm(m, k)  # (a cumulative average runs under vmap instead)
     if t is nn.LayerNorm:
         return _StackedLayerNorm(m, k)
     if t in _ELEMENTWISE and not any(True for _ in m.parameters()):
@@ -442,16 +458,36 @@ def _stack_state(model: nn.Module, k: int) -> nn.Module:
 
 def _architecture(model: nn.Module) -> list:
     """What a state_dict does not hold: each module's name, type and settings (dropout rates,
-    per model in a population, left out)."""
-    return [
+    per model in a population, left out), which parameters are frozen, and which names share
+    one tensor (tied weights)."""
+    out: list = [
         (n, type(m).__name__, "" if _dropout_kind(m) else m.extra_repr())
         for n, m in model.named_modules(remove_duplicate=False)
     ]
+    owners: dict[int, list[str]] = {}
+    for n, t in [
+        *model.named_parameters(remove_duplicate=False),
+        *model.named_buffers(remove_duplicate=False),
+    ]:
+        owners.setdefault(id(t), []).append(n)
+    for n, t in model.named_parameters(remove_duplicate=False):
+        out.append((n, "frozen" if not t.requires_grad else "trained", ""))
+    out += [
+        (names[0], "tied to", ", ".join(names[1:])) for names in owners.values() if len(names) > 1
+    ]
+    return out
 
 
 def _described(entry: tuple | None) -> str:
-    """An :func:`_architecture` entry as ``Type(settings)``, or ``no module``."""
-    return "no module" if entry is None else f"{entry[1]}({entry[2]})"
+    """An :func:`_architecture` entry as ``Type(settings)`` (or ``frozen``, ``tied to b``), or
+    ``nothing``."""
+    if entry is None:
+        return "nothing"
+    if entry[1] in ("frozen", "trained"):
+        return entry[1]
+    if entry[1] == "tied to":
+        return f"tied to {entry[2]}"
+    return f"{entry[1]}({entry[2]})"
 
 
 def _caller_stacklevel() -> int:
@@ -529,6 +565,12 @@ class Population(nn.Module):
         k = int(k)
         self.k = k
         plain = _seeded(template)
+        for name, m in plain.named_modules():
+            if isinstance(m, nn.Embedding | nn.EmbeddingBag) and m.sparse:
+                raise UserError(
+                    f"{name or 'the model'} ({type(m).__name__}, sparse=True) gives sparse "
+                    "gradients, which a population cannot stack per model; use sparse=False"
+                )
         if is_stackable(plain):
             self.mode = "stacked"
         elif any(_needs_loop(m) for m in plain.modules()):
@@ -615,7 +657,10 @@ class Population(nn.Module):
         }
 
     def _index(self, i: int) -> int:
-        """``i`` checked against the population size: a UserError naming the valid range."""
+        """``i`` checked against the population size: a UserError naming the valid range. A 0-d
+        integer tensor (``acc.argmax()``) is an index too."""
+        if isinstance(i, torch.Tensor) and i.dim() == 0 and not i.is_floating_point():
+            i = int(i)
         if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < self.k:
             raise UserError(
                 f"model index {i!r} is out of range for a population of {self.k}; "
@@ -682,8 +727,19 @@ class Population(nn.Module):
 
     def set_dropout_p(self, p: torch.Tensor | float) -> None:
         """Per-model dropout probability for every dropout layer: float or ``(K,)``."""
-        p = torch.as_tensor(p, dtype=torch.float32).expand(self.k)
-        if bool(((p < 0) | (p >= 1)).any()):
+        try:
+            p = torch.as_tensor(p, dtype=torch.float64)
+        except (TypeError, ValueError, RuntimeError):
+            raise UserError(
+                f"dropout probability must be a number or {self.k} numbers, got {p!r}"
+            ) from None
+        if p.numel() != 1 and tuple(p.shape) != (self.k,):
+            raise UserError(
+                f"dropout probability must be one number or {self.k} (one per model), got "
+                f"shape {tuple(p.shape)}"
+            )
+        p = p.reshape(-1).expand(self.k)
+        if not bool(((p >= 0) & (p < 1)).all()):  # (NaN fails both)
             raise UserError(f"dropout probability must be in [0, 1), got {p.tolist()}")
         layers = [m for m in self.net.modules() if isinstance(m, SeededDropout)]
         if not layers and bool((p > 0).any()):

@@ -151,7 +151,7 @@ class Trainer:
         self._init_members(template, cfgs)
         self.pop.to(self.device)
         if any(dropouts) or any("model.dropout" in m.overrides for m in self.members):
-            self.pop.set_dropout_p(torch.tensor(dropouts))
+            self.pop.set_dropout_p(torch.tensor(dropouts, dtype=torch.float64))
 
         self.params = [p for p in self.pop.parameters() if p.requires_grad]
         hp = _per_model({k_: v for c in cfgs for k_, v in c.optim.kwargs("name").items()}, cfgs)
