@@ -14,7 +14,8 @@ check               fires when (default thresholds)
                     parameter gradients of all layers shrink together — ∂L/∂W_l = δ_l a_{l-1}
                     with both factors small — so their ratio can look healthy while δ
                     vanishes; hence ‖∂L/∂y‖ first.)
-``activations``     collapsing: some layer's ``act_std / act_std(first layer) < 1e-2``;
+``activations``     collapsing: some layer's ``act_std / act_std(first layer) < 1e-2``, or the
+                    first layer's ``act_std`` is 0 (zeros init: no signal passes);
                     exploding: ``> 1e2``. Activation modules are compared with the first
                     activation module, other layers with the first other layer (CS231n
                     lecture 7: with W ~ 0.01·N(0,1) tanh activations shrink toward zero
@@ -212,6 +213,14 @@ def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) ->
         [r for r in sel if r.get("kind") in _ACTIVATION_KINDS],
         [r for r in sel if r.get("kind") not in _ACTIVATION_KINDS],
     ):
+        if len(group) >= 2 and group[0]["act_std"] == 0:  # no ratio: the base itself is flat
+            r = group[0]
+            msg = (
+                f"collapsing activations: '{r['layer']}' outputs have std 0 (one value for "
+                "every unit and sample): no signal passes it"
+            )
+            return Finding("activations", "warn", model, msg, r["step"], r["layer"], 0.0,
+                           [r["layer"]])  # fmt: skip
         if len(group) < 2 or group[0]["act_std"] <= 0:
             continue
         base = group[0]["act_std"]

@@ -439,7 +439,7 @@ def _study_sections(run: RunData) -> list[str]:
             out.append(render_text(str(sec.get("text", ""))))
         elif kind == "figure":
             file = str(sec.get("file", ""))
-            if not _NAME_RE.match(file) or "/" in file:
+            if not file.endswith(".png") or not _NAME_RE.match(file.removesuffix(".png")):
                 raise UserError(
                     f"{run.path / SECTIONS_FILE}: section {i} names a bad figure file {file!r}; "
                     "fix or delete that entry"

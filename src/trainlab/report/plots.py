@@ -266,8 +266,9 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
     """Per-layer ``stat`` vs step from ``diagnostics.jsonl``: one panel per group, one line per
     layer (color = depth, dark to light), each line the mean over the group's seeds.
 
-    Log scale for ``act_std``, ``grad_norm`` and ``update_ratio`` (zeros dropped there).
-    Returns None when no record has a value for ``stat``.
+    Log scale for ``act_std``, ``grad_norm`` and ``update_ratio``; a mean of exactly 0 there (a
+    layer whose activations collapsed, a model that stopped updating) is marked ▼ at the bottom
+    edge. Zeros count in the means. Returns None when no record has a value for ``stat``.
     """
     gmap = _diag_groups(run)
     layers: dict[str, int] = {}
@@ -275,7 +276,7 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
     log = stat in _LOG_STATS
     for rec in run.diagnostics:
         v = num(rec.get(stat))
-        if v is None or (log and v <= 0):
+        if v is None:
             continue
         m = int(rec.get("model", 0) or 0)
         g = gmap.get(m, f"model {m}" if gmap else "all models")
@@ -301,6 +302,7 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
 
     cmap = colormaps["viridis"]
     nl = len(layers)
+    zero_seen = False
     for k, ax in enumerate(axes.flat):
         if k >= len(shown):
             ax.set_visible(False)
@@ -313,14 +315,20 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
             steps = np.array(sorted(series))
             mean = np.array([np.mean(series[s]) for s in steps])
             color = cmap(0.9 * depth / max(nl - 1, 1))
+            shown_pts = mean > 0 if log else np.ones(len(mean), dtype=bool)
             ax.plot(
-                steps,
-                mean,
+                steps[shown_pts],
+                mean[shown_pts],
                 color=color,
                 lw=1.4,
                 label=layer,
-                marker="." if len(steps) < 3 else None,
+                marker="." if shown_pts.sum() < 3 else None,
             )
+            if log and not shown_pts.all():  # 0 has no place on a log axis: mark the edge
+                zero_steps = steps[~shown_pts]
+                ax.plot(zero_steps, np.zeros(len(zero_steps)), "v", color=color, ms=5,
+                        label=layer, transform=ax.get_xaxis_transform(), clip_on=False)  # fmt: skip
+                zero_seen = True
         if log:
             ax.set_yscale("log")
         ax.set_title(g, fontsize=9)
@@ -332,12 +340,18 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
     title = f"{_STAT_TITLES.get(stat, stat)} per layer (mean over seeds)"
     if hidden:
         title += f"; {len(hidden)} more groups not shown"
+    if zero_seen:
+        title += "; ▼ = 0"
     fig.suptitle(title, fontsize=11, y=1 - 0.12 / h)
-    handles, labels = axes.flat[0].get_legend_handles_labels()
+    from matplotlib.lines import Line2D
+
+    # one entry per layer, whichever panel shows it
+    labels = list(layers)
+    handles = [Line2D([], [], color=cmap(0.9 * layers[n] / max(nl - 1, 1)), lw=1.4) for n in labels]
     if nl > 12:  # first, a few in the middle, last
         keep = sorted({0, nl // 3, 2 * nl // 3, nl - 1})
-        handles = [handles[i] for i in keep if i < len(handles)]
-        labels = [labels[i] for i in keep if i < len(labels)]
+        handles = [handles[i] for i in keep]
+        labels = [labels[i] for i in keep]
     fig.legend(
         handles, labels, loc="center left", bbox_to_anchor=(0.985, 0.5), fontsize=8,
         frameon=False, title="layer",

@@ -194,8 +194,8 @@ class RunData:
         """Per model: index, seed, overrides, group, status, stopped_step, final (metrics dict).
 
         From ``summary.json`` when the run finished; otherwise from the last epoch in
-        ``metrics.jsonl`` with status ``"incomplete"`` (``"nan"`` if its loss is already NaN/Inf,
-        ``"not started"`` if it has no metrics yet).
+        ``metrics.jsonl`` with status ``"incomplete"`` (``"nan"`` if its loss or gradient norm is
+        already NaN/Inf, the trainer's rule; ``"not started"`` if it has no metrics yet).
         """
         summ = {int(m["index"]): m for m in (self.summary or {}).get("models", []) if "index" in m}
         curves = self.curves()
@@ -218,7 +218,7 @@ class RunData:
                 rec["final"] = dict(s.get("final") or {})
             else:
                 rows = curves.get(idx, [])
-                bad = next((r for r in rows if num(r.get("train_loss")) is None), None)
+                bad = next((r for r in rows if _failed(r)), None)
                 good = rows[: rows.index(bad)] if bad is not None else rows
                 last = good[-1] if good else {}  # like the trainer: the last epoch before NaN
                 if not rows:
@@ -244,9 +244,20 @@ class RunData:
         return out
 
 
-def _check_numbers(path: Path, rows: list[dict[str, Any]], keys: tuple[str, ...]) -> None:
+def _failed(row: dict[str, Any]) -> bool:
+    """A metrics row of a model the trainer stopped: its loss, or its gradient norm (where
+    recorded), is NaN/Inf."""
+    return num(row.get("train_loss")) is None or (
+        "grad_norm" in row and num(row["grad_norm"]) is None
+    )
+
+
+def _check_numbers(
+    path: Path, rows: list[dict[str, Any]], keys: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> None:
+    """``keys`` (and ``optional`` ones, where present) of every row are finite numbers."""
     for i, row in enumerate(rows):
-        for k in keys:
+        for k in (*keys, *(o for o in optional if o in row)):
             v = row[k]
             if isinstance(v, bool) or not isinstance(v, int | float) or num(v) is None:
                 raise UserError(
@@ -313,7 +324,7 @@ def read_run(run_dir: str | Path) -> RunData:
         data.summary = summ
 
     data.diagnostics = read_jsonl(path / "diagnostics.jsonl", required=("layer", "step"))
-    _check_numbers(path / "diagnostics.jsonl", data.diagnostics, ("step",))
+    _check_numbers(path / "diagnostics.jsonl", data.diagnostics, ("step",), ("model",))
 
     if sec_path.exists():
         sec = read_json(sec_path)
