@@ -6,6 +6,7 @@ import sys
 
 import pytest
 import torch
+from torch import nn
 
 from trainlab.config import parse_config
 
@@ -55,3 +56,15 @@ def assert_user_error(code: int, err: str, needle: str | None = None) -> None:
     if needle is not None:
         assert needle in err, err
     assert len(err.strip().splitlines()) <= 2, err
+
+
+class RowLSTM(nn.Module):
+    """digits' 8x8 image read as a sequence of 8 rows by an LSTM (what vmap cannot batch)."""
+
+    def __init__(self, hidden: int = 16) -> None:
+        super().__init__()
+        self.rnn = nn.LSTM(8, hidden, batch_first=True)
+        self.fc = nn.Linear(hidden, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc(self.rnn(x.reshape(x.size(0), 8, 8))[0][:, -1])

@@ -14,6 +14,8 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import RowLSTM
+
 ROOT = Path(__file__).parents[1]
 EXAMPLES = ROOT / "examples"
 RESULTS = ROOT / "benchmarks" / "results"
@@ -47,19 +49,6 @@ def test_rundir_has_every_method_architecture_documents():
     assert not missing, f"RunDir lacks {missing}"
 
 
-class _Recurrent(nn.Module):
-    """A user model with an LSTM over the 8 rows of a digit (what vmap cannot batch)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rnn = nn.LSTM(8, 8, batch_first=True)
-        self.fc = nn.Linear(8, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h, _ = self.rnn(x.reshape(x.shape[0], 8, 8))
-        return self.fc(h[:, -1])
-
-
 def test_a_recurrent_population_warns_that_it_runs_model_by_model():
     """README ("How the population engine works"): a module "that vmap cannot batch
     (recurrent layers such as ``nn.LSTM``, a ``.item()`` in its forward) runs model by model
@@ -72,7 +61,7 @@ def test_a_recurrent_population_warns_that_it_runs_model_by_model():
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        pop = Population(_Recurrent(), 3)
+        pop = Population(RowLSTM(hidden=8), 3)
         out = pop(torch.randn(3, 4, 1, 8, 8))
     assert pop.mode == "loop" and out.shape == (3, 4, 10)
     assert caught, "no warning that the K models run one after another"

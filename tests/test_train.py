@@ -9,7 +9,7 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
-from conftest import requires_cuda, small_config
+from conftest import RowLSTM, requires_cuda, small_config
 from trainlab import init, rng
 from trainlab.errors import UserError
 from trainlab.models import create
@@ -310,18 +310,6 @@ def test_per_model_optimizer_values_are_not_rounded_to_float32():
     assert b1.tolist() == [0.9, 0.8] and b2.tolist() == [0.999, 0.99]
 
 
-class _RowLSTM(nn.Module):
-    """digits' 8x8 image read as a sequence of 8 rows by an LSTM."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.rnn = nn.LSTM(8, 16, batch_first=True)
-        self.fc = nn.Linear(16, 10)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc(self.rnn(x.view(x.size(0), 8, 8))[0][:, -1])
-
-
 def test_a_recurrent_user_module_trains_and_is_watched():
     """torch.vmap cannot batch nn.LSTM: the trainer still trains it (the population runs its
     models one after another), each model as it trains alone, and watch() records it."""
@@ -333,7 +321,7 @@ def test_a_recurrent_user_module_trains_and_is_watched():
         pytest.warns(UserWarning, match=r"left 4 parameters unchanged .*rnn.weight_ih_l0"),
         pytest.warns(UserWarning, match="LSTM per model: this population runs its 2 models one"),
     ):
-        both = train(cfg, model=_RowLSTM(), write=False, progress=False, device="cpu")
+        both = train(cfg, model=RowLSTM(), write=False, progress=False, device="cpu")
     assert both.population.mode == "loop"
     accs = [m["final"]["test_acc"] for m in both.summary["models"]]
     assert min(accs) > 0.5
@@ -341,7 +329,7 @@ def test_a_recurrent_user_module_trains_and_is_watched():
     with pytest.warns(UserWarning, match="left 4 parameters unchanged"):
         alone = train(
             small_config(train={"epochs": 3}, population={"seeds": [1]}),
-            model=_RowLSTM(), write=False, progress=False, device="cpu",
+            model=RowLSTM(), write=False, progress=False, device="cpu",
         )  # fmt: skip
     for n, t in alone.population.member_state(0).items():
         torch.testing.assert_close(both.population.member_state(1)[n], t, msg=n)
