@@ -251,10 +251,8 @@ class _StackedBatchNorm(nn.Module):
             raise UserError(
                 "a stacked BatchNorm with momentum=None (a cumulative average) is not supported"
             )
-        self.eps, self.momentum = (
-            m.eps,
-            (0.0 if m.momentum is None else m.momentum),
-        )  # (unused untracked)
+        self.eps = m.eps
+        self.momentum = 0.0 if m.momentum is None else m.momentum  # (None: untracked, unused)
         self.track = m.track_running_stats
         self.weight = _param(m.weight, k) if m.affine else None  # (K, C)
         self.bias = _param(m.bias, k) if m.affine else None
