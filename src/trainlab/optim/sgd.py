@@ -226,8 +226,9 @@ class SGD(PopulationOptimizer):
             one_minus_damp = 1.0
         elif isinstance(mom, Tensor):
             # a model with μ = 0 keeps no buffer in torch: its step is the plain gradient, so its
-            # "1 − τ" must be 1 (b = 0·b + 1·g = g). Scalars in where(): no host-to-device copy.
-            one_minus_damp = torch.where(mom == 0, 1.0, 1.0 - damp)
+            # "1 − τ" must be 1 (b = 0·b + 1·g = g). In μ's dtype (float64: rounded once, in
+            # bcast; two Python scalars in where() would make it float32), no host copy.
+            one_minus_damp = torch.where(mom == 0, torch.ones_like(mom), 1.0 - damp)
         else:
             one_minus_damp = 1.0 - damp
         fresh_p, fresh_g, bufs, old_g = [], [], [], []
