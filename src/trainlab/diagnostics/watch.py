@@ -227,6 +227,7 @@ class _Sample:
     out_grads: dict[int, torch.Tensor] = field(default_factory=dict)  # index in out_layers
     out_layers: list[_Layer] = field(default_factory=list)
     queued: bool = False
+    grads_read: bool = False  # the backward that ends the step was read: later ones are not
     # the parameters' version counters when the watch copied their subsets (Watch._snapshot)
     snapshot: list[int] | None = None
     # ``update`` came from comparing values (no version counter moved: an update through
@@ -480,7 +481,12 @@ class Watch:
         return self
 
     def detach(self) -> None:
-        """Remove every hook (root, layer, gradient); safe to call twice."""
+        """Remove every hook (root, layer, gradient); safe to call twice. The last sampled
+        step's update is measured now: training after the block is not that step's."""
+        self._finish_update(at_step=False)
+        if self._pending is not None:
+            self._pending.snapshot = None
+            self._pending = None
         for handles in (
             self._root_handles,
             self._layer_handles,
@@ -731,6 +737,9 @@ class Watch:
         output hooks took, as ``(K, P')`` and ``(K, L')``."""
         sample.queued = False
         og, sample.out_grads = sample.out_grads, {}
+        if sample.grads_read:  # a second backward of one forward (two losses): the record
+            return  # keeps the first's ‖∂L/∂y‖ and ‖∂L/∂θ‖, which describe the same loss
+        sample.grads_read = True
         with torch.no_grad():
             grads = [(j, p.grad) for j, (_, p) in enumerate(self._params) if p.grad is not None]
             if grads:
