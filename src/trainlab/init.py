@@ -74,6 +74,9 @@ NONLINEARITIES = (
     "conv1d",
     "conv2d",
     "conv3d",
+    "conv_transpose1d",
+    "conv_transpose2d",
+    "conv_transpose3d",
     "sigmoid",
     "tanh",
     "relu",
@@ -359,7 +362,8 @@ def _check_options(scheme: str, kwargs: dict[str, Any]) -> dict[str, Any]:
     out = dict(kwargs)
     for key, value in kwargs.items():
         if key not in options:
-            hint = did_you_mean(key, [*options, "scheme", "bias"])  # (init: {schem: ...})
+            near = [o for o in (*options, "scheme", "bias") if o != key]  # (init: {schem: ...})
+            hint = did_you_mean(key, near)
             if scheme == "uniform" and key in ("b", "bound", "low", "high"):
                 hint = " (the distribution is U(-a, a): give a)"
             raise UserError(
@@ -390,6 +394,10 @@ def _check_options(scheme: str, kwargs: dict[str, Any]) -> dict[str, Any]:
                         f"got {value!r}"
                     )
                 number = int(number)
+            if number < 0 and (key in ("std", "a") or (key == "gain" and "xavier" in scheme)):
+                raise UserError(  # (the same rule the scheme itself applies, also for expected_std)
+                    f"init scheme '{scheme}' needs {key} >= 0 (a scale of the std), got {value!r}"
+                )
             out[key] = number
     return out
 
@@ -419,10 +427,13 @@ def _draw(
     generator's device."""
     fn: Callable[..., None] = _SCHEMES.get(scheme)
     kwargs = {k: v for k, v in kwargs.items() if k not in _MODEL_LEVEL_OPTIONS.get(scheme, {})}
-    tmp = torch.empty(like.shape, dtype=like.dtype, device=_gen_device(generator))
+    dtype = like.dtype
+    if scheme in ("orthogonal", "lsuv") and dtype in (torch.float16, torch.bfloat16):
+        dtype = torch.float32  # QR has no 16-bit kernel: draw in float32, round after
+    tmp = torch.empty(like.shape, dtype=dtype, device=_gen_device(generator))
     with torch.no_grad():
         fn(tmp, generator=generator, **kwargs)
-    return tmp
+    return tmp.to(like.dtype)
 
 
 def expected_std(scheme: str, weight: Tensor | nn.Module, **kwargs: Any) -> float | None:
@@ -435,8 +446,7 @@ def expected_std(scheme: str, weight: Tensor | nn.Module, **kwargs: Any) -> floa
     _SCHEMES.get(scheme)
     kwargs = _check_options(scheme, kwargs)
     o = scheme_options(scheme) | kwargs
-    w = weight.weight if isinstance(weight, nn.Module) else weight
-    fan_in, fan_out = fans(w)
+    fan_in, fan_out = fans(weight)  # (a layer without a weight tensor: a UserError there)
     if scheme == "default":
         return 1.0 / math.sqrt(3.0 * fan_in)
     if scheme in ("zeros", "constant"):
@@ -488,11 +498,14 @@ def lsuv_(
         raise UserError(
             "lsuv needs a data batch: pass data= a tensor (B, *input_shape) with B >= 2"
         )
+    checked = _check_options("lsuv", {"tol": tol, "max_iter": max_iter})  # numbers, whole, finite
+    tol, max_iter = checked["tol"], checked["max_iter"]
     if tol <= 0 or max_iter < 1:
         raise UserError(f"lsuv needs tol > 0 and max_iter >= 1, got tol={tol}, max_iter={max_iter}")
     params = list(model.parameters())
-    if params:
-        data = data.to(device=params[0].device, dtype=params[0].dtype)
+    if params:  # token ids stay integers (an embedding model); float data takes the model's
+        dtype = params[0].dtype if data.is_floating_point() else data.dtype
+        data = data.to(device=params[0].device, dtype=dtype)
     names = {id(m): name or type(m).__name__ for name, m in model.named_modules()}
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
