@@ -4,7 +4,6 @@ refuses what apply refuses, torch's conv_transpose gains, QR schemes on 16-bit m
 
 from __future__ import annotations
 
-import math
 import warnings
 
 import pytest
