@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import yaml
 from pydantic import (
@@ -26,6 +26,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from .errors import ConfigError, UserError, did_you_mean
@@ -55,9 +56,7 @@ OVERRIDABLE = ("optim.", "init.", "model.dropout")
 _NUMBERS = (int, float, int | None, float | None)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
-
+class _NoBoolNumbers(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
@@ -67,10 +66,34 @@ class _Strict(BaseModel):
         return value
 
 
-class _Open(BaseModel):
+class _Strict(_NoBoolNumbers):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
+
+
+#: keyword arguments the trainer passes a section's factory itself (from the data, the run)
+RESERVED = {
+    "model": ("input_shape", "num_classes"),
+    "init": ("generator", "data", "model"),
+    "optim": ("params",),
+    "schedule": ("base_lr", "total_steps", "steps_per_epoch"),
+}
+
+
+class _Open(_NoBoolNumbers):
     """A section whose extra keys are keyword arguments of a registered factory."""
 
     model_config = ConfigDict(extra="allow", validate_assignment=True, allow_inf_nan=False)
+    _section: ClassVar[str] = ""
+
+    @model_validator(mode="after")
+    def _no_reserved_keys(self) -> _Open:
+        for key in RESERVED.get(self._section, ()):
+            if key in (self.model_extra or {}):
+                raise ValueError(
+                    f"{self._section}.{key} is set by the trainer (from the data and the run); "
+                    "remove it"
+                )
+        return self
 
     def kwargs(self, *exclude: str) -> dict[str, Any]:
         """Every field and extra key, minus ``exclude`` (e.g. the factory's name)."""
@@ -91,12 +114,14 @@ class DataConfig(_Strict):
 class ModelConfig(_Open):
     """``name`` from ``trainlab.models``; other keys are that model's keyword arguments."""
 
+    _section: ClassVar[str] = "model"
     name: str = "mlp"
 
 
 class InitConfig(_Open):
     """``scheme`` from ``trainlab.init``; ``bias`` fills biases; other keys go to the scheme."""
 
+    _section: ClassVar[str] = "init"
     scheme: str = "default"
     bias: float = 0.0
 
@@ -104,14 +129,32 @@ class InitConfig(_Open):
 class OptimConfig(_Open):
     """``name`` from ``trainlab.optim``; ``lr`` (per step), ``weight_decay``; other keys go on."""
 
+    _section: ClassVar[str] = "optim"
     name: str = "adam"
     lr: float = Field(1e-3, gt=0.0)
     weight_decay: float = Field(0.0, ge=0.0)
+
+    @model_validator(mode="after")
+    def _optimizers_weight_decay(self) -> OptimConfig:
+        """Left out, ``weight_decay`` is the optimizer's own default (``adamw``: 1e-2, as
+        ``torch.optim.AdamW``; the others 0)."""
+        if "weight_decay" not in self.model_fields_set:
+            from .errors import UserError
+            from .optim import optimizer_options
+
+            try:
+                default = optimizer_options(self.name).get("weight_decay", 0.0)
+            except UserError:  # an unknown name is reported where the optimizer is made
+                return self
+            if isinstance(default, int | float) and not isinstance(default, bool):
+                self.__dict__["weight_decay"] = float(default)  # (no re-validation loop)
+        return self
 
 
 class ScheduleConfig(_Open):
     """``name`` from ``trainlab.optim`` schedules; other keys are its parameters."""
 
+    _section: ClassVar[str] = "schedule"
     name: str = "none"
 
 
@@ -135,6 +178,13 @@ class PopulationConfig(_Strict):
     seeds: list[int] = Field(default_factory=lambda: [0])
     variants: list[dict[str, Any]] = Field(default_factory=lambda: [{}])
     grid: dict[str, list[Any]] = Field(default_factory=dict)
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _no_bool_seeds(cls, v: Any) -> Any:
+        if isinstance(v, list) and any(isinstance(s, bool) for s in v):
+            raise ValueError(f"seeds must be integers, got {v!r}")
+        return v
 
     @field_validator("seeds")
     @classmethod
@@ -240,11 +290,14 @@ def _check_override_keys(d: dict[str, Any]) -> None:
                 "'optim.name' cannot vary per model (one optimizer per population); "
                 "train one run per optimizer"
             )
-        if not key.startswith(OVERRIDABLE):
+        section, _, name = key.partition(".")
+        if not (key == "model.dropout" or (section in ("optim", "init") and name)):
             raise ValueError(
                 f"'{key}' cannot vary per model; "
                 "overridable keys are optim.*, init.*, model.dropout"
             )
+        if name in RESERVED.get(section, ()):
+            raise ValueError(f"'{key}' is set by the trainer (from the data and the run)")
 
 
 class Member(BaseModel):

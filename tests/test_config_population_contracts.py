@@ -1,6 +1,6 @@
-"""Review of configs and population expansion (second pass): keys that may vary per model,
-keys that name a factory's own arguments, booleans read as numbers, and the optimizer defaults
-a config inherits."""
+"""Configs and population expansion, second pass: only model.dropout (exactly), optim.* and
+init.* vary per model; arguments the trainer passes itself are refused; booleans are not
+numbers in any section or in seeds; AdamW's weight decay default is the optimizer's."""
 
 import pytest
 
