@@ -50,6 +50,8 @@ from threadpoolctl import threadpool_limits
 from trainlab.pretrain import BernoulliRBM
 
 RESULTS = Path(__file__).parent / "results" / "rbm.json"
+#: the example's RBM settings (batch size and seed vary by row)
+PROTOCOL = dict(n_components=100, learning_rate=0.06, n_iter=10)
 
 
 def nudged_digits() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -95,7 +97,7 @@ def _fit(make, X, blas_one: bool = False) -> tuple[object, float]:
 
 def rbm_table(repeats: int) -> list[dict]:
     Xtr, Xte, ytr, yte = nudged_digits()
-    common = dict(n_components=100, learning_rate=0.06, n_iter=10, random_state=0)
+    common = dict(PROTOCOL, random_state=0)
     rows = []
     for bs in (10, 100):
         makers = {
@@ -130,7 +132,7 @@ def accuracy_over_seeds(n_seeds: int) -> list[dict]:
     """Test accuracy of the protocol's classifier for seeds ``0..n_seeds-1``, both libraries,
     batch 10 and 100 (one fit each: the accuracy goal compares means, not one seed's luck)."""
     Xtr, Xte, ytr, yte = nudged_digits()
-    common = dict(n_components=100, learning_rate=0.06, n_iter=10)
+    common = PROTOCOL
     rows = []
     for bs in (10, 100):
         for name, cls in (("scikit-learn", SkRBM), ("trainlab", BernoulliRBM)):
@@ -160,11 +162,11 @@ def population_row(k: int = 10, device: str = "cpu") -> dict:
 
     def fit(k: int) -> tuple[RBMPopulation, float]:
         pop = RBMPopulation(
-            100,
+            PROTOCOL["n_components"],
             seeds=list(range(k)),
-            learning_rate=0.06,
+            learning_rate=PROTOCOL["learning_rate"],
             batch_size=10,
-            n_iter=10,
+            n_iter=PROTOCOL["n_iter"],
             device=device,
             monitor=0,
         )

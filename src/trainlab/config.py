@@ -49,8 +49,16 @@ __all__ = [
     "OVERRIDABLE",
 ]
 
-#: config sections whose fields may vary per model inside one population
+#: the keys that may vary per model inside one population: a trailing "." is a prefix (any
+#: option of that section), anything else is the key itself
 OVERRIDABLE = ("optim.", "init.", "model.dropout")
+
+
+def _overridable(key: str) -> bool:
+    return any(
+        key.startswith(o) and len(key) > len(o) if o.endswith(".") else key == o
+        for o in OVERRIDABLE
+    )
 
 
 _NUMBERS = (int, float, int | None, float | None)
@@ -291,7 +299,7 @@ def _check_override_keys(d: dict[str, Any]) -> None:
                 "train one run per optimizer"
             )
         section, _, name = key.partition(".")
-        if not (key == "model.dropout" or (section in ("optim", "init") and name)):
+        if not _overridable(key):
             raise ValueError(
                 f"'{key}' cannot vary per model; "
                 "overridable keys are optim.*, init.*, model.dropout"

@@ -23,11 +23,12 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.nn import functional as F
 
+from ..devices import resolve_device
 from ..errors import DataError
 from ..rng import seed_key
 from ._engine import small_cpu_threads
 from .dbn import layer_widths, unroll
-from .rbm import data_tensor, outside_unit_interval, resolve_device
+from .rbm import data_tensor, outside_unit_interval
 
 __all__ = ["StackedDenoisingAutoencoder"]
 

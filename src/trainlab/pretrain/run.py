@@ -417,7 +417,7 @@ def _fit_stack(cfg: PretrainConfig, seed: int, xtr: np.ndarray, x_show: np.ndarr
 def _check_before_run(cfg: PretrainConfig, xtr: np.ndarray, xte: np.ndarray) -> None:
     """The device exists, and units that need inputs in [0, 1] get them on both splits (the
     report transforms the test split; ``data.scale: none`` keeps the data's own range)."""
-    from .rbm import outside_unit_interval, resolve_device
+    from .rbm import outside_unit_interval
 
     resolve_device(cfg.device)
     if not len(xte):

@@ -52,7 +52,7 @@ def run_study(
     studies = _available()
     if name not in studies:
         raise unknown_name("study", name, studies)
-    from ..train import resolve_device
+    from ..devices import resolve_device
 
     resolve_device(device)  # a bad --device is refused before any folder is made
     module = importlib.import_module(f"{__name__}.{studies[name]}")

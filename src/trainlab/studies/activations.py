@@ -217,8 +217,8 @@ def run(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..devices import resolve_device
     from ..report import Report, aggregate
-    from ..train import resolve_device
 
     dev = resolve_device(device)
     width = 512 if quick else FULL_WIDTH

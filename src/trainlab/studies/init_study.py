@@ -216,10 +216,11 @@ def run(
 ) -> Path:
     """Run the study into the new folder ``out``; returns its path (``report.html`` inside)."""
     from ..data import load as load_data
+    from ..devices import resolve_device
     from ..report import Report, build_report
     from ..report.plots import curve_figure
     from ..report.rundata import read_run
-    from ..train import resolve_device, train
+    from ..train import train
 
     dev = resolve_device(device)
     n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else SEEDS)
