@@ -118,6 +118,19 @@ class DataConfig(_Strict):
     preprocess: str = "none"
     options: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("options")
+    @classmethod
+    def _own_keys_not_options(cls, options: dict[str, Any]) -> dict[str, Any]:
+        """``data.options`` holds the data set's own options; a ``data`` key there is a mistake
+        (``load`` would get it twice)."""
+        for key in options:
+            if key in cls.model_fields:
+                raise ValueError(
+                    f"'{key}' is a key of data itself, not a data set option; "
+                    f"write data.{key} instead of data.options.{key}"
+                )
+        return options
+
 
 class ModelConfig(_Open):
     """``name`` from ``trainlab.models``; other keys are that model's keyword arguments."""

@@ -448,7 +448,8 @@ def load(
         x, y = x[keep], y[keep]
     if "val" in given:
         x_val, y_val = given["val"]
-        x_tr, y_tr = x, y
+        # no fancy index copied x when test is given too: copy, loaders may cache their arrays
+        x_tr, y_tr = (np.array(x), np.array(y)) if "test" in given else (x, y)
     else:
         keep, held = split_indices(y, val_fraction, seed, stratify=stratify, stage=1)
         x_val, y_val = x[held], y[held]
@@ -561,8 +562,14 @@ def _mnist1d(*, n_samples: int = 5000, data_seed: int = 42, shuffle_seq: bool = 
     Defaults reproduce the paper's set: 5000 samples, 80/20 train/test, generator seed 42.
     The package seeds numpy's and Python's global generators; their state is restored after.
     """
-    if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 10:
+    if isinstance(n_samples, bool) or not isinstance(n_samples, int | np.integer) or n_samples < 10:
         raise UserError(f"mnist1d: n_samples must be an int >= 10, got {n_samples!r}")
+    if n_samples % 10:  # make_dataset draws n_samples // 10 signals of each of the 10 classes
+        raise UserError(
+            f"mnist1d: n_samples={n_samples} is not a multiple of 10 (the generator makes the "
+            f"same number of each of the 10 classes); pass {n_samples // 10 * 10 or 10}"
+        )
+    n_samples = int(n_samples)
     if (
         isinstance(data_seed, bool)
         or not isinstance(data_seed, int | np.integer)
