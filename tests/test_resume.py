@@ -14,6 +14,7 @@ import yaml
 
 from conftest import requires_cuda, small_config
 from trainlab.config import dump_config
+from trainlab.errors import UserError
 from trainlab.runs import RunDir
 from trainlab.train import Trainer, resume, train
 
@@ -130,13 +131,37 @@ def test_resume_deletes_the_temporary_files_a_kill_left(tmp_path):
     checkpoint); resuming removes it, and only it."""
     out = tmp_path / "run"
     train(small_config(train={"epochs": 1}), out=out, progress=False, device="cpu")
-    stale = [out / "checkpoints" / ".last.pt.k2x9.tmp", out / ".summary.json.a1b2.tmp"]
+    stale = [
+        out / "checkpoints" / ".last.pt.k2x9.trainlab-tmp",
+        out / ".summary.json.a1b2.trainlab-tmp",
+    ]
     for path in stale:
         path.write_bytes(b"half a checkpoint")
     (out / "notes.tmp").write_text("mine")
+    (out / ".notes.tmp").write_text("mine too")  # a user's hidden file is not ours to delete
     resume(out, progress=False, device="cpu")
     assert not any(path.exists() for path in stale)
     assert (out / "notes.tmp").read_text() == "mine" and (out / "summary.json").is_file()
+    assert (out / ".notes.tmp").read_text() == "mine too"
+
+
+def test_a_run_being_written_is_not_resumed_beside_its_writer(tmp_path):
+    """While a process trains a run (it holds the run's lock), a second ``resume`` of it is one
+    line and touches nothing: two writers would interleave their metrics rows and delete each
+    other's temporary files. The lock goes with the process (flock), even on kill -9."""
+
+    out = tmp_path / "run"
+    train(small_config(train={"epochs": 1}), out=out, progress=False, device="cpu")
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()}
+    writer = RunDir(out)
+    assert writer.lock()
+    try:
+        with pytest.raises(UserError, match="another trainlab process .pid \\d+"):
+            resume(out, progress=False, device="cpu")
+    finally:
+        writer.unlock()
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.is_file()} == before
+    resume(out, progress=False, device="cpu")  # released: resumes (a finished run: no-op)
 
 
 def test_a_run_killed_before_its_first_checkpoint_is_offered_to_resume(tmp_path):
@@ -222,3 +247,29 @@ def test_resume_refuses_an_edited_config_but_lets_a_run_train_longer(tmp_path):
     path.write_text(yaml.safe_dump(edited))
     with pytest.raises(UserError, match=r"train.epochs to 1, but .* already trained 2 epochs"):
         resume(out, device="cpu", progress=False)
+
+
+def test_auto_resumes_on_the_device_the_run_trained_on(tmp_path, monkeypatch):
+    """``resume --device auto`` continues a CPU run on the CPU even where ``auto`` would pick a
+    GPU (a run continued on another device is not the run an uninterrupted one is); a run that
+    trained on CUDA goes on on the CPU of a machine without one, with a note saying so."""
+    out = tmp_path / "run"
+    train(small_config(train={"epochs": 1}), out=out, progress=False, device="cpu")
+    info = json.loads((out / "population.json").read_text())
+    assert info["versions"]["device"] == "cpu"
+    cfg = yaml.safe_load((out / "config.yaml").read_text())
+    cfg["train"]["epochs"] = 2
+    (out / "config.yaml").write_text(yaml.safe_dump(cfg))
+    with monkeypatch.context() as mp:  # a machine where auto would mean CUDA
+        mp.setattr(torch.cuda, "is_available", lambda: True)
+        result = resume(out, progress=False, device="auto", on_note=lambda _m: None)
+    assert next(result.population.parameters()).device.type == "cpu"
+    if torch.cuda.is_available():
+        return
+    info["versions"]["device"] = "cuda:0"
+    (out / "population.json").write_text(json.dumps(info))
+    cfg["train"]["epochs"] = 3
+    (out / "config.yaml").write_text(yaml.safe_dump(cfg))
+    notes: list[str] = []
+    resume(out, progress=False, device="auto", on_note=notes.append)
+    assert any("trained on cuda:0" in n and "CPU" in n for n in notes), notes

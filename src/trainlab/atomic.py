@@ -16,7 +16,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text", "TEMP_SUFFIX"]
+
+#: the temporary files' suffix (``.<name>.<random>.trainlab-tmp``): distinct enough that
+#: cleaning up after a kill never deletes a user's own ``.tmp`` file
+TEMP_SUFFIX = ".trainlab-tmp"
 
 
 def _fsync_dir(path: Path) -> None:
@@ -44,7 +48,7 @@ def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
     (deleted instead if the block raises). Data streams to disk as it is written, so a large
     checkpoint is never held in memory a second time."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a plain open() would not
         with os.fdopen(fd, "wb") as f:

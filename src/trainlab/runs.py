@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from .atomic import atomic_open, atomic_write_bytes, atomic_write_text
+from .atomic import TEMP_SUFFIX, atomic_open, atomic_write_bytes, atomic_write_text
 from .errors import UserError
 
 __all__ = [
@@ -90,6 +90,43 @@ class RunDir:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
+        self._lock_fd: int | None = None
+
+    # -- one writer at a time -------------------------------------------------------------------
+    def lock(self) -> bool:
+        """Take the run's writer lock (``flock`` on ``.lock``; the kernel drops it when the
+        process ends, even on ``kill -9``), so that a second ``train``/``resume`` of a run
+        still being written is refused instead of interleaving its appends. Returns True if
+        this call took it, False if this object already held it. No-op where ``fcntl`` is
+        missing (Windows)."""
+        if self._lock_fd is not None:
+            return False
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return False
+        path = self.path / ".lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 32).decode(errors="replace").strip()
+            os.close(fd)
+            who = f" (pid {holder})" if holder.isdigit() else ""
+            raise UserError(
+                f"{self.path} is being written by another trainlab process{who}; let it "
+                "finish or stop it, then run this again"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._lock_fd = fd
+        return True
+
+    def unlock(self) -> None:
+        """Release the writer lock taken by :meth:`lock` (the ``.lock`` file stays)."""
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
 
     # -- creation -------------------------------------------------------------------------------
     def create(self) -> RunDir:
@@ -114,7 +151,8 @@ class RunDir:
         """Delete the temporary files of atomic writes that a kill interrupted (a checkpoint's
         can be as big as the checkpoint itself); returns the paths removed. Call only while no
         other process writes to this run."""
-        stale = [*self.path.glob(".*.tmp"), *self.checkpoint_path.parent.glob(".*.tmp")]
+        pattern = f".*{TEMP_SUFFIX}"
+        stale = [*self.path.glob(pattern), *self.checkpoint_path.parent.glob(pattern)]
         for path in stale:
             path.unlink(missing_ok=True)
         return stale
@@ -149,15 +187,9 @@ class RunDir:
         atomic_write_text(self.path / name, json.dumps(to_jsonable(obj), indent=2) + "\n")
 
     def read_json(self, name: str) -> Any:
-        path = self.path / name
-        try:
-            return json.loads(path.read_text())
-        except FileNotFoundError:
-            raise UserError(
-                f"{path} is missing; is {self.path} a complete run directory?"
-            ) from None
-        except json.JSONDecodeError as err:
-            raise UserError(f"{path} is corrupt ({err.msg} at line {err.lineno})") from None
+        from .report.rundata import read_json
+
+        return read_json(self.path / name, what=f"; is {self.path} a complete run directory?")
 
     def append_jsonl(self, path: Path, rows: list[dict[str, Any]]) -> None:
         """Append rows and fsync: a kill leaves at most one partial last line."""
@@ -195,12 +227,17 @@ class RunDir:
         if not self.checkpoint_path.exists():
             return None
         try:
-            return torch.load(self.checkpoint_path, map_location=map_location, weights_only=True)
+            state = torch.load(self.checkpoint_path, map_location=map_location, weights_only=True)
         except Exception as err:  # truncated or foreign file
-            raise UserError(
-                f"checkpoint {self.checkpoint_path} cannot be read ({type(err).__name__}); "
-                "it may be corrupt: delete it to restart the run from scratch"
-            ) from None
+            state, why = None, type(err).__name__
+        else:  # a file torch reads may still be foreign: a trainlab checkpoint holds these
+            why = "not a trainlab checkpoint"
+            if isinstance(state, dict) and {"epoch", "step", "population"} <= state.keys():
+                return state
+        raise UserError(
+            f"checkpoint {self.checkpoint_path} cannot be read ({why}); "
+            "it may be corrupt: delete it to restart the run from scratch"
+        )
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -513,6 +513,14 @@ class Trainer:
     # -- the whole run -----------------------------------------------------------------------------
     def fit(self, run: RunDir | None = None, *, progress: bool = True) -> dict[str, Any]:
         """Train until the last epoch (or every model stopped); returns the summary."""
+        locked = run.lock() if run is not None else False
+        try:
+            return self._fit(run, progress)
+        finally:
+            if locked:
+                run.unlock()
+
+    def _fit(self, run: RunDir | None, progress: bool) -> dict[str, Any]:
         cfg = self.config.train
         bar = _progress(progress)
         watch = self._watch(run)
@@ -810,8 +818,10 @@ def resume(
             f"{run.path} is not a `trainlab train` run (no population.json); only training "
             "runs resume (a pretrain or study run is started again with a new --out)"
         )
+    from .report.rundata import read_population
+
     config = load_config(run.config_path)
-    info = run.read_json("population.json")
+    info = read_population(run.path / "population.json")
     if info.get("custom_model") and model is None:
         raise UserError(
             f"{run.path} trained a user-provided module; resume it from Python: "
@@ -821,11 +831,20 @@ def resume(
     # anything is built, so that an edited key is named rather than met as a shape mismatch
     state = run.load_checkpoint(map_location="cpu")
     if state is not None and "config" in state:  # (earlier versions' checkpoints hold none)
-        note = _config_changes(json.loads(state["config"]), config, run, int(state["epoch"]))
+        try:
+            trained = json.loads(state["config"])
+            epoch = int(state["epoch"])
+        except (TypeError, ValueError) as err:  # JSONDecodeError is a ValueError
+            raise UserError(
+                f"checkpoint {run.checkpoint_path} is damaged ({type(err).__name__} in its "
+                "config or epoch); delete it to restart the run from scratch"
+            ) from None
+        note = _config_changes(trained, config, run, epoch)
         if note:
             (on_note or _warn)(note)
+    device = _resume_device(device, info, on_note or _warn)
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
-    written = [[m.get("seed"), m.get("overrides")] for m in info.get("models", [])]
+    written = [[m.get("seed"), m.get("overrides")] for m in info["models"]]
     now = json.loads(json.dumps(to_jsonable([[m.seed, m.overrides] for m in trainer.members])))
     if written != now:
         raise UserError(
@@ -845,13 +864,34 @@ def resume(
                 "restore the run's config.yaml, or start a new run"
             ) from None
     done_epoch, done_step = trainer.epoch, trainer.step
-    run.remove_partial_writes()
-    if not trainer.done():  # a finished run trained longer: it is not finished until fit ends
-        (run.path / "summary.json").unlink(missing_ok=True)
-    run.truncate_jsonl(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
-    run.truncate_jsonl(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)
-    summary = trainer.fit(run, progress=progress)
+    run.lock()  # before anything is removed or truncated: a run still training is refused
+    try:
+        run.remove_partial_writes()
+        if not trainer.done():  # a finished run trained longer: not finished until fit ends
+            (run.path / "summary.json").unlink(missing_ok=True)
+        run.truncate_jsonl(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
+        run.truncate_jsonl(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)
+        summary = trainer.fit(run, progress=progress)
+    finally:
+        run.unlock()
     return RunResult(run.path, summary, trainer.members, trainer.pop)
+
+
+def _resume_device(
+    device: str | torch.device, info: dict[str, Any], note: Callable[[str], None]
+) -> str | torch.device:
+    """``auto`` resumes on the device the run trained on (``population.json``), so that a CPU
+    run is not continued on a GPU that ``auto`` would pick (bitwise resume holds per device);
+    a CUDA run on a machine without CUDA goes on on the CPU, with a note."""
+    versions = info.get("versions")
+    recorded = versions.get("device") if isinstance(versions, dict) else None
+    if str(device) != "auto" or not isinstance(recorded, str):
+        return device
+    if recorded.startswith("cuda") and not torch.cuda.is_available():
+        note(f"the run trained on {recorded}, and this machine has no CUDA device: it goes on "
+             "on the CPU (not bitwise the run an uninterrupted one would have been)")  # fmt: skip
+        return "cpu"
+    return "cuda" if recorded.startswith("cuda") else "cpu"
 
 
 #: config keys that may change between a checkpoint and its resume: none of them changes the

@@ -60,6 +60,8 @@ def parse_seeds(text: str | None) -> list[int] | None:
             seeds += range(lo, hi + 1)
         else:
             seeds.append(_seed_int(part, text))
+            if len(seeds) > MAX_SEEDS:
+                raise UserError(f"--seeds {text}: more than {MAX_SEEDS} models; ask for fewer")
     seen: set[int] = set()
     for seed in seeds:
         if seed in seen:

@@ -40,6 +40,21 @@ def read_json(path: Path, *, what: str = "") -> Any:
         ) from None
 
 
+def read_population(path: Path) -> dict[str, Any]:
+    """``population.json``: an object whose ``models`` is a list of objects with an ``index``;
+    anything else is a UserError naming the file."""
+    pop = read_json(path)
+    if not isinstance(pop, dict) or not isinstance(pop.get("models"), list):
+        raise UserError(
+            f"{path} is not a population file (needs {{'k': K, 'models': [...]}}); "
+            "restore it or re-run the training"
+        )
+    for i, m in enumerate(pop["models"]):
+        if not isinstance(m, dict) or "index" not in m:
+            raise UserError(f"{path}: models[{i}] lacks 'index'; restore the file")
+    return pop
+
+
 def read_jsonl(path: Path, *, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
     """Rows of a JSONL file (``[]`` if it does not exist).
 
@@ -300,16 +315,7 @@ def read_run(run_dir: str | Path) -> RunData:
         data.config = cfg if isinstance(cfg, dict) else None
 
     if pop_path.exists():
-        pop = read_json(pop_path)
-        if not isinstance(pop, dict) or not isinstance(pop.get("models"), list):
-            raise UserError(
-                f"{pop_path} is not a population file (needs {{'k': K, 'models': [...]}}); "
-                "restore it or re-run the training"
-            )
-        for i, m in enumerate(pop["models"]):
-            if not isinstance(m, dict) or "index" not in m:
-                raise UserError(f"{pop_path}: models[{i}] lacks 'index'; restore the file")
-        data.population = pop
+        data.population = read_population(pop_path)
 
     data.metrics = read_jsonl(path / "metrics.jsonl", required=("model", "epoch"))
     _check_numbers(path / "metrics.jsonl", data.metrics, ("model", "epoch"))
