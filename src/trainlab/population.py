@@ -231,7 +231,7 @@ class _StackedConv(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k, b = x.shape[:2]
-        xf = x.transpose(0, 1).reshape(b, -1, *x.shape[3:])  # (B, K*C, *S)
+        xf = x.transpose(0, 1).reshape(b, k * x.shape[2], *x.shape[3:])  # (B, K*C, *S)
         w = self.weight.reshape(-1, *self.weight.shape[2:])  # (K*O, C/g, *kernel)
         bias = self.bias.reshape(-1) if self.bias is not None else None
         y = self.conv(xf, w, bias, self.stride, self.padding, self.dilation, self.groups * k)
@@ -266,7 +266,7 @@ class _StackedBatchNorm(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         k, b = x.shape[:2]
-        xf = x.transpose(0, 1).reshape(b, -1, *x.shape[3:])  # (B, K*C, *S)
+        xf = x.transpose(0, 1).reshape(b, k * x.shape[2], *x.shape[3:])  # (B, K*C, *S)
         use_batch = self.training or not self.track
         rm, rv = self.running_mean, self.running_var
         frozen = self.frozen if self.training and self.track else None
@@ -321,7 +321,7 @@ class _Fold(nn.Module):
         self.inner = m
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = self.inner(x.reshape(-1, *x.shape[2:]))
+        y = self.inner(x.reshape(x.shape[0] * x.shape[1], *x.shape[2:]))  # sizes: B may be 0
         return y.reshape(x.shape[0], x.shape[1], *y.shape[1:])
 
 
@@ -360,9 +360,17 @@ def _twin(m: nn.Module, k: int, name: str) -> nn.Module | None:
 
 
 def _is_container(m: nn.Module) -> bool:
-    return type(m) in (nn.Sequential, nn.ModuleList, nn.ModuleDict) or bool(
-        getattr(type(m), "population_safe", False)
-    )
+    return type(m) in (nn.Sequential, nn.ModuleList, nn.ModuleDict) or _declared_safe(type(m))
+
+
+def _declared_safe(cls: type) -> bool:
+    """``population_safe = True`` vouches for the ``forward`` of the class that declares it (or
+    one it inherits): a subclass with its own ``forward`` (``super().forward(x).log_softmax(1)``,
+    where axis 1 is no longer the classes once K leads) must declare it again."""
+    mro = cls.__mro__
+    declared = next((i for i, c in enumerate(mro) if "population_safe" in vars(c)), None)
+    forward = next((i for i, c in enumerate(mro) if "forward" in vars(c)), len(mro))
+    return declared is not None and declared <= forward and bool(mro[declared].population_safe)
 
 
 def is_stackable(model: nn.Module) -> bool:
@@ -697,7 +705,8 @@ class Population(nn.Module):
 
         Its dropout layers are the plain torch modules of the template (``nn.Dropout``, ...)
         at model i's rate, drawing from torch's global generator like any plain module, and its
-        ``state_dict`` has the plain keys, so it loads into a freshly built model.
+        ``state_dict`` has the plain keys, so it loads into a freshly built model. It is in
+        the population's mode (``pop.eval()`` first: an evaluating module), in every path.
         """
         i = self._index(i)
         m = copy.deepcopy(self._template)
@@ -715,7 +724,7 @@ class Population(nn.Module):
             for n, b in m.named_buffers():
                 if n not in state and n in stacked:  # non-persistent buffers
                     b.copy_(stacked[n][i])
-        return m
+        return m.train(self.training)
 
     # -- per-step controls ----------------------------------------------------------------------
     def set_step(self, step: int) -> None:
