@@ -135,6 +135,7 @@ class Trainer:
         self.members = members(config)
         self.k = k = len(self.members)
         self.custom_model = model is not None
+        self.custom_dataset = dataset is not None
         cfgs = [resolve(config, m.overrides) for m in self.members]
 
         self.data = (dataset if dataset is not None else load_dataset(config)).to(self.device)
@@ -748,6 +749,8 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
         {
             "k": trainer.k,
             "custom_model": trainer.custom_model,
+            # a dataset passed in (not config.data): resume needs it back, and checks its sizes
+            "custom_dataset": _dataset_record(trainer.data) if trainer.custom_dataset else None,
             "models": [
                 {"index": m.index, "seed": m.seed, "overrides": m.overrides, "group": m.group}
                 for m in trainer.members
@@ -822,11 +825,28 @@ def resume(
 
     config = load_config(run.config_path)
     info = read_population(run.path / "population.json")
-    if info.get("custom_model") and model is None:
-        raise UserError(
-            f"{run.path} trained a user-provided module; resume it from Python: "
-            "trainlab.train.resume(dir, model=the_same_module)"
+    custom_data = info.get("custom_dataset")
+    missing = [
+        what
+        for what, recorded, given in (
+            ("model=the_same_module", info.get("custom_model"), model),
+            ("dataset=the_same_dataset", custom_data, dataset),
         )
+        if recorded and given is None
+    ]
+    if missing:
+        what = " and ".join(w.split("=")[0] for w in missing)
+        raise UserError(
+            f"{run.path} trained a user-provided {what}; resume it from Python: "
+            f"trainlab.train.resume(dir, {', '.join(missing)})"
+        )
+    if isinstance(custom_data, dict) and dataset is not None:
+        now = _dataset_record(dataset)
+        if now != custom_data:
+            raise UserError(
+                f"the dataset passed to resume is not the one {run.path} trained on "
+                f"({now} vs {custom_data}); pass the same dataset"
+            )
     # the checkpoint (on the CPU; load_state_dict moves it) is compared with config.yaml before
     # anything is built, so that an edited key is named rather than met as a shape mismatch
     state = run.load_checkpoint(map_location="cpu")
@@ -875,6 +895,17 @@ def resume(
     finally:
         run.unlock()
     return RunResult(run.path, summary, trainer.members, trainer.pop)
+
+
+def _dataset_record(ds: Any) -> dict[str, Any]:
+    """What ``population.json`` keeps of a dataset passed in: its name, split sizes, input
+    shape and classes (enough to refuse a different one at resume)."""
+    return {
+        "name": str(ds.name),
+        "sizes": [len(ds.y_train), len(ds.y_val), len(ds.y_test)],
+        "input_shape": list(ds.input_shape),
+        "num_classes": int(ds.num_classes),
+    }
 
 
 def _resume_device(

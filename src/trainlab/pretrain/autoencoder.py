@@ -28,7 +28,7 @@ from ..errors import DataError
 from ..rng import seed_key
 from ._engine import small_cpu_threads
 from .dbn import layer_widths, unroll
-from .rbm import data_tensor, outside_unit_interval
+from .rbm import data_tensor, features_kept_on_error, outside_unit_interval
 
 __all__ = ["StackedDenoisingAutoencoder"]
 
@@ -88,12 +88,21 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
         self.device = device
 
     def _check_input(self, X, *, reset: bool) -> np.ndarray:
-        """Validated dense ``X``; sparse input (as the RBMs take it) is densified."""
-        X = validate_data(
-            self, X, accept_sparse=("csr", "csc", "coo"), dtype=(np.float64, np.float32),
-            reset=reset,
-        )  # fmt: skip
-        return X.toarray() if sp.issparse(X) else X
+        """Validated dense ``X`` in [0, 1] (the cross-entropy reconstruction's range, at fit and
+        at transform alike); sparse input (as the RBMs take it) is densified. A refused fit
+        leaves the fitted model as it was."""
+        with features_kept_on_error(self):
+            X = validate_data(
+                self, X, accept_sparse=("csr", "csc", "coo"), dtype=(np.float64, np.float32),
+                reset=reset,
+            )  # fmt: skip
+            X = X.toarray() if sp.issparse(X) else X
+            if outside_unit_interval(X):
+                raise DataError(
+                    f"StackedDenoisingAutoencoder needs inputs in [0, 1] (cross-entropy loss) "
+                    f"but got [{X.min():.4g}, {X.max():.4g}]; scale them, e.g. with MinMaxScaler"
+                )
+        return X
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -131,26 +140,22 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
 
     def fit(self, X, y=None) -> StackedDenoisingAutoencoder:
         """Train each layer's denoising autoencoder on the codes of the layer below."""
-        X = self._check_input(X, reset=True)
-        if outside_unit_interval(X):
-            raise DataError(
-                f"StackedDenoisingAutoencoder needs inputs in [0, 1] (cross-entropy loss) but got "
-                f"[{X.min():.4g}, {X.max():.4g}]; scale them, e.g. with MinMaxScaler"
-            )
-        self._validate_params()
+        self._validate_params()  # settings and device first: a refused fit changes nothing
         widths = layer_widths(self.layers)
-        rng = check_random_state(self.random_state)
         device = resolve_device(self.device)
+        X = self._check_input(X, reset=True)
+        rng = check_random_state(self.random_state)
         x = data_tensor(X, torch.float32, device)
-        self.layers_, self.history_ = [], {"loss": []}
+        layers, history = [], {"loss": []}  # on self once every layer has trained
         small = device.type == "cpu" and X.shape[1] * max(widths) * self.batch_size < 2**22
         for width in widths:
             with small_cpu_threads(small):  # tiny ops: 1 intra-op thread (see small_cpu_threads)
                 w, c, b, losses = self._train_layer(x, width, int(rng.randint(2**31 - 1)))
-            self.layers_.append(tuple(t.cpu().numpy().astype(X.dtype) for t in (w, c, b)))
-            self.history_["loss"].append(losses)
+            layers.append(tuple(t.cpu().numpy().astype(X.dtype) for t in (w, c, b)))
+            history["loss"].append(losses)
             with torch.no_grad():
                 x = torch.sigmoid(F.linear(x, w, c))
+        self.layers_, self.history_ = layers, history
         self._n_features_out = widths[-1]  # get_feature_names_out
         return self
 

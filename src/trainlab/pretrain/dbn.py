@@ -172,13 +172,14 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             raise UserError(f"visible must be 'bernoulli' or 'gaussian', got '{self.visible}'")
         widths = layer_widths(self.layers)
         rng = check_random_state(self.random_state)
-        self.rbms_ = []
+        rbms = []  # set on self only when every layer has fitted: a refused refit keeps the old
         h = X
         for i, width in enumerate(widths):
             rbm = self._layer(i, width, int(rng.randint(np.iinfo(np.int32).max)))
             with _as_dbn_layer(i, len(widths)):
                 h = rbm.fit(h).transform(h)
-            self.rbms_.append(rbm)
+            rbms.append(rbm)
+        self.rbms_ = rbms
         self.history_ = [rbm.history_ for rbm in self.rbms_]
         self.n_features_in_ = self.rbms_[0].n_features_in_
         names = getattr(self.rbms_[0], "feature_names_in_", None)  # fitted on a DataFrame
@@ -249,14 +250,34 @@ def arrays_dataset(
     name: str = "arrays",
 ) -> Any:
     """A :class:`trainlab.data.Dataset` from arrays; the last ``val_fraction`` of the training
-    rows become the validation split."""
+    rows become the validation split. Labels must be integers in ``[0, num_classes)``
+    (``num_classes`` defaults to the largest label + 1)."""
     from ..data import Dataset
 
+    if isinstance(val_fraction, bool) or not isinstance(val_fraction, int | float | np.floating):
+        raise UserError(f"val_fraction must be a number in [0, 1), got {val_fraction!r}")
+    if not 0.0 <= val_fraction < 1.0:
+        raise UserError(f"val_fraction must be a number in [0, 1), got {val_fraction!r}")
     n_val = int(round(len(x_train) * val_fraction))
     n_tr = len(x_train) - n_val
+    if n_tr < 1:
+        raise UserError(
+            f"val_fraction={val_fraction} leaves no training rows of {len(x_train)}; lower it"
+        )
+    labels = {k: np.asarray(y) for k, y in (("y_train", y_train), ("y_test", y_test)) if len(y)}
+    for key, y in labels.items():
+        if not (np.issubdtype(y.dtype, np.integer) or np.all(y == np.round(y))):
+            raise UserError(f"{key} must hold integer class labels, got dtype {y.dtype}")
+    top = max((int(y.max()) for y in labels.values()), default=-1)
+    k = int(num_classes) if num_classes is not None else top + 1
+    for key, y in labels.items():
+        if y.min() < 0 or y.max() >= k:
+            raise UserError(
+                f"{key} holds labels in [{int(y.min())}, {int(y.max())}], outside [0, {k}) "
+                f"for num_classes={k}; pass num_classes > {int(y.max())} or fix the labels"
+            )
     f = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
     i = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.int64)  # noqa: E731
-    k = int(num_classes if num_classes is not None else max(y_train.max(), y_test.max()) + 1)
     return Dataset(
         name=name,
         x_train=f(x_train[:n_tr]),

@@ -17,7 +17,9 @@ at 1 or learned.
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Iterator
 from numbers import Integral, Real
 from typing import Any
 
@@ -105,6 +107,23 @@ def small_problem(device: torch.device, n_features: int, n_components: int, batc
 _FEATURE_ATTRS = ("n_features_in_", "feature_names_in_")
 
 
+@contextlib.contextmanager
+def features_kept_on_error(est: Any) -> Iterator[None]:
+    """A refused fit leaves the estimator as it was: ``validate_data(reset=True)`` sets
+    ``n_features_in_``/``feature_names_in_`` before the checks that may refuse the data, so
+    they are put back if the block raises a ``ValueError`` (``UserError`` included)."""
+    kept = {a: getattr(est, a) for a in _FEATURE_ATTRS if hasattr(est, a)}
+    try:
+        yield
+    except ValueError:
+        for a in _FEATURE_ATTRS:
+            if a in kept:
+                setattr(est, a, kept[a])
+            elif hasattr(est, a):
+                delattr(est, a)
+        raise
+
+
 class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery: validation, the torch engine round trip, fit / partial_fit loops."""
 
@@ -128,8 +147,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     def _check_input(self, X, *, reset: bool) -> np.ndarray:
         """Validated dense ``X``; sparse input (as scikit-learn's RBM takes) is densified."""
         source = getattr(X, "dtype", None)  # before the conversion to float32/64
-        kept = {a: getattr(self, a) for a in _FEATURE_ATTRS if hasattr(self, a)}
-        try:
+        with features_kept_on_error(self):
             X = validate_data(
                 self, X, accept_sparse=("csr", "csc", "coo"), dtype=(np.float64, np.float32),
                 reset=reset,
@@ -137,13 +155,6 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             if sp.issparse(X):
                 X = X.toarray()
             self._check_values(X, source)
-        except ValueError:  # a refused fit leaves the estimator as it was
-            for a in _FEATURE_ATTRS:
-                if a in kept:
-                    setattr(self, a, kept[a])
-                elif hasattr(self, a):
-                    delattr(self, a)
-            raise
         return X
 
     def _check_values(self, X: np.ndarray, source_dtype: Any = None) -> None:
