@@ -66,13 +66,15 @@ def test_study_unrolls_each_seeds_own_stacks():
     x = np.random.default_rng(3).random((50, 6))
     cfg = {"dbn_iter": 1, "sdae_iter": 1}
     stacks = {s: pretraining._pretrained(x, 2, 4, s, cfg) for s in (0, 1)}
-    mods, labels, seeds = pretraining._modules(stacks, [0, 1], "sigmoid", 2, 4, 6, 3)
-    assert labels == ["random"] * 2 + ["dbn"] * 2 + ["sdae"] * 2
-    for m, label, s in zip(mods, labels, seeds, strict=True):
-        if label == "random":
-            continue
-        for i, (w, b) in enumerate(stacks[s][label], start=1):
-            fc = getattr(m, f"fc{i}")
-            np.testing.assert_allclose(fc.weight.detach().numpy(), w, rtol=1e-6)
-            np.testing.assert_allclose(fc.bias.detach().numpy(), b, rtol=1e-6)
+    for s in (0, 1):
+        mods, labels, keys = pretraining._modules(stacks, s, "sigmoid", 2, 4, 6, 3)
+        assert labels == ["random", "dbn", "sdae"]
+        assert len(set(keys)) == 3  # each method its own init/data-order key
+        for m, label in zip(mods, labels, strict=True):
+            if label == "random":
+                continue
+            for i, (w, b) in enumerate(stacks[s][label], start=1):
+                fc = getattr(m, f"fc{i}")
+                np.testing.assert_allclose(fc.weight.detach().numpy(), w, rtol=1e-6)
+                np.testing.assert_allclose(fc.bias.detach().numpy(), b, rtol=1e-6)
     assert not np.allclose(stacks[0]["dbn"][0][0], stacks[1]["dbn"][0][0])

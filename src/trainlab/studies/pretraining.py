@@ -4,8 +4,9 @@ Random init vs DBN (RBMs, CD-1, layer by layer; Hinton et al. 2006) vs stacked d
 autoencoders (Vincent et al. 2008) as the starting point of supervised fine-tuning, for sigmoid
 and ReLU MLPs of depth 3-5 (hidden layers), with 1%, 10% and 100% of the training labels of
 ``digits`` and ``mnist1d`` (full mode; quick mode runs ``digits`` only). The label subsets are
-stratified, at least one per class; pre-training always sees every training input, without
-labels.
+stratified, at least one per class, and drawn per seed (so the spread over seeds includes which
+examples got labels); a seed's three methods fine-tune on the same subset. Pre-training always
+sees every training input, without labels.
 
 Inputs must lie in [0, 1] for the Bernoulli RBMs of the DBN and the SDAE's cross-entropy
 reconstruction. ``digits`` already does (trainlab scales it to [0, 1]) and is used as loaded;
@@ -19,10 +20,12 @@ pre-training help deep learning?"): pre-training acts as a regularizer; it helps
 sigmoid networks and when labels are few, and the advantage grows with depth. With ReLU units
 and a variance-preserving init (He et al. 2015) the gap narrows (Glorot, Bordes & Bengio 2011).
 
-Protocol: per cell (activation, depth, label fraction) one population of ``3 methods x seeds``
-models is fine-tuned by trainlab's trainer (Adam, lr 3e-3, batch 32, a fixed number of steps
-whatever the label fraction, so that small-label cells are not under-trained; small label sets
-are tiled to at least 320 rows per epoch, which keeps the per-epoch evaluation cost bounded);
+Protocol: per cell (activation, depth, label fraction) and seed, one population of the three
+methods' models is fine-tuned by trainlab's trainer (Adam, lr 3e-3, batch 32, at least a fixed
+number of steps whatever the label fraction, rounded up to whole epochs, so that small-label
+cells are not under-trained: 150-164 steps in quick mode; the table states each cell's count;
+small label sets are tiled to at least 320 rows per epoch, which keeps the per-epoch evaluation
+cost bounded); each model's init and data order come from its own method and seed only;
 random init is Xavier-uniform for sigmoid and He-normal for ReLU; pre-trained nets copy the
 stack's weights into ``fc{i}`` and draw the output layer Xavier-uniform. Each seed pre-trains
 its own DBN and SDAE. Reported: test accuracy, mean ± std over seeds, per cell.
@@ -30,28 +33,31 @@ its own DBN and SDAE. Reported: test accuracy, mean ± std over seeds, per cell.
 Pre-training: DBN with CD-1, lr 0.1, momentum 0.5, batch 10, 30 passes per layer (20 quick);
 SDAE with 25% masking noise, Adam 1e-3, batch 32, 15 passes per layer (5 quick).
 
-Quick mode (CI, <= 90 s on 2 cores): depth 3 only, width 64, 3 seeds, 150 fine-tuning steps.
+Quick mode (CI, <= 90 s on 2 cores; 12.5 s measured): depth 3 only, width 64, 3 seeds, at
+least 150 fine-tuning steps.
 
-Measured, ``mnist1d`` alone in full mode (5 seeds, width 128, 600 steps, CPU, 2 shared cores,
-162 s wall; ``SETTINGS["full"]["datasets"] = ["mnist1d"]`` then ``run(out, device="cpu")``),
-test accuracy mean over seeds, random / DBN / SDAE:
+Measured, ``mnist1d`` alone in full mode (5 seeds, width 128, 600 steps with 1% of the labels
+and 678 with all of them, CPU, 2 cores shared with other work, 258 s wall;
+``SETTINGS["full"]["datasets"] = ["mnist1d"]`` then ``run(out, device="cpu")``), test accuracy
+mean over seeds, random / DBN / SDAE:
 
-- sigmoid, depth 3: 1% labels 0.195 / 0.188 / 0.206; 100% 0.297 / 0.269 / 0.296
-- sigmoid, depth 5: 1% labels 0.229 / 0.182 / 0.191; 100% 0.293 / 0.228 / 0.294
-- relu, depth 3: 1% labels 0.169 / 0.097 / 0.171; 100% 0.422 / 0.089 / 0.366
-- relu, depth 5: 1% labels 0.169 / 0.097 / 0.163; 100% 0.431 / 0.089 / 0.314
+- sigmoid, depth 3: 1% labels 0.187 / 0.181 / 0.194; 100% 0.299 / 0.278 / 0.302
+- sigmoid, depth 5: 1% labels 0.210 / 0.152 / 0.199; 100% 0.294 / 0.165 / 0.302
+- relu, depth 3: 1% labels 0.150 / 0.098 / 0.160; 100% 0.411 / 0.089 / 0.370
+- relu, depth 5: 1% labels 0.158 / 0.098 / 0.155; 100% 0.424 / 0.089 / 0.319
 
 So on ``mnist1d`` pre-training did not help in any cell at depth 5 (mean DBN/SDAE gain at 1%
-labels: sigmoid -4.2, ReLU -3.9 points), and DBN-initialised ReLU nets stayed at chance
-(0.089-0.097, std 0 at 100% labels: every seed predicts one class) while the training status
-was "ok". What the RBM weights do in a ReLU net, measured on ``digits`` (a DBN 64-64-64, CD-1,
-lr 0.1, momentum 0.5, 20 passes, unrolled with ``activation="relu"``, on the training inputs):
+labels: sigmoid -3.5 ± 1.4, ReLU -3.2 ± 0.5 points), and DBN-initialised ReLU nets stayed at
+chance (0.089-0.098, std 0 at 100% labels: every seed predicts one class) while the training
+status was "ok". What the RBM weights do in a ReLU net, measured on ``digits`` (a DBN
+64-64-64, CD-1, lr 0.1, momentum 0.5, 20 passes, unrolled with ``activation="relu"``, on the
+training inputs):
 the RBMs' hidden biases are negative (means -1.1, -1.3, -1.5), so 48% of the first layer's
 units are zero on every sample, and the activations' std grows 0.49 -> 1.49 -> 6.6 from layer
 to layer (the weights were fitted to sigmoid outputs in [0, 1], not to unbounded ReLU outputs);
 as sigmoid nets the same weights give stds 0.17, 0.14, 0.10 and no dead units. Whether that is
 what keeps the deeper ``mnist1d`` nets at chance was not traced further. Every net is
-weak here (best 0.43, 10 classes); whether 600 steps is too short a budget for ``mnist1d`` was
+weak here (best 0.42, 10 classes); whether 600 steps is too short a budget for ``mnist1d`` was
 not checked, so read these as a short-budget measurement, not a verdict.
 """
 
@@ -133,7 +139,9 @@ def setup_text(quick: bool, seed_list: list[int], fractions: list[float]) -> str
         f"{SDAE_PARAMS['corruption']:.0%} masking noise, Adam {SDAE_PARAMS['learning_rate']:g}, "
         f"batch {SDAE_PARAMS['batch_size']}, {cfg['sdae_iter']} passes per layer. Fine-tuning: "
         f"{FINE_TUNE['optimizer'].capitalize()} lr {FINE_TUNE['lr']:g}, batch "
-        f"{FINE_TUNE['batch']}, {cfg['steps']} steps whatever the label fraction."
+        f"{FINE_TUNE['batch']}, at least {cfg['steps']} steps whatever the label fraction "
+        "(whole epochs; each cell's count is in the table); label subsets drawn per seed, the "
+        "same for a seed's three methods."
     )
     if not quick:
         return text
@@ -220,37 +228,40 @@ def _pretrained(
 
 def _modules(
     stacks: dict[int, dict[str, list]],
-    seeds: list[int],
+    seed: int,
     act: str,
     depth: int,
     width: int,
     n_in: int,
     n_classes: int,
 ) -> tuple[list[torch.nn.Module], list[str], list[int]]:
+    """Seed ``seed``'s three starting points (one per method), their method names, and each
+    one's key ``seed_key("pretraining-study", method, seed)``: the seed of its random init (the
+    output layer's, for a pre-trained net) and of its data order, so that a model depends on
+    its own method and seed only, never on how many seeds run."""
     from .. import init as init_mod
     from .. import models
     from ..pretrain import unroll
     from ..rng import seed_key
 
-    mods, labels, member_seeds = [], [], []
+    mods, keys = [], []
     for method in METHODS:
-        for s in seeds:
-            gen = torch.Generator().manual_seed(seed_key("pretraining-study", method, s))
-            if method == "random":
-                m = models.create(
-                    "mlp",
-                    input_shape=(n_in,),
-                    num_classes=n_classes,
-                    hidden=[width] * depth,
-                    activation=act,
-                )
-                init_mod.apply(m, RANDOM_INIT[act], generator=gen)
-            else:
-                m = unroll(stacks[s][method], n_in, n_classes, act, generator=gen)
-            mods.append(m)
-            labels.append(method)
-            member_seeds.append(s)
-    return mods, labels, member_seeds
+        key = seed_key("pretraining-study", method, seed)
+        gen = torch.Generator().manual_seed(key)
+        if method == "random":
+            m = models.create(
+                "mlp",
+                input_shape=(n_in,),
+                num_classes=n_classes,
+                hidden=[width] * depth,
+                activation=act,
+            )
+            init_mod.apply(m, RANDOM_INIT[act], generator=gen)
+        else:
+            m = unroll(stacks[seed][method], n_in, n_classes, act, generator=gen)
+        mods.append(m)
+        keys.append(key)
+    return mods, list(METHODS), keys
 
 
 def _figure(
@@ -323,39 +334,43 @@ def _run_dataset(
         t_pre = time.perf_counter() - t0
         for act in RANDOM_INIT:
             for frac in fractions:
-                idx = label_subset(y_all, frac, seed=0)
-                sub = _subset(ds, idx, min_rows=10 * batch)
-                epochs = max(1, math.ceil(steps / math.ceil(len(sub.x_train) / batch)))
-                mods, labels, mseeds = _modules(
-                    stacks, seed_list, act, depth, width, n_in, ds.num_classes
-                )
-                summary = fine_tune(
-                    mods,
-                    sub,
-                    seeds=list(range(len(mods))),
-                    epochs=epochs,
-                    lr=FINE_TUNE["lr"],
-                    optimizer=FINE_TUNE["optimizer"],
-                    batch_size=batch,
-                    device=device,
-                    name=f"pretraining-{data}-{act}-d{depth}-{frac}",
-                )
                 accs: dict[str, list[float]] = {m: [] for m in METHODS}
-                for m, label, s in zip(summary["models"], labels, mseeds, strict=True):
-                    acc = float(m["final"]["test_acc"])
-                    accs[label].append(acc)
-                    per_model.append(
-                        {
-                            "data": data,
-                            "activation": act,
-                            "depth": depth,
-                            "labels": frac,
-                            "method": label,
-                            "seed": s,
-                            "test_acc": acc,
-                            "status": m.get("status"),
-                        }
+                n_steps = set()
+                for s in seed_list:  # each seed labels its own subset; its 3 methods share it
+                    idx = label_subset(y_all, frac, seed=s)
+                    sub = _subset(ds, idx, min_rows=10 * batch)
+                    epochs = max(1, math.ceil(steps / math.ceil(len(sub.x_train) / batch)))
+                    n_steps.add(epochs * math.ceil(len(sub.x_train) / batch))
+                    mods, labels, orders = _modules(
+                        stacks, s, act, depth, width, n_in, ds.num_classes
                     )
+                    summary = fine_tune(
+                        mods,
+                        sub,
+                        seeds=orders,
+                        epochs=epochs,
+                        lr=FINE_TUNE["lr"],
+                        optimizer=FINE_TUNE["optimizer"],
+                        batch_size=batch,
+                        device=device,
+                        name=f"pretraining-{data}-{act}-d{depth}-{frac}-s{s}",
+                    )
+                    for m, label in zip(summary["models"], labels, strict=True):
+                        acc = float(m["final"]["test_acc"])
+                        accs[label].append(acc)
+                        per_model.append(
+                            {
+                                "data": data,
+                                "activation": act,
+                                "depth": depth,
+                                "labels": frac,
+                                "n_labels": int(len(idx)),
+                                "method": label,
+                                "seed": s,
+                                "test_acc": acc,
+                                "status": m.get("status"),
+                            }
+                        )
                 for method in METHODS:
                     a = np.array(accs[method])
                     rows.append(
@@ -364,7 +379,8 @@ def _run_dataset(
                             "activation": act,
                             "depth": depth,
                             "labels": frac,
-                            "n_labels": int(len(idx)),
+                            "n_labels": int(len(idx)),  # the same for every seed (stratified)
+                            "fine_tune_steps": max(n_steps),  # also the same for every seed
                             "method": method,
                             "test_acc_mean": float(a.mean()),
                             "test_acc_std": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
@@ -517,6 +533,7 @@ def run(
                 "labels": f"{r['labels'] * 100:g}% ({r['n_labels']})",
                 "method": r["method"],
                 "test acc": f"{r['test_acc_mean']:.4f} ± {r['test_acc_std']:.4f}",
+                "steps": r["fine_tune_steps"],
                 "n": r["n"],
             }
             for r in rows
