@@ -24,8 +24,9 @@ Two paths, one interface (measured on 2 CPU cores, digits MLP 64-256-256-10, K=1
   first, so no statistic is updated twice), with a warning naming the op.
 
 In every mode, every torch dropout module (``Dropout``, ``Dropout1d/2d/3d``, ``AlphaDropout``,
-``FeatureAlphaDropout``) becomes a :class:`SeededDropout`; a forward that draws random numbers
-itself (``F.dropout``) cannot be seeded per model and is refused with a UserError.
+``FeatureAlphaDropout``, and subclasses that keep their forward) becomes a
+:class:`SeededDropout`; a forward that draws random numbers itself (``F.dropout``, a dropout
+subclass with its own forward) cannot be seeded per model and is refused with a UserError.
 
 In every mode, sharing and freezing survive: a module used at several places, a parameter tied
 between modules and ``requires_grad=False`` are as in the plain model.
@@ -84,7 +85,7 @@ _DROPOUT_CLASSES: dict[str, type[nn.Module]] = {kind: cls for cls, kind in _DROP
 _CHANNEL_KINDS: dict[str, int | None] = {
     "dropout1d": 2,  # (C, L) unbatched, (N, C, L) batched
     "dropout2d": None,  # torch reads 3-D input as (N, C, L), 4-D as (N, C, H, W)
-    "dropout3d": 4,  # (C, D, H, W) unbatched, (N, C, D, H, W) batched
+    "dropout3d": 4,  # (N, C, D, H, W) batched, any other rank one sample (see _noise_shape)
     "feature_alpha": None,
 }
 #: SELU's saturation value -λα (Klambauer et al. 2017), as torch's alpha_dropout
@@ -92,8 +93,13 @@ _SELU_ALPHA = 1.7580993408473766
 
 
 def _dropout_kind(m: nn.Module) -> str | None:
-    """The SeededDropout kind of a torch dropout module, None for anything else."""
-    return next((kind for cls, kind in _DROPOUT_KINDS if isinstance(m, cls)), None)
+    """The SeededDropout kind of a torch dropout module, None for anything else (a subclass
+    with a ``forward`` of its own, e.g. Monte-Carlo dropout that drops at evaluation too, is not
+    replaced: its forward runs as written)."""
+    return next(
+        (k for cls, k in _DROPOUT_KINDS if isinstance(m, cls) and type(m).forward is cls.forward),
+        None,
+    )
 
 
 class SeededDropout(nn.Module):
@@ -155,7 +161,14 @@ class SeededDropout(nn.Module):
         """The shape of one model's mask for a per-model input of ``shape``."""
         if self.kind not in _CHANNEL_KINDS:
             return shape
-        lead = 1 if len(shape) == _CHANNEL_KINDS[self.kind] else 2  # (C, ...) or (N, C, ...)
+        if self.kind == "dropout1d" and len(shape) not in (2, 3):  # torch's check
+            raise ValueError(
+                f"dropout1d: Expected 2D or 3D input, but received a {len(shape)}D input"
+            )
+        if self.kind == "dropout3d":  # torch batches only 5-D input; any other is one sample
+            lead = 2 if len(shape) == 5 else 1
+        else:
+            lead = 1 if len(shape) == _CHANNEL_KINDS[self.kind] else 2  # (C, ...) or (N, C, ...)
         if len(shape) < lead:
             raise UserError(
                 f"{self.kind} needs inputs with a channel axis (N, C, ...), got shape {shape}; "
@@ -228,8 +241,11 @@ class _StackedConv(nn.Module):
         self.groups, self.out_channels = m.groups, m.out_channels
         self.weight = _param(m.weight, k)  # (K, O, C/g, *kernel)
         self.bias = _param(m.bias, k) if m.bias is not None else None  # (K, O)
+        self.spatial = m.weight.dim() - 2  # 1 or 2
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() == self.spatial + 2:  # (K, C, *S): one unbatched sample per model, as torch
+            return self.forward(x.unsqueeze(1)).squeeze(1)
         k, b = x.shape[:2]
         xf = x.transpose(0, 1).reshape(b, k * x.shape[2], *x.shape[3:])  # (B, K*C, *S)
         w = self.weight.reshape(-1, *self.weight.shape[2:])  # (K*O, C/g, *kernel)
@@ -251,6 +267,7 @@ class _StackedBatchNorm(nn.Module):
             raise UserError(
                 "a stacked BatchNorm with momentum=None (a cumulative average) is not supported"
             )
+        self.ranks = (2, 3) if isinstance(m, nn.BatchNorm1d) else (4,)  # per-model input, as torch
         self.eps = m.eps
         self.momentum = 0.0 if m.momentum is None else m.momentum  # (None: untracked, unused)
         self.track = m.track_running_stats
@@ -265,6 +282,9 @@ class _StackedBatchNorm(nn.Module):
         self.frozen: torch.Tensor | None = None  # (K,) bool: models whose statistics stay put
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.dim() - 1 not in self.ranks:  # the plain layer's own check (its message)
+            want = " or ".join(f"{r}D" for r in self.ranks)
+            raise ValueError(f"expected {want} input (got {x.dim() - 1}D input)")
         k, b = x.shape[:2]
         xf = x.transpose(0, 1).reshape(b, k * x.shape[2], *x.shape[3:])  # (B, K*C, *S)
         use_batch = self.training or not self.track
@@ -354,7 +374,7 @@ def _twin(m: nn.Module, k: int, name: str) -> nn.Module | None:
         return _StackedLayerNorm(m, k)
     if t in _ELEMENTWISE and not any(True for _ in m.parameters()):
         return m
-    if t in _FOLDABLE:
+    if t in _FOLDABLE and not getattr(m, "return_indices", False):  # (values, indices): vmap
         return _Fold(m)
     return None
 
@@ -522,7 +542,10 @@ def _randomness_problem(name: str, message: str) -> str | None:
 def _unbatchable(message: str) -> str | None:
     """What in a forward ``torch.vmap`` cannot batch (the loop mode runs it), from vmap's error;
     None for an error that is not vmap's (a shape mismatch, ...), which propagates as it is."""
-    op = re.search(r"Batching rule not implemented for (aten::\w+(?:\.\w+)?)", message)
+    op = re.search(
+        r"(?:Batching rule not implemented for|vmap: we do not yet support) (aten::\w+(?:\.\w+)?)",
+        message,
+    )
     if op is not None:
         return op.group(1)
     if ".item()" in message or "data-dependent control flow" in message:
