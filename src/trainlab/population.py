@@ -901,6 +901,9 @@ class Population(nn.Module):
                     b.copy_(torch.where(mask, b, work[n]))
         after = _global_rng_states(x.device)
         if any(not torch.equal(a, b) for a, b in zip(before, after, strict=True)):
+            torch.random.set_rng_state(before[0])  # a refused forward leaves the caller's RNG
+            if len(before) > 1:
+                torch.cuda.set_rng_state(before[1], x.device)
             raise UserError(_randomness_problem(type(tpl).__name__, "randomness") or "")
         # a model's output may be a tuple/dict of tensors (nn.LSTM's (y, (h, c))), as under vmap
         return pytree.tree_map(lambda *ts: torch.stack(ts), outs[0], *outs[1:])

@@ -697,13 +697,15 @@ def _on(hp: dict[str, Any], trainer: Trainer) -> dict[str, Any]:
 
 @contextmanager
 def _flush_denormals(device: torch.device) -> Iterator[None]:
-    """Treat denormal floats as zero while training on the CPU, then restore the default.
+    """Treat denormal floats as zero while training on the CPU, then restore the caller's
+    setting (torch has no getter: read from whether a denormal survives a multiplication).
 
     Adam's second moments underflow into the denormal range, where x86 arithmetic is ~100×
     slower: a population Adam step (digits MLP, K=16, 2 cores) took 19.6 ms with denormals
     and 11.0 ms without. Values below 1.2e-38 become 0; nothing else changes.
     """
-    if device.type != "cpu" or not torch.set_flush_denormal(True):
+    was = bool(torch.tensor([1e-39]).mul(1.0)[0] == 0)  # already flushing (the caller set it)
+    if device.type != "cpu" or was or not torch.set_flush_denormal(True):
         yield
         return
     try:
@@ -782,6 +784,10 @@ def train(
         dataset: a :class:`trainlab.data.Dataset` instead of ``config.data``.
         progress: show a progress bar with ETA.
         write: write the run directory (``False``: train in memory only).
+
+    Process-wide state: torch's global RNG, thread counts, flush-denormal mode and matplotlib
+    are left as they were; on the CPU (Linux, glibc) malloc keeps freed memory for the rest of
+    the process (:mod:`trainlab.malloc`; ``TRAINLAB_KEEP_FREED_MEMORY=0`` opts out).
     """
     if not isinstance(config, Config):
         config = load_config(config)

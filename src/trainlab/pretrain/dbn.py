@@ -39,18 +39,23 @@ def unroll(
 
     The network is ``trainlab.models.create("mlp", input_shape=(n_visible,), num_classes=...,
     hidden=[H_1, ...], activation=...)``. With a ``generator`` the output layer is drawn
-    Xavier-uniform from it (bias 0); without, it keeps PyTorch's default init (global RNG).
+    Xavier-uniform from it (bias 0) and torch's global RNG is left as it was; without, it keeps
+    PyTorch's default init (drawn from the global RNG).
     """
     from .. import models
 
     hidden = [int(w.shape[0]) for w, _ in layers]
-    module = models.create(
-        "mlp",
-        input_shape=(n_visible,),
-        num_classes=n_classes,
-        hidden=hidden,
-        activation=activation,
-    )
+    # the default init of the layers below is overwritten: with a generator, it must not
+    # advance the caller's global RNG either
+    fork = torch.random.fork_rng(devices=[]) if generator is not None else contextlib.nullcontext()
+    with fork:
+        module = models.create(
+            "mlp",
+            input_shape=(n_visible,),
+            num_classes=n_classes,
+            hidden=hidden,
+            activation=activation,
+        )
     with torch.no_grad():
         for i, (w, b) in enumerate(layers, start=1):
             fc = getattr(module, f"fc{i}")

@@ -290,16 +290,13 @@ def _image_shape(input_shape: tuple[int, ...], v: int) -> tuple[int, int] | None
 
 def filters_figure(components: np.ndarray, input_shape: tuple[int, ...], n: int = 64):
     """The first ``n`` rows of ``components`` (H, V) as an image grid (or as curves)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..report.plots import subplots
 
     comps = components[:n]
     shape = _image_shape(input_shape, comps.shape[1])
     cols = int(math.ceil(math.sqrt(len(comps))))
     rows = int(math.ceil(len(comps) / cols))
-    fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9), squeeze=False)
+    fig, axes = subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9), squeeze=False)
     for ax, w in zip(axes.flat, comps, strict=False):
         if shape is not None:
             ax.imshow(w.reshape(shape), cmap="gray", interpolation="nearest")
@@ -315,16 +312,13 @@ def filters_figure(components: np.ndarray, input_shape: tuple[int, ...], n: int 
 def reconstructions_figure(x: np.ndarray, x_rec: np.ndarray, input_shape: tuple[int, ...]):
     """Top row: inputs; bottom row: their reconstructions, on one grey scale: [0, 1] for data in
     [0, 1], else the inputs' own range (standardized data has negative values)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..report.plots import subplots
 
     n = len(x)
     shape = _image_shape(input_shape, x.shape[1])
     lo, hi = float(x.min()), float(x.max())
     vmin, vmax = (0.0, 1.0) if lo >= 0.0 and hi <= 1.0 else (lo, hi)
-    fig, axes = plt.subplots(2, n, figsize=(n * 0.9, 2.0), squeeze=False)
+    fig, axes = subplots(2, n, figsize=(n * 0.9, 2.0), squeeze=False)
     for i in range(n):
         for r, arr in enumerate((x, x_rec)):
             ax = axes[r, i]
@@ -343,13 +337,10 @@ def reconstructions_figure(x: np.ndarray, x_rec: np.ndarray, input_shape: tuple[
 def curves_figure(history: dict[str, Any], labels: list[str]):
     """Each tracked quantity of ``history`` (``epoch`` and ``(rows, passes)`` arrays, e.g.
     reconstruction error and pseudo-likelihood) per pass, one line per row (model or layer)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..report.plots import subplots
 
     keys = [k for k, v in history.items() if k != "epoch" and v is not None]
-    fig, axes = plt.subplots(1, len(keys), figsize=(5 * len(keys), 3.2), squeeze=False)
+    fig, axes = subplots(1, len(keys), figsize=(5 * len(keys), 3.2), squeeze=False)
     epochs = history["epoch"]
     for ax, key in zip(axes[0], keys, strict=True):
         for row, label in zip(np.asarray(history[key]), labels, strict=True):

@@ -64,6 +64,14 @@ def group_colors(groups: Sequence[str]) -> dict[str, Any]:
     return dict(zip(groups, cols, strict=True))
 
 
+def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | None = None,
+             **kwargs: Any) -> tuple[Figure, Any]:  # fmt: skip
+    """``pyplot.subplots`` without pyplot: a :class:`Figure` of its own and its axes, so that a
+    figure trainlab draws never switches the user's backend or joins pyplot's figures."""
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(nrows, ncols, **kwargs)
+
+
 def save_figure(fig: Figure, path: Path) -> Path:
     """Write ``fig`` as PNG (Agg) and release it (and close it in pyplot if pyplot made it)."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -212,10 +212,6 @@ def run(
     device: str = "auto",
 ) -> Path:
     """Run the study into the new folder ``out``; returns its path (``report.html`` inside)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
     from ..devices import resolve_device
     from ..report import Report, aggregate
@@ -318,7 +314,7 @@ def run(
     )
     rep.add_figure(
         "activation_histograms",
-        _histogram_grid(plt, results),
+        _histogram_grid(results),
         caption=f"Activation histograms per layer (columns) for each activation × init (rows), "
         f"seed 0; x: activation value, y: count (each panel scaled to its own peak); titles give "
         f"the layer's mean and std (over seeds), and for ReLU the fraction of exact zeros, "
@@ -328,7 +324,7 @@ def run(
     )
     rep.add_figure(
         "activation_std_per_layer",
-        _std_figure(plt, results),
+        _std_figure(results),
         caption=f"Std of the activations per layer, mean ± std over {n_seeds} seeds (log scale).",
     )
     for key, title in (("std", "Per-layer activation std"), ("mean", "Per-layer activation mean")):
@@ -362,11 +358,13 @@ def run(
     return run_dir.path
 
 
-def _histogram_grid(plt: Any, results: list[dict[str, Any]]) -> Any:
+def _histogram_grid(results: list[dict[str, Any]]) -> Any:
     from matplotlib.ticker import MaxNLocator
 
+    from ..report.plots import subplots
+
     rows = len(results)
-    fig, axes = plt.subplots(rows, DEPTH, figsize=(2.0 * DEPTH, 1.55 * rows), squeeze=False)
+    fig, axes = subplots(rows, DEPTH, figsize=(2.0 * DEPTH, 1.55 * rows), squeeze=False)
     for i, r in enumerate(results):
         for layer in range(DEPTH):
             ax = axes[i][layer]
@@ -389,8 +387,10 @@ def _histogram_grid(plt: Any, results: list[dict[str, Any]]) -> Any:
     return fig
 
 
-def _std_figure(plt: Any, results: list[dict[str, Any]]) -> Any:
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+def _std_figure(results: list[dict[str, Any]]) -> Any:
+    from ..report.plots import subplots
+
+    fig, axes = subplots(1, 2, figsize=(10, 4))
     layers = list(range(1, DEPTH + 1))
     for ax, activation in zip(axes, ACTIVATIONS, strict=True):
         for j, r in enumerate(x for x in results if x["activation"] == activation):

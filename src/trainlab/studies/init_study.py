@@ -269,10 +269,6 @@ def run(
         },
     )
 
-    import matplotlib
-
-    matplotlib.use("Agg")
-
     rep = Report(root.path, title="Study: initialization decides whether a deep net trains")
     rep.add_text(
         f"## Set-up\nMLPs of width {width} (depth = number of hidden layers), inputs "

@@ -188,9 +188,6 @@ def steps_to_tolerance(
 
 
 def _plot(fn: TestFunction, best: dict[str, tuple[Tensor, float | None]], title: str = ""):
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
     x0, x1, y0, y1 = fn.box

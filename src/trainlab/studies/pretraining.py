@@ -249,13 +249,14 @@ def _modules(
         key = seed_key("pretraining-study", method, seed)
         gen = torch.Generator().manual_seed(key)
         if method == "random":
-            m = models.create(
-                "mlp",
-                input_shape=(n_in,),
-                num_classes=n_classes,
-                hidden=[width] * depth,
-                activation=act,
-            )
+            with torch.random.fork_rng(devices=[]):  # its default init is overwritten below
+                m = models.create(
+                    "mlp",
+                    input_shape=(n_in,),
+                    num_classes=n_classes,
+                    hidden=[width] * depth,
+                    activation=act,
+                )
             init_mod.apply(m, RANDOM_INIT[act], generator=gen)
         else:
             m = unroll(stacks[seed][method], n_in, n_classes, act, generator=gen)
@@ -267,13 +268,10 @@ def _modules(
 def _figure(
     rows: list[dict[str, Any]], fractions: list[float], depths: list[int], datasets: list[str]
 ):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..report.plots import subplots
 
     panels = [(data, act) for data in datasets for act in RANDOM_INIT]  # one row of axes each
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         len(panels), len(depths), figsize=(3.6 * len(depths), 3.0 * len(panels)), squeeze=False
     )
     for i, (data, act) in enumerate(panels):
