@@ -536,7 +536,9 @@ class Trainer:
                 if run is not None:
                     run.append_metrics(rows)
                     if w is not None:
-                        run.append_jsonl(run.diagnostics_path, w.pop_records())
+                        # as watch.write_jsonl: a NaN gradient norm stays NaN (the verdict
+                        # finds a backward NaN's layer from it), not null
+                        run.append_jsonl(run.diagnostics_path, w.pop_records(), keep_nonfinite=True)
                     if self.epoch % cfg.checkpoint_every == 0 and not self.done():
                         run.save_checkpoint(self.state_dict())  # the last one is saved below
                 if bar is not None:

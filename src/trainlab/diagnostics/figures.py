@@ -47,7 +47,9 @@ def histogram_grid(
     steps = list(steps) if steps is not None else sorted({all_steps[0], all_steps[-1]})
     if activations_only and any(r.get("kind") in _ACT_KINDS for r in rows):
         rows = [r for r in rows if r.get("kind") in _ACT_KINDS]
-    per_step = {s: _ordered([r for r in rows if r["step"] == s])[:max_layers] for s in steps}
+    layers_at = {s: _ordered([r for r in rows if r["step"] == s]) for s in steps}
+    per_step = {s: v[:max_layers] for s, v in layers_at.items()}
+    shown = max(len(v) for v in layers_at.values())
     ncols = max(1, max(len(v) for v in per_step.values()))
     fig = _figure(1.9 * ncols + 0.6, 1.7 * len(steps) + 0.4)
     axes = fig.subplots(len(steps), ncols, squeeze=False, sharex=True)
@@ -65,9 +67,14 @@ def histogram_grid(
             ax.stairs(frac, edges, fill=True, alpha=0.8)
             if not sum(counts):  # nothing in the bins: say where the values went
                 ax.set_ylim(0, 1)
-                ax.text(0.5, 0.5, f"all {total:g} values outside\n[{edges[0]:g}, {edges[-1]:g}]"
-                        if total else "no finite values", transform=ax.transAxes,
-                        ha="center", va="center", fontsize=6)  # fmt: skip
+                if r.get("nonfinite"):  # NaN lands in no bin (counted as overflow)
+                    note = "NaN/Inf values"
+                elif total:
+                    note = f"all {total:g} values outside\n[{edges[0]:g}, {edges[-1]:g}]"
+                else:
+                    note = "no finite values"
+                ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center",
+                        fontsize=6)  # fmt: skip
             ax.set_title(
                 f"{r['layer']} ({r.get('kind', '')})\n"
                 f"μ={_num(r.get('act_mean'))} σ={_num(r.get('act_std'))}",
@@ -76,7 +83,8 @@ def histogram_grid(
             ax.tick_params(labelsize=6)
             if j == 0:
                 ax.set_ylabel(f"step {s}", fontsize=7)
-    fig.suptitle(f"activation histograms per layer (model {model})", fontsize=9)
+    more = f", first {max_layers} of {shown} layers" if shown > max_layers else ""
+    fig.suptitle(f"activation histograms per layer (model {model}{more})", fontsize=9)
     fig.supxlabel("activation value", fontsize=8)
     fig.supylabel("fraction of values per bin", fontsize=8)
     return fig

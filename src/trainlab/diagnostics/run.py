@@ -103,7 +103,10 @@ def run_findings(records: list[dict[str, Any]], summary: dict[str, Any]) -> list
     """The verdict of a training run: :func:`~trainlab.diagnostics.verdict` of its
     diagnostics ``records``, with the NaN/Inf stops of its ``summary`` (``summary.json``)
     folded in (:func:`with_trainer_stops`)."""
-    return with_trainer_stops(verdict(records), nan_stops(summary))
+    sampled: dict[int, set[int]] = {}
+    for r in records:
+        sampled.setdefault(int(r.get("model", 0)), set()).add(int(r["step"]))
+    return with_trainer_stops(verdict(records), nan_stops(summary), sampled)
 
 
 def nan_stops(summary: dict[str, Any]) -> dict[int, int]:
@@ -116,7 +119,9 @@ def nan_stops(summary: dict[str, Any]) -> dict[int, int]:
     }
 
 
-def with_trainer_stops(findings: list[Finding], stops: dict[int, int]) -> list[Finding]:
+def with_trainer_stops(
+    findings: list[Finding], stops: dict[int, int], sampled: dict[int, set[int]] | None = None
+) -> list[Finding]:
     """``findings`` with the trainer's NaN/Inf stops folded into the ``nonfinite`` check.
 
     The verdict sees only sampled steps. A model the trainer stopped at step ``S`` (its loss or
@@ -124,7 +129,9 @@ def with_trainer_stops(findings: list[Finding], stops: dict[int, int]) -> list[F
     outputs (``S`` between two samples, or a NaN that only the backward pass produced): its
     ``nonfinite`` finding is then ``fail`` at step ``S`` with no layer, not "all outputs
     finite". Where the records show a non-finite output first at a step after ``S``, the
-    message adds that ``S`` came first. Inputs are not modified. ``stops``: ``{model: S}``.
+    message adds that ``S`` came first. Inputs are not modified. ``stops``: ``{model: S}``;
+    ``sampled``: ``{model: sampled steps}``, so that ``--every 1`` is suggested only where
+    step ``S`` was not sampled.
     """
     out = list(findings)
     for model, stop in sorted(stops.items()):
@@ -132,11 +139,17 @@ def with_trainer_stops(findings: list[Finding], stops: dict[int, int]) -> list[F
             (i for i, f in enumerate(out) if f.model == model and f.check == "nonfinite"), None
         )
         seen = out[idx] if idx is not None else None
+        was_sampled = sampled is not None and stop in sampled.get(model, set())
+        hint = (
+            "it was sampled, and no output or gradient of a watched layer was non-finite: the "
+            "loss itself (or an unwatched op) made it"
+            if was_sampled
+            else "not sampled: --every 1 finds the layer"
+        )
         if seen is not None and seen.status == "fail":
             if seen.step is not None and seen.step > stop:
                 note = (
-                    f"; but the trainer stopped it at step {stop} (loss/gradient NaN/Inf), "
-                    "not sampled: --every 1 finds the origin"
+                    f"; but the trainer stopped it at step {stop} (loss/gradient NaN/Inf), {hint}"
                 )
                 out[idx] = dataclasses.replace(seen, message=seen.message + note)
             continue
@@ -144,8 +157,7 @@ def with_trainer_stops(findings: list[Finding], stops: dict[int, int]) -> list[F
             "nonfinite",
             "fail",
             model,
-            f"stopped by the trainer at step {stop} (loss/gradient NaN/Inf); no sampled "
-            "output was non-finite: --every 1 finds the layer",
+            f"stopped by the trainer at step {stop} (loss/gradient NaN/Inf); {hint}",
             step=stop,
         )
         if idx is not None:

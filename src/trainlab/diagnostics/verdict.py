@@ -10,10 +10,12 @@ check               fires when (default thresholds)
 ``gradients``       vanishing: ``g_first / g_last < 1e-2``; exploding: ``> 1e2``. ``g`` is the
                     norm of the back-propagated gradient ‖∂L/∂y‖ at the output of the first
                     and the last layer with parameters (forward order); where it was not
-                    recorded, the parameter-gradient norm ‖∂L/∂θ‖. (With small weights the
-                    parameter gradients of all layers shrink together — ∂L/∂W_l = δ_l a_{l-1}
-                    with both factors small — so their ratio can look healthy while δ
-                    vanishes; hence ‖∂L/∂y‖ first.)
+                    recorded (vmap/loop populations), the parameter-gradient norm ‖∂L/∂θ‖,
+                    which can only warn: with small (large) weights the parameter gradients
+                    of all layers shrink (grow) together — ∂L/∂W_l = δ_l a_{l-1}, the two
+                    factors moving in opposite directions through the depth — so their
+                    ratio can look healthy while δ vanishes or explodes; a healthy ‖∂L/∂θ‖
+                    ratio gives no finding.
 ``activations``     collapsing: some layer's ``act_std / act_std(first layer) < 1e-2``, or the
                     first layer's ``act_std`` is 0 (zeros init: no signal passes);
                     exploding: ``> 1e2``. Activation modules are compared with the first
@@ -33,14 +35,18 @@ check               fires when (default thresholds)
                     sampled step's update was too large (``> 1e-1``): a model that stopped
                     moving, or moves too slowly, after too large a step is told so, with
                     that step (the usual story of a too-high learning rate).
-``nonfinite``       (``fail``) an output held NaN/Inf; the origin is the first layer in forward
-                    order that was non-finite at the earliest such step.
+``nonfinite``       (``fail``) an output or a gradient held NaN/Inf; the origin is the first
+                    layer in forward order with a non-finite output at the earliest such
+                    step, or, where that step's outputs were all finite (the backward pass
+                    made it), the last layer in forward order whose parameter gradient, or
+                    the gradient at whose input, was non-finite.
 ==================  ==========================================================================
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -145,20 +151,58 @@ def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
     if not seen:
         return None
     bad = [r for r in seen if r["nonfinite"]]
-    if not bad:
-        return Finding("nonfinite", "ok", model, "all outputs finite")
-    first_step = min(r["step"] for r in bad)
-    at = [r for r in bad if r["step"] == first_step]
-    origin = min(at, key=lambda r: (r.get("order") is None, r.get("order") or 0))
+    back = [r for r in rows if _nonfinite_number(r.get("grad_norm"))
+            or _nonfinite_number(r.get("out_grad_norm"))]  # fmt: skip
+    if not bad and not back:
+        return Finding("nonfinite", "ok", model, "all outputs and gradients finite")
+    fwd_step = min((r["step"] for r in bad), default=math.inf)
+    back_step = min((r["step"] for r in back), default=math.inf)
+    if fwd_step <= back_step:  # a step's forward runs before its backward
+        at = [r for r in bad if r["step"] == fwd_step]
+        origin = min(at, key=_order)["layer"]
+        return Finding(
+            "nonfinite",
+            "fail",
+            model,
+            f"NaN/Inf first appears at step {fwd_step} in layer '{origin}' "
+            "(first in forward order)",
+            step=fwd_step,
+            layer=origin,
+            layers=[r["layer"] for r in at],
+        )
+    return _backward_origin(model, back_step, [r for r in rows if r["step"] == back_step])
+
+
+def _nonfinite_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not math.isfinite(v)
+
+
+def _order(r: dict[str, Any]) -> tuple[bool, int]:
+    return r.get("order") is None, r.get("order") or 0
+
+
+def _backward_origin(model: int, step: int, rows: list[dict[str, Any]]) -> Finding:
+    """A NaN/Inf that the backward pass of ``step`` produced (every output of the step was
+    finite). The backward runs last layer first, so the origin is the latest layer in forward
+    order that shows it: its own parameter gradient non-finite, or the gradient at its input,
+    i.e. at the output of the layer before it, non-finite."""
+    rows = sorted(rows, key=_order)
+    candidates = []
+    for i, r in enumerate(rows):
+        if _nonfinite_number(r.get("grad_norm")):
+            candidates.append(r["layer"])
+        if _nonfinite_number(r.get("out_grad_norm")) and i + 1 < len(rows):
+            candidates.append(rows[i + 1]["layer"])  # the layer this gradient came out of
+    origin = max(candidates, key=lambda n: next(i for i, r in enumerate(rows) if r["layer"] == n))
     return Finding(
         "nonfinite",
         "fail",
         model,
-        f"NaN/Inf first appears at step {first_step} in layer '{origin['layer']}' "
-        "(first in forward order)",
-        step=first_step,
-        layer=origin["layer"],
-        layers=[r["layer"] for r in at],
+        f"NaN/Inf first appears at step {step} in the backward pass of layer '{origin}' "
+        "(every output was finite; the last layer in forward order with a non-finite gradient)",
+        step=step,
+        layer=origin,
+        layers=list(dict.fromkeys(candidates)),
     )
 
 
@@ -199,6 +243,8 @@ def _check_gradients(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
             ratio,
             [first["layer"]],
         )
+    if key == "grad_norm":  # a weak signal (see the module docstring): it warns, never clears
+        return None
     return Finding(
         "gradients", "ok", model, f"{what} first/last ({span}) = {ratio:.2g}", step, None, ratio
     )
@@ -282,6 +328,8 @@ def _large_activations(model: int, sel: list[dict[str, Any]], t: Thresholds) -> 
 def _fraction_check(
     name: str, key: str, limit: float, what: str, model: int, rows: list[dict[str, Any]]
 ) -> Finding | None:
+    # a NaN output compares false everywhere (0% saturated, 0% dead): judge finite outputs only
+    rows = [r for r in rows if not r.get("nonfinite")]
     sel = [r for r in _latest(rows, key) if _finite(r.get(key))]
     if not sel:
         return None
@@ -385,7 +433,8 @@ def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
                 "check": check,
                 "status": status,
                 "models": f"{len(fired)}/{len(fs)}",
-                "layer": max(set(layers), key=layers.count) if layers else "",
+                # the most common flagged layer; ties go to the first seen (no hash order)
+                "layer": Counter(layers).most_common(1)[0][0] if layers else "",
                 "detail": (f"model {shown.model}: " if len(fs) > 1 else "") + shown.message,
             }
         )
