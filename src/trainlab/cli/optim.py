@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ..errors import UserError
-from .app import app, console, escape
+from .app import MAX_SEEDS, app, console, escape
 
 if TYPE_CHECKING:
     import torch
@@ -188,11 +188,11 @@ def lr_find_cmd(
     from ..config import load_config
     from ..optim.lr_find import log_spaced, lr_find, lr_sweep
 
+    if population and not 2 <= population <= MAX_SEEDS:  # 0: the single-model range test
+        raise UserError(f"--population needs 2 to {MAX_SEEDS} models, got {population}")
     cfg = load_config(config, list(set_ or []))
     out = _png(out)
     if population:
-        if population < 2:
-            raise typer.BadParameter("--population needs at least 2 models")
         res = lr_sweep(cfg, log_spaced(start_lr, end_lr, population), epochs=epochs, device=device)
         table = Table(title=f"{population} models at fixed LRs, {epochs} epoch(s)")
         for c in ("lr", "train_loss", "val_loss"):

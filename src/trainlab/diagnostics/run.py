@@ -77,8 +77,9 @@ def diagnose(
 
     if isinstance(every, bool) or not isinstance(every, int) or every < 1:
         raise UserError(f"--every must be a positive int (sample one step in N), got {every!r}")
-    if epochs is not None and epochs < 1:
-        raise UserError(f"--epochs must be at least 1, got {epochs}")
+    bad = isinstance(epochs, bool) or not isinstance(epochs, int | None)
+    if bad or (epochs is not None and epochs < 1):
+        raise UserError(f"--epochs must be a whole number >= 1, got {epochs!r}")
     if isinstance(config, Config):
         cfg = parse_config(apply_sets(config.model_dump(), list(sets or [])))
     else:

@@ -199,7 +199,7 @@ def lr_find(
     if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 1:
         raise ConfigError(f"lr_find needs check_every ≥ 1, got {check_every!r}")
     lrs = log_spaced(start_lr, end_lr, num_steps)
-    if not (0 <= beta < 1) or diverge <= 1:
+    if not (0 <= beta < 1) or not (diverge > 1):  # (NaN fails both)
         raise ConfigError("lr_find needs 0 ≤ beta < 1 and diverge > 1 (e.g. 4)")
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
     k, dev = trainer.k, trainer.device
@@ -378,6 +378,9 @@ def lr_sweep(
         raise ConfigError(msg) from None
     if not lrs or any(not (lr > 0) for lr in lrs):
         raise ConfigError("lr_sweep needs a list of positive learning rates")
+    twice = next((lr for i, lr in enumerate(lrs) if lr in lrs[:i]), None)
+    if twice is not None:  # (a range too narrow for its count gives equal points, too)
+        raise ConfigError(f"lr_sweep needs distinct learning rates; {twice:g} is listed twice")
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"lr_sweep needs epochs (--epochs) ≥ 1, got {epochs!r}")
     raw = config.model_dump()
