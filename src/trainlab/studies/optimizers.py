@@ -427,8 +427,14 @@ def _n_good(cell: dict[str, Any], lrs: list[float]) -> str:
     """How many LRs of the grid end within 10% of the best mean validation loss."""
     groups = by_override(cell, "optim.lr")
     scores = [mean_std(final_values(groups[lr], "val_loss"))[0] for lr in lrs]
-    best = min(scores)
-    return f"{sum(s <= GOOD * best for s in scores)}/{len(lrs)}"
+    return f"{_within(scores)}/{len(lrs)}"
+
+
+def _within(losses: list[float]) -> int:
+    """How many of ``losses`` are finite and within ``GOOD`` (10%) of the best finite one (a
+    grid where every LR diverged has none, not all)."""
+    finite = [v for v in losses if math.isfinite(v)]
+    return sum(v <= GOOD * min(finite) for v in finite) if finite else 0
 
 
 def _stats(vals: list[float]) -> dict[str, Any]:
@@ -532,9 +538,16 @@ def _edge_text(results: dict[tuple[str, str], dict[str, Any]]) -> str:
 
 def _compare(a: list[float], b: list[float], scale: float = 1.0) -> tuple[str, str]:
     """Verdict on ``scale·mean(a) > mean(b)`` over seeds (Welch's t-test, evidence.judge) and
-    the numbers as text: the difference and its 95% bound."""
+    the numbers as text: the difference and its 95% bound. A diverged seed (a non-finite value)
+    is not averaged away: in ``b``, the side claimed lower, it contradicts the claim; in ``a``
+    alone the claim is not judged."""
     from ..report import aggregate
 
+    bad_a, bad_b = (sum(not math.isfinite(v) for v in x) for x in (a, b))
+    if bad_b:
+        return CONTRADICTED, f"{bad_b} of {len(b)} seeds diverged where the value should be lower"
+    if bad_a:
+        return UNTESTABLE, f"{bad_a} of {len(a)} seeds diverged: not judged"
     sa, sb = aggregate(a), aggregate(b)
     if not sa["n"] or not sb["n"]:
         return UNTESTABLE, "no finite values"
@@ -805,8 +818,4 @@ def _per_seed_widths(r: dict[str, Any]) -> list[float]:
     for lr in r["lrs"]:
         for m in groups[lr]:
             by_seed.setdefault(m.get("seed"), []).append(final_values([m], "val_loss")[0])
-    out = []
-    for vals in by_seed.values():
-        best = min(vals)
-        out.append(float(sum(v <= GOOD * best for v in vals)))
-    return out
+    return [float(_within(vals)) for vals in by_seed.values()]
