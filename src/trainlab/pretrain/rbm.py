@@ -182,7 +182,9 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self._n_updates = 0
 
     def _engine(self, device: torch.device, dtype: torch.dtype, seed: int) -> CDEngine:
-        as_t = lambda a: torch.as_tensor(np.asarray(a), dtype=dtype, device=device)  # noqa: E731
+        # copies: the engine updates its tensors in place, and a fitted array may be read-only
+        # (joblib.load(mmap_mode="r"): writing into it crashes the process) or shared
+        as_t = lambda a: torch.tensor(np.asarray(a), dtype=dtype, device=device)  # noqa: E731
         wa = augment(
             as_t(self.components_.T)[None],
             as_t(self.intercept_visible_)[None],
@@ -203,7 +205,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         velocity = getattr(self, "_velocity", None)
         if velocity is not None:
             velocity = as_t(velocity)[None]
-        log_var = as_t(self.log_variance_)[None].clone() if self._visible == "gaussian" else None
+        log_var = as_t(self.log_variance_)[None] if self._visible == "gaussian" else None
         return CDEngine(
             wa,
             lr=float(self.learning_rate),
