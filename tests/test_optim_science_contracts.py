@@ -34,7 +34,9 @@ def _optim_claims(results, plan):
     from trainlab.studies import optimizers as opt
 
     mods = [{"status": "ok", "final": {"train_loss": 1.0, "test_acc": 0.5}}] * 2
-    sched = {n: {"mods": mods, "best": 0.03, "edge": ""} for n in ("constant", "step ×0.1", "cosine")}
+    sched = {
+        n: {"mods": mods, "best": 0.03, "edge": ""} for n in ("constant", "step ×0.1", "cosine")
+    }
     demo = {"L-BFGS, full batch": [[0.1], [0.1]], "L-BFGS, batch 64": [[0.3], [0.31]]}
     return opt._claims(results, sched, demo, plan=plan, quick=False, epochs=3)
 
