@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text", "TEMP_SUFFIX"]
+__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text", "named", "TEMP_SUFFIX"]
 
 #: the temporary files' suffix (``.<name>.<random>.trainlab-tmp``): distinct enough that
 #: cleaning up after a kill never deletes a user's own ``.tmp`` file
@@ -56,10 +56,20 @@ def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
+    except OSError as err:  # disk full, I/O error, ...: named after the file meant, not the temp
+        Path(tmp).unlink(missing_ok=True)
+        if err.filename not in (None, tmp):
+            raise
+        raise named(err, path) from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def named(err: OSError, path: str | Path) -> OSError:
+    """``err`` (a write's ``OSError``, which carries no filename) naming ``path``."""
+    return type(err)(err.errno, err.strerror or str(err), str(path))
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

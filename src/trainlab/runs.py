@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from .atomic import TEMP_SUFFIX, atomic_open, atomic_write_bytes, atomic_write_text
+from .atomic import TEMP_SUFFIX, atomic_open, atomic_write_bytes, atomic_write_text, named
 from .errors import UserError
 
 __all__ = [
@@ -130,18 +130,42 @@ class RunDir:
             self._lock_fd = None
 
     # -- creation -------------------------------------------------------------------------------
-    def create(self) -> RunDir:
-        """Make the folder; an existing non-empty folder is never overwritten."""
-        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
-            hint = (  # a training run resumes, from its checkpoint or (killed in its first
-                # epoch, before one was written) from the start
-                f", or `trainlab resume {self.path}` to continue it"
-                if self.resumable
-                else " (or move the old one away)"
-            )
-            raise UserError(f"run directory {self.path} already exists; pass a new --out{hint}")
-        make_folder(self.path / "checkpoints")
-        return self
+    def create(self, *, renumber: bool = False) -> RunDir:
+        """Make the folder and claim it; an existing non-empty folder is never overwritten.
+
+        The claim is atomic (``checkpoints/`` made with ``exist_ok=False``): of two processes
+        that create the same folder at once, one gets it and the other is refused, or with
+        ``renumber`` (a name trainlab chose, not the user's ``--out``) takes the next free
+        ``<name>-N``."""
+        base, n = self.path, 1
+        while True:
+            if not self._taken():
+                make_folder(self.path)
+                claim = self.path / "checkpoints"
+                try:
+                    claim.mkdir()
+                except FileExistsError:  # another process claimed it between check and mkdir
+                    pass
+                except OSError as err:
+                    raise UserError(
+                        f"cannot create folder {claim}: {err.strerror}; pass another --out"
+                    ) from None
+                else:
+                    return self
+            if not renumber:
+                break
+            n += 1
+            self.path = base.with_name(f"{base.name}-{n}")
+        hint = (  # a training run resumes, from its checkpoint or (killed in its first
+            # epoch, before one was written) from the start
+            f", or `trainlab resume {self.path}` to continue it"
+            if self.resumable
+            else " (or move the old one away)"
+        )
+        raise UserError(f"run directory {self.path} already exists; pass a new --out{hint}")
+
+    def _taken(self) -> bool:
+        return self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir()))
 
     @property
     def resumable(self) -> bool:
@@ -201,10 +225,13 @@ class RunDir:
             return
         rows = to_jsonable(rows, keep_nonfinite=keep_nonfinite)
         text = "".join(json.dumps(r) + "\n" for r in rows)
-        with open(path, "a") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
+        try:
+            with open(path, "a") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+        except OSError as err:  # (a partial last line is what a kill leaves too: readers skip it)
+            raise err if err.filename is not None else named(err, path) from err
 
     def append_metrics(self, rows: list[dict[str, Any]]) -> None:
         self.append_jsonl(self.metrics_path, rows)

@@ -746,7 +746,10 @@ def _progress(enabled: bool):
 
 
 def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunDir:
-    run = RunDir(out if out is not None else default_run_dir(config.name)).create()
+    if out is None:  # a name trainlab chose: a run started at the same moment takes the next
+        run = RunDir(default_run_dir(config.name)).create(renumber=True)
+    else:
+        run = RunDir(out).create()
     run.write_text("config.yaml", dump_config(with_factory_defaults(config)))
     run.write_json(
         "population.json",
@@ -826,8 +829,9 @@ def resume(
     run = RunDir(run_dir).require()
     if not (run.path / "population.json").is_file():
         raise UserError(
-            f"{run.path} is not a `trainlab train` run (no population.json); only training "
-            "runs resume (a pretrain or study run is started again with a new --out)"
+            f"{run.path} is not a `trainlab train` run (no population.json): a pretrain or study "
+            "run, or a training run killed while its folder was being made; only training runs "
+            "resume (start it again with a new --out)"
         )
     from .report.rundata import read_population
 

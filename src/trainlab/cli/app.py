@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import typer
@@ -25,6 +26,8 @@ err_console = Console(stderr=True)
 
 #: --seeds never expands to more models than this (a typo like 0-1000000000 would not fit)
 MAX_SEEDS = 100_000
+#: OSErrors of the machine rather than of a path: one line, not a traceback, in every case
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
 
 
 def parse_seeds(text: str | None) -> list[int] | None:
@@ -102,11 +105,18 @@ def main() -> None:
         )
         sys.exit(2)
     except OSError as err:  # a path the user gave cannot be written (a parent is a file, …)
-        if err.filename is None:
+        full = err.errno in _DISK_ERRNOS  # the machine, not the path: disk full, I/O error
+        if err.filename is None and not full:
             raise
+        what = f" {escape(str(err.filename))}" if err.filename is not None else ""
+        fix = (
+            "what was written before is intact; free space (or fix the disk) and run it again"
+            if full
+            else "pass another path"
+        )
         err_console.print(
-            f"[bold red]error:[/] cannot use {escape(str(err.filename))}: {err.strerror}; "
-            "pass another path",
+            f"[bold red]error:[/] cannot {'write' if full else 'use'}{what}: "
+            f"{err.strerror or err}; {fix}",
             highlight=False,
             soft_wrap=True,
         )

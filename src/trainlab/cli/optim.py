@@ -105,8 +105,10 @@ def schedule_cmd(
     if len(firsts) > len(shown):
         console.print(f"({len(firsts) - len(shown)} more curves not shown; --plot draws all)")
     if plot:
+        from ..report.plots import save_figure
+
         fig = schedule_figure(cfg.schedule.name, groups, curve, spe)
-        fig.savefig(out, dpi=110, bbox_inches="tight")
+        save_figure(fig, out, dpi=110)
         console.print(f"plot: {escape(str(out))}")
 
 
@@ -187,6 +189,7 @@ def lr_find_cmd(
     """LR range test (Smith 2017): loss against an exponentially growing LR; suggests an LR."""
     from ..config import load_config
     from ..optim.lr_find import log_spaced, lr_find, lr_sweep
+    from ..report.plots import save_figure
 
     if population and not 2 <= population <= MAX_SEEDS:  # 0: the single-model range test
         raise UserError(f"--population needs 2 to {MAX_SEEDS} models, got {population}")
@@ -207,7 +210,7 @@ def lr_find_cmd(
                 "validation" if res.best_metric == "val_loss" else "training (no validation split)"
             )
             console.print(f"best {what} loss at lr {res.best_lr:.3g}")
-        res.plot().savefig(out, dpi=110, bbox_inches="tight")
+        save_figure(res.plot(), out, dpi=110)
     else:
         res = lr_find(cfg, start_lr=start_lr, end_lr=end_lr, num_steps=steps, device=device)
         table = Table(title="LR range test")
@@ -227,7 +230,7 @@ def lr_find_cmd(
                 "(—: the smoothed loss never fell below its first value over the range, or too "
                 "few points before it stopped; start lower (--start-lr) or take more --steps)"
             )
-        res.plot().savefig(out, dpi=110, bbox_inches="tight")
+        save_figure(res.plot(), out, dpi=110)
     console.print(f"plot: {escape(str(out))}")
 
 

@@ -571,7 +571,8 @@ def run_pretrain(
         )
     run_path = Path(out) if out is not None else default_run_dir(cfg.name)
     existed = run_path.exists()  # (create() accepts only an empty folder)
-    run = RunDir(run_path).create()
+    run = RunDir(run_path).create(renumber=out is None)
+    existed = existed and run.path == run_path  # (renumbered: a folder of its own)
     (run.path / "checkpoints").rmdir()  # made for training runs; the weights go to model.npz
     # a failure that only training can find (a DBN layer that diverges) removes the run again
     with _discarded_on_user_error(run.path, keep_folder=existed):

@@ -72,11 +72,20 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | N
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-def save_figure(fig: Figure, path: Path) -> Path:
-    """Write ``fig`` as PNG (Agg) and release it (and close it in pyplot if pyplot made it)."""
+def save_figure(fig: Figure, path: Path, *, dpi: int = _DPI) -> Path:
+    """Write ``fig`` to ``path`` (PNG, or the format its suffix names) atomically, so that a
+    failed write keeps the previous file, and release it (close it in pyplot if pyplot made
+    it)."""
+    import io
+
+    from ..atomic import atomic_write_bytes
+
     path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = path.suffix[1:].lower() or "png"
     try:
-        fig.savefig(path, format="png", dpi=_DPI, bbox_inches="tight")
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight")
+        atomic_write_bytes(path, buf.getvalue())
     finally:
         plt = sys.modules.get("matplotlib.pyplot")
         if plt is not None:
