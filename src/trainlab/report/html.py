@@ -357,10 +357,19 @@ def _header(run: RunData, title: str | None) -> list[str]:
     if run.device:
         kv.append(("device", run.device))
     cfg = run.config or {}
+    pop = run.population or {}
+    varied = {k for m in run.models for k in (m.get("overrides") or {})}  # "optim.lr", ...
+    given = pop.get("custom_dataset")
     for sect in ("data", "model", "init", "optim"):
         d = cfg.get(sect)
-        if isinstance(d, dict) and d:
-            kv.append((sect, _section_summary(d)))
+        if sect == "data" and isinstance(given, dict):  # train(dataset=...): not config.data
+            sizes = "/".join(str(n) for n in given.get("sizes", []))
+            kv.append((sect, f"{given.get('name')} (given to train(); train/val/test {sizes})"))
+        elif sect == "model" and pop.get("custom_model"):
+            kv.append((sect, "a module given to train() (not config.model)"))
+        elif isinstance(d, dict) and d:
+            kv.append((sect, _section_summary(d, {k[len(sect) + 1 :] for k in varied
+                                                  if k.startswith(sect + ".")})))  # fmt: skip
     if run.has_population:
         curves = run.curves()
         done = max((len(v) for v in curves.values()), default=0)
@@ -390,18 +399,24 @@ def _verdict_columns(run: RunData) -> tuple[list[str], list[list[Any]]]:
     from ..diagnostics.run import run_findings
     from ..diagnostics.verdict import verdict_rows
 
-    rows = verdict_rows(run_findings(run.diagnostics, run.summary or {}))
+    # the models' results, not summary.json alone: a killed run's NaN stops count too
+    rows = verdict_rows(run_findings(run.diagnostics, {"models": run.model_results()}))
     cols = ["check", "status", "models", "layer", "detail"]
     return cols, [[r[c] for c in cols] for r in rows]
 
 
-def _section_summary(section: dict[str, Any]) -> str:
+def _section_summary(section: dict[str, Any], varied: set[str] = frozenset()) -> str:
     """``"mlp, hidden=[256, 256], activation=relu, …"``: a config section's name and its first
     six options, lists included (an MLP's layer sizes); unset (``None``) options and nested
-    sections (``data.options``) are left out."""
+    sections (``data.options``) are left out. A key some model overrides (``varied``) reads
+    ``per group``; an overridden name or scheme drops the base options (another scheme takes
+    other ones)."""
+    key = "name" if "name" in section else "scheme"
+    if key in varied:
+        return f"{key} per group (see the groups)"
     name = str(section.get("name") or section.get("scheme") or "")
     items = [
-        f"{k}={v}"
+        f"{k}={'per group' if k in varied else v}"
         for k, v in section.items()
         if k not in ("name", "scheme") and v is not None and not isinstance(v, dict)
     ]

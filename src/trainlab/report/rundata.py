@@ -49,10 +49,36 @@ def read_population(path: Path) -> dict[str, Any]:
             f"{path} is not a population file (needs {{'k': K, 'models': [...]}}); "
             "restore it or re-run the training"
         )
-    for i, m in enumerate(pop["models"]):
+    _check_models(path, pop["models"])
+    return pop
+
+
+def _check_models(path: Path, models: list[Any]) -> None:
+    """Every entry of a ``models`` list is an object with an integer ``index`` (and, where
+    present, an object ``final`` and ``overrides``)."""
+    for i, m in enumerate(models):
         if not isinstance(m, dict) or "index" not in m:
             raise UserError(f"{path}: models[{i}] lacks 'index'; restore the file")
-    return pop
+        if isinstance(m["index"], bool) or not isinstance(m["index"], int):
+            raise UserError(f"{path}: models[{i}].index is {m['index']!r}, not an integer")
+        for key in ("final", "overrides"):
+            if m.get(key) is not None and not isinstance(m[key], dict):
+                raise UserError(f"{path}: models[{i}].{key} is not an object; restore the file")
+
+
+def _check_sections(path: Path, sec: dict[str, Any]) -> None:
+    """``title`` is text (or absent); a table's ``rows`` is a list of lists and its ``columns``
+    a list (or absent)."""
+    if sec.get("title") is not None and not isinstance(sec["title"], str):
+        raise UserError(f"{path}: 'title' is {sec['title']!r}, not text; fix or delete it")
+    for i, t in enumerate(sec["sections"]):
+        if not isinstance(t, dict) or t.get("kind") != "table":
+            continue
+        rows, cols = t.get("rows") or [], t.get("columns")
+        if not isinstance(rows, list) or not all(isinstance(r, list) for r in rows):
+            raise UserError(f"{path}: section {i}'s rows are not a list of lists; fix or delete it")
+        if cols is not None and not isinstance(cols, list):
+            raise UserError(f"{path}: section {i}'s columns are not a list; fix or delete it")
 
 
 def read_jsonl(path: Path, *, required: tuple[str, ...] = ()) -> list[dict[str, Any]]:
@@ -327,6 +353,10 @@ def read_run(run_dir: str | Path) -> RunData:
             raise UserError(
                 f"{summ_path} is not a JSON object; delete it to report the run as incomplete"
             )
+        if data.population is not None and summ.get("models") is not None:  # a training run
+            if not isinstance(summ["models"], list):
+                raise UserError(f"{summ_path}: 'models' is not a list; delete the file")
+            _check_models(summ_path, summ["models"])
         data.summary = summ
 
     data.diagnostics = read_jsonl(path / "diagnostics.jsonl", required=("layer", "step"))
@@ -339,5 +369,6 @@ def read_run(run_dir: str | Path) -> RunData:
                 f"{sec_path} is not a report-sections file (needs {{'sections': [...]}}); "
                 "delete it or re-run the study"
             )
+        _check_sections(sec_path, sec)
         data.sections = sec
     return data
