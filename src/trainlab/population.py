@@ -45,6 +45,7 @@ import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -553,6 +554,23 @@ def _unbatchable(message: str) -> str | None:
     return None
 
 
+def _call_keeping_buffers(
+    tpl: nn.Module, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], x: Any
+) -> tuple[Any, dict[str, torch.Tensor]]:
+    """``torch.func.functional_call(tpl, (params, buffers), (x,))`` and the buffers its forward
+    reassigned (``self.mu = 0.9 * self.mu + 0.1 * m``, where ``functional_call`` alone would
+    drop the new tensor and the model's buffer would never change): ``(output, {name: new})``.
+    Buffers updated in place (batch norm) are the tensors passed in and need nothing."""
+    from torch.nn.utils.stateless import _reparametrize_module
+
+    with _reparametrize_module(tpl, {**params, **buffers}, tie_weights=True):
+        out = tpl(x)
+        now = {n: tpl.get_buffer(n) for n in buffers}
+    return out, {
+        n: v.detach() for n, v in now.items() if v is not buffers[n] and isinstance(v, torch.Tensor)
+    }
+
+
 def _global_rng_states(device: torch.device) -> list[torch.Tensor]:
     """The states of torch's global generators a forward on ``device`` may draw from."""
     states = [torch.random.get_rng_state()]
@@ -828,8 +846,8 @@ class Population(nn.Module):
         params = dict(self.net.named_parameters())
         buffers = dict(self.net.named_buffers())
 
-        def one(p: dict, b: dict, xi: torch.Tensor) -> torch.Tensor:
-            return torch.func.functional_call(tpl, (p, b), (xi,))
+        def one(p: dict, b: dict, xi: torch.Tensor) -> tuple[Any, dict[str, torch.Tensor]]:
+            return _call_keeping_buffers(tpl, p, b, xi)
 
         fn: Callable = torch.vmap(one, in_dims=(0, 0, 0), randomness="error")
         first = self.training not in self._vmap_ran
@@ -839,26 +857,42 @@ class Population(nn.Module):
         work = {n: b.clone() for n, b in buffers.items()} if frozen is not None else buffers
         saved = {n: b.clone() for n, b in buffers.items()} if first and frozen is None else {}
         try:
-            out = fn(params, work, x)
+            out, moved = fn(params, work, x)
         except RuntimeError as err:
             name = type(tpl).__name__
             problem = _randomness_problem(name, str(err))
             if problem is not None:
                 raise UserError(problem) from None
-            what = _unbatchable(str(err))
-            if what is None or not first:
+            if not first:
                 raise
-            with torch.no_grad():  # undo what the failed forward did to the statistics
-                for n, b in saved.items():
-                    buffers[n].copy_(b)
+            what = _unbatchable(str(err))
+
+            def restore() -> None:  # undo what a failed forward did to the statistics
+                with torch.no_grad():
+                    for n, b in saved.items():
+                        buffers[n].copy_(b)
+
+            restore()
+            if what is None:  # vmap refused it in words not listed: the loop decides
+                try:
+                    out = self._loop_forward(x)
+                except Exception:
+                    restore()
+                    raise err from None  # not vmap's limit: the forward's own error
+                what = "an op torch.vmap refused (" + str(err).strip().splitlines()[0][:80] + ")"
+            else:
+                out = None
             warnings.warn(
                 f"{name}.forward runs {what}, which torch.vmap cannot batch: this population "
                 f"runs its {self.k} models one after another (K times one model's time)",
                 stacklevel=_caller_stacklevel(),
             )
             self.mode = "loop"
-            return self._loop_forward(x)
+            return self._loop_forward(x) if out is None else out
         self._vmap_ran.add(self.training)
+        with torch.no_grad():
+            for n, v in moved.items():  # buffers the forward reassigned, (K, ...)
+                work[n].copy_(v)
         if frozen is not None:  # (no host read)
             with torch.no_grad():
                 for n, b in buffers.items():
@@ -887,13 +921,13 @@ class Population(nn.Module):
         for i in range(self.k):
             for m in self._dropouts():
                 m.calls = 0  # each model's forward draws the masks of its own first calls
-            outs.append(
-                torch.func.functional_call(
-                    tpl,
-                    ({n: p[i] for n, p in params.items()}, {n: b[i] for n, b in work.items()}),
-                    (x[i],),
-                )
+            out, moved = _call_keeping_buffers(
+                tpl, {n: p[i] for n, p in params.items()}, {n: b[i] for n, b in work.items()}, x[i]
             )
+            with torch.no_grad():
+                for n, v in moved.items():
+                    work[n][i].copy_(v)
+            outs.append(out)
         if frozen is not None:
             with torch.no_grad():
                 for n, b in buffers.items():

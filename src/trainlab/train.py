@@ -205,7 +205,7 @@ class Trainer:
 
     def _check_fits(self, model: nn.Module) -> None:
         """Run two training samples through a copy on the CPU: a clear error on a mismatch."""
-        x = self.data.x_train[:2].cpu()
+        x = self.data.x_train[:2].cpu().clone()  # a forward may edit its input in place
         probe = copy.deepcopy(model).cpu().eval()
         try:
             with torch.no_grad():
@@ -228,7 +228,7 @@ class Trainer:
         probe = copy.deepcopy(model).cpu().train()
         try:
             with torch.no_grad(), torch.random.fork_rng(devices=[]):
-                probe(self.data.x_train[:1].cpu())
+                probe(self.data.x_train[:1].cpu().clone())
         except ValueError as err:
             first = str(err).strip().splitlines()[0]
             where = (
@@ -282,12 +282,16 @@ class Trainer:
 
     @functools.cached_property
     def _eval_uses_batch_stats(self) -> bool:
-        """A batch-norm layer without running statistics normalizes evaluation batches with
-        their own statistics."""
+        """Whether a model may normalize evaluation batches with their own statistics (a batch
+        norm without running statistics), so that the evaluation chunk must not shrink with K:
+        any vmap/loop population too, whose forward trainlab cannot see into (a user's own
+        batch norm)."""
         from torch.nn.modules.batchnorm import _BatchNorm
 
         from .population import _StackedBatchNorm
 
+        if self.pop.mode != "stacked":
+            return True
         mods = [*self.pop.net.modules(), *self.pop._template.modules()]
         return any(
             (isinstance(m, _BatchNorm) and not m.track_running_stats)
@@ -393,7 +397,10 @@ class Trainer:
             del bounds[-2]  # a one-sample chunk has no batch statistics: the last chunk takes it
         for s, e in zip(bounds[:-1], bounds[1:], strict=True):
             xb, yb = x[s:e], y[s:e]
-            logits = self.pop(xb.expand(self.k, *xb.shape))  # (K, b, C)
+            xk = xb.expand(self.k, *xb.shape)  # (K, b, ...): a view for trainlab's own layers
+            if self.pop.mode != "stacked":  # a user's forward may edit its input in place
+                xk = xk.contiguous()
+            logits = self.pop(xk)  # (K, b, C)
             ce = F.cross_entropy(logits.flatten(0, 1), yb.repeat(self.k), reduction="none")
             loss_sum += ce.view(self.k, -1).sum(1)
             correct += (logits.argmax(-1) == yb).sum(1)
