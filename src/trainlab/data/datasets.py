@@ -469,12 +469,20 @@ def load(
         return torch.as_tensor(np.ascontiguousarray(a, dtype=np.int64))
 
     input_shape = tuple(int(d) for d in x_tr.shape[1:])
+    if math.prod(input_shape) == 0:
+        raise DataError(
+            f"{name}: the inputs have no features (sample shape {input_shape}); check the data file"
+        )
 
-    # --- preprocessing, fitted on the training split only; float64 data is transformed in
-    # float64 and rounded after (a feature such as 5e6 ± 1 loses its spread in float32)
+    # --- preprocessing, fitted on the training split only; data wider than float32 (float64 of
+    # either byte order, 32/64-bit integers) is transformed in float64 and rounded after (a
+    # feature such as 5e6 ± 1 or 2e8 + {0..3} loses its spread in float32)
     transform: _pp.Transform | None = None
     if preprocess != "none":
-        wide = np.float64 if x_tr.dtype == np.float64 else np.float32
+        kind, size = x_tr.dtype.kind, x_tr.dtype.itemsize
+        wide = (
+            np.float64 if (kind == "f" and size > 4) or (kind in "iu" and size >= 4) else np.float32
+        )
         xt, xv, xe = (
             torch.as_tensor(np.ascontiguousarray(a, dtype=wide)) for a in (x_tr, x_val, x_test)
         )
