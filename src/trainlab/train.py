@@ -247,13 +247,16 @@ class Trainer:
 
         work = copy.deepcopy(template).cpu()
         start = copy.deepcopy(work.state_dict())  # every model starts from the user's weights
-        batch = None
+        n = len(self.data.x_train)
         for member, cfg in zip(self.members, cfgs, strict=True):
             scheme = cfg.init.scheme
             work.load_state_dict(start)  # not from the model initialized before it (its slot)
+            batch = None
             if scheme != "keep":
-                if scheme == "lsuv" and batch is None:
-                    batch = self.data.x_train[:256].cpu()
+                if scheme == "lsuv":  # a random batch of its own: stored data may be class-sorted
+                    pick = torch.Generator().manual_seed(rng.seed_key("lsuv-batch", member.seed))
+                    idx = torch.randperm(n, generator=pick)[:256]
+                    batch = self.data.x_train[idx.to(self.data.x_train.device)].cpu()
                 gen = torch.Generator().manual_seed(rng.seed_key("init", member.seed))
                 init_mod.apply(
                     work,
