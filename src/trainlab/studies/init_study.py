@@ -485,7 +485,7 @@ def _symmetry_rows(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _print_symmetry(cells: list[dict[str, Any]]) -> None:
     for row in _symmetry_rows(cells):
         print(
-            f"symmetry {row['cell']:<22} {row['scheme']:<12} max unit difference: "
+            f"symmetry {row['cell']:<22} {row['scheme']:<12} largest spread over units: "
             f"weights {row['weight Δ']:.3g}, outputs {row['output Δ']:.3g} "
             f"(weight scale {row['|W| max']:.3g})"
         )
