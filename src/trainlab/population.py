@@ -182,12 +182,19 @@ class SeededDropout(nn.Module):
             return x
         # the n-th call since set_step draws stream (site, n), as torch draws a fresh mask per
         # call (a module used twice, or two forwards in one step). A forward run again inside
-        # the backward (activation checkpointing) is not counted and draws the first call's.
+        # the backward (activation checkpointing) is not counted and draws the first call's,
+        # which is right only if the module ran once in the step: otherwise it is refused.
         site = self.site
         if torch._C._current_graph_task_id() == -1:
             if self.calls:
                 site = rng.seed_key("call", self.site, self.calls)
             self.calls += 1
+        elif self.calls > 1:
+            raise UserError(
+                f"a dropout module called {self.calls} times in one training step is recomputed "
+                "by activation checkpointing, which cannot tell its calls apart; give each use "
+                "its own dropout module, or run one forward per step"
+            )
         if self.seed.dim() == 0:  # one plain model, or one model under vmap: x is (B, ...)
             shape = self._noise_shape(tuple(x.shape))
             u = rng.uniform(self.seed.reshape(1), self.step, site, shape)[0]
@@ -918,9 +925,10 @@ class Population(nn.Module):
         work = {n: b.clone() for n, b in buffers.items()} if frozen is not None else buffers
         before = _global_rng_states(x.device)
         outs = []
+        start = [(m, m.calls) for m in self._dropouts()]  # a second forward in a step goes on
         for i in range(self.k):
-            for m in self._dropouts():
-                m.calls = 0  # each model's forward draws the masks of its own first calls
+            for m, calls in start:
+                m.calls = calls  # each model's forward draws the masks of the same calls
             out, moved = _call_keeping_buffers(
                 tpl, {n: p[i] for n, p in params.items()}, {n: b[i] for n, b in work.items()}, x[i]
             )
