@@ -156,7 +156,13 @@ class Trainer:
 
         self.params = [p for p in self.pop.parameters() if p.requires_grad]
         hp = _per_model({k_: v for c in cfgs for k_, v in c.optim.kwargs("name").items()}, cfgs)
-        self.base_lr = torch.tensor([c.optim.lr for c in cfgs], device=self.device)
+        from .optim.base import hyper_dtype
+
+        # float64 as torch.optim's Python floats: the schedule's value is rounded once, where
+        # the optimizer meets the parameters' dtype
+        self.base_lr = torch.tensor(
+            [c.optim.lr for c in cfgs], dtype=hyper_dtype(self.device), device=self.device
+        )
         hp["lr"] = self.base_lr
         self.optimizer = optim.create_optimizer(config.optim.name, self.params, **_on(hp, self))
         n = self.data.x_train.shape[0]
@@ -171,6 +177,12 @@ class Trainer:
             steps_per_epoch=self.steps_per_epoch,
             **config.schedule.kwargs("name"),
         )
+        # a per-model schedule value tells the models apart as an override does: models that
+        # differ in it are not seeds of one configuration (groups, means, CIs)
+        for key in self.schedule.per_model:
+            values = self.schedule.resolved[key]
+            for m in self.members:
+                m.overrides[f"schedule.{key}"] = values[m.index]
         self.step = 0
         self.epoch = 0
         dev = self.device
@@ -972,16 +984,20 @@ def _schedule_depends_on_length(config: Config, old_epochs: int, new_epochs: int
     when the run is ``new_epochs`` long (cosine, one-cycle: yes; step, cyclic: no)."""
     from .optim import create_schedule
 
-    spe = 1000  # steps per epoch: any count shows the dependence
+    kw = config.schedule.kwargs("name")
+    warmup = kw.get("warmup_steps") or 0
+    # steps per epoch: any count shows the dependence, if every epoch count leaves room for the
+    # warmup; K as the run has it (per-model parameters are K-lists)
+    spe = 1000 + (int(warmup) if isinstance(warmup, int | float) else 0)
+    ones = torch.ones(len(members(config)), dtype=torch.float64)
     try:
         curves = [
             create_schedule(
-                config.schedule.name, torch.ones(1, dtype=torch.float64),
-                total_steps=e * spe, steps_per_epoch=spe, **config.schedule.kwargs("name"),
+                config.schedule.name, ones, total_steps=e * spe, steps_per_epoch=spe, **kw
             ).curve(min(old_epochs, new_epochs) * spe)
             for e in (old_epochs, new_epochs)
-        ]  # fmt: skip
-    except (ConfigError, ValueError, RuntimeError):  # per-model parameters: assume it does
+        ]
+    except (ConfigError, ValueError, RuntimeError):  # cannot tell: say it may
         return True
     return not torch.equal(*curves)
 

@@ -57,6 +57,7 @@ class Schedule:
         steps_per_epoch: int,
         params: dict[str, Any],
         resolved: dict[str, Any] | None = None,
+        per_model: list[str] | None = None,
     ) -> None:
         self.name = name
         self.base_lr = base_lr
@@ -67,6 +68,8 @@ class Schedule:
         self.params = params
         #: every parameter as used, defaults filled in (``t_max`` from the run's length, ...)
         self.resolved = dict(resolved or {})
+        #: the parameters with one value per model (``resolved[key]`` is then a K-list)
+        self.per_model = list(per_model or [])
 
     @property
     def k(self) -> int:
@@ -103,6 +106,8 @@ class _Params:
         self.used: set[str] = set()
         #: every parameter's value as used, in the order read (``trainlab schedule`` shows them)
         self.resolved: dict[str, Any] = {}
+        #: the parameters given one value per model
+        self.per_model: list[str] = []
 
     def _record(self, key: str, value: Any) -> None:
         if isinstance(value, Tensor):
@@ -153,6 +158,7 @@ class _Params:
             )
         self._record(key, value)
         if isinstance(value, Tensor):
+            self.per_model.append(key)
             return value.detach().to(device=self.device, dtype=F64)
         return float(value)
 
@@ -440,6 +446,7 @@ def create_schedule(
         steps_per_epoch=steps_per_epoch,
         params=dict(params),
         resolved=p.resolved,
+        per_model=p.per_model,
     )
 
 
