@@ -25,11 +25,12 @@ depth 30 with Xavier, He and LSUV (claims b, c), 3 seeds, width 64. It does not 
 tanh (nor the literature's tanh expectations), or depth 30 for the other five schemes; the
 report says so.
 
-Measured (full mode, width 128, 5 seeds, 20 epochs, CPU with 1 thread, 22 min on a loaded
-2-core machine): (a) all 80 zeros/constant models end with hidden units identical to the bit
-(difference 0; random inits ≥ 0.055); (b) mnist1d depth 30 ReLU: Xavier train loss 2.303,
-test acc 0.089 (chance); He 0.912 / 0.443 ± 0.032; digits: Xavier 2.303 / 0.102, He
-0.174 / 0.902 ± 0.045; (c) LSUV mnist1d 0.816 / 0.476 ± 0.017, digits 0.117 / 0.945 ± 0.020.
+Measured (full mode, width 128, 5 seeds, 20 epochs, CPU with 1 thread, 30 min on a 2-core
+machine busy with other work): (a) all 80 zeros/constant models end with hidden units identical
+to the bit (spread 0; random inits ≥ 0.071); (b) mnist1d depth 30 ReLU: Xavier train loss
+2.303, test acc 0.089 (chance); He 0.912 / 0.443 ± 0.032; digits: Xavier 2.303 / 0.102, He
+0.174 / 0.902 ± 0.045; (c) LSUV (a random calibration batch per model) mnist1d 0.825 / 0.474 ±
+0.028, digits 0.056 / 0.944 ± 0.014.
 Quick mode (``trainlab study init --quick``, CPU, 2 cores, 30 s): digits depth 30 ReLU test
 accuracy He 0.845 ± 0.027, LSUV 0.909 ± 0.018, Xavier 0.101 ± 0.002 (LSUV calibrates each
 model on a random batch of 256 training inputs of its own).
