@@ -956,7 +956,12 @@ def _resume_device(
         note(f"the run trained on {recorded}, and this machine has no CUDA device: it goes on "
              "on the CPU (not bitwise the run an uninterrupted one would have been)")  # fmt: skip
         return "cpu"
-    return "cuda" if recorded.startswith("cuda") else "cpu"
+    if recorded.startswith("cuda"):  # that device if this machine has it, else the first
+        try:
+            return resolve_device(recorded)
+        except UserError:
+            return "cuda"
+    return "cpu"
 
 
 #: config keys that may change between a checkpoint and its resume: none of them changes the
