@@ -133,7 +133,7 @@ class RunDir:
     def create(self, *, renumber: bool = False) -> RunDir:
         """Make the folder and claim it; an existing non-empty folder is never overwritten.
 
-        The claim is atomic (``checkpoints/`` made with ``exist_ok=False``): of two processes
+        The claim is atomic (``checkpoints/`` and ``.lock`` made exclusively): of two processes
         that create the same folder at once, one gets it and the other is refused, or with
         ``renumber`` (a name trainlab chose, not the user's ``--out``) takes the next free
         ``<name>-N``."""
@@ -150,8 +150,13 @@ class RunDir:
                     raise UserError(
                         f"cannot create folder {claim}: {err.strerror}; pass another --out"
                     ) from None
-                else:
-                    return self
+                else:  # and ``.lock``, which stays when a study removes checkpoints/
+                    try:
+                        os.close(os.open(self.path / ".lock", os.O_CREAT | os.O_EXCL, 0o644))
+                    except FileExistsError:
+                        claim.rmdir()
+                    else:
+                        return self
             if not renumber:
                 break
             n += 1

@@ -874,12 +874,18 @@ def resume(
             f"{run.path} trained a user-provided {what}; resume it from Python: "
             f"trainlab.train.resume(dir, {', '.join(missing)})"
         )
+    if dataset is not None and not custom_data:
+        raise UserError(
+            f"{run.path} trained on its config's data ({config.data.name}); resume it without "
+            "dataset="
+        )
     if isinstance(custom_data, dict) and dataset is not None:
         now = _dataset_record(dataset)
         if now != custom_data:
+            keys = [k for k in now if now[k] != custom_data.get(k)]
             raise UserError(
-                f"the dataset passed to resume is not the one {run.path} trained on "
-                f"({now} vs {custom_data}); pass the same dataset"
+                f"the dataset passed to resume is not the one {run.path} trained on (its "
+                f"{', '.join(keys)} differ); pass the same dataset"
             )
     # the checkpoint (on the CPU; load_state_dict moves it) is compared with config.yaml before
     # anything is built, so that an edited key is named rather than met as a shape mismatch
@@ -933,12 +939,20 @@ def resume(
 
 def _dataset_record(ds: Any) -> dict[str, Any]:
     """What ``population.json`` keeps of a dataset passed in: its name, split sizes, input
-    shape and classes (enough to refuse a different one at resume)."""
+    shape, classes and a SHA-256 of its six tensors' bytes (a different dataset of the same
+    sizes is refused at resume too)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for split in ("train", "val", "test"):
+        for t in (getattr(ds, f"x_{split}"), getattr(ds, f"y_{split}")):
+            h.update(t.detach().cpu().contiguous().numpy().tobytes())
     return {
         "name": str(ds.name),
         "sizes": [len(ds.y_train), len(ds.y_val), len(ds.y_test)],
         "input_shape": list(ds.input_shape),
         "num_classes": int(ds.num_classes),
+        "sha256": h.hexdigest(),
     }
 
 

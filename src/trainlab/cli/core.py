@@ -48,7 +48,9 @@ def train_cmd(
 @app.command("resume")
 def resume_cmd(
     run_dir: Annotated[Path, typer.Argument(help="a run directory")],
-    device: Device = "auto",
+    device: Annotated[
+        str, typer.Option("--device", help="auto (the device the run trained on), cpu or cuda")
+    ] = "auto",
     report: Annotated[bool, typer.Option(help="write report.html at the end")] = True,
 ) -> None:
     """Continue a killed or stopped run from its last checkpoint."""
