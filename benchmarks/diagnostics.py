@@ -239,6 +239,12 @@ def main() -> None:
     ap.add_argument("--floor", action="store_true", help="also time the every-step lower bound")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "diagnostics.json"))
     args = ap.parse_args()
+    from _args import require_counts, require_device
+
+    require_counts(ap, rounds=args.rounds)
+    if args.k < 0:
+        ap.error(f"--k must be at least 0 (0: the plain model only), got {args.k}")
+    require_device(ap, args.device)
     if args.steps < 50 or args.steps % 50:  # each round must sample as many steps as the next
         ap.error(f"--steps must be a multiple of 50 (every-50 sampling), got {args.steps}")
     if args.threads:
@@ -254,7 +260,10 @@ def main() -> None:
     if args.floor:
         variants.append(("floor 1", 1, FloorWatch))
     if args.baseline:
-        old = load_baseline_watch(args.baseline)
+        try:
+            old = load_baseline_watch(args.baseline)
+        except subprocess.CalledProcessError as err:
+            ap.error(f"--baseline {args.baseline}: {(err.stderr or '').strip() or err}")
         variants += [("before 50", 50, old), ("before 1", 1, old)]
     mlp = f"MLP 64-{args.width}-{args.width}-10"
     setups = [(mlp, 0)] + ([(f"{mlp} K={args.k}", args.k)] if args.k else [])

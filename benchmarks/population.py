@@ -174,7 +174,7 @@ def main() -> None:
     ap.add_argument("--k", type=int, nargs="*", help="population sizes (default: the preset's)")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--no-flush-denormal", action="store_true")
-    ap.add_argument("--out", default="benchmarks/results/population.json")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "population.json"))
     ap.add_argument("--child", nargs=3, metavar=("METHOD", "PRESET", "K"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     flush = not args.no_flush_denormal
@@ -182,6 +182,9 @@ def main() -> None:
         method, preset, k = args.child
         print(json.dumps(child(method, preset, int(k), flush)))
         return
+    from _args import require_counts
+
+    require_counts(ap, repeats=args.repeats, k=args.k)
     preset = PRESETS[args.preset]
     if preset["device"] == "cuda" and not torch.cuda.is_available():
         ap.error("the gpu preset needs a CUDA device")
@@ -192,11 +195,10 @@ def main() -> None:
             for method in METHODS:
                 cmd = [sys.executable, __file__, "--child", method, args.preset, str(k)]
                 cmd += ["--no-flush-denormal"] if not flush else []
-                res = json.loads(
-                    subprocess.run(cmd, check=True, capture_output=True, text=True)
-                    .stdout.strip()
-                    .splitlines()[-1]
-                )
+                done = subprocess.run(cmd, capture_output=True, text=True)
+                if done.returncode:  # the child's own error, not a CalledProcessError
+                    sys.exit(f"{method} K={k} failed:\n{done.stderr.strip()}")
+                res = json.loads(done.stdout.strip().splitlines()[-1])
                 key = (method, k)
                 if key not in best or res["model_epochs_per_s"] > best[key]["model_epochs_per_s"]:
                     best[key] = res

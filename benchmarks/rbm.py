@@ -238,6 +238,9 @@ def main() -> None:
         "than scikit-learn's 10 fits on this machine's CPU)",
     )
     args = ap.parse_args()
+    from _args import require_counts
+
+    require_counts(ap, repeats=args.repeats)
     if args.gpu_population and not torch.cuda.is_available():
         ap.error("--gpu-population needs a CUDA device")
     rows = rbm_table(args.repeats)
@@ -263,7 +266,7 @@ def main() -> None:
         "protocol": "sklearn plot_rbm_logistic_classification (8,985 nudged digits, 80/20)",
         "machine": {
             "platform": platform.platform(),
-            "cpu_count": torch.get_num_threads(),
+            "threads": torch.get_num_threads(),  # torch intra-op threads
             "torch": torch.__version__,
         },
         "rbm": rows,
