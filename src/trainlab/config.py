@@ -380,9 +380,15 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
     for e in err.errors()[:3]:
         loc = ".".join(str(p) for p in e["loc"])
         if e["type"] == "extra_forbidden":
-            parent, _, key = loc.rpartition(".")
+            parent, key = ".".join(str(p) for p in e["loc"][:-1]), str(e["loc"][-1])
             fields = _fields_at(parent)
             hint = did_you_mean(key, fields)
+            head = key.split(".")[0]
+            if "." in key and head in _fields_at(parent):
+                hint = (  # `optim.lr: 0.1` in a file: dotted keys are --set's and the grid's
+                    f"; write it nested ({head}: {{{key.split('.', 1)[1]}: ...}}): dotted keys "
+                    "are for --set and population.grid"
+                )
             if parent == "data" and not hint and key != "scale":  # a data set's own option
                 hint = f"; a data set's own options go under data.options (data.options.{key})"
             elif parent == "data" and key == "scale":  # trainlab pretrain's key
@@ -420,16 +426,20 @@ def parse_config(raw: dict[str, Any] | None, source: str = "config") -> Config:
 
 
 class _Loader(yaml.SafeLoader):
-    """PyYAML's safe loader, reading numbers as YAML 1.2 does: ``1e-3`` is a float.
+    """PyYAML's safe loader, reading numbers as YAML 1.2 does: ``1e-3`` is a float, ``010`` is
+    ten, ``1:30`` is text.
 
     PyYAML follows YAML 1.1, whose float pattern needs a dot in the mantissa, so ``1e-3`` (how
-    people write learning rates) would load as the string ``"1e-3"``. A key given twice in one
-    mapping is an error (PyYAML keeps the last one silently).
+    people write learning rates) would load as the string ``"1e-3"``; its integers read ``010``
+    as octal 8 and ``1:30`` as base-60 90 (``epochs: 010`` trained 8 epochs). A key given twice
+    in one mapping is an error (PyYAML keeps the last one silently).
     """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # ``<<: *base``: merged by PyYAML, and
+                continue  # an explicit key may override a merged one
             key = self.construct_object(key_node, deep=deep)
             try:
                 twice = key in seen
@@ -448,12 +458,34 @@ class _Dumper(yaml.SafeDumper):
     as one (a run named ``1e-3``) is quoted, so that a dumped config loads back as it was."""
 
 
+_INT = "tag:yaml.org,2002:int"
 for _cls in (_Loader, _Dumper):
     _cls.add_implicit_resolver(
         "tag:yaml.org,2002:float",
         re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
         list("-+0123456789"),
     )
+    # YAML 1.2 core integers: decimal (leading zeros allowed), 0o octal, 0x hex; no base 60
+    _cls.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in rules if tag != _INT]
+        for first, rules in _cls.yaml_implicit_resolvers.items()
+    }
+    _cls.add_implicit_resolver(
+        _INT,
+        re.compile(r"^(?:[-+]?[0-9][0-9_]*|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+        list("-+0123456789"),
+    )
+
+
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
+    """A YAML 1.2 integer: ``010`` is ten (YAML 1.1: octal 8), ``0o10`` eight, ``0x10`` 16."""
+    text = str(loader.construct_scalar(node)).replace("_", "")
+    if text.startswith(("0o", "0x")):
+        return int(text[2:], 8 if text[1] == "o" else 16)
+    return int(text, 10)
+
+
+_Loader.add_constructor(_INT, _construct_int)
 
 
 def load_yaml(text: str) -> Any:
@@ -513,6 +545,8 @@ def apply_sets(raw: dict[str, Any], sets: list[str]) -> dict[str, Any]:
             raise ConfigError(f"--set '{item}' needs the form key=value, e.g. optim.lr=0.01")
         try:
             value = load_yaml(text)
+        except yaml.constructor.ConstructorError as err:  # a duplicate key in a mapping value
+            raise ConfigError(f"--set '{item}': {err.problem}; give each key once") from None
         except yaml.YAMLError:
             value = text
         parts = key.strip().split(".")
