@@ -114,6 +114,13 @@ def _assign(module: nn.Module, name: str, value: Tensor) -> None:
     with torch.no_grad():
         if is_parametrized(module, name):
             setattr(module, name, value.to(getattr(module, name).dtype))
+            chain = getattr(module.parametrizations, name)
+            first = chain[0]  # spectral norm on the raw weight: its u, v fit the old weight
+            if hasattr(first, "_u") and hasattr(first, "_reshape_weight_to_matrix"):
+                mat = first._reshape_weight_to_matrix(chain.original)
+                u, _, vh = torch.linalg.svd(mat.double(), full_matrices=False)
+                first._u.copy_(u[:, 0])  # the exact top singular pair
+                first._v.copy_(vh[0])
         else:
             getattr(module, name).copy_(value)
 
