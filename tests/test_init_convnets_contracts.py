@@ -39,6 +39,4 @@ def test_spectral_norm_conv_effective_weight_is_drawn_weight_over_its_top_singul
     layer.eval()
     effective = layer.weight.detach()
     assert abs(_top_singular_value(effective) - 1.0) < 0.02, _top_singular_value(effective)
-    torch.testing.assert_close(
-        effective, drawn / _top_singular_value(drawn), rtol=2e-2, atol=1e-4
-    )
+    torch.testing.assert_close(effective, drawn / _top_singular_value(drawn), rtol=2e-2, atol=1e-4)
