@@ -178,9 +178,15 @@ def find_mnist_files(folder: str | Path) -> tuple[Path, Path, Path, Path]:
     """
     p = _require_folder(folder, "mnist", "the 4 MNIST IDX files")
     subs = [p / s / "raw" for s in ("MNIST", "FashionMNIST", "KMNIST")] + [p / "raw"]
-    first = MNIST_FILES[0]
-    if not any(p.glob(f"{first[:5]}*")):  # nothing here: a torchvision root?
-        p = next((s for s in subs if any(s.glob(f"{first[:5]}*"))), p)
+
+    def holds_train_images(d: Path) -> bool:  # the first file, in any of the forms below
+        stem = MNIST_FILES[0]
+        names = [stem, stem.replace("-idx", ".idx")]
+        return any((d / n / f).is_file() or (d / f).is_file()
+                   for n in names for f in (n, n + ".gz"))  # fmt: skip
+
+    if not holds_train_images(p):  # a torchvision root (which other data sets share)?
+        p = next((s for s in subs if holds_train_images(s)), p)
     found = []
     for stem in MNIST_FILES:
         names = [stem, stem.replace("-idx", ".idx")]
@@ -338,7 +344,22 @@ def read_cifar100(
 
 
 def _npz_array(p: Path, z: Any, key: str) -> np.ndarray:
-    """Array ``key`` of the open archive ``z``; an object (pickled) array is a DataError."""
+    """Array ``key`` of the open archive ``z``; an object (pickled) array is a DataError, and
+    so is a member whose header claims more data than it holds (a corrupt shape field would
+    make numpy allocate the claimed size first: terabytes)."""
+    name = key + ".npy"
+    fmt = np.lib.format
+    with z.zip.open(name) as f:
+        version = fmt.read_magic(f)
+        read = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
+        shape, _, dtype = read(f) if read is not None else ((), False, np.dtype("u1"))
+    claimed = math.prod(shape) * dtype.itemsize
+    if not dtype.hasobject and claimed > z.zip.getinfo(name).file_size:
+        raise DataError(
+            f"{p}: {key}'s header claims shape {shape} of {dtype} ({claimed:,} bytes) but the "
+            f"archive holds {z.zip.getinfo(name).file_size:,}: the file is corrupt; write it "
+            "again with numpy.savez"
+        )
     try:
         return z[key]
     except ValueError as err:
@@ -395,6 +416,7 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     except (
         zipfile.BadZipFile, ValueError, OSError, EOFError, KeyError, zlib.error,
         RuntimeError,  # an encrypted member; NotImplementedError: an unknown compression method
+        MemoryError,  # a damaged size the header check above did not catch
     ) as err:  # fmt: skip
         raise DataError(
             f"{p}: not a readable .npz file ({type(err).__name__}: {err}); write it with "
