@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -46,6 +47,22 @@ def run_cli(monkeypatch, capsys, *args):
         code = exc.code
     out = capsys.readouterr()
     return code, out.out, out.err
+
+
+def assert_npz_train_refused(monkeypatch, capsys, tmp_path, path) -> None:
+    """``trainlab train`` of a tiny MLP on the .npz file ``path``: one line naming the file,
+    exit 2, and no run folder made."""
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "name: review\nmodel: {name: mlp, hidden: [8]}\ntrain: {epochs: 1, batch_size: 16}\n"
+        "population: {seeds: [0]}\n"
+    )
+    code, _, err = run_cli(
+        monkeypatch, capsys, "train", cfg, "--set", "data.name=npz",
+        "--set", f"data.options.path={path}", "--out", tmp_path / "run", "--device", "cpu",
+    )  # fmt: skip
+    assert_user_error(code, err, Path(path).name)
+    assert not (tmp_path / "run").exists()
 
 
 def assert_user_error(code: int, err: str, needle: str | None = None) -> None:

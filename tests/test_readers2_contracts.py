@@ -11,17 +11,10 @@ import numpy as np
 import numpy.lib.format as npy_format
 import pytest
 
-from conftest import assert_user_error, run_cli
+from conftest import assert_npz_train_refused
 from trainlab.data import load, read_npz
 from trainlab.data.readers import find_mnist_files
 from trainlab.errors import DataError
-
-SMALL = """
-name: review
-model: {name: mlp, hidden: [8]}
-train: {epochs: 1, batch_size: 16}
-population: {seeds: [0]}
-"""
 
 
 def _npy(a: np.ndarray) -> bytes:
@@ -63,14 +56,7 @@ def test_cli_train_on_npz_with_a_corrupt_huge_header_is_one_line(monkeypatch, ca
     every reader on corrupt files gives a clear error). Today the MemoryError from numpy's
     ``read_array`` escapes ``read_npz`` and the CLI prints a traceback."""
     path = _npz_with_a_corrupt_shape(tmp_path / "data.npz")
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(SMALL)
-    code, _, err = run_cli(
-        monkeypatch, capsys, "train", cfg, "--set", "data.name=npz",
-        "--set", f"data.options.path={path}", "--out", tmp_path / "run", "--device", "cpu",
-    )  # fmt: skip
-    assert_user_error(code, err, "data.npz")
-    assert not (tmp_path / "run").exists()
+    assert_npz_train_refused(monkeypatch, capsys, tmp_path, path)
 
 
 def _idx(a: np.ndarray) -> bytes:

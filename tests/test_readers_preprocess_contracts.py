@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_user_error, run_cli
+from conftest import assert_npz_train_refused, assert_user_error, run_cli
 from trainlab.data import load, read_cifar10, read_npz
 from trainlab.data.preprocess import PCA, ZCA, Standardize
 from trainlab.errors import DataError, UserError
@@ -137,14 +137,7 @@ def test_cli_train_on_an_encrypted_npz_is_one_line(monkeypatch, capsys, tmp_path
     path = tmp_path / "data.npz"
     _write_npz(path)
     path.write_bytes(_encrypted(path.read_bytes()))
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(SMALL)
-    code, _, err = run_cli(
-        monkeypatch, capsys, "train", cfg, "--set", "data.name=npz",
-        "--set", f"data.options.path={path}", "--out", tmp_path / "run", "--device", "cpu",
-    )  # fmt: skip
-    assert_user_error(code, err, "data.npz")
-    assert not (tmp_path / "run").exists()
+    assert_npz_train_refused(monkeypatch, capsys, tmp_path, path)
 
 
 def test_cli_train_with_a_numeric_data_path_is_one_line(monkeypatch, capsys, tmp_path):
