@@ -251,3 +251,17 @@ def test_verdict_table_layer_column_does_not_depend_on_string_hashing():
                              capture_output=True, text=True, check=True)  # fmt: skip
         seen.add(out.stdout.strip())
     assert len(seen) == 1, seen
+
+
+def test_a_nan_gradient_only_at_the_last_output_is_traced_not_a_crash() -> None:
+    """A backward NaN whose only sign is ‖∂L/∂y‖ of the last layer (the loss's own gradient
+    went NaN, no parameter gradient is recorded non-finite yet) names the last layer; the
+    backward-origin search found no layer after it and raised a ValueError."""
+    nan = float("nan")
+    rows = [
+        {"model": 0, "step": 0, "layer": name, "order": i, "nonfinite": False, "grad_norm": 1.0,
+         "out_grad_norm": nan if i == 1 else 1.0, "weight_norm": 1.0}
+        for i, name in enumerate(("0", "1"))
+    ]  # fmt: skip
+    (nf,) = [f for f in verdict(rows) if f.check == "nonfinite"]
+    assert (nf.status, nf.step, nf.layer) == ("fail", 0, "1"), nf.message

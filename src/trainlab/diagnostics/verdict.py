@@ -187,13 +187,14 @@ def _backward_origin(model: int, step: int, rows: list[dict[str, Any]]) -> Findi
     order that shows it: its own parameter gradient non-finite, or the gradient at its input,
     i.e. at the output of the layer before it, non-finite."""
     rows = sorted(rows, key=_order)
-    candidates = []
+    at: list[int] = []  # positions in forward order that show it
     for i, r in enumerate(rows):
         if _nonfinite_number(r.get("grad_norm")):
-            candidates.append(r["layer"])
-        if _nonfinite_number(r.get("out_grad_norm")) and i + 1 < len(rows):
-            candidates.append(rows[i + 1]["layer"])  # the layer this gradient came out of
-    origin = max(candidates, key=lambda n: next(i for i, r in enumerate(rows) if r["layer"] == n))
+            at.append(i)
+        if _nonfinite_number(r.get("out_grad_norm")):  # came out of the layer after it (or,
+            at.append(min(i + 1, len(rows) - 1))  # at the last layer's output, the loss's)
+    candidates = [rows[i]["layer"] for i in at]
+    origin = rows[max(at)]["layer"]
     return Finding(
         "nonfinite",
         "fail",
