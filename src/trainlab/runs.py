@@ -53,6 +53,15 @@ def software_versions(device: torch.device | str | None = None) -> dict[str, Any
     return out
 
 
+def next_free_dir(base: Path) -> Path:
+    """``base``, or ``base-2``, ``base-3``, … : the first that does not exist."""
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
 def make_folder(path: Path, option: str = "--out") -> None:
     """``mkdir -p path``; a path that cannot be made (a part of it is a file, no permission,
     a read-only disk) is a :class:`UserError` that names ``option`` as the fix."""
@@ -137,7 +146,7 @@ class RunDir:
         that create the same folder at once, one gets it and the other is refused, or with
         ``renumber`` (a name trainlab chose, not the user's ``--out``) takes the next free
         ``<name>-N``."""
-        base, n = self.path, 1
+        base = self.path
         while True:
             if not self._taken():
                 make_folder(self.path)
@@ -159,8 +168,7 @@ class RunDir:
                         return self
             if not renumber:
                 break
-            n += 1
-            self.path = base.with_name(f"{base.name}-{n}")
+            self.path = next_free_dir(base)
         hint = (  # a training run resumes, from its checkpoint or (killed in its first
             # epoch, before one was written) from the start
             f", or `trainlab resume {self.path}` to continue it"

@@ -48,7 +48,7 @@ from .devices import resolve_device
 from .errors import ConfigError, UserError
 from .malloc import keep_freed_memory
 from .population import Population
-from .runs import RunDir, software_versions, to_jsonable
+from .runs import RunDir, next_free_dir, software_versions, to_jsonable
 
 __all__ = [
     "Trainer",
@@ -65,12 +65,7 @@ _METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test
 
 def default_run_dir(name: str, root: str | Path = "runs") -> Path:
     """``runs/<name>``, or ``runs/<name>-2``, ``-3``, … if taken: never an existing folder."""
-    base = Path(root) / name
-    path, n = base, 1
-    while path.exists():
-        n += 1
-        path = base.with_name(f"{base.name}-{n}")
-    return path
+    return next_free_dir(Path(root) / name)
 
 
 def load_dataset(config: Config) -> Any:
