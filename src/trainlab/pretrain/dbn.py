@@ -259,9 +259,10 @@ def arrays_dataset(
     (``num_classes`` defaults to the largest label + 1)."""
     from ..data import Dataset
 
-    if isinstance(val_fraction, bool) or not isinstance(val_fraction, int | float | np.floating):
-        raise UserError(f"val_fraction must be a number in [0, 1), got {val_fraction!r}")
-    if not 0.0 <= val_fraction < 1.0:
+    number = isinstance(val_fraction, int | float | np.floating) and not isinstance(
+        val_fraction, bool
+    )
+    if not (number and 0.0 <= val_fraction < 1.0):  # (NaN fails the range)
         raise UserError(f"val_fraction must be a number in [0, 1), got {val_fraction!r}")
     n_val = int(round(len(x_train) * val_fraction))
     n_tr = len(x_train) - n_val
