@@ -384,7 +384,7 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
             fields = _fields_at(parent)
             hint = did_you_mean(key, fields)
             head = key.split(".")[0]
-            if "." in key and head in _fields_at(parent):
+            if "." in key and head in fields:
                 hint = (  # `optim.lr: 0.1` in a file: dotted keys are --set's and the grid's
                     f"; write it nested ({head}: {{{key.split('.', 1)[1]}: ...}}): dotted keys "
                     "are for --set and population.grid"
