@@ -8,8 +8,10 @@
 
 Both run without a host sync; the returned ``clipped`` mask lets the trainer count the fraction
 of clipped steps per model on the device. (A per-model ``max_norm`` or clip value tensor is
-checked to be positive once, the first time that tensor is seen and again after it changes in
-place.)
+checked to be > 0 (``inf``: that model is not clipped) once, the first time that tensor is seen
+and again after it changes in place; a change the version counter does not see, a write through
+``.data`` or a shared numpy array, can still never flip a gradient's sign: the norm's scale is
+clamped to [0, 1] and the value bounds are ``±|value|``.)
 """
 
 from __future__ import annotations
@@ -49,19 +51,22 @@ def _threshold(name: str, value: float | Tensor, k: int) -> float | Tensor:
 
 
 def _check_positive_once(name: str, value: Tensor) -> None:
-    """Per-model thresholds must be finite and > 0 (a negative one would flip the gradients'
-    sign). Checked with one host read the first time a tensor is seen, and again after an
-    in-place change, so that a fixed tensor in the hot loop costs no sync after the first step."""
-    if _CHECKED.get(value) == value._version:
+    """Per-model thresholds must be > 0 (``inf``: no clipping; a negative one would flip the
+    gradients' sign, NaN would erase them). Checked with one host read the first time a tensor
+    is seen, and again after an in-place change, so that a fixed tensor in the hot loop costs no
+    sync after the first step. An inference tensor has no version counter: checked every call."""
+    inference = value.is_inference()
+    if not inference and _CHECKED.get(value) == value._version:
         return
     v = value.detach().double().cpu()
-    if not bool((torch.isfinite(v) & (v > 0)).all()):
-        bad = [x for x in v.tolist() if not (math.isfinite(x) and x > 0)]
+    if not bool((v > 0).all()):  # NaN compares False
+        bad = [x for x in v.tolist() if not x > 0]
         raise ConfigError(
-            f"{name} must be finite and > 0 for every model, got {bad[0]!r}; fix the per-model "
-            "values (e.g. train.clip_value)"
+            f"{name} must be > 0 for every model (inf: not clipped), got {bad[0]!r}; fix the "
+            "per-model values"
         )
-    _CHECKED[value] = value._version
+    if not inference:
+        _CHECKED[value] = value._version
 
 
 def _with_grads(params: Iterable[Tensor] | Tensor) -> list[Tensor]:
@@ -123,7 +128,7 @@ def clip_grad_norm_(
         return norms, torch.zeros(k, dtype=torch.bool, device=dev)
     coef = mx / (norms + 1e-6)  # (K,)
     clipped = coef < 1.0
-    coef = torch.clamp(coef, max=1.0)
+    coef = torch.clamp(coef, 0.0, 1.0)  # 0: never a sign flip (see the module doc)
     grads = [p.grad for p in ps]
     torch._foreach_mul_(grads, bcast(coef, ps))
     return norms, clipped
@@ -143,9 +148,11 @@ def clip_grad_value_(params: Iterable[Tensor] | Tensor, value: float | Tensor) -
         peak = torch.stack([p.grad.reshape(k, -1).abs().amax(1) for p in ps]).amax(0)
     else:
         peak = torch.stack([p.grad.abs().max() for p in ps]).max().reshape(1)
-    clipped = peak > (v.to(peak.device) if isinstance(v, Tensor) else v)
     if isinstance(v, Tensor):
         _check_positive_once("clip value", v)
+        v = v.abs()  # never a sign flip (see the module doc)
+    clipped = peak > (v.to(peak.device) if isinstance(v, Tensor) else v)
+    if isinstance(v, Tensor):
         for p, vv in zip(ps, bcast(v, ps), strict=True):
             torch.clamp_(p.grad, min=-vv, max=vv)
     elif not math.isinf(v):
