@@ -239,12 +239,13 @@ def main() -> None:
     ap.add_argument("--floor", action="store_true", help="also time the every-step lower bound")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "diagnostics.json"))
     args = ap.parse_args()
-    from _args import require_counts, require_device
+    from _args import require_counts, require_device, require_threads
 
     require_counts(ap, rounds=args.rounds)
     if args.k < 0:
         ap.error(f"--k must be at least 0 (0: the plain model only), got {args.k}")
     require_device(ap, args.device)
+    require_threads(ap, args.threads)
     if args.steps < 50 or args.steps % 50:  # each round must sample as many steps as the next
         ap.error(f"--steps must be a multiple of 50 (every-50 sampling), got {args.steps}")
     if args.threads:

@@ -167,10 +167,11 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (0: torch's default)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "optim.json"))
     args = ap.parse_args()
-    from _args import require_counts, require_device
+    from _args import require_counts, require_device, require_threads
 
     require_counts(ap, k=args.k, rounds=args.rounds, reps=args.reps)
     require_device(ap, args.device)
+    require_threads(ap, args.threads)
     for flag, given, known in (("--model", args.model, MODELS), ("--optims", args.optims, OPTIMS)):
         unknown = [n for n in given.split(",") if n not in known]
         if unknown:

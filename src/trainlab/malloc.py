@@ -14,7 +14,8 @@ maximum; ``M_TRIM_THRESHOLD`` = 1 GiB; ``M_TOP_PAD`` = 64 MiB), once per process
 process keeps up to its peak heap after the peak has passed (as PyTorch's CUDA caching
 allocator does on the GPU). The settings stay for the rest of the process (glibc has no way
 to go back to its adaptive defaults). Set ``TRAINLAB_KEEP_FREED_MEMORY=0`` to leave malloc
-alone; other C libraries (musl, macOS, Windows) are left alone.
+alone (``false``, ``off``, ``no`` too; ``1``, ``true``, ``on``, ``yes`` or unset: raise them; any
+other value is an error); other C libraries (musl, macOS, Windows) are left alone.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import ctypes
 import os
 import platform
 import sys
+
+from .errors import UserError
 
 __all__ = ["keep_freed_memory"]
 
@@ -42,9 +45,10 @@ def keep_freed_memory() -> bool:
     global _done
     if _done is not None:
         return _done
-    _done = False
-    if os.environ.get("TRAINLAB_KEEP_FREED_MEMORY", "1") == "0":
+    if not _env_on("TRAINLAB_KEEP_FREED_MEMORY"):
+        _done = False
         return False
+    _done = False
     if sys.platform != "linux" or platform.libc_ver()[0] != "glibc":
         return False
     try:
@@ -56,3 +60,14 @@ def keep_freed_memory() -> bool:
                 (M_TOP_PAD, TOP_PAD))  # fmt: skip
     _done = all([mallopt(option, value) == 1 for option, value in settings])  # all three, always
     return _done
+
+
+_OFF, _ON = ("0", "false", "off", "no"), ("", "1", "true", "on", "yes")
+
+
+def _env_on(name: str) -> bool:
+    """A yes/no environment variable, on when unset; a value that is neither is a UserError."""
+    value = os.environ.get(name, "1").strip().lower()
+    if value in _OFF or value in _ON:
+        return value not in _OFF
+    raise UserError(f"{name}={os.environ[name]!r} is not a yes/no value; set it to 0 or 1")

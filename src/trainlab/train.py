@@ -83,6 +83,25 @@ def load_dataset(config: Config) -> Any:
     )
 
 
+def _float32_default(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``method`` with torch's default dtype float32 (the caller's restored afterwards), so
+    that a run's models and buffers do not follow a ``torch.set_default_dtype(torch.float64)``
+    made elsewhere in the process: a model's result depends only on its config and seed."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        before = torch.get_default_dtype()
+        if before == torch.float32:
+            return method(*args, **kwargs)
+        torch.set_default_dtype(torch.float32)
+        try:
+            return method(*args, **kwargs)
+        finally:
+            torch.set_default_dtype(before)
+
+    return wrapper
+
+
 @dataclass
 class RunResult:
     """What :func:`train` returns: the run directory, its summary and the trained population."""
@@ -108,6 +127,7 @@ class Trainer:
         dataset: a :class:`trainlab.data.Dataset` instead of ``config.data``.
     """
 
+    @_float32_default
     def __init__(
         self,
         config: Config,
@@ -313,6 +333,7 @@ class Trainer:
         """``(K,)`` learning rates for this step: the scheduled ones, 0 for stopped models."""
         return self._scheduled_lr() * self.running
 
+    @_float32_default
     def step_on(self, idx: torch.Tensor) -> torch.Tensor:
         """One optimizer step of every model on its batch ``idx`` ``(K, b)``; returns loss ``(K,)``.
 
@@ -387,6 +408,7 @@ class Trainer:
 
     # -- evaluation --------------------------------------------------------------------------------
     @torch.no_grad()
+    @_float32_default
     def evaluate(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean loss and accuracy ``(K,)`` of every model on ``split`` (``val`` or ``test``)."""
         x, y = getattr(self.data, f"x_{split}"), getattr(self.data, f"y_{split}")
@@ -418,6 +440,7 @@ class Trainer:
         return loss_sum / n, correct / n
 
     # -- epochs ------------------------------------------------------------------------------------
+    @_float32_default
     def train_epoch(self, progress: Any = None, task: Any = None) -> list[dict[str, Any]]:
         """One epoch for every model, then evaluation; returns one metrics row per model."""
         t0 = time.perf_counter()
@@ -529,6 +552,7 @@ class Trainer:
         self.stopped_step, self.last = list(state["stopped_step"]), list(state["last"])
 
     # -- the whole run -----------------------------------------------------------------------------
+    @_float32_default
     def fit(self, run: RunDir | None = None, *, progress: bool = True) -> dict[str, Any]:
         """Train until the last epoch (or every model stopped); returns the summary."""
         locked = run.lock() if run is not None else False

@@ -188,12 +188,14 @@ def lr_find_cmd(
 ) -> None:
     """LR range test (Smith 2017): loss against an exponentially growing LR; suggests an LR."""
     from ..config import load_config
+    from ..devices import resolve_device
     from ..optim.lr_find import log_spaced, lr_find, lr_sweep
     from ..report.plots import save_figure
 
     if population and not 2 <= population <= MAX_SEEDS:  # 0: the single-model range test
         raise UserError(f"--population needs 2 to {MAX_SEEDS} models, got {population}")
     cfg = load_config(config, list(set_ or []))
+    resolve_device(device)  # a bad --device is refused before --out's folder is made
     out = _png(out)
     if population:
         res = lr_sweep(cfg, log_spaced(start_lr, end_lr, population), epochs=epochs, device=device)

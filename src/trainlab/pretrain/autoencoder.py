@@ -116,18 +116,21 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
         gen = torch.Generator(device=x.device).manual_seed(seed_key("sdae", seed))
         bound = 4.0 * float(np.sqrt(6.0 / (d + width)))
         w = (
-            (torch.rand(width, d, generator=gen, device=x.device) * 2 - 1) * bound
+            (torch.rand(width, d, generator=gen, device=x.device, dtype=x.dtype) * 2 - 1) * bound
         ).requires_grad_()
-        c = torch.zeros(width, device=x.device, requires_grad=True)
-        b = torch.zeros(d, device=x.device, requires_grad=True)
+        c = torch.zeros(width, device=x.device, dtype=x.dtype, requires_grad=True)
+        b = torch.zeros(d, device=x.device, dtype=x.dtype, requires_grad=True)
         opt = torch.optim.Adam([w, c, b], lr=self.learning_rate)
         losses = []
         for _ in range(self.n_iter):
             perm = torch.randperm(n, generator=gen, device=x.device)
-            total = torch.zeros((), device=x.device)
+            total = torch.zeros((), device=x.device, dtype=x.dtype)
             for s in range(0, n, self.batch_size):
                 xb = x[perm[s : s + self.batch_size]]  # (B, D)
-                keep = torch.rand(xb.shape, generator=gen, device=x.device) >= self.corruption
+                keep = (
+                    torch.rand(xb.shape, generator=gen, device=x.device, dtype=x.dtype)
+                    >= self.corruption
+                )
                 h = torch.sigmoid(F.linear(xb * keep, w, c))  # (B, H)
                 logits = F.linear(h, w.t(), b)  # (B, D)
                 loss = F.binary_cross_entropy_with_logits(logits, xb, reduction="sum") / len(xb)

@@ -13,8 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
+from ..devices import resolve_device
 from ..threads import torch_threads
 
 __all__ = [
@@ -38,7 +37,7 @@ def cpu_threads(device: str, n: int = 1) -> Iterator[None]:
     epochs took 23.4 s with torch's default 2 threads and 4.2 s with 1 (the thread pool stalls
     when another process holds a core).
     """
-    on_cpu = device in ("cpu", "auto") and not torch.cuda.is_available()
+    on_cpu = resolve_device(device).type == "cpu"  # also --device cpu beside a GPU
     with torch_threads(n if on_cpu else None):
         yield
 
