@@ -150,19 +150,25 @@ def test_schedule_plot_of_an_lr_grid_has_a_legend_per_curve_and_a_log_axis():
     """25 models (5 LRs × 5 seeds): the legend was dropped (> 12 models) though there are only
     5 distinct curves, and a linear LR axis flattened the three smallest LRs onto 0."""
     from trainlab.cli.optim import distinct_curves, schedule_figure
+    from trainlab.config import Member
     from trainlab.optim import create_schedule
 
     lrs = [0.001, 0.003, 0.01, 0.03, 0.1]
     base = torch.tensor([lr for lr in lrs for _ in range(5)], dtype=torch.float64)
-    groups = [f"optim.lr={lr} (seed {s})" for lr in lrs for s in range(5)]
+    mems = [
+        Member(index=5 * i + s, seed=s, overrides={"optim.lr": lr})
+        for i, lr in enumerate(lrs)
+        for s in range(5)
+    ]
     curve = create_schedule("cosine", base, total_steps=40, steps_per_epoch=4).curve()
-    firsts, labels, owner = distinct_curves(groups, curve)
+    firsts, labels, owner = distinct_curves(mems, curve)
     assert firsts == [0, 5, 10, 15, 20] and owner[7] == 5 and labels[5] == "optim.lr=0.003"
-    ax = schedule_figure("cosine", groups, curve, 4).axes[0]
+    ax = schedule_figure("cosine", mems, curve, 4).axes[0]
     assert ax.get_legend_handles_labels()[1] == [f"optim.lr={lr}" for lr in lrs]
     assert ax.get_yscale() == "log" and "log" in ax.get_ylabel() and ax.get_xlabel() == "epoch"
     one = create_schedule("cosine", torch.tensor([0.1]), total_steps=40, steps_per_epoch=4)
-    ax1 = schedule_figure("cosine", ["default (seed 0)"], one.curve(), 4).axes[0]
+    ax1 = schedule_figure("cosine", [Member(index=0, seed=0, overrides={})], one.curve(), 4)
+    ax1 = ax1.axes[0]
     assert ax1.get_yscale() == "linear"  # one model's decay to 0: a linear axis
 
 

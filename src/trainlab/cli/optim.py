@@ -15,7 +15,7 @@ from .app import MAX_SEEDS, app, console, escape
 if TYPE_CHECKING:
     import torch
 
-    from ..config import Config
+    from ..config import Config, Member
     from ..optim import Schedule
 
 __all__ = [
@@ -30,10 +30,12 @@ __all__ = [
 Sets = Annotated[list[str] | None, typer.Option("--set", help="override: key=value")]
 
 
-def schedule_curves(config: Config) -> tuple[list[str], Schedule, torch.Tensor, int]:
-    """Every model's LR at every step of ``config``: ``(groups, schedule, curve (S, K), spe)``.
+def schedule_curves(config: Config) -> tuple[list[Member], Schedule, torch.Tensor, int]:
+    """Every model's LR at every step of ``config``: ``(members, schedule, curve (S, K), spe)``.
 
-    Loads the data only to count the training samples (steps per epoch).
+    The members' overrides include their per-model schedule values (``schedule.gamma``), as
+    the trainer records them. Loads the data only to count the training samples (steps per
+    epoch).
     """
     import torch
 
@@ -53,8 +55,10 @@ def schedule_curves(config: Config) -> tuple[list[str], Schedule, torch.Tensor, 
         steps_per_epoch=spe,
         **config.schedule.kwargs("name"),
     )
-    groups = [f"{m.group} (seed {m.seed})" for m in mems]
-    return groups, sched, sched.curve(), spe
+    for key in sched.per_model:  # as Trainer does
+        for m in mems:
+            m.overrides[f"schedule.{key}"] = sched.resolved[key][m.index]
+    return mems, sched, sched.curve(), spe
 
 
 def schedule_parameters(sched: Schedule, given: dict[str, Any]) -> str:
@@ -87,9 +91,9 @@ def schedule_cmd(
     cfg = load_config(config, list(set_ or []))
     if plot:
         out = _png(out)
-    groups, sched, curve, spe = schedule_curves(cfg)
+    mems, sched, curve, spe = schedule_curves(cfg)
     steps = curve.shape[0]
-    firsts, labels, _ = distinct_curves(groups, curve)
+    firsts, labels, _ = distinct_curves(mems, curve)
     table = Table(title=f"schedule '{cfg.schedule.name}': lr at the start of each epoch")
     table.add_column("epoch", justify="right")
     shown = firsts[:6]
@@ -107,20 +111,21 @@ def schedule_cmd(
     if plot:
         from ..report.plots import save_figure
 
-        fig = schedule_figure(cfg.schedule.name, groups, curve, spe)
+        fig = schedule_figure(cfg.schedule.name, mems, curve, spe)
         save_figure(fig, out, dpi=110)
         console.print(f"plot: {escape(str(out))}")
 
 
 def distinct_curves(
-    groups: list[str], curve: torch.Tensor
+    members: list[Member], curve: torch.Tensor
 ) -> tuple[list[int], dict[int, str], list[int]]:
     """The models with distinct LR curves ``curve (S, K)``: ``(firsts, labels, owner)``.
 
     ``firsts``: the first model of each distinct curve, in model order; ``owner[i]``: the first
-    model whose curve equals model i's; ``labels[f]``: the override group when all its models
-    share one curve (seeds never change the LR unless a schedule parameter is given per
-    model), else model f's own label (with its seed).
+    model whose curve equals model i's; ``labels[f]``: the overrides that every model on curve
+    ``f`` shares (``optim.lr=0.1`` for the lr-0.1 models of an ``init.scheme × optim.lr``
+    grid), ``default`` when none of them has any; a curve that this leaves unnamed or named as
+    another curve is, also gets its first model's index and seed.
     """
     import torch
 
@@ -128,15 +133,22 @@ def distinct_curves(
     first_of: dict[int, int] = {}
     owner = [first_of.setdefault(int(c), i) for i, c in enumerate(inverse.tolist())]
     firsts = sorted(set(owner))
-    plain = [g.rsplit(" (seed ", 1)[0] for g in groups]
     labels = {}
     for f in firsts:
-        alike = all(owner[j] == f for j in range(len(groups)) if plain[j] == plain[f])
-        labels[f] = plain[f] if alike else groups[f]
+        on = [members[j] for j in range(len(members)) if owner[j] == f]
+        shared = [(k, v) for k, v in on[0].overrides.items()
+                  if all(k in m.overrides and m.overrides[k] == v for m in on[1:])]  # fmt: skip
+        plain = all(not m.overrides for m in on)
+        labels[f] = ", ".join(f"{k}={v}" for k, v in shared) or ("default" if plain else "")
+    named = [labels[f] for f in firsts]
+    for f in firsts:
+        if not labels[f] or named.count(labels[f]) > 1:
+            who = f"model {f}, seed {members[f].seed}"
+            labels[f] = f"{labels[f]} ({who})" if labels[f] else who
     return firsts, labels, owner
 
 
-def schedule_figure(name: str, groups: list[str], curve: torch.Tensor, spe: int) -> Any:
+def schedule_figure(name: str, members: list[Member], curve: torch.Tensor, spe: int) -> Any:
     """The LR of every model against the epoch (step-wise, as the trainer applies it).
 
     Models with the same curve share a colour and one legend entry (up to 12 entries); the LR
@@ -144,7 +156,7 @@ def schedule_figure(name: str, groups: list[str], curve: torch.Tensor, spe: int)
     1e-3 of the smallest peak."""
     from matplotlib.figure import Figure
 
-    firsts, labels, owner = distinct_curves(groups, curve)
+    firsts, labels, owner = distinct_curves(members, curve)
     fig = Figure(figsize=(7, 4.5), layout="constrained")
     ax = fig.subplots()
     x = [s / spe for s in range(curve.shape[0] + 1)]  # a step's lr holds until the next step
@@ -238,8 +250,8 @@ def lr_find_cmd(
 
 def _png(out: Path) -> Path:
     """``out``, with ``.png`` added when it has no suffix (as matplotlib's savefig does), its
-    folder created; a format matplotlib cannot write or a folder that cannot be made is a
-    UserError, raised before any training."""
+    folder created; a folder given as ``out``, a format matplotlib cannot write or a folder
+    that cannot be made is a UserError, raised before any training."""
     import io
 
     from matplotlib.backend_bases import FigureCanvasBase
@@ -247,6 +259,8 @@ def _png(out: Path) -> Path:
 
     from ..runs import make_folder
 
+    if out.is_dir() or out.name in ("", ".", ".."):
+        raise UserError(f"--out {out} is a folder; give a file name, e.g. --out {out / 'plot.png'}")
     out = out if out.suffix else out.with_name(out.name + ".png")
     formats = FigureCanvasBase.get_supported_filetypes()
     fmt = out.suffix[1:].lower()

@@ -252,15 +252,21 @@ def lr_find(
 
 def _labels(members: list[Any]) -> list[str]:
     """One distinct label per model: its override group, with its seed where the group has
-    several models (``seed 3`` for the default group)."""
-    count: dict[str, int] = {}
-    for m in members:
-        count[m.group] = count.get(m.group, 0) + 1
-    return [
-        f"seed {m.seed}" if m.group == "default"
-        else f"{m.group} (seed {m.seed})" if count[m.group] > 1
-        else m.group
+    several models (``seed 3`` for the default group). Per-model schedule values
+    (``schedule.<key>``) are left out: the range test replaces the schedule."""
+    groups = [
+        ", ".join(f"{k}={v}" for k, v in m.overrides.items() if not k.startswith("schedule."))
+        or "default"
         for m in members
+    ]
+    count: dict[str, int] = {}
+    for g in groups:
+        count[g] = count.get(g, 0) + 1
+    return [
+        f"seed {m.seed}" if g == "default"
+        else f"{g} (seed {m.seed})" if count[g] > 1
+        else g
+        for g, m in zip(groups, members, strict=True)
     ]  # fmt: skip
 
 
@@ -308,13 +314,14 @@ class LRSweepResult:
 
         fig = Figure(figsize=(7, 4.5), layout="constrained")
         ax = fig.subplots()
+        order = sorted(range(len(self.lrs)), key=self.lrs.__getitem__)  # a line in LR order
         for vals, style, label in (
             (self.train_loss, "o-", "training loss (last-epoch mean)"),
             (self.val_loss, "s-", "validation loss (after the last epoch)"),
         ):
-            ys = [v if math.isfinite(v) and v > 0 else math.nan for v in vals]
+            ys = [vals[i] if math.isfinite(vals[i]) and vals[i] > 0 else math.nan for i in order]
             if any(math.isfinite(v) for v in ys):
-                ax.plot(self.lrs, ys, style, label=label)
+                ax.plot([self.lrs[i] for i in order], ys, style, label=label)
         ax.set_xscale("log")
         if any(math.isfinite(v) and v > 0 for v in self.train_loss + self.val_loss):
             ax.set_yscale("log")
