@@ -13,6 +13,7 @@ lists, expanded as a product). Override keys name a config field: ``optim.lr``,
 
 from __future__ import annotations
 
+import copy
 import itertools
 import re
 from pathlib import Path
@@ -419,8 +420,8 @@ def parse_config(raw: dict[str, Any] | None, source: str = "config") -> Config:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
-    try:
-        return Config.model_validate(raw)
+    try:  # a copy: the open sections' extra values (lists, dicts) must not be the caller's
+        return Config.model_validate(copy.deepcopy(raw))
     except ValidationError as err:
         raise _format_error(err, source) from None
 

@@ -44,7 +44,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -230,6 +230,12 @@ class _StackedLinear(nn.Module):
         # in W's own (K, out, in) layout: no transpose copy per step (-9% step time, K=16 CPU).
         k = self.weight.shape[0]
         lead = x.shape[:-1]
+        if x.dim() < 2 or x.shape[0] != k or x.shape[-1] != self.in_features:
+            raise RuntimeError(  # as nn.Linear says it; a reshape would mix up samples
+                f"mat1 and mat2 shapes cannot be multiplied: input {tuple(x.shape)} for a "
+                f"Linear({self.in_features}, {self.out_features}) of K={k} models needs "
+                f"(K={k}, ..., {self.in_features})"
+            )
         xt = x.reshape(k, -1, self.in_features).transpose(1, 2)  # (K, in, N)
         if self.bias is None:
             yt = torch.bmm(self.weight, xt)
@@ -612,6 +618,14 @@ class Population(nn.Module):
         self, template: nn.Module, k: int, seeds: Sequence[int] | torch.Tensor | None = None
     ) -> None:
         super().__init__()
+        if not isinstance(template, nn.Module):
+            what = (
+                f"the class {template.__name__}" if isinstance(template, type) else repr(template)
+            )
+            raise UserError(
+                f"template must be an nn.Module instance, got {what[:80]}; e.g. "
+                "Population(trainlab.models.create('mlp', ...), k)"
+            )
         if isinstance(k, bool) or not isinstance(k, numbers.Integral):
             raise UserError(f"k (the number of models) must be an int >= 1, got {k!r}")
         if k < 1:
@@ -669,8 +683,17 @@ class Population(nn.Module):
         """Stack existing models of one architecture into a population: each keeps its weights,
         buffers (non-persistent ones too) and dropout rates; models that differ in anything
         else (a layer's type or settings) are refused."""
+        if isinstance(models, nn.Module) and not isinstance(models, nn.ModuleList):
+            raise UserError(
+                f"from_models takes a list of models, got one {type(models).__name__}; "
+                "pass [model] for a population of one"
+            )
+        models = list(models)
         if not models:
             raise UserError("from_models needs at least one model")
+        for i, m in enumerate(models):
+            if not isinstance(m, nn.Module):
+                raise UserError(f"model {i} is not an nn.Module ({type(m).__name__})")
         first = _architecture(models[0])
         for i, m in enumerate(models[1:], start=1):
             arch = _architecture(m)
@@ -725,6 +748,10 @@ class Population(nn.Module):
     def load_member(self, i: int, state: dict[str, torch.Tensor]) -> None:
         """Copy a plain model's ``state_dict`` into slot ``i``; keys and shapes must match."""
         i = self._index(i)
+        if isinstance(state, nn.Module):
+            raise UserError("load_member takes a state_dict; pass model.state_dict()")
+        if not isinstance(state, Mapping):
+            raise UserError(f"load_member takes a state_dict, got {type(state).__name__}")
         stacked = self._stacked_state()
         state = {n: t for n, t in state.items() if n not in self._dropout_keys()}
         missing = [n for n in stacked if n not in state]

@@ -20,11 +20,12 @@ import copy
 import functools
 import json
 import math
+import os
 import sys
 import time
 import types
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,6 +42,7 @@ from .config import (
     dump_config,
     load_config,
     members,
+    parse_config,
     resolve,
     with_factory_defaults,
 )
@@ -137,7 +139,22 @@ class Trainer:
         dataset: Any = None,
     ) -> None:
         from . import optim
+        from .data import Dataset
 
+        if not isinstance(config, Config):
+            raise UserError(f"config must be a trainlab Config, got {type(config).__name__}")
+        if model is not None and not isinstance(model, nn.Module):
+            what = f"the class {model.__name__}" if isinstance(model, type) else repr(model)
+            raise UserError(
+                f"model must be an nn.Module instance, got {what[:80]}; for a built-in model "
+                "set config.model instead"
+            )
+        if dataset is not None and not isinstance(dataset, Dataset):
+            raise UserError(
+                f"dataset must be a trainlab.data.Dataset, got {type(dataset).__name__}; for "
+                "a registered data set set config.data.name, for arrays use "
+                "trainlab.pretrain.arrays_dataset"
+            )
         if config.optim.name in ("lbfgs", "newton"):
             raise ConfigError(
                 f"optim.name '{config.optim.name}' needs full-batch closures; use it from Python "
@@ -162,6 +179,12 @@ class Trainer:
 
         dropouts = [float(getattr(c.model, "dropout", 0.0) or 0.0) for c in cfgs]
         template = model if model is not None else self._build_model(max(dropouts))
+        floats = {p.dtype for p in template.parameters() if p.is_floating_point()}
+        if floats - {self.data.x_train.dtype}:
+            raise UserError(
+                f"the model's parameters are {', '.join(sorted(map(str, floats)))}, but the data "
+                f"is {self.data.x_train.dtype}: pass model.float()"
+            )
         self._check_fits(template)
         self.pop = Population(template, k, [m.seed for m in self.members])
         self._init_members(template, cfgs)
@@ -810,7 +833,7 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
 
 
 def train(
-    config: Config | str | Path,
+    config: Config | Mapping[str, Any] | str | Path,
     *,
     out: str | Path | None = None,
     device: str | torch.device = "auto",
@@ -822,7 +845,8 @@ def train(
     """Train a config's population and write its run directory.
 
     Args:
-        config: a :class:`Config` or the path of a YAML config.
+        config: a :class:`Config`, the plain dict :func:`~trainlab.config.parse_config` takes,
+            or the path of a YAML config.
         out: the run directory (must not exist or be empty); default ``runs/<name>[-N]``.
         device: ``auto``, ``cpu`` or ``cuda``.
         model: a plain ``nn.Module`` to train instead of ``config.model`` (e.g. an unrolled
@@ -835,7 +859,13 @@ def train(
     are left as they were; on the CPU (Linux, glibc) malloc keeps freed memory for the rest of
     the process (:mod:`trainlab.malloc`; ``TRAINLAB_KEEP_FREED_MEMORY=0`` opts out).
     """
-    if not isinstance(config, Config):
+    if isinstance(config, Mapping):  # the plain dict parse_config takes
+        config = parse_config(dict(config))
+    elif not isinstance(config, Config):
+        if not isinstance(config, str | os.PathLike):
+            raise UserError(
+                f"config must be a Config, a dict or a YAML path, got {type(config).__name__}"
+            )
         config = load_config(config)
     if "path" in config.data.options:  # config.yaml names the file wherever it is resumed from
         from .data import with_absolute_path

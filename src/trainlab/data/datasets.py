@@ -336,6 +336,45 @@ def _check_classes(
     )
 
 
+def check_arrays(
+    name: str,
+    splits: dict[str, tuple[Any, Any]],
+    num_classes: int | None,
+    *,
+    option: bool = True,
+) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int]:
+    """Validate a data set's splits ``{"train": (x, y), "test": (x, y), ...}`` (a split whose
+    ``x`` is None is left out): per split matching lengths, 1-D integer labels, finite numeric
+    inputs; every split with train's sample shape; labels in ``[0, num_classes)`` (None: the
+    largest label + 1, which must look like class indices); at least 2 training classes.
+    Returns ``({split: (x, y as int64)}, num_classes)``; ``x`` is a copy (loaders may cache
+    their arrays). ``option``: the data takes ``num_classes=`` (named in the hints)."""
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    shape = None
+    for split, (xs, ys) in splits.items():
+        if xs is None:
+            continue
+        xs = np.asarray(xs) if split == "train" else np.array(xs)
+        ys = np.asarray(ys)
+        if shape is not None and xs.shape[1:] != shape:
+            raise DataError(
+                f"{name}: {split} inputs have shape {xs.shape[1:]} but train inputs "
+                f"{shape}; every split needs the same sample shape"
+            )
+        out[split] = (xs, _check_split(name, split, xs, ys))
+        shape = out["train"][0].shape[1:]
+    labels = {s: v[1] for s, v in out.items()}
+    if not any(v.size for v in labels.values()):
+        raise DataError(f"{name}: the data has no samples; check the data files")
+    if num_classes is None:
+        k = int(max(int(v.max()) for v in labels.values() if v.size) + 1)
+    else:
+        k = int(num_classes)
+    _check_labels(name, k, labels, option=option)
+    _check_classes(name, k, labels, inferred=num_classes is None, option=option)
+    return out, k
+
+
 # --------------------------------------------------------------------------- load
 
 
@@ -414,30 +453,15 @@ def load(
     raw = loader(**own)
 
     # --- check what the loader gave
-    x, y = np.asarray(raw.x), np.asarray(raw.y)
-    y = _check_split(name, "train", x, y)
-    given: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    for split in ("val", "test"):
-        xs, ys = getattr(raw, f"x_{split}"), getattr(raw, f"y_{split}")
-        if xs is None:
-            continue
-        xs, ys = np.array(xs), np.asarray(ys)  # a copy: loaders may return cached arrays
-        if xs.shape[1:] != x.shape[1:]:
-            raise DataError(
-                f"{name}: {split} inputs have shape {xs.shape[1:]} but train inputs "
-                f"{x.shape[1:]}; every split needs the same sample shape"
-            )
-        given[split] = (xs, _check_split(name, split, xs, ys))
-    labels = {"train": y, **{s: v[1] for s, v in given.items()}}
-    if not any(v.size for v in labels.values()):
-        raise DataError(f"{name}: the data has no samples; check the data files")
-    if raw.num_classes is None:
-        num_classes = int(max(int(v.max()) for v in labels.values() if v.size) + 1)
-    else:
-        num_classes = int(raw.num_classes)
     option = "num_classes" in own_options
-    _check_labels(name, num_classes, labels, option=option)
-    _check_classes(name, num_classes, labels, inferred=raw.num_classes is None, option=option)
+    checked, num_classes = check_arrays(
+        name,
+        {"train": (raw.x, raw.y), "val": (raw.x_val, raw.y_val), "test": (raw.x_test, raw.y_test)},
+        raw.num_classes,
+        option=option,
+    )
+    x, y = checked["train"]
+    given = {s: v for s, v in checked.items() if s != "train"}
 
     # --- splits: test from everything (if not given), then val from train (if not given)
     if "test" in given:

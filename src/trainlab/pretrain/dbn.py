@@ -256,8 +256,10 @@ def arrays_dataset(
 ) -> Any:
     """A :class:`trainlab.data.Dataset` from arrays; the last ``val_fraction`` of the training
     rows become the validation split. Labels must be integers in ``[0, num_classes)``
-    (``num_classes`` defaults to the largest label + 1)."""
+    (``num_classes`` defaults to the largest label + 1), inputs finite, and the arrays checked
+    as ``trainlab.data.load`` checks a file's (:func:`trainlab.data.datasets.check_arrays`)."""
     from ..data import Dataset
+    from ..data.datasets import check_arrays
 
     number = isinstance(val_fraction, int | float | np.floating) and not isinstance(
         val_fraction, bool
@@ -270,18 +272,10 @@ def arrays_dataset(
         raise UserError(
             f"val_fraction={val_fraction} leaves no training rows of {len(x_train)}; lower it"
         )
-    labels = {k: np.asarray(y) for k, y in (("y_train", y_train), ("y_test", y_test)) if len(y)}
-    for key, y in labels.items():
-        if not (np.issubdtype(y.dtype, np.integer) or np.all(y == np.round(y))):
-            raise UserError(f"{key} must hold integer class labels, got dtype {y.dtype}")
-    top = max((int(y.max()) for y in labels.values()), default=-1)
-    k = int(num_classes) if num_classes is not None else top + 1
-    for key, y in labels.items():
-        if y.min() < 0 or y.max() >= k:
-            raise UserError(
-                f"{key} holds labels in [{int(y.min())}, {int(y.max())}], outside [0, {k}) "
-                f"for num_classes={k}; pass num_classes > {int(y.max())} or fix the labels"
-            )
+    checked, k = check_arrays(
+        name, {"train": (x_train, y_train), "test": (x_test, y_test)}, num_classes
+    )  # lengths, 1-D integer labels, finite inputs, one sample shape, labels in [0, k)
+    (x_train, y_train), (x_test, y_test) = checked["train"], checked["test"]
     f = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
     i = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.int64)  # noqa: E731
     return Dataset(
