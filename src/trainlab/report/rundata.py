@@ -50,6 +50,12 @@ def read_population(path: Path) -> dict[str, Any]:
             "restore it or re-run the training"
         )
     _check_models(path, pop["models"])
+    given = pop.get("custom_dataset")
+    if isinstance(given, dict) and not (
+        isinstance(given.get("sizes", []), list)
+        and all(isinstance(n, int) for n in given.get("sizes", []))
+    ):
+        raise UserError(f"{path}: custom_dataset.sizes is not a list of integers; restore it")
     return pop
 
 
@@ -64,6 +70,11 @@ def _check_models(path: Path, models: list[Any]) -> None:
         for key in ("final", "overrides"):
             if m.get(key) is not None and not isinstance(m[key], dict):
                 raise UserError(f"{path}: models[{i}].{key} is not an object; restore the file")
+        step = m.get("stopped_step")
+        if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
+            raise UserError(f"{path}: models[{i}].stopped_step is {step!r}, not an integer")
+        if m.get("status") is not None and not isinstance(m["status"], str):
+            raise UserError(f"{path}: models[{i}].status is {m['status']!r}, not text")
 
 
 def _check_sections(path: Path, sec: dict[str, Any]) -> None:
@@ -357,6 +368,9 @@ def read_run(run_dir: str | Path) -> RunData:
             if not isinstance(summ["models"], list):
                 raise UserError(f"{summ_path}: 'models' is not a list; delete the file")
             _check_models(summ_path, summ["models"])
+        epochs = summ.get("epochs")
+        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int)):
+            raise UserError(f"{summ_path}: 'epochs' is {epochs!r}, not an integer; delete the file")
         data.summary = summ
 
     data.diagnostics = read_jsonl(path / "diagnostics.jsonl", required=("layer", "step"))

@@ -45,10 +45,15 @@ def aggregate(values: Iterable[Any]) -> dict[str, float | int | None]:
     n = len(xs)
     if n == 0:
         return {"mean": None, "std": None, "ci95": None, "n": 0}
+    # huge finite values (a diverged float64 loss) are summed scaled by 2^-e, exactly: their
+    # sum and squares would overflow, where fsum and ** raise rather than give inf
+    scale = 1.0 if max(abs(x) for x in xs) < 1e150 else 2.0 ** -math.frexp(max(map(abs, xs)))[1]
+    xs = [x * scale for x in xs]
     mean = math.fsum(xs) / n
     if n == 1:
-        return {"mean": mean, "std": 0.0, "ci95": None, "n": 1}
-    std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
+        return {"mean": mean / scale, "std": 0.0, "ci95": None, "n": 1}
+    std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1)) / scale
+    mean /= scale
     from scipy.stats import t  # scipy comes with scikit-learn; imported here to keep import light
 
     ci95 = float(t.ppf(0.975, n - 1)) * std / math.sqrt(n)
