@@ -24,7 +24,9 @@ half-made run behind.
 Run directory: ``config.yaml`` (resolved), ``metrics.jsonl`` (``rbm``: one line per model and
 pass with ``reconstruction_error``, ``pseudo_likelihood``; ``dbn``: the same per model, layer
 and pass, each layer's on its own input; ``sdae``: one line per model, layer and pass with
-``reconstruction_loss``; drawn as curves in the report), ``summary.json``, ``model.npz``
+``reconstruction_loss``; drawn as curves in the report), ``summary.json`` (per model its seed,
+group and final numbers; ``aggregates`` and per grid point ``groups`` with mean, std and 95%
+CI over seeds, as a training run's), ``model.npz``
 (every model's parameters: ``rbm``: ``components_i``, ``intercept_hidden_i``,
 ``intercept_visible_i`` of model ``i``; ``dbn`` and ``sdae``: each layer ``j``'s parameters
 under the names of :func:`_stack_arrays`, model 0's as they are and model ``i > 0``'s with a
@@ -33,6 +35,7 @@ under the names of :func:`_stack_arrays`, model 0's as they are and model ``i > 
 
 from __future__ import annotations
 
+import json
 import math
 import shutil
 import time
@@ -48,6 +51,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -61,7 +65,25 @@ __all__ = ["PretrainConfig", "load_pretrain_config", "run_pretrain", "parse_grid
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # no key here is a flag: YAML's true would be read as 1 (n_iter: true: one pass)
+        if info.field_name != "options" and _holds_bool(value):
+            raise ValueError(f"expected a number, got {json.dumps(value)}")
+        return value
+
+
+def _holds_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, list | tuple):
+        return any(_holds_bool(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_bool(v) for v in value.values())
+    return False
 
 
 class PretrainData(_Strict):
@@ -69,6 +91,16 @@ class PretrainData(_Strict):
     seed: int = 0
     scale: Literal["minmax", "standardize", "none"] = "minmax"
     options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("options")
+    @classmethod
+    def _options_are_not_data_keys(cls, v: dict[str, Any]) -> dict[str, Any]:
+        for key in ("name", "seed", "scale"):
+            if key in v:
+                raise ValueError(
+                    f"'{key}' is a key of data itself; write data.{key}, not in options"
+                )
+        return v
 
 
 class PretrainModel(_Strict):
@@ -508,8 +540,51 @@ def _stacks_into_run(
         suffix = "" if i == 0 else f"_model{i}"
         arrays.update({f"{k}{suffix}": v for k, v in _stack_arrays(est, m.kind).items()})
         models.append({"index": i, "seed": seed, "layers": m.layers})
-    np.savez(run.path / "model.npz", **arrays)
+    _save_npz(run.path / "model.npz", arrays)
     return models, recon
+
+
+def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez`` written atomically (temp file, fsync, rename), as every run file is."""
+    import io
+
+    from ..atomic import atomic_write_bytes
+
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+#: the final numbers of a model row that summary.json aggregates over seeds
+_FINAL = (
+    "train_reconstruction_error",
+    "test_reconstruction_error",
+    "train_pseudo_likelihood",
+    "test_pseudo_likelihood",
+)
+
+
+def _aggregated(models: list[dict[str, Any]], axes: list[str]) -> dict[str, Any]:
+    """``aggregates`` over all models and ``groups`` (one per grid point: ``group``,
+    ``overrides``, ``n``, ``aggregates``) as a training run's summary has them: mean, std and
+    95% CI (:func:`trainlab.report.aggregate`) of each final number, diverged models left out."""
+    from ..report.stats import aggregate
+
+    def agg(rows: list[dict[str, Any]]) -> dict[str, Any]:
+        keys = [k for k in _FINAL if any(k in r for r in rows)]
+        return {k: aggregate(r.get(k) for r in rows if not r.get("diverged")) for k in keys}
+
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for r in models:
+        groups.setdefault(r.get("group", "default"), []).append(r)
+    return {
+        "aggregates": agg(models),
+        "groups": [
+            {"group": g, "overrides": {a: rows[0][a] for a in axes}, "n": len(rows),
+             "aggregates": agg(rows)}
+            for g, rows in groups.items()
+        ],
+    }  # fmt: skip
 
 
 @contextmanager
@@ -612,19 +687,29 @@ def run_pretrain(
                     run.append_metrics([line])
             models = rows
             first = pop.estimators_[0]
-            np.savez(
+            _save_npz(
                 run.path / "model.npz",
-                **{f"components_{i}": e.components_ for i, e in enumerate(pop.estimators_)},
-                **{
-                    f"intercept_hidden_{i}": e.intercept_hidden_
-                    for i, e in enumerate(pop.estimators_)
-                },
-                **{
-                    f"intercept_visible_{i}": e.intercept_visible_
+                {
+                    f"{name}_{i}": getattr(e, f"{name}_")
+                    for name in ("components", "intercept_hidden", "intercept_visible")
                     for i, e in enumerate(pop.estimators_)
                 },
             )
             rep.add_table("Models (final pass)", rows)
+            if len(cfg.seeds) > 1:
+                from ..studies.cells import pm
+
+                live = [r for r in rows if not r.get("diverged")]
+                rep.add_table(
+                    "Grid points over seeds (final pass)",
+                    [
+                        {"group": g, **{k: pm([r[k] for r in live if r["group"] == g])
+                                        for k in _FINAL if k in rows[0]}}
+                        for g in dict.fromkeys(r["group"] for r in rows)
+                    ],
+                    caption="mean ± std over seeds (n, and the 95% CI half-width); diverged "
+                    "models left out",
+                )  # fmt: skip
             labels = [f"{r['group']} seed {r['seed']}" for r in rows]
             rep.add_figure(
                 "curves",
@@ -652,6 +737,7 @@ def run_pretrain(
                 "fit_seconds": time.perf_counter() - t0,
                 "models": models,
                 "diverged": [r["index"] for r in models if r.get("diverged")],
+                **_aggregated(models, list(cfg.grid)),
                 "versions": software_versions(resolve_device(cfg.device)),
             },
         )
