@@ -86,7 +86,9 @@ def _seed_int(part: str, text: str) -> int:
 #: click's ClickException (usage errors, bad options), wherever this typer takes click from:
 #: recent typer versions vendor it as ``typer._click``, older ones depend on ``click``
 _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
-_INTERRUPTED = "interrupted; `trainlab resume DIR` continues a run from its checkpoint"
+_INTERRUPTED = (
+    "interrupted; a `trainlab train` run continues from its checkpoint with `trainlab resume DIR`"
+)
 
 
 def main() -> None:
