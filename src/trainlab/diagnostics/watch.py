@@ -20,9 +20,12 @@ after an exception), with the memory and speed lessons of its users built in:
   The results are those of reducing each step at once up to float32 summation order (a test
   compares the two paths). Memory: at most 16 MiB of buffers per output shape, for at most
   two shapes per layer (a full and an epoch's last batch); a step whose first output has a
-  new shape first reduces the steps deferred before it. The first sampled step decides; a
-  step whose outputs exceed the limit (a larger batch) stops deferring in its forward: its
-  copies so far and the deferred steps are reduced at once, and the buffers let go.
+  new shape first reduces the steps deferred before it. Deferring starts at the first
+  sampled step; a step whose outputs exceed the limit stops it in its forward: its copies so
+  far and the deferred steps are reduced at once, and the buffers let go. Which steps are
+  reduced together thus depends only on the steps and the :meth:`Watch.records` calls, not on
+  where the watch started, so a run resumed at an epoch (the trainer reads the records once
+  per epoch) records bitwise what the uninterrupted run records.
 - **Cost** (``benchmarks/diagnostics.py``, CPU time, 1 thread, on a shared 2-core VM whose
   speed drifts by ±10-20% between runs; README "Benchmarks" has the tables). Every 50 steps:
   within that noise of the ≤5% goal on a 64-256-256-10 MLP and a K=16 population of it
@@ -461,7 +464,10 @@ class Watch:
         # permanent hooks on small outputs: copy each sampled step's outputs and reduce them
         # DEFER_STEPS steps at a time (_flush_deferred); None until the first sampled step's
         # size decides
-        self._defer: bool | None = None if self._permanent else False
+        # deferred from the first sampled step on (a step too big stops it in its forward), so
+        # that which steps are reduced together does not depend on where the watch started: a
+        # resumed run's diagnostics equal an uninterrupted run's
+        self._defer = self._permanent
         self._deferred: list[_Sample] = []  # forwards done, reductions pending
         self._next_slot = 0  # the buffer slot of the next deferred step
         # per (layer, shape, dtype, device): (DEFER_STEPS, K, B, ...), oldest first
@@ -654,9 +660,6 @@ class Watch:
             if self._next_slot >= DEFER_STEPS:
                 self._flush_deferred()
         else:
-            if self._defer is None:  # the first sampled step: are its outputs small?
-                size = sum(layer.n for layer, *_ in sample.pending) * self.k * 4  # as float32
-                self._defer = size <= DEFER_BYTES
             self._finalize(sample)
         # an output modified in place later in the forward (ReLU(inplace=True)) is skipped
         outs = [(layer, y) for layer, y, v in sample.outputs if y._version == v]
