@@ -310,23 +310,40 @@ def test_per_model_optimizer_values_are_not_rounded_to_float32():
     assert b1.tolist() == [0.9, 0.8] and b2.tolist() == [0.999, 0.99]
 
 
+def test_parameters_no_scheme_covers_are_drawn_per_seed():
+    """An LSTM's weights (no init scheme covers them) start different for different seeds,
+    drawn by PyTorch's default init from each model's seed: the same for a seed whatever the
+    population, the template's own values or the global RNG (they were the template's, the
+    same in every model, so seeds shared them)."""
+    cfg = small_config(population={"seeds": [0, 1]})
+    with pytest.warns(UserWarning, match="drawn per model"):
+        torch.manual_seed(5)
+        both = Trainer(cfg, model=RowLSTM(), device="cpu").pop
+        torch.manual_seed(6)
+        alone = Trainer(small_config(population={"seeds": [1]}), model=RowLSTM(), device="cpu")
+    w = [both.member_state(i)["rnn.weight_ih_l0"] for i in (0, 1)]
+    assert not torch.equal(w[0], w[1])
+    assert torch.equal(alone.pop.member_state(0)["rnn.weight_ih_l0"], w[1])
+    bound = 1 / RowLSTM().rnn.hidden_size ** 0.5  # nn.LSTM's default: U(-1/√H, 1/√H)
+    assert float(w[0].abs().max()) <= bound and float(w[0].std()) > 0.5 * bound / 3**0.5
+
+
 def test_a_recurrent_user_module_trains_and_is_watched():
     """torch.vmap cannot batch nn.LSTM: the trainer still trains it (the population runs its
     models one after another), each model as it trains alone, and watch() records it."""
     from trainlab.diagnostics import watch
 
     cfg = small_config(train={"epochs": 3}, population={"seeds": [0, 1]})
-    torch.manual_seed(0)  # the LSTM's weights come from the module given (init.apply: Linear)
     with (
-        pytest.warns(UserWarning, match=r"left 4 parameters unchanged .*rnn.weight_ih_l0"),
+        pytest.warns(UserWarning, match=r"rnn.weight_ih_l0 drawn per model by PyTorch's default"),
         pytest.warns(UserWarning, match="LSTM per model: this population runs its 2 models one"),
     ):
         both = train(cfg, model=RowLSTM(), write=False, progress=False, device="cpu")
     assert both.population.mode == "loop"
     accs = [m["final"]["test_acc"] for m in both.summary["models"]]
     assert min(accs) > 0.5
-    torch.manual_seed(0)
-    with pytest.warns(UserWarning, match="left 4 parameters unchanged"):
+    torch.manual_seed(1)  # the template's LSTM weights do not matter: each seed draws its own
+    with pytest.warns(UserWarning, match="drawn per model"):
         alone = train(
             small_config(train={"epochs": 3}, population={"seeds": [1]}),
             model=RowLSTM(), write=False, progress=False, device="cpu",

@@ -292,30 +292,70 @@ class Trainer:
             ) from None
 
     def _init_members(self, template: nn.Module, cfgs: list[Config]) -> None:
-        """Initialize each model from its own seed and init config (trainlab.init)."""
+        """Initialize each model from its own seed and init config (trainlab.init).
+
+        Parameters that no scheme covers (``init.skipped_parameters``: an ``nn.LSTM``'s, an
+        ``nn.Embedding``'s) are drawn per model too, by their module's own
+        ``reset_parameters()`` (PyTorch's default init) from the model's seed, so that models of
+        different seeds never share them; a parameter whose module has no ``reset_parameters``
+        keeps the template's value in every model (a warning names it).
+        """
         from . import init as init_mod
 
         work = copy.deepcopy(template).cpu()
         start = copy.deepcopy(work.state_dict())  # every model starts from the user's weights
         n = len(self.data.x_train)
+        skipped = set(init_mod.skipped_parameters(work))
+        own = {  # module -> the names of its own parameters
+            prefix: {f"{prefix}.{p}" if prefix else p for p, _ in m.named_parameters(recurse=False)}
+            for prefix, m in work.named_modules()
+        }
+        owners = {
+            prefix: m
+            for prefix, m in work.named_modules()
+            if own[prefix] & skipped and callable(getattr(m, "reset_parameters", None))
+        }
+        redrawn = set().union(*(own[prefix] for prefix in owners)) & skipped
         for member, cfg in zip(self.members, cfgs, strict=True):
             scheme = cfg.init.scheme
             work.load_state_dict(start)  # not from the model initialized before it (its slot)
             batch = None
             if scheme != "keep":
+                if owners:  # PyTorch's default init, from this model's seed
+                    with torch.random.fork_rng(devices=[]):
+                        torch.manual_seed(rng.seed_key("init-default", member.seed))
+                        for m in owners.values():
+                            m.reset_parameters()
                 if scheme == "lsuv":  # a random batch of its own: stored data may be class-sorted
                     pick = torch.Generator().manual_seed(rng.seed_key("lsuv-batch", member.seed))
                     idx = torch.randperm(n, generator=pick)[:256]
                     batch = self.data.x_train[idx.to(self.data.x_train.device)].cpu()
                 gen = torch.Generator().manual_seed(rng.seed_key("init", member.seed))
-                init_mod.apply(
-                    work,
-                    scheme,
-                    generator=gen,
-                    data=batch if scheme == "lsuv" else None,
-                    **cfg.init.kwargs("scheme"),
-                )
+                with warnings.catch_warnings():  # said once below, for the trainer's case
+                    warnings.filterwarnings("ignore", r"init\.apply\(.*unchanged", UserWarning)
+                    init_mod.apply(
+                        work,
+                        scheme,
+                        generator=gen,
+                        data=batch if scheme == "lsuv" else None,
+                        **cfg.init.kwargs("scheme"),
+                    )
             self.pop.load_member(member.index, work.state_dict())
+        if skipped and any(c.init.scheme != "keep" for c in cfgs):
+            kept = [p for p in init_mod.skipped_parameters(work) if p not in redrawn]
+            parts = []
+            if redrawn:
+                names = sorted(redrawn)
+                parts.append(
+                    f"{', '.join(names[:6])}{' ...' * (len(names) > 6)} drawn per model by "
+                    "PyTorch's default init (their modules' reset_parameters), not by the scheme"
+                )
+            if kept:
+                parts.append(
+                    f"{', '.join(kept[:6])}{' ...' * (len(kept) > 6)} kept as the module given "
+                    "has them, the same in every model (initialize them yourself)"
+                )
+            warnings.warn(f"init: {'; '.join(parts)}", UserWarning, stacklevel=4)
 
     # -- one step ----------------------------------------------------------------------------------
     def _reset_accumulators(self) -> None:
