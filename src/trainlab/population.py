@@ -221,6 +221,7 @@ class _StackedLinear(nn.Module):
 
     def __init__(self, m: nn.Linear, k: int) -> None:
         super().__init__()
+        self.plain_kind = type(m).__name__.lower()  # watch() records the plain kind
         self.in_features, self.out_features = m.in_features, m.out_features
         self.weight = _param(m.weight, k)  # (K, out, in)
         self.bias = _param(m.bias, k) if m.bias is not None else None  # (K, out)
@@ -250,6 +251,7 @@ class _StackedConv(nn.Module):
 
     def __init__(self, m: nn.Conv1d | nn.Conv2d, k: int) -> None:
         super().__init__()
+        self.plain_kind = type(m).__name__.lower()  # watch() records the plain kind
         self.conv = F.conv1d if isinstance(m, nn.Conv1d) else F.conv2d
         self.stride, self.padding, self.dilation = m.stride, m.padding, m.dilation
         self.groups, self.out_channels = m.groups, m.out_channels
@@ -281,6 +283,7 @@ class _StackedBatchNorm(nn.Module):
             raise UserError(
                 "a stacked BatchNorm with momentum=None (a cumulative average) is not supported"
             )
+        self.plain_kind = type(m).__name__.lower()  # watch() records the plain kind
         self.ranks = (2, 3) if isinstance(m, nn.BatchNorm1d) else (4,)  # per-model input, as torch
         self.eps = m.eps
         self.momentum = 0.0 if m.momentum is None else m.momentum  # (None: untracked, unused)
@@ -333,6 +336,7 @@ class _StackedLayerNorm(nn.Module):
 
     def __init__(self, m: nn.LayerNorm, k: int) -> None:
         super().__init__()
+        self.plain_kind = type(m).__name__.lower()  # watch() records the plain kind
         self.shape, self.eps = tuple(m.normalized_shape), m.eps
         self.weight = _param(m.weight, k) if m.weight is not None else None
         self.bias = _param(m.bias, k) if m.bias is not None else None
@@ -349,6 +353,8 @@ class _StackedLayerNorm(nn.Module):
 
 class _Fold(nn.Module):
     """Run a parameter-free batch-first module on ``(K·B, ...)`` and unfold to ``(K, B, ...)``."""
+
+    folded = True  # watch() describes it by ``inner``
 
     def __init__(self, m: nn.Module) -> None:
         super().__init__()
@@ -957,8 +963,11 @@ class Population(nn.Module):
             for m, calls in start:
                 m.calls = calls  # each model's forward draws the masks of the same calls
             out, moved = _call_keeping_buffers(
-                tpl, {n: p[i] for n, p in params.items()}, {n: b[i] for n, b in work.items()}, x[i]
-            )
+                tpl,
+                {n: p[i] for n, p in params.items()},
+                {n: b[i] for n, b in work.items()},
+                x[i].clone(),  # views of x share one version counter: a forward that edits its
+            )  # input in place would invalidate what the models before it saved for backward
             with torch.no_grad():
                 for n, v in moved.items():
                     work[n][i].copy_(v)

@@ -129,6 +129,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -245,6 +246,55 @@ class _Sample:
     # vmap populations: the template's dropout call counters when the step's forward began,
     # so that the re-run draws the masks that forward drew
     dropout_calls: list[tuple[nn.Module, int]] = field(default_factory=list)
+    # vmap/loop populations: a copy of the step's batch, run again model by model
+    input: torch.Tensor | None = None
+
+
+class _ModuleHook:
+    """A watch's module hook. ``copy.deepcopy`` of a watched module (``best =
+    copy.deepcopy(model)`` inside the block) gives the copy an inert hook instead of a copy of
+    the watch, and the watch removes those from the copies when it detaches; pickling gives an
+    inert hook."""
+
+    __slots__ = ("fn", "watch", "where")
+
+    def __init__(self, watch: Watch, fn: Any) -> None:
+        self.fn, self.watch, self.where = fn, watch, None
+
+    @classmethod
+    def register(
+        cls, watch: Watch, module: nn.Module, fn: Any, *, pre: bool = False,
+        prepend: bool = False, with_kwargs: bool = True,
+    ) -> Any:  # fmt: skip
+        hook = cls(watch, fn)
+        if pre:
+            handle = module.register_forward_pre_hook(hook, with_kwargs=with_kwargs)
+        else:
+            handle = module.register_forward_hook(hook, prepend=prepend, with_kwargs=with_kwargs)
+        hook.where = (handle.hooks_dict_ref, handle.id)
+        return handle
+
+    def __call__(self, *args: Any) -> Any:
+        return self.fn(*args)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> _InertHook:
+        if self.where is not None:
+            ref, key = self.where
+            hooks = ref()
+            copied = memo.get(id(hooks)) if hooks is not None else None
+            if copied is not None:  # the copy's hook dict, being filled now
+                self.watch._copied_hooks.append((weakref.ref(copied), key))
+        return _InertHook()
+
+    def __reduce__(self) -> tuple:
+        return (_InertHook, ())
+
+
+class _InertHook:
+    """What a copy of a watched module gets in place of the watch's hook: does nothing."""
+
+    def __call__(self, *args: Any) -> None:
+        return None
 
 
 def _has_own_params(m: nn.Module) -> bool:
@@ -252,11 +302,19 @@ def _has_own_params(m: nn.Module) -> bool:
 
 
 def _kind(m: nn.Module) -> str:
+    """``linear``, ``conv2d``, ``relu``, ...: the class name, lower case; a population's stacked
+    twin of a layer (``plain_kind``) and a folded parameter-free module are described as the
+    plain layer is, so that a population's records equal each model's alone."""
+    if getattr(m, "folded", False):
+        m = m.inner
     kind = stats.activation_kind(m)
     if kind is not None:
         return kind
+    plain = getattr(m, "plain_kind", None)
+    if isinstance(plain, str):
+        return plain
     name = type(m).__name__.lstrip("_")
-    return name.removeprefix("Stacked").lower()  # _StackedLinear -> linear, Conv2d -> conv2d
+    return name.removeprefix("Stacked").lower()  # Conv2d -> conv2d
 
 
 #: layers whose units are channels (axis 1 of ``(B, C, *spatial)``): convolutions, batch and
@@ -469,6 +527,8 @@ class Watch:
         # resumed run's diagnostics equal an uninterrupted run's
         self._defer = self._permanent
         self._deferred: list[_Sample] = []  # forwards done, reductions pending
+        # (weakref to a copied module's hook dict, key): see _ModuleHook
+        self._copied_hooks: list[tuple[Any, int]] = []
         self._next_slot = 0  # the buffer slot of the next deferred step
         # per (layer, shape, dtype, device): (DEFER_STEPS, K, B, ...), oldest first
         self._defer_bufs: dict[tuple, torch.Tensor] = {}
@@ -479,8 +539,8 @@ class Watch:
         if self._root_handles:
             raise UserError("this watch is already attached; use one `with watch(...)` block")
         self._root_handles = [
-            self.model.register_forward_pre_hook(self._pre_forward),
-            self.model.register_forward_hook(self._post_forward),
+            _ModuleHook.register(self, self.model, self._pre_forward, pre=True),
+            _ModuleHook.register(self, self.model, self._post_forward),
         ]
         if self._permanent:
             self._register_layer_hooks()
@@ -501,6 +561,11 @@ class Watch:
             for h in handles:
                 h.remove()
             handles.clear()
+        for ref, key in self._copied_hooks:  # inert hooks of copies made inside the block
+            hooks = ref()
+            if hooks is not None:
+                hooks.pop(key, None)
+        self._copied_hooks.clear()
         self._current = self._grad_sample = None
         self._open = False
         self._defer_bufs.clear()  # deferred steps keep their slots alive until records()
@@ -522,9 +587,11 @@ class Watch:
             hook = self._forward_hook(None, name, self.is_population, record_grad=True)
             # the watched model may itself be a watched layer (watch(nn.Linear(4, 3))): its
             # hook must run before the root's _post_forward, which ends the sample
-            self._layer_handles.append(m.register_forward_hook(hook, prepend=m is self.model))
+            self._layer_handles.append(
+                _ModuleHook.register(self, m, hook, prepend=m is self.model, with_kwargs=False)
+            )
 
-    def _pre_forward(self, module: nn.Module, args: tuple) -> None:
+    def _pre_forward(self, module: nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
         left, self._current = self._current, None
         if left is not None:  # the last forward raised: drop its outputs and copies
             left.outputs, left.raw, left.pending = [], [], []
@@ -547,6 +614,9 @@ class Watch:
         sample = _Sample(self._step, {n: _Layer(kind) for n, kind in self._kinds.items()})
         if self._vmap_template is not None:
             sample.dropout_calls = _dropout_counters(self._vmap_template)
+            # the batch as the forward gets it, for the re-run (a forward may edit it in place)
+            x = args[0] if args else next(iter(kwargs.values()), None)
+            sample.input = x.detach().clone() if isinstance(x, torch.Tensor) else None
         params = [p for _, p in self._params]
         if params:
             with torch.no_grad():
@@ -594,10 +664,12 @@ class Watch:
             for v, (_, p), c, s in parts
         ]
 
-    def _post_forward(self, module: nn.Module, args: tuple, output: Any) -> None:
+    def _post_forward(
+        self, module: nn.Module, args: tuple, kwargs: dict[str, Any], output: Any
+    ) -> None:
         sample, self._current = self._current, None
         if sample is not None:
-            self._end_sample(sample, args)
+            self._end_sample(sample)
         if not module.training or not torch.is_grad_enabled() or self._recomputing():
             return
         # the step stays open until a backward reaches one of this forward's outputs: one
@@ -646,7 +718,7 @@ class Watch:
         if sample is not None and not sample.queued:
             self._queue(sample)
 
-    def _end_sample(self, sample: _Sample, args: tuple) -> None:
+    def _end_sample(self, sample: _Sample) -> None:
         """The end of a sampled step's forward: reduce the layers' summaries and hook the layer
         outputs for ‖∂L/∂y‖."""
         if not self._permanent:
@@ -654,7 +726,7 @@ class Watch:
         if sample.step != self._step:
             return
         if self._vmap_template is not None:
-            self._rerun_vmap(sample, args)
+            self._rerun_vmap(sample)
         elif sample.raw:
             self._deferred.append(sample)  # reduced when the slots are full, or at records()
             if self._next_slot >= DEFER_STEPS:
@@ -1004,11 +1076,13 @@ class Watch:
                 layer.col, layer.frac, layer.sample = ph.col, ph.frac, smp
 
     @torch.no_grad()
-    def _rerun_vmap(self, sample: _Sample, args: tuple) -> None:
+    def _rerun_vmap(self, sample: _Sample) -> None:
         """vmap population: run the batch model by model through the plain template."""
         tpl = self._vmap_template
         assert tpl is not None
-        x = args[0]  # (K, B, ...)
+        x, sample.input = sample.input, None  # (K, B, ...), as the forward got it
+        if x is None:
+            return
         params = dict(self.tree.named_parameters())
         buffers = {n: b.clone() for n, b in self.tree.named_buffers()}  # no double BN update
         tpl_modules = dict(tpl.named_modules())
