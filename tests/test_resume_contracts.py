@@ -162,3 +162,24 @@ def test_a_killed_extension_resumes_to_the_longer_runs_end(tmp_path, monkeypatch
         monkeypatch.setattr(RunDir, "save_checkpoint", orig)
         resume(out, progress=False, device="cpu")
     _assert_same_run(tmp_path / "ref", out)
+
+
+def test_extending_a_run_whose_models_all_stopped_says_nothing_is_trained(tmp_path):
+    """Raising train.epochs of a run whose every model has early-stopped: the note said
+    "training continues to the new end", yet nothing trains. It says so instead."""
+    cfg = small_config(
+        optim={"name": "sgd", "lr": 1e-30},  # the weights never move: stops at once
+        train={"epochs": 4, "early_stopping_patience": 1},
+        population={"seeds": [0, 1]},
+    )
+    run = train(cfg, out=tmp_path / "r", progress=False, device="cpu").run_dir
+    assert {m["status"] for m in json.loads((run / "summary.json").read_text())["models"]} == {
+        "early_stopped"
+    }
+    raw = yaml.safe_load((run / "config.yaml").read_text())
+    raw["train"]["epochs"] = 8
+    (run / "config.yaml").write_text(yaml.safe_dump(raw))
+    notes: list[str] = []
+    resume(run, progress=False, on_note=notes.append)
+    assert any("every model has stopped" in n for n in notes), notes
+    assert not any("continues to the new end" in n for n in notes), notes

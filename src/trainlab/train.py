@@ -989,8 +989,8 @@ def resume(
                 "config or epoch); delete it to restart the run from scratch"
             ) from None
         note = _config_changes(trained, config, run, epoch)
-        if note:
-            (on_note or _warn)(note)
+    else:
+        note = None
     device = _resume_device(device, info, on_note or _warn)
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
     written = [[m.get("seed"), m.get("overrides")] for m in info["models"]]
@@ -1012,6 +1012,13 @@ def resume(
                 f"{run.checkpoint_path} does not match {run.config_path} ({detail[:120]}); "
                 "restore the run's config.yaml, or start a new run"
             ) from None
+    if note:  # said once the state is loaded: a run whose models have all stopped trains no more
+        if "continues to the new end" in note and not bool(trainer.running.any()):
+            note = note.replace(
+                "training continues to the new end",
+                "but every model has stopped (NaN/Inf or early stopping), so nothing is trained",
+            )
+        (on_note or _warn)(note)
     done_epoch, done_step = trainer.epoch, trainer.step
     run.lock()  # before anything is removed or truncated: a run still training is refused
     try:
