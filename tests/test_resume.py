@@ -131,9 +131,11 @@ def test_resume_deletes_the_temporary_files_a_kill_left(tmp_path):
     checkpoint); resuming removes it, and only it."""
     out = tmp_path / "run"
     train(small_config(train={"epochs": 1}), out=out, progress=False, device="cpu")
+    (out / "figures").mkdir(exist_ok=True)
     stale = [
         out / "checkpoints" / ".last.pt.k2x9.trainlab-tmp",
         out / ".summary.json.a1b2.trainlab-tmp",
+        out / "figures" / ".curves.png.c3d4.trainlab-tmp",  # a kill while a figure was written
     ]
     for path in stale:
         path.write_bytes(b"half a checkpoint")

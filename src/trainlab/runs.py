@@ -190,7 +190,8 @@ class RunDir:
         can be as big as the checkpoint itself); returns the paths removed. Call only while no
         other process writes to this run."""
         pattern = f".*{TEMP_SUFFIX}"
-        stale = [*self.path.glob(pattern), *self.checkpoint_path.parent.glob(pattern)]
+        folders = (self.path, self.checkpoint_path.parent, self.path / "figures")
+        stale = [p for folder in folders for p in folder.glob(pattern)]
         for path in stale:
             path.unlink(missing_ok=True)
         return stale
