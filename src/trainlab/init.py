@@ -628,6 +628,11 @@ def apply(
     """
     if not isinstance(model, nn.Module):
         raise UserError(f"init.apply needs an nn.Module, got {type(model).__name__}")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise UserError(
+            f"generator must be a torch.Generator, e.g. torch.Generator().manual_seed(0); got "
+            f"{type(generator).__name__}"
+        )
     _SCHEMES.get(scheme)
     kwargs = _check_options(scheme, kwargs)
     if scheme == "keep":

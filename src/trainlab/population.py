@@ -674,7 +674,14 @@ class Population(nn.Module):
         self.__dict__["_frozen"] = None
         # the plain template, kept out of the module tree (not a parameter holder)
         self.__dict__["_template"] = plain
-        seeds = torch.as_tensor(range(k) if seeds is None else list(seeds), dtype=torch.int64)
+        given = list(range(k)) if seeds is None else list(seeds)
+        if any(
+            isinstance(s, bool) or not isinstance(s, numbers.Integral | torch.Tensor)
+            or (isinstance(s, torch.Tensor) and (s.is_floating_point() or s.numel() != 1))
+            for s in given
+        ):  # fmt: skip
+            raise UserError(f"seeds must be integers, got {given[:8]!r}")
+        seeds = torch.as_tensor([int(s) for s in given], dtype=torch.int64)
         if seeds.shape != (k,):
             raise UserError(f"need {k} seeds, one per model; got {seeds.numel()}")
         self.register_buffer("seeds", seeds)

@@ -193,6 +193,11 @@ class Trainer:
             self.pop.set_dropout_p(torch.tensor(dropouts, dtype=torch.float64))
 
         self.params = [p for p in self.pop.parameters() if p.requires_grad]
+        if not self.params:
+            raise UserError(
+                "the model has no trainable parameters (every one has requires_grad=False); "
+                "unfreeze some to train it"
+            )
         hp = _per_model({k_: v for c in cfgs for k_, v in c.optim.kwargs("name").items()}, cfgs)
         from .optim.base import hyper_dtype
 
@@ -474,6 +479,8 @@ class Trainer:
     @_float32_default
     def evaluate(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean loss and accuracy ``(K,)`` of every model on ``split`` (``val`` or ``test``)."""
+        if split not in ("val", "test", "train"):
+            raise UserError(f"unknown split '{split}'; choose val or test (or train)")
         x, y = getattr(self.data, f"x_{split}"), getattr(self.data, f"y_{split}")
         n = x.shape[0]
         if n == 0:
@@ -937,6 +944,8 @@ def resume(
     ``on_note`` (default: ``warnings.warn``), as a schedule that depends on the run's length
     (cosine, one-cycle, ...) takes other values from there on.
     """
+    if not isinstance(run_dir, str | os.PathLike):
+        raise UserError(f"run_dir must be a folder path, got {type(run_dir).__name__}")
     run = RunDir(run_dir).require()
     if not (run.path / "population.json").is_file():
         raise UserError(
