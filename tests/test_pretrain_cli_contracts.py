@@ -139,3 +139,13 @@ def test_a_pretrain_population_summary_aggregates_each_grid_point_over_seeds(tmp
         want = np.mean([m["test_reconstruction_error"] for m in members])
         got = g["aggregates"]["test_reconstruction_error"]["mean"]
         assert got == pytest.approx(want, rel=1e-6)
+
+
+def test_a_grid_value_given_twice_is_refused():
+    """``--grid learning_rate=0.1,0.1`` made two identical models (duplicate seeds are refused,
+    as a training config's grid refuses a value listed twice)."""
+    from trainlab.errors import ConfigError
+    from trainlab.pretrain.run import _validate
+
+    with pytest.raises(ConfigError, match="lists 0.1 twice"):
+        _validate({"grid": {"learning_rate": [0.1, 0.1]}}, "cfg")

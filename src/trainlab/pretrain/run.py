@@ -206,6 +206,9 @@ class PretrainConfig(_Strict):
                 limits = f"> {low}" if key == "learning_rate" else f">= {low}"
                 limits += f" and < {high}" if high is not None else ""
                 raise ValueError(f"grid.{key} needs one or more values {limits}, got {values}")
+            twice = next((v for v in values if values.count(v) > 1), None)
+            if twice is not None:
+                raise ValueError(f"grid.{key} lists {twice} twice; list each value once")
         unit = _unit_inputs(self.model)
         if unit is not None and self.data.scale == "standardize":
             what, fix = unit
