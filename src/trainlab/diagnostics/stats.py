@@ -152,7 +152,7 @@ def histogram(y: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
     :func:`uniform_histogram` is ~10× faster on CPU (``bucketize`` is slow there).
     """
     y2 = flat(y)  # (K, N)
-    idx = torch.bucketize(y2, edges.to(y2.device, y2.dtype), right=True)  # (K, N) in 0..E
+    idx = torch.bucketize(y2.contiguous(), edges.to(y2.device, y2.dtype), right=True)  # 0..E
     counts = torch.zeros(y2.shape[0], edges.numel() + 1, dtype=torch.int64, device=y2.device)
     return counts.scatter_add_(1, idx, torch.ones_like(idx))
 

@@ -867,7 +867,8 @@ class Watch:
         if self._uniform is not None:  # the rest of stats.uniform_bin_positions in _finalize
             pos = y2 * (self._uniform[2] / (self._uniform[1] - self._uniform[0]))  # (K, m)
         else:
-            pos = torch.bucketize(y2, self._const("edges", y2.device, y2.dtype), right=True)
+            edges = self._const("edges", y2.device, y2.dtype)  # (bucketize copies a strided
+            pos = torch.bucketize(y2.contiguous(), edges, right=True)  # input anyway, and warns)
         return moments, frac, peak, pos
 
     def _gather_strided(self, y: torch.Tensor, step: int) -> torch.Tensor:
