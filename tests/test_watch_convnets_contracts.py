@@ -230,3 +230,18 @@ def test_a_loop_population_whose_forward_edits_its_input_in_place_trains():
     torch.testing.assert_close(pop.net.fc.weight.grad[1] if hasattr(pop.net, "fc") else
                                dict(pop.net.named_parameters())["fc.weight"].grad[1],
                                alone.fc.weight.grad)  # fmt: skip
+
+
+def test_custom_bins_with_a_strided_histogram_sample_raise_no_torch_warning():
+    """Custom bin edges with a strided histogram sample (hist_values below the output size)
+    made torch warn that bucketize got a non-contiguous input."""
+    import warnings
+
+    from trainlab.diagnostics import watch as watch_fn
+
+    m = nn.Sequential(nn.Linear(4, 300), nn.ReLU())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        with watch_fn(m, every=1, bins=[-1.0, 0.0, 1.0], hist_values=50) as w:
+            m(torch.randn(64, 4)).sum().backward()
+    assert len(w.records()) == 2
