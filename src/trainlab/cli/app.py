@@ -124,17 +124,17 @@ def main() -> None:
         )
         sys.exit(2)
     except KeyboardInterrupt:
-        err_console.print(_INTERRUPTED)
+        err_console.print(_INTERRUPTED, soft_wrap=True)
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        err_console.print(_INTERRUPTED)
+        err_console.print(_INTERRUPTED, soft_wrap=True)
         sys.exit(130)
     except _CLICK_ERROR as exc:
         exc.show()
         sys.exit(exc.exit_code)
     if isinstance(code, int) and code:  # click returns Ctrl-C as 130 when not standalone
         if code == 130:
-            err_console.print(_INTERRUPTED)
+            err_console.print(_INTERRUPTED, soft_wrap=True)
         sys.exit(code)
