@@ -368,6 +368,7 @@ class Trainer:
         self._sum_loss, self._sum_acc, self._sum_gnorm = z.clone(), z.clone(), z.clone()
         self._sum_clipped = z.clone()  # steps whose gradient norm was clipped
         self._steps_in_epoch = 0
+        self._samples_in_epoch = 0  # per model: every model sees every batch of the epoch
 
     @property
     def running(self) -> torch.Tensor:
@@ -465,12 +466,14 @@ class Trainer:
             with torch.no_grad():
                 for p, old in zip(self.params, kept[1], strict=True):
                     p.index_copy_(0, kept[0], old)
-        with torch.no_grad():
+        with torch.no_grad():  # sums over samples: an epoch's smaller last batch weighs less
             loss = loss.detach()
-            self._sum_loss += loss
-            self._sum_acc += (flat.detach().argmax(-1).view_as(y) == y).float().mean(1)
+            b = y.shape[1]
+            self._sum_loss += loss * b
+            self._sum_acc += (flat.detach().argmax(-1).view_as(y) == y).sum(1)
             self._sum_gnorm += gnorm
         self._steps_in_epoch += 1
+        self._samples_in_epoch += b
         self.step += 1
         return loss
 
@@ -507,7 +510,8 @@ class Trainer:
             loss_sum += ce.view(self.k, -1).sum(1)
             correct += (logits.argmax(-1) == yb).sum(1)
         self.pop.train()
-        return loss_sum / n, correct / n
+        mean = loss_sum / n  # no accuracy where the loss is not finite (NaN logits: class 0)
+        return mean, torch.where(torch.isfinite(mean), correct / n, math.nan)
 
     # -- epochs ------------------------------------------------------------------------------------
     @_float32_default
@@ -526,14 +530,19 @@ class Trainer:
             progress.advance(task, self.steps_per_epoch % tick)
         val = self.evaluate("val")
         test = self.evaluate("test")
-        steps = max(1, self._steps_in_epoch)
-        cols = [self._sum_loss / steps, self._sum_acc / steps, *val, *test]
+        steps, seen = max(1, self._steps_in_epoch), max(1, self._samples_in_epoch)
+        # per sample over the epoch; no accuracy where the loss is not finite (NaN logits would
+        # count as class 0)
+        train_loss = self._sum_loss / seen
+        train_acc = torch.where(torch.isfinite(train_loss), self._sum_acc / seen, math.nan)
+        cols = [train_loss, train_acc, *val, *test]
         # the rate of the epoch's last step (a per-epoch decay shows this epoch's rate)
         last = self.lr_override if self.lr_override is not None else self.schedule(self.step - 1)
         cols += [last * self.running]
         cols += [self._sum_gnorm / steps, self.alive.float(), self.nan_step.float()]
         cols += [self._sum_clipped / steps]
-        host = torch.stack([c.float() for c in cols]).cpu().tolist()  # the epoch's one sync
+        # the epoch's one sync; float64, so that the lr is logged as applied (0.01, not 0.00999…)
+        host = torch.stack([c.double() for c in cols]).cpu().tolist()
         self.epoch += 1
         elapsed = time.perf_counter() - t0
         rows = []
