@@ -458,6 +458,11 @@ class PopulationOptimizer(torch.optim.Optimizer):
                 key, group[key], k, device=dev, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open
             )
         self._check_group(group)
+        if group.get("fused") is True and any(p.device.type != "cpu" for p in params):
+            raise ConfigError(  # said here, before a run starts, not at the first step
+                f"fused=True takes trainlab's fused CPU kernels, but the parameters are on {dev}; "
+                "leave fused unset (auto) there"
+            )
         group["params"] = params
         super().add_param_group(group)
 

@@ -33,6 +33,7 @@ from typing import Any
 import torch
 
 from ..errors import ConfigError
+from .base import hyper_dtype
 
 __all__ = [
     "lr_find",
@@ -214,7 +215,7 @@ def lr_find(
         epoch, s = divmod(i, spe)
         if s == 0:
             perm = rng.permutations(trainer.pop.seeds, epoch, n)  # (K, N)
-        trainer.lr_override = torch.full((k,), lr, device=dev)
+        trainer.lr_override = torch.full((k,), lr, device=dev, dtype=hyper_dtype(dev))
         losses[i] = trainer.step_on(perm[:, s * b : (s + 1) * b]).detach()
         if (i + 1) % check_every == 0 or i == num_steps - 1:
             # one read per check_every steps: the losses, and the step at which the trainer
