@@ -468,19 +468,6 @@ def test_warmup_in_front_of_each_schedule_matches_sequential_lr(warmup):
             torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-15)
 
 
-def test_fused_true_off_the_cpu_is_refused_when_the_optimizer_is_built():
-    """``fused=True`` on parameters that are not on the CPU (CUDA; here the meta device, which
-    launches nothing) was refused only inside the first ``step()``, after a run folder had been
-    made; it is refused when the optimizer is built."""
-    from trainlab import optim
-    from trainlab.errors import ConfigError
-
-    p = torch.zeros(2, 3, device="meta", requires_grad=True)
-    with pytest.raises(ConfigError, match="fused=True takes trainlab's fused CPU kernels"):
-        optim.Adam([p], fused=True)
-    optim.Adam([p])  # auto: the _foreach path there
-
-
 def test_lr_find_sweeps_the_lr_in_the_optimizers_hyperparameter_dtype(monkeypatch):
     """The range test's lr override is float64 (hyper_dtype on the CPU), as the trainer's own
     learning rates are, not float32."""
