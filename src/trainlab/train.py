@@ -106,12 +106,15 @@ def _float32_default(method: Callable[..., Any]) -> Callable[..., Any]:
 
 @dataclass
 class RunResult:
-    """What :func:`train` returns: the run directory, its summary and the trained population."""
+    """What :func:`train` returns: the run directory, its summary and the trained population;
+    with ``train.diagnose_every`` and no run directory (``write=False``), ``diagnostics`` holds
+    the records a run would write to ``diagnostics.jsonl`` (else it is empty: read the file)."""
 
     run_dir: Path | None
     summary: dict[str, Any]
     members: list[Member]
     population: Population = field(repr=False)
+    diagnostics: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
     def model(self, i: int) -> nn.Module:
         """Model ``i`` as a plain ``nn.Module``."""
@@ -228,6 +231,7 @@ class Trainer:
                 m.overrides[f"schedule.{key}"] = values[m.index]
         self.step = 0
         self.epoch = 0
+        self.diagnostics: list[dict[str, Any]] = []  # a run without a folder: watch records
         dev = self.device
         self.alive = torch.ones(k, dtype=torch.bool, device=dev)  # no NaN/Inf so far
         self.active = torch.ones(k, dtype=torch.bool, device=dev)  # not early-stopped
@@ -653,6 +657,8 @@ class Trainer:
             task = bar.add_task(name, total=total, completed=self.step) if bar else None
             while not self.done():
                 rows = self.train_epoch(bar, task)
+                if run is None and w is not None:  # kept for RunResult.diagnostics, in
+                    self.diagnostics += w.pop_records()  # host memory (the watch's are freed)
                 if run is not None:
                     run.append_metrics(rows)
                     if w is not None:
@@ -931,7 +937,9 @@ def train(
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
     run = _start_run(config, out, trainer) if write else None
     summary = trainer.fit(run, progress=progress)
-    return RunResult(run.path if run else None, summary, trainer.members, trainer.pop)
+    return RunResult(
+        run.path if run else None, summary, trainer.members, trainer.pop, trainer.diagnostics
+    )
 
 
 def resume(

@@ -566,6 +566,12 @@ class Watch:
             if hooks is not None:
                 hooks.pop(key, None)
         self._copied_hooks.clear()
+        if self._current is not None:  # a forward that raised: its copy of the batch
+            self._current.input = None
+        # the update ratio's parameter copy and views (they would keep the parameters' old
+        # storage alive after model.to(...)): made again if the watch is attached again
+        self._snapshot, self._views = None, None
+        self._cache.clear()
         self._current = self._grad_sample = None
         self._open = False
         self._defer_bufs.clear()  # deferred steps keep their slots alive until records()
@@ -594,7 +600,7 @@ class Watch:
     def _pre_forward(self, module: nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
         left, self._current = self._current, None
         if left is not None:  # the last forward raised: drop its outputs and copies
-            left.outputs, left.raw, left.pending = [], [], []
+            left.outputs, left.raw, left.pending, left.input = [], [], [], None
         if not module.training or not torch.is_grad_enabled():
             return  # evaluation, or no autograd (a logging forward under no_grad): not a step
         if self._recomputing():
