@@ -33,12 +33,26 @@ __all__ = [
 MAX_ENUMERATION_UNITS = 20
 
 
-def _params(rbm) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``W (V, H), b (V,), c (H,)`` as float64 tensors from a fitted estimator."""
+def _params(rbm, what: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``W (V, H), b (V,), c (H,)`` as float64 tensors from a fitted single RBM; anything else,
+    an unfitted one or non-finite parameters are a UserError naming ``what`` (the function)."""
+    if not isinstance(rbm, (BernoulliRBM, GaussianBernoulliRBM)):
+        hint = {"RBMPopulation": " (one of pop.estimators_)", "DBN": " (one of dbn.rbms_)"}
+        raise UserError(
+            f"{what} takes a BernoulliRBM or GaussianBernoulliRBM, got {type(rbm).__name__}"
+            f"{hint.get(type(rbm).__name__, '')}"
+        )
     if not hasattr(rbm, "components_"):
         raise UserError(f"{type(rbm).__name__} is not fitted yet; call fit(X) first")
     t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64)  # noqa: E731
-    return t(rbm.components_).T, t(rbm.intercept_visible_), t(rbm.intercept_hidden_)
+    w, b, c = t(rbm.components_).T, t(rbm.intercept_visible_), t(rbm.intercept_hidden_)
+    extra = [t(rbm.log_variance_)] if isinstance(rbm, GaussianBernoulliRBM) else []
+    if not all(bool(torch.isfinite(x).all()) for x in (w, b, c, *extra)):
+        raise UserError(
+            f"{type(rbm).__name__} has non-finite parameters (NaN/inf): it diverged or was "
+            "corrupted; refit it (e.g. with a lower learning_rate)"
+        )
+    return w, b, c
 
 
 def _configs(n: int, start: int, stop: int) -> torch.Tensor:
@@ -56,7 +70,9 @@ def exact_log_partition(rbm: BernoulliRBM | GaussianBernoulliRBM, *, chunk: int 
     Gaussian-Bernoulli RBM (h only): ``log Z = logsumexp_h [c.h + sum_i ((Wh)_i^2 +
     2 b_i (Wh)_i) / (2 s_i^2)] + sum_i log(2 pi s_i^2) / 2``.
     """
-    w, b, c = _params(rbm)
+    w, b, c = _params(rbm, "exact_log_partition")
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise UserError(f"chunk must be a positive integer (states per batch), got {chunk!r}")
     V, H = w.shape
     gaussian = isinstance(rbm, GaussianBernoulliRBM)
     n = H if gaussian else min(V, H)
@@ -88,7 +104,8 @@ def exact_log_partition(rbm: BernoulliRBM | GaussianBernoulliRBM, *, chunk: int 
 
 @dataclass
 class AISResult:
-    """AIS estimate: ``log_z`` and ``log_z +- 3 std`` of the mean importance weight."""
+    """AIS estimate: ``log_z``, and ``log_z_low``/``log_z_high`` from the mean importance weight
+    ``-+ 3`` standard errors over the chains (``log_z_low`` is ``-inf`` where that reaches 0)."""
 
     log_z: float
     log_z_low: float
@@ -126,17 +143,20 @@ def ais_log_partition(
     used 500, 4,000 and 10,000 of 14,500, about 3%, 28%, 69%: denser near beta = 1 than here).
     ``random_state``: an int seeds the chains' ``torch.Generator`` directly; a
     ``RandomState`` or ``None`` (scikit-learn's conventions) draws that seed from it.
+    ``n_runs >= 2``: the interval comes from the spread of the chains' weights.
     """
     gaussian = isinstance(rbm, GaussianBernoulliRBM)
-    if not isinstance(rbm, (BernoulliRBM, GaussianBernoulliRBM)):
-        raise UserError(
-            f"ais_log_partition takes a BernoulliRBM or GaussianBernoulliRBM, got "
-            f"{type(rbm).__name__}"
-        )
     counts = (n_betas, n_runs)
-    if not all(isinstance(n, (int, np.integer)) for n in counts) or n_betas < 2 or n_runs < 1:
-        raise UserError(f"need integers n_betas >= 2 and n_runs >= 1, got {n_betas} and {n_runs}")
-    w, b, c = _params(rbm)
+    if (
+        any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) for n in counts)
+        or n_betas < 2
+        or n_runs < 2
+    ):
+        raise UserError(
+            f"need integers n_betas >= 2 and n_runs >= 2 (the spread of the chains' weights "
+            f"gives the interval), got {n_betas} and {n_runs}"
+        )
+    w, b, c = _params(rbm, "ais_log_partition")
     V, H = w.shape
     if gaussian and base_rate is not None:
         raise UserError(
@@ -162,8 +182,10 @@ def ais_log_partition(
             torch.linspace(0.9, 1.0, max(2, n_betas - n1 - n2), dtype=torch.float64),
         ]
     )
-    if isinstance(random_state, (int, np.integer)):
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
         seed = int(random_state)
+        if not 0 <= seed < 2**32:
+            raise UserError(f"random_state must be in [0, 2**32 - 1], got {seed}")
     else:
         try:
             seed = int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
@@ -211,9 +233,10 @@ def ais_log_partition(
     lw = log_w.numpy().copy()
     m = lw.max()
     mean_w = np.exp(lw - m).mean()
-    std_w = np.exp(lw - m).std(ddof=1) / math.sqrt(n_runs) if n_runs > 1 else 0.0
+    std_w = np.exp(lw - m).std(ddof=1) / math.sqrt(n_runs)
     est = log_z_a + m + math.log(mean_w)
-    low = log_z_a + m + math.log(max(mean_w - 3 * std_w, 1e-300))
+    low_w = mean_w - 3 * std_w  # no lower bound where the interval reaches Z = 0
+    low = log_z_a + m + math.log(low_w) if low_w > 0 else -math.inf
     high = log_z_a + m + math.log(mean_w + 3 * std_w)
     return AISResult(est, low, high, lw, log_z_a)
 
