@@ -40,7 +40,11 @@ after an exception), with the memory and speed lessons of its users built in:
 - **Sampled, training mode only.** A *step* is one training iteration of the root module: it
   starts at a training-mode forward with autograd enabled, and every further such forward
   belongs to it until a backward reaches the output of one of them (two views / siamese
-  losses ``(m(x1) - m(x2)).pow(2).mean()``, a second forward for a regulariser: one step).
+  losses ``(m(x1) - m(x2)).pow(2).mean()``, a second forward for a regulariser: one step) and
+  the watched parameters: ``.backward()`` or ``torch.autograd.grad(loss, params)``, not a
+  derivative taken inside the loss (``torch.autograd.grad(u, x, create_graph=True)`` of a
+  physics-informed net or a gradient penalty). A call of the root inside its own forward (a
+  recursive model) belongs to that forward.
   Forwards in evaluation mode or without autograd (``torch.no_grad()``,
   ``torch.inference_mode()``, e.g. logging the loss in training mode) are not steps and are
   not measured. A forward whose output needs no gradient (a frozen model) is a step of its
@@ -93,7 +97,9 @@ but the model axis:
 - ``update_ratio`` = ‖θ_{s+1} − θ_s‖ / ‖θ_s‖, the relative size of the optimizer update made
   with the gradient of step ``s`` (CS231n lecture 7: aim for about 1e-3). The optimizer step is
   detected from the parameters' in-place version counters (any in-place update under
-  ``torch.no_grad()``, as every ``torch.optim`` optimizer does) at the next step's first
+  ``torch.no_grad()``, as ``torch.optim``'s foreach and for-loop optimizers make) or from a
+  step of a ``torch.optim`` optimizer holding them (a global step hook: fused optimizers move
+  no counter) at the next step's first
   forward or at :meth:`Watch.records`, whenever it comes (also after several accumulation
   steps). Updates through ``.data`` (``p.data -= lr * p.grad``, ``p.data.add_(...)``,
   ``p.data = ...``) move no version counter: when none has moved, the watched subset (below)
@@ -126,6 +132,7 @@ gradients, through the plain template (so ``out_grad_norm`` is None there).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -139,6 +146,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.autograd.graph import get_gradient_edge
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from ..errors import UserError, did_you_mean
 from . import stats
@@ -147,6 +156,8 @@ __all__ = ["Watch", "watch", "write_jsonl", "RECORD_FIELDS"]
 
 nan = float("nan")
 _ENGINE = torch.autograd.Variable._execution_engine  # queue_callback: run at a backward's end
+#: whether the running backward executes an autograd node (torch >= 2.1)
+_WILL_EXECUTE = getattr(torch._C, "_will_engine_execute_node", None)
 
 #: the fields of every record, in the order they are written
 RECORD_FIELDS = (
@@ -264,13 +275,15 @@ class _ModuleHook:
     @classmethod
     def register(
         cls, watch: Watch, module: nn.Module, fn: Any, *, pre: bool = False,
-        prepend: bool = False, with_kwargs: bool = True,
+        prepend: bool = False, with_kwargs: bool = True, always_call: bool = False,
     ) -> Any:  # fmt: skip
         hook = cls(watch, fn)
         if pre:
             handle = module.register_forward_pre_hook(hook, with_kwargs=with_kwargs)
         else:
-            handle = module.register_forward_hook(hook, prepend=prepend, with_kwargs=with_kwargs)
+            handle = module.register_forward_hook(
+                hook, prepend=prepend, with_kwargs=with_kwargs, always_call=always_call
+            )
         hook.where = (handle.hooks_dict_ref, handle.id)
         return handle
 
@@ -486,23 +499,19 @@ class Watch:
             (name, p) for name, m in self.layers.items() for p in m.parameters(recurse=False)
         ]
         self._layer_params: dict[str, list[int]] = {n: [] for n in self.layers}
-        self._chunks: list[int] = []  # entries per chunk of the update-ratio subset
-        self._strides: list[int] = []  # its stride, in chunks
-        scale = []
-        for i, (name, p) in enumerate(self._params):
+        for i, (name, _) in enumerate(self._params):
             self._layer_params[name].append(i)
-            n = p.numel() // self.k
-            shape = p.shape[1:] if self.is_population else p.shape
-            chunk, stride = _update_subset(shape, n, UPDATE_SAMPLE)
-            self._chunks.append(chunk)
-            self._strides.append(stride)
-            m = chunk * len(range(0, n // chunk, stride))
-            scale.append(n / m)  # ‖Δθ‖² ≈ (n / m)·‖Δθ_subset‖²
-        self._update_scale = torch.tensor(scale, dtype=torch.float32).sqrt()  # (P,)
+        self._plan_subsets()
         self._snapshot: list[torch.Tensor] | None = None  # the subsets at the pending step
         self._root_handles: list[Any] = []
         self._layer_handles: list[Any] = []  # this step's forward hooks (or permanent ones)
         self._grad_handles: list[Any] = []  # the sampled step's gradient hooks
+        self._leaf_handles: list[Any] = []  # the step's hooks on outputs that are leaf tensors
+        # whether the backward with this graph task id reaches a watched parameter (_closed)
+        self._writes_task, self._writes = -1, True
+        self._opt_stepped = False  # an optimizer of watched parameters stepped (see _finish_update)
+        self._depth = 0  # nested calls of the root module (a recursive model)
+        self._post_ran = False  # _post_forward ran for the call that _post_always ends
         self._samples: list[_Sample] = []
         self._current: _Sample | None = None  # the sampled step whose forward is running
         self._grad_sample: _Sample | None = None  # the sampled step whose backward may run
@@ -541,15 +550,44 @@ class Watch:
         self._root_handles = [
             _ModuleHook.register(self, self.model, self._pre_forward, pre=True),
             _ModuleHook.register(self, self.model, self._post_forward),
+            _ModuleHook.register(self, self.model, self._post_always, always_call=True),
+            # a fused optimizer moves no version counter: its step is seen here
+            register_optimizer_step_post_hook(self._optimizer_stepped),
         ]
+
         if self._permanent:
             self._register_layer_hooks()
         return self
 
+    def _post_always(self, module: nn.Module, args: tuple, kwargs: Any, output: Any) -> None:
+        """Runs after every root forward, also one that raised (``always_call``): there,
+        :meth:`_post_forward` did not run, and the call depth is put back here."""
+        if self._post_ran:
+            self._post_ran = False
+        else:
+            self._depth = max(0, self._depth - 1)
+
+    def _optimizer_stepped(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        """Global optimizer step hook: note a step of an optimizer holding a watched parameter
+        (fused optimizers update in place without moving the version counters)."""
+        mine = self.__dict__.setdefault("_mine", {})
+        key = id(optimizer)
+        if key not in mine:
+            ids = {id(p) for _, p in self._params}
+            mine[key] = any(id(p) in ids for g in optimizer.param_groups for p in g["params"])
+        if mine[key]:
+            self._opt_stepped = True
+
     def detach(self) -> None:
         """Remove every hook (root, layer, gradient); safe to call twice. The last sampled
-        step's update is measured now: training after the block is not that step's."""
-        self._finish_update(at_step=False)
+        step's update is measured now: training after the block is not that step's (the hooks
+        go even if measuring it fails)."""
+        try:
+            self._finish_update(at_step=False)
+        finally:
+            self._remove_hooks()
+
+    def _remove_hooks(self) -> None:
         if self._pending is not None:
             self._pending.snapshot = None
             self._pending = None
@@ -557,6 +595,7 @@ class Watch:
             self._root_handles,
             self._layer_handles,
             self._grad_handles,
+            self._leaf_handles,
         ):
             for h in handles:
                 h.remove()
@@ -566,6 +605,7 @@ class Watch:
             if hooks is not None:
                 hooks.pop(key, None)
         self._copied_hooks.clear()
+        self.__dict__.pop("_mine", None)
         if self._current is not None:  # a forward that raised: its copy of the batch
             self._current.input = None
         # the update ratio's parameter copy and views (they would keep the parameters' old
@@ -598,6 +638,9 @@ class Watch:
             )
 
     def _pre_forward(self, module: nn.Module, args: tuple, kwargs: dict[str, Any]) -> None:
+        self._depth += 1
+        if self._depth > 1:
+            return  # the root called inside its own forward (a recursive model): the same step
         left, self._current = self._current, None
         if left is not None:  # the last forward raised: drop its outputs and copies
             left.outputs, left.raw, left.pending, left.input = [], [], [], None
@@ -611,6 +654,8 @@ class Watch:
             return  # an earlier forward of this step awaits its backward: the same step
         if self._grad_handles:
             self._remove(self._grad_handles)  # the previous sampled step's backward is over
+        if self._leaf_handles:
+            self._remove(self._leaf_handles)  # the previous step's, on outputs that are leaves
         self._grad_sample = None
         if self._pending is not None:
             self._finish_update(at_step=True)
@@ -640,11 +685,32 @@ class Watch:
                     if self._pending is not None:  # it never saw an optimizer step: no ratio
                         self._pending.snapshot = None
                     self._pending = sample
+                    self._opt_stepped = False
         self._grad_sample = sample
         self._samples.append(sample)
         self._current = sample
         if self._vmap_template is None and not self._permanent:
             self._register_layer_hooks()
+
+    def _plan_subsets(self) -> None:
+        """Each watched parameter's update-ratio subset (:func:`_update_subset`) and its scale
+        ``sqrt(n_p / m_p)``; planned again when a parameter's size changes (``p.data = ...``
+        growing an embedding)."""
+        self._chunks: list[int] = []  # entries per chunk of the update-ratio subset
+        self._strides: list[int] = []  # its stride, in chunks
+        self._numels = [p.numel() for _, p in self._params]
+        scale = []
+        for _, p in self._params:
+            n = p.numel() // self.k
+            shape = p.shape[1:] if self.is_population else p.shape
+            chunk, stride = _update_subset(shape, n, UPDATE_SAMPLE)
+            self._chunks.append(chunk)
+            self._strides.append(stride)
+            m = chunk * len(range(0, n // chunk, stride))
+            scale.append(n / max(m, 1))  # ‖Δθ‖² ≈ (n / m)·‖Δθ_subset‖²
+        self._update_scale = torch.tensor(scale, dtype=torch.float32).sqrt()  # (P,)
+        self._cache = {k: v for k, v in getattr(self, "_cache", {}).items() if k[0] != ("scale",)}
+        self._views = None
 
     def _subset_views(self) -> list[torch.Tensor]:
         """The fixed subset of every watched parameter: every ``stride``-th chunk of ``chunk``
@@ -653,6 +719,8 @@ class Watch:
         Views of the parameters (cached while their storage stays the same); a non-contiguous
         parameter, which has no such view, is gathered afresh at each call.
         """
+        if [p.numel() for _, p in self._params] != self._numels:  # p.data = a bigger tensor
+            self._plan_subsets()
         key = tuple(p.data_ptr() for _, p in self._params)  # p.data = ... makes new views
         if self._views is None or self._views[0] != key:
             k = self.k
@@ -673,6 +741,10 @@ class Watch:
     def _post_forward(
         self, module: nn.Module, args: tuple, kwargs: dict[str, Any], output: Any
     ) -> None:
+        self._depth -= 1
+        self._post_ran = True
+        if self._depth > 0:
+            return  # a nested call of the root (see _pre_forward)
         sample, self._current = self._current, None
         if sample is not None:
             self._end_sample(sample)
@@ -681,15 +753,7 @@ class Watch:
         # the step stays open until a backward reaches one of this forward's outputs: one
         # autograd hook per training forward, on the output's grad_fn (cheaper than a tensor
         # hook), or on the tensor itself for a leaf
-        if isinstance(output, torch.Tensor):
-            if output.requires_grad:
-                node = output.grad_fn
-                if node is not None:
-                    node.register_prehook(self._closed_hook)
-                else:
-                    output.register_hook(self._closed_hook)
-                self._open = True
-        elif self._hook_outputs(output):
+        if self._hook_outputs(output):
             self._open = True
 
     def _hook_outputs(self, output: Any) -> bool:
@@ -702,10 +766,10 @@ class Watch:
                 leaves.append(t)
             else:
                 nodes.setdefault(id(t.grad_fn), t.grad_fn)
-        for node in nodes.values():
+        for node in nodes.values():  # (a graph node goes with its graph)
             node.register_prehook(self._closed_hook)
-        for t in leaves:
-            t.register_hook(self._closed_hook)
+        for t in leaves:  # a leaf outlives the step (a parameter returned as an output)
+            self._leaf_handles.append(t.register_hook(self._closed_hook))
         return bool(nodes or leaves)
 
     def _recomputing(self) -> bool:
@@ -718,11 +782,31 @@ class Watch:
         """Autograd hook on a training forward's outputs: a backward has reached them, so the
         step is over (the next training forward starts the next one); in a sampled step, queue
         :meth:`_grads_done` for the end of this backward."""
+        if not self._writes_grads():
+            return  # torch.autograd.grad(u, x, create_graph=True) in the loss: not the step's
         self._open = False
         self._closed_task = torch._C._current_graph_task_id()
         sample = self._grad_sample
         if sample is not None and not sample.queued:
             self._queue(sample)
+
+    def _writes_grads(self) -> bool:
+        """Whether the running backward reaches a trainable watched parameter: ``.backward()``
+        or ``torch.autograd.grad(loss, params)`` (a step's gradient), not a derivative taken
+        inside the loss (``torch.autograd.grad(u, x, create_graph=True)`` of a physics-informed
+        net, a gradient penalty), which reaches the outputs but no parameter."""
+        if _WILL_EXECUTE is None:
+            return True
+        task = torch._C._current_graph_task_id()
+        if task == self._writes_task:  # once per backward (the nodes are not kept: a node
+            return self._writes  # kept would outlive `p.data = bigger` with its old shape)
+        params = [p for _, p in self._params if p.requires_grad]
+        try:
+            writes = not params or any(_WILL_EXECUTE(get_gradient_edge(p).node) for p in params)
+        except RuntimeError:  # autograd.grad with parameters as inputs: a step's gradient
+            writes = True
+        self._writes_task, self._writes = task, writes
+        return writes
 
     def _end_sample(self, sample: _Sample) -> None:
         """The end of a sampled step's forward: reduce the layers' summaries and hook the layer
@@ -794,7 +878,7 @@ class Watch:
         return hook
 
     def _store_out_grad(self, sample: _Sample, j: int, grad: torch.Tensor) -> None:
-        if sample is self._grad_sample:
+        if sample is self._grad_sample and self._writes_grads():  # (not a derivative in the loss)
             sample.out_grads[j] = self._grad_norm(grad)
             self._queue(sample)
 
@@ -1159,11 +1243,17 @@ class Watch:
             return
         versions = sample.snapshot
         params = [p for _, p in self._params]
-        moved = any(p._version != v for p, v in zip(params, versions, strict=True))
+        moved = self._opt_stepped or any(
+            p._version != v for p, v in zip(params, versions, strict=True)
+        )
         if not moved and sample.value_checked:
             return  # compared already: wait for an in-place update until the next sample
         with torch.no_grad():
             views = self._subset_views()
+            if any(b.shape != v.shape for b, v in zip(self._snapshot, views, strict=True)):
+                # a parameter changed size since step s (p.data = ...): no ratio for that step
+                sample.snapshot, self._pending, self._snapshot = None, None, None
+                return
             if not _fits(self._snapshot, views):  # the model moved to another device or dtype
                 views = [
                     v.to(b.device, b.dtype) for b, v in zip(self._snapshot, views, strict=True)
@@ -1275,9 +1365,9 @@ def _fits(buffers: list[torch.Tensor], views: list[torch.Tensor]) -> bool:
 
 
 def _grad_tensors(output: Any, depth: int = 4) -> Iterator[torch.Tensor]:
-    """The tensors in a module's output (a tensor, or tuples/lists/dicts of them, nested at most
-    ``depth`` deep, e.g. an LSTM's ``(out, (h, c))``) that require a gradient. Other containers
-    are not looked into (iterating a generator would consume it)."""
+    """The tensors in a module's output (a tensor, or tuples/lists/dicts/dataclasses of them,
+    nested at most ``depth`` deep, e.g. an LSTM's ``(out, (h, c))``) that require a gradient.
+    Other containers are not looked into (iterating a generator would consume it)."""
     if isinstance(output, torch.Tensor):
         if output.requires_grad:
             yield output
@@ -1286,6 +1376,8 @@ def _grad_tensors(output: Any, depth: int = 4) -> Iterator[torch.Tensor]:
         return
     if isinstance(output, Mapping):
         output = output.values()
+    elif dataclasses.is_dataclass(output) and not isinstance(output, type):
+        output = [getattr(output, f.name) for f in dataclasses.fields(output)]
     elif not isinstance(output, tuple | list):
         return
     for item in output:
