@@ -26,8 +26,9 @@ def test_train_acc_and_train_loss_are_over_the_epochs_samples_not_an_unweighted_
     full one. With ``batch_size = n - 1`` an epoch is one batch of n-1 samples and one of a
     single sample: that one sample makes up half of the reported ``train_acc`` and
     ``train_loss`` (here the untrained model gets 10.5% of the 1294 samples right and is
-    logged at 5.3%, because the lone last sample was wrong). The learning rate is tiny, so the weights do not move during the epoch and
-    the brute-force reference is simply the initial model on the whole training split."""
+    logged at 5.3%, because the lone last sample was wrong). The learning rate is tiny, so
+    the weights do not move during the epoch and the brute-force reference is simply the
+    initial model on the whole training split."""
     probe = Trainer(small_config(), device="cpu")
     n = probe.data.x_train.shape[0]
     cfg = small_config(

@@ -152,3 +152,14 @@ def test_lr_sweep_plot_draws_the_loss_curve_in_lr_order():
             continue
         xs = [float(x) for x in line.get_xdata()]
         assert xs == sorted(xs), f"{line.get_label()!r} joins its points in the order {xs}"
+
+
+def test_lr_find_labels_leave_out_the_lr_the_range_test_replaces():
+    """A grid over optim.lr: the range test sweeps one lr for every model, so labels name
+    the models by seed, not by a learning rate that was never used."""
+    from trainlab.optim.lr_find import lr_find
+
+    cfg = small_config(population={"seeds": [0], "grid": {"optim.lr": [0.1, 0.01]}})
+    res = lr_find(cfg, num_steps=5, device="cpu")
+    assert not any("optim.lr" in g for g in res.groups), res.groups
+    assert len(set(res.groups)) == 2, res.groups  # still one label per model

@@ -10,7 +10,6 @@ def _covariance_spectrum(prep: str) -> torch.Tensor:
     """Eigenvalues of the training inputs' covariance, as the preprocessing study loads them
     (its cells' ``data`` section), without the directions of exactly zero variance (pixels
     that are 0 in every training image)."""
-    from trainlab import data
     from trainlab.studies import preprocessing as pp
 
     x = pp._load(prep).x_train.flatten(1).double()  # (N, D)

@@ -192,7 +192,10 @@ class Trainer:
         self.pop = Population(template, k, [m.seed for m in self.members])
         self._init_members(template, cfgs)
         self.pop.to(self.device)
-        if any(dropouts) or any("model.dropout" in m.overrides for m in self.members):
+        # a model.dropout given (globally, even 0, or per model) sets the dropout modules'
+        # rates; left out, a module given keeps its own (a resume restores the rates trained)
+        given = "dropout" in (config.model.model_extra or {})
+        if any(dropouts) or given or any("model.dropout" in m.overrides for m in self.members):
             self.pop.set_dropout_p(torch.tensor(dropouts, dtype=torch.float64))
 
         self.params = [p for p in self.pop.parameters() if p.requires_grad]
@@ -885,13 +888,35 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
             # a dataset passed in (not config.data): resume needs it back, and checks its sizes
             "custom_dataset": _dataset_record(trainer.data) if trainer.custom_dataset else None,
             "models": [
-                {"index": m.index, "seed": m.seed, "overrides": m.overrides, "group": m.group}
+                {
+                    "index": m.index,
+                    "seed": m.seed,
+                    "overrides": m.overrides,
+                    "group": m.group,
+                    "init": _member_init(config, m),
+                }
                 for m in trainer.members
-            ],
+            ],  # fmt: skip
             "versions": software_versions(trainer.device),
         },
     )
     return run
+
+
+def _member_init(config: Config, member: Member) -> dict[str, Any]:
+    """A model's init scheme with every option, its defaults written out (``config.yaml``
+    cannot hold them when the scheme differs between models)."""
+    from . import init
+
+    cfg = resolve(config, member.overrides).init
+    given = cfg.kwargs("scheme")
+    defaults = init.scheme_options(cfg.scheme)
+    options = {k: v for k, v in defaults.items() if k not in given and _plain(v)}
+    return to_jsonable({"scheme": cfg.scheme, **options, **given})
+
+
+def _plain(value: Any) -> bool:
+    return value is None or isinstance(value, bool | int | float | str | tuple | list)
 
 
 def train(

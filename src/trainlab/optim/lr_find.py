@@ -253,22 +253,29 @@ def lr_find(
 
 def _labels(members: list[Any]) -> list[str]:
     """One distinct label per model: its override group, with its seed where the group has
-    several models (``seed 3`` for the default group). Per-model schedule values
-    (``schedule.<key>``) are left out: the range test replaces the schedule."""
+    several models (``seed 3`` for the default group). Per-model learning rates and schedule
+    values (``optim.lr``, ``schedule.<key>``) are left out: the range test replaces them."""
     groups = [
-        ", ".join(f"{k}={v}" for k, v in m.overrides.items() if not k.startswith("schedule."))
+        ", ".join(
+            f"{k}={v}"
+            for k, v in m.overrides.items()
+            if not k.startswith("schedule.") and k != "optim.lr"
+        )
         or "default"
         for m in members
     ]
     count: dict[str, int] = {}
     for g in groups:
         count[g] = count.get(g, 0) + 1
-    return [
+    labels = [
         f"seed {m.seed}" if g == "default"
         else f"{g} (seed {m.seed})" if count[g] > 1
         else g
         for g, m in zip(groups, members, strict=True)
     ]  # fmt: skip
+    # models that differ only in what the test replaces (an lr grid) share a label: number them
+    return [f"{x} (model {m.index})" if labels.count(x) > 1 else x
+            for x, m in zip(labels, members, strict=True)]  # fmt: skip
 
 
 @dataclass

@@ -496,7 +496,13 @@ def _stacks_into_run(
     """``dbn`` / ``sdae``: fit one stack per seed, one after another, writing each one's
     metrics, model 0's curves and filters, and every stack's parameters to ``model.npz``
     (model 0 under the plain names, model ``i > 0`` with a ``_model{i}`` suffix); returns the
-    summary rows and model 0's reconstructions of ``x_show``."""
+    summary rows and model 0's reconstructions of ``x_show[:10]``.
+
+    A row's final numbers: ``test_reconstruction_error``, the mean squared error of the
+    stack's mean-field reconstruction (up through every layer, then back down) of the test
+    split ``x_show``; and the first layer's last pass on its training input,
+    ``train_reconstruction_error`` and ``train_pseudo_likelihood`` (dbn, where tracked) or
+    ``train_reconstruction_loss`` (sdae)."""
     t, m = cfg.train, cfg.model
     arrays: dict[str, np.ndarray] = {}
     models: list[dict[str, Any]] = []
@@ -539,11 +545,23 @@ def _stacks_into_run(
             rep.add_figure(
                 "filters", filters_figure(comps_i, in_shape), "model 0: first-layer filters"
             )
-            recon = recon_i
+            recon = recon_i[:10]
         suffix = "" if i == 0 else f"_model{i}"
         arrays.update({f"{k}{suffix}": v for k, v in _stack_arrays(est, m.kind).items()})
-        models.append({"index": i, "seed": seed, "layers": m.layers})
+        row: dict[str, Any] = {"index": i, "seed": seed, "group": "default", "layers": m.layers}
+        for key, values in curves.items():  # the first layer's last pass
+            last = float(np.asarray(values[0])[-1])
+            name = "train_reconstruction_error" if key == "reconstruction_error" else f"train_{key}"
+            row[name] = last if math.isfinite(last) else None
+        row["test_reconstruction_error"] = float(((recon_i - x_show) ** 2).mean())
+        models.append(row)
     _save_npz(run.path / "model.npz", arrays)
+    rep.add_table(
+        "Models (final numbers)",
+        [{k: v for k, v in r.items() if k != "layers"} for r in models],
+        caption="train: the first layer's last pass on the training data; test: the mean "
+        "squared error of the stack's mean-field reconstruction of the test split",
+    )
     return models, recon
 
 
@@ -564,6 +582,7 @@ _FINAL = (
     "test_reconstruction_error",
     "train_pseudo_likelihood",
     "test_pseudo_likelihood",
+    "train_reconstruction_loss",  # sdae
 )
 
 
@@ -725,7 +744,7 @@ def run_pretrain(
             )
             recon = _rbm_reconstruct(first, xte[:10])
         else:
-            models, recon = _stacks_into_run(cfg, run, rep, xtr, xte[:10], in_shape)
+            models, recon = _stacks_into_run(cfg, run, rep, xtr, xte, in_shape)
         rep.add_figure(
             "reconstructions",
             reconstructions_figure(xte[:10], recon, in_shape),
