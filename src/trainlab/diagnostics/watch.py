@@ -507,8 +507,11 @@ class Watch:
         self._layer_handles: list[Any] = []  # this step's forward hooks (or permanent ones)
         self._grad_handles: list[Any] = []  # the sampled step's gradient hooks
         self._leaf_handles: list[Any] = []  # the step's hooks on outputs that are leaf tensors
-        # whether the backward with this graph task id reaches a watched parameter (_closed)
+        # whether the backward with this graph task id reaches a watched parameter (_closed),
+        # and the AccumulateGrad node of the first trainable one, with its (data_ptr, shape)
         self._writes_task, self._writes = -1, True
+        self._acc_node: Any = None
+        self._acc_key: tuple = (0, ())
         self._opt_stepped = False  # an optimizer of watched parameters stepped (see _finish_update)
         self._depth = 0  # nested calls of the root module (a recursive model)
         self._post_ran = False  # _post_forward ran for the call that _post_always ends
@@ -606,6 +609,7 @@ class Watch:
                 hooks.pop(key, None)
         self._copied_hooks.clear()
         self.__dict__.pop("_mine", None)
+        self._acc_node = None
         if self._current is not None:  # a forward that raised: its copy of the batch
             self._current.input = None
         # the update ratio's parameter copy and views (they would keep the parameters' old
@@ -641,6 +645,13 @@ class Watch:
         self._depth += 1
         if self._depth > 1:
             return  # the root called inside its own forward (a recursive model): the same step
+        if self._acc_node is not None:  # a node kept past `p.data = bigger` keeps its old shape
+            p = self._acc_node.variable
+            if p.data_ptr() != self._acc_key[0] or p.shape != self._acc_key[1]:
+                self._acc_node = None
+        if self._acc_node is None:
+            first = next((p for _, p in self._params if p.requires_grad), None)
+            self._acc_key = (first.data_ptr(), first.shape) if first is not None else (0, ())
         left, self._current = self._current, None
         if left is not None:  # the last forward raised: drop its outputs and copies
             left.outputs, left.raw, left.pending, left.input = [], [], [], None
@@ -798,11 +809,18 @@ class Watch:
         if _WILL_EXECUTE is None:
             return True
         task = torch._C._current_graph_task_id()
-        if task == self._writes_task:  # once per backward (the nodes are not kept: a node
-            return self._writes  # kept would outlive `p.data = bigger` with its old shape)
+        if task == self._writes_task:  # once per backward
+            return self._writes
         params = [p for _, p in self._params if p.requires_grad]
         try:
-            writes = not params or any(_WILL_EXECUTE(get_gradient_edge(p).node) for p in params)
+            if not params:
+                writes = True
+            else:  # the first parameter's node, kept (see _pre_forward), answers a backward()
+                if self._acc_node is None:
+                    self._acc_node = get_gradient_edge(params[0]).node
+                writes = _WILL_EXECUTE(self._acc_node) or any(
+                    _WILL_EXECUTE(get_gradient_edge(p).node) for p in params[1:]
+                )
         except RuntimeError:  # autograd.grad with parameters as inputs: a step's gradient
             writes = True
         self._writes_task, self._writes = task, writes
