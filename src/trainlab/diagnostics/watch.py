@@ -645,7 +645,7 @@ class Watch:
         self._depth += 1
         if self._depth > 1:
             return  # the root called inside its own forward (a recursive model): the same step
-        if self._acc_node is not None:  # a node kept past `p.data = bigger` keeps its old shape
+        if self._acc_node:  # a node kept past `p.data = bigger` keeps its old shape
             p = self._acc_node.variable
             if p.data_ptr() != self._acc_key[0] or p.shape != self._acc_key[1]:
                 self._acc_node = None
@@ -764,7 +764,15 @@ class Watch:
         # the step stays open until a backward reaches one of this forward's outputs: one
         # autograd hook per training forward, on the output's grad_fn (cheaper than a tensor
         # hook), or on the tensor itself for a leaf
-        if self._hook_outputs(output):
+        if isinstance(output, torch.Tensor):  # the common case, without _hook_outputs' walk
+            if output.requires_grad:
+                node = output.grad_fn
+                if node is not None:
+                    node.register_prehook(self._closed_hook)
+                else:  # a leaf outlives the step: its hook goes at the next step
+                    self._leaf_handles.append(output.register_hook(self._closed_hook))
+                self._open = True
+        elif self._hook_outputs(output):
             self._open = True
 
     def _hook_outputs(self, output: Any) -> bool:
@@ -811,16 +819,19 @@ class Watch:
         task = torch._C._current_graph_task_id()
         if task == self._writes_task:  # once per backward
             return self._writes
-        params = [p for _, p in self._params if p.requires_grad]
         try:
-            if not params:
-                writes = True
-            else:  # the first parameter's node, kept (see _pre_forward), answers a backward()
-                if self._acc_node is None:
-                    self._acc_node = get_gradient_edge(params[0]).node
-                writes = _WILL_EXECUTE(self._acc_node) or any(
-                    _WILL_EXECUTE(get_gradient_edge(p).node) for p in params[1:]
+            if self._acc_node is None:  # the first trainable parameter's (see _pre_forward)
+                first = next((p for _, p in self._params if p.requires_grad), None)
+                self._acc_node = get_gradient_edge(first).node if first is not None else False
+            writes = (
+                self._acc_node is False  # no trainable parameter: any backward ends the step
+                or _WILL_EXECUTE(self._acc_node)  # (a backward(): at once)
+                or any(
+                    _WILL_EXECUTE(get_gradient_edge(p).node)
+                    for _, p in self._params[1:]
+                    if p.requires_grad
                 )
+            )
         except RuntimeError:  # autograd.grad with parameters as inputs: a step's gradient
             writes = True
         self._writes_task, self._writes = task, writes
