@@ -10,8 +10,9 @@ variant's watch is made once and attached for its turn, as a training run keeps 
 plain step's CPU time moves by up to ±20% between consecutive half-second runs, and a small
 overhead measured twice in a row can differ by ±5 points even so (every 50 steps on the small
 MLP: +4.3% and +10.2% in two consecutive runs of 25 rounds). What the hooks cost when nothing
-is sampled is steadier on a tiny model (a 8-8-2 MLP, 264 µs per step: +24 µs, the same as two
-no-op root hooks plus a no-op autograd hook; measured 2026-11-28).
+is sampled is steadier on a tiny model (a 8-8-2 MLP, 242-264 µs per step: +24 µs on
+2026-11-28, the same as two no-op root hooks plus a no-op autograd hook; +3 to +23 µs in runs
+on 2026-11-29).
 Goals (issue 4): every 50 steps <= 5%, every step <= 25%. Anchors: composer's activation
 monitor ~5%; wandb ``log="all"`` 2-2.6x slower.
 

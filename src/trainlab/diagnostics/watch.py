@@ -29,11 +29,11 @@ after an exception), with the memory and speed lessons of its users built in:
 - **Cost** (``benchmarks/diagnostics.py``, CPU time, 1 thread, on a shared 2-core VM whose
   speed drifts by ±10-20% between runs; README "Benchmarks" has the tables). Every 50 steps:
   within that noise of the ≤5% goal on a 64-256-256-10 MLP and a K=16 population of it
-  (about 3% by its pieces: +24 µs of hooks per unsampled step, ~1.5 ms per sampled one).
-  Every step: +7-21% on a 64-1024-1024-10 MLP, +30-34% on the K=16 population (bound by
-  memory traffic: the statistics read every activation, gradient and parameter a few times)
-  and +58-65% on the small plain MLP, whose whole step takes 1.5-2.1 ms (+87-101% before the
-  deferred reductions, in the same runs). The smallest kernel set these statistics need per
+  (about 2-3% by its pieces: +3 to +24 µs of hooks per unsampled step in different runs,
+  ~1.5 ms per sampled one). Every step: +7-21% on a 64-1024-1024-10 MLP, +29-34% on the K=16
+  population (bound by memory traffic: the statistics read every activation, gradient and
+  parameter a few times) and +58-75% on the small plain MLP, whose whole step takes 1.3-2.1 ms
+  (+87-101% before the deferred reductions, in the same runs). The smallest kernel set these statistics need per
   step, with no binning and no records (``--floor``), costs +41-44% and +22-25% there, and the
   hooks' Python calls and the per-parameter norms come on top, so issue 4's every-step goal
   (≤ 25%) is not met on small models; ``trainlab train --diagnose`` samples every 50 steps.
