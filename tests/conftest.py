@@ -85,3 +85,24 @@ class RowLSTM(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.fc(self.rnn(x.reshape(x.size(0), 8, 8))[0][:, -1])
+
+
+class Killed(Exception):
+    """What :func:`kill_after_checkpoint` raises: the run "dies" right after a checkpoint."""
+
+
+def kill_after_checkpoint(monkeypatch, n: int):
+    """``RunDir.save_checkpoint`` writes its checkpoint, then raises :class:`Killed` at the
+    ``n``-th call; returns the original method."""
+    from trainlab.runs import RunDir
+
+    orig, calls = RunDir.save_checkpoint, [0]
+
+    def save(self, state):
+        orig(self, state)
+        calls[0] += 1
+        if calls[0] >= n:
+            raise Killed
+
+    monkeypatch.setattr(RunDir, "save_checkpoint", save)
+    return orig

@@ -9,27 +9,9 @@ import torch
 import yaml
 from torch import nn
 
-from conftest import small_config
+from conftest import Killed, kill_after_checkpoint, small_config
 from trainlab.runs import RunDir
 from trainlab.train import resume, train
-
-
-class _Killed(Exception):
-    pass
-
-
-def _kill_after(monkeypatch, n):
-    """RunDir.save_checkpoint writes its checkpoint, then 'kills' the run at the n-th call."""
-    orig, calls = RunDir.save_checkpoint, [0]
-
-    def save(self, state):
-        orig(self, state)
-        calls[0] += 1
-        if calls[0] >= n:
-            raise _Killed
-
-    monkeypatch.setattr(RunDir, "save_checkpoint", save)
-    return orig
 
 
 def _rows(out):
@@ -50,8 +32,8 @@ def _assert_same_run(ref, out):
 
 def _killed_and_resumed(monkeypatch, cfg, out, after, model=None):
     kw = {} if model is None else {"model": model()}
-    orig = _kill_after(monkeypatch, after)
-    with pytest.raises(_Killed):
+    orig = kill_after_checkpoint(monkeypatch, after)
+    with pytest.raises(Killed):
         train(cfg, out=out, progress=False, device="cpu", **kw)
     monkeypatch.setattr(RunDir, "save_checkpoint", orig)
     kw = {} if model is None else {"model": model()}
@@ -153,10 +135,10 @@ def test_a_killed_extension_resumes_to_the_longer_runs_end(tmp_path, monkeypatch
     edited = yaml.safe_load(path.read_text())
     edited["train"]["epochs"] = 4
     path.write_text(yaml.safe_dump(edited))
-    orig = _kill_after(monkeypatch, 1)
+    orig = kill_after_checkpoint(monkeypatch, 1)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with pytest.raises(_Killed):
+        with pytest.raises(Killed):
             resume(out, progress=False, device="cpu")
         assert not (out / "summary.json").exists()
         monkeypatch.setattr(RunDir, "save_checkpoint", orig)

@@ -11,27 +11,9 @@ import json
 import pytest
 import torch
 
-from conftest import small_config
+from conftest import Killed, kill_after_checkpoint, small_config
 from trainlab.runs import RunDir
 from trainlab.train import resume, train
-
-
-class _Killed(Exception):
-    pass
-
-
-def _kill_after_checkpoint(monkeypatch, n):
-    """Write the n-th checkpoint, then 'kill' the run (as the existing resume tests do)."""
-    orig, calls = RunDir.save_checkpoint, [0]
-
-    def save(self, state):
-        orig(self, state)
-        calls[0] += 1
-        if calls[0] >= n:
-            raise _Killed
-
-    monkeypatch.setattr(RunDir, "save_checkpoint", save)
-    return orig
 
 
 def _diagnostics(out):
@@ -58,8 +40,8 @@ def test_resumed_run_writes_the_same_diagnostics_as_an_uninterrupted_one(tmp_pat
     )
     train(cfg, out=tmp_path / "ref", progress=False, device="cpu")
     out = tmp_path / "run"
-    orig = _kill_after_checkpoint(monkeypatch, 1)  # killed right after epoch 1's checkpoint
-    with pytest.raises(_Killed):
+    orig = kill_after_checkpoint(monkeypatch, 1)  # killed right after epoch 1's checkpoint
+    with pytest.raises(Killed):
         train(cfg, out=out, progress=False, device="cpu")
     monkeypatch.setattr(RunDir, "save_checkpoint", orig)
     resume(out, progress=False, device="cpu")
