@@ -577,21 +577,24 @@ def _plain_default(value: Any) -> bool:
     return isinstance(value, list | tuple) and all(_plain_default(v) for v in value)
 
 
-def with_factory_defaults(config: Config) -> Config:
+def with_factory_defaults(config: Config, *, model_defaults: bool = True) -> Config:
     """``config`` with every option of its model, init scheme and optimizer written out.
 
     Those sections pass their extra keys to a factory, whose signature holds the defaults of
     the keys a config leaves out; filled in, ``config.yaml`` records the whole run even if a
     default changes later. Not filled: init options when a model overrides ``init.scheme``
-    (another scheme takes other options), and schedule parameters (some defaults derive from
-    the run's length, e.g. cosine's ``t_max``; ``trainlab schedule`` shows them).
+    (another scheme takes other options; ``population.json`` records each model's), schedule
+    parameters (some defaults derive from the run's length, e.g. cosine's ``t_max``;
+    ``trainlab schedule`` shows them), and with ``model_defaults=False`` (a module given to
+    ``train``, which ``config.model`` does not build) the model's: a recorded
+    ``model.dropout: 0.0`` would read as given.
     """
     from . import init, models
     from .optim import optimizer_options
 
     raw = config.model_dump()
     keys = {k for m in config.population.variants for k in m} | set(config.population.grid)
-    sections = [("model", models.model_options(config.model.name))]
+    sections = [("model", models.model_options(config.model.name))] if model_defaults else []
     sections.append(("optim", optimizer_options(config.optim.name)))
     if "init.scheme" not in keys:
         sections.append(("init", init.scheme_options(config.init.scheme)))

@@ -820,8 +820,9 @@ class Population(nn.Module):
         for m in self._dropouts():
             m.step, m.calls = step, 0
 
-    def set_dropout_p(self, p: torch.Tensor | float) -> None:
-        """Per-model dropout probability for every dropout layer: float or ``(K,)``."""
+    def set_dropout_p(self, p: torch.Tensor | float, *, models: torch.Tensor | None = None) -> None:
+        """Per-model dropout probability for every dropout layer: float or ``(K,)``; with
+        ``models`` (a ``(K,)`` bool mask), only those models' rates change."""
         try:
             p = torch.as_tensor(p, dtype=torch.float64)
         except (TypeError, ValueError, RuntimeError):
@@ -837,6 +838,13 @@ class Population(nn.Module):
         if not bool(((p >= 0) & (p < 1)).all()):  # (NaN fails both)
             raise UserError(f"dropout probability must be in [0, 1), got {p.tolist()}")
         layers = [m for m in self.net.modules() if isinstance(m, SeededDropout)]
+        if models is not None:
+            models = torch.as_tensor(models, dtype=torch.bool).reshape(-1)
+            if tuple(models.shape) != (self.k,):
+                raise UserError(
+                    f"models must be a ({self.k},) bool mask, got {tuple(models.shape)}"
+                )
+            p = torch.where(models, p, 0.0)  # (the check below: only those models' rates)
         if not layers and bool((p > 0).any()):
             rates = [round(v, 6) for v in p.tolist()]
             raise UserError(
@@ -844,7 +852,8 @@ class Population(nn.Module):
                 "modules to the model (or build it with dropout > 0), or remove model.dropout"
             )
         for m in layers:
-            m.p.copy_(p.to(m.p.device))
+            new = p.to(m.p.device, m.p.dtype)
+            m.p.copy_(new if models is None else torch.where(models.to(m.p.device), new, m.p))
 
     def set_frozen(self, frozen: torch.Tensor | None) -> None:
         """``(K,)`` bool: models that no longer train keep their batch-norm statistics (every

@@ -192,11 +192,18 @@ class Trainer:
         self.pop = Population(template, k, [m.seed for m in self.members])
         self._init_members(template, cfgs)
         self.pop.to(self.device)
-        # a model.dropout given (globally, even 0, or per model) sets the dropout modules'
-        # rates; left out, a module given keeps its own (a resume restores the rates trained)
-        given = "dropout" in (config.model.model_extra or {})
-        if any(dropouts) or given or any("model.dropout" in m.overrides for m in self.members):
-            self.pop.set_dropout_p(torch.tensor(dropouts, dtype=torch.float64))
+        # config.model builds its dropout with the rate (default 0); a module given keeps its
+        # own rates in every model whose model.dropout is not given (globally, even 0, or as
+        # its override), whatever the other models' (a resume restores the rates trained)
+        rates = torch.tensor(dropouts, dtype=torch.float64)
+        if not self.custom_model:
+            if any(dropouts) or any("model.dropout" in m.overrides for m in self.members):
+                self.pop.set_dropout_p(rates)
+        else:
+            glob = "dropout" in (config.model.model_extra or {})
+            given = [glob or "model.dropout" in m.overrides for m in self.members]
+            if any(given):
+                self.pop.set_dropout_p(rates, models=torch.tensor(given))
 
         self.params = [p for p in self.pop.parameters() if p.requires_grad]
         if not self.params:
@@ -334,8 +341,10 @@ class Trainer:
             batch = None
             if scheme != "keep":
                 if owners:  # PyTorch's default init, from this model's seed
-                    with torch.random.fork_rng(devices=[]):
-                        torch.manual_seed(rng.seed_key("init-default", member.seed))
+                    with torch.random.fork_rng(devices=[]):  # (CPU only: no CUDA reseed)
+                        torch.default_generator.manual_seed(
+                            rng.seed_key("init-default", member.seed)
+                        )
                         for m in owners.values():
                             m.reset_parameters()
                 if scheme == "lsuv":  # a random batch of its own: stored data may be class-sorted
@@ -622,7 +631,9 @@ class Trainer:
     def _config_json(self) -> str:
         """The run's config with its factory defaults written out (what ``config.yaml``
         holds), as JSON text."""
-        resolved = with_factory_defaults(self.config).model_dump(mode="json")
+        resolved = with_factory_defaults(
+            self.config, model_defaults=not self.custom_model
+        ).model_dump(mode="json")
         return json.dumps(resolved, sort_keys=True)
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -879,7 +890,10 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
         run = RunDir(default_run_dir(config.name)).create(renumber=True)
     else:
         run = RunDir(out).create()
-    run.write_text("config.yaml", dump_config(with_factory_defaults(config)))
+    run.write_text(
+        "config.yaml",
+        dump_config(with_factory_defaults(config, model_defaults=not trainer.custom_model)),
+    )
     run.write_json(
         "population.json",
         {
@@ -1039,7 +1053,9 @@ def resume(
                 f"checkpoint {run.checkpoint_path} is damaged ({type(err).__name__} in its "
                 "config or epoch); delete it to restart the run from scratch"
             ) from None
-        note = _config_changes(trained, config, run, epoch)
+        note = _config_changes(
+            trained, config, run, epoch, custom_model=bool(info.get("custom_model"))
+        )
     else:
         note = None
     device = _resume_device(device, info, on_note or _warn)
@@ -1168,12 +1184,21 @@ def _schedule_depends_on_length(config: Config, old_epochs: int, new_epochs: int
     return not torch.equal(*curves)
 
 
-def _config_changes(trained: dict[str, Any], config: Config, run: RunDir, done: int) -> str | None:
+def _config_changes(
+    trained: dict[str, Any], config: Config, run: RunDir, done: int, *, custom_model: bool = False
+) -> str | None:
     """Refuse edits of ``config.yaml`` since the checkpoint outside :data:`RESUME_MAY_CHANGE`
     (UserError naming them) and a ``train.epochs`` below the ``done`` epochs already trained;
-    return a note when ``train.epochs`` changed, else None."""
-    before, now = _flat(trained), _flat(with_factory_defaults(config).model_dump(mode="json"))
+    return a note when ``train.epochs`` changed, else None. A module given to ``train``
+    (``custom_model``): its model defaults are not recorded (earlier versions recorded them, so
+    a ``model.*`` key that only one side has is not a change)."""
+    now = with_factory_defaults(config, model_defaults=not custom_model)
+    before, now = _flat(trained), _flat(now.model_dump(mode="json"))
     changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+    if custom_model:
+        changed = [
+            k for k in changed if not (k.startswith("model.") and (k in before) != (k in now))
+        ]
     bad = [k for k in changed if k not in RESUME_MAY_CHANGE]
     if bad:
         shown = "; ".join(f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in bad[:3])

@@ -348,8 +348,10 @@ def check_arrays(
     ``x`` is None is left out): per split matching lengths, 1-D integer labels, finite numeric
     inputs; every split with train's sample shape; labels in ``[0, num_classes)`` (None: the
     largest label + 1, which must look like class indices); at least 2 training classes.
-    Returns ``({split: (x, y as int64)}, num_classes)``; ``x`` is a copy (loaders may cache
-    their arrays). ``option``: the data takes ``num_classes=`` (named in the hints)."""
+    Returns ``({split: (x, y as int64)}, num_classes)``; the val and test ``x`` are copies
+    (loaders may cache their arrays), the train ``x`` is the array given (``load`` copies it
+    when it splits; copy it before keeping it). ``option``: the data takes ``num_classes=``
+    (named in the hints)."""
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     shape = None
     for split, (xs, ys) in splits.items():

@@ -33,8 +33,9 @@ after an exception), with the memory and speed lessons of its users built in:
   ~1.5 ms per sampled one). Every step: +7-21% on a 64-1024-1024-10 MLP, +29-34% on the K=16
   population (bound by memory traffic: the statistics read every activation, gradient and
   parameter a few times) and +58-75% on the small plain MLP, whose whole step takes 1.3-2.1 ms
-  (+87-101% before the deferred reductions, in the same runs). The smallest kernel set these statistics need per
-  step, with no binning and no records (``--floor``), costs +41-44% and +22-25% there, and the
+  (+87-101% before the deferred reductions, in the same runs). The smallest kernel set these
+  statistics need per step, with no binning and no records (``--floor``), costs +36-46% and
+  +22-25% there, and the
   hooks' Python calls and the per-parameter norms come on top, so issue 4's every-step goal
   (≤ 25%) is not met on small models; ``trainlab train --diagnose`` samples every 50 steps.
 - **Sampled, training mode only.** A *step* is one training iteration of the root module: it
@@ -573,12 +574,14 @@ class Watch:
     def _optimizer_stepped(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         """Global optimizer step hook: note a step of an optimizer holding a watched parameter
         (fused optimizers update in place without moving the version counters)."""
-        mine = self.__dict__.setdefault("_mine", {})
-        key = id(optimizer)
-        if key not in mine:
+        mine = self.__dict__.setdefault("_mine", weakref.WeakKeyDictionary())
+        groups = len(optimizer.param_groups)  # (add_param_group: asked again)
+        known = mine.get(optimizer)
+        if known is None or known[0] != groups:
             ids = {id(p) for _, p in self._params}
-            mine[key] = any(id(p) in ids for g in optimizer.param_groups for p in g["params"])
-        if mine[key]:
+            holds = any(id(p) in ids for g in optimizer.param_groups for p in g["params"])
+            mine[optimizer] = known = (groups, holds)
+        if known[1]:
             self._opt_stepped = True
 
     def detach(self) -> None:
@@ -906,7 +909,9 @@ class Watch:
 
         return hook
 
-    def _store_out_grad(self, sample: _Sample, j: int, grad: torch.Tensor) -> None:
+    def _store_out_grad(self, sample: _Sample, j: int, grad: torch.Tensor | None) -> None:
+        if grad is None:  # (a torch.compile'd graph can pass none): out_grad_norm stays None
+            return
         if sample is self._grad_sample and self._writes_grads():  # (not a derivative in the loss)
             sample.out_grads[j] = self._grad_norm(grad)
             self._queue(sample)

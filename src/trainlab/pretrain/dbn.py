@@ -276,7 +276,8 @@ def arrays_dataset(
         name, {"train": (x_train, y_train), "test": (x_test, y_test)}, num_classes
     )  # lengths, 1-D integer labels, finite inputs, one sample shape, labels in [0, k)
     (x_train, y_train), (x_test, y_test) = checked["train"], checked["test"]
-    f = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
+    # copies: the Dataset never shares memory with the caller's arrays
+    f = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
     i = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.int64)  # noqa: E731
     return Dataset(
         name=name,

@@ -553,7 +553,8 @@ def _stacks_into_run(
             last = float(np.asarray(values[0])[-1])
             name = "train_reconstruction_error" if key == "reconstruction_error" else f"train_{key}"
             row[name] = last if math.isfinite(last) else None
-        row["test_reconstruction_error"] = float(((recon_i - x_show) ** 2).mean())
+        test_rec = float(((recon_i - x_show) ** 2).mean())
+        row["test_reconstruction_error"] = test_rec if math.isfinite(test_rec) else None
         models.append(row)
     _save_npz(run.path / "model.npz", arrays)
     rep.add_table(
