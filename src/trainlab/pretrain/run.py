@@ -550,11 +550,9 @@ def _stacks_into_run(
         arrays.update({f"{k}{suffix}": v for k, v in _stack_arrays(est, m.kind).items()})
         row: dict[str, Any] = {"index": i, "seed": seed, "group": "default", "layers": m.layers}
         for key, values in curves.items():  # the first layer's last pass
-            last = float(np.asarray(values[0])[-1])
             name = "train_reconstruction_error" if key == "reconstruction_error" else f"train_{key}"
-            row[name] = last if math.isfinite(last) else None
-        test_rec = float(((recon_i - x_show) ** 2).mean())
-        row["test_reconstruction_error"] = test_rec if math.isfinite(test_rec) else None
+            row[name] = _finite(np.asarray(values[0])[-1])
+        row["test_reconstruction_error"] = _finite(((recon_i - x_show) ** 2).mean())
         models.append(row)
     _save_npz(run.path / "model.npz", arrays)
     rep.add_table(
@@ -564,6 +562,13 @@ def _stacks_into_run(
         "squared error of the stack's mean-field reconstruction of the test split",
     )
     return models, recon
+
+
+def _finite(x: Any) -> float | None:
+    """A number for summary.json and the report: None (null, "—") where it is NaN/Inf (a
+    diverged model)."""
+    f = float(x)
+    return f if math.isfinite(f) else None
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -695,12 +700,12 @@ def run_pretrain(
                     "momentum": mem.momentum,
                     "weight_decay": mem.weight_decay,
                     "diverged": est.diverged(),  # inf/NaN weights; its numbers are null
-                    "train_reconstruction_error": float(hist["reconstruction_error"][i, -1]),
-                    "test_reconstruction_error": test_rec,
+                    "train_reconstruction_error": _finite(hist["reconstruction_error"][i, -1]),
+                    "test_reconstruction_error": _finite(test_rec),
                 }
                 if hist["pseudo_likelihood"] is not None:
-                    row["train_pseudo_likelihood"] = float(hist["pseudo_likelihood"][i, -1])
-                    row["test_pseudo_likelihood"] = float(est.score_samples(xte).mean())
+                    row["train_pseudo_likelihood"] = _finite(hist["pseudo_likelihood"][i, -1])
+                    row["test_pseudo_likelihood"] = _finite(est.score_samples(xte).mean())
                 rows.append(row)
                 for e, ep in enumerate(hist["epoch"]):
                     line = {"model": i, "epoch": ep}
@@ -720,7 +725,15 @@ def run_pretrain(
             )
             rep.add_table("Models (final pass)", rows)
             if len(cfg.seeds) > 1:
-                from ..studies.cells import pm
+                from ..report.stats import aggregate
+                from ..report.tables import fmt_fixed
+
+                def pm(vals: list[Any]) -> str:  # 4 decimals, scientific below 1e-3
+                    a = aggregate(vals)
+                    if not a["n"]:
+                        return "—"
+                    ci = f", CI ± {fmt_fixed(a['ci95'])}" if a["ci95"] is not None else ""
+                    return f"{fmt_fixed(a['mean'])} ± {fmt_fixed(a['std'])} (n={a['n']}{ci})"
 
                 live = [r for r in rows if not r.get("diverged")]
                 rep.add_table(

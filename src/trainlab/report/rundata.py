@@ -239,6 +239,9 @@ class RunData:
             step, rows = r.get("stopped_step"), curves.get(r["index"])
             if step is None or not rows or r["status"] not in ("nan", "early_stopped"):
                 continue
+            if r["status"] == "nan":  # up to its last finite epoch (a killed run's stopped_step
+                bad = next((i for i, x in enumerate(rows) if _failed(x)), len(rows))
+                rows = rows[:bad]  # is the failing epoch's own row)
             curves[r["index"]] = [x for x in rows if (num(x.get("step")) or 0) <= step]
         return curves
 
