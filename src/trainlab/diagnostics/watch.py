@@ -1477,6 +1477,10 @@ def _layout(s: _Sample) -> tuple:
     )
 
 
+def _is_meta(t: Any) -> bool:
+    return isinstance(t, torch.Tensor) and t.is_meta
+
+
 def _to_records(
     samples: list[_Sample], k: int, edges: torch.Tensor, layer_params: dict[str, list[int]]
 ) -> list[dict[str, Any]]:
@@ -1486,6 +1490,8 @@ def _to_records(
     to mean/std, per-layer norms from per-parameter ones) runs once on ``(S, K, ...)`` numpy
     arrays; only the records themselves are built one by one in Python.
     """
+    # a step of a model moved to the meta device has summaries with no numbers: left out
+    samples = [s for s in samples if not any(_is_meta(getattr(s, key)) for key in _SUMMARIES)]
     groups: list[list[_Sample]] = []
     last = None
     for smp in samples:
