@@ -21,9 +21,7 @@ def _dropout_net() -> nn.Module:
 
 def _rates(pop) -> list[list[float]]:
     """Each dropout layer's per-model rates, as the population holds them."""
-    return [
-        t.tolist() for n, t in pop.state_dict().items() if n.endswith(".p") and t.dim() == 1
-    ]
+    return [t.tolist() for n, t in pop.state_dict().items() if n.endswith(".p") and t.dim() == 1]
 
 
 def test_a_user_module_run_killed_before_its_first_checkpoint_resumes_with_its_own_dropout(

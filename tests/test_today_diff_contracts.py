@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from torch import nn
 
@@ -33,6 +34,7 @@ def test_arrays_dataset_does_not_share_memory_with_the_callers_arrays():
     assert torch.equal(data.x_train, before), "the Dataset's training inputs changed with the array"
 
 
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")  # (torch.compile's own)
 def test_watch_on_a_torch_compiled_module_does_not_crash():
     """``watch`` promises diagnostics on any ``nn.Module``; a ``torch.compile``'d model (an
     ``nn.Module``, ``OptimizedModule``) is a plausible thing to watch. Its layer-output
@@ -45,7 +47,7 @@ def test_watch_on_a_torch_compiled_module_does_not_crash():
 
     torch.manual_seed(0)
     base = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
-    model = torch.compile(base)
+    model = torch.compile(base, backend="aot_eager")  # (no C++ compiler needed)
     opt = torch.optim.SGD(base.parameters(), lr=0.1)
     with watch(model) as w:
         for _ in range(2):
