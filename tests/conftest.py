@@ -106,3 +106,32 @@ def kill_after_checkpoint(monkeypatch, n: int):
 
     monkeypatch.setattr(RunDir, "save_checkpoint", save)
     return orig
+
+
+def run_bench(monkeypatch, script: str, argv: list[str]):
+    """``python benchmarks/SCRIPT.py ARGV`` in-process: the SystemExit code, the exception a user
+    would see as a traceback, or 0. The process-wide settings the scripts change (torch
+    threads, flush-denormal, malloc) are restored or stubbed, so the test leaves the
+    interpreter as it found it."""
+    import importlib
+    import sys
+    from pathlib import Path
+
+    bench = str(Path(__file__).resolve().parent.parent / "benchmarks")
+    if bench not in sys.path:
+        sys.path.insert(0, bench)
+    mod = importlib.import_module(script)
+    if hasattr(mod, "keep_freed_memory"):
+        monkeypatch.setattr(mod, "keep_freed_memory", lambda: False)
+    monkeypatch.setattr(sys, "argv", [f"{script}.py", *argv])
+    threads = torch.get_num_threads()
+    try:
+        mod.main()
+    except SystemExit as exc:
+        return exc.code
+    except Exception as exc:  # noqa: BLE001 - what the user would see as a traceback
+        return exc
+    finally:
+        torch.set_num_threads(threads)
+        torch.set_flush_denormal(False)
+    return 0

@@ -9,38 +9,17 @@ written.
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 
+from conftest import run_bench
+
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 if str(BENCH) not in sys.path:
     sys.path.insert(0, str(BENCH))
-
-
-def _run_main(monkeypatch, script: str, argv: list[str]):
-    """``python benchmarks/SCRIPT.py ARGV`` in-process: (SystemExit code or the exception raised).
-
-    The process-wide settings the scripts change (torch threads, flush-denormal, malloc) are
-    restored or stubbed, so the test leaves the interpreter as it found it."""
-    mod = importlib.import_module(script)
-    if hasattr(mod, "keep_freed_memory"):
-        monkeypatch.setattr(mod, "keep_freed_memory", lambda: False)
-    monkeypatch.setattr(sys, "argv", [f"{script}.py", *argv])
-    threads = torch.get_num_threads()
-    try:
-        mod.main()
-    except SystemExit as exc:
-        return exc.code
-    except Exception as exc:  # noqa: BLE001 - what the user would see as a traceback
-        return exc
-    finally:
-        torch.set_num_threads(threads)
-        torch.set_flush_denormal(False)
-    return 0
 
 
 # ----------------------------------------------------------------------------- --device
@@ -76,7 +55,7 @@ def test_device_flag_errors_are_one_line_exit_2(monkeypatch, capsys, tmp_path, s
         "optim": ["--k", "2", "--rounds", "1", "--reps", "1", "--model", "linear"],
         "diagnostics": ["--steps", "50", "--rounds", "1", "--k", "0", "--width", "8"],
     }[script]
-    got = _run_main(monkeypatch, script, [*small, "--device", device, "--out", str(out)])
+    got = run_bench(monkeypatch, script, [*small, "--device", device, "--out", str(out)])
     err = capsys.readouterr().err
     assert got == 2, f"{script}.py --device {device}: {got!r} instead of a one-line error"
     # argparse's form: its usage lines, then one "error:" line naming the value
@@ -97,7 +76,7 @@ def test_diagnostics_unknown_baseline_revision_is_one_line_exit_2(monkeypatch, c
     out = tmp_path / "d.json"
     argv = ["--steps", "50", "--rounds", "1", "--k", "0", "--width", "8"]
     rev = "no-such-revision-bench-smoke"
-    got = _run_main(monkeypatch, "diagnostics", [*argv, "--baseline", rev, "--out", str(out)])
+    got = run_bench(monkeypatch, "diagnostics", [*argv, "--baseline", rev, "--out", str(out)])
     err = capsys.readouterr().err
     assert got == 2, f"--baseline {rev}: {got!r} instead of a one-line error"
     assert "Traceback" not in err and any(
@@ -134,7 +113,7 @@ def test_non_positive_counts_are_refused_in_one_line(monkeypatch, capsys, tmp_pa
     Fix: validate ``>= 1`` right after ``parse_args`` (``ap.error``), as diagnostics.py already
     does for ``--steps``."""
     out = tmp_path / "r.json"
-    got = _run_main(monkeypatch, script, [*argv, "--out", str(out)])
+    got = run_bench(monkeypatch, script, [*argv, "--out", str(out)])
     err = capsys.readouterr().err
     flag = argv[-2]
     assert got == 2, f"{script}.py {' '.join(argv[-2:])}: {got!r} instead of a one-line error"

@@ -5,7 +5,6 @@ CLI and of the benchmark scripts, and results that must not depend on process-wi
 
 from __future__ import annotations
 
-import importlib
 import platform
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_user_error, run_cli, small_config
+from conftest import assert_user_error, run_bench, run_cli, small_config
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 if str(BENCH) not in sys.path:
@@ -93,26 +92,6 @@ def test_lr_find_bad_device_writes_nothing(monkeypatch, capsys, tmp_path):
 
 
 # ----------------------------------------------------------------------------- benchmarks
-def _run_bench(monkeypatch, script: str, argv: list[str]):
-    """``python benchmarks/SCRIPT.py ARGV`` in-process: the SystemExit code or the exception a
-    user would see as a traceback. Threads, flush-denormal and malloc are restored/stubbed."""
-    mod = importlib.import_module(script)
-    if hasattr(mod, "keep_freed_memory"):
-        monkeypatch.setattr(mod, "keep_freed_memory", lambda: False)
-    monkeypatch.setattr(sys, "argv", [f"{script}.py", *argv])
-    threads = torch.get_num_threads()
-    try:
-        mod.main()
-    except SystemExit as exc:
-        return exc.code
-    except Exception as exc:  # noqa: BLE001
-        return exc
-    finally:
-        torch.set_num_threads(threads)
-        torch.set_flush_denormal(False)
-    return 0
-
-
 _SMALL_BENCH = {
     "optim": ["--k", "2", "--rounds", "1", "--reps", "1", "--model", "linear"],
     "diagnostics": ["--steps", "50", "--rounds", "1", "--k", "0", "--width", "8"],
@@ -128,7 +107,7 @@ def test_bench_device_mps_is_one_line_exit_2(monkeypatch, capsys, tmp_path, scri
     first variant. trainlab's own ``resolve_device`` refuses them ("unknown device 'mps'; use
     auto, cpu or cuda"); the benchmark should do the same with ``ap.error`` (exit 2)."""
     out = tmp_path / "o.json"
-    got = _run_bench(
+    got = run_bench(
         monkeypatch, script, [*_SMALL_BENCH[script], "--device", "mps", "--out", str(out)]
     )
     err = capsys.readouterr().err
@@ -145,7 +124,7 @@ def test_bench_negative_threads_is_one_line_exit_2(monkeypatch, capsys, tmp_path
     scripts check their other counts with ``require_counts`` (``ap.error``, exit 2) and should
     check this one the same way."""
     out = tmp_path / "o.json"
-    got = _run_bench(
+    got = run_bench(
         monkeypatch, script, [*_SMALL_BENCH[script], "--threads", "-1", "--out", str(out)]
     )
     err = capsys.readouterr().err
