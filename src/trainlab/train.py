@@ -170,6 +170,7 @@ class Trainer:
         self.members = members(config)
         self.k = k = len(self.members)
         self.custom_model = model is not None
+        self.model_record = _module_record(model) if model is not None else None
         self.custom_dataset = dataset is not None
         cfgs = [resolve(config, m.overrides) for m in self.members]
 
@@ -664,7 +665,8 @@ class Trainer:
         bar = _progress(progress)
         watch = self._watch(run)
         total = cfg.epochs * self.steps_per_epoch
-        with _flush_denormals(self.device), bar or nullcontext(), watch or nullcontext() as w:
+        flush = _flush_denormals(self.device) if not self._tiny_eps() else nullcontext()
+        with flush, bar or nullcontext(), watch or nullcontext() as w:
             from rich.markup import escape
 
             name = escape(self.config.name)  # the run's name is text, not rich markup
@@ -694,6 +696,19 @@ class Trainer:
             run.save_checkpoint(self.state_dict())
             run.write_json("summary.json", summary)
         return summary
+
+    def _tiny_eps(self) -> bool:
+        """Whether some model's optimizer ``eps`` is below 1e-16: then √v of a second moment in
+        the denormal range (≈1e-19 and below) is not negligible beside ε, and flushing
+        denormals to zero would change the updates (see :func:`_flush_denormals`)."""
+        for group in self.optimizer.param_groups:
+            eps = group.get("eps")
+            if eps is None:
+                continue
+            low = float(eps.min()) if isinstance(eps, torch.Tensor) else float(eps)
+            if low < 1e-16:
+                return True
+        return False
 
     def progress_line(self, rows: list[dict[str, Any]]) -> str:
         """``"val_acc 0.912, 48/50 training"``: the epoch's mean validation accuracy over the
@@ -844,7 +859,9 @@ def _flush_denormals(device: torch.device) -> Iterator[None]:
 
     Adam's second moments underflow into the denormal range, where x86 arithmetic is ~100×
     slower: a population Adam step (digits MLP, K=16, 2 cores) took 19.6 ms with denormals
-    and 11.0 ms without. Values below 1.2e-38 become 0; nothing else changes.
+    and 11.0 ms without. Values below 1.2e-38 become 0, and √v of such a second moment (at most
+    ~1.1e-19) becomes 0 beside ε: negligible for ε ≥ 1e-16 (the default 1e-8 included); a run
+    with a smaller ε is not flushed (:meth:`Trainer._tiny_eps`).
     """
     was = bool(torch.tensor([1e-39]).mul(1.0)[0] == 0)  # already flushing (the caller set it)
     if device.type != "cpu" or was or not torch.set_flush_denormal(True):
@@ -899,6 +916,8 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
         {
             "k": trainer.k,
             "custom_model": trainer.custom_model,
+            # a module passed in: resume needs the same one back, and checks it
+            "model_fingerprint": trainer.model_record,
             # a dataset passed in (not config.data): resume needs it back, and checks its sizes
             "custom_dataset": _dataset_record(trainer.data) if trainer.custom_dataset else None,
             "models": [
@@ -1033,6 +1052,17 @@ def resume(
             f"{run.path} trained on its config's data ({config.data.name}); resume it without "
             "dataset="
         )
+    if model is not None and not info.get("custom_model"):
+        raise UserError(
+            f"{run.path} trained its config's model ({config.model.name}); resume it without model="
+        )
+    recorded = info.get("model_fingerprint")
+    if model is not None and isinstance(recorded, dict) and recorded != _module_record(model):
+        raise UserError(
+            f"the module passed to resume is not the one {run.path} trained on (its structure "
+            f"{'or class ' if recorded.get('class') != _module_record(model)['class'] else ''}"
+            "differs); pass the same module"
+        )
     if isinstance(custom_data, dict) and dataset is not None:
         now = _dataset_record(dataset)
         if now != custom_data:
@@ -1075,6 +1105,11 @@ def resume(
             words = ("mismatch", "Missing", "Unexpected")
             detail = next((x for x in lines if any(w in x for w in words)), None)
             detail = detail or (f"no {err} entry" if isinstance(err, KeyError) else lines[0])
+            if info.get("custom_model"):
+                raise UserError(
+                    f"the module passed to resume does not match the one {run.path} trained "
+                    f"({detail[:120]}); pass the same module"
+                ) from None
             raise UserError(
                 f"{run.checkpoint_path} does not match {run.config_path} ({detail[:120]}); "
                 "restore the run's config.yaml, or start a new run"
@@ -1098,6 +1133,19 @@ def resume(
     finally:
         run.unlock()
     return RunResult(run.path, summary, trainer.members, trainer.pop)
+
+
+def _module_record(module: nn.Module) -> dict[str, Any]:
+    """What ``population.json`` keeps of a module passed in: its class, and a sha256 of its
+    ``repr`` (layers, activations, settings) and of its parameters' and buffers' names, shapes
+    and dtypes (not their values: the checkpoint holds those)."""
+    import hashlib
+
+    parts = [repr(module)]
+    parts += [f"{n} {tuple(t.shape)} {t.dtype}" for n, t in module.named_parameters()]
+    parts += [f"{n} {tuple(t.shape)} {t.dtype}" for n, t in module.named_buffers()]
+    digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
+    return {"class": f"{type(module).__module__}.{type(module).__qualname__}", "sha256": digest}
 
 
 def _dataset_record(ds: Any) -> dict[str, Any]:
