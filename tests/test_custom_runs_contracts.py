@@ -8,10 +8,9 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import Killed, kill_after_checkpoint, small_config
 from trainlab.errors import UserError
 from trainlab.train import resume, train
-
-from conftest import Killed, kill_after_checkpoint, small_config
 
 
 def _module(act: type[nn.Module] = nn.ReLU, hidden: int = 16) -> nn.Module:

@@ -6,9 +6,9 @@ import copy
 
 import numpy as np
 import torch
+from tests.conftest import small_config
 from torch import nn
 
-from tests.conftest import small_config
 from trainlab.pretrain import arrays_dataset
 from trainlab.train import train
 
