@@ -42,3 +42,18 @@ def test_init_apply_generator_must_be_a_generator():
 def test_resume_run_dir_must_be_a_path():
     with pytest.raises(UserError, match="folder path"):
         resume(3, progress=False)
+
+
+def test_a_module_with_hook_based_weight_norm_is_refused_in_one_line():
+    """torch's deprecated hook-based ``nn.utils.weight_norm`` cannot be deep-copied: training
+    such a module died with torch's deepcopy RuntimeError; it is one line naming the
+    parametrized replacement (which trains)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's own deprecation warning
+        model = nn.Sequential(nn.Flatten(), nn.utils.weight_norm(nn.Linear(64, 10)))
+    with pytest.raises(UserError, match="layer '1' uses torch.nn.utils.weight_norm"):
+        Trainer(small_config(init={"scheme": "keep"}), model=model, device="cpu")
+    with pytest.raises(UserError, match="parametrizations.weight_norm"):
+        Population(model, 2)

@@ -608,6 +608,21 @@ def _needs_loop(m: nn.Module) -> bool:
     return isinstance(m, _LOOP_TYPES) or (isinstance(m, nn.Embedding) and m.padding_idx is not None)
 
 
+def refuse_uncopyable(model: nn.Module) -> None:
+    """A module that ``copy.deepcopy`` cannot copy (the hook-based, deprecated
+    ``torch.nn.utils.weight_norm``) is a UserError naming the fix; a population copies its
+    template."""
+    from torch.nn.utils.weight_norm import WeightNorm
+
+    for name, m in model.named_modules():
+        if any(isinstance(h, WeightNorm) for h in m._forward_pre_hooks.values()):
+            raise UserError(
+                f"{f'layer {name!r}' if name else 'the model'} uses torch.nn.utils.weight_norm "
+                "(hook-based, deprecated), "
+                "which cannot be copied; use torch.nn.utils.parametrizations.weight_norm instead"
+            )
+
+
 class Population(nn.Module):
     """K models with the architecture of ``template``, stacked along a leading axis.
 
@@ -632,6 +647,7 @@ class Population(nn.Module):
                 f"template must be an nn.Module instance, got {what[:80]}; e.g. "
                 "Population(trainlab.models.create('mlp', ...), k)"
             )
+        refuse_uncopyable(template)
         if isinstance(k, bool) or not isinstance(k, numbers.Integral):
             raise UserError(f"k (the number of models) must be an int >= 1, got {k!r}")
         if k < 1:

@@ -152,6 +152,10 @@ class Trainer:
                 f"model must be an nn.Module instance, got {what[:80]}; for a built-in model "
                 "set config.model instead"
             )
+        if model is not None:
+            from .population import refuse_uncopyable
+
+            refuse_uncopyable(model)  # before the first deepcopy (_check_fits)
         if dataset is not None and not isinstance(dataset, Dataset):
             raise UserError(
                 f"dataset must be a trainlab.data.Dataset, got {type(dataset).__name__}; for "
