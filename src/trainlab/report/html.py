@@ -522,7 +522,7 @@ def _standard_sections(run: RunData) -> list[str]:
     out.append(_table_html(cols, rows))
     out.append(
         '<p class="caption">Final metrics over the seeds of each group: mean ± sample std '
-        "(ddof=1); 95% CI ± is the half-width t<sub>0.975, n−1</sub>·std/√n (blank for n = 1); "
+        "(ddof=1); 95% CI ± is the half-width t<sub>0.975, n−1</sub>·std/√n (— for n = 1); "
         "n counts models with a finite final value (NaN/Inf-stopped models are left out)."
         + (
             ""

@@ -130,7 +130,7 @@ def read_jsonl(path: Path, *, required: tuple[str, ...] = ()) -> list[dict[str, 
 
 
 def num(x: Any) -> float | None:
-    """A finite float, or None (JSON null, NaN, Inf, strings)."""
+    """A finite float, or None (JSON null, NaN, Inf, a string that is not a number)."""
     if x is None or isinstance(x, bool):
         return None
     try:
