@@ -570,11 +570,11 @@ def load_config(path: str | Path | None = None, sets: list[str] | None = None) -
     return parse_config(apply_sets(raw, list(sets or [])), source)
 
 
-def _plain_default(value: Any) -> bool:
+def plain_default(value: Any) -> bool:
     """True for a default that YAML writes and reads back as itself (tuples become lists)."""
     if value is None or isinstance(value, bool | int | float | str):
         return True
-    return isinstance(value, list | tuple) and all(_plain_default(v) for v in value)
+    return isinstance(value, list | tuple) and all(plain_default(v) for v in value)
 
 
 def with_factory_defaults(config: Config, *, model_defaults: bool = True) -> Config:
@@ -600,7 +600,7 @@ def with_factory_defaults(config: Config, *, model_defaults: bool = True) -> Con
         sections.append(("init", init.scheme_options(config.init.scheme)))
     for section, options in sections:
         for key, default in options.items():
-            if key not in raw[section] and _plain_default(default):
+            if key not in raw[section] and plain_default(default):
                 raw[section][key] = list(default) if isinstance(default, tuple) else default
     return parse_config(raw)
 

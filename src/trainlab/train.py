@@ -43,6 +43,7 @@ from .config import (
     load_config,
     members,
     parse_config,
+    plain_default,
     resolve,
     with_factory_defaults,
 )
@@ -948,12 +949,8 @@ def _member_init(config: Config, member: Member) -> dict[str, Any]:
     cfg = resolve(config, member.overrides).init
     given = cfg.kwargs("scheme")
     defaults = init.scheme_options(cfg.scheme)
-    options = {k: v for k, v in defaults.items() if k not in given and _plain(v)}
+    options = {k: v for k, v in defaults.items() if k not in given and plain_default(v)}
     return to_jsonable({"scheme": cfg.scheme, **options, **given})
-
-
-def _plain(value: Any) -> bool:
-    return value is None or isinstance(value, bool | int | float | str | tuple | list)
 
 
 def train(

@@ -651,10 +651,7 @@ class Watch:
         if self._acc_node:  # a node kept past `p.data = bigger` keeps its old shape
             p = self._acc_node.variable
             if p.data_ptr() != self._acc_key[0] or p.shape != self._acc_key[1]:
-                self._acc_node = None
-        if self._acc_node is None:
-            first = next((p for _, p in self._params if p.requires_grad), None)
-            self._acc_key = (first.data_ptr(), first.shape) if first is not None else (0, ())
+                self._acc_node = None  # (fetched again by _writes_grads)
         left, self._current = self._current, None
         if left is not None:  # the last forward raised: drop its outputs and copies
             left.outputs, left.raw, left.pending, left.input = [], [], [], None
@@ -826,6 +823,8 @@ class Watch:
             if self._acc_node is None:  # the first trainable parameter's (see _pre_forward)
                 first = next((p for _, p in self._params if p.requires_grad), None)
                 self._acc_node = get_gradient_edge(first).node if first is not None else False
+                if first is not None:
+                    self._acc_key = (first.data_ptr(), first.shape)
             writes = (
                 self._acc_node is False  # no trainable parameter: any backward ends the step
                 or _WILL_EXECUTE(self._acc_node)  # (a backward(): at once)

@@ -59,6 +59,7 @@ from pydantic import (
 from ..data import with_absolute_path
 from ..devices import resolve_device
 from ..errors import ConfigError, UserError, did_you_mean
+from ..report.rundata import num  # a finite float or None (null in summary.json, "—")
 from ..runs import software_versions
 
 __all__ = ["PretrainConfig", "load_pretrain_config", "run_pretrain", "parse_grid"]
@@ -551,8 +552,8 @@ def _stacks_into_run(
         row: dict[str, Any] = {"index": i, "seed": seed, "group": "default", "layers": m.layers}
         for key, values in curves.items():  # the first layer's last pass
             name = "train_reconstruction_error" if key == "reconstruction_error" else f"train_{key}"
-            row[name] = _finite(np.asarray(values[0])[-1])
-        row["test_reconstruction_error"] = _finite(((recon_i - x_show) ** 2).mean())
+            row[name] = num(np.asarray(values[0])[-1])
+        row["test_reconstruction_error"] = num(((recon_i - x_show) ** 2).mean())
         models.append(row)
     _save_npz(run.path / "model.npz", arrays)
     rep.add_table(
@@ -562,13 +563,6 @@ def _stacks_into_run(
         "squared error of the stack's mean-field reconstruction of the test split",
     )
     return models, recon
-
-
-def _finite(x: Any) -> float | None:
-    """A number for summary.json and the report: None (null, "—") where it is NaN/Inf (a
-    diverged model)."""
-    f = float(x)
-    return f if math.isfinite(f) else None
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -700,12 +694,12 @@ def run_pretrain(
                     "momentum": mem.momentum,
                     "weight_decay": mem.weight_decay,
                     "diverged": est.diverged(),  # inf/NaN weights; its numbers are null
-                    "train_reconstruction_error": _finite(hist["reconstruction_error"][i, -1]),
-                    "test_reconstruction_error": _finite(test_rec),
+                    "train_reconstruction_error": num(hist["reconstruction_error"][i, -1]),
+                    "test_reconstruction_error": num(test_rec),
                 }
                 if hist["pseudo_likelihood"] is not None:
-                    row["train_pseudo_likelihood"] = _finite(hist["pseudo_likelihood"][i, -1])
-                    row["test_pseudo_likelihood"] = _finite(est.score_samples(xte).mean())
+                    row["train_pseudo_likelihood"] = num(hist["pseudo_likelihood"][i, -1])
+                    row["test_pseudo_likelihood"] = num(est.score_samples(xte).mean())
                 rows.append(row)
                 for e, ep in enumerate(hist["epoch"]):
                     line = {"model": i, "epoch": ep}
