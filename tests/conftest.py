@@ -135,3 +135,18 @@ def run_bench(monkeypatch, script: str, argv: list[str]):
         torch.set_num_threads(threads)
         torch.set_flush_denormal(False)
     return 0
+
+
+def random_bernoulli_rbm(v: int = 6, h: int = 4, seed: int = 0, scale: float = 1.0):
+    """A fitted-looking ``BernoulliRBM`` with random N(0, scale²) weights and N(0, 0.25)
+    biases (for log Z tests: exact enumeration against brute force and AIS)."""
+    import numpy as np
+
+    from trainlab.pretrain import BernoulliRBM
+
+    rng = np.random.default_rng(seed)
+    rbm = BernoulliRBM(n_components=h, n_iter=0).fit(np.zeros((2, v)))
+    rbm.components_ = rng.normal(0, scale, (h, v))
+    rbm.intercept_visible_ = rng.normal(0, 0.5, v)
+    rbm.intercept_hidden_ = rng.normal(0, 0.5, h)
+    return rbm

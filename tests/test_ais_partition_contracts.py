@@ -6,23 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import random_bernoulli_rbm
 from trainlab.pretrain import (
     DBN,
-    BernoulliRBM,
     GaussianBernoulliRBM,
     RBMPopulation,
     ais_log_partition,
     exact_log_partition,
 )
 
-
-def _bernoulli(v: int = 6, h: int = 4, seed: int = 0, scale: float = 1.0) -> BernoulliRBM:
-    rng = np.random.default_rng(seed)
-    rbm = BernoulliRBM(n_components=h, n_iter=0).fit(np.zeros((2, v)))
-    rbm.components_ = rng.normal(0, scale, (h, v))
-    rbm.intercept_visible_ = rng.normal(0, 0.5, v)
-    rbm.intercept_hidden_ = rng.normal(0, 0.5, h)
-    return rbm
+_bernoulli = random_bernoulli_rbm  # (conftest)
 
 
 def _gaussian(v: int = 3, h: int = 4, seed: int = 0) -> GaussianBernoulliRBM:

@@ -17,6 +17,7 @@ from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 from sklearn.utils.estimator_checks import check_estimator
 
+from conftest import random_bernoulli_rbm
 from trainlab.pretrain import BernoulliRBM, GaussianBernoulliRBM
 from trainlab.pretrain._engine import CDEngine, augment, split_params
 from trainlab.pretrain.rbm import make_generators
@@ -320,13 +321,7 @@ def test_pipeline_gridsearch_and_clone():
 
 
 # ---------------------------------------------------------------------------- log Z
-def _fitted(v: int, h: int, seed: int = 0, scale: float = 1.0) -> BernoulliRBM:
-    rng = np.random.default_rng(seed)
-    rbm = BernoulliRBM(n_components=h, n_iter=0).fit(np.zeros((2, v)))
-    rbm.components_ = rng.normal(0, scale, (h, v))
-    rbm.intercept_visible_ = rng.normal(0, 0.5, v)
-    rbm.intercept_hidden_ = rng.normal(0, 0.5, h)
-    return rbm
+_fitted = random_bernoulli_rbm  # (conftest)
 
 
 def _brute_log_z(rbm) -> float:
