@@ -138,6 +138,27 @@ def test_population_member_equals_model_trained_alone():
     assert not torch.allclose(pop.wa[0], pop.wa[1])
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_logistic_noise_has_the_logistic_distribution_and_follows_its_generator(dtype):
+    """``h = 1[a > L]`` samples Bernoulli(sigmoid(a)) only if L is logistic: its CDF must be
+    sigmoid, and the draw must depend on the model's generator alone (a fixed seed repeats
+    it, another seed changes it), so a model's chain is the same alone or in a population."""
+    from scipy.stats import kstest, logistic
+
+    eng = _engine(*_tiny(), method="pcd")
+    eng.wa = eng.wa.to(dtype)
+    eng.dtype = dtype
+
+    def draw(seed):
+        return eng._logistic(make_generators(seed, torch.device("cpu"))[1], (4, 1, 50, 100))
+
+    noise = draw(3)
+    assert noise.dtype == dtype and noise.shape == (4, 1, 50, 100)
+    assert kstest(noise.double().flatten().numpy(), logistic.cdf).pvalue > 1e-3
+    torch.testing.assert_close(draw(3), noise, rtol=0, atol=0)
+    assert not torch.equal(draw(4), noise)
+
+
 def _brute_free_energy(w, b, c, v):
     hs = np.array(list(itertools.product([0, 1], repeat=len(c))), dtype=float)
     e = -(v @ b)[:, None] - (hs @ c)[None, :] - v @ w @ hs.T  # (N, 2^H)
