@@ -308,3 +308,14 @@ def test_hundreds_of_nan_models_do_not_flood_the_terminal(capsys):
     out = capsys.readouterr().out
     assert out.count("became NaN/Inf at step 3") == MAX_NAN_LINES
     assert "and 490 more models stopped for NaN/Inf" in out
+    assert out.count("fix: lower optim.lr, or set train.clip_norm") == 1
+
+
+def test_a_run_without_nan_models_prints_no_nan_fix(capsys):
+    from trainlab.cli.core import _finish
+
+    none = {"mean": None, "std": None, "ci95": None, "n": 0}
+    group = {"group": "default", "n": 1, "aggregates": {"test_acc": none, "test_loss": none}}
+    summary = {"name": "s", "k": 1, "epochs": 1, "groups": [group], "nan_models": []}
+    _finish(None, summary, report=False)
+    assert "fix:" not in capsys.readouterr().out

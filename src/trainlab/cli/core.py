@@ -77,6 +77,11 @@ def _finish(run_dir: Path | None, summary: dict, report: bool) -> None:
             f"[red]… and {len(nan_models) - MAX_NAN_LINES} more models stopped for NaN/Inf[/] "
             "(all are listed in summary.json's nan_models and in the report)"
         )
+    if nan_models:
+        console.print(
+            "[yellow]fix: lower optim.lr, or set train.clip_norm (e.g. --set train.clip_norm=1); "
+            "`trainlab diagnose CONFIG` names the first layer where NaN/Inf appears[/]"
+        )
     if run_dir is not None:
         if report:
             console.print(f"report: {escape(str(build_report(run_dir)))}")
