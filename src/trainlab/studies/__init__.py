@@ -3,7 +3,8 @@ figures and ``report.html``, stating the expected result from the literature nex
 measured.
 
 Each study is a module ``trainlab.studies.<module>`` with ``DESCRIPTION: str`` and
-``run(out: Path, *, quick: bool = False, seeds: int | None = None, device: str = "auto") -> Path``.
+``run(out: Path, *, quick: bool = False, seeds: int | None = None, device: str = "auto",
+renumber: bool = False) -> Path``; ``run`` claims ``out`` with :func:`claim_study_dir`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,14 @@ from __future__ import annotations
 import importlib
 import importlib.util
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import unknown_name
 
-__all__ = ["list_studies", "run_study"]
+if TYPE_CHECKING:
+    from ..runs import RunDir
+
+__all__ = ["claim_study_dir", "list_studies", "run_study"]
 
 #: study name -> module name in this package
 _STUDIES = {
@@ -26,6 +31,18 @@ _STUDIES = {
     "clipping": "clipping",
     "pretraining": "pretraining",
 }
+
+
+def claim_study_dir(out: str | Path, *, renumber: bool = False) -> RunDir:
+    """Make and claim a study's new folder ``out`` (:meth:`trainlab.runs.RunDir.create`: atomic,
+    never an existing non-empty folder; with ``renumber``, for a name trainlab chose, the next
+    free ``<name>-N`` when another process took it first). A study checkpoints no run at its
+    root, so the claim's ``checkpoints/`` is removed (``.lock`` stays)."""
+    from ..runs import RunDir
+
+    run_dir = RunDir(out).create(renumber=renumber)
+    (run_dir.path / "checkpoints").rmdir()
+    return run_dir
 
 
 def _available() -> dict[str, str]:
@@ -59,5 +76,7 @@ def run_study(
     if out is None:  # runs/study-<name>[-quick], or -2, -3, ... if taken (as train does)
         from ..train import default_run_dir
 
-        out = default_run_dir(f"study-{name}{'-quick' if quick else ''}")
-    return module.run(out, quick=quick, seeds=seeds, device=device)
+        out, renumber = default_run_dir(f"study-{name}{'-quick' if quick else ''}"), True
+    else:
+        renumber = False  # the user's --out: refused when taken, never renamed
+    return module.run(out, quick=quick, seeds=seeds, device=device, renumber=renumber)

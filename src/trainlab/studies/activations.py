@@ -36,7 +36,7 @@ from typing import Any
 import torch
 
 from .. import init as init_mod
-from ..runs import RunDir
+from . import claim_study_dir
 
 __all__ = ["DESCRIPTION", "run", "measure", "CONFIGS"]
 
@@ -71,6 +71,11 @@ _EXPECTED = {
 
 
 def _activation(name: str):
+    """``torch.tanh`` or ``torch.relu``; any other name is refused (never measured as ReLU)."""
+    if name not in ACTIVATIONS:
+        from ..errors import unknown_name
+
+        raise unknown_name("activation", name, ACTIVATIONS)
     return torch.tanh if name == "tanh" else torch.relu
 
 
@@ -210,6 +215,7 @@ def run(
     quick: bool = False,
     seeds: int | None = None,
     device: str = "auto",
+    renumber: bool = False,
 ) -> Path:
     """Run the study into the new folder ``out``; returns its path (``report.html`` inside)."""
 
@@ -225,8 +231,7 @@ def run(
         raise UserError(f"--seeds must be at least 1, got {n_seeds}")
     batch = 128 if quick else 64  # 65k activations per layer either way
     scale = math.sqrt(FULL_WIDTH / width)
-    run_dir = RunDir(out).create()
-    (run_dir.path / "checkpoints").rmdir()  # nothing is trained here
+    run_dir = claim_study_dir(out, renumber=renumber)  # nothing is trained here
 
     results: list[dict[str, Any]] = []
     for activation in ACTIVATIONS:
@@ -322,18 +327,20 @@ def run(
         f"panels of a row share one x range (the min..max over that row's layers), so a "
         f"collapse narrows and an explosion widens from left to right. Width {width}.",
     )
+    over = f"mean ± std over {n_seeds} seeds" if n_seeds > 1 else "one seed"
     rep.add_figure(
         "activation_std_per_layer",
         _std_figure(results),
-        caption=f"Std of the activations per layer, mean ± std over {n_seeds} seeds (log scale).",
+        caption=f"Std of the activations per layer, {over} (log scale).",
     )
     for key, title in (("std", "Per-layer activation std"), ("mean", "Per-layer activation mean")):
         rep.add_table(
-            f"{title} (mean ± std over {n_seeds} seeds)",
+            f"{title} ({over})",
             [
                 {"activation": r["activation"], "init": r["init"]}
                 | {
-                    f"layer {i + 1}": f"{a['mean']:.3g} ± {(a['std'] or 0.0):.2g}"
+                    f"layer {i + 1}": f"{a['mean']:.3g}"
+                    + (f" ± {a['std']:.2g}" if a["n"] > 1 else "")
                     for i, a in enumerate(r["stats"][key])
                 }
                 for r in results

@@ -106,6 +106,8 @@ def pm(vals: list[float], digits: int = 3) -> str:
     a = aggregate(vals)
     if not a["n"]:
         return "—"
+    if a["n"] == 1:
+        return f"{a['mean']:.{digits}f} (n=1: no spread)"
     ci = f", CI ± {a['ci95']:.{digits}f}" if a.get("ci95") is not None else ""
     return f"{a['mean']:.{digits}f} ± {a['std']:.{digits}f} (n={a['n']}{ci})"
 

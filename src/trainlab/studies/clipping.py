@@ -125,19 +125,23 @@ def _first_epoch_grad_norm(cell: dict[str, Any], indices: list[int]) -> str:
 
 
 def run(
-    out: str | Path, *, quick: bool = False, seeds: int | None = None, device: str = "auto"
+    out: str | Path,
+    *,
+    quick: bool = False,
+    seeds: int | None = None,
+    device: str = "auto",
+    renumber: bool = False,
 ) -> Path:
     """Run the study into the new folder ``out``; returns it (``report.html`` inside)."""
     from matplotlib.figure import Figure
 
     from ..report import Report
-    from ..runs import RunDir
+    from . import claim_study_dir
 
     n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else FULL_SEEDS)
     if n_seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {n_seeds}")
-    root = RunDir(out).create().path
-    (root / "checkpoints").rmdir()  # made for training runs; the populations live in cells/
+    root = claim_study_dir(out, renumber=renumber).path  # the populations live in cells/
     epochs = QUICK_EPOCHS if quick else FULL_EPOCHS
     acts = list(QUICK_ACTIVATIONS if quick else ACTIVATIONS)
     clips = {k: CLIPPING[k] for k in (QUICK_CLIPPING if quick else CLIPPING)}

@@ -47,8 +47,8 @@ import torch
 from torch import nn
 
 from ..errors import UserError
-from ..runs import RunDir
 from ..threads import torch_threads
+from . import claim_study_dir
 
 __all__ = ["DESCRIPTION", "run", "unit_symmetry", "quick_note", "SCHEMES"]
 
@@ -207,10 +207,12 @@ def _stat(values: list[float]) -> dict[str, Any]:
 
 
 def _fmt(a: dict[str, Any], digits: int = 3) -> str:
+    """``mean ± std`` over the seeds; the mean alone for one seed (no spread was measured)."""
     if not a.get("n"):
         return "—"
-    std = a.get("std")
-    return f"{a['mean']:.{digits}f} ± {std:.{digits}f}" if std is not None else f"{a['mean']:.3f}"
+    if a["n"] == 1 or a.get("std") is None:
+        return f"{a['mean']:.{digits}f}"
+    return f"{a['mean']:.{digits}f} ± {a['std']:.{digits}f}"
 
 
 def run(
@@ -219,6 +221,7 @@ def run(
     quick: bool = False,
     seeds: int | None = None,
     device: str = "auto",
+    renumber: bool = False,
 ) -> Path:
     """Run the study into the new folder ``out``; returns its path (``report.html`` inside)."""
     from ..data import load as load_data
@@ -234,8 +237,7 @@ def run(
         raise UserError(f"--seeds must be at least 1, got {n_seeds}")
     seed_list = list(range(n_seeds))
     width = QUICK_WIDTH if quick else WIDTH
-    root = RunDir(out).create()
-    (root.path / "checkpoints").rmdir()  # the populations live in cells/<name>/
+    root = claim_study_dir(out, renumber=renumber)  # the populations live in cells/<name>/
     # Tiny layers: one intra-op thread is faster on a shared CPU (measured: depth 30, width 64,
     # K=9, batch 32: 18 ms/step with 1 thread vs 300 ms with 2 under load).
     threads = 1 if (quick and dev.type == "cpu") else None

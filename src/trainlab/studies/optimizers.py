@@ -186,19 +186,23 @@ def lbfgs_batch_demo(
 
 
 def run(
-    out: str | Path, *, quick: bool = False, seeds: int | None = None, device: str = "auto"
+    out: str | Path,
+    *,
+    quick: bool = False,
+    seeds: int | None = None,
+    device: str = "auto",
+    renumber: bool = False,
 ) -> Path:
     """Run the study into the new folder ``out``; returns it (``report.html`` inside)."""
     from matplotlib.figure import Figure
 
     from ..report import Report
-    from ..runs import RunDir
+    from . import claim_study_dir
 
     n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else FULL_SEEDS)
     if n_seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {n_seeds}")
-    root = RunDir(out).create().path
-    (root / "checkpoints").rmdir()  # made for training runs; the populations live in cells/<name>/
+    root = claim_study_dir(out, renumber=renumber).path  # the populations: cells/<name>/
     epochs = QUICK_EPOCHS if quick else FULL_EPOCHS
     demo_steps = QUICK_DEMO_STEPS if quick else FULL_DEMO_STEPS
     models = {"MLP": MODELS["MLP"]} if quick else MODELS
@@ -579,7 +583,10 @@ def _not_tuned(names: list[str]) -> str:
 
 
 def _ms(vals: list[float], pct: bool = False) -> str:
+    """``mean ± std`` over the seeds (the mean alone for one seed: no spread was measured)."""
     m, s = mean_std(vals)
+    if len(vals) == 1:
+        return f"{m:.1%}" if pct else f"{m:.4f}"
     return f"{m:.1%} ± {s:.1%}" if pct else f"{m:.4f} ± {s:.4f}"
 
 

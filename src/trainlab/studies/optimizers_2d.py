@@ -268,7 +268,12 @@ def _zigzag() -> tuple[Any, dict[str, dict[str, float]], str]:
 
 
 def run(
-    out: str | Path, *, quick: bool = False, seeds: int | None = None, device: str = "auto"
+    out: str | Path,
+    *,
+    quick: bool = False,
+    seeds: int | None = None,
+    device: str = "auto",
+    renumber: bool = False,
 ) -> Path:
     """Run the study into ``out``; returns the directory (report.html inside).
 
@@ -279,13 +284,11 @@ def run(
 
     from ..errors import UserError
     from ..report import Report
-    from ..runs import RunDir
+    from . import claim_study_dir
 
     if seeds is not None and seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {seeds}")
-    out = Path(out)
-    RunDir(out).create()  # a new folder; an existing non-empty one is never overwritten
-    (out / "checkpoints").rmdir()  # made for training runs; nothing is trained here
+    out = claim_study_dir(out, renumber=renumber).path  # nothing is trained here
     steps = QUICK_STEPS if quick else FULL_STEPS
     tol = TOL
     rows, results = [], {}

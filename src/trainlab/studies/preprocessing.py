@@ -315,17 +315,21 @@ def _setup_text(s: dict[str, Any], quick: bool) -> str:
 
 
 def run(
-    out: str | Path, *, quick: bool = False, seeds: int | None = None, device: str = "auto"
+    out: str | Path,
+    *,
+    quick: bool = False,
+    seeds: int | None = None,
+    device: str = "auto",
+    renumber: bool = False,
 ) -> Path:
     """Run the study into the new folder ``out``; returns it (``report.html`` inside)."""
     from matplotlib.figure import Figure
 
     from ..report import Report
-    from ..runs import RunDir
+    from . import claim_study_dir
 
     s = _settings(quick, seeds)
-    root = RunDir(out).create().path
-    (root / "checkpoints").rmdir()  # made for training runs; the populations live in cells/<name>/
+    root = claim_study_dir(out, renumber=renumber).path  # the populations: cells/<name>/
     models, preps, optims, epochs = s["models"], s["preps"], s["optims"], s["epochs"]
     cells: dict[tuple[str, str, str], dict[str, Any]] = {}
     with cpu_threads(device):

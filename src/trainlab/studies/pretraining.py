@@ -464,10 +464,11 @@ def run(
     quick: bool = False,
     seeds: int | list[int] | None = None,
     device: str = "auto",
+    renumber: bool = False,
 ) -> Path:
     """Run the study and write ``out`` (summary.json, report.html with table and figure)."""
     from ..report import Report
-    from ..runs import RunDir
+    from . import claim_study_dir
 
     cfg = SETTINGS["quick" if quick else "full"]
     if isinstance(seeds, int):
@@ -482,8 +483,7 @@ def run(
     width, steps = cfg["width"], cfg["steps"]
     fractions = [0.01, 0.1, 1.0]
     batch = FINE_TUNE["batch"]
-    run_dir = RunDir(out).create()
-    (run_dir.path / "checkpoints").rmdir()  # made for training runs; nothing is checkpointed here
+    run_dir = claim_study_dir(out, renumber=renumber)  # nothing is checkpointed here
     t_start = time.perf_counter()
 
     rows: list[dict[str, Any]] = []
@@ -530,7 +530,8 @@ def run(
                 "depth": r["depth"],
                 "labels": f"{r['labels'] * 100:g}% ({r['n_labels']})",
                 "method": r["method"],
-                "test acc": f"{r['test_acc_mean']:.4f} ± {r['test_acc_std']:.4f}",
+                "test acc": f"{r['test_acc_mean']:.4f}"
+                + (f" ± {r['test_acc_std']:.4f}" if r["n"] > 1 else ""),
                 "steps": r["fine_tune_steps"],
                 "n": r["n"],
             }
