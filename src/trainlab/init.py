@@ -38,10 +38,12 @@ For a layer with weight ``(out, in, *kernel)`` (see :func:`fans`):
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import inspect
 import math
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -109,11 +111,21 @@ def _settable(module: nn.Module, name: str) -> bool:
     return isinstance(getattr(module, name, None), nn.Parameter)
 
 
-def _assign(module: nn.Module, name: str, value: Tensor) -> None:
-    """Set ``module.<name>`` to ``value`` in place (through its parametrization if it has one)."""
+def _assign(
+    module: nn.Module, name: str, value: Tensor, generator: torch.Generator | None = None
+) -> None:
+    """Set ``module.<name>`` to ``value`` in place (through its parametrization if it has one).
+
+    A parametrization's ``right_inverse`` gets ``value`` on the parameter's device and may draw
+    numbers itself (``parametrizations.orthogonal`` completes a non-square matrix with
+    ``torch.randn``): with a ``generator``, those come from torch's global generator seeded by
+    a hash of ``generator``'s state (restored afterwards), so the result depends on
+    ``generator`` alone and the global stream is left as it was."""
     with torch.no_grad():
         if is_parametrized(module, name):
-            setattr(module, name, value.to(getattr(module, name).dtype))
+            current = getattr(module, name)
+            with _global_rng_from(generator, current.device):
+                setattr(module, name, value.to(device=current.device, dtype=current.dtype))
             chain = getattr(module.parametrizations, name)
             first = chain[0]  # spectral norm on the raw weight: its u, v fit the old weight
             if hasattr(first, "_u") and hasattr(first, "_reshape_weight_to_matrix"):
@@ -123,6 +135,39 @@ def _assign(module: nn.Module, name: str, value: Tensor) -> None:
                 first._v.copy_(vh[0])
         else:
             getattr(module, name).copy_(value)
+
+
+@contextlib.contextmanager
+def _global_rng_from(generator: torch.Generator | None, device: torch.device) -> Iterator[None]:
+    """Inside the block, torch's global generator for ``device`` is seeded from a hash of
+    ``generator``'s state (which is not advanced); both are restored afterwards. Nothing
+    changes when ``generator`` is None."""
+    if generator is None or device.type not in ("cpu", "cuda", "meta"):
+        yield
+        return
+    state = generator.get_state().numpy().tobytes()
+    seed = int.from_bytes(hashlib.blake2b(state, digest_size=8).digest(), "little") >> 1
+    cuda = []
+    if device.type == "cuda":
+        cuda = [device.index if device.index is not None else torch.cuda.current_device()]
+    with torch.random.fork_rng(devices=cuda):
+        torch.default_generator.manual_seed(seed)
+        if cuda:
+            with torch.cuda.device(cuda[0]):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+def refuse_lazy(model: nn.Module, then: str) -> None:
+    """UserError if ``model`` has lazy (uninitialized) parameters or buffers, e.g. an
+    ``nn.LazyLinear`` or ``nn.LazyBatchNorm1d`` before its first forward: their shapes are
+    unknown until then. ``then``: what to do after the forward pass (the message's fix)."""
+    for name, t in [*model.named_parameters(), *model.named_buffers()]:
+        if nn.parameter.is_lazy(t):
+            raise UserError(
+                f"{type(model).__name__} has uninitialized (lazy) parameters ('{name}'): run one "
+                f"forward pass on a batch first (it fixes their shapes), then {then}"
+            )
 
 
 def _covered(module: nn.Module) -> list[Tensor]:
@@ -160,8 +205,12 @@ def fans(tensor: Tensor | nn.Module) -> tuple[int, int]:
       is exact, fan_out ``out * prod(kernel)`` counts all outputs, not the ``out/g`` of a group;
     - transposed convs store ``(in, out/g, *kernel)``, so "fan_in" is ``out/g * prod(kernel)``
       and "fan_out" ``in * prod(kernel)``: the roles are swapped relative to the data flow.
-      For He init of a ``ConvTranspose`` keeping the forward variance, ``mode="fan_out"`` is
-      the one that counts the layer's inputs.
+      For He init of a stride-1 ``ConvTranspose`` keeping the forward variance,
+      ``mode="fan_out"`` is the one that counts the layer's inputs. With stride ``s`` each
+      output receives only ``in * prod(kernel) / prod(s)`` of them (on average, away from the
+      borders), so ``mode="fan_out"`` leaves the output variance ``prod(s)`` times too small
+      (1/4 for the usual 2x2 upsampling with kernel 2, stride 2); scale the drawn weight by
+      ``sqrt(prod(s))`` to keep it.
     """
     if isinstance(tensor, nn.Module):
         weight = getattr(tensor, "weight", None)
@@ -585,7 +634,18 @@ def lsuv_(
 
 #: words of torch's shape-mismatch errors (``mat1 and mat2 shapes cannot be multiplied``,
 #: ``Expected 3D (unbatched) or 4D (batched) input``, ``size of tensor a must match``)
-_SHAPE_WORDS = ("shape", "size", "Expected", "expected")
+# words of torch's messages for data a model does not accept: a shape, a dtype ("Input type
+# (unsigned char) and bias type (float) should be the same"), a width a leading norm layer
+# rejects ("running_mean should contain 4 elements not 8"), token ids past an embedding
+_SHAPE_WORDS = (
+    "shape",
+    "size",
+    "Expected",
+    "expected",
+    "should be the same",
+    "should contain",
+    "index out of range",
+)
 
 
 def _forward(model: nn.Module, data: Tensor) -> None:
@@ -593,14 +653,15 @@ def _forward(model: nn.Module, data: Tensor) -> None:
     memory, a bug in a user's ``forward``) is raised as it is."""
     try:
         model(data)
-    except RuntimeError as err:
+    except (RuntimeError, IndexError) as err:
         if isinstance(err, torch.cuda.OutOfMemoryError) or not any(
             w in str(err) for w in _SHAPE_WORDS
         ):
             raise
         first = (str(err).strip().splitlines() or [""])[0]
         raise UserError(
-            f"lsuv: the model does not accept the data batch of shape {tuple(data.shape)} "
+            f"lsuv: the model does not accept the data batch of shape {tuple(data.shape)}, "
+            f"{str(data.dtype).removeprefix('torch.')} "
             f"({first}); pass data= a batch (B, *input_shape) of the model's own inputs"
         ) from None
 
@@ -647,11 +708,7 @@ def apply(
         raise UserError(f"bias init must be a finite number, got {bias!r}")
     if scheme == "lsuv" and data is None:
         raise UserError("init scheme 'lsuv' needs a data batch: pass data= (B, *input_shape)")
-    if any(nn.parameter.is_lazy(p) for p in model.parameters()):
-        raise UserError(
-            f"{type(model).__name__} has uninitialized (lazy) parameters: run one forward pass "
-            "on a batch first (it fixes their shapes), then init.apply"
-        )
+    refuse_lazy(model, "init.apply")
     layers = [m for m in model.modules() if is_weight_layer(m)]
     if not layers:
         raise UserError(
@@ -660,8 +717,12 @@ def apply(
     for m in model.modules():
         if is_weight_layer(m):
             if _settable(m, "weight"):
-                _assign(m, "weight", _draw(m.weight, scheme, generator, kwargs))
-                if is_parametrized(m, "weight") and not torch.isfinite(m.weight).all():
+                _assign(m, "weight", _draw(m.weight, scheme, generator, kwargs), generator)
+                if (
+                    is_parametrized(m, "weight")
+                    and m.weight.device.type != "meta"  # no values to check
+                    and not torch.isfinite(m.weight).all()
+                ):
                     raise UserError(
                         f"init scheme '{scheme}' gives {type(m).__name__} a weight its "
                         f"parametrization ({type(m.parametrizations.weight[0]).__name__}) "

@@ -157,6 +157,9 @@ class Trainer:
             from .population import refuse_uncopyable
 
             refuse_uncopyable(model)  # before the first deepcopy (_check_fits)
+            from .init import refuse_lazy
+
+            refuse_lazy(model, "pass it to the trainer")  # before anything reads a shape
         if dataset is not None and not isinstance(dataset, Dataset):
             raise UserError(
                 f"dataset must be a trainlab.data.Dataset, got {type(dataset).__name__}; for "
