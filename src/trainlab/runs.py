@@ -78,18 +78,17 @@ def make_folder(path: Path, option: str = "--out") -> None:
         ) from None
 
 
-def to_jsonable(x: Any, *, keep_nonfinite: bool = False) -> Any:
-    """Plain JSON values: NaN/Inf become None (``keep_nonfinite``: stay, written as Python's
-    JSON ``NaN``/``Infinity``), tensors and numpy scalars become numbers."""
+def to_jsonable(x: Any) -> Any:
+    """Plain JSON values: NaN/Inf become None, tensors and numpy scalars become numbers."""
     if isinstance(x, dict):
-        return {str(k): to_jsonable(v, keep_nonfinite=keep_nonfinite) for k, v in x.items()}
+        return {str(k): to_jsonable(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
-        return [to_jsonable(v, keep_nonfinite=keep_nonfinite) for v in x]
+        return [to_jsonable(v) for v in x]
     if isinstance(x, torch.Tensor):
-        return to_jsonable(x.tolist(), keep_nonfinite=keep_nonfinite)
+        return to_jsonable(x.tolist())
     if hasattr(x, "item") and not isinstance(x, str):  # numpy scalar
         x = x.item()
-    if isinstance(x, float) and not math.isfinite(x) and not keep_nonfinite:
+    if isinstance(x, float) and not math.isfinite(x):
         return None
     return x
 
@@ -230,15 +229,13 @@ class RunDir:
 
         return read_json(self.path / name, what=f"; is {self.path} a complete run directory?")
 
-    def append_jsonl(
-        self, path: Path, rows: list[dict[str, Any]], *, keep_nonfinite: bool = False
-    ) -> None:
+    def append_jsonl(self, path: Path, rows: list[dict[str, Any]]) -> None:
         """Append rows and fsync: a kill leaves at most one partial last line. NaN/Inf become
-        null, or stay (``keep_nonfinite``: diagnostics, where a NaN gradient is evidence)."""
+        null (standard JSON; diagnostics name theirs: :mod:`trainlab.report.jsonl`)."""
         if not rows:
             return
-        rows = to_jsonable(rows, keep_nonfinite=keep_nonfinite)
-        text = "".join(json.dumps(r) + "\n" for r in rows)
+        rows = to_jsonable(rows)
+        text = "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows)
         try:
             with open(path, "a") as f:
                 f.write(text)

@@ -685,10 +685,12 @@ class Trainer:
                     self.diagnostics += w.pop_records()  # host memory (the watch's are freed)
                 if run is not None:
                     run.append_metrics(rows)
-                    if w is not None:
-                        # as watch.write_jsonl: a NaN gradient norm stays NaN (the verdict
-                        # finds a backward NaN's layer from it), not null
-                        run.append_jsonl(run.diagnostics_path, w.pop_records(), keep_nonfinite=True)
+                    if w is not None:  # as watch.write_jsonl: a NaN gradient norm is kept
+                        # (the verdict finds a backward NaN's layer from it), as standard JSON
+                        from .report.jsonl import encode_record
+
+                        records = [encode_record(r) for r in w.pop_records()]
+                        run.append_jsonl(run.diagnostics_path, records)
                     if self.epoch % cfg.checkpoint_every == 0 and not self.done():
                         run.save_checkpoint(self.state_dict())  # the last one is saved below
                 if bar is not None:

@@ -121,7 +121,7 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
         layers = list(dict.fromkeys(r["layer"] for r in _ordered(present)))
         pos = {name: i for i, name in enumerate(layers)}
         edge = ax.get_xaxis_transform()  # x in data, y in axes coordinates (0 = bottom edge)
-        zero_seen = bad_seen = False
+        zero_seen = bad_seen = plotted = False
         for n, s in enumerate(steps):
             at = {r["layer"]: r.get(use) for r in present if r["step"] == s}
             xs = [pos[name] for name in layers if name in at]
@@ -129,6 +129,7 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
             color = f"C{n}"
             if any(math.isfinite(y) for y in ys):
                 ax.plot(xs, ys, marker="o", ms=3, color=color, label=f"step {s}")
+                plotted = True
             zeros = [pos[name] for name in layers if name in at and at[name] == 0]
             bad = [pos[name] for name in layers if name in at and not _finite_or_zero(at[name])]
             if zeros:
@@ -142,6 +143,8 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
         ax.set_xticks(range(len(layers)), layers, rotation=90, fontsize=6)
         ax.set_xlim(-0.5, max(len(layers), 1) - 0.5)
         ax.set_yscale("log")
+        if not plotted:  # only edge markers (all 0 or NaN/Inf): nothing a log axis can scale to
+            ax.set_ylim(1e-6, 1.0)
         ax.set_title(label, fontsize=9)
         if key == "update_ratio":
             ax.axhline(1e-3, color="gray", ls="--", lw=0.8)

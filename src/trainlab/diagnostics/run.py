@@ -48,7 +48,9 @@ def read_records(run_dir: str | Path) -> list[dict[str, Any]]:
             f"{path} does not exist; train with `trainlab train CONFIG --diagnose` "
             "or `trainlab diagnose CONFIG`"
         )
-    return read_jsonl(path, required=("layer", "step"))
+    from ..report.jsonl import decode_record
+
+    return [decode_record(r) for r in read_jsonl(path, required=("layer", "step"))]
 
 
 def diagnose(

@@ -133,9 +133,10 @@ def moment_sums(y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     A NaN/Inf anywhere in ``y`` makes ``Σ(y − c)`` non-finite.
 
     **Known limitation:** the norm is a float32 sum of squares for float32 (and 16-bit) data,
-    so deviations above ~1.8e19 overflow it: the std of such a layer reads as NaN and the
-    watch marks it non-finite, although the values are finite. A float64 norm costs ~4× (211 µs
-    against 49 µs on (16, 25600), 1 thread); left so for the diagnostics' per-step cost.
+    so deviations above ~1.8e19 overflow it to inf: the std of such a layer reads as inf
+    (the watch still tells it from a NaN/Inf output by ``Σ(y − c)``, which stays finite). A
+    float64 norm costs ~4× (211 µs against 49 µs on (16, 25600), 1 thread); left so for the
+    diagnostics' per-step cost.
     """
     y2 = flat(y)  # (K, N)
     shift = y2[:, 0]  # (K,)

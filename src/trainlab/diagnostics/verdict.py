@@ -200,7 +200,8 @@ def _backward_origin(model: int, step: int, rows: list[dict[str, Any]]) -> Findi
         "fail",
         model,
         f"NaN/Inf first appears at step {step} in the backward pass of layer '{origin}' "
-        "(every output was finite; the last layer in forward order with a non-finite gradient)",
+        "(every output was finite; the last layer in forward order with a non-finite gradient, "
+        "or one whose norm overflowed float32, beyond ~1.8e19, as the trainer counts it)",
         step=step,
         layer=origin,
         layers=list(dict.fromkeys(candidates)),

@@ -1365,12 +1365,17 @@ def watch(
 def write_jsonl(
     records: Iterable[dict[str, Any]], path: str | os.PathLike, *, append: bool = False
 ) -> Path:
-    """Write records as JSON lines (non-finite floats as ``NaN``/``Infinity``, Python's JSON)."""
+    """Write records as standard JSON lines: a NaN/Inf value is ``null`` and named in the
+    line's ``"nonfinite_values"`` (:mod:`trainlab.report.jsonl`; ``read_records`` restores
+    it)."""
+    from ..report.jsonl import encode_record
+    from ..runs import to_jsonable
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a" if append else "w") as f:
         for r in records:
-            f.write(json.dumps(r) + "\n")
+            f.write(json.dumps(to_jsonable(encode_record(r)), allow_nan=False) + "\n")
     return path
 
 
@@ -1626,6 +1631,8 @@ def _record_columns(
     one); ``out_grad``: layer order -> ``[sample][model]``.
     """
     cols: dict[str, Any] = dict.fromkeys(("mean", "std", "bad", "hist", "frac"))
+    # float64 on the host: squaring a float32 norm above ~1.8e19 would overflow here
+    arr = {key: None if a is None else a.astype(np.float64) for key, a in arr.items()}
     mom = arr["moments"]
     if mom is not None:
         n = np.ones(mom.shape[2])
@@ -1634,7 +1641,9 @@ def _record_columns(
                 n[layer.col] = layer.n
         shift, s1, nrm = mom[..., 0], mom[..., 1], mom[..., 2]  # (S, K, L)
         m = s1 / n
-        bad = ~(np.isfinite(s1) & np.isfinite(nrm) & np.isfinite(shift))
+        # a NaN/Inf output makes Σ(y − c) non-finite; the norm alone may overflow (float32 sum
+        # of squares, deviations above ~1.8e19) while every value is finite: std inf, not bad
+        bad = ~(np.isfinite(s1) & np.isfinite(shift))
         with np.errstate(invalid="ignore", over="ignore"):
             std = np.where(bad, nan, np.sqrt(np.maximum(nrm * nrm / n - m * m, 0.0)))
             cols["mean"] = (shift + m).transpose(2, 0, 1).tolist()

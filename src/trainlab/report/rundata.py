@@ -376,7 +376,10 @@ def read_run(run_dir: str | Path) -> RunData:
             raise UserError(f"{summ_path}: 'epochs' is {epochs!r}, not an integer; delete the file")
         data.summary = summ
 
-    data.diagnostics = read_jsonl(path / "diagnostics.jsonl", required=("layer", "step"))
+    from .jsonl import decode_record
+
+    rows = read_jsonl(path / "diagnostics.jsonl", required=("layer", "step"))
+    data.diagnostics = [decode_record(r) for r in rows]
     _check_numbers(path / "diagnostics.jsonl", data.diagnostics, ("step",), ("model",))
 
     if sec_path.exists():
