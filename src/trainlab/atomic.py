@@ -48,7 +48,10 @@ def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
     (deleted instead if the block raises). Data streams to disk as it is written, so a large
     checkpoint is never held in memory a second time."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+    except OSError as err:  # a folder that cannot be written: name the file meant
+        raise named(err, path) from err
     try:
         os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a plain open() would not
         with os.fdopen(fd, "wb") as f:

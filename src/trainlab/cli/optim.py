@@ -253,6 +253,7 @@ def _png(out: Path) -> Path:
     folder created; a folder given as ``out``, a format matplotlib cannot write or a folder
     that cannot be made is a UserError, raised before any training."""
     import io
+    import tempfile
 
     from matplotlib.backend_bases import FigureCanvasBase
     from matplotlib.figure import Figure
@@ -280,6 +281,12 @@ def _png(out: Path) -> Path:
             "use .png, .pdf or .svg"
         ) from None
     make_folder(out.parent)
+    try:  # a folder that takes no files (read-only, /proc): said now, not after the training
+        tempfile.TemporaryFile(dir=out.parent).close()
+    except OSError as err:
+        raise UserError(
+            f"--out {out}: cannot write a file in {out.parent} ({err.strerror}); pass another --out"
+        ) from None
     return out
 
 

@@ -79,8 +79,8 @@ class Adagrad(PopulationOptimizer):
             weight_decay=weight_decay,
             initial_accumulator_value=initial_accumulator_value,
             eps=eps,
-            maximize=bool(maximize),
-            fused=None if fused is None else bool(fused),
+            maximize=maximize,
+            fused=fused,
         )
         super().__init__(params, defaults)
 

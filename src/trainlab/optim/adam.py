@@ -111,9 +111,9 @@ class Adam(PopulationOptimizer):
             betas=_betas(betas),
             eps=eps,
             weight_decay=weight_decay,
-            amsgrad=bool(amsgrad),
-            maximize=bool(maximize),
-            fused=None if fused is None else bool(fused),
+            amsgrad=amsgrad,
+            maximize=maximize,
+            fused=fused,
         )
         super().__init__(params, defaults)
 

@@ -120,6 +120,25 @@ def _check_range(
         raise ConfigError(f"{name} must lie in {rng}, got {_show(value)}; fix the config value")
 
 
+#: switches shared by the whole population (never per model)
+_FLAGS = ("amsgrad", "maximize", "nesterov", "centered", "fused")
+
+
+def _flag(key: str, value: Any) -> bool | None:
+    """A shared switch: True or False (``fused`` also None, auto). Anything else is refused,
+    never read as ``bool(value)``: the string "false" and a per-model list are both truthy."""
+    if value is None and key == "fused":
+        return None
+    if type(value).__name__ == "bool_":  # a numpy bool
+        value = bool(value)
+    if not isinstance(value, bool):
+        auto = "; or leave it unset (auto)" if key == "fused" else ""
+        raise ConfigError(
+            f"{key} must be true or false, one value shared by all models, got {value!r}{auto}"
+        )
+    return value
+
+
 def _show(value: Any) -> str:
     if isinstance(value, Tensor):
         v = value.detach().cpu().double()
@@ -453,6 +472,9 @@ class PopulationOptimizer(torch.optim.Optimizer):
         group = dict(param_group)
         for key, value in self.defaults.items():
             group.setdefault(key, value)
+        for key in _FLAGS:
+            if key in group:
+                group[key] = _flag(key, group[key])
         for key, (lo, hi, lo_open, hi_open) in self._hypers.items():
             group[key] = hyper(
                 key, group[key], k, device=dev, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open

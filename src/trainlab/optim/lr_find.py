@@ -195,8 +195,8 @@ def lr_find(
 
     if not isinstance(config, Config):
         config = load_config(config)
-    if num_steps < 5:
-        raise ConfigError(f"lr_find needs num_steps (--steps) ≥ 5, got {num_steps}")
+    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 5:
+        raise ConfigError(f"lr_find needs a whole num_steps (--steps) ≥ 5, got {num_steps!r}")
     if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 1:
         raise ConfigError(f"lr_find needs check_every ≥ 1, got {check_every!r}")
     lrs = log_spaced(start_lr, end_lr, num_steps)
@@ -356,7 +356,9 @@ class LRSweepResult:
 
 def log_spaced(start_lr: float, end_lr: float, n: int) -> list[float]:
     """``n ≥ 2`` learning rates from ``start_lr`` to ``end_lr``, evenly spaced in log scale
-    (``start_lr · r^i``, ``r = (end_lr / start_lr)^(1/(n−1))``); ``0 < start_lr < end_lr``."""
+    (``start_lr · r^i``, ``r = (end_lr / start_lr)^(1/(n−1))``, computed as
+    ``exp(log start_lr + i · log r)``: ``end_lr / start_lr`` itself may overflow);
+    ``0 < start_lr < end_lr``. The last point is ``end_lr`` exactly."""
     if not (0 < start_lr < end_lr < math.inf):
         raise ConfigError(
             f"the LR range needs 0 < start_lr < end_lr (--start-lr, --end-lr), got {start_lr} "
@@ -364,8 +366,8 @@ def log_spaced(start_lr: float, end_lr: float, n: int) -> list[float]:
         )
     if n < 2:
         raise ConfigError(f"the LR range needs at least 2 points, got {n}")
-    ratio = (end_lr / start_lr) ** (1.0 / (n - 1))
-    return [start_lr * ratio**i for i in range(n)]
+    lo, step = math.log(start_lr), (math.log(end_lr) - math.log(start_lr)) / (n - 1)
+    return [start_lr, *(math.exp(lo + i * step) for i in range(1, n - 1)), end_lr]
 
 
 def lr_sweep(

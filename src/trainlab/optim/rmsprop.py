@@ -64,8 +64,8 @@ class RMSprop(PopulationOptimizer):
             eps=eps,
             weight_decay=weight_decay,
             momentum=momentum,
-            centered=bool(centered),
-            maximize=bool(maximize),
+            centered=centered,
+            maximize=maximize,
         )
         super().__init__(params, defaults)
 

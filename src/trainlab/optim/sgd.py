@@ -112,9 +112,9 @@ class SGD(PopulationOptimizer):
             momentum=momentum,
             dampening=dampening,
             weight_decay=weight_decay,
-            nesterov=bool(nesterov),
-            maximize=bool(maximize),
-            fused=None if fused is None else bool(fused),
+            nesterov=nesterov,
+            maximize=maximize,
+            fused=fused,
         )
         super().__init__(params, defaults)
 
