@@ -44,3 +44,34 @@ def test_adam_tiny_eps_matches_torch_when_second_moment_is_denormal():
         opt.step()
     want = ref.weight.detach()
     assert torch.allclose(got, want, rtol=1e-4, atol=1e-4), (got, want)
+
+
+def test_adam_eps_1e16_matches_torch_when_the_bias_corrected_moment_was_denormal():
+    """The flush-denormal rule must count Adam's bias correction: ``v = 0.001·g²`` is flushed
+    below 1.2e-38, but torch's ``√(v / 0.001)`` of it reaches ~3.4e-18, which is 3% of
+    ``eps = 1e-16``. With gradients ~3e-18 the trainer must not flush then, and its first steps
+    must equal ``torch.optim.Adam``'s (it differed by ~3.5% when only eps < 1e-16 was kept
+    unflushed)."""
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal((64, 4)) * 1e-17).astype(np.float32)
+    y = rng.integers(0, 3, 64)
+    ds = arrays_dataset(x, y, x[:8], y[:8], val_fraction=0.0, num_classes=3)
+    model = nn.Linear(4, 3)
+    ref = copy.deepcopy(model)
+    w0 = model.weight.detach().clone()
+    cfg = small_config(
+        init={"scheme": "keep"},
+        optim={"name": "adam", "lr": 0.01, "eps": 1e-16},
+        train={"epochs": 2, "batch_size": 1000},
+    )
+    res = train(cfg, device="cpu", model=model, dataset=ds, progress=False, write=False)
+    got = res.model(0).weight.detach() - w0
+
+    opt = torch.optim.Adam(ref.parameters(), lr=0.01, eps=1e-16)
+    for _ in range(2):
+        opt.zero_grad()
+        nn.functional.cross_entropy(ref(ds.x_train), ds.y_train).backward()
+        opt.step()
+    want = ref.weight.detach() - w0
+    assert torch.allclose(got, want, rtol=1e-4, atol=1e-9), (got, want)

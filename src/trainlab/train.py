@@ -708,15 +708,21 @@ class Trainer:
         return summary
 
     def _tiny_eps(self) -> bool:
-        """Whether some model's optimizer ``eps`` is below 1e-16: then √v of a second moment in
-        the denormal range (≈1e-19 and below) is not negligible beside ε, and flushing
-        denormals to zero would change the updates (see :func:`_flush_denormals`)."""
+        """Whether flushing denormals to zero could change some model's updates by more than
+        1e-6 relative (see :func:`_flush_denormals`): a second moment ``v`` below 1.18e-38 is
+        flushed to 0, and Adam's bias correction divides it by ``1 − β₂``, so ``√v̂`` loses up to
+        ``√(1.18e-38 / (1 − β₂))`` (3.4e-18 at β₂ = 0.999; ``1 − β₂`` is 1 for the others),
+        which must stay below ``1e-6 · ε``: ε ≥ 3.4e-12 at β₂ = 0.999."""
         for group in self.optimizer.param_groups:
             eps = group.get("eps")
             if eps is None:
                 continue
             low = float(eps.min()) if isinstance(eps, torch.Tensor) else float(eps)
-            if low < 1e-16:
+            corr = 1.0
+            if "betas" in group:  # Adam(W): bias correction of the second moment
+                b2 = group["betas"][1]
+                corr = 1.0 - (float(b2.max()) if isinstance(b2, torch.Tensor) else float(b2))
+            if corr <= 0.0 or math.sqrt(1.18e-38 / corr) > 1e-6 * low:
                 return True
         return False
 
@@ -869,9 +875,10 @@ def _flush_denormals(device: torch.device) -> Iterator[None]:
 
     Adam's second moments underflow into the denormal range, where x86 arithmetic is ~100×
     slower: a population Adam step (digits MLP, K=16, 2 cores) took 19.6 ms with denormals
-    and 11.0 ms without. Values below 1.2e-38 become 0, and √v of such a second moment (at most
-    ~1.1e-19) becomes 0 beside ε: negligible for ε ≥ 1e-16 (the default 1e-8 included); a run
-    with a smaller ε is not flushed (:meth:`Trainer._tiny_eps`).
+    and 11.0 ms without. Values below 1.2e-38 become 0, and √v̂ of such a second moment (at
+    most ~3.4e-18 after Adam's bias correction at β₂ = 0.999) becomes 0 beside ε: negligible
+    (below 1e-6 relative) for ε ≥ 3.4e-12 there, the default 1e-8 included; a run where it
+    would not be is not flushed (:meth:`Trainer._tiny_eps`).
     """
     was = bool(torch.tensor([1e-39]).mul(1.0)[0] == 0)  # already flushing (the caller set it)
     if device.type != "cpu" or was or not torch.set_flush_denormal(True):
