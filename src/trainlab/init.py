@@ -632,11 +632,11 @@ def lsuv_(
             m.train(training)
 
 
-#: words of torch's shape-mismatch errors (``mat1 and mat2 shapes cannot be multiplied``,
-#: ``Expected 3D (unbatched) or 4D (batched) input``, ``size of tensor a must match``)
-# words of torch's messages for data a model does not accept: a shape, a dtype ("Input type
-# (unsigned char) and bias type (float) should be the same"), a width a leading norm layer
-# rejects ("running_mean should contain 4 elements not 8"), token ids past an embedding
+#: words of torch's messages for data a model does not accept: a shape (``mat1 and mat2 shapes
+#: cannot be multiplied``, ``Expected 3D (unbatched) or 4D (batched) input``), a dtype
+#: (``Input type (unsigned char) and bias type (float) should be the same``), a width a leading
+#: norm layer rejects (``running_mean should contain 4 elements not 8``), token ids past an
+#: embedding (``index out of range in self``)
 _SHAPE_WORDS = (
     "shape",
     "size",
