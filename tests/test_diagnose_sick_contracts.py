@@ -37,6 +37,7 @@ def _strict_json(line: str):
     return json.loads(line, parse_constant=refuse)
 
 
+@pytest.mark.filterwarnings("ignore:Full backward hook is firing")
 def test_verdict_does_not_report_nan_for_a_diverging_run_whose_values_all_stay_finite():
     """The `nonfinite` check must fail only where an output or gradient really held NaN/Inf
     (README: "an output or gradient held NaN/Inf: the first layer (forward order) whose output

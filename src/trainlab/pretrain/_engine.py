@@ -210,7 +210,7 @@ class CDEngine:
         chains: torch.Tensor | None = None,
         velocity: torch.Tensor | None = None,
     ) -> None:
-        self.wa = wa  # (K, V+1, H+1)
+        self.wa = wa  # (K, V+1, H+1); views and buffers made from it: see the setter
         self.K, self.V, self.H = wa.shape[0], wa.shape[1] - 1, wa.shape[2] - 1
         self.device, self.dtype = wa.device, wa.dtype
         self.k, self.method, self.chain_size = int(k), method, int(chain_size)
@@ -241,9 +241,6 @@ class CDEngine:
         if method == "pcd" and self.chains is None:
             self.chains = wa.new_zeros(self.K, self.chain_size, self.H + 1)
             self.chains[..., self.H] = 1.0
-        self._buf: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
-        self._w_h = wa[:, :, : self.H]  # (K, V+1, H)
-        self._w_vt = wa[:, : self.V, :].transpose(1, 2)  # (K, H+1, V)
         # One Bernoulli RBM on the CPU: numpy/BLAS steps on views of the same memory. At batch
         # 10 a torch matmul costs ~7-12 us against ~2-5 us for np.dot (2-core CPU, measured with
         # /tmp microbenchmarks, min of 15 runs), and per-op overhead is the whole cost there.
@@ -252,7 +249,21 @@ class CDEngine:
             if self.device.type == "cpu" and self.K == 1 and visible == "bernoulli"
             else "torch"
         )
-        self._np: dict[tuple[int, int], dict[str, np.ndarray]] = {}
+
+    @property
+    def wa(self) -> torch.Tensor:
+        """The augmented weights ``(K, V+1, H+1)``. Setting a new tensor (a member's slice, a
+        resized copy) drops every view and buffer made from the old one."""
+        return self._wa
+
+    @wa.setter
+    def wa(self, value: torch.Tensor) -> None:
+        self._wa = value
+        v, h = value.shape[1] - 1, value.shape[2] - 1
+        self._w_h = value[:, :, :h]  # (K, V+1, H)
+        self._w_vt = value[:, :v, :].transpose(1, 2)  # (K, H+1, V)
+        self._buf: dict[tuple[int, int], dict[str, torch.Tensor]] = {}
+        self._np: dict[tuple[int, int], dict[str, Any]] = {}
         self._np_views: tuple[tuple[Any, ...], tuple[Any, ...]] | None = None
 
     # ------------------------------------------------------------------ buffers and noise
@@ -459,8 +470,9 @@ class CDEngine:
     def _update(self, va, hp, vn, hn, bp: int, bc: int, g: torch.Tensor) -> None:
         wa = self.wa
         w = wa[:, : self.V, : self.H]
-        if self.lr_s is not None and self.mom_s == 0.0 and self.wd_s is not None:
-            # fast path: shared hyperparameters, no momentum: 2 (or 3) ops
+        if self.lr_s is not None and self.velocity is None and self.wd_s is not None:
+            # fast path: shared hyperparameters, no momentum (and no velocity left by an earlier
+            # fit with momentum, which the update below resets to lr * g): 2 (or 3) ops
             if self.wd_s != 0.0:
                 w.mul_(1.0 - self.lr_s * self.wd_s)
             wa.baddbmm_(va.transpose(1, 2), hp, alpha=self.lr_s / bp)

@@ -204,7 +204,9 @@ class RBMPopulation:
                 sub = CDEngine.__new__(CDEngine)  # a view of member i for _store
                 sub.wa, sub.H = eng.wa[i : i + 1], eng.H
                 sub.chains = eng.chains[i : i + 1] if eng.chains is not None else None
-                sub.velocity = eng.velocity[i : i + 1] if eng.velocity is not None else None
+                # a member without momentum keeps no velocity, as its solo fit would not
+                moving = eng.velocity is not None and float(eng.mom_t[i]) != 0.0
+                sub.velocity = eng.velocity[i : i + 1] if moving else None
                 sub.log_var = eng.log_var[i : i + 1] if eng.log_var is not None else None
                 est._store(sub, X.dtype)
                 est._n_updates = self.n_iter
