@@ -189,7 +189,9 @@ class Trainer:
                 "set data.val_fraction > 0 or remove early stopping"
             )
 
-        dropouts = [float(getattr(c.model, "dropout", 0.0) or 0.0) for c in cfgs]
+        from .models.mlp import check_dropout  # a bad rate: one line, alone or per model
+
+        dropouts = [check_dropout(getattr(c.model, "dropout", 0.0)) for c in cfgs]
         template = model if model is not None else self._build_model(max(dropouts))
         floats = {p.dtype for p in template.parameters() if p.is_floating_point()}
         if floats - {self.data.x_train.dtype}:
@@ -829,14 +831,20 @@ def _grad_norms(params: list[torch.Tensor], k: int) -> torch.Tensor:
 def _per_model(keys: dict[str, Any], cfgs: list[Config]) -> dict[str, Any]:
     """Each optimizer hyperparameter: one value if all models agree, else a ``(K,)`` list."""
     from .optim import optimizer_options
+    from .optim.adam import _betas
+    from .optim.base import check_options
 
-    defaults = optimizer_options(cfgs[0].optim.name)  # for a key only some models set
+    name = cfgs[0].optim.name
+    check_options(name, keys)  # a key some model sets that the optimizer lacks: named as alone
+    defaults = optimizer_options(name)  # for a key only some models set
     out: dict[str, Any] = {}
     for key in keys:
         if key == "lr":
             continue
         values = [c.optim.kwargs("name").get(key, defaults.get(key)) for c in cfgs]
-        values = [list(v) if isinstance(v, tuple) else v for v in values]  # betas
+        if key == "betas":  # each model's must be a pair, as alone (never cut to two)
+            values = [list(_betas(v)) for v in values]
+        values = [list(v) if isinstance(v, tuple) else v for v in values]
         first = values[0]
         if all(v == first for v in values):
             out[key] = tuple(first) if isinstance(first, list) else first

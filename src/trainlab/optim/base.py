@@ -642,12 +642,17 @@ def create_optimizer(name: str, params: Iterable[Any], **hparams: Any) -> torch.
     a number or a ``(K,)`` tensor of per-model values. Unknown hyperparameters raise a
     :class:`~trainlab.errors.ConfigError` naming the valid ones.
     """
+    check_options(name, hparams)
+    return OPTIMIZERS.get(name)(params, **hparams)
+
+
+def check_options(name: str, keys: Iterable[str]) -> None:
+    """ConfigError naming the valid hyperparameters if optimizer ``name`` lacks one of ``keys``."""
     import inspect
 
-    cls = OPTIMIZERS.get(name)
-    sig = inspect.signature(cls.__init__)
+    sig = inspect.signature(OPTIMIZERS.get(name).__init__)
     valid = [n for n in sig.parameters if n not in ("self", "params")]
-    for key in hparams:
+    for key in keys:
         if key not in valid:
             from ..errors import did_you_mean
 
@@ -655,7 +660,6 @@ def create_optimizer(name: str, params: Iterable[Any], **hparams: Any) -> torch.
                 f"optimizer '{name}' has no hyperparameter '{key}'{did_you_mean(key, valid)}; "
                 f"valid: {', '.join(valid)}"
             )
-    return cls(params, **hparams)
 
 
 def optimizer_options(name: str) -> dict[str, Any]:
