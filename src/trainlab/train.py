@@ -66,9 +66,16 @@ __all__ = [
 _METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")
 
 
+class ChosenPath(type(Path())):  # type: ignore[misc]
+    """A run folder name trainlab chose, not the user's ``--out``: :func:`train` claims it with
+    ``renumber`` (a run started at the same moment takes the next free ``-N``)."""
+
+
 def default_run_dir(name: str, root: str | Path = "runs") -> Path:
-    """``runs/<name>``, or ``runs/<name>-2``, ``-3``, … if taken: never an existing folder."""
-    return next_free_dir(Path(root) / name)
+    """``runs/<name>``, or ``runs/<name>-2``, ``-3``, … if taken: never an existing folder (a
+    :class:`ChosenPath`: given to :func:`train` as ``out``, it is renumbered if taken by the
+    time the run claims it)."""
+    return ChosenPath(next_free_dir(Path(root) / name))
 
 
 def load_dataset(config: Config) -> Any:
@@ -714,7 +721,7 @@ class Trainer:
         1e-6 relative (see :func:`_flush_denormals`): a second moment ``v`` below 1.18e-38 is
         flushed to 0, and Adam's bias correction divides it by ``1 − β₂``, so ``√v̂`` loses up to
         ``√(1.18e-38 / (1 − β₂))`` (3.4e-18 at β₂ = 0.999; ``1 − β₂`` is 1 for the others),
-        which must stay below ``1e-6 · ε``: ε ≥ 3.4e-12 at β₂ = 0.999."""
+        which must stay below ``1e-6 · ε``: ε ≥ 3.5e-12 at β₂ = 0.999."""
         for group in self.optimizer.param_groups:
             eps = group.get("eps")
             if eps is None:
@@ -885,7 +892,7 @@ def _flush_denormals(device: torch.device) -> Iterator[None]:
     slower: a population Adam step (digits MLP, K=16, 2 cores) took 19.6 ms with denormals
     and 11.0 ms without. Values below 1.2e-38 become 0, and √v̂ of such a second moment (at
     most ~3.4e-18 after Adam's bias correction at β₂ = 0.999) becomes 0 beside ε: negligible
-    (below 1e-6 relative) for ε ≥ 3.4e-12 there, the default 1e-8 included; a run where it
+    (below 1e-6 relative) for ε ≥ 3.5e-12 there, the default 1e-8 included; a run where it
     would not be is not flushed (:meth:`Trainer._tiny_eps`).
     """
     was = bool(torch.tensor([1e-39]).mul(1.0)[0] == 0)  # already flushing (the caller set it)
@@ -929,9 +936,8 @@ def _progress(enabled: bool):
 
 def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunDir:
     if out is None:  # a name trainlab chose: a run started at the same moment takes the next
-        run = RunDir(default_run_dir(config.name)).create(renumber=True)
-    else:
-        run = RunDir(out).create()
+        out = default_run_dir(config.name)
+    run = RunDir(out).create(renumber=isinstance(out, ChosenPath))
     run.write_text(
         "config.yaml",
         dump_config(with_factory_defaults(config, model_defaults=not trainer.custom_model)),

@@ -40,7 +40,8 @@ def histogram_grid(
     and std. ``activations_only`` keeps the outputs of activation modules (falls back to every
     layer if there are none).
     """
-    rows = [r for r in records if int(r.get("model", 0)) == model and r.get("hist") is not None]
+    rows = [r for r in _decoded(records) if int(r.get("model", 0)) == model]
+    rows = [r for r in rows if r.get("hist") is not None]
     if not rows:
         raise ValueError(f"no histogram records for model {model}; record with watch() first")
     all_steps = sorted({r["step"] for r in rows})
@@ -98,7 +99,7 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
     Each panel has one x position per layer that has the statistic at either step, the same
     for both steps. A value that a log axis cannot show is marked at the bottom edge: ``v``
     for 0 (e.g. a dead layer's std or gradient), ``x`` for NaN/Inf."""
-    rows = [r for r in records if int(r.get("model", 0)) == model]
+    rows = [r for r in _decoded(records) if int(r.get("model", 0)) == model]
     if not rows:
         raise ValueError(f"no records for model {model}; record with watch() first")
     all_steps = sorted({r["step"] for r in rows})
@@ -156,6 +157,13 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
     fig.supxlabel("layer (forward order)", fontsize=8)
     fig.suptitle(f"per-layer profile (model {model})", fontsize=9)
     return fig
+
+
+def _decoded(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Records with their NaN/Inf back (lines of diagnostics.jsonl name them)."""
+    from ..report.jsonl import decode_record
+
+    return [decode_record(r) for r in records]
 
 
 def _num(v: Any) -> str:

@@ -47,7 +47,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,9 +107,18 @@ def _by_model(records: Iterable[dict[str, Any]]) -> dict[int, list[dict[str, Any
     return out
 
 
-def _latest(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    """The rows of the latest step at which some layer has a finite ``key``, in forward order."""
-    steps = [r["step"] for r in rows if _finite(r.get(key))]
+def _std(v: Any) -> bool:
+    """A std to judge: finite, or +inf (an output whose float32 sum of squares overflowed,
+    although its values were finite: the largest activations of all)."""
+    return isinstance(v, int | float) and (math.isfinite(v) or v == math.inf)
+
+
+def _latest(
+    rows: list[dict[str, Any]], key: str, ok: Callable[[Any], bool] = _finite
+) -> list[dict[str, Any]]:
+    """The rows of the latest step at which some layer's ``key`` passes ``ok`` (finite), in
+    forward order."""
+    steps = [r["step"] for r in rows if ok(r.get(key))]
     if not steps:
         return []
     last = max(steps)
@@ -124,14 +133,18 @@ def _has_params(r: dict[str, Any]) -> bool:
 def verdict(
     records: Iterable[dict[str, Any]], thresholds: Thresholds | None = None
 ) -> list[Finding]:
-    """Health findings, one per (model, check), from ``watch`` records (or diagnostics.jsonl).
+    """Health findings, one per (model, check), from ``watch`` records (or the lines of
+    diagnostics.jsonl, as :func:`trainlab.report.jsonl.encode_record` wrote them).
 
     Returns findings ordered by model, then by :data:`CHECKS`; checks without data for a model
     (e.g. no tanh layer for ``saturation``) give no finding.
     """
+    # lines of diagnostics.jsonl name their NaN/Inf (absolute: this module loads on its own)
+    from trainlab.report.jsonl import decode_record
+
     t = thresholds or Thresholds()
     findings: list[Finding] = []
-    for model, rows in sorted(_by_model(records).items()):
+    for model, rows in sorted(_by_model(map(decode_record, records)).items()):
         for check in (
             _check_nonfinite,
             _check_gradients,
@@ -253,7 +266,7 @@ def _check_gradients(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
 
 
 def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Finding | None:
-    sel = [r for r in _latest(rows, "act_std") if _finite(r.get("act_std"))]
+    sel = [r for r in _latest(rows, "act_std", _std) if _std(r.get("act_std"))]
     if len(sel) < 2:
         return _large_activations(model, sel, t)
     ratios: list[tuple[float, dict[str, Any]]] = []  # (std / base std, row), forward order
@@ -269,8 +282,8 @@ def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) ->
             )
             return Finding("activations", "warn", model, msg, r["step"], r["layer"], 0.0,
                            [r["layer"]])  # fmt: skip
-        if len(group) < 2 or group[0]["act_std"] <= 0:
-            continue
+        if len(group) < 2 or not 0 < group[0]["act_std"] < math.inf:
+            continue  # (an overflowing first layer: only the absolute check below judges it)
         base = group[0]["act_std"]
         ratios += [(r["act_std"] / base, r) for r in group[1:]]
     if not ratios:

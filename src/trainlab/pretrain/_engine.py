@@ -23,8 +23,9 @@ Sampling uses logistic noise: ``h = 1[a > L]`` with ``L = logit(U)``, ``U ~ U(0,
 ``P(h = 1) = sigmoid(a)``, so sampled units need no sigmoid. Noise is drawn in bulk, per chunk of
 ``_CHUNK_SAMPLES`` training samples, from each model's own ``torch.Generator`` (one for data
 order, one for visible and one for hidden noise), so a model's stream depends only on its own
-seed, never on K or its slot (DESIGN.md principle 2). On the CPU each draw seeds numpy's PCG64
-from the model's generator (:meth:`CDEngine._logistic`: about half the cost of ``torch.rand``).
+seed, never on K or its slot (DESIGN.md principle 2). On the CPU each logistic draw seeds
+numpy's PCG64 from the model's generator (:meth:`CDEngine._logistic`: about half the cost of
+``torch.rand``); Gaussian visible noise is ``torch.randn`` from it.
 We use generators rather than :mod:`trainlab.rng` here: hashing the ~1.2 M noise values of one
 batch-10 epoch on digits costs ~25 ms per epoch on CPU against ~4 ms for ``torch.rand``, which
 alone would be a third of scikit-learn's whole fit time.

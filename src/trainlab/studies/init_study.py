@@ -298,8 +298,9 @@ def run(
         "What the literature expects of each scheme",
         [{"scheme": k, "expected": v} for k, v in LITERATURE.items()],
     )
+    over = "mean ± std over seeds" if n_seeds > 1 else "one seed"
     rep.add_table(
-        "Final accuracy and loss (mean ± std over seeds)",
+        f"Final accuracy and loss ({over})",
         _final_rows(cells),
         caption="Models whose loss became NaN/Inf are counted in 'nan' and left out of the means.",
     )
@@ -311,7 +312,7 @@ def run(
         "inputs; |W| max: the weights' scale.",
     )
     rep.add_figure("final_test_acc", _bar_figure(cells), caption="Final test accuracy per scheme "
-                   "and cell: mean ± std over seeds; dots are seeds.")  # fmt: skip
+                   f"and cell: {over}; dots are seeds.")  # fmt: skip
     for cell in cells:
         rd = read_run(cell["run_dir"])
         for metric in ("loss", "acc"):
@@ -320,8 +321,9 @@ def run(
                 rep.add_figure(
                     f"curves_{cell['name']}_{metric}",
                     fig,
-                    caption=f"{cell['name']}: {metric} per epoch, mean ± std band over seeds "
-                    "per scheme (x: NaN/Inf stop).",
+                    caption=f"{cell['name']}: {metric} per epoch, "
+                    + ("mean ± std band over seeds" if n_seeds > 1 else "one seed")
+                    + " per scheme (x: NaN/Inf stop).",
                 )
     rep.write(include_standard=False)
     return root.path
