@@ -126,7 +126,7 @@ def test_the_verdict_of_a_killed_run_does_not_call_a_nan_stopped_model_finite(
         train(cfg, out=tmp_path / "killed", progress=False, device="cpu")
     monkeypatch.undo()
     html = build_report(tmp_path / "killed").read_text()
-    i = html.index("<h2>Models stopped for NaN/Inf</h2>")
+    i = html.index("<h2>Models stopped for NaN/Inf")
     assert "model 1 (seed 0, optim.lr=1e+30)" in html[i : html.index("</ul>", i)]
     i = html.index("<h3>Health verdict</h3>")
     verdict = html[i : html.index("</table>", i)]

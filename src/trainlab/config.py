@@ -30,7 +30,7 @@ from pydantic import (
     model_validator,
 )
 
-from .errors import ConfigError, UserError, did_you_mean
+from .errors import ConfigError, UserError, did_you_mean, short_repr
 
 __all__ = [
     "Config",
@@ -290,8 +290,14 @@ def check_run_name(name: str) -> str:
 def _check_distinct(key: str, values: list[Any]) -> None:
     """A grid axis lists each value once (``[1e-3, 0.001]`` would train the same models twice,
     and their seeds would count twice in the group's mean and confidence interval)."""
+    seen: set[Any] = set()
     for i, value in enumerate(values):
-        if value in values[:i]:
+        try:  # a set for numbers and strings: a 1000-value axis is checked in linear time
+            twice = value in seen
+            seen.add(value)
+        except TypeError:  # an unhashable value (a list: betas)
+            twice = value in values[:i]
+        if twice:
             raise ValueError(f"grid axis '{key}' lists {value!r} twice; list each value once")
 
 
@@ -356,8 +362,10 @@ def resolve(config: Config, overrides: dict[str, Any]) -> Config:
     A member that overrides ``init.scheme`` drops the base config's init options that its
     scheme does not take (``init: {scheme: normal, std: 0.05}`` with a grid over
     ``init.scheme``: ``std`` belongs to ``normal``, not to ``he_normal``); options the member
-    sets itself are kept, and an unknown one is still an error."""
-    raw = config.model_dump()
+    sets itself are kept, and an unknown one is still an error. The member's ``population`` is
+    the default one (it is one model): copying a 1000-seed list into each of 1000 members would
+    make building a population quadratic in K."""
+    raw = config.model_dump(exclude={"population"})
     scheme = overrides.get("init.scheme")
     if scheme is not None and scheme != config.init.scheme:
         from . import init
@@ -397,7 +405,7 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
             msgs.append(f"unknown key '{loc}'{hint}")
         else:
             msg = str(e["msg"]).removeprefix("Value error, ")  # our own validators' messages
-            msgs.append(f"{loc}: {msg} (got {e.get('input')!r})")
+            msgs.append(f"{loc}: {msg} (got {short_repr(e.get('input'))})")
     more = f" (+{len(err.errors()) - 3} more)" if len(err.errors()) > 3 else ""
     return ConfigError(f"{source}: " + "; ".join(msgs) + more)
 

@@ -3,9 +3,24 @@
 from __future__ import annotations
 
 import difflib
+import reprlib
 from collections.abc import Iterable
+from typing import Any
 
-__all__ = ["UserError", "ConfigError", "DataError", "unknown_name", "did_you_mean"]
+__all__ = [
+    "UserError",
+    "ConfigError",
+    "DataError",
+    "unknown_name",
+    "did_you_mean",
+    "short_repr",
+    "describe_change",
+]
+
+_SHORT = reprlib.Repr()
+_SHORT.maxlist = _SHORT.maxtuple = _SHORT.maxdict = _SHORT.maxset = 8
+_SHORT.maxstring = _SHORT.maxother = 80
+_SHORT.maxlevel = 3
 
 
 class UserError(ValueError):
@@ -21,6 +36,32 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """A missing, truncated or corrupt data file, or data of the wrong shape."""
+
+
+def short_repr(value: Any) -> str:
+    """``repr(value)`` cut for a one-line message: at most 8 items of a list or dict (then
+    ``...``), strings to 80 characters: a 1000-seed list must not fill the screen."""
+    return _SHORT.repr(value)
+
+
+def describe_change(before: Any, after: Any) -> str:
+    """``before -> after`` in a few words: both values when they are short (``[8] -> [16]``);
+    for two long lists, the first item that differs and how many do (``item 999: 999 -> 1999
+    (1 of 1000 changed)``); else the two values cut short."""
+    shown = f"{short_repr(before)} -> {short_repr(after)}"
+    if shown == f"{before!r} -> {after!r}" and len(shown) <= 80:
+        return shown
+    if isinstance(before, list) and isinstance(after, list):
+        diff = [i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b]
+        if len(before) == len(after) and diff:
+            i = diff[0]
+            return (
+                f"item {i}: {short_repr(before[i])} -> {short_repr(after[i])} "
+                f"({len(diff)} of {len(before)} changed)"
+            )
+        if len(before) != len(after):
+            return f"{len(before)} items -> {len(after)} items ({short_repr(after)})"
+    return shown
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -48,7 +48,7 @@ from .config import (
     with_factory_defaults,
 )
 from .devices import resolve_device
-from .errors import ConfigError, UserError
+from .errors import ConfigError, UserError, describe_change
 from .malloc import keep_freed_memory
 from .population import Population
 from .runs import RunDir, next_free_dir, software_versions, to_jsonable
@@ -1276,7 +1276,7 @@ def _config_changes(
         ]
     bad = [k for k in changed if k not in RESUME_MAY_CHANGE]
     if bad:
-        shown = "; ".join(f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in bad[:3])
+        shown = "; ".join(f"{k}: {describe_change(before.get(k), now.get(k))}" for k in bad[:3])
         more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
         raise UserError(
             f"{run.config_path} changed since the checkpoint ({shown}{more}); the resumed run "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +18,8 @@ Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda")]
 #: NaN/Inf-stopped models named one per line after a run; a sweep of 1000 seeds can have
 #: hundreds, which would scroll the summary table away
 MAX_NAN_LINES = 10
+#: groups shown in the summary table (a longer sweep shows its best ones and says so)
+MAX_GROUP_ROWS = 30
 
 
 @app.command("train")
@@ -95,10 +98,24 @@ def summary_table(summary: dict) -> Table:
     from ..report.tables import fmt_fixed, fmt_mean_std
 
     title = f"{summary['name']}: {summary['k']} models, {summary['epochs']} epochs"
-    table = Table(title=escape(title))
+    groups = summary["groups"]
+    caption = None
+    if len(groups) > MAX_GROUP_ROWS:  # a long sweep: its best groups, in the config's order
+
+        def mean_acc(g: dict) -> float:
+            m = g["aggregates"]["test_acc"].get("mean")
+            return -math.inf if m is None else m
+
+        best = sorted(range(len(groups)), key=lambda i: -mean_acc(groups[i]))[:MAX_GROUP_ROWS]
+        caption = (
+            f"the {MAX_GROUP_ROWS} groups with the best mean test_acc of {len(groups)}; "
+            "all are in summary.json and report.html"
+        )
+        groups = [groups[i] for i in sorted(best)]
+    table = Table(title=escape(title), caption=caption)
     for col in ("group", "n", "test_acc", "95% CI ±", "test_loss"):
         table.add_column(col, justify="left" if col == "group" else "right", overflow="fold")
-    for g in summary["groups"]:
+    for g in groups:
         acc, loss = g["aggregates"]["test_acc"], g["aggregates"]["test_loss"]
         used = acc.get("n", 0)
         n = str(used) if used == g["n"] else f"{used} of {g['n']}"

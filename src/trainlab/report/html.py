@@ -482,9 +482,10 @@ def _standard_sections(run: RunData) -> list[str]:
     fig_dir = run.path / FIGURES_DIR
     flags = tables.nan_flags(run)
     if flags:
-        out.append("<h2>Models stopped for NaN/Inf</h2><ul>")
-        out += [f"<li>{html.escape(f)}</li>" for f in flags]
-        out.append("</ul>")
+        items = "<ul>" + "".join(f"<li>{html.escape(f)}</li>" for f in flags) + "</ul>"
+        if len(flags) > FOLD_ROWS:  # a sweep into divergence: folded, as long tables are
+            items = f"<details><summary>show all {len(flags)} models</summary>{items}</details>"
+        out.append(f"<h2>Models stopped for NaN/Inf ({len(flags)})</h2>{items}")
     out.append("<h2>Training curves</h2>")
     if not run.metrics:
         out.append(

@@ -180,12 +180,24 @@ def dynamics_figure(run: RunData) -> Figure | None:
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
     if len(groups) > 1:
-        if len(handles) > 20:
-            extra = len(handles) - 20
-            handles, labels = handles[:20], labels[:20] + [f"… {extra} more groups"]
-            handles.append(Line2D([], [], color="none"))
-        fig.legend(handles, labels, loc="outside right center", fontsize=8, frameon=False)
+        fig.legend(*_legend_entries(handles, labels), loc="outside right center", fontsize=8,
+                   frameon=False)  # fmt: skip
     return fig
+
+
+def _legend_entries(handles: list, labels: list[str], shown: int = 20) -> tuple[list, list[str]]:
+    """At most ``shown`` legend entries, picked evenly over the groups (first and last
+    included), so that their colors span the color map as the curves do, then a line
+    ``… N more groups``."""
+    if len(handles) <= shown:
+        return handles, labels
+    n = len(handles)
+    pick = sorted({round(i * (n - 1) / (shown - 1)) for i in range(shown)})
+    extra = n - len(pick)
+    return (
+        [handles[i] for i in pick] + [Line2D([], [], color="none")],
+        [labels[i] for i in pick] + [f"… {extra} more groups (every ~{n // len(pick)}th shown)"],
+    )
 
 
 def curve_figure(run: RunData, metric: str) -> Figure | None:
@@ -265,12 +277,8 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
             ax.set_yscale("log")
     handles, labels = axes[0].get_legend_handles_labels()
     if len(groups) > 1 or (labels and labels[0] != DEFAULT_GROUP):
-        shown = 20
-        if len(handles) > shown:
-            extra = len(handles) - shown
-            handles, labels = handles[:shown], labels[:shown] + [f"… {extra} more groups"]
-            handles.append(Line2D([], [], color="none"))
-        fig.legend(handles, labels, loc="outside right center", fontsize=8, frameon=False)
+        fig.legend(*_legend_entries(handles, labels), loc="outside right center", fontsize=8,
+                   frameon=False)  # fmt: skip
     return fig
 
 
