@@ -13,6 +13,7 @@ lists, expanded as a product). Override keys name a config field: ``optim.lr``,
 
 from __future__ import annotations
 
+import codecs
 import copy
 import itertools
 import re
@@ -381,7 +382,11 @@ def resolve(config: Config, overrides: dict[str, Any]) -> Config:
         }
     for key, value in overrides.items():
         _set_path(raw, key.split("."), value)
-    return parse_config(raw)
+    # a bad per-model value is named where it was set, not as the file's own key
+    grid = set(config.population.grid)
+    where = sorted({"population.grid" if k in grid else "population.variants" for k in overrides})
+    values = ", ".join(f"{k}={short_repr(v)}" for k, v in overrides.items())
+    return parse_config(raw, f"{' and '.join(where)} ({values})" if overrides else "config")
 
 
 def _format_error(err: ValidationError, source: str) -> ConfigError:
@@ -398,7 +403,8 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
                     f"; write it nested ({head}: {{{key.split('.', 1)[1]}: ...}}): dotted keys "
                     "are for --set and population.grid"
                 )
-            if parent == "data" and not hint and key != "scale":  # a data set's own option
+            if parent == "data" and key != "scale" and (not hint or _is_data_option(key)):
+                # a data set's own option (data_seed, noise, ...): said before a near miss
                 hint = f"; a data set's own options go under data.options (data.options.{key})"
             elif parent == "data" and key == "scale":  # trainlab pretrain's key
                 hint = " (data.scale is a `trainlab pretrain` key; training uses data.preprocess)"
@@ -408,6 +414,14 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
             msgs.append(f"{loc}: {msg} (got {short_repr(e.get('input'))})")
     more = f" (+{len(err.errors()) - 3} more)" if len(err.errors()) > 3 else ""
     return ConfigError(f"{source}: " + "; ".join(msgs) + more)
+
+
+def _is_data_option(key: str) -> bool:
+    """Whether some registered data set (or ``data.load`` itself) takes option ``key``."""
+    from .data.datasets import _COMMON_OPTIONS, DATASETS, dataset_options
+
+    names = [name for name, _ in DATASETS.items()]
+    return key in _COMMON_OPTIONS or any(key in dataset_options(n) for n in names)
 
 
 def _fields_at(path: str) -> list[str]:
@@ -509,10 +523,10 @@ def read_yaml_file(path: Path) -> Any:
         inside = sorted(str(p) for p in path.glob("*.y*ml"))[:3]
         such = f", e.g. {', '.join(inside)}" if inside else ""
         raise ConfigError(f"{path} is a folder, not a config; pass a YAML file{such}")
-    if not path.is_file():
+    if not path.exists():  # (a pipe, /dev/stdin or <(...), is read like a file)
         raise ConfigError(f"config file not found: {path} (pass the path to a YAML file)")
     try:
-        raw = load_yaml(path.read_text(encoding="utf-8"))
+        raw = load_yaml(_decode(path.read_bytes()))
     except UnicodeDecodeError:
         raise ConfigError(
             f"{path}: not a text YAML file (is it a checkpoint or an image?)"
@@ -530,6 +544,20 @@ def read_yaml_file(path: Path) -> Any:
             "or '{}' for every default"
         )
     return raw
+
+
+def _decode(data: bytes) -> str:
+    """A YAML file's text: UTF-16 or UTF-32 when it starts with that byte-order mark (what
+    Windows PowerShell's ``>`` writes), else UTF-8 (its BOM is dropped)."""
+    for bom, encoding in (
+        (codecs.BOM_UTF32_LE, "utf-32"),  # before UTF-16 LE, whose BOM starts it
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
+        if data.startswith(bom):
+            return data.decode(encoding)
+    return data.decode("utf-8-sig")
 
 
 def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> None:

@@ -24,9 +24,9 @@ console = Console()
 err_console = Console(stderr=True)
 
 
+#: OSErrors of the machine rather than of a path: one line, not a traceback, in every case
 #: --seeds never expands to more models than this (a typo like 0-1000000000 would not fit)
 MAX_SEEDS = 100_000
-#: OSErrors of the machine rather than of a path: one line, not a traceback, in every case
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
 
 
@@ -91,6 +91,18 @@ _INTERRUPTED = (
 )
 
 
+def out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` says memory ran out: ``MemoryError``, ``torch.OutOfMemoryError`` (CUDA)
+    or the CPU allocator's ``RuntimeError`` ("DefaultCPUAllocator: can't allocate memory")."""
+    text = str(err)
+    return (
+        isinstance(err, MemoryError)
+        or type(err).__name__ == "OutOfMemoryError"
+        or "can't allocate memory" in text
+        or "out of memory" in text.lower()
+    )
+
+
 def main() -> None:
     """Entry point: run the app; a UserError becomes one line on stderr and exit status 2,
     a usage error click's usage message and 2, Ctrl-C a hint and 130."""
@@ -119,6 +131,17 @@ def main() -> None:
         err_console.print(
             f"[bold red]error:[/] cannot {'write' if full else 'use'}{what}: "
             f"{err.strerror or err}; {fix}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        sys.exit(2)
+    except (MemoryError, RuntimeError) as err:  # torch.OutOfMemoryError is a RuntimeError
+        if not out_of_memory(err):
+            raise
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        err_console.print(
+            f"[bold red]error:[/] out of memory ({escape(first[:200])}); train fewer models "
+            "(--seeds), a smaller model, or on a device with more memory",
             highlight=False,
             soft_wrap=True,
         )

@@ -9,7 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from .app import app, console, escape, parse_seeds
+from ..errors import UserError
+from .app import MAX_SEEDS, app, console, escape, parse_seeds
 
 __all__ = ["train_cmd", "resume_cmd", "datasets_cmd", "report_cmd", "study_cmd", "demo_cmd"]
 
@@ -174,6 +175,8 @@ def study_cmd(
     if name is None:
         print_listing("studies", list_studies())
         return
+    if seeds is not None and seeds > MAX_SEEDS:  # (below 1: the study says so)
+        raise UserError(f"--seeds {seeds}: more than {MAX_SEEDS} models per cell; ask for fewer")
     path = run_study(name, out, quick=quick, seeds=seeds, device=device)
     console.print(f"study {name}: {escape(str(path))}")
 

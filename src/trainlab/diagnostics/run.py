@@ -95,8 +95,10 @@ def diagnose(
     records = read_records(run_dir)
     summary = run_dir / "summary.json"
     findings = run_findings(records, json.loads(summary.read_text()) if summary.exists() else {})
-    (run_dir / "verdict.json").write_text(
-        json.dumps([f.__dict__ for f in findings], indent=1) + "\n"
+    from ..atomic import atomic_write_text
+
+    atomic_write_text(
+        run_dir / "verdict.json", json.dumps([f.__dict__ for f in findings], indent=1) + "\n"
     )
     path = _write_report(run_dir, records, findings) if report else None
     return DiagnoseResult(run_dir, findings, records, path)

@@ -641,10 +641,10 @@ def run_pretrain(
     from .population import RBMPopulation
 
     cfg = config if isinstance(config, PretrainConfig) else load_pretrain_config(config)
-    if grid or device:
+    if grid or device is not None:  # (--device '' is refused, as by every command)
         raw = cfg.model_dump(exclude_none=True)
         raw["grid"] = {**raw["grid"], **(grid or {})}
-        if device:
+        if device is not None:
             raw["device"] = device
         cfg = _validate(raw, "--grid/--device")
     xtr, xte, in_shape = _data(cfg)
@@ -685,7 +685,10 @@ def run_pretrain(
             hist = pop.history_
             rows = []
             for i, (mem, est) in enumerate(zip(pop.members_, pop.estimators_, strict=True)):
-                test_rec = float(((_rbm_reconstruct(est, xte) - xte) ** 2).mean())
+                diverged = est.diverged()  # inf/NaN weights: no test numbers (and no warnings)
+                test_rec = (
+                    math.nan if diverged else ((_rbm_reconstruct(est, xte) - xte) ** 2).mean()
+                )
                 row = {
                     "index": i,
                     "seed": mem.seed,
@@ -693,13 +696,14 @@ def run_pretrain(
                     "learning_rate": mem.learning_rate,
                     "momentum": mem.momentum,
                     "weight_decay": mem.weight_decay,
-                    "diverged": est.diverged(),  # inf/NaN weights; its numbers are null
+                    "diverged": diverged,  # its numbers are null
                     "train_reconstruction_error": num(hist["reconstruction_error"][i, -1]),
-                    "test_reconstruction_error": num(test_rec),
+                    "test_reconstruction_error": num(float(test_rec)),
                 }
                 if hist["pseudo_likelihood"] is not None:
                     row["train_pseudo_likelihood"] = num(hist["pseudo_likelihood"][i, -1])
-                    row["test_pseudo_likelihood"] = num(est.score_samples(xte).mean())
+                    test_pl = math.nan if diverged else est.score_samples(xte).mean()
+                    row["test_pseudo_likelihood"] = num(float(test_pl))
                 rows.append(row)
                 for e, ep in enumerate(hist["epoch"]):
                     line = {"model": i, "epoch": ep}
