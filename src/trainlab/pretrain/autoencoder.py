@@ -91,16 +91,19 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
         """Validated dense ``X`` in [0, 1] (the cross-entropy reconstruction's range, at fit and
         at transform alike); sparse input (as the RBMs take it) is densified. A refused fit
         leaves the fitted model as it was."""
+        source = getattr(X, "dtype", None)  # float16 min-max data rounds a few ulps above 1
         with features_kept_on_error(self):
             X = validate_data(
                 self, X, accept_sparse=("csr", "csc", "coo"), dtype=(np.float64, np.float32),
                 reset=reset,
             )  # fmt: skip
             X = X.toarray() if sp.issparse(X) else X
-            if outside_unit_interval(X):
+            if outside_unit_interval(X, source):
                 raise DataError(
                     f"StackedDenoisingAutoencoder needs inputs in [0, 1] (cross-entropy loss) "
-                    f"but got [{X.min():.4g}, {X.max():.4g}]; scale them, e.g. with MinMaxScaler"
+                    f"but got [{X.min():.4g}, {X.max():.4g}]; scale them first, e.g. with "
+                    "sklearn.preprocessing.MinMaxScaler(clip=True) (clip=True also keeps "
+                    "held-out data, such as a cross-validation test fold, within [0, 1])"
                 )
         return X
 

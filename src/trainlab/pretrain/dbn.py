@@ -59,8 +59,15 @@ def unroll(
     with torch.no_grad():
         for i, (w, b) in enumerate(layers, start=1):
             fc = getattr(module, f"fc{i}")
-            fc.weight.copy_(torch.as_tensor(np.asarray(w), dtype=fc.weight.dtype))
-            fc.bias.copy_(torch.as_tensor(np.asarray(b), dtype=fc.bias.dtype))
+            w, b = np.asarray(w), np.asarray(b)
+            if w.shape != tuple(fc.weight.shape) or b.shape != tuple(fc.bias.shape):
+                raise UserError(  # (copy_ would broadcast a (H, 1) weight silently)
+                    f"layer {i}: weight {w.shape} and bias {b.shape} do not fit fc{i}, which "
+                    f"needs {tuple(fc.weight.shape)} and {tuple(fc.bias.shape)}; pass each "
+                    "layer as (weight (H_i, D_i), bias (H_i,)), D_i = the width below it"
+                )
+            fc.weight.copy_(torch.as_tensor(w, dtype=fc.weight.dtype))
+            fc.bias.copy_(torch.as_tensor(b, dtype=fc.bias.dtype))
         if generator is not None:
             nn.init.xavier_uniform_(module.out.weight, generator=generator)
             module.out.bias.zero_()
@@ -313,26 +320,38 @@ def fine_tune(
     ``optim_options`` go to the optimizer (e.g. ``momentum=0.9`` for SGD). Returns the
     trainer's summary (``summary["models"][i]["final"]["test_acc"]``, ``aggregates``).
     """
-    from ..config import Config
-    from ..train import Trainer, _start_run
+    from ..config import parse_config
+    from ..train import Trainer, _module_record, _start_run
 
     mods = [modules] if isinstance(modules, nn.Module) else list(modules)
+    if isinstance(seeds, int | np.integer | str):
+        raise UserError(f"seeds must be a list with one seed per module, got {seeds!r}")
     seeds = list(range(len(mods))) if seeds is None else [int(s) for s in seeds]
     if len(seeds) != len(mods):
         raise UserError(f"need one seed per module: {len(seeds)} seeds for {len(mods)} modules")
-    config = Config.model_validate(
+    first = _module_record(mods[0])
+    for i, m in enumerate(mods[1:], start=1):  # (a ReLU and a sigmoid stack share every shape)
+        if not isinstance(m, nn.Module) or _module_record(m) != first:
+            raise UserError(
+                f"modules[{i}] is not the architecture of modules[0] (layers, activations or "
+                "shapes differ); fine-tune different architectures in separate calls"
+            )
+    config = parse_config(
         {
             "name": name,
             "init": {"scheme": "keep"},
             "optim": {"name": optimizer, "lr": lr, **optim_options},
             "train": {"epochs": epochs, "batch_size": batch_size},
             "population": {"seeds": seeds},
-        }
+        },
+        "fine_tune",
     )
     trainer = Trainer(config, device=device, model=mods[0], dataset=dataset)
     for i, m in enumerate(mods):
         trainer.pop.load_member(i, {k: v.detach().cpu() for k, v in m.state_dict().items()})
     run = _start_run(config, out, trainer) if out is not None else None
+    if run is not None:  # a kill before the first epoch's checkpoint resumes every model from
+        run.save_checkpoint(trainer.state_dict())  # its own module, not from modules[0]
     # small models on the CPU train with one intra-op thread: the quick pretraining study took
     # 6.5 s with 1 thread and 42 s with 2 on this project's shared 2-core machine
     n_params = sum(p.numel() for p in mods[0].parameters()) * len(mods)
