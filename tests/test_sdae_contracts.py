@@ -165,3 +165,13 @@ def test_unroll_refuses_layers_of_the_wrong_shape_instead_of_broadcasting_them()
         unroll([(np.zeros((4, 1)), np.zeros(4))], n_visible=6, n_classes=3)
     with pytest.raises(UserError, match="layer 1"):
         unroll([(np.zeros((4, 6)), np.zeros(1))], n_visible=6, n_classes=3)
+
+
+@pytest.mark.parametrize("layers", [[True], True, [8, False]])
+def test_a_boolean_is_not_a_layer_width(layers):
+    """``layers=[True]`` is a mistake (a flag where a width belongs), not a width of 1: refused
+    in one line, as ``models.create`` refuses a boolean width."""
+    from trainlab.pretrain.dbn import layer_widths
+
+    with pytest.raises(UserError, match="layers must be"):
+        layer_widths(layers)

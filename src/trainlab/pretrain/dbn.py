@@ -76,10 +76,13 @@ def unroll(
 
 def layer_widths(layers: int | Sequence[int]) -> list[int]:
     """``layers`` (one width or a sequence of widths) as a non-empty list of positive ints."""
-    raw = [layers] if isinstance(layers, (int, np.integer)) else layers
+    raw = [layers] if isinstance(layers, int | np.integer | bool) else layers
     try:
         widths = [int(w) for w in raw]
-        ok = widths and all(w > 0 and w == v for w, v in zip(widths, raw, strict=True))
+        ok = widths and all(
+            w > 0 and w == v and not isinstance(v, bool | np.bool_)  # True is not a width
+            for w, v in zip(widths, raw, strict=True)
+        )
     except (TypeError, ValueError):
         ok = False
     if not ok:
