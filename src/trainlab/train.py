@@ -394,7 +394,9 @@ class Trainer:
                     f"{', '.join(kept[:6])}{' ...' * (len(kept) > 6)} kept as the module given "
                     "has them, the same in every model (initialize them yourself)"
                 )
-            warnings.warn(f"init: {'; '.join(parts)}", UserWarning, stacklevel=4)
+            from .population import _caller_stacklevel
+
+            warnings.warn(f"init: {'; '.join(parts)}", UserWarning, stacklevel=_caller_stacklevel())
 
     # -- one step ----------------------------------------------------------------------------------
     def _reset_accumulators(self) -> None:
@@ -686,7 +688,7 @@ class Trainer:
         with flush, bar or nullcontext(), watch or nullcontext() as w:
             from rich.markup import escape
 
-            name = escape(self.config.name)  # the run's name is text, not rich markup
+            name = self.config.name  # plain text in the bar (its column takes no markup)
             task = bar.add_task(name, total=total, completed=self.step) if bar else None
             while not self.done():
                 rows = self.train_epoch(bar, task)
@@ -707,9 +709,13 @@ class Trainer:
                     bar.update(task, description=f"{name} {line}")
                     if not _redraws(bar.console):  # a log file: one line per epoch instead
                         took = rows[0]["time"]  # the epoch's seconds, the same in every row
-                        bar.console.print(
-                            f"{name} epoch {self.epoch}/{cfg.epochs}: {line} ({took:.1f} s)"
+                        bar.console.print(  # one whole line per epoch, however long
+                            f"{escape(name)} epoch {self.epoch}/{cfg.epochs}: {line} "
+                            f"({took:.1f} s)",
+                            soft_wrap=True,
                         )
+            if bar is not None and self.step < total:  # every model stopped early: the bar
+                bar.update(task, total=self.step, completed=self.step)  # ends, no time left
         summary = self.summary()
         if run is not None:
             run.save_checkpoint(self.state_dict())
@@ -914,6 +920,7 @@ def _redraws(console: Any) -> bool:
 def _progress(enabled: bool):
     if not enabled:
         return None
+    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -923,14 +930,15 @@ def _progress(enabled: bool):
         TimeRemainingColumn,
     )
 
-    return Progress(
-        TextColumn("[bold]{task.description}"),
+    return Progress(  # names print as written: no markup, no ":vs:" emoji codes
+        TextColumn("{task.description}", markup=False, style="bold"),
         BarColumn(),
         MofNCompleteColumn(),
         TextColumn("steps"),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
+        console=Console(emoji=False),
     )
 
 

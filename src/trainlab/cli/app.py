@@ -20,8 +20,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-err_console = Console(stderr=True)
+# names and paths print as written: ":vs:" in a run name is text, not an emoji code, and a
+# long path stays on one line in a log file (soft_wrap; tables still fit the width)
+console = Console(emoji=False, soft_wrap=True)
+err_console = Console(stderr=True, emoji=False)
 
 
 #: OSErrors of the machine rather than of a path: one line, not a traceback, in every case
