@@ -319,3 +319,26 @@ def test_a_run_without_nan_models_prints_no_nan_fix(capsys):
     summary = {"name": "s", "k": 1, "epochs": 1, "groups": [group], "nan_models": []}
     _finish(None, summary, report=False)
     assert "fix:" not in capsys.readouterr().out
+
+
+def test_summary_table_of_a_run_without_a_test_split_shows_validation_numbers():
+    """``data.test_fraction: 0`` leaves every test number null: the table then shows the
+    validation split's (and says so) instead of "0 of 2" and dashes, which read as if the
+    models had been dropped for NaN."""
+    from rich.console import Console
+
+    from trainlab.cli.core import summary_table
+    from trainlab.report import aggregate
+
+    none = {"mean": None, "std": None, "ci95": None, "n": 0}
+    group = {
+        "group": "default",
+        "n": 2,
+        "aggregates": {"test_acc": none, "test_loss": none, "val_acc": aggregate([0.7, 0.8]),
+                       "val_loss": aggregate([1.9, 2.0])},
+    }  # fmt: skip
+    console = Console(width=200, record=True)
+    console.print(summary_table({"name": "s", "k": 2, "epochs": 1, "groups": [group]}))
+    text = console.export_text()
+    assert "no test split" in text and "val_acc" in text and "0.7500 ± 0.0707" in text
+    assert "0 of 2" not in text

@@ -95,29 +95,35 @@ def _finish(run_dir: Path | None, summary: dict, report: bool) -> None:
 def summary_table(summary: dict) -> Table:
     """Final test accuracy and loss per override group: mean ± std, the 95% CI half-width of
     the mean test accuracy, and n, the models in those statistics (``"9 of 10"`` when some
-    stopped for NaN/Inf and are left out)."""
+    stopped for NaN/Inf and are left out). A run without a test split (``data.test_fraction:
+    0``) shows the validation split's numbers instead, and says so."""
     from ..report.tables import fmt_fixed, fmt_mean_std
 
     title = f"{summary['name']}: {summary['k']} models, {summary['epochs']} epochs"
     groups = summary["groups"]
+    split = "test"
+    if not any(g["aggregates"]["test_acc"].get("n") for g in groups) and any(
+        g["aggregates"].get("val_acc", {}).get("n") for g in groups
+    ):
+        split, title = "val", title + " (no test split: validation numbers)"
     caption = None
     if len(groups) > MAX_GROUP_ROWS:  # a long sweep: its best groups, in the config's order
 
         def mean_acc(g: dict) -> float:
-            m = g["aggregates"]["test_acc"].get("mean")
+            m = g["aggregates"][f"{split}_acc"].get("mean")
             return -math.inf if m is None else m
 
         best = sorted(range(len(groups)), key=lambda i: -mean_acc(groups[i]))[:MAX_GROUP_ROWS]
         caption = (
-            f"the {MAX_GROUP_ROWS} groups with the best mean test_acc of {len(groups)}; "
+            f"the {MAX_GROUP_ROWS} groups with the best mean {split}_acc of {len(groups)}; "
             "all are in summary.json and report.html"
         )
         groups = [groups[i] for i in sorted(best)]
     table = Table(title=escape(title), caption=caption)
-    for col in ("group", "n", "test_acc", "95% CI ±", "test_loss"):
+    for col in ("group", "n", f"{split}_acc", "95% CI ±", f"{split}_loss"):
         table.add_column(col, justify="left" if col == "group" else "right", overflow="fold")
     for g in groups:
-        acc, loss = g["aggregates"]["test_acc"], g["aggregates"]["test_loss"]
+        acc, loss = g["aggregates"][f"{split}_acc"], g["aggregates"][f"{split}_loss"]
         used = acc.get("n", 0)
         n = str(used) if used == g["n"] else f"{used} of {g['n']}"
         table.add_row(
