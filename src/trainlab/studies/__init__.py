@@ -75,7 +75,7 @@ def run_study(
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         from ..errors import UserError
 
-        raise UserError(f"--seeds must be a whole number ≥ 1 (models per cell), got {seeds!r}")
+        raise UserError(f"--seeds must be at least 1 (whole models per cell), got {seeds!r}")
     module = importlib.import_module(f"{__name__}.{studies[name]}")
     if out is None:  # runs/study-<name>[-quick], or -2, -3, ... if taken (as train does)
         from ..train import default_run_dir
