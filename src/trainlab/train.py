@@ -93,21 +93,29 @@ def load_dataset(config: Config) -> Any:
     )
 
 
-def _float32_default(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``method`` with torch's default dtype float32 (the caller's restored afterwards), so
-    that a run's models and buffers do not follow a ``torch.set_default_dtype(torch.float64)``
+@contextmanager
+def float32_default() -> Iterator[None]:
+    """torch's default dtype is float32 inside the block (the caller's restored afterwards), so
+    that models and buffers made there do not follow a ``torch.set_default_dtype(torch.float64)``
     made elsewhere in the process: a model's result depends only on its config and seed."""
+    before = torch.get_default_dtype()
+    if before == torch.float32:
+        yield
+        return
+    torch.set_default_dtype(torch.float32)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(before)
+
+
+def _float32_default(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``method`` inside :func:`float32_default`."""
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        before = torch.get_default_dtype()
-        if before == torch.float32:
+        with float32_default():
             return method(*args, **kwargs)
-        torch.set_default_dtype(torch.float32)
-        try:
-            return method(*args, **kwargs)
-        finally:
-            torch.set_default_dtype(before)
 
     return wrapper
 
@@ -202,9 +210,14 @@ class Trainer:
         template = model if model is not None else self._build_model(max(dropouts))
         floats = {p.dtype for p in template.parameters() if p.is_floating_point()}
         if floats - {self.data.x_train.dtype}:
+            fix = (  # the side to change: the module the user passed, or else their data
+                f"cast the model to the data's dtype (e.g. model.float() for {torch.float32})"
+                if model is not None
+                else "cast the data's inputs to torch.float32 (the built-in models' dtype)"
+            )
             raise UserError(
                 f"the model's parameters are {', '.join(sorted(map(str, floats)))}, but the data "
-                f"is {self.data.x_train.dtype}: pass model.float()"
+                f"is {self.data.x_train.dtype}: {fix}"
             )
         self._check_fits(template)
         self.pop = Population(template, k, [m.seed for m in self.members])
@@ -400,7 +413,10 @@ class Trainer:
 
     # -- one step ----------------------------------------------------------------------------------
     def _reset_accumulators(self) -> None:
-        z = torch.zeros(self.k, device=self.device)
+        from .optim.base import hyper_dtype
+
+        # float64 (float32 on MPS): a float64 run's losses are not rounded to float32
+        z = torch.zeros(self.k, device=self.device, dtype=hyper_dtype(self.device))
         self._sum_loss, self._sum_acc, self._sum_gnorm = z.clone(), z.clone(), z.clone()
         self._sum_clipped = z.clone()  # steps whose gradient norm was clipped
         self._steps_in_epoch = 0
@@ -531,8 +547,10 @@ class Trainer:
         # then depend on K
         size = self.config.train.eval_batch_size
         chunk = size if self._eval_uses_batch_stats else max(32, size // max(1, self.k // 16))
-        loss_sum = torch.zeros(self.k, device=self.device)
-        correct = torch.zeros(self.k, device=self.device)
+        from .optim.base import hyper_dtype
+
+        loss_sum = torch.zeros(self.k, device=self.device, dtype=hyper_dtype(self.device))
+        correct = torch.zeros(self.k, device=self.device, dtype=hyper_dtype(self.device))
         bounds = [*range(0, n, chunk), n]
         if self._eval_uses_batch_stats and len(bounds) > 2 and bounds[-1] - bounds[-2] == 1:
             del bounds[-2]  # a one-sample chunk has no batch statistics: the last chunk takes it

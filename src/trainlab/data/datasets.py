@@ -788,8 +788,10 @@ def _npz(
             )
         if s == 1.0:
             return a
-        if np.issubdtype(a.dtype, np.floating) and a.dtype.itemsize > 4:
-            return a * s  # scaled in its own precision: load() checks the float32 range
+        if a.dtype.itemsize > 4 or (np.issubdtype(a.dtype, np.integer) and a.dtype.itemsize == 4):
+            # float64 and wide integers (timestamps ~2e9) scaled in float64: load() then
+            # preprocesses in float64 and checks the float32 range
+            return a.astype(np.float64) * s
         return a.astype(np.float32) * np.float32(s)
 
     return RawData(

@@ -206,7 +206,7 @@ def lr_find(
     k, dev = trainer.k, trainer.device
     n = trainer.data.x_train.shape[0]
     b, spe = trainer.batch_size, trainer.steps_per_epoch
-    losses = torch.full((num_steps, k), math.nan, device=dev)  # (S, K)
+    losses = torch.full((num_steps, k), math.nan, device=dev, dtype=hyper_dtype(dev))  # (S, K)
     stopped = [""] * k
     host: list[list[float]] = [[] for _ in range(k)]
     done = 0

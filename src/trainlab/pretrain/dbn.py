@@ -43,12 +43,13 @@ def unroll(
     PyTorch's default init (drawn from the global RNG).
     """
     from .. import models
+    from ..train import float32_default
 
     hidden = [int(w.shape[0]) for w, _ in layers]
     # the default init of the layers below is overwritten: with a generator, it must not
     # advance the caller's global RNG either
     fork = torch.random.fork_rng(devices=[]) if generator is not None else contextlib.nullcontext()
-    with fork:
+    with fork, float32_default():  # a float32 module whatever default dtype the caller set
         module = models.create(
             "mlp",
             input_shape=(n_visible,),
