@@ -32,6 +32,13 @@ def cfg():
     return small_config
 
 
+def config_file(tmp_path: Path, text: str, name: str = "small.yaml") -> Path:
+    """Write the YAML ``text`` to ``tmp_path / name`` and return the path (a CLI's CONFIG)."""
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from conftest import assert_user_error, run_cli
+from conftest import assert_user_error, config_file, run_cli
 from trainlab.cli.app import parse_seeds
 from trainlab.errors import UserError
 
@@ -24,9 +24,7 @@ run = run_cli
 
 @pytest.fixture
 def small(tmp_path):
-    path = tmp_path / "small.yaml"
-    path.write_text(SMALL)
-    return path
+    return config_file(tmp_path, SMALL)
 
 
 def test_missing_config(monkeypatch, capsys, tmp_path):

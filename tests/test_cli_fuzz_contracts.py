@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import assert_user_error, run_cli
+from conftest import assert_user_error, config_file, run_cli
 
 SMALL = """
 name: fuzz
@@ -33,9 +33,7 @@ population: {seeds: [0]}
 
 @pytest.fixture
 def small(tmp_path):
-    path = tmp_path / "small.yaml"
-    path.write_text(SMALL)
-    return path
+    return config_file(tmp_path, SMALL)
 
 
 # --------------------------------------------------------------------------- did-you-mean hints

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import assert_user_error, run_cli
+from conftest import assert_user_error, config_file, run_cli
 from trainlab.config import parse_config
 from trainlab.errors import UserError
 
@@ -20,9 +20,7 @@ population: {seeds: [0]}
 
 @pytest.fixture
 def small(tmp_path):
-    path = tmp_path / "small.yaml"
-    path.write_text(SMALL)
-    return path
+    return config_file(tmp_path, SMALL)
 
 
 def test_lr_sweep_refuses_a_repeated_learning_rate_with_a_user_error():

@@ -8,7 +8,7 @@ import importlib
 
 import pytest
 
-from conftest import assert_user_error, run_cli, small_config
+from conftest import assert_user_error, config_file, run_cli, small_config
 
 SMALL = """
 name: review
@@ -20,9 +20,7 @@ population: {seeds: [0]}
 
 @pytest.fixture
 def small(tmp_path):
-    path = tmp_path / "small.yaml"
-    path.write_text(SMALL)
-    return path
+    return config_file(tmp_path, SMALL)
 
 
 def _pairs(label: str) -> list[str]:

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from conftest import assert_user_error, run_cli, small_config
+from conftest import assert_user_error, config_file, run_cli, small_config
 from trainlab.errors import ConfigError
 from trainlab.optim import create_schedule
 
@@ -21,9 +21,7 @@ population: {seeds: [0, 1]}
 
 @pytest.fixture
 def small(tmp_path):
-    path = tmp_path / "small.yaml"
-    path.write_text(SMALL)
-    return path
+    return config_file(tmp_path, SMALL)
 
 
 @pytest.mark.parametrize(
