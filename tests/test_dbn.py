@@ -296,7 +296,10 @@ def test_pretrain_names_the_population_members_that_diverged(tmp_path, monkeypat
     assert summary["diverged"] == [1]
     assert [m["diverged"] for m in summary["models"]] == [False, True]
     said = " ".join(capsys.readouterr().out.split())
-    assert "1 model(s) diverged (inf/NaN weights): 1; lower their learning_rate" in said
+    said_line = (
+        "1 model(s) diverged (inf/NaN weights or training error): 1; lower their learning_rate"
+    )
+    assert said_line in said
 
 
 def test_dbn_errors_say_which_layer_of_the_dbn_they_come_from():

@@ -33,8 +33,8 @@ def pretrain_cmd(
     if diverged:
         shown = ", ".join(map(str, diverged[:10])) + (", …" if len(diverged) > 10 else "")
         console.print(
-            f"[red]{len(diverged)} model(s) diverged (inf/NaN weights): {shown}[/]; lower their "
-            "learning_rate (summary.json lists them under 'diverged')"
+            f"[red]{len(diverged)} model(s) diverged (inf/NaN weights or training error): "
+            f"{shown}[/]; lower their learning_rate (summary.json lists them under 'diverged')"
         )
     console.print(
         f"run directory: {escape(str(path))}  (report: {escape(str(path / 'report.html'))})"

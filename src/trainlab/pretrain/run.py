@@ -324,7 +324,17 @@ def _image_shape(input_shape: tuple[int, ...], v: int) -> tuple[int, int] | None
     return (r, r) if r * r == v and len(dims) != 1 else None
 
 
-def filters_figure(components: np.ndarray, input_shape: tuple[int, ...], n: int = 64):
+#: filters drawn in a report's grid (a caption says "first 64 of H" when there are more)
+MAX_FILTERS = 64
+
+
+def filters_caption(components: np.ndarray, whose: str) -> str:
+    """``"<whose> filters"``, or ``"<whose>: first 64 of 100 filters"`` when the grid is cut."""
+    h = len(components)
+    return f"{whose}: {'all ' if h <= MAX_FILTERS else f'first {MAX_FILTERS} of '}{h} filters"
+
+
+def filters_figure(components: np.ndarray, input_shape: tuple[int, ...], n: int = MAX_FILTERS):
     """The first ``n`` rows of ``components`` (H, V) as an image grid (or as curves)."""
     from ..report.plots import subplots
 
@@ -378,10 +388,13 @@ def curves_figure(history: dict[str, Any], labels: list[str]):
     keys = [k for k, v in history.items() if k != "epoch" and v is not None]
     fig, axes = subplots(1, len(keys), figsize=(5 * len(keys), 3.2), squeeze=False)
     epochs = history["epoch"]
+    from matplotlib.ticker import MaxNLocator
+
     for ax, key in zip(axes[0], keys, strict=True):
         for row, label in zip(np.asarray(history[key]), labels, strict=True):
-            ax.plot(epochs, row, label=label, lw=1)
+            ax.plot(epochs, row, label=label, lw=1, marker="o", ms=3)  # (one pass: a point)
         ax.set_xlabel("pass over the data")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(key.replace("_", " "))
     if len(labels) <= 10:
         axes[0, 0].legend(fontsize=7)
@@ -544,7 +557,9 @@ def _stacks_into_run(
             )
             rep.add_figure("curves", fig, f"model 0, after each pass: {what}")
             rep.add_figure(
-                "filters", filters_figure(comps_i, in_shape), "model 0: first-layer filters"
+                "filters",
+                filters_figure(comps_i, in_shape),
+                filters_caption(comps_i, "model 0, first layer"),
             )
             recon = recon_i[:10]
         suffix = "" if i == 0 else f"_model{i}"
@@ -685,7 +700,10 @@ def run_pretrain(
             hist = pop.history_
             rows = []
             for i, (mem, est) in enumerate(zip(pop.members_, pop.estimators_, strict=True)):
-                diverged = est.diverged()  # inf/NaN weights: no test numbers (and no warnings)
+                # inf/NaN weights, or weights so large the training error overflowed: no test
+                # numbers (and no numpy warnings), left out of the grid's means
+                last = hist["reconstruction_error"]
+                diverged = est.diverged() or (last is not None and not np.isfinite(last[i, -1]))
                 test_rec = (
                     math.nan if diverged else ((_rbm_reconstruct(est, xte) - xte) ** 2).mean()
                 )
@@ -712,7 +730,6 @@ def run_pretrain(
                             line[key] = float(hist[key][i, e])
                     run.append_metrics([line])
             models = rows
-            first = pop.estimators_[0]
             _save_npz(
                 run.path / "model.npz",
                 {
@@ -730,6 +747,8 @@ def run_pretrain(
                     a = aggregate(vals)
                     if not a["n"]:
                         return "—"
+                    if a["n"] == 1:
+                        return f"{fmt_fixed(a['mean'])} (n=1: no spread)"
                     ci = f", CI ± {fmt_fixed(a['ci95'])}" if a["ci95"] is not None else ""
                     return f"{fmt_fixed(a['mean'])} ± {fmt_fixed(a['std'])} (n={a['n']}{ci})"
 
@@ -745,23 +764,39 @@ def run_pretrain(
                     "models left out",
                 )  # fmt: skip
             labels = [f"{r['group']} seed {r['seed']}" for r in rows]
+            tracked = "reconstruction error (mean squared, mean-field)" + (
+                " and pseudo-log-likelihood" if hist["pseudo_likelihood"] is not None else ""
+            )
             rep.add_figure(
                 "curves",
                 curves_figure(hist, labels),
-                "reconstruction error (mean squared, mean-field) and pseudo-log-likelihood of the "
-                "first 1000 training samples after each pass",
+                f"{tracked} of the first 1000 training samples after each pass",
             )
-            rep.add_figure(
-                "filters", filters_figure(first.components_, in_shape), "model 0 filters"
-            )
-            recon = _rbm_reconstruct(first, xte[:10])
+            # the filters and reconstructions of the first model that trained (a diverged
+            # model's NaN weights would draw blank squares)
+            shown = next((r["index"] for r in rows if not r["diverged"]), None)
+            if shown is None:
+                rep.add_text("Every model diverged: no filters or reconstructions to show.")
+                recon = None
+            else:
+                est, r = pop.estimators_[shown], rows[shown]
+                whose = f"model {shown} ({r['group']} seed {r['seed']})"
+                rep.add_figure(
+                    "filters",
+                    filters_figure(est.components_, in_shape),
+                    filters_caption(est.components_, whose),
+                )
+                recon = _rbm_reconstruct(est, xte[:10])
+                recon_of = f" by {whose}"
         else:
             models, recon = _stacks_into_run(cfg, run, rep, xtr, xte, in_shape)
-        rep.add_figure(
-            "reconstructions",
-            reconstructions_figure(xte[:10], recon, in_shape),
-            "test inputs (top) and their reconstructions (bottom)",
-        )
+            recon_of = " by model 0"
+        if recon is not None:
+            rep.add_figure(
+                "reconstructions",
+                reconstructions_figure(xte[:10], recon, in_shape),
+                f"test inputs (top) and their reconstructions (bottom){recon_of}",
+            )
         run.write_json(
             "summary.json",
             {

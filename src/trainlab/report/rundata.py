@@ -334,8 +334,9 @@ def read_run(run_dir: str | Path) -> RunData:
     sec_path = path / "report_sections.json"
     if not pop_path.exists() and not sec_path.exists():
         raise UserError(
-            f"not a run directory: {path} (no population.json); pass the folder that "
-            "`trainlab train` or `trainlab study` wrote"
+            f"not a run directory: {path} (no population.json or report_sections.json); pass "
+            "the folder that `trainlab train`, `study` or `pretrain` wrote (a pretrain run "
+            "killed before its report has none: run it again)"
         )
     data = RunData(path=path)
 
