@@ -56,9 +56,7 @@ def test_the_curves_of_a_one_pass_run_show_their_points(tmp_path, monkeypatch):
     assert not invisible, f"{len(invisible)} one-point series are drawn as lines (invisible)"
 
 
-def test_a_gaussian_rbms_curves_caption_does_not_promise_a_pseudo_likelihood(
-    tmp_path, monkeypatch
-):
+def test_a_gaussian_rbms_curves_caption_does_not_promise_a_pseudo_likelihood(tmp_path, monkeypatch):
     """A Gaussian-visible RBM has no pseudo-likelihood (its docstring: ``history_
     ["pseudo_likelihood"]`` stays empty), so metrics.jsonl has no ``pseudo_likelihood`` and the
     curves figure has one panel, reconstruction error. The caption under it is a fixed string
@@ -74,9 +72,7 @@ def test_a_gaussian_rbms_curves_caption_does_not_promise_a_pseudo_likelihood(
     assert "pseudo" not in caption.lower(), caption
 
 
-def test_figures_of_a_diverged_model_0_are_not_shown_as_if_it_had_trained(
-    tmp_path, monkeypatch
-):
+def test_figures_of_a_diverged_model_0_are_not_shown_as_if_it_had_trained(tmp_path, monkeypatch):
     """When model 0 of a population diverged (inf/NaN weights; summary.json lists it under
     ``diverged``), its numbers are blank in the tables, but the "model 0 filters" and
     "test inputs (top) and their reconstructions (bottom)" figures are still drawn from its
@@ -93,8 +89,10 @@ def test_figures_of_a_diverged_model_0_are_not_shown_as_if_it_had_trained(
     assert summary["diverged"] == [0], summary["diverged"]
     for name in ("filters", "reconstructions"):
         fig = drawn[name]
-        images = fig["images"][len(fig["images"]) // 2 :] if name == "reconstructions" else (
-            fig["images"]
+        images = (
+            fig["images"][len(fig["images"]) // 2 :]
+            if name == "reconstructions"
+            else (fig["images"])
         )  # reconstructions: the bottom row
         blank = all(not np.isfinite(im).any() for im in images)
         assert not blank or "diverged" in fig["caption"].lower(), (name, fig["caption"])

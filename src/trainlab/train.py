@@ -977,6 +977,8 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
             "model_fingerprint": trainer.model_record,
             # a dataset passed in (not config.data): resume needs it back, and checks its sizes
             "custom_dataset": _dataset_record(trainer.data) if trainer.custom_dataset else None,
+            # the config's data as loaded (a file can change under the run): resume checks it
+            "data_fingerprint": None if trainer.custom_dataset else _dataset_record(trainer.data),
             "models": [
                 {
                     "index": m.index,
@@ -1150,6 +1152,17 @@ def resume(
             f"{run.config_path} no longer describes the models in {run.path / 'population.json'} "
             "(seeds or overrides changed); restore the run's config.yaml"
         )
+    trained_on = info.get("data_fingerprint")  # (runs before it was recorded have none)
+    if isinstance(trained_on, dict) and not custom_data:
+        now_data = _dataset_record(trainer.data)
+        if now_data != trained_on:
+            keys = [k for k in now_data if now_data[k] != trained_on.get(k)]
+            path = config.data.options.get("path")
+            raise UserError(
+                f"the data of {run.path} changed since it trained (data '{config.data.name}'"
+                f"{f', file {path}' if path else ''}: its {', '.join(keys)} differ); restore "
+                "the data it trained on, or start a new run"
+            )
     if state is not None:
         try:
             trainer.load_state_dict(state)

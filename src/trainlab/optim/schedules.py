@@ -191,6 +191,11 @@ class _Params:
         value = self.given.get(key)
         if value is None:
             raise ConfigError(f"schedule '{self.name}' needs parameter '{key}' (a list of epochs)")
+        if not isinstance(value, list | tuple):  # a string "10" would be read digit by digit
+            raise ConfigError(
+                f"schedule '{self.name}': {key} must be a list of whole epochs, e.g. [10, 20]; "
+                f"got {value!r}"
+            )
         try:
             nums = [float(v) for v in value]
         except (TypeError, ValueError):
