@@ -51,14 +51,16 @@ def describe_change(before: Any, after: Any) -> str:
     shown = f"{short_repr(before)} -> {short_repr(after)}"
     if shown == f"{before!r} -> {after!r}" and len(shown) <= 80:
         return shown
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = [k for k in {**before, **after} if before.get(k) != after.get(k)]
+        if keys and all(k in before and k in after for k in keys[:1]):
+            return f"{keys[0]}: {describe_change(before[keys[0]], after[keys[0]])}"
     if isinstance(before, list) and isinstance(after, list):
         diff = [i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b]
         if len(before) == len(after) and diff:
-            i = diff[0]
-            return (
-                f"item {i}: {short_repr(before[i])} -> {short_repr(after[i])} "
-                f"({len(diff)} of {len(before)} changed)"
-            )
+            i = diff[0]  # (a nested value is described the same way, down to what differs)
+            inner = describe_change(before[i], after[i])
+            return f"item {i}: {inner} ({len(diff)} of {len(before)} changed)"
         if len(before) != len(after):
             return f"{len(before)} items -> {len(after)} items ({short_repr(after)})"
     return shown

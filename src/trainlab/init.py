@@ -141,7 +141,8 @@ def _assign(
 def _global_rng_from(generator: torch.Generator | None, device: torch.device) -> Iterator[None]:
     """Inside the block, torch's global generator for ``device`` is seeded from a hash of
     ``generator``'s state (which is not advanced); both are restored afterwards. Nothing
-    changes when ``generator`` is None."""
+    changes when ``generator`` is None, nor on devices other than CPU and CUDA (MPS, XPU),
+    where such a draw still comes from torch's global generator."""
     if generator is None or device.type not in ("cpu", "cuda", "meta"):
         yield
         return

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ..errors import ConfigError
@@ -195,10 +196,14 @@ def lr_find(
 
     if not isinstance(config, Config):
         config = load_config(config)
-    if isinstance(num_steps, bool) or not isinstance(num_steps, int) or num_steps < 5:
+    whole = isinstance(num_steps, int | np.integer) and not isinstance(num_steps, bool)
+    if not whole or num_steps < 5:
         raise ConfigError(f"lr_find needs a whole num_steps (--steps) ≥ 5, got {num_steps!r}")
-    if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 1:
+    num_steps = int(num_steps)
+    whole = isinstance(check_every, int | np.integer) and not isinstance(check_every, bool)
+    if not whole or check_every < 1:
         raise ConfigError(f"lr_find needs check_every ≥ 1, got {check_every!r}")
+    check_every = int(check_every)
     lrs = log_spaced(start_lr, end_lr, num_steps)
     if not (0 <= beta < 1) or not (diverge > 1):  # (NaN fails both)
         raise ConfigError("lr_find needs 0 ≤ beta < 1 and diverge > 1 (e.g. 4)")
