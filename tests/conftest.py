@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -157,3 +158,19 @@ def random_bernoulli_rbm(v: int = 6, h: int = 4, seed: int = 0, scale: float = 1
     rbm.intercept_visible_ = rng.normal(0, 0.5, v)
     rbm.intercept_hidden_ = rng.normal(0, 0.5, h)
     return rbm
+
+
+@pytest.fixture(autouse=True)
+def _no_runs_in_the_working_folder(request):
+    """A test writes its runs under tmp_path: one that writes ``runs/<name>`` into the folder
+    pytest was started from (``train(cfg)`` without ``out`` or ``write=False``) fails here."""
+    runs = Path("runs").resolve()
+
+    def listing() -> set[str]:
+        return set(os.listdir(runs)) if runs.is_dir() else set()
+
+    before = listing()
+    yield
+    made = listing() - before
+    if made:
+        pytest.fail(f"{request.node.nodeid} wrote {sorted(made)} into {runs}; use tmp_path")

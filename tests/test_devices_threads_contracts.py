@@ -181,9 +181,9 @@ def test_train_does_not_depend_on_the_callers_default_dtype(tmp_path, default_fl
     from trainlab.train import train
 
     cfg = small_config(train={"epochs": 1})
-    got = train(cfg, out=None, device="cpu", progress=False).summary
+    got = train(cfg, write=False, device="cpu", progress=False).summary
     torch.set_default_dtype(torch.float32)
-    want = train(cfg, out=None, device="cpu", progress=False).summary
+    want = train(cfg, write=False, device="cpu", progress=False).summary
     assert [m["final"] for m in got["models"]] == [m["final"] for m in want["models"]]
 
 

@@ -16,7 +16,43 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_open", "atomic_write_bytes", "atomic_write_text", "named", "TEMP_SUFFIX"]
+__all__ = [
+    "atomic_open",
+    "atomic_write_bytes",
+    "atomic_write_text",
+    "named",
+    "refuse_symlinks",
+    "TEMP_SUFFIX",
+]
+
+#: what trainlab writes or appends to inside a run folder (``report.html`` is replaced whole)
+RUN_ENTRIES = (
+    ".lock",
+    "checkpoints",
+    "figures",
+    "config.yaml",
+    "population.json",
+    "summary.json",
+    "metrics.jsonl",
+    "diagnostics.jsonl",
+    "verdict.json",
+    "report_sections.json",
+)
+
+
+def refuse_symlinks(folder: str | Path, names: tuple[str, ...] = RUN_ENTRIES) -> None:
+    """A UserError when one of ``names`` in ``folder`` is a symbolic link:
+    writing or appending through it would change a file outside the run folder (a folder sent
+    as a tarball keeps its links)."""
+    from .errors import UserError
+
+    links = [n for n in names if (Path(folder) / n).is_symlink()]
+    if links:
+        raise UserError(
+            f"{folder} holds symbolic links ({', '.join(links)}); trainlab writes into a run "
+            "folder's own files only: replace each link with a copy of what it points to"
+        )
+
 
 #: the temporary files' suffix (``.<name>.<random>.trainlab-tmp``): distinct enough that
 #: cleaning up after a kill never deletes a user's own ``.tmp`` file

@@ -511,9 +511,36 @@ def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
 _Loader.add_constructor(_INT, _construct_int)
 
 
+#: values a YAML document may expand to once its aliases are followed ("billion laughs": a
+#: 1 KB file of nested aliases expands to 10^9 values when the config is copied)
+MAX_YAML_VALUES = 100_000
+
+
 def load_yaml(text: str) -> Any:
-    """Parse YAML text with :class:`_Loader` (safe; ``1e-3`` is a number)."""
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 -- a SafeLoader subclass
+    """Parse YAML text with :class:`_Loader` (safe; ``1e-3`` is a number); a document whose
+    aliases expand to more than :data:`MAX_YAML_VALUES` values is a ConfigError."""
+    data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- a SafeLoader subclass
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:  # values after expansion, each shared node counted once
+        if id(node) in sizes:
+            return sizes[id(node)]
+        sizes[id(node)] = 1  # (a recursive alias counts once instead of looping)
+        if isinstance(node, dict):
+            n = 1 + sum(size(k) + size(v) for k, v in node.items())
+        elif isinstance(node, list):
+            n = 1 + sum(size(v) for v in node)
+        else:
+            n = 1
+        sizes[id(node)] = n
+        return n
+
+    if size(data) > MAX_YAML_VALUES:
+        raise ConfigError(
+            f"the YAML expands to more than {MAX_YAML_VALUES} values through its aliases "
+            "(*name); write the config without nested aliases"
+        )
+    return data
 
 
 def read_yaml_file(path: Path) -> Any:

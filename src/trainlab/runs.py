@@ -16,7 +16,14 @@ from typing import Any
 
 import torch
 
-from .atomic import TEMP_SUFFIX, atomic_open, atomic_write_bytes, atomic_write_text, named
+from .atomic import (
+    TEMP_SUFFIX,
+    atomic_open,
+    atomic_write_bytes,
+    atomic_write_text,
+    named,
+    refuse_symlinks,
+)
 from .errors import UserError
 
 __all__ = [
@@ -114,8 +121,9 @@ class RunDir:
             import fcntl
         except ImportError:  # pragma: no cover - not POSIX
             return False
+        refuse_symlinks(self.path)  # (an appended metrics.jsonl would write through one)
         path = self.path / ".lock"
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:

@@ -21,7 +21,6 @@ Formats
 
 from __future__ import annotations
 
-import gzip
 import importlib
 import math
 import pickle
@@ -113,16 +112,19 @@ def _require_folder(path: str | Path | None, dataset: str, what: str) -> Path:
 # --------------------------------------------------------------------------- IDX
 
 
-def _read_bytes(p: Path) -> bytes:
-    raw = p.read_bytes()
-    if raw[:2] != b"\x1f\x8b":
-        return raw
+def _gunzip(p: Path, raw: bytes, max_length: int) -> bytes:
+    """The first ``max_length`` decompressed bytes of the gzip data ``raw`` (fewer if the
+    stream ends first): a file whose header lies about its size is never inflated whole."""
+    d = zlib.decompressobj(wbits=31)  # gzip header and trailer
     try:
-        return gzip.decompress(raw)
-    except (EOFError, OSError, zlib.error) as err:
+        out = d.decompress(raw, max_length)
+    except zlib.error as err:
         raise DataError(
             f"{p}: corrupt or truncated gzip file ({err}); re-copy or re-compress it"
         ) from None
+    if len(out) < max_length and not d.eof:
+        raise DataError(f"{p}: corrupt or truncated gzip file; re-copy or re-compress it")
+    return out
 
 
 def read_idx(path: str | Path) -> np.ndarray:
@@ -133,7 +135,9 @@ def read_idx(path: str | Path) -> np.ndarray:
     file with the expected and the actual number of bytes.
     """
     p = _require_file(path, "IDX file")
-    buf = _read_bytes(p)
+    raw = p.read_bytes()
+    gz = raw[:2] == b"\x1f\x8b"
+    buf = _gunzip(p, raw, 4) if gz else raw  # then the header, then at most the data + 1
     if len(buf) < 4:
         raise DataError(f"{p}: not an IDX file: {len(buf)} bytes, too short for the header")
     magic = int.from_bytes(buf[:4], "big")
@@ -144,6 +148,8 @@ def read_idx(path: str | Path) -> np.ndarray:
             f"type TT in {{08,09,0B,0C,0D,0E}} and NN >= 1 dimensions, e.g. 0x00000803)"
         )
     header = 4 + 4 * ndim
+    if gz:
+        buf = _gunzip(p, raw, header)
     if len(buf) < header:
         raise DataError(
             f"{p}: truncated IDX header: expected {header} bytes for {ndim} dimensions, "
@@ -152,6 +158,8 @@ def read_idx(path: str | Path) -> np.ndarray:
     dims = tuple(int.from_bytes(buf[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = _IDX_TYPES[code]
     expected = math.prod(dims) * dtype.itemsize  # Python ints: no int64 overflow
+    if gz:  # one byte more than the header promises is enough to tell extra data
+        buf = _gunzip(p, raw, header + expected + 1)
     actual = len(buf) - header
     if actual < expected:
         raise DataError(
@@ -161,7 +169,8 @@ def read_idx(path: str | Path) -> np.ndarray:
     if actual > expected:
         raise DataError(
             f"{p}: corrupt IDX file: expected {expected} bytes of data for shape {dims} "
-            f"({dtype.name}), found {actual} ({actual - expected} extra)"
+            f"({dtype.name}), found "
+            + (f"{actual} ({actual - expected} extra)" if not gz else "more (gzip, not read on)")
         )
     arr = np.frombuffer(buf, dtype=dtype, count=expected // dtype.itemsize, offset=header)
     return arr.reshape(dims).astype(dtype.newbyteorder("="))
@@ -263,6 +272,13 @@ def _batch_arrays(p: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
         )
     data = np.asarray(d["data"])
     labels = np.asarray(d[label_key])
+    size = p.stat().st_size
+    if data.nbytes > size:  # an array the pickle built without its values (uninitialized or
+        # through zero strides): its claimed size cannot be in the file; refused before use
+        raise DataError(
+            f"{p}: corrupt CIFAR batch: 'data' claims {data.nbytes} bytes but the file holds "
+            f"{size}; re-copy the batch files"
+        )
     if data.ndim != 2 or data.shape[1] != 3072 or data.dtype != np.uint8:
         raise DataError(
             f"{p}: corrupt CIFAR batch: 'data' must be uint8 of shape (n, 3072), found "

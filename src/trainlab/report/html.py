@@ -579,6 +579,9 @@ def build_report(run_dir: str | Path) -> Path:
     kill leaves, is skipped silently; a corrupt line elsewhere is an error).
     """
     run = read_run(run_dir)
+    from ..atomic import refuse_symlinks
+
+    refuse_symlinks(run.path)  # figures/ through a link would be written outside the folder
     sections = run.sections or {}
     include_standard = bool(sections.get("include_standard", True))
     body = _header(run, sections.get("title"))
