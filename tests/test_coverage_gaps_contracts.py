@@ -33,21 +33,17 @@ def test_multistep_milestones_given_as_a_string_are_not_read_digit_by_digit():
     )
 
 
-def test_resume_after_the_data_file_changed_names_the_data_not_config_yaml(
-    monkeypatch, capsys, tmp_path
-):
-    """``trainlab resume`` of a run trained on a file (``data.name: npz``,
-    ``data.options.path``) whose file was replaced since (here with 4 features instead of 3)
-    reaches the ``load_state_dict`` failure branch of ``train.resume`` (train.py ~1156), which
-    tells the user "restore the run's config.yaml". But config.yaml is untouched: following
-    that advice cannot help, and the user is sent looking in the wrong place. The one-line
-    error must name the data file that no longer matches (as ``resume`` already does for a
-    dataset passed from Python: "the dataset passed to resume is not the one ... trained on")."""
-    rng = np.random.default_rng(0)
+def _save_features(path, n_features: int, seed: int) -> None:
+    rng = np.random.default_rng(seed)
     y = np.arange(60) % 3
+    np.savez(path, x_train=rng.random((60, n_features)), y_train=y,
+             x_test=rng.random((30, n_features)), y_test=y[:30])  # fmt: skip
+
+
+def _killed_npz_run(monkeypatch, capsys, tmp_path):
+    """A run on ``feats.npz`` (3 features), killed after its first checkpoint: (file, run)."""
     data = tmp_path / "feats.npz"
-    np.savez(data, x_train=rng.random((60, 3)), y_train=y, x_test=rng.random((30, 3)),
-             y_test=y[:30])  # fmt: skip
+    _save_features(data, 3, seed=0)
     cfg = tmp_path / "c.yaml"
     cfg.write_text(
         "name: review\nmodel: {name: mlp, hidden: [8]}\ntrain: {epochs: 3, batch_size: 16}\n"
@@ -60,8 +56,20 @@ def test_resume_after_the_data_file_changed_names_the_data_not_config_yaml(
     monkeypatch.undo()
     capsys.readouterr()
     assert (run / "checkpoints").is_dir()
-    np.savez(data, x_train=rng.random((60, 4)), y_train=y, x_test=rng.random((30, 4)),
-             y_test=y[:30])  # fmt: skip
+    return data, run
+
+
+def test_resume_after_the_data_file_changed_names_the_data_not_config_yaml(
+    monkeypatch, capsys, tmp_path
+):
+    """``trainlab resume`` of a run trained on a file (``data.name: npz``,
+    ``data.options.path``) whose file was replaced since (here with 4 features instead of 3)
+    reached the ``load_state_dict`` failure branch of ``train.resume``, which told the user
+    "restore the run's config.yaml". But config.yaml is untouched: following that advice cannot
+    help. The one-line error must name the data file that no longer matches (as ``resume``
+    already does for a dataset passed from Python)."""
+    data, run = _killed_npz_run(monkeypatch, capsys, tmp_path)
+    _save_features(data, 4, seed=1)
     code, _, err = run_cli(monkeypatch, capsys, "resume", run, "--device", "cpu")
     assert "Traceback" not in err, err[-1500:]
     assert code == 2, (code, err)
@@ -74,23 +82,7 @@ def test_resume_refuses_a_data_file_replaced_by_other_data_of_the_same_shape(
     """A run trained on a file whose contents changed since (same shapes, other values) must
     not continue silently on the new data: the result would be neither run. ``population.json``
     records the loaded data's fingerprint, and resume names the file in one line."""
-    rng = np.random.default_rng(0)
-    y = np.arange(60) % 3
-    data = tmp_path / "feats.npz"
-    np.savez(data, x_train=rng.random((60, 3)), y_train=y, x_test=rng.random((30, 3)),
-             y_test=y[:30])  # fmt: skip
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(
-        "name: review\nmodel: {name: mlp, hidden: [8]}\ntrain: {epochs: 3, batch_size: 16}\n"
-        f"population: {{seeds: [0]}}\ndata: {{name: npz, options: {{path: '{data}'}}}}\n"
-    )
-    run = tmp_path / "run"
-    kill_after_checkpoint(monkeypatch, 1)
-    with pytest.raises(Killed):
-        run_cli(monkeypatch, capsys, "train", cfg, "--out", run, "--device", "cpu")
-    monkeypatch.undo()
-    capsys.readouterr()
-    np.savez(data, x_train=rng.random((60, 3)), y_train=y, x_test=rng.random((30, 3)),
-             y_test=y[:30])  # fmt: skip
+    data, run = _killed_npz_run(monkeypatch, capsys, tmp_path)
+    _save_features(data, 3, seed=1)
     code, _, err = run_cli(monkeypatch, capsys, "resume", run, "--device", "cpu")
     assert code == 2 and "changed since it trained" in err and data.name in err, err
