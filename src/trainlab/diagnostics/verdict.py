@@ -385,7 +385,7 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
             r
             for r in sorted(rows, key=lambda r: r["step"])
             if r["step"] < sel[0]["step"]
-            and _finite(r.get("update_ratio"))
+            and _std(r.get("update_ratio"))  # +inf: an update too large for float32's norm
             and r["update_ratio"] > t.update_high
         ),
         None,
@@ -435,6 +435,9 @@ def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
     common flagged layer) and ``detail`` (the message of the first model where it fired, or
     of the first model)."""
     rows = []
+    # every model of the population counts, also one a check gave no finding (a healthy
+    # ‖∂L/∂θ‖ ratio of a vmap/loop model neither warns nor clears)
+    n_models = len({f.model for f in findings})
     for check in CHECKS:
         fs = [f for f in findings if f.check == check]
         if not fs:
@@ -447,10 +450,10 @@ def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
             {
                 "check": check,
                 "status": status,
-                "models": f"{len(fired)}/{len(fs)}",
+                "models": f"{len(fired)}/{n_models}",
                 # the most common flagged layer; ties go to the first seen (no hash order)
                 "layer": Counter(layers).most_common(1)[0][0] if layers else "",
-                "detail": (f"model {shown.model}: " if len(fs) > 1 else "") + shown.message,
+                "detail": (f"model {shown.model}: " if n_models > 1 else "") + shown.message,
             }
         )
     return rows

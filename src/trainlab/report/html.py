@@ -527,6 +527,11 @@ def _standard_sections(run: RunData) -> list[str]:
         "n counts models with a finite final value (NaN/Inf-stopped models are left out)."
         + (
             ""
+            if tables.has_test_split(run)
+            else " The run has no test split (data.test_fraction 0): validation numbers shown."
+        )
+        + (
+            ""
             if run.complete
             else " The run is incomplete: values are from the last epoch reached."
         )

@@ -193,10 +193,10 @@ def _legend_entries(handles: list, labels: list[str], shown: int = 20) -> tuple[
         return handles, labels
     n = len(handles)
     pick = sorted({round(i * (n - 1) / (shown - 1)) for i in range(shown)})
-    extra = n - len(pick)
+    extra, every = n - len(pick), round((n - 1) / (len(pick) - 1))
     return (
         [handles[i] for i in pick] + [Line2D([], [], color="none")],
-        [labels[i] for i in pick] + [f"… {extra} more groups (every ~{n // len(pick)}th shown)"],
+        [labels[i] for i in pick] + [f"… {extra} more groups (one in ~{every} shown)"],
     )
 
 

@@ -69,6 +69,16 @@ def fmt_mean_std(a: dict[str, Any], decimals: int = 4) -> str:
     return f"{fmt_fixed(a['mean'], decimals)} ± {fmt_fixed(a['std'], decimals)}"
 
 
+def has_test_split(run: RunData) -> bool:
+    """Whether some model has a test number (a run with ``data.test_fraction: 0`` has none;
+    its tables show validation numbers instead, as the CLI's summary does)."""
+    results = run.model_results()
+    return not results or any(
+        num(r["final"].get("test_acc")) is not None or num(r["final"].get("test_loss")) is not None
+        for r in results
+    )
+
+
 def group_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
     """Columns and rows: per group, n (finished models counted in the statistics), and for each
     of :data:`GROUP_METRICS` the mean ± std (ddof=1) and the 95% CI half-width
@@ -80,12 +90,13 @@ def group_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
     for r in results:
         groups.setdefault(r["group"], []).append(r)
     columns = ["group", "models", "stopped (NaN/Inf)"]
-    for m in GROUP_METRICS:
+    metrics = GROUP_METRICS if has_test_split(run) else ("val_acc", "val_loss")
+    for m in metrics:
         columns += [f"{m} mean ± std", f"{m} 95% CI ±", f"{m} n"]
     rows = []
     for g, rs in groups.items():
         row: list[Any] = [g, len(rs), sum(r["status"] == "nan" for r in rs)]
-        for m in GROUP_METRICS:
+        for m in metrics:
             a = aggregate(num(r["final"].get(m)) for r in rs if r["status"] != "nan")
             row += [fmt_mean_std(a), fmt_fixed(a["ci95"]), a["n"]]
         rows.append(row)
@@ -159,7 +170,13 @@ def diagnostics_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
     for (m, layer), rec in last.items():
         g = groups[m]["group"] if m in groups else f"model {m}"
         cells.setdefault((g, layer), []).append(rec)
-    stats = [c for c in DIAGNOSTIC_COLUMNS if any(num(r.get(c)) is not None for r in last.values())]
+
+    def value(v: Any) -> float | None:  # a number, NaN/Inf included (None: not recorded)
+        return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
+
+    stats = [
+        c for c in DIAGNOSTIC_COLUMNS if any(value(r.get(c)) is not None for r in last.values())
+    ]
     columns = ["group", "layer", "step", "models", *stats]
     group_order = {g: i for i, g in enumerate(dict.fromkeys(g for g, _ in cells))}
     rows = []
@@ -169,7 +186,14 @@ def diagnostics_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
         steps = {r["step"] for r in recs}
         row: list[Any] = [g, layer, max(steps), len(recs)]
         for c in stats:
-            a = aggregate(num(r.get(c)) for r in recs)
-            row.append(fmt(a["mean"]))
+            vals = [v for v in (value(r.get(c)) for r in recs) if v is not None]
+            bad = [v for v in vals if not math.isfinite(v)]
+            if bad:  # a NaN/Inf seed is said, never averaged away
+                word = "nan" if any(math.isnan(v) for v in bad) else "inf"
+                row.append(
+                    word if len(bad) == len(vals) else f"{word} in {len(bad)} of {len(vals)}"
+                )
+                continue
+            row.append(fmt(aggregate(vals)["mean"]))
         rows.append(row)
     return columns, rows
