@@ -740,17 +740,7 @@ def run_pretrain(
             )
             rep.add_table("Models (final pass)", rows)
             if len(cfg.seeds) > 1:
-                from ..report.stats import aggregate
-                from ..report.tables import fmt_fixed
-
-                def pm(vals: list[Any]) -> str:  # 4 decimals, scientific below 1e-3
-                    a = aggregate(vals)
-                    if not a["n"]:
-                        return "—"
-                    if a["n"] == 1:
-                        return f"{fmt_fixed(a['mean'])} (n=1: no spread)"
-                    ci = f", CI ± {fmt_fixed(a['ci95'])}" if a["ci95"] is not None else ""
-                    return f"{fmt_fixed(a['mean'])} ± {fmt_fixed(a['std'])} (n={a['n']}{ci})"
+                from ..report.tables import fmt_over_seeds as pm  # 4 decimals, 1e-3 sci.
 
                 live = [r for r in rows if not r.get("diverged")]
                 rep.add_table(

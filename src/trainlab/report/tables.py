@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from .rundata import RunData, format_overrides, model_label, num
@@ -14,6 +15,7 @@ __all__ = [
     "fmt",
     "fmt_fixed",
     "fmt_mean_std",
+    "fmt_over_seeds",
     "group_table",
     "model_table",
     "nan_flags",
@@ -67,6 +69,18 @@ def fmt_mean_std(a: dict[str, Any], decimals: int = 4) -> str:
     if a["n"] == 1:
         return fmt_fixed(a["mean"], decimals)
     return f"{fmt_fixed(a['mean'], decimals)} ± {fmt_fixed(a['std'], decimals)}"
+
+
+def fmt_over_seeds(vals: Iterable[Any], number: Callable[[float], str] = fmt_fixed) -> str:
+    """``"mean ± std (n=…, CI ± …)"`` over the finite values, each number written by
+    ``number``; the mean alone for one value (no spread was measured), ``—`` for none."""
+    a = aggregate(vals)
+    if not a["n"]:
+        return "—"
+    if a["n"] == 1:
+        return f"{number(a['mean'])} (n=1: no spread)"
+    ci = f", CI ± {number(a['ci95'])}" if a.get("ci95") is not None else ""
+    return f"{number(a['mean'])} ± {number(a['std'])} (n={a['n']}{ci})"
 
 
 def has_test_split(run: RunData) -> bool:

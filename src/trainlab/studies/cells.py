@@ -100,16 +100,11 @@ def curves(
 
 
 def pm(vals: list[float], digits: int = 3) -> str:
-    """``mean ± std (n)`` with the 95% CI half-width, over the finite values."""
-    from ..report import aggregate
+    """``mean ± std (n)`` with the 95% CI half-width, over the finite values, with ``digits``
+    decimals (:func:`trainlab.report.tables.fmt_over_seeds`)."""
+    from ..report.tables import fmt_over_seeds
 
-    a = aggregate(vals)
-    if not a["n"]:
-        return "—"
-    if a["n"] == 1:
-        return f"{a['mean']:.{digits}f} (n=1: no spread)"
-    ci = f", CI ± {a['ci95']:.{digits}f}" if a.get("ci95") is not None else ""
-    return f"{a['mean']:.{digits}f} ± {a['std']:.{digits}f} (n={a['n']}{ci})"
+    return fmt_over_seeds(vals, lambda x: f"{x:.{digits}f}")
 
 
 def expected_vs_measured(rows: list[tuple[str, str, str]]) -> list[dict[str, str]]:
