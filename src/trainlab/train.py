@@ -1112,20 +1112,22 @@ def resume(
             f"{run.path} trained its config's model ({config.model.name}); resume it without model="
         )
     recorded = info.get("model_fingerprint")
-    if model is not None and isinstance(recorded, dict) and recorded != _module_record(model):
+    given = _module_record(model) if model is not None else None
+    if given is not None and isinstance(recorded, dict) and recorded != given:
         raise UserError(
             f"the module passed to resume is not the one {run.path} trained on (its structure "
-            f"{'or class ' if recorded.get('class') != _module_record(model)['class'] else ''}"
+            f"{'or class ' if recorded.get('class') != given['class'] else ''}"
             "differs); pass the same module"
         )
-    if isinstance(custom_data, dict) and dataset is not None:
-        now = _dataset_record(dataset)
-        if now != custom_data:
-            keys = [k for k in now if now[k] != custom_data.get(k)]
-            raise UserError(
-                f"the dataset passed to resume is not the one {run.path} trained on (its "
-                f"{', '.join(keys)} differ); pass the same dataset"
-            )
+    if (
+        isinstance(custom_data, dict)
+        and dataset is not None
+        and (keys := _data_changes(custom_data, dataset))
+    ):
+        raise UserError(
+            f"the dataset passed to resume is not the one {run.path} trained on (its "
+            f"{', '.join(keys)} differ); pass the same dataset"
+        )
     # the checkpoint (on the CPU; load_state_dict moves it) is compared with config.yaml before
     # anything is built, so that an edited key is named rather than met as a shape mismatch
     state = run.load_checkpoint(map_location="cpu")
@@ -1153,16 +1155,17 @@ def resume(
             "(seeds or overrides changed); restore the run's config.yaml"
         )
     trained_on = info.get("data_fingerprint")  # (runs before it was recorded have none)
-    if isinstance(trained_on, dict) and not custom_data:
-        now_data = _dataset_record(trainer.data)
-        if now_data != trained_on:
-            keys = [k for k in now_data if now_data[k] != trained_on.get(k)]
-            path = config.data.options.get("path")
-            raise UserError(
-                f"the data of {run.path} changed since it trained (data '{config.data.name}'"
-                f"{f', file {path}' if path else ''}: its {', '.join(keys)} differ); restore "
-                "the data it trained on, or start a new run"
-            )
+    if (
+        isinstance(trained_on, dict)
+        and not custom_data
+        and (keys := _data_changes(trained_on, trainer.data))
+    ):
+        path = config.data.options.get("path")
+        raise UserError(
+            f"the data of {run.path} changed since it trained (data '{config.data.name}'"
+            f"{f', file {path}' if path else ''}: its {', '.join(keys)} differ); restore "
+            "the data it trained on, or start a new run"
+        )
     if state is not None:
         try:
             trainer.load_state_dict(state)
@@ -1212,6 +1215,12 @@ def _module_record(module: nn.Module) -> dict[str, Any]:
     parts += [f"{n} {tuple(t.shape)} {t.dtype}" for n, t in module.named_buffers()]
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return {"class": f"{type(module).__module__}.{type(module).__qualname__}", "sha256": digest}
+
+
+def _data_changes(recorded: dict[str, Any], ds: Any) -> list[str]:
+    """The keys of :func:`_dataset_record` in which dataset ``ds`` differs from ``recorded``."""
+    now = _dataset_record(ds)
+    return [k for k in now if now[k] != recorded.get(k)]
 
 
 def _dataset_record(ds: Any) -> dict[str, Any]:
