@@ -26,9 +26,9 @@ console = Console(emoji=False, soft_wrap=True)
 err_console = Console(stderr=True, emoji=False)
 
 
-#: OSErrors of the machine rather than of a path: one line, not a traceback, in every case
 #: --seeds never expands to more models than this (a typo like 0-1000000000 would not fit)
 MAX_SEEDS = 100_000
+#: OSErrors of the machine rather than of a path: one line, not a traceback, in every case
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
 
 
