@@ -6,6 +6,7 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -31,6 +32,15 @@ def small_config(**sections):
 @pytest.fixture
 def cfg():
     return small_config
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """scikit-learn's 8×8 digits scaled to [0, 1] (float64) and their labels."""
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    return (X / 16.0).astype(np.float64), y
 
 
 def config_file(tmp_path: Path, text: str, name: str = "small.yaml") -> Path:

@@ -18,12 +18,6 @@ from trainlab.pretrain import (
 )
 
 
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return (X / 16.0).astype(np.float64), y
-
-
 def _hidden(module, x):
     """Every activation output act{i} of an unrolled MLP."""
     out, h = [], torch.as_tensor(x, dtype=torch.float32)

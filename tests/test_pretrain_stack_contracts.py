@@ -10,16 +10,9 @@ import numpy as np
 import pytest
 import torch
 import yaml
-from sklearn.datasets import load_digits
 
 from trainlab.errors import UserError
 from trainlab.pretrain import DBN, StackedDenoisingAutoencoder, arrays_dataset, fine_tune
-
-
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return (X / 16.0).astype(np.float64), y
 
 
 def test_dbn_refit_refused_for_bad_data_keeps_the_fitted_stack(digits):

@@ -19,12 +19,6 @@ from trainlab.pretrain import (
 )
 
 
-@pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return (X / 16.0).astype(np.float64), y
-
-
 def _float16_minmax_scaled() -> np.ndarray:
     """``MinMaxScaler().fit_transform`` of float16 data: it keeps float16 and puts a value one
     float16 ulp above 1 (1.001), the rounding that ``outside_unit_interval`` documents."""
