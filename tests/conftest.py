@@ -43,6 +43,18 @@ def digits():
     return (X / 16.0).astype(np.float64), y
 
 
+@pytest.fixture
+def default_float64():
+    """``torch.set_default_dtype(torch.float64)``, as many notebooks and scientific scripts do;
+    the float32 default is restored afterwards."""
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        yield
+    finally:
+        torch.set_default_dtype(before)
+
+
 def config_file(tmp_path: Path, text: str, name: str = "small.yaml") -> Path:
     """Write the YAML ``text`` to ``tmp_path / name`` and return the path (a CLI's CONFIG)."""
     path = tmp_path / name

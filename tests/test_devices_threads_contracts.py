@@ -25,18 +25,6 @@ SMALL = (
 )
 
 
-@pytest.fixture
-def default_float64():
-    """``torch.set_default_dtype(torch.float64)``, as many notebooks and scientific scripts do;
-    the float32 default is restored afterwards."""
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(before)
-
-
 # ----------------------------------------------------------------------------- cpu_threads
 @pytest.mark.parametrize("device, cuda_present", [("cpu", True), ("cpu:0", False)])
 def test_cpu_threads_limits_threads_whenever_the_study_trains_on_the_cpu(

@@ -136,16 +136,6 @@ def test_npz_scale_keeps_wide_integer_inputs_in_float64_for_preprocessing(tmp_pa
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
-@pytest.fixture
-def default_float64():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(before)
-
-
 def test_dbn_to_module_then_fine_tune_does_not_depend_on_the_callers_default_dtype(
     default_float64,
 ):
