@@ -77,6 +77,16 @@ def _umask() -> int:
     return mask
 
 
+def _temp_prefix(name: str) -> str:
+    """``.<name>.``, with ``name`` cut to its first 100 bytes when the temporary file's name
+    (prefix, mkstemp's 8 characters, :data:`TEMP_SUFFIX`) would pass the 255-byte limit of
+    a file name: a legal name near that limit must still be writable."""
+    raw = os.fsencode(name)
+    if len(raw) > 255 - 2 - 8 - len(TEMP_SUFFIX):
+        raw = raw[:100]
+    return f".{os.fsdecode(raw)}."
+
+
 @contextmanager
 def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
     """``with atomic_open(path) as f: ...`` writes a binary file that readers see whole or not
@@ -85,7 +95,9 @@ def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
     checkpoint is never held in memory a second time."""
     path = Path(path)
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=path.parent)
+        fd, tmp = tempfile.mkstemp(
+            prefix=_temp_prefix(path.name), suffix=TEMP_SUFFIX, dir=path.parent
+        )
     except OSError as err:  # a folder that cannot be written: name the file meant
         raise named(err, path) from err
     try:

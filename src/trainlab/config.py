@@ -46,6 +46,7 @@ __all__ = [
     "load_config",
     "parse_config",
     "dump_config",
+    "dump_yaml",
     "apply_sets",
     "members",
     "OVERRIDABLE",
@@ -607,17 +608,51 @@ def apply_sets(raw: dict[str, Any], sets: list[str]) -> dict[str, Any]:
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set '{item}' needs the form key=value, e.g. optim.lr=0.01")
-        try:
-            value = load_yaml(text)
-        except yaml.constructor.ConstructorError as err:  # a duplicate key in a mapping value
-            raise ConfigError(f"--set '{item}': {err.problem}; give each key once") from None
-        except yaml.YAMLError:
-            value = text
         parts = key.strip().split(".")
         if parts[:2] == ["population", "grid"] and len(parts) > 2:  # an axis: grid.optim.lr
             parts = [*parts[:2], ".".join(parts[2:])]
-        _set_path(raw, parts, value)
+        _set_path(raw, parts, _set_value(item, parts, text))
     return raw
+
+
+#: where YAML would start a comment: ``#`` at the start or after a space
+_COMMENT = re.compile(r"(^|\s)#")
+
+
+def _set_value(item: str, parts: list[str], text: str) -> Any:
+    """The value of ``--set key=text``: parsed as YAML (``1e-3``, ``[1, 2]``, ``true``), except
+    that a field that only takes a string (``name``, ``data.name``, ``optim.name``, ...) gets
+    the text as typed (a run named ``2026-11-29`` or ``no``), and that ``#`` never starts a
+    comment: a shell argument is not a YAML document, so ``name=sweep #2`` is ``sweep #2``."""
+    if _string_field(parts):
+        return text.strip()
+    try:
+        value = load_yaml(text)
+    except yaml.constructor.ConstructorError as err:
+        if "duplicate key" in str(err.problem):  # in a mapping value: {a: 1, a: 2}
+            raise ConfigError(f"--set '{item}': {err.problem}; give each key once") from None
+        return text  # a YAML tag (`!wip`): the text as typed
+    except yaml.YAMLError:
+        return text
+    if _COMMENT.search(text) and not isinstance(value, dict | list):
+        return text.strip()  # YAML dropped the rest as a comment: keep what was typed
+    return value
+
+
+def _string_field(parts: list[str]) -> bool:
+    """Whether the dotted key names a field of :class:`Config` declared as ``str``."""
+    model: type[BaseModel] = Config
+    for i, part in enumerate(parts):
+        info = model.model_fields.get(part)
+        if info is None:
+            return False
+        ann = info.annotation
+        if i == len(parts) - 1:
+            return ann is str
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return False
+        model = ann
+    return False
 
 
 def load_config(path: str | Path | None = None, sets: list[str] | None = None) -> Config:
@@ -670,4 +705,10 @@ def with_factory_defaults(config: Config, *, model_defaults: bool = True) -> Con
 
 def dump_config(config: Config) -> str:
     """The fully resolved config as YAML (every default written out)."""
-    return yaml.dump(config.model_dump(mode="json"), Dumper=_Dumper, sort_keys=False)
+    return dump_yaml(config.model_dump(mode="json"))
+
+
+def dump_yaml(data: Any) -> str:
+    """``data`` as YAML that :func:`load_yaml` reads back as it was (a string that reads as a
+    number, a run named ``1e-3``, is quoted); keys in their order."""
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import difflib
 import reprlib
+import shlex
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 __all__ = [
@@ -15,6 +17,7 @@ __all__ = [
     "did_you_mean",
     "short_repr",
     "describe_change",
+    "shell_path",
 ]
 
 _SHORT = reprlib.Repr()
@@ -64,6 +67,16 @@ def describe_change(before: Any, after: Any) -> str:
         if len(before) != len(after):
             return f"{len(before)} items -> {len(after)} items ({short_repr(after)})"
     return shown
+
+
+def shell_path(path: str | Path) -> str:
+    """``path`` as a shell word to paste into a suggested command: quoted when it holds spaces or
+    other special characters (``'my run'``), and ``./``-prefixed when it starts with ``-``, so
+    that it is not read as an option."""
+    text = str(path)
+    if text.startswith("-"):
+        text = f"./{text}"
+    return shlex.quote(text)
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

@@ -24,7 +24,7 @@ from .atomic import (
     named,
     refuse_symlinks,
 )
-from .errors import UserError
+from .errors import UserError, shell_path
 
 __all__ = [
     "RunDir",
@@ -178,7 +178,7 @@ class RunDir:
             self.path = next_free_dir(base)
         hint = (  # a training run resumes, from its checkpoint or (killed in its first
             # epoch, before one was written) from the start
-            f", or `trainlab resume {self.path}` to continue it"
+            f", or `trainlab resume {shell_path(self.path)}` to continue it"
             if self.resumable
             else " (or move the old one away)"
         )

@@ -198,6 +198,8 @@ class Trainer:
         cfgs = [resolve(config, m.overrides) for m in self.members]
 
         self.data = (dataset if dataset is not None else load_dataset(config)).to(self.device)
+        if dataset is not None:  # (trainlab.data.load checks the data sets it reads)
+            _check_finite(self.data)
         if config.train.early_stopping_patience is not None and len(self.data.x_val) == 0:
             raise UserError(  # the validation metric would be NaN: every model would stop
                 "train.early_stopping_patience needs a validation split, but the data has none; "
@@ -1141,7 +1143,12 @@ def resume(
                 "config or epoch); delete it to restart the run from scratch"
             ) from None
         note = _config_changes(
-            trained, config, run, epoch, custom_model=bool(info.get("custom_model"))
+            trained,
+            config,
+            run,
+            epoch,
+            custom_model=bool(info.get("custom_model")),
+            data_checked=isinstance(info.get("data_fingerprint"), dict) and not custom_data,
         )
     else:
         note = None
@@ -1215,6 +1222,20 @@ def _module_record(module: nn.Module) -> dict[str, Any]:
     parts += [f"{n} {tuple(t.shape)} {t.dtype}" for n, t in module.named_buffers()]
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return {"class": f"{type(module).__module__}.{type(module).__qualname__}", "sha256": digest}
+
+
+def _check_finite(ds: Any) -> None:
+    """A UserError naming the split when a dataset's floating-point inputs hold NaN or Inf: a
+    model would otherwise be stopped for a NaN the data made (or every validation loss read
+    NaN), as if training had diverged."""
+    for split in ("train", "val", "test"):
+        x = getattr(ds, f"x_{split}")
+        if x.is_floating_point() and x.numel() and not bool(torch.isfinite(x).all()):
+            bad = int((~torch.isfinite(x)).reshape(len(x), -1).any(1).sum())
+            raise UserError(
+                f"the dataset's {split} inputs contain NaN or Inf in {bad} sample(s); clean the "
+                "data first"
+            )
 
 
 def _data_changes(recorded: dict[str, Any], ds: Any) -> list[str]:
@@ -1308,13 +1329,21 @@ def _schedule_depends_on_length(config: Config, old_epochs: int, new_epochs: int
 
 
 def _config_changes(
-    trained: dict[str, Any], config: Config, run: RunDir, done: int, *, custom_model: bool = False
+    trained: dict[str, Any],
+    config: Config,
+    run: RunDir,
+    done: int,
+    *,
+    custom_model: bool = False,
+    data_checked: bool = False,
 ) -> str | None:
     """Refuse edits of ``config.yaml`` since the checkpoint outside :data:`RESUME_MAY_CHANGE`
     (UserError naming them) and a ``train.epochs`` below the ``done`` epochs already trained;
     return a note when ``train.epochs`` changed, else None. A module given to ``train``
     (``custom_model``): its model defaults are not recorded (earlier versions recorded them, so
-    a ``model.*`` key that only one side has is not a change)."""
+    a ``model.*`` key that only one side has is not a change). ``data_checked``: the run
+    recorded its data's fingerprint, which resume compares, so ``data.options.path`` may name
+    the same file at a new place (a project moved with its data)."""
     now = with_factory_defaults(config, model_defaults=not custom_model)
     before, now = _flat(trained), _flat(now.model_dump(mode="json"))
     changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
@@ -1322,7 +1351,8 @@ def _config_changes(
         changed = [
             k for k in changed if not (k.startswith("model.") and (k in before) != (k in now))
         ]
-    bad = [k for k in changed if k not in RESUME_MAY_CHANGE]
+    may = RESUME_MAY_CHANGE + (("data.options.path",) if data_checked else ())
+    bad = [k for k in changed if k not in may]
     if bad:
         shown = "; ".join(f"{k}: {describe_change(before.get(k), now.get(k))}" for k in bad[:3])
         more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""

@@ -68,8 +68,11 @@ def resume_cmd(
 
 def _finish(run_dir: Path | None, summary: dict, report: bool) -> None:
     from ..report import build_report
+    from ..report.rundata import read_population, split_sizes
 
-    console.print(summary_table(summary))
+    pop = run_dir / "population.json" if run_dir is not None else None
+    sizes = split_sizes(read_population(pop)) if pop is not None and pop.is_file() else None
+    console.print(summary_table(summary, has_test=None if sizes is None else sizes[2] > 0))
     nan_models = summary.get("nan_models", [])
     for m in nan_models[:MAX_NAN_LINES]:
         console.print(
@@ -92,19 +95,22 @@ def _finish(run_dir: Path | None, summary: dict, report: bool) -> None:
         console.print(f"run directory: {escape(str(run_dir))}")
 
 
-def summary_table(summary: dict) -> Table:
+def summary_table(summary: dict, has_test: bool | None = None) -> Table:
     """Final test accuracy and loss per override group: mean ± std, the 95% CI half-width of
     the mean test accuracy, and n, the models in those statistics (``"9 of 10"`` when some
     stopped for NaN/Inf and are left out). A run without a test split (``data.test_fraction:
-    0``) shows the validation split's numbers instead, and says so."""
+    0``; ``has_test``, from the data's split sizes, or if None guessed from the numbers) shows
+    the validation split's numbers instead, and says so."""
     from ..report.tables import fmt_fixed, fmt_mean_std
 
     title = f"{summary['name']}: {summary['k']} models, {summary['epochs']} epochs"
     groups = summary["groups"]
     split = "test"
-    if not any(g["aggregates"]["test_acc"].get("n") for g in groups) and any(
-        g["aggregates"].get("val_acc", {}).get("n") for g in groups
-    ):
+    if has_test is None:
+        has_test = any(g["aggregates"]["test_acc"].get("n") for g in groups) or not any(
+            g["aggregates"].get("val_acc", {}).get("n") for g in groups
+        )
+    if not has_test:
         split, title = "val", title + " (no test split: validation numbers)"
     caption = None
     if len(groups) > MAX_GROUP_ROWS:  # a long sweep: its best groups, in the config's order

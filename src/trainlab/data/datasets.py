@@ -546,14 +546,16 @@ def load(
 
 
 def with_absolute_path(options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` with a relative ``path`` made absolute (against the current folder), so a
-    run's ``config.yaml`` names the same file wherever the run is resumed or repeated from."""
+    """``options`` with a relative ``path`` made absolute (against the current folder, with
+    ``..`` and symbolic links resolved), so a run's ``config.yaml`` names the same file
+    wherever the run is resumed or repeated from, also once the folder it started from is
+    gone."""
     out = dict(options)
     path = out.get("path")
     if isinstance(path, int) and not isinstance(path, bool):
         path = str(path)  # YAML reads a folder named 2024 as a number
     if isinstance(path, (str, Path)) and str(path):
-        out["path"] = str(Path(path).expanduser().absolute())
+        out["path"] = str(_readers.expand_home(path).resolve())
     return out
 
 

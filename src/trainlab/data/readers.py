@@ -74,7 +74,16 @@ def _as_path(path: Any, what: str) -> Path:
             f"path must be a file or folder name, got {path!r}; pass path=... to a {what} "
             "(quote it in YAML)"
         )
-    return Path(path).expanduser()
+    return expand_home(path)
+
+
+def expand_home(path: str | Path) -> Path:
+    """``path`` with a leading ``~`` or ``~user`` expanded as the shell does: left as it is when
+    there is no such user (``~backup.npz`` is a file name) or no home folder is known."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:  # Path.expanduser: "Could not determine home directory"
+        return Path(path)
 
 
 def _require_file(path: str | Path, what: str = "file") -> Path:

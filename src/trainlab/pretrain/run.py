@@ -45,7 +45,6 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import numpy as np
-import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -56,6 +55,7 @@ from pydantic import (
     model_validator,
 )
 
+from ..config import dump_yaml
 from ..data import with_absolute_path
 from ..devices import resolve_device
 from ..errors import ConfigError, UserError, did_you_mean
@@ -691,7 +691,7 @@ def run_pretrain(
         # the resolved config: every key the run used, none that it did not (loads back as is)
         resolved = cfg.model_dump(exclude_none=True)
         resolved["data"]["options"] = with_absolute_path(cfg.data.options)
-        run.write_text("config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+        run.write_text("config.yaml", dump_yaml(resolved))
         rep = Report(run.path, title=f"Pre-training: {cfg.name}")
         t0 = time.perf_counter()
         models: list[dict[str, Any]] = []

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
-from ..errors import UserError
+from ..errors import UserError, shell_path
 from . import plots, tables
 from .rundata import RunData, read_run
 
@@ -441,7 +441,7 @@ def _status_banner(run: RunData) -> str:
         '<div class="banner bad"><strong>Incomplete run:</strong> summary.json is missing, so the '
         f"run was stopped (or is still running) after {done}{of} epochs. Curves and tables show "
         "what metrics.jsonl holds; \u201cfinal\u201d values are the last epoch reached. "
-        f"<code>trainlab resume {html.escape(str(run.path))}</code> continues it.</div>"
+        f"<code>trainlab resume {html.escape(shell_path(run.path))}</code> continues it.</div>"
     )
 
 

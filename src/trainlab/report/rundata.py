@@ -40,6 +40,18 @@ def read_json(path: Path, *, what: str = "") -> Any:
         ) from None
 
 
+def split_sizes(population: dict[str, Any] | None) -> list[int] | None:
+    """``[train, val, test]`` sample counts from a ``population.json`` object: the record of the
+    data the run loaded (``data_fingerprint``) or was given (``custom_dataset``); None if it has
+    neither (runs from before they were recorded)."""
+    for key in ("data_fingerprint", "custom_dataset"):
+        rec = (population or {}).get(key)
+        sizes = rec.get("sizes") if isinstance(rec, dict) else None
+        if isinstance(sizes, list) and len(sizes) == 3 and all(isinstance(n, int) for n in sizes):
+            return sizes
+    return None
+
+
 def read_population(path: Path) -> dict[str, Any]:
     """``population.json``: an object whose ``models`` is a list of objects with an ``index``;
     anything else is a UserError naming the file."""
@@ -208,6 +220,12 @@ class RunData:
         train = (self.config or {}).get("train") or {}
         e = train.get("epochs") if isinstance(train, dict) else None
         return int(e) if isinstance(e, int | float) else None
+
+    @property
+    def split_sizes(self) -> list[int] | None:
+        """``[train, val, test]`` sample counts of the data the run trained on, from
+        ``population.json`` (None for a run that recorded none)."""
+        return split_sizes(self.population)
 
     @property
     def device(self) -> str | None:

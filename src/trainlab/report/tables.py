@@ -84,9 +84,14 @@ def fmt_over_seeds(vals: Iterable[Any], number: Callable[[float], str] = fmt_fix
 
 
 def has_test_split(run: RunData) -> bool:
-    """Whether some model has a test number (a run with ``data.test_fraction: 0`` has none;
-    its tables show validation numbers instead, as the CLI's summary does)."""
-    results = run.model_results()
+    """Whether the run's data has a test split (a run with ``data.test_fraction: 0`` has none;
+    its tables show validation numbers instead, as the CLI's summary does): from the split
+    sizes ``population.json`` records; for a run that recorded none, whether some model not
+    stopped for NaN/Inf has a test number."""
+    sizes = run.split_sizes
+    if sizes is not None:
+        return sizes[2] > 0
+    results = [r for r in run.model_results() if r.get("status") != "nan"]
     return not results or any(
         num(r["final"].get("test_acc")) is not None or num(r["final"].get("test_loss")) is not None
         for r in results
