@@ -5,7 +5,8 @@ from __future__ import annotations
 import difflib
 import reprlib
 import shlex
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,8 @@ __all__ = [
     "short_repr",
     "describe_change",
     "shell_path",
+    "on_interrupt",
+    "interrupt_note",
 ]
 
 _SHORT = reprlib.Repr()
@@ -92,3 +95,32 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UserError:
     return UserError(
         f"unknown {kind} '{name}'{did_you_mean(name, choices)}; choose one of: {', '.join(choices)}"
     )
+
+
+@contextmanager
+def on_interrupt(note: str) -> Iterator[None]:
+    """Attach ``note`` (what became of the work, what to run next) to a Ctrl-C raised inside;
+    the CLI prints ``interrupted; <note>`` (:func:`interrupt_note`)."""
+    global _last_interrupt
+    try:
+        yield
+    except KeyboardInterrupt as err:
+        err.add_note(note)
+        _last_interrupt = err
+        raise
+
+
+#: the last KeyboardInterrupt that :func:`on_interrupt` noted (click swallows the exception
+#: itself and returns exit code 130 where the CLI calls it without its standalone mode)
+_last_interrupt: KeyboardInterrupt | None = None
+
+
+def interrupt_note(*, clear: bool = False) -> str | None:
+    """The outermost :func:`on_interrupt` note of the last Ctrl-C (what the command the user ran
+    says: a study's, not that of the training run inside it); None if none was noted.
+    ``clear``: forget it (the CLI does before each command)."""
+    global _last_interrupt
+    err, notes = _last_interrupt, getattr(_last_interrupt, "__notes__", None)
+    if clear:
+        _last_interrupt = None
+    return notes[-1] if err is not None and notes else None

@@ -127,9 +127,8 @@ class RunDir:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
-            holder = os.read(fd, 32).decode(errors="replace").strip()
+            who = _holder(fd)
             os.close(fd)
-            who = f" (pid {holder})" if holder.isdigit() else ""
             raise UserError(
                 f"{self.path} is being written by another trainlab process{who}; let it "
                 "finish or stop it, then run this again"
@@ -138,6 +137,25 @@ class RunDir:
         os.write(fd, str(os.getpid()).encode())
         self._lock_fd = fd
         return True
+
+    def writer(self) -> str | None:
+        """``" (pid N)"`` (or ``""`` when the pid is unknown) if another process holds the
+        writer lock of :meth:`lock`, else None; takes nothing and creates no file."""
+        if self._lock_fd is not None:
+            return None
+        try:
+            import fcntl
+
+            fd = os.open(self.path / ".lock", os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        except (ImportError, OSError):  # not POSIX, or no .lock (a run folder from elsewhere)
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return _holder(fd)
+        finally:
+            os.close(fd)  # (releases the probe's shared lock, if it got one)
+        return None
 
     def unlock(self) -> None:
         """Release the writer lock taken by :meth:`lock` (the ``.lock`` file stays)."""
@@ -176,12 +194,13 @@ class RunDir:
             if not renumber:
                 break
             self.path = next_free_dir(base)
-        hint = (  # a training run resumes, from its checkpoint or (killed in its first
-            # epoch, before one was written) from the start
-            f", or `trainlab resume {shell_path(self.path)}` to continue it"
-            if self.resumable
-            else " (or move the old one away)"
-        )
+        writer = self.writer()
+        if writer is not None:  # still training: resuming it would be refused too
+            hint = f" (another trainlab process{writer} is writing it)"
+        elif self.resumable:  # from its checkpoint or (killed in its first epoch) the start
+            hint = f", or `trainlab resume {shell_path(self.path)}` to continue it"
+        else:
+            hint = " (or move the old one away)"
         raise UserError(f"run directory {self.path} already exists; pass a new --out{hint}")
 
     def _taken(self) -> bool:
@@ -296,3 +315,9 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     from .report.rundata import read_jsonl
 
     return read_jsonl(path)
+
+
+def _holder(fd: int) -> str:
+    """``" (pid N)"`` from a ``.lock`` file's content (the pid its holder wrote), else ``""``."""
+    text = os.read(fd, 32).decode(errors="replace").strip()
+    return f" (pid {text})" if text.isdigit() else ""

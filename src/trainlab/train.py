@@ -48,7 +48,7 @@ from .config import (
     with_factory_defaults,
 )
 from .devices import resolve_device
-from .errors import ConfigError, UserError, describe_change
+from .errors import ConfigError, UserError, describe_change, on_interrupt, shell_path
 from .malloc import keep_freed_memory
 from .population import Population
 from .runs import RunDir, next_free_dir, software_versions, to_jsonable
@@ -1051,7 +1051,11 @@ def train(
         config.data.options = with_absolute_path(config.data.options)
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
     run = _start_run(config, out, trainer) if write else None
-    summary = trainer.fit(run, progress=progress)
+    if run is None:
+        summary = trainer.fit(run, progress=progress)
+    else:
+        with on_interrupt(_resume_hint(run)):
+            summary = trainer.fit(run, progress=progress)
     return RunResult(
         run.path if run else None, summary, trainer.members, trainer.pop, trainer.diagnostics
     )
@@ -1205,10 +1209,15 @@ def resume(
             (run.path / "summary.json").unlink(missing_ok=True)
         run.truncate_jsonl(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
         run.truncate_jsonl(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)
-        summary = trainer.fit(run, progress=progress)
+        with on_interrupt(_resume_hint(run)):
+            summary = trainer.fit(run, progress=progress)
     finally:
         run.unlock()
     return RunResult(run.path, summary, trainer.members, trainer.pop)
+
+
+def _resume_hint(run: RunDir) -> str:
+    return f"continue the run with `trainlab resume {shell_path(run.path)}`"
 
 
 def _module_record(module: nn.Module) -> dict[str, Any]:

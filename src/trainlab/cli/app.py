@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import errno
+import signal
 import sys
+import threading
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..errors import UserError
+from ..errors import UserError, interrupt_note
 
 __all__ = ["app", "main", "console", "err_console", "parse_seeds", "escape"]
 
@@ -88,9 +91,42 @@ def _seed_int(part: str, text: str) -> int:
 #: click's ClickException (usage errors, bad options), wherever this typer takes click from:
 #: recent typer versions vendor it as ``typer._click``, older ones depend on ``click``
 _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
-_INTERRUPTED = (
-    "interrupted; a `trainlab train` run continues from its checkpoint with `trainlab resume DIR`"
-)
+
+
+def _exit_interrupted() -> NoReturn:
+    """Say what the interrupted command noted (:func:`trainlab.errors.on_interrupt`: the run
+    folder to resume, ...), else that a training run resumes; exit 130 after Ctrl-C, 143 after
+    a SIGTERM (a batch system's time limit or cancel)."""
+    what = "terminated (SIGTERM)" if _sigterm.hit else "interrupted"
+    note = interrupt_note() or (
+        "a `trainlab train` run continues from its checkpoint with `trainlab resume DIR`"
+    )
+    err_console.print(escape(f"{what}; {note}"), soft_wrap=True, highlight=False)
+    sys.exit(143 if _sigterm.hit else 130)
+
+
+class _SigtermAsInterrupt:
+    """While active (main thread only), SIGTERM raises KeyboardInterrupt, so that a run stopped
+    by a batch system (Slurm sends SIGTERM at its time limit) cleans up and says how to resume
+    as after Ctrl-C; the previous handler comes back afterwards."""
+
+    hit = False
+
+    def __enter__(self) -> None:
+        self.hit, self.previous = False, None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGTERM, self._handle)
+
+    def _handle(self, signum: int, frame: object) -> None:
+        self.hit = True
+        raise KeyboardInterrupt
+
+    def __exit__(self, *exc: object) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGTERM, self.previous)
+
+
+_sigterm = _SigtermAsInterrupt()
 
 
 def out_of_memory(err: BaseException) -> bool:
@@ -107,7 +143,13 @@ def out_of_memory(err: BaseException) -> bool:
 
 def main() -> None:
     """Entry point: run the app; a UserError becomes one line on stderr and exit status 2,
-    a usage error click's usage message and 2, Ctrl-C a hint and 130."""
+    a usage error click's usage message and 2, Ctrl-C a hint and 130 (SIGTERM: 143)."""
+    interrupt_note(clear=True)
+    with _sigterm:
+        _main()
+
+
+def _main() -> None:
     try:
         code = app(standalone_mode=False)
     except UserError as err:  # escaped: '[key]' in a message is text, not rich markup
@@ -149,17 +191,15 @@ def main() -> None:
         )
         sys.exit(2)
     except KeyboardInterrupt:
-        err_console.print(_INTERRUPTED, soft_wrap=True)
-        sys.exit(130)
+        _exit_interrupted()
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except typer.Abort:
-        err_console.print(_INTERRUPTED, soft_wrap=True)
-        sys.exit(130)
+        _exit_interrupted()
     except _CLICK_ERROR as exc:
         exc.show()
         sys.exit(exc.exit_code)
     if isinstance(code, int) and code:  # click returns Ctrl-C as 130 when not standalone
         if code == 130:
-            err_console.print(_INTERRUPTED, soft_wrap=True)
+            _exit_interrupted()
         sys.exit(code)

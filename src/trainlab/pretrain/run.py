@@ -58,7 +58,7 @@ from pydantic import (
 from ..config import dump_yaml
 from ..data import with_absolute_path
 from ..devices import resolve_device
-from ..errors import ConfigError, UserError, did_you_mean
+from ..errors import ConfigError, UserError, did_you_mean, shell_path
 from ..report.rundata import num  # a finite float or None (null in summary.json, "—")
 from ..runs import software_versions
 
@@ -625,12 +625,15 @@ def _aggregated(models: list[dict[str, Any]], axes: list[str]) -> dict[str, Any]
 
 
 @contextmanager
-def _discarded_on_user_error(path: Path, *, keep_folder: bool) -> Iterator[None]:
-    """Remove what a run wrote when it fails on the user's settings (a :class:`UserError`),
-    so that the same ``--out`` can be used again; a folder that existed before (empty) stays."""
+def _discarded_unless_done(path: Path, *, keep_folder: bool) -> Iterator[None]:
+    """Remove what a run wrote when it fails on the user's settings (a :class:`UserError`) or
+    is interrupted (Ctrl-C: a pre-training run does not resume), so that the same ``--out``
+    can be used again; a folder that existed before (empty) stays."""
     try:
         yield
-    except UserError:
+    except (UserError, KeyboardInterrupt) as err:
+        if isinstance(err, KeyboardInterrupt):
+            err.add_note(f"the unfinished run {shell_path(path)} was removed; run it again")
         if keep_folder:
             for child in path.iterdir():
                 if child.is_dir():
@@ -687,7 +690,7 @@ def run_pretrain(
     existed = existed and run.path == run_path  # (renumbered: a folder of its own)
     (run.path / "checkpoints").rmdir()  # made for training runs; the weights go to model.npz
     # a failure that only training can find (a DBN layer that diverges) removes the run again
-    with _discarded_on_user_error(run.path, keep_folder=existed):
+    with _discarded_unless_done(run.path, keep_folder=existed):
         # the resolved config: every key the run used, none that it did not (loads back as is)
         resolved = cfg.model_dump(exclude_none=True)
         resolved["data"]["options"] = with_absolute_path(cfg.data.options)

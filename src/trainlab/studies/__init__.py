@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import unknown_name
+from ..errors import shell_path, unknown_name
 
 if TYPE_CHECKING:
     from ..runs import RunDir
@@ -42,7 +43,12 @@ def claim_study_dir(out: str | Path, *, renumber: bool = False) -> RunDir:
 
     run_dir = RunDir(out).create(renumber=renumber)
     (run_dir.path / "checkpoints").rmdir()
+    _CLAIMED.set(run_dir.path)
     return run_dir
+
+
+#: the folder the running study claimed, for the Ctrl-C note of :func:`run_study`
+_CLAIMED: ContextVar[Path | None] = ContextVar("trainlab_study_dir", default=None)
 
 
 def _available() -> dict[str, str]:
@@ -83,4 +89,16 @@ def run_study(
         out, renumber = default_run_dir(f"study-{name}{'-quick' if quick else ''}"), True
     else:
         renumber = False  # the user's --out: refused when taken, never renamed
-    return module.run(out, quick=quick, seeds=seeds, device=device, renumber=renumber)
+    token = _CLAIMED.set(None)
+    try:
+        return module.run(out, quick=quick, seeds=seeds, device=device, renumber=renumber)
+    except KeyboardInterrupt as err:
+        claimed = _CLAIMED.get()
+        if claimed is not None:  # a study does not resume: its folder is kept, as it is
+            err.add_note(
+                f"the study in {shell_path(claimed)} is incomplete (studies do not resume); "
+                "run it again with another --out, or delete that folder first"
+            )
+        raise
+    finally:
+        _CLAIMED.reset(token)
