@@ -124,9 +124,9 @@ def test_a_pretrain_stopped_by_ctrl_c_can_be_run_again_with_the_same_out(
     ``trainlab report D`` says "a pretrain run killed before its report has none: run it again";
     but running the same command again is refused ("run directory D already exists"), so no
     advice the CLI gives works until the user deletes the folder by hand. pretrain/run.py
-    already removes a half-made run on a UserError "so that the same --out can be used again"
-    (``_discarded_unless_done``, then only on a UserError); an interrupt (KeyboardInterrupt, what SIGINT raises in the
-    fit loop) leaves it behind."""
+    already removed a half-made run on a UserError "so that the same --out can be used again"
+    (``_discarded_unless_done``); an interrupt (KeyboardInterrupt, what SIGINT raises in the fit
+    loop) left it behind."""
     from trainlab.pretrain.population import RBMPopulation
 
     cfg = tmp_path / "p.yaml"
