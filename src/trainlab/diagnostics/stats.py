@@ -268,11 +268,16 @@ def sq_norm(t: torch.Tensor, k: int) -> torch.Tensor:
 
 def foreach_norms(tensors: list[torch.Tensor]) -> list[torch.Tensor]:
     """Euclidean norm of each whole tensor, one ``torch._foreach_norm`` call; 16-bit tensors
-    are summed in float32 (as the per-model norms of :func:`norms` are)."""
+    are summed in float32 (as the per-model norms of :func:`norms` are); a sparse tensor (the
+    gradient of ``nn.Embedding(sparse=True)``) is the norm of its coalesced values."""
     low = (torch.float16, torch.bfloat16)
-    return torch._foreach_norm(
-        [t.detach().float() if t.dtype in low else t.detach() for t in tensors]
-    )
+    dense = [_dense_values(t.detach()) for t in tensors]
+    return torch._foreach_norm([t.float() if t.dtype in low else t for t in dense])
+
+
+def _dense_values(t: torch.Tensor) -> torch.Tensor:
+    """A sparse tensor's values, duplicates summed (same norm as its dense form); else ``t``."""
+    return t.coalesce().values() if t.is_sparse else t
 
 
 def norms(tensors: list[torch.Tensor], k: int) -> list[torch.Tensor]:
@@ -287,6 +292,8 @@ def norms(tensors: list[torch.Tensor], k: int) -> list[torch.Tensor]:
     out = []
     for t in tensors:
         t = t.detach()
+        if t.is_sparse:  # (a stacked population's sparse gradient: rare, made dense)
+            t = t.to_dense()
         if t.dim() == 1:
             t = t.unsqueeze(1)  # (K, 1)
         # reduce over the trailing axes: t.reshape(k, -1) would copy a non-contiguous tensor

@@ -64,13 +64,16 @@ after an exception), with the memory and speed lessons of its users built in:
 
 Per sampled step ``s`` and layer (modules with parameters of their own: the leaves, and
 modules such as ``nn.MultiheadAttention`` whose ``in_proj_weight`` is its own beside a child
-``out_proj``; and activation modules; names from ``named_modules()``; a watched model that is
-itself such a module, ``watch(nn.Linear(4, 3))``, is the layer ``""``) it records, for
+``out_proj``; a module reparametrized with ``torch.nn.utils.parametrize``, e.g. by
+``weight_norm`` or ``spectral_norm``, owns its parametrizations' parameters, which are not
+layers of their own; and activation modules; names from ``named_modules()``; a watched model
+that is itself such a module, ``watch(nn.Linear(4, 3))``, is the layer ``""``) it records, for
 every model ``i`` of a population (``model=0`` for a plain module), reducing over every axis
 but the model axis:
 
 - ``act_mean``, ``act_std``, ``hist`` (counts in the bins ``hist_edges``, plus ``hist_under``
-  and ``hist_over``) of the layer's output;
+  and ``hist_over``) of the layer's output (the first tensor of a tuple output, e.g. an RNN's
+  ``out`` of ``(out, (h, c))``; the values of a ``PackedSequence``);
 - ``dead_fraction`` (ReLU, ReLU6) and ``saturated_fraction`` (tanh/sigmoid family), see
   :mod:`trainlab.diagnostics.stats` for the definitions and thresholds; None for other layers.
   ``dead_fraction`` is the fraction of *units* that are ``<= 0`` on every sample and position
@@ -86,7 +89,8 @@ but the model axis:
   A population's outputs have the model axis in front; the rule is the same behind it;
 - ``nonfinite``: the output held a NaN or ±Inf (read from its sums, so a float overflow of the
   sum counts too); ``order``: the layer's position in forward order;
-- ``grad_norm`` = ‖θ.grad‖ over the layer's own parameters, read when the backward of step
+- ``grad_norm`` = ‖θ.grad‖ over the layer's own parameters (a sparse gradient, as of
+  ``nn.Embedding(sparse=True)``, as its dense form), read when the backward of step
   ``s`` ends (before clipping; if gradients are accumulated without zeroing, the sum so far;
   with several forwards in the step, the gradient of all of them),
   and ``out_grad_norm`` = ‖∂L/∂y‖ of its output in the step's first forward (None for an
@@ -148,6 +152,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.autograd.graph import get_gradient_edge
+from torch.nn.utils import parametrize
+from torch.nn.utils.rnn import PackedSequence
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from ..errors import UserError, did_you_mean
@@ -311,8 +317,23 @@ class _InertHook:
         return None
 
 
+def _own_params(m: nn.Module) -> list[nn.Parameter]:
+    """The parameters a layer holds itself: its direct ones, and for a module reparametrized
+    with ``torch.nn.utils.parametrize`` (``weight_norm``, ``spectral_norm``, ...) those of its
+    parametrizations (``parametrizations.weight.original0/1``), which make its weight."""
+    own = list(m.parameters(recurse=False))
+    if parametrize.is_parametrized(m):
+        seen = {id(p) for p in own}
+        for plist in m.parametrizations.values():  # type: ignore[union-attr]
+            for p in plist.parameters():
+                if id(p) not in seen:
+                    seen.add(id(p))
+                    own.append(p)
+    return own
+
+
 def _has_own_params(m: nn.Module) -> bool:
-    return any(True for _ in m.parameters(recurse=False))
+    return bool(_own_params(m))
 
 
 def _kind(m: nn.Module) -> str:
@@ -497,7 +518,7 @@ class Watch:
         }
         # the watched parameters in a fixed order, with their layer and update-subset stride
         self._params: list[tuple[str, nn.Parameter]] = [
-            (name, p) for name, m in self.layers.items() for p in m.parameters(recurse=False)
+            (name, p) for name, m in self.layers.items() for p in _own_params(m)
         ]
         self._layer_params: dict[str, list[int]] = {n: [] for n in self.layers}
         for i, (name, _) in enumerate(self._params):
@@ -885,6 +906,8 @@ class Watch:
             if layout is not None or forgets:
                 sample.units = layout
             y = output[0] if isinstance(output, tuple | list) and output else output
+            if isinstance(y, PackedSequence):  # an RNN fed packed sequences: (N, D) values
+                y = y.data
             if not isinstance(y, torch.Tensor) or not y.is_floating_point() or not y.numel():
                 return  # (an empty batch has no statistics)
             layer = sample.layers[name]
@@ -1434,8 +1457,17 @@ def _select_layers(tree: nn.Module, names: Iterable[str] | None) -> dict[str, nn
                 )
             chosen[n] = modules[n]
         return chosen
+    # a reparametrized module's parametrizations make its weight inside its forward: they are
+    # part of that layer (its parameters), not layers whose "output" is a weight matrix
+    inner = [
+        f"{n}.parametrizations" if n else "parametrizations"
+        for n, m in modules.items()
+        if parametrize.is_parametrized(m)
+    ]
     out = {}
     for name, m in modules.items():
+        if any(name == p or name.startswith(p + ".") for p in inner):
+            continue
         # not only leaves: nn.MultiheadAttention holds in_proj_weight itself beside out_proj
         if _has_own_params(m) or stats.activation_kind(m) is not None:
             out[name] = m
