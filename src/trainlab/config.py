@@ -25,6 +25,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    TypeAdapter,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -226,6 +227,7 @@ class PopulationConfig(_Strict):
     @field_validator("variants")
     @classmethod
     def _variants(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        v = [{key: _as_declared(key, val) for key, val in d.items()} for d in v]
         for i, d in enumerate(v):
             _check_override_keys(d)
             if d in v[:i]:  # the same models twice: their seeds would count twice in the stats
@@ -246,6 +248,7 @@ class PopulationConfig(_Strict):
     @classmethod
     def _grid(cls, v: dict[str, list[Any]], info: ValidationInfo) -> dict[str, list[Any]]:
         _check_override_keys(v)
+        v = {key: [_as_declared(key, val) for val in values] for key, values in v.items()}
         for key, values in v.items():
             if not values:
                 raise ValueError(f"grid axis '{key}' has no values")
@@ -287,6 +290,31 @@ def check_run_name(name: str) -> str:
             "directory under runs/"
         )
     return name
+
+
+def _as_declared(key: str, value: Any) -> Any:
+    """A per-model value given as text for a declared number field (``optim.lr: "1e-3"``, as a
+    YAML 1.1 reader such as ``yaml.safe_load`` gives it) as that number, so that duplicates,
+    group labels and the overrides ``population.json`` and ``summary.json`` record are the
+    values the models train with. Other values are kept as given (a number stays as written;
+    text that is no number is named by :func:`resolve`)."""
+    if not isinstance(value, str):
+        return value
+    model: type[BaseModel] = Config
+    parts = key.split(".")
+    for part in parts[:-1]:
+        info = model.model_fields.get(part)
+        ann = info.annotation if info is not None else None
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return value
+        model = ann
+    info = model.model_fields.get(parts[-1])
+    if info is None or info.annotation not in (float, int):
+        return value
+    try:
+        return TypeAdapter(info.annotation).validate_python(value)
+    except ValidationError:
+        return value
 
 
 def _check_distinct(key: str, values: list[Any]) -> None:
