@@ -181,7 +181,10 @@ def test_same_seed_same_weights_different_seed_different() -> None:
 def test_keep_changes_nothing() -> None:
     m = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 2))
     before = [p.detach().clone() for p in m.parameters()]
-    init.apply(m, "keep", bias=0.5)
+    init.apply(m, "keep")
+    assert all(torch.equal(x, y) for x, y in zip(before, m.parameters(), strict=True))
+    with pytest.raises(UserError, match="keep.*bias"):  # a bias it would not apply: said
+        init.apply(m, "keep", bias=0.5)
     assert all(torch.equal(x, y) for x, y in zip(before, m.parameters(), strict=True))
 
 

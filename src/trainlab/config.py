@@ -391,7 +391,8 @@ def resolve(config: Config, overrides: dict[str, Any]) -> Config:
 
     A member that overrides ``init.scheme`` drops the base config's init options that its
     scheme does not take (``init: {scheme: normal, std: 0.05}`` with a grid over
-    ``init.scheme``: ``std`` belongs to ``normal``, not to ``he_normal``); options the member
+    ``init.scheme``: ``std`` belongs to ``normal``, not to ``he_normal``; ``bias`` to any but
+    ``keep``, which leaves biases as they are); options the member
     sets itself are kept, and an unknown one is still an error. The member's ``population`` is
     the default one (it is one model): copying a 1000-seed list into each of 1000 members would
     make building a population quadratic in K."""
@@ -407,7 +408,10 @@ def resolve(config: Config, overrides: dict[str, Any]) -> Config:
         raw["init"] = {
             k: v
             for k, v in raw["init"].items()
-            if k in ("scheme", "bias") or k in takes or f"init.{k}" in overrides
+            if k == "scheme"
+            or (k == "bias" and scheme != "keep")  # (keep sets no bias)
+            or k in takes
+            or f"init.{k}" in overrides
         }
     for key, value in overrides.items():
         _set_path(raw, key.split("."), value)

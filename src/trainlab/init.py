@@ -683,7 +683,7 @@ def apply(
     affine parameters to weight 1, bias 0 (running statistics reset). Draws come from
     ``generator`` in ``model.modules()`` order (None: torch's global generator, as
     ``torch.nn.init``). ``lsuv`` also needs ``data``, a batch of inputs (options ``tol``,
-    ``max_iter``). ``keep`` changes nothing.
+    ``max_iter``). ``keep`` changes nothing (a ``bias`` other than 0 is refused).
 
     Parameters outside those layers (see :func:`skipped_parameters`) keep their values, and a
     ``UserWarning`` names them. A model with lazy (uninitialized) parameters is a UserError.
@@ -698,7 +698,12 @@ def apply(
     _SCHEMES.get(scheme)
     kwargs = _check_options(scheme, kwargs)
     if scheme == "keep":
-        return model
+        if not isinstance(bias, bool) and isinstance(bias, int | float) and bias == 0.0:
+            return model
+        raise UserError(
+            f"init scheme 'keep' leaves the biases as they are, so bias={bias!r} would not be "
+            "applied; leave bias out (or choose another scheme)"
+        )
     try:
         if isinstance(bias, bool):
             raise TypeError

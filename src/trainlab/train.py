@@ -394,6 +394,8 @@ class Trainer:
                         data=batch if scheme == "lsuv" else None,
                         **cfg.init.kwargs("scheme"),
                     )
+            else:  # no change; its options are checked as any scheme's (init: {bais: 0.01})
+                init_mod.apply(work, scheme, **cfg.init.kwargs("scheme"))
             self.pop.load_member(member.index, work.state_dict())
         if skipped and any(c.init.scheme != "keep" for c in cfgs):
             kept = [p for p in init_mod.skipped_parameters(work) if p not in redrawn]
@@ -1054,7 +1056,7 @@ def train(
     if run is None:
         summary = trainer.fit(run, progress=progress)
     else:
-        with on_interrupt(_resume_hint(run)):
+        with on_interrupt(_resume_hint(run, trainer)):
             summary = trainer.fit(run, progress=progress)
     return RunResult(
         run.path if run else None, summary, trainer.members, trainer.pop, trainer.diagnostics
@@ -1209,14 +1211,27 @@ def resume(
             (run.path / "summary.json").unlink(missing_ok=True)
         run.truncate_jsonl(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
         run.truncate_jsonl(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)
-        with on_interrupt(_resume_hint(run)):
+        with on_interrupt(_resume_hint(run, trainer)):
             summary = trainer.fit(run, progress=progress)
     finally:
         run.unlock()
     return RunResult(run.path, summary, trainer.members, trainer.pop)
 
 
-def _resume_hint(run: RunDir) -> str:
+def _resume_hint(run: RunDir, trainer: Trainer) -> str:
+    """How to continue an interrupted run: the CLI's ``trainlab resume DIR``, or for a run
+    given its own module or data, :func:`resume` from Python with them."""
+    given = [
+        arg
+        for arg, on in (
+            ("model=the_same_module", trainer.custom_model),
+            ("dataset=the_same_dataset", trainer.custom_dataset),
+        )
+        if on
+    ]
+    if given:
+        args = ", ".join(given)
+        return f"continue the run from Python: trainlab.train.resume({str(run.path)!r}, {args})"
     return f"continue the run with `trainlab resume {shell_path(run.path)}`"
 
 

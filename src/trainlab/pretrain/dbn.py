@@ -326,19 +326,38 @@ def fine_tune(
     """
     from ..config import parse_config
     from ..train import Trainer, _module_record, _start_run
+    from .autoencoder import StackedDenoisingAutoencoder
 
+    if isinstance(modules, DBN | StackedDenoisingAutoencoder):
+        modules = [modules]  # (refused below with the fix)
     mods = [modules] if isinstance(modules, nn.Module) else list(modules)
+    if not mods:
+        raise UserError("fine_tune needs at least one module (one per seed); got none")
+    for i, m in enumerate(mods):
+        if not isinstance(m, nn.Module):
+            fix = (
+                "call .to_module(n_classes) on it first to get one"
+                if isinstance(m, DBN | StackedDenoisingAutoencoder)
+                else "pass modules, e.g. dbn.to_module(n_classes)"
+            )
+            raise UserError(f"modules[{i}] is a {type(m).__name__}, not an nn.Module: {fix}")
     if isinstance(seeds, int | np.integer | str):
         raise UserError(f"seeds must be a list with one seed per module, got {seeds!r}")
     seeds = list(range(len(mods))) if seeds is None else [int(s) for s in seeds]
     if len(seeds) != len(mods):
         raise UserError(f"need one seed per module: {len(seeds)} seeds for {len(mods)} modules")
     first = _module_record(mods[0])
+    frozen = [n for n, p in mods[0].named_parameters() if not p.requires_grad]
     for i, m in enumerate(mods[1:], start=1):  # (a ReLU and a sigmoid stack share every shape)
-        if not isinstance(m, nn.Module) or _module_record(m) != first:
+        if _module_record(m) != first:
             raise UserError(
                 f"modules[{i}] is not the architecture of modules[0] (layers, activations or "
                 "shapes differ); fine-tune different architectures in separate calls"
+            )
+        if [n for n, p in m.named_parameters() if not p.requires_grad] != frozen:
+            raise UserError(  # a population trains every model's copy of a parameter alike
+                f"modules[{i}] freezes other parameters (requires_grad=False) than modules[0]; "
+                "fine-tune modules frozen differently in separate calls"
             )
     config = parse_config(
         {
