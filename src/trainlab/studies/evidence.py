@@ -19,6 +19,7 @@ CONFIRMED = "confirmed"
 CONTRADICTED = "contradicted"
 INCONCLUSIVE = "inconclusive (within seed noise)"
 UNTESTABLE = "not judged (one seed per cell: no noise estimate)"
+NOT_FINITE = "not judged (no finite measurement: diverged models)"
 
 
 def t_critical(dof: float, level: float = 0.95) -> float:
@@ -35,17 +36,24 @@ def welch(cells: Sequence[tuple[float, int]]) -> tuple[float, float]:
     """
     if any(n < 2 for _, n in cells):
         return 0.0, 0.0
-    parts = [s * s / n for s, n in cells]
-    var = sum(parts)
-    if var == 0.0:  # every seed agrees exactly: no noise to speak of
+    top = max(abs(s) for s, _ in cells)
+    if not math.isfinite(top):  # a std that is NaN or Inf (diverged seeds): no estimate
+        return math.nan, math.nan
+    if top == 0.0:  # every seed agrees exactly: no noise to speak of
         return 0.0, math.inf
+    # in units of the largest std, so that neither s² nor its square overflows or underflows
+    parts = [(s / top) ** 2 / n for s, n in cells]
+    var = sum(parts)
     den = sum(p * p / (n - 1) for p, (_, n) in zip(parts, cells, strict=True))
-    return math.sqrt(var), var * var / den
+    return top * math.sqrt(var), var * var / den
 
 
 def judge(diff: float, se: float, dof: float, level: float = 0.95) -> str:
     """``confirmed`` when ``diff > t·se``, ``contradicted`` when ``diff < -t·se``, else
-    inconclusive; with ``dof < 1`` (a single seed) nothing is judged."""
+    inconclusive; with ``dof < 1`` (a single seed) nothing is judged, nor when a number is NaN
+    (a cell whose models diverged)."""
+    if any(math.isnan(x) for x in (diff, se, dof)):
+        return NOT_FINITE
     if dof < 1:
         return UNTESTABLE
     bound = t_critical(dof, level) * se if math.isfinite(dof) else 0.0

@@ -540,11 +540,13 @@ def _edge_text(results: dict[tuple[str, str], dict[str, Any]]) -> str:
     )
 
 
-def _compare(a: list[float], b: list[float], scale: float = 1.0) -> tuple[str, str]:
+def _compare(
+    a: list[float], b: list[float], scale: float = 1.0, *, pct: bool = False
+) -> tuple[str, str]:
     """Verdict on ``scale·mean(a) > mean(b)`` over seeds (Welch's t-test, evidence.judge) and
-    the numbers as text: the difference and its 95% bound. A diverged seed (a non-finite value)
-    is not averaged away: in ``b``, the side claimed lower, it contradicts the claim; in ``a``
-    alone the claim is not judged."""
+    the numbers as text: the difference and its 95% bound (``pct``: accuracies, in points). A
+    diverged seed (a non-finite value) is not averaged away: in ``b``, the side claimed lower,
+    it contradicts the claim; in ``a`` alone the claim is not judged."""
     from ..report import aggregate
 
     bad_a, bad_b = (sum(not math.isfinite(v) for v in x) for x in (a, b))
@@ -557,16 +559,22 @@ def _compare(a: list[float], b: list[float], scale: float = 1.0) -> tuple[str, s
         return UNTESTABLE, "no finite values"
     diff = scale * sa["mean"] - sb["mean"]
     se, dof = welch([(scale * sa["std"], sa["n"]), (sb["std"], sb["n"])])
-    return judge(diff, se, dof), _noise_text(diff, se, dof)
+    return judge(diff, se, dof), _noise_text(diff, se, dof, pct=pct)
 
 
-def _noise_text(diff: float, se: float, dof: float) -> str:
-    """``Δ`` and the 95% bound it must exceed to count (``t·se``, Welch's dof)."""
+def _noise_text(diff: float, se: float, dof: float, *, pct: bool = False) -> str:
+    """``Δ`` and the 95% bound it must exceed to count (``t·se``, Welch's dof); ``pct``: a
+    difference of accuracies, in percentage points (the unit the accuracies are quoted in)."""
+
+    def num(x: float) -> str:
+        return f"{100 * x:.2f} points" if pct else f"{x:.4f}"
+
+    sign = "+" if diff >= 0 else "-"
     if dof < 1:
-        return f"Δ {diff:+.4f}; one seed: no noise estimate"
+        return f"Δ {sign}{num(abs(diff))}; one seed: no noise estimate"
     bound = t_critical(dof) * se if math.isfinite(dof) else 0.0
     dof_text = f"{dof:.1f}" if math.isfinite(dof) else "∞ (seeds agree exactly)"
-    return f"Δ {diff:+.4f}, 95% bound ±{bound:.4f} (Welch dof {dof_text})"
+    return f"Δ {sign}{num(abs(diff))}, 95% bound ±{num(bound)} (Welch dof {dof_text})"
 
 
 def _all_of(verdicts: list[str]) -> str:
@@ -583,11 +591,21 @@ def _not_tuned(names: list[str]) -> str:
 
 
 def _ms(vals: list[float], pct: bool = False) -> str:
-    """``mean ± std`` over the seeds (the mean alone for one seed: no spread was measured)."""
-    m, s = mean_std(vals)
-    if len(vals) == 1:
-        return f"{m:.1%}" if pct else f"{m:.4f}"
-    return f"{m:.1%} ± {s:.1%}" if pct else f"{m:.4f} ± {s:.4f}"
+    """``mean ± std`` over the seeds (the mean alone for one seed: no spread was measured);
+    seeds whose value is not finite (diverged) are left out of both and counted."""
+
+    def fmt(x: float) -> str:
+        return f"{x:.1%}" if pct else f"{x:.4f}"
+
+    finite = [v for v in vals if math.isfinite(v)]
+    bad = len(vals) - len(finite)
+    if not finite:
+        return f"— (all {bad} seeds diverged)"
+    tail = f" ({bad} of {len(vals)} seeds diverged)" if bad else ""
+    m, s = mean_std(finite)
+    if len(finite) == 1:
+        return fmt(m) + tail
+    return f"{fmt(m)} ± {fmt(s)}{tail}"
 
 
 def _claims(
@@ -635,7 +653,7 @@ def _claims(
             m, s = mean_std(acc(mname, top))
             se, dof = welch([(s, len(acc(mname, top)))])
             verdict = judge(m - paper, se, dof)
-            text += f"; minus {paper:.0%}: {_noise_text(m - paper, se, dof)}"
+            text += f"; minus {paper:.0%}: {_noise_text(m - paper, se, dof, pct=True)}"
         add(claim, lit, f"{text} ({epochs} epochs)", verdict)
 
     for mname in MODELS:
@@ -710,7 +728,7 @@ def _claims(
         if "momentum 0.9" not in ran or "Adam" not in ran:
             add(claim, lit, "not run", f"{untested} ({absent or 'needs momentum and Adam'})")
         else:
-            v, noise = _compare(acc(mname, "momentum 0.9"), acc(mname, "Adam"))
+            v, noise = _compare(acc(mname, "momentum 0.9"), acc(mname, "Adam"), pct=True)
             text = (
                 f"momentum {_ms(acc(mname, 'momentum 0.9'), True)} "
                 f"(lr {results[(mname, 'momentum 0.9')]['best']:g}), Adam "
