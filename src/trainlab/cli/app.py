@@ -6,7 +6,7 @@ import errno
 import signal
 import sys
 import threading
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -21,8 +21,15 @@ app = typer.Typer(
     help="Study how neural networks train: populations of many seeds, diagnostics, studies.",
     no_args_is_help=True,
     add_completion=False,
+    # click's plain help: rich's tables cut option names short in a narrow terminal
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
+#: ``--set KEY=VALUE`` (repeatable), as every command that reads a config takes it
+Sets = Annotated[
+    list[str] | None,
+    typer.Option("--set", metavar="KEY=VALUE", help="override a config key (repeatable)"),
+]
 # names and paths print as written: ":vs:" in a run name is text, not an emoji code, and a
 # long path stays on one line in a log file (soft_wrap; tables still fit the width)
 console = Console(emoji=False, soft_wrap=True)
@@ -184,8 +191,8 @@ def _main() -> None:
             raise
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         err_console.print(
-            f"[bold red]error:[/] out of memory ({escape(first[:200])}); train fewer models "
-            "(--seeds), a smaller model, or on a device with more memory",
+            f"[bold red]error:[/] out of memory ({escape(first[:200])}); train fewer or "
+            "smaller models, or on a device with more memory",
             highlight=False,
             soft_wrap=True,
         )

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ..errors import UserError
-from .app import MAX_SEEDS, app, console, escape, parse_seeds
+from .app import MAX_SEEDS, Sets, app, console, escape, parse_seeds
 
 __all__ = ["train_cmd", "resume_cmd", "datasets_cmd", "report_cmd", "study_cmd", "demo_cmd"]
 
@@ -29,10 +29,17 @@ def train_cmd(
     seeds: Annotated[
         str | None, typer.Option(help="'0-9', '1,3,5', '0-2,5' or a count '4'")
     ] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="override: key=value")] = None,
+    set_: Sets = None,
     device: Device = "auto",
     out: Annotated[Path | None, typer.Option(help="run directory (must be new)")] = None,
-    diagnose: Annotated[bool, typer.Option(help="record per-layer diagnostics")] = False,
+    diagnose: Annotated[
+        bool | None,
+        typer.Option(
+            "--diagnose/--no-diagnose",
+            help="record per-layer diagnostics (every 50 steps unless train.diagnose_every says "
+            "otherwise), or not even if the config asks",
+        ),
+    ] = None,
     report: Annotated[bool, typer.Option(help="write report.html at the end")] = True,
 ) -> None:
     """Train a config's population of models and write a run directory."""
@@ -45,6 +52,8 @@ def train_cmd(
     cfg = load_config(config, sets)
     if diagnose and cfg.train.diagnose_every is None:  # a value the config sets is kept
         cfg = load_config(config, [*sets, "train.diagnose_every=50"])
+    elif diagnose is False:
+        cfg.train.diagnose_every = None
     result = train(cfg, out=out, device=device)
     _finish(result.run_dir, result.summary, report)
 
@@ -63,10 +72,12 @@ def resume_cmd(
     result = resume(
         run_dir, device=device, on_note=lambda m: console.print(f"[yellow]{escape(m)}[/]")
     )
-    _finish(result.run_dir, result.summary, report)
+    _finish(result.run_dir, result.summary, report, has_set=False)
 
 
-def _finish(run_dir: Path | None, summary: dict, report: bool) -> None:
+def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool = True) -> None:
+    """Print the summary table, the NaN/Inf stops with a fix (``has_set``: the command takes
+    ``--set``; else the fix is a new training run) and where the report and run are."""
     from ..report import build_report
     from ..report.rundata import read_population, split_sizes
 
@@ -85,8 +96,14 @@ def _finish(run_dir: Path | None, summary: dict, report: bool) -> None:
             "(all are listed in summary.json's nan_models and in the report)"
         )
     if nan_models:
+        how = (
+            "set train.clip_norm (e.g. --set train.clip_norm=1)"
+            if has_set
+            else "set train.clip_norm, in a new `trainlab train` run (a resumed run keeps its "
+            "settings)"
+        )
         console.print(
-            "[yellow]fix: lower optim.lr, or set train.clip_norm (e.g. --set train.clip_norm=1); "
+            f"[yellow]fix: lower optim.lr, or {how}; "
             "`trainlab diagnose CONFIG` names the first layer where NaN/Inf appears[/]"
         )
     if run_dir is not None:
@@ -202,4 +219,4 @@ def demo_cmd(
     from ..demo import run_demo
 
     result = run_demo(out=out, device=device)
-    _finish(result.run_dir, result.summary, True)
+    _finish(result.run_dir, result.summary, True, has_set=False)

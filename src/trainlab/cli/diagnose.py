@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .app import app, console, escape, parse_seeds
+from .app import Sets, app, console, escape, parse_seeds
 
 __all__ = ["diagnose_cmd"]
 
@@ -15,10 +15,18 @@ __all__ = ["diagnose_cmd"]
 @app.command("diagnose")
 def diagnose_cmd(
     config: Annotated[Path, typer.Argument(help="YAML config (see examples/)")],
-    every: Annotated[int, typer.Option(help="sample one training step in N")] = 10,
-    epochs: Annotated[int, typer.Option(help="epochs of the short training")] = 3,
+    every: Annotated[
+        int | None,
+        typer.Option(
+            help="sample one training step in N [default: 10, or --set train.diagnose_every]"
+        ),
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(help="epochs of the short training [default: 3, or --set train.epochs]"),
+    ] = None,
     seeds: Annotated[str | None, typer.Option(help="'0-9', '1,3,5' or a count '4'")] = None,
-    set_: Annotated[list[str] | None, typer.Option("--set", help="override: key=value")] = None,
+    set_: Sets = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda")] = "auto",
     out: Annotated[Path | None, typer.Option(help="run directory (must be new)")] = None,
     report: Annotated[bool, typer.Option(help="write report.html with the figures")] = True,
@@ -35,6 +43,11 @@ def diagnose_cmd(
     sets = list(set_ or [])
     if seeds is not None:
         sets.append(f"population.seeds={parse_seeds(seeds)}")
+    given = {item.partition("=")[0].strip() for item in sets}  # an option wins over a --set
+    if epochs is None and "train.epochs" not in given:
+        epochs = 3  # (None: the value --set gives)
+    if every is None and "train.diagnose_every" not in given:
+        every = 10
     result = diagnose(
         config, out=out, every=every, epochs=epochs, sets=sets, device=device, report=report
     )

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ..errors import UserError
-from .app import MAX_SEEDS, app, console, escape
+from .app import MAX_SEEDS, Sets, app, console, escape
 
 if TYPE_CHECKING:
     import torch
@@ -26,8 +26,6 @@ __all__ = [
     "distinct_curves",
     "schedule_figure",
 ]
-
-Sets = Annotated[list[str] | None, typer.Option("--set", help="override: key=value")]
 
 
 def schedule_curves(config: Config) -> tuple[list[Member], Schedule, torch.Tensor, int]:

@@ -20,7 +20,11 @@ def pretrain_cmd(
     ] = None,
     grid: Annotated[
         list[str] | None,
-        typer.Option("--grid", help="population axis, e.g. learning_rate=0.01,0.06 (repeatable)"),
+        typer.Option(
+            "--grid",
+            metavar="KEY=V1,V2",
+            help="population axis, e.g. learning_rate=0.01,0.06 (repeatable)",
+        ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="run directory (must be new)")] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda")] = None,

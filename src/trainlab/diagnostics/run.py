@@ -57,7 +57,7 @@ def diagnose(
     config: Any,
     *,
     out: str | Path | None = None,
-    every: int = 10,
+    every: int | None = 10,
     epochs: int | None = 3,
     sets: list[str] | None = None,
     device: str = "auto",
@@ -69,7 +69,8 @@ def diagnose(
     Args:
         config: a YAML path or a :class:`trainlab.config.Config`.
         out: run directory (default ``runs/<name>-diagnose``, numbered if taken).
-        every: sample one training step in ``every``.
+        every: sample one training step in ``every`` (None: the config's
+            ``train.diagnose_every``, else 10).
         epochs: train this many epochs (None: the config's own).
         sets: ``key=value`` overrides, as ``--set`` on the command line.
         report: write ``report.html`` with the verdict and figures.
@@ -77,7 +78,7 @@ def diagnose(
     from ..config import Config, apply_sets, load_config, parse_config
     from ..train import default_run_dir, train
 
-    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
         raise UserError(f"--every must be a positive int (sample one step in N), got {every!r}")
     bad = isinstance(epochs, bool) or not isinstance(epochs, int | None)
     if bad or (epochs is not None and epochs < 1):
@@ -86,7 +87,7 @@ def diagnose(
         cfg = parse_config(apply_sets(config.model_dump(), list(sets or [])))
     else:
         cfg = load_config(config, list(sets or []))
-    cfg.train.diagnose_every = every
+    cfg.train.diagnose_every = every if every is not None else cfg.train.diagnose_every or 10
     if epochs is not None:
         cfg.train.epochs = epochs
     out = Path(out) if out is not None else default_run_dir(f"{cfg.name}-diagnose")

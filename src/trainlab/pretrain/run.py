@@ -58,7 +58,7 @@ from pydantic import (
 from ..config import dump_yaml
 from ..data import with_absolute_path
 from ..devices import resolve_device
-from ..errors import ConfigError, UserError, did_you_mean, shell_path
+from ..errors import ConfigError, did_you_mean, shell_path
 from ..report.rundata import num  # a finite float or None (null in summary.json, "—")
 from ..runs import software_versions
 
@@ -626,12 +626,12 @@ def _aggregated(models: list[dict[str, Any]], axes: list[str]) -> dict[str, Any]
 
 @contextmanager
 def _discarded_unless_done(path: Path, *, keep_folder: bool) -> Iterator[None]:
-    """Remove what a run wrote when it fails on the user's settings (a :class:`UserError`) or
-    is interrupted (Ctrl-C: a pre-training run does not resume), so that the same ``--out``
+    """Remove what a run wrote when it fails (on the user's settings, out of memory, ...) or
+    is interrupted (Ctrl-C): a pre-training run does not resume, so that the same ``--out``
     can be used again; a folder that existed before (empty) stays."""
     try:
         yield
-    except (UserError, KeyboardInterrupt) as err:
+    except (Exception, KeyboardInterrupt) as err:
         if isinstance(err, KeyboardInterrupt):
             err.add_note(f"the unfinished run {shell_path(path)} was removed; run it again")
         if keep_folder:
