@@ -143,6 +143,8 @@ def test_a_pretrain_stopped_by_ctrl_c_can_be_run_again_with_the_same_out(
         m.setattr(RBMPopulation, "fit", interrupted)
         code, _, err = run_cli(monkeypatch, capsys, "pretrain", cfg, "--out", out)
     assert code == 130 and "Traceback" not in err, (code, err[-1500:])
+    line = " ".join(err.split())  # says what became of the folder, not to resume it
+    assert "removed" in line and "trainlab resume" not in line, line
 
     code, _, err = run_cli(monkeypatch, capsys, "pretrain", cfg, "--out", out)
     assert code == 0, (

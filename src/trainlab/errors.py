@@ -20,6 +20,7 @@ __all__ = [
     "describe_change",
     "shell_path",
     "on_interrupt",
+    "note_interrupt",
     "interrupt_note",
 ]
 
@@ -101,13 +102,19 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UserError:
 def on_interrupt(note: str) -> Iterator[None]:
     """Attach ``note`` (what became of the work, what to run next) to a Ctrl-C raised inside;
     the CLI prints ``interrupted; <note>`` (:func:`interrupt_note`)."""
-    global _last_interrupt
     try:
         yield
     except KeyboardInterrupt as err:
-        err.add_note(note)
-        _last_interrupt = err
+        note_interrupt(err, note)
         raise
+
+
+def note_interrupt(err: KeyboardInterrupt, note: str) -> None:
+    """Attach ``note`` to ``err`` as :func:`on_interrupt` does, for code that catches the
+    interrupt itself (to clean up) before it re-raises it."""
+    global _last_interrupt
+    err.add_note(note)
+    _last_interrupt = err
 
 
 #: the last KeyboardInterrupt that :func:`on_interrupt` noted (click swallows the exception

@@ -58,7 +58,7 @@ from pydantic import (
 from ..config import dump_yaml
 from ..data import with_absolute_path
 from ..devices import resolve_device
-from ..errors import ConfigError, did_you_mean, shell_path
+from ..errors import ConfigError, did_you_mean, note_interrupt, shell_path
 from ..report.rundata import num  # a finite float or None (null in summary.json, "—")
 from ..runs import software_versions
 
@@ -633,7 +633,7 @@ def _discarded_unless_done(path: Path, *, keep_folder: bool) -> Iterator[None]:
         yield
     except (Exception, KeyboardInterrupt) as err:
         if isinstance(err, KeyboardInterrupt):
-            err.add_note(f"the unfinished run {shell_path(path)} was removed; run it again")
+            note_interrupt(err, f"the unfinished run {shell_path(path)} was removed; run it again")
         if keep_folder:
             for child in path.iterdir():
                 if child.is_dir():

@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import shell_path, unknown_name
+from ..errors import note_interrupt, shell_path, unknown_name
 
 if TYPE_CHECKING:
     from ..runs import RunDir
@@ -95,9 +95,10 @@ def run_study(
     except KeyboardInterrupt as err:
         claimed = _CLAIMED.get()
         if claimed is not None:  # a study does not resume: its folder is kept, as it is
-            err.add_note(
+            note_interrupt(
+                err,
                 f"the study in {shell_path(claimed)} is incomplete (studies do not resume); "
-                "run it again with another --out, or delete that folder first"
+                "run it again with another --out, or delete that folder first",
             )
         raise
     finally:
