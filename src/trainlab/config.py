@@ -293,11 +293,13 @@ def check_run_name(name: str) -> str:
 
 
 def _as_declared(key: str, value: Any) -> Any:
-    """A per-model value given as text for a declared number field (``optim.lr: "1e-3"``, as a
-    YAML 1.1 reader such as ``yaml.safe_load`` gives it) as that number, so that duplicates,
-    group labels and the overrides ``population.json`` and ``summary.json`` record are the
-    values the models train with. Other values are kept as given (a number stays as written;
-    text that is no number is named by :func:`resolve`)."""
+    """A per-model value given as text for a number (``optim.lr: "1e-3"``, as a YAML 1.1 reader
+    such as ``yaml.safe_load`` gives it) as that number, so that duplicates, group labels and
+    the overrides ``population.json`` and ``summary.json`` record are the values the models
+    train with: for a declared number field, as pydantic reads it; for an open section's extra
+    (``init.std``, ``optim.eps``), text that trainlab's YAML loader reads as a number. Other
+    values are kept as given (a number stays as written; text that is no number is named by
+    :func:`resolve`)."""
     if not isinstance(value, str):
         return value
     model: type[BaseModel] = Config
@@ -309,7 +311,15 @@ def _as_declared(key: str, value: Any) -> Any:
             return value
         model = ann
     info = model.model_fields.get(parts[-1])
-    if info is None or info.annotation not in (float, int):
+    if info is None:  # an open section's extra (init.std, optim.eps): a number as YAML 1.2
+        if not issubclass(model, _Open):  # reads it (trainlab's loader) is that number
+            return value
+        try:
+            number = load_yaml(value)
+        except yaml.YAMLError:
+            return value
+        return number if isinstance(number, int | float) and not isinstance(number, bool) else value
+    if info.annotation not in (float, int):
         return value
     try:
         return TypeAdapter(info.annotation).validate_python(value)
@@ -654,10 +664,18 @@ _COMMENT = re.compile(r"(^|\s)#")
 def _set_value(item: str, parts: list[str], text: str) -> Any:
     """The value of ``--set key=text``: parsed as YAML (``1e-3``, ``[1, 2]``, ``true``), except
     that a field that only takes a string (``name``, ``data.name``, ``optim.name``, ...) gets
-    the text as typed (a run named ``2026-11-29`` or ``no``), and that ``#`` never starts a
-    comment: a shell argument is not a YAML document, so ``name=sweep #2`` is ``sweep #2``."""
+    the text as typed (a run named ``2026-11-29`` or ``no``; quoted, ``'no'``, as YAML reads
+    it), and that ``#`` after a scalar starts no comment: a shell argument is not a YAML
+    document, so ``name=sweep #2`` is ``sweep #2``."""
     if _string_field(parts):
-        return text.strip()
+        bare = text.strip()
+        if len(bare) > 1 and bare[0] == bare[-1] and bare[0] in "'\"":  # YAML-quoted: 'no'
+            try:
+                quoted = load_yaml(bare)
+            except yaml.YAMLError:
+                return bare
+            return quoted if isinstance(quoted, str) else bare
+        return bare
     try:
         value = load_yaml(text)
     except yaml.constructor.ConstructorError as err:

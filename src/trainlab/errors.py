@@ -112,22 +112,23 @@ def on_interrupt(note: str) -> Iterator[None]:
 def note_interrupt(err: KeyboardInterrupt, note: str) -> None:
     """Attach ``note`` to ``err`` as :func:`on_interrupt` does, for code that catches the
     interrupt itself (to clean up) before it re-raises it."""
-    global _last_interrupt
+    global _last_note
     err.add_note(note)
-    _last_interrupt = err
+    _last_note = note
 
 
-#: the last KeyboardInterrupt that :func:`on_interrupt` noted (click swallows the exception
-#: itself and returns exit code 130 where the CLI calls it without its standalone mode)
-_last_interrupt: KeyboardInterrupt | None = None
+#: the note of the last Ctrl-C that :func:`on_interrupt` saw (click swallows the exception
+#: itself and returns exit code 130 where the CLI calls it without its standalone mode); only
+#: the text: the exception's traceback would keep a whole trainer's tensors alive
+_last_note: str | None = None
 
 
 def interrupt_note(*, clear: bool = False) -> str | None:
     """The outermost :func:`on_interrupt` note of the last Ctrl-C (what the command the user ran
-    says: a study's, not that of the training run inside it); None if none was noted.
-    ``clear``: forget it (the CLI does before each command)."""
-    global _last_interrupt
-    err, notes = _last_interrupt, getattr(_last_interrupt, "__notes__", None)
+    says: a study's, not that of the training run inside it; notes are added from the inside
+    out); None if none was noted. ``clear``: forget it (the CLI does before each command)."""
+    global _last_note
+    note = _last_note
     if clear:
-        _last_interrupt = None
-    return notes[-1] if err is not None and notes else None
+        _last_note = None
+    return note

@@ -39,6 +39,7 @@ from . import rng
 from .config import (
     Config,
     Member,
+    _as_declared,
     dump_config,
     load_config,
     members,
@@ -1160,7 +1161,10 @@ def resume(
         note = None
     device = _resume_device(device, info, on_note or _warn)
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
-    written = [[m.get("seed"), m.get("overrides")] for m in info["models"]]
+    written = [  # (earlier versions recorded a number given as text as the text)
+        [m.get("seed"), {k: _as_declared(k, v) for k, v in (m.get("overrides") or {}).items()}]
+        for m in info["models"]
+    ]
     now = json.loads(json.dumps(to_jsonable([[m.seed, m.overrides] for m in trainer.members])))
     if written != now:
         raise UserError(
@@ -1352,6 +1356,28 @@ def _schedule_depends_on_length(config: Config, old_epochs: int, new_epochs: int
     return not torch.equal(*curves)
 
 
+def _declared_values(trained: dict[str, Any]) -> dict[str, Any]:
+    """A checkpoint's config with its per-model values as :class:`Config` now reads them:
+    earlier versions kept a number given as text (``optim.lr: ["1e-3"]``, from a YAML 1.1
+    reader) as the text, which now reads as the number the models trained with."""
+    pop = trained.get("population")
+    if not isinstance(pop, dict):
+        return trained
+    grid, variants = pop.get("grid"), pop.get("variants")
+    pop = dict(pop)
+    if isinstance(grid, dict):
+        pop["grid"] = {
+            k: [_as_declared(k, v) for v in vs] if isinstance(vs, list) else vs
+            for k, vs in grid.items()
+        }
+    if isinstance(variants, list):
+        pop["variants"] = [
+            {k: _as_declared(k, v) for k, v in d.items()} if isinstance(d, dict) else d
+            for d in variants
+        ]
+    return {**trained, "population": pop}
+
+
 def _config_changes(
     trained: dict[str, Any],
     config: Config,
@@ -1369,7 +1395,7 @@ def _config_changes(
     recorded its data's fingerprint, which resume compares, so ``data.options.path`` may name
     the same file at a new place (a project moved with its data)."""
     now = with_factory_defaults(config, model_defaults=not custom_model)
-    before, now = _flat(trained), _flat(now.model_dump(mode="json"))
+    before, now = _flat(_declared_values(trained)), _flat(now.model_dump(mode="json"))
     changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
     if custom_model:
         changed = [

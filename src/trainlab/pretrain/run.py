@@ -58,7 +58,7 @@ from pydantic import (
 from ..config import dump_yaml
 from ..data import with_absolute_path
 from ..devices import resolve_device
-from ..errors import ConfigError, did_you_mean, note_interrupt, shell_path
+from ..errors import ConfigError, did_you_mean, note_interrupt, on_interrupt, shell_path
 from ..report.rundata import num  # a finite float or None (null in summary.json, "—")
 from ..runs import software_versions
 
@@ -627,8 +627,9 @@ def _aggregated(models: list[dict[str, Any]], axes: list[str]) -> dict[str, Any]
 @contextmanager
 def _discarded_unless_done(path: Path, *, keep_folder: bool) -> Iterator[None]:
     """Remove what a run wrote when it fails (on the user's settings, out of memory, ...) or
-    is interrupted (Ctrl-C): a pre-training run does not resume, so that the same ``--out``
-    can be used again; a folder that existed before (empty) stays."""
+    is interrupted (Ctrl-C) before it is complete (its ``summary.json`` written last in the
+    block): a pre-training run does not resume, so that the same ``--out`` can be used again;
+    a folder that existed before (empty) stays."""
     try:
         yield
     except (Exception, KeyboardInterrupt) as err:
@@ -803,5 +804,10 @@ def run_pretrain(
                 "versions": software_versions(resolve_device(cfg.device)),
             },
         )
+    # the run is complete (summary.json): a report that fails or is interrupted leaves it whole
+    with on_interrupt(
+        f"the run {shell_path(run.path)} is complete but has no report yet: "
+        f"`trainlab report {shell_path(run.path)}` writes it"
+    ):
         rep.write(include_standard=False)
     return run.path
