@@ -7,7 +7,6 @@ from __future__ import annotations
 import gc
 import json
 import warnings
-from pathlib import Path
 
 import pytest
 import torch
