@@ -42,6 +42,7 @@ from .base import (
     bcast,
     by_step,
     cpow,
+    group_params,
     hyper,
     is_zero,
     lerp_,
@@ -123,14 +124,13 @@ class Adam(PopulationOptimizer):
             b1, b2 = _betas(self.defaults["betas"])
             group["betas"] = (group.pop("beta1", b1), group.pop("beta2", b2))
         b1, b2 = _betas(group.get("betas", self.defaults["betas"]))
-        params = group["params"]
-        params = [params] if isinstance(params, Tensor) else list(params)
+        given, params = group_params(group["params"])
         k, dev = population_size(params), params[0].device
         group["betas"] = (
             hyper("beta1", b1, k, device=dev, **_BETA_RANGE),
             hyper("beta2", b2, k, device=dev, **_BETA_RANGE),
         )
-        group["params"] = params
+        group["params"] = given
         super().add_param_group(group)
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:

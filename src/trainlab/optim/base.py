@@ -441,6 +441,19 @@ class FusedPlan(NamedTuple):
     maximize: bool  # the kernel's flag
 
 
+def group_params(given: Any) -> tuple[list[Any], list[Tensor]]:
+    """A param group's ``params`` as a list (what torch.optim stores, ``(name, parameter)``
+    pairs from ``model.named_parameters()`` kept: torch records the names) and its tensors.
+    A set is refused as torch.optim refuses it: state is matched to parameters by order."""
+    if isinstance(given, set):
+        raise TypeError(
+            "optimizer parameters need to be organized in ordered collections, but the "
+            "ordering of tensors in sets will change between runs. Please use a list instead."
+        )
+    given = [given] if isinstance(given, Tensor) else list(given)
+    return given, [p[1] if isinstance(p, tuple) and len(p) == 2 else p for p in given]
+
+
 class PopulationOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` over stacked ``(K, ...)`` parameters with per-model values.
 
@@ -458,9 +471,15 @@ class PopulationOptimizer(torch.optim.Optimizer):
         self.k: int | None = None
         super().__init__(params, defaults)
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """After ``copy.deepcopy`` or unpickling (torch keeps only ``defaults``, ``state`` and
+        ``param_groups``): K again from the parameters."""
+        super().__setstate__(state)
+        groups = self.__dict__.get("param_groups") or []
+        self.k = groups[0]["params"][0].shape[0] if groups and groups[0]["params"] else None
+
     def add_param_group(self, param_group: dict[str, Any]) -> None:
-        params = param_group["params"]
-        params = [params] if isinstance(params, Tensor) else list(params)
+        given, params = group_params(param_group["params"])
         k = population_size(params)
         if self.k is None:
             self.k = k
@@ -485,7 +504,7 @@ class PopulationOptimizer(torch.optim.Optimizer):
                 f"fused=True takes trainlab's fused CPU kernels, but the parameters are on {dev}; "
                 "leave fused unset (auto) there"
             )
-        group["params"] = params
+        group["params"] = given
         super().add_param_group(group)
 
     def _check_group(self, group: dict[str, Any]) -> None:

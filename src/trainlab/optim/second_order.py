@@ -102,6 +102,10 @@ class LBFGS(PopulationOptimizer):
             raise ConfigError("L-BFGS supports one parameter group; pass the parameters directly")
         self._params = self.param_groups[0]["params"]
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        super().__setstate__(state)
+        self._params = self.param_groups[0]["params"]
+
     def _gather_grad(self) -> Tensor:
         k = self.k
         views = [

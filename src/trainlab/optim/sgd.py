@@ -86,6 +86,12 @@ class SGD(PopulationOptimizer):
             :mod:`trainlab.optim.base`; not float16/bfloat16 ones where torch's kernel skips
             their updates, :func:`fused_sgd_handles_16bit`), False always takes the
             ``_foreach`` path.
+
+    **Known difference from torch:** a model whose per-model μ is 0 and is later raised
+    (``param_groups[0]["momentum"] = new_tensor``, a momentum warm-up from 0) continues the
+    buffer it kept while μ was 0 (its last gradient, or zeros on the fused path), where torch,
+    which keeps no buffer while μ = 0, restarts it at ``b = g``; its next steps differ. A warm-up
+    from a small positive μ, or a shared μ that starts at 0, matches torch.
     """
 
     _hypers = {
