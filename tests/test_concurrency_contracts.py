@@ -54,6 +54,20 @@ def _stop(proc: subprocess.Popen) -> None:
     proc.communicate()
 
 
+def _signal_training(tmp_path: Path, sig: int) -> tuple[int, str]:
+    """``trainlab train`` of :data:`LONG` in its default folder, sent ``sig`` once it trains:
+    (exit status, stderr)."""
+    (tmp_path / "c.yaml").write_text(LONG)
+    proc = _trainlab("train", "c.yaml", "--device", "cpu", "--no-report", cwd=tmp_path)
+    try:
+        _wait_training(proc, tmp_path / "runs" / NAME)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        _stop(proc)
+    return proc.returncode, err
+
+
 def test_ctrl_c_of_a_run_in_a_default_folder_says_which_folder_to_resume(tmp_path):
     """Ctrl-C during ``trainlab train CONFIG`` (no ``--out``) must end with one line that says
     how to continue, and that needs the run's folder: trainlab chose it (``runs/<name>``, or
@@ -62,16 +76,9 @@ def test_ctrl_c_of_a_run_in_a_default_folder_says_which_folder_to_resume(tmp_pat
     line is the fixed text ``... with `trainlab resume DIR``` (cli/app.py ``_INTERRUPTED``), so a
     user who started several runs of one config from a shell loop cannot tell which folder the
     interrupted one is; the line should name it (``trainlab resume runs/concur``)."""
-    (tmp_path / "c.yaml").write_text(LONG)
-    proc = _trainlab("train", "c.yaml", "--device", "cpu", "--no-report", cwd=tmp_path)
     run = tmp_path / "runs" / NAME
-    try:
-        _wait_training(proc, run)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        _stop(proc)
-    assert proc.returncode == 130, (proc.returncode, err[-1500:])
+    code, err = _signal_training(tmp_path, signal.SIGINT)
+    assert code == 130, (code, err[-1500:])
     assert "Traceback" not in err, err[-1500:]
     assert len(err.strip().splitlines()) <= 2, err
     assert (run / "population.json").is_file()  # the folder is there, resumable
@@ -181,16 +188,9 @@ def test_sigterm_stops_a_run_like_ctrl_c_and_says_how_to_resume(tmp_path):
     array's cancel). The run must stop as after Ctrl-C: one line that names the folder to
     resume (the job's log is all the user sees), exit status 143 (128 + SIGTERM), and the run's
     folder left resumable."""
-    (tmp_path / "c.yaml").write_text(LONG)
     run = tmp_path / "runs" / NAME
-    proc = _trainlab("train", "c.yaml", "--device", "cpu", "--no-report", cwd=tmp_path)
-    try:
-        _wait_training(proc, run)
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        _stop(proc)
-    assert proc.returncode == 143, (proc.returncode, err[-1500:])
+    code, err = _signal_training(tmp_path, signal.SIGTERM)
+    assert code == 143, (code, err[-1500:])
     assert "Traceback" not in err, err[-1500:]
     line = " ".join(err.split())
     assert "SIGTERM" in line and f"trainlab resume runs/{NAME}" in line, line

@@ -33,6 +33,20 @@ def _write_npz(path: Path, seed: int = 0) -> Path:
     return path
 
 
+def _killed_npz_run(monkeypatch, capsys, cwd: Path, cfg: str, data: str, out: str) -> None:
+    """``trainlab train CFG`` on the .npz file ``data`` into ``out``, run from ``cwd`` and
+    killed after its first checkpoint; the working folder and save_checkpoint restored after."""
+    monkeypatch.chdir(cwd)
+    kill_after_checkpoint(monkeypatch, 1)
+    with pytest.raises(Killed):
+        run_cli(
+            monkeypatch, capsys, "train", cfg, "--set", "data.name=npz",
+            "--set", f"data.options.path={data}", "--out", out, "--device", "cpu",
+            "--no-report",
+        )  # fmt: skip
+    monkeypatch.undo()
+
+
 def _ok(code, err):
     assert "Traceback" not in err, err[-1500:]
     assert code in (0, None), (code, err[-1500:])
@@ -128,15 +142,7 @@ def test_resume_after_the_working_folder_it_started_from_is_gone(monkeypatch, ca
     _write_npz(work / "d.npz")
     cfg = work / "c.yaml"
     cfg.write_text(TINY_NPZ)
-    monkeypatch.chdir(work / "scratch")
-    kill_after_checkpoint(monkeypatch, 1)
-    with pytest.raises(Killed):
-        run_cli(
-            monkeypatch, capsys, "train", "../c.yaml", "--set", "data.name=npz",
-            "--set", "data.options.path=../d.npz", "--out", "../run", "--device", "cpu",
-            "--no-report",
-        )  # fmt: skip
-    monkeypatch.undo()  # (the real save_checkpoint and the original working folder)
+    _killed_npz_run(monkeypatch, capsys, work / "scratch", "../c.yaml", "../d.npz", "../run")
     monkeypatch.chdir(work)
     (work / "scratch").rmdir()
     code, _, err = run_cli(monkeypatch, capsys, "resume", "run", "--device", "cpu", "--no-report")
@@ -160,15 +166,7 @@ def test_resume_after_the_project_moved_with_its_data(monkeypatch, capsys, tmp_p
     _write_npz(old / "data" / "d.npz")
     cfg = old / "c.yaml"
     cfg.write_text(TINY_NPZ)
-    monkeypatch.chdir(old)
-    kill_after_checkpoint(monkeypatch, 1)
-    with pytest.raises(Killed):
-        run_cli(
-            monkeypatch, capsys, "train", "c.yaml", "--set", "data.name=npz",
-            "--set", "data.options.path=data/d.npz", "--out", "runs/a", "--device", "cpu",
-            "--no-report",
-        )  # fmt: skip
-    monkeypatch.undo()
+    _killed_npz_run(monkeypatch, capsys, old, "c.yaml", "data/d.npz", "runs/a")
     shutil.move(old, new)
     config = new / "runs" / "a" / "config.yaml"
     text = config.read_text()
