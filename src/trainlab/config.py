@@ -684,8 +684,10 @@ def _set_value(item: str, parts: list[str], text: str) -> Any:
         return text  # a YAML tag (`!wip`): the text as typed
     except yaml.YAMLError:
         return text
-    if _COMMENT.search(text) and not isinstance(value, dict | list):
-        return text.strip()  # YAML dropped the rest as a comment: keep what was typed
+    bare = text.strip()
+    quoted = len(bare) > 1 and bare[0] == bare[-1] and bare[0] in "'\"" and isinstance(value, str)
+    if _COMMENT.search(text) and not quoted and not isinstance(value, dict | list):
+        return bare  # YAML dropped the rest as a comment: keep what was typed
     return value
 
 

@@ -148,7 +148,8 @@ class SeededDropout(nn.Module):
     def to_plain(self, p: float) -> nn.Module:
         """The plain torch dropout module this layer replaces, with drop probability ``p``."""
         plain = self.__dict__.get("_plain")
-        p = float(str(np.float32(p)))  # the rate as given (0.1, not float32's 0.1000000015)
+        f = np.float32(p)  # a rate read back from float32 (0.1000000015): the rate given, 0.1
+        p = float(str(f)) if float(f) == float(p) else float(p)
         plain = _DROPOUT_CLASSES[self.kind](p) if plain is None else copy.deepcopy(plain)
         plain.p = p
         return plain
@@ -504,8 +505,8 @@ def _stack_state(model: nn.Module, k: int) -> nn.Module:
 
 def _architecture(model: nn.Module) -> list:
     """What a state_dict does not hold: each module's name, type and settings (dropout rates,
-    per model in a population, left out), which parameters are frozen, and which names share
-    one tensor (tied weights)."""
+    per model in a population, left out), which parameters are frozen, each parameter's and
+    buffer's dtype, and which names share one tensor (tied weights)."""
     out: list = [
         (n, type(m).__name__, "" if _dropout_kind(m) else m.extra_repr())
         for n, m in model.named_modules(remove_duplicate=False)
@@ -518,6 +519,8 @@ def _architecture(model: nn.Module) -> list:
         owners.setdefault(id(t), []).append(n)
     for n, t in model.named_parameters(remove_duplicate=False):
         out.append((n, "frozen" if not t.requires_grad else "trained", ""))
+    for n, t in [*model.named_parameters(), *model.named_buffers()]:  # (float64 stays float64)
+        out.append((n, "dtype", str(t.dtype).removeprefix("torch.")))
     out += [
         (names[0], "tied to", ", ".join(names[1:])) for names in owners.values() if len(names) > 1
     ]
@@ -533,6 +536,8 @@ def _described(entry: tuple | None) -> str:
         return entry[1]
     if entry[1] == "tied to":
         return f"tied to {entry[2]}"
+    if entry[1] == "dtype":
+        return entry[2]
     return f"{entry[1]}({entry[2]})"
 
 
@@ -648,6 +653,12 @@ class Population(nn.Module):
                 "Population(trainlab.models.create('mlp', ...), k)"
             )
         refuse_uncopyable(template)
+        extra = [n for n, v in template.state_dict().items() if not isinstance(v, torch.Tensor)]
+        if extra:
+            raise UserError(
+                f"the model's state '{extra[0]}' is not a tensor (a module's get_extra_state), "
+                "which a population cannot stack per model; keep such state in buffers"
+            )
         if isinstance(k, bool) or not isinstance(k, numbers.Integral):
             raise UserError(f"k (the number of models) must be an int >= 1, got {k!r}")
         if k < 1:

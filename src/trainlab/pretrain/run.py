@@ -654,7 +654,7 @@ def run_pretrain(
     device: str | None = None,
 ) -> Path:
     """Pre-train what ``config`` says, write the run directory and its report; returns it."""
-    from ..report import Report
+    from ..report import Report, build_report
     from ..runs import RunDir
     from ..train import default_run_dir
     from .population import RBMPopulation
@@ -791,6 +791,7 @@ def run_pretrain(
                 reconstructions_figure(xte[:10], recon, in_shape),
                 f"test inputs (top) and their reconstructions (bottom){recon_of}",
             )
+        rep.save_sections(include_standard=False)  # what `trainlab report` rebuilds from
         run.write_json(
             "summary.json",
             {
@@ -804,10 +805,11 @@ def run_pretrain(
                 "versions": software_versions(resolve_device(cfg.device)),
             },
         )
-    # the run is complete (summary.json): a report that fails or is interrupted leaves it whole
+    # the run is complete (summary.json, its report's sections): a report that fails or is
+    # interrupted while it renders leaves it whole, and `trainlab report` renders it again
     with on_interrupt(
         f"the run {shell_path(run.path)} is complete but has no report yet: "
         f"`trainlab report {shell_path(run.path)}` writes it"
     ):
-        rep.write(include_standard=False)
+        build_report(run.path)
     return run.path
