@@ -667,15 +667,10 @@ def _set_value(item: str, parts: list[str], text: str) -> Any:
     the text as typed (a run named ``2026-11-29`` or ``no``; quoted, ``'no'``, as YAML reads
     it), and that ``#`` after a scalar starts no comment: a shell argument is not a YAML
     document, so ``name=sweep #2`` is ``sweep #2``."""
+    bare = text.strip()
+    quoted = _quoted(bare)
     if _string_field(parts):
-        bare = text.strip()
-        if len(bare) > 1 and bare[0] == bare[-1] and bare[0] in "'\"":  # YAML-quoted: 'no'
-            try:
-                quoted = load_yaml(bare)
-            except yaml.YAMLError:
-                return bare
-            return quoted if isinstance(quoted, str) else bare
-        return bare
+        return bare if quoted is None else quoted  # 'no': YAML's quoted text
     try:
         value = load_yaml(text)
     except yaml.constructor.ConstructorError as err:
@@ -684,11 +679,23 @@ def _set_value(item: str, parts: list[str], text: str) -> Any:
         return text  # a YAML tag (`!wip`): the text as typed
     except yaml.YAMLError:
         return text
-    bare = text.strip()
-    quoted = len(bare) > 1 and bare[0] == bare[-1] and bare[0] in "'\"" and isinstance(value, str)
-    if _COMMENT.search(text) and not quoted and not isinstance(value, dict | list):
+    if _COMMENT.search(text) and quoted is None and not isinstance(value, dict | list):
         return bare  # YAML dropped the rest as a comment: keep what was typed
     return value
+
+
+def _quoted(bare: str) -> str | None:
+    """The text of a YAML-quoted scalar (``'...'`` or ``"..."``) that is the whole of ``bare``,
+    else None (``'a' # 'b'`` is a quoted scalar and a comment, not one quoted scalar)."""
+    if len(bare) < 2 or bare[0] not in "'\"" or bare[-1] != bare[0]:
+        return None
+    try:
+        node = yaml.compose(bare, Loader=_Loader)  # noqa: S506 -- a SafeLoader subclass
+    except yaml.YAMLError:
+        return None
+    if not isinstance(node, yaml.ScalarNode) or node.end_mark.index != len(bare):
+        return None
+    return str(node.value)
 
 
 def _string_field(parts: list[str]) -> bool:
