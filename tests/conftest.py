@@ -138,6 +138,35 @@ def kill_after_checkpoint(monkeypatch, n: int):
     return orig
 
 
+def ctrl_c_in_second_epoch(monkeypatch):
+    """``Trainer.train_epoch`` raises KeyboardInterrupt (Ctrl-C) when the second epoch starts,
+    after the first epoch's checkpoint; returns the original method."""
+    from trainlab.train import Trainer
+
+    real, calls = Trainer.train_epoch, []
+
+    def interrupted(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "train_epoch", interrupted)
+    return real
+
+
+#: the smallest ``trainlab pretrain`` config: 4 RBM units on min-max scaled digits, one pass
+TINY_PRETRAIN = (
+    "name: p\ndata: {name: digits, scale: minmax}\nmodel: {kind: rbm, n_components: 4}\n"
+    "train: {n_iter: 1, batch_size: 200}\nseeds: [0]\n"
+)
+
+
+def raise_ctrl_c(*args, **kwargs):
+    """A stand-in for a method or function that the user's Ctrl-C interrupts."""
+    raise KeyboardInterrupt
+
+
 def run_bench(monkeypatch, script: str, argv: list[str]):
     """``python benchmarks/SCRIPT.py ARGV`` in-process: the SystemExit code, the exception a user
     would see as a traceback, or 0. The process-wide settings the scripts change (torch

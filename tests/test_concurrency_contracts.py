@@ -14,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from conftest import assert_user_error, run_cli
+from conftest import TINY_PRETRAIN, assert_user_error, config_file, raise_ctrl_c, run_cli
 
 NAME = "concur"
 #: long enough that the run is still training when the test acts on it (it is killed after)
@@ -136,15 +136,9 @@ def test_a_pretrain_stopped_by_ctrl_c_can_be_run_again_with_the_same_out(
     loop) left it behind."""
     from trainlab.pretrain.population import RBMPopulation
 
-    cfg = tmp_path / "p.yaml"
-    cfg.write_text(
-        "name: p\ndata: {name: digits, scale: minmax}\nmodel: {kind: rbm, n_components: 4}\n"
-        "train: {n_iter: 1, batch_size: 200}\nseeds: [0]\n"
-    )
+    cfg = config_file(tmp_path, TINY_PRETRAIN, "p.yaml")
     out = tmp_path / "D"
-
-    def interrupted(self, *args, **kwargs):
-        raise KeyboardInterrupt  # Ctrl-C while the RBMs train
+    interrupted = raise_ctrl_c  # Ctrl-C while the RBMs train
 
     with monkeypatch.context() as m:
         m.setattr(RBMPopulation, "fit", interrupted)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from torch import nn
 
-from conftest import run_cli
+from conftest import TINY_PRETRAIN, config_file, ctrl_c_in_second_epoch, raise_ctrl_c, run_cli
 
 
 # ------------------------------------------------ pretrain: "`trainlab report DIR` writes it"
@@ -25,15 +25,9 @@ def test_the_report_command_a_pretrain_interrupt_names_writes_the_report(
     must write the report of a finished pre-training run (or the CLI must not name it)."""
     import trainlab.report
 
-    cfg = tmp_path / "p.yaml"
-    cfg.write_text(
-        "name: p\ndata: {name: digits, scale: minmax}\nmodel: {kind: rbm, n_components: 4}\n"
-        "train: {n_iter: 1, batch_size: 200}\nseeds: [0]\n"
-    )
+    cfg = config_file(tmp_path, TINY_PRETRAIN, "p.yaml")
     out = tmp_path / "D"
-
-    def interrupted(self, *args, **kwargs):
-        raise KeyboardInterrupt  # Ctrl-C while the report's figures render
+    interrupted = raise_ctrl_c  # Ctrl-C while the report's figures render
 
     with monkeypatch.context() as m:
         m.setattr(trainlab.report, "build_report", interrupted)  # (the render, after the run)
@@ -85,19 +79,10 @@ def test_an_interrupted_fine_tune_run_says_how_to_continue_it(tmp_path, monkeypa
     (``trainlab resume DIR`` refuses a run trained on a module passed in)."""
     from trainlab.data import load
     from trainlab.pretrain import fine_tune
-    from trainlab.train import Trainer
 
     ds = load("digits")
     mods = [nn.Sequential(nn.Flatten(), nn.Linear(64, 8), nn.ReLU(), nn.Linear(8, 10))]
-    real, calls = Trainer.train_epoch, []
-
-    def interrupted(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:  # after the first epoch's checkpoint
-            raise KeyboardInterrupt
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Trainer, "train_epoch", interrupted)
+    ctrl_c_in_second_epoch(monkeypatch)
     run = tmp_path / "ft"
     with pytest.raises(KeyboardInterrupt) as info:
         fine_tune(mods, ds, epochs=3, out=str(run))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from conftest import run_cli
+from conftest import ctrl_c_in_second_epoch, run_cli
 from trainlab.config import parse_config
 from trainlab.errors import UserError
 from trainlab.pretrain import DBN, arrays_dataset, fine_tune
@@ -95,16 +95,7 @@ def test_interrupted_fine_tuning_run_names_a_resume_that_works(
             "population": {"seeds": [0]},
         }
     )
-    real = Trainer.train_epoch
-    calls = []
-
-    def interrupted(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:  # after the first epoch's checkpoint
-            raise KeyboardInterrupt
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Trainer, "train_epoch", interrupted)
+    real = ctrl_c_in_second_epoch(monkeypatch)
     run = tmp_path / "ft"
     with pytest.raises(KeyboardInterrupt) as info:
         train(cfg, model=_module(dbn), dataset=ds, out=run, progress=False, device="cpu")

@@ -19,6 +19,7 @@ __all__ = [
     "short_repr",
     "describe_change",
     "shell_path",
+    "resume_command",
     "on_interrupt",
     "note_interrupt",
     "interrupt_note",
@@ -81,6 +82,20 @@ def shell_path(path: str | Path) -> str:
     if text.startswith("-"):
         text = f"./{text}"
     return shlex.quote(text)
+
+
+def resume_command(path: str | Path, *, model: bool = False, dataset: bool = False) -> str:
+    """The command that continues the run in ``path``: ``trainlab resume DIR``, or for a run
+    given its own module (``model``) or data (``dataset``), :func:`trainlab.train.resume` from
+    Python with them (the CLI cannot rebuild them)."""
+    given = [
+        arg
+        for arg, on in (("model=the_same_module", model), ("dataset=the_same_dataset", dataset))
+        if on
+    ]
+    if given:
+        return f"trainlab.train.resume({str(path)!r}, {', '.join(given)})"
+    return f"trainlab resume {shell_path(path)}"
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:

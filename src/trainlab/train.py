@@ -49,7 +49,7 @@ from .config import (
     with_factory_defaults,
 )
 from .devices import resolve_device
-from .errors import ConfigError, UserError, describe_change, on_interrupt, shell_path
+from .errors import ConfigError, UserError, describe_change, on_interrupt, resume_command
 from .malloc import keep_freed_memory
 from .population import Population
 from .runs import RunDir, next_free_dir, software_versions, to_jsonable
@@ -1223,20 +1223,11 @@ def resume(
 
 
 def _resume_hint(run: RunDir, trainer: Trainer) -> str:
-    """How to continue an interrupted run: the CLI's ``trainlab resume DIR``, or for a run
-    given its own module or data, :func:`resume` from Python with them."""
-    given = [
-        arg
-        for arg, on in (
-            ("model=the_same_module", trainer.custom_model),
-            ("dataset=the_same_dataset", trainer.custom_dataset),
-        )
-        if on
-    ]
-    if given:
-        args = ", ".join(given)
-        return f"continue the run from Python: trainlab.train.resume({str(run.path)!r}, {args})"
-    return f"continue the run with `trainlab resume {shell_path(run.path)}`"
+    """How to continue an interrupted run (:func:`trainlab.errors.resume_command`)."""
+    cmd = resume_command(run.path, model=trainer.custom_model, dataset=trainer.custom_dataset)
+    if cmd.startswith("trainlab.train."):
+        return f"continue the run from Python: {cmd}"
+    return f"continue the run with `{cmd}`"
 
 
 def _module_record(module: nn.Module) -> dict[str, Any]:

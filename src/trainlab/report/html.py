@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
-from ..errors import UserError, shell_path
+from ..errors import UserError, resume_command
 from . import plots, tables
 from .rundata import RunData, read_run
 
@@ -415,6 +415,8 @@ def _section_summary(section: dict[str, Any], varied: set[str] = frozenset()) ->
     if key in varied:
         return f"{key} per group (see the groups)"
     name = str(section.get("name") or section.get("scheme") or "")
+    if key == "scheme" and name == "keep":  # the given weights and biases, unchanged
+        return "keep (the given weights and biases)"
     items = [
         f"{k}={'per group' if k in varied else v}"
         for k, v in section.items()
@@ -441,7 +443,16 @@ def _status_banner(run: RunData) -> str:
         '<div class="banner bad"><strong>Incomplete run:</strong> summary.json is missing, so the '
         f"run was stopped (or is still running) after {done}{of} epochs. Curves and tables show "
         "what metrics.jsonl holds; \u201cfinal\u201d values are the last epoch reached. "
-        f"<code>trainlab resume {html.escape(shell_path(run.path))}</code> continues it.</div>"
+        f"<code>{html.escape(_resume_command(run))}</code> continues it.</div>"
+    )
+
+
+def _resume_command(run: RunData) -> str:
+    """How the run continues (``population.json``'s ``custom_model`` / ``custom_dataset``: from
+    Python)."""
+    pop = run.population or {}
+    return resume_command(
+        run.path, model=bool(pop.get("custom_model")), dataset=bool(pop.get("custom_dataset"))
     )
 
 
@@ -528,7 +539,12 @@ def _standard_sections(run: RunData) -> list[str]:
         + (
             ""
             if tables.has_test_split(run)
-            else " The run has no test split (data.test_fraction 0): validation numbers shown."
+            else (
+                " The run has no test split (the dataset given to train() has no test "
+                "samples): validation numbers shown."
+                if (run.population or {}).get("custom_dataset")
+                else " The run has no test split (data.test_fraction 0): validation numbers shown."
+            )
         )
         + (
             ""

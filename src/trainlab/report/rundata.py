@@ -346,6 +346,8 @@ def read_run(run_dir: str | Path) -> RunData:
     not) or ``report_sections.json`` (a study that wrote its own sections).
     """
     path = Path(run_dir)
+    if path.exists() and not path.is_dir():
+        raise UserError(f"not a run directory: {path} is a file; pass its folder ({path.parent})")
     if not path.is_dir():
         raise UserError(f"not a run directory: {path} (no such directory); pass a run's folder")
     pop_path = path / "population.json"

@@ -87,12 +87,20 @@ def has_test_split(run: RunData) -> bool:
     """Whether the run's data has a test split (a run with ``data.test_fraction: 0`` has none;
     its tables show validation numbers instead, as the CLI's summary does): from the split
     sizes ``population.json`` records; for a run that recorded none, whether some model not
-    stopped for NaN/Inf has a test number."""
+    stopped for NaN/Inf has a test number, or with no numbers yet, the config's
+    ``data.test_fraction``."""
     sizes = run.split_sizes
     if sizes is not None:
         return sizes[2] > 0
-    results = [r for r in run.model_results() if r.get("status") != "nan"]
-    return not results or any(
+    results = [
+        r
+        for r in run.model_results()
+        if r.get("status") != "nan" and any(num(v) is not None for v in r["final"].values())
+    ]
+    if not results:  # no model has numbers yet: the config says
+        frac = ((run.config or {}).get("data") or {}).get("test_fraction")
+        return not isinstance(frac, int | float) or frac > 0
+    return any(
         num(r["final"].get("test_acc")) is not None or num(r["final"].get("test_loss")) is not None
         for r in results
     )
