@@ -208,6 +208,7 @@ def split_indices(
     rounding), so class proportions are kept; otherwise a plain random subset. The draw
     depends only on ``(seed, stage)``: the same seed gives the same split.
     """
+    fraction = _check_fraction("fraction", fraction)
     n = len(y)
     rng = _rng(seed, stage)
     k = _held_out_size(n, fraction)
@@ -439,8 +440,8 @@ def load(
         raise UserError(f"seed must be an integer >= 0, got {seed!r}")
     val_fraction = _check_fraction("val_fraction", val_fraction)
     test_fraction = _check_fraction("test_fraction", test_fraction)
-    if preprocess not in _pp.PREPROCESSORS:
-        raise unknown_name("preprocessing", preprocess, _pp.PREPROCESSORS)
+    if not isinstance(preprocess, str) or preprocess not in _pp.PREPROCESSORS:
+        raise unknown_name("preprocessing", str(preprocess), _pp.PREPROCESSORS)
     for key in ("pca_components", "epsilon"):
         if key in common and key not in _pp.PREPROCESS_OPTIONS[preprocess]:
             users = [p for p, opts in _pp.PREPROCESS_OPTIONS.items() if key in opts]
@@ -486,6 +487,12 @@ def load(
             f"{name}: the training split has {len(y_tr)} sample(s); use more data (a fraction "
             "above 0 holds out at least one sample, so for tiny data set val_fraction: 0 and/or "
             "test_fraction: 0)"
+        )
+    if len(np.unique(y_tr)) < 2:  # a rare class's samples all held out
+        raise DataError(
+            f"{name}: the training split holds one class only (class {int(y_tr[0])}); the "
+            "others' samples all went to the validation or test split: use more data, smaller "
+            "val_fraction/test_fraction, or give the splits yourself (x_val, x_test)"
         )
 
     # --- tensors (fancy indexing above copied, so cached arrays are never shared)

@@ -285,7 +285,9 @@ class PCA(Transform):
             return k
         nc = float(nc)
         if not 0.0 < nc < 1.0:
-            as_int = f"pca_components={int(nc)}" if nc.is_integer() else f"an int in 1..{d}"
+            top = min(n, d)
+            good = nc.is_integer() and 1 <= int(nc) <= top
+            as_int = f"pca_components={int(nc)}" if good else f"an int in 1..{top}"
             raise UserError(
                 f"pca_components={nc} is a float, which means a fraction of the variance and "
                 f"must be in (0, 1); pass {as_int} for a number of components, or None for all"
