@@ -993,13 +993,14 @@ class Watch:
             y2 = y.view(k, n)  # (K, N)
             shift = y2[:, :1]  # (K, 1)
             d = y2 - shift
-            s1, nrm = d.sum(dim=1, keepdim=True), torch.linalg.vector_norm(d, dim=1, keepdim=True)
+            s1 = d.sum(dim=1, keepdim=True)
+            nrm = d.mul_(d).sum(dim=1, keepdim=True).sqrt_()  # (stats.moment_sums: why not a norm)
         else:
             dims = tuple(range(1, y.dim()))
             shift = y[(slice(None),) + (0,) * (y.dim() - 1)].reshape(k, 1)  # (K, 1)
             d = y - shift.view((k,) + (1,) * (y.dim() - 1))
             s1 = d.sum(dim=dims).reshape(k, 1)
-            nrm = torch.linalg.vector_norm(d, dim=dims).reshape(k, 1)
+            nrm = d.mul_(d).sum(dim=dims).sqrt_().reshape(k, 1)
         moments = torch.cat((shift, s1, nrm), dim=1)  # (K, 3)
         frac = peak = None
         if kind == "relu":
