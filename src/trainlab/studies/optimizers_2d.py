@@ -506,7 +506,14 @@ def expected_vs_measured(results: dict, steps: int, tol: float) -> list[dict[str
         v, text = _faster(results, q, o, "SGD", steps)
         sa, sb = results[(q, o)]["steps"], results[(q, "SGD")]["steps"]
         if sa and sb:
-            text += f"; {sb / sa:.1f}× fewer (expected ≈ √κ = 10×)"
+            how = (
+                f"{sb / sa:.1f}× fewer"
+                if sb > sa
+                else f"{sa / sb:.1f}× more"
+                if sa > sb
+                else "the same number"
+            )
+            text += f"; {how} (expected ≈ √κ = 10× fewer)"
         add(q, f"{o} needs fewer steps than SGD", "about √κ = 10× fewer (CS231n)", text, v)
     sgd = results[(q, "SGD")]
     for o in ("AdaGrad", "RMSProp", "Adam"):

@@ -233,8 +233,20 @@ def less_sensitive(
     ``(verdict, r_SGD, r_Adam, detail)``.
     """
     cells = [*sgd, *adam]
-    if not all(v > 0 and math.isfinite(v) for c in cells for v in c) or not all(cells):
-        return "not judged (NaN/Inf runs at the best LR)", math.nan, math.nan, "a run diverged"
+    if not all(_measured(c) for c in cells):  # each ratio that can be measured, and why not
+        where = [
+            f"{name} {kind}: {sum(not (v > 0 and math.isfinite(v)) for v in c)} of {len(c)} "
+            "seeds diverged"
+            for name, pair in (("SGD", sgd), ("Adam", adam))
+            for kind, c in zip(("raw", "standardized"), pair, strict=True)
+            if not _measured(c)
+        ]
+        return (
+            "not judged (NaN/Inf runs at the best LR)",
+            _ratio(*sgd),
+            _ratio(*adam),
+            "; ".join(where),
+        )
     logs = [[math.log(v) for v in c] for c in cells]
     mu = [sum(c) / len(c) for c in logs]
     log_sgd, log_adam = mu[0] - mu[1], mu[2] - mu[3]
@@ -242,6 +254,22 @@ def less_sensitive(
     diff = log_sgd - log_adam
     detail = f"log-ratio difference {diff:.3f}, {_bound_text(se, dof)}"
     return judge(diff, se, dof), math.exp(log_sgd), math.exp(log_adam), detail
+
+
+def _measured(losses: list[float]) -> bool:
+    """A cell whose every seed has a positive finite loss (its log exists)."""
+    return bool(losses) and all(v > 0 and math.isfinite(v) for v in losses)
+
+
+def _ratio(raw: list[float], std: list[float]) -> float:
+    """The geometric-mean ratio raw/standardized of two cells; NaN if one was not measured."""
+    if not (_measured(raw) and _measured(std)):
+        return math.nan
+    return math.exp(sum(map(math.log, raw)) / len(raw) - sum(map(math.log, std)) / len(std))
+
+
+def _times(ratio: float) -> str:
+    return f"×{ratio:.2f}" if math.isfinite(ratio) else "not measured"
 
 
 def _pm(vals: list[float], digits: int = 3) -> str:
@@ -529,7 +557,7 @@ def _claims(
             )
             row["measured"] = (
                 f"raw/standardized (geometric mean over {n_seeds} seed{'s' * (n_seeds > 1)}): "
-                f"SGD ×{r_sgd:.2f}, Adam ×{r_adam:.2f}; {detail}"
+                f"SGD {_times(r_sgd)}, Adam {_times(r_adam)}; {detail}"
             )
             row["verdict"] = verdict + _edge_note(best, keys)
         out.append(row)
