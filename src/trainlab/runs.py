@@ -24,7 +24,7 @@ from .atomic import (
     named,
     refuse_symlinks,
 )
-from .errors import UserError, shell_path
+from .errors import UserError, resume_command
 
 __all__ = [
     "RunDir",
@@ -198,7 +198,17 @@ class RunDir:
         if writer is not None:  # still training: resuming it would be refused too
             hint = f" (another trainlab process{writer} is writing it)"
         elif self.resumable:  # from its checkpoint or (killed in its first epoch) the start
-            hint = f", or `trainlab resume {shell_path(self.path)}` to continue it"
+            try:
+                pop = json.loads((self.path / "population.json").read_text())
+            except (OSError, ValueError):
+                pop = {}
+            pop = pop if isinstance(pop, dict) else {}
+            cmd = resume_command(
+                self.path,
+                model=bool(pop.get("custom_model")),
+                dataset=bool(pop.get("custom_dataset")),
+            )
+            hint = f", or `{cmd}` to continue it"
         else:
             hint = " (or move the old one away)"
         raise UserError(f"run directory {self.path} already exists; pass a new --out{hint}")

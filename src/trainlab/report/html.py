@@ -367,6 +367,18 @@ def _header(run: RunData, title: str | None) -> list[str]:
             kv.append((sect, f"{given.get('name')} (given to train(); train/val/test {sizes})"))
         elif sect == "model" and pop.get("custom_model"):
             kv.append((sect, "a module given to train() (not config.model)"))
+        elif (
+            sect == "init"
+            and isinstance(d, dict)
+            and d.get("scheme") == "keep"
+            and "init.scheme" not in varied
+        ):
+            kept = (  # keep sets nothing: no bias, whatever config.yaml records
+                "the given module's weights and biases"
+                if pop.get("custom_model")
+                else "the model's default init, the same in every model"
+            )
+            kv.append((sect, f"keep ({kept})"))
         elif isinstance(d, dict) and d:
             kv.append((sect, _section_summary(d, {k[len(sect) + 1 :] for k in varied
                                                   if k.startswith(sect + ".")})))  # fmt: skip
@@ -415,8 +427,6 @@ def _section_summary(section: dict[str, Any], varied: set[str] = frozenset()) ->
     if key in varied:
         return f"{key} per group (see the groups)"
     name = str(section.get("name") or section.get("scheme") or "")
-    if key == "scheme" and name == "keep":  # the given weights and biases, unchanged
-        return "keep (the given weights and biases)"
     items = [
         f"{k}={'per group' if k in varied else v}"
         for k, v in section.items()

@@ -98,7 +98,8 @@ def has_test_split(run: RunData) -> bool:
         if r.get("status") != "nan" and any(num(v) is not None for v in r["final"].values())
     ]
     if not results:  # no model has numbers yet: the config says
-        frac = ((run.config or {}).get("data") or {}).get("test_fraction")
+        data = (run.config or {}).get("data")
+        frac = data.get("test_fraction") if isinstance(data, dict) else None
         return not isinstance(frac, int | float) or frac > 0
     return any(
         num(r["final"].get("test_acc")) is not None or num(r["final"].get("test_loss")) is not None
