@@ -442,9 +442,13 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
             hint = did_you_mean(key, fields)
             head = key.split(".")[0]
             if "." in key and head in fields:
+                rest = key.split(".", 1)[1]
+                if head == "population" and rest.startswith("grid.") and len(rest) > 5:
+                    nested = f"population: {{grid: {{{rest[5:]}: [...]}}}}"  # an axis keeps dots
+                else:
+                    nested = f"{head}: {{{rest}: ...}}"
                 hint = (  # `optim.lr: 0.1` in a file: dotted keys are --set's and the grid's
-                    f"; write it nested ({head}: {{{key.split('.', 1)[1]}: ...}}): dotted keys "
-                    "are for --set and population.grid"
+                    f"; write it nested ({nested}): dotted keys are for --set and population.grid"
                 )
             if parent == "data" and key != "scale" and (not hint or _is_data_option(key)):
                 # a data set's own option (data_seed, noise, ...): said before a near miss

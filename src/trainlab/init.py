@@ -436,7 +436,12 @@ def _check_options(scheme: str, kwargs: dict[str, Any]) -> dict[str, Any]:
             except (TypeError, ValueError):
                 hint = ""
                 if key == "gain" and isinstance(value, str):
-                    hint = f" (for the gain of a nonlinearity pass gain=init.gain({value!r}))"
+                    try:  # a nonlinearity's name: its gain as the number to write
+                        g = gain(value)
+                    except (UserError, ValueError):
+                        pass
+                    else:
+                        hint = f" (the gain of {value} is {g:.6g}: pass gain={g:.6g})"
                 raise UserError(
                     f"init scheme '{scheme}': option '{key}' must be a number, got {value!r}{hint}"
                 ) from None

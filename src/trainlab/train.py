@@ -202,9 +202,15 @@ class Trainer:
         if dataset is not None:  # (trainlab.data.load checks the data sets it reads)
             _check_finite(self.data)
         if config.train.early_stopping_patience is not None and len(self.data.x_val) == 0:
+            fix = (  # a dataset given to train() is used as it is: config.data does not apply
+                "give the dataset a validation split (e.g. "
+                "trainlab.pretrain.arrays_dataset(..., val_fraction=0.1))"
+                if dataset is not None
+                else "set data.val_fraction > 0"
+            )
             raise UserError(  # the validation metric would be NaN: every model would stop
                 "train.early_stopping_patience needs a validation split, but the data has none; "
-                "set data.val_fraction > 0 or remove early stopping"
+                f"{fix} or remove early stopping"
             )
 
         from .models.mlp import check_dropout  # a bad rate: one line, alone or per model

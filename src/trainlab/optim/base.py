@@ -675,9 +675,9 @@ def check_options(name: str, keys: Iterable[str]) -> None:
         if key not in valid:
             from ..errors import did_you_mean
 
+            near = did_you_mean(key, [*valid, "name"])  # (optim: {nmae: sgd}: the section's key)
             raise ConfigError(
-                f"optimizer '{name}' has no hyperparameter '{key}'{did_you_mean(key, valid)}; "
-                f"valid: {', '.join(valid)}"
+                f"optimizer '{name}' has no hyperparameter '{key}'{near}; valid: {', '.join(valid)}"
             )
 
 
