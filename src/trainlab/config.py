@@ -445,6 +445,8 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
                 rest = key.split(".", 1)[1]
                 if head == "population" and rest.startswith("grid.") and len(rest) > 5:
                     nested = f"population: {{grid: {{{rest[5:]}: [...]}}}}"  # an axis keeps dots
+                elif head == "population" and rest.startswith("variants.") and len(rest) > 9:
+                    nested = f"population: {{variants: [{{{rest[9:]}: ...}}]}}"  # a list of dicts
                 else:
                     nested = f"{head}: {{{rest}: ...}}"
                 hint = (  # `optim.lr: 0.1` in a file: dotted keys are --set's and the grid's

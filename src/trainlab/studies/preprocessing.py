@@ -235,14 +235,16 @@ def less_sensitive(
     cells = [*sgd, *adam]
     if not all(_measured(c) for c in cells):  # each ratio that can be measured, and why not
         where = [
-            f"{name} {kind}: {sum(not (v > 0 and math.isfinite(v)) for v in c)} of {len(c)} "
-            "seeds diverged"
+            f"{name} {kind}: " + _unmeasured(c)
             for name, pair in (("SGD", sgd), ("Adam", adam))
             for kind, c in zip(("raw", "standardized"), pair, strict=True)
             if not _measured(c)
         ]
+        diverged = any(not math.isfinite(v) for c in cells for v in c)
         return (
-            "not judged (NaN/Inf runs at the best LR)",
+            "not judged (NaN/Inf runs at the best LR)"
+            if diverged
+            else "not judged (a loss of 0 or no seeds at the best LR: no log ratio)",
             _ratio(*sgd),
             _ratio(*adam),
             "; ".join(where),
@@ -259,6 +261,17 @@ def less_sensitive(
 def _measured(losses: list[float]) -> bool:
     """A cell whose every seed has a positive finite loss (its log exists)."""
     return bool(losses) and all(v > 0 and math.isfinite(v) for v in losses)
+
+
+def _unmeasured(losses: list[float]) -> str:
+    """Why a cell has no log: its diverged seeds, its seeds at loss 0, or no seeds."""
+    if not losses:
+        return "no seeds"
+    bad = sum(not math.isfinite(v) for v in losses)
+    zero = sum(math.isfinite(v) and v <= 0 for v in losses)
+    parts = [f"{bad} of {len(losses)} seeds diverged"] if bad else []
+    parts += [f"{zero} of {len(losses)} seeds at loss 0"] if zero else []
+    return ", ".join(parts)
 
 
 def _ratio(raw: list[float], std: list[float]) -> float:
