@@ -72,7 +72,7 @@ def test_an_interrupted_fine_tune_run_says_how_to_continue_it(tmp_path, monkeypa
     """``fine_tune(modules, dataset, out=DIR)`` writes a resumable training run (a checkpoint
     per epoch; ``trainlab.train.resume(DIR, model=modules[0], dataset=dataset)`` continues it),
     and the change that made "Ctrl-C of a run given its own module or data name the Python
-    resume" (``train._resume_hint`` through ``errors.on_interrupt``: "what became of the work,
+    resume" (``train._noted_fit`` through ``errors.on_interrupt``: "what became of the work,
     what to run next") covers ``train()`` and ``resume()`` but not ``fine_tune``, which calls
     ``Trainer.fit`` itself: its ``KeyboardInterrupt`` carries no note at all, so a user who
     stops a long fine-tuning is not told that the run folder can be continued, nor how

@@ -227,7 +227,7 @@ class PopulationConfig(_Strict):
     @field_validator("variants")
     @classmethod
     def _variants(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        v = [{key: _as_declared(key, val) for key, val in d.items()} for d in v]
+        v = declared_variants(v)
         for i, d in enumerate(v):
             _check_override_keys(d)
             if d in v[:i]:  # the same models twice: their seeds would count twice in the stats
@@ -248,7 +248,7 @@ class PopulationConfig(_Strict):
     @classmethod
     def _grid(cls, v: dict[str, list[Any]], info: ValidationInfo) -> dict[str, list[Any]]:
         _check_override_keys(v)
-        v = {key: [_as_declared(key, val) for val in values] for key, values in v.items()}
+        v = declared_grid(v)
         for key, values in v.items():
             if not values:
                 raise ValueError(f"grid axis '{key}' has no values")
@@ -302,17 +302,11 @@ def _as_declared(key: str, value: Any) -> Any:
     :func:`resolve`)."""
     if not isinstance(value, str):
         return value
-    model: type[BaseModel] = Config
-    parts = key.split(".")
-    for part in parts[:-1]:
-        info = model.model_fields.get(part)
-        ann = info.annotation if info is not None else None
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
-            return value
-        model = ann
-    info = model.model_fields.get(parts[-1])
+    section, info = _field_at(key.split("."))
+    if section is None:
+        return value
     if info is None:  # an open section's extra (init.std, optim.eps): a number as YAML 1.2
-        if not issubclass(model, _Open):  # reads it (trainlab's loader) is that number
+        if not issubclass(section, _Open):  # reads it (trainlab's loader) is that number
             return value
         try:
             number = load_yaml(value)
@@ -325,6 +319,22 @@ def _as_declared(key: str, value: Any) -> Any:
         return TypeAdapter(info.annotation).validate_python(value)
     except ValidationError:
         return value
+
+
+def declared_grid(grid: dict[str, Any]) -> dict[str, Any]:
+    """``population.grid`` with each axis's values as :func:`_as_declared` reads them."""
+    return {
+        key: [_as_declared(key, v) for v in values] if isinstance(values, list) else values
+        for key, values in grid.items()
+    }
+
+
+def declared_variants(variants: list[Any]) -> list[Any]:
+    """``population.variants`` with each override as :func:`_as_declared` reads it."""
+    return [
+        {key: _as_declared(key, v) for key, v in d.items()} if isinstance(d, dict) else d
+        for d in variants
+    ]
 
 
 def _check_distinct(key: str, values: list[Any]) -> None:
@@ -473,16 +483,29 @@ def _is_data_option(key: str) -> bool:
     return key in _COMMON_OPTIONS or any(key in dataset_options(n) for n in names)
 
 
-def _fields_at(path: str) -> list[str]:
+def _section_at(parts: list[str]) -> type[BaseModel] | None:
+    """The config section that the dotted key ``parts`` names (``[]``: :class:`Config`,
+    ``["optim"]``: :class:`OptimConfig`); None if one of them is no section."""
     model: type[BaseModel] = Config
-    for part in filter(None, path.split(".")):
-        ann = model.model_fields.get(part)
-        if ann is None or not (
-            isinstance(ann.annotation, type) and issubclass(ann.annotation, BaseModel)
-        ):
-            return []
-        model = ann.annotation
-    return list(model.model_fields)
+    for part in parts:
+        info = model.model_fields.get(part)
+        ann = info.annotation if info is not None else None
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            return None
+        model = ann
+    return model
+
+
+def _field_at(parts: list[str]) -> tuple[type[BaseModel] | None, Any]:
+    """``(section, field info)`` of the dotted key ``parts``: the section that holds its last
+    part (None if there is none) and that part's declared field (None if not declared)."""
+    section = _section_at(parts[:-1])
+    return section, None if section is None else section.model_fields.get(parts[-1])
+
+
+def _fields_at(path: str) -> list[str]:
+    section = _section_at(list(filter(None, path.split("."))))
+    return [] if section is None else list(section.model_fields)
 
 
 def parse_config(raw: dict[str, Any] | None, source: str = "config") -> Config:
@@ -706,18 +729,8 @@ def _quoted(bare: str) -> str | None:
 
 def _string_field(parts: list[str]) -> bool:
     """Whether the dotted key names a field of :class:`Config` declared as ``str``."""
-    model: type[BaseModel] = Config
-    for i, part in enumerate(parts):
-        info = model.model_fields.get(part)
-        if info is None:
-            return False
-        ann = info.annotation
-        if i == len(parts) - 1:
-            return ann is str
-        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
-            return False
-        model = ann
-    return False
+    _, info = _field_at(parts)
+    return info is not None and info.annotation is str
 
 
 def load_config(path: str | Path | None = None, sets: list[str] | None = None) -> Config:

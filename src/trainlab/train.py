@@ -40,6 +40,8 @@ from .config import (
     Config,
     Member,
     _as_declared,
+    declared_grid,
+    declared_variants,
     dump_config,
     load_config,
     members,
@@ -1060,11 +1062,7 @@ def train(
         config.data.options = with_absolute_path(config.data.options)
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
     run = _start_run(config, out, trainer) if write else None
-    if run is None:
-        summary = trainer.fit(run, progress=progress)
-    else:
-        with on_interrupt(_resume_hint(run, trainer)):
-            summary = trainer.fit(run, progress=progress)
+    summary = _noted_fit(trainer, run, progress=progress)
     return RunResult(
         run.path if run else None, summary, trainer.members, trainer.pop, trainer.diagnostics
     )
@@ -1221,19 +1219,23 @@ def resume(
             (run.path / "summary.json").unlink(missing_ok=True)
         run.truncate_jsonl(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
         run.truncate_jsonl(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)
-        with on_interrupt(_resume_hint(run, trainer)):
-            summary = trainer.fit(run, progress=progress)
+        summary = _noted_fit(trainer, run, progress=progress)
     finally:
         run.unlock()
     return RunResult(run.path, summary, trainer.members, trainer.pop)
 
 
-def _resume_hint(run: RunDir, trainer: Trainer) -> str:
-    """How to continue an interrupted run (:func:`trainlab.errors.resume_command`)."""
-    cmd = resume_command(run.path, model=trainer.custom_model, dataset=trainer.custom_dataset)
-    if cmd.startswith("trainlab.train."):
-        return f"continue the run from Python: {cmd}"
-    return f"continue the run with `{cmd}`"
+def _noted_fit(trainer: Trainer, run: RunDir | None, *, progress: bool) -> dict[str, Any]:
+    """``trainer.fit(run)``; a Ctrl-C inside is noted with how to continue the run
+    (:func:`trainlab.errors.resume_command`: the CLI's command, or for a run given its own
+    module or data, :func:`resume` from Python with them)."""
+    if run is None:
+        return trainer.fit(None, progress=progress)
+    given = {"model": trainer.custom_model, "dataset": trainer.custom_dataset}
+    cmd = resume_command(run.path, **given)
+    how = f"from Python: {cmd}" if any(given.values()) else f"with `{cmd}`"
+    with on_interrupt(f"continue the run {how}"):
+        return trainer.fit(run, progress=progress)
 
 
 def _module_record(module: nn.Module) -> dict[str, Any]:
@@ -1360,18 +1362,11 @@ def _declared_values(trained: dict[str, Any]) -> dict[str, Any]:
     pop = trained.get("population")
     if not isinstance(pop, dict):
         return trained
-    grid, variants = pop.get("grid"), pop.get("variants")
     pop = dict(pop)
-    if isinstance(grid, dict):
-        pop["grid"] = {
-            k: [_as_declared(k, v) for v in vs] if isinstance(vs, list) else vs
-            for k, vs in grid.items()
-        }
-    if isinstance(variants, list):
-        pop["variants"] = [
-            {k: _as_declared(k, v) for k, v in d.items()} if isinstance(d, dict) else d
-            for d in variants
-        ]
+    if isinstance(pop.get("grid"), dict):
+        pop["grid"] = declared_grid(pop["grid"])
+    if isinstance(pop.get("variants"), list):
+        pop["variants"] = declared_variants(pop["variants"])
     return {**trained, "population": pop}
 
 

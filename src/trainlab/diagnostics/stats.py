@@ -298,8 +298,6 @@ def norms(tensors: list[torch.Tensor], k: int) -> list[torch.Tensor]:
     out = []
     for t in tensors:
         t = t.detach()
-        if t.is_sparse:  # (a stacked population's sparse gradient: rare, made dense)
-            t = t.to_dense()
         if t.dim() == 1:
             t = t.unsqueeze(1)  # (K, 1)
         # reduce over the trailing axes: t.reshape(k, -1) would copy a non-contiguous tensor

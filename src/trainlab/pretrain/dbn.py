@@ -21,7 +21,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from torch import nn
 
-from ..errors import UserError, on_interrupt
+from ..errors import UserError
 from ._engine import small_cpu_threads
 from .rbm import BernoulliRBM, GaussianBernoulliRBM
 
@@ -325,7 +325,7 @@ def fine_tune(
     trainer's summary (``summary["models"][i]["final"]["test_acc"]``, ``aggregates``).
     """
     from ..config import parse_config
-    from ..train import Trainer, _module_record, _resume_hint, _start_run
+    from ..train import Trainer, _module_record, _noted_fit, _start_run
     from .autoencoder import StackedDenoisingAutoencoder
 
     if isinstance(modules, DBN | StackedDenoisingAutoencoder):
@@ -380,7 +380,4 @@ def fine_tune(
     n_params = sum(p.numel() for p in mods[0].parameters()) * len(mods)
     small = trainer.device.type == "cpu" and n_params < 2**22
     with small_cpu_threads(small):
-        if run is None:
-            return trainer.fit(run, progress=False)
-        with on_interrupt(_resume_hint(run, trainer)):  # resume(dir, model=..., dataset=...)
-            return trainer.fit(run, progress=False)
+        return _noted_fit(trainer, run, progress=False)
