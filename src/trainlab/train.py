@@ -112,12 +112,13 @@ def float32_default() -> Iterator[None]:
         torch.set_default_dtype(before)
 
 
-def _float32_default(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Run ``method`` inside :func:`float32_default`."""
+def _trainer_context(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run ``method`` inside :func:`float32_default`, with autograd on whatever the caller's
+    mode (a training called inside ``torch.no_grad()`` or ``torch.inference_mode()`` trains)."""
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with float32_default():
+        with float32_default(), torch.inference_mode(False), torch.enable_grad():
             return method(*args, **kwargs)
 
     return wrapper
@@ -151,7 +152,7 @@ class Trainer:
         dataset: a :class:`trainlab.data.Dataset` instead of ``config.data``.
     """
 
-    @_float32_default
+    @_trainer_context
     def __init__(
         self,
         config: Config,
@@ -200,9 +201,9 @@ class Trainer:
         self.custom_dataset = dataset is not None
         cfgs = [resolve(config, m.overrides) for m in self.members]
 
-        self.data = (dataset if dataset is not None else load_dataset(config)).to(self.device)
-        if dataset is not None:  # (trainlab.data.load checks the data sets it reads)
-            _check_finite(self.data)
+        # (trainlab.data.load checks the data sets it reads; a dataset given is checked here)
+        data = dataset.checked() if dataset is not None else load_dataset(config)
+        self.data = data.to(self.device)
         if config.train.early_stopping_patience is not None and len(self.data.x_val) == 0:
             fix = (  # a dataset given to train() is used as it is: config.data does not apply
                 "give the dataset a validation split (e.g. "
@@ -268,6 +269,7 @@ class Trainer:
         self.steps_per_epoch = math.ceil(n / self.batch_size)
         if self.batch_size == 1 or n % self.batch_size == 1:
             self._check_one_sample_batch(template, n)
+        self._check_one_sample_splits(template)
         self.schedule = optim.create_schedule(
             config.schedule.name,
             self.base_lr,
@@ -351,6 +353,24 @@ class Trainer:
                 f"{where}, which the model cannot train on ({first}); choose another "
                 "train.batch_size"
             ) from None
+
+    def _check_one_sample_splits(self, model: nn.Module) -> None:
+        """A val or test split of one sample: refuse a model that cannot evaluate one (batch
+        norm without running statistics normalizes with the batch's own), naming the split."""
+        for split in ("val", "test"):
+            x = getattr(self.data, f"x_{split}")
+            if len(x) != 1:
+                continue
+            probe = copy.deepcopy(model).cpu().eval()
+            try:
+                with torch.no_grad(), torch.random.fork_rng(devices=[]):
+                    probe(x.cpu().clone())
+            except ValueError as err:
+                first = str(err).strip().splitlines()[0]
+                raise UserError(
+                    f"the {split} split holds one sample, which the model cannot evaluate "
+                    f"({first}); give the {split} split at least 2 samples"
+                ) from None
 
     def _init_members(self, template: nn.Module, cfgs: list[Config]) -> None:
         """Initialize each model from its own seed and init config (trainlab.init).
@@ -445,6 +465,23 @@ class Trainer:
         return self.lr_override if self.lr_override is not None else self.schedule(self.step)
 
     @functools.cached_property
+    def _statistics(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+        """The population's buffers that a training forward may update (batch-norm running
+        statistics and counts; a user module's own), and a preallocated copy of each, which
+        :meth:`step_on` fills before every forward: a model whose step fails (NaN/Inf) gets
+        the statistics from before that step back, as it gets its weights. (Found at the first
+        step, after the population moved to its device.)"""
+        from .population import SeededDropout
+
+        stats = [
+            b
+            for m in self.pop.net.modules()
+            if not isinstance(m, SeededDropout)  # (its seed and rate: no forward changes them)
+            for b in m.buffers(recurse=False)
+        ]
+        return stats, [torch.empty_like(b) for b in stats]
+
+    @functools.cached_property
     def _eval_uses_batch_stats(self) -> bool:
         """Whether a model may normalize evaluation batches with their own statistics (a batch
         norm without running statistics), so that the evaluation chunk must not shrink with K:
@@ -467,7 +504,7 @@ class Trainer:
         """``(K,)`` learning rates for this step: the scheduled ones, 0 for stopped models."""
         return self._scheduled_lr() * self.running
 
-    @_float32_default
+    @_trainer_context
     def step_on(self, idx: torch.Tensor) -> torch.Tensor:
         """One optimizer step of every model on its batch ``idx`` ``(K, b)``; returns loss ``(K,)``.
 
@@ -484,6 +521,9 @@ class Trainer:
         on_cpu = self.device.type == "cpu"
         running = self.running
         self.pop.set_frozen(None if on_cpu and bool(running.all()) else ~running)
+        stats, saved = self._statistics
+        if stats:  # a model that fails in this step gets its statistics back (below)
+            torch._foreach_copy_(saved, stats)
         flat = self.pop(x).flatten(0, 1)  # (K*b, C), contiguous
         loss = F.cross_entropy(flat, y.flatten(), reduction="none")
         loss = loss.view(self.k, -1).mean(1)  # (K,)
@@ -509,6 +549,10 @@ class Trainer:
         failed = self.running & ~finite
         self.nan_step = torch.where(failed, self.step, self.nan_step)
         self.alive &= ~failed
+        if stats and (not on_cpu or bool(failed.any())):  # (on the CPU a memory read)
+            with torch.no_grad():  # as its weights: the statistics from before the failed step
+                for b, old in zip(stats, saved, strict=True):
+                    b.copy_(torch.where(failed.view(-1, *([1] * (b.dim() - 1))), old, b))
         running = self.running
         # a stopped model gets no update at all, not even from NaN grads
         kept: tuple[torch.Tensor, list[torch.Tensor]] | None = None
@@ -543,8 +587,8 @@ class Trainer:
         return loss
 
     # -- evaluation --------------------------------------------------------------------------------
-    @torch.no_grad()
-    @_float32_default
+    @_trainer_context
+    @torch.no_grad()  # (inside: the trainer's context turns autograd on)
     def evaluate(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
         """Mean loss and accuracy ``(K,)`` of every model on ``split`` (``val`` or ``test``)."""
         if split not in ("val", "test", "train"):
@@ -581,7 +625,7 @@ class Trainer:
         return mean, torch.where(torch.isfinite(mean), correct / n, math.nan)
 
     # -- epochs ------------------------------------------------------------------------------------
-    @_float32_default
+    @_trainer_context
     def train_epoch(self, progress: Any = None, task: Any = None) -> list[dict[str, Any]]:
         """One epoch for every model, then evaluation; returns one metrics row per model."""
         t0 = time.perf_counter()
@@ -700,7 +744,7 @@ class Trainer:
         self.stopped_step, self.last = list(state["stopped_step"]), list(state["last"])
 
     # -- the whole run -----------------------------------------------------------------------------
-    @_float32_default
+    @_trainer_context
     def fit(self, run: RunDir | None = None, *, progress: bool = True) -> dict[str, Any]:
         """Train until the last epoch (or every model stopped); returns the summary."""
         locked = run.lock() if run is not None else False
@@ -1249,20 +1293,6 @@ def _module_record(module: nn.Module) -> dict[str, Any]:
     parts += [f"{n} {tuple(t.shape)} {t.dtype}" for n, t in module.named_buffers()]
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
     return {"class": f"{type(module).__module__}.{type(module).__qualname__}", "sha256": digest}
-
-
-def _check_finite(ds: Any) -> None:
-    """A UserError naming the split when a dataset's floating-point inputs hold NaN or Inf: a
-    model would otherwise be stopped for a NaN the data made (or every validation loss read
-    NaN), as if training had diverged."""
-    for split in ("train", "val", "test"):
-        x = getattr(ds, f"x_{split}")
-        if x.is_floating_point() and x.numel() and not bool(torch.isfinite(x).all()):
-            bad = int((~torch.isfinite(x)).reshape(len(x), -1).any(1).sum())
-            raise UserError(
-                f"the dataset's {split} inputs contain NaN or Inf in {bad} sample(s); clean the "
-                "data first"
-            )
 
 
 def _data_changes(recorded: dict[str, Any], ds: Any) -> list[str]:

@@ -86,6 +86,54 @@ class Dataset:
         }
         return dataclasses.replace(self, **moved)
 
+    def checked(self) -> Dataset:
+        """This dataset checked as ``load`` checks a file's, for one built by hand: every split
+        a tensor (numpy arrays are converted), as many inputs as labels, 1-D integer labels in
+        ``[0, num_classes)`` (made int64), inputs of shape ``(N, *input_shape)`` with finite
+        values, at least 2 classes in the training labels. Returns a copy where labels change
+        dtype or arrays become tensors (else ``self``); raises a one-line ``DataError``."""
+        name, fields = self.name, {}
+        for split in ("train", "val", "test"):
+            x, y = (getattr(self, f"{v}_{split}") for v in "xy")
+            x, y = (_tensor_field(name, f"{v}_{split}", t) for v, t in (("x", x), ("y", y)))
+            if len(x) != len(y):
+                raise DataError(
+                    f"{name}: {split} has {len(x)} inputs but {len(y)} labels; they must match"
+                )
+            if tuple(x.shape[1:]) != tuple(self.input_shape):
+                raise DataError(
+                    f"{name}: {split} inputs have shape {tuple(x.shape[1:])} per sample but the "
+                    f"dataset's input_shape is {tuple(self.input_shape)}; they must match"
+                )
+            if y.ndim != 1 or y.is_floating_point() or y.is_complex() or y.dtype == torch.bool:
+                raise DataError(
+                    f"{name}: {split} labels must be a 1-D integer tensor of class indices, got "
+                    f"{y.dtype} of shape {tuple(y.shape)}; e.g. y.long()"
+                )
+            if len(y) and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
+                bad = int(y.min()) if int(y.min()) < 0 else int(y.max())
+                raise DataError(
+                    f"{name}: {split} label {bad} is out of range [0, {self.num_classes}); "
+                    f"labels must be class indices 0..{self.num_classes - 1} (labels counted "
+                    "from 1: subtract 1)"
+                )
+            if x.is_floating_point() and len(x) and not bool(torch.isfinite(x).all()):
+                bad = int((~torch.isfinite(x)).reshape(len(x), -1).any(1).sum())
+                raise DataError(
+                    f"{name}: the {split} inputs contain NaN or Inf in {bad} sample(s); clean "
+                    "the data first"
+                )
+            fields[f"x_{split}"], fields[f"y_{split}"] = x, y.long()
+        if len(fields["y_train"]) == 0:
+            raise DataError(f"{name}: the training split has no samples")
+        if len(torch.unique(fields["y_train"])) < 2:
+            raise DataError(
+                f"{name}: every training label is {int(fields['y_train'][0])}; a classifier "
+                "needs at least 2 classes in the training split"
+            )
+        same = all(fields[f] is getattr(self, f) for f in fields)
+        return self if same else dataclasses.replace(self, **fields)
+
     def split(self, which: str) -> tuple[torch.Tensor, torch.Tensor]:
         """``(x, y)`` of ``"train"``, ``"val"`` or ``"test"``."""
         if which not in ("train", "val", "test"):
@@ -377,6 +425,19 @@ def check_arrays(
     _check_labels(name, k, labels, option=option)
     _check_classes(name, k, labels, inferred=num_classes is None, option=option)
     return out, k
+
+
+def _tensor_field(name: str, field_name: str, value: Any) -> torch.Tensor:
+    """A Dataset field as a tensor: a tensor as it is, a numpy array converted."""
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, np.ndarray) and (value.dtype.kind in "biuf"):
+        return torch.from_numpy(np.ascontiguousarray(value))
+    raise DataError(
+        f"{name}: Dataset.{field_name} must be a torch tensor, got {type(value).__name__}"
+        f"{' of ' + str(value.dtype) if isinstance(value, np.ndarray) else ''}; build it with "
+        "torch.as_tensor(...) or use trainlab.pretrain.arrays_dataset"
+    )
 
 
 # --------------------------------------------------------------------------- load

@@ -46,10 +46,10 @@ __all__ = [
 
 
 def _as_tensor(x: torch.Tensor | np.ndarray) -> torch.Tensor:
+    """``x`` as a tensor; integer and bool inputs as float64, exact up to 2**53 (a float32 cast
+    first would merge the values of a wide integer feature, ``2e8 + {0..7}``, into one)."""
     t = torch.as_tensor(x)
-    if not t.is_floating_point():
-        t = t.to(torch.float32)
-    return t
+    return t if t.is_floating_point() else t.to(torch.float64)
 
 
 def _flat(x: torch.Tensor) -> torch.Tensor:
@@ -60,7 +60,8 @@ class Transform:
     """Base class: ``fit`` on the training inputs, ``transform`` any split.
 
     Subclasses implement ``_fit(x64)`` on the flattened float64 training matrix ``(N, D)``
-    and ``_apply(x)`` on a flattened ``(N, D)`` matrix of the input's dtype.
+    and ``_apply(x)`` on a flattened ``(N, D)`` matrix of the input's dtype. Integer and bool
+    inputs are transformed in float64 and returned as float32.
     """
 
     #: True where the output has the input's shape (else it is ``(k,)``)
@@ -98,6 +99,8 @@ class Transform:
                 f"got {tuple(t.shape[1:])}"
             )
         out = self._apply(_flat(t))  # (N, D) or (N, k)
+        if not torch.as_tensor(x).is_floating_point():
+            out = out.to(torch.float32)  # computed in float64 (see _as_tensor)
         return out.reshape(t.shape[0], *self.output_shape(self.input_shape_))
 
     def fit_transform(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:

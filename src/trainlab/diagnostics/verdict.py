@@ -39,7 +39,10 @@ check               fires when (default thresholds)
                     layer in forward order with a non-finite output at the earliest such
                     step, or, where that step's outputs were all finite (the backward pass
                     made it), the last layer in forward order whose parameter gradient, or
-                    the gradient at whose input, was non-finite.
+                    the gradient at whose input, was non-finite. Under mixed precision
+                    (records with ``loss_scale``, ``watch(scaler=...)``) gradients that
+                    overflowed at the loss scale are steps the GradScaler skips: ``ok``,
+                    named, unless the latest sampled step still overflows.
 ==================  ==========================================================================
 """
 
@@ -166,7 +169,21 @@ def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
     bad = [r for r in seen if r["nonfinite"]]
     back = [r for r in rows if _nonfinite_number(r.get("grad_norm"))
             or _nonfinite_number(r.get("out_grad_norm"))]  # fmt: skip
+    # mixed precision (watch(scaler=...)): loss-scaled gradients that overflowed are steps the
+    # GradScaler skips (and lowers its scale), not a NaN origin, unless still there at the end
+    latest = max(r["step"] for r in rows)
+    skipped = sorted({r["step"] for r in back if r.get("loss_scale") is not None})
+    if skipped and latest not in skipped:
+        back = [r for r in back if r["step"] not in skipped]
     if not bad and not back:
+        if skipped and latest not in skipped:
+            return Finding(
+                "nonfinite",
+                "ok",
+                model,
+                f"all outputs finite; the loss-scaled gradients overflowed in {len(skipped)} "
+                f"sampled step(s) (first: step {skipped[0]}), which the GradScaler skips",
+            )
         return Finding("nonfinite", "ok", model, "all outputs and gradients finite")
     fwd_step = min((r["step"] for r in bad), default=math.inf)
     back_step = min((r["step"] for r in back), default=math.inf)

@@ -99,6 +99,9 @@ but the model axis:
   the autograd engine then reads the parameters' ``.grad`` (no hook on the parameters, so
   ``AccumulateGrad`` keeps its fast path) and stacks all the norms;
 - ``weight_norm`` = ‖θ_s‖ at the start of step ``s``;
+- ``loss_scale``: with ``watch(..., scaler=GradScaler)`` (mixed precision), the scale ``S`` the
+  step's loss was multiplied by; ``grad_norm`` and ``out_grad_norm`` are divided by it (the
+  true ‖∂L/∂·‖, not ``S`` times it). None without a scaler;
 - ``update_ratio`` = ‖θ_{s+1} − θ_s‖ / ‖θ_s‖, the relative size of the optimizer update made
   with the gradient of step ``s`` (CS231n lecture 7: aim for about 1e-3). The optimizer step is
   detected from the parameters' in-place version counters (any in-place update under
@@ -170,7 +173,7 @@ _WILL_EXECUTE = getattr(torch._C, "_will_engine_execute_node", None)
 RECORD_FIELDS = (
     "model", "layer", "step", "kind", "order", "calls", "act_mean", "act_std", "dead_fraction",
     "saturated_fraction", "nonfinite", "grad_norm", "out_grad_norm", "weight_norm",
-    "update_ratio", "hist", "hist_under", "hist_over", "hist_edges",
+    "update_ratio", "loss_scale", "hist", "hist_under", "hist_over", "hist_edges",
 )  # fmt: skip
 
 
@@ -245,6 +248,7 @@ class _Sample:
     out_grad: torch.Tensor | None = None  # (K, L') ‖∂L/∂y‖ for the layers in out_grad_layers
     out_grad_layers: list[_Layer] = field(default_factory=list)
     update: torch.Tensor | None = None  # (K, P): estimated ‖θ_{s+1} − θ_s‖ per parameter
+    loss_scale: torch.Tensor | None = None  # 0-d: the GradScaler's scale in the step's backward
     # ‖∂L/∂y‖ taken by the output tensor hooks during a backward, stacked at its end
     out_grads: dict[int, torch.Tensor] = field(default_factory=dict)  # index in out_layers
     out_layers: list[_Layer] = field(default_factory=list)
@@ -466,6 +470,13 @@ class Watch:
         start_step: the number of the first training step (a resumed run passes its step).
         update_ratio: measure ‖Δθ‖/‖θ‖ (keeps one preallocated copy of a fixed subset of at
             most about ``UPDATE_SAMPLE`` entries per parameter and model).
+        scaler: the ``torch.amp.GradScaler`` of a mixed-precision loop
+            (``scaler.scale(loss).backward()``): its gradients are ``S·∂L/∂θ`` until
+            ``scaler.step`` unscales them, so the gradient norms are divided by the scale ``S``
+            of each step's backward (read from the scaler's scale tensor, no host sync) and the
+            records carry it as ``loss_scale``. A step whose scaled gradients overflowed (the
+            scaler skips its update) then reads as such in the verdict, not as a NaN/Inf
+            origin, unless the overflow persists to the latest sampled step.
     """
 
     #: with ``every`` at most this, the layer hooks stay registered for the whole block
@@ -482,11 +493,15 @@ class Watch:
         layers: Iterable[str] | None = None,
         start_step: int = 0,
         update_ratio: bool = True,
+        scaler: Any = None,
     ) -> None:
         if not isinstance(model, nn.Module):
             raise UserError(f"watch() needs an nn.Module, got {type(model).__name__}")
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise UserError(f"every must be a positive int (sample one step in N), got {every!r}")
+        if scaler is not None and not callable(getattr(scaler, "get_scale", None)):
+            raise UserError(f"scaler must be a torch.amp.GradScaler, got {type(scaler).__name__}")
+        self.scaler = scaler
         self.model = model
         self.every = every
         self.start_step = int(start_step)
@@ -533,6 +548,7 @@ class Watch:
         # and the AccumulateGrad node of the first trainable one, with its (data_ptr, shape)
         self._writes_task, self._writes = -1, True
         self._acc_node: Any = None
+        self._acc_param: nn.Parameter | None = None
         self._acc_key: tuple = (0, ())
         self._opt_stepped = False  # an optimizer of watched parameters stepped (see _finish_update)
         self._depth = 0  # nested calls of the root module (a recursive model)
@@ -841,8 +857,12 @@ class Watch:
         if task == self._writes_task:  # once per backward
             return self._writes
         try:
-            if self._acc_node is None:  # the first trainable parameter's (see _pre_forward)
-                first = next((p for _, p in self._params if p.requires_grad), None)
+            # the first trainable parameter's node, fetched again when requires_grad_ changed
+            # which parameter that is (a GAN's discriminator frozen for the generator's step)
+            # or _pre_forward dropped it
+            first = next((p for _, p in self._params if p.requires_grad), None)
+            if self._acc_node is None or first is not self._acc_param:
+                self._acc_param = first
                 self._acc_node = get_gradient_edge(first).node if first is not None else False
                 if first is not None:
                     self._acc_key = (first.data_ptr(), first.shape)
@@ -935,7 +955,7 @@ class Watch:
         if grad is None:  # (a torch.compile'd graph can pass none): out_grad_norm stays None
             return
         if sample is self._grad_sample and self._writes_grads():  # (not a derivative in the loss)
-            sample.out_grads[j] = self._grad_norm(grad)
+            sample.out_grads[j] = self._unscaled(self._grad_norm(grad))
             self._queue(sample)
 
     def _grad_norm(self, grad: torch.Tensor) -> torch.Tensor:
@@ -945,6 +965,22 @@ class Watch:
                 low = grad.dtype in (torch.float16, torch.bfloat16)
                 return torch.linalg.vector_norm(grad, dtype=torch.float32 if low else None)
             return stats.norms([grad], self.k)[0]
+
+    def _loss_scale(self) -> torch.Tensor | float | None:
+        """The scale ``S`` of the scaler given (None: no scaler, or a disabled one)."""
+        if self.scaler is None or not self.scaler.is_enabled():
+            return None
+        scale = getattr(self.scaler, "_scale", None)  # a device tensor: read without a sync
+        return scale.reshape(()) if isinstance(scale, torch.Tensor) else self.scaler.get_scale()
+
+    def _unscaled(self, norms: torch.Tensor) -> torch.Tensor:
+        """Norms of loss-scaled gradients divided by the scaler's scale: ``‖∂L/∂·‖``."""
+        scale = self._loss_scale()
+        if scale is None:
+            return norms
+        if isinstance(scale, torch.Tensor):
+            scale = scale.to(norms.device, norms.dtype)
+        return norms / scale
 
     def _queue(self, sample: _Sample) -> None:
         """Stack the gradient norms once, when this backward ends (no host sync)."""
@@ -964,8 +1000,11 @@ class Watch:
         with torch.no_grad():
             grads = [(j, p.grad) for j, (_, p) in enumerate(self._params) if p.grad is not None]
             if grads:
-                sample.grad = _norms([g for _, g in grads], self.k)  # (K, P')
+                sample.grad = self._unscaled(_norms([g for _, g in grads], self.k))  # (K, P')
                 sample.grad_ids = [j for j, _ in grads]
+            scale = self._loss_scale()
+            if scale is not None:  # (a copy: scaler.update() changes it in place)
+                sample.loss_scale = torch.as_tensor(scale, dtype=torch.float64).clone()
             if og:
                 sample.out_grad = torch.stack(list(og.values()), dim=-1).reshape(self.k, -1)
                 sample.out_grad_layers = [sample.out_layers[j] for j in og]
@@ -1300,9 +1339,10 @@ class Watch:
             return
         versions = sample.snapshot
         params = [p for _, p in self._params]
-        moved = self._opt_stepped or any(
-            p._version != v for p, v in zip(params, versions, strict=True)
-        )
+        counted = any(p._version != v for p, v in zip(params, versions, strict=True))
+        # (a fused optimizer's step moves no counter, and one the GradScaler skips found inf
+        # moves nothing at all: an all-zero update seen only by the step hook reads as None)
+        moved = self._opt_stepped or counted
         if not moved and sample.value_checked:
             return  # compared already: wait for an in-place update until the next sample
         with torch.no_grad():
@@ -1323,7 +1363,7 @@ class Watch:
             norms = _norms(diffs, self.k)  # (K, P)
             scale = self._const(("scale",), norms.device, norms.dtype)  # (P,) sqrt(n_p / m_p)
             sample.update = norms.mul_(scale)
-        sample.update_by_value = not moved
+        sample.update_by_value = not counted
         if moved:
             sample.snapshot = None
             self._pending = None
@@ -1367,6 +1407,7 @@ def watch(
     layers: Iterable[str] | None = None,
     start_step: int = 0,
     update_ratio: bool = True,
+    scaler: Any = None,
 ) -> Watch:
     """Record per-layer statistics of ``model`` every ``every`` training steps.
 
@@ -1383,6 +1424,7 @@ def watch(
         layers=layers,
         start_step=start_step,
         update_ratio=update_ratio,
+        scaler=scaler,
     )
 
 
@@ -1477,7 +1519,9 @@ def _select_layers(tree: nn.Module, names: Iterable[str] | None) -> dict[str, nn
     return out
 
 
-_SUMMARIES = ("moments", "fractions", "hist", "weight", "grad", "out_grad", "update")
+_SUMMARIES = (
+    "moments", "fractions", "hist", "weight", "grad", "out_grad", "update", "loss_scale",
+)  # fmt: skip
 
 
 def _consecutive(ys: list[torch.Tensor]) -> torch.Tensor:
@@ -1619,8 +1663,10 @@ def _to_records(
             og = cols["out_grad"].get(layer.order, [none_k] * n_s)
             pnt = (fkey, mean, std, nonfinite, counts, fvals, w, g, og, ratio)
             per_layer.append((name, layer, *pnt))
+        scales = arr["loss_scale"]
         for si, smp in enumerate(group):
             step = smp.step
+            scale = None if scales is None else float(scales[si])
             for name, layer, fkey, mean, std, bad, counts, fvals, w, g, og, ratio in per_layer:
                 kind, order, calls = layer.kind, layer.order, layer.calls
                 mean_s, std_s, bad_s, counts_s = mean[si], std[si], bad[si], counts[si]
@@ -1644,6 +1690,7 @@ def _to_records(
                             "out_grad_norm": og_s[i],
                             "weight_norm": w_s[i],
                             "update_ratio": r_s[i],
+                            "loss_scale": scale,
                             "hist": None if c is None else c[1:-1],
                             "hist_under": None if c is None else c[0],
                             "hist_over": None if c is None else c[-1],

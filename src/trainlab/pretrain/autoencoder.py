@@ -155,7 +155,9 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
         layers, history = [], {"loss": []}  # on self once every layer has trained
         small = device.type == "cpu" and X.shape[1] * max(widths) * self.batch_size < 2**22
         for width in widths:
-            with small_cpu_threads(small):  # tiny ops: 1 intra-op thread (see small_cpu_threads)
+            # tiny ops: 1 intra-op thread (see small_cpu_threads); autograd on whatever the
+            # caller's mode (a fit inside torch.no_grad() or torch.inference_mode())
+            with small_cpu_threads(small), torch.inference_mode(False), torch.enable_grad():
                 w, c, b, losses = self._train_layer(x, width, int(rng.randint(2**31 - 1)))
             layers.append(tuple(t.cpu().numpy().astype(X.dtype) for t in (w, c, b)))
             history["loss"].append(losses)

@@ -180,7 +180,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
             verbose=self.verbose,
             monitor=self.monitor,
             device=self.device,
-        )
+        ).set_output(transform="default")  # layers pass arrays, whatever sklearn's set_config
 
     def fit(self, X, y=None) -> DBN:
         """Train layer 1 on ``X``, layer ``i+1`` on layer ``i``'s hidden probabilities."""
@@ -266,9 +266,10 @@ def arrays_dataset(
     name: str = "arrays",
 ) -> Any:
     """A :class:`trainlab.data.Dataset` from arrays; the last ``val_fraction`` of the training
-    rows become the validation split. Labels must be integers in ``[0, num_classes)``
-    (``num_classes`` defaults to the largest label + 1), inputs finite, and the arrays checked
-    as ``trainlab.data.load`` checks a file's (:func:`trainlab.data.datasets.check_arrays`)."""
+    rows become the validation split (shuffle rows sorted by class first). Labels must be
+    integers in ``[0, num_classes)`` (``num_classes`` defaults to the largest label + 1),
+    inputs finite, and the arrays checked as ``trainlab.data.load`` checks a file's
+    (:func:`trainlab.data.datasets.check_arrays`); the training split must keep 2 classes."""
     from ..data import Dataset
     from ..data.datasets import check_arrays
 
@@ -287,6 +288,13 @@ def arrays_dataset(
         name, {"train": (x_train, y_train), "test": (x_test, y_test)}, num_classes
     )  # lengths, 1-D integer labels, finite inputs, one sample shape, labels in [0, k)
     (x_train, y_train), (x_test, y_test) = checked["train"], checked["test"]
+    kept = np.unique(y_train[:n_tr])
+    if kept.size < 2:  # rows sorted by class: the validation rows took the other classes
+        raise UserError(
+            f"{name}: the training split (the first {n_tr} rows; the last val_fraction="
+            f"{val_fraction} become validation) holds class {int(kept[0])} only; shuffle the "
+            "rows first (e.g. sklearn.utils.shuffle) or lower val_fraction"
+        )
     # copies: the Dataset never shares memory with the caller's arrays
     f = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
     i = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.int64)  # noqa: E731

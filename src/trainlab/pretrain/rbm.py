@@ -70,7 +70,11 @@ def data_tensor(X: np.ndarray, dtype: torch.dtype, device: torch.device) -> torc
     ``torch.as_tensor`` on a read-only array (a read-only memmap, or a pandas DataFrame under
     copy-on-write, whose ``to_numpy()`` is read-only) warns that writing to the tensor is
     undefined behaviour; ``torch.tensor`` copies without the warning.
+    A view with negative strides (``X[::-1]``, ``np.flip``, ``df.iloc[::-1]``), which torch
+    cannot wrap, is copied too.
     """
+    if any(st < 0 for st in X.strides):
+        X = np.ascontiguousarray(X)
     if X.flags.writeable:
         return torch.as_tensor(X, dtype=dtype, device=device)
     return torch.tensor(X, dtype=dtype, device=device)
@@ -90,12 +94,31 @@ def outside_unit_interval(X: np.ndarray, source_dtype: Any = None) -> bool:
     if not X.size:
         return False
     dtype = np.dtype(X.dtype)
-    if source_dtype is not None and np.issubdtype(np.dtype(source_dtype), np.floating):
-        dtype = min(dtype, np.dtype(source_dtype), key=lambda d: d.itemsize)  # the coarser one
+    source = _numpy_dtype(source_dtype)
+    if source is not None and np.issubdtype(source, np.floating):
+        dtype = min(dtype, source, key=lambda d: d.itemsize)  # the coarser one
     tol = 0.0
     if np.issubdtype(dtype, np.floating):
         tol = (16 if dtype.itemsize <= 2 else 1000) * float(np.finfo(dtype).eps)
     return bool(X.min() < -tol or X.max() > 1.0 + tol)
+
+
+def _numpy_dtype(dtype: Any) -> np.dtype | None:
+    """``dtype`` (numpy's, a torch dtype of a tensor given as data, or None) as numpy's; a
+    16-bit torch float (bfloat16 has no numpy dtype) as float16, None if it has no match."""
+    if dtype is None:
+        return None
+    if isinstance(dtype, torch.dtype):
+        if dtype.is_floating_point and dtype.itemsize <= 2:
+            return np.dtype(np.float16)
+        try:
+            return torch.empty(0, dtype=dtype).numpy().dtype
+        except (TypeError, RuntimeError):
+            return None
+    try:
+        return np.dtype(dtype)
+    except TypeError:
+        return None
 
 
 def small_problem(device: torch.device, n_features: int, n_components: int, batch: int) -> bool:
