@@ -104,3 +104,18 @@ def test_exact_log_partition_bad_chunk_is_a_clear_error(chunk):
     non-empty list of Tensors", neither of which tells the user which argument is wrong."""
     with pytest.raises(ValueError, match="chunk"):
         exact_log_partition(_bernoulli(), chunk=chunk)
+
+
+@pytest.mark.parametrize("n_betas", [2, 3])
+def test_fewer_than_four_betas_are_refused_as_the_docstring_says(n_betas):
+    """``ais_log_partition``'s docstring: ``beta`` takes ``n_betas`` values "(at least 4)",
+    evenly spaced within 0 -> 0.5 -> 0.9 -> 1. The schedule has at least 4 values by its
+    construction, so ``n_betas=2`` silently ran 4 betas (the cost and the estimate of another
+    setting); it must be refused in one line naming the minimum."""
+    from trainlab.errors import UserError
+    from trainlab.pretrain import BernoulliRBM, ais_log_partition
+
+    rng = np.random.default_rng(0)
+    rbm = BernoulliRBM(n_components=3, n_iter=1, random_state=0).fit(rng.random((20, 4)))
+    with pytest.raises(UserError, match="n_betas >= 4"):
+        ais_log_partition(rbm, n_betas=n_betas, n_runs=4)

@@ -100,6 +100,7 @@ def test_resume_skips_a_half_written_metrics_line(tmp_path):
     train(cfg, out=out, progress=False, device="cpu")
     state = _final_state(out)
     state["epoch"] = 1  # pretend the kill came after epoch 1's checkpoint …
+    state["step"] //= 2  # (its position: the end of epoch 1)
     RunDir(out).save_checkpoint(state)
     with open(out / "metrics.jsonl", "a") as f:
         f.write('{"model": 0, "epoch": 3, "train_lo')  # … and in the middle of a line

@@ -118,6 +118,9 @@ def _trainer_context(method: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if torch.is_grad_enabled() and not torch.is_inference_mode_enabled():
+            with float32_default():  # (the usual case: per step, two fewer context managers)
+                return method(*args, **kwargs)
         with float32_default(), torch.inference_mode(False), torch.enable_grad():
             return method(*args, **kwargs)
 
@@ -590,7 +593,8 @@ class Trainer:
     @_trainer_context
     @torch.no_grad()  # (inside: the trainer's context turns autograd on)
     def evaluate(self, split: str) -> tuple[torch.Tensor, torch.Tensor]:
-        """Mean loss and accuracy ``(K,)`` of every model on ``split`` (``val`` or ``test``)."""
+        """Mean loss and accuracy ``(K,)`` of every model on ``split`` (``val``, ``test`` or
+        ``train``)."""
         if split not in ("val", "test", "train"):
             raise UserError(f"unknown split '{split}'; choose val or test (or train)")
         x, y = getattr(self.data, f"x_{split}"), getattr(self.data, f"y_{split}")
@@ -628,6 +632,12 @@ class Trainer:
     @_trainer_context
     def train_epoch(self, progress: Any = None, task: Any = None) -> list[dict[str, Any]]:
         """One epoch for every model, then evaluation; returns one metrics row per model."""
+        if self.step != self.epoch * self.steps_per_epoch:
+            raise UserError(
+                f"this trainer stopped inside epoch {self.epoch + 1} (at step {self.step}, "
+                "interrupted): it cannot go on from there; continue from the last checkpoint "
+                "(trainlab resume DIR, or Trainer.load_state_dict)"
+            )
         t0 = time.perf_counter()
         n = self.data.x_train.shape[0]
         perm = rng.permutations(self.pop.seeds, self.epoch, n)  # (K, N)
@@ -698,6 +708,12 @@ class Trainer:
 
     # -- state -------------------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
+        """Everything a checkpoint holds to continue this run bitwise (at an epoch's end): the
+        config trained with (JSON text), the population's and the optimizer's state dicts, the
+        position (epoch, step), the per-model stop flags and early-stopping state, and
+        ``lr_override``. As torch's ``state_dict``, the population's and optimizer's tensors
+        are references to the live ones: ``copy.deepcopy`` (or ``torch.save``) it to keep a
+        snapshot while training goes on."""
         return {
             # the config the weights were trained with, as config.yaml has it (JSON text):
             # resume compares it with config.yaml, which a user may have edited since
@@ -713,13 +729,14 @@ class Trainer:
             "rng": {"kind": "counter (trainlab.rng)", "seeds": self.pop.seeds.cpu()},
             "epoch": self.epoch,
             "step": self.step,
-            "alive": self.alive,
-            "active": self.active,
-            "nan_step": self.nan_step,
-            "best": self.best,
-            "bad_epochs": self.bad_epochs,
-            "stopped_step": self.stopped_step,
-            "last": self.last,
+            "alive": self.alive.clone(),  # (updated in place by step_on)
+            "active": self.active.clone(),
+            "nan_step": self.nan_step.clone(),
+            "best": list(self.best),
+            "bad_epochs": list(self.bad_epochs),
+            "stopped_step": list(self.stopped_step),
+            "last": copy.deepcopy(self.last),
+            "lr_override": None if self.lr_override is None else self.lr_override.cpu(),
         }
 
     @functools.cached_property
@@ -731,7 +748,13 @@ class Trainer:
         ).model_dump(mode="json")
         return json.dumps(resolved, sort_keys=True)
 
+    @_trainer_context  # (a resume under torch.inference_mode(): no inference tensors)
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from ``state`` (:meth:`state_dict`, or a checkpoint's ``torch.load``): the
+        weights, optimizer state, position and stop flags. ``state`` is copied, never shared:
+        training on does not change it, so one snapshot can be loaded again. The config is not
+        compared here (``trainlab.resume`` compares it with ``config.yaml``)."""
+        state = copy.deepcopy(state)
         self.pop.load_state_dict(state["population"])
         if self.pop.mode == "vmap" and state.get("mode") == "loop":  # (older checkpoints: none)
             self.pop.mode = "loop"
@@ -742,11 +765,28 @@ class Trainer:
         self.nan_step = state["nan_step"].to(self.device)
         self.best, self.bad_epochs = list(state["best"]), list(state["bad_epochs"])
         self.stopped_step, self.last = list(state["stopped_step"]), list(state["last"])
+        override = state.get("lr_override")  # (older checkpoints: none)
+        self.lr_override = None if override is None else override.to(self.device)
 
     # -- the whole run -----------------------------------------------------------------------------
     @_trainer_context
     def fit(self, run: RunDir | None = None, *, progress: bool = True) -> dict[str, Any]:
-        """Train until the last epoch (or every model stopped); returns the summary."""
+        """Train until the last epoch (or every model stopped); returns the summary.
+
+        ``run``: the :class:`~trainlab.runs.RunDir` that :func:`train` made for this trainer
+        (config.yaml, population.json), which gets the checkpoints, metrics and report; None
+        writes nothing. To train into a new folder, use ``trainlab.train(config, out=...)``.
+        """
+        if run is not None and not isinstance(run, RunDir):
+            raise UserError(
+                f"Trainer.fit takes a trainlab.runs.RunDir or None, got {type(run).__name__}; "
+                "to train into a folder use trainlab.train(config, out=FOLDER)"
+            )
+        if run is not None and not run.path.is_dir():
+            raise UserError(
+                f"{run.path} does not exist; trainlab.train(config, out=FOLDER) makes the run's "
+                "folder"
+            )
         locked = run.lock() if run is not None else False
         try:
             return self._fit(run, progress)
@@ -1176,6 +1216,10 @@ def resume(
             f"{'or class ' if recorded.get('class') != given['class'] else ''}"
             "differs); pass the same module"
         )
+    from .data import Dataset
+
+    if isinstance(dataset, Dataset):  # as train() recorded it: checked (int64 labels, tensors)
+        dataset = dataset.checked()
     if (
         isinstance(custom_data, dict)
         and dataset is not None

@@ -96,6 +96,9 @@ class Dataset:
         for split in ("train", "val", "test"):
             x, y = (getattr(self, f"{v}_{split}") for v in "xy")
             x, y = (_tensor_field(name, f"{v}_{split}", t) for v, t in (("x", x), ("y", y)))
+            if split != "train" and len(x) == 0 and len(y) == 0:  # no split: any empty tensors
+                x = fields["x_train"].new_empty((0, *self.input_shape))
+                y = torch.empty(0, dtype=torch.int64, device=y.device)
             if len(x) != len(y):
                 raise DataError(
                     f"{name}: {split} has {len(x)} inputs but {len(y)} labels; they must match"
@@ -110,6 +113,12 @@ class Dataset:
                     f"{name}: {split} labels must be a 1-D integer tensor of class indices, got "
                     f"{y.dtype} of shape {tuple(y.shape)}; e.g. y.long()"
                 )
+            if x.dtype != fields.get("x_train", x).dtype:
+                raise DataError(
+                    f"{name}: {split} inputs are {x.dtype} but train inputs "
+                    f"{fields['x_train'].dtype}; give every split one dtype (e.g. x.float())"
+                )
+            y = y.long()  # (unsigned labels: torch has no min/max for uint16-64)
             if len(y) and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
                 bad = int(y.min()) if int(y.min()) < 0 else int(y.max())
                 raise DataError(
@@ -123,7 +132,7 @@ class Dataset:
                     f"{name}: the {split} inputs contain NaN or Inf in {bad} sample(s); clean "
                     "the data first"
                 )
-            fields[f"x_{split}"], fields[f"y_{split}"] = x, y.long()
+            fields[f"x_{split}"], fields[f"y_{split}"] = x, y
         if len(fields["y_train"]) == 0:
             raise DataError(f"{name}: the training split has no samples")
         if len(torch.unique(fields["y_train"])) < 2:
@@ -432,7 +441,14 @@ def _tensor_field(name: str, field_name: str, value: Any) -> torch.Tensor:
     if isinstance(value, torch.Tensor):
         return value
     if isinstance(value, np.ndarray) and (value.dtype.kind in "biuf"):
-        return torch.from_numpy(np.ascontiguousarray(value))
+        wide = value.dtype.kind == "u" and value.dtype.itemsize == 8 and value.size
+        if wide and int(value.max()) >= 2**63:  # (would wrap to a negative int64)
+            raise DataError(
+                f"{name}: Dataset.{field_name} holds {int(value.max())}, beyond int64; "
+                "labels must be class indices"
+            )
+        native = value.astype(value.dtype.newbyteorder("="), copy=False)  # (big-endian files)
+        return torch.from_numpy(np.ascontiguousarray(native))
     raise DataError(
         f"{name}: Dataset.{field_name} must be a torch tensor, got {type(value).__name__}"
         f"{' of ' + str(value.dtype) if isinstance(value, np.ndarray) else ''}; build it with "

@@ -167,16 +167,21 @@ def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
     if not seen:
         return None
     bad = [r for r in seen if r["nonfinite"]]
+    # a parameter gradient's norm non-finite (NaN, Inf, or float32 overflow: as the trainer
+    # counts it), or an output gradient holding NaN; an output gradient's norm that is only
+    # inf may be an overflow of finite values, which the trainer never stops a model for
+    # (a real Inf there makes the parameter gradients below it non-finite too)
     back = [r for r in rows if _nonfinite_number(r.get("grad_norm"))
-            or _nonfinite_number(r.get("out_grad_norm"))]  # fmt: skip
+            or _is_nan(r.get("out_grad_norm"))]  # fmt: skip
     # mixed precision (watch(scaler=...)): loss-scaled gradients that overflowed are steps the
     # GradScaler skips (and lowers its scale), not a NaN origin, unless still there at the end
-    latest = max(r["step"] for r in rows)
-    skipped = sorted({r["step"] for r in back if r.get("loss_scale") is not None})
-    if skipped and latest not in skipped:
+    overflow = {r["step"] for r in back if r.get("loss_scale") is not None}
+    last_clean = max((r["step"] for r in rows if r["step"] not in overflow), default=-1)
+    skipped = sorted(st for st in overflow if st < last_clean)  # training went on past them
+    if skipped:
         back = [r for r in back if r["step"] not in skipped]
     if not bad and not back:
-        if skipped and latest not in skipped:
+        if skipped:
             return Finding(
                 "nonfinite",
                 "ok",
@@ -201,6 +206,10 @@ def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
             layers=[r["layer"] for r in at],
         )
     return _backward_origin(model, back_step, [r for r in rows if r["step"] == back_step])
+
+
+def _is_nan(v: Any) -> bool:
+    return isinstance(v, float) and math.isnan(v)
 
 
 def _nonfinite_number(v: Any) -> bool:

@@ -551,6 +551,7 @@ class Watch:
         self._acc_param: nn.Parameter | None = None
         self._acc_key: tuple = (0, ())
         self._opt_stepped = False  # an optimizer of watched parameters stepped (see _finish_update)
+        self._scaler_step = False  # ... called by a GradScaler with found_inf (see there)
         self._depth = 0  # nested calls of the root module (a recursive model)
         self._post_ran = False  # _post_forward ran for the call that _post_always ends
         self._samples: list[_Sample] = []
@@ -620,6 +621,12 @@ class Watch:
             mine[optimizer] = known = (groups, holds)
         if known[1]:
             self._opt_stepped = True
+            # a GradScaler hands a fused optimizer its found_inf (an attribute set for the
+            # step; older torch: a keyword): the step may skip itself
+            found = getattr(optimizer, "found_inf", None)
+            if found is None and isinstance(kwargs, dict):
+                found = kwargs.get("found_inf")
+            self._scaler_step = self._scaler_step or found is not None
 
     def detach(self) -> None:
         """Remove every hook (root, layer, gradient); safe to call twice. The last sampled
@@ -733,7 +740,7 @@ class Watch:
                     if self._pending is not None:  # it never saw an optimizer step: no ratio
                         self._pending.snapshot = None
                     self._pending = sample
-                    self._opt_stepped = False
+                    self._opt_stepped = self._scaler_step = False
         self._grad_sample = sample
         self._samples.append(sample)
         self._current = sample
@@ -1340,9 +1347,11 @@ class Watch:
         versions = sample.snapshot
         params = [p for _, p in self._params]
         counted = any(p._version != v for p, v in zip(params, versions, strict=True))
-        # (a fused optimizer's step moves no counter, and one the GradScaler skips found inf
-        # moves nothing at all: an all-zero update seen only by the step hook reads as None)
+        # a fused optimizer's step moves no counter: the step hook sees it; one a GradScaler
+        # called with found_inf may have skipped itself (inf gradients) and moved nothing:
+        # then an all-zero update reads as None (no update), as the skipped foreach step does
         moved = self._opt_stepped or counted
+        skippable = self._opt_stepped and not counted and self._scaler_step
         if not moved and sample.value_checked:
             return  # compared already: wait for an in-place update until the next sample
         with torch.no_grad():
@@ -1363,7 +1372,7 @@ class Watch:
             norms = _norms(diffs, self.k)  # (K, P)
             scale = self._const(("scale",), norms.device, norms.dtype)  # (P,) sqrt(n_p / m_p)
             sample.update = norms.mul_(scale)
-        sample.update_by_value = not counted
+        sample.update_by_value = not moved or skippable
         if moved:
             sample.snapshot = None
             self._pending = None

@@ -149,12 +149,13 @@ def ais_log_partition(
     counts = (n_betas, n_runs)
     if (
         any(isinstance(n, bool) or not isinstance(n, (int, np.integer)) for n in counts)
-        or n_betas < 2
+        or n_betas < 4
         or n_runs < 2
     ):
         raise UserError(
-            f"need integers n_betas >= 2 and n_runs >= 2 (the spread of the chains' weights "
-            f"gives the interval), got {n_betas} and {n_runs}"
+            f"need integers n_betas >= 4 (the schedule's stretches 0 -> 0.5 -> 0.9 -> 1) and "
+            f"n_runs >= 2 (the spread of the chains' weights gives the interval), got {n_betas} "
+            f"and {n_runs}"
         )
     w, b, c = _params(rbm, "ais_log_partition")
     V, H = w.shape

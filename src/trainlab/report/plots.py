@@ -293,16 +293,21 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
 
     Log scale for ``act_std``, ``grad_norm`` and ``update_ratio``; a mean of exactly 0 there (a
     layer whose activations collapsed, a model that stopped updating) is marked ▼ at the bottom
-    edge. Zeros count in the means. Returns None when no record has a value for ``stat``.
+    edge. Zeros count in the means. A step where a seed's value is NaN/Inf has no mean (the
+    table beside the figure says so, never averaging it away): it is marked ▲ at the top edge.
+    Returns None when no record has a value for ``stat``.
     """
     gmap = _diag_groups(run)
     layers: dict[str, int] = {}
     acc: dict[tuple[str, str], dict[float, list[float]]] = {}
     log = stat in _LOG_STATS
     for rec in run.diagnostics:
-        v = num(rec.get(stat))
+        raw = rec.get(stat)
+        v = num(raw)
         if v is None:
-            continue
+            if not (isinstance(raw, float) and not math.isfinite(raw)):
+                continue
+            v = math.nan  # a NaN/Inf seed: the step gets no mean (marked ▲)
         m = int(rec.get("model", 0) or 0)
         g = gmap.get(m, f"model {m}" if gmap else "all models")
         layer = str(rec["layer"])
@@ -327,7 +332,7 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
 
     cmap = colormaps["viridis"]
     nl = len(layers)
-    zero_seen = False
+    zero_seen = bad_seen = False
     for k, ax in enumerate(axes.flat):
         if k >= len(shown):
             ax.set_visible(False)
@@ -338,9 +343,10 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
             if not series:
                 continue
             steps = np.array(sorted(series))
-            mean = np.array([np.mean(series[s]) for s in steps])
+            mean = np.array([np.mean(series[s]) for s in steps])  # NaN where a seed is
             color = cmap(0.9 * depth / max(nl - 1, 1))
-            shown_pts = mean > 0 if log else np.ones(len(mean), dtype=bool)
+            bad = np.isnan(mean)
+            shown_pts = ~bad & (mean > 0 if log else True)
             ax.plot(
                 steps[shown_pts],
                 mean[shown_pts],
@@ -349,8 +355,12 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
                 label=layer,
                 marker="." if shown_pts.sum() < 3 else None,
             )
-            if log and not shown_pts.all():  # 0 has no place on a log axis: mark the edge
-                zero_steps = steps[~shown_pts]
+            if bad.any():  # a NaN/Inf seed: no mean, a mark at the top edge
+                ax.plot(steps[bad], np.ones(int(bad.sum())), "^", color=color, ms=5,
+                        label=layer, transform=ax.get_xaxis_transform(), clip_on=False)  # fmt: skip
+                bad_seen = True
+            if log and not (shown_pts | bad).all():  # 0 has no place on a log axis: mark it
+                zero_steps = steps[~shown_pts & ~bad]
                 ax.plot(zero_steps, np.zeros(len(zero_steps)), "v", color=color, ms=5,
                         label=layer, transform=ax.get_xaxis_transform(), clip_on=False)  # fmt: skip
                 zero_seen = True
@@ -367,6 +377,8 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
         title += f"; {len(hidden)} more groups not shown"
     if zero_seen:
         title += "; ▼ = 0"
+    if bad_seen:
+        title += "; ▲ = NaN/Inf in a seed"
     fig.suptitle(title, fontsize=11, y=1 - 0.12 / h)
     from matplotlib.lines import Line2D
 
