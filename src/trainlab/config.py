@@ -508,6 +508,19 @@ def _fields_at(path: str) -> list[str]:
     return [] if section is None else list(section.model_fields)
 
 
+def _python_numbers(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays, at any depth of dicts and lists, as Python
+    numbers and lists (``np.int64(4)`` -> ``4``): a config built in Python from numpy values
+    (``np.logspace`` grids) validates, trains and writes as ``config.yaml`` as its YAML would."""
+    if isinstance(value, dict):
+        return {k: _python_numbers(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_python_numbers(v) for v in value)
+    if type(value).__module__ == "numpy" and callable(getattr(value, "tolist", None)):
+        return value.tolist()  # (a numpy scalar's tolist(): the Python scalar; numpy unloaded)
+    return value
+
+
 def parse_config(raw: dict[str, Any] | None, source: str = "config") -> Config:
     """Validate a plain dict; errors become one-line :class:`ConfigError`."""
     if raw is None:
@@ -515,7 +528,7 @@ def parse_config(raw: dict[str, Any] | None, source: str = "config") -> Config:
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
     try:  # a copy: the open sections' extra values (lists, dicts) must not be the caller's
-        return Config.model_validate(copy.deepcopy(raw))
+        return Config.model_validate(copy.deepcopy(_python_numbers(raw)))
     except ValidationError as err:
         raise _format_error(err, source) from None
 

@@ -389,8 +389,14 @@ def _twin(m: nn.Module, k: int, name: str) -> nn.Module | None:
         return _StackedLinear(m, k)
     if t in (nn.Conv1d, nn.Conv2d) and m.padding_mode == "zeros":
         return _StackedConv(m, k)
-    if t in (nn.BatchNorm1d, nn.BatchNorm2d) and not (m.momentum is None and m.track_running_stats):
-        return _StackedBatchNorm(m, k)  # (a cumulative average runs under vmap instead)
+    # (a cumulative average, or a track_running_stats flag switched after construction so that
+    # it no longer says whether the buffers exist, runs under vmap as torch's own layer)
+    if (
+        t in (nn.BatchNorm1d, nn.BatchNorm2d)
+        and (m.running_mean is not None) == m.track_running_stats
+        and not (m.momentum is None and m.track_running_stats)
+    ):
+        return _StackedBatchNorm(m, k)
     if t is nn.LayerNorm:
         return _StackedLayerNorm(m, k)
     if t in _ELEMENTWISE and not any(True for _ in m.parameters()):
@@ -508,7 +514,7 @@ def _architecture(model: nn.Module) -> list:
     per model in a population, left out), which parameters are frozen, each parameter's and
     buffer's dtype, and which names share one tensor (tied weights)."""
     out: list = [
-        (n, type(m).__name__, "" if _dropout_kind(m) else m.extra_repr())
+        (n, type(m).__name__, "" if _dropout_kind(m) else _settings(m))
         for n, m in model.named_modules(remove_duplicate=False)
     ]
     owners: dict[int, list[str]] = {}
@@ -525,6 +531,29 @@ def _architecture(model: nn.Module) -> list:
         (names[0], "tied to", ", ".join(names[1:])) for names in owners.values() if len(names) > 1
     ]
     return out
+
+
+#: attributes that change no result (or are per call): not compared by from_models
+_UNCOMPARED = frozenset({"training", "inplace"})
+
+
+def _settings(m: nn.Module) -> str:
+    """A module's settings: its ``extra_repr()``, and the plain attributes it leaves out
+    (``MultiheadAttention``'s ``num_heads``, ``TransformerEncoderLayer``'s ``norm_first``,
+    ``AvgPool1d``'s ``count_include_pad``, ``Upsample``'s ``align_corners``)."""
+
+    def plain(v: Any) -> bool:
+        if isinstance(v, tuple | list):
+            return all(plain(u) for u in v)
+        return v is None or isinstance(v, bool | int | float | str)
+
+    text = m.extra_repr()
+    more = [
+        f"{k}={v!r}"
+        for k, v in sorted(vars(m).items())
+        if not k.startswith("_") and k not in _UNCOMPARED and plain(v) and f"{k}=" not in text
+    ]
+    return ", ".join([text, *more] if text else more)
 
 
 def _described(entry: tuple | None) -> str:
@@ -587,9 +616,26 @@ def _call_keeping_buffers(
     Buffers updated in place (batch norm) are the tensors passed in and need nothing."""
     from torch.nn.utils.stateless import _reparametrize_module
 
-    with _reparametrize_module(tpl, {**params, **buffers}, tie_weights=True):
-        out = tpl(x)
-        now = {n: tpl.get_buffer(n) for n in buffers}
+    # a module registered under two names (self.first = self.a) makes torch's restore leave
+    # the call's tensors on the template: its own tensors are put back here
+    named = list(tpl.named_modules(remove_duplicate=False))
+    kept = (
+        [(m, dict(m._parameters), dict(m._buffers)) for m in {id(m): m for _, m in named}.values()]
+        if len(named) != len(list(tpl.named_modules()))
+        else []
+    )
+    try:
+        with _reparametrize_module(tpl, {**params, **buffers}, tie_weights=True):
+            out = tpl(x)
+            now = {n: tpl.get_buffer(n) for n in buffers}
+    finally:
+        for m, ps, bs in kept:
+            for n in (*ps, *bs):
+                m.__dict__.pop(n, None)  # (a plain tensor attribute left by the swap)
+            m._parameters.clear()
+            m._parameters.update(ps)
+            m._buffers.clear()
+            m._buffers.update(bs)
     return out, {
         n: v.detach() for n, v in now.items() if v is not buffers[n] and isinstance(v, torch.Tensor)
     }
@@ -939,6 +985,7 @@ class Population(nn.Module):
         # saves) and the running models' rows are copied back after it
         work = {n: b.clone() for n, b in buffers.items()} if frozen is not None else buffers
         saved = {n: b.clone() for n, b in buffers.items()} if first and frozen is None else {}
+        calls = [(m, m.calls) for m in self._dropouts()]  # (a failed attempt drew masks)
         try:
             out, moved = fn(params, work, x)
         except RuntimeError as err:
@@ -951,9 +998,11 @@ class Population(nn.Module):
             what = _unbatchable(str(err))
 
             def restore() -> None:  # undo what a failed forward did to the statistics
-                with torch.no_grad():
+                with torch.no_grad():  # and to the dropout layers' call counters
                     for n, b in saved.items():
                         buffers[n].copy_(b)
+                for m, c in calls:
+                    m.calls = c
 
             restore()
             if what is None:  # vmap refused it in words not listed: the loop decides

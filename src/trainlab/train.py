@@ -1058,37 +1058,34 @@ def _progress(enabled: bool):
 
 
 def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunDir:
+    # what the folder gets is made first: a config that cannot be written leaves no folder
+    text = dump_config(with_factory_defaults(config, model_defaults=not trainer.custom_model))
+    population = {
+        "k": trainer.k,
+        "custom_model": trainer.custom_model,
+        # a module passed in: resume needs the same one back, and checks it
+        "model_fingerprint": trainer.model_record,
+        # a dataset passed in (not config.data): resume needs it back, and checks its sizes
+        "custom_dataset": _dataset_record(trainer.data) if trainer.custom_dataset else None,
+        # the config's data as loaded (a file can change under the run): resume checks it
+        "data_fingerprint": None if trainer.custom_dataset else _dataset_record(trainer.data),
+        "models": [
+            {
+                "index": m.index,
+                "seed": m.seed,
+                "overrides": m.overrides,
+                "group": m.group,
+                "init": _member_init(config, m),
+            }
+            for m in trainer.members
+        ],  # fmt: skip
+        "versions": software_versions(trainer.device),
+    }
     if out is None:  # a name trainlab chose: a run started at the same moment takes the next
         out = default_run_dir(config.name)
     run = RunDir(out).create(renumber=isinstance(out, ChosenPath))
-    run.write_text(
-        "config.yaml",
-        dump_config(with_factory_defaults(config, model_defaults=not trainer.custom_model)),
-    )
-    run.write_json(
-        "population.json",
-        {
-            "k": trainer.k,
-            "custom_model": trainer.custom_model,
-            # a module passed in: resume needs the same one back, and checks it
-            "model_fingerprint": trainer.model_record,
-            # a dataset passed in (not config.data): resume needs it back, and checks its sizes
-            "custom_dataset": _dataset_record(trainer.data) if trainer.custom_dataset else None,
-            # the config's data as loaded (a file can change under the run): resume checks it
-            "data_fingerprint": None if trainer.custom_dataset else _dataset_record(trainer.data),
-            "models": [
-                {
-                    "index": m.index,
-                    "seed": m.seed,
-                    "overrides": m.overrides,
-                    "group": m.group,
-                    "init": _member_init(config, m),
-                }
-                for m in trainer.members
-            ],  # fmt: skip
-            "versions": software_versions(trainer.device),
-        },
-    )
+    run.write_text("config.yaml", text)
+    run.write_json("population.json", population)
     return run
 
 

@@ -143,6 +143,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import numbers
 import os
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -511,8 +512,13 @@ class Watch:
         self._uniform = (
             (float(hist_range[0]), float(hist_range[1]), bins) if isinstance(bins, int) else None
         )
-        if hist_values is not None and hist_values < 1:
-            raise UserError(f"hist_values must be a positive int or None, got {hist_values}")
+        if hist_values is not None and (
+            isinstance(hist_values, bool)
+            or not isinstance(hist_values, numbers.Integral)
+            or hist_values < 1
+        ):
+            raise UserError(f"hist_values must be a positive int or None, got {hist_values!r}")
+        hist_values = None if hist_values is None else int(hist_values)
         self.hist_values = hist_values
         pop = _population_parts(model)
         self.k, self.tree, self._vmap_template = (1, model, None) if pop is None else pop
@@ -1185,9 +1191,10 @@ class Watch:
         copies would exceed ``DEFER_BYTES`` (deferring stops, see :meth:`_stop_deferring`).
 
         A step takes the next free slot at its first copy; the deferred steps are reduced first
-        when the slots are full or when this step's first output differs in shape or dtype from
-        the last deferred step's (each buffer holds one shape). A buffer is kept per shape (an
-        epoch's smaller last batch has its own), the newest ``DEFER_SHAPES`` per layer.
+        when the slots are full or when one of this step's outputs differs in shape or dtype
+        from the same layer's in the last deferred step (each buffer holds one shape). A
+        buffer is kept per shape (an epoch's smaller last batch has its own), the newest
+        ``DEFER_SHAPES`` per layer.
         """
         if sample.raw_bytes + y.nbytes > DEFER_BYTES:
             self._stop_deferring(sample)
@@ -1201,6 +1208,12 @@ class Watch:
                 self._flush_deferred()
             sample.slot = self._next_slot
             self._next_slot += 1
+        elif self._deferred:  # a later layer whose shape changed since the last deferred step
+            prev = next((r[3] for r in self._deferred[-1].raw if r[0] == name), None)
+            if prev is not None and (prev.shape, prev.dtype, prev.device) != (
+                y.shape, y.dtype, y.device,
+            ):  # fmt: skip
+                self._flush_deferred()  # (this step keeps its slot: the buffers stay bounded)
         key = (name, y.shape, y.dtype, y.device)
         buf = self._defer_bufs.get(key)
         if buf is None:
@@ -1463,6 +1476,8 @@ def _edges(bins: int | Sequence[float], hist_range: tuple[float, float]) -> torc
                 f"need bins >= 1 and hist_range low < high, got bins={bins}, range={hist_range}"
             )
         return torch.linspace(lo, hi, bins + 1, dtype=torch.float64).float()
+    if not isinstance(bins, Iterable) or isinstance(bins, str):
+        raise UserError(f"bins must be an int count or a list of bin edges, got {bins!r}")
     edges = torch.as_tensor(list(bins), dtype=torch.float32)
     if edges.dim() != 1 or edges.numel() < 2 or not bool((edges[1:] > edges[:-1]).all()):
         raise UserError("bins must be a count or at least two increasing bin edges")

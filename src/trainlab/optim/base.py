@@ -129,7 +129,7 @@ def _flag(key: str, value: Any) -> bool | None:
     never read as ``bool(value)``: the string "false" and a per-model list are both truthy."""
     if value is None and key == "fused":
         return None
-    if type(value).__name__ == "bool_":  # a numpy bool
+    if type(value).__module__ == "numpy" and type(value).__name__ in ("bool_", "bool"):
         value = bool(value)
     if not isinstance(value, bool):
         auto = "; or leave it unset (auto)" if key == "fused" else ""

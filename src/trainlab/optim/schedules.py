@@ -98,6 +98,11 @@ class Schedule:
 # -- parameter helpers ---------------------------------------------------------------------------
 
 
+def _is_bool(value: Any) -> bool:
+    """``True``/``False``, numpy's too (``np.True_``: not a number here)."""
+    return isinstance(value, bool) or type(value).__name__ in ("bool_", "bool")
+
+
 class _Params:
     """Validate and convert a schedule's parameters to float64 numbers or ``(K,)`` tensors."""
 
@@ -129,7 +134,7 @@ class _Params:
         if value is None:
             raise ConfigError(f"schedule '{self.name}' needs parameter '{key}'")
         if isinstance(value, list | tuple):  # one value per model
-            if not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
+            if not all(isinstance(v, numbers.Real) and not _is_bool(v) for v in value):
                 raise ConfigError(
                     f"schedule '{self.name}': {key} must be a number or a list of numbers (one "
                     f"per model), got {value!r}"
@@ -143,8 +148,10 @@ class _Params:
                     f"schedule '{self.name}': {key} has shape {tuple(value.shape)}; give a number "
                     f"or {self.k} values (one per model)"
                 )
-        if isinstance(value, bool) or not isinstance(value, int | float | Tensor):
+        if _is_bool(value) or not isinstance(value, numbers.Real | Tensor):
             raise ConfigError(f"schedule '{self.name}': {key} must be a number, got {value!r}")
+        if not isinstance(value, Tensor):
+            value = float(value) if not isinstance(value, int) else value  # (np.int64(1): 1.0)
         t = torch.as_tensor(value, dtype=F64)
         bad = ~torch.isfinite(t)
         if lo is not None:
@@ -154,7 +161,8 @@ class _Params:
         if bool(bad.any()):  # construction time: reading the host is fine
             lb, rb = ("(" if lo_open else "["), (")" if hi_open else "]")
             raise ConfigError(
-                f"schedule '{self.name}': {key} must lie in {lb}{lo}, {hi}{rb}, got {value!r}"
+                f"schedule '{self.name}': {key} must lie in {lb}{'-inf' if lo is None else lo}, "
+                f"{'inf' if hi is None else hi}{rb}, got {value!r}"
             )
         self._record(key, value)
         if isinstance(value, Tensor):
