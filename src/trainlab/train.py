@@ -321,17 +321,13 @@ class Trainer:
 
     def _check_fits(self, model: nn.Module) -> None:
         """Run two training samples through a copy on the CPU: a clear error on a mismatch."""
-        x = self.data.x_train[:2].cpu().clone()  # a forward may edit its input in place
-        probe = copy.deepcopy(model).cpu().eval()
-        try:
-            with torch.no_grad():
-                y = probe(x)
-        except RuntimeError as err:
-            first = str(err).strip().splitlines()[0]
+        x = self.data.x_train[:2]
+        y, err = _probe(model, x, training=False, errors=RuntimeError)
+        if err is not None:
             raise UserError(
                 f"shape mismatch: the model does not accept data '{self.data.name}' of shape "
-                f"{tuple(x.shape[1:])} ({first}); check the model's settings"
-            ) from None
+                f"{tuple(x.shape[1:])} ({err}); check the model's settings"
+            )
         if tuple(y.shape) != (2, self.data.num_classes):
             raise UserError(
                 f"shape mismatch: the model gives outputs {tuple(y.shape[1:])} per sample, but "
@@ -341,21 +337,17 @@ class Trainer:
     def _check_one_sample_batch(self, model: nn.Module, n: int) -> None:
         """Some training batches hold one sample: refuse a model that cannot train on one
         (batch norm over a single value per channel), in one line naming the fix."""
-        probe = copy.deepcopy(model).cpu().train()
-        try:
-            with torch.no_grad(), torch.random.fork_rng(devices=[]):
-                probe(self.data.x_train[:1].cpu().clone())
-        except ValueError as err:
-            first = str(err).strip().splitlines()[0]
+        _, err = _probe(model, self.data.x_train[:1], training=True, errors=ValueError)
+        if err is not None:
             where = (
                 "every batch holds one sample (train.batch_size 1)" if self.batch_size == 1
                 else f"the last batch of each epoch holds one sample ({n} training samples, "
                 f"train.batch_size {self.batch_size})"
             )  # fmt: skip
             raise UserError(
-                f"{where}, which the model cannot train on ({first}); choose another "
+                f"{where}, which the model cannot train on ({err}); choose another "
                 "train.batch_size"
-            ) from None
+            )
 
     def _check_one_sample_splits(self, model: nn.Module) -> None:
         """A val or test split of one sample: refuse a model that cannot evaluate one (batch
@@ -364,16 +356,12 @@ class Trainer:
             x = getattr(self.data, f"x_{split}")
             if len(x) != 1:
                 continue
-            probe = copy.deepcopy(model).cpu().eval()
-            try:
-                with torch.no_grad(), torch.random.fork_rng(devices=[]):
-                    probe(x.cpu().clone())
-            except ValueError as err:
-                first = str(err).strip().splitlines()[0]
+            _, err = _probe(model, x, training=False, errors=ValueError)
+            if err is not None:
                 raise UserError(
                     f"the {split} split holds one sample, which the model cannot evaluate "
-                    f"({first}); give the {split} split at least 2 samples"
-                ) from None
+                    f"({err}); give the {split} split at least 2 samples"
+                )
 
     def _init_members(self, template: nn.Module, cfgs: list[Config]) -> None:
         """Initialize each model from its own seed and init config (trainlab.init).
@@ -1087,6 +1075,20 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
     run.write_text("config.yaml", text)
     run.write_json("population.json", population)
     return run
+
+
+def _probe(
+    model: nn.Module, x: torch.Tensor, *, training: bool, errors: type[Exception]
+) -> tuple[Any, str | None]:
+    """Run ``x`` through a CPU copy of ``model`` in training or evaluation mode, without
+    autograd and leaving the caller's random stream as it was: ``(output, None)``, or
+    ``(None, the first line of the error)`` for an error of type ``errors``."""
+    probe = copy.deepcopy(model).cpu().train(training)
+    try:
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            return probe(x.cpu().clone()), None  # (a forward may edit its input in place)
+    except errors as err:
+        return None, str(err).strip().splitlines()[0]
 
 
 def _member_init(config: Config, member: Member) -> dict[str, Any]:
