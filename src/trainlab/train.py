@@ -345,8 +345,7 @@ class Trainer:
                 f"train.batch_size {self.batch_size})"
             )  # fmt: skip
             raise UserError(
-                f"{where}, which the model cannot train on ({err}); choose another "
-                "train.batch_size"
+                f"{where}, which the model cannot train on ({err}); choose another train.batch_size"
             )
 
     def _check_one_sample_splits(self, model: nn.Module) -> None:
