@@ -514,8 +514,10 @@ def _python_numbers(value: Any) -> Any:
     (``np.logspace`` grids) validates, trains and writes as ``config.yaml`` as its YAML would."""
     if isinstance(value, dict):
         return {k: _python_numbers(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(_python_numbers(v) for v in value)
+    if isinstance(value, list):
+        return [_python_numbers(v) for v in value]
+    if isinstance(value, tuple):  # (a namedtuple too: as the plain tuple YAML would give)
+        return tuple(_python_numbers(v) for v in value)
     if type(value).__module__ == "numpy" and callable(getattr(value, "tolist", None)):
         return value.tolist()  # (a numpy scalar's tolist(): the Python scalar; numpy unloaded)
     return value

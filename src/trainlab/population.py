@@ -37,6 +37,7 @@ In every mode, ``pop.net.state_dict()`` has the plain model's keys with a leadin
 
 from __future__ import annotations
 
+import collections
 import copy
 import itertools
 import numbers
@@ -535,6 +536,7 @@ def _architecture(model: nn.Module) -> list:
 
 #: attributes that change no result (or are per call): not compared by from_models
 _UNCOMPARED = frozenset({"training", "inplace"})
+_INPLACE = re.compile(r"(, )?inplace=(True|False)")
 
 
 def _settings(m: nn.Module) -> str:
@@ -547,7 +549,7 @@ def _settings(m: nn.Module) -> str:
             return all(plain(u) for u in v)
         return v is None or isinstance(v, bool | int | float | str)
 
-    text = m.extra_repr()
+    text = _INPLACE.sub("", m.extra_repr()).removeprefix(", ")  # (inplace: no result)
     more = [
         f"{k}={v!r}"
         for k, v in sorted(vars(m).items())
@@ -879,6 +881,10 @@ class Population(nn.Module):
                     plain[id(d)] = d.to_plain(float(rates[n]) if n in rates else float(d.p))
                 _replace(m, n, plain[id(d)])
         state = self.member_state(i)
+        meta = getattr(m.state_dict(), "_metadata", None)
+        if meta is not None:  # the layers' versions: torch's BatchNorm loader reads them
+            state = collections.OrderedDict(state)
+            state._metadata = meta  # type: ignore[attr-defined]
         m.load_state_dict(state)
         stacked = dict(self.net.named_buffers())
         with torch.no_grad():

@@ -168,11 +168,22 @@ def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
         return None
     bad = [r for r in seen if r["nonfinite"]]
     # a parameter gradient's norm non-finite (NaN, Inf, or float32 overflow: as the trainer
-    # counts it), or an output gradient holding NaN; an output gradient's norm that is only
-    # inf may be an overflow of finite values, which the trainer never stops a model for
-    # (a real Inf there makes the parameter gradients below it non-finite too)
-    back = [r for r in rows if _nonfinite_number(r.get("grad_norm"))
-            or _is_nan(r.get("out_grad_norm"))]  # fmt: skip
+    # counts it), or an output gradient's: NaN, or inf at a step whose watched parameter
+    # gradients are not all finite or not recorded at all; an inf norm beside finite
+    # parameter gradients is an overflow of finite values, which the trainer never stops a
+    # model for (a real Inf there makes the parameter gradients below it non-finite too)
+    grads: dict[int, list[Any]] = {}
+    for r in rows:
+        if isinstance(r.get("grad_norm"), int | float):
+            grads.setdefault(r["step"], []).append(r["grad_norm"])
+    finite_grads = {st for st, gs in grads.items() if all(math.isfinite(g) for g in gs)}
+    back = [
+        r
+        for r in rows
+        if _nonfinite_number(r.get("grad_norm"))
+        or _is_nan(r.get("out_grad_norm"))
+        or (_nonfinite_number(r.get("out_grad_norm")) and r["step"] not in finite_grads)
+    ]
     # mixed precision (watch(scaler=...)): loss-scaled gradients that overflowed are steps the
     # GradScaler skips (and lowers its scale), not a NaN origin, unless still there at the end
     overflow = {r["step"] for r in back if r.get("loss_scale") is not None}

@@ -250,6 +250,9 @@ class _Sample:
     out_grad_layers: list[_Layer] = field(default_factory=list)
     update: torch.Tensor | None = None  # (K, P): estimated ‖θ_{s+1} − θ_s‖ per parameter
     loss_scale: torch.Tensor | None = None  # 0-d: the GradScaler's scale in the step's backward
+    # 0-d: the found_inf a GradScaler gave a fused optimizer for this step's update (> 0: the
+    # optimizer skipped it, no update)
+    skipped: torch.Tensor | None = None
     # ‖∂L/∂y‖ taken by the output tensor hooks during a backward, stacked at its end
     out_grads: dict[int, torch.Tensor] = field(default_factory=dict)  # index in out_layers
     out_layers: list[_Layer] = field(default_factory=list)
@@ -507,6 +510,8 @@ class Watch:
         self.every = every
         self.start_step = int(start_step)
         self.measure_updates = update_ratio
+        if isinstance(bins, numbers.Integral) and not isinstance(bins, bool):
+            bins = int(bins)  # (np.int64(30) is a count)
         self.edges = _edges(bins, hist_range)  # (E,) on the CPU; moved to the data's device
         # evenly spaced bins take the fast path (stats.uniform_histogram's binning)
         self._uniform = (
@@ -557,7 +562,7 @@ class Watch:
         self._acc_param: nn.Parameter | None = None
         self._acc_key: tuple = (0, ())
         self._opt_stepped = False  # an optimizer of watched parameters stepped (see _finish_update)
-        self._scaler_step = False  # ... called by a GradScaler with found_inf (see there)
+        self._found_inf: torch.Tensor | None = None  # ... with a GradScaler's found_inf
         self._depth = 0  # nested calls of the root module (a recursive model)
         self._post_ran = False  # _post_forward ran for the call that _post_always ends
         self._samples: list[_Sample] = []
@@ -632,7 +637,8 @@ class Watch:
             found = getattr(optimizer, "found_inf", None)
             if found is None and isinstance(kwargs, dict):
                 found = kwargs.get("found_inf")
-            self._scaler_step = self._scaler_step or found is not None
+            if isinstance(found, torch.Tensor):  # (a copy: the scaler reuses it; no sync)
+                self._found_inf = found.detach().reshape(()).clone()
 
     def detach(self) -> None:
         """Remove every hook (root, layer, gradient); safe to call twice. The last sampled
@@ -746,7 +752,7 @@ class Watch:
                     if self._pending is not None:  # it never saw an optimizer step: no ratio
                         self._pending.snapshot = None
                     self._pending = sample
-                    self._opt_stepped = self._scaler_step = False
+                    self._opt_stepped, self._found_inf = False, None
         self._grad_sample = sample
         self._samples.append(sample)
         self._current = sample
@@ -1361,10 +1367,11 @@ class Watch:
         params = [p for _, p in self._params]
         counted = any(p._version != v for p, v in zip(params, versions, strict=True))
         # a fused optimizer's step moves no counter: the step hook sees it; one a GradScaler
-        # called with found_inf may have skipped itself (inf gradients) and moved nothing:
-        # then an all-zero update reads as None (no update), as the skipped foreach step does
+        # called with found_inf skipped itself where found_inf > 0 (inf gradients): then the
+        # step reads as no update (None), as the skipped foreach step does (read at records())
         moved = self._opt_stepped or counted
-        skippable = self._opt_stepped and not counted and self._scaler_step
+        if self._opt_stepped and not counted and self._found_inf is not None:
+            sample.skipped = self._found_inf
         if not moved and sample.value_checked:
             return  # compared already: wait for an in-place update until the next sample
         with torch.no_grad():
@@ -1385,7 +1392,7 @@ class Watch:
             norms = _norms(diffs, self.k)  # (K, P)
             scale = self._const(("scale",), norms.device, norms.dtype)  # (P,) sqrt(n_p / m_p)
             sample.update = norms.mul_(scale)
-        sample.update_by_value = not moved or skippable
+        sample.update_by_value = not moved
         if moved:
             sample.snapshot = None
             self._pending = None
@@ -1545,6 +1552,7 @@ def _select_layers(tree: nn.Module, names: Iterable[str] | None) -> dict[str, nn
 
 _SUMMARIES = (
     "moments", "fractions", "hist", "weight", "grad", "out_grad", "update", "loss_scale",
+    "skipped",
 )  # fmt: skip
 
 
@@ -1642,9 +1650,10 @@ def _to_records(
         cols = _record_columns(first, arr, k, n_params)
         # an update found by comparing values (no version counter moved) that is zero
         # everywhere is no update seen at all: None, as when no comparison was made
-        upd = arr["update"]
+        upd, skips = arr["update"], arr["skipped"]
         unseen = [
-            upd is not None and smp.update_by_value and not upd[si].any()
+            (upd is not None and smp.update_by_value and not upd[si].any())
+            or (skips is not None and bool(skips[si] > 0))  # a fused step the scaler skipped
             for si, smp in enumerate(group)
         ]
         # forward order inside each step; layers that never ran go last in registration order
