@@ -104,14 +104,15 @@ class Adagrad(PopulationOptimizer):
                         state["sum"] = view.expand_as(p).clone(memory_format=torch.preserve_format)
                     else:
                         state["sum"] = torch.full_like(p, init, memory_format=torch.preserve_format)
-                state["step"] = step = int(state["step"]) + 1
-                steps.append(step)
+                steps.append(int(state["step"]) + 1)
                 sums.append(state["sum"])
             hp = self._values(group)
             keys = ("lr", "lr_decay", "weight_decay", "eps")
             plan = self._fused_plan(
                 group, params, grads, params + grads + sums, {key: hp[key] for key in keys}
             )
+            for p, step in zip(params, steps, strict=True):  # counted once nothing refused it
+                self.state[p]["step"] = step
             if plan is not None:
                 runs, lr_k, grads, maximize = plan
                 state_steps = step_tensors(steps)  # the kernel reads each parameter's own t

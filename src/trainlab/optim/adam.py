@@ -170,8 +170,7 @@ class Adam(PopulationOptimizer):
                 state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 if amsgrad:
                     state["max_exp_avg_sq"] = torch.zeros_like(p)
-            state["step"] = step = int(state["step"]) + 1  # host counter: no device read
-            steps.append(step)
+            steps.append(int(state["step"]) + 1)  # host counter: no device read
             exp_avgs.append(state["exp_avg"])
             exp_avg_sqs.append(state["exp_avg_sq"])
             if amsgrad:
@@ -182,6 +181,8 @@ class Adam(PopulationOptimizer):
         plan = self._fused_plan(
             group, params, grads, params + grads + states, {key: hp[key] for key in _FUSED_KEYS}
         )
+        for p, step in zip(params, steps, strict=True):  # counted once nothing can refuse it
+            self.state[p]["step"] = step
         if plan is not None:
             runs, lr_k, grads, maximize = plan
             kernel = torch._fused_adamw_ if self._decoupled else torch._fused_adam_

@@ -163,11 +163,19 @@ class PassMonitor:
 
     def history(self) -> dict[str, Any]:
         """``epoch`` (passes 1, 2, ...), ``reconstruction_error`` and ``pseudo_likelihood``:
-        ``(K, passes)`` arrays, None where not tracked (one host read)."""
+        ``(K, passes)`` arrays (``(K, 0)`` before the first pass), None where not tracked
+        (one host read)."""
+        k = 0 if self.data is None else self.data.shape[0]
+
+        def stacked(values: list[torch.Tensor], tracked: bool) -> np.ndarray | None:
+            if not tracked:
+                return None
+            return torch.stack(values, 1).cpu().numpy() if values else np.zeros((k, 0))
+
         return {
             "epoch": list(range(1, len(self.rec) + 1)),
-            "reconstruction_error": torch.stack(self.rec, 1).cpu().numpy() if self.rec else None,
-            "pseudo_likelihood": torch.stack(self.pl, 1).cpu().numpy() if self.pl else None,
+            "reconstruction_error": stacked(self.rec, self.data is not None),
+            "pseudo_likelihood": stacked(self.pl, self.flip is not None),
         }
 
 

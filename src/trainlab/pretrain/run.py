@@ -529,9 +529,12 @@ def _stacks_into_run(
                 key: [h[key] if h[key] else [math.nan] * t.n_iter for h in est.history_]
                 for key in ("reconstruction_error", "pseudo_likelihood")
             }
+            # (a Gaussian first layer tracks no pseudo-likelihood: its row has no such key)
+            first = {key for key in curves if est.history_[0][key]}
         else:
             comps_i = est.layers_[0][0]
             curves = {"reconstruction_loss": est.history_["loss"]}
+            first = set(curves)
         curves = {k: v for k, v in curves.items() if not np.isnan(v).all()}  # tracked only
         run.append_metrics(  # every layer makes t.n_iter passes
             [
@@ -566,6 +569,8 @@ def _stacks_into_run(
         arrays.update({f"{k}{suffix}": v for k, v in _stack_arrays(est, m.kind).items()})
         row: dict[str, Any] = {"index": i, "seed": seed, "group": "default", "layers": m.layers}
         for key, values in curves.items():  # the first layer's last pass
+            if key not in first:
+                continue
             name = "train_reconstruction_error" if key == "reconstruction_error" else f"train_{key}"
             row[name] = num(np.asarray(values[0])[-1])
         row["test_reconstruction_error"] = num(((recon_i - x_show) ** 2).mean())
