@@ -55,6 +55,7 @@ from .errors import ConfigError, UserError, describe_change, on_interrupt, resum
 from .malloc import keep_freed_memory
 from .population import Population
 from .runs import RunDir, next_free_dir, software_versions, to_jsonable
+from .stopping import early_stopping_update
 
 __all__ = [
     "Trainer",
@@ -322,7 +323,8 @@ class Trainer:
     def _check_fits(self, model: nn.Module) -> None:
         """Run two training samples through a copy on the CPU: a clear error on a mismatch."""
         x = self.data.x_train[:2]
-        y, err = _probe(model, x, training=False, errors=RuntimeError)
+        # (torch's shape errors: RuntimeError, or a layer's own ValueError, "expected 4D input")
+        y, err = _probe(model, x, training=False, errors=(RuntimeError, ValueError))
         if err is not None:
             raise UserError(
                 f"shape mismatch: the model does not accept data '{self.data.name}' of shape "
@@ -676,13 +678,12 @@ class Trainer:
             if self.stopped_step[i] is not None:
                 continue
             value = sign * row[cfg.early_stopping_metric]
-            if value < self.best[i]:
-                self.best[i], self.bad_epochs[i] = value, 0
-            else:
-                self.bad_epochs[i] += 1
-                if self.bad_epochs[i] >= cfg.early_stopping_patience:
-                    self.stopped_step[i] = self.step
-                    changed = True
+            self.best[i], self.bad_epochs[i], stop = early_stopping_update(
+                self.best[i], self.bad_epochs[i], value, cfg.early_stopping_patience
+            )
+            if stop:
+                self.stopped_step[i] = self.step
+                changed = True
         if changed:
             stopped = [s is not None for s in self.stopped_step]
             self.active = ~torch.tensor(stopped, device=self.device)
@@ -1077,7 +1078,11 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
 
 
 def _probe(
-    model: nn.Module, x: torch.Tensor, *, training: bool, errors: type[Exception]
+    model: nn.Module,
+    x: torch.Tensor,
+    *,
+    training: bool,
+    errors: type[Exception] | tuple[type[Exception], ...],
 ) -> tuple[Any, str | None]:
     """Run ``x`` through a CPU copy of ``model`` in training or evaluation mode, without
     autograd and leaving the caller's random stream as it was: ``(output, None)``, or

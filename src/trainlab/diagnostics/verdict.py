@@ -167,22 +167,28 @@ def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
     if not seen:
         return None
     bad = [r for r in seen if r["nonfinite"]]
+
     # a parameter gradient's norm non-finite (NaN, Inf, or float32 overflow: as the trainer
-    # counts it), or an output gradient's: NaN, or inf at a step whose watched parameter
-    # gradients are not all finite or not recorded at all; an inf norm beside finite
-    # parameter gradients is an overflow of finite values, which the trainer never stops a
-    # model for (a real Inf there makes the parameter gradients below it non-finite too)
-    grads: dict[int, list[Any]] = {}
-    for r in rows:
-        if isinstance(r.get("grad_norm"), int | float):
-            grads.setdefault(r["step"], []).append(r["grad_norm"])
-    finite_grads = {st for st, gs in grads.items() if all(math.isfinite(g) for g in gs)}
+    # counts it), or an output gradient's: NaN, or inf unless the parameter gradients of the
+    # layer and of the layers before it (which the backward reaches after it) are recorded
+    # and all finite: then the inf is a float32 overflow of finite values, which the trainer
+    # never stops a model for (a real Inf there makes those parameter gradients non-finite)
+    def overflow_only(r: dict[str, Any]) -> bool:
+        below = [
+            q["grad_norm"]
+            for q in rows
+            if q["step"] == r["step"]
+            and isinstance(q.get("grad_norm"), int | float)
+            and _order(q) <= _order(r)
+        ]
+        return bool(below) and all(math.isfinite(g) for g in below)
+
     back = [
         r
         for r in rows
         if _nonfinite_number(r.get("grad_norm"))
         or _is_nan(r.get("out_grad_norm"))
-        or (_nonfinite_number(r.get("out_grad_norm")) and r["step"] not in finite_grads)
+        or (_nonfinite_number(r.get("out_grad_norm")) and not overflow_only(r))
     ]
     # mixed precision (watch(scaler=...)): loss-scaled gradients that overflowed are steps the
     # GradScaler skips (and lowers its scale), not a NaN origin, unless still there at the end

@@ -562,7 +562,7 @@ class Watch:
         self._acc_param: nn.Parameter | None = None
         self._acc_key: tuple = (0, ())
         self._opt_stepped = False  # an optimizer of watched parameters stepped (see _finish_update)
-        self._found_inf: torch.Tensor | None = None  # ... with a GradScaler's found_inf
+        self._found_infs: list[torch.Tensor] = []  # ... each with a GradScaler's found_inf
         self._depth = 0  # nested calls of the root module (a recursive model)
         self._post_ran = False  # _post_forward ran for the call that _post_always ends
         self._samples: list[_Sample] = []
@@ -638,7 +638,7 @@ class Watch:
             if found is None and isinstance(kwargs, dict):
                 found = kwargs.get("found_inf")
             if isinstance(found, torch.Tensor):  # (a copy: the scaler reuses it; no sync)
-                self._found_inf = found.detach().reshape(()).clone()
+                self._found_infs.append(found.detach().reshape(()).clone())
 
     def detach(self) -> None:
         """Remove every hook (root, layer, gradient); safe to call twice. The last sampled
@@ -752,7 +752,7 @@ class Watch:
                     if self._pending is not None:  # it never saw an optimizer step: no ratio
                         self._pending.snapshot = None
                     self._pending = sample
-                    self._opt_stepped, self._found_inf = False, None
+                    self._opt_stepped, self._found_infs = False, []
         self._grad_sample = sample
         self._samples.append(sample)
         self._current = sample
@@ -1367,11 +1367,12 @@ class Watch:
         params = [p for _, p in self._params]
         counted = any(p._version != v for p, v in zip(params, versions, strict=True))
         # a fused optimizer's step moves no counter: the step hook sees it; one a GradScaler
-        # called with found_inf skipped itself where found_inf > 0 (inf gradients): then the
-        # step reads as no update (None), as the skipped foreach step does (read at records())
+        # called with found_inf skipped itself where found_inf > 0 (inf gradients): when every
+        # such optimizer of the step skipped, the step reads as no update (None), as skipped
+        # foreach steps do (read at records()); else the skipped ones' layers read 0, as there
         moved = self._opt_stepped or counted
-        if self._opt_stepped and not counted and self._found_inf is not None:
-            sample.skipped = self._found_inf
+        if self._opt_stepped and not counted and self._found_infs:
+            sample.skipped = torch.stack(self._found_infs).amin()
         if not moved and sample.value_checked:
             return  # compared already: wait for an in-place update until the next sample
         with torch.no_grad():

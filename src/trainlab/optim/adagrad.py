@@ -97,13 +97,14 @@ class Adagrad(PopulationOptimizer):
             for p in params:
                 state = self.state[p]
                 if len(state) == 0:
-                    state["step"] = 0
                     init = group["initial_accumulator_value"]
+                    self._check_shapes({"initial_accumulator_value": init})
                     if isinstance(init, torch.Tensor):
                         view = bcast(init, [p])[0].to(p.dtype)
-                        state["sum"] = view.expand_as(p).clone(memory_format=torch.preserve_format)
+                        total = view.expand_as(p).clone(memory_format=torch.preserve_format)
                     else:
-                        state["sum"] = torch.full_like(p, init, memory_format=torch.preserve_format)
+                        total = torch.full_like(p, init, memory_format=torch.preserve_format)
+                    state["step"], state["sum"] = 0, total  # (both, or neither: no half state)
                 steps.append(int(state["step"]) + 1)
                 sums.append(state["sum"])
             hp = self._values(group)

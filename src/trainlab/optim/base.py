@@ -648,6 +648,12 @@ class PopulationOptimizer(torch.optim.Optimizer):
         return FusedPlan(runs, lr, grads, maximize)
 
     def _closure_loss(self, closure: Any) -> Any:
+        """The start of every step: the closure's loss (None without one), and every group's
+        values checked before any group is updated (a value refused in a later group would
+        otherwise come after the earlier groups had stepped)."""
+        if len(self.param_groups) > 1:
+            for group in self.param_groups:
+                self._values(group)
         if closure is None:
             return None
         with torch.enable_grad():

@@ -126,11 +126,15 @@ def clip_grad_norm_(
     norms = grad_norms(ps, k=k, norm_type=norm_type) if ps else torch.zeros(k, device=dev)
     if not ps:
         return norms, torch.zeros(k, dtype=torch.bool, device=dev)
-    if isinstance(mx, Tensor):  # in the norms' dtype, as a number is (torch: float32 math)
-        mx = mx.to(norms.dtype)
     # max_norm / (norm + 1e-6) as torch computes it for a number: reciprocal, then times it
-    # (Tensor.__rtruediv__), so that a (K,) max_norm rounds as the number itself would
-    coef = (norms + 1e-6).reciprocal() * mx  # (K,)
+    # (Tensor.__rtruediv__) in the norms' compute precision (float32 for 16-bit norms), then
+    # rounded to their dtype, so that a (K,) max_norm rounds as the number itself would
+    coef = (norms + 1e-6).reciprocal()  # (K,)
+    if isinstance(mx, Tensor):
+        wide = torch.float32 if norms.dtype in (torch.float16, torch.bfloat16) else norms.dtype
+        coef = (coef * mx.to(wide)).to(norms.dtype)
+    else:
+        coef = coef * mx
     clipped = coef < 1.0
     coef = torch.clamp(coef, 0.0, 1.0)  # 0: never a sign flip (see the module doc)
     grads = [p.grad for p in ps]

@@ -219,7 +219,9 @@ class RunData:
             return int(self.summary["epochs"])
         train = (self.config or {}).get("train") or {}
         e = train.get("epochs") if isinstance(train, dict) else None
-        return int(e) if isinstance(e, int | float) else None
+        # (a hand-edited ``.inf`` / ``.nan`` plans nothing readable)
+        ok = isinstance(e, int | float) and not isinstance(e, bool) and math.isfinite(e)
+        return int(e) if ok else None
 
     @property
     def split_sizes(self) -> list[int] | None:
@@ -294,13 +296,19 @@ class RunData:
                 bad = next((r for r in rows if _failed(r)), None)
                 good = rows[: rows.index(bad)] if bad is not None else rows
                 last = good[-1] if good else {}  # like the trainer: the last epoch before NaN
+                stop = self._early_stop(good) if bad is None else None
+                if stop is not None:  # the trainer's rule replayed: its rows after are frozen
+                    last = stop
                 if not rows:
                     rec["status"] = "not started"
                 elif bad is not None:
                     rec["status"] = "nan"
+                elif stop is not None:
+                    rec["status"] = "early_stopped"
                 else:
                     rec["status"] = "incomplete"
-                rec["stopped_step"] = bad.get("step") if bad is not None else None
+                stopped = bad if bad is not None else stop
+                rec["stopped_step"] = stopped.get("step") if stopped is not None else None
                 rec["final"] = {
                     k: last.get(k)
                     for k in (
@@ -315,6 +323,27 @@ class RunData:
                 rec["epochs_done"] = len(rows)
             out.append(rec)
         return out
+
+    def _early_stop(self, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
+        """A killed run's model: the metrics row of the epoch at which early stopping (the
+        config's ``train.early_stopping_patience``, :mod:`trainlab.stopping`) stopped it, or
+        None (no early stopping, or not stopped yet)."""
+        from ..stopping import early_stopping_update
+
+        train = (self.config or {}).get("train") or {}
+        patience = train.get("early_stopping_patience") if isinstance(train, dict) else None
+        if not isinstance(patience, int) or isinstance(patience, bool) or patience < 1:
+            return None
+        metric = train.get("early_stopping_metric") or "val_loss"
+        sign = 1.0 if metric == "val_loss" else -1.0
+        best, bad = math.inf, 0
+        for row in rows:
+            value = num(row.get(metric))
+            value = math.nan if value is None else sign * value
+            best, bad, stop = early_stopping_update(best, bad, value, patience)
+            if stop:
+                return row
+        return None
 
 
 def _failed(row: dict[str, Any]) -> bool:
@@ -388,7 +417,7 @@ def read_run(run_dir: str | Path) -> RunData:
             raise UserError(
                 f"{summ_path} is not a JSON object; delete it to report the run as incomplete"
             )
-        if data.population is not None and summ.get("models") is not None:  # a training run
+        if data.population is not None and "models" in summ:  # a training run
             if not isinstance(summ["models"], list):
                 raise UserError(f"{summ_path}: 'models' is not a list; delete the file")
             _check_models(summ_path, summ["models"])

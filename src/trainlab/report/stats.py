@@ -45,9 +45,11 @@ def aggregate(values: Iterable[Any]) -> dict[str, float | int | None]:
     n = len(xs)
     if n == 0:
         return {"mean": None, "std": None, "ci95": None, "n": 0}
-    # huge finite values (a diverged float64 loss) are summed scaled by 2^-e, exactly: their
-    # sum and squares would overflow, where fsum and ** raise rather than give inf
-    scale = 1.0 if max(abs(x) for x in xs) < 1e150 else 2.0 ** -math.frexp(max(map(abs, xs)))[1]
+    # the values are summed scaled by 2^-e (exact) to a largest magnitude in [0.5, 1): huge
+    # ones (a diverged float64 loss) would overflow sums and squares, where fsum and ** raise
+    # rather than give inf; tiny ones (1e-170) would square to 0 and read as no spread
+    top = max(abs(x) for x in xs)
+    scale = 2.0 ** -math.frexp(top)[1] if top > 0 else 1.0
     xs = [x * scale for x in xs]
     mean = math.fsum(xs) / n
     if n == 1:
