@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import re
 import signal
 import sys
 import threading
@@ -62,9 +63,9 @@ def parse_seeds(text: str | None) -> list[int] | None:
     for part in (p.strip() for p in parts):
         if not part:
             raise UserError(f"--seeds '{text}' has an empty item; write e.g. '1,3,5' or '0-2,5'")
-        if "-" in part:
-            lo_text, hi_text = part.split("-", 1)
-            lo, hi = _seed_int(lo_text, text), _seed_int(hi_text, text)
+        span = re.fullmatch(r"(-?\d+)\s*-\s*(-?\d+)", part)  # (negative seeds: '-3--1')
+        if span is not None:
+            lo, hi = int(span[1]), int(span[2])
             if hi < lo:
                 raise UserError(
                     f"--seeds '{text}': '{part}' runs backwards; write the range low-high: "

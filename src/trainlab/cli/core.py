@@ -51,7 +51,7 @@ def train_cmd(
         sets.append(f"population.seeds={parse_seeds(seeds)}")
     cfg = load_config(config, sets)
     if diagnose and cfg.train.diagnose_every is None:  # a value the config sets is kept
-        cfg = load_config(config, [*sets, "train.diagnose_every=50"])
+        cfg.train.diagnose_every = 50  # (the config is read once: it may come through a pipe)
     elif diagnose is False:
         cfg.train.diagnose_every = None
     result = train(cfg, out=out, device=device)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -87,9 +88,9 @@ def schedule_cmd(
     from ..config import load_config
 
     cfg = load_config(config, list(set_ or []))
+    mems, sched, curve, spe = schedule_curves(cfg)  # (a refused config makes no --out folder)
     if plot:
-        out = _png(out)
-    mems, sched, curve, spe = schedule_curves(cfg)
+        out, _ = _png(out)
     steps = curve.shape[0]
     firsts, labels, _ = distinct_curves(mems, curve)
     table = Table(title=f"schedule '{cfg.schedule.name}': lr at the start of each epoch")
@@ -199,14 +200,35 @@ def lr_find_cmd(
     """LR range test (Smith 2017): loss against an exponentially growing LR; suggests an LR."""
     from ..config import load_config
     from ..devices import resolve_device
-    from ..optim.lr_find import log_spaced, lr_find, lr_sweep
-    from ..report.plots import save_figure
 
     if population and not 2 <= population <= MAX_SEEDS:  # 0: the single-model range test
         raise UserError(f"--population needs 2 to {MAX_SEEDS} models, got {population}")
     cfg = load_config(config, list(set_ or []))
     resolve_device(device)  # a bad --device is refused before --out's folder is made
-    out = _png(out)
+    out, made = _png(out)
+    try:
+        _lr_find_run(cfg, out, population, start_lr, end_lr, steps, epochs, device)
+    except BaseException:  # refused options, an interrupt: no empty folder left behind
+        for folder in made:
+            with contextlib.suppress(OSError):  # (not empty: something else wrote there)
+                folder.rmdir()
+        raise
+
+
+def _lr_find_run(
+    cfg: Any,
+    out: Path,
+    population: int,
+    start_lr: float,
+    end_lr: float,
+    steps: int,
+    epochs: int,
+    device: str,
+) -> None:
+    """lr-find's work: the range test (or the population sweep), its table and plot."""
+    from ..optim.lr_find import log_spaced, lr_find, lr_sweep
+    from ..report.plots import save_figure
+
     if population:
         res = lr_sweep(cfg, log_spaced(start_lr, end_lr, population), epochs=epochs, device=device)
         table = Table(title=f"{population} models at fixed LRs, {epochs} epoch(s)")
@@ -246,10 +268,11 @@ def lr_find_cmd(
     console.print(f"plot: {escape(str(out))}")
 
 
-def _png(out: Path) -> Path:
-    """``out``, with ``.png`` added when it has no suffix (as matplotlib's savefig does), its
-    folder created; a folder given as ``out``, a format matplotlib cannot write or a folder
-    that cannot be made is a UserError, raised before any training."""
+def _png(out: Path) -> tuple[Path, list[Path]]:
+    """``(out, made)``: ``out`` with ``.png`` added when it has no suffix (as matplotlib's
+    savefig does), its folder created (``made``: the folders that did not exist, deepest
+    first); a folder given as ``out``, a format matplotlib cannot write or a folder that
+    cannot be made is a UserError, raised before any training."""
     import io
     import tempfile
 
@@ -278,6 +301,7 @@ def _png(out: Path) -> Path:
             f"--out {out}: '{out.suffix}' files cannot be written here ({first}); "
             "use .png, .pdf or .svg"
         ) from None
+    made = [p for p in [out.parent, *out.parent.parents] if not p.exists()]
     make_folder(out.parent)
     try:  # a folder that takes no files (read-only, /proc): said now, not after the training
         tempfile.TemporaryFile(dir=out.parent).close()
@@ -285,7 +309,7 @@ def _png(out: Path) -> Path:
         raise UserError(
             f"--out {out}: cannot write a file in {out.parent} ({err.strerror}); pass another --out"
         ) from None
-    return out
+    return out, made
 
 
 def _fmt(x: float | None) -> str:

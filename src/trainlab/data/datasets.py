@@ -96,6 +96,11 @@ class Dataset:
         for split in ("train", "val", "test"):
             x, y = (getattr(self, f"{v}_{split}") for v in "xy")
             x, y = (_tensor_field(name, f"{v}_{split}", t) for v, t in (("x", x), ("y", y)))
+            if x.ndim == 0 or y.ndim != 1:  # (before len(): a 0-d tensor has none)
+                raise DataError(
+                    f"{name}: {split} needs inputs (N, ...) and 1-D labels (N,), got shapes "
+                    f"{tuple(x.shape)} and {tuple(y.shape)}"
+                )
             if split != "train" and len(x) == 0 and len(y) == 0:  # no split: any empty tensors
                 x = fields["x_train"].new_empty((0, *self.input_shape))
                 y = torch.empty(0, dtype=torch.int64, device=y.device)
@@ -245,7 +250,9 @@ def _held_out_size(n: int, fraction: float) -> int:
 
 def _allocate(counts: np.ndarray, fraction: float, total: int) -> np.ndarray:
     """Per-class held-out counts summing to ``total`` (about ``fraction * N``), by largest
-    remainder of the ideal shares ``fraction * counts``."""
+    remainder of the ideal shares ``fraction * counts``; equal remainders go to the lower
+    class index first (whatever the seed: a known bias, kept so that every split stays what
+    it was)."""
     ideal = fraction * counts.astype(np.float64)
     take = np.floor(ideal).astype(np.int64)
     rest = total - int(take.sum())

@@ -49,6 +49,11 @@ def _as_tensor(x: torch.Tensor | np.ndarray) -> torch.Tensor:
     """``x`` as a tensor; integer and bool inputs as float64, exact up to 2**53 (a float32 cast
     first would merge the values of a wide integer feature, ``2e8 + {0..7}``, into one)."""
     t = torch.as_tensor(x)
+    if t.is_complex():  # (a cast would drop the imaginary part without a word)
+        raise UserError(
+            f"complex inputs ({t.dtype}); pass real inputs, e.g. the real and imaginary parts "
+            "as separate features"
+        )
     return t if t.is_floating_point() else t.to(torch.float64)
 
 

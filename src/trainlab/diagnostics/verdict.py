@@ -42,7 +42,9 @@ check               fires when (default thresholds)
                     the gradient at whose input, was non-finite. Under mixed precision
                     (records with ``loss_scale``, ``watch(scaler=...)``) gradients that
                     overflowed at the loss scale are steps the GradScaler skips: ``ok``,
-                    named, unless the latest sampled step still overflows.
+                    named, unless the latest sampled step still overflows. (``warn``) an
+                    output gradient's norm is inf while every output and parameter gradient
+                    is finite: an Inf zeroed below (a ReLU) or a float32 overflow.
 ==================  ==========================================================================
 """
 
@@ -198,6 +200,23 @@ def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
     if skipped:
         back = [r for r in back if r["step"] not in skipped]
     if not bad and not back:
+        overflowed = [
+            r for r in rows if _nonfinite_number(r.get("out_grad_norm")) and overflow_only(r)
+        ]
+        if overflowed:  # the norm alone cannot tell an Inf from a float32 overflow
+            step = min(r["step"] for r in overflowed)
+            at = _backward_origin(model, step, [r for r in rows if r["step"] == step])
+            return Finding(
+                "nonfinite",
+                "warn",
+                model,
+                f"an infinite output-gradient norm at step {step} in the backward pass of layer "
+                f"'{at.layer}' while every output and parameter gradient is finite: an Inf "
+                "there (zeroed below it, e.g. by a ReLU) or a float32 overflow of finite values",
+                step=step,
+                layer=at.layer,
+                layers=at.layers,
+            )
         if skipped:
             return Finding(
                 "nonfinite",

@@ -637,7 +637,7 @@ class Watch:
             found = getattr(optimizer, "found_inf", None)
             if found is None and isinstance(kwargs, dict):
                 found = kwargs.get("found_inf")
-            if isinstance(found, torch.Tensor):  # (a copy: the scaler reuses it; no sync)
+            if self.measure_updates and isinstance(found, torch.Tensor):  # (a copy: no sync)
                 self._found_infs.append(found.detach().reshape(()).clone())
 
     def detach(self) -> None:

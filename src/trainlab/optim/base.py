@@ -647,13 +647,18 @@ class PopulationOptimizer(torch.optim.Optimizer):
         )  # fmt: skip
         return FusedPlan(runs, lr, grads, maximize)
 
+    def _refuse_at_step(self, group: dict[str, Any]) -> None:
+        """Raise what this step would raise for ``group`` (its values' shapes), before any
+        group is updated."""
+        self._values(group)
+
     def _closure_loss(self, closure: Any) -> Any:
         """The start of every step: the closure's loss (None without one), and every group's
         values checked before any group is updated (a value refused in a later group would
         otherwise come after the earlier groups had stepped)."""
         if len(self.param_groups) > 1:
             for group in self.param_groups:
-                self._values(group)
+                self._refuse_at_step(group)
         if closure is None:
             return None
         with torch.enable_grad():

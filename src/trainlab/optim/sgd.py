@@ -135,6 +135,29 @@ class SGD(PopulationOptimizer):
                     "set optim.momentum (e.g. 0.9) or nesterov: false"
                 )
 
+    def _fused_16bit_broken(self, group: dict[str, Any], params: list[Tensor]) -> bool:
+        """Whether this torch's fused CPU kernel would get the group's 16-bit parameters wrong
+        (then the step takes the foreach path); with ``fused=True`` that is a ConfigError."""
+        if not (
+            params
+            and params[0].device.type == "cpu"
+            and any(p.dtype in _16BIT for p in params)
+            and group.get("fused") is not False
+            and not fused_sgd_handles_16bit()
+        ):
+            return False
+        if group.get("fused"):
+            raise ConfigError(
+                f"fused=True: this torch's ({torch.__version__}) fused CPU SGD kernel leaves "
+                "most float16/bfloat16 weights unchanged (pytorch/pytorch#191763); leave "
+                "fused unset (auto) to take the _foreach path for 16-bit parameters"
+            )
+        return True
+
+    def _refuse_at_step(self, group: dict[str, Any]) -> None:
+        super()._refuse_at_step(group)
+        self._fused_16bit_broken(group, [p for p in group["params"] if p.grad is not None])
+
     @torch.no_grad()
     def step(self, closure: Any = None) -> Any:
         """One SGD step of every model; returns the closure's loss if a closure is given."""
@@ -173,18 +196,7 @@ class SGD(PopulationOptimizer):
         16-bit parameters never fuse where torch's kernel gets them wrong
         (:func:`fused_sgd_handles_16bit`).
         """
-        if (
-            params[0].device.type == "cpu"
-            and any(p.dtype in _16BIT for p in params)
-            and group.get("fused") is not False
-            and not fused_sgd_handles_16bit()
-        ):
-            if group.get("fused"):
-                raise ConfigError(
-                    f"fused=True: this torch's ({torch.__version__}) fused CPU SGD kernel leaves "
-                    "most float16/bfloat16 weights unchanged (pytorch/pytorch#191763); leave "
-                    "fused unset (auto) to take the _foreach path for 16-bit parameters"
-                )
+        if self._fused_16bit_broken(group, params):
             return False
         bufs = [self.state[p].get("momentum_buffer") for p in params]
         have = [b for b in bufs if b is not None]

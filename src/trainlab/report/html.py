@@ -452,7 +452,8 @@ def _status_banner(run: RunData) -> str:
     return (
         '<div class="banner bad"><strong>Incomplete run:</strong> summary.json is missing, so the '
         f"run was stopped (or is still running) after {done}{of} epochs. Curves and tables show "
-        "what metrics.jsonl holds; \u201cfinal\u201d values are the last epoch reached. "
+        "what metrics.jsonl holds; \u201cfinal\u201d values are the last epoch reached (for a "
+        "model that early stopping stopped, the epoch it stopped at). "
         f"<code>{html.escape(_resume_command(run))}</code> continues it.</div>"
     )
 

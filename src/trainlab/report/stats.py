@@ -45,18 +45,25 @@ def aggregate(values: Iterable[Any]) -> dict[str, float | int | None]:
     n = len(xs)
     if n == 0:
         return {"mean": None, "std": None, "ci95": None, "n": 0}
-    # the values are summed scaled by 2^-e (exact) to a largest magnitude in [0.5, 1): huge
-    # ones (a diverged float64 loss) would overflow sums and squares, where fsum and ** raise
-    # rather than give inf; tiny ones (1e-170) would square to 0 and read as no spread
-    top = max(abs(x) for x in xs)
-    scale = 2.0 ** -math.frexp(top)[1] if top > 0 else 1.0
-    xs = [x * scale for x in xs]
+    # computed on the values scaled by 2^-e (exact, ldexp) to a largest magnitude in
+    # [0.5, 1), then scaled back: huge ones (a diverged float64 loss) would overflow sums and
+    # squares, where fsum and ** raise rather than give inf; tiny ones (1e-170, subnormals)
+    # would square to 0 and read as no spread
+    e = math.frexp(max(abs(x) for x in xs))[1]
+    xs = [math.ldexp(x, -e) for x in xs]
     mean = math.fsum(xs) / n
     if n == 1:
-        return {"mean": mean / scale, "std": 0.0, "ci95": None, "n": 1}
-    std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1)) / scale
-    mean /= scale
+        return {"mean": _ldexp(mean, e), "std": 0.0, "ci95": None, "n": 1}
+    std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
     from scipy.stats import t  # scipy comes with scikit-learn; imported here to keep import light
 
     ci95 = float(t.ppf(0.975, n - 1)) * std / math.sqrt(n)
-    return {"mean": mean, "std": std, "ci95": ci95, "n": n}
+    return {"mean": _ldexp(mean, e), "std": _ldexp(std, e), "ci95": _ldexp(ci95, e), "n": n}
+
+
+def _ldexp(x: float, e: int) -> float:
+    """``x · 2^e``; ±inf beyond the float range (where ``math.ldexp`` raises)."""
+    try:
+        return math.ldexp(x, e)
+    except OverflowError:
+        return math.copysign(math.inf, x)
