@@ -50,7 +50,7 @@ def parse_seeds(text: str | None) -> list[int] | None:
         return None
     text = text.strip()
     parts = text.split(",")
-    if len(parts) == 1 and "-" not in text:  # a count
+    if len(parts) == 1 and re.fullmatch(r"[+-]?\d+", text):  # a count (-5: refused as one)
         count = _seed_int(text, text)
         if count < 1:
             raise UserError(f"--seeds {text}: a count needs at least 1 model (seed 0 alone: '0-0')")
@@ -65,7 +65,7 @@ def parse_seeds(text: str | None) -> list[int] | None:
             raise UserError(f"--seeds '{text}' has an empty item; write e.g. '1,3,5' or '0-2,5'")
         span = re.fullmatch(r"(-?\d+)\s*-\s*(-?\d+)", part)  # (negative seeds: '-3--1')
         if span is not None:
-            lo, hi = int(span[1]), int(span[2])
+            lo, hi = _seed_int(span[1], text), _seed_int(span[2], text)
             if hi < lo:
                 raise UserError(
                     f"--seeds '{text}': '{part}' runs backwards; write the range low-high: "

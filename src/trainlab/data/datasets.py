@@ -96,14 +96,14 @@ class Dataset:
         for split in ("train", "val", "test"):
             x, y = (getattr(self, f"{v}_{split}") for v in "xy")
             x, y = (_tensor_field(name, f"{v}_{split}", t) for v, t in (("x", x), ("y", y)))
+            if split != "train" and x.numel() == 0 and y.numel() == 0:  # no split: any empties
+                x = fields["x_train"].new_empty((0, *self.input_shape))
+                y = torch.empty(0, dtype=torch.int64, device=y.device)
             if x.ndim == 0 or y.ndim != 1:  # (before len(): a 0-d tensor has none)
                 raise DataError(
                     f"{name}: {split} needs inputs (N, ...) and 1-D labels (N,), got shapes "
                     f"{tuple(x.shape)} and {tuple(y.shape)}"
                 )
-            if split != "train" and len(x) == 0 and len(y) == 0:  # no split: any empty tensors
-                x = fields["x_train"].new_empty((0, *self.input_shape))
-                y = torch.empty(0, dtype=torch.int64, device=y.device)
             if len(x) != len(y):
                 raise DataError(
                     f"{name}: {split} has {len(x)} inputs but {len(y)} labels; they must match"

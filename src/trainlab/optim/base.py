@@ -653,16 +653,17 @@ class PopulationOptimizer(torch.optim.Optimizer):
         self._values(group)
 
     def _closure_loss(self, closure: Any) -> Any:
-        """The start of every step: the closure's loss (None without one), and every group's
-        values checked before any group is updated (a value refused in a later group would
-        otherwise come after the earlier groups had stepped)."""
-        if len(self.param_groups) > 1:
+        """The start of every step: the closure's loss (None without one), then every group
+        checked before any group is updated (a value refused in a later group would otherwise
+        come after the earlier groups had stepped)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        if len(self.param_groups) > 1:  # (after the closure, which makes the gradients)
             for group in self.param_groups:
                 self._refuse_at_step(group)
-        if closure is None:
-            return None
-        with torch.enable_grad():
-            return closure()
+        return loss
 
 
 def create_optimizer(name: str, params: Iterable[Any], **hparams: Any) -> torch.optim.Optimizer:
