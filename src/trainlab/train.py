@@ -623,9 +623,10 @@ class Trainer:
         """One epoch for every model, then evaluation; returns one metrics row per model."""
         if self.step != self.epoch * self.steps_per_epoch:
             raise UserError(
-                f"this trainer stopped inside epoch {self.epoch + 1} (at step {self.step}, "
-                "interrupted): it cannot go on from there; continue from the last checkpoint "
-                "(trainlab resume DIR, or Trainer.load_state_dict)"
+                f"this trainer is inside epoch {self.epoch + 1} (at step {self.step}: "
+                "interrupted, or stepped by hand with step_on), and an epoch starts at its first "
+                "batch; continue from the last checkpoint (trainlab resume DIR, or "
+                "Trainer.load_state_dict)"
             )
         t0 = time.perf_counter()
         n = self.data.x_train.shape[0]
