@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 import trainlab
+from backward_injection import nonfinite_finding
 from trainlab.diagnostics import watch
 from trainlab.population import Population
 
@@ -167,54 +168,8 @@ def test_a_finite_mixed_precision_step_at_lr_0_reads_the_same_with_a_fused_optim
 # -- verdict: a real Inf in the backward, watched at the activations ---------------------------
 
 
-class _Inject(torch.autograd.Function):
-    """Identity forward; its backward puts ``value`` into one element of the gradient (a NaN
-    or Inf born in the backward pass, e.g. a sqrt/log at 0 in a custom op)."""
-
-    @staticmethod
-    def forward(ctx, x, value):
-        ctx.value = value
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        g = g.clone()
-        g[0, 0] = ctx.value
-        return g, None
-
-
-class _Mlp(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.l1, self.a1 = nn.Linear(6, 8), nn.Tanh()
-        self.l2, self.a2 = nn.Linear(8, 8), nn.Tanh()
-        self.l3 = nn.Linear(8, 3)
-        self.value = None  # set: the backward of this step injects it above a2
-
-    def forward(self, x):
-        h = self.a2(self.l2(self.a1(self.l1(x))))
-        if self.value is not None:
-            h = _Inject.apply(h, self.value)
-        return self.l3(h)
-
-
 def _nonfinite_finding(value):
-    from trainlab.diagnostics.verdict import verdict
-
-    torch.manual_seed(0)
-    net = _Mlp()
-    opt = torch.optim.SGD(net.parameters(), lr=0.01)
-    g = torch.Generator().manual_seed(0)
-    with watch(net, every=1, layers=["a1", "a2"]) as w:  # the activations only
-        for s in range(6):
-            net.value = value if s == 3 else None
-            x, y = torch.randn(4, 6, generator=g), torch.randint(0, 3, (4,), generator=g)
-            opt.zero_grad()
-            nn.functional.cross_entropy(net(x), y).backward()
-            opt.step()
-        records = w.records()
-    (f,) = [f for f in verdict(records) if f.check == "nonfinite"]
-    return f
+    return nonfinite_finding(value, layers=["a1", "a2"])  # the activations only
 
 
 def test_an_inf_born_in_the_backward_is_located_as_a_nan_born_there_is():

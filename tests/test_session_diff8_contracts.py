@@ -13,6 +13,7 @@ import pytest
 import torch
 from torch import nn
 
+from backward_injection import nonfinite_finding
 from trainlab.diagnostics import watch
 from trainlab.errors import ConfigError
 from trainlab.optim import clip_grad_norm_, create_optimizer
@@ -171,56 +172,6 @@ def test_a_layer_updated_by_one_fused_optimizer_keeps_its_ratio_when_another_is_
 # -- verdict: a real Inf in the backward, with a parameter layer above it watched ---------------
 
 
-class _Inject(torch.autograd.Function):
-    """Identity forward; its backward puts ``value`` into one element of the gradient (a NaN
-    or Inf born in the backward pass, e.g. a sqrt/log at 0 in a custom op)."""
-
-    @staticmethod
-    def forward(ctx, x, value):
-        ctx.value = value
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, g):
-        g = g.clone()
-        g[0, 0] = ctx.value
-        return g, None
-
-
-class _Mlp(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.l1, self.a1 = nn.Linear(6, 8), nn.Tanh()
-        self.l2, self.a2 = nn.Linear(8, 8), nn.Tanh()
-        self.l3 = nn.Linear(8, 3)
-        self.value = None  # set: the backward of this step injects it above a2
-
-    def forward(self, x):
-        h = self.a2(self.l2(self.a1(self.l1(x))))
-        if self.value is not None:
-            h = _Inject.apply(h, self.value)
-        return self.l3(h)
-
-
-def _nonfinite_finding(value, layers):
-    from trainlab.diagnostics.verdict import verdict
-
-    torch.manual_seed(0)
-    net = _Mlp()
-    opt = torch.optim.SGD(net.parameters(), lr=0.01)
-    g = torch.Generator().manual_seed(0)
-    with watch(net, every=1, layers=layers) as w:
-        for s in range(6):
-            net.value = value if s == 3 else None
-            x, y = torch.randn(4, 6, generator=g), torch.randint(0, 3, (4,), generator=g)
-            opt.zero_grad()
-            nn.functional.cross_entropy(net(x), y).backward()
-            opt.step()
-        records = w.records()
-    (f,) = [f for f in verdict(records) if f.check == "nonfinite"]
-    return f
-
-
 def test_an_inf_born_in_the_backward_is_found_when_a_layer_above_it_is_watched_too():
     """c8a91fa counts an inf output-gradient norm as a NaN/Inf origin only "at a step whose
     watched parameter gradients are not all finite or not recorded", reasoning that "a real
@@ -234,8 +185,8 @@ def test_an_inf_born_in_the_backward_is_found_when_a_layer_above_it_is_watched_t
     the backward, as is the Inf when ``l3`` is not watched (the commit's own test). Adding a
     layer to the watch must not hide where the Inf was born."""
     layers = ["a1", "a2", "l3"]
-    nan = _nonfinite_finding(float("nan"), layers)
-    inf = _nonfinite_finding(float("inf"), layers)
+    nan = nonfinite_finding(float("nan"), layers)
+    inf = nonfinite_finding(float("inf"), layers)
     assert (nan.status, nan.step) == ("fail", 3)  # (the NaN case is found where it was born)
     assert (inf.status, inf.step, inf.layer) == (nan.status, nan.step, nan.layer), inf.message
 

@@ -14,6 +14,7 @@ import pytest
 import torch
 from torch import nn
 
+from backward_injection import nonfinite_finding
 from trainlab.diagnostics import watch
 from trainlab.errors import ConfigError
 from trainlab.optim import create_optimizer
@@ -121,56 +122,8 @@ def test_the_watch_keeps_no_found_inf_per_step_without_update_ratios():
 # -- verdict: the overflow_only rule ---------------------------------------------------------------
 
 
-class _Inject(torch.autograd.Function):
-    """Identity forward; its backward puts ``value`` into one element of the gradient (a NaN
-    or Inf born in the backward pass, e.g. a custom op's sqrt/log at 0)."""
-
-    @staticmethod
-    def forward(ctx, x, value):
-        ctx.value = value
-        return x.view_as(x)
-
-    @staticmethod
-    def backward(ctx, grad):
-        grad = grad.clone()
-        grad[0, 0] = ctx.value
-        return grad, None
-
-
-class _ReluMlp(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.l1, self.a1 = nn.Linear(6, 8), nn.ReLU()
-        self.l2, self.a2 = nn.Linear(8, 8), nn.ReLU()
-        self.l3 = nn.Linear(8, 3)
-        with torch.no_grad():
-            self.l2.bias[0] = -100.0  # unit 0 of a2 is inactive on every sample
-        self.value = None  # set: the backward of this step injects it above a2
-
-    def forward(self, x):
-        h = self.a2(self.l2(self.a1(self.l1(x))))
-        if self.value is not None:
-            h = _Inject.apply(h, self.value)
-        return self.l3(h)
-
-
 def _relu_nonfinite_finding(value):
-    from trainlab.diagnostics.verdict import verdict
-
-    torch.manual_seed(0)
-    net = _ReluMlp()
-    opt = torch.optim.SGD(net.parameters(), lr=0.01)
-    g = torch.Generator().manual_seed(0)
-    with watch(net, every=1) as w:
-        for s in range(6):
-            net.value = value if s == 3 else None
-            x, y = torch.randn(4, 6, generator=g), torch.randint(0, 3, (4,), generator=g)
-            opt.zero_grad()
-            nn.functional.cross_entropy(net(x), y).backward()
-            opt.step()
-        records = w.records()
-    (f,) = [f for f in verdict(records) if f.check == "nonfinite"]
-    return f
+    return nonfinite_finding(value, activation=nn.ReLU, dead_unit=True)
 
 
 def test_an_inf_gradient_that_a_relu_zeroes_is_still_reported_like_the_same_nan():
