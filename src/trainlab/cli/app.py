@@ -88,6 +88,8 @@ def parse_seeds(text: str | None) -> list[int] | None:
 
 def _seed_int(part: str, text: str) -> int:
     try:
+        if not re.fullmatch(r"\s*[+-]?\d+\s*", part):  # (int() also reads '1_000')
+            raise ValueError(part)
         return int(part)
     except ValueError:
         raise UserError(

@@ -601,17 +601,7 @@ class PopulationOptimizer(torch.optim.Optimizer):
         decay differ between models (one lr-scaled call).
         """
         fused = group.get("fused")
-        if fused is False:
-            return None
-        t0 = tensors[0]
-        if any(
-            t.device.type != "cpu" or t.dtype != t0.dtype or not t.is_contiguous() for t in tensors
-        ):
-            if fused:
-                raise ConfigError(
-                    f"fused=True needs contiguous CPU tensors of one dtype, {_unfusable(tensors)}"
-                    "; leave fused unset (auto) to take the _foreach path there"
-                )
+        if fused is False or not self._fusable(group, tensors):
             return None
         k = self.k or 1
         small = fused is None and sum(p.numel() for p in params) // k < FUSED_MIN_NUMEL
@@ -647,10 +637,29 @@ class PopulationOptimizer(torch.optim.Optimizer):
         )  # fmt: skip
         return FusedPlan(runs, lr, grads, maximize)
 
+    @staticmethod
+    def _fusable(group: dict[str, Any], tensors: list[Tensor]) -> bool:
+        """Whether ``tensors`` can take a fused CPU kernel (contiguous CPU tensors of one
+        dtype); with ``fused=True`` in ``group``, not being so is a ConfigError."""
+        t0 = tensors[0]
+        if all(
+            t.device.type == "cpu" and t.dtype == t0.dtype and t.is_contiguous() for t in tensors
+        ):
+            return True
+        if group.get("fused"):
+            raise ConfigError(
+                f"fused=True needs contiguous CPU tensors of one dtype, {_unfusable(tensors)}"
+                "; leave fused unset (auto) to take the _foreach path there"
+            )
+        return False
+
     def _refuse_at_step(self, group: dict[str, Any]) -> None:
-        """Raise what this step would raise for ``group`` (its values' shapes), before any
-        group is updated."""
+        """Raise what this step would raise for ``group`` (its values' shapes, a sparse
+        gradient, ``fused=True`` on tensors it cannot fuse), before any group is updated."""
         self._values(group)
+        params, grads = self._grads(group)
+        if params and group.get("fused") is True:
+            self._fusable(group, params + grads)
 
     def _closure_loss(self, closure: Any) -> Any:
         """The start of every step: the closure's loss (None without one), then every group
