@@ -58,7 +58,8 @@ def test_a_refused_step_does_not_count_as_a_step(name, hp, fused):
         torch.testing.assert_close(p[m], ref, rtol=1e-10, atol=0)
 
 
-def test_per_model_max_norm_clips_float32_gradients_as_the_same_float_does():
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16, torch.float16])
+def test_per_model_max_norm_clips_gradients_as_the_same_float_does(dtype):
     """``clip_grad_norm_`` promises to match ``torch.nn.utils.clip_grad_norm_`` called on each
     model alone, and a ``(K,)`` tensor of per-model values is the library's way to give each
     model its own threshold. For float32 gradients (the default training dtype) a per-model
@@ -70,13 +71,16 @@ def test_per_model_max_norm_clips_float32_gradients_as_the_same_float_does():
     float32; the coefficients differ in the last bit for many models, so a model's clipped
     gradient (and its whole trajectory, bit for bit) depends on whether its threshold was given
     as a number or inside a per-model tensor — e.g. on whether it is trained alone or next to
-    models with other thresholds."""
+    models with other thresholds. For bfloat16/float16 gradients the same holds: torch keeps the
+    Python float in float32 (the op math of 16-bit tensors), where rounding the (K,) max_norm to
+    the 16-bit norms' dtype (0.1 -> 0.10009765625 in bfloat16) changed the last bit for many
+    models."""
     k = 64
     g = torch.Generator().manual_seed(0)
-    grads = torch.randn(k, 7, generator=g) * 3  # float32, every model's norm well above 0.1
+    grads = (torch.randn(k, 7, generator=g) * 3).to(dtype)  # every model's norm well above 0.1
 
     def clipped(max_norm):
-        p = torch.zeros(k, 7, requires_grad=True)
+        p = torch.zeros(k, 7, dtype=dtype, requires_grad=True)
         p.grad = grads.clone()
         clip_grad_norm_([p], max_norm, k=k)
         return p.grad
@@ -84,7 +88,7 @@ def test_per_model_max_norm_clips_float32_gradients_as_the_same_float_does():
     shared = clipped(0.1)
     per_model = clipped(torch.full((k,), 0.1, dtype=F64))
     for m in range(k):  # the float path is torch's, bit for bit
-        t = torch.zeros(7, requires_grad=True)
+        t = torch.zeros(7, dtype=dtype, requires_grad=True)
         t.grad = grads[m].clone()
         torch.nn.utils.clip_grad_norm_([t], 0.1)
         assert torch.equal(shared[m], t.grad)

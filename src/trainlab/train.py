@@ -743,7 +743,12 @@ class Trainer:
         weights, optimizer state, position and stop flags. ``state`` is copied, never shared:
         training on does not change it, so one snapshot can be loaded again. The config is not
         compared here (``trainlab.resume`` compares it with ``config.yaml``)."""
-        state = copy.deepcopy(state)
+        self._load_state(copy.deepcopy(state))
+
+    @_trainer_context
+    def _load_state(self, state: dict[str, Any]) -> None:
+        """:meth:`load_state_dict` of a state this trainer may keep (no copy: ``resume``'s
+        freshly loaded checkpoint, which would otherwise be held twice)."""
         self.pop.load_state_dict(state["population"])
         if self.pop.mode == "vmap" and state.get("mode") == "loop":  # (older checkpoints: none)
             self.pop.mode = "loop"
@@ -1235,7 +1240,8 @@ def resume(
         )
     # the checkpoint (on the CPU; load_state_dict moves it) is compared with config.yaml before
     # anything is built, so that an edited key is named rather than met as a shape mismatch
-    state = run.load_checkpoint(map_location="cpu")
+    with torch.inference_mode(False):  # (a resume under inference_mode: trainable tensors)
+        state = run.load_checkpoint(map_location="cpu")
     if state is not None and "config" in state:  # (earlier versions' checkpoints hold none)
         try:
             trained = json.loads(state["config"])
@@ -1281,7 +1287,7 @@ def resume(
         )
     if state is not None:
         try:
-            trainer.load_state_dict(state)
+            trainer._load_state(state)  # (read from disk here: nobody else holds it)
         except (KeyError, RuntimeError, ValueError, TypeError) as err:
             lines = [line.strip() for line in str(err).splitlines() if line.strip()]
             words = ("mismatch", "Missing", "Unexpected")

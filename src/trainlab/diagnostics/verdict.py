@@ -185,12 +185,14 @@ def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
         ]
         return bool(below) and all(math.isfinite(g) for g in below)
 
+    overflowed = [r for r in rows if _nonfinite_number(r.get("out_grad_norm")) and overflow_only(r)]
+    fine = {id(r) for r in overflowed}
     back = [
         r
         for r in rows
         if _nonfinite_number(r.get("grad_norm"))
         or _is_nan(r.get("out_grad_norm"))
-        or (_nonfinite_number(r.get("out_grad_norm")) and not overflow_only(r))
+        or (_nonfinite_number(r.get("out_grad_norm")) and id(r) not in fine)
     ]
     # mixed precision (watch(scaler=...)): loss-scaled gradients that overflowed are steps the
     # GradScaler skips (and lowers its scale), not a NaN origin, unless still there at the end
@@ -200,9 +202,6 @@ def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
     if skipped:
         back = [r for r in back if r["step"] not in skipped]
     if not bad and not back:
-        overflowed = [
-            r for r in rows if _nonfinite_number(r.get("out_grad_norm")) and overflow_only(r)
-        ]
         if overflowed:  # the norm alone cannot tell an Inf from a float32 overflow
             step = min(r["step"] for r in overflowed)
             at = _backward_origin(model, step, [r for r in rows if r["step"] == step])

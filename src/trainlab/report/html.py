@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
-from ..errors import UserError, resume_command
+from ..errors import UserError, run_resume_command
 from . import plots, tables
 from .rundata import RunData, read_run
 
@@ -454,16 +454,8 @@ def _status_banner(run: RunData) -> str:
         f"run was stopped (or is still running) after {done}{of} epochs. Curves and tables show "
         "what metrics.jsonl holds; \u201cfinal\u201d values are the last epoch reached (for a "
         "model that early stopping stopped, the epoch it stopped at). "
-        f"<code>{html.escape(_resume_command(run))}</code> continues it.</div>"
-    )
-
-
-def _resume_command(run: RunData) -> str:
-    """How the run continues (``population.json``'s ``custom_model`` / ``custom_dataset``: from
-    Python)."""
-    pop = run.population or {}
-    return resume_command(
-        run.path, model=bool(pop.get("custom_model")), dataset=bool(pop.get("custom_dataset"))
+        f"<code>{html.escape(run_resume_command(run.path, run.population))}</code> continues it"
+        ".</div>"
     )
 
 
