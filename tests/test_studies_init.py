@@ -13,7 +13,7 @@ from torch import nn
 
 from trainlab.errors import UserError
 from trainlab.models import create
-from trainlab.studies import list_studies, run_study
+from trainlab.studies import evidence, list_studies, run_study
 from trainlab.studies.init_study import SYMMETRIC, unit_symmetry
 
 
@@ -201,8 +201,12 @@ def test_init_docstring_quotes_the_quick_run(init_run: tuple[Path, int, int]) ->
         assert quoted, scheme
         mean = sum(accs) / len(accs)
         std = math.sqrt(sum((a - mean) ** 2 for a in accs) / (len(accs) - 1))
-        # a deterministic run; the slack covers CPUs whose kernels round differently
-        assert abs(float(quoted[1]) - mean) < 0.01 and abs(float(quoted[2]) - std) < 0.01, scheme
+        # deterministic on one machine, but a CPU whose kernels round differently draws other
+        # seeds' results at depth 30: the quoted numbers must be within the seed noise of these
+        n = len(accs)
+        se, dof = evidence.welch([(float(quoted[2]), n), (std, n)])
+        verdict = evidence.judge(float(quoted[1]) - mean, se, dof)
+        assert verdict == evidence.INCONCLUSIVE, (scheme, quoted[0], mean, std, verdict)
 
 
 def test_unit_symmetry_measures_differences() -> None:

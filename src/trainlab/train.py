@@ -1074,6 +1074,9 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
             for m in trainer.members
         ],  # fmt: skip
         "versions": software_versions(trainer.device),
+        # the config as trained (what checkpoints hold too): a run killed before its first
+        # checkpoint still has something to compare an edited config.yaml with at resume
+        "config": json.loads(trainer._config_json),
     }
     if out is None:  # a name trainlab chose: a run started at the same moment takes the next
         out = default_run_dir(config.name)
@@ -1242,6 +1245,7 @@ def resume(
     # anything is built, so that an edited key is named rather than met as a shape mismatch
     with torch.inference_mode(False):  # (a resume under inference_mode: trainable tensors)
         state = run.load_checkpoint(map_location="cpu")
+    trained, epoch, since = None, 0, "the run started"
     if state is not None and "config" in state:  # (earlier versions' checkpoints hold none)
         try:
             trained = json.loads(state["config"])
@@ -1251,16 +1255,22 @@ def resume(
                 f"checkpoint {run.checkpoint_path} is damaged ({type(err).__name__} in its "
                 "config or epoch); delete it to restart the run from scratch"
             ) from None
-        note = _config_changes(
+        since = "the checkpoint"
+    elif state is None and isinstance(info.get("config"), dict):  # killed before a checkpoint
+        trained = info["config"]  # (runs before it was recorded have none)
+    note = (
+        None
+        if trained is None
+        else _config_changes(
             trained,
             config,
             run,
             epoch,
             custom_model=bool(info.get("custom_model")),
             data_checked=isinstance(info.get("data_fingerprint"), dict) and not custom_data,
+            since=since,
         )
-    else:
-        note = None
+    )
     device = _resume_device(device, info, on_note or _warn)
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
     written = [  # (earlier versions recorded a number given as text as the text)
@@ -1462,10 +1472,12 @@ def _config_changes(
     *,
     custom_model: bool = False,
     data_checked: bool = False,
+    since: str = "the checkpoint",
 ) -> str | None:
-    """Refuse edits of ``config.yaml`` since the checkpoint outside :data:`RESUME_MAY_CHANGE`
-    (UserError naming them) and a ``train.epochs`` below the ``done`` epochs already trained;
-    return a note when ``train.epochs`` changed, else None. A module given to ``train``
+    """Refuse edits of ``config.yaml`` ``since`` the checkpoint (or the run's start, for a run
+    killed before its first checkpoint) outside :data:`RESUME_MAY_CHANGE` (UserError naming
+    them) and a ``train.epochs`` below the ``done`` epochs already trained; return a note when
+    ``train.epochs`` changed, else None. A module given to ``train``
     (``custom_model``): its model defaults are not recorded (earlier versions recorded them, so
     a ``model.*`` key that only one side has is not a change). ``data_checked``: the run
     recorded its data's fingerprint, which resume compares, so ``data.options.path`` may name
@@ -1483,7 +1495,7 @@ def _config_changes(
         shown = "; ".join(f"{k}: {describe_change(before.get(k), now.get(k))}" for k in bad[:3])
         more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
         raise UserError(
-            f"{run.config_path} changed since the checkpoint ({shown}{more}); the resumed run "
+            f"{run.config_path} changed since {since} ({shown}{more}); the resumed run "
             "would not continue the one that was trained: restore these keys, or start a new run"
         )
     if "train.epochs" not in changed:
@@ -1494,7 +1506,7 @@ def _config_changes(
             f"{run.config_path} sets train.epochs to {new}, but the checkpoint has already "
             f"trained {done} epochs (of {old}); set train.epochs to {done} or more"
         )
-    note = f"train.epochs changed from {old} to {new} since the checkpoint: training "
+    note = f"train.epochs changed from {old} to {new} since {since}: training "
     note += "continues to the new end" if new > done else f"ends at epoch {new}, already reached"
     if _schedule_depends_on_length(config, int(old), new):
         note += (

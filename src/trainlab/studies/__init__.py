@@ -20,7 +20,7 @@ from ..errors import note_interrupt, shell_path, unknown_name
 if TYPE_CHECKING:
     from ..runs import RunDir
 
-__all__ = ["claim_study_dir", "list_studies", "run_study"]
+__all__ = ["claim_study_dir", "list_studies", "run_study", "seeds_text"]
 
 #: study name -> module name in this package
 _STUDIES = {
@@ -32,6 +32,11 @@ _STUDIES = {
     "clipping": "clipping",
     "pretraining": "pretraining",
 }
+
+
+def seeds_text(n: int) -> str:
+    """``"1 seed"``, ``"5 seeds"``: a count of seeds as the studies' texts print it."""
+    return f"{n} seed" if n == 1 else f"{n} seeds"
 
 
 def claim_study_dir(out: str | Path, *, renumber: bool = False) -> RunDir:

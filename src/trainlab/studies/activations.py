@@ -36,7 +36,7 @@ from typing import Any
 import torch
 
 from .. import init as init_mod
-from . import claim_study_dir
+from . import claim_study_dir, seeds_text
 
 __all__ = ["DESCRIPTION", "run", "measure", "CONFIGS"]
 
@@ -291,7 +291,7 @@ def run(
     rep = Report(run_dir.path, title="Study: activation statistics at initialization (CS231n)")
     rep.add_text(
         f"## Set-up\n{DEPTH} layers of width {width}, no bias, a batch of {batch} inputs "
-        f"x ~ N(0, 1), {n_seeds} seeds (seeds 0..{n_seeds - 1}), device {dev}. "
+        f"x ~ N(0, 1), {seeds_text(n_seeds)} (seeds 0..{n_seeds - 1}), device {dev}. "
         + (
             f"Quick mode: the fixed stds 0.01 and 0.05 are scaled by √(4096/{width}) = "
             f"{scale:.3g} to {0.01 * scale:.3g} and {0.05 * scale:.3g}, so that σ·√n, which "

@@ -35,7 +35,7 @@ from typing import Any
 
 from ..errors import UserError
 from .cells import by_override, cpu_threads, curves, final_values, pm, train_cell
-from .evidence import CONFIRMED, CONTRADICTED, judge, t_critical, welch
+from .evidence import CONFIRMED, CONTRADICTED, bound_text, judge, welch
 
 __all__ = ["DESCRIPTION", "run", "CLIPPING", "intro_text", "divergence_verdict"]
 
@@ -312,8 +312,4 @@ def _sd(xs: list[float]) -> float:
 
 def _noise_text(diff: float, se: float, dof: float) -> str:
     """``Δ`` and the 95% bound it must exceed to count (``t·se``, Welch's dof)."""
-    if dof < 1:
-        return f"Δ {diff:+.3f}; one seed: no noise estimate"
-    if not math.isfinite(dof):
-        return f"Δ {diff:+.3f} (every seed identical)"
-    return f"Δ {diff:+.3f}, 95% bound ±{t_critical(dof) * se:.3f} (Welch dof {dof:.1f})"
+    return f"Δ {diff:+.3f}, {bound_text(se, dof, '{:.3f}'.format)}"

@@ -5,21 +5,24 @@ error ``se`` counts as real when ``|d| > t · se``, with ``t`` the two-sided 95%
 Student's t distribution with ``dof`` degrees of freedom (Welch 1947 for two cells with
 unequal variances). With few seeds ``t`` is large (``dof = 1``: 12.7; ``dof = 2``: 4.30;
 ``dof = 4``: 2.78; ``dof = 30``: 2.04), which is the point: two or three seeds rarely support a
-claim. One seed per cell (``dof < 1``) has no noise estimate at all, and nothing is judged.
+claim. One seed per cell (``dof < 1``) has no noise estimate at all, and nothing is judged;
+nor when every seed of every cell agrees exactly (a zero sample spread, common for two draws of
+a discrete measure such as a test accuracy or a count, estimates no noise either).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
-__all__ = ["t_critical", "welch", "judge", "CONFIRMED", "CONTRADICTED"]
+__all__ = ["t_critical", "welch", "judge", "bound_text", "CONFIRMED", "CONTRADICTED"]
 
 CONFIRMED = "confirmed"
 CONTRADICTED = "contradicted"
 INCONCLUSIVE = "inconclusive (within seed noise)"
 UNTESTABLE = "not judged (one seed per cell: no noise estimate)"
 NOT_FINITE = "not judged (no finite measurement: diverged models)"
+NO_SPREAD = "not judged (every seed agrees exactly: no noise estimate)"
 
 
 def t_critical(dof: float, level: float = 0.95) -> float:
@@ -39,7 +42,7 @@ def welch(cells: Sequence[tuple[float, int]]) -> tuple[float, float]:
     top = max(abs(s) for s, _ in cells)
     if not math.isfinite(top):  # a std that is NaN or Inf (diverged seeds): no estimate
         return math.nan, math.nan
-    if top == 0.0:  # every seed agrees exactly: no noise to speak of
+    if top == 0.0:  # every seed agrees exactly: a zero spread, which estimates no noise
         return 0.0, math.inf
     # in units of the largest std, so that neither s² nor its square overflows or underflows
     parts = [(s / top) ** 2 / n for s, n in cells]
@@ -50,15 +53,27 @@ def welch(cells: Sequence[tuple[float, int]]) -> tuple[float, float]:
 
 def judge(diff: float, se: float, dof: float, level: float = 0.95) -> str:
     """``confirmed`` when ``diff > t·se``, ``contradicted`` when ``diff < -t·se``, else
-    inconclusive; with ``dof < 1`` (a single seed) nothing is judged, nor when a number is NaN
-    (a cell whose models diverged)."""
+    inconclusive; nothing is judged with ``dof < 1`` (a single seed), with ``se = 0`` (every
+    seed agrees exactly) or when a number is NaN (a cell whose models diverged)."""
     if any(math.isnan(x) for x in (diff, se, dof)):
         return NOT_FINITE
     if dof < 1:
         return UNTESTABLE
-    bound = t_critical(dof, level) * se if math.isfinite(dof) else 0.0
+    if se == 0.0:
+        return NO_SPREAD
+    bound = t_critical(dof, level) * se
     if diff > bound:
         return CONFIRMED
     if diff < -bound:
         return CONTRADICTED
     return INCONCLUSIVE
+
+
+def bound_text(se: float, dof: float, num: Callable[[float], str] = "{:.4f}".format) -> str:
+    """The 95% bound a difference must exceed to count (``t·se``, Welch's dof), or why there is
+    none; ``num`` formats the bound in the difference's unit."""
+    if dof < 1:
+        return "one seed per cell: no noise estimate"
+    if se == 0.0:
+        return "every seed agrees exactly: no noise estimate"
+    return f"95% bound ±{num(t_critical(dof) * se)} (Welch dof {dof:.1f})"

@@ -35,6 +35,7 @@ from typing import Any
 import torch
 
 from ..errors import UserError
+from . import seeds_text
 from .cells import (
     by_override,
     cpu_threads,
@@ -45,7 +46,15 @@ from .cells import (
     pm,
     train_cell,
 )
-from .evidence import CONFIRMED, CONTRADICTED, INCONCLUSIVE, UNTESTABLE, judge, t_critical, welch
+from .evidence import (
+    CONFIRMED,
+    CONTRADICTED,
+    INCONCLUSIVE,
+    UNTESTABLE,
+    bound_text,
+    judge,
+    welch,
+)
 
 __all__ = [
     "DESCRIPTION",
@@ -296,7 +305,7 @@ def run(
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")
         ax.set_ylabel("final validation loss (mean ± std over seeds)")
-        ax.set_title(f"{mname}: LR sensitivity ({n_seeds} seeds, {epochs} epochs)")
+        ax.set_title(f"{mname}: LR sensitivity ({seeds_text(n_seeds)}, {epochs} epochs)")
         ax.legend(fontsize=7)
         cap = f"{mname}: final validation loss against LR; NaN runs omitted"
         rep.add_figure(f"lr_sensitivity_{mname.lower()}", fig, caption=cap)
@@ -569,12 +578,7 @@ def _noise_text(diff: float, se: float, dof: float, *, pct: bool = False) -> str
     def num(x: float) -> str:
         return f"{100 * x:.2f} points" if pct else f"{x:.4f}"
 
-    sign = "+" if diff >= 0 else "-"
-    if dof < 1:
-        return f"Δ {sign}{num(abs(diff))}; one seed: no noise estimate"
-    bound = t_critical(dof) * se if math.isfinite(dof) else 0.0
-    dof_text = f"{dof:.1f}" if math.isfinite(dof) else "∞ (seeds agree exactly)"
-    return f"Δ {sign}{num(abs(diff))}, 95% bound ±{num(bound)} (Welch dof {dof_text})"
+    return f"Δ {'+' if diff >= 0 else '-'}{num(abs(diff))}, {bound_text(se, dof, num)}"
 
 
 def _all_of(verdicts: list[str]) -> str:

@@ -48,7 +48,7 @@ from pathlib import Path
 from typing import Any
 
 from .cells import by_override, cpu_threads, curves, final_values, mean_std, train_cell
-from .evidence import judge, t_critical, welch
+from .evidence import bound_text, judge, welch
 
 __all__ = [
     "DESCRIPTION",
@@ -199,14 +199,6 @@ def _std(xs: list[float]) -> float:
     return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
 
 
-def _bound_text(se: float, dof: float) -> str:
-    if dof < 1:
-        return "one seed per cell: no noise estimate"
-    if not math.isfinite(dof):
-        return "every seed identical"
-    return f"95% bound ± {t_critical(dof) * se:.4f} (Student t, Welch dof {dof:.1f})"
-
-
 def lower_than(low: list[float], high: list[float]) -> tuple[str, str]:
     """Is the mean of ``low`` (final losses over seeds) below the mean of ``high``?
 
@@ -218,7 +210,7 @@ def lower_than(low: list[float], high: list[float]) -> tuple[str, str]:
         return "not judged (NaN/Inf runs at the best LR)", "a run diverged"
     diff = sum(high) / len(high) - sum(low) / len(low)
     se, dof = welch([(_std(low), len(low)), (_std(high), len(high))])
-    return judge(diff, se, dof), f"difference {diff:.4f}, {_bound_text(se, dof)}"
+    return judge(diff, se, dof), f"difference {diff:.4f}, {bound_text(se, dof)}"
 
 
 def less_sensitive(
@@ -254,7 +246,7 @@ def less_sensitive(
     log_sgd, log_adam = mu[0] - mu[1], mu[2] - mu[3]
     se, dof = welch([(_std(c), len(c)) for c in logs])
     diff = log_sgd - log_adam
-    detail = f"log-ratio difference {diff:.3f}, {_bound_text(se, dof)}"
+    detail = f"log-ratio difference {diff:.3f}, {bound_text(se, dof)}"
     return judge(diff, se, dof), math.exp(log_sgd), math.exp(log_adam), detail
 
 
