@@ -639,6 +639,31 @@ def _call_keeping_buffers(
     }
 
 
+_PLAIN = (int, float, bool)
+
+
+def _python_state(module: nn.Module) -> list[tuple[nn.Module, str, int | float | bool]]:
+    """The plain numbers (int, float, bool) the modules of ``module`` keep as attributes:
+    state a forward may advance (a step counter, trainlab's dropout call counts)."""
+    return [(m, k, v) for m in module.modules() for k, v in vars(m).items() if type(v) in _PLAIN]
+
+
+def _restore_python_state(state: list[tuple[nn.Module, str, int | float | bool]]) -> None:
+    for m, k, v in state:
+        m.__dict__[k] = v
+
+
+def _moved_buffer(owner: nn.Module, name: str, new: torch.Tensor, old: torch.Tensor) -> None:
+    """Refuse a buffer a forward reassigned with another shape (or a dtype it would be cut to):
+    a population's buffers are stacked tensors of fixed shapes, updated in place."""
+    if new.shape != old.shape or not torch.can_cast(new.dtype, old.dtype):
+        raise UserError(
+            f"{type(owner).__name__}.forward reassigns buffer '{name}' as {tuple(new.shape)} "
+            f"{new.dtype} (it was {tuple(old.shape)} {old.dtype}); a population keeps each "
+            "buffer's shape and dtype: update it in place, or keep its shape and dtype"
+        )
+
+
 #: template -> its modules if one of them is registered under two names, else [] (found once:
 #: the template's structure never changes, and a loop population calls K times per forward)
 _ALIASED: weakref.WeakKeyDictionary[nn.Module, list[nn.Module]] = weakref.WeakKeyDictionary()
@@ -1002,7 +1027,7 @@ class Population(nn.Module):
         # saves) and the running models' rows are copied back after it
         work = {n: b.clone() for n, b in buffers.items()} if frozen is not None else buffers
         saved = {n: b.clone() for n, b in buffers.items()} if first and frozen is None else {}
-        calls = [(m, m.calls) for m in self._dropouts()]  # (a failed attempt drew masks)
+        start = _python_state(tpl)  # (a failed attempt drew masks, advanced counters)
         try:
             out, moved = fn(params, work, x)
         except RuntimeError as err:
@@ -1018,8 +1043,7 @@ class Population(nn.Module):
                 with torch.no_grad():  # and to the dropout layers' call counters
                     for n, b in saved.items():
                         buffers[n].copy_(b)
-                for m, c in calls:
-                    m.calls = c
+                _restore_python_state(start)
 
             restore()
             if what is None:  # vmap refused it in words not listed: the loop decides
@@ -1041,6 +1065,8 @@ class Population(nn.Module):
         self._vmap_ran.add(self.training)
         with torch.no_grad():
             for n, v in moved.items():  # buffers the forward reassigned, (K, ...)
+                _moved_buffer(tpl, n, v, work[n])
+            for n, v in moved.items():
                 work[n].copy_(v)
         if frozen is not None:  # (no host read)
             with torch.no_grad():
@@ -1067,10 +1093,12 @@ class Population(nn.Module):
         work = {n: b.clone() for n, b in buffers.items()} if frozen is not None else buffers
         before = _global_rng_states(x.device)
         outs = []
-        start = [(m, m.calls) for m in self._dropouts()]  # a second forward in a step goes on
+        # each model's forward starts from the same Python state, so that a counter the forward
+        # advances (a step count, the dropout layers' calls: each model draws the masks of the
+        # same calls) moves once per population forward, as under vmap, not K times
+        start = _python_state(tpl)
         for i in range(self.k):
-            for m, calls in start:
-                m.calls = calls  # each model's forward draws the masks of the same calls
+            _restore_python_state(start)
             out, moved = _call_keeping_buffers(
                 tpl,
                 {n: p[i] for n, p in params.items()},
@@ -1078,6 +1106,8 @@ class Population(nn.Module):
                 x[i].clone(),  # views of x share one version counter: a forward that edits its
             )  # input in place would invalidate what the models before it saved for backward
             with torch.no_grad():
+                for n, v in moved.items():
+                    _moved_buffer(tpl, n, v, work[n][i])
                 for n, v in moved.items():
                     work[n][i].copy_(v)
             outs.append(out)

@@ -1222,12 +1222,20 @@ def resume(
         )
     recorded = info.get("model_fingerprint")
     given = _module_record(model) if model is not None else None
-    if given is not None and isinstance(recorded, dict) and recorded != given:
-        raise UserError(
-            f"the module passed to resume is not the one {run.path} trained on (its structure "
-            f"{'or class ' if recorded.get('class') != given['class'] else ''}"
-            "differs); pass the same module"
-        )
+    if given is not None and isinstance(recorded, dict):
+        # (runs before the frozen names were recorded have none: not compared there)
+        keys = [k for k in given if k in recorded and recorded[k] != given[k]]
+        if keys:
+            what = {"class": "class", "sha256": "structure", "frozen": "frozen parameters"}
+            shown = " and ".join(what[k] for k in keys)
+            if "frozen" in keys:
+                shown += f" ({', '.join(given['frozen']) or 'none'}, not "
+                shown += f"{', '.join(recorded['frozen']) or 'none'})"
+            raise UserError(
+                f"the module passed to resume is not the one {run.path} trained on (its {shown} "
+                f"differ{'s' if len(keys) == 1 and 'frozen' not in keys else ''}); pass the same "
+                "module"
+            )
     from .data import Dataset
 
     if isinstance(dataset, Dataset):  # as train() recorded it: checked (int64 labels, tensors)
@@ -1347,16 +1355,22 @@ def _noted_fit(trainer: Trainer, run: RunDir | None, *, progress: bool) -> dict[
 
 
 def _module_record(module: nn.Module) -> dict[str, Any]:
-    """What ``population.json`` keeps of a module passed in: its class, and a sha256 of its
+    """What ``population.json`` keeps of a module passed in: its class, a sha256 of its
     ``repr`` (layers, activations, settings) and of its parameters' and buffers' names, shapes
-    and dtypes (not their values: the checkpoint holds those)."""
+    and dtypes (not their values: the checkpoint holds those), and its frozen parameters'
+    names."""
     import hashlib
 
     parts = [repr(module)]
     parts += [f"{n} {tuple(t.shape)} {t.dtype}" for n, t in module.named_parameters()]
     parts += [f"{n} {tuple(t.shape)} {t.dtype}" for n, t in module.named_buffers()]
     digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()
-    return {"class": f"{type(module).__module__}.{type(module).__qualname__}", "sha256": digest}
+    return {
+        "class": f"{type(module).__module__}.{type(module).__qualname__}",
+        "sha256": digest,
+        # which parameters do not train: the checkpoint's optimizer state fits the others
+        "frozen": sorted(n for n, t in module.named_parameters() if not t.requires_grad),
+    }
 
 
 def _data_changes(recorded: dict[str, Any], ds: Any) -> list[str]:

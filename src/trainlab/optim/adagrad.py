@@ -53,6 +53,7 @@ class Adagrad(PopulationOptimizer):
             :mod:`trainlab.optim.base`), False always takes the ``_foreach`` path.
     """
 
+    _param_state = ("sum",)
     _hypers = {
         "lr": (0.0, None, False, False),
         "lr_decay": (0.0, None, False, False),

@@ -89,6 +89,7 @@ class Adam(PopulationOptimizer):
             :mod:`trainlab.optim.base`), False always takes the ``_foreach`` path.
     """
 
+    _param_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _hypers = {
         "lr": (0.0, None, False, False),
         "eps": (0.0, None, True, False),

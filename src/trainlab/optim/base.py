@@ -463,6 +463,8 @@ class PopulationOptimizer(torch.optim.Optimizer):
     """
 
     _hypers: dict[str, tuple[float | None, float | None, bool, bool]] = {}
+    #: names of the per-parameter state tensors shaped like their parameter (checked at load)
+    _param_state: tuple[str, ...] = ()
     #: weight decay is decoupled (AdamW's ``θ(1 − ηλ)``, which scales with the lr) rather than
     #: L2 (``g + λθ``)
     _decoupled = False
@@ -531,7 +533,20 @@ class PopulationOptimizer(torch.optim.Optimizer):
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore state; per-model hyperparameter tensors go back to their parameters' device,
-        in :func:`hyper_dtype` (older checkpoints kept them in the parameters' dtype)."""
+        in :func:`hyper_dtype` (older checkpoints kept them in the parameters' dtype). State of
+        another shape than its parameter (another model's state, taken in parameter order) is
+        refused before anything is loaded: a step would run the kernels out of bounds."""
+        saved, groups = state_dict.get("state", {}), state_dict.get("param_groups", ())
+        for group, given in zip(self.param_groups, groups, strict=False):  # (torch counts them)
+            for p, index in zip(group["params"], given.get("params", ()), strict=False):
+                for key in self._param_state:
+                    v = saved.get(index, {}).get(key)
+                    if isinstance(v, Tensor) and v.shape != p.shape:
+                        raise ValueError(
+                            f"optimizer state {key!r} of shape {tuple(v.shape)} does not fit "
+                            f"a parameter of shape {tuple(p.shape)}: the state belongs to other "
+                            "parameters; load a state saved from these"
+                        )
         super().load_state_dict(state_dict)
         for group in self.param_groups:
             dev = group["params"][0].device

@@ -38,6 +38,7 @@ class RMSprop(PopulationOptimizer):
         maximize: ascend instead (shared).
     """
 
+    _param_state = ("square_avg", "momentum_buffer", "grad_avg")
     _hypers = {
         "lr": (0.0, None, False, False),
         "alpha": (0.0, 1.0, False, False),

@@ -94,6 +94,7 @@ class SGD(PopulationOptimizer):
     from a small positive μ, or a shared μ that starts at 0, matches torch.
     """
 
+    _param_state = ("momentum_buffer",)
     _hypers = {
         "lr": (0.0, None, False, False),
         "momentum": (0.0, 1.0, False, False),

@@ -1,4 +1,4 @@
-"""Review findings: user modules with unusual parameter structure trained as populations
+"""Contracts from a review of user modules with unusual parameter structure trained as populations
 (frozen layers at resume, Python state in loop mode, buffers that change shape in forward)."""
 
 from __future__ import annotations
