@@ -596,7 +596,8 @@ class Trainer:
         # of its evaluation batch (BatchNorm without running statistics), whose results would
         # then depend on K
         size = self.config.train.eval_batch_size
-        chunk = size if self._eval_uses_batch_stats else max(32, size // max(1, self.k // 16))
+        shrunk = max(min(size, 32), size // max(1, self.k // 16))  # never above the size set
+        chunk = size if self._eval_uses_batch_stats else shrunk
         from .optim.base import hyper_dtype
 
         loss_sum = torch.zeros(self.k, device=self.device, dtype=hyper_dtype(self.device))

@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import math
 import pickle
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -168,7 +169,8 @@ def read_idx(path: str | Path) -> np.ndarray:
     dtype = _IDX_TYPES[code]
     expected = math.prod(dims) * dtype.itemsize  # Python ints: no int64 overflow
     if gz:  # one byte more than the header promises is enough to tell extra data
-        buf = _gunzip(p, raw, header + expected + 1)
+        # (zlib takes a C ssize_t: a header claiming more than that inflates to the end)
+        buf = _gunzip(p, raw, min(header + expected + 1, sys.maxsize))
     actual = len(buf) - header
     if actual < expected:
         raise DataError(
@@ -314,8 +316,8 @@ def _batch_arrays(p: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _cifar_folder(folder: str | Path | None, dataset: str, marker: str, sub: str) -> Path:
     p = _require_folder(folder, dataset, f"the {dataset} python batches")
-    if not (p / marker).exists() and (p / sub / marker).exists():
-        p = p / sub
+    if not (p / marker).exists() and (p / sub).is_dir():  # the archive's parent folder: a
+        p = p / sub  # file missing there is named inside it
     return p
 
 
