@@ -100,15 +100,39 @@ NORM_LAYERS: tuple[type[nn.Module], ...] = (
 ) + ((nn.RMSNorm,) if hasattr(nn, "RMSNorm") else ())
 
 
+def _pruning(module: nn.Module, name: str) -> Any:
+    """The ``torch.nn.utils.prune`` hook that recomputes ``module.<name>`` from the parameter
+    ``<name>_orig`` and the buffer ``<name>_mask`` before each forward, or None."""
+    from torch.nn.utils.prune import BasePruningMethod
+
+    return next(
+        (
+            h
+            for h in module._forward_pre_hooks.values()
+            if isinstance(h, BasePruningMethod) and h._tensor_name == name
+        ),
+        None,
+    )
+
+
+def _own(module: nn.Module, name: str) -> Tensor:
+    """The parameter that holds ``module.<name>``: ``<name>_orig`` for a pruned tensor."""
+    return getattr(module, f"{name}_orig" if _pruning(module, name) else name)
+
+
 def _settable(module: nn.Module, name: str) -> bool:
     """True when writing ``module.<name>`` reaches the module's own parameter: a plain
-    ``nn.Parameter``, or a parametrized tensor whose parametrizations all have a
+    ``nn.Parameter``, a pruned tensor's ``<name>_orig`` (``torch.nn.utils.prune``: the mask
+    applies to what is drawn), or a parametrized tensor whose parametrizations all have a
     ``right_inverse`` (then assigning sets the original through them). False for a missing
     tensor and for a plain tensor attribute recomputed each forward (hook-based weight norm)."""
     if is_parametrized(module, name):
         chain = module.parametrizations[name]  # type: ignore[index]
         return all(hasattr(p, "right_inverse") for p in chain)
-    return isinstance(getattr(module, name, None), nn.Parameter)
+    return isinstance(getattr(module, name, None), nn.Parameter) or (
+        _pruning(module, name) is not None
+        and isinstance(getattr(module, f"{name}_orig", None), nn.Parameter)
+    )
 
 
 def _assign(
@@ -133,6 +157,9 @@ def _assign(
                 u, _, vh = torch.linalg.svd(mat.double(), full_matrices=False)
                 first._u.copy_(u[:, 0])  # the exact top singular pair
                 first._v.copy_(vh[0])
+        elif (pruning := _pruning(module, name)) is not None:
+            getattr(module, f"{name}_orig").copy_(value)
+            setattr(module, name, pruning.apply_mask(module))  # as its next forward would
         else:
             getattr(module, name).copy_(value)
 
@@ -180,7 +207,7 @@ def _covered(module: nn.Module) -> list[Tensor]:
         if getattr(module, name, None) is None or not _settable(module, name):
             continue
         chain = getattr(getattr(module, "parametrizations", None), name, None)
-        out.extend(chain.parameters() if chain is not None else [getattr(module, name)])
+        out.extend(chain.parameters() if chain is not None else [_own(module, name)])
     return out
 
 
@@ -629,8 +656,8 @@ def lsuv_(
                 with torch.no_grad():
                     if is_parametrized(layer, "weight"):
                         layer.weight = layer.weight / math.sqrt(v)
-                    else:
-                        layer.weight.div_(math.sqrt(v))
+                    else:  # (a pruned layer's weight_orig: its forward recomputes weight)
+                        _own(layer, "weight").div_(math.sqrt(v))
             variances.append(v)
         return variances
     finally:

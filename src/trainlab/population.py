@@ -642,15 +642,20 @@ def _call_keeping_buffers(
 _PLAIN = (int, float, bool)
 
 
-def _python_state(module: nn.Module) -> list[tuple[nn.Module, str, int | float | bool]]:
-    """The plain numbers (int, float, bool) the modules of ``module`` keep as attributes:
-    state a forward may advance (a step counter, trainlab's dropout call counts)."""
-    return [(m, k, v) for m in module.modules() for k, v in vars(m).items() if type(v) in _PLAIN]
+def _python_state(module: nn.Module) -> list[tuple[nn.Module, dict[str, int | float | bool]]]:
+    """The plain numbers (int, float, bool) each module of ``module`` keeps as attributes:
+    state a forward may advance (a step counter, trainlab's dropout call counts) or create (a
+    lazy-init flag)."""
+    return [(m, {k: v for k, v in vars(m).items() if type(v) in _PLAIN}) for m in module.modules()]
 
 
-def _restore_python_state(state: list[tuple[nn.Module, str, int | float | bool]]) -> None:
-    for m, k, v in state:
-        m.__dict__[k] = v
+def _restore_python_state(state: list[tuple[nn.Module, dict[str, int | float | bool]]]) -> None:
+    """Put back the numbers of :func:`_python_state` and remove those created since."""
+    for m, saved in state:
+        attrs = m.__dict__
+        for k in [k for k, v in attrs.items() if type(v) in _PLAIN and k not in saved]:
+            del attrs[k]
+        attrs.update(saved)
 
 
 def _moved_buffer(owner: nn.Module, name: str, new: torch.Tensor, old: torch.Tensor) -> None:
@@ -698,17 +703,30 @@ def _needs_loop(m: nn.Module) -> bool:
 
 
 def refuse_uncopyable(model: nn.Module) -> None:
-    """A module that ``copy.deepcopy`` cannot copy (the hook-based, deprecated
-    ``torch.nn.utils.weight_norm``) is a UserError naming the fix; a population copies its
-    template."""
+    """A module a population cannot copy or stack (the hook-based, deprecated
+    ``torch.nn.utils.weight_norm``, ``torch.nn.utils.prune``'s masks, ``nn.DataParallel``) is a
+    UserError naming the fix; a population copies its template."""
+    from torch.nn.utils.prune import BasePruningMethod
     from torch.nn.utils.weight_norm import WeightNorm
 
     for name, m in model.named_modules():
-        if any(isinstance(h, WeightNorm) for h in m._forward_pre_hooks.values()):
+        where = f"layer {name!r}" if name else "the model"
+        hooks = m._forward_pre_hooks.values()
+        if any(isinstance(h, WeightNorm) for h in hooks):
             raise UserError(
-                f"{f'layer {name!r}' if name else 'the model'} uses torch.nn.utils.weight_norm "
-                "(hook-based, deprecated), "
+                f"{where} uses torch.nn.utils.weight_norm (hook-based, deprecated), "
                 "which cannot be copied; use torch.nn.utils.parametrizations.weight_norm instead"
+            )
+        if pruned := [h._tensor_name for h in hooks if isinstance(h, BasePruningMethod)]:
+            raise UserError(
+                f"{where} is pruned with torch.nn.utils.prune (its {pruned[0]} is recomputed "
+                f"from {pruned[0]}_orig and a mask by a hook), which a population cannot copy; "
+                f"make the pruning permanent first: prune.remove(module, {pruned[0]!r})"
+            )
+        if isinstance(m, nn.DataParallel):
+            raise UserError(
+                f"{where} is wrapped in nn.DataParallel; a population runs its K models on one "
+                "device, stacked: pass the module inside (model.module)"
             )
 
 
@@ -908,7 +926,15 @@ class Population(nn.Module):
         the population's mode (``pop.eval()`` first: an evaluating module), in every path.
         """
         i = self._index(i)
-        m = copy.deepcopy(self._template)
+        # a tensor a forward left on a template module from inside vmap (a hook's `mod.last =
+        # out`) is a batched view, which cannot be copied: the copy gets None there
+        leaked = {
+            id(v): None
+            for t in self._template.modules()
+            for v in vars(t).values()
+            if isinstance(v, torch.Tensor) and torch._C._functorch.is_functorch_wrapped_tensor(v)
+        }
+        m = copy.deepcopy(self._template, leaked)
         rates = {n: d.p[i] for n, d in self.net.named_modules() if isinstance(d, SeededDropout)}
         plain: dict[int, nn.Module] = {}  # a dropout module used at several places: one module
         for n, d in list(m.named_modules(remove_duplicate=False)):
@@ -1027,7 +1053,8 @@ class Population(nn.Module):
         # saves) and the running models' rows are copied back after it
         work = {n: b.clone() for n, b in buffers.items()} if frozen is not None else buffers
         saved = {n: b.clone() for n, b in buffers.items()} if first and frozen is None else {}
-        start = _python_state(tpl)  # (a failed attempt drew masks, advanced counters)
+        # (a failed first attempt drew masks, advanced or created counters: undone below)
+        start = _python_state(tpl) if first else []
         try:
             out, moved = fn(params, work, x)
         except RuntimeError as err:
@@ -1065,7 +1092,7 @@ class Population(nn.Module):
         self._vmap_ran.add(self.training)
         with torch.no_grad():
             for n, v in moved.items():  # buffers the forward reassigned, (K, ...)
-                _moved_buffer(tpl, n, v, work[n])
+                _moved_buffer(tpl, n, v[0], work[n][0])  # (one model's shapes in the message)
             for n, v in moved.items():
                 work[n].copy_(v)
         if frozen is not None:  # (no host read)

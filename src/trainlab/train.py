@@ -520,7 +520,17 @@ class Trainer:
         loss = F.cross_entropy(flat, y.flatten(), reduction="none")
         loss = loss.view(self.k, -1).mean(1)  # (K,)
         self.optimizer.zero_grad(set_to_none=True)
-        loss.sum().backward()
+        try:
+            loss.sum().backward()
+        except RuntimeError as err:
+            if "escaped from inside a function being vmapped" not in str(err):
+                raise
+            raise UserError(
+                f"the backward of {type(self.pop._template).__name__} fails under torch.vmap "
+                "(a tensor escaped its vmapped forward: torch.utils.checkpoint with "
+                "use_reentrant=False does this); use checkpoint(..., use_reentrant=True), which "
+                "a population runs model by model, or no checkpointing"
+            ) from None
         clipped = None  # (K,) bool: the models whose gradient was clipped (norm or value)
         if cfg.clip_norm is not None:
             from .optim import clip_grad_norm_

@@ -141,10 +141,12 @@ gradients, through the plain template (so ``out_grad_norm`` is None there).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import math
 import numbers
 import os
+import sys
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -276,6 +278,33 @@ class _Sample:
     input: torch.Tensor | None = None
 
 
+def _refuse_scripted(model: nn.Module) -> None:
+    """A TorchScript module runs no module hooks (``torch.jit.script`` refuses them, a traced
+    module ignores them): a UserError naming it, not torch's error or records without data."""
+    for name, m in model.named_modules():
+        if isinstance(m, torch.jit.ScriptModule):
+            where = f"layer {name!r} is" if name else "the model is"
+            raise UserError(
+                f"{where} a TorchScript module (torch.jit.script/trace), which runs no module "
+                "hooks: watch the module before scripting or tracing it"
+            )
+
+
+@functools.cache
+def _out_of_graph_hook() -> type:
+    """:class:`_ModuleHook` whose call ``torch.compile`` runs eagerly (a graph break): made on
+    first use, as ``torch.compiler.disable`` loads torch._dynamo (slow to import)."""
+
+    class _OutOfGraphHook(_ModuleHook):
+        __slots__ = ()
+
+        @torch.compiler.disable
+        def __call__(self, *args: Any) -> Any:
+            return self.fn(*args)
+
+    return _OutOfGraphHook
+
+
 class _ModuleHook:
     """A watch's module hook. ``copy.deepcopy`` of a watched module (``best =
     copy.deepcopy(model)`` inside the block) gives the copy an inert hook instead of a copy of
@@ -292,7 +321,10 @@ class _ModuleHook:
         cls, watch: Watch, module: nn.Module, fn: Any, *, pre: bool = False,
         prepend: bool = False, with_kwargs: bool = True, always_call: bool = False,
     ) -> Any:  # fmt: skip
-        hook = cls(watch, fn)
+        # a model torch.compile traces: dynamo leaves the hook out of its graph (traced, the
+        # watch's changing state would recompile the model every step until dynamo gives up
+        # compiling it, for good); without torch._dynamo loaded nothing compiles (no cost)
+        hook = (_out_of_graph_hook() if "torch._dynamo" in sys.modules else cls)(watch, fn)
         if pre:
             handle = module.register_forward_pre_hook(hook, with_kwargs=with_kwargs)
         else:
@@ -527,6 +559,8 @@ class Watch:
         self.hist_values = hist_values
         pop = _population_parts(model)
         self.k, self.tree, self._vmap_template = (1, model, None) if pop is None else pop
+        for tree in (model, *([] if pop is None else [model._template])):
+            _refuse_scripted(tree)
         self.is_population = pop is not None
         self.layers = _select_layers(self.tree, layers)  # name -> module (tree's)
         self._kinds = {n: _kind(m) for n, m in self.layers.items()}
@@ -600,16 +634,18 @@ class Watch:
         """Register the root hooks; :meth:`detach` removes every hook this watch added."""
         if self._root_handles:
             raise UserError("this watch is already attached; use one `with watch(...)` block")
-        self._root_handles = [
-            _ModuleHook.register(self, self.model, self._pre_forward, pre=True),
-            _ModuleHook.register(self, self.model, self._post_forward),
-            _ModuleHook.register(self, self.model, self._post_always, always_call=True),
+        add = self._root_handles.append  # one by one: a failure removes those made before it
+        try:
+            add(_ModuleHook.register(self, self.model, self._pre_forward, pre=True))
+            add(_ModuleHook.register(self, self.model, self._post_forward))
+            add(_ModuleHook.register(self, self.model, self._post_always, always_call=True))
             # a fused optimizer moves no version counter: its step is seen here
-            register_optimizer_step_post_hook(self._optimizer_stepped),
-        ]
-
-        if self._permanent:
-            self._register_layer_hooks()
+            add(register_optimizer_step_post_hook(self._optimizer_stepped))
+            if self._permanent:
+                self._register_layer_hooks()
+        except BaseException:  # (no __exit__ runs for a failed __enter__: remove them here)
+            self._remove_hooks()
+            raise
         return self
 
     def _post_always(self, module: nn.Module, args: tuple, kwargs: Any, output: Any) -> None:

@@ -6,7 +6,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["aggregate"]
+__all__ = ["aggregate", "sample_std"]
 
 
 def _finite(values: Iterable[Any]) -> list[float]:
@@ -54,7 +54,10 @@ def aggregate(values: Iterable[Any]) -> dict[str, float | int | None]:
     mean = math.fsum(xs) / n
     if n == 1:
         return {"mean": _ldexp(mean, e), "std": 0.0, "ci95": None, "n": 1}
-    std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
+    if all(x == xs[0] for x in xs):  # (a mean rounded from their sum would leave residuals of
+        mean, std = xs[0], 0.0  # ~1e-17: a spread that is not there, which a t-test believes)
+    else:
+        std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
     from scipy.stats import t  # scipy comes with scikit-learn; imported here to keep import light
 
     ci95 = float(t.ppf(0.975, n - 1)) * std / math.sqrt(n)
@@ -67,3 +70,9 @@ def _ldexp(x: float, e: int) -> float:
         return math.ldexp(x, e)
     except OverflowError:
         return math.copysign(math.inf, x)
+
+
+def sample_std(values: Iterable[Any]) -> float:
+    """The sample standard deviation (ddof 1) of the finite ``values``, as :func:`aggregate`
+    computes it: 0.0 for fewer than two, and exactly 0.0 for equal values."""
+    return aggregate(values)["std"] or 0.0

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..devices import resolve_device
+from ..report.stats import sample_std
 from ..threads import torch_threads
 
 __all__ = [
@@ -77,9 +78,7 @@ def mean_std(vals: list[float]) -> tuple[float, float]:
     finite = [v for v in vals if math.isfinite(v)]
     if len(finite) < len(vals) or not finite:
         return math.inf, 0.0
-    m = sum(finite) / len(finite)
-    sd = math.sqrt(sum((v - m) ** 2 for v in finite) / (len(finite) - 1)) if len(finite) > 1 else 0
-    return m, sd
+    return sum(finite) / len(finite), sample_std(finite)
 
 
 def curves(

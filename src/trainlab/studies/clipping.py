@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import UserError
+from ..report.stats import sample_std
 from .cells import by_override, cpu_threads, curves, final_values, pm, train_cell
 from .evidence import CONFIRMED, CONTRADICTED, bound_text, judge, welch
 
@@ -280,7 +281,7 @@ def _claims(
             add(claim, lit, "no model in a cell", "not judged (no models)")
         else:
             diff = sum(a0) / len(a0) - sum(a1) / len(a1)
-            se, dof = welch([(_sd(a0), len(a0)), (_sd(a1), len(a1))])
+            se, dof = welch([(sample_std(a0), len(a0)), (sample_std(a1), len(a1))])
             add(claim, lit, f"test acc unclipped {pm(a0)} vs clipped {pm(a1)}; unclipped − "
                 f"clipped: {_noise_text(diff, se, dof)}", judge(diff, se, dof))  # fmt: skip
 
@@ -300,14 +301,6 @@ def _claims(
             verdict = "not tested (no ReLU model diverged either)"
         add(claim, lit, f"no clipping: tanh {t_text}; ReLU {r_text}", verdict)
     return out
-
-
-def _sd(xs: list[float]) -> float:
-    """Sample standard deviation (ddof 1); 0 for fewer than two values."""
-    if len(xs) < 2:
-        return 0.0
-    m = sum(xs) / len(xs)
-    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1))
 
 
 def _noise_text(diff: float, se: float, dof: float) -> str:

@@ -50,7 +50,8 @@ from .evidence import (
     CONFIRMED,
     CONTRADICTED,
     INCONCLUSIVE,
-    UNTESTABLE,
+    NO_SPREAD,
+    NOT_FINITE,
     bound_text,
     judge,
     welch,
@@ -562,10 +563,10 @@ def _compare(
     if bad_b:
         return CONTRADICTED, f"{bad_b} of {len(b)} seeds diverged where the value should be lower"
     if bad_a:
-        return UNTESTABLE, f"{bad_a} of {len(a)} seeds diverged: not judged"
+        return NOT_FINITE, f"{bad_a} of {len(a)} seeds diverged: not judged"
     sa, sb = aggregate(a), aggregate(b)
     if not sa["n"] or not sb["n"]:
-        return UNTESTABLE, "no finite values"
+        return NOT_FINITE, "no finite values"
     diff = scale * sa["mean"] - sb["mean"]
     se, dof = welch([(scale * sa["std"], sa["n"]), (sb["std"], sb["n"])])
     return judge(diff, se, dof), _noise_text(diff, se, dof, pct=pct)
@@ -587,7 +588,8 @@ def _all_of(verdicts: list[str]) -> str:
         return CONTRADICTED
     if verdicts and all(v == CONFIRMED for v in verdicts):
         return CONFIRMED
-    return UNTESTABLE if UNTESTABLE in verdicts else INCONCLUSIVE
+    # a comparison not judged (one seed, seeds that agree exactly, diverged) is said as such
+    return next((v for v in verdicts if v.startswith("not judged")), INCONCLUSIVE)
 
 
 def _not_tuned(names: list[str]) -> str:
@@ -659,7 +661,7 @@ def _claims(
             # reaching the baseline: at or above it, or within the seed noise of it (only a
             # shortfall beyond the noise contradicts it)
             verdict = judge(m - paper, se, dof)
-            if verdict == INCONCLUSIVE:
+            if verdict == INCONCLUSIVE or (verdict == NO_SPREAD and m >= paper):
                 verdict = CONFIRMED
             text += f"; minus {paper:.0%}: {_noise_text(m - paper, se, dof, pct=True)}"
         add(claim, lit, f"{text} ({epochs} epochs)", verdict)

@@ -47,6 +47,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..report.stats import sample_std
 from .cells import by_override, cpu_threads, curves, final_values, mean_std, train_cell
 from .evidence import bound_text, judge, welch
 
@@ -194,11 +195,6 @@ def gradient_sign_coherence(
     return {"per_example": per_example, "per_batch": (hits / steps).item()}
 
 
-def _std(xs: list[float]) -> float:
-    m = sum(xs) / len(xs)
-    return math.sqrt(sum((x - m) ** 2 for x in xs) / (len(xs) - 1)) if len(xs) > 1 else 0.0
-
-
 def lower_than(low: list[float], high: list[float]) -> tuple[str, str]:
     """Is the mean of ``low`` (final losses over seeds) below the mean of ``high``?
 
@@ -209,7 +205,7 @@ def lower_than(low: list[float], high: list[float]) -> tuple[str, str]:
     if not all(math.isfinite(v) for v in low + high) or not low or not high:
         return "not judged (NaN/Inf runs at the best LR)", "a run diverged"
     diff = sum(high) / len(high) - sum(low) / len(low)
-    se, dof = welch([(_std(low), len(low)), (_std(high), len(high))])
+    se, dof = welch([(sample_std(low), len(low)), (sample_std(high), len(high))])
     return judge(diff, se, dof), f"difference {diff:.4f}, {bound_text(se, dof)}"
 
 
@@ -244,7 +240,7 @@ def less_sensitive(
     logs = [[math.log(v) for v in c] for c in cells]
     mu = [sum(c) / len(c) for c in logs]
     log_sgd, log_adam = mu[0] - mu[1], mu[2] - mu[3]
-    se, dof = welch([(_std(c), len(c)) for c in logs])
+    se, dof = welch([(sample_std(c), len(c)) for c in logs])
     diff = log_sgd - log_adam
     detail = f"log-ratio difference {diff:.3f}, {bound_text(se, dof)}"
     return judge(diff, se, dof), math.exp(log_sgd), math.exp(log_adam), detail
@@ -287,7 +283,7 @@ def _pm(vals: list[float], digits: int = 3) -> str:
     m = sum(xs) / len(xs)
     if len(xs) == 1:
         return f"{m:.{digits}f} (n=1: no spread{tail})"
-    return f"{m:.{digits}f} ± {_std(xs):.{digits}f} (n={len(xs)}{tail})"
+    return f"{m:.{digits}f} ± {sample_std(xs):.{digits}f} (n={len(xs)}{tail})"
 
 
 def _grid_text(lrs: list[float]) -> str:
