@@ -33,7 +33,8 @@ def _hooks(m):
 
 
 @pytest.mark.slow
-def test_watch_every_step_leaves_compiled_model_compiled():
+@pytest.mark.parametrize("watched", ["compiled", "module"])
+def test_watch_every_step_leaves_compiled_model_compiled(watched):
     # watch(torch.compile(m), every<=8) makes dynamo recompile each step (guards on watch state)
     # until its recompile limit, after which the model runs uncompiled for good; it must not
     calls = [0]
@@ -58,7 +59,7 @@ def test_watch_every_step_leaves_compiled_model_compiled():
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        with watch(cm, every=1):
+        with watch(cm if watched == "compiled" else m, every=1):
             for _ in range(12):
                 step()
         before = calls[0]

@@ -146,7 +146,6 @@ import json
 import math
 import numbers
 import os
-import sys
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -291,18 +290,10 @@ def _refuse_scripted(model: nn.Module) -> None:
 
 
 @functools.cache
-def _out_of_graph_hook() -> type:
-    """:class:`_ModuleHook` whose call ``torch.compile`` runs eagerly (a graph break): made on
-    first use, as ``torch.compiler.disable`` loads torch._dynamo (slow to import)."""
-
-    class _OutOfGraphHook(_ModuleHook):
-        __slots__ = ()
-
-        @torch.compiler.disable
-        def __call__(self, *args: Any) -> Any:
-            return self.fn(*args)
-
-    return _OutOfGraphHook
+def _eager() -> Any:
+    """``fn(*args)`` run outside any graph ``torch.compile`` traces (a graph break); made on
+    first use: ``torch.compiler.disable`` loads torch._dynamo."""
+    return torch.compiler.disable(lambda fn, *args: fn(*args))
 
 
 class _ModuleHook:
@@ -321,10 +312,7 @@ class _ModuleHook:
         cls, watch: Watch, module: nn.Module, fn: Any, *, pre: bool = False,
         prepend: bool = False, with_kwargs: bool = True, always_call: bool = False,
     ) -> Any:  # fmt: skip
-        # a model torch.compile traces: dynamo leaves the hook out of its graph (traced, the
-        # watch's changing state would recompile the model every step until dynamo gives up
-        # compiling it, for good); without torch._dynamo loaded nothing compiles (no cost)
-        hook = (_out_of_graph_hook() if "torch._dynamo" in sys.modules else cls)(watch, fn)
+        hook = cls(watch, fn)
         if pre:
             handle = module.register_forward_pre_hook(hook, with_kwargs=with_kwargs)
         else:
@@ -335,6 +323,8 @@ class _ModuleHook:
         return handle
 
     def __call__(self, *args: Any) -> Any:
+        if torch.compiler.is_compiling():  # traced, the watch's changing state would make
+            return _eager()(self.fn, *args)  # dynamo recompile every step, then stop compiling
         return self.fn(*args)
 
     def __deepcopy__(self, memo: dict[int, Any]) -> _InertHook:
