@@ -299,7 +299,9 @@ def _as_declared(key: str, value: Any) -> Any:
     train with: for a declared number field, as pydantic reads it; for an open section's extra
     (``init.std``, ``optim.eps``), text that trainlab's YAML loader reads as a number. Other
     values are kept as given (a number stays as written; text that is no number is named by
-    :func:`resolve`)."""
+    :func:`resolve`). A list's elements are read the same way (``optim.betas: [0.9, "0.99"]``)."""
+    if isinstance(value, list):
+        return [_as_declared(key, v) for v in value]
     if not isinstance(value, str):
         return value
     section, info = _field_at(key.split("."))

@@ -209,10 +209,14 @@ class Trainer:
         data = dataset.checked() if dataset is not None else load_dataset(config)
         self.data = data.to(self.device)
         if config.train.early_stopping_patience is not None and len(self.data.x_val) == 0:
+            given_val = data.meta.get("val_fraction", 0) is None  # the data's own, empty
             fix = (  # a dataset given to train() is used as it is: config.data does not apply
                 "give the dataset a validation split (e.g. "
                 "trainlab.pretrain.arrays_dataset(..., val_fraction=0.1))"
                 if dataset is not None
+                else "the file's x_val/y_val are empty: give them samples, or leave them out "
+                "of the file and set data.val_fraction > 0"
+                if given_val
                 else "set data.val_fraction > 0"
             )
             raise UserError(  # the validation metric would be NaN: every model would stop
@@ -964,7 +968,6 @@ def _grad_norms(params: list[torch.Tensor], k: int) -> torch.Tensor:
 def _per_model(keys: dict[str, Any], cfgs: list[Config]) -> dict[str, Any]:
     """Each optimizer hyperparameter: one value if all models agree, else a ``(K,)`` list."""
     from .optim import optimizer_options
-    from .optim.adam import _betas
     from .optim.base import check_options
 
     name = cfgs[0].optim.name
@@ -975,8 +978,8 @@ def _per_model(keys: dict[str, Any], cfgs: list[Config]) -> dict[str, Any]:
         if key == "lr":
             continue
         values = [c.optim.kwargs("name").get(key, defaults.get(key)) for c in cfgs]
-        if key == "betas":  # each model's must be a pair, as alone (never cut to two)
-            values = [list(_betas(v)) for v in values]
+        if key == "betas":  # each model's must be a pair of numbers, as alone (never cut)
+            values = [_beta_pair(v) for v in values]
         values = [list(v) if isinstance(v, tuple) else v for v in values]
         first = values[0]
         if all(v == first for v in values):
@@ -991,6 +994,23 @@ def _per_model(keys: dict[str, Any], cfgs: list[Config]) -> dict[str, Any]:
                 "numbers can vary inside one population; train separate runs instead"
             )
     return out
+
+
+def _beta_pair(value: Any) -> list[float]:
+    """One model's ``optim.betas`` as two floats (text for a number is that number, as alone);
+    anything else is a ConfigError naming the value."""
+    from .optim.adam import _betas
+
+    pair = _betas(value)
+    try:
+        if any(isinstance(b, bool) or b is None for b in pair):
+            raise TypeError
+        return [float(b) for b in pair]
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"optim.betas must be a pair of numbers (beta1, beta2), e.g. [0.9, 0.999]; got "
+            f"{value!r}"
+        ) from None
 
 
 def _on(hp: dict[str, Any], trainer: Trainer) -> dict[str, Any]:

@@ -93,6 +93,7 @@ class Dataset:
         values, at least 2 classes in the training labels. Returns a copy where labels change
         dtype or arrays become tensors (else ``self``); raises a one-line ``DataError``."""
         name, fields = self.name, {}
+        _positive_int(name, "Dataset.num_classes", self.num_classes, 2)
         for split in ("train", "val", "test"):
             x, y = (getattr(self, f"{v}_{split}") for v in "xy")
             x, y = (_tensor_field(name, f"{v}_{split}", t) for v, t in (("x", x), ("y", y)))
@@ -345,9 +346,19 @@ def _check_split(dname: str, split: str, x: np.ndarray, y: np.ndarray) -> np.nda
     elif not np.issubdtype(y.dtype, np.integer):
         raise DataError(
             f"{dname}: {split} labels must be integer class indices, got dtype {y.dtype}; map "
-            "names to indices with numpy.unique(y, return_inverse=True)[1]"
+            f"names to indices with {REMAP}"
+        )
+    if y.size and (y.max() >= 2**63 or y.min() < -(2**63)):  # (int64 would wrap: named as is)
+        bad = y.max() if y.max() >= 2**63 else y.min()
+        raise DataError(
+            f"{dname}: {split} label {bad} is beyond int64; labels must be class indices: map "
+            f"them with {REMAP}"
         )
     return y.astype(np.int64)
+
+
+#: the one line that turns labels that are names or codes (3 and 7, -1 and 1) into 0..C-1
+REMAP = "numpy.unique(y, return_inverse=True)[1]"
 
 
 def _check_labels(
@@ -357,7 +368,9 @@ def _check_labels(
     for split, y in splits.items():
         if y.size and (y.min() < 0 or y.max() >= num_classes):
             bad = int(y.min()) if y.min() < 0 else int(y.max())
-            if bad >= 0 and option:
+            if bad < 0:
+                fix = f"; map labels that are codes (-1 and 1) to class indices with {REMAP}"
+            elif option:
                 fix = " (pass num_classes=... if there are more classes)"
             else:
                 fix = "; check the data files"
@@ -417,6 +430,7 @@ def check_arrays(
     (loaders may cache their arrays), the train ``x`` is the array given (``load`` copies it
     when it splits; copy it before keeping it). ``option``: the data takes ``num_classes=``
     (named in the hints)."""
+    num_classes = _num_classes_option(name, num_classes)
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     shape = None
     for split, (xs, ys) in splits.items():
@@ -424,6 +438,12 @@ def check_arrays(
             continue
         xs = np.asarray(xs) if split == "train" else np.array(xs)
         ys = np.asarray(ys)
+        if _readers._channels_last(xs.shape):
+            raise DataError(
+                f"{name}: {split} inputs have shape {xs.shape}, images with their channels last "
+                "(N, H, W, C); trainlab takes (N, C, H, W), as torch's convolutions do: pass "
+                "x.transpose(0, 3, 1, 2)"
+            )
         if shape is not None and xs.shape[1:] != shape:
             raise DataError(
                 f"{name}: {split} inputs have shape {xs.shape[1:]} but train inputs "
@@ -437,7 +457,7 @@ def check_arrays(
     if num_classes is None:
         k = int(max(int(v.max()) for v in labels.values() if v.size) + 1)
     else:
-        k = int(num_classes)
+        k = num_classes
     _check_labels(name, k, labels, option=option)
     _check_classes(name, k, labels, inferred=num_classes is None, option=option)
     return out, k
@@ -628,7 +648,7 @@ def load(
         transform=transform,
         meta={
             "seed": int(seed),
-            "val_fraction": val_fraction,
+            "val_fraction": val_fraction if "val" not in given else None,  # (None: given)
             "test_fraction": test_fraction if "test" not in given else None,
             "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()},
             "source": raw.source,

@@ -258,8 +258,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
 def arrays_dataset(
     x_train: np.ndarray,
     y_train: np.ndarray,
-    x_test: np.ndarray,
-    y_test: np.ndarray,
+    x_test: np.ndarray | None,
+    y_test: np.ndarray | None,
     *,
     val_fraction: float = 0.1,
     num_classes: int | None = None,
@@ -269,7 +269,8 @@ def arrays_dataset(
     rows become the validation split (shuffle rows sorted by class first). Labels must be
     integers in ``[0, num_classes)`` (``num_classes`` defaults to the largest label + 1),
     inputs finite, and the arrays checked as ``trainlab.data.load`` checks a file's
-    (:func:`trainlab.data.datasets.check_arrays`); the training split must keep 2 classes."""
+    (:func:`trainlab.data.datasets.check_arrays`); the training split must keep 2 classes.
+    ``x_test = y_test = None``: no test split (a run then reports validation numbers)."""
     from ..data import Dataset
     from ..data.datasets import check_arrays
 
@@ -278,6 +279,13 @@ def arrays_dataset(
     )
     if not (number and 0.0 <= val_fraction < 1.0):  # (NaN fails the range)
         raise UserError(f"val_fraction must be a number in [0, 1), got {val_fraction!r}")
+    if (x_test is None) != (y_test is None):
+        raise UserError("arrays_dataset needs both x_test and y_test, or neither (no test split)")
+    if x_test is None:
+        x_test = np.empty((0, *np.shape(x_train)[1:]), dtype=np.float32)
+        y_test = np.empty(0, dtype=np.int64)
+    if len(x_train) == 0:
+        raise UserError(f"{name}: the training arrays are empty; pass x_train with samples")
     n_val = int(round(len(x_train) * val_fraction))
     n_tr = len(x_train) - n_val
     if n_tr < 1:
