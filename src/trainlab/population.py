@@ -642,18 +642,21 @@ def _call_keeping_buffers(
 _PLAIN = (int, float, bool)
 
 
-def _python_state(module: nn.Module) -> list[tuple[nn.Module, dict[str, int | float | bool]]]:
-    """The plain numbers (int, float, bool) each module of ``module`` keeps as attributes:
-    state a forward may advance (a step counter, trainlab's dropout call counts) or create (a
-    lazy-init flag)."""
-    return [(m, {k: v for k, v in vars(m).items() if type(v) in _PLAIN}) for m in module.modules()]
+def _python_state(module: nn.Module) -> list[tuple[nn.Module, set[str], dict[str, Any]]]:
+    """Per module of ``module``: its attribute names, and the values of those that are plain
+    numbers (int, float, bool) or None: state a forward may advance (a step counter, trainlab's
+    dropout call counts), set (``self.scale = None`` made a number) or create (a lazy flag)."""
+    return [
+        (m, set(vars(m)), {k: v for k, v in vars(m).items() if v is None or type(v) in _PLAIN})
+        for m in module.modules()
+    ]
 
 
-def _restore_python_state(state: list[tuple[nn.Module, dict[str, int | float | bool]]]) -> None:
-    """Put back the numbers of :func:`_python_state` and remove those created since."""
-    for m, saved in state:
+def _restore_python_state(state: list[tuple[nn.Module, set[str], dict[str, Any]]]) -> None:
+    """Put back the values of :func:`_python_state` and remove numbers created since."""
+    for m, names, saved in state:
         attrs = m.__dict__
-        for k in [k for k, v in attrs.items() if type(v) in _PLAIN and k not in saved]:
+        for k in [k for k, v in attrs.items() if type(v) in _PLAIN and k not in names]:
             del attrs[k]
         attrs.update(saved)
 
@@ -723,7 +726,7 @@ def refuse_uncopyable(model: nn.Module) -> None:
                 f"from {pruned[0]}_orig and a mask by a hook), which a population cannot copy; "
                 f"make the pruning permanent first: prune.remove(module, {pruned[0]!r})"
             )
-        if isinstance(m, nn.DataParallel):
+        if isinstance(m, nn.DataParallel) and m.device_ids:  # (none: it calls its module)
             raise UserError(
                 f"{where} is wrapped in nn.DataParallel; a population runs its K models on one "
                 "device, stacked: pass the module inside (model.module)"

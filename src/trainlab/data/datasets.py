@@ -348,8 +348,10 @@ def _check_split(dname: str, split: str, x: np.ndarray, y: np.ndarray) -> np.nda
             f"{dname}: {split} labels must be integer class indices, got dtype {y.dtype}; map "
             f"names to indices with {REMAP}"
         )
-    if y.size and (y.max() >= 2**63 or y.min() < -(2**63)):  # (int64 would wrap: named as is)
-        bad = y.max() if y.max() >= 2**63 else y.min()
+    wide = y.dtype.kind == "f" or (y.dtype.kind == "u" and y.dtype.itemsize == 8)
+    hi, lo = (y.max().item(), y.min().item()) if wide and y.size else (0, 0)  # Python numbers
+    if hi >= 2**63 or lo < -(2**63):  # (int64 would wrap: the label is named as stored)
+        bad = hi if hi >= 2**63 else lo
         raise DataError(
             f"{dname}: {split} label {bad} is beyond int64; labels must be class indices: map "
             f"them with {REMAP}"

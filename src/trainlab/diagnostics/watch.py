@@ -277,15 +277,18 @@ class _Sample:
     input: torch.Tensor | None = None
 
 
-def _refuse_scripted(model: nn.Module) -> None:
+def _refuse_scripted(model: nn.Module, layers: Iterable[str]) -> None:
     """A TorchScript module runs no module hooks (``torch.jit.script`` refuses them, a traced
-    module ignores them): a UserError naming it, not torch's error or records without data."""
-    for name, m in model.named_modules():
+    module ignores them): the model or a watched layer that is one is a UserError naming it,
+    not torch's error or records without data (an unwatched scripted part is fine)."""
+    for name in ("", *layers):
+        m = model.get_submodule(name) if name else model
         if isinstance(m, torch.jit.ScriptModule):
             where = f"layer {name!r} is" if name else "the model is"
             raise UserError(
                 f"{where} a TorchScript module (torch.jit.script/trace), which runs no module "
-                "hooks: watch the module before scripting or tracing it"
+                "hooks: watch the module before scripting or tracing it, or leave it out "
+                "(layers=...)"
             )
 
 
@@ -549,10 +552,9 @@ class Watch:
         self.hist_values = hist_values
         pop = _population_parts(model)
         self.k, self.tree, self._vmap_template = (1, model, None) if pop is None else pop
-        for tree in (model, *([] if pop is None else [model._template])):
-            _refuse_scripted(tree)
         self.is_population = pop is not None
         self.layers = _select_layers(self.tree, layers)  # name -> module (tree's)
+        _refuse_scripted(model if pop is None else model._template, self.layers)
         self._kinds = {n: _kind(m) for n, m in self.layers.items()}
         # dead_fraction's unit axis: each layer's own layout, and the fallback of activations
         self._layouts = {n: _unit_layout(m) for n, m in self.layers.items()}
@@ -1317,6 +1319,8 @@ class Watch:
     @torch.no_grad()
     def _rerun_vmap(self, sample: _Sample) -> None:
         """vmap population: run the batch model by model through the plain template."""
+        from ..population import _call_keeping_buffers
+
         tpl = self._vmap_template
         assert tpl is not None
         x, sample.input = sample.input, None  # (K, B, ...), as the forward got it
@@ -1339,14 +1343,12 @@ class Watch:
                     for n in self.layers
                     if n in tpl_modules
                 ]
-                try:
-                    torch.func.functional_call(
+                try:  # (as the population calls it: also through a pass-through DataParallel)
+                    _call_keeping_buffers(
                         tpl,
-                        (
-                            {n: p[i] for n, p in params.items()},
-                            {n: b[i] for n, b in buffers.items()},
-                        ),
-                        (x[i],),
+                        {n: p[i] for n, p in params.items()},
+                        {n: b[i] for n, b in buffers.items()},
+                        x[i],
                     )
                 finally:
                     for h in handles:

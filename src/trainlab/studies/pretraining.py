@@ -74,6 +74,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError
+from ..report.stats import sample_std
 from . import evidence
 from .cells import final_values
 
@@ -385,7 +386,7 @@ def _run_dataset(
                             "fine_tune_steps": max(n_steps),  # also the same for every seed
                             "method": method,
                             "test_acc_mean": float(a.mean()),
-                            "test_acc_std": float(a.std(ddof=1)) if len(a) > 1 else 0.0,
+                            "test_acc_std": sample_std(a.tolist()),  # (exactly 0 if equal)
                             "n": int(len(a)),
                             "pretrain_s_per_depth": t_pre,
                         }
