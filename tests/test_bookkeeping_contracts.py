@@ -17,6 +17,23 @@ class _Killed(Exception):
     pass
 
 
+def _train_killed_in_second_epoch(monkeypatch, cfg, out) -> None:
+    """``train(cfg, out=out)`` killed as its second epoch starts (the process dies: no handler
+    runs, nothing more is written)."""
+    real, calls = Trainer.train_epoch, []
+
+    def killed_in_second_epoch(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise _Killed
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Trainer, "train_epoch", killed_in_second_epoch)
+    with contextlib.suppress(_Killed):
+        train(cfg, out=out, progress=False, device="cpu")
+    monkeypatch.setattr(Trainer, "train_epoch", real)
+
+
 def test_resume_without_checkpoint_refuses_edited_config_or_records_it(tmp_path, monkeypatch):
     # Wrong: a run killed before its first checkpoint (checkpoint_every > epochs done) resumes
     # from scratch with an edited config.yaml without a word (README: "an edited config.yaml is
@@ -27,19 +44,8 @@ def test_resume_without_checkpoint_refuses_edited_config_or_records_it(tmp_path,
         init={"scheme": "xavier_uniform"},
         train={"epochs": 3, "checkpoint_every": 3},
     )
-    real, calls = Trainer.train_epoch, []
-
-    def killed_in_second_epoch(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise _Killed
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Trainer, "train_epoch", killed_in_second_epoch)
     out = tmp_path / "run"
-    with contextlib.suppress(_Killed):
-        train(cfg, out=out, progress=False, device="cpu")
-    monkeypatch.setattr(Trainer, "train_epoch", real)
+    _train_killed_in_second_epoch(monkeypatch, cfg, out)
     assert not (out / "checkpoints" / "last.pt").exists()  # killed before any checkpoint
     path = out / "config.yaml"
     edited = yaml.safe_load(path.read_text())
@@ -61,19 +67,8 @@ def test_resume_without_checkpoint_still_takes_a_longer_run(tmp_path, monkeypatc
     # the config recorded in population.json refuses only what a checkpoint's would: a run
     # killed before its first checkpoint may still be given more epochs (and says since when)
     cfg = small_config(train={"epochs": 2, "checkpoint_every": 2})
-    real, calls = Trainer.train_epoch, []
-
-    def killed_in_second_epoch(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise _Killed
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Trainer, "train_epoch", killed_in_second_epoch)
     out = tmp_path / "run"
-    with contextlib.suppress(_Killed):
-        train(cfg, out=out, progress=False, device="cpu")
-    monkeypatch.setattr(Trainer, "train_epoch", real)
+    _train_killed_in_second_epoch(monkeypatch, cfg, out)
     assert json.loads((out / "population.json").read_text())["config"]["train"]["epochs"] == 2
     path = out / "config.yaml"
     edited = yaml.safe_load(path.read_text())

@@ -14,6 +14,7 @@ import trainlab.data
 import trainlab.pretrain
 from trainlab.data.datasets import check_arrays
 from trainlab.diagnostics import watch
+from trainlab.errors import UserError
 from trainlab.population import Population
 from trainlab.studies import pretraining
 
@@ -76,16 +77,17 @@ class _LazyCalib(nn.Module):
         return self.lin(x) / self.calib
 
 
-def test_loop_population_keeps_an_attribute_a_forward_sets_from_none():
-    # Wrong: _restore_python_state deletes every plain number not in the snapshot, also
-    # `calib`, which existed (None) before: model 1 gets AttributeError. Right: delete only
-    # attributes the forward created; put a replaced non-number (None) back.
+def test_loop_population_refuses_an_attribute_each_model_sets_from_none():
+    # A forward that sets `calib` from None (a data-dependent lazy init) gave model 1 an
+    # AttributeError (the restore deleted it), then, fixed, all models model K-1's value from
+    # the second forward on. One attribute cannot hold K values: a clear UserError naming it.
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pop = Population(_LazyCalib(), k=3)
-        out = pop(torch.randn(3, 5, 4))
-    assert out.shape == (3, 5, 3)
+        with pytest.raises(UserError, match="calib"):
+            pop(torch.randn(3, 5, 4))
+    assert pop._template.calib is None or isinstance(pop._template.calib, float)
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="without CUDA DataParallel passes through")

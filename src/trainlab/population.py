@@ -661,6 +661,22 @@ def _restore_python_state(state: list[tuple[nn.Module, set[str], dict[str, Any]]
         attrs.update(saved)
 
 
+def _refuse_per_model_state(
+    tpl: nn.Module, first: list[dict[str, Any]], other: list[dict[str, Any]]
+) -> None:
+    """Two models' forwards left different plain numbers on the template (a calibration read
+    from the data into ``self.scale``): one module's attributes cannot hold one per model."""
+    for (name, _), a, b in zip(tpl.named_modules(), first, other, strict=True):
+        key = next((k for k in a.keys() | b.keys() if a.get(k) != b.get(k)), None)
+        if key is not None:
+            where = f"{type(tpl).__name__}{'.' + name if name else ''}.{key}"
+            raise UserError(
+                f"the models' forwards set {where} to different values ({a.get(key)!r}, "
+                f"{b.get(key)!r}): a population keeps one Python attribute for all its models; "
+                "keep per-model state in a buffer (register_buffer), which it stacks"
+            )
+
+
 def _moved_buffer(owner: nn.Module, name: str, new: torch.Tensor, old: torch.Tensor) -> None:
     """Refuse a buffer a forward reassigned with another shape (or a dtype it would be cut to):
     a population's buffers are stacked tensors of fixed shapes, updated in place."""
@@ -1127,6 +1143,7 @@ class Population(nn.Module):
         # advances (a step count, the dropout layers' calls: each model draws the masks of the
         # same calls) moves once per population forward, as under vmap, not K times
         start = _python_state(tpl)
+        ends: list[list[dict[str, Any]]] = []  # what each model's forward left
         for i in range(self.k):
             _restore_python_state(start)
             out, moved = _call_keeping_buffers(
@@ -1135,6 +1152,9 @@ class Population(nn.Module):
                 {n: b[i] for n, b in work.items()},
                 x[i].clone(),  # views of x share one version counter: a forward that edits its
             )  # input in place would invalidate what the models before it saved for backward
+            ends.append([saved for _, _, saved in _python_state(tpl)])
+            if ends[i] != ends[0]:
+                _refuse_per_model_state(tpl, ends[0], ends[i])
             with torch.no_grad():
                 for n, v in moved.items():
                     _moved_buffer(tpl, n, v, work[n][i])

@@ -282,7 +282,10 @@ def _refuse_scripted(model: nn.Module, layers: Iterable[str]) -> None:
     module ignores them): the model or a watched layer that is one is a UserError naming it,
     not torch's error or records without data (an unwatched scripted part is fine)."""
     for name in ("", *layers):
-        m = model.get_submodule(name) if name else model
+        try:
+            m = model.get_submodule(name) if name else model
+        except AttributeError:  # (a stacked population's own wrapper, e.g. "1.inner")
+            continue
         if isinstance(m, torch.jit.ScriptModule):
             where = f"layer {name!r} is" if name else "the model is"
             raise UserError(
@@ -1319,7 +1322,7 @@ class Watch:
     @torch.no_grad()
     def _rerun_vmap(self, sample: _Sample) -> None:
         """vmap population: run the batch model by model through the plain template."""
-        from ..population import _call_keeping_buffers
+        from ..population import _call_keeping_buffers, _python_state, _restore_python_state
 
         tpl = self._vmap_template
         assert tpl is not None
@@ -1332,9 +1335,10 @@ class Watch:
         was_training = tpl.training
         tpl.train(True)
         ones: list[_Sample] = []
-        counters = _dropout_counters(tpl)  # put back after the re-run
+        after = _python_state(tpl)  # the forward's counters, put back after the re-run
         try:
             for i in range(self.k):
+                _restore_python_state(after)
                 for m, calls in sample.dropout_calls:  # each model draws the forward's masks
                     m.calls = calls
                 one = _Sample(sample.step, {n: _Layer(self._kinds[n]) for n in self.layers})
@@ -1357,8 +1361,7 @@ class Watch:
                 ones.append(one)
         finally:
             tpl.train(was_training)
-            for m, calls in counters:
-                m.calls = calls
+            _restore_python_state(after)  # (training goes on as without the watch)
         first = ones[0]
         if first.moments is None or any(
             o.moments is None or o.moments.shape != first.moments.shape for o in ones
@@ -1557,6 +1560,12 @@ def _select_layers(tree: nn.Module, names: Iterable[str] | None) -> dict[str, nn
                 raise UserError(
                     f"watch(): no layer named '{n}'{did_you_mean(n, modules)}; "
                     "names come from model.named_modules()"
+                )
+            outer = n.rpartition(".")[0]
+            if n.endswith(".inner") and getattr(modules.get(outer), "folded", False):
+                raise UserError(  # a stacked population's wrapper of a batch-first layer
+                    f"watch(): '{n}' is the population's own wrapper of layer '{outer}'; watch "
+                    f"'{outer}'"
                 )
             chosen[n] = modules[n]
         return chosen
