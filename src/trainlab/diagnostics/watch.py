@@ -141,7 +141,6 @@ gradients, through the plain template (so ``out_grad_norm`` is None there).
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import math
 import numbers
@@ -295,11 +294,22 @@ def _refuse_scripted(model: nn.Module, layers: Iterable[str]) -> None:
             )
 
 
-@functools.cache
+def _run(fn: Any, *args: Any) -> Any:
+    return fn(*args)
+
+
+#: ``_run`` as ``torch.compiler.disable`` makes it (a graph break: it runs eagerly), made on
+#: first use, as that loads torch._dynamo (seconds to import); a dict, not functools.cache,
+#: which dynamo warns it traces through
+_EAGER: dict[str, Any] = {}
+
+
 def _eager() -> Any:
-    """``fn(*args)`` run outside any graph ``torch.compile`` traces (a graph break); made on
-    first use: ``torch.compiler.disable`` loads torch._dynamo."""
-    return torch.compiler.disable(lambda fn, *args: fn(*args))
+    """:func:`_run`, run outside any graph ``torch.compile`` traces."""
+    run = _EAGER.get("run")
+    if run is None:
+        run = _EAGER["run"] = torch.compiler.disable(_run)
+    return run
 
 
 class _ModuleHook:
