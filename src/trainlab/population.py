@@ -822,6 +822,12 @@ class Population(nn.Module):
         self.__dict__["_frozen"] = None
         # the plain template, kept out of the module tree (not a parameter holder)
         self.__dict__["_template"] = plain
+        # tensors the template's modules keep as plain attributes (not parameters or buffers):
+        # a forward that replaces one keeps state a population cannot hold per model
+        self.__dict__["_tensor_attrs"] = [
+            (m, key, v) for m in plain.modules() for key, v in vars(m).items()
+            if isinstance(v, torch.Tensor)
+        ]  # fmt: skip
         given = list(range(k)) if seeds is None else list(seeds)
         if any(
             isinstance(s, bool) or not isinstance(s, numbers.Integral | torch.Tensor)
@@ -1052,9 +1058,41 @@ class Population(nn.Module):
             )
         if self.mode == "stacked":
             return self.net(x)
-        if self.mode == "loop":
-            return self._loop_forward(x)
-        return self._vmap_forward(x)
+        out = self._loop_forward(x) if self.mode == "loop" else self._vmap_forward(x)
+        self._check_tensor_attrs()
+        return out
+
+    def _check_tensor_attrs(self) -> None:
+        """Refuse a forward that replaced a tensor its template keeps as a plain attribute
+        (``self.ema = 0.9 * self.ema + ...``): under vmap it would keep a batched tensor, in the
+        loop one model's value for the next; a buffer is stacked per model."""
+        for m, key, v in self._tensor_attrs:
+            if m.__dict__.get(key) is not v:
+                m.__dict__[key] = v  # (not a batched tensor left behind)
+                raise UserError(
+                    f"{type(self._template).__name__}.forward replaces the tensor attribute "
+                    f"{type(m).__name__}.{key}: a population keeps one Python attribute for all "
+                    "its models; keep per-model state in a buffer (register_buffer), which it "
+                    "stacks"
+                )
+
+    def python_state(self) -> dict[str, dict[str, int | float | bool]]:
+        """The plain numbers the template's modules keep as attributes, by module name: state
+        a forward may advance (a step counter) that no ``state_dict`` holds; a checkpoint keeps
+        it (:meth:`load_python_state`)."""
+        return {
+            name: {k: v for k, v in vars(m).items() if type(v) in _PLAIN}
+            for name, m in self._template.named_modules()
+        }
+
+    def load_python_state(self, state: dict[str, dict[str, Any]]) -> None:
+        """Put back :meth:`python_state` (names the template lacks are passed over)."""
+        for name, values in state.items():
+            try:
+                m = self._template.get_submodule(name) if name else self._template
+            except AttributeError:
+                continue
+            m.__dict__.update({k: v for k, v in values.items() if type(v) in _PLAIN})
 
     def _vmap_forward(self, x: torch.Tensor) -> torch.Tensor:
         tpl = self._template

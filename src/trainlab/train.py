@@ -718,11 +718,16 @@ class Trainer:
         ``lr_override``. As torch's ``state_dict``, the population's and optimizer's tensors
         are references to the live ones: ``copy.deepcopy`` (or ``torch.save``) it to keep a
         snapshot while training goes on."""
+        population = self.pop.state_dict()
         return {
             # the config the weights were trained with, as config.yaml has it (JSON text):
             # resume compares it with config.yaml, which a user may have edited since
             "config": self._config_json,
-            "population": self.pop.state_dict(),
+            "population": population,
+            # what a forward may change that the state dict leaves out: non-persistent buffers
+            # and the plain numbers the model's modules keep (a step counter)
+            "unsaved_buffers": {n: b for n, b in self.pop.named_buffers() if n not in population},
+            "python_state": self.pop.python_state(),
             # a vmap population that fell back to the loop (a forward vmap cannot batch, met
             # at the first evaluation) trains on in the loop: a resumed run must as well
             "mode": self.pop.mode,
@@ -765,6 +770,12 @@ class Trainer:
         """:meth:`load_state_dict` of a state this trainer may keep (no copy: ``resume``'s
         freshly loaded checkpoint, which would otherwise be held twice)."""
         self.pop.load_state_dict(state["population"])
+        buffers = dict(self.pop.named_buffers())  # (older checkpoints: neither of these two)
+        with torch.no_grad():
+            for n, b in state.get("unsaved_buffers", {}).items():
+                if n in buffers and buffers[n].shape == b.shape:
+                    buffers[n].copy_(b)
+        self.pop.load_python_state(state.get("python_state", {}))
         if self.pop.mode == "vmap" and state.get("mode") == "loop":  # (older checkpoints: none)
             self.pop.mode = "loop"
         self.optimizer.load_state_dict(state["optimizer"])
