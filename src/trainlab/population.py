@@ -823,10 +823,12 @@ class Population(nn.Module):
         # the plain template, kept out of the module tree (not a parameter holder)
         self.__dict__["_template"] = plain
         # tensors the template's modules keep as plain attributes (not parameters or buffers):
-        # a forward that replaces one keeps state a population cannot hold per model
+        # a forward that replaces one keeps state a population cannot hold per model (not one
+        # a pre-hook recomputes from the parameters each forward: hook-based spectral norm's)
         self.__dict__["_tensor_attrs"] = [
             (m, key, v) for m in plain.modules() for key, v in vars(m).items()
             if isinstance(v, torch.Tensor)
+            and key not in {getattr(h, "name", None) for h in m._forward_pre_hooks.values()}
         ]  # fmt: skip
         given = list(range(k)) if seeds is None else list(seeds)
         if any(

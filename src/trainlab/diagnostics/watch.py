@@ -1370,8 +1370,8 @@ class Watch:
                 self._finalize(one)
                 ones.append(one)
         finally:
-            tpl.train(was_training)
             _restore_python_state(after)  # (training goes on as without the watch)
+            tpl.train(was_training)  # (after: the state was taken in training mode)
         first = ones[0]
         if first.moments is None or any(
             o.moments is None or o.moments.shape != first.moments.shape for o in ones
