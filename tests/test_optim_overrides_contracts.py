@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import assert_user_error, run_cli
+from conftest import assert_user_error, run_cli, small_config
 from trainlab.config import parse_config
 from trainlab.errors import UserError
 from trainlab.train import train
@@ -68,3 +68,15 @@ def test_cli_per_model_text_beta_is_one_line_exit_2_not_a_traceback(monkeypatch,
     code, _, err = run_cli(monkeypatch, capsys, "train", cfg, "--out", out, "--device", "cpu")
     assert_user_error(code, err, "beta")
     assert not out.exists()
+
+
+def test_a_per_model_flag_given_as_numbers_is_named_as_the_config_wrote_it():
+    # optim.amsgrad: [1, 0] in the grid was refused with "got tensor([1., 0.], dtype=...)";
+    # the message shows the per-model values as a list
+    cfg = small_config(
+        optim={"name": "adam", "lr": 1e-3},
+        population={"seeds": [0], "grid": {"optim.amsgrad": [1, 0]}},
+    )
+    with pytest.raises(UserError) as err:
+        train(cfg, write=False, progress=False, device="cpu")
+    assert "tensor(" not in str(err.value) and "[1.0, 0.0]" in str(err.value)

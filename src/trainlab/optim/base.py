@@ -133,8 +133,9 @@ def _flag(key: str, value: Any) -> bool | None:
         value = bool(value)
     if not isinstance(value, bool):
         auto = "; or leave it unset (auto)" if key == "fused" else ""
+        shown = value.tolist() if isinstance(value, Tensor) else value  # (per-model: a list)
         raise ConfigError(
-            f"{key} must be true or false, one value shared by all models, got {value!r}{auto}"
+            f"{key} must be true or false, one value shared by all models, got {shown!r}{auto}"
         )
     return value
 
