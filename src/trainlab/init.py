@@ -115,9 +115,10 @@ def _pruning(module: nn.Module, name: str) -> Any:
     )
 
 
-def _own(module: nn.Module, name: str) -> Tensor:
-    """The parameter that holds ``module.<name>``: ``<name>_orig`` for a pruned tensor."""
-    return getattr(module, f"{name}_orig" if _pruning(module, name) else name)
+def _own(module: nn.Module, name: str) -> Any:
+    """The parameter that holds ``module.<name>`` (``<name>_orig`` for a pruned tensor), or
+    None."""
+    return getattr(module, f"{name}_orig" if _pruning(module, name) else name, None)
 
 
 def _settable(module: nn.Module, name: str) -> bool:
@@ -129,10 +130,7 @@ def _settable(module: nn.Module, name: str) -> bool:
     if is_parametrized(module, name):
         chain = module.parametrizations[name]  # type: ignore[index]
         return all(hasattr(p, "right_inverse") for p in chain)
-    return isinstance(getattr(module, name, None), nn.Parameter) or (
-        _pruning(module, name) is not None
-        and isinstance(getattr(module, f"{name}_orig", None), nn.Parameter)
-    )
+    return isinstance(_own(module, name), nn.Parameter)
 
 
 def _assign(
@@ -158,7 +156,7 @@ def _assign(
                 first._u.copy_(u[:, 0])  # the exact top singular pair
                 first._v.copy_(vh[0])
         elif (pruning := _pruning(module, name)) is not None:
-            getattr(module, f"{name}_orig").copy_(value)
+            _own(module, name).copy_(value)
             setattr(module, name, pruning.apply_mask(module))  # as its next forward would
         else:
             getattr(module, name).copy_(value)

@@ -642,31 +642,36 @@ def _call_keeping_buffers(
 _PLAIN = (int, float, bool)
 
 
-def _python_state(module: nn.Module) -> list[tuple[nn.Module, set[str], dict[str, Any]]]:
-    """Per module of ``module``: its attribute names, and the values of those that are plain
-    numbers (int, float, bool) or None: state a forward may advance (a step counter, trainlab's
-    dropout call counts), set (``self.scale = None`` made a number) or create (a lazy flag)."""
+#: one module's Python state: its name, the module, its attribute names, and the values of
+#: those that are plain numbers or None (see :func:`_python_state`)
+_PyState = list[tuple[str, nn.Module, set[str], dict[str, Any]]]
+
+
+def _python_state(module: nn.Module) -> _PyState:
+    """Per module of ``module``: its name, itself, its attribute names, and the values of those
+    that are plain numbers (int, float, bool) or None: state a forward may advance (a step
+    counter, trainlab's dropout call counts), set (``self.scale = None`` made a number) or
+    create (a lazy flag)."""
     return [
-        (m, set(vars(m)), {k: v for k, v in vars(m).items() if v is None or type(v) in _PLAIN})
-        for m in module.modules()
+        (name, m, set(attrs), {k: v for k, v in attrs.items() if v is None or type(v) in _PLAIN})
+        for name, m in module.named_modules()
+        for attrs in [vars(m)]
     ]
 
 
-def _restore_python_state(state: list[tuple[nn.Module, set[str], dict[str, Any]]]) -> None:
+def _restore_python_state(state: _PyState) -> None:
     """Put back the values of :func:`_python_state` and remove numbers created since."""
-    for m, names, saved in state:
+    for _, m, names, saved in state:
         attrs = m.__dict__
         for k in [k for k, v in attrs.items() if type(v) in _PLAIN and k not in names]:
             del attrs[k]
         attrs.update(saved)
 
 
-def _refuse_per_model_state(
-    tpl: nn.Module, first: list[dict[str, Any]], other: list[dict[str, Any]]
-) -> None:
+def _refuse_per_model_state(tpl: nn.Module, first: _PyState, other: _PyState) -> None:
     """Two models' forwards left different plain numbers on the template (a calibration read
     from the data into ``self.scale``): one module's attributes cannot hold one per model."""
-    for (name, _), a, b in zip(tpl.named_modules(), first, other, strict=True):
+    for (name, _, _, a), (_, _, _, b) in zip(first, other, strict=True):
         key = next((k for k in a.keys() | b.keys() if a.get(k) != b.get(k)), None)
         if key is not None:
             where = f"{type(tpl).__name__}{'.' + name if name else ''}.{key}"
@@ -1083,8 +1088,8 @@ class Population(nn.Module):
         a forward may advance (a step counter) that no ``state_dict`` holds; a checkpoint keeps
         it (:meth:`load_python_state`)."""
         return {
-            name: {k: v for k, v in vars(m).items() if type(v) in _PLAIN}
-            for name, m in self._template.named_modules()
+            name: {k: v for k, v in saved.items() if v is not None}
+            for name, _, _, saved in _python_state(self._template)
         }
 
     def load_python_state(self, state: dict[str, dict[str, Any]]) -> None:
@@ -1183,7 +1188,7 @@ class Population(nn.Module):
         # advances (a step count, the dropout layers' calls: each model draws the masks of the
         # same calls) moves once per population forward, as under vmap, not K times
         start = _python_state(tpl)
-        ends: list[list[dict[str, Any]]] = []  # what each model's forward left
+        first: _PyState | None = None  # what model 0's forward left
         for i in range(self.k):
             _restore_python_state(start)
             out, moved = _call_keeping_buffers(
@@ -1192,9 +1197,11 @@ class Population(nn.Module):
                 {n: b[i] for n, b in work.items()},
                 x[i].clone(),  # views of x share one version counter: a forward that edits its
             )  # input in place would invalidate what the models before it saved for backward
-            ends.append([saved for _, _, saved in _python_state(tpl)])
-            if ends[i] != ends[0]:
-                _refuse_per_model_state(tpl, ends[0], ends[i])
+            now = _python_state(tpl)
+            if first is None:
+                first = now
+            elif [e[3] for e in now] != [e[3] for e in first]:
+                _refuse_per_model_state(tpl, first, now)
             with torch.no_grad():
                 for n, v in moved.items():
                     _moved_buffer(tpl, n, v, work[n][i])

@@ -440,12 +440,7 @@ def check_arrays(
             continue
         xs = np.asarray(xs) if split == "train" else np.array(xs)
         ys = np.asarray(ys)
-        if _readers._channels_last(xs.shape):
-            raise DataError(
-                f"{name}: {split} inputs have shape {xs.shape}, images with their channels last "
-                "(N, H, W, C); trainlab takes (N, C, H, W), as torch's convolutions do: pass "
-                "x.transpose(0, 3, 1, 2)"
-            )
+        _readers.refuse_channels_last(f"{name}: the {split} input array", xs.shape, "pass x")
         if shape is not None and xs.shape[1:] != shape:
             raise DataError(
                 f"{name}: {split} inputs have shape {xs.shape[1:]} but train inputs "

@@ -465,16 +465,16 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
                 + ", ".join(f"{k} {v.shape}" for k, v in out.items())
                 + ")"
             )
-        if _channels_last(x.shape):
-            raise DataError(
-                f"{p}: x_{split} has shape {x.shape}, images with their channels last (N, H, W, "
-                f"C); trainlab takes (N, C, H, W), as torch's convolutions do: save "
-                f"x_{split}.transpose(0, 3, 1, 2)"
-            )
+        refuse_channels_last(f"{p}: x_{split}", x.shape, f"save x_{split}")
     return out
 
 
-def _channels_last(shape: tuple[int, ...]) -> bool:
-    """``(N, H, W, C)`` images: 1, 3 or 4 channels last behind two larger spatial sizes (a
-    ``(N, C, H, W)`` array has its few channels in front: ``(N, 3, 32, 32)``)."""
-    return len(shape) == 4 and shape[3] in (1, 3, 4) and min(shape[1], shape[2]) > 4
+def refuse_channels_last(what: str, shape: tuple[int, ...], fix: str) -> None:
+    """A DataError for ``(N, H, W, C)`` images ``what``: 1, 3 or 4 channels last behind two
+    larger spatial sizes (a ``(N, C, H, W)`` array has its few channels in front:
+    ``(N, 3, 32, 32)``); ``fix`` names the array (``save x_train``, ``pass x``)."""
+    if len(shape) == 4 and shape[3] in (1, 3, 4) and min(shape[1], shape[2]) > 4:
+        raise DataError(
+            f"{what} has shape {shape}, images with their channels last (N, H, W, C); "
+            f"trainlab takes (N, C, H, W), as torch's convolutions do: {fix}.transpose(0, 3, 1, 2)"
+        )

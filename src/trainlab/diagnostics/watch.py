@@ -269,9 +269,9 @@ class _Sample:
     # deferred steps: the slot of this step's copies in the layers' buffers, and their bytes
     slot: int | None = None
     raw_bytes: int = 0
-    # vmap populations: the template's dropout call counters when the step's forward began,
-    # so that the re-run draws the masks that forward drew
-    dropout_calls: list[tuple[nn.Module, int]] = field(default_factory=list)
+    # vmap populations: the template's Python state when the step's forward began (its
+    # counters: the dropout layers' calls, so that the re-run draws the masks that forward drew)
+    python_state: list[Any] = field(default_factory=list)
     # vmap/loop populations: a copy of the step's batch, run again model by model
     input: torch.Tensor | None = None
 
@@ -772,7 +772,9 @@ class Watch:
             return
         sample = _Sample(self._step, {n: _Layer(kind) for n, kind in self._kinds.items()})
         if self._vmap_template is not None:
-            sample.dropout_calls = _dropout_counters(self._vmap_template)
+            from ..population import _python_state
+
+            sample.python_state = _python_state(self._vmap_template)
             # the batch as the forward gets it, for the re-run (a forward may edit it in place)
             x = args[0] if args else next(iter(kwargs.values()), None)
             sample.input = x.detach().clone() if isinstance(x, torch.Tensor) else None
@@ -1343,14 +1345,12 @@ class Watch:
         buffers = {n: b.clone() for n, b in self.tree.named_buffers()}  # no double BN update
         tpl_modules = dict(tpl.named_modules())
         was_training = tpl.training
-        tpl.train(True)
         ones: list[_Sample] = []
         after = _python_state(tpl)  # the forward's counters, put back after the re-run
         try:
             for i in range(self.k):
-                _restore_python_state(after)
-                for m, calls in sample.dropout_calls:  # each model draws the forward's masks
-                    m.calls = calls
+                _restore_python_state(sample.python_state)  # as the step's forward began
+                tpl.train(True)  # (its state may hold an earlier evaluation's flags)
                 one = _Sample(sample.step, {n: _Layer(self._kinds[n]) for n in self.layers})
                 handles = [
                     tpl_modules[n].register_forward_hook(self._forward_hook(one, n, False, False))
@@ -1371,7 +1371,7 @@ class Watch:
                 ones.append(one)
         finally:
             _restore_python_state(after)  # (training goes on as without the watch)
-            tpl.train(was_training)  # (after: the state was taken in training mode)
+            tpl.train(was_training)
         first = ones[0]
         if first.moments is None or any(
             o.moments is None or o.moments.shape != first.moments.shape for o in ones
@@ -1614,13 +1614,6 @@ def _consecutive(ys: list[torch.Tensor]) -> torch.Tensor:
         start = (first.data_ptr() - buf.data_ptr()) // first.nbytes
         return buf[start : start + len(ys)]
     return torch.stack(ys)
-
-
-def _dropout_counters(tree: nn.Module) -> list[tuple[nn.Module, int]]:
-    """``(module, calls)`` of every population dropout layer in ``tree``."""
-    from ..population import SeededDropout
-
-    return [(m, m.calls) for m in tree.modules() if isinstance(m, SeededDropout)]
 
 
 def _raw_signature(s: _Sample) -> tuple:

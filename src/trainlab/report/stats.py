@@ -45,23 +45,30 @@ def aggregate(values: Iterable[Any]) -> dict[str, float | int | None]:
     n = len(xs)
     if n == 0:
         return {"mean": None, "std": None, "ci95": None, "n": 0}
-    # computed on the values scaled by 2^-e (exact, ldexp) to a largest magnitude in
-    # [0.5, 1), then scaled back: huge ones (a diverged float64 loss) would overflow sums and
-    # squares, where fsum and ** raise rather than give inf; tiny ones (1e-170, subnormals)
-    # would square to 0 and read as no spread
-    e = math.frexp(max(abs(x) for x in xs))[1]
-    xs = [math.ldexp(x, -e) for x in xs]
-    mean = math.fsum(xs) / n
+    mean, std, e = _scaled_mean_std(xs)
     if n == 1:
         return {"mean": _ldexp(mean, e), "std": 0.0, "ci95": None, "n": 1}
-    if all(x == xs[0] for x in xs):  # (a mean rounded from their sum would leave residuals of
-        mean, std = xs[0], 0.0  # ~1e-17: a spread that is not there, which a t-test believes)
-    else:
-        std = math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (n - 1))
     from scipy.stats import t  # scipy comes with scikit-learn; imported here to keep import light
 
     ci95 = float(t.ppf(0.975, n - 1)) * std / math.sqrt(n)
     return {"mean": _ldexp(mean, e), "std": _ldexp(std, e), "ci95": _ldexp(ci95, e), "n": n}
+
+
+def _scaled_mean_std(xs: list[float]) -> tuple[float, float, int]:
+    """``(mean, std, e)`` of the finite ``xs`` (at least one), both scaled by ``2^-e``.
+
+    Computed on the values scaled by 2^-e (exact, ldexp) to a largest magnitude in [0.5, 1):
+    huge ones (a diverged float64 loss) would overflow sums and squares, where fsum and ** raise
+    rather than give inf; tiny ones (1e-170, subnormals) would square to 0 and read as no
+    spread. Equal values have a spread of exactly 0 (a mean rounded from their sum would leave
+    residuals of ~1e-17: a spread that is not there, which a t-test believes).
+    """
+    e = math.frexp(max(abs(x) for x in xs))[1]
+    xs = [math.ldexp(x, -e) for x in xs]
+    if all(x == xs[0] for x in xs):  # (one value, too)
+        return xs[0], 0.0, e
+    mean = math.fsum(xs) / len(xs)
+    return mean, math.sqrt(math.fsum((x - mean) ** 2 for x in xs) / (len(xs) - 1)), e
 
 
 def _ldexp(x: float, e: int) -> float:
@@ -75,4 +82,5 @@ def _ldexp(x: float, e: int) -> float:
 def sample_std(values: Iterable[Any]) -> float:
     """The sample standard deviation (ddof 1) of the finite ``values``, as :func:`aggregate`
     computes it: 0.0 for fewer than two, and exactly 0.0 for equal values."""
-    return aggregate(values)["std"] or 0.0
+    xs = _finite(values)
+    return _ldexp(*_scaled_mean_std(xs)[1:]) if len(xs) > 1 else 0.0

@@ -36,7 +36,7 @@ from typing import Any
 from ..errors import UserError
 from ..report.stats import sample_std
 from .cells import by_override, cpu_threads, curves, final_values, pm, train_cell
-from .evidence import CONFIRMED, CONTRADICTED, bound_text, judge, welch
+from .evidence import CONFIRMED, CONTRADICTED, delta_text, judge, welch
 
 __all__ = ["DESCRIPTION", "run", "CLIPPING", "intro_text", "divergence_verdict"]
 
@@ -282,8 +282,9 @@ def _claims(
         else:
             diff = sum(a0) / len(a0) - sum(a1) / len(a1)
             se, dof = welch([(sample_std(a0), len(a0)), (sample_std(a1), len(a1))])
+            delta = delta_text(diff, se, dof, "{:.3f}".format)
             add(claim, lit, f"test acc unclipped {pm(a0)} vs clipped {pm(a1)}; unclipped − "
-                f"clipped: {_noise_text(diff, se, dof)}", judge(diff, se, dof))  # fmt: skip
+                f"clipped: {delta}", judge(diff, se, dof))  # fmt: skip
 
     claim = "tanh, large init: saturation, not explosion"
     lit = "fewer NaN than ReLU without clipping: gradients vanish rather than explode (CS231n)"
@@ -301,8 +302,3 @@ def _claims(
             verdict = "not tested (no ReLU model diverged either)"
         add(claim, lit, f"no clipping: tanh {t_text}; ReLU {r_text}", verdict)
     return out
-
-
-def _noise_text(diff: float, se: float, dof: float) -> str:
-    """``Δ`` and the 95% bound it must exceed to count (``t·se``, Welch's dof)."""
-    return f"Δ {diff:+.3f}, {bound_text(se, dof, '{:.3f}'.format)}"

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 
-__all__ = ["t_critical", "welch", "judge", "bound_text", "CONFIRMED", "CONTRADICTED"]
+__all__ = ["t_critical", "welch", "judge", "bound_text", "delta_text", "CONFIRMED", "CONTRADICTED"]
 
 CONFIRMED = "confirmed"
 CONTRADICTED = "contradicted"
@@ -77,3 +77,9 @@ def bound_text(se: float, dof: float, num: Callable[[float], str] = "{:.4f}".for
     if se == 0.0:
         return "every seed agrees exactly: no noise estimate"
     return f"95% bound ±{num(t_critical(dof) * se)} (Welch dof {dof:.1f})"
+
+
+def delta_text(diff: float, se: float, dof: float, num: Callable[[float], str]) -> str:
+    """``Δ`` and the 95% bound it must exceed to count (:func:`bound_text`), both formatted by
+    ``num`` in the difference's unit."""
+    return f"Δ {'+' if diff >= 0 else '-'}{num(abs(diff))}, {bound_text(se, dof, num)}"

@@ -52,7 +52,7 @@ from .evidence import (
     INCONCLUSIVE,
     NO_SPREAD,
     NOT_FINITE,
-    bound_text,
+    delta_text,
     judge,
     welch,
 )
@@ -573,13 +573,11 @@ def _compare(
 
 
 def _noise_text(diff: float, se: float, dof: float, *, pct: bool = False) -> str:
-    """``Δ`` and the 95% bound it must exceed to count (``t·se``, Welch's dof); ``pct``: a
-    difference of accuracies, in percentage points (the unit the accuracies are quoted in)."""
-
-    def num(x: float) -> str:
-        return f"{100 * x:.2f} points" if pct else f"{x:.4f}"
-
-    return f"Δ {'+' if diff >= 0 else '-'}{num(abs(diff))}, {bound_text(se, dof, num)}"
+    """:func:`evidence.delta_text`; ``pct``: a difference of accuracies, in percentage points
+    (the unit the accuracies are quoted in)."""
+    return delta_text(
+        diff, se, dof, (lambda x: f"{100 * x:.2f} points") if pct else "{:.4f}".format
+    )
 
 
 def _all_of(verdicts: list[str]) -> str:
