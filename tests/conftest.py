@@ -117,6 +117,21 @@ class RowLSTM(nn.Module):
         return self.fc(self.rnn(x.reshape(x.size(0), 8, 8))[0][:, -1])
 
 
+class LazyCalib(nn.Module):
+    """A layer that sets a plain float from its first batch (a data-dependent lazy init, read
+    with float(): a population runs it model by model)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 3)
+        self.calib = None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.calib is None:
+            self.calib = float(x.abs().max())
+        return self.lin(x) / self.calib
+
+
 class Killed(Exception):
     """What :func:`kill_after_checkpoint` raises: the run "dies" right after a checkpoint."""
 
@@ -138,9 +153,10 @@ def kill_after_checkpoint(monkeypatch, n: int):
     return orig
 
 
-def ctrl_c_in_second_epoch(monkeypatch):
-    """``Trainer.train_epoch`` raises KeyboardInterrupt (Ctrl-C) when the second epoch starts,
-    after the first epoch's checkpoint; returns the original method."""
+def raise_in_second_epoch(monkeypatch, error: type[BaseException] = Killed):
+    """``Trainer.train_epoch`` raises ``error`` when the second epoch starts (after the first
+    epoch's checkpoint, if it writes one: :class:`Killed` is a process dying, no handler runs);
+    returns the original method."""
     from trainlab.train import Trainer
 
     real, calls = Trainer.train_epoch, []
@@ -148,11 +164,16 @@ def ctrl_c_in_second_epoch(monkeypatch):
     def interrupted(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
-            raise KeyboardInterrupt
+            raise error
         return real(self, *args, **kwargs)
 
     monkeypatch.setattr(Trainer, "train_epoch", interrupted)
     return real
+
+
+def ctrl_c_in_second_epoch(monkeypatch):
+    """:func:`raise_in_second_epoch` with KeyboardInterrupt (Ctrl-C)."""
+    return raise_in_second_epoch(monkeypatch, KeyboardInterrupt)
 
 
 #: the smallest ``trainlab pretrain`` config: 4 RBM units on min-max scaled digits, one pass

@@ -8,28 +8,16 @@ import json
 
 import yaml
 
-from conftest import small_config
+from conftest import Killed, raise_in_second_epoch, small_config
 from trainlab.errors import UserError
 from trainlab.train import Trainer, resume, train
-
-
-class _Killed(Exception):
-    pass
 
 
 def _train_killed_in_second_epoch(monkeypatch, cfg, out) -> None:
     """``train(cfg, out=out)`` killed as its second epoch starts (the process dies: no handler
     runs, nothing more is written)."""
-    real, calls = Trainer.train_epoch, []
-
-    def killed_in_second_epoch(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise _Killed
-        return real(self, *args, **kwargs)
-
-    monkeypatch.setattr(Trainer, "train_epoch", killed_in_second_epoch)
-    with contextlib.suppress(_Killed):
+    real = raise_in_second_epoch(monkeypatch)
+    with contextlib.suppress(Killed):
         train(cfg, out=out, progress=False, device="cpu")
     monkeypatch.setattr(Trainer, "train_epoch", real)
 

@@ -10,14 +10,10 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import small_config
+from conftest import Killed, raise_in_second_epoch, small_config
 from trainlab.errors import UserError
 from trainlab.population import Population
 from trainlab.train import Trainer, resume, train
-
-
-class _Killed(Exception):
-    pass
 
 
 class _Counter(nn.Module):
@@ -87,19 +83,11 @@ def _full_and_resumed(monkeypatch, tmp_path, make):
         m.load_state_dict(start)
         return m
 
-    real, calls = Trainer.train_epoch, []
-
-    def killed(self, *args, **kwargs):
-        calls.append(1)
-        if len(calls) == 2:
-            raise _Killed
-        return real(self, *args, **kwargs)
-
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         full = train(cfg, model=fresh(), out=tmp_path / "full", progress=False, device="cpu")
-        monkeypatch.setattr(Trainer, "train_epoch", killed)
-        with contextlib.suppress(_Killed):
+        real = raise_in_second_epoch(monkeypatch)
+        with contextlib.suppress(Killed):
             train(cfg, model=fresh(), out=tmp_path / "k", progress=False, device="cpu")
         monkeypatch.setattr(Trainer, "train_epoch", real)
         res = resume(tmp_path / "k", model=fresh(), progress=False, device="cpu")

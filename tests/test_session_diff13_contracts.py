@@ -12,6 +12,7 @@ from torch import nn
 
 import trainlab.data
 import trainlab.pretrain
+from conftest import LazyCalib
 from trainlab.data.datasets import check_arrays
 from trainlab.diagnostics import watch
 from trainlab.errors import UserError
@@ -65,18 +66,6 @@ def test_watch_accepts_a_model_with_an_unwatched_scripted_submodule():
     assert {r["layer"] for r in w.records()} == {"0", "2"}
 
 
-class _LazyCalib(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lin = nn.Linear(4, 3)
-        self.calib = None  # set from the first batch (a Python float: the loop mode runs it)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.calib is None:
-            self.calib = float(x.abs().max())
-        return self.lin(x) / self.calib
-
-
 def test_loop_population_refuses_an_attribute_each_model_sets_from_none():
     # A forward that sets `calib` from None (a data-dependent lazy init) gave model 1 an
     # AttributeError (the restore deleted it), then, fixed, all models model K-1's value from
@@ -84,7 +73,7 @@ def test_loop_population_refuses_an_attribute_each_model_sets_from_none():
     torch.manual_seed(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        pop = Population(_LazyCalib(), k=3)
+        pop = Population(LazyCalib(), k=3)
         with pytest.raises(UserError, match="calib"):
             pop(torch.randn(3, 5, 4))
     assert pop._template.calib is None or isinstance(pop._template.calib, float)

@@ -8,21 +8,10 @@ import warnings
 import torch
 from torch import nn
 
+from conftest import LazyCalib
 from trainlab.diagnostics import watch
 from trainlab.errors import UserError
 from trainlab.population import Population
-
-
-class _LazyCalib(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lin = nn.Linear(4, 3)
-        self.calib = None  # set from the model's first batch (a float: the loop mode runs it)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.calib is None:
-            self.calib = float(x.abs().max())
-        return self.lin(x) / self.calib
 
 
 def test_loop_population_lazy_init_matches_separate_models_after_the_first_forward():
@@ -30,7 +19,7 @@ def test_loop_population_lazy_init_matches_separate_models_after_the_first_forwa
     # so from the 2nd forward on models 0..K-2 silently use model K-1's calib (unstack too).
     # Right: per-model values (as K separate models) or a UserError refusing per-model state.
     torch.manual_seed(0)
-    models = [_LazyCalib() for _ in range(3)]
+    models = [LazyCalib() for _ in range(3)]
     alone = copy.deepcopy(models)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
