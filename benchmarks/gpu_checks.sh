@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Every check that needs a GPU, as one prepared run for the device tool (each step has its own
-# time limit, 540 s in all; every log and JSON lands in $OUT). Steps: tests, population, rbm;
-# name some to run only those (`bash benchmarks/gpu_checks.sh population`), e.g. to split the
-# checks over two calls:
+# time limit; every log and JSON lands in $OUT). Steps: tests, population, tf32, rbm (690 s of
+# limits in all: more than one call's device time allows, so name some to run only those,
+# e.g. `bash benchmarks/gpu_checks.sh tests population tf32`):
 #   1. the CUDA-only tests (they skip on CPU machines, so CI never runs them);
 #   2. issue 3: benchmarks/population.py --preset gpu (K = 1, 100, 1000: tutorial loop, hand
-#      loop, trainlab population; goal >= 400 model-epochs/s at K >= 100, K=1 within 1.2x of
-#      the hand loop);
+#      loop, trainlab population with and without CUDA graphs; goal >= 400 model-epochs/s at
+#      K >= 100, K=1 within 1.2x of the hand loop);
+#   tf32: the trainlab rows again with TF32 matmuls (train.tf32) at K = 100, 1000;
 #   3. issue 6: benchmarks/rbm.py --gpu-population 100 (100 RBMs on the GPU against
 #      scikit-learn's 10 fits on the machine's CPU).
 #
@@ -33,13 +34,17 @@ step() {  # step NAME SECONDS CMD...: run with a limit, keep its log, remember a
   echo "== $name: exit $rc after $((SECONDS - t0)) s"
   [ "$rc" -eq 0 ] || status=1
 }
-steps=" ${*:-tests population rbm} "
+steps=" ${*:-tests population tf32 rbm} "
 if [[ $steps == *" tests "* ]]; then
-  step cuda_tests 90 python3 -m pytest -q -p no:cacheprovider -k "cuda or gpu" tests
+  step cuda_tests 120 python3 -m pytest -q -p no:cacheprovider -k "cuda or gpu" tests
 fi
 if [[ $steps == *" population "* ]]; then
   step population_gpu 300 python3 benchmarks/population.py --preset gpu --repeats 1 \
     --out "$OUT/population_gpu.json"
+fi
+if [[ $steps == *" tf32 "* ]]; then
+  step population_gpu_tf32 120 python3 benchmarks/population.py --preset gpu --repeats 1 --tf32 \
+    --k 100 1000 --methods trainlab trainlab+eval --out "$OUT/population_gpu_tf32.json"
 fi
 if [[ $steps == *" rbm "* ]]; then
   step rbm_gpu 150 python3 benchmarks/rbm.py --repeats 1 --no-dbn --acc-seeds 0 --gpu-population 100 \

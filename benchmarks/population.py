@@ -4,10 +4,14 @@ with the data in memory on the device, (c) as one trainlab population.
 
 Prints a table of model-epochs per second and peak memory, and writes JSON. Every method runs
 in its own subprocess (so peak RSS is its own), the methods interleaved and repeated; the best
-of the repeats is reported. Same process settings for all methods (threads, flush-denormal).
+of the repeats is reported. Same process settings for all methods (threads, flush-denormal,
+``--tf32``). A sequential method times min(K, 3) models whatever K, so each repeat measures it
+once per distinct min(K, 3). On CUDA, ``trainlab-eager`` is trainlab without CUDA graphs
+(``train.cuda_graph: false``), side by side with the default (graphs).
 
     python benchmarks/population.py                      # CPU: digits MLP 64-256-256-10, K=16, 64
     python benchmarks/population.py --preset gpu         # CUDA: 784-256-256-10 on 60k samples
+    python benchmarks/population.py --preset gpu --tf32  # ... with TF32 matmuls in every method
 """
 
 from __future__ import annotations
@@ -46,7 +50,7 @@ BATCH = 100
 LR = 1e-3
 
 
-def _config(preset: dict, k: int):
+def _config(preset: dict, k: int, **train: object):
     from trainlab.config import parse_config
 
     return parse_config(
@@ -56,7 +60,7 @@ def _config(preset: dict, k: int):
             "model": {"name": "mlp", "hidden": HIDDEN},
             "init": {"scheme": "default"},
             "optim": {"name": "adam", "lr": LR},
-            "train": {"epochs": preset["epochs"] + 1, "batch_size": BATCH},
+            "train": {"epochs": preset["epochs"] + 1, "batch_size": BATCH, **train},
             "population": {"seeds": list(range(k))},
         }
     )
@@ -124,12 +128,12 @@ def _sequential(method: str, preset: dict, k: int) -> tuple[float, int]:
     return models * epochs / elapsed, models
 
 
-def _population(preset: dict, k: int, with_eval: bool) -> tuple[float, int]:
+def _population(preset: dict, k: int, with_eval: bool, **train: object) -> tuple[float, int]:
     """(c) trainlab: one population of k models; train steps only, or whole epochs with eval."""
     from trainlab import rng
     from trainlab.train import Trainer
 
-    trainer = Trainer(_config(preset, k), device=preset["device"])
+    trainer = Trainer(_config(preset, k, **train), device=preset["device"])
     device = trainer.device
     n = trainer.data.x_train.shape[0]
 
@@ -150,15 +154,20 @@ def _population(preset: dict, k: int, with_eval: bool) -> tuple[float, int]:
     return k * preset["epochs"] / (time.perf_counter() - t0), k
 
 
-def child(method: str, preset_name: str, k: int, flush: bool) -> dict:
+def child(method: str, preset_name: str, k: int, flush: bool, tf32: bool) -> dict:
     preset = PRESETS[preset_name]
     torch.set_flush_denormal(flush)
+    if tf32:  # every method's float32 matmuls in TF32 (trainlab's: train.tf32)
+        torch.set_float32_matmul_precision("high")
     if preset["device"] == "cuda":
         torch.cuda.reset_peak_memory_stats()
     if method in ("tutorial", "hand"):
         rate, trained = _sequential(method, preset, k)
     else:
-        rate, trained = _population(preset, k, with_eval=method == "trainlab+eval")
+        train = {"tf32": tf32} if tf32 else {}
+        if method == "trainlab-eager":
+            train["cuda_graph"] = False
+        rate, trained = _population(preset, k, with_eval=method == "trainlab+eval", **train)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux: KiB)
     gpu = torch.cuda.max_memory_allocated() / 2**20 if preset["device"] == "cuda" else None
     return {"method": method, "k": k, "model_epochs_per_s": rate, "models_timed": trained,
@@ -166,6 +175,8 @@ def child(method: str, preset_name: str, k: int, flush: bool) -> dict:
 
 
 METHODS = ["tutorial", "hand", "trainlab", "trainlab+eval"]
+#: on CUDA also trainlab's steps without CUDA graphs (train.cuda_graph: false)
+CUDA_METHODS = ["tutorial", "hand", "trainlab", "trainlab-eager", "trainlab+eval"]
 
 
 def main() -> None:
@@ -174,13 +185,15 @@ def main() -> None:
     ap.add_argument("--k", type=int, nargs="*", help="population sizes (default: the preset's)")
     ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--no-flush-denormal", action="store_true")
+    ap.add_argument("--tf32", action="store_true", help="float32 matmuls in TF32 (CUDA)")
+    ap.add_argument("--methods", nargs="*", help="only these methods (default: all)")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "population.json"))
     ap.add_argument("--child", nargs=3, metavar=("METHOD", "PRESET", "K"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     flush = not args.no_flush_denormal
     if args.child:
         method, preset, k = args.child
-        print(json.dumps(child(method, preset, int(k), flush)))
+        print(json.dumps(child(method, preset, int(k), flush, args.tf32)))
         return
     from _args import require_counts
 
@@ -189,16 +202,31 @@ def main() -> None:
     if preset["device"] == "cuda" and not torch.cuda.is_available():
         ap.error("the gpu preset needs a CUDA device")
     ks = args.k or preset["ks"]
+    methods = CUDA_METHODS if preset["device"] == "cuda" else METHODS
+    if args.methods:
+        unknown = sorted(set(args.methods) - set(methods))
+        if unknown:
+            ap.error(f"unknown methods {unknown}; choose from {methods}")
+        methods = [m for m in methods if m in args.methods]
     best: dict[tuple[str, int], dict] = {}
     for rep in range(args.repeats):
+        timed: dict[tuple[str, int], dict] = {}  # this repeat's sequential runs
         for k in ks:
-            for method in METHODS:
-                cmd = [sys.executable, __file__, "--child", method, args.preset, str(k)]
-                cmd += ["--no-flush-denormal"] if not flush else []
-                done = subprocess.run(cmd, capture_output=True, text=True)
-                if done.returncode:  # the child's own error, not a CalledProcessError
-                    sys.exit(f"{method} K={k} failed:\n{done.stderr.strip()}")
-                res = json.loads(done.stdout.strip().splitlines()[-1])
+            for method in methods:
+                # a sequential method times min(K, 3) models whatever K: measured once for them
+                seq = (method, min(k, 3)) if method in ("tutorial", "hand") else None
+                if seq in timed:
+                    res = dict(timed[seq], k=k)
+                else:
+                    cmd = [sys.executable, __file__, "--child", method, args.preset, str(k)]
+                    cmd += ["--no-flush-denormal"] if not flush else []
+                    cmd += ["--tf32"] if args.tf32 else []
+                    done = subprocess.run(cmd, capture_output=True, text=True)
+                    if done.returncode:  # the child's own error, not a CalledProcessError
+                        sys.exit(f"{method} K={k} failed:\n{done.stderr.strip()}")
+                    res = json.loads(done.stdout.strip().splitlines()[-1])
+                    if seq is not None:
+                        timed[seq] = res
                 key = (method, k)
                 if key not in best or res["model_epochs_per_s"] > best[key]["model_epochs_per_s"]:
                     best[key] = res
@@ -208,28 +236,32 @@ def main() -> None:
                 )
     rows = []
     for k in ks:
-        base = best[("tutorial", k)]["model_epochs_per_s"]
-        hand = best[("hand", k)]["model_epochs_per_s"]
-        for method in METHODS:
+        base = best.get(("tutorial", k), {}).get("model_epochs_per_s")
+        hand = best.get(("hand", k), {}).get("model_epochs_per_s")
+        for method in methods:
             r = dict(best[(method, k)])
-            r["vs_tutorial"] = r["model_epochs_per_s"] / base
-            r["vs_hand"] = r["model_epochs_per_s"] / hand
+            r["vs_tutorial"] = r["model_epochs_per_s"] / base if base else None
+            r["vs_hand"] = r["model_epochs_per_s"] / hand if hand else None
             rows.append(r)
     header = f"{'K':>5} {'method':<14} {'model-epochs/s':>15} {'× tutorial':>11} {'× hand':>8} " \
              f"{'peak RSS MiB':>13} {'peak GPU MiB':>13}"  # fmt: skip
-    print(f"preset {args.preset}, threads {torch.get_num_threads()}, flush-denormal {flush}")
+    print(
+        f"preset {args.preset}, threads {torch.get_num_threads()}, flush-denormal {flush}, "
+        f"tf32 {args.tf32}"
+    )
     print(header)
     for r in rows:
         gpu = "—" if r["peak_gpu_mib"] is None else f"{r['peak_gpu_mib']:.0f}"
+        vt, vh = (f"{v:.2f}×" if v is not None else "—" for v in (r["vs_tutorial"], r["vs_hand"]))
         print(
             f"{r['k']:>5} {r['method']:<14} {r['model_epochs_per_s']:>15.1f} "
-            f"{r['vs_tutorial']:>10.2f}× {r['vs_hand']:>7.2f}× {r['peak_rss_mib']:>13.0f} {gpu:>13}"
+            f"{vt:>11} {vh:>8} {r['peak_rss_mib']:>13.0f} {gpu:>13}"
         )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     meta = {"preset": args.preset, "threads": torch.get_num_threads(), "flush_denormal": flush,
             "torch": torch.__version__, "device": torch.cuda.get_device_name() if
-            preset["device"] == "cuda" else "cpu", "repeats": args.repeats,
+            preset["device"] == "cuda" else "cpu", "repeats": args.repeats, "tf32": args.tf32,
             "unit": "model-epochs per second (best of repeats)"}  # fmt: skip
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     print(f"wrote {out}")

@@ -195,6 +195,12 @@ class TrainConfig(_Strict):
     checkpoint_every: int = Field(1, ge=1)
     diagnose_every: int | None = Field(None, ge=1)
     eval_batch_size: int = Field(4096, ge=1)
+    #: on CUDA, replay each step from a CUDA graph where the step can be captured (one launch
+    #: instead of ~100; trainlab.cuda_graphs); false: every step eager. Ignored on the CPU.
+    cuda_graph: bool = True
+    #: float32 matrix products on CUDA in TF32 (tensor cores, 10-bit mantissa products: several
+    #: times faster, less exact); ignored on the CPU
+    tf32: bool = False
 
 
 class PopulationConfig(_Strict):

@@ -988,8 +988,9 @@ class Population(nn.Module):
         return m.train(self.training)
 
     # -- per-step controls ----------------------------------------------------------------------
-    def set_step(self, step: int) -> None:
-        """Counter of the random streams (dropout masks) for the next training forward."""
+    def set_step(self, step: int | torch.Tensor) -> None:
+        """Counter of the random streams (dropout masks) for the next training forward (an
+        int, or a 0-d int64 device tensor: :func:`trainlab.rng.uniform` reads either)."""
         for m in self._dropouts():
             m.step, m.calls = step, 0
 

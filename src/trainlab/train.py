@@ -113,19 +113,40 @@ def float32_default() -> Iterator[None]:
         torch.set_default_dtype(before)
 
 
+@contextmanager
+def tf32_matmuls() -> Iterator[None]:
+    """float32 matrix products on CUDA in TF32 inside the block (tensor cores: products of
+    10-bit-mantissa operands, float32 sums; ``torch.set_float32_matmul_precision("high")``), the
+    caller's setting restored afterwards."""
+    before = torch.get_float32_matmul_precision()
+    torch.set_float32_matmul_precision("high")
+    try:
+        yield
+    finally:
+        torch.set_float32_matmul_precision(before)
+
+
 def _trainer_context(method: Callable[..., Any]) -> Callable[..., Any]:
     """Run ``method`` inside :func:`float32_default`, with autograd on whatever the caller's
-    mode (a training called inside ``torch.no_grad()`` or ``torch.inference_mode()`` trains)."""
+    mode (a training called inside ``torch.no_grad()`` or ``torch.inference_mode()`` trains),
+    and in TF32 (:func:`tf32_matmuls`) for a CUDA trainer with ``train.tf32``."""
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if torch.is_grad_enabled() and not torch.is_inference_mode_enabled():
-            with float32_default():  # (the usual case: per step, two fewer context managers)
-                return method(*args, **kwargs)
-        with float32_default(), torch.inference_mode(False), torch.enable_grad():
-            return method(*args, **kwargs)
+        if getattr(args[0], "tf32", False):
+            with tf32_matmuls():
+                return _in_context(method, *args, **kwargs)
+        return _in_context(method, *args, **kwargs)
 
     return wrapper
+
+
+def _in_context(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    if torch.is_grad_enabled() and not torch.is_inference_mode_enabled():
+        with float32_default():  # (the usual case: per step, two fewer context managers)
+            return method(*args, **kwargs)
+    with float32_default(), torch.inference_mode(False), torch.enable_grad():
+        return method(*args, **kwargs)
 
 
 @dataclass
@@ -304,6 +325,11 @@ class Trainer:
         self.last: list[dict[str, float]] = [{} for _ in range(k)]
         self.lr_override: torch.Tensor | None = None
         self._reset_accumulators()
+        #: float32 matmuls in TF32 (train.tf32; CUDA only: on the CPU the setting is ignored)
+        self.tf32 = config.train.tf32 and self.device.type == "cuda"
+        from .cuda_graphs import graphs_for
+
+        self._graphs = graphs_for(self)  # None: every step eager (CPU, loop mode, or off)
 
     # -- construction -----------------------------------------------------------------------------
     def _build_model(self, dropout: float) -> nn.Module:
@@ -445,9 +471,15 @@ class Trainer:
         from .optim.base import hyper_dtype
 
         # float64 (float32 on MPS): a float64 run's losses are not rounded to float32
-        z = torch.zeros(self.k, device=self.device, dtype=hyper_dtype(self.device))
-        self._sum_loss, self._sum_acc, self._sum_gnorm = z.clone(), z.clone(), z.clone()
-        self._sum_clipped = z.clone()  # steps whose gradient norm was clipped
+        sums = self.__dict__.get("_sums")
+        if sums is None:  # made once, then zeroed in place: a CUDA graph adds into them
+            z = torch.zeros(self.k, device=self.device, dtype=hyper_dtype(self.device))
+            sums = self.__dict__["_sums"] = [z.clone() for _ in range(4)]
+        else:
+            torch._foreach_zero_(sums)
+        # per model: summed loss and correct predictions (per sample), gradient norm and steps
+        # whose gradient norm was clipped (per step)
+        self._sum_loss, self._sum_acc, self._sum_gnorm, self._sum_clipped = sums
         self._steps_in_epoch = 0
         self._samples_in_epoch = 0  # per model: every model sees every batch of the epoch
 
@@ -456,9 +488,12 @@ class Trainer:
         """``(K,)`` bool: the models that still train (finite so far, not early-stopped)."""
         return self.alive & self.active
 
-    def _scheduled_lr(self) -> torch.Tensor:
-        """``(K,)`` learning rates of this step (schedule × base, or the override)."""
-        return self.lr_override if self.lr_override is not None else self.schedule(self.step)
+    def _scheduled_lr(self, step: int | torch.Tensor | None = None) -> torch.Tensor:
+        """``(K,)`` learning rates of this step, or of global step ``step`` (schedule × base, or
+        the override)."""
+        if self.lr_override is not None:
+            return self.lr_override
+        return self.schedule(self.step if step is None else step)
 
     @functools.cached_property
     def _statistics(self) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
@@ -504,14 +539,30 @@ class Trainer:
     def step_on(self, idx: torch.Tensor) -> torch.Tensor:
         """One optimizer step of every model on its batch ``idx`` ``(K, b)``; returns loss ``(K,)``.
 
-        No host sync: everything returned stays on the device.
+        No host sync: everything returned stays on the device. On CUDA the step is replayed
+        from a CUDA graph where it can be (:mod:`trainlab.cuda_graphs`, ``train.cuda_graph``).
         """
+        if not self.pop.training:
+            self.pop.train()
+        loss = self._graphs.step(idx) if self._graphs is not None else None
+        if loss is None:
+            self.pop.set_step(self.step)
+            loss = self._step_kernels(idx, self.step)
+            if self._graphs is not None:
+                self._graphs.stepped_eagerly(idx)
+        self._steps_in_epoch += 1
+        self._samples_in_epoch += idx.shape[1]
+        self.step += 1
+        return loss
+
+    def _step_kernels(self, idx: torch.Tensor, step: int | torch.Tensor) -> torch.Tensor:
+        """The device work of :meth:`step_on` at global step ``step`` (an int, or a 0-d int64
+        device tensor while the step is captured into a CUDA graph): forward, backward, the
+        NaN/Inf bookkeeping, the optimizer step and the epoch's sums. No host counter moves
+        here, and no tensor the trainer keeps is replaced (a graph replays into them)."""
         cfg = self.config.train
         x = self.data.x_train[idx]  # (K, b, ...)
         y = self.data.y_train[idx]  # (K, b)
-        if not self.pop.training:
-            self.pop.train()
-        self.pop.set_step(self.step)
         # stopped models (NaN or early-stopped) keep their batch-norm statistics; on the CPU,
         # reading the mask is a memory read (no sync), so the all-running case skips the copies
         on_cpu = self.device.type == "cpu"
@@ -553,7 +604,7 @@ class Trainer:
         finite = torch.isfinite(loss.detach()) & torch.isfinite(gnorm)
         # only a model still training can fail: an early-stopped one keeps its status
         failed = self.running & ~finite
-        self.nan_step = torch.where(failed, self.step, self.nan_step)
+        self.nan_step.copy_(torch.where(failed, step, self.nan_step))
         self.alive &= ~failed
         if stats and (not on_cpu or bool(failed.any())):  # (on the CPU a memory read)
             with torch.no_grad():  # as its weights: the statistics from before the failed step
@@ -573,7 +624,8 @@ class Trainer:
         # on the CPU every model steps with its scheduled lr (a stopped model's lr of 0 would
         # make the models' lrs differ, and the optimizer take another kernel path, which
         # rounds the other models' updates differently); elsewhere a stopped model's lr is 0
-        lr = self._scheduled_lr() if on_cpu else self.current_lr()
+        lr = self._scheduled_lr(step)
+        lr = lr if on_cpu else lr * self.running
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.step()
@@ -587,9 +639,6 @@ class Trainer:
             self._sum_loss += loss * b
             self._sum_acc += (flat.detach().argmax(-1).view_as(y) == y).sum(1)
             self._sum_gnorm += gnorm
-        self._steps_in_epoch += 1
-        self._samples_in_epoch += b
-        self.step += 1
         return loss
 
     # -- evaluation --------------------------------------------------------------------------------
@@ -702,7 +751,8 @@ class Trainer:
                 changed = True
         if changed:
             stopped = [s is not None for s in self.stopped_step]
-            self.active = ~torch.tensor(stopped, device=self.device)
+            # in place: a CUDA-graphed step reads this tensor
+            self.active.copy_(~torch.tensor(stopped, device=self.device))
 
     def done(self) -> bool:
         """All epochs run, or no model left training (reads the alive mask: call per epoch)."""
@@ -1470,6 +1520,7 @@ RESUME_MAY_CHANGE = (
     "train.checkpoint_every",
     "train.diagnose_every",
     "train.eval_batch_size",
+    "train.cuda_graph",
 )
 
 

@@ -138,7 +138,9 @@ class Adagrad(PopulationOptimizer):
                 grads = axpy(grads, params, bcast(wd, params))  # g + λθ
             lr, decay = hp["lr"], hp["lr_decay"]
             # −η_t for each parameter's t: float, list of floats, or (K,) views
-            minus_clr = by_step(steps, params, lambda t, lr=lr, d=decay: -lr / (1.0 + (t - 1) * d))
+            minus_clr = by_step(
+                self._counts(steps), params, lambda t, lr=lr, d=decay: -lr / (1.0 + (t - 1) * d)
+            )
             torch._foreach_addcmul_(sums, grads, grads, 1.0)  # G ← G + g²
             std = torch._foreach_sqrt(sums)
             torch._foreach_add_(std, bcast(hp["eps"], params))  # √G + ε

@@ -231,10 +231,10 @@ class Adam(PopulationOptimizer):
         else:
             denom = torch._foreach_sqrt(exp_avg_sqs)
         # √(1 − β₂ᵗ) and −η/(1 − β₁ᵗ) for each parameter's t: floats, or (K,) for per-model values
-        bc2_sqrt = by_step(steps, params, lambda t: cpow(1.0 - cpow(b2, t), 0.5))
+        bc2_sqrt = by_step(self._counts(steps), params, lambda t: cpow(1.0 - cpow(b2, t), 0.5))
         torch._foreach_div_(denom, bc2_sqrt)  # √v / √(1 − β₂ᵗ)
         torch._foreach_add_(denom, bcast(eps, params))  # + ε
-        neg_step = by_step(steps, params, lambda t: -(lr / (1.0 - cpow(b1, t))))
+        neg_step = by_step(self._counts(steps), params, lambda t: -(lr / (1.0 - cpow(b1, t))))
         if isinstance(neg_step, list) and isinstance(neg_step[0], Tensor):
             # torch's addcdiv computes θ + (value·m)/denom: scale m first to round the same way
             scaled = torch._foreach_mul(exp_avgs, neg_step)

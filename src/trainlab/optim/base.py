@@ -239,15 +239,19 @@ def bcast(value: Hyper, params: list[Tensor]) -> float | list[Tensor]:
 
 
 def by_step(
-    steps: list[int], params: list[Tensor], fn: Callable[[int], Hyper]
+    steps: list[int] | Tensor, params: list[Tensor], fn: Callable[[Any], Hyper]
 ) -> float | list[float] | list[Tensor]:
     """``fn(t)`` for each parameter's own step count ``t``, against each parameter.
 
     One distinct count (every parameter has stepped as often: the common case) gives what
     :func:`bcast` gives for ``fn(t)``: a float, or ``(K, 1, …)`` views. Several counts (a
     parameter that got gradients later) give a float per parameter (for the ``_foreach`` scalar
-    list overloads) or a view per parameter; ``fn`` runs once per distinct count.
+    list overloads) or a view per parameter; ``fn`` runs once per distinct count. ``steps`` as a
+    0-d device tensor (:attr:`PopulationOptimizer.graph_t`: every parameter's count, read on the
+    device) gives ``fn(t)`` computed there, as views.
     """
+    if isinstance(steps, Tensor):
+        return bcast(fn(steps), params)
     distinct = set(steps)
     if len(distinct) == 1:
         return bcast(fn(steps[0]), params)
@@ -304,13 +308,15 @@ def axpy_(ys: list[Tensor], xs: list[Tensor], a: float | list[Tensor]) -> None:
         torch._foreach_add_(ys, xs, alpha=a)
 
 
-def cpow(x: Hyper, e: float) -> Hyper:
+def cpow(x: Hyper, e: float | Tensor) -> Hyper:
     """``x ** e`` rounded as Python's float power (C ``pow``) for a number or a tensor.
 
     Tensor ``pow`` by a scalar special-cases some exponents (3 → ``x·x·x``, 0.5 → ``sqrt``) and
     so can differ from ``torch.optim``'s host-side bias corrections in the last bit; a tensor
     exponent takes the elementwise ``pow`` path, which rounds like the host.
     """
+    if isinstance(e, Tensor):  # a step count on the device (a CUDA-graphed step)
+        return torch.pow(x, e)
     if isinstance(x, Tensor):
         return torch.pow(x, torch.full_like(x, float(e)))
     return x**e
@@ -469,10 +475,21 @@ class PopulationOptimizer(torch.optim.Optimizer):
     #: weight decay is decoupled (AdamW's ``θ(1 − ηλ)``, which scales with the lr) rather than
     #: L2 (``g + λθ``)
     _decoupled = False
+    #: while a trainer captures its step into a CUDA graph (:mod:`trainlab.cuda_graphs`): a 0-d
+    #: float64 device tensor holding the step count t of the step being taken, which the
+    #: trainer fills in before each replay; the step-dependent values (Adam's bias corrections,
+    #: AdaGrad's lr decay) are then computed from it on the device rather than from the host
+    #: counters (which a replay does not run). None: t from the host counters.
+    graph_t: Tensor | None = None
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.k: int | None = None
         super().__init__(params, defaults)
+
+    def _counts(self, steps: list[int]) -> list[int] | Tensor:
+        """The step counts that step-dependent values are computed from (:func:`by_step`):
+        the host counters ``steps``, or :attr:`graph_t` while a step is captured."""
+        return steps if self.graph_t is None else self.graph_t
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """After ``copy.deepcopy`` or unpickling (torch keeps only ``defaults``, ``state`` and

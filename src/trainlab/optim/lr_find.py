@@ -216,11 +216,12 @@ def lr_find(
     host: list[list[float]] = [[] for _ in range(k)]
     done = 0
     perm = None
+    trainer.lr_override = torch.empty((k,), device=dev, dtype=hyper_dtype(dev))
     for i, lr in enumerate(lrs):
         epoch, s = divmod(i, spe)
         if s == 0:
             perm = rng.permutations(trainer.pop.seeds, epoch, n)  # (K, N)
-        trainer.lr_override = torch.full((k,), lr, device=dev, dtype=hyper_dtype(dev))
+        trainer.lr_override.fill_(lr)  # in place: a CUDA-graphed step reads this tensor
         losses[i] = trainer.step_on(perm[:, s * b : (s + 1) * b]).detach()
         if (i + 1) % check_every == 0 or i == num_steps - 1:
             # one read per check_every steps: the losses, and the step at which the trainer
