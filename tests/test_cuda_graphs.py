@@ -73,13 +73,20 @@ def test_the_fingerprint_changes_with_what_a_graph_bakes_in():
     trainer.step_on(perm[:, :64])
     before = _fingerprint(trainer)
     trainer.step_on(perm[:, 64:128])
-    assert _fingerprint(trainer) == before
+    assert _fingerprint(trainer).matches(before)
     state = trainer.state_dict()
     trainer.load_state_dict(state)
     loaded = _fingerprint(trainer)
-    assert loaded != before
+    assert not loaded.matches(before)
     trainer.optimizer.param_groups[0]["eps"] = 1e-6
-    assert _fingerprint(trainer) != loaded
+    assert not _fingerprint(trainer).matches(loaded)
+    # the fingerprint holds what it names: a replaced tensor's id cannot come back as another's
+    old = trainer.lr_override = torch.full((2,), 0.01, dtype=torch.float64)
+    held = _fingerprint(trainer)
+    trainer.lr_override = torch.full((2,), 0.01, dtype=torch.float64)
+    del old
+    assert not held.matches(_fingerprint(trainer))
+    assert held.objects[5].tolist() == [0.01, 0.01]  # (lr_override, alive while held)
 
 
 def test_hooks_are_seen():

@@ -21,7 +21,8 @@ host), which may differ from an eager step's in the last bit.
   optimizer value it baked in is unchanged (:func:`_fingerprint`): a loaded checkpoint, new
   optimizer state or a changed hyperparameter makes the next step capture again.
 * A step with hooks on the model (``trainlab.diagnostics.watch``, a user's hooks) runs eagerly:
-  Python hooks do not run in a replay.
+  Python hooks do not run in a replay. So does every step of a model whose forward changes its
+  plain-number attributes (a step counter a checkpoint keeps): a replay would leave them still.
 * Not used on the CPU, for loop-mode populations (each model's forward is Python), or when
   ``train.cuda_graph`` is false; a step that cannot be captured (a host sync inside a user's
   module, say) runs eagerly from then on, with one warning.
@@ -35,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor, nn
+
+from .population import SeededDropout, _python_state, _restore_python_state
 
 if TYPE_CHECKING:
     from .train import Trainer
@@ -64,7 +67,7 @@ class _Graph:
     step: Tensor  # 0-d int64: the global step
     opt_t: Tensor  # 0-d: the optimizer's step count t (float64, as its hyperparameters)
     loss: Tensor  # (K,): the step's loss, overwritten by each replay
-    fingerprint: tuple[Any, ...]
+    fingerprint: _Fingerprint
     counted: list[Tensor] = field(default_factory=list)  # params whose state["step"] moves
     grads: list[Tensor | None] = field(default_factory=list)  # the gradients it writes
 
@@ -89,7 +92,7 @@ class StepGraphs:
             return None
         fingerprint = _fingerprint(self.trainer)
         g = self.graphs.get(shape)
-        if g is None or g.fingerprint != fingerprint:
+        if g is None or not g.fingerprint.matches(fingerprint):
             g = self._capture(idx, fingerprint)
             if g is None:
                 return None
@@ -101,7 +104,7 @@ class StepGraphs:
         self.warm.add(tuple(idx.shape))
 
     # -- capture and replay --------------------------------------------------------------------
-    def _capture(self, idx: Tensor, fingerprint: tuple[Any, ...]) -> _Graph | None:
+    def _capture(self, idx: Tensor, fingerprint: _Fingerprint) -> _Graph | None:
         tr, opt = self.trainer, self.trainer.optimizer
         if self.captures >= MAX_CAPTURES:
             return self._give_up(
@@ -122,6 +125,7 @@ class StepGraphs:
         if uses_t:
             opt.graph_t = opt_t
         tr.pop.set_step(step)
+        python = _python_state(tr.pop) + _python_state(tr.pop._template)
         # capture records kernels without running them: the step runs at the first replay
         try:
             with torch.cuda.graph(graph):
@@ -133,7 +137,15 @@ class StepGraphs:
         finally:
             if uses_t:
                 opt.graph_t = None
+            moved = _moved(python, _python_state(tr.pop) + _python_state(tr.pop._template))
+            _restore_python_state(python)  # (the capture ran the forward's Python, no step)
             tr.pop.set_step(tr.step)
+        if moved:
+            _restore_counters(opt, counters)
+            return self._give_up(
+                f"the model's forward changes its Python state ({moved}), which a replay would "
+                "not (it runs no Python)"
+            )
         after = _step_counters(opt)
         counted = [p for p, n in after.items() if counters.get(p) != n]
         _restore_counters(opt, counters)  # each replay counts its own step
@@ -179,25 +191,57 @@ def _restore_counters(opt: torch.optim.Optimizer, counters: dict[Tensor, int]) -
         opt.state[p]["step"] = n
 
 
-def _fingerprint(tr: Trainer) -> tuple[Any, ...]:
-    """What a captured step baked in: the identity of every tensor it reads or writes that the
-    trainer or the optimizer could replace, and every optimizer value given as a number."""
+@dataclass
+class _Fingerprint:
+    """What a captured step baked in: every object it reads or writes that the trainer or the
+    optimizer could replace (held, so that a freed tensor's address and id cannot come back as
+    another's), and every optimizer value given as a number."""
+
+    objects: tuple[Any, ...]
+    values: tuple[Any, ...]
+
+    def matches(self, other: _Fingerprint) -> bool:
+        return (
+            len(self.objects) == len(other.objects)
+            and all(a is b for a, b in zip(self.objects, other.objects, strict=True))
+            and self.values == other.values
+        )
+
+
+def _fingerprint(tr: Trainer) -> _Fingerprint:
     opt = tr.optimizer
-    parts: list[Any] = [
-        id(t)
-        for t in (tr.data.x_train, tr.data.y_train, tr.alive, tr.active, tr.nan_step,
-                  tr.lr_override, tr.schedule, *tr.params)
-    ]  # fmt: skip
-    parts += [id(b) for b in tr.pop.buffers()]
+    objects: list[Any] = [tr.data.x_train, tr.data.y_train, tr.alive, tr.active, tr.nan_step,
+                          tr.lr_override, tr.schedule, *tr.params, *tr.pop.buffers()]  # fmt: skip
+    values: list[Any] = []
     for p in tr.params:
         for key, v in opt.state.get(p, {}).items():
             if key != "step":
-                parts.append((key, id(v) if isinstance(v, Tensor) else v))
+                (objects if isinstance(v, Tensor) else values).append(v)
     for group in opt.param_groups:
         for key, v in group.items():
             if key not in ("params", "lr"):  # (the trainer sets the lr inside the step)
-                parts.append((key, id(v) if isinstance(v, Tensor) else _frozen(v)))
-    return tuple(parts)
+                if isinstance(v, Tensor):
+                    objects.append(v)
+                else:
+                    values.append((key, _frozen(v)))
+    return _Fingerprint(tuple(objects), tuple(values))
+
+
+def _moved(before: list[Any], after: list[Any]) -> str:
+    """The first plain-number attribute (``module.name``) that differs between two
+    :func:`~trainlab.population._python_state` snapshots, other than trainlab's dropout
+    counters (which :meth:`Population.set_step` resets); "" if none."""
+    for (name, m, _, a), (_, _, _, b) in zip(before, after, strict=True):
+        if isinstance(m, SeededDropout):
+            continue
+        for key in a.keys() | b.keys():
+            x, y = a.get(key, _GONE), b.get(key, _GONE)
+            if x is not y and x != y and not (x != x and y != y):  # (NaN equals NaN here)
+                return f"{name or type(m).__name__}.{key}"
+    return ""
+
+
+_GONE = object()
 
 
 def _frozen(v: Any) -> Any:

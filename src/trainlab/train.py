@@ -1524,6 +1524,12 @@ RESUME_MAY_CHANGE = (
 )
 
 
+#: config keys added after runs were recorded, with the value every earlier run trained with:
+#: a checkpoint (or population.json) without one is not edited when the config has that value
+ADDED_KEYS = {"train.cuda_graph": True, "train.tf32": False}
+_MISSING = object()
+
+
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     """``{"optim": {"lr": 0.1}}`` -> ``{"optim.lr": 0.1}`` (lists and scalars are leaves)."""
     out: dict[str, Any] = {}
@@ -1592,6 +1598,8 @@ def _config_changes(
     now = with_factory_defaults(config, model_defaults=not custom_model)
     before, now = _flat(_declared_values(trained)), _flat(now.model_dump(mode="json"))
     changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
+    # a run recorded before a key existed trained with its value of then
+    changed = [k for k in changed if k in before or ADDED_KEYS.get(k, _MISSING) != now.get(k)]
     if custom_model:
         changed = [
             k for k in changed if not (k.startswith("model.") and (k in before) != (k in now))
