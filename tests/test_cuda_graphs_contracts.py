@@ -82,3 +82,28 @@ def test_resume_of_a_run_trained_before_the_cuda_graph_and_tf32_keys(tmp_path):
     )
     yaml_path.write_text(text.replace("epochs: 1", "epochs: 2") + "\n")
     resume(path, progress=False, on_note=lambda note: None)
+
+
+def test_trainlabs_own_steps_change_no_python_state(monkeypatch):
+    # the Python-state check must not refuse what trainlab's own step changes (dropout's call
+    # counters, batch norm's frozen mask): a stacked population with both, and a vmap one
+    from torch.nn import functional as F  # noqa: N812
+
+    class _UserNet(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc1, self.fc2 = nn.Linear(64, 32), nn.Linear(32, 10)
+
+        def forward(self, x):
+            return self.fc2(F.silu(self.fc1(x.flatten(1))))
+
+    hot = small_config(model={"dropout": 0.2, "batch_norm": True}, population={"seeds": [0, 1]})
+    for trainer in (
+        Trainer(hot, device="cpu"),
+        Trainer(small_config(population={"seeds": [0, 1]}), device="cpu", model=_UserNet()),
+    ):
+        graphs = _fake_cuda_graphs(monkeypatch, trainer)
+        perm = rng.permutations(trainer.pop.seeds, 0, trainer.data.x_train.shape[0])
+        for s in range(3):
+            trainer.step_on(perm[:, s * 64 : (s + 1) * 64])
+        assert graphs.off is None and graphs.replays == 2, (trainer.pop.mode, graphs.off)
