@@ -87,6 +87,11 @@ def test_the_fingerprint_changes_with_what_a_graph_bakes_in():
     del old
     assert not held.matches(_fingerprint(trainer))
     assert held.objects[5].tolist() == [0.01, 0.01]  # (lr_override, alive while held)
+    # a parameter given new storage in place of the old (p.data = ...) is another tensor to a graph
+    now = _fingerprint(trainer)
+    with torch.no_grad():
+        trainer.params[0].data = trainer.params[0].data.clone()
+    assert not now.matches(_fingerprint(trainer))
 
 
 def test_hooks_are_seen():

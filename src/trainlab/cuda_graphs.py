@@ -20,9 +20,11 @@ host), which may differ from an eager step's in the last bit.
 * A graph is used only while every tensor it reads or writes is the one it captured, and every
   optimizer value it baked in is unchanged (:func:`_fingerprint`): a loaded checkpoint, new
   optimizer state or a changed hyperparameter makes the next step capture again.
-* A step with hooks on the model (``trainlab.diagnostics.watch``, a user's hooks) runs eagerly:
-  Python hooks do not run in a replay. So does every step of a model whose forward changes its
-  plain-number attributes (a step counter a checkpoint keeps): a replay would leave them still.
+* A step with hooks on the model (``trainlab.diagnostics.watch``, a user's hooks) or on the
+  optimizer's step runs eagerly: Python hooks do not run in a replay. So does every step of a
+  model whose forward changes its plain-number attributes (a step counter a checkpoint keeps):
+  a replay would leave them still. A step that makes optimizer state (the first after loading
+  a state from before any step) is taken eagerly, then captured.
 * Not used on the CPU, for loop-mode populations (each model's forward is Python), or when
   ``train.cuda_graph`` is false; a step that cannot be captured (a host sync inside a user's
   module, say) runs eagerly from then on, with one warning.
@@ -70,6 +72,7 @@ class _Graph:
     fingerprint: _Fingerprint
     counted: list[Tensor] = field(default_factory=list)  # params whose state["step"] moves
     grads: list[Tensor | None] = field(default_factory=list)  # the gradients it writes
+    dropout_calls: list[int] = field(default_factory=list)  # each dropout layer's, per step
 
 
 class StepGraphs:
@@ -88,9 +91,12 @@ class StepGraphs:
         """Replay (capturing first if needed) the step on ``idx``; None: the caller steps
         eagerly (and then calls :meth:`stepped_eagerly`)."""
         shape = tuple(idx.shape)
-        if self.off is not None or shape not in self.warm or _has_hooks(self.trainer.pop):
+        tr = self.trainer
+        if self.off is not None or shape not in self.warm:
             return None
-        fingerprint = _fingerprint(self.trainer)
+        if _has_hooks(tr.pop) or _has_optimizer_hooks(tr.optimizer):
+            return None
+        fingerprint = _fingerprint(tr)
         g = self.graphs.get(shape)
         if g is None or not g.fingerprint.matches(fingerprint):
             g = self._capture(idx, fingerprint)
@@ -124,8 +130,10 @@ class StepGraphs:
         uses_t = hasattr(opt, "graph_t")
         if uses_t:
             opt.graph_t = opt_t
+        state_keys = {p: set(opt.state[p]) for p in tr.params if p in opt.state}
         tr.pop.set_step(step)
         python = _python_state(tr.pop) + _python_state(tr.pop._template)
+        dropout_calls: list[int] = []
         # capture records kernels without running them: the step runs at the first replay
         try:
             with torch.cuda.graph(graph):
@@ -137,9 +145,16 @@ class StepGraphs:
         finally:
             if uses_t:
                 opt.graph_t = None
+            dropout_calls = [m.calls for m in tr.pop._dropouts()]
             moved = _moved(python, _python_state(tr.pop) + _python_state(tr.pop._template))
             _restore_python_state(python)  # (the capture ran the forward's Python, no step)
             tr.pop.set_step(tr.step)
+        if _undo_new_state(opt, tr.params, state_keys):
+            # the step made optimizer state (a state loaded from before any step): that first
+            # step is taken eagerly, then this shape is captured
+            _restore_counters(opt, counters)
+            self.warm.discard(tuple(idx.shape))
+            return None
         if moved:
             _restore_counters(opt, counters)
             return self._give_up(
@@ -151,7 +166,9 @@ class StepGraphs:
         _restore_counters(opt, counters)  # each replay counts its own step
         self.captures += 1
         grads = [p.grad for p in tr.params]
-        return _Graph(graph, static_idx, step, opt_t, loss, fingerprint, counted, grads)
+        return _Graph(
+            graph, static_idx, step, opt_t, loss, fingerprint, counted, grads, dropout_calls
+        )
 
     def _replay(self, g: _Graph, idx: Tensor) -> Tensor:
         tr, opt = self.trainer, self.trainer.optimizer
@@ -167,6 +184,8 @@ class StepGraphs:
         for p, grad in zip(tr.params, g.grads, strict=True):  # (an eager step set others)
             if p.grad is not grad:
                 p.grad = grad
+        for m, calls in zip(tr.pop._dropouts(), g.dropout_calls, strict=True):
+            m.step, m.calls = tr.step, calls  # as an eager step leaves them (a checkpoint)
         return g.loss.clone()  # (a caller may keep it past the next replay)
 
     def _give_up(self, why: str) -> None:
@@ -198,7 +217,7 @@ class _Fingerprint:
     another's), and every optimizer value given as a number."""
 
     objects: tuple[Any, ...]
-    values: tuple[Any, ...]
+    values: tuple[Any, ...]  # numbers, and each tensor's storage address (``p.data = ...``)
 
     def matches(self, other: _Fingerprint) -> bool:
         return (
@@ -216,15 +235,44 @@ def _fingerprint(tr: Trainer) -> _Fingerprint:
     for p in tr.params:
         for key, v in opt.state.get(p, {}).items():
             if key != "step":
-                (objects if isinstance(v, Tensor) else values).append(v)
+                _split(key, v, objects, values)
     for group in opt.param_groups:
         for key, v in group.items():
             if key not in ("params", "lr"):  # (the trainer sets the lr inside the step)
-                if isinstance(v, Tensor):
-                    objects.append(v)
-                else:
-                    values.append((key, _frozen(v)))
+                _split(key, v, objects, values)
+    values += [o.data_ptr() for o in objects if isinstance(o, Tensor)]
     return _Fingerprint(tuple(objects), tuple(values))
+
+
+def _split(key: str, v: Any, objects: list[Any], values: list[Any]) -> None:
+    """``v`` into the fingerprint: a tensor as an object (compared by identity), a list or
+    tuple element by element (per-model ``betas`` are a pair of tensors), else as a value."""
+    if isinstance(v, Tensor):
+        objects.append(v)
+    elif isinstance(v, list | tuple):
+        values.append((key, type(v).__name__, len(v)))
+        for x in v:
+            _split(key, x, objects, values)
+    else:
+        values.append((key, v))
+
+
+def _undo_new_state(
+    opt: torch.optim.Optimizer, params: list[Tensor], before: dict[Tensor, set[str]]
+) -> bool:
+    """Remove the optimizer state a capture made (entries absent from ``before``); whether
+    there was any."""
+    made = False
+    for p in params:
+        keys = set(opt.state[p]) if p in opt.state else set()
+        new = keys - before.get(p, set())
+        if new:
+            made = True
+            for key in new:
+                del opt.state[p][key]
+            if not opt.state[p]:
+                del opt.state[p]
+    return made
 
 
 def _moved(before: list[Any], after: list[Any]) -> str:
@@ -234,7 +282,7 @@ def _moved(before: list[Any], after: list[Any]) -> str:
     for (name, m, _, a), (_, _, _, b) in zip(before, after, strict=True):
         if isinstance(m, SeededDropout):
             continue
-        for key in a.keys() | b.keys():
+        for key in (a.keys() | b.keys()) - {"training"}:  # (the mode: set by trainlab)
             x, y = a.get(key, _GONE), b.get(key, _GONE)
             if x is not y and x != y and not (x != x and y != y):  # (NaN equals NaN here)
                 return f"{name or type(m).__name__}.{key}"
@@ -242,10 +290,6 @@ def _moved(before: list[Any], after: list[Any]) -> str:
 
 
 _GONE = object()
-
-
-def _frozen(v: Any) -> Any:
-    return tuple(_frozen(x) for x in v) if isinstance(v, list | tuple) else v
 
 
 def _has_hooks(module: nn.Module) -> bool:
@@ -268,4 +312,16 @@ def _has_hooks(module: nn.Module) -> bool:
     return any(
         p._backward_hooks or getattr(p, "_post_accumulate_grad_hooks", None)
         for p in module.parameters()
+    )
+
+
+def _has_optimizer_hooks(opt: torch.optim.Optimizer) -> bool:
+    """Whether ``opt.step()`` would run Python step hooks (its own or the global ones)."""
+    from torch.optim import optimizer as om
+
+    return bool(
+        getattr(opt, "_optimizer_step_pre_hooks", None)
+        or getattr(opt, "_optimizer_step_post_hooks", None)
+        or getattr(om, "_global_optimizer_pre_hooks", None)
+        or getattr(om, "_global_optimizer_post_hooks", None)
     )
