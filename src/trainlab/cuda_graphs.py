@@ -1,19 +1,18 @@
-"""CUDA graphs for the trainer's step: one launch instead of a hundred.
+"""CUDA graphs for the trainer's step: one launch instead of many.
 
-A population step queues ~100 small kernels: the forward and backward, the per-model NaN/Inf
-bookkeeping, the optimizer's ``_foreach`` ops, the epoch's sums. Each launch costs the host
-5–40 µs (more in a sandboxed driver), which bounds a small model's step far above its
-arithmetic: on an H200, a K=1 MLP 784-256-256-10 took 2.8 ms a step where its kernels need a
-few µs. The step is therefore captured once into a CUDA graph (``torch.cuda.CUDAGraph``) and
-replayed: the host copies the batch indices and the step counters into the graph's static
-tensors (three small kernels) and launches it (NVIDIA, "CUDA Graphs"; PyTorch's "whole-network
-capture").
+A population step queues many small kernels: the forward and backward, the per-model NaN/Inf
+bookkeeping, the optimizer's ``_foreach`` ops, the epoch's sums. Their launches, not their
+arithmetic, bound a small model's step: on an H200 (in a sandboxed driver), a K=1 MLP
+784-256-256-10 took 2.8 ms a step eagerly and 0.34 ms replayed. The step is therefore captured
+once into a CUDA graph (``torch.cuda.CUDAGraph``) and replayed: the host copies the batch
+indices and the step counters into the graph's static tensors and launches it (NVIDIA, "CUDA
+Graphs"; PyTorch's "whole-network capture").
 
 A replay runs exactly the kernels of the captured step, reading and writing the same tensors,
-so its results are an eager step's, except for the step-dependent values: the learning-rate
-schedule, the dropout streams, the NaN step and the optimizer's bias corrections are computed
-on the device from the step counters (an eager step computes the bias corrections on the
-host), which may differ from an eager step's in the last bit.
+and the step-dependent values (the learning-rate schedule, the dropout streams, the NaN step)
+from the step-counter tensors, so its results are an eager step's, except for the optimizer's
+step-count terms (Adam's bias corrections, AdaGrad's lr decay): computed on the device from t
+(an eager step computes them on the host), they may differ in the last bit.
 
 * A batch shape is captured after one eager step of that shape (which makes the optimizer
   state and the libraries' workspaces); an epoch's smaller last batch has its own graph.
