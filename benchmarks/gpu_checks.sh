@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Every check that needs a GPU, as one prepared run for the device tool (each step has its own
-# time limit; every log and JSON lands in $OUT). Steps: tests, population, tf32, rbm (690 s of
-# limits in all: more than one call's device time allows, so name some to run only those,
-# e.g. `bash benchmarks/gpu_checks.sh tests population tf32`):
-#   1. the CUDA-only tests (they skip on CPU machines, so CI never runs them);
-#   2. issue 3: benchmarks/population.py --preset gpu (K = 1, 100, 1000: tutorial loop, hand
-#      loop, trainlab population with and without CUDA graphs; goal >= 400 model-epochs/s at
-#      K >= 100, K=1 within 1.2x of the hand loop);
-#   tf32: the trainlab rows again with TF32 matmuls (train.tf32) at K = 100, 1000;
-#   3. issue 6: benchmarks/rbm.py --gpu-population 100 (100 RBMs on the GPU against
-#      scikit-learn's 10 fits on the machine's CPU).
+# time limit; every log and JSON lands in $OUT). Steps, in order (750 s of limits in all: more
+# than one call's device time allows, so name some to run only those, e.g.
+# `bash benchmarks/gpu_checks.sh tests profile`):
+#   tests: the CUDA-only tests (they skip on CPU machines, so CI never runs them);
+#   population: issue 3, benchmarks/population.py --preset gpu (K = 1, 100, 1000: tutorial
+#      loop, hand loop, trainlab population with and without CUDA graphs; goal >= 400
+#      model-epochs/s at K >= 100, K=1 within 1.2x of the hand loop; 2026-11-29: 276 s);
+#   profile: the kernels of an eager K=1000 step, heaviest first (benchmarks/profile_step.py);
+#   tf32: the trainlab rows again with TF32 matmuls (train.tf32) at K = 100, 1000 (96 s);
+#   rbm: issue 6, benchmarks/rbm.py --gpu-population 100 (100 RBMs on the GPU against
+#      scikit-learn's 10 fits on the machine's CPU; 28 s).
 #
 # The device image has torch (CUDA), numpy, scipy, scikit-learn, matplotlib, rich, typer, PyYAML
 # but not pydantic or mnist1d. Here, once:  make gpu-wheels   (cp312 wheels into .whl/). Then:
@@ -34,13 +35,17 @@ step() {  # step NAME SECONDS CMD...: run with a limit, keep its log, remember a
   echo "== $name: exit $rc after $((SECONDS - t0)) s"
   [ "$rc" -eq 0 ] || status=1
 }
-steps=" ${*:-tests population tf32 rbm} "
+steps=" ${*:-tests population tf32 profile rbm} "
 if [[ $steps == *" tests "* ]]; then
   step cuda_tests 120 python3 -m pytest -q -p no:cacheprovider -k "cuda or gpu" tests
 fi
 if [[ $steps == *" population "* ]]; then
   step population_gpu 300 python3 benchmarks/population.py --preset gpu --repeats 1 \
     --out "$OUT/population_gpu.json"
+fi
+if [[ $steps == *" profile "* ]]; then
+  step profile_k1000 60 python3 benchmarks/profile_step.py --preset gpu --k 1000 --steps 5 \
+    --out "$OUT/profile_k1000.json"
 fi
 if [[ $steps == *" tf32 "* ]]; then
   step population_gpu_tf32 120 python3 benchmarks/population.py --preset gpu --repeats 1 --tf32 \
