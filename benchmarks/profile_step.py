@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 import torch
+from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -53,7 +54,9 @@ def profile_steps(preset_name: str, k: int, steps: int, *, graphs: bool, tf32: b
             torch.cuda.synchronize()
     rows = []
     for e in prof.key_averages():
-        if cuda:
+        if cuda:  # the kernels alone: a CPU op also carries the time of the kernels it launched
+            if e.device_type != DeviceType.CUDA or getattr(e, "is_user_annotation", False):
+                continue
             us = getattr(e, "self_device_time_total", None)
             if us is None:  # (torch < 2.4)
                 us = e.self_cuda_time_total

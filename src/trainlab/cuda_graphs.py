@@ -91,8 +91,8 @@ class StepGraphs:
         eagerly (and then calls :meth:`stepped_eagerly`)."""
         shape = tuple(idx.shape)
         tr = self.trainer
-        if self.off is not None or shape not in self.warm:
-            return None
+        if self.off is not None or shape not in self.warm or tr.pop.mode == "loop":
+            return None  # (a vmap population falls back to the loop at its first forward)
         if _has_hooks(tr.pop) or _has_optimizer_hooks(tr.optimizer):
             return None
         fingerprint = _fingerprint(tr)

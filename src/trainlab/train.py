@@ -531,9 +531,10 @@ class Trainer:
             for m in mods
         )
 
-    def current_lr(self) -> torch.Tensor:
-        """``(K,)`` learning rates for this step: the scheduled ones, 0 for stopped models."""
-        return self._scheduled_lr() * self.running
+    def current_lr(self, step: int | torch.Tensor | None = None) -> torch.Tensor:
+        """``(K,)`` learning rates for this step (or global step ``step``): the scheduled ones,
+        0 for stopped models."""
+        return self._scheduled_lr(step) * self.running
 
     @_trainer_context
     def step_on(self, idx: torch.Tensor) -> torch.Tensor:
@@ -624,8 +625,7 @@ class Trainer:
         # on the CPU every model steps with its scheduled lr (a stopped model's lr of 0 would
         # make the models' lrs differ, and the optimizer take another kernel path, which
         # rounds the other models' updates differently); elsewhere a stopped model's lr is 0
-        lr = self._scheduled_lr(step)
-        lr = lr if on_cpu else lr * self.running
+        lr = self._scheduled_lr(step) if on_cpu else self.current_lr(step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         self.optimizer.step()
@@ -712,8 +712,7 @@ class Trainer:
         train_acc = torch.where(torch.isfinite(train_loss), self._sum_acc / seen, math.nan)
         cols = [train_loss, train_acc, *val, *test]
         # the rate of the epoch's last step (a per-epoch decay shows this epoch's rate)
-        last = self.lr_override if self.lr_override is not None else self.schedule(self.step - 1)
-        cols += [last * self.running]
+        cols += [self.current_lr(self.step - 1)]
         cols += [self._sum_gnorm / steps, self.alive.float(), self.nan_step.float()]
         cols += [self._sum_clipped / steps]
         # the epoch's one sync; float64, so that the lr is logged as applied (0.01, not 0.00999…)
@@ -1607,7 +1606,8 @@ def _config_changes(
     may = RESUME_MAY_CHANGE + (("data.options.path",) if data_checked else ())
     bad = [k for k in changed if k not in may]
     if bad:
-        shown = "; ".join(f"{k}: {describe_change(before.get(k), now.get(k))}" for k in bad[:3])
+        old = {k: before[k] if k in before else ADDED_KEYS.get(k) for k in bad}  # (as trained)
+        shown = "; ".join(f"{k}: {describe_change(old[k], now.get(k))}" for k in bad[:3])
         more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
         raise UserError(
             f"{run.config_path} changed since {since} ({shown}{more}); the resumed run "
