@@ -13,7 +13,7 @@ from torch import nn
 
 from conftest import requires_cuda, small_config
 from trainlab import rng
-from trainlab.cuda_graphs import _fingerprint, _has_hooks
+from trainlab.cuda_graphs import _fingerprint, _replayable_watches
 from trainlab.diagnostics import watch
 from trainlab.optim import create_optimizer
 from trainlab.optim.base import cpow
@@ -95,19 +95,33 @@ def test_the_fingerprint_changes_with_what_a_graph_bakes_in():
 
 
 def test_hooks_are_seen():
+    """A step runs eagerly (None) under any hook a replay would skip; a watch that does not
+    sample the next step is the exception (its hooks would only count it)."""
     trainer = Trainer(small_config(), device="cpu")
-    assert not _has_hooks(trainer.pop)
-    with watch(trainer.pop, every=1):
-        assert _has_hooks(trainer.pop)
-    assert not _has_hooks(trainer.pop)
+    assert _replayable_watches(trainer) == []
+    with watch(trainer.pop, every=1):  # (every step sampled: layer hooks stay)
+        assert _replayable_watches(trainer) is None
+    with watch(trainer.pop, every=50) as w:  # its step 0 is next: sampled
+        assert _replayable_watches(trainer) is None
+        w._step = 3  # as after steps 0..3: step 4 is not sampled
+        assert _replayable_watches(trainer) == [w]
+        w.count_replayed_step()
+        assert w.step == 4
+    assert _replayable_watches(trainer) == []
     h = trainer.params[0].register_hook(lambda g: g)
-    assert _has_hooks(trainer.pop)
+    assert _replayable_watches(trainer) is None
     h.remove()
     handle = nn.modules.module.register_module_forward_hook(lambda m, i, o: None)
     try:
-        assert _has_hooks(trainer.pop)
+        assert _replayable_watches(trainer) is None
     finally:
         handle.remove()
+    handle = trainer.optimizer.register_step_post_hook(lambda *a: None)
+    assert _replayable_watches(trainer) is None
+    handle.remove()
+    other = nn.Linear(3, 3)  # a watch of another model: its global optimizer hook is idle here
+    with watch(other, every=50):
+        assert _replayable_watches(trainer) == []
 
 
 # -- CUDA ----------------------------------------------------------------------------------------

@@ -233,3 +233,20 @@ def test_dropout_python_state_after_graphed_steps_is_the_eager_one(monkeypatch):
     assert graphs.replays == 4
     assert _same_weights(eager, graphed)  # (the masks themselves follow the step)
     assert graphed.state_dict()["python_state"] == eager.state_dict()["python_state"]
+
+
+def test_watched_steps_it_does_not_sample_are_replayed(monkeypatch):
+    """train.diagnose_every: 10 (watch's hooks are registered on sampled steps only): the
+    steps it does not sample, other than the one after a sample (it finishes the update ratio
+    there), are replayed, and the records and weights equal an eager run's."""
+    cfg = small_config(train={"epochs": 2, "diagnose_every": 10}, population={"seeds": [0, 1]})
+    eager, graphed, graphs = _pair(monkeypatch, cfg)
+    eager._graphs = None
+    for t in (eager, graphed):
+        t.fit(None, progress=False)
+    steps = graphed.step
+    assert graphs.off is None
+    sampled = len(range(0, steps, 10))
+    assert graphs.replays >= steps - 2 * sampled - 2 - 2  # (2 warm-ups, 2 captures)
+    assert _same_weights(eager, graphed)
+    assert graphed.diagnostics == eager.diagnostics and len(eager.diagnostics) > 0

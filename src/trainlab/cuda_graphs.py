@@ -19,11 +19,14 @@ step-count terms (Adam's bias corrections, AdaGrad's lr decay): computed on the 
 * A graph is used only while every tensor it reads or writes is the one it captured, and every
   optimizer value it baked in is unchanged (:func:`_fingerprint`): a loaded checkpoint, new
   optimizer state or a changed hyperparameter makes the next step capture again.
-* A step with hooks on the model (``trainlab.diagnostics.watch``, a user's hooks) or on the
-  optimizer's step runs eagerly: Python hooks do not run in a replay. So does every step of a
-  model whose forward changes its plain-number attributes (a step counter a checkpoint keeps):
-  a replay would leave them still. A step that makes optimizer state (the first after loading
-  a state from before any step) is taken eagerly, then captured.
+* A step with hooks on the model or on the optimizer's step runs eagerly: Python hooks do not
+  run in a replay. The exception is a ``trainlab.diagnostics.watch`` of the population on a
+  step it does not sample (``every > 8``): its hooks would only count the step, which the
+  replay does for them (``Watch.replayable_step``), so ``train.diagnose_every: 50`` replays 48
+  steps in 50 (the sampled one and the next, which finishes its update ratio, run eagerly).
+* Every step of a model whose forward changes its plain-number attributes (a step counter a
+  checkpoint keeps) runs eagerly: a replay would leave them still. A step that makes optimizer
+  state (the first after loading a state from before any step) is taken eagerly, then captured.
 * Not used on the CPU, for loop-mode populations (each model's forward is Python), or when
   ``train.cuda_graph`` is false; a step that cannot be captured (a host sync inside a user's
   module, say) runs eagerly from then on, with one warning.
@@ -36,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from .population import SeededDropout, _python_state, _restore_python_state
 
@@ -93,16 +96,23 @@ class StepGraphs:
         tr = self.trainer
         if self.off is not None or shape not in self.warm or tr.pop.mode == "loop":
             return None  # (a vmap population falls back to the loop at its first forward)
-        if _has_hooks(tr.pop) or _has_optimizer_hooks(tr.optimizer):
+        watches = _replayable_watches(tr)
+        if watches is None:  # hooks a replay would skip
             return None
         fingerprint = _fingerprint(tr)
         g = self.graphs.get(shape)
         if g is None or not g.fingerprint.matches(fingerprint):
+            seen = [w.step for w in watches]
             g = self._capture(idx, fingerprint)
+            for w, n in zip(watches, seen, strict=True):
+                w._step = n  # the capture ran their hooks, which counted a step not taken
             if g is None:
                 return None
             self.graphs[shape] = g
-        return self._replay(g, idx)
+        loss = self._replay(g, idx)
+        for w in watches:  # (their hooks would only have counted the step)
+            w.count_replayed_step()
+        return loss
 
     def stepped_eagerly(self, idx: Tensor) -> None:
         """An eager step on a batch of this shape was taken (the warm-up a capture needs)."""
@@ -291,36 +301,52 @@ def _moved(before: list[Any], after: list[Any]) -> str:
 _GONE = object()
 
 
-def _has_hooks(module: nn.Module) -> bool:
-    """Whether a forward or backward of ``module`` would run Python hooks (which a replay does
-    not): a module's own, the global ones, or a parameter's tensor hooks."""
+def _replayable_watches(tr: Trainer) -> list[Any] | None:
+    """The ``trainlab.diagnostics.watch`` blocks on the trainer's population whose hooks the
+    next step may skip (a step they do not sample: they only count it), or None if a replay
+    would skip a hook that does more: a user's, or a watch's on a sampled step."""
     from torch.nn.modules import module as mm
-
-    if (
-        mm._global_forward_hooks
-        or mm._global_forward_pre_hooks
-        or mm._global_backward_hooks
-        or mm._global_backward_pre_hooks
-    ):
-        return True
-    for m in module.modules():
-        if m._forward_hooks or m._forward_pre_hooks or m._backward_hooks:
-            return True
-        if m._backward_pre_hooks:
-            return True
-    return any(
-        p._backward_hooks or getattr(p, "_post_accumulate_grad_hooks", None)
-        for p in module.parameters()
-    )
-
-
-def _has_optimizer_hooks(opt: torch.optim.Optimizer) -> bool:
-    """Whether ``opt.step()`` would run Python step hooks (its own or the global ones)."""
     from torch.optim import optimizer as om
 
-    return bool(
-        getattr(opt, "_optimizer_step_pre_hooks", None)
-        or getattr(opt, "_optimizer_step_post_hooks", None)
-        or getattr(om, "_global_optimizer_pre_hooks", None)
-        or getattr(om, "_global_optimizer_post_hooks", None)
-    )
+    from .diagnostics.watch import Watch, _ModuleHook
+
+    pop, opt = tr.pop, tr.optimizer
+    if any(
+        p._backward_hooks or getattr(p, "_post_accumulate_grad_hooks", None)
+        for p in pop.parameters()
+    ):
+        return None
+    hooks: list[Any] = [
+        *mm._global_forward_hooks.values(),
+        *mm._global_forward_pre_hooks.values(),
+        *mm._global_backward_hooks.values(),
+        *mm._global_backward_pre_hooks.values(),
+    ]
+    for m in (*pop.modules(), *pop._template.modules()):  # (the template runs under vmap)
+        for d in (m._forward_hooks, m._forward_pre_hooks, m._backward_hooks):
+            hooks += d.values()
+        hooks += m._backward_pre_hooks.values()
+    owners: list[Any] = []
+    for h in hooks:
+        w = h.watch if isinstance(h, _ModuleHook) else None
+        if w is None or w.model is not pop:
+            return None
+        if all(w is not o for o in owners):
+            owners.append(w)
+    params = {id(p) for p in tr.params}
+    for h in (
+        *getattr(opt, "_optimizer_step_pre_hooks", {}).values(),
+        *getattr(opt, "_optimizer_step_post_hooks", {}).values(),
+        *getattr(om, "_global_optimizer_pre_hooks", {}).values(),
+        *getattr(om, "_global_optimizer_post_hooks", {}).values(),
+    ):
+        w = getattr(h, "__self__", None)  # a watch's own: its bound method
+        if not isinstance(w, Watch):
+            return None
+        if w.model is pop:
+            if all(w is not o for o in owners):
+                owners.append(w)
+        elif any(id(p) in params for _, p in w._params):  # another watch on these parameters
+            return None
+        # (else a watch of another model: its global hook does nothing for this optimizer)
+    return owners if all(w.replayable_step() for w in owners) else None

@@ -731,6 +731,26 @@ class Watch:
         """The number of the last training step seen (``start_step - 1`` before the first)."""
         return self._step
 
+    def replayable_step(self) -> bool:
+        """Whether the next training step is one this watch neither samples nor has work left
+        for (an update ratio to finish, gradient or layer hooks to remove): its hooks would
+        only count it, so a CUDA-graph replay, which runs no hooks, may take it and call
+        :meth:`count_replayed_step` (:mod:`trainlab.cuda_graphs`)."""
+        return (
+            (self._step + 1) % self.every != 0
+            and not self._permanent
+            and self._pending is None
+            and self._current is None
+            and not self._open
+            and self._depth == 0
+            and not (self._layer_handles or self._grad_handles or self._leaf_handles)
+        )
+
+    def count_replayed_step(self) -> None:
+        """Count a training step taken without running this watch's hooks (a replay of a step
+        :meth:`replayable_step` allowed)."""
+        self._step += 1
+
     # -- hooks ----------------------------------------------------------------------------------
     def _register_layer_hooks(self) -> None:
         for name, m in self.layers.items():
