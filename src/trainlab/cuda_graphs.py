@@ -21,7 +21,8 @@ step-count terms (Adam's bias corrections, AdaGrad's lr decay): computed on the 
   optimizer state or a changed hyperparameter makes the next step capture again.
 * A step with hooks on the model or on the optimizer's step runs eagerly: Python hooks do not
   run in a replay. The exception is a ``trainlab.diagnostics.watch`` of the population on a
-  step it does not sample (``every > 8``): its hooks would only count the step, which the
+  step it does not sample (``every > 8``, or any ``every`` for a vmap population, whose watch
+  keeps no layer hooks between samples): its hooks would only count the step, which the
   replay does for them (``Watch.replayable_step``), so ``train.diagnose_every: 50`` replays 48
   steps in 50 (the sampled one and the next, which finishes its update ratio, run eagerly).
 * Every step of a model whose forward changes its plain-number attributes (a step counter a
@@ -103,9 +104,11 @@ class StepGraphs:
         g = self.graphs.get(shape)
         if g is None or not g.fingerprint.matches(fingerprint):
             seen = [w.step for w in watches]
-            g = self._capture(idx, fingerprint)
-            for w, n in zip(watches, seen, strict=True):
-                w._step = n  # the capture ran their hooks, which counted a step not taken
+            try:
+                g = self._capture(idx, fingerprint)
+            finally:
+                for w, n in zip(watches, seen, strict=True):
+                    w._step = n  # the capture ran their hooks, which counted a step not taken
             if g is None:
                 return None
             self.graphs[shape] = g
