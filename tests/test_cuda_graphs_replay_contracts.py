@@ -250,3 +250,29 @@ def test_watched_steps_it_does_not_sample_are_replayed(monkeypatch):
     assert graphs.replays >= steps - 2 * sampled - 2 - 2  # (2 warm-ups, 2 captures)
     assert _same_weights(eager, graphed)
     assert graphed.diagnostics == eager.diagnostics and len(eager.diagnostics) > 0
+
+
+def test_eager_steps_of_a_graphed_trainer_compute_t_terms_as_a_replay(monkeypatch):
+    """On CUDA an eager step (warm-up, a hooked step) reads the optimizer's t from a device
+    tensor, as a replay does, so eager and replayed steps agree to the bit: a run with some
+    steps forced eager (a user's hook) equals one replayed throughout."""
+    cfg = small_config(optim={"name": "adam", "lr": 0.01}, population={"seeds": [0, 1]})
+    a, b, graphs = _pair(monkeypatch, cfg)
+    a._graphs = StepGraphs(a)
+    seen = []
+    real = Trainer._step_kernels
+
+    def spy(self, idx, step):
+        if self is b and not isinstance(step, torch.Tensor):  # an eager step of b
+            seen.append(self.optimizer.graph_t is not None)
+        return real(self, idx, step)
+
+    monkeypatch.setattr(Trainer, "_step_kernels", spy)
+    _steps([a, b], 4)
+    handle = b.pop.register_forward_hook(lambda m, i, o: None)  # steps 4..7 of b: eager
+    _steps([a, b], 4)
+    handle.remove()
+    _steps([a, b], 4)
+    assert seen and all(seen), seen
+    assert graphs.replays < a._graphs.replays
+    assert _same_weights(a, b)

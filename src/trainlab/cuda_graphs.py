@@ -9,10 +9,11 @@ indices and the step counters into the graph's static tensors and launches it (N
 Graphs"; PyTorch's "whole-network capture").
 
 A replay runs exactly the kernels of the captured step, reading and writing the same tensors,
-and the step-dependent values (the learning-rate schedule, the dropout streams, the NaN step)
-from the step-counter tensors, so its results are an eager step's, except for the optimizer's
-step-count terms (Adam's bias corrections, AdaGrad's lr decay): computed on the device from t
-(an eager step computes them on the host), they may differ in the last bit.
+and the step-dependent values (the learning-rate schedule, the dropout streams, the NaN step,
+the optimizer's step-count terms: Adam's bias corrections, AdaGrad's lr decay) from the
+step-counter tensors. Eager CUDA steps compute those terms on the device too
+(:meth:`StepGraphs.eager_step`; on the CPU they are host numbers), so a replay's results are an
+eager step's, and ``train.cuda_graph`` changes speed, not results.
 
 * A batch shape is captured after one eager step of that shape (which makes the optimizer
   state and the libraries' workspaces); an epoch's smaller last batch has its own graph.
@@ -54,13 +55,15 @@ MAX_CAPTURES = 16
 
 
 def graphs_for(trainer: Trainer) -> StepGraphs | None:
-    """The trainer's step graphs, or None where its steps run eagerly: ``train.cuda_graph``
-    false, not CUDA, or a loop-mode population."""
-    if not trainer.config.train.cuda_graph or trainer.device.type != "cuda":
+    """The trainer's step graphs on CUDA (None elsewhere). With ``train.cuda_graph`` false they
+    capture nothing, and every step is eager: eager CUDA steps still go through
+    :meth:`StepGraphs.eager_step`, so that the setting changes no result."""
+    if trainer.device.type != "cuda":
         return None
-    if trainer.pop.mode == "loop":
-        return None
-    return StepGraphs(trainer)
+    graphs = StepGraphs(trainer)
+    if not trainer.config.train.cuda_graph:
+        graphs.off = "train.cuda_graph is false"
+    return graphs
 
 
 @dataclass
@@ -87,12 +90,13 @@ class StepGraphs:
         self.warm: set[tuple[int, ...]] = set()  # shapes stepped eagerly at least once
         self.captures = 0
         self.replays = 0
+        self.eager_t: Tensor | None = None  # t for eager steps (see eager_step)
         self.off: str | None = None  # why steps run eagerly for good, once they do
 
     # -- the trainer's calls -------------------------------------------------------------------
     def step(self, idx: Tensor) -> Tensor | None:
         """Replay (capturing first if needed) the step on ``idx``; None: the caller steps
-        eagerly (and then calls :meth:`stepped_eagerly`)."""
+        eagerly (:meth:`eager_step`)."""
         shape = tuple(idx.shape)
         tr = self.trainer
         if self.off is not None or shape not in self.warm or tr.pop.mode == "loop":
@@ -117,9 +121,32 @@ class StepGraphs:
             w.count_replayed_step()
         return loss
 
-    def stepped_eagerly(self, idx: Tensor) -> None:
-        """An eager step on a batch of this shape was taken (the warm-up a capture needs)."""
+    def eager_step(self, idx: Tensor) -> Tensor:
+        """The step on ``idx`` taken eagerly, with the optimizer's step-count terms computed on
+        the device from t as a replay computes them (so that eager and replayed steps agree to
+        the bit), where every parameter has the same count; it also warms this batch shape
+        up for a capture."""
+        tr, opt = self.trainer, self.trainer.optimizer
+        t = None
+        if hasattr(opt, "graph_t"):
+            counts = {_count(opt, p) for p in tr.params}
+            if len(counts) == 1:  # (else parameters that began stepping at different times)
+                t = (next(iter(counts)) or 0) + 1  # (None: no state yet, the first step)
+        uses_t = t is not None
+        if uses_t:
+            if self.eager_t is None:
+                from .optim.base import hyper_dtype
+
+                self.eager_t = torch.zeros((), dtype=hyper_dtype(tr.device), device=tr.device)
+            self.eager_t.fill_(float(t))
+            opt.graph_t = self.eager_t
+        try:
+            loss = tr._step_kernels(idx, tr.step)
+        finally:
+            if uses_t:
+                opt.graph_t = None
         self.warm.add(tuple(idx.shape))
+        return loss
 
     # -- capture and replay --------------------------------------------------------------------
     def _capture(self, idx: Tensor, fingerprint: _Fingerprint) -> _Graph | None:
@@ -210,6 +237,12 @@ class StepGraphs:
             stacklevel=4,
         )
         return None
+
+
+def _count(opt: torch.optim.Optimizer, p: Tensor) -> int | None:
+    """``p``'s host step counter, None where the optimizer keeps none (yet)."""
+    st = opt.state.get(p)
+    return int(st["step"]) if st and "step" in st else None
 
 
 def _step_counters(opt: torch.optim.Optimizer) -> dict[Tensor, int]:

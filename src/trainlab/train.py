@@ -548,9 +548,10 @@ class Trainer:
         loss = self._graphs.step(idx) if self._graphs is not None else None
         if loss is None:
             self.pop.set_step(self.step)
-            loss = self._step_kernels(idx, self.step)
-            if self._graphs is not None:
-                self._graphs.stepped_eagerly(idx)
+            if self._graphs is not None:  # computed as a replay computes them
+                loss = self._graphs.eager_step(idx)
+            else:
+                loss = self._step_kernels(idx, self.step)
         self._steps_in_epoch += 1
         self._samples_in_epoch += idx.shape[1]
         self.step += 1
