@@ -12,8 +12,9 @@ A replay runs exactly the kernels of the captured step, reading and writing the 
 and the step-dependent values (the learning-rate schedule, the dropout streams, the NaN step,
 the optimizer's step-count terms: Adam's bias corrections, AdaGrad's lr decay) from the
 step-counter tensors. Eager CUDA steps compute those terms on the device too
-(:meth:`StepGraphs.eager_step`; on the CPU they are host numbers), so a replay's results are an
-eager step's, and ``train.cuda_graph`` changes speed, not results.
+(:meth:`StepGraphs.eager_step`; on the CPU they are host numbers), so a replay computes what
+an eager step computes (tested to float tolerance on an H200: the matrix libraries may pick other
+kernels inside a capture), and ``train.cuda_graph`` changes speed, not results.
 
 * A batch shape is captured after one eager step of that shape (which makes the optimizer
   state and the libraries' workspaces); an epoch's smaller last batch has its own graph.
@@ -123,8 +124,8 @@ class StepGraphs:
 
     def eager_step(self, idx: Tensor) -> Tensor:
         """The step on ``idx`` taken eagerly, with the optimizer's step-count terms computed on
-        the device from t as a replay computes them (so that eager and replayed steps agree to
-        the bit), where every parameter has the same count; it also warms this batch shape
+        the device from t as a replay computes them (so that eager and replayed steps compute the
+        same values), where every parameter has the same count; it also warms this batch shape
         up for a capture."""
         tr, opt = self.trainer, self.trainer.optimizer
         t = None
