@@ -276,3 +276,38 @@ def test_eager_steps_of_a_graphed_trainer_compute_t_terms_as_a_replay(monkeypatc
     assert seen and all(seen), seen
     assert graphs.replays < a._graphs.replays
     assert _same_weights(a, b)
+
+
+class _Unused(nn.Module):
+    """A model with a layer that never gets a gradient (its parameters keep no state)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc, self.spare = nn.Linear(64, 10), nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))
+
+
+def test_eager_steps_take_t_from_the_device_beside_a_parameter_that_never_steps(monkeypatch):
+    """A parameter with no optimizer state (never a gradient) does not send the eager CUDA
+    steps to the host counters (a replay, which skips it, reads t from the device: the two
+    would compute the bias corrections differently); the weights equal the host path's."""
+    _emulate(monkeypatch)
+    cfg = small_config(population={"seeds": [0, 1]})
+    host, dev = (Trainer(cfg, device="cpu", model=_Unused()) for _ in range(2))
+    dev._graphs = StepGraphs(dev)
+    dev._graphs.off = "eager steps only"
+    seen = []
+    real = type(dev.optimizer)._counts
+
+    def spy(self, steps):
+        got = real(self, steps)
+        if self is dev.optimizer:
+            seen.append(isinstance(got, torch.Tensor))
+        return got
+
+    monkeypatch.setattr(type(dev.optimizer), "_counts", spy)
+    _steps([host, dev], 4)
+    assert seen and all(seen), seen
+    assert _same_weights(host, dev)

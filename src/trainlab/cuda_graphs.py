@@ -130,9 +130,12 @@ class StepGraphs:
         tr, opt = self.trainer, self.trainer.optimizer
         t = None
         if hasattr(opt, "graph_t"):
-            counts = {_count(opt, p) for p in tr.params}
-            if len(counts) == 1:  # (else parameters that began stepping at different times)
-                t = (next(iter(counts)) or 0) + 1  # (None: no state yet, the first step)
+            # the parameters with state (a never-used one has none): t of their next step, or
+            # 1 before any; one that gets its first gradient now makes the optimizer's own
+            # counts differ, and it then takes its host counters (PopulationOptimizer._counts)
+            counts = {_count(opt, p) for p in tr.params} - {None}
+            if len(counts) <= 1:  # (else parameters that began stepping at different times)
+                t = next(iter(counts), 0) + 1
         uses_t = t is not None
         if uses_t:
             if self.eager_t is None:

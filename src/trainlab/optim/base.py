@@ -488,8 +488,11 @@ class PopulationOptimizer(torch.optim.Optimizer):
 
     def _counts(self, steps: list[int]) -> list[int] | Tensor:
         """The step counts that step-dependent values are computed from (:func:`by_step`):
-        the host counters ``steps``, or :attr:`graph_t` while a step is captured."""
-        return steps if self.graph_t is None else self.graph_t
+        :attr:`graph_t` when it is set and the parameters stepping now share one count, else
+        the host counters ``steps``."""
+        if self.graph_t is None or len(set(steps)) > 1:
+            return steps
+        return self.graph_t
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         """After ``copy.deepcopy`` or unpickling (torch keeps only ``defaults``, ``state`` and
