@@ -311,3 +311,26 @@ def test_eager_steps_take_t_from_the_device_beside_a_parameter_that_never_steps(
     _steps([host, dev], 4)
     assert seen and all(seen), seen
     assert _same_weights(host, dev)
+
+
+def test_a_failed_capture_leaves_no_optimizer_state_it_made(monkeypatch):
+    """A capture that fails after its step made optimizer state (a state loaded from before
+    any step): the state is removed (a capture runs nothing, so it was never filled) and the
+    eager steps that follow equal the host path's."""
+    eager, graphed, graphs = _pair(monkeypatch, small_config(population={"seeds": [0, 1]}))
+    start = copy.deepcopy(graphed.state_dict())  # before any step: no optimizer state
+    _steps([eager, graphed], 2)
+    eager.load_state_dict(copy.deepcopy(start))
+    graphed.load_state_dict(copy.deepcopy(start))
+
+    @contextmanager
+    def failing(graph, *args, **kwargs):
+        with _fake_capture(graph):
+            yield
+        raise RuntimeError("operation not permitted when stream is capturing")
+
+    monkeypatch.setattr(torch.cuda, "graph", failing)
+    with pytest.warns(UserWarning, match="could not be captured"):
+        _steps([eager, graphed], 3)
+    assert graphs.off is not None
+    assert _same_weights(eager, graphed)

@@ -182,6 +182,7 @@ class StepGraphs:
             with torch.cuda.graph(graph):
                 loss = tr._step_kernels(static_idx, step)
         except Exception as err:  # noqa: BLE001 (any failure: the step runs eagerly)
+            _undo_new_state(opt, tr.params, state_keys)  # (never filled: no step ran)
             _restore_counters(opt, counters)
             first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
             return self._give_up(f"the step could not be captured ({first})")
