@@ -475,11 +475,11 @@ class PopulationOptimizer(torch.optim.Optimizer):
     #: weight decay is decoupled (AdamW's ``θ(1 − ηλ)``, which scales with the lr) rather than
     #: L2 (``g + λθ``)
     _decoupled = False
-    #: while a trainer captures its step into a CUDA graph (:mod:`trainlab.cuda_graphs`): a 0-d
-    #: float64 device tensor holding the step count t of the step being taken, which the
-    #: trainer fills in before each replay; the step-dependent values (Adam's bias corrections,
-    #: AdaGrad's lr decay) are then computed from it on the device rather than from the host
-    #: counters (which a replay does not run). None: t from the host counters.
+    #: during a trainer's CUDA steps (:mod:`trainlab.cuda_graphs`: captured into a graph, or
+    #: eager): a 0-d float64 device tensor holding the step count t of the step being taken,
+    #: which the trainer fills in before each; the step-dependent values (Adam's bias
+    #: corrections, AdaGrad's lr decay) are then computed from it on the device rather than
+    #: from the host counters (which a replay does not run). None: t from the host counters.
     graph_t: Tensor | None = None
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
