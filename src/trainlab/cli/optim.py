@@ -284,6 +284,8 @@ def _png(out: Path) -> tuple[Path, list[Path]]:
     if out.is_dir() or out.name in ("", ".", ".."):
         raise UserError(f"--out {out} is a folder; give a file name, e.g. --out {out / 'plot.png'}")
     out = out if out.suffix else out.with_name(out.name + ".png")
+    if out.exists():
+        raise UserError(f"--out {out} exists; pass another --out, or remove it first")
     formats = FigureCanvasBase.get_supported_filetypes()
     fmt = out.suffix[1:].lower()
     if fmt not in formats:

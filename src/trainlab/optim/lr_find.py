@@ -407,6 +407,14 @@ def lr_sweep(
     if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
         raise ConfigError(f"lr_sweep needs epochs (--epochs) ≥ 1, got {epochs!r}")
     raw = config.model_dump()
+    for key, v in raw["optim"].items():  # (betas is a pair; per model, a list of pairs)
+        per_model = isinstance(v, list) and bool(v) and (key != "betas" or isinstance(v[0], list))
+        if key not in ("name", "lr") and per_model:
+            raise ConfigError(
+                f"lr_sweep trains one model per learning rate, so optim.{key} given per model "
+                f"({v}) would pair its values with the learning rates; give one value "
+                f"(--set optim.{key}=...)"
+            )
     raw["population"] = {"seeds": [config.population.seeds[0]], "variants": [{}],
                          "grid": {"optim.lr": lrs}}  # fmt: skip
     raw["train"]["epochs"] = int(epochs)

@@ -159,10 +159,12 @@ class _Params:
         if hi is not None:
             bad |= (t >= hi) if hi_open else (t > hi)
         if bool(bad.any()):  # construction time: reading the host is fine
-            lb, rb = ("(" if lo_open else "["), (")" if hi_open else "]")
+            lb = "(" if lo_open or lo is None else "["
+            rb = ")" if hi_open or hi is None else "]"  # (an infinite value is refused too)
+            shown = value.tolist() if isinstance(value, Tensor) else value
             raise ConfigError(
                 f"schedule '{self.name}': {key} must lie in {lb}{'-inf' if lo is None else lo}, "
-                f"{'inf' if hi is None else hi}{rb}, got {value!r}"
+                f"{'inf' if hi is None else hi}{rb}, got {shown!r}"
             )
         self._record(key, value)
         if isinstance(value, Tensor):
@@ -451,6 +453,14 @@ def create_schedule(
     p.check_unused()
     if warmup:
         fn = _with_warmup(fn, warmup, start)
+    # the first and last steps' rates: parameters that pass their ranges can still overflow
+    # (one_cycle's lr/div_factor with div_factor 1e-320 is inf, then NaN)
+    ends = torch.tensor([[0.0], [float(total_steps - 1)]], dtype=F64, device=base_lr.device)
+    if not bool(torch.isfinite(fn(ends, base_lr.to(F64))).all()):
+        raise ConfigError(
+            f"schedule '{name}' {dict(params)} gives learning rates that are not finite (a "
+            "factor so small or large that the lr overflows); choose other values"
+        )
     return Schedule(
         name,
         base_lr,
