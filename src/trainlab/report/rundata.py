@@ -421,6 +421,12 @@ def read_run(run_dir: str | Path) -> RunData:
             if not isinstance(summ["models"], list):
                 raise UserError(f"{summ_path}: 'models' is not a list; delete the file")
             _check_models(summ_path, summ["models"])
+            if not data.metrics and (summ.get("epochs") or 0) > 0:  # (a finished run)
+                raise UserError(
+                    f"{path / 'metrics.jsonl'} is missing or empty, but {summ_path} says the "
+                    "run finished; restore the file (or delete summary.json to report the run "
+                    "as incomplete)"
+                )
         epochs = summ.get("epochs")
         if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int)):
             raise UserError(f"{summ_path}: 'epochs' is {epochs!r}, not an integer; delete the file")

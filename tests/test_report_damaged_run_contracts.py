@@ -1,0 +1,30 @@
+"""Review findings for `trainlab report` (reviewer: reportcmd)."""
+
+from __future__ import annotations
+
+import pytest
+
+from trainlab import parse_config, train
+from trainlab.errors import UserError
+from trainlab.report import build_report
+
+
+def test_report_of_finished_run_without_metrics_does_not_claim_it_never_finished_an_epoch(tmp_path):
+    # report/html.py _standard_sections: a finished run (summary.json says 2 epochs) whose
+    # metrics.jsonl is missing is reported as "Run complete." AND "the run stopped before its
+    # first epoch ended" -- false; it should refuse (UserError naming metrics.jsonl) or say the file is missing.
+    cfg = parse_config({
+        "data": {"name": "digits"},
+        "model": {"name": "mlp", "hidden": [16]},
+        "train": {"epochs": 2, "batch_size": 100},
+        "population": {"seeds": [0]},
+    })
+    out = tmp_path / "run"
+    train(cfg, out=out, device="cpu")
+    (out / "metrics.jsonl").unlink()
+    try:
+        path = build_report(out)
+    except UserError as err:
+        assert "metrics.jsonl" in str(err)
+        return
+    assert "stopped before its first epoch ended" not in path.read_text()
