@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from trainlab import parse_config, train
 from trainlab.errors import UserError
 from trainlab.report import build_report
@@ -13,12 +11,14 @@ def test_report_of_finished_run_without_metrics_does_not_claim_it_never_finished
     # report/html.py _standard_sections: a finished run (summary.json says 2 epochs) whose
     # metrics.jsonl is missing is reported as "Run complete." AND "the run stopped before its
     # first epoch ended" -- false; it should refuse (UserError naming metrics.jsonl) or say the file is missing.
-    cfg = parse_config({
-        "data": {"name": "digits"},
-        "model": {"name": "mlp", "hidden": [16]},
-        "train": {"epochs": 2, "batch_size": 100},
-        "population": {"seeds": [0]},
-    })
+    cfg = parse_config(
+        {
+            "data": {"name": "digits"},
+            "model": {"name": "mlp", "hidden": [16]},
+            "train": {"epochs": 2, "batch_size": 100},
+            "population": {"seeds": [0]},
+        }
+    )
     out = tmp_path / "run"
     train(cfg, out=out, device="cpu")
     (out / "metrics.jsonl").unlink()
