@@ -10,7 +10,8 @@ from trainlab.report import build_report
 def test_report_of_finished_run_without_metrics_does_not_claim_it_never_finished_an_epoch(tmp_path):
     # report/html.py _standard_sections: a finished run (summary.json says 2 epochs) whose
     # metrics.jsonl is missing is reported as "Run complete." AND "the run stopped before its
-    # first epoch ended" -- false; it should refuse (UserError naming metrics.jsonl) or say the file is missing.
+    # first epoch ended" -- false; it should refuse (UserError naming metrics.jsonl) or say the
+    # file is missing.
     cfg = parse_config(
         {
             "data": {"name": "digits"},
