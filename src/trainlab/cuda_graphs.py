@@ -128,14 +128,9 @@ class StepGraphs:
         same values), where every parameter has the same count; it also warms this batch shape
         up for a capture."""
         tr, opt = self.trainer, self.trainer.optimizer
-        t = None
-        if hasattr(opt, "graph_t"):
-            # the parameters with state (a never-used one has none): t of their next step, or
-            # 1 before any; one that gets its first gradient now makes the optimizer's own
-            # counts differ, and it then takes its host counters (PopulationOptimizer._counts)
-            counts = {_count(opt, p) for p in tr.params} - {None}
-            if len(counts) <= 1:  # (else parameters that began stepping at different times)
-                t = next(iter(counts), 0) + 1
+        # (a parameter that gets its first gradient now makes the optimizer's own counts
+        # differ, and it then takes its host counters: PopulationOptimizer._counts)
+        t = _next_t(_step_counters(opt)) if hasattr(opt, "graph_t") else None
         uses_t = t is not None
         if uses_t:
             if self.eager_t is None:
@@ -160,15 +155,15 @@ class StepGraphs:
                 f"the step was captured {MAX_CAPTURES} times (tensors it uses keep changing)"
             )
         counters = _step_counters(opt)
-        counts = set(counters.values())
-        if len(counts) > 1:  # parameters that started stepping at different times
+        t = _next_t(counters)
+        if t is None:
             return self._give_up("the optimizer's parameters have different step counts")
         dev = tr.device
         from .optim.base import hyper_dtype
 
         static_idx = idx.clone()
         step = torch.full((), tr.step, dtype=torch.int64, device=dev)
-        opt_t = torch.full((), float(next(iter(counts), 0) + 1), dtype=hyper_dtype(dev), device=dev)
+        opt_t = torch.full((), float(t), dtype=hyper_dtype(dev), device=dev)
         graph = torch.cuda.CUDAGraph()
         uses_t = hasattr(opt, "graph_t")
         if uses_t:
@@ -244,15 +239,16 @@ class StepGraphs:
         return None
 
 
-def _count(opt: torch.optim.Optimizer, p: Tensor) -> int | None:
-    """``p``'s host step counter, None where the optimizer keeps none (yet)."""
-    st = opt.state.get(p)
-    return int(st["step"]) if st and "step" in st else None
-
-
 def _step_counters(opt: torch.optim.Optimizer) -> dict[Tensor, int]:
     """Each parameter's host step counter (``state["step"]``, where the optimizer keeps one)."""
     return {p: int(st["step"]) for p, st in opt.state.items() if "step" in st}
+
+
+def _next_t(counters: dict[Tensor, int]) -> int | None:
+    """t of the next step of the parameters that have a step counter (a never-used one has
+    none), 1 before any; None if they began stepping at different times."""
+    counts = set(counters.values())
+    return next(iter(counts), 0) + 1 if len(counts) <= 1 else None
 
 
 def _restore_counters(opt: torch.optim.Optimizer, counters: dict[Tensor, int]) -> None:
