@@ -7,6 +7,12 @@
 #   population: issue 3, benchmarks/population.py --preset gpu (K = 1, 100, 1000: tutorial
 #      loop, hand loop, trainlab population with and without CUDA graphs; goal >= 400
 #      model-epochs/s at K >= 100, K=1 within 1.2x of the hand loop; 2026-11-29: 276 s);
+#   trainlab: only the trainlab rows of population (K = 1, 100, 1000; with Adam's Triton
+#      kernel and with its _foreach path, side by side), where device time is short;
+#   triton: the Triton Adam's tests and the grad-mask tests (CPU-runnable ones too; 30 s);
+#   optim: issue 5, benchmarks/optim.py on CUDA (one optimizer step of K=100 models against
+#      torch.optim and a loop of 100 torch.optim instances; 60 s);
+#   gather: x[idx] against index_select for the step's batch gather (benchmarks/gather.py; 10 s);
 #   profile: the kernels of an eager K=1000 step, heaviest first (benchmarks/profile_step.py);
 #   tf32: the trainlab rows again with TF32 matmuls (train.tf32) at K = 100, 1000 (96 s);
 #   rbm: issue 6, benchmarks/rbm.py --gpu-population 100 (100 RBMs on the GPU against
@@ -24,6 +30,7 @@ export PYTHONPATH="$PWD/src:/tmp/site" PYTHONUNBUFFERED=1
 python3 -c "import torch, trainlab; print('torch', torch.__version__, torch.cuda.get_device_name())" \
   || exit 2
 nvidia-smi --query-gpu=name,memory.total,clocks.max.sm --format=csv | tee "$OUT/gpu.txt"
+python3 -c "import triton; print('triton', triton.__version__)" 2>&1 | tail -1 | tee -a "$OUT/gpu.txt"
 status=0
 step() {  # step NAME SECONDS CMD...: run with a limit, keep its log, remember a failure
   local name=$1 limit=$2
@@ -42,6 +49,21 @@ fi
 if [[ $steps == *" population "* ]]; then
   step population_gpu 300 python3 benchmarks/population.py --preset gpu --repeats 1 \
     --out "$OUT/population_gpu.json"
+fi
+if [[ $steps == *" triton "* ]]; then
+  step triton_tests 90 python3 -m pytest -q -p no:cacheprovider tests/test_triton_adam.py \
+    tests/test_optim_grad_mask.py
+fi
+if [[ $steps == *" optim "* ]]; then
+  step optim_gpu 150 python3 benchmarks/optim.py --device cuda --threads 0 \
+    --model linear,small,digits,mnist --out "$OUT/optim_gpu.json"
+fi
+if [[ $steps == *" gather "* ]]; then
+  step gather_gpu 60 python3 benchmarks/gather.py --device cuda --out "$OUT/gather_gpu.json"
+fi
+if [[ $steps == *" trainlab "* ]]; then
+  step population_trainlab 200 python3 benchmarks/population.py --preset gpu --repeats 1 \
+    --methods ${TRAINLAB_METHODS:-trainlab trainlab-foreach} --out "$OUT/population_trainlab.json"
 fi
 if [[ $steps == *" profile "* ]]; then
   step profile_k1000 60 python3 benchmarks/profile_step.py --preset gpu --k 1000 --steps 5 \

@@ -94,9 +94,10 @@ def make_variants(
     ps = _stacked(k, shapes, device)
     t_opt = cls(ps, foreach=True, **shared)
     out["torch foreach"] = t_opt.step
-    try:
-        ps = _stacked(k, shapes, device)
-        out["torch fused"] = cls(ps, fused=True, **shared).step
+    try:  # (torch refuses some devices only at the first step: CUDA Adagrad)
+        fused = cls(_stacked(k, shapes, device), fused=True, **shared)
+        fused.step()
+        out["torch fused"] = fused.step
     except (RuntimeError, TypeError, ValueError):  # no fused kernel for this optimizer/device
         pass
 

@@ -7,7 +7,8 @@ in its own subprocess (so peak RSS is its own), the methods interleaved and repe
 of the repeats is reported. Same process settings for all methods (threads, flush-denormal,
 ``--tf32``). A sequential method times min(K, 3) models whatever K, so each repeat measures it
 once per distinct min(K, 3). On CUDA, ``trainlab-eager`` is trainlab without CUDA graphs
-(``train.cuda_graph: false``), side by side with the default (graphs).
+(``train.cuda_graph: false``) and ``trainlab-foreach`` trainlab with Adam's ``_foreach`` path
+(``optim.fused: false``) in place of its one-pass Triton kernel, side by side with the default.
 
     python benchmarks/population.py                      # CPU: digits MLP 64-256-256-10, K=16, 64
     python benchmarks/population.py --preset gpu         # CUDA: 784-256-256-10 on 60k samples
@@ -50,7 +51,7 @@ BATCH = 100
 LR = 1e-3
 
 
-def _config(preset: dict, k: int, **train: object):
+def _config(preset: dict, k: int, optim: dict | None = None, **train: object):
     from trainlab.config import parse_config
 
     return parse_config(
@@ -59,7 +60,7 @@ def _config(preset: dict, k: int, **train: object):
             "data": preset["data"],
             "model": {"name": "mlp", "hidden": HIDDEN},
             "init": {"scheme": "default"},
-            "optim": {"name": "adam", "lr": LR},
+            "optim": {"name": "adam", "lr": LR, **(optim or {})},
             "train": {"epochs": preset["epochs"] + 1, "batch_size": BATCH, **train},
             "population": {"seeds": list(range(k))},
         }
@@ -128,12 +129,14 @@ def _sequential(method: str, preset: dict, k: int) -> tuple[float, int]:
     return models * epochs / elapsed, models
 
 
-def _population(preset: dict, k: int, with_eval: bool, **train: object) -> tuple[float, int]:
+def _population(
+    preset: dict, k: int, with_eval: bool, optim: dict | None = None, **train: object
+) -> tuple[float, int]:
     """(c) trainlab: one population of k models; train steps only, or whole epochs with eval."""
     from trainlab import rng
     from trainlab.train import Trainer
 
-    trainer = Trainer(_config(preset, k, **train), device=preset["device"])
+    trainer = Trainer(_config(preset, k, optim, **train), device=preset["device"])
     device = trainer.device
     n = trainer.data.x_train.shape[0]
 
@@ -167,7 +170,9 @@ def child(method: str, preset_name: str, k: int, flush: bool, tf32: bool) -> dic
         train = {"tf32": tf32} if tf32 else {}
         if method == "trainlab-eager":
             train["cuda_graph"] = False
-        rate, trained = _population(preset, k, with_eval=method == "trainlab+eval", **train)
+        # trainlab-foreach: Adam's _foreach path in place of its one-pass Triton kernel
+        optim = {"fused": False} if method == "trainlab-foreach" else None
+        rate, trained = _population(preset, k, method == "trainlab+eval", optim, **train)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB (Linux: KiB)
     gpu = torch.cuda.max_memory_allocated() / 2**20 if preset["device"] == "cuda" else None
     return {"method": method, "k": k, "model_epochs_per_s": rate, "models_timed": trained,
@@ -175,8 +180,20 @@ def child(method: str, preset_name: str, k: int, flush: bool, tf32: bool) -> dic
 
 
 METHODS = ["tutorial", "hand", "trainlab", "trainlab+eval"]
-#: on CUDA also trainlab's steps without CUDA graphs (train.cuda_graph: false)
-CUDA_METHODS = ["tutorial", "hand", "trainlab", "trainlab-eager", "trainlab+eval"]
+#: on CUDA also trainlab's steps without CUDA graphs (train.cuda_graph: false) and with Adam's
+#: _foreach path in place of its Triton kernel (optim.fused: false; the same when Triton is
+#: not installed)
+CUDA_METHODS = ["tutorial", "hand", "trainlab", "trainlab-eager", "trainlab-foreach",
+                "trainlab+eval"]  # fmt: skip
+
+
+def _triton_version() -> str | None:
+    """Triton's version (trainlab's CUDA Adam kernel needs it), None where it is missing."""
+    try:
+        import triton
+    except Exception:
+        return None
+    return triton.__version__
 
 
 def main() -> None:
@@ -262,6 +279,7 @@ def main() -> None:
     meta = {"preset": args.preset, "threads": torch.get_num_threads(), "flush_denormal": flush,
             "torch": torch.__version__, "device": torch.cuda.get_device_name() if
             preset["device"] == "cuda" else "cpu", "repeats": args.repeats, "tf32": args.tf32,
+            "triton": _triton_version(),
             "unit": "model-epochs per second (best of repeats)"}  # fmt: skip
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     print(f"wrote {out}")

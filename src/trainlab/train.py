@@ -563,7 +563,10 @@ class Trainer:
         NaN/Inf bookkeeping, the optimizer step and the epoch's sums. No host counter moves
         here, and no tensor the trainer keeps is replaced (a graph replays into them)."""
         cfg = self.config.train
-        x = self.data.x_train[idx]  # (K, b, ...)
+        # (K, b, ...): index_select copies whole rows, the same values as x[idx] (on the CPU
+        # 4-7× faster, on CUDA the same speed: benchmarks/gather.py)
+        x_train = self.data.x_train
+        x = x_train.index_select(0, idx.reshape(-1)).view(*idx.shape, *x_train.shape[1:])
         y = self.data.y_train[idx]  # (K, b)
         # stopped models (NaN or early-stopped) keep their batch-norm statistics; on the CPU,
         # reading the mask is a memory read (no sync), so the all-running case skips the copies
@@ -615,13 +618,17 @@ class Trainer:
         running = self.running
         # a stopped model gets no update at all, not even from NaN grads
         kept: tuple[torch.Tensor, list[torch.Tensor]] | None = None
+        masks = getattr(self.optimizer, "masks_grads", False)  # the optimizer zeroes them
         if not on_cpu or not bool(running.all()):
-            stopped = ~running  # one kernel, viewed per parameter
-            for p in self.params:
-                if p.grad is not None:
-                    p.grad.masked_fill_(stopped.view(-1, *([1] * (p.dim() - 1))), 0.0)
+            if masks:
+                self.optimizer.grad_mask = running  # (the Triton Adam: no pass of its own)
+            else:
+                stopped = ~running  # one kernel, viewed per parameter
+                for p in self.params:
+                    if p.grad is not None:
+                        p.grad.masked_fill_(stopped.view(-1, *([1] * (p.dim() - 1))), 0.0)
             if on_cpu:  # its slices are put back after a step with the shared learning rates
-                idx = stopped.nonzero().flatten()
+                idx = (~running).nonzero().flatten()
                 kept = idx, [p.detach().index_select(0, idx) for p in self.params]
         # on the CPU every model steps with its scheduled lr (a stopped model's lr of 0 would
         # make the models' lrs differ, and the optimizer take another kernel path, which
@@ -629,7 +636,11 @@ class Trainer:
         lr = self._scheduled_lr(step) if on_cpu else self.current_lr(step)
         for group in self.optimizer.param_groups:
             group["lr"] = lr
-        self.optimizer.step()
+        try:
+            self.optimizer.step()
+        finally:
+            if masks:
+                self.optimizer.grad_mask = None
         if kept is not None:
             with torch.no_grad():
                 for p, old in zip(self.params, kept[1], strict=True):

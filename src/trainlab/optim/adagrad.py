@@ -53,6 +53,8 @@ class Adagrad(PopulationOptimizer):
             :mod:`trainlab.optim.base`), False always takes the ``_foreach`` path.
     """
 
+    masks_grads = True
+
     _param_state = ("sum",)
     _hypers = {
         "lr": (0.0, None, False, False),

@@ -34,6 +34,7 @@ import torch
 from torch import Tensor
 
 from ..errors import ConfigError
+from . import triton_adam
 from .base import (
     OPTIMIZERS,
     Hyper,
@@ -86,8 +87,12 @@ class Adam(PopulationOptimizer):
         amsgrad: use the running maximum of v (Reddi et al. 2018); shared.
         maximize: ascend instead of descend; shared.
         fused: None (default) takes torch's fused CPU kernel where it applies (CPU tensors; see
-            :mod:`trainlab.optim.base`), False always takes the ``_foreach`` path.
+            :mod:`trainlab.optim.base`) and trainlab's one-pass Triton kernel on CUDA
+            (:mod:`trainlab.optim.triton_adam`: float32 tensors, Triton installed); False
+            always takes the ``_foreach`` path.
     """
+
+    masks_grads = True
 
     _param_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _hypers = {
@@ -153,7 +158,7 @@ class Adam(PopulationOptimizer):
         """One Adam(W) step of every model; returns the closure's loss if a closure is given."""
         loss = self._closure_loss(closure)
         for group in self.param_groups:
-            params, grads = self._grads(group)
+            params, grads = self._grads(group, masked=False)  # (_step_group masks them)
             if not params:
                 continue
             self._step_group(group, params, grads)
@@ -179,6 +184,21 @@ class Adam(PopulationOptimizer):
 
         hp = self._values(group)
         states = exp_avgs + exp_avg_sqs + max_sqs
+        if group.get("fused") is not False and triton_adam.usable(params + grads + states):
+            try:
+                triton_adam.adam_step_(
+                    params, grads, exp_avgs, exp_avg_sqs, max_sqs if amsgrad else None,
+                    k=self.k or 1, t=self._counts(steps), decoupled=self._decoupled,
+                    maximize=group["maximize"], grad_mask=self.grad_mask,
+                    **{key: hp[key] for key in _FUSED_KEYS},
+                )  # fmt: skip
+            except triton_adam.KernelUnavailable as err:  # nothing written: the _foreach path
+                triton_adam.disable(str(err))
+            else:
+                for p, step in zip(params, steps, strict=True):
+                    self.state[p]["step"] = step
+                return
+        self._mask_grads(grads)
         plan = self._fused_plan(
             group, params, grads, params + grads + states, {key: hp[key] for key in _FUSED_KEYS}
         )

@@ -481,6 +481,15 @@ class PopulationOptimizer(torch.optim.Optimizer):
     #: corrections, AdaGrad's lr decay) are then computed from it on the device rather than
     #: from the host counters (which a replay does not run). None: t from the host counters.
     graph_t: Tensor | None = None
+    #: a trainer's ``(K,)`` bool device tensor of the models whose gradients count this step,
+    #: or None (all do). A step takes a stopped model's gradient (False) as zero, so that its
+    #: NaN gradient reaches neither its moments nor, with its lr of 0, its weights: the
+    #: ``_foreach`` and fused CPU paths zero it in ``.grad`` (:meth:`_grads`), the Triton Adam
+    #: as it reads it (one pass less over the gradients).
+    grad_mask: Tensor | None = None
+    #: whether :meth:`step` honours :attr:`grad_mask` (it takes its gradients from
+    #: :meth:`_grads`); a trainer zeroes the gradients itself for an optimizer that does not
+    masks_grads = False
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.k: int | None = None
@@ -602,9 +611,11 @@ class PopulationOptimizer(torch.optim.Optimizer):
                     f"models; set a number, a 0-d tensor or a ({self.k},) tensor"
                 )
 
-    @staticmethod
-    def _grads(group: dict[str, Any]) -> tuple[list[Tensor], list[Tensor]]:
-        """Parameters that have a gradient, and their gradients (sparse gradients rejected)."""
+    def _grads(
+        self, group: dict[str, Any], *, masked: bool = True
+    ) -> tuple[list[Tensor], list[Tensor]]:
+        """Parameters that have a gradient, and their gradients (sparse gradients rejected),
+        zeroed where :attr:`grad_mask` is False unless ``masked`` is False."""
         params, grads = [], []
         for p in group["params"]:
             if p.grad is None:
@@ -613,7 +624,17 @@ class PopulationOptimizer(torch.optim.Optimizer):
                 raise ConfigError("population optimizers do not support sparse gradients")
             params.append(p)
             grads.append(p.grad)
+        if masked:
+            self._mask_grads(grads)
         return params, grads
+
+    def _mask_grads(self, grads: list[Tensor]) -> None:
+        """Zero, in place, the gradients of the models :attr:`grad_mask` leaves out."""
+        if self.grad_mask is None:
+            return
+        stopped = ~self.grad_mask  # one kernel, viewed per gradient
+        for g in grads:
+            g.masked_fill_(stopped.view(-1, *([1] * (g.dim() - 1))), 0.0)
 
     def _fused_runs(
         self,
@@ -693,7 +714,7 @@ class PopulationOptimizer(torch.optim.Optimizer):
         """Raise what this step would raise for ``group`` (its values' shapes, a sparse
         gradient, ``fused=True`` on tensors it cannot fuse), before any group is updated."""
         self._values(group)
-        params, grads = self._grads(group)
+        params, grads = self._grads(group, masked=False)
         if params and group.get("fused") is True:
             self._fusable(group, params + grads)
 

@@ -38,6 +38,8 @@ class RMSprop(PopulationOptimizer):
         maximize: ascend instead (shared).
     """
 
+    masks_grads = True
+
     _param_state = ("square_avg", "momentum_buffer", "grad_avg")
     _hypers = {
         "lr": (0.0, None, False, False),

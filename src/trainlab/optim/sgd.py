@@ -94,6 +94,8 @@ class SGD(PopulationOptimizer):
     from a small positive μ, or a shared μ that starts at 0, matches torch.
     """
 
+    masks_grads = True
+
     _param_state = ("momentum_buffer",)
     _hypers = {
         "lr": (0.0, None, False, False),
