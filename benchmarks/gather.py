@@ -46,8 +46,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     ap.add_argument("--reps", type=int, default=200)
-    ap.add_argument("--out", default="benchmarks/results/gather.json")
+    ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "gather.json"))
     args = ap.parse_args()
+    from _args import require_counts, require_device
+
+    require_counts(ap, reps=args.reps)
+    require_device(ap, args.device)
     device = torch.device(args.device)
     rows = []
     print(f"{'N':>6} {'d':>4} {'K':>5} {'x[idx] µs':>10} {'index_select µs':>16} {'ratio':>6}")

@@ -563,10 +563,7 @@ class Trainer:
         NaN/Inf bookkeeping, the optimizer step and the epoch's sums. No host counter moves
         here, and no tensor the trainer keeps is replaced (a graph replays into them)."""
         cfg = self.config.train
-        # (K, b, ...): index_select copies whole rows, the same values as x[idx] (on the CPU
-        # 4-7× faster, on CUDA the same speed: benchmarks/gather.py)
-        x_train = self.data.x_train
-        x = x_train.index_select(0, idx.reshape(-1)).view(*idx.shape, *x_train.shape[1:])
+        x = _gather_rows(self.data.x_train, idx, on_cpu=self.device.type == "cpu")  # (K, b, ...)
         y = self.data.y_train[idx]  # (K, b)
         # stopped models (NaN or early-stopped) keep their batch-norm statistics; on the CPU,
         # reading the mask is a memory read (no sync), so the all-running case skips the copies
@@ -1027,6 +1024,22 @@ class Trainer:
 
 
 # -- helpers ---------------------------------------------------------------------------------------
+def _gather_rows(x: torch.Tensor, idx: torch.Tensor, *, on_cpu: bool) -> torch.Tensor:
+    """``x[idx]``: the rows ``idx`` ``(K, b)`` of ``x`` ``(N, ...)`` as ``(K, b, ...)``.
+
+    On the CPU ``index_select`` copies whole rows, 3.9-6.9× faster than advanced indexing's
+    element-wise gather (``benchmarks/gather.py``); negative indices count from the end, as in
+    ``x[idx]`` (reading the check is a memory read there). On CUDA the two ran at the same
+    speed, and ``x[idx]`` is kept.
+    """
+    if not on_cpu:
+        return x[idx]
+    flat = idx.reshape(-1)
+    if bool((flat < 0).any()):
+        flat = torch.where(flat < 0, flat + x.shape[0], flat)
+    return x.index_select(0, flat).view(*idx.shape, *x.shape[1:])
+
+
 def _grad_norms(params: list[torch.Tensor], k: int) -> torch.Tensor:
     """Global gradient norm of each model: ``‖g_k‖ = sqrt(Σ_params ‖g_k,p‖²)`` → ``(K,)``."""
     norms = [

@@ -19,8 +19,8 @@ moments, the denominator, the per-model scalings), where Adam needs one: read θ
 write θ, m, v. For a population of 1000 MLPs of 784-256-256-10 that is ~1 GB per tensor, and the
 ``_foreach`` step took 6.9 ms of an 11.9 ms training step on an H200.
 
-One launch per parameter, its grid ``(blocks per model, K)``: a program reads its model's seven
-values once. No host sync; the launches can be captured into a CUDA graph (the first call
+One launch per parameter, of K × (blocks per model) programs: a program reads its model's
+seven values once. No host sync; the launches can be captured into a CUDA graph (the first call
 compiles the kernel, so a trainer's eager step before the capture does that). Each variant is
 compiled before any launch of a step: where it cannot be (no C compiler for Triton's launcher, a
 GPU Triton does not support), :class:`KernelUnavailable` is raised with every tensor untouched,
@@ -29,6 +29,7 @@ and :class:`~trainlab.optim.Adam` warns once and takes the ``_foreach`` path fro
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import warnings
 from collections.abc import Sequence
@@ -97,12 +98,13 @@ def _kernels() -> tuple[Any, Any]:
     import triton.language as tl
 
     def adam_kernel(
-        p_ptr, g_ptr, m_ptr, v_ptr, vmax_ptr, coef_ptr, n, k,
+        p_ptr, g_ptr, m_ptr, v_ptr, vmax_ptr, coef_ptr, n, k, blocks,
         BLOCK: tl.constexpr, DECOUPLED: tl.constexpr, L2: tl.constexpr,
         MAXIMIZE: tl.constexpr, AMSGRAD: tl.constexpr, MASKED: tl.constexpr,
     ):  # fmt: skip
-        model = tl.program_id(1)
-        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+        pid = tl.program_id(0)  # (a 1-D grid: a second axis would cap K at 65,535)
+        model = pid // blocks
+        offs = (pid % blocks) * BLOCK + tl.arange(0, BLOCK)
         mask = offs < n
         at = model.to(tl.int64) * n + offs
         decay = tl.load(coef_ptr + model)  # AdamW: 1 − ηλ; Adam: λ
@@ -213,20 +215,24 @@ def adam_step_(
         n = p.numel() // k
         block = min(BLOCK, max(128, 1 << (n - 1).bit_length()))
         vmax = max_exp_avg_sqs[i] if amsgrad else exp_avg_sqs[i]
-        grid = ((n + block - 1) // block, k)
-        args = (p, grads[i], exp_avgs[i], exp_avg_sqs[i], vmax, table, n, k)
+        blocks = (n + block - 1) // block
+        grid = (k * blocks,)
+        args = (p, grads[i], exp_avgs[i], exp_avg_sqs[i], vmax, table, n, k, blocks)
         consts = dict(
             BLOCK=block, DECOUPLED=decoupled, L2=l2, MAXIMIZE=maximize, AMSGRAD=amsgrad,
             MASKED=grad_mask is not None,
         )  # fmt: skip
-        if kernel is jit:
-            _compile(kernel, grid, args, consts)
         launches.append((grid, args, consts))
-    for grid, args, consts in launches:  # every variant compiled: nothing fails half-way
-        kernel[grid](*args, **consts)
+    # Triton launches on the current CUDA device: make it the parameters' (cuda:1 and others)
+    with torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext():
+        if kernel is jit:
+            for grid, args, consts in launches:
+                _compile(kernel, grid, args, consts)
+        for grid, args, consts in launches:  # every variant compiled: nothing fails half-way
+            kernel[grid](*args, **consts)
 
 
-def _compile(kernel: Any, grid: tuple[int, int], args: tuple[Any, ...], consts: dict) -> None:
+def _compile(kernel: Any, grid: tuple[int], args: tuple[Any, ...], consts: dict) -> None:
     """Compile the variant ``consts`` of ``kernel`` for ``args`` without launching it, once per
     variant and device (:class:`KernelUnavailable` if it cannot be compiled). Triton also
     specializes on the sizes' divisibility, which a launch then compiles itself: what makes a
