@@ -1,20 +1,22 @@
 #!/usr/bin/env bash
 # Every check that needs a GPU, as one prepared run for the device tool (each step has its own
-# time limit; every log and JSON lands in $OUT). Steps, in order (750 s of limits in all: more
-# than one call's device time allows, so name some to run only those, e.g.
-# `bash benchmarks/gpu_checks.sh tests profile`):
+# time limit; every log and JSON lands in $OUT). Steps, in order (1350 s of limits in all; with
+# no names it runs tests population tf32 profile rbm, 850 s: more than one call's device time
+# allows, so name some to run only those, e.g. `bash benchmarks/gpu_checks.sh tests profile`):
 #   tests: the CUDA-only tests (they skip on CPU machines, so CI never runs them);
 #   population: issue 3, benchmarks/population.py --preset gpu (K = 1, 100, 1000: tutorial
-#      loop, hand loop, trainlab population with and without CUDA graphs; goal >= 400
-#      model-epochs/s at K >= 100, K=1 within 1.2x of the hand loop; 2026-11-29: 276 s);
-#   trainlab: only the trainlab rows of population (K = 1, 100, 1000; with Adam's Triton
-#      kernel and with its _foreach path, side by side), where device time is short;
+#      loop, hand loop, trainlab population with and without CUDA graphs and with Adam's
+#      _foreach path; goal >= 400 model-epochs/s at K >= 100, K=1 within 1.2x of the hand loop;
+#      2026-11-29, before the _foreach rows: 276 s);
 #   triton: the Triton Adam's tests and the grad-mask tests (CPU-runnable ones too; 30 s);
 #   optim: issue 5, benchmarks/optim.py on CUDA (one optimizer step of K=100 models against
-#      torch.optim and a loop of 100 torch.optim instances; 60 s);
-#   gather: x[idx] against index_select for the step's batch gather (benchmarks/gather.py; 10 s);
+#      torch.optim and a loop of 100 torch.optim instances; 35 s);
+#   gather: x[idx] against index_select for the step's batch gather (benchmarks/gather.py; 6 s);
+#   trainlab: only the trainlab rows of population (K = 1, 100, 1000; with Adam's Triton
+#      kernel and with its _foreach path, side by side; 126 s), where device time is short;
+#      TRAINLAB_METHODS="trainlab" (or any of population.py's methods) picks the rows;
 #   profile: the kernels of an eager K=1000 step, heaviest first (benchmarks/profile_step.py);
-#   tf32: the trainlab rows again with TF32 matmuls (train.tf32) at K = 100, 1000 (96 s);
+#   tf32: the trainlab rows again with TF32 matmuls (train.tf32) at K = 100, 1000 (84 s);
 #   rbm: issue 6, benchmarks/rbm.py --gpu-population 100 (100 RBMs on the GPU against
 #      scikit-learn's 10 fits on the machine's CPU; 28 s).
 #
@@ -47,7 +49,7 @@ if [[ $steps == *" tests "* ]]; then
   step cuda_tests 120 python3 -m pytest -q -p no:cacheprovider -k "cuda or gpu" tests
 fi
 if [[ $steps == *" population "* ]]; then
-  step population_gpu 300 python3 benchmarks/population.py --preset gpu --repeats 1 \
+  step population_gpu 400 python3 benchmarks/population.py --preset gpu --repeats 1 \
     --out "$OUT/population_gpu.json"
 fi
 if [[ $steps == *" triton "* ]]; then

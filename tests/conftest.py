@@ -188,6 +188,29 @@ def raise_ctrl_c(*args, **kwargs):
     raise KeyboardInterrupt
 
 
+def default_bench_args(monkeypatch, module, cwd):
+    """The arguments ``module.main()`` (a benchmark script) parses from a bare command line run
+    in ``cwd``: ``main`` is stopped right after ``parse_args``, so nothing runs or is written."""
+    import argparse
+
+    seen: dict[str, argparse.Namespace] = {}
+    parse = argparse.ArgumentParser.parse_args
+
+    class Stop(Exception):
+        pass
+
+    def spy(self, *a, **kw):
+        seen["args"] = parse(self, *a, **kw)
+        raise Stop
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", spy)
+    monkeypatch.setattr(sys, "argv", [f"{module.__name__}.py"])
+    monkeypatch.chdir(cwd)
+    with pytest.raises(Stop):
+        module.main()
+    return seen["args"]
+
+
 def run_bench(monkeypatch, script: str, argv: list[str]):
     """``python benchmarks/SCRIPT.py ARGV`` in-process: the SystemExit code, the exception a user
     would see as a traceback, or 0. The process-wide settings the scripts change (torch

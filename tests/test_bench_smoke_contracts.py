@@ -8,14 +8,13 @@ written.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
 import pytest
 import torch
 
-from conftest import run_bench
+from conftest import default_bench_args, run_bench
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
 if str(BENCH) not in sys.path:
@@ -135,22 +134,8 @@ def test_population_default_out_does_not_depend_on_the_working_directory(monkeyp
     nothing runs or is written.)"""
     import population as P
 
-    seen: dict[str, argparse.Namespace] = {}
-    parse = argparse.ArgumentParser.parse_args
-
-    class Stop(Exception):
-        pass
-
-    def spy(self, *a, **kw):
-        seen["args"] = parse(self, *a, **kw)
-        raise Stop
-
-    monkeypatch.setattr(P.argparse.ArgumentParser, "parse_args", spy)
-    monkeypatch.setattr(sys, "argv", ["population.py"])
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(Stop):
-        P.main()
-    where = Path(seen["args"].out).resolve()
+    args = default_bench_args(monkeypatch, P, tmp_path)
+    where = Path(args.out).resolve()
     assert where == (BENCH / "results" / "population.json").resolve(), (
         f"run from {tmp_path}, population.py would write {where}, not benchmarks/results/"
     )

@@ -3,7 +3,6 @@ benchmarks/gather.py, and the README's new GPU benchmark text against benchmarks
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -12,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import run_bench, small_config
+from conftest import default_bench_args, run_bench, small_config
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
@@ -52,22 +51,8 @@ def test_gather_bench_default_out_does_not_depend_on_the_working_directory(monke
     # the script (Path(__file__).parent / "results" / "gather.json"), as population.py's
     import gather as G
 
-    seen: dict[str, argparse.Namespace] = {}
-    parse = argparse.ArgumentParser.parse_args
-
-    class Stop(Exception):
-        pass
-
-    def spy(self, *a, **kw):
-        seen["args"] = parse(self, *a, **kw)
-        raise Stop
-
-    monkeypatch.setattr(G.argparse.ArgumentParser, "parse_args", spy)
-    monkeypatch.setattr(sys, "argv", ["gather.py"])
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(Stop):
-        G.main()
-    assert Path(seen["args"].out).resolve() == (RESULTS / "gather.json").resolve()
+    args = default_bench_args(monkeypatch, G, tmp_path)
+    assert Path(args.out).resolve() == (RESULTS / "gather.json").resolve()
 
 
 # ----------------------------------------------------------------------------- README vs JSON
