@@ -402,7 +402,12 @@ def read_run(run_dir: str | Path) -> RunData:
             raise UserError(
                 f"{cfg_path} is corrupt ({type(err).__name__}); restore it from your source config"
             ) from None
-        data.config = cfg if isinstance(cfg, dict) else None
+        if cfg is not None and not isinstance(cfg, dict):  # (an empty file: no config shown)
+            raise UserError(
+                f"{cfg_path} is not a YAML mapping (it holds a {type(cfg).__name__}); restore it "
+                "from your source config"
+            )
+        data.config = cfg
 
     if pop_path.exists():
         data.population = read_population(pop_path)
