@@ -16,6 +16,7 @@ defaults on the same runs: 98.6% and 99.2%.
 from __future__ import annotations
 
 import math
+import warnings
 from collections import OrderedDict
 from collections.abc import Sequence
 
@@ -30,8 +31,20 @@ _POOLS = ("max", "avg", "none")
 
 
 def conv_dims(input_shape: tuple[int, ...], model: str) -> int:
-    """1 for ``(C, L)``, 2 for ``(C, H, W)``; anything else is a UserError."""
+    """1 for ``(C, L)``, 2 for ``(C, H, W)``; anything else is a UserError.
+
+    A square ``(C, L)`` with many channels (``(28, 28)``: images saved as ``(N, H, W)``, without
+    their channel axis) is most likely an image: it still gets 1-D convolutions, with a warning.
+    """
     if len(input_shape) == 2:
+        c, length = input_shape
+        if c == length and c >= 8:
+            warnings.warn(
+                f"{model}: input shape {tuple(input_shape)} is taken as 1-D data, {c} channels "
+                f"of length {length}; if these are {c}x{length} images, give them a channel "
+                f"axis, (N, 1, {c}, {length}), for 2-D convolutions",
+                stacklevel=3,
+            )
         return 1
     if len(input_shape) == 3:
         return 2
