@@ -373,6 +373,10 @@ def _one_cycle(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], T
 
     ``anneal_strategy="linear"`` interpolates linearly instead of along a half cosine.
 
+    The lr only: momentum / β₁ stay as configured, as torch's ``cycle_momentum=False`` (torch's
+    default cycles them inversely between 0.85 and 0.95; compare with that setting). From
+    Python, torch's ``OneCycleLR`` on a trainlab optimizer with a shared lr cycles β₁ too.
+
     The rise ends at step ``u = pct_start·total_steps − 1`` (torch's). When ``u ≤ 0`` there is no
     rise: the annealing runs from the peak at step ``u`` to the end, so for ``u < 0`` step 0 is
     already a little below the peak, as in torch (e.g. 3 steps with ``pct_start=0.1``: 0.84×
