@@ -9,6 +9,7 @@ them, where the profiler's view of a replay depends on the torch version).
 
     python benchmarks/profile_step.py --k 16                    # CPU, digits MLP
     python benchmarks/profile_step.py --preset gpu --k 1000     # CUDA: 784-256-256-10
+    python benchmarks/profile_step.py --preset gpu --k 1000 --foreach  # ... Adam's _foreach
 """
 
 from __future__ import annotations
@@ -26,14 +27,17 @@ sys.path.insert(0, str(Path(__file__).parent))
 from population import PRESETS, _config  # noqa: E402
 
 
-def profile_steps(preset_name: str, k: int, steps: int, *, graphs: bool, tf32: bool) -> dict:
+def profile_steps(
+    preset_name: str, k: int, steps: int, *, graphs: bool, tf32: bool, foreach: bool = False
+) -> dict:
     """Profile ``steps`` training steps of a K-model population; the rows, heaviest first."""
     from trainlab import rng
     from trainlab.train import Trainer
 
     preset = PRESETS[preset_name]
     train: dict[str, object] = {"cuda_graph": graphs, "tf32": tf32}
-    trainer = Trainer(_config(preset, k, **train), device=preset["device"])
+    optim = {"fused": False} if foreach else None  # Adam's _foreach path (no fused kernels)
+    trainer = Trainer(_config(preset, k, optim, **train), device=preset["device"])
     cuda = trainer.device.type == "cuda"
     perm = rng.permutations(trainer.pop.seeds, 0, trainer.data.x_train.shape[0])
     b = trainer.batch_size
@@ -81,6 +85,9 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=20, help="rows printed")
     ap.add_argument("--graphs", action="store_true", help="keep CUDA graphs (default: eager)")
     ap.add_argument("--tf32", action="store_true", help="float32 matmuls in TF32 (CUDA)")
+    ap.add_argument(
+        "--foreach", action="store_true", help="Adam's _foreach path (optim.fused: false)"
+    )
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "profile_step.json"))
     args = ap.parse_args()
     from _args import require_counts
@@ -88,17 +95,20 @@ def main() -> None:
     require_counts(ap, k=args.k, steps=args.steps, top=args.top)
     if PRESETS[args.preset]["device"] == "cuda" and not torch.cuda.is_available():
         ap.error("the gpu preset needs a CUDA device")
-    got = profile_steps(args.preset, args.k, args.steps, graphs=args.graphs, tf32=args.tf32)
+    got = profile_steps(
+        args.preset, args.k, args.steps, graphs=args.graphs, tf32=args.tf32, foreach=args.foreach
+    )
     print(
         f"preset {args.preset}, K={args.k}, {args.steps} steps, graphs {args.graphs}, "
-        f"tf32 {args.tf32}: {got['total_ms_per_step']:.3f} ms of {got['unit']} per step"
+        f"tf32 {args.tf32}, foreach {args.foreach}: {got['total_ms_per_step']:.3f} ms of "
+        f"{got['unit']} per step"
     )
     print(f"{'ms/step':>9} {'share':>6} {'calls':>6}  name")
     for r in got["rows"][: args.top]:
         name = r["name"][:90]
         print(f"{r['ms_per_step']:9.3f} {r['share']:6.1%} {r['calls_per_step']:6.1f}  {name}")
     meta = {"preset": args.preset, "k": args.k, "steps": args.steps, "graphs": args.graphs,
-            "tf32": args.tf32, "torch": torch.__version__}  # fmt: skip
+            "tf32": args.tf32, "foreach": args.foreach, "torch": torch.__version__}  # fmt: skip
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"meta": meta, **got}, indent=2) + "\n")
