@@ -109,6 +109,7 @@ class Dataset:
                 raise DataError(
                     f"{name}: {split} has {len(x)} inputs but {len(y)} labels; they must match"
                 )
+            _readers.refuse_channels_last(f"{name}: the {split} inputs", tuple(x.shape), "pass x")
             if tuple(x.shape[1:]) != tuple(self.input_shape):
                 raise DataError(
                     f"{name}: {split} inputs have shape {tuple(x.shape[1:])} per sample but the "
@@ -305,6 +306,11 @@ def _check_fraction(name: str, value: float) -> float:
 
 def _check_split(dname: str, split: str, x: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Validate one split; returns integer labels as int64."""
+    if x.ndim == 0 or y.ndim == 0:  # (before shape[0]: a 0-d array has none)
+        raise DataError(
+            f"{dname}: {split} needs inputs (N, ...) and 1-D labels (N,), got shapes "
+            f"{x.shape} and {y.shape}"
+        )
     if x.shape[0] != y.shape[0]:
         raise DataError(
             f"{dname}: {split} has {x.shape[0]} inputs but {y.shape[0]} labels; they must match"
@@ -438,8 +444,16 @@ def check_arrays(
     for split, (xs, ys) in splits.items():
         if xs is None:
             continue
-        xs = np.asarray(xs) if split == "train" else np.array(xs)
-        ys = np.asarray(ys)
+        if ys is None:
+            raise DataError(f"{name}: {split} inputs are given without labels; pass y_{split}")
+        try:
+            xs = np.asarray(xs) if split == "train" else np.array(xs)
+            ys = np.asarray(ys)
+        except ValueError as err:  # ragged nested lists
+            raise DataError(
+                f"{name}: the {split} inputs and labels must each be one array; got samples of "
+                f"different shapes ({str(err).splitlines()[0]})"
+            ) from None
         _readers.refuse_channels_last(f"{name}: the {split} input array", xs.shape, "pass x")
         if shape is not None and xs.shape[1:] != shape:
             raise DataError(

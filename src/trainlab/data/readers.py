@@ -125,16 +125,22 @@ def _require_folder(path: str | Path | None, dataset: str, what: str) -> Path:
 def _gunzip(p: Path, raw: bytes, max_length: int) -> bytes:
     """The first ``max_length`` decompressed bytes of the gzip data ``raw`` (fewer if the
     stream ends first): a file whose header lies about its size is never inflated whole."""
-    d = zlib.decompressobj(wbits=31)  # gzip header and trailer
-    try:
-        out = d.decompress(raw, max_length)
-    except zlib.error as err:
-        raise DataError(
-            f"{p}: corrupt or truncated gzip file ({err}); re-copy or re-compress it"
-        ) from None
-    if len(out) < max_length and not d.eof:
-        raise DataError(f"{p}: corrupt or truncated gzip file; re-copy or re-compress it")
-    return out
+    out = b""
+    while True:  # a file of several gzip members (cat a.gz b.gz, bgzip) is their concatenation
+        d = zlib.decompressobj(wbits=31)  # gzip header and trailer
+        try:
+            out += d.decompress(raw, max_length - len(out))
+        except zlib.error as err:
+            raise DataError(
+                f"{p}: corrupt or truncated gzip file ({err}); re-copy or re-compress it"
+            ) from None
+        if len(out) >= max_length:
+            return out
+        if not d.eof:
+            raise DataError(f"{p}: corrupt or truncated gzip file; re-copy or re-compress it")
+        raw = d.unused_data
+        if not raw:
+            return out
 
 
 def read_idx(path: str | Path) -> np.ndarray:

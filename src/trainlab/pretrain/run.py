@@ -300,7 +300,9 @@ def parse_grid(items: list[str] | None) -> dict[str, list[float]]:
 def _data(cfg: PretrainConfig) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
     from .. import data as data_mod
 
-    d = data_mod.load(cfg.data.name, seed=cfg.data.seed, **cfg.data.options)
+    # unsupervised: no validation split, its rows train too (data.options.val_fraction: keep one)
+    options = {"val_fraction": 0.0, **cfg.data.options}
+    d = data_mod.load(cfg.data.name, seed=cfg.data.seed, **options)
     xtr = d.x_train.flatten(1).numpy().astype(np.float64)  # (a split may be empty)
     xte = d.x_test.flatten(1).numpy().astype(np.float64)
     if cfg.data.scale == "minmax":  # fitted on the training split; test clipped into [0, 1]
