@@ -66,7 +66,8 @@ def test_read_idx_multi_member_gzip_is_read_whole(tmp_path):
     raw = _idx(y)
     p = tmp_path / "t10k-labels-idx1-ubyte.gz"
     p.write_bytes(gzip.compress(raw[:30]) + gzip.compress(raw[30:]))
-    assert gzip.open(p).read() == raw  # the file is valid gzip
+    with gzip.open(p) as f:  # the file is valid gzip
+        assert f.read() == raw
     np.testing.assert_array_equal(read_idx(p), y)
 
 
