@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,8 +79,11 @@ def diagnose(
     from ..config import Config, apply_sets, load_config, parse_config
     from ..train import default_run_dir, train
 
-    if every is not None and (isinstance(every, bool) or not isinstance(every, int) or every < 1):
+    if every is not None and (
+        isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1
+    ):
         raise UserError(f"--every must be a positive int (sample one step in N), got {every!r}")
+    every = None if every is None else int(every)
     bad = isinstance(epochs, bool) or not isinstance(epochs, int | None)
     if bad or (epochs is not None and epochs < 1):
         raise UserError(f"--epochs must be a whole number >= 1, got {epochs!r}")

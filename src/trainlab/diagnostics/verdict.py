@@ -255,6 +255,21 @@ def _order(r: dict[str, Any]) -> tuple[bool, int]:
     return r.get("order") is None, r.get("order") or 0
 
 
+def _consumer(rows: list[dict[str, Any]], i: int) -> int:
+    """The position of the layer that took row ``i``'s output: the next row in forward order,
+    or the outermost of its enclosing modules recorded after it (a module is recorded after
+    its children: in ``0, 1, 2.lin, 2`` layer ``1``'s output went into block ``2``, which used
+    it beside ``2.lin``), never an enclosing module of row ``i`` itself."""
+    if i + 1 >= len(rows):
+        return len(rows) - 1
+    j, own = i + 1, str(rows[i]["layer"]) + "."
+    for later in range(i + 2, len(rows)):
+        name = str(rows[later]["layer"])
+        if str(rows[j]["layer"]).startswith(name + ".") and not own.startswith(name + "."):
+            j = later
+    return j
+
+
 def _backward_origin(model: int, step: int, rows: list[dict[str, Any]]) -> Finding:
     """A NaN/Inf that the backward pass of ``step`` produced (every output of the step was
     finite). The backward runs last layer first, so the origin is the latest layer in forward
@@ -266,7 +281,7 @@ def _backward_origin(model: int, step: int, rows: list[dict[str, Any]]) -> Findi
         if _nonfinite_number(r.get("grad_norm")):
             at.append(i)
         if _nonfinite_number(r.get("out_grad_norm")):  # came out of the layer after it (or,
-            at.append(min(i + 1, len(rows) - 1))  # at the last layer's output, the loss's)
+            at.append(_consumer(rows, i))  # at the last layer's output, the loss's)
     candidates = [rows[i]["layer"] for i in at]
     origin = rows[max(at)]["layer"]
     return Finding(

@@ -539,8 +539,9 @@ class Watch:
     ) -> None:
         if not isinstance(model, nn.Module):
             raise UserError(f"watch() needs an nn.Module, got {type(model).__name__}")
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        if isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1:
             raise UserError(f"every must be a positive int (sample one step in N), got {every!r}")
+        every = int(every)  # (np.int64(5) is a count too)
         if scaler is not None and not callable(getattr(scaler, "get_scale", None)):
             raise UserError(f"scaler must be a torch.amp.GradScaler, got {type(scaler).__name__}")
         self.scaler = scaler
