@@ -47,7 +47,7 @@ def test_deferral_buffers_stay_bounded_when_only_a_later_layer_changes_shape():
     torch.manual_seed(0)
     net = _CondSeq()
     opt = torch.optim.SGD(net.parameters(), lr=0.01)
-    refs: dict[int, weakref.ref] = {}
+    refs: list[weakref.ref] = []  # (by identity: a new buffer may reuse a freed one's id)
     peak = peak_bytes = 0
     with watch(net, every=1) as w:
         for s in range(24):
@@ -56,8 +56,9 @@ def test_deferral_buffers_stay_bounded_when_only_a_later_layer_changes_shape():
             loss.backward()
             opt.step()
             for t in w._defer_bufs.values():
-                refs.setdefault(id(t), weakref.ref(t))
-            live = [r for r in refs.values() if r() is not None]
+                if not any(r() is t for r in refs):
+                    refs.append(weakref.ref(t))
+            live = [r for r in refs if r() is not None]
             peak = max(peak, len(live))
             peak_bytes = max(peak_bytes, sum(r().nbytes for r in live))  # type: ignore[union-attr]
             del live

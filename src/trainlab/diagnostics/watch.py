@@ -1285,12 +1285,17 @@ class Watch:
             ):  # fmt: skip
                 self._flush_deferred()  # (this step keeps its slot: the buffers stay bounded)
         key = (name, y.shape, y.dtype, y.device)
-        buf = self._defer_bufs.get(key)
+        buf = self._defer_bufs.pop(key, None)  # (put back last: the least recently used is first)
         if buf is None:
             if len(self._defer_bufs) >= DEFER_SHAPES * len(self.layers):
-                # forget the oldest (steps still deferred keep their slots through their views)
+                # forget the least recently used; the steps deferred before this one may hold
+                # views of it: reduce them first, so that it is freed now (this step keeps its
+                # slot in the buffers it uses, all more recent)
+                if self._deferred:
+                    self._flush_deferred()
                 del self._defer_bufs[next(iter(self._defer_bufs))]
-            buf = self._defer_bufs[key] = y.new_empty((DEFER_STEPS, *y.shape))
+            buf = y.new_empty((DEFER_STEPS, *y.shape))
+        self._defer_bufs[key] = buf
         out = buf[sample.slot]
         out.copy_(y)
         sample.raw_bytes += y.nbytes
