@@ -2,8 +2,8 @@
 
 Each step reads the K models' batches from the training set on the device, ``idx`` ``(K, b)``
 row indices. Advanced indexing ``x[idx]`` gathers element by element; ``index_select`` over the
-flattened indices copies whole rows (the same values; the trainer uses it). Prints µs per
-gather for each and writes JSON.
+flattened indices copies whole rows (the same values; the trainer uses it on the CPU). Prints
+µs per gather for each and writes JSON.
 
     python benchmarks/gather.py                   # CPU: digits (1437×64) and 60000×784
     python benchmarks/gather.py --device cuda     # CUDA: 60000×784, K = 100 and 1000
@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from pathlib import Path
 
 import torch
@@ -25,23 +24,6 @@ CASES = {
 BATCH = 100
 
 
-def _time(fn, device: torch.device, reps: int) -> float:
-    """Seconds per call, the best of three timings of ``reps`` calls."""
-    for _ in range(10):
-        fn()
-    best = float("inf")
-    for _ in range(3):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        best = min(best, (time.perf_counter() - t0) / reps)
-    return best
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
@@ -49,6 +31,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "gather.json"))
     args = ap.parse_args()
     from _args import require_counts, require_device
+    from optim import time_variants  # (best of interleaved rounds, synced on CUDA)
 
     require_counts(ap, reps=args.reps)
     require_device(ap, args.device)
@@ -68,7 +51,8 @@ def main() -> None:
 
         if not torch.equal(advanced(), select()):
             raise SystemExit("the two gathers differ")
-        a, s = (_time(f, device, args.reps) * 1e6 for f in (advanced, select))
+        best = time_variants({"x[idx]": advanced, "select": select}, device, 3, args.reps)
+        a, s = best["x[idx]"] * 1e6, best["select"] * 1e6
         rows.append({"n": n, "d": d, "k": k, "batch": BATCH, "advanced_us": a, "select_us": s})
         print(f"{n:>6} {d:>4} {k:>5} {a:>10.1f} {s:>16.1f} {a / s:>5.2f}×")
     out = Path(args.out)

@@ -620,10 +620,9 @@ class Trainer:
             if masks:
                 self.optimizer.grad_mask = running  # (the Triton Adam: no pass of its own)
             else:
-                stopped = ~running  # one kernel, viewed per parameter
-                for p in self.params:
-                    if p.grad is not None:
-                        p.grad.masked_fill_(stopped.view(-1, *([1] * (p.dim() - 1))), 0.0)
+                from .optim.base import zero_stopped_
+
+                zero_stopped_([p.grad for p in self.params if p.grad is not None], running)
             if on_cpu:  # its slices are put back after a step with the shared learning rates
                 idx = (~running).nonzero().flatten()
                 kept = idx, [p.detach().index_select(0, idx) for p in self.params]

@@ -183,6 +183,7 @@ class Adam(PopulationOptimizer):
                 max_sqs.append(state["max_exp_avg_sq"])
 
         hp = self._values(group)
+        fused_hp = {key: hp[key] for key in _FUSED_KEYS}
         states = exp_avgs + exp_avg_sqs + max_sqs
         if group.get("fused") is not False and triton_adam.usable(params + grads + states):
             try:
@@ -190,7 +191,7 @@ class Adam(PopulationOptimizer):
                     params, grads, exp_avgs, exp_avg_sqs, max_sqs if amsgrad else None,
                     k=self.k or 1, t=self._counts(steps), decoupled=self._decoupled,
                     maximize=group["maximize"], grad_mask=self.grad_mask,
-                    **{key: hp[key] for key in _FUSED_KEYS},
+                    **fused_hp,
                 )  # fmt: skip
             except triton_adam.KernelUnavailable as err:  # nothing written: the _foreach path
                 triton_adam.disable(str(err))
@@ -199,9 +200,7 @@ class Adam(PopulationOptimizer):
                     self.state[p]["step"] = step
                 return
         self._mask_grads(grads)
-        plan = self._fused_plan(
-            group, params, grads, params + grads + states, {key: hp[key] for key in _FUSED_KEYS}
-        )
+        plan = self._fused_plan(group, params, grads, params + grads + states, fused_hp)
         for p, step in zip(params, steps, strict=True):  # counted once nothing can refuse it
             self.state[p]["step"] = step
         if plan is not None:

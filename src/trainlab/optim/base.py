@@ -68,6 +68,7 @@ __all__ = [
     "compute_dtype",
     "hyper_dtype",
     "lerp_",
+    "zero_stopped_",
 ]
 
 #: below this many elements per model, a run-per-call fused step loses to one broadcast step
@@ -448,6 +449,14 @@ class FusedPlan(NamedTuple):
     maximize: bool  # the kernel's flag
 
 
+def zero_stopped_(grads: list[Tensor], running: Tensor) -> None:
+    """Zero, in place, the slices of the stacked ``(K, ...)`` gradients of the models where the
+    ``(K,)`` bool ``running`` is False."""
+    stopped = ~running  # one kernel, viewed per gradient
+    for g in grads:
+        g.masked_fill_(stopped.view(-1, *([1] * (g.dim() - 1))), 0.0)
+
+
 def group_params(given: Any) -> tuple[list[Any], list[Tensor]]:
     """A param group's ``params`` as a list (what torch.optim stores, ``(name, parameter)``
     pairs from ``model.named_parameters()`` kept: torch records the names) and its tensors.
@@ -630,11 +639,8 @@ class PopulationOptimizer(torch.optim.Optimizer):
 
     def _mask_grads(self, grads: list[Tensor]) -> None:
         """Zero, in place, the gradients of the models :attr:`grad_mask` leaves out."""
-        if self.grad_mask is None:
-            return
-        stopped = ~self.grad_mask  # one kernel, viewed per gradient
-        for g in grads:
-            g.masked_fill_(stopped.view(-1, *([1] * (g.dim() - 1))), 0.0)
+        if self.grad_mask is not None:
+            zero_stopped_(grads, self.grad_mask)
 
     def _fused_runs(
         self,

@@ -38,6 +38,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from .base import cpow
+
 __all__ = ["available", "usable", "adam_step_", "disable", "KernelUnavailable"]
 
 #: elements per program (a power of two; smaller parameters get the next power of two ≥ 128)
@@ -158,15 +160,6 @@ def _table(rows: list[Any], k: int, device: torch.device) -> Tensor:
     return table
 
 
-def _pow(x: Any, t: Any) -> Any:
-    """``x ** t`` for numbers and tensors (a tensor exponent: elementwise, as the host rounds)."""
-    if isinstance(t, Tensor):
-        return torch.pow(x, t)
-    if isinstance(x, Tensor):
-        return torch.pow(x, torch.full_like(x, float(t)))
-    return float(x) ** float(t)
-
-
 def adam_step_(
     params: list[Tensor],
     grads: list[Tensor],
@@ -206,8 +199,8 @@ def adam_step_(
         key = id(ti) if isinstance(ti, Tensor) else ti
         table = tables.get(key)
         if table is None:
-            bc2 = _pow(1.0 - _pow(beta2, ti), 0.5)
-            neg_step = -(lr / (1.0 - _pow(beta1, ti)))
+            bc2 = cpow(1.0 - cpow(beta2, ti), 0.5)  # (as the _foreach path computes them)
+            neg_step = -(lr / (1.0 - cpow(beta1, ti)))
             rows = [decay, 1.0 - beta1, beta2, 1.0 - beta2, bc2, eps, neg_step]
             if grad_mask is not None:
                 rows.append(grad_mask)
