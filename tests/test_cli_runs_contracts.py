@@ -147,3 +147,60 @@ def test_resume_of_a_checkpoint_that_loads_but_is_not_a_trainlab_checkpoint_is_o
     code, _, err = _resume(monkeypatch, capsys, run)
     assert_user_error(code, err, "last.pt")
     assert _snapshot(run) == before
+
+
+def _flip_a_weight_byte(path):
+    """Flip one bit inside the bytes of the checkpoint's largest tensor (a zip entry)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as z:
+        info = max(z.infolist(), key=lambda i: i.file_size)
+    data = bytearray(path.read_bytes())
+    # the local header: 30 bytes, then the name and the extra field (lengths at offsets 26, 28)
+    start = info.header_offset
+    name_len = int.from_bytes(data[start + 26 : start + 28], "little")
+    extra_len = int.from_bytes(data[start + 28 : start + 30], "little")
+    data[start + 30 + name_len + extra_len + info.file_size // 2] ^= 0x04
+    path.write_bytes(bytes(data))
+
+
+def test_resume_refuses_a_checkpoint_whose_weights_changed_on_disk(
+    monkeypatch, capsys, tmp_path, finished_run
+):
+    """torch.load checks no checksum: a flipped bit inside a weight loaded as a wrong number and
+    the resumed run went on from it silently. The zip entries' CRC-32s are checked first."""
+    run = _copy(finished_run, tmp_path)
+    path = run / "checkpoints" / "last.pt"
+    torch.load(path, weights_only=True)  # intact: loads
+    _flip_a_weight_byte(path)
+    torch.load(path, weights_only=True)  # torch alone does not notice
+    before = _snapshot(run)
+    code, _, err = _resume(monkeypatch, capsys, run)
+    assert_user_error(code, err, "last.pt")
+    assert "checksum" in err
+    assert _snapshot(run) == before
+
+
+def test_checkpoints_carry_checksums_when_the_user_turned_them_off(tmp_path):
+    """``torch.serialization.set_crc32_options(False)`` (a user's speed setting) would write
+    entries with a CRC of 0, which nothing could check: save_checkpoint computes them anyway and
+    restores the user's setting."""
+    import zipfile
+
+    from trainlab.runs import RunDir
+
+    ser = torch.serialization
+    if not hasattr(ser, "set_crc32_options"):
+        pytest.skip("this torch has no CRC-32 option")
+    run = RunDir(tmp_path / "r")
+    ser.set_crc32_options(False)
+    try:
+        run.save_checkpoint({"epoch": 1, "step": 2, "population": {"w": torch.randn(64)}})
+        assert ser.get_crc32_options() is False
+    finally:
+        ser.set_crc32_options(True)
+    with zipfile.ZipFile(run.checkpoint_path) as z:
+        assert all(i.CRC for i in z.infolist() if i.file_size)
+    _flip_a_weight_byte(run.checkpoint_path)
+    with pytest.raises(UserError, match="checksum"):
+        run.load_checkpoint()
