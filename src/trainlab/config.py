@@ -616,9 +616,12 @@ def load_yaml(text: str) -> Any:
     aliases expand to more than :data:`MAX_YAML_VALUES` values is a ConfigError."""
     data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- a SafeLoader subclass
     sizes: dict[int, int] = {}
+    shared = False
 
     def size(node: Any) -> int:  # values after expansion, each shared node counted once
+        nonlocal shared
         if id(node) in sizes:
+            shared = shared or isinstance(node, dict | list)  # (an alias: scalars are cached)
             return sizes[id(node)]
         sizes[id(node)] = 1  # (a recursive alias counts once instead of looping)
         if isinstance(node, dict):
@@ -631,9 +634,14 @@ def load_yaml(text: str) -> Any:
         return n
 
     if size(data) > MAX_YAML_VALUES:
+        if shared:
+            raise ConfigError(
+                f"the YAML expands to more than {MAX_YAML_VALUES} values through its aliases "
+                "(*name); write the config without nested aliases"
+            )
         raise ConfigError(
-            f"the YAML expands to more than {MAX_YAML_VALUES} values through its aliases "
-            "(*name); write the config without nested aliases"
+            f"the YAML holds more than {MAX_YAML_VALUES} values (a config needs a few dozen); "
+            "give many seeds as a range, --seeds 0-99999"
         )
     return data
 
@@ -686,19 +694,27 @@ def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> None:
     node = raw
     for part in parts[:-1]:
         nxt = node.setdefault(part, {})
+        if nxt is None:  # a section whose keys are all commented out: `population:`
+            nxt = node[part] = {}
         if not isinstance(nxt, dict):
             raise ConfigError(f"cannot set '{'.'.join(parts)}': '{part}' is not a section")
         node = nxt
     node[parts[-1]] = value
 
 
-def apply_sets(raw: dict[str, Any], sets: list[str]) -> dict[str, Any]:
+def apply_sets(raw: dict[str, Any], sets: list[str | tuple[str, Any]]) -> dict[str, Any]:
     """Apply ``--set a.b=value`` strings; values are parsed as YAML (``1e-3``, ``[1, 2]``).
+    A ``(key, value)`` pair sets a value already parsed (``--seeds 0-9999``: a long list is
+    not written out as YAML and read back).
 
     ``population.grid.<axis>=[...]`` sets one grid axis (``<axis>`` keeps its dots:
     ``population.grid.optim.lr=[0.001, 0.01]``).
     """
     for item in sets:
+        if isinstance(item, tuple):
+            key, value = item
+            _set_path(raw, key.split("."), value)
+            continue
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set '{item}' needs the form key=value, e.g. optim.lr=0.01")
@@ -756,8 +772,16 @@ def _string_field(parts: list[str]) -> bool:
     return info is not None and info.annotation is str
 
 
-def load_config(path: str | Path | None = None, sets: list[str] | None = None) -> Config:
-    """Load a YAML config (or the defaults if ``path`` is None) and apply ``--set`` overrides."""
+#: the top-level keys that hold a section (every field of :class:`Config` but ``name``)
+_SECTIONS = frozenset(Config.model_fields) - {"name"}
+
+
+def load_config(
+    path: str | Path | None = None, sets: list[str | tuple[str, Any]] | None = None
+) -> Config:
+    """Load a YAML config (or the defaults if ``path`` is None) and apply ``--set`` overrides
+    (:func:`apply_sets`). A top-level section left empty (``train:`` with its keys commented
+    out) takes its defaults, as a missing one does."""
     raw: Any = {}
     source = "config"
     if path is not None:
@@ -766,6 +790,7 @@ def load_config(path: str | Path | None = None, sets: list[str] | None = None) -
         raw = read_yaml_file(path)
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a mapping of sections (data:, model:, …)")
+        raw = {k: {} if v is None and k in _SECTIONS else v for k, v in raw.items()}
     return parse_config(apply_sets(raw, list(sets or [])), source)
 
 

@@ -46,9 +46,9 @@ def train_cmd(
     from ..config import load_config
     from ..train import train
 
-    sets = list(set_ or [])
+    sets: list[str | tuple[str, list[int]]] = list(set_ or [])
     if seeds is not None:
-        sets.append(f"population.seeds={parse_seeds(seeds)}")
+        sets.append(("population.seeds", parse_seeds(seeds)))
     cfg = load_config(config, sets)
     if diagnose and cfg.train.diagnose_every is None:  # a value the config sets is kept
         cfg.train.diagnose_every = 50  # (the config is read once: it may come through a pipe)
@@ -83,7 +83,8 @@ def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool 
 
     pop = run_dir / "population.json" if run_dir is not None else None
     sizes = split_sizes(read_population(pop)) if pop is not None and pop.is_file() else None
-    console.print(summary_table(summary, has_test=None if sizes is None else sizes[2] > 0))
+    has_val, has_test = (None, None) if sizes is None else (sizes[1] > 0, sizes[2] > 0)
+    console.print(summary_table(summary, has_test=has_test, has_val=has_val))
     nan_models = summary.get("nan_models", [])
     for m in nan_models[:MAX_NAN_LINES]:
         console.print(
@@ -112,23 +113,32 @@ def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool 
         console.print(f"run directory: {escape(str(run_dir))}")
 
 
-def summary_table(summary: dict, has_test: bool | None = None) -> Table:
+def summary_table(
+    summary: dict, has_test: bool | None = None, has_val: bool | None = None
+) -> Table:
     """Final test accuracy and loss per override group: mean ± std, the 95% CI half-width of
     the mean test accuracy, and n, the models in those statistics (``"9 of 10"`` when some
     stopped for NaN/Inf and are left out). A run without a test split (``data.test_fraction:
     0``; ``has_test``, from the data's split sizes, or if None guessed from the numbers) shows
-    the validation split's numbers instead, and says so."""
+    the validation split's numbers instead, and one without either (``has_val``) the training
+    numbers, and says so."""
     from ..report.tables import fmt_fixed, fmt_mean_std
 
     title = f"{summary['name']}: {summary['k']} models, {summary['epochs']} epochs"
     groups = summary["groups"]
+
+    def measured(split: str) -> bool:
+        return any(g["aggregates"].get(f"{split}_acc", {}).get("n") for g in groups)
+
+    if has_test is None:  # (no model measured: all stopped for NaN/Inf, shown as "0 of K")
+        has_test = measured("test") or not (measured("val") or measured("train"))
+    if has_val is None:
+        has_val = measured("val") or not measured("train")
     split = "test"
-    if has_test is None:
-        has_test = any(g["aggregates"]["test_acc"].get("n") for g in groups) or not any(
-            g["aggregates"].get("val_acc", {}).get("n") for g in groups
-        )
-    if not has_test:
+    if not has_test and has_val:
         split, title = "val", title + " (no test split: validation numbers)"
+    elif not has_test:
+        split, title = "train", title + " (no validation or test split: training numbers)"
     caption = None
     if len(groups) > MAX_GROUP_ROWS:  # a long sweep: its best groups, in the config's order
 

@@ -40,10 +40,10 @@ def diagnose_cmd(
     from ..diagnostics import verdict_table
     from ..diagnostics.run import diagnose
 
-    sets = list(set_ or [])
+    sets: list[str | tuple[str, list[int]]] = list(set_ or [])
     if seeds is not None:
-        sets.append(f"population.seeds={parse_seeds(seeds)}")
-    given = {item.partition("=")[0].strip() for item in sets}  # an option wins over a --set
+        sets.append(("population.seeds", parse_seeds(seeds)))
+    given = {item.partition("=")[0].strip() for item in set_ or []}  # an option wins over --set
     if epochs is None and "train.epochs" not in given:
         epochs = 3  # (None: the value --set gives)
     if every is None and "train.diagnose_every" not in given:

@@ -60,7 +60,7 @@ def diagnose(
     out: str | Path | None = None,
     every: int | None = 10,
     epochs: int | None = 3,
-    sets: list[str] | None = None,
+    sets: list[str | tuple[str, Any]] | None = None,
     device: str = "auto",
     progress: bool = True,
     report: bool = True,
@@ -73,7 +73,8 @@ def diagnose(
         every: sample one training step in ``every`` (None: the config's
             ``train.diagnose_every``, else 10).
         epochs: train this many epochs (None: the config's own).
-        sets: ``key=value`` overrides, as ``--set`` on the command line.
+        sets: ``key=value`` overrides, as ``--set`` on the command line, or ``(key, value)``
+            pairs of parsed values (:func:`trainlab.config.apply_sets`).
         report: write ``report.html`` with the verdict and figures.
     """
     from ..config import Config, apply_sets, load_config, parse_config

@@ -40,6 +40,7 @@ differs from ``θ₀ − η_k u`` by at most ``η_k`` times half an ulp of ``max
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
@@ -160,6 +161,22 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float32 if dtype in (torch.bfloat16, torch.float16) else dtype
 
 
+def too_big(values: Any) -> str:
+    """Why a list holding a whole number beyond float64's range (``10**400``) is refused,
+    without printing its hundreds of digits."""
+    big = next((v for v in values if isinstance(v, int) and not math.isfinite(_float(v))), None)
+    if big is None:
+        return "must be finite numbers"
+    return f"a whole number of {len(str(abs(big)))} digits is too large for a float"
+
+
+def _float(v: int) -> float:
+    try:
+        return float(v)
+    except OverflowError:
+        return math.inf
+
+
 def hyper(
     name: str,
     value: Any,
@@ -184,6 +201,8 @@ def hyper(
             value = torch.tensor([float(v) for v in value], dtype=torch.float64)
         except (TypeError, ValueError):
             raise ConfigError(f"{name} must be a list of numbers, got {value!r}") from None
+        except OverflowError:  # float(10**400)
+            raise ConfigError(f"{name}: {too_big(value)}") from None
     if isinstance(value, Tensor):
         if value.dim() == 0:
             value = float(value)
@@ -199,6 +218,8 @@ def hyper(
             value = float(value)
         except (TypeError, ValueError):
             raise ConfigError(f"{name} must be a number, got {value!r}") from None
+        except OverflowError:
+            raise ConfigError(f"{name}: {too_big([value])}") from None
     _check_range(name, value, lo, hi, lo_open, hi_open)
     if not isinstance(value, Tensor):
         return value

@@ -387,7 +387,9 @@ def lr_sweep(
     """Train one model per LR (seed: the config's first) as one population for ``epochs``.
 
     Uses :func:`trainlab.train.train` with ``population.grid = {"optim.lr": lrs}``; a model
-    whose loss turns NaN is stopped by the trainer and reported with an infinite loss.
+    whose loss turns NaN is stopped by the trainer and reported with an infinite loss. A config
+    whose population sets values per model (``variants``, a grid over anything but
+    ``optim.lr``), or whose optimizer section does, is refused: the sweep would drop them.
     """
     from ..config import Config, load_config
     from ..train import train
@@ -415,6 +417,14 @@ def lr_sweep(
                 f"({v}) would pair its values with the learning rates; give one value "
                 f"(--set optim.{key}=...)"
             )
+    pop = config.population  # per-model values it would replace: refused, not dropped
+    keys = sorted({k for v in pop.variants for k in v} | (set(pop.grid) - {"optim.lr"}))
+    if keys:
+        raise ConfigError(
+            f"lr_sweep trains one model per learning rate with the config's shared values; its "
+            f"population sets {', '.join(keys)} per model: set one value (--set KEY=...) and "
+            "sweep each setting on its own"
+        )
     raw["population"] = {"seeds": [config.population.seeds[0]], "variants": [{}],
                          "grid": {"optim.lr": lrs}}  # fmt: skip
     raw["train"]["epochs"] = int(epochs)

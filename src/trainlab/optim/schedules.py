@@ -32,6 +32,7 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..registry import Registry
+from .base import too_big
 
 __all__ = ["Schedule", "SCHEDULES", "create_schedule", "list_schedules"]
 
@@ -139,7 +140,10 @@ class _Params:
                     f"schedule '{self.name}': {key} must be a number or a list of numbers (one "
                     f"per model), got {value!r}"
                 )
-            value = torch.tensor([float(v) for v in value], dtype=F64)
+            try:
+                value = torch.tensor([float(v) for v in value], dtype=F64)
+            except OverflowError:  # float(10**400)
+                raise ConfigError(f"schedule '{self.name}': {key}: {too_big(value)}") from None
         if isinstance(value, Tensor):
             if value.dim() == 0:
                 value = float(value)
@@ -152,7 +156,10 @@ class _Params:
             raise ConfigError(f"schedule '{self.name}': {key} must be a number, got {value!r}")
         if not isinstance(value, Tensor):
             value = float(value) if not isinstance(value, int) else value  # (np.int64(1): 1.0)
-        t = torch.as_tensor(value, dtype=F64)
+        try:
+            t = torch.as_tensor(value, dtype=F64)
+        except OverflowError:  # a whole number beyond float64 (10**400)
+            raise ConfigError(f"schedule '{self.name}': {key}: {too_big([value])}") from None
         bad = ~torch.isfinite(t)
         if lo is not None:
             bad |= (t <= lo) if lo_open else (t < lo)

@@ -106,6 +106,14 @@ class LBFGS(PopulationOptimizer):
         super().__setstate__(state)
         self._params = self.param_groups[0]["params"]
 
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """torch's, then each model's history ``count`` back to int64: torch casts every state
+        tensor but ``step`` to its parameter's dtype, and a float count cannot index."""
+        super().load_state_dict(state_dict)
+        for st in self.state.values():
+            if isinstance(st.get("count"), Tensor):
+                st["count"] = st["count"].long()
+
     def _gather_grad(self) -> Tensor:
         k = self.k
         views = [

@@ -16,6 +16,7 @@ from numbers import Integral, Real
 import numpy as np
 import scipy.sparse as sp
 import torch
+from scipy.special import expit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
@@ -24,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..devices import resolve_device
-from ..errors import DataError
+from ..errors import DataError, UserError
 from ..rng import seed_key
 from ._engine import small_cpu_threads
 from .dbn import layer_widths, unroll
@@ -57,6 +58,9 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
     layers_ : list of ``(weight (H, D), hidden_bias (H,), visible_bias (D,))`` numpy arrays.
     history_ : dict with ``loss`` per layer and pass (mean reconstruction cross-entropy).
     """
+
+    #: the largest learning rate Adam can take in float32: its first step is lr / (1 - β1)
+    MAX_LEARNING_RATE = float(np.finfo(np.float32).max) * (1 - 0.9)
 
     _parameter_constraints: dict = {
         "layers": [Interval(Integral, 1, None, closed="left"), list, tuple, np.ndarray],
@@ -147,6 +151,12 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
     def fit(self, X, y=None) -> StackedDenoisingAutoencoder:
         """Train each layer's denoising autoencoder on the codes of the layer below."""
         self._validate_params()  # settings and device first: a refused fit changes nothing
+        if self.learning_rate > self.MAX_LEARNING_RATE:  # (torch's Adam fails mid-step)
+            raise UserError(
+                f"StackedDenoisingAutoencoder: learning_rate={self.learning_rate:g} is too large "
+                f"for Adam in float32 (its first step, lr / (1 - 0.9), overflows); give at most "
+                f"{self.MAX_LEARNING_RATE:.3g} (typical rates are 1e-3 to 1e-1)"
+            )
         widths = layer_widths(self.layers)
         device = resolve_device(self.device)
         X = self._check_input(X, reset=True)
@@ -172,14 +182,14 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
         check_is_fitted(self)
         h = self._check_input(X, reset=False)
         for w, c, _ in self.layers_:
-            h = 1.0 / (1.0 + np.exp(-(h @ w.T + c)))
+            h = expit(h @ w.T + c)  # (1 / (1 + exp(-a)) warns of overflow below a ≈ -88)
         return h
 
     def reconstruct(self, X) -> np.ndarray:
         """Encode through every layer and decode back down (tied weights)."""
         h = self.transform(X)
         for w, _, b in reversed(self.layers_):
-            h = 1.0 / (1.0 + np.exp(-(h @ w + b)))
+            h = expit(h @ w + b)
         return h
 
     def to_module(
