@@ -355,23 +355,7 @@ def test_cli_schedule_and_lr_find(tmp_path):
     assert "start_lr < end_lr" in str(r.exception) + r.output
 
 
-# -- the trainer-based studies, shrunk to one or two epochs -------------------------------------
-@pytest.mark.parametrize("name", ["optimizers", "preprocessing", "clipping"])
-def test_quick_studies_write_reports(name, tmp_path, monkeypatch):
-    import importlib
-
-    mod = importlib.import_module(f"trainlab.studies.{name}")
-    monkeypatch.setattr(mod, "QUICK_EPOCHS", 2)
-    if hasattr(mod, "QUICK_DEMO_STEPS"):
-        monkeypatch.setattr(mod, "QUICK_DEMO_STEPS", 10)
-    out = mod.run(tmp_path / name, quick=True, seeds=2, device="cpu")
-    assert (out / "report.html").is_file()
-    sections = json.loads((out / "report_sections.json").read_text())["sections"]
-    claims = [s for s in sections if s["kind"] == "table" and "Expected" in s["title"]]
-    assert claims and claims[0]["rows"], "each study states expected vs measured"
-    assert any(s["kind"] == "figure" for s in sections)
-
-
+# -- the trainer-based studies, shrunk (their real quick runs: tests/test_studies_quick.py) ----
 def test_clipping_prevents_divergence(tmp_path, monkeypatch):
     from trainlab.studies import clipping
 

@@ -31,4 +31,9 @@ def test_the_real_quick_study_runs_and_reports(name, tmp_path, monkeypatch, caps
         json.loads(path.read_text())  # valid JSON, also where runs diverged
     html = (out / "report.html").read_text()
     assert "literature" in html.lower() or "expected" in html.lower()
+    if name in ("optimizers", "preprocessing", "clipping"):  # the trainer-based studies
+        sections = json.loads((out / "report_sections.json").read_text())["sections"]
+        claims = [s for s in sections if s["kind"] == "table" and "Expected" in s["title"]]
+        assert claims and claims[0]["rows"], "each study states expected vs measured"
+        assert any(s["kind"] == "figure" for s in sections)
     print(f"{name} --quick: {seconds:.1f} s")  # shown with pytest -s; no timed assertion
