@@ -50,7 +50,10 @@ CASES = {
 }
 
 
-def _run(opt_cls, options: dict, *, triton: bool, device: str = "cpu", steps: int = 4):
+def _run(opt_cls, options: dict, *, triton: bool, device: str = "cpu", steps: int = 4, mask=False):
+    """``steps`` steps; ``mask``: a gradient mask of all-running models each step, as the
+    trainer hands one (on CUDA the Triton kernel takes it; without one a step whose values
+    are all plain numbers takes torch's fused kernel)."""
     params = _params(0, device)
     options = {k: (v.to(device) if isinstance(v, torch.Tensor) else v) for k, v in options.items()}
     if isinstance(options.get("betas"), tuple):
@@ -86,6 +89,8 @@ def _run(opt_cls, options: dict, *, triton: bool, device: str = "cpu", steps: in
     for step in range(steps):
         for p, g in zip(params, _grads(step, device), strict=True):
             p.grad = g
+        if mask:
+            opt.grad_mask = torch.ones(K, dtype=torch.bool, device=device)
         opt.step()
     if triton and device == "cpu":
         assert calls, "the kernel never ran"
@@ -146,7 +151,8 @@ def test_usable_only_for_contiguous_float32_cuda_tensors():
 @cuda
 @pytest.mark.parametrize("case", list(CASES))
 def test_cuda_adam_takes_the_kernel_and_steps_as_the_foreach_path(case, monkeypatch):
-    """On CUDA, Adam's default path is the compiled kernel; it matches fused=False."""
+    """On CUDA, with the trainer's gradient mask, Adam's default path is the compiled kernel;
+    it matches fused=False."""
     calls = []
     real = triton_adam.adam_step_
 
@@ -158,8 +164,24 @@ def test_cuda_adam_takes_the_kernel_and_steps_as_the_foreach_path(case, monkeypa
     opt_cls, options = CASES[case]
     want, _ = _run(opt_cls, options, triton=False, device="cuda")
     assert not calls
-    got, _ = _run(opt_cls, options, triton=True, device="cuda")
+    got, _ = _run(opt_cls, options, triton=True, device="cuda", mask=True)
     assert len(calls) == 4
+    for w, g in zip(want, got, strict=True):
+        torch.testing.assert_close(g, w, rtol=2e-6, atol=1e-7)
+
+
+@cuda
+@pytest.mark.parametrize("case", ["adam", "l2", "amsgrad, maximize"])
+def test_cuda_adam_with_plain_values_takes_torchs_fused_kernel(case, monkeypatch):
+    """Values all plain numbers and no mask: torch's fused CUDA kernel, not the Triton one;
+    it matches fused=False too."""
+    calls = []
+    monkeypatch.setattr(triton_adam, "adam_step_", lambda *a, **k: calls.append(1))
+    opt_cls, options = CASES[case]
+    want, _ = _run(opt_cls, options, triton=False, device="cuda")
+    got, opt = _run(opt_cls, options, triton=True, device="cuda")
+    assert not calls
+    assert opt._steps_buf is not None and opt._steps_buf.device.type == "cuda"
     for w, g in zip(want, got, strict=True):
         torch.testing.assert_close(g, w, rtol=2e-6, atol=1e-7)
 

@@ -55,6 +55,10 @@ from .base import (
 
 __all__ = ["Adam", "AdamW"]
 
+#: the device types on which a step whose values are all plain numbers takes torch's fused
+#: kernel (:meth:`Adam._torch_fused_device`); the CPU has its own fused paths (base.py)
+TORCH_FUSED_ON = ("cuda",)
+
 
 def _betas(betas: Any) -> tuple[Any, Any]:
     """``(β₁, β₂)`` from a pair, a ``(2,)`` tensor or a ``(2, K)`` tensor."""
@@ -87,12 +91,15 @@ class Adam(PopulationOptimizer):
         amsgrad: use the running maximum of v (Reddi et al. 2018); shared.
         maximize: ascend instead of descend; shared.
         fused: None (default) takes torch's fused CPU kernel where it applies (CPU tensors; see
-            :mod:`trainlab.optim.base`) and trainlab's one-pass Triton kernel on CUDA
+            :mod:`trainlab.optim.base`); on CUDA, torch's fused kernel when every value is a
+            plain number and no gradient is masked (one or two launches for all parameters:
+            small models' steps are bound by launches), else trainlab's one-pass Triton kernel
             (:mod:`trainlab.optim.triton_adam`: float32 tensors, Triton installed); False
             always takes the ``_foreach`` path.
     """
 
     masks_grads = True
+    _steps_buf: Tensor | None = None  # the fused kernel's step counts (_device_steps)
 
     _param_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _hypers = {
@@ -164,6 +171,41 @@ class Adam(PopulationOptimizer):
             self._step_group(group, params, grads)
         return loss
 
+    def _torch_fused_device(
+        self, group: dict[str, Any], tensors: list[Tensor], values: dict[str, Hyper]
+    ) -> bool:
+        """Whether this step takes torch's fused kernel on an accelerator (``TORCH_FUSED_ON``):
+        every value a plain number (shared by all models: the kernel takes scalars), no
+        gradient mask (it would cost a pass of its own), no CUDA graph being captured (the
+        step count is written into a device tensor), and contiguous tensors of one floating
+        dtype on one device."""
+        t0 = tensors[0]
+        return (
+            t0.device.type in TORCH_FUSED_ON
+            and group.get("fused") is not False
+            and self.grad_mask is None
+            and self.graph_t is None
+            and not any(isinstance(v, Tensor) for v in values.values())
+            and t0.dtype in (torch.float64, torch.float32, torch.float16, torch.bfloat16)
+            and all(t.device == t0.device and t.dtype == t0.dtype for t in tensors)
+            and all(t.is_contiguous() for t in tensors)
+            and not (t0.device.type == "cuda" and torch.cuda.is_current_stream_capturing())
+        )
+
+    def _device_steps(self, steps: list[int], dev: torch.device) -> list[Tensor]:
+        """The fused kernel's ``state_steps`` on the parameters' device: 0-d float32 views of
+        one buffer kept between steps, written by ``fill_`` (a launch, no host-to-device copy:
+        the step stays free of host syncs); one fill when all parameters share their count."""
+        buf = self._steps_buf
+        if buf is None or buf.device != dev or buf.numel() != len(steps):
+            buf = self._steps_buf = torch.empty(len(steps), dtype=torch.float32, device=dev)
+        if len(set(steps)) == 1:
+            buf.fill_(float(steps[0]))
+        else:
+            for i, t in enumerate(steps):
+                buf[i].fill_(float(t))
+        return list(buf.unbind())
+
     def _step_group(self, group: dict[str, Any], params: list[Tensor], grads: list[Tensor]) -> None:
         amsgrad = group["amsgrad"]
         exp_avgs, exp_avg_sqs, max_sqs = [], [], []
@@ -185,6 +227,16 @@ class Adam(PopulationOptimizer):
         hp = self._values(group)
         fused_hp = {key: hp[key] for key in _FUSED_KEYS}
         states = exp_avgs + exp_avg_sqs + max_sqs
+        if self._torch_fused_device(group, params + grads + states, fused_hp):
+            kernel = torch._fused_adamw_ if self._decoupled else torch._fused_adam_
+            kernel(
+                params, grads, exp_avgs, exp_avg_sqs, max_sqs,
+                self._device_steps(steps, params[0].device),
+                amsgrad=amsgrad, maximize=group["maximize"], **fused_hp,
+            )  # fmt: skip
+            for p, step in zip(params, steps, strict=True):
+                self.state[p]["step"] = step
+            return
         if group.get("fused") is not False and triton_adam.usable(params + grads + states):
             try:
                 triton_adam.adam_step_(
