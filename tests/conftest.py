@@ -79,6 +79,36 @@ def run_cli(monkeypatch, capsys, *args):
     return code, out.out, out.err
 
 
+def run_pretrain_cli(tmp_path, monkeypatch, capsys, text: str, *args: str):
+    """``trainlab pretrain CONFIG --out RUN ARGS`` as the shell runs it (``main()``).
+
+    Returns (exit code, stderr, run directory). An exception other than SystemExit is what the
+    shell would show as a traceback: it is returned as exit code 1 with the traceback text in
+    stderr, so that a test's assertions report it rather than erroring out."""
+    import traceback
+    import warnings
+
+    from trainlab.cli import main
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(text)
+    out = tmp_path / "run"
+    monkeypatch.setattr(sys, "argv", ["trainlab", "pretrain", str(cfg), "--out", str(out), *args])
+    code = 0
+    tb = ""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            main()
+        except SystemExit as exc:
+            code = exc.code
+        except Exception:  # noqa: BLE001 - the shell would print this traceback
+            code = 1
+            tb = traceback.format_exc()
+    err = capsys.readouterr().err + tb
+    return code, err, out
+
+
 def assert_npz_train_refused(monkeypatch, capsys, tmp_path, path) -> None:
     """``trainlab train`` of a tiny MLP on the .npz file ``path``: one line naming the file,
     exit 2, and no run folder made."""

@@ -4,39 +4,11 @@ config validation, what a failed run leaves behind, and what the run directory p
 from __future__ import annotations
 
 import json
-import sys
-import traceback
-import warnings
 
 import numpy as np
 import pytest
 
-
-def _pretrain(tmp_path, monkeypatch, capsys, text: str, *args: str):
-    """``trainlab pretrain CONFIG --out RUN ARGS`` as the shell runs it (``main()``).
-
-    Returns (exit code, stderr, run directory). An exception other than SystemExit is what the
-    shell would show as a traceback: it is returned as exit code 1 with the traceback text in
-    stderr, so that the assertions below report it rather than erroring out."""
-    from trainlab.cli import main
-
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(text)
-    out = tmp_path / "run"
-    monkeypatch.setattr(sys, "argv", ["trainlab", "pretrain", str(cfg), "--out", str(out), *args])
-    code = 0
-    tb = ""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            main()
-        except SystemExit as exc:
-            code = exc.code
-        except Exception:  # noqa: BLE001 - the shell would print this traceback
-            code = 1
-            tb = traceback.format_exc()
-    err = capsys.readouterr().err + tb
-    return code, err, out
+from conftest import run_pretrain_cli
 
 
 def _assert_one_line_user_error(code, err, out):
@@ -65,7 +37,7 @@ def test_a_yaml_boolean_is_not_a_number_in_a_pretrain_config(tmp_path, monkeypat
     ``_NoBoolNumbers`` and ``_no_bool_seeds``); ``PretrainConfig`` silently trains with
     ``n_iter=1``, ``n_components=1``, seed 1 or learning rate 1.0 instead, which the user
     never asked for and which ``config.yaml`` then records as if they had."""
-    code, err, out = _pretrain(tmp_path, monkeypatch, capsys, text)
+    code, err, out = run_pretrain_cli(tmp_path, monkeypatch, capsys, text)
     _assert_one_line_user_error(code, err, out)
 
 
@@ -90,7 +62,7 @@ def test_an_infinite_rate_for_a_stack_is_one_line_and_leaves_no_run(
     exists, with scikit-learn's ``InvalidParameterError`` (a ValueError, not a UserError): the
     user gets a traceback, exit 1, and a half-made run (``.lock``, ``config.yaml``) that blocks
     the same ``--out`` on the next try."""
-    code, err, out = _pretrain(tmp_path, monkeypatch, capsys, text)
+    code, err, out = run_pretrain_cli(tmp_path, monkeypatch, capsys, text)
     _assert_one_line_user_error(code, err, out)
 
 
@@ -105,7 +77,7 @@ def test_data_options_that_collide_with_data_keys_are_one_line(tmp_path, monkeyp
         f"data: {{options: {{{key}: {'3' if key == 'seed' else 'digits'}}}}}\n"
         "model: {n_components: 2}\ntrain: {n_iter: 1}\n"
     )
-    code, err, out = _pretrain(tmp_path, monkeypatch, capsys, text)
+    code, err, out = run_pretrain_cli(tmp_path, monkeypatch, capsys, text)
     _assert_one_line_user_error(code, err, out)
     assert key in err, err
 

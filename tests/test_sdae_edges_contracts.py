@@ -3,12 +3,12 @@ cases, in the estimator and through ``trainlab pretrain``."""
 
 from __future__ import annotations
 
-import sys
-import traceback
 import warnings
 
 import numpy as np
 import pytest
+
+from conftest import run_pretrain_cli
 
 
 def _digits01(n: int) -> np.ndarray:
@@ -33,22 +33,10 @@ def test_cli_sdae_learning_rate_beyond_float32_is_one_line_exit_2(tmp_path, monk
     # `trainlab pretrain` with {kind: sdae, train: {learning_rate: 1e39}} passes the config
     # (gt=0, finite) and then prints torch's RuntimeError traceback, exit 1; it should be one
     # line naming learning_rate, exit 2, and leave no run directory.
-    from trainlab.cli import main
-
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text("model: {kind: sdae, layers: [3]}\ntrain: {n_iter: 1, learning_rate: 1.0e+39}\n")
-    out = tmp_path / "run"
-    monkeypatch.setattr(sys, "argv", ["trainlab", "pretrain", str(cfg), "--out", str(out)])
-    code, tb = 0, ""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            main()
-        except SystemExit as exc:
-            code = exc.code
-        except Exception:  # noqa: BLE001 - what the shell would show as a traceback
-            code, tb = 1, traceback.format_exc()
-    err = capsys.readouterr().err + tb
+    code, err, out = run_pretrain_cli(
+        tmp_path, monkeypatch, capsys,
+        "model: {kind: sdae, layers: [3]}\ntrain: {n_iter: 1, learning_rate: 1.0e+39}\n",
+    )  # fmt: skip
     assert code == 2, err
     assert "Traceback" not in err and "learning_rate" in err, err
     assert not out.exists()
