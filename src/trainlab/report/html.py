@@ -149,6 +149,28 @@ def _cell(x: Any) -> Any:
     return str(x)
 
 
+def _no_split_text(run: RunData) -> str:
+    """The summary caption's note on a run without a test split (or without either held-out
+    split), whose tables show validation (or training) numbers instead."""
+    split = tables.shown_split(run)
+    if split == "test":
+        return ""
+    custom = (run.population or {}).get("custom_dataset")
+    if split == "val":
+        why = (
+            "the dataset given to train() has no test samples"
+            if custom
+            else ("data.test_fraction 0")
+        )
+        return f" The run has no test split ({why}): validation numbers shown."
+    why = (
+        "the dataset given to train() has neither"
+        if custom
+        else ("data.val_fraction and data.test_fraction 0")
+    )
+    return f" The run has no validation or test split ({why}): training numbers shown."
+
+
 def _table_html(
     columns: Sequence[str] | None, rows: Sequence[Sequence[Any]], *, fold: bool = True
 ) -> str:
@@ -539,16 +561,7 @@ def _standard_sections(run: RunData) -> list[str]:
         '<p class="caption">Final metrics over the seeds of each group: mean ± sample std '
         "(ddof=1); 95% CI ± is the half-width t<sub>0.975, n−1</sub>·std/√n (— for n = 1); "
         "n counts models with a finite final value (NaN/Inf-stopped models are left out)."
-        + (
-            ""
-            if tables.has_test_split(run)
-            else (
-                " The run has no test split (the dataset given to train() has no test "
-                "samples): validation numbers shown."
-                if (run.population or {}).get("custom_dataset")
-                else " The run has no test split (data.test_fraction 0): validation numbers shown."
-            )
-        )
+        + _no_split_text(run)
         + (
             ""
             if run.complete

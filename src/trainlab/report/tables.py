@@ -89,9 +89,19 @@ def has_test_split(run: RunData) -> bool:
     sizes ``population.json`` records; for a run that recorded none, whether some model not
     stopped for NaN/Inf has a test number, or with no numbers yet, the config's
     ``data.test_fraction``."""
+    return _has_split(run, "test")
+
+
+def has_val_split(run: RunData) -> bool:
+    """Whether the run's data has a validation split (:func:`has_test_split`'s rules with
+    ``data.val_fraction``); a run with neither split shows its training numbers."""
+    return _has_split(run, "val")
+
+
+def _has_split(run: RunData, split: str) -> bool:
     sizes = run.split_sizes
     if sizes is not None:
-        return sizes[2] > 0
+        return sizes[{"val": 1, "test": 2}[split]] > 0
     results = [
         r
         for r in run.model_results()
@@ -99,12 +109,21 @@ def has_test_split(run: RunData) -> bool:
     ]
     if not results:  # no model has numbers yet: the config says
         data = (run.config or {}).get("data")
-        frac = data.get("test_fraction") if isinstance(data, dict) else None
+        frac = data.get(f"{split}_fraction") if isinstance(data, dict) else None
         return not isinstance(frac, int | float) or frac > 0
     return any(
-        num(r["final"].get("test_acc")) is not None or num(r["final"].get("test_loss")) is not None
+        num(r["final"].get(f"{split}_acc")) is not None
+        or num(r["final"].get(f"{split}_loss")) is not None
         for r in results
     )
+
+
+def shown_split(run: RunData) -> str:
+    """The split whose final numbers the summary tables show: ``test``, else ``val``, else
+    ``train`` (a run with neither held-out split)."""
+    if has_test_split(run):
+        return "test"
+    return "val" if has_val_split(run) else "train"
 
 
 def group_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
@@ -118,7 +137,8 @@ def group_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
     for r in results:
         groups.setdefault(r["group"], []).append(r)
     columns = ["group", "models", "stopped (NaN/Inf)"]
-    metrics = GROUP_METRICS if has_test_split(run) else ("val_acc", "val_loss")
+    split = shown_split(run)
+    metrics = GROUP_METRICS if split == "test" else (f"{split}_acc", f"{split}_loss")
     for m in metrics:
         columns += [f"{m} mean ± std", f"{m} 95% CI ±", f"{m} n"]
     rows = []
@@ -134,7 +154,8 @@ def group_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
 def model_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
     """Columns and rows: one row per model with seed, overrides, status and final metrics."""
     results = run.model_results()
-    columns = ["model", "seed", "overrides", "status", *MODEL_METRICS]
+    metrics = MODEL_METRICS + (("train_acc",) if shown_split(run) == "train" else ())
+    columns = ["model", "seed", "overrides", "status", *metrics]
     rows = []
     for r in results:
         status = str(r["status"])
@@ -148,7 +169,7 @@ def model_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
                 r["seed"],
                 format_overrides(r["overrides"]) or "—",
                 status,
-                *(fmt_fixed(r["final"].get(m)) for m in MODEL_METRICS),
+                *(fmt_fixed(r["final"].get(m)) for m in metrics),
             ]
         )
     return columns, rows
