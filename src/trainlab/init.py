@@ -630,8 +630,23 @@ def lsuv_(
         for layer in layers:
             name = names.get(id(layer), type(layer).__name__)
             v = float("nan")
+            before = None  # the variance the last rescaling divided the weight by
             for i in range(max_iter + 1):  # max_iter rescalings, each measured afterwards
                 v = float(output_of(layer).float().var())
+                # dividing W by √v should have brought v to ~1: if v hardly moved, the bias (a
+                # constant input) sets it; undo that step rather than repeat it
+                off = 0.0 if before is None else abs(before - 1.0)
+                if off > 1e-3 and abs(v - before) < 0.01 * off:
+                    _divide_weight(layer, 1.0 / math.sqrt(before))
+                    v = before
+                    warnings.warn(
+                        f"lsuv: layer '{name}' ({type(layer).__name__}): output variance {v:.4g} "
+                        "does not change with the weight's scale on the data batch (a constant "
+                        "input? the bias alone sets it); the weight is left as it was",
+                        UserWarning,
+                        stacklevel=2,
+                    )
+                    break
                 if not math.isfinite(v) or v <= 1e-20:
                     warnings.warn(
                         f"lsuv: layer '{name}' ({type(layer).__name__}): output variance is {v} "
@@ -651,16 +666,23 @@ def lsuv_(
                         stacklevel=2,
                     )
                     break
-                with torch.no_grad():
-                    if is_parametrized(layer, "weight"):
-                        layer.weight = layer.weight / math.sqrt(v)
-                    else:  # (a pruned layer's weight_orig: its forward recomputes weight)
-                        _own(layer, "weight").div_(math.sqrt(v))
+                _divide_weight(layer, math.sqrt(v))
+                before = v
             variances.append(v)
         return variances
     finally:
         for m, training in modes:
             m.train(training)
+
+
+def _divide_weight(layer: nn.Module, divisor: float) -> None:
+    """``layer.weight /= divisor`` in place (a pruned layer's ``weight_orig``: its forward
+    recomputes ``weight``; a parametrized one's original, through the parametrization)."""
+    with torch.no_grad():
+        if is_parametrized(layer, "weight"):
+            layer.weight = layer.weight / divisor
+        else:
+            _own(layer, "weight").div_(divisor)
 
 
 #: words of torch's messages for data a model does not accept: a shape (``mat1 and mat2 shapes
@@ -674,6 +696,7 @@ _SHAPE_WORDS = (
     "Expected",
     "expected",
     "should be the same",
+    "must have the same dtype",
     "should contain",
     "index out of range",
 )

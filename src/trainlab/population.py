@@ -12,7 +12,8 @@ Two paths, one interface (measured on 2 CPU cores, digits MLP 64-256-256-10, K=1
 - **stacked**: a copy of the module in which each known leaf is replaced by a stacked twin
   (``Linear -> baddbmm``, ``Conv1d/2d -> grouped conv``, ``BatchNorm -> batch_norm over K*C
   channels``, ``Dropout -> per-model counter-based masks``, pooling/``Flatten`` fold K into the
-  batch). Used when every container is an ``nn.Sequential`` or declares
+  batch; a ``Flatten``/``Unflatten`` whose dim may be the batch axis sends the model to
+  vmap). Used when every container is an ``nn.Sequential`` or declares
   ``population_safe = True`` (its forward only calls submodules and elementwise ops) and
   holds no parameters or buffers of its own.
 - **vmap**: any other ``nn.Module``, through ``torch.func.functional_call`` under ``torch.vmap``.
@@ -404,7 +405,10 @@ def _twin(m: nn.Module, k: int, name: str) -> nn.Module | None:
     if t in _ELEMENTWISE and not any(True for _ in m.parameters()):
         return m
     if t in _FOLDABLE and not getattr(m, "return_indices", False):  # (values, indices): vmap
-        return _Fold(m)
+        # a Flatten/Unflatten that may reach the batch axis (frame-wise layers: Flatten(0, 1)
+        # ... Unflatten(0, (-1, T))) would act on K·B: vmap (a negative dim is not known yet)
+        dim = m.start_dim if t is nn.Flatten else m.dim if t is nn.Unflatten else 1
+        return _Fold(m) if isinstance(dim, int) and dim >= 1 else None
     return None
 
 

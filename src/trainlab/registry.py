@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
-from .errors import unknown_name
+from .errors import UserError, unknown_name
 
 __all__ = ["Registry"]
 
@@ -37,6 +37,8 @@ class Registry(Generic[F]):
 
     def get(self, name: str) -> F:
         """The factory registered as ``name``; unknown names raise a UserError with a hint."""
+        if not isinstance(name, str):  # (a list where one name goes: unhashable)
+            raise UserError(f"a {self.kind} name is one string, got {name!r}")
         try:
             return self._entries[name][0]
         except KeyError:
@@ -50,4 +52,4 @@ class Registry(Generic[F]):
         return [(n, self._entries[n][1]) for n in self.names()]
 
     def __contains__(self, name: object) -> bool:
-        return name in self._entries
+        return isinstance(name, str) and name in self._entries
