@@ -24,6 +24,13 @@ LONG = (
 )
 
 
+def _default_sigint() -> None:
+    """In the child: Ctrl-C's default action. A suite started in the background by a shell
+    (``make test &``) runs with SIGINT ignored, which children inherit, and Python then installs
+    no KeyboardInterrupt handler: the run would never see the test's Ctrl-C."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _trainlab(*args: str, cwd: Path) -> subprocess.Popen:
     env = {**os.environ, "COLUMNS": "200"}
     return subprocess.Popen(
@@ -33,6 +40,7 @@ def _trainlab(*args: str, cwd: Path) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=_default_sigint,  # (one signal call: safe between fork and exec)
     )
 
 
