@@ -132,3 +132,20 @@ def test_a_run_directory_records_the_software_versions(tmp_path):
     v = json.loads((tmp_path / "r" / "population.json").read_text())["versions"]
     assert v["trainlab"] == trainlab.__version__ and v["torch"] == torch.__version__
     assert {"numpy", "python", "platform"} <= set(v) and v["device"] == "cpu"
+
+
+def test_evaluation_loss_does_not_depend_on_the_chunk_size():
+    """The evaluation chunk shrinks as K grows; each chunk's per-sample losses were summed in
+    float32 before the float64 total, so a model's val_loss moved by ~1e-7 relative with K
+    (early stopping compares it). Summed in float64, chunks of 64 and one chunk agree (a chunk
+    as small as 7 can still pick other matrix kernels: ~1e-8)."""
+    from conftest import small_config
+    from trainlab.train import Trainer
+
+    losses = []
+    for size in (64, 4096):
+        cfg = small_config(
+            train={"epochs": 1, "eval_batch_size": size}, population={"seeds": [0, 1]}
+        )
+        losses.append(Trainer(cfg, device="cpu").evaluate("val")[0])
+    torch.testing.assert_close(losses[0], losses[1], rtol=2e-8, atol=0)

@@ -683,7 +683,9 @@ class Trainer:
                 xk = xk.contiguous()
             logits = self.pop(xk)  # (K, b, C)
             ce = F.cross_entropy(logits.flatten(0, 1), yb.repeat(self.k), reduction="none")
-            loss_sum += ce.view(self.k, -1).sum(1)
+            # summed in the accumulator's float64: a float32 sum per chunk made the loss depend
+            # on the chunk, which shrinks with K (~1e-7 relative; early stopping compares it)
+            loss_sum += ce.view(self.k, -1).sum(1, dtype=loss_sum.dtype)
             correct += (logits.argmax(-1) == yb).sum(1)
         self.pop.train()
         mean = loss_sum / n  # no accuracy where the loss is not finite (NaN logits: class 0)

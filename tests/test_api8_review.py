@@ -1,0 +1,59 @@
+"""Review api8: the public Python API as a notebook user calls it (each test fails on the code
+it was written against and asserts the behaviour the docs and the rest of the API imply)."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+
+_SMALL = {
+    "data": {"name": "spirals", "options": {"n_samples": 120}},
+    "model": {"name": "mlp", "hidden": [4]},
+    "train": {"epochs": 1, "batch_size": 32},
+}
+
+
+def test_lr_find_takes_the_plain_dict_that_train_takes():
+    # lr_find(dict) dies in pathlib with "TypeError: expected str, bytes or os.PathLike object,
+    # not dict" (load_config(dict)); train() takes the same dict, so lr_find should too
+    from trainlab.optim import LRFindResult, lr_find
+
+    result = lr_find(copy.deepcopy(_SMALL), num_steps=5, check_every=5, device="cpu")
+    assert isinstance(result, LRFindResult) and len(result.lrs) == 5
+
+
+def test_lr_sweep_takes_the_plain_dict_that_train_takes():
+    # lr_sweep(dict) raises the same raw pathlib TypeError; it should run like train(dict)
+    from trainlab.optim import lr_sweep
+
+    result = lr_sweep(copy.deepcopy(_SMALL), [1e-3, 1e-2], device="cpu")
+    assert result.lrs == [1e-3, 1e-2] and len(result.train_loss) == 2
+
+
+def test_apply_sets_leaves_the_callers_dict_alone():
+    # trainlab.config.apply_sets writes the --set values into the caller's dict (and its nested
+    # dicts) and returns that same object, so a base dict reused for several configs carries
+    # every earlier override into the next; it should return an updated copy
+    from trainlab.config import apply_sets
+
+    base = {"train": {"epochs": 1}, "model": {"name": "mlp"}}
+    out = apply_sets(base, ["train.epochs=3", "model.hidden=[8]"])
+    assert out["train"]["epochs"] == 3 and out["model"]["hidden"] == [8]
+    assert base == {"train": {"epochs": 1}, "model": {"name": "mlp"}}
+
+
+def test_schedule_of_a_float_base_lr_drives_a_population_optimizer():
+    # create_schedule(name, 0.1, ...) (base_lr: Tensor | float) returns (1,) tensors, which a
+    # K=3 population optimizer refuses ("lr has shape (1,) but the population has K=3"), so the
+    # documented "group['lr'] = schedule(step)" fails for a shared lr; a float base should give
+    # values any K takes (0-d, or broadcast)
+    import trainlab.optim as O
+
+    w = torch.nn.Parameter(torch.ones(3, 2))
+    opt = O.SGD([w], lr=0.1)
+    sched = O.create_schedule("cosine", 0.1, total_steps=10, steps_per_epoch=2)
+    opt.param_groups[0]["lr"] = sched(0)
+    w.grad = torch.ones_like(w)
+    opt.step()
+    assert torch.allclose(w.detach(), torch.full((3, 2), 0.9))
