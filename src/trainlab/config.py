@@ -16,7 +16,9 @@ from __future__ import annotations
 import codecs
 import copy
 import itertools
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
@@ -703,13 +705,15 @@ def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> None:
 
 
 def apply_sets(raw: dict[str, Any], sets: list[str | tuple[str, Any]]) -> dict[str, Any]:
-    """Apply ``--set a.b=value`` strings; values are parsed as YAML (``1e-3``, ``[1, 2]``).
-    A ``(key, value)`` pair sets a value already parsed (``--seeds 0-9999``: a long list is
-    not written out as YAML and read back).
+    """``raw`` (a copy: the caller's dict is left as it was) with ``--set a.b=value`` strings
+    applied; values are parsed as YAML (``1e-3``, ``[1, 2]``). A ``(key, value)`` pair sets a
+    value already parsed (``--seeds 0-9999``: a long list is not written out as YAML and read
+    back).
 
     ``population.grid.<axis>=[...]`` sets one grid axis (``<axis>`` keeps its dots:
     ``population.grid.optim.lr=[0.001, 0.01]``).
     """
+    raw = copy.deepcopy(raw)
     for item in sets:
         if isinstance(item, tuple):
             key, value = item
@@ -770,6 +774,22 @@ def _string_field(parts: list[str]) -> bool:
     """Whether the dotted key names a field of :class:`Config` declared as ``str``."""
     _, info = _field_at(parts)
     return info is not None and info.annotation is str
+
+
+def as_config(config: Any, sets: list[str | tuple[str, Any]] | None = None) -> Config:
+    """A :class:`Config` from a Config, a mapping of sections (what :func:`parse_config`
+    takes) or a YAML path, with ``sets`` applied (:func:`apply_sets`); what is passed in is
+    not changed. Anything else is a UserError."""
+    sets = list(sets or [])
+    if isinstance(config, Config):
+        return parse_config(apply_sets(config.model_dump(), sets)) if sets else config
+    if isinstance(config, Mapping):
+        return parse_config(apply_sets(dict(config), sets))
+    if not isinstance(config, str | os.PathLike):
+        raise UserError(
+            f"config must be a Config, a dict or a YAML path, got {type(config).__name__}"
+        )
+    return load_config(config, sets)
 
 
 #: the top-level keys that hold a section (every field of :class:`Config` but ``name``)

@@ -40,12 +40,12 @@ from .config import (
     Config,
     Member,
     _as_declared,
+    as_config,
     declared_grid,
     declared_variants,
     dump_config,
     load_config,
     members,
-    parse_config,
     plain_default,
     resolve,
     with_factory_defaults,
@@ -1260,14 +1260,7 @@ def train(
     are left as they were; on the CPU (Linux, glibc) malloc keeps freed memory for the rest of
     the process (:mod:`trainlab.malloc`; ``TRAINLAB_KEEP_FREED_MEMORY=0`` opts out).
     """
-    if isinstance(config, Mapping):  # the plain dict parse_config takes
-        config = parse_config(dict(config))
-    elif not isinstance(config, Config):
-        if not isinstance(config, str | os.PathLike):
-            raise UserError(
-                f"config must be a Config, a dict or a YAML path, got {type(config).__name__}"
-            )
-        config = load_config(config)
+    config = as_config(config)
     if "path" in config.data.options:  # config.yaml names the file wherever it is resumed from
         from .data import with_absolute_path
 

@@ -77,7 +77,7 @@ def diagnose(
             pairs of parsed values (:func:`trainlab.config.apply_sets`).
         report: write ``report.html`` with the verdict and figures.
     """
-    from ..config import Config, apply_sets, load_config, parse_config
+    from ..config import as_config
     from ..train import default_run_dir, train
 
     if every is not None and (
@@ -88,10 +88,9 @@ def diagnose(
     bad = isinstance(epochs, bool) or not isinstance(epochs, int | None)
     if bad or (epochs is not None and epochs < 1):
         raise UserError(f"--epochs must be a whole number >= 1, got {epochs!r}")
-    if isinstance(config, Config):
-        cfg = parse_config(apply_sets(config.model_dump(), list(sets or [])))
-    else:
-        cfg = load_config(config, list(sets or []))
+    cfg = as_config(config, sets)
+    if cfg is config:  # (as_config returns a Config given without sets as it is)
+        cfg = config.model_copy(deep=True)
     cfg.train.diagnose_every = every if every is not None else cfg.train.diagnose_every or 10
     if epochs is not None:
         cfg.train.epochs = epochs

@@ -191,11 +191,10 @@ def lr_find(
     falling from 1e-2, smoothed only from 2e-1), which pushes the steep point to the right.
     """
     from .. import rng
-    from ..config import Config, load_config
+    from ..config import as_config
     from ..train import Trainer
 
-    if not isinstance(config, Config):
-        config = load_config(config)
+    config = as_config(config)
     whole = isinstance(num_steps, int | np.integer) and not isinstance(num_steps, bool)
     if not whole or num_steps < 5:
         raise ConfigError(f"lr_find needs a whole num_steps (--steps) ≥ 5, got {num_steps!r}")
@@ -391,11 +390,10 @@ def lr_sweep(
     whose population sets values per model (``variants``, a grid over anything but
     ``optim.lr``), or whose optimizer section does, is refused: the sweep would drop them.
     """
-    from ..config import Config, load_config
+    from ..config import Config, as_config
     from ..train import train
 
-    if not isinstance(config, Config):
-        config = load_config(config)
+    config = as_config(config)
     try:  # a list, a numpy or torch array (np.logspace(-4, 0, 9))
         lrs = [float(x) for x in lrs]
     except (TypeError, ValueError):

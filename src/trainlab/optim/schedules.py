@@ -42,7 +42,8 @@ F64 = torch.float64
 
 
 class Schedule:
-    """``sched(step) -> (K,)`` learning rates; a pure function of the step.
+    """``sched(step) -> (K,)`` learning rates (0-d for a schedule of one float lr, shared by
+    every model); a pure function of the step.
 
     Built by :func:`create_schedule`. ``fn(t, base)`` receives the step as a 0-d float64 tensor
     and the base lr ``(K,)`` float64, and returns ``(K,)`` float64.
@@ -59,8 +60,11 @@ class Schedule:
         params: dict[str, Any],
         resolved: dict[str, Any] | None = None,
         per_model: list[str] | None = None,
+        shared: bool = False,
     ) -> None:
         self.name = name
+        #: built from one float lr: ``sched(step)`` is 0-d, a value every model of any K takes
+        self.shared = shared
         self.base_lr = base_lr
         self._base64 = base_lr.to(F64) if base_lr.device.type != "mps" else base_lr
         self._fn = fn
@@ -77,13 +81,15 @@ class Schedule:
         return int(self.base_lr.shape[0])
 
     def __call__(self, step: int | Tensor) -> Tensor:
-        """The ``(K,)`` learning rates at global step ``step`` (int or 0-d int64 tensor)."""
+        """The ``(K,)`` learning rates at global step ``step`` (int or 0-d int64 tensor); 0-d
+        for a schedule built from one float lr."""
         dev = self.base_lr.device
         if isinstance(step, Tensor):
             t = step.to(device=dev, dtype=self._base64.dtype)
         else:  # a fill kernel, not a host-to-device copy: no sync on CUDA
             t = torch.full((), float(step), dtype=self._base64.dtype, device=dev)
-        return self._fn(t, self._base64).to(self.base_lr.dtype)
+        lr = self._fn(t, self._base64).to(self.base_lr.dtype)
+        return lr.reshape(()) if self.shared and lr.shape == (1,) else lr
 
     def curve(self, steps: int | None = None) -> Tensor:
         """The lr of every model at steps ``0 … steps−1``: ``(steps, K)`` (for plots)."""
@@ -436,13 +442,15 @@ def create_schedule(
     steps_per_epoch: int,
     **params: Any,
 ) -> Schedule:
-    """Build schedule ``name`` for base learning rates ``base_lr`` ``(K,)``.
+    """Build schedule ``name`` for base learning rates ``base_lr`` ``(K,)``, or one float lr
+    (the schedule then gives 0-d rates, which a population optimizer of any K takes).
 
     ``params`` are the schedule's own (see :func:`list_schedules`), each a number or a ``(K,)``
     tensor, plus ``warmup_steps`` / ``warmup_start_factor`` for any schedule.
     """
     builder = SCHEDULES.get(name)
-    if not isinstance(base_lr, Tensor):
+    shared = not isinstance(base_lr, Tensor)
+    if shared:
         base_lr = torch.tensor([float(base_lr)])
     if base_lr.dim() != 1:
         raise ConfigError(f"base_lr must be a (K,) tensor, got shape {tuple(base_lr.shape)}")
@@ -481,6 +489,7 @@ def create_schedule(
         params=dict(params),
         resolved=p.resolved,
         per_model=p.per_model,
+        shared=shared,
     )
 
 

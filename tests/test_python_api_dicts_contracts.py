@@ -1,5 +1,5 @@
-"""Review api8: the public Python API as a notebook user calls it (each test fails on the code
-it was written against and asserts the behaviour the docs and the rest of the API imply)."""
+"""Review of the Python API as a notebook user calls it (2026-11-30): lr_find/lr_sweep/diagnose
+take the dict train() takes, apply_sets copies, a float lr's schedule drives any K."""
 
 from __future__ import annotations
 
@@ -57,3 +57,18 @@ def test_schedule_of_a_float_base_lr_drives_a_population_optimizer():
     w.grad = torch.ones_like(w)
     opt.step()
     assert torch.allclose(w.detach(), torch.full((3, 2), 0.9))
+
+
+def test_diagnose_takes_a_dict_and_leaves_a_config_given_to_it_alone(tmp_path):
+    # diagnose() sets the config's train.diagnose_every and epochs: on a copy, never on the
+    # caller's Config; and it takes the plain dict train() takes
+    from trainlab.config import parse_config
+    from trainlab.diagnostics.run import diagnose
+
+    cfg = parse_config(copy.deepcopy(_SMALL))
+    before = cfg.model_dump()
+    kw = dict(every=5, epochs=1, device="cpu", progress=False, report=False)
+    diagnose(cfg, out=tmp_path / "a", **kw)
+    assert cfg.model_dump() == before
+    diagnose(copy.deepcopy(_SMALL), out=tmp_path / "b", **kw)
+    assert (tmp_path / "b" / "verdict.json").is_file()
