@@ -72,3 +72,18 @@ def test_diagnose_takes_a_dict_and_leaves_a_config_given_to_it_alone(tmp_path):
     assert cfg.model_dump() == before
     diagnose(copy.deepcopy(_SMALL), out=tmp_path / "b", **kw)
     assert (tmp_path / "b" / "verdict.json").is_file()
+
+
+def test_watch_takes_one_layer_name_as_a_string():
+    # watch(model, layers="fc1") iterated the string: "no layer named 'f'"; one name is a layer
+    from collections import OrderedDict
+
+    from torch import nn
+
+    from trainlab.diagnostics import watch
+
+    layers = [("fc1", nn.Linear(3, 4)), ("act", nn.ReLU()), ("fc2", nn.Linear(4, 2))]
+    model = nn.Sequential(OrderedDict(layers))
+    with watch(model, layers="fc1") as w:
+        model(torch.randn(5, 3)).sum().backward()
+    assert {r["layer"] for r in w.records()} == {"fc1"}

@@ -507,8 +507,8 @@ class Watch:
         hist_range: ``(low, high)`` of the histogram bins when ``bins`` is a count.
         hist_values: count at most this many values per model and layer in the histogram (an
             evenly strided sample; None: all). Moments and fractions always use every value.
-        layers: names (from ``named_modules()``) to watch; default: every module with
-            parameters of its own (leaf or not) and every activation module.
+        layers: names (from ``named_modules()``) to watch, or one name; default: every module
+            with parameters of its own (leaf or not) and every activation module.
         start_step: the number of the first training step (a resumed run passes its step).
         update_ratio: measure ‖Δθ‖/‖θ‖ (keeps one preallocated copy of a fixed subset of at
             most about ``UPDATE_SAMPLE`` entries per parameter and model).
@@ -532,7 +532,7 @@ class Watch:
         bins: int | Sequence[float] = 60,
         hist_range: tuple[float, float] = (-3.0, 3.0),
         hist_values: int | None = 4096,
-        layers: Iterable[str] | None = None,
+        layers: str | Iterable[str] | None = None,
         start_step: int = 0,
         update_ratio: bool = True,
         scaler: Any = None,
@@ -1501,7 +1501,7 @@ def watch(
     bins: int | Sequence[float] = 60,
     hist_range: tuple[float, float] = (-3.0, 3.0),
     hist_values: int | None = 4096,
-    layers: Iterable[str] | None = None,
+    layers: str | Iterable[str] | None = None,
     start_step: int = 0,
     update_ratio: bool = True,
     scaler: Any = None,
@@ -1587,8 +1587,10 @@ def _grad_tensors(output: Any, depth: int = 4) -> Iterator[torch.Tensor]:
         yield from _grad_tensors(item, depth - 1)
 
 
-def _select_layers(tree: nn.Module, names: Iterable[str] | None) -> dict[str, nn.Module]:
+def _select_layers(tree: nn.Module, names: str | Iterable[str] | None) -> dict[str, nn.Module]:
     modules = dict(tree.named_modules())
+    if isinstance(names, str):  # one name, not its letters
+        names = [names]
     if names is not None:
         chosen = {}
         for n in names:
