@@ -87,3 +87,16 @@ def test_watch_takes_one_layer_name_as_a_string():
     with watch(model, layers="fc1") as w:
         model(torch.randn(5, 3)).sum().backward()
     assert {r["layer"] for r in w.records()} == {"fc1"}
+
+
+def test_train_refuses_an_out_folder_it_would_not_write(tmp_path):
+    # train(out=X, write=False) trained in memory and ignored X without a word: a user looking
+    # for the run folder found none
+    import pytest
+
+    from trainlab.errors import UserError
+    from trainlab.train import train
+
+    with pytest.raises(UserError, match="write=False"):
+        train(copy.deepcopy(_SMALL), out=tmp_path / "run", write=False, progress=False)
+    assert not (tmp_path / "run").exists()

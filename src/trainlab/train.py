@@ -1254,12 +1254,18 @@ def train(
             DBN, with ``init.scheme: keep``).
         dataset: a :class:`trainlab.data.Dataset` instead of ``config.data``.
         progress: show a progress bar with ETA.
-        write: write the run directory (``False``: train in memory only).
+        write: write the run directory (``False``: train in memory only; ``out`` must then
+            be None).
 
     Process-wide state: torch's global RNG, thread counts, flush-denormal mode and matplotlib
     are left as they were; on the CPU (Linux, glibc) malloc keeps freed memory for the rest of
     the process (:mod:`trainlab.malloc`; ``TRAINLAB_KEEP_FREED_MEMORY=0`` opts out).
     """
+    if out is not None and not write:
+        raise UserError(
+            f"train(out={str(out)!r}, write=False): a run in memory writes no folder; drop out= "
+            "or write=False"
+        )
     config = as_config(config)
     if "path" in config.data.options:  # config.yaml names the file wherever it is resumed from
         from .data import with_absolute_path
