@@ -635,15 +635,12 @@ def load_yaml(text: str) -> Any:
         sizes[id(node)] = n
         return n
 
-    if size(data) > MAX_YAML_VALUES:
-        if shared:
-            raise ConfigError(
-                f"the YAML expands to more than {MAX_YAML_VALUES} values through its aliases "
-                "(*name); write the config without nested aliases"
-            )
+    # (a document without aliases holds no more values than its text: a run's config.yaml
+    # with --seeds 0-99999 written out must read back)
+    if size(data) > MAX_YAML_VALUES and shared:
         raise ConfigError(
-            f"the YAML holds more than {MAX_YAML_VALUES} values (a config needs a few dozen); "
-            "give many seeds as a range, --seeds 0-99999"
+            f"the YAML expands to more than {MAX_YAML_VALUES} values through its aliases "
+            "(*name); write the config without nested aliases"
         )
     return data
 
@@ -716,17 +713,25 @@ def apply_sets(raw: dict[str, Any], sets: list[str | tuple[str, Any]]) -> dict[s
     raw = copy.deepcopy(raw)
     for item in sets:
         if isinstance(item, tuple):
-            key, value = item
-            _set_path(raw, key.split("."), value)
+            if len(item) != 2 or not isinstance(item[0], str) or not item[0].strip():
+                raise ConfigError(f"a parsed set is a (key, value) pair, got {item!r}")
+            _set_path(raw, _key_parts(item[0]), item[1])
             continue
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set '{item}' needs the form key=value, e.g. optim.lr=0.01")
-        parts = key.strip().split(".")
-        if parts[:2] == ["population", "grid"] and len(parts) > 2:  # an axis: grid.optim.lr
-            parts = [*parts[:2], ".".join(parts[2:])]
+        parts = _key_parts(key)
         _set_path(raw, parts, _set_value(item, parts, text))
     return raw
+
+
+def _key_parts(key: str) -> list[str]:
+    """A dotted key's path of sections; a grid axis keeps its dots (``population.grid.optim.lr``
+    is the axis ``optim.lr`` of ``population.grid``)."""
+    parts = key.strip().split(".")
+    if parts[:2] == ["population", "grid"] and len(parts) > 2:
+        parts = [*parts[:2], ".".join(parts[2:])]
+    return parts
 
 
 #: where YAML would start a comment: ``#`` at the start or after a space
