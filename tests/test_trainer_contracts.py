@@ -149,3 +149,14 @@ def test_evaluation_loss_does_not_depend_on_the_chunk_size():
         )
         losses.append(Trainer(cfg, device="cpu").evaluate("val")[0])
     torch.testing.assert_close(losses[0], losses[1], rtol=2e-8, atol=0)
+
+
+def test_the_progress_line_of_a_run_without_validation_split_shows_training_accuracy():
+    """With data.val_fraction 0 the per-epoch line said ``val_acc nan``; it shows train_acc."""
+    from conftest import small_config
+    from trainlab.train import Trainer
+
+    cfg = small_config(data={"val_fraction": 0.0}, train={"epochs": 1})
+    trainer = Trainer(cfg, device="cpu")
+    line = trainer.progress_line(trainer.train_epoch())
+    assert line.startswith("train_acc ") and "nan" not in line, line

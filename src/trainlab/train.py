@@ -936,17 +936,19 @@ class Trainer:
         return False
 
     def progress_line(self, rows: list[dict[str, Any]]) -> str:
-        """``"val_acc 0.912, 48/50 training"``: the epoch's mean validation accuracy over the
+        """``"val_acc 0.912, 48/50 training"``: the epoch's mean validation accuracy (training
+        accuracy, ``train_acc``, for a run without a validation split) over the
         models whose loss is still finite (a NaN/Inf model's frozen accuracy would drag the
         mean down) and, once some have stopped, how many still train. Reads the ``(K,)``
         masks: call once per epoch, not per step."""
         alive = self.alive.tolist()
-        accs = [r["val_acc"] for r, ok in zip(rows, alive, strict=True) if ok]
-        accs = [a for a in accs if a == a]  # NaN: no validation split
+        key = "val_acc" if self.data.x_val.shape[0] else "train_acc"  # (no validation split)
+        accs = [r[key] for r, ok in zip(rows, alive, strict=True) if ok]
+        accs = [a for a in accs if a == a]  # NaN: no prediction
         mean = sum(accs) / len(accs) if accs else math.nan
         running = int(self.running.sum())
         more = f", {running}/{self.k} training" if running < self.k else ""
-        return f"val_acc {mean:.3f}{more}"
+        return f"{key} {mean:.3f}{more}"
 
     def _watch(self, run: RunDir | None):
         every = self.config.train.diagnose_every
