@@ -158,15 +158,13 @@ def _no_split_text(run: RunData) -> str:
     custom = (run.population or {}).get("custom_dataset")
     if split == "val":
         why = (
-            "the dataset given to train() has no test samples"
-            if custom
-            else ("data.test_fraction 0")
+            "the dataset given to train() has no test samples" if custom else "data.test_fraction 0"
         )
         return f" The run has no test split ({why}): validation numbers shown."
     why = (
         "the dataset given to train() has neither"
         if custom
-        else ("data.val_fraction and data.test_fraction 0")
+        else "data.val_fraction and test_fraction 0"
     )
     return f" The run has no validation or test split ({why}): training numbers shown."
 
