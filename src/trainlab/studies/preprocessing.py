@@ -49,7 +49,7 @@ from typing import Any
 
 from ..report.stats import sample_std
 from .cells import by_override, cpu_threads, curves, final_values, mean_std, train_cell
-from .evidence import bound_text, judge, welch
+from .evidence import CONFIRMED, bound_text, judge, welch
 
 __all__ = [
     "DESCRIPTION",
@@ -241,8 +241,9 @@ def less_sensitive(
     mu = [sum(c) / len(c) for c in logs]
     log_sgd, log_adam = mu[0] - mu[1], mu[2] - mu[3]
     se, dof = welch([(sample_std(c), len(c)) for c in logs])
-    diff = log_sgd - log_adam
-    detail = f"log-ratio difference {diff:.3f}, {bound_text(se, dof)}"
+    # sensitivity is the size of the effect either way: raw 10x better counts as 10x worse
+    diff = abs(log_sgd) - abs(log_adam)
+    detail = f"|log ratio| difference (SGD - Adam) {diff:.3f}, {bound_text(se, dof)}"
     return judge(diff, se, dof), math.exp(log_sgd), math.exp(log_adam), detail
 
 
@@ -499,9 +500,29 @@ def run(
     return root
 
 
+def _edge_cells(best: dict[tuple[str, str, str], dict[str, Any]], keys: list[tuple]) -> str:
+    """``"SGD raw (lr 100), ..."``: the cells of ``keys`` whose best LR is at a grid edge."""
+    return ", ".join(
+        f"{o} {p} (lr {best[(m, o, p)]['lr']:g})" for m, o, p in keys if best[(m, o, p)]["edge"]
+    )
+
+
 def _edge_note(best: dict[tuple[str, str, str], dict[str, Any]], keys: list[tuple]) -> str:
-    at = [f"{o} {p} (lr {best[(m, o, p)]['lr']:g})" for m, o, p in keys if best[(m, o, p)]["edge"]]
-    return f"; best LR at a grid edge for {', '.join(at)}: not tuned" if at else ""
+    at = _edge_cells(best, keys)
+    return f"; best LR at a grid edge for {at}: not tuned" if at else ""
+
+
+def _tuned(
+    verdict: str, best: dict[tuple[str, str, str], dict[str, Any]], keys: list[tuple], worse: list
+) -> str:
+    """``verdict`` with the grid-edge note of ``keys``; a confirmation is inconclusive when a
+    cell the claim says is worse (``worse``) had its best LR at a grid edge: a better LR there
+    could flip it (as the optimizers studies judge an untuned comparison)."""
+    untuned = _edge_cells(best, worse)
+    if verdict == CONFIRMED and untuned:
+        edge = f"best LR at a grid edge for {untuned}"
+        return f"inconclusive (not tuned: {edge}; measured: confirmed)"
+    return verdict + _edge_note(best, keys)
 
 
 def _claims(
@@ -540,12 +561,13 @@ def _claims(
                     f"{hi} {mean(losses(m, 'SGD', hi))} vs {lo} "
                     f"{mean(losses(m, 'SGD', lo))}; {detail}"
                 )
-                row["verdict"] = verdict + _edge_note(best, [(m, "SGD", lo), (m, "SGD", hi)])
+                cells = [(m, "SGD", lo), (m, "SGD", hi)]
+                row["verdict"] = _tuned(verdict, best, cells, worse=[(m, "SGD", hi)])
             out.append(row)
         row = {
             "claim": f"{m}: Adam is less sensitive to preprocessing than SGD",
-            "literature": "raw/standardized final-loss ratio smaller for Adam (per-coordinate "
-            "scaling, Kingma & Ba 2015)",
+            "literature": "raw/standardized final-loss ratio closer to 1 for Adam "
+            "(per-coordinate scaling, Kingma & Ba 2015)",
         }
         keys = [(m, o, p) for o in ("SGD", "Adam") for p in (RAW, STD)]
         if not all(k in best for k in keys):
@@ -560,6 +582,6 @@ def _claims(
                 f"raw/standardized (geometric mean over {n_seeds} seed{'s' * (n_seeds > 1)}): "
                 f"SGD {_times(r_sgd)}, Adam {_times(r_adam)}; {detail}"
             )
-            row["verdict"] = verdict + _edge_note(best, keys)
+            row["verdict"] = _tuned(verdict, best, keys, worse=keys)  # (four cells: any)
         out.append(row)
     return out

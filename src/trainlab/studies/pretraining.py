@@ -408,6 +408,19 @@ def _gain(rows: list[dict[str, Any]], data: str, act: str, depth: int, frac: flo
     return float(gain), [(w * cell[m]["test_acc_std"], cell[m]["n"]) for m, w in weights.items()]
 
 
+def _given_it_helps(verdict: str, helps: str) -> str:
+    """A claim about the size of pre-training's benefit (``verdict``) is confirmed only if
+    there is one (``helps``, the verdict of "pre-training helps"): a loss that shrinks (-6
+    points with all labels, -3.5 with few) is no benefit that grows."""
+    if verdict != evidence.CONFIRMED or helps == evidence.CONFIRMED:
+        return verdict
+    if helps == evidence.CONTRADICTED:
+        return f"{evidence.CONTRADICTED}: pre-training hurts here (the claim above)"
+    if helps == evidence.INCONCLUSIVE:
+        return "inconclusive (the gain itself is within seed noise: the claim above)"
+    return helps  # not judged
+
+
 def _findings(
     rows: list[dict[str, Any]], datasets: list[str], depths: list[int], fractions: list[float]
 ) -> tuple[list[str], list[str]]:
@@ -443,18 +456,21 @@ def _findings(
         sig, sig_c = _gain(rows, data, "sigmoid", d_max, few)
         sig_all, sig_all_c = _gain(rows, data, "sigmoid", d_max, 1.0)
         relu, relu_c = _gain(rows, data, "relu", d_max, few)
+        helps = judge(sig, sig_c)
+
         claims = [
             f"pre-training helps deep sigmoid nets ({pts(sig, sig_c)} at depth {d_max}, "
-            f"{few * 100:g}% labels): {judge(sig, sig_c)}",
+            f"{few * 100:g}% labels): {helps}",
             f"it helps most when labels are scarce ({pts(sig, sig_c)} at {few * 100:g}% vs "
             f"{pts(sig_all, sig_all_c)} with all labels, sigmoid, depth {d_max}): "
-            f"{judge(sig - sig_all, sig_c, sig_all_c)}",
+            f"{_given_it_helps(judge(sig - sig_all, sig_c, sig_all_c), helps)}",
         ]
         if len(depths) > 1:
             shallow, shallow_c = _gain(rows, data, "sigmoid", d_min, few)
             claims.append(
                 f"its benefit grows with depth ({pts(shallow, shallow_c)} at depth {d_min} vs "
-                f"{pts(sig, sig_c)} at depth {d_max}): {judge(sig - shallow, sig_c, shallow_c)}"
+                f"{pts(sig, sig_c)} at depth {d_max}): "
+                f"{_given_it_helps(judge(sig - shallow, sig_c, shallow_c), helps)}"
             )
         else:
             claims.append(f"its benefit grows with depth: not tested (one depth, {d_max})")
