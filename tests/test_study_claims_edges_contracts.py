@@ -12,8 +12,18 @@ def _pretraining_rows(gains: dict[tuple[str, int, float], float], std: float = 0
     rows = []
     for (act, depth, frac), g in gains.items():
         for method, acc in (("random", 0.30), ("dbn", 0.30 + g), ("sdae", 0.30 + g)):
-            rows.append({"data": "mnist1d", "activation": act, "depth": depth, "labels": frac,
-                         "method": method, "test_acc_mean": acc, "test_acc_std": std, "n": 5})
+            rows.append(
+                {
+                    "data": "mnist1d",
+                    "activation": act,
+                    "depth": depth,
+                    "labels": frac,
+                    "method": method,
+                    "test_acc_mean": acc,
+                    "test_acc_std": std,
+                    "n": 5,
+                }
+            )
     return rows
 
 
@@ -27,8 +37,12 @@ def test_pretraining_helps_most_when_scarce_not_confirmed_when_pretraining_hurts
     # alone, so a gain of −3 points (few labels) vs −6 (all labels) — pre-training HURTS in
     # both, claim 1 "contradicted" — reads "confirmed" (the study's own mnist1d numbers do
     # this). Right: not confirmed unless pre-training measurably helps at few labels.
-    gains = {("sigmoid", 3, 0.01): -0.03, ("sigmoid", 3, 1.0): -0.06,
-             ("relu", 3, 0.01): -0.03, ("relu", 3, 1.0): -0.06}
+    gains = {
+        ("sigmoid", 3, 0.01): -0.03,
+        ("sigmoid", 3, 1.0): -0.06,
+        ("relu", 3, 0.01): -0.03,
+        ("relu", 3, 1.0): -0.06,
+    }
     _, verdicts = pt._findings(_pretraining_rows(gains), ["mnist1d"], [3], [0.01, 1.0])
     assert _verdict(verdicts, "pre-training helps deep sigmoid nets") == "contradicted"
     assert _verdict(verdicts, "it helps most when labels are scarce") != "confirmed"
@@ -38,10 +52,16 @@ def test_pretraining_benefit_grows_with_depth_not_confirmed_when_it_hurts_at_eve
     # pretraining.py:457: "its benefit grows with depth" is judged on sig − shallow alone: a
     # gain of −10 points at depth 3 and −5 at depth 5 (a loss at both depths) reads
     # "confirmed". Right: not confirmed while pre-training does not help the deep nets.
-    gains = {("sigmoid", 3, 0.01): -0.10, ("sigmoid", 3, 1.0): -0.10,
-             ("sigmoid", 5, 0.01): -0.05, ("sigmoid", 5, 1.0): -0.05,
-             ("relu", 3, 0.01): -0.05, ("relu", 3, 1.0): -0.05,
-             ("relu", 5, 0.01): -0.05, ("relu", 5, 1.0): -0.05}
+    gains = {
+        ("sigmoid", 3, 0.01): -0.10,
+        ("sigmoid", 3, 1.0): -0.10,
+        ("sigmoid", 5, 0.01): -0.05,
+        ("sigmoid", 5, 1.0): -0.05,
+        ("relu", 3, 0.01): -0.05,
+        ("relu", 3, 1.0): -0.05,
+        ("relu", 5, 0.01): -0.05,
+        ("relu", 5, 1.0): -0.05,
+    }
     _, verdicts = pt._findings(_pretraining_rows(gains), ["mnist1d"], [3, 5], [0.01, 1.0])
     assert _verdict(verdicts, "pre-training helps deep sigmoid nets") == "contradicted"
     assert _verdict(verdicts, "its benefit grows with depth") != "confirmed"
@@ -67,10 +87,17 @@ def test_preprocessing_claim_with_untuned_worse_cell_is_not_confirmed():
     # tuned ...)"; so should this one (the verdict must not start with "confirmed").
     best = {}
     for opt in ("SGD", "Adam"):
-        for inputs, loss in ((prep.RAW, 0.10), (prep.MEAN, 0.05), (prep.STD, 0.04),
-                             (prep.PCA, 0.03)):
-            best[("linear", opt, inputs)] = {"lr": 1.0, "edge": None,
-                                             "losses": [loss, loss * 1.01, loss * 0.99]}
+        for inputs, loss in (
+            (prep.RAW, 0.10),
+            (prep.MEAN, 0.05),
+            (prep.STD, 0.04),
+            (prep.PCA, 0.03),
+        ):
+            best[("linear", opt, inputs)] = {
+                "lr": 1.0,
+                "edge": None,
+                "losses": [loss, loss * 1.01, loss * 0.99],
+            }
     best[("linear", "SGD", prep.RAW)].update(lr=100.0, edge="top")
     rows = {r["claim"]: r for r in prep._claims(best, ["linear"], 3)}
     verdict = rows["linear, SGD: zero-centering speeds convergence"]["verdict"]

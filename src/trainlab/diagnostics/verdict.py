@@ -9,8 +9,10 @@ check               fires when (default thresholds)
 ==================  ==========================================================================
 ``gradients``       vanishing: ``g_first / g_last < 1e-2``; exploding: ``> 1e2``. ``g`` is the
                     norm of the back-propagated gradient ‖∂L/∂y‖ at the output of the first
-                    and the last layer with parameters (forward order); where it was not
-                    recorded (vmap/loop populations), the parameter-gradient norm ‖∂L/∂θ‖,
+                    and the last layer with parameters (forward order; where an in-place
+                    activation overwrote a layer's output, the first and last layer with the
+                    norm, activations included); where it was not recorded (vmap/loop
+                    populations), the parameter-gradient norm ‖∂L/∂θ‖,
                     which can only warn: with small (large) weights the parameter gradients
                     of all layers shrink (grow) together — ∂L/∂W_l = δ_l a_{l-1}, the two
                     factors moving in opposite directions through the depth — so their
@@ -27,7 +29,9 @@ check               fires when (default thresholds)
 ``saturation``      a tanh/sigmoid layer has ``saturated_fraction > 0.2`` (tanh ``|y| > 0.99``,
                     sigmoid ``y < 0.01 or > 0.99``): its local gradient is almost zero there.
 ``dead_relu``       a ReLU or ReLU6 layer has ``dead_fraction > 0.25`` (units ``<= 0`` on every
-                    sample of the batch).
+                    sample of the batch). Both: the layer's least fraction over the latest 3
+                    sampled steps (``PERSIST_STEPS``: a one-sample batch leaves about half of
+                    a healthy layer at 0 on "every" sample).
 ``update_ratio``    a layer that receives gradients has ‖Δθ‖/‖θ‖ ``< 1e-5`` (learning too
                     slowly) or ``> 1e-1`` (too fast); CS231n's rule of thumb is about 1e-3.
                     A model with no update at all (learning rate 0: stopped by the trainer
@@ -60,6 +64,9 @@ __all__ = ["Thresholds", "Finding", "verdict", "verdict_table", "CHECKS"]
 
 #: the checks, in the order they are reported
 CHECKS = ("nonfinite", "gradients", "activations", "saturation", "dead_relu", "update_ratio")
+#: saturation and dead ReLU units are judged by each layer's least fraction over this many
+#: latest sampled steps (a unit that is dead or saturated stays so; a tiny batch exaggerates)
+PERSIST_STEPS = 3
 _ACTIVATION_KINDS = ("relu", "tanh", "sigmoid", "hardtanh", "hardsigmoid", "activation")
 _STATUS_RANK = {"ok": 0, "warn": 1, "fail": 2}
 
@@ -301,7 +308,10 @@ def _check_gradients(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
     names = {"out_grad_norm": "‖∂L/∂y‖", "grad_norm": "‖∂L/∂θ‖"}
     key, sel = "", []
     for key in names:
-        sel = [r for r in _latest(rows, key) if _has_params(r) and _finite(r.get(key))]
+        latest = [r for r in _latest(rows, key) if _finite(r.get(key))]
+        sel = [r for r in latest if _has_params(r)]
+        if len(sel) < 2 and key == "out_grad_norm":  # an in-place activation (ReLU(inplace=
+            sel = latest  # True)) overwrote its layer's output: the activations' ‖∂L/∂y‖
         if len(sel) >= 2:
             break
     if len(sel) < 2:
@@ -424,6 +434,14 @@ def _fraction_check(
     sel = [r for r in _latest(rows, key) if _finite(r.get(key))]
     if not sel:
         return None
+    # a dead or saturated unit stays so: each layer's least fraction over the latest
+    # PERSIST_STEPS sampled steps (a one-sample last batch leaves half a healthy layer "dead")
+    steps = sorted({r["step"] for r in rows if _finite(r.get(key))})[-PERSIST_STEPS:]
+    least: dict[str, float] = {}
+    for r in rows:
+        if r["step"] in steps and _finite(r.get(key)):
+            least[r["layer"]] = min(least.get(r["layer"], math.inf), r[key])
+    sel = [{**r, key: least[r["layer"]]} for r in sel]
     worst = max(sel, key=lambda r: r[key])
     flagged = [r["layer"] for r in sel if r[key] > limit]
     v = worst[key]
