@@ -100,3 +100,26 @@ def test_train_refuses_an_out_folder_it_would_not_write(tmp_path):
     with pytest.raises(UserError, match="write=False"):
         train(copy.deepcopy(_SMALL), out=tmp_path / "run", write=False, progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_lr_sweep_takes_a_users_model_and_data_as_lr_find_does(tmp_path):
+    # lr_sweep had no model=/dataset= (lr_find and train take them): a user's own module and
+    # arrays could not be swept
+    import json
+
+    from torch import nn
+
+    from trainlab.optim import lr_sweep
+    from trainlab.pretrain import arrays_dataset
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(60, 5, generator=g)
+    y = x[:, :3].argmax(1)  # learnable
+    ds = arrays_dataset(x[:40].numpy(), y[:40].numpy(), x[40:].numpy(), y[40:].numpy())
+    model = nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 3))
+    cfg = {"train": {"batch_size": 20}}
+    res = lr_sweep(cfg, [1e-4, 1e-1], model=model, dataset=ds, device="cpu", out=tmp_path / "s")
+    assert len(res.train_loss) == 2 and res.train_loss[0] != res.train_loss[1]
+    pop = json.loads((tmp_path / "s" / "population.json").read_text())
+    assert pop["custom_model"] and pop["model_fingerprint"]["class"].endswith("Sequential")
+    assert pop["custom_dataset"]["sizes"][2] == 20  # the user's 20 test rows

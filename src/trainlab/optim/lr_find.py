@@ -179,7 +179,8 @@ def lr_find(
     model: Any = None,
     dataset: Any = None,
 ) -> LRFindResult:
-    """Run the LR range test on ``config`` (a Config or YAML path); see the module docstring.
+    """Run the LR range test on ``config`` (a Config, a dict or a YAML path); see the module
+    docstring.
 
     Every model of the config's population takes the same LR sweep (so one call answers for
     each variant). Losses stay on the device and are read every ``check_every`` steps for the
@@ -382,8 +383,12 @@ def lr_sweep(
     epochs: int = 1,
     out: str | Path | None = None,
     device: str = "auto",
+    model: Any = None,
+    dataset: Any = None,
 ) -> LRSweepResult:
-    """Train one model per LR (seed: the config's first) as one population for ``epochs``.
+    """Train one model per LR (seed: the config's first) as one population for ``epochs``;
+    ``model`` / ``dataset``: a user's ``nn.Module`` and data, as :func:`trainlab.train.train`
+    takes them.
 
     Uses :func:`trainlab.train.train` with ``population.grid = {"optim.lr": lrs}``; a model
     whose loss turns NaN is stopped by the trainer and reported with an infinite loss. A config
@@ -428,7 +433,10 @@ def lr_sweep(
     raw["train"]["epochs"] = int(epochs)
     raw["schedule"] = {"name": "none"}
     cfg = Config.model_validate(raw)
-    res = train(cfg, out=out, device=device, progress=False, write=out is not None)
+    res = train(
+        cfg, out=out, device=device, progress=False, write=out is not None, model=model,
+        dataset=dataset,
+    )  # fmt: skip
     tl, vl = [], []
     for m in res.summary["models"]:
         final = m.get("final") or {}
