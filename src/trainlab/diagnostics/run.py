@@ -88,9 +88,7 @@ def diagnose(
     bad = isinstance(epochs, bool) or not isinstance(epochs, int | None)
     if bad or (epochs is not None and epochs < 1):
         raise UserError(f"--epochs must be a whole number >= 1, got {epochs!r}")
-    cfg = as_config(config, sets)
-    if cfg is config:  # (as_config returns a Config given without sets as it is)
-        cfg = config.model_copy(deep=True)
+    cfg = as_config(config, sets).model_copy(deep=True)  # (edited below: never the caller's)
     cfg.train.diagnose_every = every if every is not None else cfg.train.diagnose_every or 10
     if epochs is not None:
         cfg.train.epochs = epochs

@@ -457,7 +457,6 @@ def _findings(
         sig_all, sig_all_c = _gain(rows, data, "sigmoid", d_max, 1.0)
         relu, relu_c = _gain(rows, data, "relu", d_max, few)
         helps = judge(sig, sig_c)
-
         claims = [
             f"pre-training helps deep sigmoid nets ({pts(sig, sig_c)} at depth {d_max}, "
             f"{few * 100:g}% labels): {helps}",
