@@ -119,7 +119,9 @@ def test_zca_identity_covariance_and_formula():
 def test_zca_keeps_image_shape_and_equals_rotated_pca_whitening(raw):
     ds = load("digits", seed=5, preprocess="zca", epsilon=0.1)
     assert ds.input_shape == (1, 8, 8) and ds.x_test.shape[1:] == (1, 8, 8)
-    p = PCA(None, whiten=True, epsilon=0.1).fit(raw.x_train)
+    # all 64 components: ZCA keeps the zero-variance directions (scaled by 1/√ε), where
+    # PCA(None) keeps only the directions the training inputs span
+    p = PCA(64, whiten=True, epsilon=0.1).fit(raw.x_train)
     via_pca = p.transform(raw.x_test).double() @ p.components_  # (N, D): rotate back
     assert torch.allclose(ds.x_test.reshape(len(ds.x_test), -1).double(), via_pca, atol=1e-4)
 
@@ -145,19 +147,31 @@ def test_transform_checks_shape_and_fit():
         make_preprocessor("pcaa")
 
 
-@pytest.mark.parametrize("name", ["zca", "pca_whiten"])
-def test_whitening_catches_round_off_singular_covariance(name):
+@pytest.mark.parametrize(("name", "opts"), [("zca", {}), ("pca_whiten", {"pca_components": 8})])
+def test_whitening_catches_round_off_singular_covariance(name, opts):
     """Rank 3 of 8: the null eigenvalues come out as ±1e-17 round-off, not exactly 0; with
     epsilon=0 they would blow the outputs up by 1e8, so they count as zero (relative tol)."""
     g = np.random.default_rng(1)
     a = g.random((200, 3)).astype(np.float32)
     x = np.concatenate([a, a @ g.random((3, 5)).astype(np.float32)], 1)
     with pytest.raises(UserError, match="singular.*pass epsilon>0"):
-        make_preprocessor(name, epsilon=0.0).fit(x)
-    t = make_preprocessor(name, epsilon=1e-2).fit(x)
+        make_preprocessor(name, epsilon=0.0, **opts).fit(x)
+    t = make_preprocessor(name, epsilon=1e-2, **opts).fit(x)
     assert float(t.transform(g.random((50, 8)).astype(np.float32)).abs().max()) < 1e3
     full = g.random((200, 8))  # full rank: epsilon=0 is fine
-    assert torch.isfinite(make_preprocessor(name, epsilon=0.0).fit_transform(full)).all()
+    assert torch.isfinite(make_preprocessor(name, epsilon=0.0, **opts).fit_transform(full)).all()
+
+
+def test_pca_whiten_by_default_keeps_only_the_spanned_directions():
+    """Rank-3 float64 inputs (in float32 the rounding of ``a @ M`` adds real, if tiny,
+    variance): PCA(None) keeps their 3 directions, so epsilon=0 whitens them without touching
+    the round-off ones (which it would blow up by ~1e8)."""
+    g = np.random.default_rng(1)
+    a = g.random((200, 3))
+    x = np.concatenate([a, a @ g.random((3, 5))], 1)
+    t = make_preprocessor("pca_whiten", epsilon=0.0).fit(x)
+    assert t.n_components_ == 3
+    assert float(t.transform(g.random((50, 8)).astype(np.float32)).abs().max()) < 1e3
 
 
 def test_pca_components_follows_sklearn_int_or_fraction(raw):

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from ..errors import UserError, unknown_name
+from ..threads import torch_threads
 
 __all__ = [
     "Transform",
@@ -198,7 +199,11 @@ def _eigh_desc(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     mean = x.mean(0)  # (D,)
     xc = x - mean  # (N, D)
     cov = xc.T @ xc / x.shape[0]  # (D, D)
-    lam, u = torch.linalg.eigh(cov)  # ascending
+    # one thread: eigh's eigenvectors change in their last bits with the thread count (the
+    # covariance does not), and so would the preprocessed data and the sha256 that `resume`
+    # checks it against (a run moved to a machine with other cores was refused)
+    with torch_threads(1):
+        lam, u = torch.linalg.eigh(cov)  # ascending
     lam, u = lam.flip(0).clamp_min(0.0), u.flip(1)
     idx = u.abs().argmax(0)  # (D,)
     signs = torch.sign(u[idx, torch.arange(u.shape[1])])
@@ -238,10 +243,13 @@ class PCA(Transform):
     Parameters
     ----------
     n_components:
-        ``None`` (default) keeps all ``D`` components (a rotation); an int ``k`` in ``[1, D]``
-        keeps ``k``; a float in ``(0, 1)`` keeps the fewest components whose explained variance
-        reaches that fraction (scikit-learn's rule: any other float, ``1.0`` included, is an
-        error).
+        ``None`` (default) keeps every component the training inputs span: those whose
+        eigenvalue exceeds the round-off ``λ_max · D · eps(float64)`` (all ``D``, a rotation,
+        for full-rank inputs; at most ``N − 1`` for ``N`` samples: the other directions are
+        arbitrary, and test inputs projected on them would change with the training data's
+        last bits); an int ``k`` in ``[1, min(N, D)]`` keeps ``k`` (scikit-learn's rule); a
+        float in ``(0, 1)`` keeps the fewest components whose explained variance reaches that
+        fraction (scikit-learn's rule: any other float, ``1.0`` included, is an error).
     whiten:
         Divide each component by ``√(λ + ε)``.
     epsilon:
@@ -272,8 +280,9 @@ class PCA(Transform):
         arbitrary), a float a fraction of the variance in (0, 1) (so ``1.0`` is an error, not
         one component)."""
         d, nc = lam.shape[0], self.n_components
-        if nc is None:
-            return d
+        if nc is None:  # the spanned directions (lam is descending): at least one
+            tol = float(lam.max()) * d * float(torch.finfo(torch.float64).eps) if d else 0.0
+            return max(1, int((lam > tol).sum()))
         if isinstance(nc, bool) or not isinstance(nc, numbers.Real):
             raise UserError(
                 f"pca_components must be an int (a number of components) or a float in (0, 1) "

@@ -138,8 +138,8 @@ def _gunzip(p: Path, raw: bytes, max_length: int) -> bytes:
             return out
         if not d.eof:
             raise DataError(f"{p}: corrupt or truncated gzip file; re-copy or re-compress it")
-        raw = d.unused_data
-        if not raw:
+        raw = d.unused_data.lstrip(b"\x00")  # zero padding after a member: skipped, as gzip(1)
+        if not raw:  # and Python's gzip do; other trailing bytes must be another member
             return out
 
 

@@ -32,6 +32,10 @@ Definitions (the thresholds are module constants, stated here):
 
 from __future__ import annotations
 
+import functools
+import math
+from collections.abc import Iterable
+
 import torch
 from torch import nn
 
@@ -47,6 +51,8 @@ __all__ = [
     "moment_sums",
     "histogram",
     "uniform_histogram",
+    "coprime_stride",
+    "sample_stride",
     "uniform_bin_positions",
     "unit_peaks",
     "dead_fraction",
@@ -171,12 +177,12 @@ def uniform_histogram(
 
     Returns ``(K, bins + 2)`` float32 counts: column 0 = values below ``low``, the last column
     = values ``>= high`` (and NaN), bin ``j`` = ``floor((y − low)/width) = j``. With
-    ``max_values``, only every ``ceil(N / max_values)``-th value of each model is counted (an
-    evenly strided sample; all values when ``N <= max_values``).
+    ``max_values``, only every ``s``-th value of each model is counted (an evenly strided
+    sample, ``s`` from :func:`sample_stride`; all values when ``N <= max_values``).
     """
     y2 = flat(y)  # (K, N)
     if max_values is not None and y2.shape[1] > max_values:
-        y2 = y2[:, :: -(-y2.shape[1] // max_values)]
+        y2 = y2[:, :: sample_stride(tuple(y.shape[1:]), max_values)]
     pos = uniform_bin_positions(y2, low, high, bins)
     # clamp to [0, bins + 1] then truncate: equals floor for these non-negative values;
     # NaN -> overflow (nan_to_num_ after the clamp, which passes NaN through)
@@ -184,6 +190,39 @@ def uniform_histogram(
     counts = torch.zeros(y2.shape[0], bins + 2, dtype=torch.float32, device=y2.device)
     ones = torch.ones((), dtype=torch.float32, device=y2.device).expand(idx.shape)
     return counts.scatter_add_(1, idx, ones)
+
+
+def coprime_stride(lengths: Iterable[int], least: int) -> int:
+    """The smallest prime ``>= least`` that divides none of ``lengths``."""
+    lengths = tuple(lengths)
+    s = max(2, least)
+    while not (
+        all(s % q for q in range(2, math.isqrt(s) + 1)) and all(m % s for m in lengths)
+    ):  # fmt: skip
+        s += 1
+    return s
+
+
+@functools.lru_cache(maxsize=256)
+def sample_stride(shape: tuple[int, ...], max_values: int) -> int:
+    """Stride of an evenly strided sample of at most ``max_values`` of the ``N = prod(shape)``
+    values of one model's output of per-model shape ``shape`` (row-major), 1 when ``N <=
+    max_values``.
+
+    Not ``ceil(N / max_values)``: a stride that is a multiple of the last dimension ``D`` samples
+    one feature only (a ``(4096, 16)`` output and 4096 values: every value from unit 0), and one
+    that is a multiple of ``H·W`` one pixel of each channel. The stride is the smallest prime
+    ``>= ceil(N / max_values)`` dividing no trailing product of ``shape`` (``D``, ``H·W``, ...),
+    so the sampled positions cycle through every unit, column and channel.
+    """
+    n = math.prod(shape)
+    if n <= max_values:
+        return 1
+    suffix, prod = [], 1
+    for d in reversed(shape):
+        prod *= int(d)
+        suffix.append(prod)
+    return coprime_stride(suffix, -(-n // max_values))
 
 
 def uniform_bin_positions(y: torch.Tensor, low: float, high: float, bins: int) -> torch.Tensor:

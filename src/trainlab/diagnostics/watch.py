@@ -480,11 +480,7 @@ def _update_subset(shape: Sequence[int], n: int, sample: int) -> tuple[int, int]
         prod *= int(d)
         if prod % chunk == 0:
             suffix.append(prod // chunk)
-    s = max(2, -(-n // sample))
-    while True:
-        if all(s % q for q in range(2, math.isqrt(s) + 1)) and all(m % s for m in suffix):
-            return chunk, s
-        s += 1
+    return chunk, stats.coprime_stride(suffix, -(-n // sample))
 
 
 def _norms(tensors: list[torch.Tensor], k: int) -> torch.Tensor:
@@ -506,7 +502,9 @@ class Watch:
         bins: number of histogram bins over ``hist_range``, or the bin edges themselves.
         hist_range: ``(low, high)`` of the histogram bins when ``bins`` is a count.
         hist_values: count at most this many values per model and layer in the histogram (an
-            evenly strided sample; None: all). Moments and fractions always use every value.
+            evenly strided sample whose stride is coprime with the trailing dimensions, so that
+            it covers every unit and channel: :func:`stats.sample_stride`; None: all).
+            Moments and fractions always use every value.
         layers: names (from ``named_modules()``) to watch, or one name; default: every module
             with parameters of its own (leaf or not) and every activation module.
         start_step: the number of the first training step (a resumed run passes its step).
@@ -1130,7 +1128,8 @@ class Watch:
         elif kind in ("tanh", "sigmoid", "hardtanh", "hardsigmoid"):
             frac = stats.saturated_fraction(y, kind, module)
         hv = self.hist_values
-        step = -(-n // hv) if hv is not None and n > hv else 1
+        # a stride coprime with the trailing dims: ceil(n / hv) may sample one unit only
+        step = stats.sample_stride(tuple(y.shape[1:]), hv) if hv is not None and n > hv else 1
         # (K, m); a non-contiguous output is gathered (no copy of the whole output)
         y2 = y2[:, ::step] if contiguous else self._gather_strided(y, step)
         if self._uniform is not None:  # the rest of stats.uniform_bin_positions in _finalize
@@ -1606,6 +1605,11 @@ def _select_layers(tree: nn.Module, names: str | Iterable[str] | None) -> dict[s
                     f"'{outer}'"
                 )
             chosen[n] = modules[n]
+        if not chosen:  # (a filter over named_modules() that matched nothing)
+            raise UserError(
+                "watch(): layers= selects no layer; pass names from model.named_modules(), or "
+                "layers=None for every module with parameters and every activation"
+            )
         return chosen
     # a reparametrized module's parametrizations make its weight inside its forward: they are
     # part of that layer (its parameters), not layers whose "output" is a weight matrix

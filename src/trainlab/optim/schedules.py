@@ -346,6 +346,11 @@ def _sgdr(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], Tensor
         ti_m = t0_ * tm_safe**n
         cur = torch.where(multi, cur_m, torch.remainder(e, t0_))
         ti = torch.where(multi, ti_m, t0_)
+        # a T_0 or T_mult that binary floats do not hold exactly (0.2, 1.3) can leave a restart
+        # a rounding error short of its cycle's end (remainder(0.6, 0.2) = 0.19999999999999996):
+        # that is the restart, at the base lr, not η_min (no step lies within 1e-9·T_i of a
+        # cycle's end unless a cycle spans ~1e9 steps)
+        cur = torch.where(ti - cur <= 1e-9 * ti, torch.zeros_like(cur), cur)
         return eta_min + (base - eta_min) * (1.0 + torch.cos(math.pi * cur / ti)) / 2.0
 
     return fn
