@@ -285,10 +285,14 @@ class RunDir:
         """Complete lines of ``metrics.jsonl`` (a partial last line from a kill is dropped)."""
         return _read_jsonl(self.metrics_path)
 
-    def truncate_jsonl(self, path: Path, keep) -> None:
-        """Rewrite a JSONL file atomically with the rows for which ``keep(row)`` holds."""
-        if path.exists():
-            rows = [r for r in _read_jsonl(path) if keep(r)]
+    def kept_rows(self, path: Path, keep) -> list[dict[str, Any]] | None:
+        """The rows of a JSONL file for which ``keep(row)`` holds (a corrupt line is a
+        UserError; the torn last line of a kill is skipped); None if there is no file."""
+        return [r for r in _read_jsonl(path) if keep(r)] if path.exists() else None
+
+    def rewrite_jsonl(self, path: Path, rows: list[dict[str, Any]] | None) -> None:
+        """Write ``rows`` to a JSONL file atomically (None: leave the path as it is)."""
+        if rows is not None:
             atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
 
     # -- checkpoints ----------------------------------------------------------------------------
@@ -297,7 +301,13 @@ class RunDir:
         streamed to disk (no second copy of the checkpoint in memory)."""
         self.checkpoint_path.parent.mkdir(parents=True, exist_ok=True)
         with atomic_open(self.checkpoint_path) as f, _crc32_on():
-            torch.save(state, f)
+            try:
+                torch.save(state, f)
+            except RuntimeError as err:  # a full disk: torch's zip writer masks the OSError
+                disk = _os_error_in(err)  # with its own "unexpected pos"; atomic_open names
+                if disk is None:  # the OSError after the file, the CLI prints it in a line
+                    raise
+                raise disk from None
 
     def load_checkpoint(self, map_location: str | torch.device = "cpu") -> dict[str, Any] | None:
         """The last checkpoint, loaded with ``weights_only=True``; None if there is none."""
@@ -359,6 +369,18 @@ def _damaged_entry(path: Path) -> str | None:
             return archive.testzip()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
         return None
+
+
+def _os_error_in(err: BaseException) -> OSError | None:
+    """The first OSError among ``err``'s causes and contexts (the error it hides), or None."""
+    seen: set[int] = set()
+    cur: BaseException | None = err
+    while cur is not None and id(cur) not in seen:
+        if isinstance(cur, OSError):
+            return cur
+        seen.add(id(cur))
+        cur = cur.__cause__ or cur.__context__
+    return None
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

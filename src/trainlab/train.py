@@ -914,6 +914,8 @@ class Trainer:
         if run is not None:
             run.save_checkpoint(self.state_dict())
             run.write_json("summary.json", summary)
+            if watch is not None:  # (a resumed `trainlab diagnose` run too)
+                _write_verdict(run.path, summary)
         return summary
 
     def _tiny_eps(self) -> bool:
@@ -1235,6 +1237,17 @@ def _member_init(config: Config, member: Member) -> dict[str, Any]:
     return to_jsonable({"scheme": cfg.scheme, **options, **given})
 
 
+def _write_verdict(run_dir: Path, summary: dict[str, Any]) -> None:
+    """``verdict.json``: the health verdict (:func:`trainlab.diagnostics.run.run_findings`) of a
+    finished run's ``diagnostics.jsonl`` and its NaN/Inf stops."""
+    from .atomic import atomic_write_text
+    from .diagnostics.run import read_records, run_findings
+
+    findings = run_findings(read_records(run_dir), summary)
+    text = json.dumps([f.__dict__ for f in findings], indent=1) + "\n"
+    atomic_write_text(run_dir / "verdict.json", text)
+
+
 def train(
     config: Config | Mapping[str, Any] | str | Path,
     *,
@@ -1449,14 +1462,36 @@ def resume(
     run.lock()  # before anything is removed or truncated: a run still training is refused
     try:
         run.remove_partial_writes()
+        # read (a corrupt line is refused) and checked before anything is changed
+        metrics = run.kept_rows(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
+        diagnostics = run.kept_rows(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)
+        _check_metrics_cover(run, metrics, trainer.k, done_epoch)
         if not trainer.done():  # a finished run trained longer: not finished until fit ends
             (run.path / "summary.json").unlink(missing_ok=True)
-        run.truncate_jsonl(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
-        run.truncate_jsonl(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)
+        run.rewrite_jsonl(run.metrics_path, metrics)
+        run.rewrite_jsonl(run.diagnostics_path, diagnostics)
         summary = _noted_fit(trainer, run, progress=progress)
     finally:
         run.unlock()
     return RunResult(run.path, summary, trainer.members, trainer.pop)
+
+
+def _check_metrics_cover(
+    run: RunDir, rows: list[dict[str, Any]] | None, k: int, epochs: int
+) -> None:
+    """Refuse to resume when ``metrics.jsonl`` lacks a ``(model, epoch)`` row the checkpoint
+    has trained (the file deleted, or cut at a line): the run would finish "complete" with
+    curves that start late."""
+    have = {(r.get("model"), r.get("epoch")) for r in rows or []}
+    missing = next(
+        ((m, e) for e in range(1, epochs + 1) for m in range(k) if (m, e) not in have), None
+    )
+    if missing is not None:
+        what = "does not exist" if rows is None else "lacks rows the checkpoint has trained"
+        raise UserError(
+            f"{run.metrics_path} {what} (model {missing[0]}, epoch {missing[1]} of {epochs}); "
+            f"restore it, or delete {run.checkpoint_path} to train the run again from scratch"
+        )
 
 
 def _noted_fit(trainer: Trainer, run: RunDir | None, *, progress: bool) -> dict[str, Any]:

@@ -177,11 +177,11 @@ def _main() -> None:
         if err.filename is None and not full:
             raise
         what = f" {escape(str(err.filename))}" if err.filename is not None else ""
-        fix = (
-            "what was written before is intact; free space (or fix the disk) and run it again"
-            if full
-            else "pass another path"
-        )
+        fix = "pass another path"
+        if err.errno == errno.EROFS:  # (a read-only mount: no space to free)
+            fix = "what was written before is intact; use a writable folder (--out, or a copy)"
+        elif full:
+            fix = "what was written before is intact; free space (or fix the disk) and run it again"
         err_console.print(
             f"[bold red]error:[/] cannot {'write' if full else 'use'}{what}: "
             f"{err.strerror or err}; {fix}",

@@ -3,14 +3,14 @@
 What ``trainlab diagnose CONFIG`` runs. The training is the ordinary trainer
 (:func:`trainlab.train.train`) with ``train.diagnose_every`` set, so it writes a normal run
 directory whose ``diagnostics.jsonl`` holds the records of :func:`trainlab.diagnostics.watch`;
-this adds the verdict (``verdict.json`` and a report table) and two figures (per-layer
+this adds the verdict (a report table; the trainer writes ``verdict.json`` at the end of any
+run with diagnostics, a resumed one too) and two figures (per-layer
 activation histograms, per-layer profile) to the run's ``report.html``.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import json
 import numbers
 from dataclasses import dataclass
 from pathlib import Path
@@ -96,13 +96,8 @@ def diagnose(
     result = train(cfg, out=out, device=device, progress=progress)
     run_dir = Path(result.run_dir)
     records = read_records(run_dir)
-    summary = run_dir / "summary.json"
-    findings = run_findings(records, json.loads(summary.read_text()) if summary.exists() else {})
-    from ..atomic import atomic_write_text
-
-    atomic_write_text(
-        run_dir / "verdict.json", json.dumps([f.__dict__ for f in findings], indent=1) + "\n"
-    )
+    # (the trainer wrote verdict.json from the same records and summary)
+    findings = run_findings(records, result.summary)
     path = _write_report(run_dir, records, findings) if report else None
     return DiagnoseResult(run_dir, findings, records, path)
 

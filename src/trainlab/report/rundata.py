@@ -382,6 +382,11 @@ def read_run(run_dir: str | Path) -> RunData:
     pop_path = path / "population.json"
     sec_path = path / "report_sections.json"
     if not pop_path.exists() and not sec_path.exists():
+        if (path / "cells").is_dir():  # a study writes its sections at its end
+            raise UserError(
+                f"{path} is a study that stopped before its end (its cells/ are there, its "
+                "report_sections.json is not); run the study again to get its report"
+            )
         raise UserError(
             f"not a run directory: {path} (no population.json or report_sections.json); pass "
             "the folder that `trainlab train`, `study` or `pretrain` wrote (a pretrain run "

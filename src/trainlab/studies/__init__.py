@@ -20,7 +20,7 @@ from ..errors import note_interrupt, shell_path, unknown_name
 if TYPE_CHECKING:
     from ..runs import RunDir
 
-__all__ = ["claim_study_dir", "list_studies", "run_study", "seeds_text"]
+__all__ = ["band_text", "claim_study_dir", "list_studies", "run_study", "seeds_text", "spread_text"]
 
 #: study name -> module name in this package
 _STUDIES = {
@@ -37,6 +37,17 @@ _STUDIES = {
 def seeds_text(n: int) -> str:
     """``"1 seed"``, ``"5 seeds"``: a count of seeds as the studies' texts print it."""
     return f"{n} seed" if n == 1 else f"{n} seeds"
+
+
+def spread_text(n: int, what: str = "mean ± std") -> str:
+    """``"mean ± std over seeds"``; ``"one seed"`` for ``n = 1`` (no spread was measured)."""
+    return f"{what} over seeds" if n > 1 else "one seed"
+
+
+def band_text(n: int, over: str = "seeds") -> str:
+    """A curve figure's band caption: ``"band: ±1 std over seeds"``; with one seed there is no
+    band, and the caption says so."""
+    return f"band: ±1 std over {over}" if n > 1 else "one seed: no band"
 
 
 def claim_study_dir(out: str | Path, *, renumber: bool = False) -> RunDir:

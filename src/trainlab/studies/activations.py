@@ -36,7 +36,7 @@ from typing import Any
 import torch
 
 from .. import init as init_mod
-from . import claim_study_dir, seeds_text
+from . import claim_study_dir, seeds_text, spread_text
 
 __all__ = ["DESCRIPTION", "run", "measure", "CONFIGS"]
 
@@ -311,7 +311,7 @@ def run(
                 "init": r["init"],
                 "σ·√n": r["sigma_sqrt_n"],
                 "expected": r["expected"],
-                "measured (mean over seeds)": r["measured"],
+                f"measured ({spread_text(n_seeds, 'mean')})": r["measured"],
                 "agrees": "yes" if r["agrees"] else "NO",
             }
             for r in results
@@ -322,7 +322,8 @@ def run(
         _histogram_grid(results),
         caption=f"Activation histograms per layer (columns) for each activation × init (rows), "
         f"seed 0; x: activation value, y: count (each panel scaled to its own peak); titles give "
-        f"the layer's mean and std (over seeds), and for ReLU the fraction of exact zeros, "
+        f"the layer's mean and std ({spread_text(n_seeds, 'mean')}), and for ReLU the fraction "
+        f"of exact zeros, "
         f"which the ReLU histograms leave out (their spike at 0 would hide the rest). The 7 "
         f"panels of a row share one x range (the min..max over that row's layers), so a "
         f"collapse narrows and an explosion widens from left to right. Width {width}.",

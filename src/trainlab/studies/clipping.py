@@ -35,6 +35,7 @@ from typing import Any
 
 from ..errors import UserError
 from ..report.stats import sample_std
+from . import band_text, spread_text
 from .cells import by_override, cpu_threads, curves, final_values, pm, train_cell
 from .evidence import CONFIRMED, CONTRADICTED, delta_text, judge, welch
 
@@ -201,9 +202,12 @@ def run(
             ax.set_xlabel("epoch")
             ax.set_title(f"{act}, lr {lr:g}")
             ax.legend(fontsize=7)
-        axes[0].set_ylabel("training loss (mean ± std over finite seeds)")
+        axes[0].set_ylabel(
+            f"training loss ({spread_text(n_seeds).replace('seeds', 'finite seeds')})"
+        )
+        band = band_text(n_seeds, "the seeds that stayed finite")
         rep.add_figure(f"clipping_{act}", fig, caption=f"{act}: training loss with and without "
-                       "clipping; band: ±1 std over the seeds that stayed finite")  # fmt: skip
+                       f"clipping; {band}")  # fmt: skip
     hidden = ("n_nan", "n_models", "test_acc")
     rep.add_table(
         "Divergence and accuracy per LR and clipping",

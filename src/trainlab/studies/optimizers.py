@@ -35,7 +35,7 @@ from typing import Any
 import torch
 
 from ..errors import UserError
-from . import seeds_text
+from . import band_text, seeds_text, spread_text
 from .cells import (
     by_override,
     cpu_threads,
@@ -305,17 +305,17 @@ def run(
             )
         ax.set_xscale("log")
         ax.set_xlabel("learning rate")
-        ax.set_ylabel("final validation loss (mean ± std over seeds)")
+        ax.set_ylabel(f"final validation loss ({spread_text(n_seeds)})")
         ax.set_title(f"{mname}: LR sensitivity ({seeds_text(n_seeds)}, {epochs} epochs)")
         ax.legend(fontsize=7)
         cap = f"{mname}: final validation loss against LR; NaN runs omitted"
         rep.add_figure(f"lr_sensitivity_{mname.lower()}", fig, caption=cap)
         ax2.set_yscale("log")
         ax2.set_xlabel("epoch")
-        ax2.set_ylabel("training loss (mean ± std over seeds)")
+        ax2.set_ylabel(f"training loss ({spread_text(n_seeds)})")
         ax2.set_title(f"{mname}: training curves at each optimizer's best LR")
         ax2.legend(fontsize=7)
-        rep.add_figure(f"best_curves_{mname.lower()}", fig2, caption="band: ±1 std over seeds")
+        rep.add_figure(f"best_curves_{mname.lower()}", fig2, caption=band_text(n_seeds))
     rep.add_table("Best LR per optimizer (by mean final validation loss)", table)
     rep.add_text(_edge_text(results))
 
@@ -344,11 +344,11 @@ def run(
         )
     ax3.set_yscale("log")
     ax3.set_xlabel("epoch")
-    ax3.set_ylabel("training loss (mean ± std over seeds)")
+    ax3.set_ylabel(f"training loss ({spread_text(n_seeds)})")
     ax3.set_title("MLP, SGD+momentum: LR schedules, each at its best base LR")
     ax3.legend()
     rep.add_figure("schedules", fig3, caption="constant vs step decay vs cosine annealing; "
-                   "band: ±1 std over seeds")  # fmt: skip
+                   + band_text(n_seeds))  # fmt: skip
     rep.add_table(f"Schedules (SGD+momentum; base LR grid {sched_lrs})", srows)
     demo = lbfgs_batch_demo(n_seeds, demo_steps)
     fig4 = Figure(figsize=(7, 4.5))
@@ -492,7 +492,8 @@ def _setup_text(
     )
     lines.append(
         f"- L-BFGS: softmax regression on standardized digits, {demo_steps} steps, {n_seeds} "
-        "models per method (seed s: its own initial weights and mini-batches)."
+        f"model{'s' if n_seeds != 1 else ''} per method (seed s: its own initial weights and "
+        "mini-batches)."
     )
     lines += ["", f"### Left out in {'quick mode' if quick else 'this run'}"]
     lines += [f"- {x}" for x in left_out] or ["Nothing: this is the full study."]
