@@ -303,9 +303,11 @@ class RunDir:
         with atomic_open(self.checkpoint_path) as f, _crc32_on():
             try:
                 torch.save(state, f)
-            except RuntimeError as err:  # a full disk: torch's zip writer masks the OSError
-                disk = _os_error_in(err)  # with its own "unexpected pos"; atomic_open names
-                if disk is None:  # the OSError after the file, the CLI prints it in a line
+            except RuntimeError as err:
+                # a full disk: torch's zip writer raises its own "unexpected pos" over the
+                # OSError; raise that, which atomic_open names and the CLI prints in one line
+                disk = _os_error_in(err)
+                if disk is None:
                     raise
                 raise disk from None
 

@@ -87,13 +87,14 @@ def make_teacher(
     included. With few input dimensions and many classes some logit may never be the
     largest, leaving its class without samples (``dim=2, classes=50, data_seed=0``: 32 of the
     50 classes are empty).
-    Cost is one forward pass: 60000 × 784 with ``hidden=256`` takes ~1 s.
+    Cost is a forward pass of the samples and of the reference draw: 60000 × 784 with
+    ``hidden=256`` takes ~1 s.
     """
-    # the teacher's weights and the inputs come from two independent streams, so the teacher
-    # does not depend on n_samples: more data from the same seed is more data from one teacher
-    teacher_seq, input_seq, reference_seq = np.random.SeedSequence([int(data_seed), 0x7EAC]).spawn(
-        3
-    )  # (child i does not depend on how many are spawned)
+    # the teacher's weights, the inputs and the centring draw come from independent streams,
+    # so the teacher does not depend on n_samples: more data from the same seed is more data
+    # from one teacher (a spawned child does not depend on how many are spawned)
+    seq = np.random.SeedSequence([int(data_seed), 0x7EAC])
+    teacher_seq, input_seq, reference_seq = seq.spawn(3)
     rng = np.random.default_rng(teacher_seq)
     widths = [int(w) for w in ([hidden] if isinstance(hidden, int | np.integer) else hidden)]
     sizes = [dim, *widths, classes]

@@ -4,8 +4,8 @@ What ``trainlab diagnose CONFIG`` runs. The training is the ordinary trainer
 (:func:`trainlab.train.train`) with ``train.diagnose_every`` set, so it writes a normal run
 directory whose ``diagnostics.jsonl`` holds the records of :func:`trainlab.diagnostics.watch`;
 this adds the verdict (a report table; the trainer writes ``verdict.json`` at the end of any
-run with diagnostics, a resumed one too) and two figures (per-layer
-activation histograms, per-layer profile) to the run's ``report.html``.
+run with diagnostics, a resumed one too) and two figures (per-layer activation histograms,
+per-layer profile) to the run's ``report.html``.
 """
 
 from __future__ import annotations

@@ -39,9 +39,9 @@ def seeds_text(n: int) -> str:
     return f"{n} seed" if n == 1 else f"{n} seeds"
 
 
-def spread_text(n: int, what: str = "mean ± std") -> str:
+def spread_text(n: int, what: str = "mean ± std", over: str = "seeds") -> str:
     """``"mean ± std over seeds"``; ``"one seed"`` for ``n = 1`` (no spread was measured)."""
-    return f"{what} over seeds" if n > 1 else "one seed"
+    return f"{what} over {over}" if n > 1 else "one seed"
 
 
 def band_text(n: int, over: str = "seeds") -> str:

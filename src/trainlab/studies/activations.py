@@ -323,10 +323,9 @@ def run(
         caption=f"Activation histograms per layer (columns) for each activation × init (rows), "
         f"seed 0; x: activation value, y: count (each panel scaled to its own peak); titles give "
         f"the layer's mean and std ({spread_text(n_seeds, 'mean')}), and for ReLU the fraction "
-        f"of exact zeros, "
-        f"which the ReLU histograms leave out (their spike at 0 would hide the rest). The 7 "
-        f"panels of a row share one x range (the min..max over that row's layers), so a "
-        f"collapse narrows and an explosion widens from left to right. Width {width}.",
+        f"of exact zeros, which the ReLU histograms leave out (their spike at 0 would hide the "
+        f"rest). The 7 panels of a row share one x range (the min..max over that row's layers), "
+        f"so a collapse narrows and an explosion widens from left to right. Width {width}.",
     )
     over = f"mean ± std over {n_seeds} seeds" if n_seeds > 1 else "one seed"
     rep.add_figure(

@@ -202,9 +202,7 @@ def run(
             ax.set_xlabel("epoch")
             ax.set_title(f"{act}, lr {lr:g}")
             ax.legend(fontsize=7)
-        axes[0].set_ylabel(
-            f"training loss ({spread_text(n_seeds).replace('seeds', 'finite seeds')})"
-        )
+        axes[0].set_ylabel(f"training loss ({spread_text(n_seeds, over='finite seeds')})")
         band = band_text(n_seeds, "the seeds that stayed finite")
         rep.add_figure(f"clipping_{act}", fig, caption=f"{act}: training loss with and without "
                        f"clipping; {band}")  # fmt: skip
