@@ -542,7 +542,26 @@ class Trainer:
 
         No host sync: everything returned stays on the device. On CUDA the step is replayed
         from a CUDA graph where it can be (:mod:`trainlab.cuda_graphs`, ``train.cuda_graph``).
+        ``idx`` must be an integer tensor on the trainer's device (its shape, dtype and device
+        are checked; its values are not, which would sync: torch's indexing refuses them).
         """
+        if (
+            not isinstance(idx, torch.Tensor)
+            or idx.dim() != 2
+            or idx.shape[0] != self.k
+            or idx.dtype not in (torch.int64, torch.int32)
+            or idx.device.type != self.device.type  # (a trainer on "cuda" takes "cuda:N")
+            or (self.device.index is not None and idx.device.index != self.device.index)
+        ):
+            got = (
+                f"{tuple(idx.shape)} {idx.dtype} on {idx.device}"
+                if isinstance(idx, torch.Tensor)
+                else type(idx).__name__
+            )
+            raise UserError(
+                f"step_on takes the training rows of each model's batch as a (K={self.k}, b) "
+                f"int64 tensor on {self.device}, got {got}"
+            )
         if not self.pop.training:
             self.pop.train()
         loss = self._graphs.step(idx) if self._graphs is not None else None
