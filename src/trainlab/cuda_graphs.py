@@ -38,6 +38,7 @@ kernels inside a capture), and ``train.cuda_graph`` changes speed, not results.
 from __future__ import annotations
 
 import warnings
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -93,6 +94,27 @@ class StepGraphs:
         self.replays = 0
         self.eager_t: Tensor | None = None  # t for eager steps (see eager_step)
         self.off: str | None = None  # why steps run eagerly for good, once they do
+        self._stream: torch.cuda.Stream | None = None  # capture stream of a "cuda:N" trainer
+
+    def _on_device(self) -> AbstractContextManager[Any]:
+        """The trainer's CUDA device made current for a capture or replay, where it names one
+        ("cuda:N"): both run on the current device's streams, so a trainer on cuda:1 while
+        cuda:0 is current would record an empty graph (its kernels ran eagerly on cuda:1's
+        stream) and replay nothing (pytorch/pytorch#87894). A trainer on plain "cuda" is on
+        the current device."""
+        dev = self.trainer.device
+        return torch.cuda.device(dev) if dev.index is not None else nullcontext()
+
+    def _capture_kwargs(self) -> dict[str, Any]:
+        """``torch.cuda.graph``'s ``stream`` for a "cuda:N" trainer: one made on its device
+        (torch's default capture stream is made once per process, on whichever device was
+        current, and entering it makes that device current again)."""
+        dev = self.trainer.device
+        if dev.index is None:
+            return {}
+        if self._stream is None:
+            self._stream = torch.cuda.Stream(device=dev)
+        return {"stream": self._stream}
 
     # -- the trainer's calls -------------------------------------------------------------------
     def step(self, idx: Tensor) -> Tensor | None:
@@ -174,7 +196,7 @@ class StepGraphs:
         dropout_calls: list[int] = []
         # capture records kernels without running them: the step runs at the first replay
         try:
-            with torch.cuda.graph(graph):
+            with self._on_device(), torch.cuda.graph(graph, **self._capture_kwargs()):
                 loss = tr._step_kernels(static_idx, step)
         except Exception as err:  # noqa: BLE001 (any failure: the step runs eagerly)
             _undo_new_state(opt, tr.params, state_keys)  # (never filled: no step ran)
@@ -216,7 +238,8 @@ class StepGraphs:
         if g.counted:
             t = int(opt.state[g.counted[0]]["step"]) + 1
             g.opt_t.fill_(float(t))
-        g.graph.replay()
+        with self._on_device():
+            g.graph.replay()
         self.replays += 1
         for p in g.counted:
             opt.state[p]["step"] += 1

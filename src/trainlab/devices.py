@@ -21,6 +21,10 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         dev = None
     if dev is None or dev.type not in ("cpu", "cuda"):  # mps, xpu, meta, ...: not supported here
         raise UserError(f"unknown device '{name}'; use auto, cpu or cuda")
+    if dev.type == "cpu":  # CPU tensors are on "cpu", never "cpu:0": the trainer compares them
+        if dev.index not in (None, 0):
+            raise UserError(f"device '{name}' does not exist: the CPU is 'cpu' (or 'cpu:0')")
+        return torch.device("cpu")
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise UserError(f"device '{name}' was asked for, but no CUDA device is available; use cpu")
     n = torch.cuda.device_count() if dev.type == "cuda" else 0

@@ -114,12 +114,12 @@ def float32_default() -> Iterator[None]:
 
 
 @contextmanager
-def tf32_matmuls() -> Iterator[None]:
-    """float32 matrix products on CUDA in TF32 inside the block (tensor cores: products of
-    10-bit-mantissa operands, float32 sums; ``torch.set_float32_matmul_precision("high")``), the
-    caller's setting restored afterwards."""
+def matmul_precision(precision: str) -> Iterator[None]:
+    """``torch.set_float32_matmul_precision(precision)`` inside the block, the caller's setting
+    restored afterwards. ``"high"``: float32 matrix products on CUDA in TF32 (tensor cores:
+    products of 10-bit-mantissa operands, float32 sums); ``"highest"``: in float32."""
     before = torch.get_float32_matmul_precision()
-    torch.set_float32_matmul_precision("high")
+    torch.set_float32_matmul_precision(precision)
     try:
         yield
     finally:
@@ -129,12 +129,15 @@ def tf32_matmuls() -> Iterator[None]:
 def _trainer_context(method: Callable[..., Any]) -> Callable[..., Any]:
     """Run ``method`` inside :func:`float32_default`, with autograd on whatever the caller's
     mode (a training called inside ``torch.no_grad()`` or ``torch.inference_mode()`` trains),
-    and in TF32 (:func:`tf32_matmuls`) for a CUDA trainer with ``train.tf32``."""
+    and with the matrix-product precision of the config (:func:`matmul_precision`): TF32 for a
+    CUDA trainer with ``train.tf32``, else float32 whatever the caller set (a process-wide
+    ``torch.set_float32_matmul_precision("high")`` would make a model's result depend on it)."""
 
     @functools.wraps(method)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        if getattr(args[0], "tf32", False):
-            with tf32_matmuls():
+        want = "high" if getattr(args[0], "tf32", False) else "highest"
+        if torch.get_float32_matmul_precision() != want:
+            with matmul_precision(want):
                 return _in_context(method, *args, **kwargs)
         return _in_context(method, *args, **kwargs)
 
