@@ -7,8 +7,9 @@ models (stacked parameters ``(K, ...)`` of an MLP), times one step of:
 - ``torch fused``: ``torch.optim.<X>(fused=True)`` likewise, where torch has a fused kernel for
   the device (on the CPU: SGD, Adam, AdamW, Adagrad) — the floor trainlab's fused CPU path meets;
 - ``trainlab shared``: trainlab's optimizer on the same tensors, shared float values (fast path);
-- ``trainlab per-model``: trainlab with a ``(K,)`` lr tensor set before every step and per-model
-  weight decay / betas — what the trainer does;
+- ``trainlab per-model``: trainlab with a ``(K,)`` lr tensor set before every step and one more
+  per-model value (SGD and RMSprop momentum, Adam(W) and Adagrad weight decay) — what the
+  trainer does;
 - ``trainlab lr grid``: the same with only the lr per model (a grid of lrs, per-model schedules;
   on the CPU, small models take one lr-scaled fused call, see :mod:`trainlab.optim.base`);
 - ``torch loop``: a Python loop over K ``torch.optim`` instances, one per model (the only way to
@@ -53,7 +54,7 @@ OPTIMS: dict[str, tuple[type[torch.optim.Optimizer], dict, dict]] = {
     "sgd": (torch.optim.SGD, {"lr": 0.1, "momentum": 0.9, "weight_decay": 1e-4}, {"momentum"}),
     "adam": (torch.optim.Adam, {"lr": 1e-3, "weight_decay": 1e-4}, {"weight_decay"}),
     "adamw": (torch.optim.AdamW, {"lr": 1e-3, "weight_decay": 1e-2}, {"weight_decay"}),
-    "adagrad": (torch.optim.Adagrad, {"lr": 1e-2}, set()),
+    "adagrad": (torch.optim.Adagrad, {"lr": 1e-2, "weight_decay": 1e-4}, {"weight_decay"}),
     "rmsprop": (torch.optim.RMSprop, {"lr": 1e-3, "momentum": 0.9}, {"momentum"}),
 }
 

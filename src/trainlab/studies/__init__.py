@@ -87,7 +87,8 @@ def run_study(
     seeds: int | None = None,
     device: str = "auto",
 ) -> Path:
-    """Run study ``name``; writes ``out`` (default ``runs/study-<name>``) and returns it."""
+    """Run study ``name``; writes ``out`` (default ``runs/study-<name>``, ``-quick`` added in
+    quick mode, then ``-2``, ``-3``, ... if taken) and returns it."""
     studies = _available()
     if name not in studies:
         raise unknown_name("study", name, studies)
