@@ -40,6 +40,8 @@ def histogram_grid(
     and std. ``activations_only`` keeps the outputs of activation modules (falls back to every
     layer if there are none).
     """
+    from ..report.plots import plain_text  # (matplotlib: imported when drawing)
+
     rows = [r for r in _decoded(records) if int(r.get("model", 0)) == model]
     rows = [r for r in rows if r.get("hist") is not None]
     if not rows:
@@ -77,7 +79,7 @@ def histogram_grid(
                 ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center",
                         fontsize=6)  # fmt: skip
             ax.set_title(
-                f"{r['layer']} ({r.get('kind', '')})\n"
+                f"{plain_text(r['layer'])} ({r.get('kind', '')})\n"
                 f"μ={_num(r.get('act_mean'))} σ={_num(r.get('act_std'))}",
                 fontsize=7,
             )
@@ -99,6 +101,8 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
     Each panel has one x position per layer that has the statistic at either step, the same
     for both steps. A value that a log axis cannot show is marked at the bottom edge: ``v``
     for 0 (e.g. a dead layer's std or gradient), ``x`` for NaN/Inf."""
+    from ..report.plots import plain_text  # (matplotlib: imported when drawing)
+
     rows = [r for r in _decoded(records) if int(r.get("model", 0)) == model]
     if not rows:
         raise ValueError(f"no records for model {model}; record with watch() first")
@@ -141,7 +145,7 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
                 ax.plot(bad, [0.0] * len(bad), "x", color=color, ms=7, mew=2, transform=edge,
                         clip_on=False)  # fmt: skip
                 bad_seen = True
-        ax.set_xticks(range(len(layers)), layers, rotation=90, fontsize=6)
+        ax.set_xticks(range(len(layers)), [plain_text(n) for n in layers], rotation=90, fontsize=6)
         ax.set_xlim(-0.5, max(len(layers), 1) - 0.5)
         ax.set_yscale("log")
         if not plotted:  # only edge markers (all 0 or NaN/Inf): nothing a log axis can scale to

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sys
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -185,10 +186,26 @@ def dynamics_figure(run: RunData) -> Figure | None:
     return fig
 
 
+def plain_text(text: Any) -> str:
+    """User text (a group label, a layer name) as matplotlib draws it literally: ``$`` escaped,
+    which would otherwise start a mathtext formula (``$\\foo$`` failed the report's drawing)."""
+    return str(text).replace("$", r"\$")
+
+
+#: legend labels wrap at this many characters (a 7-key variant's group label is ~140: on one
+#: line its legend squeezed the panels to a sliver)
+LEGEND_WIDTH = 45
+
+
+def _legend_text(label: str) -> str:
+    return textwrap.fill(plain_text(label), LEGEND_WIDTH, break_long_words=False)
+
+
 def _legend_entries(handles: list, labels: list[str], shown: int = 20) -> tuple[list, list[str]]:
     """At most ``shown`` legend entries, picked evenly over the groups (first and last
     included), so that their colors span the color map as the curves do, then a line
-    ``… N more groups``."""
+    ``… N more groups``. Labels are drawn literally and wrapped (:func:`_legend_text`)."""
+    labels = [_legend_text(label) for label in labels]
     if len(handles) <= shown:
         return handles, labels
     n = len(handles)
@@ -366,7 +383,7 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
                 zero_seen = True
         if log:
             ax.set_yscale("log")
-        ax.set_title(g, fontsize=9)
+        ax.set_title(plain_text(g), fontsize=9)
         ax.grid(alpha=0.3)
     for ax in axes[-1]:
         ax.set_xlabel("step")
@@ -389,6 +406,7 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
         keep = sorted({0, nl // 3, 2 * nl // 3, nl - 1})
         handles = [handles[i] for i in keep]
         labels = [labels[i] for i in keep]
+    labels = [_legend_text(n) for n in labels]
     fig.legend(
         handles, labels, loc="center left", bbox_to_anchor=(0.985, 0.5), fontsize=8,
         frameon=False, title="layer",
