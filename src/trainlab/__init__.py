@@ -5,6 +5,7 @@ The public surface, imported lazily (``import trainlab`` stays fast)::
     trainlab.train(config, out=...)      # train a population, write a run directory
                                          # (the module trainlab.train is callable)
     trainlab.resume(run_dir)             # continue a killed run
+    trainlab.load_run(run_dir).model(i)  # model i of a run's last checkpoint, a plain module
     trainlab.load_config(path, sets)     # YAML config with --set overrides
     trainlab.Population(template, k)     # K models stacked into one module
     trainlab.data, trainlab.models, trainlab.init, trainlab.optim, trainlab.diagnostics,
@@ -20,6 +21,7 @@ __version__ = "0.1.0"
 
 _ATTRS = {
     "resume": ("trainlab.train", "resume"),
+    "load_run": ("trainlab.train", "load_run"),
     "Trainer": ("trainlab.train", "Trainer"),
     "RunResult": ("trainlab.train", "RunResult"),
     "Population": ("trainlab.population", "Population"),

@@ -101,7 +101,13 @@ def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
     except OSError as err:  # a folder that cannot be written: name the file meant
         raise named(err, path) from err
     try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; a plain open() would not
+        # mkstemp makes 0600; a plain open() would not: it keeps an existing file's mode and
+        # gives a new one 0666 less the umask
+        try:
+            mode = path.stat().st_mode & 0o7777
+        except OSError:
+            mode = 0o666 & ~_umask()
+        os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()

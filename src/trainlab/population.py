@@ -846,6 +846,8 @@ class Population(nn.Module):
             for s in given
         ):  # fmt: skip
             raise UserError(f"seeds must be integers, got {given[:8]!r}")
+        if any(abs(int(s)) >= 2**63 for s in given):
+            raise UserError(f"seeds must fit in 64 bits (|seed| < 2**63), got {given[:8]!r}")
         seeds = torch.as_tensor([int(s) for s in given], dtype=torch.int64)
         if seeds.shape != (k,):
             raise UserError(f"need {k} seeds, one per model; got {seeds.numel()}")
@@ -1037,6 +1039,14 @@ class Population(nn.Module):
         """``(K,)`` bool: models that no longer train keep their batch-norm statistics (every
         buffer a training forward updates in place, in every mode). No host read: the trainer
         passes its stopped models before every step (None: every model trains)."""
+        k = self.seeds.shape[0]
+        if frozen is not None and (
+            not isinstance(frozen, torch.Tensor) or tuple(frozen.shape) != (k,)
+        ):  # (shape only, no host read)
+            got = tuple(frozen.shape) if isinstance(frozen, torch.Tensor) else type(frozen).__name__
+            raise UserError(
+                f"set_frozen takes a ({k},) bool tensor, one per model, or None; got {got}"
+            )
         mask = None if frozen is None else frozen.to(self.seeds.device, torch.bool)
         self.__dict__["_frozen"] = mask
         for m in self._batch_norms():

@@ -62,6 +62,7 @@ __all__ = [
     "RunResult",
     "train",
     "resume",
+    "load_run",
     "resolve_device",
     "default_run_dir",
     "load_dataset",
@@ -1317,25 +1318,21 @@ def train(
     )
 
 
-def resume(
+def _restore(
     run_dir: str | Path,
     *,
-    device: str | torch.device = "auto",
-    model: nn.Module | None = None,
-    dataset: Any = None,
-    progress: bool = True,
-    on_note: Callable[[str], None] | None = None,
-) -> RunResult:
-    """Continue a killed run from its last checkpoint to the end of its schedule.
-
-    The resumed run reaches the same final weights as an uninterrupted one (bitwise on CPU):
-    all randomness is a function of ``(seed, step)``, and the checkpoint holds the weights,
-    the optimizer state, the position and the config they were trained with. ``config.yaml``
-    may have been edited since only in :data:`RESUME_MAY_CHANGE` (e.g. ``train.epochs``, to
-    train longer); any other change is refused. A changed ``train.epochs`` is reported through
-    ``on_note`` (default: ``warnings.warn``), as a schedule that depends on the run's length
-    (cosine, one-cycle, ...) takes other values from there on.
-    """
+    device: str | torch.device,
+    model: nn.Module | None,
+    dataset: Any,
+    on_note: Callable[[str], None] | None,
+    who: str = "resume",
+) -> tuple[RunDir, Trainer, str | None, bool]:
+    """The trainer of run ``run_dir`` rebuilt from its ``config.yaml`` (and the user's ``model``
+    and ``dataset`` where it trained on them) and its last checkpoint loaded, after checking
+    that the files still describe the run: ``(run, trainer, note, loaded)``, ``note`` the
+    allowed config changes to report (:func:`resume`), ``loaded`` False where the run was
+    killed before its first checkpoint (the trainer is then at step 0). Nothing is written.
+    ``who``: the caller's name in messages (``resume``, ``load_run``)."""
     if not isinstance(run_dir, str | os.PathLike):
         raise UserError(f"run_dir must be a folder path, got {type(run_dir).__name__}")
     run = RunDir(run_dir).require()
@@ -1361,17 +1358,17 @@ def resume(
     if missing:
         what = " and ".join(w.split("=")[0] for w in missing)
         raise UserError(
-            f"{run.path} trained a user-provided {what}; resume it from Python: "
-            f"trainlab.train.resume(dir, {', '.join(missing)})"
+            f"{run.path} trained a user-provided {what}; {who} it from Python: "
+            f"trainlab.train.{who}(dir, {', '.join(missing)})"
         )
     if dataset is not None and not custom_data:
         raise UserError(
-            f"{run.path} trained on its config's data ({config.data.name}); resume it without "
+            f"{run.path} trained on its config's data ({config.data.name}); {who} it without "
             "dataset="
         )
     if model is not None and not info.get("custom_model"):
         raise UserError(
-            f"{run.path} trained its config's model ({config.model.name}); resume it without model="
+            f"{run.path} trained its config's model ({config.model.name}); {who} it without model="
         )
     recorded = info.get("model_fingerprint")
     given = _module_record(model) if model is not None else None
@@ -1385,7 +1382,7 @@ def resume(
                 shown += f" ({', '.join(given['frozen']) or 'none'}, not "
                 shown += f"{', '.join(recorded['frozen']) or 'none'})"
             raise UserError(
-                f"the module passed to resume is not the one {run.path} trained on (its {shown} "
+                f"the module passed to {who} is not the one {run.path} trained on (its {shown} "
                 f"differ{'s' if len(keys) == 1 and 'frozen' not in keys else ''}); pass the same "
                 "module"
             )
@@ -1399,7 +1396,7 @@ def resume(
         and (keys := _data_changes(custom_data, dataset))
     ):
         raise UserError(
-            f"the dataset passed to resume is not the one {run.path} trained on (its "
+            f"the dataset passed to {who} is not the one {run.path} trained on (its "
             f"{', '.join(keys)} differ); pass the same dataset"
         )
     # the checkpoint (on the CPU; load_state_dict moves it) is compared with config.yaml before
@@ -1466,13 +1463,38 @@ def resume(
             detail = detail or (f"no {err} entry" if isinstance(err, KeyError) else lines[0])
             if info.get("custom_model"):
                 raise UserError(
-                    f"the module passed to resume does not match the one {run.path} trained "
+                    f"the module passed to {who} does not match the one {run.path} trained "
                     f"({detail[:120]}); pass the same module"
                 ) from None
             raise UserError(
                 f"{run.checkpoint_path} does not match {run.config_path} ({detail[:120]}); "
                 "restore the run's config.yaml, or start a new run"
             ) from None
+    return run, trainer, note, state is not None
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    device: str | torch.device = "auto",
+    model: nn.Module | None = None,
+    dataset: Any = None,
+    progress: bool = True,
+    on_note: Callable[[str], None] | None = None,
+) -> RunResult:
+    """Continue a killed run from its last checkpoint to the end of its schedule.
+
+    The resumed run reaches the same final weights as an uninterrupted one (bitwise on CPU):
+    all randomness is a function of ``(seed, step)``, and the checkpoint holds the weights,
+    the optimizer state, the position and the config they were trained with. ``config.yaml``
+    may have been edited since only in :data:`RESUME_MAY_CHANGE` (e.g. ``train.epochs``, to
+    train longer); any other change is refused. A changed ``train.epochs`` is reported through
+    ``on_note`` (default: ``warnings.warn``), as a schedule that depends on the run's length
+    (cosine, one-cycle, ...) takes other values from there on.
+    """
+    run, trainer, note, _ = _restore(
+        run_dir, device=device, model=model, dataset=dataset, on_note=on_note
+    )
     if note:  # said once the state is loaded: a run whose models have all stopped trains no more
         if "continues to the new end" in note and not bool(trainer.running.any()):
             note = note.replace(
@@ -1495,6 +1517,38 @@ def resume(
         summary = _noted_fit(trainer, run, progress=progress)
     finally:
         run.unlock()
+    return RunResult(run.path, summary, trainer.members, trainer.pop)
+
+
+def load_run(
+    run_dir: str | Path,
+    *,
+    device: str | torch.device = "cpu",
+    model: nn.Module | None = None,
+    dataset: Any = None,
+) -> RunResult:
+    """A run's population as its last checkpoint holds it (a finished run: its final weights),
+    rebuilt as :func:`resume` rebuilds it and checked the same way; nothing is trained or
+    written. ``load_run(dir).model(i)`` is model ``i`` as a plain ``nn.Module`` (in training
+    mode, as torch builds modules: call ``.eval()`` for inference), with its own dropout rate
+    and batch-norm statistics; ``summary`` is the run's ``summary.json`` (empty if the run has
+    not finished). A run that trained on a module or dataset passed in needs them again
+    (``model=``, ``dataset=``); the data is loaded to rebuild the models.
+    """
+    run, trainer, _, loaded = _restore(
+        run_dir, device=device, model=model, dataset=dataset, on_note=lambda _: None,
+        who="load_run",
+    )  # fmt: skip
+    if not loaded:
+        raise UserError(
+            f"{run.path} has no checkpoint yet (killed before its first epoch ended): there "
+            "are no trained weights to load; `trainlab resume` it first"
+        )
+    path = run.path / "summary.json"
+    try:
+        summary = json.loads(path.read_text()) if path.is_file() else {}
+    except ValueError:  # (JSONDecodeError, UnicodeDecodeError)
+        raise UserError(f"{path} is corrupt; `trainlab resume` the run to write it again") from None
     return RunResult(run.path, summary, trainer.members, trainer.pop)
 
 

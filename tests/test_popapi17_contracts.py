@@ -23,27 +23,47 @@ def test_model_i_of_a_dropout_grid_run_loads_by_the_architecture_doc_recipe(tmp_
     # load_state_dict(ck["population"]) + unstack(i), "with template built as the run's
     # config.yaml says"; for a per-model dropout grid over a base model.dropout of 0 (the default)
     # config.yaml's template has no dropout layer and the load fails with "Unexpected key(s)
-    # net.drop1.seed, net.drop1.p". Right: the documented recipe (or a public loader it names)
-    # gives model i of such a run, with its own rate.
+    # net.drop1.seed, net.drop1.p". Right: a public loader (trainlab.load_run) gives model i of
+    # such a run, with its own rate, as the run's result did; the doc's hand recipe works with
+    # the template at the largest rate
+    import trainlab
+
     cfg = small_config(
         train={"epochs": 1, "batch_size": 256},
         population={"seeds": [0], "grid": {"model.dropout": [0.0, 0.3]}},
     )
     result = train(cfg, out=tmp_path / "run", progress=False, device="cpu")
-    ck = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
+    loaded = trainlab.load_run(tmp_path / "run")
+    assert loaded.summary == result.summary
     saved = load_config(tmp_path / "run" / "config.yaml")
     data = load_dataset(saved)
+    x = data.x_test[:32]
+    want = result.model(1).eval()(x)
+    assert torch.equal(loaded.model(1).eval()(x), want)
+    ck = torch.load(tmp_path / "run" / "checkpoints" / "last.pt", weights_only=True)
     template = models.create(
         saved.model.name,
         input_shape=tuple(data.input_shape),
         num_classes=data.num_classes,
-        **saved.model.kwargs("name"),
+        **{**saved.model.kwargs("name"), "dropout": 0.3},  # the largest per-model rate
     )
     pop = Population(template, 2)
     pop.load_state_dict(ck["population"])
-    model = pop.unstack(1).eval()
-    x = data.x_test[:32]
-    assert torch.equal(model(x), result.model(1).eval()(x))
+    assert torch.equal(pop.unstack(1).eval()(x), want)
+
+
+def test_load_run_refuses_a_run_without_a_checkpoint(tmp_path):
+    import shutil
+
+    import trainlab
+
+    out = tmp_path / "run"
+    train(small_config(train={"epochs": 1, "batch_size": 256}), out=out, progress=False,
+          device="cpu")  # fmt: skip
+    shutil.rmtree(out / "checkpoints")
+    (out / "summary.json").unlink()
+    with pytest.raises(UserError, match="no checkpoint yet"):
+        trainlab.load_run(out)
 
 
 def test_set_frozen_with_a_mask_of_the_wrong_length_is_a_user_error_at_the_call():
