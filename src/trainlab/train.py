@@ -553,6 +553,7 @@ class Trainer:
             not isinstance(idx, torch.Tensor)
             or idx.dim() != 2
             or idx.shape[0] != self.k
+            or idx.shape[1] == 0  # (an empty batch's mean loss is NaN: every model would stop)
             or idx.dtype not in (torch.int64, torch.int32)
             or idx.device.type != self.device.type  # (a trainer on "cuda" takes "cuda:N")
             or (self.device.index is not None and idx.device.index != self.device.index)
@@ -564,7 +565,7 @@ class Trainer:
             )
             raise UserError(
                 f"step_on takes the training rows of each model's batch as a (K={self.k}, b) "
-                f"int64 tensor on {self.device}, got {got}"
+                f"int64 (or int32) tensor on {self.device}, b >= 1, got {got}"
             )
         if not self.pop.training:
             self.pop.train()
@@ -937,8 +938,8 @@ class Trainer:
         if run is not None:
             run.save_checkpoint(self.state_dict())
             run.write_json("summary.json", summary)
-            if watch is not None:  # (a resumed `trainlab diagnose` run too)
-                _write_verdict(run.path, summary)
+            if watch is not None and run.diagnostics_path.exists():  # (a resumed `trainlab
+                _write_verdict(run.path, summary)  # diagnose` run too; none if nothing trained)
         return summary
 
     def _tiny_eps(self) -> bool:
@@ -1339,8 +1340,12 @@ def _restore(
     if not (run.path / "population.json").is_file():
         raise UserError(
             f"{run.path} is not a `trainlab train` run (no population.json): a pretrain or study "
-            "run, or a training run killed while its folder was being made; only training runs "
-            "resume (start it again with a new --out)"
+            "run, or a training run killed while its folder was being made; "
+            + (
+                "only training runs resume (start it again with a new --out)"
+                if who == "resume"
+                else f"{who} takes a training run's folder"
+            )
         )
     from .report.rundata import read_population
 

@@ -193,8 +193,9 @@ def uniform_histogram(
 
 
 def coprime_stride(lengths: Iterable[int], least: int) -> int:
-    """The smallest prime ``>= least`` that divides none of ``lengths``."""
-    lengths = tuple(lengths)
+    """The smallest prime ``>= least`` that divides none of ``lengths`` (zeros, which every
+    number divides, are left out)."""
+    lengths = tuple(m for m in lengths if m)
     s = max(2, least)
     while not (
         all(s % q for q in range(2, math.isqrt(s) + 1)) and all(m % s for m in lengths)
