@@ -162,6 +162,32 @@ class LazyCalib(nn.Module):
         return self.lin(x) / self.calib
 
 
+class FullDiskFile:
+    """A file whose disk fills up after its first ``room`` bytes: ``write()`` writes what fits,
+    then raises ENOSPC, as on a real full disk."""
+
+    def __init__(self, f, room: int) -> None:
+        self._f, self._room, self._written = f, room, 0
+
+    def write(self, b):
+        n = self._f.write(bytes(b[: max(0, self._room - self._written)]))
+        self._written += n
+        if n < len(b):
+            import errno
+
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._f.close()
+
+
 class Killed(Exception):
     """What :func:`kill_after_checkpoint` raises: the run "dies" right after a checkpoint."""
 

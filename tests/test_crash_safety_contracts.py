@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import assert_user_error, run_cli, small_config
+from conftest import FullDiskFile, assert_user_error, run_cli, small_config
 from trainlab.config import dump_config
 from trainlab.runs import RunDir
 
@@ -172,33 +172,11 @@ def test_a_plot_that_fails_midway_keeps_the_previous_png_and_is_one_line(
     png.write_bytes(old)
     real_open = builtins.open
 
-    class DiskFull:
-        """A file whose disk fills up after the first few bytes."""
-
-        def __init__(self, f):
-            self._f, self._written = f, 0
-
-        def write(self, b):  # the first 8 bytes reach the disk, then it is full
-            n = self._f.write(b[: max(0, 8 - self._written)])
-            self._written += n
-            if n < len(b):
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            return n
-
-        def __getattr__(self, name):
-            return getattr(self._f, name)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self._f.close()
-
     def fake_open(file, mode="r", *a, **k):
         f = real_open(file, mode, *a, **k)
         writes = isinstance(file, str | os.PathLike) and any(c in mode for c in "wax+")
         if writes and Path(file).parent == tmp_path:  # whatever is written beside s.png
-            return DiskFull(f)
+            return FullDiskFile(f, 8)  # the first 8 bytes reach the disk
         return f
 
     monkeypatch.setattr(builtins, "open", fake_open)
@@ -207,7 +185,7 @@ def test_a_plot_that_fails_midway_keeps_the_previous_png_and_is_one_line(
     def fdopen(fd, mode="r", *a, **k):
         f = real_fdopen(fd, mode, *a, **k)
         if Path(_fd_path(fd)).parent == tmp_path and any(c in mode for c in "wax+"):
-            return DiskFull(f)
+            return FullDiskFile(f, 8)  # the first 8 bytes reach the disk
         return f
 
     monkeypatch.setattr(os, "fdopen", fdopen)

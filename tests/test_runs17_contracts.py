@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import assert_user_error, run_cli, small_config
+from conftest import FullDiskFile, assert_user_error, run_cli, small_config
 from trainlab.config import dump_config
 from trainlab.errors import UserError
 from trainlab.train import resume, train
@@ -18,31 +18,6 @@ def _fd_path(fd: int) -> str:
         return os.readlink(f"/proc/self/fd/{fd}")
     except OSError:  # pragma: no cover - not Linux
         pytest.skip("needs /proc/self/fd")
-
-
-class _FullDisk:
-    """A file whose disk fills up after its first 100 bytes (write() fails with ENOSPC, as on
-    a real full disk: a 40 KiB tmpfs gives this during `trainlab train`'s first checkpoint)."""
-
-    def __init__(self, f):
-        self._f, self._n = f, 0
-
-    def write(self, b):
-        room = max(0, 100 - self._n)
-        n = self._f.write(bytes(b[:room]))
-        self._n += n
-        if n < len(b):
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        return n
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._f.close()
 
 
 def test_disk_full_while_torch_save_writes_the_checkpoint_is_one_line(
@@ -59,7 +34,7 @@ def test_disk_full_while_torch_save_writes_the_checkpoint_is_one_line(
     def fdopen(fd, mode="r", *a, **k):
         f = real_fdopen(fd, mode, *a, **k)
         if "last.pt" in _fd_path(fd) and "w" in mode:
-            return _FullDisk(f)
+            return FullDiskFile(f, 100)  # (a 40 KiB tmpfs: full in the first checkpoint)
         return f
 
     monkeypatch.setattr(os, "fdopen", fdopen)
