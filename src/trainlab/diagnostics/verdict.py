@@ -354,7 +354,7 @@ def _check_gradients(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
 def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Finding | None:
     sel = [r for r in _latest(rows, "act_std", _std) if _std(r.get("act_std"))]
     if len(sel) < 2:
-        return _large_activations(model, sel, t)
+        return _large_activations(model, sel, t, rows)
     ratios: list[tuple[float, dict[str, Any]]] = []  # (std / base std, row), forward order
     for group in (
         [r for r in sel if r.get("kind") in _ACTIVATION_KINDS],
@@ -373,7 +373,7 @@ def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) ->
         base = group[0]["act_std"]
         ratios += [(r["act_std"] / base, r) for r in group[1:]]
     if not ratios:
-        return _large_activations(model, sel, t)
+        return _large_activations(model, sel, t, rows)
 
     def decades(ratio: float) -> float:  # distance from 1 (no change), in decades
         return abs(math.log10(max(ratio, 1e-300)))
@@ -386,7 +386,7 @@ def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) ->
         return 0.0
 
     flagged = [q for q in ratios if not t.act_ratio_low <= q[0] <= t.act_ratio_high]
-    if not flagged and (large := _large_activations(model, sel, t)) is not None:
+    if not flagged and (large := _large_activations(model, sel, t, rows)) is not None:
         return large
     if not flagged:
         ratio, r = max(ratios, key=lambda q: decades(q[0]))
@@ -409,17 +409,32 @@ def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) ->
     return Finding("activations", "warn", model, msg, r["step"], r["layer"], ratio, layers)
 
 
-def _large_activations(model: int, sel: list[dict[str, Any]], t: Thresholds) -> Finding | None:
+def _large_activations(
+    model: int, sel: list[dict[str, Any]], t: Thresholds, rows: list[dict[str, Any]]
+) -> Finding | None:
     """A warning when some layer's activation std exceeds ``act_std_high`` in absolute terms
-    (also the first layer, which the relative check takes as its base), else None."""
+    (also the first layer, which the relative check takes as its base), else None. The cause
+    named: the inputs or the init where the first sampled step was already large; the updates
+    (the learning rate) where the layer's std was in range at the first sampled step and grew."""
     large = [r for r in sel if r["act_std"] > t.act_std_high]
     if not large:
         return None
     r = max(large, key=lambda r: r["act_std"])
-    msg = (
-        f"large activations: std {r['act_std']:.3g} in '{r['layer']}' (> {t.act_std_high:g}): "
-        "unscaled inputs (standardize them) or too large an init"
-    )
+    first = min((q["step"] for q in rows if _std(q.get("act_std"))), default=r["step"])
+    at_first = [
+        q["act_std"]
+        for q in rows
+        if q["step"] == first and q["layer"] == r["layer"] and _std(q.get("act_std"))
+    ]
+    if first < r["step"] and at_first and max(at_first) <= t.act_std_high:
+        cause = (
+            f"it grew during training (std {max(at_first):.3g} at step {first}): too large "
+            "updates (lower the learning rate)"
+        )
+    else:
+        cause = "unscaled inputs (standardize them) or too large an init"
+    msg = f"large activations: std {r['act_std']:.3g} in '{r['layer']}' (> {t.act_std_high:g}): "
+    msg += cause
     return Finding(
         "activations", "warn", model, msg, r["step"], r["layer"], r["act_std"],
         [q["layer"] for q in large],
@@ -497,6 +512,34 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
             sel[0]["step"], early["layer"] if early is not None else None,
         )  # fmt: skip
 
+    # a layer that moved at a healthy rate earlier and is slow only now (a decaying schedule,
+    # cosine to ~0) is not "too slow"; without an earlier too-large update that explains it
+    peak: dict[str, float] = {}
+    for r in rows:
+        if r["layer"] in has_grad and _finite(r.get("update_ratio")):
+            peak[r["layer"]] = max(peak.get(r["layer"], 0.0), r["update_ratio"])
+    slowed = [
+        r
+        for r in sel
+        if early is None
+        and r["update_ratio"] < t.update_low
+        and peak.get(r["layer"], 0.0) >= t.update_low
+    ]
+    slow_note = (
+        f"; it fell to {min(r['update_ratio'] for r in slowed):.1e} at the latest step, after "
+        "moving within bounds earlier (as a decaying learning rate makes it)"
+        if slowed
+        else ""
+    )
+    judged = [r for r in sel if all(r is not q for q in slowed)]
+    if not judged:  # every layer only slowed at the end
+        return Finding(
+            "update_ratio", "ok", model,
+            f"‖Δθ‖/‖θ‖ within [{t.update_low:g}, {t.update_high:g}] earlier" + slow_note,
+            slowed[0]["step"], None, slowed[0]["update_ratio"],
+        )  # fmt: skip
+    sel = judged
+
     def dist(r: dict[str, Any]) -> float:  # decades away from 1e-3
         return abs(math.log10(max(r["update_ratio"], 1e-300)) + 3.0)
 
@@ -518,7 +561,8 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
             "update_ratio", "warn", model, msg, worst["step"], worst["layer"], v, low + high
         )
     return Finding(
-        "update_ratio", "ok", model, f"‖Δθ‖/‖θ‖ within [{t.update_low:g}, {t.update_high:g}]",
+        "update_ratio", "ok", model,
+        f"‖Δθ‖/‖θ‖ within [{t.update_low:g}, {t.update_high:g}]" + slow_note,
         worst["step"], None, v,
     )  # fmt: skip
 
