@@ -939,7 +939,7 @@ class Trainer:
             run.save_checkpoint(self.state_dict())
             run.write_json("summary.json", summary)
             if watch is not None and run.diagnostics_path.exists():  # (a resumed `trainlab
-                _write_verdict(run.path, summary)  # diagnose` run too; none if nothing trained)
+                _write_verdict(run, summary)  # diagnose` run too; none if nothing trained)
         return summary
 
     def _tiny_eps(self) -> bool:
@@ -1261,15 +1261,13 @@ def _member_init(config: Config, member: Member) -> dict[str, Any]:
     return to_jsonable({"scheme": cfg.scheme, **options, **given})
 
 
-def _write_verdict(run_dir: Path, summary: dict[str, Any]) -> None:
+def _write_verdict(run: RunDir, summary: dict[str, Any]) -> None:
     """``verdict.json``: the health verdict (:func:`trainlab.diagnostics.run.run_findings`) of a
     finished run's ``diagnostics.jsonl`` and its NaN/Inf stops."""
-    from .atomic import atomic_write_text
     from .diagnostics.run import read_records, run_findings
 
-    findings = run_findings(read_records(run_dir), summary)
-    text = json.dumps([f.__dict__ for f in findings], indent=1) + "\n"
-    atomic_write_text(run_dir / "verdict.json", text)
+    findings = run_findings(read_records(run.path), summary)
+    run.write_text("verdict.json", json.dumps([f.__dict__ for f in findings], indent=1) + "\n")
 
 
 def train(
@@ -1549,11 +1547,7 @@ def load_run(
             f"{run.path} has no checkpoint yet (killed before its first epoch ended): there "
             "are no trained weights to load; `trainlab resume` it first"
         )
-    path = run.path / "summary.json"
-    try:
-        summary = json.loads(path.read_text()) if path.is_file() else {}
-    except ValueError:  # (JSONDecodeError, UnicodeDecodeError)
-        raise UserError(f"{path} is corrupt; `trainlab resume` the run to write it again") from None
+    summary = run.read_json("summary.json") if (run.path / "summary.json").is_file() else {}
     return RunResult(run.path, summary, trainer.members, trainer.pop)
 
 

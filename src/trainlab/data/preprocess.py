@@ -211,6 +211,13 @@ def _eigh_desc(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     return mean, lam, u * signs
 
 
+def _round_off(lam: torch.Tensor, d: int) -> float:
+    """``λ_max · D · eps(float64)``: an eigenvalue of a ``D × D`` covariance at or below it is
+    zero up to the eigensolver's round-off."""
+    lam_max = float(lam.max()) if lam.numel() else 0.0
+    return lam_max * d * float(torch.finfo(torch.float64).eps)
+
+
 def _check_epsilon(epsilon: float, lam: torch.Tensor, who: str, d: int) -> None:
     """``epsilon`` must be a number >= 0 that keeps every ``λ + ε`` of ``lam`` (descending) off
     zero. An eigenvalue below ``λ_max · D · eps(float64)`` is round-off, i.e. zero: the
@@ -222,9 +229,7 @@ def _check_epsilon(epsilon: float, lam: torch.Tensor, who: str, d: int) -> None:
         and epsilon >= 0
     ):
         raise UserError(f"{who}: epsilon must be a number >= 0, got {epsilon!r}")
-    lam_max = float(lam.max()) if lam.numel() else 0.0
-    tol = lam_max * d * float(torch.finfo(torch.float64).eps)
-    if float((lam + epsilon).min()) <= tol:
+    if float((lam + epsilon).min()) <= _round_off(lam, d):
         raise UserError(
             f"{who}: the training covariance is singular (some directions have zero variance, "
             f"up to round-off) and epsilon={epsilon}; pass epsilon>0 well above the round-off "
@@ -281,8 +286,7 @@ class PCA(Transform):
         one component)."""
         d, nc = lam.shape[0], self.n_components
         if nc is None:  # the spanned directions (lam is descending): at least one
-            tol = float(lam.max()) * d * float(torch.finfo(torch.float64).eps) if d else 0.0
-            return max(1, int((lam > tol).sum()))
+            return max(1, int((lam > _round_off(lam, d)).sum()))
         if isinstance(nc, bool) or not isinstance(nc, numbers.Real):
             raise UserError(
                 f"pca_components must be an int (a number of components) or a float in (0, 1) "

@@ -327,7 +327,7 @@ def run(
         f"rest). The 7 panels of a row share one x range (the min..max over that row's layers), "
         f"so a collapse narrows and an explosion widens from left to right. Width {width}.",
     )
-    over = f"mean ± std over {n_seeds} seeds" if n_seeds > 1 else "one seed"
+    over = spread_text(n_seeds, over=f"{n_seeds} seeds")
     rep.add_figure(
         "activation_std_per_layer",
         _std_figure(results),
