@@ -86,3 +86,18 @@ def test_seed_key_ignores_python_hash_randomization():
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert int(out.stdout) == rng.seed_key("dropout", "fc1", 3)
+
+
+@pytest.mark.parametrize("rows_per_block", [1, 3, 7, 100])
+def test_permutations_in_blocks_equal_one_argsort_of_the_whole_key_table(
+    monkeypatch, rows_per_block
+):
+    # permutations() sorts rows in blocks to bound its memory; no block size may change a row
+    seeds, epoch, n = torch.tensor([0, 5, 2**40, 3, 9, 11, 1]), 4, 37
+    keys = rng._keys(seeds, epoch, rng.seed_key("permutation"))
+    whole = torch.argsort(
+        rng.hash64(keys[:, None] ^ rng.hash64(torch.arange(n))[None, :]), dim=1, stable=True
+    )
+    monkeypatch.setattr(rng, "PERMUTATION_BLOCK", rows_per_block * n)
+    assert torch.equal(rng.permutations(seeds, epoch, n), whole)
+    assert rng.permutations(seeds, epoch, 0).shape == (7, 0)

@@ -75,9 +75,24 @@ def uniform(
     return (_shr(h, 40).to(torch.float32) * (1.0 / (1 << 24))).view(keys.shape[0], *shape)
 
 
+# Rows of hash keys sorted at once by :func:`permutations`: a bound on its int64 temporaries
+# (the hash and the sort each hold a few (rows, n) tensors). One pass over K=1000 models of
+# MNIST's 60,000 samples peaked at 1,381 MiB above its 458 MiB result; in blocks of 2**22
+# keys it peaks at ~640 MiB, at the same speed (2026-11-30, CPU).
+PERMUTATION_BLOCK = 1 << 22
+
+
 def permutations(seeds: torch.Tensor, epoch: int, n: int) -> torch.Tensor:
-    """One random permutation of ``range(n)`` per model for this epoch: ``(K, n)`` int64."""
-    keys = _keys(seeds, epoch, seed_key("permutation"))
-    idx = torch.arange(n, dtype=torch.int64, device=seeds.device)
-    h = hash64(keys[:, None] ^ hash64(idx)[None, :])  # (K, n): distinct with overwhelming odds
-    return torch.argsort(h, dim=1, stable=True)
+    """One random permutation of ``range(n)`` per model for this epoch: ``(K, n)`` int64.
+
+    Row k is the stable argsort of ``hash64(key_k ^ hash64(i))`` over ``i < n``, with ``key_k``
+    from the model's seed and the epoch; rows are computed in blocks of about
+    :data:`PERMUTATION_BLOCK` keys, which bounds the temporaries and changes no row."""
+    keys = _keys(seeds, epoch, seed_key("permutation"))  # (K,)
+    hashed_idx = hash64(torch.arange(n, dtype=torch.int64, device=seeds.device))  # (n,)
+    out = torch.empty((keys.shape[0], n), dtype=torch.int64, device=seeds.device)
+    rows = max(1, PERMUTATION_BLOCK // max(n, 1))
+    for a in range(0, keys.shape[0], rows):
+        h = hash64(keys[a : a + rows, None] ^ hashed_idx[None, :])  # (rows, n): distinct, w.h.p.
+        out[a : a + rows] = torch.argsort(h, dim=1, stable=True)
+    return out
