@@ -189,11 +189,15 @@ def lr_find_cmd(
     set_: Sets = None,
     start_lr: Annotated[float, typer.Option(help="first LR")] = 1e-7,
     end_lr: Annotated[float, typer.Option(help="last LR")] = 10.0,
-    steps: Annotated[int, typer.Option(help="number of steps (one batch each)")] = 100,
+    steps: Annotated[
+        int | None, typer.Option(help="number of steps, one batch each [default: 100]")
+    ] = None,
     population: Annotated[
         int, typer.Option(help="instead: train N models at N log-spaced fixed LRs")
     ] = 0,
-    epochs: Annotated[int, typer.Option(help="epochs of the --population variant")] = 1,
+    epochs: Annotated[
+        int | None, typer.Option(help="epochs of the --population variant [default: 1]")
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     out: Annotated[Path, typer.Option(help="PNG of the curve")] = Path("lr_find.png"),
 ) -> None:
@@ -203,10 +207,15 @@ def lr_find_cmd(
 
     if population and not 2 <= population <= MAX_SEEDS:  # 0: the single-model range test
         raise UserError(f"--population needs 2 to {MAX_SEEDS} models, got {population}")
+    if population and steps is not None:  # an option that would change nothing is refused
+        raise UserError("--steps is the range test's; the --population variant takes --epochs")
+    if not population and epochs is not None:
+        raise UserError("--epochs is the --population variant's; the range test takes --steps")
     cfg = load_config(config, list(set_ or []))
     resolve_device(device)  # a bad --device is refused before --out's folder is made
     out, made = _png(out)
     try:
+        steps, epochs = 100 if steps is None else steps, 1 if epochs is None else epochs
         _lr_find_run(cfg, out, population, start_lr, end_lr, steps, epochs, device)
     except BaseException:  # refused options, an interrupt: no empty folder left behind
         for folder in made:

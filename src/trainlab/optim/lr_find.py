@@ -95,7 +95,8 @@ def suggest(lrs: list[float], smoothed: list[float]) -> dict[str, float | None]:
     ys = vals[: end + 1]
     slopes = []
     for i in range(1, len(ys) - 1):  # central differences in log10(lr)
-        slopes.append(((ys[i + 1] - ys[i - 1]) / (logs[i + 1] - logs[i - 1]), i))
+        if logs[i + 1] > logs[i - 1]:  # equal LRs (a user's list) have no slope between them
+            slopes.append(((ys[i + 1] - ys[i - 1]) / (logs[i + 1] - logs[i - 1]), i))
     falling = [(s, i) for s, i in slopes if math.isfinite(s) and s < 0]
     out["steep"] = lrs[min(falling)[1]] if falling else None
     return out
@@ -373,7 +374,13 @@ def log_spaced(start_lr: float, end_lr: float, n: int) -> list[float]:
     if n < 2:
         raise ConfigError(f"the LR range needs at least 2 points, got {n}")
     lo, step = math.log(start_lr), (math.log(end_lr) - math.log(start_lr)) / (n - 1)
-    return [start_lr, *(math.exp(lo + i * step) for i in range(1, n - 1)), end_lr]
+    lrs = [start_lr, *(math.exp(lo + i * step) for i in range(1, n - 1)), end_lr]
+    if any(b <= a for a, b in zip(lrs, lrs[1:], strict=False)):  # rounding: too many points
+        raise ConfigError(
+            f"the LR range {start_lr:g} to {end_lr:g} is too narrow for {n} distinct points "
+            "(they repeat in floating point); widen the range or take fewer points"
+        )
+    return lrs
 
 
 def lr_sweep(
