@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .app import app, console, escape
+from .app import Sets, app, console, escape
 
 __all__ = ["pretrain_cmd"]
 
@@ -18,6 +18,7 @@ def pretrain_cmd(
     config: Annotated[
         Path | None, typer.Argument(help="YAML pre-training config (default: RBM on digits)")
     ] = None,
+    set_: Sets = None,
     grid: Annotated[
         list[str] | None,
         typer.Option(
@@ -32,7 +33,7 @@ def pretrain_cmd(
     """Pre-train RBMs / a DBN / a stacked denoising autoencoder and write a report."""
     from ..pretrain.run import parse_grid, run_pretrain
 
-    path = run_pretrain(config, out=out, grid=parse_grid(grid), device=device)
+    path = run_pretrain(config, out=out, grid=parse_grid(grid), device=device, sets=set_)
     diverged = json.loads((path / "summary.json").read_text()).get("diverged", [])
     if diverged:
         shown = ", ".join(map(str, diverged[:10])) + (", …" if len(diverged) > 10 else "")

@@ -54,8 +54,9 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from scipy.special import expit
 
-from ..config import dump_yaml
+from ..config import apply_sets, dump_yaml
 from ..data import with_absolute_path
 from ..devices import resolve_device
 from ..errors import ConfigError, did_you_mean, note_interrupt, on_interrupt, shell_path
@@ -264,17 +265,29 @@ def _looks_like_a_train_config(raw: dict[str, Any]) -> bool:
     )
 
 
-def load_pretrain_config(path: str | Path | None) -> PretrainConfig:
-    """Read a YAML pre-training config (``None``: the defaults)."""
-    if path is None:
-        return PretrainConfig()
-    from ..config import read_yaml_file
+#: the top-level keys that hold a section: one left empty (its keys commented out) is {}
+_SECTIONS = frozenset({"data", "model", "train", "grid"})
 
-    path = Path(path)
-    raw = read_yaml_file(path) or {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: expected a mapping (name:, data:, model:, train:, ...)")
-    return _validate(raw, str(path))
+
+def load_pretrain_config(
+    path: str | Path | None, sets: list[str | tuple[str, Any]] | None = None
+) -> PretrainConfig:
+    """Read a YAML pre-training config (``None``: the defaults) and apply ``--set key=value``
+    overrides (:func:`trainlab.config.apply_sets`, e.g. ``train.n_iter=2``). A top-level
+    section left empty (``train:`` with its keys commented out) takes its defaults."""
+    raw: Any = {}
+    source = "config"
+    if path is not None:
+        from ..config import read_yaml_file
+
+        path, source = Path(path), str(path)
+        raw = read_yaml_file(path) or {}
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{path}: expected a mapping (name:, data:, model:, train:, ...)")
+        raw = {k: {} if v is None and k in _SECTIONS else v for k, v in raw.items()}
+    if sets:
+        raw, source = apply_sets(raw, list(sets)), f"{source} with --set"
+    return _validate(raw, source)
 
 
 def parse_grid(items: list[str] | None) -> dict[str, list[float]]:
@@ -359,13 +372,22 @@ def filters_figure(components: np.ndarray, input_shape: tuple[int, ...], n: int 
 
 def reconstructions_figure(x: np.ndarray, x_rec: np.ndarray, input_shape: tuple[int, ...]):
     """Top row: inputs; bottom row: their reconstructions, on one grey scale: [0, 1] for data in
-    [0, 1], else the inputs' own range (standardized data has negative values)."""
+    [0, 1], else the inputs' own range (standardized data has negative values). Data that is
+    not an image is drawn as lines, all on one y-scale that holds the inputs and their
+    reconstructions (a flat reconstruction must look flat beside its input)."""
     from ..report.plots import subplots
 
     n = len(x)
     shape = _image_shape(input_shape, x.shape[1])
     lo, hi = float(x.min()), float(x.max())
     vmin, vmax = (0.0, 1.0) if lo >= 0.0 and hi <= 1.0 else (lo, hi)
+    both = np.concatenate([x.ravel(), x_rec.ravel()])
+    both = both[np.isfinite(both)]
+    ylim = None
+    if both.size:
+        y0, y1 = float(both.min()), float(both.max())
+        pad = 0.05 * (y1 - y0) or 0.05 * max(abs(y1), 1.0)
+        ylim = (y0 - pad, y1 + pad)
     fig, axes = subplots(2, n, figsize=(n * 0.9, 2.0), squeeze=False)
     for i in range(n):
         for r, arr in enumerate((x, x_rec)):
@@ -374,6 +396,8 @@ def reconstructions_figure(x: np.ndarray, x_rec: np.ndarray, input_shape: tuple[
                 ax.imshow(arr[i].reshape(shape), cmap="gray", vmin=vmin, vmax=vmax)
             else:
                 ax.plot(arr[i], lw=0.8)
+                if ylim is not None:
+                    ax.set_ylim(*ylim)
             ax.set_xticks([])
             ax.set_yticks([])
     axes[0, 0].set_ylabel("input", fontsize=7)
@@ -409,7 +433,7 @@ def _rbm_reconstruct(est, x: np.ndarray) -> np.ndarray:
     """Mean-field reconstruction ``E[v | E[h | v]]``."""
     h = est.transform(x)
     mean = h @ est.components_ + est.intercept_visible_
-    return 1 / (1 + np.exp(-mean)) if est._visible == "bernoulli" else mean
+    return expit(mean) if est._visible == "bernoulli" else mean
 
 
 #: samples of each layer's input on which a DBN's training curves are tracked
@@ -452,7 +476,7 @@ def _fit_stack(cfg: PretrainConfig, seed: int, xtr: np.ndarray, x_show: np.ndarr
     for rbm in reversed(est.rbms_):  # mean-field down pass
         h = h @ rbm.components_ + rbm.intercept_visible_
         if rbm._visible == "bernoulli":
-            h = 1 / (1 + np.exp(-h))
+            h = expit(h)  # (1 / (1 + exp(-h)) warns of overflow for saturated units)
     return est, h
 
 
@@ -659,25 +683,35 @@ def run_pretrain(
     out: str | Path | None = None,
     grid: dict[str, list[float]] | None = None,
     device: str | None = None,
+    sets: list[str | tuple[str, Any]] | None = None,
 ) -> Path:
-    """Pre-train what ``config`` says, write the run directory and its report; returns it."""
+    """Pre-train what ``config`` (a :class:`PretrainConfig` or a YAML path; ``None``: the
+    defaults) says, with ``sets`` (``["train.n_iter=2"]``), ``grid`` and ``device`` applied;
+    write the run directory and its report; returns it."""
     from ..report import Report, build_report
     from ..runs import RunDir
     from ..train import default_run_dir
     from .population import RBMPopulation
 
-    cfg = config if isinstance(config, PretrainConfig) else load_pretrain_config(config)
+    if isinstance(config, PretrainConfig):
+        cfg = config
+        if sets:
+            cfg = _validate(apply_sets(cfg.model_dump(exclude_none=True), list(sets)), "--set")
+    else:
+        cfg = load_pretrain_config(config, sets)
     if grid or device is not None:  # (--device '' is refused, as by every command)
         raw = cfg.model_dump(exclude_none=True)
         raw["grid"] = {**raw["grid"], **(grid or {})}
         if device is not None:
             raw["device"] = device
         cfg = _validate(raw, "--grid/--device")
-    xtr, xte, in_shape = _data(cfg)
     t, m = cfg.train, cfg.model
     # everything that can be checked is checked before the run directory exists, so that a
-    # mistake leaves no half-made run behind (a rerun with the same --out would be refused)
-    _check_before_run(cfg, xtr, xte)
+    # mistake leaves no half-made run behind (a rerun with the same --out would be refused);
+    # a pre-training run does not resume: an interrupt here says so (not "trainlab resume")
+    with on_interrupt("no run directory was made yet; run the command again"):
+        xtr, xte, in_shape = _data(cfg)
+        _check_before_run(cfg, xtr, xte)
     if m.kind == "rbm":
         pop = RBMPopulation(  # validates every grid point
             m.n_components,

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
-from ..errors import UserError, run_resume_command
+from ..errors import UserError, run_resume_command, shell_path
 from . import plots, tables
 from .rundata import RunData, read_run
 
@@ -198,13 +198,13 @@ def _looks_numeric(text: str) -> bool:
     return bool(re.match(r"^[-+]?(\d|\.\d)[\d.eE+\-]*( ± [\d.eE+\-]+)?$", text))
 
 
-def _figure_html(path: Path, caption: str = "") -> str:
+def _figure_html(path: Path, caption: str = "", made_by: str = "the study that made it") -> str:
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         raise UserError(
-            f"the report needs {path}, which is missing; re-run the study that made it, or "
-            f"remove its entry from {SECTIONS_FILE}"
+            f"the report needs {path}, which is missing; re-run {made_by}, or remove its "
+            f"entry from {SECTIONS_FILE}"
         ) from None
     uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
     alt = html.escape(caption or path.stem, quote=True)
@@ -479,9 +479,16 @@ def _status_banner(run: RunData) -> str:
     )
 
 
+#: ``summary.json``'s ``kind`` of a ``trainlab pretrain`` run
+PRETRAIN_KINDS = frozenset({"rbm", "dbn", "sdae"})
+
+
 def _study_sections(run: RunData) -> list[str]:
     out = []
     fig_dir = run.path / FIGURES_DIR
+    made_by = "the study that made it"
+    if (run.summary or {}).get("kind") in PRETRAIN_KINDS:  # (its figures come from the fit)
+        made_by = f"`trainlab pretrain {shell_path(run.path / 'config.yaml')}` into a new folder"
     for i, sec in enumerate((run.sections or {}).get("sections", [])):
         kind = sec.get("kind") if isinstance(sec, dict) else None
         if kind == "text":
@@ -493,7 +500,7 @@ def _study_sections(run: RunData) -> list[str]:
                     f"{run.path / SECTIONS_FILE}: section {i} names a bad figure file {file!r}; "
                     "fix or delete that entry"
                 )
-            out.append(_figure_html(fig_dir / file, str(sec.get("caption", ""))))
+            out.append(_figure_html(fig_dir / file, str(sec.get("caption", "")), made_by))
         elif kind == "table":
             title = sec.get("title")
             if title:
