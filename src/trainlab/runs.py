@@ -285,10 +285,17 @@ class RunDir:
         """Complete lines of ``metrics.jsonl`` (a partial last line from a kill is dropped)."""
         return _read_jsonl(self.metrics_path)
 
-    def kept_rows(self, path: Path, keep) -> list[dict[str, Any]] | None:
-        """The rows of a JSONL file for which ``keep(row)`` holds (a corrupt line is a
-        UserError; the torn last line of a kill is skipped); None if there is no file."""
-        return [r for r in _read_jsonl(path) if keep(r)] if path.exists() else None
+    def kept_rows(self, path: Path, key: str, last: float) -> list[dict[str, Any]] | None:
+        """The rows of a JSONL file whose number ``key`` (a row without one: 0) is at most
+        ``last``; None if there is no file. A corrupt line, or a ``key`` that is not a number,
+        is a UserError; the torn last line of a kill is skipped."""
+        if not path.exists():
+            return None
+        from .report.rundata import check_numbers
+
+        rows = _read_jsonl(path)
+        check_numbers(path, rows, (), (key,))
+        return [r for r in rows if r.get(key, 0) <= last]
 
     def rewrite_jsonl(self, path: Path, rows: list[dict[str, Any]] | None) -> None:
         """Write ``rows`` to a JSONL file atomically (None: leave the path as it is)."""

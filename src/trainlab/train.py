@@ -66,6 +66,7 @@ __all__ = [
     "resolve_device",
     "default_run_dir",
     "load_dataset",
+    "check_optimizer",
 ]
 
 _METRICS = ("train_loss", "train_acc", "val_loss", "val_acc", "test_loss", "test_acc")
@@ -287,7 +288,7 @@ class Trainer:
                 "the model has no trainable parameters (every one has requires_grad=False); "
                 "unfreeze some to train it"
             )
-        hp = _per_model({k_: v for c in cfgs for k_, v in c.optim.kwargs("name").items()}, cfgs)
+        hp = _per_model(_optim_keys(cfgs), cfgs)
         from .optim.base import hyper_dtype
 
         # float64 as torch.optim's Python floats: the schedule's value is rounded once, where
@@ -1079,6 +1080,18 @@ def _grad_norms(params: list[torch.Tensor], k: int) -> torch.Tensor:
     return torch.linalg.vector_norm(torch.stack(norms), dim=0)
 
 
+def _optim_keys(cfgs: list[Config]) -> dict[str, Any]:
+    """Every optimizer hyperparameter that some model's config sets."""
+    return {k: v for c in cfgs for k, v in c.optim.kwargs("name").items()}
+
+
+def check_optimizer(cfgs: list[Config]) -> None:
+    """The trainer's checks of the models' optimizer sections (its name, its hyperparameters'
+    names and per-model values), without building anything: ``trainlab schedule`` refuses
+    what ``trainlab train`` would refuse. ``cfgs``: each model's resolved config."""
+    _per_model(_optim_keys(cfgs), cfgs)
+
+
 def _per_model(keys: dict[str, Any], cfgs: list[Config]) -> dict[str, Any]:
     """Each optimizer hyperparameter: one value if all models agree, else a ``(K,)`` list."""
     from .optim import optimizer_options
@@ -1510,8 +1523,8 @@ def resume(
     try:
         run.remove_partial_writes()
         # read (a corrupt line is refused) and checked before anything is changed
-        metrics = run.kept_rows(run.metrics_path, lambda r: r.get("epoch", 0) <= done_epoch)
-        diagnostics = run.kept_rows(run.diagnostics_path, lambda r: r.get("step", 0) < done_step)
+        metrics = run.kept_rows(run.metrics_path, "epoch", done_epoch)
+        diagnostics = run.kept_rows(run.diagnostics_path, "step", done_step - 1)
         _check_metrics_cover(run, metrics, trainer.k, done_epoch)
         if not trainer.done():  # a finished run trained longer: not finished until fit ends
             (run.path / "summary.json").unlink(missing_ok=True)

@@ -40,13 +40,15 @@ def schedule_curves(config: Config) -> tuple[list[Member], Schedule, torch.Tenso
 
     from ..config import members, resolve
     from ..optim import create_schedule
-    from ..train import load_dataset
+    from ..train import check_optimizer, load_dataset
 
+    mems = members(config)
+    cfgs = [resolve(config, m.overrides) for m in mems]
+    check_optimizer(cfgs)  # a typo'd optimizer key is refused here as by `trainlab train`
     ds = load_dataset(config)
     n = ds.x_train.shape[0]
     spe = math.ceil(n / min(config.train.batch_size, n))
-    mems = members(config)
-    base = [resolve(config, m.overrides).optim.lr for m in mems]
+    base = [c.optim.lr for c in cfgs]
     sched = create_schedule(
         config.schedule.name,
         torch.tensor(base, dtype=torch.float64),

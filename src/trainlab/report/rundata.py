@@ -354,7 +354,7 @@ def _failed(row: dict[str, Any]) -> bool:
     )
 
 
-def _check_numbers(
+def check_numbers(
     path: Path, rows: list[dict[str, Any]], keys: tuple[str, ...], optional: tuple[str, ...] = ()
 ) -> None:
     """``keys`` (and ``optional`` ones, where present) of every row are finite numbers."""
@@ -418,7 +418,7 @@ def read_run(run_dir: str | Path) -> RunData:
         data.population = read_population(pop_path)
 
     data.metrics = read_jsonl(path / "metrics.jsonl", required=("model", "epoch"))
-    _check_numbers(path / "metrics.jsonl", data.metrics, ("model", "epoch"))
+    check_numbers(path / "metrics.jsonl", data.metrics, ("model", "epoch"))
 
     summ_path = path / "summary.json"
     if summ_path.exists():
@@ -446,7 +446,7 @@ def read_run(run_dir: str | Path) -> RunData:
 
     rows = read_jsonl(path / "diagnostics.jsonl", required=("layer", "step"))
     data.diagnostics = [decode_record(r) for r in rows]
-    _check_numbers(path / "diagnostics.jsonl", data.diagnostics, ("step",), ("model",))
+    check_numbers(path / "diagnostics.jsonl", data.diagnostics, ("step",), ("model",))
 
     if sec_path.exists():
         sec = read_json(sec_path)
