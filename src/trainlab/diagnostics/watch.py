@@ -72,8 +72,9 @@ every model ``i`` of a population (``model=0`` for a plain module), reducing ove
 but the model axis:
 
 - ``act_mean``, ``act_std``, ``hist`` (counts in the bins ``hist_edges``, plus ``hist_under``
-  and ``hist_over``) of the layer's output (the first tensor of a tuple output, e.g. an RNN's
-  ``out`` of ``(out, (h, c))``; the values of a ``PackedSequence``);
+  and ``hist_over``) of the layer's output (of a tuple, list, dict or dataclass output its
+  first floating-point tensor, e.g. an RNN's ``out`` of ``(out, (h, c))``; the values of a
+  ``PackedSequence``);
 - ``dead_fraction`` (ReLU, ReLU6) and ``saturated_fraction`` (tanh/sigmoid family), see
   :mod:`trainlab.diagnostics.stats` for the definitions and thresholds; None for other layers.
   ``dead_fraction`` is the fraction of *units* that are ``<= 0`` on every sample and position
@@ -122,14 +123,18 @@ but the model axis:
   fraction ``1/s`` of the parameter's memory (single entries every ``s``, which it was before,
   read all of it); ``s`` is a prime that divides no trailing dimension counted in chunks, so the
   runs visit every column group and input channel. Smaller parameters (biases, small layers)
-  are exact. Measured on an MLP 64-1024-1024-10, 4 steps of Adam and of SGD with momentum, the
-  estimate is within 0.2% (Adam) and 1.4% (SGD) of the exact ratio (the test asserts 2%). It
-  costs one preallocated copy of the subsets, not of the parameters.
+  are exact, and so are the weights of ``nn.Embedding`` and ``nn.EmbeddingBag`` whatever their
+  size (an update that moves only the rows of the batch's tokens could miss a fixed subset
+  altogether: a ratio of 0). Measured on an MLP 64-1024-1024-10, 4 steps of Adam and of SGD
+  with momentum, the estimate is within 0.2% (Adam) and 1.4% (SGD) of the exact ratio (the test
+  asserts 2%). It costs one preallocated copy of the subsets (an embedding's whole weight), not
+  of the parameters.
 
 ``θ`` is the concatenation of all of the layer's own parameters (weight and bias). Norms and
 ratios are None where a layer has no parameters (or no gradient, or no optimizer step yet).
-A module called several times in one forward is measured at its first call (``calls`` says how
-many); an empty output (a batch of no samples) is not measured. Activations applied as functions
+A module called several times in one forward is measured at its first call with a
+floating-point output (``calls`` says how many calls there were); an empty output (a batch of no
+samples) is not measured. Activations applied as functions
 (``F.relu`` inside a custom ``forward``) are invisible to hooks; use modules to see them.
 
 Populations (:class:`trainlab.population.Population`): the statistics are per model. In the
@@ -829,10 +834,12 @@ class Watch:
         self._strides: list[int] = []  # its stride, in chunks
         self._numels = [p.numel() for _, p in self._params]
         scale = []
-        for _, p in self._params:
+        for name, p in self._params:
             n = p.numel() // self.k
             shape = p.shape[1:] if self.is_population else p.shape
-            chunk, stride = _update_subset(shape, n, UPDATE_SAMPLE)
+            # an embedding's update touches only its batch's rows, which a fixed subset misses
+            exact = isinstance(self.layers[name], nn.Embedding | nn.EmbeddingBag)
+            chunk, stride = _update_subset(shape, n, n if exact else UPDATE_SAMPLE)
             self._chunks.append(chunk)
             self._strides.append(stride)
             m = chunk * len(range(0, n // chunk, stride))
@@ -1006,15 +1013,13 @@ class Watch:
                 return
             if layout is not None or forgets:
                 sample.units = layout
-            y = output[0] if isinstance(output, tuple | list) and output else output
-            if isinstance(y, PackedSequence):  # an RNN fed packed sequences: (N, D) values
-                y = y.data
-            if not isinstance(y, torch.Tensor) or not y.is_floating_point() or not y.numel():
-                return  # (an empty batch has no statistics)
             layer = sample.layers[name]
             layer.calls += 1
-            if layer.calls > 1:
+            if layer.order is not None:  # measured at an earlier call of this forward
                 return
+            y = _first_float_tensor(output)
+            if y is None or not y.numel():
+                return  # (an empty batch has no statistics)
             layer.order = sample.next_order
             sample.next_order += 1
             yk = y.detach() if stacked else y.detach().unsqueeze(0)  # (K, B, ...)
@@ -1564,6 +1569,32 @@ def _fits(buffers: list[torch.Tensor], views: list[torch.Tensor]) -> bool:
         (b.shape, b.dtype, b.device) == (v.shape, v.dtype, v.device)
         for b, v in zip(buffers, views, strict=True)
     )
+
+
+def _first_float_tensor(output: Any, depth: int = 4) -> torch.Tensor | None:
+    """The tensor a layer's statistics describe: its output, or the first floating-point tensor
+    found depth-first in a tuple, list, dict or dataclass output nested at most ``depth`` deep
+    (an RNN's ``out`` of ``(out, (h, c))``, ``y`` of ``(None, y)`` or ``{"out": y}``); a
+    ``PackedSequence``'s values. None if there is none."""
+    if isinstance(output, PackedSequence):  # an RNN fed packed sequences: (N, D) values
+        output = output.data
+    if isinstance(output, torch.Tensor):
+        return output if output.is_floating_point() else None
+    if depth == 0:
+        return None
+    if isinstance(output, Mapping):
+        items: Any = output.values()
+    elif dataclasses.is_dataclass(output) and not isinstance(output, type):
+        items = [getattr(output, f.name) for f in dataclasses.fields(output)]
+    elif isinstance(output, tuple | list):
+        items = output
+    else:
+        return None
+    for item in items:
+        y = _first_float_tensor(item, depth - 1)
+        if y is not None:
+            return y
+    return None
 
 
 def _grad_tensors(output: Any, depth: int = 4) -> Iterator[torch.Tensor]:
