@@ -254,17 +254,22 @@ def _claims(
     add(f"ReLU, large init, LR ≥ {BIG_LR:g}: unclipped runs diverge",
         "NaN/Inf without clipping (Pascanu et al. 2013)", f"no clipping: {no_text}",
         divergence_verdict(no_nan, no_n, expect_nan=True))  # fmt: skip
+    # judged at the LRs where unclipped runs diverged: an LR where nothing diverged without
+    # clipping is no evidence that clipping prevents divergence
+    diverged = [r["lr"] for r in sel("relu", "no clipping", big) if r["n_nan"]]
     for c in [c for c in CLIPPING if c != "no clipping"]:
         claim = f"…and {c} prevents it (ReLU, LR ≥ {BIG_LR:g})"
         lit = "no NaN with clipping (Pascanu et al. 2013)"
         if c not in clips:
             add(claim, lit, "not run", untested)
             continue
-        n_nan, n, text = count(sel("relu", c, big))
-        verdict = divergence_verdict(n_nan, n, expect_nan=False)
         if no_nan == 0:
-            verdict = "not tested (nothing diverged without clipping)"
-        add(claim, lit, f"{c}: {text}", verdict)
+            add(claim, lit, f"{c}: {count(sel('relu', c, big))[2]}",
+                "not tested (nothing diverged without clipping)")  # fmt: skip
+            continue
+        n_nan, n, text = count(sel("relu", c, diverged))
+        verdict = divergence_verdict(n_nan, n, expect_nan=False)
+        add(claim, lit, f"{c}, at the LRs where unclipped runs diverged: {text}", verdict)
 
     small = min(LRS)
     claim = f"small LR ({small:g}): norm clipping slows training (ReLU)"

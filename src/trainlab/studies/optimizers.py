@@ -52,6 +52,7 @@ from .evidence import (
     INCONCLUSIVE,
     NO_SPREAD,
     NOT_FINITE,
+    UNTESTABLE,
     delta_text,
     judge,
     welch,
@@ -657,10 +658,12 @@ def _claims(
         else:
             m, s = mean_std(acc(mname, top))
             se, dof = welch([(s, len(acc(mname, top)))])
-            # reaching the baseline: a mean at or above it; a shortfall within the seed noise
-            # is inconclusive (with two seeds, t = 12.7 hides almost any), one beyond refutes
+            # reaching the baseline: a mean at or above it, whatever the noise estimate (none
+            # from one seed or from seeds that agree exactly); a shortfall within the seed
+            # noise is inconclusive (with two seeds, t = 12.7 hides almost any), one beyond
+            # refutes, and one without a noise estimate is not judged
             verdict = judge(m - paper, se, dof)
-            if verdict in (INCONCLUSIVE, NO_SPREAD) and m >= paper:
+            if verdict in (INCONCLUSIVE, NO_SPREAD, UNTESTABLE) and m >= paper:
                 verdict = CONFIRMED
             text += f"; minus {paper:.0%}: {_noise_text(m - paper, se, dof, pct=True)}"
         add(claim, lit, f"{text} ({epochs} epochs)", verdict)

@@ -49,7 +49,7 @@ from typing import Any
 
 from ..report.stats import sample_std
 from .cells import by_override, cpu_threads, curves, final_values, mean_std, train_cell
-from .evidence import CONFIRMED, bound_text, judge, welch
+from .evidence import CONFIRMED, CONTRADICTED, bound_text, judge, welch
 
 __all__ = [
     "DESCRIPTION",
@@ -513,15 +513,21 @@ def _edge_note(best: dict[tuple[str, str, str], dict[str, Any]], keys: list[tupl
 
 
 def _tuned(
-    verdict: str, best: dict[tuple[str, str, str], dict[str, Any]], keys: list[tuple], worse: list
+    verdict: str,
+    best: dict[tuple[str, str, str], dict[str, Any]],
+    keys: list[tuple],
+    worse: list,
+    better: list,
 ) -> str:
     """``verdict`` with the grid-edge note of ``keys``; a confirmation is inconclusive when a
-    cell the claim says is worse (``worse``) had its best LR at a grid edge: a better LR there
-    could flip it (as the optimizers studies judge an untuned comparison)."""
-    untuned = _edge_cells(best, worse)
-    if verdict == CONFIRMED and untuned:
-        edge = f"best LR at a grid edge for {untuned}"
-        return f"inconclusive (not tuned: {edge}; measured: confirmed)"
+    cell the claim says is worse (``worse``) had its best LR at a grid edge, and a contradiction
+    when a cell it says is better (``better``) had: a better LR there could flip it (as the
+    optimizers studies judge an untuned comparison)."""
+    for measured, cells in ((CONFIRMED, worse), (CONTRADICTED, better)):
+        untuned = _edge_cells(best, cells)
+        if verdict == measured and untuned:
+            edge = f"best LR at a grid edge for {untuned}"
+            return f"inconclusive (not tuned: {edge}; measured: {measured})"
     return verdict + _edge_note(best, keys)
 
 
@@ -562,7 +568,9 @@ def _claims(
                     f"{mean(losses(m, 'SGD', lo))}; {detail}"
                 )
                 cells = [(m, "SGD", lo), (m, "SGD", hi)]
-                row["verdict"] = _tuned(verdict, best, cells, worse=[(m, "SGD", hi)])
+                row["verdict"] = _tuned(
+                    verdict, best, cells, worse=[(m, "SGD", hi)], better=[(m, "SGD", lo)]
+                )
             out.append(row)
         row = {
             "claim": f"{m}: Adam is less sensitive to preprocessing than SGD",
@@ -582,6 +590,6 @@ def _claims(
                 f"raw/standardized (geometric mean over {n_seeds} seed{'s' * (n_seeds > 1)}): "
                 f"SGD {_times(r_sgd)}, Adam {_times(r_adam)}; {detail}"
             )
-            row["verdict"] = _tuned(verdict, best, keys, worse=keys)  # (four cells: any)
+            row["verdict"] = _tuned(verdict, best, keys, worse=keys, better=keys)  # (any cell)
         out.append(row)
     return out
