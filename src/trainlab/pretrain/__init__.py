@@ -5,6 +5,7 @@
 - :class:`RBMPopulation`: K RBMs of one shape trained in one pass (stacked weights).
 - :class:`DBN`, :class:`StackedDenoisingAutoencoder`: greedy layer-wise pre-training,
   unrolled into a trainlab MLP with ``to_module()``.
+- :func:`load_module`: the same MLP from a ``trainlab pretrain`` run directory.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from .dbn import DBN, arrays_dataset, fine_tune, unroll
 from .partition import AISResult, ais_log_partition, exact_log_partition, log_likelihood
 from .population import PopulationMember, RBMPopulation
 from .rbm import BernoulliRBM, GaussianBernoulliRBM
+from .run import load_module
 
 __all__ = [
     "BernoulliRBM",
@@ -29,4 +31,5 @@ __all__ = [
     "unroll",
     "fine_tune",
     "arrays_dataset",
+    "load_module",
 ]

@@ -63,7 +63,7 @@ from ..errors import ConfigError, did_you_mean, note_interrupt, on_interrupt, sh
 from ..report.rundata import num  # a finite float or None (null in summary.json, "—")
 from ..runs import software_versions
 
-__all__ = ["PretrainConfig", "load_pretrain_config", "run_pretrain", "parse_grid"]
+__all__ = ["PretrainConfig", "load_pretrain_config", "run_pretrain", "parse_grid", "load_module"]
 
 
 class _Strict(BaseModel):
@@ -854,3 +854,77 @@ def run_pretrain(
     ):
         build_report(run.path)
     return run.path
+
+
+def load_module(
+    run_dir: str | Path,
+    n_classes: int,
+    *,
+    model: int = 0,
+    activation: str = "sigmoid",
+    generator: Any = None,
+):
+    """The pre-trained model ``model`` of a ``trainlab pretrain`` run unrolled into a trainlab
+    MLP, to fine-tune: ``fine_tune(load_module("runs/dbn-digits", 10), dataset)``, or
+    ``trainlab.train(cfg, model=...)`` with ``init.scheme: keep`` (any other scheme draws the
+    weights afresh).
+
+    Reads ``summary.json`` (the run's kind; written last, so the run is complete) and
+    ``model.npz``: an ``rbm`` run gives one hidden layer, ``dbn`` and ``sdae`` one per layer of
+    the stack, with the weights as :meth:`DBN.to_module` / the SDAE's ``to_module()`` unroll
+    them (a Gaussian first layer folds ``1 / s²`` into its weight). ``n_classes``, ``activation``
+    and ``generator`` (draws the output layer) are :func:`trainlab.pretrain.unroll`'s.
+    """
+    from ..report.rundata import read_json
+    from .dbn import unroll
+
+    path = Path(run_dir)
+    if not (path / "summary.json").is_file():
+        raise ConfigError(
+            f"{path} is not a finished `trainlab pretrain` run (it has no summary.json); "
+            "pass the folder that `trainlab pretrain` printed"
+        )
+    summary = read_json(path / "summary.json")
+    kind = summary.get("kind") if isinstance(summary, dict) else None
+    if kind not in ("rbm", "dbn", "sdae"):
+        raise ConfigError(
+            f"{path} is not a `trainlab pretrain` run (its summary.json has no kind rbm, dbn or "
+            "sdae); a training run's models load with trainlab.load_run"
+        )
+    k = len(summary.get("models", []))
+    if isinstance(model, bool) or not isinstance(model, int) or not 0 <= model < k:
+        raise ConfigError(f"{path} holds models 0 to {k - 1}; got model={model!r}")
+    if model in (summary.get("diverged") or []):
+        raise ConfigError(f"model {model} of {path} diverged (inf/NaN weights); pick another")
+    import zipfile
+
+    try:
+        with np.load(path / "model.npz") as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise ConfigError(
+            f"{path / 'model.npz'} cannot be read ({err}); re-run the pre-training"
+        ) from None
+    if kind == "rbm":
+        names = [(f"components_{model}", f"intercept_hidden_{model}", None)]
+    else:
+        suffix = "" if model == 0 else f"_model{model}"
+        w, b = ("components", "intercept_hidden") if kind == "dbn" else ("weight", "hidden_bias")
+        n = sum(1 for name in arrays if name.startswith(f"{w}_") and name.endswith(suffix)
+                and name.removesuffix(suffix).removeprefix(f"{w}_").isdigit())  # fmt: skip
+        names = [
+            (f"{w}_{j}{suffix}", f"{b}_{j}{suffix}", f"log_variance_{j}{suffix}") for j in range(n)
+        ]
+    layers = []
+    for w_name, b_name, var_name in names:
+        if w_name not in arrays or b_name not in arrays:
+            raise ConfigError(
+                f"{path / 'model.npz'} lacks {w_name} or {b_name}; re-run the pre-training"
+            )
+        weight = arrays[w_name]
+        if var_name in arrays:  # a Gaussian-Bernoulli layer: its recognition weight W / s²
+            weight = weight * np.exp(-arrays[var_name])[None, :]
+        layers.append((weight, arrays[b_name]))
+    if not layers:
+        raise ConfigError(f"{path / 'model.npz'} holds no layer of model {model}")
+    return unroll(layers, int(layers[0][0].shape[1]), n_classes, activation, generator)
