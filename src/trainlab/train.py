@@ -1107,6 +1107,13 @@ def _per_model(keys: dict[str, Any], cfgs: list[Config]) -> dict[str, Any]:
         values = [c.optim.kwargs("name").get(key, defaults.get(key)) for c in cfgs]
         if key == "betas":  # each model's must be a pair of numbers, as alone (never cut)
             values = [_beta_pair(v) for v in values]
+        elif any(isinstance(v, list | tuple) for v in values):  # one model: one value
+            shown = next(v for v in values if isinstance(v, list | tuple))
+            raise ConfigError(
+                f"optim.{key} is a list ({list(shown)}), but a model's optimizer takes one "
+                f"value; vary it per model with population.grid (optim.{key}: [...]) or "
+                "population.variants, which record each model's value"
+            )
         values = [list(v) if isinstance(v, tuple) else v for v in values]
         first = values[0]
         if all(v == first for v in values):

@@ -198,7 +198,8 @@ def lr_find_cmd(
         int, typer.Option(help="instead: train N models at N log-spaced fixed LRs")
     ] = 0,
     epochs: Annotated[
-        int | None, typer.Option(help="epochs of the --population variant [default: 1]")
+        int | None,
+        typer.Option(help="epochs of the --population variant [default: 1, or --set train.epochs]"),
     ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     out: Annotated[Path, typer.Option(help="PNG of the curve")] = Path("lr_find.png"),
@@ -214,10 +215,14 @@ def lr_find_cmd(
     if not population and epochs is not None:
         raise UserError("--epochs is the --population variant's; the range test takes --steps")
     cfg = load_config(config, list(set_ or []))
+    if epochs is None:  # --epochs wins over --set train.epochs, which wins over 1 (the
+        # config file's own train.epochs is for a training run, not for this sweep)
+        given = {item.partition("=")[0].strip() for item in set_ or []}
+        epochs = cfg.train.epochs if "train.epochs" in given else 1
     resolve_device(device)  # a bad --device is refused before --out's folder is made
     out, made = _png(out)
     try:
-        steps, epochs = 100 if steps is None else steps, 1 if epochs is None else epochs
+        steps = 100 if steps is None else steps
         _lr_find_run(cfg, out, population, start_lr, end_lr, steps, epochs, device)
     except BaseException:  # refused options, an interrupt: no empty folder left behind
         for folder in made:
