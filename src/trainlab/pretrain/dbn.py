@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import _check_feature_names, _get_feature_names, check_is_fitted
 from torch import nn
 
 from ..errors import UserError
@@ -67,8 +67,10 @@ def unroll(
                     f"needs {tuple(fc.weight.shape)} and {tuple(fc.bias.shape)}; pass each "
                     "layer as (weight (H_i, D_i), bias (H_i,)), D_i = the width below it"
                 )
-            fc.weight.copy_(torch.as_tensor(w, dtype=fc.weight.dtype))
-            fc.bias.copy_(torch.as_tensor(b, dtype=fc.bias.dtype))
+            # (torch.tensor copies: an estimator loaded with joblib's mmap_mode="r" holds
+            # read-only arrays, which torch.as_tensor would wrap with a warning)
+            fc.weight.copy_(torch.tensor(w, dtype=fc.weight.dtype))
+            fc.bias.copy_(torch.tensor(b, dtype=fc.bias.dtype))
         if generator is not None:
             nn.init.xavier_uniform_(module.out.weight, generator=generator)
             module.out.bias.zero_()
@@ -100,6 +102,12 @@ def _as_dbn_layer(i: int, n: int) -> Iterator[None]:
     except ValueError as err:  # the same object, traceback kept: only its message is prefixed
         err.args = (f"DBN layer {i + 1} of {n}: {err}", *err.args[1:])
         raise
+
+
+def _column_names(X: Any) -> np.ndarray | None:
+    """The feature names scikit-learn reads from ``X`` (a DataFrame's string columns), else
+    None."""
+    return _get_feature_names(X)
 
 
 class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -189,7 +197,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         widths = layer_widths(self.layers)
         rng = check_random_state(self.random_state)
         rbms = []  # set on self only when every layer has fitted: a refused refit keeps the old
-        h = X
+        names = _column_names(X)  # the DBN keeps them; its layers see plain arrays
+        h = np.asarray(X) if names is not None else X
         for i, width in enumerate(widths):
             rbm = self._layer(i, width, int(rng.randint(np.iinfo(np.int32).max)))
             with _as_dbn_layer(i, len(widths)):
@@ -198,8 +207,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         self.rbms_ = rbms
         self.history_ = [rbm.history_ for rbm in self.rbms_]
         self.n_features_in_ = self.rbms_[0].n_features_in_
-        names = getattr(self.rbms_[0], "feature_names_in_", None)  # fitted on a DataFrame
-        if names is not None:
+        if names is not None:  # fitted on a DataFrame
             self.feature_names_in_ = names
         elif hasattr(self, "feature_names_in_"):  # an earlier fit's
             del self.feature_names_in_
@@ -217,7 +225,9 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def _upward(self, X) -> Iterator[np.ndarray]:
         """Each layer's ``P(h | input)`` in turn, bottom to top (the recognition pass)."""
         check_is_fitted(self)
-        h = X
+        with _as_dbn_layer(0, len(self.rbms_)):  # the DBN's feature names, by its name (its
+            _check_feature_names(self, X, reset=False)  # first layer checks the shape)
+        h = np.asarray(X) if _column_names(X) is not None else X
         for i, rbm in enumerate(self.rbms_):
             with _as_dbn_layer(i, len(self.rbms_)):
                 h = rbm.transform(h)

@@ -44,7 +44,7 @@ def _params(rbm, what: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         )
     if not hasattr(rbm, "components_"):
         raise UserError(f"{type(rbm).__name__} is not fitted yet; call fit(X) first")
-    t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float64)  # noqa: E731
+    t = lambda a: torch.tensor(np.asarray(a), dtype=torch.float64)  # noqa: E731
     w, b, c = t(rbm.components_).T, t(rbm.intercept_visible_), t(rbm.intercept_hidden_)
     extra = [t(rbm.log_variance_)] if isinstance(rbm, GaussianBernoulliRBM) else []
     if not all(bool(torch.isfinite(x).all()) for x in (w, b, c, *extra)):
@@ -83,7 +83,7 @@ def exact_log_partition(rbm: BernoulliRBM | GaussianBernoulliRBM, *, chunk: int 
         )
     terms = []
     if gaussian:
-        s2 = torch.exp(torch.as_tensor(np.asarray(rbm.log_variance_), dtype=torch.float64))
+        s2 = torch.exp(torch.tensor(np.asarray(rbm.log_variance_), dtype=torch.float64))
     for start in range(0, 2**n, chunk):
         stop = min(2**n, start + chunk)
         if gaussian:
@@ -198,7 +198,7 @@ def ais_log_partition(
     draw = lambda p: (torch.rand(p.shape, generator=gen, dtype=torch.float64) < p).double()  # noqa: E731
 
     if gaussian:
-        s2 = torch.exp(torch.as_tensor(np.asarray(rbm.log_variance_), dtype=torch.float64))
+        s2 = torch.exp(torch.tensor(np.asarray(rbm.log_variance_), dtype=torch.float64))
         w_in = w / s2[:, None]  # the hidden units see v / s^2
 
         def log_p(v: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:  # (R,)
