@@ -787,9 +787,11 @@ def as_config(config: Any, sets: list[str | tuple[str, Any]] | None = None) -> C
     not changed. Anything else is a UserError."""
     sets = list(sets or [])
     if isinstance(config, Config):
-        return parse_config(apply_sets(config.model_dump(), sets)) if sets else config
+        if not sets:
+            return config
+        return _sets_reach_a_model(parse_config(apply_sets(config.model_dump(), sets)), sets)
     if isinstance(config, Mapping):
-        return parse_config(apply_sets(dict(config), sets))
+        return _sets_reach_a_model(parse_config(apply_sets(dict(config), sets)), sets)
     if not isinstance(config, str | os.PathLike):
         raise UserError(
             f"config must be a Config, a dict or a YAML path, got {type(config).__name__}"
@@ -816,7 +818,32 @@ def load_config(
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a mapping of sections (data:, model:, …)")
         raw = {k: {} if v is None and k in _SECTIONS else v for k, v in raw.items()}
-    return parse_config(apply_sets(raw, list(sets or [])), source)
+    sets = list(sets or [])
+    return _sets_reach_a_model(parse_config(apply_sets(raw, sets), source), sets)
+
+
+def _sets_reach_a_model(config: Config, sets: list[str | tuple[str, Any]]) -> Config:
+    """``config``, after a ConfigError for a ``--set`` that no model trains with: a key that
+    ``population.grid`` (or every entry of ``population.variants``) sets for every model
+    (``--set optim.lr=0.05`` on an lr grid would be recorded in config.yaml and used by none)."""
+    pop = config.population
+    for item in sets:
+        key = (item[0] if isinstance(item, tuple) else item.partition("=")[0]).strip()
+        if key.startswith("population.") or key == "population":
+            continue
+        where = (
+            "population.grid" if key in pop.grid
+            else "every entry of population.variants"
+            if pop.variants and all(key in v for v in pop.variants)
+            else None
+        )  # fmt: skip
+        if where is not None:
+            example = f" (--set population.grid.{key}=[...])" if key in pop.grid else ""
+            raise ConfigError(
+                f"--set {key} changes no model: {where} sets {key} for every model; change it "
+                f"there{example} or leave it out"
+            )
+    return config
 
 
 def plain_default(value: Any) -> bool:

@@ -515,12 +515,16 @@ def _split_options(name: str, options: dict[str, Any]) -> tuple[dict[str, Any], 
     )
 
 
+#: ``test_fraction``'s default; a set that comes with a test split takes no other value
+DEFAULT_TEST_FRACTION = 0.2
+
+
 def load(
     name: str = "digits",
     *,
     seed: int = 0,
     val_fraction: float = 0.1,
-    test_fraction: float = 0.2,
+    test_fraction: float = 0.2,  # DEFAULT_TEST_FRACTION
     preprocess: str = "none",
     **options: Any,
 ) -> Dataset:
@@ -540,7 +544,8 @@ def load(
     test_fraction:
         Fraction held out for testing, for sets without a test split (``digits`` and the
         synthetic sets); sets that come with one (``mnist1d``, ``mnist``, ``cifar10``, ``npz``)
-        keep theirs.
+        keep theirs, and another value than the default 0.2 for them is a UserError (it would
+        change nothing).
     preprocess:
         ``none``, ``mean``, ``standardize``, ``pca``, ``pca_whiten``, ``zca``; fitted on the
         training split only (see :mod:`trainlab.data.preprocess`).
@@ -584,6 +589,11 @@ def load(
 
     # --- splits: test from everything (if not given), then val from train (if not given)
     if "test" in given:
+        if test_fraction != DEFAULT_TEST_FRACTION:  # (the default: a run's config.yaml has it)
+            raise UserError(
+                f"test_fraction={test_fraction:g} would change nothing: {name} comes with its "
+                "own test split; leave data.test_fraction out (it splits sets without one)"
+            )
         x_test, y_test = given["test"]
     else:
         keep, held = split_indices(y, test_fraction, seed, stratify=stratify, stage=0)

@@ -287,7 +287,23 @@ def load_pretrain_config(
         raw = {k: {} if v is None and k in _SECTIONS else v for k, v in raw.items()}
     if sets:
         raw, source = apply_sets(raw, list(sets)), f"{source} with --set"
-    return _validate(raw, source)
+    return _sets_reach_a_model(_validate(raw, source), sets)
+
+
+def _sets_reach_a_model(
+    cfg: PretrainConfig, sets: list[str | tuple[str, Any]] | None
+) -> PretrainConfig:
+    """``cfg``, after a ConfigError for a ``--set train.KEY`` that ``grid`` sets for every
+    model (config.yaml would record a value that no model trains with)."""
+    for item in sets or []:
+        key = (item[0] if isinstance(item, tuple) else item.partition("=")[0]).strip()
+        section, _, name = key.partition(".")
+        if section == "train" and name in cfg.grid:
+            raise ConfigError(
+                f"--set {key} changes no model: grid.{name} sets it for every model; change "
+                f"the grid (--grid {name}=v1,v2) or leave it out"
+            )
+    return cfg
 
 
 def parse_grid(items: list[str] | None) -> dict[str, list[float]]:
@@ -696,7 +712,8 @@ def run_pretrain(
     if isinstance(config, PretrainConfig):
         cfg = config
         if sets:
-            cfg = _validate(apply_sets(cfg.model_dump(exclude_none=True), list(sets)), "--set")
+            raw = apply_sets(cfg.model_dump(exclude_none=True), list(sets))
+            cfg = _sets_reach_a_model(_validate(raw, "--set"), sets)
     else:
         cfg = load_pretrain_config(config, sets)
     if grid or device is not None:  # (--device '' is refused, as by every command)
@@ -704,7 +721,7 @@ def run_pretrain(
         raw["grid"] = {**raw["grid"], **(grid or {})}
         if device is not None:
             raw["device"] = device
-        cfg = _validate(raw, "--grid/--device")
+        cfg = _sets_reach_a_model(_validate(raw, "--grid/--device"), sets)
     t, m = cfg.train, cfg.model
     # everything that can be checked is checked before the run directory exists, so that a
     # mistake leaves no half-made run behind (a rerun with the same --out would be refused);
