@@ -67,9 +67,9 @@ def test_lr_find_bad_device_writes_nothing(monkeypatch, capsys, tmp_path):
     cfg = tmp_path / "c.yaml"
     cfg.write_text(SMALL)
     monkeypatch.chdir(tmp_path)
-    for extra in ([], ["--population", "2"]):
+    for extra in (["--steps", "5"], ["--population", "2"]):  # (--steps: the range test's)
         code, _, err = run_cli(
-            monkeypatch, capsys, "lr-find", cfg, "--steps", "5", *extra,
+            monkeypatch, capsys, "lr-find", cfg, *extra,
             "--out", "plots/sub/lr.png", "--device", "gpu",
         )  # fmt: skip
         assert_user_error(code, err, "gpu")
