@@ -26,6 +26,7 @@ import dataclasses
 import inspect
 import math
 import numbers
+import warnings
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -515,7 +516,7 @@ def _split_options(name: str, options: dict[str, Any]) -> tuple[dict[str, Any], 
     )
 
 
-#: ``test_fraction``'s default; a set that comes with a test split takes no other value
+#: ``test_fraction``'s default; for a set that comes with a test split another value warns
 DEFAULT_TEST_FRACTION = 0.2
 
 
@@ -544,8 +545,8 @@ def load(
     test_fraction:
         Fraction held out for testing, for sets without a test split (``digits`` and the
         synthetic sets); sets that come with one (``mnist1d``, ``mnist``, ``cifar10``, ``npz``)
-        keep theirs, and another value than the default 0.2 for them is a UserError (it would
-        change nothing).
+        keep theirs, and another value than the default 0.2 for them is ignored with a
+        UserWarning (a warning, not an error: a run written before it must still resume).
     preprocess:
         ``none``, ``mean``, ``standardize``, ``pca``, ``pca_whiten``, ``zca``; fitted on the
         training split only (see :mod:`trainlab.data.preprocess`).
@@ -590,9 +591,11 @@ def load(
     # --- splits: test from everything (if not given), then val from train (if not given)
     if "test" in given:
         if test_fraction != DEFAULT_TEST_FRACTION:  # (the default: a run's config.yaml has it)
-            raise UserError(
-                f"test_fraction={test_fraction:g} would change nothing: {name} comes with its "
-                "own test split; leave data.test_fraction out (it splits sets without one)"
+            warnings.warn(
+                f"data.test_fraction={test_fraction:g} is ignored: {name} comes with its own "
+                f"test split ({len(given['test'][1])} samples); leave it out",
+                UserWarning,
+                stacklevel=2,
             )
         x_test, y_test = given["test"]
     else:

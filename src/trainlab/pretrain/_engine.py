@@ -49,6 +49,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..threads import torch_threads
+
 __all__ = [
     "CDEngine",
     "augment",
@@ -63,41 +65,38 @@ __all__ = [
 _CHUNK_SAMPLES = 640
 
 
-class _SingleThreaded:
-    """The process-wide thread counts that :func:`small_cpu_threads` lowers, counted: the first
-    block to enter saves torch's intra-op count and the BLAS limit and sets both to 1, the last
-    to leave restores them (two fits on two Python threads, as GridSearchCV's threading
-    backend runs them, would otherwise each restore what the other had set: 1 for good)."""
+class _BlasOneThread:
+    """The process-wide BLAS limit that :func:`small_cpu_threads` lowers, counted: the first
+    block to enter sets it to 1, the last to leave restores it (two fits on two Python threads,
+    as GridSearchCV's threading backend runs them, would otherwise each restore what the other
+    had set: 1 for good). torch's intra-op count is the calling thread's own (OpenMP): each
+    block sets and restores it for its thread."""
 
     lock = threading.Lock()
     users = 0
-    saved: tuple[int, Any] | None = None
+    limiter: Any = None
 
     @classmethod
     def enter(cls) -> None:
         with cls.lock:
             if cls.users == 0:
-                n = torch.get_num_threads()
-                limiter = _blas_controller().limit(limits=1, user_api="blas")  # (set now)
-                torch.set_num_threads(1)
-                cls.saved = (n, limiter)
+                cls.limiter = _blas_controller().limit(limits=1, user_api="blas")  # (set now)
             cls.users += 1
 
     @classmethod
     def leave(cls) -> None:
         with cls.lock:
             cls.users -= 1
-            if cls.users == 0 and cls.saved is not None:
-                n, limiter = cls.saved
-                cls.saved = None
-                torch.set_num_threads(n)
-                limiter.restore_original_limits()
+            if cls.users == 0 and cls.limiter is not None:
+                cls.limiter.restore_original_limits()
+                cls.limiter = None
 
 
 @contextlib.contextmanager
 def small_cpu_threads(active: bool = True) -> Iterator[None]:
-    """Run torch and BLAS single-threaded inside the block (restored afterwards, when the last
-    of the blocks running at once on several Python threads ends).
+    """Run torch and BLAS single-threaded inside the block (restored afterwards: torch's count
+    for this thread at the block's end, the process-wide BLAS limit when the last of the
+    blocks running at once on several Python threads ends).
 
     For RBMs of digits' size the ops are a few microseconds long and intra-op threads only
     add synchronization: on this project's shared 2-core machine ``Tensor.logit_`` on 64 k
@@ -106,11 +105,12 @@ def small_cpu_threads(active: bool = True) -> Iterator[None]:
     if not active:
         yield
         return
-    _SingleThreaded.enter()
-    try:
-        yield
-    finally:
-        _SingleThreaded.leave()
+    with torch_threads(1):
+        _BlasOneThread.enter()
+        try:
+            yield
+        finally:
+            _BlasOneThread.leave()
 
 
 @functools.cache

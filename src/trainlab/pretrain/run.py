@@ -290,6 +290,18 @@ def load_pretrain_config(
     return _sets_reach_a_model(_validate(raw, source), sets)
 
 
+def _given(cfg: PretrainConfig) -> dict[str, Any]:
+    """``cfg`` as a raw config without the defaults its ``model.kind`` filled in: ``--set``
+    applies to it as to the YAML it came from (``model.kind=sdae`` on an rbm config would
+    otherwise meet the rbm's ``n_components``, which the sdae does not take)."""
+    raw = cfg.model_dump(exclude_none=True)
+    for section, defaults in KIND_DEFAULTS[cfg.model.kind].items():
+        raw[section] = {
+            k: v for k, v in raw.get(section, {}).items() if k not in defaults or v != defaults[k]
+        }
+    return raw
+
+
 def _sets_reach_a_model(
     cfg: PretrainConfig, sets: list[str | tuple[str, Any]] | None
 ) -> PretrainConfig:
@@ -712,7 +724,7 @@ def run_pretrain(
     if isinstance(config, PretrainConfig):
         cfg = config
         if sets:
-            raw = apply_sets(cfg.model_dump(exclude_none=True), list(sets))
+            raw = apply_sets(_given(cfg), list(sets))
             cfg = _sets_reach_a_model(_validate(raw, "--set"), sets)
     else:
         cfg = load_pretrain_config(config, sets)
