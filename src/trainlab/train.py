@@ -1287,7 +1287,8 @@ def _write_verdict(run: RunDir, summary: dict[str, Any]) -> None:
     from .diagnostics.run import read_records, run_findings
 
     findings = run_findings(read_records(run.path), summary)
-    run.write_text("verdict.json", json.dumps([f.__dict__ for f in findings], indent=1) + "\n")
+    rows = to_jsonable([f.__dict__ for f in findings])  # (an inf ratio: null, as elsewhere)
+    run.write_text("verdict.json", json.dumps(rows, indent=1, allow_nan=False) + "\n")
 
 
 def train(

@@ -85,9 +85,10 @@ def diagnose(
     ):
         raise UserError(f"--every must be a positive int (sample one step in N), got {every!r}")
     every = None if every is None else int(every)
-    bad = isinstance(epochs, bool) or not isinstance(epochs, int | None)
+    bad = isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral | None)
     if bad or (epochs is not None and epochs < 1):
-        raise UserError(f"--epochs must be a whole number >= 1, got {epochs!r}")
+        raise UserError(f"epochs must be a whole number >= 1, got {epochs!r}")
+    epochs = None if epochs is None else int(epochs)
     cfg = as_config(config, sets).model_copy(deep=True)  # (edited below: never the caller's)
     cfg.train.diagnose_every = every if every is not None else cfg.train.diagnose_every or 10
     if epochs is not None:
@@ -147,7 +148,8 @@ def with_trainer_stops(
             "it was sampled, and no output or gradient of a watched layer was non-finite: the "
             "loss itself (or an unwatched op) made it"
             if was_sampled
-            else "not sampled: --every 1 finds the layer"
+            else "not sampled: sampling every step finds the layer (trainlab diagnose --every 1, "
+            "or --set train.diagnose_every=1)"
         )
         if seen is not None and seen.status == "fail":
             if seen.step is not None and seen.step > stop:

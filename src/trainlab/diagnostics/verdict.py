@@ -38,7 +38,12 @@ check               fires when (default thresholds)
                     after NaN or early stopping, or frozen) is not flagged, unless an earlier
                     sampled step's update was too large (``> 1e-1``): a model that stopped
                     moving, or moves too slowly, after too large a step is told so, with
-                    that step (the usual story of a too-high learning rate).
+                    that step (the usual story of a too-high learning rate). One whose
+                    gradients flow but whose weights no sampled step moved (updates that
+                    round away in float32, SGD lr 1e-12) is too slow. A layer within bounds
+                    at a sampled step after the first and slow only at the latest one (a
+                    decaying schedule) is not flagged (Adam's first update, lr itself, does
+                    not count).
 ``nonfinite``       (``fail``) an output or a gradient held NaN/Inf; the origin is the first
                     layer in forward order with a non-finite output at the earliest such
                     step, or, where that step's outputs were all finite (the backward pass
@@ -441,6 +446,16 @@ def _large_activations(
     )  # fmt: skip
 
 
+def _percents(value: float, limit: float) -> tuple[str, str]:
+    """``value`` and ``limit`` as percentages with the fewest decimals (up to 3) that tell
+    them apart: 0.252 against 0.25 is "25.2%" and "25.0%", not "25%" > "25%"."""
+    for digits in range(4):
+        a, b = f"{value:.{digits}%}", f"{limit:.{digits}%}"
+        if a != b:
+            return a, b
+    return a, b
+
+
 def _fraction_check(
     name: str, key: str, limit: float, what: str, model: int, rows: list[dict[str, Any]]
 ) -> Finding | None:
@@ -461,7 +476,8 @@ def _fraction_check(
     flagged = [r["layer"] for r in sel if r[key] > limit]
     v = worst[key]
     if flagged:
-        msg = f"{what}: {v:.0%} in '{worst['layer']}' > {limit:.0%}"
+        shown, bound = _percents(v, limit)
+        msg = f"{what}: {shown} in '{worst['layer']}' > {bound}"
         return Finding(name, "warn", model, msg, worst["step"], worst["layer"], v, flagged)
     return Finding(name, "ok", model, f"at most {v:.0%} ({what})", worst["step"], None, v)
 
@@ -505,6 +521,21 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
         if early is not None
         else ""
     )
+    # gradients flow, yet no sampled step ever moved a weight: the updates round away in float32
+    # (SGD lr 1e-12): too small, not a stopped model (which moved before it stopped)
+    moved = any(
+        _finite(r.get("update_ratio")) and r["update_ratio"] > 0
+        for r in rows
+        if r["layer"] in has_grad
+    )
+    flowing = any(_finite(r.get("grad_norm")) and r["grad_norm"] > 0 for r in sel)
+    if not moved and flowing and early is None:
+        return Finding(
+            "update_ratio", "warn", model,
+            "update/weight ratio too small: no sampled step moved a weight although gradients "
+            "flow (the updates round away in float32: raise the learning rate)",
+            sel[0]["step"], sel[0]["layer"], 0.0, [r["layer"] for r in sel],
+        )  # fmt: skip
     if all(r["update_ratio"] == 0 for r in sel):  # lr 0: a stopped (NaN, early) or frozen model
         status = "warn" if early is not None else "ok"
         return Finding(
@@ -513,10 +544,13 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
         )  # fmt: skip
 
     # a layer that moved at a healthy rate earlier and is slow only now (a decaying schedule,
-    # cosine to ~0) is not "too slow"; without an earlier too-large update that explains it
+    # cosine to ~0) is not "too slow"; without an earlier too-large update that explains it.
+    # The first sampled step does not count as "earlier": Adam's first update is lr itself
+    # (bias correction), larger than the steady ones under a constant lr
+    first = min(r["step"] for r in rows)
     peak: dict[str, float] = {}
     for r in rows:
-        if r["layer"] in has_grad and _finite(r.get("update_ratio")):
+        if r["step"] > first and r["layer"] in has_grad and _finite(r.get("update_ratio")):
             peak[r["layer"]] = max(peak.get(r["layer"], 0.0), r["update_ratio"])
     slowed = [
         r
