@@ -169,7 +169,14 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
             # caller's mode (a fit inside torch.no_grad() or torch.inference_mode())
             with small_cpu_threads(small), torch.inference_mode(False), torch.enable_grad():
                 w, c, b, losses = self._train_layer(x, width, int(rng.randint(2**31 - 1)))
-            layers.append(tuple(t.cpu().numpy().astype(X.dtype) for t in (w, c, b)))
+            layer = tuple(t.cpu().numpy().astype(X.dtype) for t in (w, c, b))
+            if not all(np.isfinite(t).all() for t in layer):  # as the RBMs: never NaN weights
+                raise UserError(
+                    f"StackedDenoisingAutoencoder training diverged: layer {len(layers) + 1}'s "
+                    f"weights became inf or NaN (learning_rate={self.learning_rate}); lower "
+                    "learning_rate"
+                )
+            layers.append(layer)
             history["loss"].append(losses)
             with torch.no_grad():
                 x = torch.sigmoid(F.linear(x, w, c))
