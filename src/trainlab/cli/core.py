@@ -204,7 +204,7 @@ def report_cmd(run_dir: Annotated[Path, typer.Argument(help="a run directory")])
 def study_cmd(
     name: Annotated[str | None, typer.Argument(help="study name; omit to list them")] = None,
     quick: Annotated[bool, typer.Option(help="small, fast version (CI)")] = False,
-    seeds: Annotated[int | None, typer.Option(help="seeds per cell")] = None,
+    seeds: Annotated[str | None, typer.Option(help="seeds per cell (a count, e.g. 5)")] = None,
     device: Device = "auto",
     out: Annotated[Path | None, typer.Option(help="run directory")] = None,
 ) -> None:
@@ -214,9 +214,15 @@ def study_cmd(
     if name is None:
         print_listing("studies", list_studies())
         return
-    if seeds is not None and seeds > MAX_SEEDS:  # (below 1: the study says so)
-        raise UserError(f"--seeds {seeds}: more than {MAX_SEEDS} models per cell; ask for fewer")
-    path = run_study(name, out, quick=quick, seeds=seeds, device=device)
+    # a count (typer's int parsing read "0-4", train's range form, as -4)
+    if seeds is not None and not seeds.strip().isdigit():
+        raise UserError(
+            f"--seeds of a study is how many seeds each cell trains (e.g. --seeds 5), got '{seeds}'"
+        )
+    count = None if seeds is None else int(seeds)
+    if count is not None and count > MAX_SEEDS:  # (below 1: the study says so)
+        raise UserError(f"--seeds {count}: more than {MAX_SEEDS} models per cell; ask for fewer")
+    path = run_study(name, out, quick=quick, seeds=count, device=device)
     console.print(f"study {name}: {escape(str(path))}")
 
 

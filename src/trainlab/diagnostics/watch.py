@@ -1571,6 +1571,15 @@ def _fits(buffers: list[torch.Tensor], views: list[torch.Tensor]) -> bool:
     )
 
 
+def _rounded_edges(edges: list[float]) -> list[float]:
+    """Histogram edges for the records, rounded to 6 decimals relative to the widest edge
+    (``-2.9000000000000004`` is ``-2.9``; edges of ``hist_range=(-1e-6, 1e-6)`` keep their
+    digits: 6 absolute decimals made them all ``-1e-06`` or ``0.0``)."""
+    top = max((abs(e) for e in edges if math.isfinite(e)), default=0.0)
+    digits = 6 if top == 0 else max(6, 6 - math.floor(math.log10(top)))
+    return [round(e, digits) for e in edges]
+
+
 def _first_float_tensor(output: Any, depth: int = 4) -> torch.Tensor | None:
     """The tensor a layer's statistics describe: its output, or the first floating-point tensor
     found depth-first in a tuple, list, dict or dataclass output nested at most ``depth`` deep
@@ -1737,7 +1746,7 @@ def _to_records(
         return []
     values = torch.cat(tensors).cpu().numpy()  # the one host read
     bounds = np.cumsum([0] + [t.numel() for t in tensors])
-    edge_list = [round(e, 6) for e in edges.tolist()]
+    edge_list = _rounded_edges(edges.tolist())
     big = 1 << 30
     n_params = sum(len(v) for v in layer_params.values())
     none_k = [None] * k
