@@ -11,6 +11,7 @@ per-layer profile) to the run's ``report.html``.
 from __future__ import annotations
 
 import dataclasses
+import math
 import numbers
 from dataclasses import dataclass
 from pathlib import Path
@@ -110,7 +111,38 @@ def run_findings(records: list[dict[str, Any]], summary: dict[str, Any]) -> list
     sampled: dict[int, set[int]] = {}
     for r in records:
         sampled.setdefault(int(r.get("model", 0)), set()).add(int(r["step"]))
-    return with_trainer_stops(verdict(records), nan_stops(summary), sampled)
+    findings = with_trainer_stops(verdict(records), nan_stops(summary), sampled)
+    return _never_moved(findings, records, summary)
+
+
+def _never_moved(
+    findings: list[Finding], records: list[dict[str, Any]], summary: dict[str, Any]
+) -> list[Finding]:
+    """``findings`` where a model the trainer never stopped (``status`` ok), whose gradients
+    flow, and whose weights no sampled step moved, has its "no update" (which the records
+    alone read as a stopped or frozen model) replaced by "too small": its updates round away
+    in float32 (SGD lr 1e-12 on weights of norm ~10)."""
+    running = {int(m["index"]) for m in summary.get("models", []) if m.get("status") == "ok"}
+    out = list(findings)
+    for i, f in enumerate(out):
+        if f.check != "update_ratio" or f.status != "ok" or f.model not in running:
+            continue
+        mine = [r for r in records if int(r.get("model", 0)) == f.model]
+        moved = any(_positive(r.get("update_ratio")) for r in mine)
+        if moved or not any(_positive(r.get("grad_norm")) for r in mine):
+            continue
+        if any(r.get("update_ratio") is not None for r in mine):  # measured, and all 0
+            out[i] = Finding(
+                "update_ratio", "warn", f.model,
+                "update/weight ratio too small: no sampled step moved a weight although "
+                "gradients flow (the updates round away in float32: raise the learning rate)",
+                f.step, None, 0.0,
+            )  # fmt: skip
+    return out
+
+
+def _positive(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) and v > 0
 
 
 def nan_stops(summary: dict[str, Any]) -> dict[int, int]:

@@ -38,9 +38,11 @@ check               fires when (default thresholds)
                     after NaN or early stopping, or frozen) is not flagged, unless an earlier
                     sampled step's update was too large (``> 1e-1``): a model that stopped
                     moving, or moves too slowly, after too large a step is told so, with
-                    that step (the usual story of a too-high learning rate). One whose
-                    gradients flow but whose weights no sampled step moved (updates that
-                    round away in float32, SGD lr 1e-12) is too slow. A layer within bounds
+                    that step (the usual story of a too-high learning rate). In a training
+                    run's verdict (``run_findings``, which knows from ``summary.json`` that
+                    the trainer never stopped the model) gradients that flow while no
+                    sampled step moved a weight (updates that round away in float32, SGD
+                    lr 1e-12) are too slow. A layer within bounds
                     at a sampled step after the first and slow only at the latest one (a
                     decaying schedule) is not flagged (Adam's first update, lr itself, does
                     not count).
@@ -521,21 +523,6 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
         if early is not None
         else ""
     )
-    # gradients flow, yet no sampled step ever moved a weight: the updates round away in float32
-    # (SGD lr 1e-12): too small, not a stopped model (which moved before it stopped)
-    moved = any(
-        _finite(r.get("update_ratio")) and r["update_ratio"] > 0
-        for r in rows
-        if r["layer"] in has_grad
-    )
-    flowing = any(_finite(r.get("grad_norm")) and r["grad_norm"] > 0 for r in sel)
-    if not moved and flowing and early is None:
-        return Finding(
-            "update_ratio", "warn", model,
-            "update/weight ratio too small: no sampled step moved a weight although gradients "
-            "flow (the updates round away in float32: raise the learning rate)",
-            sel[0]["step"], sel[0]["layer"], 0.0, [r["layer"] for r in sel],
-        )  # fmt: skip
     if all(r["update_ratio"] == 0 for r in sel):  # lr 0: a stopped (NaN, early) or frozen model
         status = "warn" if early is not None else "ok"
         return Finding(
