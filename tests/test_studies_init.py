@@ -175,6 +175,14 @@ def test_init_depth30_numbers_are_reported(init_run: tuple[Path, int, int]) -> N
     assert all(abs(v - math.log(10)) < 0.05 for v in xavier)
     for claim in res["claims"][1:]:
         assert "train loss" in claim["measured"] and "test acc" in claim["measured"]
+    # the must-shows (b) and (c): He and LSUV train at depth 30, every seed (issue 4)
+    for scheme in ("He", "LSUV"):
+        finals = [m["final"] for m in deep["models"] if m["scheme"] == scheme]
+        assert finals and all(
+            f["train_loss"] < 0.8 * math.log(10) and f["test_acc"] > 0.2 for f in finals
+        ), (scheme, finals)
+    holds = {c["claim"][:3]: c["holds"] for c in res["claims"]}
+    assert holds["(b)"] and holds["(c)"], res["claims"]
 
 
 def test_init_quick_note_says_what_was_not_tested(init_run: tuple[Path, int, int]) -> None:
