@@ -123,15 +123,22 @@ def _never_moved(
     alone read as a stopped or frozen model) replaced by "too small": its updates round away
     in float32 (SGD lr 1e-12 on weights of norm ~10)."""
     running = {int(m["index"]) for m in summary.get("models", []) if m.get("status") == "ok"}
+    # per model, in one pass over the records: an update measured, one > 0, a gradient > 0
+    measured: set[int] = set()
+    moved: set[int] = set()
+    flowing: set[int] = set()
+    for r in records:
+        model = int(r.get("model", 0))
+        if r.get("update_ratio") is not None:
+            measured.add(model)
+        if _positive(r.get("update_ratio")):
+            moved.add(model)
+        if _positive(r.get("grad_norm")):
+            flowing.add(model)
+    stuck = (running & measured & flowing) - moved
     out = list(findings)
     for i, f in enumerate(out):
-        if f.check != "update_ratio" or f.status != "ok" or f.model not in running:
-            continue
-        mine = [r for r in records if int(r.get("model", 0)) == f.model]
-        moved = any(_positive(r.get("update_ratio")) for r in mine)
-        if moved or not any(_positive(r.get("grad_norm")) for r in mine):
-            continue
-        if any(r.get("update_ratio") is not None for r in mine):  # measured, and all 0
+        if f.check == "update_ratio" and f.status == "ok" and f.model in stuck:
             out[i] = Finding(
                 "update_ratio", "warn", f.model,
                 "update/weight ratio too small: no sampled step moved a weight although "
