@@ -51,6 +51,7 @@ __all__ = [
     "dump_config",
     "dump_yaml",
     "apply_sets",
+    "set_key",
     "members",
     "OVERRIDABLE",
 ]
@@ -701,6 +702,12 @@ def _set_path(raw: dict[str, Any], parts: list[str], value: Any) -> None:
     node[parts[-1]] = value
 
 
+def set_key(item: str | tuple[str, Any]) -> str:
+    """The dotted key of one ``--set`` (``"optim.lr"`` of ``"optim.lr=0.1"`` or of a parsed
+    ``("optim.lr", 0.1)`` pair), as :func:`apply_sets` reads it."""
+    return (item[0] if isinstance(item, tuple) else item.partition("=")[0]).strip()
+
+
 def apply_sets(raw: dict[str, Any], sets: list[str | tuple[str, Any]]) -> dict[str, Any]:
     """``raw`` (a copy: the caller's dict is left as it was) with ``--set a.b=value`` strings
     applied; values are parsed as YAML (``1e-3``, ``[1, 2]``). A ``(key, value)`` pair sets a
@@ -827,8 +834,7 @@ def _sets_reach_a_model(config: Config, sets: list[str | tuple[str, Any]]) -> Co
     ``population.grid`` (or every entry of ``population.variants``) sets for every model
     (``--set optim.lr=0.05`` on an lr grid would be recorded in config.yaml and used by none)."""
     pop = config.population
-    for item in sets:
-        key = (item[0] if isinstance(item, tuple) else item.partition("=")[0]).strip()
+    for key in map(set_key, sets):
         if key.startswith("population.") or key == "population":
             continue
         where = (

@@ -37,13 +37,14 @@ def diagnose_cmd(
 
     Writes a run directory with diagnostics.jsonl, verdict.json and figures in report.html.
     """  # noqa: E501  (typer rewraps the help text; one line per paragraph)
+    from ..config import set_key
     from ..diagnostics import verdict_table
     from ..diagnostics.run import diagnose
 
     sets: list[str | tuple[str, list[int]]] = list(set_ or [])
     if seeds is not None:
         sets.append(("population.seeds", parse_seeds(seeds)))
-    given = {item.partition("=")[0].strip() for item in set_ or []}  # an option wins over --set
+    given = {set_key(item) for item in set_ or []}  # an option wins over --set
     if epochs is None and "train.epochs" not in given:
         epochs = 3  # (None: the value --set gives)
     if every is None and "train.diagnose_every" not in given:

@@ -205,7 +205,7 @@ def lr_find_cmd(
     out: Annotated[Path, typer.Option(help="PNG of the curve")] = Path("lr_find.png"),
 ) -> None:
     """LR range test (Smith 2017): loss against an exponentially growing LR; suggests an LR."""
-    from ..config import load_config
+    from ..config import load_config, set_key
     from ..devices import resolve_device
 
     if population and not 2 <= population <= MAX_SEEDS:  # 0: the single-model range test
@@ -217,8 +217,7 @@ def lr_find_cmd(
     cfg = load_config(config, list(set_ or []))
     if epochs is None:  # --epochs wins over --set train.epochs, which wins over 1 (the
         # config file's own train.epochs is for a training run, not for this sweep)
-        given = {item.partition("=")[0].strip() for item in set_ or []}
-        epochs = cfg.train.epochs if "train.epochs" in given else 1
+        epochs = cfg.train.epochs if "train.epochs" in map(set_key, set_ or []) else 1
     resolve_device(device)  # a bad --device is refused before --out's folder is made
     out, made = _png(out)
     try:

@@ -56,7 +56,7 @@ from pydantic import (
 )
 from scipy.special import expit
 
-from ..config import apply_sets, dump_yaml
+from ..config import apply_sets, dump_yaml, set_key
 from ..data import with_absolute_path
 from ..devices import resolve_device
 from ..errors import ConfigError, did_you_mean, note_interrupt, on_interrupt, shell_path
@@ -307,8 +307,7 @@ def _sets_reach_a_model(
 ) -> PretrainConfig:
     """``cfg``, after a ConfigError for a ``--set train.KEY`` that ``grid`` sets for every
     model (config.yaml would record a value that no model trains with)."""
-    for item in sets or []:
-        key = (item[0] if isinstance(item, tuple) else item.partition("=")[0]).strip()
+    for key in map(set_key, sets or []):
         section, _, name = key.partition(".")
         if section == "train" and name in cfg.grid:
             raise ConfigError(
@@ -722,10 +721,7 @@ def run_pretrain(
     from .population import RBMPopulation
 
     if isinstance(config, PretrainConfig):
-        cfg = config
-        if sets:
-            raw = apply_sets(_given(cfg), list(sets))
-            cfg = _sets_reach_a_model(_validate(raw, "--set"), sets)
+        cfg = _validate(apply_sets(_given(config), list(sets)), "--set") if sets else config
     else:
         cfg = load_pretrain_config(config, sets)
     if grid or device is not None:  # (--device '' is refused, as by every command)
@@ -733,7 +729,8 @@ def run_pretrain(
         raw["grid"] = {**raw["grid"], **(grid or {})}
         if device is not None:
             raw["device"] = device
-        cfg = _sets_reach_a_model(_validate(raw, "--grid/--device"), sets)
+        cfg = _validate(raw, "--grid/--device")
+    cfg = _sets_reach_a_model(cfg, sets)  # (after --grid, which may add the axis a --set sets)
     t, m = cfg.train, cfg.model
     # everything that can be checked is checked before the run directory exists, so that a
     # mistake leaves no half-made run behind (a rerun with the same --out would be refused);
@@ -915,7 +912,7 @@ def load_module(
         )
     summary = read_json(path / "summary.json")
     kind = summary.get("kind") if isinstance(summary, dict) else None
-    if kind not in ("rbm", "dbn", "sdae"):
+    if kind not in KIND_DEFAULTS:
         raise ConfigError(
             f"{path} is not a `trainlab pretrain` run (its summary.json has no kind rbm, dbn or "
             "sdae); a training run's models load with trainlab.load_run"
