@@ -15,7 +15,7 @@ from rich.markup import escape
 
 from ..errors import UserError, interrupt_note
 
-__all__ = ["app", "main", "console", "err_console", "parse_seeds", "escape"]
+__all__ = ["app", "main", "console", "err_console", "parse_seeds", "whole_number", "escape"]
 
 app = typer.Typer(
     name="trainlab",
@@ -41,6 +41,16 @@ err_console = Console(stderr=True, emoji=False)
 MAX_SEEDS = 100_000
 #: OSErrors of the machine rather than of a path: one line, not a traceback, in every case
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
+
+
+def whole_number(option: str, text: str | None) -> int | None:
+    """A count option's text as an int, digits only; None stays None. (Count options are read
+    as text: typer's int read "0-10" as -10 and printed a usage block for "2.5".)"""
+    if text is None:
+        return None
+    if not text.strip().isdigit():
+        raise UserError(f"{option} takes a whole number (e.g. {option} 10), got '{text}'")
+    return int(text)
 
 
 def parse_seeds(text: str | None) -> list[int] | None:

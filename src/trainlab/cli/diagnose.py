@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .app import Sets, app, console, escape, parse_seeds
+from .app import Sets, app, console, escape, parse_seeds, whole_number
 
 __all__ = ["diagnose_cmd"]
 
@@ -16,14 +16,18 @@ __all__ = ["diagnose_cmd"]
 def diagnose_cmd(
     config: Annotated[Path, typer.Argument(help="YAML config (see examples/)")],
     every: Annotated[
-        int | None,
+        str | None,
         typer.Option(
-            help="sample one training step in N [default: 10, or --set train.diagnose_every]"
+            metavar="<int>",
+            help="sample one training step in N [default: 10, or --set train.diagnose_every]",
         ),
     ] = None,
     epochs: Annotated[
-        int | None,
-        typer.Option(help="epochs of the short training [default: 3, or --set train.epochs]"),
+        str | None,
+        typer.Option(
+            metavar="<int>",
+            help="epochs of the short training [default: 3, or --set train.epochs]",
+        ),
     ] = None,
     seeds: Annotated[str | None, typer.Option(help="'0-9', '1,3,5' or a count '4'")] = None,
     set_: Sets = None,
@@ -41,16 +45,17 @@ def diagnose_cmd(
     from ..diagnostics import verdict_table
     from ..diagnostics.run import diagnose
 
+    every_n, epochs_n = whole_number("--every", every), whole_number("--epochs", epochs)
     sets: list[str | tuple[str, list[int]]] = list(set_ or [])
     if seeds is not None:
         sets.append(("population.seeds", parse_seeds(seeds)))
     given = {set_key(item) for item in set_ or []}  # an option wins over --set
-    if epochs is None and "train.epochs" not in given:
-        epochs = 3  # (None: the value --set gives)
-    if every is None and "train.diagnose_every" not in given:
-        every = 10
+    if epochs_n is None and "train.epochs" not in given:
+        epochs_n = 3  # (None: the value --set gives)
+    if every_n is None and "train.diagnose_every" not in given:
+        every_n = 10
     result = diagnose(
-        config, out=out, every=every, epochs=epochs, sets=sets, device=device, report=report
+        config, out=out, every=every_n, epochs=epochs_n, sets=sets, device=device, report=report
     )
     console.print(
         verdict_table(result.findings, title=escape(f"training health: {result.run_dir.name}"))

@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from ..errors import UserError
-from .app import MAX_SEEDS, Sets, app, console, escape
+from .app import MAX_SEEDS, Sets, app, console, escape, whole_number
 
 if TYPE_CHECKING:
     import torch
@@ -192,14 +192,19 @@ def lr_find_cmd(
     start_lr: Annotated[float, typer.Option(help="first LR")] = 1e-7,
     end_lr: Annotated[float, typer.Option(help="last LR")] = 10.0,
     steps: Annotated[
-        int | None, typer.Option(help="number of steps, one batch each [default: 100]")
+        str | None,
+        typer.Option(metavar="<int>", help="number of steps, one batch each [default: 100]"),
     ] = None,
     population: Annotated[
-        int, typer.Option(help="instead: train N models at N log-spaced fixed LRs")
-    ] = 0,
+        str | None,
+        typer.Option(metavar="<int>", help="instead: train N models at N log-spaced fixed LRs"),
+    ] = None,
     epochs: Annotated[
-        int | None,
-        typer.Option(help="epochs of the --population variant [default: 1, or --set train.epochs]"),
+        str | None,
+        typer.Option(
+            metavar="<int>",
+            help="epochs of the --population variant [default: 1, or --set train.epochs]",
+        ),
     ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
     out: Annotated[Path, typer.Option(help="PNG of the curve")] = Path("lr_find.png"),
@@ -208,21 +213,23 @@ def lr_find_cmd(
     from ..config import load_config, set_key
     from ..devices import resolve_device
 
-    if population and not 2 <= population <= MAX_SEEDS:  # 0: the single-model range test
-        raise UserError(f"--population needs 2 to {MAX_SEEDS} models, got {population}")
-    if population and steps is not None:  # an option that would change nothing is refused
+    n_models = whole_number("--population", population) or 0  # 0: the single-model range test
+    n_steps, n_epochs = whole_number("--steps", steps), whole_number("--epochs", epochs)
+    if n_models and not 2 <= n_models <= MAX_SEEDS:
+        raise UserError(f"--population needs 2 to {MAX_SEEDS} models, got {n_models}")
+    if n_models and n_steps is not None:  # an option that would change nothing is refused
         raise UserError("--steps is the range test's; the --population variant takes --epochs")
-    if not population and epochs is not None:
+    if not n_models and n_epochs is not None:
         raise UserError("--epochs is the --population variant's; the range test takes --steps")
     cfg = load_config(config, list(set_ or []))
-    if epochs is None:  # --epochs wins over --set train.epochs, which wins over 1 (the
+    if n_epochs is None:  # --epochs wins over --set train.epochs, which wins over 1 (the
         # config file's own train.epochs is for a training run, not for this sweep)
-        epochs = cfg.train.epochs if "train.epochs" in map(set_key, set_ or []) else 1
+        n_epochs = cfg.train.epochs if "train.epochs" in map(set_key, set_ or []) else 1
     resolve_device(device)  # a bad --device is refused before --out's folder is made
     out, made = _png(out)
     try:
-        steps = 100 if steps is None else steps
-        _lr_find_run(cfg, out, population, start_lr, end_lr, steps, epochs, device)
+        n_steps = 100 if n_steps is None else n_steps
+        _lr_find_run(cfg, out, n_models, start_lr, end_lr, n_steps, n_epochs, device)
     except BaseException:  # refused options, an interrupt: no empty folder left behind
         for folder in made:
             with contextlib.suppress(OSError):  # (not empty: something else wrote there)
