@@ -36,9 +36,10 @@ check               fires when (default thresholds)
                     slowly) or ``> 1e-1`` (too fast); CS231n's rule of thumb is about 1e-3.
                     A model with no update at all (learning rate 0: stopped by the trainer
                     after NaN or early stopping, or frozen) is not flagged, unless an earlier
-                    sampled step's update was too large (``> 1e-1``): a model that stopped
-                    moving, or moves too slowly, after too large a step is told so, with
-                    that step (the usual story of a too-high learning rate). In a training
+                    sampled step's update was too large (``> 1e-1``) and its layer never
+                    moved within bounds after it: a model that stopped moving, or moves too
+                    slowly, after too large a step is told so, with that step (the usual
+                    story of a too-high learning rate). In a training
                     run's verdict (``run_findings``, which knows from ``summary.json`` that
                     the trainer never stopped the model) gradients that flow while no
                     sampled step moved a weight (updates that round away in float32, SGD
@@ -506,14 +507,23 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
     if not sel:
         return None
     # an earlier step whose update was too large explains a model that no longer moves (a huge
-    # lr kills ReLU units or saturates them in a few steps): said next to the latest finding
+    # lr kills ReLU units or saturates them in a few steps): said next to the latest finding.
+    # Not one its layer recovered from (a later step within bounds): Adam's first update is lr
+    # itself, and a model that then trained well and was early-stopped is not explained by it
+    latest = sel[0]["step"]
+    healthy: dict[str, float] = {}  # layer -> its last step within bounds before the latest
+    for r in rows:
+        ratio = r.get("update_ratio")
+        if r["step"] < latest and _finite(ratio) and t.update_low <= ratio <= t.update_high:
+            healthy[r["layer"]] = max(healthy.get(r["layer"], -math.inf), r["step"])
     early = next(
         (
             r
             for r in sorted(rows, key=lambda r: r["step"])
-            if r["step"] < sel[0]["step"]
+            if r["step"] < latest
             and _std(r.get("update_ratio"))  # +inf: an update too large for float32's norm
             and r["update_ratio"] > t.update_high
+            and r["step"] > healthy.get(r["layer"], -math.inf)
         ),
         None,
     )

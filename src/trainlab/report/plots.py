@@ -118,6 +118,18 @@ def _mean_std(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return mean, np.sqrt(var), n
 
 
+def _held(vals: np.ndarray, statuses: list[str | None]) -> np.ndarray:
+    """``vals`` (M, E) with each early-stopped model's last value carried to the later epochs:
+    its weights are frozen at its ``final`` metrics, which the group's mean and band count (the
+    summary's group means do) rather than dropping the model once it stopped."""
+    out = vals.copy()
+    for row, status in zip(out, statuses, strict=True):
+        ok = np.flatnonzero(np.isfinite(row))
+        if status == "early_stopped" and ok.size:
+            row[ok[-1] + 1 :] = row[ok[-1]]
+    return out
+
+
 def _curve_groups(
     curves: dict[int, list[dict[str, Any]]], results: dict[int, dict[str, Any]]
 ) -> dict[str, list[int]]:
@@ -226,6 +238,9 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
     Each group (the models sharing one set of overrides) has one color: a thick mean line, a
     mean ± std band across its seeds (sample std, ddof=1), and thin lines for up to
     :data:`MAX_SEED_LINES` individual seeds; an ``x`` marks where a model stopped for NaN/Inf.
+    A seed's thin line ends where it stopped; an early-stopped seed stays in the mean and band
+    at its final value (so the last epoch's mean is the summary's group mean), a NaN-stopped
+    one leaves them.
     Returns None when no split has values.
     """
     curves = run.plot_curves()
@@ -267,7 +282,7 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
                 ax.add_collection(
                     LineCollection(segs, colors=[color], linewidths=0.6, alpha=thin_alpha)
                 )
-            mean, std, n = _mean_std(vals)
+            mean, std, n = _mean_std(_held(vals, [results.get(i, {}).get("status") for i in idxs]))
             ok = n > 0
             few = ok.sum() < 3  # a killed run may have one epoch: show points, not nothing
             ax.plot(epochs[ok], mean[ok], color=color, lw=2.0, label=g, marker="o" if few else None)
@@ -325,7 +340,7 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
     layers: dict[str, int] = {}
     acc: dict[tuple[str, str], dict[float, list[float]]] = {}
     log = stat in _LOG_STATS
-    for rec in run.diagnostics:
+    for rec in run.diagnostics_without_frozen_updates():
         raw = rec.get(stat)
         v = num(raw)
         if v is None:

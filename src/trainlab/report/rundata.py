@@ -265,6 +265,25 @@ class RunData:
             curves[r["index"]] = [x for x in rows if (num(x.get("step")) or 0) <= step]
         return curves
 
+    def diagnostics_without_frozen_updates(self) -> list[dict[str, Any]]:
+        """``diagnostics`` with ``update_ratio`` None in an early-stopped model's records from
+        its ``stopped_step`` on: the trainer froze it, so its 0 there is not a measurement
+        (averaged in, it halves a group's ratio as if its learning rate had decayed). The other
+        statistics stay: they describe the frozen model on later batches."""
+        stops = {
+            r["index"]: r["stopped_step"]
+            for r in self.model_results()
+            if r["status"] == "early_stopped" and num(r.get("stopped_step")) is not None
+        }
+        if not stops:
+            return self.diagnostics
+        return [
+            {**rec, "update_ratio": None}
+            if (num(rec.get("step")) or 0) >= stops.get(int(rec.get("model", 0) or 0), math.inf)
+            else rec
+            for rec in self.diagnostics
+        ]
+
     def model_results(self) -> list[dict[str, Any]]:
         """Per model: index, seed, overrides, group, status, stopped_step, final (metrics dict).
 
