@@ -71,17 +71,18 @@ def _cell(per_lr: dict[float, list[tuple[float, float, float]]]) -> dict:
 
 def _baseline_verdict(mom_acc: list[float]) -> str:
     """Full-mode verdict of "MLP test accuracy reaches the paper's baseline" when momentum (its
-    best LR inside the grid) reaches ``mom_acc`` per seed and SGD and Adam reach 0.5."""
+    best LR inside the grid, the lowest validation loss: the best optimizer) reaches ``mom_acc``
+    per seed and SGD and Adam reach 0.5."""
     n, grids = len(mom_acc), opt_study.QUICK_OPTIMIZERS
 
-    def result(name: str, best_lr: float, accs: list[float]) -> dict:
+    def result(name: str, best_lr: float, accs: list[float], val: float = 0.5) -> dict:
         per = {lr: [(1.0, 0.5, 1.0)] * n for lr in grids[name]}
-        per[best_lr] = [(0.5, a, 0.4) for a in accs]
+        per[best_lr] = [(val, a, 0.4) for a in accs]
         return opt_study.summarize(_cell(per), grids[name])
 
     results = {
         ("MLP", "SGD"): result("SGD", 0.3, [0.5] * n),
-        ("MLP", "momentum 0.9"): result("momentum 0.9", 0.03, mom_acc),
+        ("MLP", "momentum 0.9"): result("momentum 0.9", 0.03, mom_acc, val=0.45),
         ("MLP", "Adam"): result("Adam", 3e-3, [0.5] * n),
     }
     lrs = [0.01, 0.03, 0.1, 0.3]

@@ -356,7 +356,7 @@ def run(
     from matplotlib.figure import Figure
 
     from ..report import Report
-    from . import claim_study_dir
+    from . import band_text, claim_study_dir, spread_text
 
     s = _settings(quick, seeds)
     root = claim_study_dir(out, renumber=renumber).path  # the populations: cells/<name>/
@@ -436,9 +436,13 @@ def run(
             ax_lr.set_xlabel("learning rate")
             ax_lr.set_title(f"{mname}, {oname}: LR grid {_grid_text(r['lrs'])}", fontsize=9)
             ax_lr.legend(fontsize=7)
-        axes[0].set_ylabel("training loss (mean ± std over seeds)")
-        axes_lr[0].set_ylabel("final training loss (mean ± std)")
-        rep.add_figure(f"convergence_{mname}", fig, caption=f"{mname}: training loss per epoch")
+        axes[0].set_ylabel(f"training loss ({spread_text(s['seeds'])})")
+        axes_lr[0].set_ylabel(f"final training loss ({spread_text(s['seeds'])})")
+        rep.add_figure(
+            f"convergence_{mname}",
+            fig,
+            caption=f"{mname}: training loss per epoch ({band_text(s['seeds'])})",
+        )
         rep.add_figure(
             f"lr_grid_{mname}",
             fig_lr,
