@@ -158,7 +158,7 @@ class Adam(PopulationOptimizer):
         values = {key: group[key] for key in self._hypers}
         values["beta1"], values["beta2"] = _betas(group["betas"])
         self._check_shapes(values)
-        return values
+        return self._in_hyper_dtype(values, group)
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> Any:

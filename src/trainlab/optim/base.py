@@ -10,7 +10,8 @@ model whose lr is 0 does not move at all. On an accelerator, steps do no host sy
 no Python branch on a tensor's value; the per-model arithmetic is broadcasting, never a Python loop
 over models.
 
-Per-model hyperparameter tensors are stored in float64 (float32 on MPS, which has no float64), as
+Per-model hyperparameter tensors are stored in float64 (float32 on MPS, which has no float64; a
+tensor set on a group after construction is cast to it when it is used), as
 ``torch.optim`` keeps its scalars in Python floats: derived values such as ``1 − β₂`` or
 ``η / (1 − β₁ᵗ)`` are computed in that precision and rounded once, to the parameters' *compute*
 dtype (float32 for bfloat16/float16 parameters, torch's "opmath" type; else the parameters'
@@ -631,7 +632,19 @@ class PopulationOptimizer(torch.optim.Optimizer):
         """
         values = {key: group[key] for key in self._hypers}
         self._check_shapes(values)
-        return values
+        return self._in_hyper_dtype(values, group)
+
+    @staticmethod
+    def _in_hyper_dtype(values: dict[str, Any], group: dict[str, Any]) -> dict[str, Any]:
+        """Tensor values in :func:`hyper_dtype`, as construction stores them: a float32 (or
+        integer) lr set on the group later would have the update computed in its dtype
+        (``-lr/(1-β₁ᵗ)`` rounded to float32: other weights than the same lr given up front).
+        A device-side cast, no host read; a no-op for values already float64."""
+        dtype = hyper_dtype(group["params"][0].device) if group["params"] else torch.float64
+        return {
+            k: v.to(dtype) if isinstance(v, Tensor) and v.dtype != dtype else v
+            for k, v in values.items()
+        }
 
     def _check_shapes(self, values: dict[str, Any]) -> None:
         for key, v in values.items():

@@ -456,7 +456,7 @@ def create_schedule(
     builder = SCHEDULES.get(name)
     shared = not isinstance(base_lr, Tensor)
     if shared:
-        base_lr = torch.tensor([float(base_lr)])
+        base_lr = torch.tensor([float(base_lr)], dtype=torch.float64)  # (float32 rounds 0.1)
     if base_lr.dim() != 1:
         raise ConfigError(f"base_lr must be a (K,) tensor, got shape {tuple(base_lr.shape)}")
     if total_steps < 1 or steps_per_epoch < 1:
