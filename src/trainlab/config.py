@@ -826,7 +826,38 @@ def load_config(
             raise ConfigError(f"{path}: expected a mapping of sections (data:, model:, …)")
         raw = {k: {} if v is None and k in _SECTIONS else v for k, v in raw.items()}
     sets = list(sets or [])
-    return _sets_reach_a_model(parse_config(apply_sets(raw, sets), source), sets)
+    try:
+        return _sets_reach_a_model(parse_config(apply_sets(raw, sets), source), sets)
+    except ConfigError:
+        label = _blamed_option(raw, sets, source)
+        if label is None:
+            raise
+        try:
+            parse_config(apply_sets(raw, sets), label)
+        except ConfigError as labelled:  # the same error, named by the option it came from
+            raise labelled from None
+        raise  # (the check of the sets against the grid: its message names --set already)
+
+
+def _blamed_option(
+    raw: dict[str, Any], sets: list[str | tuple[str, Any]], source: str
+) -> str | None:
+    """After a ConfigError of ``raw`` with ``sets`` applied: ``"--seeds"`` or ``"--set"`` when the
+    file alone is valid (the bad key or value came from the command line, not from the file
+    the message would otherwise name), else None."""
+    if not sets:
+        return None
+    try:
+        parse_config(raw, source)
+    except ConfigError:
+        return None
+    seeds = [s for s in sets if not isinstance(s, str)]  # (--seeds: a (key, list) pair)
+    if seeds:
+        try:
+            parse_config(apply_sets(raw, seeds), source)
+        except ConfigError:
+            return "--seeds"
+    return "--set"
 
 
 def _sets_reach_a_model(config: Config, sets: list[str | tuple[str, Any]]) -> Config:
