@@ -22,7 +22,10 @@ Two paths, one interface (measured on 2 CPU cores, digits MLP 64-256-256-10, K=1
   Python branch on a tensor): the same ``functional_call`` on each model's slice, one model
   after another (K times the work of one model, no batching). Recurrent layers are sent here at
   construction; any other module the first time vmap refuses it (its buffers are restored
-  first, so no statistic is updated twice), with a warning naming the op.
+  first, so no statistic is updated twice), with a warning naming the op. A Python branch that
+  leaves a parameter unused by some models in a step breaks principle 2 (their rows get a zero
+  gradient, not None, which momentum and decay still act on): warned once
+  (:meth:`Population._warn_unused_parameters`).
 
 In every mode, every torch dropout module (``Dropout``, ``Dropout1d/2d/3d``, ``AlphaDropout``,
 ``FeatureAlphaDropout``, and subclasses that keep their forward) becomes a
@@ -651,6 +654,15 @@ _PLAIN = (int, float, bool)
 _PyState = list[tuple[str, nn.Module, set[str], dict[str, Any]]]
 
 
+def _mark_used(models: set[int], i: int) -> Callable[[torch.Tensor], None]:
+    """A backward hook that records model ``i`` in ``models`` (its slice got a gradient)."""
+
+    def hook(_grad: torch.Tensor) -> None:
+        models.add(i)
+
+    return hook
+
+
 def _python_state(module: nn.Module) -> _PyState:
     """Per module of ``module``: its name, itself, its attribute names, and the values of those
     that are plain numbers (int, float, bool) or None: state a forward may advance (a step
@@ -1204,11 +1216,20 @@ class Population(nn.Module):
         # same calls) moves once per population forward, as under vmap, not K times
         start = _python_state(tpl)
         first: _PyState | None = None  # what model 0's forward left
+        track = self.training and torch.is_grad_enabled()
+        if track:
+            self._warn_unused_parameters()  # (what the previous training forward's backward saw)
+        used: dict[str, set[int]] = {}  # parameter -> the models whose backward reached it
         for i in range(self.k):
             _restore_python_state(start)
+            slices = {n: p[i] for n, p in params.items()}
+            if track:
+                for n, sl in slices.items():
+                    if sl.requires_grad:
+                        sl.register_hook(_mark_used(used.setdefault(n, set()), i))
             out, moved = _call_keeping_buffers(
                 tpl,
-                {n: p[i] for n, p in params.items()},
+                slices,
                 {n: b[i] for n, b in work.items()},
                 x[i].clone(),  # views of x share one version counter: a forward that edits its
             )  # input in place would invalidate what the models before it saved for backward
@@ -1234,8 +1255,38 @@ class Population(nn.Module):
             if len(before) > 1:
                 torch.cuda.set_rng_state(before[1], x.device)
             raise UserError(_randomness_problem(type(tpl).__name__, "randomness") or "")
+        self.__dict__["_loop_used"] = used if track else None
         # a model's output may be a tuple/dict of tensors (nn.LSTM's (y, (h, c))), as under vmap
         return pytree.tree_map(lambda *ts: torch.stack(ts), outs[0], *outs[1:])
+
+    def _warn_unused_parameters(self) -> None:
+        """Warn once when, in the last training forward of the loop mode, some models' backward
+        reached a parameter and others' did not (a Python branch on the data choosing a head).
+
+        Alone, such a model's unused parameter has ``.grad`` None and ``torch.optim`` skips it;
+        in the population its row gets a zero gradient, and momentum, weight decay and Adam's
+        moments still move it (Adam's step count is per parameter, not per model): its result
+        then depends on its neighbours. Read from backward hooks on each model's slices (host
+        bookkeeping, no device read)."""
+        used = self.__dict__.pop("_loop_used", None)
+        if not used or self.__dict__.get("_warned_unused"):
+            return
+        split = sorted(n for n, models in used.items() if 0 < len(models) < self.k)
+        if not split:
+            return
+        self.__dict__["_warned_unused"] = True
+        n = split[0]
+        skipped = sorted(set(range(self.k)) - used[n])
+        warnings.warn(
+            f"loop mode: the forward of model(s) {skipped[:5]} did not use parameter '{n}' "
+            f"({len(split)} such parameter(s)) in a step where other models did; an optimizer "
+            "with momentum, weight decay or Adam still moves it (a zero gradient here, none "
+            "when the model trains alone), so those models' results depend on the population. "
+            "Use every parameter in every forward (compute both branches and select with "
+            "torch.where) or train such a model alone",
+            UserWarning,
+            stacklevel=_caller_stacklevel(),
+        )
 
     def _apply(self, fn, recurse=True):  # keep the template on the population's device
         super()._apply(fn, recurse)

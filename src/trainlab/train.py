@@ -358,12 +358,24 @@ class Trainer:
     def _check_fits(self, model: nn.Module) -> None:
         """Run two training samples through a copy on the CPU: a clear error on a mismatch."""
         x = self.data.x_train[:2]
-        # (torch's shape errors: RuntimeError, or a layer's own ValueError, "expected 4D input")
-        y, err = _probe(model, x, training=False, errors=(RuntimeError, ValueError))
+        # (torch's shape errors: RuntimeError, or a layer's own ValueError, "expected 4D input";
+        # a TypeError: a forward that needs more than the batch)
+        y, err = _probe(model, x, training=False, errors=(RuntimeError, ValueError), grad=True)
         if err is not None:
             raise UserError(
                 f"shape mismatch: the model does not accept data '{self.data.name}' of shape "
                 f"{tuple(x.shape[1:])} ({err}); check the model's settings"
+            )
+        if not isinstance(y, torch.Tensor) or not y.is_floating_point():
+            what = type(y).__name__ if not isinstance(y, torch.Tensor) else f"{y.dtype} tensor"
+            raise UserError(
+                f"the model's forward returns a {what}; the trainer needs one floating-point "
+                "(batch, classes) tensor of logits: return only the logits"
+            )
+        if not y.requires_grad and any(p.requires_grad for p in model.parameters()):
+            raise UserError(
+                "the model's output does not depend on its trainable parameters (detached, or "
+                "computed under torch.no_grad()): the trainer cannot backpropagate through it"
             )
         if tuple(y.shape) != (2, self.data.num_classes):
             raise UserError(
@@ -409,9 +421,14 @@ class Trainer:
         keeps the template's value in every model (a warning names it).
         """
         from . import init as init_mod
+        from .population import _python_state, _restore_python_state
 
         work = copy.deepcopy(template).cpu()
         start = copy.deepcopy(work.state_dict())  # every model starts from the user's weights
+        # and from its non-persistent buffers and plain-number attributes: LSUV's forwards may
+        # advance them (a step counter), which must not reach the next model (its slot)
+        start_buffers = {n: b.clone() for n, b in work.named_buffers()}
+        start_python = _python_state(work)
         n = len(self.data.x_train)
         skipped = set(init_mod.skipped_parameters(work))
         own = {  # module -> the names of its own parameters
@@ -427,6 +444,10 @@ class Trainer:
         for member, cfg in zip(self.members, cfgs, strict=True):
             scheme = cfg.init.scheme
             work.load_state_dict(start)  # not from the model initialized before it (its slot)
+            _restore_python_state(start_python)
+            with torch.no_grad():
+                for name, buf in work.named_buffers():
+                    buf.copy_(start_buffers[name])
             batch = None
             if scheme != "keep":
                 if owners:  # PyTorch's default init, from this model's seed
@@ -1257,16 +1278,22 @@ def _probe(
     *,
     training: bool,
     errors: type[Exception] | tuple[type[Exception], ...],
+    grad: bool = False,
 ) -> tuple[Any, str | None]:
     """Run ``x`` through a CPU copy of ``model`` in training or evaluation mode, without
-    autograd and leaving the caller's random stream as it was: ``(output, None)``, or
-    ``(None, the first line of the error)`` for an error of type ``errors``."""
+    autograd unless ``grad``, leaving the caller's random stream as it was: ``(output, None)``,
+    or ``(None, the first line of the error)`` for an error of type ``errors``."""
     probe = copy.deepcopy(model).cpu().train(training)
     try:
-        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+        with torch.set_grad_enabled(grad), torch.random.fork_rng(devices=[]):
             return probe(x.cpu().clone()), None  # (a forward may edit its input in place)
     except errors as err:
         return None, str(err).strip().splitlines()[0]
+    except TypeError as err:  # a forward(x, mask): not a model the trainer can call
+        raise UserError(
+            f"the model's forward cannot be called with one batch tensor, as the trainer calls "
+            f"it ({str(err).strip().splitlines()[0]}); give extra inputs defaults"
+        ) from err
 
 
 def _member_init(config: Config, member: Member) -> dict[str, Any]:
