@@ -1697,7 +1697,8 @@ def _resume_device(
 
 
 #: config keys that may change between a checkpoint and its resume: none of them changes the
-#: models' trajectory up to the checkpoint (``train.epochs`` only moves the end)
+#: models' trajectory up to the checkpoint (``train.epochs`` only moves the end;
+#: ``train.eval_batch_size`` only without early stopping, whose stops its numbers decide)
 RESUME_MAY_CHANGE = (
     "name",
     "train.epochs",
@@ -1789,6 +1790,9 @@ def _config_changes(
             k for k in changed if not (k.startswith("model.") and (k in before) != (k in now))
         ]
     may = RESUME_MAY_CHANGE + (("data.options.path",) if data_checked else ())
+    if before.get("train.early_stopping_patience") is not None:  # the validation numbers decide
+        may = tuple(k for k in may if k != "train.eval_batch_size")  # each stop (batch-statistics
+        # evaluation, float rounding): another batch size may stop other models at other steps
     bad = [k for k in changed if k not in may]
     if bad:
         old = {k: before[k] if k in before else ADDED_KEYS.get(k) for k in bad}  # (as trained)
