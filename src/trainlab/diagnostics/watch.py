@@ -150,6 +150,7 @@ import json
 import math
 import numbers
 import os
+import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -614,6 +615,7 @@ class Watch:
         self._views: tuple[tuple[int, ...], list[torch.Tensor]] | None = None
         self._pending: _Sample | None = None  # waits for the optimizer step (update ratio)
         self._step = self.start_step - 1
+        self._untrained_forwards = 0  # forwards in eval mode or without autograd (not steps)
         # a training forward of the current step has outputs that no backward has reached yet:
         # the next training forward belongs to the same step (set in _post_forward, cleared by
         # the autograd hook _closed)
@@ -693,6 +695,15 @@ class Watch:
             self._finish_update(at_step=False)
         finally:
             self._remove_hooks()
+        if self._untrained_forwards and self._step < self.start_step:  # said once: cleared
+            n, self._untrained_forwards = self._untrained_forwards, 0
+            warnings.warn(
+                f"watch recorded nothing: the model ran {n} forward(s), all in evaluation mode "
+                "or without autograd, and no training step (watch measures training steps: "
+                "call model.train() and backward inside the block)",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _remove_hooks(self) -> None:
         if self._pending is not None:
@@ -777,6 +788,7 @@ class Watch:
         if left is not None:  # the last forward raised: drop its outputs and copies
             left.outputs, left.raw, left.pending, left.input = [], [], [], None
         if not module.training or not torch.is_grad_enabled():
+            self._untrained_forwards += 1
             return  # evaluation, or no autograd (a logging forward under no_grad): not a step
         if self._recomputing():
             return

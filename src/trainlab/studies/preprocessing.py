@@ -212,13 +212,14 @@ def lower_than(low: list[float], high: list[float]) -> tuple[str, str]:
 def less_sensitive(
     sgd: tuple[list[float], list[float]], adam: tuple[list[float], list[float]]
 ) -> tuple[str, float, float, str]:
-    """Is Adam's raw/standardized final-loss ratio smaller than SGD's?
+    """Is Adam's raw/standardized final-loss ratio closer to 1 than SGD's (less sensitive to
+    the preprocessing, either way)?
 
     ``sgd`` and ``adam`` are ``(raw losses, standardized losses)`` over seeds. The ratios are
     geometric means, exp(mean log raw − mean log standardized); the test is on
-    ``log r_SGD − log r_Adam``, a difference of four cell means of log losses, with Welch's
-    standard error and degrees of freedom over the four cells. Returns
-    ``(verdict, r_SGD, r_Adam, detail)``.
+    ``|log r_SGD| − |log r_Adam|`` (raw 10× better counts as much as 10× worse), from four
+    cell means of log losses, with Welch's standard error and degrees of freedom over the four
+    cells. Returns ``(verdict, r_SGD, r_Adam, detail)``.
     """
     cells = [*sgd, *adam]
     if not all(_measured(c) for c in cells):  # each ratio that can be measured, and why not
