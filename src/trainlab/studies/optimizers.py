@@ -378,7 +378,9 @@ def run(
         caption="verdicts: a difference of means counts when it exceeds the two-sided 95% "
         "Student-t bound with Welch's degrees of freedom over the seeds (trainlab.studies."
         "evidence); a comparison that involves a best LR at the edge of its grid is not a tuned "
-        f"comparison and is judged inconclusive; L-BFGS is judged model by model (a run reached "
+        f"comparison and is judged inconclusive; a baseline is reached by a mean at or above it "
+        f"(only a shortfall needs the bound: one beyond it contradicts, one within it is "
+        f"inconclusive); L-BFGS is judged model by model (a run reached "
         f"the optimum when its final loss is within {LBFGS_TOL:.0%} of the lowest loss reached)",
     )
     rep.write(include_standard=False)
