@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import inspect
 import json
 import math
 import os
@@ -360,7 +361,7 @@ class Trainer:
         x = self.data.x_train[:2]
         # (torch's shape errors: RuntimeError, or a layer's own ValueError, "expected 4D input";
         # a TypeError: a forward that needs more than the batch)
-        y, err = _probe(model, x, training=False, errors=(RuntimeError, ValueError), grad=True)
+        y, err = _probe(model, x, training=False, errors=(RuntimeError, ValueError))
         if err is not None:
             raise UserError(
                 f"shape mismatch: the model does not accept data '{self.data.name}' of shape "
@@ -372,7 +373,7 @@ class Trainer:
                 f"the model's forward returns a {what}; the trainer needs one floating-point "
                 "(batch, classes) tensor of logits: return only the logits"
             )
-        if not y.requires_grad and any(p.requires_grad for p in model.parameters()):
+        if any(p.requires_grad for p in model.parameters()) and not _trains_through(model, x):
             raise UserError(
                 "the model's output does not depend on its trainable parameters (detached, or "
                 "computed under torch.no_grad()): the trainer cannot backpropagate through it"
@@ -1272,6 +1273,13 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
     return run
 
 
+def _trains_through(model: nn.Module, x: torch.Tensor) -> bool:
+    """Whether a training-mode forward of ``x`` (a CPU copy) gives an output autograd can
+    backpropagate through (an eval-only ``.detach()``, an EMA copy for evaluation, is fine)."""
+    y, err = _probe(model, x, training=True, errors=(RuntimeError, ValueError), grad=True)
+    return err is not None or not isinstance(y, torch.Tensor) or y.requires_grad
+
+
 def _probe(
     model: nn.Module,
     x: torch.Tensor,
@@ -1290,6 +1298,12 @@ def _probe(
     except errors as err:
         return None, str(err).strip().splitlines()[0]
     except TypeError as err:  # a forward(x, mask): not a model the trainer can call
+        try:
+            inspect.signature(probe.forward).bind(x)
+        except (TypeError, ValueError):
+            pass
+        else:
+            raise  # a TypeError inside a forward that takes the batch: the user's traceback
         raise UserError(
             f"the model's forward cannot be called with one batch tensor, as the trainer calls "
             f"it ({str(err).strip().splitlines()[0]}); give extra inputs defaults"

@@ -48,7 +48,7 @@ def whole_number(option: str, text: str | None) -> int | None:
     as text: typer's int read "0-10" as -10 and printed a usage block for "2.5".)"""
     if text is None:
         return None
-    if not text.strip().isdigit():
+    if not re.fullmatch(r"[0-9]+", text.strip()):  # (str.isdigit takes '²', which int refuses)
         raise UserError(f"{option} takes a whole number (e.g. {option} 10), got '{text}'")
     return int(text)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -215,7 +216,7 @@ def study_cmd(
         print_listing("studies", list_studies())
         return
     # a count (typer's int parsing read "0-4", train's range form, as -4)
-    if seeds is not None and not seeds.strip().isdigit():
+    if seeds is not None and not re.fullmatch(r"[0-9]+", seeds.strip()):
         raise UserError(
             f"--seeds of a study is how many seeds each cell trains (e.g. --seeds 5), got '{seeds}'"
         )

@@ -330,6 +330,12 @@ def parse_grid(items: list[str] | None) -> dict[str, list[float]]:
             raise ConfigError(
                 f"--grid {key} is given twice; list all its values once: {key}=v1,v2,..."
             )
+        if key not in _GRID_RANGES:  # (a population has one shape, one method, one visible type)
+            keys = ", ".join(_GRID_RANGES)
+            raise ConfigError(
+                f"--grid: grid key '{key}' is not one a population of RBMs can vary (one "
+                f"shape, one method, one visible type); grid {keys}"
+            )
         try:
             out[key] = [float(v) for v in values.split(",") if v.strip()]
         except ValueError:
@@ -465,6 +471,11 @@ def _rbm_reconstruct(est, x: np.ndarray) -> np.ndarray:
 
 #: samples of each layer's input on which a DBN's training curves are tracked
 MONITOR = 1000
+
+
+def _monitored(n: int, what: str = "training samples") -> str:
+    """The samples the curves track: ``"the first 1000 training samples"``, or all ``n``."""
+    return f"the first {MONITOR} {what}" if n > MONITOR else f"all {n} {what}"
 
 
 def _fit_stack(cfg: PretrainConfig, seed: int, xtr: np.ndarray, x_show: np.ndarray):
@@ -607,7 +618,7 @@ def _stacks_into_run(
             )
             what = (
                 "each layer's reconstruction error (mean squared, mean-field) and "
-                f"pseudo-log-likelihood on the first {MONITOR} samples of its input"
+                f"pseudo-log-likelihood on {_monitored(len(xtr), 'samples of its input')}"
                 if m.kind == "dbn"
                 else "each layer's reconstruction loss (cross-entropy on its corrupted input)"
             )
@@ -831,7 +842,7 @@ def run_pretrain(
             rep.add_figure(
                 "curves",
                 curves_figure(hist, labels),
-                f"{tracked} of the first 1000 training samples after each pass",
+                f"{tracked} of {_monitored(len(xtr))} after each pass",
             )
             # the filters and reconstructions of the first model that trained (a diverged
             # model's NaN weights would draw blank squares)
