@@ -242,7 +242,7 @@ def main() -> None:
     args = ap.parse_args()
     from _args import require_counts, require_device, require_threads
 
-    require_counts(ap, rounds=args.rounds)
+    require_counts(ap, rounds=args.rounds, width=args.width)
     if args.k < 0:
         ap.error(f"--k must be at least 0 (0: the plain model only), got {args.k}")
     require_device(ap, args.device)

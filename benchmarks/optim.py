@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -170,6 +169,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "optim.json"))
     args = ap.parse_args()
     from _args import require_counts, require_device, require_threads
+    from _machine import machine
 
     require_counts(ap, k=args.k, rounds=args.rounds, reps=args.reps)
     require_device(ap, args.device)
@@ -227,11 +227,8 @@ def main() -> None:
         "benchmark": "optim",
         "k": args.k,
         "models": args.model.split(","),
-        "device": str(device),
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
+        **machine(device),
         "keep_freed_memory": kept,
-        "platform": platform.platform(),
         "rounds": args.rounds,
         "reps": args.reps,
         "goals": {"shared_vs_foreach_max": 1.2, "loop_speedup_min": 10.0},

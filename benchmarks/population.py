@@ -187,15 +187,6 @@ CUDA_METHODS = ["tutorial", "hand", "trainlab", "trainlab-eager", "trainlab-fore
                 "trainlab+eval"]  # fmt: skip
 
 
-def _triton_version() -> str | None:
-    """Triton's version (trainlab's CUDA Adam kernel needs it), None where it is missing."""
-    try:
-        import triton
-    except Exception:
-        return None
-    return triton.__version__
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--preset", choices=sorted(PRESETS), default="cpu")
@@ -276,10 +267,10 @@ def main() -> None:
         )
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {"preset": args.preset, "threads": torch.get_num_threads(), "flush_denormal": flush,
-            "torch": torch.__version__, "device": torch.cuda.get_device_name() if
-            preset["device"] == "cuda" else "cpu", "repeats": args.repeats, "tf32": args.tf32,
-            "triton": _triton_version(),
+    from _machine import machine
+
+    meta = {"preset": args.preset, **machine(preset["device"]), "flush_denormal": flush,
+            "repeats": args.repeats, "tf32": args.tf32,
             "unit": "model-epochs per second (best of repeats)"}  # fmt: skip
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     print(f"wrote {out}")

@@ -107,8 +107,11 @@ def main() -> None:
     for r in got["rows"][: args.top]:
         name = r["name"][:90]
         print(f"{r['ms_per_step']:9.3f} {r['share']:6.1%} {r['calls_per_step']:6.1f}  {name}")
+    from _machine import machine
+
     meta = {"preset": args.preset, "k": args.k, "steps": args.steps, "graphs": args.graphs,
-            "tf32": args.tf32, "foreach": args.foreach, "torch": torch.__version__}  # fmt: skip
+            "tf32": args.tf32, "foreach": args.foreach,
+            **machine(PRESETS[args.preset]["device"])}  # fmt: skip
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"meta": meta, **got}, indent=2) + "\n")

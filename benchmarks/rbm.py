@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -238,9 +237,15 @@ def main() -> None:
         "than scikit-learn's 10 fits on this machine's CPU)",
     )
     args = ap.parse_args()
+    import sklearn
+
     from _args import require_counts
+    from _machine import machine
 
     require_counts(ap, repeats=args.repeats)
+    for name in ("acc_seeds", "gpu_population"):  # (0: skip that part)
+        if getattr(args, name) < 0:
+            ap.error(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(args, name)}")
     if args.gpu_population and not torch.cuda.is_available():
         ap.error("--gpu-population needs a CUDA device")
     rows = rbm_table(args.repeats)
@@ -264,11 +269,7 @@ def main() -> None:
         )
     out = {
         "protocol": "sklearn plot_rbm_logistic_classification (8,985 nudged digits, 80/20)",
-        "machine": {
-            "platform": platform.platform(),
-            "threads": torch.get_num_threads(),  # torch intra-op threads
-            "torch": torch.__version__,
-        },
+        "machine": {**machine(), "scikit-learn": sklearn.__version__},
         "rbm": rows,
         "speed": speed,
     }
