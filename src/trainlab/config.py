@@ -792,7 +792,7 @@ def as_config(config: Any, sets: list[str | tuple[str, Any]] | None = None) -> C
     """A :class:`Config` from a Config, a mapping of sections (what :func:`parse_config`
     takes) or a YAML path, with ``sets`` applied (:func:`apply_sets`); what is passed in is
     not changed. Anything else is a UserError."""
-    sets = list(sets or [])
+    sets = _set_list(sets)
     if isinstance(config, Config):
         if not sets:
             return config
@@ -825,7 +825,7 @@ def load_config(
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a mapping of sections (data:, model:, …)")
         raw = {k: {} if v is None and k in _SECTIONS else v for k, v in raw.items()}
-    sets = list(sets or [])
+    sets = _set_list(sets)
     try:
         return _sets_reach_a_model(parse_config(apply_sets(raw, sets), source), sets)
     except ConfigError:
@@ -837,6 +837,20 @@ def load_config(
         except ConfigError as labelled:  # the same error, named by the option it came from
             raise labelled from None
         raise  # (the check of the sets against the grid: its message names --set already)
+
+
+def _set_list(sets: Any) -> list[str | tuple[str, Any]]:
+    """``sets`` as a list: one ``"key=value"`` string is one override (not its characters);
+    each item a string or a ``(key, value)`` pair."""
+    if sets is None:
+        return []
+    if isinstance(sets, str):
+        return [sets]
+    items = list(sets)
+    for item in items:
+        if not (isinstance(item, str) or (isinstance(item, tuple) and len(item) == 2)):
+            raise ConfigError(f"a --set is a 'key=value' string, got {item!r}")
+    return items
 
 
 def _blamed_option(

@@ -500,11 +500,21 @@ def init_tensor(
     return it. Values are drawn on the generator's device (CPU when ``generator`` is None, from
     torch's global generator) and copied into ``weight``."""
     kwargs = _check_options(scheme, kwargs)
+    if not isinstance(weight, Tensor):
+        raise UserError(f"init_tensor fills a torch.Tensor, got {type(weight).__name__}")
     if scheme == "keep":
         return weight
+    if scheme in _FAN_SCHEMES:
+        fans(weight)  # a 1-D tensor has no fans: one line, not torch's ValueError
     with torch.no_grad():
         weight.copy_(_draw(weight, scheme, generator, kwargs))
     return weight
+
+
+#: the schemes whose formula needs fan-in/fan-out (or a matrix): a weight of 2+ dims
+_FAN_SCHEMES = frozenset(
+    {"xavier_normal", "xavier_uniform", "he_normal", "he_uniform", "orthogonal", "lsuv", "default"}
+)
 
 
 def _draw(

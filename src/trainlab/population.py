@@ -133,6 +133,8 @@ class SeededDropout(nn.Module):
         super().__init__()
         if kind not in _DROPOUT_CLASSES:
             raise unknown_name("dropout kind", kind, _DROPOUT_CLASSES)
+        if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p < 1:
+            raise UserError(f"dropout probability must be in [0, 1), got {p!r}")  # (NaN: too)
         self.site = site
         self.kind = kind
         self.step = 0  # set by Population.set_step before each training forward

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from .atomic import (
@@ -89,12 +90,13 @@ def make_folder(path: Path, option: str = "--out") -> None:
 
 
 def to_jsonable(x: Any) -> Any:
-    """Plain JSON values: NaN/Inf become None, tensors and numpy scalars become numbers."""
+    """Plain JSON values: NaN/Inf become None, tensors and numpy arrays lists, numpy scalars
+    numbers."""
     if isinstance(x, dict):
         return {str(k): to_jsonable(v) for k, v in x.items()}
     if isinstance(x, list | tuple):
         return [to_jsonable(v) for v in x]
-    if isinstance(x, torch.Tensor):
+    if isinstance(x, torch.Tensor | np.ndarray):
         return to_jsonable(x.tolist())
     if hasattr(x, "item") and not isinstance(x, str):  # numpy scalar
         x = x.item()

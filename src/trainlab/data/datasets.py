@@ -243,6 +243,12 @@ def _rng(seed: int, stage: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), 0x5B11, stage]))
 
 
+def _check_seed(seed: Any) -> None:
+    """A split seed is an integer ≥ 0 (a UserError otherwise)."""
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise UserError(f"seed must be an integer >= 0, got {seed!r}")
+
+
 def _held_out_size(n: int, fraction: float) -> int:
     """``round(fraction * n)``, but at least 1 when ``fraction > 0`` and ``n > 0``: a split that
     was asked for is never silently empty (4 samples with ``val_fraction=0.1`` give 1)."""
@@ -276,6 +282,7 @@ def split_indices(
     depends only on ``(seed, stage)``: the same seed gives the same split.
     """
     fraction = _check_fraction("fraction", fraction)
+    _check_seed(seed)
     n = len(y)
     rng = _rng(seed, stage)
     k = _held_out_size(n, fraction)
@@ -557,8 +564,7 @@ def load(
     loader = DATASETS.get(name)
     own, common = _split_options(name, options)
     own_options = dataset_options(name)
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise UserError(f"seed must be an integer >= 0, got {seed!r}")
+    _check_seed(seed)
     val_fraction = _check_fraction("val_fraction", val_fraction)
     test_fraction = _check_fraction("test_fraction", test_fraction)
     if not isinstance(preprocess, str) or preprocess not in _pp.PREPROCESSORS:

@@ -62,9 +62,11 @@ check               fires when (default thresholds)
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,6 +94,14 @@ class Thresholds:
     dead: float = 0.25
     update_low: float = 1e-5
     update_high: float = 1e-1
+
+    def __post_init__(self) -> None:
+        from trainlab.errors import UserError
+
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0 or v == math.inf:
+                raise UserError(f"Thresholds.{f.name} must be a finite number >= 0, got {v!r}")
 
 
 @dataclass
@@ -151,17 +161,33 @@ def _has_params(r: dict[str, Any]) -> bool:
 
 
 def verdict(
-    records: Iterable[dict[str, Any]], thresholds: Thresholds | None = None
+    records: Iterable[dict[str, Any]] | str | os.PathLike[str],
+    thresholds: Thresholds | Mapping[str, float] | None = None,
 ) -> list[Finding]:
     """Health findings, one per (model, check), from ``watch`` records (or the lines of
-    diagnostics.jsonl, as :func:`trainlab.report.jsonl.encode_record` wrote them).
+    diagnostics.jsonl, as :func:`trainlab.report.jsonl.encode_record` wrote them; a path to
+    that file or to its run directory reads it). ``thresholds``: a :class:`Thresholds` or a
+    dict of its fields (``{"dead": 0.5}``; the others keep their defaults).
 
     Returns findings ordered by model, then by :data:`CHECKS`; checks without data for a model
     (e.g. no tanh layer for ``saturation``) give no finding.
     """
     # lines of diagnostics.jsonl name their NaN/Inf (absolute: this module loads on its own)
+    from trainlab.errors import UserError, unknown_name
     from trainlab.report.jsonl import decode_record
 
+    if isinstance(records, str | os.PathLike):
+        records = _read_records(records)
+    if isinstance(thresholds, Mapping):
+        names = [f.name for f in dataclasses.fields(Thresholds)]
+        for key in thresholds:
+            if key not in names:
+                raise unknown_name("threshold", str(key), names)
+        thresholds = Thresholds(**thresholds)
+    elif thresholds is not None and not isinstance(thresholds, Thresholds):
+        raise UserError(
+            f"thresholds must be a Thresholds or a dict, got {type(thresholds).__name__}"
+        )
     t = thresholds or Thresholds()
     findings: list[Finding] = []
     for model, rows in sorted(_by_model(map(decode_record, records)).items()):
@@ -596,6 +622,22 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
         f"‖Δθ‖/‖θ‖ within [{t.update_low:g}, {t.update_high:g}]" + slow_note,
         worst["step"], None, v,
     )  # fmt: skip
+
+
+def _read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
+    """The records of a diagnostics.jsonl file, or of the one in run directory ``path``."""
+    from pathlib import Path
+
+    from trainlab.diagnostics.run import read_records
+    from trainlab.errors import UserError
+    from trainlab.report.rundata import read_jsonl
+
+    path = Path(path)
+    if path.is_dir():
+        return read_records(path)
+    if not path.is_file():
+        raise UserError(f"{path} does not exist; pass a diagnostics.jsonl or its run directory")
+    return read_jsonl(path, required=("layer", "step"))
 
 
 def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:

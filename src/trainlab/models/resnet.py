@@ -48,6 +48,8 @@ class BasicBlock(nn.Module):
         batch_norm: bool = True,
     ) -> None:
         super().__init__()
+        if dims not in (1, 2):
+            raise UserError(f"BasicBlock dims must be 1 or 2 (Conv1d or Conv2d), got {dims!r}")
         conv = nn.Conv1d if dims == 1 else nn.Conv2d
         bn = nn.BatchNorm1d if dims == 1 else nn.BatchNorm2d
 

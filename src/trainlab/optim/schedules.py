@@ -32,7 +32,7 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..registry import Registry
-from .base import too_big
+from .base import _check_range, hyper, too_big
 
 __all__ = ["Schedule", "SCHEDULES", "create_schedule", "list_schedules"]
 
@@ -455,10 +455,13 @@ def create_schedule(
     """
     builder = SCHEDULES.get(name)
     shared = not isinstance(base_lr, Tensor)
-    if shared:
-        base_lr = torch.tensor([float(base_lr)], dtype=torch.float64)  # (float32 rounds 0.1)
+    if shared:  # a number ≥ 0, as an optimizer's lr (a negative one would ascend)
+        lr = hyper("base_lr", base_lr, 1, device=torch.device("cpu"), lo=0.0)
+        base_lr = torch.tensor([float(lr)], dtype=torch.float64)  # (float32 rounds 0.1)
     if base_lr.dim() != 1:
         raise ConfigError(f"base_lr must be a (K,) tensor, got shape {tuple(base_lr.shape)}")
+    if not shared:
+        _check_range("base_lr", base_lr, 0.0, None, False, False)
     if total_steps < 1 or steps_per_epoch < 1:
         raise ConfigError(
             f"total_steps ({total_steps}) and steps_per_epoch ({steps_per_epoch}) must be ≥ 1"

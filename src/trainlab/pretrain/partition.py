@@ -242,6 +242,9 @@ def ais_log_partition(
     return AISResult(est, low, high, lw, log_z_a)
 
 
-def log_likelihood(rbm, X, log_z: float) -> np.ndarray:
-    """``log p(v) = -F(v) - log Z`` per row of ``X`` (nats)."""
+def log_likelihood(rbm, X, log_z: float | AISResult) -> np.ndarray:
+    """``log p(v) = -F(v) - log Z`` per row of ``X`` (nats); ``log_z`` a number or the
+    :class:`AISResult` of :func:`ais_log_partition` (its estimate ``log_z``)."""
+    if isinstance(log_z, AISResult):
+        log_z = log_z.log_z
     return -rbm.free_energy(X) - log_z

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -393,6 +394,8 @@ def read_run(run_dir: str | Path) -> RunData:
     A directory is reportable when it holds ``population.json`` (a training run, finished or
     not) or ``report_sections.json`` (a study that wrote its own sections).
     """
+    if not isinstance(run_dir, str | os.PathLike):
+        raise UserError(f"run_dir must be a folder path, got {type(run_dir).__name__}")
     path = Path(run_dir)
     if path.exists() and not path.is_dir():
         raise UserError(f"not a run directory: {path} is a file; pass its folder ({path.parent})")
