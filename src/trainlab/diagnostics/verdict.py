@@ -643,8 +643,8 @@ def _read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
 def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
     """One row per check, aggregated over the models: ``check``, ``status`` (the worst over
     models), ``models`` (for how many of them it fired, ``"2/16"``), ``layer`` (the most
-    common flagged layer) and ``detail`` (the message of the first model where it fired, or
-    of the first model)."""
+    common flagged layer) and ``detail`` (the message of the first model that flagged that
+    layer, else of the first model where it fired, or of the first model)."""
     rows = []
     # every model of the population counts, also one a check gave no finding (a healthy
     # ‖∂L/∂θ‖ ratio of a vmap/loop model neither warns nor clears)
@@ -655,15 +655,17 @@ def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
             continue
         status = max((f.status for f in fs), key=_STATUS_RANK.__getitem__)
         fired = [f for f in fs if not f.ok]
-        shown = fired[0] if fired else fs[0]
         layers = [f.layer for f in fired if f.layer]
+        # the most common flagged layer; ties go to the first seen (no hash order)
+        layer = Counter(layers).most_common(1)[0][0] if layers else ""
+        # the detail of a model that flagged that layer: the row names one layer, not two
+        shown = next((f for f in fired if f.layer == layer), fired[0] if fired else fs[0])
         rows.append(
             {
                 "check": check,
                 "status": status,
                 "models": f"{len(fired)}/{n_models}",
-                # the most common flagged layer; ties go to the first seen (no hash order)
-                "layer": Counter(layers).most_common(1)[0][0] if layers else "",
+                "layer": layer,
                 "detail": (f"model {shown.model}: " if n_models > 1 else "") + shown.message,
             }
         )
