@@ -28,9 +28,7 @@ def _pretrain(tmp_path, monkeypatch, capsys, text: str, *args: str):
 
 
 @pytest.mark.parametrize("item", ["method=cd,pcd", "visible=gaussian,bernoulli"])
-def test_grid_over_a_non_grid_key_names_the_key_not_the_values(
-    tmp_path, monkeypatch, capsys, item
-):
+def test_grid_over_a_non_grid_key_names_the_key_not_the_values(tmp_path, monkeypatch, capsys, item):
     # Wrong: `--grid method=cd,pcd` says "values must be numbers" (as if method could be an
     # axis); right: say the key cannot be a grid axis and list the valid ones, as n_components does.
     code, err, out = _pretrain(tmp_path, monkeypatch, capsys, "model: {n_components: 4}\n",

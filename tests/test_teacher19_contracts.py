@@ -8,8 +8,16 @@ def _records(dead_layer_by_model):
     for model, dead in dead_layer_by_model.items():
         for step in (0, 10, 20):
             for order, layer in enumerate(("act1", "act2")):
-                recs.append({"model": model, "step": step, "layer": layer, "kind": "relu",
-                             "order": order, "dead_fraction": 1.0 if layer == dead else 0.0})
+                recs.append(
+                    {
+                        "model": model,
+                        "step": step,
+                        "layer": layer,
+                        "kind": "relu",
+                        "order": order,
+                        "dead_fraction": 1.0 if layer == dead else 0.0,
+                    }
+                )
     return recs
 
 
