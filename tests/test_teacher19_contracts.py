@@ -30,3 +30,17 @@ def test_diagnose_table_row_layer_and_detail_name_the_same_layer():
     row = next(r for r in verdict_rows(findings) if r["check"] == "dead_relu")
     assert row["layer"] == "act1", row
     assert "'act1'" in row["detail"], row
+
+
+def test_a_dead_fraction_just_below_one_is_not_shown_as_100_percent():
+    # 255 of 256 ReLU units dead was printed "100% in 'act2'": a student reads "all dead" where
+    # one unit still lives; the message keeps the decimal that tells them apart
+    from trainlab.diagnostics import verdict
+
+    recs = [
+        {"model": 0, "step": s, "layer": "act", "kind": "relu", "order": 0,
+         "dead_fraction": 255 / 256}
+        for s in range(3)
+    ]  # fmt: skip
+    (dead,) = [f for f in verdict(recs) if f.check == "dead_relu"]
+    assert dead.status == "warn" and "99.6%" in dead.message, dead.message

@@ -477,10 +477,12 @@ def _large_activations(
 
 def _percents(value: float, limit: float) -> tuple[str, str]:
     """``value`` and ``limit`` as percentages with the fewest decimals (up to 3) that tell
-    them apart: 0.252 against 0.25 is "25.2%" and "25.0%", not "25%" > "25%"."""
+    them apart: 0.252 against 0.25 is "25.2%" and "25.0%", not "25%" > "25%"; and that never
+    round a fraction to "100%" or "0%" it is not (255 of 256 units dead is "99.6%")."""
     for digits in range(4):
         a, b = f"{value:.{digits}%}", f"{limit:.{digits}%}"
-        if a != b:
+        extreme = (a == f"{1:.{digits}%}" and value < 1) or (a == f"{0:.{digits}%}" and value > 0)
+        if a != b and (not extreme or digits == 3):
             return a, b
     return a, b
 
