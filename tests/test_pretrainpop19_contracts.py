@@ -49,3 +49,18 @@ def test_rbm_curves_caption_states_how_many_samples_were_tracked(tmp_path, monke
     sections = json.loads((out / "report_sections.json").read_text())["sections"]
     caption = next(s["caption"] for s in sections if s.get("file") == "curves.png")
     assert "first 1000 " not in caption, caption
+
+
+def test_a_diverged_population_member_is_said_and_listed():
+    # a member that diverges came back silently with NaN weights (a solo fit raises a
+    # UserError); the population keeps its other members, warns naming it, and lists it
+    import numpy as np
+
+    from trainlab.pretrain import RBMPopulation
+
+    x = np.random.RandomState(0).randn(64, 6)
+    pop = RBMPopulation(n_components=4, seeds=[0], learning_rate=[0.001, 1000.0], n_iter=3,
+                        batch_size=16, monitor=0, visible="gaussian")  # fmt: skip
+    with pytest.warns(UserWarning, match=r"1 of 2 members diverged.*1 \(learning_rate 1000\)"):
+        pop.fit(x)
+    assert pop.diverged_ == [1] and np.isfinite(pop.estimators_[0].components_).all()

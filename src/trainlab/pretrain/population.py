@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import time
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -75,7 +76,8 @@ class RBMPopulation:
     After ``fit(X)``: ``members_``, ``estimators_`` (one fitted scikit-learn estimator per
     member), ``history_`` (``reconstruction_error`` and, for Bernoulli units,
     ``pseudo_likelihood``: ``(K, n_iter)`` arrays), ``fit_time_`` (seconds of training, on CUDA
-    up to the last kernel's end).
+    up to the last kernel's end), ``diverged_`` (indices of members whose weights went NaN/Inf;
+    a warning names them, where a solo fit raises).
     """
 
     def __init__(
@@ -212,4 +214,19 @@ class RBMPopulation:
                 est._n_updates = self.n_iter
                 est.history_ = {"epoch": [], "reconstruction_error": [], "pseudo_likelihood": []}
         self.estimators_ = ests
+        # a solo fit raises for NaN/Inf weights; a population keeps its other members and says
+        # which diverged (the CLI reports them in its table)
+        self.diverged_ = [i for i, est in enumerate(ests) if est.diverged()]
+        if self.diverged_:
+            shown = ", ".join(
+                f"{i} (learning_rate {self.members_[i].learning_rate:g})"
+                for i in self.diverged_[:5]
+            )
+            warnings.warn(
+                f"RBMPopulation: {len(self.diverged_)} of {K} members diverged (NaN/Inf "
+                f"weights): {shown}{' ...' * (len(self.diverged_) > 5)}; lower their "
+                "learning_rate (indices in diverged_)",
+                UserWarning,
+                stacklevel=2,
+            )
         return self

@@ -39,6 +39,7 @@ import json
 import math
 import shutil
 import time
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -778,7 +779,9 @@ def run_pretrain(
         t0 = time.perf_counter()
         models: list[dict[str, Any]] = []
         if m.kind == "rbm":
-            pop.fit(xtr)
+            with warnings.catch_warnings():  # (diverged models are flagged in the table)
+                warnings.filterwarnings("ignore", r"RBMPopulation: .* diverged", UserWarning)
+                pop.fit(xtr)
             hist = pop.history_
             rows = []
             for i, (mem, est) in enumerate(zip(pop.members_, pop.estimators_, strict=True)):
