@@ -180,3 +180,27 @@ def test_to_jsonable_converts_numpy_arrays():
 
     assert to_jsonable(np.array([1.0, np.nan])) == [1.0, None]
     assert to_jsonable({"a": np.array([[1, 2], [3, 4]])}) == {"a": [[1, 2], [3, 4]]}
+
+
+def test_write_jsonl_with_a_bad_record_leaves_the_existing_file_as_it_was(tmp_path):
+    # write_jsonl([1], path) crashed after opening path for writing: the file a user had was
+    # truncated to nothing; every line is encoded first, and a bad record is one UserError
+    from trainlab.diagnostics.watch import write_jsonl
+
+    path = write_jsonl(_records(), tmp_path / "d.jsonl")
+    before = path.read_bytes()
+    with pytest.raises(UserError):
+        write_jsonl([1], path)
+    assert path.read_bytes() == before and before
+
+
+@pytest.mark.parametrize("norm_type", [0, -1.0, "2"])
+def test_grad_norms_refuses_a_norm_type_clip_grad_norm_refuses(norm_type):
+    # grad_norms(norm_type=0) counted nonzero entries and -1 gave a harmonic-like norm, where
+    # torch's clip_grad_norm_ refuses them; one clear error instead
+    from trainlab.optim.clip import grad_norms
+
+    p = torch.randn(3, 4, requires_grad=True)
+    p.grad = torch.randn(3, 4)
+    with pytest.raises(UserError):
+        grad_norms([p], k=3, norm_type=norm_type)

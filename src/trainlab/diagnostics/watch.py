@@ -1547,14 +1547,22 @@ def write_jsonl(
     """Write records as standard JSON lines: a NaN/Inf value is ``null`` and named in the
     line's ``"nonfinite_values"`` (:mod:`trainlab.report.jsonl`; ``read_records`` restores
     it)."""
+    from ..atomic import atomic_write_text
     from ..report.jsonl import encode_record
     from ..runs import to_jsonable
 
+    lines = []  # every line encoded before the file is touched: a bad record loses nothing
+    for r in records:
+        if not isinstance(r, Mapping):
+            raise UserError(f"a record is a dict (as watch records it), got {type(r).__name__}")
+        lines.append(json.dumps(to_jsonable(encode_record(r)), allow_nan=False) + "\n")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a" if append else "w") as f:
-        for r in records:
-            f.write(json.dumps(to_jsonable(encode_record(r)), allow_nan=False) + "\n")
+    if append:
+        with path.open("a") as f:
+            f.write("".join(lines))
+    else:  # (replaced whole: a crash midway leaves the old file)
+        atomic_write_text(path, "".join(lines))
     return path
 
 

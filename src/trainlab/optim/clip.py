@@ -82,6 +82,8 @@ def grad_norms(params: Iterable[Tensor] | Tensor, *, k: int, norm_type: float = 
     norms are zeros (on the parameters' device, the CPU if there are no parameters), as
     ``torch.nn.utils.clip_grad_norm_`` returns 0.
     """
+    if isinstance(norm_type, bool) or not isinstance(norm_type, int | float) or not norm_type > 0:
+        raise ConfigError(f"norm_type must be a number > 0 or inf, got {norm_type!r}")
     params = [params] if isinstance(params, Tensor) else list(params)
     ps = _with_grads(params)
     if not ps:
