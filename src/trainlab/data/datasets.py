@@ -542,7 +542,7 @@ def load(
     ----------
     name:
         A registered dataset (``list_datasets()``): ``digits`` (default), ``mnist1d``,
-        ``spirals``, ``blobs``, ``teacher``, ``mnist``, ``cifar10``, ``npz``.
+        ``spirals``, ``blobs``, ``teacher``, ``mnist``, ``cifar10``, ``cifar100``, ``npz``.
     seed:
         Split seed: the same seed gives identical splits. (Synthetic sets take their own
         ``data_seed`` option, so the data stays fixed while the split varies.)
@@ -551,8 +551,8 @@ def load(
         validation split, e.g. an ``.npz`` with ``x_val``).
     test_fraction:
         Fraction held out for testing, for sets without a test split (``digits`` and the
-        synthetic sets); sets that come with one (``mnist1d``, ``mnist``, ``cifar10``, ``npz``)
-        keep theirs, and another value than the default 0.2 for them is ignored with a
+        synthetic sets); sets that come with one (``mnist1d``, ``mnist``, ``cifar10``,
+        ``cifar100``, ``npz``) keep theirs, and another value than the default 0.2 for them is ignored with a
         UserWarning (a warning, not an error: a run written before it must still resume).
     preprocess:
         ``none``, ``mean``, ``standardize``, ``pca``, ``pca_whiten``, ``zca``; fitted on the
