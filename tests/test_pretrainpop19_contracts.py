@@ -3,35 +3,17 @@
 from __future__ import annotations
 
 import json
-import sys
-import warnings
 
 import pytest
 
-
-def _pretrain(tmp_path, monkeypatch, capsys, text: str, *args: str):
-    """``trainlab pretrain`` as the shell runs it; returns (exit code, stderr, run dir)."""
-    from trainlab.cli import main
-
-    cfg = tmp_path / "c.yaml"
-    cfg.write_text(text)
-    out = tmp_path / "run"
-    monkeypatch.setattr(sys, "argv", ["trainlab", "pretrain", str(cfg), "--out", str(out), *args])
-    code = 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        try:
-            main()
-        except SystemExit as exc:
-            code = exc.code
-    return code, capsys.readouterr().err, out
+from conftest import run_pretrain_cli
 
 
 @pytest.mark.parametrize("item", ["method=cd,pcd", "visible=gaussian,bernoulli"])
 def test_grid_over_a_non_grid_key_names_the_key_not_the_values(tmp_path, monkeypatch, capsys, item):
     # Wrong: `--grid method=cd,pcd` says "values must be numbers" (as if method could be an
     # axis); right: say the key cannot be a grid axis and list the valid ones, as n_components does.
-    code, err, out = _pretrain(tmp_path, monkeypatch, capsys, "model: {n_components: 4}\n",
+    code, err, out = run_pretrain_cli(tmp_path, monkeypatch, capsys, "model: {n_components: 4}\n",
                                "--grid", item)  # fmt: skip
     assert code == 2 and not out.exists()
     assert "learning_rate" in err and "must be numbers" not in err, err
@@ -44,7 +26,7 @@ def test_rbm_curves_caption_states_how_many_samples_were_tracked(tmp_path, monke
         "data: {name: blobs, options: {n_samples: 200}}\n"
         "model: {n_components: 4}\ntrain: {n_iter: 1}\ndevice: cpu\n"
     )
-    code, err, out = _pretrain(tmp_path, monkeypatch, capsys, text)
+    code, err, out = run_pretrain_cli(tmp_path, monkeypatch, capsys, text)
     assert code == 0, err
     sections = json.loads((out / "report_sections.json").read_text())["sections"]
     caption = next(s["caption"] for s in sections if s.get("file") == "curves.png")
