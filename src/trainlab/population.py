@@ -133,8 +133,8 @@ class SeededDropout(nn.Module):
         super().__init__()
         if kind not in _DROPOUT_CLASSES:
             raise unknown_name("dropout kind", kind, _DROPOUT_CLASSES)
-        if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p < 1:
-            raise UserError(f"dropout probability must be in [0, 1), got {p!r}")  # (NaN: too)
+        if not isinstance(p, numbers.Real) or isinstance(p, bool) or not 0 <= p <= 1:
+            raise UserError(f"dropout probability must be in [0, 1], got {p!r}")  # as nn.Dropout
         self.site = site
         self.kind = kind
         self.step = 0  # set by Population.set_step before each training forward
@@ -1257,7 +1257,8 @@ class Population(nn.Module):
             if len(before) > 1:
                 torch.cuda.set_rng_state(before[1], x.device)
             raise UserError(_randomness_problem(type(tpl).__name__, "randomness") or "")
-        self.__dict__["_loop_used"] = used if track else None
+        if track:  # (an evaluation forward leaves the last training step's record to check)
+            self.__dict__["_loop_used"] = used
         # a model's output may be a tuple/dict of tensors (nn.LSTM's (y, (h, c))), as under vmap
         return pytree.tree_map(lambda *ts: torch.stack(ts), outs[0], *outs[1:])
 

@@ -360,7 +360,7 @@ class Trainer:
         """Run two training samples through a copy on the CPU: a clear error on a mismatch."""
         x = self.data.x_train[:2]
         # (torch's shape errors: RuntimeError, or a layer's own ValueError, "expected 4D input";
-        # a TypeError: a forward that needs more than the batch)
+        # a forward that cannot be called with the batch alone: _probe's UserError)
         y, err = _probe(model, x, training=False, errors=(RuntimeError, ValueError))
         if err is not None:
             raise UserError(

@@ -552,8 +552,9 @@ def load(
     test_fraction:
         Fraction held out for testing, for sets without a test split (``digits`` and the
         synthetic sets); sets that come with one (``mnist1d``, ``mnist``, ``cifar10``,
-        ``cifar100``, ``npz``) keep theirs, and another value than the default 0.2 for them is ignored with a
-        UserWarning (a warning, not an error: a run written before it must still resume).
+        ``cifar100``, ``npz``) keep theirs, and another value than the default 0.2 for them
+        is ignored with a UserWarning (a warning, not an error: a run written before it must
+        still resume).
     preprocess:
         ``none``, ``mean``, ``standardize``, ``pca``, ``pca_whiten``, ``zca``; fitted on the
         training split only (see :mod:`trainlab.data.preprocess`).
