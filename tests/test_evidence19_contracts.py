@@ -15,3 +15,12 @@ def test_less_sensitive_docstring_matches_the_absolute_log_ratio_test():
     doc = less_sensitive.__doc__
     assert "log r_SGD − log r_Adam``" not in doc  # the signed test it does not run
     assert "|log" in doc or "closer to 1" in doc
+
+
+def test_aggregate_leaves_out_an_int_beyond_float_range_as_it_leaves_out_inf():
+    # aggregate([10**400, 1.0, 3.0]) raised OverflowError from float(); such a value is inf as a
+    # float, which aggregate documents as left out
+    from trainlab.report import aggregate
+
+    got = aggregate([10**400, 1.0, 3.0])
+    assert got["n"] == 2 and got["mean"] == 2.0

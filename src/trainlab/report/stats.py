@@ -16,6 +16,8 @@ def _finite(values: Iterable[Any]) -> list[float]:
             continue
         try:
             f = float(v)
+        except OverflowError:  # an int beyond float's range: infinite as a float, left out
+            continue
         except (TypeError, ValueError):
             raise TypeError(
                 f"aggregate() needs numbers, got {type(v).__name__} {v!r}; pass floats or None"
