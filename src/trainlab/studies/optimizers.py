@@ -351,7 +351,8 @@ def run(
     rep.add_figure("schedules", fig3, caption="constant vs step decay vs cosine annealing; "
                    + band_text(n_seeds))  # fmt: skip
     rep.add_table(f"Schedules (SGD+momentum; base LR grid {sched_lrs})", srows)
-    demo = lbfgs_batch_demo(n_seeds, demo_steps)
+    with cpu_threads("cpu"):  # (the demo's small float64 problem runs on the CPU)
+        demo = lbfgs_batch_demo(n_seeds, demo_steps)
     fig4 = Figure(figsize=(7, 4.5))
     ax4 = fig4.subplots()
     drows, dnumbers = [], []
