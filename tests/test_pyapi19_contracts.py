@@ -204,3 +204,18 @@ def test_grad_norms_refuses_a_norm_type_clip_grad_norm_refuses(norm_type):
     p.grad = torch.randn(3, 4)
     with pytest.raises(UserError):
         grad_norms([p], k=3, norm_type=norm_type)
+
+
+@pytest.mark.parametrize("cls", ["MLP", "ConvNet", "ResNet"])
+def test_a_model_class_built_directly_checks_its_shape_as_create_does(cls):
+    # MLP(64, 10) raised "TypeError: 'int' object is not iterable" while
+    # create("mlp", input_shape=64, ...) takes a bare int; a class built directly takes what
+    # create takes, and refuses a string shape in one line
+    from trainlab import models
+
+    model_cls = getattr(models, cls)
+    shape = 64 if cls == "MLP" else (1, 8, 8)
+    out = model_cls(shape, 10)(torch.zeros(2, *((64,) if cls == "MLP" else shape)))
+    assert out.shape == (2, 10)
+    with pytest.raises(UserError):
+        model_cls("64", 10)

@@ -16,16 +16,14 @@ Weights keep PyTorch's default initialization; :func:`trainlab.init.apply` re-in
 from __future__ import annotations
 
 import inspect
-from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 from torch import nn
 
 from ..errors import UserError, did_you_mean
 from ..registry import Registry
 from .convnet import ConvNet
-from .mlp import ACTIVATIONS, MLP, _is_int, make_activation
+from .mlp import ACTIVATIONS, MLP, check_shape, make_activation
 from .resnet import BasicBlock, ResNet
 
 __all__ = [
@@ -79,33 +77,6 @@ def _takes_any_option(name: str) -> bool:
     return any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
 
 
-def _check_shape(input_shape: Any, num_classes: Any) -> tuple[tuple[int, ...], int]:
-    """``input_shape`` as a tuple of positive ints and ``num_classes`` as a positive int; numpy
-    integers and arrays are fine, strings, bools and fractions are UserErrors (``"64"`` is never
-    read as ``(6, 4)``, nor ``4.5`` as ``4``)."""
-    if _is_int(input_shape):
-        input_shape = (input_shape,)
-    if isinstance(input_shape, np.ndarray):
-        input_shape = input_shape.tolist()
-    if (
-        isinstance(input_shape, str | bytes)
-        or not isinstance(input_shape, Sequence)
-        or not input_shape
-    ):
-        raise UserError(
-            f"input_shape must be a non-empty tuple of positive ints like (1, 8, 8), "
-            f"got {input_shape!r}"
-        )
-    if not all(_is_int(d) for d in input_shape):
-        raise UserError(f"input_shape must hold ints, got {tuple(input_shape)!r}")
-    shape = tuple(int(d) for d in input_shape)
-    if any(d <= 0 for d in shape):
-        raise UserError(f"input_shape must hold positive sizes, got {shape}")
-    if not _is_int(num_classes) or num_classes < 1:
-        raise UserError(f"num_classes must be a positive int, got {num_classes!r}")
-    return shape, int(num_classes)
-
-
 def create(
     name: str, *, input_shape: tuple[int, ...], num_classes: int, **kwargs: Any
 ) -> nn.Module:
@@ -115,7 +86,7 @@ def create(
     Unknown names and unknown options raise :class:`~trainlab.errors.UserError` with a hint.
     """
     factory = _MODELS.get(name)
-    shape, num_classes = _check_shape(input_shape, num_classes)
+    shape, num_classes = check_shape(input_shape, num_classes)
     options = model_options(name)
     for key in kwargs:
         if key not in options and not _takes_any_option(name):

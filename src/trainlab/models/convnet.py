@@ -23,7 +23,14 @@ from collections.abc import Sequence
 from torch import nn
 
 from ..errors import UserError, unknown_name
-from .mlp import _is_int, _positive_ints, check_dropout, check_switch, make_activation
+from .mlp import (
+    _is_int,
+    _positive_ints,
+    check_dropout,
+    check_shape,
+    check_switch,
+    make_activation,
+)
 
 __all__ = ["ConvNet", "conv_dims", "default_stages"]
 
@@ -93,6 +100,7 @@ class ConvNet(nn.Sequential):
         pool: str = "max",
         bias: bool = True,
     ) -> None:
+        input_shape, num_classes = check_shape(input_shape, num_classes)  # (built directly too)
         dims = conv_dims(input_shape, "convnet")
         if channels is None:
             channels = (32, 64, 128)[: default_stages(input_shape)]

@@ -16,6 +16,7 @@ import math
 import numbers
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 from torch import nn
@@ -88,6 +89,33 @@ def _positive_ints(name: str, values: Sequence[int] | int) -> tuple[int, ...]:
     return out
 
 
+def check_shape(input_shape: Any, num_classes: Any) -> tuple[tuple[int, ...], int]:
+    """``input_shape`` as a tuple of positive ints and ``num_classes`` as a positive int; numpy
+    integers and arrays are fine, strings, bools and fractions are UserErrors (``"64"`` is never
+    read as ``(6, 4)``, nor ``4.5`` as ``4``)."""
+    if _is_int(input_shape):
+        input_shape = (input_shape,)
+    if isinstance(input_shape, np.ndarray):
+        input_shape = input_shape.tolist()
+    if (
+        isinstance(input_shape, str | bytes)
+        or not isinstance(input_shape, Sequence)
+        or not input_shape
+    ):
+        raise UserError(
+            f"input_shape must be a non-empty tuple of positive ints like (1, 8, 8), "
+            f"got {input_shape!r}"
+        )
+    if not all(_is_int(d) for d in input_shape):
+        raise UserError(f"input_shape must hold ints, got {tuple(input_shape)!r}")
+    shape = tuple(int(d) for d in input_shape)
+    if any(d <= 0 for d in shape):
+        raise UserError(f"input_shape must hold positive sizes, got {shape}")
+    if not _is_int(num_classes) or num_classes < 1:
+        raise UserError(f"num_classes must be a positive int, got {num_classes!r}")
+    return shape, int(num_classes)
+
+
 class MLP(nn.Sequential):
     """Fully connected network: ``flatten -> [Linear -> (BN) -> act -> (dropout)] x L -> Linear``.
 
@@ -124,6 +152,7 @@ class MLP(nn.Sequential):
         dropout: float = 0.0,
         bias: bool = True,
     ) -> None:
+        input_shape, num_classes = check_shape(input_shape, num_classes)  # (built directly too)
         if depth is not None:
             if hidden is not None:
                 raise UserError("give either hidden=(...) or depth=/width=, not both")

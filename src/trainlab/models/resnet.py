@@ -22,7 +22,7 @@ from torch import nn
 
 from ..errors import UserError
 from .convnet import conv_dims
-from .mlp import _positive_ints, check_dropout, check_switch, make_activation
+from .mlp import _positive_ints, check_dropout, check_shape, check_switch, make_activation
 
 __all__ = ["ResNet", "BasicBlock"]
 
@@ -109,6 +109,7 @@ class ResNet(nn.Sequential):
         batch_norm: bool = True,
         dropout: float = 0.0,
     ) -> None:
+        input_shape, num_classes = check_shape(input_shape, num_classes)  # (built directly too)
         dims = conv_dims(input_shape, "resnet")
         ws = _positive_ints("widths", widths)
         if not ws:
