@@ -426,9 +426,10 @@ class Trainer:
 
         work = copy.deepcopy(template).cpu()
         start = copy.deepcopy(work.state_dict())  # every model starts from the user's weights
-        # and from its non-persistent buffers and plain-number attributes: LSUV's forwards may
-        # advance them (a step counter), which must not reach the next model (its slot)
-        start_buffers = {n: b.clone() for n, b in work.named_buffers()}
+        # and from its non-persistent buffers (the state_dict has the others) and plain-number
+        # attributes: LSUV's forwards may advance them (a step counter), which must not reach
+        # the next model (its slot)
+        start_buffers = {n: b.clone() for n, b in work.named_buffers() if n not in start}
         start_python = _python_state(work)
         n = len(self.data.x_train)
         skipped = set(init_mod.skipped_parameters(work))
@@ -447,8 +448,8 @@ class Trainer:
             work.load_state_dict(start)  # not from the model initialized before it (its slot)
             _restore_python_state(start_python)
             with torch.no_grad():
-                for name, buf in work.named_buffers():
-                    buf.copy_(start_buffers[name])
+                for name, value in start_buffers.items():
+                    work.get_buffer(name).copy_(value)
             batch = None
             if scheme != "keep":
                 if owners:  # PyTorch's default init, from this model's seed

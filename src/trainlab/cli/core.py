@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ..errors import UserError
-from .app import MAX_SEEDS, Sets, app, console, escape, parse_seeds
+from .app import MAX_SEEDS, Sets, app, console, escape, parse_seeds, whole_number
 
 __all__ = ["train_cmd", "resume_cmd", "datasets_cmd", "report_cmd", "study_cmd", "demo_cmd"]
 
@@ -215,12 +214,7 @@ def study_cmd(
     if name is None:
         print_listing("studies", list_studies())
         return
-    # a count (typer's int parsing read "0-4", train's range form, as -4)
-    if seeds is not None and not re.fullmatch(r"[0-9]+", seeds.strip()):
-        raise UserError(
-            f"--seeds of a study is how many seeds each cell trains (e.g. --seeds 5), got '{seeds}'"
-        )
-    count = None if seeds is None else int(seeds)
+    count = whole_number("--seeds", seeds)  # a count per cell (not train's '0-4' range form)
     if count is not None and count > MAX_SEEDS:  # (below 1: the study says so)
         raise UserError(f"--seeds {count}: more than {MAX_SEEDS} models per cell; ask for fewer")
     path = run_study(name, out, quick=quick, seeds=count, device=device)

@@ -41,10 +41,12 @@ class DiagnoseResult:
 
 
 def read_records(run_dir: str | Path) -> list[dict[str, Any]]:
-    """The records of ``run_dir/diagnostics.jsonl`` (a torn last line from a kill is skipped)."""
+    """The records of ``run_dir/diagnostics.jsonl``, or of ``run_dir`` itself where it is that
+    file (a torn last line from a kill is skipped)."""
     from ..report.rundata import read_jsonl
 
-    path = Path(run_dir) / "diagnostics.jsonl"
+    path = Path(run_dir)
+    path = path if path.is_file() or path.suffix == ".jsonl" else path / "diagnostics.jsonl"
     if not path.exists():
         raise UserError(
             f"{path} does not exist; train with `trainlab train CONFIG --diagnose` "

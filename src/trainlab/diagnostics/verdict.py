@@ -176,8 +176,10 @@ def verdict(
     from trainlab.errors import UserError, unknown_name
     from trainlab.report.jsonl import decode_record
 
-    if isinstance(records, str | os.PathLike):
-        records = _read_records(records)
+    if isinstance(records, str | os.PathLike):  # a diagnostics.jsonl or its run directory
+        from trainlab.diagnostics.run import read_records
+
+        records = read_records(records)
     if isinstance(thresholds, Mapping):
         names = [f.name for f in dataclasses.fields(Thresholds)]
         for key in thresholds:
@@ -624,22 +626,6 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
         f"‖Δθ‖/‖θ‖ within [{t.update_low:g}, {t.update_high:g}]" + slow_note,
         worst["step"], None, v,
     )  # fmt: skip
-
-
-def _read_records(path: str | os.PathLike[str]) -> list[dict[str, Any]]:
-    """The records of a diagnostics.jsonl file, or of the one in run directory ``path``."""
-    from pathlib import Path
-
-    from trainlab.diagnostics.run import read_records
-    from trainlab.errors import UserError
-    from trainlab.report.rundata import read_jsonl
-
-    path = Path(path)
-    if path.is_dir():
-        return read_records(path)
-    if not path.is_file():
-        raise UserError(f"{path} does not exist; pass a diagnostics.jsonl or its run directory")
-    return read_jsonl(path, required=("layer", "step"))
 
 
 def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:

@@ -104,12 +104,6 @@ def _as_dbn_layer(i: int, n: int) -> Iterator[None]:
         raise
 
 
-def _column_names(X: Any) -> np.ndarray | None:
-    """The feature names scikit-learn reads from ``X`` (a DataFrame's string columns), else
-    None."""
-    return _get_feature_names(X)
-
-
 class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Greedy layer-wise pre-training of a stack of RBMs (a deep belief network).
 
@@ -197,7 +191,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         widths = layer_widths(self.layers)
         rng = check_random_state(self.random_state)
         rbms = []  # set on self only when every layer has fitted: a refused refit keeps the old
-        names = _column_names(X)  # the DBN keeps them; its layers see plain arrays
+        names = _get_feature_names(X)  # a DataFrame's: the DBN keeps them; its layers see arrays
         h = np.asarray(X) if names is not None else X
         for i, width in enumerate(widths):
             rbm = self._layer(i, width, int(rng.randint(np.iinfo(np.int32).max)))
@@ -227,7 +221,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         with _as_dbn_layer(0, len(self.rbms_)):  # the DBN's feature names, by its name (its
             _check_feature_names(self, X, reset=False)  # first layer checks the shape)
-        h = np.asarray(X) if _column_names(X) is not None else X
+        h = np.asarray(X) if _get_feature_names(X) is not None else X
         for i, rbm in enumerate(self.rbms_):
             with _as_dbn_layer(i, len(self.rbms_)):
                 h = rbm.transform(h)

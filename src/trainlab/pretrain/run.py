@@ -788,7 +788,7 @@ def run_pretrain(
                 # inf/NaN weights, or weights so large the training error overflowed: no test
                 # numbers (and no numpy warnings), left out of the grid's means
                 last = hist["reconstruction_error"]
-                diverged = est.diverged() or (last is not None and not np.isfinite(last[i, -1]))
+                diverged = i in pop.diverged_ or (last is not None and not np.isfinite(last[i, -1]))
                 test_rec = (
                     math.nan if diverged else ((_rbm_reconstruct(est, xte) - xte) ** 2).mean()
                 )
