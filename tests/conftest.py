@@ -55,6 +55,15 @@ def default_float64():
         torch.set_default_dtype(before)
 
 
+#: a one-model, one-epoch digits config for CLI tests (``config_file(tmp_path, SMALL_YAML)``)
+SMALL_YAML = """
+name: cli
+model: {name: mlp, hidden: [8]}
+train: {epochs: 1, batch_size: 128}
+population: {seeds: [0]}
+"""
+
+
 def config_file(tmp_path: Path, text: str, name: str = "small.yaml") -> Path:
     """Write the YAML ``text`` to ``tmp_path / name`` and return the path (a CLI's CONFIG)."""
     path = tmp_path / name

@@ -6,15 +6,9 @@ import pytest
 import torch
 import torch.nn as nn
 
+from conftest import SMALL_YAML as SMALL
 from conftest import config_file, run_cli, small_config
 from trainlab.errors import UserError
-
-SMALL = """
-name: cli
-model: {name: mlp, hidden: [8]}
-train: {epochs: 1, batch_size: 128}
-population: {seeds: [0]}
-"""
 
 
 @pytest.mark.parametrize(

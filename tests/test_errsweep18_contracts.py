@@ -2,14 +2,8 @@
 
 import pytest
 
+from conftest import SMALL_YAML as SMALL
 from conftest import assert_user_error, config_file, run_cli
-
-SMALL = """
-name: cli
-model: {name: mlp, hidden: [8]}
-train: {epochs: 1, batch_size: 128}
-population: {seeds: [0]}
-"""
 
 
 @pytest.mark.parametrize(

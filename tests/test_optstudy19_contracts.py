@@ -2,19 +2,7 @@
 
 from __future__ import annotations
 
-
-def _fake_optimizer(per_lr):
-    """An optimizers-study summary from ``{lr: [(val_loss, train_loss, test_acc) per seed]}``."""
-    from trainlab.studies import optimizers as opt
-
-    models = [
-        {"index": i, "seed": s, "overrides": {"optim.lr": lr}, "status": "ok",
-         "final": {"val_loss": v, "train_loss": t, "test_acc": a}}
-        for i, (lr, s, (v, t, a)) in enumerate(
-            (lr, s, vals) for lr, seeds in per_lr.items() for s, vals in enumerate(seeds)
-        )
-    ]  # fmt: skip
-    return opt.summarize({"summary": {"models": models}, "metrics": []}, list(per_lr))
+from test_studies_optim import _fake_optimizer
 
 
 def test_optimizers_baseline_claim_picks_the_best_optimizer_on_validation_not_test():
