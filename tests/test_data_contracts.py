@@ -72,7 +72,10 @@ def test_pca_whiten_with_more_features_than_samples_up_to_the_rank():
     x = np.random.default_rng(2).standard_normal((6, 20))
     z = make_preprocessor("pca_whiten", pca_components=5, epsilon=0.0).fit(x).transform(x)
     assert torch.allclose(_cov(z), torch.eye(5, dtype=torch.float64), atol=1e-6)
-    with pytest.raises(UserError, match="singular"):  # the 6th direction is round-off
+    twice = np.concatenate([x[:5], x[:1]])  # 6 samples, one repeated: 4 directions
+    with pytest.raises(UserError, match="singular"):  # the 5th direction is round-off
+        make_preprocessor("pca_whiten", pca_components=5, epsilon=0.0).fit(twice)
+    with pytest.raises(UserError, match="span at most 5 directions"):  # 6 centred samples
         make_preprocessor("pca_whiten", pca_components=6, epsilon=0.0).fit(x)
 
 

@@ -215,9 +215,9 @@ def test_pca_on_too_many_features_says_the_covariance_would_not_fit(monkeypatch)
 
 
 def test_pca_components_beyond_the_training_samples_are_refused():
-    """30 samples of 3072-d images span at most 30 directions (scikit-learn: n_components <=
-    min(N, D)); the 31st component would be an arbitrary direction with no variance."""
+    """30 centred samples of 100-d inputs span at most 29 directions (scikit-learn allows
+    min(N, D)); the 30th component would be an arbitrary direction with no variance."""
     x = torch.randn(30, 100, dtype=torch.float64)
-    assert PCA(30).fit(x).n_components_ == 30
-    with pytest.raises(UserError, match=r"pca_components=31 is more than the 30 training samples"):
-        PCA(31).fit(x)
+    assert PCA(29).fit(x).n_components_ == 29
+    with pytest.raises(UserError, match=r"pca_components=30 is more than the 30 training samples"):
+        PCA(30).fit(x)

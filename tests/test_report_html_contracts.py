@@ -23,7 +23,7 @@ def _kv(html: str) -> dict[str, str]:
     """The header's key/value table (``<table class="kv">``) as a dict."""
     i = html.index('<table class="kv">')
     table = html[i : html.index("</table>", i)]
-    return dict(re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", table))
+    return dict(re.findall(r"<tr><th scope=\"row\">(.*?)</th><td>(.*?)</td></tr>", table))
 
 
 # -- the header describes the run that was trained -------------------------------------------

@@ -27,7 +27,7 @@ def _banner(doc: str) -> str:
 def _header_rows(doc: str) -> dict[str, str]:
     m = re.search(r'<table class="kv">(.*?)</table>', doc, re.S)
     assert m is not None, "no header table"
-    rows = re.findall(r"<tr><td>(.*?)</td><td>(.*?)</td></tr>", m.group(1), re.S)
+    rows = re.findall(r"<tr><th scope=\"row\">(.*?)</th><td>(.*?)</td></tr>", m.group(1), re.S)
     return {html_lib.unescape(k): html_lib.unescape(v) for k, v in rows}
 
 

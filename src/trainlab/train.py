@@ -811,6 +811,16 @@ class Trainer:
             # in place: a CUDA-graphed step reads this tensor
             self.active.copy_(~torch.tensor(stopped, device=self.device))
 
+    def _own_records(self, w: Any) -> list[dict[str, Any]]:
+        """The watch's records, less an early-stopped model's from its stop on: the hooks see
+        it frozen beside models still training, which it alone would not be (its verdict would
+        judge the frozen steps: principle 2)."""
+        stops = self.stopped_step
+        return [
+            r for r in w.pop_records()
+            if (stop := stops[int(r.get("model", 0))]) is None or r["step"] < stop
+        ]  # fmt: skip
+
     def done(self) -> bool:
         """All epochs run, or no model left training (reads the alive mask: call per epoch)."""
         if self.epoch >= self.config.train.epochs:
@@ -935,14 +945,14 @@ class Trainer:
             while not self.done():
                 rows = self.train_epoch(bar, task)
                 if run is None and w is not None:  # kept for RunResult.diagnostics, in
-                    self.diagnostics += w.pop_records()  # host memory (the watch's are freed)
+                    self.diagnostics += self._own_records(w)  # host memory (watch's freed)
                 if run is not None:
                     run.append_metrics(rows)
                     if w is not None:  # as watch.write_jsonl: a NaN gradient norm is kept
                         # (the verdict finds a backward NaN's layer from it), as standard JSON
                         from .report.jsonl import encode_record
 
-                        records = [encode_record(r) for r in w.pop_records()]
+                        records = [encode_record(r) for r in self._own_records(w)]
                         run.append_jsonl(run.diagnostics_path, records)
                     if self.epoch % cfg.checkpoint_every == 0 and not self.done():
                         run.save_checkpoint(self.state_dict())  # the last one is saved below

@@ -523,15 +523,16 @@ def _split_options(name: str, options: dict[str, Any]) -> tuple[dict[str, Any], 
     )
 
 
-#: ``test_fraction``'s default; for a set that comes with a test split another value warns
-DEFAULT_TEST_FRACTION = 0.2
+#: ``val_fraction``'s and ``test_fraction``'s defaults; for a set that comes with its own
+#: validation (test) split another value warns that it is ignored
+DEFAULT_VAL_FRACTION, DEFAULT_TEST_FRACTION = 0.1, 0.2
 
 
 def load(
     name: str = "digits",
     *,
     seed: int = 0,
-    val_fraction: float = 0.1,
+    val_fraction: float = 0.1,  # DEFAULT_VAL_FRACTION
     test_fraction: float = 0.2,  # DEFAULT_TEST_FRACTION
     preprocess: str = "none",
     **options: Any,
@@ -547,8 +548,9 @@ def load(
         Split seed: the same seed gives identical splits. (Synthetic sets take their own
         ``data_seed`` option, so the data stays fixed while the split varies.)
     val_fraction:
-        Fraction of the training split held out for validation (ignored where the data has a
-        validation split, e.g. an ``.npz`` with ``x_val``).
+        Fraction of the training split held out for validation; where the data has its own
+        validation split (an ``.npz`` with ``x_val``) another value than the default 0.1 is
+        ignored with a UserWarning.
     test_fraction:
         Fraction held out for testing, for sets without a test split (``digits`` and the
         synthetic sets); sets that come with one (``mnist1d``, ``mnist``, ``cifar10``,
@@ -594,6 +596,11 @@ def load(
     )
     x, y = checked["train"]
     given = {s: v for s, v in checked.items() if s != "train"}
+    if len(y) == 0:  # before the splits, whose fractions are not to blame
+        where = f" ({own['path']})" if own.get("path") is not None else ""
+        raise DataError(
+            f"{name}{where}: the training data (x_train/y_train) holds no samples; give it some"
+        )
 
     # --- splits: test from everything (if not given), then val from train (if not given)
     if "test" in given:
@@ -610,6 +617,13 @@ def load(
         x_test, y_test = x[held], y[held]
         x, y = x[keep], y[keep]
     if "val" in given:
+        if val_fraction != DEFAULT_VAL_FRACTION:
+            warnings.warn(
+                f"data.val_fraction={val_fraction:g} is ignored: {name} comes with its own "
+                f"validation split ({len(given['val'][1])} samples); leave it out",
+                UserWarning,
+                stacklevel=2,
+            )
         x_val, y_val = given["val"]
         # no fancy index copied x when test is given too: copy, loaders may cache their arrays
         x_tr, y_tr = (np.array(x), np.array(y)) if "test" in given else (x, y)

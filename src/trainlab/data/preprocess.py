@@ -252,7 +252,8 @@ class PCA(Transform):
         eigenvalue exceeds the round-off ``λ_max · D · eps(float64)`` (all ``D``, a rotation,
         for full-rank inputs; at most ``N − 1`` for ``N`` samples: the other directions are
         arbitrary, and test inputs projected on them would change with the training data's
-        last bits); an int ``k`` in ``[1, min(N, D)]`` keeps ``k`` (scikit-learn's rule); a
+        last bits); an int ``k`` in ``[1, min(N − 1, D)]`` keeps ``k`` (scikit-learn allows
+        ``k = N``, a direction with no variance, arbitrary for the same reason); a
         float in ``(0, 1)`` keeps the fewest components whose explained variance reaches that
         fraction (scikit-learn's rule: any other float, ``1.0`` included, is an error).
     whiten:
@@ -280,10 +281,10 @@ class PCA(Transform):
         self.epsilon = epsilon
 
     def _k(self, lam: torch.Tensor, n: int) -> int:
-        """The number of components kept, by scikit-learn's rule: an int is a count, at most
-        ``min(N, D)`` (``N`` training samples span no more directions; the rest would be
-        arbitrary), a float a fraction of the variance in (0, 1) (so ``1.0`` is an error, not
-        one component)."""
+        """The number of components kept: an int is a count, at most ``min(N − 1, D)`` (``N``
+        centred training samples span no more directions; the rest would be arbitrary;
+        scikit-learn allows ``min(N, D)``), a float a fraction of the variance in (0, 1) (so
+        ``1.0`` is an error, not one component), scikit-learn's rule."""
         d, nc = lam.shape[0], self.n_components
         if nc is None:  # the spanned directions (lam is descending): at least one
             return max(1, int((lam > _round_off(lam, d)).sum()))
@@ -298,15 +299,15 @@ class PCA(Transform):
                 raise UserError(
                     f"pca_components={k} is out of range; the inputs have {d} features, pass 1..{d}"
                 )
-            if k > n:
+            if k > n - 1:
                 raise UserError(
-                    f"pca_components={k} is more than the {n} training samples define (they span "
-                    f"at most {n} directions); pass 1..{min(n, d)}"
+                    f"pca_components={k} is more than the {n} training samples define (centred, "
+                    f"they span at most {n - 1} directions); pass 1..{min(n - 1, d)}"
                 )
             return k
         nc = float(nc)
         if not 0.0 < nc < 1.0:
-            top = min(n, d)
+            top = min(n - 1, d)
             good = nc.is_integer() and 1 <= int(nc) <= top
             as_int = f"pca_components={int(nc)}" if good else f"an int in 1..{top}"
             raise UserError(

@@ -14,17 +14,20 @@ Formats
 - **CIFAR-10/100 python batches** (Krizhevsky 2009): pickled dicts with ``data``
   ``(n, 3072)`` uint8 (1024 red, 1024 green, 1024 blue values, row-major 32×32) and
   ``labels`` (CIFAR-100: ``fine_labels``/``coarse_labels``). The unpickler accepts only the
-  numpy types such a batch holds, so a hostile pickle cannot run code.
+  numpy types such a batch holds, and builds arrays itself from plain number dtypes and the
+  bytes they need, so a hostile pickle can neither run code nor forge object pointers.
 - **npz**: ``numpy.savez`` arrays ``x_train, y_train, x_test, y_test`` and optionally
   ``x_val, y_val``; loaded with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
 
+import difflib
 import importlib
 import math
 import pickle
 import sys
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -240,20 +243,110 @@ def _np_core(name: str) -> Any:
         return importlib.import_module(f"numpy.core.{name}")
 
 
+class _DtypeSpec:
+    """What a pickle says about a dtype (``numpy.dtype(obj, align, copy)`` then its state),
+    recorded, not built: :meth:`build` makes a plain number dtype from it or refuses it."""
+
+    def __init__(self, obj: Any = None, *_: Any) -> None:
+        self.obj, self.state = obj, None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def build(self) -> np.dtype:
+        name = self.obj.decode("latin1") if isinstance(self.obj, bytes) else self.obj
+        try:
+            dt = np.dtype(name) if isinstance(name, str) else None
+        except TypeError:
+            dt = None
+        if dt is None or dt.kind not in "biuf":
+            raise pickle.UnpicklingError(
+                f"refusing a {name!r} array: a data batch holds numbers only"
+            )
+        order = self.state[1] if isinstance(self.state, tuple) and len(self.state) > 1 else "|"
+        order = order.decode("latin1") if isinstance(order, bytes) else order
+        return dt.newbyteorder(order) if order in ("<", ">") else dt
+
+
+class _ArraySpec:
+    """What a pickle says about an ndarray (``_reconstruct`` then the state ``(version, shape,
+    dtype, fortran, raw bytes)``), recorded; :meth:`build` makes the array with
+    ``np.frombuffer`` from a plain number dtype and exactly as many bytes as its shape needs."""
+
+    def __init__(self, *_: Any) -> None:
+        self.state: Any = None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+
+    def build(self) -> np.ndarray:
+        state = self.state
+        if isinstance(state, tuple) and len(state) == 5:
+            state = state[1:]  # (version, shape, dtype, fortran, raw)
+        if not (isinstance(state, tuple) and len(state) == 4):
+            raise pickle.UnpicklingError("an array without its shape, dtype and values")
+        shape, dtype, fortran, raw = state
+        return _array_from(raw, dtype, shape, "F" if fortran else "C")
+
+
+def _array_from(raw: Any, dtype: Any, shape: Any, order: Any) -> np.ndarray:
+    """An array built by numpy from ``raw`` bytes, a plain number dtype and a shape, checked."""
+    if not isinstance(dtype, _DtypeSpec):
+        raise pickle.UnpicklingError("an array whose dtype is not a numpy dtype")
+    dt = dtype.build()
+    if not (isinstance(shape, tuple) and all(type(n) is int and n >= 0 for n in shape)):
+        raise pickle.UnpicklingError(f"an array of shape {shape!r}")
+    if not isinstance(raw, bytes | bytearray | pickle.PickleBuffer):
+        raise pickle.UnpicklingError(f"an array whose values are a {type(raw).__name__}")
+    raw = bytes(raw)
+    if len(raw) != math.prod(shape) * dt.itemsize:
+        raise pickle.UnpicklingError(
+            f"an array of shape {shape} {dt} with {len(raw)} bytes of values"
+        )
+    order = order.decode("latin1") if isinstance(order, bytes) else order
+    return np.frombuffer(raw, dt).reshape(shape, order="F" if order == "F" else "C").copy()
+
+
+def _scalar_from(dtype: Any, raw: Any) -> Any:
+    """A numpy scalar (``multiarray.scalar(dtype, bytes)``) of a plain number dtype."""
+    return _array_from(raw, dtype, (), "C")[()]
+
+
+def _built(obj: Any) -> Any:
+    """``obj`` with every recorded array built (dicts and lists walked); a bare dtype refused."""
+    if isinstance(obj, _ArraySpec):
+        return obj.build()
+    if isinstance(obj, _DtypeSpec):
+        raise pickle.UnpicklingError("a bare dtype where data belongs")
+    if isinstance(obj, dict):
+        return {_built(k): _built(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(_built(v) for v in obj)
+    return obj
+
+
 class _BatchUnpickler(pickle.Unpickler):
-    """Unpickles only what a CIFAR batch holds: dicts, lists, str/bytes, ints, numpy arrays."""
+    """Unpickles only what a CIFAR batch holds: dicts, lists, str/bytes, ints, numpy arrays of
+    numbers.
+
+    numpy's own reconstructors never see the file's values: a dtype and an array are recorded
+    (:class:`_DtypeSpec`, :class:`_ArraySpec`) and built afterwards by ``np.frombuffer`` from a
+    plain number dtype and a byte string of exactly the right size. (numpy's ``dtype`` state
+    can forge an object array whose "pointers" come from the file: reading it crashed the
+    process.)
+    """
 
     _ALLOWED = {
-        ("numpy", "ndarray"): lambda: np.ndarray,
-        ("numpy", "dtype"): lambda: np.dtype,
+        ("numpy", "ndarray"): lambda: _ArraySpec,
+        ("numpy", "dtype"): lambda: _DtypeSpec,
         ("_codecs", "encode"): lambda: __import__("codecs").encode,
         **{
-            (f"numpy.{core}.multiarray", fn): (lambda fn=fn: getattr(_np_core("multiarray"), fn))
+            (f"numpy.{core}.multiarray", fn): (lambda f=f: f)
             for core in ("core", "_core")
-            for fn in ("_reconstruct", "scalar")
+            for fn, f in (("_reconstruct", _ArraySpec), ("scalar", _scalar_from))
         },
         **{
-            (f"numpy.{core}.numeric", "_frombuffer"): (lambda: _np_core("numeric")._frombuffer)
+            (f"numpy.{core}.numeric", "_frombuffer"): (lambda: _array_from)
             for core in ("core", "_core")
         },
     }
@@ -268,7 +361,7 @@ class _BatchUnpickler(pickle.Unpickler):
 def _load_batch(p: Path) -> dict[str, Any]:
     try:
         with p.open("rb") as fh:
-            obj = _BatchUnpickler(fh, encoding="bytes").load()
+            obj = _built(_BatchUnpickler(fh, encoding="bytes").load())
     except OSError as err:
         raise DataError(f"{p}: cannot read it ({err})") from None
     except Exception as err:  # any failure to unpickle a damaged file (LookupError, MemoryError..)
@@ -290,8 +383,8 @@ def _batch_arrays(p: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
     data = np.asarray(d["data"])
     labels = np.asarray(d[label_key])
     size = p.stat().st_size
-    if data.nbytes > size:  # an array the pickle built without its values (uninitialized or
-        # through zero strides): its claimed size cannot be in the file; refused before use
+    if data.nbytes > size:  # nested lists built from repeated references (the pickle memo):
+        # values the file does not hold; refused before use
         raise DataError(
             f"{p}: corrupt CIFAR batch: 'data' claims {data.nbytes} bytes but the file holds "
             f"{size}; re-copy the batch files"
@@ -405,6 +498,20 @@ def _npz_array(p: Path, z: Any, key: str) -> np.ndarray:
         ) from None
 
 
+def _warn_near_misses(p: Path, keys: list[str]) -> None:
+    """Warn about arrays named almost like one trainlab reads (``x_valid`` for ``x_val``): they
+    are not read, and the split they were meant to be is made another way."""
+    known = (*NPZ_KEYS, *_NPZ_OPTIONAL)
+    near = {k: m[0] for k in keys if k not in known and (m := difflib.get_close_matches(k, known))}
+    if near:
+        warnings.warn(
+            f"{p}: array(s) {', '.join(near)} are not read (did you mean "
+            f"{', '.join(dict.fromkeys(near.values()))}?); trainlab reads {', '.join(known)}",
+            UserWarning,
+            stacklevel=4,
+        )
+
+
 def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     """Read an ``.npz`` dataset: ``x_train, y_train, x_test, y_test`` (+ optional ``x_val, y_val``).
 
@@ -443,6 +550,7 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
                     f"{p}: has {present[0]} without its partner; give both x_val and y_val or "
                     f"neither (the file has: {', '.join(keys)})"
                 )
+            _warn_near_misses(p, keys)
             out = {k: _npz_array(p, z, k) for k in (*NPZ_KEYS, *present)}
     except DataError:
         raise

@@ -43,7 +43,7 @@ body{font-family:-apple-system,BlinkMacSystemFont,"Segoe UI",Helvetica,Arial,san
 max-width:1250px;margin:2em auto;padding:0 1.2em;color:#1d232a;line-height:1.45}
 h1{margin-bottom:.2em}h2{border-bottom:1px solid #d0d7de;padding-bottom:.2em;margin-top:1.8em}
 .meta{color:#57606a;font-size:.9em}
-.kv td{padding:.15em 1.2em .15em 0}.kv td:first-child{color:#57606a}
+.kv td,.kv th{padding:.15em 1.2em .15em 0}.kv th{color:#57606a;font-weight:normal;text-align:left}
 table.data{border-collapse:collapse;font-size:.86em;margin:.6em 0}
 table.data th,table.data td{border:1px solid #d0d7de;padding:.25em .6em;text-align:left}
 table.data th{background:#f6f8fa}table.data td.num{text-align:right;
@@ -198,7 +198,11 @@ def _looks_numeric(text: str) -> bool:
     return bool(re.match(r"^[-+]?(\d|\.\d)[\d.eE+\-]*( ± [\d.eE+\-]+)?$", text))
 
 
-def _figure_html(path: Path, caption: str = "", made_by: str = "the study that made it") -> str:
+def _figure_html(
+    path: Path, caption: str = "", made_by: str = "the study that made it", alt: str = ""
+) -> str:
+    """The figure as an embedded PNG; its alt text is ``alt``, else the caption, else the file
+    name."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -207,7 +211,7 @@ def _figure_html(path: Path, caption: str = "", made_by: str = "the study that m
             f"entry from {SECTIONS_FILE}"
         ) from None
     uri = "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-    alt = html.escape(caption or path.stem, quote=True)
+    alt = html.escape(alt or caption or path.stem, quote=True)
     cap = f"<figcaption>{_inline(caption)}</figcaption>" if caption else ""
     return f'<figure><img src="{uri}" alt="{alt}">{cap}</figure>'
 
@@ -366,7 +370,7 @@ class Report:
 # -- rendering -------------------------------------------------------------------------------------
 def _header(run: RunData, title: str | None) -> list[str]:
     out = [f"<h1>{html.escape(title or run.name)}</h1>"]
-    out.append(f'<p class="meta">trainlab report · {html.escape(str(run.path))}</p>')
+    out.append(f'<p class="meta">trainlab report · {html.escape(str(run.path.resolve()))}</p>')
     kv: list[tuple[str, str]] = []
     if title and title != run.name:
         kv.append(("run", run.name))
@@ -415,7 +419,10 @@ def _header(run: RunData, title: str | None) -> list[str]:
     if kv:
         out.append(
             '<table class="kv">'
-            + "".join(f"<tr><td>{html.escape(a)}</td><td>{html.escape(b)}</td></tr>" for a, b in kv)
+            + "".join(
+                f'<tr><th scope="row">{html.escape(a)}</th><td>{html.escape(b)}</td></tr>'
+                for a, b in kv
+            )
             + "</table>"
         )
     if run.config_text is not None:
@@ -548,7 +555,9 @@ def _standard_sections(run: RunData) -> list[str]:
             fig = plots.curve_figure(run, metric)
             if fig is not None:
                 path = plots.save_figure(fig, fig_dir / f"{name}.png")
-                out.append(_figure_html(path, caption if metric == "loss" else ""))
+                what = "loss" if metric == "loss" else "accuracy"
+                alt = f"Training, validation and test {what} vs epoch, by group"
+                out.append(_figure_html(path, caption if metric == "loss" else "", alt=alt))
         fig = plots.dynamics_figure(run)
         if fig is not None:
             path = plots.save_figure(fig, fig_dir / "curves_dynamics.png")
@@ -598,7 +607,8 @@ def _standard_sections(run: RunData) -> list[str]:
             fig = plots.diagnostics_figure(run, stat)
             if fig is not None:
                 path = plots.save_figure(fig, fig_dir / f"diagnostics_{stat}.png")
-                out.append(_figure_html(path))
+                alt = f"{plots.STAT_TITLES.get(stat, stat)} per layer vs training step, by group"
+                out.append(_figure_html(path, alt=alt))
         cols, rows = tables.diagnostics_table(run)
         out.append("<h3>Per-layer statistics at the last recorded step</h3>")
         out.append(_table_html(cols, rows))
@@ -640,5 +650,6 @@ def build_report(run_dir: str | Path) -> Path:
         + "\n</body></html>\n"
     )
     path = run.path / REPORT_FILE
-    atomic_write_text(path, doc)
+    # a folder name that is not UTF-8 (read with surrogate escapes) is shown escaped
+    atomic_write_text(path, doc.encode("utf-8", "backslashreplace").decode("utf-8"))
     return path

@@ -26,6 +26,7 @@ from .rundata import DEFAULT_GROUP, RunData, group_label, num
 __all__ = [
     "MAX_SEED_LINES",
     "DIAGNOSTIC_STATS",
+    "STAT_TITLES",
     "group_colors",
     "curve_figure",
     "dynamics_figure",
@@ -40,7 +41,8 @@ MAX_DIAG_PANELS = 12
 #: per-layer statistics plotted from diagnostics.jsonl (those with no values are skipped).
 DIAGNOSTIC_STATS = ("act_std", "dead_fraction", "saturated_fraction", "grad_norm", "update_ratio")
 _LOG_STATS = {"act_std", "grad_norm", "update_ratio"}
-_STAT_TITLES = {
+#: what each of DIAGNOSTIC_STATS is called in figures
+STAT_TITLES = {
     "act_std": "activation std",
     "dead_fraction": "dead-unit fraction",
     "saturated_fraction": "saturated fraction",
@@ -413,8 +415,8 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
     for ax in axes[-1]:
         ax.set_xlabel("step")
     for ax in axes[:, 0]:
-        ax.set_ylabel(_STAT_TITLES.get(stat, stat))
-    title = f"{_STAT_TITLES.get(stat, stat)} per layer (mean over seeds)"
+        ax.set_ylabel(STAT_TITLES.get(stat, stat))
+    title = f"{STAT_TITLES.get(stat, stat)} per layer (mean over seeds)"
     if hidden:
         title += f"; {len(hidden)} more groups not shown"
     if zero_seen:

@@ -63,10 +63,11 @@ def fmt_fixed(x: Any, decimals: int = 4) -> str:
 
 
 def fmt_mean_std(a: dict[str, Any], decimals: int = 4) -> str:
-    """``"0.9123 ± 0.0101"`` from an :func:`aggregate` dict (``—`` when n = 0)."""
+    """``"0.9123 ± 0.0101"`` from an :func:`aggregate` dict (``—`` when n = 0; the mean alone
+    for n = 1 or a dict without ``std``)."""
     if not a or a.get("n", 0) == 0 or a.get("mean") is None:
         return "—"
-    if a["n"] == 1:
+    if a["n"] == 1 or a.get("std") is None:
         return fmt_fixed(a["mean"], decimals)
     return f"{fmt_fixed(a['mean'], decimals)} ± {fmt_fixed(a['std'], decimals)}"
 
