@@ -43,7 +43,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 import numpy as np
 from pydantic import (
@@ -73,10 +73,17 @@ class _Strict(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
-        # no key here is a flag: YAML's true would be read as 1 (n_iter: true: one pass)
-        if info.field_name != "options" and _holds_bool(value):
+        # a number key is no flag: YAML's true would be read as 1 (n_iter: true: one pass);
+        # text keys refuse a bool themselves, sections check their own keys, options are free
+        field = cls.model_fields[info.field_name or ""]
+        if _wants_number(field.annotation) and _holds_bool(value):
             raise ValueError(f"expected a number, got {json.dumps(value)}")
         return value
+
+
+def _wants_number(annotation: Any) -> bool:
+    """Whether a field's type takes an int or a float (``int | None``, ``list[float]``, ...)."""
+    return annotation in (int, float) or any(_wants_number(a) for a in get_args(annotation))
 
 
 def _holds_bool(value: Any) -> bool:
@@ -236,11 +243,11 @@ def _validate(raw: dict[str, Any], source: str) -> PretrainConfig:
         return PretrainConfig.model_validate(raw)
     except ValidationError as err:
         e = err.errors()[0]
+        msg = str(e["msg"]).removeprefix("Value error, ")  # our own validators' messages
         loc = ".".join(str(p) for p in e["loc"])
         if len(e["loc"]) >= 2 and e["loc"][-1] == "[key]":  # a dict key: grid.foo.[key]
             loc = f"{'.'.join(str(p) for p in e['loc'][:-2])} key '{e['loc'][-2]}'"
         if not loc:  # PretrainConfig._resolve_kind
-            msg = str(e["msg"]).removeprefix("Value error, ")
             raise ConfigError(f"{source}: {msg}") from None
         if e["type"] == "extra_forbidden":
             parent: Any = PretrainConfig
@@ -255,7 +262,7 @@ def _validate(raw: dict[str, Any], source: str) -> PretrainConfig:
                     "model.kind rbm, dbn or sdae, see examples/pretrain_rbm.yaml)"
                 )
             raise ConfigError(f"{source}: {msg}") from None
-        raise ConfigError(f"{source}: {loc}: {e['msg']}") from None
+        raise ConfigError(f"{source}: {loc}: {msg}") from None
 
 
 def _looks_like_a_train_config(raw: dict[str, Any]) -> bool:
@@ -366,9 +373,12 @@ def _data(cfg: PretrainConfig) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]
 
 # ------------------------------------------------------------------------------ figures
 def _image_shape(input_shape: tuple[int, ...], v: int) -> tuple[int, int] | None:
+    """How to draw ``v`` values as an image: ``(H, W)`` of an image input, ``(C·H, W)`` of a
+    ``(C, H, W)`` one (its channels stacked), a square for ``v`` values of unknown shape, or
+    None (a 1-D input: drawn as curves)."""
     dims = [s for s in input_shape if s > 1]
-    if len(dims) == 2:
-        return dims[0], dims[1]
+    if len(dims) >= 2 and math.prod(dims) == v:
+        return math.prod(dims[:-1]), dims[-1]
     r = int(math.isqrt(v))
     return (r, r) if r * r == v and len(dims) != 1 else None
 
@@ -961,6 +971,15 @@ def load_module(
             raise ConfigError(
                 f"{path / 'model.npz'} lacks {w_name} or {b_name}; re-run the pre-training"
             )
+        for name, dims in ((w_name, 2), (b_name, 1), (var_name, 1)):
+            a = arrays.get(name)
+            if a is not None and not (
+                a.ndim == dims and a.dtype.kind == "f" and bool(np.isfinite(a).all())
+            ):
+                raise ConfigError(
+                    f"{path / 'model.npz'}: {name} is not a finite {dims}-D float array "
+                    f"({a.dtype} {a.shape}); the file is damaged: re-run the pre-training"
+                )
         weight = arrays[w_name]
         if var_name in arrays:  # a Gaussian-Bernoulli layer: its recognition weight W / s²
             weight = weight * np.exp(-arrays[var_name])[None, :]
