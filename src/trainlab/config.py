@@ -53,12 +53,13 @@ __all__ = [
     "apply_sets",
     "set_key",
     "members",
+    "schedule_kwargs",
     "OVERRIDABLE",
 ]
 
 #: the keys that may vary per model inside one population: a trailing "." is a prefix (any
 #: option of that section), anything else is the key itself
-OVERRIDABLE = ("optim.", "init.", "model.dropout")
+OVERRIDABLE = ("optim.", "init.", "schedule.", "model.dropout")
 
 
 def _overridable(key: str) -> bool:
@@ -374,16 +375,17 @@ def _check_flat(key: str, value: Any) -> None:
 def _check_override_keys(d: dict[str, Any]) -> None:
     for key, value in d.items():
         _check_flat(key, value)
-        if key == "optim.name":
+        if key in ("optim.name", "schedule.name"):
+            what = "optimizer" if key == "optim.name" else "schedule"
             raise ValueError(
-                "'optim.name' cannot vary per model (one optimizer per population); "
-                "train one run per optimizer"
+                f"'{key}' cannot vary per model (one {what} per population); "
+                f"train one run per {what} (its parameters may vary per model)"
             )
         section, _, name = key.partition(".")
         if not _overridable(key):
             raise ValueError(
                 f"'{key}' cannot vary per model; "
-                "overridable keys are optim.*, init.*, model.dropout"
+                "overridable keys are optim.*, init.*, schedule.*, model.dropout"
             )
         if name in RESERVED.get(section, ()):
             raise ValueError(f"'{key}' is set by the trainer (from the data and the run)")
@@ -400,6 +402,23 @@ class Member(BaseModel):
     def group(self) -> str:
         """Models that differ only by seed share a group (``"init.scheme=he_normal"``)."""
         return ", ".join(f"{k}={v}" for k, v in self.overrides.items()) or "default"
+
+
+def schedule_kwargs(config: Config, mems: list[Member] | None = None) -> dict[str, Any]:
+    """``config.schedule``'s parameters, each that population variants or a grid vary (a
+    ``schedule.*`` override) as a list in member order (None where a member keeps the
+    default), as :func:`trainlab.optim.create_schedule` takes per-model values."""
+    kw = config.schedule.kwargs("name")
+    mems = members(config) if mems is None else mems
+    for key in sorted({k for m in mems for k in m.overrides if k.startswith("schedule.")}):
+        name = key.removeprefix("schedule.")
+        if isinstance(kw.get(name), list):
+            raise ConfigError(
+                f"schedule.{name} is a list of per-model values and also varied by "
+                "population variants/grid; give it one way"
+            )
+        kw[name] = [m.overrides.get(key, kw.get(name)) for m in mems]
+    return kw
 
 
 def members(config: Config) -> list[Member]:

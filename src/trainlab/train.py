@@ -49,6 +49,7 @@ from .config import (
     members,
     plain_default,
     resolve,
+    schedule_kwargs,
     with_factory_defaults,
 )
 from .devices import resolve_device
@@ -216,11 +217,7 @@ class Trainer:
                 "a registered data set set config.data.name, for arrays use "
                 "trainlab.pretrain.arrays_dataset"
             )
-        if config.optim.name in ("lbfgs", "newton"):
-            raise ConfigError(
-                f"optim.name '{config.optim.name}' needs full-batch closures; use it from Python "
-                "(trainlab.optim) or the optimizers-2d study, and adam/sgd/… in a trainer config"
-            )
+        _refuse_full_batch_optimizer(config)
         self.config = config
         self.device = resolve_device(device)
         if self.device.type == "cpu":
@@ -310,14 +307,14 @@ class Trainer:
             self.base_lr,
             total_steps=config.train.epochs * self.steps_per_epoch,
             steps_per_epoch=self.steps_per_epoch,
-            **config.schedule.kwargs("name"),
+            **schedule_kwargs(config, self.members),
         )
         # a per-model schedule value tells the models apart as an override does: models that
         # differ in it are not seeds of one configuration (groups, means, CIs)
         for key in self.schedule.per_model:
             values = self.schedule.resolved[key]
-            for m in self.members:
-                m.overrides[f"schedule.{key}"] = values[m.index]
+            for m in self.members:  # (a grid's own value kept as written: 3, not 3.0)
+                m.overrides.setdefault(f"schedule.{key}", values[m.index])
         self.step = 0
         self.epoch = 0
         self.diagnostics: list[dict[str, Any]] = []  # a run without a folder: watch records
@@ -1122,7 +1119,16 @@ def check_optimizer(cfgs: list[Config]) -> None:
     """The trainer's checks of the models' optimizer sections (its name, its hyperparameters'
     names and per-model values), without building anything: ``trainlab schedule`` refuses
     what ``trainlab train`` would refuse. ``cfgs``: each model's resolved config."""
+    _refuse_full_batch_optimizer(cfgs[0])
     _per_model(_optim_keys(cfgs), cfgs)
+
+
+def _refuse_full_batch_optimizer(config: Config) -> None:
+    if config.optim.name in ("lbfgs", "newton"):
+        raise ConfigError(
+            f"optim.name '{config.optim.name}' needs full-batch closures; use it from Python "
+            "(trainlab.optim) or the optimizers-2d study, and adam/sgd/… in a trainer config"
+        )
 
 
 def _per_model(keys: dict[str, Any], cfgs: list[Config]) -> dict[str, Any]:
@@ -1754,7 +1760,7 @@ def _schedule_depends_on_length(config: Config, old_epochs: int, new_epochs: int
     when the run is ``new_epochs`` long (cosine, one-cycle: yes; step, cyclic: no)."""
     from .optim import create_schedule
 
-    kw = config.schedule.kwargs("name")
+    kw = schedule_kwargs(config)
     warmup = kw.get("warmup_steps") or 0
     # steps per epoch: any count shows the dependence, if every epoch count leaves room for the
     # warmup; K as the run has it (per-model parameters are K-lists)

@@ -75,6 +75,19 @@ def resume_cmd(
     _finish(result.run_dir, result.summary, report, has_set=False)
 
 
+def _clipping(run_dir: Path | None) -> str:
+    """``"train.clip_norm=1.0"`` (or clip_value) as the run's config.yaml sets it, else ``""``."""
+    import yaml
+
+    try:
+        train = (yaml.safe_load((run_dir / "config.yaml").read_text()) or {}).get("train") or {}
+        return ", ".join(
+            f"train.{k}={train[k]}" for k in ("clip_norm", "clip_value") if train.get(k) is not None
+        )
+    except (TypeError, OSError, yaml.YAMLError, AttributeError):  # no run dir, or none readable
+        return ""
+
+
 def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool = True) -> None:
     """Print the summary table, the NaN/Inf stops with a fix (``has_set``: the command takes
     ``--set``; else the fix is a new training run) and where the report and run are."""
@@ -97,14 +110,17 @@ def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool 
             "(all are listed in summary.json's nan_models and in the report)"
         )
     if nan_models:
+        clips = _clipping(run_dir)
         how = (
-            "set train.clip_norm (e.g. --set train.clip_norm=1)"
+            f"lower optim.lr (the run already clips gradients: {clips})"
+            if clips
+            else "lower optim.lr, or set train.clip_norm (e.g. --set train.clip_norm=1)"
             if has_set
-            else "set train.clip_norm, in a new `trainlab train` run (a resumed run keeps its "
-            "settings)"
+            else "lower optim.lr, or set train.clip_norm, in a new `trainlab train` run (a "
+            "resumed run keeps its settings)"
         )
         console.print(
-            f"[yellow]fix: lower optim.lr, or {how}; "
+            f"[yellow]fix: {how}; "
             "`trainlab diagnose CONFIG` names the first layer where NaN/Inf appears[/]"
         )
     if run_dir is not None:

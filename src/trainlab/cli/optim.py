@@ -38,7 +38,7 @@ def schedule_curves(config: Config) -> tuple[list[Member], Schedule, torch.Tenso
     """
     import torch
 
-    from ..config import members, resolve
+    from ..config import members, resolve, schedule_kwargs
     from ..optim import create_schedule
     from ..train import check_optimizer, load_dataset
 
@@ -54,11 +54,11 @@ def schedule_curves(config: Config) -> tuple[list[Member], Schedule, torch.Tenso
         torch.tensor(base, dtype=torch.float64),
         total_steps=config.train.epochs * spe,
         steps_per_epoch=spe,
-        **config.schedule.kwargs("name"),
+        **schedule_kwargs(config, mems),
     )
     for key in sched.per_model:  # as Trainer does
         for m in mems:
-            m.overrides[f"schedule.{key}"] = sched.resolved[key][m.index]
+            m.overrides.setdefault(f"schedule.{key}", sched.resolved[key][m.index])
     return mems, sched, sched.curve(), spe
 
 
@@ -87,7 +87,7 @@ def schedule_cmd(
     out: Annotated[Path, typer.Option(help="where --plot writes the PNG")] = Path("schedule.png"),
 ) -> None:
     """Show the learning rate of every model over the run (per epoch; --plot draws it)."""
-    from ..config import load_config
+    from ..config import load_config, schedule_kwargs
 
     cfg = load_config(config, list(set_ or []))
     mems, sched, curve, spe = schedule_curves(cfg)  # (a refused config makes no --out folder)
@@ -104,7 +104,7 @@ def schedule_cmd(
         s = min(e * spe, steps - 1)
         table.add_row(str(e), *(f"{float(curve[s, i]):.4g}" for i in shown))
     console.print(table)
-    shown_params = schedule_parameters(sched, cfg.schedule.kwargs("name"))
+    shown_params = schedule_parameters(sched, schedule_kwargs(cfg, mems))
     if shown_params:
         console.print(f"parameters: {escape(shown_params)}")
     if len(firsts) > len(shown):

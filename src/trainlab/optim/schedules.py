@@ -140,6 +140,8 @@ class _Params:
         value = self.given.get(key, default)
         if value is None:
             raise ConfigError(f"schedule '{self.name}' needs parameter '{key}'")
+        if isinstance(value, list | tuple) and default is not None:  # None: a model's default
+            value = [default if v is None else v for v in value]
         if isinstance(value, list | tuple):  # one value per model
             if not all(isinstance(v, numbers.Real) and not _is_bool(v) for v in value):
                 raise ConfigError(
