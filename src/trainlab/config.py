@@ -406,8 +406,10 @@ class Member(BaseModel):
 
 def schedule_kwargs(config: Config, mems: list[Member] | None = None) -> dict[str, Any]:
     """``config.schedule``'s parameters, each that population variants or a grid vary (a
-    ``schedule.*`` override) as a list in member order (None where a member keeps the
-    default), as :func:`trainlab.optim.create_schedule` takes per-model values."""
+    ``schedule.*`` override) as a list in member order (``KEEP_DEFAULT`` where a member keeps
+    the default), as :func:`trainlab.optim.create_schedule` takes per-model values."""
+    from .optim.schedules import KEEP_DEFAULT
+
     kw = config.schedule.kwargs("name")
     mems = members(config) if mems is None else mems
     for key in sorted({k for m in mems for k in m.overrides if k.startswith("schedule.")}):
@@ -417,7 +419,7 @@ def schedule_kwargs(config: Config, mems: list[Member] | None = None) -> dict[st
                 f"schedule.{name} is a list of per-model values and also varied by "
                 "population variants/grid; give it one way"
             )
-        kw[name] = [m.overrides.get(key, kw.get(name)) for m in mems]
+        kw[name] = [m.overrides.get(key, kw.get(name, KEEP_DEFAULT)) for m in mems]
     return kw
 
 

@@ -104,7 +104,8 @@ def schedule_cmd(
         s = min(e * spe, steps - 1)
         table.add_row(str(e), *(f"{float(curve[s, i]):.4g}" for i in shown))
     console.print(table)
-    shown_params = schedule_parameters(sched, schedule_kwargs(cfg, mems))
+    shown_params = schedule_parameters(sched, schedule_kwargs(cfg))  # (as given: mems now
+    # also hold the per-model values the schedule resolved)
     if shown_params:
         console.print(f"parameters: {escape(shown_params)}")
     if len(firsts) > len(shown):

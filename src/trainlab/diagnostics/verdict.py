@@ -63,6 +63,7 @@ check               fires when (default thresholds)
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import os
 from collections import Counter
@@ -83,7 +84,7 @@ _STATUS_RANK = {"ok": 0, "warn": 1, "fail": 2}
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Where each check fires (see the module docstring for the definitions)."""
+    """Where each check fires (the definitions: ``help(trainlab.diagnostics.verdict)``)."""
 
     grad_ratio_low: float = 1e-2
     grad_ratio_high: float = 1e2
@@ -626,6 +627,11 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
         f"‖Δθ‖/‖θ‖ within [{t.update_low:g}, {t.update_high:g}]" + slow_note,
         worst["step"], None, v,
     )  # fmt: skip
+
+
+# ``trainlab.diagnostics.verdict`` names this function (it hides the module), which the docs
+# and ``trainlab diagnose --help`` send readers to for the checks: it carries their table
+verdict.__doc__ = f"{inspect.cleandoc(verdict.__doc__ or '')}\n\n{__doc__}"
 
 
 def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:

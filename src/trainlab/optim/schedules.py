@@ -110,6 +110,16 @@ def _is_bool(value: Any) -> bool:
     return isinstance(value, bool) or type(value).__name__ in ("bool_", "bool")
 
 
+class _KeepDefault:
+    def __repr__(self) -> str:
+        return "KEEP_DEFAULT"
+
+
+#: in a per-model list, a model that keeps the parameter's default (population variants that
+#: set it for some models only: :func:`trainlab.config.schedule_kwargs`)
+KEEP_DEFAULT = _KeepDefault()
+
+
 class _Params:
     """Validate and convert a schedule's parameters to float64 numbers or ``(K,)`` tensors."""
 
@@ -140,8 +150,8 @@ class _Params:
         value = self.given.get(key, default)
         if value is None:
             raise ConfigError(f"schedule '{self.name}' needs parameter '{key}'")
-        if isinstance(value, list | tuple) and default is not None:  # None: a model's default
-            value = [default if v is None else v for v in value]
+        if isinstance(value, list | tuple) and default is not None:
+            value = [default if v is KEEP_DEFAULT else v for v in value]
         if isinstance(value, list | tuple):  # one value per model
             if not all(isinstance(v, numbers.Real) and not _is_bool(v) for v in value):
                 raise ConfigError(
