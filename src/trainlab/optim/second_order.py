@@ -106,9 +106,29 @@ class LBFGS(PopulationOptimizer):
         super().__setstate__(state)
         self._params = self.param_groups[0]["params"]
 
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        if self.param_groups:  # (step reads the first group's parameters only)
+            raise ConfigError("L-BFGS supports one parameter group; pass the parameters directly")
+        super().add_param_group(param_group)
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """torch's, then each model's history ``count`` back to int64: torch casts every state
-        tensor but ``step`` to its parameter's dtype, and a float count cannot index."""
+        tensor but ``step`` to its parameter's dtype, and a float count cannot index. A state
+        of another population (its tensors not ``(K, ...)``, its directions not ``(..., n)``
+        for these parameters' ``n`` values per model) is refused before anything is loaded."""
+        k = self.k
+        n = sum(p[0].numel() if p.dim() > 1 else 1 for p in self._params)
+        for st in state_dict.get("state", {}).values():
+            for key, v in st.items():
+                flat = key in ("d", "prev_flat_grad", "old_dirs", "old_stps")
+                if isinstance(v, Tensor) and v.dim() and (
+                    v.shape[0] != k or (flat and v.shape[-1] != n)
+                ):
+                    raise ValueError(
+                        f"L-BFGS state {key!r} of shape {tuple(v.shape)} belongs to another "
+                        f"population (these parameters: K={k} models of {n} values); load a "
+                        "state saved from these parameters"
+                    )
         super().load_state_dict(state_dict)
         for st in self.state.values():
             if isinstance(st.get("count"), Tensor):
