@@ -121,8 +121,10 @@ class LBFGS(PopulationOptimizer):
         for st in state_dict.get("state", {}).values():
             for key, v in st.items():
                 flat = key in ("d", "prev_flat_grad", "old_dirs", "old_stps")
-                if isinstance(v, Tensor) and v.dim() and (
-                    v.shape[0] != k or (flat and v.shape[-1] != n)
+                if (
+                    isinstance(v, Tensor)
+                    and v.dim()
+                    and (v.shape[0] != k or (flat and v.shape[-1] != n))
                 ):
                     raise ValueError(
                         f"L-BFGS state {key!r} of shape {tuple(v.shape)} belongs to another "

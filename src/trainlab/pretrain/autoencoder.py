@@ -29,7 +29,7 @@ from ..errors import DataError, UserError
 from ..rng import seed_key
 from ._engine import small_cpu_threads
 from .dbn import layer_widths, unroll
-from .rbm import data_tensor, features_kept_on_error, outside_unit_interval
+from .rbm import data_dtype, data_tensor, features_kept_on_error, outside_unit_interval
 
 __all__ = ["StackedDenoisingAutoencoder"]
 
@@ -95,7 +95,7 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
         """Validated dense ``X`` in [0, 1] (the cross-entropy reconstruction's range, at fit and
         at transform alike); sparse input (as the RBMs take it) is densified. A refused fit
         leaves the fitted model as it was."""
-        source = getattr(X, "dtype", None)  # float16 min-max data rounds a few ulps above 1
+        source = data_dtype(X)  # float16 min-max data rounds a few ulps above 1
         with features_kept_on_error(self):
             X = validate_data(
                 self, X, accept_sparse=("csr", "csc", "coo"), dtype=(np.float64, np.float32),
@@ -159,6 +159,10 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
             )
         widths = layer_widths(self.layers)
         device = resolve_device(self.device)
+        with features_kept_on_error(self):  # a diverged fit leaves the estimator as it was
+            return self._fit(X, widths, device)
+
+    def _fit(self, X, widths: list[int], device: torch.device) -> StackedDenoisingAutoencoder:
         X = self._check_input(X, reset=True)
         rng = check_random_state(self.random_state)
         x = data_tensor(X, torch.float32, device)
@@ -187,14 +191,18 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
     def transform(self, X) -> np.ndarray:
         """The top layer's codes ``sigmoid(W x + c)`` applied layer by layer."""
         check_is_fitted(self)
-        h = self._check_input(X, reset=False)
+        return self._encode(self._check_input(X, reset=False))
+
+    def _encode(self, h: np.ndarray) -> np.ndarray:
         for w, c, _ in self.layers_:
             h = expit(h @ w.T + c)  # (1 / (1 + exp(-a)) warns of overflow below a ≈ -88)
         return h
 
     def reconstruct(self, X) -> np.ndarray:
-        """Encode through every layer and decode back down (tied weights)."""
-        h = self.transform(X)
+        """Encode through every layer and decode back down (tied weights); an array, whatever
+        ``set_output`` says (it shapes ``transform``'s codes)."""
+        check_is_fitted(self)
+        h = self._encode(self._check_input(X, reset=False))
         for w, _, b in reversed(self.layers_):
             h = expit(h @ w + b)
         return h

@@ -29,7 +29,7 @@ import torch
 from scipy.special import expit, log_expit
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, InvalidParameterError, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ..devices import resolve_device
@@ -103,6 +103,16 @@ def outside_unit_interval(X: np.ndarray, source_dtype: Any = None) -> bool:
     return bool(X.min() < -tol or X.max() > 1.0 + tol)
 
 
+def data_dtype(X: Any) -> Any:
+    """The dtype the user's data had before conversion: an array's or a tensor's, a
+    DataFrame's coarsest float column's (MinMaxScaler keeps float16), else None."""
+    dtype = getattr(X, "dtype", None)
+    if dtype is None and hasattr(X, "dtypes"):
+        floats = [d for d in map(_numpy_dtype, X.dtypes) if d is not None and d.kind == "f"]
+        dtype = min(floats, key=lambda d: d.itemsize, default=None)
+    return dtype
+
+
 def _numpy_dtype(dtype: Any) -> np.dtype | None:
     """``dtype`` (numpy's, a torch dtype of a tensor given as data, or None) as numpy's; a
     16-bit torch float (bfloat16 has no numpy dtype) as float16, None if it has no match."""
@@ -167,9 +177,19 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     }
 
     # ---------------------------------------------------------------- validation
+    def _validate_params(self) -> None:
+        """scikit-learn's checks, and no bool for a count (``Interval(Integral)`` takes True)."""
+        for name in ("n_components", "batch_size", "n_iter", "k", "monitor"):
+            if isinstance(getattr(self, name, None), bool | np.bool_):
+                raise InvalidParameterError(
+                    f"The '{name}' parameter of {type(self).__name__} must be an int, got "
+                    f"{getattr(self, name)!r}"
+                )
+        super()._validate_params()
+
     def _check_input(self, X, *, reset: bool) -> np.ndarray:
         """Validated dense ``X``; sparse input (as scikit-learn's RBM takes) is densified."""
-        source = getattr(X, "dtype", None)  # before the conversion to float32/64
+        source = data_dtype(X)  # before the conversion to float32/64
         with features_kept_on_error(self):
             X = validate_data(
                 self, X, accept_sparse=("csr", "csc", "coo"), dtype=(np.float64, np.float32),
