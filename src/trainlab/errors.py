@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import reprlib
 import shlex
@@ -21,6 +22,7 @@ __all__ = [
     "shell_path",
     "resume_command",
     "on_interrupt",
+    "reporting",
     "note_interrupt",
     "interrupt_note",
 ]
@@ -131,6 +133,14 @@ def on_interrupt(note: str) -> Iterator[None]:
     except KeyboardInterrupt as err:
         note_interrupt(err, note)
         raise
+
+
+def reporting(run_dir: str | Path) -> contextlib.AbstractContextManager[None]:
+    """:func:`on_interrupt` for the report of a complete run: ``trainlab report`` writes it."""
+    where = shell_path(run_dir)
+    return on_interrupt(
+        f"the run {where} is complete but has no report yet: `trainlab report {where}` writes it"
+    )
 
 
 def note_interrupt(err: KeyboardInterrupt, note: str) -> None:

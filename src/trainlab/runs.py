@@ -12,6 +12,7 @@ import contextlib
 import json
 import math
 import os
+import shutil
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -256,6 +257,18 @@ class RunDir:
 
     def write_text(self, name: str, text: str) -> None:
         atomic_write_text(self.path / name, text)
+
+    def discard(self, *, keep_folder: bool) -> None:
+        """Remove what a run wrote, the claim included, so that the same path can be used
+        again; ``keep_folder``: a folder that existed before (empty) stays, emptied."""
+        if not keep_folder:
+            shutil.rmtree(self.path, ignore_errors=True)
+            return
+        for child in self.path.iterdir():
+            if child.is_dir():
+                shutil.rmtree(child)
+            else:
+                child.unlink()
 
     def write_json(self, name: str, obj: Any) -> None:
         atomic_write_text(self.path / name, json.dumps(to_jsonable(obj), indent=2) + "\n")

@@ -1284,9 +1284,14 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
     }
     if out is None:  # a name trainlab chose: a run started at the same moment takes the next
         out = default_run_dir(config.name)
+    existed = Path(out).is_dir()  # (empty, or create refuses it)
     run = RunDir(out).create(renumber=isinstance(out, ChosenPath))
-    run.write_text("config.yaml", text)
-    run.write_json("population.json", population)
+    try:
+        run.write_text("config.yaml", text)
+        run.write_json("population.json", population)
+    except BaseException:  # a full disk, Ctrl-C: no half-made run blocks running it again
+        run.discard(keep_folder=existed and run.path == Path(out))
+        raise
     return run
 
 
@@ -1388,8 +1393,9 @@ def train(
 
         config = config.model_copy(deep=True)
         config.data.options = with_absolute_path(config.data.options)
-    trainer = Trainer(config, device=device, model=model, dataset=dataset)
-    run = _start_run(config, out, trainer) if write else None
+    with on_interrupt("no run directory was made yet; run the command again"):
+        trainer = Trainer(config, device=device, model=model, dataset=dataset)
+        run = _start_run(config, out, trainer) if write else None  # (removed if interrupted)
     summary = _noted_fit(trainer, run, progress=progress)
     return RunResult(
         run.path if run else None, summary, trainer.members, trainer.pop, trainer.diagnostics
@@ -1657,8 +1663,12 @@ def _noted_fit(trainer: Trainer, run: RunDir | None, *, progress: bool) -> dict[
     given = {"model": trainer.custom_model, "dataset": trainer.custom_dataset}
     cmd = resume_command(run.path, **given)
     how = f"from Python: {cmd}" if any(given.values()) else f"with `{cmd}`"
-    with on_interrupt(f"continue the run {how}"):
-        return trainer.fit(run, progress=progress)
+    try:
+        with on_interrupt(f"continue the run {how}"):
+            return trainer.fit(run, progress=progress)
+    except OSError as err:  # a full disk: what was written stays valid, and resumes
+        err.add_note(f"continue the run {how}")
+        raise
 
 
 def _module_record(module: nn.Module) -> dict[str, Any]:

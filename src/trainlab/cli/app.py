@@ -118,9 +118,7 @@ def _exit_interrupted() -> NoReturn:
     folder to resume, ...), else that a training run resumes; exit 130 after Ctrl-C, 143 after
     a SIGTERM (a batch system's time limit or cancel)."""
     what = "terminated (SIGTERM)" if _sigterm.hit else "interrupted"
-    note = interrupt_note() or (
-        "a `trainlab train` run continues from its checkpoint with `trainlab resume DIR`"
-    )
+    note = interrupt_note() or "nothing was written to continue from; run the command again"
     err_console.print(escape(f"{what}; {note}"), soft_wrap=True, highlight=False)
     sys.exit(143 if _sigterm.hit else 130)
 
@@ -188,10 +186,13 @@ def _main() -> None:
             raise
         what = f" {escape(str(err.filename))}" if err.filename is not None else ""
         fix = "pass another path"
+        then = (getattr(err, "__notes__", None) or ["run it again"])[-1]  # e.g. resume DIR
         if err.errno == errno.EROFS:  # (a read-only mount: no space to free)
             fix = "what was written before is intact; use a writable folder (--out, or a copy)"
+        elif err.errno in (errno.EACCES, errno.EPERM):  # (resume and report take no path)
+            fix = "no permission to write there; fix the folder's permissions or use a copy"
         elif full:
-            fix = "what was written before is intact; free space (or fix the disk) and run it again"
+            fix = f"what was written before is intact; free space (or fix the disk), then {then}"
         err_console.print(
             f"[bold red]error:[/] cannot {'write' if full else 'use'}{what}: "
             f"{err.strerror or err}; {fix}",

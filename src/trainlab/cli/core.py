@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from ..errors import UserError
+from ..errors import UserError, reporting
 from .app import MAX_SEEDS, Sets, app, console, escape, parse_seeds, whole_number
 
 __all__ = ["train_cmd", "resume_cmd", "datasets_cmd", "report_cmd", "study_cmd", "demo_cmd"]
@@ -125,7 +125,8 @@ def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool 
         )
     if run_dir is not None:
         if report:
-            console.print(f"report: {escape(str(build_report(run_dir)))}")
+            with reporting(run_dir):
+                console.print(f"report: {escape(str(build_report(run_dir)))}")
         console.print(f"run directory: {escape(str(run_dir))}")
 
 

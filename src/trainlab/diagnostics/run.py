@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import UserError
+from ..errors import UserError, reporting
 from .verdict import Finding, verdict
 
 __all__ = [
@@ -102,7 +102,8 @@ def diagnose(
     records = read_records(run_dir)
     # (the trainer wrote verdict.json from the same records and summary)
     findings = run_findings(records, result.summary)
-    path = _write_report(run_dir, records, findings) if report else None
+    with reporting(run_dir):
+        path = _write_report(run_dir, records, findings) if report else None
     return DiagnoseResult(run_dir, findings, records, path)
 
 

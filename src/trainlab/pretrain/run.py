@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 import warnings
 from collections.abc import Iterator
@@ -60,7 +59,14 @@ from scipy.special import expit
 from ..config import apply_sets, dump_yaml, set_key
 from ..data import with_absolute_path
 from ..devices import resolve_device
-from ..errors import ConfigError, did_you_mean, note_interrupt, on_interrupt, shell_path
+from ..errors import (
+    ConfigError,
+    did_you_mean,
+    note_interrupt,
+    on_interrupt,
+    reporting,
+    shell_path,
+)
 from ..report.rundata import num  # a finite float or None (null in summary.json, "—")
 from ..runs import software_versions
 
@@ -715,14 +721,9 @@ def _discarded_unless_done(path: Path, *, keep_folder: bool) -> Iterator[None]:
     except (Exception, KeyboardInterrupt) as err:
         if isinstance(err, KeyboardInterrupt):
             note_interrupt(err, f"the unfinished run {shell_path(path)} was removed; run it again")
-        if keep_folder:
-            for child in path.iterdir():
-                if child.is_dir():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
-        else:
-            shutil.rmtree(path, ignore_errors=True)
+        from ..runs import RunDir
+
+        RunDir(path).discard(keep_folder=keep_folder)
         raise
 
 
@@ -898,10 +899,7 @@ def run_pretrain(
         )
     # the run is complete (summary.json, its report's sections): a report that fails or is
     # interrupted while it renders leaves it whole, and `trainlab report` renders it again
-    with on_interrupt(
-        f"the run {shell_path(run.path)} is complete but has no report yet: "
-        f"`trainlab report {shell_path(run.path)}` writes it"
-    ):
+    with reporting(run.path):
         build_report(run.path)
     return run.path
 

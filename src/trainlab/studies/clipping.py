@@ -33,6 +33,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_text
 from ..errors import UserError
 from ..report.stats import sample_std
 from . import band_text, spread_text
@@ -223,8 +224,9 @@ def run(
         "when none does; the accuracy claim: Welch's t-test over seeds (95%)",
     )
     rep.write(include_standard=False)
-    (root / "results.json").write_text(
-        json.dumps({"rows": rows, "claims": claims}, indent=1, allow_nan=False)
+    atomic_write_text(
+        root / "results.json",
+        json.dumps({"rows": rows, "claims": claims}, indent=1, allow_nan=False),
     )
     return root
 

@@ -34,6 +34,7 @@ from typing import Any
 
 import torch
 
+from ..atomic import atomic_write_text
 from ..errors import UserError
 from . import band_text, seeds_text, spread_text
 from .cells import (
@@ -395,7 +396,8 @@ def run(
         "lbfgs_demo_steps": demo_steps,
         "left_out": left_out,
     }
-    (root / "results.json").write_text(
+    atomic_write_text(
+        root / "results.json",
         json.dumps(
             {
                 "settings": settings,
@@ -406,7 +408,7 @@ def run(
             },  # fmt: skip
             indent=1,
             allow_nan=False,
-        )
+        ),
     )
     return root
 

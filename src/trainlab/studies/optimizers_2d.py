@@ -36,6 +36,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from ..atomic import atomic_write_text
 from ..optim import create_optimizer
 from ..threads import torch_threads
 from .cells import grid_edge
@@ -345,7 +346,9 @@ def run(
     res = [{"function": f, "optimizer": o, **r} for (f, o), r in results.items() if o != "_plot"]
     res += [{"function": "zigzag_quadratic", "optimizer": label, "lr": ZIGZAG_RUNS[label][2], **s}
             for label, s in zig_stats.items()]  # fmt: skip
-    (out / "results.json").write_text(json.dumps(_finite(res), indent=1, allow_nan=False) + "\n")
+    atomic_write_text(
+        out / "results.json", json.dumps(_finite(res), indent=1, allow_nan=False) + "\n"
+    )
     return out
 
 

@@ -47,6 +47,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..atomic import atomic_write_text
 from ..report.stats import sample_std
 from .cells import by_override, cpu_threads, curves, final_values, mean_std, train_cell
 from .evidence import CONFIRMED, CONTRADICTED, bound_text, judge, welch
@@ -496,11 +497,12 @@ def run(
         "inputs": list(preps),
         "lr_grids": {k: lrs for k, (_, lrs) in optims.items()},
     }
-    (root / "results.json").write_text(
+    atomic_write_text(
+        root / "results.json",
         json.dumps(
             {"settings": settings, "rows": rows, "claims": claims, "gradient_signs": signs},
             indent=1,
-        )
+        ),
     )
     return root
 
