@@ -4,22 +4,11 @@ import warnings
 
 import numpy as np
 import torch
-from torch import nn
 
+from test_custompop19_contracts import _Branch  # a Python branch on the data (loop mode)
 from trainlab.config import parse_config
 from trainlab.pretrain import arrays_dataset
 from trainlab.train import Trainer
-
-
-class _Branch(nn.Module):
-    """A Python branch on the data (loop mode): per step, some models use head a, others b."""
-
-    def __init__(self):
-        super().__init__()
-        self.a, self.b = nn.Linear(16, 4), nn.Linear(16, 4)
-
-    def forward(self, x):
-        return self.a(x) if x[:, 0].mean() > 0 else self.b(x)
 
 
 def _trainer(k):
