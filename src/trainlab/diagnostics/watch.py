@@ -704,6 +704,15 @@ class Watch:
                 UserWarning,
                 stacklevel=3,
             )
+        elif self._opt_stepped and self._step < self.start_step and not self._untrained_forwards:
+            self._opt_stepped = False  # (said once)
+            warnings.warn(
+                f"watch recorded nothing: an optimizer stepped the parameters of the watched "
+                f"{type(self.model).__name__}, which itself never ran a forward (the loop "
+                "called its parts); watch the module the loop calls, e.g. watch(model.encoder)",
+                UserWarning,
+                stacklevel=3,
+            )
 
     def _remove_hooks(self) -> None:
         if self._pending is not None:
@@ -1035,10 +1044,10 @@ class Watch:
             layer.order = sample.next_order
             sample.next_order += 1
             yk = y.detach() if stacked else y.detach().unsqueeze(0)  # (K, B, ...)
-            if yk.dim() == 1:
-                yk = yk.unsqueeze(1)
-            layer.n = yk.numel() // yk.shape[0]
             units = layout or sample.units or guess
+            if yk.dim() == 1 or (not stacked and y.dim() == 1 and units == "last"):
+                yk = yk.unsqueeze(1)  # (K, 1) / an unbatched Linear's (D,): one sample, D units
+            layer.n = yk.numel() // yk.shape[0]
             copy = self._defer_copy(sample, name, yk) if self._defer and fixed is None else None
             if copy is not None:  # one copy now, the reductions batched later
                 sample.raw.append((name, kind, module, copy, units))
@@ -1570,9 +1579,11 @@ def write_jsonl(
 def _edges(bins: int | Sequence[float], hist_range: tuple[float, float]) -> torch.Tensor:
     if isinstance(bins, int) and not isinstance(bins, bool):
         lo, hi = (float(v) for v in hist_range)
-        if bins < 1 or not lo < hi:
+        finite = math.isfinite(lo) and math.isfinite(hi) and abs(lo) < 3e38 and abs(hi) < 3e38
+        if bins < 1 or not lo < hi or not finite:
             raise UserError(
-                f"need bins >= 1 and hist_range low < high, got bins={bins}, range={hist_range}"
+                f"need bins >= 1 and a finite (float32) hist_range low < high, got bins={bins}, "
+                f"range={hist_range}"
             )
         return torch.linspace(lo, hi, bins + 1, dtype=torch.float64).float()
     if not isinstance(bins, Iterable) or isinstance(bins, str):
@@ -1648,9 +1659,10 @@ def _grad_tensors(output: Any, depth: int = 4) -> Iterator[torch.Tensor]:
 
 def _select_layers(tree: nn.Module, names: str | Iterable[str] | None) -> dict[str, nn.Module]:
     modules = dict(tree.named_modules())
-    if isinstance(names, str):  # one name, not its letters
+    if isinstance(names, str | int):  # one name, not its letters; an index of a Sequential
         names = [names]
     if names is not None:
+        names = [str(n) if isinstance(n, int) and not isinstance(n, bool) else n for n in names]
         chosen = {}
         for n in names:
             if n not in modules:
