@@ -1,8 +1,8 @@
 """``make demo``: the notes' MNIST recipe adapted to ``digits``, as one population.
 
 MLP 256-256, Adam lr 1e-3, batch 100, 15 epochs (DESIGN.md, "the notes' MNIST recipe"), with
-5 seeds × 3 init schemes: Xavier-uniform (the recipe), N(0, 1) (too large: saturated,
-slow) and zeros (symmetry never breaks) — 15 models trained at once.
+5 seeds × 3 init schemes: Xavier-uniform (the recipe), N(0, 1) (too large: activations and
+logits explode, slow) and zeros (symmetry never breaks) — 15 models trained at once.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from .atomic import (
     named,
     refuse_symlinks,
 )
-from .errors import UserError, run_resume_command
+from .errors import UserError, run_resume_command, shell_path
 
 __all__ = [
     "RunDir",
@@ -104,6 +104,15 @@ def to_jsonable(x: Any) -> Any:
     if isinstance(x, float) and not math.isfinite(x):
         return None
     return x
+
+
+def complete_run(path: Path) -> str:
+    """What a complete run (its ``summary.json`` written) offers instead of a resume."""
+    where = shell_path(path)
+    return (
+        f"the run {where} is complete: `trainlab report {where}` rebuilds its report; to train "
+        f"it longer raise train.epochs in its config.yaml, then `trainlab resume {where}`"
+    )
 
 
 class RunDir:
@@ -203,6 +212,8 @@ class RunDir:
         writer = self.writer()
         if writer is not None:  # still training: resuming it would be refused too
             hint = f" (another trainlab process{writer} is writing it)"
+        elif (self.path / "summary.json").is_file() and self.resumable:
+            hint = f"; {complete_run(self.path)}"
         elif self.resumable:  # from its checkpoint or (killed in its first epoch) the start
             try:
                 pop = json.loads((self.path / "population.json").read_text())

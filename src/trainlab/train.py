@@ -56,7 +56,7 @@ from .devices import resolve_device
 from .errors import ConfigError, UserError, describe_change, on_interrupt, resume_command
 from .malloc import keep_freed_memory
 from .population import Population
-from .runs import RunDir, next_free_dir, software_versions, to_jsonable
+from .runs import RunDir, complete_run, next_free_dir, software_versions, to_jsonable
 from .stopping import early_stopping_update
 
 __all__ = [
@@ -995,17 +995,21 @@ class Trainer:
     def progress_line(self, rows: list[dict[str, Any]]) -> str:
         """``"val_acc 0.912, 48/50 training"``: the epoch's mean validation accuracy (training
         accuracy, ``train_acc``, for a run without a validation split) over the
-        models whose loss is still finite (a NaN/Inf model's frozen accuracy would drag the
+        models whose loss is still finite (said to be a mean over groups where the models are
+        of several override groups) (a NaN/Inf model's frozen accuracy would drag the
         mean down) and, once some have stopped, how many still train. Reads the ``(K,)``
         masks: call once per epoch, not per step."""
         alive = self.alive.tolist()
         key = "val_acc" if self.data.x_val.shape[0] else "train_acc"  # (no validation split)
-        accs = [r[key] for r, ok in zip(rows, alive, strict=True) if ok]
-        accs = [a for a in accs if a == a]  # NaN: no prediction
+        kept = [(r[key], m.group) for r, m, ok in zip(rows, self.members, alive, strict=True) if ok]
+        kept = [(a, g) for a, g in kept if a == a]  # NaN: no prediction
+        accs = [a for a, _ in kept]
         mean = sum(accs) / len(accs) if accs else math.nan
         running = int(self.running.sum())
         more = f", {running}/{self.k} training" if running < self.k else ""
-        return f"{key} {mean:.3f}{more}"
+        groups = len({g for _, g in kept})
+        pooled = f" (mean over {len(accs)} models of {groups} groups)" if groups > 1 else ""
+        return f"{key} {mean:.3f}{pooled}{more}"
 
     def _watch(self, run: RunDir | None):
         every = self.config.train.diagnose_every
@@ -1590,6 +1594,8 @@ def resume(
                 "but every model has stopped (NaN/Inf or early stopping), so nothing is trained",
             )
         (on_note or _warn)(note)
+    elif trainer.done() and (run.path / "summary.json").is_file():
+        (on_note or _warn)(f"nothing to train: {complete_run(run.path)}")
     done_epoch, done_step = trainer.epoch, trainer.step
     run.lock()  # before anything is removed or truncated: a run still training is refused
     try:
