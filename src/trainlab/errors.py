@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import difflib
 import reprlib
 import shlex
@@ -135,12 +134,20 @@ def on_interrupt(note: str) -> Iterator[None]:
         raise
 
 
-def reporting(run_dir: str | Path) -> contextlib.AbstractContextManager[None]:
-    """:func:`on_interrupt` for the report of a complete run: ``trainlab report`` writes it."""
+@contextmanager
+def reporting(run_dir: str | Path) -> Iterator[None]:
+    """The report of a complete run: a Ctrl-C (:func:`on_interrupt`) or a full disk inside is
+    noted with ``trainlab report DIR``, which writes it."""
     where = shell_path(run_dir)
-    return on_interrupt(
-        f"the run {where} is complete but has no report yet: `trainlab report {where}` writes it"
-    )
+    try:
+        with on_interrupt(
+            f"the run {where} is complete but has no report yet: `trainlab report {where}` "
+            "writes it"
+        ):
+            yield
+    except OSError as err:
+        err.add_note(f"`trainlab report {where}` writes the report of the complete run")
+        raise
 
 
 def note_interrupt(err: KeyboardInterrupt, note: str) -> None:

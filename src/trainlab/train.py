@@ -302,19 +302,15 @@ class Trainer:
         if self.batch_size == 1 or n % self.batch_size == 1:
             self._check_one_sample_batch(template, n)
         self._check_one_sample_splits(template)
+        given = schedule_kwargs(config, self.members)
         self.schedule = optim.create_schedule(
             config.schedule.name,
             self.base_lr,
             total_steps=config.train.epochs * self.steps_per_epoch,
             steps_per_epoch=self.steps_per_epoch,
-            **schedule_kwargs(config, self.members),
+            **given,
         )
-        # a per-model schedule value tells the models apart as an override does: models that
-        # differ in it are not seeds of one configuration (groups, means, CIs)
-        for key in self.schedule.per_model:
-            values = self.schedule.resolved[key]
-            for m in self.members:  # (a grid's own value kept as written: 3, not 3.0)
-                m.overrides.setdefault(f"schedule.{key}", values[m.index])
+        record_schedule_overrides(self.members, self.schedule, given)
         self.step = 0
         self.epoch = 0
         self.diagnostics: list[dict[str, Any]] = []  # a run without a folder: watch records
@@ -1125,6 +1121,22 @@ def check_optimizer(cfgs: list[Config]) -> None:
     what ``trainlab train`` would refuse. ``cfgs``: each model's resolved config."""
     _refuse_full_batch_optimizer(cfgs[0])
     _per_model(_optim_keys(cfgs), cfgs)
+
+
+def record_schedule_overrides(members: list[Member], schedule: Any, given: dict[str, Any]) -> None:
+    """A per-model schedule value tells the models apart as an override does (models that
+    differ in it are not seeds of one configuration: groups, means, CIs): each member's
+    ``schedule.<key>`` as given (a grid's 3, not 3.0); none where it keeps the default (a
+    resolved default, e.g. ``t_max`` = the run's length, would change with ``train.epochs``)."""
+    from .optim.schedules import KEEP_DEFAULT
+
+    for key in schedule.per_model:
+        values = given.get(key)
+        for m in members:
+            value = values[m.index] if isinstance(values, list) else None
+            if value is KEEP_DEFAULT:
+                continue
+            m.overrides.setdefault(f"schedule.{key}", schedule.resolved[key][m.index])
 
 
 def _refuse_full_batch_optimizer(config: Config) -> None:

@@ -195,7 +195,7 @@ def _main() -> None:
             fix = f"what was written before is intact; free space (or fix the disk), then {then}"
         err_console.print(
             f"[bold red]error:[/] cannot {'write' if full else 'use'}{what}: "
-            f"{err.strerror or err}; {fix}",
+            f"{escape(str(err.strerror or err))}; {escape(fix)}",
             highlight=False,
             soft_wrap=True,
         )

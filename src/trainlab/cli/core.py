@@ -111,14 +111,13 @@ def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool 
         )
     if nan_models:
         clips = _clipping(run_dir)
-        how = (
-            f"lower optim.lr (the run already clips gradients: {clips})"
-            if clips
-            else "lower optim.lr, or set train.clip_norm (e.g. --set train.clip_norm=1)"
-            if has_set
-            else "lower optim.lr, or set train.clip_norm, in a new `trainlab train` run (a "
-            "resumed run keeps its settings)"
-        )
+        if clips:
+            how = f"lower optim.lr (the run already clips gradients: {clips})"
+        else:
+            how = "lower optim.lr, or set train.clip_norm"
+            how += " (e.g. --set train.clip_norm=1)" if has_set else ""
+        if not has_set:
+            how += ", in a new `trainlab train` run (a resumed run keeps its settings)"
         console.print(
             f"[yellow]fix: {how}; "
             "`trainlab diagnose CONFIG` names the first layer where NaN/Inf appears[/]"

@@ -40,7 +40,7 @@ def schedule_curves(config: Config) -> tuple[list[Member], Schedule, torch.Tenso
 
     from ..config import members, resolve, schedule_kwargs
     from ..optim import create_schedule
-    from ..train import check_optimizer, load_dataset
+    from ..train import check_optimizer, load_dataset, record_schedule_overrides
 
     mems = members(config)
     cfgs = [resolve(config, m.overrides) for m in mems]
@@ -49,16 +49,15 @@ def schedule_curves(config: Config) -> tuple[list[Member], Schedule, torch.Tenso
     n = ds.x_train.shape[0]
     spe = math.ceil(n / min(config.train.batch_size, n))
     base = [c.optim.lr for c in cfgs]
+    given = schedule_kwargs(config, mems)
     sched = create_schedule(
         config.schedule.name,
         torch.tensor(base, dtype=torch.float64),
         total_steps=config.train.epochs * spe,
         steps_per_epoch=spe,
-        **schedule_kwargs(config, mems),
+        **given,
     )
-    for key in sched.per_model:  # as Trainer does
-        for m in mems:
-            m.overrides.setdefault(f"schedule.{key}", sched.resolved[key][m.index])
+    record_schedule_overrides(mems, sched, given)  # as Trainer does
     return mems, sched, sched.curve(), spe
 
 

@@ -502,7 +502,8 @@ def _warn_near_misses(p: Path, keys: list[str]) -> None:
     """Warn about arrays named almost like one trainlab reads (``x_valid`` for ``x_val``): they
     are not read, and the split they were meant to be is made another way."""
     known = (*NPZ_KEYS, *_NPZ_OPTIONAL)
-    near = {k: m[0] for k in keys if k not in known and (m := difflib.get_close_matches(k, known))}
+    lacked = [k for k in known if k not in keys]  # (y_train_onehot beside y_train: no miss)
+    near = {k: m[0] for k in keys if k not in known and (m := difflib.get_close_matches(k, lacked))}
     if near:
         warnings.warn(
             f"{p}: array(s) {', '.join(near)} are not read (did you mean "

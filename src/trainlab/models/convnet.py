@@ -46,11 +46,13 @@ def conv_dims(input_shape: tuple[int, ...], model: str) -> int:
     if len(input_shape) == 2:
         c, length = input_shape
         if c == length and c >= 8:
+            from ..population import _caller_stacklevel
+
             warnings.warn(
                 f"{model}: input shape {tuple(input_shape)} is taken as 1-D data, {c} channels "
                 f"of length {length}; if these are {c}x{length} images, give them a channel "
                 f"axis, (N, 1, {c}, {length}), for 2-D convolutions",
-                stacklevel=3,
+                stacklevel=_caller_stacklevel(),  # the user's line (create, train, ConvNet)
             )
         return 1
     if len(input_shape) == 3:

@@ -150,8 +150,14 @@ class _Params:
         value = self.given.get(key, default)
         if value is None:
             raise ConfigError(f"schedule '{self.name}' needs parameter '{key}'")
-        if isinstance(value, list | tuple) and default is not None:
-            value = [default if v is KEEP_DEFAULT else v for v in value]
+        if isinstance(value, list | tuple) and any(v is KEEP_DEFAULT for v in value):
+            if default is None:  # variants that set a required parameter for some models only
+                raise ConfigError(
+                    f"schedule '{self.name}' needs parameter '{key}' for every model; the "
+                    f"population's variants set it for some only: give schedule.{key} a value"
+                )
+            fill = default.tolist() if isinstance(default, Tensor) else [default] * len(value)
+            value = [f if v is KEEP_DEFAULT else v for v, f in zip(value, fill, strict=True)]
         if isinstance(value, list | tuple):  # one value per model
             if not all(isinstance(v, numbers.Real) and not _is_bool(v) for v in value):
                 raise ConfigError(
@@ -201,9 +207,12 @@ class _Params:
         """A whole number ≥ 0 shared by all models (e.g. ``warmup_steps``)."""
         value = self.given.get(key, default)
         if isinstance(value, list | tuple) or (isinstance(value, Tensor) and value.dim() > 0):
+            shown = (
+                [v for v in value if v is not KEEP_DEFAULT] if isinstance(value, list) else value
+            )
             raise ConfigError(
                 f"schedule '{self.name}': {key} must be one number shared by all models, got "
-                f"{value!r}; per-model values are not supported for {key}"
+                f"{shown!r} (per model); per-model values are not supported for {key}"
             )
         v = self.num(key, default, lo=0.0)
         if not float(v).is_integer():

@@ -29,7 +29,13 @@ from ..errors import DataError, UserError
 from ..rng import seed_key
 from ._engine import small_cpu_threads
 from .dbn import layer_widths, unroll
-from .rbm import data_dtype, data_tensor, features_kept_on_error, outside_unit_interval
+from .rbm import (
+    data_dtype,
+    data_tensor,
+    features_kept_on_error,
+    outside_unit_interval,
+    refuse_bool_counts,
+)
 
 __all__ = ["StackedDenoisingAutoencoder"]
 
@@ -150,6 +156,7 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
 
     def fit(self, X, y=None) -> StackedDenoisingAutoencoder:
         """Train each layer's denoising autoencoder on the codes of the layer below."""
+        refuse_bool_counts(self, ("batch_size", "n_iter"))
         self._validate_params()  # settings and device first: a refused fit changes nothing
         if self.learning_rate > self.MAX_LEARNING_RATE:  # (torch's Adam fails mid-step)
             raise UserError(

@@ -131,6 +131,17 @@ def _numpy_dtype(dtype: Any) -> np.dtype | None:
         return None
 
 
+def refuse_bool_counts(est: BaseEstimator, names: tuple[str, ...]) -> None:
+    """An InvalidParameterError for a bool given as a count (scikit-learn's ``Interval(Integral)``
+    takes True as 1: ``n_iter=True`` would train one pass)."""
+    for name in names:
+        if isinstance(getattr(est, name, None), bool | np.bool_):
+            raise InvalidParameterError(
+                f"The '{name}' parameter of {type(est).__name__} must be an int, got "
+                f"{getattr(est, name)!r}"
+            )
+
+
 def small_problem(device: torch.device, n_features: int, n_components: int, batch: int) -> bool:
     """Whether CD steps are tiny enough to run single-threaded (see ``small_cpu_threads``)."""
     return device.type == "cpu" and n_features * n_components * batch < 2**22
@@ -179,12 +190,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
     # ---------------------------------------------------------------- validation
     def _validate_params(self) -> None:
         """scikit-learn's checks, and no bool for a count (``Interval(Integral)`` takes True)."""
-        for name in ("n_components", "batch_size", "n_iter", "k", "monitor"):
-            if isinstance(getattr(self, name, None), bool | np.bool_):
-                raise InvalidParameterError(
-                    f"The '{name}' parameter of {type(self).__name__} must be an int, got "
-                    f"{getattr(self, name)!r}"
-                )
+        refuse_bool_counts(self, ("n_components", "batch_size", "n_iter", "k", "monitor"))
         super()._validate_params()
 
     def _check_input(self, X, *, reset: bool) -> np.ndarray:

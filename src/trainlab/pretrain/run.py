@@ -362,7 +362,10 @@ def _data(cfg: PretrainConfig) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]
 
     # unsupervised: no validation split, its rows train too (data.options.val_fraction: keep one)
     options = {"val_fraction": 0.0, **cfg.data.options}
-    d = data_mod.load(cfg.data.name, seed=cfg.data.seed, **options)
+    with warnings.catch_warnings():  # (a file's own validation split: our 0 is not the user's)
+        if "val_fraction" not in cfg.data.options:
+            warnings.filterwarnings("ignore", r"data\.val_fraction=0 is ignored", UserWarning)
+        d = data_mod.load(cfg.data.name, seed=cfg.data.seed, **options)
     xtr = d.x_train.flatten(1).numpy().astype(np.float64)  # (a split may be empty)
     xte = d.x_test.flatten(1).numpy().astype(np.float64)
     if cfg.data.scale == "minmax":  # fitted on the training split; test clipped into [0, 1]

@@ -109,14 +109,18 @@ def run_study(
     token = _CLAIMED.set(None)
     try:
         return module.run(out, quick=quick, seeds=seeds, device=device, renumber=renumber)
-    except KeyboardInterrupt as err:
+    except (KeyboardInterrupt, OSError) as err:  # (a full disk: not a cell's resume either)
         claimed = _CLAIMED.get()
         if claimed is not None:  # a study does not resume: its folder is kept, as it is
-            note_interrupt(
-                err,
+            note = (
                 f"the study in {shell_path(claimed)} is incomplete (studies do not resume); "
-                "run it again with another --out, or delete that folder first",
+                "run it again with another --out, or delete that folder first"
             )
+            if isinstance(err, KeyboardInterrupt):
+                note_interrupt(err, note)
+            else:
+                err.add_note(f"run the study again (its folder {shell_path(claimed)} is "
+                             "incomplete: use another --out, or delete it first)")  # fmt: skip
         raise
     finally:
         _CLAIMED.reset(token)
