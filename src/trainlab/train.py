@@ -991,10 +991,10 @@ class Trainer:
     def progress_line(self, rows: list[dict[str, Any]]) -> str:
         """``"val_acc 0.912, 48/50 training"``: the epoch's mean validation accuracy (training
         accuracy, ``train_acc``, for a run without a validation split) over the
-        models whose loss is still finite (said to be a mean over groups where the models are
-        of several override groups) (a NaN/Inf model's frozen accuracy would drag the
-        mean down) and, once some have stopped, how many still train. Reads the ``(K,)``
-        masks: call once per epoch, not per step."""
+        models whose loss is still finite (a NaN/Inf model's frozen accuracy would drag the
+        mean down; models of several override groups: it says so, as no group may reach
+        it) and, once some have stopped, how many still train. Reads the ``(K,)`` masks:
+        call once per epoch, not per step."""
         alive = self.alive.tolist()
         key = "val_acc" if self.data.x_val.shape[0] else "train_acc"  # (no validation split)
         kept = [(r[key], m.group) for r, m, ok in zip(rows, self.members, alive, strict=True) if ok]
