@@ -475,11 +475,18 @@ def _findings(
             claims.append(f"its benefit grows with depth: not tested (one depth, {d_max})")
         # the gap is the gain's size, whichever its sign (mnist1d measured negative gains)
         narrows = judge(abs(sig) - abs(relu), sig_c, relu_c)
-        side = math.copysign(1.0, sig)  # a ReLU gain significantly across zero: it reverses
-        if sig != 0 and judge(-side * relu, relu_c) == evidence.CONFIRMED:
-            narrows = (
-                f"contradicted: it reverses (pre-training {'hurts' if sig > 0 else 'helps'} "
-                "the ReLU nets)"
+        side = math.copysign(1.0, sig)  # both gains significant, on either side of zero
+        reverses = (
+            judge(side * sig, sig_c) == evidence.CONFIRMED
+            and judge(-side * relu, relu_c) == evidence.CONFIRMED
+        )
+        if reverses:
+            flip = f"pre-training {'hurts' if sig > 0 else 'helps'} the ReLU nets"
+            narrows = (  # a gap that shrinks through zero is mixed; one that grows, reversed
+                f"mixed: the gap narrows ({abs(sig) * 100:.1f} -> {abs(relu) * 100:.1f} "
+                f"points) but reverses ({flip})"
+                if narrows == evidence.CONFIRMED
+                else f"contradicted: it reverses ({flip})"
             )
         claims.append(
             f"with ReLU and He init the gap narrows ({pts(relu, relu_c)} ReLU vs "
