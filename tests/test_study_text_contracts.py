@@ -39,6 +39,7 @@ def test_preprocessing_adam_sensitivity_claim_does_not_print_nan_ratios() -> Non
 def _result(label: str, steps: int | None, lr: float = 0.1) -> dict:
     """One optimizer's ``measure`` result on a function, as ``optimizers_2d.run`` stores it."""
     return {
+        "escape": {"steps": steps, "lr": lr, "edge": ""} if label else None,
         "steps": steps,
         "stays": True,
         "lr": lr,
