@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from trainlab.studies import optimizers_2d as o2d
@@ -34,3 +35,16 @@ def test_saddle_escape_claim_is_not_judged_on_settling_at_the_minimum() -> None:
     rows = o2d.expected_vs_measured(results, o2d.QUICK_STEPS, o2d.TOL)
     (row,) = [r for r in rows if r["function"] == "saddle" and r["claim"].startswith("Adam")]
     assert "escape" not in row["claim"] or row["verdict"] != CONTRADICTED, row
+
+
+def test_preprocessing_why_table_tells_raw_from_mean_subtracted_conditioning():
+    # the covariance ignores the mean, so raw and mean-subtracted digits had one condition number
+    # (3.3e5) in the "Why" table; the uncentred second moment of [x, 1] (a linear layer's
+    # curvature with a bias) is worse for raw inputs, which is what mean subtraction fixes
+    import trainlab.studies.preprocessing as prep
+
+    raw, mean = prep.PREPROCESSING[prep.RAW], prep.PREPROCESSING[prep.MEAN]
+    assert prep.condition_number(raw) == pytest.approx(prep.condition_number(mean), rel=1e-6)
+    assert prep.condition_number(raw, centred=False) > 5 * prep.condition_number(
+        mean, centred=False
+    )

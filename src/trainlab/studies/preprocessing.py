@@ -33,7 +33,9 @@ Adam ×3.2 vs SGD ×8.3; MLP Adam ×28 vs SGD ×13, the other way round), are wi
 (inconclusive).
 
 The whitened cells whiten with ε = ``WHITEN_EPSILON`` (1e-5): the inputs' covariance then has
-condition number 5.7 (standardized: 147; raw and mean-subtracted: 3.3e5), shown in the report.
+condition number 5.7 (standardized: 147; raw and mean-subtracted: 3.3e5; the uncentred second
+moment of ``[x, 1]``, a linear layer's curvature, tells those two apart: 5.4e6 and 4.7e5), shown
+in the report.
 With ``trainlab.data``'s default ε = 1e-2, which the runs above used, it was ~4600: not whitened.
 Re-measured with 1e-5 (2026-11-29, ``trainlab study preprocessing``, 26 s): PCA-whitened vs
 standardized, SGD, final loss: linear 0.0115 ± 0.0010 vs 0.0106 ± 0.0005, MLP 0.0020 ± 0.0002
@@ -141,14 +143,17 @@ def _load(prep: str) -> Any:
     return data_mod.load(cfg["name"], preprocess=cfg["preprocess"], **cfg["options"])
 
 
-def condition_number(prep: str) -> float:
+def condition_number(prep: str, *, centred: bool = True) -> float:
     """The condition number λ_max/λ_min of the training inputs' covariance under ``prep``, over
     the directions with any variance (λ > 1e-9·λ_max: pixels that are 0 in every image have
-    none): 1 for perfectly whitened inputs."""
+    none): 1 for perfectly whitened inputs. ``centred=False``: of the uncentred second moment
+    ``E[x̃ x̃ᵀ]`` of ``x̃ = [x, 1]``, the curvature a linear layer with a bias sees (the Hessian
+    of its squared loss), where an input mean that is not 0 shows."""
     import torch
 
     x = _load(prep).x_train.flatten(1).double()  # (N, D)
-    xc = x - x.mean(0)
+    ones = torch.ones(len(x), 1, dtype=x.dtype)
+    xc = x - x.mean(0) if centred else torch.cat([x, ones], dim=1)
     ev = torch.linalg.eigvalsh(xc.T @ xc / x.shape[0])
     ev = ev[ev > ev.max() * 1e-9]
     return float(ev.max() / ev.min())
@@ -454,7 +459,12 @@ def run(
     table = [{k: v for k, v in r.items() if k != "final train loss per seed"} for r in rows]
     rep.add_table("Convergence by input preprocessing", table)
     signs = [
-        {"inputs": pname, "cond": condition_number(prep), **gradient_sign_coherence(prep)}
+        {
+            "inputs": pname,
+            "cond": condition_number(prep),
+            "cond_raw": condition_number(prep, centred=False),
+            **gradient_sign_coherence(prep),
+        }
         for pname, prep in preps.items()
     ]
     rep.add_table(
@@ -463,6 +473,7 @@ def run(
             {
                 "inputs": r["inputs"],
                 "input covariance: condition number": f"{r['cond']:.3g}",
+                "second moment of [x, 1]: condition number": f"{r['cond_raw']:.3g}",
                 "one example: rows of one sign": f"{r['per_example']:.1%}",
                 "batch of 32: rows of one sign": f"{r['per_batch']:.1%}",
             }
@@ -473,7 +484,10 @@ def run(
         "zig-zag constraint). For one example the row is δ_j·x: of one sign exactly when the "
         "example's non-zero inputs are; a batch sum of rows with δ_j of both signs can escape. "
         f"The condition number λ_max/λ_min of the training inputs' covariance (directions with "
-        f"any variance) is 1 for perfectly whitened inputs (whitening ε = {WHITEN_EPSILON:g}).",
+        f"any variance) is 1 for perfectly whitened inputs (whitening ε = {WHITEN_EPSILON:g}); "
+        "the covariance ignores the inputs' mean, so raw and mean-subtracted inputs share it: "
+        "the uncentred second moment of [x, 1] (the curvature of a linear layer with a bias) "
+        "shows what the mean costs.",
     )
     edges = [r for r in rows if r["best LR bracketed"] != "yes"]
     rep.add_text(
