@@ -348,8 +348,15 @@ def run(
         fig = _plot(fn, results[(fname, "_plot")])
         rep.add_figure(f"trajectories_{fname}", fig, caption=f"{fname}: start ●, minimum ★")
     rep.add_figure("zigzag_quadratic", zig_fig, caption=zig_caption)
-    grid = [{"optimizer": k, "name": v[0], "hyperparameters": v[1], "lr grid": v[2]}
-            for k, v in OPTIMIZERS.items()]  # fmt: skip
+    from ..optim import optimizer_options
+
+    skip = {"lr", "maximize", "fused", "weight_decay"}  # (no decay: every one's 0 here)
+    grid = []
+    for k, (name, given, lrs) in OPTIMIZERS.items():
+        hp = {o: d for o, d in optimizer_options(name).items() if o not in skip} | given
+        grid.append({"optimizer": k, "name": name, "lr grid": lrs,
+                     "hyperparameters (defaults included)": ", ".join(
+                         f"{o}={d}" for o, d in hp.items())})  # fmt: skip
     rep.add_table("Optimizers and LR grids", grid)
     rep.write(include_standard=False)
     res = [{"function": f, "optimizer": o, **r} for (f, o), r in results.items() if o != "_plot"]
