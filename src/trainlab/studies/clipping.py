@@ -239,7 +239,25 @@ def run(
     rep.write(include_standard=False)
     atomic_write_text(
         root / "results.json",
-        json.dumps({"rows": rows, "claims": claims}, indent=1, allow_nan=False),
+        json.dumps(
+            {
+                "settings": {
+                    "quick": quick,
+                    "seeds": n_seeds,
+                    "epochs": epochs,
+                    "activations": acts,
+                    "clipping": clips,
+                    "lrs": LRS,
+                    "depth": DEPTH,
+                    "width": WIDTH,
+                    "init_std": INIT_STD,
+                },  # fmt: skip
+                "rows": rows,
+                "claims": claims,
+            },
+            indent=1,
+            allow_nan=False,
+        ),
     )
     return root
 
