@@ -107,11 +107,16 @@ def to_jsonable(x: Any) -> Any:
 
 
 def complete_run(path: Path) -> str:
-    """What a complete run (its ``summary.json`` written) offers instead of a resume."""
+    """What a complete run (its ``summary.json`` written) offers instead of a resume; the
+    resume of a run given its own module or data is the Python call (:func:`run_resume_command`)."""
     where = shell_path(path)
+    try:
+        pop = json.loads((path / "population.json").read_text())
+    except (OSError, ValueError):
+        pop = None
     return (
         f"the run {where} is complete: `trainlab report {where}` rebuilds its report; to train "
-        f"it longer raise train.epochs in its config.yaml, then `trainlab resume {where}`"
+        f"it longer raise train.epochs in its config.yaml, then `{run_resume_command(path, pop)}`"
     )
 
 

@@ -272,6 +272,8 @@ class _Sample:
     value_checked: bool = False  # that comparison was made at a training forward (final)
     # the unit layout ("channel" / "last") of the last layer seen in this forward that sets it
     units: str | None = None
+    # whether that layer's input had no batch axis (a Linear given (D,), a Conv2d (C, H, W))
+    unbatched: bool = False
     # deferred steps: the slot of this step's copies in the layers' buffers, and their bytes
     slot: int | None = None
     raw_bytes: int = 0
@@ -440,6 +442,17 @@ def _unit_layout(m: nn.Module) -> str | None:
     return "last" if kind in _LAST_KINDS else None
 
 
+def _unbatched_rank(kind: str) -> int | None:
+    """The rank of one sample's input of a layer of ``kind`` given without its batch axis, as
+    torch takes it: 1 for a Linear (``(D,)``), ``n + 1`` for a ConvNd (``(C, *spatial)``);
+    None where it cannot be told."""
+    if kind == "linear":
+        return 1
+    if kind.startswith("conv") and kind[4:5].isdigit():
+        return int(kind[4]) + 1
+    return None
+
+
 def _unit_guesses(tree: nn.Module, layers: dict[str, nn.Module]) -> dict[str, str]:
     """For each watched activation, the layout of the nearest module before it (in
     ``named_modules()`` order) with a known layout, else ``"channel"``: used when no layer with
@@ -577,6 +590,7 @@ class Watch:
         # dead_fraction's unit axis: each layer's own layout, and the fallback of activations
         self._layouts = {n: _unit_layout(m) for n, m in self.layers.items()}
         self._unit_guess = _unit_guesses(self.tree, self.layers)
+        self._unbatched_rank = {n: _unbatched_rank(self._kinds[n]) for n in self.layers}
         # (a leaf only: a module with children, whose hook runs after theirs, keeps their layout)
         self._forgets_units = {
             n
@@ -708,8 +722,9 @@ class Watch:
             self._opt_stepped = False  # (said once)
             warnings.warn(
                 f"watch recorded nothing: an optimizer stepped the parameters of the watched "
-                f"{type(self.model).__name__}, which itself never ran a forward (the loop "
-                "called its parts); watch the module the loop calls, e.g. watch(model.encoder)",
+                f"{type(self.model).__name__}, whose hooks never saw a forward (the loop called "
+                "its parts, or model.forward(x) instead of model(x)); call model(x), or watch "
+                "the module the loop calls",
                 UserWarning,
                 stacklevel=3,
             )
@@ -1027,6 +1042,9 @@ class Watch:
         layout = self._layouts[name]
         forgets = name in self._forgets_units
         guess = self._unit_guess.get(name, "channel")
+        rank = self._unbatched_rank[name]
+        if rank is not None and stacked:
+            rank += 1  # (K, *one sample)
 
         def hook(mod: nn.Module, args: tuple, output: Any) -> None:
             sample = self._current if fixed is None else fixed
@@ -1034,6 +1052,8 @@ class Watch:
                 return
             if layout is not None or forgets:
                 sample.units = layout
+                x = args[0] if args and isinstance(args[0], torch.Tensor) else None
+                sample.unbatched = rank is not None and x is not None and x.dim() == rank
             layer = sample.layers[name]
             layer.calls += 1
             if layer.order is not None:  # measured at an earlier call of this forward
@@ -1045,8 +1065,8 @@ class Watch:
             sample.next_order += 1
             yk = y.detach() if stacked else y.detach().unsqueeze(0)  # (K, B, ...)
             units = layout or sample.units or guess
-            if yk.dim() == 1 or (not stacked and y.dim() == 1 and units == "last"):
-                yk = yk.unsqueeze(1)  # (K, 1) / an unbatched Linear's (D,): one sample, D units
+            if yk.dim() == 1 or sample.unbatched:  # (K,): one unit; an unbatched input's
+                yk = yk.unsqueeze(1)  # outputs (K, D), (K, C, H, W): one sample each
             layer.n = yk.numel() // yk.shape[0]
             copy = self._defer_copy(sample, name, yk) if self._defer and fixed is None else None
             if copy is not None:  # one copy now, the reductions batched later

@@ -523,7 +523,7 @@ def _escapes_faster(results: dict, f: str, a: str, b: str, steps: int) -> tuple[
     shown = f"{text(a, ra)}; {text(b, rb)}"
     sa, sb = ra["steps"], rb["steps"]
     if sa is None:
-        return f"not reached ({a})", shown
+        return f"not reached ({a}{'' if sb is not None else f' nor {b}'})", shown
     if sb is not None and sa == sb:
         return "inconclusive (equal steps)", shown
     verdict, slower = (CONFIRMED, b) if sb is None or sa < sb else (CONTRADICTED, a)
