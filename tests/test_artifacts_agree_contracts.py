@@ -37,7 +37,7 @@ def diverging_grid_run(tmp_path_factory):
     cfg = small_config(
         optim={"name": "sgd", "lr": 0.1},
         train={"epochs": 4, "batch_size": 64, "early_stopping_patience": 1,
-               "diagnose_every": 50},
+               "diagnose_every": 10},
         population={"seeds": [0, 1], "grid": {"optim.lr": [0.1, 1e6]}},
     )  # fmt: skip
     out = tmp_path_factory.mktemp("diverge") / "run"

@@ -40,7 +40,7 @@ def test_preprocessing_one_seed_figures_do_not_say_mean_std_over_seeds(tmp_path,
         return {"summary": {"models": models}, "metrics": metrics}
 
     monkeypatch.setattr(pp, "train_cell", fake_cell)
-    monkeypatch.setattr(pp, "condition_number", lambda prep: 1.0)
+    monkeypatch.setattr(pp, "condition_number", lambda prep, **kw: 1.0)
     monkeypatch.setattr(pp, "gradient_sign_coherence",
                         lambda prep: {"per_example": 1.0, "per_batch": 0.1})  # fmt: skip
     monkeypatch.setattr(pp, "QUICK_MODELS", ("linear",))

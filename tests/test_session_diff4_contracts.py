@@ -59,7 +59,7 @@ def test_report_keep_init_of_a_config_built_model_does_not_claim_given_weights(
     assert json.loads((run / "population.json").read_text())["custom_model"] is False
     code, _, err = run_cli(monkeypatch, capsys, "report", run)
     assert code in (0, None), err
-    cell = re.search(r"<td>init</td><td>([^<]*)", (run / "report.html").read_text())
+    cell = re.search(r'<th scope="row">init</th><td>([^<]*)', (run / "report.html").read_text())
     assert cell is not None, "no init row in the report"
     assert "given" not in cell.group(1), cell.group(1)
 

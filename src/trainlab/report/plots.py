@@ -342,10 +342,7 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
     layers: dict[str, int] = {}
     acc: dict[tuple[str, str], dict[float, list[float]]] = {}
     log = stat in _LOG_STATS
-    records = (  # (only the update ratio of a frozen model is not a measurement)
-        run.diagnostics_without_frozen_updates() if stat == "update_ratio" else run.diagnostics
-    )
-    for rec in records:
+    for rec in run.diagnostics_held():
         raw = rec.get(stat)
         v = num(raw)
         if v is None:

@@ -266,11 +266,12 @@ class RunData:
             curves[r["index"]] = [x for x in rows if (num(x.get("step")) or 0) <= step]
         return curves
 
-    def diagnostics_without_frozen_updates(self) -> list[dict[str, Any]]:
-        """``diagnostics`` with ``update_ratio`` None in an early-stopped model's records from
-        its ``stopped_step`` on: the trainer froze it, so its 0 there is not a measurement
-        (averaged in, it halves a group's ratio as if its learning rate had decayed). The other
-        statistics stay: they describe the frozen model on later batches."""
+    def diagnostics_held(self) -> list[dict[str, Any]]:
+        """``diagnostics`` with an early-stopped model held at its last own record for the
+        steps the others were sampled at after its stop (as the curves hold its final value),
+        its ``update_ratio`` there None (a frozen model's 0 is not a measurement: averaged in,
+        it halved a group's ratio). The trainer records no step of it after its stop; records
+        an older run wrote there (its frozen weights on later batches) are replaced."""
         stops = {
             r["index"]: r["stopped_step"]
             for r in self.model_results()
@@ -278,12 +279,27 @@ class RunData:
         }
         if not stops:
             return self.diagnostics
-        return [
-            {**rec, "update_ratio": None}
-            if (num(rec.get("step")) or 0) >= stops.get(int(rec.get("model", 0) or 0), math.inf)
-            else rec
-            for rec in self.diagnostics
+
+        def after_stop(rec: dict[str, Any]) -> bool:
+            stop = stops.get(int(rec.get("model", 0) or 0), math.inf)
+            return (num(rec.get("step")) or 0) >= stop
+
+        own = [rec for rec in self.diagnostics if not after_stop(rec)]
+        last: dict[tuple[int, str], dict[str, Any]] = {}
+        for rec in own:
+            key = (int(rec.get("model", 0) or 0), str(rec.get("layer")))
+            if key[0] in stops and (num(rec.get("step")) or 0) >= (
+                num(last.get(key, {}).get("step")) or -1
+            ):
+                last[key] = rec
+        steps = sorted({num(rec.get("step")) or 0 for rec in self.diagnostics})
+        held = [
+            {**rec, "step": s, "update_ratio": None}
+            for rec in last.values()
+            for s in steps
+            if s > (num(rec.get("step")) or 0)
         ]
+        return own + held
 
     def model_results(self) -> list[dict[str, Any]]:
         """Per model: index, seed, overrides, group, status, stopped_step, final (metrics dict).

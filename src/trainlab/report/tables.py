@@ -206,12 +206,12 @@ DIAGNOSTIC_COLUMNS = (
 def diagnostics_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
     """Columns and rows: per group and layer, each statistic at the last step diagnostics
     recorded, averaged over the group's seeds (finite values only; ``—`` where undefined, e.g.
-    ``dead_fraction`` of a tanh layer). An early-stopped seed's update ratio after its stop is
-    left out (:meth:`RunData.diagnostics_without_frozen_updates`)."""
+    ``dead_fraction`` of a tanh layer). An early-stopped seed is held at its last own record,
+    its update ratio left out (:meth:`RunData.diagnostics_held`)."""
     groups = {r["index"]: r for r in run.model_results()}
     last: dict[tuple[int, str], dict[str, Any]] = {}
     layer_order: dict[str, int] = {}
-    for rec in run.diagnostics_without_frozen_updates():
+    for rec in run.diagnostics_held():
         key = (int(rec.get("model", 0) or 0), str(rec["layer"]))
         layer_order.setdefault(key[1], len(layer_order))
         old = last.get(key)
