@@ -29,7 +29,7 @@ from conftest import small_config
 @pytest.fixture(scope="module")
 def diverging_grid_run(tmp_path_factory):
     """A run of 4 digits MLPs (seeds 0, 1 × SGD lr 0.1 and 1e6), early stopping with
-    patience 1, diagnostics every 50 steps: the lr 1e6 models blow their weights up to ~1e21
+    patience 1, diagnostics every 10 steps: the lr 1e6 models blow their weights up to ~1e21
     (finite) and are early-stopped; the lr 0.1 ones train on."""
     from trainlab.report import build_report
     from trainlab.train import train
