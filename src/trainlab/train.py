@@ -1004,7 +1004,7 @@ class Trainer:
         running = int(self.running.sum())
         more = f", {running}/{self.k} training" if running < self.k else ""
         groups = len({g for _, g in kept})
-        pooled = f" (mean over {len(accs)} models of {groups} groups)" if groups > 1 else ""
+        pooled = f" (mean of {groups} groups)" if groups > 1 else ""  # (short: the bar shares it)
         return f"{key} {mean:.3f}{pooled}{more}"
 
     def _watch(self, run: RunDir | None):
