@@ -140,3 +140,19 @@ def test_python2_cifar_batches_still_load_with_arrays_built_from_their_bytes(tmp
     x, y, xt, yt = read_cifar10(tmp_path)
     assert x.shape == (10, 3, 32, 32) and list(yt) == [3, 7]
     np.testing.assert_array_equal(xt.reshape(2, 3072), pixels)
+
+
+def test_a_batchs_shared_references_are_walked_once():
+    # a pickle's memo lets a few hundred bytes hold 2**40 references to one list ([L, L] forty
+    # times over): the unpickler's array-building walk must build each shared object once (it
+    # copied every reference: hours of CPU for a 346-byte file); shared stays shared
+    import io
+
+    from trainlab.data.readers import _BatchUnpickler, _built
+
+    nested = [0]
+    for _ in range(40):
+        nested = [nested, nested]
+    raw = pickle.dumps({b"filenames": nested}, protocol=2)
+    out = _built(_BatchUnpickler(io.BytesIO(raw), encoding="bytes").load())[b"filenames"]
+    assert out[0] is out[1]

@@ -312,17 +312,24 @@ def _scalar_from(dtype: Any, raw: Any) -> Any:
     return _array_from(raw, dtype, (), "C")[()]
 
 
-def _built(obj: Any) -> Any:
-    """``obj`` with every recorded array built (dicts and lists walked); a bare dtype refused."""
+def _built(obj: Any, memo: dict[int, Any] | None = None) -> Any:
+    """``obj`` with every recorded array built (dicts and lists walked, each shared one once:
+    a pickle's repeated references must not multiply the walk); a bare dtype refused."""
+    memo = {} if memo is None else memo
+    if id(obj) in memo:
+        return memo[id(obj)]
     if isinstance(obj, _ArraySpec):
-        return obj.build()
-    if isinstance(obj, _DtypeSpec):
+        out: Any = obj.build()
+    elif isinstance(obj, _DtypeSpec):
         raise pickle.UnpicklingError("a bare dtype where data belongs")
-    if isinstance(obj, dict):
-        return {_built(k): _built(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return type(obj)(_built(v) for v in obj)
-    return obj
+    elif isinstance(obj, dict):
+        out = {_built(k, memo): _built(v, memo) for k, v in obj.items()}
+    elif isinstance(obj, list | tuple):
+        out = type(obj)(_built(v, memo) for v in obj)
+    else:
+        return obj
+    memo[id(obj)] = out
+    return out
 
 
 class _BatchUnpickler(pickle.Unpickler):
