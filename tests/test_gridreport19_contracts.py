@@ -125,3 +125,21 @@ def test_verdict_does_not_warn_for_an_early_stopped_model_that_trained_healthily
     }
     assert found[0].status == "ok"
     assert found[1].status == "ok", found[1].message
+
+
+def test_a_stopped_seed_is_held_at_its_last_own_record_without_update_ratio(tmp_path):
+    # RunData.diagnostics_held carries an early-stopped seed's last own record to the later steps
+    # its group's other models were sampled at (never past its group's end into another's):
+    # model 1 (stop 20) is held at 20, 30 and 40, where model 0 of its group has records
+    from trainlab.report.rundata import read_run
+
+    run = read_run(_run(tmp_path / "run"))
+    held = sorted(
+        r["step"] for r in run.diagnostics_held() if r["model"] == 1 and r["layer"] == "fc1"
+    )
+    assert held == [0, 10, 20, 30, 40]  # own steps before its stop (20), then held
+    assert all(
+        r["update_ratio"] is None
+        for r in run.diagnostics_held()
+        if r["model"] == 1 and r["step"] >= STOP
+    )

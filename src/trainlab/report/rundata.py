@@ -268,17 +268,20 @@ class RunData:
 
     def diagnostics_held(self) -> list[dict[str, Any]]:
         """``diagnostics`` with an early-stopped model held at its last own record for the
-        steps the others were sampled at after its stop (as the curves hold its final value),
+        steps its group's other models were sampled at after its stop (as the curves hold its
+        final value),
         its ``update_ratio`` there None (a frozen model's 0 is not a measurement: averaged in,
         it halved a group's ratio). The trainer records no step of it after its stop; records
         an older run wrote there (its frozen weights on later batches) are replaced."""
+        results = self.model_results()
         stops = {
             r["index"]: r["stopped_step"]
-            for r in self.model_results()
+            for r in results
             if r["status"] == "early_stopped" and num(r.get("stopped_step")) is not None
         }
         if not stops:
             return self.diagnostics
+        group = {r["index"]: r["group"] for r in results}
 
         def after_stop(rec: dict[str, Any]) -> bool:
             stop = stops.get(int(rec.get("model", 0) or 0), math.inf)
@@ -292,11 +295,15 @@ class RunData:
                 num(last.get(key, {}).get("step")) or -1
             ):
                 last[key] = rec
-        steps = sorted({num(rec.get("step")) or 0 for rec in self.diagnostics})
+        steps: dict[Any, set[int]] = {}  # group -> its models' own sampled steps
+        for rec in own:
+            steps.setdefault(group.get(int(rec.get("model", 0) or 0)), set()).add(
+                int(num(rec.get("step")) or 0)
+            )
         held = [
             {**rec, "step": s, "update_ratio": None}
-            for rec in last.values()
-            for s in steps
+            for (m, _), rec in last.items()
+            for s in sorted(steps.get(group.get(m), ()))
             if s > (num(rec.get("step")) or 0)
         ]
         return own + held
