@@ -269,10 +269,10 @@ class RunData:
     def diagnostics_held(self) -> list[dict[str, Any]]:
         """``diagnostics`` with an early-stopped model held at its last own record for the
         steps its group's other models were sampled at after its stop (as the curves hold its
-        final value),
-        its ``update_ratio`` there None (a frozen model's 0 is not a measurement: averaged in,
-        it halved a group's ratio). The trainer records no step of it after its stop; records
-        an older run wrote there (its frozen weights on later batches) are replaced."""
+        final value), its ``update_ratio`` there None (a frozen model's 0 is not a measurement:
+        averaged in, it halved a group's ratio). The trainer records no step of it after its
+        stop; records an older run wrote there (its frozen weights on later batches) are
+        replaced."""
         results = self.model_results()
         stops = {
             r["index"]: r["stopped_step"]
@@ -283,28 +283,25 @@ class RunData:
             return self.diagnostics
         group = {r["index"]: r["group"] for r in results}
 
-        def after_stop(rec: dict[str, Any]) -> bool:
-            stop = stops.get(int(rec.get("model", 0) or 0), math.inf)
-            return (num(rec.get("step")) or 0) >= stop
+        def model(rec: dict[str, Any]) -> int:
+            return int(rec.get("model", 0) or 0)
 
-        own = [rec for rec in self.diagnostics if not after_stop(rec)]
-        last: dict[tuple[int, str], dict[str, Any]] = {}
-        for rec in own:
-            key = (int(rec.get("model", 0) or 0), str(rec.get("layer")))
-            if key[0] in stops and (num(rec.get("step")) or 0) >= (
-                num(last.get(key, {}).get("step")) or -1
-            ):
-                last[key] = rec
+        def step(rec: dict[str, Any]) -> int:
+            return int(num(rec.get("step")) or 0)
+
+        own = [rec for rec in self.diagnostics if step(rec) < stops.get(model(rec), math.inf)]
+        last: dict[tuple[int, str], dict[str, Any]] = {}  # a stopped model's latest, per layer
         steps: dict[Any, set[int]] = {}  # group -> its models' own sampled steps
         for rec in own:
-            steps.setdefault(group.get(int(rec.get("model", 0) or 0)), set()).add(
-                int(num(rec.get("step")) or 0)
-            )
+            key = (model(rec), str(rec.get("layer")))
+            if key[0] in stops and (key not in last or step(rec) >= step(last[key])):
+                last[key] = rec
+            steps.setdefault(group.get(key[0]), set()).add(step(rec))
         held = [
             {**rec, "step": s, "update_ratio": None}
             for (m, _), rec in last.items()
             for s in sorted(steps.get(group.get(m), ()))
-            if s > (num(rec.get("step")) or 0)
+            if s > step(rec)
         ]
         return own + held
 
