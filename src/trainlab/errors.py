@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import reprlib
 import shlex
@@ -124,30 +125,30 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UserError:
 
 
 @contextmanager
-def on_interrupt(note: str) -> Iterator[None]:
+def on_interrupt(note: str, *, os_error: str | None = None) -> Iterator[None]:
     """Attach ``note`` (what became of the work, what to run next) to a Ctrl-C raised inside;
-    the CLI prints ``interrupted; <note>`` (:func:`interrupt_note`)."""
+    the CLI prints ``interrupted; <note>`` (:func:`interrupt_note`). ``os_error``: what to run
+    once an OSError inside (a full disk) is mended, attached to it as a note, which the CLI
+    prints after "free space, then"."""
     try:
         yield
     except KeyboardInterrupt as err:
         note_interrupt(err, note)
         raise
+    except OSError as err:
+        if os_error is not None:
+            err.add_note(os_error)
+        raise
 
 
-@contextmanager
-def reporting(run_dir: str | Path) -> Iterator[None]:
-    """The report of a complete run: a Ctrl-C (:func:`on_interrupt`) or a full disk inside is
+def reporting(run_dir: str | Path) -> contextlib.AbstractContextManager[None]:
+    """:func:`on_interrupt` for the report of a complete run: a Ctrl-C or a full disk inside is
     noted with ``trainlab report DIR``, which writes it."""
     where = shell_path(run_dir)
-    try:
-        with on_interrupt(
-            f"the run {where} is complete but has no report yet: `trainlab report {where}` "
-            "writes it"
-        ):
-            yield
-    except OSError as err:
-        err.add_note(f"`trainlab report {where}` writes the report of the complete run")
-        raise
+    return on_interrupt(
+        f"the run {where} is complete but has no report yet: `trainlab report {where}` writes it",
+        os_error=f"`trainlab report {where}` writes the report of the complete run",
+    )
 
 
 def note_interrupt(err: KeyboardInterrupt, note: str) -> None:

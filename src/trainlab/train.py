@@ -1681,12 +1681,9 @@ def _noted_fit(trainer: Trainer, run: RunDir | None, *, progress: bool) -> dict[
     given = {"model": trainer.custom_model, "dataset": trainer.custom_dataset}
     cmd = resume_command(run.path, **given)
     how = f"from Python: {cmd}" if any(given.values()) else f"with `{cmd}`"
-    try:
-        with on_interrupt(f"continue the run {how}"):
-            return trainer.fit(run, progress=progress)
-    except OSError as err:  # a full disk: what was written stays valid, and resumes
-        err.add_note(f"continue the run {how}")
-        raise
+    # (a full disk too: what was written stays valid, and resumes)
+    with on_interrupt(f"continue the run {how}", os_error=f"continue the run {how}"):
+        return trainer.fit(run, progress=progress)
 
 
 def _module_record(module: nn.Module) -> dict[str, Any]:
