@@ -106,17 +106,22 @@ def to_jsonable(x: Any) -> Any:
     return x
 
 
-def complete_run(path: Path) -> str:
-    """What a complete run (its ``summary.json`` written) offers instead of a resume; the
-    resume of a run given its own module or data is the Python call (:func:`run_resume_command`)."""
-    where = shell_path(path)
+def _resume_command(path: Path) -> str:
+    """:func:`run_resume_command` of the run in ``path``, from its ``population.json`` (the
+    Python call for a run given its own module or data; unreadable: the CLI's)."""
     try:
         pop = json.loads((path / "population.json").read_text())
     except (OSError, ValueError):
         pop = None
+    return run_resume_command(path, pop)
+
+
+def complete_run(path: Path) -> str:
+    """What a complete run (its ``summary.json`` written) offers instead of a resume."""
+    where = shell_path(path)
     return (
         f"the run {where} is complete: `trainlab report {where}` rebuilds its report; to train "
-        f"it longer raise train.epochs in its config.yaml, then `{run_resume_command(path, pop)}`"
+        f"it longer raise train.epochs in its config.yaml, then `{_resume_command(path)}`"
     )
 
 
@@ -220,11 +225,7 @@ class RunDir:
         elif (self.path / "summary.json").is_file() and self.resumable:
             hint = f"; {complete_run(self.path)}"
         elif self.resumable:  # from its checkpoint or (killed in its first epoch) the start
-            try:
-                pop = json.loads((self.path / "population.json").read_text())
-            except (OSError, ValueError):
-                pop = None
-            hint = f", or `{run_resume_command(self.path, pop)}` to continue it"
+            hint = f", or `{_resume_command(self.path)}` to continue it"
         else:
             hint = " (or move the old one away)"
         raise UserError(f"run directory {self.path} already exists; pass a new --out{hint}")
