@@ -68,7 +68,7 @@ from ..errors import (
     shell_path,
 )
 from ..report.rundata import num  # a finite float or None (null in summary.json, "—")
-from ..runs import software_versions
+from ..runs import RunDir, software_versions
 
 __all__ = ["PretrainConfig", "load_pretrain_config", "run_pretrain", "parse_grid", "load_module"]
 
@@ -724,8 +724,6 @@ def _discarded_unless_done(path: Path, *, keep_folder: bool) -> Iterator[None]:
     except (Exception, KeyboardInterrupt) as err:
         if isinstance(err, KeyboardInterrupt):
             note_interrupt(err, f"the unfinished run {shell_path(path)} was removed; run it again")
-        from ..runs import RunDir
-
         RunDir(path).discard(keep_folder=keep_folder)
         raise
 
@@ -742,7 +740,6 @@ def run_pretrain(
     defaults) says, with ``sets`` (``["train.n_iter=2"]``), ``grid`` and ``device`` applied;
     write the run directory and its report; returns it."""
     from ..report import Report, build_report
-    from ..runs import RunDir
     from ..train import default_run_dir
     from .population import RBMPopulation
 
