@@ -172,14 +172,14 @@ class LazyCalib(nn.Module):
 
 
 class FullDiskFile:
-    """A file whose disk fills up after its first ``room`` bytes: ``write()`` writes what fits,
-    then raises ENOSPC, as on a real full disk."""
+    """A file (binary or text) whose disk fills up after its first ``room`` bytes (characters):
+    ``write()`` writes what fits, then raises ENOSPC, as on a real full disk."""
 
     def __init__(self, f, room: int) -> None:
         self._f, self._room, self._written = f, room, 0
 
     def write(self, b):
-        n = self._f.write(bytes(b[: max(0, self._room - self._written)]))
+        n = self._f.write(b[: max(0, self._room - self._written)])
         self._written += n
         if n < len(b):
             import errno

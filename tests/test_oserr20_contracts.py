@@ -115,34 +115,12 @@ def test_disk_full_while_a_study_writes_results_json_leaves_no_truncated_file_an
     monkeypatch.setattr(o2, "_zigzag", lambda: (Figure(), {}, ""))
     monkeypatch.setattr(report.Report, "write", lambda self, **k: None)
 
-    class FullText:
-        """A text file whose disk fills after ``room`` characters."""
-
-        def __init__(self, f, room):
-            self._f, self._room = f, room
-
-        def write(self, s):
-            self._f.write(s[: self._room])
-            self._f.flush()
-            if len(s) > self._room:
-                raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-            return len(s)
-
-        def __getattr__(self, name):
-            return getattr(self._f, name)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            self._f.close()
-
     real_open, real_fdopen = io.open, os.fdopen
 
     def fake_open(file, mode="r", *a, **k):
         f = real_open(file, mode, *a, **k)
         if isinstance(file, str | os.PathLike) and "results.json" in str(file) and "w" in mode:
-            return FullText(f, 50) if "b" not in mode else FullDiskFile(f, 50)
+            return FullDiskFile(f, 50)
         return f
 
     def fdopen(fd, mode="r", *a, **k):
