@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import run_cli
+from conftest import config_file, run_cli
 
 SMALL = """\
 name: d20
@@ -19,12 +19,6 @@ optim: {name: sgd, lr: 0.1}
 train: {epochs: 1, batch_size: 256}
 population: {seeds: [0]}
 """
-
-
-def _cfg(tmp_path, text=SMALL, name="c.yaml"):
-    p = tmp_path / name
-    p.write_text(text)
-    return p
 
 
 def _disk_full(*_a, **_k):
@@ -39,7 +33,7 @@ def test_disk_full_hint_escapes_markup_of_the_run_path(tmp_path, monkeypatch, ca
 
     monkeypatch.setattr(T.Trainer, "fit", _disk_full)
     out = tmp_path / "a[/]b"
-    code, _, err = run_cli(monkeypatch, capsys, "train", _cfg(tmp_path), "--out", out,
+    code, _, err = run_cli(monkeypatch, capsys, "train", config_file(tmp_path, SMALL), "--out", out,
                            "--no-report")  # fmt: skip
     assert code == 2 and "a[/]b" in err
 
@@ -67,7 +61,7 @@ def test_disk_full_while_writing_the_report_names_trainlab_report(tmp_path, monk
         raise OSError(errno.ENOSPC, "No space left on device", f"{run_dir}/report.html")
 
     monkeypatch.setattr(trainlab.report, "build_report", boom)
-    code, _, err = run_cli(monkeypatch, capsys, "train", _cfg(tmp_path), "--out",
+    code, _, err = run_cli(monkeypatch, capsys, "train", config_file(tmp_path, SMALL), "--out",
                            tmp_path / "r")  # fmt: skip
     assert code == 2
     assert "trainlab report" in err
@@ -78,7 +72,7 @@ def _sched_config(tmp_path, schedule, population):
     raw["schedule"], raw["population"] = schedule, {"seeds": [0], **population}
     from trainlab.config import load_config
 
-    return load_config(_cfg(tmp_path, yaml.safe_dump(raw)), [])
+    return load_config(config_file(tmp_path, yaml.safe_dump(raw)), [])
 
 
 def test_cyclic_step_size_down_kept_default_follows_each_models_step_size_up(tmp_path):
@@ -141,7 +135,7 @@ def test_resume_with_more_epochs_of_a_run_whose_variant_keeps_a_schedule_default
         "population: {seeds: [0]}",
         "schedule: {name: cosine}\npopulation: {seeds: [0], variants: [{schedule.t_max: 5}, {}]}",
     )
-    run = trainlab.train(_cfg(tmp_path, text), out=tmp_path / "r", progress=False).run_dir
+    run = trainlab.train(config_file(tmp_path, text), out=tmp_path / "r", progress=False).run_dir
     cfg = run / "config.yaml"
     cfg.write_text(cfg.read_text().replace("epochs: 1", "epochs: 2"))
     res = trainlab.resume(run, progress=False, on_note=lambda _: None)
