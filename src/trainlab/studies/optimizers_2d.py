@@ -491,21 +491,10 @@ def _faster(results: dict, f: str, a: str, b: str, steps: int) -> tuple[str, str
     slower optimizer could change (its best LR on its grid's edge) is inconclusive."""
     ra, rb = results[(f, a)], results[(f, b)]
     text = f"{a} {_steps_text(ra, steps)}; {b} {_steps_text(rb, steps)}"
-    sa, sb = ra["steps"], rb["steps"]
-    if sa is None and sb is None:
-        verdict, slower = f"not reached (neither {a} nor {b})", a
-    elif sa is None:
-        verdict, slower = f"not reached ({a})", a
-    elif sb is None or sa < sb:
-        verdict, slower = CONFIRMED, b
-    elif sa > sb:
-        verdict, slower = CONTRADICTED, a
-    else:
-        return "inconclusive (equal steps)", text
-    if results[(f, slower)]["edge"]:
-        edge = results[(f, slower)]["edge"]
-        verdict = f"inconclusive (not tuned: {slower}'s best lr is the {edge}; measured: {verdict})"
-    return verdict, text
+    if ra["steps"] is None:
+        neither = f"neither {a} nor {b}" if rb["steps"] is None else a
+        return _untuned(f"not reached ({neither})", a, ra["edge"]), text
+    return _ordered(ra, rb, a, b), text
 
 
 def _escapes_faster(results: dict, f: str, a: str, b: str, steps: int) -> tuple[str, str]:
@@ -521,16 +510,28 @@ def _escapes_faster(results: dict, f: str, a: str, b: str, steps: int) -> tuple[
         return f"{o} halfway down in {r['steps']} steps (lr {r['lr']:g}{edge})"
 
     shown = f"{text(a, ra)}; {text(b, rb)}"
+    if ra["steps"] is None:
+        return f"not reached ({a}{'' if rb['steps'] is not None else f' nor {b}'})", shown
+    return _ordered(ra, rb, a, b), shown
+
+
+def _ordered(ra: dict[str, Any], rb: dict[str, Any], a: str, b: str) -> str:
+    """Whether ``a`` (which got there) took fewer ``steps`` than ``b`` (None: never), by the
+    two measurements' ``steps`` and ``edge``: inconclusive where equal or not tuned."""
     sa, sb = ra["steps"], rb["steps"]
-    if sa is None:
-        return f"not reached ({a}{'' if sb is not None else f' nor {b}'})", shown
     if sb is not None and sa == sb:
-        return "inconclusive (equal steps)", shown
-    verdict, slower = (CONFIRMED, b) if sb is None or sa < sb else (CONTRADICTED, a)
-    if results[(f, slower)]["escape"]["edge"]:
-        edge = results[(f, slower)]["escape"]["edge"]
-        verdict = f"inconclusive (not tuned: {slower}'s best lr is the {edge}; measured: {verdict})"
-    return verdict, shown
+        return "inconclusive (equal steps)"
+    if sb is None or sa < sb:
+        return _untuned(CONFIRMED, b, rb["edge"])
+    return _untuned(CONTRADICTED, a, ra["edge"])
+
+
+def _untuned(verdict: str, slower: str, edge: str) -> str:
+    """``verdict``, or inconclusive when the slower optimizer's best LR is on its grid's edge
+    (another LR might change the order)."""
+    if not edge:
+        return verdict
+    return f"inconclusive (not tuned: {slower}'s best lr is the {edge}; measured: {verdict})"
 
 
 def expected_vs_measured(results: dict, steps: int, tol: float) -> list[dict[str, str]]:
