@@ -602,28 +602,27 @@ def load(
             f"{name}{where}: the training data (x_train/y_train) holds no samples; give it some"
         )
 
-    # --- splits: test from everything (if not given), then val from train (if not given)
-    if "test" in given:
-        if test_fraction != DEFAULT_TEST_FRACTION:  # (the default: a run's config.yaml has it)
+    # a fraction for a split the data comes with (the default: a run's config.yaml has it)
+    for split, what, value, default in (
+        ("test", "test", test_fraction, DEFAULT_TEST_FRACTION),
+        ("val", "validation", val_fraction, DEFAULT_VAL_FRACTION),
+    ):
+        if split in given and value != default:
             warnings.warn(
-                f"data.test_fraction={test_fraction:g} is ignored: {name} comes with its own "
-                f"test split ({len(given['test'][1])} samples); leave it out",
+                f"data.{split}_fraction={value:g} is ignored: {name} comes with its own {what} "
+                f"split ({len(given[split][1])} samples); leave it out",
                 UserWarning,
                 stacklevel=2,
             )
+
+    # --- splits: test from everything (if not given), then val from train (if not given)
+    if "test" in given:
         x_test, y_test = given["test"]
     else:
         keep, held = split_indices(y, test_fraction, seed, stratify=stratify, stage=0)
         x_test, y_test = x[held], y[held]
         x, y = x[keep], y[keep]
     if "val" in given:
-        if val_fraction != DEFAULT_VAL_FRACTION:
-            warnings.warn(
-                f"data.val_fraction={val_fraction:g} is ignored: {name} comes with its own "
-                f"validation split ({len(given['val'][1])} samples); leave it out",
-                UserWarning,
-                stacklevel=2,
-            )
         x_val, y_val = given["val"]
         # no fancy index copied x when test is given too: copy, loaders may cache their arrays
         x_tr, y_tr = (np.array(x), np.array(y)) if "test" in given else (x, y)
