@@ -961,7 +961,7 @@ class Trainer:
                         )
             if bar is not None and self.step < total:  # every model stopped early: the bar
                 bar.update(task, total=self.step, completed=self.step)  # ends, no time left
-        summary = self.summary()
+        summary = to_jsonable(self.summary())  # what summary.json holds: null, not NaN
         if run is not None:
             run.save_checkpoint(self.state_dict())
             run.write_json("summary.json", summary)

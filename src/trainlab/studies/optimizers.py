@@ -619,6 +619,14 @@ def _ms(vals: list[float], pct: bool = False) -> str:
     return f"{fmt(m)} ± {fmt(s)}{tail}"
 
 
+def _ms_acc(mods: list[dict[str, Any]]) -> str:
+    """:func:`_ms` of the seeds' test accuracies, a diverged seed counted as 0% (as the
+    comparisons count it) and said so."""
+    text = _ms(final_values(mods, "test_acc"), pct=True)
+    bad = sum(m.get("status") == "nan" for m in mods)
+    return text + (f" ({bad} of {len(mods)} seeds diverged, counted as 0%)" if bad else "")
+
+
 def _claims(
     results: dict[tuple[str, str], dict[str, Any]],
     sched: dict[str, dict[str, Any]],
@@ -641,6 +649,9 @@ def _claims(
     def acc(m: str, o: str) -> list[float]:
         return final_values(results[(m, o)]["mods"], "test_acc")
 
+    def acc_text(m: str, o: str) -> str:
+        return _ms_acc(results[(m, o)]["mods"])
+
     def edges(pairs: list[tuple[str, str]]) -> list[str]:
         return [f"{o} ({m})" for m, o in pairs if results[(m, o)]["edge"]]
 
@@ -656,13 +667,12 @@ def _claims(
             plan[mname],
             key=lambda o: mean_std(final_values(results[(mname, o)]["mods"], "val_loss"))[0],
         )
-        text = f"{top} at lr {results[(mname, top)]['best']:g}: {_ms(acc(mname, top), True)}"
+        text = f"{top} at lr {results[(mname, top)]['best']:g}: {acc_text(mname, top)}"
         if mname == "MLP":  # the schedule whose best LR trains lowest (the schedules' measure)
             best_s = min(
                 sched, key=lambda n: mean_std(final_values(sched[n]["mods"], "train_loss"))[0]
             )
-            saccs = final_values(sched[best_s]["mods"], "test_acc")
-            text += f"; SGD+momentum with the {best_s} schedule {_ms(saccs, True)}"
+            text += f"; SGD+momentum with the {best_s} schedule {_ms_acc(sched[best_s]['mods'])}"
         if quick:
             verdict = f"{untested} ({epochs} epochs are far from a trained baseline)"
         elif edge := edges([(mname, top)]):
@@ -754,9 +764,9 @@ def _claims(
         else:
             v, noise = _compare(acc(mname, "momentum 0.9"), acc(mname, "Adam"), pct=True)
             text = (
-                f"momentum {_ms(acc(mname, 'momentum 0.9'), True)} "
+                f"momentum {acc_text(mname, 'momentum 0.9')} "
                 f"(lr {results[(mname, 'momentum 0.9')]['best']:g}), Adam "
-                f"{_ms(acc(mname, 'Adam'), True)} (lr {results[(mname, 'Adam')]['best']:g}); "
+                f"{acc_text(mname, 'Adam')} (lr {results[(mname, 'Adam')]['best']:g}); "
                 f"momentum − Adam: {noise}"
             )
             edge = edges([(mname, "momentum 0.9"), (mname, "Adam")])
