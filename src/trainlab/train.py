@@ -393,7 +393,16 @@ class Trainer:
 
     def _check_one_sample_splits(self, model: nn.Module) -> None:
         """A val or test split of one sample: refuse a model that cannot evaluate one (batch
-        norm without running statistics normalizes with the batch's own), naming the split."""
+        norm without running statistics normalizes with the batch's own), naming the split; and
+        ``train.eval_batch_size`` 1 for such a model (every evaluation chunk one sample)."""
+        splits = [x for x in (self.data.x_val, self.data.x_test) if len(x)]
+        if self.config.train.eval_batch_size == 1 and splits:
+            _, err = _probe(model, splits[0][:1], training=False, errors=ValueError)
+            if err is not None:
+                raise UserError(
+                    f"train.eval_batch_size 1 evaluates one sample at a time, which the model "
+                    f"cannot ({err}); set train.eval_batch_size to 2 or more"
+                )
         for split in ("val", "test"):
             x = getattr(self.data, f"x_{split}")
             if len(x) != 1:

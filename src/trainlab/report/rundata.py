@@ -336,7 +336,9 @@ class RunData:
                 bad = next((r for r in rows if _failed(r)), None)
                 good = rows[: rows.index(bad)] if bad is not None else rows
                 last = good[-1] if good else {}  # like the trainer: the last epoch before NaN
-                stop = self._early_stop(good) if bad is None else None
+                stop = self._early_stop(good)
+                if stop is not None:  # stopped before any failure: a frozen model's later
+                    bad = None  # non-finite row does not relabel it (the trainer keeps it)
                 if stop is not None:  # the trainer's rule replayed: its rows after are frozen
                     last = stop
                 if not rows:
