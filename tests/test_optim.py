@@ -430,11 +430,11 @@ def test_fused_auto_picks_the_cpu_kernel_by_runs_and_size(monkeypatch):
 
 
 @pytest.mark.parametrize("name", sorted(FUSED))
-def test_lr_scaled_step_runs_one_kernel_call_with_lr_one(monkeypatch, name):
+def test_lr_scaled_step_runs_one_kernel_call_with_the_largest_lr(monkeypatch, name):
     """Small models whose only per-model values are the lr and weight decay: one fused call
-    with lr = 1 and no decay on copies of the parameters (the decay applied outside the kernel:
-    L2 on the gradient, with ``maximize`` folded in; AdamW's on the weights), then each model
-    moves by its own lr; equal to torch per model, and the lr-0 model keeps its bits."""
+    with the largest lr and no decay on copies of the parameters (the decay applied outside the
+    kernel: L2 on the gradient, with ``maximize`` folded in; AdamW's on the weights), then each
+    model moves by its own lr; equal to torch per model, and the lr-0 model keeps its bits."""
     kernel = {"sgd": "_fused_sgd_", "adam": "_fused_adam_", "adamw": "_fused_adamw_",
               "adagrad": "_fused_adagrad_"}[name]  # fmt: skip
     real, seen = getattr(torch, kernel), []
@@ -453,7 +453,9 @@ def test_lr_scaled_step_runs_one_kernel_call_with_lr_one(monkeypatch, name):
     }[name]
     init = _init()
     ours = _run_population(name, _as_tensors(hp), LR)
-    assert len(seen) == STEPS and {s[1:] for s in seen} == {(1.0, 0.0)}
+    # the kernel's lr: each step's largest per-model lr (Adagrad's decays it inside the kernel)
+    want = [(max(_lr_at(LR, s)), 0.0) for s in range(STEPS)]
+    assert len(seen) == STEPS and [s[1:] for s in seen] == want
     cls = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam, "adamw": torch.optim.AdamW,
            "adagrad": torch.optim.Adagrad}[name]  # fmt: skip
     _assert_rel(ours, _run_torch(cls, _per_model(hp), LR))

@@ -33,10 +33,13 @@ one call.
 Small models (fewer than ``FUSED_MIN_NUMEL`` parameters each), for which a call per model costs
 more than one broadcast step, take one fused call when the lr and weight decay are their only
 per-model values (an lr grid, per-model schedules; the decay is then applied outside the
-kernel, :func:`decay_outside`): the kernel steps a copy of the parameters with lr = 1,
-``θ₁ = θ₀ − u``, and each model then moves by its own lr, ``θ ← lerp(θ₀, θ₁, η_k) = θ₀ − η_k u``
-(:func:`lr_scaled`; torch's lerp adds ``η_k (θ₁ − θ₀)`` for ``η_k < 0.5``, so the rounding
-differs from ``θ₀ − η_k u`` by at most ``η_k`` times half an ulp of ``max(|θ₀|, |u|)``).
+kernel, :func:`decay_outside`): the kernel steps a copy of the parameters with the largest lr,
+``θ₁ = θ₀ − η_max u``, and each model then moves by its own lr,
+``θ ← lerp(θ₀, θ₁, η_k/η_max) = θ₀ − η_k u`` (:func:`lr_scaled`): a model at ``η_max`` gets the
+kernel's result bit for bit, the others differ from ``θ₀ − η_k u`` by at most an ulp of
+``max(|θ₀|, |η_max u|)`` (a blend weight above 1, from a kernel stepped with lr = 1, would
+scale the rounding of ``θ₁`` instead: an update under half an ulp of ``θ₀`` was lost, and a model
+at lr 10 never moved where alone it did).
 """
 
 from __future__ import annotations
@@ -387,15 +390,16 @@ def split_runs(
 
 @contextmanager
 def lr_scaled(params: list[Tensor], lr: Tensor | None) -> Iterator[list[Tensor]]:
-    """Scale a step made with lr = 1 to each model's lr: ``θ ← θ₀ + η_k (θ₁ − θ₀)``.
+    """Scale a step made with lr ``η_max`` to each model's: ``θ ← θ₀ + w_k (θ₁ − θ₀)``.
 
-    Yields the tensors a fused kernel should step with lr = 1: ``params`` themselves when
-    ``lr`` is None, else fresh copies of them (``θ₀``, stepped to ``θ₁ = θ₀ − u``); at the end of
-    the block each parameter becomes ``lerp(θ₀, θ₁, η_k) = θ₀ − η_k u`` (``lr``: ``(K,)``). An
-    exception inside the block leaves the parameters as they were; a model with η = 0 keeps its
-    parameters bit for bit where they and its step ``u`` are finite (the trainer zeroes a
-    stopped model's gradients); an infinite weight becomes NaN there (``∞ + 0·(∞ − ∞)``), where
-    the plain kernel would keep it infinite.
+    Yields the tensors a fused kernel should step with lr ``η_max``: ``params`` themselves when
+    ``lr`` is None, else fresh copies of them (``θ₀``, stepped to ``θ₁ = θ₀ − η_max u``); at the
+    end of the block each parameter becomes ``lerp(θ₀, θ₁, w_k) = θ₀ − η_k u`` (``lr``: the
+    ``(K,)`` blend weights ``w_k = η_k/η_max`` in [0, 1]; a model with ``w_k = 1`` keeps ``θ₁``
+    exactly). An exception inside the block leaves the parameters as they were; a model with
+    η = 0 keeps its parameters bit for bit where they and its step ``u`` are finite (the trainer
+    zeroes a stopped model's gradients); an infinite weight becomes NaN there
+    (``∞ + 0·(∞ − ∞)``), where the plain kernel would keep it infinite.
     """
     if lr is None:
         yield params
@@ -466,7 +470,7 @@ class FusedPlan(NamedTuple):
     """How a step calls a fused CPU kernel (:meth:`PopulationOptimizer._fused_plan`)."""
 
     runs: list[tuple[int, int, dict[str, float]]]  # one call per run of models (equal_runs)
-    lr: Tensor | None  # the (K,) lr of an lr-scaled step (call inside lr_scaled), else None
+    lr: Tensor | None  # an lr-scaled step's (K,) blend weights η_k/η_max (lr_scaled), else None
     grads: list[Tensor]  # the gradients to pass (± and L2 decay folded in where outside)
     maximize: bool  # the kernel's flag
 
@@ -686,8 +690,8 @@ class PopulationOptimizer(torch.optim.Optimizer):
         """``(runs, lr)`` if this step takes the fused CPU kernel, else None.
 
         ``runs``: :func:`equal_runs` over ``values``, one kernel call each; ``lr``: None, or the
-        ``(K,)`` per-model lr of an lr-scaled step (one run, whose values give the kernel lr = 1
-        and, where :func:`decays_outside`, no weight decay; call the kernel inside
+        ``(K,)`` per-model lr of an lr-scaled step (one run, whose values give the kernel the
+        largest lr and, where :func:`decays_outside`, no weight decay; call the kernel inside
         :func:`lr_scaled`, after :func:`decay_outside`).
 
         ``group["fused"]``: False never fuses; True always does (contiguous CPU tensors of one
@@ -707,10 +711,13 @@ class PopulationOptimizer(torch.optim.Optimizer):
             return runs, None
         lr = values.get("lr")
         outside = decays_outside(values.get("weight_decay", 0.0), self._decoupled)
-        scaled = {"lr": 1.0, **({"weight_decay": 0.0} if outside else {})}  # the kernel's
-        one = equal_runs(k, {n: v for n, v in values.items() if n not in scaled}, max_runs=1)
+        skip = {"lr", "weight_decay"} if outside else {"lr"}  # the kernel's, set below
+        one = equal_runs(k, {n: v for n, v in values.items() if n not in skip}, max_runs=1)
         if not isinstance(lr, Tensor) or lr.dim() != 1 or one is None:
             return None
+        top = float(lr.max())  # a CPU tensor (fused kernels are CPU only): no device sync
+        # the kernel steps with the largest lr: every blend weight η_k/η_max is ≤ 1
+        scaled = {"lr": top if top > 0 else 1.0, **({"weight_decay": 0.0} if outside else {})}
         return [(0, k, {**one[0][2], **scaled})], lr
 
     def _fused_plan(
@@ -732,7 +739,8 @@ class PopulationOptimizer(torch.optim.Optimizer):
             params, grads, values.get("weight_decay", 0.0), lr,
             decoupled=self._decoupled, maximize=group["maximize"],
         )  # fmt: skip
-        return FusedPlan(runs, lr, grads, maximize)
+        blend = None if lr is None else lr / runs[0][2]["lr"]  # η_k/η_max: 1 at the largest
+        return FusedPlan(runs, blend, grads, maximize)
 
     @staticmethod
     def _fusable(group: dict[str, Any], tensors: list[Tensor]) -> bool:
