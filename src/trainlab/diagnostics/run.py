@@ -121,24 +121,24 @@ def run_findings(records: list[dict[str, Any]], summary: dict[str, Any]) -> list
 def _never_moved(
     findings: list[Finding], records: list[dict[str, Any]], summary: dict[str, Any]
 ) -> list[Finding]:
-    """``findings`` where a model the trainer never stopped (``status`` ok), whose gradients
-    flow, and whose weights no sampled step moved, has its "no update" (which the records
-    alone read as a stopped or frozen model) replaced by "too small": its updates round away
-    in float32 (SGD lr 1e-12 on weights of norm ~10)."""
+    """``findings`` where a model the trainer never stopped (``status`` ok), with a layer whose
+    gradient flows and whose update was measured 0, and whose weights no sampled step moved,
+    has its "no update" (which the records alone read as a stopped or frozen model) replaced by
+    "too small": its updates round away in float32 (SGD lr 1e-12 on weights of norm ~10). A
+    gradient in one layer and a 0 update in another (a zeros init: no gradient reaches the
+    hidden layers, and the output layer's ratio is undefined at ‖θ‖ = 0) is not that."""
     running = {int(m["index"]) for m in summary.get("models", []) if m.get("status") == "ok"}
-    # per model, in one pass over the records: an update measured, one > 0, a gradient > 0
-    measured: set[int] = set()
+    # per model, in one pass over the records: one layer's update measured 0 with a gradient
+    # > 0 in that layer, and no update > 0
     moved: set[int] = set()
     flowing: set[int] = set()
     for r in records:
         model = int(r.get("model", 0))
-        if r.get("update_ratio") is not None:
-            measured.add(model)
         if _positive(r.get("update_ratio")):
             moved.add(model)
-        if _positive(r.get("grad_norm")):
+        elif r.get("update_ratio") == 0 and _positive(r.get("grad_norm")):
             flowing.add(model)
-    stuck = (running & measured & flowing) - moved
+    stuck = (running & flowing) - moved
     out = list(findings)
     for i, f in enumerate(out):
         if f.check == "update_ratio" and f.status == "ok" and f.model in stuck:

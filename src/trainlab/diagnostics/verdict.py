@@ -513,6 +513,18 @@ def _fraction_check(
         shown, bound = _percents(v, limit)
         msg = f"{what}: {shown} in '{worst['layer']}' > {bound}"
         return Finding(name, "warn", model, msg, worst["step"], worst["layer"], v, flagged)
+    # a module called several times per forward (one nn.ReLU shared by every layer) is
+    # measured at its first call: the later calls' units are unseen, so "ok" is not known
+    shared = {
+        r["layer"]: r["calls"] for r in sel if isinstance(r.get("calls"), int) and r["calls"] > 1
+    }
+    if shared:
+        layer, calls = next(iter(shared.items()))
+        msg = (
+            f"{what}: at most {v:.0%} where measured, but '{layer}' runs {calls}× per forward and "
+            "only its first call is measured: give each layer its own module to judge the others"
+        )
+        return Finding(name, "warn", model, msg, worst["step"], layer, v, list(shared))
     return Finding(name, "ok", model, f"at most {v:.0%} ({what})", worst["step"], None, v)
 
 
