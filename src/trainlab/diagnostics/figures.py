@@ -12,7 +12,7 @@ from typing import Any
 
 __all__ = ["histogram_grid", "layer_profile"]
 
-_ACT_KINDS = ("relu", "tanh", "sigmoid", "hardtanh", "hardsigmoid", "activation")
+_ACT_KINDS = ("relu", "tanh", "sigmoid", "hardtanh", "hardsigmoid", "softmax", "activation")
 
 
 def _figure(w: float, h: float) -> Any:

@@ -45,6 +45,7 @@ __all__ = [
     "SIGMOID_HIGH",
     "RELU_FAMILY",
     "SQUASHING",
+    "NORMALIZING",
     "activation_kind",
     "flat",
     "moments",
@@ -67,7 +68,8 @@ TANH_LIMIT = 0.99
 #: sigmoid counts as saturated where ``y < SIGMOID_LOW`` or ``y > SIGMOID_HIGH``
 SIGMOID_LOW, SIGMOID_HIGH = 0.01, 0.99
 
-#: activations whose units can die: output <= 0 on every sample, and there zero gradient
+#: activations whose units can die: output <= 0 on every sample (or ReLU6's at its cap 6), and
+#: there zero gradient
 RELU_FAMILY: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ReLU6)
 #: squashing activations whose outputs can saturate
 SQUASHING: tuple[type[nn.Module], ...] = (
@@ -90,14 +92,15 @@ _OTHER_ACTIVATIONS: tuple[type[nn.Module], ...] = (
     nn.Hardswish,
     nn.Softplus,
     nn.Tanhshrink,
-    nn.Softmax,
-    nn.LogSoftmax,
 )
+#: normalizing outputs: a distribution over the units (a spread of ~1/C by construction)
+NORMALIZING: tuple[type[nn.Module], ...] = (nn.Softmax, nn.LogSoftmax, nn.Softmin, nn.Softmax2d)
 
 
 def activation_kind(m: nn.Module) -> str | None:
     """``"relu"`` (can die), ``"tanh"``/``"sigmoid"``/``"hardtanh"``/``"hardsigmoid"``
-    (can saturate), ``"activation"`` (another nonlinearity), or None (not an activation)."""
+    (can saturate), ``"softmax"`` (a normalizing output: softmax, log-softmax, softmin),
+    ``"activation"`` (another nonlinearity), or None (not an activation)."""
     if isinstance(m, RELU_FAMILY):  # ReLU6 subclasses Hardtanh: test the ReLU family first
         return "relu"
     if isinstance(m, nn.Tanh | nn.Softsign):
@@ -108,6 +111,8 @@ def activation_kind(m: nn.Module) -> str | None:
         return "hardtanh"
     if isinstance(m, nn.Hardsigmoid):
         return "hardsigmoid"
+    if isinstance(m, NORMALIZING):
+        return "softmax"
     if isinstance(m, _OTHER_ACTIVATIONS):
         return "activation"
     return None
@@ -239,14 +244,20 @@ def uniform_bin_positions(y: torch.Tensor, low: float, high: float, bins: int) -
     return (y * scale).sub_(low * scale - 1.0)
 
 
-def dead_fraction(y: torch.Tensor, unit_axis: str = "channel") -> torch.Tensor:
+def dead_fraction(
+    y: torch.Tensor, unit_axis: str = "channel", cap: float | None = None
+) -> torch.Tensor:
     """Fraction of units that are ``<= 0`` on every sample: ``(K, B, ...) -> (K,)``.
 
     The units are those of :func:`unit_peaks` (``unit_axis="channel"``: axis 2, the channels of
     a convolution; ``"last"``: the last axis, the features of a Linear); a ``(K, B)`` output is
-    one unit. A unit is dead when its maximum over the batch (and positions) is ``<= 0``.
+    one unit. A unit is dead when its maximum over the batch (and positions) is ``<= 0``, or,
+    with ``cap`` (ReLU6's 6), when its minimum is ``>= cap``: either way no gradient passes.
     """
-    return (unit_peaks(y, unit_axis) <= 0).float().mean(dim=1)  # (K,)
+    dead = unit_peaks(y, unit_axis) <= 0
+    if cap is not None:
+        dead |= -unit_peaks(-y, unit_axis) >= cap
+    return dead.float().mean(dim=1)  # (K,)
 
 
 def unit_peaks(y: torch.Tensor, unit_axis: str = "channel") -> torch.Tensor:

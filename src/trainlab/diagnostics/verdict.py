@@ -273,13 +273,22 @@ def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
     back_step = min((r["step"] for r in back), default=math.inf)
     if fwd_step <= back_step:  # a step's forward runs before its backward
         at = [r for r in bad if r["step"] == fwd_step]
-        origin = min(at, key=_order)["layer"]
+        first = min(at, key=_order)
+        origin = first["layer"]
+        entry = min((r for r in rows if r["step"] == fwd_step), key=_order) is first
+        w = first.get("weight_norm")
+        why = (  # the model's first layer, its weights finite: what came in was not
+            "; its weights are finite, so its input (the data batch) held NaN/Inf, or its "
+            "output overflowed float32"
+            if entry and (w is None or _finite(w))
+            else ""
+        )
         return Finding(
             "nonfinite",
             "fail",
             model,
             f"NaN/Inf first appears at step {fwd_step} in layer '{origin}' "
-            "(first in forward order)",
+            f"(first in forward order){why}",
             step=fwd_step,
             layer=origin,
             layers=[r["layer"] for r in at],
@@ -328,13 +337,24 @@ def _backward_origin(model: int, step: int, rows: list[dict[str, Any]]) -> Findi
             at.append(_consumer(rows, i))  # at the last layer's output, the loss's)
     candidates = [rows[i]["layer"] for i in at]
     origin = rows[max(at)]["layer"]
+    if _nonfinite_number(rows[-1].get("out_grad_norm")):  # ∂L/∂y at the model's output
+        msg = (
+            f"NaN/Inf first appears at step {step} in the gradient from the loss (every output "
+            f"was finite; ∂L/∂y at the output of '{origin}', the last layer, was already "
+            "non-finite: the loss or its target made it, e.g. a NaN target or log(0))"
+        )
+    else:
+        msg = (
+            f"NaN/Inf first appears at step {step} in the backward pass of layer '{origin}' "
+            "(every output was finite; the last layer in forward order with a non-finite "
+            "gradient, or one whose norm overflowed float32, beyond ~1.8e19, as the trainer "
+            "counts it)"
+        )
     return Finding(
         "nonfinite",
         "fail",
         model,
-        f"NaN/Inf first appears at step {step} in the backward pass of layer '{origin}' "
-        "(every output was finite; the last layer in forward order with a non-finite gradient, "
-        "or one whose norm overflowed float32, beyond ~1.8e19, as the trainer counts it)",
+        msg,
         step=step,
         layer=origin,
         layers=list(dict.fromkeys(candidates)),
@@ -343,47 +363,60 @@ def _backward_origin(model: int, step: int, rows: list[dict[str, Any]]) -> Findi
 
 def _check_gradients(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Finding | None:
     names = {"out_grad_norm": "‖∂L/∂y‖", "grad_norm": "‖∂L/∂θ‖"}
-    key, sel = "", []
+    key, sel, inplace = "", [], False
     for key in names:
         latest = [r for r in _latest(rows, key) if _finite(r.get(key))]
         sel = [r for r in latest if _has_params(r)]
         if len(sel) < 2 and key == "out_grad_norm":  # an in-place activation (ReLU(inplace=
-            sel = latest  # True)) overwrote its layer's output: the activations' ‖∂L/∂y‖
-        if len(sel) >= 2:
+            sel, inplace = latest, True  # True)) overwrote its layer's output: the activations'
+        if len(sel) >= 2:  # ‖∂L/∂y‖, which cannot see a gradient the activation itself stopped
             break
     if len(sel) < 2:
         return None
-    what = names[key]
+    found = _gradient_ratio(model, sel, key, names[key], t)
+    if inplace and key == "out_grad_norm" and found.status == "ok":  # (a dead in-place ReLU:
+        sel = [r for r in _latest(rows, "grad_norm") if _finite(r.get("grad_norm"))]  # its own
+        if len(sel) >= 2:  # ∂L/∂y is fine, the layer below it gets 0): ‖∂L/∂θ‖ may still warn
+            theta = _gradient_ratio(model, sel, "grad_norm", names["grad_norm"], t)
+            if theta.status != "ok":
+                return theta
+    return found if found.status != "ok" or key == "out_grad_norm" else None
+
+
+def _gradient_ratio(
+    model: int, sel: list[dict[str, Any]], key: str, what: str, t: Thresholds
+) -> Finding:
+    """The first/last ``key`` ratio of ``sel`` (forward order) against the thresholds."""
     first, last = sel[0], sel[-1]
     g0, g1 = first[key], last[key]
     ratio = g0 / g1 if g1 > 0 else (math.inf if g0 > 0 else 1.0)
     step = first["step"]
     span = f"'{first['layer']}' / '{last['layer']}'"
     if ratio < t.grad_ratio_low:
+        shown, bound = _beyond(ratio, t.grad_ratio_low)
         return Finding(
             "gradients",
             "warn",
             model,
-            f"vanishing gradients: {what} first/last layer = {ratio:.2e} < {t.grad_ratio_low:g}",
+            f"vanishing gradients: {what} first/last layer = {shown} < {bound}",
             step,
             first["layer"],
             ratio,
             [first["layer"]],
         )
     if ratio > t.grad_ratio_high:
+        shown, bound = _beyond(ratio, t.grad_ratio_high)
         return Finding(
             "gradients",
             "warn",
             model,
-            f"exploding gradients: {what} first/last layer = {ratio:.2e} > {t.grad_ratio_high:g}",
+            f"exploding gradients: {what} first/last layer = {shown} > {bound}",
             step,
             first["layer"],
             ratio,
             [first["layer"]],
         )
-    if key == "grad_norm":  # a weak signal (see the module docstring): it warns, never clears
-        return None
-    return Finding(
+    return Finding(  # (a ‖∂L/∂θ‖ "ok" is a weak signal: the caller drops it, it never clears)
         "gradients", "ok", model, f"{what} first/last ({span}) = {ratio:.2g}", step, None, ratio
     )
 
@@ -392,6 +425,8 @@ def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) ->
     sel = [r for r in _latest(rows, "act_std", _std) if _std(r.get("act_std"))]
     if len(sel) < 2:
         return _large_activations(model, sel, t, rows)
+    # a softmax's outputs sum to 1: their spread (~1/C) is no evidence of a shrinking signal
+    sel = [r for r in sel if r.get("kind") != "softmax"]
     ratios: list[tuple[float, dict[str, Any]]] = []  # (std / base std, row), forward order
     for group in (
         [r for r in sel if r.get("kind") in _ACTIVATION_KINDS],
@@ -434,15 +469,13 @@ def _check_activations(model: int, rows: list[dict[str, Any]], t: Thresholds) ->
     ratio, r = max(flagged, key=lambda q: excess(q[0]))
     layers = [q[1]["layer"] for q in flagged]
     if ratio < t.act_ratio_low:
-        msg = (
-            f"collapsing activations: std of '{r['layer']}' is {ratio:.2e}× the first layer's"
-            f" (< {t.act_ratio_low:g})"
-        )
+        shown, bound = _beyond(ratio, t.act_ratio_low)
+        msg = f"collapsing activations: std of '{r['layer']}' is {shown}× the first layer's"
+        msg += f" (< {bound})"
     else:
-        msg = (
-            f"exploding activations: std of '{r['layer']}' is {ratio:.2e}× the first layer's"
-            f" (> {t.act_ratio_high:g})"
-        )
+        shown, bound = _beyond(ratio, t.act_ratio_high)
+        msg = f"exploding activations: std of '{r['layer']}' is {shown}× the first layer's"
+        msg += f" (> {bound})"
     return Finding("activations", "warn", model, msg, r["step"], r["layer"], ratio, layers)
 
 
@@ -470,12 +503,23 @@ def _large_activations(
         )
     else:
         cause = "unscaled inputs (standardize them) or too large an init"
-    msg = f"large activations: std {r['act_std']:.3g} in '{r['layer']}' (> {t.act_std_high:g}): "
+    shown, bound = _beyond(r["act_std"], t.act_std_high, 3, "g")
+    msg = f"large activations: std {shown} in '{r['layer']}' (> {bound}): "
     msg += cause
     return Finding(
         "activations", "warn", model, msg, r["step"], r["layer"], r["act_std"],
         [q["layer"] for q in large],
     )  # fmt: skip
+
+
+def _beyond(value: float, limit: float, digits: int = 2, fmt: str = "e") -> tuple[str, str]:
+    """``value`` formatted ``.{digits}{fmt}``, or with more digits (up to 5 more) until it reads
+    beyond ``limit`` (9.96e-6 against 1e-5 is "9.96e-06", not "1.0e-05"), and ``limit``."""
+    for d in range(digits, digits + 6):
+        shown = f"{value:.{d}{fmt}}"
+        if float(shown) != limit and (float(shown) < limit) == (value < limit):
+            break
+    return shown, f"{limit:g}"
 
 
 def _percents(value: float, limit: float) -> tuple[str, str]:
@@ -571,7 +615,8 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
         None,
     )
     before = (
-        f"; at step {early['step']} it was too large: {early['update_ratio']:.1e} in "
+        f"; at step {early['step']} it was too large: "
+        f"{_beyond(early['update_ratio'], t.update_high, 1)[0]} in "
         f"'{early['layer']}' (bound {t.update_high:g}), which can kill or saturate units"
         if early is not None
         else ""
@@ -629,7 +674,8 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
             worst = next(r for r in sel if r["layer"] == lay)
             v = worst["update_ratio"]
             direction, bound = ("too small", t.update_low) if low else ("too large", t.update_high)
-        msg = f"update/weight ratio {direction}: {v:.1e} in '{worst['layer']}' (bound {bound:g})"
+        shown, limit = _beyond(v, bound, 1)
+        msg = f"update/weight ratio {direction}: {shown} in '{worst['layer']}' (bound {limit})"
         msg += before if direction == "too small" else ""
         return Finding(
             "update_ratio", "warn", model, msg, worst["step"], worst["layer"], v, low + high

@@ -77,17 +77,18 @@ but the model axis:
   ``PackedSequence``);
 - ``dead_fraction`` (ReLU, ReLU6) and ``saturated_fraction`` (tanh/sigmoid family), see
   :mod:`trainlab.diagnostics.stats` for the definitions and thresholds; None for other layers.
-  ``dead_fraction`` is the fraction of *units* that are ``<= 0`` on every sample and position
-  of the batch; where the units are depends on the layer that produced the activation's input
-  (the last watched layer that ran before it in the forward and has a known layout): after a
-  convolution, batch/instance/group norm or a per-channel PReLU they are the channels (axis
-  1 of ``(B, C, *spatial)``), after a Linear, LayerNorm/RMSNorm, embedding, recurrent layer or
-  attention the last axis (the features of ``(B, D)``, ``(B, T, D)``, ``(B, ..., D)``).
-  Activations and parameter-free modules (dropout, pooling) keep the layout of what ran before
-  them, another layer with parameters clears it; with none known (e.g. ``layers=`` picked the
-  activation only) the nearest such module before it in ``named_modules()`` order decides,
-  else the channels. (A custom ``forward`` that permutes axes between the two can mislead it.)
-  A population's outputs have the model axis in front; the rule is the same behind it;
+  ``dead_fraction`` is the fraction of *units* that are ``<= 0`` on every sample and position of
+  the batch (for ReLU6 also those at its cap 6 on every one: no gradient passes either); where the
+  units are depends on the layer that produced the activation's input (the last watched layer that
+  ran before it in the forward and has a known layout): after a convolution, batch/instance/group
+  norm or a per-channel PReLU they are the channels (axis 1 of ``(B, C, *spatial)``), after a
+  Linear, LayerNorm/RMSNorm, embedding, recurrent layer or attention the last axis (the features
+  of ``(B, D)``, ``(B, T, D)``, ``(B, ..., D)``). Activations and parameter-free modules (dropout,
+  pooling) keep the layout of what ran before them, another layer with parameters clears it; with
+  none known (e.g. ``layers=`` picked the activation only) the nearest such module before it in
+  ``named_modules()`` order decides, else the channels. (A custom ``forward`` that permutes axes
+  between the two can mislead it.) A population's outputs have the model axis in front; the rule
+  is the same behind it;
 - ``nonfinite``: the output held a NaN or ±Inf (read from its sums, so a float overflow of the
   sum counts too); ``order``: the layer's position in forward order;
 - ``grad_norm`` = ‖θ.grad‖ over the layer's own parameters (a sparse gradient, as of
@@ -1171,6 +1172,10 @@ class Watch:
         frac = peak = None
         if kind == "relu":
             peak = stats.unit_peaks(y, units) if y.dim() != 3 else y.amax(dim=1)  # (K, U)
+            cap = getattr(module, "max_val", None)  # ReLU6: a unit at its cap on every sample
+            if cap is not None:  # passes no gradient either: dead (peak min(max y, cap − min y))
+                trough = -(stats.unit_peaks(-y, units) if y.dim() != 3 else (-y).amax(dim=1))
+                peak = torch.minimum(peak, cap - trough)
         elif kind in ("tanh", "sigmoid", "hardtanh", "hardsigmoid"):
             frac = stats.saturated_fraction(y, kind, module)
         hv = self.hist_values
