@@ -235,13 +235,16 @@ def sample_stride(shape: tuple[int, ...], max_values: int) -> int:
 
 
 def uniform_bin_positions(y: torch.Tensor, low: float, high: float, bins: int) -> torch.Tensor:
-    """``(y − low)/width + 1`` as a fresh tensor, ``width = (high − low)/bins``: ``(K, N)``.
+    """``(y − low)/width + 1`` as a fresh float64 tensor, ``width = (high − low)/bins``:
+    ``(K, N)``.
 
     ``floor`` of it clamped to ``[0, bins + 1]`` is the column of :func:`uniform_histogram`
-    (0 = underflow, ``bins + 1`` = overflow).
+    (0 = underflow, ``bins + 1`` = overflow). In float64 because float32 rounds the position of
+    a value just below an edge onto the edge (tanh's 0.99999994 against 1.0): the bins are those
+    of the exact edges ``low + j·width`` (the float32 edges a record shows round them).
     """
     scale = bins / (high - low)
-    return (y * scale).sub_(low * scale - 1.0)
+    return (y.to(torch.float64) * scale).sub_(low * scale - 1.0)
 
 
 def dead_fraction(

@@ -1184,7 +1184,9 @@ class Watch:
         # (K, m); a non-contiguous output is gathered (no copy of the whole output)
         y2 = y2[:, ::step] if contiguous else self._gather_strided(y, step)
         if self._uniform is not None:  # the rest of stats.uniform_bin_positions in _finalize
-            pos = y2 * (self._uniform[2] / (self._uniform[1] - self._uniform[0]))  # (K, m)
+            # in float64: float32 rounds (y − low)/width of a value just below an edge onto it
+            # (tanh's 0.99999994 counted at 1.0); the sampled m values only
+            pos = y2.to(torch.float64) * (self._uniform[2] / (self._uniform[1] - self._uniform[0]))
         else:
             edges = self._const("edges", y2.device, y2.dtype)  # (bucketize copies a strided
             pos = torch.bucketize(y2.contiguous(), edges, right=True)  # input anyway, and warns)
