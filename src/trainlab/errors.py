@@ -24,6 +24,7 @@ __all__ = [
     "on_interrupt",
     "reporting",
     "note_interrupt",
+    "out_of_memory",
     "interrupt_note",
 ]
 
@@ -174,3 +175,15 @@ def interrupt_note(*, clear: bool = False) -> str | None:
     if clear:
         _last_note = None
     return note
+
+
+def out_of_memory(err: BaseException) -> bool:
+    """Whether ``err`` says memory ran out: ``MemoryError``, ``torch.OutOfMemoryError`` (CUDA)
+    or the CPU allocator's ``RuntimeError`` ("DefaultCPUAllocator: can't allocate memory")."""
+    text = str(err)
+    return (
+        isinstance(err, MemoryError)
+        or type(err).__name__ == "OutOfMemoryError"
+        or "can't allocate memory" in text
+        or "out of memory" in text.lower()
+    )

@@ -53,7 +53,15 @@ from .config import (
     with_factory_defaults,
 )
 from .devices import resolve_device
-from .errors import ConfigError, UserError, describe_change, on_interrupt, resume_command
+from .errors import (
+    ConfigError,
+    UserError,
+    describe_change,
+    on_interrupt,
+    out_of_memory,
+    resume_command,
+    shell_path,
+)
 from .malloc import keep_freed_memory
 from .population import Population
 from .runs import RunDir, complete_run, next_free_dir, software_versions, to_jsonable
@@ -1692,7 +1700,15 @@ def _noted_fit(trainer: Trainer, run: RunDir | None, *, progress: bool) -> dict[
     how = f"from Python: {cmd}" if any(given.values()) else f"with `{cmd}`"
     # (a full disk too: what was written stays valid, and resumes)
     with on_interrupt(f"continue the run {how}", os_error=f"continue the run {how}"):
-        return trainer.fit(run, progress=progress)
+        try:
+            return trainer.fit(run, progress=progress)
+        except (MemoryError, RuntimeError) as err:
+            if out_of_memory(err):  # the folder blocks the same --out: say what it is
+                err.add_note(
+                    f"the unfinished run {shell_path(run.path)} was kept: continue it {how} "
+                    "where memory allows, or remove it to use the same --out again"
+                )
+            raise
 
 
 def _module_record(module: nn.Module) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..errors import UserError, interrupt_note
+from ..errors import UserError, interrupt_note, out_of_memory
 
 __all__ = ["app", "main", "console", "err_console", "parse_seeds", "whole_number", "escape"]
 
@@ -147,18 +147,6 @@ class _SigtermAsInterrupt:
 _sigterm = _SigtermAsInterrupt()
 
 
-def out_of_memory(err: BaseException) -> bool:
-    """Whether ``err`` says memory ran out: ``MemoryError``, ``torch.OutOfMemoryError`` (CUDA)
-    or the CPU allocator's ``RuntimeError`` ("DefaultCPUAllocator: can't allocate memory")."""
-    text = str(err)
-    return (
-        isinstance(err, MemoryError)
-        or type(err).__name__ == "OutOfMemoryError"
-        or "can't allocate memory" in text
-        or "out of memory" in text.lower()
-    )
-
-
 def main() -> None:
     """Entry point: run the app; a UserError becomes one line on stderr and exit status 2,
     a usage error click's usage message and 2, Ctrl-C a hint and 130 (SIGTERM: 143)."""
@@ -204,9 +192,10 @@ def _main() -> None:
         if not out_of_memory(err):
             raise
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        kept = "".join(f" ({note})" for note in getattr(err, "__notes__", None) or [])
         err_console.print(
             f"[bold red]error:[/] out of memory ({escape(first[:200])}); train fewer or "
-            "smaller models, or on a device with more memory",
+            f"smaller models, or on a device with more memory{escape(kept)}",
             highlight=False,
             soft_wrap=True,
         )
