@@ -252,6 +252,11 @@ class RunDir:
     def require(self) -> RunDir:
         """Check that this is a run directory (for resume and report)."""
         if not (self.path / "config.yaml").is_file():
+            if (self.path / "results.json").is_file():  # (a study writes results.json last)
+                raise UserError(
+                    f"{self.path} is a study's folder, not a training run: a study does not "
+                    "resume; run `trainlab study NAME` again (with another --out)"
+                )
             raise UserError(f"not a run directory: {self.path} (no config.yaml)")
         return self
 

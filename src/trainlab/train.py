@@ -28,6 +28,7 @@ import types
 import warnings
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, nullcontext
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -1288,11 +1289,17 @@ def _progress(enabled: bool):
     )
 
 
+#: the command whose run :func:`train` starts (``population.json``'s ``command``): ``diagnose``
+#: sets it, so that a resumed or re-reported diagnose run gets the diagnose report again
+RUN_COMMAND: ContextVar[str] = ContextVar("RUN_COMMAND", default="train")
+
+
 def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunDir:
     # what the folder gets is made first: a config that cannot be written leaves no folder
     text = dump_config(with_factory_defaults(config, model_defaults=not trainer.custom_model))
     population = {
         "k": trainer.k,
+        "command": RUN_COMMAND.get(),
         "custom_model": trainer.custom_model,
         # a module passed in: resume needs the same one back, and checks it
         "model_fingerprint": trainer.model_record,

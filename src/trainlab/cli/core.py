@@ -67,11 +67,17 @@ def resume_cmd(
     report: Annotated[bool, typer.Option(help="write report.html at the end")] = True,
 ) -> None:
     """Continue a killed or stopped run from its last checkpoint."""
+    from ..diagnostics.run import finish_diagnose, is_diagnose_run
     from ..train import resume
 
     result = resume(
         run_dir, device=device, on_note=lambda m: console.print(f"[yellow]{escape(m)}[/]")
     )
+    if result.run_dir is not None and is_diagnose_run(result.run_dir):  # its own report
+        from .diagnose import print_diagnose
+
+        print_diagnose(finish_diagnose(result.run_dir, result.summary, report=report))
+        return
     _finish(result.run_dir, result.summary, report, has_set=False)
 
 
@@ -213,9 +219,18 @@ def models_cmd() -> None:
 @app.command("report")
 def report_cmd(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
     """(Re)build report.html and figures/ of a run directory."""
+    from ..diagnostics.run import finish_diagnose, is_diagnose_run
     from ..report import build_report
+    from ..report.html import SECTIONS_FILE
 
-    console.print(f"report: {escape(str(build_report(run_dir)))}")
+    summary = run_dir / "summary.json"
+    if is_diagnose_run(run_dir) and summary.is_file() and not (run_dir / SECTIONS_FILE).exists():
+        import json  # a complete diagnose run killed before its report: the diagnose report
+
+        path = finish_diagnose(run_dir, json.loads(summary.read_text())).report
+    else:
+        path = build_report(run_dir)
+    console.print(f"report: {escape(str(path))}")
 
 
 @app.command("study")

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from .app import Sets, app, console, escape, parse_seeds, whole_number
 
-__all__ = ["diagnose_cmd"]
+__all__ = ["diagnose_cmd", "print_diagnose"]
 
 
 @app.command("diagnose")
@@ -42,7 +42,6 @@ def diagnose_cmd(
     Writes a run directory with diagnostics.jsonl, verdict.json and figures in report.html.
     """  # noqa: E501  (typer rewraps the help text; one line per paragraph)
     from ..config import set_key
-    from ..diagnostics import verdict_table
     from ..diagnostics.run import diagnose
 
     every_n, epochs_n = whole_number("--every", every), whole_number("--epochs", epochs)
@@ -57,6 +56,13 @@ def diagnose_cmd(
     result = diagnose(
         config, out=out, every=every_n, epochs=epochs_n, sets=sets, device=device, report=report
     )
+    print_diagnose(result)
+
+
+def print_diagnose(result: Any) -> None:
+    """The verdict table and where the files are, of a :class:`DiagnoseResult`."""
+    from ..diagnostics import verdict_table
+
     console.print(
         verdict_table(result.findings, title=escape(f"training health: {result.run_dir.name}"))
     )

@@ -11,6 +11,7 @@ per-layer profile) to the run's ``report.html``.
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import numbers
 from dataclasses import dataclass
@@ -81,7 +82,7 @@ def diagnose(
         report: write ``report.html`` with the verdict and figures.
     """
     from ..config import as_config
-    from ..train import default_run_dir, train
+    from ..train import RUN_COMMAND, default_run_dir, train
 
     if every is not None and (
         isinstance(every, bool) or not isinstance(every, numbers.Integral) or every < 1
@@ -97,11 +98,30 @@ def diagnose(
     if epochs is not None:
         cfg.train.epochs = epochs
     out = Path(out) if out is not None else default_run_dir(f"{cfg.name}-diagnose")
-    result = train(cfg, out=out, device=device, progress=progress)
-    run_dir = Path(result.run_dir)
+    token = RUN_COMMAND.set("diagnose")  # (population.json: resume rebuilds this report)
+    try:
+        result = train(cfg, out=out, device=device, progress=progress)
+    finally:
+        RUN_COMMAND.reset(token)
+    return finish_diagnose(Path(result.run_dir), result.summary, report=report)
+
+
+def is_diagnose_run(run_dir: str | Path) -> bool:
+    """Whether ``run_dir`` was made by :func:`diagnose` (``population.json``'s ``command``)."""
+    path = Path(run_dir) / "population.json"
+    try:
+        return json.loads(path.read_text()).get("command") == "diagnose"
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def finish_diagnose(
+    run_dir: Path, summary: dict[str, Any], *, report: bool = True
+) -> DiagnoseResult:
+    """The verdict and report of a finished diagnose run (also one resumed after a kill)."""
     records = read_records(run_dir)
     # (the trainer wrote verdict.json from the same records and summary)
-    findings = run_findings(records, result.summary)
+    findings = run_findings(records, summary)
     with reporting(run_dir):
         path = _write_report(run_dir, records, findings) if report else None
     return DiagnoseResult(run_dir, findings, records, path)
