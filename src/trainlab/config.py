@@ -574,8 +574,50 @@ class _Loader(yaml.SafeLoader):
     PyYAML follows YAML 1.1, whose float pattern needs a dot in the mantissa, so ``1e-3`` (how
     people write learning rates) would load as the string ``"1e-3"``; its integers read ``010``
     as octal 8 and ``1:30`` as base-60 90 (``epochs: 010`` trained 8 epochs). A key given twice
-    in one mapping is an error (PyYAML keeps the last one silently).
+    in one mapping is an error (PyYAML keeps the last one silently). Merge keys follow the YAML
+    merge spec: in ``<<: [*a, *b]`` the earlier mapping wins, and a key of the mapping itself
+    wins over merged ones (PyYAML 6.0.4 told merged keys apart by the identity of their text,
+    so the later mapping won, and left a shared anchored mapping with a key twice).
     """
+
+    def flatten_mapping(self, node: yaml.MappingNode) -> None:
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        own: list[tuple[yaml.Node, yaml.Node]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag != "tag:yaml.org,2002:merge":
+                if key_node.tag == "tag:yaml.org,2002:value":
+                    key_node.tag = "tag:yaml.org,2002:str"
+                own.append((key_node, value_node))
+                continue
+            subs = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+            for sub in subs:
+                if not isinstance(sub, yaml.MappingNode):
+                    raise yaml.constructor.ConstructorError(
+                        "while constructing a mapping", node.start_mark,
+                        f"expected a mapping or list of mappings for merging, but found {sub.id}",
+                        sub.start_mark,
+                    )  # fmt: skip
+                self.flatten_mapping(sub)
+                merged += sub.value
+        if len(own) == len(node.value):
+            return
+        taken = {self._key(k) for k, _ in own}
+        kept = []
+        for key_node, value_node in merged:  # the first of each key wins; the node's own win
+            key = self._key(key_node)
+            if key not in taken:
+                taken.add(key)
+                kept.append((key_node, value_node))
+        node.value = kept + own
+
+    def _key(self, key_node: yaml.Node) -> Any:
+        """A key as the dedup of merged keys compares it (an unhashable one: by identity)."""
+        key = self.construct_object(key_node)
+        try:
+            hash(key)
+        except TypeError:
+            return id(key_node)
+        return key
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[Any] = set()
@@ -641,19 +683,26 @@ def load_yaml(text: str) -> Any:
     data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- a SafeLoader subclass
     sizes: dict[int, int] = {}
     shared = False
+    walking: set[int] = set()  # the containers on the path from the root
 
     def size(node: Any) -> int:  # values after expansion, each shared node counted once
         nonlocal shared
+        if id(node) in walking:
+            raise ConfigError(
+                "the YAML refers to itself: an alias (*name) inside the value it names (&name); "
+                "write that value out"
+            )
         if id(node) in sizes:
             shared = shared or isinstance(node, dict | list)  # (an alias: scalars are cached)
             return sizes[id(node)]
-        sizes[id(node)] = 1  # (a recursive alias counts once instead of looping)
+        walking.add(id(node))
         if isinstance(node, dict):
             n = 1 + sum(size(k) + size(v) for k, v in node.items())
         elif isinstance(node, list):
             n = 1 + sum(size(v) for v in node)
         else:
             n = 1
+        walking.discard(id(node))
         sizes[id(node)] = n
         return n
 
@@ -676,11 +725,19 @@ def read_yaml_file(path: Path) -> Any:
         raise ConfigError(f"{path} is a folder, not a config; pass a YAML file{such}")
     if not path.exists():  # (a pipe, /dev/stdin or <(...), is read like a file)
         raise ConfigError(f"config file not found: {path} (pass the path to a YAML file)")
+    data = path.read_bytes()
     try:
-        raw = load_yaml(_decode(path.read_bytes()))
-    except UnicodeDecodeError:
+        raw = load_yaml(_decode(data))
+    except UnicodeDecodeError as err:
+        # text has no control bytes but tab, newlines and form feed (UTF-16/32: a BOM first)
+        if any(b < 32 and b not in (9, 10, 12, 13) for b in data[:65536]):
+            raise ConfigError(
+                f"{path}: not a text YAML file (is it a checkpoint or an image?)"
+            ) from None
+        line = data[: err.start].count(b"\n") + 1
         raise ConfigError(
-            f"{path}: not a text YAML file (is it a checkpoint or an image?)"
+            f"{path}: not UTF-8 (byte 0x{data[err.start]:02x} at line {line}, e.g. a file "
+            "saved as Latin-1/ANSI); save it as UTF-8"
         ) from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
@@ -886,7 +943,8 @@ def _blamed_option(
         parse_config(raw, source)
     except ConfigError:
         return None
-    seeds = [s for s in sets if not isinstance(s, str)]  # (--seeds: a (key, list) pair)
+    # --seeds: the CLI's ("population.seeds", list) pair; another parsed pair is a --set's
+    seeds = [s for s in sets if not isinstance(s, str) and s[0] == "population.seeds"]
     if seeds:
         try:
             parse_config(apply_sets(raw, seeds), source)

@@ -15,7 +15,16 @@ from rich.markup import escape
 
 from ..errors import UserError, interrupt_note, out_of_memory
 
-__all__ = ["app", "main", "console", "err_console", "parse_seeds", "whole_number", "escape"]
+__all__ = [
+    "app",
+    "main",
+    "console",
+    "err_console",
+    "parse_seeds",
+    "with_seeds",
+    "whole_number",
+    "escape",
+]
 
 app = typer.Typer(
     name="trainlab",
@@ -51,6 +60,21 @@ def whole_number(option: str, text: str | None) -> int | None:
     if not re.fullmatch(r"[0-9]+", text.strip()):  # (str.isdigit takes '²', which int refuses)
         raise UserError(f"{option} takes a whole number (e.g. {option} 10), got '{text}'")
     return int(text)
+
+
+def with_seeds(set_: list[str] | None, seeds: str | None) -> list[str | tuple[str, list[int]]]:
+    """The ``--set`` items, and ``--seeds`` as a parsed ``population.seeds`` pair after them; a
+    ``--set population.seeds=...`` beside ``--seeds`` is refused (one of them would be dropped)."""
+    from ..config import set_key
+
+    sets: list[str | tuple[str, list[int]]] = list(set_ or [])
+    if seeds is not None:
+        if any(set_key(item) == "population.seeds" for item in sets):
+            raise UserError(
+                "--seeds and --set population.seeds both give the seeds; give them one way"
+            )
+        sets.append(("population.seeds", parse_seeds(seeds)))
+    return sets
 
 
 def parse_seeds(text: str | None) -> list[int] | None:

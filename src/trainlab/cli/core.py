@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from ..errors import UserError, reporting
-from .app import MAX_SEEDS, Sets, app, console, escape, parse_seeds, whole_number
+from .app import MAX_SEEDS, Sets, app, console, escape, whole_number, with_seeds
 
 __all__ = ["train_cmd", "resume_cmd", "datasets_cmd", "report_cmd", "study_cmd", "demo_cmd"]
 
@@ -46,9 +46,7 @@ def train_cmd(
     from ..config import load_config
     from ..train import train
 
-    sets: list[str | tuple[str, list[int]]] = list(set_ or [])
-    if seeds is not None:
-        sets.append(("population.seeds", parse_seeds(seeds)))
+    sets = with_seeds(set_, seeds)
     cfg = load_config(config, sets)
     if diagnose and cfg.train.diagnose_every is None:  # a value the config sets is kept
         cfg.train.diagnose_every = 50  # (the config is read once: it may come through a pipe)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from .app import Sets, app, console, escape, parse_seeds, whole_number
+from .app import Sets, app, console, escape, whole_number, with_seeds
 
 __all__ = ["diagnose_cmd", "print_diagnose"]
 
@@ -45,9 +45,7 @@ def diagnose_cmd(
     from ..diagnostics.run import diagnose
 
     every_n, epochs_n = whole_number("--every", every), whole_number("--epochs", epochs)
-    sets: list[str | tuple[str, list[int]]] = list(set_ or [])
-    if seeds is not None:
-        sets.append(("population.seeds", parse_seeds(seeds)))
+    sets = with_seeds(set_, seeds)
     given = {set_key(item) for item in set_ or []}  # an option wins over --set
     if epochs_n is None and "train.epochs" not in given:
         epochs_n = 3  # (None: the value --set gives)
