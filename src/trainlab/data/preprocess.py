@@ -75,6 +75,7 @@ class Transform:
 
     def __init__(self) -> None:
         self.input_shape_: tuple[int, ...] | None = None
+        self._exact = True  # (set by fit)
 
     def fit(self, x: torch.Tensor | np.ndarray) -> Transform:
         """Learn the statistics from the training inputs ``x`` of shape ``(N, *shape)``."""
@@ -91,6 +92,8 @@ class Transform:
                 "hold NaN or Inf; remove or impute them first"
             )
         self.input_shape_ = tuple(t.shape[1:])
+        # float64 or integer inputs hold their values exactly (what PCA's round-off cut reads)
+        self._exact = t.dtype == torch.float64 or not t.is_floating_point()
         self._fit(_flat(t).to(torch.float64))
         return self
 
@@ -186,6 +189,13 @@ def _eigh_desc(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
     """Mean ``(D,)``, eigenvalues ``(D,)`` (descending, ≥ 0) and eigenvectors ``(D, D)`` (columns)
     of the biased covariance ``Σ = XᵀX / N`` of the centred float64 matrix ``x`` ``(N, D)``.
 
+    With ``N ≥ D``, from the SVD of ``R`` of the centred data's QR (``Xc = QR``, ``R = U S Vᵀ``:
+    ``Σ = V (S²/N) Vᵀ``), which resolves singular values down to ``σ_max · D · eps`` where an
+    eigensolver on ``Σ`` itself resolves eigenvalues only to ``λ_max · D · eps``, the square of
+    that ratio: features in very different units (a timestamp beside [0, 1] values) kept every
+    direction (scikit-learn's SVD PCA does), where ``eigh(Σ)`` lost the small ones to round-off.
+    With ``N < D``, ``eigh(Σ)`` (the other directions have no variance anyway).
+
     Signs are fixed so that each eigenvector's largest-magnitude entry is positive
     (scikit-learn's ``svd_flip``), which makes the result deterministic.
     """
@@ -198,30 +208,40 @@ def _eigh_desc(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tenso
         )
     mean = x.mean(0)  # (D,)
     xc = x - mean  # (N, D)
-    cov = xc.T @ xc / x.shape[0]  # (D, D)
-    # one thread: eigh's eigenvectors change in their last bits with the thread count (the
-    # covariance does not), and so would the preprocessed data and the sha256 that `resume`
-    # checks it against (a run moved to a machine with other cores was refused)
+    # one thread: the eigenvectors change in their last bits with the thread count, and so
+    # would the preprocessed data and the sha256 that `resume` checks it against (a run moved
+    # to a machine with other cores was refused)
     with torch_threads(1):
-        lam, u = torch.linalg.eigh(cov)  # ascending
-    lam, u = lam.flip(0).clamp_min(0.0), u.flip(1)
+        if x.shape[0] >= d:
+            r = torch.linalg.qr(xc, mode="r")[1]  # (D, D)
+            _, s, vt = torch.linalg.svd(r)  # descending
+            lam, u = s.square() / x.shape[0], vt.T
+        else:
+            lam, u = torch.linalg.eigh(xc.T @ xc / x.shape[0])  # ascending
+            lam, u = lam.flip(0).clamp_min(0.0), u.flip(1)
     idx = u.abs().argmax(0)  # (D,)
     signs = torch.sign(u[idx, torch.arange(u.shape[1])])
     signs[signs == 0] = 1.0
     return mean, lam, u * signs
 
 
-def _round_off(lam: torch.Tensor, d: int) -> float:
-    """``λ_max · D · eps(float64)``: an eigenvalue of a ``D × D`` covariance at or below it is
-    zero up to the eigensolver's round-off."""
+def _round_off(lam: torch.Tensor, d: int, n: int, exact: bool) -> float:
+    """The eigenvalue at or below which a direction is zero up to round-off, for eigenvalues of
+    :func:`_eigh_desc` of ``n`` samples of ``d`` features: ``λ_max · (D · eps)²`` from the SVD
+    of exact (float64 or integer) inputs (``N ≥ D``; a singular value below
+    ``σ_max · D · eps``), else ``λ_max · D · eps`` (eps of float64: about the rounding of
+    float32 inputs, whose dependent columns, each rounded alone, add variance of that order)."""
     lam_max = float(lam.max()) if lam.numel() else 0.0
-    return lam_max * d * float(torch.finfo(torch.float64).eps)
+    rel = d * float(torch.finfo(torch.float64).eps)
+    return lam_max * (rel * rel if exact and n >= d else rel)
 
 
-def _check_epsilon(epsilon: float, lam: torch.Tensor, who: str, d: int) -> None:
+def _check_epsilon(
+    epsilon: float, lam: torch.Tensor, who: str, d: int, n: int, exact: bool
+) -> None:
     """``epsilon`` must be a number >= 0 that keeps every ``λ + ε`` of ``lam`` (descending) off
-    zero. An eigenvalue below ``λ_max · D · eps(float64)`` is round-off, i.e. zero: the
-    eigensolver cannot tell it from 0, and dividing by its root would blow up the outputs."""
+    zero. An eigenvalue below :func:`_round_off` is zero: the decomposition cannot tell it from
+    0, and dividing by its root would blow up the outputs."""
     if not (
         isinstance(epsilon, numbers.Real)
         and not isinstance(epsilon, bool)
@@ -229,11 +249,12 @@ def _check_epsilon(epsilon: float, lam: torch.Tensor, who: str, d: int) -> None:
         and epsilon >= 0
     ):
         raise UserError(f"{who}: epsilon must be a number >= 0, got {epsilon!r}")
-    if float((lam + epsilon).min()) <= _round_off(lam, d):
+    cut = _round_off(lam, d, n, exact)
+    if float((lam + epsilon).min()) <= cut:
         raise UserError(
             f"{who}: the training covariance is singular (some directions have zero variance, "
-            f"up to round-off) and epsilon={epsilon}; pass epsilon>0 well above the round-off "
-            "(e.g. epsilon=1e-2)"
+            f"up to round-off {cut:.2g}) and epsilon={epsilon}; pass epsilon>0 well above the "
+            f"round-off (e.g. epsilon={max(1e-2, 1e3 * cut):.2g})"
         )
 
 
@@ -249,7 +270,8 @@ class PCA(Transform):
     ----------
     n_components:
         ``None`` (default) keeps every component the training inputs span: those whose
-        eigenvalue exceeds the round-off ``λ_max · D · eps(float64)`` (all ``D``, a rotation,
+        eigenvalue exceeds the round-off (:func:`_round_off`: ``λ_max · (D · eps)²`` for
+        float64 or integer inputs, ``λ_max · D · eps`` for float32 ones) (all ``D``, a rotation,
         for full-rank inputs; at most ``N − 1`` for ``N`` samples: the other directions are
         arbitrary, and test inputs projected on them would change with the training data's
         last bits); an int ``k`` in ``[1, min(N − 1, D)]`` keeps ``k`` (scikit-learn allows
@@ -287,7 +309,7 @@ class PCA(Transform):
         ``1.0`` is an error, not one component), scikit-learn's rule."""
         d, nc = lam.shape[0], self.n_components
         if nc is None:  # the spanned directions (lam is descending): at least one
-            return max(1, int((lam > _round_off(lam, d)).sum()))
+            return max(1, int((lam > _round_off(lam, d, n, self._exact)).sum()))
         if isinstance(nc, bool) or not isinstance(nc, numbers.Real):
             raise UserError(
                 f"pca_components must be an int (a number of components) or a float in (0, 1) "
@@ -327,7 +349,10 @@ class PCA(Transform):
         self.n_components_ = k
         proj = self.components_.T  # (D, k)
         if self.whiten:
-            _check_epsilon(self.epsilon, self.eigenvalues_, "pca_whiten", lam.shape[0])
+            _check_epsilon(
+                self.epsilon, self.eigenvalues_, "pca_whiten", lam.shape[0], x.shape[0],
+                self._exact,
+            )  # fmt: skip
             proj = proj / torch.sqrt(self.eigenvalues_ + self.epsilon)
         self.projection_ = proj  # (D, k)
 
@@ -363,7 +388,7 @@ class ZCA(Transform):
 
     def _fit(self, x: torch.Tensor) -> None:
         mean, lam, u = _eigh_desc(x)
-        _check_epsilon(self.epsilon, lam, "zca", lam.shape[0])
+        _check_epsilon(self.epsilon, lam, "zca", lam.shape[0], x.shape[0], self._exact)
         self.mean_ = mean  # (D,)
         self.eigenvalues_ = lam  # (D,)
         self.whitening_ = (u / torch.sqrt(lam + self.epsilon)) @ u.T  # (D, D)
