@@ -252,7 +252,8 @@ class RunDir:
     def require(self) -> RunDir:
         """Check that this is a run directory (for resume and report)."""
         if not (self.path / "config.yaml").is_file():
-            if (self.path / "results.json").is_file():  # (a study writes results.json last)
+            # a study's folder: results.json (written last) or its cells/ (a study stopped early)
+            if (self.path / "results.json").is_file() or (self.path / "cells").is_dir():
                 raise UserError(
                     f"{self.path} is a study's folder, not a training run: a study does not "
                     "resume; run `trainlab study NAME` again (with another --out)"

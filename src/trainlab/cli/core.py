@@ -223,9 +223,12 @@ def report_cmd(run_dir: Annotated[Path, typer.Argument(help="a run directory")])
 
     summary = run_dir / "summary.json"
     if is_diagnose_run(run_dir) and summary.is_file() and not (run_dir / SECTIONS_FILE).exists():
-        import json  # a complete diagnose run killed before its report: the diagnose report
+        from ..report.rundata import read_json  # (a corrupt file: one line naming it)
 
-        path = finish_diagnose(run_dir, json.loads(summary.read_text())).report
+        data = read_json(summary)  # a complete diagnose run killed before its report
+        if not isinstance(data, dict):
+            raise UserError(f"{summary} is corrupt (not a JSON object); restore it")
+        path = finish_diagnose(run_dir, data).report
     else:
         path = build_report(run_dir)
     console.print(f"report: {escape(str(path))}")

@@ -275,14 +275,19 @@ def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
         at = [r for r in bad if r["step"] == fwd_step]
         first = min(at, key=_order)
         origin = first["layer"]
-        entry = min((r for r in rows if r["step"] == fwd_step), key=_order) is first
+        now = [r for r in rows if r["step"] == fwd_step]
+        entry = min(now, key=_order) is first
         w = first.get("weight_norm")
-        why = (  # the model's first layer, its weights finite: what came in was not
-            "; its weights are finite, so its input (the data batch) held NaN/Inf, or its "
-            "output overflowed float32"
-            if entry and (w is None or _finite(w))
-            else ""
-        )
+        broken = [r for r in now if _nonfinite_number(r.get("weight_norm"))]
+        why = ""
+        if broken:  # (a parameter used outside any layer: the root module's own, recorded as '')
+            name = broken[0]["layer"]
+            why = f"; {repr(name) if name else 'the root module'} holds a non-finite parameter"
+        elif entry and (w is None or _finite(w)):  # the first watched layer, weights finite
+            why = (
+                "; its weights are finite, so its input held NaN/Inf (the data, or a computation "
+                "before it that no watched layer covers), or its output overflowed float32"
+            )
         return Finding(
             "nonfinite",
             "fail",

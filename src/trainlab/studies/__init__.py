@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..errors import note_interrupt, shell_path, unknown_name
+from ..errors import note_interrupt, out_of_memory, shell_path, unknown_name
 
 if TYPE_CHECKING:
     from ..runs import RunDir
@@ -109,8 +109,11 @@ def run_study(
     token = _CLAIMED.set(None)
     try:
         return module.run(out, quick=quick, seeds=seeds, device=device, renumber=renumber)
-    except (KeyboardInterrupt, OSError) as err:  # (a full disk: not a cell's resume either)
-        claimed = _CLAIMED.get()
+    except (KeyboardInterrupt, OSError, MemoryError, RuntimeError) as err:  # (not a cell's
+        claimed = _CLAIMED.get()  # resume either: a full disk, out of memory)
+        oom = isinstance(err, MemoryError | RuntimeError)
+        if oom and not out_of_memory(err):
+            raise
         if claimed is not None:  # a study does not resume: its folder is kept, as it is
             note = (
                 f"the study in {shell_path(claimed)} is incomplete (studies do not resume); "
@@ -118,6 +121,8 @@ def run_study(
             )
             if isinstance(err, KeyboardInterrupt):
                 note_interrupt(err, note)
+            elif oom:  # instead of the cell's own note (resume the cell, reuse its --out)
+                err.__notes__ = [note]
             else:
                 err.add_note(f"run the study again (its folder {shell_path(claimed)} is "
                              "incomplete: use another --out, or delete it first)")  # fmt: skip
