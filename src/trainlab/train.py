@@ -660,13 +660,13 @@ class Trainer:
             by_value = clip_grad_value_(self.params, cfg.clip_value)
             if by_value is not None:
                 clipped = by_value if clipped is None else clipped | by_value
-        if clipped is not None:
-            self._sum_clipped += clipped.float()
         finite = torch.isfinite(loss.detach()) & torch.isfinite(gnorm)
         # only a model still training can fail: an early-stopped one keeps its status
         failed = self.running & ~finite
         self.nan_step.copy_(torch.where(failed, step, self.nan_step))
         self.alive &= ~failed
+        if clipped is not None:  # the steps a model takes (not a stopped or failing one's)
+            self._sum_clipped += (clipped & self.running).float()
         if stats and (not on_cpu or bool(failed.any())):  # (on the CPU a memory read)
             with torch.no_grad():  # as its weights: the statistics from before the failed step
                 for b, old in zip(stats, saved, strict=True):

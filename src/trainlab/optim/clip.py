@@ -114,10 +114,10 @@ def clip_grad_norm_(
     called on each model's parameters alone (``coef = max_norm / (norm + 1e-6)``, clamped to 1).
     A non-finite norm gives non-finite gradients, as in torch (the trainer stops such a model).
     """
+    if isinstance(norm_type, bool) or not isinstance(norm_type, int | float) or not norm_type > 0:
+        raise ConfigError(f"norm_type must be a number > 0 or inf, got {norm_type!r}")
     ps = _with_grads(params)
     norm_type = float(norm_type)
-    if not (norm_type > 0):
-        raise ConfigError(f"norm_type must be > 0 (2 for the Euclidean norm), got {norm_type}")
     dev = ps[0].device if ps else torch.device("cpu")
     mx = _threshold("max_norm", max_norm, k)
     if isinstance(mx, Tensor):
@@ -154,10 +154,13 @@ def clip_grad_value_(params: Iterable[Tensor] | Tensor, value: float | Tensor) -
         return None
     k = ps[0].shape[0] if ps[0].dim() else 1
     v = _threshold("clip value", value, k)
+    # max |g| (a NaN counts as 0: the elements beside it are still clamped, and said so)
     if all(p.dim() and p.shape[0] == k for p in ps):  # per model: max |g| over its parameters
-        peak = torch.stack([p.grad.reshape(k, -1).abs().amax(1) for p in ps]).amax(0)
+        peak = torch.stack(
+            [p.grad.reshape(k, -1).abs().nan_to_num_(nan=0.0).amax(1) for p in ps]
+        ).amax(0)
     else:
-        peak = torch.stack([p.grad.abs().max() for p in ps]).max().reshape(1)
+        peak = torch.stack([p.grad.abs().nan_to_num_(nan=0.0).max() for p in ps]).max().reshape(1)
     if isinstance(v, Tensor):
         _check_positive_once("clip value", v)
         v = v.abs()  # never a sign flip (see the module doc)
