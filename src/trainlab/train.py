@@ -922,8 +922,10 @@ class Trainer:
         """Train until the last epoch (or every model stopped); returns the summary.
 
         ``run``: the :class:`~trainlab.runs.RunDir` that :func:`train` made for this trainer
-        (config.yaml, population.json), which gets the checkpoints, metrics and report; None
-        writes nothing. To train into a new folder, use ``trainlab.train(config, out=...)``.
+        (config.yaml, population.json), which gets the checkpoints, metrics.jsonl and
+        summary.json (diagnostics.jsonl and verdict.json with diagnostics; report.html is
+        :func:`trainlab.report.build_report`'s, which the CLI calls); None writes nothing. To
+        train into a new folder, use ``trainlab.train(config, out=...)``.
         """
         if run is not None and not isinstance(run, RunDir):
             raise UserError(

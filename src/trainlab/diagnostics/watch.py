@@ -1231,9 +1231,11 @@ class Watch:
         if t is None:
             if key == "edges":
                 t = self.edges.to(device, dtype)
-            else:  # ("offsets", sizes, width), ("dead", unit counts) or ("scale",)
+            else:  # ("offsets", sizes, width), ("dead"/"units", unit counts) or ("scale",)
                 if key[0] == "scale":
                     t = self._update_scale
+                elif key[0] == "units":  # (L_relu,): each layer's unit count
+                    t = torch.tensor(key[1], dtype=torch.float64)
                 elif key[0] == "offsets":
                     # value m of layer l goes to column (m mod R)·L·nb + l·nb + bin: R copies of
                     # the counts, so that runs of equal bins (ReLU zeros) do not serialize
@@ -1242,12 +1244,12 @@ class Watch:
                         torch.arange(len(sizes)) * width, torch.tensor(sizes)
                     )  # (M,)
                     t += (torch.arange(t.numel()) % _HIST_COPIES) * (len(sizes) * width)
-                else:  # (U_total, L_relu): column l averages layer l's units
-                    units = key[1]
+                else:  # (U_total, L_relu): column l counts layer l's units (exact integers;
+                    units = key[1]  # a sum of rounded 1/U read 25% dead as 25.000003%)
                     t = torch.zeros(sum(units), len(units))
                     pos = 0
                     for j, u in enumerate(units):
-                        t[pos : pos + u, j] = 1.0 / u
+                        t[pos : pos + u, j] = 1.0
                         pos += u
                 t = t.to(device, dtype)
             self._remember((key, device, dtype), t)
@@ -1276,8 +1278,9 @@ class Watch:
             if peaks:
                 units = tuple(p.shape[1] for _, p in peaks)
                 alive = torch.cat([p for _, p in peaks], dim=1).le_(0)  # (K, ΣU) 1.0 = dead
-                avg = self._const(("dead", units), dev, alive.dtype)  # (ΣU, L_relu)
-                fracs.append(alive.float() @ avg.float())  # (K, L_relu)
+                count = self._const(("dead", units), dev, alive.dtype)  # (ΣU, L_relu)
+                n = self._const(("units", units), dev, torch.float32)  # (L_relu,)
+                fracs.append((alive.float() @ count.float()) / n)  # (K, L_relu): dead / U
                 fkeys += [(layer, "dead_fraction") for layer, _ in peaks]
             if sats:
                 fracs.append(torch.stack([f.float() for _, f in sats], dim=1))  # (K, L_sat)

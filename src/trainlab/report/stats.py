@@ -12,7 +12,7 @@ __all__ = ["aggregate", "sample_std"]
 def _finite(values: Iterable[Any]) -> list[float]:
     out = []
     for v in values:
-        if v is None or isinstance(v, bool):
+        if v is None:
             continue
         try:
             f = float(v)
@@ -31,7 +31,7 @@ def aggregate(values: Iterable[Any]) -> dict[str, float | int | None]:
     """Summarize one metric over seeds: ``{"mean", "std", "ci95", "n"}``.
 
     ``None``, NaN and ±Inf entries (models stopped for NaN, metrics never reached) are left out;
-    ``n`` counts the finite values that were used.
+    ``n`` counts the finite values that were used (a bool counts as 1 or 0, as in numpy).
 
     - ``mean`` = Σx/n
     - ``std`` = √(Σ(x − mean)² / (n − 1))  (sample standard deviation, ddof = 1)
