@@ -1430,6 +1430,7 @@ def train(
             "or write=False"
         )
     config = as_config(config)
+    _warn_ignored_sections(config, model, dataset)
     if "path" in config.data.options:  # config.yaml names the file wherever it is resumed from
         from .data import with_absolute_path
 
@@ -1442,6 +1443,30 @@ def train(
     return RunResult(
         run.path if run else None, summary, trainer.members, trainer.pop, trainer.diagnostics
     )
+
+
+def _warn_ignored_sections(config: Config, model: nn.Module | None, dataset: Any) -> None:
+    """Warn of the ``model.*`` keys a config sets beside a module passed in (which trains as it
+    is; ``model.dropout`` still sets its rates) and of the ``data.*`` keys beside a dataset
+    passed in (used as it is), instead of dropping them without a word."""
+    from .population import _caller_stacklevel
+
+    def keys(section: Any, keep: set[str]) -> list[str]:
+        return sorted((set(section.model_fields_set) | set(section.model_extra or {})) - keep)
+
+    found = []
+    if model is not None and (ks := keys(config.model, {"dropout"})):
+        found.append(
+            f"{', '.join('model.' + k for k in ks)}: the module passed to train() trains as it "
+            "is (build it with those settings instead)"
+        )
+    if dataset is not None and (ks := keys(config.data, set())):
+        found.append(
+            f"{', '.join('data.' + k for k in ks)}: the dataset passed to train() is used as it "
+            "is (split and preprocess it before, e.g. trainlab.data.preprocess)"
+        )
+    for text in found:
+        warnings.warn(f"ignored {text}", UserWarning, stacklevel=_caller_stacklevel())
 
 
 def _restore(

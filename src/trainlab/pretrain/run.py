@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import time
 import warnings
 from collections.abc import Iterator
@@ -940,8 +941,11 @@ def load_module(
             "sdae); a training run's models load with trainlab.load_run"
         )
     k = len(summary.get("models", []))
-    if isinstance(model, bool) or not isinstance(model, int) or not 0 <= model < k:
-        raise ConfigError(f"{path} holds models 0 to {k - 1}; got model={model!r}")
+    if isinstance(model, bool | np.bool_) or not isinstance(model, numbers.Integral):
+        raise ConfigError(f"model must be an int index (0 to {k - 1}), got {model!r}")
+    model = int(model)  # (np.int64 from a loop over np.arange(K))
+    if not 0 <= model < k:
+        raise ConfigError(f"{path} holds models 0 to {k - 1}; got model={model}")
     if model in (summary.get("diverged") or []):
         raise ConfigError(f"model {model} of {path} diverged (inf/NaN weights); pick another")
     import zipfile
