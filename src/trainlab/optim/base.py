@@ -33,13 +33,14 @@ one call.
 Small models (fewer than ``FUSED_MIN_NUMEL`` parameters each), for which a call per model costs
 more than one broadcast step, take one fused call when the lr and weight decay are their only
 per-model values (an lr grid, per-model schedules; the decay is then applied outside the
-kernel, :func:`decay_outside`): the kernel steps a copy of the parameters with the largest lr,
-``θ₁ = θ₀ − η_max u``, and each model then moves by its own lr,
+kernel, :func:`decay_outside`) and no lr exceeds 1: the kernel steps a copy of the parameters
+with the largest lr, ``θ₁ = θ₀ − η_max u``, and each model then moves by its own lr,
 ``θ ← lerp(θ₀, θ₁, η_k/η_max) = θ₀ − η_k u`` (:func:`lr_scaled`): a model at ``η_max`` gets the
 kernel's result bit for bit, the others differ from ``θ₀ − η_k u`` by at most an ulp of
 ``max(|θ₀|, |η_max u|)`` (a blend weight above 1, from a kernel stepped with lr = 1, would
 scale the rounding of ``θ₁`` instead: an update under half an ulp of ``θ₀`` was lost, and a model
-at lr 10 never moved where alone it did).
+at lr 10 never moved where alone it did). An lr above 1 takes the ``_foreach`` path: ``η_max u``
+could overflow for a model whose own ``η_k u`` does not.
 """
 
 from __future__ import annotations
@@ -716,6 +717,8 @@ class PopulationOptimizer(torch.optim.Optimizer):
         if not isinstance(lr, Tensor) or lr.dim() != 1 or one is None:
             return None
         top = float(lr.max())  # a CPU tensor (fused kernels are CPU only): no device sync
+        if top > 1.0:  # η_max·u could overflow where a neighbour's η_k·u does not (a sweep to
+            return None  # 1e38 made an lr-1e-3 model NaN): the _foreach path, per model
         # the kernel steps with the largest lr: every blend weight η_k/η_max is ≤ 1
         scaled = {"lr": top if top > 0 else 1.0, **({"weight_decay": 0.0} if outside else {})}
         return [(0, k, {**one[0][2], **scaled})], lr

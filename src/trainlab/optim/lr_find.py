@@ -26,6 +26,7 @@ epochs in one pass; the final loss against the LR shows the usable range directl
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -416,8 +417,10 @@ def lr_sweep(
     twice = next((lr for i, lr in enumerate(lrs) if lr in lrs[:i]), None)
     if twice is not None:  # (a range too narrow for its count gives equal points, too)
         raise ConfigError(f"lr_sweep needs distinct learning rates; {twice:g} is listed twice")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+    whole = isinstance(epochs, numbers.Integral) and not isinstance(epochs, bool | np.bool_)
+    if not whole or epochs < 1:
         raise ConfigError(f"lr_sweep needs epochs (--epochs) ≥ 1, got {epochs!r}")
+    epochs = int(epochs)  # (np.int64 from a notebook)
     raw = config.model_dump()
     for key, v in raw["optim"].items():  # (betas is a pair; per model, a list of pairs)
         per_model = isinstance(v, list) and bool(v) and (key != "betas" or isinstance(v[0], list))
