@@ -3,33 +3,13 @@
 
 from __future__ import annotations
 
-import sys
-import traceback
-
 import pytest
 
-from conftest import assert_user_error
+from conftest import assert_user_error, run_cli
 from trainlab.config import load_config, load_yaml
 from trainlab.errors import ConfigError
 
 TINY = "model: {name: mlp, hidden: [8]}\ntrain: {epochs: 1, batch_size: 256}\n"
-
-
-def _cli(monkeypatch, capsys, *args):
-    """``trainlab ARGS`` via ``main()``; an escaping exception is a traceback: exit 1."""
-    from trainlab.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
-    code = 0
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    except BaseException:  # what the shell would print as a traceback
-        code = 1
-        sys.stderr.write(traceback.format_exc()[-600:])
-    out = capsys.readouterr()
-    return code, out.out, out.err
 
 
 # config.py load_yaml/parse_config: a self-referencing alias (`&m ... *m`) escapes as a
@@ -37,7 +17,7 @@ def _cli(monkeypatch, capsys, *args):
 def test_recursive_alias_in_config_file_is_one_line_error(tmp_path, monkeypatch, capsys):
     path = tmp_path / "rec.yaml"
     path.write_text("model: &m\n  name: mlp\n  extra: *m\n")
-    code, _, err = _cli(monkeypatch, capsys, "train", path, "--out", tmp_path / "run")
+    code, _, err = run_cli(monkeypatch, capsys, "train", path, "--out", tmp_path / "run")
     assert_user_error(code, err)
     assert not (tmp_path / "run").exists()
 
@@ -94,7 +74,7 @@ def test_seeds_option_and_set_population_seeds_conflict(tmp_path, monkeypatch, c
     path = tmp_path / "c.yaml"
     path.write_text(TINY)
     out = tmp_path / "run"
-    code, _, err = _cli(
+    code, _, err = run_cli(
         monkeypatch, capsys, "train", path, "--set", "population.seeds=[5,6]", "--seeds", "3",
         "--out", out, "--no-report",
     )  # fmt: skip
