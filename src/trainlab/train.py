@@ -233,6 +233,7 @@ class Trainer:
             keep_freed_memory()  # a population's big per-step buffers: no page faults each step
         self.members = members(config)
         self.k = k = len(self.members)
+        _warn_ignored_sections(config, model, dataset)
         self.custom_model = model is not None
         self.model_record = _module_record(model) if model is not None else None
         self.custom_dataset = dataset is not None
@@ -1430,7 +1431,6 @@ def train(
             "or write=False"
         )
     config = as_config(config)
-    _warn_ignored_sections(config, model, dataset)
     if "path" in config.data.options:  # config.yaml names the file wherever it is resumed from
         from .data import with_absolute_path
 
@@ -1452,18 +1452,25 @@ def _warn_ignored_sections(config: Config, model: nn.Module | None, dataset: Any
     from .population import _caller_stacklevel
 
     def keys(section: Any, keep: set[str]) -> list[str]:
-        return sorted((set(section.model_fields_set) | set(section.model_extra or {})) - keep)
+        """The keys given a value other than their default (a dumped config, or a run's own
+        config.yaml, sets every field to its default) and every extra key."""
+        fields = type(section).model_fields
+        changed = {
+            name for name in section.model_fields_set & set(fields)
+            if getattr(section, name) != fields[name].get_default(call_default_factory=True)
+        }  # fmt: skip
+        return sorted((changed | set(section.model_extra or {})) - keep)
 
     found = []
     if model is not None and (ks := keys(config.model, {"dropout"})):
         found.append(
-            f"{', '.join('model.' + k for k in ks)}: the module passed to train() trains as it "
-            "is (build it with those settings instead)"
+            f"{', '.join('model.' + k for k in ks)}: the module passed in trains as it is "
+            "(build it with those settings instead)"
         )
     if dataset is not None and (ks := keys(config.data, set())):
         found.append(
-            f"{', '.join('data.' + k for k in ks)}: the dataset passed to train() is used as it "
-            "is (split and preprocess it before, e.g. trainlab.data.preprocess)"
+            f"{', '.join('data.' + k for k in ks)}: the dataset passed in is used as it is "
+            "(split and preprocess it before, e.g. trainlab.data.preprocess)"
         )
     for text in found:
         warnings.warn(f"ignored {text}", UserWarning, stacklevel=_caller_stacklevel())

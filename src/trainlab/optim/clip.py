@@ -17,8 +17,11 @@ clamped to [0, 1] and the value bounds are ``±|value|``.)
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
+from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
@@ -75,6 +78,18 @@ def _with_grads(params: Iterable[Tensor] | Tensor) -> list[Tensor]:
     return [p for p in params if p.grad is not None]
 
 
+def _norm_type(norm_type: Any) -> float:
+    """``norm_type`` as a float > 0: a real number (numpy's too) or ``inf`` (``"inf"`` as torch
+    takes it); a bool, another string or a number <= 0 is a ConfigError."""
+    if isinstance(norm_type, str) and norm_type.strip().lower() in ("inf", "+inf"):
+        return math.inf
+    if isinstance(norm_type, bool | np.bool_) or not isinstance(norm_type, numbers.Real):
+        raise ConfigError(f"norm_type must be a number > 0 or inf, got {norm_type!r}")
+    if not float(norm_type) > 0:
+        raise ConfigError(f"norm_type must be a number > 0 or inf, got {norm_type!r}")
+    return float(norm_type)
+
+
 def grad_norms(params: Iterable[Tensor] | Tensor, *, k: int, norm_type: float = 2.0) -> Tensor:
     """Each model's global gradient norm over all of its parameters: ``(K,)``.
 
@@ -82,8 +97,7 @@ def grad_norms(params: Iterable[Tensor] | Tensor, *, k: int, norm_type: float = 
     norms are zeros (on the parameters' device, the CPU if there are no parameters), as
     ``torch.nn.utils.clip_grad_norm_`` returns 0.
     """
-    if isinstance(norm_type, bool) or not isinstance(norm_type, int | float) or not norm_type > 0:
-        raise ConfigError(f"norm_type must be a number > 0 or inf, got {norm_type!r}")
+    norm_type = _norm_type(norm_type)
     params = [params] if isinstance(params, Tensor) else list(params)
     ps = _with_grads(params)
     if not ps:
@@ -114,10 +128,8 @@ def clip_grad_norm_(
     called on each model's parameters alone (``coef = max_norm / (norm + 1e-6)``, clamped to 1).
     A non-finite norm gives non-finite gradients, as in torch (the trainer stops such a model).
     """
-    if isinstance(norm_type, bool) or not isinstance(norm_type, int | float) or not norm_type > 0:
-        raise ConfigError(f"norm_type must be a number > 0 or inf, got {norm_type!r}")
+    norm_type = _norm_type(norm_type)
     ps = _with_grads(params)
-    norm_type = float(norm_type)
     dev = ps[0].device if ps else torch.device("cpu")
     mx = _threshold("max_norm", max_norm, k)
     if isinstance(mx, Tensor):
