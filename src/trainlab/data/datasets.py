@@ -754,7 +754,7 @@ def _digits() -> RawData:
 @DATASETS.register(
     "mnist1d",
     "MNIST-1D (Greydanus 2020), generated offline: 4000 train / 1000 test signals, shape (1, 40), "
-    "10 classes",
+    "10 classes; n_samples=5000, data_seed=42, shuffle_seq=false",
 )
 def _mnist1d(*, n_samples: int = 5000, data_seed: int = 42, shuffle_seq: bool = False) -> RawData:
     """The ``mnist1d`` package's procedural ``make_dataset`` (never the downloading call).

@@ -33,7 +33,13 @@ def make_spirals(
     Arm ``j`` has radius ``r = linspace(0, 1)`` and angle
     ``θ = 2πj/K + 4r + noise·N(0, 1)`` (radians); a point is ``r·(sin θ, cos θ)``.
     Not linearly separable: a linear classifier reaches about ``1/K + ε``, a small MLP ~100%.
+    Bad arguments are a one-line UserError, as through ``trainlab.data.load("spirals")``.
     """
+    n_samples = _positive_int("spirals", "n_samples", n_samples, 2)
+    classes = _positive_int("spirals", "classes", classes, 2)
+    noise = _nonneg_float("spirals", "noise", noise)
+    data_seed = _positive_int("spirals", "data_seed", data_seed, 0)
+    _every_class_sampled("spirals", n_samples, classes)
     rng = np.random.default_rng(np.random.SeedSequence([int(data_seed), 0x5719]))
     xs, ys = [], []
     for j, n in enumerate(_per_class(n_samples, classes)):
@@ -54,8 +60,21 @@ def make_blobs(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Isotropic Gaussian blobs: class ``c`` ~ ``N(μ_c, std² I)``, ``μ_c ~ U[-box, box]^dim``.
 
-    Returns ``(N, dim)`` float32 inputs and int64 labels (sizes differ by at most one).
+    Returns ``(N, dim)`` float32 inputs and int64 labels (sizes differ by at most one). Bad
+    arguments are a one-line UserError, as through ``trainlab.data.load("blobs")``.
     """
+    n_samples = _positive_int("blobs", "n_samples", n_samples, 2)
+    dim = _positive_int("blobs", "dim", dim)
+    classes = _positive_int("blobs", "classes", classes, 2)
+    std = _nonneg_float("blobs", "std", std)
+    center_box = _nonneg_float("blobs", "center_box", center_box)
+    data_seed = _positive_int("blobs", "data_seed", data_seed, 0)
+    _every_class_sampled("blobs", n_samples, classes)
+    if center_box + 10 * std > FLOAT32_SAFE:  # the inputs are float32
+        raise UserError(
+            f"blobs: center_box={center_box!r} and std={std!r} give inputs beyond float32's "
+            f"range; keep center_box + 10·std below {FLOAT32_SAFE:g}"
+        )
     rng = np.random.default_rng(np.random.SeedSequence([int(data_seed), 0xB10B]))
     centers = rng.uniform(-center_box, center_box, size=(classes, dim))  # (C, dim)
     sizes = _per_class(n_samples, classes)
@@ -88,16 +107,27 @@ def make_teacher(
     largest, leaving its class without samples (``dim=2, classes=50, data_seed=0``: 32 of the
     50 classes are empty).
     Cost is a forward pass of the samples and of the reference draw: 60000 × 784 with
-    ``hidden=256`` takes ~1 s.
+    ``hidden=256`` takes ~1 s. Bad arguments are a one-line UserError, as through
+    ``trainlab.data.load("teacher")``; so is a teacher that labels every sample one class (a
+    narrow or deep ReLU teacher can die).
     """
+    widths = [hidden] if isinstance(hidden, int | np.integer) else hidden
+    if not isinstance(widths, list | tuple | np.ndarray) or not all(
+        isinstance(w, int | np.integer) and not isinstance(w, bool) and w >= 1 for w in widths
+    ):
+        raise UserError(f"teacher: hidden must be a width >= 1 or a list of widths, got {hidden!r}")
+    n_samples = _positive_int("teacher", "n_samples", n_samples, 2)
+    dim = _positive_int("teacher", "dim", dim)
+    classes = _positive_int("teacher", "classes", classes, 2)
+    data_seed = _positive_int("teacher", "data_seed", data_seed, 0)
+    _every_class_sampled("teacher", n_samples, classes)
     # the teacher's weights, the inputs and the centring draw come from independent streams,
     # so the teacher does not depend on n_samples: more data from the same seed is more data
     # from one teacher (a spawned child does not depend on how many are spawned)
     seq = np.random.SeedSequence([int(data_seed), 0x7EAC])
     teacher_seq, input_seq, reference_seq = seq.spawn(3)
     rng = np.random.default_rng(teacher_seq)
-    widths = [int(w) for w in ([hidden] if isinstance(hidden, int | np.integer) else hidden)]
-    sizes = [dim, *widths, classes]
+    sizes = [dim, *(int(w) for w in widths), classes]
     weights = [
         rng.standard_normal((a, b), dtype=np.float32) * np.float32(np.sqrt(gain / a))
         for a, b, gain in zip(sizes[:-1], sizes[1:], [2.0] * len(widths) + [1.0], strict=True)
@@ -116,27 +146,30 @@ def make_teacher(
     )
     offset = logits(ref).mean(0, keepdims=True)  # (1, C)
     x = np.random.default_rng(input_seq).standard_normal((n_samples, dim), dtype=np.float32)
-    return x, (logits(x) - offset).argmax(1).astype(np.int64)
+    y = (logits(x) - offset).argmax(1).astype(np.int64)
+    if (y == y[0]).all():
+        raise UserError(
+            f"teacher: the teacher labels every sample class {int(y[0])} (a dead ReLU teacher); "
+            "pass another data_seed, wider hidden layers or a larger dim"
+        )
+    return x, y
 
 
 @DATASETS.register(
-    "spirals", "K-arm 2-D spirals (CS231n): n_samples=1500, classes=3, noise=0.2; shape (2,)"
+    "spirals",
+    "K-arm 2-D spirals (CS231n): n_samples=1500, classes=3, noise=0.2, data_seed=0; shape (2,)",
 )
 def _spirals(
     *, n_samples: int = 1500, classes: int = 3, noise: float = 0.2, data_seed: int = 0
 ) -> RawData:
-    n = _positive_int("spirals", "n_samples", n_samples, 2)
-    k = _positive_int("spirals", "classes", classes, 2)
-    s = _nonneg_float("spirals", "noise", noise)
-    seed = _positive_int("spirals", "data_seed", data_seed, 0)
-    _every_class_sampled("spirals", n, k)
-    x, y = make_spirals(n, k, s, seed)
-    return RawData(x=x, y=y, num_classes=k, source="synthetic")
+    x, y = make_spirals(n_samples, classes, noise, data_seed)  # (it checks them)
+    return RawData(x=x, y=y, num_classes=int(classes), source="synthetic")
 
 
 @DATASETS.register(
     "blobs",
-    "Gaussian blobs: n_samples=1000, dim=2, classes=3, std=1.0, center_box=5.0; shape (dim,)",
+    "Gaussian blobs: n_samples=1000, dim=2, classes=3, std=1.0, center_box=5.0, data_seed=0; "
+    "shape (dim,)",
 )
 def _blobs(
     *,
@@ -147,22 +180,8 @@ def _blobs(
     center_box: float = 5.0,
     data_seed: int = 0,
 ) -> RawData:
-    args = (
-        _positive_int("blobs", "n_samples", n_samples, 2),
-        _positive_int("blobs", "dim", dim),
-        _positive_int("blobs", "classes", classes, 2),
-        _nonneg_float("blobs", "std", std),
-        _nonneg_float("blobs", "center_box", center_box),
-        _positive_int("blobs", "data_seed", data_seed, 0),
-    )
-    _every_class_sampled("blobs", args[0], args[2])
-    if args[4] + 10 * args[3] > FLOAT32_SAFE:  # the inputs are float32
-        raise UserError(
-            f"blobs: center_box={center_box!r} and std={std!r} give inputs beyond float32's "
-            f"range; keep center_box + 10·std below {FLOAT32_SAFE:g}"
-        )
-    x, y = make_blobs(*args)
-    return RawData(x=x, y=y, num_classes=args[2], source="synthetic")
+    x, y = make_blobs(n_samples, dim, classes, std, center_box, data_seed)  # (it checks them)
+    return RawData(x=x, y=y, num_classes=int(classes), source="synthetic")
 
 
 #: synthetic inputs are float32: options that would put them near its limit are refused
@@ -180,7 +199,7 @@ def _every_class_sampled(name: str, n: int, k: int) -> None:
 @DATASETS.register(
     "teacher",
     "random teacher MLP labels N(0, I) inputs, any size: n_samples=5000, dim=20, classes=10, "
-    "hidden=64; shape (dim,)",
+    "hidden=64, data_seed=0; shape (dim,)",
 )
 def _teacher(
     *,
@@ -190,18 +209,5 @@ def _teacher(
     hidden: int | Sequence[int] = 64,
     data_seed: int = 0,
 ) -> RawData:
-    widths = [hidden] if isinstance(hidden, int | np.integer) else hidden
-    if not isinstance(widths, list | tuple | np.ndarray) or not all(
-        isinstance(w, int | np.integer) and not isinstance(w, bool) and w >= 1 for w in widths
-    ):
-        raise UserError(f"teacher: hidden must be a width >= 1 or a list of widths, got {hidden!r}")
-    args = (
-        _positive_int("teacher", "n_samples", n_samples, 2),
-        _positive_int("teacher", "dim", dim),
-        _positive_int("teacher", "classes", classes, 2),
-        tuple(int(w) for w in widths),
-        _positive_int("teacher", "data_seed", data_seed, 0),
-    )
-    _every_class_sampled("teacher", args[0], args[2])
-    x, y = make_teacher(*args)
-    return RawData(x=x, y=y, num_classes=args[2], source="synthetic")
+    x, y = make_teacher(n_samples, dim, classes, hidden, data_seed)  # (it checks them)
+    return RawData(x=x, y=y, num_classes=int(classes), source="synthetic")
