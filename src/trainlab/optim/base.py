@@ -69,7 +69,6 @@ __all__ = [
     "split_runs",
     "lr_scaled",
     "decay_outside",
-    "decays_outside",
     "by_step",
     "compute_dtype",
     "hyper_dtype",
@@ -391,30 +390,35 @@ def split_runs(
 
 @contextmanager
 def lr_scaled(params: list[Tensor], lr: Tensor | None) -> Iterator[list[Tensor]]:
-    """Scale a step made with lr ``η_max`` to each model's: ``θ ← θ₀ + w_k (θ₁ − θ₀)``.
+    """Scale a step made with lr ``η_max`` to each model's: ``θ ← θ₀ + w_k Δ``.
 
-    Yields the tensors a fused kernel should step with lr ``η_max``: ``params`` themselves when
-    ``lr`` is None, else fresh copies of them (``θ₀``, stepped to ``θ₁ = θ₀ − η_max u``); at the
-    end of the block each parameter becomes ``lerp(θ₀, θ₁, w_k) = θ₀ − η_k u`` (``lr``: the
-    ``(K,)`` blend weights ``w_k = η_k/η_max`` in [0, 1]; a model with ``w_k = 1`` keeps ``θ₁``
-    exactly). An exception inside the block leaves the parameters as they were; a model with
-    η = 0 keeps its parameters bit for bit where they and its step ``u`` are finite (the trainer
-    zeroes a stopped model's gradients); an infinite weight becomes NaN there
-    (``∞ + 0·(∞ − ∞)``), where the plain kernel would keep it infinite.
+    Yields the tensors a fused kernel should step with lr ``η_max`` (and no weight decay,
+    :func:`decay_outside`): ``params`` themselves when ``lr`` is None, else zeros shaped like
+    them, stepped to ``Δ = −η_max u`` at full precision; at the end of the block each parameter
+    becomes ``θ₀ + w_k Δ = θ₀ − η_k u``, rounded once at ``θ``'s precision as a model stepped
+    alone is (``lr``: the ``(K,)`` weights ``w_k = η_k/η_max`` in [0, 1]). Stepping a copy of
+    ``θ₀`` instead rounded ``θ₁ − θ₀`` to ulps of ``θ``: a model whose own update was under
+    half an ulp, which alone rounds away, moved one ulp a step beside a larger lr. An exception
+    inside the block leaves the parameters as they were; a model with η = 0 keeps its
+    parameters bit for bit where its step ``u`` is finite (the trainer zeroes a stopped model's
+    gradients).
     """
     if lr is None:
         yield params
         return
-    work = [p.clone() for p in params]
+    work = [torch.zeros_like(p) for p in params]
     yield work
-    lerp_(params, work, bcast(lr, params))
+    _add_scaled_(params, work, bcast(lr, params))
 
 
-def decays_outside(wd: Hyper, decoupled: bool) -> bool:
-    """In an lr-scaled step, weight decay λ is applied outside the kernel (which gets 0): when
-    it is decoupled (it scales with each model's lr) or differs by model; a shared L2 λ stays in
-    the kernel (``g + λθ`` does not depend on the lr)."""
-    return decoupled or (isinstance(wd, Tensor) and wd.dim() > 0)
+def _add_scaled_(xs: list[Tensor], ds: list[Tensor], w: list[Tensor]) -> None:
+    """In place ``x ← x + w·d`` with per-parameter weight views ``w`` (float32 for 16-bit ``x``,
+    :func:`bcast`: those are computed in float32 and rounded once)."""
+    same = [i for i, (x, wi) in enumerate(zip(xs, w, strict=True)) if x.dtype == wi.dtype]
+    if same:
+        torch._foreach_addcmul_([xs[i] for i in same], [ds[i] for i in same], [w[i] for i in same])
+    for i in sorted(set(range(len(xs))) - set(same)):
+        xs[i].copy_(xs[i].float().addcmul_(ds[i].float(), w[i]))
 
 
 def decay_outside(
@@ -426,15 +430,16 @@ def decay_outside(
     decoupled: bool,
     maximize: bool,
 ) -> tuple[list[Tensor], bool]:
-    """Weight decay λ of an lr-scaled step where :func:`decays_outside` (the kernel gets 0).
+    """Weight decay λ of an lr-scaled step, applied outside the kernel (which gets 0: it steps
+    a zero copy of the parameters, :func:`lr_scaled`, so it cannot see ``θ``).
 
     L2 (``decoupled`` False): the kernel's gradient becomes ``±g + λθ`` (new tensors; torch's
     kernels negate for ``maximize`` first, then add λθ, so the sign is folded in here and the
     kernel gets ``maximize=False``). Decoupled (AdamW): ``θ ← θ(1 − η_k λ)`` in place, before the
     step. Returns the gradients and the ``maximize`` flag for the kernel; the inputs back when
-    there is nothing to do here (``lr`` None: not lr-scaled; λ = 0; λ in the kernel).
+    there is nothing to do here (``lr`` None: not lr-scaled; λ = 0).
     """
-    if lr is None or is_zero(wd) or not decays_outside(wd, decoupled):
+    if lr is None or is_zero(wd):
         return grads, maximize
     if decoupled:
         torch._foreach_mul_(params, bcast(1.0 - lr * wd, params))
@@ -692,7 +697,7 @@ class PopulationOptimizer(torch.optim.Optimizer):
 
         ``runs``: :func:`equal_runs` over ``values``, one kernel call each; ``lr``: None, or the
         ``(K,)`` per-model lr of an lr-scaled step (one run, whose values give the kernel the
-        largest lr and, where :func:`decays_outside`, no weight decay; call the kernel inside
+        largest lr and no weight decay; call the kernel inside
         :func:`lr_scaled`, after :func:`decay_outside`).
 
         ``group["fused"]``: False never fuses; True always does (contiguous CPU tensors of one
@@ -711,8 +716,7 @@ class PopulationOptimizer(torch.optim.Optimizer):
         if runs is not None:
             return runs, None
         lr = values.get("lr")
-        outside = decays_outside(values.get("weight_decay", 0.0), self._decoupled)
-        skip = {"lr", "weight_decay"} if outside else {"lr"}  # the kernel's, set below
+        skip = {"lr", "weight_decay"}  # the kernel's, set below (decay_outside applies λ)
         one = equal_runs(k, {n: v for n, v in values.items() if n not in skip}, max_runs=1)
         if not isinstance(lr, Tensor) or lr.dim() != 1 or one is None:
             return None
@@ -720,7 +724,7 @@ class PopulationOptimizer(torch.optim.Optimizer):
         if top > 1.0:  # η_max·u could overflow where a neighbour's η_k·u does not (a sweep to
             return None  # 1e38 made an lr-1e-3 model NaN): the _foreach path, per model
         # the kernel steps with the largest lr: every blend weight η_k/η_max is ≤ 1
-        scaled = {"lr": top if top > 0 else 1.0, **({"weight_decay": 0.0} if outside else {})}
+        scaled = {"lr": top if top > 0 else 1.0, "weight_decay": 0.0}
         return [(0, k, {**one[0][2], **scaled})], lr
 
     def _fused_plan(
