@@ -282,7 +282,13 @@ def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
         why = ""
         if broken:  # (a parameter used outside any layer: the root module's own, recorded as '')
             name = broken[0]["layer"]
-            why = f"; {repr(name) if name else 'the root module'} holds a non-finite parameter"
+            who = repr(name) if name else "the root module"
+            why = (  # an inf norm: NaN/Inf weights, or finite ones whose float32 norm overflows
+                f"; {who} holds a non-finite parameter"
+                if _is_nan(broken[0]["weight_norm"])
+                else f"; {who} has an infinite weight norm (an Inf parameter, or weights beyond "
+                "~1e19 whose float32 norm overflows)"
+            )
         elif entry and (w is None or _finite(w)):  # the first watched layer, weights finite
             why = (
                 "; its weights are finite, so its input held NaN/Inf (the data, or a computation "
