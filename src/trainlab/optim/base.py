@@ -33,14 +33,13 @@ one call.
 Small models (fewer than ``FUSED_MIN_NUMEL`` parameters each), for which a call per model costs
 more than one broadcast step, take one fused call when the lr and weight decay are their only
 per-model values (an lr grid, per-model schedules; the decay is then applied outside the
-kernel, :func:`decay_outside`) and no lr exceeds 1: the kernel steps a copy of the parameters
-with the largest lr, ``θ₁ = θ₀ − η_max u``, and each model then moves by its own lr,
-``θ ← lerp(θ₀, θ₁, η_k/η_max) = θ₀ − η_k u`` (:func:`lr_scaled`): a model at ``η_max`` gets the
-kernel's result bit for bit, the others differ from ``θ₀ − η_k u`` by at most an ulp of
-``max(|θ₀|, |η_max u|)`` (a blend weight above 1, from a kernel stepped with lr = 1, would
-scale the rounding of ``θ₁`` instead: an update under half an ulp of ``θ₀`` was lost, and a model
-at lr 10 never moved where alone it did). An lr above 1 takes the ``_foreach`` path: ``η_max u``
-could overflow for a model whose own ``η_k u`` does not.
+kernel, :func:`decay_outside`) and no lr exceeds 1: the kernel steps a zero copy of the
+parameters with the largest lr, ``Δ = −η_max u``, and each model then adds its share,
+``θ ← θ₀ + (η_k/η_max) Δ = θ₀ − η_k u`` (:func:`lr_scaled`), rounded once at θ's precision as a
+model alone is (a few ulps from it, not bitwise; stepping a copy of ``θ₀`` rounded ``θ₁ − θ₀``
+to ulps of θ first: a sub-ulp update was lost at lr 10 with a kernel at lr 1, or moved a whole
+ulp a step beside a larger lr). An lr above 1 takes the ``_foreach`` path: ``η_max u`` could
+overflow for a model whose own ``η_k u`` does not.
 """
 
 from __future__ import annotations
@@ -394,14 +393,14 @@ def lr_scaled(params: list[Tensor], lr: Tensor | None) -> Iterator[list[Tensor]]
 
     Yields the tensors a fused kernel should step with lr ``η_max`` (and no weight decay,
     :func:`decay_outside`): ``params`` themselves when ``lr`` is None, else zeros shaped like
-    them, stepped to ``Δ = −η_max u`` at full precision; at the end of the block each parameter
-    becomes ``θ₀ + w_k Δ = θ₀ − η_k u``, rounded once at ``θ``'s precision as a model stepped
-    alone is (``lr``: the ``(K,)`` weights ``w_k = η_k/η_max`` in [0, 1]). Stepping a copy of
-    ``θ₀`` instead rounded ``θ₁ − θ₀`` to ulps of ``θ``: a model whose own update was under
-    half an ulp, which alone rounds away, moved one ulp a step beside a larger lr. An exception
-    inside the block leaves the parameters as they were; a model with η = 0 keeps its
-    parameters bit for bit where its step ``u`` is finite (the trainer zeroes a stopped model's
-    gradients).
+    them, stepped to ``Δ = −η_max u`` in θ's dtype (not rounded to ulps of θ); at the end of the
+    block each parameter becomes ``θ₀ + w_k Δ = θ₀ − η_k u``, rounded once at ``θ``'s precision
+    as a model stepped alone is (``lr``: the ``(K,)`` weights ``w_k = η_k/η_max`` in [0, 1]).
+    Stepping a copy of ``θ₀`` instead rounded ``θ₁ − θ₀`` to ulps of ``θ``: a model whose own
+    update was under half an ulp, which alone rounds away, moved one ulp a step beside a larger
+    lr. An exception inside the block leaves the parameters as they were; a model with η = 0
+    keeps its parameters bit for bit where its step ``u`` is finite (the trainer zeroes a
+    stopped model's gradients).
     """
     if lr is None:
         yield params
