@@ -1172,8 +1172,10 @@ class Watch:
         frac = peak = None
         if kind == "relu":
             peak = stats.unit_peaks(y, units) if y.dim() != 3 else y.amax(dim=1)  # (K, U)
-            cap = getattr(module, "max_val", None)  # ReLU6: a unit at its cap on every sample
-            if cap is not None:  # passes no gradient either: dead (peak min(max y, cap − min y))
+            # ReLU6 (a Hardtanh; no getattr, whose miss raises inside nn.Module): a unit at its
+            # cap on every sample passes no gradient either: dead (peak min(max y, cap − min y))
+            cap = module.max_val if isinstance(module, nn.Hardtanh) else None
+            if cap is not None:
                 trough = -(stats.unit_peaks(-y, units) if y.dim() != 3 else (-y).amax(dim=1))
                 peak = torch.minimum(peak, cap - trough)
         elif kind in ("tanh", "sigmoid", "hardtanh", "hardsigmoid"):
