@@ -106,14 +106,20 @@ def to_jsonable(x: Any) -> Any:
     return x
 
 
+def population_or_none(path: str | Path) -> Any:
+    """The parsed ``population.json`` of the run in ``path``, or None where it is missing or
+    unreadable (for hints and labels that fall back to a default, never for a run's data:
+    :func:`trainlab.report.rundata.read_population` checks it)."""
+    try:
+        return json.loads((Path(path) / "population.json").read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def _resume_command(path: Path) -> str:
     """:func:`run_resume_command` of the run in ``path``, from its ``population.json`` (the
     Python call for a run given its own module or data; unreadable: the CLI's)."""
-    try:
-        pop = json.loads((path / "population.json").read_text())
-    except (OSError, ValueError):
-        pop = None
-    return run_resume_command(path, pop)
+    return run_resume_command(path, population_or_none(path))
 
 
 def complete_run(path: Path) -> str:

@@ -11,7 +11,6 @@ per-layer profile) to the run's ``report.html``.
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 import numbers
 from dataclasses import dataclass
@@ -108,11 +107,10 @@ def diagnose(
 
 def is_diagnose_run(run_dir: str | Path) -> bool:
     """Whether ``run_dir`` was made by :func:`diagnose` (``population.json``'s ``command``)."""
-    path = Path(run_dir) / "population.json"
-    try:
-        return json.loads(path.read_text()).get("command") == "diagnose"
-    except (OSError, ValueError, AttributeError):
-        return False
+    from ..runs import population_or_none
+
+    pop = population_or_none(run_dir)
+    return isinstance(pop, dict) and pop.get("command") == "diagnose"
 
 
 def finish_diagnose(

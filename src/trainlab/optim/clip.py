@@ -83,9 +83,8 @@ def _norm_type(norm_type: Any) -> float:
     takes it); a bool, another string or a number <= 0 is a ConfigError."""
     if isinstance(norm_type, str) and norm_type.strip().lower() in ("inf", "+inf"):
         return math.inf
-    if isinstance(norm_type, bool | np.bool_) or not isinstance(norm_type, numbers.Real):
-        raise ConfigError(f"norm_type must be a number > 0 or inf, got {norm_type!r}")
-    if not float(norm_type) > 0:
+    real = isinstance(norm_type, numbers.Real) and not isinstance(norm_type, bool | np.bool_)
+    if not real or not float(norm_type) > 0:
         raise ConfigError(f"norm_type must be a number > 0 or inf, got {norm_type!r}")
     return float(norm_type)
 
