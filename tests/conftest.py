@@ -74,6 +74,19 @@ def config_file(tmp_path: Path, text: str, name: str = "small.yaml") -> Path:
 requires_cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 
 
+def batch_stats_net() -> nn.Module:
+    """A digits MLP (64 -> 16 -> 10) whose batch norm keeps no running statistics: it
+    normalizes every batch, evaluation chunks included, with the batch's own statistics (draws
+    from torch's global generator: seed it first where the weights matter)."""
+    return nn.Sequential(
+        nn.Flatten(),
+        nn.Linear(64, 16),
+        nn.BatchNorm1d(16, track_running_stats=False),
+        nn.ReLU(),
+        nn.Linear(16, 10),
+    )
+
+
 def run_cli(monkeypatch, capsys, *args):
     """``trainlab ARGS`` as the shell runs it (``main()``): (exit code, stdout, stderr)."""
     from trainlab.cli import main

@@ -3,9 +3,8 @@
 import pytest
 import torch
 import yaml
-from torch import nn
 
-from conftest import Killed, kill_after_checkpoint, small_config
+from conftest import Killed, batch_stats_net, kill_after_checkpoint, small_config
 from trainlab.errors import UserError
 from trainlab.runs import RunDir
 from trainlab.train import resume, train
@@ -14,8 +13,7 @@ from trainlab.train import resume, train
 def _batch_stats_eval():
     """Batch norm without running statistics: evaluation normalizes with each chunk's own
     statistics, so train.eval_batch_size changes the validation numbers."""
-    bn = nn.BatchNorm1d(16, track_running_stats=False)
-    return nn.Sequential(nn.Flatten(), nn.Linear(64, 16), bn, nn.ReLU(), nn.Linear(16, 10))
+    return batch_stats_net()
 
 
 def _early_stopping_cfg():

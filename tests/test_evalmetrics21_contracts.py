@@ -4,9 +4,8 @@ import json
 import math
 
 import torch
-from torch import nn
 
-from conftest import small_config
+from conftest import batch_stats_net, small_config
 from trainlab.errors import UserError
 from trainlab.train import train
 
@@ -17,13 +16,7 @@ def test_eval_batch_size_1_with_a_batch_statistics_model_is_not_a_torch_tracebac
     # one-sample chunk; right: evaluate such a model in chunks of at least 2, or refuse the config
     # with a UserError before training
     torch.manual_seed(0)
-    net = nn.Sequential(
-        nn.Flatten(),
-        nn.Linear(64, 16),
-        nn.BatchNorm1d(16, track_running_stats=False),
-        nn.ReLU(),
-        nn.Linear(16, 10),
-    )
+    net = batch_stats_net()
     import numpy as np
 
     from trainlab.pretrain import arrays_dataset

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import small_config
+from conftest import batch_stats_net, small_config
 from test_population import _NormCustom
 from trainlab import rng
 from trainlab.config import parse_config
@@ -166,13 +166,7 @@ def test_evaluation_of_a_batch_statistics_model_does_not_depend_on_k():
 
     def net():
         torch.manual_seed(0)
-        return nn.Sequential(
-            nn.Flatten(),
-            nn.Linear(64, 16),
-            nn.BatchNorm1d(16, track_running_stats=False),
-            nn.ReLU(),
-            nn.Linear(16, 10),
-        )
+        return batch_stats_net()
 
     def cfg(seeds):
         return small_config(

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
-from conftest import run_cli, small_config
+from conftest import batch_stats_net, run_cli, small_config
 from trainlab.train import Trainer, train
 
 
@@ -71,13 +70,7 @@ def test_evaluation_chunks_never_leave_one_sample_for_batch_statistics_models():
     must never make a run crash. (The default 4096 crashes on a 4097-sample split.)"""
     n_val = int(Trainer(small_config(), device="cpu").data.x_val.shape[0])
     torch.manual_seed(0)
-    net = nn.Sequential(
-        nn.Flatten(),
-        nn.Linear(64, 16),
-        nn.BatchNorm1d(16, track_running_stats=False),
-        nn.ReLU(),
-        nn.Linear(16, 10),
-    )
+    net = batch_stats_net()
     cfg = small_config(init={"scheme": "keep"}, train={"epochs": 1, "eval_batch_size": n_val - 1})
     result = train(cfg, model=net, write=False, progress=False, device="cpu")
     final = result.summary["models"][0]["final"]
