@@ -111,3 +111,17 @@ def test_a_duplicate_key_in_a_set_value_is_named_as_such():
         load_config(None, ["population.grid={optim.lr: [0.1], optim.lr: [0.2]}"])
     msg = str(err.value)
     assert "duplicate" in msg or "twice" in msg, msg
+
+
+def test_a_section_set_after_one_of_its_keys_is_refused_not_silently_dropped():
+    """``--set train.epochs=3 --set 'train={batch_size: 10}'`` replaced the whole section and
+    dropped ``epochs=3`` without a word; the other order merges (both kept)."""
+    from trainlab.config import ConfigError, apply_sets
+
+    with pytest.raises(ConfigError, match=r"drop the earlier --set train\.epochs"):
+        apply_sets({}, ["train.epochs=3", "train={batch_size: 10}"])
+    merged = apply_sets({}, ["train={batch_size: 10}", "train.epochs=3"])
+    assert merged["train"] == {"batch_size": 10, "epochs": 3}
+    assert apply_sets({}, ["optim.lr=0.1", "optim.lr=0.2"])["optim"]["lr"] == 0.2
+    with pytest.raises(ConfigError, match="population.grid.optim.lr"):
+        apply_sets({}, ["population.grid.optim.lr=[0.1, 0.2]", "population.grid={}"])

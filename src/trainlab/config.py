@@ -796,18 +796,36 @@ def apply_sets(raw: dict[str, Any], sets: list[str | tuple[str, Any]]) -> dict[s
     ``population.grid.optim.lr=[0.001, 0.01]``).
     """
     raw = copy.deepcopy(raw)
+    done: list[str] = []  # the dotted keys set so far
     for item in sets:
         if isinstance(item, tuple):
             if len(item) != 2 or not isinstance(item[0], str) or not item[0].strip():
                 raise ConfigError(f"a parsed set is a (key, value) pair, got {item!r}")
-            _set_path(raw, _key_parts(item[0]), item[1])
+            parts = _key_parts(item[0])
+            _refuse_replacing(parts, done)
+            _set_path(raw, parts, item[1])
             continue
         key, sep, text = item.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set '{item}' needs the form key=value, e.g. optim.lr=0.01")
         parts = _key_parts(key)
+        _refuse_replacing(parts, done)
         _set_path(raw, parts, _set_value(item, parts, text))
     return raw
+
+
+def _refuse_replacing(parts: list[str], done: list[str]) -> None:
+    """Refuse a ``--set`` of a whole section after an earlier one changed a key inside it
+    (``train.epochs=3`` then ``train={...}``): the section's value would silently drop it.
+    A key set after its section merges into it, and a key set twice keeps the last value."""
+    key = ".".join(parts)
+    lost = next((e for e in done if e.startswith(key + ".")), None)
+    if lost is not None:
+        raise ConfigError(
+            f"--set {key}=... replaces the section '{key}' and would drop the earlier "
+            f"--set {lost}=...; give {lost} after it (or inside its value)"
+        )
+    done.append(key)
 
 
 def _key_parts(key: str) -> list[str]:
