@@ -231,12 +231,13 @@ def fans(tensor: Tensor | nn.Module) -> tuple[int, int]:
       is exact, fan_out ``out * prod(kernel)`` counts all outputs, not the ``out/g`` of a group;
     - transposed convs store ``(in, out/g, *kernel)``, so "fan_in" is ``out/g * prod(kernel)``
       and "fan_out" ``in * prod(kernel)``: the roles are swapped relative to the data flow.
-      For He init of a stride-1 ``ConvTranspose`` keeping the forward variance,
-      ``mode="fan_out"`` is the one that counts the layer's inputs. With stride ``s`` each
-      output receives only ``in * prod(kernel) / prod(s)`` of them (on average, away from the
-      borders), so ``mode="fan_out"`` leaves the output variance ``prod(s)`` times too small
-      (1/4 for the usual 2x2 upsampling with kernel 2, stride 2); scale the drawn weight by
-      ``sqrt(prod(s))`` to keep it.
+      For He init of a stride-1, ``groups=1`` ``ConvTranspose`` keeping the forward variance,
+      ``mode="fan_out"`` is the one that counts the layer's inputs. Each output receives only
+      ``in/g * prod(kernel) / prod(s)`` of them with ``g`` groups and stride ``s`` (on
+      average, away from the borders), so ``mode="fan_out"`` leaves the output variance
+      ``g * prod(s)`` times too small (1/4 for the usual 2x2 upsampling with kernel 2,
+      stride 2; 1/C for a depthwise one); scale the drawn weight by ``sqrt(g * prod(s))`` to
+      keep it.
     """
     if isinstance(tensor, nn.Module):
         weight = getattr(tensor, "weight", None)
@@ -568,6 +569,17 @@ class _Stop(Exception):
         self.output = output
 
 
+def _listed(names: list[str]) -> str:
+    """``layer 'a' is`` / ``layers 'a', 'b' are``: the names quoted, for a warning."""
+    quoted = ", ".join(f"'{n}'" for n in names)
+    return f"layer {quoted} is" if len(names) == 1 else f"layers {quoted} are"
+
+
+def _parametrizations(layer: nn.Module) -> str:
+    """The class names of the parametrizations on ``layer.weight`` (``Orthogonal``)."""
+    return ", ".join(type(p).__name__ for p in layer.parametrizations["weight"])
+
+
 def lsuv_(
     model: nn.Module,
     data: Tensor,
@@ -587,7 +599,8 @@ def lsuv_(
     gradients; restores each module's mode. Returns each layer's output variance as it is left
     (the last measurement, taken after the last rescaling). A layer whose variance is 0 or not
     finite (dead units), or still not within ``tol`` after ``max_iter`` rescalings, is left
-    as it is and named in a ``UserWarning``. A parametrized weight (``weight_norm``) is rescaled
+    as it is and named in a ``UserWarning``, as are layers the forward pass does not call
+    (``nn.MultiheadAttention``'s ``out_proj``). A parametrized weight (``weight_norm``) is rescaled
     through its parametrization; layers whose weight cannot be written (hook-based weight
     norm) are not touched. Data the model does not accept is a UserError.
     """
@@ -621,6 +634,19 @@ def lsuv_(
                 for h in hooks:
                     h.remove()
             layers = list(dict.fromkeys(order))  # first call order, unique
+            uncalled = [
+                names[id(m)]
+                for m in model.modules()
+                if is_weight_layer(m) and _settable(m, "weight") and m not in layers
+            ]
+            if uncalled:
+                warnings.warn(
+                    f"lsuv: {_listed(uncalled)} not called by the forward pass on the data "
+                    "batch (unused, or their weight used directly, as nn.MultiheadAttention "
+                    "uses out_proj); not rescaled: they keep the weights they were drawn with",
+                    UserWarning,
+                    stacklevel=2,
+                )
 
         def output_of(layer: nn.Module) -> Tensor:
             def stop(_m: nn.Module, _i: Any, out: Tensor) -> None:
@@ -649,10 +675,15 @@ def lsuv_(
                 if off > 1e-3 and abs(v - before) < 0.01 * off:
                     _divide_weight(layer, 1.0 / math.sqrt(before))
                     v = before
+                    why = (
+                        f"its weight's parametrization ({_parametrizations(layer)}) fixes its scale"
+                        if is_parametrized(layer, "weight")
+                        else "a constant input? the bias alone sets it"
+                    )
                     warnings.warn(
                         f"lsuv: layer '{name}' ({type(layer).__name__}): output variance {v:.4g} "
-                        "does not change with the weight's scale on the data batch (a constant "
-                        "input? the bias alone sets it); the weight is left as it was",
+                        f"does not change with the weight's scale on the data batch ({why}); the "
+                        "weight is left as it was",
                         UserWarning,
                         stacklevel=2,
                     )
@@ -730,6 +761,22 @@ def _forward(model: nn.Module, data: Tensor) -> None:
         ) from None
 
 
+def _refuse_population(model: nn.Module) -> None:
+    """A :class:`~trainlab.population.Population` holds K models' weights stacked along a
+    first dimension (or in stacked twins of the layers): the fans of one model cannot be read
+    off them (K would count as output channels), so ``apply`` refuses it."""
+    from .population import Population
+
+    pop = next((m for m in model.modules() if isinstance(m, Population)), None)
+    if pop is not None:
+        raise UserError(
+            f"init.apply got a Population of {pop.k} stacked models, whose fans it cannot read; "
+            "initialize each model before stacking (Population.from_models([init.apply(m, "
+            "...) for m in models])) or give the init in the config (init.scheme, "
+            "population.grid)"
+        )
+
+
 def apply(
     model: nn.Module,
     scheme: str,
@@ -749,7 +796,9 @@ def apply(
     ``max_iter``). ``keep`` changes nothing (a ``bias`` other than 0 is refused).
 
     Parameters outside those layers (see :func:`skipped_parameters`) keep their values, and a
-    ``UserWarning`` names them. A model with lazy (uninitialized) parameters is a UserError.
+    ``UserWarning`` names them. A model with lazy (uninitialized) parameters is a UserError,
+    and so is a :class:`~trainlab.population.Population` (initialize its models before
+    stacking them).
     """
     if not isinstance(model, nn.Module):
         raise UserError(f"init.apply needs an nn.Module, got {type(model).__name__}")
@@ -778,6 +827,7 @@ def apply(
     if scheme == "lsuv" and data is None:
         raise UserError("init scheme 'lsuv' needs a data batch: pass data= (B, *input_shape)")
     refuse_lazy(model, "init.apply")
+    _refuse_population(model)
     layers = [m for m in model.modules() if is_weight_layer(m)]
     if not layers:
         raise UserError(
