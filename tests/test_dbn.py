@@ -279,7 +279,7 @@ def test_pretrain_names_the_population_members_that_diverged(tmp_path, monkeypat
     cfg, out = tmp_path / "c.yaml", tmp_path / "run"
     cfg.write_text(
         "data: {scale: standardize}\nmodel: {kind: rbm, visible: gaussian, n_components: 8}\n"
-        "train: {n_iter: 2}\n"
+        "train: {n_iter: 2, method: pcd}\n"
     )
     argv = ["trainlab", "pretrain", str(cfg), "--out", str(out), "--grid", "learning_rate=1e-3,0.5"]
     monkeypatch.setattr("sys.argv", argv)

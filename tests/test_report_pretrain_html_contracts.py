@@ -132,7 +132,7 @@ def test_a_model_whose_training_error_overflowed_is_not_averaged_as_a_live_model
     aggregates) like one with inf weights."""
     raw = {"data": {"scale": "standardize"},
            "model": {"kind": "rbm", "n_components": 4, "visible": "gaussian"},
-           "train": {"n_iter": 2, "batch_size": 50}, "seeds": [0, 1],
+           "train": {"n_iter": 2, "batch_size": 50, "method": "pcd"}, "seeds": [0, 1],
            "grid": {"learning_rate": [0.01, 1.0]}}  # fmt: skip
     out, _ = _pretrain(tmp_path, monkeypatch, raw)
     summary = json.loads((out / "summary.json").read_text())

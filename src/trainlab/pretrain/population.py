@@ -67,6 +67,9 @@ class RBMPopulation:
         seeds: one model per seed (and per grid point); each seeds init, order and noise.
         learning_rate, momentum, weight_decay: a value or a list (a grid axis).
         batch_size, n_iter, k, method: as :class:`~trainlab.pretrain.BernoulliRBM`.
+            ``learning_rate`` and ``method`` left out take the member estimator's defaults:
+            0.1 and PCD for Bernoulli units, 0.01 and CD-1 for Gaussian ones (0.1 with PCD
+            sends Gaussian units on standardized digits to NaN).
         visible: ``"bernoulli"`` (inputs in [0, 1]) or ``"gaussian"`` (standardized inputs,
             unit variance).
         device: ``"cpu"``, ``"cuda"`` or ``"auto"``.
@@ -85,19 +88,22 @@ class RBMPopulation:
         n_components: int = 256,
         *,
         seeds: Sequence[int] = (0,),
-        learning_rate: float | Sequence[float] = 0.1,
+        learning_rate: float | Sequence[float] | None = None,
         momentum: float | Sequence[float] = 0.0,
         weight_decay: float | Sequence[float] = 0.0,
         batch_size: int = 10,
         n_iter: int = 10,
         k: int = 1,
-        method: str = "pcd",
+        method: str | None = None,
         visible: str = "bernoulli",
         device: str = "cpu",
         monitor: int = 1000,
     ) -> None:
         if visible not in ("bernoulli", "gaussian"):
             raise UserError(f"visible must be 'bernoulli' or 'gaussian', got '{visible}'")
+        gaussian = visible == "gaussian"  # the member estimator's own defaults
+        learning_rate = (0.01 if gaussian else 0.1) if learning_rate is None else learning_rate
+        method = ("cd" if gaussian else "pcd") if method is None else method
         if method not in ("pcd", "cd"):
             raise UserError(f"method must be 'pcd' or 'cd', got '{method}'")
         seed_values = _as_list("seeds", seeds)

@@ -11,7 +11,8 @@ Example config (every key optional)::
     grid: {learning_rate: [0.01, 0.06]}          # rbm: one population over seeds x grid
     device: auto
 
-Keys left out take ``model.kind``'s defaults (:data:`KIND_DEFAULTS`); a key that the kind does
+Keys left out take ``model.kind``'s defaults (:data:`KIND_DEFAULTS`; an rbm with Gaussian
+visible units: lr 0.01 and CD, :data:`GAUSSIAN_RBM_TRAIN`); a key that the kind does
 not use (``train.momentum`` for ``sdae``, ``model.layers`` for ``rbm``) is an error, never
 silently ignored. ``rbm`` trains one population over ``seeds`` x ``grid``; ``dbn`` and ``sdae``
 train one model per seed, one after another. Seeds are distinct integers in [0, 2**32 - 1] (each
@@ -162,6 +163,19 @@ KIND_DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     },
 }  # fmt: skip
 
+#: an ``rbm`` with ``visible: gaussian`` takes :class:`~trainlab.pretrain.GaussianBernoulliRBM`'s
+#: lr and method instead: 0.06 with PCD sends Gaussian units on standardized digits to NaN
+GAUSSIAN_RBM_TRAIN: dict[str, Any] = {"learning_rate": 0.01, "method": "cd"}
+
+
+def kind_defaults(kind: str, visible: str | None = None) -> dict[str, dict[str, Any]]:
+    """:data:`KIND_DEFAULTS` of ``kind``, with :data:`GAUSSIAN_RBM_TRAIN` for an ``rbm`` whose
+    ``visible`` units are Gaussian."""
+    defaults = KIND_DEFAULTS[kind]
+    if kind == "rbm" and visible == "gaussian":
+        return {**defaults, "train": {**defaults["train"], **GAUSSIAN_RBM_TRAIN}}
+    return defaults
+
 
 class PretrainConfig(_Strict):
     """A pre-training run (see the module docstring). Validation fills every key that
@@ -201,7 +215,7 @@ class PretrainConfig(_Strict):
         kind = self.model.kind
         for section in ("model", "train"):
             part = getattr(self, section)
-            used = KIND_DEFAULTS[kind][section]
+            used = kind_defaults(kind, self.model.visible)[section]  # model is filled first
             for key in type(part).model_fields:
                 value = getattr(part, key)
                 if key == "kind":
@@ -310,7 +324,7 @@ def _given(cfg: PretrainConfig) -> dict[str, Any]:
     applies to it as to the YAML it came from (``model.kind=sdae`` on an rbm config would
     otherwise meet the rbm's ``n_components``, which the sdae does not take)."""
     raw = cfg.model_dump(exclude_none=True)
-    for section, defaults in KIND_DEFAULTS[cfg.model.kind].items():
+    for section, defaults in kind_defaults(cfg.model.kind, cfg.model.visible).items():
         raw[section] = {
             k: v for k, v in raw.get(section, {}).items() if k not in defaults or v != defaults[k]
         }
