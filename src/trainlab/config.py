@@ -18,6 +18,7 @@ import copy
 import itertools
 import os
 import re
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -541,9 +542,10 @@ def _fields_at(path: str) -> list[str]:
 
 
 def _python_numbers(value: Any) -> Any:
-    """``value`` with numpy scalars and arrays, at any depth of dicts and lists, as Python
-    numbers and lists (``np.int64(4)`` -> ``4``): a config built in Python from numpy values
-    (``np.logspace`` grids) validates, trains and writes as ``config.yaml`` as its YAML would."""
+    """``value`` with numpy scalars and arrays and torch tensors, at any depth of dicts and
+    lists, as Python numbers and lists (``np.int64(4)`` -> ``4``): a config built in Python from
+    numpy or torch values (``np.logspace`` grids) validates, trains and writes as
+    ``config.yaml`` as its YAML would."""
     if isinstance(value, dict):
         return {k: _python_numbers(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -552,6 +554,9 @@ def _python_numbers(value: Any) -> Any:
         return tuple(_python_numbers(v) for v in value)
     if type(value).__module__ == "numpy" and callable(getattr(value, "tolist", None)):
         return value.tolist()  # (a numpy scalar's tolist(): the Python scalar; numpy unloaded)
+    torch = sys.modules.get("torch")  # a tensor (torch.linspace grid): as numpy's
+    if torch is not None and isinstance(value, torch.Tensor):
+        return value.detach().cpu().tolist()
     return value
 
 

@@ -528,10 +528,29 @@ def _draw(
     dtype = like.dtype
     if scheme in ("orthogonal", "lsuv") and dtype in (torch.float16, torch.bfloat16):
         dtype = torch.float32  # QR has no 16-bit kernel: draw in float32, round after
+    _refuse_too_wide(like, scheme, kwargs)
     tmp = torch.empty(like.shape, dtype=dtype, device=_gen_device(generator))
     with torch.no_grad():
         fn(tmp, generator=generator, **kwargs)
     return tmp.to(like.dtype)
+
+
+def _refuse_too_wide(like: Tensor, scheme: str, kwargs: dict[str, Any]) -> None:
+    """A uniform draw U(−b, b) whose width 2b is beyond the largest number of ``like``'s dtype
+    (``xavier_uniform`` with gain 1e39 in float32) is a UserError naming the option (torch's
+    ``uniform_`` raises a RuntimeError; a normal draw of such a scale gives inf weights, and
+    the model stops as diverged)."""
+    key = {"uniform": "a", "xavier_uniform": "gain"}.get(scheme)
+    if key is None:
+        return
+    bound = math.sqrt(3.0) * (expected_std(scheme, like, **kwargs) or 0.0)
+    biggest = torch.finfo(like.dtype).max
+    if 2 * bound > biggest:
+        raise UserError(
+            f"init scheme '{scheme}': {key}={kwargs.get(key)!r} draws from ±{bound:.3g} for a "
+            f"weight of shape {tuple(like.shape)}, wider than {like.dtype}'s range "
+            f"(largest {biggest:.3g}); lower {key}"
+        )
 
 
 def expected_std(scheme: str, weight: Tensor | nn.Module, **kwargs: Any) -> float | None:

@@ -1147,16 +1147,16 @@ def check_optimizer(cfgs: list[Config]) -> None:
 def record_schedule_overrides(members: list[Member], schedule: Any, given: dict[str, Any]) -> None:
     """A per-model schedule value tells the models apart as an override does (models that
     differ in it are not seeds of one configuration: groups, means, CIs): each member's
-    ``schedule.<key>`` as given (a grid's 3, not 3.0); none where it keeps the default (a
-    resolved default, e.g. ``t_max`` = the run's length, would change with ``train.epochs``)."""
-    from .optim.schedules import KEEP_DEFAULT
-
+    ``schedule.<key>`` of a per-model list in the config. A key that variants or a grid vary
+    is already among the overrides of the models that set it, and the others keep the config's
+    value (or the default) as they would alone: nothing is recorded for them, as for an
+    optimizer key (their labels and groups do not depend on their neighbours)."""
     for key in schedule.per_model:
-        values = given.get(key)
+        if not isinstance(given.get(key), list) or any(
+            f"schedule.{key}" in m.overrides for m in members
+        ):
+            continue
         for m in members:
-            value = values[m.index] if isinstance(values, list) else None
-            if value is KEEP_DEFAULT:
-                continue
             m.overrides.setdefault(f"schedule.{key}", schedule.resolved[key][m.index])
 
 
@@ -1227,16 +1227,19 @@ def _on(hp: dict[str, Any], trainer: Trainer) -> dict[str, Any]:
     """Per-model lists become ``(K,)`` tensors on the trainer's device, in the dtype the
     optimizer keeps them in (float64; float32 on MPS): a float32 detour would round β₂ = 0.999
     to 0.99900001."""
-    from .optim.base import hyper_dtype
+    from .optim.base import hyper_dtype, too_big
 
-    def conv(v: Any) -> Any:
+    def conv(k: str, v: Any) -> Any:
         if isinstance(v, list) and not isinstance(v[0], bool):
-            return torch.tensor(v, dtype=hyper_dtype(trainer.device), device=trainer.device)
+            try:
+                return torch.tensor(v, dtype=hyper_dtype(trainer.device), device=trainer.device)
+            except OverflowError:  # 10**400: as optim.base.hyper says it for one model
+                raise ConfigError(f"{k}: {too_big(v)}") from None
         if isinstance(v, tuple):
-            return tuple(conv(x) for x in v)
+            return tuple(conv(k, x) for x in v)
         return v
 
-    return {k: conv(v) for k, v in hp.items()}
+    return {k: conv(k, v) for k, v in hp.items()}
 
 
 @contextmanager
