@@ -1679,6 +1679,11 @@ def resume(
         _check_metrics_cover(run, metrics, trainer.k, done_epoch)
         if not trainer.done():  # a finished run trained longer: not finished until fit ends
             (run.path / "summary.json").unlink(missing_ok=True)
+            from .diagnostics.run import is_diagnose_run
+            from .report.html import SECTIONS_FILE
+
+            if is_diagnose_run(run.path):  # its verdict's sections, of the old end
+                (run.path / SECTIONS_FILE).unlink(missing_ok=True)
         run.rewrite_jsonl(run.metrics_path, metrics)
         run.rewrite_jsonl(run.diagnostics_path, diagnostics)
         summary = _noted_fit(trainer, run, progress=progress)

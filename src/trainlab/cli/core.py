@@ -219,16 +219,13 @@ def report_cmd(run_dir: Annotated[Path, typer.Argument(help="a run directory")])
     """(Re)build report.html and figures/ of a run directory."""
     from ..diagnostics.run import finish_diagnose, is_diagnose_run
     from ..report import build_report
-    from ..report.html import SECTIONS_FILE
 
-    summary = run_dir / "summary.json"
-    if is_diagnose_run(run_dir) and summary.is_file() and not (run_dir / SECTIONS_FILE).exists():
-        from ..report.rundata import read_json  # (a corrupt file: one line naming it)
+    if is_diagnose_run(run_dir) and (run_dir / "summary.json").is_file():
+        from ..report.rundata import read_run  # (a damaged file: one line naming it)
 
-        data = read_json(summary)  # a complete diagnose run killed before its report
-        if not isinstance(data, dict):
-            raise UserError(f"{summary} is corrupt (not a JSON object); restore it")
-        path = finish_diagnose(run_dir, data).report
+        # a complete diagnose run: its verdict and figures rebuilt from diagnostics.jsonl (one
+        # killed before its report has no sections; one whose figure was lost, a stale one)
+        path = finish_diagnose(run_dir, read_run(run_dir).summary).report
     else:
         path = build_report(run_dir)
     console.print(f"report: {escape(str(path))}")
