@@ -199,6 +199,8 @@ def hyper(
     """
     if isinstance(value, bool):
         raise ConfigError(f"{name} must be a number or a list of K={k} numbers, got {value!r}")
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", 0) > 0:
+        value = value.tolist()  # an array (np.logspace grid): as the list of its values
     if isinstance(value, list | tuple):
         try:
             value = torch.tensor([float(v) for v in value], dtype=torch.float64)
@@ -588,7 +590,10 @@ class PopulationOptimizer(torch.optim.Optimizer):
         # (K,) tensor cannot take: say so here, instead of torch's "fill_ only supports
         # 0-dimension value tensor" from inside the scheduler. (ReduceLROnPlateau wraps nothing
         # and is not caught: with a per-model lr it fails at its first reduction, in torch's
-        # float(group["lr"]); use it with a float lr only.)
+        # float(group["lr"]); use it with a float lr only.) By then the scheduler's __init__ has
+        # written into the groups (CyclicLR fills the lr tensor in place, OneCycleLR sets
+        # momentum/betas): the values cannot be taken back without a copy every step, so the
+        # error says to build the optimizer again.
         if name == "step" and getattr(value, "_wrapped_by_lr_sched", False):
             for group in self.param_groups:
                 lr = group.get("lr")
@@ -597,7 +602,9 @@ class PopulationOptimizer(torch.optim.Optimizer):
                         f"torch.optim.lr_scheduler sets one lr per param group, but this "
                         f"optimizer has a per-model lr tensor of K={lr.numel()}; use "
                         "trainlab.optim.create_schedule (per-model schedules; set "
-                        "group['lr'] = schedule(step) before each step) or a shared float lr"
+                        "group['lr'] = schedule(step) before each step) or a shared float lr, "
+                        "with the optimizer built again: the scheduler has already written "
+                        "its own lr (and momentum/betas) into the param groups"
                     )
         super().__setattr__(name, value)
 
