@@ -246,6 +246,8 @@ class _Sample:
                         torch.Tensor]] = field(default_factory=list)  # fmt: skip
     # deferred steps (Watch._defer): (name, kind, module, contiguous copy (K, B, ...), units)
     raw: list[tuple[str, str, nn.Module, torch.Tensor, str]] = field(default_factory=list)
+    # the strides of each copied output as the layer gave it (Watch._stop_deferring)
+    live_strides: dict[str, tuple[int, ...]] = field(default_factory=dict)
     outputs: list[tuple[_Layer, torch.Tensor, int]] = field(default_factory=list)
     moments: torch.Tensor | None = None  # (K, L, 3): shift, Σ(y − shift), ‖y − shift‖
     fractions: torch.Tensor | None = None  # (K, F): dead / saturated fractions
@@ -1072,6 +1074,7 @@ class Watch:
             copy = self._defer_copy(sample, name, yk) if self._defer and fixed is None else None
             if copy is not None:  # one copy now, the reductions batched later
                 sample.raw.append((name, kind, module, copy, units))
+                sample.live_strides[name] = yk.stride()
             else:
                 sample.pending.append((layer, *self._measure(kind, module, yk, units)))
             if record_grad and y.requires_grad and torch.is_grad_enabled():
@@ -1366,7 +1369,15 @@ class Watch:
         raw, sample.raw = sample.raw, []
         with torch.no_grad():
             for name, kind, module, y, units in raw:
+                # measured in the layout the layer gave (a stacked population's outputs are
+                # transposed views): the summation order, and so the bits, of a step measured
+                # at once, as when a watch that started earlier (a resumed run) measures it
+                strides = sample.live_strides.get(name, y.stride())
+                if strides != y.stride() and 0 not in strides:  # (an expanded output: as is)
+                    live = torch.empty_strided(y.shape, strides, dtype=y.dtype, device=y.device)
+                    y = live.copy_(y)
                 sample.pending.append((sample.layers[name], *self._measure(kind, module, y, units)))
+        sample.live_strides.clear()
         self._flush_deferred()
         self._defer_bufs.clear()
 
