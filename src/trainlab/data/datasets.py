@@ -423,12 +423,26 @@ def _check_classes(
     if 2 * present.size >= num_classes:
         return
     shown = ", ".join(str(int(c)) for c in present[:8]) + (", ..." if present.size > 8 else "")
-    keep = f" or pass num_classes={num_classes} to keep them" if option else ""
+    keep = (
+        f" or pass num_classes={num_classes} to keep them"
+        if option and num_classes <= MAX_CLASSES
+        else ""
+    )
     raise DataError(
         f"{dname}: the labels use only {present.size} of the {num_classes} class indices "
         f"0..{num_classes - 1} ({shown}); remap them to 0..{present.size - 1} with "
         f"numpy.unique(y, return_inverse=True)[1]{keep}"
     )
+
+
+def _host(a: Any) -> Any:
+    """A tensor as numpy can take it: detached, on the CPU, and a float type numpy lacks
+    (bfloat16, float8) widened to float32 (exactly: inputs become float32 anyway)."""
+    if isinstance(a, torch.Tensor):
+        a = a.detach().cpu()
+        if a.is_floating_point() and a.dtype not in (torch.float16, torch.float32, torch.float64):
+            a = a.float()
+    return a
 
 
 def check_arrays(
@@ -454,6 +468,7 @@ def check_arrays(
             continue
         if ys is None:
             raise DataError(f"{name}: {split} inputs are given without labels; pass y_{split}")
+        xs, ys = _host(xs), _host(ys)
         try:
             xs = np.asarray(xs) if split == "train" else np.array(xs)
             ys = np.asarray(ys)
@@ -589,7 +604,7 @@ def load(
     # --- check what the loader gave
     option = "num_classes" in own_options
     checked, num_classes = check_arrays(
-        name,
+        f"{name} ({raw.source})" if own.get("path") is not None and raw.source else name,
         {"train": (raw.x, raw.y), "val": (raw.x_val, raw.y_val), "test": (raw.x_test, raw.y_test)},
         raw.num_classes,
         option=option,
@@ -828,16 +843,26 @@ def _images_to_float(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float32)
 
 
+#: the most classes a data set may declare (an output layer of more is no classifier here)
+MAX_CLASSES = 2**31 - 1
+
+
 def _num_classes_option(dname: str, num_classes: Any) -> int | None:
     if num_classes is None:
         return None
-    return _positive_int(dname, "num_classes", num_classes, 1)
+    k = _positive_int(dname, "num_classes", num_classes, 1)
+    if k > MAX_CLASSES:
+        raise UserError(
+            f"{dname}: num_classes={k} is more classes than an output layer can hold (at most "
+            f"{MAX_CLASSES}); labels that are codes or ids map to 0..C-1 with {REMAP}"
+        )
+    return k
 
 
 @DATASETS.register(
     "mnist",
     "MNIST / Fashion-MNIST IDX files (path=folder with the 4 files, raw or .gz): "
-    "60000/10000 images, shape (1, 28, 28) in [0, 1], 10 classes",
+    "60000/10000 images, shape (1, 28, 28) in [0, 1], 10 classes; num_classes=max label + 1",
 )
 def _mnist(*, path: str | Path | None = None, num_classes: int | None = None) -> RawData:
     """The four IDX files in folder ``path``; uint8 pixels scaled to [0, 1], a channel axis added.
@@ -917,7 +942,8 @@ def _cifar100(*, path: str | Path | None = None, label_mode: str = "fine") -> Ra
 @DATASETS.register(
     "npz",
     "arrays from a .npz file (path=file with x_train, y_train, x_test, y_test; optional "
-    "x_val, y_val); shape as stored",
+    "x_val, y_val); shape and values as stored (uint8 pixels: scale=1/255); "
+    "num_classes=max label + 1, scale=1.0",
 )
 def _npz(
     *, path: str | Path | None = None, num_classes: int | None = None, scale: float = 1.0

@@ -41,7 +41,8 @@ def conv_dims(input_shape: tuple[int, ...], model: str) -> int:
     """1 for ``(C, L)``, 2 for ``(C, H, W)``; anything else is a UserError.
 
     A square ``(C, L)`` with many channels (``(28, 28)``: images saved as ``(N, H, W)``, without
-    their channel axis) is most likely an image: it still gets 1-D convolutions, with a warning.
+    their channel axis) is most likely an image: it still gets 1-D convolutions, with a warning;
+    so does ``(C, 1)`` (signals saved channels-last, ``(N, L, 1)``: nothing to convolve along).
     """
     if len(input_shape) == 2:
         c, length = input_shape
@@ -53,6 +54,15 @@ def conv_dims(input_shape: tuple[int, ...], model: str) -> int:
                 f"of length {length}; if these are {c}x{length} images, give them a channel "
                 f"axis, (N, 1, {c}, {length}), for 2-D convolutions",
                 stacklevel=_caller_stacklevel(),  # the user's line (create, train, ConvNet)
+            )
+        elif length == 1 and c > 1:
+            from ..population import _caller_stacklevel
+
+            warnings.warn(
+                f"{model}: input shape {tuple(input_shape)} is taken as {c} channels of length "
+                f"1: nothing to convolve along; if these are signals of length {c} saved "
+                f"channels-last (N, {c}, 1), give them as (N, 1, {c}): x.transpose(0, 2, 1)",
+                stacklevel=_caller_stacklevel(),
             )
         return 1
     if len(input_shape) == 3:
