@@ -192,7 +192,7 @@ _HIST_COPIES = 8  # histogram counts are scattered into this many copies, then s
 #: most this many bytes in all are copied and reduced ``DEFER_STEPS`` at a time (see Watch)
 DEFER_BYTES = 1 << 20
 DEFER_STEPS = 16
-_CACHE_ENTRIES = 64  # device constants kept (Watch._remember)
+_CACHE_ENTRIES = 64  # device constants kept (Watch._remember), at least; 8 per watched layer
 DEFER_SHAPES = 2  # buffers kept per layer: one per output shape (full and last batch)
 
 
@@ -1261,10 +1261,12 @@ class Watch:
         return t
 
     def _remember(self, key: Any, value: Any) -> Any:
-        """Cache a device constant; the cache is emptied when it holds ``_CACHE_ENTRIES`` (batch
-        sizes that change every step would otherwise add constants without end)."""
-        if len(self._cache) >= _CACHE_ENTRIES:
-            self._cache.clear()
+        """Cache a device constant. At most ``max(_CACHE_ENTRIES, 8 per watched layer)`` are
+        kept, the oldest let go first (batch sizes that change every step would otherwise add
+        constants without end): a step's own constants (about two per output shape) stay, so
+        a net of many layer widths does not make them again from host data every step."""
+        if len(self._cache) >= max(_CACHE_ENTRIES, 8 * len(self.layers)):
+            del self._cache[next(iter(self._cache))]
         self._cache[key] = value
         return value
 
