@@ -1712,9 +1712,10 @@ def load_run(
         who="load_run",
     )  # fmt: skip
     if not loaded:
+        again = resume_command(run.path, model=model is not None, dataset=dataset is not None)
         raise UserError(
             f"{run.path} has no checkpoint yet (killed before its first epoch ended): there "
-            "are no trained weights to load; `trainlab resume` it first"
+            f"are no trained weights to load; resume it first: {again}"
         )
     summary = run.read_json("summary.json") if (run.path / "summary.json").is_file() else {}
     return RunResult(run.path, summary, trainer.members, trainer.pop)

@@ -94,6 +94,21 @@ def _clipping(run_dir: Path | None) -> str:
         return ""
 
 
+def _epochs_to(summary: dict, nan_models: list[dict]) -> str:
+    """`` --epochs N``: enough epochs for `trainlab diagnose` (3 by default) to reach the first
+    NaN/Inf stop of the run whose ``summary`` it is, or ``""`` when its default reaches it."""
+    from ..diagnostics.run import DEFAULT_EPOCHS
+
+    steps, epochs = summary.get("steps"), summary.get("epochs")
+    first = min((m.get("step") for m in nan_models if isinstance(m.get("step"), int)), default=None)
+    if not (isinstance(steps, int) and isinstance(epochs, int) and steps >= epochs > 0) or (
+        first is None
+    ):
+        return ""
+    need = first // (steps // epochs) + 1  # (the epoch holding that step, or the one after)
+    return f" --epochs {need}" if need > DEFAULT_EPOCHS else ""
+
+
 def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool = True) -> None:
     """Print the summary table, the NaN/Inf stops with a fix (``has_set``: the command takes
     ``--set``; else the fix is a new training run) and where the report and run are."""
@@ -125,8 +140,8 @@ def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool 
         if not has_set:
             how += ", in a new `trainlab train` run (a resumed run keeps its settings)"
         console.print(
-            f"[yellow]fix: {how}; "
-            "`trainlab diagnose CONFIG` names the first layer where NaN/Inf appears[/]"
+            f"[yellow]fix: {how}; `trainlab diagnose CONFIG{_epochs_to(summary, nan_models)}` "
+            "names the first layer where NaN/Inf appears[/]"
         )
     if run_dir is not None:
         if report:

@@ -374,7 +374,10 @@ def _check_split(dname: str, split: str, x: np.ndarray, y: np.ndarray) -> np.nda
 
 
 #: the one line that turns labels that are names or codes (3 and 7, -1 and 1) into 0..C-1
-REMAP = "numpy.unique(y, return_inverse=True)[1]"
+REMAP = (
+    "numpy.unique(y, return_inverse=True)[1], y the labels of every split joined (one mapping "
+    "for all: a split without some class would be mapped differently alone)"
+)
 
 
 def _check_labels(
@@ -431,7 +434,7 @@ def _check_classes(
     raise DataError(
         f"{dname}: the labels use only {present.size} of the {num_classes} class indices "
         f"0..{num_classes - 1} ({shown}); remap them to 0..{present.size - 1} with "
-        f"numpy.unique(y, return_inverse=True)[1]{keep}"
+        f"{REMAP}{keep}"
     )
 
 

@@ -334,7 +334,8 @@ class PCA(Transform):
             as_int = f"pca_components={int(nc)}" if good else f"an int in 1..{top}"
             raise UserError(
                 f"pca_components={nc} is a float, which means a fraction of the variance and "
-                f"must be in (0, 1); pass {as_int} for a number of components, or None for all"
+                f"must be in (0, 1); pass {as_int} for a number of components, or leave it out "
+                "(None in Python, null in YAML) for all"
             )
         ratio = torch.cumsum(lam, 0) / lam.sum().clamp_min(1e-300)
         return min(int(torch.searchsorted(ratio, torch.tensor(nc, dtype=ratio.dtype))) + 1, d)

@@ -114,9 +114,10 @@ def _require_folder(path: str | Path | None, dataset: str, what: str) -> Path:
         raise DataError(f"file not found: {p} (pass path=... to a folder with {what})")
     if not p.is_dir():
         if p.name.endswith(_ARCHIVES):
+            unpack = f"unzip {p.name}" if p.name.endswith(".zip") else f"tar xf {p.name}"
             raise DataError(
-                f"{p} is an archive; extract it (e.g. tar xzf {p.name}, or unzip) and pass "
-                f"path=... to the folder with {what}"
+                f"{p} is an archive; extract it (e.g. {unpack}) and pass path=... to the "
+                f"folder with {what}"
             )
         raise DataError(f"{p} is not a folder (pass path=... to a folder with {what})")
     return p

@@ -57,12 +57,16 @@ def read_records(run_dir: str | Path) -> list[dict[str, Any]]:
     return [decode_record(r) for r in read_jsonl(path, required=("layer", "step"))]
 
 
+#: the epochs of `trainlab diagnose`'s short training, unless told
+DEFAULT_EPOCHS = 3
+
+
 def diagnose(
     config: Any,
     *,
     out: str | Path | None = None,
     every: int | None = 10,
-    epochs: int | None = 3,
+    epochs: int | None = DEFAULT_EPOCHS,
     sets: list[str | tuple[str, Any]] | None = None,
     device: str = "auto",
     progress: bool = True,

@@ -377,12 +377,26 @@ def _data(cfg: PretrainConfig) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]
 
     # unsupervised: no validation split, its rows train too (data.options.val_fraction: keep one)
     options = {"val_fraction": 0.0, **cfg.data.options}
-    with warnings.catch_warnings():  # (a file's own validation split: our 0 is not the user's)
-        if "val_fraction" not in cfg.data.options:
-            warnings.filterwarnings("ignore", r"data\.val_fraction=0 is ignored", UserWarning)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
         d = data_mod.load(cfg.data.name, seed=cfg.data.seed, **options)
+    for w in caught:  # said again with pretrain's keys (data.options.*: no data.test_fraction)
+        text = str(w.message)
+        if text.startswith("data.val_fraction=0 is ignored") and "val_fraction" not in (
+            cfg.data.options
+        ):
+            continue  # (a file's own validation split: our 0 is not the user's)
+        for split in ("val", "test"):
+            text = text.replace(f"data.{split}_fraction=", f"data.options.{split}_fraction=")
+        warnings.warn(text, w.category, stacklevel=3)
     xtr = d.x_train.flatten(1).numpy().astype(np.float64)  # (a split may be empty)
     xte = d.x_test.flatten(1).numpy().astype(np.float64)
+    if not len(xte) and d.meta.get("test_fraction") is None:  # the data's own test split
+        raise ConfigError(
+            f"data '{cfg.data.name}' comes with its own test split, which is empty, but the "
+            "pre-training report shows test reconstructions; give the data test samples "
+            "(an .npz file: x_test/y_test)"
+        )
     if cfg.data.scale == "minmax":  # fitted on the training split; test clipped into [0, 1]
         lo, hi = xtr.min(0), xtr.max(0)
         span = np.where(hi > lo, hi - lo, 1.0)

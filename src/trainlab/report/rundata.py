@@ -497,7 +497,11 @@ def read_run(run_dir: str | Path) -> RunData:
         if not isinstance(sec, dict) or not isinstance(sec.get("sections"), list):
             raise UserError(
                 f"{sec_path} is not a report-sections file (needs {{'sections': [...]}}); "
-                "delete it or re-run the study"
+                + (
+                    "delete it (the report is rebuilt from the run's files)"
+                    if data.population is not None
+                    else "re-run the study or `trainlab pretrain` that made the folder"
+                )
             )
         _check_sections(sec_path, sec)
         data.sections = sec
