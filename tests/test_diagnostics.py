@@ -1001,8 +1001,10 @@ def test_deferring_stops_when_the_outputs_grow(monkeypatch):
         opt.step()
         recs = w.records()
         _sgd_steps(model, x, y, steps=1)
-        assert not w._deferred
-    assert {r["step"] for r in w.records()} == {0, 1, 2, 3, 4}
+        assert len(w._deferred) == 1  # a 16-row step defers again: decided per input shape
+        model(x[:32]).sum().backward()  # 32 rows: known too large, measured at once
+        assert w._defer is False and len(w._deferred) == 1
+    assert {r["step"] for r in w.records()} == {0, 1, 2, 3, 4, 5}
     assert all(r["act_std"] is not None for r in recs)
 
 

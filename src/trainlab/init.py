@@ -459,6 +459,11 @@ def _check_options(scheme: str, kwargs: dict[str, Any]) -> dict[str, Any]:
                 if isinstance(value, bool):
                     raise TypeError
                 number = float(value)
+            except OverflowError:  # float(10**400)
+                raise UserError(
+                    f"init scheme '{scheme}': option '{key}' is a whole number of "
+                    f"{len(str(abs(value)))} digits, too large for a float"
+                ) from None
             except (TypeError, ValueError):
                 hint = ""
                 if key == "gain" and isinstance(value, str):
@@ -543,7 +548,10 @@ def _refuse_too_wide(like: Tensor, scheme: str, kwargs: dict[str, Any]) -> None:
     key = {"uniform": "a", "xavier_uniform": "gain"}.get(scheme)
     if key is None:
         return
-    bound = math.sqrt(3.0) * (expected_std(scheme, like, **kwargs) or 0.0)
+    if scheme == "uniform":  # U(-a, a): no fans needed (a 1-D tensor has none)
+        bound = abs(float((scheme_options(scheme) | kwargs)["a"]))
+    else:
+        bound = math.sqrt(3.0) * (expected_std(scheme, like, **kwargs) or 0.0)
     biggest = torch.finfo(like.dtype).max
     if 2 * bound > biggest:
         raise UserError(
@@ -623,6 +631,7 @@ def lsuv_(
     through its parametrization; layers whose weight cannot be written (hook-based weight
     norm) are not touched. Data the model does not accept is a UserError.
     """
+    _refuse_population(model)
     if not isinstance(data, Tensor) or data.dim() < 2 or data.shape[0] < 2:
         raise UserError(
             "lsuv needs a data batch: pass data= a tensor (B, *input_shape) with B >= 2"
@@ -686,6 +695,7 @@ def lsuv_(
             name = names.get(id(layer), type(layer).__name__)
             v = float("nan")
             before = None  # the variance the last rescaling divided the weight by
+            scale_fixed = False  # whether that rescaling left the weight's norm as it was
             for i in range(max_iter + 1):  # max_iter rescalings, each measured afterwards
                 v = float(output_of(layer).float().var())
                 # dividing W by √v should have brought v to ~1: if v hardly moved, the bias (a
@@ -696,7 +706,7 @@ def lsuv_(
                     v = before
                     why = (
                         f"its weight's parametrization ({_parametrizations(layer)}) fixes its scale"
-                        if is_parametrized(layer, "weight")
+                        if scale_fixed
                         else "a constant input? the bias alone sets it"
                     )
                     warnings.warn(
@@ -726,7 +736,13 @@ def lsuv_(
                         stacklevel=2,
                     )
                     break
+                norm = float(layer.weight.detach().norm())
                 _divide_weight(layer, math.sqrt(v))
+                # a parametrization that fixes the weight's scale (orthogonal, spectral norm)
+                # leaves its norm as it was; weight_norm's changes
+                scale_fixed = is_parametrized(layer, "weight") and math.isclose(
+                    float(layer.weight.detach().norm()), norm, rel_tol=1e-4
+                )
                 before = v
             variances.append(v)
         return variances

@@ -232,17 +232,9 @@ def models_cmd() -> None:
 @app.command("report")
 def report_cmd(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
     """(Re)build report.html and figures/ of a run directory."""
-    from ..diagnostics.run import finish_diagnose, is_diagnose_run
     from ..report import build_report
 
-    if is_diagnose_run(run_dir) and (run_dir / "summary.json").is_file():
-        from ..report.rundata import read_run  # (a damaged file: one line naming it)
-
-        # a complete diagnose run: its verdict and figures rebuilt from diagnostics.jsonl (one
-        # killed before its report has no sections; one whose figure was lost, a stale one)
-        path = finish_diagnose(run_dir, read_run(run_dir).summary).report
-    else:
-        path = build_report(run_dir)
+    path = build_report(run_dir)  # (a finished diagnose run: its verdict made again)
     console.print(f"report: {escape(str(path))}")
 
 

@@ -95,6 +95,7 @@ class Dataset:
         dtype or arrays become tensors (else ``self``); raises a one-line ``DataError``."""
         name, fields = self.name, {}
         _positive_int(name, "Dataset.num_classes", self.num_classes, 2)
+        _num_classes_option(name, self.num_classes)  # (at most MAX_CLASSES)
         for split in ("train", "val", "test"):
             x, y = (getattr(self, f"{v}_{split}") for v in "xy")
             x, y = (_tensor_field(name, f"{v}_{split}", t) for v, t in (("x", x), ("y", y)))

@@ -20,12 +20,14 @@ after an exception), with the memory and speed lessons of its users built in:
   The results are those of reducing each step at once up to float32 summation order (a test
   compares the two paths). Memory: at most 16 MiB of buffers per output shape, for at most
   two shapes per layer (a full and an epoch's last batch); a step whose first output has a
-  new shape first reduces the steps deferred before it. Deferring starts at the first
-  sampled step; a step whose outputs exceed the limit stops it in its forward: its copies so
-  far and the deferred steps are reduced at once, and the buffers let go. Which steps are
-  reduced together thus depends only on the steps and the :meth:`Watch.records` calls, not on
-  where the watch started, so a run resumed at an epoch (the trainer reads the records once
-  per epoch) records bitwise what the uninterrupted run records.
+  new shape first reduces the steps deferred before it. Each sampled step defers unless a
+  step whose inputs had its shapes exceeded the limit before; a step whose outputs exceed it
+  stops deferring in its forward: its copies so far (measured in the layers' own memory
+  layout, as they would be at once) and the deferred steps are reduced at once, and the
+  buffers let go. Which steps are reduced together thus depends only on the steps and the
+  :meth:`Watch.records` calls, not on where the watch started, so a run resumed at an epoch
+  (the trainer reads the records once per epoch) records bitwise what the uninterrupted run
+  records.
 - **Cost** (``benchmarks/diagnostics.py``, CPU time, 1 thread, on a shared 2-core VM whose
   speed drifts by ±10-20% between runs; README "Benchmarks" has the tables). Every 50 steps:
   within that noise of the ≤5% goal on a 64-256-256-10 MLP and a K=16 population of it
@@ -285,6 +287,7 @@ class _Sample:
     python_state: list[Any] = field(default_factory=list)
     # vmap/loop populations: a copy of the step's batch, run again model by model
     input: torch.Tensor | None = None
+    shape: Any = None  # the shapes of the step's tensor inputs (Watch._too_big)
 
 
 def _refuse_scripted(model: nn.Module, layers: Iterable[str]) -> None:
@@ -650,6 +653,7 @@ class Watch:
         # that which steps are reduced together does not depend on where the watch started: a
         # resumed run's diagnostics equal an uninterrupted run's
         self._defer = self._permanent
+        self._too_big: set[Any] = set()  # input shapes whose steps stopped deferring
         self._deferred: list[_Sample] = []  # forwards done, reductions pending
         # (weakref to a copied module's hook dict, key): see _ModuleHook
         self._copied_hooks: list[tuple[Any, int]] = []
@@ -834,6 +838,11 @@ class Watch:
         if self._step % self.every:  # absolute: a resumed run samples the same steps
             return
         sample = _Sample(self._step, {n: _Layer(kind) for n, kind in self._kinds.items()})
+        # deferred unless a step of this input's shape was too big before (its outputs have
+        # that step's sizes): decided per step, as a watch started later (a resumed run)
+        # decides it, so that both measure the step the same way
+        sample.shape = _input_shape(args, kwargs)
+        self._defer = self._permanent and sample.shape not in self._too_big
         if self._vmap_template is not None:
             from ..population import _python_state
 
@@ -1368,6 +1377,7 @@ class Watch:
         from now on. The step's copies so far are reduced now, in their order, the steps
         deferred before it too, and the buffers are let go."""
         self._defer = False
+        self._too_big.add(sample.shape)
         raw, sample.raw = sample.raw, []
         with torch.no_grad():
             for name, kind, module, y, units in raw:
@@ -1751,6 +1761,13 @@ _SUMMARIES = (
     "moments", "fractions", "hist", "weight", "grad", "out_grad", "update", "loss_scale",
     "skipped",
 )  # fmt: skip
+
+
+def _input_shape(args: tuple, kwargs: dict[str, Any]) -> tuple:
+    """The shapes and dtypes of a forward's tensor arguments, which decide its outputs' sizes."""
+    return tuple(
+        (tuple(a.shape), a.dtype) for a in (*args, *kwargs.values()) if isinstance(a, torch.Tensor)
+    )
 
 
 def _consecutive(ys: list[torch.Tensor]) -> torch.Tensor:

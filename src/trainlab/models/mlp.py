@@ -50,6 +50,10 @@ def check_dropout(p: float) -> float:
     """Validate a dropout probability (the fraction of units zeroed): ``0 <= p < 1``."""
     try:
         p = float(p)
+    except OverflowError:  # float(10**400)
+        raise UserError(
+            "dropout must be a number in [0, 1), got a whole number too large for a float"
+        ) from None
     except (TypeError, ValueError):
         raise UserError(f"dropout must be a number in [0, 1), got {p!r}") from None
     if not 0.0 <= p < 1.0:

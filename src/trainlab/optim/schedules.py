@@ -150,6 +150,8 @@ class _Params:
         value = self.given.get(key, default)
         if value is None:
             raise ConfigError(f"schedule '{self.name}' needs parameter '{key}'")
+        if type(value).__module__ == "numpy" and getattr(value, "ndim", 0) > 0:
+            value = value.tolist()  # an array (np.logspace per model): as the list of its values
         if isinstance(value, list | tuple) and any(v is KEEP_DEFAULT for v in value):
             if default is None:  # variants that set a required parameter for some models only
                 raise ConfigError(

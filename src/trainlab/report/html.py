@@ -364,7 +364,7 @@ class Report:
         studies with no population training); the choice is persisted, so a rebuild keeps it.
         """
         self.save_sections(include_standard)
-        return build_report(self.run_dir)
+        return render_report(self.run_dir)
 
 
 # -- rendering -------------------------------------------------------------------------------------
@@ -620,7 +620,24 @@ def _standard_sections(run: RunData) -> list[str]:
 
 
 def build_report(run_dir: str | Path) -> Path:
-    """Build ``run_dir/report.html`` (and ``figures/*.png``) from the run's files; returns its path.
+    """Build ``run_dir/report.html`` (and ``figures/*.png``) from the run's files; returns its
+    path (:func:`render_report`). A finished ``trainlab diagnose`` run's verdict and figures are
+    made again from its ``diagnostics.jsonl`` first (one killed before its report, or whose
+    figure was lost, is whole again)."""
+    run = read_run(run_dir)  # (a damaged file: one line naming it)
+    diagnose = (run.population or {}).get("command") == "diagnose"  # (is_diagnose_run)
+    if diagnose and run.summary is not None:  # (torch is imported for these runs only)
+        from ..diagnostics.run import finish_diagnose
+
+        report = finish_diagnose(run.path, run.summary).report
+        assert report is not None  # (report=True)
+        return report
+    return render_report(run.path)
+
+
+def render_report(run_dir: str | Path) -> Path:
+    """Render ``run_dir/report.html`` (and ``figures/*.png``) from the run's files; returns its
+    path.
 
     Reads ``config.yaml`` (if present), ``population.json``, ``metrics.jsonl``, ``summary.json``,
     ``diagnostics.jsonl`` (optional) and ``report_sections.json`` (optional, the sections a study
