@@ -415,13 +415,33 @@ def schedule_kwargs(config: Config, mems: list[Member] | None = None) -> dict[st
     mems = members(config) if mems is None else mems
     for key in sorted({k for m in mems for k in m.overrides if k.startswith("schedule.")}):
         name = key.removeprefix("schedule.")
-        if isinstance(kw.get(name), list):
+        base = kw.get(name, KEEP_DEFAULT)
+        if isinstance(base, list) and name not in _SCHEDULE_LISTS:
             raise ConfigError(
                 f"schedule.{name} is a list of per-model values and also varied by "
                 "population variants/grid; give it one way"
             )
-        kw[name] = [m.overrides.get(key, kw.get(name, KEEP_DEFAULT)) for m in mems]
+        values = [m.overrides.get(key, base) for m in mems]
+        if all(v is not KEEP_DEFAULT and v == values[0] for v in values):
+            kw[name] = values[0]  # every model alike: one value (as an optimizer key)
+            continue
+        if not all(_is_number(v) for v in values if v is not KEEP_DEFAULT):
+            given = ", ".join(sorted({repr(v) for v in values if v is not KEEP_DEFAULT}))
+            default = " and the default" if KEEP_DEFAULT in values else ""
+            raise ConfigError(
+                f"schedule.{name} cannot vary per model (the models give {given}{default}); "
+                "a population has one schedule of its kind: give it one value"
+            )
+        kw[name] = values
     return kw
+
+
+#: schedule options whose own value is a list (multistep's epochs), not one value per model
+_SCHEDULE_LISTS = frozenset({"milestones"})
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def members(config: Config) -> list[Member]:
@@ -897,7 +917,9 @@ def as_config(config: Any, sets: list[str | tuple[str, Any]] | None = None) -> C
     if isinstance(config, Config):
         if not sets:
             return config
-        return _sets_reach_a_model(parse_config(apply_sets(config.model_dump(), sets)), sets)
+        raw = config.model_dump(exclude_unset=True)  # (left out stays out: weight_decay's
+        # default follows optim.name, as from the YAML)
+        return _sets_reach_a_model(parse_config(apply_sets(raw, sets)), sets)
     if isinstance(config, Mapping):
         return _sets_reach_a_model(parse_config(apply_sets(dict(config), sets)), sets)
     if not isinstance(config, str | os.PathLike):

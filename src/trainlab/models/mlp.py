@@ -172,6 +172,11 @@ class MLP(nn.Sequential):
         widths = _positive_ints("hidden", hidden)
         batch_norm, bias = check_switch("batch_norm", batch_norm), check_switch("bias", bias)
         p = check_dropout(dropout)
+        if p > 0 and not widths:
+            raise UserError(
+                f"mlp: dropout={p:g} follows each hidden activation, and this mlp has no hidden "
+                "layer (hidden: []); give it one (e.g. hidden: [64]) or leave dropout out"
+            )
         make_activation(activation)  # validate the name before building anything
 
         layers: OrderedDict[str, nn.Module] = OrderedDict()
