@@ -917,8 +917,9 @@ def as_config(config: Any, sets: list[str | tuple[str, Any]] | None = None) -> C
     if isinstance(config, Config):
         if not sets:
             return config
-        raw = config.model_dump(exclude_unset=True)  # (left out stays out: weight_decay's
-        # default follows optim.name, as from the YAML)
+        raw = config.model_dump()
+        if "weight_decay" not in config.optim.model_fields_set:  # the optimizer's own default
+            raw["optim"].pop("weight_decay")  # follows optim.name, as from the YAML
         return _sets_reach_a_model(parse_config(apply_sets(raw, sets)), sets)
     if isinstance(config, Mapping):
         return _sets_reach_a_model(parse_config(apply_sets(dict(config), sets)), sets)
