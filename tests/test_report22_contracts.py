@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import sys
-import traceback
 
 import pytest
 
+from conftest import run_cli
 from trainlab.config import parse_config
 
 
@@ -30,18 +29,9 @@ def _diagnose_run(tmp_path, *, report: bool = False):
 
 def _report_cli(monkeypatch, capsys, run_dir):
     """``trainlab report RUN_DIR`` as the shell runs it: (exit code, stderr); an exception
-    that escapes main() is what the shell shows as a traceback (exit code 1)."""
-    from trainlab.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["trainlab", "report", str(run_dir)])
-    code, tb = 0, ""
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    except Exception:  # noqa: BLE001 - the shell would print this traceback
-        code, tb = 1, traceback.format_exc()
-    return code, capsys.readouterr().err + tb
+    escaping main() fails the test with its traceback."""
+    code, _, err = run_cli(monkeypatch, capsys, "report", run_dir)
+    return code, err
 
 
 def _edit_summary(run_dir, edit):

@@ -5,32 +5,21 @@ Each test fails on the code as reviewed and passes once the defect it names is f
 
 from __future__ import annotations
 
-import sys
-import traceback
 import warnings
 
 import numpy as np
 import pytest
 import torch
 
-from conftest import assert_npz_train_refused, assert_user_error
+from conftest import assert_npz_train_refused, assert_user_error, run_cli
 from trainlab.errors import UserError
 
 
 def _cli(monkeypatch, capsys, *args):
     """``trainlab ARGS`` as the shell runs it: (exit code, stderr); an exception escaping
-    ``main()`` is what the shell shows as a traceback (exit 1)."""
-    from trainlab.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
-    code, tb = 0, ""
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    except Exception:  # noqa: BLE001 - the shell would print this traceback
-        code, tb = 1, traceback.format_exc()
-    return code, capsys.readouterr().err + tb
+    ``main()`` fails the test with its traceback."""
+    code, _, err = run_cli(monkeypatch, capsys, *args)
+    return code, err
 
 
 def _npz(path, **arrays):
