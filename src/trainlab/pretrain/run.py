@@ -226,7 +226,7 @@ class PretrainConfig(_Strict):
                         f"(it uses {section}: {', '.join(used)})"
                     )
                 if key in used and value is None:
-                    setattr(part, key, used[key])
+                    part.__dict__[key] = used[key]  # (not marked as given: _given)
         if kind != "rbm" and self.grid:
             raise ValueError(f"grid works with model.kind 'rbm' (a population); got '{kind}'")
         for key, values in self.grid.items():
@@ -325,8 +325,9 @@ def _given(cfg: PretrainConfig) -> dict[str, Any]:
     otherwise meet the rbm's ``n_components``, which the sdae does not take)."""
     raw = cfg.model_dump(exclude_none=True)
     for section, defaults in kind_defaults(cfg.model.kind, cfg.model.visible).items():
+        given = getattr(cfg, section).model_fields_set  # (filled defaults are not: _resolve_kind)
         raw[section] = {
-            k: v for k, v in raw.get(section, {}).items() if k not in defaults or v != defaults[k]
+            k: v for k, v in raw.get(section, {}).items() if k not in defaults or k in given
         }
     return raw
 
@@ -377,18 +378,20 @@ def _data(cfg: PretrainConfig) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]
 
     # unsupervised: no validation split, its rows train too (data.options.val_fraction: keep one)
     options = {"val_fraction": 0.0, **cfg.data.options}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        d = data_mod.load(cfg.data.name, seed=cfg.data.seed, **options)
-    for w in caught:  # said again with pretrain's keys (data.options.*: no data.test_fraction)
-        text = str(w.message)
-        if text.startswith("data.val_fraction=0 is ignored") and "val_fraction" not in (
-            cfg.data.options
-        ):
-            continue  # (a file's own validation split: our 0 is not the user's)
-        for split in ("val", "test"):
-            text = text.replace(f"data.{split}_fraction=", f"data.options.{split}_fraction=")
-        warnings.warn(text, w.category, stacklevel=3)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            d = data_mod.load(cfg.data.name, seed=cfg.data.seed, **options)
+    finally:  # (also when loading fails: the warnings said before its error)
+        for w in caught:  # said again with pretrain's keys (data.options.*)
+            text = str(w.message)
+            if text.startswith("data.val_fraction=0 is ignored") and "val_fraction" not in (
+                cfg.data.options
+            ):
+                continue  # (a file's own validation split: our 0 is not the user's)
+            for split in ("val", "test"):
+                text = text.replace(f"data.{split}_fraction=", f"data.options.{split}_fraction=")
+            warnings.warn(text, w.category, stacklevel=3)
     xtr = d.x_train.flatten(1).numpy().astype(np.float64)  # (a split may be empty)
     xte = d.x_test.flatten(1).numpy().astype(np.float64)
     if not len(xte) and d.meta.get("test_fraction") is None:  # the data's own test split
