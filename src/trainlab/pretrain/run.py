@@ -214,7 +214,9 @@ class PretrainConfig(_Strict):
     def _resolve_kind(self) -> PretrainConfig:
         kind = self.model.kind
         for section in ("model", "train"):
-            part = getattr(self, section)
+            part = getattr(self, section).model_copy()  # (a section passed in stays as it was)
+            part.__pydantic_fields_set__ = set(part.model_fields_set)
+            self.__dict__[section] = part
             used = kind_defaults(kind, self.model.visible)[section]  # model is filled first
             for key in type(part).model_fields:
                 value = getattr(part, key)
@@ -225,8 +227,9 @@ class PretrainConfig(_Strict):
                         f"{section}.{key} does not apply to model.kind '{kind}'; remove it "
                         f"(it uses {section}: {', '.join(used)})"
                     )
-                if key in used and value is None:
-                    part.__dict__[key] = used[key]  # (not marked as given: _given)
+                if key in used and value is None:  # (`momentum:` with no value: left out)
+                    part.__dict__[key] = used[key]  # not marked as given (_given)
+                    part.__pydantic_fields_set__.discard(key)
         if kind != "rbm" and self.grid:
             raise ValueError(f"grid works with model.kind 'rbm' (a population); got '{kind}'")
         for key, values in self.grid.items():
@@ -776,7 +779,8 @@ def run_pretrain(
     from .population import RBMPopulation
 
     if isinstance(config, PretrainConfig):
-        cfg = _validate(apply_sets(_given(config), list(sets)), "--set") if sets else config
+        # validated again even without sets: the object may have been edited in place
+        cfg = _validate(apply_sets(_given(config), list(sets or [])), "--set" if sets else "config")
     else:
         cfg = load_pretrain_config(config, sets)
     if grid or device is not None:  # (--device '' is refused, as by every command)
