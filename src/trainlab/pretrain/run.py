@@ -327,11 +327,9 @@ def _given(cfg: PretrainConfig) -> dict[str, Any]:
     applies to it as to the YAML it came from (``model.kind=sdae`` on an rbm config would
     otherwise meet the rbm's ``n_components``, which the sdae does not take)."""
     raw = cfg.model_dump(exclude_none=True)
-    for section, defaults in kind_defaults(cfg.model.kind, cfg.model.visible).items():
+    for section in ("model", "train"):
         given = getattr(cfg, section).model_fields_set  # (filled defaults are not: _resolve_kind)
-        raw[section] = {
-            k: v for k, v in raw.get(section, {}).items() if k not in defaults or k in given
-        }
+        raw[section] = {k: v for k, v in raw.get(section, {}).items() if k in given}
     return raw
 
 
