@@ -8,7 +8,9 @@ The update is ``torch.optim.Adagrad``'s, step for step (t counts steps from 1)::
     θ ← θ − η_t · g / (√G + ε)
 
 t is each parameter's own step count (as in torch), so a parameter that starts getting gradients
-later starts its lr decay then.
+later starts its lr decay then. One difference with param groups: ``torch.optim.Adagrad`` starts
+every group's G at the constructor's ``initial_accumulator_value`` (a group's own value is
+ignored); here each group's own value is used (equal when the groups do not set one).
 
 The notes (CS231n) write ``cache += dx**2; x += −lr·dx / (sqrt(cache) + eps)`` — the same rule
 (torch adds the lr decay and the initial accumulator). Its weakness, which the notes point
