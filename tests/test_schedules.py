@@ -258,7 +258,7 @@ def test_one_cycle_without_a_rise_starts_at_the_peak(total, pct):
     [
         ("multistep", {"milestones": [1.5, 3]}, "milestones must be whole epochs"),
         ("cosine", {"warmup_steps": 2.7}, "warmup_steps must be a whole number"),
-        ("cosine", {"warmup_steps": [1, 2]}, "warmup_steps must be one number shared"),
+        ("cosine", {"warmup_steps": [1, 2]}, "cannot vary per model (the models give 1, 2)"),
         ("cosine", {"warmup_steps": torch.tensor([1, 2])}, "warmup_steps must be one number"),
     ],
 )

@@ -425,14 +425,16 @@ def schedule_kwargs(config: Config, mems: list[Member] | None = None) -> dict[st
         if all(v is not KEEP_DEFAULT and v == values[0] for v in values):
             kw[name] = values[0]  # every model alike: one value (as an optimizer key)
             continue
-        if not all(_is_number(v) for v in values if v is not KEEP_DEFAULT):
-            given = ", ".join(sorted({repr(v) for v in values if v is not KEEP_DEFAULT}))
-            default = " and the default" if KEEP_DEFAULT in values else ""
+        explicit = [
+            sorted(v) if isinstance(v, list) else v for v in values if v is not KEEP_DEFAULT
+        ]
+        if not all(_is_number(v) for v in explicit) and any(v != explicit[0] for v in explicit):
+            given = ", ".join(dict.fromkeys(repr(v) for v in explicit))
             raise ConfigError(
-                f"schedule.{name} cannot vary per model (the models give {given}{default}); "
-                "a population has one schedule of its kind: give it one value"
+                f"schedule.{name} cannot vary per model (the models give {given}); a "
+                "population has one schedule of its kind: give it one value"
             )
-        kw[name] = values
+        kw[name] = values  # (models keeping the default: the schedule compares with it)
     return kw
 
 

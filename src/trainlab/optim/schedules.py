@@ -205,8 +205,39 @@ class _Params:
             return value.detach().to(device=self.device, dtype=F64)
         return float(value)
 
+    def _shared(self, key: str, default: Any, *, nested: bool = False) -> None:
+        """A value every model must share (a choice, a count, milestones) given per model (by
+        variants or a grid; ``KEEP_DEFAULT``: the model keeps ``default``): one value in
+        ``given`` when they all agree, else a ConfigError naming the values. ``nested``: the
+        value itself is a list (milestones, compared sorted): only a list holding
+        ``KEEP_DEFAULT`` or lists is one per model."""
+        value = self.given.get(key)
+        if not isinstance(value, list | tuple) or (
+            nested and not any(v is KEEP_DEFAULT or isinstance(v, list | tuple) for v in value)
+        ):
+            return
+        if default is None and any(v is KEEP_DEFAULT for v in value):
+            raise ConfigError(
+                f"schedule '{self.name}' needs parameter '{key}' for every model; the "
+                f"population's variants set it for some only: give schedule.{key} a value"
+            )
+        values = [default if v is KEEP_DEFAULT else v for v in value]
+
+        def norm(v: Any) -> Any:
+            return sorted(v) if nested and isinstance(v, list | tuple) else v
+
+        if all(norm(v) == norm(values[0]) for v in values):
+            self.given[key] = values[0]
+            return
+        shown = ", ".join(dict.fromkeys(repr(norm(v)) for v in values))
+        raise ConfigError(
+            f"schedule '{self.name}': {key} cannot vary per model (the models give {shown}); "
+            "give it one value"
+        )
+
     def count(self, key: str, default: int) -> int:
         """A whole number ≥ 0 shared by all models (e.g. ``warmup_steps``)."""
+        self._shared(key, default)
         value = self.given.get(key, default)
         if isinstance(value, list | tuple) or (isinstance(value, Tensor) and value.dim() > 0):
             shown = (
@@ -224,6 +255,7 @@ class _Params:
 
     def choice(self, key: str, default: str, choices: tuple[str, ...]) -> str:
         self.used.add(key)
+        self._shared(key, default)
         value = str(self.given.get(key, default))
         if value not in choices:
             raise ConfigError(
@@ -234,6 +266,7 @@ class _Params:
 
     def ints(self, key: str) -> list[int]:
         self.used.add(key)
+        self._shared(key, None, nested=True)
         value = self.given.get(key)
         if value is None:
             raise ConfigError(f"schedule '{self.name}' needs parameter '{key}' (a list of epochs)")
