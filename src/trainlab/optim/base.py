@@ -164,6 +164,14 @@ def compute_dtype(dtype: torch.dtype) -> torch.dtype:
     return torch.float32 if dtype in (torch.bfloat16, torch.float16) else dtype
 
 
+def array_as_list(value: Any) -> Any:
+    """A numpy array (``np.logspace`` per-model values) as the list of its values; anything
+    else (a numpy scalar too: it is a number) as it is."""
+    if type(value).__module__ == "numpy" and getattr(value, "ndim", 0) > 0:
+        return value.tolist()
+    return value
+
+
 def too_big(values: Any) -> str:
     """Why a list holding a whole number beyond float64's range (``10**400``) is refused,
     without printing its hundreds of digits."""
@@ -199,8 +207,7 @@ def hyper(
     """
     if isinstance(value, bool):
         raise ConfigError(f"{name} must be a number or a list of K={k} numbers, got {value!r}")
-    if type(value).__module__ == "numpy" and getattr(value, "ndim", 0) > 0:
-        value = value.tolist()  # an array (np.logspace grid): as the list of its values
+    value = array_as_list(value)
     if isinstance(value, list | tuple):
         try:
             value = torch.tensor([float(v) for v in value], dtype=torch.float64)

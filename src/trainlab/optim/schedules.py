@@ -32,7 +32,7 @@ from torch import Tensor
 
 from ..errors import ConfigError
 from ..registry import Registry
-from .base import _check_range, hyper, too_big
+from .base import _check_range, array_as_list, hyper, too_big
 
 __all__ = ["Schedule", "SCHEDULES", "create_schedule", "list_schedules"]
 
@@ -150,8 +150,7 @@ class _Params:
         value = self.given.get(key, default)
         if value is None:
             raise ConfigError(f"schedule '{self.name}' needs parameter '{key}'")
-        if type(value).__module__ == "numpy" and getattr(value, "ndim", 0) > 0:
-            value = value.tolist()  # an array (np.logspace per model): as the list of its values
+        value = array_as_list(value)
         if isinstance(value, list | tuple) and any(v is KEEP_DEFAULT for v in value):
             if default is None:  # variants that set a required parameter for some models only
                 raise ConfigError(
