@@ -632,7 +632,7 @@ def build_report(run_dir: str | Path) -> Path:
         report = finish_diagnose(run.path, run.summary).report
         assert report is not None  # (report=True)
         return report
-    return render_report(run.path)
+    return _render(run)
 
 
 def render_report(run_dir: str | Path) -> Path:
@@ -647,7 +647,11 @@ def render_report(run_dir: str | Path) -> Path:
     run directory or a file in it is corrupt (a truncated *last* line of a JSONL file, which a
     kill leaves, is skipped silently; a corrupt line elsewhere is an error).
     """
-    run = read_run(run_dir)
+    return _render(read_run(run_dir))
+
+
+def _render(run: RunData) -> Path:
+    """:func:`render_report` of a run already read (:func:`build_report` reads it once)."""
     from ..atomic import refuse_symlinks
 
     refuse_symlinks(run.path)  # figures/ through a link would be written outside the folder
