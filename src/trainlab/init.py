@@ -631,7 +631,7 @@ def lsuv_(
     through its parametrization; layers whose weight cannot be written (hook-based weight
     norm) are not touched. Data the model does not accept is a UserError.
     """
-    _refuse_population(model)
+    _refuse_population(model, "init.lsuv_")
     if not isinstance(data, Tensor) or data.dim() < 2 or data.shape[0] < 2:
         raise UserError(
             "lsuv needs a data batch: pass data= a tensor (B, *input_shape) with B >= 2"
@@ -736,11 +736,12 @@ def lsuv_(
                         stacklevel=2,
                     )
                     break
-                norm = float(layer.weight.detach().norm())
+                parametrized = is_parametrized(layer, "weight")
+                norm = float(layer.weight.detach().norm()) if parametrized else 0.0
                 _divide_weight(layer, math.sqrt(v))
                 # a parametrization that fixes the weight's scale (orthogonal, spectral norm)
                 # leaves its norm as it was; weight_norm's changes
-                scale_fixed = is_parametrized(layer, "weight") and math.isclose(
+                scale_fixed = parametrized and math.isclose(
                     float(layer.weight.detach().norm()), norm, rel_tol=1e-4
                 )
                 before = v
@@ -796,16 +797,16 @@ def _forward(model: nn.Module, data: Tensor) -> None:
         ) from None
 
 
-def _refuse_population(model: nn.Module) -> None:
+def _refuse_population(model: nn.Module, who: str) -> None:
     """A :class:`~trainlab.population.Population` holds K models' weights stacked along a
     first dimension (or in stacked twins of the layers): the fans of one model cannot be read
-    off them (K would count as output channels), so ``apply`` refuses it."""
+    off them (K would count as output channels), so ``apply`` and ``lsuv_`` refuse it."""
     from .population import Population
 
     pop = next((m for m in model.modules() if isinstance(m, Population)), None)
     if pop is not None:
         raise UserError(
-            f"init.apply got a Population of {pop.k} stacked models, whose fans it cannot read; "
+            f"{who} got a Population of {pop.k} stacked models, whose fans it cannot read; "
             "initialize each model before stacking (Population.from_models([init.apply(m, "
             "...) for m in models])) or give the init in the config (init.scheme, "
             "population.grid)"
@@ -862,7 +863,7 @@ def apply(
     if scheme == "lsuv" and data is None:
         raise UserError("init scheme 'lsuv' needs a data batch: pass data= (B, *input_shape)")
     refuse_lazy(model, "init.apply")
-    _refuse_population(model)
+    _refuse_population(model, "init.apply")
     layers = [m for m in model.modules() if is_weight_layer(m)]
     if not layers:
         raise UserError(
