@@ -425,25 +425,12 @@ def schedule_kwargs(config: Config, mems: list[Member] | None = None) -> dict[st
         if all(v is not KEEP_DEFAULT and v == values[0] for v in values):
             kw[name] = values[0]  # every model alike: one value (as an optimizer key)
             continue
-        explicit = [
-            sorted(v) if isinstance(v, list) else v for v in values if v is not KEEP_DEFAULT
-        ]
-        if not all(_is_number(v) for v in explicit) and any(v != explicit[0] for v in explicit):
-            given = ", ".join(dict.fromkeys(repr(v) for v in explicit))
-            raise ConfigError(
-                f"schedule.{name} cannot vary per model (the models give {given}); a "
-                "population has one schedule of its kind: give it one value"
-            )
-        kw[name] = values  # (models keeping the default: the schedule compares with it)
+        kw[name] = values  # (a value all must share is compared there, with its default)
     return kw
 
 
 #: schedule options whose own value is a list (multistep's epochs), not one value per model
 _SCHEDULE_LISTS = frozenset({"milestones"})
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
 
 
 def members(config: Config) -> list[Member]:
