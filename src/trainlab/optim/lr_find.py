@@ -433,19 +433,15 @@ def lr_sweep(
     pop = config.population  # per-model values it would replace: refused, not dropped
     keys = sorted({k for v in pop.variants for k in v} | (set(pop.grid) - {"optim.lr"}))
     if keys:
-        where = " and ".join(
-            w
-            for w, on in (
-                ("population.variants", any(k in v for v in pop.variants for k in keys)),
-                ("population.grid", any(k in pop.grid for k in keys)),
-            )
-            if on
+        in_variants = any(k in v for v in pop.variants for k in keys)
+        places = ["population.variants"] * in_variants + ["population.grid"] * any(
+            k in pop.grid for k in keys
         )
+        empty = "population.variants=[{}]" if in_variants else "population.grid={}"
         raise ConfigError(
             f"lr_sweep trains one model per learning rate with the config's shared values; its "
-            f"{where} set {', '.join(keys)} per model: remove them there (e.g. --set "
-            f"{where.split(' and ')[0]}={'[{}]' if 'variants' in where else '{}'}), set one "
-            "value (--set KEY=...), and sweep each setting on its own"
+            f"{' and '.join(places)} set {', '.join(keys)} per model: remove them there (e.g. "
+            f"--set {empty}), set one value (--set KEY=...), and sweep each setting on its own"
         )
     raw["population"] = {"seeds": [config.population.seeds[0]], "variants": [{}],
                          "grid": {"optim.lr": lrs}}  # fmt: skip
