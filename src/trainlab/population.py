@@ -821,9 +821,15 @@ class Population(nn.Module):
         elif any(_needs_loop(m) for m in plain.modules()):
             self.mode = "loop"
             if k > 1:
-                what = next(type(m).__name__ for m in plain.modules() if _needs_loop(m))
+                m = next(m for m in plain.modules() if _needs_loop(m))
+                why = (
+                    "torch.vmap would give the padding rows of models 2..K gradients through the "
+                    "model's Embedding(padding_idx)"
+                    if isinstance(m, nn.Embedding)
+                    else f"torch.vmap cannot batch the model's {type(m).__name__} per model"
+                )
                 warnings.warn(
-                    f"torch.vmap cannot batch the model's {what} per model: this population "
+                    f"{why}: this population "
                     f"runs its {k} models one after another (K times one model's time)",
                     stacklevel=_caller_stacklevel(),
                 )
