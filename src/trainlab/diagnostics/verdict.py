@@ -157,6 +157,15 @@ def _latest(
     return sorted(sel, key=lambda r: (r.get("order") is None, r.get("order") or 0))
 
 
+def _ran(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows of layers that ran at their step (an ``order``), when the records say it
+    (records made by hand without orders are kept): a layer not called at a step has no place
+    in its forward order, and its ``.grad`` (zeroed, or None) says nothing of the step."""
+    if all(r.get("order") is None for r in rows):
+        return rows
+    return [r for r in rows if r.get("order") is not None]
+
+
 def _has_params(r: dict[str, Any]) -> bool:
     return r.get("weight_norm") is not None
 
@@ -376,7 +385,7 @@ def _check_gradients(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
     names = {"out_grad_norm": "‖∂L/∂y‖", "grad_norm": "‖∂L/∂θ‖"}
     key, sel, inplace = "", [], False
     for key in names:
-        latest = [r for r in _latest(rows, key) if _finite(r.get(key))]
+        latest = [r for r in _ran(_latest(rows, key)) if _finite(r.get(key))]
         sel = [r for r in latest if _has_params(r)]
         if len(sel) < 2 and key == "out_grad_norm":  # an in-place activation (ReLU(inplace=
             sel, inplace = latest, True  # True)) overwrote its layer's output: the activations'
@@ -386,8 +395,8 @@ def _check_gradients(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
         return None
     found = _gradient_ratio(model, sel, key, names[key], t)
     if inplace and key == "out_grad_norm" and found.status == "ok":  # (a dead in-place ReLU:
-        sel = [r for r in _latest(rows, "grad_norm") if _finite(r.get("grad_norm"))]  # its own
-        if len(sel) >= 2:  # ∂L/∂y is fine, the layer below it gets 0): ‖∂L/∂θ‖ may still warn
+        sel = [r for r in _ran(_latest(rows, "grad_norm")) if _finite(r.get("grad_norm"))]  # its
+        if len(sel) >= 2:  # own ∂L/∂y is fine, the layer below gets 0): ‖∂L/∂θ‖ may warn
             theta = _gradient_ratio(model, sel, "grad_norm", names["grad_norm"], t)
             if theta.status != "ok":
                 return theta
@@ -597,10 +606,17 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
     # layers that receive gradients, at any step: a model stopped for NaN has null gradient
     # norms at its latest steps, and its earlier too-large update must still be said
     has_grad = {r["layer"] for r in rows if r.get("grad_norm") is not None}
+    last = _latest(rows, "update_ratio")
+    # judged at the latest step: a layer that ran there, or that a gradient reached there
+    # without its forward (MultiheadAttention's out_proj); an auxiliary head not called at that
+    # step was not trained by it, and its ratio 0 is not "too slow"
+    ran = {id(r) for r in _ran(last)}
     sel = [
         r
-        for r in _latest(rows, "update_ratio")
-        if _finite(r.get("update_ratio")) and r["layer"] in has_grad
+        for r in last
+        if _finite(r.get("update_ratio"))
+        and r["layer"] in has_grad
+        and (id(r) in ran or (_finite(r.get("grad_norm")) and r["grad_norm"] > 0))
     ]
     if not sel:
         return None

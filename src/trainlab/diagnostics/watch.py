@@ -96,7 +96,9 @@ but the model axis:
 - ``grad_norm`` = ‖θ.grad‖ over the layer's own parameters (a sparse gradient, as of
   ``nn.Embedding(sparse=True)``, as its dense form), read when the backward of step
   ``s`` ends (before clipping; if gradients are accumulated without zeroing, the sum so far;
-  with several forwards in the step, the gradient of all of them),
+  with several forwards in the step, the gradient of all of them; with several backward calls
+  of one forward, e.g. two losses, the first that reached the layer, which also gives its
+  ``out_grad_norm``),
   and ``out_grad_norm`` = ‖∂L/∂y‖ of its output in the step's first forward (None for an
   output that a later in-place op overwrote, e.g. ``ReLU(inplace=True)``). Tensor hooks on the
   sampled step's outputs take the norm of each ``∂L/∂y`` as it passes; one callback queued on
@@ -1134,20 +1136,33 @@ class Watch:
         output hooks took, as ``(K, P')`` and ``(K, L')``."""
         sample.queued = False
         og, sample.out_grads = sample.out_grads, {}
-        if sample.grads_read:  # a second backward of one forward (two losses): the record
-            return  # keeps the first's ‖∂L/∂y‖ and ‖∂L/∂θ‖, which describe the same loss
-        sample.grads_read = True
+        # a later backward of the same forward (two losses backpropagated one after the
+        # other): a layer keeps the numbers of the first backward that reached it, so a
+        # record's ‖∂L/∂y‖ and ‖∂L/∂θ‖ describe one loss, and a head only the later loss
+        # reaches is read too (its gradient is then the one the optimizer uses)
+        later, sample.grads_read = sample.grads_read, True
         with torch.no_grad():
-            grads = [(j, p.grad) for j, (_, p) in enumerate(self._params) if p.grad is not None]
+            seen = set(sample.grad_ids)
+            grads = [
+                (j, p.grad)
+                for j, (_, p) in enumerate(self._params)
+                if p.grad is not None and j not in seen
+            ]
             if grads:
-                sample.grad = self._unscaled(_norms([g for _, g in grads], self.k))  # (K, P')
-                sample.grad_ids = [j for j, _ in grads]
+                norms = self._unscaled(_norms([g for _, g in grads], self.k))  # (K, P')
+                sample.grad = norms if sample.grad is None else torch.cat((sample.grad, norms), 1)
+                sample.grad_ids = sample.grad_ids + [j for j, _ in grads]
             scale = self._loss_scale()
-            if scale is not None:  # (a copy: scaler.update() changes it in place)
+            if scale is not None and not later:  # (a copy: scaler.update() changes it in place)
                 sample.loss_scale = torch.as_tensor(scale, dtype=torch.float64).clone()
+            done = {id(la) for la in sample.out_grad_layers}
+            og = {j: g for j, g in og.items() if id(sample.out_layers[j]) not in done}
             if og:
-                sample.out_grad = torch.stack(list(og.values()), dim=-1).reshape(self.k, -1)
-                sample.out_grad_layers = [sample.out_layers[j] for j in og]
+                new = torch.stack(list(og.values()), dim=-1).reshape(self.k, -1)
+                sample.out_grad = (
+                    new if sample.out_grad is None else torch.cat((sample.out_grad, new), 1)
+                )
+                sample.out_grad_layers = sample.out_grad_layers + [sample.out_layers[j] for j in og]
 
     def _measure(
         self, kind: str, module: nn.Module, y: torch.Tensor, units: str = "channel"
