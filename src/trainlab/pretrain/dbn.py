@@ -18,7 +18,12 @@ import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import _check_feature_names, _get_feature_names, check_is_fitted
+from sklearn.utils.validation import (
+    _check_feature_names,
+    _get_feature_names,
+    check_array,
+    check_is_fitted,
+)
 from torch import nn
 
 from ..errors import UserError
@@ -102,6 +107,16 @@ def _as_dbn_layer(i: int, n: int) -> Iterator[None]:
     except ValueError as err:  # the same object, traceback kept: only its message is prefixed
         err.args = (f"DBN layer {i + 1} of {n}: {err}", *err.args[1:])
         raise
+
+
+def _frame_values(X: Any) -> Any:
+    """A DataFrame's values as scikit-learn reads them (pandas' nullable dtypes, pd.NA as NaN:
+    ``np.asarray`` gives an object array the layer cannot read), for the layers; what is wrong
+    with them (NaN, shape) the first layer says."""
+    return check_array(
+        X, accept_sparse=True, dtype=None, ensure_all_finite=False, ensure_2d=False,
+        allow_nd=True, ensure_min_samples=0, ensure_min_features=0,
+    )  # fmt: skip
 
 
 class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -192,7 +207,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         rng = check_random_state(self.random_state)
         rbms = []  # set on self only when every layer has fitted: a refused refit keeps the old
         names = _get_feature_names(X)  # a DataFrame's: the DBN keeps them; its layers see arrays
-        h = np.asarray(X) if names is not None else X
+        h = _frame_values(X) if names is not None else X
         for i, width in enumerate(widths):
             rbm = self._layer(i, width, int(rng.randint(np.iinfo(np.int32).max)))
             with _as_dbn_layer(i, len(widths)):
@@ -221,7 +236,7 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         with _as_dbn_layer(0, len(self.rbms_)):  # the DBN's feature names, by its name (its
             _check_feature_names(self, X, reset=False)  # first layer checks the shape)
-        h = np.asarray(X) if _get_feature_names(X) is not None else X
+        h = _frame_values(X) if _get_feature_names(X) is not None else X
         for i, rbm in enumerate(self.rbms_):
             with _as_dbn_layer(i, len(self.rbms_)):
                 h = rbm.transform(h)
