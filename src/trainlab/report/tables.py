@@ -160,8 +160,9 @@ def model_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
     rows = []
     for r in results:
         status = str(r["status"])
-        if r.get("stopped_step") is not None:
-            status += f" (step {r['stopped_step']})"
+        if r.get("stopped_step") is not None:  # a killed run's NaN: its epoch's last step
+            by = "by " if run.summary is None and r["status"] == "nan" else ""
+            status += f" ({by}step {r['stopped_step']})"
         if r["status"] == "incomplete" and "epochs_done" in r:
             status += f" ({r['epochs_done']} epoch{'' if r['epochs_done'] == 1 else 's'})"
         rows.append(
