@@ -1265,15 +1265,15 @@ def _flush_denormals(device: torch.device) -> Iterator[None]:
 
 
 def _redraws(console: Any) -> bool:
-    """Whether a rich console redraws a live progress bar (a terminal or a notebook); written
-    to a file or a pipe (``nohup``, a batch job's log) the bar appears only when it stops."""
-    return bool(console.is_jupyter or (console.is_terminal and not console.is_dumb_terminal))
+    """Whether a rich console redraws a live progress bar (a terminal or a notebook, unless
+    ``TTY_INTERACTIVE=0`` says not to); written to a file or a pipe (``nohup``, a batch job's
+    log) the bar appears only when it stops."""
+    return bool(console.is_jupyter or console.is_interactive)  # (TTY_INTERACTIVE=0: not)
 
 
 def _progress(enabled: bool):
     if not enabled:
         return None
-    from rich.console import Console
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
@@ -1283,6 +1283,8 @@ def _progress(enabled: bool):
         TimeRemainingColumn,
     )
 
+    from .console import StdoutConsole
+
     return Progress(  # names print as written: no markup, no ":vs:" emoji codes
         TextColumn("{task.description}", markup=False, style="bold"),
         BarColumn(),
@@ -1291,7 +1293,7 @@ def _progress(enabled: bool):
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
-        console=Console(emoji=False),
+        console=StdoutConsole(emoji=False),
     )
 
 

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from ..console import StdoutConsole
 from ..errors import UserError, interrupt_note, out_of_memory
 
 __all__ = [
@@ -42,7 +43,7 @@ Sets = Annotated[
 ]
 # names and paths print as written: ":vs:" in a run name is text, not an emoji code, and a
 # long path stays on one line in a log file (soft_wrap; tables still fit the width)
-console = Console(emoji=False, soft_wrap=True)
+console = StdoutConsole(emoji=False, soft_wrap=True)
 err_console = Console(stderr=True, emoji=False)
 
 

@@ -83,11 +83,16 @@ def schedule_cmd(
     config: Annotated[Path, typer.Argument(help="YAML config")],
     set_: Sets = None,
     plot: Annotated[bool, typer.Option("--plot", help="draw the LR of every model")] = False,
-    out: Annotated[Path, typer.Option(help="where --plot writes the PNG")] = Path("schedule.png"),
+    out: Annotated[
+        Path | None,
+        typer.Option(help="where --plot writes the PNG (default schedule.png; implies --plot)"),
+    ] = None,
 ) -> None:
     """Show the learning rate of every model over the run (per epoch; --plot draws it)."""
     from ..config import load_config, schedule_kwargs
 
+    plot = plot or out is not None
+    out = Path("schedule.png") if out is None else out
     cfg = load_config(config, list(set_ or []))
     mems, sched, curve, spe = schedule_curves(cfg)  # (a refused config makes no --out folder)
     if plot:
