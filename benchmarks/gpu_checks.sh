@@ -24,6 +24,10 @@
 # but not pydantic or mnist1d. Here, once:  make gpu-wheels   (cp312 wheels into .whl/). Then:
 #   run(command="bash benchmarks/gpu_checks.sh", carry=[".whl"], timeout_s=600)
 set -uo pipefail
+known="tests population triton optim gather trainlab profile tf32 rbm"
+for name in "$@"; do  # a misspelled step would run nothing and exit 0: minutes of device time
+  [[ " $known " == *" $name "* ]] || { echo "unknown step '$name'; choose from: $known" >&2; exit 2; }
+done
 OUT=${OUT:-/tmp/gpu_checks}
 mkdir -p "$OUT"
 python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
