@@ -120,3 +120,25 @@ def test_schedule_out_without_plot_is_not_silently_ignored(monkeypatch, capsys, 
         assert code == 2, (code, err)
         assert "--plot" in err and "Traceback" not in err, err
         assert len(err.strip().splitlines()) == 1, err
+
+
+# The range test sets every model's learning rate itself: a population grid over optim.lr
+# (examples/lr_sweep_sgd.yaml) made lr-find run 25 range tests of which each 5 were identical
+# (the 5 lr groups of each seed), silently. Expected: the per-model lr is dropped, with a
+# warning, and one range test per distinct remaining model.
+def test_lr_find_drops_a_grid_over_the_lr_it_sweeps(monkeypatch, capsys, tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        TINY.replace("seeds: [0]", "seeds: [0, 1], grid: {optim.lr: [0.1, 0.01, 0.001]}")
+    )
+    code, out, err = run_cli(
+        monkeypatch, capsys, "lr-find", cfg, "--steps", "10", "--device", "cpu",
+        "--out", tmp_path / "lf.png",
+    )  # fmt: skip
+    assert code in (0, None), err
+    assert "seed 0" in out and "seed 1" in out and "optim.lr=" not in out, out
+    # one line, as the CLI says warnings: not Python's "FILE:LINE: UserWarning" and source line
+    err = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", err)  # (colours, if a terminal is forced)
+    lines = [x for x in err.splitlines() if x.strip()]
+    assert len(lines) == 1 and lines[0].startswith("warning: lr_find sweeps"), err
+    assert "population.grid" in lines[0] and "UserWarning" not in err, err

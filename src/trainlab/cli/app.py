@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import re
 import signal
 import sys
 import threading
+import warnings
+from collections.abc import Iterator
 from typing import Annotated, NoReturn
 
 import typer
@@ -176,8 +179,26 @@ def main() -> None:
     """Entry point: run the app; a UserError becomes one line on stderr and exit status 2,
     a usage error click's usage message and 2, Ctrl-C a hint and 130 (SIGTERM: 143)."""
     interrupt_note(clear=True)
-    with _sigterm:
+    with _sigterm, _warnings_as_lines():
         _main()
+
+
+@contextlib.contextmanager
+def _warnings_as_lines() -> Iterator[None]:
+    """A warning a command meets prints as one line on stderr, ``warning: ...``, not as
+    Python's ``FILE:LINE: UserWarning: ...`` with a quoted line of trainlab's source."""
+
+    def show(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+        what = "warning" if category is UserWarning else f"warning ({category.__name__})"
+        err_console.print(
+            f"[yellow]{what}:[/] {escape(str(message))}", highlight=False, soft_wrap=True
+        )
+
+    previous, warnings.showwarning = warnings.showwarning, show
+    try:
+        yield
+    finally:
+        warnings.showwarning = previous
 
 
 def _main() -> None:

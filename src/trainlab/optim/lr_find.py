@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,38 @@ class LRFindResult:
         return fig
 
 
+def _without_per_model_lr(config: Any) -> Any:
+    """``config`` without per-model learning rates (a grid or variants over ``optim.lr``, a
+    list in ``optim.lr``), with a warning naming them: the range test sets every model's LR
+    itself, so models that differ only in it would give the same curve K times."""
+    from ..config import Config
+
+    raw = config.model_dump()
+    pop, places = raw["population"], []
+    if "optim.lr" in pop["grid"]:
+        del pop["grid"]["optim.lr"]
+        places.append("population.grid")
+    if any("optim.lr" in v for v in pop["variants"]):
+        kept: list[dict[str, Any]] = []
+        for v in pop["variants"]:
+            rest = {key: x for key, x in v.items() if key != "optim.lr"}
+            if rest not in kept:  # variants that differed only in their lr become one
+                kept.append(rest)
+        pop["variants"] = kept
+        places.append("population.variants")
+    if isinstance(raw["optim"]["lr"], list):
+        raw["optim"]["lr"] = raw["optim"]["lr"][0]
+        places.append("optim.lr")
+    if not places:
+        return config
+    warnings.warn(
+        f"lr_find sweeps every model's learning rate itself: the per-model optim.lr of "
+        f"{' and '.join(places)} is dropped (models differing only in it would repeat one curve)",
+        stacklevel=3,
+    )
+    return Config.model_validate(raw)
+
+
 def lr_find(
     config: Any,
     *,
@@ -197,7 +230,7 @@ def lr_find(
     from ..config import as_config
     from ..train import Trainer
 
-    config = as_config(config)
+    config = _without_per_model_lr(as_config(config))
     whole = isinstance(num_steps, int | np.integer) and not isinstance(num_steps, bool)
     if not whole or num_steps < 5:
         raise ConfigError(f"lr_find needs a whole num_steps (--steps) ≥ 5, got {num_steps!r}")
