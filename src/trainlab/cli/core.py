@@ -255,7 +255,7 @@ def study_cmd(
     count = whole_number("--seeds", seeds)  # a count per cell (not train's '0-4' range form)
     if count is not None and count > MAX_SEEDS:  # (below 1: the study says so)
         raise UserError(f"--seeds {count}: more than {MAX_SEEDS} models per cell; ask for fewer")
-    path = run_study(name, out, quick=quick, seeds=count, device=device)
+    path = run_study(name, out, quick=quick, seeds=count, device=device, progress=True)
     console.print(f"study {name}: {escape(str(path))}")
 
 

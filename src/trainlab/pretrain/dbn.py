@@ -350,13 +350,15 @@ def fine_tune(
     device: str = "cpu",
     out: str | None = None,
     name: str = "fine-tune",
+    progress: bool = False,
     **optim_options: Any,
 ) -> dict[str, Any]:
     """Fine-tune pre-trained modules (one per seed) as one population with trainlab's trainer.
 
     Every module must have the same architecture; model ``i`` starts from ``modules[i]``'s
     weights (``init.scheme: keep``) and draws its data order from ``seeds[i]``;
-    ``optim_options`` go to the optimizer (e.g. ``momentum=0.9`` for SGD). Returns the
+    ``optim_options`` go to the optimizer (e.g. ``momentum=0.9`` for SGD); ``progress`` shows
+    the trainer's progress bar (a line per epoch when written to a file). Returns the
     trainer's summary (``summary["models"][i]["final"]["test_acc"]``, ``aggregates``).
     """
     from ..config import parse_config
@@ -415,4 +417,4 @@ def fine_tune(
     n_params = sum(p.numel() for p in mods[0].parameters()) * len(mods)
     small = trainer.device.type == "cpu" and n_params < 2**22
     with small_cpu_threads(small):
-        return _noted_fit(trainer, run, progress=False)
+        return _noted_fit(trainer, run, progress=progress)

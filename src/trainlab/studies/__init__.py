@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import note_interrupt, out_of_memory, shell_path, unknown_name
+from .cells import SHOW_PROGRESS
 
 if TYPE_CHECKING:
     from ..runs import RunDir
@@ -86,9 +87,11 @@ def run_study(
     quick: bool = False,
     seeds: int | None = None,
     device: str = "auto",
+    progress: bool = False,
 ) -> Path:
     """Run study ``name``; writes ``out`` (default ``runs/study-<name>``, ``-quick`` added in
-    quick mode, then ``-2``, ``-3``, ... if taken) and returns it."""
+    quick mode, then ``-2``, ``-3``, ... if taken) and returns it. ``progress``: each training
+    shows trainlab's progress bar (one line per epoch in a log file), as ``trainlab study``."""
     studies = _available()
     if name not in studies:
         raise unknown_name("study", name, studies)
@@ -106,7 +109,7 @@ def run_study(
         out, renumber = default_run_dir(f"study-{name}{'-quick' if quick else ''}"), True
     else:
         renumber = False  # the user's --out: refused when taken, never renamed
-    token = _CLAIMED.set(None)
+    token, shown = _CLAIMED.set(None), SHOW_PROGRESS.set(bool(progress))
     try:
         return module.run(out, quick=quick, seeds=seeds, device=device, renumber=renumber)
     except (KeyboardInterrupt, OSError, MemoryError, RuntimeError) as err:  # (not a cell's
@@ -129,3 +132,4 @@ def run_study(
         raise
     finally:
         _CLAIMED.reset(token)
+        SHOW_PROGRESS.reset(shown)

@@ -10,6 +10,7 @@ import contextlib
 import json
 import math
 from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,11 @@ __all__ = [
     "expected_vs_measured",
     "grid_edge",
 ]
+
+
+#: whether a study's trainings show trainlab's progress (a bar per cell in a terminal, one line
+#: per epoch in a log file): :func:`trainlab.studies.run_study` sets it from its ``progress``
+SHOW_PROGRESS: ContextVar[bool] = ContextVar("SHOW_PROGRESS", default=False)
 
 
 @contextlib.contextmanager
@@ -50,7 +56,7 @@ def train_cell(raw: dict[str, Any], out: Path, device: str) -> dict[str, Any]:
     from ..train import train
 
     cfg = parse_config(raw, source=str(out.name))
-    res = train(cfg, out=out, device=device, progress=False)
+    res = train(cfg, out=out, device=device, progress=SHOW_PROGRESS.get())
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines() if line]
     return {"summary": res.summary, "metrics": rows}
 

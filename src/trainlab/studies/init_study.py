@@ -54,6 +54,7 @@ from torch import nn
 from ..errors import UserError
 from ..threads import torch_threads
 from . import claim_study_dir, seeds_text
+from .cells import SHOW_PROGRESS
 
 __all__ = ["DESCRIPTION", "run", "unit_symmetry", "quick_note", "SCHEMES"]
 
@@ -255,7 +256,9 @@ def run(
         for cell in _cells(quick):
             name = _cell_name(cell)
             cfg = _config(cell, width, seed_list)
-            res = train(cfg, out=root.path / "cells" / name, device=dev, progress=False)
+            res = train(
+                cfg, out=root.path / "cells" / name, device=dev, progress=SHOW_PROGRESS.get()
+            )
             build_report(res.run_dir)
             ds = load_data(cell["data"], preprocess="standardize")
             x = ds.x_test[:512]

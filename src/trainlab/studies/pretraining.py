@@ -76,7 +76,7 @@ import torch
 from ..errors import UserError
 from ..report.stats import sample_std
 from . import evidence
-from .cells import final_values
+from .cells import SHOW_PROGRESS, final_values
 
 __all__ = ["DESCRIPTION", "run", "label_subset", "scale_unit", "setup_text", "EXPECTATION"]
 
@@ -356,6 +356,7 @@ def _run_dataset(
                         batch_size=batch,
                         device=device,
                         name=f"pretraining-{data}-{act}-d{depth}-{frac}-s{s}",
+                        progress=SHOW_PROGRESS.get(),
                     )
                     for m, label in zip(summary["models"], labels, strict=True):
                         # a model stopped for NaN/Inf counts as accuracy 0 (cells.final_values)
