@@ -142,3 +142,19 @@ def test_lr_find_drops_a_grid_over_the_lr_it_sweeps(monkeypatch, capsys, tmp_pat
     lines = [x for x in err.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith("warning: lr_find sweeps"), err
     assert "population.grid" in lines[0] and "UserWarning" not in err, err
+
+
+# `trainlab resume` of a finished run whose metrics.jsonl is lost said "nothing to train: the
+# run is complete" on stdout, then refused the run for the missing file: two answers that
+# contradict each other. Expected: the error alone.
+def test_resume_says_no_complete_run_before_refusing_its_files(monkeypatch, capsys, tmp_path):
+    run = tmp_path / "run"
+    code, _, err = run_cli(
+        monkeypatch, capsys, "train", _config(tmp_path), "--out", run, "--device", "cpu",
+        "--no-report",
+    )  # fmt: skip
+    assert code in (0, None), err
+    (run / "metrics.jsonl").unlink()
+    code, out, err = run_cli(monkeypatch, capsys, "resume", run)
+    assert code == 2 and "metrics.jsonl" in err, (code, err)
+    assert "nothing to train" not in out + err, out + err

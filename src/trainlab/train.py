@@ -1668,9 +1668,8 @@ def resume(
                 "training continues to the new end",
                 "but every model has stopped (NaN/Inf or early stopping), so nothing is trained",
             )
-        (on_note or _warn)(note)
     elif trainer.done() and (run.path / "summary.json").is_file():
-        (on_note or _warn)(f"nothing to train: {complete_run(run.path)}")
+        note = f"nothing to train: {complete_run(run.path)}"
     done_epoch, done_step = trainer.epoch, trainer.step
     run.lock()  # before anything is removed or truncated: a run still training is refused
     try:
@@ -1679,6 +1678,8 @@ def resume(
         metrics = run.kept_rows(run.metrics_path, "epoch", done_epoch)
         diagnostics = run.kept_rows(run.diagnostics_path, "step", done_step - 1)
         _check_metrics_cover(run, metrics, trainer.k, done_epoch)
+        if note:  # said once the run's files are known good: not before an error about them
+            (on_note or _warn)(note)
         if not trainer.done():  # a finished run trained longer: not finished until fit ends
             (run.path / "summary.json").unlink(missing_ok=True)
             from .diagnostics.run import is_diagnose_run
