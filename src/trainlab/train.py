@@ -430,8 +430,9 @@ class Trainer:
         Parameters that no scheme covers (``init.skipped_parameters``: an ``nn.LSTM``'s, an
         ``nn.Embedding``'s) are drawn per model too, by their module's own
         ``reset_parameters()`` (PyTorch's default init) from the model's seed, so that models of
-        different seeds never share them; a parameter whose module has no ``reset_parameters``
-        keeps the template's value in every model (a warning names it).
+        different seeds never share them; a parameter whose module has no ``reset_parameters``,
+        or one that leaves it alone (an ``nn.Linear`` subclass's extra parameter), keeps the
+        template's value in every model (a warning names it).
         """
         from . import init as init_mod
         from .population import _python_state, _restore_python_state
@@ -454,7 +455,9 @@ class Trainer:
             for prefix, m in work.named_modules()
             if own[prefix] & skipped and callable(getattr(m, "reset_parameters", None))
         }
-        redrawn = set().union(*(own[prefix] for prefix in owners)) & skipped
+        # the parameters those calls draw: found by their values at the first draw (an inherited
+        # reset_parameters, nn.Linear's in a subclass, leaves the subclass's extra ones alone)
+        redrawn: set[str] | None = None
         for member, cfg in zip(self.members, cfgs, strict=True):
             scheme = cfg.init.scheme
             work.load_state_dict(start)  # not from the model initialized before it (its slot)
@@ -471,6 +474,10 @@ class Trainer:
                         )
                         for m in owners.values():
                             m.reset_parameters()
+                    if redrawn is None:
+                        drawn = set().union(*(own[prefix] for prefix in owners)) & skipped
+                        values = dict(work.named_parameters())
+                        redrawn = {p for p in drawn if not torch.equal(values[p], start[p])}
                 if scheme == "lsuv":  # a random batch of its own: stored data may be class-sorted
                     pick = torch.Generator().manual_seed(rng.seed_key("lsuv-batch", member.seed))
                     idx = torch.randperm(n, generator=pick)[:256]
@@ -489,6 +496,7 @@ class Trainer:
                 init_mod.apply(work, scheme, **cfg.init.kwargs("scheme"))
             self.pop.load_member(member.index, work.state_dict())
         if skipped and any(c.init.scheme != "keep" for c in cfgs):
+            redrawn = redrawn or set()
             kept = [p for p in init_mod.skipped_parameters(work) if p not in redrawn]
             parts = []
             if redrawn:
