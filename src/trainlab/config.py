@@ -768,6 +768,12 @@ def read_yaml_file(path: Path) -> Any:
     return raw
 
 
+def read_yaml_text(path: str | Path) -> str:
+    """A YAML file's text as :func:`load_config` reads it (see :func:`_decode`): a run's
+    config.yaml that resume accepts, its report reads too."""
+    return _decode(Path(path).read_bytes())
+
+
 def _decode(data: bytes) -> str:
     """A YAML file's text: UTF-16 or UTF-32 when it starts with that byte-order mark (what
     Windows PowerShell's ``>`` writes), else UTF-8 (its BOM is dropped)."""

@@ -83,14 +83,14 @@ def _clipping(run_dir: Path | None) -> str:
     """``"train.clip_norm=1.0"`` (or clip_value) as the run's config.yaml sets it, else ``""``."""
     import yaml
 
-    from ..config import load_yaml  # (the config reader: 1e-3 is a number, no alias bombs)
+    from ..config import load_yaml, read_yaml_text  # (1e-3 is a number, no alias bombs)
 
     try:
-        train = (load_yaml((run_dir / "config.yaml").read_text()) or {}).get("train") or {}
+        train = (load_yaml(read_yaml_text(run_dir / "config.yaml")) or {}).get("train") or {}
         return ", ".join(
             f"train.{k}={train[k]}" for k in ("clip_norm", "clip_value") if train.get(k) is not None
         )
-    except (TypeError, OSError, yaml.YAMLError, AttributeError, UserError):  # none readable
+    except (TypeError, OSError, UnicodeError, yaml.YAMLError, AttributeError, UserError):
         return ""
 
 

@@ -442,10 +442,10 @@ def read_run(run_dir: str | Path) -> RunData:
     if cfg_path.exists():
         import yaml
 
-        from ..config import load_yaml
+        from ..config import load_yaml, read_yaml_text
 
         try:
-            data.config_text = cfg_path.read_text()
+            data.config_text = read_yaml_text(cfg_path)
             cfg = load_yaml(data.config_text)
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as err:
             raise UserError(
@@ -471,6 +471,9 @@ def read_run(run_dir: str | Path) -> RunData:
             raise UserError(
                 f"{summ_path} is not a JSON object; delete it to report the run as incomplete"
             )
+        epochs = summ.get("epochs")
+        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int)):
+            raise UserError(f"{summ_path}: 'epochs' is {epochs!r}, not an integer; delete the file")
         if data.population is not None and "models" in summ:  # a training run
             if not isinstance(summ["models"], list):
                 raise UserError(f"{summ_path}: 'models' is not a list; delete the file")
@@ -481,9 +484,6 @@ def read_run(run_dir: str | Path) -> RunData:
                     "run finished; restore the file (or delete summary.json to report the run "
                     "as incomplete)"
                 )
-        epochs = summ.get("epochs")
-        if epochs is not None and (isinstance(epochs, bool) or not isinstance(epochs, int)):
-            raise UserError(f"{summ_path}: 'epochs' is {epochs!r}, not an integer; delete the file")
         data.summary = summ
 
     from .jsonl import decode_record
