@@ -154,10 +154,12 @@ def test_lr_sweep_plot_draws_the_loss_curve_in_lr_order():
 
 def test_lr_find_labels_leave_out_the_lr_the_range_test_replaces():
     """A grid over optim.lr: the range test sweeps one lr for every model, so labels name
-    the models by seed, not by a learning rate that was never used."""
+    the models by seed, not by a learning rate that was never used (and the models that
+    differed only in it are one model: the grid is dropped, with a warning)."""
     from trainlab.optim.lr_find import lr_find
 
-    cfg = small_config(population={"seeds": [0], "grid": {"optim.lr": [0.1, 0.01]}})
-    res = lr_find(cfg, num_steps=5, device="cpu")
+    cfg = small_config(population={"seeds": [0, 1], "grid": {"optim.lr": [0.1, 0.01]}})
+    with pytest.warns(UserWarning, match="per-model optim.lr of population.grid is dropped"):
+        res = lr_find(cfg, num_steps=5, device="cpu")
     assert not any("optim.lr" in g for g in res.groups), res.groups
-    assert len(set(res.groups)) == 2, res.groups  # still one label per model
+    assert res.groups == ["seed 0", "seed 1"], res.groups  # one label per model

@@ -165,6 +165,6 @@ def test_lr_find_labels_each_model_once_when_a_group_has_several_seeds():
     variant's label appeared twice, and the user could not tell the rows apart."""
     from trainlab.optim.lr_find import lr_find
 
-    cfg = small_config(population={"seeds": [0, 1], "variants": [{"optim.lr": 0.01}, {}]})
+    cfg = small_config(population={"seeds": [0, 1], "variants": [{"optim.weight_decay": 0.01}, {}]})
     res = lr_find(cfg, start_lr=1e-4, end_lr=1.0, num_steps=5, check_every=5, device="cpu")
     assert len(set(res.groups)) == len(res.groups) == 4, res.groups

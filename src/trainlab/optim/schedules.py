@@ -515,6 +515,8 @@ def create_schedule(
         base_lr = torch.tensor([float(lr)], dtype=torch.float64)  # (float32 rounds 0.1)
     if base_lr.dim() != 1:
         raise ConfigError(f"base_lr must be a (K,) tensor, got shape {tuple(base_lr.shape)}")
+    if not base_lr.is_floating_point():  # torch.tensor([1, 2]): the rates are not whole numbers
+        base_lr = base_lr.to(torch.float64)  # (as the optimizers take it)
     if not shared:
         _check_range("base_lr", base_lr, 0.0, None, False, False)
     if total_steps < 1 or steps_per_epoch < 1:
