@@ -16,6 +16,7 @@ from __future__ import annotations
 import codecs
 import copy
 import itertools
+import math
 import os
 import re
 import sys
@@ -208,6 +209,11 @@ class TrainConfig(_Strict):
     tf32: bool = False
 
 
+#: the most models one population holds (``--seeds`` and ``seeds × variants × grid``): a typo
+#: like ``--seeds 0-1000000000`` or four 50-value grid axes (6.25 M models) would not fit
+MAX_MODELS = 100_000
+
+
 class PopulationConfig(_Strict):
     """``seeds × variants × grid`` models trained as one population."""
 
@@ -273,6 +279,17 @@ class PopulationConfig(_Strict):
                     "set it in one of them"
                 )
         return v
+
+    @model_validator(mode="after")
+    def _not_too_many(self) -> PopulationConfig:
+        n = len(self.seeds) * len(self.variants) * math.prod(len(a) for a in self.grid.values())
+        if n > MAX_MODELS:
+            axes = " × ".join(f"{len(a)} ({k})" for k, a in self.grid.items()) or "1"
+            raise ValueError(
+                f"{len(self.seeds)} seeds × {len(self.variants)} variants × grid {axes} make "
+                f"{n} models, more than {MAX_MODELS}; list fewer values in population.grid"
+            )
+        return self
 
 
 class Config(_Strict):
@@ -504,6 +521,9 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
                 hint = (  # `optim.lr: 0.1` in a file: dotted keys are --set's and the grid's
                     f"; write it nested ({nested}): dotted keys are for --set and population.grid"
                 )
+            home = _home_section(parent, key)
+            if home is not None and "." not in key:  # an exact key of another section: not a
+                hint = f"; it belongs in {home} (write {home}.{key})"  # near miss of this one
             if parent == "data" and key != "scale" and (not hint or _is_data_option(key)):
                 # a data set's own option (data_seed, noise, ...): said before a near miss
                 hint = f"; a data set's own options go under data.options (data.options.{key})"
@@ -512,9 +532,28 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
             msgs.append(f"unknown key '{loc}'{hint}")
         else:
             msg = str(e["msg"]).removeprefix("Value error, ")  # our own validators' messages
-            msgs.append(f"{loc}: {msg} (got {short_repr(e.get('input'))})")
+            got = e.get("input")
+            if e["type"] == "string_type" and not isinstance(got, list | dict | type(None)):
+                msg += f"; quote it in YAML ('{got}')"  # a YAML date, a number
+            elif loc == "population.seeds" and isinstance(got, int) and not isinstance(got, bool):
+                count = f"[{', '.join(map(str, range(min(got, 5))))}{', ...' * (got > 5)}]"
+                msg += f": a list of seeds, e.g. {count} (the CLI's --seeds {got} is {got} seeds)"
+            msgs.append(f"{loc}: {msg} (got {short_repr(got)})")
     more = f" (+{len(err.errors()) - 3} more)" if len(err.errors()) > 3 else ""
     return ConfigError(f"{source}: " + "; ".join(msgs) + more)
+
+
+def _home_section(parent: str, key: str) -> str | None:
+    """The one other config section that declares ``key`` (``seeds``: ``population``; ``lr``:
+    ``optim``), for a key written in the wrong place; None if none or several do."""
+    homes = [
+        name
+        for name in Config.model_fields
+        if name != parent
+        and (section := _section_at([name])) is not None
+        and key in section.model_fields
+    ]
+    return homes[0] if len(homes) == 1 else None
 
 
 def _is_data_option(key: str) -> bool:
@@ -662,6 +701,11 @@ for _cls in (_Loader, _Dumper):
         "tag:yaml.org,2002:float",
         re.compile(r"^[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
         list("-+0123456789"),
+    )
+    _cls.add_implicit_resolver(  # and a leading dot with a sign or exponent: -.5, +.5, .5e3
+        "tag:yaml.org,2002:float",
+        re.compile(r"^[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?$"),
+        list("-+."),
     )
     # YAML 1.2 core integers: decimal (leading zeros allowed), 0o octal, 0x hex; no base 60
     _cls.yaml_implicit_resolvers = {
@@ -999,7 +1043,7 @@ def _sets_reach_a_model(config: Config, sets: list[str | tuple[str, Any]]) -> Co
     ``population.grid`` (or every entry of ``population.variants``) sets for every model
     (``--set optim.lr=0.05`` on an lr grid would be recorded in config.yaml and used by none)."""
     pop = config.population
-    for key in map(set_key, sets):
+    for key in (k for item in sets for k in _set_keys(item)):
         if key.startswith("population.") or key == "population":
             continue
         where = (
@@ -1015,6 +1059,29 @@ def _sets_reach_a_model(config: Config, sets: list[str | tuple[str, Any]]) -> Co
                 f"there{example} or leave it out"
             )
     return config
+
+
+def _set_keys(item: str | tuple[str, Any]) -> list[str]:
+    """The dotted keys one ``--set`` gives a value: its key, and for a section's value
+    (``optim={name: adam, lr: 0.5}``) the keys inside it (``optim.name``, ``optim.lr``)."""
+    key = set_key(item)
+    if isinstance(item, tuple):
+        value = item[1]
+    else:
+        text = item.partition("=")[2]
+        try:
+            value = _set_value(item, _key_parts(key), text)
+        except ConfigError:  # (apply_sets has said it already)
+            return [key]
+
+    def inside(prefix: str, v: Any) -> list[str]:
+        if not isinstance(v, dict):
+            return []
+        return [
+            k for sub, x in v.items() for k in (f"{prefix}.{sub}", *inside(f"{prefix}.{sub}", x))
+        ]
+
+    return [key, *inside(key, value)]
 
 
 def plain_default(value: Any) -> bool:

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from ..config import MAX_MODELS
 from ..console import StdoutConsole
 from ..errors import UserError, interrupt_note, out_of_memory
 
@@ -51,7 +52,7 @@ err_console = Console(stderr=True, emoji=False)
 
 
 #: --seeds never expands to more models than this (a typo like 0-1000000000 would not fit)
-MAX_SEEDS = 100_000
+MAX_SEEDS = MAX_MODELS
 #: OSErrors of the machine rather than of a path: one line, not a traceback, in every case
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
 
