@@ -126,3 +126,10 @@ def test_a_section_set_that_holds_a_grid_key_is_refused_too(tmp_path):
             ["population.grid.optim.lr=[0.1, 0.2]", "optim={name: adam, lr: 0.5}"],
         )
     assert "optim.lr" in str(info.value)
+
+
+def test_the_cli_seed_cap_is_the_configs_model_cap():
+    from trainlab.cli.app import MAX_SEEDS
+    from trainlab.config import MAX_MODELS
+
+    assert MAX_SEEDS == MAX_MODELS

@@ -16,7 +16,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..config import MAX_MODELS
 from ..console import StdoutConsole
 from ..errors import UserError, interrupt_note, out_of_memory
 
@@ -51,8 +50,9 @@ console = StdoutConsole(emoji=False, soft_wrap=True)
 err_console = Console(stderr=True, emoji=False)
 
 
-#: --seeds never expands to more models than this (a typo like 0-1000000000 would not fit)
-MAX_SEEDS = MAX_MODELS
+#: --seeds never expands to more models than this (a typo like 0-1000000000 would not fit):
+#: config.MAX_MODELS, written out so that `trainlab --help` does not import the config (pydantic)
+MAX_SEEDS = 100_000
 #: OSErrors of the machine rather than of a path: one line, not a traceback, in every case
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
 
