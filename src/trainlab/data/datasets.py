@@ -128,12 +128,18 @@ class Dataset:
                     f"{fields['x_train'].dtype}; give every split one dtype (e.g. x.float())"
                 )
             y = y.long()  # (unsigned labels: torch has no min/max for uint16-64)
-            if len(y) and (int(y.min()) < 0 or int(y.max()) >= self.num_classes):
-                bad = int(y.min()) if int(y.min()) < 0 else int(y.max())
+            lo, hi = (int(y.min()), int(y.max())) if len(y) else (0, 0)
+            if lo < 0 or hi >= self.num_classes:
+                if lo < 0:
+                    fix = f"; map labels that are codes (-1 and 1) to class indices with {REMAP}"
+                elif lo >= 1 and hi == self.num_classes:
+                    fix = " (labels counted from 1: subtract 1)"
+                else:
+                    fix = f" (pass num_classes={hi + 1} if there are more classes)"
                 raise DataError(
-                    f"{name}: {split} label {bad} is out of range [0, {self.num_classes}); "
-                    f"labels must be class indices 0..{self.num_classes - 1} (labels counted "
-                    "from 1: subtract 1)"
+                    f"{name}: {split} label {lo if lo < 0 else hi} is out of range "
+                    f"[0, {self.num_classes}); labels must be class indices "
+                    f"0..{self.num_classes - 1}{fix}"
                 )
             if x.is_floating_point() and len(x) and not bool(torch.isfinite(x).all()):
                 bad = int((~torch.isfinite(x)).reshape(len(x), -1).any(1).sum())

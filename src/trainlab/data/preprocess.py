@@ -49,6 +49,8 @@ __all__ = [
 def _as_tensor(x: torch.Tensor | np.ndarray) -> torch.Tensor:
     """``x`` as a tensor; integer and bool inputs as float64, exact up to 2**53 (a float32 cast
     first would merge the values of a wide integer feature, ``2e8 + {0..7}``, into one)."""
+    if isinstance(x, np.ndarray) and not x.dtype.isnative:  # (torch refuses big-endian arrays)
+        x = x.astype(x.dtype.newbyteorder("="))
     t = torch.as_tensor(x)
     if t.is_complex():  # (a cast would drop the imaginary part without a word)
         raise UserError(
@@ -102,14 +104,19 @@ class Transform:
         if self.input_shape_ is None:
             raise UserError(f"{type(self).__name__} is not fitted; call fit(x_train) first")
         t = _as_tensor(x)
+        floating = (  # (torch.as_tensor(x) again would refuse a big-endian array)
+            np.issubdtype(x.dtype, np.floating)
+            if isinstance(x, np.ndarray)
+            else torch.as_tensor(x).is_floating_point()
+        )
         if tuple(t.shape[1:]) != self.input_shape_:
             raise UserError(
                 f"{type(self).__name__} was fitted on inputs of shape {self.input_shape_}, "
                 f"got {tuple(t.shape[1:])}"
             )
         out = self._apply(_flat(t))  # (N, D) or (N, k)
-        if not torch.as_tensor(x).is_floating_point():
-            out = out.to(torch.float32)  # computed in float64 (see _as_tensor)
+        if not floating:  # an integer input, computed in float64 (see _as_tensor)
+            out = out.to(torch.float32)
         return out.reshape(t.shape[0], *self.output_shape(self.input_shape_))
 
     def fit_transform(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:
@@ -319,7 +326,8 @@ class PCA(Transform):
             k = int(nc)
             if not 1 <= k <= d:
                 raise UserError(
-                    f"pca_components={k} is out of range; the inputs have {d} features, pass 1..{d}"
+                    f"pca_components={k} is out of range; the inputs have {d} features, pass "
+                    f"1..{min(n - 1, d)}"
                 )
             if k > n - 1:
                 raise UserError(
@@ -338,7 +346,9 @@ class PCA(Transform):
                 "(None in Python, null in YAML) for all"
             )
         ratio = torch.cumsum(lam, 0) / lam.sum().clamp_min(1e-300)
-        return min(int(torch.searchsorted(ratio, torch.tensor(nc, dtype=ratio.dtype))) + 1, d)
+        # the fewest components whose ratio is above nc (a tie takes one more, as scikit-learn)
+        at = torch.searchsorted(ratio, torch.tensor(nc, dtype=ratio.dtype), right=True)
+        return min(int(at) + 1, d)
 
     def _fit(self, x: torch.Tensor) -> None:
         mean, lam, u = _eigh_desc(x)

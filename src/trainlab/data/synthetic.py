@@ -32,7 +32,8 @@ def make_spirals(
 
     Arm ``j`` has radius ``r = linspace(0, 1)`` and angle
     ``θ = 2πj/K + 4r + noise·N(0, 1)`` (radians); a point is ``r·(sin θ, cos θ)``.
-    Not linearly separable: a linear classifier reaches about ``1/K + ε``, a small MLP ~100%.
+    Not linearly separable: a linear classifier stays far below a small MLP's ~100% (logistic
+    regression on the defaults: 53% training accuracy at K=3, 78% at K=2; CS231n reports 49%).
     Bad arguments are a one-line UserError, as through ``trainlab.data.load("spirals")``.
     """
     n_samples = _positive_int("spirals", "n_samples", n_samples, 2)
