@@ -133,3 +133,14 @@ def test_the_cli_seed_cap_is_the_configs_model_cap():
     from trainlab.config import MAX_MODELS
 
     assert MAX_SEEDS == MAX_MODELS
+
+
+# A file's empty section (`train:` with its keys commented out) takes its defaults; the same
+# config as a dict (yaml.safe_load of that file, passed to train()) was refused ("Input should
+# be a valid dictionary ... got None").
+def test_a_dict_config_with_an_empty_section_takes_its_defaults():
+    from trainlab.config import as_config
+
+    assert (
+        as_config({"train": None, "optim": {"lr": 0.5}}).train.epochs == load_config().train.epochs
+    )

@@ -960,8 +960,9 @@ def as_config(config: Any, sets: list[str | tuple[str, Any]] | None = None) -> C
         if "weight_decay" not in config.optim.model_fields_set:  # the optimizer's own default
             raw["optim"].pop("weight_decay")  # follows optim.name, as from the YAML
         return _sets_reach_a_model(parse_config(apply_sets(raw, sets)), sets)
-    if isinstance(config, Mapping):
-        return _sets_reach_a_model(parse_config(apply_sets(dict(config), sets)), sets)
+    if isinstance(config, Mapping):  # (yaml.safe_load of a file: its empty sections as a file's)
+        raw = _empty_sections_default(dict(config))
+        return _sets_reach_a_model(parse_config(apply_sets(raw, sets)), sets)
     if not isinstance(config, str | os.PathLike):
         raise UserError(
             f"config must be a Config, a dict or a YAML path, got {type(config).__name__}"
@@ -971,6 +972,11 @@ def as_config(config: Any, sets: list[str | tuple[str, Any]] | None = None) -> C
 
 #: the top-level keys that hold a section (every field of :class:`Config` but ``name``)
 _SECTIONS = frozenset(Config.model_fields) - {"name"}
+
+
+def _empty_sections_default(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` with a top-level section left empty (``train:``, None) as ``{}``: its defaults."""
+    return {k: {} if v is None and k in _SECTIONS else v for k, v in raw.items()}
 
 
 def load_config(
@@ -987,7 +993,7 @@ def load_config(
         raw = read_yaml_file(path)
         if not isinstance(raw, dict):
             raise ConfigError(f"{path}: expected a mapping of sections (data:, model:, …)")
-        raw = {k: {} if v is None and k in _SECTIONS else v for k, v in raw.items()}
+        raw = _empty_sections_default(raw)
     sets = _set_list(sets)
     try:
         return _sets_reach_a_model(parse_config(apply_sets(raw, sets), source), sets)
