@@ -144,3 +144,13 @@ def test_a_dict_config_with_an_empty_section_takes_its_defaults():
     assert (
         as_config({"train": None, "optim": {"lr": 0.5}}).train.epochs == load_config().train.epochs
     )
+
+
+# YAML nested ~2000 levels deep (a file or a --set value) was a RecursionError traceback from
+# PyYAML's composer; expected: one ConfigError naming the file.
+def test_yaml_nested_too_deep_is_a_config_error_naming_the_file(tmp_path):
+    deep = "[" * 2000 + "]" * 2000
+    msg = _error(tmp_path, f"a: {deep}\n")
+    assert "c.yaml" in msg and "nested too deeply" in msg
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_config(None, [f"train.epochs={deep}"])

@@ -738,7 +738,12 @@ MAX_YAML_VALUES = 100_000
 def load_yaml(text: str) -> Any:
     """Parse YAML text with :class:`_Loader` (safe; ``1e-3`` is a number); a document whose
     aliases expand to more than :data:`MAX_YAML_VALUES` values is a ConfigError."""
-    data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- a SafeLoader subclass
+    try:
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 -- a SafeLoader subclass
+    except RecursionError:  # (PyYAML's composer recurses once per level)
+        raise ConfigError(
+            "YAML nested too deeply (hundreds of levels of [ or {); a config is a few levels deep"
+        ) from None
     sizes: dict[int, int] = {}
     shared = False
     walking: set[int] = set()  # the containers on the path from the root
@@ -804,6 +809,8 @@ def read_yaml_file(path: Path) -> Any:
         if problem.startswith("duplicate key"):
             raise ConfigError(f"{path}: {problem}{where}; give each key once") from None
         raise ConfigError(f"{path}: not valid YAML{where}; check indentation and colons") from None
+    except ConfigError as err:  # load_yaml's own (too deep, aliases that expand too far)
+        raise ConfigError(f"{path}: {err}") from None
     if raw is None:
         raise ConfigError(
             f"{path} is empty (or only comments); write the sections you need (see examples/), "
