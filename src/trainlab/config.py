@@ -285,9 +285,18 @@ class PopulationConfig(_Strict):
         n = len(self.seeds) * len(self.variants) * math.prod(len(a) for a in self.grid.values())
         if n > MAX_MODELS:
             axes = " × ".join(f"{len(a)} ({k})" for k, a in self.grid.items()) or "1"
+            fewer = [  # what made the count
+                what
+                for what, size in (
+                    ("seeds", len(self.seeds)),
+                    ("population.variants", len(self.variants)),
+                    ("values in population.grid", n // len(self.seeds) // len(self.variants)),
+                )
+                if size > 1
+            ]
             raise ValueError(
                 f"{len(self.seeds)} seeds × {len(self.variants)} variants × grid {axes} make "
-                f"{n} models, more than {MAX_MODELS}; list fewer values in population.grid"
+                f"{n} models, more than {MAX_MODELS}; list fewer {' or '.join(fewer)}"
             )
         return self
 
@@ -534,7 +543,8 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
             msg = str(e["msg"]).removeprefix("Value error, ")  # our own validators' messages
             got = e.get("input")
             if e["type"] == "string_type" and not isinstance(got, list | dict | type(None)):
-                msg += f"; quote it in YAML ('{got}')"  # a YAML date, a number
+                kind = type(got).__name__  # a YAML date, a number: the text in quotes
+                msg += f"; YAML read a {kind}: put the text in quotes ({loc}: '...')"
             elif loc == "population.seeds" and isinstance(got, int) and not isinstance(got, bool):
                 count = f"[{', '.join(map(str, range(min(got, 5))))}{', ...' * (got > 5)}]"
                 msg += f": a list of seeds, e.g. {count} (the CLI's --seeds {got} is {got} seeds)"

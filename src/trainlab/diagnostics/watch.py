@@ -270,7 +270,12 @@ class _Sample:
     out_grads: dict[int, torch.Tensor] = field(default_factory=dict)  # index in out_layers
     out_layers: list[_Layer] = field(default_factory=list)
     queued: bool = False
-    grads_read: bool = False  # the backward that ends the step was read: later ones are not
+    grads_read: bool = False  # the step's first backward was read (a later one reads the rest)
+    # each watched parameter's .grad version at the step's forward (None: no .grad), and the
+    # versions of those the first backward read but did not reach (a zeroed .grad of a head
+    # only a later backward reaches: zero_grad(set_to_none=False)), by position in _params
+    grad_versions: list[int | None] = field(default_factory=list)
+    unreached: dict[int, int] = field(default_factory=dict)
     # the parameters' version counters when the watch copied their subsets (Watch._snapshot)
     snapshot: list[int] | None = None
     # ``update`` came from comparing values (no version counter moved: an update through
@@ -853,6 +858,7 @@ class Watch:
             x = args[0] if args else next(iter(kwargs.values()), None)
             sample.input = x.detach().clone() if isinstance(x, torch.Tensor) else None
         params = [p for _, p in self._params]
+        sample.grad_versions = [None if p.grad is None else p.grad._version for p in params]
         if params:
             with torch.no_grad():
                 sample.weight = _norms(params, self.k)  # (K, P)
@@ -1152,6 +1158,23 @@ class Watch:
                 norms = self._unscaled(_norms([g for _, g in grads], self.k))  # (K, P')
                 sample.grad = norms if sample.grad is None else torch.cat((sample.grad, norms), 1)
                 sample.grad_ids = sample.grad_ids + [j for j, _ in grads]
+            if not later:  # a .grad this backward left as the step's forward found it
+                before = sample.grad_versions
+                sample.unreached = {
+                    j: g._version for j, g in grads if j < len(before) and before[j] == g._version
+                }
+            else:  # ... that a later backward reached: read again, in its column
+                moved = [
+                    (j, p.grad)
+                    for j, v in sample.unreached.items()
+                    if (p := self._params[j][1]).grad is not None and p.grad._version != v
+                ]
+                if moved:
+                    norms = self._unscaled(_norms([g for _, g in moved], self.k))  # (K, M)
+                    cols = [sample.grad_ids.index(j) for j, _ in moved]
+                    sample.grad[:, cols] = norms.to(sample.grad.dtype)
+                    for j, _ in moved:
+                        del sample.unreached[j]
             scale = self._loss_scale()
             if scale is not None and not later:  # (a copy: scaler.update() changes it in place)
                 sample.loss_scale = torch.as_tensor(scale, dtype=torch.float64).clone()
