@@ -1647,8 +1647,8 @@ def write_jsonl(
     records: Iterable[dict[str, Any]], path: str | os.PathLike, *, append: bool = False
 ) -> Path:
     """Write records as standard JSON lines: a NaN/Inf value is ``null`` and named in the
-    line's ``"nonfinite_values"`` (:mod:`trainlab.report.jsonl`; ``read_records`` restores
-    it)."""
+    line's ``"nonfinite_values"`` (:mod:`trainlab.report.jsonl`, whose ``decode_record``
+    restores it; :func:`trainlab.diagnostics.verdict` reads such a file as it is)."""
     from ..atomic import atomic_write_text
     from ..report.jsonl import encode_record
     from ..runs import to_jsonable
