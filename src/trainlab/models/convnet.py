@@ -42,7 +42,8 @@ def conv_dims(input_shape: tuple[int, ...], model: str) -> int:
 
     A square ``(C, L)`` with many channels (``(28, 28)``: images saved as ``(N, H, W)``, without
     their channel axis) is most likely an image: it still gets 1-D convolutions, with a warning;
-    so does ``(C, 1)`` (signals saved channels-last, ``(N, L, 1)``: nothing to convolve along).
+    so does ``(C, L)`` with ``L <= 4`` and ``L < C`` (signals of 1-4 channels saved
+    channels-last, ``(N, L, C)``: little or nothing to convolve along).
     """
     if len(input_shape) == 2:
         c, length = input_shape
@@ -55,13 +56,15 @@ def conv_dims(input_shape: tuple[int, ...], model: str) -> int:
                 f"axis, (N, 1, {c}, {length}), for 2-D convolutions",
                 stacklevel=_caller_stacklevel(),  # the user's line (create, train, ConvNet)
             )
-        elif length == 1 and c > 1:
+        elif length <= 4 and c > length:  # (N, L, C) of 1-4 channels, as Keras stores them
             from ..population import _caller_stacklevel
 
+            along = "nothing" if length == 1 else f"only {length} positions"
             warnings.warn(
                 f"{model}: input shape {tuple(input_shape)} is taken as {c} channels of length "
-                f"1: nothing to convolve along; if these are signals of length {c} saved "
-                f"channels-last (N, {c}, 1), give them as (N, 1, {c}): x.transpose(0, 2, 1)",
+                f"{length}: {along} to convolve along; if these are signals of length {c} saved "
+                f"channels-last (N, {c}, {length}), give them as (N, {length}, {c}): "
+                "x.transpose(0, 2, 1)",
                 stacklevel=_caller_stacklevel(),
             )
         return 1
