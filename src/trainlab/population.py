@@ -386,7 +386,8 @@ def _param(p: torch.Tensor, k: int) -> nn.Parameter:
 
 
 def _twin(m: nn.Module, k: int, name: str) -> nn.Module | None:
-    """The stacked twin of a known leaf module, ``m`` itself for elementwise ones, else None."""
+    """The stacked twin of a known leaf module, ``m`` itself for elementwise ones (a copy that
+    works out of place for an ``inplace=True`` one), else None."""
     if isinstance(m, SeededDropout):
         return m.restacked(k)  # a plain one, re-stacked
     kind = _dropout_kind(m)
@@ -408,6 +409,9 @@ def _twin(m: nn.Module, k: int, name: str) -> nn.Module | None:
     if t is nn.LayerNorm:
         return _StackedLayerNorm(m, k)
     if t in _ELEMENTWISE and not any(True for _ in m.parameters()):
+        if getattr(m, "inplace", False):  # its input may be a (K, ...) expanded view of one
+            m = copy.copy(m)  # batch (pop(x.expand(K, ...)), the trainer's evaluation), which
+            m.inplace = False  # no in-place op can write; the result is the same
         return m
     if t in _FOLDABLE and not getattr(m, "return_indices", False):  # (values, indices): vmap
         # a Flatten/Unflatten that may reach the batch axis (frame-wise layers: Flatten(0, 1)

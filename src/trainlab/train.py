@@ -747,8 +747,8 @@ class Trainer:
         for s, e in zip(bounds[:-1], bounds[1:], strict=True):
             xb, yb = x[s:e], y[s:e]
             xk = xb.expand(self.k, *xb.shape)  # (K, b, ...): a view for trainlab's own layers
-            if self.pop.mode != "stacked":  # a user's forward may edit its input in place
-                xk = xk.contiguous()
+            if self.pop.mode != "stacked":  # a user's forward may edit its input in place: a
+                xk = xk.clone(memory_format=torch.contiguous_format)  # copy (at K=1 too)
             logits = self.pop(xk)  # (K, b, C)
             ce = F.cross_entropy(logits.flatten(0, 1), yb.repeat(self.k), reduction="none")
             # summed in the accumulator's float64: a float32 sum per chunk made the loss depend
