@@ -566,9 +566,10 @@ class PopulationOptimizer(torch.optim.Optimizer):
             self.k = k
         elif k != self.k:
             raise ConfigError(f"param group has K={k} models but the optimizer has K={self.k}")
-        dev, dt = params[0].device, params[0].dtype
-        if not dt.is_floating_point:
-            raise ConfigError(f"optimizer parameters must be floating point, got {dt}")
+        dev = params[0].device
+        bad = next((p.dtype for p in params if not p.dtype.is_floating_point), None)
+        if bad is not None:  # (every one: a complex one after a real one was stepped as real)
+            raise ConfigError(f"optimizer parameters must be floating point, got {bad}")
         group = dict(param_group)
         for key, value in self.defaults.items():
             group.setdefault(key, value)
