@@ -1066,7 +1066,7 @@ def _sets_reach_a_model(config: Config, sets: list[str | tuple[str, Any]]) -> Co
     ``population.grid`` (or every entry of ``population.variants``) sets for every model
     (``--set optim.lr=0.05`` on an lr grid would be recorded in config.yaml and used by none)."""
     pop = config.population
-    for key in (k for item in sets for k in _set_keys(item)):
+    for key in (k for item in sets for k in set_keys(item)):
         if key.startswith("population.") or key == "population":
             continue
         where = (
@@ -1084,7 +1084,7 @@ def _sets_reach_a_model(config: Config, sets: list[str | tuple[str, Any]]) -> Co
     return config
 
 
-def _set_keys(item: str | tuple[str, Any]) -> list[str]:
+def set_keys(item: str | tuple[str, Any]) -> list[str]:
     """The dotted keys one ``--set`` gives a value: its key, and for a section's value
     (``optim={name: adam, lr: 0.5}``) the keys inside it (``optim.name``, ``optim.lr``)."""
     key = set_key(item)

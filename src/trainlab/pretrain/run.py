@@ -58,7 +58,7 @@ from pydantic import (
 )
 from scipy.special import expit
 
-from ..config import apply_sets, dump_yaml, set_key
+from ..config import apply_sets, dump_yaml, set_keys
 from ..data import with_absolute_path
 from ..devices import resolve_device
 from ..errors import (
@@ -338,7 +338,7 @@ def _sets_reach_a_model(
 ) -> PretrainConfig:
     """``cfg``, after a ConfigError for a ``--set train.KEY`` that ``grid`` sets for every
     model (config.yaml would record a value that no model trains with)."""
-    for key in map(set_key, sets or []):
+    for key in (k for item in sets or [] for k in set_keys(item)):  # (train={...} too)
         section, _, name = key.partition(".")
         if section == "train" and name in cfg.grid:
             raise ConfigError(
@@ -623,11 +623,12 @@ def _stack_arrays(est: Any, kind: str) -> dict[str, np.ndarray]:
 
 def _stacks_into_run(
     cfg: PretrainConfig, run: Any, rep: Any, xtr: np.ndarray, x_show: np.ndarray, in_shape
-) -> tuple[list[dict[str, Any]], np.ndarray]:
+) -> tuple[list[dict[str, Any]], np.ndarray, float]:
     """``dbn`` / ``sdae``: fit one stack per seed, one after another, writing each one's
     metrics, model 0's curves and filters, and every stack's parameters to ``model.npz``
     (model 0 under the plain names, model ``i > 0`` with a ``_model{i}`` suffix); returns the
-    summary rows and model 0's reconstructions of ``x_show[:10]``.
+    summary rows, model 0's reconstructions of ``x_show[:10]`` and the seconds the fits took
+    (with their reconstructions of ``x_show``).
 
     A row's final numbers: ``test_reconstruction_error``, the mean squared error of the
     stack's mean-field reconstruction (up through every layer, then back down) of the test
@@ -637,8 +638,11 @@ def _stacks_into_run(
     t, m = cfg.train, cfg.model
     arrays: dict[str, np.ndarray] = {}
     models: list[dict[str, Any]] = []
+    seconds = 0.0
     for i, seed in enumerate(cfg.seeds):
+        t0 = time.perf_counter()
         est, recon_i = _fit_stack(cfg, seed, xtr, x_show)
+        seconds += time.perf_counter() - t0
         n_layers = len(m.layers)
         if m.kind == "dbn":
             comps_i = est.rbms_[0].components_
@@ -699,7 +703,7 @@ def _stacks_into_run(
         caption="train: the first layer's last pass on the training data; test: the mean "
         "squared error of the stack's mean-field reconstruction of the test split",
     )
-    return models, recon
+    return models, recon, seconds
 
 
 def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -821,14 +825,14 @@ def run_pretrain(
         resolved["data"]["options"] = with_absolute_path(cfg.data.options)
         run.write_text("config.yaml", dump_yaml(resolved))
         rep = Report(run.path, title=f"Pre-training: {cfg.name}")
-        t0 = time.perf_counter()
         models: list[dict[str, Any]] = []
         if m.kind == "rbm":
             with warnings.catch_warnings():  # (diverged models are flagged in the table)
                 warnings.filterwarnings("ignore", r"RBMPopulation: .* diverged", UserWarning)
                 pop.fit(xtr)
+            fit_seconds = pop.fit_time_  # (training only: not the run's files and figures)
             hist = pop.history_
-            rows = []
+            rows, lines = [], []
             for i, (mem, est) in enumerate(zip(pop.members_, pop.estimators_, strict=True)):
                 # inf/NaN weights, or weights so large the training error overflowed: no test
                 # numbers (and no numpy warnings), left out of the grid's means
@@ -858,7 +862,8 @@ def run_pretrain(
                     for key in ("reconstruction_error", "pseudo_likelihood"):
                         if hist[key] is not None:
                             line[key] = float(hist[key][i, e])
-                    run.append_metrics([line])
+                    lines.append(line)
+            run.append_metrics(lines)  # one write (and fsync) for every model's passes
             models = rows
             _save_npz(
                 run.path / "model.npz",
@@ -909,7 +914,7 @@ def run_pretrain(
                 recon = _rbm_reconstruct(est, xte[:10])
                 recon_of = f" by {whose}"
         else:
-            models, recon = _stacks_into_run(cfg, run, rep, xtr, xte, in_shape)
+            models, recon, fit_seconds = _stacks_into_run(cfg, run, rep, xtr, xte, in_shape)
             recon_of = " by model 0"
         if recon is not None:
             rep.add_figure(
@@ -924,7 +929,7 @@ def run_pretrain(
                 "name": cfg.name,
                 "kind": m.kind,
                 "k": len(models),
-                "fit_seconds": time.perf_counter() - t0,
+                "fit_seconds": fit_seconds,
                 "models": models,
                 "diverged": [r["index"] for r in models if r.get("diverged")],
                 **_aggregated(models, list(cfg.grid)),
