@@ -1919,7 +1919,8 @@ def _config_changes(
     them) and a ``train.epochs`` below the ``done`` epochs already trained; return a note when
     ``train.epochs`` changed, else None. A module given to ``train``
     (``custom_model``): its model defaults are not recorded (earlier versions recorded them, so
-    a ``model.*`` key that only one side has is not a change). ``data_checked``: the run
+    a ``model.*`` key that only one side has is not a change, but for ``model.dropout``, which
+    sets the module's rates). ``data_checked``: the run
     recorded its data's fingerprint, which resume compares, so ``data.options.path`` may name
     the same file at a new place (a project moved with its data)."""
     now = with_factory_defaults(config, model_defaults=not custom_model)
@@ -1927,9 +1928,11 @@ def _config_changes(
     changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
     # a run recorded before a key existed trained with its value of then
     changed = [k for k in changed if k in before or ADDED_KEYS.get(k, _MISSING) != now.get(k)]
-    if custom_model:
+    if custom_model:  # (but model.dropout sets the module's dropout rates: never a default)
         changed = [
-            k for k in changed if not (k.startswith("model.") and (k in before) != (k in now))
+            k
+            for k in changed
+            if k == "model.dropout" or not (k.startswith("model.") and (k in before) != (k in now))
         ]
     may = RESUME_MAY_CHANGE + (("data.options.path",) if data_checked else ())
     if before.get("train.early_stopping_patience") is not None:  # the validation numbers decide
@@ -1958,6 +1961,9 @@ def _config_changes(
         note += (
             f"; the '{config.schedule.name}' schedule spans the new length, so its learning "
             "rates from here on differ from those the run would have had"
+            if new > done
+            else f"; its {done} epochs followed the '{config.schedule.name}' schedule over "
+            f"{old} epochs, which config.yaml no longer describes"
         )
     return note
 
