@@ -347,8 +347,14 @@ def _backward_origin(model: int, step: int, rows: list[dict[str, Any]]) -> Findi
     """A NaN/Inf that the backward pass of ``step`` produced (every output of the step was
     finite). The backward runs last layer first, so the origin is the latest layer in forward
     order that shows it: its own parameter gradient non-finite, or the gradient at its input,
-    i.e. at the output of the layer before it, non-finite."""
-    rows = sorted(rows, key=_order)
+    i.e. at the output of the layer before it, non-finite. Layers not called at the step are
+    left out (an auxiliary head is no "last layer"), unless only they show it."""
+    ran = sorted(_ran(rows), key=_order)
+    shows = any(
+        _nonfinite_number(r.get("grad_norm")) or _nonfinite_number(r.get("out_grad_norm"))
+        for r in ran
+    )
+    rows = ran if shows else sorted(rows, key=_order)
     at: list[int] = []  # positions in forward order that show it
     for i, r in enumerate(rows):
         if _nonfinite_number(r.get("grad_norm")):
@@ -385,11 +391,16 @@ def _check_gradients(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
     names = {"out_grad_norm": "‖∂L/∂y‖", "grad_norm": "‖∂L/∂θ‖"}
     key, sel, inplace = "", [], False
     for key in names:
-        latest = [r for r in _ran(_latest(rows, key)) if _finite(r.get(key))]
+        step_rows = _ran(_latest(rows, key))
+        latest = [r for r in step_rows if _finite(r.get(key))]
         sel = [r for r in latest if _has_params(r)]
-        if len(sel) < 2 and key == "out_grad_norm":  # an in-place activation (ReLU(inplace=
-            sel, inplace = latest, True  # True)) overwrote its layer's output: the activations'
-        if len(sel) >= 2:  # ‖∂L/∂y‖, which cannot see a gradient the activation itself stopped
+        first = next((r for r in step_rows if _has_params(r)), None)
+        if key == "out_grad_norm" and (len(sel) < 2 or (first and not _finite(first.get(key)))):
+            # an in-place activation (ReLU(inplace=True)) overwrote a layer's output (the first
+            # one's: the ratio from the second would hide the shrink through it): the
+            # activations' ‖∂L/∂y‖ too, which cannot see a gradient the activation itself stopped
+            sel, inplace = latest, True
+        if len(sel) >= 2:
             break
     if len(sel) < 2:
         return None
