@@ -216,7 +216,14 @@ def find_mnist_files(folder: str | Path) -> tuple[Path, Path, Path, Path]:
                    for n in names for f in (n, n + ".gz"))  # fmt: skip
 
     if not holds_train_images(p):  # a torchvision root (which other data sets share)?
-        p = next((s for s in subs if holds_train_images(s)), p)
+        held = [s for s in subs if holds_train_images(s)]
+        if len(held) > 1:  # MNIST beside Fashion-MNIST: which one is meant is not ours to pick
+            names = ", ".join(str(s.parent if s.parent != p else s) for s in held)
+            raise DataError(
+                f"mnist: {p} holds more than one MNIST-format data set ({names}); pass the "
+                "folder of the one you mean as data.options.path"
+            )
+        p = held[0] if held else p
     found = []
     for stem in MNIST_FILES:
         names = [stem, stem.replace("-idx", ".idx")]
