@@ -12,7 +12,9 @@ from trainlab.errors import DataError
 
 
 def _idx(a: np.ndarray) -> bytes:
-    return bytes([0, 0, 0x08, a.ndim]) + b"".join(struct.pack(">I", s) for s in a.shape) + a.tobytes()
+    return (
+        bytes([0, 0, 0x08, a.ndim]) + b"".join(struct.pack(">I", s) for s in a.shape) + a.tobytes()
+    )
 
 
 def _write_mnist(folder, fill: int) -> None:
@@ -35,4 +37,6 @@ def test_torchvision_root_with_two_mnist_sets_is_refused_not_silently_mnist(tmp_
     with pytest.raises(DataError, match="FashionMNIST"):
         find_mnist_files(tmp_path)
     # one set under the root is still found without a word
-    assert find_mnist_files(tmp_path / "FashionMNIST")[0].parent == tmp_path / "FashionMNIST" / "raw"
+    assert (
+        find_mnist_files(tmp_path / "FashionMNIST")[0].parent == tmp_path / "FashionMNIST" / "raw"
+    )
