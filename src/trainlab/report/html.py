@@ -89,6 +89,7 @@ def render_text(text: str) -> str:
     para: list[str] = []
     lst: str | None = None
     items: list[str] = []
+    start = 1  # a numbered list's first number, as written (CommonMark: <ol start="N">)
 
     def flush_para() -> None:
         if para:
@@ -98,7 +99,8 @@ def render_text(text: str) -> str:
     def close_list() -> None:
         nonlocal lst
         if lst:
-            out.append(f"<{lst}>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + f"</{lst}>")
+            tag = f'ol start="{start}"' if lst == "ol" and start != 1 else lst
+            out.append(f"<{tag}>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + f"</{lst}>")
             items.clear()
             lst = None
 
@@ -115,14 +117,15 @@ def render_text(text: str) -> str:
             out.append(f"<h{level}>{_inline(m.group(2))}</h{level}>")
             continue
         bullet = re.match(r"^[-*+]\s+(.*)$", s)
-        numbered = re.match(r"^\d+[.)]\s+(.*)$", s)
+        numbered = re.match(r"^(\d+)[.)]\s+(.*)$", s)
         if bullet or numbered:
             kind = "ul" if bullet else "ol"
             flush_para()
             if lst != kind:
                 close_list()
                 lst = kind
-            items.append((bullet or numbered).group(1))
+                start = int(numbered.group(1)) if numbered else 1
+            items.append(bullet.group(1) if bullet else numbered.group(2))
             continue
         if lst and line[:1].isspace():  # continuation of a list item
             items[-1] += " " + s
@@ -285,9 +288,14 @@ class Report:
     ) -> None:
         """Add a table. ``rows`` are dicts (``columns`` default to their keys in first-seen order;
         a missing key is an empty cell) or lists (then ``columns``, if given, must match their
-        length). A pandas DataFrame or a 2-D numpy array also works. Floats are shown to 4
-        significant digits."""
+        length). A pandas DataFrame (its index as the first columns, unless it is the default
+        0..N-1) or a 2-D numpy array also works. Floats are shown to 4 significant digits."""
         if hasattr(rows, "to_dict") and hasattr(rows, "columns"):  # a pandas DataFrame
+            index = getattr(rows, "index", None)  # labels in it (a groupby): its first columns
+            if index is not None and (
+                any(n is not None for n in index.names) or type(index).__name__ != "RangeIndex"
+            ):
+                rows = rows.reset_index()
             rows = rows.to_dict("records")
         elif hasattr(rows, "tolist"):  # a numpy array
             rows = rows.tolist()

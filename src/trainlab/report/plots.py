@@ -228,9 +228,10 @@ def _legend_entries(handles: list, labels: list[str], shown: int = 20) -> tuple[
     n = len(handles)
     pick = sorted({round(i * (n - 1) / (shown - 1)) for i in range(shown)})
     extra, every = n - len(pick), round((n - 1) / (len(pick) - 1))
+    which = f"one in ~{every} shown" if every >= 2 else f"{len(pick)} of {n} shown"  # (21-29)
     return (
         [handles[i] for i in pick] + [Line2D([], [], color="none")],
-        [labels[i] for i in pick] + [f"… {extra} more groups (one in ~{every} shown)"],
+        [labels[i] for i in pick] + [f"… {extra} more groups ({which})"],
     )
 
 
