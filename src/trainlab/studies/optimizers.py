@@ -310,7 +310,10 @@ def run(
         ax.set_ylabel(f"final validation loss ({spread_text(n_seeds)})")
         ax.set_title(f"{mname}: LR sensitivity ({seeds_text(n_seeds)}, {epochs} epochs)")
         ax.legend(fontsize=7)
-        cap = f"{mname}: final validation loss against LR; NaN runs omitted"
+        cap = (
+            f"{mname}: final validation loss against LR; an LR at which any seed's run "
+            "diverged (NaN/Inf) has no point"
+        )
         rep.add_figure(f"lr_sensitivity_{mname.lower()}", fig, caption=cap)
         ax2.set_yscale("log")
         ax2.set_xlabel("epoch")
