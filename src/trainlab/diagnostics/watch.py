@@ -271,8 +271,8 @@ class _Sample:
     out_layers: list[_Layer] = field(default_factory=list)
     queued: bool = False
     grads_read: bool = False  # the step's first backward was read (a later one reads the rest)
-    # each watched parameter's .grad version at the step's forward (None: no .grad), and the
-    # versions of those the first backward read but did not reach (a zeroed .grad of a head
+    # each watched parameter's .grad version as the first backward starts (None: no .grad), and
+    # the versions of those the first backward read but did not reach (a zeroed .grad of a head
     # only a later backward reaches: zero_grad(set_to_none=False)), by position in _params
     grad_versions: list[int | None] = field(default_factory=list)
     unreached: dict[int, int] = field(default_factory=dict)
@@ -629,6 +629,7 @@ class Watch:
         # whether the backward with this graph task id reaches a watched parameter (_closed),
         # and the AccumulateGrad node of the first trainable one, with its (data_ptr, shape)
         self._writes_task, self._writes = -1, True
+        self._to_inputs = False  # that backward is torch.autograd.grad(loss, params): no .grad
         self._acc_node: Any = None
         self._acc_param: nn.Parameter | None = None
         self._acc_key: tuple = (0, ())
@@ -858,7 +859,6 @@ class Watch:
             x = args[0] if args else next(iter(kwargs.values()), None)
             sample.input = x.detach().clone() if isinstance(x, torch.Tensor) else None
         params = [p for _, p in self._params]
-        sample.grad_versions = [None if p.grad is None else p.grad._version for p in params]
         if params:
             with torch.no_grad():
                 sample.weight = _norms(params, self.k)  # (K, P)
@@ -1019,9 +1019,10 @@ class Watch:
                     if p.requires_grad
                 )
             )
-        except RuntimeError:  # autograd.grad with parameters as inputs: a step's gradient
-            writes = True
-        self._writes_task, self._writes = task, writes
+            to_inputs = False
+        except RuntimeError:  # autograd.grad with parameters as inputs: a step's gradient,
+            writes, to_inputs = True, True  # which it returns instead of writing .grad
+        self._writes_task, self._writes, self._to_inputs = task, writes, to_inputs
         return writes
 
     def _end_sample(self, sample: _Sample) -> None:
@@ -1134,12 +1135,20 @@ class Watch:
         """Stack the gradient norms once, when this backward ends (no host sync)."""
         if not sample.queued:
             sample.queued = True
-            _ENGINE.queue_callback(partial(self._grads_done, sample))
+            if not sample.grads_read:  # the .grad versions as the step's first backward starts
+                # (a zero_grad may run after the forward): one it leaves alone it did not reach
+                sample.grad_versions = [
+                    None if p.grad is None else p.grad._version for _, p in self._params
+                ]
+            unwritten = self._to_inputs and self._writes_task == torch._C._current_graph_task_id()
+            _ENGINE.queue_callback(partial(self._grads_done, sample, unwritten))
 
-    def _grads_done(self, sample: _Sample) -> None:
+    def _grads_done(self, sample: _Sample, unwritten: bool = False) -> None:
         """End of a backward: ‖θ_p.grad‖ of every parameter that has a gradient (read once the
         engine has accumulated them, no tensor hook on the parameters) and the ‖∂L/∂y‖ the
-        output hooks took, as ``(K, P')`` and ``(K, L')``."""
+        output hooks took, as ``(K, P')`` and ``(K, L')``. ``unwritten``: the backward was
+        ``torch.autograd.grad(loss, params)``, which writes no ``.grad``: the ``.grad`` there
+        is an earlier step's, so ``grad_norm`` stays None."""
         sample.queued = False
         og, sample.out_grads = sample.out_grads, {}
         # a later backward of the same forward (two losses backpropagated one after the
@@ -1152,13 +1161,13 @@ class Watch:
             grads = [
                 (j, p.grad)
                 for j, (_, p) in enumerate(self._params)
-                if p.grad is not None and j not in seen
+                if p.grad is not None and j not in seen and not unwritten
             ]
             if grads:
                 norms = self._unscaled(_norms([g for _, g in grads], self.k))  # (K, P')
                 sample.grad = norms if sample.grad is None else torch.cat((sample.grad, norms), 1)
                 sample.grad_ids = sample.grad_ids + [j for j, _ in grads]
-            if not later:  # a .grad this backward left as the step's forward found it
+            if not later:  # a .grad this backward left as it found it: not reached (yet)
                 before = sample.grad_versions
                 sample.unreached = {
                     j: g._version for j, g in grads if j < len(before) and before[j] == g._version
