@@ -1368,7 +1368,12 @@ class Watch:
             counts = torch.zeros(k, _HIST_COPIES * width, dtype=torch.float32, device=dev)
             ones = torch.ones((), dtype=torch.float32, device=dev).expand(idx.shape)
             counts.scatter_add_(1, idx, ones)  # (K, R·L·nb); exact integers below 2^24
-            sample.hist = counts.view(k, _HIST_COPIES, width).sum(dim=1).view(k, len(pending), nb)
+            # summed in float64: a bin of more than 2^24 values (hist_values=None) stays exact
+            sample.hist = (
+                counts.view(k, _HIST_COPIES, width)
+                .sum(dim=1, dtype=torch.float64)
+                .view(k, len(pending), nb)
+            )
         for j, (layer, *_rest) in enumerate(pending):
             layer.col = j
             layer.sample = sample
@@ -1608,7 +1613,9 @@ class Watch:
         """
         self._finish_update(at_step=False)
         self._flush_deferred()
-        return _to_records(self._samples, self.k, self.edges, self._layer_params)
+        return _to_records(
+            self._samples, self.k, self.edges, self._layer_params, self._uniform is None
+        )
 
     def pop_records(self) -> list[dict[str, Any]]:
         """:meth:`records`, then forget them (the trainer appends them once per epoch)."""
@@ -1690,7 +1697,9 @@ def _edges(bins: int | Sequence[float], hist_range: tuple[float, float]) -> torc
         return torch.linspace(lo, hi, bins + 1, dtype=torch.float64).float()
     if not isinstance(bins, Iterable) or isinstance(bins, str):
         raise UserError(f"bins must be an int count or a list of bin edges, got {bins!r}")
-    edges = torch.as_tensor(list(bins), dtype=torch.float32)
+    # float64: an output of the dtype on an edge (a float64 0.1) falls where the edge says (a
+    # float32 copy, 0.10000000149, put it in the bin below); cast to each output's dtype
+    edges = torch.as_tensor(list(bins), dtype=torch.float64)
     if edges.dim() != 1 or edges.numel() < 2 or not bool((edges[1:] > edges[:-1]).all()):
         raise UserError("bins must be a count or at least two increasing bin edges")
     return edges
@@ -1704,10 +1713,13 @@ def _fits(buffers: list[torch.Tensor], views: list[torch.Tensor]) -> bool:
     )
 
 
-def _rounded_edges(edges: list[float]) -> list[float]:
-    """Histogram edges for the records, rounded to 6 decimals relative to the widest edge
-    (``-2.9000000000000004`` is ``-2.9``; edges of ``hist_range=(-1e-6, 1e-6)`` keep their
-    digits: 6 absolute decimals made them all ``-1e-06`` or ``0.0``)."""
+def _rounded_edges(edges: list[float], given: bool = False) -> list[float]:
+    """Histogram edges for the records: edges ``given`` as a list as they were given; those of
+    a count and range rounded to 6 decimals relative to the widest edge (``-2.9000000000000004``
+    is ``-2.9``; edges of ``hist_range=(-1e-6, 1e-6)`` keep their digits: 6 absolute decimals
+    made them all ``-1e-06`` or ``0.0``; log-spaced given edges, 1e-8 next to 100, would be 0)."""
+    if given:
+        return list(edges)
     top = max((abs(e) for e in edges if math.isfinite(e)), default=0.0)
     digits = 6 if top == 0 else max(6, 6 - math.floor(math.log10(top)))
     return [round(e, digits) for e in edges]
@@ -1849,7 +1861,11 @@ def _is_meta(t: Any) -> bool:
 
 
 def _to_records(
-    samples: list[_Sample], k: int, edges: torch.Tensor, layer_params: dict[str, list[int]]
+    samples: list[_Sample],
+    k: int,
+    edges: torch.Tensor,
+    layer_params: dict[str, list[int]],
+    given_edges: bool = False,
 ) -> list[dict[str, Any]]:
     """Read every summary to the host in one transfer and lay them out as records.
 
@@ -1887,7 +1903,7 @@ def _to_records(
         return []
     values = torch.cat(tensors).cpu().numpy()  # the one host read
     bounds = np.cumsum([0] + [t.numel() for t in tensors])
-    edge_list = _rounded_edges(edges.tolist())
+    edge_list = _rounded_edges(edges.tolist(), given_edges)
     big = 1 << 30
     n_params = sum(len(v) for v in layer_params.values())
     none_k = [None] * k
