@@ -36,7 +36,9 @@ He 0.174 / 0.902 ± 0.045; (c) LSUV (a random calibration batch per model) mnist
 Quick mode (``trainlab study init --quick``, CPU, 2 cores, 30 s): digits depth 30 ReLU test
 accuracy He 0.845 ± 0.027, LSUV 0.909 ± 0.018, Xavier 0.101 ± 0.002 (LSUV calibrates each
 model on a random batch of 256 training inputs of its own). A seed's result depends on the
-CPU's kernels (at depth 30 a difference in the last bit grows over the epochs): on an AMD EPYC
+CPU's kernels and on its slot in the population, so on ``--seeds`` too (torch's fused SGD
+rounds a tensor's vectorized body and its tail differently; at depth 30 a difference in the
+last bit grows over the epochs: LSUV seed 0 0.891 with 3 seeds, 0.875 alone): on an AMD EPYC
 machine the same command measured He 0.807 ± 0.065, LSUV 0.773 ± 0.128, Xavier 0.101 ± 0.002,
 within the seed noise of the numbers above.
 """
