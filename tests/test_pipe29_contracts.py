@@ -1,6 +1,6 @@
 """pipe29 review: trainlab's stdout on a full device (``trainlab ... > /dev/full``).
 
-``trainlab.console.StdoutConsole`` (stdout's rich console) survives a reader that leaves
+``trainlab.console.FailSafeConsole`` (stdout's rich console) survives a reader that leaves
 (EPIPE: the rest of the output is dropped, one line on stderr, the command goes on and exits
 0), but any other error writing stdout -- ENOSPC from /dev/full or a full disk holding a
 redirected log, EIO from a hung-up terminal -- escapes ``Console._check_buffer`` (rich only
@@ -31,15 +31,15 @@ def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
         )
 
 
-# What is wrong: StdoutConsole handles only BrokenPipeError; an ENOSPC on stdout escapes
+# What is wrong: FailSafeConsole handles only BrokenPipeError; an ENOSPC on stdout escapes
 # print() as an OSError. Expected (as for a closed pipe, the console's stated purpose: "the
 # command goes on"): printing to an unwritable stdout does not raise, the code after it runs,
 # and one line on stderr says stdout's output is dropped.
 def test_stdout_console_on_full_device_does_not_raise(tmp_path):
     code = (
         "import sys\n"
-        "from trainlab.console import StdoutConsole\n"
-        "c = StdoutConsole()\n"
+        "from trainlab.console import FailSafeConsole\n"
+        "c = FailSafeConsole()\n"
         "for i in range(3):\n"
         "    c.print('line', i)\n"
         "print('went on', file=sys.stderr)\n"

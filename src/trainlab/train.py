@@ -1291,7 +1291,7 @@ def _progress(enabled: bool):
         TimeRemainingColumn,
     )
 
-    from .console import StdoutConsole
+    from .console import FailSafeConsole
 
     return Progress(  # names print as written: no markup, no ":vs:" emoji codes
         TextColumn("{task.description}", markup=False, style="bold"),
@@ -1301,7 +1301,7 @@ def _progress(enabled: bool):
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),
-        console=StdoutConsole(emoji=False),
+        console=FailSafeConsole(emoji=False),
     )
 
 

@@ -13,10 +13,9 @@ from collections.abc import Iterator
 from typing import Annotated, NoReturn
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from ..console import StdoutConsole
+from ..console import FailSafeConsole
 from ..errors import UserError, interrupt_note, out_of_memory
 
 __all__ = [
@@ -46,8 +45,8 @@ Sets = Annotated[
 ]
 # names and paths print as written: ":vs:" in a run name is text, not an emoji code, and a
 # long path stays on one line in a log file (soft_wrap; tables still fit the width)
-console = StdoutConsole(emoji=False, soft_wrap=True)
-err_console = Console(stderr=True, emoji=False)
+console = FailSafeConsole(emoji=False, soft_wrap=True)
+err_console = FailSafeConsole(stderr=True, emoji=False)  # (a stderr that fails: dropped)
 
 
 #: --seeds never expands to more models than this (a typo like 0-1000000000 would not fit):

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
-from ..errors import UserError
+from ..errors import UserError, shell_path
 from .app import MAX_SEEDS, Sets, app, console, escape, whole_number
 
 if TYPE_CHECKING:
@@ -309,7 +309,9 @@ def _png(out: Path) -> tuple[Path, list[Path]]:
     from ..runs import make_folder
 
     if out.is_dir() or out.name in ("", ".", ".."):
-        raise UserError(f"--out {out} is a folder; give a file name, e.g. --out {out / 'plot.png'}")
+        raise UserError(
+            f"--out {out} is a folder; give a file name, e.g. --out {shell_path(out / 'plot.png')}"
+        )
     out = out if out.suffix else out.with_name(out.name + ".png")
     if out.exists():
         raise UserError(f"--out {out} exists; pass another --out, or remove it first")
