@@ -274,8 +274,10 @@ class _Sample:
     # each watched parameter's .grad version as the first backward starts (None: no .grad), and
     # the versions of those the first backward read but did not reach (a zeroed .grad of a head
     # only a later backward reaches: zero_grad(set_to_none=False)), by position in _params
-    grad_versions: list[int | None] = field(default_factory=list)
-    unreached: dict[int, int] = field(default_factory=dict)
+    # (the .grad tensor too, weakly: a backward with create_graph=True replaces it by a new
+    # tensor, whose version starts again at 0)
+    grad_versions: list[tuple[Any, int] | None] = field(default_factory=list)
+    unreached: dict[int, tuple[Any, int]] = field(default_factory=dict)
     # the parameters' version counters when the watch copied their subsets (Watch._snapshot)
     snapshot: list[int] | None = None
     # ``update`` came from comparing values (no version counter moved: an update through
@@ -1137,9 +1139,7 @@ class Watch:
             sample.queued = True
             if not sample.grads_read:  # the .grad versions as the step's first backward starts
                 # (a zero_grad may run after the forward): one it leaves alone it did not reach
-                sample.grad_versions = [
-                    None if p.grad is None else p.grad._version for _, p in self._params
-                ]
+                sample.grad_versions = [_stamp(p.grad) for _, p in self._params]
             unwritten = self._to_inputs and self._writes_task == torch._C._current_graph_task_id()
             _ENGINE.queue_callback(partial(self._grads_done, sample, unwritten))
 
@@ -1168,15 +1168,15 @@ class Watch:
                 sample.grad = norms if sample.grad is None else torch.cat((sample.grad, norms), 1)
                 sample.grad_ids = sample.grad_ids + [j for j, _ in grads]
             if not later:  # a .grad this backward left as it found it: not reached (yet)
-                before = sample.grad_versions
+                before, sample.grad_versions = sample.grad_versions, []
                 sample.unreached = {
-                    j: g._version for j, g in grads if j < len(before) and before[j] == g._version
+                    j: before[j] for j, g in grads if j < len(before) and _unchanged(before[j], g)
                 }
             else:  # ... that a later backward reached: read again, in its column
                 moved = [
                     (j, p.grad)
-                    for j, v in sample.unreached.items()
-                    if (p := self._params[j][1]).grad is not None and p.grad._version != v
+                    for j, stamp in sample.unreached.items()
+                    if (p := self._params[j][1]).grad is not None and not _unchanged(stamp, p.grad)
                 ]
                 if moved:
                     norms = self._unscaled(_norms([g for _, g in moved], self.k))  # (K, M)
@@ -1703,6 +1703,16 @@ def _edges(bins: int | Sequence[float], hist_range: tuple[float, float]) -> torc
     if edges.dim() != 1 or edges.numel() < 2 or not bool((edges[1:] > edges[:-1]).all()):
         raise UserError("bins must be a count or at least two increasing bin edges")
     return edges
+
+
+def _stamp(grad: torch.Tensor | None) -> tuple[Any, int] | None:
+    """A ``.grad`` as it is now: the tensor (weakly) and its version; None for no ``.grad``."""
+    return None if grad is None else (weakref.ref(grad), grad._version)
+
+
+def _unchanged(stamp: tuple[Any, int] | None, grad: torch.Tensor) -> bool:
+    """Whether ``grad`` is the ``.grad`` of ``stamp``, unwritten since (same tensor, version)."""
+    return stamp is not None and stamp[0]() is grad and stamp[1] == grad._version
 
 
 def _fits(buffers: list[torch.Tensor], views: list[torch.Tensor]) -> bool:

@@ -12,6 +12,7 @@ the same report later, with the standard sections refreshed from the run's files
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
 import json
 import math
@@ -295,7 +296,11 @@ class Report:
             if index is not None and (
                 any(n is not None for n in index.names) or type(index).__name__ != "RangeIndex"
             ):
-                rows = rows.reset_index()
+                # not a level that is a column already (set_index("name", drop=False))
+                levels = [i for i, n in enumerate(index.names) if n is None or n not in rows]
+                if levels:
+                    with contextlib.suppress(ValueError):  # (an unnamed level and a column
+                        rows = rows.reset_index(level=levels)  # 'index': the index left out)
             rows = rows.to_dict("records")
         elif hasattr(rows, "tolist"):  # a numpy array
             rows = rows.tolist()
