@@ -170,32 +170,37 @@ class LRFindResult:
 
 
 def _without_per_model_lr(config: Any) -> Any:
-    """``config`` without per-model learning rates (a grid or variants over ``optim.lr``, a
-    list in ``optim.lr``), with a warning naming them: the range test sets every model's LR
-    itself, so models that differ only in it would give the same curve K times."""
+    """``config`` without per-model learning rates and schedules (a grid or variants over
+    ``optim.lr`` or a ``schedule.*`` key), with a warning naming them: the range test sets
+    every model's LR itself, replacing the schedule, so models that differ only in them would
+    give the same curve K times."""
     from ..config import Config
 
+    def swept(key: str) -> bool:
+        return key == "optim.lr" or key.startswith("schedule.")
+
     raw = config.model_dump()
-    pop, places = raw["population"], []
-    if "optim.lr" in pop["grid"]:
-        del pop["grid"]["optim.lr"]
+    pop, keys, places = raw["population"], set(), []
+    if any(swept(key) for key in pop["grid"]):
+        keys |= {key for key in pop["grid"] if swept(key)}
+        pop["grid"] = {key: v for key, v in pop["grid"].items() if not swept(key)}
         places.append("population.grid")
-    if any("optim.lr" in v for v in pop["variants"]):
+    if any(swept(key) for v in pop["variants"] for key in v):
+        keys |= {key for v in pop["variants"] for key in v if swept(key)}
         kept: list[dict[str, Any]] = []
         for v in pop["variants"]:
-            rest = {key: x for key, x in v.items() if key != "optim.lr"}
+            rest = {key: x for key, x in v.items() if not swept(key)}
             if rest not in kept:  # variants that differed only in their lr become one
                 kept.append(rest)
         pop["variants"] = kept
         places.append("population.variants")
-    if isinstance(raw["optim"]["lr"], list):
-        raw["optim"]["lr"] = raw["optim"]["lr"][0]
-        places.append("optim.lr")
     if not places:
         return config
+    raw["schedule"] = {"name": "none"}  # (replaced by the sweep; its own checks not needed)
     warnings.warn(
-        f"lr_find sweeps every model's learning rate itself: the per-model optim.lr of "
-        f"{' and '.join(places)} is dropped (models differing only in it would repeat one curve)",
+        f"lr_find sweeps every model's learning rate itself: the per-model "
+        f"{', '.join(sorted(keys))} of {' and '.join(places)} is dropped (models differing "
+        "only in it would repeat one curve)",
         stacklevel=3,
     )
     return Config.model_validate(raw)
