@@ -48,6 +48,8 @@ def make_activation(name: str) -> nn.Module:
 
 def check_dropout(p: float) -> float:
     """Validate a dropout probability (the fraction of units zeroed): ``0 <= p < 1``."""
+    if isinstance(p, bool | np.bool_):  # (float(True) is 1.0: said as the bool given)
+        raise UserError(f"dropout must be a number in [0, 1), got {p!r}")
     try:
         p = float(p)
     except OverflowError:  # float(10**400)
@@ -76,6 +78,8 @@ def _is_int(v: object) -> bool:
 
 def _positive_ints(name: str, values: Sequence[int] | int) -> tuple[int, ...]:
     """One positive int or a sequence of them (a string, a bool or a float is an error)."""
+    if isinstance(values, np.ndarray) and values.ndim == 0:  # np.asarray(4): one number
+        values = values.item()
     if _is_int(values):
         values = (values,)  # type: ignore[assignment]
     if (
