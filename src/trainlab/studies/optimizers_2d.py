@@ -328,8 +328,8 @@ def run(
     rep.add_table(
         f"Steps to reach f − f* ≤ {tol:g} (best LR of the grid; '> {steps}': not reached, final "
         "gap at the LR with the lowest final loss; 'grid edge': the best LR is the smallest or "
-        "largest of its grid, so the grid did not bracket it; 'leaves again': a constant LR "
-        "keeps it hovering around the minimum)",
+        "largest of its grid, so the grid did not bracket it; 'leaves again': the run leaves "
+        "the tolerance after that step (a constant LR keeps it hovering around the minimum))",
         rows,
     )
     claims = expected_vs_measured(results, steps, tol)
@@ -391,14 +391,20 @@ def _escape(fn: TestFunction, path: Tensor, lrs: list[float]) -> dict[str, Any]:
     """How fast the optimizer leaves the saddle: the fewest steps over the LR grid to come
     halfway down from the saddle's value to the minimum's, ``f ≤ f_s − ½(f_s − f*)`` (on the
     study's saddle: ``|y| ≥ 0.54`` at ``x = 0``), that LR and whether it is on the grid's edge
-    (``steps`` None: no LR came halfway)."""
+    (``steps`` None: no LR came halfway). A run that diverges (ends non-finite or above its
+    start) does not count: it passes halfway on its way out."""
     t, k, _ = path.shape
     with torch.no_grad():
         f = fn.f(path.reshape(-1, 2)).reshape(t, k)  # (T, L)
         f_s = float(fn.f(torch.tensor([fn.saddle], dtype=path.dtype))[0])
     half = f_s - 0.5 * (f_s - fn.f_min)
     below = f <= half
-    cand = [(int(below[:, i].nonzero()[0]), i) for i in range(k) if bool(below[:, i].any())]
+    kept = torch.isfinite(f[-1]) & (f[-1] <= f[0])  # (L,): not diverged
+    cand = [
+        (int(below[:, i].nonzero()[0]), i)
+        for i in range(k)
+        if bool(kept[i]) and bool(below[:, i].any())
+    ]
     if not cand:
         return {"steps": None, "lr": None, "edge": ""}
     s, i = min(cand)
@@ -424,7 +430,9 @@ def measure(
             final = fn.f(path[-1])
         i_best, s_best = int(torch.nan_to_num(final, nan=math.inf).argmin()), None
     lr = lrs[i_best]
-    stays = steps_to_tolerance(fn, path, tol, lasting=True)[i_best] is not None
+    # within the tolerance from the step it first got there to the end (a run that touched it
+    # and left, even if it came back later, 'leaves again')
+    stays = steps_to_tolerance(fn, path, tol, lasting=True)[i_best] == s_best
     end = (s_best + 1) if s_best is not None else path.shape[0]
     pts = path[: max(end, 2), i_best]  # (T', 2)
     xy = pts[-1:].clone().requires_grad_(True)
