@@ -36,6 +36,7 @@ import functools
 import math
 from collections.abc import Iterable
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -221,8 +222,10 @@ def sample_stride(shape: tuple[int, ...], max_values: int) -> int:
     Not ``ceil(N / max_values)``: a stride that is a multiple of the last dimension ``D`` samples
     one feature only (a ``(4096, 16)`` output and 4096 values: every value from unit 0), and one
     that is a multiple of ``H·W`` one pixel of each channel. The stride is the smallest prime
-    ``>= ceil(N / max_values)`` dividing no trailing product of ``shape`` (``D``, ``H·W``, ...),
-    so the sampled positions cycle through every unit, column and channel.
+    ``>= ceil(N / max_values)`` dividing no trailing product of ``shape`` (``D``, ``H·W``, ...)
+    whose sample reaches every index of every axis it has 8 samples per index for (a prime just
+    above ``3·H·W`` steps the channel by 3: a third of them); the best of the first 64 such
+    primes if none does.
     """
     n = math.prod(shape)
     if n <= max_values:
@@ -231,7 +234,21 @@ def sample_stride(shape: tuple[int, ...], max_values: int) -> int:
     for d in reversed(shape):
         prod *= int(d)
         suffix.append(prod)
-    return coprime_stride(suffix, -(-n // max_values))
+    inner = [p // int(d) for p, d in zip(suffix, reversed(shape), strict=True)]  # below each
+    best, best_score, s = 0, -1.0, -(-n // max_values)
+    for _ in range(64):
+        s = coprime_stride(suffix, s)
+        idx = np.arange(0, n, s, dtype=np.int64)
+        score = min(  # the worst axis's reached fraction of what it should reach
+            len(np.unique((idx // below) % int(d))) / min(int(d), max(1, len(idx) // 8))
+            for below, d in zip(inner, reversed(shape), strict=True)
+        )
+        if score >= 1.0:
+            return s
+        if score > best_score:
+            best, best_score = s, score
+        s += 1
+    return best
 
 
 def uniform_bin_positions(y: torch.Tensor, low: float, high: float, bins: int) -> torch.Tensor:
@@ -255,12 +272,12 @@ def dead_fraction(
     The units are those of :func:`unit_peaks` (``unit_axis="channel"``: axis 2, the channels of
     a convolution; ``"last"``: the last axis, the features of a Linear); a ``(K, B)`` output is
     one unit. A unit is dead when its maximum over the batch (and positions) is ``<= 0``, or,
-    with ``cap`` (ReLU6's 6), when its minimum is ``>= cap``: either way no gradient passes.
+    with ``cap`` (ReLU6's 6), when no value lies inside ``(0, cap)``: ``max min(y, cap − y) <=
+    0`` (at 0 on some samples and at the cap on the others: no gradient passes either way).
     """
-    dead = unit_peaks(y, unit_axis) <= 0
     if cap is not None:
-        dead |= -unit_peaks(-y, unit_axis) >= cap
-    return dead.float().mean(dim=1)  # (K,)
+        y = torch.minimum(y, cap - y)
+    return (unit_peaks(y, unit_axis) <= 0).float().mean(dim=1)  # (K,)
 
 
 def unit_peaks(y: torch.Tensor, unit_axis: str = "channel") -> torch.Tensor:

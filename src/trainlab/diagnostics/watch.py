@@ -1230,13 +1230,12 @@ class Watch:
         moments = torch.cat((shift, s1, nrm), dim=1)  # (K, 3)
         frac = peak = None
         if kind == "relu":
-            peak = stats.unit_peaks(y, units) if y.dim() != 3 else y.amax(dim=1)  # (K, U)
-            # ReLU6 (a Hardtanh; no getattr, whose miss raises inside nn.Module): a unit at its
-            # cap on every sample passes no gradient either: dead (peak min(max y, cap − min y))
+            # ReLU6 (a Hardtanh; no getattr, whose miss raises inside nn.Module): a unit with no
+            # value inside (0, cap) passes no gradient either (at 0 or at its cap on every
+            # sample, or some of each): dead (the peak of min(y, cap − y) is <= 0)
             cap = module.max_val if isinstance(module, nn.Hardtanh) else None
-            if cap is not None:
-                trough = -(stats.unit_peaks(-y, units) if y.dim() != 3 else (-y).amax(dim=1))
-                peak = torch.minimum(peak, cap - trough)
+            z = torch.minimum(y, cap - y) if cap is not None else y
+            peak = stats.unit_peaks(z, units) if z.dim() != 3 else z.amax(dim=1)  # (K, U)
         elif kind in ("tanh", "sigmoid", "hardtanh", "hardsigmoid"):
             frac = stats.saturated_fraction(y, kind, module)
         hv = self.hist_values
