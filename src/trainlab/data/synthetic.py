@@ -109,8 +109,8 @@ def make_teacher(
     50 classes are empty).
     Cost is a forward pass of the samples and of the reference draw: 60000 × 784 with
     ``hidden=256`` takes ~1 s. Bad arguments are a one-line UserError, as through
-    ``trainlab.data.load("teacher")``; so is a teacher that labels every sample one class (a
-    narrow or deep ReLU teacher can die).
+    ``trainlab.data.load("teacher")``; so is a teacher that labels over 99% of a fixed draw of
+    inputs one class (a narrow or deep ReLU teacher can die).
     """
     widths = [hidden] if isinstance(hidden, int | np.integer) else hidden
     if not isinstance(widths, list | tuple | np.ndarray) or not all(
@@ -147,13 +147,16 @@ def make_teacher(
     )
     ref_logits = logits(ref)
     offset = ref_logits.mean(0, keepdims=True)  # (1, C)
-    # a dead teacher judged on the reference draw, not on the samples: a few samples of a sound
-    # teacher may all fall in one class by chance (5 of them: 12 of 200 seeds at 2 classes)
+    # a (nearly) dead teacher judged on the reference draw, not on the samples: a few samples of
+    # a sound teacher may all fall in one class by chance (5 of them: 12 of 200 seeds at 2
+    # classes); one that puts over 99% of its inputs in one class is refused
     ref_y = (ref_logits - offset).argmax(1)
-    if (ref_y == ref_y[0]).all():
+    top = np.bincount(ref_y, minlength=classes).argmax()
+    share = float((ref_y == top).mean())
+    if share > 0.99:  # (all or nearly all one class: its samples would be, too)
         raise UserError(
-            f"teacher: the teacher labels every input class {int(ref_y[0])} (a dead ReLU "
-            "teacher); pass another data_seed, wider hidden layers or a larger dim"
+            f"teacher: the teacher labels {share:.2%} of its inputs class {int(top)} (a dead "
+            "ReLU teacher); pass another data_seed, wider hidden layers or a larger dim"
         )
     x = np.random.default_rng(input_seq).standard_normal((n_samples, dim), dtype=np.float32)
     y = (logits(x) - offset).argmax(1).astype(np.int64)

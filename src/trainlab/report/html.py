@@ -12,7 +12,6 @@ the same report later, with the standard sections refreshed from the run's files
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
 import json
 import math
@@ -77,6 +76,31 @@ def _inline(text: str) -> str:
         s = re.sub(r"(?<![\w*])\*(?![\s*])(.+?)(?<![\s*])\*(?![\w*])", r"<em>\1</em>", s)
         out.append(s)
     return "".join(out)
+
+
+def _index_as_columns(frame: Any) -> Any:
+    """A DataFrame with its index levels as its first columns, but a level that is a column
+    already, with the same values (``set_index("name", drop=False)``); a level whose name a
+    column has with other values (``groupby("cls")["cls"].count()``) is renamed, not lost."""
+    names = list(frame.index.names)
+    new, keep = [], []
+    for i, name in enumerate(names):
+        values = list(frame.index.get_level_values(i))
+        if name is not None and name in frame.columns:
+            col = frame[name]
+            if getattr(col, "ndim", 2) == 1 and list(col) == values:
+                new.append(name)
+                continue
+        label = str(name) if name is not None else ("index" if len(names) == 1 else f"level_{i}")
+        while label in frame.columns or label in new:
+            label += " (index)"
+        new.append(label)
+        keep.append(i)
+    if not keep:
+        return frame
+    frame = frame.copy()
+    frame.index = frame.index.set_names(new)
+    return frame.reset_index(level=keep)
 
 
 def render_text(text: str) -> str:
@@ -296,11 +320,7 @@ class Report:
             if index is not None and (
                 any(n is not None for n in index.names) or type(index).__name__ != "RangeIndex"
             ):
-                # not a level that is a column already (set_index("name", drop=False))
-                levels = [i for i, n in enumerate(index.names) if n is None or n not in rows]
-                if levels:
-                    with contextlib.suppress(ValueError):  # (an unnamed level and a column
-                        rows = rows.reset_index(level=levels)  # 'index': the index left out)
+                rows = _index_as_columns(rows)
             rows = rows.to_dict("records")
         elif hasattr(rows, "tolist"):  # a numpy array
             rows = rows.tolist()

@@ -316,8 +316,15 @@ def run(
         for fname in FUNCTIONS:
             r = results[(fname, label)]
             edge = ", grid edge" if r["edge"] else ""
+            left = (
+                ""
+                if r["stays"]
+                else ", leaves again"
+                if r["settles"] is None
+                else f", back to stay at {r['settles']}"
+            )
             row[fname] = (
-                f"{r['steps']} (lr {r['lr']:g}{edge}){'' if r['stays'] else ', leaves again'}"
+                f"{r['steps']} (lr {r['lr']:g}{edge}{left})"
                 if r["steps"] is not None
                 else f"> {steps} (gap {r['final_gap']:.2g}, lr {r['lr']:g}{edge})"
             )  # fmt: skip
@@ -329,7 +336,8 @@ def run(
         f"Steps to reach f − f* ≤ {tol:g} (best LR of the grid; '> {steps}': not reached, final "
         "gap at the LR with the lowest final loss; 'grid edge': the best LR is the smallest or "
         "largest of its grid, so the grid did not bracket it; 'leaves again': the run leaves "
-        "the tolerance after that step (a constant LR keeps it hovering around the minimum))",
+        "the tolerance after that step and ends outside it (a constant LR keeps it hovering "
+        "around the minimum); 'back to stay at N': it overshoots, then stays from step N)",
         rows,
     )
     claims = expected_vs_measured(results, steps, tol)
@@ -430,9 +438,10 @@ def measure(
             final = fn.f(path[-1])
         i_best, s_best = int(torch.nan_to_num(final, nan=math.inf).argmin()), None
     lr = lrs[i_best]
-    # within the tolerance from the step it first got there to the end (a run that touched it
-    # and left, even if it came back later, 'leaves again')
-    stays = steps_to_tolerance(fn, path, tol, lasting=True)[i_best] == s_best
+    # within the tolerance from the step it first got there to the end; else the step from
+    # which it stays (it overshot and came back), or None: it ends outside (hovering)
+    settles = steps_to_tolerance(fn, path, tol, lasting=True)[i_best]
+    stays = settles == s_best
     end = (s_best + 1) if s_best is not None else path.shape[0]
     pts = path[: max(end, 2), i_best]  # (T', 2)
     xy = pts[-1:].clone().requires_grad_(True)
@@ -449,6 +458,7 @@ def measure(
         "escape": _escape(fn, path, lrs) if fn.saddle is not None else None,
         "steps": s_best,
         "stays": stays or s_best is None,
+        "settles": settles,
         "lr": lr,
         "edge": "" if natural else grid_edge(lrs, lr),
         "final_gap": float(f_end.detach()[0]) - fn.f_min,
