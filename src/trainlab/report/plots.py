@@ -120,15 +120,17 @@ def _mean_std(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return mean, np.sqrt(var), n
 
 
-def _held(vals: np.ndarray, statuses: list[str | None]) -> np.ndarray:
-    """``vals`` (M, E) with each early-stopped model's last value carried to the later epochs:
-    its weights are frozen at its ``final`` metrics, which the group's mean and band count (the
-    summary's group means do) rather than dropping the model once it stopped."""
+def _held(vals: np.ndarray, statuses: list[str | None], last: list[int]) -> np.ndarray:
+    """``vals`` (M, E) with each early-stopped model's value at its stop epoch (column
+    ``last[i]``, its last row) carried to the later epochs: its weights are frozen at its
+    ``final`` metrics, which the group's mean and band count (the summary's group means do)
+    rather than dropping the model once it stopped. A final that is not finite (an Inf
+    validation loss at the stop epoch) is not held, and not replaced by an older value: the
+    summary leaves it out of the group's numbers too."""
     out = vals.copy()
-    for row, status in zip(out, statuses, strict=True):
-        ok = np.flatnonzero(np.isfinite(row))
-        if status == "early_stopped" and ok.size:
-            row[ok[-1] + 1 :] = row[ok[-1]]
+    for row, status, j in zip(out, statuses, last, strict=True):
+        if status == "early_stopped" and 0 <= j < row.size and np.isfinite(row[j]):
+            row[j + 1 :] = row[j]
     return out
 
 
@@ -285,7 +287,10 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
                 ax.add_collection(
                     LineCollection(segs, colors=[color], linewidths=0.6, alpha=thin_alpha)
                 )
-            mean, std, n = _mean_std(_held(vals, [results.get(i, {}).get("status") for i in idxs]))
+            statuses = [results.get(i, {}).get("status") for i in idxs]
+            col = {e: j for j, e in enumerate(epochs.tolist())}
+            last = [col.get(float(curves[i][-1]["epoch"]), -1) if curves[i] else -1 for i in idxs]
+            mean, std, n = _mean_std(_held(vals, statuses, last))
             ok = n > 0
             few = ok.sum() < 3  # a killed run may have one epoch: show points, not nothing
             ax.plot(epochs[ok], mean[ok], color=color, lw=2.0, label=g, marker="o" if few else None)
