@@ -413,8 +413,10 @@ def _check_classes(
     *,
     inferred: bool,
     option: bool = True,
+    fix: str = "check the label file(s)",
 ) -> None:
-    """The training labels hold at least 2 classes; an inferred ``num_classes`` is used.
+    """The training labels hold at least 2 classes (else a DataError ending with ``fix``); an
+    inferred ``num_classes`` is used.
 
     ``inferred``: ``num_classes`` was taken as ``max label + 1``. Then at least half of the
     indices ``0..num_classes-1`` must occur in the labels: labels such as ``{3, 7}`` (or
@@ -425,7 +427,7 @@ def _check_classes(
     if train.size == 1:
         raise DataError(
             f"{dname}: every training label is {int(train[0])}; a classifier needs at least 2 "
-            "classes: check the label file(s)"
+            f"classes: {fix}"
         )
     if not inferred:
         return
@@ -461,6 +463,7 @@ def check_arrays(
     num_classes: int | None,
     *,
     option: bool = True,
+    fix: str = "check the label file(s)",
 ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int]:
     """Validate a data set's splits ``{"train": (x, y), "test": (x, y), ...}`` (a split whose
     ``x`` is None is left out): per split matching lengths, 1-D integer labels, finite numeric
@@ -503,7 +506,7 @@ def check_arrays(
     else:
         k = num_classes
     _check_labels(name, k, labels, option=option)
-    _check_classes(name, k, labels, inferred=num_classes is None, option=option)
+    _check_classes(name, k, labels, inferred=num_classes is None, option=option, fix=fix)
     return out, k
 
 
@@ -613,11 +616,17 @@ def load(
 
     # --- check what the loader gave
     option = "num_classes" in own_options
+    generated = [k for k in ("n_samples", "data_seed") if k in own_options]  # (no label file)
     checked, num_classes = check_arrays(
         f"{name} ({raw.source})" if own.get("path") is not None and raw.source else name,
         {"train": (raw.x, raw.y), "val": (raw.x_val, raw.y_val), "test": (raw.x_test, raw.y_test)},
         raw.num_classes,
         option=option,
+        fix=(
+            f"a generated set: raise {' or pass another '.join(generated)}"
+            if generated and own.get("path") is None
+            else "check the label file(s)"
+        ),
     )
     x, y = checked["train"]
     given = {s: v for s, v in checked.items() if s != "train"}

@@ -83,6 +83,7 @@ def _index_as_columns(frame: Any) -> Any:
     already, with the same values (``set_index("name", drop=False)``); a level whose name a
     column has with other values (``groupby("cls")["cls"].count()``) is renamed, not lost."""
     names = list(frame.index.names)
+    taken = {str(c) for c in frame.columns}  # (headers are text: an index named 0, a column 0)
     new, keep = [], []
     for i, name in enumerate(names):
         values = list(frame.index.get_level_values(i))
@@ -92,7 +93,7 @@ def _index_as_columns(frame: Any) -> Any:
                 new.append(name)
                 continue
         label = str(name) if name is not None else ("index" if len(names) == 1 else f"level_{i}")
-        while label in frame.columns or label in new:
+        while label in taken or label in new:
             label += " (index)"
         new.append(label)
         keep.append(i)
@@ -321,7 +322,11 @@ class Report:
                 any(n is not None for n in index.names) or type(index).__name__ != "RangeIndex"
             ):
                 rows = _index_as_columns(rows)
-            rows = rows.to_dict("records")
+            if rows.columns.is_unique:
+                rows = rows.to_dict("records")
+            else:  # (to_dict keeps one column of each name)
+                columns = [str(c) for c in rows.columns] if columns is None else columns
+                rows = rows.values.tolist()
         elif hasattr(rows, "tolist"):  # a numpy array
             rows = rows.tolist()
         rows = list(rows)
