@@ -276,7 +276,7 @@ def dead_fraction(
     0`` (at 0 on some samples and at the cap on the others: no gradient passes either way).
     """
     if cap is not None:
-        y = (cap - y).minimum_(y)
+        y = (cap - y).clamp_max_(y)
     return (unit_peaks(y, unit_axis) <= 0).float().mean(dim=1)  # (K,)
 
 

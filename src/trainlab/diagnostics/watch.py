@@ -1234,7 +1234,7 @@ class Watch:
             # value inside (0, cap) passes no gradient either (at 0 or at its cap on every
             # sample, or some of each): dead (the peak of min(y, cap − y) is <= 0)
             cap = module.max_val if isinstance(module, nn.Hardtanh) else None
-            z = (cap - y).minimum_(y) if cap is not None else y
+            z = (cap - y).clamp_max_(y) if cap is not None else y
             peak = stats.unit_peaks(z, units) if z.dim() != 3 else z.amax(dim=1)  # (K, U)
         elif kind in ("tanh", "sigmoid", "hardtanh", "hardsigmoid"):
             frac = stats.saturated_fraction(y, kind, module)
