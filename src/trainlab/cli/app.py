@@ -234,6 +234,12 @@ def _main() -> None:
             soft_wrap=True,
         )
         sys.exit(2)
+    except KeyboardInterrupt:
+        _exit_interrupted()
+    except typer.Exit as exc:  # (click's Exit and Abort are RuntimeErrors: caught before them)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        _exit_interrupted()
     except (MemoryError, RuntimeError) as err:  # torch.OutOfMemoryError is a RuntimeError
         if not out_of_memory(err):
             raise
@@ -246,12 +252,6 @@ def _main() -> None:
             soft_wrap=True,
         )
         sys.exit(2)
-    except KeyboardInterrupt:
-        _exit_interrupted()
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        _exit_interrupted()
     except _CLICK_ERROR as exc:
         exc.show()
         sys.exit(exc.exit_code)
