@@ -11,9 +11,7 @@ from trainlab import data, models
 
 
 def _channel_hint(messages: list[str]) -> bool:
-    return any(
-        "transpose" in m or "channels-last" in m or "channels last" in m for m in messages
-    )
+    return any("transpose" in m or "channels-last" in m or "channels last" in m for m in messages)
 
 
 # conv_dims (src/trainlab/models/convnet.py) warns for a 1-D input_shape (C, 1) -- signals of

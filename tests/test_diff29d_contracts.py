@@ -64,8 +64,14 @@ def test_add_table_index_named_0_next_to_column_0_gets_a_distinct_header(tmp_pat
     "kwargs",
     [
         {"n_samples": 20, "dim": 2, "classes": 2, "hidden": [2, 2, 2], "data_seed": 32},
-        {"n_samples": 5, "dim": 20, "classes": 2, "data_seed": 3, "val_fraction": 0,
-         "test_fraction": 0},
+        {
+            "n_samples": 5,
+            "dim": 20,
+            "classes": 2,
+            "data_seed": 3,
+            "val_fraction": 0,
+            "test_fraction": 0,
+        },
     ],
 )
 def test_teacher_one_class_training_sample_does_not_blame_a_label_file(kwargs):

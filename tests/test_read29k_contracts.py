@@ -43,7 +43,7 @@ def test_add_table_dataframe_keeps_a_named_index(tmp_path):
     body = page.split("<h3>by scheme</h3>", 1)[1].split("</table>", 1)[0]
     assert "<th>scheme</th>" in body
     assert "<td>he</td>" in body and "<td>xavier</td>" in body
-    assert "<td class=\"num\">0.91</td>" in body  # he: mean of 0.9 and 0.92
+    assert '<td class="num">0.91</td>' in body  # he: mean of 0.9 and 0.92
 
 
 # plots._legend_entries (the curve/dynamics legends of a population with > 20 groups) ends with
