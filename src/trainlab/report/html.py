@@ -82,14 +82,16 @@ def _index_as_columns(frame: Any) -> Any:
     """A DataFrame with its index levels as its first columns, but a level that is a column
     already, with the same values (``set_index("name", drop=False)``); a level whose name a
     column has with other values (``groupby("cls")["cls"].count()``) is renamed, not lost."""
+    import pandas as pd  # (frame is a DataFrame: pandas is there)
+
     names = list(frame.index.names)
     taken = {str(c) for c in frame.columns}  # (headers are text: an index named 0, a column 0)
     new, keep = [], []
     for i, name in enumerate(names):
-        values = list(frame.index.get_level_values(i))
+        values = frame.index.get_level_values(i)
         if name is not None and name in frame.columns:
             col = frame[name]
-            if getattr(col, "ndim", 2) == 1 and list(col) == values:
+            if getattr(col, "ndim", 2) == 1 and values.equals(pd.Index(col)):  # (NaN equals NaN)
                 new.append(name)
                 continue
         label = str(name) if name is not None else ("index" if len(names) == 1 else f"level_{i}")
@@ -324,9 +326,15 @@ class Report:
                 rows = _index_as_columns(rows)
             if rows.columns.is_unique:
                 rows = rows.to_dict("records")
-            else:  # (to_dict keeps one column of each name)
-                columns = [str(c) for c in rows.columns] if columns is None else columns
-                rows = rows.values.tolist()
+            else:  # (to_dict keeps one column of each name; .values makes ints floats)
+                if columns is not None:
+                    raise UserError(
+                        "add_table: a DataFrame with repeated column names "
+                        f"({[str(c) for c in rows.columns]}) cannot be picked from by name; "
+                        "select its columns first (frame.iloc[:, [...]])"
+                    )
+                columns = [str(c) for c in rows.columns]
+                rows = [list(t) for t in rows.itertuples(index=False, name=None)]
         elif hasattr(rows, "tolist"):  # a numpy array
             rows = rows.tolist()
         rows = list(rows)
