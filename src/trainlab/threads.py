@@ -3,23 +3,40 @@
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 
 import torch
 
 __all__ = ["torch_threads"]
 
+# torch.set_num_threads sets the calling thread's count and the process's default, which a
+# thread takes at its first torch call: blocks open on several threads (joblib's threading
+# backend) could restore each other's setting, leaving 1 as every later thread's default. The
+# first block to open records the default; the last to close restores it.
+_LOCK = threading.Lock()
+_OPEN = 0
+_DEFAULT = 0
+
 
 @contextlib.contextmanager
 def torch_threads(n: int | None) -> Iterator[None]:
     """Run the block with ``n`` torch intra-op threads (``None``: leave them as they are);
-    the previous count is restored afterwards, also after an exception."""
+    the previous count is restored afterwards, also after an exception (the process's default
+    as it was before the first of several blocks open at once on different threads)."""
+    global _OPEN, _DEFAULT
     if n is None:
         yield
         return
-    before = torch.get_num_threads()
+    with _LOCK:
+        before = torch.get_num_threads()
+        if _OPEN == 0:
+            _DEFAULT = before
+        _OPEN += 1
     torch.set_num_threads(n)
     try:
         yield
     finally:
-        torch.set_num_threads(before)
+        with _LOCK:
+            _OPEN -= 1
+            torch.set_num_threads(_DEFAULT if _OPEN == 0 else before)

@@ -96,8 +96,10 @@ def run_study(
     if name not in studies:
         raise unknown_name("study", name, studies)
     from ..devices import resolve_device
+    from ..malloc import _env_on
 
-    resolve_device(device)  # a bad --device is refused before any folder is made
+    resolve_device(device)  # a bad --device is refused before any folder is made, and so is
+    _env_on("TRAINLAB_KEEP_FREED_MEMORY")  # a bad value of this (read by the first trainer)
     if seeds is not None and (isinstance(seeds, bool) or not isinstance(seeds, int) or seeds < 1):
         from ..errors import UserError
 
