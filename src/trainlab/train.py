@@ -1665,7 +1665,9 @@ def resume(
     may have been edited since only in :data:`RESUME_MAY_CHANGE` (e.g. ``train.epochs``, to
     train longer); any other change is refused. A changed ``train.epochs`` is reported through
     ``on_note`` (default: ``warnings.warn``), as a schedule that depends on the run's length
-    (cosine, one-cycle, ...) takes other values from there on.
+    (cosine, one-cycle, ...) takes other values from there on. A finished run trained longer
+    loses the report of its old end (report.html, its figures): ``build_report`` (which
+    ``trainlab resume`` runs) writes the new one.
     """
     run, trainer, note, _ = _restore(
         run_dir, device=device, model=model, dataset=dataset, on_note=on_note
@@ -1691,10 +1693,16 @@ def resume(
         if not trainer.done():  # a finished run trained longer: not finished until fit ends
             (run.path / "summary.json").unlink(missing_ok=True)
             from .diagnostics.run import is_diagnose_run
-            from .report.html import SECTIONS_FILE
+            from .report.html import FIGURES_DIR, REPORT_FILE, SECTIONS_FILE
 
             if is_diagnose_run(run.path):  # its verdict's sections, of the old end
                 (run.path / SECTIONS_FILE).unlink(missing_ok=True)
+            # the report of the old end ("complete", its numbers): build_report (the CLI's
+            # resume does) writes the new one
+            (run.path / REPORT_FILE).unlink(missing_ok=True)
+            figures = run.path / FIGURES_DIR
+            for png in figures.glob("*.png") if figures.is_dir() else ():
+                png.unlink(missing_ok=True)
         run.rewrite_jsonl(run.metrics_path, metrics)
         run.rewrite_jsonl(run.diagnostics_path, diagnostics)
         summary = _noted_fit(trainer, run, progress=progress)
