@@ -380,7 +380,12 @@ def fine_tune(
             raise UserError(f"modules[{i}] is a {type(m).__name__}, not an nn.Module: {fix}")
     if isinstance(seeds, int | np.integer | str):
         raise UserError(f"seeds must be a list with one seed per module, got {seeds!r}")
-    seeds = list(range(len(mods))) if seeds is None else [int(s) for s in seeds]
+    # (numpy integers as ints; anything else as given: the config names a 0.5, True or "a")
+    seeds = (
+        list(range(len(mods)))
+        if seeds is None
+        else [s.item() if isinstance(s, np.integer) else s for s in seeds]
+    )
     if len(seeds) != len(mods):
         raise UserError(f"need one seed per module: {len(seeds)} seeds for {len(mods)} modules")
     first = _module_record(mods[0])
