@@ -130,17 +130,12 @@ class Dataset:
             y = y.long()  # (unsigned labels: torch has no min/max for uint16-64)
             lo, hi = (int(y.min()), int(y.max())) if len(y) else (0, 0)
             if lo < 0 or hi >= self.num_classes:
-                if lo < 0:
-                    fix = f"; map labels that are codes (-1 and 1) to class indices with {REMAP}"
-                elif lo >= 1 and hi == self.num_classes:
-                    fix = " (labels counted from 1: subtract 1)"
-                else:
-                    fix = f" (pass num_classes={hi + 1} if there are more classes)"
-                raise DataError(
-                    f"{name}: {split} label {lo if lo < 0 else hi} is out of range "
-                    f"[0, {self.num_classes}); labels must be class indices "
-                    f"0..{self.num_classes - 1}{fix}"
-                )
+                from_one = lo >= 1 and hi == self.num_classes
+                raise _label_range_error(
+                    name, split, lo, hi, self.num_classes,
+                    " (labels counted from 1: subtract 1)" if from_one
+                    else f" (pass num_classes={hi + 1} if there are more classes)",
+                )  # fmt: skip
             if x.is_floating_point() and len(x) and not bool(torch.isfinite(x).all()):
                 bad = int((~torch.isfinite(x)).reshape(len(x), -1).any(1).sum())
                 raise DataError(
@@ -393,17 +388,27 @@ def _check_labels(
     """Labels in ``[0, num_classes)``; ``option``: the dataset takes ``num_classes=``."""
     for split, y in splits.items():
         if y.size and (y.min() < 0 or y.max() >= num_classes):
-            bad = int(y.min()) if y.min() < 0 else int(y.max())
-            if bad < 0:
-                fix = f"; map labels that are codes (-1 and 1) to class indices with {REMAP}"
-            elif option:
-                fix = " (pass num_classes=... if there are more classes)"
-            else:
-                fix = "; check the data files"
-            raise DataError(
-                f"{dname}: {split} label {bad} is out of range [0, {num_classes}); labels must "
-                f"be class indices 0..{num_classes - 1}{fix}"
-            )
+            raise _label_range_error(
+                dname, split, int(y.min()), int(y.max()), num_classes,
+                " (pass num_classes=... if there are more classes)" if option
+                else "; check the data files",
+            )  # fmt: skip
+
+
+def _label_range_error(
+    name: str, split: str, lo: int, hi: int, num_classes: int, high_fix: str
+) -> DataError:
+    """The error for labels ``lo..hi`` outside ``[0, num_classes)``: a negative one names the
+    remap of label codes, one too high ``high_fix``."""
+    fix = (
+        f"; map labels that are codes (-1 and 1) to class indices with {REMAP}"
+        if lo < 0
+        else high_fix
+    )
+    return DataError(
+        f"{name}: {split} label {lo if lo < 0 else hi} is out of range [0, {num_classes}); "
+        f"labels must be class indices 0..{num_classes - 1}{fix}"
+    )
 
 
 def _check_classes(

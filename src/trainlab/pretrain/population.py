@@ -116,9 +116,8 @@ class RBMPopulation:
         self.weight_decay = _as_list("weight_decay", weight_decay)
         self.batch_size, self.n_iter, self.k = batch_size, n_iter, k
         self.method, self.visible, self.device = method, visible, device
-        if isinstance(monitor, bool | np.bool_) or not isinstance(monitor, int | np.integer):
-            raise UserError(f"monitor must be a count of samples >= 0, got {monitor!r}")
-        if monitor < 0:
+        count = isinstance(monitor, int | np.integer) and not isinstance(monitor, bool | np.bool_)
+        if not count or monitor < 0:
             raise UserError(f"monitor must be a count of samples >= 0, got {monitor!r}")
         self.monitor = int(monitor)
         for m in self._members():  # every grid point passes the estimator's own checks
