@@ -1279,7 +1279,7 @@ def _redraws(console: Any) -> bool:
     return bool(console.is_jupyter or console.is_interactive)  # (TTY_INTERACTIVE=0: not)
 
 
-def _progress(enabled: bool):
+def _progress(enabled: bool, unit: str = "steps"):
     if not enabled:
         return None
     from rich.progress import (
@@ -1297,7 +1297,7 @@ def _progress(enabled: bool):
         TextColumn("{task.description}", markup=False, style="bold"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("steps"),
+        TextColumn(unit),
         TimeElapsedColumn(),
         TextColumn("ETA"),
         TimeRemainingColumn(),

@@ -33,7 +33,9 @@ def pretrain_cmd(
     """Pre-train RBMs / a DBN / a stacked denoising autoencoder and write a report."""
     from ..pretrain.run import parse_grid, run_pretrain
 
-    path = run_pretrain(config, out=out, grid=parse_grid(grid), device=device, sets=set_)
+    path = run_pretrain(
+        config, out=out, grid=parse_grid(grid), device=device, sets=set_, progress=True
+    )
     diverged = json.loads((path / "summary.json").read_text()).get("diverged", [])
     if diverged:
         shown = ", ".join(map(str, diverged[:10])) + (", …" if len(diverged) > 10 else "")

@@ -29,6 +29,7 @@ from ..errors import DataError, UserError
 from ..rng import seed_key
 from ._engine import small_cpu_threads
 from .dbn import layer_widths, unroll
+from .progress import pass_done
 from .rbm import (
     data_dtype,
     data_tensor,
@@ -152,6 +153,7 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
                 opt.step()
                 total += loss.detach() * len(xb)
             losses.append(total / n)  # device scalar; read after the layer is done
+            pass_done()
         return w.detach(), c.detach(), b.detach(), [float(v) for v in losses]
 
     def fit(self, X, y=None) -> StackedDenoisingAutoencoder:

@@ -20,6 +20,7 @@ import torch
 
 from ..errors import UserError
 from ._engine import CDEngine, PassMonitor, augment, small_cpu_threads
+from .progress import pass_done
 from .rbm import (
     BernoulliRBM,
     GaussianBernoulliRBM,
@@ -205,6 +206,7 @@ class RBMPopulation:
             for _ in range(self.n_iter):
                 eng.epoch(x, self.batch_size, shuffle=True)
                 monitor.after_pass(eng)  # device tensors; read once at the end
+                pass_done()
             if device.type == "cuda":  # the kernels queued so far, not only their launch
                 torch.cuda.synchronize(device)
             self.fit_time_ = time.perf_counter() - t0

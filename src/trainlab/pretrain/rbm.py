@@ -36,6 +36,7 @@ from ..devices import resolve_device
 from ..errors import DataError, UserError
 from ..rng import seed_key
 from ._engine import CDEngine, PassMonitor, augment, small_cpu_threads, split_params
+from .progress import pass_done
 
 __all__ = [
     "BernoulliRBM",
@@ -309,6 +310,7 @@ class _BaseRBM(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             for it in range(1, self.n_iter + 1):
                 eng.epoch(x, self.batch_size, shuffle=True)
                 monitor.after_pass(eng)
+                pass_done()
                 if self.verbose:  # one host read per pass, only when asked to print
                     now = time.perf_counter()
                     pl = ""

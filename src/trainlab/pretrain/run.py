@@ -71,6 +71,7 @@ from ..errors import (
 )
 from ..report.rundata import num  # a finite float or None (null in summary.json, "—")
 from ..runs import RunDir, software_versions
+from .progress import passes_shown
 
 __all__ = ["PretrainConfig", "load_pretrain_config", "run_pretrain", "parse_grid", "load_module"]
 
@@ -772,10 +773,12 @@ def run_pretrain(
     grid: dict[str, list[float]] | None = None,
     device: str | None = None,
     sets: list[str | tuple[str, Any]] | None = None,
+    progress: bool = False,
 ) -> Path:
     """Pre-train what ``config`` (a :class:`PretrainConfig` or a YAML path; ``None``: the
     defaults) says, with ``sets`` (``["train.n_iter=2"]``), ``grid`` and ``device`` applied;
-    write the run directory and its report; returns it."""
+    write the run directory and its report; returns it. ``progress``: count the passes over
+    the data on a bar with ETA (a population's passes train all its models at once)."""
     from ..report import Report, build_report
     from ..train import default_run_dir
     from .population import RBMPopulation
@@ -826,8 +829,10 @@ def run_pretrain(
         run.write_text("config.yaml", dump_yaml(resolved))
         rep = Report(run.path, title=f"Pre-training: {cfg.name}")
         models: list[dict[str, Any]] = []
+        passes = t.n_iter * (1 if m.kind == "rbm" else len(cfg.seeds) * len(m.layers))
+        bar = passes_shown(cfg.name, passes, progress)
         if m.kind == "rbm":
-            with warnings.catch_warnings():  # (diverged models are flagged in the table)
+            with bar, warnings.catch_warnings():  # (diverged models are flagged in the table)
                 warnings.filterwarnings("ignore", r"RBMPopulation: .* diverged", UserWarning)
                 pop.fit(xtr)
             fit_seconds = pop.fit_time_  # (training only: not the run's files and figures)
@@ -914,7 +919,8 @@ def run_pretrain(
                 recon = _rbm_reconstruct(est, xte[:10])
                 recon_of = f" by {whose}"
         else:
-            models, recon, fit_seconds = _stacks_into_run(cfg, run, rep, xtr, xte, in_shape)
+            with bar:
+                models, recon, fit_seconds = _stacks_into_run(cfg, run, rep, xtr, xte, in_shape)
             recon_of = " by model 0"
         if recon is not None:
             rep.add_figure(
