@@ -37,8 +37,9 @@ def histogram_grid(
     (default: the first and the last), one column per layer in forward order.
 
     Each panel shows the fraction of values per fixed bin; the title gives the layer, its mean
-    and std. ``activations_only`` keeps the outputs of activation modules (falls back to every
-    layer if there are none).
+    and std; a note gives the share of values outside the bins when it is 1% or more.
+    ``activations_only`` keeps the outputs of activation modules (falls back to every layer if
+    there are none).
     """
     from ..report.plots import plain_text  # (matplotlib: imported when drawing)
 
@@ -77,6 +78,12 @@ def histogram_grid(
                 else:
                     note = "no finite values"
                 ax.text(0.5, 0.5, note, transform=ax.transAxes, ha="center", va="center",
+                        fontsize=6)  # fmt: skip
+            elif total - sum(counts) >= 0.01 * total:  # the bars are not the whole layer
+                out = total - sum(counts)  # (the fraction of the under/over counts)
+                nan = " incl. NaN/Inf" if r.get("nonfinite") else ""
+                note = f"{out / total:.0%} of values{nan}\noutside [{edges[0]:g}, {edges[-1]:g}]"
+                ax.text(0.98, 0.95, note, transform=ax.transAxes, ha="right", va="top",
                         fontsize=6)  # fmt: skip
             ax.set_title(
                 f"{plain_text(r['layer'])} ({r.get('kind', '')})\n"
