@@ -30,3 +30,13 @@ def test_histogram_grid_says_when_most_values_fall_outside_the_range():
     ax = next(a for a in fig.axes if a.axison)
     texts = " ".join(t.get_text() for t in ax.texts) + ax.get_title() + ax.get_xlabel()
     assert "outside" in texts, "the panel hides that 99% of the values lie outside its bins"
+
+
+# some values are in the bins: the note never rounds their share outside up to "100%"
+def test_histogram_grid_note_never_says_100_percent_outside_when_some_are_inside():
+    inside = [0] * 12
+    inside[6] = 2  # 2 of 1000 in range
+    fig = histogram_grid([_record("act1", 0, inside, 0, 998)])
+    ax = next(a for a in fig.axes if a.axison)
+    texts = " ".join(t.get_text() for t in ax.texts)
+    assert ">99% of values" in texts and "100%" not in texts

@@ -82,7 +82,8 @@ def histogram_grid(
             elif total - sum(counts) >= 0.01 * total:  # the bars are not the whole layer
                 out = total - sum(counts)  # (the fraction of the under/over counts)
                 nan = " incl. NaN/Inf" if r.get("nonfinite") else ""
-                note = f"{out / total:.0%} of values{nan}\noutside [{edges[0]:g}, {edges[-1]:g}]"
+                share = f"{out / total:.0%}" if out < 0.995 * total else ">99%"  # (not "100%")
+                note = f"{share} of values{nan}\noutside [{edges[0]:g}, {edges[-1]:g}]"
                 ax.text(0.98, 0.95, note, transform=ax.transAxes, ha="right", va="top",
                         fontsize=6)  # fmt: skip
             ax.set_title(
