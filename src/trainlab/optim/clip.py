@@ -57,7 +57,9 @@ def _check_positive_once(name: str, value: Tensor) -> None:
     """Per-model thresholds must be > 0 (``inf``: no clipping; a negative one would flip the
     gradients' sign, NaN would erase them). Checked with one host read the first time a tensor
     is seen, and again after an in-place change, so that a fixed tensor in the hot loop costs no
-    sync after the first step. An inference tensor has no version counter: checked every call."""
+    sync after the first step. An inference tensor has no version counter: checked every call.
+    A write through ``.data`` or ``.numpy()`` bumps no version (autograd does not see it either):
+    change a threshold with an in-place op (``thr.fill_(...)``) or pass a new tensor."""
     inference = value.is_inference()
     if not inference and _CHECKED.get(value) == value._version:
         return
