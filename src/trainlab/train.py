@@ -263,7 +263,9 @@ class Trainer:
         dropouts = [check_dropout(getattr(c.model, "dropout", 0.0)) for c in cfgs]
         template = model if model is not None else self._build_model(max(dropouts))
         floats = {p.dtype for p in template.parameters() if p.is_floating_point()}
-        if floats - {self.data.x_train.dtype}:
+        # (integer inputs: token ids for an nn.Embedding, or pixels a forward casts itself;
+        # a model that cannot take them fails _check_fits, which names the cast)
+        if self.data.x_train.is_floating_point() and floats - {self.data.x_train.dtype}:
             fix = (  # the side to change: the module the user passed, or else their data
                 f"cast the model to the data's dtype (e.g. model.float() for {torch.float32})"
                 if model is not None
@@ -365,6 +367,11 @@ class Trainer:
         # (torch's shape errors: RuntimeError, or a layer's own ValueError, "expected 4D input";
         # a forward that cannot be called with the batch alone: _probe's UserError)
         y, err = _probe(model, x, training=False, errors=(RuntimeError, ValueError))
+        if err is not None and not x.is_floating_point():
+            raise UserError(
+                f"the model does not accept data '{self.data.name}' of dtype {x.dtype} ({err}); "
+                "cast the inputs to float (e.g. x.float() / 255 for 8-bit pixels)"
+            )
         if err is not None:
             raise UserError(
                 f"shape mismatch: the model does not accept data '{self.data.name}' of shape "
@@ -1130,13 +1137,20 @@ def _gather_rows(x: torch.Tensor, idx: torch.Tensor, *, on_cpu: bool) -> torch.T
 
 
 def _grad_norms(params: list[torch.Tensor], k: int) -> torch.Tensor:
-    """Global gradient norm of each model: ``‖g_k‖ = sqrt(Σ_params ‖g_k,p‖²)`` → ``(K,)``."""
+    """Global gradient norm of each model: ``‖g_k‖ = sqrt(Σ_params ‖g_k,p‖²)`` → ``(K,)``;
+    16-bit gradients' in float32 (finite gradients' norm may pass float16's 65504: not NaN)."""
     norms = [
-        torch.linalg.vector_norm(p.grad.reshape(k, -1), dim=1) for p in params if p.grad is not None
+        torch.linalg.vector_norm(p.grad.reshape(k, -1), dim=1, dtype=_norm_dtype(p.grad))
+        for p in params
+        if p.grad is not None
     ]
     if not norms:
         return torch.zeros(k, device=params[0].device)
     return torch.linalg.vector_norm(torch.stack(norms), dim=0)
+
+
+def _norm_dtype(t: torch.Tensor) -> torch.dtype:
+    return torch.float32 if t.dtype in (torch.float16, torch.bfloat16) else t.dtype
 
 
 def _optim_keys(cfgs: list[Config]) -> dict[str, Any]:
@@ -1814,7 +1828,10 @@ def _dataset_record(ds: Any) -> dict[str, Any]:
     h = hashlib.sha256()
     for split in ("train", "val", "test"):
         for t in (getattr(ds, f"x_{split}"), getattr(ds, f"y_{split}")):
-            h.update(t.detach().cpu().contiguous().numpy().tobytes())
+            t = t.detach().cpu().contiguous()
+            if t.dtype == torch.bfloat16:  # (numpy has no bfloat16: its bits, as int16)
+                t = t.view(torch.int16)
+            h.update(t.numpy().tobytes())
     return {
         "name": str(ds.name),
         "sizes": [len(ds.y_train), len(ds.y_val), len(ds.y_test)],
