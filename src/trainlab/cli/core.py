@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Annotated
 
@@ -112,42 +113,43 @@ def _epochs_to(summary: dict, nan_models: list[dict]) -> str:
 def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool = True) -> None:
     """Print the summary table, the NaN/Inf stops with a fix (``has_set``: the command takes
     ``--set``; else the fix is a new training run) and where the report and run are."""
-    from ..report import build_report
-    from ..report.rundata import read_population, split_sizes
+    # the run is complete (summary.json): an interrupt from here on says `trainlab report DIR`
+    with reporting(run_dir) if run_dir is not None else nullcontext():
+        from ..report import build_report
+        from ..report.rundata import read_population, split_sizes
 
-    pop = run_dir / "population.json" if run_dir is not None else None
-    sizes = split_sizes(read_population(pop)) if pop is not None and pop.is_file() else None
-    has_val, has_test = (None, None) if sizes is None else (sizes[1] > 0, sizes[2] > 0)
-    console.print(summary_table(summary, has_test=has_test, has_val=has_val))
-    nan_models = summary.get("nan_models", [])
-    for m in nan_models[:MAX_NAN_LINES]:
-        console.print(
-            f"[red]model {m['index']} (seed {m['seed']}, {escape(m['group'])}) stopped: "
-            f"loss became NaN/Inf at step {m['step']}[/]"
-        )
-    if len(nan_models) > MAX_NAN_LINES:
-        console.print(
-            f"[red]… and {len(nan_models) - MAX_NAN_LINES} more models stopped for NaN/Inf[/] "
-            "(all are listed in summary.json's nan_models and in the report)"
-        )
-    if nan_models:
-        clips = _clipping(run_dir)
-        if clips:
-            how = f"lower optim.lr (the run already clips gradients: {clips})"
-        else:
-            how = "lower optim.lr, or set train.clip_norm"
-            how += " (e.g. --set train.clip_norm=1)" if has_set else ""
-        if not has_set:
-            how += ", in a new `trainlab train` run (a resumed run keeps its settings)"
-        console.print(
-            f"[yellow]fix: {how}; `trainlab diagnose CONFIG{_epochs_to(summary, nan_models)}` "
-            "names the first layer where NaN/Inf appears[/]"
-        )
-    if run_dir is not None:
-        if report:
-            with reporting(run_dir):
+        pop = run_dir / "population.json" if run_dir is not None else None
+        sizes = split_sizes(read_population(pop)) if pop is not None and pop.is_file() else None
+        has_val, has_test = (None, None) if sizes is None else (sizes[1] > 0, sizes[2] > 0)
+        console.print(summary_table(summary, has_test=has_test, has_val=has_val))
+        nan_models = summary.get("nan_models", [])
+        for m in nan_models[:MAX_NAN_LINES]:
+            console.print(
+                f"[red]model {m['index']} (seed {m['seed']}, {escape(m['group'])}) stopped: "
+                f"loss became NaN/Inf at step {m['step']}[/]"
+            )
+        if len(nan_models) > MAX_NAN_LINES:
+            console.print(
+                f"[red]… and {len(nan_models) - MAX_NAN_LINES} more models stopped for NaN/Inf[/] "
+                "(all are listed in summary.json's nan_models and in the report)"
+            )
+        if nan_models:
+            clips = _clipping(run_dir)
+            if clips:
+                how = f"lower optim.lr (the run already clips gradients: {clips})"
+            else:
+                how = "lower optim.lr, or set train.clip_norm"
+                how += " (e.g. --set train.clip_norm=1)" if has_set else ""
+            if not has_set:
+                how += ", in a new `trainlab train` run (a resumed run keeps its settings)"
+            console.print(
+                f"[yellow]fix: {how}; `trainlab diagnose CONFIG{_epochs_to(summary, nan_models)}` "
+                "names the first layer where NaN/Inf appears[/]"
+            )
+        if run_dir is not None:
+            if report:
                 console.print(f"report: {escape(str(build_report(run_dir)))}")
-        console.print(f"run directory: {escape(str(run_dir))}")
+            console.print(f"run directory: {escape(str(run_dir))}")
 
 
 def summary_table(

@@ -121,10 +121,10 @@ def finish_diagnose(
     run_dir: Path, summary: dict[str, Any], *, report: bool = True
 ) -> DiagnoseResult:
     """The verdict and report of a finished diagnose run (also one resumed after a kill)."""
-    records = read_records(run_dir)
-    # (the trainer wrote verdict.json from the same records and summary)
-    findings = run_findings(records, summary)
-    with reporting(run_dir):
+    with reporting(run_dir):  # (the run is complete: `trainlab report DIR` rebuilds the rest)
+        records = read_records(run_dir)
+        # (the trainer wrote verdict.json from the same records and summary)
+        findings = run_findings(records, summary)
         path = _write_report(run_dir, records, findings) if report else None
     return DiagnoseResult(run_dir, findings, records, path)
 
