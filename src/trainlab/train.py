@@ -1511,13 +1511,16 @@ def _restore(
     dataset: Any,
     on_note: Callable[[str], None] | None,
     who: str = "resume",
+    lock: bool = False,
 ) -> tuple[RunDir, Trainer, str | None, bool]:
     """The trainer of run ``run_dir`` rebuilt from its ``config.yaml`` (and the user's ``model``
     and ``dataset`` where it trained on them) and its last checkpoint loaded, after checking
     that the files still describe the run: ``(run, trainer, note, loaded)``, ``note`` the
     allowed config changes to report (:func:`resume`), ``loaded`` False where the run was
     killed before its first checkpoint (the trainer is then at step 0). Nothing is written.
-    ``who``: the caller's name in messages (``resume``, ``load_run``)."""
+    ``who``: the caller's name in messages (``resume``, ``load_run``). ``lock``: take the run's
+    writer lock before its files are read (held on return; released on an error), so that a
+    run still being written is refused and one that ends meanwhile is read as it ended."""
     if not isinstance(run_dir, str | os.PathLike):
         raise UserError(f"run_dir must be a folder path, got {type(run_dir).__name__}")
     run = RunDir(run_dir).require()
@@ -1531,6 +1534,25 @@ def _restore(
                 else f"{who} takes a training run's folder"
             )
         )
+    if not lock:
+        return _rebuild(run, device, model, dataset, on_note, who)
+    run.lock()
+    try:
+        return _rebuild(run, device, model, dataset, on_note, who)
+    except BaseException:
+        run.unlock()
+        raise
+
+
+def _rebuild(
+    run: RunDir,
+    device: str | torch.device,
+    model: nn.Module | None,
+    dataset: Any,
+    on_note: Callable[[str], None] | None,
+    who: str,
+) -> tuple[RunDir, Trainer, str | None, bool]:
+    """:func:`_restore` once the folder is known to be a training run."""
     from .report.rundata import read_population
 
     config = load_config(run.config_path)
@@ -1683,20 +1705,22 @@ def resume(
     loses the report of its old end (report.html, its figures): ``build_report`` (which
     ``trainlab resume`` runs) writes the new one.
     """
+    # the lock is taken before the checkpoint is read: a run still training is refused, and
+    # one that ends while this starts is read as it ended (not rolled back to an older epoch)
     run, trainer, note, _ = _restore(
-        run_dir, device=device, model=model, dataset=dataset, on_note=on_note
+        run_dir, device=device, model=model, dataset=dataset, on_note=on_note, lock=True
     )
-    if note:  # said once the state is loaded: a run whose models have all stopped trains no more
-        if "continues to the new end" in note and not bool(trainer.running.any()):
-            note = note.replace(
-                "training continues to the new end",
-                "but every model has stopped (NaN/Inf or early stopping), so nothing is trained",
-            )
-    elif trainer.done() and (run.path / "summary.json").is_file():
-        note = f"nothing to train: {complete_run(run.path)}"
-    done_epoch, done_step = trainer.epoch, trainer.step
-    run.lock()  # before anything is removed or truncated: a run still training is refused
     try:
+        if note:  # said once the state is loaded: a run whose models have all stopped trains
+            if "continues to the new end" in note and not bool(trainer.running.any()):  # no more
+                note = note.replace(
+                    "training continues to the new end",
+                    "but every model has stopped (NaN/Inf or early stopping), so nothing is "
+                    "trained",
+                )
+        elif trainer.done() and (run.path / "summary.json").is_file():
+            note = f"nothing to train: {complete_run(run.path)}"
+        done_epoch, done_step = trainer.epoch, trainer.step
         run.remove_partial_writes()
         # read (a corrupt line is refused) and checked before anything is changed
         metrics = run.kept_rows(run.metrics_path, "epoch", done_epoch)

@@ -44,7 +44,8 @@ def passes_shown(name: str, total: int, enabled: bool) -> Iterator[None]:
             done += 1
             if not _redraws(bar.console):
                 now = time.perf_counter()
-                bar.console.print(f"{escape(name)} pass {done}/{total} ({now - last:.1f} s)")
+                line = f"{escape(name)} pass {done}/{total} ({now - last:.1f} s)"
+                bar.console.print(line, soft_wrap=True)  # one whole line, however long
                 last = now
 
         token = _ON_PASS.set(advance)
