@@ -44,6 +44,7 @@ def test_step_counts_read_from_a_tensor_equal_the_host_counters(name, hp):
         for t, g in enumerate(grads, start=1):
             p.grad = g.clone()
             opt.graph_t = torch.tensor(float(t), dtype=torch.float64) if from_tensor else None
+            opt.graph_t_host = t if from_tensor else None  # (the t graph_t was set for)
             opt.step()
         assert opt.state[p]["step"] == len(grads)
         got.append(p.detach().clone())

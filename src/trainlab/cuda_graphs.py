@@ -160,12 +160,12 @@ class StepGraphs:
 
                 self.eager_t = torch.zeros((), dtype=hyper_dtype(tr.device), device=tr.device)
             self.eager_t.fill_(float(t))
-            opt.graph_t = self.eager_t
+            opt.graph_t, opt.graph_t_host = self.eager_t, t
         try:
             loss = tr._step_kernels(idx, tr.step)
         finally:
             if uses_t:
-                opt.graph_t = None
+                opt.graph_t = opt.graph_t_host = None
         self.warm.add(tuple(idx.shape))
         return loss
 
@@ -189,7 +189,7 @@ class StepGraphs:
         graph = torch.cuda.CUDAGraph()
         uses_t = hasattr(opt, "graph_t")
         if uses_t:
-            opt.graph_t = opt_t
+            opt.graph_t, opt.graph_t_host = opt_t, t
         state_keys = {p: set(opt.state[p]) for p in tr.params if p in opt.state}
         tr.pop.set_step(step)
         python = _python_state(tr.pop) + _python_state(tr.pop._template)
@@ -205,7 +205,7 @@ class StepGraphs:
             return self._give_up(f"the step could not be captured ({first})")
         finally:
             if uses_t:
-                opt.graph_t = None
+                opt.graph_t = opt.graph_t_host = None
             dropout_calls = [m.calls for m in tr.pop._dropouts()]
             moved = _moved(python, _python_state(tr.pop) + _python_state(tr.pop._template))
             _restore_python_state(python)  # (the capture ran the forward's Python, no step)

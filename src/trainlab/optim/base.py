@@ -530,6 +530,9 @@ class PopulationOptimizer(torch.optim.Optimizer):
     #: corrections, AdaGrad's lr decay) are then computed from it on the device rather than
     #: from the host counters (which a replay does not run). None: t from the host counters.
     graph_t: Tensor | None = None
+    #: the t that :attr:`graph_t` was set for (at the capture or the eager step): parameters
+    #: whose own count is another (their first step now, alone) take their host counters
+    graph_t_host: int | None = None
     #: a trainer's ``(K,)`` bool device tensor of the models whose gradients count this step,
     #: or None (all do). A step takes a stopped model's gradient (False) as zero, so that its
     #: NaN gradient reaches neither its moments nor, with its lr of 0, its weights: the
@@ -546,9 +549,9 @@ class PopulationOptimizer(torch.optim.Optimizer):
 
     def _counts(self, steps: list[int]) -> list[int] | Tensor:
         """The step counts that step-dependent values are computed from (:func:`by_step`):
-        :attr:`graph_t` when it is set and the parameters stepping now share one count, else
-        the host counters ``steps``."""
-        if self.graph_t is None or len(set(steps)) > 1:
+        :attr:`graph_t` when it is set and the parameters stepping now share its count
+        (:attr:`graph_t_host`), else the host counters ``steps``."""
+        if self.graph_t is None or set(steps) != {self.graph_t_host}:
             return steps
         return self.graph_t
 
