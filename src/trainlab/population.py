@@ -717,17 +717,22 @@ def _moved_buffer(owner: nn.Module, name: str, new: torch.Tensor, old: torch.Ten
 
 #: template -> its modules if one of them is registered under two names, else [] (found once:
 #: the template's structure never changes, and a loop population calls K times per forward)
-_ALIASED: weakref.WeakKeyDictionary[nn.Module, list[nn.Module]] = weakref.WeakKeyDictionary()
+#: template -> one name of each of its distinct modules (names: a module would keep its key
+#: alive, the template being among its own modules)
+_ALIASED: weakref.WeakKeyDictionary[nn.Module, list[str]] = weakref.WeakKeyDictionary()
 
 
 def _aliased_modules(tpl: nn.Module) -> list[nn.Module]:
     """``tpl``'s distinct modules when some module is registered under two names, else []."""
-    found = _ALIASED.get(tpl)
-    if found is None:
+    names = _ALIASED.get(tpl)
+    if names is None:
         named = list(tpl.named_modules(remove_duplicate=False))
-        unique = list({id(m): m for _, m in named}.values())
-        found = _ALIASED[tpl] = unique if len(unique) != len(named) else []
-    return found
+        first: dict[int, str] = {}
+        for n, m in named:
+            first.setdefault(id(m), n)
+        unique = list(first.values())
+        names = _ALIASED[tpl] = unique if len(unique) != len(named) else []
+    return [tpl.get_submodule(n) for n in names]
 
 
 def _global_rng_states(device: torch.device) -> list[torch.Tensor]:

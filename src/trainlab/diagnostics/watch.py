@@ -372,7 +372,11 @@ class _ModuleHook:
             hooks = ref()
             copied = memo.get(id(hooks)) if hooks is not None else None
             if copied is not None:  # the copy's hook dict, being filled now
-                self.watch._copied_hooks.append((weakref.ref(copied), key))
+                w = self.watch
+                w._copied_hooks.append((weakref.ref(copied), key))
+                if len(w._copied_hooks) > w._prune_copied_at:  # copies that died need none
+                    w._copied_hooks = [(r, k) for r, k in w._copied_hooks if r() is not None]
+                    w._prune_copied_at = 2 * len(w._copied_hooks) + 64  # (amortized O(1))
         return _InertHook()
 
     def __reduce__(self) -> tuple:
@@ -667,6 +671,7 @@ class Watch:
         self._deferred: list[_Sample] = []  # forwards done, reductions pending
         # (weakref to a copied module's hook dict, key): see _ModuleHook
         self._copied_hooks: list[tuple[Any, int]] = []
+        self._prune_copied_at = 64
         self._next_slot = 0  # the buffer slot of the next deferred step
         # per (layer, shape, dtype, device): (DEFER_STEPS, K, B, ...), oldest first
         self._defer_bufs: dict[tuple, torch.Tensor] = {}
