@@ -80,6 +80,15 @@ def make_folder(path: Path, option: str = "--out") -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
+        dangling = next(
+            (p for p in [path, *path.parents] if p.is_symlink() and not p.exists()), None
+        )
+        if dangling is not None:  # (runs -> a scratch disk that is not mounted)
+            raise UserError(
+                f"cannot create folder {path}: {dangling} is a symbolic link to "
+                f"{os.readlink(dangling)}, which does not exist (a disk not mounted?); make its "
+                f"target or pass another {option}"
+            ) from None
         part = next((p for p in [path, *path.parents] if p.exists() and not p.is_dir()), path)
         raise UserError(
             f"cannot create folder {path}: {part} is a file; pass another {option}"

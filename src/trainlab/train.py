@@ -1640,6 +1640,16 @@ def _rebuild(
             since=since,
         )
     )
+    path = None if custom_data else config.data.options.get("path")
+    if isinstance(path, str):  # (a project moved with its data: config.yaml names the old place)
+        from .data.readers import expand_home
+
+        if not expand_home(path).exists():
+            raise UserError(
+                f"the data {path} that {run.path} trained on is not there (moved or renamed?): "
+                f"set data.options.path in {run.config_path} to where it is now ({who} checks "
+                "that it is the same data)"
+            )
     device = _resume_device(device, info, on_note or _warn)
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
     written = [  # (earlier versions recorded a number given as text as the text)
