@@ -67,3 +67,21 @@ def test_ctrl_c_while_diagnose_computes_its_verdict_names_trainlab_report(
     line = _line(err)
     assert "nothing was written" not in line, line
     assert f"trainlab report {out}" in line, line
+
+
+# `trainlab report DIR` interrupted: the run's files are intact (the report is the only thing
+# written); "nothing was written to continue from" was not quite it: the line names the command
+def test_ctrl_c_during_trainlab_report_names_trainlab_report(tmp_path, monkeypatch, capsys):
+    import trainlab.report
+
+    cfg = config_file(tmp_path, SMALL_YAML)
+    out = tmp_path / "run"
+    code, _, err = run_cli(
+        monkeypatch, capsys, "train", cfg, "--device", "cpu", "--out", out, "--no-report"
+    )
+    assert code in (0, None), err[-1500:]
+    monkeypatch.setattr(trainlab.report, "build_report", raise_ctrl_c)
+    code, _, err = run_cli(monkeypatch, capsys, "report", out)
+    assert code == 130 and "Traceback" not in err, (code, err[-1500:])
+    line = _line(err)
+    assert "nothing was written" not in line and f"trainlab report {out}" in line, line

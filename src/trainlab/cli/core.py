@@ -234,9 +234,12 @@ def models_cmd() -> None:
 @app.command("report")
 def report_cmd(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
     """(Re)build report.html and figures/ of a run directory."""
+    from ..errors import on_interrupt, shell_path
     from ..report import build_report
 
-    path = build_report(run_dir)  # (a finished diagnose run: its verdict made again)
+    again = f"the report is not finished; `trainlab report {shell_path(run_dir)}` writes it"
+    with on_interrupt(again):  # (the run's own files are read, never changed)
+        path = build_report(run_dir)  # (a finished diagnose run: its verdict made again)
     console.print(f"report: {escape(str(path))}")
 
 
