@@ -59,7 +59,10 @@ def _cell(per_lr: dict[float, list[tuple[float, float, float]]]) -> dict:
                               "test_loss": val},
                 }
             )  # fmt: skip
-    return {"summary": {"models": models}, "metrics": []}
+    return {"summary": {"models": models}, "metrics": [{"step": STEPS}] if STEPS else []}
+
+
+STEPS = 6000  # the cells' training steps (the paper baselines' 6000: their claim is judged)
 
 
 def _optimizer_claims(mom_acc, adam_acc, *, adam_at_1e3=None) -> dict[str, dict[str, str]]:
@@ -190,3 +193,16 @@ def test_optimizer_accuracy_difference_is_in_the_units_of_the_accuracies_it_comp
     mom, adam = pcts[0], pcts[2]  # "momentum 70.1% ± 0.1% (lr …), Adam 69.7% ± 0.1%"
     (delta,) = [float(x) for x in re.findall(r"Δ ([+-]\d+\.\d+)", text)]
     assert math.isclose(delta, mom - adam, abs_tol=0.06), text
+
+
+def test_paper_baseline_claim_is_judged_only_after_the_papers_training_steps(monkeypatch):
+    """Greydanus 2020's MLP baseline (68%) is after 6000 Adam steps; the full study's 15 epochs
+    (540 steps) reach ~62%, and a 6000-step run of the paper's recipe measured 65.1 ± 0.7%
+    (5 seeds): a shortfall after 540 steps says nothing about the baseline, so that verdict is
+    'not tested' and names the steps; at 6000 steps it is judged."""
+    claim = "MLP test accuracy (best optimizer) reaches the paper's baseline"
+    judged = _optimizer_claims([0.600, 0.601, 0.602], [0.596, 0.597, 0.598])[claim]
+    assert not judged["verdict"].startswith("not tested"), judged  # 6000 steps: judged
+    monkeypatch.setitem(globals(), "STEPS", 540)
+    short = _optimizer_claims([0.600, 0.601, 0.602], [0.596, 0.597, 0.598])[claim]
+    assert short["verdict"].startswith("not tested") and "540 steps" in short["verdict"], short
