@@ -31,6 +31,8 @@ _ATTRS = {
     "build_report": ("trainlab.report", "build_report"),
     "run_study": ("trainlab.studies", "run_study"),
     "UserError": ("trainlab.errors", "UserError"),
+    "ConfigError": ("trainlab.errors", "ConfigError"),
+    "DataError": ("trainlab.errors", "DataError"),
 }
 _MODULES = (
     "train", "data", "models", "init", "optim", "diagnostics", "pretrain", "report", "studies",
@@ -47,3 +49,8 @@ def __getattr__(name: str) -> Any:
     if name in _MODULES:
         return importlib.import_module(f"trainlab.{name}")
     raise AttributeError(f"module 'trainlab' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    """The public names too (they load lazily): tab completion and ``dir()`` list them."""
+    return sorted({*globals(), *__all__})

@@ -20,6 +20,7 @@ import math
 import os
 import re
 import sys
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -971,12 +972,15 @@ def as_config(config: Any, sets: list[str | tuple[str, Any]] | None = None) -> C
     not changed. Anything else is a UserError."""
     sets = _set_list(sets)
     if isinstance(config, Config):
-        if not sets:
-            return config
-        raw = config.model_dump()
-        if "weight_decay" not in config.optim.model_fields_set:  # the optimizer's own default
-            raw["optim"].pop("weight_decay")  # follows optim.name, as from the YAML
-        return _sets_reach_a_model(parse_config(apply_sets(raw, sets)), sets)
+        # validated again, sets or not: the object may have been edited in place (a grid's
+        # dict, a seed list) or by model_copy(update=...), neither of which pydantic checks
+        with warnings.catch_warnings():  # (pydantic's "expected TrainConfig, got dict")
+            warnings.simplefilter("ignore", UserWarning)
+            raw = config.model_dump()
+        optim = config.optim
+        if isinstance(optim, BaseModel) and "weight_decay" not in optim.model_fields_set:
+            raw["optim"].pop("weight_decay", None)  # the optimizer's own default follows
+        return _sets_reach_a_model(parse_config(apply_sets(raw, sets)), sets)  # optim.name
     if isinstance(config, Mapping):  # (yaml.safe_load of a file: its empty sections as a file's)
         raw = _empty_sections_default(dict(config))
         return _sets_reach_a_model(parse_config(apply_sets(raw, sets)), sets)
