@@ -613,6 +613,11 @@ def _check_dead(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Findin
     return _fraction_check("dead_relu", "dead_fraction", t.dead, "dead ReLU units", model, rows)
 
 
+def _moved(ratio: Any) -> bool:
+    """An update ratio above 0 (+inf too: an update too large for float32's norm)."""
+    return isinstance(ratio, int | float) and ratio > 0  # (NaN: False)
+
+
 def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Finding | None:
     # layers that receive gradients, at any step: a model stopped for NaN has null gradient
     # norms at its latest steps, and its earlier too-large update must still be said
@@ -652,6 +657,14 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
         ),
         None,
     )
+    # ... said only of layers that moved by then (a zeros-init layer never did: its 0 is not
+    # the aftermath of another layer's later large step)
+    slow = {r["layer"] for r in sel if r["update_ratio"] < t.update_low}
+    if early is not None and not any(
+        r["layer"] in slow and r["step"] <= early["step"] and _moved(r.get("update_ratio"))
+        for r in rows
+    ):
+        early = None
     before = (
         f"; at step {early['step']} it was too large: "
         f"{_beyond(early['update_ratio'], t.update_high, 1)[0]} in "
@@ -681,6 +694,7 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
         if early is None
         and r["update_ratio"] < t.update_low
         and peak.get(r["layer"], 0.0) >= t.update_low
+        and r.get("grad_norm") != 0  # (a decaying lr leaves the gradient flowing; 0: stuck)
     ]
     slow_note = (
         f"; it fell to {min(r['update_ratio'] for r in slowed):.1e} at the latest step, after "
