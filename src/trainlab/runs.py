@@ -132,11 +132,25 @@ def _resume_command(path: Path) -> str:
 
 
 def complete_run(path: Path) -> str:
-    """What a complete run (its ``summary.json`` written) offers instead of a resume."""
+    """What a complete run (its ``summary.json`` written) offers instead of a resume: training
+    longer, unless every model stopped (early stopping, NaN/Inf), which more epochs leave so."""
     where = shell_path(path)
-    return (
-        f"the run {where} is complete: `trainlab report {where}` rebuilds its report; to train "
-        f"it longer raise train.epochs in its config.yaml, then `{_resume_command(path)}`"
+    done = f"the run {where} is complete: `trainlab report {where}` rebuilds its report; "
+    try:
+        models = json.loads((Path(path) / "summary.json").read_text()).get("models")
+    except (OSError, ValueError, AttributeError):
+        models = None
+    if (
+        isinstance(models, list)
+        and models
+        and all(isinstance(m, dict) and m.get("status") not in (None, "ok") for m in models)
+    ):
+        return done + (
+            "every model stopped (early stopping or NaN/Inf), so more epochs would train none: "
+            "a longer run is a new `trainlab train`"
+        )
+    return done + (
+        f"to train it longer raise train.epochs in its config.yaml, then `{_resume_command(path)}`"
     )
 
 

@@ -1723,10 +1723,10 @@ def resume(
     try:
         if note:  # said once the state is loaded: a run whose models have all stopped trains
             if "continues to the new end" in note and not bool(trainer.running.any()):  # no more
-                note = note.replace(
-                    "training continues to the new end",
-                    "but every model has stopped (NaN/Inf or early stopping), so nothing is "
-                    "trained",
+                note = note.split("continues to the new end")[0].removesuffix(": training ")
+                note += (  # (nor does the schedule's new length change a learning rate used)
+                    ", but every model has stopped (NaN/Inf or early stopping), so nothing is "
+                    "trained: a longer run is a new `trainlab train`"
                 )
         elif trainer.done() and (run.path / "summary.json").is_file():
             note = f"nothing to train: {complete_run(run.path)}"
