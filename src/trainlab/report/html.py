@@ -61,6 +61,13 @@ details>summary{cursor:pointer;color:#0969da;margin:.4em 0}
 
 
 # -- text ------------------------------------------------------------------------------------------
+def _em(m: re.Match[str]) -> str:
+    """``*italic*``, unless it would cross a bold span's tag (``*a **b* c**``): left as text,
+    so that the tags nest."""
+    inner = m.group(1)
+    return f"<em>{inner}</em>" if inner.count("<strong>") == inner.count("</strong>") else m[0]
+
+
 def _inline(text: str) -> str:
     """Escape HTML, then `code` (or ``code``, as docstrings write it), **bold** and *italic*
     (code spans are left alone)."""
@@ -73,7 +80,7 @@ def _inline(text: str) -> str:
             continue
         s = html.escape(part)
         s = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", s)
-        s = re.sub(r"(?<![\w*])\*(?![\s*])(.+?)(?<![\s*])\*(?![\w*])", r"<em>\1</em>", s)
+        s = re.sub(r"(?<![\w*])\*(?![\s*])(.+?)(?<![\s*])\*(?![\w*])", _em, s)
         out.append(s)
     return "".join(out)
 
