@@ -80,7 +80,9 @@ class _BlasOneThread:
     def enter(cls) -> None:
         with cls.lock:
             if cls.users == 0:
+                _release_blas_control()
                 cls.limiter = _blas_controller().limit(limits=1, user_api="blas")  # (set now)
+                _release_blas_control()
             cls.users += 1
 
     @classmethod
@@ -88,8 +90,23 @@ class _BlasOneThread:
         with cls.lock:
             cls.users -= 1
             if cls.users == 0 and cls.limiter is not None:
+                _release_blas_control()
                 cls.limiter.restore_original_limits()
+                _release_blas_control()
                 cls.limiter = None
+
+
+def _release_blas_control() -> None:
+    """threadpoolctl (3.8+) lets only the thread that set an OpenBLAS (pthreads) limit change
+    it again while that thread lives, silently ignoring the others: a fit on another Python
+    thread ran unlimited (other rounding), and a restore from another thread did nothing (1
+    thread for good). Released around each change, so that whichever thread comes next can."""
+    import threadpoolctl
+
+    ctl = getattr(threadpoolctl, "OpenBLASController", None)
+    clear = getattr(ctl, "clear_controlling_thread", None)  # (older threadpoolctl: no owner)
+    if clear is not None:
+        clear(force=True)
 
 
 @contextlib.contextmanager
