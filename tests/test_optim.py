@@ -395,7 +395,8 @@ def test_cs231n_forms_equal_torch_at_constant_lr_and_differ_under_a_schedule(rul
 
 
 def test_fused_auto_picks_the_cpu_kernel_by_runs_and_size(monkeypatch):
-    """auto: one fused call when all models agree; a call per run only for big models."""
+    """auto: one fused call when all models agree; one lr-scaled call when only the lr
+    differs, up to LR_SCALED_MAX_NUMEL per model; else a call per run only for big models."""
     from trainlab.optim import base
 
     calls = []
@@ -417,10 +418,20 @@ def test_fused_auto_picks_the_cpu_kernel_by_runs_and_size(monkeypatch):
     small = step(4, 10, torch.tensor([0.1, 0.1, 0.2, 0.0]))  # tiny models, only lr differs
     assert calls == [1]  # one lr-scaled call
     calls.clear()
-    big = step(4, base.FUSED_MIN_NUMEL, torch.tensor([0.1, 0.1, 0.2, 0.0]))
+    mid = step(4, base.FUSED_MIN_NUMEL, torch.tensor([0.1, 0.1, 0.2, 0.0]))
+    assert calls == [1]  # one lr-scaled call (a call per run costs more at this size)
+    calls.clear()
+    big = step(4, base.LR_SCALED_MAX_NUMEL, torch.tensor([0.1, 0.1, 0.2, 0.0]))
     assert calls == [1, 1, 1]  # runs [0:2], [2:3], [3:4]
-    for out in (small[:, 0], big[:, 0]):
+    for out in (small[:, 0], mid[:, 0], big[:, 0]):
         torch.testing.assert_close(out, torch.tensor([-0.1, -0.1, -0.2, 0.0]))
+    calls.clear()
+    ps = [torch.zeros(4, base.FUSED_MIN_NUMEL, requires_grad=True)]
+    ps[0].grad = torch.ones(4, base.FUSED_MIN_NUMEL)
+    create_optimizer(
+        "adam", ps, lr=torch.full((4,), 0.1), eps=torch.tensor([1e-8, 1e-6] * 2)
+    ).step()
+    assert calls == [1, 1, 1, 1]  # mid-size, another per-model value: a call per run
     calls.clear()
     ps = [torch.zeros(4, 10, requires_grad=True)]
     ps[0].grad = torch.ones(4, 10)
