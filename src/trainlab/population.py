@@ -42,6 +42,7 @@ In every mode, ``pop.net.state_dict()`` has the plain model's keys with a leadin
 from __future__ import annotations
 
 import collections
+import contextlib
 import copy
 import itertools
 import numbers
@@ -50,7 +51,7 @@ import re
 import sys
 import warnings
 import weakref
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -623,6 +624,31 @@ def _unbatchable(message: str) -> str | None:
     return None
 
 
+@contextlib.contextmanager
+def _ids_in_range(tpl: nn.Module, k: int) -> Iterator[None]:
+    """torch.vmap looks a population's ids up in its K tables flattened to ``(K·V, D)``, model
+    k's ids offset by ``k·V``: an id out of range for one model would silently read a
+    neighbour's row (where the plain module raises). Inside the block every embedding's ids
+    outside ``[0, V)`` become ``K·V``, out of range for every model: the lookup raises, as one
+    model's does."""
+    embeddings = [m for m in tpl.modules() if isinstance(m, nn.Embedding | nn.EmbeddingBag)]
+    if not embeddings:
+        yield
+        return
+
+    def hook(m: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
+        ids, *rest = args
+        v = m.num_embeddings
+        return (torch.where((ids < 0) | (ids >= v), v * k, ids), *rest)
+
+    handles = [m.register_forward_pre_hook(hook) for m in embeddings]
+    try:
+        yield
+    finally:
+        for h in handles:
+            h.remove()
+
+
 def _call_keeping_buffers(
     tpl: nn.Module, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], x: Any
 ) -> tuple[Any, dict[str, torch.Tensor]]:
@@ -1164,7 +1190,8 @@ class Population(nn.Module):
         # (a failed first attempt drew masks, advanced or created counters: undone below)
         start = _python_state(tpl) if first else []
         try:
-            out, moved = fn(params, work, x)
+            with _ids_in_range(tpl, self.k):
+                out, moved = fn(params, work, x)
         except RuntimeError as err:
             name = type(tpl).__name__
             problem = _randomness_problem(name, str(err))

@@ -366,12 +366,15 @@ class Trainer:
         x = self.data.x_train[:2]
         # (torch's shape errors: RuntimeError, or a layer's own ValueError, "expected 4D input";
         # a forward that cannot be called with the batch alone: _probe's UserError)
-        y, err = _probe(model, x, training=False, errors=(RuntimeError, ValueError))
-        if err is not None and not x.is_floating_point():
+        y, err = _probe(model, x, training=False, errors=(RuntimeError, ValueError, IndexError))
+        dtype_fix = _input_dtype_fix(model, x, err) if err is not None else None
+        if dtype_fix is not None:
             raise UserError(
                 f"the model does not accept data '{self.data.name}' of dtype {x.dtype} ({err}); "
-                "cast the inputs to float (e.g. x.float() / 255 for 8-bit pixels)"
+                f"{dtype_fix}"
             )
+        if err is not None and _out_of_range(err):
+            raise UserError(_ids_error(self.data.name, "training", x, err))
         if err is not None:
             raise UserError(
                 f"shape mismatch: the model does not accept data '{self.data.name}' of shape "
@@ -393,6 +396,24 @@ class Trainer:
                 f"shape mismatch: the model gives outputs {tuple(y.shape[1:])} per sample, but "
                 f"data '{self.data.name}' has {self.data.num_classes} classes"
             )
+        if not x.is_floating_point() and _has_embeddings(model):
+            self._check_ids(model)
+
+    def _check_ids(self, model: nn.Module) -> None:
+        """Token ids past an embedding's rows, anywhere in the data, refused before training
+        (a population under vmap would read a neighbour's row for them, a CUDA lookup assert):
+        every split run once through a CPU copy of one model."""
+        probe = copy.deepcopy(model).cpu().eval()
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):
+            for split in ("train", "val", "test"):
+                for chunk in getattr(self.data, f"x_{split}").split(4096):
+                    try:
+                        probe(chunk.cpu().clone())
+                    except (IndexError, RuntimeError) as err:
+                        msg = str(err).strip().splitlines()[0]
+                        if not _out_of_range(msg):
+                            raise
+                        raise UserError(_ids_error(self.data.name, split, chunk, msg)) from None
 
     def _check_one_sample_batch(self, model: nn.Module, n: int) -> None:
         """Some training batches hold one sample: refuse a model that cannot train on one
@@ -719,7 +740,7 @@ class Trainer:
         with torch.no_grad():  # sums over samples: an epoch's smaller last batch weighs less
             loss = loss.detach()
             b = y.shape[1]
-            self._sum_loss += loss * b
+            self._sum_loss += loss.to(self._sum_loss.dtype) * b  # (a float16 loss·b overflows)
             self._sum_acc += (flat.detach().argmax(-1).view_as(y) == y).sum(1)
             self._sum_gnorm += gnorm
         return loss
@@ -1370,6 +1391,44 @@ def _trains_through(model: nn.Module, x: torch.Tensor) -> bool:
     backpropagate through (an eval-only ``.detach()``, an EMA copy for evaluation, is fine)."""
     y, err = _probe(model, x, training=True, errors=(RuntimeError, ValueError), grad=True)
     return err is not None or not isinstance(y, torch.Tensor) or y.requires_grad
+
+
+def _has_embeddings(model: nn.Module) -> bool:
+    return any(isinstance(m, nn.Embedding | nn.EmbeddingBag) for m in model.modules())
+
+
+def _out_of_range(message: str) -> bool:
+    """An embedding lookup's error for an id it has no row for (Embedding, EmbeddingBag)."""
+    return "index out of range" in message or "not in the valid range" in message
+
+
+def _ids_error(name: str, split: str, x: torch.Tensor, err: str) -> str:
+    return (
+        f"the {split} inputs of data '{name}' hold ids the model's embedding has no row for "
+        f"({err}; ids from {int(x.min())} to {int(x.max())}); give each nn.Embedding "
+        "num_embeddings above the largest id it takes, or remap the ids"
+    )
+
+
+def _input_dtype_fix(model: nn.Module, x: torch.Tensor, err: str) -> str | None:
+    """The fix when the inputs' dtype is what the model refuses (``err``, from one batch), or
+    None when it is not (a shape mismatch): int64 ids for an embedding; float for a model that
+    takes integer inputs as they are (it runs on ``x.float()``)."""
+    if "'indices'" in err and "Long, Int" in err:  # F.embedding / embedding_bag
+        if x.is_floating_point():
+            return (
+                "the model looks token ids up in an nn.Embedding: give it integer inputs (a "
+                "Dataset whose x tensors are int64; arrays_dataset makes float32 inputs)"
+            )
+        return "cast the inputs to int64 (x.long()): nn.Embedding takes int64 or int32 ids"
+    if x.is_floating_point():
+        return None
+    _, again = _probe(model, x.float(), training=False, errors=(RuntimeError, ValueError))
+    return (
+        "cast the inputs to float (e.g. x.float() / 255 for 8-bit pixels)"
+        if again is None
+        else None
+    )
 
 
 def _probe(

@@ -143,13 +143,19 @@ def run_findings(records: list[dict[str, Any]], summary: dict[str, Any]) -> list
 def _never_moved(
     findings: list[Finding], records: list[dict[str, Any]], summary: dict[str, Any]
 ) -> list[Finding]:
-    """``findings`` where a model the trainer never stopped (``status`` ok), with a layer whose
+    """``findings`` where a model the trainer did not stop for NaN/Inf (``status`` ok, or
+    early_stopped: its records end before the stop), with a layer whose
     gradient flows and whose update was measured 0, and whose weights no sampled step moved,
     has its "no update" (which the records alone read as a stopped or frozen model) replaced by
     "too small": its updates round away in float32 (SGD lr 1e-12 on weights of norm ~10). A
     gradient in one layer and a 0 update in another (a zeros init: no gradient reaches the
     hidden layers, and the output layer's ratio is undefined at ‖θ‖ = 0) is not that."""
-    running = {int(m["index"]) for m in summary.get("models", []) if m.get("status") == "ok"}
+    # (an early-stopped model's records end before its stop: it trained at its own lr)
+    running = {
+        int(m["index"])
+        for m in summary.get("models", [])
+        if m.get("status") in ("ok", "early_stopped")
+    }
     # per model, in one pass over the records: one layer's update measured 0 with a gradient
     # > 0 in that layer, and no update > 0
     moved: set[int] = set()

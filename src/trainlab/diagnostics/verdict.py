@@ -728,7 +728,13 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
             direction, bound = ("too small", t.update_low) if low else ("too large", t.update_high)
         shown, limit = _beyond(v, bound, 1)
         msg = f"update/weight ratio {direction}: {shown} in '{worst['layer']}' (bound {limit})"
-        msg += before if direction == "too small" else ""
+        moved = early is not None and any(  # the layer named had moved by then
+            r["layer"] == worst["layer"]
+            and r["step"] <= early["step"]
+            and _moved(r.get("update_ratio"))
+            for r in rows
+        )
+        msg += before if direction == "too small" and moved else ""
         return Finding(
             "update_ratio", "warn", model, msg, worst["step"], worst["layer"], v, low + high
         )

@@ -92,7 +92,8 @@ def _norm_type(norm_type: Any) -> float:
 
 
 def grad_norms(params: Iterable[Tensor] | Tensor, *, k: int, norm_type: float = 2.0) -> Tensor:
-    """Each model's global gradient norm over all of its parameters: ``(K,)``.
+    """Each model's global gradient norm over all of its parameters: ``(K,)``; in float32 for
+    16-bit gradients (finite gradients may have a norm above float16's 65504).
 
     ``params`` may be any iterable (a generator is read once); with no gradients at all the
     norms are zeros (on the parameters' device, the CPU if there are no parameters), as
@@ -109,10 +110,33 @@ def grad_norms(params: Iterable[Tensor] | Tensor, *, k: int, norm_type: float = 
                 f"gradient of shape {tuple(p.shape)} is not stacked for K={k} models; "
                 "pass the population's (K, ...) parameters"
             )
+    return _norms(ps, k, norm_type, wide=True)
+
+
+def _norms(ps: list[Tensor], k: int, norm_type: float, *, wide: bool) -> Tensor:
+    """The ``(K,)`` global norms of ``ps``' gradients: ``wide``, 16-bit ones in float32; else
+    in their dtype, as torch computes them."""
     per_param = [
-        torch.linalg.vector_norm(p.grad.reshape(k, -1), norm_type, dim=1) for p in ps
+        torch.linalg.vector_norm(
+            p.grad.reshape(k, -1), norm_type, dim=1, dtype=_WIDE.get(p.grad.dtype) if wide else None
+        )
+        for p in ps
     ]  # P × (K,)
     return torch.linalg.vector_norm(torch.stack(per_param), norm_type, dim=0)  # (K,)
+
+
+_WIDE = {torch.float16: torch.float32, torch.bfloat16: torch.float32}
+
+
+def _coefficient(norms: Tensor, mx: float | Tensor) -> Tensor:
+    """max_norm / (norm + 1e-6) as torch computes it for a number: reciprocal, then times it
+    (Tensor.__rtruediv__) in the norms' compute precision (float32 for 16-bit norms), then
+    rounded to their dtype, so that a (K,) max_norm rounds as the number itself would."""
+    coef = (norms + 1e-6).reciprocal()  # (K,)
+    if isinstance(mx, Tensor):
+        wide = _WIDE.get(norms.dtype, norms.dtype)
+        return (coef * mx.to(wide)).to(norms.dtype)
+    return coef * mx
 
 
 def clip_grad_norm_(
@@ -124,9 +148,11 @@ def clip_grad_norm_(
 ) -> tuple[Tensor, Tensor]:
     """Clip each model's global gradient norm to ``max_norm`` (a number or a ``(K,)`` tensor).
 
-    Returns ``(norms, clipped)``: the norms before clipping ``(K,)`` and a ``(K,)`` bool mask of
-    the models whose gradients were scaled down. Matches ``torch.nn.utils.clip_grad_norm_``
-    called on each model's parameters alone (``coef = max_norm / (norm + 1e-6)``, clamped to 1).
+    Returns ``(norms, clipped)``: the norms before clipping ``(K,)`` (float32 for 16-bit
+    gradients) and a ``(K,)`` bool mask of the models whose gradients were scaled down. Matches
+    ``torch.nn.utils.clip_grad_norm_`` called on each model's parameters alone (``coef =
+    max_norm / (norm + 1e-6)``, clamped to 1), but for 16-bit gradients whose norm passes their
+    dtype's range: torch's inf norm zeroes them, here they are clipped by their float32 norm.
     A non-finite norm gives non-finite gradients, as in torch (the trainer stops such a model).
     """
     norm_type = _norm_type(norm_type)
@@ -141,15 +167,12 @@ def clip_grad_norm_(
     norms = grad_norms(ps, k=k, norm_type=norm_type) if ps else torch.zeros(k, device=dev)
     if not ps:
         return norms, torch.zeros(k, dtype=torch.bool, device=dev)
-    # max_norm / (norm + 1e-6) as torch computes it for a number: reciprocal, then times it
-    # (Tensor.__rtruediv__) in the norms' compute precision (float32 for 16-bit norms), then
-    # rounded to their dtype, so that a (K,) max_norm rounds as the number itself would
-    coef = (norms + 1e-6).reciprocal()  # (K,)
-    if isinstance(mx, Tensor):
-        wide = torch.float32 if norms.dtype in (torch.float16, torch.bfloat16) else norms.dtype
-        coef = (coef * mx.to(wide)).to(norms.dtype)
-    else:
-        coef = coef * mx
+    coef = _coefficient(norms, mx)
+    dtypes = {p.grad.dtype for p in ps}
+    if len(dtypes) == 1 and (narrow := dtypes.pop()) in _WIDE:  # 16-bit: torch's own norms
+        ours = _norms(ps, k, norm_type, wide=False)  # (rounded as torch rounds them) where
+        fits = torch.isfinite(ours)  # they fit the dtype; the float32 ones past its range
+        coef = torch.where(fits, _coefficient(ours, mx), coef.to(narrow))  # (norms: float32)
     clipped = coef < 1.0
     coef = torch.clamp(coef, 0.0, 1.0)  # 0: never a sign flip (see the module doc)
     grads = [p.grad for p in ps]
