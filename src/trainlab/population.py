@@ -636,14 +636,24 @@ def _ids_in_range(tpl: nn.Module, k: int) -> Iterator[None]:
         yield
         return
 
-    def hook(m: nn.Module, args: tuple[Any, ...]) -> tuple[Any, ...]:
-        ids, *rest = args
+    def hook(m: nn.Module, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        if args:  # (the ids: the first argument, `input`)
+            ids, args = args[0], args[1:]
+        else:
+            ids = kwargs.pop("input")
         v = m.num_embeddings
-        return (torch.where((ids < 0) | (ids >= v), v * k, ids), *rest)
+        return (torch.where((ids < 0) | (ids >= v), v * k, ids), *args), kwargs
 
-    handles = [m.register_forward_pre_hook(hook) for m in embeddings]
+    handles = [m.register_forward_pre_hook(hook, with_kwargs=True) for m in embeddings]
     try:
         yield
+    except (IndexError, RuntimeError) as err:  # (the lookup's words name the id K·V)
+        if "index out of range" not in str(err) and "not in the valid range" not in str(err):
+            raise
+        raise IndexError(
+            "index out of range: an nn.Embedding/EmbeddingBag of the model got an id outside "
+            "[0, num_embeddings), which a population refuses as one model does"
+        ) from None
     finally:
         for h in handles:
             h.remove()

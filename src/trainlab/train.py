@@ -404,9 +404,11 @@ class Trainer:
         (a population under vmap would read a neighbour's row for them, a CUDA lookup assert):
         every split run once through a CPU copy of one model."""
         probe = copy.deepcopy(model).cpu().eval()
+        size = self.config.train.eval_batch_size  # (what evaluation fits in memory with)
         with torch.no_grad(), torch.random.fork_rng(devices=[]):
             for split in ("train", "val", "test"):
-                for chunk in getattr(self.data, f"x_{split}").split(4096):
+                x = getattr(self.data, f"x_{split}")
+                for chunk in x.split(size) if len(x) else ():  # (an empty split: no forward)
                     try:
                         probe(chunk.cpu().clone())
                     except (IndexError, RuntimeError) as err:

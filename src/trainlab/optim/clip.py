@@ -169,10 +169,12 @@ def clip_grad_norm_(
         return norms, torch.zeros(k, dtype=torch.bool, device=dev)
     coef = _coefficient(norms, mx)
     dtypes = {p.grad.dtype for p in ps}
-    if len(dtypes) == 1 and (narrow := dtypes.pop()) in _WIDE:  # 16-bit: torch's own norms
+    if len(dtypes) == 1 and dtypes.pop() in _WIDE:  # 16-bit: torch's own norms
         ours = _norms(ps, k, norm_type, wide=False)  # (rounded as torch rounds them) where
         fits = torch.isfinite(ours)  # they fit the dtype; the float32 ones past its range
-        coef = torch.where(fits, _coefficient(ours, mx), coef.to(narrow))  # (norms: float32)
+        # (float32 coefficients: torch's, exactly, where its norm fits; past it the float32
+        # one, which float16 would round to a subnormal or 0; the product rounds once)
+        coef = torch.where(fits, _coefficient(ours, mx).float(), coef.float())
     clipped = coef < 1.0
     coef = torch.clamp(coef, 0.0, 1.0)  # 0: never a sign flip (see the module doc)
     grads = [p.grad for p in ps]
