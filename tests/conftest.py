@@ -347,3 +347,33 @@ def _no_runs_in_the_working_folder(request):
     made = listing() - before
     if made:
         pytest.fail(f"{request.node.nodeid} wrote {sorted(made)} into {runs}; use tmp_path")
+
+
+def wide_float16_case(d: int = 20000):
+    """A float16 ``Linear(d, 2)`` on inputs ~1000 whose gradients are all finite (max |g|
+    ~716) but whose norm (~94,800 in float32) passes float16's 65,504: ``(dataset, model)``,
+    ``model()`` a new module each call (weights 0, biases ±5)."""
+    from trainlab.data import Dataset
+
+    g = torch.Generator().manual_seed(0)
+
+    def split(n):
+        x = (torch.rand(n, d, generator=g) * 1000).half()
+        y = torch.ones(n, dtype=torch.int64)
+        y[0] = 0
+        return x, y
+
+    (xt, yt), (xv, yv), (xe, ye) = split(16), split(4), split(4)
+    ds = Dataset(
+        name="wide16", x_train=xt, y_train=yt, x_val=xv, y_val=yv, x_test=xe, y_test=ye,
+        input_shape=(d,), num_classes=2,
+    )  # fmt: skip
+
+    def model() -> nn.Module:
+        m = nn.Linear(d, 2)
+        with torch.no_grad():
+            m.weight.zero_()
+            m.bias.copy_(torch.tensor([5.0, -5.0]))
+        return m.half()
+
+    return ds, model

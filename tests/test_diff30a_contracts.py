@@ -9,6 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from conftest import wide_float16_case
 from trainlab.config import parse_config
 from trainlab.data import Dataset
 from trainlab.diagnostics import verdict
@@ -38,30 +39,10 @@ def _cfg(lr=0.05, **train_over):
 # it does without clip_norm. Fix: grad_norms takes vector_norm(..., dtype=float32) for
 # float16/bfloat16 gradients (and the clip coefficient in float32).
 def test_float16_gradients_of_norm_above_65504_with_clip_norm_are_not_stopped_as_nan():
-    d = 20000
-    g = torch.Generator().manual_seed(0)
-
-    def split(n):
-        x = (torch.rand(n, d, generator=g) * 1000).half()
-        y = torch.ones(n, dtype=torch.int64)
-        y[0] = 0
-        return x, y
-
-    (xt, yt), (xv, yv), (xe, ye) = split(16), split(4), split(4)
-    ds = Dataset(
-        name="wide16", x_train=xt, y_train=yt, x_val=xv, y_val=yv, x_test=xe, y_test=ye,
-        input_shape=(d,), num_classes=2,
-    )  # fmt: skip
-
-    def model():
-        m = nn.Linear(d, 2)
-        with torch.no_grad():
-            m.weight.zero_()
-            m.bias.copy_(torch.tensor([5.0, -5.0]))
-        return m.half()
+    ds, model = wide_float16_case()
 
     ref = model()  # the premise: finite loss and gradients, a float32 norm above 65504
-    loss = F.cross_entropy(ref(xt).float(), yt)
+    loss = F.cross_entropy(ref(ds.x_train).float(), ds.y_train)
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(ref.weight.grad).all()
     assert torch.linalg.vector_norm(ref.weight.grad.float()) > 65504

@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from conftest import wide_float16_case
 from trainlab import data
 from trainlab.config import parse_config
 from trainlab.data import Dataset
@@ -116,32 +117,12 @@ def test_a_bfloat16_dataset_run_writes_its_directory(tmp_path):
 # takes 16-bit norms in float32 (diagnostics.stats.norms, watch._grad_norm); so should this
 # check (vector_norm(..., dtype=torch.float32) for float16/bfloat16 gradients).
 def test_a_float16_model_with_finite_gradients_of_norm_above_65504_is_not_stopped():
-    d = 20000
-    g = torch.Generator().manual_seed(0)
-
-    def split(n):
-        x = (torch.rand(n, d, generator=g) * 1000).half()
-        y = torch.ones(n, dtype=torch.int64)
-        y[0] = 0
-        return x, y
-
-    (xt, yt), (xv, yv), (xe, ye) = split(16), split(4), split(4)
-    ds = Dataset(
-        name="wide16", x_train=xt, y_train=yt, x_val=xv, y_val=yv, x_test=xe, y_test=ye,
-        input_shape=(d,), num_classes=2,
-    )  # fmt: skip
-
-    def model():
-        m = nn.Linear(d, 2)
-        with torch.no_grad():
-            m.weight.zero_()
-            m.bias.copy_(torch.tensor([5.0, -5.0]))
-        return m.half()
+    ds, model = wide_float16_case()
 
     # the premise: finite loss and gradients, a float32 norm above float16's range, and a
     # plain torch step that stays finite
     ref = model()
-    loss = F.cross_entropy(ref(xt).float(), yt)
+    loss = F.cross_entropy(ref(ds.x_train).float(), ds.y_train)
     loss.backward()
     assert torch.isfinite(loss) and torch.isfinite(ref.weight.grad).all()
     assert torch.linalg.vector_norm(ref.weight.grad.float()) > 65504

@@ -11,6 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from conftest import wide_float16_case
 from trainlab.config import parse_config
 from trainlab.data import Dataset
 from trainlab.train import train
@@ -45,23 +46,7 @@ def _ds(x_train, y_train, x_val, y_val, x_test, y_test, d, name="fp16_30"):
 # per-parameter norms in float32 for 16-bit gradients (vector_norm(..., dtype=float32)), as
 # _grad_norms does, and compute the coefficient from that.
 def test_clip_norm_does_not_stop_a_float16_model_whose_finite_gradient_norm_passes_65504():
-    d = 20000
-    g = torch.Generator().manual_seed(0)
-
-    def split(n):
-        x = (torch.rand(n, d, generator=g) * 1000).half()
-        y = torch.ones(n, dtype=torch.int64)
-        y[0] = 0
-        return x, y
-
-    ds = _ds(*split(16), *split(4), *split(4), d=d)
-
-    def model():
-        m = nn.Linear(d, 2)
-        with torch.no_grad():
-            m.weight.zero_()
-            m.bias.copy_(torch.tensor([5.0, -5.0]))
-        return m.half()
+    ds, model = wide_float16_case()
 
     ref = model()
     F.cross_entropy(ref(ds.x_train).float(), ds.y_train).backward()
