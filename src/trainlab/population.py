@@ -647,9 +647,11 @@ def _ids_in_range(tpl: nn.Module, k: int) -> Iterator[None]:
     handles = [m.register_forward_pre_hook(hook, with_kwargs=True) for m in embeddings]
     try:
         yield
-    except (IndexError, RuntimeError) as err:  # (the lookup's words name the id K·V)
-        if "index out of range" not in str(err) and "not in the valid range" not in str(err):
-            raise
+    except RuntimeError as err:  # EmbeddingBag's words name the id K·V (+ k·V): not the data's
+        found = re.search(r"takes value (\d+) which is not in the valid range", str(err))
+        bags = [m.num_embeddings * k for m in embeddings if isinstance(m, nn.EmbeddingBag)]
+        if found is None or not any(int(found.group(1)) >= s for s in bags):
+            raise  # (an Embedding's "index out of range in self" is one model's words already)
         raise IndexError(
             "index out of range: an nn.Embedding/EmbeddingBag of the model got an id outside "
             "[0, num_embeddings), which a population refuses as one model does"

@@ -373,7 +373,8 @@ class Trainer:
                 f"the model does not accept data '{self.data.name}' of dtype {x.dtype} ({err}); "
                 f"{dtype_fix}"
             )
-        if err is not None and _out_of_range(err):
+        ids = not x.is_floating_point() and _has_embeddings(model)  # (token ids, looked up)
+        if err is not None and ids and _out_of_range(err):
             raise UserError(_ids_error(self.data.name, "training", x, err))
         if err is not None:
             raise UserError(
@@ -1400,8 +1401,11 @@ def _has_embeddings(model: nn.Module) -> bool:
 
 
 def _out_of_range(message: str) -> bool:
-    """An embedding lookup's error for an id it has no row for (Embedding, EmbeddingBag)."""
-    return "index out of range" in message or "not in the valid range" in message
+    """An embedding lookup's error for an id it has no row for (torch's words: Embedding,
+    EmbeddingBag; not Python's "list index out of range" of a forward's own slip)."""
+    return "index out of range in self" in message or (
+        "of input takes value" in message and "not in the valid range" in message
+    )
 
 
 def _ids_error(name: str, split: str, x: torch.Tensor, err: str) -> str:
