@@ -648,9 +648,11 @@ def _ids_in_range(tpl: nn.Module, k: int) -> Iterator[None]:
     try:
         yield
     except RuntimeError as err:  # EmbeddingBag's words name the id K·V (+ k·V): not the data's
-        found = re.search(r"takes value (\d+) which is not in the valid range", str(err))
+        found = re.search(
+            r"takes value (\d+) which is not in the valid range|found idx to be (\d+)", str(err)
+        )
         bags = [m.num_embeddings * k for m in embeddings if isinstance(m, nn.EmbeddingBag)]
-        if found is None or not any(int(found.group(1)) >= s for s in bags):
+        if found is None or not any(int(found.group(1) or found.group(2)) >= s for s in bags):
             raise  # (an Embedding's "index out of range in self" is one model's words already)
         raise IndexError(
             "index out of range: an nn.Embedding/EmbeddingBag of the model got an id outside "

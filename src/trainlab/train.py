@@ -1403,8 +1403,11 @@ def _has_embeddings(model: nn.Module) -> bool:
 def _out_of_range(message: str) -> bool:
     """An embedding lookup's error for an id it has no row for (torch's words: Embedding,
     EmbeddingBag; not Python's "list index out of range" of a forward's own slip)."""
-    return "index out of range in self" in message or (
-        "of input takes value" in message and "not in the valid range" in message
+    return (
+        "index out of range in self" in message
+        or ("of input takes value" in message and "not in the valid range" in message)
+        or "idx < num_embeddings but found idx" in message  # (EmbeddingBag max, padding_idx)
+        or "Expected i < index_size" in message  # (EmbeddingBag mean/sum, another CPU path)
     )
 
 

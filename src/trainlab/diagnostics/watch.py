@@ -278,10 +278,6 @@ class _Sample:
     # tensor, whose version starts again at 0)
     grad_versions: list[tuple[Any, int] | None] = field(default_factory=list)
     unreached: dict[int, tuple[Any, int]] = field(default_factory=dict)
-    # each watched parameter's .grad as the step's last backward left it: gone or rewritten by
-    # the next training forward, with no update made, the step was skipped (a GradScaler's inf,
-    # a loop's own check), not accumulated into a later one
-    grad_end: list[tuple[Any, int] | None] | None = None
     # the parameters' version counters when the watch copied their subsets (Watch._snapshot)
     snapshot: list[int] | None = None
     # ``update`` came from comparing values (no version counter moved: an update through
@@ -1204,7 +1200,6 @@ class Watch:
                     new if sample.out_grad is None else torch.cat((sample.out_grad, new), 1)
                 )
                 sample.out_grad_layers = sample.out_grad_layers + [sample.out_layers[j] for j in og]
-            sample.grad_end = [_stamp(p.grad) for _, p in self._params]
 
     def _measure(
         self, kind: str, module: nn.Module, y: torch.Tensor, units: str = "channel"
@@ -1605,12 +1600,6 @@ class Watch:
         if moved:
             sample.snapshot = None
             self._pending = None
-        elif at_step and _discarded(sample, params) and not bool(norms.any()):
-            # (a host read, only for a step no counter moved): its gradients were thrown away
-            # and nothing moved: a skipped step, closed with no ratio (a later step's update
-            # is not its own, whatever `every` is)
-            sample.snapshot = None
-            self._pending = None
         elif at_step:
             sample.value_checked = True
 
@@ -1723,16 +1712,6 @@ def _edges(bins: int | Sequence[float], hist_range: tuple[float, float]) -> torc
 def _stamp(grad: torch.Tensor | None) -> tuple[Any, int] | None:
     """A ``.grad`` as it is now: the tensor (weakly) and its version; None for no ``.grad``."""
     return None if grad is None else (weakref.ref(grad), grad._version)
-
-
-def _discarded(sample: _Sample, params: list[torch.Tensor]) -> bool:
-    """Whether a .grad the sampled step's backward left is gone or was rewritten since."""
-    if sample.grad_end is None:
-        return False
-    return any(
-        stamp is not None and (p.grad is None or not _unchanged(stamp, p.grad))
-        for stamp, p in zip(sample.grad_end, params, strict=False)
-    )
 
 
 def _unchanged(stamp: tuple[Any, int] | None, grad: torch.Tensor) -> bool:
