@@ -17,6 +17,7 @@ __all__ = ["torch_threads"]
 _LOCK = threading.Lock()
 _OPEN = 0
 _DEFAULT = 0
+_SET: dict[int, int] = {}  # the counts open blocks set -> how many set each
 
 
 @contextlib.contextmanager
@@ -32,11 +33,16 @@ def torch_threads(n: int | None) -> Iterator[None]:
         before = torch.get_num_threads()
         if _OPEN == 0:
             _DEFAULT = before
+        # a count an open block set (a new thread starts with it, not with the default): put
+        # back the default, or a pool worker keeps 1 thread after its second fit
+        inherited = _OPEN > 0 and _SET.get(before, 0) > 0
         _OPEN += 1
+        _SET[n] = _SET.get(n, 0) + 1
     torch.set_num_threads(n)
     try:
         yield
     finally:
         with _LOCK:
             _OPEN -= 1
-            torch.set_num_threads(_DEFAULT if _OPEN == 0 else before)
+            _SET[n] -= 1
+            torch.set_num_threads(_DEFAULT if _OPEN == 0 or inherited else before)

@@ -90,10 +90,28 @@ class _BlasOneThread:
         with cls.lock:
             cls.users -= 1
             if cls.users == 0 and cls.limiter is not None:
-                _release_blas_control()
-                cls.limiter.restore_original_limits()
-                _release_blas_control()
+                # not over a limit someone set since (a user's threadpool_limits, open or
+                # closed while the fits ran): theirs to keep or restore
+                if not _blas_taken_since():
+                    _release_blas_control()
+                    cls.limiter.restore_original_limits()
+                    _release_blas_control()
                 cls.limiter = None
+
+
+def _blas_taken_since() -> bool:
+    """Whether BLAS was limited by someone else since the fits set 1 thread: another live
+    thread holds threadpoolctl's OpenBLAS control, or the count is no longer 1."""
+    import threading
+
+    import threadpoolctl
+
+    state = getattr(getattr(threadpoolctl, "OpenBLASController", None), "_SHARED_STATE", None)
+    holder = getattr(state, "controlling_thread", None)
+    if holder is not None and holder is not threading.current_thread() and holder.is_alive():
+        return True
+    counts = [i["num_threads"] for i in _blas_controller().select(user_api="blas").info()]
+    return any(c != 1 for c in counts)
 
 
 def _release_blas_control() -> None:
