@@ -1784,7 +1784,25 @@ def resume(
     ``trainlab resume`` runs) writes the new one.
     """
     # the lock is taken before the checkpoint is read: a run still training is refused, and
-    # one that ends while this starts is read as it ended (not rolled back to an older epoch)
+    # one that ends while this starts is read as it ended (not rolled back to an older epoch);
+    # a Ctrl-C while the run is rebuilt says how to continue it, as one while it trains does
+    if isinstance(run_dir, str | os.PathLike):
+        cmd = resume_command(run_dir, model=model is not None, dataset=dataset is not None)
+        how = f"from Python: {cmd}" if model is not None or dataset is not None else f"with `{cmd}`"
+        with on_interrupt(f"continue the run {how}"):
+            return _resume(run_dir, device, model, dataset, progress, on_note)
+    return _resume(run_dir, device, model, dataset, progress, on_note)  # (refused in _restore)
+
+
+def _resume(
+    run_dir: Any,
+    device: str | torch.device,
+    model: nn.Module | None,
+    dataset: Any,
+    progress: bool,
+    on_note: Callable[[str], None] | None,
+) -> RunResult:
+    """:func:`resume`'s work."""
     run, trainer, note, _ = _restore(
         run_dir, device=device, model=model, dataset=dataset, on_note=on_note, lock=True
     )
