@@ -7,14 +7,12 @@ from __future__ import annotations
 import os
 import threading
 
-import numpy as np
 import pytest
 import threadpoolctl
 import torch
 from sklearn.datasets import load_digits
 
-from trainlab.pretrain import BernoulliRBM
-from trainlab.pretrain import _engine
+from trainlab.pretrain import BernoulliRBM, _engine
 
 
 def _blas_threads() -> list[int]:
@@ -144,3 +142,20 @@ def test_second_worker_fit_does_not_leave_its_thread_at_one_torch_thread(monkeyp
         t.join(10)
     assert torch.get_num_threads() == default
     assert out["after"] == default
+
+
+# a block nested on one thread (a study's cpu_threads around a fit's 1-thread block) puts back
+# its outer block's count, not the process default, while the outer block is still open
+def test_a_nested_block_on_one_thread_restores_the_outer_blocks_count():
+    from trainlab.threads import torch_threads
+
+    start = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        with torch_threads(3):
+            with torch_threads(1):
+                assert torch.get_num_threads() == 1
+            assert torch.get_num_threads() == 3
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(start)

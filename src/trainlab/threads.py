@@ -18,6 +18,7 @@ _LOCK = threading.Lock()
 _OPEN = 0
 _DEFAULT = 0
 _SET: dict[int, int] = {}  # the counts open blocks set -> how many set each
+_MINE = threading.local()  # .depth: the blocks open on this thread
 
 
 @contextlib.contextmanager
@@ -33,11 +34,15 @@ def torch_threads(n: int | None) -> Iterator[None]:
         before = torch.get_num_threads()
         if _OPEN == 0:
             _DEFAULT = before
-        # a count an open block set (a new thread starts with it, not with the default): put
-        # back the default, or a pool worker keeps 1 thread after its second fit
-        inherited = _OPEN > 0 and _SET.get(before, 0) > 0
+        # the first block on a thread, which starts from a count a block open on another
+        # thread set (a new thread takes it, not the default): it puts back the default, or a
+        # pool worker keeps 1 thread after its second fit (a block nested on one thread puts
+        # back its outer block's count)
+        depth = getattr(_MINE, "depth", 0)
+        inherited = _OPEN > 0 and depth == 0 and _SET.get(before, 0) > 0
         _OPEN += 1
         _SET[n] = _SET.get(n, 0) + 1
+        _MINE.depth = depth + 1
     torch.set_num_threads(n)
     try:
         yield
@@ -45,4 +50,5 @@ def torch_threads(n: int | None) -> Iterator[None]:
         with _LOCK:
             _OPEN -= 1
             _SET[n] -= 1
+            _MINE.depth = depth
             torch.set_num_threads(_DEFAULT if _OPEN == 0 or inherited else before)
