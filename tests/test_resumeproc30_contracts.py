@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from conftest import raise_ctrl_c, run_cli
-
 from trainlab.runs import RunDir
 from trainlab.train import train
 
