@@ -397,7 +397,7 @@ class Trainer:
                 f"shape mismatch: the model gives outputs {tuple(y.shape[1:])} per sample, but "
                 f"data '{self.data.name}' has {self.data.num_classes} classes"
             )
-        if not x.is_floating_point() and _has_embeddings(model):
+        if ids:
             self._check_ids(model)
 
     def _check_ids(self, model: nn.Module) -> None:
