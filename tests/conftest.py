@@ -377,3 +377,26 @@ def wide_float16_case(d: int = 20000):
         return m.half()
 
     return ds, model
+
+
+def blas_threads() -> list[int]:
+    """The BLAS pools' thread counts (threadpoolctl)."""
+    import threadpoolctl
+
+    return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+
+
+def reset_blas(n: int) -> None:
+    """Put the process's BLAS pool back to ``n`` threads whatever thread owns it."""
+    import threadpoolctl
+
+    ctl = threadpoolctl.OpenBLASController
+    ctl.clear_controlling_thread(force=True)
+    threadpoolctl.ThreadpoolController().limit(limits=n, user_api="blas")
+    ctl.clear_controlling_thread(force=True)
+
+
+needs_two_blas_threads = pytest.mark.skipif(
+    (os.cpu_count() or 1) < 2 or max(blas_threads(), default=1) < 2,
+    reason="needs a BLAS pool of 2+ threads to tell a limited pool from a free one",
+)

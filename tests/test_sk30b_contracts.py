@@ -3,34 +3,15 @@
 
 from __future__ import annotations
 
-import os
 import threading
 
 import numpy as np
-import pytest
 import threadpoolctl
 from sklearn.datasets import load_digits
 
+from conftest import blas_threads, needs_two_blas_threads, reset_blas
 from trainlab.pretrain import BernoulliRBM
 from trainlab.pretrain._engine import small_cpu_threads
-
-
-def _blas_threads() -> list[int]:
-    return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-
-
-def _reset_blas(n: int) -> None:
-    """Put the process's BLAS pool back to ``n`` threads whatever thread owns it."""
-    ctl = threadpoolctl.OpenBLASController
-    ctl.clear_controlling_thread(force=True)
-    threadpoolctl.ThreadpoolController().limit(limits=n, user_api="blas")
-    ctl.clear_controlling_thread(force=True)
-
-
-needs_two_blas_threads = pytest.mark.skipif(
-    (os.cpu_count() or 1) < 2 or max(_blas_threads(), default=1) < 2,
-    reason="needs a BLAS pool of 2+ threads to tell a limited pool from a free one",
-)
 
 
 # small_cpu_threads / _BlasOneThread (src/trainlab/pretrain/_engine.py) promise that two
@@ -44,7 +25,7 @@ needs_two_blas_threads = pytest.mark.skipif(
 # `joblib.parallel_backend("threading")` in 1 run of 3). Expected: the original count back.
 @needs_two_blas_threads
 def test_blas_limit_restored_after_overlapping_blocks_on_two_threads():
-    before = _blas_threads()
+    before = blas_threads()
     # as in a fresh process whose main thread has not fitted yet (an earlier fit in this
     # process, e.g. a conftest fixture's, made the main thread the owner, which hides it)
     threadpoolctl.OpenBLASController.clear_controlling_thread(force=True)
@@ -69,11 +50,11 @@ def test_blas_limit_restored_after_overlapping_blocks_on_two_threads():
         ta.start()
         tb.start()
         tb.join(10)
-        after = _blas_threads()
+        after = blas_threads()
     finally:
         done.set()
         ta.join(10)
-        _reset_blas(max(before))
+        reset_blas(max(before))
     assert after == before
 
 
@@ -91,7 +72,7 @@ def test_fit_on_worker_thread_equals_fit_on_main_thread():
     def fit() -> np.ndarray:
         return BernoulliRBM(64, n_iter=2, random_state=0, batch_size=100).fit(X).components_
 
-    before = max(_blas_threads())
+    before = max(blas_threads())
     try:
         main = fit()
         out: dict[str, np.ndarray] = {}
@@ -99,5 +80,5 @@ def test_fit_on_worker_thread_equals_fit_on_main_thread():
         t.start()
         t.join(30)
     finally:
-        _reset_blas(before)
+        reset_blas(before)
     np.testing.assert_array_equal(out["worker"], main)

@@ -4,7 +4,6 @@ own threadpoolctl limits and thread pools."""
 
 from __future__ import annotations
 
-import os
 import threading
 
 import pytest
@@ -12,24 +11,9 @@ import threadpoolctl
 import torch
 from sklearn.datasets import load_digits
 
+from conftest import blas_threads, needs_two_blas_threads, reset_blas
 from trainlab.pretrain import BernoulliRBM, _engine
 
-
-def _blas_threads() -> list[int]:
-    return [i["num_threads"] for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
-
-
-def _reset_blas(n: int) -> None:
-    ctl = threadpoolctl.OpenBLASController
-    ctl.clear_controlling_thread(force=True)
-    threadpoolctl.ThreadpoolController().limit(limits=n, user_api="blas")
-    ctl.clear_controlling_thread(force=True)
-
-
-needs_two_blas_threads = pytest.mark.skipif(
-    (os.cpu_count() or 1) < 2 or max(_blas_threads(), default=1) < 2,
-    reason="needs a BLAS pool of 2+ threads to tell a limited pool from a free one",
-)
 needs_two_torch_threads = pytest.mark.skipif(
     torch.get_num_threads() < 2, reason="needs 2+ torch intra-op threads"
 )
@@ -67,7 +51,7 @@ def _paused_fit_thread(monkeypatch) -> tuple[threading.Thread, threading.Event, 
 # since: theirs to restore).
 @needs_two_blas_threads
 def test_user_limit_closed_during_a_worker_fit_does_not_leave_blas_at_one(monkeypatch):
-    before = _blas_threads()
+    before = blas_threads()
     threadpoolctl.OpenBLASController.clear_controlling_thread(force=True)  # as in a fresh process
     t, started, go = _paused_fit_thread(monkeypatch)
     try:
@@ -76,11 +60,11 @@ def test_user_limit_closed_during_a_worker_fit_does_not_leave_blas_at_one(monkey
             assert started.wait(10)
         go.set()
         t.join(10)
-        after = _blas_threads()
+        after = blas_threads()
     finally:
         go.set()
         t.join(10)
-        _reset_blas(max(before))
+        reset_blas(max(before))
     assert after == before
 
 
@@ -93,7 +77,7 @@ def test_user_limit_closed_during_a_worker_fit_does_not_leave_blas_at_one(monkey
 # that a live thread set after the fit's).
 @needs_two_blas_threads
 def test_worker_fit_ending_inside_user_limit_keeps_the_user_limit(monkeypatch):
-    before = _blas_threads()
+    before = blas_threads()
     threadpoolctl.OpenBLASController.clear_controlling_thread(force=True)  # as in a fresh process
     t, started, go = _paused_fit_thread(monkeypatch)
     inside = None
@@ -103,11 +87,11 @@ def test_worker_fit_ending_inside_user_limit_keeps_the_user_limit(monkeypatch):
         with threadpoolctl.threadpool_limits(limits=1, user_api="blas"):
             go.set()
             t.join(10)
-            inside = _blas_threads()
+            inside = blas_threads()
     finally:
         go.set()
         t.join(10)
-        _reset_blas(max(before))
+        reset_blas(max(before))
     assert inside == [1] * len(before)
 
 
