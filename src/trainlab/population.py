@@ -625,13 +625,12 @@ def _unbatchable(message: str) -> str | None:
 
 
 @contextlib.contextmanager
-def _ids_in_range(tpl: nn.Module, k: int) -> Iterator[None]:
+def _ids_in_range(embeddings: list[nn.Module], k: int) -> Iterator[None]:
     """torch.vmap looks a population's ids up in its K tables flattened to ``(K·V, D)``, model
     k's ids offset by ``k·V``: an id out of range for one model would silently read a
     neighbour's row (where the plain module raises). Inside the block every embedding's ids
     outside ``[0, V)`` become ``K·V``, out of range for every model: the lookup raises, as one
-    model's does."""
-    embeddings = [m for m in tpl.modules() if isinstance(m, nn.Embedding | nn.EmbeddingBag)]
+    model's does. ``embeddings``: the template's Embedding and EmbeddingBag modules."""
     if not embeddings:
         yield
         return
@@ -1204,7 +1203,12 @@ class Population(nn.Module):
         # (a failed first attempt drew masks, advanced or created counters: undone below)
         start = _python_state(tpl) if first else []
         try:
-            with _ids_in_range(tpl, self.k):
+            embeddings = self.__dict__.get("_embeddings")  # (found once: not every forward)
+            if embeddings is None:
+                kinds = nn.Embedding | nn.EmbeddingBag
+                embeddings = [m for m in tpl.modules() if isinstance(m, kinds)]
+                self.__dict__["_embeddings"] = embeddings  # (a plain attribute, no submodule)
+            with _ids_in_range(embeddings, self.k):
                 out, moved = fn(params, work, x)
         except RuntimeError as err:
             name = type(tpl).__name__
