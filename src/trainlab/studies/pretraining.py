@@ -87,8 +87,9 @@ DESCRIPTION = (
 
 EXPECTATION = (
     "Erhan et al. (2010): unsupervised pre-training helps most for deep sigmoid networks and "
-    "when labelled data is scarce, and the benefit grows with depth; with ReLU units and He "
-    "init the gap to random initialization narrows."
+    "when labelled data is scarce, and the benefit grows with depth; with ReLU units (Glorot, "
+    "Bordes & Bengio 2011: rectifier nets train well without pre-training) and He init (He et "
+    "al. 2015) the gap to random initialization narrows."
 )
 
 METHODS = ("random", "dbn", "sdae")
