@@ -624,6 +624,11 @@ def _unbatchable(message: str) -> str | None:
     return None
 
 
+def embedding_modules(model: nn.Module) -> list[nn.Module]:
+    """The modules of ``model`` that look ids up in a table (Embedding, EmbeddingBag)."""
+    return [m for m in model.modules() if isinstance(m, nn.Embedding | nn.EmbeddingBag)]
+
+
 @contextlib.contextmanager
 def _ids_in_range(embeddings: list[nn.Module], k: int) -> Iterator[None]:
     """torch.vmap looks a population's ids up in its K tables flattened to ``(K·V, D)``, model
@@ -1205,9 +1210,7 @@ class Population(nn.Module):
         try:
             embeddings = self.__dict__.get("_embeddings")  # (found once: not every forward)
             if embeddings is None:
-                kinds = nn.Embedding | nn.EmbeddingBag
-                embeddings = [m for m in tpl.modules() if isinstance(m, kinds)]
-                self.__dict__["_embeddings"] = embeddings  # (a plain attribute, no submodule)
+                embeddings = self.__dict__["_embeddings"] = embedding_modules(tpl)  # (no submodule)
             with _ids_in_range(embeddings, self.k):
                 out, moved = fn(params, work, x)
         except RuntimeError as err:

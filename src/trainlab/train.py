@@ -64,7 +64,7 @@ from .errors import (
     shell_path,
 )
 from .malloc import keep_freed_memory
-from .population import Population
+from .population import Population, embedding_modules
 from .runs import RunDir, complete_run, next_free_dir, software_versions, to_jsonable
 from .stopping import early_stopping_update
 
@@ -373,7 +373,7 @@ class Trainer:
                 f"the model does not accept data '{self.data.name}' of dtype {x.dtype} ({err}); "
                 f"{dtype_fix}"
             )
-        ids = not x.is_floating_point() and _has_embeddings(model)  # (token ids, looked up)
+        ids = not x.is_floating_point() and bool(embedding_modules(model))  # (token ids)
         if err is not None and ids and _out_of_range(err):
             raise UserError(_ids_error(self.data.name, "training", x, err))
         if err is not None:
@@ -1162,19 +1162,13 @@ def _gather_rows(x: torch.Tensor, idx: torch.Tensor, *, on_cpu: bool) -> torch.T
 
 def _grad_norms(params: list[torch.Tensor], k: int) -> torch.Tensor:
     """Global gradient norm of each model: ``‖g_k‖ = sqrt(Σ_params ‖g_k,p‖²)`` → ``(K,)``;
-    16-bit gradients' in float32 (finite gradients' norm may pass float16's 65504: not NaN)."""
-    norms = [
-        torch.linalg.vector_norm(p.grad.reshape(k, -1), dim=1, dtype=_norm_dtype(p.grad))
-        for p in params
-        if p.grad is not None
-    ]
-    if not norms:
-        return torch.zeros(k, device=params[0].device)
-    return torch.linalg.vector_norm(torch.stack(norms), dim=0)
+    16-bit gradients' in float32 (finite gradients' norm may pass float16's 65504: not NaN).
+    :func:`trainlab.optim.clip.grad_norms` without its checks of the arguments (the hot loop's
+    parameters are the population's own)."""
+    from .optim.clip import _norms
 
-
-def _norm_dtype(t: torch.Tensor) -> torch.dtype:
-    return torch.float32 if t.dtype in (torch.float16, torch.bfloat16) else t.dtype
+    ps = [p for p in params if p.grad is not None]
+    return _norms(ps, k, 2.0, wide=True) if ps else torch.zeros(k, device=params[0].device)
 
 
 def _optim_keys(cfgs: list[Config]) -> dict[str, Any]:
@@ -1394,10 +1388,6 @@ def _trains_through(model: nn.Module, x: torch.Tensor) -> bool:
     backpropagate through (an eval-only ``.detach()``, an EMA copy for evaluation, is fine)."""
     y, err = _probe(model, x, training=True, errors=(RuntimeError, ValueError), grad=True)
     return err is not None or not isinstance(y, torch.Tensor) or y.requires_grad
-
-
-def _has_embeddings(model: nn.Module) -> bool:
-    return any(isinstance(m, nn.Embedding | nn.EmbeddingBag) for m in model.modules())
 
 
 def _out_of_range(message: str) -> bool:

@@ -613,9 +613,16 @@ def _check_dead(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Findin
     return _fraction_check("dead_relu", "dead_fraction", t.dead, "dead ReLU units", model, rows)
 
 
-def _moved(ratio: Any) -> bool:
-    """An update ratio above 0 (+inf too: an update too large for float32's norm)."""
-    return isinstance(ratio, int | float) and ratio > 0  # (NaN: False)
+def _moved_by(rows: list[dict[str, Any]], layers: set[str], step: int) -> bool:
+    """Whether one of ``layers`` had an update ratio above 0 at or before ``step`` (+inf too:
+    an update too large for float32's norm; NaN not)."""
+    return any(
+        r["layer"] in layers
+        and r["step"] <= step
+        and isinstance(ratio := r.get("update_ratio"), int | float)
+        and ratio > 0
+        for r in rows
+    )
 
 
 def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Finding | None:
@@ -660,10 +667,7 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
     # ... said only of layers that moved by then (a zeros-init layer never did: its 0 is not
     # the aftermath of another layer's later large step)
     slow = {r["layer"] for r in sel if r["update_ratio"] < t.update_low}
-    if early is not None and not any(
-        r["layer"] in slow and r["step"] <= early["step"] and _moved(r.get("update_ratio"))
-        for r in rows
-    ):
+    if early is not None and not _moved_by(rows, slow, early["step"]):
         early = None
     before = (
         f"; at step {early['step']} it was too large: "
@@ -728,13 +732,8 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
             direction, bound = ("too small", t.update_low) if low else ("too large", t.update_high)
         shown, limit = _beyond(v, bound, 1)
         msg = f"update/weight ratio {direction}: {shown} in '{worst['layer']}' (bound {limit})"
-        moved = early is not None and any(  # the layer named had moved by then
-            r["layer"] == worst["layer"]
-            and r["step"] <= early["step"]
-            and _moved(r.get("update_ratio"))
-            for r in rows
-        )
-        msg += before if direction == "too small" and moved else ""
+        moved = early is not None and _moved_by(rows, {worst["layer"]}, early["step"])
+        msg += before if direction == "too small" and moved else ""  # (the layer named moved)
         return Finding(
             "update_ratio", "warn", model, msg, worst["step"], worst["layer"], v, low + high
         )
