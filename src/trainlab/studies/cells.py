@@ -26,6 +26,8 @@ __all__ = [
     "mean_std",
     "curves",
     "pm",
+    "pm_final",
+    "diverged_note",
     "expected_vs_measured",
     "grid_edge",
 ]
@@ -110,6 +112,25 @@ def pm(vals: list[float], digits: int = 3) -> str:
     from ..report.tables import fmt_over_seeds
 
     return fmt_over_seeds(vals, lambda x: f"{x:.{digits}f}")
+
+
+def pm_final(models: list[dict[str, Any]], metric: str, digits: int = 3) -> str:
+    """:func:`pm` of the models' final ``metric`` (:func:`final_values`) and
+    :func:`diverged_note`."""
+    return pm(final_values(models, metric), digits) + diverged_note(models, metric)
+
+
+def diverged_note(models: list[dict[str, Any]], metric: str) -> str:
+    """How seeds that diverged (NaN/Inf) enter a cell of :func:`final_values`: an accuracy
+    counts them as 0, a loss leaves them out; ``""`` when none did."""
+    bad = sum(
+        m.get("status") == "nan" or not math.isfinite(v)
+        for m, v in zip(models, final_values(models, metric), strict=True)
+    )
+    if not bad:
+        return ""
+    how = "left out" if "loss" in metric else "counted as 0"
+    return f"; {bad} of {len(models)} seeds diverged, {how}"
 
 
 def expected_vs_measured(rows: list[tuple[str, str, str]]) -> list[dict[str, str]]:

@@ -45,6 +45,7 @@ from .cells import (
     grid_edge,
     mean_std,
     pm,
+    pm_final,
     train_cell,
 )
 from .evidence import (
@@ -294,9 +295,9 @@ def run(
                 "LR grid": ", ".join(f"{x:g}" for x in r["lrs"]),
                 "best lr": best,
                 "best lr at grid edge": r["edge"] or "no (inside the grid)",
-                "test acc": pm(final_values(mods, "test_acc")),
-                "test loss": pm(final_values(mods, "test_loss")),
-                "final train loss": pm(final_values(mods, "train_loss")),
+                "test acc": pm_final(mods, "test_acc"),
+                "test loss": pm_final(mods, "test_loss"),
+                "final train loss": pm_final(mods, "train_loss"),
                 "LRs within 10% of best val loss": _n_good(r["cell"], r["lrs"]),
             }
             table.append(row)
@@ -340,8 +341,8 @@ def run(
             "schedule": sname,
             "best base lr": s["best"],
             "best base lr at grid edge": s["edge"] or "no (inside the grid)",
-            "final train loss": pm(final_values(s["mods"], "train_loss"), 4),
-            "test acc": pm(final_values(s["mods"], "test_acc")),
+            "final train loss": pm_final(s["mods"], "train_loss", 4),
+            "test acc": pm_final(s["mods"], "test_acc"),
         }
         srows.append(srow)
         snumbers.append(

@@ -51,7 +51,15 @@ from typing import Any
 
 from ..atomic import atomic_write_text
 from ..report.stats import sample_std
-from .cells import by_override, cpu_threads, curves, final_values, mean_std, train_cell
+from .cells import (
+    by_override,
+    cpu_threads,
+    curves,
+    diverged_note,
+    final_values,
+    mean_std,
+    train_cell,
+)
 from .evidence import CONFIRMED, CONTRADICTED, bound_text, judge, welch
 
 __all__ = [
@@ -428,7 +436,8 @@ def run(
                         else "yes",
                         f"epochs to loss ≤ {TARGET}": reach if reach is not None else f"> {epochs}",
                         "final train loss": _pm(losses, 4),
-                        "test acc": _pm(final_values(mods, "test_acc")),
+                        "test acc": _pm(final_values(mods, "test_acc"))
+                        + diverged_note(mods, "test_acc"),
                         "final train loss per seed": [
                             v if math.isfinite(v) else None for v in losses
                         ],  # None: diverged
