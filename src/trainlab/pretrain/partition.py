@@ -13,7 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from sklearn.utils import check_random_state
+from sklearn.neural_network import BernoulliRBM as SklearnBernoulliRBM
+from sklearn.utils import check_array, check_random_state
 from torch.nn.functional import softplus
 
 from ..errors import UserError
@@ -34,12 +35,14 @@ MAX_ENUMERATION_UNITS = 20
 
 
 def _params(rbm, what: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """``W (V, H), b (V,), c (H,)`` as float64 tensors from a fitted single RBM; anything else,
-    an unfitted one or non-finite parameters are a UserError naming ``what`` (the function)."""
-    if not isinstance(rbm, (BernoulliRBM, GaussianBernoulliRBM)):
+    """``W (V, H), b (V,), c (H,)`` as float64 tensors from a fitted single RBM (trainlab's, or
+    scikit-learn's BernoulliRBM: the same attributes and energy); anything else, an unfitted
+    one or non-finite parameters are a UserError naming ``what`` (the function)."""
+    if not isinstance(rbm, (BernoulliRBM, GaussianBernoulliRBM, SklearnBernoulliRBM)):
         hint = {"RBMPopulation": " (one of pop.estimators_)", "DBN": " (one of dbn.rbms_)"}
         raise UserError(
-            f"{what} takes a BernoulliRBM or GaussianBernoulliRBM, got {type(rbm).__name__}"
+            f"{what} takes one RBM (trainlab.pretrain's BernoulliRBM or GaussianBernoulliRBM, "
+            f"or scikit-learn's BernoulliRBM), got {type(rbm).__name__}"
             f"{hint.get(type(rbm).__name__, '')}"
         )
     if not hasattr(rbm, "components_"):
@@ -244,7 +247,28 @@ def ais_log_partition(
 
 def log_likelihood(rbm, X, log_z: float | AISResult) -> np.ndarray:
     """``log p(v) = -F(v) - log Z`` per row of ``X`` (nats); ``log_z`` a number or the
-    :class:`AISResult` of :func:`ais_log_partition` (its estimate ``log_z``)."""
+    :class:`AISResult` of :func:`ais_log_partition` (its estimate ``log_z``). For
+    scikit-learn's BernoulliRBM (no public free energy), ``F(v) = -v.b - sum_j softplus(c_j +
+    v.W_j)`` from its parameters."""
+    w, b, c = _params(rbm, "log_likelihood")
     if isinstance(log_z, AISResult):
         log_z = log_z.log_z
-    return -rbm.free_energy(X) - log_z
+    if (
+        isinstance(log_z, bool)
+        or not isinstance(log_z, (int, float, np.integer, np.floating))
+        or not math.isfinite(log_z)
+    ):
+        raise UserError(
+            "log_z must be a finite number (exact_log_partition) or the AISResult of "
+            f"ais_log_partition, got {log_z!r}"
+        )
+    if not isinstance(rbm, SklearnBernoulliRBM):
+        return -rbm.free_energy(X) - float(log_z)
+    X = check_array(X, accept_sparse="csr", dtype=np.float64)
+    if X.shape[1] != w.shape[0]:
+        raise UserError(
+            f"X has {X.shape[1]} features but the RBM was fitted on {w.shape[0]}; pass data "
+            "with the training data's columns"
+        )
+    lin = np.asarray(X @ w.numpy()) + c.numpy()
+    return np.asarray(X @ b.numpy()).ravel() + np.logaddexp(0, lin).sum(axis=1) - float(log_z)
