@@ -56,6 +56,7 @@ __all__ = [
     "apply_sets",
     "set_key",
     "members",
+    "schedule_epochs",
     "schedule_kwargs",
     "OVERRIDABLE",
 ]
@@ -194,6 +195,10 @@ class TrainConfig(_Strict):
     """The training loop."""
 
     epochs: int = Field(15, ge=1)
+    #: the epochs the learning-rate schedule spans (None: ``epochs``); more than ``epochs``
+    #: trains the first epochs of a longer run's schedule (``trainlab diagnose`` sets it when
+    #: its short training cuts a config's epochs)
+    schedule_epochs: int | None = Field(None, ge=1)
     batch_size: int = Field(100, ge=1)
     early_stopping_patience: int | None = Field(None, ge=1)
     early_stopping_metric: Literal["val_loss", "val_acc"] = "val_loss"
@@ -430,6 +435,22 @@ class Member(BaseModel):
     def group(self) -> str:
         """Models that differ only by seed share a group (``"init.scheme=he_normal"``)."""
         return ", ".join(f"{k}={v}" for k, v in self.overrides.items()) or "default"
+
+
+def schedule_epochs(config: Config) -> int:
+    """The epochs the learning-rate schedule spans: ``train.schedule_epochs``, else
+    ``train.epochs``; a span shorter than the training is a ConfigError (a schedule has no
+    learning rates past its end)."""
+    n, e = config.train.schedule_epochs, config.train.epochs
+    if n is None:
+        return e
+    if n < e:
+        raise ConfigError(
+            f"train.schedule_epochs ({n}) is less than train.epochs ({e}): the schedule must "
+            f"span the whole training; train at most {n} epochs, or raise or remove "
+            "train.schedule_epochs"
+        )
+    return n
 
 
 def schedule_kwargs(config: Config, mems: list[Member] | None = None) -> dict[str, Any]:

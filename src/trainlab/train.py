@@ -50,6 +50,7 @@ from .config import (
     members,
     plain_default,
     resolve,
+    schedule_epochs,
     schedule_kwargs,
     with_factory_defaults,
 )
@@ -318,7 +319,7 @@ class Trainer:
         self.schedule = optim.create_schedule(
             config.schedule.name,
             self.base_lr,
-            total_steps=config.train.epochs * self.steps_per_epoch,
+            total_steps=schedule_epochs(config) * self.steps_per_epoch,
             steps_per_epoch=self.steps_per_epoch,
             **given,
         )
@@ -1988,7 +1989,7 @@ RESUME_MAY_CHANGE = (
 
 #: config keys added after runs were recorded, with the value every earlier run trained with:
 #: a checkpoint (or population.json) without one is not edited when the config has that value
-ADDED_KEYS = {"train.cuda_graph": True, "train.tf32": False}
+ADDED_KEYS = {"train.cuda_graph": True, "train.tf32": False, "train.schedule_epochs": None}
 _MISSING = object()
 
 
@@ -2092,7 +2093,7 @@ def _config_changes(
         )
     note = f"train.epochs changed from {old} to {new} since {since}: training "
     note += "continues to the new end" if new > done else f"ends at epoch {new}, already reached"
-    if _schedule_depends_on_length(config, int(old), new):
+    if config.train.schedule_epochs is None and _schedule_depends_on_length(config, int(old), new):
         note += (
             f"; the '{config.schedule.name}' schedule spans the new length, so its learning "
             "rates from here on differ from those the run would have had"

@@ -38,7 +38,7 @@ def schedule_curves(config: Config) -> tuple[list[Member], Schedule, torch.Tenso
     """
     import torch
 
-    from ..config import members, resolve, schedule_kwargs
+    from ..config import members, resolve, schedule_epochs, schedule_kwargs
     from ..optim import create_schedule
     from ..train import check_optimizer, load_dataset, record_schedule_overrides
 
@@ -53,12 +53,12 @@ def schedule_curves(config: Config) -> tuple[list[Member], Schedule, torch.Tenso
     sched = create_schedule(
         config.schedule.name,
         torch.tensor(base, dtype=torch.float64),
-        total_steps=config.train.epochs * spe,
+        total_steps=schedule_epochs(config) * spe,
         steps_per_epoch=spe,
         **given,
     )
     record_schedule_overrides(mems, sched, given)  # as Trainer does
-    return mems, sched, sched.curve(), spe
+    return mems, sched, sched.curve(config.train.epochs * spe), spe
 
 
 def schedule_parameters(sched: Schedule, given: dict[str, Any]) -> str:

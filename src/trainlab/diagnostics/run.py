@@ -79,7 +79,8 @@ def diagnose(
         out: run directory (default ``runs/<name>-diagnose``, numbered if taken).
         every: sample one training step in ``every`` (None: the config's
             ``train.diagnose_every``, else 10).
-        epochs: train this many epochs (None: the config's own).
+        epochs: train this many epochs (None: the config's own); fewer than the config's
+            train the first epochs of its schedule (``train.schedule_epochs``).
         sets: ``key=value`` overrides, as ``--set`` on the command line, or ``(key, value)``
             pairs of parsed values (:func:`trainlab.config.apply_sets`).
         report: write ``report.html`` with the verdict and figures.
@@ -98,6 +99,10 @@ def diagnose(
     epochs = None if epochs is None else int(epochs)
     cfg = as_config(config, sets).model_copy(deep=True)  # (edited below: never the caller's)
     cfg.train.diagnose_every = every if every is not None else cfg.train.diagnose_every or 10
+    if epochs is not None and epochs < cfg.train.epochs and cfg.train.schedule_epochs is None:
+        # the first epochs of the config's own schedule, not the schedule squeezed into them
+        # (a warmup longer than the short training was refused; a cosine decayed to 0 in it)
+        cfg.train.schedule_epochs = cfg.train.epochs
     if epochs is not None:
         cfg.train.epochs = epochs
     out = Path(out) if out is not None else default_run_dir(f"{cfg.name}-diagnose")

@@ -418,7 +418,9 @@ SCHEDULES.register("cosine_restarts", "alias of sgdr")(_sgdr)
 def _cyclic(p: _Params, total: int, spe: int) -> Callable[[Tensor, Tensor], Tensor]:
     """Cyclical learning rates (Smith 2017), ``torch.optim.lr_scheduler.CyclicLR`` per step:
     a cycle of ``step_size_up + step_size_down`` steps rises linearly from the base lr to
-    ``max_lr`` and falls back; ``mode="triangular2"`` halves the amplitude each cycle."""
+    ``max_lr`` and falls back; ``mode="triangular2"`` halves the amplitude each cycle. The lr
+    only: momentum stays as configured, as torch's ``cycle_momentum=False`` (torch's default
+    cycles it between 0.9 and 0.8)."""
     max_lr = p.num("max_lr", None, lo=0.0)
     up = p.num("step_size_up", 2000.0, lo=0.0, lo_open=True)
     down = p.num("step_size_down", up, lo=0.0, lo_open=True)
