@@ -14,6 +14,7 @@ lists, expanded as a product). Override keys name a config field: ``optim.lr``,
 from __future__ import annotations
 
 import codecs
+import contextlib
 import copy
 import itertools
 import math
@@ -530,6 +531,29 @@ def resolve(config: Config, overrides: dict[str, Any]) -> Config:
     where = sorted({"population.grid" if k in grid else "population.variants" for k in overrides})
     values = ", ".join(f"{k}={short_repr(v)}" for k, v in overrides.items())
     return parse_config(raw, f"{' and '.join(where)} ({values})" if overrides else "config")
+
+
+def check_base_init(config: Config, mems: list[Member]) -> None:
+    """The config's own ``init`` section when every model overrides ``init.scheme`` (then
+    :func:`resolve` drops, per model, the options its scheme does not take, so nothing else
+    reads them): its scheme must exist and each option belong to it or to some model's scheme
+    (a typo would go unchecked into config.yaml); a UserError names the key."""
+    from . import init
+
+    schemes = {m.overrides.get("init.scheme", config.init.scheme) for m in mems}
+    if config.init.scheme in schemes:  # (a model trains the section as written: it checks it)
+        return
+    takes = set(init.scheme_options(config.init.scheme))  # (an unknown scheme: UserError)
+    for scheme in schemes:
+        with contextlib.suppress(UserError):  # (an unknown one: that model's build names it)
+            takes |= set(init.scheme_options(scheme))
+    for key in config.init.kwargs("scheme", "bias"):
+        if key not in takes:
+            raise UserError(
+                f"init.{key} is an option of no scheme here (init.scheme "
+                f"'{config.init.scheme}', and the models' {', '.join(sorted(schemes))})"
+                f"{did_you_mean(key, sorted(takes | {'scheme', 'bias'}))}; fix or remove it"
+            )
 
 
 def _format_error(err: ValidationError, source: str) -> ConfigError:

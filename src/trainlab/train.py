@@ -43,6 +43,7 @@ from .config import (
     Member,
     _as_declared,
     as_config,
+    check_base_init,
     declared_grid,
     declared_variants,
     dump_config,
@@ -234,6 +235,7 @@ class Trainer:
             keep_freed_memory()  # a population's big per-step buffers: no page faults each step
         self.members = members(config)
         self.k = k = len(self.members)
+        check_base_init(config, self.members)
         _warn_ignored_sections(config, model, dataset)
         self.custom_model = model is not None
         self.model_record = _module_record(model) if model is not None else None
