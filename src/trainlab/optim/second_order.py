@@ -17,14 +17,16 @@ it).
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError
-from .base import OPTIMIZERS, Hyper, PopulationOptimizer
+from ..errors import ConfigError, short_repr
+from .base import OPTIMIZERS, Hyper, PopulationOptimizer, compute_dtype
 
 __all__ = ["LBFGS", "Newton", "flat_hessian"]
 
@@ -40,6 +42,23 @@ def _per_model_loss(loss: Any, k: int) -> Tensor:
             f"the closure must return the per-model losses, a ({k},) tensor; got {shape}"
         )
     return loss
+
+
+def _one_number(name: str, value: Any, *, whole: bool = True) -> Any:
+    """An L-BFGS option that is one number for every model (only lr is per model): a whole
+    number (``whole``) or a float; anything else is a ConfigError naming it."""
+    if isinstance(value, Tensor) and value.numel() == 1:
+        value = value.item()
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if ok and whole and (not math.isfinite(value) or value != int(value)):
+        ok = False
+    if not ok:
+        kind = "a whole number" if whole else "a number"
+        raise ConfigError(
+            f"lbfgs's {name} takes {kind}, one for all models (only lr may differ per "
+            f"model), got {short_repr(value)}"
+        )
+    return int(value) if whole else float(value)
 
 
 @OPTIMIZERS.register("lbfgs", "L-BFGS (full batch; closure returns per-model losses)")
@@ -85,6 +104,10 @@ class LBFGS(PopulationOptimizer):
                 "population L-BFGS has no line search; set line_search_fn: null "
                 "(each model uses torch's fixed-step rule)"
             )
+        max_iter, history_size = (
+            _one_number("max_iter", max_iter),
+            _one_number("history_size", history_size),
+        )
         if max_iter < 1 or history_size < 1:
             raise ConfigError("max_iter and history_size must be ≥ 1")
         if max_eval is None:
@@ -92,9 +115,9 @@ class LBFGS(PopulationOptimizer):
         defaults = dict(
             lr=lr,
             max_iter=int(max_iter),
-            max_eval=int(max_eval),
-            tolerance_grad=float(tolerance_grad),
-            tolerance_change=float(tolerance_change),
+            max_eval=int(_one_number("max_eval", max_eval)),
+            tolerance_grad=_one_number("tolerance_grad", tolerance_grad, whole=False),
+            tolerance_change=_one_number("tolerance_change", tolerance_change, whole=False),
             history_size=int(history_size),
         )
         super().__init__(params, defaults)
@@ -331,7 +354,9 @@ class Newton(PopulationOptimizer):
         max_params: refuse models with more parameters than this (the smallest over groups).
 
     A model whose ``H + λI`` is singular (λ = 0 and a direction the loss ignores, such as a
-    constant input feature) gets NaN parameters: it fails alone, the others step as usual.
+    constant input feature next to a bias) gets NaN parameters: it fails alone, the others
+    step as usual. Singular in floating point: an LU pivot at most n·ε times the largest.
+    16-bit parameters are solved in float32 and the step rounded to their dtype.
     """
 
     _hypers = {"lr": (0.0, None, False, False), "damping": (0.0, None, False, False)}
@@ -367,6 +392,9 @@ class Newton(PopulationOptimizer):
                     "losses as computed (do not detach them or call backward)"
                 )
             g, h = flat_hessian(loss, all_params, k)
+        # 16-bit parameters: solved in float32 (torch has no 16-bit LU), the step rounded back
+        cdt = compute_dtype(h.dtype)
+        g, h = g.to(cdt), h.to(cdt)
         # each coordinate's η and λ, from its parameter's group: (K, n) each
         lrs, damps = [], []
         for group in self.param_groups:
@@ -376,13 +404,18 @@ class Newton(PopulationOptimizer):
                     continue
                 m = self._per_model_numel(p)
                 for key, out in (("lr", lrs), ("damping", damps)):
-                    v = torch.as_tensor(hp[key], device=h.device, dtype=h.dtype)
+                    v = torch.as_tensor(hp[key], device=h.device, dtype=cdt)
                     out.append(v.reshape(-1, 1).expand(k, m))
         lr, damp = torch.cat(lrs, dim=1), torch.cat(damps, dim=1)
         # a model whose H + λI is singular fails alone (NaN parameters, as a NaN loss would);
-        # the others take their own steps
-        delta, info = torch.linalg.solve_ex(h + torch.diag_embed(damp), g.unsqueeze(-1))
-        delta = torch.where((info == 0)[:, None], delta.squeeze(-1), torch.nan)
+        # the others take their own steps. Singular in floating point: an LU pivot at most
+        # n·ε times the largest (a direction the loss ignores leaves a rounding-sized pivot,
+        # not an exact zero, and would step it by O(1/ε)·rounding)
+        lu, piv, info = torch.linalg.lu_factor_ex(h + torch.diag_embed(damp))
+        pivots = lu.diagonal(dim1=-2, dim2=-1).abs()
+        tiny = pivots.amin(-1) <= n * torch.finfo(cdt).eps * pivots.amax(-1)
+        delta = torch.linalg.lu_solve(lu, piv, g.unsqueeze(-1)).squeeze(-1)
+        delta = torch.where(((info == 0) & ~tiny)[:, None], delta, torch.nan)
         with torch.no_grad():
             off = 0
             for p in all_params:
