@@ -155,7 +155,10 @@ def read_idx(path: str | Path) -> np.ndarray:
     file with the expected and the actual number of bytes.
     """
     p = _require_file(path, "IDX file")
-    raw = p.read_bytes()
+    try:
+        raw = p.read_bytes()
+    except OSError as err:
+        raise _unreadable(p, err) from None
     gz = raw[:2] == b"\x1f\x8b"
     buf = _gunzip(p, raw, 4) if gz else raw  # then the header, then at most the data + 1
     if len(buf) < 4:
@@ -373,12 +376,20 @@ class _BatchUnpickler(pickle.Unpickler):
         return make()
 
 
+def _unreadable(p: Path, err: OSError) -> DataError:
+    """A data file the OS will not let us read (permissions, an I/O error)."""
+    return DataError(
+        f"{p}: cannot read it ({err.strerror or err}); make the file readable "
+        f"(e.g. chmod u+r) or use a copy"
+    )
+
+
 def _load_batch(p: Path) -> dict[str, Any]:
     try:
         with p.open("rb") as fh:
             obj = _built(_BatchUnpickler(fh, encoding="bytes").load())
     except OSError as err:
-        raise DataError(f"{p}: cannot read it ({err})") from None
+        raise _unreadable(p, err) from None
     except Exception as err:  # any failure to unpickle a damaged file (LookupError, MemoryError..)
         raise DataError(
             f"{p}: corrupt CIFAR batch: cannot unpickle it ({type(err).__name__}: {err})"
@@ -486,20 +497,23 @@ def read_cifar100(
 
 def _npz_array(p: Path, z: Any, key: str) -> np.ndarray:
     """Array ``key`` of the open archive ``z``; an object (pickled) array is a DataError, and
-    so is a member whose header claims more data than it holds (a corrupt shape field would
-    make numpy allocate the claimed size first: terabytes)."""
+    so is a member whose header claims another amount of data than it holds (a corrupt shape
+    field would make numpy allocate the claimed size first, terabytes; one claiming less
+    would read part of the data, or its bytes as another dtype)."""
     name = key + ".npy"
     fmt = np.lib.format
     with z.zip.open(name) as f:
         version = fmt.read_magic(f)
         read = {(1, 0): fmt.read_array_header_1_0, (2, 0): fmt.read_array_header_2_0}.get(version)
         shape, _, dtype = read(f) if read is not None else ((), False, np.dtype("u1"))
+        header = f.tell()
     claimed = math.prod(shape) * dtype.itemsize
-    if not dtype.hasobject and claimed > z.zip.getinfo(name).file_size:
+    held = z.zip.getinfo(name).file_size - header  # (numpy writes exactly the array's bytes)
+    if read is not None and not dtype.hasobject and claimed != held:
         raise DataError(
             f"{p}: {key}'s header claims shape {shape} of {dtype} ({claimed:,} bytes) but the "
-            f"archive holds {z.zip.getinfo(name).file_size:,}: the file is corrupt; write it "
-            "again with numpy.savez"
+            f"archive holds {held:,} bytes of data: the file is corrupt (a wrong dtype or "
+            "shape in its header); write it again with numpy.savez"
         )
     try:
         return z[key]
@@ -535,8 +549,11 @@ def read_npz(path: str | Path) -> dict[str, np.ndarray]:
     and labels of different lengths raise a DataError that lists what the file holds.
     """
     p = _require_file(path, ".npz file")
-    with p.open("rb") as fh:
-        head = fh.read(6)
+    try:
+        with p.open("rb") as fh:
+            head = fh.read(6)
+    except OSError as err:
+        raise _unreadable(p, err) from None
     if head[:2] != b"PK" and head != b"\x93NUMPY":  # neither a zip archive nor a .npy file
         raise DataError(
             f"{p}: not an .npz file (a zip archive of .npy arrays; this one starts with bytes "
