@@ -246,12 +246,11 @@ def run(
                 batch=batch,
                 device=dev,
             )
-            stats = {
-                key: [aggregate(m[key][layer]) for layer in range(DEPTH)]
-                for key in ("mean", "std", "saturated", "zero")
-            }
+            # (|a| > 0.9 is no saturation for ReLU, which has no upper limit: tanh only)
+            keys = ("mean", "std", "zero") + (("saturated",) if activation == "tanh" else ())
+            stats = {key: [aggregate(m[key][layer]) for layer in range(DEPTH)] for key in keys}
             std_mean = [a["mean"] for a in stats["std"]]
-            sat_mean = [a["mean"] for a in stats["saturated"]]
+            sat_mean = [a["mean"] for a in stats.get("saturated", [])]
             s2n = _sigma2n(scheme, kwargs, width) if activation == "relu" else None
             above = None
             if _EXPECTED[(activation, label)][0] == "spread_above":  # Xavier ran before He
@@ -359,7 +358,8 @@ def run(
             }
             for r in results
         ],
-        caption="Mean over seeds; — where the column does not apply to the activation.",
+        caption=f"{spread_text(n_seeds, 'Mean').capitalize()}; — where the column does not apply "
+        "to the activation.",
     )
     rep.write(include_standard=False)
     return run_dir.path
