@@ -42,6 +42,7 @@ def histogram_grid(
     there are none).
     """
     from ..report.plots import plain_text  # (matplotlib: imported when drawing)
+    from ..report.tables import fmt_share
 
     rows = [r for r in _decoded(records) if int(r.get("model", 0)) == model]
     rows = [r for r in rows if r.get("hist") is not None]
@@ -82,7 +83,7 @@ def histogram_grid(
             elif total - sum(counts) >= 0.01 * total:  # the bars are not the whole layer
                 out = total - sum(counts)  # (the fraction of the under/over counts)
                 nan = " incl. NaN/Inf" if r.get("nonfinite") else ""
-                share = f"{out / total:.0%}" if out < 0.995 * total else ">99%"  # (not "100%")
+                share = fmt_share(out / total)
                 note = f"{share} of values{nan}\noutside [{edges[0]:g}, {edges[-1]:g}]"
                 ax.text(0.98, 0.95, note, transform=ax.transAxes, ha="right", va="top",
                         fontsize=6)  # fmt: skip

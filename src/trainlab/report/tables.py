@@ -16,6 +16,7 @@ __all__ = [
     "fmt_fixed",
     "fmt_mean_std",
     "fmt_over_seeds",
+    "fmt_share",
     "group_table",
     "model_table",
     "nan_flags",
@@ -82,6 +83,16 @@ def fmt_over_seeds(vals: Iterable[Any], number: Callable[[float], str] = fmt_fix
         return f"{number(a['mean'])} (n=1: no spread)"
     ci = f", CI ± {number(a['ci95'])}" if a.get("ci95") is not None else ""
     return f"{number(a['mean'])} ± {number(a['std'])} (n={a['n']}{ci})"
+
+
+def fmt_share(x: float) -> str:
+    """A fraction as a whole percent that never rounds to the ends: ``"100%"`` only for all,
+    ``"0%"`` only for none (``">99%"``, ``"<1%"`` next to them)."""
+    if 0.995 <= x < 1:
+        return ">99%"
+    if 0 < x < 0.005:
+        return "<1%"
+    return f"{x:.0%}"
 
 
 def has_test_split(run: RunData) -> bool:

@@ -134,9 +134,11 @@ def _clipped_steps(cell: dict[str, Any], indices: list[int]) -> str:
     rows = [r for r in cell["metrics"] if r["model"] in indices and r.get("clip_frac") is not None]
     if not rows:
         return "—"
+    from ..report.tables import fmt_share
+
     first = [r["clip_frac"] for r in rows if r["epoch"] == 1]
-    mean = sum(r["clip_frac"] for r in rows) / len(rows)
-    return f"{mean:.0%} (epoch 1: {sum(first) / len(first):.0%})" if first else f"{mean:.0%}"
+    mean = fmt_share(sum(r["clip_frac"] for r in rows) / len(rows))
+    return f"{mean} (epoch 1: {fmt_share(sum(first) / len(first))})" if first else mean
 
 
 def run(
