@@ -12,7 +12,8 @@ Example config (every key optional)::
     device: auto
 
 Keys left out take ``model.kind``'s defaults (:data:`KIND_DEFAULTS`; an rbm with Gaussian
-visible units: lr 0.01 and CD, :data:`GAUSSIAN_RBM_TRAIN`); a key that the kind does
+visible units: lr 0.01 and CD, :data:`GAUSSIAN_RBM_TRAIN`; a dbn with them: ``learning_rate:
+null``, 0.01 for the Gaussian layer and 0.1 above); a key that the kind does
 not use (``train.momentum`` for ``sdae``, ``model.layers`` for ``rbm``) is an error, never
 silently ignored. ``rbm`` trains one population over ``seeds`` x ``grid``; ``dbn`` and ``sdae``
 train one model per seed, one after another. Seeds are distinct integers in [0, 2**32 - 1] (each
@@ -171,10 +172,13 @@ GAUSSIAN_RBM_TRAIN: dict[str, Any] = {"learning_rate": 0.01, "method": "cd"}
 
 def kind_defaults(kind: str, visible: str | None = None) -> dict[str, dict[str, Any]]:
     """:data:`KIND_DEFAULTS` of ``kind``, with :data:`GAUSSIAN_RBM_TRAIN` for an ``rbm`` whose
-    ``visible`` units are Gaussian."""
+    ``visible`` units are Gaussian, and ``learning_rate: null`` for such a ``dbn``
+    (:class:`~trainlab.pretrain.DBN`'s default: 0.01 for the Gaussian layer, 0.1 above)."""
     defaults = KIND_DEFAULTS[kind]
     if kind == "rbm" and visible == "gaussian":
         return {**defaults, "train": {**defaults["train"], **GAUSSIAN_RBM_TRAIN}}
+    if kind == "dbn" and visible == "gaussian":  # (DBN's own: 0.01 for the Gaussian layer)
+        return {**defaults, "train": {**defaults["train"], "learning_rate": None}}
     return defaults
 
 
