@@ -168,7 +168,9 @@ class RBMPopulation:
         dtype = torch.float32
         seeds = []
         for est in ests:  # each member starts exactly as its solo fit would
-            est._check_input(X[:1], reset=True)
+            # (not checked again: X is float now, and float16 data's rounding allowance past
+            # 1, which the check above granted, would be gone)
+            est.n_features_in_ = X.shape[1]
             if names is not None:  # as a solo fit on the DataFrame would record them
                 est.feature_names_in_ = names
             rng = np.random.RandomState(est.random_state)
