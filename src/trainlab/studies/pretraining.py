@@ -248,13 +248,16 @@ def _modules(
     from .. import models
     from ..pretrain import unroll
     from ..rng import seed_key
+    from ..train import float32_default
 
     mods, keys = [], []
     for method in METHODS:
         key = seed_key("pretraining-study", method, seed)
         gen = torch.Generator().manual_seed(key)
         if method == "random":
-            with torch.random.fork_rng(devices=[]):  # its default init is overwritten below
+            # its default init is overwritten below; float32 whatever the caller's default
+            # dtype, as unroll builds the pre-trained nets
+            with torch.random.fork_rng(devices=[]), float32_default():
                 m = models.create(
                     "mlp",
                     input_shape=(n_in,),
