@@ -243,7 +243,7 @@ class PopulationConfig(_Strict):
         if len(set(v)) != len(v):
             dup = next(s for s in v if v.count(s) > 1)
             raise ValueError(f"seeds must be distinct; seed {dup} appears {v.count(dup)} times")
-        big = [s for s in v if not -(2**63) <= s < 2**63]
+        big = [s for s in v if not abs(s) < 2**63]  # (as Population: -2**63 is refused too)
         if big:
             raise ValueError(f"seeds must fit in 64 bits (|seed| < 2**63), got {big[0]}")
         return v

@@ -919,8 +919,9 @@ class Population(nn.Module):
             for s in given
         ):  # fmt: skip
             raise UserError(f"seeds must be integers, got {given[:8]!r}")
-        if any(abs(int(s)) >= 2**63 for s in given):
-            raise UserError(f"seeds must fit in 64 bits (|seed| < 2**63), got {given[:8]!r}")
+        big = [s for s in given if abs(int(s)) >= 2**63]
+        if big:
+            raise UserError(f"seeds must fit in 64 bits (|seed| < 2**63), got {big[:8]!r}")
         seeds = torch.as_tensor([int(s) for s in given], dtype=torch.int64)
         if seeds.shape != (k,):
             raise UserError(f"need {k} seeds, one per model; got {seeds.numel()}")
