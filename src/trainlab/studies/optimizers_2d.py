@@ -195,10 +195,27 @@ def steps_to_tolerance(
     return out
 
 
+def _view(box: tuple[float, float, float, float], paths: list[Tensor]) -> tuple[float, ...]:
+    """The plotted ``(x0, x1, y0, y1)``: the function's ``box``, grown to hold the paths' finite
+    points with a 5% margin, but by at most the box's own width/height on each side (a path
+    that runs off towards infinity would leave nothing else to see)."""
+    out = list(box)
+    for axis in (0, 1):
+        lo, hi = box[2 * axis], box[2 * axis + 1]
+        span = hi - lo
+        vals = torch.cat([p[:, axis] for p in paths]) if paths else torch.zeros(0)
+        vals = vals[torch.isfinite(vals)]
+        if vals.numel():
+            pad = 0.05 * span
+            out[2 * axis] = max(min(lo, float(vals.min()) - pad), lo - span)
+            out[2 * axis + 1] = min(max(hi, float(vals.max()) + pad), hi + span)
+    return tuple(out)
+
+
 def _plot(fn: TestFunction, best: dict[str, tuple[Tensor, float | None]], title: str = ""):
     from matplotlib.figure import Figure
 
-    x0, x1, y0, y1 = fn.box
+    x0, x1, y0, y1 = _view(fn.box, [path for path, _ in best.values()])
     gx, gy = torch.meshgrid(
         torch.linspace(x0, x1, 200, dtype=torch.float64),
         torch.linspace(y0, y1, 200, dtype=torch.float64),
