@@ -155,8 +155,13 @@ class Adam(PopulationOptimizer):
                 group["betas"] = (group.pop("beta1", b1), group.pop("beta2", b2))
 
     def _values(self, group: dict[str, Any]) -> dict[str, Any]:
+        for key in self._hypers:  # (a list set on the group: kept as the tensor it stands for)
+            if key in group:
+                group[key] = self._listed_as_tensor(group[key], group)
         values = {key: group[key] for key in self._hypers}
-        values["beta1"], values["beta2"] = _betas(group["betas"])
+        b1, b2 = _betas(group["betas"])
+        values["beta1"] = self._listed_as_tensor(b1, group)
+        values["beta2"] = self._listed_as_tensor(b2, group)
         self._check_shapes(values)
         return self._in_hyper_dtype(values, group)
 

@@ -52,7 +52,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError
+from ..errors import ConfigError, short_repr
 from ..registry import Registry
 
 __all__ = [
@@ -661,9 +661,28 @@ class PopulationOptimizer(torch.optim.Optimizer):
         shared by all models, any other tensor must be ``(K,)``. Subclasses with values stored
         otherwise (Adam's ``betas`` pair) override.
         """
+        for key in self._hypers:  # (a list set on the group: kept as the tensor it stands for)
+            group[key] = self._listed_as_tensor(group[key], group)
         values = {key: group[key] for key in self._hypers}
         self._check_shapes(values)
         return self._in_hyper_dtype(values, group)
+
+    @staticmethod
+    def _listed_as_tensor(value: Any, group: dict[str, Any]) -> Any:
+        """A list, tuple or numpy array of per-model numbers set on a group after construction
+        (``group["lr"] = [0.1, 0.2, 0.3]``, as construction takes them) as a tensor on the
+        parameters' device; anything else as it is."""
+        value = array_as_list(value)
+        if not isinstance(value, (list, tuple)):
+            return value
+        device = group["params"][0].device if group["params"] else None
+        try:
+            return torch.tensor(value, dtype=torch.float64, device=device)
+        except (TypeError, ValueError, RuntimeError):
+            raise ConfigError(
+                f"a per-model value must be numbers (a list, array or (K,) tensor), got "
+                f"{short_repr(value)}"
+            ) from None
 
     @staticmethod
     def _in_hyper_dtype(values: dict[str, Any], group: dict[str, Any]) -> dict[str, Any]:
