@@ -1686,6 +1686,14 @@ def _rebuild(
                 "config or epoch); delete it to restart the run from scratch"
             ) from None
         since = "the checkpoint"
+        recorded = info.get("config")  # (the config the run started with)
+        if isinstance(recorded, dict) and (keys := _foreign_keys(trained, recorded)):
+            raise UserError(
+                f"{run.checkpoint_path} is not this run's checkpoint (its {', '.join(keys[:3])}"
+                f"{' …' if len(keys) > 3 else ''} differ from the run's record in "
+                f"{run.path / 'population.json'}); restore the run's own checkpoint, or delete "
+                "it to restart the run from scratch"
+            )
     elif state is None and isinstance(info.get("config"), dict):  # killed before a checkpoint
         trained = info["config"]  # (runs before it was recorded have none)
     note = (
@@ -1747,6 +1755,11 @@ def _rebuild(
                 raise UserError(
                     f"the module passed to {who} does not match the one {run.path} trained "
                     f"({detail[:120]}); pass the same module"
+                ) from None
+            if trained is not None:  # (config.yaml matched the checkpoint's own config above)
+                raise UserError(
+                    f"{run.checkpoint_path} is damaged ({detail[:120]}); restore it from a copy, "
+                    "or delete it to restart the run from scratch"
                 ) from None
             raise UserError(
                 f"{run.checkpoint_path} does not match {run.config_path} ({detail[:120]}); "
@@ -2002,6 +2015,19 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         key = f"{prefix}{k}"
         out.update(_flat(v, f"{key}.") if isinstance(v, dict) and v else {key: v})
     return out
+
+
+def _foreign_keys(trained: dict[str, Any], recorded: dict[str, Any]) -> list[str]:
+    """The keys outside :data:`RESUME_MAY_CHANGE` (and ``data.options.path``) in which a
+    checkpoint's config and the run's starting one (``population.json``) differ: none for the
+    run's own checkpoints, whose later sessions may change only those keys."""
+    a, b = _flat(_declared_values(trained)), _flat(_declared_values(recorded))
+    may = {*RESUME_MAY_CHANGE, "data.options.path"}
+
+    def value(d: dict[str, Any], k: str) -> Any:
+        return d[k] if k in d else ADDED_KEYS.get(k, _MISSING)
+
+    return sorted(k for k in a.keys() | b.keys() if k not in may and value(a, k) != value(b, k))
 
 
 def _schedule_depends_on_length(config: Config, old_epochs: int, new_epochs: int) -> bool:

@@ -142,6 +142,18 @@ def read_jsonl(path: Path, *, required: tuple[str, ...] = ()) -> list[dict[str, 
     return rows
 
 
+def _cut_short(path: Path, data: RunData, summ: dict[str, Any]) -> bool:
+    """Whether a finished run's ``metrics.jsonl`` lost its end: no row of the summary's last
+    epoch, or a last line without its newline (a kill never leaves one once the run has
+    finished: the summary is written after the last append)."""
+    last = max((r["epoch"] for r in data.metrics if isinstance(r.get("epoch"), int)), default=0)
+    if last < summ["epochs"]:
+        return True
+    with open(path / "metrics.jsonl", "rb") as fh:
+        fh.seek(-1, 2)
+        return fh.read(1) != b"\n"
+
+
 def num(x: Any) -> float | None:
     """A finite float, or None (JSON null, NaN, Inf, a string that is not a number)."""
     if x is None or isinstance(x, bool):
@@ -483,6 +495,13 @@ def read_run(run_dir: str | Path) -> RunData:
                     f"{path / 'metrics.jsonl'} is missing or empty, but {summ_path} says the "
                     "run finished; restore the file (or delete summary.json to report the run "
                     "as incomplete)"
+                )
+            if data.metrics and (summ.get("epochs") or 0) > 0 and _cut_short(path, data, summ):
+                raise UserError(  # (a finished run's last append came before summary.json)
+                    f"{path / 'metrics.jsonl'} lacks the last epochs' rows or ends in a "
+                    f"half-written line, but {summ_path} says the run finished: the file is "
+                    "damaged; restore it (or delete summary.json to report the run as "
+                    "incomplete)"
                 )
         data.summary = summ
 
