@@ -284,14 +284,20 @@ class RunData:
         final value), its ``update_ratio`` there None (a frozen model's 0 is not a measurement:
         averaged in, it halved a group's ratio). The trainer records no step of it after its
         stop; records an older run wrote there (its frozen weights on later batches) are
-        replaced."""
+        replaced. A model stopped for NaN/Inf keeps its records, its ``update_ratio`` None after
+        its stop step."""
         results = self.model_results()
         stops = {
             r["index"]: r["stopped_step"]
             for r in results
             if r["status"] == "early_stopped" and num(r.get("stopped_step")) is not None
         }
-        if not stops:
+        failed = {  # stopped for NaN/Inf: recorded on, frozen; its update ratio after is no
+            r["index"]: r["stopped_step"]  # measurement either (its NaN/Inf stats stay shown)
+            for r in results
+            if r["status"] == "nan" and num(r.get("stopped_step")) is not None
+        }
+        if not stops and not failed:
             return self.diagnostics
         group = {r["index"]: r["group"] for r in results}
 
@@ -301,7 +307,11 @@ class RunData:
         def step(rec: dict[str, Any]) -> int:
             return int(num(rec.get("step")) or 0)
 
-        own = [rec for rec in self.diagnostics if step(rec) < stops.get(model(rec), math.inf)]
+        own = [
+            {**rec, "update_ratio": None} if step(rec) > failed.get(model(rec), math.inf) else rec
+            for rec in self.diagnostics
+            if step(rec) < stops.get(model(rec), math.inf)
+        ]
         last: dict[tuple[int, str], dict[str, Any]] = {}  # a stopped model's latest, per layer
         steps: dict[Any, set[int]] = {}  # group -> its models' own sampled steps
         for rec in own:
