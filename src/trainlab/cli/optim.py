@@ -215,13 +215,14 @@ def lr_find_cmd(
     out: Annotated[Path, typer.Option(help="PNG of the curve")] = Path("lr_find.png"),
 ) -> None:
     """LR range test (Smith 2017): loss against an exponentially growing LR; suggests an LR."""
-    from ..config import load_config, set_key
+    from ..config import load_config, set_keys
     from ..devices import resolve_device
 
-    n_models = whole_number("--population", population) or 0  # 0: the single-model range test
+    n_models = whole_number("--population", population)
     n_steps, n_epochs = whole_number("--steps", steps), whole_number("--epochs", epochs)
-    if n_models and not 2 <= n_models <= MAX_SEEDS:
+    if n_models is not None and not 2 <= n_models <= MAX_SEEDS:
         raise UserError(f"--population needs 2 to {MAX_SEEDS} models, got {n_models}")
+    n_models = n_models or 0  # 0: the single-model range test
     if n_models and n_steps is not None:  # an option that would change nothing is refused
         raise UserError("--steps is the range test's; the --population variant takes --epochs")
     if not n_models and n_epochs is not None:
@@ -229,7 +230,8 @@ def lr_find_cmd(
     cfg = load_config(config, list(set_ or []))
     if n_epochs is None:  # --epochs wins over --set train.epochs, which wins over 1 (the
         # config file's own train.epochs is for a training run, not for this sweep)
-        n_epochs = cfg.train.epochs if "train.epochs" in map(set_key, set_ or []) else 1
+        given = {key for item in set_ or [] for key in set_keys(item)}  # (train={...} too)
+        n_epochs = cfg.train.epochs if "train.epochs" in given else 1
     resolve_device(device)  # a bad --device is refused before --out's folder is made
     out, made = _png(out)
     try:

@@ -792,6 +792,13 @@ def run_pretrain(
         cfg = _validate(apply_sets(_given(config), list(sets or [])), "--set" if sets else "config")
     else:
         cfg = load_pretrain_config(config, sets)
+    set_axes = {k[5:] for item in sets or [] for k in set_keys(item) if k.startswith("grid.")}
+    both = sorted(set_axes & set(grid or {}))
+    if both:  # (one of the two would be dropped)
+        raise ConfigError(
+            f"--grid {both[0]}=... and --set grid.{both[0]}=... both give that axis; give it "
+            "one way"
+        )
     if grid or device is not None:  # (--device '' is refused, as by every command)
         raw = cfg.model_dump(exclude_none=True)
         raw["grid"] = {**raw["grid"], **(grid or {})}
