@@ -138,6 +138,12 @@ class DataConfig(_Strict):
         (``load`` would get it twice)."""
         for key in options:
             if key in cls.model_fields:
+                if key == "seed":  # (mnist1d, spirals, blobs, teacher: their generator's)
+                    raise ValueError(
+                        "'seed' is a key of data itself (the train/val/test split's seed), not "
+                        "a data set option: write data.seed for the split, or "
+                        "data.options.data_seed for a generated data set's own seed"
+                    )
                 raise ValueError(
                     f"'{key}' is a key of data itself, not a data set option; "
                     f"write data.{key} instead of data.options.{key}"

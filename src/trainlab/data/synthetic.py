@@ -112,6 +112,8 @@ def make_teacher(
     ``trainlab.data.load("teacher")``; so is a teacher that labels over 99% of a fixed draw of
     inputs one class (a narrow or deep ReLU teacher can die).
     """
+    if isinstance(hidden, np.ndarray) and hidden.ndim == 0:  # (np.asarray(64): one width)
+        hidden = hidden.item()
     widths = [hidden] if isinstance(hidden, int | np.integer) else hidden
     if not isinstance(widths, list | tuple | np.ndarray) or not all(
         isinstance(w, int | np.integer) and not isinstance(w, bool) and w >= 1 for w in widths
