@@ -154,22 +154,29 @@ def _exit_interrupted() -> NoReturn:
 class _SigtermAsInterrupt:
     """While active (main thread only), SIGTERM raises KeyboardInterrupt, so that a run stopped
     by a batch system (Slurm sends SIGTERM at its time limit) cleans up and says how to resume
-    as after Ctrl-C; the previous handler comes back afterwards."""
+    as after Ctrl-C; the previous handler comes back afterwards. Both signals are recorded
+    (``hit``: SIGTERM, ``interrupted``: either): a KeyboardInterrupt that library code turned
+    into another error (an import it cut short, Python's ``__set_name__``) still ends as one."""
 
     hit = False
+    interrupted = False
 
     def __enter__(self) -> None:
-        self.hit, self.previous = False, None
+        self.hit, self.interrupted, self.previous = False, False, {}
         if threading.current_thread() is threading.main_thread():
-            self.previous = signal.signal(signal.SIGTERM, self._handle)
+            self.previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, self._handle)
+            if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # (not ignored)
+                self.previous[signal.SIGINT] = signal.signal(signal.SIGINT, self._handle)
 
     def _handle(self, signum: int, frame: object) -> None:
-        self.hit = True
+        self.interrupted = True
+        self.hit = self.hit or signum == signal.SIGTERM
         raise KeyboardInterrupt
 
     def __exit__(self, *exc: object) -> None:
-        if self.previous is not None:
-            signal.signal(signal.SIGTERM, self.previous)
+        for sig, previous in self.previous.items():
+            if previous is not None:
+                signal.signal(sig, previous)
 
 
 _sigterm = _SigtermAsInterrupt()
@@ -180,7 +187,23 @@ def main() -> None:
     a usage error click's usage message and 2, Ctrl-C a hint and 130 (SIGTERM: 143)."""
     interrupt_note(clear=True)
     with _sigterm, _warnings_as_lines():
-        _main()
+        try:
+            _main()
+        except Exception as err:  # (a user error or an interrupt has exited in _main)
+            if _sigterm.interrupted or _interrupt_in_chain(err):
+                _exit_interrupted()  # (an interrupt that library code turned into this)
+            raise
+
+
+def _interrupt_in_chain(err: BaseException | None) -> bool:
+    """Whether ``err`` was raised while handling, or because of, a KeyboardInterrupt."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, KeyboardInterrupt):
+            return True
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return False
 
 
 @contextlib.contextmanager

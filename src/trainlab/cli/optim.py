@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -89,14 +90,23 @@ def schedule_cmd(
     ] = None,
 ) -> None:
     """Show the learning rate of every model over the run (per epoch; --plot draws it)."""
-    from ..config import load_config, schedule_kwargs
+    from ..config import load_config
 
     plot = plot or out is not None
     out = Path("schedule.png") if out is None else out
     cfg = load_config(config, list(set_ or []))
     mems, sched, curve, spe = schedule_curves(cfg)  # (a refused config makes no --out folder)
-    if plot:
-        out, _ = _png(out)
+    out, made = _png(out) if plot else (out, [])
+    with _removed_on_failure(made):
+        _schedule_show(cfg, mems, sched, curve, spe, out if plot else None)
+
+
+def _schedule_show(
+    cfg: Any, mems: list[Any], sched: Any, curve: Any, spe: int, out: Path | None
+) -> None:
+    """schedule's table of the lr at each epoch's start, and with ``out`` its plot."""
+    from ..config import schedule_kwargs
+
     steps = curve.shape[0]
     firsts, labels, _ = distinct_curves(mems, curve)
     table = Table(title=f"schedule '{cfg.schedule.name}': lr at the start of each epoch")
@@ -114,12 +124,25 @@ def schedule_cmd(
         console.print(f"parameters: {escape(shown_params)}")
     if len(firsts) > len(shown):
         console.print(f"({len(firsts) - len(shown)} more curves not shown; --plot draws all)")
-    if plot:
+    if out is not None:
         from ..report.plots import save_figure
 
         fig = schedule_figure(cfg.schedule.name, mems, curve, spe)
         save_figure(fig, out, dpi=110)
         console.print(f"plot: {escape(str(out))}")
+
+
+@contextlib.contextmanager
+def _removed_on_failure(made: list[Path]) -> Iterator[None]:
+    """The folders ``--out`` made (``made``, deepest first) are removed again, if still empty,
+    when the command fails or is interrupted: no empty folder left behind."""
+    try:
+        yield
+    except BaseException:
+        for folder in made:
+            with contextlib.suppress(OSError):  # (not empty: something else wrote there)
+                folder.rmdir()
+        raise
 
 
 def distinct_curves(
@@ -234,14 +257,9 @@ def lr_find_cmd(
         n_epochs = cfg.train.epochs if "train.epochs" in given else 1
     resolve_device(device)  # a bad --device is refused before --out's folder is made
     out, made = _png(out)
-    try:
+    with _removed_on_failure(made):  # (refused options, an interrupt)
         n_steps = 100 if n_steps is None else n_steps
         _lr_find_run(cfg, out, n_models, start_lr, end_lr, n_steps, n_epochs, device)
-    except BaseException:  # refused options, an interrupt: no empty folder left behind
-        for folder in made:
-            with contextlib.suppress(OSError):  # (not empty: something else wrote there)
-                folder.rmdir()
-        raise
 
 
 def _lr_find_run(

@@ -13,7 +13,7 @@ import importlib
 import importlib.util
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import note_interrupt, out_of_memory, shell_path, unknown_name
 from .cells import SHOW_PROGRESS
@@ -49,6 +49,19 @@ def band_text(n: int, over: str = "seeds") -> str:
     """A curve figure's band caption: ``"band: ±1 std over seeds"``; with one seed there is no
     band, and the caption says so."""
     return f"band: ±1 std over {over}" if n > 1 else "one seed: no band"
+
+
+def write_report(rep: Any) -> None:
+    """A study's report: its sections saved, which completes the study (``trainlab report DIR``
+    renders them again), then ``report.html`` rendered; a Ctrl-C or a full disk while it renders
+    is noted with ``trainlab report DIR`` (:func:`trainlab.errors.reporting`). Call it last,
+    after ``results.json``."""
+    from ..errors import reporting
+    from ..report.html import render_report
+
+    rep.save_sections(include_standard=False)
+    with reporting(rep.run_dir):
+        render_report(rep.run_dir)
 
 
 def claim_study_dir(out: str | Path, *, renumber: bool = False) -> RunDir:
@@ -119,6 +132,9 @@ def run_study(
         oom = isinstance(err, MemoryError | RuntimeError)
         if oom and not out_of_memory(err):
             raise
+        rendering = f"`trainlab report {shell_path(claimed)}`" if claimed is not None else None
+        if rendering and any(rendering in n for n in getattr(err, "__notes__", None) or []):
+            raise  # (stopped while report.html rendered: the study is complete, its note says)
         if claimed is not None:  # a study does not resume: its folder is kept, as it is
             note = (
                 f"the study in {shell_path(claimed)} is incomplete (studies do not resume); "

@@ -153,7 +153,7 @@ def run(
     from matplotlib.figure import Figure
 
     from ..report import Report
-    from . import claim_study_dir
+    from . import claim_study_dir, write_report
 
     n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else FULL_SEEDS)
     if n_seeds < 1:
@@ -238,7 +238,6 @@ def run(
         caption="divergence claims: confirmed when every model behaves as claimed, contradicted "
         "when none does; the accuracy claim: Welch's t-test over seeds (95%)",
     )
-    rep.write(include_standard=False)
     atomic_write_text(
         root / "results.json",
         json.dumps(
@@ -261,6 +260,7 @@ def run(
             allow_nan=False,
         ),
     )
+    write_report(rep)
     return root
 
 

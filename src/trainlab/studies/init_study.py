@@ -55,7 +55,7 @@ from torch import nn
 
 from ..errors import UserError
 from ..threads import torch_threads
-from . import claim_study_dir, seeds_text
+from . import claim_study_dir, seeds_text, write_report
 from .cells import SHOW_PROGRESS
 
 __all__ = ["DESCRIPTION", "run", "unit_symmetry", "quick_note", "SCHEMES"]
@@ -339,7 +339,7 @@ def run(
                     + ("mean ± std band over seeds" if n_seeds > 1 else "one seed")
                     + " per scheme (x: NaN/Inf stop).",
                 )
-    rep.write(include_standard=False)
+    write_report(rep)
     return root.path
 
 

@@ -214,7 +214,7 @@ def run(
     from matplotlib.figure import Figure
 
     from ..report import Report
-    from . import claim_study_dir
+    from . import claim_study_dir, write_report
 
     n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else FULL_SEEDS)
     if n_seeds < 1:
@@ -393,7 +393,6 @@ def run(
         f"inconclusive); L-BFGS is judged model by model (a run reached "
         f"the optimum when its final loss is within {LBFGS_TOL:.0%} of the lowest loss reached)",
     )
-    rep.write(include_standard=False)
     settings = {
         "mode": "quick" if quick else "full",
         "seeds": n_seeds,
@@ -418,6 +417,7 @@ def run(
             allow_nan=False,
         ),
     )
+    write_report(rep)
     return root
 
 

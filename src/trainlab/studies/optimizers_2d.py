@@ -309,7 +309,7 @@ def run(
 
     from ..errors import UserError
     from ..report import Report
-    from . import claim_study_dir
+    from . import claim_study_dir, write_report
 
     if seeds is not None and seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {seeds}")
@@ -383,13 +383,13 @@ def run(
                      "hyperparameters (defaults included)": ", ".join(
                          f"{o}={d}" for o, d in hp.items())})  # fmt: skip
     rep.add_table("Optimizers and LR grids", grid)
-    rep.write(include_standard=False)
     res = [{"function": f, "optimizer": o, **r} for (f, o), r in results.items() if o != "_plot"]
     res += [{"function": "zigzag_quadratic", "optimizer": label, "lr": ZIGZAG_RUNS[label][2], **s}
             for label, s in zig_stats.items()]  # fmt: skip
     atomic_write_text(
         out / "results.json", json.dumps(_finite(res), indent=1, allow_nan=False) + "\n"
     )
+    write_report(rep)
     return out
 
 

@@ -371,7 +371,7 @@ def run(
     from matplotlib.figure import Figure
 
     from ..report import Report
-    from . import band_text, claim_study_dir, spread_text
+    from . import band_text, claim_study_dir, spread_text, write_report
 
     s = _settings(quick, seeds)
     root = claim_study_dir(out, renumber=renumber).path  # the populations: cells/<name>/
@@ -511,7 +511,6 @@ def run(
     )
     claims = _claims(best, list(models), s["seeds"])
     rep.add_table("Expected (literature) vs measured", claims)
-    rep.write(include_standard=False)
     settings = {
         "quick": quick,
         "seeds": s["seeds"],
@@ -527,6 +526,7 @@ def run(
             indent=1,
         ),
     )
+    write_report(rep)
     return root
 
 
