@@ -1194,7 +1194,26 @@ def with_factory_defaults(config: Config, *, model_defaults: bool = True) -> Con
         for key, default in options.items():
             if key not in raw[section] and plain_default(default):
                 raw[section][key] = list(default) if isinstance(default, tuple) else default
+    if model_defaults:
+        with_default_widths(raw)
     return parse_config(raw)
+
+
+def with_default_widths(raw: dict[str, Any]) -> dict[str, Any]:
+    """``raw`` (a config as a dict) with an ``mlp``'s default hidden widths written out where
+    it gives neither ``hidden`` nor ``depth`` (its signature's ``None`` resolves inside the
+    model): ``config.yaml`` records the widths the run built."""
+    model = raw.get("model")
+    if (
+        isinstance(model, dict)
+        and model.get("name", "mlp") == "mlp"
+        and model.get("hidden") is None
+        and model.get("depth") is None
+    ):
+        from .models.mlp import DEFAULT_HIDDEN
+
+        model["hidden"] = list(DEFAULT_HIDDEN)
+    return raw
 
 
 def dump_config(config: Config) -> str:

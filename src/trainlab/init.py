@@ -262,6 +262,11 @@ def gain(nonlinearity: str, param: float | None = None) -> float:
     """
     if nonlinearity == "identity":
         nonlinearity = "linear"
+    if nonlinearity in ("elu", "gelu", "silu", "softplus"):  # (model activations, not typos)
+        raise UserError(
+            f"torch has no recommended gain for '{nonlinearity}'; its units are ReLU-like: use "
+            "nonlinearity: relu (gain √2; not selu's 3/4)"
+        )
     if nonlinearity not in NONLINEARITIES:
         raise unknown_name("nonlinearity", str(nonlinearity), NONLINEARITIES)
     if param is not None and nonlinearity != "leaky_relu":

@@ -53,6 +53,7 @@ from .config import (
     resolve,
     schedule_epochs,
     schedule_kwargs,
+    with_default_widths,
     with_factory_defaults,
 )
 from .devices import resolve_device
@@ -2021,6 +2022,7 @@ def _foreign_keys(trained: dict[str, Any], recorded: dict[str, Any]) -> list[str
     """The keys outside :data:`RESUME_MAY_CHANGE` (and ``data.options.path``) in which a
     checkpoint's config and the run's starting one (``population.json``) differ: none for the
     run's own checkpoints, whose later sessions may change only those keys."""
+    trained, recorded = (with_default_widths(copy.deepcopy(d)) for d in (trained, recorded))
     a, b = _flat(_declared_values(trained)), _flat(_declared_values(recorded))
     may = {*RESUME_MAY_CHANGE, "data.options.path"}
 
@@ -2088,6 +2090,8 @@ def _config_changes(
     recorded its data's fingerprint, which resume compares, so ``data.options.path`` may name
     the same file at a new place (a project moved with its data)."""
     now = with_factory_defaults(config, model_defaults=not custom_model)
+    if not custom_model:  # (earlier versions recorded an mlp's default widths as null)
+        trained = with_default_widths(copy.deepcopy(trained))
     before, now = _flat(_declared_values(trained)), _flat(now.model_dump(mode="json"))
     changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
     # a run recorded before a key existed trained with its value of then

@@ -124,6 +124,10 @@ def check_shape(input_shape: Any, num_classes: Any) -> tuple[tuple[int, ...], in
     return shape, int(num_classes)
 
 
+#: the hidden widths of an ``mlp`` given neither ``hidden`` nor ``depth``
+DEFAULT_HIDDEN = (256, 256)
+
+
 class MLP(nn.Sequential):
     """Fully connected network: ``flatten -> [Linear -> (BN) -> act -> (dropout)] x L -> Linear``.
 
@@ -172,7 +176,7 @@ class MLP(nn.Sequential):
         elif width is not None:
             raise UserError("width= needs depth= (the number of hidden layers of that width)")
         elif hidden is None:
-            hidden = (256, 256)
+            hidden = DEFAULT_HIDDEN
         widths = _positive_ints("hidden", hidden)
         batch_norm, bias = check_switch("batch_norm", batch_norm), check_switch("bias", bias)
         p = check_dropout(dropout)
