@@ -619,6 +619,7 @@ def lsuv_(
     tol: float = 0.1,
     max_iter: int = 10,
     layers: list[nn.Module] | None = None,
+    generator: torch.Generator | None = None,
 ) -> list[float]:
     """Layer-sequential unit-variance rescaling (Mishkin & Matas 2016, "All you need is a good
     init", Alg. 1), without the orthogonal pre-init (see :func:`apply`).
@@ -633,8 +634,10 @@ def lsuv_(
     finite (dead units), or still not within ``tol`` after ``max_iter`` rescalings, is left
     as it is and named in a ``UserWarning``, as are layers the forward pass does not call
     (``nn.MultiheadAttention``'s ``out_proj``). A parametrized weight (``weight_norm``) is rescaled
-    through its parametrization; layers whose weight cannot be written (hook-based weight
-    norm) are not touched. Data the model does not accept is a UserError.
+    through its parametrization (numbers it draws, as ``parametrizations.orthogonal``
+    completing a non-square matrix, come from ``generator`` as in :func:`_assign`; ``None``:
+    torch's global generator); layers whose weight cannot be written (hook-based weight norm)
+    are not touched. Data the model does not accept is a UserError.
     """
     _refuse_population(model, "init.lsuv_")
     if not isinstance(data, Tensor) or data.dim() < 2 or data.shape[0] < 2:
@@ -707,7 +710,7 @@ def lsuv_(
                 # constant input) sets it; undo that step rather than repeat it
                 off = 0.0 if before is None else abs(before - 1.0)
                 if off > 1e-3 and abs(v - before) < 0.01 * off:
-                    _divide_weight(layer, 1.0 / math.sqrt(before))
+                    _divide_weight(layer, 1.0 / math.sqrt(before), generator)
                     v = before
                     why = (
                         f"its weight's parametrization ({_parametrizations(layer)}) fixes its scale"
@@ -743,7 +746,7 @@ def lsuv_(
                     break
                 parametrized = is_parametrized(layer, "weight")
                 norm = float(layer.weight.detach().norm()) if parametrized else 0.0
-                _divide_weight(layer, math.sqrt(v))
+                _divide_weight(layer, math.sqrt(v), generator)
                 # a parametrization that fixes the weight's scale (orthogonal, spectral norm)
                 # leaves its norm as it was; weight_norm's changes
                 scale_fixed = parametrized and math.isclose(
@@ -757,12 +760,16 @@ def lsuv_(
             m.train(training)
 
 
-def _divide_weight(layer: nn.Module, divisor: float) -> None:
+def _divide_weight(
+    layer: nn.Module, divisor: float, generator: torch.Generator | None = None
+) -> None:
     """``layer.weight /= divisor`` in place (a pruned layer's ``weight_orig``: its forward
-    recomputes ``weight``; a parametrized one's original, through the parametrization)."""
+    recomputes ``weight``; a parametrized one's original, through the parametrization, whose
+    random draws come from ``generator``: :func:`_global_rng_from`)."""
     with torch.no_grad():
         if is_parametrized(layer, "weight"):
-            layer.weight = layer.weight / divisor
+            with _global_rng_from(generator, layer.weight.device):
+                layer.weight = layer.weight / divisor
         else:
             _own(layer, "weight").div_(divisor)
 
@@ -913,5 +920,11 @@ def apply(
         opts = _MODEL_LEVEL_OPTIONS["lsuv"] | {
             k: v for k, v in kwargs.items() if k in ("tol", "max_iter")
         }
-        lsuv_(model, data, tol=float(opts["tol"]), max_iter=int(opts["max_iter"]))
+        lsuv_(
+            model,
+            data,
+            tol=float(opts["tol"]),
+            max_iter=int(opts["max_iter"]),
+            generator=generator,
+        )
     return model
