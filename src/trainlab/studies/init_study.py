@@ -78,6 +78,10 @@ SCHEMES: dict[str, dict[str, Any]] = {
 }
 SYMMETRIC = ("zeros", "constant 0.1")
 CHANCE_LOSS = math.log(10)
+#: the claims' per-seed rules: a seed "stalls" when its final train loss is within STALL_BAND
+#: (relative) of chance; it "trains" when its train loss is below TRAIN_LOSS·chance and its
+#: test accuracy above TRAIN_ACC (2x chance)
+STALL_BAND, TRAIN_LOSS, TRAIN_ACC = 0.02, 0.8, 0.2
 
 #: what the literature expects of each scheme (shown beside the measured table)
 LITERATURE: dict[str, str] = {
@@ -446,7 +450,7 @@ def _claims(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return (
                 bool(pairs)
                 and not s["nan"]
-                and all(tl < 0.8 * CHANCE_LOSS and ta > 0.2 for tl, ta in pairs)
+                and all(tl < TRAIN_LOSS * CHANCE_LOSS and ta > TRAIN_ACC for tl, ta in pairs)
             )
 
         def stalls(s: dict[str, Any]) -> bool:  # every seed: one that trained is a counterexample
@@ -454,7 +458,7 @@ def _claims(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
             return (
                 bool(losses)
                 and not s["nan"]
-                and all(abs(v - CHANCE_LOSS) < 0.02 * CHANCE_LOSS for v in losses)
+                and all(abs(v - CHANCE_LOSS) < STALL_BAND * CHANCE_LOSS for v in losses)
             )
 
         # the verdicts are per-seed thresholds, but one seed per scheme is an anecdote: say so
@@ -473,11 +477,19 @@ def _claims(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 f", {x['nan']} NaN" if x["nan"] else ""
             )
 
+        rule_trains = (  # (the rules of trains() and stalls(), stated beside the verdicts)
+            f"trains: every seed's train loss < {TRAIN_LOSS:g}·ln 10 = "
+            f"{TRAIN_LOSS * CHANCE_LOSS:.2f} and test acc > {TRAIN_ACC:g} (2× chance)"
+        )
+        rule_stalls = (
+            f"stalls: every seed's final train loss within {STALL_BAND:.0%} of ln 10 "
+            f"({(1 - STALL_BAND) * CHANCE_LOSS:.3f}–{(1 + STALL_BAND) * CHANCE_LOSS:.3f})"
+        )
         claims.append(
             {
                 "claim": f"(b) {cell['name']}: Xavier stalls, He trains",
                 "expected": "Xavier: loss stays at ln 10 = 2.303 (chance); He: trains "
-                "(He et al. 2015, Fig. 3)",
+                f"(He et al. 2015, Fig. 3); {rule_stalls}; {rule_trains}",
                 "measured": f"{show('Xavier')}; {show('He')}{anecdote(one_b)}",
                 "holds": stalls(stats["Xavier"]) and trains(stats["He"]),
                 "one_seed": one_b,
@@ -486,7 +498,7 @@ def _claims(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
         claims.append(
             {
                 "claim": f"(c) {cell['name']}: LSUV trains",
-                "expected": "trains (Mishkin & Matas 2016)",
+                "expected": f"trains (Mishkin & Matas 2016); {rule_trains}",
                 "measured": show("LSUV") + anecdote(one_c),
                 "holds": trains(stats["LSUV"]),
                 "one_seed": one_c,
