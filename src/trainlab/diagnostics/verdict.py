@@ -303,6 +303,19 @@ def _check_nonfinite(model: int, rows: list[dict[str, Any]], t: Thresholds) -> F
                 "; its weights are finite, so its input held NaN/Inf (the data, or a computation "
                 "before it that no watched layer covers), or its output overflowed float32"
             )
+        # a block called several times per forward is measured at its first call: a later
+        # call (an unrolled cell) may have made the NaN/Inf first
+        reused = [
+            r["layer"]
+            for r in now
+            if (r.get("calls") or 0) > 1 and not r.get("nonfinite") and _order(r) < _order(first)
+        ]
+        if reused:
+            names = ", ".join(f"'{n}'" for n in reused)
+            why += (
+                f"; or {names} before it, which ran several times in the forward and is "
+                "measured at its first call only"
+            )
         return Finding(
             "nonfinite",
             "fail",

@@ -98,7 +98,8 @@ but the model axis:
   ``s`` ends (before clipping; if gradients are accumulated without zeroing, the sum so far;
   with several forwards in the step, the gradient of all of them; with several backward calls
   of one forward, e.g. two losses, the first that reached the layer, which also gives its
-  ``out_grad_norm``),
+  ``out_grad_norm``; a parameter two layers share, a tied weight, is read at the first
+  backward that reaches either of them),
   and ``out_grad_norm`` = ‖∂L/∂y‖ of its output in the step's first forward (None for an
   output that a later in-place op overwrote, e.g. ``ReLU(inplace=True)``). Tensor hooks on the
   sampled step's outputs take the norm of each ``∂L/∂y`` as it passes; one callback queued on
