@@ -1991,11 +1991,13 @@ def _resume_device(
 
 
 #: config keys that may change between a checkpoint and its resume: none of them changes the
-#: models' trajectory up to the checkpoint (``train.epochs`` only moves the end;
+#: models' trajectory up to the checkpoint (``train.epochs`` only moves the end, and
+#: ``train.schedule_epochs`` the schedule's, from the checkpoint on;
 #: ``train.eval_batch_size`` only without early stopping, whose stops its numbers decide)
 RESUME_MAY_CHANGE = (
     "name",
     "train.epochs",
+    "train.schedule_epochs",
     "train.checkpoint_every",
     "train.diagnose_every",
     "train.eval_batch_size",
@@ -2115,7 +2117,9 @@ def _config_changes(
             f"{run.config_path} changed since {since} ({shown}{more}); the resumed run "
             "would not continue the one that was trained: restore these keys, or start a new run"
         )
-    if "train.epochs" not in changed:
+    old_span = before.get("train.schedule_epochs") or before.get("train.epochs")
+    new_span = config.train.schedule_epochs or config.train.epochs
+    if "train.epochs" not in changed and old_span == new_span:
         return None
     old, new = before.get("train.epochs"), config.train.epochs
     if new < done:
@@ -2123,15 +2127,20 @@ def _config_changes(
             f"{run.config_path} sets train.epochs to {new}, but the checkpoint has already "
             f"trained {done} epochs (of {old}); set train.epochs to {done} or more"
         )
-    note = f"train.epochs changed from {old} to {new} since {since}: training "
-    note += "continues to the new end" if new > done else f"ends at epoch {new}, already reached"
-    if config.train.schedule_epochs is None and _schedule_depends_on_length(config, int(old), new):
+    if "train.epochs" in changed:
+        note = f"train.epochs changed from {old} to {new} since {since}: training "
         note += (
-            f"; the '{config.schedule.name}' schedule spans the new length, so its learning "
-            "rates from here on differ from those the run would have had"
+            "continues to the new end" if new > done else f"ends at epoch {new}, already reached"
+        )
+    else:
+        note = f"train.schedule_epochs changed from {old_span} to {new_span} since {since}"
+    if old_span != new_span and _schedule_depends_on_length(config, int(old_span), new_span):
+        note += (
+            f"; the '{config.schedule.name}' schedule spans the new length ({new_span} epochs), "
+            "so its learning rates from here on differ from those the run would have had"
             if new > done
             else f"; its {done} epochs followed the '{config.schedule.name}' schedule over "
-            f"{old} epochs, which config.yaml no longer describes"
+            f"{old_span} epochs, which config.yaml no longer describes"
         )
     return note
 
