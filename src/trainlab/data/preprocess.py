@@ -236,15 +236,16 @@ def _round_off(lam: torch.Tensor, d: int, n: int, exact: bool, mean: torch.Tenso
     """The eigenvalue at or below which a direction is zero up to round-off, for eigenvalues of
     :func:`_eigh_desc` of ``n`` samples of ``d`` features with means ``mean``: ``s · (D · eps)²``
     from the SVD of exact (float64 or integer) inputs (``N ≥ D``; a singular value below
-    ``σ_max · D · eps``), else ``s · D · eps`` (eps of float64: about the rounding of float32
-    inputs, whose dependent columns, each rounded alone, add variance of that order). The scale
+    ``σ_max · D · eps``), else ``s · D · eps32²`` (the rounding of float32 inputs, whose
+    dependent columns, each rounded alone, add variance of that order). The scale
     ``s = λ_max + max_j μ_j²`` bounds the inputs' mean squares: a value is rounded relative to
     itself, not to its spread (a column that is another plus 273.15 depends on it only up to
     rounding at the size of the offset)."""
     lam_max = float(lam.max()) if lam.numel() else 0.0
     scale = lam_max + (float(mean.square().max()) if mean.numel() else 0.0)
-    rel = d * float(torch.finfo(torch.float64).eps)
-    return scale * (rel * rel if exact and n >= d else rel)
+    if exact and n >= d:
+        return scale * (d * float(torch.finfo(torch.float64).eps)) ** 2
+    return scale * d * float(torch.finfo(torch.float32).eps) ** 2
 
 
 def _check_epsilon(

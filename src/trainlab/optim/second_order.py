@@ -22,6 +22,7 @@ import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -47,7 +48,7 @@ def _per_model_loss(loss: Any, k: int) -> Tensor:
 def _one_number(name: str, value: Any, *, whole: bool = True) -> Any:
     """An L-BFGS option that is one number for every model (only lr is per model): a whole
     number (``whole``) or a float; anything else is a ConfigError naming it."""
-    if isinstance(value, Tensor) and value.numel() == 1:
+    if isinstance(value, Tensor | np.ndarray) and value.ndim == 0:  # (one number)
         value = value.item()
     ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
     if ok and whole and (not math.isfinite(value) or value != int(value)):
@@ -355,7 +356,8 @@ class Newton(PopulationOptimizer):
 
     A model whose ``H + λI`` is singular (λ = 0 and a direction the loss ignores, such as a
     constant input feature next to a bias) gets NaN parameters: it fails alone, the others
-    step as usual. Singular in floating point: an LU pivot at most n·ε times the largest.
+    step as usual. Singular in floating point: an LU pivot of the equilibrated ``H + λI``
+    (rows and columns scaled by 1/√ of their largest entry) at most n·ε times the largest.
     16-bit parameters are solved in float32 and the step rounded to their dtype.
     """
 
@@ -411,11 +413,17 @@ class Newton(PopulationOptimizer):
         # the others take their own steps. Singular in floating point: an LU pivot at most
         # n·ε times the largest (a direction the loss ignores leaves a rounding-sized pivot,
         # not an exact zero, and would step it by O(1/ε)·rounding)
-        lu, piv, info = torch.linalg.lu_factor_ex(h + torch.diag_embed(damp))
+        # A = H + λI solved as (S A S) y = S g, x = S y, with S = diag(1/√(max_j |A_ij|)):
+        # equilibrated, so the pivot test does not call a regular but badly scaled A (weights
+        # of scales 1e4 and 1) singular
+        a = h + torch.diag_embed(damp)
+        rows = a.abs().amax(-1)  # (K, n)
+        scale = torch.where(rows > 0, rows.rsqrt(), torch.ones_like(rows))
+        lu, piv, info = torch.linalg.lu_factor_ex(scale[:, :, None] * a * scale[:, None, :])
         pivots = lu.diagonal(dim1=-2, dim2=-1).abs()
         tiny = pivots.amin(-1) <= n * torch.finfo(cdt).eps * pivots.amax(-1)
-        delta = torch.linalg.lu_solve(lu, piv, g.unsqueeze(-1)).squeeze(-1)
-        delta = torch.where(((info == 0) & ~tiny)[:, None], delta, torch.nan)
+        y = torch.linalg.lu_solve(lu, piv, (scale * g).unsqueeze(-1)).squeeze(-1)
+        delta = torch.where(((info == 0) & ~tiny)[:, None], scale * y, torch.nan)
         with torch.no_grad():
             off = 0
             for p in all_params:

@@ -253,6 +253,8 @@ def log_likelihood(rbm, X, log_z: float | AISResult) -> np.ndarray:
     w, b, c = _params(rbm, "log_likelihood")
     if isinstance(log_z, AISResult):
         log_z = log_z.log_z
+    if isinstance(log_z, np.ndarray | torch.Tensor) and log_z.ndim == 0:  # (one number)
+        log_z = log_z.item()
     if (
         isinstance(log_z, bool)
         or not isinstance(log_z, (int, float, np.integer, np.floating))

@@ -836,6 +836,10 @@ def run_pretrain(
     with _discarded_unless_done(run.path, keep_folder=existed):
         # the resolved config: every key the run used, none that it did not (loads back as is)
         resolved = cfg.model_dump(exclude_none=True)
+        for section in ("model", "train"):  # a key the kind uses whose value is null (a
+            used = kind_defaults(m.kind, m.visible)[section]  # Gaussian dbn's learning_rate:
+            for key in used:  # per layer) is written as null, not left out
+                resolved[section].setdefault(key, None)
         resolved["data"]["options"] = with_absolute_path(cfg.data.options)
         run.write_text("config.yaml", dump_yaml(resolved))
         rep = Report(run.path, title=f"Pre-training: {cfg.name}")
