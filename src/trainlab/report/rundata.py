@@ -284,19 +284,25 @@ class RunData:
         final value), its ``update_ratio`` there None (a frozen model's 0 is not a measurement:
         averaged in, it halved a group's ratio). The trainer records no step of it after its
         stop; records an older run wrote there (its frozen weights on later batches) are
-        replaced. A model stopped for NaN/Inf keeps its records, its ``update_ratio`` None after
-        its stop step."""
+        replaced. A model stopped for NaN/Inf keeps its records, its ``update_ratio`` None from
+        its failing step on."""
         results = self.model_results()
         stops = {
             r["index"]: r["stopped_step"]
             for r in results
             if r["status"] == "early_stopped" and num(r.get("stopped_step")) is not None
         }
-        failed = {  # stopped for NaN/Inf: recorded on, frozen; its update ratio after is no
-            r["index"]: r["stopped_step"]  # measurement either (its NaN/Inf stats stay shown)
-            for r in results
+        failed = {  # stopped for NaN/Inf: recorded on, frozen; its update ratio from its
+            r["index"]: r["stopped_step"]  # failing step on (thrown away) is no measurement
+            for r in results  # either (its NaN/Inf statistics stay shown)
             if r["status"] == "nan" and num(r.get("stopped_step")) is not None
         }
+        for rec in self.diagnostics:  # (a killed run knows only the failing epoch's end step:
+            m = int(rec.get("model", 0) or 0)  # its first non-finite record is earlier)
+            grad = rec.get("grad_norm")
+            bad_grad = isinstance(grad, float) and not math.isfinite(grad)
+            if m in failed and (rec.get("nonfinite") or bad_grad):
+                failed[m] = min(failed[m], int(num(rec.get("step")) or 0))
         if not stops and not failed:
             return self.diagnostics
         group = {r["index"]: r["group"] for r in results}
@@ -308,7 +314,7 @@ class RunData:
             return int(num(rec.get("step")) or 0)
 
         own = [
-            {**rec, "update_ratio": None} if step(rec) > failed.get(model(rec), math.inf) else rec
+            {**rec, "update_ratio": None} if step(rec) >= failed.get(model(rec), math.inf) else rec
             for rec in self.diagnostics
             if step(rec) < stops.get(model(rec), math.inf)
         ]

@@ -88,11 +88,12 @@ def fmt_over_seeds(vals: Iterable[Any], number: Callable[[float], str] = fmt_fix
 def fmt_share(x: float) -> str:
     """A fraction as a whole percent that never rounds to the ends: ``"100%"`` only for all,
     ``"0%"`` only for none (``">99%"``, ``"<1%"`` next to them)."""
-    if 0.995 <= x < 1:
+    text = f"{x:.0%}"
+    if text == "100%" and x < 1:
         return ">99%"
-    if 0 < x < 0.005:
+    if text in ("0%", "-0%") and x > 0:
         return "<1%"
-    return f"{x:.0%}"
+    return text
 
 
 def has_test_split(run: RunData) -> bool:
