@@ -678,9 +678,12 @@ def _stacks_into_run(
                 },
                 [f"layer {li + 1}" for li in range(n_layers)],
             )
+            pl = (  # (a Gaussian layer tracks none: drawn only where a layer tracked it)
+                " and pseudo-log-likelihood" if "pseudo_likelihood" in curves else ""
+            )
             what = (
-                "each layer's reconstruction error (mean squared, mean-field) and "
-                f"pseudo-log-likelihood on {_monitored(len(xtr), 'samples of its input')}"
+                f"each layer's reconstruction error (mean squared, mean-field){pl} on "
+                f"{_monitored(len(xtr), 'samples of its input')}"
                 if m.kind == "dbn"
                 else "each layer's reconstruction loss (cross-entropy on its corrupted input)"
             )
