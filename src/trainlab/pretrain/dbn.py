@@ -324,7 +324,10 @@ def arrays_dataset(
             f"val_fraction={val_fraction} leaves no training rows of {len(x_train)}; lower it"
         )
     checked, k = check_arrays(
-        name, {"train": (x_train, y_train), "test": (x_test, y_test)}, num_classes
+        name,
+        {"train": (x_train, y_train), "test": (x_test, y_test)},
+        num_classes,
+        fix="check y_train (the labels passed in)",
     )  # lengths, 1-D integer labels, finite inputs, one sample shape, labels in [0, k)
     (x_train, y_train), (x_test, y_test) = checked["train"], checked["test"]
     kept = np.unique(y_train[:n_tr])

@@ -997,12 +997,17 @@ def load_module(
         )
     summary = read_json(path / "summary.json")
     kind = summary.get("kind") if isinstance(summary, dict) else None
-    if kind not in KIND_DEFAULTS:
+    if not isinstance(kind, str) or kind not in KIND_DEFAULTS:
         raise ConfigError(
             f"{path} is not a `trainlab pretrain` run (its summary.json has no kind rbm, dbn or "
             "sdae); a training run's models load with trainlab.load_run"
         )
-    k = len(summary.get("models", []))
+    rows = summary.get("models", [])
+    if not isinstance(rows, list):
+        raise ConfigError(
+            f"{path / 'summary.json'} is corrupt ('models' is not a list); re-run the pre-training"
+        )
+    k = len(rows)
     if isinstance(model, bool | np.bool_) or not isinstance(model, numbers.Integral):
         raise ConfigError(f"model must be an int index (0 to {k - 1}), got {model!r}")
     model = int(model)  # (np.int64 from a loop over np.arange(K))
@@ -1026,6 +1031,10 @@ def load_module(
         w, b = ("components", "intercept_hidden") if kind == "dbn" else ("weight", "hidden_bias")
         n = sum(1 for name in arrays if name.startswith(f"{w}_") and name.endswith(suffix)
                 and name.removesuffix(suffix).removeprefix(f"{w}_").isdigit())  # fmt: skip
+        row = rows[model] if isinstance(rows[model], dict) else {}
+        widths = row.get("layers")  # (what the run trained: a lost top layer is damage)
+        if isinstance(widths, list) and widths:
+            n = len(widths)
         names = [
             (f"{w}_{j}{suffix}", f"{b}_{j}{suffix}", f"log_variance_{j}{suffix}") for j in range(n)
         ]
@@ -1045,6 +1054,12 @@ def load_module(
                     f"({a.dtype} {a.shape}); the file is damaged: re-run the pre-training"
                 )
         weight = arrays[w_name]
+        if var_name in arrays and arrays[var_name].shape != (weight.shape[1],):
+            raise ConfigError(
+                f"{path / 'model.npz'}: {var_name} holds {arrays[var_name].shape[0]} variances "
+                f"for {weight.shape[1]} visible units; the file is damaged: re-run the "
+                "pre-training"
+            )
         if var_name in arrays:  # a Gaussian-Bernoulli layer: its recognition weight W / s²
             weight = weight * np.exp(-arrays[var_name])[None, :]
         layers.append((weight, arrays[b_name]))
