@@ -44,7 +44,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import copy
-import itertools
+import hashlib
 import numbers
 import os
 import re
@@ -543,6 +543,7 @@ def _architecture(model: nn.Module) -> list:
         out.append((n, "frozen" if not t.requires_grad else "trained", ""))
     for n, t in [*model.named_parameters(), *model.named_buffers()]:  # (float64 stays float64)
         out.append((n, "dtype", str(t.dtype).removeprefix("torch.")))
+        out.append((n, "shape", str(tuple(t.shape))))  # (a non-persistent buffer's too)
     out += [
         (names[0], "tied to", ", ".join(names[1:])) for names in owners.values() if len(names) > 1
     ]
@@ -564,13 +565,49 @@ def _settings(m: nn.Module) -> str:
             return all(plain(u) for u in v)
         return v is None or isinstance(v, bool | int | float | str)
 
+    def shown(v: Any) -> str | None:
+        """A plain value's repr; a function's name (``torch.relu`` vs ``torch.tanh`` kept as
+        an attribute); a plain tensor attribute's dtype, shape and a hash of its bytes; None
+        for anything else (its repr may hold a memory address: not compared)."""
+        if plain(v):
+            return repr(v)
+        if isinstance(v, torch.Tensor):
+            raw = v.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes()
+            digest = hashlib.sha256(raw).hexdigest()[:12]
+            return f"tensor({str(v.dtype).removeprefix('torch.')}, {tuple(v.shape)}, {digest})"
+        if callable(v) and hasattr(v, "__qualname__"):
+            return f"{getattr(v, '__module__', None) or ''}.{v.__qualname__}"
+        return None
+
     text = _INPLACE.sub("", m.extra_repr()).removeprefix(", ")  # (inplace: no result)
     more = [
-        f"{k}={v!r}"
+        f"{k}={r}"
         for k, v in sorted(vars(m).items())
-        if not k.startswith("_") and k not in _UNCOMPARED and plain(v) and f"{k}=" not in text
+        if not k.startswith("_")
+        and k not in _UNCOMPARED
+        and f"{k}=" not in text
+        and (r := shown(v)) is not None
     ]
     return ", ".join([text, *more] if text else more)
+
+
+def _first_difference(a: list, b: list) -> tuple[tuple | None, tuple | None]:
+    """The first entries of two :func:`_architecture` lists that differ, matched by name within
+    each kind of entry (modules, then frozen flags, dtypes, shapes, ties): a layer one model
+    lacks is paired with nothing, not with the next entry of the other list."""
+
+    def kind(e: tuple) -> str:
+        return {"frozen": "grad", "trained": "grad"}.get(e[1], e[1]) if e[1] in (
+            "frozen", "trained", "dtype", "shape", "tied to"
+        ) else "module"  # fmt: skip
+
+    for k in ("module", "grad", "dtype", "shape", "tied to"):
+        da = {e[0]: e for e in a if kind(e) == k}
+        db = {e[0]: e for e in b if kind(e) == k}
+        for name in [*da, *(n for n in db if n not in da)]:
+            if da.get(name) != db.get(name):
+                return da.get(name), db.get(name)
+    return None, None
 
 
 def _described(entry: tuple | None) -> str:
@@ -582,7 +619,7 @@ def _described(entry: tuple | None) -> str:
         return entry[1]
     if entry[1] == "tied to":
         return f"tied to {entry[2]}"
-    if entry[1] == "dtype":
+    if entry[1] in ("dtype", "shape"):
         return entry[2]
     return f"{entry[1]}({entry[2]})"
 
@@ -952,7 +989,7 @@ class Population(nn.Module):
         for i, m in enumerate(models[1:], start=1):
             arch = _architecture(m)
             if arch != first:
-                a, b = next((x, y) for x, y in itertools.zip_longest(first, arch) if x != y)
+                a, b = _first_difference(first, arch)
                 where = (b or a)[0] or "the model itself"
                 raise UserError(
                     f"model {i} differs from model 0 at '{where}' ({_described(b)} vs "
