@@ -26,6 +26,7 @@ __all__ = [
     "note_interrupt",
     "out_of_memory",
     "interrupt_note",
+    "in_chain",
 ]
 
 _SHORT = reprlib.Repr()
@@ -187,3 +188,15 @@ def out_of_memory(err: BaseException) -> bool:
         or "can't allocate memory" in text
         or "out of memory" in text.lower()
     )
+
+
+def in_chain(err: BaseException | None, kind: type[BaseException]) -> BaseException | None:
+    """The first exception of type ``kind`` among ``err`` and its causes and contexts (the error
+    it hides, or the one it was raised while handling), or None."""
+    seen: set[int] = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, kind):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None

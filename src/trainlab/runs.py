@@ -29,7 +29,7 @@ from .atomic import (
     named,
     refuse_symlinks,
 )
-from .errors import UserError, run_resume_command, shell_path
+from .errors import UserError, in_chain, run_resume_command, shell_path
 
 __all__ = [
     "RunDir",
@@ -380,7 +380,7 @@ class RunDir:
             except RuntimeError as err:
                 # a full disk: torch's zip writer raises its own "unexpected pos" over the
                 # OSError; raise that, which atomic_open names and the CLI prints in one line
-                disk = _os_error_in(err)
+                disk = in_chain(err, OSError)
                 if disk is None:
                     raise
                 raise disk from None
@@ -445,18 +445,6 @@ def _damaged_entry(path: Path) -> str | None:
             return archive.testzip()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
         return None
-
-
-def _os_error_in(err: BaseException) -> OSError | None:
-    """The first OSError among ``err``'s causes and contexts (the error it hides), or None."""
-    seen: set[int] = set()
-    cur: BaseException | None = err
-    while cur is not None and id(cur) not in seen:
-        if isinstance(cur, OSError):
-            return cur
-        seen.add(id(cur))
-        cur = cur.__cause__ or cur.__context__
-    return None
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ import typer
 from rich.markup import escape
 
 from ..console import FailSafeConsole
-from ..errors import UserError, interrupt_note, out_of_memory
+from ..errors import UserError, in_chain, interrupt_note, out_of_memory
 
 __all__ = [
     "app",
@@ -190,20 +190,9 @@ def main() -> None:
         try:
             _main()
         except Exception as err:  # (a user error or an interrupt has exited in _main)
-            if _sigterm.interrupted or _interrupt_in_chain(err):
+            if _sigterm.interrupted or in_chain(err, KeyboardInterrupt):
                 _exit_interrupted()  # (an interrupt that library code turned into this)
             raise
-
-
-def _interrupt_in_chain(err: BaseException | None) -> bool:
-    """Whether ``err`` was raised while handling, or because of, a KeyboardInterrupt."""
-    seen = set()
-    while err is not None and id(err) not in seen:
-        if isinstance(err, KeyboardInterrupt):
-            return True
-        seen.add(id(err))
-        err = err.__cause__ or err.__context__
-    return False
 
 
 @contextlib.contextmanager
