@@ -572,19 +572,24 @@ def _settings(m: nn.Module) -> str:
         if plain(v):
             return repr(v)
         if isinstance(v, torch.Tensor):
+            what = f"tensor({str(v.dtype).removeprefix('torch.')}, {tuple(v.shape)}"
+            if v.layout != torch.strided or v.is_meta:  # (sparse, meta: no bytes to hash)
+                return f"{what}, {v.layout})"
             raw = v.detach().cpu().reshape(-1).contiguous().view(torch.uint8).numpy().tobytes()
-            digest = hashlib.sha256(raw).hexdigest()[:12]
-            return f"tensor({str(v.dtype).removeprefix('torch.')}, {tuple(v.shape)}, {digest})"
+            return f"{what}, {hashlib.sha256(raw).hexdigest()[:12]})"
         if callable(v) and hasattr(v, "__qualname__"):
             return f"{getattr(v, '__module__', None) or ''}.{v.__qualname__}"
         return None
 
     text = _INPLACE.sub("", m.extra_repr()).removeprefix(", ")  # (inplace: no result)
+    # (a hook-based spectral_norm's `weight`: recomputed from the compared weight_orig, u, v)
+    hooked = {getattr(h, "name", None) for h in m._forward_pre_hooks.values()}
     more = [
         f"{k}={r}"
         for k, v in sorted(vars(m).items())
         if not k.startswith("_")
         and k not in _UNCOMPARED
+        and k not in hooked
         and f"{k}=" not in text
         and (r := shown(v)) is not None
     ]
@@ -988,7 +993,7 @@ class Population(nn.Module):
         first = _architecture(models[0])
         for i, m in enumerate(models[1:], start=1):
             arch = _architecture(m)
-            if arch != first:
+            if sorted(arch) != sorted(first):  # (the order modules were registered in: none)
                 a, b = _first_difference(first, arch)
                 where = (b or a)[0] or "the model itself"
                 raise UserError(
