@@ -45,9 +45,7 @@ def test_diagnose_honours_train_epochs_given_inside_a_section_set(monkeypatch, c
 
 # The same for --every: "[default: 10, or --set train.diagnose_every]"; `--set
 # 'train={diagnose_every: 2, ...}'` is replaced by 10 (the run's config.yaml records 10).
-def test_diagnose_honours_diagnose_every_given_inside_a_section_set(
-    monkeypatch, capsys, tmp_path
-):
+def test_diagnose_honours_diagnose_every_given_inside_a_section_set(monkeypatch, capsys, tmp_path):
     cfg = config_file(tmp_path, SMALL)
     out = tmp_path / "diag"
     code, _, err = run_cli(
@@ -108,3 +106,14 @@ def test_pretrain_set_grid_axis_beside_grid_option_is_refused(monkeypatch, capsy
     )  # fmt: skip
     assert_user_error(code, err, "learning_rate")
     assert not out.exists()
+
+
+# (newcomer31) `trainlab schedule CFG --plot` with a schedule.png already there said
+# "--out schedule.png exists" to a user who passed no --out: the file is --plot's default.
+def test_schedule_plot_default_file_taken_is_named_as_the_default(tmp_path, monkeypatch, capsys):
+    cfg = config_file(tmp_path, SMALL)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "schedule.png").write_bytes(b"mine")
+    code, _, err = run_cli(monkeypatch, capsys, "schedule", cfg, "--plot")
+    assert_user_error(code, err, "default")
+    assert (tmp_path / "schedule.png").read_bytes() == b"mine"

@@ -93,6 +93,10 @@ def schedule_cmd(
     from ..config import load_config
 
     plot = plot or out is not None
+    if out is None and plot and Path("schedule.png").exists():  # (not given: say it is ours)
+        raise UserError(
+            "schedule.png (--plot's default file) exists; pass --out FILE, or remove it first"
+        )
     out = Path("schedule.png") if out is None else out
     cfg = load_config(config, list(set_ or []))
     mems, sched, curve, spe = schedule_curves(cfg)  # (a refused config makes no --out folder)
