@@ -18,7 +18,18 @@ _LOCK = threading.Lock()
 _OPEN = 0
 _DEFAULT = 0
 _SET: dict[int, int] = {}  # the counts open blocks set -> how many set each
+_EVER: set[int] = set()  # every count a block has set
 _MINE = threading.local()  # .depth: the blocks open on this thread
+
+
+def _new_thread_count() -> int:
+    """The torch thread count a new thread takes: the process's default (a thread that made
+    its first torch call while a block on another thread was open holds that block's count)."""
+    out: list[int] = []
+    t = threading.Thread(target=lambda: out.append(torch.get_num_threads()))
+    t.start()
+    t.join()
+    return out[0]
 
 
 @contextlib.contextmanager
@@ -32,8 +43,8 @@ def torch_threads(n: int | None) -> Iterator[None]:
         return
     with _LOCK:
         before = torch.get_num_threads()
-        if _OPEN == 0:
-            _DEFAULT = before
+        if _OPEN == 0:  # (a count an earlier block set may be one this thread inherited)
+            _DEFAULT = _new_thread_count() if before in _EVER else before
         # the first block on a thread, which starts from a count a block open on another
         # thread set (a new thread takes it, not the default): it puts back the default, or a
         # pool worker keeps 1 thread after its second fit (a block nested on one thread puts
@@ -42,6 +53,7 @@ def torch_threads(n: int | None) -> Iterator[None]:
         inherited = _OPEN > 0 and depth == 0 and _SET.get(before, 0) > 0
         _OPEN += 1
         _SET[n] = _SET.get(n, 0) + 1
+        _EVER.add(n)
         _MINE.depth = depth + 1
     torch.set_num_threads(n)
     try:
@@ -51,4 +63,5 @@ def torch_threads(n: int | None) -> Iterator[None]:
             _OPEN -= 1
             _SET[n] -= 1
             _MINE.depth = depth
-            torch.set_num_threads(_DEFAULT if _OPEN == 0 or inherited else before)
+            first = depth == 0 and before != _DEFAULT and before in _EVER  # (inherited)
+            torch.set_num_threads(_DEFAULT if _OPEN == 0 or inherited or first else before)
