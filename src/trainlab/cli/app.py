@@ -186,6 +186,9 @@ def main() -> None:
     """Entry point: run the app; a UserError becomes one line on stderr and exit status 2,
     a usage error click's usage message and 2, Ctrl-C a hint and 130 (SIGTERM: 143)."""
     interrupt_note(clear=True)
+    for stream in (sys.stdout, sys.stderr):  # text a non-UTF-8 stream cannot encode (a run
+        with contextlib.suppress(AttributeError, ValueError, OSError):  # named 日本 on Latin-1)
+            stream.reconfigure(errors="backslashreplace")  # is escaped, not a crash mid-run
     with _sigterm, _warnings_as_lines():
         try:
             _main()
