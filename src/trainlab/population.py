@@ -993,8 +993,14 @@ class Population(nn.Module):
         first = _architecture(models[0])
         for i, m in enumerate(models[1:], start=1):
             arch = _architecture(m)
-            if sorted(arch) != sorted(first):  # (the order modules were registered in: none)
+            if arch != first:  # (the order of submodules too: a Sequential's is its forward's)
                 a, b = _first_difference(first, arch)
+                if a is None and b is None:
+                    raise UserError(
+                        f"model {i} registers its submodules in another order than model 0 (a "
+                        "Sequential's order is the order its layers run in); build the models "
+                        "in one order"
+                    )
                 where = (b or a)[0] or "the model itself"
                 raise UserError(
                     f"model {i} differs from model 0 at '{where}' ({_described(b)} vs "

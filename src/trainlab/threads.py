@@ -63,5 +63,4 @@ def torch_threads(n: int | None) -> Iterator[None]:
             _OPEN -= 1
             _SET[n] -= 1
             _MINE.depth = depth
-            first = depth == 0 and before != _DEFAULT and before in _EVER  # (inherited)
-            torch.set_num_threads(_DEFAULT if _OPEN == 0 or inherited or first else before)
+            torch.set_num_threads(_DEFAULT if _OPEN == 0 or inherited else before)

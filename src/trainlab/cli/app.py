@@ -188,7 +188,8 @@ def main() -> None:
     interrupt_note(clear=True)
     for stream in (sys.stdout, sys.stderr):  # text a non-UTF-8 stream cannot encode (a run
         with contextlib.suppress(AttributeError, ValueError, OSError):  # named 日本 on Latin-1)
-            stream.reconfigure(errors="backslashreplace")  # is escaped, not a crash mid-run
+            if stream.errors == "strict":  # is escaped, not a crash mid-run (UTF-8 mode's
+                stream.reconfigure(errors="backslashreplace")  # surrogateescape is kept)
     with _sigterm, _warnings_as_lines():
         try:
             _main()
