@@ -67,8 +67,9 @@ def test_zca_float32_column_plus_offset_is_singular():
 # log_likelihood's new log_z check (de86176) refuses np.array(log Z), which the old
 # `- log_z` took. Expected: both accepted as the number they hold.
 def test_lbfgs_and_log_likelihood_take_a_0d_array():
-    opt = LBFGS([torch.zeros(2, 3, requires_grad=True)], max_iter=np.array(5),
-                tolerance_grad=np.array(1e-5))
+    opt = LBFGS(
+        [torch.zeros(2, 3, requires_grad=True)], max_iter=np.array(5), tolerance_grad=np.array(1e-5)
+    )
     assert opt.param_groups[0]["max_iter"] == 5
     assert opt.param_groups[0]["tolerance_grad"] == 1e-5
 
@@ -78,8 +79,7 @@ def test_lbfgs_and_log_likelihood_take_a_0d_array():
     x = (np.random.RandomState(0).rand(20, 4) > 0.5).astype(float)
     rbm = BernoulliRBM(3, n_iter=1, random_state=0).fit(x)
     lz = exact_log_partition(rbm)
-    np.testing.assert_array_equal(log_likelihood(rbm, x, np.array(lz)),
-                                  log_likelihood(rbm, x, lz))
+    np.testing.assert_array_equal(log_likelihood(rbm, x, np.array(lz)), log_likelihood(rbm, x, lz))
 
 
 # A dbn with visible: gaussian now resolves train.learning_rate to None (9d66eec), and
@@ -92,11 +92,15 @@ def test_gaussian_dbn_config_yaml_records_learning_rate(tmp_path, monkeypatch):
 
     monkeypatch.setattr(trainlab.report, "build_report", lambda *a, **k: None)  # (speed only)
 
-    cfg = PretrainConfig.model_validate({
-        "name": "g", "data": {"name": "digits", "seed": 0, "scale": "standardize"},
-        "model": {"kind": "dbn", "layers": [4], "visible": "gaussian"},
-        "train": {"n_iter": 1}, "seeds": [0],
-    })
+    cfg = PretrainConfig.model_validate(
+        {
+            "name": "g",
+            "data": {"name": "digits", "seed": 0, "scale": "standardize"},
+            "model": {"kind": "dbn", "layers": [4], "visible": "gaussian"},
+            "train": {"n_iter": 1},
+            "seeds": [0],
+        }
+    )
     run = run_pretrain(cfg, out=tmp_path / "run")
     train = yaml.safe_load((run / "config.yaml").read_text())["train"]
     assert "learning_rate" in train, train

@@ -17,9 +17,7 @@ def _orth_model() -> nn.Module:
     torch.manual_seed(0)  # (the template's own default init: fixed)
     # a non-square weight under parametrizations.orthogonal (the default householder map with
     # its trivialization): each assignment through it completes the matrix with torch.randn
-    return nn.Sequential(
-        parametrizations.orthogonal(nn.Linear(16, 8)), nn.ReLU(), nn.Linear(8, 4)
-    )
+    return nn.Sequential(parametrizations.orthogonal(nn.Linear(16, 8)), nn.ReLU(), nn.Linear(8, 4))
 
 
 # Wrong: lsuv_ rescales a parametrized weight by assigning `layer.weight = W / s` (init.py
