@@ -65,6 +65,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import math
+import numbers
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -101,8 +102,32 @@ class Thresholds:
 
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
-            if isinstance(v, bool) or not isinstance(v, int | float) or not v >= 0 or v == math.inf:
+            if getattr(v, "ndim", None) == 0 and hasattr(v, "item"):  # (a 0-d array: one number)
+                v = v.item()
+            if (
+                isinstance(v, bool)
+                or not isinstance(v, numbers.Real)
+                or not v >= 0
+                or v == math.inf
+            ):
                 raise UserError(f"Thresholds.{f.name} must be a finite number >= 0, got {v!r}")
+            object.__setattr__(self, f.name, float(v))  # (np.float32(0.5): a plain float)
+        for name in ("saturated", "dead"):  # fractions of units, not percentages
+            if getattr(self, name) > 1:
+                raise UserError(
+                    f"Thresholds.{name} is a fraction in [0, 1] (0.25: a quarter of the units), "
+                    f"got {getattr(self, name)!r}"
+                )
+        for low, high in (
+            ("grad_ratio_low", "grad_ratio_high"),
+            ("act_ratio_low", "act_ratio_high"),
+            ("update_low", "update_high"),
+        ):
+            if getattr(self, low) > getattr(self, high):
+                raise UserError(
+                    f"Thresholds.{low} ({getattr(self, low)!r}) is above Thresholds.{high} "
+                    f"({getattr(self, high)!r}); the low bound must not exceed the high one"
+                )
 
 
 @dataclass
@@ -731,7 +756,15 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
     def dist(r: dict[str, Any]) -> float:  # decades away from 1e-3
         return abs(math.log10(max(r["update_ratio"], 1e-300)) + 3.0)
 
-    worst = max(sel, key=dist)
+    def excess(r: dict[str, Any]) -> float:  # decades beyond the crossed bound (0: in range)
+        u = max(r["update_ratio"], 1e-300)
+        if u < t.update_low:
+            return math.log10(t.update_low / u)
+        return math.log10(u / t.update_high) if u > t.update_high else 0.0
+
+    # the layer furthest beyond its bound (custom bounds need not sit evenly about 1e-3); with
+    # none beyond, the one furthest from 1e-3
+    worst = max(sel, key=lambda r: (excess(r), dist(r)))
     v = worst["update_ratio"]
     low = [r["layer"] for r in sel if r["update_ratio"] < t.update_low]
     high = [r["layer"] for r in sel if r["update_ratio"] > t.update_high]
