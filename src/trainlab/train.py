@@ -206,7 +206,6 @@ class Trainer:
         dataset: Any = None,
     ) -> None:
         from . import optim
-        from .data import Dataset
 
         if not isinstance(config, Config):
             raise UserError(f"config must be a trainlab Config, got {type(config).__name__}")
@@ -223,12 +222,7 @@ class Trainer:
             from .init import refuse_lazy
 
             refuse_lazy(model, "pass it to the trainer")  # before anything reads a shape
-        if dataset is not None and not isinstance(dataset, Dataset):
-            raise UserError(
-                f"dataset must be a trainlab.data.Dataset, got {type(dataset).__name__}; for "
-                "a registered data set set config.data.name, for arrays use "
-                "trainlab.pretrain.arrays_dataset"
-            )
+        _check_dataset_type(dataset)
         _refuse_full_batch_optimizer(config)
         self.config = config
         self.device = resolve_device(device)
@@ -1661,6 +1655,7 @@ def _rebuild(
             )
     from .data import Dataset
 
+    _check_dataset_type(dataset)
     if isinstance(dataset, Dataset):  # as train() recorded it: checked (int64 labels, tensors)
         dataset = dataset.checked()
     if (
@@ -2018,6 +2013,18 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
         key = f"{prefix}{k}"
         out.update(_flat(v, f"{key}.") if isinstance(v, dict) and v else {key: v})
     return out
+
+
+def _check_dataset_type(dataset: Any) -> None:
+    """A ``dataset=`` given to train, resume or load_run must be a :class:`Dataset`."""
+    from .data import Dataset
+
+    if dataset is not None and not isinstance(dataset, Dataset):
+        raise UserError(
+            f"dataset must be a trainlab.data.Dataset, got {type(dataset).__name__}; for "
+            "a registered data set set config.data.name, for arrays use "
+            "trainlab.pretrain.arrays_dataset"
+        )
 
 
 def _foreign_keys(trained: dict[str, Any], recorded: dict[str, Any]) -> list[str]:

@@ -94,8 +94,21 @@ class Dataset:
         values, at least 2 classes in the training labels. Returns a copy where labels change
         dtype or arrays become tensors (else ``self``); raises a one-line ``DataError``."""
         name, fields = self.name, {}
-        _positive_int(name, "Dataset.num_classes", self.num_classes, 2)
-        _num_classes_option(name, self.num_classes)  # (at most MAX_CLASSES)
+        try:
+            _positive_int(name, "Dataset.num_classes", self.num_classes, 2)
+            _num_classes_option(name, self.num_classes)  # (at most MAX_CLASSES)
+        except DataError:
+            raise
+        except UserError as err:  # (one kind of error for every problem checked() finds)
+            raise DataError(str(err)) from None
+        shape = self.input_shape
+        if not isinstance(shape, tuple | list) or not all(
+            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+        ):
+            raise DataError(
+                f"{name}: Dataset.input_shape must be a tuple of sizes, one sample's shape "
+                f"without the batch axis (e.g. (4,) for 4 features), got {shape!r}"
+            )
         for split in ("train", "val", "test"):
             x, y = (getattr(self, f"{v}_{split}") for v in "xy")
             x, y = (_tensor_field(name, f"{v}_{split}", t) for v, t in (("x", x), ("y", y)))
