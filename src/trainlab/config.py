@@ -562,6 +562,15 @@ def check_base_init(config: Config, mems: list[Member]) -> None:
             )
 
 
+def yaml_text_hint(error: Any, loc: str) -> str:
+    """For a pydantic error of a text field given a YAML date or number (``name: 2026-11-29``):
+    ``"; YAML read a date: put the text in quotes (name: '...')"``; else ``""``."""
+    got = error.get("input")
+    if error["type"] != "string_type" or isinstance(got, list | dict | type(None)):
+        return ""
+    return f"; YAML read a {type(got).__name__}: put the text in quotes ({loc}: '...')"
+
+
 def _format_error(err: ValidationError, source: str) -> ConfigError:
     msgs = []
     for e in err.errors()[:3]:
@@ -594,9 +603,8 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
         else:
             msg = str(e["msg"]).removeprefix("Value error, ")  # our own validators' messages
             got = e.get("input")
-            if e["type"] == "string_type" and not isinstance(got, list | dict | type(None)):
-                kind = type(got).__name__  # a YAML date, a number: the text in quotes
-                msg += f"; YAML read a {kind}: put the text in quotes ({loc}: '...')"
+            if quote := yaml_text_hint(e, loc):
+                msg += quote
             elif loc == "population.seeds" and isinstance(got, int) and not isinstance(got, bool):
                 count = f"[{', '.join(map(str, range(min(got, 5))))}{', ...' * (got > 5)}]"
                 msg += f": a list of seeds, e.g. {count} (the CLI's --seeds {got} is {got} seeds)"

@@ -59,7 +59,7 @@ from pydantic import (
 )
 from scipy.special import expit
 
-from ..config import apply_sets, dump_yaml, set_keys
+from ..config import apply_sets, dump_yaml, set_keys, yaml_text_hint
 from ..data import with_absolute_path
 from ..devices import resolve_device
 from ..errors import (
@@ -291,7 +291,7 @@ def _validate(raw: dict[str, Any], source: str) -> PretrainConfig:
                     "model.kind rbm, dbn or sdae, see examples/pretrain_rbm.yaml)"
                 )
             raise ConfigError(f"{source}: {msg}") from None
-        raise ConfigError(f"{source}: {loc}: {msg}") from None
+        raise ConfigError(f"{source}: {loc}: {msg}{yaml_text_hint(e, loc)}") from None
 
 
 def _looks_like_a_train_config(raw: dict[str, Any]) -> bool:
