@@ -12,8 +12,14 @@ from trainlab.errors import UserError
 def _updates(*ratios: float) -> list[dict]:
     return [
         {
-            "model": 0, "layer": name, "step": 0, "order": i, "kind": "linear",
-            "update_ratio": r, "grad_norm": 1.0, "weight_norm": 1.0,
+            "model": 0,
+            "layer": name,
+            "step": 0,
+            "order": i,
+            "kind": "linear",
+            "update_ratio": r,
+            "grad_norm": 1.0,
+            "weight_norm": 1.0,
         }  # fmt: skip
         for i, (name, r) in enumerate(zip("ab", ratios, strict=True))
     ]

@@ -103,7 +103,8 @@ class Dataset:
             raise DataError(str(err)) from None
         shape = self.input_shape
         if not isinstance(shape, tuple | list) or not all(
-            isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
+            isinstance(d, numbers.Integral) and not isinstance(d, bool | np.bool_) and d >= 0
+            for d in shape
         ):
             raise DataError(
                 f"{name}: Dataset.input_shape must be a tuple of sizes, one sample's shape "

@@ -104,14 +104,16 @@ class Thresholds:
             v = getattr(self, f.name)
             if getattr(v, "ndim", None) == 0 and hasattr(v, "item"):  # (a 0-d array: one number)
                 v = v.item()
-            if (
-                isinstance(v, bool)
-                or not isinstance(v, numbers.Real)
-                or not v >= 0
-                or v == math.inf
-            ):
-                raise UserError(f"Thresholds.{f.name} must be a finite number >= 0, got {v!r}")
-            object.__setattr__(self, f.name, float(v))  # (np.float32(0.5): a plain float)
+            bad = isinstance(v, bool) or not isinstance(v, numbers.Real)
+            if not bad:
+                try:
+                    v = float(v)  # (np.float32(0.5): a plain float; 10**400: too large)
+                except OverflowError:
+                    bad = True
+            if bad or not v >= 0 or v == math.inf:
+                given = getattr(self, f.name)
+                raise UserError(f"Thresholds.{f.name} must be a finite number >= 0, got {given!r}")
+            object.__setattr__(self, f.name, v)
         for name in ("saturated", "dead"):  # fractions of units, not percentages
             if getattr(self, name) > 1:
                 raise UserError(
@@ -760,7 +762,7 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
         u = max(r["update_ratio"], 1e-300)
         if u < t.update_low:
             return math.log10(t.update_low / u)
-        return math.log10(u / t.update_high) if u > t.update_high else 0.0
+        return math.log10(u / max(t.update_high, 1e-300)) if u > t.update_high else 0.0
 
     # the layer furthest beyond its bound (custom bounds need not sit evenly about 1e-3); with
     # none beyond, the one furthest from 1e-3
