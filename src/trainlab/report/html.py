@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_write_text
-from ..errors import UserError, run_resume_command, shell_path
+from ..errors import UserError, reporting, run_resume_command, shell_path
 from . import plots, tables
 from .rundata import RunData, read_run
 
@@ -415,9 +415,12 @@ class Report:
 
         With ``include_standard=False`` only the header and these sections are rendered (for
         studies with no population training); the choice is persisted, so a rebuild keeps it.
+        Once the sections are saved, ``trainlab report DIR`` renders them again: a Ctrl-C or a
+        full disk while ``report.html`` renders is noted so (:func:`~trainlab.errors.reporting`).
         """
         self.save_sections(include_standard)
-        return render_report(self.run_dir)
+        with reporting(self.run_dir):
+            return render_report(self.run_dir)
 
 
 # -- rendering -------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import importlib
 import importlib.util
 from contextvars import ContextVar
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..errors import note_interrupt, out_of_memory, shell_path, unknown_name
 from .cells import SHOW_PROGRESS
@@ -49,19 +49,6 @@ def band_text(n: int, over: str = "seeds") -> str:
     """A curve figure's band caption: ``"band: ±1 std over seeds"``; with one seed there is no
     band, and the caption says so."""
     return f"band: ±1 std over {over}" if n > 1 else "one seed: no band"
-
-
-def write_report(rep: Any) -> None:
-    """A study's report: its sections saved, which completes the study (``trainlab report DIR``
-    renders them again), then ``report.html`` rendered; a Ctrl-C or a full disk while it renders
-    is noted with ``trainlab report DIR`` (:func:`trainlab.errors.reporting`). Call it last,
-    after ``results.json``."""
-    from ..errors import reporting
-    from ..report.html import render_report
-
-    rep.save_sections(include_standard=False)
-    with reporting(rep.run_dir):
-        render_report(rep.run_dir)
 
 
 def claim_study_dir(out: str | Path, *, renumber: bool = False) -> RunDir:

@@ -36,7 +36,7 @@ from typing import Any
 import torch
 
 from .. import init as init_mod
-from . import claim_study_dir, seeds_text, spread_text, write_report
+from . import claim_study_dir, seeds_text, spread_text
 
 __all__ = ["DESCRIPTION", "run", "measure", "CONFIGS"]
 
@@ -361,7 +361,7 @@ def run(
         caption=f"{spread_text(n_seeds, 'Mean').capitalize()}; — where the column does not apply "
         "to the activation.",
     )
-    write_report(rep)
+    rep.write(include_standard=False)  # (last: results.json is written before it)
     return run_dir.path
 
 

@@ -55,7 +55,7 @@ from torch import nn
 
 from ..errors import UserError
 from ..threads import torch_threads
-from . import claim_study_dir, seeds_text, write_report
+from . import claim_study_dir, seeds_text
 from .cells import SHOW_PROGRESS
 
 __all__ = ["DESCRIPTION", "run", "unit_symmetry", "quick_note", "SCHEMES"]
@@ -343,7 +343,7 @@ def run(
                     + ("mean ± std band over seeds" if n_seeds > 1 else "one seed")
                     + " per scheme (x: NaN/Inf stop).",
                 )
-    write_report(rep)
+    rep.write(include_standard=False)  # (last: results.json is written before it)
     return root.path
 
 

@@ -214,7 +214,7 @@ def run(
     from matplotlib.figure import Figure
 
     from ..report import Report
-    from . import claim_study_dir, write_report
+    from . import claim_study_dir
 
     n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else FULL_SEEDS)
     if n_seeds < 1:
@@ -417,7 +417,7 @@ def run(
             allow_nan=False,
         ),
     )
-    write_report(rep)
+    rep.write(include_standard=False)  # (last: results.json is written before it)
     return root
 
 

@@ -309,7 +309,7 @@ def run(
 
     from ..errors import UserError
     from ..report import Report
-    from . import claim_study_dir, write_report
+    from . import claim_study_dir
 
     if seeds is not None and seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {seeds}")
@@ -389,7 +389,7 @@ def run(
     atomic_write_text(
         out / "results.json", json.dumps(_finite(res), indent=1, allow_nan=False) + "\n"
     )
-    write_report(rep)
+    rep.write(include_standard=False)  # (last: results.json is written before it)
     return out
 
 

@@ -371,7 +371,7 @@ def run(
     from matplotlib.figure import Figure
 
     from ..report import Report
-    from . import band_text, claim_study_dir, spread_text, write_report
+    from . import band_text, claim_study_dir, spread_text
 
     s = _settings(quick, seeds)
     root = claim_study_dir(out, renumber=renumber).path  # the populations: cells/<name>/
@@ -526,7 +526,7 @@ def run(
             indent=1,
         ),
     )
-    write_report(rep)
+    rep.write(include_standard=False)  # (last: results.json is written before it)
     return root
 
 

@@ -511,7 +511,7 @@ def run(
 ) -> Path:
     """Run the study and write ``out`` (summary.json, report.html with table and figure)."""
     from ..report import Report
-    from . import claim_study_dir, write_report
+    from . import claim_study_dir
 
     cfg = SETTINGS["quick" if quick else "full"]
     if isinstance(seeds, int):
@@ -588,5 +588,5 @@ def run(
         f"test accuracy ({over}) against the fraction of labels used; random: "
         f"{RANDOM_INIT['sigmoid']} for sigmoid, {RANDOM_INIT['relu']} for ReLU",
     )
-    write_report(rep)
+    rep.write(include_standard=False)  # (last: results.json is written before it)
     return run_dir.path
