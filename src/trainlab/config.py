@@ -56,6 +56,7 @@ __all__ = [
     "dump_yaml",
     "apply_sets",
     "set_key",
+    "keys_given",
     "members",
     "schedule_epochs",
     "schedule_kwargs",
@@ -1129,7 +1130,7 @@ def _sets_reach_a_model(config: Config, sets: list[str | tuple[str, Any]]) -> Co
     ``population.grid`` (or every entry of ``population.variants``) sets for every model
     (``--set optim.lr=0.05`` on an lr grid would be recorded in config.yaml and used by none)."""
     pop = config.population
-    for key in (k for item in sets for k in set_keys(item)):
+    for key in keys_given(sets):
         if key.startswith("population.") or key == "population":
             continue
         where = (
@@ -1168,6 +1169,12 @@ def set_keys(item: str | tuple[str, Any]) -> list[str]:
         ]
 
     return [key, *inside(key, value)]
+
+
+def keys_given(sets: list[str | tuple[str, Any]] | None) -> list[str]:
+    """Every dotted key the ``--set`` items ``sets`` give a value (:func:`set_keys` of each:
+    ``train={epochs: 1}`` gives ``train`` and ``train.epochs``), in order."""
+    return [key for item in sets or [] for key in set_keys(item)]
 
 
 def plain_default(value: Any) -> bool:

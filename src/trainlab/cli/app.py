@@ -69,11 +69,11 @@ def whole_number(option: str, text: str | None) -> int | None:
 def with_seeds(set_: list[str] | None, seeds: str | None) -> list[str | tuple[str, list[int]]]:
     """The ``--set`` items, and ``--seeds`` as a parsed ``population.seeds`` pair after them; a
     ``--set population.seeds=...`` beside ``--seeds`` is refused (one of them would be dropped)."""
-    from ..config import set_keys
+    from ..config import keys_given
 
     sets: list[str | tuple[str, list[int]]] = list(set_ or [])
     if seeds is not None:  # (also seeds inside a section's value: --set population={seeds: [4]})
-        if any("population.seeds" in set_keys(item) for item in sets):
+        if "population.seeds" in keys_given(sets):
             raise UserError(
                 "--seeds and --set population.seeds both give the seeds; give them one way"
             )

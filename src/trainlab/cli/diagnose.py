@@ -41,13 +41,13 @@ def diagnose_cmd(
 
     Writes a run directory with diagnostics.jsonl, verdict.json and figures in report.html.
     """  # noqa: E501  (typer rewraps the help text; one line per paragraph)
-    from ..config import set_keys
+    from ..config import keys_given
     from ..diagnostics.run import DEFAULT_EPOCHS, diagnose
 
     every_n, epochs_n = whole_number("--every", every), whole_number("--epochs", epochs)
     sets = with_seeds(set_, seeds)
     # an option wins over --set (a key inside a section's value too: --set train={epochs: 1})
-    given = {key for item in set_ or [] for key in set_keys(item)}
+    given = set(keys_given(set_))
     if epochs_n is None and "train.epochs" not in given:
         epochs_n = DEFAULT_EPOCHS  # (None: the value --set gives)
     if every_n is None and "train.diagnose_every" not in given:

@@ -242,7 +242,7 @@ def lr_find_cmd(
     out: Annotated[Path, typer.Option(help="PNG of the curve")] = Path("lr_find.png"),
 ) -> None:
     """LR range test (Smith 2017): loss against an exponentially growing LR; suggests an LR."""
-    from ..config import load_config, set_keys
+    from ..config import keys_given, load_config
     from ..devices import resolve_device
 
     n_models = whole_number("--population", population)
@@ -257,8 +257,7 @@ def lr_find_cmd(
     cfg = load_config(config, list(set_ or []))
     if n_epochs is None:  # --epochs wins over --set train.epochs, which wins over 1 (the
         # config file's own train.epochs is for a training run, not for this sweep)
-        given = {key for item in set_ or [] for key in set_keys(item)}  # (train={...} too)
-        n_epochs = cfg.train.epochs if "train.epochs" in given else 1
+        n_epochs = cfg.train.epochs if "train.epochs" in keys_given(set_) else 1
     resolve_device(device)  # a bad --device is refused before --out's folder is made
     out, made = _png(out)
     with _removed_on_failure(made):  # (refused options, an interrupt)

@@ -59,7 +59,7 @@ from pydantic import (
 )
 from scipy.special import expit
 
-from ..config import apply_sets, dump_yaml, set_keys, yaml_text_hint
+from ..config import apply_sets, dump_yaml, keys_given, yaml_text_hint
 from ..data import with_absolute_path
 from ..devices import resolve_device
 from ..errors import (
@@ -343,7 +343,7 @@ def _sets_reach_a_model(
 ) -> PretrainConfig:
     """``cfg``, after a ConfigError for a ``--set train.KEY`` that ``grid`` sets for every
     model (config.yaml would record a value that no model trains with)."""
-    for key in (k for item in sets or [] for k in set_keys(item)):  # (train={...} too)
+    for key in keys_given(sets):  # (train={...} too)
         section, _, name = key.partition(".")
         if section == "train" and name in cfg.grid:
             raise ConfigError(
@@ -795,7 +795,7 @@ def run_pretrain(
         cfg = _validate(apply_sets(_given(config), list(sets or [])), "--set" if sets else "config")
     else:
         cfg = load_pretrain_config(config, sets)
-    set_axes = {k[5:] for item in sets or [] for k in set_keys(item) if k.startswith("grid.")}
+    set_axes = {k[5:] for k in keys_given(sets) if k.startswith("grid.")}
     both = sorted(set_axes & set(grid or {}))
     if both:  # (one of the two would be dropped)
         raise ConfigError(
