@@ -27,7 +27,7 @@ from torch import Tensor
 from torch.utils.weak import WeakIdKeyDictionary
 
 from ..errors import ConfigError
-from .base import bcast
+from .base import bcast, compute_dtype
 
 #: per-model clip values already checked: tensor → its ``_version`` when checked
 _CHECKED: WeakIdKeyDictionary = WeakIdKeyDictionary()
@@ -118,14 +118,14 @@ def _norms(ps: list[Tensor], k: int, norm_type: float, *, wide: bool) -> Tensor:
     in their dtype, as torch computes them."""
     per_param = [
         torch.linalg.vector_norm(
-            p.grad.reshape(k, -1), norm_type, dim=1, dtype=_WIDE.get(p.grad.dtype) if wide else None
+            p.grad.reshape(k, -1),
+            norm_type,
+            dim=1,
+            dtype=compute_dtype(p.grad.dtype) if wide else None,
         )
         for p in ps
     ]  # P × (K,)
     return torch.linalg.vector_norm(torch.stack(per_param), norm_type, dim=0)  # (K,)
-
-
-_WIDE = {torch.float16: torch.float32, torch.bfloat16: torch.float32}
 
 
 def _coefficient(norms: Tensor, mx: float | Tensor) -> Tensor:
@@ -134,8 +134,7 @@ def _coefficient(norms: Tensor, mx: float | Tensor) -> Tensor:
     rounded to their dtype, so that a (K,) max_norm rounds as the number itself would."""
     coef = (norms + 1e-6).reciprocal()  # (K,)
     if isinstance(mx, Tensor):
-        wide = _WIDE.get(norms.dtype, norms.dtype)
-        return (coef * mx.to(wide)).to(norms.dtype)
+        return (coef * mx.to(compute_dtype(norms.dtype))).to(norms.dtype)
     return coef * mx
 
 
@@ -169,7 +168,7 @@ def clip_grad_norm_(
         return norms, torch.zeros(k, dtype=torch.bool, device=dev)
     coef = _coefficient(norms, mx)
     dtypes = {p.grad.dtype for p in ps}
-    if len(dtypes) == 1 and dtypes.pop() in _WIDE:  # 16-bit: torch's own norms
+    if len(dtypes) == 1 and compute_dtype(d := dtypes.pop()) != d:  # 16-bit: torch's own norms
         ours = _norms(ps, k, norm_type, wide=False)  # (rounded as torch rounds them) where
         fits = torch.isfinite(ours)  # they fit the dtype; the float32 ones past its range
         # (float32 coefficients: torch's, exactly, where its norm fits; past it the float32
