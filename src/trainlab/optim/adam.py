@@ -154,16 +154,12 @@ class Adam(PopulationOptimizer):
                 b1, b2 = _betas(group.get("betas", self.defaults["betas"]))
                 group["betas"] = (group.pop("beta1", b1), group.pop("beta2", b2))
 
-    def _values(self, group: dict[str, Any]) -> dict[str, Any]:
-        for key in self._hypers:  # (a list set on the group: kept as the tensor it stands for)
-            if key in group:
-                group[key] = self._listed_as_tensor(group[key], group)
-        values = {key: group[key] for key in self._hypers}
-        b1, b2 = _betas(group["betas"])
+    def _group_values(self, group: dict[str, Any]) -> dict[str, Any]:
+        values = super()._group_values(group)
+        b1, b2 = _betas(group["betas"])  # (stored as the pair: each part may be a list)
         values["beta1"] = self._listed_as_tensor(b1, group)
         values["beta2"] = self._listed_as_tensor(b2, group)
-        self._check_shapes(values)
-        return self._in_hyper_dtype(values, group)
+        return values
 
     @torch.no_grad()
     def step(self, closure: Any = None) -> Any:

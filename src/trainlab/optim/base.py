@@ -659,13 +659,18 @@ class PopulationOptimizer(torch.optim.Optimizer):
         Values set on the group after construction (a trainer's ``group["lr"] = lr_k``, a torch
         scheduler) are not range-checked here (that would read the device); a 0-d tensor is
         shared by all models, any other tensor must be ``(K,)``. Subclasses with values stored
-        otherwise (Adam's ``betas`` pair) override.
+        otherwise (Adam's ``betas`` pair) override :meth:`_group_values`.
         """
-        for key in self._hypers:  # (a list set on the group: kept as the tensor it stands for)
-            group[key] = self._listed_as_tensor(group[key], group)
-        values = {key: group[key] for key in self._hypers}
+        values = self._group_values(group)
         self._check_shapes(values)
         return self._in_hyper_dtype(values, group)
+
+    def _group_values(self, group: dict[str, Any]) -> dict[str, Any]:
+        """``group``'s hyperparameters by name as set (a list or array of per-model numbers set
+        after construction: the tensor it stands for, kept on the group)."""
+        for key in self._hypers:
+            group[key] = self._listed_as_tensor(group[key], group)
+        return {key: group[key] for key in self._hypers}
 
     @staticmethod
     def _listed_as_tensor(value: Any, group: dict[str, Any]) -> Any:
