@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import signal
 
+import pytest
+
 from conftest import SMALL_YAML, config_file, raise_ctrl_c, run_cli
 
 
@@ -49,42 +51,30 @@ def _interrupt_inside_set_name(sig: int):
 # (as _SigtermAsInterrupt does), and in _main an `except BaseException` that calls
 # _exit_interrupted() when a signal was received (or the exception's __cause__/__context__
 # chain holds a KeyboardInterrupt).
-def test_ctrl_c_turned_into_another_error_by_an_import_exits_130_with_one_line(
-    tmp_path, monkeypatch, capsys
+# Same for SIGTERM: _SigtermAsInterrupt sets `hit` and raises KeyboardInterrupt, which Python
+# wraps in a RuntimeError; _main re-raises it (not out of memory) as a traceback with status 1
+# although _sigterm.hit says the batch system stopped it. Right: 143 and "terminated (SIGTERM);
+# ..." as for any other SIGTERM.
+@pytest.mark.parametrize(
+    ("sig", "status", "start"),
+    [(signal.SIGINT, 130, "interrupted;"), (signal.SIGTERM, 143, "terminated (SIGTERM);")],
+    ids=["sigint", "sigterm"],
+)
+def test_interrupt_turned_into_another_error_by_an_import_exits_with_one_line(
+    tmp_path, monkeypatch, capsys, sig, status, start
 ):
     import trainlab.config
 
     cfg = config_file(tmp_path, SMALL_YAML)
-    monkeypatch.setattr(trainlab.config, "load_config", _interrupt_inside_set_name(signal.SIGINT))
+    monkeypatch.setattr(trainlab.config, "load_config", _interrupt_inside_set_name(sig))
     try:
         code, _, err = run_cli(monkeypatch, capsys, "schedule", cfg)
     except KeyboardInterrupt:  # (never left to stop pytest itself)
         raise AssertionError("a bare KeyboardInterrupt escaped main()") from None
     except Exception as exc:  # noqa: BLE001 - what the shell shows as a traceback
         code, err = 1, f"Traceback ... {type(exc).__name__}: {exc}"
-    assert code == 130 and "Traceback" not in err, (code, err[-800:])
-    assert _line(err).startswith("interrupted;"), err
-
-
-# Same for SIGTERM: _SigtermAsInterrupt sets `hit` and raises KeyboardInterrupt, which Python
-# wraps in a RuntimeError; _main re-raises it (not out of memory) as a traceback with status 1
-# although _sigterm.hit says the batch system stopped it. Right: 143 and "terminated (SIGTERM);
-# ..." as for any other SIGTERM.
-def test_sigterm_turned_into_another_error_by_an_import_exits_143_with_one_line(
-    tmp_path, monkeypatch, capsys
-):
-    import trainlab.config
-
-    cfg = config_file(tmp_path, SMALL_YAML)
-    monkeypatch.setattr(trainlab.config, "load_config", _interrupt_inside_set_name(signal.SIGTERM))
-    try:
-        code, _, err = run_cli(monkeypatch, capsys, "schedule", cfg)
-    except KeyboardInterrupt:
-        raise AssertionError("a bare KeyboardInterrupt escaped main()") from None
-    except Exception as exc:  # noqa: BLE001
-        code, err = 1, f"Traceback ... {type(exc).__name__}: {exc}"
-    assert code == 143 and "Traceback" not in err, (code, err[-800:])
-    assert _line(err).startswith("terminated (SIGTERM);"), err
+    assert code == status and "Traceback" not in err, (code, err[-800:])
+    assert _line(err).startswith(start), err
 
 
 # Wrong: studies/__init__.py run_study replaces every Ctrl-C note with "the study in DIR is
