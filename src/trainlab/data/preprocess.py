@@ -114,7 +114,10 @@ class Transform:
                 f"{type(self).__name__} was fitted on inputs of shape {self.input_shape_}, "
                 f"got {tuple(t.shape[1:])}"
             )
-        out = self._apply(_flat(t))  # (N, D) or (N, k)
+        # one thread, as the fit (_eigh_desc): a PCA/ZCA product's last bits change with the
+        # thread count, and so would the sha256 that `resume` checks the data against
+        with torch_threads(1):
+            out = self._apply(_flat(t))  # (N, D) or (N, k)
         if not floating:  # an integer input, computed in float64 (see _as_tensor)
             out = out.to(torch.float32)
         return out.reshape(t.shape[0], *self.output_shape(self.input_shape_))
