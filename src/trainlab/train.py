@@ -836,17 +836,19 @@ class Trainer:
             rows.append(row)
             if self.stopped_step[i] is None and host[8][i] > 0:
                 self.last[i] = {m: row[m] for m in _METRICS}
-        self._early_stopping(rows)
+        self._early_stopping(rows, alive=[a > 0 for a in host[8]])
         return rows
 
-    def _early_stopping(self, rows: list[dict[str, Any]]) -> None:
+    def _early_stopping(self, rows: list[dict[str, Any]], alive: list[bool]) -> None:
+        """Stop each model whose metric has not improved for ``patience`` epochs; a model
+        stopped for NaN/Inf (``alive`` false) is already stopped, and keeps its records."""
         cfg = self.config.train
         if cfg.early_stopping_patience is None:
             return
         sign = 1.0 if cfg.early_stopping_metric == "val_loss" else -1.0
         changed = False
         for i, row in enumerate(rows):
-            if self.stopped_step[i] is not None:
+            if self.stopped_step[i] is not None or not alive[i]:
                 continue
             value = sign * row[cfg.early_stopping_metric]
             self.best[i], self.bad_epochs[i], stop = early_stopping_update(
