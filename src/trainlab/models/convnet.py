@@ -43,7 +43,8 @@ def conv_dims(input_shape: tuple[int, ...], model: str) -> int:
     A square ``(C, L)`` with many channels (``(28, 28)``: images saved as ``(N, H, W)``, without
     their channel axis) is most likely an image: it still gets 1-D convolutions, with a warning;
     so does ``(C, L)`` with ``L <= 4`` and ``L < C`` (signals of 1-4 channels saved
-    channels-last, ``(N, L, C)``: little or nothing to convolve along).
+    channels-last, ``(N, L, C)``: little or nothing to convolve along), and ``(C, H, W)`` with
+    ``W`` in 1, 3, 4 behind larger ``C`` and ``H`` (images saved channels-last, ``(H, W, C)``).
     """
     if len(input_shape) == 2:
         c, length = input_shape
@@ -69,6 +70,16 @@ def conv_dims(input_shape: tuple[int, ...], model: str) -> int:
             )
         return 1
     if len(input_shape) == 3:
+        c, h, w = input_shape
+        if w in (1, 3, 4) and min(c, h) > 4:  # (H, W, C) images, as the data readers refuse
+            from ..population import _caller_stacklevel
+
+            warnings.warn(
+                f"{model}: input shape {tuple(input_shape)} is taken as {c} channels of "
+                f"{h}x{w}; if these are {c}x{h} images with {w} channels last (H, W, C), give "
+                f"them as ({w}, {c}, {h}): x.permute(0, 3, 1, 2)",
+                stacklevel=_caller_stacklevel(),
+            )
         return 2
     raise UserError(
         f"{model} needs input_shape (C, L) for 1-D or (C, H, W) for 2-D data, got "
