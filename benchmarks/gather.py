@@ -31,6 +31,7 @@ def main() -> None:
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "gather.json"))
     args = ap.parse_args()
     from _args import require_counts, require_device
+    from _machine import machine
     from optim import time_variants  # (best of interleaved rounds, synced on CUDA)
 
     require_counts(ap, reps=args.reps)
@@ -57,8 +58,7 @@ def main() -> None:
         print(f"{n:>6} {d:>4} {k:>5} {a:>10.1f} {s:>16.1f} {a / s:>5.2f}×")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    name = torch.cuda.get_device_name() if device.type == "cuda" else "cpu"
-    meta = {"device": name, "torch": torch.__version__, "threads": torch.get_num_threads()}
+    meta = {**machine(device), "rounds": 3, "reps": args.reps}  # best of 3 rounds of reps
     out.write_text(json.dumps({"meta": meta, "rows": rows}, indent=2) + "\n")
     print(f"wrote {out}")
 

@@ -270,6 +270,12 @@ def main() -> None:
     out = {
         "protocol": "sklearn plot_rbm_logistic_classification (8,985 nudged digits, 80/20)",
         "machine": {**machine(), "scikit-learn": sklearn.__version__},
+        "params": {
+            "repeats": args.repeats,
+            "acc_seeds": args.acc_seeds,
+            "gpu_population": args.gpu_population,
+            "dbn": not args.no_dbn,
+        },
         "rbm": rows,
         "speed": speed,
     }
