@@ -52,7 +52,7 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError, short_repr
+from ..errors import ConfigError, UserError, short_repr
 from ..registry import Registry
 
 __all__ = [
@@ -554,7 +554,18 @@ class PopulationOptimizer(torch.optim.Optimizer):
     def _counts(self, steps: list[int]) -> list[int] | Tensor:
         """The step counts that step-dependent values are computed from (:func:`by_step`):
         :attr:`graph_t` when it is set and the parameters stepping now share its count
-        (:attr:`graph_t_host`), else the host counters ``steps``."""
+        (:attr:`graph_t_host`), else the host counters ``steps``. A step captured into a CUDA
+        graph of the caller's own (not a trainer's, which sets :attr:`graph_t`) is refused: it
+        would replay the capture's t for ever (torch.optim refuses it unless
+        ``capturable=True``)."""
+        capturing = torch.cuda.is_initialized() and torch.cuda.is_current_stream_capturing()
+        if self.graph_t is None and capturing:
+            raise UserError(
+                f"{type(self).__name__}.step() is being captured into a CUDA graph: each replay "
+                "would reuse the step count of the capture (bias corrections, lr decay); step "
+                "it eagerly, or train with trainlab's Trainer, which captures its steps itself "
+                "(train.cuda_graph)"
+            )
         if self.graph_t is None or set(steps) != {self.graph_t_host}:
             return steps
         return self.graph_t
