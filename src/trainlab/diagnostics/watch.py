@@ -215,7 +215,8 @@ class _Layer:
     calls: int = 0
     n: int = 0  # values per model in the output
     col: int | None = None  # column in sample.moments / sample.hist (None: not measured)
-    frac: tuple[str, int] | None = None  # (key, column in sample.fractions)
+    #: (key, column in sample.fractions, the fraction's denominator: units or values per model)
+    frac: tuple[str, int, int] | None = None
 
     @property
     def act(self) -> dict[str, torch.Tensor]:
@@ -1243,7 +1244,7 @@ class Watch:
             z = (cap - y).clamp_max_(y) if cap is not None else y
             peak = stats.unit_peaks(z, units) if z.dim() != 3 else z.amax(dim=1)  # (K, U)
         elif kind in ("tanh", "sigmoid", "hardtanh", "hardsigmoid"):
-            frac = stats.saturated_fraction(y, kind, module)
+            frac = (stats.saturated_fraction(y, kind, module), y[0].numel())  # (of n values)
         hv = self.hist_values
         # a stride coprime with the trailing dims: ceil(n / hv) may sample one unit only
         step = stats.sample_stride(tuple(y.shape[1:]), hv) if hv is not None and n > hv else 1
@@ -1349,14 +1350,14 @@ class Watch:
                 count = self._const(("dead", units), dev, alive.dtype)  # (ΣU, L_relu)
                 n = self._const(("units", units), dev, torch.float32)  # (L_relu,)
                 fracs.append((alive.float() @ count.float()) / n)  # (K, L_relu): dead / U
-                fkeys += [(layer, "dead_fraction") for layer, _ in peaks]
+                fkeys += [(layer, "dead_fraction", p.shape[1]) for layer, p in peaks]
             if sats:
-                fracs.append(torch.stack([f.float() for _, f in sats], dim=1))  # (K, L_sat)
-                fkeys += [(layer, "saturated_fraction") for layer, _ in sats]
+                fracs.append(torch.stack([f.float() for _, (f, _) in sats], dim=1))  # (K, L_sat)
+                fkeys += [(layer, "saturated_fraction", n) for layer, (_, n) in sats]
             if fracs:
                 sample.fractions = torch.cat(fracs, dim=1) if len(fracs) > 1 else fracs[0]
-                for j, (layer, key) in enumerate(fkeys):
-                    layer.frac = (key, j)
+                for j, (layer, key, den) in enumerate(fkeys):
+                    layer.frac = (key, j, den)
             poss = [pos for _, _, _, _, pos in pending]
             sizes = tuple(p.shape[1] for p in poss)
             nb = self.edges.numel() + 1  # under, bins..., over
@@ -1959,7 +1960,8 @@ def _to_records(
                     counts = [[h[j] for h in hs] for hs in cols["hist"]]
             fkey = None
             if layer.frac is not None and cols["frac"] is not None:
-                fkey, fvals = layer.frac[0], cols["frac"][layer.frac[1]]
+                fkey, j, den = layer.frac
+                fvals = [[_exact_fraction(v, den) for v in row] for row in cols["frac"][j]]
             pids = layer_params[name]
             w = u = g = ratio = [none_k] * n_s
             if pids:
@@ -2062,6 +2064,13 @@ def _record_columns(
         og = np.abs(arr["out_grad"]).transpose(2, 0, 1).tolist()  # [layer][sample][model]
         cols["out_grad"] = {layer.order: og[j] for j, layer in enumerate(s.out_grad_layers)}
     return cols
+
+
+def _exact_fraction(value: float, n: int) -> float:
+    """The fraction ``c/n`` that a float32 ``value`` of a count ``c`` of ``n`` rounds: exact,
+    so that 1 of 5 units reads 0.2, not 0.20000000298 — which a verdict's "more than 20%" took
+    for more (a float32 quotient is within 2⁻²⁴·c/n of c/n: the nearest c is c for c < 2²³)."""
+    return round(value * n) / n if math.isfinite(value) else value
 
 
 def _layer_norms(sq: np.ndarray | None, a: int, b: int, none_k: list[None], n_samples: int) -> list:
