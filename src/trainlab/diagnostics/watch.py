@@ -423,7 +423,10 @@ def _kind(m: nn.Module) -> str:
     plain = getattr(m, "plain_kind", None)
     if isinstance(plain, str):
         return plain
-    name = type(m).__name__.lstrip("_")
+    cls = type(m)
+    if parametrize.is_parametrized(m):  # weight_norm, spectral_norm, orthogonal: the class
+        cls = cls.__bases__[0]  # ParametrizedLinear's base, Linear
+    name = cls.__name__.lstrip("_")
     return name.removeprefix("Stacked").lower()  # Conv2d -> conv2d
 
 
