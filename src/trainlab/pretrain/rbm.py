@@ -154,13 +154,15 @@ _FEATURE_ATTRS = ("n_features_in_", "feature_names_in_")
 
 @contextlib.contextmanager
 def features_kept_on_error(est: Any) -> Iterator[None]:
-    """A refused fit leaves the estimator as it was: ``validate_data(reset=True)`` sets
-    ``n_features_in_``/``feature_names_in_`` before the checks that may refuse the data, so
-    they are put back if the block raises a ``ValueError`` (``UserError`` included)."""
+    """A refused or stopped fit leaves the estimator as it was: ``validate_data(reset=True)``
+    sets ``n_features_in_``/``feature_names_in_`` before the checks that may refuse the data
+    (and before the training that may diverge, run out of memory or be interrupted), so they
+    are put back if the block raises anything (Ctrl-C included: the old fitted model stays
+    usable with the old feature count)."""
     kept = {a: getattr(est, a) for a in _FEATURE_ATTRS if hasattr(est, a)}
     try:
         yield
-    except ValueError:
+    except BaseException:
         for a in _FEATURE_ATTRS:
             if a in kept:
                 setattr(est, a, kept[a])
