@@ -263,6 +263,11 @@ class _UncheckedRangeRBM(BernoulliRBM):
     def _check_values(self, X, source_dtype=None):
         return None
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = False  # (any real input is taken)
+        return tags
+
 
 # scikit-learn's generic checks feed Gaussian blobs (values outside [0, 1]) to fit/transform;
 # BernoulliRBM rejects them by design. These checks pass on _UncheckedRangeRBM below.
@@ -275,7 +280,6 @@ _EXPECTED_FAILURES = {
         "check_estimators_fit_returns_self",
         "check_readonly_memmap_input",
         "check_n_features_in_after_fitting",
-        "check_positive_only_tag_during_fit",
         "check_estimators_dtypes",
         "check_pipeline_consistency",
         "check_estimators_pickle",

@@ -34,6 +34,7 @@ from .rbm import (
     data_dtype,
     data_tensor,
     features_kept_on_error,
+    negative_values,
     outside_unit_interval,
     refuse_bool_counts,
 )
@@ -111,6 +112,7 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
             X = X.toarray() if sp.issparse(X) else X
             if outside_unit_interval(X, source):
                 raise DataError(
+                    f"{negative_values(X, 'StackedDenoisingAutoencoder')}"
                     f"StackedDenoisingAutoencoder needs inputs in [0, 1] (cross-entropy loss) "
                     f"but got [{X.min():.4g}, {X.max():.4g}]; scale them first, e.g. with "
                     "sklearn.preprocessing.MinMaxScaler(clip=True) (clip=True also keeps "
@@ -121,6 +123,7 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True  # densified by _check_input
+        tags.input_tags.positive_only = True  # [0, 1]: negative values are refused
         return tags
 
     def _train_layer(

@@ -283,6 +283,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True  # the first RBM densifies it
+        tags.input_tags.positive_only = self.visible == "bernoulli"  # [0, 1] for a Bernoulli RBM
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]  # as each layer's
         return tags
 
 

@@ -81,6 +81,12 @@ def data_tensor(X: np.ndarray, dtype: torch.dtype, device: torch.device) -> torc
     return torch.tensor(X, dtype=dtype, device=device)
 
 
+def negative_values(X: np.ndarray, name: str) -> str:
+    """scikit-learn's opening for data with values below 0 (``"Negative values in data passed
+    to NAME; "``: what its ``positive_only`` tag checks look for), else ``""``."""
+    return f"Negative values in data passed to {name}; " if X.size and X.min() < 0 else ""
+
+
 def outside_unit_interval(X: np.ndarray, source_dtype: Any = None) -> bool:
     """Whether ``X`` has values outside [0, 1] by more than rounding.
 
@@ -502,10 +508,16 @@ class BernoulliRBM(_BaseRBM):
         self.monitor = monitor
         self.device = device
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.positive_only = True  # [0, 1]: negative values are refused
+        return tags
+
     def _check_values(self, X: np.ndarray, source_dtype: Any = None) -> None:
         if outside_unit_interval(X, source_dtype):
             raise DataError(
-                f"BernoulliRBM needs inputs in [0, 1] but got values in "
+                f"{negative_values(X, 'BernoulliRBM')}BernoulliRBM needs inputs in [0, 1] but "
+                f"got values in "
                 f"[{X.min():.4g}, {X.max():.4g}]; scale them first, e.g. with "
                 "sklearn.preprocessing.MinMaxScaler(clip=True) (clip=True also keeps held-out "
                 "data, such as a cross-validation test fold, within [0, 1])"
