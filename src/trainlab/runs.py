@@ -187,8 +187,12 @@ class RunDir:
                 f"{self.path} is being written by another trainlab process{who}; let it "
                 "finish or stop it, then run this again"
             ) from None
-        os.ftruncate(fd, 0)
-        os.write(fd, str(os.getpid()).encode())
+        try:  # the pid, for the message of a refused second writer
+            os.ftruncate(fd, 0)
+            os.write(fd, str(os.getpid()).encode())
+        except OSError as err:  # a full disk: let the lock go (this process may try again)
+            os.close(fd)
+            raise named(err, path) from err
         self._lock_fd = fd
         return True
 

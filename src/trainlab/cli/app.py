@@ -217,6 +217,15 @@ def _warnings_as_lines() -> Iterator[None]:
         warnings.showwarning = previous
 
 
+def _takes_out() -> bool:
+    """Whether the command being run has an ``--out`` option (resume and report do not)."""
+    import typer.main
+
+    name = next((a for a in sys.argv[1:] if not a.startswith("-")), None)
+    command = getattr(typer.main.get_command(app), "commands", {}).get(name)
+    return command is not None and any("--out" in p.opts for p in command.params)
+
+
 def _main() -> None:
     try:
         code = app(standalone_mode=False)
@@ -238,7 +247,8 @@ def _main() -> None:
         fix = "pass another path"
         then = (getattr(err, "__notes__", None) or ["run it again"])[-1]  # e.g. resume DIR
         if err.errno == errno.EROFS:  # (a read-only mount: no space to free)
-            fix = "what was written before is intact; use a writable folder (--out, or a copy)"
+            where = "--out, or a copy" if _takes_out() else "a copy of the run folder"
+            fix = f"what was written before is intact; use a writable folder ({where})"
         elif err.errno in (errno.EACCES, errno.EPERM):  # (resume and report take no path)
             fix = "no permission to write there; fix the folder's permissions or use a copy"
         elif full:
