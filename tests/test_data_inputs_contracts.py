@@ -76,5 +76,5 @@ def test_pretraining_trains_on_the_validation_rows_too():
     # used the validation split, dropping 10% of the training rows; right: all of them train
     from trainlab.pretrain.run import PretrainConfig, _data
 
-    xtr, xte, _ = _data(PretrainConfig())
+    xtr, xte, _, _ = _data(PretrainConfig())
     assert xtr.shape[0] == 1438 and xte.shape[0] == 359  # digits: 1797 = 1438 + 359

@@ -222,7 +222,7 @@ def test_pretrain_checks_the_test_split_range_before_making_the_run(tmp_path, mo
         x = load_digits().data / 16.0
         xte = x[200:260].copy()
         xte[0, 5] = 1.5
-        return x[:200], xte, (64,)
+        return x[:200], xte, (64,), None
 
     monkeypatch.setattr(run_mod, "_data", test_out_of_range)
     code, err, out = _pretrain(tmp_path, monkeypatch, capsys, "data: {scale: none}\n")
@@ -239,7 +239,7 @@ def test_pretrain_rejects_data_outside_the_unit_range_before_making_the_run(
 
     def raw_digits(cfg):
         x = load_digits().data
-        return x[:200], x[200:260], (64,)
+        return x[:200], x[200:260], (64,), None
 
     monkeypatch.setattr(run_mod, "_data", raw_digits)
     text = "data: {scale: none}\nmodel: {kind: dbn, layers: [4]}\n"

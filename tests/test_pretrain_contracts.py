@@ -100,7 +100,7 @@ def test_pretrain_model_npz_holds_the_hidden_biases_of_stacks(tmp_path, kind):
     )
     out = run_mod.run_pretrain(cfg, out=tmp_path / "run", device="cpu")
     saved = dict(np.load(out / "model.npz"))
-    xtr, xte, _ = run_mod._data(cfg)
+    xtr, xte, _, _ = run_mod._data(cfg)
     est, _ = run_mod._fit_stack(cfg, 0, xtr, xte[:10])  # the same fit (seed 0)
     if kind == "dbn":
         want = {
@@ -114,7 +114,7 @@ def test_pretrain_model_npz_holds_the_hidden_biases_of_stacks(tmp_path, kind):
             for j, layer in enumerate(est.layers_)
             for name, a in zip(("weight", "hidden_bias", "visible_bias"), layer, strict=True)
         }
-    assert saved.keys() == want.keys()
+    assert saved.keys() == want.keys() | {"input_shift", "input_scale"}  # (data.scale minmax)
     for key, a in want.items():
         np.testing.assert_allclose(saved[key], a, err_msg=key)
 

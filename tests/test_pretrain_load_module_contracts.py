@@ -32,7 +32,7 @@ def test_a_stack_from_a_run_equals_the_same_stack_fitted_and_unrolled(tmp_path, 
     # (a Gaussian first layer: its weight unrolls as W / s², as DBN.to_module folds it)
     cfg = _cfg(kind, layers=[12, 6], **extra)
     run = run_pretrain(cfg, out=tmp_path / "run")
-    xtr, _, _ = _data(cfg)
+    xtr, _, _, _ = _data(cfg)
     est, _ = _fit_stack(cfg, 4, xtr, xtr[:5])  # model 1: seed 4
     want = est.to_module(10, generator=torch.Generator().manual_seed(0))
     got = load_module(run, 10, model=1, generator=torch.Generator().manual_seed(0))

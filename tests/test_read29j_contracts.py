@@ -58,9 +58,9 @@ def test_fit_seconds_is_the_fit_not_the_run_files(tmp_path, monkeypatch):
 
     real_save = run_mod._save_npz
 
-    def slow_save(path, arrays):
+    def slow_save(path, arrays, scaling):
         time.sleep(1.5)
-        real_save(path, arrays)
+        real_save(path, arrays, scaling)
 
     monkeypatch.setattr(population_mod.RBMPopulation, "fit", timed_fit)
     monkeypatch.setattr(run_mod, "_save_npz", slow_save)

@@ -379,7 +379,12 @@ def parse_grid(items: list[str] | None) -> dict[str, list[float]]:
     return out
 
 
-def _data(cfg: PretrainConfig) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]:
+def _data(
+    cfg: PretrainConfig,
+) -> tuple[np.ndarray, np.ndarray, tuple[int, ...], tuple[np.ndarray, np.ndarray] | None]:
+    """The training and test inputs, flat and scaled by ``data.scale``; their shape; and the
+    scaling ``(shift, scale)`` (``x' = (x − shift) / scale`` per feature; None for ``none``),
+    which ``model.npz`` keeps so that :func:`load_module` can fold it into the first layer."""
     from .. import data as data_mod
 
     # unsupervised: no validation split, its rows train too (data.options.val_fraction: keep one)
@@ -406,16 +411,19 @@ def _data(cfg: PretrainConfig) -> tuple[np.ndarray, np.ndarray, tuple[int, ...]]
             "pre-training report shows test reconstructions; give the data test samples "
             "(an .npz file: x_test/y_test)"
         )
+    scaling = None
     if cfg.data.scale == "minmax":  # fitted on the training split; test clipped into [0, 1]
         lo, hi = xtr.min(0), xtr.max(0)
         span = np.where(hi > lo, hi - lo, 1.0)
         xtr, xte = (xtr - lo) / span, np.clip((xte - lo) / span, 0.0, 1.0)
+        scaling = (lo, span)
     elif cfg.data.scale == "standardize":  # the trainer's rule (constant features centred)
         from ..data.preprocess import Standardize
 
         z = Standardize().fit(xtr)
         xtr, xte = (z.transform(x).numpy() for x in (xtr, xte))
-    return xtr, xte, tuple(d.input_shape)
+        scaling = (z.mean_.numpy(), z.std_.numpy())
+    return xtr, xte, tuple(d.input_shape), scaling
 
 
 # ------------------------------------------------------------------------------ figures
@@ -627,7 +635,13 @@ def _stack_arrays(est: Any, kind: str) -> dict[str, np.ndarray]:
 
 
 def _stacks_into_run(
-    cfg: PretrainConfig, run: Any, rep: Any, xtr: np.ndarray, x_show: np.ndarray, in_shape
+    cfg: PretrainConfig,
+    run: Any,
+    rep: Any,
+    xtr: np.ndarray,
+    x_show: np.ndarray,
+    in_shape: tuple[int, ...],
+    scaling: tuple[np.ndarray, np.ndarray] | None,
 ) -> tuple[list[dict[str, Any]], np.ndarray, float]:
     """``dbn`` / ``sdae``: fit one stack per seed, one after another, writing each one's
     metrics, model 0's curves and filters, and every stack's parameters to ``model.npz``
@@ -704,7 +718,7 @@ def _stacks_into_run(
             row[name] = num(np.asarray(values[0])[-1])
         row["test_reconstruction_error"] = num(((recon_i - x_show) ** 2).mean())
         models.append(row)
-    _save_npz(run.path / "model.npz", arrays)
+    _save_npz(run.path / "model.npz", arrays, scaling)
     rep.add_table(
         "Models (final numbers)",
         [{k: v for k, v in r.items() if k != "layers"} for r in models],
@@ -714,12 +728,17 @@ def _stacks_into_run(
     return models, recon, seconds
 
 
-def _save_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """``np.savez`` written atomically (temp file, fsync, rename), as every run file is."""
+def _save_npz(
+    path: Path, arrays: dict[str, np.ndarray], scaling: tuple[np.ndarray, np.ndarray] | None
+) -> None:
+    """``np.savez`` written atomically (temp file, fsync, rename), as every run file is; with
+    the run's input scaling (:func:`_data`) as ``input_shift`` and ``input_scale``."""
     import io
 
     from ..atomic import atomic_write_bytes
 
+    if scaling is not None:
+        arrays = {**arrays, "input_shift": scaling[0], "input_scale": scaling[1]}
     buf = io.BytesIO()
     np.savez(buf, **arrays)
     atomic_write_bytes(path, buf.getvalue())
@@ -814,7 +833,7 @@ def run_pretrain(
     # mistake leaves no half-made run behind (a rerun with the same --out would be refused);
     # a pre-training run does not resume: an interrupt here says so (not "trainlab resume")
     with on_interrupt("no run directory was made yet; run the command again"):
-        xtr, xte, in_shape = _data(cfg)
+        xtr, xte, in_shape, scaling = _data(cfg)
         _check_before_run(cfg, xtr, xte)
     if m.kind == "rbm":
         pop = RBMPopulation(  # validates every grid point
@@ -895,6 +914,7 @@ def run_pretrain(
                     for name in ("components", "intercept_hidden", "intercept_visible")
                     for i, e in enumerate(pop.estimators_)
                 },
+                scaling,
             )
             rep.add_table("Models (final pass)", rows)
             if len(cfg.seeds) > 1:
@@ -938,7 +958,9 @@ def run_pretrain(
                 recon_of = f" by {whose}"
         else:
             with bar:
-                models, recon, fit_seconds = _stacks_into_run(cfg, run, rep, xtr, xte, in_shape)
+                models, recon, fit_seconds = _stacks_into_run(
+                    cfg, run, rep, xtr, xte, in_shape, scaling
+                )
             recon_of = " by model 0"
         if recon is not None:
             rep.add_figure(
@@ -967,6 +989,36 @@ def run_pretrain(
     return run.path
 
 
+def _fold_scaling(
+    path: Path, arrays: dict[str, np.ndarray], weight: np.ndarray, bias: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first layer ``(W, b)`` taking unscaled inputs: ``W / scale`` and ``b − (W / scale)
+    · shift``, from the run's ``input_shift``/``input_scale`` (:func:`_data`)."""
+    import yaml
+
+    shift, scale = arrays.get("input_shift"), arrays.get("input_scale")
+    if shift is None or scale is None:
+        try:
+            data = (yaml.safe_load((path / "config.yaml").read_text()) or {}).get("data") or {}
+        except (OSError, yaml.YAMLError, AttributeError):
+            data = {}
+        if isinstance(data, dict) and data.get("scale") == "none":
+            return weight, bias  # the run took its inputs as they are
+        raise ConfigError(
+            f"{path / 'model.npz'} does not record the run's input scaling (written by an "
+            "older trainlab, or damaged); re-run the pre-training, or scale the inputs as the "
+            "run did and leave raw_inputs=False"
+        )
+    v = weight.shape[1]
+    if not (shift.shape == scale.shape == (v,) and np.isfinite(shift).all() and (scale > 0).all()):
+        raise ConfigError(
+            f"{path / 'model.npz'}: input_shift/input_scale do not hold {v} finite shifts and "
+            "positive scales; the file is damaged: re-run the pre-training"
+        )
+    w = weight / scale[None, :]
+    return w, bias - w @ shift
+
+
 def load_module(
     run_dir: str | Path,
     n_classes: int,
@@ -974,11 +1026,20 @@ def load_module(
     model: int = 0,
     activation: str = "sigmoid",
     generator: Any = None,
+    raw_inputs: bool = False,
 ):
     """The pre-trained model ``model`` of a ``trainlab pretrain`` run unrolled into a trainlab
     MLP, to fine-tune: ``fine_tune(load_module("runs/dbn-digits", 10), dataset)``, or
     ``trainlab.train(cfg, model=...)`` with ``init.scheme: keep`` (any other scheme draws the
     weights afresh).
+
+    The run pre-trained on inputs scaled by its ``data.scale`` (``minmax``: each feature
+    mapped to [0, 1] by the training split's min and max; ``standardize``). By default the
+    module expects inputs scaled the same way; ``raw_inputs=True`` folds that scaling into the
+    first layer, ``W' = W / scale``, ``b' = b − W' · shift``, so that the module takes the data
+    as ``trainlab.data.load`` (and so the trainer, with no ``data.preprocess``) gives it — the
+    same hidden activations, except that held-out values outside the training range are not
+    clipped into [0, 1] as the run clipped its test split.
 
     Reads ``summary.json`` (the run's kind; written last, so the run is complete) and
     ``model.npz``: an ``rbm`` run gives one hidden layer, ``dbn`` and ``sdae`` one per layer of
@@ -1065,4 +1126,6 @@ def load_module(
         layers.append((weight, arrays[b_name]))
     if not layers:
         raise ConfigError(f"{path / 'model.npz'} holds no layer of model {model}")
+    if raw_inputs:
+        layers[0] = _fold_scaling(path, arrays, *layers[0])
     return unroll(layers, int(layers[0][0].shape[1]), n_classes, activation, generator)
