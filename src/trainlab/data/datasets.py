@@ -402,11 +402,14 @@ def _check_labels(
     """Labels in ``[0, num_classes)``; ``option``: the dataset takes ``num_classes=``."""
     for split, y in splits.items():
         if y.size and (y.min() < 0 or y.max() >= num_classes):
-            raise _label_range_error(
-                dname, split, int(y.min()), int(y.max()), num_classes,
-                " (pass num_classes=... if there are more classes)" if option
-                else "; check the data files",
-            )  # fmt: skip
+            lo, hi = int(y.min()), int(y.max())
+            if lo >= 1 and hi == num_classes:  # 1..C: as Dataset.checked says it
+                fix = " (labels counted from 1: subtract 1)"
+            elif option:
+                fix = f" (pass num_classes={hi + 1} if there are more classes)"
+            else:
+                fix = "; check the data files"
+            raise _label_range_error(dname, split, lo, hi, num_classes, fix)
 
 
 def _label_range_error(
@@ -531,15 +534,18 @@ def check_arrays(
 
 def _tensor_field(name: str, field_name: str, value: Any) -> torch.Tensor:
     """A Dataset field as a tensor: a tensor as it is, a numpy array converted."""
+    wide = value
+    if isinstance(value, torch.Tensor):  # (torch has no max of uint64: numpy's)
+        wide = value.cpu().numpy() if value.dtype == torch.uint64 else None
+    u64 = isinstance(wide, np.ndarray) and wide.dtype.kind == "u" and wide.dtype.itemsize == 8
+    if u64 and wide.size and int(wide.max()) >= 2**63:  # (would wrap to a negative int64)
+        raise DataError(
+            f"{name}: Dataset.{field_name} holds {int(wide.max())}, beyond int64; "
+            "labels must be class indices"
+        )
     if isinstance(value, torch.Tensor):
         return value
     if isinstance(value, np.ndarray) and (value.dtype.kind in "biuf"):
-        wide = value.dtype.kind == "u" and value.dtype.itemsize == 8 and value.size
-        if wide and int(value.max()) >= 2**63:  # (would wrap to a negative int64)
-            raise DataError(
-                f"{name}: Dataset.{field_name} holds {int(value.max())}, beyond int64; "
-                "labels must be class indices"
-            )
         native = value.astype(value.dtype.newbyteorder("="), copy=False)  # (big-endian files)
         return torch.from_numpy(np.ascontiguousarray(native))
     raise DataError(
