@@ -497,6 +497,13 @@ def _check_options(scheme: str, kwargs: dict[str, Any]) -> dict[str, Any]:
                     f"init scheme '{scheme}' needs {key} >= 0 (a scale of the std), got {value!r}"
                 )
             out[key] = number
+    nonlinearity = out.get("nonlinearity", options.get("nonlinearity"))
+    if "negative_slope" in out and nonlinearity != "leaky_relu":  # (torch's a=: leaky_relu's)
+        raise UserError(
+            f"init scheme '{scheme}': negative_slope applies to nonlinearity 'leaky_relu' only, "
+            f"but the nonlinearity is '{nonlinearity}' (its gain would ignore it); add "
+            "nonlinearity: leaky_relu, or drop negative_slope"
+        )
     return out
 
 

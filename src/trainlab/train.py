@@ -1467,6 +1467,8 @@ def _member_init(config: Config, member: Member) -> dict[str, Any]:
 
     cfg = resolve(config, member.overrides).init
     given = cfg.kwargs("scheme")
+    if cfg.scheme == "keep":  # the module's own biases stay (InitConfig's default 0.0 is not set)
+        given.pop("bias", None)
     defaults = init.scheme_options(cfg.scheme)
     options = {k: v for k, v in defaults.items() if k not in given and plain_default(v)}
     return to_jsonable({"scheme": cfg.scheme, **options, **given})
