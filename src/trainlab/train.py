@@ -1731,6 +1731,10 @@ def _rebuild(
             f"{run.config_path} no longer describes the models in {run.path / 'population.json'} "
             "(seeds or overrides changed); restore the run's config.yaml"
         )
+    for member, rec in zip(trainer.members, info["models"], strict=True):
+        # the recorded key order (a config.yaml re-saved with sorted keys is the same config):
+        # group names in summary.json as in population.json
+        member.overrides = {k: member.overrides[k] for k in rec.get("overrides") or {}}
     trained_on = info.get("data_fingerprint")  # (runs before it was recorded have none)
     if (
         isinstance(trained_on, dict)
