@@ -396,18 +396,35 @@ def _backward_origin(model: int, step: int, rows: list[dict[str, Any]]) -> Findi
     )
     rows = ran if shows else sorted(rows, key=_order)
     at: list[int] = []  # positions in forward order that show it
+    measured: dict[int, int] = {}  # a consumer's position -> the latest row whose ∂L/∂y showed it
     for i, r in enumerate(rows):
         if _nonfinite_number(r.get("grad_norm")):
             at.append(i)
         if _nonfinite_number(r.get("out_grad_norm")):  # came out of the layer after it (or,
-            at.append(_consumer(rows, i))  # at the last layer's output, the loss's)
+            at.append(j := _consumer(rows, i))  # at the last layer's output, the loss's)
+            measured[j] = i
     candidates = [rows[i]["layer"] for i in at]
     origin = rows[max(at)]["layer"]
+    last = rows[max(at)]
+    # a presumed consumer that shows nothing itself and is one layer (not a block whose own
+    # code runs around its recorded children): the guess is not stated as a fact
+    clean = not any(
+        _nonfinite_number(last.get(key)) for key in ("grad_norm", "out_grad_norm", "weight_norm")
+    ) and not any(str(r["layer"]).startswith(f"{last['layer']}.") for r in rows)
     if _nonfinite_number(rows[-1].get("out_grad_norm")):  # ∂L/∂y at the model's output
         msg = (
             f"NaN/Inf first appears at step {step} in the gradient from the loss (every output "
             f"was finite; ∂L/∂y at the output of '{origin}', the last layer, was already "
             "non-finite: the loss or its target made it, e.g. a NaN target or log(0))"
+        )
+    elif clean and max(at) in measured:
+        origin = rows[measured[max(at)]]["layer"]
+        msg = (
+            f"NaN/Inf first appears at step {step} in the backward pass, in the gradient at the "
+            f"output of '{origin}' (every output was finite; '{last['layer']}', the next layer "
+            "in forward order, shows only finite gradients: the NaN came from its backward, "
+            "from a computation of the forward code that no watched layer covers, or from a "
+            f"later layer that took '{origin}''s output through a skip connection)"
         )
     else:
         msg = (
@@ -797,11 +814,23 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
 verdict.__doc__ = f"{inspect.cleandoc(verdict.__doc__ or '')}\n\n{__doc__}"
 
 
+#: checks that fire in two directions (vanishing/exploding, collapsing/exploding, too small/
+#: too large): a population's row names both
+_TWO_SIDED = ("gradients", "activations", "update_ratio")
+
+
+def _side(f: Finding) -> str:
+    """The direction a two-sided check's finding fired in: its message up to the first colon
+    (``"vanishing gradients"``, ``"update/weight ratio too large"``)."""
+    return f.message.split(":", 1)[0]
+
+
 def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
     """One row per check, aggregated over the models: ``check``, ``status`` (the worst over
     models), ``models`` (for how many of them it fired, ``"2/16"``), ``layer`` (the most
     common flagged layer) and ``detail`` (the message of the first model that flagged that
-    layer, else of the first model where it fired, or of the first model)."""
+    layer, else of the first model where it fired, or of the first model; with how many models
+    fired the other way, for a check with two directions)."""
     rows = []
     # every model of the population counts, also one a check gave no finding (a healthy
     # ‖∂L/∂θ‖ ratio of a vmap/loop model neither warns nor clears)
@@ -817,13 +846,24 @@ def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
         layer = Counter(layers).most_common(1)[0][0] if layers else ""
         # the detail of a model that flagged that layer: the row names one layer, not two
         shown = next((f for f in fired if f.layer == layer), fired[0] if fired else fs[0])
+        detail = (f"model {shown.model}: " if n_models > 1 else "") + shown.message
+        if check in _TWO_SIDED:  # models that fired the other way are named, not folded in
+            sides: dict[str, list[Finding]] = {}
+            for f in fired:
+                sides.setdefault(_side(f), []).append(f)
+            others = [
+                f"{len(g)} with {side} (model {g[0].model})"
+                for side, g in sides.items()
+                if side != _side(shown)
+            ]
+            detail += f"; also {', '.join(others)}" if others else ""
         rows.append(
             {
                 "check": check,
                 "status": status,
                 "models": f"{len(fired)}/{n_models}",
                 "layer": layer,
-                "detail": (f"model {shown.model}: " if n_models > 1 else "") + shown.message,
+                "detail": detail,
             }
         )
     return rows
