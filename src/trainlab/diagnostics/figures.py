@@ -102,14 +102,20 @@ def histogram_grid(
     return fig
 
 
+#: the most layers :func:`layer_profile` draws with its three panels side by side
+_SIDE_BY_SIDE = 24
+
+
 def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
     """Per-layer profile at the first and last sampled step: activation std, output-gradient
     norm ‖∂L/∂y‖ (or parameter-gradient norm) and update/weight ratio, on log scales, layers
     in forward order — vanishing signals show as straight lines falling with depth.
 
     Each panel has one x position per layer that has the statistic at either step, the same
-    for both steps. A value that a log axis cannot show is marked at the bottom edge: ``v``
-    for 0 (e.g. a dead layer's std or gradient), ``x`` for NaN/Inf."""
+    for both steps; beyond 24 layers the panels are stacked, and the figure widens with the
+    layer count so that every layer's name stays readable. A value that a log axis cannot show
+    is marked at the bottom edge: ``v`` for 0 (e.g. a dead layer's std or gradient), ``x`` for
+    NaN/Inf."""
     from ..report.plots import plain_text  # (matplotlib: imported when drawing)
 
     rows = [r for r in _decoded(records) if int(r.get("model", 0)) == model]
@@ -122,8 +128,16 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
         ("out_grad_norm", "‖∂L/∂y‖"),
         ("update_ratio", "‖Δθ‖/‖θ‖"),
     )
-    fig = _figure(10, 3.2)
-    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    # one tick label per layer (rotated, 6 pt: ~0.11 in each): side by side up to 24 layers;
+    # more, the panels stacked and as wide as their labels need (a ResNet-20 has 62)
+    n_layers = len({r["layer"] for r in rows})
+    if n_layers <= _SIDE_BY_SIDE:
+        fig = _figure(10, 3.2)
+        axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    else:
+        longest = max(len(str(r["layer"])) for r in rows)
+        fig = _figure(max(10.0, 0.13 * n_layers + 1.5), len(panels) * (2.0 + 0.055 * longest))
+        axes = fig.subplots(len(panels), 1, squeeze=False)[:, 0]
     for ax, (key, label) in zip(axes, panels, strict=True):
         use = key
         if key == "out_grad_norm" and not any(_pos(r.get(key)) for r in rows):
