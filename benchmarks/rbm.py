@@ -208,9 +208,11 @@ def dbn_row(seed: int = 0, epochs: int = 30) -> dict:
     t_pre = time.perf_counter() - t0
     ds = arrays_dataset(Xtr, ytr, Xte, yte, name="digits-nudged")
     t0 = time.perf_counter()
+    head = torch.Generator().manual_seed(seed)  # the output layer: seeded, not torch's global
     summary = fine_tune(
-        [dbn.to_module(n_classes=10)], ds, seeds=[seed], epochs=epochs, lr=1e-3, batch_size=32
-    )
+        [dbn.to_module(n_classes=10, generator=head)], ds, seeds=[seed], epochs=epochs, lr=1e-3,
+        batch_size=32,
+    )  # fmt: skip
     return {
         "model": "DBN 64-256-256-10 (sigmoid), CD-1 lr 0.1 mom 0.5 30 passes/layer, Adam 1e-3 x "
         f"{epochs} epochs, batch 32",
@@ -220,10 +222,29 @@ def dbn_row(seed: int = 0, epochs: int = 30) -> dict:
     }
 
 
+def dbn_rows(seeds: list[int]) -> dict:
+    """:func:`dbn_row` for each seed, with the test accuracy's mean (``test_acc``: what the goal,
+    ≥97%, is judged on), sample std and minimum. The pre-training settings were picked by one
+    seed's test accuracy (see :func:`dbn_row`): a slightly optimistic choice, hence the seeds."""
+    rows = [dbn_row(seed) | {"seed": seed} for seed in seeds]
+    accs = np.array([r["test_acc"] for r in rows])
+    return {
+        "model": rows[0]["model"],
+        "seeds": seeds,
+        "test_acc": float(accs.mean()),
+        "test_acc_std": float(accs.std(ddof=1)) if len(accs) > 1 else 0.0,
+        "test_acc_min": float(accs.min()),
+        "pretrain_s": float(np.mean([r["pretrain_s"] for r in rows])),
+        "finetune_s": float(np.mean([r["finetune_s"] for r in rows])),
+        "rows": rows,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--no-dbn", action="store_true")
+    ap.add_argument("--dbn-seeds", type=int, default=5, help="seeds of the DBN row (mean ± std)")
     ap.add_argument("--out", type=Path, default=RESULTS, help="the JSON to write")
     ap.add_argument(
         "--acc-seeds", type=int, default=5, help="seeds for the accuracy table (0: skip it)"
@@ -242,7 +263,7 @@ def main() -> None:
     from _args import require_counts
     from _machine import machine
 
-    require_counts(ap, repeats=args.repeats)
+    require_counts(ap, repeats=args.repeats, dbn_seeds=args.dbn_seeds)
     for name in ("acc_seeds", "gpu_population"):  # (0: skip that part)
         if getattr(args, name) < 0:
             ap.error(f"--{name.replace('_', '-')} must be 0 or more, got {getattr(args, name)}")
@@ -275,6 +296,7 @@ def main() -> None:
             "acc_seeds": args.acc_seeds,
             "gpu_population": args.gpu_population,
             "dbn": not args.no_dbn,
+            "dbn_seeds": 0 if args.no_dbn else args.dbn_seeds,
         },
         "rbm": rows,
         "speed": speed,
@@ -313,11 +335,12 @@ def main() -> None:
     else:
         out["population_gpu"] = "unmeasured (run with --gpu-population 100 on a CUDA machine)"
     if not args.no_dbn:
-        dbn = dbn_row()
+        dbn = dbn_rows(list(range(args.dbn_seeds)))
         out["dbn"] = dbn
         print(
-            f"{dbn['model']}: test acc {dbn['test_acc']:.4f} "
-            f"(pre-train {dbn['pretrain_s']:.1f} s, fine-tune {dbn['finetune_s']:.1f} s)"
+            f"{dbn['model']}: test acc {dbn['test_acc']:.4f} ± {dbn['test_acc_std']:.4f} over "
+            f"seeds {dbn['seeds']} (min {dbn['test_acc_min']:.4f}; pre-train "
+            f"{dbn['pretrain_s']:.1f} s, fine-tune {dbn['finetune_s']:.1f} s per seed)"
         )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2))
