@@ -56,6 +56,7 @@ class Adagrad(PopulationOptimizer):
     """
 
     masks_grads = True
+    counts_steps = True  # (bias corrections / lr decay from t)
 
     _param_state = ("sum",)
     _hypers = {

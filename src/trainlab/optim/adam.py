@@ -99,6 +99,7 @@ class Adam(PopulationOptimizer):
     """
 
     masks_grads = True
+    counts_steps = True  # (bias corrections / lr decay from t)
     _steps_buf: Tensor | None = None  # the fused kernel's step counts (_device_steps)
 
     _param_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")

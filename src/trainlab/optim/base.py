@@ -546,6 +546,9 @@ class PopulationOptimizer(torch.optim.Optimizer):
     #: whether :meth:`step` honours :attr:`grad_mask` (it takes its gradients from
     #: :meth:`_grads`); a trainer zeroes the gradients itself for an optimizer that does not
     masks_grads = False
+    #: whether a step's values depend on its step count t (Adam's bias corrections, AdaGrad's
+    #: lr decay): such a step cannot be replayed from a CUDA graph of the caller's own
+    counts_steps = False
 
     def __init__(self, params: Iterable[Any], defaults: dict[str, Any]) -> None:
         self.k: int | None = None
@@ -554,18 +557,7 @@ class PopulationOptimizer(torch.optim.Optimizer):
     def _counts(self, steps: list[int]) -> list[int] | Tensor:
         """The step counts that step-dependent values are computed from (:func:`by_step`):
         :attr:`graph_t` when it is set and the parameters stepping now share its count
-        (:attr:`graph_t_host`), else the host counters ``steps``. A step captured into a CUDA
-        graph of the caller's own (not a trainer's, which sets :attr:`graph_t`) is refused: it
-        would replay the capture's t for ever (torch.optim refuses it unless
-        ``capturable=True``)."""
-        capturing = torch.cuda.is_initialized() and torch.cuda.is_current_stream_capturing()
-        if self.graph_t is None and capturing:
-            raise UserError(
-                f"{type(self).__name__}.step() is being captured into a CUDA graph: each replay "
-                "would reuse the step count of the capture (bias corrections, lr decay); step "
-                "it eagerly, or train with trainlab's Trainer, which captures its steps itself "
-                "(train.cuda_graph)"
-            )
+        (:attr:`graph_t_host`), else the host counters ``steps``."""
         if self.graph_t is None or set(steps) != {self.graph_t_host}:
             return steps
         return self.graph_t
@@ -836,9 +828,20 @@ class PopulationOptimizer(torch.optim.Optimizer):
             self._fusable(group, params + grads)
 
     def _closure_loss(self, closure: Any) -> Any:
-        """The start of every step: the closure's loss (None without one), then every group
-        checked before any group is updated (a value refused in a later group would otherwise
-        come after the earlier groups had stepped)."""
+        """The start of every step: a capture into a CUDA graph of the caller's own refused for
+        an optimizer whose values depend on the step count (:attr:`counts_steps`; a trainer's
+        capture sets :attr:`graph_t`): each replay would reuse the capture's t, as torch.optim
+        refuses it unless ``capturable=True``; the closure's loss (None without one); then every
+        group checked before any group is updated (a value refused in a later group would
+        otherwise come after the earlier groups had stepped)."""
+        capturing = torch.cuda.is_initialized() and torch.cuda.is_current_stream_capturing()
+        if self.counts_steps and self.graph_t is None and capturing:  # (before any state moves)
+            raise UserError(
+                f"{type(self).__name__}.step() is being captured into a CUDA graph: each replay "
+                "would reuse the step count of the capture (bias corrections, lr decay); step "
+                "it eagerly, or train with trainlab's Trainer, which captures its steps itself "
+                "(train.cuda_graph)"
+            )
         loss = None
         if closure is not None:
             with torch.enable_grad():
