@@ -1010,13 +1010,26 @@ def _fold_scaling(
             "run did and leave raw_inputs=False"
         )
     v = weight.shape[1]
-    if not (shift.shape == scale.shape == (v,) and np.isfinite(shift).all() and (scale > 0).all()):
+    floats = shift.dtype.kind == "f" and scale.dtype.kind == "f"
+    if not (
+        floats
+        and shift.shape == scale.shape == (v,)
+        and np.isfinite(shift).all()
+        and np.isfinite(scale).all()
+        and (scale > 0).all()
+    ):
         raise ConfigError(
             f"{path / 'model.npz'}: input_shift/input_scale do not hold {v} finite shifts and "
             "positive scales; the file is damaged: re-run the pre-training"
         )
     w = weight / scale[None, :]
-    return w, bias - w @ shift
+    b = bias - w @ shift
+    if not (np.isfinite(w).all() and np.isfinite(b).all()):  # (a subnormal scale: damage too)
+        raise ConfigError(
+            f"{path / 'model.npz'}: input_scale folds into non-finite first-layer weights; the "
+            "file is damaged: re-run the pre-training"
+        )
+    return w, b
 
 
 def load_module(
