@@ -67,10 +67,13 @@ import inspect
 import math
 import numbers
 import os
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 __all__ = ["Thresholds", "Finding", "verdict", "verdict_table", "CHECKS"]
 
@@ -639,7 +642,10 @@ def _fraction_check(
             least[r["layer"]] = min(least.get(r["layer"], math.inf), r[key])
     sel = [{**r, key: least[r["layer"]]} for r in sel]
     worst = max(sel, key=lambda r: r[key])
-    flagged = [r["layer"] for r in sel if r[key] > limit]
+    # more than the limit, and not its float32 rounding: records written before the fractions
+    # were exact hold float32 quotients (1 of 5 as 0.20000000298), which are the limit itself
+    at_limit = float(np.float32(limit))
+    flagged = [r["layer"] for r in sel if r[key] > limit and r[key] != at_limit]
     v = worst[key]
     if flagged:
         shown, bound = _percents(v, limit)
@@ -821,8 +827,9 @@ _TWO_SIDED = ("gradients", "activations", "update_ratio")
 
 def _side(f: Finding) -> str:
     """The direction a two-sided check's finding fired in: its message up to the first colon
-    (``"vanishing gradients"``, ``"update/weight ratio too large"``)."""
-    return f.message.split(":", 1)[0]
+    or semicolon (``"vanishing gradients"``, ``"update/weight ratio too large"``, ``"no update
+    (model stopped or frozen)"``, whatever step its detail names)."""
+    return re.split("[:;]", f.message, maxsplit=1)[0]
 
 
 def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
