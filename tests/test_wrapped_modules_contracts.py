@@ -159,7 +159,9 @@ def test_train_checkpoint_in_forward_is_one_clear_error():
     # backward crashes in functorch ("tensor may have escaped"); the trainer must say what to do
     cfg = small_config(init={"scheme": "keep"}, train={"epochs": 1})
     torch.manual_seed(0)
-    with pytest.raises(UserError, match="use_reentrant=True"):
+    with pytest.raises(
+        UserError, match="remove the checkpointing"
+    ):  # (use_reentrant=True: refused too, test_dropout32)
         train(cfg, model=_DigitsCkpt(), write=False, progress=False, device="cpu")
 
 

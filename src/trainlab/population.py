@@ -709,6 +709,30 @@ def _ids_in_range(embeddings: list[nn.Module], k: int) -> Iterator[None]:
             h.remove()
 
 
+def _refuse_checkpoint(tpl: nn.Module, out: Any) -> None:
+    """A UserError if the autograd graph of ``out`` (one model's output, model by model) holds a
+    reentrant ``torch.utils.checkpoint``: its recompute runs in the backward, after
+    ``functional_call`` has put the template's own tensors back, so the checkpointed layers of
+    every model got no gradient (they never trained) and its dropout another mask."""
+    from torch.utils._pytree import tree_leaves
+
+    stack = [t.grad_fn for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
+    seen: set[int] = set()
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        if type(fn).__name__ == "CheckpointFunctionBackward":
+            raise UserError(
+                f"{type(tpl).__name__}'s forward uses torch.utils.checkpoint, which a population "
+                "cannot run: its recompute in the backward reads one shared copy of the "
+                "weights, not each model's (the checkpointed layers would not train); remove "
+                "the checkpointing (small models seldom need it), or train each model alone"
+            )
+        stack.extend(f for f, _ in fn.next_functions)
+
+
 def _call_keeping_buffers(
     tpl: nn.Module, params: dict[str, torch.Tensor], buffers: dict[str, torch.Tensor], x: Any
 ) -> tuple[Any, dict[str, torch.Tensor]]:
@@ -1281,6 +1305,9 @@ class Population(nn.Module):
             if what is None:  # vmap refused it in words not listed: the loop decides
                 try:
                     out = self._loop_forward(x)
+                except UserError:  # the loop's own refusal (a checkpoint, global randomness)
+                    restore()
+                    raise
                 except Exception:
                     restore()
                     raise err from None  # not vmap's limit: the forward's own error
@@ -1348,6 +1375,9 @@ class Population(nn.Module):
                 {n: b[i] for n, b in work.items()},
                 x[i].clone(),  # views of x share one version counter: a forward that edits its
             )  # input in place would invalidate what the models before it saved for backward
+            if i == 0 and torch.is_grad_enabled() and "_no_checkpoint" not in self.__dict__:
+                _refuse_checkpoint(tpl, out)  # (once: a walk over model 0's graph)
+                self.__dict__["_no_checkpoint"] = True
             now = _python_state(tpl)
             if first is None:
                 first = now

@@ -682,8 +682,8 @@ class Trainer:
             raise UserError(
                 f"the backward of {type(self.pop._template).__name__} fails under torch.vmap "
                 "(a tensor escaped its vmapped forward: torch.utils.checkpoint with "
-                "use_reentrant=False does this); use checkpoint(..., use_reentrant=True), which "
-                "a population runs model by model, or no checkpointing"
+                "use_reentrant=False does this); a population cannot checkpoint (its recompute "
+                "reads one shared copy of the weights): remove the checkpointing"
             ) from None
         clipped = None  # (K,) bool: the models whose gradient was clipped (norm or value)
         if cfg.clip_norm is not None:
