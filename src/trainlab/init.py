@@ -498,7 +498,10 @@ def _check_options(scheme: str, kwargs: dict[str, Any]) -> dict[str, Any]:
                 )
             out[key] = number
     nonlinearity = out.get("nonlinearity", options.get("nonlinearity"))
-    if "negative_slope" in out and nonlinearity != "leaky_relu":  # (torch's a=: leaky_relu's)
+    slope = out.get("negative_slope", options.get("negative_slope"))
+    # a slope other than the default, with another nonlinearity, would not be applied (torch's
+    # a=: leaky_relu's); the default stays accepted: every He run's config.yaml records it
+    if slope != options.get("negative_slope") and nonlinearity != "leaky_relu":
         raise UserError(
             f"init scheme '{scheme}': negative_slope applies to nonlinearity 'leaky_relu' only, "
             f"but the nonlinearity is '{nonlinearity}' (its gain would ignore it); add "
