@@ -26,6 +26,7 @@ import dataclasses
 import inspect
 import math
 import numbers
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable
@@ -781,16 +782,22 @@ _CACHE: OrderedDict[tuple, RawData] = OrderedDict()
 CACHE_ENTRIES = 4
 
 
+#: one generation at a time: mnist1d's make_dataset seeds and draws from numpy's global
+#: generator, so two threads loading at once drew each other's numbers (and cached them)
+_CACHE_LOCK = threading.RLock()
+
+
 def _cached(key: tuple, make: Callable[[], RawData]) -> RawData:
     """In-process cache of generated arrays, the :data:`CACHE_ENTRIES` most recently used
-    (callers index-copy them, never mutate)."""
-    if key in _CACHE:
-        _CACHE.move_to_end(key)
-        return _CACHE[key]
-    _CACHE[key] = made = make()
-    while len(_CACHE) > CACHE_ENTRIES:
-        _CACHE.popitem(last=False)
-    return made
+    (callers index-copy them, never mutate); thread-safe, one ``make`` at a time."""
+    with _CACHE_LOCK:
+        if key in _CACHE:
+            _CACHE.move_to_end(key)
+            return _CACHE[key]
+        _CACHE[key] = made = make()
+        while len(_CACHE) > CACHE_ENTRIES:
+            _CACHE.popitem(last=False)
+        return made
 
 
 @DATASETS.register(
