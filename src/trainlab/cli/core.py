@@ -142,6 +142,16 @@ def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool 
                 how += " (e.g. --set train.clip_norm=1)" if has_set else ""
             if not has_set:
                 how += ", in a new `trainlab train` run (a resumed run keeps its settings)"
+            at_start = sum(m.get("step") == 0 for m in nan_models)  # (the initial weights failed)
+            first = (
+                "a smaller init (init.scheme, init.std) or scaled inputs (data.preprocess): the "
+                "loss was NaN/Inf at step 0, on the initial weights, before the lr or clipping "
+                "acted"
+            )
+            if at_start == len(nan_models):
+                how = first
+            elif at_start:
+                how = f"{how}; for the {at_start} stopped at step 0, {first}"
             console.print(
                 f"[yellow]fix: {how}; `trainlab diagnose CONFIG{_epochs_to(summary, nan_models)}` "
                 "names the first layer where NaN/Inf appears[/]"

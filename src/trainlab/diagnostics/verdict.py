@@ -692,7 +692,8 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
     # layers that receive gradients, at any step: a model stopped for NaN has null gradient
     # norms at its latest steps, and its earlier too-large update must still be said
     has_grad = {r["layer"] for r in rows if r.get("grad_norm") is not None}
-    last = _latest(rows, "update_ratio")
+    # +inf counts (an update too large for float32's norm: the largest of all)
+    last = _latest(rows, "update_ratio", _std)
     # judged at the latest step: a layer that ran there, or that a gradient reached there
     # without its forward (MultiheadAttention's out_proj); an auxiliary head not called at that
     # step was not trained by it, and its ratio 0 is not "too slow"
@@ -700,7 +701,7 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
     sel = [
         r
         for r in last
-        if _finite(r.get("update_ratio"))
+        if _std(r.get("update_ratio"))
         and r["layer"] in has_grad
         and (id(r) in ran or (_finite(r.get("grad_norm")) and r["grad_norm"] > 0))
     ]
