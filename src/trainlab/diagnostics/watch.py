@@ -725,7 +725,10 @@ class Watch:
             found = getattr(optimizer, "found_inf", None)
             if found is None and isinstance(kwargs, dict):
                 found = kwargs.get("found_inf")
-            if self.measure_updates and isinstance(found, torch.Tensor):  # (a copy: no sync)
+            # kept only for a sampled step whose update is still to measure (a copy: no sync);
+            # the unsampled steps between samples keep nothing
+            pending = self._pending is not None
+            if self.measure_updates and pending and isinstance(found, torch.Tensor):
                 self._found_infs.append(found.detach().reshape(()).clone())
 
     def detach(self) -> None:
