@@ -709,28 +709,39 @@ def _ids_in_range(embeddings: list[nn.Module], k: int) -> Iterator[None]:
             h.remove()
 
 
-def _refuse_checkpoint(tpl: nn.Module, out: Any) -> None:
-    """A UserError if the autograd graph of ``out`` (one model's output, model by model) holds a
-    reentrant ``torch.utils.checkpoint``: its recompute runs in the backward, after
-    ``functional_call`` has put the template's own tensors back, so the checkpointed layers of
-    every model got no gradient (they never trained) and its dropout another mask."""
-    from torch.utils._pytree import tree_leaves
+@contextlib.contextmanager
+def _checkpoint_calls() -> Iterator[list[str]]:
+    """Record the calls of ``torch.utils.checkpoint.checkpoint`` made in the block (both forms:
+    a profile hook on this thread, chained to one already set; for one forward)."""
+    seen: list[str] = []
+    old = sys.getprofile()
+    target = os.path.join("torch", "utils", "checkpoint.py")
 
-    stack = [t.grad_fn for t in tree_leaves(out) if isinstance(t, torch.Tensor)]
-    seen: set[int] = set()
-    while stack:
-        fn = stack.pop()
-        if fn is None or id(fn) in seen:
-            continue
-        seen.add(id(fn))
-        if type(fn).__name__ == "CheckpointFunctionBackward":
-            raise UserError(
-                f"{type(tpl).__name__}'s forward uses torch.utils.checkpoint, which a population "
-                "cannot run: its recompute in the backward reads one shared copy of the "
-                "weights, not each model's (the checkpointed layers would not train); remove "
-                "the checkpointing (small models seldom need it), or train each model alone"
-            )
-        stack.extend(f for f, _ in fn.next_functions)
+    def hook(frame: Any, event: str, arg: Any) -> None:
+        code = frame.f_code
+        if event == "call" and code.co_name == "checkpoint" and code.co_filename.endswith(target):
+            seen.append(code.co_name)
+        if old is not None:
+            old(frame, event, arg)
+
+    sys.setprofile(hook)
+    try:
+        yield seen
+    finally:
+        sys.setprofile(old)
+
+
+def _refuse_checkpoint(tpl: nn.Module) -> UserError:
+    """The error for a forward that calls ``torch.utils.checkpoint``: its recompute runs in the
+    backward, after ``functional_call`` has put the template's own tensors back, so every
+    model's backward used the template's weights (reentrant: the checkpointed layers got no
+    gradient and never trained; non-reentrant: wrong gradients before them)."""
+    return UserError(
+        f"{type(tpl).__name__}'s forward uses torch.utils.checkpoint, which a population cannot "
+        "run: its recompute in the backward reads one shared copy of the weights, not each "
+        "model's (the checkpointed layers would not train); remove the checkpointing (small "
+        "models seldom need it), or train each model alone"
+    )
 
 
 def _call_keeping_buffers(
@@ -1369,14 +1380,23 @@ class Population(nn.Module):
                 for n, sl in slices.items():
                     if sl.requires_grad:
                         sl.register_hook(_mark_used(used.setdefault(n, set()), i))
-            out, moved = _call_keeping_buffers(
-                tpl,
-                slices,
-                {n: b[i] for n, b in work.items()},
-                x[i].clone(),  # views of x share one version counter: a forward that edits its
-            )  # input in place would invalidate what the models before it saved for backward
-            if i == 0 and torch.is_grad_enabled() and "_no_checkpoint" not in self.__dict__:
-                _refuse_checkpoint(tpl, out)  # (once: a walk over model 0's graph)
+            # model 0's first training forward is watched for torch.utils.checkpoint (once)
+            check = (
+                i == 0
+                and self.training
+                and torch.is_grad_enabled()
+                and "_no_checkpoint" not in self.__dict__
+            )
+            with _checkpoint_calls() if check else contextlib.nullcontext([]) as ckpt:
+                out, moved = _call_keeping_buffers(
+                    tpl,
+                    slices,
+                    {n: b[i] for n, b in work.items()},
+                    x[i].clone(),  # views of x share one version counter: a forward that edits
+                )  # its input in place would invalidate what the models before it saved
+            if ckpt:
+                raise _refuse_checkpoint(tpl)
+            if check:
                 self.__dict__["_no_checkpoint"] = True
             now = _python_state(tpl)
             if first is None:
