@@ -106,3 +106,24 @@ def test_reentrant_checkpoint_refused_on_first_training_forward() -> None:
         pop = Population(m, 2)
         pop.train()
         pop(torch.randint(0, 10, (2, 5, 6))).sum().backward()
+
+
+# The first version watched the forward with sys.setprofile, chained to the profiler already set:
+# under cProfile (a C-level profiler, not callable) the population's first training forward
+# raised "TypeError: 'Profile' object is not callable". A profiled run must train as any other.
+def test_loop_population_trains_under_cprofile() -> None:
+    import cProfile
+
+    torch.manual_seed(1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        pop = Population(_Emb(), 2)
+    pop.train()
+    x = torch.randint(0, 10, (2, 5, 6))
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        pop(x).square().sum().backward()
+    finally:
+        prof.disable()
+    assert all(p.grad is not None for p in pop.parameters())

@@ -711,24 +711,40 @@ def _ids_in_range(embeddings: list[nn.Module], k: int) -> Iterator[None]:
 
 @contextlib.contextmanager
 def _checkpoint_calls() -> Iterator[list[str]]:
-    """Record the calls of ``torch.utils.checkpoint.checkpoint`` made in the block (both forms:
-    a profile hook on this thread, chained to one already set; for one forward)."""
+    """Record the uses of ``torch.utils.checkpoint`` in the block, both forms: the module's
+    ``CheckpointFunction`` (reentrant) and ``_checkpoint_without_reentrant_generator`` are
+    wrapped for the block (``checkpoint`` looks them up when called, however it was imported;
+    no profile hook, which would stop a running cProfile)."""
+    import torch.utils.checkpoint as ckpt
+
     seen: list[str] = []
-    old = sys.getprofile()
-    target = os.path.join("torch", "utils", "checkpoint.py")
+    saved = {
+        n: getattr(ckpt, n)
+        for n in ("CheckpointFunction", "_checkpoint_without_reentrant_generator")
+        if hasattr(ckpt, n)
+    }
 
-    def hook(frame: Any, event: str, arg: Any) -> None:
-        code = frame.f_code
-        if event == "call" and code.co_name == "checkpoint" and code.co_filename.endswith(target):
-            seen.append(code.co_name)
-        if old is not None:
-            old(frame, event, arg)
+    class _Reentrant:
+        @staticmethod
+        def apply(*args: Any, **kwargs: Any) -> Any:
+            seen.append("reentrant")
+            return saved["CheckpointFunction"].apply(*args, **kwargs)
 
-    sys.setprofile(hook)
+    def _non_reentrant(*args: Any, **kwargs: Any) -> Any:
+        seen.append("non-reentrant")
+        return saved["_checkpoint_without_reentrant_generator"](*args, **kwargs)
+
+    wrappers = {
+        "CheckpointFunction": _Reentrant,
+        "_checkpoint_without_reentrant_generator": _non_reentrant,
+    }
+    for n in saved:
+        setattr(ckpt, n, wrappers[n])
     try:
         yield seen
     finally:
-        sys.setprofile(old)
+        for n, v in saved.items():
+            setattr(ckpt, n, v)
 
 
 def _refuse_checkpoint(tpl: nn.Module) -> UserError:
