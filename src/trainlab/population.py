@@ -49,6 +49,7 @@ import numbers
 import os
 import re
 import sys
+import threading
 import warnings
 import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -709,42 +710,63 @@ def _ids_in_range(embeddings: list[nn.Module], k: int) -> Iterator[None]:
             h.remove()
 
 
-@contextlib.contextmanager
-def _checkpoint_calls() -> Iterator[list[str]]:
-    """Record the uses of ``torch.utils.checkpoint`` in the block, both forms: the module's
-    ``CheckpointFunction`` (reentrant) and ``_checkpoint_without_reentrant_generator`` are
-    wrapped for the block (``checkpoint`` looks them up when called, however it was imported;
-    no profile hook, which would stop a running cProfile)."""
-    import torch.utils.checkpoint as ckpt
+#: the uses of torch.utils.checkpoint by this thread's watched forward (:func:`_checkpoint_calls`)
+_CKPT_LOCAL = threading.local()
+_CKPT_LOCK = threading.Lock()
+_CKPT_STATE: dict[str, Any] = {"users": 0, "saved": {}}
+#: torch.utils.checkpoint's names that both forms and torch.distributed's composable checkpoint
+#: look up when called: ``CheckpointFunction`` (reentrant), ``_checkpoint_hook`` (non-reentrant)
+_CKPT_NAMES = ("CheckpointFunction", "_checkpoint_hook")
 
-    seen: list[str] = []
-    saved = {
-        n: getattr(ckpt, n)
-        for n in ("CheckpointFunction", "_checkpoint_without_reentrant_generator")
-        if hasattr(ckpt, n)
-    }
+
+def _ckpt_wrappers(saved: dict[str, Any]) -> dict[str, Any]:
+    def seen(form: str) -> None:
+        uses = getattr(_CKPT_LOCAL, "uses", None)
+        if uses is not None:  # (this thread watches a forward; other threads' calls pass)
+            uses.append(form)
 
     class _Reentrant:
         @staticmethod
         def apply(*args: Any, **kwargs: Any) -> Any:
-            seen.append("reentrant")
+            seen("reentrant")
             return saved["CheckpointFunction"].apply(*args, **kwargs)
 
-    def _non_reentrant(*args: Any, **kwargs: Any) -> Any:
-        seen.append("non-reentrant")
-        return saved["_checkpoint_without_reentrant_generator"](*args, **kwargs)
+    def _hook(*args: Any, **kwargs: Any) -> Any:
+        seen("non-reentrant")
+        return saved["_checkpoint_hook"](*args, **kwargs)
 
-    wrappers = {
-        "CheckpointFunction": _Reentrant,
-        "_checkpoint_without_reentrant_generator": _non_reentrant,
-    }
-    for n in saved:
-        setattr(ckpt, n, wrappers[n])
+    return {"CheckpointFunction": _Reentrant, "_checkpoint_hook": _hook}
+
+
+@contextlib.contextmanager
+def _checkpoint_calls() -> Iterator[list[str]]:
+    """Record this thread's uses of ``torch.utils.checkpoint`` in the block (both forms, also
+    through ``checkpoint_sequential`` or torch.distributed's composable ``checkpoint``): the
+    module's ``CheckpointFunction`` and ``_checkpoint_hook``, which they look up when called,
+    are wrapped while any thread is in such a block (installed once, under a lock, with a
+    count; a thread records only its own calls)."""
+    import torch.utils.checkpoint as ckpt
+
+    with _CKPT_LOCK:
+        if _CKPT_STATE["users"] == 0:
+            saved = {n: getattr(ckpt, n) for n in _CKPT_NAMES if hasattr(ckpt, n)}
+            wrappers = _ckpt_wrappers(saved)
+            for n in saved:
+                setattr(ckpt, n, wrappers[n])
+            _CKPT_STATE["saved"] = saved
+        _CKPT_STATE["users"] += 1
+    outer = getattr(_CKPT_LOCAL, "uses", None)
+    _CKPT_LOCAL.uses = uses = []
     try:
-        yield seen
+        yield uses
     finally:
-        for n, v in saved.items():
-            setattr(ckpt, n, v)
+        _CKPT_LOCAL.uses = outer
+        with _CKPT_LOCK:
+            _CKPT_STATE["users"] -= 1
+            if _CKPT_STATE["users"] == 0:
+                for n, v in _CKPT_STATE["saved"].items():
+                    setattr(ckpt, n, v)
+                _CKPT_STATE["saved"] = {}
 
 
 def _refuse_checkpoint(tpl: nn.Module) -> UserError:
@@ -1396,13 +1418,9 @@ class Population(nn.Module):
                 for n, sl in slices.items():
                     if sl.requires_grad:
                         sl.register_hook(_mark_used(used.setdefault(n, set()), i))
-            # model 0's first training forward is watched for torch.utils.checkpoint (once)
-            check = (
-                i == 0
-                and self.training
-                and torch.is_grad_enabled()
-                and "_no_checkpoint" not in self.__dict__
-            )
+            # every training forward is watched for torch.utils.checkpoint (a forward may start
+            # checkpointing at a later step): two attribute swaps under a lock, per model
+            check = self.training and torch.is_grad_enabled()
             with _checkpoint_calls() if check else contextlib.nullcontext([]) as ckpt:
                 out, moved = _call_keeping_buffers(
                     tpl,
@@ -1412,8 +1430,6 @@ class Population(nn.Module):
                 )  # its input in place would invalidate what the models before it saved
             if ckpt:
                 raise _refuse_checkpoint(tpl)
-            if check:
-                self.__dict__["_no_checkpoint"] = True
             now = _python_state(tpl)
             if first is None:
                 first = now
