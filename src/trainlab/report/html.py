@@ -64,8 +64,12 @@ details>summary{cursor:pointer;color:#0969da;margin:.4em 0}
 def _em(m: re.Match[str]) -> str:
     """``*italic*``, unless it would cross a bold span's tag (``*a **b* c**``): left as text,
     so that the tags nest."""
-    inner = m.group(1)
-    return f"<em>{inner}</em>" if inner.count("<strong>") == inner.count("</strong>") else m[0]
+    depth = 0  # the bold tags inside, left to right: balanced, never closing one opened outside
+    for tag in re.findall(r"</?strong>", m.group(1)):
+        depth += 1 if tag == "<strong>" else -1
+        if depth < 0:
+            return m[0]
+    return f"<em>{m.group(1)}</em>" if depth == 0 else m[0]
 
 
 def _inline(text: str) -> str:
