@@ -154,6 +154,16 @@ def complete_run(path: Path) -> str:
     )
 
 
+def _study_summary(path: Path) -> bool:
+    """Whether ``path`` is a study's summary (a JSON object with a ``"study"`` key: the
+    pretraining study's); a missing or unreadable file is not."""
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return False
+    return isinstance(data, dict) and "study" in data
+
+
 class RunDir:
     """The folder of one run: ``config.yaml``, ``population.json``, ``metrics.jsonl``,
     ``diagnostics.jsonl``, ``checkpoints/last.pt``, ``summary.json``, ``report.html``."""
@@ -285,8 +295,13 @@ class RunDir:
     def require(self) -> RunDir:
         """Check that this is a run directory (for resume and report)."""
         if not (self.path / "config.yaml").is_file():
-            # a study's folder: results.json (written last) or its cells/ (a study stopped early)
-            if (self.path / "results.json").is_file() or (self.path / "cells").is_dir():
+            # a study's folder: results.json (written last; the pretraining study's summary.json
+            # with its "study" key) or its cells/ (a study stopped early)
+            if (
+                (self.path / "results.json").is_file()
+                or (self.path / "cells").is_dir()
+                or _study_summary(self.path / "summary.json")
+            ):
                 raise UserError(
                     f"{self.path} is a study's folder, not a training run: a study does not "
                     "resume; run `trainlab study NAME` again (with another --out)"

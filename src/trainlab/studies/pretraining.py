@@ -588,5 +588,5 @@ def run(
         f"test accuracy ({over}) against the fraction of labels used; random: "
         f"{RANDOM_INIT['sigmoid']} for sigmoid, {RANDOM_INIT['relu']} for ReLU",
     )
-    rep.write(include_standard=False)  # (last: results.json is written before it)
+    rep.write(include_standard=False)  # (last: summary.json is written before it)
     return run_dir.path
