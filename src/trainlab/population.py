@@ -769,6 +769,15 @@ def _checkpoint_calls() -> Iterator[list[str]]:
                 _CKPT_STATE["saved"] = {}
 
 
+def _from_checkpoint(err: BaseException) -> bool:
+    """Whether ``err`` was raised inside ``torch.utils.checkpoint`` (vmap refuses its reentrant
+    ``autograd.Function``)."""
+    import traceback
+
+    target = os.path.join("torch", "utils", "checkpoint.py")
+    return any(f.filename.endswith(target) for f in traceback.extract_tb(err.__traceback__))
+
+
 def _refuse_checkpoint(tpl: nn.Module) -> UserError:
     """The error for a forward that calls ``torch.utils.checkpoint``: its recompute runs in the
     backward, after ``functional_call`` has put the template's own tensors back, so every
@@ -1340,6 +1349,8 @@ class Population(nn.Module):
             problem = _randomness_problem(name, str(err))
             if problem is not None:
                 raise UserError(problem) from None
+            if _from_checkpoint(err):  # (a forward that starts checkpointing at a later step)
+                raise _refuse_checkpoint(tpl) from None
             if not first:
                 raise
             what = _unbatchable(str(err))
