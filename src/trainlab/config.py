@@ -799,6 +799,16 @@ def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
 
 
 _Loader.add_constructor(_INT, _construct_int)
+# ... and the dumper quotes what YAML 1.1 reads as an integer too (0b101, 1:30, -0x1F): a
+# config.yaml re-saved by another YAML tool (yaml.safe_load/safe_dump) keeps its text
+_Dumper.add_implicit_resolver(
+    _INT,
+    re.compile(
+        r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+"
+        r"|[-+]?[1-9][0-9_]*(?::[0-5]?[0-9])+)$"
+    ),
+    list("-+0123456789"),
+)
 
 
 #: values a YAML document may expand to once its aliases are followed ("billion laughs": a
