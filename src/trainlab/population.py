@@ -1418,40 +1418,40 @@ class Population(nn.Module):
         start = _python_state(tpl)
         first: _PyState | None = None  # what model 0's forward left
         # (once warned, no more hooks: K x P hooks a step cost ~15% of a small model's step)
-        track = self.training and torch.is_grad_enabled() and "_warned_unused" not in self.__dict__
+        training = self.training and torch.is_grad_enabled()  # (a forward a backward follows)
+        track = training and "_warned_unused" not in self.__dict__
         if track:
             self._warn_unused_parameters()  # (what the previous training forward's backward saw)
         used: dict[str, set[int]] = {}  # parameter -> the models whose backward reached it
-        for i in range(self.k):
-            _restore_python_state(start)
-            slices = {n: p[i] for n, p in params.items()}
-            if track:
-                for n, sl in slices.items():
-                    if sl.requires_grad:
-                        sl.register_hook(_mark_used(used.setdefault(n, set()), i))
-            # every training forward is watched for torch.utils.checkpoint (a forward may start
-            # checkpointing at a later step): two attribute swaps under a lock, per model
-            check = self.training and torch.is_grad_enabled()
-            with _checkpoint_calls() if check else contextlib.nullcontext([]) as ckpt:
+        # every training forward is watched for torch.utils.checkpoint (a forward may start
+        # checkpointing at a later step): two attribute swaps under a lock, once per forward
+        with _checkpoint_calls() if training else contextlib.nullcontext([]) as ckpt:
+            for i in range(self.k):
+                _restore_python_state(start)
+                slices = {n: p[i] for n, p in params.items()}
+                if track:
+                    for n, sl in slices.items():
+                        if sl.requires_grad:
+                            sl.register_hook(_mark_used(used.setdefault(n, set()), i))
                 out, moved = _call_keeping_buffers(
                     tpl,
                     slices,
                     {n: b[i] for n, b in work.items()},
-                    x[i].clone(),  # views of x share one version counter: a forward that edits
-                )  # its input in place would invalidate what the models before it saved
-            if ckpt:
-                raise _refuse_checkpoint(tpl)
-            now = _python_state(tpl)
-            if first is None:
-                first = now
-            elif [e[3] for e in now] != [e[3] for e in first]:
-                _refuse_per_model_state(tpl, first, now)
-            with torch.no_grad():
-                for n, v in moved.items():
-                    _moved_buffer(tpl, n, v, work[n][i])
-                for n, v in moved.items():
-                    work[n][i].copy_(v)
-            outs.append(out)
+                    x[i].clone(),  # views of x share one version counter: a forward that edits its
+                )  # input in place would invalidate what the models before it saved for backward
+                if ckpt:
+                    raise _refuse_checkpoint(tpl)
+                now = _python_state(tpl)
+                if first is None:
+                    first = now
+                elif [e[3] for e in now] != [e[3] for e in first]:
+                    _refuse_per_model_state(tpl, first, now)
+                with torch.no_grad():
+                    for n, v in moved.items():
+                        _moved_buffer(tpl, n, v, work[n][i])
+                    for n, v in moved.items():
+                        work[n][i].copy_(v)
+                outs.append(out)
         if frozen is not None:
             with torch.no_grad():
                 for n, b in buffers.items():
