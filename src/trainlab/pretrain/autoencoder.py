@@ -25,7 +25,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..devices import resolve_device
-from ..errors import DataError, UserError
+from ..errors import UserError
 from ..rng import seed_key
 from ._engine import small_cpu_threads
 from .dbn import layer_widths, unroll
@@ -34,9 +34,9 @@ from .rbm import (
     data_dtype,
     data_tensor,
     features_kept_on_error,
-    negative_values,
     outside_unit_interval,
     refuse_bool_counts,
+    unit_interval_error,
 )
 
 __all__ = ["StackedDenoisingAutoencoder"]
@@ -111,13 +111,7 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
             )  # fmt: skip
             X = X.toarray() if sp.issparse(X) else X
             if outside_unit_interval(X, source):
-                raise DataError(
-                    f"{negative_values(X, 'StackedDenoisingAutoencoder')}"
-                    f"StackedDenoisingAutoencoder needs inputs in [0, 1] (cross-entropy loss) "
-                    f"but got [{X.min():.4g}, {X.max():.4g}]; scale them first, e.g. with "
-                    "sklearn.preprocessing.MinMaxScaler(clip=True) (clip=True also keeps "
-                    "held-out data, such as a cross-validation test fold, within [0, 1])"
-                )
+                raise unit_interval_error(X, "StackedDenoisingAutoencoder", " (cross-entropy loss)")
         return X
 
     def __sklearn_tags__(self):

@@ -81,10 +81,17 @@ def data_tensor(X: np.ndarray, dtype: torch.dtype, device: torch.device) -> torc
     return torch.tensor(X, dtype=dtype, device=device)
 
 
-def negative_values(X: np.ndarray, name: str) -> str:
-    """scikit-learn's opening for data with values below 0 (``"Negative values in data passed
-    to NAME; "``: what its ``positive_only`` tag checks look for), else ``""``."""
-    return f"Negative values in data passed to {name}; " if X.size and X.min() < 0 else ""
+def unit_interval_error(X: np.ndarray, name: str, why: str = "") -> DataError:
+    """The error for inputs of ``name`` outside [0, 1] (:func:`outside_unit_interval`), with the
+    scaler that fixes them; values below 0 open with scikit-learn's ``"Negative values in data
+    passed to NAME"`` (what its ``positive_only`` tag checks look for)."""
+    negative = f"Negative values in data passed to {name}; " if X.size and X.min() < 0 else ""
+    return DataError(
+        f"{negative}{name} needs inputs in [0, 1]{why} but got values in "
+        f"[{X.min():.4g}, {X.max():.4g}]; scale them first, e.g. with "
+        "sklearn.preprocessing.MinMaxScaler(clip=True) (clip=True also keeps held-out data, such "
+        "as a cross-validation test fold, within [0, 1])"
+    )
 
 
 def outside_unit_interval(X: np.ndarray, source_dtype: Any = None) -> bool:
@@ -515,13 +522,7 @@ class BernoulliRBM(_BaseRBM):
 
     def _check_values(self, X: np.ndarray, source_dtype: Any = None) -> None:
         if outside_unit_interval(X, source_dtype):
-            raise DataError(
-                f"{negative_values(X, 'BernoulliRBM')}BernoulliRBM needs inputs in [0, 1] but "
-                f"got values in "
-                f"[{X.min():.4g}, {X.max():.4g}]; scale them first, e.g. with "
-                "sklearn.preprocessing.MinMaxScaler(clip=True) (clip=True also keeps held-out "
-                "data, such as a cross-validation test fold, within [0, 1])"
-            )
+            raise unit_interval_error(X, "BernoulliRBM")
 
     def free_energy(self, X) -> np.ndarray:
         """``F(v) = -v.b - sum_j log(1 + exp(c_j + v.W_j))`` for each row: ``(n_samples,)``."""
