@@ -834,8 +834,12 @@ class PopulationOptimizer(torch.optim.Optimizer):
         refuses it unless ``capturable=True``; the closure's loss (None without one); then every
         group checked before any group is updated (a value refused in a later group would
         otherwise come after the earlier groups had stepped)."""
-        capturing = torch.cuda.is_initialized() and torch.cuda.is_current_stream_capturing()
-        if self.counts_steps and self.graph_t is None and capturing:  # (before any state moves)
+        if (  # (before any state moves; asked of CUDA only for such an optimizer)
+            self.counts_steps
+            and self.graph_t is None
+            and torch.cuda.is_initialized()
+            and torch.cuda.is_current_stream_capturing()
+        ):
             raise UserError(
                 f"{type(self).__name__}.step() is being captured into a CUDA graph: each replay "
                 "would reuse the step count of the capture (bias corrections, lr decay); step "
