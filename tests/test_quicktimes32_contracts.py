@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import run_cli
-from trainlab.studies import pretraining
+from test_studies_pretraining import tiny_study
 
 
 # Wrong: runs.py RunDir.require recognises a study's folder by its results.json (written last)
@@ -17,17 +17,7 @@ from trainlab.studies import pretraining
 # contract). Fix: write results.json in pretraining (as the other six), or also recognise it.
 # The study is shrunk as tests/test_studies_pretraining.py does (same code path, ~2 s).
 def test_resume_of_a_pretraining_study_folder_says_it_is_a_study(tmp_path, monkeypatch, capsys):
-    tiny = {
-        "datasets": list(pretraining.SETTINGS["quick"]["datasets"]),
-        "depths": [2],
-        "width": 8,
-        "steps": 12,
-        "seeds": 2,
-        "dbn_iter": 1,
-        "sdae_iter": 1,
-    }
-    monkeypatch.setitem(pretraining.SETTINGS, "quick", tiny)
-    out = pretraining.run(tmp_path / "study", quick=True, device="cpu")
+    out = tiny_study(tmp_path, monkeypatch)
     assert (out / "report.html").is_file()
     code, _, err = run_cli(monkeypatch, capsys, "resume", out)
     assert code != 0

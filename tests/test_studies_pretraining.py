@@ -73,7 +73,9 @@ def test_scale_unit_brings_mnist1d_into_unit_interval():
     assert torch.equal(out.y_test, ds.y_test)
 
 
-def test_study_runs_and_reports(tmp_path, monkeypatch):
+def tiny_study(tmp_path, monkeypatch):
+    """The quick study shrunk (depth 2, width 8, 12 steps, 2 seeds, 1 pass per layer): the same
+    code path in about 2 s; returns its folder."""
     tiny = {
         "datasets": list(pretraining.SETTINGS["quick"]["datasets"]),
         "depths": [2],
@@ -84,7 +86,11 @@ def test_study_runs_and_reports(tmp_path, monkeypatch):
         "sdae_iter": 1,
     }
     monkeypatch.setitem(pretraining.SETTINGS, "quick", tiny)
-    out = pretraining.run(tmp_path / "study", quick=True, device="cpu")
+    return pretraining.run(tmp_path / "study", quick=True, device="cpu")
+
+
+def test_study_runs_and_reports(tmp_path, monkeypatch):
+    out = tiny_study(tmp_path, monkeypatch)
     summary = json.loads((out / "summary.json").read_text())
     cells = summary["cells"]
     assert len(cells) == 2 * 3 * 3  # activations x label fractions x methods
