@@ -199,7 +199,8 @@ class LBFGS(PopulationOptimizer):
         state["func_evals"] += 1
         flat_grad = self._gather_grad()  # (K, n)
         dev, dt = flat_grad.device, flat_grad.dtype
-        active = flat_grad.abs().amax(1) > tol_grad  # (K,)
+        # not `> tol`: a NaN gradient is not converged (torch's opt_cond `<=` is False for NaN)
+        active = ~(flat_grad.abs().amax(1) <= tol_grad)  # (K,)
         if not bool(active.any()):
             return orig_loss
 

@@ -167,11 +167,13 @@ _FEATURE_ATTRS = ("n_features_in_", "feature_names_in_")
 
 @contextlib.contextmanager
 def features_kept_on_error(est: Any) -> Iterator[None]:
-    """A refused or stopped fit leaves the estimator as it was: ``validate_data(reset=True)``
-    sets ``n_features_in_``/``feature_names_in_`` before the checks that may refuse the data
-    (and before the training that may diverge, run out of memory or be interrupted), so they
-    are put back if the block raises anything (Ctrl-C included: the old fitted model stays
-    usable with the old feature count)."""
+    """A block that raises leaves the feature attributes as they were: ``validate_data(
+    reset=True)`` sets ``n_features_in_``/``feature_names_in_`` before the checks that may
+    refuse the data, so they are put back if the block raises anything (Ctrl-C included).
+    The autoencoder wraps its whole fit (its layers are set on it only at the end: a diverged
+    or stopped fit keeps the old fitted model); the RBMs wrap the validation only (a refused
+    fit keeps the old model; a fit stopped mid-training keeps its new, partly trained weights,
+    as scikit-learn's does)."""
     kept = {a: getattr(est, a) for a in _FEATURE_ATTRS if hasattr(est, a)}
     try:
         yield
