@@ -230,6 +230,15 @@ def _fmt(a: dict[str, Any], digits: int = 3) -> str:
     return f"{a['mean']:.{digits}f} ± {a['std']:.{digits}f}"
 
 
+def _symmetry_inputs(cells: list[dict[str, Any]]) -> str:
+    """How many test inputs the output spread was measured on (the first 512, or the whole
+    test split where it is smaller: digits has 359), per dataset where they differ."""
+    counts = {c["data"]: c["symmetry_inputs"] for c in cells}
+    if len(set(counts.values())) == 1:
+        return str(next(iter(counts.values())))
+    return ", ".join(f"{n} ({data})" for data, n in counts.items())
+
+
 def run(
     out: str | Path,
     *,
@@ -273,7 +282,10 @@ def run(
                 label = next(k for k in cell["schemes"] if SCHEMES[k] == m["overrides"])
                 sym = unit_symmetry(res.model(m["index"]).cpu(), x)
                 models.append({**m, "scheme": label, "symmetry": sym})
-            cells.append({**cell, "name": name, "run_dir": str(res.run_dir), "models": models})
+            cells.append(
+                {**cell, "name": name, "run_dir": str(res.run_dir), "models": models,
+                 "symmetry_inputs": len(x)}
+            )  # fmt: skip
 
     claims = _claims(cells)
     _print_symmetry(cells)
@@ -326,8 +338,8 @@ def run(
         "Symmetry: largest spread over the hidden units of a layer (max over seeds)",
         _symmetry_rows(cells),
         caption="weight Δ: max over hidden layers and input weights of max_j W[j, c] − min_j "
-        "W[j, c] (bias included); output Δ: the same for the units' outputs on 512 test "
-        "inputs; |W| max: the weights' scale.",
+        "W[j, c] (bias included); output Δ: the same for the units' outputs on "
+        f"{_symmetry_inputs(cells)} test inputs; |W| max: the weights' scale.",
     )
     rep.add_figure("final_test_acc", _bar_figure(cells), caption="Final test accuracy per scheme "
                    f"and cell: {over}; dots are seeds.")  # fmt: skip
