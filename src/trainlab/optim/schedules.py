@@ -125,6 +125,7 @@ class _Params:
 
     def __init__(self, name: str, given: dict[str, Any], k: int, device: torch.device) -> None:
         self.name, self.given, self.k, self.device = name, dict(given), k, device
+        self.shared = False  # one float base_lr for every model (set by create_schedule)
         self.used: set[str] = set()
         #: every parameter's value as used, in the order read (``trainlab schedule`` shows them)
         self.resolved: dict[str, Any] = {}
@@ -135,6 +136,18 @@ class _Params:
         if isinstance(value, Tensor):
             value = value.tolist() if value.dim() else float(value)
         self.resolved[key] = value
+
+    def _missing(self, key: str, what: str) -> ConfigError:
+        """The error for a required parameter not given; when a given key is that name spelt
+        another way (torch's ``T_0``, ``stepsize``, ``max_LR``), it names that key instead (the
+        unknown-key check, with its hint, runs only after every parameter is read)."""
+        norm = lambda s: str(s).lower().replace("_", "").replace("-", "")  # noqa: E731
+        near = [g for g in self.given if g not in self.used and norm(g) == norm(key)]
+        if near:
+            return ConfigError(
+                f"schedule '{self.name}' has no parameter '{near[0]}' (did you mean '{key}'?)"
+            )
+        return ConfigError(f"schedule '{self.name}' needs parameter '{key}'{what}")
 
     def num(
         self,
@@ -149,7 +162,7 @@ class _Params:
         self.used.add(key)
         value = self.given.get(key, default)
         if value is None:
-            raise ConfigError(f"schedule '{self.name}' needs parameter '{key}'")
+            raise self._missing(key, "")
         value = array_as_list(value)
         if isinstance(value, list | tuple) and any(v is KEEP_DEFAULT for v in value):
             if default is None:  # variants that set a required parameter for some models only
@@ -173,9 +186,14 @@ class _Params:
             if value.dim() == 0:
                 value = float(value)
             elif value.shape != (self.k,):
+                fix = (
+                    f"a number or {self.k} value{'s' if self.k != 1 else ''} (one per model)"
+                    if not self.shared
+                    else "a number (per-model values need base_lr as a (K,) tensor: one lr "
+                    "per model)"
+                )
                 raise ConfigError(
-                    f"schedule '{self.name}': {key} has shape {tuple(value.shape)}; give a number "
-                    f"or {self.k} values (one per model)"
+                    f"schedule '{self.name}': {key} has shape {tuple(value.shape)}; give {fix}"
                 )
         if _is_bool(value) or not isinstance(value, numbers.Real | Tensor):
             raise ConfigError(f"schedule '{self.name}': {key} must be a number, got {value!r}")
@@ -268,7 +286,7 @@ class _Params:
         self._shared(key, None, nested=True)
         value = self.given.get(key)
         if value is None:
-            raise ConfigError(f"schedule '{self.name}' needs parameter '{key}' (a list of epochs)")
+            raise self._missing(key, " (a list of epochs)")
         if not isinstance(value, list | tuple):  # a string "10" would be read digit by digit
             raise ConfigError(
                 f"schedule '{self.name}': {key} must be a list of whole epochs, e.g. [10, 20]; "
@@ -527,6 +545,7 @@ def create_schedule(
         )
     k = int(base_lr.shape[0])
     p = _Params(name, params, k, base_lr.device)
+    p.shared = shared
     warmup = p.count("warmup_steps", 0)
     start = p.num("warmup_start_factor", 0.0, lo=0.0, hi=1.0)
     if name == "warmup" and warmup == 0:
