@@ -1092,16 +1092,23 @@ class Population(nn.Module):
         pop = cls(models[0], len(models), seeds)
         buffers = dict(pop.net.named_buffers())  # (every mode: a dropout's rates are "name.p")
         for i, m in enumerate(models):
-            state = m.state_dict()
-            pop.load_member(i, state)
+            pop._load_model(i, m)
             with torch.no_grad():
-                for n, b in m.named_buffers():
-                    if n not in state and n in buffers:  # non-persistent buffers
-                        buffers[n][i].copy_(b)
                 for n, d in m.named_modules():
                     if _dropout_kind(d) is not None and f"{n}.p" in buffers:
                         buffers[f"{n}.p"][i] = float(d.p)  # each model's own rate
         return pop
+
+    def _load_model(self, i: int, model: nn.Module) -> None:
+        """:meth:`load_member` of ``model.state_dict()``, and its non-persistent buffers (which
+        a state_dict leaves out) into slot ``i`` too."""
+        state = model.state_dict()
+        self.load_member(i, state)
+        buffers = dict(self.net.named_buffers())
+        with torch.no_grad():
+            for n, b in model.named_buffers():
+                if n not in state and n in buffers:  # non-persistent buffers
+                    buffers[n][i].copy_(b)
 
     # -- members ------------------------------------------------------------------------------
     def _stacked_state(self) -> dict[str, torch.Tensor]:

@@ -429,8 +429,8 @@ def fine_tune(
         "fine_tune",
     )
     trainer = Trainer(config, device=device, model=mods[0], dataset=dataset)
-    for i, m in enumerate(mods):
-        trainer.pop.load_member(i, {k: v.detach().cpu() for k, v in m.state_dict().items()})
+    for i, m in enumerate(mods):  # (its non-persistent buffers too: a state_dict omits them)
+        trainer.pop._load_model(i, m)
     run = _start_run(config, out, trainer) if out is not None else None
     if run is not None:  # a kill before the first epoch's checkpoint resumes every model from
         run.save_checkpoint(trainer.state_dict())  # its own module, not from modules[0]
