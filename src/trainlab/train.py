@@ -863,10 +863,15 @@ class Trainer:
             self.active.copy_(~torch.tensor(stopped, device=self.device))
 
     def _own_records(self, w: Any) -> list[dict[str, Any]]:
-        """The watch's records, less an early-stopped model's from its stop on: the hooks see
-        it frozen beside models still training, which it alone would not be (its verdict would
-        judge the frozen steps: principle 2)."""
-        stops = self.stopped_step
+        """The watch's records, less an early-stopped model's from its stop on and a NaN-stopped
+        one's after the epoch it failed in (where its run alone ends): the hooks see it frozen
+        beside models still training, which it alone would not be (its verdict would judge the
+        frozen steps: principle 2). Called once per epoch, after the epoch's host read."""
+        spe = self.steps_per_epoch
+        stops = [
+            (nan // spe + 1) * spe if nan >= 0 else stop
+            for nan, stop in zip(self.nan_step.tolist(), self.stopped_step, strict=True)
+        ]
         return [
             r for r in w.pop_records()
             if (stop := stops[int(r.get("model", 0))]) is None or r["step"] < stop
