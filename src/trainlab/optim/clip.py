@@ -167,8 +167,8 @@ def clip_grad_norm_(
     if not ps:
         return norms, torch.zeros(k, dtype=torch.bool, device=dev)
     coef = _coefficient(norms, mx)
-    dtypes = {p.grad.dtype for p in ps}
-    if len(dtypes) == 1 and compute_dtype(d := dtypes.pop()) != d:  # 16-bit: torch's own norms
+    # any 16-bit gradient (alone or beside float32 ones): torch's own norms, each in its dtype
+    if any(compute_dtype(d) != d for d in {p.grad.dtype for p in ps}):
         ours = _norms(ps, k, norm_type, wide=False)  # (rounded as torch rounds them) where
         fits = torch.isfinite(ours)  # they fit the dtype; the float32 ones past its range
         # (float32 coefficients: torch's, exactly, where its norm fits; past it the float32
