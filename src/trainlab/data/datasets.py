@@ -39,6 +39,7 @@ import torch
 
 from ..errors import DataError, UserError, did_you_mean, unknown_name
 from ..registry import Registry
+from ..runs import to_jsonable
 from . import preprocess as _pp
 from . import readers as _readers
 
@@ -754,7 +755,10 @@ def load(
             "seed": int(seed),
             "val_fraction": val_fraction if "val" not in given else None,  # (None: given)
             "test_fraction": test_fraction if "test" not in given else None,
-            "options": {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()},
+            # plain JSON values (info() is JSON-friendly): np.int64(3), np.array([8, 8]), paths
+            "options": to_jsonable(
+                {k: (str(v) if isinstance(v, Path) else v) for k, v in options.items()}
+            ),
             "source": raw.source,
         },
     )

@@ -25,6 +25,11 @@ def _per_class(n_samples: int, classes: int) -> np.ndarray:
     return sizes
 
 
+#: the largest angle noise (radians) spirals takes: far past where the arms vanish, far below
+#: where ``noise·N(0, 1)`` overflows or sin/cos lose every digit
+MAX_ANGLE_NOISE = 1e6
+
+
 def make_spirals(
     n_samples: int = 1500, classes: int = 3, noise: float = 0.2, data_seed: int = 0
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +44,11 @@ def make_spirals(
     n_samples = _positive_int("spirals", "n_samples", n_samples, 2)
     classes = _positive_int("spirals", "classes", classes, 2)
     noise = _nonneg_float("spirals", "noise", noise)
+    if noise > MAX_ANGLE_NOISE:  # noise·N(0, 1) would overflow (1e308) or lose all precision
+        raise UserError(
+            f"spirals: noise={noise:g} is too large; give at most {MAX_ANGLE_NOISE:g} (it is "
+            "an angle in radians: above ~3 the arms are already scattered uniformly)"
+        )
     data_seed = _positive_int("spirals", "data_seed", data_seed, 0)
     _every_class_sampled("spirals", n_samples, classes)
     rng = np.random.default_rng(np.random.SeedSequence([int(data_seed), 0x5719]))
