@@ -42,6 +42,26 @@ _MODULES = (
 __all__ = ["__version__", *_ATTRS, *_MODULES]
 
 
+def _import_rich_quietly() -> None:
+    """Import ``rich.style`` with Python's global ``random`` state put back: its import draws
+    24 bits from it (``count(getrandbits(24))``), and every trainlab command imports rich
+    lazily, so a notebook's seeded ``random`` stream moved on the first ``trainlab.train()``
+    of a kernel only (~12 ms, here, once)."""
+    import random
+    import sys
+
+    if "rich.style" in sys.modules:
+        return
+    state = random.getstate()
+    try:
+        import rich.style  # noqa: F401
+    finally:
+        random.setstate(state)
+
+
+_import_rich_quietly()
+
+
 def __getattr__(name: str) -> Any:
     if name in _ATTRS:
         module, attr = _ATTRS[name]
