@@ -341,8 +341,9 @@ def _given(cfg: PretrainConfig) -> dict[str, Any]:
 def _sets_reach_a_model(
     cfg: PretrainConfig, sets: list[str | tuple[str, Any]] | None
 ) -> PretrainConfig:
-    """``cfg``, after a ConfigError for a ``--set train.KEY`` that ``grid`` sets for every
-    model (config.yaml would record a value that no model trains with)."""
+    """``cfg``, after a ConfigError for a ``--set train.KEY`` or a ``train.KEY`` the config
+    gives that ``grid`` sets for every model (config.yaml would record a value that no model
+    trains with)."""
     for key in keys_given(sets):  # (train={...} too)
         section, _, name = key.partition(".")
         if section == "train" and name in cfg.grid:
@@ -350,6 +351,12 @@ def _sets_reach_a_model(
                 f"--set {key} changes no model: grid.{name} sets it for every model; change "
                 f"the grid (--grid {name}=v1,v2) or leave it out"
             )
+    given = sorted(set(cfg.grid) & cfg.train.model_fields_set)  # (not the kind's defaults)
+    if given:
+        raise ConfigError(
+            f"train.{given[0]} changes no model: grid.{given[0]} sets it for every model; "
+            f"remove train.{given[0]} (or the grid axis)"
+        )
     return cfg
 
 
@@ -822,7 +829,7 @@ def run_pretrain(
             "one way"
         )
     if grid or device is not None:  # (--device '' is refused, as by every command)
-        raw = cfg.model_dump(exclude_none=True)
+        raw = _given(cfg)  # (the kind's defaults stay defaults: a --grid axis may replace one)
         raw["grid"] = {**raw["grid"], **(grid or {})}
         if device is not None:
             raw["device"] = device
@@ -862,6 +869,8 @@ def run_pretrain(
             used = kind_defaults(m.kind, m.visible)[section]  # Gaussian dbn's learning_rate:
             for key in used:  # per layer) is written as null, not left out
                 resolved[section].setdefault(key, None)
+        for key in cfg.grid:  # set per model by the grid: no train value was used
+            resolved["train"].pop(key, None)
         resolved["data"]["options"] = with_absolute_path(cfg.data.options)
         run.write_text("config.yaml", dump_yaml(resolved))
         rep = Report(run.path, title=f"Pre-training: {cfg.name}")
