@@ -650,7 +650,7 @@ def lsuv_(
     are not touched. Data the model does not accept is a UserError.
     """
     _refuse_population(model, "init.lsuv_")
-    if not isinstance(data, Tensor) or data.dim() < 2 or data.shape[0] < 2:
+    if not isinstance(data, Tensor) or data.dim() < 1 or data.shape[0] < 2:  # ((B,) token ids)
         raise UserError(
             "lsuv needs a data batch: pass data= a tensor (B, *input_shape) with B >= 2"
         )
@@ -694,7 +694,9 @@ def lsuv_(
                     stacklevel=2,
                 )
 
-        def output_of(layer: nn.Module) -> Tensor:
+        def output_of(layer: nn.Module) -> Tensor | None:
+            """The layer's output in its first call (None: the forward does not call it)."""
+
             def stop(_m: nn.Module, _i: Any, out: Tensor) -> None:
                 raise _Stop(out)
 
@@ -706,12 +708,21 @@ def lsuv_(
                 return s.output
             finally:
                 handle.remove()
-            raise RuntimeError("lsuv: the layer was not called by the forward pass")
+            return None
 
         variances = []
         for layer in layers:
             name = names.get(id(layer), type(layer).__name__)
             v = float("nan")
+            if output_of(layer) is None:  # (layers= given: one the forward skips)
+                warnings.warn(
+                    f"lsuv: layer '{name}' is not called by the forward pass on the data "
+                    "batch; not rescaled: it keeps the weights it was drawn with",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                variances.append(v)
+                continue
             before = None  # the variance the last rescaling divided the weight by
             scale_fixed = False  # whether that rescaling left the weight's norm as it was
             for i in range(max_iter + 1):  # max_iter rescalings, each measured afterwards
@@ -764,10 +775,51 @@ def lsuv_(
                 )
                 before = v
             variances.append(v)
-        return variances
+        return _as_left(model, data, layers, variances, names, tol)
     finally:
         for m, training in modes:
             m.train(training)
+
+
+def _as_left(
+    model: nn.Module,
+    data: Tensor,
+    layers: list[nn.Module],
+    variances: list[float],
+    names: dict[int, str],
+    tol: float,
+) -> list[float]:
+    """Each layer's output variance as LSUV leaves the model (one more forward): a later
+    layer's rescaling changes an earlier one's output when they share a weight (tied
+    input/output embeddings); such a layer, no longer within ``tol``, is named in a warning."""
+    outputs: dict[int, Tensor] = {}
+    hooks = [
+        layer.register_forward_hook(lambda m, _i, o: outputs.setdefault(id(m), o))
+        for layer in layers
+    ]
+    try:
+        with torch.no_grad():
+            _forward(model, data)
+    finally:
+        for h in hooks:
+            h.remove()
+    left = [
+        float(outputs[id(layer)].float().var()) if id(layer) in outputs else v
+        for layer, v in zip(layers, variances, strict=True)
+    ]
+    moved = [
+        f"'{names.get(id(layer), type(layer).__name__)}' ({v:.4g})"
+        for layer, v, was in zip(layers, left, variances, strict=True)
+        if math.isfinite(was) and abs(was - 1.0) < tol and not abs(v - 1.0) < tol
+    ]
+    if moved:
+        warnings.warn(
+            f"lsuv: rescaling later layers moved the output variance of {', '.join(moved)} off "
+            "1 again (a weight they share with a later layer: tied embeddings?)",
+            UserWarning,
+            stacklevel=3,
+        )
+    return left
 
 
 def _divide_weight(
