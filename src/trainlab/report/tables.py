@@ -220,7 +220,10 @@ def diagnostics_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
     """Columns and rows: per group and layer, each statistic at the last step diagnostics
     recorded, averaged over the group's seeds (finite values only; ``—`` where undefined, e.g.
     ``dead_fraction`` of a tanh layer). An early-stopped seed is held at its last own record,
-    its update ratio left out (:meth:`RunData.diagnostics_held`)."""
+    its update ratio left out (:meth:`RunData.diagnostics_held`). A row shows the models
+    measured at its step; a seed stopped for NaN/Inf before it (its records end with the epoch
+    it failed in) is counted in ``models`` as stopped, never averaged in with its last
+    finite, pre-failure record."""
     groups = {r["index"]: r for r in run.model_results()}
     last: dict[tuple[int, str], dict[str, Any]] = {}
     layer_order: dict[str, int] = {}
@@ -247,8 +250,11 @@ def diagnostics_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
     for (g, layer), recs in sorted(
         cells.items(), key=lambda kv: (group_order[kv[0][0]], layer_order[kv[0][1]])
     ):
-        steps = {r["step"] for r in recs}
-        row: list[Any] = [g, layer, max(steps), len(recs)]
+        top = max(recs, key=lambda r: num(r["step"]) or 0)["step"]
+        stopped = [r for r in recs if r["step"] != top]  # (NaN-stopped earlier: see above)
+        recs = [r for r in recs if r["step"] == top]
+        n: Any = len(recs) if not stopped else f"{len(recs)} (+{len(stopped)} stopped: NaN/Inf)"
+        row: list[Any] = [g, layer, top, n]
         for c in stats:
             vals = [v for v in (value(r.get(c)) for r in recs) if v is not None]
             bad = [v for v in vals if not math.isfinite(v)]
