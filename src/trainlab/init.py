@@ -639,8 +639,11 @@ def lsuv_(
     by √v, until |v − 1| < ``tol`` or ``max_iter`` rescalings have been made (the paper uses
     tol 0.1, T_max 10); the variance is measured again after every rescaling. Runs in eval mode
     (dropout off, batch norm on its running statistics, which it does not update) without
-    gradients; restores each module's mode. Returns each layer's output variance as it is left
-    (the last measurement, taken after the last rescaling). A layer whose variance is 0 or not
+    gradients; restores each module's mode. ``layers`` (default: every Linear/Conv layer)
+    are rescaled in the forward's order whatever order they are listed in. Returns each
+    layer's output variance as the model is left (measured once more after all rescalings), in
+    forward order, or in the order of ``layers`` when given (NaN for one the forward does not
+    call). A layer whose variance is 0 or not
     finite (dead units), or still not within ``tol`` after ``max_iter`` rescalings, is left
     as it is and named in a ``UserWarning``, as are layers the forward pass does not call
     (``nn.MultiheadAttention``'s ``out_proj``). A parametrized weight (``weight_norm``) is rescaled
@@ -666,36 +669,32 @@ def lsuv_(
     modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
-        if layers is None:
-            order: list[nn.Module] = []
-            hooks = [
-                m.register_forward_hook(lambda mod, _i, _o: order.append(mod))
-                for m in model.modules()
-                if is_weight_layer(m) and _settable(m, "weight")
-            ]
-            try:
-                with torch.no_grad():
-                    _forward(model, data)
-            finally:
-                for h in hooks:
-                    h.remove()
-            layers = list(dict.fromkeys(order))  # first call order, unique
-            uncalled = [
-                names[id(m)]
-                for m in model.modules()
-                if is_weight_layer(m) and _settable(m, "weight") and m not in layers
-            ]
-            if uncalled:
-                warnings.warn(
-                    f"lsuv: {_listed(uncalled)} not called by the forward pass on the data "
-                    "batch (unused, or their weight used directly, as nn.MultiheadAttention "
-                    "uses out_proj); not rescaled: they keep the weights they were drawn with",
-                    UserWarning,
-                    stacklevel=2,
-                )
+        given = None if layers is None else list(layers)
+        candidates = given if given is not None else [
+            m for m in model.modules() if is_weight_layer(m) and _settable(m, "weight")
+        ]  # fmt: skip
+        order: list[nn.Module] = []
+        hooks = [m.register_forward_hook(lambda mod, _i, _o: order.append(mod)) for m in candidates]
+        try:
+            with torch.no_grad():
+                _forward(model, data)
+        finally:
+            for h in hooks:
+                h.remove()
+        layers = list({id(m): m for m in order}.values())  # first-call order, unique
+        called = {id(m) for m in layers}
+        uncalled = [names.get(id(m), type(m).__name__) for m in candidates if id(m) not in called]
+        if uncalled:
+            warnings.warn(
+                f"lsuv: {_listed(uncalled)} not called by the forward pass on the data "
+                "batch (unused, or their weight used directly, as nn.MultiheadAttention "
+                "uses out_proj); not rescaled: they keep the weights they were drawn with",
+                UserWarning,
+                stacklevel=2,
+            )
 
-        def output_of(layer: nn.Module) -> Tensor | None:
-            """The layer's output in its first call (None: the forward does not call it)."""
+        def output_of(layer: nn.Module) -> Tensor:
+            """The layer's output in its first call (``layers`` holds called ones only)."""
 
             def stop(_m: nn.Module, _i: Any, out: Tensor) -> None:
                 raise _Stop(out)
@@ -708,21 +707,12 @@ def lsuv_(
                 return s.output
             finally:
                 handle.remove()
-            return None
+            raise RuntimeError("lsuv: the layer was not called by the forward pass")
 
         variances = []
         for layer in layers:
             name = names.get(id(layer), type(layer).__name__)
             v = float("nan")
-            if output_of(layer) is None:  # (layers= given: one the forward skips)
-                warnings.warn(
-                    f"lsuv: layer '{name}' is not called by the forward pass on the data "
-                    "batch; not rescaled: it keeps the weights it was drawn with",
-                    UserWarning,
-                    stacklevel=2,
-                )
-                variances.append(v)
-                continue
             before = None  # the variance the last rescaling divided the weight by
             scale_fixed = False  # whether that rescaling left the weight's norm as it was
             for i in range(max_iter + 1):  # max_iter rescalings, each measured afterwards
@@ -775,7 +765,11 @@ def lsuv_(
                 )
                 before = v
             variances.append(v)
-        return _as_left(model, data, layers, variances, names, tol)
+        as_left = _as_left(model, data, layers, variances, names, tol)
+        left = dict(zip(map(id, layers), as_left, strict=True))
+        if given is None:
+            return list(left.values())
+        return [left.get(id(m), math.nan) for m in given]  # (NaN: a layer the forward skips)
     finally:
         for m, training in modes:
             m.train(training)

@@ -830,6 +830,8 @@ def run_pretrain(
         )
     if grid or device is not None:  # (--device '' is refused, as by every command)
         raw = _given(cfg)  # (the kind's defaults stay defaults: a --grid axis may replace one)
+        for key in grid or {}:  # --grid replaces the config's value (as --set would): a run's
+            raw.get("train", {}).pop(key, None)  # own config.yaml re-run as a sweep
         raw["grid"] = {**raw["grid"], **(grid or {})}
         if device is not None:
             raw["device"] = device
