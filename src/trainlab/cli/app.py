@@ -173,9 +173,15 @@ class _SigtermAsInterrupt:
         self.hit = self.hit or signum == signal.SIGTERM
         raise KeyboardInterrupt
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, _type: object, exc: object, _tb: object) -> None:
+        # exiting after an interrupt (130/143): a further Ctrl-C (pressed twice) has nothing
+        # left to stop; restored, Python's handler would raise it inside the interpreter's
+        # exit (torch's atexit finalizers) and print a traceback after the one-line note
+        stopping = isinstance(exc, SystemExit) and exc.code in (130, 143)
         for sig, previous in self.previous.items():
-            if previous is not None:
+            if stopping:
+                signal.signal(sig, signal.SIG_IGN)
+            elif previous is not None:
                 signal.signal(sig, previous)
 
 
