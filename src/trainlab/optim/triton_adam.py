@@ -37,6 +37,7 @@ from typing import Any
 
 import torch
 from torch import Tensor
+from torch.autograd.graph import increment_version
 
 from .base import cpow
 
@@ -185,6 +186,12 @@ def adam_step_(
     ``grad_mask``: a ``(K,)`` bool tensor, False for the models whose gradients count as zero
     (:attr:`trainlab.optim.base.PopulationOptimizer.grad_mask`); ``.grad`` is not written.
     """
+    states = [*params, *grads, *exp_avgs, *exp_avg_sqs, *(max_exp_avg_sqs or [])]
+    if not all(x.is_contiguous() for x in states):  # (usable() says so before Adam calls it)
+        raise ValueError(
+            "adam_step_ takes contiguous tensors: the kernel writes through raw pointers "
+            "(pass .contiguous() ones, or step with trainlab.optim.Adam, which checks this)"
+        )
     device = params[0].device
     jit, interpreted = _kernels()
     kernel = interpreted if device.type == "cpu" else jit
@@ -223,6 +230,10 @@ def adam_step_(
                 _compile(kernel, grid, args, consts)
         for grid, args, consts in launches:  # every variant compiled: nothing fails half-way
             kernel[grid](*args, **consts)
+    # written through raw pointers, unseen by autograd: bump their versions as an in-place op
+    # would, so that a graph that saved the old weights refuses a backward through them
+    for x in (*params, *exp_avgs, *exp_avg_sqs, *(max_exp_avg_sqs or [])):
+        increment_version(x)
 
 
 def _compile(kernel: Any, grid: tuple[int], args: tuple[Any, ...], consts: dict) -> None:
