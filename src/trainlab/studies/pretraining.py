@@ -38,19 +38,20 @@ SDAE with 25% masking noise, Adam 1e-3, batch 32, 15 passes per layer (5 quick).
 Quick mode (CI, <= 90 s on 2 cores; 12.5 s measured): depth 3 only, width 64, 3 seeds, at
 least 150 fine-tuning steps.
 
-Measured, ``mnist1d`` alone in full mode (5 seeds, width 128, 600 steps with 1% of the labels
-and 678 with all of them, CPU, 2 cores shared with other work, 258 s wall;
-``SETTINGS["full"]["datasets"] = ["mnist1d"]`` then ``run(out, device="cpu")``), test accuracy
-mean over seeds, random / DBN / SDAE:
+Measured, ``mnist1d`` alone in full mode (5 seeds, width 128, 605 steps with 1% of the labels
+(36: shared out by class size) and 678 with all of them, CPU, 2 cores shared with other work,
+433 s wall, 2026-12-01; ``SETTINGS["full"]["datasets"] = ["mnist1d"]`` then
+``run(out, device="cpu")``), test accuracy mean over seeds, random / DBN / SDAE:
 
-- sigmoid, depth 3: 1% labels 0.187 / 0.181 / 0.194; 100% 0.299 / 0.278 / 0.302
-- sigmoid, depth 5: 1% labels 0.210 / 0.152 / 0.199; 100% 0.294 / 0.165 / 0.302
-- relu, depth 3: 1% labels 0.150 / 0.098 / 0.160; 100% 0.411 / 0.089 / 0.370
-- relu, depth 5: 1% labels 0.158 / 0.098 / 0.155; 100% 0.424 / 0.089 / 0.319
+- sigmoid, depth 3: 1% labels 0.181 / 0.181 / 0.195; 100% 0.299 / 0.280 / 0.302
+- sigmoid, depth 5: 1% labels 0.183 / 0.139 / 0.208; 100% 0.294 / 0.130 / 0.302
+- relu, depth 3: 1% labels 0.154 / 0.100 / 0.147; 100% 0.409 / 0.089 / 0.366
+- relu, depth 5: 1% labels 0.152 / 0.100 / 0.146; 100% 0.424 / 0.089 / 0.322
 
 So on ``mnist1d`` pre-training did not help in any cell at depth 5 (mean DBN/SDAE gain at 1%
-labels: sigmoid -3.5 ± 1.4, ReLU -3.2 ± 0.5 points), and DBN-initialised ReLU nets stayed at
-chance (0.089-0.098, std 0 at 100% labels: every seed predicts one class) while the training
+labels: sigmoid -0.9 ± 1.8, ReLU -2.9 ± 0.5 points; every claim inconclusive), and
+DBN-initialised ReLU nets stayed at chance (0.089-0.100, std 0 at 100% labels: every seed
+predicts one class) while the training
 status was "ok". What the RBM weights do in a ReLU net, measured on ``digits`` (a DBN
 64-64-64, CD-1, lr 0.1, momentum 0.5, 20 passes, unrolled with ``activation="relu"``, on the
 training inputs):
