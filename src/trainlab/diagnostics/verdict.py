@@ -31,7 +31,9 @@ check               fires when (default thresholds)
 ``dead_relu``       a ReLU or ReLU6 layer has ``dead_fraction > 0.25`` (units ``<= 0`` on every
                     sample of the batch). Both: the layer's least fraction over the latest 3
                     sampled steps (``PERSIST_STEPS``: a one-sample batch leaves about half of
-                    a healthy layer at 0 on "every" sample).
+                    a healthy layer at 0 on "every" sample), step 0 (before any update) left
+                    out when a later step was sampled; the finding names the step of that
+                    least value.
 ``update_ratio``    a layer that receives gradients has ‖Δθ‖/‖θ‖ ``< 1e-5`` (learning too
                     slowly) or ``> 1e-1`` (too fast); CS231n's rule of thumb is about 1e-3.
                     A model with no update at all (learning rate 0: stopped by the trainer
@@ -635,12 +637,18 @@ def _fraction_check(
         return None
     # a dead or saturated unit stays so: each layer's least fraction over the latest
     # PERSIST_STEPS sampled steps (a one-sample last batch leaves half a healthy layer "dead")
-    steps = sorted({r["step"] for r in rows if _finite(r.get(key))})[-PERSIST_STEPS:]
-    least: dict[str, float] = {}
+    # (step 0, before any update, only when nothing later was sampled: its layers have not
+    # trained yet, and a net saturated from step 1 on must not read "ok" from it)
+    sampled = sorted({r["step"] for r in rows if _finite(r.get(key))})
+    steps = ([s for s in sampled if s != 0] or sampled)[-PERSIST_STEPS:]
+    least: dict[str, tuple[float, Any]] = {}  # layer -> (least fraction, the step it was at)
     for r in rows:
         if r["step"] in steps and _finite(r.get(key)):
-            least[r["layer"]] = min(least.get(r["layer"], math.inf), r[key])
-    sel = [{**r, key: least[r["layer"]]} for r in sel]
+            old = least.get(r["layer"])
+            if old is None or r[key] < old[0]:
+                least[r["layer"]] = (r[key], r["step"])
+    # each layer's row as that least value was measured: the finding's step and value agree
+    sel = [{**r, key: least[r["layer"]][0], "step": least[r["layer"]][1]} for r in sel]
     worst = max(sel, key=lambda r: r[key])
     # more than the limit, and not its float32 rounding: records written before the fractions
     # were exact hold float32 quotients (1 of 5 as 0.20000000298), which are the limit itself
@@ -836,9 +844,10 @@ def _side(f: Finding) -> str:
 def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
     """One row per check, aggregated over the models: ``check``, ``status`` (the worst over
     models), ``models`` (for how many of them it fired, ``"2/16"``), ``layer`` (the most
-    common flagged layer) and ``detail`` (the message of the first model that flagged that
-    layer, else of the first model where it fired, or of the first model; with how many models
-    fired the other way, for a check with two directions)."""
+    common layer among the findings of that worst status) and ``detail`` (the message of the
+    first such model that flagged that layer, else of the first where it fired with that
+    status, or of the first model; with how many models fired the other way, for a check with
+    two directions)."""
     rows = []
     # every model of the population counts, also one a check gave no finding (a healthy
     # ‖∂L/∂θ‖ ratio of a vmap/loop model neither warns nor clears)
@@ -849,11 +858,14 @@ def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
             continue
         status = max((f.status for f in fs), key=_STATUS_RANK.__getitem__)
         fired = [f for f in fs if not f.ok]
-        layers = [f.layer for f in fired if f.layer]
+        # the layer and detail shown are a finding of the row's status (a fail beside warns:
+        # the failing model's, not a warning's on a "fail" row)
+        worst = [f for f in fired if f.status == status] or fired
+        layers = [f.layer for f in worst if f.layer]
         # the most common flagged layer; ties go to the first seen (no hash order)
         layer = Counter(layers).most_common(1)[0][0] if layers else ""
         # the detail of a model that flagged that layer: the row names one layer, not two
-        shown = next((f for f in fired if f.layer == layer), fired[0] if fired else fs[0])
+        shown = next((f for f in worst if f.layer == layer), worst[0] if worst else fs[0])
         detail = (f"model {shown.model}: " if n_models > 1 else "") + shown.message
         if check in _TWO_SIDED:  # models that fired the other way are named, not folded in
             sides: dict[str, list[Finding]] = {}
