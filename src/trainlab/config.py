@@ -1194,7 +1194,9 @@ def plain_default(value: Any) -> bool:
     return isinstance(value, list | tuple) and all(plain_default(v) for v in value)
 
 
-def with_factory_defaults(config: Config, *, model_defaults: bool = True) -> Config:
+def with_factory_defaults(
+    config: Config, *, model_defaults: bool = True, built: dict[str, Any] | None = None
+) -> Config:
     """``config`` with every option of its model, init scheme and optimizer written out.
 
     Those sections pass their extra keys to a factory, whose signature holds the defaults of
@@ -1204,7 +1206,9 @@ def with_factory_defaults(config: Config, *, model_defaults: bool = True) -> Con
     parameters (some defaults derive from the run's length, e.g. cosine's ``t_max``;
     ``trainlab schedule`` shows them), and with ``model_defaults=False`` (a module given to
     ``train``, which ``config.model`` does not build) the model's: a recorded
-    ``model.dropout: 0.0`` would read as given.
+    ``model.dropout: 0.0`` would read as given. ``built``: model options the built model
+    resolved from the data where the config left them null (a convnet's default
+    ``channels``, which depend on the input shape), written out too.
     """
     from . import init, models
     from .optim import optimizer_options
@@ -1221,6 +1225,9 @@ def with_factory_defaults(config: Config, *, model_defaults: bool = True) -> Con
                 raw[section][key] = list(default) if isinstance(default, tuple) else default
     if model_defaults:
         with_default_widths(raw)
+        for key, value in (built or {}).items():
+            if raw["model"].get(key) is None:
+                raw["model"][key] = value
     return parse_config(raw)
 
 

@@ -260,6 +260,13 @@ class Trainer:
 
         dropouts = [check_dropout(getattr(c.model, "dropout", 0.0)) for c in cfgs]
         template = model if model is not None else self._build_model(max(dropouts))
+        # options the built model resolved from the data where the config left them null (a
+        # convnet's default channels depend on the input shape): config.yaml records them
+        self.built_options: dict[str, Any] = {}
+        if model is None and self.config.model.kwargs("name").get("channels") is None:
+            chans = getattr(template, "channels", None)
+            if isinstance(chans, tuple | list):
+                self.built_options["channels"] = [int(c) for c in chans]
         floats = {p.dtype for p in template.parameters() if p.is_floating_point()}
         # (integer inputs: token ids for an nn.Embedding, or pixels a forward casts itself;
         # a model that cannot take them fails _check_fits, which names the cast)
@@ -926,7 +933,7 @@ class Trainer:
         """The run's config with its factory defaults written out (what ``config.yaml``
         holds), as JSON text."""
         resolved = with_factory_defaults(
-            self.config, model_defaults=not self.custom_model
+            self.config, model_defaults=not self.custom_model, built=self.built_options
         ).model_dump(mode="json")
         return json.dumps(resolved, sort_keys=True)
 
@@ -1349,7 +1356,11 @@ RUN_COMMAND: ContextVar[str] = ContextVar("RUN_COMMAND", default="train")
 
 def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunDir:
     # what the folder gets is made first: a config that cannot be written leaves no folder
-    text = dump_config(with_factory_defaults(config, model_defaults=not trainer.custom_model))
+    text = dump_config(
+        with_factory_defaults(
+            config, model_defaults=not trainer.custom_model, built=trainer.built_options
+        )
+    )
     population = {
         "k": trainer.k,
         "command": RUN_COMMAND.get(),
