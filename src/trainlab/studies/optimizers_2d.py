@@ -303,7 +303,8 @@ def run(
     """Run the study into ``out``; returns the directory (report.html inside).
 
     ``seeds`` and ``device`` are accepted for the common study interface; the 2-D problems are
-    deterministic and run on the CPU in float64 (``seeds`` must still be at least 1).
+    deterministic and run on the CPU in float64: a ``seeds`` given (at least 1) or a device
+    other than ``auto``/``cpu`` is ignored with a warning.
     """
     import json
 
@@ -313,6 +314,22 @@ def run(
 
     if seeds is not None and seeds < 1:
         raise UserError(f"--seeds must be at least 1, got {seeds}")
+    import warnings
+
+    if seeds is not None:  # (said, not refused: a script may run every study with --seeds)
+        warnings.warn(
+            f"optimizers-2d is deterministic (no random draws): --seeds {seeds} is ignored, "
+            "each optimizer runs once",
+            UserWarning,
+            stacklevel=2,
+        )
+    if str(device) not in ("auto", "cpu"):
+        warnings.warn(
+            f"optimizers-2d runs on the CPU in float64 (2-parameter problems): --device "
+            f"{device} is ignored",
+            UserWarning,
+            stacklevel=2,
+        )
     out = claim_study_dir(out, renumber=renumber).path  # nothing is trained here
     steps = QUICK_STEPS if quick else FULL_STEPS
     tol = TOL
