@@ -401,15 +401,3 @@ needs_two_blas_threads = pytest.mark.skipif(
     reason="needs a BLAS pool of 2+ threads to tell a limited pool from a free one",
 )
 
-
-@pytest.fixture(autouse=True)
-def _signal_handlers_restored():
-    """``main()`` run in-process after an interrupt leaves SIGINT/SIGTERM ignored (the real
-    process is exiting: a second Ctrl-C has nothing to stop); put pytest's handlers back."""
-    import signal
-
-    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
-    yield
-    for sig, handler in saved.items():
-        if handler is not None and signal.getsignal(sig) is not handler:
-            signal.signal(sig, handler)

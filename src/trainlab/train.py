@@ -2051,12 +2051,23 @@ def _check_dataset_type(dataset: Any) -> None:
         )
 
 
+def _null_channels_as_built(a: dict[str, Any], b: dict[str, Any]) -> None:
+    """Two flat configs with ``model.channels`` null on one side and a list on the other: the
+    same architecture (a convnet's default channels, recorded as null before the built ones
+    were written out, derive from the data, which resume checks): dropped from both."""
+    key = "model.channels"
+    if (a.get(key) is None) != (b.get(key) is None):
+        a.pop(key, None)
+        b.pop(key, None)
+
+
 def _foreign_keys(trained: dict[str, Any], recorded: dict[str, Any]) -> list[str]:
     """The keys outside :data:`RESUME_MAY_CHANGE` (and ``data.options.path``) in which a
     checkpoint's config and the run's starting one (``population.json``) differ: none for the
     run's own checkpoints, whose later sessions may change only those keys."""
     trained, recorded = (with_default_widths(copy.deepcopy(d)) for d in (trained, recorded))
     a, b = _flat(_declared_values(trained)), _flat(_declared_values(recorded))
+    _null_channels_as_built(a, b)
     may = {*RESUME_MAY_CHANGE, "data.options.path"}
 
     def value(d: dict[str, Any], k: str) -> Any:
@@ -2126,6 +2137,7 @@ def _config_changes(
     if not custom_model:  # (earlier versions recorded an mlp's default widths as null)
         trained = with_default_widths(copy.deepcopy(trained))
     before, now = _flat(_declared_values(trained)), _flat(now.model_dump(mode="json"))
+    _null_channels_as_built(before, now)
     changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
     # a run recorded before a key existed trained with its value of then
     changed = [k for k in changed if k in before or ADDED_KEYS.get(k, _MISSING) != now.get(k)]

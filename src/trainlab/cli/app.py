@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import re
 import signal
 import sys
@@ -148,7 +149,25 @@ def _exit_interrupted() -> NoReturn:
     what = "terminated (SIGTERM)" if _sigterm.hit else "interrupted"
     note = interrupt_note() or "nothing was written to continue from; run the command again"
     err_console.print(escape(f"{what}; {note}"), soft_wrap=True, highlight=False)
+    _ignore_signals_at_exit()
     sys.exit(143 if _sigterm.hit else 130)
+
+
+@functools.cache
+def _ignore_signals_at_exit() -> None:
+    """When the process exits, before torch's atexit finalizers (atexit runs last-registered
+    first), ignore SIGINT/SIGTERM: a second Ctrl-C (pressed twice) has nothing left to stop,
+    and raised in a finalizer it printed a traceback after the one-line note. Registered once,
+    at the interpreter's exit only: a process that goes on after main() (IPython's ``%run``)
+    keeps its handlers."""
+    import atexit
+
+    def ignore() -> None:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(ValueError, OSError):  # (not the main thread)
+                signal.signal(sig, signal.SIG_IGN)
+
+    atexit.register(ignore)
 
 
 class _SigtermAsInterrupt:
@@ -173,15 +192,9 @@ class _SigtermAsInterrupt:
         self.hit = self.hit or signum == signal.SIGTERM
         raise KeyboardInterrupt
 
-    def __exit__(self, _type: object, exc: object, _tb: object) -> None:
-        # exiting after an interrupt (130/143): a further Ctrl-C (pressed twice) has nothing
-        # left to stop; restored, Python's handler would raise it inside the interpreter's
-        # exit (torch's atexit finalizers) and print a traceback after the one-line note
-        stopping = isinstance(exc, SystemExit) and exc.code in (130, 143)
+    def __exit__(self, *exc: object) -> None:
         for sig, previous in self.previous.items():
-            if stopping:
-                signal.signal(sig, signal.SIG_IGN)
-            elif previous is not None:
+            if previous is not None:
                 signal.signal(sig, previous)
 
 

@@ -303,9 +303,25 @@ class RunData:
             bad_grad = isinstance(grad, float) and not math.isfinite(grad)
             if m in failed and (rec.get("nonfinite") or bad_grad):
                 failed[m] = min(failed[m], int(num(rec.get("step")) or 0))
-        if not stops and not failed:
-            return self.diagnostics
-        group = {r["index"]: r["group"] for r in results}
+        # a NaN-stopped model's records end with the epoch it failed in, where its run alone
+        # ends (the trainer cuts them so since 2026-12-01; an older run's frozen records after
+        # it are dropped here: beside other models' they were averaged in as measurements)
+        # (a finished run's stopped_step is the failing step: its epoch ends at the next row;
+        # a killed run's is already that epoch's row)
+        finished = {int(m["index"]) for m in (self.summary or {}).get("models", []) if "index" in m}
+        ends: dict[int, int] = {}
+        for r in results:
+            m, at = r["index"], num(r.get("stopped_step"))
+            if r["status"] != "nan" or at is None:
+                continue
+            after = [
+                int(row["step"])
+                for row in self.metrics
+                if row.get("model") == m and num(row.get("step")) is not None
+                and (row["step"] > at if m in finished else row["step"] >= at)
+            ]  # fmt: skip
+            if after:
+                ends[m] = min(after)
 
         def model(rec: dict[str, Any]) -> int:
             return int(rec.get("model", 0) or 0)
@@ -313,10 +329,14 @@ class RunData:
         def step(rec: dict[str, Any]) -> int:
             return int(num(rec.get("step")) or 0)
 
+        if not stops and not failed:
+            return self.diagnostics
+        group = {r["index"]: r["group"] for r in results}
         own = [
             {**rec, "update_ratio": None} if step(rec) >= failed.get(model(rec), math.inf) else rec
             for rec in self.diagnostics
             if step(rec) < stops.get(model(rec), math.inf)
+            and step(rec) < ends.get(model(rec), math.inf)
         ]
         last: dict[tuple[int, str], dict[str, Any]] = {}  # a stopped model's latest, per layer
         steps: dict[Any, set[int]] = {}  # group -> its models' own sampled steps
