@@ -458,8 +458,10 @@ def measure(
 ) -> tuple[dict[str, Any], tuple[Tensor, float]]:
     """One optimizer's population on ``fn``: the fewest steps to tolerance over its LR grid and
     that LR (or, if none reached, the LR with the lowest final loss), whether that LR sits on the
-    grid's edge, the final point, gap and gradient norm, the path's length relative to the
-    straight line from start to end, and the lowest such ratio over the LRs that reach the
+    grid's edge, the final point, gap and gradient norm (at the run's last step, also for a
+    run that reached the tolerance and left it again), the length of the path up to its first
+    arrival (the drawn path) relative to the straight line, and the lowest such ratio over the
+    LRs that reach the
     tolerance (``straightest_ratio`` at ``straightest_lr``). Returns that and ``(best path,
     lr)`` for the plot."""
     name, _, lrs = OPTIMIZERS[label]
@@ -477,8 +479,8 @@ def measure(
     settles = steps_to_tolerance(fn, path, tol, lasting=True)[i_best]
     stays = settles == s_best
     end = (s_best + 1) if s_best is not None else path.shape[0]
-    pts = path[: max(end, 2), i_best]  # (T', 2)
-    xy = pts[-1:].clone().requires_grad_(True)
+    pts = path[: max(end, 2), i_best]  # (T', 2): drawn up to the step it first arrived
+    xy = path[-1:, i_best].clone().requires_grad_(True)  # the final point: the run's end
     f_end = fn.f(xy)
     (grad,) = torch.autograd.grad(f_end.sum(), xy)
     # the straightest path among the LRs that reach the tolerance: the fastest LR of an
@@ -496,7 +498,7 @@ def measure(
         "lr": lr,
         "edge": "" if natural else grid_edge(lrs, lr),
         "final_gap": float(f_end.detach()[0]) - fn.f_min,
-        "final_xy": pts[-1].tolist(),
+        "final_xy": path[-1, i_best].tolist(),
         "grad_norm": float(grad.norm()),
         "path_ratio": _path_ratio(pts),
         "straightest_ratio": straightest[0],
