@@ -1127,7 +1127,12 @@ class Population(nn.Module):
     def _index(self, i: int) -> int:
         """``i`` checked against the population size: a UserError naming the valid range. A 0-d
         integer tensor (``acc.argmax()``) is an index too."""
-        if isinstance(i, torch.Tensor) and i.dim() == 0 and not i.is_floating_point():
+        if (
+            isinstance(i, torch.Tensor)
+            and i.dim() == 0
+            and not i.is_floating_point()
+            and i.dtype != torch.bool  # (acc.argmax() == 2 is no index)
+        ):
             i = int(i)
         if isinstance(i, bool) or not isinstance(i, numbers.Integral) or not 0 <= i < self.k:
             raise UserError(
@@ -1175,15 +1180,7 @@ class Population(nn.Module):
         the population's mode (``pop.eval()`` first: an evaluating module), in every path.
         """
         i = self._index(i)
-        # a tensor a forward left on a template module from inside vmap (a hook's `mod.last =
-        # out`) is a batched view, which cannot be copied: the copy gets None there
-        leaked = {
-            id(v): None
-            for t in self._template.modules()
-            for v in vars(t).values()
-            if isinstance(v, torch.Tensor) and torch._C._functorch.is_functorch_wrapped_tensor(v)
-        }
-        m = copy.deepcopy(self._template, leaked)
+        m = copy.deepcopy(self._template, self._leaked())
         rates = {n: d.p[i] for n, d in self.net.named_modules() if isinstance(d, SeededDropout)}
         plain: dict[int, nn.Module] = {}  # a dropout module used at several places: one module
         for n, d in list(m.named_modules(remove_duplicate=False)):
@@ -1205,6 +1202,25 @@ class Population(nn.Module):
         return m.train(self.training)
 
     # -- per-step controls ----------------------------------------------------------------------
+    def _leaked(self) -> dict[int, None]:
+        """A ``copy.deepcopy`` memo that maps to None each tensor a forward left on a template
+        module from inside vmap (``self.features = h``, a hook's ``mod.last = out``): a
+        batched view, which cannot be copied (the copy gets None there)."""
+        return {
+            id(v): None
+            for t in self._template.modules()
+            for v in vars(t).values()
+            if isinstance(v, torch.Tensor) and torch._C._functorch.is_functorch_wrapped_tensor(v)
+        }
+
+    def __getstate__(self) -> dict[str, Any]:
+        """For ``copy.deepcopy`` and pickle: the template without vmap's leftover tensors."""
+        state = self.__dict__.copy()
+        leaked = self._leaked() if "_template" in state else {}
+        if leaked:
+            state["_template"] = copy.deepcopy(self._template, leaked)
+        return state
+
     def set_step(self, step: int | torch.Tensor) -> None:
         """Counter of the random streams (dropout masks) for the next training forward (an
         int, or a 0-d int64 device tensor: :func:`trainlab.rng.uniform` reads either)."""
