@@ -832,6 +832,8 @@ class Trainer:
         # the epoch's one sync; float64, so that the lr is logged as applied (0.01, not 0.00999…)
         host = torch.stack([c.double() for c in cols]).cpu().tolist()
         self.epoch += 1
+        if self.epoch >= self.config.train.epochs:
+            self._stop_diverged_at_the_end(host)
         elapsed = time.perf_counter() - t0
         rows = []
         for i in range(self.k):
@@ -845,6 +847,28 @@ class Trainer:
                 self.last[i] = {m: row[m] for m in _METRICS}
         self._early_stopping(rows, alive=[a > 0 for a in host[8]])
         return rows
+
+    def _stop_diverged_at_the_end(self, host: list[list[float]]) -> None:
+        """The run's last update can make a model's weights non-finite, which its next step's
+        loss would show (how the trainer stops a model), but there is none: a model still
+        training whose val or test loss (of the splits there are) is not finite after it is
+        stopped for NaN/Inf at that last step, not reported "ok" without final numbers.
+        ``host``: the epoch's columns as read (its alive column is updated)."""
+        splits = [j for j, s in ((2, "val"), (4, "test")) if getattr(self.data, f"x_{s}").shape[0]]
+        bad = [
+            i
+            for i in range(self.k)
+            if host[8][i] > 0
+            and self.stopped_step[i] is None
+            and any(not math.isfinite(host[j][i]) for j in splits)
+        ]
+        if not bad:
+            return
+        idx = torch.tensor(bad, device=self.device)
+        self.alive.index_fill_(0, idx, False)  # (in place: a CUDA-graphed step reads it)
+        self.nan_step.index_fill_(0, idx, self.step - 1)
+        for i in bad:
+            host[8][i] = 0.0
 
     def _early_stopping(self, rows: list[dict[str, Any]], alive: list[bool]) -> None:
         """Stop each model whose metric has not improved for ``patience`` epochs; a model
