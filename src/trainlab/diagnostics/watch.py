@@ -158,6 +158,7 @@ import numbers
 import os
 import warnings
 import weakref
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -361,6 +362,9 @@ class _ModuleHook:
                 hook, prepend=prepend, with_kwargs=with_kwargs, always_call=always_call
             )
         hook.where = (handle.hooks_dict_ref, handle.id)
+        if not isinstance(module.__dict__.get("__getstate__"), _StateWithoutWatch):
+            module.__dict__["__getstate__"] = _StateWithoutWatch(module)
+        watch._guarded.append(weakref.ref(module))
         return handle
 
     def __call__(self, *args: Any) -> Any:
@@ -383,6 +387,44 @@ class _ModuleHook:
 
     def __reduce__(self) -> tuple:
         return (_InertHook, ())
+
+
+#: a module's hook dicts, and those keyed by the ids of its forward (pre-)hooks
+_HOOK_DICTS = ("_forward_hooks", "_forward_pre_hooks")
+_HOOK_ID_DICTS = (
+    "_forward_hooks_with_kwargs",
+    "_forward_hooks_always_called",
+    "_forward_pre_hooks_with_kwargs",
+)
+
+
+class _StateWithoutWatch:
+    """A watched module's own ``__getstate__`` (an instance attribute, which ``pickle``,
+    ``torch.save`` and ``copy.deepcopy`` call before the class's): its state without the
+    watch's hooks, so that a model saved inside the block (``torch.save(model, "best.pt")``)
+    is the plain model: no hook to run, no trainlab needed to load it, scriptable. Removed
+    when the watch detaches."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = weakref.ref(module)
+
+    def __call__(self) -> dict[str, Any]:
+        m = self.module()
+        if m is None:  # pragma: no cover - a dead module's attribute cannot be called
+            return {}
+        state = dict(type(m).__getstate__(m))
+        state.pop("__getstate__", None)
+        ours = set()
+        for name in _HOOK_DICTS:
+            hooks = state.get(name)
+            if isinstance(hooks, dict) and any(isinstance(h, _ModuleHook) for h in hooks.values()):
+                ours |= {k for k, h in hooks.items() if isinstance(h, _ModuleHook)}
+                state[name] = OrderedDict((k, h) for k, h in hooks.items() if k not in ours)
+        for name in _HOOK_ID_DICTS:
+            ids = state.get(name)
+            if isinstance(ids, dict) and ours & ids.keys():
+                state[name] = OrderedDict((k, v) for k, v in ids.items() if k not in ours)
+        return state
 
 
 class _InertHook:
@@ -676,6 +718,7 @@ class Watch:
         self._deferred: list[_Sample] = []  # forwards done, reductions pending
         # (weakref to a copied module's hook dict, key): see _ModuleHook
         self._copied_hooks: list[tuple[Any, int]] = []
+        self._guarded: list[Any] = []  # weakrefs to the modules given a _StateWithoutWatch
         self._prune_copied_at = 64
         self._next_slot = 0  # the buffer slot of the next deferred step
         # per (layer, shape, dtype, device): (DEFER_STEPS, K, B, ...), oldest first
@@ -777,6 +820,17 @@ class Watch:
             if hooks is not None:
                 hooks.pop(key, None)
         self._copied_hooks.clear()
+        for ref in self._guarded:  # the modules' own __getstate__ (see _StateWithoutWatch),
+            m = ref()  # unless another watch's hooks are still on them
+            if (
+                m is not None
+                and isinstance(m.__dict__.get("__getstate__"), _StateWithoutWatch)
+                and not any(
+                    isinstance(h, _ModuleHook) for d in _HOOK_DICTS for h in vars(m)[d].values()
+                )
+            ):
+                del m.__dict__["__getstate__"]
+        self._guarded.clear()
         self.__dict__.pop("_mine", None)
         self._acc_node = None
         if self._current is not None:  # a forward that raised: its copy of the batch
