@@ -1215,7 +1215,7 @@ class Population(nn.Module):
 
     def __getstate__(self) -> dict[str, Any]:
         """For ``copy.deepcopy`` and pickle: the template without vmap's leftover tensors."""
-        state = self.__dict__.copy()
+        state = super().__getstate__()  # (nn.Module's: a compiled call is left out)
         leaked = self._leaked() if "_template" in state else {}
         if leaked:
             state["_template"] = copy.deepcopy(self._template, leaked)

@@ -843,30 +843,42 @@ class Trainer:
             if self.config.train.clip_norm is not None or self.config.train.clip_value is not None:
                 row["clip_frac"] = host[10][i]  # fraction of this epoch's steps clipped
             rows.append(row)
-            if self.stopped_step[i] is None and host[8][i] > 0:
+            # a model's final numbers: its last epoch that ended finite (evaluated too: an
+            # epoch whose last update overflowed the weights is not, though training saw it
+            # only at the next step)
+            if self.stopped_step[i] is None and host[8][i] > 0 and self._evaluated_finite(host, i):
                 self.last[i] = {m: row[m] for m in _METRICS}
         self._early_stopping(rows, alive=[a > 0 for a in host[8]])
         return rows
+
+    def _evaluated_finite(self, host: list[list[float]], i: int) -> bool:
+        """Whether model ``i``'s val and test losses (of the splits there are) in the epoch's
+        columns ``host`` are finite."""
+        return all(
+            math.isfinite(host[j][i])
+            for j, split in ((2, "val"), (4, "test"))
+            if getattr(self.data, f"x_{split}").shape[0]
+        )
 
     def _stop_diverged_at_the_end(self, host: list[list[float]]) -> None:
         """The run's last update can make a model's weights non-finite, which its next step's
         loss would show (how the trainer stops a model), but there is none: a model still
         training whose val or test loss (of the splits there are) is not finite after it is
-        stopped for NaN/Inf at that last step, not reported "ok" without final numbers.
+        stopped for NaN/Inf at the step whose loss would show it (as in a longer run), not
+        reported "ok" without final numbers.
         ``host``: the epoch's columns as read (its alive column is updated)."""
-        splits = [j for j, s in ((2, "val"), (4, "test")) if getattr(self.data, f"x_{s}").shape[0]]
         bad = [
             i
             for i in range(self.k)
             if host[8][i] > 0
             and self.stopped_step[i] is None
-            and any(not math.isfinite(host[j][i]) for j in splits)
+            and not self._evaluated_finite(host, i)
         ]
         if not bad:
             return
         idx = torch.tensor(bad, device=self.device)
         self.alive.index_fill_(0, idx, False)  # (in place: a CUDA-graphed step reads it)
-        self.nan_step.index_fill_(0, idx, self.step - 1)
+        self.nan_step.index_fill_(0, idx, self.step)  # (the step whose loss would show it)
         for i in bad:
             host[8][i] = 0.0
 
