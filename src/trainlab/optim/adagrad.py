@@ -90,6 +90,9 @@ class Adagrad(PopulationOptimizer):
         )
         super().__init__(params, defaults)
 
+    def _cpu_kernels(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return ("_fused_adagrad_",)
+
     @torch.no_grad()
     def step(self, closure: Any = None) -> Any:
         """One AdaGrad step of every model; returns the closure's loss if given."""

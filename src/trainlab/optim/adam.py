@@ -173,6 +173,9 @@ class Adam(PopulationOptimizer):
             self._step_group(group, params, grads)
         return loss
 
+    def _cpu_kernels(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return ("_fused_adamw_",) if self._decoupled else ("_fused_adam_",)
+
     def _torch_fused_device(
         self, group: dict[str, Any], tensors: list[Tensor], values: dict[str, Hyper]
     ) -> bool:

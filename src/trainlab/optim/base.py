@@ -514,6 +514,15 @@ def group_params(given: Any) -> tuple[list[Any], list[Tensor]]:
     return given, [p[1] if isinstance(p, tuple) and len(p) == 2 else p for p in given]
 
 
+def has_cpu_kernel(name: str) -> bool:
+    """Whether this torch has the fused CPU optimizer kernel ``torch.<name>``
+    (``_fused_adam_``, ``_fused_sgd_``, ...): torch >= 2.4 does; torch 2.3 has them for CUDA
+    only (``_fused_adagrad_`` not at all). Not cached: a C call per step."""
+    return hasattr(torch, name) and torch._C._dispatch_has_kernel_for_dispatch_key(
+        f"aten::{name}", "CPU"
+    )
+
+
 class PopulationOptimizer(torch.optim.Optimizer):
     """A ``torch.optim.Optimizer`` over stacked ``(K, ...)`` parameters with per-model values.
 
@@ -734,6 +743,10 @@ class PopulationOptimizer(torch.optim.Optimizer):
         if self.grad_mask is not None:
             zero_stopped_(grads, self.grad_mask)
 
+    def _cpu_kernels(self, group: dict[str, Any]) -> tuple[str, ...]:
+        """The fused CPU kernels (``torch.<name>``) a fused step of ``group`` calls."""
+        return ()
+
     def _fused_runs(
         self,
         group: dict[str, Any],
@@ -757,6 +770,15 @@ class PopulationOptimizer(torch.optim.Optimizer):
         """
         fused = group.get("fused")
         if fused is False or not self._fusable(group, tensors):
+            return None
+        missing = [n for n in self._cpu_kernels(group) if not has_cpu_kernel(n)]
+        if missing:  # torch 2.3: its fused optimizer kernels are CUDA-only
+            if fused:
+                raise ConfigError(
+                    f"fused=True: this torch ({torch.__version__}) has no CPU kernel "
+                    f"torch.{missing[0]} (torch >= 2.4 has); leave fused unset (auto) to take "
+                    "the _foreach path"
+                )
             return None
         k = self.k or 1
         numel = sum(p.numel() for p in params) // k

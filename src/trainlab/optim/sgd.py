@@ -35,6 +35,7 @@ from .base import (
     axpy,
     axpy_,
     bcast,
+    has_cpu_kernel,
     is_zero,
     lr_scaled,
     split_runs,
@@ -54,6 +55,8 @@ def fused_sgd_handles_16bit() -> bool:
     buffers are written wrong. Probed once per process on a small tensor (two momentum steps,
     bfloat16 and float16, checked against the update torch.optim's other paths make).
     """
+    if not has_cpu_kernel("_fused_sgd_"):  # (torch 2.3: CUDA-only; no fused step is taken)
+        return False
     for dtype in _16BIT:
         p = torch.zeros(67, dtype=dtype)  # several SIMD blocks and a remainder
         g, buf = torch.ones_like(p), torch.zeros_like(p)
@@ -137,6 +140,9 @@ class SGD(PopulationOptimizer):
                     "nesterov needs momentum > 0 and dampening = 0 for every model; "
                     "set optim.momentum (e.g. 0.9) or nesterov: false"
                 )
+
+    def _cpu_kernels(self, group: dict[str, Any]) -> tuple[str, ...]:
+        return ("_fused_sgd_",)
 
     def _fused_16bit_broken(self, group: dict[str, Any], params: list[Tensor]) -> bool:
         """Whether this torch's fused CPU kernel would get the group's 16-bit parameters wrong
