@@ -331,7 +331,9 @@ class RunDir:
 
     def discard(self, *, keep_folder: bool) -> None:
         """Remove what a run wrote, the claim included, so that the same path can be used
-        again; ``keep_folder``: a folder that existed before (empty) stays, emptied."""
+        again; ``keep_folder``: a folder that existed before (empty) stays, emptied. The
+        writer lock this object holds is released."""
+        self.unlock()
         if not keep_folder:
             shutil.rmtree(self.path, ignore_errors=True)
             return

@@ -832,8 +832,9 @@ class Trainer:
         # the epoch's one sync; float64, so that the lr is logged as applied (0.01, not 0.00999…)
         host = torch.stack([c.double() for c in cols]).cpu().tolist()
         self.epoch += 1
-        if self.epoch >= self.config.train.epochs:
-            self._stop_diverged_at_the_end(host)
+        diverged = (
+            self._stop_diverged_at_the_end(host) if self.epoch >= self.config.train.epochs else []
+        )
         elapsed = time.perf_counter() - t0
         rows = []
         for i in range(self.k):
@@ -843,12 +844,10 @@ class Trainer:
             if self.config.train.clip_norm is not None or self.config.train.clip_value is not None:
                 row["clip_frac"] = host[10][i]  # fraction of this epoch's steps clipped
             rows.append(row)
-            # a model's final numbers: its last epoch that ended finite (evaluated too: an
-            # epoch whose last update overflowed the weights is not, though training saw it
-            # only at the next step)
-            if self.stopped_step[i] is None and host[8][i] > 0 and self._evaluated_finite(host, i):
+            if self.stopped_step[i] is None and host[8][i] > 0:
                 self.last[i] = {m: row[m] for m in _METRICS}
-        self._early_stopping(rows, alive=[a > 0 for a in host[8]])
+        alive = [a > 0 and i not in diverged for i, a in enumerate(host[8])]
+        self._early_stopping(rows, alive=alive)
         return rows
 
     def _evaluated_finite(self, host: list[list[float]], i: int) -> bool:
@@ -860,13 +859,13 @@ class Trainer:
             if getattr(self.data, f"x_{split}").shape[0]
         )
 
-    def _stop_diverged_at_the_end(self, host: list[list[float]]) -> None:
+    def _stop_diverged_at_the_end(self, host: list[list[float]]) -> list[int]:
         """The run's last update can make a model's weights non-finite, which its next step's
         loss would show (how the trainer stops a model), but there is none: a model still
         training whose val or test loss (of the splits there are) is not finite after it is
         stopped for NaN/Inf at the step whose loss would show it (as in a longer run), not
-        reported "ok" without final numbers.
-        ``host``: the epoch's columns as read (its alive column is updated)."""
+        reported "ok" without final numbers. ``host``: the epoch's columns as read; returns
+        the models stopped (their final numbers are this epoch's, as in a longer run)."""
         bad = [
             i
             for i in range(self.k)
@@ -874,13 +873,11 @@ class Trainer:
             and self.stopped_step[i] is None
             and not self._evaluated_finite(host, i)
         ]
-        if not bad:
-            return
-        idx = torch.tensor(bad, device=self.device)
-        self.alive.index_fill_(0, idx, False)  # (in place: a CUDA-graphed step reads it)
-        self.nan_step.index_fill_(0, idx, self.step)  # (the step whose loss would show it)
-        for i in bad:
-            host[8][i] = 0.0
+        if bad:
+            idx = torch.tensor(bad, device=self.device)
+            self.alive.index_fill_(0, idx, False)  # (in place: a CUDA-graphed step reads it)
+            self.nan_step.index_fill_(0, idx, self.step)  # (the step whose loss would show it)
+        return bad
 
     def _early_stopping(self, rows: list[dict[str, Any]], alive: list[bool]) -> None:
         """Stop each model whose metric has not improved for ``patience`` epochs; a model
@@ -1427,6 +1424,10 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
     existed = Path(out).is_dir()  # (empty, or create refuses it)
     run = RunDir(out).create(renumber=isinstance(out, ChosenPath))
     try:
+        # locked from the start (the caller unlocks after fit): with config.yaml and
+        # population.json written, the folder reads as a run killed before its first
+        # checkpoint, which another process's resume would otherwise take over
+        run.lock()
         run.write_text("config.yaml", text)
         run.write_json("population.json", population)
     except BaseException:  # a full disk, Ctrl-C: no half-made run blocks running it again
@@ -1578,7 +1579,11 @@ def train(
     with on_interrupt("no run directory was made yet; run the command again"):
         trainer = Trainer(config, device=device, model=model, dataset=dataset)
         run = _start_run(config, out, trainer) if write else None  # (removed if interrupted)
-    summary = _noted_fit(trainer, run, progress=progress)
+    try:
+        summary = _noted_fit(trainer, run, progress=progress)
+    finally:
+        if run is not None:
+            run.unlock()  # (taken by _start_run)
     return RunResult(
         run.path if run else None, summary, trainer.members, trainer.pop, trainer.diagnostics
     )

@@ -431,12 +431,16 @@ def fine_tune(
     trainer = Trainer(config, device=device, model=mods[0], dataset=dataset)
     for i, m in enumerate(mods):  # (its non-persistent buffers too: a state_dict omits them)
         trainer.pop._load_model(i, m)
-    run = _start_run(config, out, trainer) if out is not None else None
-    if run is not None:  # a kill before the first epoch's checkpoint resumes every model from
-        run.save_checkpoint(trainer.state_dict())  # its own module, not from modules[0]
-    # small models on the CPU train with one intra-op thread: the quick pretraining study took
-    # 6.5 s with 1 thread and 42 s with 2 on this project's shared 2-core machine
-    n_params = sum(p.numel() for p in mods[0].parameters()) * len(mods)
-    small = trainer.device.type == "cpu" and n_params < 2**22
-    with small_cpu_threads(small):
-        return _noted_fit(trainer, run, progress=progress)
+    run = _start_run(config, out, trainer) if out is not None else None  # (locked)
+    try:
+        if run is not None:  # a kill before the first epoch's checkpoint resumes every model
+            run.save_checkpoint(trainer.state_dict())  # from its own module, not modules[0]
+        # small models on the CPU train with one intra-op thread: the quick pretraining study
+        # took 6.5 s with 1 thread and 42 s with 2 on this project's shared 2-core machine
+        n_params = sum(p.numel() for p in mods[0].parameters()) * len(mods)
+        small = trainer.device.type == "cpu" and n_params < 2**22
+        with small_cpu_threads(small):
+            return _noted_fit(trainer, run, progress=progress)
+    finally:
+        if run is not None:
+            run.unlock()
