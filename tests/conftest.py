@@ -400,4 +400,3 @@ needs_two_blas_threads = pytest.mark.skipif(
     (os.cpu_count() or 1) < 2 or max(blas_threads(), default=1) < 2,
     reason="needs a BLAS pool of 2+ threads to tell a limited pool from a free one",
 )
-
