@@ -832,9 +832,7 @@ class Trainer:
         # the epoch's one sync; float64, so that the lr is logged as applied (0.01, not 0.00999…)
         host = torch.stack([c.double() for c in cols]).cpu().tolist()
         self.epoch += 1
-        diverged = (
-            self._stop_diverged_at_the_end(host) if self.epoch >= self.config.train.epochs else []
-        )
+        diverged = self._stop_diverged_in_evaluation(host)
         elapsed = time.perf_counter() - t0
         rows = []
         for i in range(self.k):
@@ -859,13 +857,15 @@ class Trainer:
             if getattr(self.data, f"x_{split}").shape[0]
         )
 
-    def _stop_diverged_at_the_end(self, host: list[list[float]]) -> list[int]:
-        """The run's last update can make a model's weights non-finite, which its next step's
-        loss would show (how the trainer stops a model), but there is none: a model still
-        training whose val or test loss (of the splits there are) is not finite after it is
-        stopped for NaN/Inf at the step whose loss would show it (as in a longer run), not
-        reported "ok" without final numbers. ``host``: the epoch's columns as read; returns
-        the models stopped (their final numbers are this epoch's, as in a longer run)."""
+    def _stop_diverged_in_evaluation(self, host: list[list[float]]) -> list[int]:
+        """An epoch's last update can make a model's weights non-finite, which its next step's
+        loss would show (how the trainer stops a model); the run's last epoch has no next
+        step, and early stopping would read the NaN val loss as "no improvement": a model
+        still training whose val or test loss (of the splits there are) is not finite is
+        stopped for NaN/Inf here, at the step whose loss would show it (whatever the run's
+        length: as in a longer run), not reported "ok" or "early_stopped" without final
+        numbers. ``host``: the epoch's columns as read; returns the models stopped (their
+        final numbers are this epoch's, as in a longer run)."""
         bad = [
             i
             for i in range(self.k)

@@ -747,6 +747,18 @@ class PopulationOptimizer(torch.optim.Optimizer):
         """The fused CPU kernels (``torch.<name>``) a fused step of ``group`` calls."""
         return ()
 
+    def _has_cpu_kernels(self, group: dict[str, Any]) -> bool:
+        """Whether this torch has the fused CPU kernels ``group`` would call; with
+        ``fused=True`` in ``group``, not having them is a ConfigError."""
+        missing = [n for n in self._cpu_kernels(group) if not has_cpu_kernel(n)]
+        if missing and group.get("fused"):
+            raise ConfigError(
+                f"fused=True: this torch ({torch.__version__}) has no CPU kernel "
+                f"torch.{missing[0]} (torch >= 2.4 has); leave fused unset (auto) to take "
+                "the _foreach path"
+            )
+        return not missing
+
     def _fused_runs(
         self,
         group: dict[str, Any],
@@ -771,14 +783,7 @@ class PopulationOptimizer(torch.optim.Optimizer):
         fused = group.get("fused")
         if fused is False or not self._fusable(group, tensors):
             return None
-        missing = [n for n in self._cpu_kernels(group) if not has_cpu_kernel(n)]
-        if missing:  # torch 2.3: its fused optimizer kernels are CUDA-only
-            if fused:
-                raise ConfigError(
-                    f"fused=True: this torch ({torch.__version__}) has no CPU kernel "
-                    f"torch.{missing[0]} (torch >= 2.4 has); leave fused unset (auto) to take "
-                    "the _foreach path"
-                )
+        if not self._has_cpu_kernels(group):  # torch 2.3: its fused kernels are CUDA-only
             return None
         k = self.k or 1
         numel = sum(p.numel() for p in params) // k
@@ -848,6 +853,8 @@ class PopulationOptimizer(torch.optim.Optimizer):
         params, grads = self._grads(group, masked=False)
         if params and group.get("fused") is True:
             self._fusable(group, params + grads)
+            if params[0].device.type == "cpu":
+                self._has_cpu_kernels(group)
 
     def _closure_loss(self, closure: Any) -> Any:
         """The start of every step: a capture into a CUDA graph of the caller's own refused for
