@@ -65,6 +65,9 @@ def test_interrupt_turned_into_another_error_by_an_import_exits_with_one_line(
 ):
     import trainlab.config
 
+    # a suite started in the background (`make test &`, nohup) runs with SIGINT ignored, and
+    # Python then installs no KeyboardInterrupt handler: give this test the foreground's
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     cfg = config_file(tmp_path, SMALL_YAML)
     monkeypatch.setattr(trainlab.config, "load_config", _interrupt_inside_set_name(sig))
     try:
@@ -73,6 +76,8 @@ def test_interrupt_turned_into_another_error_by_an_import_exits_with_one_line(
         raise AssertionError("a bare KeyboardInterrupt escaped main()") from None
     except Exception as exc:  # noqa: BLE001 - what the shell shows as a traceback
         code, err = 1, f"Traceback ... {type(exc).__name__}: {exc}"
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert code == status and "Traceback" not in err, (code, err[-800:])
     assert _line(err).startswith(start), err
 

@@ -42,8 +42,11 @@ def _live_bytes(exclude: set[int] = frozenset()) -> int:
     seen: set[int] = set(exclude)
     total = 0
     for t in _live_tensors():
-        storage = t.untyped_storage()
-        ptr = storage.data_ptr()
+        try:
+            storage = t.untyped_storage()
+            ptr = storage.data_ptr()
+        except RuntimeError:  # a fake or functional tensor (torch.compile caches): no memory
+            continue
         if ptr in seen or storage.nbytes() == 0:
             continue
         seen.add(ptr)
