@@ -338,6 +338,9 @@ class Trainer:
         self.best = [math.inf] * k
         self.bad_epochs = [0] * k
         self.stopped_step: list[int | None] = [None] * k
+        #: the NaN/Inf stops found by an epoch's evaluation (non-finite weights after its last
+        #: update), not by a step's loss or gradient: no step ``nan_step`` was taken
+        self.eval_stopped: list[bool] = [False] * k
         self.last: list[dict[str, float]] = [{} for _ in range(k)]
         self.lr_override: torch.Tensor | None = None
         self._reset_accumulators()
@@ -877,6 +880,8 @@ class Trainer:
             idx = torch.tensor(bad, device=self.device)
             self.alive.index_fill_(0, idx, False)  # (in place: a CUDA-graphed step reads it)
             self.nan_step.index_fill_(0, idx, self.step)  # (the step whose loss would show it)
+            for i in bad:
+                self.eval_stopped[i] = True
         return bad
 
     def _early_stopping(self, rows: list[dict[str, Any]], alive: list[bool]) -> None:
@@ -909,8 +914,10 @@ class Trainer:
         frozen steps: principle 2). Called once per epoch, after the epoch's host read."""
         spe = self.steps_per_epoch
         stops = [
-            (nan // spe + 1) * spe if nan >= 0 else stop
-            for nan, stop in zip(self.nan_step.tolist(), self.stopped_step, strict=True)
+            (nan if ev else (nan // spe + 1) * spe) if nan >= 0 else stop  # (ev: step nan untaken)
+            for nan, stop, ev in zip(
+                self.nan_step.tolist(), self.stopped_step, self.eval_stopped, strict=True
+            )
         ]
         return [
             r for r in w.pop_records()
@@ -957,6 +964,7 @@ class Trainer:
             "best": list(self.best),
             "bad_epochs": list(self.bad_epochs),
             "stopped_step": list(self.stopped_step),
+            "eval_stopped": list(self.eval_stopped),
             "last": copy.deepcopy(self.last),
             "lr_override": None if self.lr_override is None else self.lr_override.cpu(),
         }
@@ -998,6 +1006,7 @@ class Trainer:
         self.nan_step = state["nan_step"].to(self.device)
         self.best, self.bad_epochs = list(state["best"]), list(state["bad_epochs"])
         self.stopped_step, self.last = list(state["stopped_step"]), list(state["last"])
+        self.eval_stopped = list(state.get("eval_stopped", [False] * self.k))  # (before 12-01)
         override = state.get("lr_override")  # (older checkpoints: none)
         self.lr_override = None if override is None else override.to(self.device)
 
@@ -1146,6 +1155,8 @@ class Trainer:
                     "final": final,
                 }
             )
+            if status == "nan" and self.eval_stopped[i]:  # (no step `stopped` was taken)
+                models[-1]["stopped_by"] = "evaluation"
 
         def agg(rows: list[dict[str, Any]]) -> dict[str, Any]:
             out = {}

@@ -141,7 +141,10 @@ def run_findings(records: list[dict[str, Any]], summary: dict[str, Any]) -> list
     sampled: dict[int, set[int]] = {}
     for r in records:
         sampled.setdefault(int(r.get("model", 0)), set()).add(int(r["step"]))
-    findings = with_trainer_stops(verdict(records), nan_stops(summary), sampled)
+    evaluated = {
+        int(m["index"]) for m in summary.get("models", []) if m.get("stopped_by") == "evaluation"
+    }
+    findings = with_trainer_stops(verdict(records), nan_stops(summary), sampled, evaluated)
     return _never_moved(findings, records, summary)
 
 
@@ -199,7 +202,10 @@ def nan_stops(summary: dict[str, Any]) -> dict[int, int]:
 
 
 def with_trainer_stops(
-    findings: list[Finding], stops: dict[int, int], sampled: dict[int, set[int]] | None = None
+    findings: list[Finding],
+    stops: dict[int, int],
+    sampled: dict[int, set[int]] | None = None,
+    evaluated: set[int] | frozenset[int] = frozenset(),
 ) -> list[Finding]:
     """``findings`` with the trainer's NaN/Inf stops folded into the ``nonfinite`` check.
 
@@ -210,7 +216,8 @@ def with_trainer_stops(
     finite". Where the records show a non-finite output first at a step after ``S``, the
     message adds that ``S`` came first. Inputs are not modified. ``stops``: ``{model: S}``;
     ``sampled``: ``{model: sampled steps}``, so that ``--every 1`` is suggested only where
-    step ``S`` was not sampled.
+    step ``S`` was not sampled; ``evaluated``: the models stopped by an epoch's evaluation
+    (their val/test loss non-finite after step ``S − 1``'s update; step ``S`` never ran).
     """
     out = list(findings)
     for model, stop in sorted(stops.items()):
@@ -218,26 +225,32 @@ def with_trainer_stops(
             (i for i, f in enumerate(out) if f.model == model and f.check == "nonfinite"), None
         )
         seen = out[idx] if idx is not None else None
-        was_sampled = sampled is not None and stop in sampled.get(model, set())
+        by_eval = model in evaluated
+        at = stop - 1 if by_eval else stop  # the step whose update (or loss) went non-finite
+        was_sampled = sampled is not None and at in sampled.get(model, set())
         hint = (
             "it was sampled, and no output or gradient of a watched layer was non-finite: the "
-            "loss itself (or an unwatched op) made it"
+            + ("update itself overflowed the weights" if by_eval else "loss itself (or an "
+               "unwatched op) made it")
             if was_sampled
             else "not sampled: sampling every step finds the layer (trainlab diagnose --every 1, "
             "or --set train.diagnose_every=1)"
+        )  # fmt: skip
+        cause = (
+            f"val/test loss NaN/Inf after step {stop - 1}'s update"
+            if by_eval
+            else "loss/gradient NaN/Inf"
         )
         if seen is not None and seen.status == "fail":
             if seen.step is not None and seen.step > stop:
-                note = (
-                    f"; but the trainer stopped it at step {stop} (loss/gradient NaN/Inf), {hint}"
-                )
+                note = f"; but the trainer stopped it at step {stop} ({cause}), {hint}"
                 out[idx] = dataclasses.replace(seen, message=seen.message + note)
             continue
         stopped = Finding(
             "nonfinite",
             "fail",
             model,
-            f"stopped by the trainer at step {stop} (loss/gradient NaN/Inf); {hint}",
+            f"stopped by the trainer at step {stop} ({cause}); {hint}",
             step=stop,
         )
         if idx is not None:

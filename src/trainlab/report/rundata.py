@@ -314,11 +314,12 @@ class RunData:
             m, at = r["index"], num(r.get("stopped_step"))
             if r["status"] != "nan" or at is None:
                 continue
+            ge = m not in finished or r.get("stopped_by") == "evaluation"  # (step `at` untaken)
             after = [
                 int(row["step"])
                 for row in self.metrics
                 if row.get("model") == m and num(row.get("step")) is not None
-                and (row["step"] > at if m in finished else row["step"] >= at)
+                and (row["step"] >= at if ge else row["step"] > at)
             ]  # fmt: skip
             if after:
                 ends[m] = min(after)
@@ -378,6 +379,8 @@ class RunData:
                 s = summ[idx]
                 rec["status"] = s.get("status", "ok")
                 rec["stopped_step"] = s.get("stopped_step")
+                if s.get("stopped_by"):  # ("evaluation": step stopped_step never ran)
+                    rec["stopped_by"] = s["stopped_by"]
                 rec["final"] = dict(s.get("final") or {})
             else:
                 rows = curves.get(idx, [])
