@@ -226,16 +226,25 @@ def with_trainer_stops(
         )
         seen = out[idx] if idx is not None else None
         by_eval = model in evaluated
-        at = stop - 1 if by_eval else stop  # the step whose update (or loss) went non-finite
-        was_sampled = sampled is not None and at in sampled.get(model, set())
-        hint = (
-            "it was sampled, and no output or gradient of a watched layer was non-finite: the "
-            + ("update itself overflowed the weights" if by_eval else "loss itself (or an "
-               "unwatched op) made it")
-            if was_sampled
-            else "not sampled: sampling every step finds the layer (trainlab diagnose --every 1, "
-            "or --set train.diagnose_every=1)"
-        )  # fmt: skip
+        was_sampled = sampled is not None and stop in sampled.get(model, set())
+        if by_eval:  # step S − 1's loss and gradient were finite (checked at every step)
+            seen_before = sampled is not None and stop - 1 in sampled.get(model, set())
+            hint = (
+                f"step {stop - 1} was sampled, and no output or gradient of a watched layer was "
+                "non-finite: "
+                if seen_before
+                else f"step {stop - 1}'s loss and gradient were finite: "
+            ) + "its update overflowed the weights (a learning rate or schedule far too large?)"
+        elif was_sampled:
+            hint = (
+                "it was sampled, and no output or gradient of a watched layer was non-finite: "
+                "the loss itself (or an unwatched op) made it"
+            )
+        else:
+            hint = (
+                "not sampled: sampling every step finds the layer (trainlab diagnose --every 1, "
+                "or --set train.diagnose_every=1)"
+            )
         cause = (
             f"val/test loss NaN/Inf after step {stop - 1}'s update"
             if by_eval

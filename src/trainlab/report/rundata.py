@@ -363,6 +363,12 @@ class RunData:
         """
         summ = {int(m["index"]): m for m in (self.summary or {}).get("models", []) if "index" in m}
         curves = self.curves()
+        # the evaluated splits the run has (an empty one's losses are null in every row)
+        splits = [
+            k
+            for k in ("val_loss", "test_loss")
+            if any(num(r.get(k)) is not None for rows in curves.values() for r in rows)
+        ]
         out = []
         models = self.models or [
             {"index": i, "seed": None, "overrides": {}, "group": ""} for i in sorted(curves)
@@ -384,8 +390,10 @@ class RunData:
                 rec["final"] = dict(s.get("final") or {})
             else:
                 rows = curves.get(idx, [])
-                bad = next((r for r in rows if _failed(r)), None)
-                good = rows[: rows.index(bad)] if bad is not None else rows
+                bad = next((r for r in rows if _failed(r) or _eval_failed(r, splits)), None)
+                by_eval = bad is not None and not _failed(bad)  # (the trainer's evaluation stop:
+                cut = (rows.index(bad) + by_eval) if bad is not None else len(rows)  # its row is
+                good = rows[:cut]  # its final one, as the trainer keeps it)
                 last = good[-1] if good else {}  # like the trainer: the last epoch before NaN
                 stop = self._early_stop(good)
                 if stop is not None:  # stopped before any failure: a frozen model's later
@@ -402,6 +410,8 @@ class RunData:
                     rec["status"] = "incomplete"
                 stopped = bad if bad is not None else stop
                 rec["stopped_step"] = stopped.get("step") if stopped is not None else None
+                if bad is not None and by_eval:
+                    rec["stopped_by"] = "evaluation"
                 rec["final"] = {
                     k: last.get(k)
                     for k in (
@@ -437,6 +447,12 @@ class RunData:
             if stop:
                 return row
         return None
+
+
+def _eval_failed(row: dict[str, Any], splits: list[str]) -> bool:
+    """A metrics row whose training was finite but whose evaluation (of a split the run has)
+    was not: the trainer stops that model after the epoch (an update that overflowed)."""
+    return any(num(row.get(k)) is None for k in splits)
 
 
 def _failed(row: dict[str, Any]) -> bool:
