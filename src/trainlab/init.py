@@ -673,15 +673,8 @@ def lsuv_(
         candidates = given if given is not None else [
             m for m in model.modules() if is_weight_layer(m) and _settable(m, "weight")
         ]  # fmt: skip
-        order: list[nn.Module] = []
-        hooks = [m.register_forward_hook(lambda mod, _i, _o: order.append(mod)) for m in candidates]
-        try:
-            with torch.no_grad():
-                _forward(model, data)
-        finally:
-            for h in hooks:
-                h.remove()
-        layers = list({id(m): m for m in order}.values())  # first-call order, unique
+        by_id = {id(m): m for m in candidates}
+        layers = [by_id[i] for i in _first_outputs(model, data, candidates)]  # first-call order
         called = {id(m) for m in layers}
         uncalled = [names.get(id(m), type(m).__name__) for m in candidates if id(m) not in called]
         if uncalled:
@@ -775,6 +768,24 @@ def lsuv_(
             m.train(training)
 
 
+def _first_outputs(model: nn.Module, data: Tensor, layers: list[nn.Module]) -> dict[int, Any]:
+    """One forward of ``data`` without gradients: each of ``layers``' output in its first call,
+    by ``id`` of the layer, in the order the layers were first called (a layer the forward
+    does not call is absent)."""
+    outputs: dict[int, Any] = {}
+    hooks = [
+        layer.register_forward_hook(lambda m, _i, o: outputs.setdefault(id(m), o))
+        for layer in layers
+    ]
+    try:
+        with torch.no_grad():
+            _forward(model, data)
+    finally:
+        for h in hooks:
+            h.remove()
+    return outputs
+
+
 def _as_left(
     model: nn.Module,
     data: Tensor,
@@ -786,17 +797,7 @@ def _as_left(
     """Each layer's output variance as LSUV leaves the model (one more forward): a later
     layer's rescaling changes an earlier one's output when they share a weight (tied
     input/output embeddings); such a layer, no longer within ``tol``, is named in a warning."""
-    outputs: dict[int, Tensor] = {}
-    hooks = [
-        layer.register_forward_hook(lambda m, _i, o: outputs.setdefault(id(m), o))
-        for layer in layers
-    ]
-    try:
-        with torch.no_grad():
-            _forward(model, data)
-    finally:
-        for h in hooks:
-            h.remove()
+    outputs = _first_outputs(model, data, layers)
     left = [
         float(outputs[id(layer)].float().var()) if id(layer) in outputs else v
         for layer, v in zip(layers, variances, strict=True)
