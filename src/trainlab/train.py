@@ -263,7 +263,13 @@ class Trainer:
         # options the built model resolved from the data where the config left them null (a
         # convnet's default channels depend on the input shape): config.yaml records them
         self.built_options: dict[str, Any] = {}
-        if model is None and self.config.model.kwargs("name").get("channels") is None:
+        from .models import model_options
+
+        if (
+            model is None
+            and "channels" in model_options(self.config.model.name)  # (an option it takes)
+            and self.config.model.kwargs("name").get("channels") is None
+        ):
             chans = getattr(template, "channels", None)
             if isinstance(chans, tuple | list):
                 self.built_options["channels"] = [int(c) for c in chans]

@@ -363,12 +363,16 @@ class RunData:
         """
         summ = {int(m["index"]): m for m in (self.summary or {}).get("models", []) if "index" in m}
         curves = self.curves()
-        # the evaluated splits the run has (an empty one's losses are null in every row)
+        # the evaluated splits the run has: from the sizes population.json recorded, else (runs
+        # from before they were) those with a finite loss in some row (an empty one's are null)
+        sizes = split_sizes(self.population)
         splits = [
             k
-            for k in ("val_loss", "test_loss")
-            if any(num(r.get(k)) is not None for rows in curves.values() for r in rows)
-        ]
+            for j, k in ((1, "val_loss"), (2, "test_loss"))
+            if (sizes[j] > 0 if sizes is not None else any(
+                num(r.get(k)) is not None for rows in curves.values() for r in rows
+            ))
+        ]  # fmt: skip
         out = []
         models = self.models or [
             {"index": i, "seed": None, "overrides": {}, "group": ""} for i in sorted(curves)
