@@ -653,7 +653,11 @@ def lsuv_(
     are not touched. Data the model does not accept is a UserError.
     """
     _refuse_population(model, "init.lsuv_")
-    if not isinstance(data, Tensor) or data.dim() < 1 or data.shape[0] < 2:  # ((B,) token ids)
+    if (
+        not isinstance(data, Tensor)
+        or data.dim() < (1 if not data.is_floating_point() else 2)  # ((B,) token ids only)
+        or data.shape[0] < 2
+    ):
         raise UserError(
             "lsuv needs a data batch: pass data= a tensor (B, *input_shape) with B >= 2"
         )
@@ -674,7 +678,7 @@ def lsuv_(
             m for m in model.modules() if is_weight_layer(m) and _settable(m, "weight")
         ]  # fmt: skip
         by_id = {id(m): m for m in candidates}
-        layers = [by_id[i] for i in _first_outputs(model, data, candidates)]  # first-call order
+        layers = [by_id[i] for i in _first_variances(model, data, candidates)]  # call order
         called = {id(m) for m in layers}
         uncalled = [names.get(id(m), type(m).__name__) for m in candidates if id(m) not in called]
         if uncalled:
@@ -768,15 +772,18 @@ def lsuv_(
             m.train(training)
 
 
-def _first_outputs(model: nn.Module, data: Tensor, layers: list[nn.Module]) -> dict[int, Any]:
-    """One forward of ``data`` without gradients: each of ``layers``' output in its first call,
-    by ``id`` of the layer, in the order the layers were first called (a layer the forward
-    does not call is absent)."""
-    outputs: dict[int, Any] = {}
-    hooks = [
-        layer.register_forward_hook(lambda m, _i, o: outputs.setdefault(id(m), o))
-        for layer in layers
-    ]
+def _first_variances(model: nn.Module, data: Tensor, layers: list[nn.Module]) -> dict[int, float]:
+    """One forward of ``data`` without gradients: the variance of each of ``layers``' output
+    in its first call (taken in the hook: an in-place activation after the layer changes the
+    tensor later), by ``id`` of the layer, in the order the layers were first called (a layer
+    the forward does not call is absent)."""
+    outputs: dict[int, float] = {}
+
+    def record(m: nn.Module, _i: Any, o: Any) -> None:
+        if id(m) not in outputs:
+            outputs[id(m)] = float(o.float().var()) if isinstance(o, Tensor) else math.nan
+
+    hooks = [layer.register_forward_hook(record) for layer in layers]
     try:
         with torch.no_grad():
             _forward(model, data)
@@ -797,11 +804,8 @@ def _as_left(
     """Each layer's output variance as LSUV leaves the model (one more forward): a later
     layer's rescaling changes an earlier one's output when they share a weight (tied
     input/output embeddings); such a layer, no longer within ``tol``, is named in a warning."""
-    outputs = _first_outputs(model, data, layers)
-    left = [
-        float(outputs[id(layer)].float().var()) if id(layer) in outputs else v
-        for layer, v in zip(layers, variances, strict=True)
-    ]
+    outputs = _first_variances(model, data, layers)
+    left = [outputs.get(id(layer), v) for layer, v in zip(layers, variances, strict=True)]
     moved = [
         f"'{names.get(id(layer), type(layer).__name__)}' ({v:.4g})"
         for layer, v, was in zip(layers, left, variances, strict=True)

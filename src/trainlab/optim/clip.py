@@ -173,7 +173,8 @@ def clip_grad_norm_(
         fits = torch.isfinite(ours)  # they fit the dtype; the float32 ones past its range
         # (float32 coefficients: torch's, exactly, where its norm fits; past it the float32
         # one, which float16 would round to a subnormal or 0; the product rounds once)
-        coef = torch.where(fits, _coefficient(ours, mx).float(), coef.float())
+        wide = torch.promote_types(torch.float32, ours.dtype)  # (float64 beside 16-bit: kept)
+        coef = torch.where(fits, _coefficient(ours, mx).to(wide), coef.to(wide))
     clipped = coef < 1.0
     coef = torch.clamp(coef, 0.0, 1.0)  # 0: never a sign flip (see the module doc)
     grads = [p.grad for p in ps]
