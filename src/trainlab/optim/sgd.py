@@ -149,10 +149,10 @@ class SGD(PopulationOptimizer):
         (then the step takes the foreach path); with ``fused=True`` that is a ConfigError."""
         if not (
             params
-            and has_cpu_kernel("_fused_sgd_")  # (none at all: the general check speaks)
             and params[0].device.type == "cpu"
             and any(p.dtype in _16BIT for p in params)
             and group.get("fused") is not False
+            and has_cpu_kernel("_fused_sgd_")  # (none at all: the general check speaks)
             and not fused_sgd_handles_16bit()
         ):
             return False
