@@ -400,3 +400,71 @@ needs_two_blas_threads = pytest.mark.skipif(
     (os.cpu_count() or 1) < 2 or max(blas_threads(), default=1) < 2,
     reason="needs a BLAS pool of 2+ threads to tell a limited pool from a free one",
 )
+
+
+def full_and_resumed_longer(tmp_path: Path, *, epochs: int, first: int, train=None, **sections):
+    """``small_config(**sections)`` trained for ``epochs`` into ``tmp_path/"full"``, and for
+    ``first`` epochs into ``tmp_path/"short"``, whose ``config.yaml`` then gets ``train.epochs:
+    epochs`` before it is resumed (the README's way to train a finished run longer): the two
+    results, ``(full, resumed)``; ``train``: the other ``train`` keys of both."""
+    import warnings
+
+    import yaml
+
+    from trainlab.train import resume
+    from trainlab.train import train as train_run
+
+    def run(n: int, name: str):
+        cfg = small_config(train={"epochs": n, **(train or {})}, **sections)
+        return train_run(cfg, out=tmp_path / name, progress=False, device="cpu")
+
+    full = run(epochs, "full")
+    run(first, "short")
+    path = tmp_path / "short" / "config.yaml"
+    raw = yaml.safe_load(path.read_text())
+    raw["train"]["epochs"] = epochs
+    path.write_text(yaml.safe_dump(raw))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (resume's note on the new length)
+        return full, resume(tmp_path / "short", progress=False, device="cpu")
+
+
+def nan_run_folder(tmp_path: Path, *, frozen_after_stop: bool = False):
+    """A finished 2-model, 1-group run (13 steps per epoch, 4 epochs, sampled every 50
+    steps), read with ``read_run``: model 0 trains to the end (records at steps 0 and 50, its
+    layer dead at 50); model 1 was stopped for NaN/Inf at step 3, so its only record is step 0
+    (what `trainlab train --diagnose` wrote for a relu MLP at lr 1e8), or with
+    ``frozen_after_stop`` also a frozen, finite one at step 50 (what trainers before
+    2026-12-01 recorded beside the models still training)."""
+    import json
+
+    from trainlab.report.rundata import read_run
+
+    models = [
+        {"index": i, "seed": i, "overrides": {"optim.lr": 1e8}, "group": "optim.lr=1e8"}
+        for i in range(2)
+    ]
+    (tmp_path / "population.json").write_text(json.dumps({"k": 2, "models": models}))
+    final = {"train_loss": 1.0, "train_acc": 0.5, "val_loss": 1.0, "val_acc": 0.5,
+             "test_loss": 1.0, "test_acc": 0.5}  # fmt: skip
+    summ = [
+        {**models[0], "status": "ok", "stopped_step": None, "final": final},
+        {**models[1], "status": "nan", "stopped_step": 3, "final": dict.fromkeys(final)},
+    ]
+    (tmp_path / "summary.json").write_text(
+        json.dumps({"name": "r", "k": 2, "epochs": 4, "models": summ})
+    )
+    rows = []
+    for e in range(1, 5):
+        rows.append({"model": 0, "epoch": e, "step": 13 * e, **final})
+        rows.append({"model": 1, "epoch": e, "step": 13 * e, "train_loss": None})
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    diag = [
+        {"model": 0, "layer": "fc1", "step": 0, "grad_norm": 0.25},
+        {"model": 1, "layer": "fc1", "step": 0, "grad_norm": 0.25},
+        {"model": 0, "layer": "fc1", "step": 50, "grad_norm": 0.0},  # the survivor's layer died
+    ]
+    if frozen_after_stop:
+        diag.append({"model": 1, "layer": "fc1", "step": 50, "grad_norm": 0.25})
+    (tmp_path / "diagnostics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in diag))
+    return read_run(tmp_path)

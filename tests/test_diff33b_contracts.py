@@ -10,6 +10,8 @@ import pytest
 import torch
 import yaml
 
+from conftest import nan_run_folder
+
 
 def _as_old_convnet_run(run: Path) -> None:
     """Make a convnet run folder look as one written before f84957b: ``model.channels: null``
@@ -92,42 +94,6 @@ def test_main_in_process_after_ctrl_c_restores_signal_handlers(
     assert after == before
 
 
-def _old_run_with_frozen_nan_records(tmp_path: Path):
-    """A finished 2-model, 1-group run (13 steps per epoch, 4 epochs, sampled every 50 steps)
-    written before e8dd44d: model 1 was stopped for NaN/Inf at step 3 (its gradient norm
-    overflowed; its weights stayed finite and frozen), yet the trainer of then went on
-    recording it beside model 0, so it has a (frozen, finite) record at step 50 too."""
-    from trainlab.report.rundata import read_run
-
-    models = [
-        {"index": i, "seed": i, "overrides": {"optim.lr": 1e8}, "group": "optim.lr=1e8"}
-        for i in range(2)
-    ]
-    (tmp_path / "population.json").write_text(json.dumps({"k": 2, "models": models}))
-    final = {"train_loss": 1.0, "train_acc": 0.5, "val_loss": 1.0, "val_acc": 0.5,
-             "test_loss": 1.0, "test_acc": 0.5}  # fmt: skip
-    summ = [
-        {**models[0], "status": "ok", "stopped_step": None, "final": final},
-        {**models[1], "status": "nan", "stopped_step": 3, "final": dict.fromkeys(final)},
-    ]
-    (tmp_path / "summary.json").write_text(
-        json.dumps({"name": "r", "k": 2, "epochs": 4, "models": summ})
-    )
-    rows = []
-    for e in range(1, 5):
-        rows.append({"model": 0, "epoch": e, "step": 13 * e, **final})
-        rows.append({"model": 1, "epoch": e, "step": 13 * e, "train_loss": None})
-    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    diag = [
-        {"model": 0, "layer": "fc1", "step": 0, "grad_norm": 0.25},
-        {"model": 1, "layer": "fc1", "step": 0, "grad_norm": 0.25},
-        {"model": 0, "layer": "fc1", "step": 50, "grad_norm": 0.0},
-        {"model": 1, "layer": "fc1", "step": 50, "grad_norm": 0.25},  # frozen, after its stop
-    ]
-    (tmp_path / "diagnostics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in diag))
-    return read_run(tmp_path)
-
-
 # db3c2cb: report/tables.diagnostics_table promises that a seed stopped for NaN/Inf before the
 # row's step "is counted in models as stopped, never averaged in with its last finite,
 # pre-failure record". That holds only for runs written since e8dd44d (the trainer's
@@ -141,7 +107,7 @@ def _old_run_with_frozen_nan_records(tmp_path: Path):
 def test_old_run_nan_model_frozen_records_not_averaged_in_table(tmp_path: Path) -> None:
     from trainlab.report import tables
 
-    run = _old_run_with_frozen_nan_records(tmp_path)
+    run = nan_run_folder(tmp_path, frozen_after_stop=True)
     cols, rows = tables.diagnostics_table(run)
     (row,) = [r for r in rows if r[cols.index("step")] == 50]
     assert row[cols.index("grad_norm")] == tables.fmt(0.0), (cols, row)

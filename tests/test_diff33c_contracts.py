@@ -8,12 +8,10 @@ import json
 import pickle
 
 import torch
-import yaml
 from torch import nn
 
-from conftest import small_config
+from conftest import full_and_resumed_longer
 from trainlab import Population
-from trainlab.train import resume, train
 
 
 # Wrong: Population.__getstate__ (new, population.py) starts from `self.__dict__.copy()`
@@ -52,27 +50,9 @@ def test_last_step_divergence_is_flagged_at_the_step_a_longer_run_flags(tmp_path
         schedule={"name": "multistep", "interval": "step", "milestones": [1], "gamma": 1e30},
         population={"seeds": [0, 1]},
     )
-    full = train(
-        small_config(train={"epochs": 4, "batch_size": 4096}, **kw),
-        out=tmp_path / "full",
-        progress=False,
-        device="cpu",
+    full, ext = full_and_resumed_longer(
+        tmp_path, epochs=4, first=2, train={"batch_size": 4096}, **kw
     )
-    train(
-        small_config(train={"epochs": 2, "batch_size": 4096}, **kw),
-        out=tmp_path / "short",
-        progress=False,
-        device="cpu",
-    )
-    path = tmp_path / "short" / "config.yaml"
-    raw = yaml.safe_load(path.read_text())
-    raw["train"]["epochs"] = 4
-    path.write_text(yaml.safe_dump(raw))
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ext = resume(tmp_path / "short", progress=False, device="cpu")
     assert [n["step"] for n in full.summary["nan_models"]] == [2, 2]
     assert ext.summary["nan_models"] == full.summary["nan_models"]
     assert (

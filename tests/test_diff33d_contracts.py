@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import pytest
 import torch
-import yaml
 
 import trainlab.optim.base as optim_base
 import trainlab.optim.sgd as optim_sgd
-from conftest import small_config
+from conftest import full_and_resumed_longer
 from trainlab.errors import ConfigError
 from trainlab.optim import create_optimizer
-from trainlab.train import resume, train
 
 
 # Wrong: with early stopping on, a model whose last update of epoch 2 overflows its weights
@@ -35,21 +32,7 @@ def test_last_step_divergence_with_early_stopping_is_flagged_as_a_longer_run_fla
         population={"seeds": [0, 1]},
     )
     es = {"batch_size": 4096, "early_stopping_patience": 1}
-    full = train(
-        small_config(train={"epochs": 4, **es}, **kw),
-        out=tmp_path / "full", progress=False, device="cpu",
-    )  # fmt: skip
-    train(
-        small_config(train={"epochs": 2, **es}, **kw),
-        out=tmp_path / "short", progress=False, device="cpu",
-    )  # fmt: skip
-    path = tmp_path / "short" / "config.yaml"
-    raw = yaml.safe_load(path.read_text())
-    raw["train"]["epochs"] = 4
-    path.write_text(yaml.safe_dump(raw))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ext = resume(tmp_path / "short", progress=False, device="cpu")
+    full, ext = full_and_resumed_longer(tmp_path, epochs=4, first=2, train=es, **kw)
     statuses = lambda s: [(m["status"], m["stopped_step"]) for m in s["models"]]  # noqa: E731
     assert statuses(ext.summary) == statuses(full.summary)
     for m in full.summary["models"]:
