@@ -1214,12 +1214,12 @@ class Population(nn.Module):
         }
 
     def __getstate__(self) -> dict[str, Any]:
-        """For ``copy.deepcopy`` and pickle: the template without vmap's leftover tensors."""
+        """For ``copy.deepcopy`` and pickle: the template without vmap's leftover tensors (the
+        whole state copied with one memo, so that the attributes pointing into the template,
+        its dropout layers and tensor attributes, point into the copy's)."""
         state = super().__getstate__()  # (nn.Module's: a compiled call is left out)
         leaked = self._leaked() if "_template" in state else {}
-        if leaked:
-            state["_template"] = copy.deepcopy(self._template, leaked)
-        return state
+        return copy.deepcopy(state, leaked) if leaked else state
 
     def set_step(self, step: int | torch.Tensor) -> None:
         """Counter of the random streams (dropout masks) for the next training forward (an

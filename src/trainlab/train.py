@@ -1761,7 +1761,7 @@ def _rebuild(
             ) from None
         since = "the checkpoint"
         recorded = info.get("config")  # (the config the run started with)
-        if isinstance(recorded, dict) and (keys := _foreign_keys(trained, recorded)):
+        if isinstance(recorded, dict) and (keys := _foreign_keys(trained, recorded, info)):
             raise UserError(
                 f"{run.checkpoint_path} is not this run's checkpoint (its {', '.join(keys[:3])}"
                 f"{' …' if len(keys) > 3 else ''} differ from the run's record in "
@@ -1781,6 +1781,7 @@ def _rebuild(
             custom_model=bool(info.get("custom_model")),
             data_checked=isinstance(info.get("data_fingerprint"), dict) and not custom_data,
             since=since,
+            run_info=info,
         )
     )
     path = None if custom_data else config.data.options.get("path")
@@ -2109,23 +2110,37 @@ def _check_dataset_type(dataset: Any) -> None:
         )
 
 
-def _null_channels_as_built(a: dict[str, Any], b: dict[str, Any]) -> None:
-    """Two flat configs with ``model.channels`` null on one side and a list on the other: the
-    same architecture (a convnet's default channels, recorded as null before the built ones
-    were written out, derive from the data, which resume checks): dropped from both."""
+def _null_channels_as_built(a: dict[str, Any], b: dict[str, Any], info: dict[str, Any]) -> None:
+    """Two flat configs with ``model.channels`` null on one side and a list on the other (a
+    convnet's default channels, recorded as null before the built ones were written out): the
+    null one set to the channels a convnet builds for the run's input shape (recorded in
+    ``population.json``'s ``data_fingerprint``, ``info``), so that an edit from the default is
+    named; dropped from both where the run recorded no input shape."""
     key = "model.channels"
-    if (a.get(key) is None) != (b.get(key) is None):
+    if (a.get(key) is None) == (b.get(key) is None) or a.get("model.name") != "convnet":
+        return
+    shape = (info.get("data_fingerprint") or {}).get("input_shape")
+    if not isinstance(shape, list) or len(shape) < 2:
         a.pop(key, None)
         b.pop(key, None)
+        return
+    from .models.convnet import default_channels
+
+    built = list(default_channels(tuple(int(n) for n in shape)))
+    for d in (a, b):
+        if d.get(key) is None:
+            d[key] = built
 
 
-def _foreign_keys(trained: dict[str, Any], recorded: dict[str, Any]) -> list[str]:
+def _foreign_keys(
+    trained: dict[str, Any], recorded: dict[str, Any], info: dict[str, Any]
+) -> list[str]:
     """The keys outside :data:`RESUME_MAY_CHANGE` (and ``data.options.path``) in which a
     checkpoint's config and the run's starting one (``population.json``) differ: none for the
     run's own checkpoints, whose later sessions may change only those keys."""
     trained, recorded = (with_default_widths(copy.deepcopy(d)) for d in (trained, recorded))
     a, b = _flat(_declared_values(trained)), _flat(_declared_values(recorded))
-    _null_channels_as_built(a, b)
+    _null_channels_as_built(a, b, info)
     may = {*RESUME_MAY_CHANGE, "data.options.path"}
 
     def value(d: dict[str, Any], k: str) -> Any:
@@ -2181,6 +2196,7 @@ def _config_changes(
     custom_model: bool = False,
     data_checked: bool = False,
     since: str = "the checkpoint",
+    run_info: dict[str, Any] | None = None,
 ) -> str | None:
     """Refuse edits of ``config.yaml`` ``since`` the checkpoint (or the run's start, for a run
     killed before its first checkpoint) outside :data:`RESUME_MAY_CHANGE` (UserError naming
@@ -2190,12 +2206,13 @@ def _config_changes(
     a ``model.*`` key that only one side has is not a change, but for ``model.dropout``, which
     sets the module's rates). ``data_checked``: the run
     recorded its data's fingerprint, which resume compares, so ``data.options.path`` may name
-    the same file at a new place (a project moved with its data)."""
+    the same file at a new place (a project moved with its data). ``run_info``: the run's
+    ``population.json``, whose input shape resolves a convnet's channels recorded as null."""
     now = with_factory_defaults(config, model_defaults=not custom_model)
     if not custom_model:  # (earlier versions recorded an mlp's default widths as null)
         trained = with_default_widths(copy.deepcopy(trained))
     before, now = _flat(_declared_values(trained)), _flat(now.model_dump(mode="json"))
-    _null_channels_as_built(before, now)
+    _null_channels_as_built(before, now, run_info or {})
     changed = sorted(k for k in before.keys() | now.keys() if before.get(k) != now.get(k))
     # a run recorded before a key existed trained with its value of then
     changed = [k for k in changed if k in before or ADDED_KEYS.get(k, _MISSING) != now.get(k)]

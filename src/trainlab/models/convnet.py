@@ -94,6 +94,12 @@ def default_stages(input_shape: tuple[int, ...], most: int = 3) -> int:
     return max(1, min(most, int(math.floor(math.log2(max(smallest, 1)))) - 1))
 
 
+def default_channels(input_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The channels a convnet built with ``channels=None`` has: 32, 64, 128 for its
+    :func:`default_stages` blocks."""
+    return (32, 64, 128)[: default_stages(input_shape)]
+
+
 class ConvNet(nn.Sequential):
     """``[conv{i} -> (bn{i}) -> act{i} -> (pool{i})] x L -> flatten -> (drop) -> out``.
 
@@ -129,7 +135,7 @@ class ConvNet(nn.Sequential):
         input_shape, num_classes = check_shape(input_shape, num_classes)  # (built directly too)
         dims = conv_dims(input_shape, "convnet")
         if channels is None:
-            channels = (32, 64, 128)[: default_stages(input_shape)]
+            channels = default_channels(input_shape)
         chans = _positive_ints("channels", channels)
         if not chans:
             raise UserError("convnet needs at least one conv block: channels=(32, 64)")

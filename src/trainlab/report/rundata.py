@@ -399,7 +399,9 @@ class RunData:
                 cut = (rows.index(bad) + by_eval) if bad is not None else len(rows)  # its row is
                 good = rows[:cut]  # its final one, as the trainer keeps it)
                 last = good[-1] if good else {}  # like the trainer: the last epoch before NaN
-                stop = self._early_stop(good)
+                # early stopping sees only the epochs before the failing one (the trainer
+                # leaves a model it stops for NaN/Inf out of that epoch's early stopping)
+                stop = self._early_stop(rows[: rows.index(bad)] if bad is not None else rows)
                 if stop is not None:  # stopped before any failure: a frozen model's later
                     bad = None  # non-finite row does not relabel it (the trainer keeps it)
                 if stop is not None:  # the trainer's rule replayed: its rows after are frozen
