@@ -838,6 +838,8 @@ class Trainer:
         cols += [self.current_lr(self.step - 1)]
         cols += [self._sum_gnorm / steps, self.alive.float(), self.nan_step.float()]
         cols += [self._sum_clipped / steps]
+        if self._judged_on_train():  # (no val or test split: the run's last update is judged
+            cols += [self.evaluate("train")[0]]  # on the training split, column 11)
         # the epoch's one sync; float64, so that the lr is logged as applied (0.01, not 0.00999…)
         host = torch.stack([c.double() for c in cols]).cpu().tolist()
         self.epoch += 1
@@ -857,9 +859,20 @@ class Trainer:
         self._early_stopping(rows, alive=alive)
         return rows
 
+    def _judged_on_train(self) -> bool:
+        """Whether the epoch now ending is the run's last and the data has neither a val nor a
+        test split: the epoch's last update is then judged by the loss on the training split
+        (no next step's loss, nor an evaluation, would show weights it made non-finite)."""
+        return self.epoch + 1 >= self.config.train.epochs and not any(
+            getattr(self.data, f"x_{split}").shape[0] for split in ("val", "test")
+        )
+
     def _evaluated_finite(self, host: list[list[float]], i: int) -> bool:
         """Whether model ``i``'s val and test losses (of the splits there are) in the epoch's
-        columns ``host`` are finite."""
+        columns ``host`` are finite (with neither split, at the run's last epoch: its loss on
+        the training split, column 11)."""
+        if len(host) > 11:
+            return math.isfinite(host[11][i])
         return all(
             math.isfinite(host[j][i])
             for j, split in ((2, "val"), (4, "test"))
