@@ -9,10 +9,11 @@ GroupNorm, RMSNorm) to weight 1, bias 0 (running statistics reset). Any other pa
 (:func:`skipped_parameters` lists them). Weights under a ``torch.nn.utils.parametrize``
 parametrization (``parametrizations.weight_norm``/``spectral_norm``) are set through it, so the
 layer's effective weight is the drawn one (for spectral norm: divided by its top singular
-value, as that layer always does). Each scheme draws from the ``torch.Generator`` it is given, in
-``model.modules()`` order, on the generator's device (CPU by default), so a seed gives the same
-weights on every device and the draws equal ``torch.nn.init``'s own functions called with the
-same generator.
+value, as that layer always does); one whose parametrization makes something else of it
+(``parametrizations.orthogonal``: an orthogonal matrix whatever is drawn) gets a warning.
+Each scheme draws from the ``torch.Generator`` it is given, in ``model.modules()`` order, on the
+generator's device (CPU by default), so a seed gives the same weights on every device and the
+draws equal ``torch.nn.init``'s own functions called with the same generator.
 
 For a layer with weight ``(out, in, *kernel)`` (see :func:`fans`):
 ``fan_in = in * prod(kernel)``, ``fan_out = out * prod(kernel)``.
@@ -617,6 +618,19 @@ def _listed(names: list[str]) -> str:
     return f"layer {quoted} is" if len(names) == 1 else f"layers {quoted} are"
 
 
+def _kept_drawn(layer: nn.Module, drawn: Tensor) -> bool:
+    """Whether a parametrized layer's effective weight is the ``drawn`` one (weight norm), or
+    for spectral norm the drawn one divided by a positive number (its top singular value),
+    to float rounding."""
+    d, w = drawn.detach().double().flatten().cpu(), layer.weight.detach().double().flatten().cpu()
+    dn, wn = d.norm(), w.norm()
+    if dn == 0 or wn == 0:
+        return bool(dn == wn)
+    if hasattr(layer.parametrizations["weight"][0], "_u"):  # spectral norm: the direction
+        return bool(d @ w >= (1 - 1e-5) * dn * wn)
+    return bool((w - d).norm() <= 1e-5 * dn)
+
+
 def _parametrizations(layer: nn.Module) -> str:
     """The class names of the parametrizations on ``layer.weight`` (``Orthogonal``)."""
     return ", ".join(type(p).__name__ for p in layer.parametrizations["weight"])
@@ -942,21 +956,23 @@ def apply(
         raise UserError(
             f"{type(model).__name__} has no Linear or Conv layer for init scheme '{scheme}'"
         )
-    for m in model.modules():
+    reshaped = []  # layers whose parametrization did not keep the drawn weight
+    for layer_name, m in model.named_modules():
         if is_weight_layer(m):
             if _settable(m, "weight"):
-                _assign(m, "weight", _draw(m.weight, scheme, generator, kwargs), generator)
-                if (
-                    is_parametrized(m, "weight")
-                    and m.weight.device.type != "meta"  # no values to check
-                    and not torch.isfinite(m.weight).all()
-                ):
+                drawn = _draw(m.weight, scheme, generator, kwargs)
+                _assign(m, "weight", drawn, generator)
+                checkable = is_parametrized(m, "weight") and m.weight.device.type != "meta"
+                if checkable and not torch.isfinite(m.weight).all():
                     raise UserError(
                         f"init scheme '{scheme}' gives {type(m).__name__} a weight its "
                         f"parametrization ({type(m.parametrizations.weight[0]).__name__}) "
                         "turns into NaN/Inf (weight norm of an all-zero weight is 0/0); "
                         "use a random scheme for this layer"
                     )
+                if checkable and not _kept_drawn(m, drawn):
+                    kinds = _parametrizations(m).replace("_", "")
+                    reshaped.append(f"'{layer_name or type(m).__name__}' ({kinds})")
             if m.bias is not None and _settable(m, "bias"):
                 _assign(m, "bias", torch.full_like(m.bias, bias))
         elif isinstance(m, NORM_LAYERS):
@@ -966,6 +982,15 @@ def apply(
                     _assign(m, name, torch.full_like(tensor, value))
             if isinstance(m, nn.modules.batchnorm._NormBase):
                 m.reset_running_stats()
+    if reshaped:
+        warnings.warn(
+            f"init.apply('{scheme}'): the weight of layer {', '.join(reshaped[:8])}"
+            f"{' ...' * (len(reshaped) > 8)} is not the drawn one: its parametrization maps "
+            "what is assigned to a matrix of its own kind (Orthogonal: an orthogonal matrix, "
+            "whatever the scheme, gain or std); remove the parametrization to use the scheme",
+            UserWarning,
+            stacklevel=2,
+        )
     skipped = skipped_parameters(model)
     if skipped:
         shown = ", ".join(skipped[:8]) + (f", ... ({len(skipped) - 8} more)" * (len(skipped) > 8))
