@@ -461,6 +461,20 @@ def _eval_failed(row: dict[str, Any], splits: list[str]) -> bool:
     return any(num(row.get(k)) is None for k in splits)
 
 
+def _half_written(path: Path) -> bool:
+    """Whether ``path`` exists, is not empty and does not end with a newline (the last append
+    was cut short)."""
+    try:
+        with path.open("rb") as f:
+            f.seek(0, os.SEEK_END)
+            if f.tell() == 0:
+                return False
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) != b"\n"
+    except OSError:  # (missing: nothing written; unreadable: read_jsonl says so)
+        return False
+
+
 def _failed(row: dict[str, Any]) -> bool:
     """A metrics row of a model the trainer stopped: its loss, or its gradient norm (where
     recorded), is NaN/Inf."""
@@ -568,7 +582,14 @@ def read_run(run_dir: str | Path) -> RunData:
 
     from .jsonl import decode_record
 
-    rows = read_jsonl(path / "diagnostics.jsonl", required=("layer", "step"))
+    diag_path = path / "diagnostics.jsonl"
+    if data.summary is not None and _half_written(diag_path):  # (appended before summary.json)
+        raise UserError(
+            f"{diag_path} ends in a half-written line, but {summ_path} says the run finished: "
+            "the file is damaged; restore it (or delete summary.json to report the run as "
+            "incomplete)"
+        )
+    rows = read_jsonl(diag_path, required=("layer", "step"))
     data.diagnostics = [decode_record(r) for r in rows]
     check_numbers(path / "diagnostics.jsonl", data.diagnostics, ("step",), ("model",))
 

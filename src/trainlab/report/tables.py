@@ -223,7 +223,8 @@ def diagnostics_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
     its update ratio left out (:meth:`RunData.diagnostics_held`). A row shows the models
     measured at its step; a seed stopped for NaN/Inf before it (its records end with the epoch
     it failed in) is counted in ``models`` as stopped, never averaged in with its last
-    finite, pre-failure record."""
+    finite, pre-failure record; any other seed without a record at that step (a killed run's
+    half-written last line) is counted as not recorded there."""
     groups = {r["index"]: r for r in run.model_results()}
     last: dict[tuple[int, str], dict[str, Any]] = {}
     layer_order: dict[str, int] = {}
@@ -251,9 +252,13 @@ def diagnostics_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
         cells.items(), key=lambda kv: (group_order[kv[0][0]], layer_order[kv[0][1]])
     ):
         top = max(recs, key=lambda r: num(r["step"]) or 0)["step"]
-        stopped = [r for r in recs if r["step"] != top]  # (NaN-stopped earlier: see above)
-        recs = [r for r in recs if r["step"] == top]
-        n: Any = len(recs) if not stopped else f"{len(recs)} (+{len(stopped)} stopped: NaN/Inf)"
+        behind = [r for r in recs if r["step"] != top]  # (NaN-stopped earlier: see above; or
+        recs = [r for r in recs if r["step"] == top]  # a killed run's lost last line)
+        status = [groups.get(int(r.get("model", 0) or 0), {}).get("status") for r in behind]
+        nan = status.count("nan")
+        said = [f"+{nan} stopped: NaN/Inf"] * bool(nan)
+        said += [f"+{len(behind) - nan} not recorded at this step"] * (len(behind) > nan)
+        n: Any = f"{len(recs)} ({'; '.join(said)})" if said else len(recs)
         row: list[Any] = [g, layer, top, n]
         for c in stats:
             vals = [v for v in (value(r.get(c)) for r in recs) if v is not None]
