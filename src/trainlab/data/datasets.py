@@ -411,17 +411,25 @@ def _check_labels(
                 fix = f" (pass num_classes={hi + 1} if there are more classes)"
             else:
                 fix = "; check the data files"
-            raise _label_range_error(dname, split, lo, hi, num_classes, fix)
+            raise _label_range_error(dname, split, lo, hi, num_classes, fix, remap=option)
 
 
 def _label_range_error(
-    name: str, split: str, lo: int, hi: int, num_classes: int, high_fix: str
+    name: str,
+    split: str,
+    lo: int,
+    hi: int,
+    num_classes: int,
+    high_fix: str,
+    *,
+    remap: bool = True,
 ) -> DataError:
     """The error for labels ``lo..hi`` outside ``[0, num_classes)``: a negative one names the
-    remap of label codes, one too high ``high_fix``."""
+    remap of label codes (``remap``: a data set of its own classes, such as CIFAR's, has no
+    codes to remap: ``high_fix`` then), one too high ``high_fix``."""
     fix = (
         f"; map labels that are codes (-1 and 1) to class indices with {REMAP}"
-        if lo < 0
+        if lo < 0 and remap
         else high_fix
     )
     return DataError(
@@ -717,15 +725,14 @@ def load(
             f"{name}: the inputs have no features (sample shape {input_shape}); check the data file"
         )
 
-    # --- preprocessing, fitted on the training split only; data wider than float32 (float64 of
-    # either byte order, 32/64-bit integers) is transformed in float64 and rounded after (a
-    # feature such as 5e6 ± 1 or 2e8 + {0..3} loses its spread in float32)
+    # --- preprocessing, fitted on the training split only; float64 (of either byte order) and
+    # integer data are transformed in float64 and rounded after (a feature such as 5e6 ± 1 or
+    # 2e8 + {0..3} loses its spread in float32; int16 pixels 30000 + {0..3} their mean), as
+    # Transform.transform does for them
     transform: _pp.Transform | None = None
     if preprocess != "none":
         kind, size = x_tr.dtype.kind, x_tr.dtype.itemsize
-        wide = (
-            np.float64 if (kind == "f" and size > 4) or (kind in "iu" and size >= 4) else np.float32
-        )
+        wide = np.float64 if (kind == "f" and size > 4) or kind in "iub" else np.float32
         xt, xv, xe = (
             torch.as_tensor(np.ascontiguousarray(a, dtype=wide)) for a in (x_tr, x_val, x_test)
         )

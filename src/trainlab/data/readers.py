@@ -188,13 +188,14 @@ def read_idx(path: str | Path) -> np.ndarray:
     if actual < expected:
         raise DataError(
             f"{p}: truncated IDX file: expected {expected} bytes of data for shape {dims} "
-            f"({dtype.name}), found {actual}"
+            f"({dtype.name}), found {actual}; re-copy the file"
         )
     if actual > expected:
         raise DataError(
             f"{p}: corrupt IDX file: expected {expected} bytes of data for shape {dims} "
             f"({dtype.name}), found "
             + (f"{actual} ({actual - expected} extra)" if not gz else "more (gzip, not read on)")
+            + "; re-copy the file"
         )
     arr = np.frombuffer(buf, dtype=dtype, count=expected // dtype.itemsize, offset=header)
     return arr.reshape(dims).astype(dtype.newbyteorder("="))
@@ -392,7 +393,8 @@ def _load_batch(p: Path) -> dict[str, Any]:
         raise _unreadable(p, err) from None
     except Exception as err:  # any failure to unpickle a damaged file (LookupError, MemoryError..)
         raise DataError(
-            f"{p}: corrupt CIFAR batch: cannot unpickle it ({type(err).__name__}: {err})"
+            f"{p}: corrupt CIFAR batch: cannot unpickle it ({type(err).__name__}: {err}); "
+            "re-copy the batch files"
         ) from None
     if not isinstance(obj, dict):
         raise DataError(f"{p}: corrupt CIFAR batch: expected a dict, found {type(obj).__name__}")
