@@ -1815,14 +1815,30 @@ def _rebuild(
     ]
     now = json.loads(json.dumps(to_jsonable([[m.seed, m.overrides] for m in trainer.members])))
     if written != now:
+        recorded = run.path / "population.json"
+        key = functools.partial(json.dumps, sort_keys=True)
+        if sorted(map(key, written)) == sorted(map(key, now)):  # the same models, reordered
+            pop = (info.get("config") or {}).get("population") or {}
+            grid = pop.get("grid") if isinstance(pop, dict) else None
+            axes = (
+                f" (population.grid's axes were {', '.join(map(str, grid))}: the last varies "
+                "fastest)"
+                if isinstance(grid, dict) and len(grid) > 1
+                else ""
+            )
+            raise UserError(
+                f"{run.config_path} builds the models of {recorded} in another order "
+                f"(population.grid's axes or variants reordered{axes}); restore their order"
+            )
         raise UserError(
-            f"{run.config_path} no longer describes the models in {run.path / 'population.json'} "
-            "(seeds or overrides changed); restore the run's config.yaml"
+            f"{run.config_path} no longer describes the models in {recorded} (seeds or "
+            "overrides changed); restore the run's config.yaml"
         )
-    for member, rec in zip(trainer.members, info["models"], strict=True):
-        # the recorded key order (a config.yaml re-saved with sorted keys is the same config):
-        # group names in summary.json as in population.json
-        member.overrides = {k: member.overrides[k] for k in rec.get("overrides") or {}}
+    for member, (_, values) in zip(trainer.members, written, strict=True):
+        # the recorded values in their recorded order (a config.yaml re-saved with sorted keys,
+        # 0 written for 0.0, is the same config): group names in summary.json as in
+        # population.json
+        member.overrides = dict(values)
     trained_on = info.get("data_fingerprint")  # (runs before it was recorded have none)
     if (
         isinstance(trained_on, dict)
