@@ -423,7 +423,7 @@ def full_and_resumed_longer(tmp_path: Path, *, epochs: int, first: int, train=No
     path = tmp_path / "short" / "config.yaml"
     raw = yaml.safe_load(path.read_text())
     raw["train"]["epochs"] = epochs
-    path.write_text(yaml.safe_dump(raw))
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (resume's note on the new length)
         return full, resume(tmp_path / "short", progress=False, device="cpu")

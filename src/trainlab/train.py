@@ -1808,6 +1808,13 @@ def _rebuild(
                 "that it is the same data)"
             )
     device = _resume_device(device, info, on_note or _warn)
+    grid = config.population.grid
+    first = (info["models"] or [{}])[0].get("overrides") or {}
+    axes = [k for k in first if k in grid]  # the grid's axes in the order the run built them
+    if list(grid) != axes and set(grid) == set(axes):
+        # the same grid with its axes in another order (config.yaml re-saved with sorted keys):
+        # built in the recorded order, which orders the models
+        config.population.grid = {k: grid[k] for k in axes}
     trainer = Trainer(config, device=device, model=model, dataset=dataset)
     written = [  # (earlier versions recorded a number given as text as the text)
         [m.get("seed"), {k: _as_declared(k, v) for k, v in (m.get("overrides") or {}).items()}]
@@ -1815,24 +1822,9 @@ def _rebuild(
     ]
     now = json.loads(json.dumps(to_jsonable([[m.seed, m.overrides] for m in trainer.members])))
     if written != now:
-        recorded = run.path / "population.json"
-        key = functools.partial(json.dumps, sort_keys=True)
-        if sorted(map(key, written)) == sorted(map(key, now)):  # the same models, reordered
-            pop = (info.get("config") or {}).get("population") or {}
-            grid = pop.get("grid") if isinstance(pop, dict) else None
-            axes = (
-                f" (population.grid's axes were {', '.join(map(str, grid))}: the last varies "
-                "fastest)"
-                if isinstance(grid, dict) and len(grid) > 1
-                else ""
-            )
-            raise UserError(
-                f"{run.config_path} builds the models of {recorded} in another order "
-                f"(population.grid's axes or variants reordered{axes}); restore their order"
-            )
         raise UserError(
-            f"{run.config_path} no longer describes the models in {recorded} (seeds or "
-            "overrides changed); restore the run's config.yaml"
+            f"{run.config_path} no longer describes the models in {run.path / 'population.json'} "
+            "(seeds or overrides changed); restore the run's config.yaml"
         )
     for member, (_, values) in zip(trainer.members, written, strict=True):
         # the recorded values in their recorded order (a config.yaml re-saved with sorted keys,
