@@ -9,6 +9,7 @@ the permissions a plain ``open()`` would give it (``0666`` less the umask), not 
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -88,11 +89,13 @@ def _temp_prefix(name: str) -> str:
 
 
 @contextmanager
-def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
+def atomic_open(path: str | Path, *, exclusive: bool = False) -> Iterator[BinaryIO]:
     """``with atomic_open(path) as f: ...`` writes a binary file that readers see whole or not
     at all: ``f`` is a temporary file beside ``path``, renamed over it when the block ends
     (deleted instead if the block raises). Data streams to disk as it is written, so a large
-    checkpoint is never held in memory a second time."""
+    checkpoint is never held in memory a second time. ``exclusive``: a file at ``path`` is
+    never replaced, also one made while the block ran (``FileExistsError``): the temporary
+    file is hard-linked to ``path`` instead of renamed over it."""
     path = Path(path)
     try:
         fd, tmp = tempfile.mkstemp(
@@ -112,7 +115,13 @@ def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
             yield f
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        if exclusive:
+            _link_new(tmp, path)
+        else:
+            os.replace(tmp, path)
+    except FileExistsError:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     except OSError as err:  # disk full, I/O error, ...: named after the file meant, not the temp
         Path(tmp).unlink(missing_ok=True)
         if err.filename not in (None, tmp):
@@ -122,6 +131,21 @@ def atomic_open(path: str | Path) -> Iterator[BinaryIO]:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def _link_new(tmp: str, path: Path) -> None:
+    """Give the written ``tmp`` the name ``path`` unless something has it
+    (``FileExistsError``): a hard link, atomic, or where the file system has none, ``path``
+    reserved with an exclusive create and then replaced."""
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise FileExistsError(errno.EEXIST, "File exists", str(path)) from None
+    except OSError:  # (no hard links here: FAT, some network file systems)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.replace(tmp, path)
+    else:
+        os.unlink(tmp)
 
 
 def named(err: OSError, path: str | Path) -> OSError:

@@ -132,7 +132,7 @@ def _schedule_show(
         from ..report.plots import save_figure
 
         fig = schedule_figure(cfg.schedule.name, mems, curve, spe)
-        save_figure(fig, out, dpi=110)
+        save_figure(fig, out, dpi=110, exclusive=True)
         console.print(f"plot: {escape(str(out))}")
 
 
@@ -294,7 +294,7 @@ def _lr_find_run(
                 "validation" if res.best_metric == "val_loss" else "training (no validation split)"
             )
             console.print(f"best {what} loss at lr {res.best_lr:.3g}")
-        save_figure(res.plot(), out, dpi=110)
+        save_figure(res.plot(), out, dpi=110, exclusive=True)
     else:
         res = lr_find(cfg, start_lr=start_lr, end_lr=end_lr, num_steps=steps, device=device)
         table = Table(title="LR range test")
@@ -314,7 +314,7 @@ def _lr_find_run(
                 "(—: the smoothed loss never fell below its first value over the range, or too "
                 "few points before it stopped; start lower (--start-lr) or take more --steps)"
             )
-        save_figure(res.plot(), out, dpi=110)
+        save_figure(res.plot(), out, dpi=110, exclusive=True)
     console.print(f"plot: {escape(str(out))}")
 
 

@@ -75,20 +75,28 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | N
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
-def save_figure(fig: Figure, path: Path, *, dpi: int = _DPI) -> Path:
+def save_figure(fig: Figure, path: Path, *, dpi: int = _DPI, exclusive: bool = False) -> Path:
     """Write ``fig`` to ``path`` (PNG, or the format its suffix names) atomically, so that a
     failed write keeps the previous file, and release it (close it in pyplot if pyplot made
-    it)."""
+    it). ``exclusive``: never replace a file at ``path`` (a UserError)."""
     import io
 
-    from ..atomic import atomic_write_bytes
+    from ..atomic import atomic_open
+    from ..errors import UserError
 
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = path.suffix[1:].lower() or "png"
     try:
         buf = io.BytesIO()
         fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight")
-        atomic_write_bytes(path, buf.getvalue())
+        try:
+            with atomic_open(path, exclusive=exclusive) as f:
+                f.write(buf.getvalue())
+        except FileExistsError:
+            raise UserError(
+                f"{path} was made by something else while this ran; it is kept: pass another "
+                "file name"
+            ) from None
     finally:
         plt = sys.modules.get("matplotlib.pyplot")
         if plt is not None:
