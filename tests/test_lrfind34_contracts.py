@@ -79,3 +79,16 @@ def test_atomic_open_exclusive_never_replaces(tmp_path, monkeypatch):
         f.write(b"other")
     assert fat.read_bytes() == b"mine"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["fat.bin", "late.bin", "new.bin"]
+
+
+# lr_sweep trains fixed learning rates with the config's first seed; a config's schedule
+# (examples/lr_sweep_sgd.yaml's cosine) and its other seeds were dropped without a word.
+def test_lr_sweep_says_what_of_the_config_it_does_not_use():
+    import pytest
+
+    from conftest import small_config
+    from trainlab.optim import lr_sweep
+
+    cfg = small_config(schedule={"name": "cosine"}, population={"seeds": [3, 4]})
+    with pytest.warns(UserWarning, match=r"first seed \(3\); not used: schedule 'cosine', seeds 4"):
+        lr_sweep(cfg, [0.01, 0.1], device="cpu")

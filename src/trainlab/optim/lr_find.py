@@ -481,7 +481,16 @@ def lr_sweep(
             f"{' and '.join(places)} set {', '.join(keys)} per model: remove them there (e.g. "
             f"--set {empty}), set one value (--set KEY=...), and sweep each setting on its own"
         )
-    raw["population"] = {"seeds": [config.population.seeds[0]], "variants": [{}],
+    unused = [f"schedule '{config.schedule.name}'"] * (config.schedule.name != "none")
+    seeds = config.population.seeds
+    unused += [f"seeds {', '.join(map(str, seeds[1:]))}"] * (len(seeds) > 1)
+    if unused:
+        warnings.warn(
+            f"lr_sweep trains at fixed learning rates, one model each, with the config's first "
+            f"seed ({seeds[0]}); not used: {', '.join(unused)}",
+            stacklevel=2,
+        )
+    raw["population"] = {"seeds": [seeds[0]], "variants": [{}],
                          "grid": {"optim.lr": lrs}}  # fmt: skip
     raw["train"]["epochs"] = int(epochs)
     raw["schedule"] = {"name": "none"}
