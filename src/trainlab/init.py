@@ -626,9 +626,10 @@ def _kept_drawn(layer: nn.Module, drawn: Tensor) -> bool:
     dn, wn = d.norm(), w.norm()
     if dn == 0 or wn == 0:
         return bool(dn == wn)
+    tol = max(1e-5, 8 * torch.finfo(layer.weight.dtype).eps)  # (16-bit weights round ~1e-3)
     if hasattr(layer.parametrizations["weight"][0], "_u"):  # spectral norm: the direction
-        return bool(d @ w >= (1 - 1e-5) * dn * wn)
-    return bool((w - d).norm() <= 1e-5 * dn)
+        return bool(d @ w >= (1 - tol) * dn * wn)
+    return bool((w - d).norm() <= tol * dn)
 
 
 def _parametrizations(layer: nn.Module) -> str:

@@ -1214,12 +1214,18 @@ class Population(nn.Module):
         }
 
     def __getstate__(self) -> dict[str, Any]:
-        """For ``copy.deepcopy`` and pickle: the template without vmap's leftover tensors (the
-        whole state copied with one memo, so that the attributes pointing into the template,
-        its dropout layers and tensor attributes, point into the copy's)."""
-        state = super().__getstate__()  # (nn.Module's: a compiled call is left out)
-        leaked = self._leaked() if "_template" in state else {}
-        return copy.deepcopy(state, leaked) if leaked else state
+        """For ``copy.deepcopy`` and pickle: the state with vmap's leftover tensors set to None
+        on the template modules first, here too (they are dead outside vmap: any operation on
+        one raises), so that the caller's copy (its one memo) keeps every sharing: an
+        optimizer copied with the population steps the copy's parameters."""
+        if "_template" in self.__dict__:
+            for t in self._template.modules():
+                for name, v in list(vars(t).items()):
+                    if isinstance(
+                        v, torch.Tensor
+                    ) and torch._C._functorch.is_functorch_wrapped_tensor(v):
+                        vars(t)[name] = None
+        return super().__getstate__()  # (nn.Module's: a compiled call is left out)
 
     def set_step(self, step: int | torch.Tensor) -> None:
         """Counter of the random streams (dropout masks) for the next training forward (an

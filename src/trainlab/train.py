@@ -852,6 +852,8 @@ class Trainer:
             row.update(lr=host[6][i], grad_norm=host[7][i], time=elapsed)
             if self.config.train.clip_norm is not None or self.config.train.clip_value is not None:
                 row["clip_frac"] = host[10][i]  # fraction of this epoch's steps clipped
+            if len(host) > 11:  # (no val or test split: the last update judged on train)
+                row["train_eval_loss"] = host[11][i]
             rows.append(row)
             if self.stopped_step[i] is None and host[8][i] > 0:
                 self.last[i] = {m: row[m] for m in _METRICS}
@@ -1560,9 +1562,9 @@ def _member_init(config: Config, member: Member) -> dict[str, Any]:
 def _write_verdict(run: RunDir, summary: dict[str, Any]) -> None:
     """``verdict.json``: the health verdict (:func:`trainlab.diagnostics.run.run_findings`) of a
     finished run's ``diagnostics.jsonl`` and its NaN/Inf stops."""
-    from .diagnostics.run import read_records, run_findings
+    from .diagnostics.run import read_records, run_findings, run_split_sizes
 
-    findings = run_findings(read_records(run.path), summary)
+    findings = run_findings(read_records(run.path), summary, run_split_sizes(run.path))
     rows = to_jsonable([f.__dict__ for f in findings])  # (an inf ratio: null, as elsewhere)
     run.write_text("verdict.json", json.dumps(rows, indent=1, allow_nan=False) + "\n")
 
@@ -2136,13 +2138,14 @@ def _null_channels_as_built(a: dict[str, Any], b: dict[str, Any], info: dict[str
     convnet's default channels, recorded as null before the built ones were written out): the
     null one set to the channels a convnet builds for the run's input shape (recorded in
     ``population.json``'s ``data_fingerprint``, ``info``), so that an edit from the default is
-    named; dropped from both where the run recorded no input shape."""
+    named; dropped from both where the run recorded no input shape, or for a registered model
+    that takes ``channels`` (whose defaults are not known here)."""
     key = "model.channels"
-    if (a.get(key) is None) == (b.get(key) is None) or a.get("model.name") != "convnet":
+    if (a.get(key) is None) == (b.get(key) is None):
         return
     shape = (info.get("data_fingerprint") or {}).get("input_shape")
-    if not isinstance(shape, list) or len(shape) < 2:
-        a.pop(key, None)
+    if a.get("model.name") != "convnet" or not isinstance(shape, list) or len(shape) < 2:
+        a.pop(key, None)  # (a registered model's defaults: not known here)
         b.pop(key, None)
         return
     from .models.convnet import default_channels

@@ -129,22 +129,38 @@ def finish_diagnose(
     with reporting(run_dir):  # (the run is complete: `trainlab report DIR` rebuilds the rest)
         records = read_records(run_dir)
         # (the trainer wrote verdict.json from the same records and summary)
-        findings = run_findings(records, summary)
+        findings = run_findings(records, summary, run_split_sizes(run_dir))
         path = _write_report(run_dir, records, findings) if report else None
     return DiagnoseResult(run_dir, findings, records, path)
 
 
-def run_findings(records: list[dict[str, Any]], summary: dict[str, Any]) -> list[Finding]:
+def run_split_sizes(run_dir: Path) -> list[int] | None:
+    """A run folder's ``[train, val, test]`` sample counts (``population.json``), or None where
+    it does not record them."""
+    from ..report.rundata import read_population, split_sizes
+
+    path = Path(run_dir) / "population.json"
+    return split_sizes(read_population(path)) if path.is_file() else None
+
+
+def run_findings(
+    records: list[dict[str, Any]], summary: dict[str, Any], sizes: list[int] | None = None
+) -> list[Finding]:
     """The verdict of a training run: :func:`~trainlab.diagnostics.verdict` of its
     diagnostics ``records``, with the NaN/Inf stops of its ``summary`` (``summary.json``)
-    folded in (:func:`with_trainer_stops`)."""
+    folded in (:func:`with_trainer_stops`); ``sizes``: its ``[train, val, test]`` sample
+    counts (a run with neither a val nor a test split judges its last update on the training
+    split)."""
     sampled: dict[int, set[int]] = {}
     for r in records:
         sampled.setdefault(int(r.get("model", 0)), set()).add(int(r["step"]))
     evaluated = {
         int(m["index"]) for m in summary.get("models", []) if m.get("stopped_by") == "evaluation"
     }
-    findings = with_trainer_stops(verdict(records), nan_stops(summary), sampled, evaluated)
+    held_out = sizes is None or sizes[1] + sizes[2] > 0
+    findings = with_trainer_stops(
+        verdict(records), nan_stops(summary), sampled, evaluated, held_out=held_out
+    )
     return _never_moved(findings, records, summary)
 
 
@@ -206,6 +222,8 @@ def with_trainer_stops(
     stops: dict[int, int],
     sampled: dict[int, set[int]] | None = None,
     evaluated: set[int] | frozenset[int] = frozenset(),
+    *,
+    held_out: bool = True,
 ) -> list[Finding]:
     """``findings`` with the trainer's NaN/Inf stops folded into the ``nonfinite`` check.
 
@@ -217,7 +235,8 @@ def with_trainer_stops(
     message adds that ``S`` came first. Inputs are not modified. ``stops``: ``{model: S}``;
     ``sampled``: ``{model: sampled steps}``, so that ``--every 1`` is suggested only where
     step ``S`` was not sampled; ``evaluated``: the models stopped by an epoch's evaluation
-    (their val/test loss non-finite after step ``S − 1``'s update; step ``S`` never ran).
+    (their val/test loss non-finite after step ``S − 1``'s update; step ``S`` never ran), on
+    the training split where the run held out neither (``held_out`` False).
     """
     out = list(findings)
     for model, stop in sorted(stops.items()):
@@ -246,7 +265,8 @@ def with_trainer_stops(
                 "or --set train.diagnose_every=1)"
             )
         cause = (
-            f"val/test loss NaN/Inf after step {stop - 1}'s update"
+            f"{'val/test' if held_out else 'training-split'} loss NaN/Inf after step "
+            f"{stop - 1}'s update"
             if by_eval
             else "loss/gradient NaN/Inf"
         )

@@ -499,7 +499,9 @@ def _verdict_columns(run: RunData) -> tuple[list[str], list[list[Any]]]:
     from ..diagnostics.verdict import verdict_rows
 
     # the models' results, not summary.json alone: a killed run's NaN stops count too
-    rows = verdict_rows(run_findings(run.diagnostics, {"models": run.model_results()}))
+    rows = verdict_rows(
+        run_findings(run.diagnostics, {"models": run.model_results()}, run.split_sizes)
+    )
     cols = ["check", "status", "models", "layer", "detail"]
     return cols, [[r[c] for c in cols] for r in rows]
 

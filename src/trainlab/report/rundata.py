@@ -456,8 +456,11 @@ class RunData:
 
 
 def _eval_failed(row: dict[str, Any], splits: list[str]) -> bool:
-    """A metrics row whose training was finite but whose evaluation (of a split the run has)
-    was not: the trainer stops that model after the epoch (an update that overflowed)."""
+    """A metrics row whose training was finite but whose evaluation (of a split the run has;
+    with neither a val nor a test split, the last epoch's ``train_eval_loss``) was not: the
+    trainer stops that model after the epoch (an update that overflowed)."""
+    if "train_eval_loss" in row:
+        return num(row["train_eval_loss"]) is None
     return any(num(row.get(k)) is None for k in splits)
 
 
