@@ -19,9 +19,9 @@ from trainlab.train import train
 
 _SKIP_LIMIT = pytest.mark.xfail(
     strict=True,
-    reason="known limitation, in the README: with every > 1 a skipped step (no update, its "
-    "gradients thrown away) can take the next update's ratio; telling it from gradient "
-    "accumulation needs the next backward's start (left for a later change)",
+    reason="known limitation, in the README: with every > 1 a skipped step whose gradients the "
+    "loop zeroes after the next forward (forward, zero_grad, backward) can take the next "
+    "update's ratio; telling it from gradient accumulation needs the next backward's start",
 )
 
 
@@ -96,7 +96,6 @@ def test_skipped_step_has_no_ratio_when_zero_grad_follows_the_forward(every):
 # forward, when the accumulated .grad was still there) before looking at _discarded, so with
 # every=4 step 0 takes the next window's update (ratio 1.40); every=1 and 2 give None.
 # Right: None, whatever every is.
-@_SKIP_LIMIT
 def test_skipped_accumulation_window_has_no_ratio_whatever_every_is():
     assert _ratios(2, accum=2, skip={0})[0] is None
     assert _ratios(4, accum=2, skip={0})[0] is None

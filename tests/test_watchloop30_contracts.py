@@ -8,13 +8,6 @@ from torch import nn
 
 from trainlab.diagnostics import verdict, watch
 
-_SKIP_LIMIT = pytest.mark.xfail(
-    strict=True,
-    reason="known limitation, in the README: with every > 1 a skipped step (no update, its "
-    "gradients thrown away) can take the next update's ratio; telling it from gradient "
-    "accumulation needs the next backward's start (left for a later change)",
-)
-
 
 def _norm(ts):
     return math.sqrt(sum(float(t.detach().double().pow(2).sum()) for t in ts))
@@ -120,7 +113,7 @@ def _scaler_run(every):
 # ("the optimizer update made with the gradient of step s"). Expected None for both. Fix: a
 # pending step whose gradients were discarded before any update (zero_grad: .grad set to None
 # or rewritten by a later step's backward; or the scaler's found_inf) gets no ratio.
-@pytest.mark.parametrize("every", [1, pytest.param(2, marks=_SKIP_LIMIT)])
+@pytest.mark.parametrize("every", [1, 2])
 def test_scaler_skipped_step_gets_no_later_update(every):
     recs, moved = _scaler_run(every)
     assert moved[0] == 0.0 and moved[1] > 0
@@ -131,7 +124,6 @@ def test_scaler_skipped_step_gets_no_later_update(every):
 # Same without a scaler: the loop checks the gradient norm and skips optimizer.step on inf,
 # zeroing the gradients at the next iteration. Step 0's record (every=2) reports the update
 # that step 1 made.
-@_SKIP_LIMIT
 def test_manual_inf_skip_gets_no_later_update():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))
@@ -159,11 +151,6 @@ def test_manual_inf_skip_gets_no_later_update():
 # frozen)" for a model that moved by ~10% per optimizer step. Expected: no such verdict (e.g.
 # forwards run inside one optimizer.step(closure) counted as one step, with ‖Δθ‖ over the
 # whole optimizer step, via register_optimizer_step_pre_hook/post_hook).
-@pytest.mark.xfail(
-    strict=True,
-    reason="known limitation, documented: a watch step is one forward + backward, so each "
-    "closure evaluation of LBFGS's line search is a step (left for a later change)",
-)
 def test_lbfgs_strong_wolfe_verdict_not_no_update():
     torch.manual_seed(0)
     m = nn.Sequential(nn.Linear(8, 16), nn.ReLU(), nn.Linear(16, 4))

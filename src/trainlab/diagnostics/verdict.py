@@ -749,6 +749,18 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
         else ""
     )
     if all(r["update_ratio"] == 0 for r in sel):  # lr 0: a stopped (NaN, early) or frozen model
+        layers = {r["layer"] for r in sel}
+        prev = max((r["step"] for r in rows if r["step"] < latest), default=None)
+        if prev == latest - 1 and any(
+            r["step"] == prev
+            and r["layer"] in layers
+            and _std(r.get("update_ratio"))
+            and r["update_ratio"] > 0
+            for r in rows
+        ):  # the last step alone without an update, right after a step that moved: not a
+            # stopped model (LBFGS's line search ends on a closure evaluation at the final
+            # point, ‖Δθ‖ 0, when every step is sampled): judged at the step before
+            return _check_updates(model, [r for r in rows if r["step"] < latest], t)
         status = "warn" if early is not None else "ok"
         return Finding(
             "update_ratio", status, model, "no update (model stopped or frozen)" + before,

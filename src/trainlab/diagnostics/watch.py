@@ -287,6 +287,11 @@ class _Sample:
     # ``.data``); all zeros then means no update was seen, read as None
     update_by_value: bool = False
     value_checked: bool = False  # that comparison was made at a training forward (final)
+    # whether each watched parameter had a .grad when the step's last backward ended, and the
+    # earlier sampled steps whose gradients accumulate into the same update (no update since
+    # them, and no .grad set to None): they take the update this step's snapshot measures
+    grads_after: list[bool] = field(default_factory=list)
+    waiting: list[_Sample] = field(default_factory=list)
     # the unit layout ("channel" / "last") of the last layer seen in this forward that sets it
     units: str | None = None
     # whether that layer's input had no batch axis (a Linear given (D,), a Conv2d (C, H, W))
@@ -911,6 +916,9 @@ class Watch:
         self._grad_sample = None
         if self._pending is not None:
             self._finish_update(at_step=True)
+            old = self._pending  # not updated: its gradients accumulate, or were discarded
+            if old is not None and old.grads_after and not self._accumulating(old):
+                old.snapshot, old.waiting, self._pending = None, [], None  # (skipped: no ratio)
         self._step += 1
         if self._step % self.every:  # absolute: a resumed run samples the same steps
             return
@@ -941,8 +949,11 @@ class Watch:
                         ]
                     torch._foreach_copy_(self._snapshot, views)  # one call, no allocation
                     sample.snapshot = [p._version for p in params]
-                    if self._pending is not None:  # it never saw an optimizer step: no ratio
-                        self._pending.snapshot = None
+                    old = self._pending  # (no update since it: else _finish_update ended it)
+                    if old is not None:
+                        if self._accumulating(old):  # its gradient is part of this one's
+                            sample.waiting = [old, *old.waiting]  # update: both await it
+                        old.snapshot, old.waiting = None, []
                     self._pending = sample
                     self._opt_stepped, self._found_infs = False, []
         self._grad_sample = sample
@@ -950,6 +961,17 @@ class Watch:
         self._current = sample
         if self._vmap_template is None and not self._permanent:
             self._register_layer_hooks()
+
+    def _accumulating(self, sample: _Sample) -> bool:
+        """Whether the gradients of the pending ``sample`` (not updated since) are still
+        accumulating: every watched parameter that had a ``.grad`` after its backward has one
+        now (``zero_grad()`` sets them to None: discarded). A ``.grad`` zeroed in place
+        (``zero_grad(set_to_none=False)``) or replaced (``p.grad = p.grad * c``) cannot be
+        told from one accumulated into."""
+        had = sample.grads_after
+        return any(had) and all(
+            p.grad is not None for h, (_, p) in zip(had, self._params, strict=False) if h
+        )
 
     def _plan_subsets(self) -> None:
         """Each watched parameter's update-ratio subset (:func:`_update_subset`) and its scale
@@ -1251,6 +1273,7 @@ class Watch:
                     sample.grad[:, cols] = norms.to(sample.grad.dtype)
                     for j, _ in moved:
                         del sample.unreached[j]
+            sample.grads_after = [p.grad is not None for _, p in self._params]
             scale = self._loss_scale()
             if scale is not None and not later:  # (a copy: scaler.update() changes it in place)
                 sample.loss_scale = torch.as_tensor(scale, dtype=torch.float64).clone()
@@ -1662,6 +1685,14 @@ class Watch:
         if moved:
             sample.snapshot = None
             self._pending = None
+            for early in sample.waiting:  # the update their accumulated gradients went into,
+                if early.update is not None:  # but for a model a `.data` update moved already
+                    seen = early.update.ne(0).any(1, keepdim=True)
+                    early.update = torch.where(seen, early.update, sample.update)
+                else:
+                    early.update = sample.update
+                early.update_by_value, early.skipped = False, sample.skipped
+            sample.waiting = []
         elif at_step:
             sample.value_checked = True
 
