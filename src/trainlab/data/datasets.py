@@ -26,6 +26,7 @@ import dataclasses
 import inspect
 import math
 import numbers
+import os
 import threading
 import warnings
 from collections import OrderedDict
@@ -847,6 +848,8 @@ def _mnist1d(*, n_samples: int = 5000, data_seed: int = 42, shuffle_seq: bool = 
             f"same number of each of the 10 classes); pass {n_samples // 10 * 10 or 10}"
         )
     n_samples = int(n_samples)
+    # (make_dataset keeps each signal's float64 intermediates: ~1 kB a sample, measured ~0.4)
+    _refuse_beyond_memory("mnist1d", f"n_samples={n_samples}", 1024.0 * n_samples)
     if (
         isinstance(data_seed, bool)
         or not isinstance(data_seed, int | np.integer)
@@ -879,6 +882,27 @@ def _mnist1d(*, n_samples: int = 5000, data_seed: int = 42, shuffle_seq: bool = 
         )
 
     return _cached(("mnist1d", n_samples, int(data_seed), bool(shuffle_seq)), make)
+
+
+def _physical_memory() -> int | None:
+    """This machine's memory in bytes, or None where the platform does not say."""
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _refuse_beyond_memory(dname: str, options: str, nbytes: float) -> None:
+    """A UserError, before anything is allocated, when a generated set of ``options`` would
+    take about ``nbytes`` (its arrays and their copies while loading), more than the machine's
+    memory: a size typed with a few zeros too many fails with its name, not as the machine
+    swapping or the process killed."""
+    total = _physical_memory()
+    if total is not None and nbytes > total:
+        raise UserError(
+            f"{dname}: {options} needs about {nbytes / 2**30:,.0f} GiB of memory, more than "
+            f"this machine's {total / 2**30:,.0f} GiB; pass a smaller n_samples"
+        )
 
 
 def _positive_int(dname: str, key: str, value: Any, minimum: int = 1) -> int:

@@ -96,7 +96,8 @@ class Transform:
         self.input_shape_ = tuple(t.shape[1:])
         # float64 or integer inputs hold their values exactly (what PCA's round-off cut reads)
         self._exact = t.dtype == torch.float64 or not t.is_floating_point()
-        self._fit(_flat(t).to(torch.float64))
+        with torch_threads(1):  # (a reduction split over threads rounds by the thread count)
+            self._fit(_flat(t).to(torch.float64))
         return self
 
     def transform(self, x: torch.Tensor | np.ndarray) -> torch.Tensor:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ..errors import UserError
-from .datasets import DATASETS, RawData, _nonneg_float, _positive_int
+from .datasets import DATASETS, RawData, _nonneg_float, _positive_int, _refuse_beyond_memory
 
 __all__ = ["make_spirals", "make_blobs", "make_teacher"]
 
@@ -51,6 +51,8 @@ def make_spirals(
         )
     data_seed = _positive_int("spirals", "data_seed", data_seed, 0)
     _every_class_sampled("spirals", n_samples, classes)
+    # float64 (N, 2) inputs and their pieces, int64 labels, then load()'s float32 copies
+    _refuse_beyond_memory("spirals", f"n_samples={n_samples}", 96.0 * n_samples)
     rng = np.random.default_rng(np.random.SeedSequence([int(data_seed), 0x5719]))
     xs, ys = [], []
     for j, n in enumerate(_per_class(n_samples, classes)):
@@ -81,6 +83,10 @@ def make_blobs(
     center_box = _nonneg_float("blobs", "center_box", center_box)
     data_seed = _positive_int("blobs", "data_seed", data_seed, 0)
     _every_class_sampled("blobs", n_samples, classes)
+    # float64 (N, dim) inputs, their noise draw, int64 labels, then load()'s float32 copies
+    _refuse_beyond_memory(
+        "blobs", f"n_samples={n_samples}, dim={dim}", n_samples * (24.0 * dim + 16)
+    )
     if center_box + 10 * std > FLOAT32_SAFE:  # the inputs are float32
         raise UserError(
             f"blobs: center_box={center_box!r} and std={std!r} give inputs beyond float32's "
@@ -134,6 +140,16 @@ def make_teacher(
     classes = _positive_int("teacher", "classes", classes, 2)
     data_seed = _positive_int("teacher", "data_seed", data_seed, 0)
     _every_class_sampled("teacher", n_samples, classes)
+    # float32 weights, the (N, dim) inputs and the widest (N, w) activations twice, labels,
+    # then load()'s copies of the inputs
+    sizes_ = [dim, *(int(w) for w in widths), classes]
+    weight_bytes = 4.0 * sum(a * b for a, b in zip(sizes_[:-1], sizes_[1:], strict=False))
+    rows = max(n_samples, TEACHER_REFERENCE)
+    _refuse_beyond_memory(
+        "teacher",
+        f"n_samples={n_samples}, dim={dim}, hidden={list(sizes_[1:-1])}",
+        weight_bytes + rows * (12.0 * dim + 8.0 * max(sizes_[1:]) + 16),
+    )
     # the teacher's weights, the inputs and the centring draw come from independent streams,
     # so the teacher does not depend on n_samples: more data from the same seed is more data
     # from one teacher (a spawned child does not depend on how many are spawned)
