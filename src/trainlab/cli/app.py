@@ -11,6 +11,7 @@ import sys
 import threading
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, NoReturn
 
 import typer
@@ -55,6 +56,15 @@ err_console = FailSafeConsole(stderr=True, emoji=False)  # (a stderr that fails:
 MAX_SEEDS = 100_000
 #: OSErrors of the machine rather than of a path: one line, not a traceback, in every case
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EROFS})
+
+
+def home(value: Path | None) -> Path | None:
+    """A path argument as the shell reads one: a leading ``~`` expanded, also where the shell
+    leaves it (``--out=~/runs/x``, a quoted path, a path from a variable), as data paths are
+    (:func:`trainlab.data.readers.expand_home`). A typer callback."""
+    from ..data.readers import expand_home
+
+    return None if value is None else expand_home(value)
 
 
 def whole_number(option: str, text: str | None) -> int | None:

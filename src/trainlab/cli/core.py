@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from ..errors import UserError, reporting
-from .app import MAX_SEEDS, Sets, app, console, escape, whole_number, with_seeds
+from .app import MAX_SEEDS, Sets, app, console, escape, home, whole_number, with_seeds
 
 __all__ = ["train_cmd", "resume_cmd", "datasets_cmd", "report_cmd", "study_cmd", "demo_cmd"]
 
@@ -26,13 +26,15 @@ MAX_GROUP_ROWS = 30
 
 @app.command("train")
 def train_cmd(
-    config: Annotated[Path, typer.Argument(help="YAML config (see examples/)")],
+    config: Annotated[Path, typer.Argument(help="YAML config (see examples/)", callback=home)],
     seeds: Annotated[
         str | None, typer.Option(help="'0-9', '1,3,5', '0-2,5' or a count '4'")
     ] = None,
     set_: Sets = None,
     device: Device = "auto",
-    out: Annotated[Path | None, typer.Option(help="run directory (must be new)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="run directory (must be new)", callback=home)
+    ] = None,
     diagnose: Annotated[
         bool | None,
         typer.Option(
@@ -59,7 +61,7 @@ def train_cmd(
 
 @app.command("resume")
 def resume_cmd(
-    run_dir: Annotated[Path, typer.Argument(help="a run directory")],
+    run_dir: Annotated[Path, typer.Argument(help="a run directory", callback=home)],
     device: Annotated[
         str, typer.Option("--device", help="auto (the device the run trained on), cpu or cuda")
     ] = "auto",
@@ -242,7 +244,9 @@ def models_cmd() -> None:
 
 
 @app.command("report")
-def report_cmd(run_dir: Annotated[Path, typer.Argument(help="a run directory")]) -> None:
+def report_cmd(
+    run_dir: Annotated[Path, typer.Argument(help="a run directory", callback=home)],
+) -> None:
     """(Re)build report.html and figures/ of a run directory."""
     from ..errors import on_interrupt, shell_path
     from ..report import build_report
@@ -259,7 +263,7 @@ def study_cmd(
     quick: Annotated[bool, typer.Option(help="small, fast version (CI)")] = False,
     seeds: Annotated[str | None, typer.Option(help="seeds per cell (a count, e.g. 5)")] = None,
     device: Device = "auto",
-    out: Annotated[Path | None, typer.Option(help="run directory")] = None,
+    out: Annotated[Path | None, typer.Option(help="run directory", callback=home)] = None,
 ) -> None:
     """Run one of the notes' experiments with many seeds; writes tables, figures, report."""
     from ..studies import list_studies, run_study
@@ -276,7 +280,7 @@ def study_cmd(
 
 @app.command("demo")
 def demo_cmd(
-    out: Annotated[Path | None, typer.Option(help="run directory")] = None,
+    out: Annotated[Path | None, typer.Option(help="run directory", callback=home)] = None,
     device: Device = "auto",
 ) -> None:
     """The notes' MNIST recipe on digits: seeds × init schemes as one population, with a report."""

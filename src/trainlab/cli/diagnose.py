@@ -7,14 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from .app import Sets, app, console, escape, whole_number, with_seeds
+from .app import Sets, app, console, escape, home, whole_number, with_seeds
 
 __all__ = ["diagnose_cmd", "print_diagnose"]
 
 
 @app.command("diagnose")
 def diagnose_cmd(
-    config: Annotated[Path, typer.Argument(help="YAML config (see examples/)")],
+    config: Annotated[Path, typer.Argument(help="YAML config (see examples/)", callback=home)],
     every: Annotated[
         str | None,
         typer.Option(
@@ -32,7 +32,9 @@ def diagnose_cmd(
     seeds: Annotated[str | None, typer.Option(help="'0-9', '1,3,5' or a count '4'")] = None,
     set_: Sets = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda")] = "auto",
-    out: Annotated[Path | None, typer.Option(help="run directory (must be new)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="run directory (must be new)", callback=home)
+    ] = None,
     report: Annotated[bool, typer.Option(help="write report.html with the figures")] = True,
 ) -> None:
     """Train CONFIG briefly with per-layer diagnostics and print a health verdict.

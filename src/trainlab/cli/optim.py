@@ -12,7 +12,7 @@ import typer
 from rich.table import Table
 
 from ..errors import UserError, shell_path
-from .app import MAX_SEEDS, Sets, app, console, escape, whole_number
+from .app import MAX_SEEDS, Sets, app, console, escape, home, whole_number
 
 if TYPE_CHECKING:
     import torch
@@ -81,12 +81,15 @@ def schedule_parameters(sched: Schedule, given: dict[str, Any]) -> str:
 
 @app.command("schedule")
 def schedule_cmd(
-    config: Annotated[Path, typer.Argument(help="YAML config")],
+    config: Annotated[Path, typer.Argument(help="YAML config", callback=home)],
     set_: Sets = None,
     plot: Annotated[bool, typer.Option("--plot", help="draw the LR of every model")] = False,
     out: Annotated[
         Path | None,
-        typer.Option(help="where --plot writes the PNG (default schedule.png; implies --plot)"),
+        typer.Option(
+            help="where --plot writes the PNG (default schedule.png; implies --plot)",
+            callback=home,
+        ),
     ] = None,
 ) -> None:
     """Show the learning rate of every model over the run (per epoch; --plot draws it)."""
@@ -219,7 +222,7 @@ def schedule_figure(name: str, members: list[Member], curve: torch.Tensor, spe: 
 
 @app.command("lr-find")
 def lr_find_cmd(
-    config: Annotated[Path, typer.Argument(help="YAML config")],
+    config: Annotated[Path, typer.Argument(help="YAML config", callback=home)],
     set_: Sets = None,
     start_lr: Annotated[float, typer.Option(help="first LR")] = 1e-7,
     end_lr: Annotated[float, typer.Option(help="last LR")] = 10.0,
@@ -239,7 +242,9 @@ def lr_find_cmd(
         ),
     ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda")] = "auto",
-    out: Annotated[Path, typer.Option(help="PNG of the curve")] = Path("lr_find.png"),
+    out: Annotated[Path, typer.Option(help="PNG of the curve", callback=home)] = Path(
+        "lr_find.png"
+    ),
 ) -> None:
     """LR range test (Smith 2017): loss against an exponentially growing LR; suggests an LR."""
     from ..config import keys_given, load_config

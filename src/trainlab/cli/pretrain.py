@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .app import Sets, app, console, escape
+from .app import Sets, app, console, escape, home
 
 __all__ = ["pretrain_cmd"]
 
@@ -16,7 +16,8 @@ __all__ = ["pretrain_cmd"]
 @app.command("pretrain")
 def pretrain_cmd(
     config: Annotated[
-        Path | None, typer.Argument(help="YAML pre-training config (default: RBM on digits)")
+        Path | None,
+        typer.Argument(help="YAML pre-training config (default: RBM on digits)", callback=home),
     ] = None,
     set_: Sets = None,
     grid: Annotated[
@@ -27,7 +28,9 @@ def pretrain_cmd(
             help="population axis, e.g. learning_rate=0.01,0.06 (repeatable)",
         ),
     ] = None,
-    out: Annotated[Path | None, typer.Option(help="run directory (must be new)")] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="run directory (must be new)", callback=home)
+    ] = None,
     device: Annotated[str | None, typer.Option(help="auto, cpu or cuda")] = None,
 ) -> None:
     """Pre-train RBMs / a DBN / a stacked denoising autoencoder and write a report."""
