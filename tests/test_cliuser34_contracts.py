@@ -46,3 +46,11 @@ def test_schedule_out_with_a_tilde_is_the_home_folder(monkeypatch, capsys, tmp_p
     assert code in (0, None), err
     assert not (work / "~").exists(), "a folder literally named '~' was made in the cwd"
     assert (home / "plots" / "lr.png").is_file()
+
+
+# `trainlab pretrain --grid learning_rate=nan` (no --device) began its error with
+# "--grid/--device:", naming an option the user never typed; it names what was given.
+def test_pretrain_grid_error_names_only_the_given_option(monkeypatch, capsys):
+    code, _, err = run_cli(monkeypatch, capsys, "pretrain", "--grid", "learning_rate=nan")
+    assert code == 2
+    assert "--grid:" in err and "--device" not in err, err

@@ -835,7 +835,8 @@ def run_pretrain(
         raw["grid"] = {**raw["grid"], **(grid or {})}
         if device is not None:
             raw["device"] = device
-        cfg = _validate(raw, "--grid/--device")
+        given = ["--grid"] * bool(grid) + ["--device"] * (device is not None)
+        cfg = _validate(raw, "/".join(given))
     cfg = _sets_reach_a_model(cfg, sets)  # (after --grid, which may add the axis a --set sets)
     t, m = cfg.train, cfg.model
     # everything that can be checked is checked before the run directory exists, so that a
