@@ -751,15 +751,15 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
     if all(r["update_ratio"] == 0 for r in sel):  # lr 0: a stopped (NaN, early) or frozen model
         layers = {r["layer"] for r in sel}
         prev = max((r["step"] for r in rows if r["step"] < latest), default=None)
-        if prev == latest - 1 and any(
-            r["step"] == prev
-            and r["layer"] in layers
-            and _std(r.get("update_ratio"))
+        moving = {
+            r["step"] for r in rows
+            if r["step"] < latest and r["layer"] in layers and _std(r.get("update_ratio"))
             and r["update_ratio"] > 0
-            for r in rows
-        ):  # the last step alone without an update, right after a step that moved: not a
-            # stopped model (LBFGS's line search ends on a closure evaluation at the final
-            # point, ‖Δθ‖ 0, when every step is sampled): judged at the step before
+        }  # fmt: skip
+        if prev in moving and len(moving) >= 2:  # the last sampled step alone without an
+            # update, after sampled steps that moved: not a stopped model (LBFGS's line search
+            # ends on a closure evaluation at the final point, ‖Δθ‖ 0): judged at the step
+            # before. (A model one earlier sample shows moving, then none: "no update".)
             return _check_updates(model, [r for r in rows if r["step"] < latest], t)
         status = "warn" if early is not None else "ok"
         return Finding(

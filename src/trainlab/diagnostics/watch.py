@@ -286,7 +286,6 @@ class _Sample:
     # ``update`` came from comparing values (no version counter moved: an update through
     # ``.data``); all zeros then means no update was seen, read as None
     update_by_value: bool = False
-    value_checked: bool = False  # that comparison was made at a training forward (final)
     # whether each watched parameter had a .grad when the step's last backward ended, and the
     # earlier sampled steps whose gradients accumulate into the same update (no update since
     # them, and no .grad set to None): they take the update this step's snapshot measures
@@ -784,7 +783,7 @@ class Watch:
         step's update is measured now: training after the block is not that step's (the hooks
         go even if measuring it fails)."""
         try:
-            self._finish_update(at_step=False)
+            self._finish_update()
         finally:
             self._remove_hooks()
         if self._untrained_forwards and self._step < self.start_step:  # said once: cleared
@@ -915,7 +914,7 @@ class Watch:
             self._remove(self._leaf_handles)  # the previous step's, on outputs that are leaves
         self._grad_sample = None
         if self._pending is not None:
-            self._finish_update(at_step=True)
+            self._finish_update()
             old = self._pending  # not updated: its gradients accumulate, or were discarded
             if old is not None and old.grads_after and not self._accumulating(old):
                 old.snapshot, old.waiting, self._pending = None, [], None  # (skipped: no ratio)
@@ -1633,7 +1632,7 @@ class Watch:
             mine.order, mine.calls, mine.n = layer.order, layer.calls, layer.n
             mine.col, mine.frac, mine.sample = layer.col, layer.frac, sample
 
-    def _finish_update(self, *, at_step: bool) -> None:
+    def _finish_update(self) -> None:
         """Measure ‖Δθ‖ per parameter of the pending sampled step, if it was updated.
 
         ‖Δθ_p‖ is estimated from the fixed subset: ``sqrt(n_p / m_p)·‖Δθ_p,subset‖`` (exact for
@@ -1643,10 +1642,12 @@ class Watch:
         ``torch.optim`` optimizer makes), the subset copy becomes ``θ_s − θ_{s+1}`` in place and
         the step is done. Updates through ``.data`` (``p.data -= lr * p.grad``,
         ``p.data.add_(...)``, ``p.data = ...``) move no counter: then the subset is compared
-        with the snapshot instead, without changing it, once, at the first training forward
-        after the sampled step (``at_step``), or at :meth:`records` before that forward; the
-        step stays pending, so that a counter moving later (gradients accumulated over several
-        steps) still gives the exact measurement. An all-zero comparison is read as no update.
+        with the snapshot instead, without changing it, at each training forward (and at
+        :meth:`records`) while the step is pending, keeping per model the first difference
+        that is not zero; the step stays pending, so that a counter moving later (gradients
+        accumulated over several steps) still gives the exact measurement. An all-zero
+        comparison is read as no update. The earlier sampled steps of an accumulated update
+        (``waiting``) get the same measurement.
         """
         sample = self._pending
         if sample is None or not sample.snapshot or self._snapshot is None:
@@ -1661,8 +1662,6 @@ class Watch:
         moved = self._opt_stepped or counted
         if self._opt_stepped and not counted and self._found_infs:
             sample.skipped = torch.stack(self._found_infs).amin()
-        if not moved and sample.value_checked:
-            return  # compared already: wait for an in-place update until the next sample
         with torch.no_grad():
             views = self._subset_views()
             if any(b.shape != v.shape for b, v in zip(self._snapshot, views, strict=True)):
@@ -1680,21 +1679,22 @@ class Watch:
                 diffs = torch._foreach_sub(self._snapshot, views)
             norms = _norms(diffs, self.k)  # (K, P)
             scale = self._const(("scale",), norms.device, norms.dtype)  # (P,) sqrt(n_p / m_p)
-            sample.update = norms.mul_(scale)
-        sample.update_by_value = not moved
+            update = norms.mul_(scale)
+            for s in (sample, *sample.waiting):  # (the earlier steps of an accumulated update)
+                # per model, the first update seen: one a comparison of values found before (a
+                # `.data` update) is kept, a zero one (none yet) replaced
+                if s.update is not None and s.update_by_value:
+                    seen = s.update.ne(0).any(1, keepdim=True)
+                    s.update = torch.where(seen, s.update, update)
+                else:
+                    s.update = update
+                s.update_by_value = not moved
+                if moved:
+                    s.skipped = sample.skipped
         if moved:
             sample.snapshot = None
             self._pending = None
-            for early in sample.waiting:  # the update their accumulated gradients went into,
-                if early.update is not None:  # but for a model a `.data` update moved already
-                    seen = early.update.ne(0).any(1, keepdim=True)
-                    early.update = torch.where(seen, early.update, sample.update)
-                else:
-                    early.update = sample.update
-                early.update_by_value, early.skipped = False, sample.skipped
             sample.waiting = []
-        elif at_step:
-            sample.value_checked = True
 
     @staticmethod
     def _remove(handles: list[Any]) -> None:
@@ -1708,7 +1708,7 @@ class Watch:
 
         Call it after ``optimizer.step()`` so that the last sampled step has its update ratio.
         """
-        self._finish_update(at_step=False)
+        self._finish_update()
         self._flush_deferred()
         return _to_records(
             self._samples, self.k, self.edges, self._layer_params, self._uniform is None
