@@ -140,3 +140,30 @@ def test_vmap_population_copy_after_leaky_forward_same_dropout(how: str) -> None
         p.set_step(7)
         outs.append(p(x))
     assert torch.equal(outs[0], outs[1])
+
+
+# Wrong: Population.__getstate__ (src/trainlab/population.py) now returns
+# copy.deepcopy(state, leaked) when a vmap forward left a tensor on the template: a private
+# copy made outside the caller's deepcopy/pickle memo. Objects copied together with the
+# population (an optimizer over its parameters, as in copy.deepcopy((model, opt)) or
+# pickle.dumps((model, opt))) then point at other tensors than the copy's parameters: the
+# copied optimizer steps orphans and the copied model never moves. Without the leaked tensor
+# (and before ea2dc52, which replaced only _template) the sharing is kept. Right: the copy's
+# parameters are the copied optimizer's (fix: a __deepcopy__ that adds the leaked ids to the
+# caller's memo; for pickle, drop the leaked attributes without a separate deep copy).
+@pytest.mark.parametrize("how", ["deepcopy", "pickle"])
+def test_leaky_vmap_population_copied_with_its_optimizer_shares_parameters(how: str) -> None:
+    from trainlab.population import Population
+
+    torch.manual_seed(0)
+    pop = Population(_Leaky(), 3)
+    assert pop.mode == "vmap"
+    pop(torch.randn(3, 5, 8))  # leaves self.features on the template
+    opt = torch.optim.SGD(pop.parameters(), lr=0.1)
+    if how == "deepcopy":
+        p2, o2 = copy.deepcopy((pop, opt))
+    else:
+        p2, o2 = pickle.loads(pickle.dumps((pop, opt)))
+    params = list(p2.parameters())
+    assert len(params) == len(o2.param_groups[0]["params"])
+    assert all(a is b for a, b in zip(params, o2.param_groups[0]["params"], strict=True))
