@@ -1643,11 +1643,12 @@ class Watch:
         the step is done. Updates through ``.data`` (``p.data -= lr * p.grad``,
         ``p.data.add_(...)``, ``p.data = ...``) move no counter: then the subset is compared
         with the snapshot instead, without changing it, at each training forward (and at
-        :meth:`records`) while the step is pending, keeping per model the first difference
-        that is not zero; the step stays pending, so that a counter moving later (gradients
-        accumulated over several steps) still gives the exact measurement. An all-zero
-        comparison is read as no update. The earlier sampled steps of an accumulated update
-        (``waiting``) get the same measurement.
+        :meth:`records`) while the step is pending: one that finds a difference ends the step
+        (a model it finds unchanged reads 0); an all-zero one (no update yet: gradients
+        accumulated over several steps) keeps it pending, so that the update, by a counter or
+        by value, is still measured when it comes; all-zero at the end is read as no update.
+        The earlier sampled steps of an accumulated update (``waiting``) get the same
+        measurement.
         """
         sample = self._pending
         if sample is None or not sample.snapshot or self._snapshot is None:
@@ -1681,17 +1682,13 @@ class Watch:
             scale = self._const(("scale",), norms.device, norms.dtype)  # (P,) sqrt(n_p / m_p)
             update = norms.mul_(scale)
             for s in (sample, *sample.waiting):  # (the earlier steps of an accumulated update)
-                # per model, the first update seen: one a comparison of values found before (a
-                # `.data` update) is kept, a zero one (none yet) replaced
-                if s.update is not None and s.update_by_value:
-                    seen = s.update.ne(0).any(1, keepdim=True)
-                    s.update = torch.where(seen, s.update, update)
-                else:
-                    s.update = update
-                s.update_by_value = not moved
+                s.update, s.update_by_value = update, not moved
                 if moved:
                     s.skipped = sample.skipped
-        if moved:
+        # a comparison of values that found an update (a `.data` step: no counter moves)
+        # ends the step too; read on the host, which only a loop updating through `.data` or
+        # accumulating gradients reaches (an optimizer's step moves the counters)
+        if moved or bool(update.ne(0).any()):
             sample.snapshot = None
             self._pending = None
             sample.waiting = []
