@@ -6,12 +6,16 @@
 - :func:`verdict` — health findings with stated thresholds (vanishing/exploding gradients,
   collapsing/exploding activations, saturation, dying ReLU, update ratio, NaN/Inf origin);
   :func:`verdict_table` renders them as a rich table.
+- :func:`histogram_grid`, :func:`layer_profile` — figures of the records (matplotlib ``Figure``):
+  per-layer activation histograms at sampled steps, and per-layer std / gradient / update
+  profiles at the first and last sampled step.
 - :mod:`.stats` — the statistics themselves, on tensors with a leading model axis.
 """
 
 from __future__ import annotations
 
 from . import stats
+from .figures import histogram_grid, layer_profile
 from .verdict import Finding, Thresholds, verdict, verdict_table
 from .watch import RECORD_FIELDS, Watch, watch, write_jsonl
 
@@ -24,5 +28,7 @@ __all__ = [
     "verdict_table",
     "Finding",
     "Thresholds",
+    "histogram_grid",
+    "layer_profile",
     "stats",
 ]

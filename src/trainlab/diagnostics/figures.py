@@ -50,6 +50,13 @@ def histogram_grid(
         raise ValueError(f"no histogram records for model {model}; record with watch() first")
     all_steps = sorted({r["step"] for r in rows})
     steps = list(steps) if steps is not None else sorted({all_steps[0], all_steps[-1]})
+    missing = [s for s in steps if s not in all_steps]
+    if not steps or missing:
+        shown = ", ".join(map(str, all_steps[:20])) + (" ..." if len(all_steps) > 20 else "")
+        raise ValueError(
+            f"steps={steps}: {'no step given' if not steps else f'{missing} not sampled'} "
+            f"(model {model} has histograms at steps {shown})"
+        )
     if activations_only and any(r.get("kind") in _ACT_KINDS for r in rows):
         rows = [r for r in rows if r.get("kind") in _ACT_KINDS]
     layers_at = {s: _ordered([r for r in rows if r["step"] == s]) for s in steps}
@@ -106,6 +113,15 @@ def histogram_grid(
 _SIDE_BY_SIDE = 24
 
 
+#: the per-layer statistics a record of a completed step has (some of them; a step whose
+#: forward was interrupted has its weight norms only, taken as it began)
+_STATISTICS = ("act_mean", "act_std", "nonfinite", "grad_norm", "out_grad_norm", "update_ratio")
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
 def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
     """Per-layer profile at the first and last sampled step: activation std, output-gradient
     norm ‖∂L/∂y‖ (or parameter-gradient norm) and update/weight ratio, on log scales, layers
@@ -121,7 +137,9 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
     rows = [r for r in _decoded(records) if int(r.get("model", 0)) == model]
     if not rows:
         raise ValueError(f"no records for model {model}; record with watch() first")
-    all_steps = sorted({r["step"] for r in rows})
+    # the first and last step with statistics (not one interrupted in its forward, Ctrl-C)
+    done = [r for r in rows if any(_number(r.get(k)) for k in _STATISTICS)] or rows
+    all_steps = sorted({r["step"] for r in done})
     steps = sorted({all_steps[0], all_steps[-1]})
     panels = (
         ("act_std", "activation std"),
