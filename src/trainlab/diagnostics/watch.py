@@ -118,10 +118,12 @@ but the model axis:
   forward or at :meth:`Watch.records`, whenever it comes (also after several accumulation
   steps). Updates through ``.data`` (``p.data -= lr * p.grad``, ``p.data.add_(...)``,
   ``p.data = ...``) move no version counter: when none has moved, the watched subset (below)
-  is compared with its copy from step ``s``, once, at the next step's first forward (or at
-  :meth:`Watch.records` before it), and a change found there is the update; no change gives
-  None. **Limitation:** a ``.data`` update made only after that forward (gradients
-  accumulated over several steps, then a manual ``.data`` update) is not seen (None).
+  is compared with its copy from step ``s`` at each later training forward (and at
+  :meth:`Watch.records`) until a change is found, which is the update (gradients
+  accumulated over several steps, then a manual ``.data`` update, included); no change gives
+  None. Every sampled step of an accumulated gradient gets the ratio of the update that used
+  it; a step whose gradients ``zero_grad()`` set to None before any update, or whose forward
+  raised (a skipped batch), gets None.
   **An estimate for large parameters:** ‖Δθ_p‖ of a parameter with ``n > UPDATE_SAMPLE``
   (32768) entries per model is ``sqrt(n/m)·‖Δθ_p‖`` over a
   fixed subset of ``m <= n/2`` of its entries: every ``s``-th run of ``UPDATE_CHUNK`` (16)
@@ -915,9 +917,9 @@ class Watch:
         self._grad_sample = None
         if self._pending is not None:
             self._finish_update()
-            old = self._pending  # not updated: its gradients accumulate, or were discarded
-            if old is not None and old.grads_after and not self._accumulating(old):
-                old.snapshot, old.waiting, self._pending = None, [], None  # (skipped: no ratio)
+            old = self._pending  # not updated: its gradients accumulate, or were discarded, or
+            if old is not None and not self._accumulating(old):  # it never had any (its
+                old.snapshot, old.waiting, self._pending = None, [], None  # forward raised)
         self._step += 1
         if self._step % self.every:  # absolute: a resumed run samples the same steps
             return
