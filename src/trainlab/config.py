@@ -78,13 +78,29 @@ def _overridable(key: str) -> bool:
 _NUMBERS = (int, float, int | None, float | None)
 
 
+#: integer fields (one, or a list) whose text values must read as an integer
+_INTEGERS = (int, int | None, list[int], list[int] | None)
+_INTEGER_TEXT = re.compile(r"\s*[+-]?\d+(_\d+)*\s*")
+
+
 class _NoBoolNumbers(BaseModel):
     @field_validator("*", mode="before")
     @classmethod
     def _no_bool_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        annotation = cls.model_fields[info.field_name].annotation
         # pydantic reads true as 1: `--set train.epochs=true` would train one epoch
-        if isinstance(value, bool) and cls.model_fields[info.field_name].annotation in _NUMBERS:
+        if isinstance(value, bool) and annotation in _NUMBERS:
             raise ValueError(f"expected a number, got {str(value).lower()}")
+        # ... and the text "0-9" as the integer -9 (`seeds: [0-9]`, the CLI's range in a file)
+        if annotation in _INTEGERS:
+            for v in value if isinstance(value, list) else [value]:
+                if isinstance(v, str) and not _INTEGER_TEXT.fullmatch(v):
+                    hint = (
+                        " (a range is the CLI's --seeds 0-9; in a file, list the seeds: [0, 1, 2])"
+                        if info.field_name == "seeds"
+                        else ""
+                    )
+                    raise ValueError(f"expected an integer, got the text {v!r}{hint}")
         return value
 
 
@@ -106,6 +122,16 @@ class _Open(_NoBoolNumbers):
 
     model_config = ConfigDict(extra="allow", validate_assignment=True, allow_inf_nan=False)
     _section: ClassVar[str] = ""
+
+    @model_validator(mode="after")
+    def _numbers_given_as_text(self) -> _Open:
+        """An extra key's number given as text (``eps: "1e-8"``, as ``yaml.safe_load`` gives
+        YAML 1.1's ``1e-8``) is that number, as for the declared fields: the resolved config
+        records the value the factory gets, whichever way it was written."""
+        extra = self.__pydantic_extra__ or {}
+        for key, value in extra.items():
+            extra[key] = _as_declared(f"{self._section}.{key}", value)
+        return self
 
     @model_validator(mode="after")
     def _no_reserved_keys(self) -> _Open:
@@ -199,14 +225,19 @@ class ScheduleConfig(_Open):
     name: str = "none"
 
 
+#: the most epochs a run (or its schedule) may have
+MAX_EPOCHS = 1_000_000
+
+
 class TrainConfig(_Strict):
     """The training loop."""
 
-    epochs: int = Field(15, ge=1)
+    #: at most a million (more is a typo)
+    epochs: int = Field(15, ge=1, le=MAX_EPOCHS)
     #: the epochs the learning-rate schedule spans (None: ``epochs``); more than ``epochs``
     #: trains the first epochs of a longer run's schedule (``trainlab diagnose`` sets it when
     #: its short training cuts a config's epochs)
-    schedule_epochs: int | None = Field(None, ge=1)
+    schedule_epochs: int | None = Field(None, ge=1, le=MAX_EPOCHS)
     batch_size: int = Field(100, ge=1)
     early_stopping_patience: int | None = Field(None, ge=1)
     early_stopping_metric: Literal["val_loss", "val_acc"] = "val_loss"
@@ -697,7 +728,8 @@ class _Loader(yaml.SafeLoader):
 
     PyYAML follows YAML 1.1, whose float pattern needs a dot in the mantissa, so ``1e-3`` (how
     people write learning rates) would load as the string ``"1e-3"``; its integers read ``010``
-    as octal 8 and ``1:30`` as base-60 90 (``epochs: 010`` trained 8 epochs). A key given twice
+    as octal 8 and ``1:30`` as base-60 90 (``epochs: 010`` trained 8 epochs), its floats
+    ``1:30.5`` as 90.5. A key given twice
     in one mapping is an error (PyYAML keeps the last one silently). Merge keys follow the YAML
     merge spec: in ``<<: [*a, *b]`` the earlier mapping wins, and a key of the mapping itself
     wins over merged ones (PyYAML 6.0.4 told merged keys apart by the identity of their text,
@@ -788,6 +820,26 @@ for _cls in (_Loader, _Dumper):
         re.compile(r"^(?:[-+]?[0-9][0-9_]*|0o[0-7]+|0x[0-9a-fA-F]+)$"),
         list("-+0123456789"),
     )
+
+
+# ... and no base-60 floats (YAML 1.1's 1:30.5 is 90.5; YAML 1.2 reads text): PyYAML's float
+# rule again without that alternative, for the loader (the dumper still quotes such text)
+_FLOAT = "tag:yaml.org,2002:float"
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in rules if not (tag == _FLOAT and ":[0-5]" in rx.pattern)]
+    for first, rules in _Loader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    _FLOAT,
+    re.compile(
+        r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+][0-9]+)?
+        |\.[0-9][0-9_]*(?:[eE][-+][0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
 
 
 def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int:
@@ -889,7 +941,15 @@ def read_yaml_file(path: Path) -> Any:
         problem = str(getattr(err, "problem", "") or "")
         if problem.startswith("duplicate key"):
             raise ConfigError(f"{path}: {problem}{where}; give each key once") from None
-        raise ConfigError(f"{path}: not valid YAML{where}; check indentation and colons") from None
+        if "'\\t'" in problem or "\t" in problem:
+            fix = "a tab character; YAML indents and separates with spaces: replace it"
+        elif "another document" in problem:
+            fix = "a second YAML document ('---'); keep one config per file"
+        elif "constructor for the tag" in problem:
+            fix = f"{problem.split('for the ')[-1]}, which no config value has; remove it"
+        else:
+            fix = (f"{problem}; " if problem else "") + "check indentation and colons"
+        raise ConfigError(f"{path}: not valid YAML{where}: {fix}") from None
     except ConfigError as err:  # load_yaml's own (too deep, aliases that expand too far)
         raise ConfigError(f"{path}: {err}") from None
     if raw is None:
