@@ -123,3 +123,36 @@ def test_base60_float_is_not_a_number(tmp_path):
     with pytest.raises(ConfigError, match=r"optim\.lr"):
         cfg = load_config(path)
         print(cfg.optim.lr)  # (on the bug: 90.5)
+
+
+# A run written before open-section numbers given as text were read as numbers recorded
+# optim.eps: "1e-8" as text (checkpoint, population.json, config.yaml); it must still resume
+# (it was refused: "config.yaml changed since the checkpoint (optim.eps: '1e-8' -> 1e-08)").
+def test_old_run_with_a_number_as_text_in_an_open_section_resumes(tmp_path):
+    import json
+    import warnings
+
+    import yaml
+
+    from conftest import small_config
+    from trainlab.runs import RunDir
+    from trainlab.train import resume, train
+
+    run = tmp_path / "r"
+    train(small_config(optim={"name": "adam", "eps": 1e-8}, train={"epochs": 1}), out=run,
+          progress=False, device="cpu")  # fmt: skip
+    rd = RunDir(run)
+    state = rd.load_checkpoint()
+    conf = json.loads(state["config"])
+    conf["optim"]["eps"] = "1e-8"
+    state["config"] = json.dumps(conf, sort_keys=True)
+    rd.save_checkpoint(state)
+    info = json.loads((run / "population.json").read_text())
+    info["config"]["optim"]["eps"] = "1e-8"
+    (run / "population.json").write_text(json.dumps(info))
+    raw = yaml.safe_load((run / "config.yaml").read_text())
+    raw["optim"]["eps"], raw["train"]["epochs"] = "1e-8", 2
+    (run / "config.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # (the note on the new length)
+        assert resume(run, progress=False, device="cpu").summary["epochs"] == 2
