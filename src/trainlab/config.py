@@ -24,7 +24,7 @@ import sys
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, get_args
 
 import yaml
 from pydantic import (
@@ -78,9 +78,28 @@ def _overridable(key: str) -> bool:
 _NUMBERS = (int, float, int | None, float | None)
 
 
-#: integer fields (one, or a list) whose text values must read as an integer
-_INTEGERS = (int, int | None, list[int], list[int] | None)
 _INTEGER_TEXT = re.compile(r"\s*[+-]?\d+(_\d+)*\s*")
+
+
+def _takes(annotation: Any, kind: type) -> bool:
+    """Whether a field's type takes ``kind`` (``int | None``, ``list[int]``, ...)."""
+    return annotation is kind or any(_takes(a, kind) for a in get_args(annotation))
+
+
+def refuse_integer_text(annotation: Any, value: Any, field: str) -> None:
+    """A ValueError for text given to an integer field (one, or a list) that is not an integer:
+    pydantic reads the text ``"0-9"`` as the integer -9 (``seeds: [0-9]``, the CLI's range
+    written in a file, trained one model with seed -9)."""
+    if not _takes(annotation, int) or _takes(annotation, str):
+        return
+    for v in value if isinstance(value, list) else [value]:
+        if isinstance(v, str) and not _INTEGER_TEXT.fullmatch(v):
+            hint = (
+                " (a range is the CLI's --seeds 0-9; in a file, list the seeds: [0, 1, 2])"
+                if field == "seeds"
+                else ""
+            )
+            raise ValueError(f"expected an integer, got the text {v!r}{hint}")
 
 
 class _NoBoolNumbers(BaseModel):
@@ -91,16 +110,7 @@ class _NoBoolNumbers(BaseModel):
         # pydantic reads true as 1: `--set train.epochs=true` would train one epoch
         if isinstance(value, bool) and annotation in _NUMBERS:
             raise ValueError(f"expected a number, got {str(value).lower()}")
-        # ... and the text "0-9" as the integer -9 (`seeds: [0-9]`, the CLI's range in a file)
-        if annotation in _INTEGERS:
-            for v in value if isinstance(value, list) else [value]:
-                if isinstance(v, str) and not _INTEGER_TEXT.fullmatch(v):
-                    hint = (
-                        " (a range is the CLI's --seeds 0-9; in a file, list the seeds: [0, 1, 2])"
-                        if info.field_name == "seeds"
-                        else ""
-                    )
-                    raise ValueError(f"expected an integer, got the text {v!r}{hint}")
+        refuse_integer_text(annotation, value, info.field_name or "")  # ("0-9" is not -9)
         return value
 
 
@@ -122,16 +132,6 @@ class _Open(_NoBoolNumbers):
 
     model_config = ConfigDict(extra="allow", validate_assignment=True, allow_inf_nan=False)
     _section: ClassVar[str] = ""
-
-    @model_validator(mode="after")
-    def _numbers_given_as_text(self) -> _Open:
-        """An extra key's number given as text (``eps: "1e-8"``, as ``yaml.safe_load`` gives
-        YAML 1.1's ``1e-8``) is that number, as for the declared fields: the resolved config
-        records the value the factory gets, whichever way it was written."""
-        extra = self.__pydantic_extra__ or {}
-        for key, value in extra.items():
-            extra[key] = _as_declared(f"{self._section}.{key}", value)
-        return self
 
     @model_validator(mode="after")
     def _no_reserved_keys(self) -> _Open:
@@ -232,12 +232,12 @@ MAX_EPOCHS = 1_000_000
 class TrainConfig(_Strict):
     """The training loop."""
 
-    #: at most a million (more is a typo)
-    epochs: int = Field(15, ge=1, le=MAX_EPOCHS)
+    #: at most :data:`MAX_EPOCHS` (more is a typo)
+    epochs: int = Field(15, ge=1)
     #: the epochs the learning-rate schedule spans (None: ``epochs``); more than ``epochs``
     #: trains the first epochs of a longer run's schedule (``trainlab diagnose`` sets it when
     #: its short training cuts a config's epochs)
-    schedule_epochs: int | None = Field(None, ge=1, le=MAX_EPOCHS)
+    schedule_epochs: int | None = Field(None, ge=1)
     batch_size: int = Field(100, ge=1)
     early_stopping_patience: int | None = Field(None, ge=1)
     early_stopping_metric: Literal["val_loss", "val_acc"] = "val_loss"
@@ -252,6 +252,16 @@ class TrainConfig(_Strict):
     #: float32 matrix products on CUDA in TF32 (tensor cores, 10-bit mantissa products: several
     #: times faster, less exact); ignored on the CPU
     tf32: bool = False
+
+    @field_validator("epochs", "schedule_epochs")
+    @classmethod
+    def _at_most_max_epochs(cls, v: int | None) -> int | None:
+        if v is not None and v > MAX_EPOCHS:
+            raise ValueError(
+                f"at most {MAX_EPOCHS:,} epochs (a run that trains until early stopping "
+                f"stops as well within {MAX_EPOCHS:,}: set that)"
+            )
+        return v
 
 
 #: the most models one population holds (``--seeds`` and ``seeds × variants × grid``): a typo

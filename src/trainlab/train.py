@@ -2197,15 +2197,9 @@ def _schedule_depends_on_length(config: Config, old_epochs: int, new_epochs: int
 
 
 def _declared_values(trained: dict[str, Any]) -> dict[str, Any]:
-    """A checkpoint's config with its values as :class:`Config` now reads them: earlier
-    versions kept a number given as text (``optim.lr: ["1e-3"]``, ``optim.eps: "1e-8"``, from
-    a YAML 1.1 reader) as the text, which now reads as the number the models trained with."""
-    trained = {  # (and a number given as text in an open section, optim.eps: "1e-8")
-        section: {k: _as_declared(f"{section}.{k}", v) for k, v in body.items()}
-        if section in ("model", "init", "optim", "schedule") and isinstance(body, dict)
-        else body
-        for section, body in trained.items()
-    }
+    """A checkpoint's config with its per-model values as :class:`Config` now reads them:
+    earlier versions kept a number given as text (``optim.lr: ["1e-3"]``, from a YAML 1.1
+    reader) as the text, which now reads as the number the models trained with."""
     pop = trained.get("population")
     if not isinstance(pop, dict):
         return trained

@@ -88,6 +88,9 @@ class _Strict(BaseModel):
         field = cls.model_fields[info.field_name or ""]
         if _wants_number(field.annotation) and _holds_bool(value):
             raise ValueError(f"expected a number, got {json.dumps(value)}")
+        from ..config import refuse_integer_text
+
+        refuse_integer_text(field.annotation, value, info.field_name or "")  # ("0-9" is not -9)
         return value
 
 
