@@ -756,10 +756,16 @@ def _check_updates(model: int, rows: list[dict[str, Any]], t: Thresholds) -> Fin
             if r["step"] < latest and r["layer"] in layers and _std(r.get("update_ratio"))
             and r["update_ratio"] > 0
         }  # fmt: skip
-        if prev in moving and len(moving) >= 2:  # the last sampled step alone without an
-            # update, after sampled steps that moved: not a stopped model (LBFGS's line search
-            # ends on a closure evaluation at the final point, ‖Δθ‖ 0): judged at the step
-            # before. (A model one earlier sample shows moving, then none: "no update".)
+        calm = all(
+            r["update_ratio"] <= t.update_high
+            for r in rows
+            if r["step"] == prev and r["layer"] in layers and _std(r.get("update_ratio"))
+        )
+        if prev in moving and len(moving) >= 2 and calm:  # the last sampled step alone
+            # without an update, after sampled steps that moved within bounds: not a stopped
+            # model (LBFGS's line search ends on a closure evaluation at the final point, ‖Δθ‖
+            # 0): judged at the step before. (A model one earlier sample shows moving, then
+            # none, or a 0 right after a too-large step, which can kill units: "no update".)
             return _check_updates(model, [r for r in rows if r["step"] < latest], t)
         status = "warn" if early is not None else "ok"
         return Finding(
