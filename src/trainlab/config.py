@@ -86,20 +86,19 @@ def _takes(annotation: Any, kind: type) -> bool:
     return annotation is kind or any(_takes(a, kind) for a in get_args(annotation))
 
 
-def refuse_integer_text(annotation: Any, value: Any, field: str) -> None:
+def refuse_integer_text(annotation: Any, value: Any, hint: str = "") -> None:
     """A ValueError for text given to an integer field (one, or a list) that is not an integer:
     pydantic reads the text ``"0-9"`` as the integer -9 (``seeds: [0-9]``, the CLI's range
-    written in a file, trained one model with seed -9)."""
+    written in a file, trained one model with seed -9); ``hint`` ends the message."""
     if not _takes(annotation, int) or _takes(annotation, str):
         return
     for v in value if isinstance(value, list) else [value]:
         if isinstance(v, str) and not _INTEGER_TEXT.fullmatch(v):
-            hint = (
-                " (a range is the CLI's --seeds 0-9; in a file, list the seeds: [0, 1, 2])"
-                if field == "seeds"
-                else ""
-            )
             raise ValueError(f"expected an integer, got the text {v!r}{hint}")
+
+
+#: the hint for a range given as a seed in a file (``trainlab train``'s --seeds takes ranges)
+SEEDS_HINT = " (a range is the CLI's --seeds 0-9; in a file, list the seeds: [0, 1, 2])"
 
 
 class _NoBoolNumbers(BaseModel):
@@ -110,7 +109,8 @@ class _NoBoolNumbers(BaseModel):
         # pydantic reads true as 1: `--set train.epochs=true` would train one epoch
         if isinstance(value, bool) and annotation in _NUMBERS:
             raise ValueError(f"expected a number, got {str(value).lower()}")
-        refuse_integer_text(annotation, value, info.field_name or "")  # ("0-9" is not -9)
+        hint = SEEDS_HINT if info.field_name == "seeds" else ""
+        refuse_integer_text(annotation, value, hint)  # ("0-9" is not -9)
         return value
 
 

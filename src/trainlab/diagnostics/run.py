@@ -85,7 +85,7 @@ def diagnose(
             pairs of parsed values (:func:`trainlab.config.apply_sets`).
         report: write ``report.html`` with the verdict and figures.
     """
-    from ..config import as_config
+    from ..config import MAX_EPOCHS, as_config
     from ..train import RUN_COMMAND, default_run_dir, train
 
     if every is not None and (
@@ -94,8 +94,8 @@ def diagnose(
         raise UserError(f"--every must be a positive int (sample one step in N), got {every!r}")
     every = None if every is None else int(every)
     bad = isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral | None)
-    if bad or (epochs is not None and epochs < 1):
-        raise UserError(f"epochs must be a whole number >= 1, got {epochs!r}")
+    if bad or (epochs is not None and not 1 <= epochs <= MAX_EPOCHS):
+        raise UserError(f"epochs must be a whole number in 1..{MAX_EPOCHS:,}, got {epochs!r}")
     epochs = None if epochs is None else int(epochs)
     cfg = as_config(config, sets).model_copy(deep=True)  # (edited below: never the caller's)
     cfg.train.diagnose_every = every if every is not None else cfg.train.diagnose_every or 10

@@ -90,7 +90,8 @@ class _Strict(BaseModel):
             raise ValueError(f"expected a number, got {json.dumps(value)}")
         from ..config import refuse_integer_text
 
-        refuse_integer_text(field.annotation, value, info.field_name or "")  # ("0-9" is not -9)
+        hint = " (list the seeds: [0, 1, 2])" if info.field_name == "seeds" else ""
+        refuse_integer_text(field.annotation, value, hint)  # ("0-9" is not -9)
         return value
 
 
