@@ -456,8 +456,10 @@ def lr_sweep(
     if twice is not None:  # (a range too narrow for its count gives equal points, too)
         raise ConfigError(f"lr_sweep needs distinct learning rates; {twice:g} is listed twice")
     whole = isinstance(epochs, numbers.Integral) and not isinstance(epochs, bool | np.bool_)
-    if not whole or not 1 <= epochs <= MAX_EPOCHS:
-        raise ConfigError(f"lr_sweep needs epochs (--epochs) in 1..{MAX_EPOCHS:,}, got {epochs!r}")
+    if not whole or epochs < 1:
+        raise ConfigError(f"lr_sweep needs epochs (--epochs) ≥ 1, got {epochs!r}")
+    if epochs > MAX_EPOCHS:
+        raise ConfigError(f"lr_sweep needs epochs (--epochs) ≤ {MAX_EPOCHS:,}, got {epochs!r}")
     epochs = int(epochs)  # (np.int64 from a notebook)
     raw = config.model_dump()
     for key, v in raw["optim"].items():  # (betas is a pair; per model, a list of pairs)
