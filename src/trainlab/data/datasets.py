@@ -726,14 +726,17 @@ def load(
             f"{name}: the inputs have no features (sample shape {input_shape}); check the data file"
         )
 
-    # --- preprocessing, fitted on the training split only; float64 (of either byte order) and
-    # integer data are transformed in float64 and rounded after (a feature such as 5e6 ± 1 or
-    # 2e8 + {0..3} loses its spread in float32; int16 pixels 30000 + {0..3} their mean), as
-    # Transform.transform does for them
+    # --- preprocessing, fitted on the training split only; data wider than float32 (float64 of
+    # either byte order, 32/64-bit integers) is transformed in float64 and rounded after (a
+    # feature such as 5e6 ± 1 or 2e8 + {0..3} loses its spread in float32). Narrow integers
+    # (uint8 pixels) stay float32: a run's data fingerprint, which resume checks, is of the
+    # values this gives
     transform: _pp.Transform | None = None
     if preprocess != "none":
         kind, size = x_tr.dtype.kind, x_tr.dtype.itemsize
-        wide = np.float64 if (kind == "f" and size > 4) or kind in "iub" else np.float32
+        wide = (
+            np.float64 if (kind == "f" and size > 4) or (kind in "iu" and size >= 4) else np.float32
+        )
         xt, xv, xe = (
             torch.as_tensor(np.ascontiguousarray(a, dtype=wide)) for a in (x_tr, x_val, x_test)
         )
@@ -887,9 +890,10 @@ def _mnist1d(*, n_samples: int = 5000, data_seed: int = 42, shuffle_seq: bool = 
 def _physical_memory() -> int | None:
     """This machine's memory in bytes, or None where the platform does not say."""
     try:
-        return int(os.sysconf("SC_PAGE_SIZE")) * int(os.sysconf("SC_PHYS_PAGES"))
+        page, pages = int(os.sysconf("SC_PAGE_SIZE")), int(os.sysconf("SC_PHYS_PAGES"))
     except (AttributeError, ValueError, OSError):
         return None
+    return page * pages if page > 0 and pages > 0 else None  # (-1: not determined)
 
 
 def _refuse_beyond_memory(dname: str, options: str, nbytes: float) -> None:
@@ -1062,14 +1066,10 @@ def _npz(
             # float64 and wide integers (timestamps ~2e9) scaled in float64: load() then
             # preprocesses in float64 and checks the float32 range
             return a.astype(np.float64) * s
-        # narrow inputs: each product in float64, rounded once to float32 (uint8 pixels times
-        # 1/255 equal the mnist and cifar readers' float32(x) / 255), in chunks: no float64
-        # copy of the whole array
-        out = np.empty(a.shape, np.float32)
-        src, dst = a.reshape(-1), out.reshape(-1)
-        for i in range(0, src.size, 1 << 22):
-            dst[i : i + (1 << 22)] = src[i : i + (1 << 22)].astype(np.float64) * s
-        return out
+        # (float32 products: a run's data fingerprint, which resume checks, is of these
+        # values; rounding each product once in float64 would match the mnist and cifar
+        # readers' float32(x) / 255 in the last bit, and refuse every earlier npz run)
+        return a.astype(np.float32) * np.float32(s)
 
     return RawData(
         x=fx(arrays["x_train"]),

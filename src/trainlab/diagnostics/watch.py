@@ -919,7 +919,13 @@ class Watch:
             self._finish_update()
             old = self._pending  # not updated: its gradients accumulate, or were discarded, or
             if old is not None and not self._accumulating(old):  # it never had any (its
-                old.snapshot, old.waiting, self._pending = None, [], None  # forward raised)
+                head = old.waiting[0] if old.waiting and not old.grads_after else None  # forward
+                if head is not None and self._accumulating(head):  # raised): the earlier steps
+                    head.snapshot, head.waiting = old.snapshot, old.waiting[1:]  # it waited
+                    self._pending = head  # with still await the update (the same snapshot)
+                else:
+                    self._pending = None
+                old.snapshot, old.waiting = None, []
         self._step += 1
         if self._step % self.every:  # absolute: a resumed run samples the same steps
             return
