@@ -851,7 +851,8 @@ def _mnist1d(*, n_samples: int = 5000, data_seed: int = 42, shuffle_seq: bool = 
             f"same number of each of the 10 classes); pass {n_samples // 10 * 10 or 10}"
         )
     n_samples = int(n_samples)
-    # (make_dataset keeps each signal's float64 intermediates: ~1 kB a sample, measured ~0.4)
+    # (a generous 1 kB a sample: 40 float64 values and make_dataset's intermediates, then the
+    # copies while loading; only a size far beyond the machine is refused)
     _refuse_beyond_memory("mnist1d", f"n_samples={n_samples}", 1024.0 * n_samples)
     if (
         isinstance(data_seed, bool)
