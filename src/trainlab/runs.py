@@ -292,8 +292,11 @@ class RunDir:
             path.unlink(missing_ok=True)
         return stale
 
-    def require(self) -> RunDir:
-        """Check that this is a run directory (for resume and report)."""
+    def require(self, who: str = "resume") -> RunDir:
+        """Check that this is a run directory (for resume and report); ``who``: the caller's
+        name in messages (``resume``, ``load_run``)."""
+        if self.path.is_file():
+            raise UserError(f"{self.path} is a file; pass its folder ({self.path.parent})")
         if not (self.path / "config.yaml").is_file():
             # a study's folder: results.json (written last; the pretraining study's summary.json
             # with its "study" key) or its cells/ (a study stopped early)
@@ -302,10 +305,12 @@ class RunDir:
                 or (self.path / "cells").is_dir()
                 or _study_summary(self.path / "summary.json")
             ):
-                raise UserError(
-                    f"{self.path} is a study's folder, not a training run: a study does not "
-                    "resume; run `trainlab study NAME` again (with another --out)"
+                fix = (
+                    "a study does not resume; run `trainlab study NAME` again (with another --out)"
+                    if who == "resume"
+                    else f"{who} takes a training run's folder (a study's cells/ hold them)"
                 )
+                raise UserError(f"{self.path} is a study's folder, not a training run: {fix}")
             raise UserError(f"not a run directory: {self.path} (no config.yaml)")
         return self
 

@@ -1672,7 +1672,7 @@ def _restore(
     run still being written is refused and one that ends meanwhile is read as it ended."""
     if not isinstance(run_dir, str | os.PathLike):
         raise UserError(f"run_dir must be a folder path, got {type(run_dir).__name__}")
-    run = RunDir(run_dir).require()
+    run = RunDir(run_dir).require(who)
     if not (run.path / "population.json").is_file():
         raise UserError(
             f"{run.path} is not a `trainlab train` run (no population.json): a pretrain or study "

@@ -169,7 +169,9 @@ class MLP(nn.Sequential):
             if hidden is not None:
                 raise UserError("give either hidden=(...) or depth=/width=, not both")
             if not _is_int(depth) or depth < 0:
-                raise UserError(f"depth (number of hidden layers) must be an int >= 0, got {depth}")
+                raise UserError(
+                    f"depth (number of hidden layers) must be an int >= 0, got {depth!r}"
+                )
             if width is not None and (not _is_int(width) or width < 1):
                 raise UserError(f"width (of each hidden layer) must be an int >= 1, got {width!r}")
             hidden = (256 if width is None else width,) * int(depth)

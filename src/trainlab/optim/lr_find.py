@@ -244,6 +244,10 @@ def lr_find(
     if not whole or check_every < 1:
         raise ConfigError(f"lr_find needs check_every ≥ 1, got {check_every!r}")
     check_every = int(check_every)
+    given = {"start_lr": start_lr, "end_lr": end_lr, "beta": beta, "diverge": diverge}
+    for name, v in given.items():
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise ConfigError(f"lr_find needs {name} to be a number, got {v!r}")
     lrs = log_spaced(start_lr, end_lr, num_steps)
     if not (0 <= beta < 1) or not (diverge > 1):  # (NaN fails both)
         raise ConfigError("lr_find needs 0 ≤ beta < 1 and diverge > 1 (e.g. 4)")

@@ -27,6 +27,7 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -539,10 +540,14 @@ def create_schedule(
         base_lr = base_lr.to(torch.float64)  # (as the optimizers take it)
     if not shared:
         _check_range("base_lr", base_lr, 0.0, None, False, False)
-    if total_steps < 1 or steps_per_epoch < 1:
+    whole = [isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1
+             for v in (total_steps, steps_per_epoch)]  # fmt: skip
+    if not all(whole):
         raise ConfigError(
-            f"total_steps ({total_steps}) and steps_per_epoch ({steps_per_epoch}) must be ≥ 1"
+            f"total_steps ({total_steps!r}) and steps_per_epoch ({steps_per_epoch!r}) must be "
+            "whole numbers ≥ 1 (a schedule runs in steps: e.g. math.ceil(len(x) / batch_size))"
         )
+    total_steps, steps_per_epoch = int(total_steps), int(steps_per_epoch)
     k = int(base_lr.shape[0])
     p = _Params(name, params, k, base_lr.device)
     p.shared = shared
