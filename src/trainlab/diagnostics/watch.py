@@ -293,6 +293,7 @@ class _Sample:
     # them, and no .grad set to None): they take the update this step's snapshot measures
     grads_after: list[bool] = field(default_factory=list)
     waiting: list[_Sample] = field(default_factory=list)
+    raised: bool = False  # its forward raised (a skipped batch): no update is its
     # the unit layout ("channel" / "last") of the last layer seen in this forward that sets it
     units: str | None = None
     # whether that layer's input had no batch axis (a Linear given (D,), a Conv2d (C, H, W))
@@ -910,6 +911,7 @@ class Watch:
         left, self._current = self._current, None
         if left is not None:  # the last forward raised: drop its outputs and copies
             left.outputs, left.raw, left.pending, left.input = [], [], [], None
+            left.raised = True
         if not module.training or not torch.is_grad_enabled():
             self._untrained_forwards += 1
             return  # evaluation, or no autograd (a logging forward under no_grad): not a step
@@ -1699,6 +1701,8 @@ class Watch:
             scale = self._const(("scale",), norms.device, norms.dtype)  # (P,) sqrt(n_p / m_p)
             update = norms.mul_(scale)
             for s in (sample, *sample.waiting):  # (the earlier steps of an accumulated update)
+                if s.raised or s is self._current:  # (its forward raised, or never ended)
+                    continue
                 s.update, s.update_by_value = update, not moved
                 if moved:
                     s.skipped = sample.skipped
