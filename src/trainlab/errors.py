@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import numbers
 import reprlib
 import shlex
 from collections.abc import Iterable, Iterator
@@ -48,6 +49,26 @@ class ConfigError(UserError):
 
 class DataError(UserError):
     """A missing, truncated or corrupt data file, or data of the wrong shape."""
+
+
+def whole_number(value: Any) -> int | None:
+    """``value`` as an int if it is a whole number a user may pass (an int, a numpy integer, a
+    0-d integer tensor; not a bool, not a float), else None."""
+    if hasattr(value, "dtype") and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()  # (a 0-d numpy array or torch tensor)
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        return None
+    return int(value)
+
+
+def real_number(value: Any) -> float | None:
+    """``value`` as a float if it is a real number a user may pass (an int or float, a numpy
+    scalar, a 0-d tensor; not a bool), else None."""
+    if hasattr(value, "dtype") and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        return None
+    return float(value)
 
 
 def short_repr(value: Any) -> str:

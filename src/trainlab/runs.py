@@ -295,8 +295,10 @@ class RunDir:
     def require(self, who: str = "resume") -> RunDir:
         """Check that this is a run directory (for resume and report); ``who``: the caller's
         name in messages (``resume``, ``load_run``)."""
-        if self.path.is_file():
-            raise UserError(f"{self.path} is a file; pass its folder ({self.path.parent})")
+        if self.path.is_file():  # (checkpoints/last.pt: the run folder above it)
+            run = next((p for p in self.path.parents if (p / "config.yaml").is_file()), None)
+            fix = f"pass its run's folder ({run})" if run is not None else "pass a run's folder"
+            raise UserError(f"{self.path} is a file; {fix}")
         if not (self.path / "config.yaml").is_file():
             # a study's folder: results.json (written last; the pretraining study's summary.json
             # with its "study" key) or its cells/ (a study stopped early)

@@ -175,7 +175,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.rnn import PackedSequence
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
-from ..errors import UserError, did_you_mean
+from ..errors import UserError, did_you_mean, whole_number
 from . import stats
 
 __all__ = ["Watch", "watch", "write_jsonl", "RECORD_FIELDS"]
@@ -637,16 +637,13 @@ class Watch:
         self.scaler = scaler
         self.model = model
         self.every = every
-        if (
-            not isinstance(start_step, numbers.Integral)
-            or isinstance(start_step, bool)
-            or (start_step < 0)
-        ):
+        start = whole_number(start_step)
+        if start is None or start < 0:
             raise UserError(
                 f"start_step must be a whole number >= 0 (the step a resumed loop is at), got "
                 f"{start_step!r}"
             )
-        self.start_step = int(start_step)
+        self.start_step = start
         self.measure_updates = update_ratio
         if isinstance(bins, numbers.Integral) and not isinstance(bins, bool):
             bins = int(bins)  # (np.int64(30) is a count)
@@ -1802,14 +1799,12 @@ def write_jsonl(
 # -- helpers ------------------------------------------------------------------------------------
 def _edges(bins: int | Sequence[float], hist_range: tuple[float, float]) -> torch.Tensor:
     if isinstance(bins, int) and not isinstance(bins, bool):
-        pair = isinstance(hist_range, Sequence) and not isinstance(hist_range, str)
-        if (
-            not pair
-            or len(hist_range) != 2
-            or not all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in hist_range)
-        ):
-            raise UserError(f"hist_range must be two numbers (low, high), got {hist_range!r}")
-        lo, hi = (float(v) for v in hist_range)
+        try:  # (a tuple, list, numpy array or tensor of two numbers)
+            lo, hi = (float(v) for v in hist_range)
+        except (TypeError, ValueError, RuntimeError):
+            raise UserError(
+                f"hist_range must be two numbers (low, high), got {hist_range!r}"
+            ) from None
         finite = math.isfinite(lo) and math.isfinite(hi) and abs(lo) < 3e38 and abs(hi) < 3e38
         if bins < 1 or not lo < hi or not finite:
             raise UserError(

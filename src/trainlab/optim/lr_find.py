@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..errors import ConfigError
+from ..errors import ConfigError, real_number
 from .base import hyper_dtype
 
 __all__ = [
@@ -246,8 +246,9 @@ def lr_find(
     check_every = int(check_every)
     given = {"start_lr": start_lr, "end_lr": end_lr, "beta": beta, "diverge": diverge}
     for name, v in given.items():
-        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+        if real_number(v) is None:
             raise ConfigError(f"lr_find needs {name} to be a number, got {v!r}")
+    start_lr, end_lr, beta, diverge = (real_number(v) for v in given.values())
     lrs = log_spaced(start_lr, end_lr, num_steps)
     if not (0 <= beta < 1) or not (diverge > 1):  # (NaN fails both)
         raise ConfigError("lr_find needs 0 ≤ beta < 1 and diverge > 1 (e.g. 4)")

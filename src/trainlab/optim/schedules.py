@@ -27,11 +27,10 @@ import numbers
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor
 
-from ..errors import ConfigError
+from ..errors import ConfigError, whole_number
 from ..registry import Registry
 from .base import _check_range, array_as_list, hyper, too_big
 
@@ -540,14 +539,13 @@ def create_schedule(
         base_lr = base_lr.to(torch.float64)  # (as the optimizers take it)
     if not shared:
         _check_range("base_lr", base_lr, 0.0, None, False, False)
-    whole = [isinstance(v, int | np.integer) and not isinstance(v, bool) and v >= 1
-             for v in (total_steps, steps_per_epoch)]  # fmt: skip
-    if not all(whole):
+    counts = [whole_number(total_steps), whole_number(steps_per_epoch)]
+    if any(c is None or c < 1 for c in counts):
         raise ConfigError(
             f"total_steps ({total_steps!r}) and steps_per_epoch ({steps_per_epoch!r}) must be "
             "whole numbers ≥ 1 (a schedule runs in steps: e.g. math.ceil(len(x) / batch_size))"
         )
-    total_steps, steps_per_epoch = int(total_steps), int(steps_per_epoch)
+    total_steps, steps_per_epoch = counts
     k = int(base_lr.shape[0])
     p = _Params(name, params, k, base_lr.device)
     p.shared = shared
