@@ -81,16 +81,16 @@ _NUMBERS = (int, float, int | None, float | None)
 _INTEGER_TEXT = re.compile(r"\s*[+-]?\d+(_\d+)*\s*")
 
 
-def _takes(annotation: Any, kind: type) -> bool:
-    """Whether a field's type takes ``kind`` (``int | None``, ``list[int]``, ...)."""
-    return annotation is kind or any(_takes(a, kind) for a in get_args(annotation))
+def takes_type(annotation: Any, *kinds: type) -> bool:
+    """Whether a field's type takes one of ``kinds`` (``int | None``, ``list[int]``, ...)."""
+    return annotation in kinds or any(takes_type(a, *kinds) for a in get_args(annotation))
 
 
 def refuse_integer_text(annotation: Any, value: Any, hint: str = "") -> None:
     """A ValueError for text given to an integer field (one, or a list) that is not an integer:
     pydantic reads the text ``"0-9"`` as the integer -9 (``seeds: [0-9]``, the CLI's range
     written in a file, trained one model with seed -9); ``hint`` ends the message."""
-    if not _takes(annotation, int) or _takes(annotation, str):
+    if not takes_type(annotation, int) or takes_type(annotation, str):
         return
     for v in value if isinstance(value, list) else [value]:
         if isinstance(v, str) and not _INTEGER_TEXT.fullmatch(v):

@@ -51,11 +51,17 @@ class DataError(UserError):
     """A missing, truncated or corrupt data file, or data of the wrong shape."""
 
 
+def _scalar(value: Any) -> Any:
+    """A 0-d numpy array or torch tensor as its Python number; anything else as it is."""
+    if hasattr(value, "dtype") and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        return value.item()
+    return value
+
+
 def whole_number(value: Any) -> int | None:
     """``value`` as an int if it is a whole number a user may pass (an int, a numpy integer, a
     0-d integer tensor; not a bool, not a float), else None."""
-    if hasattr(value, "dtype") and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        value = value.item()  # (a 0-d numpy array or torch tensor)
+    value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         return None
     return int(value)
@@ -64,8 +70,7 @@ def whole_number(value: Any) -> int | None:
 def real_number(value: Any) -> float | None:
     """``value`` as a float if it is a real number a user may pass (an int or float, a numpy
     scalar, a 0-d tensor; not a bool), else None."""
-    if hasattr(value, "dtype") and getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
-        value = value.item()
+    value = _scalar(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
     return float(value)

@@ -1202,16 +1202,21 @@ class Population(nn.Module):
         return m.train(self.training)
 
     # -- per-step controls ----------------------------------------------------------------------
-    def _leaked(self) -> dict[int, None]:
-        """A ``copy.deepcopy`` memo that maps to None each tensor a forward left on a template
-        module from inside vmap (``self.features = h``, a hook's ``mod.last = out``): a
-        batched view, which cannot be copied (the copy gets None there)."""
-        return {
-            id(v): None
+    def _leaked_attrs(self) -> list[tuple[nn.Module, str, torch.Tensor]]:
+        """``(module, name, tensor)`` of each tensor a forward left on a template module from
+        inside vmap (``self.features = h``, a hook's ``mod.last = out``): a batched view, dead
+        outside vmap, which cannot be copied."""
+        return [
+            (t, name, v)
             for t in self._template.modules()
-            for v in vars(t).values()
+            for name, v in vars(t).items()
             if isinstance(v, torch.Tensor) and torch._C._functorch.is_functorch_wrapped_tensor(v)
-        }
+        ]
+
+    def _leaked(self) -> dict[int, None]:
+        """A ``copy.deepcopy`` memo that maps to None each of :meth:`_leaked_attrs`' tensors
+        (the copy gets None there)."""
+        return {id(v): None for _, _, v in self._leaked_attrs()}
 
     def __getstate__(self) -> dict[str, Any]:
         """For ``copy.deepcopy`` and pickle: the state with vmap's leftover tensors set to None
@@ -1219,12 +1224,8 @@ class Population(nn.Module):
         one raises), so that the caller's copy (its one memo) keeps every sharing: an
         optimizer copied with the population steps the copy's parameters."""
         if "_template" in self.__dict__:
-            for t in self._template.modules():
-                for name, v in list(vars(t).items()):
-                    if isinstance(
-                        v, torch.Tensor
-                    ) and torch._C._functorch.is_functorch_wrapped_tensor(v):
-                        vars(t)[name] = None
+            for t, name, _ in self._leaked_attrs():
+                vars(t)[name] = None
         return super().__getstate__()  # (nn.Module's: a compiled call is left out)
 
     def set_step(self, step: int | torch.Tensor) -> None:

@@ -861,25 +861,23 @@ class Trainer:
         self._early_stopping(rows, alive=alive)
         return rows
 
+    def _held_out_loss_columns(self) -> list[int]:
+        """The epoch columns of the val and test losses (2, 4) of the splits the data has."""
+        splits = ((2, "val"), (4, "test"))
+        return [j for j, split in splits if getattr(self.data, f"x_{split}").shape[0]]
+
     def _judged_on_train(self) -> bool:
         """Whether the epoch now ending is the run's last and the data has neither a val nor a
         test split: the epoch's last update is then judged by the loss on the training split
         (no next step's loss, nor an evaluation, would show weights it made non-finite)."""
-        return self.epoch + 1 >= self.config.train.epochs and not any(
-            getattr(self.data, f"x_{split}").shape[0] for split in ("val", "test")
-        )
+        return self.epoch + 1 >= self.config.train.epochs and not self._held_out_loss_columns()
 
     def _evaluated_finite(self, host: list[list[float]], i: int) -> bool:
         """Whether model ``i``'s val and test losses (of the splits there are) in the epoch's
         columns ``host`` are finite (with neither split, at the run's last epoch: its loss on
         the training split, column 11)."""
-        if len(host) > 11:
-            return math.isfinite(host[11][i])
-        return all(
-            math.isfinite(host[j][i])
-            for j, split in ((2, "val"), (4, "test"))
-            if getattr(self.data, f"x_{split}").shape[0]
-        )
+        columns = [11] if len(host) > 11 else self._held_out_loss_columns()
+        return all(math.isfinite(host[j][i]) for j in columns)
 
     def _stop_diverged_in_evaluation(self, host: list[list[float]]) -> list[int]:
         """An epoch's last update can make a model's weights non-finite, which its next step's

@@ -45,7 +45,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import (
@@ -59,7 +59,14 @@ from pydantic import (
 )
 from scipy.special import expit
 
-from ..config import apply_sets, dump_yaml, keys_given, yaml_text_hint
+from ..config import (
+    apply_sets,
+    dump_yaml,
+    keys_given,
+    refuse_integer_text,
+    takes_type,
+    yaml_text_hint,
+)
 from ..data import with_absolute_path
 from ..devices import resolve_device
 from ..errors import (
@@ -86,18 +93,11 @@ class _Strict(BaseModel):
         # a number key is no flag: YAML's true would be read as 1 (n_iter: true: one pass);
         # text keys refuse a bool themselves, sections check their own keys, options are free
         field = cls.model_fields[info.field_name or ""]
-        if _wants_number(field.annotation) and _holds_bool(value):
+        if takes_type(field.annotation, int, float) and _holds_bool(value):
             raise ValueError(f"expected a number, got {json.dumps(value)}")
-        from ..config import refuse_integer_text
-
         hint = " (list the seeds: [0, 1, 2])" if info.field_name == "seeds" else ""
         refuse_integer_text(field.annotation, value, hint)  # ("0-9" is not -9)
         return value
-
-
-def _wants_number(annotation: Any) -> bool:
-    """Whether a field's type takes an int or a float (``int | None``, ``list[float]``, ...)."""
-    return annotation in (int, float) or any(_wants_number(a) for a in get_args(annotation))
 
 
 def _holds_bool(value: Any) -> bool:
