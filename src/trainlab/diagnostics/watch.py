@@ -925,15 +925,7 @@ class Watch:
         self._grad_sample = None
         if self._pending is not None:
             self._finish_update()
-            old = self._pending  # not updated: its gradients accumulate, or were discarded, or
-            if old is not None and not self._accumulating(old):  # it never had any (its
-                head = old.waiting[0] if old.waiting and not old.grads_after else None  # forward
-                if head is not None and self._accumulating(head):  # raised): the earlier steps
-                    head.snapshot, head.waiting = old.snapshot, old.waiting[1:]  # it waited
-                    self._pending = head  # with still await the update (the same snapshot)
-                else:
-                    self._pending = None
-                old.snapshot, old.waiting = None, []
+            self._drop_discarded_pending()
         self._step += 1
         if self._step % self.every:  # absolute: a resumed run samples the same steps
             return
@@ -976,6 +968,22 @@ class Watch:
         self._current = sample
         if self._vmap_template is None and not self._permanent:
             self._register_layer_hooks()
+
+    def _drop_discarded_pending(self) -> None:
+        """At a training forward, the pending step not updated since: kept while its gradients
+        accumulate; else dropped (no ratio: ``zero_grad()`` discarded them, or its forward
+        raised and it never had any), the earlier steps it waited with, still accumulating,
+        then awaiting the update in its place (the same snapshot)."""
+        old = self._pending
+        if old is None or self._accumulating(old):
+            return
+        head = old.waiting[0] if old.waiting and not old.grads_after else None
+        if head is not None and self._accumulating(head):
+            head.snapshot, head.waiting = old.snapshot, old.waiting[1:]
+            self._pending = head
+        else:
+            self._pending = None
+        old.snapshot, old.waiting = None, []
 
     def _accumulating(self, sample: _Sample) -> bool:
         """Whether the gradients of the pending ``sample`` (not updated since) are still
