@@ -8,8 +8,6 @@ import contextlib
 import json
 from pathlib import Path
 
-import pytest
-
 import trainlab
 
 # digits with no val/test split: 1797 training samples, batch 200 -> 9 steps per epoch.
@@ -56,12 +54,6 @@ def _set_epochs(run: Path, old: int, new: int) -> None:
 # "the last epoch's rows", and which the same uninterrupted 5-epoch run does not have. Expected:
 # the resumed longer run's rows equal the fresh longer run's (the weights already do: the step
 # schedule does not depend on the run's length).
-@pytest.mark.xfail(
-    strict=True,
-    reason="open defect (found 2026-12-01, not fixed yet): resuming a finished no-split run "
-    "with more epochs keeps the old last epoch's train_eval_loss and its evaluation stop; "
-    "resume must drop them so that the next step's loss stops the model as a fresh run does",
-)
 def test_resume_with_more_epochs_has_no_train_eval_loss_in_a_middle_epoch(tmp_path):
     short, fresh = tmp_path / "short", tmp_path / "fresh"
     trainlab.train(_config(3), out=short, device="cpu", progress=False)
@@ -88,12 +80,6 @@ class _Killed(BaseException):
 # weights: the step schedule does not depend on the run's length) reports it "nan", stopped
 # at step 27 by evaluation. With a val split the same resume is judged (every epoch is
 # evaluated); expected here too: the model is stopped, as the fresh 3-epoch run stops it.
-@pytest.mark.xfail(
-    strict=True,
-    reason="open defect (found 2026-12-01, not fixed yet): a no-split run resumed with "
-    "train.epochs lowered to an epoch already reached writes its summary without judging the "
-    "last update on the training split",
-)
 def test_resume_to_a_reached_epoch_judges_the_last_update_on_train(tmp_path, monkeypatch):
     from trainlab import runs
 

@@ -27,7 +27,7 @@ import time
 import types
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -843,7 +843,8 @@ class Trainer:
         # the epoch's one sync; float64, so that the lr is logged as applied (0.01, not 0.00999…)
         host = torch.stack([c.double() for c in cols]).cpu().tolist()
         self.epoch += 1
-        diverged = self._stop_diverged_in_evaluation(host)
+        finite = [self._evaluated_finite(host, i) for i in range(self.k)]
+        diverged = self._stop_diverged_in_evaluation(host[8], finite)
         elapsed = time.perf_counter() - t0
         rows = []
         for i in range(self.k):
@@ -879,21 +880,20 @@ class Trainer:
         columns = [11] if len(host) > 11 else self._held_out_loss_columns()
         return all(math.isfinite(host[j][i]) for j in columns)
 
-    def _stop_diverged_in_evaluation(self, host: list[list[float]]) -> list[int]:
+    def _stop_diverged_in_evaluation(self, alive: list[float], finite: list[bool]) -> list[int]:
         """An epoch's last update can make a model's weights non-finite, which its next step's
         loss would show (how the trainer stops a model); the run's last epoch has no next
         step, and early stopping would read the NaN val loss as "no improvement": a model
         still training whose val or test loss (of the splits there are) is not finite is
         stopped for NaN/Inf here, at the step whose loss would show it (whatever the run's
         length: as in a longer run), not reported "ok" or "early_stopped" without final
-        numbers. ``host``: the epoch's columns as read; returns the models stopped (their
+        numbers. ``alive``: the epoch's alive column as read (before this stop); ``finite``:
+        per model, whether its evaluated losses are finite; returns the models stopped (their
         final numbers are this epoch's, as in a longer run)."""
         bad = [
             i
             for i in range(self.k)
-            if host[8][i] > 0
-            and self.stopped_step[i] is None
-            and not self._evaluated_finite(host, i)
+            if alive[i] > 0 and self.stopped_step[i] is None and not finite[i]
         ]
         if bad:
             idx = torch.tensor(bad, device=self.device)
@@ -902,6 +902,43 @@ class Trainer:
             for i in bad:
                 self.eval_stopped[i] = True
         return bad
+
+    def _judge_end_again(self, rows: list[dict[str, Any]], finished: bool) -> None:
+        """Make a resumed run with neither a val nor a test split judge its last update as an
+        uninterrupted run of the new ``train.epochs`` would (:meth:`_judged_on_train`).
+        ``rows``: the run's kept ``metrics.jsonl`` rows (edited in place); ``finished``: the
+        run wrote its summary.
+
+        - The run trains on past the checkpoint's epoch: a judgement of that epoch (made when
+          it was the run's last) belongs to no epoch of the longer run. Its ``train_eval_loss``
+          leaves the epoch's rows, and the models it stopped train on (the next step's loss
+          stops them, as in the longer run).
+        - The checkpoint's epoch is the run's end (``train.epochs`` lowered to it, or a kill
+          before the summary was written): the epoch is judged (again: the same weights give
+          the same losses), as the run's last epoch is.
+
+        Both are decided by the checkpoint's state alone, so that a resume killed between
+        rewriting ``metrics.jsonl`` and the next checkpoint is redone the same way."""
+        if self._held_out_loss_columns() or self.epoch == 0:
+            return
+        last = [r for r in rows if r.get("epoch") == self.epoch]
+        if self.epoch < self.config.train.epochs:
+            for r in last:
+                r.pop("train_eval_loss", None)
+            revived = [i for i, ev in enumerate(self.eval_stopped) if ev]
+            if revived:
+                idx = torch.tensor(revived, device=self.device)
+                self.alive.index_fill_(0, idx, True)
+                self.nan_step.index_fill_(0, idx, -1)
+                for i in revived:
+                    self.eval_stopped[i] = False
+        elif not finished:
+            with self._denormals():  # (as in training: the same losses, bitwise)
+                losses = self.evaluate("train")[0].double().cpu().tolist()
+            alive = self.alive.float().cpu().tolist()
+            self._stop_diverged_in_evaluation(alive, [math.isfinite(v) for v in losses])
+            for r in last:
+                r["train_eval_loss"] = losses[int(r["model"])]
 
     def _early_stopping(self, rows: list[dict[str, Any]], alive: list[bool]) -> None:
         """Stop each model whose metric has not improved for ``patience`` epochs; a model
@@ -1062,8 +1099,7 @@ class Trainer:
         bar = _progress(progress)
         watch = self._watch(run)
         total = cfg.epochs * self.steps_per_epoch
-        flush = _flush_denormals(self.device) if not self._tiny_eps() else nullcontext()
-        with flush, bar or nullcontext(), watch or nullcontext() as w:
+        with self._denormals(), bar or nullcontext(), watch or nullcontext() as w:
             from rich.markup import escape
 
             name = self.config.name  # plain text in the bar (its column takes no markup)
@@ -1101,6 +1137,11 @@ class Trainer:
             if watch is not None and run.diagnostics_path.exists():  # (a resumed `trainlab
                 _write_verdict(run, summary)  # diagnose` run too; none if nothing trained)
         return summary
+
+    def _denormals(self) -> AbstractContextManager[None]:
+        """The float mode training runs in: denormals flushed to zero on the CPU
+        (:func:`_flush_denormals`), unless some model's ε is too small for it."""
+        return _flush_denormals(self.device) if not self._tiny_eps() else nullcontext()
 
     def _tiny_eps(self) -> bool:
         """Whether flushing denormals to zero could change some model's updates by more than
@@ -1913,6 +1954,14 @@ def _resume(
         run_dir, device=device, model=model, dataset=dataset, on_note=on_note, lock=True
     )
     try:
+        done_epoch, done_step = trainer.epoch, trainer.step
+        finished = (run.path / "summary.json").is_file()
+        run.remove_partial_writes()
+        # read (a corrupt line is refused) and checked before anything is changed
+        metrics = run.kept_rows(run.metrics_path, "epoch", done_epoch)
+        diagnostics = run.kept_rows(run.diagnostics_path, "step", done_step - 1)
+        _check_metrics_cover(run, metrics, trainer.k, done_epoch)
+        trainer._judge_end_again(metrics or [], finished)  # (the run's end moved: no val/test)
         if note:  # said once the state is loaded: a run whose models have all stopped trains
             if "continues to the new end" in note and not bool(trainer.running.any()):  # no more
                 note = note.split("continues to the new end")[0].removesuffix(": training ")
@@ -1920,14 +1969,8 @@ def _resume(
                     ", but every model has stopped (NaN/Inf or early stopping), so nothing is "
                     "trained: a longer run is a new `trainlab train`"
                 )
-        elif trainer.done() and (run.path / "summary.json").is_file():
+        elif trainer.done() and finished:
             note = f"nothing to train: {complete_run(run.path)}"
-        done_epoch, done_step = trainer.epoch, trainer.step
-        run.remove_partial_writes()
-        # read (a corrupt line is refused) and checked before anything is changed
-        metrics = run.kept_rows(run.metrics_path, "epoch", done_epoch)
-        diagnostics = run.kept_rows(run.diagnostics_path, "step", done_step - 1)
-        _check_metrics_cover(run, metrics, trainer.k, done_epoch)
         if note:  # said once the run's files are known good: not before an error about them
             (on_note or _warn)(note)
         if not trainer.done():  # a finished run trained longer: not finished until fit ends
