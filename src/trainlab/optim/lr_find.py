@@ -500,6 +500,7 @@ def lr_sweep(
     raw["population"] = {"seeds": [seeds[0]], "variants": [{}],
                          "grid": {"optim.lr": lrs}}  # fmt: skip
     raw["train"]["epochs"] = int(epochs)
+    raw["train"]["schedule_epochs"] = None  # (the span of the schedule dropped: none left)
     raw["schedule"] = {"name": "none"}
     cfg = Config.model_validate(raw)
     res = train(
