@@ -393,9 +393,11 @@ class RunDir:
         return [r for r in rows if r.get(key, 0) <= last]
 
     def rewrite_jsonl(self, path: Path, rows: list[dict[str, Any]] | None) -> None:
-        """Write ``rows`` to a JSONL file atomically (None: leave the path as it is)."""
+        """Write ``rows`` to a JSONL file atomically (None: leave the path as it is), as
+        :meth:`append_jsonl` writes them (NaN/Inf as null)."""
         if rows is not None:
-            atomic_write_text(path, "".join(json.dumps(r) + "\n" for r in rows))
+            rows = to_jsonable(rows)
+            atomic_write_text(path, "".join(json.dumps(r, allow_nan=False) + "\n" for r in rows))
 
     # -- checkpoints ----------------------------------------------------------------------------
     def save_checkpoint(self, state: dict[str, Any]) -> None:
