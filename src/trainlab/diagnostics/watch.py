@@ -82,7 +82,9 @@ but the model axis:
   ``dead_fraction`` is the fraction of *units* that are ``<= 0`` on every sample and position of
   the batch (for ReLU6 also those at its cap 6 on every one: no gradient passes either); where the
   units are depends on the layer that produced the activation's input (the last watched layer that
-  ran before it in the forward and has a known layout): after a convolution, batch/instance/group
+  ran before it in the forward, has a known layout and an output of the rank of the activation's:
+  a squeeze-excitation gate's Linear, ``(B, C)``, does not decide for the ``(B, C, H, W)`` it
+  scales, the convolution before it does): after a convolution, batch/instance/group
   norm or a per-channel PReLU they are the channels (axis 1 of ``(B, C, *spatial)``), after a
   Linear, LayerNorm/RMSNorm, embedding, recurrent layer or attention the last axis (the features
   of ``(B, D)``, ``(B, T, D)``, ``(B, ..., D)``). Activations and parameter-free modules (dropout,
@@ -294,8 +296,10 @@ class _Sample:
     grads_after: list[bool] = field(default_factory=list)
     waiting: list[_Sample] = field(default_factory=list)
     raised: bool = False  # its forward raised (a skipped batch): no update is its
-    # the unit layout ("channel" / "last") of the last layer seen in this forward that sets it
-    units: str | None = None
+    # the unit layout ("channel" / "last") set by the last layer seen in this forward that sets
+    # it, per rank of that layer's output: an activation takes the one of its own output's rank
+    # (a squeeze-excitation gate's Linear, (B, C), says nothing of the (B, C, H, W) it scales)
+    units: dict[int, str | None] = field(default_factory=dict)
     # whether that layer's input had no batch axis (a Linear given (D,), a Conv2d (C, H, W))
     unbatched: bool = False
     # deferred steps: the slot of this step's copies in the layers' buffers, and their bytes
@@ -1172,8 +1176,9 @@ class Watch:
         module = self.layers[name]
         kind = self._kinds[name]
         # dead_fraction's unit axis: a layer with a known layout sets it for the activations
-        # after it; another layer with parameters (unknown layout) forgets it; an activation
-        # without its own takes the last one set in this forward, else the static guess
+        # after it whose outputs have its output's rank; another layer with parameters (unknown
+        # layout) forgets it; an activation without its own takes the last one set in this
+        # forward for its rank, else the static guess
         layout = self._layouts[name]
         forgets = name in self._forgets_units
         guess = self._unit_guess.get(name, "channel")
@@ -1185,21 +1190,24 @@ class Watch:
             sample = self._current if fixed is None else fixed
             if sample is None:
                 return
+            y = _first_float_tensor(output)
             if layout is not None or forgets:
-                sample.units = layout
+                if y is None:  # (no tensor output: no rank to keep it for)
+                    sample.units.clear()
+                else:
+                    sample.units[y.dim()] = layout
                 x = args[0] if args and isinstance(args[0], torch.Tensor) else None
                 sample.unbatched = rank is not None and x is not None and x.dim() == rank
             layer = sample.layers[name]
             layer.calls += 1
             if layer.order is not None:  # measured at an earlier call of this forward
                 return
-            y = _first_float_tensor(output)
             if y is None or not y.numel():
                 return  # (an empty batch has no statistics)
             layer.order = sample.next_order
             sample.next_order += 1
             yk = y.detach() if stacked else y.detach().unsqueeze(0)  # (K, B, ...)
-            units = layout or sample.units or guess
+            units = layout or sample.units.get(y.dim()) or guess
             if yk.dim() == 1 or sample.unbatched:  # (K,): one unit; an unbatched input's
                 yk = yk.unsqueeze(1)  # outputs (K, D), (K, C, H, W): one sample each
             layer.n = yk.numel() // yk.shape[0]
