@@ -1225,7 +1225,34 @@ def _sets_reach_a_model(config: Config, sets: list[str | tuple[str, Any]]) -> Co
                 f"--set {key} changes no model: {where} sets {key} for every model; change it "
                 f"there{example} or leave it out"
             )
+        opt = key.removeprefix("init.")
+        if key.startswith("init.") and opt != "scheme" and "." not in opt:
+            overrides = {tuple(m.overrides.items()): m.overrides for m in members(config)}
+            if not any(_takes_base_init(config, o, opt) for o in overrides.values()):
+                raise ConfigError(
+                    f"--set {key} changes no model: every model sets {key} itself or trains an "
+                    f"init scheme without '{opt}' (population.variants / population.grid); "
+                    "change it there or leave it out"
+                )
     return config
+
+
+def _takes_base_init(config: Config, overrides: dict[str, Any], opt: str) -> bool:
+    """Whether a model of ``overrides`` trains with the config's own ``init.<opt>``: it does
+    not set the option itself, and its scheme is the config's or takes it (:func:`resolve`)."""
+    if f"init.{opt}" in overrides:
+        return False
+    scheme = overrides.get("init.scheme", config.init.scheme)
+    if scheme == config.init.scheme:
+        return True
+    if opt == "bias":
+        return scheme != "keep"
+    from . import init
+
+    try:
+        return opt in init.scheme_options(scheme)
+    except UserError:  # an unknown scheme: its model's build names it
+        return True
 
 
 def set_keys(item: str | tuple[str, Any]) -> list[str]:
