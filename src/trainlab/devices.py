@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+
 import torch
 
 from .errors import UserError
@@ -34,3 +37,24 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
             f"'cuda:0' to 'cuda:{n - 1}'"
         )
     return dev
+
+
+def autocasting() -> list[str]:
+    """The device types (``cpu``, ``cuda``) whose autocast is on: a caller's ``torch.autocast``
+    region."""
+    try:
+        return [d for d in ("cpu", "cuda") if torch.is_autocast_enabled(d)]
+    except TypeError:  # (torch < 2.4: no device argument)
+        on = (("cpu", torch.is_autocast_cpu_enabled()), ("cuda", torch.is_autocast_enabled()))
+        return [d for d, enabled in on if enabled]
+
+
+@contextmanager
+def autocast_off(device_types: list[str] | None = None) -> Iterator[None]:
+    """Autocast off inside the block for ``device_types`` (default: those with it on,
+    :func:`autocasting`): training and data-driven initialization run in the models' own
+    float32 inside a caller's ``torch.autocast`` region, as outside it."""
+    with ExitStack() as stack:
+        for device_type in autocasting() if device_types is None else device_types:
+            stack.enter_context(torch.autocast(device_type, enabled=False))
+        yield

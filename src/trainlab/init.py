@@ -51,6 +51,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn.utils.parametrize import is_parametrized
 
+from .devices import autocast_off
 from .errors import UserError, did_you_mean, unknown_name
 from .registry import Registry
 
@@ -637,6 +638,7 @@ def _parametrizations(layer: nn.Module) -> str:
     return ", ".join(type(p).__name__ for p in layer.parametrizations["weight"])
 
 
+@autocast_off()  # (in a caller's torch.autocast: bfloat16 outputs left layers unscaled)
 def lsuv_(
     model: nn.Module,
     data: Tensor,

@@ -56,7 +56,7 @@ from .config import (
     with_default_widths,
     with_factory_defaults,
 )
-from .devices import resolve_device
+from .devices import autocast_off, autocasting, resolve_device
 from .errors import (
     ConfigError,
     UserError,
@@ -145,6 +145,7 @@ def matmul_precision(precision: str) -> Iterator[None]:
 def _trainer_context(method: Callable[..., Any]) -> Callable[..., Any]:
     """Run ``method`` inside :func:`float32_default`, with autograd on whatever the caller's
     mode (a training called inside ``torch.no_grad()`` or ``torch.inference_mode()`` trains),
+    autocast off (inside a caller's ``torch.autocast`` it trains in float32, as outside),
     and with the matrix-product precision of the config (:func:`matmul_precision`): TF32 for a
     CUDA trainer with ``train.tf32``, else float32 whatever the caller set (a process-wide
     ``torch.set_float32_matmul_precision("high")`` would make a model's result depend on it)."""
@@ -161,10 +162,13 @@ def _trainer_context(method: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _in_context(method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    if torch.is_grad_enabled() and not torch.is_inference_mode_enabled():
-        with float32_default():  # (the usual case: per step, two fewer context managers)
+    autocast = autocasting()
+    if torch.is_grad_enabled() and not torch.is_inference_mode_enabled() and not autocast:
+        with float32_default():  # (the usual case: per step, fewer context managers)
             return method(*args, **kwargs)
-    with float32_default(), torch.inference_mode(False), torch.enable_grad():
+    # (in a caller's torch.autocast region the models train in float32, as outside it)
+    f32, off = float32_default(), autocast_off(autocast)
+    with f32, torch.inference_mode(False), torch.enable_grad(), off:
         return method(*args, **kwargs)
 
 
