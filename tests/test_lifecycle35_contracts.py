@@ -67,3 +67,21 @@ def test_lsuv_inside_autocast_scales_as_outside() -> None:
 
     for a, b in zip(lsuv(False), lsuv(True), strict=True):
         assert torch.equal(a, b)
+
+
+# StackedDenoisingAutoencoder.fit inside a caller's torch.autocast trained its layers in
+# bfloat16 (codes differed by ~5e-3 from the same fit outside the region): an estimator's fit
+# depends only on its settings, random_state and data. Expected: the same codes, bitwise.
+def test_sdae_fit_inside_autocast_equals_outside() -> None:
+    from trainlab.pretrain import StackedDenoisingAutoencoder
+
+    x = torch.rand(200, 12, generator=torch.Generator().manual_seed(2)).numpy()
+
+    def codes():
+        sdae = StackedDenoisingAutoencoder(layers=[6], n_iter=2, random_state=0)
+        return sdae.fit(x).transform(x)
+
+    outside = codes()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        inside = codes()
+    assert (outside == inside).all()

@@ -24,7 +24,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from torch import nn
 from torch.nn import functional as F
 
-from ..devices import resolve_device
+from ..devices import autocast_off, resolve_device
 from ..errors import UserError
 from ..rng import seed_key
 from ._engine import small_cpu_threads
@@ -165,7 +165,9 @@ class StackedDenoisingAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMi
             )
         widths = layer_widths(self.layers)
         device = resolve_device(self.device)
-        with features_kept_on_error(self):  # a diverged fit leaves the estimator as it was
+        # a diverged fit leaves the estimator as it was; in a caller's torch.autocast region
+        # it trains in float32, as outside it
+        with features_kept_on_error(self), autocast_off():
             return self._fit(X, widths, device)
 
     def _fit(self, X, widths: list[int], device: torch.device) -> StackedDenoisingAutoencoder:
