@@ -81,14 +81,16 @@ but the model axis:
   :mod:`trainlab.diagnostics.stats` for the definitions and thresholds; None for other layers.
   ``dead_fraction`` is the fraction of *units* that are ``<= 0`` on every sample and position of
   the batch (for ReLU6 also those at its cap 6 on every one: no gradient passes either); where the
-  units are depends on the layer that produced the activation's input (the last watched layer that
-  ran before it in the forward, has a known layout and an output of the rank of the activation's:
-  a squeeze-excitation gate's Linear, ``(B, C)``, does not decide for the ``(B, C, H, W)`` it
-  scales, the convolution before it does): after a convolution, batch/instance/group
+  units are depends on the layer that produced the activation's input (of the watched layers that
+  ran before it in the forward and set a layout, the last whose output has the activation's shape,
+  else the last whose unit count matches through a flatten or broadcast: a squeeze-excitation
+  gate's Linear, ``(B, C)``, does not decide for the ``(B, C, H, W)`` it scales, the convolution
+  before it does): after a convolution, batch/instance/group
   norm or a per-channel PReLU they are the channels (axis 1 of ``(B, C, *spatial)``), after a
   Linear, LayerNorm/RMSNorm, embedding, recurrent layer or attention the last axis (the features
   of ``(B, D)``, ``(B, T, D)``, ``(B, ..., D)``). Activations and parameter-free modules (dropout,
-  pooling) keep the layout of what ran before them, another layer with parameters clears it; with
+  pooling) keep the layout of what ran before them, another layer with parameters feeding it
+  leaves it unknown; with
   none known (e.g. ``layers=`` picked the activation only) the nearest such module before it in
   ``named_modules()`` order decides, else the channels. (A custom ``forward`` that permutes axes
   between the two can mislead it.) A population's outputs have the model axis in front; the rule
@@ -296,12 +298,9 @@ class _Sample:
     grads_after: list[bool] = field(default_factory=list)
     waiting: list[_Sample] = field(default_factory=list)
     raised: bool = False  # its forward raised (a skipped batch): no update is its
-    # the unit layout ("channel" / "last") set by the last layer seen in this forward that sets
-    # it, per rank of that layer's output: an activation takes the one of its own output's rank
-    # (a squeeze-excitation gate's Linear, (B, C), says nothing of the (B, C, H, W) it scales)
-    units: dict[int, str | None] = field(default_factory=dict)
-    # whether that layer's input had no batch axis (a Linear given (D,), a Conv2d (C, H, W))
-    unbatched: bool = False
+    # the layers seen in this forward that set a unit layout ("channel" / "last"; None: one
+    # with parameters whose layout is unknown), in forward order: :func:`_unit_entry`
+    units: list[tuple[str | None, tuple[int, ...], int | None, bool]] = field(default_factory=list)
     # deferred steps: the slot of this step's copies in the layers' buffers, and their bytes
     slot: int | None = None
     raw_bytes: int = 0
@@ -517,6 +516,45 @@ def _unit_layout(m: nn.Module) -> str | None:
     if kind.startswith(_CHANNEL_KINDS):
         return "channel"
     return "last" if kind in _LAST_KINDS else None
+
+
+def _unit_entry(
+    layout: str | None, y: torch.Tensor, stacked: bool, unbatched: bool
+) -> tuple[str | None, tuple[int, ...], int | None, bool]:
+    """What a layer that sets the unit layout leaves for the activations after it: ``(layout,
+    its output's shape, its unit count, whether its input had no batch axis)``; the count is
+    the size of the output's channel axis (after the model axis of a ``stacked`` population
+    and the batch axis) or of its last axis."""
+    lead = int(stacked) + (not unbatched)
+    count = None
+    if layout is not None and y.dim() > lead:
+        count = y.shape[lead] if layout == "channel" else y.shape[-1]
+    return layout, tuple(y.shape), count, unbatched
+
+
+def _units_before(
+    entries: list[tuple[str | None, tuple[int, ...], int | None, bool]],
+    y: torch.Tensor,
+    stacked: bool,
+) -> tuple[str | None, bool]:
+    """The unit layout of an activation's output ``y`` and whether it is unbatched, from the
+    layers before it in the forward (:func:`_unit_entry`): the latest whose output has ``y``'s
+    shape (the layer that fed it, through elementwise steps; one of unknown layout: None),
+    else the latest batched one whose unit count is ``y``'s size on its unit axis (a flatten,
+    view or broadcast between them: a convolution's channels through ``flatten(2)``, not a
+    squeeze-excitation gate's ``(B, C)`` Linear before the ``(B, C, H, W)`` it scales), else
+    ``(None, False)``: the static guess."""
+    shape = tuple(y.shape)
+    for layout, out, _, unbatched in reversed(entries):
+        if out == shape:
+            return layout, unbatched
+    lead = int(stacked) + 1
+    for layout, _, count, unbatched in reversed(entries):
+        if layout is None or unbatched or y.dim() <= lead:
+            continue
+        if count == (y.shape[lead] if layout == "channel" else y.shape[-1]):
+            return layout, False
+    return None, False
 
 
 def _unbatched_rank(kind: str) -> int | None:
@@ -1191,13 +1229,12 @@ class Watch:
             if sample is None:
                 return
             y = _first_float_tensor(output)
+            units, unbatched = None, False
             if layout is not None or forgets:
-                if y is None:  # (no tensor output: no rank to keep it for)
-                    sample.units.clear()
-                else:
-                    sample.units[y.dim()] = layout
                 x = args[0] if args and isinstance(args[0], torch.Tensor) else None
-                sample.unbatched = rank is not None and x is not None and x.dim() == rank
+                unbatched = rank is not None and x is not None and x.dim() == rank
+                if y is not None:
+                    sample.units.append(_unit_entry(layout, y, stacked, unbatched))
             layer = sample.layers[name]
             layer.calls += 1
             if layer.order is not None:  # measured at an earlier call of this forward
@@ -1207,8 +1244,10 @@ class Watch:
             layer.order = sample.next_order
             sample.next_order += 1
             yk = y.detach() if stacked else y.detach().unsqueeze(0)  # (K, B, ...)
-            units = layout or sample.units.get(y.dim()) or guess
-            if yk.dim() == 1 or sample.unbatched:  # (K,): one unit; an unbatched input's
+            if layout is None and not forgets:  # (an activation: the layer that fed it)
+                units, unbatched = _units_before(sample.units, y, stacked)
+            units = layout or units or guess
+            if yk.dim() == 1 or unbatched:  # (K,): one unit; an unbatched input's
                 yk = yk.unsqueeze(1)  # outputs (K, D), (K, C, H, W): one sample each
             layer.n = yk.numel() // yk.shape[0]
             copy = self._defer_copy(sample, name, yk) if self._defer and fixed is None else None
