@@ -152,7 +152,7 @@ class DataConfig(_Strict):
     """Which data set, how it is split and preprocessed (see ``trainlab datasets``)."""
 
     name: str = "digits"
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     val_fraction: float = Field(0.1, ge=0.0, lt=1.0)
     test_fraction: float = Field(0.2, ge=0.0, lt=1.0)
     preprocess: str = "none"

@@ -278,9 +278,10 @@ def _held_out_size(n: int, fraction: float) -> int:
 
 def _allocate(counts: np.ndarray, fraction: float, total: int) -> np.ndarray:
     """Per-class held-out counts summing to ``total`` (about ``fraction * N``), by largest
-    remainder of the ideal shares ``fraction * counts``; equal remainders go to the lower
-    class index first (whatever the seed: a known bias, kept so that every split stays what
-    it was)."""
+    remainder of the ideal shares ``fraction * counts`` as float64 computes them (remainders
+    equal in exact arithmetic can differ in their last bits, which then decide); remainders
+    equal as computed go to the lower class index first (whatever the seed: a known bias,
+    kept so that every split stays what it was)."""
     ideal = fraction * counts.astype(np.float64)
     take = np.floor(ideal).astype(np.int64)
     rest = total - int(take.sum())

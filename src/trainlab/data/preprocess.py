@@ -286,8 +286,9 @@ class PCA(Transform):
     ----------
     n_components:
         ``None`` (default) keeps every component the training inputs span: those whose
-        eigenvalue exceeds the round-off (:func:`_round_off`: ``λ_max · (D · eps)²`` for
-        float64 or integer inputs, ``λ_max · D · eps`` for float32 ones) (all ``D``, a rotation,
+        eigenvalue exceeds the round-off (:func:`_round_off`: ``s · (D · eps)²`` for
+        float64 or integer inputs, ``s · D · eps32²`` for float32 ones, with the scale
+        ``s = λ_max + max_j μ_j²``) (all ``D``, a rotation,
         for full-rank inputs; at most ``N − 1`` for ``N`` samples: the other directions are
         arbitrary, and test inputs projected on them would change with the training data's
         last bits); an int ``k`` in ``[1, min(N − 1, D)]`` keeps ``k`` (scikit-learn allows

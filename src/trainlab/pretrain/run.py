@@ -112,7 +112,7 @@ def _holds_bool(value: Any) -> bool:
 
 class PretrainData(_Strict):
     name: str = "digits"
-    seed: int = 0
+    seed: int = Field(0, ge=0)
     scale: Literal["minmax", "standardize", "none"] = "minmax"
     options: dict[str, Any] = Field(default_factory=dict)
 
