@@ -32,6 +32,7 @@ from .base import (
     OPTIMIZERS,
     Hyper,
     PopulationOptimizer,
+    _show,
     axpy,
     axpy_,
     bcast,
@@ -135,10 +136,15 @@ class SGD(PopulationOptimizer):
             mom, damp = group["momentum"], group["dampening"]
             no_mom = bool((torch.as_tensor(mom) <= 0).any())
             damped = bool((torch.as_tensor(damp) != 0).any())
-            if no_mom or damped:
+            if no_mom:
                 raise ConfigError(
-                    "nesterov needs momentum > 0 and dampening = 0 for every model; "
+                    f"nesterov needs momentum > 0 for every model, got momentum={_show(mom)}; "
                     "set optim.momentum (e.g. 0.9) or nesterov: false"
+                )
+            if damped:
+                raise ConfigError(
+                    f"nesterov needs dampening = 0 for every model, got dampening={_show(damp)}; "
+                    "set optim.dampening: 0 or nesterov: false"
                 )
 
     def _cpu_kernels(self, group: dict[str, Any]) -> tuple[str, ...]:
