@@ -5,10 +5,11 @@ from __future__ import annotations
 import math
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from ..errors import UserError, reporting
 from .app import MAX_SEEDS, Sets, app, console, escape, home, whole_number, with_seeds
@@ -206,14 +207,46 @@ def summary_table(
     table = Table(title=escape(title), caption=caption)
     for col in ("group", "n", f"{split}_acc", "95% CI ±", f"{split}_loss"):
         table.add_column(col, justify="left" if col == "group" else "right", overflow="fold")
+    lines = [Text(title, style="italic", justify="center")]
     for g in groups:
         acc, loss = g["aggregates"][f"{split}_acc"], g["aggregates"][f"{split}_loss"]
         used = acc.get("n", 0)
         n = str(used) if used == g["n"] else f"{used} of {g['n']}"
-        table.add_row(
-            escape(g["group"]), n, fmt_mean_std(acc), fmt_fixed(acc.get("ci95")), fmt_mean_std(loss)
+        cells = (fmt_mean_std(acc), fmt_fixed(acc.get("ci95")), fmt_mean_std(loss))
+        table.add_row(escape(g["group"]), n, *cells)
+        lines.append(
+            Text(
+                f"{g['group']}: n {n}, {split}_acc {cells[0]} (95% CI ± {cells[1]}), "
+                f"{split}_loss {cells[2]}"
+            )
         )
-    return table
+    if caption is not None:
+        lines.append(Text(caption, style="dim"))
+    return _TableOrLines(table, lines)
+
+
+class _TableOrLines:
+    """A rich renderable: ``table`` where the console is wide enough for its every number
+    whole, else ``lines`` (one per row, wrapped between words): a folded table split
+    ``0.8914 ± 0.0079`` into lines that read as other numbers (``0.891``, ``4 ±``)."""
+
+    #: the narrowest the group column may fold to
+    GROUP_MIN = 5
+
+    def __init__(self, table: Table, lines: list[Text]) -> None:
+        self.table, self.lines = table, lines
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        def longest_word(col: Any) -> int:
+            return max((len(w) for c in col._cells for w in str(c).split()), default=1)
+
+        cols = self.table.columns
+        need = self.GROUP_MIN + sum(longest_word(c) for c in cols[1:])
+        need += (len(cols) + 1) + 2 * len(cols)  # borders, and a space either side of a cell
+        if need <= options.max_width:
+            yield self.table
+        else:
+            yield from self.lines
 
 
 def print_listing(title: str, rows: list[tuple[str, str]]) -> None:

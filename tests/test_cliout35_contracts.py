@@ -1,0 +1,42 @@
+"""cliout35 review: what the CLI prints, checked against the files it writes."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from trainlab.cli.core import summary_table
+
+
+def _summary() -> dict:
+    acc = {"mean": 0.8913649025069638, "std": 0.007878627088429537, "ci95": 0.0707866559, "n": 2}
+    loss = {"mean": 0.4143, "std": 0.0335, "ci95": 0.301, "n": 2}
+    none = {"mean": None, "std": None, "ci95": None, "n": 0}
+    return {
+        "name": "lr-sweep-sgd",
+        "k": 4,
+        "epochs": 1,
+        "groups": [
+            {"group": "optim.lr=0.1", "n": 2,
+             "aggregates": {"test_acc": acc, "test_loss": loss, "val_acc": acc}},
+            {"group": "optim.lr=1000000.0", "n": 2,
+             "aggregates": {"test_acc": none, "test_loss": none, "val_acc": none}},
+        ],
+    }
+
+
+# The end-of-run table of `trainlab train` (src/trainlab/cli/core.py summary_table) folds its
+# number cells character-wise (overflow="fold") in a narrow terminal: at COLUMNS=40 the cell
+# "0.8914 ± 0.0079" is printed as the lines "0.891" / "4 ±" / "0.007" / "9", so a reader sees
+# a mean of 0.891 and a std of 0.007 (and "9"), values that are not in summary.json (0.8914,
+# 0.0079). A number must stay whole on one line (wrap between mean, "±" and std, or drop/stack
+# columns when the terminal is too narrow), so the exact strings the summary's numbers format
+# to must appear in the printed text.
+def test_summary_table_numbers_not_split_at_40_columns() -> None:
+    buf = io.StringIO()
+    console = Console(file=buf, width=40, color_system=None, emoji=False)
+    console.print(summary_table(_summary(), has_test=True, has_val=True))
+    text = buf.getvalue()
+    for number in ("0.8914", "0.0079", "0.0708", "0.4143", "0.0335"):
+        assert number in text, f"{number} is split across lines at 40 columns:\n{text}"
