@@ -1991,6 +1991,10 @@ def _resume(
             for png in figures.glob("*.png") if figures.is_dir() else ():
                 png.unlink(missing_ok=True)
         run.rewrite_jsonl(run.metrics_path, metrics)
+        if diagnostics is not None:  # (a line of an earlier version, with bare NaN tokens:
+            from .report.jsonl import encode_record  # its NaN/Inf named, not nulled)
+
+            diagnostics = [encode_record(r) for r in diagnostics]
         run.rewrite_jsonl(run.diagnostics_path, diagnostics)
         summary = _noted_fit(trainer, run, progress=progress)
     finally:

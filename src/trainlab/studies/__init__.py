@@ -15,6 +15,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..devices import autocast_off
 from ..errors import note_interrupt, out_of_memory, shell_path, unknown_name
 from .cells import SHOW_PROGRESS
 
@@ -80,6 +81,7 @@ def list_studies() -> list[tuple[str, str]]:
     return out
 
 
+@autocast_off()  # (in a caller's torch.autocast: float32, as outside it)
 def run_study(
     name: str,
     out: str | Path | None = None,

@@ -36,6 +36,7 @@ from typing import Any
 import torch
 
 from .. import init as init_mod
+from ..devices import autocast_off
 from . import claim_study_dir, seeds_text, spread_text
 
 __all__ = ["DESCRIPTION", "run", "measure", "CONFIGS"]
@@ -79,6 +80,7 @@ def _activation(name: str):
     return torch.tanh if name == "tanh" else torch.relu
 
 
+@autocast_off()  # (in a caller's torch.autocast: float32, as outside it)
 def measure(
     activation: str,
     scheme: str,

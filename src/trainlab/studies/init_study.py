@@ -53,6 +53,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..devices import autocast_off
 from ..errors import UserError
 from ..threads import torch_threads
 from . import claim_study_dir, seeds_text
@@ -157,6 +158,7 @@ def _config(cell: dict[str, Any], width: int, seeds: list[int]):
     )
 
 
+@autocast_off()  # (in a caller's torch.autocast: float32, as outside it)
 def unit_symmetry(model: nn.Module, x: torch.Tensor) -> dict[str, float]:
     """How different the hidden units of each layer are, for a trainlab ``MLP``.
 
