@@ -18,10 +18,16 @@ def _summary() -> dict:
         "k": 4,
         "epochs": 1,
         "groups": [
-            {"group": "optim.lr=0.1", "n": 2,
-             "aggregates": {"test_acc": acc, "test_loss": loss, "val_acc": acc}},
-            {"group": "optim.lr=1000000.0", "n": 2,
-             "aggregates": {"test_acc": none, "test_loss": none, "val_acc": none}},
+            {
+                "group": "optim.lr=0.1",
+                "n": 2,
+                "aggregates": {"test_acc": acc, "test_loss": loss, "val_acc": acc},
+            },
+            {
+                "group": "optim.lr=1000000.0",
+                "n": 2,
+                "aggregates": {"test_acc": none, "test_loss": none, "val_acc": none},
+            },
         ],
     }
 
@@ -40,3 +46,30 @@ def test_summary_table_numbers_not_split_at_40_columns() -> None:
     text = buf.getvalue()
     for number in ("0.8914", "0.0079", "0.0708", "0.4143", "0.0335"):
         assert number in text, f"{number} is split across lines at 40 columns:\n{text}"
+
+
+# `trainlab schedule` at COLUMNS=40 showed six curve columns folded character-wise: the lr
+# 0.0009938 printed as "0.00" / "0993" and the label optim.lr=0.001 as "optim.lr=0.0" / "01",
+# lines that read as other numbers. Expected: only the curves whose numbers and labels fit
+# whole (the rest counted in "more curves not shown"), every printed number whole.
+def test_schedule_table_keeps_numbers_whole_at_40_columns(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(
+        "optim: {name: sgd}\nschedule: {name: cosine}\ntrain: {epochs: 3}\n"
+        "population: {grid: {optim.lr: [0.001, 0.003, 0.01, 0.03, 0.1]}}\n"
+    )
+    env = {**os.environ, "COLUMNS": "40"}
+    out = subprocess.run(
+        [sys.executable, "-m", "trainlab", "schedule", str(cfg)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, check=True,
+    ).stdout  # fmt: skip
+    assert "optim.lr=0.001" in out
+    # cosine over the run's 39 steps: 0.001 · (1 + cos(π · 13/39)) / 2 at epoch 1, 26/39 at 2
+    assert "0.00075" in out and "0.00025" in out
+    assert "more curves not shown" in out
+    table = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
+    assert table and all(len(line) <= 40 for line in table), out

@@ -118,12 +118,20 @@ def _schedule_show(
     firsts, labels, _ = distinct_curves(mems, curve)
     table = Table(title=f"schedule '{cfg.schedule.name}': lr at the start of each epoch")
     table.add_column("epoch", justify="right")
-    shown = firsts[:6]
+    at = [min(e * spe, steps - 1) for e in range(cfg.train.epochs)]
+    cells = {i: [f"{float(curve[s, i]):.4g}" for s in at] for i in firsts[:6]}
+    # as many curves as fit with every number whole (a folded 0.0009938 read as 0.00, 0993;
+    # a label, optim.lr=0.001, as optim.lr=0.0, 01)
+    used, shown = 4 + max(5, len(str(cfg.train.epochs - 1))), []
+    for i, column in cells.items():
+        used += max(len(labels[i]), *map(len, column)) + 3  # its padding and border
+        if shown and used > console.width:
+            break
+        shown.append(i)
     for i in shown:
         table.add_column(labels[i], justify="right", overflow="fold")
     for e in range(cfg.train.epochs):
-        s = min(e * spe, steps - 1)
-        table.add_row(str(e), *(f"{float(curve[s, i]):.4g}" for i in shown))
+        table.add_row(str(e), *(cells[i][e] for i in shown))
     console.print(table)
     shown_params = schedule_parameters(sched, schedule_kwargs(cfg))  # (as given: mems now
     # also hold the per-model values the schedule resolved)
