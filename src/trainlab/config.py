@@ -1226,14 +1226,15 @@ def _sets_reach_a_model(config: Config, sets: list[str | tuple[str, Any]]) -> Co
                 f"there{example} or leave it out"
             )
         opt = key.removeprefix("init.")
-        if key.startswith("init.") and opt != "scheme" and "." not in opt:
-            overrides = {tuple(m.overrides.items()): m.overrides for m in members(config)}
-            if not any(_takes_base_init(config, o, opt) for o in overrides.values()):
-                raise ConfigError(
-                    f"--set {key} changes no model: every model sets {key} itself or trains an "
-                    f"init scheme without '{opt}' (population.variants / population.grid); "
-                    "change it there or leave it out"
-                )
+        is_option = key.startswith("init.") and opt != "scheme" and "." not in opt
+        if is_option and not any(
+            _takes_base_init(config, m.overrides, opt) for m in members(config)
+        ):
+            raise ConfigError(
+                f"--set {key} changes no model: every model sets {key} itself or trains an "
+                f"init scheme without '{opt}' (population.variants / population.grid); "
+                "change it there or leave it out"
+            )
     return config
 
 

@@ -167,7 +167,7 @@ def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool 
 
 def summary_table(
     summary: dict, has_test: bool | None = None, has_val: bool | None = None
-) -> Table:
+) -> _TableOrLines:
     """Final test accuracy and loss per override group: mean ± std, the 95% CI half-width of
     the mean test accuracy, and n, the models in those statistics (``"9 of 10"`` when some
     stopped for NaN/Inf and are left out). A run without a test split (``data.test_fraction:
@@ -226,23 +226,20 @@ def summary_table(
 
 
 class _TableOrLines:
-    """A rich renderable: ``table`` where the console is wide enough for its every number
-    whole, else ``lines`` (one per row, wrapped between words): a folded table split
-    ``0.8914 ± 0.0079`` into lines that read as other numbers (``0.891``, ``4 ±``)."""
-
-    #: the narrowest the group column may fold to
-    GROUP_MIN = 5
+    """A rich renderable: ``table`` where the console is wide enough for it unwrapped, else
+    ``lines`` (one per row, wrapped between words): a folded table split ``0.8914 ± 0.0079``
+    into lines that read as other numbers (``0.891``, ``4 ±``), and ``optim.lr=0.001`` into
+    ``optim.lr=0.0``, ``01``."""
 
     def __init__(self, table: Table, lines: list[Text]) -> None:
         self.table, self.lines = table, lines
 
     def __rich_console__(self, console: Any, options: Any) -> Any:
-        def longest_word(col: Any) -> int:
-            return max((len(w) for c in col._cells for w in str(c).split()), default=1)
+        from rich.measure import Measurement
 
-        cols = self.table.columns
-        need = self.GROUP_MIN + sum(longest_word(c) for c in cols[1:])
-        need += (len(cols) + 1) + 2 * len(cols)  # borders, and a space either side of a cell
+        wide = options.update_width(1 << 16)  # (measured unclamped: at most the width given)
+        need = Measurement.get(console, wide, self.table).maximum  # (rich folds any column
+        # it narrows, a group label too: only the unwrapped table keeps every word whole)
         if need <= options.max_width:
             yield self.table
         else:

@@ -49,6 +49,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, NamedTuple
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -154,8 +155,15 @@ def _show(value: Any) -> str:
         v = value.detach().cpu().double()
         if v.numel() > 6:
             return f"{v.numel()} values in [{v.min().item():.4g}, {v.max().item():.4g}]"
-        return str(v.tolist())
+        return f"[{', '.join(_short(x) for x in v.flatten().tolist())}]"
     return repr(value)
+
+
+def _short(x: float) -> str:
+    """``x`` as written: a float32 value given (0.1 as float32, read as 0.10000000149011612
+    in float64) by its shortest float32 text, any other by Python's."""
+    f32 = np.float32(x)
+    return str(f32) if math.isfinite(x) and float(f32) == x else repr(x)
 
 
 def hyper_dtype(device: torch.device) -> torch.dtype:
