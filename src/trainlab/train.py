@@ -453,9 +453,11 @@ class Trainer:
     def _check_one_sample_splits(self, model: nn.Module) -> None:
         """A val or test split of one sample: refuse a model that cannot evaluate one (batch
         norm without running statistics normalizes with the batch's own), naming the split; and
-        ``train.eval_batch_size`` 1 for such a model (every evaluation chunk one sample)."""
-        splits = [x for x in (self.data.x_val, self.data.x_test) if len(x)]
-        if self.config.train.eval_batch_size == 1 and splits:
+        ``train.eval_batch_size`` 1 for such a model (every evaluation chunk one sample; with
+        neither split, of the training split's pass at the run's end)."""
+        # (neither split: the run's last epoch evaluates the training split, _judged_on_train)
+        splits = [x for x in (self.data.x_val, self.data.x_test) if len(x)] or [self.data.x_train]
+        if self.config.train.eval_batch_size == 1 and len(splits[0]):
             _, err = _probe(model, splits[0][:1], training=False, errors=ValueError)
             if err is not None:
                 raise UserError(
