@@ -443,7 +443,7 @@ def _batch_arrays(p: Path, label_key: str) -> tuple[np.ndarray, np.ndarray]:
 
 def _cifar_folder(folder: str | Path | None, dataset: str, marker: str, sub: str) -> Path:
     p = _require_folder(folder, dataset, f"the {dataset} python batches")
-    if not (p / marker).exists() and (p / sub).is_dir():  # the archive's parent folder: a
+    if not (p / marker).is_file() and (p / sub).is_dir():  # the archive's parent folder: a
         p = p / sub  # file missing there is named inside it
     return p
 
