@@ -166,6 +166,7 @@ import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -617,6 +618,27 @@ def _update_subset(shape: Sequence[int], n: int, sample: int) -> tuple[int, int]
     return chunk, stats.coprime_stride(suffix, -(-n // sample))
 
 
+def _flushes_denormals() -> bool:
+    """Whether this thread flushes denormal floats to zero (``torch.set_flush_denormal``, which
+    the trainer sets on the CPU: train._flush_denormals; torch has no getter)."""
+    return bool(torch.tensor([1e-39]).mul(1.0)[0] == 0)
+
+
+@contextmanager
+def _denormals_kept(flushing: bool) -> Iterator[None]:
+    """Denormal floats computed, not flushed to zero, inside the block when ``flushing``: a
+    norm squares its elements, and the squares of a vanishing gradient's (below ~1.1e-19,
+    normal float32 numbers themselves) are denormal: flushed, its norm read 0."""
+    if not flushing:
+        yield
+        return
+    torch.set_flush_denormal(False)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(True)
+
+
 def _norms(tensors: list[torch.Tensor], k: int) -> torch.Tensor:
     """``(K, P)`` float32 Euclidean norms per model of ``P`` tensors ``(K, ...)`` (few kernels)."""
     if k == 1:
@@ -759,6 +781,7 @@ class Watch:
         # the autograd graph task (one backward) that ended the last step: a forward run inside
         # it is activation checkpointing recomputing that step, not a new step
         self._closed_task: int | None = None
+        self._flushing = False  # this thread flushes denormals (read at each sampled step)
         self._closed_hook = self._closed  # one bound method, not one per forward
         self._permanent = self.every <= self.PERMANENT_HOOKS_EVERY and self._vmap_template is None
         self._cache: dict[Any, torch.Tensor] = {}  # device constants (edges, offsets, ...)
@@ -984,10 +1007,12 @@ class Watch:
             # the batch as the forward gets it, for the re-run (a forward may edit it in place)
             x = args[0] if args else next(iter(kwargs.values()), None)
             sample.input = x.detach().clone() if isinstance(x, torch.Tensor) else None
+        self._flushing = _flushes_denormals()  # (the norms below keep denormal squares)
         params = [p for _, p in self._params]
         if params:
             with torch.no_grad():
-                sample.weight = _norms(params, self.k)  # (K, P)
+                with _denormals_kept(self._flushing):
+                    sample.weight = _norms(params, self.k)  # (K, P)
                 if self.measure_updates:
                     views = self._subset_views()
                     if self._snapshot is None or not _fits(self._snapshot, views):
@@ -1265,7 +1290,8 @@ class Watch:
         if grad is None:  # (a torch.compile'd graph can pass none): out_grad_norm stays None
             return
         if sample is self._grad_sample and self._writes_grads():  # (not a derivative in the loss)
-            sample.out_grads[j] = self._unscaled(self._grad_norm(grad))
+            with _denormals_kept(self._flushing):
+                sample.out_grads[j] = self._unscaled(self._grad_norm(grad))
             self._queue(sample)
 
     def _grad_norm(self, grad: torch.Tensor) -> torch.Tensor:
@@ -1315,7 +1341,7 @@ class Watch:
         # record's ‖∂L/∂y‖ and ‖∂L/∂θ‖ describe one loss, and a head only the later loss
         # reaches is read too (its gradient is then the one the optimizer uses)
         later, sample.grads_read = sample.grads_read, True
-        with torch.no_grad():
+        with torch.no_grad(), _denormals_kept(self._flushing):
             seen = set(sample.grad_ids)
             grads = [  # (a frozen parameter's .grad is an earlier step's: not this one's)
                 (j, p.grad)
@@ -1749,7 +1775,8 @@ class Watch:
                 torch._foreach_sub_(diffs, views)
             else:
                 diffs = torch._foreach_sub(self._snapshot, views)
-            norms = _norms(diffs, self.k)  # (K, P)
+            with _denormals_kept(self._flushing):
+                norms = _norms(diffs, self.k)  # (K, P)
             scale = self._const(("scale",), norms.device, norms.dtype)  # (P,) sqrt(n_p / m_p)
             update = norms.mul_(scale)
             for s in (sample, *sample.waiting):  # (the earlier steps of an accumulated update)
