@@ -541,21 +541,21 @@ def _units_before(
     """The unit layout of an activation's output ``y`` and whether it is unbatched, from the
     layers before it in the forward (:func:`_unit_entry`): the latest whose output has ``y``'s
     shape (the layer that fed it, through elementwise steps; one of unknown layout: None),
-    else the latest batched one whose unit count is ``y``'s size on its unit axis (a flatten,
+    else the latest whose unit count is ``y``'s size on its unit axis (a pooling, flatten,
     view or broadcast between them: a convolution's channels through ``flatten(2)``, not a
     squeeze-excitation gate's ``(B, C)`` Linear before the ``(B, C, H, W)`` it scales), else
-    ``(None, False)``: the static guess."""
+    no layout (the static guess) and the latest one's batch flag."""
     shape = tuple(y.shape)
     for layout, out, _, unbatched in reversed(entries):
         if out == shape:
             return layout, unbatched
-    lead = int(stacked) + 1
     for layout, _, count, unbatched in reversed(entries):
-        if layout is None or unbatched or y.dim() <= lead:
+        lead = int(stacked) + (not unbatched)
+        if layout is None or y.dim() <= lead:
             continue
         if count == (y.shape[lead] if layout == "channel" else y.shape[-1]):
-            return layout, False
-    return None, False
+            return layout, unbatched
+    return None, bool(entries) and entries[-1][3]
 
 
 def _unbatched_rank(kind: str) -> int | None:
