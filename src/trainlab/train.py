@@ -2339,7 +2339,10 @@ def _config_changes(
 
 
 def _warn(message: str) -> None:
-    warnings.warn(message, UserWarning, stacklevel=3)
+    """``resume``'s notes by default: a UserWarning at the caller's line."""
+    from .population import _caller_stacklevel
+
+    warnings.warn(message, UserWarning, stacklevel=_caller_stacklevel())
 
 
 class _CallableModule(types.ModuleType):
