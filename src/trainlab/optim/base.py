@@ -162,8 +162,10 @@ def _show(value: Any) -> str:
 def _short(x: float) -> str:
     """``x`` as written: a float32 value given (0.1 as float32, read as 0.10000000149011612
     in float64) by its shortest float32 text, any other by Python's."""
+    if not math.isfinite(x) or abs(x) > float(np.finfo(np.float32).max):
+        return repr(x)
     f32 = np.float32(x)
-    return str(f32) if math.isfinite(x) and float(f32) == x else repr(x)
+    return str(f32) if float(f32) == x else repr(x)
 
 
 def hyper_dtype(device: torch.device) -> torch.dtype:
