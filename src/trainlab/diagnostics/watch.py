@@ -544,7 +544,7 @@ def _units_before(
     else the latest whose unit count is ``y``'s size on its unit axis (a pooling, flatten,
     view or broadcast between them: a convolution's channels through ``flatten(2)``, not a
     squeeze-excitation gate's ``(B, C)`` Linear before the ``(B, C, H, W)`` it scales), else
-    no layout (the static guess) and the latest one's batch flag."""
+    no layout (the static guess), unbatched only if every layer before it was."""
     shape = tuple(y.shape)
     for layout, out, _, unbatched in reversed(entries):
         if out == shape:
@@ -555,7 +555,7 @@ def _units_before(
             continue
         if count == (y.shape[lead] if layout == "channel" else y.shape[-1]):
             return layout, unbatched
-    return None, bool(entries) and entries[-1][3]
+    return None, bool(entries) and all(e[3] for e in entries)  # (one sample: nothing batched)
 
 
 def _unbatched_rank(kind: str) -> int | None:
@@ -618,15 +618,17 @@ def _update_subset(shape: Sequence[int], n: int, sample: int) -> tuple[int, int]
     return chunk, stats.coprime_stride(suffix, -(-n // sample))
 
 
-_DENORMAL, _ONE = 1e-310, 1.0  # (names, not literals: evaluated at run time, not compile time)
+# two normal doubles whose product (1e-310) is denormal: computed at run time (a denormal
+# literal is parsed at compile time, as 0.0 if that process flushed, kept in the .pyc)
+_TINY, _SMALL = 1e-300, 1e-10
 
 
 def _flushes_denormals() -> bool:
     """Whether this thread flushes denormal floats to zero (``torch.set_flush_denormal``, which
     the trainer sets on the CPU: train._flush_denormals; torch has no getter): the thread's
     floating-point control register, which Python's own float arithmetic obeys too, reads a
-    denormal double as 0 (30 ns; a tensor probe took 7 µs)."""
-    return _DENORMAL * _ONE == 0.0
+    denormal product as 0 (30 ns; a tensor probe took 7 µs)."""
+    return _TINY * _SMALL == 0.0
 
 
 @contextmanager
