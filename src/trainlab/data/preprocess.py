@@ -299,7 +299,8 @@ class PCA(Transform):
         Divide each component by ``√(λ + ε)``.
     epsilon:
         Added to the eigenvalues before the square root when whitening (units of the input's
-        variance); guards near-zero directions.
+        variance); guards near-zero directions. Default 1e-5 here; a config's ``pca_whiten``
+        takes :data:`DEFAULT_EPSILON` (1e-2) unless ``data.options.epsilon`` is given.
 
     Fitted state: ``mean_`` ``(D,)``, ``components_`` ``(k, D)``, ``eigenvalues_`` ``(k,)``,
     ``explained_variance_ratio_`` ``(k,)``, ``n_components_``.
