@@ -313,6 +313,10 @@ class RunDir:
                     else f"{who} takes a training run's folder (a study's cells/ hold them)"
                 )
                 raise UserError(f"{self.path} is a study's folder, not a training run: {fix}")
+            if not self.path.exists():
+                raise UserError(
+                    f"not a run directory: {self.path} (no such directory); pass a run's folder"
+                )
             raise UserError(f"not a run directory: {self.path} (no config.yaml)")
         return self
 

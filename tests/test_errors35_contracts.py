@@ -1,0 +1,43 @@
+"""Review of trainlab's user-facing error messages (reviewer errors35)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trainlab.errors import UserError
+
+
+# report/rundata.py read_run: given a file inside a run folder (checkpoints/last.pt,
+# figures/x.png), the message says "pass its folder (<run>/checkpoints)". Following that fix
+# fails again ("not a run directory: run/checkpoints (no population.json ...)"): the folder to
+# pass is the run folder above it, the nearest parent that holds population.json (as
+# RunDir.require, used by resume, already finds: "pass its run's folder (run)").
+def test_report_on_a_file_inside_a_run_names_the_run_folder(tmp_path):
+    from trainlab.report.rundata import read_run
+
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    (run / "population.json").write_text(json.dumps({"models": []}))
+    (run / "config.yaml").write_text("{}\n")
+    ckpt = run / "checkpoints" / "last.pt"
+    ckpt.write_bytes(b"x")
+    with pytest.raises(UserError) as info:
+        read_run(ckpt)
+    msg = str(info.value)
+    assert f"({run})" in msg, msg
+    assert f"({run / 'checkpoints'})" not in msg, msg
+
+
+# runs.py RunDir.require (resume, load_run): a path that does not exist at all (a typo) is
+# reported as "not a run directory: nodir (no config.yaml)", as if the folder were there
+# without its config; `trainlab report nodir` says "(no such directory)". The message should
+# say the folder does not exist.
+def test_resume_of_a_missing_folder_says_it_does_not_exist(tmp_path):
+    import trainlab
+
+    with pytest.raises(UserError) as info:
+        trainlab.load_run(tmp_path / "nodir")
+    msg = str(info.value)
+    assert "no such" in msg or "does not exist" in msg or "not found" in msg, msg
