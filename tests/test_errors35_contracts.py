@@ -41,3 +41,18 @@ def test_resume_of_a_missing_folder_says_it_does_not_exist(tmp_path):
         trainlab.load_run(tmp_path / "nodir")
     msg = str(info.value)
     assert "no such" in msg or "does not exist" in msg or "not found" in msg, msg
+
+
+# `trainlab train --out base.yaml` where base.yaml is a file said "run directory base.yaml
+# already exists ... (or move the old one away)": it is no run directory; the message says
+# what it is (the file is left as it was).
+def test_train_out_naming_a_file_says_it_is_a_file(tmp_path, monkeypatch):
+    import trainlab
+    from trainlab.errors import UserError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base.yaml").write_text("keep\n")
+    cfg = {"model": {"name": "mlp", "hidden": [4]}, "train": {"epochs": 1}}
+    with pytest.raises(UserError, match="is a file, not a folder"):
+        trainlab.train(cfg, out="base.yaml", progress=False)
+    assert (tmp_path / "base.yaml").read_text() == "keep\n"

@@ -650,7 +650,8 @@ def _format_error(err: ValidationError, source: str) -> ConfigError:
             elif loc == "population.seeds" and isinstance(got, int) and not isinstance(got, bool):
                 count = f"[{', '.join(map(str, range(min(got, 5))))}{', ...' * (got > 5)}]"
                 msg += f": a list of seeds, e.g. {count} (the CLI's --seeds {got} is {got} seeds)"
-            msgs.append(f"{loc}: {msg} (got {short_repr(got)})")
+            shown = f" (got {short_repr(got)})"
+            msgs.append(f"{loc}: {msg}{'' if f'got the text {got!r}' in msg else shown}")
     more = f" (+{len(err.errors()) - 3} more)" if len(err.errors()) > 3 else ""
     return ConfigError(f"{source}: " + "; ".join(msgs) + more)
 

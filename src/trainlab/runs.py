@@ -271,6 +271,8 @@ class RunDir:
             hint = f", or `{_resume_command(self.path)}` to continue it"
         else:
             hint = " (or move the old one away)"
+        if self.path.exists() and not self.path.is_dir():
+            raise UserError(f"{self.path} is a file, not a folder; pass a new --out")
         raise UserError(f"run directory {self.path} already exists; pass a new --out{hint}")
 
     def _taken(self) -> bool:
