@@ -52,7 +52,7 @@ import sys
 import threading
 import warnings
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -1036,6 +1036,13 @@ class Population(nn.Module):
             if isinstance(v, torch.Tensor)
             and key not in {getattr(h, "name", None) for h in m._forward_pre_hooks.values()}
         ]  # fmt: skip
+        listed = isinstance(seeds, Iterable) and not isinstance(seeds, str | bytes | torch.Tensor)
+        if (
+            seeds is not None
+            and not listed
+            and not (isinstance(seeds, torch.Tensor) and seeds.dim() == 1)
+        ):
+            raise UserError(f"seeds must be a list of {k} integers, got {seeds!r}")
         given = list(range(k)) if seeds is None else list(seeds)
         if any(
             isinstance(s, bool) or not isinstance(s, numbers.Integral | torch.Tensor)
@@ -1159,6 +1166,13 @@ class Population(nn.Module):
             )
         with torch.no_grad():
             for n, t in state.items():
+                if not isinstance(t, torch.Tensor):  # (numpy arrays, lists: as torch loads them)
+                    try:
+                        t = torch.as_tensor(t)
+                    except (TypeError, ValueError, RuntimeError) as err:
+                        raise UserError(
+                            f"load_member: '{n}' is a {type(t).__name__}, not a tensor ({err})"
+                        ) from None
                 if tuple(t.shape) != tuple(stacked[n].shape[1:]):
                     raise UserError(
                         f"shape mismatch for '{n}': population has {tuple(stacked[n].shape[1:])}, "
@@ -1314,6 +1328,10 @@ class Population(nn.Module):
             )
         if self.mode == "stacked":
             return self.net(x)
+        if any(st == 0 and n > 1 for st, n in zip(x.stride(), x.shape, strict=True)):
+            # x.expand(K, ...) (one batch for all): the models' rows share memory, which an
+            # in-place op of the forward (ReLU(inplace=True)) would write through; their copy
+            x = x.clone(memory_format=torch.contiguous_format)
         out = self._loop_forward(x) if self.mode == "loop" else self._vmap_forward(x)
         self._check_tensor_attrs()
         return out
