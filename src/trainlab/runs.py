@@ -14,7 +14,7 @@ import math
 import os
 import shutil
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -164,6 +164,16 @@ def _study_summary(path: Path) -> bool:
     return isinstance(data, dict) and "study" in data
 
 
+def enclosing_folder(path: Path, holds: Callable[[Path], bool]) -> Path | None:
+    """The nearest folder above the file ``path`` that ``holds`` accepts (however ``path`` was
+    written: ``last.pt`` from inside ``run/checkpoints`` too), as the user would write it:
+    relative to the working directory unless ``path`` was absolute; None if none does."""
+    for folder in path.absolute().parents:
+        if holds(folder):
+            return folder if path.is_absolute() else Path(os.path.relpath(folder))
+    return None
+
+
 class RunDir:
     """The folder of one run: ``config.yaml``, ``population.json``, ``metrics.jsonl``,
     ``diagnostics.jsonl``, ``checkpoints/last.pt``, ``summary.json``, ``report.html``."""
@@ -297,9 +307,15 @@ class RunDir:
     def require(self, who: str = "resume") -> RunDir:
         """Check that this is a run directory (for resume and report); ``who``: the caller's
         name in messages (``resume``, ``load_run``)."""
-        if self.path.is_file():  # (checkpoints/last.pt: the run folder above it)
-            run = next((p for p in self.path.parents if (p / "config.yaml").is_file()), None)
-            fix = f"pass its run's folder ({run})" if run is not None else "pass a run's folder"
+        if self.path.is_file():  # (checkpoints/last.pt: the training run's folder above it)
+            run = enclosing_folder(self.path, lambda d: RunDir(d).resumable)
+            other = enclosing_folder(self.path, lambda d: (d / "config.yaml").is_file())
+            fix = (
+                f"pass its run's folder ({run})" if run is not None
+                else f"its folder ({other}) is no training run (no population.json): {who} "
+                "takes a `trainlab train` run's folder" if other is not None
+                else "pass a training run's folder"
+            )  # fmt: skip
             raise UserError(f"{self.path} is a file; {fix}")
         if not (self.path / "config.yaml").is_file():
             # a study's folder: results.json (written last; the pretraining study's summary.json

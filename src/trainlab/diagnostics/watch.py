@@ -247,6 +247,10 @@ class _Layer:
         return s.hist[:, self.col]
 
 
+#: what a layer that sets the unit layout leaves for the activations after it (_unit_entry)
+_UnitEntry = tuple[str | None, tuple[int, ...], int | None, bool | None]
+
+
 @dataclass
 class _Sample:
     """One sampled step: its layers, stacked summaries, and the snapshot awaiting the update."""
@@ -301,7 +305,7 @@ class _Sample:
     raised: bool = False  # its forward raised (a skipped batch): no update is its
     # the layers seen in this forward that set a unit layout ("channel" / "last"; None: one
     # with parameters whose layout is unknown), in forward order: :func:`_unit_entry`
-    units: list[tuple[str | None, tuple[int, ...], int | None, bool]] = field(default_factory=list)
+    units: list[_UnitEntry] = field(default_factory=list)
     # deferred steps: the slot of this step's copies in the layers' buffers, and their bytes
     slot: int | None = None
     raw_bytes: int = 0
@@ -520,10 +524,11 @@ def _unit_layout(m: nn.Module) -> str | None:
 
 
 def _unit_entry(
-    layout: str | None, y: torch.Tensor, stacked: bool, unbatched: bool
-) -> tuple[str | None, tuple[int, ...], int | None, bool]:
+    layout: str | None, y: torch.Tensor, stacked: bool, unbatched: bool | None
+) -> _UnitEntry:
     """What a layer that sets the unit layout leaves for the activations after it: ``(layout,
-    its output's shape, its unit count, whether its input had no batch axis)``; the count is
+    its output's shape, its unit count, whether its input had no batch axis (None: its rank
+    does not tell))``; the count is
     the size of the output's channel axis (after the model axis of a ``stacked`` population
     and the batch axis) or of its last axis."""
     lead = int(stacked) + (not unbatched)
@@ -534,7 +539,7 @@ def _unit_entry(
 
 
 def _units_before(
-    entries: list[tuple[str | None, tuple[int, ...], int | None, bool]],
+    entries: list[_UnitEntry],
     y: torch.Tensor,
     stacked: bool,
 ) -> tuple[str | None, bool]:
@@ -548,14 +553,15 @@ def _units_before(
     shape = tuple(y.shape)
     for layout, out, _, unbatched in reversed(entries):
         if out == shape:
-            return layout, unbatched
+            return layout, bool(unbatched)
     for layout, _, count, unbatched in reversed(entries):
         lead = int(stacked) + (not unbatched)
         if layout is None or y.dim() <= lead:
             continue
         if count == (y.shape[lead] if layout == "channel" else y.shape[-1]):
-            return layout, unbatched
-    return None, bool(entries) and all(e[3] for e in entries)  # (one sample: nothing batched)
+            return layout, bool(unbatched)
+    known = [e[3] for e in entries if e[3] is not None]
+    return None, bool(known) and all(known)  # (one sample: every layer that tells says so)
 
 
 def _unbatched_rank(kind: str) -> int | None:
@@ -1264,7 +1270,8 @@ class Watch:
             units, unbatched = None, False
             if layout is not None or forgets:
                 x = args[0] if args and isinstance(args[0], torch.Tensor) else None
-                unbatched = rank is not None and x is not None and x.dim() == rank
+                # (None: a layer whose input rank tells nothing, a LayerNorm's or layer scale's)
+                unbatched = None if rank is None else x is not None and x.dim() == rank
                 if y is not None:
                     sample.units.append(_unit_entry(layout, y, stacked, unbatched))
             layer = sample.layers[name]

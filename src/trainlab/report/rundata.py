@@ -510,8 +510,10 @@ def read_run(run_dir: str | Path) -> RunData:
         raise UserError(f"run_dir must be a folder path, got {type(run_dir).__name__}")
     path = Path(run_dir)
     if path.exists() and not path.is_dir():  # (checkpoints/last.pt: the run folder above it)
+        from ..runs import enclosing_folder
+
         marks = ("population.json", "report_sections.json")
-        run = next((d for d in path.parents if any((d / m).is_file() for m in marks)), None)
+        run = enclosing_folder(path, lambda d: any((d / m).is_file() for m in marks))
         fix = f"pass its run's folder ({run})" if run is not None else "pass a run's folder"
         raise UserError(f"not a run directory: {path} is a file; {fix}")
     if not path.is_dir():
