@@ -1036,17 +1036,17 @@ class Population(nn.Module):
             if isinstance(v, torch.Tensor)
             and key not in {getattr(h, "name", None) for h in m._forward_pre_hooks.values()}
         ]  # fmt: skip
-        listed = isinstance(seeds, Iterable) and not isinstance(seeds, str | bytes | torch.Tensor)
-        if (
-            seeds is not None
-            and not listed
-            and not (isinstance(seeds, torch.Tensor) and seeds.dim() == 1)
-        ):
+        arrays = torch.Tensor | np.ndarray
+        listed = isinstance(seeds, Iterable) and not isinstance(seeds, str | bytes | arrays)
+        if seeds is not None and not listed and not (isinstance(seeds, arrays) and seeds.ndim == 1):
             raise UserError(f"seeds must be a list of {k} integers, got {seeds!r}")
         given = list(range(k)) if seeds is None else list(seeds)
         if any(
             isinstance(s, bool) or not isinstance(s, numbers.Integral | torch.Tensor)
-            or (isinstance(s, torch.Tensor) and (s.is_floating_point() or s.numel() != 1))
+            or (
+                isinstance(s, torch.Tensor)
+                and (s.is_floating_point() or s.dtype == torch.bool or s.numel() != 1)
+            )
             for s in given
         ):  # fmt: skip
             raise UserError(f"seeds must be integers, got {given[:8]!r}")
@@ -1168,7 +1168,9 @@ class Population(nn.Module):
             for n, t in state.items():
                 if not isinstance(t, torch.Tensor):  # (numpy arrays, lists: as torch loads them)
                     try:
-                        t = torch.as_tensor(t)
+                        t = torch.as_tensor(
+                            np.ascontiguousarray(t) if isinstance(t, np.ndarray) else t
+                        )  # (a flipped array: negative strides, which torch refuses)
                     except (TypeError, ValueError, RuntimeError) as err:
                         raise UserError(
                             f"load_member: '{n}' is a {type(t).__name__}, not a tensor ({err})"

@@ -168,9 +168,11 @@ def enclosing_folder(path: Path, holds: Callable[[Path], bool]) -> Path | None:
     """The nearest folder above the file ``path`` that ``holds`` accepts (however ``path`` was
     written: ``last.pt`` from inside ``run/checkpoints`` too), as the user would write it:
     relative to the working directory unless ``path`` was absolute; None if none does."""
-    for folder in path.absolute().parents:
-        if holds(folder):
-            return folder if path.is_absolute() else Path(os.path.relpath(folder))
+    lexical = Path(os.path.normpath(path.absolute()))  # (`..` collapsed as written)
+    for start in (lexical, path.resolve()):  # (then through symlinks)
+        for folder in start.parents:
+            if holds(folder):
+                return folder if path.is_absolute() else Path(os.path.relpath(folder))
     return None
 
 

@@ -1270,8 +1270,12 @@ class Watch:
             units, unbatched = None, False
             if layout is not None or forgets:
                 x = args[0] if args and isinstance(args[0], torch.Tensor) else None
-                # (None: a layer whose input rank tells nothing, a LayerNorm's or layer scale's)
-                unbatched = None if rank is None else x is not None and x.dim() == rank
+                # (a layer whose input rank tells nothing, a LayerNorm's or layer scale's: as
+                # the latest layer that told; None if none did)
+                unbatched = (
+                    next((e[3] for e in reversed(sample.units) if e[3] is not None), None)
+                    if rank is None else x is not None and x.dim() == rank
+                )  # fmt: skip
                 if y is not None:
                     sample.units.append(_unit_entry(layout, y, stacked, unbatched))
             layer = sample.layers[name]
