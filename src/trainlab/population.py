@@ -1169,7 +1169,7 @@ class Population(nn.Module):
                 if not isinstance(t, torch.Tensor):  # (numpy arrays, lists: as torch loads them)
                     try:
                         t = torch.as_tensor(
-                            np.ascontiguousarray(t) if isinstance(t, np.ndarray) else t
+                            t.copy(order="C") if isinstance(t, np.ndarray) else t
                         )  # (a flipped array: negative strides, which torch refuses)
                     except (TypeError, ValueError, RuntimeError) as err:
                         raise UserError(

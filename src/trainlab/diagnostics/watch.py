@@ -1271,9 +1271,11 @@ class Watch:
             if layout is not None or forgets:
                 x = args[0] if args and isinstance(args[0], torch.Tensor) else None
                 # (a layer whose input rank tells nothing, a LayerNorm's or layer scale's: as
-                # the latest layer that told; None if none did)
+                # the layer that fed it, the latest whose output has its input's shape; None
+                # if none did)
+                xs = tuple(x.shape) if x is not None else None
                 unbatched = (
-                    next((e[3] for e in reversed(sample.units) if e[3] is not None), None)
+                    next((e[3] for e in reversed(sample.units) if e[1] == xs), None)
                     if rank is None else x is not None and x.dim() == rank
                 )  # fmt: skip
                 if y is not None:
