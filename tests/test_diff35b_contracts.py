@@ -29,9 +29,7 @@ def _interrupt_at_epoch(monkeypatch, epoch: int) -> None:
 
 
 def _nonfinite(row: dict) -> dict:
-    return {
-        k: repr(v) for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)
-    }
+    return {k: repr(v) for k, v in row.items() if isinstance(v, float) and not math.isfinite(v)}
 
 
 # a0ed846 made RunDir.rewrite_jsonl pass rows through runs.to_jsonable, which turns NaN/Inf

@@ -40,8 +40,11 @@ def _summary(names, loss=(0.4143, 0.0335)):
         "k": 3 * len(names),
         "epochs": 2,
         "groups": [
-            {"group": g, "n": 3,
-             "aggregates": {"test_acc": acc, "test_loss": _agg(*loss), "val_acc": acc}}
+            {
+                "group": g,
+                "n": 3,
+                "aggregates": {"test_acc": acc, "test_loss": _agg(*loss), "val_acc": acc},
+            }
             for g in names
         ],  # fmt: skip
     }

@@ -145,4 +145,3 @@ def test_a_file_inside_a_run_given_relative_to_its_folder_names_the_run(
     named = _named_folder(str(info.value))
     assert named is not None, str(info.value)
     assert named.resolve() == run.resolve()
-

@@ -42,4 +42,11 @@ def test_eval_batch_size_1_refused_up_front_when_train_split_is_evaluated():
         "init": {"scheme": "keep"},
     }
     with pytest.raises(UserError, match="eval_batch_size"):
-        train(cfg, write=False, progress=False, model=model, dataset=_no_heldout_dataset(), device="cpu")
+        train(
+            cfg,
+            write=False,
+            progress=False,
+            model=model,
+            dataset=_no_heldout_dataset(),
+            device="cpu",
+        )

@@ -1,9 +1,5 @@
 """Review tests (tutor35): diagnostics of the classic failures a lab shows."""
 
-import math
-
-import pytest
-
 from trainlab.train import train
 
 
