@@ -554,10 +554,10 @@ def _units_before(
     for layout, out, _, unbatched in reversed(entries):
         if out == shape:
             return layout, bool(unbatched)
-    for layout, _, count, unbatched in reversed(entries):
+    for layout, out, count, unbatched in reversed(entries):
         lead = int(stacked) + (not unbatched)
-        if layout is None or y.dim() <= lead:
-            continue
+        if layout is None or y.dim() <= lead or (layout == "last" and len(out) != y.dim()):
+            continue  # (a (B, D) vector broadcast into (B, D, H, W) tells nothing of its W)
         if count == (y.shape[lead] if layout == "channel" else y.shape[-1]):
             return layout, bool(unbatched)
     known = [e[3] for e in entries if e[3] is not None]
@@ -566,12 +566,14 @@ def _units_before(
 
 def _unbatched_rank(kind: str) -> int | None:
     """The rank of one sample's input of a layer of ``kind`` given without its batch axis, as
-    torch takes it: 1 for a Linear (``(D,)``), ``n + 1`` for a ConvNd (``(C, *spatial)``);
-    None where it cannot be told."""
+    torch takes it: 1 for a Linear (``(D,)``), ``n + 1`` for a ConvNd or ConvTransposeNd
+    (``(C, *spatial)``); None where it cannot be told."""
     if kind == "linear":
         return 1
-    if kind.startswith("conv") and kind[4:5].isdigit():
-        return int(kind[4]) + 1
+    for prefix in ("convtranspose", "conv"):
+        digit = kind.removeprefix(prefix)[:1]
+        if kind.startswith(prefix) and digit.isdigit():
+            return int(digit) + 1
     return None
 
 
