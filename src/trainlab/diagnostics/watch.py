@@ -556,8 +556,10 @@ def _units_before(
             return layout, bool(unbatched)
     for layout, out, count, unbatched in reversed(entries):
         lead = int(stacked) + (not unbatched)
-        if layout is None or y.dim() <= lead or (layout == "last" and len(out) != y.dim()):
-            continue  # (a (B, D) vector broadcast into (B, D, H, W) tells nothing of its W)
+        if layout is None or y.dim() <= lead:
+            continue
+        if layout == "last" and len(out) != y.dim() and count == y.shape[lead]:
+            continue  # (a (B, D) vector broadcast into (B, D, H, W): its D are channels there)
         if count == (y.shape[lead] if layout == "channel" else y.shape[-1]):
             return layout, bool(unbatched)
     known = [e[3] for e in entries if e[3] is not None]
