@@ -88,3 +88,19 @@ def test_dead_fraction_after_broadcast_condition_linear_counts_features() -> Non
     assert hand == pytest.approx(1 / 3)
     (rec,) = [r for r in recs if r["layer"] == "act"]
     assert rec["dead_fraction"] == pytest.approx(hand)
+
+
+# watch() on a model with lazy parameters (nn.LazyLinear before its first forward) crashed at
+# that first forward with torch's raw "uninitialized parameter" ValueError from the watch's
+# own planning (p.numel()); the trainer and init.apply refuse such models with a one-line
+# UserError naming the fix (run one forward first): watch must too, when it is created.
+def test_watch_refuses_a_lazy_model_with_a_user_error() -> None:
+    import pytest
+    from torch import nn
+
+    from trainlab.diagnostics import watch
+    from trainlab.errors import UserError
+
+    model = nn.Sequential(nn.LazyLinear(4), nn.ReLU())
+    with pytest.raises(UserError, match="forward pass"), watch(model, every=1):
+        pass
