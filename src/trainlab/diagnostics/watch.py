@@ -548,7 +548,9 @@ def _units_before(
     shape (the layer that fed it, through elementwise steps; one of unknown layout: None),
     else the latest whose unit count is ``y``'s size on its unit axis (a pooling, flatten,
     view or broadcast between them: a convolution's channels through ``flatten(2)``, not a
-    squeeze-excitation gate's ``(B, C)`` Linear before the ``(B, C, H, W)`` it scales), else
+    squeeze-excitation gate's ``(B, C)`` Linear before the ``(B, C, H, W)`` it scales; a
+    ``(B, D)`` Linear's vector broadcast into ``y`` gives its features over tokens ``(B, T, D)``
+    and its channels in ``(B, D, H, W)``), else
     no layout (the static guess), unbatched only if every layer before it was."""
     shape = tuple(y.shape)
     for layout, out, _, unbatched in reversed(entries):
@@ -558,8 +560,13 @@ def _units_before(
         lead = int(stacked) + (not unbatched)
         if layout is None or y.dim() <= lead:
             continue
-        if layout == "last" and len(out) != y.dim() and count == y.shape[lead]:
-            continue  # (a (B, D) vector broadcast into (B, D, H, W): its D are channels there)
+        if layout == "last" and len(out) != y.dim():  # a (B, D) vector broadcast into y:
+            spatial = y.dim() - lead >= 3  # into (B, C, H, W) its D can only be channels
+            if count == y.shape[-1] and not spatial:  # ((B, T, D): the features)
+                return "last", bool(unbatched)
+            if count == y.shape[lead]:
+                return "channel", bool(unbatched)
+            continue
         if count == (y.shape[lead] if layout == "channel" else y.shape[-1]):
             return layout, bool(unbatched)
     known = [e[3] for e in entries if e[3] is not None]
