@@ -14,7 +14,7 @@ from trainlab.train import train
 
 
 def _flushing() -> bool:
-    # the same probe as train._flush_denormals / watch._flushes_denormals (torch has no getter)
+    # a tensor probe, independent of trainlab.devices.flushes_denormals (torch has no getter)
     return bool(torch.tensor([1e-39]).mul(1.0)[0] == 0)
 
 

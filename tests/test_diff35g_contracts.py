@@ -60,27 +60,30 @@ def test_unbatched_flag_of_an_unrelated_layer_not_applied_through_flatten() -> N
     assert abs(rec["dead_fraction"] - hand) < 1e-6
 
 
-# watch.py _flushes_denormals (e482649) probes `_DENORMAL * _ONE == 0.0` with
-# `_DENORMAL = 1e-310` parsed when the module is compiled. Python's float parser obeys the
-# thread's FTZ/DAZ mode too: a watch.py compiled while flushing (a script that calls
+# watch.py _flushes_denormals (e482649; now trainlab.devices.flushes_denormals) probed `_DENORMAL *
+# _ONE == 0.0` with `_DENORMAL = 1e-310` parsed when the module is compiled. Python's float parser
+# obeys the thread's FTZ/DAZ mode too: a watch.py compiled while flushing (a script that calls
 # torch.set_flush_denormal(True), the PyTorch CPU performance tip, before its first import of
-# trainlab.diagnostics, with no valid .pyc yet) gets _DENORMAL == 0.0, and the .pyc written
-# keeps that 0.0 for every later process. The probe then always says "flushing", and every
-# _denormals_kept block ends with torch.set_flush_denormal(True): a caller that does not flush
-# is switched to flushing by the first watched step (confirmed end to end: a fresh copy of the
-# package imported once under flush, then `watch(...)` in a new process: flushing before
-# False, after True). Expected: the probe reads False and the caller's setting is unchanged.
-# Fix: build the denormal at run time from normal operands (e.g. `_TINY * _TINY2 == 0.0`
-# with 1e-300 and 1e-10, both normal, whose product is denormal), or from its bit pattern
-# (struct.unpack), not from a literal.
+# trainlab.diagnostics, with no valid .pyc yet) gets _DENORMAL == 0.0, and the .pyc written keeps
+# that 0.0 for every later process. The probe then always says "flushing", and every _denormals_kept
+# block ends with torch.set_flush_denormal(True): a caller that does not flush is switched to
+# flushing by the first watched step (confirmed end to end: a fresh copy of the package imported
+# once under flush, then `watch(...)` in a new process: flushing before False, after True).
+# Expected: the probe reads False and the caller's setting is unchanged. Fix: build the denormal at
+# run time from normal operands (e.g. `_TINY * _TINY2 == 0.0` with 1e-300 and 1e-10, both normal,
+# whose product is denormal), or from its bit pattern (struct.unpack), not from a literal.
 def test_flush_probe_right_when_watch_was_compiled_while_flushing() -> None:
+    # (the probe lives in trainlab.devices since: the module compiled under flush is that one)
+    import trainlab.devices
     import trainlab.diagnostics  # noqa: F401
 
-    path = Path(sys.modules["trainlab.diagnostics.watch"].__file__)
-    name = "trainlab.diagnostics._watch_compiled_while_flushing"
+    watch_mod = sys.modules["trainlab.diagnostics.watch"]
+    path = Path(trainlab.devices.__file__)
+    name = "trainlab._devices_compiled_while_flushing"
     mod = types.ModuleType(name)
-    mod.__file__, mod.__package__ = str(path), "trainlab.diagnostics"
+    mod.__file__, mod.__package__ = str(path), "trainlab"
     sys.modules[name] = mod
+    probe = watch_mod.flushes_denormals
     try:
         assert not _torch_flushes()
         torch.set_flush_denormal(True)
@@ -89,10 +92,12 @@ def test_flush_probe_right_when_watch_was_compiled_while_flushing() -> None:
         finally:
             torch.set_flush_denormal(False)
         exec(code, mod.__dict__)
-        assert mod._flushes_denormals() is False  # the caller does not flush now
-        with mod._denormals_kept(True):
+        assert mod.flushes_denormals() is False  # the caller does not flush now
+        watch_mod.flushes_denormals = mod.flushes_denormals  # (the watch's blocks use it)
+        with watch_mod._denormals_kept():
             pass
         assert not _torch_flushes()  # and is not made to by a watch
     finally:
+        watch_mod.flushes_denormals = probe
         torch.set_flush_denormal(False)
         sys.modules.pop(name, None)

@@ -56,7 +56,7 @@ from .config import (
     with_default_widths,
     with_factory_defaults,
 )
-from .devices import autocast_off, autocasting, resolve_device
+from .devices import autocast_off, autocasting, flushes_denormals, resolve_device
 from .errors import (
     ConfigError,
     UserError,
@@ -1416,7 +1416,7 @@ def _flush_denormals(device: torch.device) -> Iterator[None]:
     (below 1e-6 relative) for ε ≥ 3.5e-12 there, the default 1e-8 included; a run where it
     would not be is not flushed (:meth:`Trainer._tiny_eps`).
     """
-    was = bool(torch.tensor([1e-39]).mul(1.0)[0] == 0)  # already flushing (the caller set it)
+    was = flushes_denormals()  # already flushing (the caller set it)
     if device.type != "cpu" or was or not torch.set_flush_denormal(True):
         yield
         return

@@ -180,6 +180,7 @@ from torch.nn.utils import parametrize
 from torch.nn.utils.rnn import PackedSequence
 from torch.optim.optimizer import register_optimizer_step_post_hook
 
+from ..devices import flushes_denormals
 from ..errors import UserError, did_you_mean, whole_number
 from . import stats
 
@@ -528,9 +529,8 @@ def _unit_entry(
 ) -> _UnitEntry:
     """What a layer that sets the unit layout leaves for the activations after it: ``(layout,
     its output's shape, its unit count, whether its input had no batch axis (None: its rank
-    does not tell))``; the count is
-    the size of the output's channel axis (after the model axis of a ``stacked`` population
-    and the batch axis) or of its last axis."""
+    does not tell))``; the count is the size of the output's channel axis (after the model
+    axis of a ``stacked`` population and the batch axis) or of its last axis."""
     lead = int(stacked) + (not unbatched)
     count = None
     if layout is not None and y.dim() > lead:
@@ -550,8 +550,8 @@ def _units_before(
     view or broadcast between them: a convolution's channels through ``flatten(2)``, not a
     squeeze-excitation gate's ``(B, C)`` Linear before the ``(B, C, H, W)`` it scales; a
     ``(B, D)`` Linear's vector broadcast into ``y`` gives its features over tokens ``(B, T, D)``
-    and its channels in ``(B, D, H, W)``), else
-    no layout (the static guess), unbatched only if every layer before it was."""
+    and its channels in ``(B, D, H, W)``), else no layout (the static guess), unbatched only
+    if every layer before it was."""
     shape = tuple(y.shape)
     for layout, out, _, unbatched in reversed(entries):
         if out == shape:
@@ -635,26 +635,15 @@ def _update_subset(shape: Sequence[int], n: int, sample: int) -> tuple[int, int]
     return chunk, stats.coprime_stride(suffix, -(-n // sample))
 
 
-# two normal doubles whose product (1e-310) is denormal: computed at run time (a denormal
-# literal is parsed at compile time, as 0.0 if that process flushed, kept in the .pyc)
-_TINY, _SMALL = 1e-300, 1e-10
-
-
-def _flushes_denormals() -> bool:
-    """Whether this thread flushes denormal floats to zero (``torch.set_flush_denormal``, which
-    the trainer sets on the CPU: train._flush_denormals; torch has no getter): the thread's
-    floating-point control register, which Python's own float arithmetic obeys too, reads a
-    denormal product as 0 (30 ns; a tensor probe took 7 µs)."""
-    return _TINY * _SMALL == 0.0
-
-
 @contextmanager
-def _denormals_kept(flushing: bool) -> Iterator[None]:
-    """Denormal floats computed, not flushed to zero, inside the block when ``flushing``: a
-    norm squares its elements, and the squares of a vanishing gradient's (below ~1.1e-19,
-    normal float32 numbers themselves) are denormal: flushed, its norm read 0."""
-    if not flushing or not _flushes_denormals():  # (as the caller has it now: a last step's
-        yield  # update measured after the caller turned flushing off leaves it off)
+def _denormals_kept() -> Iterator[None]:
+    """Denormal floats computed, not flushed to zero, inside the block where the thread
+    flushes them (the trainer does on the CPU: train._flush_denormals): a norm squares its
+    elements, and the squares of a vanishing gradient's (below ~1.1e-19, normal float32
+    numbers themselves) are denormal: flushed, its norm read 0. The caller's setting, as it
+    is on entry, is restored."""
+    if not flushes_denormals():
+        yield
         return
     torch.set_flush_denormal(False)
     try:
@@ -808,7 +797,6 @@ class Watch:
         # the autograd graph task (one backward) that ended the last step: a forward run inside
         # it is activation checkpointing recomputing that step, not a new step
         self._closed_task: int | None = None
-        self._flushing = False  # this thread flushes denormals (read at each sampled step)
         self._closed_hook = self._closed  # one bound method, not one per forward
         self._permanent = self.every <= self.PERMANENT_HOOKS_EVERY and self._vmap_template is None
         self._cache: dict[Any, torch.Tensor] = {}  # device constants (edges, offsets, ...)
@@ -1034,11 +1022,10 @@ class Watch:
             # the batch as the forward gets it, for the re-run (a forward may edit it in place)
             x = args[0] if args else next(iter(kwargs.values()), None)
             sample.input = x.detach().clone() if isinstance(x, torch.Tensor) else None
-        self._flushing = _flushes_denormals()  # (the norms below keep denormal squares)
         params = [p for _, p in self._params]
         if params:
             with torch.no_grad():
-                with _denormals_kept(self._flushing):
+                with _denormals_kept():
                     sample.weight = _norms(params, self.k)  # (K, P)
                 if self.measure_updates:
                     views = self._subset_views()
@@ -1265,10 +1252,9 @@ class Watch:
         """
         module = self.layers[name]
         kind = self._kinds[name]
-        # dead_fraction's unit axis: a layer with a known layout sets it for the activations
-        # after it whose outputs have its output's rank; another layer with parameters (unknown
-        # layout) forgets it; an activation without its own takes the last one set in this
-        # forward for its rank, else the static guess
+        # dead_fraction's unit axis: a layer with a known layout (or with parameters and an
+        # unknown one) leaves an entry for the activations after it (_unit_entry), from which
+        # an activation takes its units (_units_before), else the static guess
         layout = self._layouts[name]
         forgets = name in self._forgets_units
         guess = self._unit_guess.get(name, "channel")
@@ -1324,7 +1310,7 @@ class Watch:
         if grad is None:  # (a torch.compile'd graph can pass none): out_grad_norm stays None
             return
         if sample is self._grad_sample and self._writes_grads():  # (not a derivative in the loss)
-            with _denormals_kept(self._flushing):
+            with _denormals_kept():
                 sample.out_grads[j] = self._unscaled(self._grad_norm(grad))
             self._queue(sample)
 
@@ -1375,7 +1361,7 @@ class Watch:
         # record's ‖∂L/∂y‖ and ‖∂L/∂θ‖ describe one loss, and a head only the later loss
         # reaches is read too (its gradient is then the one the optimizer uses)
         later, sample.grads_read = sample.grads_read, True
-        with torch.no_grad(), _denormals_kept(self._flushing):
+        with torch.no_grad(), _denormals_kept():
             seen = set(sample.grad_ids)
             grads = [  # (a frozen parameter's .grad is an earlier step's: not this one's)
                 (j, p.grad)
@@ -1809,7 +1795,7 @@ class Watch:
                 torch._foreach_sub_(diffs, views)
             else:
                 diffs = torch._foreach_sub(self._snapshot, views)
-            with _denormals_kept(self._flushing):
+            with _denormals_kept():
                 norms = _norms(diffs, self.k)  # (K, P)
             scale = self._const(("scale",), norms.device, norms.dtype)  # (P,) sqrt(n_p / m_p)
             update = norms.mul_(scale)
