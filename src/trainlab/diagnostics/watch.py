@@ -83,9 +83,12 @@ but the model axis:
   the batch (for ReLU6 also those at its cap 6 on every one: no gradient passes either); where the
   units are depends on the layer that produced the activation's input (of the watched layers that
   ran before it in the forward and set a layout, the last whose output has the activation's shape,
-  else the last whose unit count matches through a flatten or broadcast: a squeeze-excitation
+  else the last whose unit count matches through a flatten or broadcast (a squeeze-excitation
   gate's Linear, ``(B, C)``, does not decide for the ``(B, C, H, W)`` it scales, the convolution
-  before it does): after a convolution, batch/instance/group
+  before it does), else the last whose output the activation's views with as many values per
+  sample (a Linear's ``C*H*W`` features unflattened to ``(B, C, H, W)``, a patch embedding's
+  ``(B, C, H, W)`` flattened to tokens ``(B, H*W, C)``: the image's channels, the tokens'
+  features)): after a convolution, batch/instance/group
   norm or a per-channel PReLU they are the channels (axis 1 of ``(B, C, *spatial)``), after a
   Linear, LayerNorm/RMSNorm, embedding, recurrent layer or attention the last axis (the features
   of ``(B, D)``, ``(B, T, D)``, ``(B, ..., D)``). Activations and parameter-free modules (dropout,
@@ -550,8 +553,10 @@ def _units_before(
     view or broadcast between them: a convolution's channels through ``flatten(2)``, not a
     squeeze-excitation gate's ``(B, C)`` Linear before the ``(B, C, H, W)`` it scales; a
     ``(B, D)`` Linear's vector broadcast into ``y`` gives its features over tokens ``(B, T, D)``
-    and its channels in ``(B, D, H, W)``), else no layout (the static guess), unbatched only
-    if every layer before it was."""
+    and its channels in ``(B, D, H, W)``) or whose output ``y`` views (as many values per
+    sample: a Linear's ``C*H*W`` features unflattened, a ViT's patch embedding ``(B, C, H, W)``
+    flattened and transposed to tokens; ``y``'s channels in image features, else its last
+    axis), else no layout (the static guess), unbatched only if every layer before it was."""
     shape = tuple(y.shape)
     for layout, out, _, unbatched in reversed(entries):
         if out == shape:
@@ -566,9 +571,10 @@ def _units_before(
                 return "last", bool(unbatched)
             if count == y.shape[lead]:
                 return "channel", bool(unbatched)
-            continue
-        if count == (y.shape[lead] if layout == "channel" else y.shape[-1]):
+        elif count == (y.shape[lead] if layout == "channel" else y.shape[-1]):
             return layout, bool(unbatched)
+        if math.prod(out[lead:]) == math.prod(y.shape[lead:]):  # a view of its output
+            return ("channel" if y.dim() - lead >= 3 else "last"), bool(unbatched)
     known = [e[3] for e in entries if e[3] is not None]
     return None, bool(known) and all(known)  # (one sample: every layer that tells says so)
 
