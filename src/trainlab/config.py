@@ -22,7 +22,7 @@ import os
 import re
 import sys
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, Literal, get_args
 
@@ -1142,7 +1142,7 @@ def _empty_sections_default(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def load_config(
-    path: str | Path | None = None, sets: list[str | tuple[str, Any]] | None = None
+    path: str | Path | None = None, sets: Sequence[str | tuple[str, Any]] | None = None
 ) -> Config:
     """Load a YAML config (or the defaults if ``path`` is None) and apply ``--set`` overrides
     (:func:`apply_sets`). A top-level section left empty (``train:`` with its keys commented

@@ -5,7 +5,8 @@
 - :class:`RBMPopulation`: K RBMs of one shape trained in one pass (stacked weights).
 - :class:`DBN`, :class:`StackedDenoisingAutoencoder`: greedy layer-wise pre-training,
   unrolled into a trainlab MLP with ``to_module()``.
-- :func:`load_module`: the same MLP from a ``trainlab pretrain`` run directory.
+- :func:`run_pretrain`: what ``trainlab pretrain CONFIG`` runs; :func:`load_module`: the same
+  unrolled MLP from such a run directory.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from .dbn import DBN, arrays_dataset, fine_tune, unroll
 from .partition import AISResult, ais_log_partition, exact_log_partition, log_likelihood
 from .population import PopulationMember, RBMPopulation
 from .rbm import BernoulliRBM, GaussianBernoulliRBM
-from .run import load_module
+from .run import load_module, run_pretrain
 
 __all__ = [
     "BernoulliRBM",
@@ -32,4 +33,5 @@ __all__ = [
     "fine_tune",
     "arrays_dataset",
     "load_module",
+    "run_pretrain",
 ]

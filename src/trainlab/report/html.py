@@ -321,7 +321,7 @@ class Report:
     def add_table(
         self,
         title: str,
-        rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]],
+        rows: Sequence[Mapping[str, Any]] | Sequence[Sequence[Any]] | Any,  # (a DataFrame, array)
         columns: Sequence[str] | None = None,
         caption: str = "",
     ) -> None:
