@@ -293,8 +293,9 @@ class PCA(Transform):
         arbitrary, and test inputs projected on them would change with the training data's
         last bits); an int ``k`` in ``[1, min(N − 1, D)]`` keeps ``k`` (scikit-learn allows
         ``k = N``, a direction with no variance, arbitrary for the same reason); a
-        float in ``(0, 1)`` keeps the fewest components whose explained variance reaches that
-        fraction (scikit-learn's rule: any other float, ``1.0`` included, is an error).
+        float in ``(0, 1)`` keeps the fewest components whose explained variance exceeds that
+        fraction (one more where it equals it: scikit-learn's rule; any other float, ``1.0``
+        included, is an error).
     whiten:
         Divide each component by ``√(λ + ε)``.
     epsilon:
