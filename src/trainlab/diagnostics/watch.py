@@ -554,9 +554,11 @@ def _units_before(
     squeeze-excitation gate's ``(B, C)`` Linear before the ``(B, C, H, W)`` it scales; a
     ``(B, D)`` Linear's vector broadcast into ``y`` gives its features over tokens ``(B, T, D)``
     and its channels in ``(B, D, H, W)``) or whose output ``y`` views (as many values per
-    sample: a Linear's ``C*H*W`` features unflattened, a ViT's patch embedding ``(B, C, H, W)``
-    flattened and transposed to tokens; ``y``'s channels in image features, else its last
-    axis), else no layout (the static guess), unbatched only if every layer before it was."""
+    sample, when no layer's count matches: a convolution's channels, on ``y``'s last axis where
+    they were moved there (a ViT's patch embedding flattened and transposed to tokens), else on
+    axis 1 (a sub-pixel shuffle); a Linear's features unflattened to ``(B, C, H, W)``: the
+    channels, else the last axis), else no layout (the static guess), unbatched only if every
+    layer before it was."""
     shape = tuple(y.shape)
     for layout, out, _, unbatched in reversed(entries):
         if out == shape:
@@ -573,7 +575,13 @@ def _units_before(
                 return "channel", bool(unbatched)
         elif count == (y.shape[lead] if layout == "channel" else y.shape[-1]):
             return layout, bool(unbatched)
-        if math.prod(out[lead:]) == math.prod(y.shape[lead:]):  # a view of its output
+    for layout, out, count, unbatched in reversed(entries):  # y a view of its output
+        lead = int(stacked) + (not unbatched)
+        if layout is None or y.dim() <= lead:
+            continue
+        if math.prod(out[lead:]) == math.prod(y.shape[lead:]):
+            if layout == "channel":
+                return ("last" if count == y.shape[-1] else "channel"), bool(unbatched)
             return ("channel" if y.dim() - lead >= 3 else "last"), bool(unbatched)
     known = [e[3] for e in entries if e[3] is not None]
     return None, bool(known) and all(known)  # (one sample: every layer that tells says so)
@@ -775,6 +783,7 @@ class Watch:
         self._plan_subsets()
         self._snapshot: list[torch.Tensor] | None = None  # the subsets at the pending step
         self._root_handles: list[Any] = []
+        self._attached_once = False  # (records() of a watch never attached says so)
         self._layer_handles: list[Any] = []  # this step's forward hooks (or permanent ones)
         self._grad_handles: list[Any] = []  # the sampled step's gradient hooks
         self._leaf_handles: list[Any] = []  # the step's hooks on outputs that are leaf tensors
@@ -840,6 +849,7 @@ class Watch:
         except BaseException:  # (no __exit__ runs for a failed __enter__: remove them here)
             self._remove_hooks()
             raise
+        self._attached_once = True
         return self
 
     def _post_always(self, module: nn.Module, args: tuple, kwargs: Any, output: Any) -> None:
@@ -1831,6 +1841,13 @@ class Watch:
 
         Call it after ``optimizer.step()`` so that the last sampled step has its update ratio.
         """
+        if not self._attached_once:  # (``w = watch(model)`` alone adds no hook)
+            warnings.warn(
+                "watch recorded nothing: it was never attached; train inside "
+                "`with watch(model) as w:` (or between w.attach() and w.detach())",
+                UserWarning,
+                stacklevel=2,
+            )
         self._finish_update()
         self._flush_deferred()
         return _to_records(
