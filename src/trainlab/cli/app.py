@@ -310,6 +310,11 @@ def _main() -> None:
     except _CLICK_ERROR as exc:
         exc.show()
         sys.exit(exc.exit_code)
+    except SystemExit as exc:  # click's exit on an EPIPE (help into a pipe whose reader left):
+        if exc.code != 1 or type(sys.stdout).__name__ != "PacifyFlushWrapper":
+            raise  # (it wraps stdout first); the reader leaving is no failure, as for
+        console.on_broken_pipe()  # every other command's output
+        sys.exit(0)
     if isinstance(code, int) and code:  # click returns Ctrl-C as 130 when not standalone
         if code == 130:
             _exit_interrupted()
