@@ -137,9 +137,23 @@ def run_resume_command(path: str | Path, population: Any) -> str:
     )
 
 
+#: other libraries' names for what trainlab calls otherwise (torch.nn.init's ``kaiming_*_``,
+#: Keras's ``glorot_*``): the hint names trainlab's, not the nearest spelling (Xavier for He)
+KNOWN_AS = {
+    "kaiming_normal": "he_normal",
+    "kaiming_uniform": "he_uniform",
+    "glorot_normal": "xavier_normal",
+    "glorot_uniform": "xavier_uniform",
+}
+
+
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """Return ``" (did you mean 'x'?)"`` for the closest choice, or ``""`` if none is close."""
+    """Return ``" (did you mean 'x'?)"`` for the closest choice (or trainlab's name for another
+    library's, :data:`KNOWN_AS`), or ``""`` if none is close."""
     lower = {str(c).lower(): str(c) for c in choices}
+    known = KNOWN_AS.get(str(name).lower().rstrip("_"))
+    if known in lower:
+        return f" (did you mean '{lower[known]}'?)"
     close = difflib.get_close_matches(str(name).lower(), list(lower), n=1, cutoff=0.5)
     return f" (did you mean '{lower[close[0]]}'?)" if close else ""
 

@@ -1,7 +1,7 @@
 """Figures from diagnostics records: per-layer activation histograms and per-layer profiles.
 
-Both take the records of :meth:`trainlab.diagnostics.Watch.records` (or the lines of
-``diagnostics.jsonl``) and return a matplotlib ``Figure`` (Agg; nothing is shown).
+Both take the records of :meth:`trainlab.diagnostics.Watch.records` (or the Watch itself, or the
+lines of ``diagnostics.jsonl``) and return a matplotlib ``Figure`` (Agg; nothing is shown).
 """
 
 from __future__ import annotations
@@ -205,9 +205,12 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
 
 
 def _decoded(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Records with their NaN/Inf back (lines of diagnostics.jsonl name them)."""
+    """Records with their NaN/Inf back (lines of diagnostics.jsonl name them); a
+    :class:`~trainlab.diagnostics.Watch` given itself gives its :meth:`records`."""
     from ..report.jsonl import decode_record
 
+    if callable(getattr(records, "records", None)):  # histogram_grid(w) for w.records()
+        records = records.records()  # type: ignore[attr-defined]
     return [decode_record(r) for r in records]
 
 

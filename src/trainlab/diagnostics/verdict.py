@@ -206,9 +206,10 @@ def verdict(
     records: Iterable[dict[str, Any]] | str | os.PathLike[str],
     thresholds: Thresholds | Mapping[str, float] | None = None,
 ) -> list[Finding]:
-    """Health findings, one per (model, check), from ``watch`` records (or the lines of
-    diagnostics.jsonl, as :func:`trainlab.report.jsonl.encode_record` wrote them; a path to
-    that file or to its run directory reads it). ``thresholds``: a :class:`Thresholds` or a
+    """Health findings, one per (model, check), from ``watch`` records (the Watch itself gives
+    its :meth:`~trainlab.diagnostics.Watch.records`; or the lines of diagnostics.jsonl, as
+    :func:`trainlab.report.jsonl.encode_record` wrote them; a path to that file or to its run
+    directory reads it). ``thresholds``: a :class:`Thresholds` or a
     dict of its fields (``{"dead": 0.5}``; the others keep their defaults).
 
     Returns findings ordered by model, then by :data:`CHECKS`; checks without data for a model
@@ -218,6 +219,8 @@ def verdict(
     from trainlab.errors import UserError, unknown_name
     from trainlab.report.jsonl import decode_record
 
+    if callable(getattr(records, "records", None)):  # verdict(w) for verdict(w.records())
+        records = records.records()  # type: ignore[union-attr]
     if isinstance(records, str | os.PathLike):  # a diagnostics.jsonl or its run directory
         from trainlab.diagnostics.run import read_records
 
