@@ -167,7 +167,7 @@ def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool 
 
 def summary_table(
     summary: dict, has_test: bool | None = None, has_val: bool | None = None
-) -> _TableOrLines:
+) -> TableOrLines:
     """Final test accuracy and loss per override group: mean ± std, the 95% CI half-width of
     the mean test accuracy, and n, the models in those statistics (``"9 of 10"`` when some
     stopped for NaN/Inf and are left out). A run without a test split (``data.test_fraction:
@@ -222,10 +222,10 @@ def summary_table(
         )
     if caption is not None:
         lines.append(Text(caption, style="dim"))
-    return _TableOrLines(table, lines)
+    return TableOrLines(table, lines)
 
 
-class _TableOrLines:
+class TableOrLines:
     """A rich renderable: ``table`` where the console is wide enough for it unwrapped, else
     ``lines`` (one per row, wrapped between words): a folded table split ``0.8914 ± 0.0079``
     into lines that read as other numbers (``0.891``, ``4 ±``), and ``optim.lr=0.001`` into

@@ -289,17 +289,22 @@ def _lr_find_run(
     device: str,
 ) -> None:
     """lr-find's work: the range test (or the population sweep), its table and plot."""
+    from rich.text import Text
+
     from ..optim.lr_find import log_spaced, lr_find, lr_sweep
     from ..report.plots import save_figure
+    from .core import TableOrLines
 
     if population:
         res = lr_sweep(cfg, log_spaced(start_lr, end_lr, population), epochs=epochs, device=device)
         table = Table(title=f"{population} models at fixed LRs, {epochs} epoch(s)")
         for c in ("lr", "train_loss", "val_loss"):
             table.add_column(c, justify="right")
+        lines = [Text(str(table.title), style="italic")]
         for lr, tl, vl in zip(res.lrs, res.train_loss, res.val_loss, strict=True):
             table.add_row(f"{lr:.3g}", f"{tl:.4g}", f"{vl:.4g}")
-        console.print(table)
+            lines.append(Text(f"lr {lr:.3g}: train_loss {tl:.4g}, val_loss {vl:.4g}"))
+        console.print(TableOrLines(table, lines))  # (a narrow console: one line per model)
         if res.best_lr is None:
             console.print("every model diverged (NaN/Inf): try lower LRs (--start-lr, --end-lr)")
         else:
@@ -313,9 +318,13 @@ def _lr_find_run(
         table = Table(title="LR range test")
         for c in ("model", "steep", "min/10", "stopped"):
             table.add_column(c, justify="left" if c in ("model", "stopped") else "right")
+        lines = [Text("LR range test", style="italic")]
         for g, sug, why in zip(res.groups, res.suggestions, res.stop_reasons, strict=True):
-            table.add_row(g, _fmt(sug["steep"]), _fmt(sug["min/10"]), why)
-        console.print(table)
+            table.add_row(escape(g), _fmt(sug["steep"]), _fmt(sug["min/10"]), escape(why))
+            lines.append(
+                Text(f"{g}: steep {_fmt(sug['steep'])}, min/10 {_fmt(sug['min/10'])}, {why}")
+            )
+        console.print(TableOrLines(table, lines))  # (a narrow console: one line per model)
         if len(res.groups) == 1:
             console.print(f"suggested lr (steepest smoothed descent): {_fmt(res.suggestion)}")
         else:
