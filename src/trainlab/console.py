@@ -29,6 +29,11 @@ class FailSafeConsole(Console):
     def on_broken_pipe(self) -> None:
         self._drop_output("was closed (its reader left)")
 
+    def on_failed_write(self, err: OSError) -> None:
+        """Another writer's failure on this console's stream (ENOSPC, EIO: click printing
+        ``--help`` into ``> /dev/full``): the rest of the output is dropped, as for its own."""
+        self._drop_output(f"cannot be written ({err.strerror or err})")
+
     def _write_buffer(self) -> None:
         try:
             super()._write_buffer()
@@ -36,7 +41,7 @@ class FailSafeConsole(Console):
             raise  # (rich's _check_buffer calls on_broken_pipe)
         except OSError as err:  # ENOSPC, EIO: the output cannot go anywhere
             del self._buffer[:]
-            self._drop_output(f"cannot be written ({err.strerror or err})")
+            self.on_failed_write(err)
 
     def _drop_output(self, why: str) -> None:
         stream = sys.stderr if self.stderr else sys.stdout

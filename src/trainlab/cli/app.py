@@ -9,6 +9,7 @@ import re
 import signal
 import sys
 import threading
+import traceback
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -255,6 +256,11 @@ def _takes_out() -> bool:
     return command is not None and any("--out" in p.opts for p in command.params)
 
 
+def _printing_help(err: BaseException) -> bool:
+    """Whether ``err`` was raised while click printed ``--help`` (its ``show_help``)."""
+    return any(f.name == "show_help" for f in traceback.extract_tb(err.__traceback__))
+
+
 def _main() -> None:
     try:
         code = app(standalone_mode=False)
@@ -270,6 +276,9 @@ def _main() -> None:
         sys.exit(2)
     except OSError as err:  # a path the user gave cannot be written (a parent is a file, …)
         full = err.errno in _DISK_ERRNOS  # the machine, not the path: disk full, I/O error
+        if full and err.filename is None and _printing_help(err):  # (stdout on a full disk:
+            console.on_failed_write(err)  # no file of trainlab's, as for any other output)
+            sys.exit(0)
         if err.filename is None and not full:
             raise
         what = f" {escape(str(err.filename))}" if err.filename is not None else ""
