@@ -555,10 +555,11 @@ def _units_before(
     ``(B, D)`` Linear's vector broadcast into ``y`` gives its features over tokens ``(B, T, D)``
     and its channels in ``(B, D, H, W)``) or whose output ``y`` views (as many values per
     sample, when no layer's count matches: a convolution's channels, on ``y``'s last axis where
-    they were moved there (a ViT's patch embedding flattened and transposed to tokens), else on
-    axis 1 (a sub-pixel shuffle); a Linear's features unflattened to ``(B, C, H, W)``: the
-    channels, else the last axis), else no layout (the static guess), unbatched only if every
-    layer before it was."""
+    they were moved there (a ViT's patch embedding flattened and transposed to tokens, a
+    transpose), else on axis 1 (a sub-pixel shuffle); a Linear's ``(B, D)`` features
+    unflattened to ``(B, C, H, W)``: the channels, else the last axis (tokens split into
+    heads)), else no layout (the static guess), unbatched only if every layer before it
+    was."""
     shape = tuple(y.shape)
     for layout, out, _, unbatched in reversed(entries):
         if out == shape:
@@ -580,9 +581,13 @@ def _units_before(
         if layout is None or y.dim() <= lead:
             continue
         if math.prod(out[lead:]) == math.prod(y.shape[lead:]):
-            if layout == "channel":
-                return ("last" if count == y.shape[-1] else "channel"), bool(unbatched)
-            return ("channel" if y.dim() - lead >= 3 else "last"), bool(unbatched)
+            if layout == "channel":  # moved last: to tokens (fewer axes) or transposed
+                moved = len(out) > y.dim() or sorted(out[lead:]) == sorted(y.shape[lead:])
+                last = moved and count == y.shape[-1]  # (not a pixel shuffle's equal size)
+                return ("last" if last else "channel"), bool(unbatched)
+            flat = len(out) - lead == 1  # a (B, D) unflattened to (B, C, H, W): channels;
+            image = flat and y.dim() - lead >= 3  # a (B, T, D) split into heads: features
+            return ("channel" if image else "last"), bool(unbatched)
     known = [e[3] for e in entries if e[3] is not None]
     return None, bool(known) and all(known)  # (one sample: every layer that tells says so)
 
