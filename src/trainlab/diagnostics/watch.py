@@ -82,21 +82,22 @@ but the model axis:
   ``dead_fraction`` is the fraction of *units* that are ``<= 0`` on every sample and position of
   the batch (for ReLU6 also those at its cap 6 on every one: no gradient passes either); where the
   units are depends on the layer that produced the activation's input (of the watched layers that
-  ran before it in the forward and set a layout, the last whose output has the activation's shape,
-  else the last whose unit count matches through a flatten or broadcast (a squeeze-excitation
-  gate's Linear, ``(B, C)``, does not decide for the ``(B, C, H, W)`` it scales, the convolution
-  before it does), else the last whose output the activation's views with as many values per
-  sample (a Linear's ``C*H*W`` features unflattened to ``(B, C, H, W)``, a patch embedding's
-  ``(B, C, H, W)`` flattened to tokens ``(B, H*W, C)``: the image's channels, the tokens'
-  features)): after a convolution, batch/instance/group
-  norm or a per-channel PReLU they are the channels (axis 1 of ``(B, C, *spatial)``), after a
-  Linear, LayerNorm/RMSNorm, embedding, recurrent layer or attention the last axis (the features
-  of ``(B, D)``, ``(B, T, D)``, ``(B, ..., D)``). Activations and parameter-free modules (dropout,
-  pooling) keep the layout of what ran before them, another layer with parameters feeding it
-  leaves it unknown; with
-  none known (e.g. ``layers=`` picked the activation only) the nearest such module before it in
-  ``named_modules()`` order decides, else the channels. (A custom ``forward`` that permutes axes
-  between the two can mislead it.) A population's outputs have the model axis in front; the rule
+  ran before it in the forward and set a layout: where the input is a view of one's output, a
+  permute or a flatten and transpose, the axis its units went to (a convolution's channels
+  moved last, ``(B, H, W, C)``, or to tokens, ``(B, H*W, C)``); else the last whose output has the
+  activation's shape; else the last whose unit count matches through a flatten or broadcast (a
+  squeeze-excitation gate's Linear, ``(B, C)``, does not decide for the ``(B, C, H, W)`` it
+  scales, the convolution before it does); else the last with as many values per sample,
+  reshaped (a convolution's channels stay on axis 1, a pixel shuffle; a Linear's ``C*H*W``
+  features unflattened to ``(B, C, H, W)`` are its channels)): after a convolution,
+  batch/instance/group norm or a per-channel PReLU they are the channels (axis 1 of ``(B, C,
+  *spatial)``), after a Linear, LayerNorm/RMSNorm, embedding, recurrent layer or attention the
+  last axis (the features of ``(B, D)``, ``(B, T, D)``, ``(B, ..., D)``). Activations and
+  parameter-free modules (dropout, pooling) keep the layout of what ran before them, another
+  layer with parameters feeding it leaves it unknown; with none known (e.g. ``layers=`` picked
+  the activation only) the nearest such module before it in ``named_modules()`` order decides,
+  else the channels. (A custom ``forward`` that permutes axes and then copies, ``.contiguous()``
+  or ``.reshape``, can mislead it.) A population's outputs have the model axis in front; the rule
   is the same behind it;
 - ``nonfinite``: the output held a NaN or ±Inf (read from its sums, so a float overflow of the
   sum counts too); ``order``: the layer's position in forward order;
@@ -252,7 +253,9 @@ class _Layer:
 
 
 #: what a layer that sets the unit layout leaves for the activations after it (_unit_entry)
-_UnitEntry = tuple[str | None, tuple[int, ...], int | None, bool | None]
+_UnitEntry = tuple[
+    str | None, tuple[int, ...], int | None, bool | None, "weakref.ref[torch.Tensor] | None"
+]
 
 
 @dataclass
@@ -532,39 +535,79 @@ def _unit_entry(
 ) -> _UnitEntry:
     """What a layer that sets the unit layout leaves for the activations after it: ``(layout,
     its output's shape, its unit count, whether its input had no batch axis (None: its rank
-    does not tell))``; the count is the size of the output's channel axis (after the model
-    axis of a ``stacked`` population and the batch axis) or of its last axis."""
+    does not tell), a weak reference to the output (to tell a view of it))``; the count is the
+    size of the output's channel axis (after the model axis of a ``stacked`` population and the
+    batch axis) or of its last axis."""
     lead = int(stacked) + (not unbatched)
     count = None
     if layout is not None and y.dim() > lead:
         count = y.shape[lead] if layout == "channel" else y.shape[-1]
-    return layout, tuple(y.shape), count, unbatched
+    try:
+        ref = weakref.ref(y)
+    except TypeError:  # (a tensor subclass that takes no weak reference)
+        ref = None
+    return layout, tuple(y.shape), count, unbatched, ref
+
+
+def _viewed_units(
+    entries: list[_UnitEntry], x: torch.Tensor | None, stacked: bool
+) -> tuple[str, bool] | None:
+    """Where the units are in an activation's input ``x`` when ``x`` is a view (a permute,
+    transpose, flatten) of the output of the latest layer before it that left an entry: its
+    unit axis is the one with the same size and stride over the same storage (a convolution's
+    channels moved last by ``permute(0, 2, 3, 1)`` or to tokens by ``flatten(2).transpose(1,
+    2)``); None where ``x`` is no such view, or the units were split or moved elsewhere (an
+    unflatten: the shape rules decide)."""
+    base = getattr(x, "_base", None)
+    if x is None or base is None:
+        return None
+    for layout, _, _, unbatched, ref in reversed(entries):
+        out = ref() if ref is not None else None
+        if layout is None or out is None or not (out is base or out._base is base):
+            continue
+        lead = int(stacked) + (not unbatched)
+        if out.dim() <= lead or x.dim() <= lead:
+            return None
+        axis = lead if layout == "channel" else out.dim() - 1
+        size, stride = out.shape[axis], out.stride(axis)
+        hits = [i for i in range(lead, x.dim()) if x.shape[i] == size and x.stride(i) == stride]
+        if hits == [lead]:
+            return "channel", bool(unbatched)
+        if hits == [x.dim() - 1]:
+            return "last", bool(unbatched)
+        return None
+    return None
 
 
 def _units_before(
     entries: list[_UnitEntry],
     y: torch.Tensor,
     stacked: bool,
+    x: torch.Tensor | None = None,
 ) -> tuple[str | None, bool]:
-    """The unit layout of an activation's output ``y`` and whether it is unbatched, from the
-    layers before it in the forward (:func:`_unit_entry`): the latest whose output has ``y``'s
-    shape (the layer that fed it, through elementwise steps; one of unknown layout: None),
-    else the latest whose unit count is ``y``'s size on its unit axis (a pooling, flatten,
-    view or broadcast between them: a convolution's channels through ``flatten(2)``, not a
+    """The unit layout of an activation's output ``y`` (from its input ``x``) and whether it
+    is unbatched, from the layers before it in the forward (:func:`_unit_entry`), in this
+    order: where ``x`` is a view of such a layer's output, the axis its units went to
+    (:func:`_viewed_units`: a permute or a flatten and transpose to tokens); the latest whose
+    output has ``y``'s shape (the layer that fed it, through elementwise steps; one of unknown
+    layout: None); the latest whose unit count is ``y``'s size on its unit axis (a pooling,
+    flatten or broadcast between them: a convolution's channels through ``flatten(2)``, not a
     squeeze-excitation gate's ``(B, C)`` Linear before the ``(B, C, H, W)`` it scales; a
     ``(B, D)`` Linear's vector broadcast into ``y`` gives its features over tokens ``(B, T, D)``
-    and its channels in ``(B, D, H, W)``) or whose output ``y`` views (as many values per
-    sample, when no layer's count matches: a convolution's channels, on ``y``'s last axis where
-    they were moved there (a ViT's patch embedding flattened and transposed to tokens, a
-    transpose), else on axis 1 (a sub-pixel shuffle); a Linear's ``(B, D)`` features
-    unflattened to ``(B, C, H, W)``: the channels, else the last axis (tokens split into
-    heads)), else no layout (the static guess), unbatched only if every layer before it
-    was."""
+    and its channels in ``(B, D, H, W)``); the latest whose output has as many values per
+    sample as ``y`` (reshaped into it: a convolution's channels stay on axis 1, a sub-pixel
+    shuffle; a Linear's ``(B, D)`` features unflattened to ``(B, C, H, W)`` are its channels,
+    else its last axis, tokens split into heads); else no layout (the static guess),
+    unbatched only if every layer before it was."""
+    if x is not None and x.shape == y.shape:  # (y an elementwise map of x)
+        viewed = _viewed_units(entries, x, stacked)
+        if viewed is not None:
+            return viewed
     shape = tuple(y.shape)
-    for layout, out, _, unbatched in reversed(entries):
+    for layout, out, _, unbatched, _ in reversed(entries):
         if out == shape:
             return layout, bool(unbatched)
-    for layout, out, count, unbatched in reversed(entries):
+    for layout, out, count, unbatched, _ in reversed(entries):
         lead = int(stacked) + (not unbatched)
         if layout is None or y.dim() <= lead:
             continue
@@ -576,15 +619,13 @@ def _units_before(
                 return "channel", bool(unbatched)
         elif count == (y.shape[lead] if layout == "channel" else y.shape[-1]):
             return layout, bool(unbatched)
-    for layout, out, count, unbatched in reversed(entries):  # y a view of its output
+    for layout, out, _, unbatched, _ in reversed(entries):  # y reshaped from its output
         lead = int(stacked) + (not unbatched)
         if layout is None or y.dim() <= lead:
             continue
         if math.prod(out[lead:]) == math.prod(y.shape[lead:]):
-            if layout == "channel":  # moved last: to tokens (fewer axes) or transposed
-                moved = len(out) > y.dim() or sorted(out[lead:]) == sorted(y.shape[lead:])
-                last = moved and count == y.shape[-1]  # (not a pixel shuffle's equal size)
-                return ("last" if last else "channel"), bool(unbatched)
+            if layout == "channel":  # (a pixel shuffle; moved by a view: _viewed_units)
+                return "channel", bool(unbatched)
             flat = len(out) - lead == 1  # a (B, D) unflattened to (B, C, H, W): channels;
             image = flat and y.dim() - lead >= 3  # a (B, T, D) split into heads: features
             return ("channel" if image else "last"), bool(unbatched)
@@ -1311,7 +1352,8 @@ class Watch:
             sample.next_order += 1
             yk = y.detach() if stacked else y.detach().unsqueeze(0)  # (K, B, ...)
             if layout is None and not forgets:  # (an activation: the layer that fed it)
-                units, unbatched = _units_before(sample.units, y, stacked)
+                x = args[0] if args and isinstance(args[0], torch.Tensor) else None
+                units, unbatched = _units_before(sample.units, y, stacked, x)
             units = layout or units or guess
             if yk.dim() == 1 or unbatched:  # (K,): one unit; an unbatched input's
                 yk = yk.unsqueeze(1)  # outputs (K, D), (K, C, H, W): one sample each
