@@ -553,11 +553,12 @@ def _viewed_units(
     entries: list[_UnitEntry], x: torch.Tensor | None, stacked: bool
 ) -> tuple[str, bool] | None:
     """Where the units are in an activation's input ``x`` when ``x`` is a view (a permute,
-    transpose, flatten) of the output of the latest layer before it that left an entry: its
-    unit axis is the one with the same size and stride over the same storage (a convolution's
-    channels moved last by ``permute(0, 2, 3, 1)`` or to tokens by ``flatten(2).transpose(1,
-    2)``); None where ``x`` is no such view, or the units were split or moved elsewhere (an
-    unflatten: the shape rules decide)."""
+    transpose, flatten, slice) of the output of the latest layer before it that left an entry:
+    its unit axis is the one with the same stride over the same storage, with at most as many
+    entries (a chunk of the channels): a convolution's channels moved last by ``permute(0, 2,
+    3, 1)`` or to tokens by ``flatten(2).transpose(1, 2)``; None where ``x`` is no such view, or
+    the units were split (an unflatten: another axis steps inside their span) or moved to a
+    middle axis (the shape rules decide)."""
     base = getattr(x, "_base", None)
     if x is None or base is None:
         return None
@@ -570,12 +571,17 @@ def _viewed_units(
             return None
         axis = lead if layout == "channel" else out.dim() - 1
         size, stride = out.shape[axis], out.stride(axis)
-        hits = [i for i in range(lead, x.dim()) if x.shape[i] == size and x.stride(i) == stride]
-        if hits == [lead]:
+        hits = [  # (a slice or chunk of the units keeps their stride, not their count)
+            i for i in range(lead, x.dim()) if 1 < x.shape[i] <= size and x.stride(i) == stride
+        ]
+        split = any(  # another axis steps inside the units' span: an unflatten of them
+            x.shape[j] > 1 and stride < x.stride(j) < stride * size for j in range(lead, x.dim())
+        )
+        if split or len(hits) != 1:
+            return None
+        if hits[0] == lead:
             return "channel", bool(unbatched)
-        if hits == [x.dim() - 1]:
-            return "last", bool(unbatched)
-        return None
+        return ("last", bool(unbatched)) if hits[0] == x.dim() - 1 else None
     return None
 
 
