@@ -555,8 +555,10 @@ def _viewed_units(
     """Where the units are in an activation's input ``x`` when ``x`` is a view (a permute,
     transpose, flatten, slice) of the output of the latest layer before it that left an entry:
     its unit axis is the one with the same stride over the same storage, with at most as many
-    entries (a chunk of the channels): a convolution's channels moved last by ``permute(0, 2,
-    3, 1)`` or to tokens by ``flatten(2).transpose(1, 2)``; None where ``x`` is no such view, or
+    entries (a chunk of the channels; a multiple of it for ``[:, ::m]``): a convolution's
+    channels moved last by ``permute(0, 2, 3, 1)`` or to tokens by ``flatten(2).transpose(1,
+    2)``; ``"one"`` for a layer with one unit (its axis moved or squeezed away: the whole
+    sample is that unit); None where ``x`` is no such view, or
     the units were split (an unflatten: another axis steps inside their span) or moved to a
     middle axis (the shape rules decide)."""
     base = getattr(x, "_base", None)
@@ -571,11 +573,19 @@ def _viewed_units(
             return None
         axis = lead if layout == "channel" else out.dim() - 1
         size, stride = out.shape[axis], out.stride(axis)
-        hits = [  # (a slice or chunk of the units keeps their stride, not their count)
-            i for i in range(lead, x.dim()) if 1 < x.shape[i] <= size and x.stride(i) == stride
-        ]
+        if size == 1:  # one unit, wherever the view put it (or squeezed it away)
+            return "one", bool(unbatched)
+        if stride <= 0:
+            return None
+        hits = [  # (a slice or chunk of the units, ``[:, ::m]`` too, keeps a multiple of their
+            i  # stride and at most their count)
+            for i in range(lead, x.dim())
+            if x.shape[i] > 1 and x.stride(i) % stride == 0
+            and x.shape[i] <= -(-size // max(1, x.stride(i) // stride))
+        ]  # fmt: skip
         split = any(  # another axis steps inside the units' span: an unflatten of them
-            x.shape[j] > 1 and stride < x.stride(j) < stride * size for j in range(lead, x.dim())
+            j not in hits and x.shape[j] > 1 and stride < x.stride(j) < stride * size
+            for j in range(lead, x.dim())
         )
         if split or len(hits) != 1:
             return None
@@ -1363,6 +1373,8 @@ class Watch:
             units = layout or units or guess
             if yk.dim() == 1 or unbatched:  # (K,): one unit; an unbatched input's
                 yk = yk.unsqueeze(1)  # outputs (K, D), (K, C, H, W): one sample each
+            if units == "one":  # (a one-unit layer's output squeezed: (K, B, H, W, 1))
+                yk, units = yk.unsqueeze(-1), "last"
             layer.n = yk.numel() // yk.shape[0]
             copy = self._defer_copy(sample, name, yk) if self._defer and fixed is None else None
             if copy is not None:  # one copy now, the reductions batched later
