@@ -170,7 +170,7 @@ import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -252,9 +252,15 @@ class _Layer:
         return s.hist[:, self.col]
 
 
-#: what a layer that sets the unit layout leaves for the activations after it (_unit_entry)
+#: what a layer that sets the unit layout leaves for the activations after it (_unit_entry):
+#: layout, output shape, unit count, unbatched, and (a weak reference to the output's storage
+#: root, its unit axis's size and stride) to tell a view of it (_viewed_units)
 _UnitEntry = tuple[
-    str | None, tuple[int, ...], int | None, bool | None, "weakref.ref[torch.Tensor] | None"
+    str | None,
+    tuple[int, ...],
+    int | None,
+    bool | None,
+    "tuple[weakref.ref[torch.Tensor], int, int] | None",
 ]
 
 
@@ -535,44 +541,45 @@ def _unit_entry(
 ) -> _UnitEntry:
     """What a layer that sets the unit layout leaves for the activations after it: ``(layout,
     its output's shape, its unit count, whether its input had no batch axis (None: its rank
-    does not tell), a weak reference to the output (to tell a view of it))``; the count is the
-    size of the output's channel axis (after the model axis of a ``stacked`` population and the
-    batch axis) or of its last axis."""
+    does not tell), its unit axis in memory)``; the count is the size of the output's channel
+    axis (after the model axis of a ``stacked`` population and the batch axis) or of its last
+    axis. The unit axis in memory is a weak reference to the output's root tensor (``y`` or,
+    for an output that is itself a view, e.g. a Linear's 3-D output made without autograd, its
+    ``_base``, which every view of ``y`` keeps alive) with the axis's size and stride."""
     lead = int(stacked) + (not unbatched)
-    count = None
+    count = memory = None
     if layout is not None and y.dim() > lead:
-        count = y.shape[lead] if layout == "channel" else y.shape[-1]
-    try:
-        ref = weakref.ref(y)
-    except TypeError:  # (a tensor subclass that takes no weak reference)
-        ref = None
-    return layout, tuple(y.shape), count, unbatched, ref
+        axis = lead if layout == "channel" else y.dim() - 1
+        count = y.shape[axis]
+        root = y._base if y._base is not None else y
+        with suppress(TypeError):  # (a tensor subclass that takes no weak reference)
+            memory = (weakref.ref(root), count, y.stride(axis))
+    return layout, tuple(y.shape), count, unbatched, memory
 
 
 def _viewed_units(
     entries: list[_UnitEntry], x: torch.Tensor | None, stacked: bool
-) -> tuple[str, bool] | None:
+) -> tuple[str | int, bool] | None:
     """Where the units are in an activation's input ``x`` when ``x`` is a view (a permute,
-    transpose, flatten, slice) of the output of the latest layer before it that left an entry:
-    its unit axis is the one with the same stride over the same storage, with at most as many
-    entries (a chunk of the channels; a multiple of it for ``[:, ::m]``): a convolution's
-    channels moved last by ``permute(0, 2, 3, 1)`` or to tokens by ``flatten(2).transpose(1,
-    2)``; ``"one"`` for a layer with one unit (its axis moved or squeezed away: the whole
-    sample is that unit); None where ``x`` is no such view, or
-    the units were split (an unflatten: another axis steps inside their span) or moved to a
-    middle axis (the shape rules decide)."""
+    transpose, flatten, slice, unsqueeze) of the output of the latest layer before it that left
+    an entry: its unit axis is the one with the same stride over the same storage, with at
+    most as many entries (a chunk of the channels; a multiple of the stride for ``[:, ::m]``):
+    ``"channel"`` (axis 1 of ``(B, C, ...)``), ``"last"`` (a convolution's channels moved last
+    by ``permute(0, 2, 3, 1)`` or to tokens by ``flatten(2).transpose(1, 2)``), else the axis
+    counted from the end (a negative int: ``(B, 1, C, L)``); ``"one"`` for a layer with one
+    unit (its axis moved or squeezed away: the whole sample is that unit); None where ``x`` is
+    no such view, or the units were split (an unflatten: another axis steps inside their span;
+    the shape rules decide)."""
     base = getattr(x, "_base", None)
     if x is None or base is None:
         return None
-    for layout, _, _, unbatched, ref in reversed(entries):
-        out = ref() if ref is not None else None
-        if layout is None or out is None or not (out is base or out._base is base):
+    for layout, _, _, unbatched, memory in reversed(entries):
+        if layout is None or memory is None or memory[0]() is not base:
             continue
+        _, size, stride = memory
         lead = int(stacked) + (not unbatched)
-        if out.dim() <= lead or x.dim() <= lead:
+        if x.dim() <= lead:
             return None
-        axis = lead if layout == "channel" else out.dim() - 1
-        size, stride = out.shape[axis], out.stride(axis)
         if size == 1:  # one unit, wherever the view put it (or squeezed it away)
             return "one", bool(unbatched)
         if stride <= 0:
@@ -591,7 +598,7 @@ def _viewed_units(
             return None
         if hits[0] == lead:
             return "channel", bool(unbatched)
-        return ("last", bool(unbatched)) if hits[0] == x.dim() - 1 else None
+        return ("last" if hits[0] == x.dim() - 1 else hits[0] - x.dim()), bool(unbatched)
     return None
 
 
@@ -600,7 +607,7 @@ def _units_before(
     y: torch.Tensor,
     stacked: bool,
     x: torch.Tensor | None = None,
-) -> tuple[str | None, bool]:
+) -> tuple[str | int | None, bool]:
     """The unit layout of an activation's output ``y`` (from its input ``x``) and whether it
     is unbatched, from the layers before it in the forward (:func:`_unit_entry`), in this
     order: where ``x`` is a view of such a layer's output, the axis its units went to
@@ -1375,6 +1382,8 @@ class Watch:
                 yk = yk.unsqueeze(1)  # outputs (K, D), (K, C, H, W): one sample each
             if units == "one":  # (a one-unit layer's output squeezed: (K, B, H, W, 1))
                 yk, units = yk.unsqueeze(-1), "last"
+            elif isinstance(units, int):  # (units on a middle axis, from the end: moved last)
+                yk, units = yk.movedim(units, -1), "last"
             layer.n = yk.numel() // yk.shape[0]
             copy = self._defer_copy(sample, name, yk) if self._defer and fixed is None else None
             if copy is not None:  # one copy now, the reductions batched later
