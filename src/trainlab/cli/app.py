@@ -271,7 +271,9 @@ def _main() -> None:
         sys.exit(2)
     except FileNotFoundError as err:
         err_console.print(
-            f"[bold red]error:[/] file not found: {escape(str(err.filename))}", highlight=False
+            f"[bold red]error:[/] file not found: {escape(str(err.filename))}",
+            highlight=False,
+            soft_wrap=True,
         )
         sys.exit(2)
     except OSError as err:  # a path the user gave cannot be written (a parent is a file, …)
