@@ -176,3 +176,21 @@ def test_lsuv_undoes_rescaling_that_does_not_move_variance():
     with pytest.warns(UserWarning, match="does not change with the weight's scale"):
         init.lsuv_(lin, torch.tensor([[0.0], [math.sqrt(8.0)]]))
     assert lin.weight.item() == pytest.approx(3.0, rel=1e-6)
+
+
+# Kills: init.py `_constant(value=0.1)` -> 0.01 and `_uniform(a=0.01)` -> 0.05. The README
+# states the defaults (constant 0.1, uniform U(±0.01)); the uniform draw equals
+# torch.nn.init.uniform_(-0.01, 0.01) with the same generator.
+def test_constant_and_uniform_defaults_are_the_readmes():
+    import torch
+    from torch import nn
+
+    from trainlab import init as tinit
+
+    lin = nn.Linear(30, 20)
+    tinit.apply(lin, "constant")
+    assert torch.equal(lin.weight, torch.full_like(lin.weight, 0.1))
+    tinit.apply(lin, "uniform", generator=torch.Generator().manual_seed(3))
+    ref = torch.empty_like(lin.weight)
+    torch.nn.init.uniform_(ref, -0.01, 0.01, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(lin.weight, ref)
