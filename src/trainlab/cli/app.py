@@ -321,10 +321,11 @@ def _main() -> None:
     except _CLICK_ERROR as exc:
         exc.show()
         sys.exit(exc.exit_code)
-    except SystemExit as exc:  # click's exit on an EPIPE (help into a pipe whose reader left):
-        if exc.code != 1 or type(sys.stdout).__name__ != "PacifyFlushWrapper":
-            raise  # (it wraps stdout first); the reader leaving is no failure, as for
-        console.on_broken_pipe()  # every other command's output
+    except SystemExit as exc:  # click's exit on an EPIPE of help into a pipe whose reader
+        cause = exc.__context__  # left: no failure, as for every other command's output
+        if exc.code != 1 or not (isinstance(cause, OSError) and _printing_help(cause)):
+            raise  # (an EPIPE of another pipe, in a command: a failure, exit 1)
+        console.on_broken_pipe()
         sys.exit(0)
     if isinstance(code, int) and code:  # click returns Ctrl-C as 130 when not standalone
         if code == 130:
