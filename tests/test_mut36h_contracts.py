@@ -152,3 +152,31 @@ def test_ais_seed_range_upper_bound():
     with pytest.raises(UserError, match="random_state"):
         ais_log_partition(rbm, n_betas=4, n_runs=2, random_state=2**32)
     ais_log_partition(rbm, n_betas=4, n_runs=2, random_state=2**32 - 1)
+
+
+# Kills: pretrain/autoencoder.py `F.linear(h, w.t(), b)` -> `w.t().detach()` (the tied decoder
+# no longer trains W). With corruption 0 and one full batch, one fit step is one Adam step of
+# the loss BCE(h W + b, x), h = sigmoid(x Wᵀ + c), computed here by plain autograd from the
+# initial draw (n_iter=0, same random_state): Adam's first step moves each entry by
+# lr * g / (|g| + eps). The decoder's share of W's gradient is as large as the encoder's, so the
+# detached mutant lands far from this step.
+def test_sdae_one_step_matches_autograd_through_both_tied_paths():
+    import torch
+    import torch.nn.functional as F
+
+    from trainlab.pretrain import StackedDenoisingAutoencoder
+
+    rng = np.random.default_rng(0)
+    X = (rng.random((20, 6)) > 0.5).astype(np.float32)
+    kw = dict(layers=[4], corruption=0.0, learning_rate=0.01, batch_size=20, random_state=0)
+    w0, c0, b0 = StackedDenoisingAutoencoder(n_iter=0, **kw).fit(X).layers_[0]
+    w1, c1, b1 = StackedDenoisingAutoencoder(n_iter=1, **kw).fit(X).layers_[0]
+    w, c, b = (torch.tensor(t, dtype=torch.float32, requires_grad=True) for t in (w0, c0, b0))
+    x = torch.tensor(X)
+    h = torch.sigmoid(x @ w.T + c)
+    loss = F.binary_cross_entropy_with_logits(h @ w + b, x, reduction="sum") / len(x)
+    loss.backward()
+    for p, got in ((w, w1), (c, c1), (b, b1)):
+        g = p.grad
+        want = p.detach() - 0.01 * g / (g.abs() + 1e-8)
+        np.testing.assert_allclose(got, want.numpy(), rtol=0, atol=1e-5)
