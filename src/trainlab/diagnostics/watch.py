@@ -1352,9 +1352,9 @@ class Watch:
             if sample is None:
                 return
             y = _first_float_tensor(output)
+            x = args[0] if args and isinstance(args[0], torch.Tensor) else None
             units, unbatched = None, False
             if layout is not None or forgets:
-                x = args[0] if args and isinstance(args[0], torch.Tensor) else None
                 # (a layer whose input rank tells nothing, a LayerNorm's or layer scale's: as
                 # the layer that fed it, the latest whose output has its input's shape; None
                 # if none did)
@@ -1375,7 +1375,6 @@ class Watch:
             sample.next_order += 1
             yk = y.detach() if stacked else y.detach().unsqueeze(0)  # (K, B, ...)
             if layout is None and not forgets:  # (an activation: the layer that fed it)
-                x = args[0] if args and isinstance(args[0], torch.Tensor) else None
                 units, unbatched = _units_before(sample.units, y, stacked, x)
             units = layout or units or guess
             if yk.dim() == 1 or unbatched:  # (K,): one unit; an unbatched input's
