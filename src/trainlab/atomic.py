@@ -60,13 +60,22 @@ def refuse_symlinks(folder: str | Path, names: tuple[str, ...] = RUN_ENTRIES) ->
 TEMP_SUFFIX = ".trainlab-tmp"
 
 
+#: what fsync of a folder raises on a file system that cannot sync folders (nothing to do)
+_NO_DIR_FSYNC = {errno.EINVAL, errno.EBADF, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EISDIR}
+
+
 def _fsync_dir(path: Path) -> None:
+    """Sync the folder ``path`` (a rename in it reaches the disk); a file system that cannot
+    sync a folder is left alone, a real error (EIO) raises."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:  # pragma: no cover - platforms without directory fds
         return
     try:
         os.fsync(fd)
+    except OSError as err:
+        if err.errno not in _NO_DIR_FSYNC:
+            raise
     finally:
         os.close(fd)
 
@@ -110,8 +119,8 @@ def atomic_open(path: str | Path, *, exclusive: bool = False) -> Iterator[Binary
             mode = path.stat().st_mode & 0o7777
         except OSError:
             mode = 0o666 & ~_umask()
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
+        with os.fdopen(fd, "wb") as f:  # (closes fd also if fchmod fails)
+            os.fchmod(f.fileno(), mode)
             yield f
             f.flush()
             os.fsync(f.fileno())
@@ -130,7 +139,10 @@ def atomic_open(path: str | Path, *, exclusive: bool = False) -> Iterator[Binary
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    try:
+        _fsync_dir(path.parent)
+    except OSError as err:  # the file is in place; its rename may not have reached the disk
+        raise named(err, path) from err
 
 
 def _link_new(tmp: str, path: Path) -> None:

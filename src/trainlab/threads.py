@@ -55,8 +55,8 @@ def torch_threads(n: int | None) -> Iterator[None]:
         _SET[n] = _SET.get(n, 0) + 1
         _EVER.add(n)
         _MINE.depth = depth + 1
-    torch.set_num_threads(n)
     try:
+        torch.set_num_threads(n)  # (a count torch refuses closes the block again: finally)
         yield
     finally:
         with _LOCK:
