@@ -30,7 +30,8 @@ MODEL_METRICS = ("train_loss", "val_loss", "val_acc", "test_loss", "test_acc")
 
 
 def fmt(x: Any, digits: int = 4) -> str:
-    """A table cell: floats to ``digits`` significant digits, None/NaN as ``—``."""
+    """A table cell: floats to ``digits`` significant digits (scientific outside [1e-3, 1e5)),
+    integers whole, None as ``—``, NaN as ``nan`` and infinities as ``inf``/``-inf``."""
     if x is None:
         return "—"
     if isinstance(x, bool):
