@@ -253,9 +253,11 @@ ZIGZAG_STEPS = 80
 
 def zigzag_stats(path: Tensor) -> dict[str, float]:
     """How a path ``(T, 2)`` on the quadratic oscillates across its steep axis ``y``: the number
-    of sign changes of ``y``, the largest ``|y|`` after step 10 and the final ``x``."""
+    of sign changes of ``y`` (a step landing exactly on ``y = 0`` neither makes nor breaks a
+    crossing: ``1, 0, -1`` is one), the largest ``|y|`` after step 10 and the final ``x``."""
     y = path[:, 1]
     s = torch.sign(y)
+    s = s[s != 0]
     changes = int(((s[1:] * s[:-1]) < 0).sum())
     return {
         "sign_changes": changes,
