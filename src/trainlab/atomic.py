@@ -62,6 +62,9 @@ TEMP_SUFFIX = ".trainlab-tmp"
 
 #: what fsync of a folder raises on a file system that cannot sync folders (nothing to do)
 _NO_DIR_FSYNC = {errno.EINVAL, errno.EBADF, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EISDIR}
+#: what chmod raises on a file system with fixed permissions (vfat/exfat: EPERM for bits its
+#: mount mask does not give): the file keeps the permissions the file system gives it
+_NO_CHMOD = {errno.EPERM, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP}
 
 
 def _fsync_dir(path: Path) -> None:
@@ -120,7 +123,11 @@ def atomic_open(path: str | Path, *, exclusive: bool = False) -> Iterator[Binary
         except OSError:
             mode = 0o666 & ~_umask()
         with os.fdopen(fd, "wb") as f:  # (closes fd also if fchmod fails)
-            os.fchmod(f.fileno(), mode)
+            try:
+                os.fchmod(f.fileno(), mode)
+            except OSError as err:
+                if err.errno not in _NO_CHMOD:
+                    raise
             yield f
             f.flush()
             os.fsync(f.fileno())

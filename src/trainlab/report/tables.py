@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -30,27 +31,49 @@ MODEL_METRICS = ("train_loss", "val_loss", "val_acc", "test_loss", "test_acc")
 
 
 def fmt(x: Any, digits: int = 4) -> str:
-    """A table cell: floats to ``digits`` significant digits (scientific outside [1e-3, 1e5)),
-    integers whole, None as ``—``, NaN as ``nan`` and infinities as ``inf``/``-inf``."""
+    """A table cell: floats to ``digits`` significant digits (scientific outside [1e-3, 1e5)
+    and where rounding reaches 1e5), integers (Python, numpy, torch) whole, bools as
+    ``True``/``False``, None as ``—``, NaN as ``nan``, infinities as ``inf``/``-inf``."""
     if x is None:
         return "—"
     if isinstance(x, bool):
         return str(x)
+    if str(getattr(x, "dtype", "")) in ("bool", "torch.bool") and getattr(x, "ndim", 1) == 0:
+        return str(bool(x))  # a numpy or torch bool scalar: True/False, as a Python bool
     if isinstance(x, float | int) or hasattr(x, "item"):
         try:
             f = float(x)
         except (TypeError, ValueError):
             return str(x)
-        if isinstance(x, int) and not isinstance(x, bool):
-            return str(x)
+        if _is_integer(x):
+            return str(int(x))
         if math.isnan(f):
             return "nan"
         if math.isinf(f):
             return "inf" if f > 0 else "-inf"
-        if f != 0 and (abs(f) >= 1e5 or abs(f) < 1e-3):
+        text = f"{f:.{digits}g}"
+        if f != 0 and (abs(f) >= 1e5 or abs(f) < 1e-3 or "e" in text):  # (99995 rounds up)
             return f"{f:.{digits - 1}e}"
-        return f"{f:.{digits}g}"
+        return text
     return str(x)
+
+
+def _is_integer(x: Any) -> bool:
+    """A Python, numpy or torch integer (not a bool): printed whole by :func:`fmt`."""
+    if isinstance(x, bool):
+        return False
+    if isinstance(x, numbers.Integral):  # (numpy's integer scalars register as Integral)
+        return True
+    dtype = getattr(x, "dtype", None)
+    kind = getattr(dtype, "kind", None)  # a numpy dtype
+    if kind is not None:
+        return kind in "iu"
+    return (
+        dtype is not None
+        and getattr(dtype, "is_floating_point", True) is False
+        and getattr(dtype, "is_complex", True) is False
+        and str(dtype) != "torch.bool"
+    )
 
 
 def fmt_fixed(x: Any, decimals: int = 4) -> str:
