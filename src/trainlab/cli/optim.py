@@ -96,7 +96,8 @@ def schedule_cmd(
     from ..config import load_config
 
     plot = plot or out is not None
-    if out is None and plot and Path("schedule.png").exists():  # (not given: say it is ours)
+    default = Path("schedule.png")
+    if out is None and plot and (default.is_symlink() or default.exists()):  # (say it is ours)
         raise UserError(
             "schedule.png (--plot's default file) exists; pass --out FILE, or remove it first"
         )
@@ -358,7 +359,7 @@ def _png(out: Path) -> tuple[Path, list[Path]]:
             f"--out {out} is a folder; give a file name, e.g. --out {shell_path(out / 'plot.png')}"
         )
     out = out if out.suffix else out.with_name(out.name + ".png")
-    if out.exists():
+    if out.is_symlink() or out.exists():  # (a link to nothing is never replaced either)
         raise UserError(f"--out {out} exists; pass another --out, or remove it first")
     formats = FigureCanvasBase.get_supported_filetypes()
     fmt = out.suffix[1:].lower()
