@@ -17,7 +17,7 @@ def _rows(cells: dict[tuple[str, float, str], tuple[float, float]], n: int) -> l
 def _narrows(rows: list[dict]) -> str:
     _, verdicts = pretraining._findings(rows, ["digits"], [3], [0.01, 0.1, 1.0])
     claim = next(v for v in verdicts if "the gap narrows" in v)
-    return claim.rsplit("labels): ", 1)[1]  # the verdict after the quoted numbers
+    return claim.rsplit("): ", 1)[1]  # the verdict after the quoted numbers
 
 
 def test_gap_reversal_is_not_claimed_when_the_sigmoid_gain_is_within_noise():

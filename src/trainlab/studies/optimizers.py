@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import math
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -613,8 +614,9 @@ def _ms(vals: list[float], pct: bool = False) -> str:
     """``mean ± std`` over the seeds (the mean alone for one seed: no spread was measured);
     seeds whose value is not finite (diverged) are left out of both and counted."""
 
-    def fmt(x: float) -> str:
-        return f"{x:.1%}" if pct else f"{x:.4f}"
+    def fmt(x: float) -> str:  # (a percentage rounds the float's exact value, as 0.593 does:
+        # 0.5925000000000000266 is 59.3%, where f"{x:.1%}" rounds the product 59.25 to even)
+        return f"{Decimal(x) * 100:.1f}%" if pct else f"{x:.4f}"
 
     finite = [v for v in vals if math.isfinite(v)]
     bad = len(vals) - len(finite)

@@ -452,6 +452,14 @@ def _findings(
     def judge(diff: float, *cells: list[tuple[float, int]]) -> str:
         return evidence.judge(diff, *evidence.welch([c for cs in cells for c in cs]))
 
+    def bound(*cells: list[tuple[float, int]]) -> str:
+        """``; 95% bound ±x points (Welch dof d)``: what the judged difference must exceed
+        (:func:`evidence.bound_text`); nothing where a cell diverged."""
+        se, dof = evidence.welch([c for cs in cells for c in cs])
+        if math.isnan(se) or math.isnan(dof):
+            return ""
+        return "; " + evidence.bound_text(se, dof, lambda x: f"{x * 100:.1f} points")
+
     findings, verdicts = [], []
     for data in datasets:
         for act in RANDOM_INIT:
@@ -470,16 +478,17 @@ def _findings(
         helps = judge(sig, sig_c)
         claims = [
             f"pre-training helps deep sigmoid nets ({pts(sig, sig_c)} at depth {d_max}, "
-            f"{few * 100:g}% labels): {helps}",
+            f"{few * 100:g}% labels{bound(sig_c)}): {helps}",
             f"it helps most when labels are scarce ({pts(sig, sig_c)} at {few * 100:g}% vs "
-            f"{pts(sig_all, sig_all_c)} with all labels, sigmoid, depth {d_max}): "
+            f"{pts(sig_all, sig_all_c)} with all labels, sigmoid, depth {d_max}"
+            f"{bound(sig_c, sig_all_c)}): "
             f"{_given_it_helps(judge(sig - sig_all, sig_c, sig_all_c), helps)}",
         ]
         if len(depths) > 1:
             shallow, shallow_c = _gain(rows, data, "sigmoid", d_min, few)
             claims.append(
                 f"its benefit grows with depth ({pts(shallow, shallow_c)} at depth {d_min} vs "
-                f"{pts(sig, sig_c)} at depth {d_max}): "
+                f"{pts(sig, sig_c)} at depth {d_max}{bound(sig_c, shallow_c)}): "
                 f"{_given_it_helps(judge(sig - shallow, sig_c, shallow_c), helps)}"
             )
         else:
@@ -492,16 +501,20 @@ def _findings(
             and judge(-side * relu, relu_c) == evidence.CONFIRMED
         )
         if reverses:
+            # a gap that shrinks through zero is mixed; one that grows, reversed; one whose
+            # size is within seed noise, said as such, with the reversal beside it
             flip = f"pre-training {'hurts' if sig > 0 else 'helps'} the ReLU nets"
-            narrows = (  # a gap that shrinks through zero is mixed; one that grows, reversed
-                f"mixed: the gap narrows ({abs(sig) * 100:.1f} -> {abs(relu) * 100:.1f} "
-                f"points) but reverses ({flip})"
-                if narrows == evidence.CONFIRMED
-                else f"contradicted: it reverses ({flip})"
-            )
+            sizes = f"{abs(sig) * 100:.1f} -> {abs(relu) * 100:.1f} points"
+            if narrows == evidence.CONFIRMED:
+                narrows = f"mixed: the gap narrows ({sizes}) but reverses ({flip})"
+            elif narrows == evidence.CONTRADICTED:
+                narrows = f"contradicted: it reverses ({flip}) and grows ({sizes})"
+            else:
+                narrows = f"{narrows} on the gap's size ({sizes}); it reverses ({flip})"
         claims.append(
             f"with ReLU and He init the gap narrows ({pts(relu, relu_c)} ReLU vs "
-            f"{pts(sig, sig_c)} sigmoid, depth {d_max}, {few * 100:g}% labels): {narrows}"
+            f"{pts(sig, sig_c)} sigmoid, depth {d_max}, {few * 100:g}% labels"
+            f"{bound(sig_c, relu_c)}): {narrows}"
         )
         verdicts += [f"on {data}, {c}" for c in claims]
     return findings, verdicts
