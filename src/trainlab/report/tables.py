@@ -31,19 +31,25 @@ MODEL_METRICS = ("train_loss", "val_loss", "val_acc", "test_loss", "test_acc")
 
 
 def fmt(x: Any, digits: int = 4) -> str:
-    """A table cell: floats to ``digits`` significant digits (scientific outside [1e-3, 1e5)
-    and where rounding reaches 1e5), integers (Python, numpy, torch) whole, bools as
-    ``True``/``False``, None as ``—``, NaN as ``nan``, infinities as ``inf``/``-inf``."""
+    """A table cell: a float to ``digits`` significant digits, in scientific form
+    (``1.235e+05``) below 1e-3 and from ``min(1e5, 10**digits)`` on (1e4 at 4 digits, where
+    ``digits`` significant digits no longer show the integer part); an integer (Python, numpy,
+    torch) whole; a bool as ``True``/``False``; None as ``—``; NaN as ``nan``; infinities as
+    ``inf``/``-inf``; text and complex numbers as they print."""
     if x is None:
         return "—"
-    if isinstance(x, bool):
+    if isinstance(x, bool | str | complex):  # (numpy's str_ has an .item() too)
         return str(x)
-    if str(getattr(x, "dtype", "")) in ("bool", "torch.bool") and getattr(x, "ndim", 1) == 0:
-        return str(bool(x))  # a numpy or torch bool scalar: True/False, as a Python bool
+    dtype = str(getattr(x, "dtype", ""))
+    if dtype in ("bool", "torch.bool") or "complex" in dtype:
+        try:  # a one-element numpy or torch bool or complex: as the Python scalar prints
+            return str(x.item())
+        except (ValueError, RuntimeError):  # (several elements)
+            return str(x)
     if isinstance(x, float | int) or hasattr(x, "item"):
         try:
             f = float(x)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RuntimeError):
             return str(x)
         if _is_integer(x):
             return str(int(x))
@@ -51,8 +57,8 @@ def fmt(x: Any, digits: int = 4) -> str:
             return "nan"
         if math.isinf(f):
             return "inf" if f > 0 else "-inf"
-        text = f"{f:.{digits}g}"
-        if f != 0 and (abs(f) >= 1e5 or abs(f) < 1e-3 or "e" in text):  # (99995 rounds up)
+        text = f"{f:.{digits}g}"  # (exponent form from 10**digits on, also 9999.5 rounding up)
+        if f != 0 and (abs(f) >= 1e5 or abs(f) < 1e-3 or "e" in text):
             return f"{f:.{digits - 1}e}"
         return text
     return str(x)
