@@ -326,8 +326,10 @@ def _claims(
             diff = sum(a0) / len(a0) - sum(a1) / len(a1)
             se, dof = welch([(sample_std(a0), len(a0)), (sample_std(a1), len(a1))])
             delta = delta_text(diff, se, dof, "{:.3f}".format)
-            add(claim, lit, f"test acc unclipped {pm(a0)} vs clipped {pm(a1)}; unclipped − "
-                f"clipped: {delta}", judge(diff, se, dof))  # fmt: skip
+            nans = plain["n_nan"] + clipped["n_nan"]
+            said = f" ({nans} NaN model{'s' * (nans != 1)} as 0)" if nans else ""
+            add(claim, lit, f"test acc unclipped {pm(a0)} vs clipped {pm(a1)}{said}; "
+                f"unclipped − clipped: {delta}", judge(diff, se, dof))  # fmt: skip
 
     claim = "tanh, large init: saturation, not explosion"
     lit = "fewer NaN than ReLU without clipping: gradients vanish rather than explode (CS231n)"

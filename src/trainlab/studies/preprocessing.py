@@ -220,7 +220,8 @@ def lower_than(low: list[float], high: list[float]) -> tuple[str, str]:
         return "not judged (NaN/Inf runs at the best LR)", "a run diverged"
     diff = sum(high) / len(high) - sum(low) / len(low)
     se, dof = welch([(sample_std(low), len(low)), (sample_std(high), len(high))])
-    return judge(diff, se, dof), f"difference {diff:.4f}, {bound_text(se, dof)}"
+    num = "{:.3g}".format  # significant digits: final losses can be ~1e-3 and their gaps ~1e-5
+    return judge(diff, se, dof), f"difference {num(diff)}, {bound_text(se, dof, num)}"
 
 
 def less_sensitive(
