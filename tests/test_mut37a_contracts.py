@@ -416,3 +416,13 @@ def test_zigzag_counts_a_crossing_through_exactly_zero() -> None:
     assert zigzag_stats(path([1.0, 0.0, 1.0]))["sign_changes"] == 0
     assert zigzag_stats(path([1.0, -1.0, 0.0, 0.0, 1.0, -2.0]))["sign_changes"] == 3
     assert zigzag_stats(path([0.0, 0.0]))["sign_changes"] == 0
+
+
+def test_escape_text_says_one_step_in_the_singular() -> None:
+    """The escape text says "halfway down in 1 step", not "1 steps" (study37c)."""
+    one = {"steps": 1, "lr": 0.1, "edge": ""}
+    three = {"steps": 3, "lr": 0.01, "edge": ""}
+    results = {("saddle", "Newton"): {"escape": one}, ("saddle", "SGD"): {"escape": three}}
+    _, text = o2d._escapes_faster(results, "saddle", "Newton", "SGD", 600)
+    assert "Newton halfway down in 1 step (lr 0.1)" in text, text
+    assert "SGD halfway down in 3 steps (lr 0.01)" in text, text

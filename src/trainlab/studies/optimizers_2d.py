@@ -563,7 +563,8 @@ def _escapes_faster(results: dict, f: str, a: str, b: str, steps: int) -> tuple[
         if r["steps"] is None:
             return f"{o} never halfway down in {steps} steps"
         edge = f", {r['edge']}" if r["edge"] else ""
-        return f"{o} halfway down in {r['steps']} steps (lr {r['lr']:g}{edge})"
+        n = r["steps"]
+        return f"{o} halfway down in {n} step{'s' * (n != 1)} (lr {r['lr']:g}{edge})"
 
     shown = f"{text(a, ra)}; {text(b, rb)}"
     if ra["steps"] is None:
