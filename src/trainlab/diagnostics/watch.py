@@ -147,7 +147,9 @@ but the model axis:
   of the parameters.
 
 ``θ`` is the concatenation of all of the layer's own parameters (weight and bias). Norms and
-ratios are None where a layer has no parameters (or no gradient, or no optimizer step yet).
+ratios are None where a layer has no parameters (or no gradient, or no optimizer step yet); a
+frozen layer keeps its ``weight_norm`` and, as the formula gives for weights the step left
+alone, an ``update_ratio`` of 0.0 (the verdicts leave such layers out).
 A module called several times in one forward is measured at its first call with a
 floating-point output (``calls`` says how many calls there were); an empty output (a batch of no
 samples) is not measured. Activations applied as functions
