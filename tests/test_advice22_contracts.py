@@ -233,7 +233,7 @@ def test_nan_fix_diagnose_command_reaches_the_nan(monkeypatch, capsys, tmp_path)
     )  # fmt: skip
     assert code == 0, err
     flat = " ".join(out.split())
-    stop = re.search(r"stopped: loss became NaN/Inf at step (\d+)", flat)
+    stop = re.search(r"stopped: loss or gradient became NaN/Inf at step (\d+)", flat)
     assert stop is not None and int(stop[1]) > 3, out  # after diagnose's 3 one-step epochs
     cmd = re.search(r"`trainlab diagnose CONFIG([^`]*)`", flat)
     assert cmd is not None, out

@@ -6,10 +6,11 @@ and early-stopped models: summary.json's per-model ``final`` equals the metrics.
 epoch the model stopped at (early stop) or its last epoch; group mean/std/95% CI and n in
 summary.json, the CLI's printed table and report.html's group table agree with each other and
 with a recomputation from the per-model rows (NaN models left out, "0 of 3" in the CLI, ``—``
-in the report); nan_models, the CLI's "stopped: loss became NaN/Inf at step N" lines, the
-report's NaN list and its model table's ``nan (step N)`` name the same models and steps; the
-header's epochs equal summary.json's epochs when every model stopped early; the last progress
-line's val_acc equals the mean of the last epoch's val_acc over the models not NaN-stopped;
+in the report); nan_models, the CLI's "stopped: loss or gradient became NaN/Inf at step N"
+lines, the report's NaN list and its model table's ``nan (step N)`` name the same models and
+steps; the header's epochs equal summary.json's epochs when every model stopped early; the last
+progress line's val_acc equals the mean of the last epoch's val_acc over the models not
+NaN-stopped;
 ``trainlab pretrain`` (RBM --grid with a diverging learning rate, DBN, SDAE): summary.json's
 final numbers equal the last metrics.jsonl pass (first layer for stacks), the report's model and
 grid tables equal summary.json; ``trainlab study clipping --quick --seeds 2``: the NaN counts,

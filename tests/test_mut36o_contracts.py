@@ -180,10 +180,10 @@ def _finish_text(capsys, summary) -> str:
 # lines and "… and 1 more"; exactly 10 show all 10 and no "more" line.
 def test_nan_stops_listed_up_to_ten_then_counted(capsys):
     text = _finish_text(capsys, _summary(nan_steps=[5] * 11))
-    assert text.count("stopped: loss became NaN/Inf") == 10
+    assert text.count("stopped: loss or gradient became NaN/Inf") == 10
     assert "and 1 more models stopped" in text
     text = _finish_text(capsys, _summary(nan_steps=[5] * 10))
-    assert text.count("stopped: loss became NaN/Inf") == 10
+    assert text.count("stopped: loss or gradient became NaN/Inf") == 10
     assert "more models stopped" not in text
 
 

@@ -281,7 +281,7 @@ def test_killed_run_nan_step_is_said_as_by_step(tmp_path):
     run = _run(tmp_path, [_m(0), _m(1)], rows)
     res = run.model_results()
     assert res[0]["status"] == "nan" and res[0]["stopped_step"] == 20
-    assert nan_flags(run) == ["model 0 (seed 0): loss became NaN/Inf by step 20"]
+    assert nan_flags(run) == ["model 0 (seed 0): loss or gradient became NaN/Inf by step 20"]
     cols, mrows = model_table(run)
     assert mrows[0][3] == "nan (by step 20)"
     assert mrows[1][3] == "incomplete (2 epochs)"

@@ -154,7 +154,7 @@ def test_full_report_is_self_contained_with_tables_and_nan_flag(tmp_path):
     assert "synthetic" in text and "cpu" in text and "Run complete" in text
     assert "<details><summary>config.yaml" in text
     # the NaN flag with the model's seed, overrides and step
-    assert "model 3 (seed 0, optim.lr=10.0): loss became NaN/Inf at step 412" in text
+    assert "model 3 (seed 0, optim.lr=10.0): loss or gradient became NaN/Inf at step 412" in text
     # group table: mean ± std of final test_acc; the NaN model is left out of group 2
     g1 = aggregate([info["finals"][i]["test_acc"] for i in (0, 1, 2)])
     g2 = aggregate([info["finals"][i]["test_acc"] for i in (4, 5)])
@@ -222,7 +222,7 @@ def test_incomplete_run_with_truncated_last_line(tmp_path):
 def test_incomplete_run_detects_nan_from_metrics(tmp_path):
     run, _ = make_run(tmp_path / "run", complete=False, nan_model=4, nan_step=250)
     html = build_report(run).read_text()
-    assert "model 4 (seed 1, optim.lr=10.0): loss became NaN/Inf by step 300" in html
+    assert "model 4 (seed 1, optim.lr=10.0): loss or gradient became NaN/Inf by step 300" in html
 
 
 def test_run_killed_before_first_epoch(tmp_path):

@@ -100,7 +100,7 @@ def test_a_run_whose_models_all_turned_nan_says_why_it_has_no_curves(tmp_path):
     summary = _train(out, optim={"name": "sgd", "lr": 1e30}, population={"seeds": [0, 1]}).summary
     assert [m["status"] for m in summary["models"]] == ["nan", "nan"]
     html = build_report(out).read_text()
-    assert "loss became NaN/Inf at step 1" in html
+    assert "loss or gradient became NaN/Inf at step 1" in html
     curves = _section(html, "<h2>Training curves</h2>", "<h2>Summary by group</h2>")
     assert curves.strip(), "the section is empty: no figure and no explanation"
 

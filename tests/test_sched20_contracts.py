@@ -66,7 +66,7 @@ def test_nan_fix_hint_does_not_suggest_the_clip_norm_the_run_already_uses(
     )  # fmt: skip
     assert code in (0, None), err[-1500:]
     text = " ".join((out + err).split())  # rich wraps long lines
-    assert "stopped: loss became NaN/Inf" in text  # the run did fail
+    assert "stopped: loss or gradient became NaN/Inf" in text  # the run did fail
     assert "--set train.clip_norm=1)" not in text, text[-800:]
 
 

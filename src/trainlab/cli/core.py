@@ -129,7 +129,7 @@ def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool 
         for m in nan_models[:MAX_NAN_LINES]:
             console.print(
                 f"[red]model {m['index']} (seed {m['seed']}, {escape(m['group'])}) stopped: "
-                f"loss became NaN/Inf at step {m['step']}[/]"
+                f"loss or gradient became NaN/Inf at step {m['step']}[/]"
             )
         if len(nan_models) > MAX_NAN_LINES:
             console.print(

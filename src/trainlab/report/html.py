@@ -532,7 +532,7 @@ def _status_banner(run: RunData) -> str:
         if n_nan:
             return (
                 f'<div class="banner warn">Run complete; {n_nan} model(s) stopped because the '
-                "loss became NaN/Inf (see below).</div>"
+                "loss or gradient became NaN/Inf (see below).</div>"
             )
         return '<div class="banner ok">Run complete.</div>'
     done = max((len(v) for v in run.curves().values()), default=0)

@@ -220,9 +220,10 @@ def model_table(run: RunData) -> tuple[list[str], list[list[Any]]]:
 
 
 def nan_flags(run: RunData) -> list[str]:
-    """One line per model stopped because its loss became NaN/Inf, e.g.
-    ``"model 3 (seed 3, optim.lr=10): loss became NaN/Inf at step 412"`` (the summary's status
-    ``"nan"`` covers both)."""
+    """One line per model stopped because its loss or gradient became NaN/Inf, e.g.
+    ``"model 3 (seed 3, optim.lr=10): loss or gradient became NaN/Inf at step 412"`` (the
+    summary's status ``"nan"`` covers both: a finite loss whose gradient norm overflowed
+    float32 stops a model too)."""
     out = []
     for r in run.model_results():
         if r["status"] != "nan":
@@ -231,7 +232,7 @@ def nan_flags(run: RunData) -> list[str]:
         where = f"at step {step}" if step is not None else "(step unknown)"
         if run.summary is None and step is not None:
             where = f"by step {step}"  # only the epoch's last step is known before the summary
-        out.append(f"{model_label(r)}: loss became NaN/Inf {where}")
+        out.append(f"{model_label(r)}: loss or gradient became NaN/Inf {where}")
     return out
 
 

@@ -336,7 +336,10 @@ def run(
     rep.add_table(
         f"Final accuracy and loss ({over})",
         _final_rows(cells),
-        caption="Models whose loss became NaN/Inf are counted in 'nan' and left out of the means.",
+        caption=(
+            "Models whose loss or gradient became NaN/Inf are counted in 'nan' and left out of "
+            "the means."
+        ),
     )
     rep.add_table(
         "Symmetry: largest spread over the hidden units of a layer (max over seeds)",
