@@ -51,7 +51,7 @@ def test_summary_table_numbers_not_split_at_40_columns() -> None:
 # `trainlab schedule` at COLUMNS=40 showed six curve columns folded character-wise: the lr
 # 0.0009938 printed as "0.00" / "0993" and the label optim.lr=0.001 as "optim.lr=0.0" / "01",
 # lines that read as other numbers. Expected: only the curves whose numbers and labels fit
-# whole (the rest counted in "more curves not shown"), every printed number whole.
+# whole (the rest counted in "not shown in this table"), every printed number whole.
 def test_schedule_table_keeps_numbers_whole_at_40_columns(tmp_path) -> None:
     import os
     import subprocess
@@ -70,6 +70,6 @@ def test_schedule_table_keeps_numbers_whole_at_40_columns(tmp_path) -> None:
     assert "optim.lr=0.001" in out
     # cosine over the run's 39 steps: 0.001 · (1 + cos(π · 13/39)) / 2 at epoch 1, 26/39 at 2
     assert "0.00075" in out and "0.00025" in out
-    assert "more curves not shown" in out
+    assert "more curves are not shown in this table; --plot draws all" in out
     table = [line for line in out.splitlines() if line[:1] in "┏┃┡│└"]
     assert table and all(len(line) <= 40 for line in table), out

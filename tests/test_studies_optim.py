@@ -99,7 +99,7 @@ def test_optimizers_2d_report_states_results_against_the_expectation(tmp_path, m
         adam["verdict"].startswith("inconclusive (not tuned")
         and "measured: confirmed" in (adam["verdict"])
     )
-    assert "Adam halfway down in 1 steps" in adam["measured"]
+    assert "Adam halfway down in 1 step (" in adam["measured"]
     assert rows[("saddle", f"Nesterov 0.9 {escape}")]["verdict"] == "contradicted"
     newton = rows[("saddle", "Newton is attracted to the saddle, never reaches a minimum")]
     assert newton["verdict"] == "confirmed"

@@ -139,7 +139,10 @@ def _schedule_show(
     if shown_params:
         console.print(f"parameters: {escape(shown_params)}")
     if len(firsts) > len(shown):
-        console.print(f"({len(firsts) - len(shown)} more curves not shown; --plot draws all)")
+        hidden = len(firsts) - len(shown)
+        what = "curve is" if hidden == 1 else "curves are"
+        draws = "the plot draws all" if out is not None else "--plot draws all"
+        console.print(f"({hidden} more {what} not shown in this table; {draws})")
     if out is not None:
         from ..report.plots import save_figure
 
