@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -96,8 +97,8 @@ def schedule_cmd(
     from ..config import load_config
 
     plot = plot or out is not None
-    default = Path("schedule.png")
-    if out is None and plot and (default.is_symlink() or default.exists()):  # (say it is ours)
+    if out is None and plot and os.path.lexists("schedule.png"):  # (not given: say it is ours;
+        # lexists: a link to nothing is never replaced either)
         raise UserError(
             "schedule.png (--plot's default file) exists; pass --out FILE, or remove it first"
         )
@@ -362,7 +363,7 @@ def _png(out: Path) -> tuple[Path, list[Path]]:
             f"--out {out} is a folder; give a file name, e.g. --out {shell_path(out / 'plot.png')}"
         )
     out = out if out.suffix else out.with_name(out.name + ".png")
-    if out.is_symlink() or out.exists():  # (a link to nothing is never replaced either)
+    if os.path.lexists(out):  # (a link to nothing is never replaced either)
         raise UserError(f"--out {out} exists; pass another --out, or remove it first")
     formats = FigureCanvasBase.get_supported_filetypes()
     fmt = out.suffix[1:].lower()

@@ -30,6 +30,10 @@ GROUP_METRICS = ("test_acc", "test_loss", "val_acc")
 MODEL_METRICS = ("train_loss", "val_loss", "val_acc", "test_loss", "test_acc")
 
 
+#: the dtype names (numpy's, torch's) of integers, printed whole by :func:`fmt`
+_INTEGER_DTYPES = ("int", "uint", "torch.int", "torch.uint")
+
+
 def fmt(x: Any, digits: int = 4) -> str:
     """A table cell: a float to ``digits`` significant digits, in scientific form
     (``1.235e+05``) below 1e-3 and from ``min(1e5, 10**digits)`` on (1e4 at 4 digits, where
@@ -51,7 +55,9 @@ def fmt(x: Any, digits: int = 4) -> str:
             f = float(x)
         except (TypeError, ValueError, RuntimeError):
             return str(x)
-        if _is_integer(x):
+        # an integer (bools and complex numbers were handled above): numpy's integer scalars
+        # register as Integral, an integer array or tensor of one element tells by its dtype
+        if isinstance(x, numbers.Integral) or dtype.startswith(_INTEGER_DTYPES):
             return str(int(x))
         if math.isnan(f):
             return "nan"
@@ -62,24 +68,6 @@ def fmt(x: Any, digits: int = 4) -> str:
             return f"{f:.{digits - 1}e}"
         return text
     return str(x)
-
-
-def _is_integer(x: Any) -> bool:
-    """A Python, numpy or torch integer (not a bool): printed whole by :func:`fmt`."""
-    if isinstance(x, bool):
-        return False
-    if isinstance(x, numbers.Integral):  # (numpy's integer scalars register as Integral)
-        return True
-    dtype = getattr(x, "dtype", None)
-    kind = getattr(dtype, "kind", None)  # a numpy dtype
-    if kind is not None:
-        return kind in "iu"
-    return (
-        dtype is not None
-        and getattr(dtype, "is_floating_point", True) is False
-        and getattr(dtype, "is_complex", True) is False
-        and str(dtype) != "torch.bool"
-    )
 
 
 def fmt_fixed(x: Any, decimals: int = 4) -> str:
