@@ -468,3 +468,16 @@ def nan_run_folder(tmp_path: Path, *, frozen_after_stop: bool = False):
         diag.append({"model": 1, "layer": "fc1", "step": 50, "grad_norm": 0.25})
     (tmp_path / "diagnostics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in diag))
     return read_run(tmp_path)
+
+
+def pretraining_rows(
+    cells: dict[tuple[str, float, str], tuple[float, float]], n: int
+) -> list[dict]:
+    """Pretraining study rows for ``pretraining._findings`` (digits, depth 3):
+    ``cells[(activation, labels, method)] = (mean, std)`` of a cell's test accuracy over ``n``
+    seeds."""
+    return [
+        {"data": "digits", "activation": act, "depth": 3, "labels": frac, "method": m,
+         "test_acc_mean": mean, "test_acc_std": std, "n": n}
+        for (act, frac, m), (mean, std) in cells.items()
+    ]  # fmt: skip

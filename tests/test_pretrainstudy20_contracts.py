@@ -2,16 +2,8 @@
 
 from __future__ import annotations
 
+from conftest import pretraining_rows
 from trainlab.studies import pretraining
-
-
-def _rows(cells: dict[tuple[str, float, str], tuple[float, float]], n: int) -> list[dict]:
-    """Study rows (digits, depth 3): ``cells[(activation, labels, method)] = (mean, std)``."""
-    return [
-        {"data": "digits", "activation": act, "depth": 3, "labels": frac, "method": m,
-         "test_acc_mean": mean, "test_acc_std": std, "n": n}
-        for (act, frac, m), (mean, std) in cells.items()
-    ]  # fmt: skip
 
 
 def _narrows(rows: list[dict]) -> str:
@@ -40,7 +32,7 @@ def test_gap_reversal_is_not_claimed_when_the_sigmoid_gain_is_within_noise():
         ("relu", 1.0, "dbn"): (0.82544, 0.05711),
         ("relu", 1.0, "sdae"): (0.89044, 0.01287),
     }
-    verdict = _narrows(_rows(measured, n=3))
+    verdict = _narrows(pretraining_rows(measured, n=3))
     assert "contradicted" not in verdict, verdict
 
 
@@ -54,5 +46,5 @@ def test_gap_that_shrinks_from_10_points_to_a_1_point_loss_is_not_contradicted()
         cells[("sigmoid", frac, "dbn")] = cells[("sigmoid", frac, "sdae")] = (0.60, 0.002)
         cells[("relu", frac, "random")] = (0.60, 0.002)
         cells[("relu", frac, "dbn")] = cells[("relu", frac, "sdae")] = (0.59, 0.002)
-    verdict = _narrows(_rows(cells, n=5))
+    verdict = _narrows(pretraining_rows(cells, n=5))
     assert not verdict.startswith("contradicted"), verdict

@@ -6,17 +6,9 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_EVEN, Decimal
 
+from conftest import pretraining_rows
 from trainlab.studies import optimizers, pretraining
 from trainlab.studies.cells import pm
-
-
-def _rows(cells: dict[tuple[str, float, str], tuple[float, float]], n: int) -> list[dict]:
-    """Pretraining study rows (digits, depth 3): ``cells[(activation, labels, method)]``."""
-    return [
-        {"data": "digits", "activation": act, "depth": 3, "labels": frac, "method": m,
-         "test_acc_mean": mean, "test_acc_std": std, "n": n}
-        for (act, frac, m), (mean, std) in cells.items()
-    ]  # fmt: skip
 
 
 def test_pretraining_gap_of_equal_size_with_opposite_sign_is_not_contradicted():
@@ -42,7 +34,9 @@ def test_pretraining_gap_of_equal_size_with_opposite_sign_is_not_contradicted():
         ("relu", 1.0, "dbn"): (0.8254410399257196, 0.05710872540271782),
         ("relu", 1.0, "sdae"): (0.8904363974001858, 0.0128657441602145),
     }
-    _, verdicts = pretraining._findings(_rows(measured, 3), ["digits"], [3], [0.01, 0.1, 1.0])
+    _, verdicts = pretraining._findings(
+        pretraining_rows(measured, 3), ["digits"], [3], [0.01, 0.1, 1.0]
+    )
     claim = next(v for v in verdicts if "the gap narrows" in v)
     sizes = [float(x) for x in re.findall(r"([+-]\d+\.\d) ± ", claim)]
     assert abs(abs(sizes[0]) - abs(sizes[1])) < 3.0, claim  # |gain| 13.8 vs 16.7
@@ -64,7 +58,9 @@ def test_pretraining_verdict_states_the_bound_it_judges_by():
         cells[("sigmoid", frac, "dbn")] = cells[("sigmoid", frac, "sdae")] = (0.60, 0.01)
         cells[("relu", frac, "random")] = (0.60, 0.01)
         cells[("relu", frac, "dbn")] = cells[("relu", frac, "sdae")] = (0.60, 0.01)
-    findings, verdicts = pretraining._findings(_rows(cells, 3), ["digits"], [3], [0.01, 0.1, 1.0])
+    findings, verdicts = pretraining._findings(
+        pretraining_rows(cells, 3), ["digits"], [3], [0.01, 0.1, 1.0]
+    )
     helps = verdicts[0]
     assert "+10.0 ± 2.9 points" in helps and helps.endswith("inconclusive (within seed noise)")
     text = " ".join(findings + verdicts)
