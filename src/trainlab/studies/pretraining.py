@@ -449,13 +449,17 @@ def _findings(
 
     spread = "" if min(r["n"] for r in rows) < 2 else " (± standard error over seeds)"
 
+    def noise(*cells: list[tuple[float, int]]) -> tuple[float, float]:
+        """Welch's ``(se, dof)`` of a difference of these cells' mean gains."""
+        return evidence.welch([c for cs in cells for c in cs])
+
     def judge(diff: float, *cells: list[tuple[float, int]]) -> str:
-        return evidence.judge(diff, *evidence.welch([c for cs in cells for c in cs]))
+        return evidence.judge(diff, *noise(*cells))
 
     def bound(*cells: list[tuple[float, int]]) -> str:
         """``; 95% bound ±x points (Welch dof d)``: what the judged difference must exceed
         (:func:`evidence.bound_text`); nothing where a cell diverged."""
-        se, dof = evidence.welch([c for cs in cells for c in cs])
+        se, dof = noise(*cells)
         if math.isnan(se) or math.isnan(dof):
             return ""
         return "; " + evidence.bound_text(se, dof, lambda x: f"{x * 100:.1f} points")
