@@ -489,6 +489,8 @@ def lr_sweep(
             f"--set {empty}), set one value (--set KEY=...), and sweep each setting on its own"
         )
     unused = [f"schedule '{config.schedule.name}'"] * (config.schedule.name != "none")
+    if "optim.lr" in pop.grid:  # (replaced by the sweep's learning rates)
+        unused.append(f"population.grid's optim.lr {list(pop.grid['optim.lr'])}")
     seeds = config.population.seeds
     unused += [f"seeds {', '.join(map(str, seeds[1:]))}"] * (len(seeds) > 1)
     if unused:
