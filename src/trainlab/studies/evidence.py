@@ -72,6 +72,8 @@ def judge(diff: float, se: float, dof: float, level: float = 0.95) -> str:
 def bound_text(se: float, dof: float, num: Callable[[float], str] = "{:.4f}".format) -> str:
     """The 95% bound a difference must exceed to count (``t·se``, Welch's dof), or why there is
     none; ``num`` formats the bound in the difference's unit."""
+    if math.isnan(se) or math.isnan(dof):  # (welch of a cell with a NaN/Inf std)
+        return "no noise estimate (diverged models)"
     if dof < 1:
         return "one seed per cell: no noise estimate"
     if se == 0.0:
@@ -82,4 +84,5 @@ def bound_text(se: float, dof: float, num: Callable[[float], str] = "{:.4f}".for
 def delta_text(diff: float, se: float, dof: float, num: Callable[[float], str]) -> str:
     """``Δ`` and the 95% bound it must exceed to count (:func:`bound_text`), both formatted by
     ``num`` in the difference's unit."""
-    return f"Δ {'+' if diff >= 0 else '-'}{num(abs(diff))}, {bound_text(se, dof, num)}"
+    sign = "" if math.isnan(diff) else "+" if diff >= 0 else "-"
+    return f"Δ {sign}{num(abs(diff))}, {bound_text(se, dof, num)}"
