@@ -591,9 +591,11 @@ def _compare(
 def _noise_text(diff: float, se: float, dof: float, *, pct: bool = False) -> str:
     """:func:`evidence.delta_text`; ``pct``: a difference of accuracies, in percentage points
     (the unit the accuracies are quoted in)."""
-    return delta_text(
-        diff, se, dof, (lambda x: f"{100 * x:.2f} points") if pct else "{:.4f}".format
-    )
+
+    def points(x: float) -> str:  # (the exact value rounded, as _ms does: not the product's)
+        return f"{Decimal(x) * 100 if math.isfinite(x) else 100 * x:.2f} points"
+
+    return delta_text(diff, se, dof, points if pct else "{:.4f}".format)
 
 
 def _all_of(verdicts: list[str]) -> str:
