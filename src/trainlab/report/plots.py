@@ -241,7 +241,7 @@ def _legend_entries(handles: list, labels: list[str], shown: int = 20) -> tuple[
     which = f"one in ~{every} shown" if every >= 2 else f"{len(pick)} of {n} shown"  # (21-29)
     return (
         [handles[i] for i in pick] + [Line2D([], [], color="none")],
-        [labels[i] for i in pick] + [f"… {extra} more groups ({which})"],
+        [labels[i] for i in pick] + [f"… {extra} more group{'s' if extra != 1 else ''} ({which})"],
     )
 
 
@@ -429,7 +429,7 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
         ax.set_ylabel(STAT_TITLES.get(stat, stat))
     title = f"{STAT_TITLES.get(stat, stat)} per layer (mean over seeds)"
     if hidden:
-        title += f"; {len(hidden)} more groups not shown"
+        title += f"; {len(hidden)} more group{'s' if len(hidden) != 1 else ''} not shown"
     if zero_seen:
         title += "; ▼ = 0"
     if bad_seen:
