@@ -74,7 +74,8 @@ def _em(m: re.Match[str]) -> str:
 
 def _inline(text: str) -> str:
     """Escape HTML, then `code` (or ``code``, as docstrings write it), **bold** and *italic*
-    (code spans are left alone)."""
+    (code spans are left alone; an asterisk touching a word character on its outer side, as
+    in ``2*3*4`` or ``x*y``, is a product, not emphasis)."""
     parts = re.split(r"(``.+?``|`[^`]+`)", text)
     out = []
     for part in parts:
