@@ -1434,27 +1434,42 @@ def _redraws(console: Any) -> bool:
 
 
 def _progress(enabled: bool, unit: str = "steps"):
+    """The progress bar: ``NAME [metric] ━━━━ 12/36 steps 0:00:05 ETA 0:00:10``.
+
+    On a narrow line the name and the bar give way (the name cut with "…"), never the step
+    count, the elapsed time or the ETA: rich's table narrows the columns that may wrap first,
+    and only those two may."""
     if not enabled:
         return None
     from rich.progress import (
         BarColumn,
         MofNCompleteColumn,
         Progress,
+        ProgressColumn,
         TextColumn,
         TimeElapsedColumn,
         TimeRemainingColumn,
     )
+    from rich.table import Column
+    from rich.text import Text
 
     from .console import FailSafeConsole
 
-    return Progress(  # names print as written: no markup, no ":vs:" emoji codes
-        TextColumn("{task.description}", markup=False, style="bold"),
+    class Description(ProgressColumn):  # names print as written: no markup, no ":vs:" emoji
+        def render(self, task: Any) -> Text:  # (one line, cut to the column's width)
+            return Text(task.description, style="bold", no_wrap=True, overflow="ellipsis")
+
+    def whole() -> Column:
+        return Column(no_wrap=True)
+
+    return Progress(
+        Description(table_column=Column(overflow="ellipsis")),
         BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(unit),
-        TimeElapsedColumn(),
-        TextColumn("ETA"),
-        TimeRemainingColumn(),
+        MofNCompleteColumn(table_column=whole()),
+        TextColumn(unit, table_column=whole()),
+        TimeElapsedColumn(table_column=whole()),
+        TextColumn("ETA", table_column=whole()),
+        TimeRemainingColumn(table_column=whole()),
         console=FailSafeConsole(emoji=False),
     )
 

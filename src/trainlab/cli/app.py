@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import errno
 import functools
@@ -217,9 +218,12 @@ def main() -> None:
     a usage error click's usage message and 2, Ctrl-C a hint and 130 (SIGTERM: 143)."""
     interrupt_note(clear=True)
     for stream in (sys.stdout, sys.stderr):  # text a non-UTF-8 stream cannot encode (a run
-        with contextlib.suppress(AttributeError, ValueError, OSError):  # named 日本 on Latin-1)
-            if stream.errors == "strict":  # is escaped, not a crash mid-run (UTF-8 mode's
-                stream.reconfigure(errors="backslashreplace")  # surrogateescape is kept)
+        with contextlib.suppress(AttributeError, ValueError, OSError, LookupError):  # named
+            # 日本 on Latin-1, a table's ± on the C locale's ASCII) is escaped, not a crash
+            # mid-run; UTF-8 encodes everything (UTF-8 mode's surrogateescape is kept)
+            utf8 = codecs.lookup(stream.encoding).name == "utf-8"
+            if stream.errors == "strict" or not utf8 and stream.errors == "surrogateescape":
+                stream.reconfigure(errors="backslashreplace")
     with _sigterm, _warnings_as_lines():
         try:
             _main()
