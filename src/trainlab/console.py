@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from rich.console import Console
 
@@ -59,3 +59,43 @@ class FailSafeConsole(Console):
                     "command goes on",
                     file=sys.stderr,
                 )
+
+
+class TableOrLines:
+    """A rich renderable: ``table`` where the console is wide enough for it, else ``lines``
+    (one per row, wrapped between words): a folded table split ``0.8914 ± 0.0079`` into lines
+    that read as other numbers (``0.891``, ``4 ±``), and ``optim.lr=0.001`` into
+    ``optim.lr=0.0``, ``01``.
+
+    Wide enough: for the table unwrapped (its widest measure); with ``wrap=True``, for its
+    narrowest measure, where each column that may wrap (``no_wrap=False``) is as wide as its
+    longest word (the others whole): rich then wraps those between words only."""
+
+    def __init__(self, table: Any, lines: list[Any], *, wrap: bool = False) -> None:
+        self.table, self.lines, self.wrap = table, lines, wrap
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.measure import Measurement
+
+        wide = options.update_width(1 << 16)  # (measured unclamped: at most the width given)
+        measure = Measurement.get(console, wide, self.table)  # (rich folds any column it
+        # narrows below its longest word, a group label too)
+        need = measure.minimum if self.wrap else measure.maximum
+        if need <= options.max_width:
+            yield self.table
+        else:
+            yield from self.lines
+
+
+class CliConsole(FailSafeConsole):
+    """The CLI's stdout console: in a log file or a pipe a long line stays one line (a path, a
+    summary line: whole for grep), in a terminal it wraps between words at the terminal's width
+    (the terminal itself would break it at any character, mid-number)."""
+
+    @property  # (rich reads ``soft_wrap`` at each print: a console made at import time)
+    def soft_wrap(self) -> bool:
+        return not self.is_terminal
+
+    @soft_wrap.setter
+    def soft_wrap(self, value: bool) -> None:  # (Console.__init__ sets it: the stream decides)
+        pass

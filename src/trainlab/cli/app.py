@@ -19,7 +19,7 @@ from typing import Annotated, NoReturn
 import typer
 from rich.markup import escape
 
-from ..console import FailSafeConsole
+from ..console import CliConsole, FailSafeConsole
 from ..errors import UserError, in_chain, interrupt_note, out_of_memory
 
 __all__ = [
@@ -48,8 +48,8 @@ Sets = Annotated[
     typer.Option("--set", metavar="KEY=VALUE", help="override a config key (repeatable)"),
 ]
 # names and paths print as written: ":vs:" in a run name is text, not an emoji code, and a
-# long path stays on one line in a log file (soft_wrap; tables still fit the width)
-console = FailSafeConsole(emoji=False, soft_wrap=True)
+# long path stays on one line in a log file (soft wrap there; tables still fit the width)
+console = CliConsole(emoji=False)
 err_console = FailSafeConsole(stderr=True, emoji=False)  # (a stderr that fails: dropped)
 
 

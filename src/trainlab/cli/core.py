@@ -5,12 +5,13 @@ from __future__ import annotations
 import math
 from contextlib import nullcontext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
+from ..console import TableOrLines
 from ..errors import UserError, reporting
 from .app import MAX_SEEDS, Sets, app, console, escape, home, whole_number, with_seeds
 
@@ -230,27 +231,6 @@ def summary_table(
     if caption is not None:
         lines.append(Text(caption, style="dim"))
     return TableOrLines(table, lines)
-
-
-class TableOrLines:
-    """A rich renderable: ``table`` where the console is wide enough for it unwrapped, else
-    ``lines`` (one per row, wrapped between words): a folded table split ``0.8914 ± 0.0079``
-    into lines that read as other numbers (``0.891``, ``4 ±``), and ``optim.lr=0.001`` into
-    ``optim.lr=0.0``, ``01``."""
-
-    def __init__(self, table: Table, lines: list[Text]) -> None:
-        self.table, self.lines = table, lines
-
-    def __rich_console__(self, console: Any, options: Any) -> Any:
-        from rich.measure import Measurement
-
-        wide = options.update_width(1 << 16)  # (measured unclamped: at most the width given)
-        need = Measurement.get(console, wide, self.table).maximum  # (rich folds any column
-        # it narrows, a group label too: only the unwrapped table keeps every word whole)
-        if need <= options.max_width:
-            yield self.table
-        else:
-            yield from self.lines
 
 
 def print_listing(title: str, rows: list[tuple[str, str]]) -> None:

@@ -296,9 +296,9 @@ def _lr_find_run(
     """lr-find's work: the range test (or the population sweep), its table and plot."""
     from rich.text import Text
 
+    from ..console import TableOrLines
     from ..optim.lr_find import log_spaced, lr_find, lr_sweep
     from ..report.plots import save_figure
-    from .core import TableOrLines
 
     if population:
         res = lr_sweep(cfg, log_spaced(start_lr, end_lr, population), epochs=epochs, device=device)
