@@ -215,3 +215,17 @@ def test_fine_tune_defaults_are_lr_1e_3_and_seeds_0_to_k_minus_1(digits):
     fa, fb, fc = ([m["final"] for m in s["models"]] for s in (a, b, c))
     assert fa == fb
     assert fa != fc  # the premise: the learning rate shows in the numbers compared
+
+
+def test_arrays_dataset_holds_out_at_least_one_row_for_a_positive_fraction():
+    """As ``trainlab.data`` ("at least one for a fraction > 0"): 5 rows at val_fraction 0.1
+    round to 0, yet a validation split was asked for, so 1 row is held out (it was silently
+    empty); 1 row with a validation split leaves none to train and says to pass 0."""
+    from trainlab.errors import UserError
+
+    x = np.random.default_rng(0).random((5, 3)).astype(np.float32)
+    y = np.array([0, 1, 0, 1, 0])
+    ds = arrays_dataset(x, y, None, None, val_fraction=0.1)
+    assert len(ds.y_val) == 1 and len(ds.y_train) == 4
+    with pytest.raises(UserError, match="val_fraction=0"):
+        arrays_dataset(x[:1], y[:1], None, None, val_fraction=0.1)

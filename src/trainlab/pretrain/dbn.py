@@ -298,14 +298,15 @@ def arrays_dataset(
     num_classes: int | None = None,
     name: str = "arrays",
 ) -> Any:
-    """A :class:`trainlab.data.Dataset` from arrays; the last ``val_fraction`` of the training
-    rows become the validation split (shuffle rows sorted by class first). Labels must be
+    """A :class:`trainlab.data.Dataset` from arrays; the last ``round(val_fraction · N)`` of
+    the ``N`` training rows, at least one for ``val_fraction > 0``, become the validation split
+    (shuffle rows sorted by class first). Labels must be
     integers in ``[0, num_classes)`` (``num_classes`` defaults to the largest label + 1),
     inputs finite, and the arrays checked as ``trainlab.data.load`` checks a file's
     (:func:`trainlab.data.datasets.check_arrays`); the training split must keep 2 classes.
     ``x_test = y_test = None``: no test split (a run then reports validation numbers)."""
     from ..data import Dataset
-    from ..data.datasets import check_arrays
+    from ..data.datasets import _held_out_size, check_arrays
 
     number = isinstance(val_fraction, int | float | np.floating) and not isinstance(
         val_fraction, bool
@@ -319,11 +320,12 @@ def arrays_dataset(
         y_test = np.empty(0, dtype=np.int64)
     if len(x_train) == 0:
         raise UserError(f"{name}: the training arrays are empty; pass x_train with samples")
-    n_val = int(round(len(x_train) * val_fraction))
+    n_val = _held_out_size(len(x_train), val_fraction)  # (as trainlab.data: >= 1 for > 0)
     n_tr = len(x_train) - n_val
     if n_tr < 1:
         raise UserError(
-            f"val_fraction={val_fraction} leaves no training rows of {len(x_train)}; lower it"
+            f"val_fraction={val_fraction} leaves no training rows of {len(x_train)}; "
+            "pass val_fraction=0 (no validation split)"
         )
     checked, k = check_arrays(
         name,
