@@ -41,12 +41,15 @@ def schedule_curves(config: Config) -> tuple[list[Member], Schedule, torch.Tenso
     import torch
 
     from ..config import members, resolve, schedule_epochs, schedule_kwargs
+    from ..models import check_options
     from ..optim import create_schedule
     from ..train import check_optimizer, load_dataset, record_schedule_overrides
 
     mems = members(config)
     cfgs = [resolve(config, m.overrides) for m in mems]
     check_optimizer(cfgs)  # a typo'd optimizer key is refused here as by `trainlab train`
+    for c in cfgs:  # (and a model option: the model itself is not built here)
+        check_options(c.model.name, c.model.kwargs("name"))
     ds = load_dataset(config)
     n = ds.x_train.shape[0]
     spe = math.ceil(n / min(config.train.batch_size, n))

@@ -28,6 +28,7 @@ from .resnet import BasicBlock, ResNet
 
 __all__ = [
     "create",
+    "check_options",
     "list_models",
     "register_model",
     "model_options",
@@ -87,6 +88,14 @@ def create(
     """
     factory = _MODELS.get(name)
     shape, num_classes = check_shape(input_shape, num_classes)
+    check_options(name, kwargs)
+    return factory(input_shape=shape, num_classes=num_classes, **kwargs)
+
+
+def check_options(name: str, kwargs: dict[str, Any]) -> None:
+    """Refuse an unknown model ``name`` or an option its constructor does not take, with a
+    "did you mean" hint (what :func:`create` checks before it builds anything)."""
+    _MODELS.get(name)
     options = model_options(name)
     for key in kwargs:
         if key not in options and not _takes_any_option(name):
@@ -94,4 +103,3 @@ def create(
                 f"model '{name}' has no option '{key}'{did_you_mean(key, options)}; "
                 f"its options are: {', '.join(options) or '(none)'}"
             )
-    return factory(input_shape=shape, num_classes=num_classes, **kwargs)
