@@ -111,3 +111,26 @@ def test_train_summary_on_an_ascii_locale_stdout_does_not_crash(monkeypatch, tmp
     assert "UnicodeEncodeError" not in err, err[-800:]
     assert code in (0, None), (code, err[-800:])
     assert "run directory:" in out, out
+
+
+def test_main_with_stdout_redirected_to_a_stringio_runs():
+    """A notebook or script that captures the CLI with ``contextlib.redirect_stdout(
+    io.StringIO())``: a StringIO's ``encoding`` is None, and the stream check in main() must
+    not call ``codecs.lookup(None)`` (TypeError: a traceback before the command ran)."""
+    import contextlib
+
+    from trainlab.cli import main
+
+    buf = io.StringIO()
+    argv = sys.argv
+    sys.argv = ["trainlab", "datasets"]
+    code = 0
+    try:
+        with contextlib.redirect_stdout(buf):
+            main()
+    except SystemExit as exc:
+        code = exc.code
+    finally:
+        sys.argv = argv
+    assert code in (0, None)
+    assert "digits" in buf.getvalue()

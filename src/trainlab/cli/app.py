@@ -220,8 +220,9 @@ def main() -> None:
     for stream in (sys.stdout, sys.stderr):  # text a non-UTF-8 stream cannot encode (a run
         with contextlib.suppress(AttributeError, ValueError, OSError, LookupError):  # named
             # 日本 on Latin-1, a table's ± on the C locale's ASCII) is escaped, not a crash
-            # mid-run; UTF-8 encodes everything (UTF-8 mode's surrogateescape is kept)
-            utf8 = codecs.lookup(stream.encoding).name == "utf-8"
+            # mid-run; UTF-8 encodes everything (UTF-8 mode's surrogateescape is kept; a
+            # StringIO has no encoding: it takes any text)
+            utf8 = codecs.lookup(stream.encoding or "utf-8").name == "utf-8"
             if stream.errors == "strict" or not utf8 and stream.errors == "surrogateescape":
                 stream.reconfigure(errors="backslashreplace")
     with _sigterm, _warnings_as_lines():
