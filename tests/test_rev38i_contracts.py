@@ -74,6 +74,13 @@ def _summary():
     return {"name": "tiny", "k": 4, "epochs": 1, "groups": groups, "nan_models": []}
 
 
+class _Terminal(io.StringIO):
+    """A stream that is a terminal (its ``isatty`` says so)."""
+
+    def isatty(self) -> bool:
+        return True
+
+
 def _cli_console_on(monkeypatch, buf, *, terminal: bool):
     """The console the CLI prints with (module ``trainlab.cli.app``; ``trainlab.cli.app`` as
     an attribute is the Typer app), as it is with its output going to ``buf``: a 40-column
@@ -81,7 +88,8 @@ def _cli_console_on(monkeypatch, buf, *, terminal: bool):
     import importlib
 
     console = importlib.import_module("trainlab.cli.app").console
-    monkeypatch.setattr(console, "file", buf)
+    assert buf.isatty() == terminal
+    monkeypatch.setattr(console, "_file", buf)  # (not ``file``: undo would pin sys.stdout)
     monkeypatch.setattr(console, "_width", 40)
     monkeypatch.setattr(console, "_force_terminal", terminal)
     monkeypatch.setattr(console, "_color_system", None)
@@ -99,7 +107,7 @@ def test_summary_lines_wrap_between_words_in_a_narrow_terminal(monkeypatch):
     characters, each number whole on one line; got 93-character lines."""
     from trainlab.cli import core
 
-    buf = io.StringIO()
+    buf = _Terminal()
     _cli_console_on(monkeypatch, buf, terminal=True)  # a 40-column terminal
     core._finish(None, _summary(), report=False)
     lines = buf.getvalue().splitlines()

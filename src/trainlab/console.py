@@ -78,6 +78,11 @@ class TableOrLines:
         from rich.measure import Measurement
 
         wide = options.update_width(1 << 16)  # (measured unclamped: at most the width given)
+        if self.wrap:  # rich measures a column's narrowest as its longest word, no_wrap or not:
+            for column in self.table.columns:  # a no_wrap cell with spaces needs all its width
+                if column.no_wrap:
+                    cells = (column.header, *column.cells)
+                    column.min_width = max(Measurement.get(console, wide, c).maximum for c in cells)
         measure = Measurement.get(console, wide, self.table)  # (rich folds any column it
         # narrows below its longest word, a group label too)
         need = measure.minimum if self.wrap else measure.maximum
@@ -94,7 +99,10 @@ class CliConsole(FailSafeConsole):
 
     @property  # (rich reads ``soft_wrap`` at each print: a console made at import time)
     def soft_wrap(self) -> bool:
-        return not self.is_terminal
+        try:  # the stream itself, not rich's is_terminal (FORCE_COLOR makes any stream one)
+            return not self.file.isatty()
+        except (AttributeError, ValueError, OSError):  # (no isatty, a closed stream)
+            return True
 
     @soft_wrap.setter
     def soft_wrap(self, value: bool) -> None:  # (Console.__init__ sets it: the stream decides)

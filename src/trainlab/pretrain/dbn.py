@@ -339,7 +339,8 @@ def arrays_dataset(
         raise UserError(
             f"{name}: the training split (the first {n_tr} rows; the last val_fraction="
             f"{val_fraction} become validation) holds class {int(kept[0])} only; shuffle the "
-            "rows first (e.g. sklearn.utils.shuffle) or lower val_fraction"
+            "rows first (e.g. sklearn.utils.shuffle), lower val_fraction, or pass "
+            "val_fraction=0 (no validation split)"
         )
     # copies: the Dataset never shares memory with the caller's arrays
     f = lambda a: torch.tensor(np.asarray(a), dtype=torch.float32)  # noqa: E731
