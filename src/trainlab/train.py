@@ -1438,7 +1438,7 @@ def _progress(enabled: bool, unit: str = "steps"):
 
     On a narrow line the name and the bar give way (the name cut with "…"), never the step
     count, the elapsed time or the ETA: rich's table narrows the columns that may wrap first,
-    and only those two may."""
+    and only those two may. In a log file or a pipe (no redraws) the line stays whole."""
     if not enabled:
         return None
     from rich.progress import (
@@ -1462,6 +1462,9 @@ def _progress(enabled: bool, unit: str = "steps"):
     def whole() -> Column:
         return Column(no_wrap=True)
 
+    console = FailSafeConsole(emoji=False)
+    if not _redraws(console):  # a log's one line of the bar, at its stop, stays whole
+        console.width = 1 << 12
     return Progress(
         Description(table_column=Column(overflow="ellipsis")),
         BarColumn(),
@@ -1470,7 +1473,7 @@ def _progress(enabled: bool, unit: str = "steps"):
         TimeElapsedColumn(table_column=whole()),
         TextColumn("ETA", table_column=whole()),
         TimeRemainingColumn(table_column=whole()),
-        console=FailSafeConsole(emoji=False),
+        console=console,
     )
 
 
