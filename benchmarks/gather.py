@@ -5,7 +5,7 @@ row indices. Advanced indexing ``x[idx]`` gathers element by element; ``index_se
 flattened indices copies whole rows (the same values; the trainer uses it on the CPU). Prints
 µs per gather for each and writes JSON.
 
-    python benchmarks/gather.py                   # CPU: digits-sized 1437×64 (80% of its 1797) and 60000×784
+    python benchmarks/gather.py                   # CPU: 1437×64 (80% of digits) and 60000×784
     python benchmarks/gather.py --device cuda     # CUDA: 60000×784, K = 100 and 1000
 """
 
