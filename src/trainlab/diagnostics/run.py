@@ -158,9 +158,11 @@ def run_findings(
         int(m["index"]) for m in summary.get("models", []) if m.get("stopped_by") == "evaluation"
     }
     held_out = sizes is None or sizes[1] + sizes[2] > 0
+    bounds = {int(m["index"]) for m in summary.get("models", []) if m.get("stopped_step_bound")}
     findings = with_trainer_stops(
-        verdict(records), nan_stops(summary), sampled, evaluated, held_out=held_out
-    )
+        verdict(records), nan_stops(summary), sampled, evaluated, held_out=held_out,
+        bounds=bounds,
+    )  # fmt: skip
     return _never_moved(findings, records, summary)
 
 
@@ -224,6 +226,7 @@ def with_trainer_stops(
     evaluated: set[int] | frozenset[int] = frozenset(),
     *,
     held_out: bool = True,
+    bounds: set[int] | frozenset[int] = frozenset(),
 ) -> list[Finding]:
     """``findings`` with the trainer's NaN/Inf stops folded into the ``nonfinite`` check.
 
@@ -236,7 +239,9 @@ def with_trainer_stops(
     ``sampled``: ``{model: sampled steps}``, so that ``--every 1`` is suggested only where
     step ``S`` was not sampled; ``evaluated``: the models stopped by an epoch's evaluation
     (their val/test loss non-finite after step ``S − 1``'s update; step ``S`` never ran), on
-    the training split where the run held out neither (``held_out`` False).
+    the training split where the run held out neither (``held_out`` False); ``bounds``: the
+    models whose ``S`` is only the last step of the epoch in which they stopped (a killed run,
+    read from ``metrics.jsonl`` before ``summary.json`` named the step): stopped *by* step ``S``.
     """
     out = list(findings)
     for model, stop in sorted(stops.items()):
@@ -245,7 +250,8 @@ def with_trainer_stops(
         )
         seen = out[idx] if idx is not None else None
         by_eval = model in evaluated
-        was_sampled = sampled is not None and stop in sampled.get(model, set())
+        bound = model in bounds and not by_eval
+        was_sampled = not bound and sampled is not None and stop in sampled.get(model, set())
         if by_eval:  # step S − 1's loss and gradient were finite (checked at every step)
             seen_before = sampled is not None and stop - 1 in sampled.get(model, set())
             hint = (
@@ -270,16 +276,17 @@ def with_trainer_stops(
             if by_eval
             else "loss/gradient NaN/Inf"
         )
+        at = f"by step {stop} (its epoch's last)" if bound else f"at step {stop}"
         if seen is not None and seen.status == "fail":
             if seen.step is not None and seen.step > stop:
-                note = f"; but the trainer stopped it at step {stop} ({cause}), {hint}"
+                note = f"; but the trainer stopped it {at} ({cause}), {hint}"
                 out[idx] = dataclasses.replace(seen, message=seen.message + note)
             continue
         stopped = Finding(
             "nonfinite",
             "fail",
             model,
-            f"stopped by the trainer at step {stop} ({cause}); {hint}",
+            f"stopped by the trainer {at} ({cause}); {hint}",
             step=stop,
         )
         if idx is not None:

@@ -359,7 +359,9 @@ class RunData:
 
         From ``summary.json`` when the run finished; otherwise from the last epoch in
         ``metrics.jsonl`` with status ``"incomplete"`` (``"nan"`` if its loss or gradient norm is
-        already NaN/Inf, the trainer's rule; ``"not started"`` if it has no metrics yet).
+        already NaN/Inf, the trainer's rule, with ``stopped_step_bound`` True: its
+        ``stopped_step`` is that epoch's last step, by which it stopped; ``"not started"`` if it
+        has no metrics yet).
         """
         summ = {int(m["index"]): m for m in (self.summary or {}).get("models", []) if "index" in m}
         curves = self.curves()
@@ -418,6 +420,8 @@ class RunData:
                 rec["stopped_step"] = stopped.get("step") if stopped is not None else None
                 if bad is not None and by_eval:
                     rec["stopped_by"] = "evaluation"
+                elif bad is not None:  # the failing epoch's last step: the stop came by then
+                    rec["stopped_step_bound"] = True  # (summary.json would name the step)
                 rec["final"] = {
                     k: last.get(k)
                     for k in (

@@ -218,7 +218,7 @@ def nan_flags(run: RunData) -> list[str]:
             continue
         step = r.get("stopped_step")
         where = f"at step {step}" if step is not None else "(step unknown)"
-        if run.summary is None and step is not None:
+        if r.get("stopped_step_bound") and step is not None:
             where = f"by step {step}"  # only the epoch's last step is known before the summary
         out.append(f"{model_label(r)}: loss or gradient became NaN/Inf {where}")
     return out
