@@ -60,3 +60,4 @@ def test_killed_run_verdict_does_not_claim_epoch_end_as_nan_stop_step(tmp_path: 
     table = _verdict_table(build_report(out).read_text())
     assert "stopped by the trainer" in table  # the NaN stop is named
     assert f"stopped by the trainer at step {epoch_end}" not in table, table
+    assert f"stopped by the trainer by step {epoch_end}" in " ".join(table.split()), table
