@@ -588,12 +588,19 @@ def _compare(
     return judge(diff, se, dof), _noise_text(diff, se, dof, pct=pct)
 
 
+def _hundredths(x: float, places: int) -> str:
+    """``100·x`` to ``places`` decimals, rounding the float's exact value: 0.5925000000000000266
+    is 59.3, where ``f"{100 * x:.1f}"`` rounds the product 59.25 to even (59.2); non-finite
+    values print as ``nan`` / ``inf``."""
+    return f"{Decimal(x) * 100 if math.isfinite(x) else 100 * x:.{places}f}"
+
+
 def _noise_text(diff: float, se: float, dof: float, *, pct: bool = False) -> str:
     """:func:`evidence.delta_text`; ``pct``: a difference of accuracies, in percentage points
     (the unit the accuracies are quoted in)."""
 
-    def points(x: float) -> str:  # (the exact value rounded, as _ms does: not the product's)
-        return f"{Decimal(x) * 100 if math.isfinite(x) else 100 * x:.2f} points"
+    def points(x: float) -> str:
+        return f"{_hundredths(x, 2)} points"
 
     return delta_text(diff, se, dof, points if pct else "{:.4f}".format)
 
@@ -616,9 +623,8 @@ def _ms(vals: list[float], pct: bool = False) -> str:
     """``mean ± std`` over the seeds (the mean alone for one seed: no spread was measured);
     seeds whose value is not finite (diverged) are left out of both and counted."""
 
-    def fmt(x: float) -> str:  # (a percentage rounds the float's exact value, as 0.593 does:
-        # 0.5925000000000000266 is 59.3%, where f"{x:.1%}" rounds the product 59.25 to even)
-        return f"{Decimal(x) * 100:.1f}%" if pct else f"{x:.4f}"
+    def fmt(x: float) -> str:  # (a percentage as the table's 0.593 reads: 59.3%)
+        return f"{_hundredths(x, 1)}%" if pct else f"{x:.4f}"
 
     finite = [v for v in vals if math.isfinite(v)]
     bad = len(vals) - len(finite)
