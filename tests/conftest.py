@@ -101,6 +101,37 @@ def run_cli(monkeypatch, capsys, *args):
     return code, out.out, out.err
 
 
+def run_cli_on_streams(monkeypatch, encoding: str, errors: str, *args):
+    """``trainlab ARGS`` with stdout in ``encoding`` with error handler ``errors`` (as a
+    locale sets it up: Latin-1 ``strict``, the C locale's ASCII ``surrogateescape``) and
+    stderr in ``encoding`` (``strict`` for Latin-1, else ``backslashreplace``): (exit code,
+    stdout, stderr). An exception other than SystemExit is what the shell shows as a
+    traceback: it is returned as exit code 1 with its text in stderr."""
+    import io
+    import traceback
+
+    from trainlab.cli import main
+
+    out_b, err_b = io.BytesIO(), io.BytesIO()
+    err_errors = "strict" if encoding == "latin-1" else "backslashreplace"
+    out = io.TextIOWrapper(out_b, encoding=encoding, errors=errors, write_through=True)
+    err = io.TextIOWrapper(err_b, encoding=encoding, errors=err_errors, write_through=True)
+    monkeypatch.setattr(sys, "stdout", out)
+    monkeypatch.setattr(sys, "stderr", err)
+    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
+    code, tb = 0, ""
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    except Exception:  # noqa: BLE001 - the traceback the shell would print
+        code, tb = 1, traceback.format_exc()
+    text_out = out_b.getvalue().decode(encoding, "replace")
+    text_err = err_b.getvalue().decode(encoding, "replace") + tb
+    monkeypatch.undo()
+    return code, text_out, text_err
+
+
 def run_pretrain_cli(tmp_path, monkeypatch, capsys, text: str, *args: str):
     """``trainlab pretrain CONFIG --out RUN ARGS`` as the shell runs it (``main()``).
 

@@ -4,38 +4,15 @@ Every test here fails on the code it was written against."""
 
 from __future__ import annotations
 
-import io
-import sys
+from conftest import run_cli_on_streams
 
 TINY = "name: t\nmodel: {name: mlp, hidden: [4]}\ntrain: {epochs: 2, batch_size: 256}\n"
 
 
 def _cli_on_latin1_streams(monkeypatch, *args):
     """``trainlab ARGS`` with stdout and stderr in Latin-1, as a Latin-1 locale (or Windows'
-    cp1252 with the output redirected to a file) gives them: (exit code, stdout, stderr).
-    An exception other than SystemExit is what the shell shows as a traceback: it is
-    returned as exit code 1 with its text in stderr."""
-    import traceback
-
-    from trainlab.cli import main
-
-    out_b, err_b = io.BytesIO(), io.BytesIO()
-    out = io.TextIOWrapper(out_b, encoding="latin-1", write_through=True)
-    err = io.TextIOWrapper(err_b, encoding="latin-1", write_through=True)
-    monkeypatch.setattr(sys, "stdout", out)
-    monkeypatch.setattr(sys, "stderr", err)
-    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
-    code, tb = 0, ""
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    except Exception:  # noqa: BLE001 - the traceback the shell would print
-        code, tb = 1, traceback.format_exc()
-    text_out = out_b.getvalue().decode("latin-1")
-    text_err = err_b.getvalue().decode("latin-1") + tb
-    monkeypatch.undo()
-    return code, text_out, text_err
+    cp1252 with the output redirected to a file) gives them: (exit code, stdout, stderr)."""
+    return run_cli_on_streams(monkeypatch, "latin-1", "strict", *args)
 
 
 # A run named in Japanese (or any text the output stream cannot encode: a data path with CJK

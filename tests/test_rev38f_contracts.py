@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from conftest import run_cli_on_streams
+
 TINY = (
     "name: {name}\n"
     "data: {{name: digits}}\n"
@@ -61,31 +63,10 @@ def test_progress_bar_keeps_step_count_and_eta_when_the_line_is_narrow(
 
 
 def _cli_on_ascii_streams(monkeypatch, *args):
-    """``trainlab ARGS`` with stdout and stderr as Python sets them up in the C/POSIX locale
-    when UTF-8 mode is off (``LANG=C PYTHONUTF8=0``, or ``PYTHONIOENCODING=ascii:
-    surrogateescape``): ASCII with errors="surrogateescape". Returns (exit code, stdout,
-    stderr); an exception other than SystemExit is the shell's traceback (exit 1)."""
-    import traceback
-
-    from trainlab.cli import main
-
-    out_b, err_b = io.BytesIO(), io.BytesIO()
-    out = io.TextIOWrapper(out_b, encoding="ascii", errors="surrogateescape", write_through=True)
-    err = io.TextIOWrapper(err_b, encoding="ascii", errors="backslashreplace", write_through=True)
-    monkeypatch.setattr(sys, "stdout", out)
-    monkeypatch.setattr(sys, "stderr", err)
-    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
-    code, tb = 0, ""
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    except Exception:  # noqa: BLE001 - the traceback the shell would print
-        code, tb = 1, traceback.format_exc()
-    text_out = out_b.getvalue().decode("ascii", "replace")
-    text_err = err_b.getvalue().decode("ascii", "replace") + tb
-    monkeypatch.undo()
-    return code, text_out, text_err
+    """``trainlab ARGS`` with stdout as Python sets it up in the C/POSIX locale when UTF-8 mode
+    is off (``LANG=C PYTHONUTF8=0``, or ``PYTHONIOENCODING=ascii:surrogateescape``): ASCII
+    with errors="surrogateescape". Returns (exit code, stdout, stderr)."""
+    return run_cli_on_streams(monkeypatch, "ascii", "surrogateescape", *args)
 
 
 def test_train_summary_on_an_ascii_locale_stdout_does_not_crash(monkeypatch, tmp_path):
