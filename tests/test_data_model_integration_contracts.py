@@ -20,7 +20,9 @@ def _npz(path, x_train, y_train, x_test, y_test):
     return path
 
 
-@pytest.mark.parametrize("dtype", ["<i8", ">f8"], ids=["int64", "float64_big_endian"])
+@pytest.mark.parametrize(
+    "dtype", ["<i8", "<i4", "<u4", ">f8"], ids=["int64", "int32", "uint32", "float64_big_endian"]
+)
 def test_preprocessing_of_wide_npz_inputs_is_not_done_in_float32(tmp_path, dtype):
     """``load`` promises that preprocessing is fitted on the training split and that wide data is
     transformed in float64 and rounded after ("a feature such as 5e6 ± 1 loses its spread in
