@@ -314,6 +314,22 @@ class LBFGS(PopulationOptimizer):
         return orig_loss
 
 
+def lu_factor_each(a: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """``torch.linalg.lu_factor_ex`` of a batch ``(K, n, n)``, one matrix per call on CPU.
+
+    torch's batched CPU LU runs LAPACK's ``getrf`` on several threads at once for matrices
+    larger than about 14×14, which MKL does not allow: after ``torch.set_num_threads`` (which
+    trainlab's studies call) the factors come back wrong (residuals ~1e2 for n=256, K=2, and
+    "Intel oneMKL ERROR: Parameter 6 was incorrect on entry to DLASWP"; torch 2.13,
+    pytorch/pytorch#181570). One matrix per call keeps ``getrf`` on one thread of torch's pool
+    (MKL threads it internally).
+    """
+    if a.device.type != "cpu" or a.shape[0] == 1:
+        return torch.linalg.lu_factor_ex(a)
+    lu, piv, info = zip(*(torch.linalg.lu_factor_ex(m) for m in a), strict=True)
+    return torch.stack(lu), torch.stack(piv), torch.stack(info)
+
+
 def flat_hessian(loss: Tensor, params: list[Tensor], k: int) -> tuple[Tensor, Tensor]:
     """Per-model gradient ``(K, n)`` and Hessian ``(K, n, n)`` of per-model losses ``(K,)``.
 
@@ -420,7 +436,7 @@ class Newton(PopulationOptimizer):
         a = h + torch.diag_embed(damp)
         rows = a.abs().amax(-1)  # (K, n)
         scale = torch.where(rows > 0, rows.rsqrt(), torch.ones_like(rows))
-        lu, piv, info = torch.linalg.lu_factor_ex(scale[:, :, None] * a * scale[:, None, :])
+        lu, piv, info = lu_factor_each(scale[:, :, None] * a * scale[:, None, :])
         pivots = lu.diagonal(dim1=-2, dim2=-1).abs()
         tiny = pivots.amin(-1) <= n * torch.finfo(cdt).eps * pivots.amax(-1)
         y = torch.linalg.lu_solve(lu, piv, (scale * g).unsqueeze(-1)).squeeze(-1)
