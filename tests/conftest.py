@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -62,6 +63,27 @@ model: {name: mlp, hidden: [8]}
 train: {epochs: 1, batch_size: 128}
 population: {seeds: [0]}
 """
+
+
+def torch_lr_curve(make, base: float, n: int, *, every: int = 1, fractional: int = 0):
+    """The lr torch's scheduler ``make(optimizer)`` gives at optimizer steps 0..n-1 (float64):
+    stepped after every ``every`` steps, or, with ``fractional`` steps per epoch, told the
+    epoch ``s / fractional`` before each step (CosineAnnealingWarmRestarts' fractional epochs).
+    """
+    p = torch.zeros(1, requires_grad=True)
+    opt = torch.optim.SGD([p], lr=base)
+    sched = make(opt)
+    out = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for s in range(n):
+            if fractional:
+                sched.step(s / fractional)
+            out.append(opt.param_groups[0]["lr"])
+            opt.step()
+            if not fractional and (s + 1) % every == 0:
+                sched.step()
+    return torch.tensor(out, dtype=torch.float64)
 
 
 def config_file(tmp_path: Path, text: str, name: str = "small.yaml") -> Path:

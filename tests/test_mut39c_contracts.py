@@ -7,29 +7,13 @@ Expected values come from torch (``torch.optim.lr_scheduler`` on a dummy optimiz
 from __future__ import annotations
 
 import math
-import warnings
 
 import pytest
 import torch
 from torch.optim import lr_scheduler as tls
 
+from conftest import torch_lr_curve
 from trainlab.optim import create_schedule
-
-
-def _torch_curve(make, base: float, n: int, *, per_epoch: int = 0) -> torch.Tensor:
-    """torch's lr at optimizer steps 0..n-1 (stepped every step, or every ``per_epoch`` steps)."""
-    p = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.SGD([p], lr=base)
-    sched = make(opt)
-    out = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for s in range(n):
-            out.append(opt.param_groups[0]["lr"])
-            opt.step()
-            if not per_epoch or (s + 1) % per_epoch == 0:
-                sched.step()
-    return torch.tensor(out, dtype=torch.float64)
 
 
 def _curve(name, base, total, spe, **params) -> torch.Tensor:
@@ -43,13 +27,13 @@ def _curve(name, base, total, spe, **params) -> torch.Tensor:
 def test_step_gamma_defaults_to_torchs_steplr_gamma():
     """``step`` without gamma decays as torch's ``StepLR(opt, step_size)`` (gamma 0.1)."""
     ours = _curve("step", 0.2, 24, 3, step_size=2)
-    ref = _torch_curve(lambda o: tls.StepLR(o, 2), 0.2, 24, per_epoch=3)
+    ref = torch_lr_curve(lambda o: tls.StepLR(o, 2), 0.2, 24, every=3)
     torch.testing.assert_close(ours, ref, rtol=1e-12, atol=0)
 
 
 def test_multistep_gamma_defaults_to_torchs_multisteplr_gamma():
     ours = _curve("multistep", 0.2, 24, 3, milestones=[2, 5])
-    ref = _torch_curve(lambda o: tls.MultiStepLR(o, [2, 5]), 0.2, 24, per_epoch=3)
+    ref = torch_lr_curve(lambda o: tls.MultiStepLR(o, [2, 5]), 0.2, 24, every=3)
     torch.testing.assert_close(ours, ref, rtol=1e-12, atol=0)
 
 
@@ -58,7 +42,7 @@ def test_cyclic_step_size_up_defaults_to_torchs_2000():
     n = 4500
     ours = create_schedule("cyclic", torch.tensor([0.01], dtype=torch.float64), total_steps=n,
                            steps_per_epoch=1, max_lr=0.1).curve()[:, 0]  # fmt: skip
-    ref = _torch_curve(lambda o: tls.CyclicLR(o, 0.01, 0.1, cycle_momentum=False), 0.01, n)
+    ref = torch_lr_curve(lambda o: tls.CyclicLR(o, 0.01, 0.1, cycle_momentum=False), 0.01, n)
     torch.testing.assert_close(ours, ref, rtol=1e-9, atol=1e-12)
     assert float(ours[2000]) == pytest.approx(0.1)
 
@@ -70,7 +54,7 @@ def test_linear_stays_at_its_end_value_past_the_run():
     s = create_schedule("linear", torch.tensor([0.2], dtype=torch.float64), total_steps=total,
                         steps_per_epoch=1, end_factor=0.25)  # fmt: skip
     ours = torch.stack([s(i)[0] for i in range(n)])
-    ref = _torch_curve(lambda o: tls.LinearLR(o, 1.0, 0.25, total), 0.2, n)
+    ref = torch_lr_curve(lambda o: tls.LinearLR(o, 1.0, 0.25, total), 0.2, n)
     torch.testing.assert_close(ours, ref, rtol=1e-12, atol=1e-15)
     zero = create_schedule("linear", torch.tensor([0.2], dtype=torch.float64), total_steps=total,
                            steps_per_epoch=1, end_factor=0.0)  # fmt: skip

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 
 import pytest
 import torch
 from torch import nn
 from torch.optim import lr_scheduler as tls
 
-from conftest import small_config
+from conftest import small_config, torch_lr_curve
 from test_optim import _model_kwargs, _saved
 from trainlab.optim import Newton, clip_grad_norm_, create_optimizer, create_schedule
 
@@ -412,20 +411,6 @@ def test_per_model_schedule_parameters_equal_separate_schedules():
             assert torch.equal(pop[:, m], one.curve()[:, 0]), (name, m)
 
 
-def _torch_curve(make, n: int) -> torch.Tensor:
-    p = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.SGD([p], lr=0.1)
-    sched = make(opt)
-    out = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for _ in range(n):
-            out.append(opt.param_groups[0]["lr"])
-            opt.step()
-            sched.step()
-    return torch.tensor(out, dtype=F64)
-
-
 def _ours(name: str, total: int, **kw) -> torch.Tensor:
     base = torch.tensor([0.1], dtype=F64)
     return create_schedule(name, base, total_steps=total, steps_per_epoch=1, **kw).curve()[:, 0]
@@ -436,9 +421,9 @@ def _ours(name: str, total: int, **kw) -> torch.Tensor:
 def test_one_cycle_at_short_lengths_matches_torch_to_the_last_step(total, strategy):
     """Runs of 1-5 steps (the rise shorter than a step) up to the last step's final lr."""
     for pct in (0.3, 0.9):
-        ref = _torch_curve(lambda o, pct=pct: tls.OneCycleLR(
+        ref = torch_lr_curve(lambda o, pct=pct: tls.OneCycleLR(
             o, 0.1, total_steps=total, pct_start=pct, anneal_strategy=strategy,
-            cycle_momentum=False), total)  # fmt: skip
+            cycle_momentum=False), 0.1, total)  # fmt: skip
         ours = _ours("one_cycle", total, pct_start=pct, anneal_strategy=strategy)
         torch.testing.assert_close(ours, ref, rtol=1e-12, atol=0)
         assert float(ours[-1]) == pytest.approx(0.1 / 25 / 1e4, rel=1e-12) or total == 1
@@ -458,10 +443,11 @@ def test_warmup_in_front_of_each_schedule_matches_sequential_lr(warmup):
     ]  # fmt: skip
     for name, kw, inner in inners:
         for start in (0.0, 0.25):
-            ref = _torch_curve(
+            ref = torch_lr_curve(
                 lambda o, inner=inner, start=start: tls.SequentialLR(
                     o, [tls.LinearLR(o, start or 1e-300, 1.0, warmup), inner(o)], [warmup]
                 ),
+                0.1,
                 total,
             )
             ours = _ours(name, total, warmup_steps=warmup, warmup_start_factor=start, **kw)

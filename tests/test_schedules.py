@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 import math
-import warnings
 
 import pytest
 import torch
 from torch.optim import lr_scheduler as tls
 
+from conftest import torch_lr_curve
 from trainlab.errors import ConfigError, UserError
 from trainlab.optim import create_schedule, list_schedules
 
 SPE = 3  # steps per epoch
 EPOCHS = 12
 TOTAL = SPE * EPOCHS
-
-
-def _torch_curve(make, base: float, n: int, *, per: str = "step", epoch_arg: bool = False):
-    """The lr torch's scheduler gives at each optimizer step 0..n-1."""
-    p = torch.zeros(1, requires_grad=True)
-    opt = torch.optim.SGD([p], lr=base)
-    sched = make(opt)
-    out = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for s in range(n):
-            if epoch_arg:
-                sched.step(s / SPE)
-            out.append(opt.param_groups[0]["lr"])
-            opt.step()
-            if not epoch_arg and (per == "step" or (s + 1) % SPE == 0):
-                sched.step()
-    return torch.tensor(out, dtype=torch.float64)
 
 
 def _ours(name: str, base: float, **params) -> torch.Tensor:
@@ -142,7 +124,9 @@ CASES = [
 def test_matches_torch_lr_scheduler(name, params, make, per, epoch_arg):
     base = 0.1
     ours = _ours(name, base, **params)
-    ref = _torch_curve(make, base, TOTAL, per=per, epoch_arg=epoch_arg)
+    ref = torch_lr_curve(
+        make, base, TOTAL, every=1 if per == "step" else SPE, fractional=SPE if epoch_arg else 0
+    )
     torch.testing.assert_close(ours, ref, rtol=1e-9, atol=1e-12)
 
 
@@ -247,7 +231,7 @@ def test_one_cycle_without_a_rise_starts_at_the_peak(total, pct):
     curve = sched.curve()
     assert torch.isfinite(curve).all()
     torch.testing.assert_close(curve[0], torch.tensor([0.1, 0.2], dtype=torch.float64))
-    ref = _torch_curve(
+    ref = torch_lr_curve(
         lambda o: tls.OneCycleLR(o, 0.1, total_steps=total, pct_start=pct * (1 - 1e-12)), 0.1, total
     )
     torch.testing.assert_close(curve[:, 0], ref, rtol=1e-9, atol=0)
@@ -286,7 +270,7 @@ def test_sgdr_restarts_at_the_base_lr_when_the_log_rounds_down(t_0, t_mult):
     total = 1500
     sched = create_schedule("sgdr", torch.tensor([0.1], dtype=torch.float64), total_steps=total,
                             steps_per_epoch=1, t_0=t_0, t_mult=t_mult)  # fmt: skip
-    ref = _torch_curve(lambda o: tls.CosineAnnealingWarmRestarts(o, t_0, t_mult), 0.1, total)
+    ref = torch_lr_curve(lambda o: tls.CosineAnnealingWarmRestarts(o, t_0, t_mult), 0.1, total)
     ours = sched.curve()[:, 0]
     restarts, start, length = [], 0, t_0
     while start < total:
