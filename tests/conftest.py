@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import warnings
@@ -84,6 +85,21 @@ def torch_lr_curve(make, base: float, n: int, *, every: int = 1, fractional: int
             if not fractional and (s + 1) % every == 0:
                 sched.step()
     return torch.tensor(out, dtype=torch.float64)
+
+
+def optimizers_cell(per_lr: dict[float, list[tuple[float, float, float]]], steps: int = 0) -> dict:
+    """A hand-made cell of the optimizers study, as ``cells.train_cell`` returns it: per LR, one
+    model per seed with final ``(val_loss, test_acc, train_loss)`` (test_loss = val_loss); a
+    non-finite val_loss marks the model stopped for NaN; ``steps``: the cell's training steps
+    (0: no metrics rows)."""
+    models = []
+    for lr, seeds in per_lr.items():
+        for s, (val, acc, train) in enumerate(seeds):
+            final = {"val_loss": val, "test_acc": acc, "train_loss": train, "test_loss": val}
+            models.append({"index": len(models), "seed": s, "overrides": {"optim.lr": lr},
+                           "status": "ok" if math.isfinite(val) else "nan",
+                           "final": final})  # fmt: skip
+    return {"summary": {"models": models}, "metrics": [{"step": steps}] if steps else []}
 
 
 def config_file(tmp_path: Path, text: str, name: str = "small.yaml") -> Path:

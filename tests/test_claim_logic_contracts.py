@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import re
 
+from conftest import optimizers_cell
 from trainlab.studies import evidence
 from trainlab.studies import optimizers as opt_study
 from trainlab.studies import pretraining as pre_study
@@ -43,25 +44,6 @@ def _pre_rows(gains: dict[tuple[str, float], float], *, std: float = 0.01, n: in
     return rows
 
 
-def _cell(per_lr: dict[float, list[tuple[float, float, float]]]) -> dict:
-    """A population cell as ``cells.train_cell`` returns it: per LR, one model per seed with
-    final ``(val_loss, test_acc, train_loss)``; a non-finite loss marks a model stopped for NaN."""
-    models = []
-    for lr, seeds in per_lr.items():
-        for s, (val, acc, train) in enumerate(seeds):
-            models.append(
-                {
-                    "index": len(models),
-                    "seed": s,
-                    "overrides": {"optim.lr": lr},
-                    "status": "ok" if math.isfinite(val) else "nan",
-                    "final": {"val_loss": val, "test_acc": acc, "train_loss": train,
-                              "test_loss": val},
-                }
-            )  # fmt: skip
-    return {"summary": {"models": models}, "metrics": [{"step": STEPS}] if STEPS else []}
-
-
 STEPS = 6000  # the cells' training steps (the paper baselines' 6000: their claim is judged)
 
 
@@ -74,7 +56,7 @@ def _optimizer_claims(mom_acc, adam_acc, *, adam_at_1e3=None) -> dict[str, dict[
     def result(name, best_lr, best_seeds, override=None):
         per = {lr: ([(1.0, 0.5, 1.0)] * n if lr != best_lr else best_seeds) for lr in grids[name]}
         per.update(override or {})
-        return opt_study.summarize(_cell(per), grids[name])
+        return opt_study.summarize(optimizers_cell(per, STEPS), grids[name])
 
     spread = [0.50, 0.52, 0.51][:n]
     results = {
@@ -92,7 +74,10 @@ def _optimizer_claims(mom_acc, adam_acc, *, adam_at_1e3=None) -> dict[str, dict[
     lrs = [0.01, 0.03, 0.1, 0.3]
     sched = {
         name: opt_study._sched_models(
-            _cell({lr: [(0.5, 0.7, 0.3 if lr == 0.03 else 0.6)] * n for lr in lrs}), lrs
+            optimizers_cell(
+                {lr: [(0.5, 0.7, 0.3 if lr == 0.03 else 0.6)] * n for lr in lrs}, STEPS
+            ),
+            lrs,
         )
         for name in ("constant", "step ×0.1", "cosine")
     }

@@ -3,6 +3,7 @@ measurements; no study is trained."""
 
 from __future__ import annotations
 
+from conftest import optimizers_cell
 from trainlab.studies import clipping as clip_study
 from trainlab.studies import optimizers as opt_study
 from trainlab.studies import preprocessing as prep
@@ -57,18 +58,6 @@ def test_clipping_prevents_divergence_is_judged_on_the_runs_that_diverged_unclip
     assert row["verdict"] == "contradicted", row
 
 
-def _cell(per_lr: dict[float, list[tuple[float, float, float]]]) -> dict:
-    """A population cell as ``cells.train_cell`` returns it: per LR, one model per seed with
-    final ``(val_loss, test_acc, train_loss)``."""
-    models = []
-    for lr, seeds in per_lr.items():
-        for s, (val, acc, train) in enumerate(seeds):
-            final = {"val_loss": val, "test_acc": acc, "train_loss": train, "test_loss": val}
-            models.append({"index": len(models), "seed": s, "overrides": {"optim.lr": lr},
-                           "status": "ok", "final": final})  # fmt: skip
-    return {"summary": {"models": models}, "metrics": []}
-
-
 def _baseline_verdict(mom_acc: list[float]) -> str:
     """Full-mode verdict of "MLP test accuracy reaches the paper's baseline" when momentum (its
     best LR inside the grid, the lowest validation loss: the best optimizer) reaches ``mom_acc``
@@ -78,7 +67,7 @@ def _baseline_verdict(mom_acc: list[float]) -> str:
     def result(name: str, best_lr: float, accs: list[float], val: float = 0.5) -> dict:
         per = {lr: [(1.0, 0.5, 1.0)] * n for lr in grids[name]}
         per[best_lr] = [(val, a, 0.4) for a in accs]
-        return opt_study.summarize(_cell(per), grids[name])
+        return opt_study.summarize(optimizers_cell(per), grids[name])
 
     results = {
         ("MLP", "SGD"): result("SGD", 0.3, [0.5] * n),
@@ -87,7 +76,7 @@ def _baseline_verdict(mom_acc: list[float]) -> str:
     }
     lrs = [0.01, 0.03, 0.1, 0.3]
     sched = {name: opt_study._sched_models(
-        _cell({lr: [(0.5, 0.6, 0.3 if lr == 0.03 else 0.6)] * n for lr in lrs}), lrs)
+        optimizers_cell({lr: [(0.5, 0.6, 0.3 if lr == 0.03 else 0.6)] * n for lr in lrs}), lrs)
         for name in ("constant", "step ×0.1", "cosine")}  # fmt: skip
     demo = {"L-BFGS, full batch": [[1.0, 0.2]] * n, "L-BFGS, batch 64": [[1.0, 0.6]] * n,
             "SGD, batch 64": [[1.0, 0.8]] * n}  # fmt: skip

@@ -12,6 +12,7 @@ import math
 import numpy as np
 from scipy import stats as sps
 
+from conftest import optimizers_cell
 from trainlab.studies import optimizers as opt
 
 STEPS = 6000  # the paper baselines' training steps: the baseline claim is judged
@@ -19,27 +20,9 @@ QUICK = {"SGD": [0.1, 0.3, 1.0, 3.0], "momentum 0.9": [0.01, 0.03, 0.1, 0.3],
          "Adam": [1e-3, 3e-3, 0.01, 0.03]}  # fmt: skip
 
 
-def _cell(per_lr):
-    """A population cell: per LR, one model per seed with final ``(val, acc, train)``."""
-    models = []
-    for lr, seeds in per_lr.items():
-        for s, (val, acc, train) in enumerate(seeds):
-            models.append(
-                {
-                    "index": len(models),
-                    "seed": s,
-                    "overrides": {"optim.lr": lr},
-                    "status": "ok",
-                    "final": {"val_loss": val, "test_acc": acc, "train_loss": train,
-                              "test_loss": val},
-                }
-            )  # fmt: skip
-    return {"summary": {"models": models}, "metrics": [{"step": STEPS}]}
-
-
 def _result(grid, best_lr, best_seeds, n=3, other=(1.0, 0.5, 1.0)):
     per = {lr: (list(best_seeds) if lr == best_lr else [other] * n) for lr in grid}
-    return opt.summarize(_cell(per), grid)
+    return opt.summarize(optimizers_cell(per, STEPS), grid)
 
 
 def _sched(train_by_name, edge_lr=None):
@@ -50,7 +33,7 @@ def _sched(train_by_name, edge_lr=None):
         best = edge_lr.get(name, 0.03) if edge_lr else 0.03
         per = {lr: ([(0.5, 0.7, t) for t in trains] if lr == best else [(0.5, 0.7, 9.0)] *
                     len(trains)) for lr in lrs}  # fmt: skip
-        out[name] = opt._sched_models(_cell(per), lrs)
+        out[name] = opt._sched_models(optimizers_cell(per, STEPS), lrs)
     return out
 
 
@@ -181,8 +164,8 @@ def test_decay_claim_is_not_tuned_when_the_constant_schedule_is_at_its_grid_edge
 
 def test_schedule_best_lr_is_chosen_on_training_not_validation_loss():
     lrs = [0.01, 0.03, 0.1, 0.3]
-    cell = _cell({0.01: [(0.9, 0.5, 0.9)] * 2, 0.03: [(0.7, 0.5, 0.2)] * 2,
-                  0.1: [(0.3, 0.5, 0.5)] * 2, 0.3: [(0.9, 0.5, 0.9)] * 2})  # fmt: skip
+    cell = optimizers_cell({0.01: [(0.9, 0.5, 0.9)] * 2, 0.03: [(0.7, 0.5, 0.2)] * 2,
+                  0.1: [(0.3, 0.5, 0.5)] * 2, 0.3: [(0.9, 0.5, 0.9)] * 2}, STEPS)  # fmt: skip
     assert opt._sched_models(cell, lrs)["best"] == 0.03
 
 
@@ -228,8 +211,8 @@ def test_stats_over_the_finite_values_and_none_for_a_diverged_seed():
 
 
 def test_n_good_counts_the_grid_s_lrs_within_ten_percent_of_the_best_mean():
-    cell = _cell({0.1: [(1.0, 0.5, 1.0)] * 2, 0.3: [(2.0, 0.5, 1.0)] * 2,
-                  1.0: [(2.1, 0.5, 1.0)] * 2, 3.0: [(5.0, 0.5, 1.0)] * 2})  # fmt: skip
+    cell = optimizers_cell({0.1: [(1.0, 0.5, 1.0)] * 2, 0.3: [(2.0, 0.5, 1.0)] * 2,
+                  1.0: [(2.1, 0.5, 1.0)] * 2, 3.0: [(5.0, 0.5, 1.0)] * 2}, STEPS)  # fmt: skip
     assert opt._n_good(cell, [0.1, 0.3, 1.0, 3.0]) == "1/4"
 
 
