@@ -139,6 +139,23 @@ def run_cli(monkeypatch, capsys, *args):
     return code, out.out, out.err
 
 
+def call_main(monkeypatch, *args) -> tuple[int, str]:
+    """``trainlab ARGS`` as the shell runs it (``main()``): (exit code, traceback). An exception
+    other than SystemExit is what the shell shows as a traceback: exit code 1 and its text."""
+    import traceback
+
+    from trainlab.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
+    try:
+        main()
+    except SystemExit as exc:
+        return exc.code, ""
+    except Exception:  # noqa: BLE001 - the traceback the shell would print
+        return 1, traceback.format_exc()
+    return 0, ""
+
+
 def run_cli_on_streams(monkeypatch, encoding: str, errors: str, *args):
     """``trainlab ARGS`` with stdout in ``encoding`` with error handler ``errors`` (as a
     locale sets it up: Latin-1 ``strict``, the C locale's ASCII ``surrogateescape``) and
@@ -146,9 +163,6 @@ def run_cli_on_streams(monkeypatch, encoding: str, errors: str, *args):
     stdout, stderr). An exception other than SystemExit is what the shell shows as a
     traceback: it is returned as exit code 1 with its text in stderr."""
     import io
-    import traceback
-
-    from trainlab.cli import main
 
     out_b, err_b = io.BytesIO(), io.BytesIO()
     err_errors = "strict" if encoding == "latin-1" else "backslashreplace"
@@ -156,14 +170,7 @@ def run_cli_on_streams(monkeypatch, encoding: str, errors: str, *args):
     err = io.TextIOWrapper(err_b, encoding=encoding, errors=err_errors, write_through=True)
     monkeypatch.setattr(sys, "stdout", out)
     monkeypatch.setattr(sys, "stderr", err)
-    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
-    code, tb = 0, ""
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    except Exception:  # noqa: BLE001 - the traceback the shell would print
-        code, tb = 1, traceback.format_exc()
+    code, tb = call_main(monkeypatch, *args)
     text_out = out_b.getvalue().decode(encoding, "replace")
     text_err = err_b.getvalue().decode(encoding, "replace") + tb
     monkeypatch.undo()

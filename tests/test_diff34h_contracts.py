@@ -3,11 +3,9 @@ base-60 floats)."""
 
 from __future__ import annotations
 
-import sys
-import traceback
-
 import pytest
 
+from conftest import call_main
 from trainlab.config import MAX_EPOCHS, parse_config
 from trainlab.errors import UserError
 
@@ -22,16 +20,7 @@ def _config():
 
 def _main(monkeypatch, capsys, *args):
     """``trainlab ARGS`` as the shell runs it: (exit code, stderr with any traceback)."""
-    from trainlab.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
-    code, tb = 0, ""
-    try:
-        main()
-    except SystemExit as exc:
-        code = exc.code
-    except Exception:  # noqa: BLE001 - what the shell would print as a traceback
-        code, tb = 1, traceback.format_exc()
+    code, tb = call_main(monkeypatch, *args)
     return code, capsys.readouterr().err + tb
 
 
