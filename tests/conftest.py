@@ -156,6 +156,15 @@ def call_main(monkeypatch, *args) -> tuple[int, str]:
     return 0, ""
 
 
+def run_cli_catching(monkeypatch, capsys, *args):
+    """:func:`run_cli`, with an exception that escapes ``main()`` (a traceback the user would
+    see) returned as exit code 1 and its traceback text after stderr: (exit code, stdout,
+    stderr), so that a test's checks of the data still run."""
+    code, tb = call_main(monkeypatch, *args)
+    out = capsys.readouterr()
+    return code, out.out, out.err + tb
+
+
 def run_cli_on_streams(monkeypatch, encoding: str, errors: str, *args):
     """``trainlab ARGS`` with stdout in ``encoding`` with error handler ``errors`` (as a
     locale sets it up: Latin-1 ``strict``, the C locale's ASCII ``surrogateescape``) and

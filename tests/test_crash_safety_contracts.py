@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from conftest import FullDiskFile, assert_user_error, run_cli, small_config
+from conftest import FullDiskFile, assert_user_error, run_cli_catching, small_config
 from trainlab.config import dump_config
 from trainlab.runs import RunDir
 
@@ -32,17 +32,6 @@ def _fd_path(fd: int) -> str:
         return os.readlink(f"/proc/self/fd/{fd}")
     except OSError:  # pragma: no cover - not Linux
         pytest.skip("needs /proc/self/fd")
-
-
-def _cli(monkeypatch, capsys, *args):
-    """``run_cli``, with an exception that escapes ``main()`` (a traceback the user would see)
-    returned as exit code 1 and its traceback text as stderr, so the data checks still run."""
-    import traceback
-
-    try:
-        return run_cli(monkeypatch, capsys, *args)
-    except Exception:  # noqa: BLE001 - what the shell would print
-        return 1, "", "Traceback (most recent call last):\n" + traceback.format_exc()
 
 
 def _temps(root: Path) -> list[Path]:
@@ -77,7 +66,7 @@ def test_disk_full_while_writing_a_checkpoint_is_one_line_and_the_run_still_resu
         return real_fsync(fd)
 
     monkeypatch.setattr(os, "fsync", fsync)
-    code, _, err = _cli(
+    code, _, err = run_cli_catching(
         monkeypatch, capsys, "train", cfg_path, "--out", out, "--device", "cpu", "--no-report"
     )
     monkeypatch.setattr(os, "fsync", real_fsync)
@@ -118,7 +107,9 @@ def test_a_failed_rename_during_resume_names_the_real_file_not_a_deleted_tempora
         return real_replace(src, dst, *a, **k)
 
     monkeypatch.setattr(os, "replace", replace)
-    code, _, err = _cli(monkeypatch, capsys, "resume", out, "--device", "cpu", "--no-report")
+    code, _, err = run_cli_catching(
+        monkeypatch, capsys, "resume", out, "--device", "cpu", "--no-report"
+    )
     monkeypatch.setattr(os, "replace", real_replace)
 
     assert (out / "metrics.jsonl").read_bytes() == before
@@ -189,7 +180,9 @@ def test_a_plot_that_fails_midway_keeps_the_previous_png_and_is_one_line(
         return f
 
     monkeypatch.setattr(os, "fdopen", fdopen)
-    code, _, err = _cli(monkeypatch, capsys, "schedule", cfg_path, "--plot", "--out", png)
+    code, _, err = run_cli_catching(
+        monkeypatch, capsys, "schedule", cfg_path, "--plot", "--out", png
+    )
     monkeypatch.setattr(builtins, "open", real_open)
     monkeypatch.setattr(os, "fdopen", real_fdopen)
 

@@ -12,18 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FullDiskFile, assert_user_error, run_cli, small_config
+from conftest import FullDiskFile, assert_user_error, run_cli_catching, small_config
 from trainlab.config import dump_config
-
-
-def _cli(monkeypatch, capsys, *args):
-    """``run_cli``; an exception escaping ``main()`` (a traceback) is exit 1 with its text."""
-    import traceback
-
-    try:
-        return run_cli(monkeypatch, capsys, *args)
-    except Exception:  # noqa: BLE001 - what the shell would print
-        return 1, "", "Traceback (most recent call last):\n" + traceback.format_exc()
 
 
 def _fd_path(fd: int) -> str:
@@ -67,12 +57,12 @@ def test_disk_full_while_train_writes_config_yaml_leaves_no_folder_that_blocks_r
     cfg = _config(tmp_path)
     out = tmp_path / "run"
     _enospc_on_fsync(monkeypatch, "config.yaml")
-    code, _, err = _cli(
+    code, _, err = run_cli_catching(
         monkeypatch, capsys, "train", cfg, "--out", out, "--device", "cpu", "--no-report"
     )
     monkeypatch.undo()
     assert_user_error(code, err, "config.yaml")
-    code, _, err = _cli(  # the same command again, once the disk has room
+    code, _, err = run_cli_catching(  # the same command again, once the disk has room
         monkeypatch, capsys, "train", cfg, "--out", out, "--device", "cpu", "--no-report"
     )
     assert code == 0, err
@@ -88,7 +78,7 @@ def test_disk_full_during_trainlab_train_tells_the_user_to_resume_not_to_run_it_
     cfg = _config(tmp_path, epochs=3)
     out = tmp_path / "run"
     _enospc_on_fsync(monkeypatch, "last.pt", nth=2)
-    code, _, err = _cli(
+    code, _, err = run_cli_catching(
         monkeypatch, capsys, "train", cfg, "--out", out, "--device", "cpu", "--no-report"
     )
     monkeypatch.undo()
@@ -132,7 +122,9 @@ def test_disk_full_while_a_study_writes_results_json_leaves_no_truncated_file_an
     monkeypatch.setattr(io, "open", fake_open)
     monkeypatch.setattr(os, "fdopen", fdopen)
     out = tmp_path / "s"
-    code, _, err = _cli(monkeypatch, capsys, "study", "optimizers-2d", "--quick", "--out", out)
+    code, _, err = run_cli_catching(
+        monkeypatch, capsys, "study", "optimizers-2d", "--quick", "--out", out
+    )
     monkeypatch.setattr(io, "open", real_open)
     monkeypatch.setattr(os, "fdopen", real_fdopen)
 
@@ -169,7 +161,9 @@ def test_resume_of_a_run_folder_it_may_not_write_does_not_say_pass_another_path(
         return real_open(path, flags, *a, **k)
 
     monkeypatch.setattr(os, "open", no_write)
-    code, _, err = _cli(monkeypatch, capsys, "resume", out, "--device", "cpu", "--no-report")
+    code, _, err = run_cli_catching(
+        monkeypatch, capsys, "resume", out, "--device", "cpu", "--no-report"
+    )
     monkeypatch.setattr(os, "open", real_open)
     assert_user_error(code, err, "Permission denied")
     assert "pass another path" not in err, err
