@@ -171,14 +171,17 @@ def on_interrupt(note: str, *, os_error: str | None = None) -> Iterator[None]:
     """Attach ``note`` (what became of the work, what to run next) to a Ctrl-C raised inside;
     the CLI prints ``interrupted; <note>`` (:func:`interrupt_note`). ``os_error``: what to run
     once an OSError inside (a full disk) is mended, attached to it as a note, which the CLI
-    prints after "free space, then"."""
+    prints after "free space, then". An error raised over a Ctrl-C (library code that turned
+    the interrupt into an error of its own while it cleaned up) is noted as the Ctrl-C."""
     try:
         yield
     except KeyboardInterrupt as err:
         note_interrupt(err, note)
         raise
-    except OSError as err:
-        if os_error is not None:
+    except Exception as err:
+        if in_chain(err, KeyboardInterrupt) is not None:
+            note_interrupt(err, note)
+        elif isinstance(err, OSError) and os_error is not None:
             err.add_note(os_error)
         raise
 
@@ -193,7 +196,7 @@ def reporting(run_dir: str | Path) -> contextlib.AbstractContextManager[None]:
     )
 
 
-def note_interrupt(err: KeyboardInterrupt, note: str) -> None:
+def note_interrupt(err: BaseException, note: str) -> None:
     """Attach ``note`` to ``err`` as :func:`on_interrupt` does, for code that catches the
     interrupt itself (to clean up) before it re-raises it."""
     global _last_note

@@ -432,12 +432,13 @@ class RunDir:
             try:
                 torch.save(state, f)
             except RuntimeError as err:
-                # a full disk: torch's zip writer raises its own "unexpected pos" over the
-                # OSError; raise that, which atomic_open names and the CLI prints in one line
-                disk = in_chain(err, OSError)
-                if disk is None:
+                # torch's zip writer raises its own "unexpected pos" over what stopped its
+                # write(): raise that. A Ctrl-C (or SIGTERM, raised as one): the run says how
+                # to resume; a full disk (OSError): atomic_open names it, the CLI prints one line
+                stop = in_chain(err, KeyboardInterrupt) or in_chain(err, OSError)
+                if stop is None:
                     raise
-                raise disk from None
+                raise stop from None
 
     def load_checkpoint(self, map_location: str | torch.device = "cpu") -> dict[str, Any] | None:
         """The last checkpoint, loaded with ``weights_only=True``; None if there is none."""
