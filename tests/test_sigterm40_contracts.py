@@ -122,3 +122,48 @@ def test_an_error_raised_over_a_ctrl_c_is_noted_as_the_ctrl_c():
     with pytest.raises(RuntimeError), on_interrupt("not this one"):  # a plain error: no note
         raise RuntimeError("boom")
     assert interrupt_note() is None
+
+
+def _ctrl_c_under_an_error(*args, **kwargs):
+    """A stand-in for library code that a Ctrl-C interrupts and that raises its own error over
+    the interrupt while it cleans up (torch's zip writer: "unexpected pos")."""
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        raise RuntimeError("[enforce fail at inline_container.cc:672] . unexpected pos") from None
+
+
+def test_a_study_whose_cell_raised_an_error_over_a_ctrl_c_says_its_folder_is_incomplete(
+    tmp_path, monkeypatch, capsys
+):
+    """As Ctrl-C itself (test_concurrency_contracts): the study's line, not the cell's
+    "continue the run with `trainlab resume <cell>`" (a study does not resume)."""
+    from trainlab.train import Trainer
+
+    out = tmp_path / "my study"
+    with monkeypatch.context() as m:
+        m.setattr(Trainer, "fit", _ctrl_c_under_an_error)
+        code, _, err = run_cli_catching(
+            monkeypatch, capsys, "study", "init", "--quick", "--out", out
+        )
+    assert code == 130 and "Traceback" not in err, (code, err[-1500:])
+    line = " ".join(err.split())
+    assert "trainlab resume" not in line, line
+    assert "'" + str(out) + "'" in line and "incomplete" in line, line
+
+
+def test_a_pretrain_whose_fit_raised_an_error_over_a_ctrl_c_says_its_folder_was_removed(
+    tmp_path, monkeypatch, capsys
+):
+    from conftest import TINY_PRETRAIN, config_file
+    from trainlab.pretrain.population import RBMPopulation
+
+    cfg = config_file(tmp_path, TINY_PRETRAIN, "p.yaml")
+    out = tmp_path / "D"
+    with monkeypatch.context() as m:
+        m.setattr(RBMPopulation, "fit", _ctrl_c_under_an_error)
+        code, _, err = run_cli_catching(monkeypatch, capsys, "pretrain", cfg, "--out", out)
+    assert code == 130 and "Traceback" not in err, (code, err[-1500:])
+    line = " ".join(err.split())
+    assert "removed" in line and "trainlab resume" not in line, line
+    assert not out.exists()

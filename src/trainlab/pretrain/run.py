@@ -72,6 +72,7 @@ from ..devices import resolve_device
 from ..errors import (
     ConfigError,
     did_you_mean,
+    in_chain,
     note_interrupt,
     on_interrupt,
     reporting,
@@ -797,7 +798,7 @@ def _discarded_unless_done(path: Path, *, keep_folder: bool) -> Iterator[None]:
     try:
         yield
     except (Exception, KeyboardInterrupt) as err:
-        if isinstance(err, KeyboardInterrupt):
+        if in_chain(err, KeyboardInterrupt) is not None:  # (or an error raised over one)
             note_interrupt(err, f"the unfinished run {shell_path(path)} was removed; run it again")
         RunDir(path).discard(keep_folder=keep_folder)
         raise

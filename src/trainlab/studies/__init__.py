@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..devices import autocast_off
-from ..errors import note_interrupt, out_of_memory, shell_path, unknown_name
+from ..errors import in_chain, note_interrupt, out_of_memory, shell_path, unknown_name
 from .cells import SHOW_PROGRESS
 
 if TYPE_CHECKING:
@@ -118,7 +118,8 @@ def run_study(
         return module.run(out, quick=quick, seeds=seeds, device=device, renumber=renumber)
     except (KeyboardInterrupt, OSError, MemoryError, RuntimeError) as err:  # (not a cell's
         claimed = _CLAIMED.get()  # resume either: a full disk, out of memory)
-        oom = isinstance(err, MemoryError | RuntimeError)
+        interrupted = in_chain(err, KeyboardInterrupt) is not None  # (or an error raised over
+        oom = not interrupted and isinstance(err, MemoryError | RuntimeError)  # a Ctrl-C)
         if oom and not out_of_memory(err):
             raise
         rendering = f"`trainlab report {shell_path(claimed)}`" if claimed is not None else None
@@ -129,7 +130,7 @@ def run_study(
                 f"the study in {shell_path(claimed)} is incomplete (studies do not resume); "
                 "run it again with another --out, or delete that folder first"
             )
-            if isinstance(err, KeyboardInterrupt):
+            if interrupted:
                 note_interrupt(err, note)
             elif oom:  # instead of the cell's own note (resume the cell, reuse its --out)
                 err.__notes__ = [note]
