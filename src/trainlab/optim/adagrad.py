@@ -31,6 +31,7 @@ from .base import (
     axpy,
     bcast,
     by_step,
+    cdiv,
     is_zero,
     lr_scaled,
     split_runs,
@@ -147,7 +148,7 @@ class Adagrad(PopulationOptimizer):
             lr, decay = hp["lr"], hp["lr_decay"]
             # −η_t for each parameter's t: float, list of floats, or (K,) views
             minus_clr = by_step(
-                self._counts(steps), params, lambda t, lr=lr, d=decay: -lr / (1.0 + (t - 1) * d)
+                self._counts(steps), params, lambda t, lr=lr, d=decay: cdiv(-lr, 1.0 + (t - 1) * d)
             )
             torch._foreach_addcmul_(sums, grads, grads, 1.0)  # G ← G + g²
             std = torch._foreach_sqrt(sums)

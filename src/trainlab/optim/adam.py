@@ -42,6 +42,7 @@ from .base import (
     axpy,
     bcast,
     by_step,
+    cdiv,
     cpow,
     group_params,
     hyper,
@@ -310,7 +311,7 @@ class Adam(PopulationOptimizer):
         bc2_sqrt = by_step(self._counts(steps), params, lambda t: cpow(1.0 - cpow(b2, t), 0.5))
         torch._foreach_div_(denom, bc2_sqrt)  # √v / √(1 − β₂ᵗ)
         torch._foreach_add_(denom, bcast(eps, params))  # + ε
-        neg_step = by_step(self._counts(steps), params, lambda t: -(lr / (1.0 - cpow(b1, t))))
+        neg_step = by_step(self._counts(steps), params, lambda t: -cdiv(lr, 1.0 - cpow(b1, t)))
         if isinstance(neg_step, list) and isinstance(neg_step[0], Tensor):
             # torch's addcdiv computes θ + (value·m)/denom: scale m first to round the same way
             scaled = torch._foreach_mul(exp_avgs, neg_step)

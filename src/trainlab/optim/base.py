@@ -357,17 +357,35 @@ def axpy_(ys: list[Tensor], xs: list[Tensor], a: float | list[Tensor]) -> None:
 
 
 def cpow(x: Hyper, e: float | Tensor) -> Hyper:
-    """``x ** e`` rounded as Python's float power (C ``pow``) for a number or a tensor.
+    """``x ** e`` as Python's float power (C ``pow``) computes it, for a number or a CPU
+    tensor: a model's bias corrections from per-model betas are then the ones ``torch.optim``
+    computes on the host for it alone, bit for bit.
 
-    Tensor ``pow`` by a scalar special-cases some exponents (3 → ``x·x·x``, 0.5 → ``sqrt``) and
-    so can differ from ``torch.optim``'s host-side bias corrections in the last bit; a tensor
-    exponent takes the elementwise ``pow`` path, which rounds like the host.
+    On the CPU a tensor's values (K hyperparameters) are raised one by one on the host: torch's
+    ``pow`` special-cases some scalar exponents (3 → ``x·x·x``) and its vectorized elementwise
+    ``pow`` is not correctly rounded (about 2% of ``β³`` for random β in [0.5, 1) were an ulp
+    off). On another device (no host sync) and for a tensor exponent (a step count on the
+    device, a CUDA-graphed step) the device's elementwise ``pow``: within an ulp or two.
     """
     if isinstance(e, Tensor):  # a step count on the device (a CUDA-graphed step)
         return torch.pow(x, e)
     if isinstance(x, Tensor):
+        if x.device.type == "cpu":
+            e = float(e)
+            return torch.tensor([v**e for v in x.reshape(-1).tolist()], dtype=x.dtype).reshape(
+                x.shape
+            )
         return torch.pow(x, torch.full_like(x, float(e)))
     return x**e
+
+
+def cdiv(a: Hyper, b: Hyper) -> Hyper:
+    """``a / b`` rounded once, as Python divides two floats, for numbers or tensors: torch's
+    ``number / tensor`` is ``tensor.reciprocal() * number``, rounded twice, an ulp off
+    ``torch.optim``'s host-side ``lr / (1 − β₁ᵗ)`` for some per-model β₁."""
+    if isinstance(b, Tensor) and not isinstance(a, Tensor):
+        return torch.full_like(b, a).div_(b)
+    return a / b
 
 
 def equal_runs(
@@ -610,9 +628,10 @@ class PopulationOptimizer(torch.optim.Optimizer):
                 key, group[key], k, device=dev, lo=lo, hi=hi, lo_open=lo_open, hi_open=hi_open
             )
         self._check_group(group)
-        if group.get("fused") is True and any(p.device.type != "cpu" for p in params):
+        off = next((p.device for p in params if p.device.type != "cpu"), None)
+        if group.get("fused") is True and off is not None:
             raise ConfigError(  # said here, before a run starts, not at the first step
-                f"fused=True takes trainlab's fused CPU kernels, but the parameters are on {dev}; "
+                f"fused=True takes trainlab's fused CPU kernels, but the parameters are on {off}; "
                 "leave fused unset (auto) there"
             )
         group["params"] = given

@@ -39,7 +39,7 @@ import torch
 from torch import Tensor
 from torch.autograd.graph import increment_version
 
-from .base import cpow
+from .base import cdiv, cpow
 
 __all__ = ["available", "usable", "adam_step_", "disable", "KernelUnavailable"]
 
@@ -207,7 +207,7 @@ def adam_step_(
         table = tables.get(key)
         if table is None:
             bc2 = cpow(1.0 - cpow(beta2, ti), 0.5)  # (as the _foreach path computes them)
-            neg_step = -(lr / (1.0 - cpow(beta1, ti)))
+            neg_step = -cdiv(lr, 1.0 - cpow(beta1, ti))
             rows = [decay, 1.0 - beta1, beta2, 1.0 - beta2, bc2, eps, neg_step]
             if grad_mask is not None:
                 rows.append(grad_mask)
