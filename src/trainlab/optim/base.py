@@ -44,6 +44,7 @@ overflow for a model whose own ``η_k u`` does not.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -370,11 +371,10 @@ def cpow(x: Hyper, e: float | Tensor) -> Hyper:
     if isinstance(e, Tensor):  # a step count on the device (a CUDA-graphed step)
         return torch.pow(x, e)
     if isinstance(x, Tensor):
-        if x.device.type == "cpu":
-            e = float(e)
-            return torch.tensor([v**e for v in x.reshape(-1).tolist()], dtype=x.dtype).reshape(
-                x.shape
-            )
+        if x.device.type == "cpu":  # (K values: ~60 µs for K = 1000)
+            values = x.reshape(-1).tolist()
+            out = np.fromiter(map(pow, values, itertools.repeat(float(e))), np.float64, len(values))
+            return torch.from_numpy(out).to(x.dtype).reshape(x.shape)
         return torch.pow(x, torch.full_like(x, float(e)))
     return x**e
 
