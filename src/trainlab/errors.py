@@ -7,7 +7,7 @@ import difflib
 import numbers
 import reprlib
 import shlex
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -167,20 +167,21 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UserError:
 
 
 @contextmanager
-def on_interrupt(note: str, *, os_error: str | None = None) -> Iterator[None]:
+def on_interrupt(note: str | Callable[[], str], *, os_error: str | None = None) -> Iterator[None]:
     """Attach ``note`` (what became of the work, what to run next) to a Ctrl-C raised inside;
-    the CLI prints ``interrupted; <note>`` (:func:`interrupt_note`). ``os_error``: what to run
+    the CLI prints ``interrupted; <note>`` (:func:`interrupt_note`). A callable ``note`` is
+    asked when the Ctrl-C lands (what is true of a run folder then). ``os_error``: what to run
     once an OSError inside (a full disk) is mended, attached to it as a note, which the CLI
     prints after "free space, then". An error raised over a Ctrl-C (library code that turned
     the interrupt into an error of its own while it cleaned up) is noted as the Ctrl-C."""
     try:
         yield
     except KeyboardInterrupt as err:
-        note_interrupt(err, note)
+        note_interrupt(err, note() if callable(note) else note)
         raise
     except Exception as err:
         if in_chain(err, KeyboardInterrupt) is not None:
-            note_interrupt(err, note)
+            note_interrupt(err, note() if callable(note) else note)
         elif isinstance(err, OSError) and os_error is not None:
             err.add_note(os_error)
         raise
@@ -191,9 +192,15 @@ def reporting(run_dir: str | Path) -> contextlib.AbstractContextManager[None]:
     noted with ``trainlab report DIR``, which writes it."""
     where = shell_path(run_dir)
     return on_interrupt(
-        f"the run {where} is complete but has no report yet: `trainlab report {where}` writes it",
+        unreported_run(run_dir),
         os_error=f"`trainlab report {where}` writes the report of the complete run",
     )
+
+
+def unreported_run(run_dir: str | Path) -> str:
+    """The note of a Ctrl-C that stops a complete run before its report is written."""
+    where = shell_path(run_dir)
+    return f"the run {where} is complete but has no report yet: `trainlab report {where}` writes it"
 
 
 def note_interrupt(err: BaseException, note: str) -> None:

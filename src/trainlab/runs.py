@@ -264,11 +264,19 @@ class RunDir:
                     raise UserError(
                         f"cannot create folder {claim}: {err.strerror}; pass another --out"
                     ) from None
+                except BaseException:  # a Ctrl-C as checkpoints/ was made: undone (the
+                    with contextlib.suppress(OSError):  # same path can be used again)
+                        claim.rmdir()
+                    raise
                 else:  # and ``.lock``, which stays when a study removes checkpoints/
                     try:
                         os.close(os.open(self.path / ".lock", os.O_CREAT | os.O_EXCL, 0o644))
                     except FileExistsError:
                         claim.rmdir()
+                    except BaseException:  # a Ctrl-C before the claim is whole: undone, so
+                        (self.path / ".lock").unlink(missing_ok=True)  # that the same path
+                        claim.rmdir()  # can be used again (.lock: ours, checkpoints/ is)
+                        raise
                     else:
                         return self
             if not renumber:

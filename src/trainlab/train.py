@@ -65,6 +65,7 @@ from .errors import (
     out_of_memory,
     resume_command,
     shell_path,
+    unreported_run,
 )
 from .malloc import keep_freed_memory
 from .population import Population, embedding_modules
@@ -1482,7 +1483,15 @@ def _progress(enabled: bool, unit: str = "steps"):
 RUN_COMMAND: ContextVar[str] = ContextVar("RUN_COMMAND", default="train")
 
 
-def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunDir:
+def _start_run(
+    config: Config,
+    out: str | Path | None,
+    trainer: Trainer,
+    on_claim: Callable[[RunDir], None] | None = None,
+) -> RunDir:
+    """Claim the run's folder and write its ``config.yaml`` and ``population.json`` (removed
+    again if that fails or is interrupted); ``on_claim`` gets the folder's :class:`RunDir`
+    before it is made (its path is final once made: a chosen name may be renumbered)."""
     # what the folder gets is made first: a config that cannot be written leaves no folder
     text = dump_config(
         with_factory_defaults(
@@ -1517,7 +1526,10 @@ def _start_run(config: Config, out: str | Path | None, trainer: Trainer) -> RunD
     if out is None:  # a name trainlab chose: a run started at the same moment takes the next
         out = default_run_dir(config.name)
     existed = Path(out).is_dir()  # (empty, or create refuses it)
-    run = RunDir(out).create(renumber=isinstance(out, ChosenPath))
+    run = RunDir(out)
+    if on_claim is not None:
+        on_claim(run)
+    run.create(renumber=isinstance(out, ChosenPath))
     try:
         # locked from the start (the caller unlocks after fit): with config.yaml and
         # population.json written, the folder reads as a run killed before its first
@@ -1671,17 +1683,27 @@ def train(
 
         config = config.model_copy(deep=True)
         config.data.options = with_absolute_path(config.data.options)
-    with on_interrupt("no run directory was made yet; run the command again"):
+    claimed: list[RunDir] = []  # the run's folder, once _start_run names it
+
+    def interrupted() -> str:  # what is true of the folder when a Ctrl-C lands, wherever
+        run = claimed[0] if claimed else None
+        if run is None or not run.resumable:  # (_start_run removes a half-made one)
+            return "no run directory was made yet; run the command again"
+        if (run.path / "summary.json").is_file():
+            return unreported_run(run.path)
+        return _continue_note(run.path, model=model is not None, dataset=dataset is not None)
+
+    with on_interrupt(interrupted):
         trainer = Trainer(config, device=device, model=model, dataset=dataset)
-        run = _start_run(config, out, trainer) if write else None  # (removed if interrupted)
-    try:
-        summary = _noted_fit(trainer, run, progress=progress)
-    finally:
-        if run is not None:
-            run.unlock()  # (taken by _start_run)
-    return RunResult(
-        run.path if run else None, summary, trainer.members, trainer.pop, trainer.diagnostics
-    )
+        run = _start_run(config, out, trainer, claimed.append) if write else None
+        try:
+            summary = _noted_fit(trainer, run, progress=progress)
+        finally:
+            if run is not None:
+                run.unlock()  # (taken by _start_run)
+        return RunResult(
+            run.path if run else None, summary, trainer.members, trainer.pop, trainer.diagnostics
+        )
 
 
 def _warn_ignored_sections(config: Config, model: nn.Module | None, dataset: Any) -> None:
@@ -2069,24 +2091,29 @@ def _check_metrics_cover(
         )
 
 
+def _continue_note(path: Path, *, model: bool, dataset: bool) -> str:
+    """How to continue the run in ``path`` (:func:`trainlab.errors.resume_command`: the CLI's
+    command, or for a run given its own module or data, :func:`resume` from Python)."""
+    cmd = resume_command(path, model=model, dataset=dataset)
+    return f"continue the run {f'from Python: {cmd}' if model or dataset else f'with `{cmd}`'}"
+
+
 def _noted_fit(trainer: Trainer, run: RunDir | None, *, progress: bool) -> dict[str, Any]:
     """``trainer.fit(run)``; a Ctrl-C inside is noted with how to continue the run
     (:func:`trainlab.errors.resume_command`: the CLI's command, or for a run given its own
     module or data, :func:`resume` from Python with them)."""
     if run is None:
         return trainer.fit(None, progress=progress)
-    given = {"model": trainer.custom_model, "dataset": trainer.custom_dataset}
-    cmd = resume_command(run.path, **given)
-    how = f"from Python: {cmd}" if any(given.values()) else f"with `{cmd}`"
+    note = _continue_note(run.path, model=trainer.custom_model, dataset=trainer.custom_dataset)
     # (a full disk too: what was written stays valid, and resumes)
-    with on_interrupt(f"continue the run {how}", os_error=f"continue the run {how}"):
+    with on_interrupt(note, os_error=note):
         try:
             return trainer.fit(run, progress=progress)
         except (MemoryError, RuntimeError) as err:
             if out_of_memory(err):  # the folder blocks the same --out: say what it is
                 err.add_note(
-                    f"the unfinished run {shell_path(run.path)} was kept: continue it {how} "
-                    "where memory allows, or remove it to use the same --out again"
+                    f"the unfinished run {shell_path(run.path)} was kept: {note} where memory "
+                    "allows, or remove it to use the same --out again"
                 )
             raise
 

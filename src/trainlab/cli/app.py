@@ -216,6 +216,13 @@ _sigterm = _SigtermAsInterrupt()
 def main() -> None:
     """Entry point: run the app; a UserError becomes one line on stderr and exit status 2,
     a usage error click's usage message and 2, Ctrl-C a hint and 130 (SIGTERM: 143)."""
+    try:
+        _guarded_main()
+    except KeyboardInterrupt:  # (as main starts or ends, outside _main's handlers)
+        _exit_interrupted()
+
+
+def _guarded_main() -> None:
     interrupt_note(clear=True)
     for stream in (sys.stdout, sys.stderr):  # text a non-UTF-8 stream cannot encode (a run
         with contextlib.suppress(AttributeError, ValueError, OSError, LookupError):  # named

@@ -58,14 +58,15 @@ def train_cmd(
     elif diagnose is False:
         cfg.train.diagnose_every = None
     result = train(cfg, out=out, device=device)
-    every, steps = cfg.train.diagnose_every, result.summary.get("steps") or 0
-    if every is not None and 1 < steps <= every:  # (steps 0, every, 2 every, ... are sampled)
-        console.print(
-            f"[yellow]diagnostics sampled step 0 only (one step in {every}; the run took {steps})"
-            f": the verdict judges the first update; --set train.diagnose_every="
-            f"{max(1, steps // 10)} samples more[/]"
-        )
-    _finish(result.run_dir, result.summary, report)
+    with reporting(result.run_dir):  # (complete: an interrupt says `trainlab report DIR`)
+        every, steps = cfg.train.diagnose_every, result.summary.get("steps") or 0
+        if every is not None and 1 < steps <= every:  # (steps 0, every, 2 every, ... sampled)
+            console.print(
+                f"[yellow]diagnostics sampled step 0 only (one step in {every}; the run took "
+                f"{steps}): the verdict judges the first update; --set train.diagnose_every="
+                f"{max(1, steps // 10)} samples more[/]"
+            )
+        _finish(result.run_dir, result.summary, report)
 
 
 @app.command("resume")
