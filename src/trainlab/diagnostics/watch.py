@@ -884,6 +884,11 @@ class Watch:
         # it is activation checkpointing recomputing that step, not a new step
         self._closed_task: int | None = None
         self._closed_hook = self._closed  # one bound method, not one per forward
+        # per optimizer seen stepping (weakly): (its number of param groups, whether it holds
+        # a watched parameter); and the last one's entry with a weak reference to it, which
+        # a training loop's every step asks again
+        self._mine: weakref.WeakKeyDictionary[Any, tuple[int, bool]] = weakref.WeakKeyDictionary()
+        self._last_optimizer: tuple[Any, int, bool] | None = None
         self._permanent = self.every <= self.PERMANENT_HOOKS_EVERY and self._vmap_template is None
         self._cache: dict[Any, torch.Tensor] = {}  # device constants (edges, offsets, ...)
         # permanent hooks on small outputs: copy each sampled step's outputs and reduce them
@@ -934,14 +939,19 @@ class Watch:
     def _optimizer_stepped(self, optimizer: Any, args: Any, kwargs: Any) -> None:
         """Global optimizer step hook: note a step of an optimizer holding a watched parameter
         (fused optimizers update in place without moving the version counters)."""
-        mine = self.__dict__.setdefault("_mine", weakref.WeakKeyDictionary())
         groups = len(optimizer.param_groups)  # (add_param_group: asked again)
-        known = mine.get(optimizer)
-        if known is None or known[0] != groups:
-            ids = {id(p) for _, p in self._params}
-            holds = any(id(p) in ids for g in optimizer.param_groups for p in g["params"])
-            mine[optimizer] = known = (groups, holds)
-        if known[1]:
+        last = self._last_optimizer
+        if last is not None and last[0]() is optimizer and last[1] == groups:
+            holds = last[2]
+        else:
+            known = self._mine.get(optimizer)
+            if known is None or known[0] != groups:
+                ids = {id(p) for _, p in self._params}
+                held = any(id(p) in ids for g in optimizer.param_groups for p in g["params"])
+                self._mine[optimizer] = known = (groups, held)
+            holds = known[1]
+            self._last_optimizer = (weakref.ref(optimizer), groups, holds)
+        if holds:
             self._opt_stepped = True
             # a GradScaler hands a fused optimizer its found_inf (an attribute set for the
             # step; older torch: a keyword): the step may skip itself
@@ -1011,7 +1021,8 @@ class Watch:
             ):
                 del m.__dict__["__getstate__"]
         self._guarded.clear()
-        self.__dict__.pop("_mine", None)
+        self._mine.clear()
+        self._last_optimizer = None
         self._acc_node = None
         if self._current is not None:  # a forward that raised: its copy of the batch
             self._current.input = None
