@@ -180,3 +180,42 @@ def test_ctrl_c_as_main_starts_is_one_line(tmp_path, monkeypatch, capsys):
         )
     assert code == 130 and "Traceback" not in err, (code, err[-1500:])
     assert not out.exists()
+
+
+def test_ctrl_c_between_the_claim_and_the_writer_lock_leaves_the_path_free(
+    tmp_path, monkeypatch, capsys
+):
+    """Ctrl-C right after ``RunDir.create`` returned the claimed folder (``checkpoints/``,
+    ``.lock``), before ``_start_run`` took its writer lock: the claim is removed with the rest
+    of the half-made run, so "run the command again" works."""
+    from trainlab.runs import RunDir
+
+    cfg, out = _cfg(tmp_path), tmp_path / "run"
+    with monkeypatch.context() as m:
+        m.setattr(RunDir, "lock", raise_ctrl_c)
+        code, _, err = _train(monkeypatch, capsys, cfg, out)
+    line = " ".join(err.split())
+    assert code == 130 and "Traceback" not in err, (code, err[-1500:])
+    assert "run the command again" in line, line
+    _follow_the_note(monkeypatch, capsys, cfg, out, line)
+
+
+def test_ctrl_c_while_an_existing_run_is_refused_does_not_speak_for_that_run(
+    tmp_path, monkeypatch, capsys
+):
+    """``--out`` naming another, complete run is refused; a Ctrl-C while the refusal is made
+    must not say that run is this command's ("the run ... is complete but has no report yet")
+    nor remove anything of it."""
+    from trainlab.runs import RunDir
+
+    cfg, out = _cfg(tmp_path), tmp_path / "run"
+    code, _, err = _train(monkeypatch, capsys, cfg, out)
+    assert code == 0, err
+    before = sorted(p.relative_to(out) for p in out.rglob("*"))
+    with monkeypatch.context() as m:
+        m.setattr(RunDir, "writer", raise_ctrl_c)  # (asked while the refusal is worded)
+        code, _, err = _train(monkeypatch, capsys, cfg, out)
+    line = " ".join(err.split())
+    assert code == 130 and "Traceback" not in err, (code, err[-1500:])
+    assert "no run directory was made" in line and "complete" not in line, line
+    assert sorted(p.relative_to(out) for p in out.rglob("*")) == before

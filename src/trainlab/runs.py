@@ -244,6 +244,9 @@ class RunDir:
             self._lock_fd = None
 
     # -- creation -------------------------------------------------------------------------------
+    #: whether :meth:`create` made this folder's claim (``checkpoints/`` and ``.lock``)
+    claimed = False
+
     def create(self, *, renumber: bool = False) -> RunDir:
         """Make the folder and claim it; an existing non-empty folder is never overwritten.
 
@@ -271,11 +274,13 @@ class RunDir:
                 else:  # and ``.lock``, which stays when a study removes checkpoints/
                     try:
                         os.close(os.open(self.path / ".lock", os.O_CREAT | os.O_EXCL, 0o644))
+                        self.claimed = True
                     except FileExistsError:
                         claim.rmdir()
                     except BaseException:  # a Ctrl-C before the claim is whole: undone, so
-                        (self.path / ".lock").unlink(missing_ok=True)  # that the same path
-                        claim.rmdir()  # can be used again (.lock: ours, checkpoints/ is)
+                        self.claimed = False  # that the same path can be used again
+                        (self.path / ".lock").unlink(missing_ok=True)  # (ours: checkpoints/
+                        claim.rmdir()  # is)
                         raise
                     else:
                         return self

@@ -1529,8 +1529,8 @@ def _start_run(
     run = RunDir(out)
     if on_claim is not None:
         on_claim(run)
-    run.create(renumber=isinstance(out, ChosenPath))
     try:
+        run.create(renumber=isinstance(out, ChosenPath))  # (refused: not claimed, kept)
         # locked from the start (the caller unlocks after fit): with config.yaml and
         # population.json written, the folder reads as a run killed before its first
         # checkpoint, which another process's resume would otherwise take over
@@ -1538,7 +1538,8 @@ def _start_run(
         run.write_text("config.yaml", text)
         run.write_json("population.json", population)
     except BaseException:  # a full disk, Ctrl-C: no half-made run blocks running it again
-        run.discard(keep_folder=existed and run.path == Path(out))
+        if run.claimed:
+            run.discard(keep_folder=existed and run.path == Path(out))
         raise
     return run
 
@@ -1683,11 +1684,12 @@ def train(
 
         config = config.model_copy(deep=True)
         config.data.options = with_absolute_path(config.data.options)
-    claimed: list[RunDir] = []  # the run's folder, once _start_run names it
+    folder: list[RunDir] = []  # the run's folder, once _start_run names it
 
     def interrupted() -> str:  # what is true of the folder when a Ctrl-C lands, wherever
-        run = claimed[0] if claimed else None
-        if run is None or not run.resumable:  # (_start_run removes a half-made one)
+        run = folder[0] if folder else None
+        if run is None or not run.claimed or not run.resumable:  # (_start_run removes a
+            # half-made one; a folder it was refused is another run's)
             return "no run directory was made yet; run the command again"
         if (run.path / "summary.json").is_file():
             return unreported_run(run.path)
@@ -1695,7 +1697,7 @@ def train(
 
     with on_interrupt(interrupted):
         trainer = Trainer(config, device=device, model=model, dataset=dataset)
-        run = _start_run(config, out, trainer, claimed.append) if write else None
+        run = _start_run(config, out, trainer, folder.append) if write else None
         try:
             summary = _noted_fit(trainer, run, progress=progress)
         finally:
