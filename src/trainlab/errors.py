@@ -167,39 +167,54 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UserError:
 
 
 @contextmanager
-def on_interrupt(note: str | Callable[[], str], *, os_error: str | None = None) -> Iterator[None]:
+def on_interrupt(
+    note: str | Callable[[], str | None], *, os_error: str | Callable[[], str] | None = None
+) -> Iterator[None]:
     """Attach ``note`` (what became of the work, what to run next) to a Ctrl-C raised inside;
     the CLI prints ``interrupted; <note>`` (:func:`interrupt_note`). A callable ``note`` is
-    asked when the Ctrl-C lands (what is true of a run folder then). ``os_error``: what to run
-    once an OSError inside (a full disk) is mended, attached to it as a note, which the CLI
-    prints after "free space, then". An error raised over a Ctrl-C (library code that turned
+    asked when the Ctrl-C lands (what is true of a run folder then; None: nothing to add to
+    what the code inside noted). ``os_error`` (a callable: asked when the error lands): what
+    to run once an OSError inside (a full disk) is mended, attached to it as a note, which the
+    CLI prints after "free space, then". An error raised over a Ctrl-C (library code that turned
     the interrupt into an error of its own while it cleaned up) is noted as the Ctrl-C."""
     try:
         yield
     except KeyboardInterrupt as err:
-        note_interrupt(err, note() if callable(note) else note)
+        _noted(err, note)
         raise
     except Exception as err:
         if in_chain(err, KeyboardInterrupt) is not None:
-            note_interrupt(err, note() if callable(note) else note)
+            _noted(err, note)
         elif isinstance(err, OSError) and os_error is not None:
-            err.add_note(os_error)
+            err.add_note(os_error() if callable(os_error) else os_error)
         raise
 
 
+def _noted(err: BaseException, note: str | Callable[[], str | None]) -> None:
+    text = note() if callable(note) else note
+    if text is not None:
+        note_interrupt(err, text)
+
+
 def reporting(run_dir: str | Path) -> contextlib.AbstractContextManager[None]:
-    """:func:`on_interrupt` for the report of a complete run: a Ctrl-C or a full disk inside is
-    noted with ``trainlab report DIR``, which writes it."""
-    where = shell_path(run_dir)
+    """:func:`on_interrupt` for a complete run while its report is written or its result
+    printed: a Ctrl-C is noted with :func:`complete_run_note`, a full disk with ``trainlab
+    report DIR``, which writes the report (both worded only when needed: nothing is computed
+    before the block is entered)."""
     return on_interrupt(
-        unreported_run(run_dir),
-        os_error=f"`trainlab report {where}` writes the report of the complete run",
+        lambda: complete_run_note(run_dir),
+        os_error=lambda: (
+            f"`trainlab report {shell_path(run_dir)}` writes the report of the complete run"
+        ),
     )
 
 
-def unreported_run(run_dir: str | Path) -> str:
-    """The note of a Ctrl-C that stops a complete run before its report is written."""
-    where = shell_path(run_dir)
+def complete_run_note(run_dir: str | Path) -> str:
+    """The note of a Ctrl-C that stops the command of a complete run (its ``summary.json``
+    written): where its report is, or that ``trainlab report DIR`` writes it."""
+    where, report = shell_path(run_dir), Path(run_dir) / "report.html"
+    if report.is_file():  # (written whole or not at all)
+        return f"the run {where} is complete; its report: {shell_path(report)}"
     return f"the run {where} is complete but has no report yet: `trainlab report {where}` writes it"
 
 

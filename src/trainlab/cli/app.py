@@ -159,7 +159,11 @@ def _exit_interrupted() -> NoReturn:
     folder to resume, ...), else that a training run resumes; exit 130 after Ctrl-C, 143 after
     a SIGTERM (a batch system's time limit or cancel)."""
     what = "terminated (SIGTERM)" if _sigterm.hit else "interrupted"
-    note = interrupt_note() or "nothing was written to continue from; run the command again"
+    note = interrupt_note() or (
+        "the command had finished; nothing was stopped"  # (as main() returns)
+        if _finished
+        else "nothing was written to continue from; run the command again"
+    )
     err_console.print(escape(f"{what}; {note}"), soft_wrap=True, highlight=False)
     _ignore_signals_at_exit()
     sys.exit(143 if _sigterm.hit else 130)
@@ -222,7 +226,13 @@ def main() -> None:
         _exit_interrupted()
 
 
+#: whether the command has returned (a Ctrl-C after it, as main() ends, stops nothing)
+_finished = False
+
+
 def _guarded_main() -> None:
+    global _finished
+    _finished = False
     interrupt_note(clear=True)
     for stream in (sys.stdout, sys.stderr):  # text a non-UTF-8 stream cannot encode (a run
         with contextlib.suppress(AttributeError, ValueError, OSError, LookupError):  # named
@@ -274,8 +284,10 @@ def _printing_help(err: BaseException) -> bool:
 
 
 def _main() -> None:
+    global _finished
     try:
         code = app(standalone_mode=False)
+        _finished = code in (None, 0)
     except UserError as err:  # escaped: '[key]' in a message is text, not rich markup
         err_console.print(
             f"[bold red]error:[/] {escape(str(err))}", highlight=False, soft_wrap=True

@@ -49,7 +49,8 @@ def train_cmd(
 ) -> None:
     """Train a config's population of models and write a run directory."""
     from ..config import load_config
-    from ..train import train
+    from ..errors import on_interrupt
+    from ..train import complete_run_interrupted, train
 
     sets = with_seeds(set_, seeds)
     cfg = load_config(config, sets)
@@ -57,8 +58,8 @@ def train_cmd(
         cfg.train.diagnose_every = 50  # (the config is read once: it may come through a pipe)
     elif diagnose is False:
         cfg.train.diagnose_every = None
-    result = train(cfg, out=out, device=device)
-    with reporting(result.run_dir):  # (complete: an interrupt says `trainlab report DIR`)
+    with on_interrupt(complete_run_interrupted):  # (once train() has returned the run)
+        result = train(cfg, out=out, device=device)
         every, steps = cfg.train.diagnose_every, result.summary.get("steps") or 0
         if every is not None and 1 < steps <= every:  # (steps 0, every, 2 every, ... sampled)
             console.print(

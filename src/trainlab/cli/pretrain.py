@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..errors import reporting
 from .app import Sets, app, console, escape, home
 
 __all__ = ["pretrain_cmd"]
@@ -39,13 +40,15 @@ def pretrain_cmd(
     path = run_pretrain(
         config, out=out, grid=parse_grid(grid), device=device, sets=set_, progress=True
     )
-    diverged = json.loads((path / "summary.json").read_text()).get("diverged", [])
-    if diverged:
-        shown = ", ".join(map(str, diverged[:10])) + (", …" if len(diverged) > 10 else "")
+    with reporting(path):  # (complete: an interrupt says where its report is)
+        diverged = json.loads((path / "summary.json").read_text()).get("diverged", [])
+        if diverged:
+            shown = ", ".join(map(str, diverged[:10])) + (", …" if len(diverged) > 10 else "")
+            console.print(
+                f"[red]{len(diverged)} model(s) diverged (inf/NaN weights or training error): "
+                f"{shown}[/]; lower their learning_rate (summary.json lists them under "
+                "'diverged')"
+            )
         console.print(
-            f"[red]{len(diverged)} model(s) diverged (inf/NaN weights or training error): "
-            f"{shown}[/]; lower their learning_rate (summary.json lists them under 'diverged')"
+            f"run directory: {escape(str(path))}  (report: {escape(str(path / 'report.html'))})"
         )
-    console.print(
-        f"run directory: {escape(str(path))}  (report: {escape(str(path / 'report.html'))})"
-    )

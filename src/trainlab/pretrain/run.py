@@ -71,6 +71,7 @@ from ..data import with_absolute_path
 from ..devices import resolve_device
 from ..errors import (
     ConfigError,
+    complete_run_note,
     did_you_mean,
     in_chain,
     note_interrupt,
@@ -790,17 +791,29 @@ def _aggregated(models: list[dict[str, Any]], axes: list[str]) -> dict[str, Any]
 
 
 @contextmanager
-def _discarded_unless_done(path: Path, *, keep_folder: bool) -> Iterator[None]:
+def _discarded_unless_done(run: RunDir, *, existed: bool, given: Path) -> Iterator[None]:
     """Remove what a run wrote when it fails (on the user's settings, out of memory, ...) or
-    is interrupted (Ctrl-C) before it is complete (its ``summary.json`` written last in the
-    block): a pre-training run does not resume, so that the same ``--out`` can be used again;
-    a folder that existed before (empty) stays."""
+    is interrupted (Ctrl-C) before it is complete (its ``summary.json`` written), once ``run``
+    is claimed (``RunDir.create`` in the block: a folder it refuses is another run's): a
+    pre-training run does not resume, so that the same ``--out`` can be used again; the folder
+    ``given`` stays (emptied) if it ``existed`` before. A complete run stays, its report to
+    render again (:func:`~trainlab.errors.complete_run_note`)."""
     try:
         yield
     except (Exception, KeyboardInterrupt) as err:
-        if in_chain(err, KeyboardInterrupt) is not None:  # (or an error raised over one)
-            note_interrupt(err, f"the unfinished run {shell_path(path)} was removed; run it again")
-        RunDir(path).discard(keep_folder=keep_folder)
+        interrupted = in_chain(err, KeyboardInterrupt) is not None  # (or an error over one)
+        if not run.claimed:
+            if interrupted:
+                note_interrupt(err, "no run directory was made yet; run the command again")
+            raise
+        if (run.path / "summary.json").is_file():
+            if interrupted:
+                note_interrupt(err, complete_run_note(run.path))
+            raise
+        if interrupted:
+            where = shell_path(run.path)
+            note_interrupt(err, f"the unfinished run {where} was removed; run it again")
+        run.discard(keep_folder=existed and run.path == given)  # (renumbered: its own)
         raise
 
 
@@ -866,11 +879,12 @@ def run_pretrain(
         )
     run_path = Path(out) if out is not None else default_run_dir(cfg.name)
     existed = run_path.exists()  # (create() accepts only an empty folder)
-    run = RunDir(run_path).create(renumber=out is None)
-    existed = existed and run.path == run_path  # (renumbered: a folder of its own)
-    (run.path / "checkpoints").rmdir()  # made for training runs; the weights go to model.npz
-    # a failure that only training can find (a DBN layer that diverges) removes the run again
-    with _discarded_unless_done(run.path, keep_folder=existed):
+    run = RunDir(run_path)
+    # a failure that only training can find (a DBN layer that diverges) removes the run again,
+    # and so does an interrupt, the claim included; once complete (summary.json), it stays
+    with _discarded_unless_done(run, existed=existed, given=run_path):
+        run.create(renumber=out is None)
+        (run.path / "checkpoints").rmdir()  # made for training runs; the weights: model.npz
         # the resolved config: every key the run used, none that it did not (loads back as is)
         resolved = cfg.model_dump(exclude_none=True)
         for section in ("model", "train"):  # a key the kind uses whose value is null (a
@@ -999,10 +1013,10 @@ def run_pretrain(
                 "versions": software_versions(resolve_device(cfg.device)),
             },
         )
-    # the run is complete (summary.json, its report's sections): a report that fails or is
-    # interrupted while it renders leaves it whole, and `trainlab report` renders it again
-    with reporting(run.path):
-        build_report(run.path)
+        # the run is complete (summary.json, its report's sections): a report that fails or
+        # is interrupted while it renders leaves it whole, and `trainlab report` renders it
+        with reporting(run.path):
+            build_report(run.path)
     return run.path
 
 
