@@ -191,7 +191,10 @@ def on_interrupt(
 
 
 def _noted(err: BaseException, note: str | Callable[[], str | None]) -> None:
-    text = note() if callable(note) else note
+    try:
+        text = note() if callable(note) else note
+    except OSError:  # (a folder that cannot be read now: the interrupt stays one)
+        text = None
     if text is not None:
         note_interrupt(err, text)
 
@@ -200,7 +203,9 @@ def reporting(run_dir: str | Path) -> contextlib.AbstractContextManager[None]:
     """:func:`on_interrupt` for a complete run while its report is written or its result
     printed: a Ctrl-C is noted with :func:`complete_run_note`, a full disk with ``trainlab
     report DIR``, which writes the report (both worded only when needed: nothing is computed
-    before the block is entered)."""
+    before the block is entered). From here on the run is this command's complete run
+    (:func:`note_complete`)."""
+    note_complete(run_dir)
     return on_interrupt(
         lambda: complete_run_note(run_dir),
         os_error=lambda: (
@@ -219,27 +224,52 @@ def complete_run_note(run_dir: str | Path) -> str:
 
 
 def note_interrupt(err: BaseException, note: str) -> None:
-    """Attach ``note`` to ``err`` as :func:`on_interrupt` does, for code that catches the
-    interrupt itself (to clean up) before it re-raises it."""
+    """Attach ``note`` to ``err`` as :func:`on_interrupt` does (once: an outer handler that
+    says the same adds nothing), for code that catches the interrupt itself (to clean up)
+    before it re-raises it."""
     global _last_note
-    err.add_note(note)
+    if note not in (getattr(err, "__notes__", None) or []):
+        err.add_note(note)
     _last_note = note
+
+
+def note_complete(run_dir: str | Path) -> None:
+    """Record ``run_dir`` as the complete run (its ``summary.json`` written) of the command
+    being run: a Ctrl-C that no handler noted, as the command ends, is about it
+    (:func:`complete_fallback`)."""
+    global _last_complete
+    _last_complete = Path(run_dir)
+
+
+def complete_fallback() -> str | None:
+    """:func:`complete_run_note` of the run :func:`note_complete` recorded, if it is complete;
+    else None."""
+    run = _last_complete
+    try:
+        if run is None or not (run / "summary.json").is_file():
+            return None
+        return complete_run_note(run)
+    except OSError:
+        return None
 
 
 #: the note of the last Ctrl-C that :func:`on_interrupt` saw (click swallows the exception
 #: itself and returns exit code 130 where the CLI calls it without its standalone mode); only
 #: the text: the exception's traceback would keep a whole trainer's tensors alive
 _last_note: str | None = None
+#: the command's complete run (:func:`note_complete`)
+_last_complete: Path | None = None
 
 
 def interrupt_note(*, clear: bool = False) -> str | None:
     """The outermost :func:`on_interrupt` note of the last Ctrl-C (what the command the user ran
     says: a study's, not that of the training run inside it; notes are added from the inside
-    out); None if none was noted. ``clear``: forget it (the CLI does before each command)."""
-    global _last_note
+    out); None if none was noted. ``clear``: forget it, and the complete run
+    :func:`note_complete` recorded (the CLI does before each command)."""
+    global _last_note, _last_complete
     note = _last_note
     if clear:
-        _last_note = None
+        _last_note = _last_complete = None
     return note
 
 

@@ -62,6 +62,7 @@ from .errors import (
     UserError,
     complete_run_note,
     describe_change,
+    note_complete,
     on_interrupt,
     out_of_memory,
     resume_command,
@@ -1481,20 +1482,6 @@ def _progress(enabled: bool, unit: str = "steps"):
 #: the command whose run :func:`train` starts (``population.json``'s ``command``): ``diagnose``
 #: sets it, so that a resumed or re-reported diagnose run gets the diagnose report again
 RUN_COMMAND: ContextVar[str] = ContextVar("RUN_COMMAND", default="train")
-#: the folder of the last :func:`train` in this context (None until its run is named): what a
-#: Ctrl-C after ``train`` returned, before the caller noted the complete run, is about
-_RUN_FOLDER: ContextVar[RunDir | None] = ContextVar("_RUN_FOLDER", default=None)
-
-
-def complete_run_interrupted() -> str | None:
-    """:func:`trainlab.errors.complete_run_note` for the run of the last :func:`train` in this
-    context if it is complete (its ``summary.json`` written), else None: for the caller's
-    ``on_interrupt`` around ``train()`` and what follows it (the CLI prints the run's table
-    after it returned)."""
-    run = _RUN_FOLDER.get()
-    if run is None or not run.claimed or not (run.path / "summary.json").is_file():
-        return None
-    return complete_run_note(run.path)
 
 
 def _start_run(
@@ -1698,10 +1685,10 @@ def train(
 
         config = config.model_copy(deep=True)
         config.data.options = with_absolute_path(config.data.options)
-    _RUN_FOLDER.set(None)  # the run's folder, once _start_run names it
+    folder: list[RunDir] = []  # the run's folder, once _start_run names it
 
     def interrupted() -> str:  # what is true of the folder when a Ctrl-C lands, wherever
-        run = _RUN_FOLDER.get()
+        run = folder[0] if folder else None
         if run is None or not run.claimed or not run.resumable:  # (_start_run removes a
             # half-made one; a folder it was refused is another run's)
             return "no run directory was made yet; run the command again"
@@ -1711,12 +1698,14 @@ def train(
 
     with on_interrupt(interrupted):
         trainer = Trainer(config, device=device, model=model, dataset=dataset)
-        run = _start_run(config, out, trainer, _RUN_FOLDER.set) if write else None
+        run = _start_run(config, out, trainer, folder.append) if write else None
         try:
             summary = _noted_fit(trainer, run, progress=progress)
         finally:
             if run is not None:
                 run.unlock()  # (taken by _start_run)
+        if run is not None:  # (an interrupt as the caller goes on is about this run)
+            note_complete(run.path)
         return RunResult(
             run.path if run else None, summary, trainer.members, trainer.pop, trainer.diagnostics
         )

@@ -20,7 +20,7 @@ import typer
 from rich.markup import escape
 
 from ..console import CliConsole, FailSafeConsole
-from ..errors import UserError, in_chain, interrupt_note, out_of_memory
+from ..errors import UserError, complete_fallback, in_chain, interrupt_note, out_of_memory
 
 __all__ = [
     "app",
@@ -156,13 +156,20 @@ _CLICK_ERROR = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "Clic
 
 def _exit_interrupted() -> NoReturn:
     """Say what the interrupted command noted (:func:`trainlab.errors.on_interrupt`: the run
-    folder to resume, ...), else that a training run resumes; exit 130 after Ctrl-C, 143 after
-    a SIGTERM (a batch system's time limit or cancel)."""
+    folder to resume, ...); else, where no handler was, what is true: the command's complete
+    run (:func:`trainlab.errors.complete_fallback`), that the command had finished, or that
+    nothing was written. Exit 130 after Ctrl-C, 143 after a SIGTERM (a batch system's time
+    limit or cancel), also as the command ends: the signal arrived (what a shell or a batch
+    system tells from the status)."""
     what = "terminated (SIGTERM)" if _sigterm.hit else "interrupted"
-    note = interrupt_note() or (
-        "the command had finished; nothing was stopped"  # (as main() returns)
-        if _finished
-        else "nothing was written to continue from; run the command again"
+    note = (
+        interrupt_note()
+        or complete_fallback()
+        or (
+            "the command had finished; nothing was stopped"  # (as main() returns)
+            if _finished
+            else "nothing was written to continue from; run the command again"
+        )
     )
     err_console.print(escape(f"{what}; {note}"), soft_wrap=True, highlight=False)
     _ignore_signals_at_exit()

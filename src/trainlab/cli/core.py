@@ -49,8 +49,7 @@ def train_cmd(
 ) -> None:
     """Train a config's population of models and write a run directory."""
     from ..config import load_config
-    from ..errors import on_interrupt
-    from ..train import complete_run_interrupted, train
+    from ..train import train
 
     sets = with_seeds(set_, seeds)
     cfg = load_config(config, sets)
@@ -58,16 +57,15 @@ def train_cmd(
         cfg.train.diagnose_every = 50  # (the config is read once: it may come through a pipe)
     elif diagnose is False:
         cfg.train.diagnose_every = None
-    with on_interrupt(complete_run_interrupted):  # (once train() has returned the run)
-        result = train(cfg, out=out, device=device)
-        every, steps = cfg.train.diagnose_every, result.summary.get("steps") or 0
-        if every is not None and 1 < steps <= every:  # (steps 0, every, 2 every, ... sampled)
-            console.print(
-                f"[yellow]diagnostics sampled step 0 only (one step in {every}; the run took "
-                f"{steps}): the verdict judges the first update; --set train.diagnose_every="
-                f"{max(1, steps // 10)} samples more[/]"
-            )
-        _finish(result.run_dir, result.summary, report)
+    result = train(cfg, out=out, device=device)  # (complete: an interrupt from here on is
+    every, steps = cfg.train.diagnose_every, result.summary.get("steps") or 0  # about it)
+    if every is not None and 1 < steps <= every:  # (steps 0, every, 2 every, ... are sampled)
+        console.print(
+            f"[yellow]diagnostics sampled step 0 only (one step in {every}; the run took {steps})"
+            f": the verdict judges the first update; --set train.diagnose_every="
+            f"{max(1, steps // 10)} samples more[/]"
+        )
+    _finish(result.run_dir, result.summary, report)
 
 
 @app.command("resume")

@@ -806,9 +806,15 @@ def _discarded_unless_done(run: RunDir, *, existed: bool, given: Path) -> Iterat
             if interrupted:
                 note_interrupt(err, "no run directory was made yet; run the command again")
             raise
-        if (run.path / "summary.json").is_file():
+        if (run.path / "summary.json").is_file():  # (its report failed or was stopped)
             if interrupted:
                 note_interrupt(err, complete_run_note(run.path))
+            elif not isinstance(err, OSError):  # (a full disk: reporting's note says so)
+                where = shell_path(run.path)
+                err.add_note(
+                    f"the run {where} is complete and kept: `trainlab report {where}` renders "
+                    "its report"
+                )
             raise
         if interrupted:
             where = shell_path(run.path)

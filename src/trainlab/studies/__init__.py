@@ -116,14 +116,16 @@ def run_study(
     token, shown = _CLAIMED.set(None), SHOW_PROGRESS.set(bool(progress))
     try:
         return module.run(out, quick=quick, seeds=seeds, device=device, renumber=renumber)
-    except (KeyboardInterrupt, OSError, MemoryError, RuntimeError) as err:  # (not a cell's
-        claimed = _CLAIMED.get()  # resume either: a full disk, out of memory)
+    except BaseException as err:  # a Ctrl-C, a full disk, out of memory: not a cell's resume
+        claimed = _CLAIMED.get()
         interrupted = in_chain(err, KeyboardInterrupt) is not None  # (or an error raised over
         oom = not interrupted and isinstance(err, MemoryError | RuntimeError)  # a Ctrl-C)
+        if not (interrupted or oom or isinstance(err, OSError)):
+            raise  # (a cell's own error: its message says what to fix)
         if oom and not out_of_memory(err):
             raise
-        rendering = f"`trainlab report {shell_path(claimed)}`" if claimed is not None else None
-        if rendering and any(rendering in n for n in getattr(err, "__notes__", None) or []):
+        complete = f"the run {shell_path(claimed)} is complete" if claimed is not None else None
+        if complete and any(n.startswith(complete) for n in getattr(err, "__notes__", None) or []):
             raise  # (stopped while report.html rendered: the study is complete, its note says)
         if claimed is not None:  # a study does not resume: its folder is kept, as it is
             note = (
