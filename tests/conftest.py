@@ -156,6 +156,24 @@ def call_main(monkeypatch, *args) -> tuple[int, str]:
     return 0, ""
 
 
+def main_catching_everything(monkeypatch, capsys, *args):
+    """``trainlab ARGS`` via ``main()``: (exit code, stderr); a KeyboardInterrupt that escapes
+    ``main()`` is what the shell shows as a traceback (Python's exit status 130 *with* a
+    traceback): returned as ("traceback", stderr and the traceback's text)."""
+    import traceback
+
+    from trainlab.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
+    try:
+        main()
+    except SystemExit as exc:
+        return exc.code, capsys.readouterr().err
+    except BaseException:  # noqa: BLE001 - what the user sees as a traceback
+        return "traceback", capsys.readouterr().err + traceback.format_exc()
+    return 0, capsys.readouterr().err
+
+
 def run_cli_catching(monkeypatch, capsys, *args):
     """:func:`run_cli`, with an exception that escapes ``main()`` (a traceback the user would
     see) returned as exit code 1 and its traceback text after stderr: (exit code, stdout,
@@ -566,3 +584,20 @@ def pretraining_rows(
          "test_acc_mean": mean, "test_acc_std": std, "n": n}
         for (act, frac, m), (mean, std) in cells.items()
     ]  # fmt: skip
+
+
+@pytest.fixture
+def fresh_threads_state(monkeypatch):
+    """trainlab.threads' module state isolated for one test (torch's thread count restored)."""
+    import threading
+
+    from trainlab import threads
+
+    monkeypatch.setattr(threads, "_OPEN", 0)
+    monkeypatch.setattr(threads, "_DEFAULT", 0)
+    monkeypatch.setattr(threads, "_SET", {})
+    monkeypatch.setattr(threads, "_EVER", set())
+    monkeypatch.setattr(threads, "_MINE", threading.local())
+    was = torch.get_num_threads()
+    yield
+    torch.set_num_threads(was)

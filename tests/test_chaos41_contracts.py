@@ -11,11 +11,9 @@ run, a complete one), or main() let the interrupt out as a traceback as it began
 
 from __future__ import annotations
 
-import sys
-import traceback
 from pathlib import Path
 
-from conftest import raise_ctrl_c, run_cli_catching, small_config
+from conftest import main_catching_everything, raise_ctrl_c, run_cli_catching, small_config
 from trainlab.config import dump_config
 
 
@@ -29,22 +27,6 @@ def _train(monkeypatch, capsys, cfg: Path, out: Path):
     return run_cli_catching(
         monkeypatch, capsys, "train", cfg, "--out", out, "--device", "cpu", "--no-report"
     )
-
-
-def _main_catching_everything(monkeypatch, capsys, *args):
-    """``trainlab ARGS`` via ``main()``; a KeyboardInterrupt that escapes main() is what the
-    shell shows as a traceback (Python's exit status 130 *with* a traceback): returned as
-    ("traceback", text)."""
-    from trainlab.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
-    try:
-        main()
-    except SystemExit as exc:
-        return exc.code, capsys.readouterr().err
-    except BaseException:  # noqa: BLE001 - what the user sees as a traceback
-        return "traceback", capsys.readouterr().err + traceback.format_exc()
-    return 0, capsys.readouterr().err
 
 
 def _follow_the_note(monkeypatch, capsys, cfg: Path, out: Path, line: str) -> None:
@@ -148,7 +130,7 @@ def test_ctrl_c_in_main_after_the_command_returned_is_one_line(tmp_path, monkeyp
 
     with monkeypatch.context() as m:
         m.setattr(app_mod, "_main", then_ctrl_c)
-        code, err = _main_catching_everything(
+        code, err = main_catching_everything(
             monkeypatch, capsys, "train", cfg, "--out", out, "--device", "cpu", "--no-report"
         )
     assert code == 130 and "Traceback" not in err, (code, err[-1500:])
@@ -175,7 +157,7 @@ def test_ctrl_c_as_main_starts_is_one_line(tmp_path, monkeypatch, capsys):
 
     with monkeypatch.context() as m:
         m.setattr(app_mod, "interrupt_note", first_call_interrupted)
-        code, err = _main_catching_everything(
+        code, err = main_catching_everything(
             monkeypatch, capsys, "train", cfg, "--out", out, "--device", "cpu", "--no-report"
         )
     assert code == 130 and "Traceback" not in err, (code, err[-1500:])

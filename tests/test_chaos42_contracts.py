@@ -14,11 +14,16 @@ again" for a folder that the same command then refuses ("run directory ... alrea
 from __future__ import annotations
 
 import pathlib
-import sys
-import traceback
 from pathlib import Path
 
-from conftest import TINY_PRETRAIN, config_file, raise_ctrl_c, run_cli_catching, small_config
+from conftest import (
+    TINY_PRETRAIN,
+    config_file,
+    main_catching_everything,
+    raise_ctrl_c,
+    run_cli_catching,
+    small_config,
+)
 from trainlab.config import dump_config
 
 
@@ -38,21 +43,6 @@ def _pretrain_args(cfg: Path, out: Path) -> tuple:
 
 def _line(err: str) -> str:
     return " ".join(err.split())
-
-
-def _main_catching_everything(monkeypatch, capsys, *args):
-    """``trainlab ARGS`` via ``main()``; a KeyboardInterrupt that escapes main() is returned as
-    ("traceback", text)."""
-    from trainlab.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["trainlab", *map(str, args)])
-    try:
-        main()
-    except SystemExit as exc:
-        return exc.code, capsys.readouterr().err
-    except BaseException:  # noqa: BLE001 - what the user sees as a traceback
-        return "traceback", capsys.readouterr().err + traceback.format_exc()
-    return 0, capsys.readouterr().err
 
 
 def _follow_the_note(monkeypatch, capsys, args: tuple, out: Path, line: str) -> None:
@@ -119,7 +109,7 @@ def test_ctrl_c_in_main_after_train_finished_says_what_is_true(tmp_path, monkeyp
 
     with monkeypatch.context() as m:
         m.setattr(app_mod, "_main", then_ctrl_c)
-        code, err = _main_catching_everything(monkeypatch, capsys, *_train_args(cfg, out))
+        code, err = main_catching_everything(monkeypatch, capsys, *_train_args(cfg, out))
     assert code == 130 and "Traceback" not in err, (code, err[-1500:])
     assert (out / "summary.json").is_file()
     _follow_the_note(monkeypatch, capsys, _train_args(cfg, out), out, _line(err))

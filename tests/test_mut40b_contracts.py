@@ -6,7 +6,6 @@ docstrings, torch, scikit-learn or numpy, never from trainlab's own output."""
 from __future__ import annotations
 
 import inspect
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -192,19 +191,6 @@ def test_sdae_diverged_fit_raises_and_keeps_no_nan_weights():
 
 
 # -------------------------------------------------------------------------- torch_threads
-
-
-@pytest.fixture
-def fresh_threads_state(monkeypatch):
-    """trainlab.threads' module state isolated for one test (torch's count restored)."""
-    monkeypatch.setattr(T, "_OPEN", 0)
-    monkeypatch.setattr(T, "_DEFAULT", 0)
-    monkeypatch.setattr(T, "_SET", {})
-    monkeypatch.setattr(T, "_EVER", set())
-    monkeypatch.setattr(T, "_MINE", threading.local())
-    was = torch.get_num_threads()
-    yield
-    torch.set_num_threads(was)
 
 
 def test_torch_threads_none_leaves_the_count_as_it_is(fresh_threads_state):

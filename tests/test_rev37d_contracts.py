@@ -56,19 +56,6 @@ def test_atomic_write_dir_fsync_error_names_the_file(tmp_path):
             assert err.filename == str(target), f"unnamed error: {err}"
 
 
-@pytest.fixture
-def fresh_threads_state(monkeypatch):
-    """Isolate trainlab.threads' module state (and torch's thread count) for one test."""
-    monkeypatch.setattr(T, "_OPEN", 0)
-    monkeypatch.setattr(T, "_DEFAULT", 0)
-    monkeypatch.setattr(T, "_SET", {})
-    monkeypatch.setattr(T, "_EVER", set())
-    monkeypatch.setattr(T, "_MINE", threading.local())
-    was = torch.get_num_threads()
-    yield
-    torch.set_num_threads(was)
-
-
 def test_torch_threads_failed_block_leaves_no_open_block(fresh_threads_state):
     """torch_threads(n): the bookkeeping (_OPEN += 1, _SET, this thread's depth) is done before
     torch.set_num_threads(n), outside the try/finally, so a block whose n torch refuses
