@@ -128,3 +128,34 @@ def test_a_pretrain_whose_report_fails_says_the_complete_run_is_kept(tmp_path, m
     assert f"the run {out} is complete and kept: `trainlab report {out}`" in " ".join(err.split())
     code, _, err = run_cli_catching(monkeypatch, capsys, "report", out)
     assert code == 0 and (out / "report.html").is_file(), err[-1500:]
+
+
+def test_ctrl_c_as_a_study_prints_its_folder_says_it_is_complete(tmp_path, monkeypatch, capsys):
+    """After ``run_study`` returned, as ``trainlab study`` prints the folder: no handler of the
+    command's own; the line said "nothing was written to continue from; run the command
+    again" (refused: the folder exists); the study is complete, its report written."""
+    core = importlib.import_module("trainlab.cli.core")
+    out = tmp_path / "study"
+    with monkeypatch.context() as m:
+        m.setattr(core, "escape", raise_ctrl_c)  # (the last print's path)
+        code, _, err = run_cli_catching(
+            monkeypatch, capsys, "study", "optimizers-2d", "--quick", "--out", out
+        )
+    line = _line(err)
+    assert code == 130 and "Traceback" not in err, (code, err[-1500:])
+    assert line == f"interrupted; the run {out} is complete; its report: {out / 'report.html'}"
+
+
+def test_no_complete_run_is_claimed_for_a_report_of_a_run_killed_midway(tmp_path, monkeypatch):
+    """``trainlab report DIR`` renders a run killed midway too (marked incomplete): the
+    recorded run is not called complete afterwards."""
+    from trainlab.errors import complete_fallback, interrupt_note, note_complete
+
+    (tmp_path / "killed").mkdir()
+    interrupt_note(clear=True)
+    note_complete(tmp_path / "killed")
+    assert complete_fallback() is None
+    (tmp_path / "killed" / "summary.json").write_text("{}")
+    assert complete_fallback().startswith(f"the run {tmp_path / 'killed'} is complete")
+    interrupt_note(clear=True)
+    assert complete_fallback() is None

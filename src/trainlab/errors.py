@@ -234,19 +234,19 @@ def note_interrupt(err: BaseException, note: str) -> None:
 
 
 def note_complete(run_dir: str | Path) -> None:
-    """Record ``run_dir`` as the complete run (its ``summary.json`` written) of the command
-    being run: a Ctrl-C that no handler noted, as the command ends, is about it
-    (:func:`complete_fallback`)."""
+    """Record ``run_dir`` as the run of the command being run, once complete or being reported:
+    a Ctrl-C that no handler noted, as the command ends, is about it (:func:`complete_fallback`)."""
     global _last_complete
     _last_complete = Path(run_dir)
 
 
 def complete_fallback() -> str | None:
-    """:func:`complete_run_note` of the run :func:`note_complete` recorded, if it is complete;
-    else None."""
+    """:func:`complete_run_note` of the run :func:`note_complete` recorded, if it is complete
+    (its ``summary.json``, a study's ``results.json``: ``trainlab report`` of a run killed
+    midway also renders a report); else None."""
     run = _last_complete
     try:
-        if run is None or not (run / "summary.json").is_file():
+        if run is None or not any((run / f).is_file() for f in ("summary.json", "results.json")):
             return None
         return complete_run_note(run)
     except OSError:
