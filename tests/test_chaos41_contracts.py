@@ -138,28 +138,20 @@ def test_ctrl_c_in_main_after_the_command_returned_is_one_line(tmp_path, monkeyp
 
 
 def test_ctrl_c_as_main_starts_is_one_line(tmp_path, monkeypatch, capsys):
-    """Ctrl-C in ``main()``'s prologue (cli/app.py:219 ``interrupt_note(clear=True)``, the
-    stream ``reconfigure`` loop :220-226, ``_sigterm.__enter__`` :196-200): before the
-    ``try`` of main/_main, so the KeyboardInterrupt escapes: a traceback, not
-    "interrupted; ...; run the command again"."""
+    """Ctrl-C in ``main()``'s prologue (the stream ``reconfigure`` loop, ``_sigterm.__enter__``
+    as the SIGTERM handler is installed): it was before the ``try`` of main/_main, so the
+    KeyboardInterrupt escaped: a traceback, not "interrupted; ...; run the command again"."""
     import importlib
 
     app_mod = importlib.import_module("trainlab.cli.app")
 
     cfg, out = _cfg(tmp_path), tmp_path / "run"
-    real, calls = app_mod.interrupt_note, []
-
-    def first_call_interrupted(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:  # main's interrupt_note(clear=True), its first line
-            raise KeyboardInterrupt
-        return real(*args, **kwargs)
-
     with monkeypatch.context() as m:
-        m.setattr(app_mod, "interrupt_note", first_call_interrupted)
+        m.setattr(type(app_mod._sigterm), "__enter__", raise_ctrl_c)
         code, err = main_catching_everything(
             monkeypatch, capsys, "train", cfg, "--out", out, "--device", "cpu", "--no-report"
         )
+    assert "run the command again" in " ".join(err.split()), err
     assert code == 130 and "Traceback" not in err, (code, err[-1500:])
     assert not out.exists()
 

@@ -227,10 +227,16 @@ _sigterm = _SigtermAsInterrupt()
 def main() -> None:
     """Entry point: run the app; a UserError becomes one line on stderr and exit status 2,
     a usage error click's usage message and 2, Ctrl-C a hint and 130 (SIGTERM: 143)."""
+    global _finished
+    _finished = False  # (what an earlier command of this process left: forgotten first)
+    interrupt_note(clear=True)
     try:
         _guarded_main()
     except KeyboardInterrupt:  # (as main starts or ends, outside _main's handlers)
         _exit_interrupted()
+    finally:  # (and again as it ends: a process that runs main() again, IPython's %run)
+        _finished = False
+        interrupt_note(clear=True)
 
 
 #: whether the command has returned (a Ctrl-C after it, as main() ends, stops nothing)
@@ -238,9 +244,6 @@ _finished = False
 
 
 def _guarded_main() -> None:
-    global _finished
-    _finished = False
-    interrupt_note(clear=True)
     for stream in (sys.stdout, sys.stderr):  # text a non-UTF-8 stream cannot encode (a run
         with contextlib.suppress(AttributeError, ValueError, OSError, LookupError):  # named
             # 日本 on Latin-1, a table's ± on the C locale's ASCII) is escaped, not a crash
