@@ -159,3 +159,17 @@ def test_fused_true_refuses_a_group_with_any_parameter_off_the_cpu():
             assert "fused=True" in str(e), e
         else:
             raise AssertionError("fused=True took a group with a meta parameter")
+
+
+def test_fused_true_refusal_names_the_device_that_is_not_the_cpu():
+    """A fused=True group whose first parameter is on the CPU and a later one on another device
+    is refused; the message named the first parameter's device ("the parameters are on cpu"),
+    the one device fused=True takes."""
+    import pytest
+
+    from trainlab.errors import ConfigError
+
+    cpu = torch.zeros(2, 3, requires_grad=True)
+    meta = torch.zeros(2, 3, device="meta", requires_grad=True)
+    with pytest.raises(ConfigError, match="meta"):
+        create_optimizer("adam", [cpu, meta], lr=0.1, fused=True)
