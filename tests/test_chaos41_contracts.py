@@ -111,32 +111,6 @@ def test_ctrl_c_after_the_run_completes_before_its_report_says_to_report_it(
     _follow_the_note(monkeypatch, capsys, cfg, out, line)
 
 
-def test_ctrl_c_in_main_after_the_command_returned_is_one_line(tmp_path, monkeypatch, capsys):
-    """Ctrl-C in ``main()`` outside ``_main``'s handlers: after the command finished
-    (cli/app.py:335 ``if isinstance(code, int)``, :228, ``_warnings_as_lines``' finally :252,
-    ``_SigtermAsInterrupt.__exit__`` :208-210 while the old handlers are put back). The
-    KeyboardInterrupt escapes ``main()``: the user sees a Python traceback, not
-    "interrupted; ...". (Same for the prologue: cli/app.py:219-229 and 196-200, 242-250.)"""
-    import importlib
-
-    app_mod = importlib.import_module("trainlab.cli.app")
-
-    cfg, out = _cfg(tmp_path), tmp_path / "run"
-    real = app_mod._main
-
-    def then_ctrl_c():
-        real()
-        raise KeyboardInterrupt
-
-    with monkeypatch.context() as m:
-        m.setattr(app_mod, "_main", then_ctrl_c)
-        code, err = main_catching_everything(
-            monkeypatch, capsys, "train", cfg, "--out", out, "--device", "cpu", "--no-report"
-        )
-    assert code == 130 and "Traceback" not in err, (code, err[-1500:])
-    assert " ".join(err.split()).startswith("interrupted; "), err
-
-
 def test_ctrl_c_as_main_starts_is_one_line(tmp_path, monkeypatch, capsys):
     """Ctrl-C in ``main()``'s prologue (the stream ``reconfigure`` loop, ``_sigterm.__enter__``
     as the SIGTERM handler is installed): it was before the ``try`` of main/_main, so the
