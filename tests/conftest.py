@@ -289,10 +289,11 @@ class LazyCalib(nn.Module):
 
 class FullDiskFile:
     """A file (binary or text) whose disk fills up after its first ``room`` bytes (characters):
-    ``write()`` writes what fits, then raises ENOSPC, as on a real full disk."""
+    ``write()`` writes what fits, then raises ENOSPC, as on a real full disk; or ``error()``
+    (``KeyboardInterrupt``: a Ctrl-C that lands in the write)."""
 
-    def __init__(self, f, room: int) -> None:
-        self._f, self._room, self._written = f, room, 0
+    def __init__(self, f, room: int, error=None) -> None:
+        self._f, self._room, self._written, self._error = f, room, 0, error
 
     def write(self, b):
         n = self._f.write(b[: max(0, self._room - self._written)])
@@ -300,6 +301,8 @@ class FullDiskFile:
         if n < len(b):
             import errno
 
+            if self._error is not None:
+                raise self._error()
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return n
 

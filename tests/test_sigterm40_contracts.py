@@ -16,32 +16,10 @@ import os
 import pytest
 import torch
 
-from conftest import run_cli_catching, small_config
+from conftest import FullDiskFile, run_cli_catching, small_config
 from trainlab.config import dump_config
 from trainlab.runs import RunDir
 from trainlab.train import resume, train
-
-
-class _CtrlCFile:
-    """A file whose ``write()`` is interrupted (KeyboardInterrupt) once ``room`` bytes are in."""
-
-    def __init__(self, f, room: int) -> None:
-        self._f, self._room, self._written = f, room, 0
-
-    def write(self, b):
-        if self._written + len(b) > self._room:
-            raise KeyboardInterrupt
-        self._written += len(b)
-        return self._f.write(b)
-
-    def __getattr__(self, name):
-        return getattr(self._f, name)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._f.close()
 
 
 def _fd_path(fd: int) -> str:
@@ -60,7 +38,7 @@ def _interrupt_checkpoint(monkeypatch, nth: int) -> None:
         if "last.pt" in _fd_path(fd) and "w" in mode:
             opened.append(1)
             if len(opened) == nth:
-                return _CtrlCFile(f, 100)
+                return FullDiskFile(f, 100, error=KeyboardInterrupt)
         return f
 
     monkeypatch.setattr(os, "fdopen", fdopen)
