@@ -23,8 +23,12 @@ __all__ = [
     "shell_path",
     "resume_command",
     "on_interrupt",
+    "NO_RUN_YET",
     "reporting",
+    "complete_run_note",
     "note_interrupt",
+    "note_complete",
+    "complete_fallback",
     "out_of_memory",
     "interrupt_note",
     "in_chain",
@@ -164,6 +168,10 @@ def unknown_name(kind: str, name: str, choices: Iterable[str]) -> UserError:
     return UserError(
         f"unknown {kind} '{name}'{did_you_mean(name, choices)}; choose one of: {', '.join(choices)}"
     )
+
+
+#: the note of a Ctrl-C before a run's folder was made (or once a half-made one is removed)
+NO_RUN_YET = "no run directory was made yet; run the command again"
 
 
 @contextmanager

@@ -58,6 +58,7 @@ from .config import (
 )
 from .devices import autocast_off, autocasting, flushes_denormals, resolve_device
 from .errors import (
+    NO_RUN_YET,
     ConfigError,
     UserError,
     complete_run_note,
@@ -1691,7 +1692,7 @@ def train(
         run = folder[0] if folder else None
         if run is None or not run.claimed or not run.resumable:  # (_start_run removes a
             # half-made one; a folder it was refused is another run's)
-            return "no run directory was made yet; run the command again"
+            return NO_RUN_YET
         if (run.path / "summary.json").is_file():
             return complete_run_note(run.path)
         return _continue_note(run.path, model=model is not None, dataset=dataset is not None)

@@ -57,8 +57,10 @@ def train_cmd(
         cfg.train.diagnose_every = 50  # (the config is read once: it may come through a pipe)
     elif diagnose is False:
         cfg.train.diagnose_every = None
-    result = train(cfg, out=out, device=device)  # (complete: an interrupt from here on is
-    every, steps = cfg.train.diagnose_every, result.summary.get("steps") or 0  # about it)
+    # (the run is complete once train() returns: an interrupt from here on is about it,
+    # errors.note_complete)
+    result = train(cfg, out=out, device=device)
+    every, steps = cfg.train.diagnose_every, result.summary.get("steps") or 0
     if every is not None and 1 < steps <= every:  # (steps 0, every, 2 every, ... are sampled)
         console.print(
             f"[yellow]diagnostics sampled step 0 only (one step in {every}; the run took {steps})"

@@ -70,6 +70,7 @@ from ..config import (
 from ..data import with_absolute_path
 from ..devices import resolve_device
 from ..errors import (
+    NO_RUN_YET,
     ConfigError,
     complete_run_note,
     did_you_mean,
@@ -804,7 +805,7 @@ def _discarded_unless_done(run: RunDir, *, existed: bool, given: Path) -> Iterat
         interrupted = in_chain(err, KeyboardInterrupt) is not None  # (or an error over one)
         if not run.claimed:
             if interrupted:
-                note_interrupt(err, "no run directory was made yet; run the command again")
+                note_interrupt(err, NO_RUN_YET)
             raise
         if (run.path / "summary.json").is_file():  # (its report failed or was stopped)
             if interrupted:
@@ -866,7 +867,7 @@ def run_pretrain(
     # everything that can be checked is checked before the run directory exists, so that a
     # mistake leaves no half-made run behind (a rerun with the same --out would be refused);
     # a pre-training run does not resume: an interrupt here says so (not "trainlab resume")
-    with on_interrupt("no run directory was made yet; run the command again"):
+    with on_interrupt(NO_RUN_YET):
         xtr, xte, in_shape, scaling = _data(cfg)
         _check_before_run(cfg, xtr, xte)
     if m.kind == "rbm":
