@@ -11,7 +11,7 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 
 
 def _resume_edit_paragraph() -> str:
-    text = README.read_text(encoding="utf-8")
+    text = " ".join(README.read_text(encoding="utf-8").split())  # (as rendered: reflow-proof)
     start = text.index("is refused, naming the keys")
     end = text.index("`name`)", start) + len("`name`)")
     return text[start:end]
