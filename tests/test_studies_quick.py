@@ -25,6 +25,7 @@ def test_the_real_quick_study_runs_and_reports(name, tmp_path, monkeypatch, caps
     seconds = time.perf_counter() - t0
     assert code == 0, err[-2000:]
     assert (out / "report.html").is_file()
+    assert f"report: {out / 'report.html'}" in stdout  # where the claims are, as train says
     results = [p for p in out.glob("*.json") if p.name in ("results.json", "summary.json")]
     assert results, sorted(p.name for p in out.iterdir())
     for path in results:

@@ -42,9 +42,9 @@ def _seed0_losses(seeds: list[int], lrs: list[float], out: Path) -> list[float]:
 # _foreach path) the two runs agree bit for bit (2.3808804591988117 both times).
 @pytest.mark.xfail(
     strict=True,
-    reason="known limitation, documented in the README's population engine section: torch's fused CPU "
-    "kernels round a tensor's vectorized body and its tail differently, so a model's last bits "
-    "depend on its slot (stepping per-model views instead costs K x P views per step)",
+    reason="known limitation, documented in the README's population engine section: torch's "
+    "fused CPU kernels round a tensor's vectorized body and its tail differently, so a model's "
+    "last bits depend on its slot (stepping per-model views instead costs K x P views per step)",
 )
 def test_adam_high_lr_model_does_not_depend_on_other_seeds(tmp_path: Path) -> None:
     alone = _seed0_losses([0], [1.0], tmp_path / "a")

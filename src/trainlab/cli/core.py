@@ -294,6 +294,8 @@ def study_cmd(
     if count is not None and count > MAX_SEEDS:  # (below 1: the study says so)
         raise UserError(f"--seeds {count}: more than {MAX_SEEDS} models per cell; ask for fewer")
     path = run_study(name, out, quick=quick, seeds=count, device=device, progress=True)
+    if (path / "report.html").is_file():  # (its claims, expected beside measured, are there)
+        console.print(f"report: {escape(str(path / 'report.html'))}")
     console.print(f"study {name}: {escape(str(path))}")
 
 
