@@ -111,6 +111,8 @@ def histogram_grid(
 
 #: the most layers :func:`layer_profile` draws with its three panels side by side
 _SIDE_BY_SIDE = 24
+#: a profile panel's log axis spans at least this many decades (a flat layer reads flat)
+_MIN_DECADES = 2
 
 
 #: the per-layer statistics a record of a completed step has (some of them; a step whose
@@ -133,6 +135,7 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
     is marked at the bottom edge: ``v`` for 0 (e.g. a dead layer's std or gradient), ``x`` for
     NaN/Inf."""
     from ..report.plots import plain_text  # (matplotlib: imported when drawing)
+    from .verdict import Thresholds
 
     rows = [r for r in _decoded(records) if int(r.get("model", 0)) == model]
     if not rows:
@@ -189,17 +192,30 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
         ax.set_xticks(range(len(layers)), [plain_text(n) for n in layers], rotation=90, fontsize=6)
         ax.set_xlim(-0.5, max(len(layers), 1) - 0.5)
         ax.set_yscale("log")
+        if key == "update_ratio":  # the verdict's default bounds, and the healthy ~1e-3
+            bounds = Thresholds()
+            for y in (bounds.update_low, bounds.update_high):
+                ax.axhline(y, color="gray", ls=":", lw=0.8)
+            ax.axhline(1e-3, color="gray", ls="--", lw=0.8)
+            edge_y = ax.get_yaxis_transform()  # x in axes coordinates, y in data
+            ax.text(0.01, 1e-3, " ~1e-3 healthy", transform=edge_y, fontsize=6, color="gray",
+                    va="bottom")  # fmt: skip
+            ax.text(0.01, bounds.update_high, " verdict bounds", transform=edge_y, fontsize=6,
+                    color="gray", va="bottom")  # fmt: skip
         if not plotted:  # only edge markers (all 0 or NaN/Inf): nothing a log axis can scale to
             ax.set_ylim(1e-6, 1.0)
+        else:  # at least _MIN_DECADES: a 25% drift must not look like a collapse
+            lo, hi = ax.get_ylim()
+            if hi < lo * 10**_MIN_DECADES:
+                mid = math.sqrt(lo * hi)
+                ax.set_ylim(mid / 10 ** (_MIN_DECADES / 2), mid * 10 ** (_MIN_DECADES / 2))
         ax.set_title(label, fontsize=9)
-        if key == "update_ratio":
-            ax.axhline(1e-3, color="gray", ls="--", lw=0.8)
         notes = ["▼ = 0"] * zero_seen + ["× = NaN/Inf"] * bad_seen
         if notes:
             ax.set_xlabel("(at the bottom edge: " + ", ".join(notes) + ")", fontsize=6)
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=7)
-    fig.supxlabel("layer (forward order)", fontsize=8)
+    fig.supxlabel("layer, input → output (forward order)", fontsize=8)
     fig.suptitle(f"per-layer profile (model {model})", fontsize=9)
     return fig
 

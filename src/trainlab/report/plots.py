@@ -41,6 +41,7 @@ MAX_DIAG_PANELS = 12
 #: per-layer statistics plotted from diagnostics.jsonl (those with no values are skipped).
 DIAGNOSTIC_STATS = ("act_std", "dead_fraction", "saturated_fraction", "grad_norm", "update_ratio")
 _LOG_STATS = {"act_std", "grad_norm", "update_ratio"}
+_FRACTION_STATS = {"dead_fraction", "saturated_fraction"}  # shares of units, 0..1
 #: what each of DIAGNOSTIC_STATS is called in figures
 STAT_TITLES = {
     "act_std": "activation std",
@@ -421,7 +422,10 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
                 zero_seen = True
         if log:
             ax.set_yscale("log")
-        ax.set_title(plain_text(g), fontsize=9)
+        elif stat in _FRACTION_STATS:  # a share of units: the whole 0..1, so 2% reads small
+            ax.set_ylim(-0.02, 1.02)
+        if groups != [DEFAULT_GROUP]:  # (one group of plain seeds: nothing to tell apart)
+            ax.set_title(plain_text(g), fontsize=9)
         ax.grid(alpha=0.3)
     for ax in axes[-1]:
         ax.set_xlabel("step")

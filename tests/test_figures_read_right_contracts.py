@@ -1,0 +1,73 @@
+"""Diagnostics figures read the way the verdict does (a newcomer's review of the sick examples):
+a flat layer profile looks flat, the update-ratio panel shows the verdict's bounds, and a
+fraction of units is drawn on its whole 0..1 range."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from trainlab.diagnostics import Thresholds, layer_profile
+from trainlab.report.plots import diagnostics_figure
+from trainlab.report.rundata import DEFAULT_GROUP
+
+
+def _profile(stds: list[float], ratio: float = 1e-3) -> list[dict]:
+    return [
+        {"model": 0, "step": s, "layer": f"l{i}", "order": i, "kind": "linear",
+         "act_std": sd, "out_grad_norm": sd, "update_ratio": None if s == 0 else ratio}
+        for s in (0, 10) for i, sd in enumerate(stds)
+    ]  # fmt: skip
+
+
+def test_a_profile_that_drifts_25_percent_spans_two_decades_not_the_drift():
+    """The cured vanishing_tanh run's std went 0.23 -> 0.17 over 12 layers; autoscaled, the log
+    axis spanned 0.17-0.23 and the drift looked as steep as the sick run's five decades."""
+    fig = layer_profile(_profile([0.23, 0.21, 0.19, 0.17]))
+    for ax in fig.axes[:2]:
+        lo, hi = ax.get_ylim()
+        assert hi / lo == pytest.approx(100.0) and lo < 0.17 and hi > 0.23
+    sick = layer_profile(_profile([3.7e-2, 5.8e-3, 9.7e-4, 1.6e-4, 2.6e-5, 3.8e-6]))
+    lo, hi = sick.axes[0].get_ylim()
+    assert lo <= 3.8e-6 and hi >= 3.7e-2  # a real collapse keeps its own range
+
+
+def test_the_update_ratio_panel_shows_the_verdicts_bounds_and_the_healthy_ratio():
+    ur_ax = layer_profile(_profile([1.0, 1.0], ratio=2e-4)).axes[2]
+    refs = {float(ln.get_ydata()[0]) for ln in ur_ax.lines if not ln.get_label().startswith("step")}
+    t = Thresholds()
+    assert {t.update_low, 1e-3, t.update_high} <= refs
+    texts = [x.get_text().strip() for x in ur_ax.texts]
+    assert "~1e-3 healthy" in texts and "verdict bounds" in texts
+    assert "input → output" in layer_profile(_profile([1.0])).get_supxlabel()
+
+
+class _Run:
+    def __init__(self, models, records):
+        self.models, self._records = models, records
+
+    def diagnostics_held(self):
+        return list(self._records)
+
+
+def _frac_records(stat: str, value: float) -> list[dict]:
+    return [{"model": m, "step": s, "layer": "act1", stat: value} for m in (0, 1) for s in (0, 10)]
+
+
+@pytest.mark.parametrize("stat", ["dead_fraction", "saturated_fraction"])
+def test_a_fraction_of_units_is_drawn_on_its_whole_range(stat):
+    """All-zero saturation was drawn on -0.04..0.04; a fraction's axis is 0..1."""
+    models = [{"index": 0, "group": None}, {"index": 1, "group": None}]
+    fig = diagnostics_figure(_Run(models, _frac_records(stat, 0.0)), stat)
+    (ax,) = [a for a in fig.axes if a.get_visible()]
+    assert ax.get_ylim() == pytest.approx((-0.02, 1.02))
+    assert ax.get_title() == ""  # one group of plain seeds: no "default" panel title
+    line = next(ln for ln in ax.lines if ln.get_label() == "act1")
+    np.testing.assert_allclose(line.get_ydata(), [0.0, 0.0])
+
+
+def test_panels_of_override_groups_keep_their_titles():
+    models = [{"index": 0, "group": "optim.lr=0.1"}, {"index": 1, "group": None}]
+    fig = diagnostics_figure(_Run(models, _frac_records("dead_fraction", 0.5)), "dead_fraction")
+    titles = [a.get_title() for a in fig.axes if a.get_visible()]
+    assert titles == ["optim.lr=0.1", DEFAULT_GROUP]
