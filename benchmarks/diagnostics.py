@@ -29,6 +29,10 @@ gradient and update norms with one snapshot copy) and keep their results, with n
 binning, no reduction across layers and no records. What it costs is what any eager,
 hook-based per-step monitor of these statistics costs on the machine.
 
+``--pieces`` also times the every-50 overhead's first piece: ``watch`` with its hooks attached
+but no step sampled (``every`` = 10⁹, counted from step 1), what every unsampled step costs; the
+rest of the every-50 overhead is the sampled steps' statistics and records.
+
 ``--baseline REV`` also times ``watch`` as it was at git revision ``REV`` (its ``watch.py`` and
 ``stats.py`` loaded from ``git show``), interleaved in the same rounds: a before/after table
 from one run on the same machine load.
@@ -64,6 +68,7 @@ from trainlab.diagnostics import watch
 from trainlab.malloc import keep_freed_memory
 
 STEPS_PER_EPOCH = 13  # digits: 1294 training samples / batch 100, rounded up
+NEVER = 10**9  # ``every`` of the --pieces variant: counted from step 1, no step is sampled
 
 
 def _mlp(width: int = 256) -> nn.Module:
@@ -238,6 +243,9 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=1, help="torch threads (0: torch default)")
     ap.add_argument("--baseline", default=None, help="also time watch() at this git revision")
     ap.add_argument("--floor", action="store_true", help="also time the every-step lower bound")
+    ap.add_argument(
+        "--pieces", action="store_true", help="also time the hooks of unsampled steps alone"
+    )
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "diagnostics.json"))
     args = ap.parse_args()
     from _args import require_counts, require_device, require_threads
@@ -261,6 +269,8 @@ def main() -> None:
     ]
     if args.floor:
         variants.append(("floor 1", 1, FloorWatch))
+    if args.pieces:  # hooks attached, nothing sampled: every step is an unsampled one
+        variants.append(("unsampled", NEVER, lambda m, every: watch(m, every=every, start_step=1)))
     if args.baseline:
         try:
             old = load_baseline_watch(args.baseline)
