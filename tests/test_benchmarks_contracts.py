@@ -116,8 +116,8 @@ class _CostlyWatch:
 
     COST_S = 0.03
 
-    def __init__(self, model, every=1):
-        self.model, self.every, self.step, self.handle = model, every, -1, None
+    def __init__(self, model, every=1, start_step=0):
+        self.model, self.every, self.step, self.handle = model, every, start_step - 1, None
 
     def _pre(self, module, args):
         self.step += 1
@@ -205,3 +205,33 @@ def test_optim_benchmark_unknown_name_is_one_line_exit_2(monkeypatch, capsys, tm
         torch.set_num_threads(before)
     assert exc.value.code == 2
     assert bad in capsys.readouterr().err
+
+
+def test_diagnostics_pieces_times_the_hooks_of_steps_it_never_samples(monkeypatch, tmp_path):
+    """``--pieces`` adds an "unsampled" row: the watch attached with no step sampled, so that the
+    every-50 overhead splits into its hooks' idle cost and the sampled steps'. With sampling
+    made to cost 30 ms a sampled step (``_CostlyWatch``), the every-50 row shows it and the
+    unsampled row does not (a step sampled there would cost 30 ms in a 50-step round)."""
+    import json
+
+    import diagnostics as D
+
+    monkeypatch.setattr(D, "watch", _CostlyWatch)
+    monkeypatch.setattr(D, "keep_freed_memory", lambda: False)
+    out = tmp_path / "diag.json"
+    argv = ["diagnostics.py", "--steps", "50", "--rounds", "3", "--k", "0", "--width", "8"]
+    monkeypatch.setattr(sys, "argv", [*argv, "--pieces", "--out", str(out)])
+    before = torch.get_num_threads()
+    try:
+        D.main()
+    finally:
+        torch.set_num_threads(before)
+        torch.set_flush_denormal(False)
+    rows = {r["variant"]: r for r in json.loads(out.read_text())["results"]}
+    plain_ms = rows["none"]["cpu_ms_per_step"]
+    sampled = (1e3 * _CostlyWatch.COST_S / 50) / plain_ms  # every-50's cost per step
+    assert rows["every 50"]["cpu_overhead"] >= 0.5 * sampled
+    assert rows["unsampled"]["cpu_overhead"] < 0.25 * sampled, rows["unsampled"]
+    # in no round: a sample in one round alone (step 0) would hide under the median
+    worst = max(rows["unsampled"]["cpu_ms_per_step_all_rounds"])
+    assert worst < max(rows["none"]["cpu_ms_per_step_all_rounds"]) + 0.5 * sampled * plain_ms
