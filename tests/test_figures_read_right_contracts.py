@@ -71,3 +71,23 @@ def test_panels_of_override_groups_keep_their_titles():
     fig = diagnostics_figure(_Run(models, _frac_records("dead_fraction", 0.5)), "dead_fraction")
     titles = [a.get_title() for a in fig.axes if a.get_visible()]
     assert titles == ["optim.lr=0.1", DEFAULT_GROUP]
+
+
+def _hist(layer: str, order: int, sd: float) -> dict:
+    edges = [round(-3.0 + 0.1 * i, 10) for i in range(61)]  # watch's default 60 bins of 0.1
+    counts = [0] * 60
+    counts[29] = counts[30] = 50  # every value in the two bins around 0
+    return {"model": 0, "step": 0, "layer": layer, "order": order, "kind": "tanh",
+            "act_mean": 0.0, "act_std": sd, "hist": counts, "hist_under": 0, "hist_over": 0,
+            "hist_edges": edges}  # fmt: skip
+
+
+def test_a_histogram_too_narrow_for_its_bins_says_so():
+    """vanishing_tanh's layers (σ 0.037 down to 4e-6) were twelve identical spikes at 0 on the
+    fixed bins of width 0.1, with nothing saying the bins cannot show their spread."""
+    from trainlab.diagnostics import histogram_grid
+
+    fig = histogram_grid([_hist("act1", 0, 0.03), _hist("act2", 1, 0.06)])
+    narrow, wide = [ax for ax in fig.axes if ax.axison]
+    assert [t.get_text() for t in narrow.texts] == ["σ below half\na bin (0.1):\nsee σ above"]
+    assert len(wide.texts) == 0

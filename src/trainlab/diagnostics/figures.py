@@ -37,7 +37,9 @@ def histogram_grid(
     (default: the first and the last), one column per layer in forward order.
 
     Each panel shows the fraction of values per fixed bin; the title gives the layer, its mean
-    and std; a note gives the share of values outside the bins when it is 1% or more.
+    and std; a note gives the share of values outside the bins when it is 1% or more, and says
+    so when the std is below half a bin's width (vanishing activations all fall in one or two
+    bins: their scale is in the title, and in :func:`layer_profile`).
     ``activations_only`` keeps the outputs of activation modules (falls back to every layer if
     there are none).
     """
@@ -93,6 +95,12 @@ def histogram_grid(
                 share = fmt_share(out / total)
                 note = f"{share} of values{nan}\noutside [{edges[0]:g}, {edges[-1]:g}]"
                 ax.text(0.98, 0.95, note, transform=ax.transAxes, ha="right", va="top",
+                        fontsize=6)  # fmt: skip
+            sd = r.get("act_std")
+            width = min(b - a for a, b in zip(edges[:-1], edges[1:], strict=True))
+            if sum(counts) and _number(sd) and 0 <= sd < width / 2:  # (vanishing activations)
+                note = f"σ below half\na bin ({width:g}):\nsee σ above"
+                ax.text(0.02, 0.95, note, transform=ax.transAxes, ha="left", va="top",
                         fontsize=6)  # fmt: skip
             ax.set_title(
                 f"{plain_text(r['layer'])} ({r.get('kind', '')})\n"
