@@ -91,3 +91,46 @@ def test_a_histogram_too_narrow_for_its_bins_says_so():
     narrow, wide = [ax for ax in fig.axes if ax.axison]
     assert [t.get_text() for t in narrow.texts] == ["σ below half\na bin (0.1):\nsee σ above"]
     assert len(wide.texts) == 0
+
+
+class _CurvesRun:
+    def __init__(self, curves, results):
+        self._c, self._r = curves, results
+
+    def plot_curves(self):
+        return self._c
+
+    def model_results(self):
+        return self._r
+
+
+def test_a_seed_band_stays_within_the_seeds_so_a_log_axis_keeps_their_scale():
+    """preprocessing's SGD 'standardized' cell: final losses 0.0053, 0.0366, 0.0057 (mean
+    0.0159 ± 0.0180). Its band reached below 0 and the log axis ran down to 1e-12."""
+    from trainlab.report.plots import curve_figure, seed_band
+
+    finals = [0.0053, 0.0366, 0.0057]
+    vals = np.array([[2.3, 0.9, f] for f in finals])  # (seeds, epochs)
+    mean, std = vals.mean(0), vals.std(0, ddof=1)
+    lo, hi = seed_band(vals, mean, std)
+    assert lo[2] == 0.0053 and hi[2] == pytest.approx(mean[2] + std[2])
+    assert np.all(lo <= mean) and np.all(hi >= mean) and np.all(lo >= vals.min(0))
+    curves = {i: [{"epoch": e + 1, "train_loss": float(v)} for e, v in enumerate(row)]
+              for i, row in enumerate(vals)}  # fmt: skip
+    results = [{"index": i, "group": "g", "status": "done"} for i in range(3)]
+    (ax,) = curve_figure(_CurvesRun(curves, results), "loss").axes
+    from matplotlib.collections import LineCollection
+
+    (band,) = [c for c in ax.collections if not isinstance(c, LineCollection)]
+    ys = np.concatenate([path.vertices[:, 1] for path in band.get_paths()])
+    assert ax.get_yscale() == "log" and ys.min() == pytest.approx(0.0053)
+
+
+def test_a_studys_curve_band_stays_within_its_models():
+    from trainlab.studies.cells import curve_band, curves
+
+    cell = {"metrics": [{"model": m, "epoch": 1, "train_loss": v}
+                        for m, v in enumerate([0.0053, 0.0366, 0.0057])]}  # fmt: skip
+    _, (mu,), (sd,) = curves(cell, [0, 1, 2])
+    (lo,), (hi,) = curve_band(cell, [0, 1, 2])
+    assert mu - sd < 0 < lo == 0.0053 and hi == pytest.approx(mu + sd)

@@ -606,7 +606,8 @@ def _standard_sections(run: RunData) -> list[str]:
     else:
         caption = (
             "One color per override group: thick line = mean over seeds, band = mean ± std "
-            f"(ddof=1), thin lines = individual seeds (at most {plots.MAX_SEED_LINES} per group)"
+            "(ddof=1, within the seeds' min..max), thin lines = individual seeds"
+            f" (at most {plots.MAX_SEED_LINES} per group)"
             "; × = model stopped for NaN/Inf."
         )
         if not any(run.plot_curves().values()):
@@ -628,7 +629,7 @@ def _standard_sections(run: RunData) -> list[str]:
                 _figure_html(
                     path,
                     "Learning rate at the end of each epoch and the epoch's mean gradient norm "
-                    "(before clipping), mean over seeds (band: ± std).",
+                    "(before clipping), mean over seeds (band: ± std, within the seeds' range).",
                 )
             )
     out.append("<h2>Summary by group</h2>")

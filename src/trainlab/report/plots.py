@@ -2,8 +2,9 @@
 
 Figures are built on :class:`matplotlib.figure.Figure` directly (no ``pyplot``), so building a
 report never touches the user's global matplotlib state or backend; PNGs are rendered by Agg.
-To stay fast on large populations, each group draws its mean line, a mean ± std band, and at
-most :data:`MAX_SEED_LINES` thin per-seed lines (drawn as one ``LineCollection``).
+To stay fast on large populations, each group draws its mean line, a mean ± std band (within
+the seeds' range), and at most :data:`MAX_SEED_LINES` thin per-seed lines (drawn as one
+``LineCollection``).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ __all__ = [
     "dynamics_figure",
     "diagnostics_figure",
     "save_figure",
+    "seed_band",
 ]
 
 #: thin per-seed lines drawn per group; the band and mean always use every seed.
@@ -129,6 +131,17 @@ def _mean_std(vals: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return mean, np.sqrt(var), n
 
 
+def seed_band(vals: np.ndarray, mean: np.ndarray, std: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The band around a mean curve: ``mean ± std`` per column of ``vals`` (M, E), clipped to
+    the seeds' own range (their min..max, ignoring NaN). Unclipped, a band whose std exceeds
+    its mean (seeds 0.005, 0.037, 0.006) reached below 0, and on a log axis ran down to 1e-12,
+    squeezing the curves into the top of the plot."""
+    finite = np.where(np.isfinite(vals), vals, np.nan)
+    lo = np.fmax(mean - std, np.fmin.reduce(finite, axis=0))  # (fmin/fmax: NaN-skipping)
+    hi = np.fmin(mean + std, np.fmax.reduce(finite, axis=0))
+    return lo, hi
+
+
 def _held(vals: np.ndarray, statuses: list[str | None], last: list[int]) -> np.ndarray:
     """``vals`` (M, E) with each early-stopped model's value at its stop epoch (column
     ``last[i]``, its last row) carried to the later epochs: its weights are frozen at its
@@ -190,9 +203,8 @@ def dynamics_figure(run: RunData) -> Figure | None:
                 epochs[ok], mean[ok], color=colors[g], lw=1.8, label=g, marker="o" if few else None
             )
             if key == "grad_norm" and (n > 1).any():
-                ax.fill_between(
-                    epochs, mean - std, mean + std, where=n > 1, color=colors[g], alpha=0.18, lw=0
-                )
+                lo, hi = seed_band(vals, mean, std)
+                ax.fill_between(epochs, lo, hi, where=n > 1, color=colors[g], alpha=0.18, lw=0)
         ax.set_autoscale_on(True)
         ax.autoscale_view()
         if vals_all:
@@ -250,7 +262,8 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
     """Train / val / test curves of ``metric`` (``"loss"`` or ``"acc"``) vs epoch, by group.
 
     Each group (the models sharing one set of overrides) has one color: a thick mean line, a
-    mean ± std band across its seeds (sample std, ddof=1), and thin lines for up to
+    mean ± std band across its seeds (sample std, ddof=1; clipped to the seeds' min..max,
+    :func:`seed_band`), and thin lines for up to
     :data:`MAX_SEED_LINES` individual seeds; an ``x`` marks where a model stopped for NaN/Inf.
     A seed's thin line ends where it stopped; an early-stopped seed stays in the mean and band
     at its final value (so the last epoch's mean is the summary's group mean), a NaN-stopped
@@ -299,15 +312,15 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
             statuses = [results.get(i, {}).get("status") for i in idxs]
             col = {e: j for j, e in enumerate(epochs.tolist())}
             last = [col.get(float(curves[i][-1]["epoch"]), -1) if curves[i] else -1 for i in idxs]
-            mean, std, n = _mean_std(_held(vals, statuses, last))
+            held = _held(vals, statuses, last)
+            mean, std, n = _mean_std(held)
             ok = n > 0
             few = ok.sum() < 3  # a killed run may have one epoch: show points, not nothing
             ax.plot(epochs[ok], mean[ok], color=color, lw=2.0, label=g, marker="o" if few else None)
             band = n > 1
             if band.any():
-                ax.fill_between(
-                    epochs, mean - std, mean + std, where=band, color=color, alpha=0.18, lw=0
-                )
+                lo_b, hi_b = seed_band(held, mean, std)
+                ax.fill_between(epochs, lo_b, hi_b, where=band, color=color, alpha=0.18, lw=0)
             for i, row in zip(idxs, vals, strict=True):  # mark NaN stops
                 if results.get(i, {}).get("status") == "nan":
                     ok_i = np.flatnonzero(np.isfinite(row))

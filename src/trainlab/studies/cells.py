@@ -106,6 +106,23 @@ def curves(
     return epochs, means, stds
 
 
+def curve_band(
+    cell: dict[str, Any], indices: list[int], metric: str = "train_loss"
+) -> tuple[list[float], list[float]]:
+    """The band drawn around :func:`curves`' mean: ``mean ± std`` per epoch, clipped to the
+    models' own min..max (:func:`trainlab.report.plots.seed_band`): a std above the mean would
+    take the band below 0, and on a log axis down to 1e-12."""
+    per: dict[int, list[float]] = {}
+    for r in cell["metrics"]:
+        if r["model"] in indices and r.get(metric) is not None and math.isfinite(r[metric]):
+            per.setdefault(r["epoch"], []).append(r[metric])
+    _, means, stds = curves(cell, indices, metric)
+    epochs = sorted(per)
+    lo = [max(m - s, min(per[e])) for e, m, s in zip(epochs, means, stds, strict=True)]
+    hi = [min(m + s, max(per[e])) for e, m, s in zip(epochs, means, stds, strict=True)]
+    return lo, hi
+
+
 def pm(vals: list[float], digits: int = 3) -> str:
     """``mean ± std (n)`` with the 95% CI half-width, over the finite values, with ``digits``
     decimals (:func:`trainlab.report.tables.fmt_over_seeds`)."""

@@ -41,6 +41,7 @@ from . import band_text, seeds_text, spread_text
 from .cells import (
     by_override,
     cpu_threads,
+    curve_band,
     curves,
     final_values,
     grid_edge,
@@ -285,10 +286,9 @@ def run(
             es = [s for m, s in ms if math.isfinite(m)]
             ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=oname)
             best, mods = r["best"], r["mods"]
-            ep, mu, sd = curves(r["cell"], [m["index"] for m in mods])
+            ep, mu, _ = curves(r["cell"], [m["index"] for m in mods])
             (line,) = ax2.plot(ep, mu, label=f"{oname} (lr {best:g})")
-            ax2.fill_between(ep, [a - b for a, b in zip(mu, sd, strict=True)],
-                             [a + b for a, b in zip(mu, sd, strict=True)],
+            ax2.fill_between(ep, *curve_band(r["cell"], [m["index"] for m in mods]),
                              color=line.get_color(), alpha=0.2)  # fmt: skip
             row = {
                 "model": mname,
@@ -333,10 +333,9 @@ def run(
     srows, snumbers, fig3 = [], [], Figure(figsize=(7, 4.5))
     ax3 = fig3.subplots()
     for sname, s in sched.items():
-        ep, mu, sd = curves(s["cell"], [m["index"] for m in s["mods"]])
+        ep, mu, _ = curves(s["cell"], [m["index"] for m in s["mods"]])
         (line,) = ax3.plot(ep, mu, label=f"{sname} (lr {s['best']:g})")
-        ax3.fill_between(ep, [a - b for a, b in zip(mu, sd, strict=True)],
-                         [a + b for a, b in zip(mu, sd, strict=True)],
+        ax3.fill_between(ep, *curve_band(s["cell"], [m["index"] for m in s["mods"]]),
                          color=line.get_color(), alpha=0.2)  # fmt: skip
         srow = {
             "schedule": sname,

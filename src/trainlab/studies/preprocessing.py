@@ -54,6 +54,7 @@ from ..report.stats import sample_std
 from .cells import (
     by_override,
     cpu_threads,
+    curve_band,
     curves,
     diverged_note,
     final_values,
@@ -413,11 +414,9 @@ def run(
                 lr_best = r["lrs"][i_best]
                 edge = grid_edge(lr_best, r["lrs"])
                 mods = groups[lr_best]
-                ep, mu, sd = curves(r["cell"], [m["index"] for m in mods])
+                ep, mu, _ = curves(r["cell"], [m["index"] for m in mods])
                 (line,) = ax.plot(ep, mu, label=f"{pname} (lr {lr_best:g})")
-                # on the log axis a band below 0 would run off the plot: floor it at 1e-12
-                ax.fill_between(ep, [max(a - b, 1e-12) for a, b in zip(mu, sd, strict=True)],
-                                [a + b for a, b in zip(mu, sd, strict=True)],
+                ax.fill_between(ep, *curve_band(r["cell"], [m["index"] for m in mods]),
                                 color=line.get_color(), alpha=0.15)  # fmt: skip
                 ok = [i for i, (m, _) in enumerate(scores) if math.isfinite(m)]
                 ax_lr.errorbar([r["lrs"][i] for i in ok], [scores[i][0] for i in ok],
