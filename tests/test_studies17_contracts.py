@@ -22,4 +22,4 @@ def test_one_seed_captions_claim_no_spread_and_no_band():
 
     assert spread_text(1) == "one seed" and "std" not in band_text(1)
     assert spread_text(3) == "mean ± std over seeds"
-    assert band_text(3) == "band: ±1 std over seeds"
+    assert band_text(3) == "band: ±1 std over seeds, within their range"

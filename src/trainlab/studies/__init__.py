@@ -47,9 +47,10 @@ def spread_text(n: int, what: str = "mean ± std", over: str = "seeds") -> str:
 
 
 def band_text(n: int, over: str = "seeds") -> str:
-    """A curve figure's band caption: ``"band: ±1 std over seeds"``; with one seed there is no
-    band, and the caption says so."""
-    return f"band: ±1 std over {over}" if n > 1 else "one seed: no band"
+    """A curve figure's band caption: ``"band: ±1 std over seeds, within their range"``
+    (:func:`trainlab.studies.cells.curve_band`); with one seed there is no band, and the caption
+    says so."""
+    return f"band: ±1 std over {over}, within their range" if n > 1 else "one seed: no band"
 
 
 def claim_study_dir(out: str | Path, *, renumber: bool = False) -> RunDir:

@@ -93,9 +93,9 @@ def _setup_text(quick: bool, acts: list[str], clips: list[str], n_seeds: int, ep
     left = [f"{a} (not trained)" for a in ACTIVATIONS if a not in acts]
     left += [f"{c} (not run)" for c in CLIPPING if c not in clips]
     if n_seeds < FULL_SEEDS:
-        left.append(f"{FULL_SEEDS} seeds (ran {n_seeds})")
+        left.append(f"the full mode's {FULL_SEEDS} seeds (ran {n_seeds})")
     if epochs < FULL_EPOCHS:
-        left.append(f"{FULL_EPOCHS} epochs (ran {epochs})")
+        left.append(f"the full mode's {FULL_EPOCHS} epochs (ran {epochs})")
     if quick and left:
         text += " **Quick mode leaves out** " + "; ".join(left) + "; the claims about them "
         text += "are marked as not tested."

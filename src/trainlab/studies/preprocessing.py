@@ -355,9 +355,9 @@ def _setup_text(s: dict[str, Any], quick: bool) -> str:
         if k in s["optims"] and s["optims"][k][1] != lrs:
             left.append(f"the full {k} LR grid ({k} {_grid_text(lrs)})")
     if s["seeds"] < full["seeds"]:
-        left.append(f"{full['seeds']} seeds (ran {s['seeds']})")
+        left.append(f"the full mode's {full['seeds']} seeds (ran {s['seeds']})")
     if s["epochs"] < full["epochs"]:
-        left.append(f"{full['epochs']} epochs (ran {s['epochs']})")
+        left.append(f"the full mode's {full['epochs']} epochs (ran {s['epochs']})")
     return text + ("\n\n**Quick mode leaves out** " + "; ".join(left) + "." if left else "")
 
 
@@ -462,8 +462,9 @@ def run(
         rep.add_figure(
             f"lr_grid_{mname}",
             fig_lr,
-            caption=f"{mname}: final training loss against LR (diverged LRs left out); the best "
-            "LR is bracketed when the curve rises again on both sides of it.",
+            caption=f"{mname}: final training loss against LR (an LR where a seed's loss turned "
+            "NaN/Inf is left out; one whose loss grew huge but stayed finite is drawn, far above "
+            "the rest); the best LR is bracketed when the curve rises again on both sides of it.",
         )
     table = [{k: v for k, v in r.items() if k != "final train loss per seed"} for r in rows]
     rep.add_table(
