@@ -134,3 +134,23 @@ def test_a_studys_curve_band_stays_within_its_models():
     _, (mu,), (sd,) = curves(cell, [0, 1, 2])
     (lo,), (hi,) = curve_band(cell, [0, 1, 2])
     assert mu - sd < 0 < lo == 0.0053 and hi == pytest.approx(mu + sd)
+
+
+def test_the_init_studys_bars_give_a_scheme_one_color_in_every_panel():
+    """final_test_acc.png gave colors by position in each panel: blue was 'zeros' at depth 4 and
+    'Xavier' at depth 30. The chance line at 0.1 is labelled."""
+    from matplotlib.colors import to_hex
+
+    from trainlab.studies import init_study
+
+    def cell(name, schemes):
+        models = [{"scheme": s, "status": "ok", "final": {"test_acc": 0.5}} for s in schemes]
+        return {"name": name, "schemes": schemes, "models": models}
+
+    names = list(init_study.SCHEMES)
+    xavier = next(s for s in names if s.startswith("Xavier"))
+    fig = init_study._bar_figure([cell("depth4", names), cell("depth30", [xavier, names[-1]])])
+    colors = [{s: to_hex(p.get_facecolor()) for s, p in zip(c, ax.patches, strict=True)}
+              for c, ax in zip([names, [xavier, names[-1]]], fig.axes, strict=True)]  # fmt: skip
+    assert colors[0][xavier] == colors[1][xavier] and colors[0][names[-1]] == colors[1][names[-1]]
+    assert all("chance" in [t.get_text() for t in ax.texts] for ax in fig.axes)

@@ -583,9 +583,12 @@ def _bar_figure(cells: list[dict[str, Any]]) -> Any:
             accs = [a for a in accs if a == a]
             if accs:
                 a = _stat(accs)
-                ax.bar(i, a["mean"], yerr=a["std"] or 0.0, color=f"C{i % 10}", alpha=0.7)
+                color = f"C{list(SCHEMES).index(scheme) % 10}"  # a scheme's color in every panel
+                ax.bar(i, a["mean"], yerr=a["std"] or 0.0, color=color, alpha=0.7)
                 ax.plot([i] * len(accs), accs, "k.", ms=3)
-        ax.axhline(0.1, color="grey", lw=0.8, ls="--")
+        ax.axhline(0.1, color="grey", lw=0.8, ls="--")  # (10 classes: digits, MNIST-1D)
+        ax.text(len(cell["schemes"]) - 0.5, 0.1, "chance", color="grey", fontsize=7,
+                ha="right", va="bottom")  # fmt: skip
         ax.set_xticks(range(len(cell["schemes"])))
         ax.set_xticklabels(cell["schemes"], rotation=60, ha="right", fontsize=7)
         ax.set_ylim(0, 1)
