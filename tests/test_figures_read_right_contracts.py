@@ -154,3 +154,17 @@ def test_the_init_studys_bars_give_a_scheme_one_color_in_every_panel():
               for c, ax in zip([names, [xavier, names[-1]]], fig.axes, strict=True)]  # fmt: skip
     assert colors[0][xavier] == colors[1][xavier] and colors[0][names[-1]] == colors[1][names[-1]]
     assert all("chance" in [t.get_text() for t in ax.texts] for ax in fig.axes)
+
+
+def test_an_ok_share_row_quotes_the_model_with_the_largest_share():
+    """lr_sweep_sgd --diagnose: 'dead_relu ok (0/25) model 0: at most 1%' while another model's
+    layer had 2.2% dead: the row's 'at most' must hold for every model it speaks for."""
+    from trainlab.diagnostics import Finding
+    from trainlab.diagnostics.verdict import verdict_rows
+
+    fs = [
+        Finding("dead_relu", "ok", m, f"at most {v:.0%} (dead ReLU units)", 50, None, v)
+        for m, v in enumerate([0.01, 0.022, 0.0])
+    ]
+    (row,) = verdict_rows(fs)
+    assert row["models"] == "0/3" and row["detail"] == "model 1: at most 2% (dead ReLU units)"

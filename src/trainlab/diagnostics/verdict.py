@@ -862,13 +862,18 @@ def _side(f: Finding) -> str:
     return re.split("[:;]", f.message, maxsplit=1)[0]
 
 
+#: the checks whose value is a share of units (``at most 12%``)
+_SHARE_CHECKS = ("dead_relu", "saturation")
+
+
 def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
     """One row per check, aggregated over the models: ``check``, ``status`` (the worst over
     models), ``models`` (for how many of them it fired, ``"2/16"``), ``layer`` (the most
     common layer among the findings of that worst status) and ``detail`` (the message of the
     first such model that flagged that layer, else of the first where it fired with that
-    status, or of the first model; with how many models fired the other way, for a check with
-    two directions)."""
+    status, or of the first model, but for a dead-unit or saturation check that fired for no
+    model, of the model with the largest share, so that its "at most" holds for all; with how
+    many models fired the other way, for a check with two directions)."""
     rows = []
     # every model of the population counts, also one a check gave no finding (a healthy
     # ‖∂L/∂θ‖ ratio of a vmap/loop model neither warns nor clears)
@@ -887,6 +892,8 @@ def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
         layer = Counter(layers).most_common(1)[0][0] if layers else ""
         # the detail of a model that flagged that layer: the row names one layer, not two
         shown = next((f for f in worst if f.layer == layer), worst[0] if worst else fs[0])
+        if not fired and check in _SHARE_CHECKS:  # "at most 1%" must hold for every model
+            shown = max(fs, key=lambda f: f.value if _finite(f.value) else -math.inf)
         detail = (f"model {shown.model}: " if n_models > 1 else "") + shown.message
         if check in _TWO_SIDED:  # models that fired the other way are named, not folded in
             sides: dict[str, list[Finding]] = {}
