@@ -168,3 +168,18 @@ def test_an_ok_share_row_quotes_the_model_with_the_largest_share():
     ]
     (row,) = verdict_rows(fs)
     assert row["models"] == "0/3" and row["detail"] == "model 1: at most 2% (dead ReLU units)"
+
+
+def test_a_constant_learning_rate_reads_flat_from_zero():
+    """curves_dynamics.png drew a constant lr 0.001 on a 0.00096-0.00104 axis, as if it moved."""
+    from trainlab.report.plots import dynamics_figure
+
+    curves = {
+        m: [{"epoch": e, "lr": 1e-3, "grad_norm": g} for e, g in ((1, 2.0), (2, 1.5), (3, 1.2))]
+        for m in (0, 1)
+    }
+    results = [{"index": m, "group": "g", "status": "done"} for m in (0, 1)]
+    lr_ax, gn_ax = dynamics_figure(_CurvesRun(curves, results)).axes
+    assert lr_ax.get_ylim()[0] == 0 and lr_ax.get_ylim()[1] > 1e-3
+    assert gn_ax.get_ylim()[0] == 0
+    assert [lr_ax.get_ylabel(), gn_ax.get_ylabel()] == [lr_ax.get_title(), gn_ax.get_title()]

@@ -172,8 +172,10 @@ def _curve_groups(
 
 def dynamics_figure(run: RunData) -> Figure | None:
     """Learning rate (of each epoch's last step) and mean gradient norm per epoch vs epoch, by
-    group: mean over seeds, band = ± std for the gradient norm. Log scale where values span >30×.
-    Returns None when metrics hold neither ``lr`` nor ``grad_norm``."""
+    group: mean over seeds, band = ± std for the gradient norm (:func:`seed_band`). Log scale
+    where values span >30×, else a linear axis from 0 (a constant lr is a flat line, not one
+    zoomed into its last digits). Returns None when metrics hold neither ``lr`` nor
+    ``grad_norm``."""
     curves = run.plot_curves()
     results = {r["index"]: r for r in run.model_results()}
     groups = _curve_groups(curves, results)
@@ -211,12 +213,15 @@ def dynamics_figure(run: RunData) -> Figure | None:
             v = np.concatenate(vals_all)
             if v.min() > 0 and v.max() / v.min() > 30:
                 ax.set_yscale("log")
+            elif v.size and v.min() >= 0:  # from 0: a constant lr reads flat, not as noise
+                ax.set_ylim(bottom=0)
         if len(all_epochs) <= 3:
             ax.set_xticks(sorted(all_epochs))
             ax.set_xlim(min(all_epochs) - 0.5, max(all_epochs) + 0.5)
         else:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(title)
+        ax.set_ylabel(title)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
