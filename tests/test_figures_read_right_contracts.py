@@ -183,3 +183,19 @@ def test_a_constant_learning_rate_reads_flat_from_zero():
     assert lr_ax.get_ylim()[0] == 0 and lr_ax.get_ylim()[1] > 1e-3
     assert gn_ax.get_ylim()[0] == 0
     assert [lr_ax.get_ylabel(), gn_ax.get_ylabel()] == [lr_ax.get_title(), gn_ax.get_title()]
+
+
+def test_a_panel_above_an_empty_slot_keeps_its_step_axis():
+    """Five groups in a 2x4 grid: the three top-row panels above empty slots had no x tick labels
+    (shared x axes label only the bottom row)."""
+    models = [{"index": m, "group": f"optim.lr={m}"} for m in range(5)]
+    records = [{"model": m, "step": s, "layer": "act1", "act_std": 1.0 + s}
+               for m in range(5) for s in (0, 50)]  # fmt: skip
+    fig = diagnostics_figure(_Run(models, records), "act_std")
+    shown = [a for a in fig.axes if a.get_visible()]
+    assert len(shown) == 5
+    labelled = [a for a in shown if a.get_xlabel() == "step"]
+    assert len(labelled) == 4  # one per column
+    for ax in labelled:
+        fig.canvas.draw()
+        assert any(t.get_visible() and t.get_text() for t in ax.get_xticklabels())

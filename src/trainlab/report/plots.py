@@ -445,8 +445,10 @@ def diagnostics_figure(run: RunData, stat: str) -> Figure | None:
         if groups != [DEFAULT_GROUP]:  # (one group of plain seeds: nothing to tell apart)
             ax.set_title(plain_text(g), fontsize=9)
         ax.grid(alpha=0.3)
-    for ax in axes[-1]:
-        ax.set_xlabel("step")
+    for col in range(ncols):  # the lowest shown panel of each column carries the step axis
+        lowest = max(r for r in range(nrows) if axes[r, col].get_visible())
+        axes[lowest, col].xaxis.set_tick_params(labelbottom=True)
+        axes[lowest, col].set_xlabel("step")
     for ax in axes[:, 0]:
         ax.set_ylabel(STAT_TITLES.get(stat, stat))
     title = f"{STAT_TITLES.get(stat, stat)} per layer (mean over seeds)"
