@@ -442,8 +442,8 @@ def _claims(cells: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "expected": "hidden units stay identical: spread 0 over the units (≤ 1e-6, "
                 "the matmul's rounding; random inits: > 1e-3)",
                 "measured": f"largest spread over the units after training {worst:.3g} over "
-                f"{len(fin)} finite zeros/constant models; smallest for random inits "
-                f"{least:.3g}" + note,
+                f"{len(fin)} finite zeros/constant models; smallest for a random-init model "
+                f"{least:.3g} (the symmetry table gives each scheme's largest over seeds)" + note,
                 "holds": bool(holds),
                 "max_symmetric_diff": worst,
                 "min_random_diff": least,
