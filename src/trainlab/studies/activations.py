@@ -383,7 +383,7 @@ def _histogram_grid(results: list[dict[str, Any]]) -> Any:
             m, s = r["stats"]["mean"][layer]["mean"], r["stats"]["std"][layer]["mean"]
             title = f"L{layer + 1} μ={m:.2g} σ={s:.2g}"
             if r["activation"] == "relu":
-                title += f" 0s: {100 * r['stats']['zero'][layer]['mean']:.0f}%"
+                title += f"\n{100 * r['stats']['zero'][layer]['mean']:.0f}% zeros, not drawn"
             ax.set_title(title, fontsize=7 if r["activation"] == "tanh" else 6)
             ax.tick_params(labelsize=5)
             ax.xaxis.set_major_locator(MaxNLocator(3))
