@@ -287,6 +287,20 @@ class LazyCalib(nn.Module):
         return self.lin(x) / self.calib
 
 
+class StubRun:
+    """What :func:`trainlab.report.plots.curve_figure` / ``dynamics_figure`` read of a run:
+    ``plot_curves()`` (model index -> its metrics rows) and ``model_results()``."""
+
+    def __init__(self, curves, results):
+        self._c, self._r = curves, results
+
+    def plot_curves(self):
+        return self._c
+
+    def model_results(self):
+        return self._r
+
+
 class FullDiskFile:
     """A file (binary or text) whose disk fills up after its first ``room`` bytes (characters):
     ``write()`` writes what fits, then raises ENOSPC, as on a real full disk; or ``error()``

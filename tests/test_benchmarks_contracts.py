@@ -137,6 +137,26 @@ class _CostlyWatch:
         return []
 
 
+def _costly_diagnostics_rows(monkeypatch, out, *extra: str) -> dict[str, dict]:
+    """``benchmarks/diagnostics.py`` (3 rounds of 50 steps, a width-8 MLP) with
+    :class:`_CostlyWatch` for ``watch``; its JSON rows by variant."""
+    import json
+
+    import diagnostics as D
+
+    monkeypatch.setattr(D, "watch", _CostlyWatch)
+    monkeypatch.setattr(D, "keep_freed_memory", lambda: False)
+    argv = ["diagnostics.py", "--steps", "50", "--rounds", "3", "--k", "0", "--width", "8"]
+    monkeypatch.setattr(sys, "argv", [*argv, *extra, "--out", str(out)])
+    before = torch.get_num_threads()
+    try:
+        D.main()
+    finally:
+        torch.set_num_threads(before)
+        torch.set_flush_denormal(False)
+    return {r["variant"]: r for r in json.loads(out.read_text())["results"]}
+
+
 def test_diagnostics_every_50_overhead_is_right_when_steps_is_not_a_multiple_of_50(
     monkeypatch, tmp_path
 ):
@@ -150,7 +170,6 @@ def test_diagnostics_every_50_overhead_is_right_when_steps_is_not_a_multiple_of_
     step of the tiny MLP), which the benchmark must report as a large overhead. Fix: estimate
     the overhead from totals over all rounds (sum of times / sum of plain times - 1), or make
     each round a multiple of ``every`` steps (refuse other ``--steps``): done."""
-    import json
 
     import diagnostics as D
 
@@ -162,15 +181,7 @@ def test_diagnostics_every_50_overhead_is_right_when_steps_is_not_a_multiple_of_
     with pytest.raises(SystemExit) as refused:  # rounds that sample unequal numbers of steps
         D.main()
     assert refused.value.code == 2 and not out.exists()
-    argv = ["diagnostics.py", "--steps", "50", "--rounds", "3", "--k", "0", "--width", "8"]
-    monkeypatch.setattr(sys, "argv", [*argv, "--out", str(out)])
-    before = torch.get_num_threads()
-    try:
-        D.main()
-    finally:
-        torch.set_num_threads(before)
-        torch.set_flush_denormal(False)
-    rows = {r["variant"]: r for r in json.loads(out.read_text())["results"]}
+    rows = _costly_diagnostics_rows(monkeypatch, out)
     plain_ms = rows["none"]["cpu_ms_per_step"]
     true = (1e3 * _CostlyWatch.COST_S / 50) / plain_ms  # the every-50 overhead, per step
     got = rows["every 50"]["cpu_overhead"]
@@ -212,22 +223,7 @@ def test_diagnostics_pieces_times_the_hooks_of_steps_it_never_samples(monkeypatc
     every-50 overhead splits into its hooks' idle cost and the sampled steps'. With sampling
     made to cost 30 ms a sampled step (``_CostlyWatch``), the every-50 row shows it and the
     unsampled row does not (a step sampled there would cost 30 ms in a 50-step round)."""
-    import json
-
-    import diagnostics as D
-
-    monkeypatch.setattr(D, "watch", _CostlyWatch)
-    monkeypatch.setattr(D, "keep_freed_memory", lambda: False)
-    out = tmp_path / "diag.json"
-    argv = ["diagnostics.py", "--steps", "50", "--rounds", "3", "--k", "0", "--width", "8"]
-    monkeypatch.setattr(sys, "argv", [*argv, "--pieces", "--out", str(out)])
-    before = torch.get_num_threads()
-    try:
-        D.main()
-    finally:
-        torch.set_num_threads(before)
-        torch.set_flush_denormal(False)
-    rows = {r["variant"]: r for r in json.loads(out.read_text())["results"]}
+    rows = _costly_diagnostics_rows(monkeypatch, tmp_path / "diag.json", "--pieces")
     plain_ms = rows["none"]["cpu_ms_per_step"]
     sampled = (1e3 * _CostlyWatch.COST_S / 50) / plain_ms  # every-50's cost per step
     assert rows["every 50"]["cpu_overhead"] >= 0.5 * sampled

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from conftest import StubRun
 from trainlab.diagnostics import Thresholds, layer_profile
 from trainlab.report.plots import diagnostics_figure
 from trainlab.report.rundata import DEFAULT_GROUP
@@ -93,17 +94,6 @@ def test_a_histogram_too_narrow_for_its_bins_says_so():
     assert len(wide.texts) == 0
 
 
-class _CurvesRun:
-    def __init__(self, curves, results):
-        self._c, self._r = curves, results
-
-    def plot_curves(self):
-        return self._c
-
-    def model_results(self):
-        return self._r
-
-
 def test_a_seed_band_stays_within_the_seeds_so_a_log_axis_keeps_their_scale():
     """preprocessing's SGD 'standardized' cell: final losses 0.0053, 0.0366, 0.0057 (mean
     0.0159 ± 0.0180). Its band reached below 0 and the log axis ran down to 1e-12."""
@@ -118,7 +108,7 @@ def test_a_seed_band_stays_within_the_seeds_so_a_log_axis_keeps_their_scale():
     curves = {i: [{"epoch": e + 1, "train_loss": float(v)} for e, v in enumerate(row)]
               for i, row in enumerate(vals)}  # fmt: skip
     results = [{"index": i, "group": "g", "status": "done"} for i in range(3)]
-    (ax,) = curve_figure(_CurvesRun(curves, results), "loss").axes
+    (ax,) = curve_figure(StubRun(curves, results), "loss").axes
     from matplotlib.collections import LineCollection
 
     (band,) = [c for c in ax.collections if not isinstance(c, LineCollection)]
@@ -179,7 +169,7 @@ def test_a_constant_learning_rate_reads_flat_from_zero():
         for m in (0, 1)
     }
     results = [{"index": m, "group": "g", "status": "done"} for m in (0, 1)]
-    lr_ax, gn_ax = dynamics_figure(_CurvesRun(curves, results)).axes
+    lr_ax, gn_ax = dynamics_figure(StubRun(curves, results)).axes
     assert lr_ax.get_ylim()[0] == 0 and lr_ax.get_ylim()[1] > 1e-3
     assert gn_ax.get_ylim()[0] == 0
     assert [lr_ax.get_ylabel(), gn_ax.get_ylabel()] == [lr_ax.get_title(), gn_ax.get_title()]

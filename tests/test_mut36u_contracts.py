@@ -10,6 +10,7 @@ import math
 import numpy as np
 import pytest
 
+from conftest import StubRun
 from trainlab.diagnostics.figures import histogram_grid, layer_profile
 
 EDGES = [0.0, 1.0, 2.0, 3.0, 4.0]
@@ -250,19 +251,6 @@ def test_held_carries_only_finite_early_stop_values_forward():
     assert np.isnan(vals[0, 2])  # the input is not changed
 
 
-class _StubRun:
-    """The two things curve_figure reads of a run: plot_curves() and model_results()."""
-
-    def __init__(self, curves, results):
-        self._c, self._r = curves, results
-
-    def plot_curves(self):
-        return self._c
-
-    def model_results(self):
-        return self._r
-
-
 # Kills plots.py:301 `_mean_std(_held(...))` -> `_mean_std(vals)` (an early-stopped seed
 # dropped from the mean after it stopped) and plots.py:300 `curves[i][-1]` -> `curves[i][0]`
 # (the first epoch's value held instead of the stop epoch's). curve_figure's docstring: "an
@@ -280,7 +268,7 @@ def test_curve_mean_holds_an_early_stopped_seed_at_its_final_value():
         {"index": 0, "group": "g", "status": "early_stopped"},
         {"index": 1, "group": "g", "status": "done"},
     ]
-    fig = curve_figure(_StubRun(curves, results), "loss")
+    fig = curve_figure(StubRun(curves, results), "loss")
     (ax,) = fig.axes
     assert ax.get_title() == "val loss"
     (mean_line,) = [ln for ln in ax.lines if ln.get_label() == "g"]

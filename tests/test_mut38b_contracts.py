@@ -14,18 +14,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-
-class _StubRun:
-    """What curve_figure / dynamics_figure read of a run: plot_curves() and model_results()."""
-
-    def __init__(self, curves, results):
-        self._c, self._r = curves, results
-
-    def plot_curves(self):
-        return self._c
-
-    def model_results(self):
-        return self._r
+from conftest import StubRun
 
 
 class _DiagRun:
@@ -177,7 +166,7 @@ def _dyn_run(lr_a, lr_b, gn):
         {"index": 0, "group": "g", "status": "done"},
         {"index": 1, "group": "g", "status": "done"},
     ]
-    return _StubRun(curves, results)
+    return StubRun(curves, results)
 
 
 # Kills plots.py:199 `> 30` -> `> 3` and plots.py:191 the band drawn for `lr` instead of
@@ -219,7 +208,7 @@ def test_curve_figure_loss_log_scale_beyond_30x(low, scale):
             for e, v in ((1, 1.0), (2, 0.5), (3, 0.2), (4, low))
         ]
     }
-    fig = curve_figure(_StubRun(curves, [{"index": 0, "group": "g", "status": "done"}]), "loss")
+    fig = curve_figure(StubRun(curves, [{"index": 0, "group": "g", "status": "done"}]), "loss")
     assert [ax.get_yscale() for ax in fig.axes] == [scale, scale]
 
 
@@ -244,7 +233,7 @@ def test_curve_figure_marks_a_nan_stop_at_its_last_finite_value():
         {"index": 1, "group": "g", "status": "done"},
         {"index": 2, "group": "g", "status": "early_stopped"},
     ]
-    (ax,) = curve_figure(_StubRun(curves, results), "loss").axes
+    (ax,) = curve_figure(StubRun(curves, results), "loss").axes
     xs = [ln for ln in ax.lines if ln.get_marker() == "x"]
     assert len(xs) == 1
     assert list(xs[0].get_xdata()) == [2.0] and list(xs[0].get_ydata()) == [1.5]
@@ -263,7 +252,7 @@ def test_curve_figure_draws_20_thin_seed_lines_and_none_for_a_single_seed():
         i: [{"epoch": e + 1, "val_loss": float(vals[i, e])} for e in range(3)] for i in range(25)
     }
     results = [{"index": i, "group": "g", "status": "done"} for i in range(25)]
-    (ax,) = curve_figure(_StubRun(curves, results), "loss").axes
+    (ax,) = curve_figure(StubRun(curves, results), "loss").axes
     from matplotlib.collections import LineCollection
 
     (thin,) = [c for c in ax.collections if isinstance(c, LineCollection)]
@@ -271,7 +260,7 @@ def test_curve_figure_draws_20_thin_seed_lines_and_none_for_a_single_seed():
     np.testing.assert_allclose(_mean_line(ax, "g").get_ydata(), vals.mean(0))
 
     one = {0: curves[0]}
-    (ax,) = curve_figure(_StubRun(one, results[:1]), "loss").axes
+    (ax,) = curve_figure(StubRun(one, results[:1]), "loss").axes
     assert not [c for c in ax.collections if isinstance(c, LineCollection)]
 
 
@@ -339,10 +328,10 @@ def test_a_zero_loss_or_learning_rate_keeps_a_linear_axis():
 
     curves = {0: [{"epoch": e, "val_loss": v} for e, v in ((1, 2.0), (2, 0.5), (3, 0.0))]}
     res = [{"index": 0, "group": "g", "status": "done"}]
-    (ax,) = curve_figure(_StubRun(curves, res), "loss").axes
+    (ax,) = curve_figure(StubRun(curves, res), "loss").axes
     assert ax.get_yscale() == "linear"
     curves = {0: [{"epoch": e, "lr": v} for e, v in ((1, 0.0), (2, 1.0), (3, 0.5))]}
-    (ax,) = dynamics_figure(_StubRun(curves, res)).axes
+    (ax,) = dynamics_figure(StubRun(curves, res)).axes
     assert ax.get_yscale() == "linear"
 
 
@@ -356,7 +345,7 @@ def test_curves_of_a_model_population_json_does_not_list_are_drawn_as_model_n():
         5: [{"epoch": e, "val_loss": 2.0 / e} for e in (1, 2, 3)],
     }
     res = [{"index": 0, "group": "a", "status": "done"}]
-    fig = curve_figure(_StubRun(curves, res), "loss")
+    fig = curve_figure(StubRun(curves, res), "loss")
     (ax,) = fig.axes
     np.testing.assert_allclose(_mean_line(ax, "model 5").get_ydata(), [2.0, 1.0, 2.0 / 3])
     assert _legend_texts(fig) == ["a", "model 5"]
@@ -406,7 +395,7 @@ def test_accuracy_figure_titles_and_label():
     from trainlab.report.plots import curve_figure
 
     curves = {0: [{"epoch": e, "train_acc": 0.5, "val_acc": 0.4, "test_acc": 0.3} for e in (1, 2)]}
-    fig = curve_figure(_StubRun(curves, [{"index": 0, "group": "default"}]), "acc")
+    fig = curve_figure(StubRun(curves, [{"index": 0, "group": "default"}]), "acc")
     assert [ax.get_title() for ax in fig.axes] == [
         "train accuracy",
         "val accuracy",
@@ -430,7 +419,7 @@ def test_an_incomplete_model_is_not_held_in_the_curve_mean():
         {"index": 0, "group": "g", "status": "incomplete"},
         {"index": 1, "group": "g", "status": "ok"},
     ]
-    (ax,) = curve_figure(_StubRun(curves, results), "loss").axes
+    (ax,) = curve_figure(StubRun(curves, results), "loss").axes
     np.testing.assert_allclose(_mean_line(ax, "g").get_ydata(), [1.5, 1.0, 1.0, 0.75])
 
 
@@ -447,7 +436,7 @@ def test_a_model_early_stopped_at_its_first_epoch_is_held():
         {"index": 0, "group": "g", "status": "early_stopped"},
         {"index": 1, "group": "g", "status": "ok"},
     ]
-    (ax,) = curve_figure(_StubRun(curves, results), "loss").axes
+    (ax,) = curve_figure(StubRun(curves, results), "loss").axes
     np.testing.assert_allclose(_mean_line(ax, "g").get_ydata(), [1.4, 1.15, 0.9])
 
 
@@ -459,4 +448,4 @@ def test_a_single_group_with_overrides_is_named_in_a_legend():
 
     curves = {i: [{"epoch": e, "val_loss": (i + 1.0) / e} for e in (1, 2, 3)] for i in (0, 1)}
     res = [{"index": i, "group": "optim.lr=0.1", "status": "ok"} for i in (0, 1)]
-    assert _legend_texts(curve_figure(_StubRun(curves, res), "loss")) == ["optim.lr=0.1"]
+    assert _legend_texts(curve_figure(StubRun(curves, res), "loss")) == ["optim.lr=0.1"]
