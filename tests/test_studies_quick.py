@@ -26,6 +26,8 @@ def test_the_real_quick_study_runs_and_reports(name, tmp_path, monkeypatch, caps
     assert code == 0, err[-2000:]
     assert (out / "report.html").is_file()
     assert f"report: {out / 'report.html'}" in stdout  # where the claims are, as train says
+    if name != "pretraining":  # (its claims are text: no count)
+        assert "claims, by verdict: " in stdout
     results = [p for p in out.glob("*.json") if p.name in ("results.json", "summary.json")]
     assert results, sorted(p.name for p in out.iterdir())
     for path in results:
@@ -38,3 +40,31 @@ def test_the_real_quick_study_runs_and_reports(name, tmp_path, monkeypatch, caps
         assert claims and claims[0]["rows"], "each study states expected vs measured"
         assert any(s["kind"] == "figure" for s in sections)
     print(f"{name} --quick: {seconds:.1f} s")  # shown with pytest -s; no timed assertion
+
+
+def test_a_studys_claims_are_counted_by_verdict(tmp_path):
+    """``trainlab study`` ends with one line counting its claims by verdict (the claims table of
+    its report), so that a student sees the outcome without opening report.html."""
+    import json
+
+    from trainlab.studies import claims_summary
+
+    rows = [
+        {"claim": "a", "literature": "x", "measured": "y", "verdict": "confirmed"},
+        {"claim": "b", "literature": "x", "measured": "y", "verdict": "inconclusive (noise)"},
+        {"claim": "c", "literature": "x", "measured": "y", "verdict": "confirmed"},
+    ]
+    sections = [
+        {"kind": "table", "title": "Setup", "columns": ["k", "v"], "rows": [["a", "b"]]},
+        {"kind": "table", "title": "Expected (literature) vs measured",
+         "columns": list(rows[0]), "rows": [list(r.values()) for r in rows]},
+    ]  # fmt: skip
+    (tmp_path / "report_sections.json").write_text(json.dumps({"sections": sections}))
+    assert claims_summary(tmp_path) == "claims, by verdict: confirmed 2, inconclusive 1"
+    sections[1] = {"kind": "table", "title": "Claims: literature vs measured",
+                   "columns": ["claim", "holds"], "rows": [["a", "yes"], ["b", "no"]]}  # fmt: skip
+    (tmp_path / "report_sections.json").write_text(json.dumps({"sections": sections}))
+    assert claims_summary(tmp_path) == "claims, by holds: yes 1, no 1"
+    (tmp_path / "report_sections.json").write_text(json.dumps({"sections": sections[:1]}))
+    assert claims_summary(tmp_path) is None  # (no claims table: pretraining's are text)
+    assert claims_summary(tmp_path / "missing") is None

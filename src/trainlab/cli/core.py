@@ -285,7 +285,7 @@ def study_cmd(
     out: Annotated[Path | None, typer.Option(help="run directory", callback=home)] = None,
 ) -> None:
     """Run one of the notes' experiments with many seeds; writes tables, figures, report."""
-    from ..studies import list_studies, run_study
+    from ..studies import claims_summary, list_studies, run_study
 
     if name is None:
         print_listing("studies", list_studies())
@@ -294,6 +294,8 @@ def study_cmd(
     if count is not None and count > MAX_SEEDS:  # (below 1: the study says so)
         raise UserError(f"--seeds {count}: more than {MAX_SEEDS} models per cell; ask for fewer")
     path = run_study(name, out, quick=quick, seeds=count, device=device, progress=True)
+    if (summary := claims_summary(path)) is not None:
+        console.print(escape(summary))
     if (path / "report.html").is_file():  # (its claims, expected beside measured, are there)
         console.print(f"report: {escape(str(path / 'report.html'))}")
     console.print(f"study {name}: {escape(str(path))}")

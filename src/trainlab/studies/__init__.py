@@ -22,7 +22,15 @@ from .cells import SHOW_PROGRESS
 if TYPE_CHECKING:
     from ..runs import RunDir
 
-__all__ = ["band_text", "claim_study_dir", "list_studies", "run_study", "seeds_text", "spread_text"]
+__all__ = [
+    "band_text",
+    "claim_study_dir",
+    "claims_summary",
+    "list_studies",
+    "run_study",
+    "seeds_text",
+    "spread_text",
+]
 
 #: study name -> module name in this package
 _STUDIES = {
@@ -51,6 +59,34 @@ def band_text(n: int, over: str = "seeds") -> str:
     (:func:`trainlab.studies.cells.curve_band`); with one seed there is no band, and the caption
     says so."""
     return f"band: ±1 std over {over}, within their range" if n > 1 else "one seed: no band"
+
+
+def claims_summary(study_dir: str | Path) -> str | None:
+    """One line counting a finished study's claims by verdict, read from its report's claims
+    table (``report_sections.json``: the first table titled "Expected …" or "Claims …", whose
+    last column is the verdict): ``"claims, by verdict: confirmed 2, inconclusive 4, not tested
+    in quick mode 7"``, or ``"claims, by holds: yes 3"``. A verdict's words before its
+    parenthesis count (``"inconclusive (within seed noise)"`` is ``inconclusive``). None where
+    the study lays out no such table (``pretraining`` lists its claims as text) or its report
+    cannot be read."""
+    import json
+    from collections import Counter
+
+    try:
+        sections = json.loads((Path(study_dir) / "report_sections.json").read_text("utf-8"))
+        table = next(
+            s
+            for s in sections["sections"]
+            if s.get("kind") == "table" and str(s.get("title")).startswith(("Expected", "Claims"))
+        )
+        column, rows = table["columns"][-1], table["rows"]
+        verdicts = [str(r[-1] if isinstance(r, list) else r[column]).split(" (")[0] for r in rows]
+    except (OSError, ValueError, KeyError, IndexError, TypeError, StopIteration):
+        return None
+    if not verdicts:
+        return None
+    counts = ", ".join(f"{v} {n}" for v, n in Counter(verdicts).items())  # (first-seen order)
+    return f"claims, by {column}: {counts}"
 
 
 def claim_study_dir(out: str | Path, *, renumber: bool = False) -> RunDir:
