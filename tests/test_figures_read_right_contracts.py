@@ -1,6 +1,9 @@
-"""Diagnostics figures read the way the verdict does (a newcomer's review of the sick examples):
-a flat layer profile looks flat, the update-ratio panel shows the verdict's bounds, and a
-fraction of units is drawn on its whole 0..1 range."""
+"""Figures and verdict rows read as their numbers say (found by a newcomer's review of the sick
+examples and a teacher's review of the reports): a flat layer profile looks flat, the
+update-ratio panel shows the verdict's bounds, a fraction of units spans 0..1, a histogram too
+coarse for its layer says so, seed bands stay within the seeds, a scheme keeps its colour, a
+constant lr reads flat, every column of panels has its step axis, and an all-ok share row quotes
+the largest share."""
 
 from __future__ import annotations
 
