@@ -2,8 +2,8 @@
 examples and a teacher's review of the reports): a flat layer profile looks flat, the
 update-ratio panel shows the verdict's bounds, a fraction of units spans 0..1, a histogram too
 coarse for its layer says so, seed bands stay within the seeds, a scheme keeps its colour, a
-constant lr reads flat, every column of panels has its step axis, and an all-ok share row quotes
-the largest share."""
+constant lr reads flat, every column of panels has its step axis, and an all-ok verdict row
+quotes the model furthest from healthy."""
 
 from __future__ import annotations
 
@@ -192,3 +192,19 @@ def test_a_panel_above_an_empty_slot_keeps_its_step_axis():
     for ax in labelled:
         fig.canvas.draw()
         assert any(t.get_visible() and t.get_text() for t in ax.get_xticklabels())
+
+
+def test_an_ok_ratio_row_quotes_the_model_furthest_from_one():
+    """'activations ok: model 0: largest std change vs the first layer: 4.4×' must not stand
+    for a population where another model changed 0.05× (further from 1, within bounds)."""
+    from trainlab.diagnostics import Finding
+    from trainlab.diagnostics.verdict import verdict_rows
+
+    msg = "largest std change vs the first layer: {:.2g}×"
+    fs = [Finding("activations", "ok", m, msg.format(v), 50, None, v)
+          for m, v in enumerate([4.4, 0.05, 1.0])]  # fmt: skip
+    fs.append(Finding("gradients", "ok", 0, "ratio = 2", 50, None, 2.0))
+    fs.append(Finding("gradients", "ok", 1, "ratio = 0.3", 50, None, 0.3))
+    rows = {r["check"]: r for r in verdict_rows(fs)}
+    assert rows["activations"]["detail"] == "model 1: " + msg.format(0.05)
+    assert rows["gradients"]["detail"] == "model 1: ratio = 0.3"

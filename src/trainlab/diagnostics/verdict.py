@@ -864,6 +864,13 @@ def _side(f: Finding) -> str:
 
 #: the checks whose value is a share of units (``at most 12%``)
 _SHARE_CHECKS = ("dead_relu", "saturation")
+#: the checks whose value is a ratio, healthy near 1 (``largest std change ... 4.4×``)
+_RATIO_CHECKS = ("gradients", "activations")
+
+
+def _decades(value: float | None) -> float:
+    """How far a ratio is from 1, in decades (-1: none measured)."""
+    return abs(math.log10(value)) if _finite(value) and value > 0 else -1.0
 
 
 def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
@@ -871,9 +878,10 @@ def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
     models), ``models`` (for how many of them it fired, ``"2/16"``), ``layer`` (the most
     common layer among the findings of that worst status) and ``detail`` (the message of the
     first such model that flagged that layer, else of the first where it fired with that
-    status, or of the first model, but for a dead-unit or saturation check that fired for no
-    model, of the model with the largest share, so that its "at most" holds for all; with how
-    many models fired the other way, for a check with two directions)."""
+    status, or of the first model, but for a check that fired for no model, of the model
+    furthest from healthy — the largest share of dead or saturated units, the gradient or
+    activation ratio furthest from 1 — so that its "at most" or "largest" holds for all; with
+    how many models fired the other way, for a check with two directions)."""
     rows = []
     # every model of the population counts, also one a check gave no finding (a healthy
     # ‖∂L/∂θ‖ ratio of a vmap/loop model neither warns nor clears)
@@ -894,6 +902,8 @@ def verdict_rows(findings: Sequence[Finding]) -> list[dict[str, str]]:
         shown = next((f for f in worst if f.layer == layer), worst[0] if worst else fs[0])
         if not fired and check in _SHARE_CHECKS:  # "at most 1%" must hold for every model
             shown = max(fs, key=lambda f: f.value if _finite(f.value) else -math.inf)
+        elif not fired and check in _RATIO_CHECKS:  # ... and "largest change: 4.4×" too
+            shown = max(fs, key=lambda f: _decades(f.value))
         detail = (f"model {shown.model}: " if n_models > 1 else "") + shown.message
         if check in _TWO_SIDED:  # models that fired the other way are named, not folded in
             sides: dict[str, list[Finding]] = {}
