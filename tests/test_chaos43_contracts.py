@@ -14,6 +14,16 @@ def _line(err: str) -> str:
     return " ".join(err.split())
 
 
+def _interrupted_line(monkeypatch, capsys, target, name: str, patched, *args) -> str:
+    """``trainlab ARGS`` with ``target.name`` replaced by ``patched`` (which raises the
+    interrupt): it exits 130 with no traceback; its last words, whitespace folded."""
+    with monkeypatch.context() as m:
+        m.setattr(target, name, patched)
+        code, _, err = run_cli_catching(monkeypatch, capsys, *args)
+    assert code == 130 and "Traceback" not in err, (code, err[-1500:])
+    return _line(err)
+
+
 def test_ctrl_c_as_a_diagnose_run_is_judged_says_the_run_is_complete(tmp_path, monkeypatch, capsys):
     """``trainlab diagnose``: train() has returned the complete run, ``finish_diagnose`` (the
     verdict, the report) has not begun. The line said "nothing was written to continue from;
@@ -22,13 +32,10 @@ def test_ctrl_c_as_a_diagnose_run_is_judged_says_the_run_is_complete(tmp_path, m
     diag = importlib.import_module("trainlab.diagnostics.run")
     cfg, out = tmp_path / "c.yaml", tmp_path / "run"
     cfg.write_text(dump_config(small_config(train={"epochs": 2, "batch_size": 256})))
-    with monkeypatch.context() as m:
-        m.setattr(diag, "finish_diagnose", raise_ctrl_c)
-        code, _, err = run_cli_catching(
-            monkeypatch, capsys, "diagnose", cfg, "--out", out, "--device", "cpu"
-        )
-    line = _line(err)
-    assert code == 130 and "Traceback" not in err, (code, err[-1500:])
+    line = _interrupted_line(
+        monkeypatch, capsys, diag, "finish_diagnose", raise_ctrl_c,
+        "diagnose", cfg, "--out", out, "--device", "cpu",
+    )  # fmt: skip
     assert "is complete" in line and f"trainlab report {out}" in line, line
     code, _, err = run_cli_catching(monkeypatch, capsys, "report", out)
     assert code == 0 and (out / "report.html").is_file(), err[-1500:]
@@ -49,13 +56,9 @@ def test_an_error_raised_over_a_ctrl_c_in_a_study_cell_says_the_study_is_incompl
             raise ValueError("cut short") from None
 
     out = tmp_path / "study"
-    with monkeypatch.context() as m:
-        m.setattr(Trainer, "fit", interrupted)
-        code, _, err = run_cli_catching(
-            monkeypatch, capsys, "study", "init", "--quick", "--out", out
-        )
-    line = _line(err)
-    assert code == 130 and "Traceback" not in err, (code, err[-1500:])
+    line = _interrupted_line(
+        monkeypatch, capsys, Trainer, "fit", interrupted, "study", "init", "--quick", "--out", out
+    )
     assert "trainlab resume" not in line and "incomplete" in line, line
 
 
@@ -73,13 +76,10 @@ def test_ctrl_c_right_after_a_studys_report_is_written_says_it_is_complete(
         raise KeyboardInterrupt
 
     out = tmp_path / "study"
-    with monkeypatch.context() as m:
-        m.setattr(html, "render_report", then_ctrl_c)
-        code, _, err = run_cli_catching(
-            monkeypatch, capsys, "study", "optimizers-2d", "--quick", "--out", out
-        )
-    line = _line(err)
-    assert code == 130 and "Traceback" not in err, (code, err[-1500:])
+    line = _interrupted_line(
+        monkeypatch, capsys, html, "render_report", then_ctrl_c,
+        "study", "optimizers-2d", "--quick", "--out", out,
+    )  # fmt: skip
     assert "incomplete" not in line and "is complete" in line, line
     assert line.endswith(str(out / "report.html")), line
     assert (out / "results.json").is_file() and (out / "report.html").is_file()
@@ -136,13 +136,10 @@ def test_ctrl_c_as_a_study_prints_its_folder_says_it_is_complete(tmp_path, monke
     again" (refused: the folder exists); the study is complete, its report written."""
     core = importlib.import_module("trainlab.cli.core")
     out = tmp_path / "study"
-    with monkeypatch.context() as m:
-        m.setattr(core, "escape", raise_ctrl_c)  # (the last print's path)
-        code, _, err = run_cli_catching(
-            monkeypatch, capsys, "study", "optimizers-2d", "--quick", "--out", out
-        )
-    line = _line(err)
-    assert code == 130 and "Traceback" not in err, (code, err[-1500:])
+    line = _interrupted_line(  # (escape: the first print after run_study returned)
+        monkeypatch, capsys, core, "escape", raise_ctrl_c,
+        "study", "optimizers-2d", "--quick", "--out", out,
+    )  # fmt: skip
     assert line == f"interrupted; the run {out} is complete; its report: {out / 'report.html'}"
 
 
