@@ -301,6 +301,17 @@ class StubRun:
         return self._r
 
 
+class DiagRun:
+    """What :func:`trainlab.report.plots.diagnostics_figure` reads of a run: ``models`` (index,
+    group) and ``diagnostics_held()`` (the records)."""
+
+    def __init__(self, models, records):
+        self.models, self._records = models, records
+
+    def diagnostics_held(self):
+        return list(self._records)
+
+
 class FullDiskFile:
     """A file (binary or text) whose disk fills up after its first ``room`` bytes (characters):
     ``write()`` writes what fits, then raises ENOSPC, as on a real full disk; or ``error()``

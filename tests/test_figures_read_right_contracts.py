@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import StubRun
+from conftest import DiagRun, StubRun
 from trainlab.diagnostics import Thresholds, layer_profile
 from trainlab.report.plots import diagnostics_figure
 from trainlab.report.rundata import DEFAULT_GROUP
@@ -46,14 +46,6 @@ def test_the_update_ratio_panel_shows_the_verdicts_bounds_and_the_healthy_ratio(
     assert "input → output" in layer_profile(_profile([1.0])).get_supxlabel()
 
 
-class _Run:
-    def __init__(self, models, records):
-        self.models, self._records = models, records
-
-    def diagnostics_held(self):
-        return list(self._records)
-
-
 def _frac_records(stat: str, value: float) -> list[dict]:
     return [{"model": m, "step": s, "layer": "act1", stat: value} for m in (0, 1) for s in (0, 10)]
 
@@ -62,7 +54,7 @@ def _frac_records(stat: str, value: float) -> list[dict]:
 def test_a_fraction_of_units_is_drawn_on_its_whole_range(stat):
     """All-zero saturation was drawn on -0.04..0.04; a fraction's axis is 0..1."""
     models = [{"index": 0, "group": None}, {"index": 1, "group": None}]
-    fig = diagnostics_figure(_Run(models, _frac_records(stat, 0.0)), stat)
+    fig = diagnostics_figure(DiagRun(models, _frac_records(stat, 0.0)), stat)
     (ax,) = [a for a in fig.axes if a.get_visible()]
     assert ax.get_ylim() == pytest.approx((-0.02, 1.02))
     assert ax.get_title() == ""  # one group of plain seeds: no "default" panel title
@@ -72,7 +64,7 @@ def test_a_fraction_of_units_is_drawn_on_its_whole_range(stat):
 
 def test_panels_of_override_groups_keep_their_titles():
     models = [{"index": 0, "group": "optim.lr=0.1"}, {"index": 1, "group": None}]
-    fig = diagnostics_figure(_Run(models, _frac_records("dead_fraction", 0.5)), "dead_fraction")
+    fig = diagnostics_figure(DiagRun(models, _frac_records("dead_fraction", 0.5)), "dead_fraction")
     titles = [a.get_title() for a in fig.axes if a.get_visible()]
     assert titles == ["optim.lr=0.1", DEFAULT_GROUP]
 
@@ -184,7 +176,7 @@ def test_a_panel_above_an_empty_slot_keeps_its_step_axis():
     models = [{"index": m, "group": f"optim.lr={m}"} for m in range(5)]
     records = [{"model": m, "step": s, "layer": "act1", "act_std": 1.0 + s}
                for m in range(5) for s in (0, 50)]  # fmt: skip
-    fig = diagnostics_figure(_Run(models, records), "act_std")
+    fig = diagnostics_figure(DiagRun(models, records), "act_std")
     shown = [a for a in fig.axes if a.get_visible()]
     assert len(shown) == 5
     labelled = [a for a in shown if a.get_xlabel() == "step"]

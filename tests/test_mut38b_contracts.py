@@ -14,17 +14,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from conftest import StubRun
-
-
-class _DiagRun:
-    """What diagnostics_figure reads of a run: models and diagnostics_held()."""
-
-    def __init__(self, models, records):
-        self.models, self._recs = models, records
-
-    def diagnostics_held(self):
-        return list(self._recs)
+from conftest import DiagRun, StubRun
 
 
 def _mean_line(ax, label):
@@ -275,14 +265,14 @@ def test_diagnostics_figure_shows_12_group_panels_and_counts_the_rest():
 
     models = [{"index": i, "group": f"g{i}"} for i in range(13)]
     recs = [_diag_rec(i, "l0", s, act_std=1.0 + s) for i in range(13) for s in (0, 1, 2)]
-    fig = diagnostics_figure(_DiagRun(models, recs), "act_std")
+    fig = diagnostics_figure(DiagRun(models, recs), "act_std")
     visible = [ax for ax in fig.axes if ax.get_visible()]
     assert [ax.get_title() for ax in visible] == [f"g{i}" for i in range(12)]
     assert (
         fig._suptitle.get_text()
         == "activation std per layer (mean over seeds); 1 more group not shown"
     )
-    fig = diagnostics_figure(_DiagRun(models[:12], recs[: 12 * 3]), "act_std")
+    fig = diagnostics_figure(DiagRun(models[:12], recs[: 12 * 3]), "act_std")
     assert "not shown" not in fig._suptitle.get_text()
 
 
@@ -296,7 +286,7 @@ def test_diagnostics_figure_marks_a_zero_mean_on_a_log_axis():
     recs = []
     for s, (a, b) in enumerate([(1e-3, 3e-3), (0.0, 0.0), (2e-3, 0.0)]):
         recs += [_diag_rec(0, "l0", s, update_ratio=a), _diag_rec(1, "l0", s, update_ratio=b)]
-    fig = diagnostics_figure(_DiagRun(models, recs), "update_ratio")
+    fig = diagnostics_figure(DiagRun(models, recs), "update_ratio")
     ax = fig.axes[0]
     assert ax.get_yscale() == "log"
     (line,) = [ln for ln in ax.lines if ln.get_marker() not in ("v", "^")]
@@ -316,7 +306,7 @@ def test_diagnostics_layer_legend_lists_12_layers_and_thins_13():
     models = [{"index": 0, "group": "g"}]
     for nl, expected in ((12, list(range(12))), (13, [0, 4, 8, 12])):
         recs = [_diag_rec(0, f"L{k}", s, act_std=1.0) for k in range(nl) for s in (0, 1)]
-        fig = diagnostics_figure(_DiagRun(models, recs), "act_std")
+        fig = diagnostics_figure(DiagRun(models, recs), "act_std")
         assert _legend_texts(fig) == [f"L{k}" for k in expected]
 
 
@@ -358,10 +348,10 @@ def test_diagnostics_panels_of_unlisted_models_and_literal_titles():
     from trainlab.report.plots import diagnostics_figure
 
     recs = [_diag_rec(m, "l0", s, grad_norm=1.0) for m in (0, 3) for s in (0, 1)]
-    fig = diagnostics_figure(_DiagRun([{"index": 0, "group": "lr=$1$"}], recs), "grad_norm")
+    fig = diagnostics_figure(DiagRun([{"index": 0, "group": "lr=$1$"}], recs), "grad_norm")
     titles = [ax.get_title() for ax in fig.axes if ax.get_visible()]
     assert titles == ["lr=\\$1\\$", "model 3"]
-    fig = diagnostics_figure(_DiagRun([], recs), "grad_norm")
+    fig = diagnostics_figure(DiagRun([], recs), "grad_norm")
     assert [ax.get_title() for ax in fig.axes if ax.get_visible()] == ["all models"]
 
 
@@ -375,7 +365,7 @@ def test_diagnostics_step_with_a_nan_seed_has_no_mean_and_a_triangle():
     recs = []
     for s, (a, b) in enumerate([(1.0, 3.0), (math.nan, 2.0), (math.inf, 4.0), (0.5, 1.5)]):
         recs += [_diag_rec(0, "l0", s, dead_fraction=a), _diag_rec(1, "l0", s, dead_fraction=b)]
-    fig = diagnostics_figure(_DiagRun(models, recs), "dead_fraction")
+    fig = diagnostics_figure(DiagRun(models, recs), "dead_fraction")
     ax = fig.axes[0]
     assert ax.get_yscale() == "linear"
     (line,) = [ln for ln in ax.lines if ln.get_marker() != "^"]
