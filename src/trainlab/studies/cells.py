@@ -93,17 +93,7 @@ def curves(
     cell: dict[str, Any], indices: list[int], metric: str = "train_loss"
 ) -> tuple[list[int], list[float], list[float]]:
     """Per-epoch mean and std of ``metric`` over the models ``indices``."""
-    per: dict[int, list[float]] = {}
-    for r in cell["metrics"]:
-        if r["model"] in indices and r.get(metric) is not None and math.isfinite(r[metric]):
-            per.setdefault(r["epoch"], []).append(r[metric])
-    epochs = sorted(per)
-    means = [sum(per[e]) / len(per[e]) for e in epochs]
-    stds = [
-        math.sqrt(sum((v - mu) ** 2 for v in per[e]) / max(len(per[e]) - 1, 1))
-        for e, mu in zip(epochs, means, strict=True)
-    ]
-    return epochs, means, stds
+    return _moments(_per_epoch(cell, indices, metric))
 
 
 def curve_band(
@@ -112,15 +102,31 @@ def curve_band(
     """The band drawn around :func:`curves`' mean: ``mean ± std`` per epoch, clipped to the
     models' own min..max (:func:`trainlab.report.plots.seed_band`): a std above the mean would
     take the band below 0, and on a log axis down to 1e-12."""
+    per = _per_epoch(cell, indices, metric)
+    epochs, means, stds = _moments(per)
+    lo = [max(m - s, min(per[e])) for e, m, s in zip(epochs, means, stds, strict=True)]
+    hi = [min(m + s, max(per[e])) for e, m, s in zip(epochs, means, stds, strict=True)]
+    return lo, hi
+
+
+def _per_epoch(cell: dict[str, Any], indices: list[int], metric: str) -> dict[int, list[float]]:
+    """Epoch -> the finite values of ``metric`` of the models ``indices`` in that epoch."""
     per: dict[int, list[float]] = {}
     for r in cell["metrics"]:
         if r["model"] in indices and r.get(metric) is not None and math.isfinite(r[metric]):
             per.setdefault(r["epoch"], []).append(r[metric])
-    _, means, stds = curves(cell, indices, metric)
+    return per
+
+
+def _moments(per: dict[int, list[float]]) -> tuple[list[int], list[float], list[float]]:
+    """The epochs of ``per`` in order, and each one's mean and sample std (0 for one value)."""
     epochs = sorted(per)
-    lo = [max(m - s, min(per[e])) for e, m, s in zip(epochs, means, stds, strict=True)]
-    hi = [min(m + s, max(per[e])) for e, m, s in zip(epochs, means, stds, strict=True)]
-    return lo, hi
+    means = [sum(per[e]) / len(per[e]) for e in epochs]
+    stds = [
+        math.sqrt(sum((v - mu) ** 2 for v in per[e]) / max(len(per[e]) - 1, 1))
+        for e, mu in zip(epochs, means, strict=True)
+    ]
+    return epochs, means, stds
 
 
 def pm(vals: list[float], digits: int = 3) -> str:
