@@ -33,6 +33,13 @@ hook-based per-step monitor of these statistics costs on the machine.
 but no step sampled (``every`` = 10⁹, counted from step 1), what every unsampled step costs; the
 rest of the every-50 overhead is the sampled steps' statistics and records.
 
+``--trainer`` also times the trainer: ``Trainer.fit`` of the digits MLP 64-256-256-10 (one
+model, Adam, batch 100, ``--epochs`` epochs with their evaluations) with ``train.diagnose_every``
+unset, 50, and 50 with the watch's hooks called on every step, as the trainer called them before
+2026-12-02 (since then it calls the population's ``forward`` itself on the steps the watch only
+counts, :func:`trainlab.diagnostics.watch.counting_watches`): the cost of ``trainlab train
+--diagnose`` as a user runs it, and what skipping those hooks saves, in the same rounds.
+
 ``--baseline REV`` also times ``watch`` as it was at git revision ``REV`` (its ``watch.py`` and
 ``stats.py`` loaded from ``git show``), interleaved in the same rounds: a before/after table
 from one run on the same machine load.
@@ -49,6 +56,7 @@ Prints a table and writes ``benchmarks/results/diagnostics.json``.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import platform
 import statistics
@@ -56,7 +64,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -224,6 +233,51 @@ def time_variant(
     return (time.perf_counter() - t0) / steps, (time.process_time() - c0) / steps
 
 
+@contextmanager
+def _hooks_every_step() -> Iterator[None]:
+    """The trainer as it was before 2026-12-02: the watch's hooks called on every step."""
+    module = importlib.import_module("trainlab.diagnostics.watch")  # (the package's `watch`
+    kept = module.counting_watches  # attribute is the function)
+    module.counting_watches = lambda _module: None
+    try:
+        yield
+    finally:
+        module.counting_watches = kept
+
+
+TRAINER_VARIANTS = {"none": None, "every 50": 50, "every 50, hooks every step": 50}
+
+
+def time_trainer(
+    variant: str, epochs: int, width: int, device: torch.device
+) -> tuple[float, float]:
+    """Wall and CPU seconds per step of ``Trainer.fit`` (epochs with their evaluations, the
+    records read once per epoch; the trainer is built before the clock starts)."""
+    from trainlab.config import parse_config
+    from trainlab.train import Trainer
+
+    cfg = parse_config(
+        {
+            "name": "bench",
+            "data": {"name": "digits"},
+            "model": {"name": "mlp", "hidden": [width, width]},
+            "optim": {"name": "adam", "lr": 1e-3},
+            "train": {
+                "epochs": epochs, "batch_size": 100, "diagnose_every": TRAINER_VARIANTS[variant]
+            },
+        }
+    )  # fmt: skip
+    trainer = Trainer(cfg, device=device)
+    hooks = _hooks_every_step() if variant.endswith("hooks every step") else nullcontext()
+    with hooks:
+        _sync(device)
+        t0, c0 = time.perf_counter(), time.process_time()
+        trainer.fit(None, progress=False)
+        _sync(device)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return wall / trainer.step, cpu / trainer.step
+
+
 def _paired_overhead(times: list[float], base: list[float]) -> float:
     """Median over rounds of ``time / base - 1``, each round against its own plain run.
 
@@ -246,11 +300,15 @@ def main() -> None:
     ap.add_argument(
         "--pieces", action="store_true", help="also time the hooks of unsampled steps alone"
     )
+    ap.add_argument(
+        "--trainer", action="store_true", help="also time Trainer.fit with diagnose_every 50"
+    )
+    ap.add_argument("--epochs", type=int, default=20, help="epochs of each --trainer fit")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "diagnostics.json"))
     args = ap.parse_args()
     from _args import require_counts, require_device, require_threads
 
-    require_counts(ap, rounds=args.rounds, width=args.width)
+    require_counts(ap, rounds=args.rounds, width=args.width, epochs=args.epochs)
     if args.k < 0:
         ap.error(f"--k must be at least 0 (0: the plain model only), got {args.k}")
     require_device(ap, args.device)
@@ -308,12 +366,41 @@ def main() -> None:
                     "cpu_ms_per_step_all_rounds": [1e3 * t for t in cpu[name]],
                 }
             )
+    if args.trainer:
+        label = f"trainer, {mlp}"
+        names = list(TRAINER_VARIANTS)
+        time_trainer("none", 1, args.width, dev)  # warm-up (data set, allocator)
+        wall = {name: [] for name in names}
+        cpu = {name: [] for name in names}
+        for r in range(args.rounds):
+            for name in names[:: -1 if r % 2 else 1]:
+                w, c = time_trainer(name, args.epochs, args.width, dev)
+                wall[name].append(w)
+                cpu[name].append(c)
+        for name in names:
+            results.append(
+                {
+                    "setup": label,
+                    "k": 1,
+                    "variant": name,
+                    "every": TRAINER_VARIANTS[name],
+                    "epochs": args.epochs,
+                    "ms_per_step": 1e3 * statistics.median(wall[name]),
+                    "overhead": _paired_overhead(wall[name], wall["none"]),
+                    "cpu_ms_per_step": 1e3 * statistics.median(cpu[name]),
+                    "cpu_overhead": _paired_overhead(cpu[name], cpu["none"]),
+                    "ms_per_step_all_rounds": [1e3 * t for t in wall[name]],
+                    "cpu_ms_per_step_all_rounds": [1e3 * t for t in cpu[name]],
+                }
+            )
     print(
         f"diagnostics overhead ({args.device}, {torch.get_num_threads()} threads, "
         f"{args.steps} steps x {args.rounds} interleaved rounds, median)"
         + (f"; 'before' = watch at git {args.baseline}" if args.baseline else "")
     )
-    head = f"{'setup':<24}{'variant':<10}{'wall ms':>9}{'overhead':>10}{'cpu ms':>9}"
+    sw = max(24, *(len(r["setup"]) + 2 for r in results))
+    vw = max(10, *(len(r["variant"]) + 2 for r in results))
+    head = f"{'setup':<{sw}}{'variant':<{vw}}{'wall ms':>9}{'overhead':>10}{'cpu ms':>9}"
     print(head + f"{'overhead':>10}  goal (on CPU time)")
     goals = {"every 50": 0.05, "every 1": 0.25}
     for r in results:
@@ -322,7 +409,7 @@ def main() -> None:
         if goal is not None:
             mark = ("ok" if r["cpu_overhead"] <= goal else "MISSED") + f" <={goal:.0%}"
         print(
-            f"{r['setup']:<24}{r['variant']:<10}{r['ms_per_step']:>9.3f}"
+            f"{r['setup']:<{sw}}{r['variant']:<{vw}}{r['ms_per_step']:>9.3f}"
             f"{100 * r['overhead']:>9.1f}%{r['cpu_ms_per_step']:>9.3f}"
             f"{100 * r['cpu_overhead']:>9.1f}%  {mark}"
         )
@@ -338,6 +425,7 @@ def main() -> None:
         "steps": args.steps,
         "width": args.width,
         "rounds": args.rounds,
+        "trainer_epochs": args.epochs if args.trainer else None,
         "baseline": args.baseline,
         "results": results,
     }

@@ -234,3 +234,41 @@ def test_diagnostics_pieces_times_the_hooks_of_steps_it_never_samples(monkeypatc
     watches = {w.every: w for w in _CostlyWatch.made}
     assert watches[10**9].sampled == 0 and watches[10**9].step == 3 * 50  # (from step 1)
     assert watches[50].sampled == 3
+
+
+def test_diagnostics_trainer_times_fit_with_and_without_the_counting_hooks(monkeypatch, tmp_path):
+    """``--trainer`` times ``Trainer.fit`` with diagnose_every unset, 50, and 50 with the watch's
+    hooks called on every step (the trainer before it skipped them on the steps they only
+    count). Counted, not timed: the first every-50 fit's hooks see only the sampled step and
+    the one after it, the other's every step."""
+    import json
+
+    import diagnostics as D
+    from trainlab.diagnostics.watch import Watch
+
+    seen: list[int] = []
+    pre = Watch._pre_forward
+
+    def counted(self, module, args, kwargs):
+        if module.training:
+            seen.append(self.step + 1)
+        return pre(self, module, args, kwargs)
+
+    monkeypatch.setattr(Watch, "_pre_forward", counted)
+    cpu = torch.device("cpu")
+    D.time_trainer("every 50", 1, 8, cpu)
+    assert seen == [0, 1]
+    seen.clear()
+    D.time_trainer("every 50, hooks every step", 1, 8, cpu)
+    assert seen == list(range(13))  # digits: 13 batches of 100
+    seen.clear()
+    D.time_trainer("none", 1, 8, cpu)
+    assert seen == []
+    _costly_diagnostics_rows(monkeypatch, tmp_path / "diag.json", "--trainer", "--epochs", "1")
+    meta = json.loads((tmp_path / "diag.json").read_text())
+    trainer = [r for r in meta["results"] if r["setup"].startswith("trainer")]
+    assert {r["setup"] for r in trainer} == {"trainer, MLP 64-8-8-10"}
+    assert [r["variant"] for r in trainer] == list(D.TRAINER_VARIANTS)
+    assert meta["trainer_epochs"] == 1 and all(
+        len(r["cpu_ms_per_step_all_rounds"]) == 3 for r in trainer
+    )

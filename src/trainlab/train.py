@@ -679,6 +679,23 @@ class Trainer:
         self.step += 1
         return loss
 
+    def _forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``pop(x)`` of a training step; where the only hooks at the population's root are
+        those of watches that would only count this step (a ``train.diagnose_every`` watch
+        between its samples), ``pop.forward(x)``, with the step counted for them instead
+        (:func:`trainlab.diagnostics.watch.counting_watches`): an unsampled step then calls
+        none of their module or autograd hooks (their optimizer hook, ~3 µs, still runs)."""
+        if not self.pop._forward_hooks:  # (no watch: nothing to look up)
+            return self.pop(x)
+        from .diagnostics.watch import counting_watches
+
+        watches = counting_watches(self.pop)
+        if watches is None:
+            return self.pop(x)
+        for w in watches:  # (counted first, as their hooks count it before the forward)
+            w.count_replayed_step()
+        return self.pop.forward(x)
+
     def _step_kernels(self, idx: torch.Tensor, step: int | torch.Tensor) -> torch.Tensor:
         """The device work of :meth:`step_on` at global step ``step`` (an int, or a 0-d int64
         device tensor while the step is captured into a CUDA graph): forward, backward, the
@@ -695,7 +712,7 @@ class Trainer:
         stats, saved = self._statistics
         if stats:  # a model that fails in this step gets its statistics back (below)
             torch._foreach_copy_(saved, stats)
-        flat = self.pop(x).flatten(0, 1)  # (K*b, C), contiguous
+        flat = self._forward(x).flatten(0, 1)  # (K*b, C), contiguous
         loss = F.cross_entropy(flat, y.flatten(), reduction="none")
         loss = loss.view(self.k, -1).mean(1)  # (K,)
         self.optimizer.zero_grad(set_to_none=True)

@@ -1951,6 +1951,41 @@ class Watch:
         return write_jsonl(self.records(), path, append=append)
 
 
+def counting_watches(module: nn.Module) -> list[Watch] | None:
+    """The watches of ``module`` whose hooks are the only ones ``module(x)`` would run at its
+    root and would only count the coming training step (:meth:`Watch.replayable_step`), or
+    None if there are none, or any other hook (a user's, a global module hook, a watch's on a
+    step it samples) or a compiled call (``module.compile()``) is there.
+
+    A training loop that knows where its steps are (the trainer) may then call
+    ``module.forward(x)`` itself, skipping those hooks, and call
+    :meth:`Watch.count_replayed_step` of each: the watches' state is what their hooks would
+    have left, and an unsampled step costs no hook calls (~45 µs of a 1 ms step on the CPU,
+    ``benchmarks/diagnostics.py --trainer``). Hooks on the modules inside it still run."""
+    from torch.nn.modules import module as mm
+
+    if (
+        module._backward_hooks
+        or module._backward_pre_hooks
+        or mm._global_backward_pre_hooks
+        or mm._global_backward_hooks
+        or mm._global_forward_hooks
+        or mm._global_forward_pre_hooks
+        or getattr(module, "_compiled_call_impl", None) is not None
+        or torch._C._get_tracing_state()  # (torch.jit.trace calls _slow_forward)
+    ):
+        return None
+    owners: list[Watch] = []
+    for hooks in (module._forward_pre_hooks, module._forward_hooks):
+        for h in hooks.values():
+            w = h.watch if type(h) is _ModuleHook else None
+            if w is None or w.model is not module or not w.replayable_step():
+                return None
+            if all(w is not o for o in owners):
+                owners.append(w)
+    return owners or None
+
+
 def watch(
     model: nn.Module,
     *,
