@@ -59,7 +59,8 @@ after an exception), with the memory and speed lessons of its users built in:
   tells that the step has ended (registered in the forward, called once in the backward), and
   nothing else: on the 2-core VM, with a tiny MLP whose step takes 100 µs, the root calls add
   ~7 µs and the hook ~11 µs; for ``every <= 8`` the layer hooks stay registered for the whole
-  block (registering them each step costs more than an idle call). Steps are counted from
+  block (registering them each step costs more than an idle call). The trainer, which knows
+  where its steps are, skips even those calls (:func:`counting_watches`). Steps are counted from
   ``start_step`` (a resumed run passes its step) and those divisible by ``every`` are
   sampled, so a resumed run samples the same steps as an uninterrupted one. A sampled step's
   activations come from its first forward; gradients from the backward that ends it.
