@@ -20,7 +20,7 @@ import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import LogFormatterSciNotation, MaxNLocator
 
 from .rundata import DEFAULT_GROUP, RunData, group_label, num
 
@@ -34,6 +34,8 @@ __all__ = [
     "diagnostics_figure",
     "save_figure",
     "seed_band",
+    "dash_overlapping",
+    "plain_log_labels",
 ]
 
 #: thin per-seed lines drawn per group; the band and mean always use every seed.
@@ -78,10 +80,110 @@ def subplots(nrows: int = 1, ncols: int = 1, *, figsize: tuple[float, float] | N
     return fig, fig.subplots(nrows, ncols, **kwargs)
 
 
+class _PlainLogFormatter(LogFormatterSciNotation):
+    """matplotlib's log-axis labels, on the ticks it labels, written as plain numbers between
+    1e-3 and 1e5 (``0.3``, ``4``, ``1000``) instead of ``3×10⁻¹``, ``4×10⁰``, ``10³``; beyond
+    them, as before."""
+
+    def __call__(self, x: float, pos: int | None = None) -> str:
+        label = super().__call__(x, pos)
+        if label and 1e-3 <= abs(x) <= 1e5:
+            return f"{x:g}"
+        return label
+
+
+def plain_log_labels(fig: Figure) -> Figure:
+    """Give every log-scaled axis of ``fig`` that still has matplotlib's default labels plain
+    numbers (:class:`_PlainLogFormatter`): a short log axis (a loss from 0.15 to 4) otherwise
+    reads ``2×10⁻¹ 3×10⁻¹ 4×10⁻¹ 6×10⁻¹ 10⁰ 2×10⁰``. Returns ``fig``."""
+    for ax in fig.axes:
+        for axis in (ax.xaxis, ax.yaxis):
+            if axis.get_scale() != "log":
+                continue
+            for get, put in (
+                (axis.get_major_formatter, axis.set_major_formatter),
+                (axis.get_minor_formatter, axis.set_minor_formatter),
+            ):
+                old = get()
+                if type(old) is LogFormatterSciNotation:  # (not one a figure chose)
+                    put(
+                        _PlainLogFormatter(
+                            old._base,
+                            labelOnlyBase=old.labelOnlyBase,
+                            minor_thresholds=old.minor_thresholds,
+                            linthresh=old._linthresh,
+                        )
+                    )
+    return fig
+
+
+def dash_overlapping(ax: Any, lines: Sequence[Line2D], *, tol: float = 0.01) -> int:
+    """Draw lines of ``ax`` that lie on one another in interleaved dashes, so that each color
+    shows in turn (a solid line drawn last would hide the others: four failed schemes all at
+    the chance loss read as one). Two lines overlap where, at the x values they share, they
+    are within ``tol`` of the axis's y span (in log10 on a log axis) at half or more of them
+    (at least two); overlapping is transitive. Call it once the axis's scale and limits are
+    set. Returns the number of lines that overlap another."""
+    log = ax.get_yscale() == "log"
+    lo, hi = ax.get_ylim()
+    if log:
+        if lo <= 0 or hi <= 0:
+            return 0
+        lo, hi = math.log10(lo), math.log10(hi)
+    span = abs(hi - lo)
+    if not span > 0:
+        return 0
+    curves = []
+    for line in lines:
+        x = np.asarray(line.get_xdata(), dtype=float)
+        y = np.asarray(line.get_ydata(), dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = np.log10(y) if log else y
+        ok = np.isfinite(x) & np.isfinite(y)
+        curves.append(dict(zip(x[ok].tolist(), y[ok].tolist(), strict=True)))
+    parent = list(range(len(lines)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i in range(len(lines)):
+        for j in range(i + 1, len(lines)):
+            shared = curves[i].keys() & curves[j].keys()
+            close = sum(abs(curves[i][x] - curves[j][x]) <= tol * span for x in shared)
+            if close >= 2 and 2 * close >= len(shared):
+                parent[root(j)] = root(i)
+    clusters: dict[int, list[int]] = {}
+    for i in range(len(lines)):
+        clusters.setdefault(root(i), []).append(i)
+    n = 0
+    for members in clusters.values():
+        m = len(members)
+        if m < 2:
+            continue
+        n += m
+        dash = 4.0  # points: each line shows one dash in every m
+        for turn, i in enumerate(members):
+            lines[i].set_linestyle((turn * dash, (dash, (m - 1) * dash)))
+    return n
+
+
+def _dash_overlapping_means(axes: Sequence[Any], means: dict[Any, list[Line2D]]) -> None:
+    """:func:`dash_overlapping` on each axis's mean lines, said under its x label. Call it after
+    the figure's legend, which keeps solid copies of the lines."""
+    for ax in axes:
+        n_over = dash_overlapping(ax, means[ax])
+        if n_over:
+            note = f"({n_over} mean lines on one another: dashed in turn)"
+            ax.set_xlabel(f"{ax.get_xlabel()}\n{note}")
+
+
 def save_figure(fig: Figure, path: Path, *, dpi: int = _DPI, exclusive: bool = False) -> Path:
     """Write ``fig`` to ``path`` (PNG, or the format its suffix names) atomically, so that a
     failed write keeps the previous file, and release it (close it in pyplot if pyplot made
-    it). ``exclusive``: never replace a file at ``path`` (a UserError)."""
+    it). ``exclusive``: never replace a file at ``path`` (a UserError). Log axes with
+    matplotlib's default labels get plain numbers (:func:`plain_log_labels`)."""
     import io
 
     from ..atomic import atomic_open
@@ -90,6 +192,7 @@ def save_figure(fig: Figure, path: Path, *, dpi: int = _DPI, exclusive: bool = F
     path.parent.mkdir(parents=True, exist_ok=True)
     fmt = path.suffix[1:].lower() or "png"
     try:
+        plain_log_labels(fig)
         buf = io.BytesIO()
         fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight")
         try:
@@ -190,6 +293,7 @@ def dynamics_figure(run: RunData) -> Figure | None:
     fig = Figure(figsize=(4.4 * len(keys) + 2.2, 3.2), layout="constrained")
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
     all_epochs = {float(r["epoch"]) for rows in curves.values() for r in rows}
+    means: dict[Any, list[Line2D]] = {ax: [] for ax in axes}  # each group's mean line
     for ax, (key, title) in zip(axes, keys, strict=True):
         vals_all = []
         ax.set_autoscale_on(False)  # scaled once below (see curve_figure)
@@ -201,9 +305,10 @@ def dynamics_figure(run: RunData) -> Figure | None:
                 continue
             vals_all.append(vals[np.isfinite(vals)])
             few = ok.sum() < 3
-            ax.plot(
+            (line,) = ax.plot(
                 epochs[ok], mean[ok], color=colors[g], lw=1.8, label=g, marker="o" if few else None
             )
+            means[ax].append(line)
             if key == "grad_norm" and (n > 1).any():
                 lo, hi = seed_band(vals, mean, std)
                 ax.fill_between(epochs, lo, hi, where=n > 1, color=colors[g], alpha=0.18, lw=0)
@@ -228,6 +333,7 @@ def dynamics_figure(run: RunData) -> Figure | None:
     if len(groups) > 1:
         fig.legend(*_legend_entries(handles, labels), loc="outside right center", fontsize=8,
                    frameon=False)  # fmt: skip
+    _dash_overlapping_means(axes, means)
     return fig
 
 
@@ -293,6 +399,7 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
     label = "loss" if metric == "loss" else "accuracy"
     lo, hi = math.inf, -math.inf
     all_epochs = {float(r["epoch"]) for rows in curves.values() for r in rows}
+    means: dict[Any, list[Line2D]] = {ax: [] for ax in axes}  # each group's mean line
     for ax, split in zip(axes, splits, strict=True):
         key = f"{split}_{metric}"
         all_vals = []
@@ -321,7 +428,10 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
             mean, std, n = _mean_std(held)
             ok = n > 0
             few = ok.sum() < 3  # a killed run may have one epoch: show points, not nothing
-            ax.plot(epochs[ok], mean[ok], color=color, lw=2.0, label=g, marker="o" if few else None)
+            (line,) = ax.plot(
+                epochs[ok], mean[ok], color=color, lw=2.0, label=g, marker="o" if few else None
+            )
+            means[ax].append(line)
             band = n > 1
             if band.any():
                 lo_b, hi_b = seed_band(held, mean, std)
@@ -353,6 +463,7 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
     if len(groups) > 1 or (labels and labels[0] != DEFAULT_GROUP):
         fig.legend(*_legend_entries(handles, labels), loc="outside right center", fontsize=8,
                    frameon=False)  # fmt: skip
+    _dash_overlapping_means(axes, means)
     return fig
 
 

@@ -1,0 +1,112 @@
+"""Figures a class can read: lines that lie on one another are dashed in turn, and short log
+axes are labelled with plain numbers (a teacher's review of the init study's report)."""
+
+import numpy as np
+import pytest
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from conftest import StubRun
+from trainlab.report.plots import curve_figure, dash_overlapping, plain_log_labels, save_figure
+
+
+def _labels(fig, ax, minor):
+    fig.canvas.draw()
+    return [t.get_text() for t in ax.get_yticklabels(minor=minor) if t.get_text()]
+
+
+def test_a_short_log_axis_reads_plain_numbers(tmp_path):
+    """A loss from 0.15 to 4.2 on a log axis was labelled 10⁻¹, 10⁰, 10¹ with minor labels
+    2×10⁻¹ ... 6×10⁰ (matplotlib's mathtext): on a projector, '0.2 0.3 ... 4' reads at once."""
+    fig = Figure()
+    ax = fig.subplots()
+    ax.plot([0, 1], [0.15, 4.2])
+    ax.set_yscale("log")
+    before = _labels(fig, ax, minor=True)
+    assert "$\\mathdefault{2\\times10^{-1}}$" in before
+    save_figure(fig, tmp_path / "f.png")
+    assert _labels(fig, ax, minor=False) == ["0.1", "1", "10"]
+    assert _labels(fig, ax, minor=True) == ["0.2", "0.3", "0.4", "0.6", "2", "3", "4", "6"]
+
+
+def test_plain_log_labels_keep_which_ticks_are_labelled_and_far_decades_and_chosen_formatters():
+    fig = Figure()
+    wide, chosen = fig.subplots(1, 2)
+    wide.plot([0, 1], [1e-7, 1e4])
+    wide.set_yscale("log")
+    wide.set_ylim(1e-8, 1e4)
+    chosen.plot([0, 1], [0.15, 4.2])
+    chosen.set_yscale("log")
+    mine = FuncFormatter(lambda v, _: f"<{v}>")
+    chosen.yaxis.set_major_formatter(mine)
+    plain_log_labels(fig)
+    fig.canvas.draw()
+    labels = [t.get_text() for t in wide.get_yticklabels() if t.get_text()]
+    assert labels == [  # every other decade; plain from 1e-3 to 1e5
+        "$\\mathdefault{10^{-10}}$", "$\\mathdefault{10^{-8}}$", "$\\mathdefault{10^{-6}}$",
+        "$\\mathdefault{10^{-4}}$", "0.01", "1", "100", "10000", "$\\mathdefault{10^{6}}$",
+    ]  # fmt: skip
+    assert [t.get_text() for t in wide.get_yticklabels(minor=True) if t.get_text()] == []
+    assert chosen.yaxis.get_major_formatter() is mine
+
+
+def _line(ax, y, x=None):
+    (line,) = ax.plot(np.arange(len(y)) if x is None else x, y)
+    return line
+
+
+def test_overlapping_lines_get_interleaved_dashes_and_others_stay_solid():
+    fig = Figure()
+    ax = fig.subplots()
+    chance = [2.30] * 10
+    a = _line(ax, chance)
+    b = _line(ax, [2.301] * 10)  # within 1% of the axis span
+    c = _line(ax, np.linspace(2.3, 0.1, 10))
+    d = _line(ax, [4.0] + [2.30] * 9)  # apart at one epoch of ten: still on top of the others
+    e = _line(ax, [2.30, 2.30], x=[20, 21])  # shares no x with the others
+    assert dash_overlapping(ax, [a, b, c, d, e]) == 3
+    assert c.get_linestyle() == "-" and e.get_linestyle() == "-"
+    offsets = [line._unscaled_dash_pattern for line in (a, b, d)]
+    assert len({o[0] for o in offsets}) == 3  # each its own turn
+    assert all(o[1] == (4.0, 8.0) for o in offsets)  # one dash in every three
+
+
+def test_overlap_is_judged_on_the_log_scale_of_a_log_axis():
+    fig = Figure()
+    ax = fig.subplots()
+    lo = _line(ax, [1e-3] * 5)
+    near = _line(ax, [1.3e-3] * 5)
+    top = _line(ax, [10.0] * 5)
+    ax.set_yscale("log")
+    assert dash_overlapping(ax, [lo, near, top]) == 0  # log10: 0.11 of a 4-decade span
+    ax.set_yscale("linear")
+    assert dash_overlapping(ax, [lo, near, top]) == 2  # linear: 3e-4 of a span of 10
+
+
+def test_curve_figure_dashes_groups_that_failed_alike_and_says_so():
+    """The init study's depth-4 cell: zeros, constant and N(0, 0.01²) all sit at the chance
+    loss; drawn solid, the last one hid the others."""
+    curves, results = {}, []
+    finals = {"zeros": 2.3026, "constant": 2.3026, "normal": 2.3027, "he": 0.2}
+    for i, (g, f) in enumerate(finals.items()):
+        ys = np.linspace(2.3026, f, 6)
+        curves[i] = [{"epoch": e + 1, "train_loss": float(y)} for e, y in enumerate(ys)]
+        results.append({"index": i, "group": g, "status": "done"})
+    fig = curve_figure(StubRun(curves, results), "loss")
+    (ax,) = fig.axes
+    mean_lines = {line.get_label(): line for line in ax.get_lines()}
+    styles = {g: mean_lines[g].get_linestyle() for g in finals}
+    assert styles["he"] == "-" and all(styles[g] == "--" for g in ("zeros", "constant", "normal"))
+    assert ax.get_xlabel() == "epoch\n(3 mean lines on one another: dashed in turn)"
+    (legend,) = fig.legends
+    assert all(h.get_linestyle() == "-" for h in legend.legend_handles)  # the key stays solid
+
+
+@pytest.mark.parametrize("metric", ["loss", "acc"])
+def test_curve_figure_of_distinct_groups_has_no_note(metric):
+    curves = {i: [{"epoch": e + 1, f"train_{metric}": 0.1 * (i + 1) * (e + 1)} for e in range(4)]
+              for i in range(3)}  # fmt: skip
+    results = [{"index": i, "group": f"g{i}", "status": "done"} for i in range(3)]
+    (ax,) = curve_figure(StubRun(curves, results), metric).axes
+    assert ax.get_xlabel() == "epoch"
+    assert {line.get_linestyle() for line in ax.get_lines()} == {"-"}
