@@ -110,3 +110,28 @@ def test_curve_figure_of_distinct_groups_has_no_note(metric):
     (ax,) = curve_figure(StubRun(curves, results), metric).axes
     assert ax.get_xlabel() == "epoch"
     assert {line.get_linestyle() for line in ax.get_lines()} == {"-"}
+
+
+def test_the_clipping_study_dashes_curves_clipping_did_not_change(tmp_path, monkeypatch):
+    """At an LR where clipping changes nothing, the clipped and unclipped curves are one curve;
+    drawn solid, the unclipped one vanished under the other."""
+    from test_actclip20_contracts import _fake_train_cell  # (both cells: loss 3/epoch)
+
+    from trainlab.report import Report
+    from trainlab.studies import clipping as clip_study
+
+    figures = {}
+    add = Report.add_figure
+
+    def kept(self, name, fig, *args, **kwargs):
+        figures[name] = fig
+        return add(self, name, fig, *args, **kwargs)
+
+    monkeypatch.setattr(Report, "add_figure", kept)
+    monkeypatch.setattr(clip_study, "train_cell", _fake_train_cell)
+    clip_study.run(tmp_path / "clip", quick=True, seeds=2, device="cpu")
+    axes = [ax for ax in figures["clipping_relu"].axes if ax.get_lines()]
+    assert axes
+    for ax in axes:
+        assert [line.get_linestyle() for line in ax.get_lines()] == ["--", "--"]
+        assert ax.get_xlabel() == "epoch\n(2 mean lines on one another: dashed in turn)"

@@ -117,13 +117,16 @@ def plain_log_labels(fig: Figure) -> Figure:
     return fig
 
 
-def dash_overlapping(ax: Any, lines: Sequence[Line2D], *, tol: float = 0.01) -> int:
+def dash_overlapping(
+    ax: Any, lines: Sequence[Line2D], *, tol: float = 0.01, note: bool = False
+) -> int:
     """Draw lines of ``ax`` that lie on one another in interleaved dashes, so that each color
     shows in turn (a solid line drawn last would hide the others: four failed schemes all at
     the chance loss read as one). Two lines overlap where, at the x values they share, they
     are within ``tol`` of the axis's y span (in log10 on a log axis) at half or more of them
     (at least two); overlapping is transitive. Call it once the axis's scale and limits are
-    set. Returns the number of lines that overlap another."""
+    set, and after a legend of the lines (it keeps solid copies). ``note``: say so under the
+    x label. Returns the number of lines that overlap another."""
     log = ax.get_yscale() == "log"
     lo, hi = ax.get_ylim()
     if log:
@@ -166,17 +169,9 @@ def dash_overlapping(ax: Any, lines: Sequence[Line2D], *, tol: float = 0.01) -> 
         dash = 4.0  # points: each line shows one dash in every m
         for turn, i in enumerate(members):
             lines[i].set_linestyle((turn * dash, (dash, (m - 1) * dash)))
+    if n and note:
+        ax.set_xlabel(f"{ax.get_xlabel()}\n({n} mean lines on one another: dashed in turn)")
     return n
-
-
-def _dash_overlapping_means(axes: Sequence[Any], means: dict[Any, list[Line2D]]) -> None:
-    """:func:`dash_overlapping` on each axis's mean lines, said under its x label. Call it after
-    the figure's legend, which keeps solid copies of the lines."""
-    for ax in axes:
-        n_over = dash_overlapping(ax, means[ax])
-        if n_over:
-            note = f"({n_over} mean lines on one another: dashed in turn)"
-            ax.set_xlabel(f"{ax.get_xlabel()}\n{note}")
 
 
 def save_figure(fig: Figure, path: Path, *, dpi: int = _DPI, exclusive: bool = False) -> Path:
@@ -333,7 +328,8 @@ def dynamics_figure(run: RunData) -> Figure | None:
     if len(groups) > 1:
         fig.legend(*_legend_entries(handles, labels), loc="outside right center", fontsize=8,
                    frameon=False)  # fmt: skip
-    _dash_overlapping_means(axes, means)
+    for ax in axes:  # (after the legend, which keeps solid copies of the lines)
+        dash_overlapping(ax, means[ax], note=True)
     return fig
 
 
@@ -463,7 +459,8 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
     if len(groups) > 1 or (labels and labels[0] != DEFAULT_GROUP):
         fig.legend(*_legend_entries(handles, labels), loc="outside right center", fontsize=8,
                    frameon=False)  # fmt: skip
-    _dash_overlapping_means(axes, means)
+    for ax in axes:  # (after the legend, which keeps solid copies of the lines)
+        dash_overlapping(ax, means[ax], note=True)
     return fig
 
 

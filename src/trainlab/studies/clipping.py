@@ -154,6 +154,7 @@ def run(
     from matplotlib.figure import Figure
 
     from ..report import Report
+    from ..report.plots import dash_overlapping
     from . import claim_study_dir
 
     n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else FULL_SEEDS)
@@ -186,6 +187,7 @@ def run(
     for act in acts:
         fig = Figure(figsize=(11, 4.2))
         axes = fig.subplots(1, len(LRS), sharey=True, squeeze=False)[0]
+        means: dict[Any, list[Any]] = {ax: [] for ax in axes}
         for ax, lr in zip(axes, LRS, strict=True):
             for cname in clips:
                 cell = cells[(act, cname)]
@@ -195,6 +197,7 @@ def run(
                 steps = [m.get("stopped_step") for m in mods if m.get("status") == "nan"]
                 ep, mu, _ = curves(cell, [m["index"] for m in ok])
                 (line,) = ax.plot(ep, mu, label=f"{cname} ({n_nan}/{len(mods)} NaN)")
+                means[ax].append(line)
                 ax.fill_between(ep, *curve_band(cell, [m["index"] for m in ok]),
                                 color=line.get_color(), alpha=0.2)  # fmt: skip
                 gn = _first_epoch_grad_norm(cell, [m["index"] for m in mods])
@@ -219,6 +222,8 @@ def run(
             ax.set_title(f"{act}, lr {lr:g}")
             ax.legend(fontsize=7)
         axes[0].set_ylabel(f"training loss ({spread_text(n_seeds, over='finite seeds')})")
+        for ax, lines in means.items():  # (an lr at which clipping never acts: one curve)
+            dash_overlapping(ax, lines, note=True)
         band = band_text(n_seeds, "the seeds that stayed finite")
         rep.add_figure(f"clipping_{act}", fig, caption=f"{act}: training loss with and without "
                        f"clipping; {band}")  # fmt: skip

@@ -216,6 +216,7 @@ def run(
     from matplotlib.figure import Figure
 
     from ..report import Report
+    from ..report.plots import dash_overlapping
     from . import claim_study_dir
 
     n_seeds = seeds if seeds is not None else (QUICK_SEEDS if quick else FULL_SEEDS)
@@ -278,6 +279,7 @@ def run(
         ax = fig.subplots()
         fig2 = Figure(figsize=(7, 4.5))
         ax2 = fig2.subplots()
+        best_lines: list[Any] = []
         for oname in plan[mname]:
             r = results[(mname, oname)]
             ms = [mean_std(r["val"][lr]) for lr in r["lrs"]]
@@ -288,6 +290,7 @@ def run(
             best, mods = r["best"], r["mods"]
             ep, mu, _ = curves(r["cell"], [m["index"] for m in mods])
             (line,) = ax2.plot(ep, mu, label=f"{oname} (lr {best:g})")
+            best_lines.append(line)
             ax2.fill_between(ep, *curve_band(r["cell"], [m["index"] for m in mods]),
                              color=line.get_color(), alpha=0.2)  # fmt: skip
             row = {
@@ -326,15 +329,18 @@ def run(
         ax2.set_ylabel(f"training loss ({spread_text(n_seeds)})")
         ax2.set_title(f"{mname}: training curves at each optimizer's best LR")
         ax2.legend(fontsize=7)
+        dash_overlapping(ax2, best_lines, note=True)
         rep.add_figure(f"best_curves_{mname.lower()}", fig2, caption=band_text(n_seeds))
     rep.add_table("Best LR per optimizer (by mean final validation loss)", table)
     rep.add_text(_edge_text(results))
 
     srows, snumbers, fig3 = [], [], Figure(figsize=(7, 4.5))
+    sched_lines: list[Any] = []
     ax3 = fig3.subplots()
     for sname, s in sched.items():
         ep, mu, _ = curves(s["cell"], [m["index"] for m in s["mods"]])
         (line,) = ax3.plot(ep, mu, label=f"{sname} (lr {s['best']:g})")
+        sched_lines.append(line)
         ax3.fill_between(ep, *curve_band(s["cell"], [m["index"] for m in s["mods"]]),
                          color=line.get_color(), alpha=0.2)  # fmt: skip
         srow = {
@@ -357,6 +363,7 @@ def run(
     ax3.set_ylabel(f"training loss ({spread_text(n_seeds)})")
     ax3.set_title("MLP, SGD+momentum: LR schedules, each at its best base LR")
     ax3.legend()
+    dash_overlapping(ax3, sched_lines, note=True)
     rep.add_figure("schedules", fig3, caption="constant vs step decay vs cosine annealing; "
                    + band_text(n_seeds))  # fmt: skip
     rep.add_table(f"Schedules (SGD+momentum; base LR grid {sched_lrs})", srows)

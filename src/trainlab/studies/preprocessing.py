@@ -373,6 +373,7 @@ def run(
     from matplotlib.figure import Figure
 
     from ..report import Report
+    from ..report.plots import dash_overlapping
     from . import band_text, claim_study_dir, spread_text
 
     s = _settings(quick, seeds)
@@ -405,6 +406,7 @@ def run(
         axes = fig.subplots(1, len(optims), sharey=True, squeeze=False)[0]
         fig_lr = Figure(figsize=(11, 4.2))
         axes_lr = fig_lr.subplots(1, len(optims), squeeze=False)[0]
+        means: dict[Any, list[Any]] = {ax: [] for ax in axes}
         for ax, ax_lr, oname in zip(axes, axes_lr, optims, strict=True):
             for pname in preps:
                 r = cells[(mname, pname, oname)]
@@ -416,6 +418,7 @@ def run(
                 mods = groups[lr_best]
                 ep, mu, _ = curves(r["cell"], [m["index"] for m in mods])
                 (line,) = ax.plot(ep, mu, label=f"{pname} (lr {lr_best:g})")
+                means[ax].append(line)
                 ax.fill_between(ep, *curve_band(r["cell"], [m["index"] for m in mods]),
                                 color=line.get_color(), alpha=0.15)  # fmt: skip
                 ok = [i for i, (m, _) in enumerate(scores) if math.isfinite(m)]
@@ -453,6 +456,8 @@ def run(
             ax_lr.set_title(f"{mname}, {oname}: LR grid {_grid_text(r['lrs'])}", fontsize=9)
             ax_lr.legend(fontsize=7)
         axes[0].set_ylabel(f"training loss ({spread_text(s['seeds'])})")
+        for ax, lines in means.items():  # (sharey: once every panel is drawn)
+            dash_overlapping(ax, lines, note=True)
         axes_lr[0].set_ylabel(f"final training loss ({spread_text(s['seeds'])})")
         rep.add_figure(
             f"convergence_{mname}",
