@@ -116,7 +116,6 @@ def test_the_clipping_study_dashes_curves_clipping_did_not_change(tmp_path, monk
     """At an LR where clipping changes nothing, the clipped and unclipped curves are one curve;
     drawn solid, the unclipped one vanished under the other."""
     from test_actclip20_contracts import _fake_train_cell  # (both cells: loss 3/epoch)
-
     from trainlab.report import Report
     from trainlab.studies import clipping as clip_study
 
@@ -135,3 +134,40 @@ def test_the_clipping_study_dashes_curves_clipping_did_not_change(tmp_path, monk
     for ax in axes:
         assert [line.get_linestyle() for line in ax.get_lines()] == ["--", "--"]
         assert ax.get_xlabel() == "epoch\n(2 mean lines on one another: dashed in turn)"
+
+
+def test_the_init_studys_curves_name_and_color_a_scheme_as_its_bars_do():
+    """The depth-4 cell's curves drew Xavier purple, the depth-30 cell's blue (colors by position
+    in each cell), and their legends said 'init.scheme=normal, init.std=0.01' where the tables
+    and bars say 'N(0, 0.01²)'."""
+    from matplotlib.colors import to_hex
+
+    from trainlab.studies import init_study
+
+    def cell_run(schemes):
+        results, curves = [], {}
+        for i, name in enumerate(schemes):
+            over = init_study.SCHEMES[name]
+            group = ", ".join(f"{k}={v}" for k, v in over.items())
+            results.append({"index": i, "group": group, "overrides": over, "status": "done"})
+            curves[i] = [{"epoch": e, "train_loss": 2.0 / (e + i)} for e in (1, 2, 3)]
+        return StubRun(curves, results)
+
+    every = list(init_study.SCHEMES)
+    deep = ["Xavier", "He", "LSUV"]
+    colors = {}
+    for schemes in (every, deep):
+        run = cell_run(schemes)
+        names, cols = init_study._scheme_styles(run)
+        fig = curve_figure(run, "loss", names=names, colors=cols)
+        (legend,) = fig.legends
+        labels = [t.get_text() for t in legend.get_texts()]
+        assert labels == schemes
+        for line in fig.axes[0].get_lines():
+            colors.setdefault(line.get_label(), set()).add(to_hex(line.get_color()))
+    bars = init_study._bar_figure(
+        [{"name": "c", "schemes": deep,
+          "models": [{"scheme": s, "status": "ok", "final": {"test_acc": 0.5}} for s in deep]}]
+    )  # fmt: skip
+    for scheme, patch in zip(deep, bars.axes[0].patches, strict=True):
+        assert colors[scheme] == {to_hex(patch.get_facecolor()[:3])}

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import sys
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -365,7 +365,13 @@ def _legend_entries(handles: list, labels: list[str], shown: int = 20) -> tuple[
     )
 
 
-def curve_figure(run: RunData, metric: str) -> Figure | None:
+def curve_figure(
+    run: RunData,
+    metric: str,
+    *,
+    names: Mapping[str, str] | None = None,
+    colors: Mapping[str, Any] | None = None,
+) -> Figure | None:
     """Train / val / test curves of ``metric`` (``"loss"`` or ``"acc"``) vs epoch, by group.
 
     Each group (the models sharing one set of overrides) has one color: a thick mean line, a
@@ -375,6 +381,9 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
     A seed's thin line ends where it stopped; an early-stopped seed stays in the mean and band
     at its final value (so the last epoch's mean is the summary's group mean), a NaN-stopped
     one leaves them.
+    ``names``/``colors``: a group label's legend name and color where given (a study's name
+    and color of a scheme, the same in its every figure); otherwise the label and
+    :func:`group_colors`.
     Returns None when no split has values.
     """
     curves = run.plot_curves()
@@ -387,7 +396,8 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
     ]
     if not splits:
         return None
-    colors = group_colors(list(groups))
+    colors = {**group_colors(list(groups)), **(colors or {})}
+    names = names or {}
     n_thin = sum(min(len(v), MAX_SEED_LINES) for v in groups.values() if len(v) > 1)
     thin_alpha = 0.35 if n_thin <= 20 else max(0.1, 0.35 * math.sqrt(20 / n_thin))
     fig = Figure(figsize=(4.4 * len(splits) + 2.2, 3.6), layout="constrained")
@@ -425,7 +435,12 @@ def curve_figure(run: RunData, metric: str) -> Figure | None:
             ok = n > 0
             few = ok.sum() < 3  # a killed run may have one epoch: show points, not nothing
             (line,) = ax.plot(
-                epochs[ok], mean[ok], color=color, lw=2.0, label=g, marker="o" if few else None
+                epochs[ok],
+                mean[ok],
+                color=color,
+                lw=2.0,
+                label=names.get(g, g),
+                marker="o" if few else None,
             )
             means[ax].append(line)
             band = n > 1

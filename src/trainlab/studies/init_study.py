@@ -352,8 +352,9 @@ def run(
                    f"and cell: {over}; dots are seeds.")  # fmt: skip
     for cell in cells:
         rd = read_run(cell["run_dir"])
+        names, colors = _scheme_styles(rd)
         for metric in ("loss", "acc"):
-            fig = curve_figure(rd, metric)
+            fig = curve_figure(rd, metric, names=names, colors=colors)
             if fig is not None:
                 rep.add_figure(
                     f"curves_{cell['name']}_{metric}",
@@ -572,6 +573,23 @@ def _print_symmetry(cells: list[dict[str, Any]]) -> None:
         )
 
 
+def _scheme_color(scheme: str) -> str:
+    """A scheme's color, the same in every panel and figure of the study."""
+    return f"C{list(SCHEMES).index(scheme) % 10}"
+
+
+def _scheme_styles(rd: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """A cell run's group labels (``init.scheme=normal, init.std=0.01``) -> the schemes' names
+    (``N(0, 0.01²)``, as in the tables) and colors."""
+    names, colors = {}, {}
+    for m in rd.model_results():
+        over = m.get("overrides") or {}
+        scheme = next((n for n, keys in SCHEMES.items() if keys == over), None)
+        if scheme is not None:
+            names[m["group"]], colors[m["group"]] = scheme, _scheme_color(scheme)
+    return names, colors
+
+
 def _bar_figure(cells: list[dict[str, Any]]) -> Any:
     from matplotlib.figure import Figure
 
@@ -583,7 +601,7 @@ def _bar_figure(cells: list[dict[str, Any]]) -> Any:
             accs = [a for a in accs if a == a]
             if accs:
                 a = _stat(accs)
-                color = f"C{list(SCHEMES).index(scheme) % 10}"  # a scheme's color in every panel
+                color = _scheme_color(scheme)
                 ax.bar(i, a["mean"], yerr=a["std"] or 0.0, color=color, alpha=0.7)
                 ax.plot([i] * len(accs), accs, "k.", ms=3)
         ax.axhline(0.1, color="grey", lw=0.8, ls="--")  # (10 classes: digits, MNIST-1D)
