@@ -171,3 +171,28 @@ def test_the_init_studys_curves_name_and_color_a_scheme_as_its_bars_do():
     )  # fmt: skip
     for scheme, patch in zip(deep, bars.axes[0].patches, strict=True):
         assert colors[scheme] == {to_hex(patch.get_facecolor()[:3])}
+
+
+def test_a_group_whose_every_model_failed_at_once_keeps_its_legend_key():
+    """Every model of 'lr=1e12' stopped for NaN/Inf before a finite value: its group vanished
+    from the figure and its legend; the key now names it with an x, and each panel says how
+    many models it cannot draw."""
+    nan = float("nan")
+    curves = {
+        0: [{"epoch": e, "train_loss": 2.0 / e} for e in (1, 2, 3)],
+        1: [{"epoch": e, "train_loss": 2.1 / e} for e in (1, 2, 3)],
+        2: [{"epoch": e, "train_loss": nan} for e in (1, 2, 3)],
+        3: [{"epoch": e, "train_loss": nan} for e in (1, 2, 3)],
+    }
+    results = [{"index": i, "group": "lr=0.1" if i < 2 else "lr=1e12",
+                "status": "done" if i < 2 else "nan"} for i in range(4)]  # fmt: skip
+    fig = curve_figure(StubRun(curves, results), "loss")
+    (ax,) = fig.axes
+    assert (
+        ax.get_xlabel()
+        == "epoch\n(2 models stopped for NaN/Inf before any finite value: not drawn)"
+    )
+    assert [line.get_label() for line in ax.get_lines()] == ["lr=0.1"]  # nothing drawn for it
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["lr=0.1", "lr=1e12"]
+    assert legend.legend_handles[1].get_marker() == "x"

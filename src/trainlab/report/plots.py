@@ -326,8 +326,9 @@ def dynamics_figure(run: RunData) -> Figure | None:
         ax.grid(alpha=0.3)
     handles, labels = axes[0].get_legend_handles_labels()
     if len(groups) > 1:
-        fig.legend(*_legend_entries(handles, labels), loc="outside right center", fontsize=8,
-                   frameon=False)  # fmt: skip
+        overrides = _group_overrides(groups, results, labels)
+        fig.legend(*_legend_entries(handles, labels, overrides=overrides),
+                   loc="outside right center", fontsize=8, frameon=False)  # fmt: skip
     for ax in axes:  # (after the legend, which keeps solid copies of the lines)
         dash_overlapping(ax, means[ax], note=True)
     return fig
@@ -348,21 +349,68 @@ def _legend_text(label: str) -> str:
     return textwrap.fill(plain_text(label), LEGEND_WIDTH, break_long_words=False)
 
 
-def _legend_entries(handles: list, labels: list[str], shown: int = 20) -> tuple[list, list[str]]:
-    """At most ``shown`` legend entries, picked evenly over the groups (first and last
-    included), so that their colors span the color map as the curves do, then a line
-    ``… N more groups``. Labels are drawn literally and wrapped (:func:`_legend_text`)."""
+def _legend_pick(n: int, shown: int, overrides: Sequence[Mapping[str, Any]] | None) -> list[int]:
+    """The indices of the ``shown`` of ``n`` legend entries to keep: spread evenly (first and
+    last included); with the groups' ``overrides``, first one group per value of each key that
+    varies, so that a grid's every value is named (a 5 × 5 grid's evenly spread 20 of 25 left
+    out the 3rd value of its last key in every row), unless those values alone are more than
+    ``shown``."""
+    even = [round(i * (n - 1) / (shown - 1)) for i in range(shown)]
+    values: dict[str, dict[str, list[int]]] = {}
+    for i, over in enumerate(overrides or []):
+        for key, value in (over or {}).items():
+            values.setdefault(key, {}).setdefault(repr(value), []).append(i)
+    needed = [idxs for by in values.values() if len(by) > 1 for idxs in by.values()]
+    if not needed or len(needed) > shown:
+        return sorted(set(even))
+    pick: set[int] = set()
+    for idxs in needed:
+        if pick.isdisjoint(idxs):
+            pick.add(idxs[len(idxs) // 2])
+    for i in even:
+        if len(pick) >= shown:
+            break
+        pick.add(i)
+    return sorted(pick)
+
+
+def _legend_entries(
+    handles: list,
+    labels: list[str],
+    shown: int = 20,
+    overrides: Sequence[Mapping[str, Any]] | None = None,
+) -> tuple[list, list[str]]:
+    """At most ``shown`` legend entries (:func:`_legend_pick`: spread evenly over the groups,
+    so that their colors span the color map as the curves do, and with the groups'
+    ``overrides`` naming every value of each grid key), then a line ``… N more groups``.
+    Labels are drawn literally and wrapped (:func:`_legend_text`)."""
     labels = [_legend_text(label) for label in labels]
     if len(handles) <= shown:
         return handles, labels
     n = len(handles)
-    pick = sorted({round(i * (n - 1) / (shown - 1)) for i in range(shown)})
+    pick = _legend_pick(n, shown, overrides)
+    even = pick == sorted({round(i * (n - 1) / (shown - 1)) for i in range(shown)})
     extra, every = n - len(pick), round((n - 1) / (len(pick) - 1))
-    which = f"one in ~{every} shown" if every >= 2 else f"{len(pick)} of {n} shown"  # (21-29)
+    which = (
+        f"one in ~{every} shown" if every >= 2 and even else f"{len(pick)} of {n} shown"
+    )  # (21-29: "one in ~1" would hide that some are left out)
     return (
         [handles[i] for i in pick] + [Line2D([], [], color="none")],
         [labels[i] for i in pick] + [f"… {extra} more group{'s' if extra != 1 else ''} ({which})"],
     )
+
+
+def _group_overrides(
+    groups: Mapping[str, list[int]], results: Mapping[int, Mapping[str, Any]], labels: list[str],
+    names: Mapping[str, str] | None = None,
+) -> list[Mapping[str, Any]]:  # fmt: skip
+    """The overrides of the group behind each legend label (its first model's)."""
+    names = names or {}
+    by_label = {
+        names.get(g, g): results.get(idxs[0], {}).get("overrides") or {}
+        for g, idxs in groups.items()
+    }
+    return [by_label.get(label, {}) for label in labels]
 
 
 def curve_figure(
@@ -406,16 +454,25 @@ def curve_figure(
     lo, hi = math.inf, -math.inf
     all_epochs = {float(r["epoch"]) for rows in curves.values() for r in rows}
     means: dict[Any, list[Line2D]] = {ax: [] for ax in axes}  # each group's mean line
+    vanished: set[str] = set()  # groups whose every model failed before a finite value
     for ax, split in zip(axes, splits, strict=True):
         key = f"{split}_{metric}"
         all_vals = []
         # each artist added re-ran the view's autoscaling over every artist before it (groups²
         # work: 34 s for 1,000 groups); the data limits still grow, the view is scaled once
         ax.set_autoscale_on(False)
+        unseen = 0  # NaN-stopped models with no finite value to put their x on
         for g, idxs in groups.items():
             color = colors[g]
             epochs, vals = _matrix([curves[i] for i in idxs], key)  # (E,), (M, E)
+            failed = [results.get(i, {}).get("status") == "nan" for i in idxs]
+            gone = sum(
+                f and not np.isfinite(row).any() for f, row in zip(failed, vals, strict=True)
+            )
+            unseen += gone
             if not np.isfinite(vals).any():
+                if gone:  # every model failed before a finite value: the key still names it
+                    vanished.add(g)
                 continue
             all_vals.append(vals[np.isfinite(vals)])
             segs = []
@@ -465,15 +522,29 @@ def curve_figure(
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(f"{split} {label}")
         ax.set_xlabel("epoch")
+        if unseen:
+            s_ = "s" if unseen != 1 else ""
+            ax.set_xlabel(f"epoch\n({unseen} model{s_} stopped for NaN/Inf before any finite "
+                          "value: not drawn)")  # fmt: skip
         ax.grid(alpha=0.3)
     axes[0].set_ylabel(label)
     if metric == "loss" and lo > 0 and hi / lo > 30:  # one scale for all splits
         for ax in axes:
             ax.set_yscale("log")
     handles, labels = axes[0].get_legend_handles_labels()
+    if vanished - {g for g in groups if names.get(g, g) in labels}:  # (in group order)
+        drawn = dict(zip(labels, handles, strict=True))
+        keyed = [
+            (names.get(g, g), drawn.get(names.get(g, g)) or Line2D(
+                [], [], color=colors[g], marker="x", ls="none", ms=7, mew=2))
+            for g in groups
+            if names.get(g, g) in drawn or g in vanished
+        ]  # fmt: skip
+        labels, handles = [k for k, _ in keyed], [h for _, h in keyed]
     if len(groups) > 1 or (labels and labels[0] != DEFAULT_GROUP):
-        fig.legend(*_legend_entries(handles, labels), loc="outside right center", fontsize=8,
-                   frameon=False)  # fmt: skip
+        overrides = _group_overrides(groups, results, labels, names)
+        fig.legend(*_legend_entries(handles, labels, overrides=overrides),
+                   loc="outside right center", fontsize=8, frameon=False)  # fmt: skip
     for ax in axes:  # (after the legend, which keeps solid copies of the lines)
         dash_overlapping(ax, means[ax], note=True)
     return fig
