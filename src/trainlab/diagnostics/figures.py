@@ -228,14 +228,13 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
     return fig
 
 
-def _decoded(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Records with their NaN/Inf back (lines of diagnostics.jsonl name them); a
-    :class:`~trainlab.diagnostics.Watch` given itself gives its :meth:`records`."""
-    from ..report.jsonl import decode_record
+def _decoded(records: Any) -> list[dict[str, Any]]:
+    """Records with their NaN/Inf back (lines of diagnostics.jsonl name them), from the
+    records, the :class:`~trainlab.diagnostics.Watch` itself or a path to diagnostics.jsonl
+    (:func:`~trainlab.diagnostics.run.records_of`)."""
+    from .run import records_of
 
-    if callable(getattr(records, "records", None)):  # histogram_grid(w) for w.records()
-        records = records.records()  # type: ignore[attr-defined]
-    return [decode_record(r) for r in records]
+    return records_of(records)
 
 
 def _num(v: Any) -> str:

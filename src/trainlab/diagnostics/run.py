@@ -13,6 +13,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -55,6 +57,33 @@ def read_records(run_dir: str | Path) -> list[dict[str, Any]]:
     from ..report.jsonl import decode_record
 
     return [decode_record(r) for r in read_jsonl(path, required=("layer", "step"))]
+
+
+def records_of(source: Any) -> list[dict[str, Any]]:
+    """Watch records, with their NaN/Inf back, from what a user has at hand: the records
+    (``w.records()``, or the lines of diagnostics.jsonl as
+    :func:`trainlab.report.jsonl.encode_record` wrote them), the
+    :class:`~trainlab.diagnostics.Watch` itself, or a path to diagnostics.jsonl or its run
+    directory (:func:`read_records`). Anything else is a UserError saying what a record is."""
+    from ..report.jsonl import decode_record
+
+    if callable(getattr(source, "records", None)):  # f(w) for f(w.records())
+        source = source.records()
+    if isinstance(source, str | os.PathLike):
+        return read_records(source)
+    if isinstance(source, Mapping) or not isinstance(source, Iterable):
+        raise UserError(
+            "expected watch records (the list w.records() gives), the watch itself or a path to "
+            f"diagnostics.jsonl, got {type(source).__name__}"
+        )
+    out = []
+    for r in source:
+        if not isinstance(r, Mapping):
+            raise UserError(
+                f"a record is a dict (as watch records it: w.records()), got {type(r).__name__}"
+            )
+        out.append(decode_record(r))
+    return out
 
 
 #: the epochs of `trainlab diagnose`'s short training, unless told

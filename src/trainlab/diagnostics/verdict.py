@@ -216,15 +216,11 @@ def verdict(
     (e.g. no tanh layer for ``saturation``) give no finding.
     """
     # lines of diagnostics.jsonl name their NaN/Inf (absolute: this module loads on its own)
+    from trainlab.diagnostics.run import records_of
     from trainlab.errors import UserError, unknown_name
-    from trainlab.report.jsonl import decode_record
 
-    if callable(getattr(records, "records", None)):  # verdict(w) for verdict(w.records())
-        records = records.records()  # type: ignore[union-attr]
-    if isinstance(records, str | os.PathLike):  # a diagnostics.jsonl or its run directory
-        from trainlab.diagnostics.run import read_records
-
-        records = read_records(records)
+    # the records, the Watch itself, or diagnostics.jsonl / its run directory
+    records = records_of(records)
     if isinstance(thresholds, Mapping):
         names = [f.name for f in dataclasses.fields(Thresholds)]
         for key in thresholds:
@@ -237,7 +233,7 @@ def verdict(
         )
     t = thresholds or Thresholds()
     findings: list[Finding] = []
-    for model, rows in sorted(_by_model(map(decode_record, records)).items()):
+    for model, rows in sorted(_by_model(records).items()):
         for check in (
             _check_nonfinite,
             _check_gradients,
@@ -937,6 +933,14 @@ def verdict_table(findings: Sequence[Finding], title: str = "training health") -
     from rich.text import Text
 
     from ..console import TableOrLines
+    from ..errors import UserError
+
+    findings = list(findings) if isinstance(findings, Iterable) else [findings]
+    if not all(isinstance(f, Finding) for f in findings):  # (a Watch is not iterable)
+        raise UserError(
+            "verdict_table takes the findings verdict() returns: "
+            "verdict_table(verdict(w.records())), not the records or the watch"
+        )
 
     table = Table(title=title, title_justify="left")
     for col in ("check", "status", "models", "layer", "detail"):

@@ -807,6 +807,11 @@ class Watch:
                 f"{start_step!r}"
             )
         self.start_step = start
+        if not isinstance(update_ratio, bool):
+            raise UserError(
+                f"update_ratio must be True or False (measure each sampled step's update), "
+                f"got {update_ratio!r}"
+            )
         self.measure_updates = update_ratio
         if isinstance(bins, numbers.Integral) and not isinstance(bins, bool):
             bins = int(bins)  # (np.int64(30) is a count)
