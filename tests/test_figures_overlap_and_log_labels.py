@@ -196,3 +196,19 @@ def test_a_group_whose_every_model_failed_at_once_keeps_its_legend_key():
     (legend,) = fig.legends
     assert [t.get_text() for t in legend.get_texts()] == ["lr=0.1", "lr=1e12"]
     assert legend.legend_handles[1].get_marker() == "x"
+
+
+def test_dash_overlapping_edge_cases_and_its_cap():
+    from trainlab.report import plots
+
+    fig = Figure()
+    ax = fig.subplots()
+    assert dash_overlapping(ax, []) == 0
+    one = _line(ax, [1.0])
+    gone = _line(ax, [float("nan")] * 3)
+    a, b = _line(ax, [1.0, 2.0, 3.0]), _line(ax, [1.0, 2.0, 3.0])
+    assert dash_overlapping(ax, [one, gone, a, b]) == 2  # (one shared point is not enough)
+    assert one.get_linestyle() == "-" and gone.get_linestyle() == "-"
+    many = [_line(ax, [1.0, 2.0, 3.0]) for _ in range(plots.MAX_DASHED_LINES + 1)]
+    assert dash_overlapping(ax, many) == 0  # (beyond the cap: left as they are)
+    assert {line.get_linestyle() for line in many} == {"-"}

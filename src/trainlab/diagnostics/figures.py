@@ -7,7 +7,7 @@ lines of ``diagnostics.jsonl``) and return a matplotlib ``Figure`` (Agg; nothing
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = ["histogram_grid", "layer_profile"]
@@ -26,7 +26,7 @@ def _ordered(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def histogram_grid(
-    records: Iterable[dict[str, Any]],
+    records: Any,
     *,
     model: int = 0,
     steps: Sequence[int] | None = None,
@@ -41,7 +41,7 @@ def histogram_grid(
     so when the std is below half a bin's width (vanishing activations all fall in one or two
     bins: their scale is in the title, and in :func:`layer_profile`).
     ``activations_only`` keeps the outputs of activation modules (falls back to every layer if
-    there are none).
+    there are none). ``records``: the records, the watch, or a diagnostics.jsonl path.
     """
     from ..report.plots import plain_text  # (matplotlib: imported when drawing)
     from ..report.tables import fmt_share
@@ -132,7 +132,7 @@ def _number(v: Any) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
 
 
-def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
+def layer_profile(records: Any, *, model: int = 0) -> Any:
     """Per-layer profile at the first and last sampled step: activation std, output-gradient
     norm ‖∂L/∂y‖ (or parameter-gradient norm) and update/weight ratio, on log scales, layers
     in forward order — vanishing signals show as straight lines falling with depth.
@@ -141,7 +141,7 @@ def layer_profile(records: Iterable[dict[str, Any]], *, model: int = 0) -> Any:
     for both steps; beyond 24 layers the panels are stacked, and the figure widens with the
     layer count so that every layer's name stays readable. A value that a log axis cannot show
     is marked at the bottom edge: ``v`` for 0 (e.g. a dead layer's std or gradient), ``x`` for
-    NaN/Inf."""
+    NaN/Inf. ``records``: the records, the watch, or a diagnostics.jsonl path."""
     from ..report.plots import plain_text  # (matplotlib: imported when drawing)
     from .verdict import Thresholds
 

@@ -40,6 +40,9 @@ __all__ = [
 
 #: thin per-seed lines drawn per group; the band and mean always use every seed.
 MAX_SEED_LINES = 20
+#: :func:`dash_overlapping` compares every pair of lines: beyond this many it leaves them be
+#: (1,000 lines of 15 points: ~0.1 s; a figure of them reads as its band of colors anyway)
+MAX_DASHED_LINES = 1000
 #: at most this many groups get their own panel in a diagnostics figure (the rest are listed).
 MAX_DIAG_PANELS = 12
 #: per-layer statistics plotted from diagnostics.jsonl (those with no values are skipped).
@@ -124,9 +127,12 @@ def dash_overlapping(
     shows in turn (a solid line drawn last would hide the others: four failed schemes all at
     the chance loss read as one). Two lines overlap where, at the x values they share, they
     are within ``tol`` of the axis's y span (in log10 on a log axis) at half or more of them
-    (at least two); overlapping is transitive. Call it once the axis's scale and limits are
+    (at least two); overlapping is transitive; more than :data:`MAX_DASHED_LINES` lines are
+    left as they are. Call it once the axis's scale and limits are
     set, and after a legend of the lines (it keeps solid copies). ``note``: say so under the
     x label. Returns the number of lines that overlap another."""
+    if not 2 <= len(lines) <= MAX_DASHED_LINES:
+        return 0
     log = ax.get_yscale() == "log"
     lo, hi = ax.get_ylim()
     if log:
@@ -136,30 +142,31 @@ def dash_overlapping(
     span = abs(hi - lo)
     if not span > 0:
         return 0
-    curves = []
-    for line in lines:
-        x = np.asarray(line.get_xdata(), dtype=float)
-        y = np.asarray(line.get_ydata(), dtype=float)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            y = np.log10(y) if log else y
-        ok = np.isfinite(x) & np.isfinite(y)
-        curves.append(dict(zip(x[ok].tolist(), y[ok].tolist(), strict=True)))
-    parent = list(range(len(lines)))
+    data = [(np.asarray(ln.get_xdata(), float), np.asarray(ln.get_ydata(), float)) for ln in lines]
+    cols = {x: j for j, x in enumerate(sorted({x for xs, _ in data for x in xs.tolist()}))}
+    y = np.full((len(lines), max(len(cols), 1)), np.nan)  # (lines, x values)
+    for i, (xs, ys) in enumerate(data):
+        if xs.size:
+            y[i, [cols[x] for x in xs.tolist()]] = ys
+    with np.errstate(divide="ignore", invalid="ignore"):
+        y = np.log10(y) if log else y
+    y[~np.isfinite(y)] = np.nan
+    shared = np.zeros((len(lines), len(lines)), dtype=np.int32)
+    close = np.zeros_like(shared)
+    for col in y.T:  # one x value at a time: (lines, lines) per step, not (lines, lines, x)
+        both = ~np.isnan(col)
+        both = both[:, None] & both[None, :]
+        shared += both
+        with np.errstate(invalid="ignore"):
+            close += both & (np.abs(col[:, None] - col[None, :]) <= tol * span)
+    linked = (close >= 2) & (2 * close >= shared)
+    np.fill_diagonal(linked, False)
+    from scipy.sparse.csgraph import connected_components
 
-    def root(i: int) -> int:
-        while parent[i] != i:
-            i = parent[i]
-        return i
-
-    for i in range(len(lines)):
-        for j in range(i + 1, len(lines)):
-            shared = curves[i].keys() & curves[j].keys()
-            close = sum(abs(curves[i][x] - curves[j][x]) <= tol * span for x in shared)
-            if close >= 2 and 2 * close >= len(shared):
-                parent[root(j)] = root(i)
+    _, label = connected_components(linked, directed=False)
     clusters: dict[int, list[int]] = {}
-    for i in range(len(lines)):
-        clusters.setdefault(root(i), []).append(i)
+    for i, c in enumerate(label.tolist()):
+        clusters.setdefault(c, []).append(i)
     n = 0
     for members in clusters.values():
         m = len(members)
