@@ -127,10 +127,15 @@ def dash_overlapping(
     shows in turn (a solid line drawn last would hide the others: four failed schemes all at
     the chance loss read as one). Two lines overlap where, at the x values they share, they
     are within ``tol`` of the axis's y span (in log10 on a log axis) at half or more of them
-    (at least two); overlapping is transitive; more than :data:`MAX_DASHED_LINES` lines are
-    left as they are. Call it once the axis's scale and limits are
-    set, and after a legend of the lines (it keeps solid copies). ``note``: say so under the
-    x label. Returns the number of lines that overlap another."""
+    (at least two). A line joins the group of the first earlier line it overlaps, so that a
+    group's lines all lie on that one (a sweep of curves each close to the next is not one
+    group). A group's lines share one dash pattern along its length, each line a dash in
+    turn (4 line widths, shorter for a large group: all its dashes fit in 80% of the line's
+    estimated length); a group too large for dashes of 1.5 points stays solid. More than
+    :data:`MAX_DASHED_LINES` lines are left as they are. Call it once the axis's scale and
+    limits are set, and after a legend of the lines (it keeps solid copies). ``note``: say
+    under the x label how many lines lie on another, and which are dashed. Returns the
+    number of lines dashed."""
     if not 2 <= len(lines) <= MAX_DASHED_LINES:
         return 0
     log = ax.get_yscale() == "log"
@@ -142,12 +147,17 @@ def dash_overlapping(
     span = abs(hi - lo)
     if not span > 0:
         return 0
-    data = [(np.asarray(ln.get_xdata(), float), np.asarray(ln.get_ydata(), float)) for ln in lines]
-    cols = {x: j for j, x in enumerate(sorted({x for xs, _ in data for x in xs.tolist()}))}
+    data = []
+    for line in lines:
+        xs = np.asarray(line.get_xdata(), float)
+        ys = np.asarray(line.get_ydata(), float)
+        keep = np.isfinite(xs)  # (a NaN x is a gap: nothing drawn there)
+        data.append((xs[keep].tolist(), ys[keep]))
+    cols = {x: j for j, x in enumerate(sorted({x for xs, _ in data for x in xs}))}
     y = np.full((len(lines), max(len(cols), 1)), np.nan)  # (lines, x values)
     for i, (xs, ys) in enumerate(data):
-        if xs.size:
-            y[i, [cols[x] for x in xs.tolist()]] = ys
+        if xs:
+            y[i, [cols[x] for x in xs]] = ys
     with np.errstate(divide="ignore", invalid="ignore"):
         y = np.log10(y) if log else y
     y[~np.isfinite(y)] = np.nan
@@ -160,25 +170,48 @@ def dash_overlapping(
         with np.errstate(invalid="ignore"):
             close += both & (np.abs(col[:, None] - col[None, :]) <= tol * span)
     linked = (close >= 2) & (2 * close >= shared)
-    np.fill_diagonal(linked, False)
-    from scipy.sparse.csgraph import connected_components
+    free = np.ones(len(lines), dtype=bool)
+    groups = []
+    for i in range(len(lines)):
+        if free[i]:
+            later = np.flatnonzero(linked[i] & free)
+            members = [i, *later[later > i].tolist()]
+            free[members] = False
+            if len(members) > 1:
+                groups.append(members)
+    width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
+    x0, x1 = sorted(ax.get_xlim())
+    if ax.get_xscale() == "log":
+        x0, x1 = math.log10(max(x0, 1e-300)), math.log10(max(x1, 1e-300))
+    import matplotlib as mpl
 
-    _, label = connected_components(linked, directed=False)
-    clusters: dict[int, list[int]] = {}
-    for i, c in enumerate(label.tolist()):
-        clusters.setdefault(c, []).append(i)
-    n = 0
-    for members in clusters.values():
+    scaled = mpl.rcParams["lines.scale_dashes"]
+    dashed = overlapping = 0
+    for members in groups:
         m = len(members)
-        if m < 2:
+        overlapping += m
+        xs = np.concatenate([np.asarray(data[i][0], float) for i in members])
+        if ax.get_xscale() == "log":
+            xs = np.log10(xs[xs > 0])
+        if xs.size < 2 or not x1 > x0:
             continue
-        n += m
-        dash = 4.0  # points: each line shows one dash in every m
+        length = width_pt * (xs.max() - xs.min()) / (x1 - x0)  # points along the x axis
+        lw = max(lines[members[0]].get_linewidth(), 0.1)
+        on = min(4.0 * lw, 0.8 * length / m)  # points
+        if on < 1.5:  # (a dash too short to see: the group stays as drawn)
+            continue
+        unit = on / lw if scaled else on  # (matplotlib scales dashes by the line width)
         for turn, i in enumerate(members):
-            lines[i].set_linestyle((turn * dash, (dash, (m - 1) * dash)))
-    if n and note:
-        ax.set_xlabel(f"{ax.get_xlabel()}\n({n} mean lines on one another: dashed in turn)")
-    return n
+            lines[i].set_linestyle((turn * unit, (unit, (m - 1) * unit)))
+        dashed += m
+    if note and overlapping:
+        text = f"{overlapping} mean lines on one another"
+        if dashed == overlapping:
+            text += ": dashed in turn"
+        elif dashed:
+            text += f"; {dashed} of them dashed in turn"
+        ax.set_xlabel(f"{ax.get_xlabel()}\n({text})")
+    return dashed
 
 
 def save_figure(fig: Figure, path: Path, *, dpi: int = _DPI, exclusive: bool = False) -> Path:
