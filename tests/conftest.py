@@ -301,6 +301,23 @@ class StubRun:
         return self._r
 
 
+def watched_training_forwards(monkeypatch) -> list[int]:
+    """The steps at which a watch's pre-forward hook saw a training forward (filled as they
+    run): wraps ``Watch._pre_forward`` for the test."""
+    from trainlab.diagnostics.watch import Watch
+
+    seen: list[int] = []
+    pre = Watch._pre_forward
+
+    def counted(self, module, args, kwargs):
+        if module.training:
+            seen.append(self.step + 1)
+        return pre(self, module, args, kwargs)
+
+    monkeypatch.setattr(Watch, "_pre_forward", counted)
+    return seen
+
+
 class DiagRun:
     """What :func:`trainlab.report.plots.diagnostics_figure` reads of a run: ``models`` (index,
     group) and ``diagnostics_held()`` (the records)."""

@@ -244,17 +244,9 @@ def test_diagnostics_trainer_times_fit_with_and_without_the_counting_hooks(monke
     import json
 
     import diagnostics as D
-    from trainlab.diagnostics.watch import Watch
+    from conftest import watched_training_forwards
 
-    seen: list[int] = []
-    pre = Watch._pre_forward
-
-    def counted(self, module, args, kwargs):
-        if module.training:
-            seen.append(self.step + 1)
-        return pre(self, module, args, kwargs)
-
-    monkeypatch.setattr(Watch, "_pre_forward", counted)
+    seen = watched_training_forwards(monkeypatch)
     cpu = torch.device("cpu")
     D.time_trainer("every 50", 1, 8, cpu)
     assert seen == [0, 1]

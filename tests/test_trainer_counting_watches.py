@@ -10,9 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from conftest import small_config
+from conftest import small_config, watched_training_forwards
 from trainlab.diagnostics import watch
-from trainlab.diagnostics.watch import Watch, counting_watches
+from trainlab.diagnostics.watch import counting_watches
 from trainlab.train import Trainer
 
 watch_module = importlib.import_module("trainlab.diagnostics.watch")  # (the package's
@@ -62,15 +62,7 @@ def _fit(monkeypatch, skip: bool, user_hook: bool = False):
     forwards the watch's pre-forward hook saw."""
     if not skip:
         monkeypatch.setattr(watch_module, "counting_watches", lambda module: None)
-    seen = []
-    pre = Watch._pre_forward
-
-    def counted(self, module, args, kwargs):
-        if module.training:
-            seen.append(self.step + 1)
-        return pre(self, module, args, kwargs)
-
-    monkeypatch.setattr(Watch, "_pre_forward", counted)
+    seen = watched_training_forwards(monkeypatch)
     cfg = small_config(train={"epochs": 3, "diagnose_every": 10}, population={"seeds": [0, 1]})
     trainer = Trainer(cfg, device="cpu")
     calls = []
