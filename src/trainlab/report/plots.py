@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import matplotlib as mpl
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
@@ -183,8 +184,6 @@ def dash_overlapping(
     x0, x1 = sorted(ax.get_xlim())
     if ax.get_xscale() == "log":
         x0, x1 = math.log10(max(x0, 1e-300)), math.log10(max(x1, 1e-300))
-    import matplotlib as mpl
-
     scaled = mpl.rcParams["lines.scale_dashes"]
     dashed = overlapping = 0
     for members in groups:
