@@ -212,3 +212,24 @@ def test_dash_overlapping_edge_cases_and_its_cap():
     many = [_line(ax, [1.0, 2.0, 3.0]) for _ in range(plots.MAX_DASHED_LINES + 1)]
     assert dash_overlapping(ax, many) == 0  # (beyond the cap: left as they are)
     assert {line.get_linestyle() for line in many} == {"-"}
+
+
+def test_the_pretraining_studys_panels_dash_methods_that_score_alike():
+    """Random init and a pre-training method at the same accuracy at every label fraction: the
+    second errorbar line hid the first."""
+    from trainlab.studies import pretraining
+
+    act = next(iter(pretraining.RANDOM_INIT))
+    rows = [
+        {"data": "digits", "activation": act, "depth": 3, "method": method, "labels": f,
+         "test_acc_mean": 0.5 + 0.3 * f + (0.1 if method == pretraining.METHODS[-1] else 0.0),
+         "test_acc_std": 0.01}
+        for method in pretraining.METHODS
+        for f in (0.01, 0.1, 1.0)
+    ]  # fmt: skip
+    fig = pretraining._figure(rows, [0.01, 0.1, 1.0], [3], ["digits"])
+    ax = next(ax for ax in fig.axes if ax.get_lines())
+    styles = [line.get_linestyle() for line in ax.get_lines() if line.get_marker() == "o"]
+    alike = len(pretraining.METHODS) - 1  # all but the last score alike
+    assert styles == ["--"] * alike + ["-"]
+    assert f"({alike} mean lines on one another: dashed in turn)" in ax.get_xlabel()

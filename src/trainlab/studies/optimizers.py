@@ -280,13 +280,14 @@ def run(
         fig2 = Figure(figsize=(7, 4.5))
         ax2 = fig2.subplots()
         best_lines: list[Any] = []
+        lr_lines: list[Any] = []
         for oname in plan[mname]:
             r = results[(mname, oname)]
             ms = [mean_std(r["val"][lr]) for lr in r["lrs"]]
             xs = [lr for lr, (m, _) in zip(r["lrs"], ms, strict=True) if math.isfinite(m)]
             ys = [m for m, _ in ms if math.isfinite(m)]
             es = [s for m, s in ms if math.isfinite(m)]
-            ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=oname)
+            lr_lines.append(ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=oname)[0])
             best, mods = r["best"], r["mods"]
             ep, mu, _ = curves(r["cell"], [m["index"] for m in mods])
             (line,) = ax2.plot(ep, mu, label=f"{oname} (lr {best:g})")
@@ -319,6 +320,7 @@ def run(
         ax.set_ylabel(f"final validation loss ({spread_text(n_seeds)})")
         ax.set_title(f"{mname}: LR sensitivity ({seeds_text(n_seeds)}, {epochs} epochs)")
         ax.legend(fontsize=7)
+        dash_overlapping(ax, lr_lines, note=True)
         cap = (
             f"{mname}: final validation loss against LR; an LR at which any seed's run "
             "diverged (NaN/Inf) has no point"

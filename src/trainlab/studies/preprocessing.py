@@ -407,6 +407,7 @@ def run(
         fig_lr = Figure(figsize=(11, 4.2))
         axes_lr = fig_lr.subplots(1, len(optims), squeeze=False)[0]
         means: dict[Any, list[Any]] = {ax: [] for ax in axes}
+        lr_lines: dict[Any, list[Any]] = {ax: [] for ax in axes_lr}
         for ax, ax_lr, oname in zip(axes, axes_lr, optims, strict=True):
             for pname in preps:
                 r = cells[(mname, pname, oname)]
@@ -422,9 +423,10 @@ def run(
                 ax.fill_between(ep, *curve_band(r["cell"], [m["index"] for m in mods]),
                                 color=line.get_color(), alpha=0.15)  # fmt: skip
                 ok = [i for i, (m, _) in enumerate(scores) if math.isfinite(m)]
-                ax_lr.errorbar([r["lrs"][i] for i in ok], [scores[i][0] for i in ok],
-                               yerr=[scores[i][1] for i in ok], marker="o", capsize=3,
-                               label=pname)  # fmt: skip
+                bars = ax_lr.errorbar([r["lrs"][i] for i in ok], [scores[i][0] for i in ok],
+                                      yerr=[scores[i][1] for i in ok], marker="o", capsize=3,
+                                      label=pname)  # fmt: skip
+                lr_lines[ax_lr].append(bars[0])
                 reach = epochs_to_reach(ep, mu, TARGET)
                 losses = final_values(mods, "train_loss")
                 best[(mname, oname, pname)] = {"lr": lr_best, "edge": edge, "losses": losses}
@@ -455,6 +457,7 @@ def run(
             ax_lr.set_xlabel("learning rate")
             ax_lr.set_title(f"{mname}, {oname}: LR grid {_grid_text(r['lrs'])}", fontsize=9)
             ax_lr.legend(fontsize=7)
+            dash_overlapping(ax_lr, lr_lines[ax_lr], note=True)
         axes[0].set_ylabel(f"training loss ({spread_text(s['seeds'])})")
         for ax, lines in means.items():  # (sharey: once every panel is drawn)
             dash_overlapping(ax, lines, note=True)

@@ -282,9 +282,10 @@ def _modules(
 def _figure(
     rows: list[dict[str, Any]], fractions: list[float], depths: list[int], datasets: list[str]
 ):
-    from ..report.plots import subplots
+    from ..report.plots import dash_overlapping, subplots
 
     panels = [(data, act) for data in datasets for act in RANDOM_INIT]  # one row of axes each
+    lines: dict[Any, list[Any]] = {}  # each panel's mean lines
     fig, axes = subplots(
         len(panels), len(depths), figsize=(3.6 * len(depths), 3.0 * len(panels)), squeeze=False
     )
@@ -306,7 +307,8 @@ def _figure(
                 x = [r["labels"] * 100 for r in sel]
                 mean = np.array([r["test_acc_mean"] for r in sel])
                 std = np.array([r["test_acc_std"] for r in sel])
-                ax.errorbar(x, mean, yerr=std, marker="o", capsize=3, label=method)
+                bars = ax.errorbar(x, mean, yerr=std, marker="o", capsize=3, label=method)
+                lines.setdefault(ax, []).append(bars[0])
             ax.set_xscale("log")
             ax.set_xticks([f * 100 for f in fractions])
             ax.set_xticklabels([f"{f * 100:g}%" for f in fractions])
@@ -314,6 +316,8 @@ def _figure(
             ax.set_xlabel("labels used")
             ax.set_ylabel("test accuracy")
     axes[0, 0].legend(fontsize=8)
+    for ax, drawn in lines.items():  # (after the legend, which keeps solid copies)
+        dash_overlapping(ax, drawn, note=True)
     fig.tight_layout()
     return fig
 
