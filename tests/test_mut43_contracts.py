@@ -271,10 +271,8 @@ def _counting_pop():
     "register",
     [
         lambda pop: pop.register_full_backward_pre_hook(lambda m, go: None),
-        lambda pop: nn.modules.module.register_module_full_backward_pre_hook(
-            lambda m, go: None),
-        lambda pop: nn.modules.module.register_module_full_backward_hook(
-            lambda m, gi, go: None),
+        lambda pop: nn.modules.module.register_module_full_backward_pre_hook(lambda m, go: None),
+        lambda pop: nn.modules.module.register_module_full_backward_hook(lambda m, gi, go: None),
         lambda pop: nn.modules.module.register_module_forward_pre_hook(lambda m, i: None),
     ],
     ids=["backward_pre", "global_backward_pre", "global_backward", "global_forward_pre"],
