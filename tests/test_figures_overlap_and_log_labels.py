@@ -233,3 +233,30 @@ def test_the_pretraining_studys_panels_dash_methods_that_score_alike():
     alike = len(pretraining.METHODS) - 1  # all but the last score alike
     assert styles == ["--"] * alike + ["-"]
     assert f"({alike} mean lines on one another: dashed in turn)" in ax.get_xlabel()
+
+
+def test_the_init_study_run_draws_its_curves_in_the_schemes_names_and_colors(tmp_path, monkeypatch):
+    """run() itself passes the schemes' names and colors to curve_figure (one tiny cell)."""
+    from matplotlib.colors import to_hex
+
+    from trainlab.report import Report
+    from trainlab.studies import init_study
+
+    cell = {"data": "digits", "depth": 1, "act": "relu", "schemes": ["zeros", "He"], "epochs": 1}
+    monkeypatch.setattr(init_study, "_cells", lambda quick: [dict(cell)])
+    monkeypatch.setattr(init_study, "QUICK_WIDTH", 8)
+    figures = {}
+    add = Report.add_figure
+
+    def kept(self, name, fig, *args, **kwargs):
+        figures[name] = fig
+        return add(self, name, fig, *args, **kwargs)
+
+    monkeypatch.setattr(Report, "add_figure", kept)
+    init_study.run(tmp_path / "s", quick=True, seeds=1, device="cpu")
+    (name,) = [n for n in figures if n.startswith("curves_") and n.endswith("_loss")]
+    (legend,) = figures[name].legends
+    assert [t.get_text() for t in legend.get_texts()] == ["zeros", "He"]
+    schemes = list(init_study.SCHEMES)
+    expected = [to_hex(f"C{schemes.index(s)}") for s in ("zeros", "He")]
+    assert [to_hex(h.get_color()) for h in legend.legend_handles] == expected
