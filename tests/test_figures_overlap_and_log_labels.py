@@ -50,6 +50,13 @@ def test_plain_log_labels_keep_which_ticks_are_labelled_and_far_decades_and_chos
     assert chosen.yaxis.get_major_formatter() is mine
 
 
+def _copies(ax):
+    """The dashed copies dash_overlapping drew on ``ax``, by color."""
+    from trainlab.report.plots import DASHED_GID
+
+    return {c.get_color(): c for c in ax.get_lines() if c.get_gid() == DASHED_GID}
+
+
 def _line(ax, y, x=None):
     (line,) = ax.plot(np.arange(len(y)) if x is None else x, y)
     return line
@@ -65,10 +72,16 @@ def test_overlapping_lines_get_interleaved_dashes_and_others_stay_solid():
     d = _line(ax, [4.0] + [2.30] * 9)  # apart at one epoch of ten: still on top of the others
     e = _line(ax, [2.30, 2.30], x=[20, 21])  # shares no x with the others
     assert dash_overlapping(ax, [a, b, c, d, e]) == 3
-    assert c.get_linestyle() == "-" and e.get_linestyle() == "-"
-    offsets = [line._unscaled_dash_pattern for line in (a, b, d)]
+    copies = _copies(ax)
+    assert set(copies) == {a.get_color(), b.get_color(), d.get_color()}  # c and e stay solid
+    assert {line.get_linestyle() for line in (a, b, c, d, e)} == {"-"}  # (the lines themselves)
+    offsets = [copies[line.get_color()]._unscaled_dash_pattern for line in (a, b, d)]
     assert len({o[0] for o in offsets}) == 3  # each its own turn
     assert all(o[1] == (4.0, 8.0) for o in offsets)  # one dash in every three
+    # over the run where all three lie on the first (d is apart at x = 0): x = 1..9
+    assert [list(copies[line.get_color()].get_xdata()) for line in (a, d)] == [
+        list(range(1, 10))
+    ] * 2
 
 
 def test_overlap_is_judged_on_the_log_scale_of_a_log_axis():
@@ -95,8 +108,9 @@ def test_curve_figure_dashes_groups_that_failed_alike_and_says_so():
     fig = curve_figure(StubRun(curves, results), "loss")
     (ax,) = fig.axes
     mean_lines = {line.get_label(): line for line in ax.get_lines()}
-    styles = {g: mean_lines[g].get_linestyle() for g in finals}
-    assert styles["he"] == "-" and all(styles[g] == "--" for g in ("zeros", "constant", "normal"))
+    copies = _copies(ax)
+    dashed = {g for g in finals if mean_lines[g].get_color() in copies}
+    assert dashed == {"zeros", "constant", "normal"}
     assert ax.get_xlabel() == "epoch\n(3 mean lines on one another: dashed in turn)"
     (legend,) = fig.legends
     assert all(h.get_linestyle() == "-" for h in legend.legend_handles)  # the key stays solid
@@ -132,7 +146,7 @@ def test_the_clipping_study_dashes_curves_clipping_did_not_change(tmp_path, monk
     axes = [ax for ax in figures["clipping_relu"].axes if ax.get_lines()]
     assert axes
     for ax in axes:
-        assert [line.get_linestyle() for line in ax.get_lines()] == ["--", "--"]
+        assert len(_copies(ax)) == 2 and {c.get_linestyle() for c in _copies(ax).values()} == {"--"}
         assert ax.get_xlabel() == "epoch\n(2 mean lines on one another: dashed in turn)"
 
 
@@ -229,9 +243,9 @@ def test_the_pretraining_studys_panels_dash_methods_that_score_alike():
     ]  # fmt: skip
     fig = pretraining._figure(rows, [0.01, 0.1, 1.0], [3], ["digits"])
     ax = next(ax for ax in fig.axes if ax.get_lines())
-    styles = [line.get_linestyle() for line in ax.get_lines() if line.get_marker() == "o"]
+    data = [line for line in ax.get_lines() if line.get_marker() == "o"]
     alike = len(pretraining.METHODS) - 1  # all but the last score alike
-    assert styles == ["--"] * alike + ["-"]
+    assert set(_copies(ax)) == {line.get_color() for line in data[:alike]}
     assert f"({alike} mean lines on one another: dashed in turn)" in ax.get_xlabel()
 
 

@@ -84,7 +84,13 @@ def _ax(ylim=(0.0, 100.0), xlim=(0.0, 9.0)):
 
 
 def _solid(line):
-    return line.get_linestyle() == "-"
+    """No dashed copy of the line was drawn over it (dash_overlapping's copies carry its gid)."""
+    from trainlab.report.plots import DASHED_GID
+
+    return not any(
+        c.get_gid() == DASHED_GID and c.get_color() == line.get_color()
+        for c in line.axes.get_lines()
+    )
 
 
 def test_lines_exactly_tol_of_the_span_apart_overlap():

@@ -44,6 +44,8 @@ MAX_SEED_LINES = 20
 #: :func:`dash_overlapping` compares every pair of lines: beyond this many it leaves them be
 #: (1,000 lines of 15 points: ~0.1 s; a figure of them reads as its band of colors anyway)
 MAX_DASHED_LINES = 1000
+#: the ``gid`` of the dashed copies :func:`dash_overlapping` draws over lines on one another
+DASHED_GID = "trainlab-dashed"
 #: at most this many groups get their own panel in a diagnostics figure (the rest are listed).
 MAX_DIAG_PANELS = 12
 #: per-layer statistics plotted from diagnostics.jsonl (those with no values are skipped).
@@ -124,19 +126,21 @@ def plain_log_labels(fig: Figure) -> Figure:
 def dash_overlapping(
     ax: Any, lines: Sequence[Line2D], *, tol: float = 0.01, note: bool = False
 ) -> int:
-    """Draw lines of ``ax`` that lie on one another in interleaved dashes, so that each color
-    shows in turn (a solid line drawn last would hide the others: four failed schemes all at
-    the chance loss read as one). Two lines overlap where, at the x values they share, they
-    are within ``tol`` of the axis's y span (in log10 on a log axis) at half or more of them
-    (at least two). A line joins the group of the first earlier line it overlaps, so that a
-    group's lines all lie on that one (a sweep of curves each close to the next is not one
-    group). A group's lines share one dash pattern along its length, each line a dash in
-    turn (4 line widths, shorter for a large group: all its dashes fit in 80% of the line's
-    estimated length); a group too large for dashes of 1.5 points stays solid. More than
-    :data:`MAX_DASHED_LINES` lines are left as they are. Call it once the axis's scale and
-    limits are set, and after a legend of the lines (it keeps solid copies). ``note``: say
-    under the x label how many lines lie on another, and which are dashed. Returns the
-    number of lines dashed."""
+    """Show each of the lines of ``ax`` that lie on one another (a solid line drawn last would
+    hide the others: four failed schemes all at the chance loss read as one). Two lines
+    overlap where, at the x values they share, they are within ``tol`` of the axis's y span
+    (in log10 on a log axis) at half or more of them (at least two). A line joins the group of
+    the first earlier line it overlaps, so that a group's lines all lie on that one (a sweep
+    of curves each close to the next is not one group). Over the longest run of x values
+    where every line of a group lies on its first, each line gets a dashed copy (gid
+    :data:`DASHED_GID`, no legend label) on top of the solid lines, all starting at the run's
+    first x and sharing one pattern, each line a dash in turn (4 line widths, shorter for a
+    large group: all its dashes fit in 80% of the run's estimated length), so that every
+    color shows there; elsewhere each line stays as drawn (its own first points included). A
+    group too large for dashes of 1.5 points, or with no run of two x values, gets no copies.
+    More than :data:`MAX_DASHED_LINES` lines are left as they are. Call it once the axis's
+    scale and limits are set. ``note``: say under the x label how many lines lie on another,
+    and how many are dashed. Returns the number of lines given dashed copies."""
     if not 2 <= len(lines) <= MAX_DASHED_LINES:
         return 0
     log = ax.get_yscale() == "log"
@@ -182,26 +186,39 @@ def dash_overlapping(
                 groups.append(members)
     width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
     x0, x1 = sorted(ax.get_xlim())
+    xs_all = np.array(sorted(cols), dtype=float)  # the x value of each column of y
     if ax.get_xscale() == "log":
         x0, x1 = math.log10(max(x0, 1e-300)), math.log10(max(x1, 1e-300))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            at = np.log10(xs_all)
+    else:
+        at = xs_all
     scaled = mpl.rcParams["lines.scale_dashes"]
     dashed = overlapping = 0
     for members in groups:
         m = len(members)
         overlapping += m
-        xs = np.concatenate([np.asarray(data[i][0], float) for i in members])
-        if ax.get_xscale() == "log":
-            xs = np.log10(xs[xs > 0])
-        if xs.size < 2 or not x1 > x0:
+        # where every member lies on the first one: the longest run of such x values
+        rep = y[members[0]]
+        on_rep = np.all(np.abs(y[members] - rep) <= tol * span, axis=0)  # (NaN: False)
+        run = _longest_run(on_rep)
+        if run is None or not x1 > x0 or not np.isfinite(at[run]).all():
             continue
-        length = width_pt * (xs.max() - xs.min()) / (x1 - x0)  # points along the x axis
+        length = width_pt * (at[run][-1] - at[run][0]) / (x1 - x0)  # points along the x axis
         lw = max(lines[members[0]].get_linewidth(), 0.1)
         on = min(4.0 * lw, 0.8 * length / m)  # points
         if on < 1.5:  # (a dash too short to see: the group stays as drawn)
             continue
         unit = on / lw if scaled else on  # (matplotlib scales dashes by the line width)
+        top = max(lines[i].get_zorder() for i in members) + 0.01
         for turn, i in enumerate(members):
-            lines[i].set_linestyle((turn * unit, (unit, (m - 1) * unit)))
+            # over that run only, all starting at its first x (so the dashes keep in turn),
+            # on top of the solid lines, whose own stretches stay as drawn
+            xs, ys = np.asarray(data[i][0], float), data[i][1]
+            keep = (xs >= xs_all[run][0]) & (xs <= xs_all[run][-1])
+            ax.plot(xs[keep], ys[keep], color=lines[i].get_color(), lw=lines[i].get_linewidth(),
+                    ls=(turn * unit, (unit, (m - 1) * unit)), zorder=top, label="_dashed",
+                    gid=DASHED_GID)  # fmt: skip
         dashed += m
     if note and overlapping:
         text = f"{overlapping} mean lines on one another"
@@ -211,6 +228,21 @@ def dash_overlapping(
             text += f"; {dashed} of them dashed in turn"
         ax.set_xlabel(f"{ax.get_xlabel()}\n({text})")
     return dashed
+
+
+def _longest_run(mask: np.ndarray) -> np.ndarray | None:
+    """The indices of the longest run of consecutive True values of ``mask`` (at least two),
+    or None."""
+    best: tuple[int, int] = (0, 0)
+    start = None
+    for j, v in enumerate([*mask.tolist(), False]):
+        if v and start is None:
+            start = j
+        elif not v and start is not None:
+            if j - start > best[1] - best[0]:
+                best = (start, j)
+            start = None
+    return np.arange(*best) if best[1] - best[0] >= 2 else None
 
 
 def save_figure(fig: Figure, path: Path, *, dpi: int = _DPI, exclusive: bool = False) -> Path:

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -212,6 +213,43 @@ def _view(box: tuple[float, float, float, float], paths: list[Tensor]) -> tuple[
     return tuple(out)
 
 
+def _together_text(names: list[str]) -> str:
+    """``"AdaGrad and RMSProp lie on one another: dashed in turn"``."""
+    who = ", ".join(names[:-1]) + f" and {names[-1]}"
+    return f"{who} lie on one another: dashed in turn"
+
+
+def _dash_coinciding(
+    drawn: list[tuple[str, Any, Any]], size: tuple[float, float], tol: float = 0.01
+) -> list[list[str]]:
+    """Trajectories that lie on one another (within ``tol`` of the view's width and height
+    at half or more of the steps they share, at least two), drawn dashed in turn so that each
+    shows (they start at one point, so their dashes keep in turn); a path joins the group of
+    the first earlier path it lies on. Returns each group's names."""
+    free = [True] * len(drawn)
+    groups = []
+    for i, (_, a, _) in enumerate(drawn):
+        if not free[i]:
+            continue
+        members = [i]
+        for j in range(i + 1, len(drawn)):
+            b = drawn[j][1]
+            n = min(len(a), len(b))
+            if free[j] and n >= 2:
+                d = np.abs(a[:n] - b[:n]) / np.asarray(size)
+                close = int((d.max(axis=1) <= tol).sum())
+                if close >= 2 and 2 * close >= n:
+                    members.append(j)
+                    free[j] = False
+        if len(members) > 1:
+            groups.append(members)
+    for members in groups:
+        m = len(members)
+        for turn, i in enumerate(members):  # (4 line widths a dash)
+            drawn[i][2].set_linestyle((turn * 4.0, (4.0, (m - 1) * 4.0)))
+    return [[drawn[i][0] for i in members] for members in groups]
+
+
 def _plot(fn: TestFunction, best: dict[str, tuple[Tensor, float | None]], title: str = ""):
     from matplotlib.figure import Figure
 
@@ -227,15 +265,18 @@ def _plot(fn: TestFunction, best: dict[str, tuple[Tensor, float | None]], title:
     levels = torch.logspace(-3, math.log10(max(float(z.max()), 1e-2)), 20).numpy()
     ax.contour(gx.numpy(), gy.numpy(), (z + 1e-3).numpy(), levels=levels, cmap="Greys",
                linewidths=0.6)  # fmt: skip
+    drawn = []
     for label, (path, lr) in best.items():
         pts = path.numpy()
-        ax.plot(pts[:, 0], pts[:, 1], "-", lw=1.2, label=f"{label} (lr {lr:g})", alpha=0.85)
-    ax.plot(*fn.start, "ko", ms=5)
+        (line,) = ax.plot(pts[:, 0], pts[:, 1], "-", lw=1.2, label=f"{label} (lr {lr:g})",
+                          alpha=0.85)  # fmt: skip
+        drawn.append((label, pts, line))
+    together = _dash_coinciding(drawn, (x1 - x0, y1 - y0))
     for m in fn.argmin:
         ax.plot(*m, "r*", ms=12)
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
-    ax.set_xlabel("x")
+    ax.set_xlabel("x" + "".join(f"\n({_together_text(g)})" for g in together))
     ax.set_ylabel("y")
     ax.set_title(title or f"{fn.name}: trajectories at each optimizer's best LR")
     ax.legend(fontsize=7, loc="best")
