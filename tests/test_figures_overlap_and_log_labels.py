@@ -10,6 +10,21 @@ from conftest import StubRun
 from trainlab.report.plots import curve_figure, dash_overlapping, plain_log_labels, save_figure
 
 
+def _kept_figures(monkeypatch) -> dict:
+    """The figures a study adds to its report, by name (filled as it runs)."""
+    from trainlab.report import Report
+
+    figures = {}
+    add = Report.add_figure
+
+    def kept(self, name, fig, *args, **kwargs):
+        figures[name] = fig
+        return add(self, name, fig, *args, **kwargs)
+
+    monkeypatch.setattr(Report, "add_figure", kept)
+    return figures
+
+
 def _labels(fig, ax, minor):
     fig.canvas.draw()
     return [t.get_text() for t in ax.get_yticklabels(minor=minor) if t.get_text()]
@@ -130,17 +145,9 @@ def test_the_clipping_study_dashes_curves_clipping_did_not_change(tmp_path, monk
     """At an LR where clipping changes nothing, the clipped and unclipped curves are one curve;
     drawn solid, the unclipped one vanished under the other."""
     from test_actclip20_contracts import _fake_train_cell  # (both cells: loss 3/epoch)
-    from trainlab.report import Report
     from trainlab.studies import clipping as clip_study
 
-    figures = {}
-    add = Report.add_figure
-
-    def kept(self, name, fig, *args, **kwargs):
-        figures[name] = fig
-        return add(self, name, fig, *args, **kwargs)
-
-    monkeypatch.setattr(Report, "add_figure", kept)
+    figures = _kept_figures(monkeypatch)
     monkeypatch.setattr(clip_study, "train_cell", _fake_train_cell)
     clip_study.run(tmp_path / "clip", quick=True, seeds=2, device="cpu")
     axes = [ax for ax in figures["clipping_relu"].axes if ax.get_lines()]
@@ -253,20 +260,12 @@ def test_the_init_study_run_draws_its_curves_in_the_schemes_names_and_colors(tmp
     """run() itself passes the schemes' names and colors to curve_figure (one tiny cell)."""
     from matplotlib.colors import to_hex
 
-    from trainlab.report import Report
     from trainlab.studies import init_study
 
     cell = {"data": "digits", "depth": 1, "act": "relu", "schemes": ["zeros", "He"], "epochs": 1}
     monkeypatch.setattr(init_study, "_cells", lambda quick: [dict(cell)])
     monkeypatch.setattr(init_study, "QUICK_WIDTH", 8)
-    figures = {}
-    add = Report.add_figure
-
-    def kept(self, name, fig, *args, **kwargs):
-        figures[name] = fig
-        return add(self, name, fig, *args, **kwargs)
-
-    monkeypatch.setattr(Report, "add_figure", kept)
+    figures = _kept_figures(monkeypatch)
     init_study.run(tmp_path / "s", quick=True, seeds=1, device="cpu")
     (name,) = [n for n in figures if n.startswith("curves_") and n.endswith("_loss")]
     (legend,) = figures[name].legends

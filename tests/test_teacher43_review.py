@@ -47,6 +47,19 @@ def test_2d_trajectories_that_coincide_are_not_hidden_without_a_note():
     )
 
 
+def _three_flat_and_one_from(first: float):
+    """Lines C0-C2 at 2.3 for epochs 1-10, C3 at ``first`` at epoch 1 then 2.3 (lw 2)."""
+    fig = Figure(figsize=(5.6, 3.6))
+    ax = fig.subplots()
+    x = np.arange(1, 11, dtype=float)
+    flat = np.full(10, 2.3)
+    high = flat.copy()
+    high[0] = first
+    ys = [flat, flat, flat, high]
+    lines = [ax.plot(x, y, color=f"C{i}", lw=2.0)[0] for i, y in enumerate(ys)]
+    return fig, ax, lines
+
+
 def _near(img: np.ndarray, xy_px: tuple[float, float], rgb: tuple[float, ...], r: int = 3):
     """Whether a pixel of color ``rgb`` lies within ``r`` px of display point ``xy_px``."""
     h = img.shape[0]
@@ -64,15 +77,7 @@ def test_dashed_line_still_shows_its_first_point_where_it_lies_on_no_other():
     (orange at ~15, red at ~2,700) and a student reads a wrong first-epoch loss. Expected:
     a line's own first point (where no other line is near) is drawn in its color. Got: a
     gap there (here the 4th line, at 50 at epoch 1, all three others at 2.3)."""
-    fig = Figure(figsize=(5.6, 3.6))
-    ax = fig.subplots()
-    x = np.arange(1, 11, dtype=float)
-    flat = np.full(10, 2.3)
-    high = flat.copy()
-    high[0] = 50.0
-    colors = ["C0", "C1", "C2", "C3"]
-    ys = [flat, flat, flat, high]
-    lines = [ax.plot(x, y, color=c, lw=2.0)[0] for y, c in zip(ys, colors, strict=True)]
+    fig, ax, lines = _three_flat_and_one_from(50.0)
     ax.set_yscale("log")
     ax.set_ylim(1.0, 100.0)
     ax.set_xlim(0.5, 10.5)
@@ -99,15 +104,7 @@ def test_lines_dashed_in_turn_each_show_where_they_lie_on_one_another():
     (here: at least half of that fair share). Got (three lines at 2.3 from epoch 1, the 4th
     at 4,000 at epoch 1 then 2.3): the first line's color covers ~46 px against ~245 when
     all four start together."""
-    fig = Figure(figsize=(5.6, 3.6))
-    ax = fig.subplots()
-    x = np.arange(1, 11, dtype=float)
-    flat = np.full(10, 2.3)
-    high = flat.copy()
-    high[0] = 4000.0
-    colors = ["C0", "C1", "C2", "C3"]
-    lines = [ax.plot(x, y, color=c, lw=2.0)[0]
-             for y, c in zip([flat, flat, flat, high], colors, strict=True)]  # fmt: skip
+    fig, ax, lines = _three_flat_and_one_from(4000.0)
     ax.set_yscale("log")
     ax.set_ylim(1.0, 10000.0)
     ax.set_xlim(0.5, 10.5)
@@ -118,6 +115,7 @@ def test_lines_dashed_in_turn_each_show_where_they_lie_on_one_another():
     h = img.shape[0]
     (x0, y0), (x1, _) = ax.transData.transform([(2.0, 2.3), (10.0, 2.3)])
     band = img[round(h - y0) - 4 : round(h - y0) + 5, round(x0) : round(x1)]
+    colors = [line.get_color() for line in lines]
     shown = {c: int((np.abs(band - np.asarray(to_rgb(c))).max(-1) < 0.12).sum()) for c in colors}
     fair = sum(shown.values()) / len(colors)
     assert min(shown.values()) >= 0.5 * fair, f"pixels of each line's color at y = 2.3: {shown}"
