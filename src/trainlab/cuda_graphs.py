@@ -368,7 +368,7 @@ def _replayable_watches(tr: Trainer) -> list[Any] | None:
     from torch.nn.modules import module as mm
     from torch.optim import optimizer as om
 
-    from .diagnostics.watch import Watch, _ModuleHook
+    from .diagnostics.watch import Watch, watch_owners
 
     pop, opt = tr.pop, tr.optimizer
     if any(
@@ -386,13 +386,9 @@ def _replayable_watches(tr: Trainer) -> list[Any] | None:
         for d in (m._forward_hooks, m._forward_pre_hooks, m._backward_hooks):
             hooks += d.values()
         hooks += m._backward_pre_hooks.values()
-    owners: list[Any] = []
-    for h in hooks:
-        w = h.watch if isinstance(h, _ModuleHook) else None
-        if w is None or w.model is not pop:
-            return None
-        if all(w is not o for o in owners):
-            owners.append(w)
+    owners = watch_owners(hooks, pop)
+    if owners is None:
+        return None
     params = {id(p) for p in tr.params}
     for h in (
         *getattr(opt, "_optimizer_step_pre_hooks", {}).values(),

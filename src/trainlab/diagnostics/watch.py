@@ -1981,15 +1981,24 @@ def counting_watches(module: nn.Module) -> list[Watch] | None:
         or torch._C._get_tracing_state()  # (torch.jit.trace calls _slow_forward)
     ):
         return None
-    owners: list[Watch] = []
-    for hooks in (module._forward_pre_hooks, module._forward_hooks):
-        for h in hooks.values():
-            w = h.watch if type(h) is _ModuleHook else None
-            if w is None or w.model is not module or not w.replayable_step():
-                return None
-            if all(w is not o for o in owners):
-                owners.append(w)
+    owners = watch_owners([*module._forward_pre_hooks.values(), *module._forward_hooks.values()],
+                          module)  # fmt: skip
+    if owners is None or not all(w.replayable_step() for w in owners):
+        return None
     return owners or None
+
+
+def watch_owners(hooks: Iterable[Any], module: nn.Module) -> list[Watch] | None:
+    """The distinct watches of ``module`` that registered ``hooks`` (module hooks), or None if
+    any of them is not such a watch's (a user's, a global one, another model's watch's)."""
+    owners: list[Watch] = []
+    for h in hooks:
+        w = h.watch if isinstance(h, _ModuleHook) else None
+        if w is None or w.model is not module:
+            return None
+        if all(w is not o for o in owners):
+            owners.append(w)
+    return owners
 
 
 def watch(

@@ -174,16 +174,7 @@ def dash_overlapping(
         shared += both
         with np.errstate(invalid="ignore"):
             close += both & (np.abs(col[:, None] - col[None, :]) <= tol * span)
-    linked = (close >= 2) & (2 * close >= shared)
-    free = np.ones(len(lines), dtype=bool)
-    groups = []
-    for i in range(len(lines)):
-        if free[i]:
-            later = np.flatnonzero(linked[i] & free)
-            members = [i, *later[later > i].tolist()]
-            free[members] = False
-            if len(members) > 1:
-                groups.append(members)
+    groups = groups_on_first((close >= 2) & (2 * close >= shared))
     width_pt = ax.get_position().width * ax.figure.get_figwidth() * 72
     x0, x1 = sorted(ax.get_xlim())
     xs_all = np.array(sorted(cols), dtype=float)  # the x value of each column of y
@@ -217,7 +208,7 @@ def dash_overlapping(
             xs, ys = np.asarray(data[i][0], float), data[i][1]
             keep = (xs >= xs_all[run][0]) & (xs <= xs_all[run][-1])
             ax.plot(xs[keep], ys[keep], color=lines[i].get_color(), lw=lines[i].get_linewidth(),
-                    ls=(turn * unit, (unit, (m - 1) * unit)), zorder=top, label="_dashed",
+                    ls=dash_in_turn(turn, m, unit), zorder=top, label="_dashed",
                     gid=DASHED_GID)  # fmt: skip
         dashed += m
     if note and overlapping:
@@ -228,6 +219,29 @@ def dash_overlapping(
             text += f"; {dashed} of them dashed in turn"
         ax.set_xlabel(f"{ax.get_xlabel()}\n({text})")
     return dashed
+
+
+def groups_on_first(linked: np.ndarray) -> list[list[int]]:
+    """Groups of lines that lie on one another, from ``linked`` (n, n) (``linked[i, j]``: line
+    j lies on line i): each line joins the group of the first earlier line it lies on, so
+    that a group's lines all lie on its first (lines each close to the next, a sweep, are not
+    chained into one group). Groups of one are left out."""
+    free = np.ones(len(linked), dtype=bool)
+    groups = []
+    for i in range(len(linked)):
+        if free[i]:
+            later = np.flatnonzero(linked[i] & free)
+            members = [i, *later[later > i].tolist()]
+            free[members] = False
+            if len(members) > 1:
+                groups.append(members)
+    return groups
+
+
+def dash_in_turn(turn: int, m: int, unit: float) -> tuple[float, tuple[float, float]]:
+    """The line style of the ``turn``-th of ``m`` lines drawn on one another: one dash of
+    ``unit`` in every ``m``, shifted by its turn, so that the ``m`` dashes tile the line."""
+    return (turn * unit, (unit, (m - 1) * unit))
 
 
 def _longest_run(mask: np.ndarray) -> np.ndarray | None:

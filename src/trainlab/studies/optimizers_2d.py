@@ -226,27 +226,20 @@ def _dash_coinciding(
     at half or more of the steps they share, at least two), drawn dashed in turn so that each
     shows (they start at one point, so their dashes keep in turn); a path joins the group of
     the first earlier path it lies on. Returns each group's names."""
-    free = [True] * len(drawn)
-    groups = []
+    from ..report.plots import dash_in_turn, groups_on_first
+
+    linked = np.zeros((len(drawn), len(drawn)), dtype=bool)
     for i, (_, a, _) in enumerate(drawn):
-        if not free[i]:
-            continue
-        members = [i]
-        for j in range(i + 1, len(drawn)):
-            b = drawn[j][1]
+        for j, (_, b, _) in enumerate(drawn):
             n = min(len(a), len(b))
-            if free[j] and n >= 2:
+            if j > i and n >= 2:
                 d = np.abs(a[:n] - b[:n]) / np.asarray(size)
                 close = int((d.max(axis=1) <= tol).sum())
-                if close >= 2 and 2 * close >= n:
-                    members.append(j)
-                    free[j] = False
-        if len(members) > 1:
-            groups.append(members)
+                linked[i, j] = close >= 2 and 2 * close >= n
+    groups = groups_on_first(linked)
     for members in groups:
-        m = len(members)
         for turn, i in enumerate(members):  # (4 line widths a dash)
-            drawn[i][2].set_linestyle((turn * 4.0, (4.0, (m - 1) * 4.0)))
+            drawn[i][2].set_linestyle(dash_in_turn(turn, len(members), 4.0))
     return [[drawn[i][0] for i in members] for members in groups]
 
 
