@@ -102,11 +102,19 @@ def curve_band(
     """The band drawn around :func:`curves`' mean: ``mean ± std`` per epoch, clipped to the
     models' own min..max (:func:`trainlab.report.plots.seed_band`): a std above the mean would
     take the band below 0, and on a log axis down to 1e-12."""
+    return curve_and_band(cell, indices, metric)[2:]
+
+
+def curve_and_band(
+    cell: dict[str, Any], indices: list[int], metric: str = "train_loss"
+) -> tuple[list[int], list[float], list[float], list[float]]:
+    """The epochs, the mean curve (:func:`curves`) and its band (:func:`curve_band`) of one
+    grouping of the models' rows: what a study's curve figure draws."""
     per = _per_epoch(cell, indices, metric)
     epochs, means, stds = _moments(per)
     lo = [max(m - s, min(per[e])) for e, m, s in zip(epochs, means, stds, strict=True)]
     hi = [min(m + s, max(per[e])) for e, m, s in zip(epochs, means, stds, strict=True)]
-    return lo, hi
+    return epochs, means, lo, hi
 
 
 def _per_epoch(cell: dict[str, Any], indices: list[int], metric: str) -> dict[int, list[float]]:

@@ -38,7 +38,7 @@ from ..atomic import atomic_write_text
 from ..errors import UserError
 from ..report.stats import sample_std
 from . import band_text, spread_text
-from .cells import by_override, cpu_threads, curve_band, curves, final_values, pm, train_cell
+from .cells import by_override, cpu_threads, curve_and_band, final_values, pm, train_cell
 from .evidence import CONFIRMED, CONTRADICTED, delta_text, judge, welch
 
 __all__ = ["DESCRIPTION", "run", "CLIPPING", "intro_text", "divergence_verdict"]
@@ -195,10 +195,10 @@ def run(
                 n_nan = sum(m.get("status") == "nan" for m in mods)
                 ok = [m for m in mods if m.get("status") != "nan"]
                 steps = [m.get("stopped_step") for m in mods if m.get("status") == "nan"]
-                ep, mu, _ = curves(cell, [m["index"] for m in ok])
+                ep, mu, lo, hi = curve_and_band(cell, [m["index"] for m in ok])
                 (line,) = ax.plot(ep, mu, label=f"{cname} ({n_nan}/{len(mods)} NaN)")
                 means[ax].append(line)
-                ax.fill_between(ep, *curve_band(cell, [m["index"] for m in ok]),
+                ax.fill_between(ep, lo, hi,
                                 color=line.get_color(), alpha=0.2)  # fmt: skip
                 gn = _first_epoch_grad_norm(cell, [m["index"] for m in mods])
                 accs = final_values(ok, "test_acc")

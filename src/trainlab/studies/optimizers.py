@@ -41,8 +41,7 @@ from . import band_text, seeds_text, spread_text
 from .cells import (
     by_override,
     cpu_threads,
-    curve_band,
-    curves,
+    curve_and_band,
     final_values,
     grid_edge,
     mean_std,
@@ -289,10 +288,10 @@ def run(
             es = [s for m, s in ms if math.isfinite(m)]
             lr_lines.append(ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=oname)[0])
             best, mods = r["best"], r["mods"]
-            ep, mu, _ = curves(r["cell"], [m["index"] for m in mods])
+            ep, mu, lo, hi = curve_and_band(r["cell"], [m["index"] for m in mods])
             (line,) = ax2.plot(ep, mu, label=f"{oname} (lr {best:g})")
             best_lines.append(line)
-            ax2.fill_between(ep, *curve_band(r["cell"], [m["index"] for m in mods]),
+            ax2.fill_between(ep, lo, hi,
                              color=line.get_color(), alpha=0.2)  # fmt: skip
             row = {
                 "model": mname,
@@ -340,10 +339,10 @@ def run(
     sched_lines: list[Any] = []
     ax3 = fig3.subplots()
     for sname, s in sched.items():
-        ep, mu, _ = curves(s["cell"], [m["index"] for m in s["mods"]])
+        ep, mu, lo, hi = curve_and_band(s["cell"], [m["index"] for m in s["mods"]])
         (line,) = ax3.plot(ep, mu, label=f"{sname} (lr {s['best']:g})")
         sched_lines.append(line)
-        ax3.fill_between(ep, *curve_band(s["cell"], [m["index"] for m in s["mods"]]),
+        ax3.fill_between(ep, lo, hi,
                          color=line.get_color(), alpha=0.2)  # fmt: skip
         srow = {
             "schedule": sname,

@@ -54,8 +54,7 @@ from ..report.stats import sample_std
 from .cells import (
     by_override,
     cpu_threads,
-    curve_band,
-    curves,
+    curve_and_band,
     diverged_note,
     final_values,
     mean_std,
@@ -417,10 +416,10 @@ def run(
                 lr_best = r["lrs"][i_best]
                 edge = grid_edge(lr_best, r["lrs"])
                 mods = groups[lr_best]
-                ep, mu, _ = curves(r["cell"], [m["index"] for m in mods])
+                ep, mu, lo, hi = curve_and_band(r["cell"], [m["index"] for m in mods])
                 (line,) = ax.plot(ep, mu, label=f"{pname} (lr {lr_best:g})")
                 means[ax].append(line)
-                ax.fill_between(ep, *curve_band(r["cell"], [m["index"] for m in mods]),
+                ax.fill_between(ep, lo, hi,
                                 color=line.get_color(), alpha=0.15)  # fmt: skip
                 ok = [i for i, (m, _) in enumerate(scores) if math.isfinite(m)]
                 bars = ax_lr.errorbar([r["lrs"][i] for i in ok], [scores[i][0] for i in ok],
