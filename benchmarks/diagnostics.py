@@ -278,6 +278,42 @@ def time_trainer(
     return wall / trainer.step, cpu / trainer.step
 
 
+def _interleaved(
+    names: list[str], rounds: int, timed: Callable[[str], tuple[float, float]]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """Wall and CPU seconds per step of each variant ``timed(name)``, over ``rounds`` rounds
+    in which the variants take turns (in reverse order every other round), so that the
+    machine's drift hits them alike."""
+    wall: dict[str, list[float]] = {name: [] for name in names}
+    cpu: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[:: -1 if r % 2 else 1]:
+            w, c = timed(name)
+            wall[name].append(w)
+            cpu[name].append(c)
+    return wall, cpu
+
+
+def _row(
+    setup: str, k: int, name: str, every: int | None,
+    wall: dict[str, list[float]], cpu: dict[str, list[float]],
+) -> dict[str, Any]:  # fmt: skip
+    """One result of the JSON: the variant's median time per step and its paired overhead
+    against the round's "none" variant, wall and CPU, with every round's time."""
+    return {
+        "setup": setup,
+        "k": k,
+        "variant": name,
+        "every": every,
+        "ms_per_step": 1e3 * statistics.median(wall[name]),
+        "overhead": _paired_overhead(wall[name], wall["none"]),
+        "cpu_ms_per_step": 1e3 * statistics.median(cpu[name]),
+        "cpu_overhead": _paired_overhead(cpu[name], cpu["none"]),
+        "ms_per_step_all_rounds": [1e3 * t for t in wall[name]],
+        "cpu_ms_per_step_all_rounds": [1e3 * t for t in cpu[name]],
+    }
+
+
 def _paired_overhead(times: list[float], base: list[float]) -> float:
     """Median over rounds of ``time / base - 1``, each round against its own plain run.
 
@@ -343,56 +379,24 @@ def main() -> None:
         for s in range(30):  # warm-up
             step(s)
         monitors = {name: fn(model, every=every) if every else None for name, every, fn in variants}
-        wall: dict[str, list[float]] = {name: [] for name, _, _ in variants}
-        cpu: dict[str, list[float]] = {name: [] for name, _, _ in variants}
-        for r in range(args.rounds):
-            for name, _, _ in variants[:: -1 if r % 2 else 1]:
-                w, c = time_variant(step, monitors[name], args.steps, dev)
-                wall[name].append(w)
-                cpu[name].append(c)
-        for name, every, _ in variants:
-            med_w, med_c = statistics.median(wall[name]), statistics.median(cpu[name])
-            results.append(
-                {
-                    "setup": label,
-                    "k": k,
-                    "variant": name,
-                    "every": every,
-                    "ms_per_step": 1e3 * med_w,
-                    "overhead": _paired_overhead(wall[name], wall["none"]),
-                    "cpu_ms_per_step": 1e3 * med_c,
-                    "cpu_overhead": _paired_overhead(cpu[name], cpu["none"]),
-                    "ms_per_step_all_rounds": [1e3 * t for t in wall[name]],
-                    "cpu_ms_per_step_all_rounds": [1e3 * t for t in cpu[name]],
-                }
-            )
+        wall, cpu = _interleaved(
+            [name for name, _, _ in variants],
+            args.rounds,
+            lambda name: time_variant(step, monitors[name], args.steps, dev),  # noqa: B023
+        )
+        results += [_row(label, k, name, every, wall, cpu) for name, every, _ in variants]
     if args.trainer:
         label = f"trainer, {mlp}"
-        names = list(TRAINER_VARIANTS)
         time_trainer("none", 1, args.width, dev)  # warm-up (data set, allocator)
-        wall = {name: [] for name in names}
-        cpu = {name: [] for name in names}
-        for r in range(args.rounds):
-            for name in names[:: -1 if r % 2 else 1]:
-                w, c = time_trainer(name, args.epochs, args.width, dev)
-                wall[name].append(w)
-                cpu[name].append(c)
-        for name in names:
-            results.append(
-                {
-                    "setup": label,
-                    "k": 1,
-                    "variant": name,
-                    "every": TRAINER_VARIANTS[name],
-                    "epochs": args.epochs,
-                    "ms_per_step": 1e3 * statistics.median(wall[name]),
-                    "overhead": _paired_overhead(wall[name], wall["none"]),
-                    "cpu_ms_per_step": 1e3 * statistics.median(cpu[name]),
-                    "cpu_overhead": _paired_overhead(cpu[name], cpu["none"]),
-                    "ms_per_step_all_rounds": [1e3 * t for t in wall[name]],
-                    "cpu_ms_per_step_all_rounds": [1e3 * t for t in cpu[name]],
-                }
-            )
+        wall, cpu = _interleaved(
+            list(TRAINER_VARIANTS),
+            args.rounds,
+            lambda name: time_trainer(name, args.epochs, args.width, dev),
+        )
+        results += [
+            {**_row(label, 1, name, every, wall, cpu), "epochs": args.epochs}
+            for name, every in TRAINER_VARIANTS.items()
+        ]
     print(
         f"diagnostics overhead ({args.device}, {torch.get_num_threads()} threads, "
         f"{args.steps} steps x {args.rounds} interleaved rounds, median)"
