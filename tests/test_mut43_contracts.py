@@ -350,3 +350,20 @@ def test_watch_update_ratio_must_be_a_bool_not_an_int(value):
 
     with pytest.raises(UserError, match="update_ratio must be True or False"):
         watch(nn.Linear(2, 2), update_ratio=value)
+
+
+@pytest.mark.parametrize("flag", [True, False])
+def test_watch_update_ratio_takes_a_numpy_bool(flag):
+    """``update_ratio=np.True_`` (a flag read from an array of settings) was refused as "must be
+    True or False, got np.True_"; it means what the plain bool means."""
+    from trainlab.diagnostics import watch
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    with watch(model, every=1, update_ratio=np.bool_(flag)) as w:
+        model(torch.randn(8, 3)).square().mean().backward()
+        opt.step()
+    ratios = [r["update_ratio"] for r in w.records() if r["layer"] == "0"]
+    assert w.measure_updates is flag
+    assert (ratios[0] is not None and ratios[0] > 0) if flag else ratios[0] is None

@@ -807,12 +807,12 @@ class Watch:
                 f"{start_step!r}"
             )
         self.start_step = start
-        if not isinstance(update_ratio, bool):
+        if not isinstance(update_ratio, (bool, np.bool_)):  # (np.True_ from an array of flags)
             raise UserError(
                 f"update_ratio must be True or False (measure each sampled step's update), "
                 f"got {update_ratio!r}"
             )
-        self.measure_updates = update_ratio
+        self.measure_updates = bool(update_ratio)
         if isinstance(bins, numbers.Integral) and not isinstance(bins, bool):
             bins = int(bins)  # (np.int64(30) is a count)
         self.edges = _edges(bins, hist_range)  # (E,) on the CPU; moved to the data's device
