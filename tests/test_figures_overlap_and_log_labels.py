@@ -219,6 +219,29 @@ def test_a_group_whose_every_model_failed_at_once_keeps_its_legend_key():
     assert legend.legend_handles[1].get_marker() == "x"
 
 
+
+def test_the_dynamics_figure_keys_a_group_whose_every_model_failed_at_once():
+    """The learning-rate/gradient-norm figure of the same run: 'lr=1e12' (its rows cut at the
+    failing step, as ``RunData.plot_curves`` cuts them) had no line and no legend key, so the
+    figure read as if the grid held one learning rate."""
+    from trainlab.report.plots import dynamics_figure
+
+    curves = {
+        i: [{"epoch": e, "lr": 0.1 / e, "grad_norm": 1.0 + i / e} for e in (1, 2, 3)]
+        for i in (0, 1)
+    } | {2: [], 3: []}
+    results = [{"index": i, "group": "lr=0.1" if i < 2 else "lr=1e12",
+                "status": "done" if i < 2 else "nan"} for i in range(4)]  # fmt: skip
+    fig = dynamics_figure(StubRun(curves, results))
+    for ax in fig.axes:
+        assert [line.get_label() for line in ax.get_lines()] == ["lr=0.1"]
+    (legend,) = fig.legends
+    assert [t.get_text() for t in legend.get_texts()] == ["lr=0.1", "lr=1e12"]
+    assert legend.legend_handles[1].get_marker() == "x"
+    results[3]["status"] = "done"  # (a group with a model left is not keyed as failed)
+    (legend,) = dynamics_figure(StubRun(curves, results)).legends
+    assert [t.get_text() for t in legend.get_texts()] == ["lr=0.1"]
+
 def test_dash_overlapping_edge_cases_and_its_cap():
     from trainlab.report import plots
 

@@ -374,6 +374,12 @@ def dynamics_figure(run: RunData) -> Figure | None:
     axes = fig.subplots(1, len(keys), squeeze=False)[0]
     all_epochs = {float(r["epoch"]) for rows in curves.values() for r in rows}
     means: dict[Any, list[Line2D]] = {ax: [] for ax in axes}  # each group's mean line
+    failed = {  # groups whose every model stopped for NaN/Inf: keyed even with nothing drawn
+        g
+        for g, idxs in groups.items()
+        if all(results.get(i, {}).get("status") == "nan" for i in idxs)
+    }
+    drawn: set[str] = set()
     for ax, (key, title) in zip(axes, keys, strict=True):
         vals_all = []
         ax.set_autoscale_on(False)  # scaled once below (see curve_figure)
@@ -383,6 +389,7 @@ def dynamics_figure(run: RunData) -> Figure | None:
             ok = n > 0
             if not ok.any():
                 continue
+            drawn.add(g)
             vals_all.append(vals[np.isfinite(vals)])
             few = ok.sum() < 3
             (line,) = ax.plot(
@@ -409,7 +416,7 @@ def dynamics_figure(run: RunData) -> Figure | None:
         ax.set_ylabel(title)
         ax.set_xlabel("epoch")
         ax.grid(alpha=0.3)
-    handles, labels = axes[0].get_legend_handles_labels()
+    handles, labels = _legend_with_vanished(axes[0], groups, failed - drawn, colors)
     if len(groups) > 1:
         overrides = _group_overrides(groups, results, labels)
         fig.legend(*_legend_entries(handles, labels, overrides=overrides),
@@ -616,16 +623,7 @@ def curve_figure(
     if metric == "loss" and lo > 0 and hi / lo > 30:  # one scale for all splits
         for ax in axes:
             ax.set_yscale("log")
-    handles, labels = axes[0].get_legend_handles_labels()
-    if vanished - {g for g in groups if names.get(g, g) in labels}:  # (in group order)
-        drawn = dict(zip(labels, handles, strict=True))
-        keyed = [
-            (names.get(g, g), drawn.get(names.get(g, g)) or Line2D(
-                [], [], color=colors[g], marker="x", ls="none", ms=7, mew=2))
-            for g in groups
-            if names.get(g, g) in drawn or g in vanished
-        ]  # fmt: skip
-        labels, handles = [k for k, _ in keyed], [h for _, h in keyed]
+    handles, labels = _legend_with_vanished(axes[0], groups, vanished, colors, names)
     if len(groups) > 1 or (labels and labels[0] != DEFAULT_GROUP):
         overrides = _group_overrides(groups, results, labels, names)
         fig.legend(*_legend_entries(handles, labels, overrides=overrides),
@@ -633,6 +631,29 @@ def curve_figure(
     for ax in axes:  # (after the legend, which keeps solid copies of the lines)
         dash_overlapping(ax, means[ax], note=True)
     return fig
+
+
+def _legend_with_vanished(
+    ax: Any,
+    groups: Mapping[str, list[int]],
+    vanished: set[str],
+    colors: Mapping[str, Any],
+    names: Mapping[str, str] | None = None,
+) -> tuple[list, list[str]]:
+    """``ax``'s legend handles and labels, with an ``x`` key, in group order, for each group in
+    ``vanished`` (every model stopped for NaN/Inf before a finite value: no line to name it)."""
+    names = names or {}
+    handles, labels = ax.get_legend_handles_labels()
+    if not vanished - {g for g in groups if names.get(g, g) in labels}:
+        return handles, labels
+    drawn = dict(zip(labels, handles, strict=True))
+    keyed = [
+        (names.get(g, g), drawn.get(names.get(g, g)) or Line2D(
+            [], [], color=colors[g], marker="x", ls="none", ms=7, mew=2))
+        for g in groups
+        if names.get(g, g) in drawn or g in vanished
+    ]  # fmt: skip
+    return [h for _, h in keyed], [k for k, _ in keyed]
 
 
 def _diag_groups(run: RunData) -> dict[int, str]:
