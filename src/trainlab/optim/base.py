@@ -124,10 +124,10 @@ def _check_range(
     if hi is not None:
         bad |= (t >= hi) if hi_open else (t > hi)
     if bool(bad.any()):
-        lb = "(" if lo_open else "["
-        rb = ")" if hi_open else "]"
+        lb = "(" if lo_open or lo is None else "["  # (an infinite value is refused above)
+        rb = ")" if hi_open or hi is None else "]"
         rng = f"{lb}{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}{rb}"
-        raise ConfigError(f"{name} must lie in {rng}, got {_show(value)}; fix the config value")
+        raise ConfigError(f"{name} must lie in {rng}, got {_show(value)}")
 
 
 #: switches shared by the whole population (never per model)
@@ -219,10 +219,14 @@ def hyper(
     A tensor is stored in :func:`hyper_dtype` (float64; float32 on MPS) whatever the parameters'
     dtype, and checked again after that cast (a value that rounds out of range is an error).
     """
-    if isinstance(value, bool):
-        raise ConfigError(f"{name} must be a number or a list of K={k} numbers, got {value!r}")
+    if isinstance(value, bool | str | bytes):  # (float("0.1") would take a string: torch's
+        raise ConfigError(  # optimizers refuse one)
+            f"{name} must be a number or a list of K={k} numbers, got {value!r}"
+        )
     value = array_as_list(value)
     if isinstance(value, list | tuple):
+        if any(isinstance(v, bool | str | bytes) for v in value):
+            raise ConfigError(f"{name} must be a list of numbers, got {value!r}")
         try:
             value = torch.tensor([float(v) for v in value], dtype=torch.float64)
         except (TypeError, ValueError):

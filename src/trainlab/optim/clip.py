@@ -45,11 +45,13 @@ def _threshold(name: str, value: float | Tensor, k: int) -> float | Tensor:
             )
         return value
     try:
+        if isinstance(value, bool | str | bytes):  # (float() would take "1.0" and True)
+            raise TypeError
         v = float(value)
     except (TypeError, ValueError):
         raise ConfigError(f"{name} must be a number, got {value!r}") from None
     if not v > 0:
-        raise ConfigError(f"{name} must be > 0, got {v}; fix train.clip_norm / clip_value")
+        raise ConfigError(f"{name} must be > 0, got {v}")
     return v
 
 

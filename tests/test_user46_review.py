@@ -1,0 +1,50 @@
+"""Findings of a scikit-learn/torch user's review (2026-12-02): inputs torch or scikit-learn
+refuse, and trainlab took."""
+
+import pytest
+import torch
+
+from trainlab.errors import ConfigError
+from trainlab.optim import SGD, Adam
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"lr": "0.1"}, {"lr": b"0.1"}, {"lr": ["0.1", 0.2, 0.3]}, {"lr": [True, 0.1, 0.1]}],
+)
+def test_a_hyperparameter_given_as_text_is_refused(kwargs):
+    """``SGD(p, lr="0.1")`` stepped with lr 0.1 (``float("0.1")``); ``torch.optim.SGD`` raises."""
+    p = torch.nn.Parameter(torch.zeros(3, 2))
+    with pytest.raises(ConfigError, match="lr must be a"):
+        SGD([p], **kwargs)
+
+
+def test_adam_betas_given_as_text_are_refused():
+    p = torch.nn.Parameter(torch.zeros(3, 2))
+    with pytest.raises(ConfigError, match="beta1 must be a number"):
+        Adam([p], betas=("0.9", 0.99))
+    Adam([p], betas=(0.9, [0.99, 0.999, 0.95]))  # (numbers, and a list of K, still go)
+
+
+def test_a_range_error_states_a_range_that_excludes_infinity():
+    """``SGD(p, lr=-1)`` said "lr must lie in [0.0, inf], got -1.0; fix the config value":
+    inf is refused too (``must be finite``), and the Python API has no config value."""
+    p = torch.nn.Parameter(torch.zeros(3, 2))
+    with pytest.raises(ConfigError) as err:
+        SGD([p], lr=-1.0)
+    assert str(err.value) == "lr must lie in [0.0, inf), got -1.0"
+    with pytest.raises(ConfigError, match="lr must be finite"):
+        SGD([p], lr=float("inf"))
+
+
+def test_clipping_thresholds_given_as_text_or_bools_are_refused():
+    from trainlab.optim import clip_grad_norm_
+
+    p = torch.nn.Parameter(torch.zeros(3, 2))
+    p.grad = torch.ones(3, 2)
+    for bad in ("1.0", True):
+        with pytest.raises(ConfigError, match="max_norm must be a number"):
+            clip_grad_norm_([p], bad, k=3)
+    with pytest.raises(ConfigError) as err:
+        clip_grad_norm_([p], -1.0, k=3)
+    assert str(err.value) == "max_norm must be > 0, got -1.0"
