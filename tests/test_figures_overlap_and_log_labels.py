@@ -219,7 +219,6 @@ def test_a_group_whose_every_model_failed_at_once_keeps_its_legend_key():
     assert legend.legend_handles[1].get_marker() == "x"
 
 
-
 def test_the_dynamics_figure_keys_a_group_whose_every_model_failed_at_once():
     """The learning-rate/gradient-norm figure of the same run: 'lr=1e12' (its rows cut at the
     failing step, as ``RunData.plot_curves`` cuts them) had no line and no legend key, so the
@@ -241,6 +240,7 @@ def test_the_dynamics_figure_keys_a_group_whose_every_model_failed_at_once():
     results[3]["status"] = "done"  # (a group with a model left is not keyed as failed)
     (legend,) = dynamics_figure(StubRun(curves, results)).legends
     assert [t.get_text() for t in legend.get_texts()] == ["lr=0.1"]
+
 
 def test_dash_overlapping_edge_cases_and_its_cap():
     from trainlab.report import plots
