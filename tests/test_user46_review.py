@@ -48,3 +48,15 @@ def test_clipping_thresholds_given_as_text_or_bools_are_refused():
     with pytest.raises(ConfigError) as err:
         clip_grad_norm_([p], -1.0, k=3)
     assert str(err.value) == "max_norm must be > 0, got -1.0"
+
+
+@pytest.mark.parametrize("step", [-5, -0.5, float("nan"), True, "3"])
+def test_a_schedule_refuses_a_step_before_its_start(step):
+    """``create_schedule("cosine", ...)(-5)`` returned learning rates above the base lr."""
+    from trainlab.optim import create_schedule
+
+    sched = create_schedule("cosine", torch.tensor([0.1, 0.2]), total_steps=100, steps_per_epoch=10)
+    with pytest.raises(ConfigError, match="step is a number >= 0"):
+        sched(step)
+    assert torch.equal(sched(0), torch.tensor([0.1, 0.2]))
+    assert torch.equal(sched(torch.tensor(0)), sched(0))  # (a tensor step is not read)

@@ -87,6 +87,8 @@ class Schedule:
         if isinstance(step, Tensor):
             t = step.to(device=dev, dtype=self._base64.dtype)
         else:  # a fill kernel, not a host-to-device copy: no sync on CUDA
+            if isinstance(step, bool | str | bytes) or not step >= 0:  # (a tensor: not read)
+                raise ConfigError(f"a schedule's step is a number >= 0, got {step!r}")
             t = torch.full((), float(step), dtype=self._base64.dtype, device=dev)
         lr = self._fn(t, self._base64).to(self.base_lr.dtype)
         return lr.reshape(()) if self.shared and lr.shape == (1,) else lr
