@@ -105,6 +105,12 @@ def test_study_runs_and_reports(tmp_path, monkeypatch):
     sections = json.loads((out / "report_sections.json").read_text())["sections"]
     setup = next(s["text"] for s in sections if s["kind"] == "text" and "Set-up" in s["text"])
     assert "width 8" in setup and "12 steps" in setup and "2 seeds" in setup
+    # its claims are a table, counted at the end as the other studies' are (it printed none)
+    from trainlab.studies import claims_summary
+
+    claims = next(s for s in sections if s.get("title", "").startswith("Claims"))
+    assert claims["columns"][-1] == "verdict" and len(claims["rows"]) == 4
+    assert claims_summary(out).startswith("claims, by verdict: ")
 
 
 def test_setup_text_says_what_ran_and_what_quick_mode_leaves_out():
@@ -135,14 +141,19 @@ def test_study_judges_each_claim_on_its_own():
         ("relu", 0.01): {"random": 0.6, "dbn": 0.4, "sdae": 0.4},
         ("relu", 1.0): {"random": 0.9, "dbn": 0.9, "sdae": 0.9},
     }
-    _, verdicts = pretraining._findings(_cells(acc), ["digits"], [3], [0.01, 0.1, 1.0])
+    _, verdicts, table = pretraining._findings(_cells(acc), ["digits"], [3], [0.01, 0.1, 1.0])
     helps, scarce, depth, narrows = verdicts
+    assert [r["verdict"] for r in table] == ["confirmed", "confirmed", "not tested", "contradicted"]
+    assert table[2]["detail"] == "one depth, 3" and table[3]["detail"].startswith("it reverses")
+    assert all(
+        v.startswith(f"on digits, {r['claim']}: ") for v, r in zip(verdicts, table, strict=True)
+    )
     assert "helps deep sigmoid nets" in helps and helps.endswith("confirmed")
     assert "scarce" in scarce and scarce.endswith("confirmed")
     assert depth.endswith("not tested (one depth, 3)")
     assert "contradicted: it reverses" in narrows
     # the same gains with seed noise far larger than them: nothing is confirmed
-    _, noisy = pretraining._findings(_cells(acc, std=0.5), ["digits"], [3], [0.01, 0.1, 1.0])
+    _, noisy, _ = pretraining._findings(_cells(acc, std=0.5), ["digits"], [3], [0.01, 0.1, 1.0])
     assert all("confirmed" not in v and "contradicted" not in v for v in noisy[:2])
     assert noisy[0].endswith("inconclusive (within seed noise)")
 

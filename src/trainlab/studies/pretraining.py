@@ -438,9 +438,11 @@ def _given_it_helps(verdict: str, helps: str) -> str:
 
 def _findings(
     rows: list[dict[str, Any]], datasets: list[str], depths: list[int], fractions: list[float]
-) -> tuple[list[str], list[str]]:
-    """Measured statements per dataset, and one verdict per claim of :data:`EXPECTATION`
-    (each difference judged against seed noise by :func:`evidence.judge`)."""
+) -> tuple[list[str], list[str], list[dict[str, str]]]:
+    """Measured statements per dataset, one verdict per claim of :data:`EXPECTATION` (each
+    difference judged against seed noise by :func:`evidence.judge`) as a sentence, and the same
+    claims as the report's table rows (``data``, ``claim``, ``detail``, ``verdict``: the
+    verdict's leading word(s), what :func:`trainlab.studies.claims_summary` counts)."""
     d_max, d_min, few = max(depths), min(depths), fractions[0]
 
     def pts(gain: float, cells: list[tuple[float, int]]) -> str:
@@ -468,7 +470,9 @@ def _findings(
             return ""
         return "; " + evidence.bound_text(se, dof, lambda x: f"{x * 100:.1f} points")
 
-    findings, verdicts = [], []
+    findings: list[str] = []
+    verdicts: list[str] = []
+    table: list[dict[str, str]] = []
     for data in datasets:
         for act in RANDOM_INIT:
             for frac in (few, 1.0):
@@ -484,23 +488,28 @@ def _findings(
         sig_all, sig_all_c = _gain(rows, data, "sigmoid", d_max, 1.0)
         relu, relu_c = _gain(rows, data, "relu", d_max, few)
         helps = judge(sig, sig_c)
-        claims = [
-            f"pre-training helps deep sigmoid nets ({pts(sig, sig_c)} at depth {d_max}, "
-            f"{few * 100:g}% labels{bound(sig_c)}): {helps}",
-            f"it helps most when labels are scarce ({pts(sig, sig_c)} at {few * 100:g}% vs "
-            f"{pts(sig_all, sig_all_c)} with all labels, sigmoid, depth {d_max}"
-            f"{bound(sig_c, sig_all_c)}): "
-            f"{_given_it_helps(judge(sig - sig_all, sig_c, sig_all_c), helps)}",
+        claims = [  # (claim with what was measured, verdict)
+            (
+                f"pre-training helps deep sigmoid nets ({pts(sig, sig_c)} at depth {d_max}, "
+                f"{few * 100:g}% labels{bound(sig_c)})",
+                helps,
+            ),
+            (
+                f"it helps most when labels are scarce ({pts(sig, sig_c)} at {few * 100:g}% vs "
+                f"{pts(sig_all, sig_all_c)} with all labels, sigmoid, depth {d_max}"
+                f"{bound(sig_c, sig_all_c)})",
+                _given_it_helps(judge(sig - sig_all, sig_c, sig_all_c), helps),
+            ),
         ]
         if len(depths) > 1:
             shallow, shallow_c = _gain(rows, data, "sigmoid", d_min, few)
-            claims.append(
+            claims.append((
                 f"its benefit grows with depth ({pts(shallow, shallow_c)} at depth {d_min} vs "
-                f"{pts(sig, sig_c)} at depth {d_max}{bound(sig_c, shallow_c)}): "
-                f"{_given_it_helps(judge(sig - shallow, sig_c, shallow_c), helps)}"
-            )
+                f"{pts(sig, sig_c)} at depth {d_max}{bound(sig_c, shallow_c)})",
+                _given_it_helps(judge(sig - shallow, sig_c, shallow_c), helps),
+            ))  # fmt: skip
         else:
-            claims.append(f"its benefit grows with depth: not tested (one depth, {d_max})")
+            claims.append(("its benefit grows with depth", f"not tested (one depth, {d_max})"))
         # the gap is the gain's size, whichever its sign (mnist1d measured negative gains)
         narrows = judge(abs(sig) - abs(relu), sig_c, relu_c)
         side = math.copysign(1.0, sig)  # both gains significant, on either side of zero
@@ -519,13 +528,34 @@ def _findings(
                 narrows = f"contradicted: it reverses ({flip}) and grows ({sizes})"
             else:
                 narrows = f"{narrows} on the gap's size ({sizes}); it reverses ({flip})"
-        claims.append(
+        claims.append((
             f"with ReLU and He init the gap narrows ({pts(relu, relu_c)} ReLU vs "
             f"{pts(sig, sig_c)} sigmoid, depth {d_max}, {few * 100:g}% labels"
-            f"{bound(sig_c, relu_c)}): {narrows}"
-        )
-        verdicts += [f"on {data}, {c}" for c in claims]
-    return findings, verdicts
+            f"{bound(sig_c, relu_c)})",
+            narrows,
+        ))  # fmt: skip
+        verdicts += [f"on {data}, {claim}: {verdict}" for claim, verdict in claims]
+        table += [
+            {"data": data, "claim": claim, **_verdict_parts(verdict)} for claim, verdict in claims
+        ]
+    return findings, verdicts, table
+
+
+#: the leading words of a claim's verdict, the report's verdict column
+VERDICT_WORDS = ("confirmed", "contradicted", "inconclusive", "mixed", "not tested", "not judged")
+
+
+def _verdict_parts(verdict: str) -> dict[str, str]:
+    """``{"detail": ..., "verdict": ...}``: ``"mixed: the gap narrows (…)"`` -> verdict
+    ``mixed``, detail ``the gap narrows (…)``; ``"inconclusive (within seed noise)"`` ->
+    ``inconclusive``, ``within seed noise``."""
+    word = next((w for w in VERDICT_WORDS if verdict.startswith(w)), None)
+    if word is None:
+        return {"detail": "", "verdict": verdict}
+    detail = verdict[len(word) :].lstrip(":").strip()
+    if detail.startswith("(") and detail.endswith(")") and detail.count("(") == 1:
+        detail = detail[1:-1]  # "(one depth, 3)" -> "one depth, 3"
+    return {"detail": detail, "verdict": word}
 
 
 def run(
@@ -561,7 +591,7 @@ def run(
     for data in datasets:
         _run_dataset(data, cfg, seed_list, fractions, batch, device, rows, per_model)
 
-    findings, verdicts = _findings(rows, datasets, depths, fractions)
+    findings, verdicts, claims_table = _findings(rows, datasets, depths, fractions)
     verdict = "Measured, claim by claim: " + "; ".join(verdicts)
     run_dir.write_json(
         "summary.json",
@@ -585,12 +615,8 @@ def run(
     rep = Report(run_dir.path, title="Study: unsupervised pre-training")
     rep.add_text(setup_text(quick, seed_list, fractions))
     rep.add_text(f"## Expected\n{EXPECTATION}")
-    rep.add_text(
-        "## Measured\n"
-        + "\n".join(f"- {f}" for f in findings)
-        + "\n\n## Claim by claim\n"
-        + "\n".join(f"- {v}" for v in verdicts)
-    )
+    rep.add_text("## Measured\n" + "\n".join(f"- {f}" for f in findings))
+    rep.add_table("Claims: expected (Erhan et al. 2010) vs measured", claims_table)
     over = "mean ± sample std (ddof=1) over seeds" if len(seed_list) > 1 else "one seed"
     rep.add_table(
         f"Test accuracy ({over})",
