@@ -267,8 +267,8 @@ def test_every_cell_row_is_mean_and_sample_std_of_its_seeds(fake_run):
 
 def test_one_seed_table_shows_no_spread(fake_run):
     summary, _, rec = fake_run(seeds=[0])
-    ((title, table),) = rec.tables
-    assert "one seed" in title
+    (claims_title, _), (title, table) = rec.tables  # (the claims, then the accuracies)
+    assert claims_title.startswith("Claims") and "one seed" in title
     for t, r in zip(table, summary["cells"], strict=True):
         assert t["test acc"] == f"{r['test_acc_mean']:.4f}"  # no "± 0.0000" from one value
 

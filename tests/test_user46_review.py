@@ -60,3 +60,34 @@ def test_a_schedule_refuses_a_step_before_its_start(step):
         sched(step)
     assert torch.equal(sched(0), torch.tensor([0.1, 0.2]))
     assert torch.equal(sched(torch.tensor(0)), sched(0))  # (a tensor step is not read)
+
+
+def test_a_table_printed_to_a_log_file_keeps_each_row_on_one_line(tmp_path):
+    """``trainlab diagnose CFG > log`` wrote the verdict table at 80 columns (rich's width when
+    no stream is a terminal), its detail cells split over two lines: grep found half a
+    sentence. In a log file or a pipe the CLI console is as wide as its widest line."""
+    import os
+    import subprocess
+    import sys
+
+    detail = "model 0: " + " ".join(f"word{i}" for i in range(40))  # ~290 characters
+    script = (
+        "from trainlab.cli.app import console\n"
+        "from trainlab.diagnostics.verdict import Finding, verdict_table\n"
+        f"console.print(verdict_table([Finding(check='gradients', status='warn', model=0, "
+        f"message={detail!r})]))\n"
+        "print('width', console.width)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env,
+        stdin=subprocess.DEVNULL, cwd=tmp_path, check=True,
+    ).stdout  # fmt: skip
+    rows = [line for line in out.splitlines() if "word" in line]
+    assert len(rows) == 1 and detail in rows[0], out
+    # an explicit width still holds (COLUMNS=40: the narrow-terminal fallback, one line a row)
+    narrow = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True,
+        env={**env, "COLUMNS": "40"}, stdin=subprocess.DEVNULL, cwd=tmp_path, check=True,
+    ).stdout  # fmt: skip
+    assert "width 40" in narrow

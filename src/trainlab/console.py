@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any, ClassVar
 
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 
 
 class FailSafeConsole(Console):
@@ -107,3 +107,20 @@ class CliConsole(FailSafeConsole):
     @soft_wrap.setter
     def soft_wrap(self, value: bool) -> None:  # (Console.__init__ sets it: the stream decides)
         pass
+
+    #: the width a log file or a pipe gets: a table too (its rows whole, not wrapped at 80)
+    LOG_WIDTH = 1 << 12
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        """Rich's size, but in a log file or a pipe :data:`LOG_WIDTH` wide unless a width was
+        set (``COLUMNS``, or ``console.width = …``): rich took a terminal's width from stdin
+        or stderr, or 80, and wrapped a table's cells across lines there."""
+        size = Console.size.fget(self)
+        if self._width is None and self.soft_wrap:
+            return ConsoleDimensions(self.LOG_WIDTH, size.height)
+        return size
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        Console.size.fset(self, new_size)
