@@ -256,8 +256,8 @@ def test_every_cell_row_is_mean_and_sample_std_of_its_seeds(fake_run):
         assert r["test_acc_mean"] == pytest.approx(np.mean(accs), abs=1e-12)
         assert r["test_acc_std"] == pytest.approx(np.std(accs, ddof=1), abs=1e-12)
     # the table shows the same numbers, "labels" as "1% (10)", and the steps and n
-    ((title, table),) = rec.tables
-    assert "mean ± sample std (ddof=1)" in title
+    (claims_title, _), (title, table) = rec.tables  # (the claims, then the accuracies)
+    assert claims_title.startswith("Claims") and "mean ± sample std (ddof=1)" in title
     pct = {0.01: "1% (10)", 0.1: "10% (50)", 1.0: "100% (500)"}
     for t, r in zip(table, summary["cells"], strict=True):
         assert t["labels"] == pct[r["labels"]]
