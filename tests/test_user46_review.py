@@ -91,3 +91,20 @@ def test_a_table_printed_to_a_log_file_keeps_each_row_on_one_line(tmp_path):
         env={**env, "COLUMNS": "40"}, stdin=subprocess.DEVNULL, cwd=tmp_path, check=True,
     ).stdout  # fmt: skip
     assert "width 40" in narrow
+
+
+def test_a_verbose_dbn_says_which_layer_is_training(capsys):
+    """``DBN(verbose=True)`` printed ``[BernoulliRBM] Iteration 1, …`` for every layer alike."""
+    import numpy as np
+
+    from trainlab.pretrain import DBN
+
+    x = np.random.default_rng(0).random((40, 6))
+    DBN(layers=[5, 3], n_iter=2, batch_size=10, random_state=0, verbose=True).fit(x)
+    lines = capsys.readouterr().out.splitlines()
+    heads = [i for i, line in enumerate(lines) if line.startswith("[DBN]")]
+    assert [lines[i] for i in heads] == [
+        "[DBN] layer 1 of 2: BernoulliRBM, 5 units",
+        "[DBN] layer 2 of 2: BernoulliRBM, 3 units",
+    ]
+    assert heads == [0, 3]  # each before its layer's two passes

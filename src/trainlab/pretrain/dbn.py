@@ -222,6 +222,8 @@ class DBN(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
         h = _frame_values(X) if names is not None else X
         for i, width in enumerate(widths):
             rbm = self._layer(i, width, int(rng.randint(np.iinfo(np.int32).max)))
+            if self.verbose:  # (each layer's RBM then prints its passes, by its class name)
+                print(f"[DBN] layer {i + 1} of {len(widths)}: {type(rbm).__name__}, {width} units")
             with _as_dbn_layer(i, len(widths)):
                 h = rbm.fit(h).transform(h)
             rbms.append(rbm)
