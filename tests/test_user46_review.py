@@ -108,3 +108,53 @@ def test_a_verbose_dbn_says_which_layer_is_training(capsys):
         "[DBN] layer 2 of 2: BernoulliRBM, 3 units",
     ]
     assert heads == [0, 3]  # each before its layer's two passes
+
+
+def _digits_config():
+    from trainlab.config import parse_config
+
+    return parse_config({"data": {"name": "digits"}, "train": {"epochs": 1}})
+
+
+def test_a_module_on_the_meta_device_is_refused_with_the_fix():
+    """Parameters built under ``torch.device("meta")`` failed inside torch's ``Module.cpu``:
+    ``NotImplementedError: Cannot copy out of meta tensor; no data!``."""
+    import trainlab
+    from trainlab.diagnostics import watch
+    from trainlab.errors import UserError
+
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(64, 10, device="meta"))
+    with pytest.raises(UserError, match=r"'1.weight' on the meta device .*to_empty"):
+        trainlab.train(_digits_config(), model=model, write=False)
+    with pytest.raises(UserError, match="on the meta device"):
+        watch(model)
+
+
+def test_one_model_that_vmap_cannot_batch_gives_no_k_times_warning(recwarn):
+    """At K=1 a forward with ``.item()`` warned that the population "runs its 1 models one after
+    another (K times one model's time)": one model loses nothing."""
+    import trainlab
+
+    class Itemized(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = torch.nn.Linear(64, 10)
+
+        def forward(self, x):
+            scale = float(x.abs().max().item()) or 1.0
+            return self.fc(x.flatten(1) / scale)
+
+    trainlab.train(_digits_config(), model=Itemized(), write=False)
+    assert not [w for w in recwarn if "one after another" in str(w.message)]
+
+
+def test_tensors_given_to_arrays_dataset_raise_no_numpy_deprecation_warning():
+    import warnings
+
+    from trainlab.pretrain import arrays_dataset
+
+    x, y = torch.rand(30, 4), torch.arange(30) % 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", DeprecationWarning)
+        data = arrays_dataset(x, y, x[:6], y[:6], val_fraction=0)
+    assert torch.equal(data.x_train.cpu(), x)

@@ -1424,11 +1424,12 @@ class Population(nn.Module):
                 what = "an op torch.vmap refused (" + str(err).strip().splitlines()[0][:80] + ")"
             else:
                 out = None
-            warnings.warn(
-                f"{name}.forward runs {what}, which torch.vmap cannot batch: this population "
-                f"runs its {self.k} models one after another (K times one model's time)",
-                stacklevel=_caller_stacklevel(),
-            )
+            if self.k > 1:  # (one model: nothing to batch, nothing lost)
+                warnings.warn(
+                    f"{name}.forward runs {what}, which torch.vmap cannot batch: this population "
+                    f"runs its {self.k} models one after another (K times one model's time)",
+                    stacklevel=_caller_stacklevel(),
+                )
             self.mode = "loop"
             return self._loop_forward(x) if out is None else out
         self._vmap_ran.add(self.training)

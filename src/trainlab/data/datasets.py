@@ -485,9 +485,10 @@ def _host(a: Any) -> Any:
     """A tensor as numpy can take it: detached, on the CPU, and a float type numpy lacks
     (bfloat16, float8) widened to float32 (exactly: inputs become float32 anyway)."""
     if isinstance(a, torch.Tensor):
-        a = a.detach().cpu()
+        a = a.detach().cpu().resolve_conj().resolve_neg()
         if a.is_floating_point() and a.dtype not in (torch.float16, torch.float32, torch.float64):
             a = a.float()
+        a = a.numpy()  # (np.array(tensor) warns under numpy 2: torch's __array__ has no copy=)
     return a
 
 

@@ -306,7 +306,9 @@ def arrays_dataset(
     integers in ``[0, num_classes)`` (``num_classes`` defaults to the largest label + 1),
     inputs finite, and the arrays checked as ``trainlab.data.load`` checks a file's
     (:func:`trainlab.data.datasets.check_arrays`); the training split must keep 2 classes.
-    ``x_test = y_test = None``: no test split (a run then reports validation numbers)."""
+    ``x_test = y_test = None``: no test split (a run then reports validation numbers).
+    Inputs become float32, the built-in models' dtype (integers above 2**24 round); for
+    float64 inputs build a :class:`trainlab.data.Dataset` of float64 tensors yourself."""
     from ..data import Dataset
     from ..data.datasets import _held_out_size, check_arrays
 
