@@ -158,3 +158,45 @@ def test_tensors_given_to_arrays_dataset_raise_no_numpy_deprecation_warning():
         warnings.simplefilter("error", DeprecationWarning)
         data = arrays_dataset(x, y, x[:6], y[:6], val_fraction=0)
     assert torch.equal(data.x_train.cpu(), x)
+
+
+def _as_unprivileged(script: str, cwd) -> str:
+    """Run ``script`` with Python where file permissions bind: as this user when it is not
+    root, else under ``capsh`` with the capabilities that override them dropped."""
+    import os
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    cmd = [sys.executable, "-c", script]
+    if os.geteuid() == 0:
+        capsh = shutil.which("capsh")
+        if capsh is None:
+            pytest.skip("running as root without capsh: permissions cannot bind")
+        cmd = [capsh, "--drop=cap_dac_override,cap_dac_read_search", "--", "-c", shlex.join(cmd)]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=cwd, check=True).stdout
+
+
+def test_a_data_folder_that_cannot_be_read_is_named_as_such(tmp_path):
+    """``data.options.path`` an unreadable folder: ``trainlab.data.load`` raised a bare
+    PermissionError on a file name it had only guessed (``noperm/train-images-idx3-ubyte/
+    train-images-idx3-ubyte``), which the CLI then reported as "no permission to write there"."""
+    (tmp_path / "noperm").mkdir()
+    (tmp_path / "noperm").chmod(0)
+    script = (
+        "from trainlab import data\n"
+        "for name, p in [('mnist', 'noperm'), ('npz', 'noperm/x.npz'), ('cifar10', 'noperm')]:\n"
+        "    try:\n"
+        "        data.load(name, path=p)\n"
+        "    except Exception as e:\n"
+        "        print(type(e).__name__, e)\n"
+    )
+    try:
+        out = _as_unprivileged(script, tmp_path).splitlines()
+    finally:
+        (tmp_path / "noperm").chmod(0o700)
+    assert len(out) == 3, out
+    for line, name in zip(out, ["mnist", "npz", "cifar10"], strict=True):
+        assert line.startswith(f"DataError {name}: cannot read the folder noperm (Permission"), line
+        assert "chmod u+rx" in line

@@ -481,6 +481,20 @@ def _check_classes(
     )
 
 
+def _blocked(path: Any) -> Path:
+    """The part of ``path`` that a PermissionError came from: the folder whose listing is
+    refused (its entry cannot be looked up), or ``path`` itself."""
+    p = Path(path)
+    for a in [*reversed(p.parents), p]:
+        try:
+            a.stat()
+        except PermissionError:
+            return a.parent if a.parent != Path() else a
+        except OSError:
+            break
+    return p
+
+
 def _host(a: Any) -> Any:
     """A tensor as numpy can take it: detached, on the CPU, and a float type numpy lacks
     (bfloat16, float8) widened to float32 (exactly: inputs become float32 anyway)."""
@@ -650,7 +664,15 @@ def load(
         raise UserError(f"stratify must be true or false, got {stratify!r}")
     stratify = bool(stratify)
 
-    raw = loader(**own)
+    try:
+        raw = loader(**own)
+    except PermissionError as err:  # (a file is refused by its reader; this is a folder on
+        where = _blocked(err.filename or own.get("path"))  # its way, or a file opened directly)
+        what = "the folder " if where.is_dir() else ""
+        raise DataError(
+            f"{name}: cannot read {what}{where} ({err.strerror or err}); make it readable "
+            "(e.g. chmod u+rx on a folder, u+r on a file) or use a copy"
+        ) from None
 
     # --- check what the loader gave
     option = "num_classes" in own_options
