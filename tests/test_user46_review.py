@@ -200,3 +200,24 @@ def test_a_data_folder_that_cannot_be_read_is_named_as_such(tmp_path):
     for line, name in zip(out, ["mnist", "npz", "cifar10"], strict=True):
         assert line.startswith(f"DataError {name}: cannot read the folder noperm (Permission"), line
         assert "chmod u+rx" in line
+
+
+def test_classes_only_in_the_test_split_are_warned_about(tmp_path):
+    """An .npz whose test labels hold classes the training labels lack loaded with
+    ``num_classes`` covering them and trained without a word: their accuracy can only be 0."""
+    import warnings
+
+    import numpy as np
+
+    from trainlab import data
+
+    rng = np.random.default_rng(0)
+    x, y = rng.random((60, 4)).astype("float32"), np.arange(60) % 2
+    np.savez(tmp_path / "d.npz", x_train=x, y_train=y, x_test=x[:20], y_test=np.arange(20) % 4)
+    with pytest.warns(UserWarning, match=r"the test labels hold classes 2, 3, which no training"):
+        got = data.load("npz", path=tmp_path / "d.npz")
+    assert got.num_classes == 4
+    np.savez(tmp_path / "ok.npz", x_train=x, y_train=y, x_test=x[:20], y_test=y[:20])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        data.load("npz", path=tmp_path / "ok.npz")

@@ -463,6 +463,18 @@ def _check_classes(
             f"{dname}: every training label is {int(train[0])}; a classifier needs at least 2 "
             f"classes: {fix}"
         )
+    for split, labels in splits.items():  # a class the models never see in training
+        unseen = np.setdiff1d(labels, train) if split != "train" else labels[:0]
+        if unseen.size:
+            shown = ", ".join(map(str, unseen[:8].tolist())) + (", ..." if unseen.size > 8 else "")
+            warnings.warn(
+                f"{dname}: the {split} labels hold class{'es' if unseen.size > 1 else ''} "
+                f"{shown}, which no training label has: no model can learn "
+                f"{'them' if unseen.size > 1 else 'it'} (those samples count as errors); check "
+                "the labels, or split the data so that training sees every class",
+                UserWarning,
+                stacklevel=2,
+            )
     if not inferred:
         return
     present = np.unique(np.concatenate([v for v in splits.values() if v.size]))
