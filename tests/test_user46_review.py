@@ -221,3 +221,58 @@ def test_classes_only_in_the_test_split_are_warned_about(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         data.load("npz", path=tmp_path / "ok.npz")
+
+
+def test_an_idx_header_written_little_endian_is_named_as_such(tmp_path):
+    """Dimensions packed little-endian were reported as a truncated file ("expected
+    222140119354188110852259840 bytes of data ... re-copy the file"): re-copying fixes
+    nothing."""
+    import gzip
+    import struct
+
+    import numpy as np
+
+    from trainlab.data import read_idx
+    from trainlab.errors import DataError
+
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    raw = b"\x00\x00\x08\x03" + struct.pack("<3I", 2, 3, 4) + images.tobytes()
+    (tmp_path / "le").write_bytes(raw)
+    (tmp_path / "le.gz").write_bytes(gzip.compress(raw))
+    for name in ("le", "le.gz"):
+        with pytest.raises(DataError, match=r"dimensions \(2, 3, 4\) are written little-endian"):
+            read_idx(tmp_path / name)
+    big = b"\x00\x00\x08\x03" + struct.pack(">3I", 2, 3, 4) + images.tobytes()[:-1]
+    (tmp_path / "cut").write_bytes(big)
+    with pytest.raises(DataError, match="truncated IDX file"):  # (a cut file is still one)
+        read_idx(tmp_path / "cut")
+
+
+def test_a_gzipped_cifar_batch_says_to_unpack_it(tmp_path):
+    import gzip
+
+    from test_readers import write_cifar10
+    from trainlab.data import read_cifar10
+    from trainlab.errors import DataError
+
+    folder = tmp_path / "cifar-10-batches-py"
+    write_cifar10(folder)
+    batch = folder / "data_batch_3"
+    batch.write_bytes(gzip.compress(batch.read_bytes()))
+    with pytest.raises(DataError, match="data_batch_3: a gzip-compressed file, not a CIFAR batch"):
+        read_cifar10(folder)
+
+
+def test_ragged_inputs_without_a_test_split_get_the_one_line_error():
+    """``arrays_dataset(ragged, y, None, None)`` raised numpy's ValueError ("setting an array
+    element with a sequence") from the empty test split's shape; with a test split, the
+    DataError."""
+    import numpy as np
+
+    from trainlab.errors import DataError
+    from trainlab.pretrain import arrays_dataset
+
+    with pytest.raises(DataError, match="train inputs and labels must each be one array"):
+        arrays_dataset([[1.0, 2.0], [3.0]] * 20, np.array([0, 1] * 20), None, None)
+    data = arrays_dataset(np.ones((40, 3)), np.array([0, 1] * 20), None, None)
+    assert data.x_test.shape == (0, 3) and data.y_test.shape == (0,)

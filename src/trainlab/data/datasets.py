@@ -430,7 +430,7 @@ def _label_range_error(
     remap of label codes (``remap``: a data set of its own classes, such as CIFAR's, has no
     codes to remap: ``high_fix`` then), one too high ``high_fix``."""
     fix = (
-        f"; map labels that are codes (-1 and 1) to class indices with {REMAP}"
+        f"; map labels that are codes (such as -1/+1) to class indices with {REMAP}"
         if lo < 0 and remap
         else high_fix
     )

@@ -185,6 +185,13 @@ def read_idx(path: str | Path) -> np.ndarray:
         # (zlib takes a C ssize_t: a header claiming more than that inflates to the end)
         buf = _gunzip(p, raw, min(header + expected + 1, sys.maxsize))
     actual = len(buf) - header
+    swapped = tuple(int.from_bytes(d.to_bytes(4, "big"), "little") for d in dims)
+    if actual != expected and actual == math.prod(swapped) * dtype.itemsize:
+        raise DataError(
+            f"{p}: not an IDX file: its dimensions {swapped} are written little-endian (read "
+            f"as IDX's big-endian they are {dims}); write them big-endian (e.g. "
+            "struct.pack('>I', n)), as the IDX format stores them"
+        )
     if actual < expected:
         raise DataError(
             f"{p}: truncated IDX file: expected {expected} bytes of data for shape {dims} "
@@ -392,6 +399,12 @@ def _load_batch(p: Path) -> dict[str, Any]:
     except OSError as err:
         raise _unreadable(p, err) from None
     except Exception as err:  # any failure to unpickle a damaged file (LookupError, MemoryError..)
+        if p.read_bytes()[:2] == b"\x1f\x8b":
+            raise DataError(
+                f"{p}: a gzip-compressed file, not a CIFAR batch; unpack it first (gunzip, or "
+                "tar xzf for the cifar-10-python.tar.gz archive) and pass the folder of its "
+                "batch files"
+            ) from None
         raise DataError(
             f"{p}: corrupt CIFAR batch: cannot unpickle it ({type(err).__name__}: {err}); "
             "re-copy the batch files"

@@ -319,9 +319,6 @@ def arrays_dataset(
         raise UserError(f"val_fraction must be a number in [0, 1), got {val_fraction!r}")
     if (x_test is None) != (y_test is None):
         raise UserError("arrays_dataset needs both x_test and y_test, or neither (no test split)")
-    if x_test is None:
-        x_test = np.empty((0, *np.shape(x_train)[1:]), dtype=np.float32)
-        y_test = np.empty(0, dtype=np.int64)
     if len(x_train) == 0:
         raise UserError(f"{name}: the training arrays are empty; pass x_train with samples")
     n_val = _held_out_size(len(x_train), val_fraction)  # (as trainlab.data: >= 1 for > 0)
@@ -333,11 +330,15 @@ def arrays_dataset(
         )
     checked, k = check_arrays(
         name,
-        {"train": (x_train, y_train), "test": (x_test, y_test)},
+        {"train": (x_train, y_train), "test": (x_test, y_test)},  # (None: skipped)
         num_classes,
         fix="check y_train (the labels passed in)",
     )  # lengths, 1-D integer labels, finite inputs, one sample shape, labels in [0, k)
-    (x_train, y_train), (x_test, y_test) = checked["train"], checked["test"]
+    x_train, y_train = checked["train"]
+    x_test, y_test = checked.get("test") or (  # no test split: an empty one of the same shape
+        np.empty((0, *x_train.shape[1:]), dtype=np.float32),
+        np.empty(0, dtype=np.int64),
+    )
     kept = np.unique(y_train[:n_tr])
     if kept.size < 2:  # rows sorted by class: the validation rows took the other classes
         raise UserError(
