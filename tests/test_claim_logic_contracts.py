@@ -122,7 +122,7 @@ def test_pretraining_diverged_cell_is_not_reported_as_within_seed_noise() -> Non
     gains = {(act, f): g for act, g in (("sigmoid", 0.05), ("relu", 0.0))
              for f in (0.01, 0.1, 1.0)}  # fmt: skip
     rows = _pre_rows(gains, nan_cell=("sigmoid", 0.01, "dbn"))
-    _, verdicts, _ = pre_study._findings(rows, ["digits"], [3], [0.01, 0.1, 1.0])
+    _, verdicts = pre_study._findings(rows, ["digits"], [3], [0.01, 0.1, 1.0])
     helps = next(v for v in verdicts if "helps deep sigmoid nets" in v)
     assert not re.search(r"\bnan\b", helps, re.IGNORECASE), helps
     assert "within seed noise" not in helps, helps
@@ -138,7 +138,7 @@ def test_pretraining_gap_that_shrinks_from_10_to_1_point_is_not_contradicted() -
     gains = {("sigmoid", 0.01): -0.10, ("sigmoid", 0.1): -0.10, ("sigmoid", 1.0): -0.10,
              ("relu", 0.01): -0.01, ("relu", 0.1): -0.01, ("relu", 1.0): -0.01}  # fmt: skip
     rows = _pre_rows(gains, std=0.002, n=5)
-    _, verdicts, _ = pre_study._findings(rows, ["digits"], [3], [0.01, 0.1, 1.0])
+    _, verdicts = pre_study._findings(rows, ["digits"], [3], [0.01, 0.1, 1.0])
     narrows = next(v for v in verdicts if "the gap narrows" in v)
     assert "-1.0" in narrows and "-10.0" in narrows, narrows  # the numbers quoted
     assert not narrows.endswith(evidence.CONTRADICTED), narrows

@@ -141,7 +141,7 @@ def test_study_judges_each_claim_on_its_own():
         ("relu", 0.01): {"random": 0.6, "dbn": 0.4, "sdae": 0.4},
         ("relu", 1.0): {"random": 0.9, "dbn": 0.9, "sdae": 0.9},
     }
-    _, verdicts, table = pretraining._findings(_cells(acc), ["digits"], [3], [0.01, 0.1, 1.0])
+    _, verdicts, table = pretraining._claims(_cells(acc), ["digits"], [3], [0.01, 0.1, 1.0])
     helps, scarce, depth, narrows = verdicts
     assert [r["verdict"] for r in table] == ["confirmed", "confirmed", "not tested", "contradicted"]
     assert table[2]["detail"] == "one depth, 3" and table[3]["detail"].startswith("it reverses")
@@ -153,7 +153,7 @@ def test_study_judges_each_claim_on_its_own():
     assert depth.endswith("not tested (one depth, 3)")
     assert "contradicted: it reverses" in narrows
     # the same gains with seed noise far larger than them: nothing is confirmed
-    _, noisy, _ = pretraining._findings(_cells(acc, std=0.5), ["digits"], [3], [0.01, 0.1, 1.0])
+    _, noisy = pretraining._findings(_cells(acc, std=0.5), ["digits"], [3], [0.01, 0.1, 1.0])
     assert all("confirmed" not in v and "contradicted" not in v for v in noisy[:2])
     assert noisy[0].endswith("inconclusive (within seed noise)")
 

@@ -119,3 +119,52 @@ def test_lines_dashed_in_turn_each_show_where_they_lie_on_one_another():
     shown = {c: int((np.abs(band - np.asarray(to_rgb(c))).max(-1) < 0.12).sum()) for c in colors}
     fair = sum(shown.values()) / len(colors)
     assert min(shown.values()) >= 0.5 * fair, f"pixels of each line's color at y = 2.3: {shown}"
+
+
+def _quadratic_plot(paths: dict[str, list[list[float]]]):
+    fn = FUNCTIONS["quadratic"]
+    best = {k: (torch.tensor(v, dtype=torch.float64), 0.1) for k, v in paths.items()}
+    fig = _plot(fn, best)
+    ax = fig.axes[0]
+    return ax, {line.get_label().split(" (lr")[0]: line for line in ax.get_lines()}
+
+
+def test_2d_paths_that_only_end_at_one_minimum_are_not_said_to_lie_on_one_another():
+    """Figure review (2026-12-02), trajectories_beale.png: "momentum, Nesterov and Adam lie on
+    one another" and trajectories_saddle.png "Nesterov and L-BFGS" though their paths plainly
+    differ: two paths counted as one when close at half their shared steps, which two runs
+    sitting at the same minimum for hundreds of steps are. A straight two-step path (Newton's)
+    whose two points lie on another path's corner was joined to it too."""
+    start, end = [-8.0, 1.0], [0.0, 0.0]
+    below = [start, [-6.0, -1.5]] + [[-3.0, -1.0]] + [end] * 300
+    above = [start, [-6.0, 1.8]] + [[-3.0, 1.5]] + [end] * 300
+    corner = [start, [-8.0, 0.0], end]  # (an L: down, then along y = 0)
+    ax, lines = _quadratic_plot({"A": below, "B": above, "L": corner, "Newton": [start, end]})
+    assert {line.get_linestyle() for k, line in lines.items() if k in "A B L Newton"} == {"-"}
+    assert "on one another" not in ax.get_xlabel()
+
+
+def test_2d_path_crawling_along_another_at_its_own_pace_is_dashed():
+    """SGD's slow crawl along y = 0, under Nesterov's fast run down the same line (different
+    steps, one path), hid SGD's line; both now show, dashed in turn, and the figure says so."""
+    start = [-8.0, 0.0]
+    slow = [[-8.0 + 0.05 * i, 0.0] for i in range(60)]  # stops at x = -5.05
+    fast = [start, [-4.0, 0.0], [-1.0, 0.0], [0.0, 0.0]]
+    ax, lines = _quadratic_plot({"SGD": slow, "Nesterov": fast})
+    assert lines["SGD"].get_linestyle() != "-" and lines["Nesterov"].get_linestyle() != "-"
+    assert "SGD and Nesterov lie on one another" in ax.get_xlabel()
+
+
+def test_2d_trajectory_figures_mark_the_start_and_the_saddle_they_promise():
+    """The captions say "start ●, minimum ★" but no start was drawn; the saddle point, the
+    subject of the saddle figure, was not marked either."""
+    fn = FUNCTIONS["saddle"]
+    path = torch.tensor([fn.start, [0.3, 0.0], [0.0, 0.9]], dtype=torch.float64)
+    ax = _plot(fn, {"SGD": (path, 0.9)}).axes[0]
+    marks = {line.get_label(): line for line in ax.get_lines()}
+    assert marks["start"].get_marker() == "o"
+    assert tuple(marks["start"].get_xydata()[0]) == fn.start
+    assert tuple(marks["saddle point"].get_xydata()[0]) == fn.saddle
+    assert marks["minimum"].get_marker() == "*"
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert {"start", "minimum", "saddle point"} <= set(labels)

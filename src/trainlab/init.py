@@ -189,15 +189,20 @@ def _global_rng_from(generator: torch.Generator | None, device: torch.device) ->
 def refuse_lazy(model: nn.Module, then: str) -> None:
     """UserError if ``model`` has lazy (uninitialized) parameters or buffers, e.g. an
     ``nn.LazyLinear`` or ``nn.LazyBatchNorm1d`` before its first forward: their shapes are
-    unknown until then. ``then``: what to do after the forward pass (the message's fix).
-    Parameters on the ``meta`` device (shapes, no data: a model built under
-    ``torch.device("meta")``) are refused too, before a copy of them fails inside torch."""
+    unknown until then. ``then``: what to do after the forward pass (the message's fix)."""
     for name, t in [*model.named_parameters(), *model.named_buffers()]:
         if nn.parameter.is_lazy(t):
             raise UserError(
                 f"{type(model).__name__} has uninitialized (lazy) parameters ('{name}'): run one "
                 f"forward pass on a batch first (it fixes their shapes), then {then}"
             )
+
+
+def refuse_meta(model: nn.Module, then: str) -> None:
+    """UserError if ``model`` has parameters or buffers on the ``meta`` device (shapes without
+    data: a model built under ``torch.device("meta")``), which cannot be trained or watched (a
+    copy of them fails inside torch); :func:`apply` takes them (it draws nothing there)."""
+    for name, t in [*model.named_parameters(), *model.named_buffers()]:
         if t.is_meta:
             raise UserError(
                 f"{type(model).__name__} has '{name}' on the meta device (a shape without data): "

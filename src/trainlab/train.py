@@ -226,9 +226,10 @@ class Trainer:
             from .population import refuse_uncopyable
 
             refuse_uncopyable(model)  # before the first deepcopy (_check_fits)
-            from .init import refuse_lazy
+            from .init import refuse_lazy, refuse_meta
 
             refuse_lazy(model, "pass it to the trainer")  # before anything reads a shape
+            refuse_meta(model, "pass it to the trainer")
         _check_dataset_type(dataset)
         _refuse_full_batch_optimizer(config)
         self.config = config

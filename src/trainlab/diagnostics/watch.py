@@ -828,9 +828,10 @@ class Watch:
             raise UserError(f"hist_values must be a positive int or None, got {hist_values!r}")
         hist_values = None if hist_values is None else int(hist_values)
         self.hist_values = hist_values
-        from ..init import refuse_lazy
+        from ..init import refuse_lazy, refuse_meta
 
         refuse_lazy(model, "watch it")  # (its parameters' sizes, which the watch plans for)
+        refuse_meta(model, "watch it")
         pop = _population_parts(model)
         self.k, self.tree, self._vmap_template = (1, model, None) if pop is None else pop
         self.is_population = pop is not None

@@ -335,9 +335,12 @@ def arrays_dataset(
         fix="check y_train (the labels passed in)",
     )  # lengths, 1-D integer labels, finite inputs, one sample shape, labels in [0, k)
     x_train, y_train = checked["train"]
-    x_test, y_test = checked.get("test") or (  # no test split: an empty one of the same shape
-        np.empty((0, *x_train.shape[1:]), dtype=np.float32),
-        np.empty(0, dtype=np.int64),
+    x_test, y_test = (
+        checked.get("test")
+        or (  # no test split: an empty one of the same shape
+            np.empty((0, *x_train.shape[1:]), dtype=np.float32),
+            np.empty(0, dtype=np.int64),
+        )
     )
     kept = np.unique(y_train[:n_tr])
     if kept.size < 2:  # rows sorted by class: the validation rows took the other classes

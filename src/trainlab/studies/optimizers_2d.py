@@ -219,23 +219,76 @@ def _together_text(names: list[str]) -> str:
     return f"{who} lie on one another: dashed in turn"
 
 
+#: points of a path compared (evenly thinned beyond this): a few hundred trace its shape
+_MAX_PATH_POINTS = 600
+
+
+def _thin(pts: np.ndarray, n: int = _MAX_PATH_POINTS) -> np.ndarray:
+    """At most ``n`` of the rows of ``pts``, evenly spaced, first and last kept."""
+    if len(pts) <= n:
+        return pts
+    return pts[np.round(np.linspace(0, len(pts) - 1, n)).astype(int)]
+
+
+def _along(pts: np.ndarray, step: float, cap: int = 3000) -> np.ndarray:
+    """Points along the polyline ``pts`` at most ``step`` apart (at most about ``cap``
+    points: farther apart on a long path), its vertices included."""
+    if len(pts) < 2:
+        return pts
+    seg = np.diff(pts, axis=0)
+    n = np.maximum(1, np.ceil(np.linalg.norm(seg, axis=1) / step)).astype(int)
+    if n.sum() > cap:
+        n = np.maximum(1, np.floor(n * cap / n.sum())).astype(int)
+    idx = np.repeat(np.arange(len(seg)), n)
+    frac = (np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)) / np.repeat(n, n)
+    return np.concatenate([pts[idx] + frac[:, None] * seg[idx], pts[-1:]])
+
+
+def _lies_on(a: np.ndarray, b: np.ndarray, tol: float) -> bool:
+    """Whether every point of path ``a`` in the view (the unit square: both paths in view
+    units), along its segments as well as at its steps, lies within ``tol`` of the polyline
+    ``b``, and ``a`` moves at all there: a path that stays at its start lies on every other,
+    and is not hidden by them for that (its start marker shows it)."""
+    a = _along(a, tol / 2)
+    a = a[((a >= 0) & (a <= 1)).all(1)]
+    if len(a) < 2 or np.ptp(a, axis=0).max() <= tol:
+        return False
+    b = _thin(b)
+    if len(b) == 1:
+        return bool((np.linalg.norm(a - b[0], axis=1) <= tol).all())
+    p0, d = b[:-1], np.diff(b, axis=0)  # segments p0 + t·d, t in [0, 1]
+    dd = np.maximum((d * d).sum(1), 1e-300)
+    for chunk in np.array_split(a, max(1, len(a) // 64)):  # (64 × segments at a time)
+        t = np.clip(((chunk[:, None, :] - p0) * d).sum(-1) / dd, 0.0, 1.0)
+        near = np.linalg.norm(chunk[:, None, :] - (p0 + t[..., None] * d), axis=-1).min(1)
+        if (near > tol).any():
+            return False
+    return True
+
+
 def _dash_coinciding(
-    drawn: list[tuple[str, Any, Any]], size: tuple[float, float], tol: float = 0.01
+    drawn: list[tuple[str, Any, Any]], view: tuple[float, float, float, float], tol: float = 0.01
 ) -> list[list[str]]:
-    """Trajectories that lie on one another (within ``tol`` of the view's width and height
-    at half or more of the steps they share, at least two), drawn dashed in turn so that each
-    shows (they start at one point, so their dashes keep in turn); a path joins the group of
-    the first earlier path it lies on. Returns each group's names."""
+    """Trajectories that lie on one another where they can be seen: every point of one, in
+    the view ``(x0, x1, y0, y1)``, within ``tol`` of the view's width and height of the other's
+    path, at whatever pace each goes (SGD crawling along the line Nesterov runs down is hidden
+    under it). Those are drawn dashed in turn so that each shows (they start at one point, so
+    their dashes keep in turn); a path joins the group of the first earlier path it lies on.
+    Two paths that only end at the same minimum, however long they sit there, are not joined.
+    Returns each group's names."""
     from ..report.plots import dash_in_turn, groups_on_first
 
+    x0, x1, y0, y1 = view
+    scale = np.array([x1 - x0, y1 - y0])
+
+    def view_units(pts: np.ndarray) -> np.ndarray:  # (the view is the unit square)
+        return (pts[np.isfinite(pts).all(1)] - [x0, y0]) / scale
+
+    paths = [view_units(np.asarray(pts, dtype=float)) for _, pts, _ in drawn]
     linked = np.zeros((len(drawn), len(drawn)), dtype=bool)
-    for i, (_, a, _) in enumerate(drawn):
-        for j, (_, b, _) in enumerate(drawn):
-            n = min(len(a), len(b))
-            if j > i and n >= 2:
-                d = np.abs(a[:n] - b[:n]) / np.asarray(size)
-                close = int((d.max(axis=1) <= tol).sum())
-                linked[i, j] = close >= 2 and 2 * close >= n
+    for i, a in enumerate(paths):
+        for j in range(i + 1, len(paths)):
+            linked[i, j] = _lies_on(a, paths[j], tol) or _lies_on(paths[j], a, tol)
     groups = groups_on_first(linked)
     for members in groups:
         for turn, i in enumerate(members):  # (4 line widths a dash)
@@ -257,22 +310,25 @@ def _plot(fn: TestFunction, best: dict[str, tuple[Tensor, float | None]], title:
     ax = fig.subplots()
     levels = torch.logspace(-3, math.log10(max(float(z.max()), 1e-2)), 20).numpy()
     ax.contour(gx.numpy(), gy.numpy(), (z + 1e-3).numpy(), levels=levels, cmap="Greys",
-               linewidths=0.6)  # fmt: skip
+               linewidths=0.9, vmin=-0.3 * float(levels.max()))  # fmt: skip  # (no white lines)
     drawn = []
     for label, (path, lr) in best.items():
         pts = path.numpy()
-        (line,) = ax.plot(pts[:, 0], pts[:, 1], "-", lw=1.2, label=f"{label} (lr {lr:g})",
+        (line,) = ax.plot(pts[:, 0], pts[:, 1], "-", lw=1.5, label=f"{label} (lr {lr:g})",
                           alpha=0.85)  # fmt: skip
         drawn.append((label, pts, line))
-    together = _dash_coinciding(drawn, (x1 - x0, y1 - y0))
-    for m in fn.argmin:
-        ax.plot(*m, "r*", ms=12)
+    together = _dash_coinciding(drawn, (x0, x1, y0, y1))
+    ax.plot(*fn.start, "ko", ms=7, zorder=5, label="start")
+    for i, m in enumerate(fn.argmin):
+        ax.plot(*m, "r*", ms=12, zorder=5, label="minimum" if i == 0 else None)
+    if fn.saddle is not None:
+        ax.plot(*fn.saddle, "kx", ms=9, mew=2, zorder=5, label="saddle point")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_xlabel("x" + "".join(f"\n({_together_text(g)})" for g in together))
     ax.set_ylabel("y")
     ax.set_title(title or f"{fn.name}: trajectories at each optimizer's best LR")
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=8, loc="best")
     return fig
 
 
@@ -424,7 +480,12 @@ def run(
     )
     for fname, fn in FUNCTIONS.items():
         fig = _plot(fn, results[(fname, "_plot")])
-        rep.add_figure(f"trajectories_{fname}", fig, caption=f"{fname}: start ●, minimum ★")
+        rep.add_figure(
+            f"trajectories_{fname}",
+            fig,
+            caption=f"{fname}: start ●, minimum ★"
+            + (", saddle point ×" if fn.saddle is not None else ""),
+        )
     rep.add_figure("zigzag_quadratic", zig_fig, caption=zig_caption)
     from ..optim import optimizer_options
 

@@ -438,11 +438,19 @@ def _given_it_helps(verdict: str, helps: str) -> str:
 
 def _findings(
     rows: list[dict[str, Any]], datasets: list[str], depths: list[int], fractions: list[float]
+) -> tuple[list[str], list[str]]:
+    """Measured statements per dataset, and one verdict per claim of :data:`EXPECTATION`
+    (each difference judged against seed noise by :func:`evidence.judge`), a sentence each."""
+    findings, verdicts, _ = _claims(rows, datasets, depths, fractions)
+    return findings, verdicts
+
+
+def _claims(
+    rows: list[dict[str, Any]], datasets: list[str], depths: list[int], fractions: list[float]
 ) -> tuple[list[str], list[str], list[dict[str, str]]]:
-    """Measured statements per dataset, one verdict per claim of :data:`EXPECTATION` (each
-    difference judged against seed noise by :func:`evidence.judge`) as a sentence, and the same
-    claims as the report's table rows (``data``, ``claim``, ``detail``, ``verdict``: the
-    verdict's leading word(s), what :func:`trainlab.studies.claims_summary` counts)."""
+    """:func:`_findings`, and the same claims as the report's table rows (``data``, ``claim``,
+    ``detail``, ``verdict``: the verdict's leading word(s), what
+    :func:`trainlab.studies.claims_summary` counts)."""
     d_max, d_min, few = max(depths), min(depths), fractions[0]
 
     def pts(gain: float, cells: list[tuple[float, int]]) -> str:
@@ -591,7 +599,7 @@ def run(
     for data in datasets:
         _run_dataset(data, cfg, seed_list, fractions, batch, device, rows, per_model)
 
-    findings, verdicts, claims_table = _findings(rows, datasets, depths, fractions)
+    findings, verdicts, claims_table = _claims(rows, datasets, depths, fractions)
     verdict = "Measured, claim by claim: " + "; ".join(verdicts)
     run_dir.write_json(
         "summary.json",
