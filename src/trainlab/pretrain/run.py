@@ -519,9 +519,21 @@ def reconstructions_figure(x: np.ndarray, x_rec: np.ndarray, input_shape: tuple[
     return fig
 
 
-def curves_figure(history: dict[str, Any], labels: list[str]):
+#: the panel titles (and y labels) of :func:`curves_figure`'s tracked quantities
+CURVE_TITLES = {
+    "reconstruction_error": "reconstruction error (mean squared)",
+    "pseudo_likelihood": "pseudo-log-likelihood (per sample)",
+    "reconstruction_loss": "reconstruction loss (cross-entropy)",
+}
+
+
+def curves_figure(
+    history: dict[str, Any], labels: list[str], baselines: dict[str, float] | None = None
+):
     """Each tracked quantity of ``history`` (``epoch`` and ``(rows, passes)`` arrays, e.g.
-    reconstruction error and pseudo-likelihood) per pass, one line per row (model or layer)."""
+    reconstruction error and pseudo-likelihood) per pass, one line per row (model or layer).
+    ``baselines``: per quantity, the value of the trivial model that predicts each input's
+    mean over the training set, drawn as a dashed line: a curve near it has learned little."""
     from ..report.plots import subplots
 
     keys = [k for k, v in history.items() if k != "epoch" and v is not None]
@@ -532,11 +544,18 @@ def curves_figure(history: dict[str, Any], labels: list[str]):
     for ax, key in zip(axes[0], keys, strict=True):
         for row, label in zip(np.asarray(history[key]), labels, strict=True):
             ax.plot(epochs, row, label=label, lw=1, marker="o", ms=3)  # (one pass: a point)
+        base = (baselines or {}).get(key)
+        if base is not None and math.isfinite(base):
+            ax.axhline(base, color="0.35", ls="--", lw=1, label="predict the mean input")
         ax.set_xlabel("pass over the data")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_title(key.replace("_", " "))
+        title = CURVE_TITLES.get(key, key.replace("_", " "))
+        ax.set_title(title)
+        ax.set_ylabel(title.split(" (")[0])
     if len(labels) <= 10:
-        axes[0, 0].legend(fontsize=7)
+        for ax in axes[0]:  # (each panel: the baseline is its own)
+            if ax is axes[0, 0] or any(line.get_linestyle() == "--" for line in ax.get_lines()):
+                ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -973,10 +992,14 @@ def run_pretrain(
             tracked = "reconstruction error (mean squared, mean-field)" + (
                 " and pseudo-log-likelihood" if hist["pseudo_likelihood"] is not None else ""
             )
+            seen = xtr[:MONITOR]  # (the samples the curves track: PassMonitor's)
+            mean_error = float(((seen - xtr.mean(0)) ** 2).mean())
             rep.add_figure(
                 "curves",
-                curves_figure(hist, labels),
-                f"{tracked} of {_monitored(len(xtr))} after each pass",
+                curves_figure(hist, labels, {"reconstruction_error": mean_error}),
+                f"{tracked} of {_monitored(len(xtr))} after each pass; dashed: the "
+                f"reconstruction error of predicting every input as the training mean "
+                f"({mean_error:.4f}), what a model that learned nothing else scores",
             )
             # the filters and reconstructions of the first model that trained (a diverged
             # model's NaN weights would draw blank squares)
