@@ -296,3 +296,15 @@ def test_the_init_study_run_draws_its_curves_in_the_schemes_names_and_colors(tmp
     schemes = list(init_study.SCHEMES)
     expected = [to_hex(f"C{schemes.index(s)}") for s in ("zeros", "He")]
     assert [to_hex(h.get_color()) for h in legend.legend_handles] == expected
+
+
+def test_a_log_axis_of_one_to_two_decades_labels_some_minor_ticks(tmp_path):
+    """Figure review: a gradient norm from 0.03 to 0.9 on a log axis was labelled ``0.1`` and
+    ``1`` alone (matplotlib labels minor ticks below 1 decade only): 0.17 could not be read."""
+    fig = Figure(figsize=(3, 3))
+    ax = fig.subplots()
+    ax.plot(np.arange(10), np.geomspace(0.9, 0.03, 10))
+    ax.set_yscale("log")
+    save_figure(fig, tmp_path / "f.png")
+    labels = {t.get_text() for t in ax.yaxis.get_ticklabels(minor=True) if t.get_text()}
+    assert {"0.03", "0.3"} <= labels, labels

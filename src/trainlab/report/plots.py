@@ -101,7 +101,9 @@ class _PlainLogFormatter(LogFormatterSciNotation):
 def plain_log_labels(fig: Figure) -> Figure:
     """Give every log-scaled axis of ``fig`` that still has matplotlib's default labels plain
     numbers (:class:`_PlainLogFormatter`): a short log axis (a loss from 0.15 to 4) otherwise
-    reads ``2×10⁻¹ 3×10⁻¹ 4×10⁻¹ 6×10⁻¹ 10⁰ 2×10⁰``. Returns ``fig``."""
+    reads ``2×10⁻¹ 3×10⁻¹ 4×10⁻¹ 6×10⁻¹ 10⁰ 2×10⁰``. An axis of up to 2 decades (matplotlib:
+    1) labels some of its minor ticks (2, 3, 4, 6 times a power of ten): one from 0.03 to 0.9
+    read ``0.1`` and ``1`` alone. Returns ``fig``."""
     for ax in fig.axes:
         for axis in (ax.xaxis, ax.yaxis):
             if axis.get_scale() != "log":
@@ -116,7 +118,7 @@ def plain_log_labels(fig: Figure) -> Figure:
                         _PlainLogFormatter(
                             old._base,
                             labelOnlyBase=old.labelOnlyBase,
-                            minor_thresholds=old.minor_thresholds,
+                            minor_thresholds=(2, 0.4),  # (matplotlib: 1, 0.4)
                             linthresh=old._linthresh,
                         )
                     )
