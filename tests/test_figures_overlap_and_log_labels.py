@@ -308,3 +308,17 @@ def test_a_log_axis_of_one_to_two_decades_labels_some_minor_ticks(tmp_path):
     save_figure(fig, tmp_path / "f.png")
     labels = {t.get_text() for t in ax.yaxis.get_ticklabels(minor=True) if t.get_text()}
     assert {"0.03", "0.3"} <= labels, labels
+
+
+def test_lr_grid_error_bars_stay_within_the_seeds_range():
+    """Figure review: preprocessing's lr_grid_MLP.png drew Adam at lr 0.03 as 0.0123 ± 0.0169
+    on a log axis, its bar running off the bottom (a loss near 0 that no seed had)."""
+    from trainlab.studies.cells import mean_std, seed_errors
+
+    seeds = [0.001, 0.002, 0.035]
+    m, s = mean_std(seeds)
+    assert m - s < 0  # (the symmetric bar)
+    (below,), (above,) = seed_errors([seeds])
+    assert m - below == pytest.approx(0.001) and m + above == pytest.approx(m + s)
+    (below,), (above,) = seed_errors([[1.0, 2.0, 3.0]])  # (within the range: mean ± std)
+    assert below == pytest.approx(1.0) and above == pytest.approx(1.0)

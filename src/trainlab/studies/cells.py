@@ -89,6 +89,20 @@ def mean_std(vals: list[float]) -> tuple[float, float]:
     return sum(finite) / len(finite), sample_std(finite)
 
 
+def seed_errors(samples: Sequence[Sequence[float]]) -> list[list[float]]:
+    """``yerr`` for ``errorbar`` at each point's :func:`mean_std` of its seeds' ``samples``
+    (all finite): ``[below, above]``, mean ± std with each end clipped to the seeds' own
+    range, as :func:`trainlab.report.plots.seed_band` clips a band. Unclipped, a std larger
+    than the mean (seeds 0.001, 0.002, 0.035) drew a bar below 0, off a log axis's bottom:
+    a loss near 0 that no seed reached."""
+    below, above = [], []
+    for vals in samples:
+        m, s = mean_std(list(vals))
+        below.append(m - max(m - s, min(vals)))
+        above.append(min(m + s, max(vals)) - m)
+    return [below, above]
+
+
 def curves(
     cell: dict[str, Any], indices: list[int], metric: str = "train_loss"
 ) -> tuple[list[int], list[float], list[float]]:

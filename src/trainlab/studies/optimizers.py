@@ -47,6 +47,7 @@ from .cells import (
     mean_std,
     pm,
     pm_final,
+    seed_errors,
     train_cell,
 )
 from .evidence import (
@@ -285,7 +286,8 @@ def run(
             ms = [mean_std(r["val"][lr]) for lr in r["lrs"]]
             xs = [lr for lr, (m, _) in zip(r["lrs"], ms, strict=True) if math.isfinite(m)]
             ys = [m for m, _ in ms if math.isfinite(m)]
-            es = [s for m, s in ms if math.isfinite(m)]
+            es = seed_errors([r["val"][lr] for lr, (m, _) in zip(r["lrs"], ms, strict=True)
+                              if math.isfinite(m)])  # fmt: skip
             lr_lines.append(ax.errorbar(xs, ys, yerr=es, marker="o", capsize=3, label=oname)[0])
             best, mods = r["best"], r["mods"]
             ep, mu, lo, hi = curve_and_band(r["cell"], [m["index"] for m in mods])

@@ -58,6 +58,7 @@ from .cells import (
     diverged_note,
     final_values,
     mean_std,
+    seed_errors,
     train_cell,
 )
 from .evidence import CONFIRMED, CONTRADICTED, bound_text, judge, welch
@@ -422,8 +423,9 @@ def run(
                 ax.fill_between(ep, lo, hi,
                                 color=line.get_color(), alpha=0.15)  # fmt: skip
                 ok = [i for i, (m, _) in enumerate(scores) if math.isfinite(m)]
+                finals = [final_values(groups[r["lrs"][i]], "train_loss") for i in ok]
                 bars = ax_lr.errorbar([r["lrs"][i] for i in ok], [scores[i][0] for i in ok],
-                                      yerr=[scores[i][1] for i in ok], marker="o", capsize=3,
+                                      yerr=seed_errors(finals), marker="o", capsize=3,
                                       label=pname)  # fmt: skip
                 lr_lines[ax_lr].append(bars[0])
                 reach = epochs_to_reach(ep, mu, TARGET)
