@@ -356,6 +356,7 @@ def run(
         for metric in ("loss", "acc"):
             fig = curve_figure(rd, metric, names=names, colors=colors)
             if fig is not None:
+                fig.suptitle(cell["name"])  # (a slide names its cell: depth 4 or 30, ...)
                 rep.add_figure(
                     f"curves_{cell['name']}_{metric}",
                     fig,
