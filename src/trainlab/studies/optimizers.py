@@ -325,6 +325,7 @@ def run(
         cap = (
             f"{mname}: final validation loss against LR; an LR at which any seed's run "
             "diverged (NaN/Inf) has no point"
+            + ("; bars: ±1 std over seeds, within their range" if n_seeds > 1 else "")
         )
         rep.add_figure(f"lr_sensitivity_{mname.lower()}", fig, caption=cap)
         ax2.set_yscale("log")

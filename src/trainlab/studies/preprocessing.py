@@ -473,7 +473,8 @@ def run(
             fig_lr,
             caption=f"{mname}: final training loss against LR (an LR where a seed's loss turned "
             "NaN/Inf is left out; one whose loss grew huge but stayed finite is drawn, far above "
-            "the rest); the best LR is bracketed when the curve rises again on both sides of it.",
+            "the rest); the best LR is bracketed when the curve rises again on both sides of it; "
+            "bars: ±1 std over seeds, within their range.",
         )
     table = [{k: v for k, v in r.items() if k != "final train loss per seed"} for r in rows]
     rep.add_table(
