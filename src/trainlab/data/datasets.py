@@ -455,7 +455,8 @@ def _check_classes(
     ``inferred``: ``num_classes`` was taken as ``max label + 1``. Then at least half of the
     indices ``0..num_classes-1`` must occur in the labels: labels such as ``{3, 7}`` (or
     ``{0, 10**9}``) are class *names*, not indices, and would give the model ``max + 1``
-    outputs, most of them never trained (or too many to allocate).
+    outputs, most of them never trained (or too many to allocate). Data that passes is then
+    checked for val/test classes the training split lacks (:func:`_warn_unseen_classes`).
     """
     train = np.unique(splits["train"])
     if train.size == 1:
@@ -463,6 +464,15 @@ def _check_classes(
             f"{dname}: every training label is {int(train[0])}; a classifier needs at least 2 "
             f"classes: {fix}"
         )
+    if inferred:
+        _check_inferred_indices(dname, num_classes, splits, option=option)
+    if train.size:  # (no training labels: refused elsewhere, with its own fix)
+        _warn_unseen_classes(dname, train, splits)
+
+
+def _warn_unseen_classes(dname: str, train: np.ndarray, splits: dict[str, np.ndarray]) -> None:
+    """Warn of val/test labels in classes that no training label (``train``: its classes)
+    has: no model can learn them, and their samples count as errors."""
     for split, labels in splits.items():  # a class the models never see in training
         unseen = np.setdiff1d(labels, train) if split != "train" else labels[:0]
         if unseen.size:
@@ -475,8 +485,13 @@ def _check_classes(
                 UserWarning,
                 stacklevel=2,
             )
-    if not inferred:
-        return
+
+
+def _check_inferred_indices(
+    dname: str, num_classes: int, splits: dict[str, np.ndarray], *, option: bool
+) -> None:
+    """An inferred ``num_classes`` (``max label + 1``) whose indices the labels mostly skip
+    (:func:`_check_classes`) is a DataError naming the remap."""
     present = np.unique(np.concatenate([v for v in splits.values() if v.size]))
     if 2 * present.size >= num_classes:
         return
