@@ -694,10 +694,11 @@ def load(
     try:
         raw = loader(**own)
     except PermissionError as err:  # (a file is refused by its reader; this is a folder on
-        where = _blocked(err.filename or own.get("path"))  # its way, or a file opened directly)
-        what = "the folder " if where.is_dir() else ""
+        src = err.filename or own.get("path")  # its way, or a file opened directly)
+        where = _blocked(src) if src is not None else None
+        what = "its data" if where is None else f"the folder {where}" if where.is_dir() else where
         raise DataError(
-            f"{name}: cannot read {what}{where} ({err.strerror or err}); make it readable "
+            f"{name}: cannot read {what} ({err.strerror or err}); make it readable "
             "(e.g. chmod u+rx on a folder, u+r on a file) or use a copy"
         ) from None
 
