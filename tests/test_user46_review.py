@@ -297,3 +297,33 @@ def test_rbm_curves_show_the_mean_input_baseline_and_name_their_axes():
     assert base.get_ydata()[0] == 0.074 and base.get_label() == "predict the mean input"
     assert "predict the mean input" in [t.get_text() for t in rec.get_legend().get_texts()]
     assert not [line for line in pl.get_lines() if line.get_linestyle() == "--"]
+
+
+def test_an_update_ratio_small_only_because_the_schedule_decayed_is_not_a_warning():
+    """Figure review: `trainlab train examples/lr_sweep_sgd.yaml --diagnose` (cosine, 4 epochs)
+    warned "update/weight ratio too small" for all 10 models, lr 0.1 at 95% test accuracy
+    included: judged at step 50 of 52, where cosine had cut the learning rate ~60×. An update
+    scales with the learning rate: judged at the largest rate, the ratio is within bounds."""
+    from trainlab.diagnostics.run import _decayed_schedule
+    from trainlab.diagnostics.verdict import Finding
+
+    def small(model, value, extra=""):
+        return Finding("update_ratio", "warn", model,
+                       f"update/weight ratio too small: {value:.1e} in 'fc1' (bound 1e-05){extra}",
+                       50, "fc1", value, ["fc1"])  # fmt: skip
+
+    cosine = [{"model": m, "epoch": e, "step": 13 * e, "lr": lr}
+              for m in range(4) for e, lr in enumerate([0.087, 0.05, 0.013, 1e-5], 1)]  # fmt: skip
+    constant = [{"model": 4, "epoch": e, "step": 13 * e, "lr": 0.1} for e in (1, 2, 3, 4)]
+    findings = [
+        small(0, 8.5e-6),  # lr at step 50 ≈ 0.001 (1/87): ≈ 7e-4 at the largest rate
+        small(1, 1e-9),  # ≈ 6e-8 at the largest rate: too small even there
+        small(2, 8.5e-6, "; at step 0 it was too large: 1.3e-01 in 'out' (bound 0.1)"),
+        Finding("update_ratio", "ok", 3, "‖Δθ‖/‖θ‖ within [1e-05, 0.1]", 50, None, 1e-3),
+        small(4, 8.5e-6),  # a constant rate: nothing decayed
+    ]
+    out = _decayed_schedule(findings, cosine + constant)
+    assert out[0].status == "ok" and "the schedule had cut the learning rate" in out[0].message
+    assert out[0].value == 8.5e-6 and out[0].step == 50 and out[0].layer == "fc1"
+    assert [f.status for f in out[1:]] == ["warn", "warn", "ok", "warn"]
+    assert out[1:] == findings[1:]

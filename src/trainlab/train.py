@@ -1658,9 +1658,11 @@ def _member_init(config: Config, member: Member) -> dict[str, Any]:
 def _write_verdict(run: RunDir, summary: dict[str, Any]) -> None:
     """``verdict.json``: the health verdict (:func:`trainlab.diagnostics.run.run_findings`) of a
     finished run's ``diagnostics.jsonl`` and its NaN/Inf stops."""
-    from .diagnostics.run import read_records, run_findings, run_split_sizes
+    from .diagnostics.run import read_records, run_findings, run_metrics, run_split_sizes
 
-    findings = run_findings(read_records(run.path), summary, run_split_sizes(run.path))
+    findings = run_findings(
+        read_records(run.path), summary, run_split_sizes(run.path), run_metrics(run.path)
+    )
     rows = to_jsonable([f.__dict__ for f in findings])  # (an inf ratio: null, as elsewhere)
     run.write_text("verdict.json", json.dumps(rows, indent=1, allow_nan=False) + "\n")
 

@@ -158,9 +158,16 @@ def finish_diagnose(
     with reporting(run_dir):  # (the run is complete: `trainlab report DIR` rebuilds the rest)
         records = read_records(run_dir)
         # (the trainer wrote verdict.json from the same records and summary)
-        findings = run_findings(records, summary, run_split_sizes(run_dir))
+        findings = run_findings(records, summary, run_split_sizes(run_dir), run_metrics(run_dir))
         path = _write_report(run_dir, records, findings) if report else None
     return DiagnoseResult(run_dir, findings, records, path)
+
+
+def run_metrics(run_dir: Path) -> list[dict[str, Any]]:
+    """A run folder's ``metrics.jsonl`` rows (``[]`` where it has none)."""
+    from ..report.rundata import read_jsonl
+
+    return read_jsonl(Path(run_dir) / "metrics.jsonl")
 
 
 def run_split_sizes(run_dir: Path) -> list[int] | None:
@@ -173,13 +180,17 @@ def run_split_sizes(run_dir: Path) -> list[int] | None:
 
 
 def run_findings(
-    records: list[dict[str, Any]], summary: dict[str, Any], sizes: list[int] | None = None
+    records: list[dict[str, Any]],
+    summary: dict[str, Any],
+    sizes: list[int] | None = None,
+    metrics: list[dict[str, Any]] | None = None,
 ) -> list[Finding]:
     """The verdict of a training run: :func:`~trainlab.diagnostics.verdict` of its
     diagnostics ``records``, with the NaN/Inf stops of its ``summary`` (``summary.json``)
     folded in (:func:`with_trainer_stops`); ``sizes``: its ``[train, val, test]`` sample
     counts (a run with neither a val nor a test split judges its last update on the training
-    split)."""
+    split); ``metrics``: its ``metrics.jsonl`` rows, whose per-epoch learning rates tell a
+    ratio made small by a decaying schedule (:func:`_decayed_schedule`)."""
     sampled: dict[int, set[int]] = {}
     for r in records:
         sampled.setdefault(int(r.get("model", 0)), set()).add(int(r["step"]))
@@ -192,7 +203,57 @@ def run_findings(
         verdict(records), nan_stops(summary), sampled, evaluated, held_out=held_out,
         bounds=bounds,
     )  # fmt: skip
-    return _never_moved(findings, records, summary)
+    findings = _never_moved(findings, records, summary)
+    return _decayed_schedule(findings, metrics) if metrics else findings
+
+
+#: a learning rate at most this fraction of the run's peak has been decayed by its schedule
+DECAYED = 0.1
+
+
+def _decayed_schedule(
+    findings: list[Finding], metrics: list[dict[str, Any]], low: float | None = None
+) -> list[Finding]:
+    """``findings`` where an update/weight ratio judged too small at a step whose learning rate
+    a schedule had cut to at most :data:`DECAYED` of the model's peak (cosine near its end:
+    ~1e-3 of it) is judged at the peak instead: an update scales with the learning rate, so
+    the ratio there is about ``ratio · peak / lr``; within bounds, the finding is ok and says
+    so (one that also names an earlier too-large update stays a warning). The learning rate
+    at a step is interpolated between the epochs' last steps (``metrics.jsonl``'s ``lr`` and
+    ``step``). ``low``: the bound (``Thresholds``' default)."""
+    import numpy as np
+
+    from .verdict import Thresholds
+
+    low = Thresholds().update_low if low is None else low
+    by_model: dict[int, list[tuple[float, float]]] = {}
+    for r in metrics:
+        lr, step = r.get("lr"), r.get("step")
+        if _positive(lr) and isinstance(step, int | float) and math.isfinite(step):
+            by_model.setdefault(int(r.get("model", 0)), []).append((float(step) - 1, float(lr)))
+    out = list(findings)
+    for i, f in enumerate(out):
+        if not (
+            f.check == "update_ratio" and f.status == "warn" and f.model in by_model
+            and "too small" in f.message and "too large" not in f.message  # (an earlier
+            and _positive(f.value) and f.step is not None  # too-large update stays a warning)
+        ):  # fmt: skip
+            continue
+        steps, lrs = zip(*sorted(by_model[f.model]), strict=True)
+        lr = float(np.interp(f.step, steps, lrs))
+        peak = max(lrs)
+        at_peak = f.value * peak / lr
+        if lr > DECAYED * peak or at_peak < low:
+            continue
+        where = f" in '{f.layer}'" if f.layer else ""
+        out[i] = Finding(
+            "update_ratio", "ok", f.model,
+            f"‖Δθ‖/‖θ‖ {f.value:.1e}{where} at step {f.step}, where the schedule had cut the "
+            f"learning rate to {lr:.2g} (1/{peak / lr:.0f} of its largest, {peak:.2g}): about "
+            f"{at_peak:.1e} at that rate, within bounds",
+            f.step, f.layer, f.value,
+        )  # fmt: skip
+    return out
 
 
 def _never_moved(

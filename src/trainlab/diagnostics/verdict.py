@@ -48,7 +48,11 @@ check               fires when (default thresholds)
                     lr 1e-12) are too slow. A layer within bounds
                     at a sampled step after the first and slow only at the latest one (a
                     decaying schedule) is not flagged (Adam's first update, lr itself, does
-                    not count).
+                    not count). A training run's verdict also reads its learning rates
+                    (``metrics.jsonl``): a ratio too small where the schedule had cut the
+                    rate to ≤ 1/10 of its largest is judged at that largest rate (an update
+                    scales with it: ``ratio · largest / lr``), and is ok if within bounds
+                    there.
 ``nonfinite``       (``fail``) an output or a gradient held NaN/Inf; the origin is the first
                     layer in forward order with a non-finite output at the earliest such
                     step, or, where that step's outputs were all finite (the backward pass

@@ -501,7 +501,7 @@ def _verdict_columns(run: RunData) -> tuple[list[str], list[list[Any]]]:
 
     # the models' results, not summary.json alone: a killed run's NaN stops count too
     rows = verdict_rows(
-        run_findings(run.diagnostics, {"models": run.model_results()}, run.split_sizes)
+        run_findings(run.diagnostics, {"models": run.model_results()}, run.split_sizes, run.metrics)
     )
     cols = ["check", "status", "models", "layer", "detail"]
     return cols, [[r[c] for c in cols] for r in rows]
