@@ -325,7 +325,9 @@ def run(
         f"seed 0; x: activation value, y: count (each panel scaled to its own peak); titles give "
         f"the layer's mean and std ({spread_text(n_seeds, 'mean')}), and for ReLU the fraction "
         f"of exact zeros, which the ReLU histograms leave out (their spike at 0 would hide the "
-        f"rest). The 7 panels of a row share one x range (the min..max over that row's layers), "
+        f"rest; it is about one half under every init: with zero biases, a ReLU layer's zeros "
+        f"do not depend on the weights' scale). The 7 panels of a row share one x range (the "
+        f"min..max over that row's layers), "
         f"so a collapse narrows and an explosion widens from left to right. Width {width}.",
     )
     over = spread_text(n_seeds, over=f"{n_seeds} seeds")
