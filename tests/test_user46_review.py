@@ -327,3 +327,21 @@ def test_an_update_ratio_small_only_because_the_schedule_decayed_is_not_a_warnin
     assert out[0].value == 8.5e-6 and out[0].step == 50 and out[0].layer == "fc1"
     assert [f.status for f in out[1:]] == ["warn", "warn", "ok", "warn"]
     assert out[1:] == findings[1:]
+
+
+def test_a_broken_symbolic_link_is_named_as_such(tmp_path, monkeypatch):
+    """``data.options.path: dangling.npz`` (a link to a file that is gone) said "file not found:
+    /…/nonexist.npz", the link's target, which the user never typed."""
+    from trainlab import data
+    from trainlab.data import with_absolute_path
+    from trainlab.errors import DataError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dangling.npz").symlink_to("nonexist.npz")
+    options = with_absolute_path({"path": "dangling.npz"})
+    assert options["path"] == str(tmp_path / "dangling.npz")
+    with pytest.raises(DataError) as err:
+        data.load("npz", **options)
+    assert str(err.value).startswith(
+        f"file not found: {tmp_path / 'dangling.npz'}, a broken symbolic link to nonexist.npz"
+    )

@@ -837,7 +837,10 @@ def with_absolute_path(options: dict[str, Any]) -> dict[str, Any]:
     if isinstance(path, int) and not isinstance(path, bool):
         path = str(path)  # YAML reads a folder named 2024 as a number
     if isinstance(path, (str, Path)) and str(path):
-        out["path"] = str(_readers.expand_home(path).resolve())
+        p = _readers.expand_home(path)
+        # (a broken link stays itself, absolute: its error then names it, not its target)
+        dangling = p.is_symlink() and not p.exists()
+        out["path"] = str(p.absolute() if dangling else p.resolve())
     return out
 
 

@@ -90,10 +90,19 @@ def expand_home(path: str | Path) -> Path:
         return Path(path)
 
 
+def _broken_link(p: Path) -> str:
+    """``", a broken symbolic link to TARGET"`` where ``p`` is one, else ``""``."""
+    if p.is_symlink() and not p.exists():
+        return f", a broken symbolic link to {p.readlink()}"
+    return ""
+
+
 def _require_file(path: str | Path, what: str = "file") -> Path:
     p = _as_path(path, what)
     if not p.exists():
-        raise DataError(f"file not found: {p} (pass path=... to an existing {what})")
+        raise DataError(
+            f"file not found: {p}{_broken_link(p)} (pass path=... to an existing {what})"
+        )
     if not p.is_file():
         raise DataError(f"{p} is not a file (pass path=... to a {what})")
     return p
@@ -111,7 +120,9 @@ def _require_folder(path: str | Path | None, dataset: str, what: str) -> Path:
         )
     p = _as_path(path, f"folder with {what}")
     if not p.exists():
-        raise DataError(f"file not found: {p} (pass path=... to a folder with {what})")
+        raise DataError(
+            f"file not found: {p}{_broken_link(p)} (pass path=... to a folder with {what})"
+        )
     if not p.is_dir():
         if p.name.endswith(_ARCHIVES):
             unpack = f"unzip {p.name}" if p.name.endswith(".zip") else f"tar xf {p.name}"
