@@ -345,3 +345,17 @@ def test_a_broken_symbolic_link_is_named_as_such(tmp_path, monkeypatch):
     assert str(err.value).startswith(
         f"file not found: {tmp_path / 'dangling.npz'}, a broken symbolic link to nonexist.npz"
     )
+
+
+def test_an_empty_test_split_in_the_file_is_warned_about(tmp_path):
+    """An .npz whose x_test/y_test hold 0 rows trained silently; summary.json then showed
+    test_acc null with no word why."""
+    import numpy as np
+
+    from trainlab import data
+
+    x, y = np.random.default_rng(0).random((40, 3)), np.arange(40) % 2
+    np.savez(tmp_path / "e.npz", x_train=x, y_train=y, x_test=x[:0], y_test=y[:0])
+    with pytest.warns(UserWarning, match=r"test split \(x_test/y_test\) is empty"):
+        got = data.load("npz", path=tmp_path / "e.npz")
+    assert len(got.y_test) == 0

@@ -740,6 +740,13 @@ def load(
     # --- splits: test from everything (if not given), then val from train (if not given)
     if "test" in given:
         x_test, y_test = given["test"]
+        if len(y_test) == 0:  # (metrics on it would be null: say so once, here)
+            warnings.warn(
+                f"{name}: the data's test split (x_test/y_test) is empty: the run's test "
+                "metrics will be null; give x_test/y_test samples to measure them",
+                UserWarning,
+                stacklevel=2,
+            )
     else:
         keep, held = split_indices(y, test_fraction, seed, stratify=stratify, stage=0)
         x_test, y_test = x[held], y[held]
