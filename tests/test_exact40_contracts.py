@@ -5,8 +5,7 @@ torch's ``number / tensor`` is ``tensor.reciprocal() * number`` (rounded twice):
 decay came out an ulp off the host values ``torch.optim`` computes, so 4 of 8 models (Adam,
 per-model betas, float64) ended a 30-step run bitwise apart from the same model stepped alone
 by ``torch.optim`` (test_exact41_contracts.py checks every optimizer and per-model value so;
-``βᵗ`` itself stays the device's elementwise ``pow``, not C's ``pow`` for every β: see
-``trainlab.optim.base.cpow``).
+``βᵗ`` on the CPU is C's ``pow`` on each β, as torch.optim's: see ``trainlab.optim.base.cpow``).
 """
 
 from __future__ import annotations

@@ -364,17 +364,31 @@ def cpow(x: Hyper, e: float | Tensor) -> Hyper:
     """``x ** e`` for a number (Python's float power, C ``pow``, as ``torch.optim``'s host-side
     bias corrections) or a tensor (elementwise ``pow`` on its device, no host sync).
 
-    Tensor ``pow`` by a scalar special-cases some exponents (3 → ``x·x·x``), so a scalar
+    A float64 tensor on the CPU with a number exponent: C's ``pow`` on each value (a memory
+    read there), the bits ``torch.optim`` computes for that model's ``β ** t`` on the host. The
+    vectorized CPU kernel is not C's ``pow``: on an AVX2 CPU it was an ulp off for 998 of 60,000
+    ``βᵗ`` (random β in [0.5, 0.99), t ≤ 60), so per-model betas drifted apart from torch.optim.
+    Elsewhere, tensor ``pow`` by a scalar special-cases some exponents (3 → ``x·x·x``), so the
     exponent is given as a tensor: the elementwise ``pow`` path, the same kernel a CUDA-graphed
-    step (its step count a device tensor) takes. That kernel is not C's ``pow`` everywhere: the
-    CPU's vectorized one was an ulp off for about 2% of ``β³`` with random β in [0.5, 1) (the
-    common betas 0.9, 0.99, 0.999, ... match for every t ≤ 300).
+    step (its step count a device tensor) takes.
     """
     if isinstance(e, Tensor):  # a step count on the device (a CUDA-graphed step)
         return torch.pow(x, e)
     if isinstance(x, Tensor):
+        if x.device.type == "cpu" and x.dtype == torch.float64:
+            values = [_c_pow(v, float(e)) for v in x.reshape(-1).tolist()]
+            return torch.tensor(values, dtype=x.dtype).view(x.shape)
         return torch.pow(x, torch.full_like(x, float(e)))
     return x**e
+
+
+def _c_pow(x: float, e: float) -> float:
+    """C's ``pow(x, e)`` (Python's ``x ** e`` on floats); where C reports a domain error or an
+    overflow, torch's value (NaN for a negative base to a fractional power, ±inf)."""
+    try:
+        return math.pow(x, e)
+    except (ValueError, OverflowError):
+        return float(torch.pow(torch.tensor(x, dtype=torch.float64), e))
 
 
 def cdiv(a: Hyper, b: Hyper) -> Hyper:
