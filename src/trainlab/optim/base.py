@@ -340,6 +340,13 @@ def is_zero(value: Hyper) -> bool:
     return not isinstance(value, Tensor) and value == 0.0
 
 
+def may_be_zero(value: Tensor) -> bool:
+    """Whether some model's value in ``value`` may be 0. Read on the CPU, where that is a memory
+    read; elsewhere reading it would sync with the device, so it is assumed (the caller takes its
+    general path, which is right whatever the values are)."""
+    return value.device.type != "cpu" or bool((value == 0).any())
+
+
 def axpy(ys: list[Tensor], xs: list[Tensor], a: float | list[Tensor]) -> list[Tensor]:
     """New tensors ``y + a·x`` in ``y``'s dtype (``a`` a float or per-parameter ``(K, 1, …)``
     views; a float32 ``a`` against 16-bit tensors is applied in float32 and rounded once)."""

@@ -19,7 +19,16 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .base import OPTIMIZERS, Hyper, PopulationOptimizer, axpy, bcast, is_zero, lerp_
+from .base import (
+    OPTIMIZERS,
+    Hyper,
+    PopulationOptimizer,
+    axpy,
+    bcast,
+    is_zero,
+    lerp_,
+    may_be_zero,
+)
 
 __all__ = ["RMSprop"]
 
@@ -123,7 +132,7 @@ class RMSprop(PopulationOptimizer):
                 # a per-model μ of 0 steps as torch without momentum does (which rounds
                 # (η g)/a, not η (g/a)): that step is taken on copies and selected per model
                 plain = None
-                if isinstance(mom, Tensor):
+                if isinstance(mom, Tensor) and may_be_zero(mom):
                     plain = [p.detach().clone() for p in params]
                     _plain_step(plain, grads, avg, lr, params)
                 torch._foreach_mul_(bufs, bcast(mom, params))  # b ← μ b
