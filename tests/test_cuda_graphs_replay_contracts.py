@@ -103,6 +103,7 @@ def _fake_capture(graph, *args, **kwargs):
 
 def _emulate(monkeypatch):
     """CUDA graphs on the CPU, and the step's CUDA branches, for every trainer."""
+    from trainlab.optim import base
     from trainlab.optim.base import PopulationOptimizer
 
     monkeypatch.setattr(torch.cuda, "CUDAGraph", _FakeGraph)
@@ -119,6 +120,7 @@ def _emulate(monkeypatch):
 
     monkeypatch.setattr(Trainer, "_step_kernels", as_cuda)
     monkeypatch.setattr(PopulationOptimizer, "_fusable", staticmethod(lambda group, t: False))
+    monkeypatch.setattr(base, "readable_on_host", lambda value: False)  # (CPU-only exact paths)
 
 
 def _pair(monkeypatch, cfg, model=None):

@@ -340,11 +340,18 @@ def is_zero(value: Hyper) -> bool:
     return not isinstance(value, Tensor) and value == 0.0
 
 
+def readable_on_host(value: Tensor) -> bool:
+    """Whether reading ``value``'s numbers is a memory read (a CPU tensor), not a sync with a
+    device. The CPU-only exact paths ask it (:func:`cpow`'s C ``pow``, :func:`may_be_zero`);
+    tests patch it to take the path every other device takes."""
+    return value.device.type == "cpu"
+
+
 def may_be_zero(value: Tensor) -> bool:
-    """Whether some model's value in ``value`` may be 0. Read on the CPU, where that is a memory
-    read; elsewhere reading it would sync with the device, so it is assumed (the caller takes its
+    """Whether some model's value in ``value`` may be 0: read where :func:`readable_on_host`;
+    elsewhere reading it would sync with the device, so it is assumed (the caller takes its
     general path, which is right whatever the values are)."""
-    return value.device.type != "cpu" or bool((value == 0).any())
+    return not readable_on_host(value) or bool((value == 0).any())
 
 
 def axpy(ys: list[Tensor], xs: list[Tensor], a: float | list[Tensor]) -> list[Tensor]:
@@ -372,9 +379,12 @@ def cpow(x: Hyper, e: float | Tensor) -> Hyper:
     bias corrections) or a tensor (elementwise ``pow`` on its device, no host sync).
 
     A float64 tensor on the CPU with a number exponent: C's ``pow`` on each value (a memory
-    read there), the bits ``torch.optim`` computes for that model's ``β ** t`` on the host. The
-    vectorized CPU kernel is not C's ``pow``: on an AVX2 CPU it was an ulp off for 998 of 60,000
-    ``βᵗ`` (random β in [0.5, 0.99), t ≤ 60), so per-model betas drifted apart from torch.optim.
+    read there: :func:`readable_on_host`), the bits ``torch.optim`` computes for that model's
+    ``β ** t`` on the host. The vectorized CPU kernel is not C's ``pow``: on an AVX2 CPU it was
+    an ulp off for 998 of 60,000 ``βᵗ`` (random β in [0.5, 0.99), t ≤ 60), so per-model betas
+    drifted apart from torch.optim; and its tail is computed by the scalar ``pow``, so a model's
+    ``βᵗ`` also depended on its slot and on K (276 of 16,559 values alone differed from the same
+    value in a tensor of 4,000), against DESIGN.md principle 2.
     Elsewhere, tensor ``pow`` by a scalar special-cases some exponents (3 → ``x·x·x``), so the
     exponent is given as a tensor: the elementwise ``pow`` path, the same kernel a CUDA-graphed
     step (its step count a device tensor) takes.
@@ -382,7 +392,7 @@ def cpow(x: Hyper, e: float | Tensor) -> Hyper:
     if isinstance(e, Tensor):  # a step count on the device (a CUDA-graphed step)
         return torch.pow(x, e)
     if isinstance(x, Tensor):
-        if x.device.type == "cpu" and x.dtype == torch.float64:
+        if x.dtype == torch.float64 and readable_on_host(x):
             values = [_c_pow(v, float(e)) for v in x.reshape(-1).tolist()]
             return torch.tensor(values, dtype=x.dtype).view(x.shape)
         return torch.pow(x, torch.full_like(x, float(e)))
