@@ -130,7 +130,8 @@ class RMSprop(PopulationOptimizer):
             lr = hp["lr"]
             if use_mom:
                 # a per-model μ of 0 steps as torch without momentum does (which rounds
-                # (η g)/a, not η (g/a)): that step is taken on copies and selected per model
+                # (η g)/a, not η (g/a)): that step is taken on copies and selected per model,
+                # where some μ is 0 (read on the CPU; elsewhere assumed: reading would sync)
                 plain = None
                 if isinstance(mom, Tensor) and may_be_zero(mom):
                     plain = [p.detach().clone() for p in params]
