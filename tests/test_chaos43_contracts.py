@@ -78,7 +78,7 @@ def test_ctrl_c_right_after_a_studys_report_is_written_says_it_is_complete(
     out = tmp_path / "study"
     line = _interrupted_line(
         monkeypatch, capsys, html, "render_report", then_ctrl_c,
-        "study", "optimizers-2d", "--quick", "--out", out,
+        "study", "clipping", "--quick", "--out", out,
     )  # fmt: skip
     assert "incomplete" not in line and "is complete" in line, line
     assert line.endswith(str(out / "report.html")), line
@@ -138,7 +138,7 @@ def test_ctrl_c_as_a_study_prints_its_folder_says_it_is_complete(tmp_path, monke
     out = tmp_path / "study"
     line = _interrupted_line(  # (escape: the first print after run_study returned)
         monkeypatch, capsys, core, "escape", raise_ctrl_c,
-        "study", "optimizers-2d", "--quick", "--out", out,
+        "study", "clipping", "--quick", "--out", out,
     )  # fmt: skip
     assert line == f"interrupted; the run {out} is complete; its report: {out / 'report.html'}"
 
