@@ -128,7 +128,6 @@ def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool 
     ``--set``; else the fix is a new training run) and where the report and run are."""
     # the run is complete (summary.json): an interrupt from here on says `trainlab report DIR`
     with reporting(run_dir) if run_dir is not None else nullcontext():
-        from ..report import build_report
         from ..report.rundata import read_population, split_sizes
 
         pop = run_dir / "population.json" if run_dir is not None else None
@@ -170,7 +169,9 @@ def _finish(run_dir: Path | None, summary: dict, report: bool, *, has_set: bool 
                 "names the first layer where NaN/Inf appears[/]"
             )
         if run_dir is not None:
-            if report:
+            if report:  # (imported here: matplotlib is ~1 s of a --no-report run's start)
+                from ..report import build_report
+
                 console.print(f"report: {escape(str(build_report(run_dir)))}")
             console.print(f"run directory: {escape(str(run_dir))}")
 
