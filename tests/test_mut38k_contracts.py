@@ -105,20 +105,24 @@ def _text(out):
     return "\n".join(s["text"] for s in _sections(out) if s["kind"] == "text")
 
 
-@pytest.fixture
-def quick(tmp_path, monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    fake = Fake(monkeypatch)
-    out = opt.run(tmp_path / "q", quick=True, device="cpu")
-    return fake, out
+def _faked_run(out, **kwargs):
+    """The study run once with the fake training, on a machine without a GPU; the patches are
+    undone when it returns (the tests read its folder and the fake's records)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(torch.cuda, "is_available", lambda: False)
+        fake = Fake(mp)
+        return fake, opt.run(out, **kwargs)
 
 
-@pytest.fixture
-def full_cpu(tmp_path, monkeypatch):
-    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    fake = Fake(monkeypatch)
-    out = opt.run(tmp_path / "f", quick=False, device="auto")  # auto on a machine without GPU
-    return fake, out
+# (module scope: each run renders the study's figures, 1-3 s; the tests only read them)
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory):
+    return _faked_run(tmp_path_factory.mktemp("mut38k") / "q", quick=True, device="cpu")
+
+
+@pytest.fixture(scope="module")
+def full_cpu(tmp_path_factory):  # device auto on a machine without a GPU
+    return _faked_run(tmp_path_factory.mktemp("mut38k") / "f", quick=False, device="auto")
 
 
 # -- what runs -------------------------------------------------------------------------------------
