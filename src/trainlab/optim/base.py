@@ -585,7 +585,7 @@ def _torch_method(name: str) -> Callable[..., Any]:
 
     torch wraps ``add_param_group``, ``zero_grad``, ``state_dict`` and ``load_state_dict`` in
     ``torch._disable_dynamo``, which imports ``torch._dynamo`` at the first call, whether or not
-    anything is compiled: 1.5-2 s of a fresh ``trainlab train`` on 2 cores (6.1 s -> 3.5 s).
+    anything is compiled: 1.5-2 s of a fresh ``trainlab train`` on 2 cores (6.1 s -> 3.6-4.2 s).
     Eager calls take the method the wrapper wraps (``__wrapped__``); calls that
     ``torch.compile`` traces take torch's wrapper, which keeps them out of the graph as before.
     """
