@@ -31,7 +31,12 @@ hook-based per-step monitor of these statistics costs on the machine.
 
 ``--pieces`` also times the every-50 overhead's first piece: ``watch`` with its hooks attached
 but no step sampled (``every`` = 10⁹, counted from step 1), what every unsampled step costs; the
-rest of the every-50 overhead is the sampled steps' statistics and records.
+rest of the every-50 overhead is the sampled steps' statistics and records. And beside it the
+floor of that piece, :class:`HookFloor`: the hooks a monitor must attach to a user's model to
+tell where its steps are (``watch``'s kinds: a forward pre-hook and a forward hook on the root
+module, an always-called forward hook, the global optimizer step hook, and from the forward
+hook one autograd pre-hook on the output's ``grad_fn``), each doing nothing but count its
+calls: what torch's hook machinery costs before any monitor code runs.
 
 ``--trainer`` also times the trainer: ``Trainer.fit`` of the digits MLP 64-256-256-10 (one
 model, Adam, batch 100, ``--epochs`` epochs with their evaluations) with ``train.diagnose_every``
@@ -72,6 +77,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.optimizer import register_optimizer_step_post_hook
 
 from trainlab.diagnostics import watch
 from trainlab.malloc import keep_freed_memory
@@ -182,6 +188,51 @@ class FloorWatch:
 
 
 _ENGINE = torch.autograd.Variable._execution_engine
+
+
+class HookFloor:
+    """The idle floor of a step-counting monitor (see the module doc): ``HookFloor(model,
+    every)`` as a context manager, its hooks counting their calls in ``calls``."""
+
+    def __init__(self, model: nn.Module, every: int = NEVER) -> None:
+        self.model = model
+        self.calls = dict.fromkeys(("pre", "post", "always", "optimizer", "backward"), 0)
+        self.handles: list[Any] = []
+
+    def _pre(self, module: nn.Module, args: tuple, kwargs: dict) -> None:
+        self.calls["pre"] += 1
+
+    def _post(self, module: nn.Module, args: tuple, kwargs: dict, out: Any) -> None:
+        self.calls["post"] += 1
+        if isinstance(out, torch.Tensor) and out.grad_fn is not None:
+            out.grad_fn.register_prehook(self._backward)
+
+    def _always(self, module: nn.Module, args: tuple, kwargs: dict, out: Any) -> None:
+        self.calls["always"] += 1
+
+    def _optimizer(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        self.calls["optimizer"] += 1
+
+    def _backward(self, grads: Any) -> None:
+        self.calls["backward"] += 1
+
+    def __enter__(self) -> HookFloor:
+        m = self.model
+        self.handles = [
+            m.register_forward_pre_hook(self._pre, with_kwargs=True),
+            m.register_forward_hook(self._post, with_kwargs=True),
+            m.register_forward_hook(self._always, with_kwargs=True, always_call=True),
+            register_optimizer_step_post_hook(self._optimizer),
+        ]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for h in self.handles:
+            h.remove()
+        self.handles = []
+
+    def pop_records(self) -> list[object]:
+        return []
 
 
 def load_baseline_watch(rev: str) -> Callable[..., object]:
@@ -334,7 +385,9 @@ def main() -> None:
     ap.add_argument("--baseline", default=None, help="also time watch() at this git revision")
     ap.add_argument("--floor", action="store_true", help="also time the every-step lower bound")
     ap.add_argument(
-        "--pieces", action="store_true", help="also time the hooks of unsampled steps alone"
+        "--pieces",
+        action="store_true",
+        help="also time the hooks of unsampled steps alone, and their floor",
     )
     ap.add_argument(
         "--trainer", action="store_true", help="also time Trainer.fit with diagnose_every 50"
@@ -365,6 +418,7 @@ def main() -> None:
         variants.append(("floor 1", 1, FloorWatch))
     if args.pieces:  # hooks attached, nothing sampled: every step is an unsampled one
         variants.append(("unsampled", NEVER, lambda m, every: watch(m, every=every, start_step=1)))
+        variants.append(("hooks floor", NEVER, HookFloor))
     if args.baseline:
         try:
             old = load_baseline_watch(args.baseline)

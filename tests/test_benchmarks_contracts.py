@@ -236,6 +236,56 @@ def test_diagnostics_pieces_times_the_hooks_of_steps_it_never_samples(monkeypatc
     assert watches[50].sampled == 3
 
 
+def test_diagnostics_hook_floor_is_the_watch_root_hooks_doing_nothing(monkeypatch, tmp_path):
+    """``--pieces`` adds a "hooks floor" row beside "unsampled": :class:`HookFloor`, the hooks a
+    step-counting monitor attaches to a user's model, doing nothing but count their calls. It is
+    the floor of the unsampled row only if it attaches what an idle ``watch`` attaches to the
+    root (as many forward pre-hooks, forward hooks and always-called ones) and its hooks run
+    as the watch's do: one call of each per training step, the autograd one from the backward,
+    the optimizer one from ``optimizer.step()``; and all of them gone after the block."""
+    from torch import nn
+
+    import diagnostics as D
+    from trainlab.diagnostics import watch
+
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+    opt = torch.optim.SGD(model.parameters(), lr=0.1)
+    x, y = torch.randn(16, 4), torch.randint(0, 2, (16,))
+
+    def step() -> None:
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    def root_hooks() -> tuple[int, int, int]:
+        return (
+            len(model._forward_pre_hooks),
+            len(model._forward_hooks),
+            len(model._forward_hooks_always_called),
+        )
+
+    with watch(model, every=D.NEVER, start_step=1):
+        idle = root_hooks()
+    floor = D.HookFloor(model)
+    with floor:
+        assert root_hooks() == idle == (1, 2, 1)
+        for _ in range(3):
+            step()
+        with torch.no_grad():
+            model(x)  # an evaluation forward: the root hooks run, no backward, no step
+    assert floor.calls == {"pre": 4, "post": 4, "always": 4, "optimizer": 3, "backward": 3}
+    step()
+    assert root_hooks() == (0, 0, 0) and floor.calls["optimizer"] == 3
+    monkeypatch.setattr(_CostlyWatch, "made", [])
+    rows = _costly_diagnostics_rows(monkeypatch, tmp_path / "diag.json", "--pieces")
+    assert (
+        rows["hooks floor"]["every"] == D.NEVER
+        and len(rows["hooks floor"]["cpu_ms_per_step_all_rounds"]) == 3
+    )
+
+
 def test_diagnostics_trainer_times_fit_with_and_without_the_counting_hooks(monkeypatch, tmp_path):
     """``--trainer`` times ``Trainer.fit`` with diagnose_every unset, 50, and 50 with the watch's
     hooks called on every step (the trainer before it skipped them on the steps they only
