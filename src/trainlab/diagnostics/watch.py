@@ -28,18 +28,17 @@ after an exception), with the memory and speed lessons of its users built in:
   :meth:`Watch.records` calls, not on where the watch started, so a run resumed at an epoch
   (the trainer reads the records once per epoch) records bitwise what the uninterrupted run
   records.
-- **Cost** (``benchmarks/diagnostics.py``, CPU time, 1 thread, on a shared 2-core VM whose
-  speed drifts by ±10-20% between runs; README "Benchmarks" has the tables). Every 50 steps:
-  +0.2% to +6.2% on a K=16 population of a 64-256-256-10 MLP, +3.8% and +1.6% at widths 512
-  and 1024, and -2% to +17% on the small MLP itself in a hand-written loop (+7% to +14% in the
-  runs of 2026-12-04), where the root hooks that tell its steps apart cost +2% to +11% of its
-  1.6-2 ms step even when they do nothing (the benchmark's ``HookFloor``) and each sampled
-  step adds 2-4 ms; +4.7% to +8.1% through the trainer, which skips those hooks on the steps
-  it does not sample. Every step:
-  +7-21% on a 64-1024-1024-10 MLP, +29-34% on the K=16 population (bound by memory traffic:
-  the statistics read every activation, gradient and parameter a few times) and +58-110% on
-  the small plain MLP (+87-101% before the deferred reductions, in the same runs). The
-  smallest kernel set these statistics need per step, with no binning and no records
+- **Cost** (``benchmarks/diagnostics.py``, CPU time, 1 thread, on a shared 2-core VM whose speed
+  drifts by ±10-20% between runs; README "Benchmarks" has the tables). Every 50 steps: +0.2% to
+  +6.2% on a K=16 population of a 64-256-256-10 MLP, +3.8% and +1.6% at widths 512 and 1024, and
+  -2% to +17% on the small MLP itself in a hand-written loop (+7% to +14% in the runs of
+  2026-12-04), where the root hooks that tell its steps apart cost +2% to +11% of its 1.6-2 ms
+  step even when they do nothing (the benchmark's ``HookFloor``) and each sampled step adds
+  2-4 ms; +4.7% to +8.1% through the trainer, which skips those hooks on the steps it does not
+  sample. Every step: +7-21% on a 64-1024-1024-10 MLP, +29-34% on the K=16 population (bound by
+  memory traffic: the statistics read every activation, gradient and parameter a few times) and
+  +58-110% on the small plain MLP (+87-101% before the deferred reductions, in the same runs).
+  The smallest kernel set these statistics need per step, with no binning and no records
   (``--floor``), costs +31-56% and +22-25% there, and the hooks' Python calls and the
   per-parameter norms come on top, so issue 4's every-step goal (≤ 25%) is not met on small
   models; ``trainlab train --diagnose`` samples every 50 steps.
